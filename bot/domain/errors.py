@@ -1,0 +1,44 @@
+"""Typed errors a user can cause; bot/texts turns each into one clear line in the group's language."""
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Base for everything a user did that we refuse. `code` picks the text; `params` fill it."""
+
+    code = "error"
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(f"{self.code}: {params}")
+        self.params = params
+
+
+class UsageError(UserError):
+    """Wrong or missing arguments; the reply is the command's usage line."""
+
+    code = "usage"
+
+
+class NotAllowedError(UserError):
+    code = "not_allowed"  # params: needed (Role)
+
+
+class GroupOnlyError(UserError):
+    code = "group_only"
+
+
+class PrivateOnlyError(UserError):
+    code = "private_only"
+
+
+class TargetError(UserError):
+    """The command needs a member and we could not tell which one."""
+
+    code = "target"  # params: reason in {no_target, reply_to_bot, reply_to_channel, unknown_username, unknown_id, not_member}, name
+
+
+class RoleChangeError(UserError):
+    code = "role_change"  # params: reason in {owner, telegram_admin, same, not_set, hierarchy, is_bot}, role
+
+
+class SettingError(UserError):
+    code = "setting"  # params: reason in {unknown_key, bad_value}, key, detail

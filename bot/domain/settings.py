@@ -1,0 +1,100 @@
+"""Per-group settings: which keys exist, how a typed value is parsed from `/set KEY VALUE`, and how it is stored."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.domain.errors import SettingError
+
+LANGUAGES = ("en", "zh")
+
+
+def _parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("on", "yes", "true", "1", "开", "是"):
+        return True
+    if value in ("off", "no", "false", "0", "关", "否"):
+        return False
+    raise ValueError("bool")
+
+
+def _parse_language(text: str) -> str:
+    value = text.strip().lower()
+    aliases = {"中文": "zh", "chinese": "zh", "zh-cn": "zh", "zh-hans": "zh", "english": "en"}
+    value = aliases.get(value, value)
+    if value not in LANGUAGES:
+        raise ValueError("language")
+    return value
+
+
+def _parse_timezone(text: str) -> str:
+    value = text.strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("timezone") from None
+    if "/" not in value and value.upper() != "UTC":
+        # Bare abbreviations such as "EST" exist in tzdata but do not follow DST; ask for a place.
+        raise ValueError("timezone")
+    return value
+
+
+def _int_range(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise ValueError("int") from None
+        if not lo <= value <= hi:
+            raise ValueError("range")
+        return value
+
+    parse.bounds = (lo, hi)  # type: ignore[attr-defined]
+    return parse
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    kind: str  # for the usage text: language | timezone | bool | int
+    parse: Callable[[str], Any]
+    config_attr: str  # where the default lives in Config, dotted
+
+    def to_text(self, value: Any) -> str:
+        if self.kind == "bool":
+            return "on" if value else "off"
+        return str(value)
+
+    def from_text(self, stored: str) -> Any:
+        return self.parse(stored)
+
+    def bounds(self) -> tuple[int, int] | None:
+        return getattr(self.parse, "bounds", None)
+
+
+SETTINGS: dict[str, SettingSpec] = {
+    spec.key: spec
+    for spec in (
+        SettingSpec("language", "language", _parse_language, "defaults.language"),
+        SettingSpec("timezone", "timezone", _parse_timezone, "defaults.timezone"),
+        SettingSpec("delete_commands", "bool", _parse_bool, "defaults.delete_commands"),
+        SettingSpec("transient_seconds", "int", _int_range(0, 86400), "defaults.transient_seconds"),
+    )
+}
+
+
+def register_setting(spec: SettingSpec) -> None:
+    """Features add their keys here (points amounts, captcha mode…) so /settings and /set know them."""
+    SETTINGS[spec.key] = spec
+
+
+def parse_setting(key: str, text: str) -> tuple[SettingSpec, Any]:
+    spec = SETTINGS.get(key.strip().lower())
+    if spec is None:
+        raise SettingError(reason="unknown_key", key=key, keys=sorted(SETTINGS))
+    try:
+        return spec, spec.parse(text)
+    except ValueError as exc:
+        raise SettingError(reason="bad_value", key=spec.key, kind=spec.kind, detail=str(exc), bounds=spec.bounds()) from None

@@ -1,0 +1,32 @@
+"""Per-member daily message counts, written in batches by the activity buffer (never a commit per message)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from storage.db import Database, iso
+
+
+class ActivityRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add_counts(self, counts: Iterable[tuple[int, int, str, int]], last_seen: Iterable[tuple[int, int, datetime]]) -> None:
+        """counts: (chat_id, user_id, local day, messages). One transaction for the whole batch."""
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "INSERT INTO activity_daily(chat_id, user_id, day, messages) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(chat_id, user_id, day) DO UPDATE SET messages = messages + excluded.messages",
+                list(counts),
+            )
+            await tx.executemany(
+                "UPDATE members SET last_seen_at = MAX(COALESCE(last_seen_at, ''), ?) WHERE chat_id = ? AND user_id = ?",
+                [(iso(at), chat_id, user_id) for chat_id, user_id, at in last_seen],
+            )
+
+    async def messages(self, chat_id: int, user_id: int | None = None) -> int:
+        if user_id is None:
+            return await self.db.fetchval("SELECT COALESCE(SUM(messages), 0) FROM activity_daily WHERE chat_id = ?", (chat_id,))
+        return await self.db.fetchval(
+            "SELECT COALESCE(SUM(messages), 0) FROM activity_daily WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)
+        )

@@ -1,0 +1,120 @@
+"""The SQLite database: one write connection (serialised, BEGIN IMMEDIATE) and one read connection that sees only committed data."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.migrations import MIGRATIONS
+
+
+def iso(moment: datetime) -> str:
+    """Times are stored as UTC ISO-8601 text with a fixed shape, so text order is time order."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def from_iso(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+class Database:
+    def __init__(self, path: str | Path, busy_timeout_ms: int = 5000) -> None:
+        self.path = Path(path)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        # aiosqlite runs each connection in its own thread; the lock keeps our coroutines from
+        # interleaving statements of two transactions on the one write connection.
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        await self._writer.execute("PRAGMA journal_mode=WAL")
+        await self.migrate()
+        # A separate reader so that a read never sees another coroutine's uncommitted writes.
+        self._reader = await self._connect()
+        await self._reader.execute("PRAGMA query_only=ON")
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._writer is not None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """All-or-nothing: BEGIN IMMEDIATE … COMMIT, ROLLBACK on any exception. One writer at a time."""
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            else:
+                await self._writer.execute("COMMIT")
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        assert self._reader is not None, "database is not open"
+        async with self._reader.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        assert self._reader is not None, "database is not open"
+        async with self._reader.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def migrate(self) -> list[int]:
+        """Apply the migrations not yet recorded, each in its own transaction. Returns the versions applied."""
+        assert self._writer is not None
+        await self._writer.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        async with self._writer.execute("SELECT version FROM schema_migrations") as cur:
+            done = {row[0] for row in await cur.fetchall()}
+        known = {m.version for m in MIGRATIONS}
+        unknown = done - known
+        if unknown:
+            raise RuntimeError(
+                f"database {self.path} has migrations {sorted(unknown)} this Sticky does not know: it is newer than the code"
+            )
+        applied = []
+        for migration in MIGRATIONS:
+            if migration.version in done:
+                continue
+            async with self.transaction() as tx:
+                for statement in migration.statements():
+                    await tx.execute(statement)
+                await tx.execute(
+                    "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, iso(datetime.now(timezone.utc))),
+                )
+            applied.append(migration.version)
+        return applied

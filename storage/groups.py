@@ -1,0 +1,92 @@
+"""Groups the bot serves and their per-group settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database, from_iso, iso
+
+
+@dataclass(frozen=True)
+class Group:
+    chat_id: int
+    title: str
+    type: str
+    active: bool
+    added_by: int | None
+    added_at: datetime
+    removed_at: datetime | None
+    admins_refreshed_at: datetime | None
+
+
+def _group(row) -> Group:
+    return Group(
+        chat_id=row["chat_id"], title=row["title"], type=row["type"], active=bool(row["active"]),
+        added_by=row["added_by"], added_at=from_iso(row["added_at"]), removed_at=from_iso(row["removed_at"]),
+        admins_refreshed_at=from_iso(row["admins_refreshed_at"]),
+    )
+
+
+class GroupRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, chat_id: int) -> Group | None:
+        row = await self.db.fetchone("SELECT * FROM groups WHERE chat_id = ?", (chat_id,))
+        return None if row is None else _group(row)
+
+    async def active(self) -> list[Group]:
+        return [_group(r) for r in await self.db.fetchall("SELECT * FROM groups WHERE active = 1 ORDER BY chat_id")]
+
+    async def register(self, chat_id: int, title: str, type_: str, added_by: int | None, now: datetime) -> None:
+        """Added (or added back): active again; settings and history of an earlier stay are kept."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO groups(chat_id, title, type, active, added_by, added_at) VALUES (?, ?, ?, 1, ?, ?)"
+                " ON CONFLICT(chat_id) DO UPDATE SET title = excluded.title, type = excluded.type, active = 1,"
+                " added_by = excluded.added_by, added_at = excluded.added_at, removed_at = NULL",
+                (chat_id, title, type_, added_by, iso(now)),
+            )
+
+    async def ensure(self, chat_id: int, title: str, type_: str, now: datetime) -> bool:
+        """Record a group we hear from without having seen the bot being added (e.g. data from before a reset).
+        Returns True if the group was new."""
+        async with self.db.transaction() as tx:
+            cur = await tx.execute(
+                "INSERT INTO groups(chat_id, title, type, active, added_at) VALUES (?, ?, ?, 1, ?)"
+                " ON CONFLICT(chat_id) DO NOTHING",
+                (chat_id, title, type_, iso(now)),
+            )
+            return cur.rowcount == 1
+
+    async def deactivate(self, chat_id: int, now: datetime) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE groups SET active = 0, removed_at = ? WHERE chat_id = ?", (iso(now), chat_id))
+
+    async def rename(self, chat_id: int, title: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE groups SET title = ? WHERE chat_id = ?", (title, chat_id))
+
+    async def migrate_chat(self, old_id: int, new_id: int) -> None:
+        """A group upgraded to a supergroup gets a new id; carry everything over."""
+        async with self.db.transaction() as tx:
+            await tx.execute("PRAGMA defer_foreign_keys = ON")
+            for table in ("groups", "group_settings", "members", "role_audit", "member_events", "activity_daily"):
+                await tx.execute(f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
+
+    async def settings(self, chat_id: int) -> dict[str, str]:
+        rows = await self.db.fetchall("SELECT key, value FROM group_settings WHERE chat_id = ?", (chat_id,))
+        return {r["key"]: r["value"] for r in rows}
+
+    async def set_setting(self, chat_id: int, key: str, value: str, actor_id: int | None, now: datetime) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO group_settings(chat_id, key, value, updated_by, updated_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT(chat_id, key) DO UPDATE SET value = excluded.value,"
+                " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                (chat_id, key, value, actor_id, iso(now)),
+            )
+
+    async def mark_admins_refreshed(self, chat_id: int, now: datetime) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE groups SET admins_refreshed_at = ? WHERE chat_id = ?", (iso(now), chat_id))

@@ -1,0 +1,168 @@
+"""Users (as Telegram knows them) and their membership in each group, with join/leave events."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from storage.db import Database, from_iso, iso
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    user_id: int
+    first_name: str
+    username: str | None = None
+    last_name: str | None = None
+    is_bot: bool = False
+    language_code: str | None = None
+
+    @property
+    def display(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() if self.last_name else self.first_name
+
+
+@dataclass(frozen=True)
+class Member:
+    chat_id: int
+    user: UserInfo
+    status: str
+    tg_role: str | None
+    community_role: str | None
+    first_seen_at: datetime
+    joined_at: datetime | None
+    left_at: datetime | None
+    last_seen_at: datetime | None
+
+    @property
+    def present(self) -> bool:
+        return self.status in ("member", "administrator", "creator", "restricted")
+
+
+_MEMBER_SELECT = (
+    "SELECT m.*, u.username, u.first_name, u.last_name, u.is_bot, u.language_code"
+    " FROM members m JOIN users u ON u.user_id = m.user_id"
+)
+
+
+def _member(row) -> Member:
+    return Member(
+        chat_id=row["chat_id"],
+        user=UserInfo(row["user_id"], row["first_name"], row["username"], row["last_name"], bool(row["is_bot"]), row["language_code"]),
+        status=row["status"], tg_role=row["tg_role"], community_role=row["community_role"],
+        first_seen_at=from_iso(row["first_seen_at"]), joined_at=from_iso(row["joined_at"]),
+        left_at=from_iso(row["left_at"]), last_seen_at=from_iso(row["last_seen_at"]),
+    )
+
+
+async def upsert_user(tx: aiosqlite.Connection, user: UserInfo, now: datetime) -> None:
+    await tx.execute(
+        "INSERT INTO users(user_id, username, first_name, last_name, is_bot, language_code, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET username = excluded.username,"
+        " first_name = excluded.first_name, last_name = excluded.last_name, is_bot = excluded.is_bot,"
+        " language_code = COALESCE(excluded.language_code, users.language_code), updated_at = excluded.updated_at",
+        (user.user_id, user.username, user.first_name, user.last_name, int(user.is_bot), user.language_code, iso(now)),
+    )
+    if user.username:
+        # Usernames move between accounts; the newest holder keeps it so @name resolves to one person.
+        await tx.execute(
+            "UPDATE users SET username = NULL WHERE username = ? COLLATE NOCASE AND user_id != ?",
+            (user.username, user.user_id),
+        )
+
+
+class MemberRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, chat_id: int, user_id: int) -> Member | None:
+        row = await self.db.fetchone(_MEMBER_SELECT + " WHERE m.chat_id = ? AND m.user_id = ?", (chat_id, user_id))
+        return None if row is None else _member(row)
+
+    async def by_username(self, chat_id: int, username: str) -> Member | None:
+        row = await self.db.fetchone(
+            _MEMBER_SELECT + " WHERE m.chat_id = ? AND u.username = ? COLLATE NOCASE", (chat_id, username.lstrip("@"))
+        )
+        return None if row is None else _member(row)
+
+    async def user(self, user_id: int) -> UserInfo | None:
+        row = await self.db.fetchone("SELECT * FROM users WHERE user_id = ?", (user_id,))
+        if row is None:
+            return None
+        return UserInfo(row["user_id"], row["first_name"], row["username"], row["last_name"], bool(row["is_bot"]), row["language_code"])
+
+    async def present(self, chat_id: int) -> list[Member]:
+        rows = await self.db.fetchall(
+            _MEMBER_SELECT + " WHERE m.chat_id = ? AND m.status IN ('member', 'administrator', 'creator', 'restricted')"
+            " ORDER BY u.first_name COLLATE NOCASE, m.user_id",
+            (chat_id,),
+        )
+        return [_member(r) for r in rows]
+
+    async def seen(self, chat_id: int, user: UserInfo, now: datetime) -> None:
+        """Someone spoke in the group: make sure we know them; a member we had as gone is back."""
+        async with self.db.transaction() as tx:
+            await upsert_user(tx, user, now)
+            await tx.execute(
+                "INSERT INTO members(chat_id, user_id, status, first_seen_at, last_seen_at) VALUES (?, ?, 'member', ?, ?)"
+                " ON CONFLICT(chat_id, user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at,"
+                " status = CASE WHEN members.status IN ('left', 'kicked') THEN 'member' ELSE members.status END",
+                (chat_id, user.user_id, iso(now), iso(now)),
+            )
+
+    async def record_status(
+        self, chat_id: int, user: UserInfo, status: str, tg_role: str | None, now: datetime,
+        *, event: str | None = None, invite_link: str | None = None, update_id: int | None = None,
+    ) -> bool:
+        """Telegram told us a member's status changed. Returns False if this update was already recorded."""
+        async with self.db.transaction() as tx:
+            if event is not None:
+                cur = await tx.execute(
+                    "INSERT INTO member_events(chat_id, user_id, event, invite_link, update_id, at) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT(chat_id, update_id) DO NOTHING",
+                    (chat_id, user.user_id, event, invite_link, update_id, iso(now)),
+                )
+                if cur.rowcount == 0:
+                    return False
+            await upsert_user(tx, user, now)
+            joined = iso(now) if event == "join" else None
+            left = iso(now) if event in ("leave", "removed") else None
+            await tx.execute(
+                "INSERT INTO members(chat_id, user_id, status, tg_role, first_seen_at, joined_at, left_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(chat_id, user_id) DO UPDATE SET"
+                " status = excluded.status, tg_role = excluded.tg_role,"
+                " joined_at = COALESCE(excluded.joined_at, members.joined_at),"
+                " left_at = CASE WHEN excluded.joined_at IS NOT NULL THEN NULL ELSE COALESCE(excluded.left_at, members.left_at) END",
+                (chat_id, user.user_id, status, tg_role, iso(now), joined, left),
+            )
+            return True
+
+    async def replace_admins(self, chat_id: int, admins: list[tuple[UserInfo, str]], now: datetime) -> None:
+        """Make the stored owner/admin flags equal Telegram's list (getChatAdministrators)."""
+        async with self.db.transaction() as tx:
+            ids = [u.user_id for u, _ in admins]
+            marks = ",".join("?" * len(ids)) or "NULL"
+            await tx.execute(
+                f"UPDATE members SET tg_role = NULL, status = CASE WHEN status IN ('administrator', 'creator')"
+                f" THEN 'member' ELSE status END WHERE chat_id = ? AND tg_role IS NOT NULL AND user_id NOT IN ({marks})",
+                (chat_id, *ids),
+            )
+            for user, tg_role in admins:
+                await upsert_user(tx, user, now)
+                status = "creator" if tg_role == "owner" else "administrator"
+                await tx.execute(
+                    "INSERT INTO members(chat_id, user_id, status, tg_role, first_seen_at) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT(chat_id, user_id) DO UPDATE SET status = excluded.status, tg_role = excluded.tg_role",
+                    (chat_id, user.user_id, status, tg_role, iso(now)),
+                )
+            await tx.execute("UPDATE groups SET admins_refreshed_at = ? WHERE chat_id = ?", (iso(now), chat_id))
+
+    async def mark_started(self, user: UserInfo, now: datetime) -> None:
+        """The user opened a private chat with the bot, so the bot may write to them."""
+        async with self.db.transaction() as tx:
+            await upsert_user(tx, user, now)
+            await tx.execute("UPDATE users SET started_at = COALESCE(started_at, ?) WHERE user_id = ?", (iso(now), user.user_id))
+
+    async def has_started(self, user_id: int) -> bool:
+        return await self.db.fetchval("SELECT started_at IS NOT NULL FROM users WHERE user_id = ?", (user_id,)) == 1

@@ -1,0 +1,58 @@
+"""Community roles (activator, spreader) and the audit trail of every role change."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database, from_iso, iso
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    chat_id: int
+    actor_id: int | None
+    target_id: int
+    change: str  # set | unset | promoted | demoted
+    role: str
+    reason: str | None
+    at: datetime
+
+
+class RoleRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def set_community_role(
+        self, chat_id: int, user_id: int, role: str | None, change: str, audit_role: str,
+        actor_id: int | None, reason: str | None, now: datetime,
+    ) -> bool:
+        """Set or clear the role and write the audit row in one transaction. False if nothing changed."""
+        async with self.db.transaction() as tx:
+            cur = await tx.execute(
+                "UPDATE members SET community_role = ? WHERE chat_id = ? AND user_id = ? AND community_role IS NOT ?",
+                (role, chat_id, user_id, role),
+            )
+            if cur.rowcount == 0:
+                return False
+            await tx.execute(
+                "INSERT INTO role_audit(chat_id, actor_id, target_id, change, role, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (chat_id, actor_id, user_id, change, audit_role, reason, iso(now)),
+            )
+            return True
+
+    async def audit(self, chat_id: int, tx_change: str, role: str, actor_id: int | None, target_id: int, reason: str | None, now: datetime) -> None:
+        """Record a change Telegram made (promotion/demotion) so the trail is complete."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO role_audit(chat_id, actor_id, target_id, change, role, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (chat_id, actor_id, target_id, tx_change, role, reason, iso(now)),
+            )
+
+    async def history(self, chat_id: int, limit: int = 50) -> list[RoleChange]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM role_audit WHERE chat_id = ? ORDER BY id DESC LIMIT ?", (chat_id, limit)
+        )
+        return [
+            RoleChange(r["chat_id"], r["actor_id"], r["target_id"], r["change"], r["role"], r["reason"], from_iso(r["at"]))
+            for r in rows
+        ]

@@ -1,0 +1,114 @@
+"""The database on a real SQLite file: migrations from zero, all-or-nothing transactions, one writer, backup."""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import datetime, timezone
+
+import pytest
+
+from storage.backup import backup
+from storage.db import Database
+from storage.groups import GroupRepo
+from storage.migrations import MIGRATIONS, Migration
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+async def test_migrations_from_zero_are_recorded_and_not_repeated(tmp_path):
+    db = Database(tmp_path / "a.db")
+    await db.open()
+    versions = [r["version"] for r in await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions == [m.version for m in MIGRATIONS]
+    assert await db.migrate() == []  # second run applies nothing
+    assert await db.fetchval("PRAGMA journal_mode") == "wal"
+    assert await db.fetchval("PRAGMA foreign_keys") == 1
+    await db.close()
+
+
+def test_migrations_are_numbered_without_gaps():
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+
+
+async def test_a_database_from_newer_code_is_refused(tmp_path):
+    path = tmp_path / "new.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+    conn.execute("INSERT INTO schema_migrations VALUES (999, 'future', 'x')")
+    conn.commit()
+    conn.close()
+    db = Database(path)
+    with pytest.raises(RuntimeError, match="newer than the code"):
+        await db.open()
+    await db.close()
+
+
+async def test_a_failing_migration_leaves_nothing_behind(tmp_path, monkeypatch):
+    import storage.db as dbmod
+
+    broken = [*MIGRATIONS, Migration(len(MIGRATIONS) + 1, "broken", "CREATE TABLE half_done (x INTEGER); INSERT INTO nowhere VALUES (1)")]
+    monkeypatch.setattr(dbmod, "MIGRATIONS", broken)
+    db = Database(tmp_path / "b.db")
+    with pytest.raises(sqlite3.OperationalError):
+        await db.open()
+    await db.close()
+    conn = sqlite3.connect(tmp_path / "b.db")
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "half_done" not in tables
+    assert conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] == len(MIGRATIONS)
+    conn.close()
+
+
+async def test_rollback_on_error_leaves_nothing(db):
+    with pytest.raises(ZeroDivisionError):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO groups(chat_id, title, type, added_at) VALUES (-1, 'x', 'supergroup', 'now')")
+            1 / 0
+    assert await db.fetchval("SELECT COUNT(*) FROM groups") == 0
+
+
+async def test_readers_never_see_uncommitted_writes(db):
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def writer():
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO groups(chat_id, title, type, added_at) VALUES (-1, 'x', 'supergroup', 'now')")
+            entered.set()
+            await release.wait()
+
+    task = asyncio.create_task(writer())
+    await entered.wait()
+    assert await db.fetchval("SELECT COUNT(*) FROM groups") == 0
+    release.set()
+    await task
+    assert await db.fetchval("SELECT COUNT(*) FROM groups") == 1
+
+
+async def test_concurrent_transactions_are_serialised_and_none_lost(db):
+    await GroupRepo(db).register(-1, "g", "supergroup", None, NOW)
+
+    async def bump(i):
+        async with db.transaction() as tx:
+            cur = await tx.execute("SELECT COUNT(*) FROM group_settings WHERE chat_id = -1")
+            n = (await cur.fetchone())[0]
+            await asyncio.sleep(0)
+            await tx.execute(
+                "INSERT INTO group_settings(chat_id, key, value, updated_at) VALUES (-1, ?, ?, 'now')", (f"k{n}", str(i))
+            )
+
+    await asyncio.gather(*(bump(i) for i in range(30)))
+    assert await db.fetchval("SELECT COUNT(*) FROM group_settings") == 30
+
+
+async def test_online_backup_copies_committed_data(db, tmp_path):
+    await GroupRepo(db).register(-5, "Tea", "supergroup", None, NOW)
+    target = tmp_path / "copy" / "backup.db"
+    assert backup(db.path, target) > 0
+    conn = sqlite3.connect(target)
+    assert conn.execute("SELECT title FROM groups WHERE chat_id = -5").fetchone()[0] == "Tea"
+    conn.close()
+
+
+def test_backup_of_a_missing_database_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no database"):
+        backup(tmp_path / "nothing.db", tmp_path / "b.db")
