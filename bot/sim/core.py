@@ -1,0 +1,349 @@
+"""FakeTelegram: the simulated Telegram for one bot - its state, the update queue, the queries tests read,
+and `handle`, the single entry every Bot API request (in-process or over HTTP) goes through."""
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import random
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..clock import Clock, SystemClock
+from . import transcript as _transcript
+from .api_bot import BotMethods
+from .api_common import CommonMethods
+from .api_members import MemberMethods
+from .api_messages import MessageMethods
+from .driver import DriverMixin
+from .errors import ApiError, SimBug, SimError
+from .spec import UploadedFile, load_spec
+from .state import ANONYMOUS_ADMIN_ID, Call, CallbackRecord, ChatState, PollRecord, SimChat, SimUser
+from .world import WorldMixin, locked
+
+if TYPE_CHECKING:
+    from .transport import SimServer
+
+log = logging.getLogger(__name__)
+
+_SPEC = load_spec()
+# Telegram's default when allowed_updates was never given or given as [].
+DEFAULT_EXCLUDED = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+LONG_POLL_STEP = 0.5
+
+
+def _json(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, CommonMethods, WorldMixin):
+    """The simulated Telegram cloud for one bot.
+
+    Tests act as people through the driver methods (user, create_group, join, send, press, ...), which raise
+    SimError for what a Telegram client would not allow. The bot talks to `handle` through SimRequest or the
+    HTTP server, and gets Telegram's answers and refusals. Everything is guarded by one RLock because the
+    HTTP server answers from its own threads.
+    """
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        bot_username: str = "StickyTestBot",
+        bot_name: str = "Sticky",
+        token: str = "123456:TEST-TOKEN",
+        *,
+        privacy_mode: bool = True,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self.clock: Clock = clock or SystemClock()
+        self.token = token
+        self.spec = _SPEC
+        # Privacy mode is on by default for every bot: outside admin rights it only sees commands and replies.
+        self.privacy_mode = privacy_mode
+        self.bot = SimUser(id=7000000001, first_name=bot_name, username=bot_username, is_bot=True)
+        self.anonymous_admin = SimUser(
+            id=ANONYMOUS_ADMIN_ID, first_name="Group", username="GroupAnonymousBot", is_bot=True
+        )
+        self._users: dict[int, SimUser] = {self.bot.id: self.bot, ANONYMOUS_ADMIN_ID: self.anonymous_admin}
+        self._users_by_name: dict[str, SimUser] = {}
+        self._next_user_id = 1001
+        self._chats: dict[int, ChatState] = {}
+        self._next_supergroup = 1
+        self._next_basic_group = 1
+        self._updates: list[dict[str, Any]] = []
+        self._next_update_id = 100000001
+        self._allowed: list[str] | None = None
+        self._webhook: dict[str, Any] | None = None
+        self._commands: dict[tuple[Any, ...], list[dict[str, str]]] = {}
+        self._callbacks: dict[str, CallbackRecord] = {}
+        self._polls: dict[str, PollRecord] = {}
+        self._files: dict[str, dict[str, Any]] = {}
+        self._calls: list[Call] = []
+        self._failures: list[dict[str, Any]] = []
+        self._logged_out = False
+        self._poll_generation = 0
+        self._poll_closed_generation = -1
+        # Seeded by the token so links and ids are the same from run to run (stable demo output).
+        self._rng = random.Random(token)
+
+    # ================================================================== queries
+
+    @locked
+    def calls(self, method: str | None = None) -> list[Call]:
+        return [copy.deepcopy(c) for c in self._calls if method is None or c.method == method]
+
+    @locked
+    def messages(self, chat: SimChat | SimUser | int) -> list[dict[str, Any]]:
+        state = self._chat_ref(chat)
+        return [copy.deepcopy(m.data) for m in state.messages.values() if not m.deleted]
+
+    @locked
+    def replies(self, chat: SimChat | SimUser | int) -> list[dict[str, Any]]:
+        state = self._chat_ref(chat)
+        return [
+            copy.deepcopy(m.data) for m in state.messages.values()
+            if not m.deleted and not m.service and m.sender_id == self.bot.id
+        ]
+
+    @locked
+    def deleted(self, chat: SimChat | SimUser | int) -> list[dict[str, Any]]:
+        state = self._chat_ref(chat)
+        return [copy.deepcopy(m.data) for m in state.messages.values() if m.deleted]
+
+    @locked
+    def member(self, chat: SimChat | int, user: SimUser | int) -> dict[str, Any]:
+        state = self._chat_ref(chat)
+        user_id = user.id if isinstance(user, SimUser) else int(user)
+        if user_id not in self._users:
+            raise SimError(f"unknown user {user_id}")
+        if not state.is_group:
+            return self._private_member_api(state) if user_id == self.bot.id else {
+                "status": "member", "user": self._users[user_id].to_api()}
+        return self._member_api(state, self._member(state, user_id))
+
+    @locked
+    def invite_links(self, chat: SimChat | int) -> list[dict[str, Any]]:
+        """Every link of the chat as the API would show it, plus the counters Telegram keeps (joined, pending)."""
+        state = self._chat_ref(chat)
+        return [
+            {**self._link_api(link, full=True), "joined": link.joined, "pending": len(link.pending)}
+            for link in state.links.values()
+        ]
+
+    @locked
+    def transcript(self, chat: SimChat | SimUser | int) -> list[str]:
+        return _transcript.render(self, self._chat_ref(chat))
+
+    @property
+    def pending_update_count(self) -> int:
+        with self._lock:
+            return len(self._updates)
+
+    @property
+    def allowed_updates(self) -> list[str] | None:
+        with self._lock:
+            return None if self._allowed is None else list(self._allowed)
+
+    @locked
+    def take_updates(self, allowed_updates: list[str] | None = None) -> list[dict[str, Any]]:
+        """Return and confirm every pending update the bot would receive (for the in-process harness).
+
+        allowed_updates works as in getUpdates: None keeps the previous setting, [] means the default.
+        """
+        if allowed_updates is not None:
+            self._allowed = list(allowed_updates)
+        taken = [u for u in self._updates if self._is_allowed(u)]
+        self._updates.clear()
+        return copy.deepcopy(taken)
+
+    def serve_http(self, host: str = "127.0.0.1", port: int = 0) -> SimServer:
+        """Serve the Bot API over HTTP from a daemon thread; use server.url + "/bot" as PTB's base_url."""
+        from .transport import SimServer
+
+        return SimServer(self, host, port)
+
+    # ================================================================== the Bot API entry
+
+    def handle(
+        self,
+        token: str,
+        method: str,
+        params: dict[str, str],
+        files: dict[str, UploadedFile] | None = None,
+        *,
+        block: bool = True,
+    ) -> tuple[int, bytes]:
+        """Answer one Bot API request. params: str -> str, non-strings JSON-encoded (as PTB and HTTP forms send).
+
+        block=False makes getUpdates return at once instead of long polling (SimRequest waits on its own,
+        asynchronously, before calling).
+        """
+        with self._lock:
+            call = Call(method=method, params=dict(params), ok=False)
+            status, body = self._answer(call, token, method, params, files or {}, block)
+            self._calls.append(call)
+            return status, _json(body)
+
+    def _answer(
+        self, call: Call, token: str, method: str, params: dict[str, str],
+        files: dict[str, UploadedFile], block: bool,
+    ) -> tuple[int, dict[str, Any]]:
+        if token != self.token or self._logged_out:
+            return self._fail(call, ApiError(401, "Unauthorized"))
+        name = self.spec.canonical_method(method)
+        if name is None:
+            return self._fail(call, ApiError(404, "Not Found"))
+        call.method = name
+        injected = self._take_failure(name)
+        if injected is not None:
+            return self._fail(call, injected)
+        try:
+            decoded = self.spec.decode_params(name, params, files)
+            call.params = {k: (v.summary() if isinstance(v, UploadedFile) else v) for k, v in decoded.items()}
+            handler = getattr(self, f"api_{name}", None)
+            if handler is None:
+                raise ApiError(400, "Bad Request: method not supported by the simulator")
+            result = self._get_updates(decoded, block) if name == "getUpdates" else handler(decoded)
+        except ApiError as exc:
+            return self._fail(call, exc)
+        except Exception as exc:  # a bug in the simulator: answer like a server error, loudly
+            log.exception("simulator failed on %s", name)
+            return self._fail(call, ApiError(500, f"Internal Server Error: simulator bug: {exc!r}"))
+        description = None
+        if isinstance(result, tuple):  # (result, description): setWebhook/deleteWebhook say what they did
+            result, description = result
+        problems = self.spec.check(self.spec.returns(name), result)
+        if problems:
+            log.error("simulator produced an invalid %s result: %s", name, problems)
+            return self._fail(call, ApiError(500, f"Internal Server Error: simulator bug: {problems[:3]}"))
+        call.ok, call.result = True, copy.deepcopy(result)
+        body: dict[str, Any] = {"ok": True, "result": result}
+        if description:
+            body["description"] = description
+        return 200, body
+
+    def _fail(self, call: Call, error: ApiError) -> tuple[int, dict[str, Any]]:
+        call.error_code, call.description = error.code, error.description
+        body: dict[str, Any] = {"ok": False, "error_code": error.code, "description": error.description}
+        if error.parameters:
+            body["parameters"] = error.parameters
+        return error.code, body
+
+    def _take_failure(self, method: str) -> ApiError | None:
+        for failure in self._failures:
+            if failure["method"] in (None, method):
+                failure["times"] -= 1
+                if failure["times"] <= 0:
+                    self._failures.remove(failure)
+                return ApiError(failure["code"], failure["description"], failure["parameters"])
+        return None
+
+    # ================================================================== update queue
+
+    def _is_allowed(self, update: dict[str, Any], allowed: list[str] | None = None) -> bool:
+        allowed = self._allowed if allowed is None else allowed
+        kind = next(k for k in update if k != "update_id")
+        if not allowed:  # never set, or []: the default
+            return kind not in DEFAULT_EXCLUDED
+        return kind in allowed
+
+    def _emit(self, kind: str, payload: dict[str, Any]) -> None:
+        update = {"update_id": self._next_update_id, kind: payload}
+        problems = self.spec.check("Update", update, "update")
+        if problems:
+            raise SimBug(f"simulator built an invalid {kind} update: {problems[:3]}")
+        # Telegram filters by the bot's setting when the update is created; until the bot gives one,
+        # the queue keeps everything and the first getUpdates/take_updates decides.
+        if self._allowed is not None and not self._is_allowed(update):
+            return
+        self._next_update_id += 1
+        self._updates.append(update)
+        self._cond.notify_all()
+
+    def _get_updates(self, p: dict[str, Any], block: bool) -> list[dict[str, Any]]:
+        if self._webhook is not None:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
+                                "use deleteWebhook to delete the webhook first")
+        # The real server clamps rather than refuses out-of-range limit and timeout.
+        limit = min(max(p.get("limit", 100), 1), 100)
+        timeout = min(max(p.get("timeout", 0), 0), 50)
+        if "allowed_updates" in p:
+            self._allowed = list(p["allowed_updates"])
+        # Any getUpdates ends a long poll still waiting elsewhere (409 there), as on the real server.
+        generation = self._begin_long_poll()
+        self._confirm(p.get("offset", 0))
+        ready = self._deliverable(limit)
+        if ready or timeout == 0 or not block:
+            return ready
+        deadline = time.monotonic() + timeout
+        while True:
+            self._cond.wait(min(LONG_POLL_STEP, max(deadline - time.monotonic(), 0)))
+            if self._webhook is not None:
+                raise ApiError(409, "Conflict: terminated by setWebhook request")
+            if self._poll_generation != generation:
+                if self._poll_closed_generation >= generation:
+                    return []
+                raise ApiError(409, "Conflict: terminated by other getUpdates request; "
+                                    "make sure that only one bot instance is running")
+            ready = self._deliverable(limit)
+            if ready or time.monotonic() >= deadline:
+                return ready
+
+    def _confirm(self, offset: int) -> None:
+        if offset > 0:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        elif offset < 0:
+            self._updates = self._updates[offset:]
+
+    def _deliverable(self, limit: int) -> list[dict[str, Any]]:
+        # Updates the current setting filters out are dropped for good, as Telegram drops them.
+        self._updates = [u for u in self._updates if self._is_allowed(u)]
+        return copy.deepcopy(self._updates[:limit])
+
+    def _begin_long_poll(self) -> int:
+        # A new long poll ends any other one with 409, as the real server does.
+        self._poll_generation += 1
+        self._cond.notify_all()
+        return self._poll_generation
+
+    def start_long_poll(self) -> int:
+        """Register a long poll that waits outside the lock (SimRequest); returns its generation."""
+        with self._lock:
+            return self._begin_long_poll()
+
+    def wake_long_polls(self) -> None:
+        """End every waiting long poll with an empty result (the HTTP server calls this when closing)."""
+        with self._lock:
+            self._poll_closed_generation = self._poll_generation
+            self._poll_generation += 1
+            self._cond.notify_all()
+
+    def _long_poll_state(self, token: str, params: dict[str, str], generation: int) -> str:
+        """For SimRequest's asynchronous long poll: "ready" (answer now), "wait", or "superseded"."""
+        with self._lock:
+            if self._poll_generation != generation:
+                return "ready" if self._poll_closed_generation >= generation else "superseded"
+            if token != self.token or self._logged_out or self._webhook is not None:
+                return "ready"
+            try:
+                p = self.spec.decode_params("getUpdates", params)
+            except ApiError:
+                return "ready"
+            offset = p.get("offset", 0)
+            allowed = p.get("allowed_updates", self._allowed)
+            pending = self._updates[offset:] if offset < 0 else [
+                u for u in self._updates if u["update_id"] >= offset]
+            return "ready" if any(self._is_allowed(u, allowed) for u in pending) else "wait"
+
+    def _conflict(self, token: str, method: str, params: dict[str, str]) -> tuple[int, bytes]:
+        """The answer a long poll gets when a newer getUpdates superseded it (logged like any call)."""
+        with self._lock:
+            call = Call(method="getUpdates", params=dict(params), ok=False)
+            status, body = self._fail(call, ApiError(
+                409, "Conflict: terminated by other getUpdates request; "
+                     "make sure that only one bot instance is running"))
+            self._calls.append(call)
+            return status, _json(body)
+

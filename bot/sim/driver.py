@@ -1,0 +1,404 @@
+"""The driver API: tests, the demo and the console act as people through it (join, send, press, promote...).
+Each action changes the state and emits the updates Telegram would send; what a Telegram client would not
+let a person do raises SimError."""
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from .errors import SimError
+from .html import auto_entities
+from .state import (
+    DEFAULT_PERMISSIONS,
+    CallbackRecord,
+    ChatState,
+    InviteLink,
+    JoinRequest,
+    Member,
+    SimChat,
+    SimUser,
+)
+from .world import locked
+
+if TYPE_CHECKING:
+    from .core import FakeTelegram
+
+
+class DriverMixin:
+    # ================================================================== driver: people and chats
+
+    @locked
+    def user(
+        self: FakeTelegram,
+        name: str,
+        first_name: str | None = None,
+        language_code: str | None = "en",
+        is_bot: bool = False,
+    ) -> SimUser:
+        """The account called `name` (its username), created on first use."""
+        existing = self._users_by_name.get(name)
+        if existing is not None:
+            return existing
+        user = SimUser(
+            id=self._next_user_id,
+            first_name=first_name or name.capitalize(),
+            username=name,
+            language_code=language_code,
+            is_bot=is_bot,
+        )
+        self._next_user_id += 1
+        self._users[user.id] = user
+        self._users_by_name[name] = user
+        return user
+
+    @locked
+    def user_by_id(self: FakeTelegram, user_id: int) -> SimUser | None:
+        return self._users.get(user_id)
+
+    @locked
+    def create_group(
+        self: FakeTelegram,
+        title: str,
+        owner: SimUser,
+        supergroup: bool = True,
+        join_by_request: bool = False,
+        *,
+        username: str | None = None,
+    ) -> SimChat:
+        """A group owned by `owner`; the bot is not in it until add_bot. No update (the bot is not there)."""
+        self._known_user(owner)
+        if owner.is_bot:
+            raise SimError("bots can't create groups")
+        if supergroup:
+            chat_id = -1001000000000 - self._next_supergroup
+            self._next_supergroup += 1
+        else:
+            chat_id = -4000000000 - self._next_basic_group
+            self._next_basic_group += 1
+        chat = ChatState(
+            id=chat_id,
+            type="supergroup" if supergroup else "group",
+            title=title,
+            username=username,
+            permissions=dict(DEFAULT_PERMISSIONS),
+            join_by_request=join_by_request,
+        )
+        chat.members[owner.id] = Member(owner.id, "creator")
+        self._chats[chat_id] = chat
+        return SimChat(id=chat_id, title=title, type=chat.type, username=username)
+
+    @locked
+    def add_bot(self: FakeTelegram, chat: SimChat | int, by: SimUser, admin: bool = True, **rights: bool) -> None:
+        """`by` adds the bot, as an administrator with the usual rights (override with rights=...) or not."""
+        state = self._group(chat)
+        actor = self._present(state, by)
+        old = self._member(state, self.bot.id)
+        if old.present:
+            raise SimError(f"{self.bot.display} is already in {state.title}")
+        if admin:
+            self._check_can_promote(state, actor, self._rights(rights))
+            new = Member(self.bot.id, "administrator", rights=self._rights(rights), promoted_by=by.id)
+        else:
+            if not self._may_invite(state, actor):
+                raise SimError(f"{by.display} may not add members to {state.title}")
+            new = Member(self.bot.id, "member")
+        self._change_member(state, self.bot, new, actor=by)
+        self._service_message(
+            state, by, {"new_chat_members": [self.bot.to_api()]},
+            f"{by.display} added {self.bot.display}" + (" as admin" if admin else ""),
+        )
+
+    @locked
+    def remove_bot(self: FakeTelegram, chat: SimChat | int, by: SimUser) -> None:
+        """`by` removes the bot: it becomes 'kicked' and every further call on the chat answers 403."""
+        state = self._group(chat)
+        actor = self._present(state, by)
+        if not (actor.status == "creator" or (actor.rights or {}).get("can_restrict_members")):
+            raise SimError(f"{by.display} may not remove members from {state.title}")
+        if not self._member(state, self.bot.id).present:
+            raise SimError(f"{self.bot.display} is not in {state.title}")
+        self._change_member(state, self.bot, Member(self.bot.id, "kicked"), actor=by)
+        self._service_message(
+            state, by, {"left_chat_member": self.bot.to_api()}, f"{by.display} removed {self.bot.display}"
+        )
+
+    @locked
+    def promote(
+        self: FakeTelegram, chat: SimChat | int, user: SimUser, by: SimUser, is_anonymous: bool = False, **rights: bool
+    ) -> None:
+        """`by` makes `user` an administrator (usual rights unless given); emits chat_member."""
+        state = self._group(chat)
+        actor = self._present(state, by)
+        target = self._member(state, user.id)
+        if not target.present:
+            raise SimError(f"{user.display} is not in {state.title}")
+        if target.status == "creator":
+            raise SimError(f"{user.display} owns {state.title}")
+        new_rights = self._rights(rights)
+        self._check_can_promote(state, actor, new_rights)
+        if target.status == "administrator" and actor.status != "creator" and target.promoted_by != by.id:
+            raise SimError(f"{by.display} can't edit an administrator promoted by someone else")
+        new = Member(
+            user.id, "administrator", rights=new_rights, is_anonymous=is_anonymous,
+            custom_title=target.custom_title, promoted_by=by.id,
+        )
+        self._change_member(state, user, new, actor=by)
+        self._event(state, f"{by.display} promoted {user.display}")
+
+    @locked
+    def demote(self: FakeTelegram, chat: SimChat | int, user: SimUser, by: SimUser) -> None:
+        state = self._group(chat)
+        actor = self._present(state, by)
+        target = self._member(state, user.id)
+        if target.status != "administrator":
+            raise SimError(f"{user.display} is not an administrator of {state.title}")
+        allowed = actor.status == "creator" or (
+            (actor.rights or {}).get("can_promote_members") and target.promoted_by == by.id
+        )
+        if not allowed:
+            raise SimError(f"{by.display} may not demote {user.display}")
+        self._change_member(state, user, Member(user.id, "member"), actor=by)
+        self._event(state, f"{by.display} demoted {user.display}")
+
+    @locked
+    def create_invite_link(
+        self: FakeTelegram,
+        chat: SimChat | int,
+        by: SimUser,
+        name: str | None = None,
+        creates_join_request: bool = False,
+        member_limit: int | None = None,
+        expire_date: int | None = None,
+    ) -> str:
+        """An administrator creates an invite link in their app; returns its URL."""
+        state = self._group(chat)
+        actor = self._present(state, by)
+        if actor.status != "creator" and not (actor.rights or {}).get("can_invite_users"):
+            raise SimError(f"{by.display} may not create invite links in {state.title}")
+        if creates_join_request and member_limit is not None:
+            raise SimError("a link that needs approval can't have a member limit")
+        link = InviteLink(
+            url="https://t.me/+" + self._random_token(16), creator_id=by.id, name=name,
+            creates_join_request=creates_join_request, member_limit=member_limit, expire_date=expire_date,
+        )
+        state.links[link.url] = link
+        return link.url
+
+    @locked
+    def join(self: FakeTelegram, chat: SimChat | int, user: SimUser, link: str | None = None) -> str:
+        """`user` joins (through invite link URL `link` if given). Returns "joined", or "requested" when the
+        link or the group needs an administrator's approval."""
+        state = self._group(chat)
+        self._known_user(user)
+        member = self._member(state, user.id)
+        if member.status == "kicked":
+            raise SimError(f"{user.display} is banned from {state.title}")
+        if member.present:
+            raise SimError(f"{user.display} is already in {state.title}")
+        if user.id in state.requests:
+            raise SimError(f"{user.display} already asked to join {state.title}")
+        invite = None
+        if link is not None:
+            invite = state.links.get(link)
+            if invite is None:
+                raise SimError(f"no such invite link in {state.title}: {link}")
+            if invite.is_revoked:
+                raise SimError(f"invite link {link} was revoked")
+            if invite.expire_date is not None and invite.expire_date <= self._now():
+                raise SimError(f"invite link {link} has expired")
+            if invite.member_limit is not None and invite.joined >= invite.member_limit:
+                raise SimError(f"invite link {link} reached its member limit")
+        needs_approval = invite.creates_join_request if invite else state.join_by_request
+        if needs_approval:
+            state.requests[user.id] = JoinRequest(user.id, self._now(), invite.url if invite else None)
+            if invite:
+                invite.pending.add(user.id)
+            if self._bot_has_right(state, "can_invite_users"):
+                request: dict[str, Any] = {
+                    "chat": self._chat_api(state),
+                    "from": user.to_api(),
+                    "user_chat_id": user.id,
+                    "date": self._now(),
+                }
+                if invite:
+                    request["invite_link"] = self._link_api(invite)
+                self._emit("chat_join_request", request)
+            self._event(state, f"{user.display} asked to join" + self._via(invite))
+            return "requested"
+        self._admit(state, user, invite, actor=user, via_request=False)
+        return "joined"
+
+    @locked
+    def leave(self: FakeTelegram, chat: SimChat | int, user: SimUser) -> None:
+        state = self._group(chat)
+        member = self._present(state, user)
+        if member.status == "creator":
+            raise SimError("the owner leaving (and ownership transfer) is not modelled by the simulator")
+        if member.status == "restricted":
+            new = Member(user.id, "restricted", until_date=member.until_date, is_member=False,
+                         permissions=dict(member.permissions or {}))
+        else:
+            new = Member(user.id, "left")
+        self._change_member(state, user, new, actor=user)
+        self._service_message(state, user, {"left_chat_member": user.to_api()}, f"{user.display} left")
+
+    @locked
+    def block(self: FakeTelegram, user: SimUser) -> None:
+        """`user` blocks the bot: sends to them answer 403 "bot was blocked by the user"."""
+        chat = self._private(user)
+        if chat.blocked:
+            raise SimError(f"{user.display} already blocked the bot")
+        old = self._private_member_api(chat)
+        chat.blocked = True
+        self._emit_private_status(chat, user, old)
+
+    @locked
+    def unblock(self: FakeTelegram, user: SimUser) -> None:
+        chat = self._private(user)
+        if not chat.blocked:
+            raise SimError(f"{user.display} has not blocked the bot")
+        old = self._private_member_api(chat)
+        chat.blocked = False
+        chat.started = True
+        self._emit_private_status(chat, user, old)
+
+    # ================================================================== driver: messages
+
+    @locked
+    def send(
+        self: FakeTelegram,
+        user: SimUser,
+        text: str,
+        chat: SimChat | int | None = None,
+        reply_to: int | dict[str, Any] | None = None,
+        as_chat: bool = False,
+    ) -> dict[str, Any]:
+        """`user` writes `text` in `chat` (None: their private chat with the bot). Returns the Message."""
+        self._known_user(user)
+        if not text.strip():
+            raise SimError("Telegram clients do not send empty messages")
+        if chat is None:
+            if as_chat:
+                raise SimError("as_chat is only possible in groups")
+            state = self._private(user)
+            if state.blocked:
+                raise SimError(f"{user.display} blocked the bot; unblock first")
+            state.started = True
+            sender, sender_chat = user, None
+        else:
+            state = self._group(chat)
+            member = self._present(state, user)
+            self._check_user_may_write(state, user, member)
+            sender, sender_chat = user, None
+            if as_chat:
+                if member.status not in ("creator", "administrator") or not member.is_anonymous:
+                    raise SimError(f"{user.display} is not an anonymous administrator of {state.title}")
+                sender, sender_chat = self.anonymous_admin, self._chat_api(state)
+        reply = self._driver_reply_target(state, reply_to)
+        content: dict[str, Any] = {"text": text}
+        entities = auto_entities(text)
+        if entities:
+            content["entities"] = entities
+        msg = self._new_message(state, sender, content, sender_chat=sender_chat, reply_to=reply, author_id=user.id)
+        self._deliver(state, msg, "message")
+        return copy.deepcopy(msg.data)
+
+    @locked
+    def edit(self: FakeTelegram, user: SimUser, message: dict[str, Any], new_text: str) -> dict[str, Any]:
+        state, msg = self._driver_message(message)
+        if msg.service or msg.sender_id != user.id or msg.data.get("from", {}).get("id") == self.bot.id:
+            raise SimError(f"{user.display} can only edit their own messages")
+        if "text" not in msg.data:
+            raise SimError("only text messages can be edited by the driver")
+        if msg.data["text"] == new_text:
+            raise SimError("Telegram clients do not send an edit that changes nothing")
+        msg.data["text"] = new_text
+        entities = auto_entities(new_text)
+        if entities:
+            msg.data["entities"] = entities
+        else:
+            msg.data.pop("entities", None)
+        msg.data["edit_date"] = self._now()
+        msg.edited = True
+        self._deliver(state, msg, "edited_message")
+        return copy.deepcopy(msg.data)
+
+    @locked
+    def press(self: FakeTelegram, user: SimUser, message: dict[str, Any], data: str) -> str:
+        """`user` presses the inline button with callback_data == data; returns the callback query id."""
+        state, msg = self._driver_message(message)
+        self._check_can_see(state, user)
+        buttons = [b for row in (msg.data.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+        button = next((b for b in buttons if b.get("callback_data") == data), None)
+        if button is None:
+            offered = [b.get("callback_data") for b in buttons if "callback_data" in b]
+            raise SimError(f"no button with callback_data {data!r} on that message (has {offered})")
+        query_id = self._random_digits(19)
+        self._callbacks[query_id] = CallbackRecord(
+            id=query_id, user_id=user.id, chat_id=state.id, message_id=msg.data["message_id"],
+            data=data, button_text=button["text"], created=self._now(),
+        )
+        self._event(state, f"{user.display} pressed '{button['text']}'")
+        self._emit("callback_query", {
+            "id": query_id,
+            "from": user.to_api(),
+            "message": copy.deepcopy(msg.data),
+            "chat_instance": str((abs(state.id) * 2654435761) % 10**19),
+            "data": data,
+        })
+        return query_id
+
+    @locked
+    def vote(self: FakeTelegram, user: SimUser, poll_message: dict[str, Any], option_ids: list[int]) -> None:
+        state, msg = self._driver_message(poll_message)
+        self._check_can_see(state, user)
+        poll = msg.data.get("poll")
+        if poll is None:
+            raise SimError("that message is not a poll")
+        record = self._polls[poll["id"]]
+        if poll["is_closed"]:
+            raise SimError("the poll is closed")
+        options = list(option_ids)
+        if any(not 0 <= i < len(poll["options"]) for i in options) or len(set(options)) != len(options):
+            raise SimError(f"invalid option ids {options} for a poll with {len(poll['options'])} options")
+        if len(options) > 1 and not record.allows_multiple_answers:
+            raise SimError("this poll allows one answer")
+        if user.id in record.votes and not poll.get("allows_revoting", True) and options:
+            raise SimError("this poll does not allow changing a vote")
+        for i in record.votes.pop(user.id, []):
+            poll["options"][i]["voter_count"] -= 1
+        if options:
+            record.votes[user.id] = options
+            for i in options:
+                poll["options"][i]["voter_count"] += 1
+        poll["total_voter_count"] = len(record.votes)
+        chosen = ", ".join(f"'{poll['options'][i]['text']}'" for i in options) or "nothing (vote retracted)"
+        # People see who voted only in a non-anonymous poll.
+        self._event(state, "someone voted (anonymous poll)" if record.is_anonymous
+                    else f"{user.display} voted {chosen}")
+        if not record.is_anonymous:
+            self._emit("poll_answer", {
+                "poll_id": poll["id"],
+                "user": user.to_api(),
+                "option_ids": options,
+                "option_persistent_ids": [poll["options"][i]["persistent_id"] for i in options],
+            })
+        self._emit("poll", copy.deepcopy(poll))
+
+    # ================================================================== driver: fault injection
+
+    @locked
+    def flood(self: FakeTelegram, method: str | None = None, retry_after: int = 5, times: int = 1) -> None:
+        """The next `times` calls (to `method`, or any) answer 429 with retry_after, as Telegram's flood control."""
+        self._failures.append({
+            "method": method, "times": times, "code": 429,
+            "description": f"Too Many Requests: retry after {retry_after}",
+            "parameters": {"retry_after": retry_after},
+        })
+
+    @locked
+    def set_fail(self: FakeTelegram, method: str, code: int, description: str, times: int = 1) -> None:
+        self._failures.append(
+            {"method": method, "times": times, "code": code, "description": description, "parameters": None}
+        )
+

@@ -1,0 +1,40 @@
+"""Two kinds of refusal: ApiError is what the Bot API answers the bot; SimError is what a Telegram client
+would not let a person do."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class SimError(Exception):
+    """A driver action (a person's action in a Telegram client) that Telegram would not allow.
+
+    Raised synchronously to the test or demo that asked for it; never turned into an API response.
+    """
+
+
+class ApiError(Exception):
+    """An error answer of the Bot API: becomes {"ok": false, "error_code": ..., "description": ...}."""
+
+    def __init__(self, code: int, description: str, parameters: dict[str, Any] | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.parameters = parameters
+
+
+def bad_request(message: str) -> ApiError:
+    # Telegram lower-cases the first letter of tdlib's messages unless it is an ERROR_CODE-style token.
+    return ApiError(400, f"Bad Request: {message}")
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError(403, f"Forbidden: {message}")
+
+
+def unsupported(what: str) -> ApiError:
+    """Clearly ours: something real Telegram supports that the simulator does not model."""
+    return ApiError(400, f"Bad Request: {what} not supported by the simulator")
+
+
+class SimBug(Exception):
+    """The simulator produced an object that does not conform to api.json - a bug in the simulator."""

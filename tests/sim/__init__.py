@@ -1,0 +1,1 @@
+"""Tests of the simulated Telegram Bot API (bot/sim)."""

@@ -1,0 +1,63 @@
+"""The HTML parse mode on its own: what Telegram accepts, how text and entities come out, what it refuses."""
+from __future__ import annotations
+
+import pytest
+
+from bot.sim.html import EntityParseError, auto_entities, finish_entities, parse_html, trim
+
+
+def parsed(html: str) -> tuple[str, list[dict]]:
+    text, entities = parse_html(html, lambda user_id: {"id": user_id, "is_bot": False, "first_name": "U"})
+    return text, finish_entities(entities)
+
+
+def test_all_supported_tags() -> None:
+    text, entities = parsed(
+        "<b>b</b><strong>s</strong><i>i</i><em>e</em><u>u</u><ins>n</ins><s>s</s><strike>k</strike><del>d</del>"
+        '<tg-spoiler>p</tg-spoiler><span class="tg-spoiler">q</span><code>c</code><pre>r</pre>'
+        '<blockquote>x</blockquote><blockquote expandable>y</blockquote><tg-emoji emoji-id="5368324170671202286">👍</tg-emoji>'
+        '<a href="tg://user?id=42">m</a>')
+    assert text == "bsieunskdpqcrxy👍m"
+    assert [e["type"] for e in entities] == [
+        "bold", "bold", "italic", "italic", "underline", "underline", "strikethrough", "strikethrough",
+        "strikethrough", "spoiler", "spoiler", "code", "pre", "blockquote", "expandable_blockquote",
+        "custom_emoji", "text_mention"]
+    assert entities[-1]["user"]["id"] == 42 and entities[-2]["custom_emoji_id"] == "5368324170671202286"
+
+
+def test_pre_with_language_and_entities_decoded() -> None:
+    text, entities = parsed('<pre><code class="language-python">x = 1 &lt; 2 &amp;&amp; &quot;&#65;&#x42;&quot;</code></pre>')
+    assert text == 'x = 1 < 2 && "AB"'
+    assert entities == [{"type": "pre", "offset": 0, "length": len(text), "language": "python"}]
+
+
+def test_nesting_and_case_insensitive_tags() -> None:
+    text, entities = parsed("<B>bold <I>both</I></B>")
+    assert text == "bold both"
+    assert entities == [{"type": "bold", "offset": 0, "length": 9}, {"type": "italic", "offset": 5, "length": 4}]
+
+
+def test_links_telegram_would_drop_stay_plain_text() -> None:
+    assert parsed('<a href="javascript:alert(1)">x</a>') == ("x", [])
+    assert parsed('<a href="example.com">x</a>')[1][0]["url"] == "http://example.com"
+
+
+def test_lone_ampersand_before_a_space_is_fine() -> None:
+    assert parsed("Tom & Jerry")[0] == "Tom & Jerry"
+
+
+@pytest.mark.parametrize("bad", ["<b", "<b>x</b", "<a href=\"x>y</a>", "&nbsp;", "&#;", "<tg-emoji emoji-id=\"x\">y</tg-emoji>"])
+def test_refused(bad: str) -> None:
+    with pytest.raises(EntityParseError):
+        parse_html(bad)
+
+
+def test_trim_shifts_and_clips_entities() -> None:
+    text, entities = trim("  hi there  ", [{"type": "bold", "offset": 0, "length": 6}])
+    assert text == "hi there"
+    assert entities == [{"type": "bold", "offset": 0, "length": 4}]
+
+
+def test_auto_entities() -> None:
+    found = auto_entities("/start@StickyTestBot hi @bob_42 #news https://t.me/x a@b.io")
+    assert [e["type"] for e in found] == ["bot_command", "mention", "hashtag", "url", "email"]
