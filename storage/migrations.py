@@ -93,4 +93,118 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        2,
+        "points economy: ledger, wallets, check-ins, badges, shop, orders, seasons, opt-outs",
+        """
+        CREATE TABLE wallets (
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            user_id INTEGER NOT NULL,
+            points INTEGER NOT NULL DEFAULT 0 CHECK (points >= 0),
+            xp INTEGER NOT NULL DEFAULT 0 CHECK (xp >= 0),
+            PRIMARY KEY (chat_id, user_id)
+        );
+        CREATE TABLE ledger (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            user_id INTEGER NOT NULL,
+            amount INTEGER NOT NULL CHECK (amount != 0),
+            currency TEXT NOT NULL CHECK (currency IN ('points', 'xp')),
+            reason TEXT NOT NULL,
+            ref TEXT NOT NULL,
+            actor_id INTEGER,
+            note TEXT,
+            at TEXT NOT NULL,
+            UNIQUE (chat_id, user_id, currency, ref)
+        );
+        CREATE INDEX ledger_member ON ledger(chat_id, user_id, currency, id);
+        CREATE INDEX ledger_chat_at ON ledger(chat_id, at);
+        CREATE TABLE checkins (
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            user_id INTEGER NOT NULL,
+            day TEXT NOT NULL,
+            at TEXT NOT NULL,
+            streak INTEGER NOT NULL,
+            points INTEGER NOT NULL,
+            xp INTEGER NOT NULL,
+            base INTEGER NOT NULL DEFAULT 0,
+            streak_bonus INTEGER NOT NULL DEFAULT 0,
+            random_bonus INTEGER NOT NULL DEFAULT 0,
+            multiplier TEXT NOT NULL DEFAULT '1',
+            makeup INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (chat_id, user_id, day)
+        );
+        CREATE INDEX checkins_day ON checkins(chat_id, day, at);
+        CREATE TABLE badges (
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            user_id INTEGER NOT NULL,
+            badge TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, user_id, badge)
+        );
+        CREATE TABLE shop_items (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            name TEXT NOT NULL,
+            cost INTEGER NOT NULL CHECK (cost > 0),
+            stock INTEGER CHECK (stock IS NULL OR stock >= 0),
+            per_member_limit INTEGER CHECK (per_member_limit IS NULL OR per_member_limit > 0),
+            min_tier TEXT,
+            description TEXT NOT NULL DEFAULT '',
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE shop_codes (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES shop_items(id),
+            code TEXT NOT NULL,
+            order_id INTEGER UNIQUE,
+            UNIQUE (item_id, code)
+        );
+        CREATE TABLE orders (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            user_id INTEGER NOT NULL,
+            item_id INTEGER NOT NULL REFERENCES shop_items(id),
+            cost INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'fulfilled', 'rejected')),
+            request_key TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            decided_by INTEGER,
+            decided_at TEXT,
+            note TEXT,
+            UNIQUE (chat_id, request_key)
+        );
+        CREATE INDEX orders_member ON orders(chat_id, user_id, item_id);
+        CREATE TABLE seasons (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            number INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            UNIQUE (chat_id, number)
+        );
+        CREATE TABLE season_standings (
+            season_id INTEGER NOT NULL REFERENCES seasons(id),
+            user_id INTEGER NOT NULL,
+            rank INTEGER NOT NULL,
+            points INTEGER NOT NULL,
+            xp INTEGER NOT NULL,
+            PRIMARY KEY (season_id, user_id)
+        );
+        CREATE TABLE expiry_warnings (
+            chat_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            day TEXT NOT NULL,
+            amount INTEGER NOT NULL,
+            PRIMARY KEY (chat_id, user_id, day)
+        );
+        CREATE TABLE optouts (
+            user_id INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('mentions', 'private')),
+            at TEXT NOT NULL,
+            PRIMARY KEY (user_id, kind)
+        )
+        """,
+    ),
 ]

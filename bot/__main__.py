@@ -1,0 +1,126 @@
+"""The command line: `python -m bot run|demo|console|backup|check [--config PATH]`."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.config import Config, ConfigError, load_config
+
+
+class RedactToken(logging.Filter):
+    """The token is a password: whatever a library logs (request URLs contain it), it never reaches the log."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.token:
+            message = record.getMessage()
+            if self.token in message:
+                record.msg, record.args = message.replace(self.token, "[BOT_TOKEN]"), None
+        return True
+
+
+def setup_logging(config: Config) -> None:
+    logging.basicConfig(level=config.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    if config.token is not None:
+        redact = RedactToken(config.token.get_secret_value())
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(redact)
+
+
+def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    from bot.app import ALLOWED_UPDATES, build_application
+
+    if args.api_url:
+        config = config.model_copy(update={"telegram": config.telegram.model_copy(update={"api_url": args.api_url})})
+    if config.token is None:
+        print("BOT_TOKEN is not set: export BOT_TOKEN=123456:ABC… (from @BotFather) and run again.", file=sys.stderr)
+        return 2
+    setup_logging(config)
+    app = build_application(config)
+    tg = config.telegram
+    if tg.mode == "webhook":
+        if not tg.webhook.public_url:
+            print("config.yaml: telegram.webhook.public_url: required in webhook mode", file=sys.stderr)
+            return 2
+        import os
+
+        app.run_webhook(
+            listen=tg.webhook.listen, port=tg.webhook.port, url_path=tg.webhook.url_path,
+            webhook_url=f"{tg.webhook.public_url.rstrip('/')}/{tg.webhook.url_path}",
+            secret_token=os.environ.get("WEBHOOK_SECRET") or None,
+            allowed_updates=ALLOWED_UPDATES, drop_pending_updates=tg.drop_pending_updates,
+        )
+    else:
+        app.run_polling(allowed_updates=ALLOWED_UPDATES, timeout=tg.poll_timeout, drop_pending_updates=tg.drop_pending_updates)
+    return 0
+
+
+def cmd_demo(config: Config, args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(config))
+
+
+def cmd_console(config: Config, args: argparse.Namespace) -> int:
+    from bot.console import run_console
+
+    return asyncio.run(run_console(config, sys.stdin, sys.stdout))
+
+
+def cmd_backup(config: Config, args: argparse.Namespace) -> int:
+    from storage.backup import backup
+
+    try:
+        pages = backup(config.database.path, args.path)
+    except (FileNotFoundError, OSError) as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up {config.database.path} to {args.path} ({pages} pages)")
+    return 0
+
+
+def cmd_check(config: Config, args: argparse.Namespace) -> int:
+    from bot.checks import run_checks
+
+    problems = asyncio.run(run_checks(config))
+    for line in problems:
+        print(line)
+    if not problems:
+        print(f"{config.database.path}: all checks passed")
+    return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Sticky, a Telegram bot that runs community groups.")
+    parser.add_argument("--config", default="config.yaml", help="config file (default ./config.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the bot (BOT_TOKEN from the environment)")
+    run.add_argument("--api-url", help="Bot API server, e.g. the simulator's http://127.0.0.1:PORT")
+    sub.add_parser("demo", help="play a scripted group life against the simulated Telegram")
+    sub.add_parser("console", help="an interactive simulated group: type 'name: text'")
+    backup = sub.add_parser("backup", help="online backup of the database")
+    backup.add_argument("path")
+    sub.add_parser("check", help="verify the database (integrity, ledger = balances)")
+    # Options may come before or after the sub-command.
+    for p in sub.choices.values():
+        p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return 2
+    handler = {"run": cmd_run, "demo": cmd_demo, "console": cmd_console, "backup": cmd_backup, "check": cmd_check}[args.command]
+    return handler(config, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""build_application(config): the ONE place that wires Sticky — PTB application, services, handlers, menus, jobs."""
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter, Application, ApplicationBuilder, ChatMemberHandler, CommandHandler, ContextTypes, Defaults,
+    MessageHandler, TypeHandler, filters,
+)
+from telegram.request import BaseRequest
+
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.context import BotContext, BotData, Services
+from bot.domain.roles import Role
+from bot.services.activity import ActivityBuffer
+from bot.services.groups import GroupService
+from bot.services.members import MemberService
+from bot.services.roles import RoleService
+from bot.telegram_port import BotPort
+from bot.texts import LANGUAGES, core as core_texts, translator
+from bot.texts.commands import description
+from handlers import core, lifecycle
+from handlers.base import spec_of
+from handlers.middleware import Middleware
+from storage.activity import ActivityRepo
+from storage.db import Database
+from storage.groups import GroupRepo
+from storage.members import MemberRepo
+from storage.roles import RoleRepo
+
+log = logging.getLogger(__name__)
+
+# Real Telegram sends chat_member only when asked: request exactly what Sticky handles.
+ALLOWED_UPDATES = [
+    "message", "edited_message", "callback_query", "chat_member", "my_chat_member", "poll_answer", "chat_join_request",
+]
+
+# Handler groups, in the order they run for one update.
+GROUP_MIDDLEWARE = -10
+GROUP_MAIN = 0
+
+
+def all_commands() -> list:
+    return [*core.COMMANDS]
+
+
+def build_application(
+    config: Config, *, clock: Clock | None = None, request_factory: Callable[[], BaseRequest] | None = None,
+) -> Application:
+    if config.token is None:
+        raise ValueError("no bot token: set the BOT_TOKEN environment variable")
+    clock = clock or SystemClock()
+    builder = (
+        ApplicationBuilder()
+        .token(config.token.get_secret_value())
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .defaults(Defaults(
+            parse_mode=ParseMode.HTML, tzinfo=ZoneInfo(config.defaults.timezone),
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        ))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if request_factory is not None:
+        builder = builder.request(request_factory()).get_updates_request(request_factory())
+    if config.telegram.api_url:
+        base = config.telegram.api_url.rstrip("/")
+        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    if config.telegram.rate_limit:
+        # Telegram's limits: ~30 messages/s overall and 20/min in one group; retry a 429 after its retry_after.
+        builder = builder.rate_limiter(AIORateLimiter(
+            overall_max_rate=30, overall_time_period=1, group_max_rate=20, group_time_period=60, max_retries=3,
+        ))
+    app = builder.build()
+
+    db = Database(config.database.path, config.database.busy_timeout_ms)
+    groups, members, roles = GroupRepo(db), MemberRepo(db), RoleRepo(db)
+    app.bot_data.services = Services(
+        config=config, clock=clock, db=db,
+        groups=GroupService(groups, config, clock),
+        members=MemberService(members, groups, roles, BotPort(app.bot), clock, timedelta(minutes=config.roles.admin_cache_minutes)),
+        roles=RoleService(roles, members, clock),
+        activity=ActivityBuffer(ActivityRepo(db)),
+    )
+    commands = all_commands()
+    app.bot_data.commands = commands
+
+    app.add_handler(TypeHandler(Update, Middleware({spec_of(c).name: spec_of(c) for c in commands})), group=GROUP_MIDDLEWARE)
+    app.add_handler(ChatMemberHandler(lifecycle.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER), group=GROUP_MAIN)
+    app.add_handler(ChatMemberHandler(lifecycle.on_chat_member, ChatMemberHandler.CHAT_MEMBER), group=GROUP_MAIN)
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, lifecycle.on_migrate), group=GROUP_MAIN)
+    for callback in commands:
+        app.add_handler(CommandHandler(spec_of(callback).name, callback), group=GROUP_MAIN)
+    app.add_error_handler(on_error)
+    return app
+
+
+async def post_init(app: Application) -> None:
+    s: Services = app.bot_data.services
+    await s.db.open()
+    await set_command_menus(app)
+    arm_jobs(app)
+
+
+async def post_shutdown(app: Application) -> None:
+    s: Services = app.bot_data.services
+    if s.db.is_open:
+        await s.activity.flush()
+        await s.db.close()
+
+
+def arm_jobs(app: Application) -> None:
+    """Jobs are rebuilt from config and the database at every start; PTB's JobQueue keeps nothing itself."""
+    s: Services = app.bot_data.services
+    if app.job_queue is None:
+        return
+    app.job_queue.run_repeating(job_flush_activity, interval=s.config.activity.flush_seconds, name="activity:flush")
+
+
+async def job_flush_activity(context: BotContext) -> None:
+    await context.services.activity.flush()
+
+
+async def set_command_menus(app: Application) -> None:
+    """The '/' menu per place and role, in both languages (Telegram picks by the user's app language)."""
+    commands = [spec_of(c) for c in app.bot_data.commands]
+    scopes = [
+        (BotCommandScopeAllPrivateChats(), lambda s: s.where in ("private", "any")),
+        (BotCommandScopeAllGroupChats(), lambda s: s.where in ("group", "any") and s.role <= Role.MEMBER),
+        (BotCommandScopeAllChatAdministrators(), lambda s: s.where in ("group", "any") and s.role <= Role.ADMIN),
+    ]
+    for lang in LANGUAGES:
+        _ = translator(lang)
+        for scope, keep in scopes:
+            menu = [BotCommand(spec.name, description(_, spec.name)) for spec in commands if keep(spec)]
+            await app.bot.set_my_commands(menu, scope=scope, language_code=None if lang == "en" else lang)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("error handling update %s: %s", update_id, html.escape(str(context.error)), exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await context.bot.send_message(update.effective_chat.id, core_texts.internal_error(context.tr))
+        except Exception:  # the error may be that we cannot write there at all
+            log.warning("could not tell chat %s about the error", update.effective_chat.id)

@@ -1,0 +1,52 @@
+"""Typed access for handlers and jobs: `context.services.roles`, `context.actor`, `context.tr` — no string keys."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.domain.roles import Actor, Role
+from bot.texts import Translator, translator
+
+if TYPE_CHECKING:
+    from bot.services.activity import ActivityBuffer
+    from bot.services.groups import GroupService
+    from bot.services.members import MemberService
+    from bot.services.roles import RoleService
+    from storage.db import Database
+
+
+@dataclass
+class Services:
+    config: Config
+    clock: Clock
+    db: Database
+    groups: GroupService
+    members: MemberService
+    roles: RoleService
+    activity: ActivityBuffer
+
+
+class BotData:
+    """Application-wide state PTB hands every context; filled once by build_application."""
+
+    def __init__(self) -> None:
+        self.services: Services | None = None
+        self.commands: list = []  # the registered command callbacks, for /help and the menus
+
+
+class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
+    def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None) -> None:
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        # Set by the middleware once per update (PTB reuses one context across handler groups).
+        self.actor: Actor = Actor(0, 0, Role.MEMBER)
+        self.tr: Translator = translator("en")
+
+    @property
+    def services(self) -> Services:
+        services = self.bot_data.services
+        assert services is not None, "build_application() did not wire services"
+        return services

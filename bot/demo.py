@@ -1,0 +1,67 @@
+"""`make demo`: a short scripted group life, played by the real Application against the simulated Telegram, printed as a chat."""
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Config
+from bot.playground import Playground
+
+
+class Script:
+    """Plays lines through the playground and prints the chat as it grows."""
+
+    def __init__(self, pg: Playground, group, out: TextIO) -> None:
+        self.pg, self.group, self.out = pg, group, out
+        self.shown = 0
+
+    async def step(self, caption: str | None = None) -> None:
+        await self.pg.settle()
+        lines = self.pg.sim.transcript(self.group)
+        if caption:
+            print(f"\n── {caption}", file=self.out)
+        for line in lines[self.shown :]:
+            print("  " + line.replace("\n", "\n    "), file=self.out)
+        self.shown = len(lines)
+
+    async def say(self, user, text: str, reply_to=None) -> dict:
+        message = self.pg.sim.send(user, text, self.group, reply_to=reply_to)
+        await self.step()
+        return message
+
+
+async def run_demo(config: Config, out: TextIO = sys.stdout) -> int:
+    with tempfile.TemporaryDirectory(prefix="sticky-demo-") as tmp:
+        async with Playground(Path(tmp) / "demo.db", config) as pg:
+            sim = pg.sim
+            owner, admin = sim.user("owner", first_name="Olivia"), sim.user("admin", first_name="Adam")
+            alice, bob, carol = sim.user("alice"), sim.user("bob"), sim.user("carol", language_code="zh")
+            print("Sticky demo: the real bot, offline, against a simulated Telegram.", file=out)
+            group = sim.create_group("Tea Lovers", owner=owner)
+            script = Script(pg, group, out)
+            sim.add_bot(group, by=owner)
+            await script.step("Olivia creates “Tea Lovers” and adds Sticky as an admin")
+            sim.join(group, admin)
+            sim.promote(group, admin, by=owner, can_restrict_members=True, can_delete_messages=True)
+            await script.step("Adam joins and Olivia makes him a Telegram admin")
+            for user in (alice, bob, carol):
+                sim.join(group, user)
+            await script.step("Alice, Bob and Carol join")
+            await script.say(alice, "Hello everyone! Which oolong do you like?")
+            await script.say(bob, "Tieguanyin, always.")
+            print("\n── Olivia gives community roles; Carol tries too", file=out)
+            await script.say(owner, "/setrole @alice activator keeps the chat warm")
+            await script.say(admin, "/setrole @bob spreader")
+            await script.say(carol, "/setrole @bob activator")
+            await script.say(owner, "/setrole @owner activator")
+            print("\n── Members look around", file=out)
+            await script.say(bob, "/roles")
+            await script.say(carol, "/help")
+            await script.say(alice, "/me")
+            print("\n── Olivia switches the group to Chinese", file=out)
+            await script.say(owner, "/lang zh")
+            await script.say(carol, "/roles")
+    print("\nDemo finished: every answer above came from Sticky's real handlers.", file=out)
+    return 0

@@ -1,0 +1,85 @@
+"""Use-cases for groups: registration when the bot is added, removal, and per-group settings over config defaults."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.domain.settings import SETTINGS, parse_setting
+from storage.groups import GroupRepo
+
+
+@dataclass(frozen=True)
+class GroupSettings:
+    """Effective settings of one group: config defaults overridden by what admins set."""
+
+    values: dict[str, Any]
+    overridden: frozenset[str]
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self.values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
+def config_default(config: Config, dotted: str) -> Any:
+    value: Any = config
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return value
+
+
+class GroupService:
+    def __init__(self, repo: GroupRepo, config: Config, clock: Clock) -> None:
+        self.repo = repo
+        self.config = config
+        self.clock = clock
+        # Settings are read on every command; cache them and drop the entry on change.
+        self._settings: dict[int, GroupSettings] = {}
+        self._known: set[int] = set()
+
+    async def bot_added(self, chat_id: int, title: str, type_: str, by: int | None) -> None:
+        await self.repo.register(chat_id, title, type_, by, self.clock.now())
+        self._known.add(chat_id)
+
+    async def bot_removed(self, chat_id: int) -> None:
+        await self.repo.deactivate(chat_id, self.clock.now())
+
+    async def ensure(self, chat_id: int, title: str, type_: str) -> bool:
+        """First time we hear from a group (the 'added' event was missed): register it. True if new."""
+        if chat_id in self._known:
+            return False
+        new = await self.repo.ensure(chat_id, title, type_, self.clock.now())
+        self._known.add(chat_id)
+        return new
+
+    async def settings(self, chat_id: int) -> GroupSettings:
+        cached = self._settings.get(chat_id)
+        if cached is not None:
+            return cached
+        stored = await self.repo.settings(chat_id)
+        values = {}
+        for key, spec in SETTINGS.items():
+            if key in stored:
+                try:
+                    values[key] = spec.from_text(stored[key])
+                    continue
+                except ValueError:
+                    pass  # a value an older version allowed; fall back to the default
+            values[key] = config_default(self.config, spec.config_attr)
+        result = GroupSettings(values, frozenset(k for k in stored if k in SETTINGS))
+        self._settings[chat_id] = result
+        return result
+
+    async def set(self, chat_id: int, key: str, text: str, actor_id: int | None) -> tuple[str, Any]:
+        """Validate and store one setting. Raises SettingError with what is wrong."""
+        spec, value = parse_setting(key, text)
+        await self.repo.set_setting(chat_id, spec.key, spec.to_text(value), actor_id, self.clock.now())
+        self._settings.pop(chat_id, None)
+        return spec.key, value
+
+    async def display_settings(self, chat_id: int) -> dict[str, tuple[str, bool]]:
+        current = await self.settings(chat_id)
+        return {k: (SETTINGS[k].to_text(v), k in current.overridden) for k, v in current.values.items()}

@@ -1,0 +1,141 @@
+"""Use-cases for members: who they are, what Telegram says their status is, who sent a command and whom it names."""
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.domain.errors import TargetError
+from bot.domain.roles import Actor, Role, role_from, tg_role_from_status
+from bot.ports import TelegramPort
+from storage.groups import GroupRepo
+from storage.members import Member, MemberRepo, UserInfo
+from storage.roles import RoleRepo
+
+log = logging.getLogger(__name__)
+
+PRESENT = ("member", "administrator", "creator", "restricted")
+
+
+class _Lru(OrderedDict):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key, value) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > self.size:
+            self.popitem(last=False)
+
+
+class MemberService:
+    def __init__(
+        self, members: MemberRepo, groups: GroupRepo, roles: RoleRepo, port: TelegramPort, clock: Clock,
+        admin_cache: timedelta,
+    ) -> None:
+        self.members = members
+        self.groups = groups
+        self.roles = roles
+        self.port = port
+        self.clock = clock
+        self.admin_cache = admin_cache
+        # Who we already stored with which name: a message from a known member costs no write.
+        self._seen: _Lru = _Lru(200_000)
+
+    async def seen(self, chat_id: int, user: UserInfo) -> None:
+        key = (chat_id, user.user_id)
+        if self._seen.get(key) == user:
+            return
+        await self.members.seen(chat_id, user, self.clock.now())
+        self._seen.put(key, user)
+
+    async def started(self, user: UserInfo) -> None:
+        if self._seen.get((0, user.user_id)) == user:
+            return
+        await self.members.mark_started(user, self.clock.now())
+        self._seen.put((0, user.user_id), user)
+
+    async def status_changed(
+        self, chat_id: int, user: UserInfo, old_status: str, new_status: str, actor_id: int | None,
+        invite_link: str | None = None, update_id: int | None = None,
+    ) -> str | None:
+        """Record a chat_member change. Returns the event ('join', 'leave', 'removed') or None; None too for a repeat."""
+        was, now_in = old_status in PRESENT, new_status in PRESENT
+        event = "join" if now_in and not was else ("removed" if new_status == "kicked" else "leave") if was and not now_in else None
+        old_tg, new_tg = tg_role_from_status(old_status), tg_role_from_status(new_status)
+        fresh = await self.members.record_status(
+            chat_id, user, new_status, new_tg, self.clock.now(), event=event, invite_link=invite_link, update_id=update_id,
+        )
+        self._seen.pop((chat_id, user.user_id), None)
+        if fresh and old_tg != new_tg:
+            change = "promoted" if new_tg and (old_tg is None or new_tg == "owner") else "demoted"
+            await self.roles.audit(chat_id, change, new_tg or old_tg or "admin", actor_id, user.user_id, "telegram", self.clock.now())
+        return event if fresh else None
+
+    async def refresh_admins(self, chat_id: int) -> None:
+        admins = await self.port.administrators(chat_id)
+        await self.members.replace_admins(chat_id, admins, self.clock.now())
+
+    async def refresh_admins_if_stale(self, chat_id: int) -> None:
+        group = await self.groups.get(chat_id)
+        if group is None:
+            return
+        stale = group.admins_refreshed_at is None or self.clock.now() - group.admins_refreshed_at > self.admin_cache
+        if stale:
+            try:
+                await self.refresh_admins(chat_id)
+            except Exception:  # Telegram unreachable: keep working from what we stored
+                log.warning("could not refresh admins of %s", chat_id, exc_info=True)
+
+    async def actor(self, chat_id: int, chat_type: str, user: UserInfo | None, sender_chat_id: int | None, privileged: bool) -> Actor:
+        """Who is acting here. `privileged` (an admin-only command) refreshes a stale admin list first."""
+        if chat_type == "private" or user is None:
+            return Actor(user.user_id if user else 0, chat_id, Role.MEMBER)
+        if sender_chat_id == chat_id:
+            # Sent as the group itself: only an anonymous admin can do that.
+            return Actor(chat_id, chat_id, Role.ADMIN, anonymous_admin=True)
+        if sender_chat_id is not None:
+            return Actor(sender_chat_id, chat_id, Role.MEMBER)  # a linked channel or another chat speaking
+        if privileged:
+            await self.refresh_admins_if_stale(chat_id)
+        member = await self.members.get(chat_id, user.user_id)
+        role = Role.MEMBER if member is None else role_from(member.tg_role, member.community_role)
+        return Actor(user.user_id, chat_id, role)
+
+    async def target(self, chat_id: int, reply_user: UserInfo | None, reply_from_chat: bool, arg: str | None) -> Member:
+        """The member a command names: the replied-to person, @username, or numeric id. Raises TargetError."""
+        if reply_user is not None and not arg:
+            if reply_from_chat:
+                raise TargetError(reason="reply_to_channel")
+            if reply_user.is_bot:
+                raise TargetError(reason="reply_to_bot")
+            await self.seen(chat_id, reply_user)
+            member = await self.members.get(chat_id, reply_user.user_id)
+            assert member is not None
+            return member
+        if not arg:
+            if reply_from_chat:
+                raise TargetError(reason="reply_to_channel")
+            raise TargetError(reason="no_target")
+        if arg.startswith("@"):
+            member = await self.members.by_username(chat_id, arg)
+            if member is None:
+                raise TargetError(reason="unknown_username", name=arg)
+        elif arg.lstrip("-").isdigit():
+            member = await self.members.get(chat_id, int(arg))
+            if member is None:
+                # Not seen yet: ask Telegram, which knows everyone in the group.
+                found = await self.port.member(chat_id, int(arg))
+                if found is None:
+                    raise TargetError(reason="unknown_id", name=arg)
+                user, status = found
+                await self.members.record_status(chat_id, user, status, tg_role_from_status(status), self.clock.now())
+                member = await self.members.get(chat_id, int(arg))
+                assert member is not None
+        else:
+            raise TargetError(reason="no_target")
+        if not member.present:
+            raise TargetError(reason="not_member", name=member.user.display)
+        return member

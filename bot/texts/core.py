@@ -1,0 +1,156 @@
+"""Replies of the foundation: errors, roles, help, settings, group lifecycle."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+
+from bot.domain.errors import (
+    GroupOnlyError, NotAllowedError, PrivateOnlyError, RoleChangeError, SettingError, TargetError, UsageError, UserError,
+)
+from bot.domain.roles import Role
+from bot.texts import N_, Translator
+from bot.texts.commands import description, usage
+
+ROLE_NAMES = {
+    Role.OWNER: N_("Owner"),
+    Role.ADMIN: N_("Admin"),
+    Role.ACTIVATOR: N_("Activator"),
+    Role.SPREADER: N_("Spreader"),
+    Role.MEMBER: N_("Member"),
+}
+
+ROLE_DUTIES = {
+    Role.OWNER: N_("leads the group"),
+    Role.ADMIN: N_("rewards and moderates"),
+    Role.ACTIVATOR: N_("keeps the mood up"),
+    Role.SPREADER: N_("brings news and new people"),
+    Role.MEMBER: N_("takes part"),
+}
+
+
+def role_name(_: Translator, role: Role) -> str:
+    return _(ROLE_NAMES[role])
+
+
+def name(display: str) -> str:
+    """Names come from users: always escaped, because replies are HTML."""
+    return escape(display, quote=False)
+
+
+def error(_: Translator, err: UserError, command: str | None = None) -> str:
+    p = err.params
+    if isinstance(err, UsageError):
+        return _("Usage: {usage}").format(usage=escape(usage(_, command or str(p.get("command", "")))))
+    if isinstance(err, NotAllowedError):
+        return _("Only {role} and above can use this command.").format(role=role_name(_, p["needed"]))
+    if isinstance(err, GroupOnlyError):
+        return _("This command works in a group. Add me to your group and use it there.")
+    if isinstance(err, PrivateOnlyError):
+        return _("This command works in a private chat with me.")
+    if isinstance(err, TargetError):
+        reason = p.get("reason")
+        who = name(str(p.get("name", "")))
+        texts = {
+            "no_target": _("Whom do you mean? Reply to their message, or give @username or their numeric id."),
+            "reply_to_bot": _("That is a bot; community roles are for people."),
+            "reply_to_channel": _("That message was sent as a chat, not by a person."),
+            "unknown_username": _("I haven't seen {who} in this group yet. They need to write something first, or use their numeric id.").format(who=who),
+            "unknown_id": _("No member with id {who} in this group.").format(who=who),
+            "not_member": _("{who} is not in this group.").format(who=who),
+        }
+        return texts.get(reason, texts["no_target"])
+    if isinstance(err, RoleChangeError):
+        role = role_name(_, p["role"]) if isinstance(p.get("role"), Role) else ""
+        texts = {
+            "owner": _("Nobody changes the owner's role."),
+            "telegram_admin": _("Admins get their role from Telegram; demote them in Telegram first."),
+            "same": _("They already are {role}.").format(role=role),
+            "not_set": _("They are not {role}.").format(role=role),
+            "not_assignable": _("Only activator and spreader can be given; owner and admin follow Telegram."),
+            "is_bot": _("That is a bot; community roles are for people."),
+        }
+        return texts[p["reason"]]
+    if isinstance(err, SettingError):
+        if p["reason"] == "unknown_key":
+            return _("Unknown setting {key}. Settings: {keys}").format(key=escape(str(p["key"])), keys=", ".join(p["keys"]))
+        return bad_setting_value(_, str(p["key"]), str(p.get("kind")), p.get("bounds"))
+    return _("That didn't work.")
+
+
+def bad_setting_value(_: Translator, key: str, kind: str, bounds: tuple[int, int] | None) -> str:
+    hints = {
+        "language": _("en or zh"),
+        "timezone": _("a place name such as Asia/Shanghai, Europe/Berlin or UTC"),
+        "bool": _("on or off"),
+        "int": _("a whole number from {lo} to {hi}").format(lo=bounds[0], hi=bounds[1]) if bounds else _("a whole number"),
+    }
+    return _("{key} must be {hint}.").format(key=escape(key), hint=hints.get(kind, kind))
+
+
+def internal_error(_: Translator) -> str:
+    return _("Something went wrong on my side; the admins can find it in the log. Please try again later.")
+
+
+def bot_added(_: Translator, title: str, is_admin: bool) -> str:
+    text = _("Hello, {title}! I'm Sticky: roles, check-ins, points and stats for this group. Type /help to see what I can do.").format(title=name(title))
+    if not is_admin:
+        text += "\n" + _("Please make me an admin (delete messages, restrict and invite members) so I can do my job.")
+    return text
+
+
+def start_private(_: Translator) -> str:
+    return _("Hi! I'm Sticky. Add me to your group and make me an admin; then members can check in, earn points and more. Type /help for commands.")
+
+
+def help_text(_: Translator, commands: Sequence[tuple[str, Role]], role: Role, in_group: bool) -> str:
+    lines = [_("<b>Commands for you</b> ({role}):").format(role=role_name(_, role))]
+    for command, _needed in commands:
+        lines.append(f"/{command} — {escape(description(_, command))}")
+    if not in_group:
+        lines.append("")
+        lines.append(_("Most commands work in a group; add me to one."))
+    return "\n".join(lines)
+
+
+def roles_pyramid(_: Translator, title: str, by_role: Mapping[Role, Sequence[str]], limit: int = 15) -> str:
+    lines = [_("<b>Roles in {title}</b>").format(title=name(title))]
+    for role in sorted(Role, reverse=True):
+        names = list(by_role.get(role, ()))
+        head = f"{role_name(_, role)} ({len(names)}) — {_(ROLE_DUTIES[role])}"
+        if role == Role.MEMBER:
+            lines.append(head)
+            continue
+        shown = ", ".join(name(n) for n in names[:limit]) or "—"
+        more = len(names) - limit
+        if more > 0:
+            shown += " " + _.ngettext("and {n} more", "and {n} more", more).format(n=more)
+        lines.append(f"{head}\n  {shown}")
+    return "\n".join(lines)
+
+
+def role_set(_: Translator, who: str, role: Role) -> str:
+    return _("{who} is now {role}.").format(who=name(who), role=role_name(_, role))
+
+
+def role_unset(_: Translator, who: str, role: Role) -> str:
+    return _("{who} is no longer {role}.").format(who=name(who), role=role_name(_, role))
+
+
+def me(_: Translator, who: str, role: Role) -> str:
+    return _("{who}: {role}").format(who=name(who), role=role_name(_, role))
+
+
+def settings_list(_: Translator, values: Mapping[str, tuple[str, bool]]) -> str:
+    lines = [_("<b>Group settings</b> (change with /set KEY VALUE):")]
+    for key, (value, overridden) in sorted(values.items()):
+        mark = "" if overridden else " " + _("(default)")
+        lines.append(f"• {escape(key)} = {escape(value)}{mark}")
+    return "\n".join(lines)
+
+
+def setting_changed(_: Translator, key: str, value: str) -> str:
+    return _("{key} is now {value}.").format(key=escape(key), value=escape(value))
+
+
+def language_changed(_: Translator) -> str:
+    return _("I'll speak English in this group from now on.")

@@ -1,0 +1,102 @@
+"""What every command handler shares: where it may run, who may run it, one place that turns errors into replies."""
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from telegram import Message, ReplyParameters, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+
+from bot.context import BotContext
+from bot.domain.errors import GroupOnlyError, PrivateOnlyError, UserError
+from bot.domain.roles import Role, require
+from bot.telegram_port import user_info
+from bot.texts import core as texts
+from storage.members import UserInfo
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[[Update, BotContext], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    callback: Callback
+    role: Role
+    where: str  # "group" | "private" | "any"
+
+    def usable(self, role: Role, in_group: bool) -> bool:
+        place_ok = self.where == "any" or (self.where == "group") == in_group
+        return place_ok and role >= self.role
+
+
+def command(name: str, *, role: Role = Role.MEMBER, where: str = "group") -> Callable[[Callback], Callback]:
+    """Guard a command: wrong place or too low a role gets one clear line, and so does any UserError it raises."""
+
+    def decorate(fn: Callback) -> Callback:
+        @functools.wraps(fn)
+        async def wrapper(update: Update, context: BotContext) -> None:
+            try:
+                in_group = update.effective_chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+                if where == "group" and not in_group:
+                    raise GroupOnlyError()
+                if where == "private" and in_group:
+                    raise PrivateOnlyError()
+                require(context.actor.role, role)
+                await fn(update, context)
+            except UserError as err:
+                await reply(update, context, texts.error(context.tr, err, name), transient=True)
+
+        wrapper.spec = CommandSpec(name, wrapper, role, where)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def spec_of(callback: Callback) -> CommandSpec:
+    return callback.spec  # type: ignore[attr-defined]
+
+
+async def reply(update: Update, context: BotContext, text: str, *, transient: bool = False, markup=None) -> Message | None:
+    """Answer the message that triggered the update. Transient answers (errors, usage) are deleted later if configured."""
+    message = update.effective_message
+    chat = update.effective_chat
+    sent = await context.bot.send_message(
+        chat.id, text, reply_markup=markup,
+        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True) if message else None,
+    )
+    if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+        settings = await context.services.groups.settings(chat.id)
+        if transient and settings.transient_seconds and context.job_queue:
+            context.job_queue.run_once(
+                job_delete_message, settings.transient_seconds, data=(chat.id, sent.message_id),
+                name=f"delete:{chat.id}:{sent.message_id}",
+            )
+        if settings.delete_commands and message is not None and message.text and message.text.startswith("/"):
+            await delete_quietly(context, chat.id, message.message_id)
+    return sent
+
+
+async def delete_quietly(context: BotContext, chat_id: int, message_id: int) -> bool:
+    """Tidying up is best effort: a message already gone or too old is not an error worth showing anyone."""
+    try:
+        return await context.bot.delete_message(chat_id, message_id)
+    except TelegramError as exc:
+        log.info("could not delete %s/%s: %s", chat_id, message_id, exc)
+        return False
+
+
+async def job_delete_message(context: BotContext) -> None:
+    chat_id, message_id = context.job.data
+    await delete_quietly(context, chat_id, message_id)
+
+
+def sender(update: Update) -> UserInfo | None:
+    user = update.effective_user
+    return None if user is None else user_info(user)
+
+

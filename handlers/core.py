@@ -1,0 +1,125 @@
+"""Commands of the foundation: /start, /help, /me, /roles, /setrole, /unsetrole, /settings, /set, /lang."""
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+
+from bot.context import BotContext
+from bot.domain.errors import UsageError
+from bot.domain.roles import ASSIGNABLE, Role
+from bot.texts import core as texts
+from bot.telegram_port import user_info
+from handlers.base import command, reply, sender, spec_of
+from storage.members import Member
+
+
+def _role_arg(text: str | None) -> Role:
+    try:
+        role = Role.parse(text or "")
+    except KeyError:
+        raise UsageError() from None
+    if role not in ASSIGNABLE:
+        raise UsageError()
+    return role
+
+
+async def _target(update: Update, context: BotContext, arg: str | None) -> Member:
+    replied = update.effective_message.reply_to_message
+    # In forum groups every message "replies" to the topic's first message; that names nobody.
+    if replied is not None and replied.forum_topic_created:
+        replied = None
+    from_chat = replied is not None and replied.sender_chat is not None
+    reply_user = user_info(replied.from_user) if replied is not None and not from_chat and replied.from_user else None
+    return await context.services.members.target(update.effective_chat.id, reply_user, from_chat, arg)
+
+
+def _split_target(update: Update, args: list[str]) -> tuple[str | None, list[str]]:
+    """With a reply, the arguments are the rest; otherwise the first argument names the member."""
+    if update.effective_message.reply_to_message is not None and args and not (args[0].startswith("@") or args[0].lstrip("-").isdigit()):
+        return None, args
+    if args and (args[0].startswith("@") or args[0].lstrip("-").isdigit()):
+        return args[0], args[1:]
+    return None, args
+
+
+@command("start", where="any")
+async def cmd_start(update: Update, context: BotContext) -> None:
+    if update.effective_chat.type == ChatType.PRIVATE:
+        await reply(update, context, texts.start_private(context.tr))
+    else:
+        await cmd_help(update, context)
+
+
+@command("help", where="any")
+async def cmd_help(update: Update, context: BotContext) -> None:
+    in_group = update.effective_chat.type != ChatType.PRIVATE
+    role = context.actor.role
+    usable = [(s.name, s.role) for s in (spec_of(c) for c in context.bot_data.commands) if s.usable(role, in_group)]
+    await reply(update, context, texts.help_text(context.tr, usable, role, in_group))
+
+
+@command("me")
+async def cmd_me(update: Update, context: BotContext) -> None:
+    who = sender(update)
+    name = who.display if not context.actor.anonymous_admin else update.effective_chat.title
+    await reply(update, context, texts.me(context.tr, name, context.actor.role))
+
+
+@command("roles")
+async def cmd_roles(update: Update, context: BotContext) -> None:
+    pyramid = await context.services.roles.pyramid(update.effective_chat.id)
+    await reply(update, context, texts.roles_pyramid(context.tr, update.effective_chat.title or "", pyramid))
+
+
+@command("setrole", role=Role.ADMIN)
+async def cmd_setrole(update: Update, context: BotContext) -> None:
+    target_arg, rest = _split_target(update, context.args or [])
+    if not rest:
+        raise UsageError()
+    role = _role_arg(rest[0])
+    target = await _target(update, context, target_arg)
+    reason = " ".join(rest[1:]) or None
+    await context.services.roles.set_role(context.actor, target, role, reason)
+    await reply(update, context, texts.role_set(context.tr, target.user.display, role))
+
+
+@command("unsetrole", role=Role.ADMIN)
+async def cmd_unsetrole(update: Update, context: BotContext) -> None:
+    target_arg, rest = _split_target(update, context.args or [])
+    if len(rest) != 1:
+        raise UsageError()
+    role = _role_arg(rest[0])
+    target = await _target(update, context, target_arg)
+    await context.services.roles.unset_role(context.actor, target, role)
+    await reply(update, context, texts.role_unset(context.tr, target.user.display, role))
+
+
+@command("settings", role=Role.ADMIN)
+async def cmd_settings(update: Update, context: BotContext) -> None:
+    values = await context.services.groups.display_settings(update.effective_chat.id)
+    await reply(update, context, texts.settings_list(context.tr, values))
+
+
+@command("set", role=Role.ADMIN)
+async def cmd_set(update: Update, context: BotContext) -> None:
+    args = context.args or []
+    if len(args) < 2:
+        raise UsageError()
+    key, value = await context.services.groups.set(update.effective_chat.id, args[0], " ".join(args[1:]), context.actor.user_id)
+    if key == "language":
+        context.tr = context.tr.for_language(value)
+    shown = (await context.services.groups.display_settings(update.effective_chat.id))[key][0]
+    await reply(update, context, texts.setting_changed(context.tr, key, shown))
+
+
+@command("lang", role=Role.ADMIN)
+async def cmd_lang(update: Update, context: BotContext) -> None:
+    args = context.args or []
+    if len(args) != 1:
+        raise UsageError()
+    _, value = await context.services.groups.set(update.effective_chat.id, "language", args[0], context.actor.user_id)
+    context.tr = context.tr.for_language(value)
+    await reply(update, context, texts.language_changed(context.tr))
+
+
+COMMANDS = [cmd_start, cmd_help, cmd_me, cmd_roles, cmd_setrole, cmd_unsetrole, cmd_settings, cmd_set, cmd_lang]

@@ -1,0 +1,65 @@
+"""The bot joining or leaving a group, members joining, leaving, promoted or demoted (chat_member updates)."""
+from __future__ import annotations
+
+import logging
+
+from telegram import ChatMemberUpdated, Update
+from telegram.constants import ChatMemberStatus, ChatType
+
+from bot.context import BotContext
+from bot.telegram_port import user_info
+from bot.texts import core as texts
+
+log = logging.getLogger(__name__)
+
+def _status(member) -> str:
+    """A restricted user may or may not still be in the chat; say which."""
+    if member.status == ChatMemberStatus.RESTRICTED:
+        return "restricted" if member.is_member else "left"
+    return member.status
+
+
+def _present(member) -> bool:
+    return _status(member) in ("member", "administrator", "creator", "restricted")
+
+
+async def on_my_chat_member(update: Update, context: BotContext) -> None:
+    change = update.my_chat_member
+    chat = change.chat
+    if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        return
+    s = context.services
+    was, now_in = _present(change.old_chat_member), _present(change.new_chat_member)
+    is_admin = change.new_chat_member.status == ChatMemberStatus.ADMINISTRATOR
+    if now_in and not was:
+        await s.groups.bot_added(chat.id, chat.title or "", chat.type, change.from_user.id if change.from_user else None)
+        await s.members.refresh_admins(chat.id)
+        await context.bot.send_message(chat.id, texts.bot_added(context.tr, chat.title or "", is_admin))
+        log.info("added to %s (%s) by %s", chat.id, chat.title, change.from_user.id if change.from_user else None)
+    elif was and not now_in:
+        await s.groups.bot_removed(chat.id)
+        log.info("removed from %s", chat.id)
+    elif now_in:
+        # Our own rights changed: Telegram's admin list did too.
+        await s.members.refresh_admins(chat.id)
+
+
+async def on_chat_member(update: Update, context: BotContext) -> None:
+    change = update.chat_member
+    if change.new_chat_member.user.id == context.bot.id:
+        return
+    await context.services.members.status_changed(
+        change.chat.id,
+        user_info(change.new_chat_member.user),
+        _status(change.old_chat_member),
+        _status(change.new_chat_member),
+        change.from_user.id if change.from_user else None,
+        invite_link=change.invite_link.invite_link if change.invite_link else None,
+        update_id=update.update_id,
+    )
+
+
+async def on_migrate(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message.migrate_to_chat_id:
+        await context.services.groups.repo.migrate_chat(message.chat.id, message.migrate_to_chat_id)

@@ -1,0 +1,69 @@
+"""Runs first for every update: skips repeats, records who spoke, counts activity, resolves the actor and language once."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from telegram import MessageEntity, Update
+from telegram.constants import ChatType
+from telegram.ext import ApplicationHandlerStop
+
+from bot.context import BotContext
+from bot.domain.roles import Role
+from bot.telegram_port import user_info
+from bot.texts import language_for_user, translator
+from handlers.base import CommandSpec
+
+
+def command_name(update: Update) -> str | None:
+    message = update.message
+    if message is None or not message.entities:
+        return None
+    first = message.entities[0]
+    if first.type != MessageEntity.BOT_COMMAND or first.offset != 0:
+        return None
+    return message.text[1 : first.length].split("@", 1)[0].lower()
+
+
+class Middleware:
+    def __init__(self, specs: dict[str, CommandSpec], remember: int = 10_000) -> None:
+        self.specs = specs
+        # Telegram can deliver an update twice (retries, restarts); the same id is handled once.
+        self._recent: OrderedDict[int, None] = OrderedDict()
+        self._remember = remember
+
+    def _repeat(self, update_id: int) -> bool:
+        if update_id in self._recent:
+            return True
+        self._recent[update_id] = None
+        if len(self._recent) > self._remember:
+            self._recent.popitem(last=False)
+        return False
+
+    async def __call__(self, update: Update, context: BotContext) -> None:
+        if self._repeat(update.update_id):
+            raise ApplicationHandlerStop()
+        s = context.services
+        chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+        default_lang = s.config.defaults.language
+        if chat is None:
+            context.tr = translator(language_for_user(user.language_code if user else None, default_lang))
+            return
+        name = command_name(update)
+        if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+            await s.groups.ensure(chat.id, chat.title or "", chat.type)
+            settings = await s.groups.settings(chat.id)
+            context.tr = translator(settings.language)
+            if update.message and user and not user.is_bot and message.sender_chat is None:
+                await s.members.seen(chat.id, user_info(user))
+                s.activity.count(chat.id, user.id, message.date, settings.timezone)
+        else:
+            context.tr = translator(language_for_user(user.language_code if user else None, default_lang))
+            if update.message and user and chat.type == ChatType.PRIVATE:
+                await s.members.started(user_info(user))
+        if name is not None or update.callback_query is not None:
+            spec = self.specs.get(name or "")
+            privileged = spec is not None and spec.role >= Role.ADMIN
+            context.actor = await s.members.actor(
+                chat.id, chat.type, user_info(user) if user else None,
+                message.sender_chat.id if message and message.sender_chat else None, privileged,
+            )

@@ -1,0 +1,147 @@
+"""The points ledger: append-only rows plus the cached wallet, always changed together in one transaction."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from storage.db import Database, from_iso, iso
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    chat_id: int
+    user_id: int
+    amount: int
+    currency: str
+    reason: str
+    ref: str
+    actor_id: int | None
+    note: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Wallet:
+    points: int = 0
+    xp: int = 0
+
+
+class InsufficientBalance(Exception):
+    """The conditional update found less than needed; the transaction is rolled back by the caller's exit."""
+
+    def __init__(self, balance: int, needed: int) -> None:
+        super().__init__(f"balance {balance} < {needed}")
+        self.balance = balance
+        self.needed = needed
+
+
+async def post(
+    tx: aiosqlite.Connection, chat_id: int, user_id: int, amount: int, currency: str, reason: str, ref: str,
+    now: datetime, *, actor_id: int | None = None, note: str | None = None,
+) -> bool:
+    """Write one ledger row and move the wallet by the same amount, inside the caller's transaction.
+
+    Returns False (and changes nothing) when a row with this ref already exists: the same event is
+    never counted twice. A debit larger than the balance raises InsufficientBalance.
+    """
+    cur = await tx.execute(
+        "INSERT INTO ledger(chat_id, user_id, amount, currency, reason, ref, actor_id, note, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(chat_id, user_id, currency, ref) DO NOTHING",
+        (chat_id, user_id, amount, currency, reason, ref, actor_id, note, iso(now)),
+    )
+    if cur.rowcount == 0:
+        return False
+    await tx.execute("INSERT INTO wallets(chat_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", (chat_id, user_id))
+    column = "points" if currency == "points" else "xp"
+    cur = await tx.execute(
+        f"UPDATE wallets SET {column} = {column} + ? WHERE chat_id = ? AND user_id = ? AND {column} + ? >= 0",
+        (amount, chat_id, user_id, amount),
+    )
+    if cur.rowcount == 0:
+        async with tx.execute(f"SELECT {column} FROM wallets WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)) as c:
+            balance = (await c.fetchone())[0]
+        raise InsufficientBalance(balance, -amount)
+    return True
+
+
+def _entry(row) -> Entry:
+    return Entry(row["id"], row["chat_id"], row["user_id"], row["amount"], row["currency"], row["reason"], row["ref"],
+                 row["actor_id"], row["note"], from_iso(row["at"]))
+
+
+class LedgerRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def wallet(self, chat_id: int, user_id: int) -> Wallet:
+        row = await self.db.fetchone("SELECT points, xp FROM wallets WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
+        return Wallet() if row is None else Wallet(row["points"], row["xp"])
+
+    async def history(self, chat_id: int, user_id: int, limit: int = 20) -> list[Entry]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM ledger WHERE chat_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?", (chat_id, user_id, limit)
+        )
+        return [_entry(r) for r in rows]
+
+    async def points_rows(self, chat_id: int, user_id: int) -> list[Entry]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM ledger WHERE chat_id = ? AND user_id = ? AND currency = 'points' ORDER BY at, id", (chat_id, user_id)
+        )
+        return [_entry(r) for r in rows]
+
+    async def holders(self, chat_id: int) -> list[int]:
+        rows = await self.db.fetchall("SELECT user_id FROM wallets WHERE chat_id = ? AND points > 0", (chat_id,))
+        return [r["user_id"] for r in rows]
+
+    async def mismatches(self) -> list[tuple[int, int, str, int, int]]:
+        """(chat, user, currency, cached, ledger sum) wherever the wallet differs from its ledger."""
+        rows = await self.db.fetchall(
+            """
+            WITH sums AS (
+                SELECT chat_id, user_id,
+                       SUM(CASE WHEN currency = 'points' THEN amount ELSE 0 END) AS points,
+                       SUM(CASE WHEN currency = 'xp' THEN amount ELSE 0 END) AS xp
+                FROM ledger GROUP BY chat_id, user_id
+            ),
+            pairs AS (
+                SELECT w.chat_id, w.user_id, w.points AS wp, w.xp AS wx, COALESCE(s.points, 0) AS lp, COALESCE(s.xp, 0) AS lx
+                FROM wallets w LEFT JOIN sums s USING (chat_id, user_id)
+                UNION ALL
+                SELECT s.chat_id, s.user_id, 0, 0, s.points, s.xp
+                FROM sums s LEFT JOIN wallets w USING (chat_id, user_id) WHERE w.user_id IS NULL
+            )
+            SELECT * FROM pairs WHERE wp != lp OR wx != lx
+            """
+        )
+        out = []
+        for r in rows:
+            if r["wp"] != r["lp"]:
+                out.append((r["chat_id"], r["user_id"], "points", r["wp"], r["lp"]))
+            if r["wx"] != r["lx"]:
+                out.append((r["chat_id"], r["user_id"], "xp", r["wx"], r["lx"]))
+        return out
+
+    async def leaderboard(self, chat_id: int, currency: str, since: datetime | None, limit: int = 10) -> list[tuple[int, int]]:
+        """(user, total) by what was *earned* in the window (spending does not push anyone down)."""
+        if since is None and currency == "xp":
+            rows = await self.db.fetchall(
+                "SELECT user_id, xp AS total FROM wallets WHERE chat_id = ? AND xp > 0 ORDER BY xp DESC, user_id LIMIT ?",
+                (chat_id, limit),
+            )
+        else:
+            rows = await self.db.fetchall(
+                "SELECT user_id, SUM(amount) AS total FROM ledger WHERE chat_id = ? AND currency = ? AND amount > 0"
+                " AND at >= ? GROUP BY user_id ORDER BY total DESC, user_id LIMIT ?",
+                (chat_id, currency, iso(since) if since else "", limit),
+            )
+        return [(r["user_id"], r["total"]) for r in rows]
+
+    async def rank(self, chat_id: int, user_id: int) -> int | None:
+        """Position by XP (lifetime), 1 = top."""
+        xp = await self.db.fetchval("SELECT xp FROM wallets WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
+        if not xp:
+            return None
+        return 1 + await self.db.fetchval("SELECT COUNT(*) FROM wallets WHERE chat_id = ? AND xp > ?", (chat_id, xp))

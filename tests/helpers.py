@@ -1,0 +1,40 @@
+"""Small helpers for handler tests: a ready group, and reading what the bot said."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.playground import Playground
+
+
+@dataclass
+class G:
+    chat: object
+    owner: object
+    admin: object
+    alice: object
+    bob: object
+    carol: object
+
+
+async def make_group(pg: Playground, title: str = "Tea Lovers") -> G:
+    sim = pg.sim
+    owner, admin = sim.user("owner"), sim.user("admin")
+    chat = sim.create_group(title, owner=owner)
+    sim.add_bot(chat, by=owner)
+    sim.join(chat, admin)
+    sim.promote(chat, admin, by=owner, can_restrict_members=True, can_delete_messages=True)
+    g = G(chat, owner, admin, sim.user("alice"), sim.user("bob"), sim.user("carol"))
+    for user in (g.alice, g.bob, g.carol):
+        sim.join(chat, user)
+        sim.send(user, f"hi, I'm {user.username}" if hasattr(user, "username") else "hi", chat)
+    await pg.settle()
+    return g
+
+
+async def say(pg: Playground, user, text: str, chat=None, reply_to=None) -> str:
+    """Send a message, let the bot handle everything, return the bot's last reply text in that chat ('' if none new)."""
+    before = len(pg.sim.replies(chat if chat is not None else user))
+    pg.sim.send(user, text, chat, reply_to=reply_to)
+    await pg.settle()
+    replies = pg.sim.replies(chat if chat is not None else user)
+    return replies[-1].get("text", "") if len(replies) > before else ""
