@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter, Application, ApplicationBuilder, ChatMemberHandler, CommandHandler, ContextTypes, Defaults,
+    AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ChatMemberHandler, CommandHandler, ContextTypes, Defaults,
     MessageHandler, TypeHandler, filters,
 )
 from telegram.request import BaseRequest
@@ -22,17 +22,20 @@ from bot.domain.roles import Role
 from bot.services.activity import ActivityBuffer
 from bot.services.groups import GroupService
 from bot.services.members import MemberService
+from bot.services.points import PointsService
 from bot.services.roles import RoleService
 from bot.telegram_port import BotPort
 from bot.texts import LANGUAGES, core as core_texts, translator
 from bot.texts.commands import description
-from handlers import core, lifecycle
+from handlers import core, lifecycle, points
 from handlers.base import spec_of
 from handlers.middleware import Middleware
 from storage.activity import ActivityRepo
 from storage.db import Database
 from storage.groups import GroupRepo
+from storage.ledger import LedgerRepo
 from storage.members import MemberRepo
+from storage.points import PointsRepo
 from storage.roles import RoleRepo
 
 log = logging.getLogger(__name__)
@@ -45,10 +48,12 @@ ALLOWED_UPDATES = [
 # Handler groups, in the order they run for one update.
 GROUP_MIDDLEWARE = -10
 GROUP_MAIN = 0
+GROUP_WORDS = 1  # plain-word triggers (check-in words) after commands
+GROUP_COUNTERS = 2  # per-message counters (chat XP) see every group message, whatever else handled it
 
 
 def all_commands() -> list:
-    return [*core.COMMANDS]
+    return [*core.COMMANDS, *points.COMMANDS]
 
 
 def build_application(
@@ -82,12 +87,14 @@ def build_application(
 
     db = Database(config.database.path, config.database.busy_timeout_ms)
     groups, members, roles = GroupRepo(db), MemberRepo(db), RoleRepo(db)
+    group_service = GroupService(groups, config, clock)
     app.bot_data.services = Services(
         config=config, clock=clock, db=db,
-        groups=GroupService(groups, config, clock),
+        groups=group_service,
         members=MemberService(members, groups, roles, BotPort(app.bot), clock, timedelta(minutes=config.roles.admin_cache_minutes)),
         roles=RoleService(roles, members, clock),
         activity=ActivityBuffer(ActivityRepo(db)),
+        points=PointsService(db, LedgerRepo(db), PointsRepo(db), group_service, config.points, clock),
     )
     commands = all_commands()
     app.bot_data.commands = commands
@@ -98,6 +105,10 @@ def build_application(
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, lifecycle.on_migrate), group=GROUP_MAIN)
     for callback in commands:
         app.add_handler(CommandHandler(spec_of(callback).name, callback), group=GROUP_MAIN)
+    app.add_handler(CallbackQueryHandler(points.on_season_button, pattern=r"^season:"), group=GROUP_MAIN)
+    in_groups = filters.ChatType.GROUPS & ~filters.COMMAND
+    app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)
+    app.add_handler(MessageHandler(in_groups & ~filters.StatusUpdate.ALL, points.on_group_message), group=GROUP_COUNTERS)
     app.add_error_handler(on_error)
     return app
 
@@ -113,6 +124,7 @@ async def post_shutdown(app: Application) -> None:
     s: Services = app.bot_data.services
     if s.db.is_open:
         await s.activity.flush()
+        await s.points.flush_chat_xp()
         await s.db.close()
 
 
@@ -121,11 +133,9 @@ def arm_jobs(app: Application) -> None:
     s: Services = app.bot_data.services
     if app.job_queue is None:
         return
-    app.job_queue.run_repeating(job_flush_activity, interval=s.config.activity.flush_seconds, name="activity:flush")
-
-
-async def job_flush_activity(context: BotContext) -> None:
-    await context.services.activity.flush()
+    app.job_queue.run_repeating(points.job_flush, interval=s.config.activity.flush_seconds, name="counters:flush")
+    # Expiry is idempotent per local day, so an hourly pass is a safe way to honour every group's timezone.
+    app.job_queue.run_repeating(points.job_expiry, interval=3600, first=60, name="points:expiry")
 
 
 async def set_command_menus(app: Application) -> None:

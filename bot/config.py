@@ -61,6 +61,91 @@ class ActivityConfig(_Model):
     flush_seconds: int = Field(30, ge=1, le=3600)  # per-message counters are written in batches this often
 
 
+class CheckinConfig(_Model):
+    base: int = Field(10, ge=0, le=100_000)  # per-group: checkin_base
+    xp: int = Field(10, ge=0, le=100_000)  # per-group: checkin_xp
+    streak_bonus: dict[int, int] = {3: 5, 7: 20, 30: 100}  # paid on the day the streak reaches N
+    random_bonus: tuple[int, int] | None = None  # e.g. [0, 5]: a random extra within the range
+    makeup_cost: int = Field(30, ge=0, le=100_000)  # per-group: makeup_cost
+    makeup_window_days: int = Field(3, ge=0, le=30)
+    words: list[str] = ["签到", "check in", "checkin"]  # plain words that check in when the group enables checkin_words
+
+    @field_validator("streak_bonus")
+    @classmethod
+    def _positive_days(cls, value: dict[int, int]) -> dict[int, int]:
+        if any(day < 1 or bonus < 0 for day, bonus in value.items()):
+            raise ValueError("days must be >= 1 and bonuses >= 0")
+        return dict(sorted(value.items()))
+
+    @field_validator("random_bonus")
+    @classmethod
+    def _range(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is not None and not 0 <= value[0] <= value[1]:
+            raise ValueError("must be [low, high] with 0 <= low <= high")
+        return value
+
+
+class ChatXpConfig(_Model):
+    xp_per_message: int = Field(2, ge=0, le=1000)  # per-group: chat_xp (0 = off)
+    cooldown_seconds: int = Field(60, ge=0, le=86400)
+    min_length: int = Field(1, ge=1, le=4096)
+
+
+class TierConfig(_Model):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    min_xp: int = Field(ge=0)
+    points_multiplier: float = Field(1.0, ge=0, le=10)
+    perks: list[str] = []
+
+
+class BadgeConfig(_Model):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    kind: Literal["first_checkin", "streak", "checkins_total", "referrals", "top_week", "feedback_accepted"]
+    threshold: int = Field(1, ge=1)
+    points_bonus: int = Field(0, ge=0)
+
+
+class ExpiryConfig(_Model):
+    mode: Literal["off", "fifo", "decay"] = "off"  # per-group: expiry_mode
+    days: int = Field(365, ge=1, le=3650)  # fifo: points older than this expire; per-group: expiry_days
+    decay_percent: float = Field(0, ge=0, le=100)  # decay: share of the balance removed once a year
+    warn_days: int = Field(7, ge=0, le=60)  # warn members this many days ahead
+    run_at: str = Field("03:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # local time of the daily expiry job
+
+
+class PointsConfig(_Model):
+    checkin: CheckinConfig = CheckinConfig()
+    chat_xp: ChatXpConfig = ChatXpConfig()
+    tiers: list[TierConfig] = [
+        TierConfig(key="bronze", min_xp=0),
+        TierConfig(key="silver", min_xp=200, points_multiplier=1.1, perks=["post_links"]),
+        TierConfig(key="gold", min_xp=1000, points_multiplier=1.2, perks=["post_links"]),
+        TierConfig(key="platinum", min_xp=3000, points_multiplier=1.3, perks=["post_links"]),
+        TierConfig(key="diamond", min_xp=8000, points_multiplier=1.5, perks=["post_links"]),
+    ]
+    badges: list[BadgeConfig] = [
+        BadgeConfig(key="first_checkin", kind="first_checkin", threshold=1, points_bonus=5),
+        BadgeConfig(key="streak_7", kind="streak", threshold=7),
+        BadgeConfig(key="streak_30", kind="streak", threshold=30),
+        BadgeConfig(key="streak_100", kind="streak", threshold=100),
+        BadgeConfig(key="first_referral", kind="referrals", threshold=1, points_bonus=10),
+        BadgeConfig(key="referrals_10", kind="referrals", threshold=10, points_bonus=100),
+        BadgeConfig(key="weekly_top", kind="top_week", threshold=1, points_bonus=50),
+        BadgeConfig(key="feedback_accepted", kind="feedback_accepted", threshold=1, points_bonus=20),
+    ]
+    expiry: ExpiryConfig = ExpiryConfig()
+    checkin_words: bool = False  # per-group: checkin_words - plain words (签到, "check in") check in too
+    max_admin_amount: int = Field(100_000, ge=1, le=10_000_000)  # the most one /give or /take may move
+
+    @field_validator("tiers")
+    @classmethod
+    def _ladder(cls, value: list[TierConfig]) -> list[TierConfig]:
+        from bot.domain.levels import Tier, validate_tiers
+
+        validate_tiers([Tier(t.key, t.min_xp, t.points_multiplier, frozenset(t.perks)) for t in value])
+        return value
+
+
 class LoggingConfig(_Model):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -71,6 +156,7 @@ class Config(_Model):
     defaults: GroupDefaults = GroupDefaults()
     roles: RolesConfig = RolesConfig()
     activity: ActivityConfig = ActivityConfig()
+    points: PointsConfig = PointsConfig()
     logging: LoggingConfig = LoggingConfig()
     # Never read from the file: only from the BOT_TOKEN environment variable.
     token: SecretStr | None = Field(default=None, exclude=True)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from bot.services.activity import ActivityBuffer
     from bot.services.groups import GroupService
     from bot.services.members import MemberService
+    from bot.services.points import PointsService
     from bot.services.roles import RoleService
     from storage.db import Database
 
@@ -28,6 +29,7 @@ class Services:
     members: MemberService
     roles: RoleService
     activity: ActivityBuffer
+    points: PointsService
 
 
 class BotData:

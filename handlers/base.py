@@ -14,7 +14,9 @@ from bot.context import BotContext
 from bot.domain.errors import GroupOnlyError, PrivateOnlyError, UserError
 from bot.domain.roles import Role, require
 from bot.telegram_port import user_info
+from bot.domain.points import PointsError
 from bot.texts import core as texts
+from bot.texts import points as points_texts
 from storage.members import UserInfo
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,9 @@ def command(name: str, *, role: Role = Role.MEMBER, where: str = "group") -> Cal
     def decorate(fn: Callback) -> Callback:
         @functools.wraps(fn)
         async def wrapper(update: Update, context: BotContext) -> None:
+            if update.message is None:
+                # An edited command is not run again: what it did (give a role, points…) must not happen twice.
+                return
             try:
                 in_group = update.effective_chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
                 if where == "group" and not in_group:
@@ -49,12 +54,21 @@ def command(name: str, *, role: Role = Role.MEMBER, where: str = "group") -> Cal
                 require(context.actor.role, role)
                 await fn(update, context)
             except UserError as err:
-                await reply(update, context, texts.error(context.tr, err, name), transient=True)
+                await reply(update, context, await render_error(update, context, err, name), transient=True)
 
         wrapper.spec = CommandSpec(name, wrapper, role, where)  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
+
+
+async def render_error(update: Update, context: BotContext, err: UserError, command_name: str | None = None) -> str:
+    """The one place a refused action becomes a line of text."""
+    if isinstance(err, PointsError):
+        chat = update.effective_chat
+        tz = (await context.services.groups.settings(chat.id)).timezone if chat and chat.type != ChatType.PRIVATE else "UTC"
+        return points_texts.points_error(context.tr, err, tz)
+    return texts.error(context.tr, err, command_name)
 
 
 def spec_of(callback: Callback) -> CommandSpec:

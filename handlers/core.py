@@ -7,6 +7,7 @@ from telegram.constants import ChatType
 from bot.context import BotContext
 from bot.domain.errors import UsageError
 from bot.domain.roles import ASSIGNABLE, Role
+from bot.services.members import user_id_arg
 from bot.texts import core as texts
 from bot.telegram_port import user_info
 from handlers.base import command, reply, sender, spec_of
@@ -33,11 +34,15 @@ async def _target(update: Update, context: BotContext, arg: str | None) -> Membe
     return await context.services.members.target(update.effective_chat.id, reply_user, from_chat, arg)
 
 
+def _names_member(arg: str) -> bool:
+    return arg.startswith("@") or user_id_arg(arg) is not None
+
+
 def _split_target(update: Update, args: list[str]) -> tuple[str | None, list[str]]:
     """With a reply, the arguments are the rest; otherwise the first argument names the member."""
-    if update.effective_message.reply_to_message is not None and args and not (args[0].startswith("@") or args[0].lstrip("-").isdigit()):
+    if update.effective_message.reply_to_message is not None and args and not _names_member(args[0]):
         return None, args
-    if args and (args[0].startswith("@") or args[0].lstrip("-").isdigit()):
+    if args and _names_member(args[0]):
         return args[0], args[1:]
     return None, args
 
@@ -56,13 +61,6 @@ async def cmd_help(update: Update, context: BotContext) -> None:
     role = context.actor.role
     usable = [(s.name, s.role) for s in (spec_of(c) for c in context.bot_data.commands) if s.usable(role, in_group)]
     await reply(update, context, texts.help_text(context.tr, usable, role, in_group))
-
-
-@command("me")
-async def cmd_me(update: Update, context: BotContext) -> None:
-    who = sender(update)
-    name = who.display if not context.actor.anonymous_admin else update.effective_chat.title
-    await reply(update, context, texts.me(context.tr, name, context.actor.role))
 
 
 @command("roles")
@@ -122,4 +120,4 @@ async def cmd_lang(update: Update, context: BotContext) -> None:
     await reply(update, context, texts.language_changed(context.tr))
 
 
-COMMANDS = [cmd_start, cmd_help, cmd_me, cmd_roles, cmd_setrole, cmd_unsetrole, cmd_settings, cmd_set, cmd_lang]
+COMMANDS = [cmd_start, cmd_help, cmd_roles, cmd_setrole, cmd_unsetrole, cmd_settings, cmd_set, cmd_lang]

@@ -53,7 +53,8 @@ class Middleware:
             await s.groups.ensure(chat.id, chat.title or "", chat.type)
             settings = await s.groups.settings(chat.id)
             context.tr = translator(settings.language)
-            if update.message and user and not user.is_bot and message.sender_chat is None:
+            # "X left" comes as a message from X: it must not mark them present again, nor count as activity.
+            if update.message and user and not user.is_bot and message.sender_chat is None and message.left_chat_member is None:
                 await s.members.seen(chat.id, user_info(user))
                 s.activity.count(chat.id, user.id, message.date, settings.timezone)
         else:

@@ -42,3 +42,9 @@ class RoleChangeError(UserError):
 
 class SettingError(UserError):
     code = "setting"  # params: reason in {unknown_key, bad_value}, key, detail
+
+
+class AnonymousAdminError(UserError):
+    """Writing as the group hides who you are; personal commands need the person."""
+
+    code = "anonymous"

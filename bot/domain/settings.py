@@ -33,7 +33,7 @@ def _parse_timezone(text: str) -> str:
     value = text.strip()
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a tzdata folder name such as "America"
         raise ValueError("timezone") from None
     if "/" not in value and value.upper() != "UTC":
         # Bare abbreviations such as "EST" exist in tzdata but do not follow DST; ask for a place.
@@ -52,6 +52,16 @@ def _int_range(lo: int, hi: int) -> Callable[[str], int]:
         return value
 
     parse.bounds = (lo, hi)  # type: ignore[attr-defined]
+    return parse
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in options:
+            raise ValueError("choice")
+        return value
+
     return parse
 
 
@@ -81,13 +91,15 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("timezone", "timezone", _parse_timezone, "defaults.timezone"),
         SettingSpec("delete_commands", "bool", _parse_bool, "defaults.delete_commands"),
         SettingSpec("transient_seconds", "int", _int_range(0, 86400), "defaults.transient_seconds"),
+        SettingSpec("checkin_base", "int", _int_range(0, 100_000), "points.checkin.base"),
+        SettingSpec("checkin_xp", "int", _int_range(0, 100_000), "points.checkin.xp"),
+        SettingSpec("checkin_words", "bool", _parse_bool, "points.checkin_words"),
+        SettingSpec("makeup_cost", "int", _int_range(0, 100_000), "points.checkin.makeup_cost"),
+        SettingSpec("chat_xp", "int", _int_range(0, 1000), "points.chat_xp.xp_per_message"),
+        SettingSpec("expiry_mode", "choice:off,fifo,decay", _choice("off", "fifo", "decay"), "points.expiry.mode"),
+        SettingSpec("expiry_days", "int", _int_range(1, 3650), "points.expiry.days"),
     )
 }
-
-
-def register_setting(spec: SettingSpec) -> None:
-    """Features add their keys here (points amounts, captcha mode…) so /settings and /set know them."""
-    SETTINGS[spec.key] = spec
 
 
 def parse_setting(key: str, text: str) -> tuple[SettingSpec, Any]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections import OrderedDict
 from datetime import timedelta
 
@@ -16,6 +17,14 @@ from storage.roles import RoleRepo
 log = logging.getLogger(__name__)
 
 PRESENT = ("member", "administrator", "creator", "restricted")
+# Telegram user ids fit in 52 bits; anything outside names nobody (and would overflow SQLite's INTEGER).
+MAX_USER_ID = 2**52
+_USER_ID = re.compile(r"-?[0-9]+")
+
+
+def user_id_arg(arg: str) -> int | None:
+    """A command argument that is a numeric user id (ASCII digits only: int() refuses '²'), else None."""
+    return int(arg) if _USER_ID.fullmatch(arg) else None
 
 
 class _Lru(OrderedDict):
@@ -111,31 +120,37 @@ class MemberService:
                 raise TargetError(reason="reply_to_channel")
             if reply_user.is_bot:
                 raise TargetError(reason="reply_to_bot")
-            await self.seen(chat_id, reply_user)
+            # An old message proves they were here once, not that they still are: never mark them present from it.
             member = await self.members.get(chat_id, reply_user.user_id)
-            assert member is not None
-            return member
-        if not arg:
+            if member is None:
+                member = await self._from_telegram(chat_id, reply_user.user_id, str(reply_user.user_id))
+        elif not arg:
             if reply_from_chat:
                 raise TargetError(reason="reply_to_channel")
             raise TargetError(reason="no_target")
-        if arg.startswith("@"):
+        elif arg.startswith("@"):
             member = await self.members.by_username(chat_id, arg)
             if member is None:
                 raise TargetError(reason="unknown_username", name=arg)
-        elif arg.lstrip("-").isdigit():
-            member = await self.members.get(chat_id, int(arg))
+        elif (user_id := user_id_arg(arg)) is not None:
+            if not 0 < user_id < MAX_USER_ID:  # no such account: don't ask Telegram (or SQLite) about it
+                raise TargetError(reason="unknown_id", name=arg)
+            member = await self.members.get(chat_id, user_id)
             if member is None:
-                # Not seen yet: ask Telegram, which knows everyone in the group.
-                found = await self.port.member(chat_id, int(arg))
-                if found is None:
-                    raise TargetError(reason="unknown_id", name=arg)
-                user, status = found
-                await self.members.record_status(chat_id, user, status, tg_role_from_status(status), self.clock.now())
-                member = await self.members.get(chat_id, int(arg))
-                assert member is not None
+                member = await self._from_telegram(chat_id, user_id, arg)
         else:
             raise TargetError(reason="no_target")
         if not member.present:
             raise TargetError(reason="not_member", name=member.user.display)
+        return member
+
+    async def _from_telegram(self, chat_id: int, user_id: int, shown: str) -> Member:
+        """Not seen yet: ask Telegram, which knows everyone in the group, and remember the answer."""
+        found = await self.port.member(chat_id, user_id)
+        if found is None:
+            raise TargetError(reason="unknown_id", name=shown)
+        user, status = found
+        await self.members.record_status(chat_id, user, status, tg_role_from_status(status), self.clock.now())
+        member = await self.members.get(chat_id, user_id)
+        assert member is not None
         return member

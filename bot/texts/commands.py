@@ -13,6 +13,18 @@ DESCRIPTIONS: dict[str, str] = {
     "settings": N_("Show this group's settings"),
     "set": N_("Change one group setting"),
     "lang": N_("Choose the group's language"),
+    "checkin": N_("Daily check-in: points, XP and your streak"),
+    "makeup": N_("Repair a missed check-in day for points"),
+    "history": N_("Your last 20 point changes, with reasons"),
+    "levels": N_("Tiers, their XP thresholds and perks"),
+    "earn": N_("Every way to earn points here"),
+    "badges": N_("Your badges and those still to earn"),
+    "top": N_("Leaderboards"),
+    "give": N_("Give a member points (with a reason)"),
+    "take": N_("Take points from a member (with a reason)"),
+    "season": N_("Archive standings and start a new season"),
+    "optout": N_("Stop private messages or mentions from Sticky"),
+    "optin": N_("Allow private messages or mentions again"),
 }
 
 USAGE: dict[str, str] = {
@@ -20,6 +32,11 @@ USAGE: dict[str, str] = {
     "unsetrole": N_("/unsetrole @username|id|(reply) activator|spreader"),
     "set": N_("/set KEY VALUE — see /settings for the keys"),
     "lang": N_("/lang en|zh"),
+    "top": N_("/top [points|xp|checkin|streak] [week|month|season|all]"),
+    "give": N_("/give @username|id|(reply) AMOUNT REASON"),
+    "take": N_("/take @username|id|(reply) AMOUNT REASON"),
+    "optout": N_("/optout [private|mentions|all]"),
+    "optin": N_("/optin [private|mentions|all]"),
 }
 
 

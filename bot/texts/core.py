@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 from bot.domain.errors import (
-    GroupOnlyError, NotAllowedError, PrivateOnlyError, RoleChangeError, SettingError, TargetError, UsageError, UserError,
+    AnonymousAdminError, GroupOnlyError, NotAllowedError, PrivateOnlyError, RoleChangeError, SettingError, TargetError, UsageError, UserError,
 )
 from bot.domain.roles import Role
 from bot.texts import N_, Translator
@@ -45,6 +45,8 @@ def error(_: Translator, err: UserError, command: str | None = None) -> str:
         return _("Only {role} and above can use this command.").format(role=role_name(_, p["needed"]))
     if isinstance(err, GroupOnlyError):
         return _("This command works in a group. Add me to your group and use it there.")
+    if isinstance(err, AnonymousAdminError):
+        return _("You are writing as the group; switch to your own account for this.")
     if isinstance(err, PrivateOnlyError):
         return _("This command works in a private chat with me.")
     if isinstance(err, TargetError):
@@ -84,6 +86,8 @@ def bad_setting_value(_: Translator, key: str, kind: str, bounds: tuple[int, int
         "bool": _("on or off"),
         "int": _("a whole number from {lo} to {hi}").format(lo=bounds[0], hi=bounds[1]) if bounds else _("a whole number"),
     }
+    if kind.startswith("choice:"):
+        hints[kind] = " | ".join(kind.removeprefix("choice:").split(","))
     return _("{key} must be {hint}.").format(key=escape(key), hint=hints.get(kind, kind))
 
 

@@ -1,0 +1,323 @@
+"""Use-cases of the points economy: check-in, make-up, admin give/take, chat XP, badges, tiers, leaderboards, seasons, expiry."""
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from bot.clock import Clock
+from bot.config import PointsConfig
+from bot.domain import checkin as ck
+from bot.domain.badges import BadgeRule, MemberStats, badges_earned
+from bot.domain.expiry import expiry_due, expiry_warnings, split_ledger, decay_amount
+from bot.domain.levels import ChatXpRules, Progress, Tier, chat_xp_due, progress, tier_for, tier_up
+from bot.domain.points import (
+    AlreadyCheckedInError, Currency, InsufficientPointsError, InvalidAmountError, Reason, ledger_key, parse_amount,
+)
+from bot.services.groups import GroupService
+from storage.db import Database
+from storage.ledger import Entry, InsufficientBalance, LedgerRepo, Wallet, post
+from storage.points import PointsRepo
+
+
+@dataclass(frozen=True)
+class Awarded:
+    """What one action paid, for the reply: new badges and a tier reached (announced once: XP only grows)."""
+
+    badges: tuple[BadgeRule, ...] = ()
+    tier_up: Tier | None = None
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    reward: ck.CheckinReward
+    rank_today: int
+    wallet: Wallet
+    awarded: Awarded
+
+
+@dataclass(frozen=True)
+class MakeupResult:
+    day: date
+    cost: int
+    streak: int
+    milestones: tuple[ck.MilestoneHit, ...]
+    wallet: Wallet
+
+
+@dataclass(frozen=True)
+class Profile:
+    wallet: Wallet
+    progress: Progress
+    streak: int
+    badges: list[str]
+    rank: int | None
+
+
+@dataclass(frozen=True)
+class ExpiryRun:
+    expired: dict[int, int] = field(default_factory=dict)  # user -> points expired now
+    warnings: dict[int, tuple[int, date]] = field(default_factory=dict)  # user -> (amount, on which local day)
+
+
+class PointsService:
+    def __init__(self, db: Database, ledger: LedgerRepo, repo: PointsRepo, groups: GroupService, config: PointsConfig, clock: Clock) -> None:
+        self.db, self.ledger, self.repo, self.groups, self.config, self.clock = db, ledger, repo, groups, config, clock
+        self.tiers: tuple[Tier, ...] = tuple(Tier(t.key, t.min_xp, t.points_multiplier, frozenset(t.perks)) for t in config.tiers)
+        self.badges: tuple[BadgeRule, ...] = tuple(BadgeRule(b.key, b.kind, b.threshold, b.points_bonus) for b in config.badges)
+        # Chat XP is the hot path: cooldowns and pending XP stay in memory and are written in batches.
+        self._last_xp: dict[tuple[int, int], datetime] = {}
+        self._pending_xp: dict[tuple[int, int], int] = defaultdict(int)
+
+    # --- rules as they stand for one group -------------------------------------------------
+
+    async def checkin_rules(self, chat_id: int) -> ck.CheckinRules:
+        s = await self.groups.settings(chat_id)
+        c = self.config.checkin
+        return ck.CheckinRules(
+            base=s.checkin_base, streak_bonus=tuple(c.streak_bonus.items()), random_bonus=c.random_bonus,
+            xp=s.checkin_xp, makeup_cost=s.makeup_cost, makeup_window_days=c.makeup_window_days,
+        )
+
+    async def campaign_multiplier(self, chat_id: int, now: datetime) -> float:
+        """Hook for time-window multipliers (member day, campaigns): scheduled activities plug in here."""
+        return 1.0
+
+    async def tier_of(self, chat_id: int, user_id: int) -> Tier:
+        return tier_for((await self.ledger.wallet(chat_id, user_id)).xp, self.tiers)
+
+    # --- check-in ---------------------------------------------------------------------------
+
+    async def checkin(self, chat_id: int, user_id: int, rng_value: int | None = None) -> CheckinResult:
+        now = self.clock.now()
+        tz = (await self.groups.settings(chat_id)).timezone
+        today = ck.local_day(now, tz)
+        last = await self.repo.last_checkin(chat_id, user_id)
+        if last is not None and last.day >= today:
+            raise AlreadyCheckedInError(at=last.at, next_at=ck.next_checkin_at(today, tz))
+        rules = await self.checkin_rules(chat_id)
+        before = await self.ledger.wallet(chat_id, user_id)
+        reward = ck.checkin_reward(
+            last.day if last else None, last.streak if last else 0, today, rules,
+            tier_multiplier=tier_for(before.xp, self.tiers).points_multiplier,
+            campaign_multiplier=await self.campaign_multiplier(chat_id, now),
+            rng_value=rng_value if rng_value is not None else (secrets.randbits(32) if rules.random_bonus else None),
+        )
+        ref = ledger_key(Reason.CHECKIN, chat_id, user_id, today)
+        async with self.db.transaction() as tx:
+            if not await PointsRepo.insert_checkin(
+                tx, chat_id, user_id, today, now, reward.streak, reward.total, reward.xp,
+                reward.base, reward.streak_bonus, reward.random_bonus, str(reward.multiplier),
+            ):
+                # Another delivery of the same command won the race: the database said no.
+                raise _already(await self.repo.last_checkin(chat_id, user_id), today, tz, now)
+            if reward.total:
+                await post(tx, chat_id, user_id, reward.total, Currency.POINTS, Reason.CHECKIN, ref, now)
+            if reward.xp:
+                await post(tx, chat_id, user_id, reward.xp, Currency.XP, Reason.CHECKIN, ref, now)
+            badges = await self._award_badges(tx, chat_id, user_id, now, streak=reward.streak)
+        after = await self.ledger.wallet(chat_id, user_id)
+        return CheckinResult(
+            reward, await self.repo.rank_on_day(chat_id, today, now), after,
+            Awarded(badges, tier_up(before.xp, after.xp, self.tiers)),
+        )
+
+    async def makeup(self, chat_id: int, user_id: int) -> MakeupResult:
+        now = self.clock.now()
+        tz = (await self.groups.settings(chat_id)).timezone
+        today = ck.local_day(now, tz)
+        rules = await self.checkin_rules(chat_id)
+        days = await self.repo.checkin_days(chat_id, user_id)
+        target = ck.makeup_target(days, today, rules.makeup_window_days)
+        hits = ck.makeup_milestones(days, target, rules)
+        streak = ck.streak_after_makeup(days | {target}, today)
+        latest = max(d for d in days | {target} if d <= today)
+        try:
+            async with self.db.transaction() as tx:
+                if not await PointsRepo.insert_checkin(tx, chat_id, user_id, target, now, 0, 0, 0, makeup=True):
+                    raise ck.NothingToMakeUpError()
+                if rules.makeup_cost:
+                    await post(tx, chat_id, user_id, -rules.makeup_cost, Currency.POINTS, Reason.MAKEUP,
+                               ledger_key(Reason.MAKEUP, chat_id, user_id, target), now)
+                for hit in hits:
+                    if hit.bonus:
+                        await post(tx, chat_id, user_id, hit.bonus, Currency.POINTS, Reason.MILESTONE,
+                                   ledger_key(Reason.MILESTONE, chat_id, user_id, hit.day), now, note=str(hit.streak))
+                await PointsRepo.set_streak(tx, chat_id, user_id, target, ck.run_length(days | {target}, target))
+                await PointsRepo.set_streak(tx, chat_id, user_id, latest, streak)
+                await self._award_badges(tx, chat_id, user_id, now, streak=streak)
+        except InsufficientBalance as exc:
+            raise InsufficientPointsError(exc.balance, exc.needed) from None
+        return MakeupResult(target, rules.makeup_cost, streak, hits, await self.ledger.wallet(chat_id, user_id))
+
+    # --- badges ----------------------------------------------------------------------------
+
+    async def _award_badges(self, tx: aiosqlite.Connection, chat_id: int, user_id: int, now: datetime, **stats: int) -> tuple[BadgeRule, ...]:
+        """Inside the caller's transaction: award every badge newly earned, each once, with its bonus."""
+        async with tx.execute("SELECT COUNT(*), MAX(streak) FROM checkins WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)) as cur:
+            total, best = await cur.fetchone()
+        member_stats = MemberStats(checkins_total=total or 0, best_streak=best or 0, **stats)
+        held = await PointsRepo.badges_in(tx, chat_id, user_id)
+        new = []
+        for rule in badges_earned(member_stats, self.badges, held):
+            if await PointsRepo.award_badge(tx, chat_id, user_id, rule.key, now):
+                new.append(rule)
+                if rule.points_bonus:
+                    await post(tx, chat_id, user_id, rule.points_bonus, Currency.POINTS, Reason.BADGE_BONUS,
+                               ledger_key(Reason.BADGE_BONUS, chat_id, user_id, rule.key), now, note=rule.key)
+        return tuple(new)
+
+    async def award_badges(self, chat_id: int, user_id: int, **stats: int) -> tuple[BadgeRule, ...]:
+        """For other features (referrals, feedback, weekly top): stats such as referrals_confirmed=3."""
+        async with self.db.transaction() as tx:
+            return await self._award_badges(tx, chat_id, user_id, self.clock.now(), **stats)
+
+    # --- admin give / take -----------------------------------------------------------------
+
+    async def adjust(self, chat_id: int, actor_id: int, user_id: int, amount_text: str, reason: str, update_id: int, give: bool) -> Wallet:
+        amount = parse_amount(amount_text, self.config.max_admin_amount)
+        if not reason.strip():
+            raise InvalidAmountError("no_reason", amount_text)
+        code = Reason.ADMIN_GIVE if give else Reason.ADMIN_TAKE
+        try:
+            async with self.db.transaction() as tx:
+                await post(tx, chat_id, user_id, amount if give else -amount, Currency.POINTS, code,
+                           ledger_key(code, chat_id, user_id, update_id), self.clock.now(), actor_id=actor_id, note=reason.strip()[:200])
+        except InsufficientBalance as exc:
+            raise InsufficientPointsError(exc.balance, exc.needed) from None
+        return await self.ledger.wallet(chat_id, user_id)
+
+    # --- chat XP (hot path) ----------------------------------------------------------------
+
+    async def chat_message(self, chat_id: int, user_id: int, at: datetime, length: int) -> None:
+        xp = (await self.groups.settings(chat_id)).chat_xp
+        if not xp:
+            return
+        key = (chat_id, user_id)
+        rules = ChatXpRules(xp, self.config.chat_xp.cooldown_seconds, self.config.chat_xp.min_length)
+        if chat_xp_due(self._last_xp.get(key), at, rules, message_length=length):
+            self._last_xp[key] = at
+            self._pending_xp[key] += xp
+
+    @property
+    def pending_xp(self) -> int:
+        return sum(self._pending_xp.values())
+
+    async def flush_chat_xp(self) -> list[tuple[int, int, Tier]]:
+        """Write the batched chat XP, one ledger row per member. Returns tier-ups (chat, user, tier) to announce."""
+        if not self._pending_xp:
+            return []
+        pending, self._pending_xp = self._pending_xp, defaultdict(int)
+        now = self.clock.now()
+        batch = f"b{now.timestamp():.0f}{secrets.token_hex(4)}"
+        before = {key: (await self.ledger.wallet(*key)).xp for key in pending}
+        try:
+            async with self.db.transaction() as tx:
+                for (chat_id, user_id), xp in pending.items():
+                    await post(tx, chat_id, user_id, xp, Currency.XP, Reason.CHAT, ledger_key(Reason.CHAT, chat_id, user_id, batch), now)
+        except Exception:
+            for key, xp in pending.items():
+                self._pending_xp[key] += xp
+            raise
+        ups = []
+        for (chat_id, user_id), xp in pending.items():
+            reached = tier_up(before[(chat_id, user_id)], before[(chat_id, user_id)] + xp, self.tiers)
+            if reached is not None:
+                ups.append((chat_id, user_id, reached))
+        return ups
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def profile(self, chat_id: int, user_id: int) -> Profile:
+        wallet = await self.ledger.wallet(chat_id, user_id)
+        tz = (await self.groups.settings(chat_id)).timezone
+        days = await self.repo.checkin_days(chat_id, user_id)
+        streak = ck.current_streak(days, ck.local_day(self.clock.now(), tz)) if days else 0
+        badges = [b for b, _ in await self.repo.badges(chat_id, user_id)]
+        return Profile(wallet, progress(wallet.xp, self.tiers), streak, badges, await self.ledger.rank(chat_id, user_id))
+
+    async def history(self, chat_id: int, user_id: int, limit: int = 20) -> list[Entry]:
+        return await self.ledger.history(chat_id, user_id, limit)
+
+    async def window_start(self, chat_id: int, window: str) -> datetime | None:
+        """Start of 'week' (Monday), 'month' or 'season' in the group's time; None = all time."""
+        tz = ZoneInfo((await self.groups.settings(chat_id)).timezone)
+        local = self.clock.now().astimezone(tz)
+        if window == "week":
+            start = local.date() - timedelta(days=local.weekday())
+        elif window == "month":
+            start = local.date().replace(day=1)
+        elif window == "season":
+            season = await self.repo.season(chat_id)
+            return season[2] if season and season[2] else None
+        else:
+            return None
+        return datetime.combine(start, time(0), tz)
+
+    async def top(self, chat_id: int, board: str, window: str, limit: int = 10) -> list[tuple[int, int]]:
+        since = await self.window_start(chat_id, window)
+        if board in ("points", "xp"):
+            return await self.ledger.leaderboard(chat_id, board, since, limit)
+        tz = (await self.groups.settings(chat_id)).timezone
+        if board == "checkin":
+            return await self.repo.checkin_counts(chat_id, ck.local_day(since, tz) if since else None, limit)
+        yesterday = ck.local_day(self.clock.now(), tz) - timedelta(days=1)
+        return await self.repo.current_streaks(chat_id, yesterday, limit)
+
+    async def new_season(self, chat_id: int, expected_number: int) -> int | None:
+        """Archive the standings of the season in progress and start the next. None if it was already done."""
+        standings = await self.top(chat_id, "points", "season", limit=100)
+        xp = dict(await self.ledger.leaderboard(chat_id, "xp", await self.window_start(chat_id, "season"), 100))
+        return await self.repo.close_season(chat_id, [(u, p, xp.get(u, 0)) for u, p in standings], expected_number, self.clock.now())
+
+    async def season_number(self, chat_id: int) -> int:
+        season = await self.repo.season(chat_id)
+        return season[1] if season else 0
+
+    # --- expiry ----------------------------------------------------------------------------
+
+    async def run_expiry(self, chat_id: int) -> ExpiryRun:
+        """Expire what is due and collect first-time warnings. Safe to run any number of times a day."""
+        s = await self.groups.settings(chat_id)
+        if s.expiry_mode == "off":
+            return ExpiryRun()
+        now = self.clock.now()
+        today = ck.local_day(now, s.timezone)
+        result = ExpiryRun()
+        for user_id in await self.ledger.holders(chat_id):
+            if s.expiry_mode == "fifo":
+                credits, debits = split_ledger((e.id, e.amount, e.at) for e in await self.ledger.points_rows(chat_id, user_id))
+                due = expiry_due(credits, debits, now, s.expiry_days)
+                ref = ledger_key(Reason.EXPIRY, chat_id, user_id, today)
+                soon = expiry_warnings(credits, debits, now, s.expiry_days, self.config.expiry.warn_days)
+                warn_amount = sum(lot.remaining for lot in soon)
+                warn_day = ck.local_day(min(lot.expires_at for lot in soon), s.timezone) if soon else None
+            else:
+                wallet = await self.ledger.wallet(chat_id, user_id)
+                # Yearly decay on the group's New Year; warned warn_days before.
+                due = decay_amount(wallet.points, self.config.expiry.decay_percent) if today.timetuple().tm_yday == 1 else 0
+                ref = ledger_key(Reason.EXPIRY, chat_id, user_id, f"decay{today.year}")
+                new_year = date(today.year + 1, 1, 1)
+                near = (new_year - today).days <= self.config.expiry.warn_days
+                warn_amount = decay_amount(wallet.points, self.config.expiry.decay_percent) if near else 0
+                warn_day = new_year if near else None
+            async with self.db.transaction() as tx:
+                if due and await post(tx, chat_id, user_id, -due, Currency.POINTS, Reason.EXPIRY, ref, now):
+                    result.expired[user_id] = due
+                if warn_amount and warn_day and await self.repo.warned(tx, chat_id, user_id, warn_day, warn_amount):
+                    result.warnings[user_id] = (warn_amount, warn_day)
+        return result
+
+    async def optouts(self, user_id: int) -> set[str]:
+        return await self.repo.optouts(user_id)
+
+    async def set_optout(self, user_id: int, kinds: list[str], out: bool) -> None:
+        await self.repo.set_optout(user_id, kinds, out, self.clock.now())
+
+
+def _already(last, today: date, tz: str, now: datetime) -> AlreadyCheckedInError:
+    return AlreadyCheckedInError(at=last.at if last else now, next_at=ck.next_checkin_at(today, tz))

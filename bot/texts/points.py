@@ -1,0 +1,253 @@
+"""Replies of the points economy: check-in, profile, history, levels, how to earn, leaderboards, give/take, expiry."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from bot.domain.badges import BadgeRule
+from bot.domain.checkin import CheckinRules
+from bot.domain.levels import Tier, progress_bar
+from bot.domain.points import (
+    AlreadyCheckedInError, InsufficientPointsError, InvalidAmountError, MakeupWindowError, NothingToMakeUpError, PointsError,
+)
+from bot.domain.roles import Role
+from bot.texts import N_, Translator
+from bot.texts.core import name, role_name
+
+TIER_NAMES = {"bronze": N_("Bronze"), "silver": N_("Silver"), "gold": N_("Gold"), "platinum": N_("Platinum"), "diamond": N_("Diamond")}
+
+BADGE_NAMES = {
+    "first_checkin": N_("First check-in"),
+    "streak_7": N_("7-day streak"),
+    "streak_30": N_("30-day streak"),
+    "streak_100": N_("100-day streak"),
+    "first_referral": N_("First referral"),
+    "referrals_10": N_("10 referrals"),
+    "weekly_top": N_("Weekly top"),
+    "feedback_accepted": N_("Useful feedback"),
+}
+
+REASONS = {
+    "checkin": N_("daily check-in"), "makeup": N_("make-up check-in"), "chat": N_("chatting"),
+    "referral": N_("bringing a friend"), "referral_bonus": N_("referral milestone"),
+    "referral_clawback": N_("referred friend left early"), "welcome_bonus": N_("welcome bonus"),
+    "activity": N_("activity"), "feedback": N_("feedback"), "admin_give": N_("given by an admin"),
+    "admin_take": N_("taken by an admin"), "shop_purchase": N_("shop purchase"), "shop_refund": N_("shop refund"),
+    "expiry": N_("points expired"), "season_reset": N_("new season"), "rule_award": N_("rule reward"),
+    "rule_deduct": N_("rule penalty"), "badge_bonus": N_("badge bonus"), "milestone": N_("streak milestone"),
+}
+
+PERKS = {"post_links": N_("may post links")}
+
+BOARDS = {"points": N_("points earned"), "xp": N_("XP"), "checkin": N_("check-ins"), "streak": N_("current streak")}
+WINDOWS = {"week": N_("this week"), "month": N_("this month"), "season": N_("this season"), "all": N_("all time")}
+
+
+def tier_name(_: Translator, tier: Tier | str) -> str:
+    key = tier if isinstance(tier, str) else tier.key
+    return _(TIER_NAMES[key]) if key in TIER_NAMES else key.replace("_", " ").title()
+
+
+def badge_name(_: Translator, key: str) -> str:
+    return _(BADGE_NAMES[key]) if key in BADGE_NAMES else key.replace("_", " ").capitalize()
+
+
+def local_time(at: datetime, tz: str) -> str:
+    return at.astimezone(ZoneInfo(tz)).strftime("%H:%M")
+
+
+def points_error(_: Translator, err: PointsError, tz: str = "UTC") -> str:
+    if isinstance(err, AlreadyCheckedInError):
+        return _("You already checked in today at {at}; the next check-in opens at {next} (group time).").format(
+            at=local_time(err.at, tz), next=local_time(err.next_at, tz) if err.next_at else "00:00")
+    if isinstance(err, InsufficientPointsError):
+        return _("Not enough points: you have {balance}, this needs {needed}.").format(balance=err.balance, needed=err.needed)
+    if isinstance(err, NothingToMakeUpError):
+        return _("There is no missed day to make up: your streak is whole.")
+    if isinstance(err, MakeupWindowError):
+        return _.ngettext("Make-up works only for a day missed in the last {n} day.",
+                          "Make-up works only for a day missed in the last {n} days.", err.window_days).format(n=err.window_days)
+    if isinstance(err, InvalidAmountError):
+        texts = {
+            "no_reason": _("Say why: a reason is required (it is shown in the member's /history)."),
+            "too_large": _("That amount is too large (at most {max}).").format(max=err.max_amount),
+            "zero": _("The amount must be a whole number above zero."),
+            "negative": _("The amount must be a whole number above zero."),
+        }
+        return texts.get(err.reason, _("The amount must be a whole number above zero."))
+    return _("That didn't work.")
+
+
+def checkin_done(_: Translator, who: str, reward, rank: int, tier: Tier, tz: str) -> str:
+    parts = [_("{n} base").format(n=reward.base)]
+    if reward.streak_bonus:
+        parts.append(_("{n} streak bonus").format(n=reward.streak_bonus))
+    if reward.random_bonus:
+        parts.append(_("{n} lucky bonus").format(n=reward.random_bonus))
+    detail = " + ".join(parts)
+    if reward.multiplier != 1:
+        detail += f" × {reward.multiplier.normalize()} ({tier_name(_, tier)})"
+    lines = [
+        _("✅ {who} checked in: +{points} points ({detail}), +{xp} XP.").format(who=name(who), points=reward.total, detail=detail, xp=reward.xp),
+        _.ngettext("🔥 Streak: {n} day", "🔥 Streak: {n} days", reward.streak).format(n=reward.streak)
+        + " · " + _("#{rank} today").format(rank=rank),
+    ]
+    if reward.next_milestone:
+        days, bonus = reward.next_milestone
+        left = days - reward.streak
+        lines.append(_.ngettext("Next: a {days}-day streak in {left} day pays +{bonus}.",
+                                "Next: a {days}-day streak in {left} days pays +{bonus}.", left).format(days=days, left=left, bonus=bonus))
+    return "\n".join(lines)
+
+
+def awarded(_: Translator, who: str, badges: Sequence[BadgeRule], tier: Tier | None) -> str:
+    lines = []
+    for badge in badges:
+        bonus = " " + _("(+{n} points)").format(n=badge.points_bonus) if badge.points_bonus else ""
+        lines.append(_("🏅 New badge: {badge}").format(badge=badge_name(_, badge.key)) + bonus)
+    if tier is not None:
+        lines.append(tier_up(_, who, tier))
+    return "\n".join(lines)
+
+
+def tier_up(_: Translator, who: str, tier: Tier) -> str:
+    return _("🎉 {who} reached {tier}!").format(who=name(who), tier=tier_name(_, tier))
+
+
+def makeup_done(_: Translator, result) -> str:
+    text = _("🩹 Made up {day} for {cost} points. Streak: {streak}. Balance: {balance}.").format(
+        day=result.day.isoformat(), cost=result.cost, streak=result.streak, balance=result.wallet.points)
+    for hit in result.milestones:
+        text += "\n" + _("Streak milestone {n} days: +{bonus}").format(n=hit.streak, bonus=hit.bonus)
+    return text
+
+
+def profile(_: Translator, who: str, role: Role, p, tiers: Sequence[Tier]) -> str:
+    pr = p.progress
+    lines = [
+        f"<b>{name(who)}</b> — {role_name(_, role)}",
+        _("Tier: {tier}").format(tier=tier_name(_, pr.tier)),
+    ]
+    if pr.next_tier is not None:
+        lines.append(f"{progress_bar(pr.fraction)} " + _("{needed} XP to {next}").format(needed=pr.needed, next=tier_name(_, pr.next_tier)))
+    lines.append(_("Points: {points} · XP: {xp}").format(points=p.wallet.points, xp=p.wallet.xp))
+    lines.append(_.ngettext("Streak: {n} day", "Streak: {n} days", p.streak).format(n=p.streak)
+                 + (" · " + _("Rank: #{rank}").format(rank=p.rank) if p.rank else ""))
+    if p.badges:
+        lines.append(_("Badges: {list}").format(list=", ".join(badge_name(_, b) for b in p.badges)))
+    return "\n".join(lines)
+
+
+def history(_: Translator, who: str, entries, tz: str) -> str:
+    if not entries:
+        return _("{who} has no points history yet. Try /checkin.").format(who=name(who))
+    lines = [_("<b>Last changes for {who}</b>").format(who=name(who))]
+    for e in entries:
+        unit = _("points") if e.currency == "points" else "XP"
+        why = _(REASONS[e.reason]) if e.reason in REASONS else e.reason
+        note = f" — {escape(e.note)}" if e.note and e.reason in ("admin_give", "admin_take") else ""
+        when = e.at.astimezone(ZoneInfo(tz)).strftime("%m-%d %H:%M")
+        lines.append(f"{when} {e.amount:+d} {unit}: {why}{note}")
+    return "\n".join(lines)
+
+
+def levels(_: Translator, tiers: Sequence[Tier]) -> str:
+    lines = [_("<b>Tiers</b> (XP is earned and never spent; points are spent in the shop)")]
+    for tier in tiers:
+        perks = ", ".join(_(PERKS[p]) if p in PERKS else p for p in sorted(tier.perks))
+        line = _("{tier}: from {xp} XP, points ×{mult}").format(tier=tier_name(_, tier), xp=tier.min_xp, mult=f"{tier.points_multiplier:g}")
+        lines.append(f"• {line}" + (f"; {perks}" if perks else ""))
+    return "\n".join(lines)
+
+
+def earn(_: Translator, rules: CheckinRules, chat_xp: int, cooldown: int, words: Sequence[str] | None, badges: Sequence[BadgeRule],
+         expiry: tuple[str, int]) -> str:
+    lines = [_("<b>How to earn</b>")]
+    lines.append(_("• /checkin once a day: +{points} points, +{xp} XP").format(points=rules.base, xp=rules.xp)
+                 + (" " + _("(or write: {words})").format(words=", ".join(escape(w) for w in words)) if words else ""))
+    if rules.streak_bonus:
+        bonus = ", ".join(_("{d} days +{b}").format(d=d, b=b) for d, b in rules.streak_bonus)
+        lines.append(_("• streak bonus on the day you reach: {list}").format(list=bonus))
+    if rules.random_bonus:
+        lines.append(_("• a lucky bonus of {lo}–{hi} on each check-in").format(lo=rules.random_bonus[0], hi=rules.random_bonus[1]))
+    lines.append(_("• higher tiers multiply check-in points (see /levels)"))
+    if rules.makeup_window_days:
+        lines.append(_("• /makeup repairs a day missed in the last {n} days for {cost} points").format(n=rules.makeup_window_days, cost=rules.makeup_cost))
+    if chat_xp:
+        lines.append(_("• chatting: +{xp} XP per message, at most once every {s} s").format(xp=chat_xp, s=cooldown))
+    paying = [b for b in badges if b.points_bonus]
+    if paying:
+        lines.append(_("• badges: {list}").format(list=", ".join(f"{badge_name(_, b.key)} +{b.points_bonus}" for b in paying)))
+    mode, days = expiry
+    if mode == "fifo":
+        lines.append(_("Points expire {days} days after they are earned, oldest first; you are warned a week ahead.").format(days=days))
+    elif mode == "decay":
+        lines.append(_("A share of unspent points expires each New Year; you are warned a week ahead."))
+    return "\n".join(lines)
+
+
+def badges(_: Translator, who: str, held: Sequence[tuple[str, datetime]], rules: Sequence[BadgeRule]) -> str:
+    have = {key for key, _at in held}
+    lines = [_("<b>Badges of {who}</b>").format(who=name(who))]
+    for key, at in held:
+        lines.append(f"🏅 {badge_name(_, key)} ({at:%Y-%m-%d})")
+    missing = [r for r in rules if r.key not in have]
+    if missing:
+        lines.append(_("Still to earn: {list}").format(list=", ".join(badge_name(_, r.key) for r in missing)))
+    return "\n".join(lines)
+
+
+def top(_: Translator, board: str, window: str, rows: Sequence[tuple[str, int]]) -> str:
+    head = _("<b>Top — {board}, {window}</b>").format(board=_(BOARDS[board]), window=_(WINDOWS[window]))
+    if not rows:
+        return head + "\n" + _("Nobody yet.")
+    medals = ["🥇", "🥈", "🥉"]
+    lines = [head]
+    for i, (who, value) in enumerate(rows):
+        lines.append(f"{medals[i] if i < 3 else f'{i + 1}.'} {name(who)} — {value}")
+    return "\n".join(lines)
+
+
+def adjusted(_: Translator, who: str, amount: int, give: bool, balance: int) -> str:
+    if give:
+        return _("{who} got +{n} points (balance {balance}).").format(who=name(who), n=amount, balance=balance)
+    return _("{who} lost {n} points (balance {balance}).").format(who=name(who), n=amount, balance=balance)
+
+
+def season_confirm(_: Translator, number: int) -> str:
+    return _("Close season {n}? Its standings are archived and the season leaderboard starts again. Balances and XP stay.").format(n=number)
+
+
+def season_started(_: Translator, number: int, rows: Sequence[tuple[str, int]]) -> str:
+    text = _("🏁 Season {n} has begun.").format(n=number)
+    if rows:
+        text += "\n" + _("Last season's top: {list}").format(list=", ".join(f"{name(w)} ({v})" for w, v in rows[:3]))
+    return text
+
+
+def season_cancelled(_: Translator) -> str:
+    return _("Season change cancelled.")
+
+
+def season_stale(_: Translator) -> str:
+    return _("That was already done.")
+
+
+def confirm_buttons(_: Translator) -> tuple[str, str]:
+    return _("✅ Confirm"), _("❌ Cancel")
+
+
+def only_presser(_: Translator) -> str:
+    return _("This button is not for you.")
+
+
+def expiry_warning(_: Translator, group: str, amount: int, day: date) -> str:
+    return _("⏳ In {group}, {n} of your points expire on {day}. Spend them in the /shop before then.").format(
+        group=name(group), n=amount, day=day.isoformat())
+
+
+def optout_done(_: Translator, kinds: Sequence[str], out: bool) -> str:
+    what = ", ".join(_("private messages") if k == "private" else _("mentions") for k in kinds)
+    return (_("Done: no more {what} from me.") if out else _("Done: {what} are on again.")).format(what=what)

@@ -1,0 +1,266 @@
+"""Points economy commands: /checkin (and check-in words), /makeup, /me, /history, /levels, /earn, /badges, /top,
+/give, /take, /season, /optout, /optin — plus the chat-XP counter and the batch/expiry jobs."""
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+
+from bot.context import BotContext
+from bot.domain.errors import AnonymousAdminError, UsageError, UserError
+from bot.domain.points import parse_amount
+from bot.domain.roles import Role
+from bot.texts import core as core_texts
+from bot.texts import points as texts
+from bot.texts import language_for_user, translator
+from handlers.base import command, render_error, reply, sender
+from handlers.core import _split_target as split_target
+from handlers.core import _target as target_of
+
+log = logging.getLogger(__name__)
+
+BOARDS = ("points", "xp", "checkin", "streak")
+WINDOWS = ("week", "month", "season", "all")
+OPTOUT_KINDS = {"private": ["private"], "mentions": ["mentions"], "all": ["private", "mentions"]}
+
+
+def _person(context: BotContext) -> int:
+    if context.actor.anonymous_admin:
+        raise AnonymousAdminError()
+    return context.actor.user_id
+
+
+async def _names(context: BotContext, chat_id: int, rows):
+    members = context.services.members.members
+    out = []
+    for user_id, value in rows:
+        user = await members.user(user_id)
+        out.append((user.display if user else str(user_id), value))
+    return out
+
+
+async def _checkin(update: Update, context: BotContext) -> None:
+    chat, who = update.effective_chat, sender(update)
+    s = context.services
+    result = await s.points.checkin(chat.id, _person(context))
+    tz = (await s.groups.settings(chat.id)).timezone
+    tier = await s.points.tier_of(chat.id, who.user_id)
+    text = texts.checkin_done(context.tr, who.display, result.reward, result.rank_today, tier, tz)
+    extra = texts.awarded(context.tr, who.display, result.awarded.badges, result.awarded.tier_up)
+    await reply(update, context, text + ("\n" + extra if extra else ""))
+
+
+@command("checkin")
+async def cmd_checkin(update: Update, context: BotContext) -> None:
+    await _checkin(update, context)
+
+
+async def on_checkin_words(update: Update, context: BotContext) -> None:
+    """签到 / "check in" as a plain message, when the group turned checkin_words on."""
+    message = update.effective_message
+    s = context.services
+    settings = await s.groups.settings(message.chat.id)
+    if not settings.checkin_words or message.sender_chat is not None:
+        return
+    words = {w.casefold() for w in s.config.points.checkin.words}
+    if (message.text or "").strip().casefold() not in words:
+        return
+    try:
+        await _checkin(update, context)
+    except UserError as err:
+        await reply(update, context, await render_error(update, context, err), transient=True)
+
+
+@command("makeup")
+async def cmd_makeup(update: Update, context: BotContext) -> None:
+    result = await context.services.points.makeup(update.effective_chat.id, _person(context))
+    await reply(update, context, texts.makeup_done(context.tr, result))
+
+
+@command("me")
+async def cmd_me(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    if context.actor.anonymous_admin:
+        await reply(update, context, core_texts.me(context.tr, chat.title or "", context.actor.role))
+        return
+    who = sender(update)
+    profile = await context.services.points.profile(chat.id, who.user_id)
+    await reply(update, context, texts.profile(context.tr, who.display, context.actor.role, profile, context.services.points.tiers))
+
+
+@command("history")
+async def cmd_history(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    user_id = _person(context)
+    entries = await context.services.points.history(chat.id, user_id)
+    tz = (await context.services.groups.settings(chat.id)).timezone
+    await reply(update, context, texts.history(context.tr, sender(update).display, entries, tz))
+
+
+@command("levels", where="any")
+async def cmd_levels(update: Update, context: BotContext) -> None:
+    await reply(update, context, texts.levels(context.tr, context.services.points.tiers))
+
+
+@command("earn")
+async def cmd_earn(update: Update, context: BotContext) -> None:
+    s = context.services
+    chat_id = update.effective_chat.id
+    settings = await s.groups.settings(chat_id)
+    rules = await s.points.checkin_rules(chat_id)
+    words = s.config.points.checkin.words if settings.checkin_words else None
+    await reply(update, context, texts.earn(
+        context.tr, rules, settings.chat_xp, s.config.points.chat_xp.cooldown_seconds, words, s.points.badges,
+        (settings.expiry_mode, settings.expiry_days),
+    ))
+
+
+@command("badges")
+async def cmd_badges(update: Update, context: BotContext) -> None:
+    chat_id = update.effective_chat.id
+    held = await context.services.points.repo.badges(chat_id, _person(context))
+    await reply(update, context, texts.badges(context.tr, sender(update).display, held, context.services.points.badges))
+
+
+@command("top")
+async def cmd_top(update: Update, context: BotContext) -> None:
+    board, window = "points", "season"
+    for arg in (a.lower() for a in context.args or []):
+        if arg in BOARDS:
+            board = arg
+        elif arg in WINDOWS:
+            window = arg
+        else:
+            raise UsageError()
+    chat_id = update.effective_chat.id
+    rows = await context.services.points.top(chat_id, board, window)
+    await reply(update, context, texts.top(context.tr, board, window, await _names(context, chat_id, rows)))
+
+
+async def _adjust(update: Update, context: BotContext, give: bool) -> None:
+    target_arg, rest = split_target(update, context.args or [])
+    if not rest:
+        raise UsageError()
+    target = await target_of(update, context, target_arg)
+    wallet = await context.services.points.adjust(
+        update.effective_chat.id, context.actor.user_id, target.user.user_id, rest[0], " ".join(rest[1:]), update.update_id, give,
+    )
+    amount = parse_amount(rest[0], context.services.config.points.max_admin_amount)
+    await reply(update, context, texts.adjusted(context.tr, target.user.display, amount, give, wallet.points))
+
+
+@command("give", role=Role.ADMIN)
+async def cmd_give(update: Update, context: BotContext) -> None:
+    await _adjust(update, context, True)
+
+
+@command("take", role=Role.ADMIN)
+async def cmd_take(update: Update, context: BotContext) -> None:
+    await _adjust(update, context, False)
+
+
+@command("season", role=Role.ADMIN)
+async def cmd_season(update: Update, context: BotContext) -> None:
+    number = max(1, await context.services.points.season_number(update.effective_chat.id))
+    ok, no = texts.confirm_buttons(context.tr)
+    markup = InlineKeyboardMarkup([[
+        InlineKeyboardButton(ok, callback_data=f"season:ok:{number}"), InlineKeyboardButton(no, callback_data="season:no"),
+    ]])
+    await reply(update, context, texts.season_confirm(context.tr, number), markup=markup)
+
+
+async def on_season_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    if context.actor.role < Role.ADMIN:
+        await query.answer(texts.only_presser(context.tr), show_alert=True)
+        return
+    chat_id = query.message.chat.id
+    if query.data == "season:no":
+        await query.answer()
+        await query.edit_message_text(texts.season_cancelled(context.tr))
+        return
+    shown = int(query.data.rsplit(":", 1)[1])
+    points = context.services.points
+    current = await points.season_number(chat_id)
+    archived = await points.top(chat_id, "points", "season", 3)
+    started = await points.new_season(chat_id, current) if max(1, current) == shown else None
+    await query.answer()
+    if started is None:
+        await query.edit_message_text(texts.season_stale(context.tr))
+        return
+    await query.edit_message_text(texts.season_started(context.tr, started, await _names(context, chat_id, archived)))
+
+
+@command("optout", where="any")
+async def cmd_optout(update: Update, context: BotContext) -> None:
+    await _optout(update, context, True)
+
+
+@command("optin", where="any")
+async def cmd_optin(update: Update, context: BotContext) -> None:
+    await _optout(update, context, False)
+
+
+async def _optout(update: Update, context: BotContext, out: bool) -> None:
+    args = context.args or []
+    kind = args[0].lower() if args else "all"
+    if len(args) > 1 or kind not in OPTOUT_KINDS:
+        raise UsageError()
+    await context.services.points.set_optout(_person(context), OPTOUT_KINDS[kind], out)
+    await reply(update, context, texts.optout_done(context.tr, OPTOUT_KINDS[kind], out))
+
+
+async def on_group_message(update: Update, context: BotContext) -> None:
+    """Chat XP: counted in memory (cooldown per member), written by job_flush."""
+    message = update.message
+    if message is None or message.from_user is None or message.from_user.is_bot or message.sender_chat is not None:
+        return
+    await context.services.points.chat_message(message.chat.id, message.from_user.id, message.date, len(message.text or message.caption or ""))
+
+
+async def job_flush(context: BotContext) -> None:
+    """Write batched activity and chat XP; announce tier-ups that chatting reached."""
+    s = context.services
+    await s.activity.flush()
+    for chat_id, user_id, tier in await s.points.flush_chat_xp():
+        settings = await s.groups.settings(chat_id)
+        user = await s.members.members.user(user_id)
+        try:
+            await context.bot.send_message(chat_id, texts.tier_up(translator(settings.language), user.display if user else str(user_id), tier))
+        except TelegramError as exc:
+            log.info("tier-up announcement in %s failed: %s", chat_id, exc)
+
+
+async def job_expiry(context: BotContext) -> None:
+    """Hourly: in each group whose local time has passed points.expiry.run_at, expire what is due and warn once."""
+    s = context.services
+    hour, minute = (int(x) for x in s.config.points.expiry.run_at.split(":"))
+    for group in await s.groups.repo.active():
+        settings = await s.groups.settings(group.chat_id)
+        local = s.clock.now().astimezone(ZoneInfo(settings.timezone))
+        if settings.expiry_mode == "off" or (local.hour, local.minute) < (hour, minute):
+            continue
+        run = await s.points.run_expiry(group.chat_id)
+        for user_id, (amount, day) in run.warnings.items():
+            await notify_private(context, user_id, lambda _: texts.expiry_warning(_, group.title, amount, day))
+
+
+async def notify_private(context: BotContext, user_id: int, render) -> bool:
+    """A private message, only to people who started the bot and did not opt out of private messages."""
+    s = context.services
+    if "private" in await s.points.optouts(user_id) or not await s.members.members.has_started(user_id):
+        return False
+    user = await s.members.members.user(user_id)
+    _ = translator(language_for_user(user.language_code if user else None, s.config.defaults.language))
+    try:
+        await context.bot.send_message(user_id, render(_))
+        return True
+    except TelegramError as exc:  # blocked the bot since: nothing to do but note it
+        log.info("private message to %s failed: %s", user_id, exc)
+        return False
+
+
+COMMANDS = [cmd_checkin, cmd_makeup, cmd_me, cmd_history, cmd_levels, cmd_earn, cmd_badges, cmd_top,
+            cmd_give, cmd_take, cmd_season, cmd_optout, cmd_optin]

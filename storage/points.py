@@ -1,0 +1,150 @@
+"""Check-ins, badges, seasons and opt-outs: the records the points economy keeps beside the ledger."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import aiosqlite
+
+from storage.db import Database, from_iso, iso
+
+
+@dataclass(frozen=True)
+class CheckinRow:
+    day: date
+    at: datetime
+    streak: int
+    points: int
+    makeup: bool
+
+
+def _checkin(row) -> CheckinRow:
+    return CheckinRow(date.fromisoformat(row["day"]), from_iso(row["at"]), row["streak"], row["points"], bool(row["makeup"]))
+
+
+class PointsRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def last_checkin(self, chat_id: int, user_id: int) -> CheckinRow | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM checkins WHERE chat_id = ? AND user_id = ? ORDER BY day DESC LIMIT 1", (chat_id, user_id)
+        )
+        return None if row is None else _checkin(row)
+
+    async def checkin_days(self, chat_id: int, user_id: int) -> set[date]:
+        rows = await self.db.fetchall("SELECT day FROM checkins WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
+        return {date.fromisoformat(r["day"]) for r in rows}
+
+    async def checkins_total(self, chat_id: int, user_id: int) -> int:
+        return await self.db.fetchval("SELECT COUNT(*) FROM checkins WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
+
+    async def rank_on_day(self, chat_id: int, day: date, at: datetime) -> int:
+        return await self.db.fetchval(
+            "SELECT COUNT(*) FROM checkins WHERE chat_id = ? AND day = ? AND makeup = 0 AND at <= ?", (chat_id, day.isoformat(), iso(at))
+        )
+
+    @staticmethod
+    async def insert_checkin(
+        tx: aiosqlite.Connection, chat_id: int, user_id: int, day: date, at: datetime, streak: int, points: int, xp: int,
+        base: int = 0, streak_bonus: int = 0, random_bonus: int = 0, multiplier: str = "1", makeup: bool = False,
+    ) -> bool:
+        """The PRIMARY KEY (chat, user, day) makes 'once per day' true in the database. False if that day exists."""
+        cur = await tx.execute(
+            "INSERT INTO checkins(chat_id, user_id, day, at, streak, points, xp, base, streak_bonus, random_bonus, multiplier, makeup)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (chat_id, user_id, day.isoformat(), iso(at), streak, points, xp, base, streak_bonus, random_bonus, multiplier, int(makeup)),
+        )
+        return cur.rowcount == 1
+
+    @staticmethod
+    async def set_streak(tx: aiosqlite.Connection, chat_id: int, user_id: int, day: date, streak: int) -> None:
+        await tx.execute(
+            "UPDATE checkins SET streak = ? WHERE chat_id = ? AND user_id = ? AND day = ?", (streak, chat_id, user_id, day.isoformat())
+        )
+
+    async def badges(self, chat_id: int, user_id: int) -> list[tuple[str, datetime]]:
+        rows = await self.db.fetchall(
+            "SELECT badge, at FROM badges WHERE chat_id = ? AND user_id = ? ORDER BY at, badge", (chat_id, user_id)
+        )
+        return [(r["badge"], from_iso(r["at"])) for r in rows]
+
+    @staticmethod
+    async def badges_in(tx: aiosqlite.Connection, chat_id: int, user_id: int) -> set[str]:
+        async with tx.execute("SELECT badge FROM badges WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)) as cur:
+            return {r[0] for r in await cur.fetchall()}
+
+    @staticmethod
+    async def award_badge(tx: aiosqlite.Connection, chat_id: int, user_id: int, badge: str, now: datetime) -> bool:
+        cur = await tx.execute(
+            "INSERT INTO badges(chat_id, user_id, badge, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (chat_id, user_id, badge, iso(now)),
+        )
+        return cur.rowcount == 1
+
+    async def checkin_counts(self, chat_id: int, since: date | None, limit: int) -> list[tuple[int, int]]:
+        rows = await self.db.fetchall(
+            "SELECT user_id, COUNT(*) AS n FROM checkins WHERE chat_id = ? AND day >= ? GROUP BY user_id"
+            " ORDER BY n DESC, user_id LIMIT ?",
+            (chat_id, since.isoformat() if since else "", limit),
+        )
+        return [(r["user_id"], r["n"]) for r in rows]
+
+    async def current_streaks(self, chat_id: int, alive_since: date, limit: int) -> list[tuple[int, int]]:
+        """Streaks still alive: the member's latest check-in is on or after `alive_since` (yesterday)."""
+        rows = await self.db.fetchall(
+            "SELECT c.user_id, c.streak FROM checkins c JOIN (SELECT user_id, MAX(day) AS d FROM checkins WHERE chat_id = ?"
+            " GROUP BY user_id) last ON last.user_id = c.user_id AND last.d = c.day WHERE c.chat_id = ? AND c.day >= ?"
+            " ORDER BY c.streak DESC, c.user_id LIMIT ?",
+            (chat_id, chat_id, alive_since.isoformat(), limit),
+        )
+        return [(r["user_id"], r["streak"]) for r in rows]
+
+    # Opt-outs are per person, across groups: someone who asks for quiet means it everywhere.
+    async def optouts(self, user_id: int) -> set[str]:
+        rows = await self.db.fetchall("SELECT kind FROM optouts WHERE user_id = ?", (user_id,))
+        return {r["kind"] for r in rows}
+
+    async def set_optout(self, user_id: int, kinds: list[str], out: bool, now: datetime) -> None:
+        async with self.db.transaction() as tx:
+            for kind in kinds:
+                if out:
+                    await tx.execute("INSERT INTO optouts(user_id, kind, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (user_id, kind, iso(now)))
+                else:
+                    await tx.execute("DELETE FROM optouts WHERE user_id = ? AND kind = ?", (user_id, kind))
+
+    async def season(self, chat_id: int) -> tuple[int, int, datetime] | None:
+        """The open season: (id, number, started_at)."""
+        row = await self.db.fetchone(
+            "SELECT id, number, started_at FROM seasons WHERE chat_id = ? AND ended_at IS NULL ORDER BY number DESC LIMIT 1", (chat_id,)
+        )
+        return None if row is None else (row["id"], row["number"], from_iso(row["started_at"]))
+
+    async def close_season(self, chat_id: int, standings: list[tuple[int, int, int]], expected_number: int, now: datetime) -> int | None:
+        """Archive standings (user, points, xp) and open season expected_number + 1. None if someone else already did."""
+        async with self.db.transaction() as tx:
+            async with tx.execute(
+                "SELECT id, number FROM seasons WHERE chat_id = ? AND ended_at IS NULL ORDER BY number DESC LIMIT 1", (chat_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            current = (row["id"], row["number"]) if row else None
+            if (current[1] if current else 0) != expected_number:
+                return None
+            if current is None:
+                first = await tx.execute("INSERT INTO seasons(chat_id, number, started_at) VALUES (?, 1, '')", (chat_id,))
+                current = (first.lastrowid, 1)
+            await tx.execute("UPDATE seasons SET ended_at = ? WHERE id = ?", (iso(now), current[0]))
+            await tx.executemany(
+                "INSERT INTO season_standings(season_id, user_id, rank, points, xp) VALUES (?, ?, ?, ?, ?)",
+                [(current[0], user, rank, points, xp) for rank, (user, points, xp) in enumerate(standings, 1)],
+            )
+            await tx.execute("INSERT INTO seasons(chat_id, number, started_at) VALUES (?, ?, ?)", (chat_id, current[1] + 1, iso(now)))
+            return current[1] + 1
+
+    async def warned(self, tx: aiosqlite.Connection, chat_id: int, user_id: int, day: date, amount: int) -> bool:
+        """Record an expiry warning; False if this member was already warned about that day."""
+        cur = await tx.execute(
+            "INSERT INTO expiry_warnings(chat_id, user_id, day, amount) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (chat_id, user_id, day.isoformat(), amount),
+        )
+        return cur.rowcount == 1
