@@ -5,6 +5,7 @@ from pathlib import Path
 
 from bot.config import Config
 from storage.db import Database
+from storage.ledger import LedgerRepo
 
 
 async def run_checks(config: Config) -> list[str]:
@@ -25,5 +26,12 @@ async def run_checks(config: Config) -> list[str]:
         await db.close()
 
 
-# Features add their invariants here (the points ledger adds "balance = sum of ledger").
-CHECKS: list = []
+async def ledger_matches_wallets(db: Database) -> list[str]:
+    """The cached balance and XP of every member equal the sum of their ledger rows."""
+    return [
+        f"group {chat} member {user}: cached {currency} {cached} != ledger sum {total}"
+        for chat, user, currency, cached, total in await LedgerRepo(db).mismatches()
+    ]
+
+
+CHECKS = [ledger_matches_wallets]
