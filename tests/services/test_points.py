@@ -1,0 +1,205 @@
+"""Guarantees of the points economy below the handlers: once-per-day under a storm of concurrent check-ins,
+the ledger's idempotency key, all-or-nothing debits, and chat XP batched in memory until the flush."""
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from bot.domain.points import AlreadyCheckedInError, InsufficientPointsError, InvalidAmountError, NothingToMakeUpError
+from storage.groups import GroupRepo
+from storage.ledger import InsufficientBalance, LedgerRepo, Wallet, post
+from storage.points import PointsRepo
+
+CHAT = -100777
+
+
+async def count(db, sql: str, *params) -> int:
+    return await db.fetchval(sql, params)
+
+
+def first_checkin_bonus(config) -> int:
+    return next(b.points_bonus for b in config.points.badges if b.kind == "first_checkin")
+
+
+# ---------------------------------------------------------------- once per day, whatever the concurrency
+
+
+async def test_a_hundred_concurrent_checkins_award_exactly_once(pg, group, monkeypatch):
+    chat, alice = group.chat.id, group.alice.id
+    inserts: list[bool] = []
+    real_insert = PointsRepo.insert_checkin
+
+    async def counting_insert(*args, **kwargs):
+        inserts.append(await real_insert(*args, **kwargs))
+        return inserts[-1]
+
+    monkeypatch.setattr(PointsRepo, "insert_checkin", staticmethod(counting_insert))
+    results = await asyncio.gather(*(pg.services.points.checkin(chat, alice) for _ in range(100)), return_exceptions=True)
+    # The race is real: many attempts got past the read and reached the database, which said no.
+    assert inserts.count(True) == 1 and inserts.count(False) >= 10
+
+    won = [r for r in results if not isinstance(r, BaseException)]
+    lost = [r for r in results if isinstance(r, BaseException)]
+    assert len(won) == 1
+    assert len(lost) == 99 and all(isinstance(e, AlreadyCheckedInError) for e in lost)
+    # Each refusal can tell the member when the next check-in opens (the next local midnight, UTC here).
+    assert {e.next_at.isoformat() for e in lost} == {"2026-03-03T00:00:00+00:00"}
+
+    db, cfg = pg.services.db, pg.config
+    base, bonus = cfg.points.checkin.base, first_checkin_bonus(cfg)
+    assert await count(db, "SELECT COUNT(*) FROM checkins WHERE chat_id = ? AND user_id = ?", chat, alice) == 1
+    assert await count(db, "SELECT COUNT(*) FROM ledger WHERE chat_id = ? AND user_id = ? AND reason = 'checkin'"
+                           " AND currency = 'points'", chat, alice) == 1
+    assert await count(db, "SELECT COUNT(*) FROM badges WHERE chat_id = ? AND user_id = ?", chat, alice) == 1
+    wallet = await pg.services.points.ledger.wallet(chat, alice)
+    assert wallet == Wallet(base + bonus, cfg.points.checkin.xp)
+    assert won[0].wallet == wallet and won[0].reward.streak == 1
+    assert await pg.services.points.ledger.mismatches() == []
+
+    # The next local day opens again, once.
+    pg.clock.advance(days=1)
+    again = await asyncio.gather(*(pg.services.points.checkin(chat, alice) for _ in range(20)), return_exceptions=True)
+    assert sum(not isinstance(r, BaseException) for r in again) == 1
+    assert (await pg.services.points.ledger.wallet(chat, alice)).points == 2 * base + bonus
+
+
+async def test_concurrent_checkins_of_different_members_all_count(pg, group):
+    chat = group.chat.id
+    people = [group.alice.id, group.bob.id, group.carol.id]
+    results = await asyncio.gather(*(pg.services.points.checkin(chat, u) for u in people for _ in range(10)),
+                                   return_exceptions=True)
+    assert sum(not isinstance(r, BaseException) for r in results) == 3
+    ranks = sorted(r.rank_today for r in results if not isinstance(r, BaseException))
+    assert ranks == [1, 2, 3]
+    assert await count(pg.services.db, "SELECT COUNT(*) FROM checkins WHERE chat_id = ?", chat) == 3
+
+
+async def test_concurrent_makeups_repair_the_day_and_charge_once(pg, group):
+    points, chat, alice = pg.services.points, group.chat.id, group.alice.id
+    await points.adjust(chat, group.admin.id, alice, "100", "float", update_id=1, give=True)
+    for _ in range(2):
+        await points.checkin(chat, alice)
+        pg.clock.advance(days=1)
+    pg.clock.advance(days=1)  # one day missed
+    results = await asyncio.gather(*(points.makeup(chat, alice) for _ in range(20)), return_exceptions=True)
+    done = [r for r in results if not isinstance(r, BaseException)]
+    assert len(done) == 1 and done[0].streak == 3
+    assert all(isinstance(r, NothingToMakeUpError) for r in results if isinstance(r, BaseException))
+    cost, bonus = pg.config.points.checkin.makeup_cost, pg.config.points.checkin.streak_bonus[3]
+    assert await count(pg.services.db, "SELECT COUNT(*) FROM ledger WHERE reason IN ('makeup', 'milestone')") == 2
+    assert (await points.ledger.wallet(chat, alice)).points == 100 + 2 * pg.config.points.checkin.base + 5 - cost + bonus
+    assert await points.ledger.mismatches() == []
+
+
+# ---------------------------------------------------------------- the ledger itself
+
+
+@pytest.fixture
+async def ledger_db(db, clock):
+    await GroupRepo(db).register(CHAT, "Tea", "supergroup", None, clock.now())
+    return db
+
+
+async def test_the_same_ref_posted_twice_counts_once(ledger_db, clock):
+    db, now = ledger_db, clock.now()
+    async with db.transaction() as tx:
+        assert await post(tx, CHAT, 1, 50, "points", "admin_give", "admin_give:x:1:42", now, actor_id=9, note="thanks")
+    async with db.transaction() as tx:
+        assert not await post(tx, CHAT, 1, 50, "points", "admin_give", "admin_give:x:1:42", now, actor_id=9, note="thanks")
+        # Even with a different amount: the ref is the event's identity.
+        assert not await post(tx, CHAT, 1, 999, "points", "admin_give", "admin_give:x:1:42", now)
+    repo = LedgerRepo(db)
+    assert await repo.wallet(CHAT, 1) == Wallet(50, 0)
+    assert await count(db, "SELECT COUNT(*) FROM ledger") == 1
+    # The same ref in the other currency, or for another member, is another event.
+    async with db.transaction() as tx:
+        assert await post(tx, CHAT, 1, 7, "xp", "admin_give", "admin_give:x:1:42", now)
+        assert await post(tx, CHAT, 2, 5, "points", "admin_give", "admin_give:x:1:42", now)
+    assert await repo.wallet(CHAT, 1) == Wallet(50, 7)
+    assert await repo.wallet(CHAT, 2) == Wallet(5, 0)
+    assert await repo.mismatches() == []
+
+
+async def test_a_debit_beyond_the_balance_raises_and_leaves_nothing(ledger_db, clock):
+    db, now, repo = ledger_db, clock.now(), LedgerRepo(ledger_db)
+    async with db.transaction() as tx:
+        await post(tx, CHAT, 1, 40, "points", "checkin", "checkin:1", now)
+    before_rows = await db.fetchall("SELECT * FROM ledger ORDER BY id")
+
+    with pytest.raises(InsufficientBalance) as info:
+        async with db.transaction() as tx:
+            await post(tx, CHAT, 1, 5, "xp", "checkin", "checkin:1", now)  # written first in the same transaction…
+            await post(tx, CHAT, 1, -41, "points", "admin_take", "take:1", now)
+    assert (info.value.balance, info.value.needed) == (40, 41)
+    # …and rolled back with it: all or nothing.
+    assert await repo.wallet(CHAT, 1) == Wallet(40, 0)
+    assert [dict(r) for r in await db.fetchall("SELECT * FROM ledger ORDER BY id")] == [dict(r) for r in before_rows]
+
+    # A member with no wallet at all cannot go below zero either.
+    with pytest.raises(InsufficientBalance):
+        async with db.transaction() as tx:
+            await post(tx, CHAT, 2, -1, "points", "admin_take", "take:2", now)
+    assert await repo.wallet(CHAT, 2) == Wallet()
+    assert await count(db, "SELECT COUNT(*) FROM ledger WHERE user_id = 2") == 0
+    # Exactly the balance is fine.
+    async with db.transaction() as tx:
+        await post(tx, CHAT, 1, -40, "points", "admin_take", "take:3", now)
+    assert await repo.wallet(CHAT, 1) == Wallet(0, 0)
+    assert await repo.mismatches() == []
+
+
+async def test_service_take_beyond_the_balance_changes_nothing(pg, group):
+    points, chat = pg.services.points, group.chat.id
+    await points.adjust(chat, group.admin.id, group.alice.id, "30", "welcome", update_id=1, give=True)
+    with pytest.raises(InsufficientPointsError) as info:
+        await points.adjust(chat, group.admin.id, group.alice.id, "31", "oops", update_id=2, give=False)
+    assert (info.value.balance, info.value.needed) == (30, 31)
+    for text, reason in (("0", "zero"), ("-5", "negative"), ("abc", "not_a_number"), ("100001", "too_large")):
+        with pytest.raises(InvalidAmountError) as bad:
+            await points.adjust(chat, group.admin.id, group.alice.id, text, "why", update_id=3, give=True)
+        assert bad.value.reason == reason
+    with pytest.raises(InvalidAmountError) as bad:
+        await points.adjust(chat, group.admin.id, group.alice.id, "5", "   ", update_id=4, give=True)
+    assert bad.value.reason == "no_reason"
+    assert await points.ledger.wallet(chat, group.alice.id) == Wallet(30, 0)
+    assert await count(pg.services.db, "SELECT COUNT(*) FROM ledger WHERE user_id = ?", group.alice.id) == 1
+    # The same command (same update) given twice moves points once.
+    await points.adjust(chat, group.admin.id, group.alice.id, "30", "welcome", update_id=1, give=True)
+    assert (await points.ledger.wallet(chat, group.alice.id)).points == 30
+
+
+# ---------------------------------------------------------------- chat XP: memory first, one row per flush
+
+
+async def test_chat_xp_is_batched_with_a_cooldown_and_written_once_per_member(pg, group):
+    points, db, chat = pg.services.points, pg.services.db, group.chat.id
+    await points.flush_chat_xp()  # what the group's greetings earned
+    start = pg.clock.advance(minutes=5)
+    xp, cooldown = pg.config.points.chat_xp.xp_per_message, pg.config.points.chat_xp.cooldown_seconds
+    alice, bob = group.alice.id, group.bob.id
+    rows_before = await count(db, "SELECT COUNT(*) FROM ledger WHERE reason = 'chat'")
+
+    for seconds in (0, 10, cooldown - 1):  # one window
+        await points.chat_message(chat, alice, start + timedelta(seconds=seconds), 5)
+    await points.chat_message(chat, bob, start, 5)
+    assert points.pending_xp == 2 * xp
+    await points.chat_message(chat, alice, start + timedelta(seconds=cooldown), 5)  # the next window
+    await points.chat_message(chat, alice, start + timedelta(seconds=cooldown + 1), 5)
+    assert points.pending_xp == 3 * xp
+    # Nothing written yet.
+    assert await count(db, "SELECT COUNT(*) FROM ledger WHERE reason = 'chat'") == rows_before
+    alice_xp = (await points.ledger.wallet(chat, alice)).xp
+
+    assert await points.flush_chat_xp() == []
+    assert points.pending_xp == 0
+    new = await db.fetchall("SELECT user_id, amount, currency FROM ledger WHERE reason = 'chat' ORDER BY id LIMIT -1 OFFSET ?",
+                            (rows_before,))
+    assert sorted((r["user_id"], r["amount"], r["currency"]) for r in new) == sorted([(alice, 2 * xp, "xp"), (bob, xp, "xp")])
+    assert (await points.ledger.wallet(chat, alice)).xp == alice_xp + 2 * xp
+    assert (await points.ledger.wallet(chat, alice)).points == 0  # chatting earns XP, never points
+    # A flush with nothing pending writes nothing.
+    assert await points.flush_chat_xp() == []
+    assert await count(db, "SELECT COUNT(*) FROM ledger WHERE reason = 'chat'") == rows_before + 2
+    assert await points.ledger.mismatches() == []
