@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ChatMemberHandler, CommandHandler, ContextTypes, Defaults,
+    AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ChatJoinRequestHandler, ChatMemberHandler, CommandHandler,
+    ContextTypes, Defaults,
     MessageHandler, TypeHandler, filters,
 )
 from telegram.request import BaseRequest
@@ -20,23 +21,27 @@ from bot.config import Config
 from bot.context import BotContext, BotData, Services
 from bot.domain.roles import Role
 from bot.services.activity import ActivityBuffer
+from bot.services.funnel import FunnelService
 from bot.services.groups import GroupService
 from bot.services.members import MemberService
 from bot.services.points import PointsService
 from bot.services.roles import RoleService
+from bot.services.shop import ShopService
 from bot.telegram_port import BotPort
 from bot.texts import LANGUAGES, core as core_texts, translator
 from bot.texts.commands import description
-from handlers import core, lifecycle, points
+from handlers import core, funnel, lifecycle, points, shop
 from handlers.base import spec_of
 from handlers.middleware import Middleware
 from storage.activity import ActivityRepo
 from storage.db import Database
+from storage.funnel import FunnelRepo
 from storage.groups import GroupRepo
 from storage.ledger import LedgerRepo
 from storage.members import MemberRepo
 from storage.points import PointsRepo
 from storage.roles import RoleRepo
+from storage.shop import ShopRepo
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +55,12 @@ GROUP_MIDDLEWARE = -10
 GROUP_MAIN = 0
 GROUP_WORDS = 1  # plain-word triggers (check-in words) after commands
 GROUP_COUNTERS = 2  # per-message counters (chat XP) see every group message, whatever else handled it
+GROUP_FUNNEL_START = -1  # /start ref_… and /start cap_… answer before the core /start (and stop there)
+GROUP_FUNNEL = 5  # join funnel: screening after lifecycle recorded the member; referral message counting
 
 
 def all_commands() -> list:
-    return [*core.COMMANDS, *points.COMMANDS]
+    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS]
 
 
 def build_application(
@@ -88,13 +95,16 @@ def build_application(
     db = Database(config.database.path, config.database.busy_timeout_ms)
     groups, members, roles = GroupRepo(db), MemberRepo(db), RoleRepo(db)
     group_service = GroupService(groups, config, clock)
+    points_service = PointsService(db, LedgerRepo(db), PointsRepo(db), group_service, config.points, clock)
     app.bot_data.services = Services(
         config=config, clock=clock, db=db,
         groups=group_service,
         members=MemberService(members, groups, roles, BotPort(app.bot), clock, timedelta(minutes=config.roles.admin_cache_minutes)),
-        roles=RoleService(roles, members, clock),
+        roles=(role_service := RoleService(roles, members, clock)),
         activity=ActivityBuffer(ActivityRepo(db)),
-        points=PointsService(db, LedgerRepo(db), PointsRepo(db), group_service, config.points, clock),
+        points=points_service,
+        funnel=FunnelService(db, FunnelRepo(db), group_service, members, points_service, role_service, LedgerRepo(db), config.funnel, clock),
+        shop=ShopService(db, ShopRepo(db), points_service, clock),
     )
     commands = all_commands()
     app.bot_data.commands = commands
@@ -106,9 +116,16 @@ def build_application(
     for callback in commands:
         app.add_handler(CommandHandler(spec_of(callback).name, callback), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(points.on_season_button, pattern=r"^season:"), group=GROUP_MAIN)
+    app.add_handler(CallbackQueryHandler(shop.on_shop_button, pattern=shop.CALLBACK_PATTERN), group=GROUP_MAIN)
     in_groups = filters.ChatType.GROUPS & ~filters.COMMAND
     app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)
     app.add_handler(MessageHandler(in_groups & ~filters.StatusUpdate.ALL, points.on_group_message), group=GROUP_COUNTERS)
+    app.add_handler(CommandHandler("start", funnel.on_start_payload, filters.ChatType.PRIVATE & filters.Regex(r"^/start(@\w+)? (ref|cap)_")), group=GROUP_FUNNEL_START)
+    app.add_handler(ChatMemberHandler(funnel.on_chat_member, ChatMemberHandler.CHAT_MEMBER), group=GROUP_FUNNEL)
+    app.add_handler(ChatJoinRequestHandler(funnel.on_join_request), group=GROUP_FUNNEL)
+    app.add_handler(CallbackQueryHandler(funnel.on_captcha_button, pattern=r"^cap:\d+:\d+$"), group=GROUP_FUNNEL)
+    app.add_handler(MessageHandler(in_groups & ~filters.StatusUpdate.ALL, funnel.on_group_message), group=GROUP_FUNNEL)
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, funnel.on_private_text), group=GROUP_FUNNEL)
     app.add_error_handler(on_error)
     return app
 
@@ -136,6 +153,8 @@ def arm_jobs(app: Application) -> None:
     app.job_queue.run_repeating(points.job_flush, interval=s.config.activity.flush_seconds, name="counters:flush")
     # Expiry is idempotent per local day, so an hourly pass is a safe way to honour every group's timezone.
     app.job_queue.run_repeating(points.job_expiry, interval=3600, first=60, name="points:expiry")
+    # First run at once: checks that expired while we were down are resolved, live ones re-armed as captcha:{chat}:{user}.
+    app.job_queue.run_repeating(funnel.job_sweep, interval=s.config.funnel.sweep_seconds, first=0, name="funnel:sweep")
 
 
 async def set_command_menus(app: Application) -> None:

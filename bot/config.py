@@ -146,6 +146,40 @@ class PointsConfig(_Model):
         return value
 
 
+class ReferralConfig(_Model):
+    stay_hours: int = Field(24, ge=0, le=24 * 90)  # a referral is confirmed after the newcomer stayed this long…
+    min_messages: int = Field(1, ge=0, le=1000)  # …and sent at least this many messages (after passing screening)
+    points: int = Field(20, ge=0, le=100_000)  # the inviter's reward per confirmed referral
+    xp: int = Field(20, ge=0, le=100_000)
+    welcome_bonus: int = Field(5, ge=0, le=100_000)  # the newcomer's points when their referral is confirmed
+    clawback_days: int = Field(7, ge=0, le=365)  # a confirmed newcomer leaving within this many days takes the reward back (0 = never)
+    milestones: dict[int, int] = {5: 50, 10: 100}  # confirmed referrals -> one-off bonus points
+    spreader_at: int = Field(5, ge=0, le=10_000)  # confirmed referrals that earn the spreader role (0 = never)
+    deeplink_days: int = Field(7, ge=1, le=90)  # a t.me/<bot>?start=ref_… claim attributes a join within this many days
+
+    @field_validator("milestones")
+    @classmethod
+    def _positive(cls, value: dict[int, int]) -> dict[int, int]:
+        if any(n < 1 or bonus < 0 for n, bonus in value.items()):
+            raise ValueError("counts must be >= 1 and bonuses >= 0")
+        return dict(sorted(value.items()))
+
+
+class FunnelConfig(_Model):
+    screening: bool = False  # per-group: screening - newcomers are read-only until they pass a check
+    captcha_mode: Literal["button", "math", "question"] = "button"  # per-group: captcha_mode
+    captcha_timeout_seconds: int = Field(120, ge=30, le=3600)  # per-group: captcha_timeout
+    captcha_retries: int = Field(1, ge=0, le=5)  # wrong answers forgiven before removal
+    late_grace_seconds: int = Field(60, ge=0, le=3600)  # a join handled late (downtime) still gets at least this long
+    skip_returning: bool = True  # members who passed before are not asked again
+    kick_bots_added_by_members: bool = True  # bots added by non-admins are removed (when screening is on)
+    welcome: str = ""  # per-group: welcome - {name} {group} {rules}; empty = the built-in welcome
+    rules_url: str = ""  # what {rules} becomes in the welcome
+    invite_delete_seconds: int = Field(60, ge=0, le=86400)  # an /invite link shown in the group is deleted after this (0 = keep)
+    sweep_seconds: int = Field(300, ge=10, le=86400)  # how often due referrals are confirmed and expired checks resolved
+    referral: ReferralConfig = ReferralConfig()
+
+
 class LoggingConfig(_Model):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -157,6 +191,7 @@ class Config(_Model):
     roles: RolesConfig = RolesConfig()
     activity: ActivityConfig = ActivityConfig()
     points: PointsConfig = PointsConfig()
+    funnel: FunnelConfig = FunnelConfig()
     logging: LoggingConfig = LoggingConfig()
     # Never read from the file: only from the BOT_TOKEN environment variable.
     token: SecretStr | None = Field(default=None, exclude=True)

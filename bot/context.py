@@ -13,10 +13,12 @@ from bot.texts import Translator, translator
 
 if TYPE_CHECKING:
     from bot.services.activity import ActivityBuffer
+    from bot.services.funnel import FunnelService
     from bot.services.groups import GroupService
     from bot.services.members import MemberService
     from bot.services.points import PointsService
     from bot.services.roles import RoleService
+    from bot.services.shop import ShopService
     from storage.db import Database
 
 
@@ -30,6 +32,8 @@ class Services:
     roles: RoleService
     activity: ActivityBuffer
     points: PointsService
+    funnel: FunnelService
+    shop: ShopService
 
 
 class BotData:

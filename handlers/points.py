@@ -12,11 +12,11 @@ from bot.context import BotContext
 from bot.domain.errors import AnonymousAdminError, UsageError, UserError
 from bot.domain.points import parse_amount
 from bot.domain.roles import Role
+from bot.services.members import user_id_arg
 from bot.texts import core as core_texts
 from bot.texts import points as texts
 from bot.texts import language_for_user, translator
 from handlers.base import command, render_error, reply, sender
-from handlers.core import _split_target as split_target
 from handlers.core import _target as target_of
 
 log = logging.getLogger(__name__)
@@ -41,12 +41,13 @@ async def _names(context: BotContext, chat_id: int, rows):
     return out
 
 
-async def _checkin(update: Update, context: BotContext) -> None:
+async def _checkin(update: Update, context: BotContext, user_id: int) -> None:
     chat, who = update.effective_chat, sender(update)
     s = context.services
-    result = await s.points.checkin(chat.id, _person(context))
+    result = await s.points.checkin(chat.id, user_id)
     tz = (await s.groups.settings(chat.id)).timezone
-    tier = await s.points.tier_of(chat.id, who.user_id)
+    # Name the tier whose multiplier was paid: a check-in that reaches the next tier still paid the old one's.
+    tier = result.tier or await s.points.tier_of(chat.id, who.user_id)
     text = texts.checkin_done(context.tr, who.display, result.reward, result.rank_today, tier, tz)
     extra = texts.awarded(context.tr, who.display, result.awarded.badges, result.awarded.tier_up)
     await reply(update, context, text + ("\n" + extra if extra else ""))
@@ -54,7 +55,7 @@ async def _checkin(update: Update, context: BotContext) -> None:
 
 @command("checkin")
 async def cmd_checkin(update: Update, context: BotContext) -> None:
-    await _checkin(update, context)
+    await _checkin(update, context, _person(context))
 
 
 async def on_checkin_words(update: Update, context: BotContext) -> None:
@@ -68,7 +69,8 @@ async def on_checkin_words(update: Update, context: BotContext) -> None:
     if (message.text or "").strip().casefold() not in words:
         return
     try:
-        await _checkin(update, context)
+        # The middleware resolves context.actor for commands only: a plain message names its author itself.
+        await _checkin(update, context, message.from_user.id)
     except UserError as err:
         await reply(update, context, await render_error(update, context, err), transient=True)
 
@@ -139,8 +141,19 @@ async def cmd_top(update: Update, context: BotContext) -> None:
     await reply(update, context, texts.top(context.tr, board, window, await _names(context, chat_id, rows)))
 
 
+def _split_adjust(update: Update, args: list[str]) -> tuple[str | None, list[str]]:
+    """/give and /take: with a reply the replied-to member is the target and a number is the AMOUNT (unless an
+    @username is named); without one the first argument (@username or id) names the member."""
+    replied = update.effective_message.reply_to_message
+    if replied is not None and replied.forum_topic_created:  # in forums every message replies to the topic
+        replied = None
+    if args and (args[0].startswith("@") or (replied is None and user_id_arg(args[0]) is not None)):
+        return args[0], args[1:]
+    return None, args
+
+
 async def _adjust(update: Update, context: BotContext, give: bool) -> None:
-    target_arg, rest = split_target(update, context.args or [])
+    target_arg, rest = _split_adjust(update, context.args or [])
     if not rest:
         raise UsageError()
     target = await target_of(update, context, target_arg)
@@ -186,10 +199,11 @@ async def on_season_button(update: Update, context: BotContext) -> None:
     current = await points.season_number(chat_id)
     archived = await points.top(chat_id, "points", "season", 3)
     started = await points.new_season(chat_id, current) if max(1, current) == shown else None
-    await query.answer()
     if started is None:
-        await query.edit_message_text(texts.season_stale(context.tr))
+        # A double tap or an old button: say so to the presser, and keep the announcement as it is.
+        await query.answer(texts.season_stale(context.tr), show_alert=True)
         return
+    await query.answer()
     await query.edit_message_text(texts.season_started(context.tr, started, await _names(context, chat_id, archived)))
 
 

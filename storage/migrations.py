@@ -207,4 +207,72 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        3,
+        "join funnel",
+        """
+        CREATE TABLE captcha_checks (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            via TEXT NOT NULL CHECK (via IN ('join', 'request')),
+            mode TEXT NOT NULL,
+            question TEXT NOT NULL,
+            choices TEXT NOT NULL DEFAULT '',
+            answers TEXT NOT NULL,
+            attempts_left INTEGER NOT NULL,
+            event_at TEXT NOT NULL,
+            deadline TEXT NOT NULL,
+            prompt_chat_id INTEGER,
+            prompt_message_id INTEGER,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'passed', 'failed', 'timeout', 'left')),
+            resolved_at TEXT,
+            UNIQUE (chat_id, user_id, via, event_at)
+        );
+        CREATE UNIQUE INDEX captcha_one_pending ON captcha_checks(chat_id, user_id) WHERE status = 'pending';
+        CREATE INDEX captcha_due ON captcha_checks(status, deadline);
+        CREATE TABLE captcha_questions (
+            chat_id INTEGER PRIMARY KEY,
+            question TEXT NOT NULL,
+            answers TEXT NOT NULL,
+            updated_by INTEGER,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE invite_links (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            url TEXT NOT NULL UNIQUE,
+            code TEXT NOT NULL UNIQUE,
+            creates_join_request INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (chat_id, user_id, creates_join_request)
+        );
+        CREATE TABLE referrals (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            inviter_id INTEGER NOT NULL,
+            invitee_id INTEGER NOT NULL,
+            via TEXT NOT NULL CHECK (via IN ('link', 'deeplink')),
+            joined_at TEXT NOT NULL,
+            screened_at TEXT,
+            messages INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'rejected', 'clawed_back')),
+            reason TEXT,
+            confirmed_at TEXT,
+            left_at TEXT,
+            decided_at TEXT,
+            UNIQUE (chat_id, invitee_id, joined_at)
+        );
+        CREATE INDEX referrals_inviter ON referrals(chat_id, inviter_id, status);
+        CREATE INDEX referrals_status ON referrals(status, joined_at);
+        CREATE TABLE referral_claims (
+            user_id INTEGER NOT NULL,
+            chat_id INTEGER NOT NULL,
+            inviter_id INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (user_id, chat_id)
+        )
+        """,
+    ),
 ]

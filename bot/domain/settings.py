@@ -65,6 +65,12 @@ def _choice(*options: str) -> Callable[[str], str]:
     return parse
 
 
+def _welcome(text: str) -> str:
+    from bot.domain.funnel import check_welcome  # the funnel owns the placeholders
+
+    return check_welcome(text)
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     key: str
@@ -98,6 +104,10 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("chat_xp", "int", _int_range(0, 1000), "points.chat_xp.xp_per_message"),
         SettingSpec("expiry_mode", "choice:off,fifo,decay", _choice("off", "fifo", "decay"), "points.expiry.mode"),
         SettingSpec("expiry_days", "int", _int_range(1, 3650), "points.expiry.days"),
+        SettingSpec("screening", "bool", _parse_bool, "funnel.screening"),
+        SettingSpec("captcha_mode", "choice:button,math,question", _choice("button", "math", "question"), "funnel.captcha_mode"),
+        SettingSpec("captcha_timeout", "int", _int_range(30, 3600), "funnel.captcha_timeout_seconds"),
+        SettingSpec("welcome", "text", _welcome, "funnel.welcome"),
     )
 }
 

@@ -38,6 +38,7 @@ class CheckinResult:
     rank_today: int
     wallet: Wallet
     awarded: Awarded
+    tier: Tier | None = None  # the tier whose multiplier this check-in paid (the one held before it)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class PointsService:
         after = await self.ledger.wallet(chat_id, user_id)
         return CheckinResult(
             reward, await self.repo.rank_on_day(chat_id, today, now), after,
-            Awarded(badges, tier_up(before.xp, after.xp, self.tiers)),
+            Awarded(badges, tier_up(before.xp, after.xp, self.tiers)), tier_for(before.xp, self.tiers),
         )
 
     async def makeup(self, chat_id: int, user_id: int) -> MakeupResult:
@@ -294,8 +295,9 @@ class PointsService:
                 due = expiry_due(credits, debits, now, s.expiry_days)
                 ref = ledger_key(Reason.EXPIRY, chat_id, user_id, today)
                 soon = expiry_warnings(credits, debits, now, s.expiry_days, self.config.expiry.warn_days)
-                warn_amount = sum(lot.remaining for lot in soon)
                 warn_day = ck.local_day(min(lot.expires_at for lot in soon), s.timezone) if soon else None
+                # "N of your points expire on DAY": N is what expires that day, not everything due within the week.
+                warn_amount = sum(lot.remaining for lot in soon if ck.local_day(lot.expires_at, s.timezone) == warn_day)
             else:
                 wallet = await self.ledger.wallet(chat_id, user_id)
                 # Yearly decay on the group's New Year; warned warn_days before.

@@ -25,6 +25,18 @@ DESCRIPTIONS: dict[str, str] = {
     "season": N_("Archive standings and start a new season"),
     "optout": N_("Stop private messages or mentions from Sticky"),
     "optin": N_("Allow private messages or mentions again"),
+    "invite": N_("Your personal invite link"),
+    "invites": N_("Whom you invited: joined, pending, confirmed, left"),
+    "setcaptcha": N_("Set the group's own join question and answers"),
+    "funnel": N_("Join funnel: links, joins, screened, confirmed, retained"),
+    "shop": N_("The points shop: what you can buy here"),
+    "orders": N_("Your shop orders; admins: /orders pending"),
+    "additem": N_("Put an item on sale in the shop"),
+    "edititem": N_("Change a shop item"),
+    "delitem": N_("Take a shop item off the shelf"),
+    "addcodes": N_("Add digital codes to a shop item"),
+    "fulfil": N_("Mark a shop order as delivered"),
+    "reject": N_("Reject a shop order and refund it"),
 }
 
 USAGE: dict[str, str] = {
@@ -37,6 +49,16 @@ USAGE: dict[str, str] = {
     "take": N_("/take @username|id|(reply) AMOUNT REASON"),
     "optout": N_("/optout [private|mentions|all]"),
     "optin": N_("/optin [private|mentions|all]"),
+    "invites": N_("/invites [@username|id] (others: admins only)"),
+    "setcaptcha": N_("/setcaptcha QUESTION | ANSWER; ANSWER"),
+    "funnel": N_("/funnel"),
+    "orders": N_("/orders [pending]"),
+    "additem": N_("/additem NAME | COST [| stock N|unlimited] [| limit N] [| tier KEY] [| description]"),
+    "edititem": N_("/edititem ID name|cost|stock|limit|tier|description|active VALUE"),
+    "delitem": N_("/delitem ID"),
+    "addcodes": N_("/addcodes ID CODE [CODE …]"),
+    "fulfil": N_("/fulfil ORDER_ID"),
+    "reject": N_("/reject ORDER_ID [reason]"),
 }
 
 

@@ -1,0 +1,320 @@
+"""Use-cases of the join funnel: open, answer and expire captcha checks; attribute joins to members' invite links;
+confirm referrals exactly once (points, XP, welcome bonus, milestones, badge, spreader role); claw back.
+Telegram is the handlers' business: this service decides and records, and says what to do."""
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.config import FunnelConfig
+from bot.domain import funnel as fd
+from bot.domain.points import Currency, Reason, ledger_key
+from bot.domain.roles import Role
+from bot.services.groups import GroupService
+from bot.services.points import PointsService
+from bot.services.roles import RoleService
+from storage.db import Database
+from storage.funnel import Check, FunnelNumbers, FunnelRepo, InviteLink, Referral
+from storage.ledger import InsufficientBalance, LedgerRepo, post
+from storage.members import MemberRepo, UserInfo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Answered:
+    outcome: str  # passed | retry | failed | expired | not_yours | gone
+    check: Check | None
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    referral: Referral
+    confirmed_count: int
+    milestones: tuple[tuple[int, int], ...]  # (N, bonus) newly paid
+    badges: tuple[str, ...]
+    spreader: bool  # the spreader role was granted now
+
+
+@dataclass(frozen=True)
+class InviterStats:
+    statuses: dict[str, int]
+    reasons: dict[str, int]
+
+    @property
+    def joined(self) -> int:
+        return sum(self.statuses.values())
+
+    def __getitem__(self, status: str) -> int:
+        return self.statuses.get(status, 0)
+
+    @property
+    def left(self) -> int:
+        return self.reasons.get(fd.LEFT, 0) + self["clawed_back"]
+
+    @property
+    def rejected(self) -> int:
+        return sum(n for r, n in self.reasons.items() if r != fd.LEFT)
+
+
+class FunnelService:
+    def __init__(
+        self, db: Database, repo: FunnelRepo, groups: GroupService, members: MemberRepo, points: PointsService, roles: RoleService,
+        ledger: LedgerRepo, config: FunnelConfig, clock: Clock, rng: random.Random | None = None,
+    ) -> None:
+        self.db, self.repo, self.groups, self.members, self.points, self.roles = db, repo, groups, members, points, roles
+        self.ledger, self.config, self.clock = ledger, config, clock
+        self.rng = rng or random.Random(secrets.randbits(64))
+        # Newcomers whose referral is pending: only their messages cost a write (hot path stays cheap).
+        self._pending: set[tuple[int, int]] | None = None
+
+    # --- captcha ----------------------------------------------------------------------------
+
+    async def challenge(self, chat_id: int) -> fd.Challenge:
+        s = await self.groups.settings(chat_id)
+        mode = s.captcha_mode
+        if mode == "question":
+            stored = await self.repo.question(chat_id)
+            if stored is not None:
+                return fd.make_challenge("question", self.rng, stored[0], stored[1])
+            log.warning("group %s uses captcha_mode question but set none (/setcaptcha): using buttons", chat_id)
+            mode = "button"
+        return fd.make_challenge(mode, self.rng)
+
+    async def begin_check(self, chat_id: int, user_id: int, via: str, event_at: datetime) -> Check | None:
+        """Open a check for this join (or join request). None: already open or already done for this event."""
+        now = self.clock.now()
+        timeout = (await self.groups.settings(chat_id)).captcha_timeout
+        deadline = fd.deadline_for(event_at, now, timeout, self.config.late_grace_seconds)
+        c = await self.challenge(chat_id)
+        return await self.repo.add_check(chat_id, user_id, via, c.mode, c.question, c.choices, c.answers,
+                                         self.config.captcha_retries, event_at, deadline)
+
+    async def needs_check(self, chat_id: int, user_id: int, event_at: datetime) -> bool:
+        """False when this join is already handled or the member may skip (passed a request check, or passed before)."""
+        if await self.repo.check_for_event(chat_id, user_id, event_at) is not None:
+            return False  # the same join delivered again, perhaps after a restart
+        if await self.repo.passed_since(chat_id, user_id, event_at - timedelta(hours=1), via="request"):
+            return False  # approved after passing in private
+        if await self.repo.passed_since(chat_id, user_id, event_at):
+            return False  # passed already (an event handled late)
+        if self.config.skip_returning and await self.repo.passed_since(chat_id, user_id, None):
+            return False
+        return True
+
+    async def set_prompt(self, check: Check, chat_id: int, message_id: int) -> None:
+        await self.repo.set_prompt(check.id, chat_id, message_id)
+
+    async def answer(self, check_id: int, presser_id: int, given: str) -> Answered:
+        check = await self.repo.check(check_id)
+        if check is None or check.status != "pending":
+            return Answered("gone", check)
+        if presser_id != check.user_id:
+            return Answered("not_yours", check)
+        now = self.clock.now()
+        if now >= check.deadline:
+            return Answered("expired", await self._resolve(check, "timeout", now))
+        if fd.is_correct(check.answers, given):
+            return Answered("passed", await self._resolve(check, "passed", now))
+        if check.attempts_left > 0:
+            c = await self.challenge(check.chat_id) if check.mode != "question" else fd.Challenge(check.mode, check.question, (), check.answers)
+            if await self.repo.retry(check.id, c.question, c.choices, c.answers):
+                return Answered("retry", await self.repo.check(check.id))
+        return Answered("failed", await self._resolve(check, "failed", now))
+
+    async def _resolve(self, check: Check, status: str, now: datetime) -> Check | None:
+        """pending → status, with the referral consequences in the same transaction. None if someone else resolved it."""
+        async with self.db.transaction() as tx:
+            if not await FunnelRepo.resolve_in(tx, check.id, status, now):
+                return None
+            if status in ("failed", "timeout"):
+                await FunnelRepo.reject_pending_in(tx, check.chat_id, check.user_id, fd.FAILED_SCREENING, now)
+        if status == "passed" and check.via == "join":
+            await self.repo.mark_screened(check.chat_id, check.user_id, now)
+        return await self.repo.check(check.id)
+
+    async def expire(self, check_id: int) -> Check | None:
+        """The timeout job: resolve the check if it is still open and its deadline has passed. Returns it if it did."""
+        check = await self.repo.check(check_id)
+        if check is None or check.status != "pending" or self.clock.now() < check.deadline:
+            return None
+        return await self._resolve(check, "timeout", self.clock.now())
+
+    async def pending_checks(self) -> list[Check]:
+        return await self.repo.all_pending()
+
+    async def typed_check(self, user_id: int) -> Check | None:
+        return await self.repo.pending_typed_check(user_id)
+
+    async def set_question(self, chat_id: int, text: str, actor_id: int | None) -> tuple[str, tuple[str, ...]]:
+        question, answers = fd.parse_question(text)
+        await self.repo.set_question(chat_id, question, answers, actor_id, self.clock.now())
+        return question, answers
+
+    # --- joins, leaves, attribution ---------------------------------------------------------------
+
+    async def member_joined(self, chat_id: int, user: UserInfo, link_url: str | None, event_at: datetime, screened: bool) -> Referral | None:
+        """Attribute a join to a member's personal link (or a deep-link claim). The referral starts pending,
+        or rejected with its reason. None: no inviter, or this join was recorded already."""
+        inviter_id, via = None, "link"
+        if link_url:
+            link = await self.repo.link_by_url(chat_id, link_url)
+            inviter_id = link.user_id if link else None
+        if inviter_id is None:
+            since = event_at - timedelta(days=self.config.referral.deeplink_days)
+            inviter_id, via = await self.repo.claim_of(user.user_id, chat_id, since), "deeplink"
+        if inviter_id is None:
+            return None
+        inviter = await self.members.get(chat_id, inviter_id)
+        returning = await self.repo.prior_presence(chat_id, user.user_id, event_at)
+        reason = fd.rejection_reason(inviter_id, user.user_id, user.is_bot, returning, inviter is not None and inviter.status == "kicked")
+        referral = await self.repo.add_referral(chat_id, inviter_id, user.user_id, via, event_at, reason, self.clock.now())
+        if referral is not None and referral.status == "pending":
+            if screened:
+                await self.repo.mark_screened(chat_id, user.user_id, event_at)
+            (await self._pending_set()).add((chat_id, user.user_id))
+        return referral
+
+    async def mark_screened(self, chat_id: int, user_id: int, at: datetime) -> None:
+        await self.repo.mark_screened(chat_id, user_id, at)
+
+    async def member_left(self, chat_id: int, user_id: int, at: datetime) -> tuple[Check | None, int]:
+        """Close what the member leaves open: their check (status left), a pending referral (rejected: left),
+        or a recent confirmed one (clawed back). Returns (the closed check, points clawed back)."""
+        now = self.clock.now()
+        check = await self.repo.pending_check(chat_id, user_id)
+        closed = None
+        if check is not None:
+            async with self.db.transaction() as tx:
+                if await FunnelRepo.resolve_in(tx, check.id, "left", now):
+                    closed = check
+        await self.repo.reject_pending(chat_id, user_id, fd.LEFT, now)
+        (await self._pending_set()).discard((chat_id, user_id))
+        clawed = 0
+        latest = await self.repo.latest_referral(chat_id, user_id)
+        if latest is not None and latest.status == "confirmed":
+            if fd.clawback_due(latest.confirmed_at, at, self.config.referral.clawback_days):
+                clawed = await self._claw_back(latest, now)
+            else:
+                await self.repo.mark_left(latest.id, now)
+        return closed, clawed
+
+    async def _claw_back(self, referral: Referral, now: datetime) -> int:
+        """Take the inviter's reward back (as much as they still hold: spent points are not made a debt)."""
+        rules = self.config.referral
+        ref = ledger_key(Reason.REFERRAL_CLAWBACK, referral.chat_id, referral.id)
+        async with self.db.transaction() as tx:
+            if not await FunnelRepo.claw_back_in(tx, referral.id, now):
+                return 0
+            async with tx.execute("SELECT points FROM wallets WHERE chat_id = ? AND user_id = ?", (referral.chat_id, referral.inviter_id)) as cur:
+                row = await cur.fetchone()
+            amount = min(rules.points, row[0] if row else 0)
+            if amount:
+                try:
+                    await post(tx, referral.chat_id, referral.inviter_id, -amount, Currency.POINTS, Reason.REFERRAL_CLAWBACK, ref, now,
+                               note=f"referral {referral.id}")
+                except InsufficientBalance:  # pragma: no cover - read and write are in one transaction
+                    amount = 0
+        return amount
+
+    # --- confirmation ----------------------------------------------------------------------
+
+    async def _pending_set(self) -> set[tuple[int, int]]:
+        if self._pending is None:
+            self._pending = await self.repo.pending_invitees()
+        return self._pending
+
+    async def message(self, chat_id: int, user_id: int) -> Confirmed | None:
+        """A group message: counts toward the sender's pending referral, which may confirm it now."""
+        if (chat_id, user_id) not in await self._pending_set():
+            return None
+        referral = await self.repo.count_message(chat_id, user_id)
+        if referral is None:
+            self._pending.discard((chat_id, user_id))
+            return None
+        return await self.try_confirm(referral)
+
+    async def try_confirm(self, referral: Referral) -> Confirmed | None:
+        rules = self.config.referral
+        now = self.clock.now()
+        if not fd.referral_due(referral.joined_at, referral.screened_at, referral.messages, now, rules.stay_hours, rules.min_messages):
+            return None
+        invitee = await self.members.get(referral.chat_id, referral.invitee_id)
+        if invitee is None or not invitee.present:
+            await self.repo.reject_pending(referral.chat_id, referral.invitee_id, fd.LEFT, now)
+            return None
+        inviter = await self.members.get(referral.chat_id, referral.inviter_id)
+        if inviter is not None and inviter.status == "kicked":
+            await self.repo.reject_pending(referral.chat_id, referral.invitee_id, fd.INVITER_BANNED, now)
+            return None
+        return await self._confirm(referral, now)
+
+    async def _confirm(self, referral: Referral, now: datetime) -> Confirmed | None:
+        rules = self.config.referral
+        chat, inviter, invitee = referral.chat_id, referral.inviter_id, referral.invitee_id
+        ref = ledger_key(Reason.REFERRAL, chat, referral.id)
+        paid: list[tuple[int, int]] = []
+        async with self.db.transaction() as tx:
+            if not await FunnelRepo.confirm_in(tx, referral.id, now):
+                return None  # the job and a message raced, or the same update came twice: the other one paid
+            if rules.points:
+                await post(tx, chat, inviter, rules.points, Currency.POINTS, Reason.REFERRAL, ref, now, note=f"invited {invitee}")
+            if rules.xp:
+                await post(tx, chat, inviter, rules.xp, Currency.XP, Reason.REFERRAL, ref, now, note=f"invited {invitee}")
+            if rules.welcome_bonus:
+                await post(tx, chat, invitee, rules.welcome_bonus, Currency.POINTS, Reason.WELCOME_BONUS,
+                           ledger_key(Reason.WELCOME_BONUS, chat, referral.id), now)
+            count = await FunnelRepo.confirmed_count_in(tx, chat, inviter)
+            for n, bonus in fd.milestones_reached(count, rules.milestones):
+                if bonus and await post(tx, chat, inviter, bonus, Currency.POINTS, Reason.REFERRAL_BONUS,
+                                        ledger_key(Reason.REFERRAL_BONUS, chat, inviter, n), now, note=f"{n} referrals"):
+                    paid.append((n, bonus))
+        if self._pending is not None:
+            self._pending.discard((chat, invitee))
+        badges = await self.points.award_badges(chat, inviter, referrals_confirmed=count)
+        spreader = False
+        if rules.spreader_at and count >= rules.spreader_at:
+            spreader = await self.roles.grant_earned(chat, inviter, Role.SPREADER, f"{count} confirmed referrals")
+        confirmed = await self.repo.referral(referral.id)
+        assert confirmed is not None
+        return Confirmed(confirmed, count, tuple(paid), tuple(b.key for b in badges), spreader)
+
+    async def sweep(self) -> list[Confirmed]:
+        """Confirm every referral that became due (the periodic job; idempotent)."""
+        done = []
+        for referral in await self.repo.pending_referrals():
+            result = await self.try_confirm(referral)
+            if result is not None:
+                done.append(result)
+        return done
+
+    # --- invite links -------------------------------------------------------------------------
+
+    async def link_for(self, chat_id: int, user_id: int, creates_join_request: bool) -> InviteLink | None:
+        return await self.repo.link_of(chat_id, user_id, creates_join_request)
+
+    async def save_link(self, chat_id: int, user_id: int, url: str, creates_join_request: bool) -> InviteLink:
+        code = secrets.token_urlsafe(9).replace("-", "x").replace("_", "y")
+        return await self.repo.add_link(InviteLink(chat_id, user_id, url, code, creates_join_request), self.clock.now())
+
+    async def claim(self, code: str, user_id: int) -> InviteLink:
+        """t.me/<bot>?start=ref_<code>: remember who invited this person, for when they join (or ask to)."""
+        link = await self.repo.link_by_code(code)
+        if link is None:
+            raise fd.FunnelError(reason="unknown_code")
+        member = await self.members.get(link.chat_id, user_id)
+        if member is not None and member.present:
+            raise fd.FunnelError(reason="already_member")
+        await self.repo.claim(user_id, link.chat_id, link.user_id, self.clock.now())
+        return link
+
+    async def stats(self, chat_id: int, inviter_id: int) -> InviterStats:
+        statuses, reasons = await self.repo.inviter_stats(chat_id, inviter_id)
+        return InviterStats(statuses, reasons)
+
+    async def numbers(self, chat_id: int) -> FunnelNumbers:
+        return await self.repo.numbers(chat_id, self.clock.now())

@@ -1,0 +1,437 @@
+"""The join funnel in Telegram: screening newcomers (group prompt or, for join requests, in private), timeouts that
+survive restarts, /invite, /invites, /setcaptcha, /funnel, deep links (?start=ref_…) and referral counting."""
+from __future__ import annotations
+
+import functools
+import logging
+
+from telegram import ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
+
+from bot.context import BotContext
+from bot.domain.errors import NotAllowedError, UsageError
+from bot.domain.funnel import FunnelError
+from bot.domain.roles import Role
+from bot.services.funnel import Confirmed
+from bot.telegram_port import user_info
+from bot.texts import funnel as texts
+from bot.texts import translator
+from handlers.base import command, delete_quietly, job_delete_message, reply, sender
+from handlers.core import _target as target_of
+from handlers.lifecycle import _present
+from handlers.points import _person, notify_private
+from storage.funnel import Check
+
+log = logging.getLogger(__name__)
+
+GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+def _funnel_errors(fn):
+    """FunnelError becomes its own clear line (the shared renderer does not know the funnel's reasons)."""
+
+    @functools.wraps(fn)
+    async def wrapper(update: Update, context: BotContext) -> None:
+        try:
+            await fn(update, context)
+        except FunnelError as err:
+            await reply(update, context, texts.funnel_error(context.tr, err), transient=True)
+
+    return wrapper
+
+
+async def _tr(context: BotContext, chat_id: int):
+    return translator((await context.services.groups.settings(chat_id)).language)
+
+
+def job_name(check: Check) -> str:
+    return f"captcha:{check.chat_id}:{check.user_id}"
+
+
+def arm(context: BotContext, check: Check) -> None:
+    """One timeout job per pending check, named so a restart (the sweep) can tell whether it is armed."""
+    if context.job_queue is None:
+        return
+    for job in context.job_queue.get_jobs_by_name(job_name(check)):
+        job.schedule_removal()
+    delay = max(0.0, (check.deadline - context.services.clock.now()).total_seconds())
+    context.job_queue.run_once(job_captcha, delay, data=check.id, name=job_name(check))
+
+
+def disarm(context: BotContext, check: Check) -> None:
+    if context.job_queue is not None:
+        for job in context.job_queue.get_jobs_by_name(job_name(check)):
+            job.schedule_removal()
+
+
+def _keyboard(context: BotContext, check: Check, _) -> InlineKeyboardMarkup | None:
+    if check.mode == "question":
+        if check.via == "request":
+            return None  # typed in the private chat
+        url = f"https://t.me/{context.bot.username}?start=cap_{check.id}"
+        return InlineKeyboardMarkup([[InlineKeyboardButton(texts.answer_privately(_), url=url)]])
+    buttons = [InlineKeyboardButton(label, callback_data=f"cap:{check.id}:{i}") for i, label in enumerate(check.choices)]
+    return InlineKeyboardMarkup([buttons[i:i + 3] for i in range(0, len(buttons), 3)])
+
+
+async def _prompt_text(context: BotContext, check: Check, _, who: str, private: bool) -> str:
+    group = (await context.services.groups.repo.get(check.chat_id))
+    seconds = max(0, int((check.deadline - context.services.clock.now()).total_seconds()))
+    return texts.prompt(_, check.mode, who, group.title if group else "", check.question, seconds, private)
+
+
+async def _kick(context: BotContext, chat_id: int, user_id: int) -> None:
+    """Telegram's kick: ban, then lift the ban so they may come back later."""
+    try:
+        await context.bot.ban_chat_member(chat_id, user_id)
+        await context.bot.unban_chat_member(chat_id, user_id, only_if_banned=True)
+    except TelegramError as exc:
+        log.warning("could not remove %s from %s: %s", user_id, chat_id, exc)
+
+
+async def _edit_or_send(context: BotContext, check: Check, text: str) -> None:
+    if check.prompt_chat_id is None:
+        return
+    try:
+        await context.bot.edit_message_text(text, check.prompt_chat_id, check.prompt_message_id)
+    except TelegramError:
+        try:
+            await context.bot.send_message(check.prompt_chat_id, text)
+        except TelegramError as exc:  # the join request's window to write to them has closed
+            log.info("could not tell %s the outcome: %s", check.user_id, exc)
+
+
+async def finish_pass(context: BotContext, check: Check) -> None:
+    s = context.services
+    disarm(context, check)
+    _ = await _tr(context, check.chat_id)
+    group = await s.groups.repo.get(check.chat_id)
+    user = await s.members.members.user(check.user_id)
+    if check.via == "request":
+        # Tell them first: the request is what lets the bot write to someone who never started it.
+        await _edit_or_send(context, check, texts.passed_private(_, group.title if group else ""))
+        try:
+            await context.bot.approve_chat_join_request(check.chat_id, check.user_id)
+        except TelegramError as exc:
+            log.warning("could not approve %s in %s: %s", check.user_id, check.chat_id, exc)
+            return
+    else:
+        try:
+            await context.bot.restrict_chat_member(check.chat_id, check.user_id, ChatPermissions.all_permissions())
+        except TelegramError as exc:
+            log.warning("could not lift the restriction on %s in %s: %s", check.user_id, check.chat_id, exc)
+        if check.prompt_chat_id is not None:
+            await delete_quietly(context, check.prompt_chat_id, check.prompt_message_id)
+    settings = await s.groups.settings(check.chat_id)
+    await context.bot.send_message(check.chat_id, texts.welcome(
+        _, settings.welcome, user.display if user else str(check.user_id), group.title if group else "", s.config.funnel.rules_url,
+    ))
+    log.info("%s passed the %s check in %s", check.user_id, check.mode, check.chat_id)
+
+
+async def finish_fail(context: BotContext, check: Check) -> None:
+    disarm(context, check)
+    if check.via == "request":
+        _ = await _tr(context, check.chat_id)
+        group = await context.services.groups.repo.get(check.chat_id)
+        title = group.title if group else ""
+        text = texts.timeout_private(_, title) if check.status == "timeout" else texts.failed_private(_, title)
+        await _edit_or_send(context, check, text)
+        try:
+            await context.bot.decline_chat_join_request(check.chat_id, check.user_id)
+        except TelegramError as exc:
+            log.info("could not decline %s in %s: %s", check.user_id, check.chat_id, exc)
+    else:
+        if check.prompt_chat_id is not None:
+            await delete_quietly(context, check.prompt_chat_id, check.prompt_message_id)
+        await _kick(context, check.chat_id, check.user_id)
+    log.info("%s removed from %s: check %s (%s)", check.user_id, check.chat_id, check.id, check.status)
+
+
+# ------------------------------------------------------------------ joins and leaves
+
+
+async def on_chat_member(update: Update, context: BotContext) -> None:
+    change = update.chat_member
+    chat, user = change.chat, change.new_chat_member.user
+    if chat.type not in GROUPS or user.id == context.bot.id:
+        return
+    s = context.services
+    was, now_in = _present(change.old_chat_member), _present(change.new_chat_member)
+    if was and not now_in:
+        closed, clawed = await s.funnel.member_left(chat.id, user.id, change.date)
+        if closed is not None:
+            disarm(context, closed)
+            if closed.prompt_chat_id is not None and closed.via == "join":
+                await delete_quietly(context, closed.prompt_chat_id, closed.prompt_message_id)
+        if clawed:
+            log.info("clawed back %s points: %s left %s soon after being confirmed", clawed, user.id, chat.id)
+        return
+    if was or not now_in:
+        return
+    settings = await s.groups.settings(chat.id)
+    link = change.invite_link.invite_link if change.invite_link else None
+    privileged = change.new_chat_member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+    if user.is_bot:
+        await s.funnel.member_joined(chat.id, user_info(user), link, change.date, screened=False)
+        adder = change.from_user
+        if settings.screening and s.config.funnel.kick_bots_added_by_members and not privileged:
+            by_admin = adder is not None and adder.id != user.id and (await context.bot.get_chat_member(chat.id, adder.id)).status in (
+                ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+            if not by_admin:
+                log.info("removing bot %s added to %s by non-admin %s", user.id, chat.id, adder.id)
+                await _kick(context, chat.id, user.id)
+        return
+    screen = settings.screening and not privileged and await s.funnel.needs_check(chat.id, user.id, change.date)
+    await s.funnel.member_joined(chat.id, user_info(user), link, change.date, screened=not screen)
+    if not screen:
+        return
+    # Telegram's word on where they are now: a join handled late (after downtime) must not act on someone gone.
+    try:
+        live = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError:
+        live = None
+    if live is None or not _present(live):
+        return
+    check = await s.funnel.begin_check(chat.id, user.id, "join", change.date)
+    if check is None:
+        return
+    try:
+        await context.bot.restrict_chat_member(chat.id, user.id, ChatPermissions.no_permissions())
+    except TelegramError as exc:
+        log.warning("could not restrict newcomer %s in %s: %s", user.id, chat.id, exc)
+    text = await _prompt_text(context, check, context.tr, user_info(user).display, private=False)
+    sent = await context.bot.send_message(chat.id, text, reply_markup=_keyboard(context, check, context.tr))
+    await s.funnel.set_prompt(check, chat.id, sent.message_id)
+    arm(context, check)
+
+
+async def on_join_request(update: Update, context: BotContext) -> None:
+    request = update.chat_join_request
+    s = context.services
+    chat_id = request.chat.id
+    if not (await s.groups.settings(chat_id)).screening:
+        return  # the admins decide
+    check = await s.funnel.begin_check(chat_id, request.from_user.id, "request", request.date)
+    if check is None:
+        return
+    text = await _prompt_text(context, check, context.tr, user_info(request.from_user).display, private=True)
+    try:
+        sent = await context.bot.send_message(request.user_chat_id, text, reply_markup=_keyboard(context, check, context.tr))
+    except TelegramError as exc:  # cannot reach them: the timeout declines
+        log.info("could not send the join check to %s: %s", request.from_user.id, exc)
+    else:
+        await s.funnel.set_prompt(check, request.user_chat_id, sent.message_id)
+    arm(context, check)
+
+
+# ------------------------------------------------------------------ answers
+
+
+async def _after_answer(context: BotContext, outcome: str, check: Check | None) -> None:
+    if check is None:
+        return
+    if outcome == "passed":
+        await finish_pass(context, check)
+    elif outcome in ("failed", "expired"):
+        await finish_fail(context, check)
+
+
+async def on_captcha_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    _, check_id, index = query.data.split(":")
+    s = context.services
+    check = await s.funnel.repo.check(int(check_id))
+    label = check.choices[int(index)] if check and int(index) < len(check.choices) else ""
+    result = await s.funnel.answer(int(check_id), query.from_user.id, label)
+    tr = await _tr(context, check.chat_id) if check else context.tr
+    if result.outcome == "not_yours":
+        await query.answer(texts.not_yours(tr), show_alert=True)
+        return
+    if result.outcome == "gone" or result.check is None:
+        await query.answer(texts.check_over(tr))
+        return
+    await query.answer()
+    if result.outcome == "retry":
+        fresh = result.check
+        who = user_info(query.from_user).display
+        text = texts.retry(tr, fresh.attempts_left) + "\n" + await _prompt_text(context, fresh, tr, who, private=fresh.via == "request")
+        await query.edit_message_text(text, reply_markup=_keyboard(context, fresh, tr))
+        return
+    await _after_answer(context, result.outcome, result.check)
+
+
+async def on_private_text(update: Update, context: BotContext) -> None:
+    """A typed answer to the group's own question, in the private chat."""
+    message = update.message
+    s = context.services
+    check = await s.funnel.typed_check(message.from_user.id)
+    if check is None:
+        return
+    result = await s.funnel.answer(check.id, message.from_user.id, message.text or "")
+    tr = await _tr(context, check.chat_id)
+    group = await s.groups.repo.get(check.chat_id)
+    if result.outcome == "retry":
+        await message.reply_text(texts.retry(tr, result.check.attempts_left) + "\n"
+                                 + await _prompt_text(context, result.check, tr, "", private=True))
+        return
+    if result.outcome == "passed" and check.via == "join":
+        await message.reply_text(texts.passed_private(tr, group.title if group else ""))
+    elif result.outcome in ("failed", "expired") and check.via == "join":
+        await message.reply_text(texts.failed_private(tr, group.title if group else ""))
+    await _after_answer(context, result.outcome, result.check)
+
+
+async def on_start_payload(update: Update, context: BotContext) -> None:
+    """/start ref_<code> (a member's deep link) and /start cap_<check> (the group's question, asked privately).
+    Runs before the core /start and stops there: one answer per /start."""
+    payload = (context.args or [""])[0]
+    s = context.services
+    who = update.effective_user
+    try:
+        if payload.startswith("ref_"):
+            link = await s.funnel.claim(payload.removeprefix("ref_"), who.id)
+            group = await s.groups.repo.get(link.chat_id)
+            await reply(update, context, texts.deep_link_welcome(context.tr, group.title if group else "", link.url))
+        elif payload.startswith("cap_"):
+            check = await s.funnel.repo.check(int(payload.removeprefix("cap_"))) if payload[4:].isdigit() else None
+            if check is None or check.status != "pending" or check.user_id != who.id or check.mode != "question":
+                await reply(update, context, texts.no_check(context.tr))
+            else:
+                tr = await _tr(context, check.chat_id)
+                await reply(update, context, await _prompt_text(context, check, tr, "", private=True))
+    except FunnelError as err:
+        await reply(update, context, texts.funnel_error(context.tr, err))
+    raise ApplicationHandlerStop()
+
+
+# ------------------------------------------------------------------ referral counting and jobs
+
+
+async def on_group_message(update: Update, context: BotContext) -> None:
+    message = update.message
+    if message is None or message.from_user is None or message.from_user.is_bot or message.sender_chat is not None:
+        return
+    confirmed = await context.services.funnel.message(message.chat.id, message.from_user.id)
+    if confirmed is not None:
+        await announce(context, confirmed)
+
+
+async def announce(context: BotContext, c: Confirmed) -> None:
+    s = context.services
+    group = await s.groups.repo.get(c.referral.chat_id)
+    invitee = await s.members.members.user(c.referral.invitee_id)
+    title, who, points = group.title if group else "", invitee.display if invitee else str(c.referral.invitee_id), s.config.funnel.referral.points
+
+    def render(_):
+        lines = [texts.confirmed_inviter(_, who, title, points)]
+        lines += [texts.milestone(_, n, bonus) for n, bonus in c.milestones]
+        if c.spreader:
+            lines.append(texts.spreader(_, title))
+        return "\n".join(lines)
+
+    await notify_private(context, c.referral.inviter_id, render)
+
+
+async def job_captcha(context: BotContext) -> None:
+    """A check's deadline: remove (or decline) whoever has not passed. Early (clock skew)? Wait the rest."""
+    s = context.services
+    check = await s.funnel.repo.check(context.job.data)
+    if check is None or check.status != "pending":
+        return
+    if s.clock.now() < check.deadline:
+        arm(context, check)
+        return
+    expired = await s.funnel.expire(check.id)
+    if expired is not None:
+        await finish_fail(context, expired)
+
+
+async def job_sweep(context: BotContext) -> None:
+    """At start and then periodically: resolve checks that expired while we were down, re-arm live ones (they keep
+    their deadline), and confirm referrals that became due. Idempotent."""
+    s = context.services
+    now = s.clock.now()
+    for check in await s.funnel.pending_checks():
+        if check.deadline <= now:
+            expired = await s.funnel.expire(check.id)
+            if expired is not None:
+                await finish_fail(context, expired)
+        elif context.job_queue is not None and not context.job_queue.get_jobs_by_name(job_name(check)):
+            arm(context, check)
+    for confirmed in await s.funnel.sweep():
+        await announce(context, confirmed)
+
+
+# ------------------------------------------------------------------ commands
+
+
+@command("invite")
+@_funnel_errors
+async def cmd_invite(update: Update, context: BotContext) -> None:
+    s = context.services
+    chat, who = update.effective_chat, sender(update)
+    user_id = _person(context)
+    approval = bool((await context.bot.get_chat(chat.id)).join_by_request)
+    link = await s.funnel.link_for(chat.id, user_id, approval)
+    if link is None:
+        try:
+            created = await context.bot.create_chat_invite_link(
+                chat.id, name=f"{who.first_name[:18]} #{user_id}"[:32], creates_join_request=approval,
+            )
+        except TelegramError as exc:
+            log.info("could not create an invite link in %s: %s", chat.id, exc)
+            raise FunnelError(reason="no_link_rights") from None
+        link = await s.funnel.save_link(chat.id, user_id, created.invite_link, approval)
+    deep = f"https://t.me/{context.bot.username}?start=ref_{link.code}" if context.bot.username else None
+    rules = s.config.funnel.referral
+
+    def render(_):
+        return texts.invite_link(_, chat.title or "", link.url, deep, rules.points, rules.stay_hours)
+
+    if await notify_private(context, user_id, render):
+        await reply(update, context, texts.invite_sent_private(context.tr, who.display), transient=True)
+        return
+    seconds = s.config.funnel.invite_delete_seconds
+    text = render(context.tr) + ("\n" + texts.invite_vanishes(context.tr, seconds) if seconds else "")
+    sent = await reply(update, context, text)
+    if seconds and context.job_queue is not None:
+        context.job_queue.run_once(job_delete_message, seconds, data=(chat.id, sent.message_id), name=f"delete:{chat.id}:{sent.message_id}")
+
+
+@command("invites")
+async def cmd_invites(update: Update, context: BotContext) -> None:
+    args = context.args or []
+    if len(args) > 1:
+        raise UsageError()
+    chat = update.effective_chat
+    if args:
+        if context.actor.role < Role.ADMIN:
+            raise NotAllowedError(needed=Role.ADMIN)
+        target = await target_of(update, context, args[0])
+        user_id, display = target.user.user_id, target.user.display
+    else:
+        user_id, display = _person(context), sender(update).display
+    stats = await context.services.funnel.stats(chat.id, user_id)
+    await reply(update, context, texts.stats(context.tr, display, stats))
+
+
+@command("setcaptcha", role=Role.ADMIN)
+@_funnel_errors
+async def cmd_setcaptcha(update: Update, context: BotContext) -> None:
+    text = (update.message.text or "").partition(" ")[2]
+    question, answers = await context.services.funnel.set_question(update.effective_chat.id, text, context.actor.user_id)
+    await reply(update, context, texts.question_set(context.tr, question, answers))
+
+
+@command("funnel", role=Role.ADMIN)
+async def cmd_funnel(update: Update, context: BotContext) -> None:
+    if context.args:
+        raise UsageError()
+    numbers = await context.services.funnel.numbers(update.effective_chat.id)
+    await reply(update, context, texts.numbers(context.tr, update.effective_chat.title or "", numbers))
+
+
+COMMANDS = [cmd_invite, cmd_invites, cmd_setcaptcha, cmd_funnel]

@@ -1,0 +1,287 @@
+"""Screening newcomers through the real Application: button/math/question checks, retries, timeouts, join requests
+answered in private, restarts with checks pending, and join events handled late after downtime."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from handlers import funnel as fh
+from tests.helpers import say
+
+
+async def screening_on(pg, g, mode: str = "button") -> None:
+    await say(pg, g.admin, "/set screening on", g.chat)
+    if mode != "button":
+        await say(pg, g.admin, f"/set captcha_mode {mode}", g.chat)
+
+
+async def pending(pg, chat, user):
+    return await pg.services.funnel.repo.pending_check(chat.id, user.id)
+
+
+def prompt_message(pg, chat_or_user, check):
+    return next(m for m in pg.sim.messages(chat_or_user) if m["message_id"] == check.prompt_message_id)
+
+
+def right(check) -> str:
+    return f"cap:{check.id}:{check.choices.index(check.answers[0])}"
+
+
+def wrong(check) -> str:
+    return f"cap:{check.id}:{next(i for i, c in enumerate(check.choices) if c != check.answers[0])}"
+
+
+def can_send(pg, chat, user) -> bool:
+    m = pg.sim.member(chat, user)
+    return m["status"] in ("member", "administrator", "creator") or (m["status"] == "restricted" and m["can_send_messages"])
+
+
+async def run_job(pg, name):
+    jobs = pg.app.job_queue.get_jobs_by_name(name)
+    assert jobs, f"no job {name}"
+    await jobs[0].run(pg.app)
+    await pg.settle()
+
+
+async def test_newcomer_is_restricted_and_passes_with_the_right_button(pg, group):
+    await screening_on(pg, group)
+    dave = pg.sim.user("dave")
+    pg.sim.join(group.chat, dave)
+    await pg.settle()
+    check = await pending(pg, group.chat, dave)
+    assert check is not None and check.mode == "button" and len(check.choices) == 6
+    assert not can_send(pg, group.chat, dave)
+    prompt = prompt_message(pg, group.chat, check)
+    assert f"press {check.answers[0]}" in prompt["text"] and "Dave" in prompt["text"]
+    assert [j.name for j in pg.app.job_queue.get_jobs_by_name(f"captcha:{group.chat.id}:{dave.id}")]
+    pg.sim.press(dave, prompt, right(check))
+    await pg.settle()
+    assert can_send(pg, group.chat, dave)
+    assert check.prompt_message_id in [m["message_id"] for m in pg.sim.deleted(group.chat)]
+    assert pg.sim.replies(group.chat)[-1]["text"] == "Welcome to Tea Lovers, Dave! Say hello to everyone."
+    assert (await pg.services.funnel.repo.check(check.id)).status == "passed"
+    assert not pg.app.job_queue.get_jobs_by_name(f"captcha:{group.chat.id}:{dave.id}")
+
+
+async def test_someone_else_pressing_gets_an_alert_and_changes_nothing(pg, group):
+    await screening_on(pg, group)
+    dave = pg.sim.user("dave")
+    pg.sim.join(group.chat, dave)
+    await pg.settle()
+    check = await pending(pg, group.chat, dave)
+    pg.sim.press(group.alice, prompt_message(pg, group.chat, check), right(check))
+    await pg.settle()
+    answer = pg.sim.calls("answerCallbackQuery")[-1]
+    assert answer.params.get("text") == "This check is not for you." and answer.params.get("show_alert")
+    assert (await pending(pg, group.chat, dave)) is not None and not can_send(pg, group.chat, dave)
+
+
+async def test_wrong_answer_retries_then_removes(pg, group):
+    await screening_on(pg, group)
+    dave = pg.sim.user("dave")
+    pg.sim.join(group.chat, dave)
+    await pg.settle()
+    check = await pending(pg, group.chat, dave)
+    pg.sim.press(dave, prompt_message(pg, group.chat, check), wrong(check))
+    await pg.settle()
+    again = await pending(pg, group.chat, dave)
+    assert again.attempts_left == 0
+    edited = prompt_message(pg, group.chat, again)
+    assert edited["text"].startswith("Not quite. 1 more try.")
+    pg.sim.press(dave, edited, wrong(again))
+    await pg.settle()
+    assert pg.sim.member(group.chat, dave)["status"] == "left"  # banned, then unbanned: may come back later
+    bans = [c.params["user_id"] for c in pg.sim.calls("banChatMember")]
+    unbans = [c.params for c in pg.sim.calls("unbanChatMember")]
+    assert bans == [dave.id] and unbans[-1]["only_if_banned"] is True
+    assert (await pg.services.funnel.repo.check(check.id)).status == "failed"
+    assert check.prompt_message_id in [m["message_id"] for m in pg.sim.deleted(group.chat)]
+
+
+async def test_math_mode_passes_with_the_sum(pg, group):
+    await screening_on(pg, group, "math")
+    dave = pg.sim.user("dave")
+    pg.sim.join(group.chat, dave)
+    await pg.settle()
+    check = await pending(pg, group.chat, dave)
+    a, b = (int(x) for x in check.question.split(" + "))
+    assert check.answers == (str(a + b),) and str(a + b) in check.choices
+    pg.sim.press(dave, prompt_message(pg, group.chat, check), right(check))
+    await pg.settle()
+    assert can_send(pg, group.chat, dave)
+
+
+async def test_question_mode_is_answered_in_private(pg, group):
+    assert "Usage: /setcaptcha" in await say(pg, group.admin, "/setcaptcha no answers here", group.chat)
+    assert "Only Admin" in await say(pg, group.alice, "/setcaptcha Q? | a", group.chat)
+    text = await say(pg, group.admin, "/setcaptcha What do we drink here? | tea; 茶", group.chat)
+    assert "What do we drink here?" in text and "tea, 茶" in text
+    await screening_on(pg, group, "question")
+    dave = pg.sim.user("dave")
+    pg.sim.join(group.chat, dave)
+    await pg.settle()
+    check = await pending(pg, group.chat, dave)
+    prompt = prompt_message(pg, group.chat, check)
+    url = prompt["reply_markup"]["inline_keyboard"][0][0]["url"]
+    assert url.endswith(f"?start=cap_{check.id}")
+    assert "What do we drink" in await say(pg, dave, f"/start cap_{check.id}")
+    assert "Not quite. 1 more try." in await say(pg, dave, "coffee")
+    assert await say(pg, dave, "  TEA. ") == "Correct! Welcome to Tea Lovers."
+    assert can_send(pg, group.chat, dave)
+    assert "There is no question waiting for you." == await say(pg, dave, f"/start cap_{check.id}")
+
+
+async def test_timeout_removes_the_newcomer(pg, group):
+    await screening_on(pg, group)
+    dave = pg.sim.user("dave")
+    pg.sim.join(group.chat, dave)
+    await pg.settle()
+    check = await pending(pg, group.chat, dave)
+    assert check.deadline == check.event_at + timedelta(seconds=120)
+    pg.clock.advance(seconds=60)
+    await run_job(pg, f"captcha:{group.chat.id}:{dave.id}")  # early (clock skew): re-armed, nothing done
+    assert pg.sim.member(group.chat, dave)["status"] == "restricted"
+    pg.clock.advance(seconds=61)
+    await run_job(pg, f"captcha:{group.chat.id}:{dave.id}")
+    assert pg.sim.member(group.chat, dave)["status"] == "left"
+    assert (await pg.services.funnel.repo.check(check.id)).status == "timeout"
+
+
+async def test_join_request_is_checked_in_private_and_approved(pg):
+    from tests.helpers import make_group
+
+    sim = pg.sim
+    owner = sim.user("owner")
+    chat = sim.create_group("Quiet Club", owner=owner, join_by_request=True)
+    sim.add_bot(chat, by=owner)
+    await pg.settle()
+    await say(pg, owner, "/set screening on", chat)
+    erin = sim.user("erin")
+    assert sim.join(chat, erin) == "requested"
+    await pg.settle()
+    check = await pending(pg, chat, erin)
+    assert check.via == "request" and check.prompt_chat_id == erin.id
+    prompt = prompt_message(pg, erin, check)
+    assert prompt["text"].startswith("You asked to join Quiet Club.")
+    sim.press(erin, prompt, right(check))
+    await pg.settle()
+    assert sim.member(chat, erin)["status"] == "member"  # approved, never restricted: the check came first
+    assert sim.calls("approveChatJoinRequest")
+    assert "Correct! Welcome to Quiet Club." in prompt_message(pg, erin, check)["text"]
+    assert not sim.calls("restrictChatMember") or all(c.params["user_id"] != erin.id for c in sim.calls("restrictChatMember"))
+    _ = make_group
+
+
+async def test_join_request_timeout_declines(pg):
+    sim = pg.sim
+    owner = sim.user("owner")
+    chat = sim.create_group("Quiet Club", owner=owner, join_by_request=True)
+    sim.add_bot(chat, by=owner)
+    await pg.settle()
+    await say(pg, owner, "/set screening on", chat)
+    erin = sim.user("erin")
+    sim.join(chat, erin)
+    await pg.settle()
+    check = await pending(pg, chat, erin)
+    pg.clock.advance(seconds=121)
+    await run_job(pg, f"captcha:{chat.id}:{erin.id}")
+    assert sim.calls("declineChatJoinRequest")
+    assert sim.member(chat, erin)["status"] == "left"
+    assert "Time is up" in prompt_message(pg, erin, check)["text"]
+
+
+async def test_restart_keeps_live_deadlines_and_resolves_expired_ones(pg, group):
+    await screening_on(pg, group)
+    dave, erin = pg.sim.user("dave"), pg.sim.user("erin")
+    pg.sim.join(group.chat, dave)
+    await pg.settle()
+    pg.clock.advance(seconds=100)
+    pg.sim.join(group.chat, erin)
+    await pg.settle()
+    dave_check, erin_check = await pending(pg, group.chat, dave), await pending(pg, group.chat, erin)
+    pg.clock.advance(seconds=30)  # dave's deadline passes while we are "down"
+    await pg.restart()
+    await run_job(pg, "funnel:sweep")
+    assert pg.sim.member(group.chat, dave)["status"] == "left"
+    assert (await pg.services.funnel.repo.check(dave_check.id)).status == "timeout"
+    live = await pending(pg, group.chat, erin)
+    assert live is not None and live.deadline == erin_check.deadline  # same deadline, not a fresh one
+    job = pg.app.job_queue.get_jobs_by_name(f"captcha:{group.chat.id}:{erin.id}")
+    assert job
+    # The button still works after the restart.
+    pg.sim.press(erin, prompt_message(pg, group.chat, live), right(live))
+    await pg.settle()
+    assert can_send(pg, group.chat, erin)
+
+
+async def test_a_late_join_event_never_removes_someone_who_left_or_passed(pg, group):
+    await screening_on(pg, group)
+    dave = pg.sim.user("dave")
+    pg.sim.join(group.chat, dave)
+    pg.sim.leave(group.chat, dave)  # both happened while the bot was down
+    pg.clock.advance(minutes=10)
+    await pg.settle()
+    assert await pending(pg, group.chat, dave) is None
+    assert not [c for c in pg.sim.calls("banChatMember") if c.params["user_id"] == dave.id]
+    assert not [c for c in pg.sim.calls("restrictChatMember") if c.params["user_id"] == dave.id]
+
+
+async def test_a_late_join_still_gets_a_grace_period_and_repeats_are_ignored(pg, group):
+    await screening_on(pg, group)
+    dave = pg.sim.user("dave")
+    pg.sim.join(group.chat, dave)
+    updates = pg.sim.take_updates(["chat_member"])
+    pg.clock.advance(minutes=10)  # handled ten minutes late: the 120 s since the join are long gone
+    from telegram import Update
+
+    for data in updates + updates:  # and delivered twice
+        await pg.app.process_update(Update.de_json(data, pg.app.bot))
+    await pg.settle()
+    check = await pending(pg, group.chat, dave)
+    assert check.deadline == pg.clock.now() + timedelta(seconds=60)
+    assert len(await pg.services.db.fetchall("SELECT id FROM captcha_checks WHERE user_id = ?", (dave.id,))) == 1
+
+
+async def test_returning_member_who_passed_skips_and_admins_are_never_screened(pg, group):
+    await screening_on(pg, group)
+    dave = pg.sim.user("dave")
+    pg.sim.join(group.chat, dave)
+    await pg.settle()
+    check = await pending(pg, group.chat, dave)
+    pg.sim.press(dave, prompt_message(pg, group.chat, check), right(check))
+    await pg.settle()
+    pg.sim.leave(group.chat, dave)
+    pg.clock.advance(hours=1)
+    pg.sim.join(group.chat, dave)
+    await pg.settle()
+    assert await pending(pg, group.chat, dave) is None and can_send(pg, group.chat, dave)
+
+
+async def test_bots_added_by_members_are_removed(pg, group):
+    await screening_on(pg, group)
+    spam = pg.sim.user("spambot", is_bot=True)
+    pg.sim.join(group.chat, spam)  # a bot joining by itself stands for a member adding it
+    await pg.settle()
+    assert pg.sim.member(group.chat, spam)["status"] == "left"
+
+
+@pytest.mark.parametrize("value", ["sometimes", "2"])
+async def test_bad_screening_settings_get_one_line(pg, group, value):
+    text = await say(pg, group.admin, f"/set screening {value}", group.chat)
+    assert text == "screening must be on or off."
+    assert await say(pg, group.admin, "/set captcha_mode dance", group.chat) == "captcha_mode must be button | math | question."
+    assert await say(pg, group.admin, "/set welcome Hi {nam}", group.chat) == "welcome must be text."
+
+
+async def test_custom_welcome_with_placeholders(pg, group):
+    await screening_on(pg, group)
+    assert "welcome" in await say(pg, group.admin, "/set welcome Hi {name}, this is {group}!", group.chat)
+    dave = pg.sim.user("dave")
+    pg.sim.join(group.chat, dave)
+    await pg.settle()
+    check = await pending(pg, group.chat, dave)
+    pg.sim.press(dave, prompt_message(pg, group.chat, check), right(check))
+    await pg.settle()
+    assert pg.sim.replies(group.chat)[-1]["text"] == "Hi Dave, this is Tea Lovers!"
+    _ = fh
