@@ -14,9 +14,13 @@ from bot.context import BotContext
 from bot.domain.errors import GroupOnlyError, PrivateOnlyError, UserError
 from bot.domain.roles import Role, require
 from bot.telegram_port import user_info
+from bot.domain.funnel import FunnelError
 from bot.domain.points import PointsError
+from bot.domain.shop import ShopError
 from bot.texts import core as texts
+from bot.texts import funnel as funnel_texts
 from bot.texts import points as points_texts
+from bot.texts import shop as shop_texts
 from storage.members import UserInfo
 
 log = logging.getLogger(__name__)
@@ -64,6 +68,10 @@ def command(name: str, *, role: Role = Role.MEMBER, where: str = "group") -> Cal
 
 async def render_error(update: Update, context: BotContext, err: UserError, command_name: str | None = None) -> str:
     """The one place a refused action becomes a line of text."""
+    if isinstance(err, ShopError):
+        return shop_texts.error(context.tr, err)
+    if isinstance(err, FunnelError):
+        return funnel_texts.funnel_error(context.tr, err)
     if isinstance(err, PointsError):
         chat = update.effective_chat
         tz = (await context.services.groups.settings(chat.id)).timezone if chat and chat.type != ChatType.PRIVATE else "UTC"

@@ -2,7 +2,6 @@
 survive restarts, /invite, /invites, /setcaptcha, /funnel, deep links (?start=ref_…) and referral counting."""
 from __future__ import annotations
 
-import functools
 import logging
 
 from telegram import ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -27,19 +26,6 @@ from storage.funnel import Check
 log = logging.getLogger(__name__)
 
 GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
-
-
-def _funnel_errors(fn):
-    """FunnelError becomes its own clear line (the shared renderer does not know the funnel's reasons)."""
-
-    @functools.wraps(fn)
-    async def wrapper(update: Update, context: BotContext) -> None:
-        try:
-            await fn(update, context)
-        except FunnelError as err:
-            await reply(update, context, texts.funnel_error(context.tr, err), transient=True)
-
-    return wrapper
 
 
 async def _tr(context: BotContext, chat_id: int):
@@ -369,7 +355,6 @@ async def job_sweep(context: BotContext) -> None:
 
 
 @command("invite")
-@_funnel_errors
 async def cmd_invite(update: Update, context: BotContext) -> None:
     s = context.services
     chat, who = update.effective_chat, sender(update)
@@ -419,7 +404,6 @@ async def cmd_invites(update: Update, context: BotContext) -> None:
 
 
 @command("setcaptcha", role=Role.ADMIN)
-@_funnel_errors
 async def cmd_setcaptcha(update: Update, context: BotContext) -> None:
     text = (update.message.text or "").partition(" ")[2]
     question, answers = await context.services.funnel.set_question(update.effective_chat.id, text, context.actor.user_id)

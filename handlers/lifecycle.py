@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import ChatMemberUpdated, Update
+from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 
 from bot.context import BotContext

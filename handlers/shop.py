@@ -7,7 +7,6 @@ order's request key, so a second press of the same Confirm finds the order alrea
 """
 from __future__ import annotations
 
-import functools
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
@@ -22,7 +21,7 @@ from bot.domain.shop import PrivateChatNeededError, PurchaseDoneError, ShopError
 from bot.telegram_port import user_info
 from bot.texts import Translator, language_for_user, translator
 from bot.texts import shop as texts
-from handlers.base import Callback, command, delete_quietly, reply
+from handlers.base import command, delete_quietly, reply
 from storage.shop import Order, ShopItem
 
 log = logging.getLogger(__name__)
@@ -66,19 +65,6 @@ def parse_callback(data: str | None) -> tuple | None:
 
 
 # --- shared ---------------------------------------------------------------------------------------------
-
-
-def shop_errors(fn: Callback) -> Callback:
-    """Shop refusals as one line in the group's language (UsageError and role checks stay with @command)."""
-
-    @functools.wraps(fn)
-    async def wrapper(update: Update, context: BotContext) -> None:
-        try:
-            await fn(update, context)
-        except (ShopError, InsufficientPointsError) as err:
-            await reply(update, context, texts.error(context.tr, err), transient=True)
-
-    return wrapper
 
 
 def _rest(update: Update) -> str:
@@ -132,14 +118,12 @@ def _shelf(tr: Translator, items: list[ShopItem]) -> tuple[str, InlineKeyboardMa
 
 
 @command("shop")
-@shop_errors
 async def cmd_shop(update: Update, context: BotContext) -> None:
     text, markup = _shelf(context.tr, await context.services.shop.items(update.effective_chat.id))
     await reply(update, context, text, markup=markup)
 
 
 @command("orders")
-@shop_errors
 async def cmd_orders(update: Update, context: BotContext) -> None:
     args = [a.lower() for a in context.args or []]
     chat_id = update.effective_chat.id
@@ -160,7 +144,6 @@ async def cmd_orders(update: Update, context: BotContext) -> None:
 
 
 @command("additem", role=Role.ADMIN)
-@shop_errors
 async def cmd_additem(update: Update, context: BotContext) -> None:
     text = _rest(update)
     if not text:
@@ -170,7 +153,6 @@ async def cmd_additem(update: Update, context: BotContext) -> None:
 
 
 @command("edititem", role=Role.ADMIN)
-@shop_errors
 async def cmd_edititem(update: Update, context: BotContext) -> None:
     parts = _rest(update).split(None, 2)
     if len(parts) < 2:
@@ -181,7 +163,6 @@ async def cmd_edititem(update: Update, context: BotContext) -> None:
 
 
 @command("delitem", role=Role.ADMIN)
-@shop_errors
 async def cmd_delitem(update: Update, context: BotContext) -> None:
     args = context.args or []
     if len(args) != 1:
@@ -213,7 +194,6 @@ async def cmd_addcodes(update: Update, context: BotContext) -> None:
 
 
 @command("fulfil", role=Role.ADMIN)
-@shop_errors
 async def cmd_fulfil(update: Update, context: BotContext) -> None:
     args = context.args or []
     if len(args) != 1:
@@ -225,7 +205,6 @@ async def cmd_fulfil(update: Update, context: BotContext) -> None:
 
 
 @command("reject", role=Role.ADMIN)
-@shop_errors
 async def cmd_reject(update: Update, context: BotContext) -> None:
     parts = _rest(update).split(None, 1)
     if not parts:

@@ -1,7 +1,7 @@
 """Replies of the points economy: check-in, profile, history, levels, how to earn, leaderboards, give/take, expiry."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from html import escape
 from zoneinfo import ZoneInfo
