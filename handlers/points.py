@@ -21,7 +21,7 @@ from handlers.core import _target as target_of
 
 log = logging.getLogger(__name__)
 
-BOARDS = ("points", "xp", "checkin", "streak")
+BOARDS = ("points", "xp", "checkin", "streak", "invites")
 WINDOWS = ("week", "month", "season", "all")
 OPTOUT_KINDS = {"private": ["private"], "mentions": ["mentions"], "all": ["private", "mentions"]}
 
@@ -137,7 +137,11 @@ async def cmd_top(update: Update, context: BotContext) -> None:
         else:
             raise UsageError()
     chat_id = update.effective_chat.id
-    rows = await context.services.points.top(chat_id, board, window)
+    s = context.services
+    if board == "invites":
+        rows = await s.funnel.top_inviters(chat_id, await s.points.window_start(chat_id, window))
+    else:
+        rows = await s.points.top(chat_id, board, window)
     await reply(update, context, texts.top(context.tr, board, window, await _names(context, chat_id, rows)))
 
 

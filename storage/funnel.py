@@ -337,6 +337,15 @@ class FunnelRepo:
                 reasons[r["reason"]] = reasons.get(r["reason"], 0) + r["n"]
         return statuses, reasons
 
+    async def top_inviters(self, chat_id: int, since: datetime | None, limit: int) -> list[tuple[int, int]]:
+        """(inviter, confirmed referrals) confirmed since `since`; a clawed-back referral no longer counts."""
+        rows = await self.db.fetchall(
+            "SELECT inviter_id, COUNT(*) AS n FROM referrals WHERE chat_id = ? AND status = 'confirmed' AND confirmed_at >= ?"
+            " GROUP BY inviter_id ORDER BY n DESC, inviter_id LIMIT ?",
+            (chat_id, iso(since) if since else "", limit),
+        )
+        return [(r["inviter_id"], r["n"]) for r in rows]
+
     async def numbers(self, chat_id: int, now: datetime) -> FunnelNumbers:
         """links created → joined → screened → confirmed → still here after 7 days, plus every join and check."""
         week_ago = iso(now - timedelta(days=7))

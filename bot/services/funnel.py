@@ -316,5 +316,8 @@ class FunnelService:
         statuses, reasons = await self.repo.inviter_stats(chat_id, inviter_id)
         return InviterStats(statuses, reasons)
 
+    async def top_inviters(self, chat_id: int, since: datetime | None, limit: int = 10) -> list[tuple[int, int]]:
+        return await self.repo.top_inviters(chat_id, since, limit)
+
     async def numbers(self, chat_id: int) -> FunnelNumbers:
         return await self.repo.numbers(chat_id, self.clock.now())

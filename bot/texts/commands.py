@@ -44,7 +44,7 @@ USAGE: dict[str, str] = {
     "unsetrole": N_("/unsetrole @username|id|(reply) activator|spreader"),
     "set": N_("/set KEY VALUE — see /settings for the keys"),
     "lang": N_("/lang en|zh"),
-    "top": N_("/top [points|xp|checkin|streak] [week|month|season|all]"),
+    "top": N_("/top [points|xp|checkin|streak|invites] [week|month|season|all]"),
     "give": N_("/give @username|id|(reply) AMOUNT REASON"),
     "take": N_("/take @username|id|(reply) AMOUNT REASON"),
     "optout": N_("/optout [private|mentions|all]"),

@@ -41,7 +41,10 @@ REASONS = {
 
 PERKS = {"post_links": N_("may post links")}
 
-BOARDS = {"points": N_("points earned"), "xp": N_("XP"), "checkin": N_("check-ins"), "streak": N_("current streak")}
+BOARDS = {
+    "points": N_("points earned"), "xp": N_("XP"), "checkin": N_("check-ins"), "streak": N_("current streak"),
+    "invites": N_("confirmed invites"),
+}
 WINDOWS = {"week": N_("this week"), "month": N_("this month"), "season": N_("this season"), "all": N_("all time")}
 
 

@@ -315,3 +315,20 @@ async def test_funnel_numbers(pg, group):
     assert await say(pg, group.admin, "/funnel now", group.chat) == "Usage: /funnel"
     assert await say(pg, group.alice, "/funnel", group.chat) == "Only Admin and above can use this command."
     _ = timedelta
+
+
+async def test_top_invites_counts_confirmed_referrals_only(pg, group):
+    alice_url = await link_of(pg, group, group.alice)
+    bob_url = await link_of(pg, group, group.bob)
+    dave, erin, fay = pg.sim.user("dave"), pg.sim.user("erin"), pg.sim.user("fay")
+    for user, url in ((dave, alice_url), (erin, alice_url), (fay, bob_url)):
+        pg.sim.join(group.chat, user, link=url)
+    await pg.settle()
+    assert (await say(pg, group.carol, "/top invites", group.chat)).splitlines()[1:] == ["Nobody yet."]
+    pg.clock.advance(hours=24)
+    for user in (dave, erin):  # fay stays silent: bob's referral is still pending
+        pg.sim.send(user, "hello everyone", group.chat)
+    await pg.settle()
+    board = await say(pg, group.carol, "/top invites all", group.chat)
+    assert board.splitlines() == ["Top — confirmed invites, all time", "🥇 Alice — 2"]
+    assert (await say(pg, group.carol, "/top invites bogus", group.chat)).startswith("Usage: /top [points|xp|checkin|streak|invites]")
