@@ -10,6 +10,12 @@ from bot.config import Config
 from bot.playground import Playground
 
 
+def _button(message: dict, prefix: str) -> str:
+    """The callback data of the first inline button whose data starts with prefix (what a person would tap)."""
+    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+    return next(b["callback_data"] for row in rows for b in row if b.get("callback_data", "").startswith(prefix))
+
+
 class Script:
     """Plays lines through the playground and prints the chat as it grows."""
 
@@ -70,6 +76,37 @@ async def run_demo(config: Config, out: TextIO = sys.stdout) -> int:
             await script.say(owner, "/give @bob 40 best tea photo of the week")
             await script.say(alice, "/me")
             await script.say(carol, "/top")
+            print("\n── The points shop", file=out)
+            await script.say(owner, "/additem Tea mug | 30 | stock 5 | limit 1 | A mug with the group's logo")
+            await script.say(bob, "/shop")
+            shelf = sim.replies(group)[-1]
+            sim.press(bob, shelf, _button(shelf, "shop:buy:"))
+            await script.step()
+            question = sim.replies(group)[-1]
+            sim.press(bob, question, _button(question, "shop:ok:"))
+            await script.step()
+            await script.say(owner, "/fulfil 1")
+
+            print("\n── Alice invites Dave; screening is on, so Dave must pass a check first", file=out)
+            await script.say(owner, "/set screening on")
+            sim.send(alice, "/start")  # Alice opens a private chat with Sticky, so it may write to her
+            await script.say(alice, "/invite")
+            link = next(l["invite_link"] for l in sim.invite_links(group) if l.get("name", "").endswith(f"#{alice.id}"))
+            dave = sim.user("dave")
+            sim.join(group, dave, link=link)
+            await script.step()
+            check = await pg.services.funnel.repo.pending_check(group.id, dave.id)
+            prompt = next(m for m in sim.messages(group) if m["message_id"] == check.prompt_message_id)
+            sim.press(dave, prompt, f"cap:{check.id}:{check.choices.index(check.answers[0])}")
+            await script.step()
+            pg.clock.advance(hours=24)
+            print(f"\n── A day later ({pg.clock.now():%Y-%m-%d %H:%M}): Dave is still here and speaks", file=out)
+            await script.say(dave, "Thanks Alice, this group is great!")
+            await script.say(alice, "/invites")
+            print("\n── Meanwhile, in Alice's private chat with Sticky", file=out)
+            for line in sim.transcript(alice):
+                print("  " + line.replace("\n", "\n    "), file=out)
+
             print("\n── Olivia switches the group to Chinese", file=out)
             await script.say(owner, "/lang zh")
             await script.say(carol, "/roles")
