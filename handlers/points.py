@@ -181,7 +181,7 @@ async def cmd_take(update: Update, context: BotContext) -> None:
 @command("season", role=Role.ADMIN)
 async def cmd_season(update: Update, context: BotContext) -> None:
     number = max(1, await context.services.points.season_number(update.effective_chat.id))
-    ok, no = texts.confirm_buttons(context.tr)
+    ok, no = core_texts.confirm_buttons(context.tr)
     markup = InlineKeyboardMarkup([[
         InlineKeyboardButton(ok, callback_data=f"season:ok:{number}"), InlineKeyboardButton(no, callback_data="season:no"),
     ]])

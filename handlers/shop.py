@@ -20,6 +20,7 @@ from bot.domain.roles import Role, require
 from bot.domain.shop import PrivateChatNeededError, PurchaseDoneError, ShopError, parse_codes, parse_id, valid_nonce
 from bot.telegram_port import user_info
 from bot.texts import Translator, language_for_user, translator
+from bot.texts import core as core_texts
 from bot.texts import shop as texts
 from handlers.base import command, delete_quietly, reply
 from storage.shop import Order, ShopItem
@@ -263,7 +264,7 @@ async def _buy(update: Update, context: BotContext, item_id: int) -> tuple[str |
             raise PrivateChatNeededError()
     except (ShopError, InsufficientPointsError) as err:
         return await _refusal(context, chat.id, item_id, err), True
-    ok, cancel = texts.confirm_buttons(context.tr)
+    ok, cancel = core_texts.confirm_buttons(context.tr)
     markup = InlineKeyboardMarkup([[
         InlineKeyboardButton(ok, callback_data=cb_confirm(item_id, buyer.id, quote.item.cost, quote.nonce)),
         InlineKeyboardButton(cancel, callback_data=cb_cancel(item_id, buyer.id, quote.nonce)),

@@ -91,6 +91,11 @@ def bad_setting_value(_: Translator, key: str, kind: str, bounds: tuple[int, int
     return _("{key} must be {hint}.").format(key=escape(key), hint=hints.get(kind, kind))
 
 
+def confirm_buttons(_: Translator) -> tuple[str, str]:
+    """The labels of every yes/no confirmation (shop purchase, new season…)."""
+    return _("✅ Confirm"), _("❌ Cancel")
+
+
 def internal_error(_: Translator) -> str:
     return _("Something went wrong on my side; the admins can find it in the log. Please try again later.")
 

@@ -238,10 +238,6 @@ def season_stale(_: Translator) -> str:
     return _("That was already done.")
 
 
-def confirm_buttons(_: Translator) -> tuple[str, str]:
-    return _("✅ Confirm"), _("❌ Cancel")
-
-
 def only_presser(_: Translator) -> str:
     return _("This button is not for you.")
 

@@ -160,10 +160,6 @@ def confirm_prompt(_: Translator, who: str, item: ShopItem, balance: int) -> str
     return text
 
 
-def confirm_buttons(_: Translator) -> tuple[str, str]:
-    return _("✅ Confirm"), _("❌ Cancel")
-
-
 def not_yours(_: Translator) -> str:
     return _("Only the member who pressed Buy can answer this.")
 

@@ -148,15 +148,19 @@ async def test_timeout_removes_the_newcomer(pg, group):
     assert (await pg.services.funnel.repo.check(check.id)).status == "timeout"
 
 
-async def test_join_request_is_checked_in_private_and_approved(pg):
-    from tests.helpers import make_group
-
-    sim = pg.sim
-    owner = sim.user("owner")
-    chat = sim.create_group("Quiet Club", owner=owner, join_by_request=True)
-    sim.add_bot(chat, by=owner)
+async def quiet_club(pg):
+    """A group behind join requests, with screening on."""
+    owner = pg.sim.user("owner")
+    chat = pg.sim.create_group("Quiet Club", owner=owner, join_by_request=True)
+    pg.sim.add_bot(chat, by=owner)
     await pg.settle()
     await say(pg, owner, "/set screening on", chat)
+    return chat
+
+
+async def test_join_request_is_checked_in_private_and_approved(pg):
+    sim = pg.sim
+    chat = await quiet_club(pg)
     erin = sim.user("erin")
     assert sim.join(chat, erin) == "requested"
     await pg.settle()
@@ -170,16 +174,11 @@ async def test_join_request_is_checked_in_private_and_approved(pg):
     assert sim.calls("approveChatJoinRequest")
     assert "Correct! Welcome to Quiet Club." in prompt_message(pg, erin, check)["text"]
     assert not sim.calls("restrictChatMember") or all(c.params["user_id"] != erin.id for c in sim.calls("restrictChatMember"))
-    _ = make_group
 
 
 async def test_join_request_timeout_declines(pg):
     sim = pg.sim
-    owner = sim.user("owner")
-    chat = sim.create_group("Quiet Club", owner=owner, join_by_request=True)
-    sim.add_bot(chat, by=owner)
-    await pg.settle()
-    await say(pg, owner, "/set screening on", chat)
+    chat = await quiet_club(pg)
     erin = sim.user("erin")
     sim.join(chat, erin)
     await pg.settle()

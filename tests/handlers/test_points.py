@@ -415,7 +415,7 @@ async def test_top_boards_and_windows(pg, group):
         text = await say(pg, g.bob, f"/top {window} {board}", g.chat)
         assert text.splitlines() == [f"Top — {boards[board]}, {windows[window]}", *rows], (board, window)
     assert (await say(pg, g.bob, "/top", g.chat)).splitlines()[1:] == everyone  # points, this season
-    usage = "Usage: /top [points|xp|checkin|streak] [week|month|season|all]"
+    usage = "Usage: /top [points|xp|checkin|streak|invites] [week|month|season|all]"
     assert await say(pg, g.bob, "/top yesterday", g.chat) == usage
     assert await say(pg, g.bob, "/top points 10", g.chat) == usage
 
