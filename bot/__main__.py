@@ -77,9 +77,11 @@ def cmd_console(config: Config, args: argparse.Namespace) -> int:
 def cmd_backup(config: Config, args: argparse.Namespace) -> int:
     from storage.backup import backup
 
+    import sqlite3
+
     try:
         pages = backup(config.database.path, args.path)
-    except (FileNotFoundError, OSError) as exc:
+    except (OSError, sqlite3.Error) as exc:  # sqlite3.Error: e.g. the file is not a database
         print(f"backup failed: {exc}", file=sys.stderr)
         return 1
     print(f"backed up {config.database.path} to {args.path} ({pages} pages)")
@@ -89,7 +91,13 @@ def cmd_backup(config: Config, args: argparse.Namespace) -> int:
 def cmd_check(config: Config, args: argparse.Namespace) -> int:
     from bot.checks import run_checks
 
-    problems = asyncio.run(run_checks(config))
+    import sqlite3
+
+    try:
+        problems = asyncio.run(run_checks(config))
+    except (RuntimeError, sqlite3.DatabaseError) as exc:  # a database from a newer Sticky, or not a database at all
+        print(f"{config.database.path}: {exc}", file=sys.stderr)
+        return 1
     for line in problems:
         print(line)
     if not problems:

@@ -5,7 +5,7 @@ from collections import OrderedDict
 
 from telegram import MessageEntity, Update
 from telegram.constants import ChatType
-from telegram.ext import ApplicationHandlerStop
+from telegram.ext import ApplicationHandlerStop, filters
 
 from bot.context import BotContext
 from bot.domain.roles import Role
@@ -53,10 +53,12 @@ class Middleware:
             await s.groups.ensure(chat.id, chat.title or "", chat.type)
             settings = await s.groups.settings(chat.id)
             context.tr = translator(settings.language)
-            # "X left" comes as a message from X: it must not mark them present again, nor count as activity.
+            # "X left" comes as a message from X: it must not mark them present again. Service messages
+            # ("X joined", "X left", pins…) are not someone taking part, so they are not activity either.
             if update.message and user and not user.is_bot and message.sender_chat is None and message.left_chat_member is None:
-                await s.members.seen(chat.id, user_info(user))
-                s.activity.count(chat.id, user.id, message.date, settings.timezone)
+                await s.members.seen(chat.id, user_info(user), message.date)
+                if not filters.StatusUpdate.ALL.check_update(update):
+                    s.activity.count(chat.id, user.id, message.date, settings.timezone)
         else:
             context.tr = translator(language_for_user(user.language_code if user else None, default_lang))
             if update.message and user and chat.type == ChatType.PRIVATE:

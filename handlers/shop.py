@@ -299,6 +299,8 @@ async def _confirm(update: Update, context: BotContext, item_id: int, cost: int,
             await _edit(query, text)
             return text, True
         await _edit(query, texts.bought_code(context.tr, buyer.full_name, order))
+    elif purchase.item.grants == "makeup_card":
+        await _edit(query, texts.bought_card(context.tr, buyer.full_name, order))
     else:
         # The group sees the order and its id: this is how admins learn there is something to deliver.
         await _edit(query, texts.bought_pending(context.tr, buyer.full_name, order))

@@ -37,18 +37,27 @@ class Database:
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connect()
-        await self._writer.execute("PRAGMA journal_mode=WAL")
-        await self.migrate()
-        # A separate reader so that a read never sees another coroutine's uncommitted writes.
-        self._reader = await self._connect()
-        await self._reader.execute("PRAGMA query_only=ON")
+        try:
+            await self._writer.execute("PRAGMA journal_mode=WAL")
+            await self.migrate()
+            # A separate reader so that a read never sees another coroutine's uncommitted writes.
+            self._reader = await self._connect()
+            await self._reader.execute("PRAGMA query_only=ON")
+        except BaseException:
+            # Each aiosqlite connection is a live thread: one left open keeps the process from ever exiting.
+            await self.close()
+            raise
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
-        await conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:  # e.g. "file is not a database": don't leave the connection's thread behind
+            await conn.close()
+            raise
         return conn
 
     async def close(self) -> None:

@@ -100,15 +100,18 @@ class MemberRepo:
         )
         return [_member(r) for r in rows]
 
-    async def seen(self, chat_id: int, user: UserInfo, now: datetime) -> None:
-        """Someone spoke in the group: make sure we know them; a member we had as gone is back."""
+    async def seen(self, chat_id: int, user: UserInfo, now: datetime, said_at: datetime | None = None) -> None:
+        """Someone spoke in the group: make sure we know them; a member we had as gone is back — unless the
+        message (`said_at`) is older than their leaving, as an update Telegram delivers again after a restart is."""
+        said = iso(said_at) if said_at is not None else None
         async with self.db.transaction() as tx:
             await upsert_user(tx, user, now)
             await tx.execute(
                 "INSERT INTO members(chat_id, user_id, status, first_seen_at, last_seen_at) VALUES (?, ?, 'member', ?, ?)"
                 " ON CONFLICT(chat_id, user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at,"
-                " status = CASE WHEN members.status IN ('left', 'kicked') THEN 'member' ELSE members.status END",
-                (chat_id, user.user_id, iso(now), iso(now)),
+                " status = CASE WHEN members.status IN ('left', 'kicked')"
+                " AND (? IS NULL OR members.left_at IS NULL OR ? > members.left_at) THEN 'member' ELSE members.status END",
+                (chat_id, user.user_id, iso(now), iso(now), said, said),
             )
 
     async def record_status(

@@ -275,4 +275,18 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        4,
+        "make-up cards sold in the shop",
+        """
+        ALTER TABLE shop_items ADD COLUMN grants TEXT CHECK (grants IS NULL OR grants IN ('makeup_card'));
+        CREATE TABLE makeup_card_uses (
+            order_id INTEGER PRIMARY KEY REFERENCES orders(id),
+            chat_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            day TEXT NOT NULL,
+            at TEXT NOT NULL
+        )
+        """,
+    ),
 ]

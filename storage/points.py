@@ -141,6 +141,32 @@ class PointsRepo:
             await tx.execute("INSERT INTO seasons(chat_id, number, started_at) VALUES (?, ?, ?)", (chat_id, current[1] + 1, iso(now)))
             return current[1] + 1
 
+    @staticmethod
+    async def use_makeup_card(tx: aiosqlite.Connection, chat_id: int, user_id: int, day: date, now: datetime) -> int | None:
+        """Spend the member's oldest unused make-up card (a fulfilled shop order); the order id, or None if they have none."""
+        async with tx.execute(
+            "SELECT o.id FROM orders o JOIN shop_items i ON i.id = o.item_id WHERE o.chat_id = ? AND o.user_id = ?"
+            " AND o.status = 'fulfilled' AND i.grants = 'makeup_card'"
+            " AND NOT EXISTS (SELECT 1 FROM makeup_card_uses u WHERE u.order_id = o.id) ORDER BY o.id LIMIT 1",
+            (chat_id, user_id),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        await tx.execute(
+            "INSERT INTO makeup_card_uses(order_id, chat_id, user_id, day, at) VALUES (?, ?, ?, ?, ?)",
+            (row[0], chat_id, user_id, day.isoformat(), iso(now)),
+        )
+        return row[0]
+
+    async def makeup_cards(self, chat_id: int, user_id: int) -> int:
+        return await self.db.fetchval(
+            "SELECT COUNT(*) FROM orders o JOIN shop_items i ON i.id = o.item_id WHERE o.chat_id = ? AND o.user_id = ?"
+            " AND o.status = 'fulfilled' AND i.grants = 'makeup_card'"
+            " AND NOT EXISTS (SELECT 1 FROM makeup_card_uses u WHERE u.order_id = o.id)",
+            (chat_id, user_id),
+        )
+
     async def warned(self, tx: aiosqlite.Connection, chat_id: int, user_id: int, day: date, amount: int) -> bool:
         """Record an expiry warning; False if this member was already warned about that day."""
         cur = await tx.execute(

@@ -27,6 +27,7 @@ class ShopItem:
     active: bool
     created_at: datetime
     has_codes: bool  # a code item: each purchase takes one code, delivered privately
+    grants: str | None = None  # 'makeup_card': each unit repairs one missed check-in day (/makeup)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def _item(row) -> ShopItem:
         id=row["id"], chat_id=row["chat_id"], name=row["name"], cost=row["cost"], stock=row["stock"],
         per_member_limit=row["per_member_limit"], min_tier=row["min_tier"], description=row["description"],
         active=bool(row["active"]), created_at=from_iso(row["created_at"]), has_codes=bool(row["has_codes"]),
+        grants=row["grants"],
     )
 
 
@@ -161,12 +163,12 @@ class ShopRepo:
     @staticmethod
     async def insert_item(
         tx: aiosqlite.Connection, chat_id: int, name: str, cost: int, stock: int | None, limit: int | None,
-        tier: str | None, description: str, now: datetime,
+        tier: str | None, description: str, now: datetime, grants: str | None = None,
     ) -> int:
         cur = await tx.execute(
-            "INSERT INTO shop_items(chat_id, name, cost, stock, per_member_limit, min_tier, description, active, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
-            (chat_id, name, cost, stock, limit, tier, description, iso(now)),
+            "INSERT INTO shop_items(chat_id, name, cost, stock, per_member_limit, min_tier, description, active, created_at, grants)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+            (chat_id, name, cost, stock, limit, tier, description, iso(now), grants),
         )
         return cur.lastrowid
 

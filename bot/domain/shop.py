@@ -202,7 +202,11 @@ class ItemSpec:
     limit: int | None = None  # per member; None: no limit
     tier: str | None = None  # minimum tier key
     description: str = ""
+    grants: str | None = None  # "makeup_card": a make-up card for /makeup
 
+
+# A part that makes the item a make-up card (补签卡), spent by /makeup instead of points.
+_MAKEUP_CARD_WORDS = {"makeup card", "make-up card", "makeup", "补签卡"}
 
 # Keywords in English and Chinese; values "unlimited"/"none" clear a limit.
 _OPTION_WORDS = {
@@ -294,8 +298,12 @@ def parse_item_spec(text: str, tiers: Sequence[str]) -> ItemSpec:
     name, cost = _clean_name(parts[0]), _cost(parts[1])
     options: dict[str, str] = {}
     description: list[str] = []
+    grants = None
     for part in parts[2:]:
         if not part:
+            continue
+        if part.casefold() in _MAKEUP_CARD_WORDS:
+            grants = "makeup_card"
             continue
         match = _OPTION.match(part)
         if match is None:
@@ -312,6 +320,7 @@ def parse_item_spec(text: str, tiers: Sequence[str]) -> ItemSpec:
         limit=_limit(options["limit"]) if "limit" in options else None,
         tier=_tier_key(options["tier"], tiers) if "tier" in options else None,
         description=_description(" | ".join(description)),
+        grants=grants,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.domain.errors import TargetError
@@ -53,11 +53,11 @@ class MemberService:
         # Who we already stored with which name: a message from a known member costs no write.
         self._seen: _Lru = _Lru(200_000)
 
-    async def seen(self, chat_id: int, user: UserInfo) -> None:
+    async def seen(self, chat_id: int, user: UserInfo, said_at: datetime | None = None) -> None:
         key = (chat_id, user.user_id)
         if self._seen.get(key) == user:
             return
-        await self.members.seen(chat_id, user, self.clock.now())
+        await self.members.seen(chat_id, user, self.clock.now(), said_at)
         self._seen.put(key, user)
 
     async def started(self, user: UserInfo) -> None:
@@ -74,11 +74,15 @@ class MemberService:
         was, now_in = old_status in PRESENT, new_status in PRESENT
         event = "join" if now_in and not was else ("removed" if new_status == "kicked" else "leave") if was and not now_in else None
         old_tg, new_tg = tg_role_from_status(old_status), tg_role_from_status(new_status)
+        # A promotion delivered again (Telegram resends what was unconfirmed at a restart) is already stored:
+        # audit a change once, not once per delivery.
+        stored = await self.members.get(chat_id, user.user_id)
+        already = stored is not None and stored.tg_role == new_tg
         fresh = await self.members.record_status(
             chat_id, user, new_status, new_tg, self.clock.now(), event=event, invite_link=invite_link, update_id=update_id,
         )
         self._seen.pop((chat_id, user.user_id), None)
-        if fresh and old_tg != new_tg:
+        if fresh and old_tg != new_tg and not already:
             change = "promoted" if new_tg and (old_tg is None or new_tg == "owner") else "demoted"
             await self.roles.audit(chat_id, change, new_tg or old_tg or "admin", actor_id, user.user_id, "telegram", self.clock.now())
         return event if fresh else None

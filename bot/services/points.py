@@ -44,10 +44,11 @@ class CheckinResult:
 @dataclass(frozen=True)
 class MakeupResult:
     day: date
-    cost: int
+    cost: int  # points paid; 0 when a make-up card was used
     streak: int
     milestones: tuple[ck.MilestoneHit, ...]
     wallet: Wallet
+    card: bool = False  # a make-up card from the shop paid for it
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,8 @@ class PointsService:
             async with self.db.transaction() as tx:
                 if not await PointsRepo.insert_checkin(tx, chat_id, user_id, target, now, 0, 0, 0, makeup=True):
                     raise ck.NothingToMakeUpError()
-                if rules.makeup_cost:
+                card = await PointsRepo.use_makeup_card(tx, chat_id, user_id, target, now)
+                if rules.makeup_cost and card is None:
                     await post(tx, chat_id, user_id, -rules.makeup_cost, Currency.POINTS, Reason.MAKEUP,
                                ledger_key(Reason.MAKEUP, chat_id, user_id, target), now)
                 for hit in hits:
@@ -153,7 +155,8 @@ class PointsService:
                 await self._award_badges(tx, chat_id, user_id, now, streak=streak)
         except InsufficientBalance as exc:
             raise InsufficientPointsError(exc.balance, exc.needed) from None
-        return MakeupResult(target, rules.makeup_cost, streak, hits, await self.ledger.wallet(chat_id, user_id))
+        cost = 0 if card is not None else rules.makeup_cost
+        return MakeupResult(target, cost, streak, hits, await self.ledger.wallet(chat_id, user_id), card is not None)
 
     # --- badges ----------------------------------------------------------------------------
 

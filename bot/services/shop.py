@@ -96,7 +96,7 @@ class ShopService:
             if taken is not None:
                 raise ShopInputError("name_taken", id=taken)
             item_id = await ShopRepo.insert_item(
-                tx, chat_id, spec.name, spec.cost, spec.stock, spec.limit, spec.tier, spec.description, self.clock.now(),
+                tx, chat_id, spec.name, spec.cost, spec.stock, spec.limit, spec.tier, spec.description, self.clock.now(), spec.grants,
             )
         return await self.item(chat_id, item_id)
 
@@ -180,7 +180,8 @@ class ShopService:
             can_buy(item, tier, bought, await ShopRepo.balance_in(tx, chat_id, user_id), self.points.tiers)
             if not await ShopRepo.take_stock(tx, item_id):
                 raise SoldOutError(item.name)
-            status = "fulfilled" if item.has_codes else "pending"
+            # Codes and make-up cards are delivered by the bot itself: nothing for an admin to do.
+            status = "fulfilled" if item.has_codes or item.grants else "pending"
             order_id = await ShopRepo.insert_order(tx, chat_id, user_id, item_id, item.cost, status, key, now)
             if order_id is None:
                 raise PurchaseDoneError(await ShopRepo.order_by_key_in(tx, chat_id, key))

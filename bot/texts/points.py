@@ -120,8 +120,12 @@ def tier_up(_: Translator, who: str, tier: Tier) -> str:
 
 
 def makeup_done(_: Translator, result) -> str:
-    text = _("🩹 Made up {day} for {cost} points. Streak: {streak}. Balance: {balance}.").format(
-        day=result.day.isoformat(), cost=result.cost, streak=result.streak, balance=result.wallet.points)
+    if result.card:
+        text = _("🩹 Made up {day} with a make-up card. Streak: {streak}. Balance: {balance}.").format(
+            day=result.day.isoformat(), streak=result.streak, balance=result.wallet.points)
+    else:
+        text = _("🩹 Made up {day} for {cost} points. Streak: {streak}. Balance: {balance}.").format(
+            day=result.day.isoformat(), cost=result.cost, streak=result.streak, balance=result.wallet.points)
     for hit in result.milestones:
         text += "\n" + _("Streak milestone {n} days: +{bonus}").format(n=hit.streak, bonus=hit.bonus)
     return text

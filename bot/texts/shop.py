@@ -157,7 +157,14 @@ def confirm_prompt(_: Translator, who: str, item: ShopItem, balance: int) -> str
         who=name(who), item=f"<b>{name(item.name)}</b>", cost=points(_, item.cost), balance=balance, after=balance - item.cost)
     if item.has_codes:
         text += "\n" + _("The code comes to you by private message.")
+    if item.grants == "makeup_card":
+        text += "\n" + _("A make-up card: your next /makeup uses it instead of points.")
     return text
+
+
+def bought_card(_: Translator, who: str, order: Order) -> str:
+    return _("🎟 {who} bought a make-up card ({item}, order #{id}); /makeup will use it.").format(
+        who=name(who), item=name(order.item_name), id=order.id)
 
 
 def not_yours(_: Translator) -> str:

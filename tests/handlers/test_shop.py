@@ -572,3 +572,35 @@ async def test_an_anonymous_admin_sees_the_queue_and_can_decide(pg, group):
     pg.sim.send(group.bob, f"/fulfil {order_id}", group.chat, as_chat=True)
     await pg.settle()
     assert last(pg, group.chat)["text"].startswith(f"Order #{order_id} (Mug for Alice) is fulfilled.")
+
+
+# --- make-up cards (补签卡) --------------------------------------------------------------------------------
+
+
+async def test_a_makeup_card_is_delivered_at_once_and_spent_by_makeup_instead_of_points(pg, group):
+    card = await add(pg, group, "Make-up card | 20 | makeup card | Repairs one missed day")
+    alice = group.alice
+    await say(pg, alice, "/checkin", group.chat)          # day 1
+    pg.clock.advance(days=2)                              # day 2 missed
+    await say(pg, alice, "/checkin", group.chat)          # day 3: streak back to 1
+    await fund(pg, group.chat, alice, points=100)
+    answer = await buy(pg, group, alice, card)
+    assert answer["text"].startswith("Bought!")
+    assert last(pg, group.chat)["text"].startswith("🎟 Alice bought a make-up card")
+    assert (await orders(pg, group.chat))[-1][-1] == "fulfilled"   # nothing for an admin to deliver
+    before = await balance(pg, group.chat, alice)
+
+    text = await say(pg, alice, "/makeup", group.chat)
+    assert text.startswith("🩹 Made up 2026-03-03 with a make-up card. Streak: 3.")
+    assert await balance(pg, group.chat, alice) == before + 5      # no charge; the 3-day milestone still pays
+    used = await pg.services.db.fetchval("SELECT COUNT(*) FROM makeup_card_uses WHERE user_id = ?", (alice.id,))
+    assert used == 1
+
+    # The card is spent: the next make-up costs points again.
+    pg.clock.advance(days=2)
+    await say(pg, alice, "/checkin", group.chat)
+    paid_before = await balance(pg, group.chat, alice)
+    text = await say(pg, alice, "/makeup", group.chat)
+    assert "for 30 points" in text
+    assert await balance(pg, group.chat, alice) == paid_before - 30   # the joined run is 5 days: no new milestone
+    assert await pg.services.points.ledger.mismatches() == []
