@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 
 from bot.config import Config, ConfigError, load_config
@@ -77,8 +78,6 @@ def cmd_console(config: Config, args: argparse.Namespace) -> int:
 def cmd_backup(config: Config, args: argparse.Namespace) -> int:
     from storage.backup import backup
 
-    import sqlite3
-
     try:
         pages = backup(config.database.path, args.path)
     except (OSError, sqlite3.Error) as exc:  # sqlite3.Error: e.g. the file is not a database
@@ -90,8 +89,6 @@ def cmd_backup(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_check(config: Config, args: argparse.Namespace) -> int:
     from bot.checks import run_checks
-
-    import sqlite3
 
     try:
         problems = asyncio.run(run_checks(config))

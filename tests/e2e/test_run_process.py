@@ -1,0 +1,219 @@
+"""The real `python -m bot run` as a separate process against the simulated Telegram over HTTP: it asks for the
+updates it needs, answers a group, survives SIGKILL without losing or repeating anything, and never prints its token."""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.sim import FakeTelegram
+
+ROOT = Path(__file__).resolve().parents[2]
+# Generous for a slow 2-core CI machine; a healthy run takes a fraction of this.
+START_TIMEOUT = 30.0
+REPLY_TIMEOUT = 20.0
+
+
+class BotProcess:
+    """One `python -m bot run` process; logs go to files so a chatty bot can never block on a full pipe."""
+
+    def __init__(self, tmp_path: Path, server_url: str, token: str, name: str) -> None:
+        self.stdout_path = tmp_path / f"{name}.out"
+        self.stderr_path = tmp_path / f"{name}.err"
+        env = {**os.environ, "BOT_TOKEN": token, "PYTHONUNBUFFERED": "1"}
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "--config", str(tmp_path / "config.yaml"), "run", "--api-url", server_url],
+                cwd=ROOT, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+            )
+
+    def output(self) -> str:
+        return self.stdout_path.read_text(errors="replace") + self.stderr_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.alive():
+            self.proc.kill()  # SIGKILL: no shutdown code runs
+        self.proc.wait(timeout=10)
+
+    def stop(self, timeout: float = 20.0) -> int:
+        """SIGINT, as Ctrl-C or a service manager: PTB stops polling and runs post_shutdown."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
+
+
+def wait_for(predicate, what: str, bot: BotProcess, timeout: float = REPLY_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if not bot.alive():
+            pytest.fail(f"the bot exited ({bot.proc.returncode}) while waiting for {what}:\n{bot.output()[-3000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}:\n{bot.output()[-3000:]}")
+        time.sleep(0.05)
+
+
+def reply_to(sim: FakeTelegram, chat, message: dict) -> list[dict]:
+    return [m for m in sim.replies(chat) if m.get("reply_to_message", {}).get("message_id") == message["message_id"]]
+
+
+def query(db: Path, sql: str, *params) -> list[tuple]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def sim():
+    return FakeTelegram()  # the system clock: the bot process lives in real time
+
+
+@pytest.fixture
+def server(sim):
+    server = sim.serve_http()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    path = tmp_path / "data" / "sticky.db"
+    (tmp_path / "config.yaml").write_text(
+        "telegram:\n  poll_timeout: 1\n  rate_limit: true\n"
+        f"database:\n  path: {path}\n"
+        "logging:\n  level: DEBUG\n"  # the most talkative level: the token must not leak even here
+    )
+    return path
+
+
+@pytest.fixture
+def start(tmp_path, server, sim):
+    started: list[BotProcess] = []
+
+    def polling_since(mark: int) -> bool:
+        """An answered getUpdates after this process's deleteWebhook (PTB's last step before polling): a killed
+        process's long poll may still be answered late, so an earlier or failed getUpdates proves nothing."""
+        calls = sim.calls()[mark:]
+        hooks = [i for i, c in enumerate(calls) if c.method == "deleteWebhook"]
+        return bool(hooks) and any(c.method == "getUpdates" and c.ok for c in calls[hooks[-1]:])
+
+    def start_bot() -> BotProcess:
+        mark = len(sim.calls())
+        bot = BotProcess(tmp_path, server.url, sim.token, f"run{len(started) + 1}")
+        started.append(bot)
+        wait_for(lambda: polling_since(mark), "the bot to start polling", bot, START_TIMEOUT)
+        return bot
+
+    yield start_bot
+    for bot in started:
+        bot.kill()
+
+
+def make_group(sim: FakeTelegram):
+    owner, admin, alice, bob = (sim.user(n) for n in ("owner", "admin", "alice", "bob"))
+    chat = sim.create_group("Tea Lovers", owner=owner)
+    sim.add_bot(chat, by=owner)
+    sim.join(chat, admin)
+    sim.promote(chat, admin, by=owner)
+    for user in (alice, bob):
+        sim.join(chat, user)
+        sim.send(user, f"hello, I'm {user.username}", chat)
+    return chat, owner, admin, alice, bob
+
+
+def assert_no_token(sim: FakeTelegram, bot: BotProcess) -> None:
+    output = bot.output()
+    assert output.strip(), "the bot logged nothing at DEBUG level?"
+    secret = sim.token.split(":", 1)[1]
+    assert sim.token not in output
+    assert secret not in output
+
+
+def test_the_real_process_serves_a_group_and_shuts_down_cleanly(sim, start, db_path):
+    bot = start()
+    # Without asking, Telegram never sends chat_member: joins, leaves and promotions would go unseen.
+    first = sim.calls("getUpdates")[0]
+    assert {"message", "chat_member", "my_chat_member", "callback_query"} <= set(first.params["allowed_updates"])
+    assert "chat_member" in (sim.allowed_updates or [])
+    assert sim.calls("getMe") and sim.calls("setMyCommands")
+
+    chat, owner, admin, alice, bob = make_group(sim)
+    greeting = wait_for(lambda: [m for m in sim.replies(chat) if m.get("text", "").startswith("Hello, Tea Lovers!")], "the greeting", bot)
+    assert len(greeting) == 1
+    command = sim.send(admin, "/setrole @alice activator keeps the mood up", chat)
+    answer = wait_for(lambda: reply_to(sim, chat, command), "the /setrole answer", bot)
+    assert [m.get("text") for m in answer] == ["Alice is now Activator."]
+    roles = sim.send(bob, "/roles", chat)
+    answer = wait_for(lambda: reply_to(sim, chat, roles), "the /roles answer", bot)
+    assert "Activator (1) — keeps the mood up\n  Alice" in answer[0]["text"]
+    assert "Admin (1) — rewards and moderates\n  Admin" in answer[0]["text"]
+
+    assert query(db_path, "SELECT active, added_by FROM groups WHERE chat_id = ?", chat.id) == [(1, owner.id)]
+    assert query(db_path, "SELECT actor_id, target_id, change, role, reason FROM role_audit WHERE change = 'set'") == [
+        (admin.id, alice.id, "set", "activator", "keeps the mood up")
+    ]
+    joins = query(db_path, "SELECT user_id, COUNT(*) FROM member_events WHERE event = 'join' GROUP BY user_id ORDER BY user_id")
+    assert joins == [(admin.id, 1), (alice.id, 1), (bob.id, 1)]
+
+    # A clean stop (SIGINT) exits 0 and writes what was still counted in memory.
+    assert bot.stop() == 0
+    counted = dict(query(db_path, "SELECT user_id, SUM(messages) FROM activity_daily GROUP BY user_id"))
+    assert counted.get(alice.id, 0) >= 1 and counted.get(bob.id, 0) >= 2
+    assert query(db_path, "PRAGMA integrity_check") == [("ok",)]
+    assert_no_token(sim, bot)
+
+
+def test_sigkill_and_restart_lose_nothing_and_repeat_nothing(sim, start, db_path):
+    first = start()
+    chat, owner, admin, alice, bob = make_group(sim)
+    command = sim.send(owner, "/setrole @alice activator", chat)
+    wait_for(lambda: reply_to(sim, chat, command), "the /setrole answer", first)
+    command = sim.send(owner, "/set timezone Asia/Shanghai", chat)
+    wait_for(lambda: reply_to(sim, chat, command), "the /set answer", first)
+
+    first.kill()  # SIGKILL mid-life: no shutdown, no flush, no goodbye
+    assert first.proc.returncode == -signal.SIGKILL
+
+    # While it is down, life goes on: Telegram keeps these updates for it.
+    dave = sim.user("dave")
+    sim.join(chat, dave)
+    roles = sim.send(bob, "/roles", chat)
+    settings = sim.send(admin, "/settings", chat)
+
+    second = start()
+    answer = wait_for(lambda: reply_to(sim, chat, roles), "the /roles sent while the bot was down", second)
+    assert "Activator (1) — keeps the mood up\n  Alice" in answer[0]["text"]
+    answer = wait_for(lambda: reply_to(sim, chat, settings), "the /settings sent while the bot was down", second)
+    assert "• timezone = Asia/Shanghai" in answer[0]["text"].splitlines()
+    wait_for(lambda: query(db_path, "SELECT 1 FROM member_events WHERE user_id = ?", dave.id), "Dave's join", second)
+
+    # One more full poll: anything it would still handle (twice) would show up by then.
+    polls = len(sim.calls("getUpdates"))
+    wait_for(lambda: len(sim.calls("getUpdates")) >= polls + 1, "one more poll", second)
+    assert len(reply_to(sim, chat, roles)) == 1
+    assert len(reply_to(sim, chat, settings)) == 1
+    assert query(db_path, "SELECT event FROM member_events WHERE user_id = ?", dave.id) == [("join",)]
+    assert query(db_path, "SELECT COUNT(*) FROM role_audit WHERE change = 'set'") == [(1,)]
+    assert len([m for m in sim.replies(chat) if m.get("text", "").startswith("Hello, Tea Lovers!")]) == 1
+    assert sim.pending_update_count == 0  # everything was confirmed
+
+    assert second.stop() == 0
+    assert_no_token(sim, first)
+    assert_no_token(sim, second)

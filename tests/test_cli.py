@@ -1,0 +1,114 @@
+"""The command line as an operator uses it: `python -m bot backup|check|console`, each in its own process."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from storage.groups import GroupRepo
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def config_for(tmp_path: Path, db_path: Path) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(f"database:\n  path: {db_path}\n")
+    return path
+
+
+def bot_cli(config: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}  # none of these commands needs Telegram
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), *args],
+        cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.fixture
+async def live_db(db):
+    """A database the bot would be using right now (open, WAL), with one group in it."""
+    await GroupRepo(db).register(-100123, "Tea Lovers", "supergroup", 42, datetime(2026, 3, 2, tzinfo=timezone.utc))
+    return db
+
+
+async def test_backup_copies_a_database_in_use(tmp_path, live_db):
+    target = tmp_path / "backups" / "sticky-2026-03-02.db"
+    result = bot_cli(config_for(tmp_path, live_db.path), "backup", str(target))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"backed up {live_db.path} to {target} (")
+    copy = sqlite3.connect(target)
+    try:
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert copy.execute("SELECT chat_id, title, added_by FROM groups").fetchall() == [(-100123, "Tea Lovers", 42)]
+        versions = copy.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+    finally:
+        copy.close()
+    source = sqlite3.connect(live_db.path)
+    try:
+        assert versions == source.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+    finally:
+        source.close()
+
+
+def test_backup_of_a_missing_database_fails_with_a_clear_message(tmp_path):
+    missing = tmp_path / "nowhere" / "sticky.db"
+    target = tmp_path / "copy.db"
+    result = bot_cli(config_for(tmp_path, missing), "backup", str(target))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"backup failed: no database at {missing}"
+    assert "Traceback" not in result.stderr
+    assert not target.exists() and not missing.exists()  # nothing half-made, no empty database created
+
+
+async def test_check_passes_on_a_fresh_database(tmp_path, db):
+    result = bot_cli(config_for(tmp_path, db.path), "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == f"{db.path}: all checks passed"
+
+
+def test_check_without_a_database_exits_1(tmp_path):
+    missing = tmp_path / "sticky.db"
+    result = bot_cli(config_for(tmp_path, missing), "check")
+    assert result.returncode == 1
+    assert result.stdout.strip() == f"{missing}: no database"
+
+
+async def test_check_of_a_database_from_a_newer_sticky_says_so_and_exits(tmp_path, db):
+    """It used to print a traceback and then hang for ever: the database's connection thread was left open."""
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO schema_migrations(version, name, applied_at) VALUES (9999, 'future', 'x')")
+    result = bot_cli(config_for(tmp_path, db.path), "check")  # bot_cli's timeout fails the test if it hangs
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"{db.path}: database {db.path} has migrations [9999] this Sticky does not know: it is newer than the code"
+    )
+
+
+@pytest.mark.parametrize("command", ["check", "backup"])
+def test_a_file_that_is_not_a_database_is_named_not_a_traceback(tmp_path, command):
+    bogus = tmp_path / "sticky.db"
+    bogus.write_text("these are not the pages you are looking for " * 200)
+    args = ["backup", str(tmp_path / "copy.db")] if command == "backup" else ["check"]
+    result = bot_cli(config_for(tmp_path, bogus), *args)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith("file is not a database")
+
+
+def test_console_scripted_through_stdin(tmp_path):
+    script = "alice: hello\nowner: /setrole @alice activator\nbob: /roles\nowner -> bob: /setrole spreader\ncarol: /setrole @bob activator\n"
+    result = bot_cli(config_for(tmp_path, tmp_path / "unused.db"), "console", stdin=script)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "Sticky → owner: Alice is now Activator." in lines
+    roles = lines.index("Sticky → bob: Roles in Console Group")
+    assert lines[roles + 5 : roles + 7] == ["Activator (1) — keeps the mood up", "  Alice"]
+    assert "Sticky → owner: Bob is now Spreader." in lines  # `owner -> bob:` replies to bob's last message
+    assert "Sticky → carol: Only Admin and above can use this command." in lines
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "unused.db").exists()  # the console plays in a scratch database
