@@ -1,7 +1,6 @@
 """build_application(config): the ONE place that wires Sticky — PTB application, services, handlers, menus, jobs."""
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -174,7 +173,7 @@ async def set_command_menus(app: Application) -> None:
 
 async def on_error(update: object, context: BotContext) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
-    log.error("error handling update %s: %s", update_id, html.escape(str(context.error)), exc_info=context.error)
+    log.error("error handling update %s: %s", update_id, context.error, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             await context.bot.send_message(update.effective_chat.id, core_texts.internal_error(context.tr))

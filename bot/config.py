@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -46,11 +45,12 @@ class GroupDefaults(_Model):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
+        from bot.domain.settings import parse_timezone  # the same rule as /set timezone
+
         try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+            return parse_timezone(value)
+        except ValueError:
             raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Asia/Shanghai)") from None
-        return value
 
 
 class RolesConfig(_Model):

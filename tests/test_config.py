@@ -32,6 +32,13 @@ def test_every_problem_is_one_line_with_file_field_and_reason(tmp_path):
     assert "defaults.transient_seconds:" in text
 
 
+@pytest.mark.parametrize("zone", ["America", "EST", "Mars/Olympus", ""])
+def test_timezones_that_are_not_places_are_refused_with_one_line(zone):
+    with pytest.raises(ConfigError) as info:
+        parse_config({"defaults": {"timezone": zone}})
+    assert info.value.lines == [f"config.yaml: defaults.timezone: unknown timezone {zone!r} (use an IANA name such as Asia/Shanghai)"]
+
+
 def test_invalid_yaml_names_the_line(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("telegram:\n  mode: [polling\n")

@@ -29,7 +29,7 @@ def _parse_language(text: str) -> str:
     return value
 
 
-def _parse_timezone(text: str) -> str:
+def parse_timezone(text: str) -> str:
     value = text.strip()
     try:
         ZoneInfo(value)
@@ -94,7 +94,7 @@ SETTINGS: dict[str, SettingSpec] = {
     spec.key: spec
     for spec in (
         SettingSpec("language", "language", _parse_language, "defaults.language"),
-        SettingSpec("timezone", "timezone", _parse_timezone, "defaults.timezone"),
+        SettingSpec("timezone", "timezone", parse_timezone, "defaults.timezone"),
         SettingSpec("delete_commands", "bool", _parse_bool, "defaults.delete_commands"),
         SettingSpec("transient_seconds", "int", _int_range(0, 86400), "defaults.transient_seconds"),
         SettingSpec("checkin_base", "int", _int_range(0, 100_000), "points.checkin.base"),
