@@ -11,7 +11,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot.context import BotContext
-from bot.domain.errors import GroupOnlyError, PrivateOnlyError, UserError
+from bot.domain.errors import AnonymousAdminError, GroupOnlyError, PrivateOnlyError, UserError
 from bot.domain.roles import Role, require
 from bot.telegram_port import user_info
 from bot.domain.funnel import FunnelError
@@ -21,7 +21,8 @@ from bot.texts import core as texts
 from bot.texts import funnel as funnel_texts
 from bot.texts import points as points_texts
 from bot.texts import shop as shop_texts
-from storage.members import UserInfo
+from bot.services.members import user_id_arg
+from storage.members import Member, UserInfo
 
 log = logging.getLogger(__name__)
 
@@ -122,3 +123,32 @@ def sender(update: Update) -> UserInfo | None:
     return None if user is None else user_info(user)
 
 
+async def resolve_target(update: Update, context: BotContext, arg: str | None) -> Member:
+    """The member a command names: by reply, @username or numeric id (arg). Raises TargetError."""
+    replied = update.effective_message.reply_to_message
+    # In forum groups every message "replies" to the topic's first message; that names nobody.
+    if replied is not None and replied.forum_topic_created:
+        replied = None
+    from_chat = replied is not None and replied.sender_chat is not None
+    reply_user = user_info(replied.from_user) if replied is not None and not from_chat and replied.from_user else None
+    return await context.services.members.target(update.effective_chat.id, reply_user, from_chat, arg)
+
+
+def _names_member(arg: str) -> bool:
+    return arg.startswith("@") or user_id_arg(arg) is not None
+
+
+def split_target(update: Update, args: list[str]) -> tuple[str | None, list[str]]:
+    """With a reply, the arguments are the rest; otherwise the first argument names the member."""
+    if update.effective_message.reply_to_message is not None and args and not _names_member(args[0]):
+        return None, args
+    if args and _names_member(args[0]):
+        return args[0], args[1:]
+    return None, args
+
+
+def person_id(context: BotContext) -> int:
+    """The acting person's id, for personal commands; someone writing as the group has none."""
+    if context.actor.anonymous_admin:
+        raise AnonymousAdminError()
+    return context.actor.user_id

@@ -7,11 +7,8 @@ from telegram.constants import ChatType
 from bot.context import BotContext
 from bot.domain.errors import UsageError
 from bot.domain.roles import ASSIGNABLE, Role
-from bot.services.members import user_id_arg
 from bot.texts import core as texts
-from bot.telegram_port import user_info
-from handlers.base import command, reply, sender, spec_of
-from storage.members import Member
+from handlers.base import command, reply, resolve_target, spec_of, split_target
 
 
 def _role_arg(text: str | None) -> Role:
@@ -22,29 +19,6 @@ def _role_arg(text: str | None) -> Role:
     if role not in ASSIGNABLE:
         raise UsageError()
     return role
-
-
-async def _target(update: Update, context: BotContext, arg: str | None) -> Member:
-    replied = update.effective_message.reply_to_message
-    # In forum groups every message "replies" to the topic's first message; that names nobody.
-    if replied is not None and replied.forum_topic_created:
-        replied = None
-    from_chat = replied is not None and replied.sender_chat is not None
-    reply_user = user_info(replied.from_user) if replied is not None and not from_chat and replied.from_user else None
-    return await context.services.members.target(update.effective_chat.id, reply_user, from_chat, arg)
-
-
-def _names_member(arg: str) -> bool:
-    return arg.startswith("@") or user_id_arg(arg) is not None
-
-
-def _split_target(update: Update, args: list[str]) -> tuple[str | None, list[str]]:
-    """With a reply, the arguments are the rest; otherwise the first argument names the member."""
-    if update.effective_message.reply_to_message is not None and args and not _names_member(args[0]):
-        return None, args
-    if args and _names_member(args[0]):
-        return args[0], args[1:]
-    return None, args
 
 
 @command("start", where="any")
@@ -71,11 +45,11 @@ async def cmd_roles(update: Update, context: BotContext) -> None:
 
 @command("setrole", role=Role.ADMIN)
 async def cmd_setrole(update: Update, context: BotContext) -> None:
-    target_arg, rest = _split_target(update, context.args or [])
+    target_arg, rest = split_target(update, context.args or [])
     if not rest:
         raise UsageError()
     role = _role_arg(rest[0])
-    target = await _target(update, context, target_arg)
+    target = await resolve_target(update, context, target_arg)
     reason = " ".join(rest[1:]) or None
     await context.services.roles.set_role(context.actor, target, role, reason)
     await reply(update, context, texts.role_set(context.tr, target.user.display, role))
@@ -83,11 +57,11 @@ async def cmd_setrole(update: Update, context: BotContext) -> None:
 
 @command("unsetrole", role=Role.ADMIN)
 async def cmd_unsetrole(update: Update, context: BotContext) -> None:
-    target_arg, rest = _split_target(update, context.args or [])
+    target_arg, rest = split_target(update, context.args or [])
     if len(rest) != 1:
         raise UsageError()
     role = _role_arg(rest[0])
-    target = await _target(update, context, target_arg)
+    target = await resolve_target(update, context, target_arg)
     await context.services.roles.unset_role(context.actor, target, role)
     await reply(update, context, texts.role_unset(context.tr, target.user.display, role))
 

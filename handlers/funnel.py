@@ -17,10 +17,9 @@ from bot.services.funnel import Confirmed
 from bot.telegram_port import user_info
 from bot.texts import funnel as texts
 from bot.texts import translator
-from handlers.base import command, delete_quietly, job_delete_message, reply, sender
-from handlers.core import _target as target_of
-from handlers.lifecycle import _present
-from handlers.points import _person, notify_private
+from handlers.base import command, delete_quietly, job_delete_message, person_id, reply, resolve_target, sender
+from handlers.lifecycle import is_present
+from handlers.points import notify_private
 from storage.funnel import Check
 
 log = logging.getLogger(__name__)
@@ -145,7 +144,7 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
     if chat.type not in GROUPS or user.id == context.bot.id:
         return
     s = context.services
-    was, now_in = _present(change.old_chat_member), _present(change.new_chat_member)
+    was, now_in = is_present(change.old_chat_member), is_present(change.new_chat_member)
     if was and not now_in:
         closed, clawed = await s.funnel.member_left(chat.id, user.id, change.date)
         if closed is not None:
@@ -179,7 +178,7 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
         live = await context.bot.get_chat_member(chat.id, user.id)
     except TelegramError:
         live = None
-    if live is None or not _present(live):
+    if live is None or not is_present(live):
         return
     check = await s.funnel.begin_check(chat.id, user.id, "join", change.date)
     if check is None:
@@ -358,7 +357,7 @@ async def job_sweep(context: BotContext) -> None:
 async def cmd_invite(update: Update, context: BotContext) -> None:
     s = context.services
     chat, who = update.effective_chat, sender(update)
-    user_id = _person(context)
+    user_id = person_id(context)
     approval = bool((await context.bot.get_chat(chat.id)).join_by_request)
     link = await s.funnel.link_for(chat.id, user_id, approval)
     if link is None:
@@ -395,10 +394,10 @@ async def cmd_invites(update: Update, context: BotContext) -> None:
     if args:
         if context.actor.role < Role.ADMIN:
             raise NotAllowedError(needed=Role.ADMIN)
-        target = await target_of(update, context, args[0])
+        target = await resolve_target(update, context, args[0])
         user_id, display = target.user.user_id, target.user.display
     else:
-        user_id, display = _person(context), sender(update).display
+        user_id, display = person_id(context), sender(update).display
     stats = await context.services.funnel.stats(chat.id, user_id)
     await reply(update, context, texts.stats(context.tr, display, stats))
 

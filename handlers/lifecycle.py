@@ -19,7 +19,7 @@ def _status(member) -> str:
     return member.status
 
 
-def _present(member) -> bool:
+def is_present(member) -> bool:
     return _status(member) in ("member", "administrator", "creator", "restricted")
 
 
@@ -29,7 +29,7 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
         return
     s = context.services
-    was, now_in = _present(change.old_chat_member), _present(change.new_chat_member)
+    was, now_in = is_present(change.old_chat_member), is_present(change.new_chat_member)
     is_admin = change.new_chat_member.status == ChatMemberStatus.ADMINISTRATOR
     if now_in and not was:
         await s.groups.bot_added(chat.id, chat.title or "", chat.type, change.from_user.id if change.from_user else None)

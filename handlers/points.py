@@ -9,27 +9,20 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
 from bot.context import BotContext
-from bot.domain.errors import AnonymousAdminError, UsageError, UserError
+from bot.domain.errors import UsageError, UserError
 from bot.domain.points import parse_amount
 from bot.domain.roles import Role
 from bot.services.members import user_id_arg
 from bot.texts import core as core_texts
 from bot.texts import points as texts
 from bot.texts import language_for_user, translator
-from handlers.base import command, render_error, reply, sender
-from handlers.core import _target as target_of
+from handlers.base import command, person_id, render_error, reply, resolve_target, sender
 
 log = logging.getLogger(__name__)
 
 BOARDS = ("points", "xp", "checkin", "streak", "invites")
 WINDOWS = ("week", "month", "season", "all")
 OPTOUT_KINDS = {"private": ["private"], "mentions": ["mentions"], "all": ["private", "mentions"]}
-
-
-def _person(context: BotContext) -> int:
-    if context.actor.anonymous_admin:
-        raise AnonymousAdminError()
-    return context.actor.user_id
 
 
 async def _names(context: BotContext, chat_id: int, rows):
@@ -55,7 +48,7 @@ async def _checkin(update: Update, context: BotContext, user_id: int) -> None:
 
 @command("checkin")
 async def cmd_checkin(update: Update, context: BotContext) -> None:
-    await _checkin(update, context, _person(context))
+    await _checkin(update, context, person_id(context))
 
 
 async def on_checkin_words(update: Update, context: BotContext) -> None:
@@ -77,7 +70,7 @@ async def on_checkin_words(update: Update, context: BotContext) -> None:
 
 @command("makeup")
 async def cmd_makeup(update: Update, context: BotContext) -> None:
-    result = await context.services.points.makeup(update.effective_chat.id, _person(context))
+    result = await context.services.points.makeup(update.effective_chat.id, person_id(context))
     await reply(update, context, texts.makeup_done(context.tr, result))
 
 
@@ -95,7 +88,7 @@ async def cmd_me(update: Update, context: BotContext) -> None:
 @command("history")
 async def cmd_history(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
-    user_id = _person(context)
+    user_id = person_id(context)
     entries = await context.services.points.history(chat.id, user_id)
     tz = (await context.services.groups.settings(chat.id)).timezone
     await reply(update, context, texts.history(context.tr, sender(update).display, entries, tz))
@@ -122,7 +115,7 @@ async def cmd_earn(update: Update, context: BotContext) -> None:
 @command("badges")
 async def cmd_badges(update: Update, context: BotContext) -> None:
     chat_id = update.effective_chat.id
-    held = await context.services.points.repo.badges(chat_id, _person(context))
+    held = await context.services.points.repo.badges(chat_id, person_id(context))
     await reply(update, context, texts.badges(context.tr, sender(update).display, held, context.services.points.badges))
 
 
@@ -160,7 +153,7 @@ async def _adjust(update: Update, context: BotContext, give: bool) -> None:
     target_arg, rest = _split_adjust(update, context.args or [])
     if not rest:
         raise UsageError()
-    target = await target_of(update, context, target_arg)
+    target = await resolve_target(update, context, target_arg)
     wallet = await context.services.points.adjust(
         update.effective_chat.id, context.actor.user_id, target.user.user_id, rest[0], " ".join(rest[1:]), update.update_id, give,
     )
@@ -226,7 +219,7 @@ async def _optout(update: Update, context: BotContext, out: bool) -> None:
     kind = args[0].lower() if args else "all"
     if len(args) > 1 or kind not in OPTOUT_KINDS:
         raise UsageError()
-    await context.services.points.set_optout(_person(context), OPTOUT_KINDS[kind], out)
+    await context.services.points.set_optout(person_id(context), OPTOUT_KINDS[kind], out)
     await reply(update, context, texts.optout_done(context.tr, OPTOUT_KINDS[kind], out))
 
 
