@@ -60,6 +60,17 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
 
 
 async def on_migrate(update: Update, context: BotContext) -> None:
+    """A basic group became a supergroup with a new id. Telegram tells both chats (the supergroup first);
+    whichever comes first moves the group's data, the other finds nothing left to move."""
     message = update.effective_message
     if message.migrate_to_chat_id:
-        await context.services.groups.repo.migrate_chat(message.chat.id, message.migrate_to_chat_id)
+        old, new = message.chat.id, message.migrate_to_chat_id
+    else:
+        old, new = message.migrate_from_chat_id, message.chat.id
+    s = context.services
+    if await s.groups.migrated(old, new):
+        log.info("group %s upgraded to supergroup %s", old, new)
+    # Counted in memory under the old id and not written yet: it is written under the new one.
+    s.activity.move_chat(old, new)
+    s.points.move_chat(old, new)
+    s.funnel.forget_pending()

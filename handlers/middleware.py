@@ -48,6 +48,10 @@ class Middleware:
         if chat is None:
             context.tr = translator(language_for_user(user.language_code if user else None, default_lang))
             return
+        if message is not None and (message.migrate_to_chat_id or message.migrate_from_chat_id):
+            # A group upgraded to a supergroup: on_migrate moves it; recording it under either id first must not.
+            context.tr = translator(default_lang)
+            return
         name = command_name(update)
         if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
             await s.groups.ensure(chat.id, chat.title or "", chat.type)

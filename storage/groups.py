@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiosqlite
+
 from storage.db import Database, from_iso, iso
 
 
@@ -67,12 +69,32 @@ class GroupRepo:
         async with self.db.transaction() as tx:
             await tx.execute("UPDATE groups SET title = ? WHERE chat_id = ?", (title, chat_id))
 
-    async def migrate_chat(self, old_id: int, new_id: int) -> None:
-        """A group upgraded to a supergroup gets a new id; carry everything over."""
+    async def migrate_chat(self, old_id: int, new_id: int, now: datetime) -> bool:
+        """A basic group upgraded to a supergroup gets a new id: carry everything over, exactly once.
+
+        Every table with a chat_id column moves (found from the schema, so tables added by later migrations
+        move too). Rows the new id already has (the supergroup's first service message may have registered
+        it) give way to the group's history. Returns False when there is nothing to move: an unknown group,
+        or a migration already done (Telegram tells both chats, and an update may come twice)."""
         async with self.db.transaction() as tx:
+            cur = await tx.execute("SELECT 1 FROM groups WHERE chat_id = ?", (old_id,))
+            if await cur.fetchone() is None:
+                return False
+            cur = await tx.execute(
+                "INSERT INTO chat_migrations(old_id, new_id, at) VALUES (?, ?, ?) ON CONFLICT(old_id) DO NOTHING",
+                (old_id, new_id, iso(now)),
+            )
+            if cur.rowcount != 1:
+                return False
             await tx.execute("PRAGMA defer_foreign_keys = ON")
-            for table in ("groups", "group_settings", "members", "role_audit", "member_events", "activity_daily"):
-                await tx.execute(f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
+            for table in await _tables_with_chat_id(tx):
+                await tx.execute(f"DELETE FROM {table} WHERE chat_id = ?", (new_id,))
+                await tx.execute(f"UPDATE {table} SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
+            # A supergroup's admins are read again from Telegram before the next privileged command.
+            await tx.execute(
+                "UPDATE groups SET type = 'supergroup', admins_refreshed_at = NULL WHERE chat_id = ?", (new_id,)
+            )
+            return True
 
     async def settings(self, chat_id: int) -> dict[str, str]:
         rows = await self.db.fetchall("SELECT key, value FROM group_settings WHERE chat_id = ?", (chat_id,))
@@ -90,3 +112,18 @@ class GroupRepo:
     async def mark_admins_refreshed(self, chat_id: int, now: datetime) -> None:
         async with self.db.transaction() as tx:
             await tx.execute("UPDATE groups SET admins_refreshed_at = ? WHERE chat_id = ?", (iso(now), chat_id))
+
+
+async def _tables_with_chat_id(tx: aiosqlite.Connection) -> list[str]:
+    """Every table of ours with a chat_id column."""
+    cur = await tx.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('chat_migrations', 'schema_migrations')"
+        " AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    )
+    tables = [row[0] for row in await cur.fetchall()]
+    found = []
+    for table in tables:
+        cur = await tx.execute(f"PRAGMA table_info({table})")
+        if any(col[1] == "chat_id" for col in await cur.fetchall()):
+            found.append(table)
+    return found

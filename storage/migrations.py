@@ -289,4 +289,15 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        5,
+        "basic groups upgraded to supergroups",
+        """
+        CREATE TABLE chat_migrations (
+            old_id INTEGER PRIMARY KEY,
+            new_id INTEGER NOT NULL,
+            at TEXT NOT NULL
+        )
+        """,
+    ),
 ]

@@ -1,11 +1,25 @@
 """Counts messages in memory and writes them in one batch per interval: the per-message hot path does no I/O."""
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from storage.activity import ActivityRepo
+
+
+def follow_moves(moved: dict[int, int], *state: tuple[dict[tuple[Any, ...], Any], Callable[[Any, Any], Any]]) -> None:
+    """Re-key in-memory state whose keys start with a chat id, for every group that got a new id (a basic group
+    upgraded to a supergroup); `combine` merges a value with one already under the new key."""
+    for old, new in moved.items():
+        for mapping, combine in state:
+            for key in [k for k in mapping if k[0] == old]:
+                value = mapping.pop(key)
+                moved_key = (new, *key[1:])
+                mapping[moved_key] = combine(mapping[moved_key], value) if moved_key in mapping else value
 
 
 class ActivityBuffer:
@@ -13,11 +27,21 @@ class ActivityBuffer:
         self.repo = repo
         self._counts: dict[tuple[int, int, str], int] = defaultdict(int)
         self._last_seen: dict[tuple[int, int], datetime] = {}
+        self._moved: dict[int, int] = {}
 
     def count(self, chat_id: int, user_id: int, at: datetime, tz: str) -> None:
         day = at.astimezone(ZoneInfo(tz)).date().isoformat()
         self._counts[(chat_id, user_id, day)] += 1
         self._last_seen[(chat_id, user_id)] = at
+
+    def move_chat(self, old: int, new: int) -> None:
+        """The group got a new id (upgraded to a supergroup): what is counted and not written yet follows it,
+        and so does anything a failed flush puts back later."""
+        self._moved[old] = new
+        self._follow_moves()
+
+    def _follow_moves(self) -> None:
+        follow_moves(self._moved, (self._counts, operator.add), (self._last_seen, max))
 
     @property
     def pending(self) -> int:
@@ -38,5 +62,6 @@ class ActivityBuffer:
                 self._counts[key] += n
             for key, at in last_seen.items():
                 self._last_seen.setdefault(key, at)
+            self._follow_moves()
             raise
         return sum(counts.values())

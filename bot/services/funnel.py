@@ -223,6 +223,10 @@ class FunnelService:
 
     # --- confirmation ----------------------------------------------------------------------
 
+    def forget_pending(self) -> None:
+        """Read the pending invitees from storage again (a group changed its id)."""
+        self._pending = None
+
     async def _pending_set(self) -> set[tuple[int, int]]:
         if self._pending is None:
             self._pending = await self.repo.pending_invitees()

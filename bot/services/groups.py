@@ -47,6 +47,14 @@ class GroupService:
     async def bot_removed(self, chat_id: int) -> None:
         await self.repo.deactivate(chat_id, self.clock.now())
 
+    async def migrated(self, old_id: int, new_id: int) -> bool:
+        """A basic group became a supergroup with a new id: move its data (once). True if this call moved it."""
+        moved = await self.repo.migrate_chat(old_id, new_id, self.clock.now())
+        for chat_id in (old_id, new_id):
+            self._settings.pop(chat_id, None)
+        self._known.add(new_id)
+        return moved
+
     async def ensure(self, chat_id: int, title: str, type_: str) -> bool:
         """First time we hear from a group (the 'added' event was missed): register it. True if new."""
         if chat_id in self._known:

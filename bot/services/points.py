@@ -1,6 +1,7 @@
 """Use-cases of the points economy: check-in, make-up, admin give/take, chat XP, badges, tiers, leaderboards, seasons, expiry."""
 from __future__ import annotations
 
+import operator
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from bot.domain.levels import ChatXpRules, Progress, Tier, chat_xp_due, progress
 from bot.domain.points import (
     AlreadyCheckedInError, Currency, InsufficientPointsError, InvalidAmountError, Reason, ledger_key, parse_amount,
 )
+from bot.services.activity import follow_moves
 from bot.services.groups import GroupService
 from storage.db import Database
 from storage.ledger import Entry, InsufficientBalance, LedgerRepo, Wallet, post
@@ -74,6 +76,7 @@ class PointsService:
         # Chat XP is the hot path: cooldowns and pending XP stay in memory and are written in batches.
         self._last_xp: dict[tuple[int, int], datetime] = {}
         self._pending_xp: dict[tuple[int, int], int] = defaultdict(int)
+        self._moved: dict[int, int] = {}
 
     # --- rules as they stand for one group -------------------------------------------------
 
@@ -207,6 +210,15 @@ class PointsService:
             self._last_xp[key] = at
             self._pending_xp[key] += xp
 
+    def move_chat(self, old: int, new: int) -> None:
+        """The group got a new id (upgraded to a supergroup): batched XP and cooldowns follow it, and so does
+        anything a failed flush puts back later."""
+        self._moved[old] = new
+        self._follow_moves()
+
+    def _follow_moves(self) -> None:
+        follow_moves(self._moved, (self._pending_xp, operator.add), (self._last_xp, max))
+
     @property
     def pending_xp(self) -> int:
         return sum(self._pending_xp.values())
@@ -226,6 +238,7 @@ class PointsService:
         except Exception:
             for key, xp in pending.items():
                 self._pending_xp[key] += xp
+            self._follow_moves()
             raise
         ups = []
         for (chat_id, user_id), xp in pending.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import bad_request, forbidden, unsupported
+from .errors import ApiError, bad_request, forbidden, unsupported
 from .state import ANONYMOUS_ADMIN_ID, ChatState, SimUser
 
 if TYPE_CHECKING:
@@ -18,6 +18,11 @@ class CommonMethods:
     def _resolve_chat(self: FakeTelegram, chat_id: int | str) -> ChatState:
         if isinstance(chat_id, int):
             state = self._chats.get(chat_id)
+            if state is not None and state.migrated_to is not None:
+                raise ApiError(
+                    400, "Bad Request: group chat was upgraded to a supergroup chat",
+                    {"migrate_to_chat_id": state.migrated_to},
+                )
             if state is not None:
                 return state
             user = self._users.get(chat_id)

@@ -70,8 +70,7 @@ class DriverMixin:
         if owner.is_bot:
             raise SimError("bots can't create groups")
         if supergroup:
-            chat_id = -1001000000000 - self._next_supergroup
-            self._next_supergroup += 1
+            chat_id = self._new_supergroup_id()
         else:
             chat_id = -4000000000 - self._next_basic_group
             self._next_basic_group += 1
@@ -86,6 +85,35 @@ class DriverMixin:
         chat.members[owner.id] = Member(owner.id, "creator")
         self._chats[chat_id] = chat
         return SimChat(id=chat_id, title=title, type=chat.type, username=username)
+
+    def _new_supergroup_id(self: FakeTelegram) -> int:
+        self._next_supergroup += 1
+        return -1001000000000 - (self._next_supergroup - 1)
+
+    @locked
+    def upgrade(self: FakeTelegram, chat: SimChat | int, by: SimUser) -> SimChat:
+        """The owner turns a basic group into a supergroup (Telegram also does it by itself, e.g. past 200
+        members). The supergroup has a new id and keeps the members, admins, permissions and invite links.
+        The bot gets a service message in each chat, the supergroup's (migrate_from_chat_id) first; from then
+        on every call on the old id answers 400 with parameters.migrate_to_chat_id."""
+        state = self._group(chat)
+        actor = self._present(state, by)
+        if state.type != "group":
+            raise SimError(f"{state.title} is already a supergroup")
+        if actor.status != "creator":
+            raise SimError(f"only the owner can upgrade {state.title}")
+        new = ChatState(
+            id=self._new_supergroup_id(), type="supergroup", title=state.title, username=state.username,
+            members=copy.deepcopy(state.members), permissions=dict(state.permissions),
+            join_by_request=state.join_by_request, description=state.description,
+            links=state.links, requests=state.requests,
+        )
+        state.links, state.requests = {}, {}
+        self._chats[new.id] = new
+        self._service_message(new, by, {"migrate_from_chat_id": state.id}, f"{by.display} upgraded the group to a supergroup")
+        self._service_message(state, by, {"migrate_to_chat_id": new.id}, f"{by.display} moved the group to a supergroup")
+        state.migrated_to = new.id
+        return SimChat(id=new.id, title=new.title or "", type=new.type, username=new.username)
 
     @locked
     def add_bot(self: FakeTelegram, chat: SimChat | int, by: SimUser, admin: bool = True, **rights: bool) -> None:

@@ -151,6 +151,8 @@ class ChatState:
     # Private chats only: the user pressed Start / wrote first; or blocked the bot.
     started: bool = False
     blocked: bool = False
+    # A basic group upgraded to a supergroup: the id of the supergroup; the old id answers every call with 400.
+    migrated_to: int | None = None
 
     @property
     def is_group(self) -> bool:

@@ -63,6 +63,8 @@ class WorldMixin:
         state = self._chats.get(chat_id) if isinstance(chat_id, int) else None
         if state is None or not state.is_group:
             raise SimError(f"unknown group {chat!r}")
+        if state.migrated_to is not None:
+            raise SimError(f"{state.title} was upgraded to a supergroup: use chat {state.migrated_to}")
         return state
 
     def _private(self: FakeTelegram, user: SimUser) -> ChatState:

@@ -2,8 +2,6 @@
 authority on who is an admin (admin list refreshed when stale, anonymous admins recognised)."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from telegram import Update
 
 from tests.helpers import say
