@@ -3,15 +3,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
+import os
 import sqlite3
 import sys
+
+from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.config import Config, ConfigError, load_config
 
 
 class RedactToken(logging.Filter):
-    """The token is a password: whatever a library logs (request URLs contain it), it never reaches the log."""
+    """The token is a password: whatever a library logs (request URLs contain it, InvalidToken's message quotes it,
+    a traceback may carry either), it never reaches the log."""
 
     def __init__(self, token: str) -> None:
         super().__init__()
@@ -22,6 +27,22 @@ class RedactToken(logging.Filter):
             message = record.getMessage()
             if self.token in message:
                 record.msg, record.args = message.replace(self.token, "[BOT_TOKEN]"), None
+            if record.exc_info and record.exc_info[0] is not None:
+                # The formatter prints exc_text when it is set: format the traceback here, without the token.
+                text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+                record.exc_text = text.replace(self.token, "[BOT_TOKEN]")
+        return True
+
+
+class BriefTelegramErrors(logging.Filter):
+    """PTB logs a refused token or a dropped connection with a full traceback of its own internals; one line
+    (what failed and why) tells an operator as much."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, TelegramError) and record.name.startswith("telegram"):
+            record.msg, record.args = f"{record.getMessage()} ({type(error).__name__}: {error})", None
+            record.exc_info, record.exc_text = None, None
         return True
 
 
@@ -29,10 +50,12 @@ def setup_logging(config: Config) -> None:
     logging.basicConfig(level=config.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    filters: list[logging.Filter] = [BriefTelegramErrors()]
     if config.token is not None:
-        redact = RedactToken(config.token.get_secret_value())
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(redact)
+        filters.append(RedactToken(config.token.get_secret_value()))  # last: it sees the final message
+    for handler in logging.getLogger().handlers:
+        for log_filter in filters:
+            handler.addFilter(log_filter)
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
@@ -43,24 +66,64 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     if config.token is None:
         print("BOT_TOKEN is not set: export BOT_TOKEN=123456:ABC… (from @BotFather) and run again.", file=sys.stderr)
         return 2
-    setup_logging(config)
-    app = build_application(config)
     tg = config.telegram
     if tg.mode == "webhook":
         if not tg.webhook.public_url:
             print("config.yaml: telegram.webhook.public_url: required in webhook mode", file=sys.stderr)
             return 2
-        import os
-
-        app.run_webhook(
-            listen=tg.webhook.listen, port=tg.webhook.port, url_path=tg.webhook.url_path,
-            webhook_url=f"{tg.webhook.public_url.rstrip('/')}/{tg.webhook.url_path}",
-            secret_token=os.environ.get("WEBHOOK_SECRET") or None,
-            allowed_updates=ALLOWED_UPDATES, drop_pending_updates=tg.drop_pending_updates,
-        )
-    else:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES, timeout=tg.poll_timeout, drop_pending_updates=tg.drop_pending_updates)
+        if importlib.util.find_spec("tornado") is None:
+            print("telegram.mode webhook needs tornado: pip install -e '.[webhooks]' (or use mode: polling)", file=sys.stderr)
+            return 2
+    setup_logging(config)
+    token = config.token.get_secret_value()
+    # The database first: a wrong path or a database from a newer Sticky is named before Telegram is asked anything.
+    problem = asyncio.run(check_database(config))
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    try:
+        app = build_application(config)
+        if tg.mode == "webhook":
+            app.run_webhook(
+                listen=tg.webhook.listen, port=tg.webhook.port, url_path=tg.webhook.url_path,
+                webhook_url=f"{tg.webhook.public_url.rstrip('/')}/{tg.webhook.url_path}",
+                secret_token=os.environ.get("WEBHOOK_SECRET") or None,
+                allowed_updates=ALLOWED_UPDATES, drop_pending_updates=tg.drop_pending_updates,
+            )
+        else:
+            app.run_polling(allowed_updates=ALLOWED_UPDATES, timeout=tg.poll_timeout, drop_pending_updates=tg.drop_pending_updates)
+    except InvalidToken:
+        print("Telegram rejected BOT_TOKEN: copy the token again from @BotFather (/mybots → API Token).", file=sys.stderr)
+        return 2
+    except NetworkError as exc:  # also TimedOut
+        where = tg.api_url or "api.telegram.org"
+        print(f"cannot reach Telegram at {where}: {redact(str(exc), token)} (check the network and telegram.api_url)", file=sys.stderr)
+        return 1
+    except TelegramError as exc:
+        print(f"Telegram refused to start the bot: {redact(str(exc), token)}", file=sys.stderr)
+        return 1
+    except (OSError, sqlite3.Error) as exc:  # e.g. the webhook port is taken, the disk went away
+        print(f"start-up failed: {redact(str(exc), token)}", file=sys.stderr)
+        return 2
     return 0
+
+
+def redact(text: str, token: str) -> str:
+    return text.replace(token, "[BOT_TOKEN]") if token else text
+
+
+async def check_database(config: Config) -> str | None:
+    """Open (create, migrate) and close the database; one line naming the file when that is impossible."""
+    from storage.db import Database
+
+    db = Database(config.database.path, config.database.busy_timeout_ms)
+    try:
+        await db.open()
+    except (OSError, sqlite3.Error, RuntimeError) as exc:  # RuntimeError: a database from a newer Sticky
+        return f"database.path {config.database.path}: {exc}"
+    finally:
+        await db.close()
+    return None
 
 
 def cmd_demo(config: Config, args: argparse.Namespace) -> int:

@@ -217,3 +217,53 @@ def test_sigkill_and_restart_lose_nothing_and_repeat_nothing(sim, start, db_path
     assert second.stop() == 0
     assert_no_token(sim, first)
     assert_no_token(sim, second)
+
+
+def run_to_exit(tmp_path: Path, api_url: str, token: str, db: Path, timeout: float = 60.0) -> tuple[int, str]:
+    """`python -m bot run` that is expected to give up at start: (exit code, everything it printed)."""
+    config = tmp_path / "failing.yaml"
+    config.write_text(f"telegram:\n  poll_timeout: 1\ndatabase:\n  path: {db}\nlogging:\n  level: DEBUG\n")
+    env = {**os.environ, "BOT_TOKEN": token, "PYTHONUNBUFFERED": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "run", "--api-url", api_url],
+        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_a_rejected_token_is_one_clear_line_and_never_printed(sim, server, tmp_path):
+    wrong = "654321:WRONG-SECRET-do-not-print"
+    code, output = run_to_exit(tmp_path, server.url, wrong, tmp_path / "sticky.db")
+    assert [c.error_code for c in sim.calls("getMe")] == [401]  # Telegram's answer to a token it does not know
+    assert code == 2
+    assert output.strip().splitlines()[-1] == (
+        "Telegram rejected BOT_TOKEN: copy the token again from @BotFather (/mybots → API Token)."
+    )
+    assert "Traceback" not in output
+    assert wrong not in output and "WRONG-SECRET" not in output
+
+
+def test_an_unusable_database_path_is_named_before_telegram_is_asked(sim, server, tmp_path):
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the data folder should be")
+    db = blocker / "sticky.db"
+    code, output = run_to_exit(tmp_path, server.url, sim.token, db)
+    assert code == 2
+    assert output.strip().splitlines()[-1].startswith(f"database.path {db}: ")
+    assert "Traceback" not in output
+    assert sim.calls() == []  # nothing was asked of Telegram with a database it cannot use
+
+
+def test_no_network_is_one_clear_line(sim, tmp_path):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on any more
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    code, output = run_to_exit(tmp_path, url, sim.token, tmp_path / "sticky.db")
+    assert code == 1
+    last = output.strip().splitlines()[-1]
+    assert last.startswith(f"cannot reach Telegram at {url}: ") and last.endswith("(check the network and telegram.api_url)")
+    assert "Traceback" not in output
+    assert sim.token.split(":", 1)[1] not in output
