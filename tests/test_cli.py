@@ -112,3 +112,61 @@ def test_console_scripted_through_stdin(tmp_path):
     assert "Sticky → carol: Only Admin and above can use this command." in lines
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "unused.db").exists()  # the console plays in a scratch database
+
+
+def run_cli(config: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "BOT_TOKEN": "123456:TEST-TOKEN"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "run", *args],
+        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+    )
+
+
+async def test_run_on_a_database_from_a_newer_sticky_stops_before_telegram(tmp_path, db):
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO schema_migrations(version, name, applied_at) VALUES (9999, 'future', 'x')")
+    # An address nobody answers: were Telegram asked anything, the run would end in a network error instead.
+    result = run_cli(config_for(tmp_path, db.path), "--api-url", "http://127.0.0.1:9")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"database.path {db.path}: database {db.path} has migrations [9999] this Sticky does not know: it is newer than the code"
+    )
+
+
+WEBHOOK_CONFIG = "telegram:\n  mode: webhook\n  webhook:\n    public_url: https://bot.example.org\n    port: 8443\n"
+
+
+def test_the_webhooks_extra_exists_and_pins_the_same_telegram_library():
+    """README says `pip install -e '.[webhooks]'`: pip would refuse an extra that does not exist."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ptb = next(d for d in project["dependencies"] if d.startswith("python-telegram-bot["))
+    (webhooks,) = project["optional-dependencies"]["webhooks"]
+    assert webhooks.startswith("python-telegram-bot[webhooks]")
+    assert webhooks.split("]", 1)[1] == ptb.split("]", 1)[1]  # the same version range
+
+
+def test_a_webhook_config_validates_and_builds_the_application(tmp_path):
+    from bot.app import build_application
+    from bot.config import load_config
+
+    path = tmp_path / "config.yaml"
+    path.write_text(WEBHOOK_CONFIG + f"database:\n  path: {tmp_path / 'sticky.db'}\n")
+    config = load_config(path, env={"BOT_TOKEN": "123456:TEST-TOKEN"})
+    assert config.telegram.mode == "webhook"
+    assert config.telegram.webhook.public_url == "https://bot.example.org"
+    app = build_application(config)  # builds offline: nothing is asked of Telegram before run_webhook
+    assert app.updater is not None and app.bot.token == "123456:TEST-TOKEN"
+
+
+def test_webhook_mode_without_tornado_names_the_extra(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("tornado") is not None:
+        pytest.skip("the webhooks extra is installed here")
+    path = tmp_path / "config.yaml"
+    path.write_text(WEBHOOK_CONFIG + f"database:\n  path: {tmp_path / 'sticky.db'}\n")
+    result = run_cli(path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "telegram.mode webhook needs tornado: pip install -e '.[webhooks]' (or use mode: polling)"
