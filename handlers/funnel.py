@@ -41,7 +41,7 @@ def arm(context: BotContext, check: Check) -> None:
         return
     for job in context.job_queue.get_jobs_by_name(job_name(check)):
         job.schedule_removal()
-    delay = max(0.0, (check.deadline - context.services.clock.now()).total_seconds())
+    delay = max(0.0, (context.services.funnel.deadline_of(check) - context.services.clock.now()).total_seconds())
     context.job_queue.run_once(job_captcha, delay, data=check.id, name=job_name(check))
 
 
@@ -63,7 +63,7 @@ def _keyboard(context: BotContext, check: Check, _) -> InlineKeyboardMarkup | No
 
 async def _prompt_text(context: BotContext, check: Check, _, who: str, private: bool) -> str:
     group = (await context.services.groups.repo.get(check.chat_id))
-    seconds = max(0, int((check.deadline - context.services.clock.now()).total_seconds()))
+    seconds = max(0, int((context.services.funnel.deadline_of(check) - context.services.clock.now()).total_seconds()))
     return texts.prompt(_, check.mode, who, group.title if group else "", check.question, seconds, private)
 
 
@@ -255,7 +255,7 @@ async def on_private_text(update: Update, context: BotContext) -> None:
     check = await s.funnel.typed_check(message.from_user.id)
     if check is None:
         return
-    result = await s.funnel.answer(check.id, message.from_user.id, message.text or "")
+    result = await s.funnel.answer(check.id, message.from_user.id, message.text or "", sent_at=message.date)
     tr = await _tr(context, check.chat_id)
     group = await s.groups.repo.get(check.chat_id)
     if result.outcome == "retry":
@@ -264,8 +264,10 @@ async def on_private_text(update: Update, context: BotContext) -> None:
         return
     if result.outcome == "passed" and check.via == "join":
         await message.reply_text(texts.passed_private(tr, group.title if group else ""))
-    elif result.outcome in ("failed", "expired") and check.via == "join":
+    elif result.outcome == "failed" and check.via == "join":
         await message.reply_text(texts.failed_private(tr, group.title if group else ""))
+    elif result.outcome == "expired" and check.via == "join":
+        await message.reply_text(texts.timeout_private(tr, group.title if group else ""))
     await _after_answer(context, result.outcome, result.check)
 
 
@@ -326,7 +328,7 @@ async def job_captcha(context: BotContext) -> None:
     check = await s.funnel.repo.check(context.job.data)
     if check is None or check.status != "pending":
         return
-    if s.clock.now() < check.deadline:
+    if s.clock.now() < s.funnel.deadline_of(check):
         arm(context, check)
         return
     expired = await s.funnel.expire(check.id)
@@ -340,7 +342,7 @@ async def job_sweep(context: BotContext) -> None:
     s = context.services
     now = s.clock.now()
     for check in await s.funnel.pending_checks():
-        if check.deadline <= now:
+        if s.funnel.deadline_of(check) <= now:
             expired = await s.funnel.expire(check.id)
             if expired is not None:
                 await finish_fail(context, expired)

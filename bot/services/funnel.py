@@ -71,6 +71,9 @@ class FunnelService:
         self.rng = rng or random.Random(secrets.randbits(64))
         # Newcomers whose referral is pending: only their messages cost a write (hot path stays cheap).
         self._pending: set[tuple[int, int]] | None = None
+        # Checks whose deadline passed before this process started expired while nobody could answer them, or while
+        # their answers waited in Telegram's queue: they get late_grace_seconds from the start (see deadline_of).
+        self.started_at = clock.now()
 
     # --- captcha ----------------------------------------------------------------------------
 
@@ -109,14 +112,25 @@ class FunnelService:
     async def set_prompt(self, check: Check, chat_id: int, message_id: int) -> None:
         await self.repo.set_prompt(check.id, chat_id, message_id)
 
-    async def answer(self, check_id: int, presser_id: int, given: str) -> Answered:
+    def deadline_of(self, check: Check) -> datetime:
+        """When the check really runs out. Its own deadline, except for a check that expired while the bot was down:
+        the answers sent meanwhile are still waiting in Telegram's queue (a button press carries no time of its own), so
+        it stays open late_grace_seconds after the start, and the sweep at start does not remove anyone wrongly."""
+        if check.deadline <= self.started_at:
+            return max(check.deadline, self.started_at + timedelta(seconds=self.config.late_grace_seconds))
+        return check.deadline
+
+    async def answer(self, check_id: int, presser_id: int, given: str, sent_at: datetime | None = None) -> Answered:
+        """Judge an answer. `sent_at` is the answer's own time (a message's date): an answer sent before the deadline
+        counts however late it is handled. A button press has no time of its own: it counts while the check is open."""
         check = await self.repo.check(check_id)
         if check is None or check.status != "pending":
             return Answered("gone", check)
         if presser_id != check.user_id:
             return Answered("not_yours", check)
         now = self.clock.now()
-        if now >= check.deadline:
+        late = sent_at >= check.deadline if sent_at is not None else now >= self.deadline_of(check)
+        if late:
             return Answered("expired", await self._resolve(check, "timeout", now))
         if fd.is_correct(check.answers, given):
             return Answered("passed", await self._resolve(check, "passed", now))
@@ -140,7 +154,7 @@ class FunnelService:
     async def expire(self, check_id: int) -> Check | None:
         """The timeout job: resolve the check if it is still open and its deadline has passed. Returns it if it did."""
         check = await self.repo.check(check_id)
-        if check is None or check.status != "pending" or self.clock.now() < check.deadline:
+        if check is None or check.status != "pending" or self.clock.now() < self.deadline_of(check):
             return None
         return await self._resolve(check, "timeout", self.clock.now())
 
