@@ -202,6 +202,10 @@ async def test_restart_keeps_live_deadlines_and_resolves_expired_ones(pg, group)
     pg.clock.advance(seconds=30)  # dave's deadline passes while we are "down"
     await pg.restart()
     await run_job(pg, "funnel:sweep")
+    # Expired while we were down: answers may still wait in the queue, so it is resolved after late_grace_seconds.
+    assert pg.sim.member(group.chat, dave)["status"] == "restricted"
+    pg.clock.advance(seconds=60)
+    await run_job(pg, "funnel:sweep")
     assert pg.sim.member(group.chat, dave)["status"] == "left"
     assert (await pg.services.funnel.repo.check(dave_check.id)).status == "timeout"
     live = await pending(pg, group.chat, erin)
