@@ -108,7 +108,7 @@ class BadgeConfig(_Model):
 class ExpiryConfig(_Model):
     mode: Literal["off", "fifo", "decay"] = "off"  # per-group: expiry_mode
     days: int = Field(365, ge=1, le=3650)  # fifo: points older than this expire; per-group: expiry_days
-    decay_percent: float = Field(0, ge=0, le=100)  # decay: share of the balance removed once a year
+    decay_percent: int = Field(10, ge=0, le=100)  # decay: % of the balance removed once a year; per-group: decay_percent
     warn_days: int = Field(7, ge=0, le=60)  # warn members this many days ahead
     run_at: str = Field("03:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # local time of the daily expiry job
 

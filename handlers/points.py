@@ -105,11 +105,14 @@ async def cmd_earn(update: Update, context: BotContext) -> None:
     chat_id = update.effective_chat.id
     settings = await s.groups.settings(chat_id)
     rules = await s.points.checkin_rules(chat_id)
-    words = s.config.points.checkin.words if settings.checkin_words else None
-    await reply(update, context, texts.earn(
-        context.tr, rules, settings.chat_xp, s.config.points.chat_xp.cooldown_seconds, words, s.points.badges,
-        (settings.expiry_mode, settings.expiry_days),
-    ))
+    referral = s.config.funnel.referral
+    await reply(update, context, texts.earn(context.tr, texts.EarnRules(
+        checkin=rules, chat_xp=settings.chat_xp, cooldown=s.config.points.chat_xp.cooldown_seconds,
+        words=s.config.points.checkin.words if settings.checkin_words else None, badges=s.points.badges,
+        referral_points=referral.points, referral_xp=referral.xp, welcome_bonus=referral.welcome_bonus,
+        milestones=referral.milestones, expiry_mode=settings.expiry_mode, expiry_days=settings.expiry_days,
+        decay_percent=settings.decay_percent, warn_days=s.config.points.expiry.warn_days,
+    )))
 
 
 @command("badges")
@@ -254,8 +257,8 @@ async def job_expiry(context: BotContext) -> None:
         if settings.expiry_mode == "off" or (local.hour, local.minute) < (hour, minute):
             continue
         run = await s.points.run_expiry(group.chat_id)
-        for user_id, (amount, day) in run.warnings.items():
-            await notify_private(context, user_id, lambda _: texts.expiry_warning(_, group.title, amount, day))
+        for user_id, w in run.warnings.items():
+            await notify_private(context, user_id, lambda _, w=w: texts.expiry_warning(_, group.title, w.amount, w.first_day, w.within_days))
 
 
 async def notify_private(context: BotContext, user_id: int, render) -> bool:

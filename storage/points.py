@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import aiosqlite
 
@@ -167,10 +167,17 @@ class PointsRepo:
             (chat_id, user_id),
         )
 
-    async def warned(self, tx: aiosqlite.Connection, chat_id: int, user_id: int, day: date, amount: int) -> bool:
-        """Record an expiry warning; False if this member was already warned about that day."""
+    async def warned(self, tx: aiosqlite.Connection, chat_id: int, user_id: int, today: date, amount: int, quiet_days: int) -> bool:
+        """Record an expiry warning sent today; False (nothing recorded) if this member already had one in the
+        last quiet_days days, so that someone who earns every day hears about expiry once a week, not daily."""
+        cur = await tx.execute(
+            "SELECT 1 FROM expiry_warnings WHERE chat_id = ? AND user_id = ? AND day > ?",
+            (chat_id, user_id, (today - timedelta(days=quiet_days)).isoformat()),
+        )
+        if await cur.fetchone() is not None:
+            return False
         cur = await tx.execute(
             "INSERT INTO expiry_warnings(chat_id, user_id, day, amount) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (chat_id, user_id, day.isoformat(), amount),
+            (chat_id, user_id, today.isoformat(), amount),
         )
         return cur.rowcount == 1

@@ -104,6 +104,7 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("chat_xp", "int", _int_range(0, 1000), "points.chat_xp.xp_per_message"),
         SettingSpec("expiry_mode", "choice:off,fifo,decay", _choice("off", "fifo", "decay"), "points.expiry.mode"),
         SettingSpec("expiry_days", "int", _int_range(1, 3650), "points.expiry.days"),
+        SettingSpec("decay_percent", "int", _int_range(0, 100), "points.expiry.decay_percent"),
         SettingSpec("screening", "bool", _parse_bool, "funnel.screening"),
         SettingSpec("captcha_mode", "choice:button,math,question", _choice("button", "math", "question"), "funnel.captcha_mode"),
         SettingSpec("captcha_timeout", "int", _int_range(30, 3600), "funnel.captcha_timeout_seconds"),

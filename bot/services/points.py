@@ -62,10 +62,21 @@ class Profile:
     rank: int | None
 
 
+# The yearly decay is booked on the group's 1 January; a bot that was down then books it within this many days.
+DECAY_CATCH_UP_DAYS = 7
+
+
 @dataclass(frozen=True)
+class ExpiryWarning:
+    amount: int  # points that will expire
+    first_day: date  # the group's calendar day the first of them go
+    within_days: int | None  # fifo: all that expires in this many days; None: the yearly decay on first_day
+
+
+@dataclass
 class ExpiryRun:
     expired: dict[int, int] = field(default_factory=dict)  # user -> points expired now
-    warnings: dict[int, tuple[int, date]] = field(default_factory=dict)  # user -> (amount, on which local day)
+    warnings: dict[int, ExpiryWarning] = field(default_factory=dict)  # user -> what they are told
 
 
 class PointsService:
@@ -305,29 +316,35 @@ class PointsService:
         now = self.clock.now()
         today = ck.local_day(now, s.timezone)
         result = ExpiryRun()
+        warn_days = self.config.expiry.warn_days
+        horizon = today + timedelta(days=warn_days)
         for user_id in await self.ledger.holders(chat_id):
             if s.expiry_mode == "fifo":
                 credits, debits = split_ledger((e.id, e.amount, e.at) for e in await self.ledger.points_rows(chat_id, user_id))
                 due = expiry_due(credits, debits, now, s.expiry_days)
                 ref = ledger_key(Reason.EXPIRY, chat_id, user_id, today)
-                soon = expiry_warnings(credits, debits, now, s.expiry_days, self.config.expiry.warn_days)
-                warn_day = ck.local_day(min(lot.expires_at for lot in soon), s.timezone) if soon else None
-                # "N of your points expire on DAY": N is what expires that day, not everything due within the week.
-                warn_amount = sum(lot.remaining for lot in soon if ck.local_day(lot.expires_at, s.timezone) == warn_day)
+                # What expires on the group's calendar days tomorrow … today + warn_days (today's go in this run
+                # or the next): one notice for all of it.
+                soon = [
+                    (ck.local_day(lot.expires_at, s.timezone), lot.remaining)
+                    for lot in expiry_warnings(credits, debits, now, s.expiry_days, warn_days + 1)
+                ]
+                soon = [(day, n) for day, n in soon if today < day <= horizon]
+                warning = ExpiryWarning(sum(n for _, n in soon), min(day for day, _ in soon), warn_days) if soon else None
             else:
                 wallet = await self.ledger.wallet(chat_id, user_id)
-                # Yearly decay on the group's New Year; warned warn_days before.
-                due = decay_amount(wallet.points, self.config.expiry.decay_percent) if today.timetuple().tm_yday == 1 else 0
+                # Yearly decay on the group's New Year; a bot that was down that day catches up in the first week.
+                year_start = today.timetuple().tm_yday <= DECAY_CATCH_UP_DAYS
+                due = decay_amount(wallet.points, s.decay_percent) if year_start else 0
                 ref = ledger_key(Reason.EXPIRY, chat_id, user_id, f"decay{today.year}")
                 new_year = date(today.year + 1, 1, 1)
-                near = (new_year - today).days <= self.config.expiry.warn_days
-                warn_amount = decay_amount(wallet.points, self.config.expiry.decay_percent) if near else 0
-                warn_day = new_year if near else None
+                coming = decay_amount(wallet.points, s.decay_percent) if new_year <= horizon else 0
+                warning = ExpiryWarning(coming, new_year, None) if coming else None
             async with self.db.transaction() as tx:
                 if due and await post(tx, chat_id, user_id, -due, Currency.POINTS, Reason.EXPIRY, ref, now):
                     result.expired[user_id] = due
-                if warn_amount and warn_day and await self.repo.warned(tx, chat_id, user_id, warn_day, warn_amount):
-                    result.warnings[user_id] = (warn_amount, warn_day)
+                if warning and warn_days and await self.repo.warned(tx, chat_id, user_id, today, warning.amount, warn_days):
+                    result.warnings[user_id] = warning
         return result
 
     async def optouts(self, user_id: int) -> set[str]:

@@ -1,7 +1,8 @@
 """Replies of the points economy: check-in, profile, history, levels, how to earn, leaderboards, give/take, expiry."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
 from zoneinfo import ZoneInfo
@@ -169,11 +170,30 @@ def levels(_: Translator, tiers: Sequence[Tier]) -> str:
     return "\n".join(lines)
 
 
-def earn(_: Translator, rules: CheckinRules, chat_xp: int, cooldown: int, words: Sequence[str] | None, badges: Sequence[BadgeRule],
-         expiry: tuple[str, int]) -> str:
+@dataclass(frozen=True)
+class EarnRules:
+    """Everything /earn lists, read from config and the group's settings (never written by hand)."""
+
+    checkin: CheckinRules
+    chat_xp: int
+    cooldown: int
+    words: Sequence[str] | None
+    badges: Sequence[BadgeRule]
+    referral_points: int
+    referral_xp: int
+    welcome_bonus: int
+    milestones: Mapping[int, int]
+    expiry_mode: str
+    expiry_days: int
+    decay_percent: int
+    warn_days: int
+
+
+def earn(_: Translator, r: EarnRules) -> str:
+    rules = r.checkin
     lines = [_("<b>How to earn</b>")]
     lines.append(_("• /checkin once a day: +{points} points, +{xp} XP").format(points=rules.base, xp=rules.xp)
-                 + (" " + _("(or write: {words})").format(words=", ".join(escape(w) for w in words)) if words else ""))
+                 + (" " + _("(or write: {words})").format(words=", ".join(escape(w) for w in r.words)) if r.words else ""))
     if rules.streak_bonus:
         bonus = ", ".join(_("{d} days +{b}").format(d=d, b=b) for d, b in rules.streak_bonus)
         lines.append(_("• streak bonus on the day you reach: {list}").format(list=bonus))
@@ -182,16 +202,23 @@ def earn(_: Translator, rules: CheckinRules, chat_xp: int, cooldown: int, words:
     lines.append(_("• higher tiers multiply check-in points (see /levels)"))
     if rules.makeup_window_days:
         lines.append(_("• /makeup repairs a day missed in the last {n} days for {cost} points").format(n=rules.makeup_window_days, cost=rules.makeup_cost))
-    if chat_xp:
-        lines.append(_("• chatting: +{xp} XP per message, at most once every {s} s").format(xp=chat_xp, s=cooldown))
-    paying = [b for b in badges if b.points_bonus]
+    if r.chat_xp:
+        lines.append(_("• chatting: +{xp} XP per message, at most once every {s} s").format(xp=r.chat_xp, s=r.cooldown))
+    if r.referral_points or r.referral_xp:
+        lines.append(_("• a friend you /invite who stays and takes part: +{points} points, +{xp} XP"
+                       " (and +{bonus} points for them)").format(points=r.referral_points, xp=r.referral_xp, bonus=r.welcome_bonus))
+    if any(r.milestones.values()):
+        steps = ", ".join(_("{n} friends +{b}").format(n=n, b=b) for n, b in r.milestones.items() if b)
+        lines.append(_("• invite milestones: {list}").format(list=steps))
+    paying = [b for b in r.badges if b.points_bonus]
     if paying:
         lines.append(_("• badges: {list}").format(list=", ".join(f"{badge_name(_, b.key)} +{b.points_bonus}" for b in paying)))
-    mode, days = expiry
-    if mode == "fifo":
-        lines.append(_("Points expire {days} days after they are earned, oldest first; you are warned a week ahead.").format(days=days))
-    elif mode == "decay":
-        lines.append(_("A share of unspent points expires each New Year; you are warned a week ahead."))
+    warned = " " + _.ngettext("You are told {n} day ahead.", "You are told up to {n} days ahead.", r.warn_days).format(
+        n=r.warn_days) if r.warn_days else ""
+    if r.expiry_mode == "fifo":
+        lines.append(_("Points expire {days} days after they are earned, oldest first.").format(days=r.expiry_days) + warned)
+    elif r.expiry_mode == "decay" and r.decay_percent:
+        lines.append(_("Each New Year, {share} of unspent points expire.").format(share=f"{r.decay_percent}%") + warned)
     return "\n".join(lines)
 
 
@@ -207,7 +234,10 @@ def badges(_: Translator, who: str, held: Sequence[tuple[str, datetime]], rules:
 
 
 def top(_: Translator, board: str, window: str, rows: Sequence[tuple[str, int]]) -> str:
-    head = _("<b>Top — {board}, {window}</b>").format(board=_(BOARDS[board]), window=_(WINDOWS[window]))
+    if board == "streak":  # a streak runs up to today: no period applies
+        head = _("<b>Top — {board}</b>").format(board=_(BOARDS[board]))
+    else:
+        head = _("<b>Top — {board}, {window}</b>").format(board=_(BOARDS[board]), window=_(WINDOWS[window]))
     if not rows:
         return head + "\n" + _("Nobody yet.")
     medals = ["🥇", "🥈", "🥉"]
@@ -246,9 +276,17 @@ def only_presser(_: Translator) -> str:
     return _("This button is not for you.")
 
 
-def expiry_warning(_: Translator, group: str, amount: int, day: date) -> str:
-    return _("⏳ In {group}, {n} of your points expire on {day}. Spend them in the /shop before then.").format(
-        group=name(group), n=amount, day=day.isoformat())
+def expiry_warning(_: Translator, group: str, amount: int, first_day: date, within_days: int | None) -> str:
+    if within_days is None:
+        text = _("⏳ In {group}, {n} of your points go on {day} with the yearly decay. Spend them in the /shop before then.")
+    else:
+        text = _.ngettext(
+            "⏳ In {group}, {n} of your points expire within {days} day, on {day}. Spend them in the /shop before then.",
+            "⏳ In {group}, {n} of your points expire within the next {days} days, the first on {day}."
+            " Spend them in the /shop before then.",
+            within_days,
+        )
+    return text.format(group=name(group), n=amount, day=first_day.isoformat(), days=within_days)
 
 
 def optout_done(_: Translator, kinds: Sequence[str], out: bool) -> str:

@@ -413,7 +413,8 @@ async def test_top_boards_and_windows(pg, group):
     windows = {"week": "this week", "month": "this month", "season": "this season", "all": "all time"}
     for (board, window), rows in expected.items():
         text = await say(pg, g.bob, f"/top {window} {board}", g.chat)
-        assert text.splitlines() == [f"Top — {boards[board]}, {windows[window]}", *rows], (board, window)
+        head = f"Top — {boards[board]}" + ("" if board == "streak" else f", {windows[window]}")
+        assert text.splitlines() == [head, *rows], (board, window)
     assert (await say(pg, g.bob, "/top", g.chat)).splitlines()[1:] == everyone  # points, this season
     usage = "Usage: /top [points|xp|checkin|streak|invites] [week|month|season|all]"
     assert await say(pg, g.bob, "/top yesterday", g.chat) == usage
@@ -518,7 +519,10 @@ async def test_fifo_expiry_warns_once_privately_and_expires_oldest_first(pg, gro
     pg.clock.set(on(24, 10))
     await hp.job_expiry(ctx)
     warnings = [m["text"] for m in pg.sim.replies(g.alice)[private[g.alice]:]]
-    assert warnings == ["⏳ In Tea Lovers, 70 of your points expire on 2026-04-01. Spend them in the /shop before then."]
+    assert warnings == [  # seven days ahead, once: the 50 and the check-in expire later
+        "⏳ In Tea Lovers, 70 of your points expire within the next 7 days, the first on 2026-04-01."
+        " Spend them in the /shop before then."
+    ]
     assert len(pg.sim.replies(g.bob)) == private[g.bob]        # opted out
     assert len(pg.sim.replies(g.carol)) == private[g.carol]    # never started the bot
     assert await ledger(pg, g.chat, g.alice, "expiry") == []
@@ -576,7 +580,7 @@ async def test_decay_removes_the_share_on_the_groups_new_year_once(tmp_path, clo
         pg.clock.set(local(tz, 2026, 12, 27, 10, 0))
         await hp.job_expiry(ctx)
         assert [m["text"] for m in pg.sim.replies(g.alice)[private:]] == [
-            "⏳ In Tea Lovers, 10 of your points expire on 2027-01-01. Spend them in the /shop before then."]
+            "⏳ In Tea Lovers, 10 of your points go on 2027-01-01 with the yearly decay. Spend them in the /shop before then."]
 
         pg.clock.set(local(tz, 2026, 12, 31, 23, 0))
         await hp.job_expiry(ctx)
@@ -591,12 +595,35 @@ async def test_decay_removes_the_share_on_the_groups_new_year_once(tmp_path, clo
         await hp.job_expiry(ctx)
         assert await ledger(pg, g.chat, g.alice, "expiry") == [-10]
         assert await ledger(pg, g.chat, g.bob, "expiry") == []
+        pg.clock.set(local(tz, 2027, 1, 3, 20, 0))               # later that week: booked once a year
+        await hp.job_expiry(ctx)
+        assert await ledger(pg, g.chat, g.alice, "expiry") == [-10]
         assert await points_of(pg, g.chat, g.alice) == 95
         assert await points_of(pg, g.chat, g.bob) == 9
         await consistent(pg)
 
 
-async def test_each_expiry_warning_names_what_expires_on_its_day(pg, group):
+async def test_a_groups_own_decay_share_and_catching_up_after_downtime(pg, group):
+    g, ctx = group, jobs(pg)
+    assert await say(pg, g.owner, "/set decay_percent 101", g.chat) != "decay_percent is now 101."
+    assert await say(pg, g.owner, "/set decay_percent 25", g.chat) == "decay_percent is now 25."
+    await say(pg, g.owner, "/set expiry_mode decay", g.chat)
+    await say(pg, g.admin, "/give @alice 200 launch", g.chat)
+    assert "25% of unspent points" in await say(pg, g.alice, "/earn", g.chat)
+    pg.clock.set(datetime(2027, 1, 4, 12, tzinfo=timezone.utc))  # the bot was down from before New Year
+    await hp.job_expiry(ctx)
+    await hp.job_expiry(ctx)
+    assert await ledger(pg, g.chat, g.alice, "expiry") == [-50]
+    pg.clock.set(datetime(2027, 1, 9, 12, tzinfo=timezone.utc))
+    await hp.job_expiry(ctx)
+    assert await ledger(pg, g.chat, g.alice, "expiry") == [-50]
+    pg.clock.set(datetime(2028, 1, 9, 12, tzinfo=timezone.utc))  # down all of the first week: that year is skipped
+    await hp.job_expiry(ctx)
+    assert await ledger(pg, g.chat, g.alice, "expiry") == [-50]
+    await consistent(pg)
+
+
+async def test_expiry_notices_come_at_most_weekly_and_sum_up_the_coming_week(pg, group):
     g, ctx = group, jobs(pg)
     day0 = pg.clock.now()
     on = lambda d, hh=9: day0.replace(hour=hh) + timedelta(days=d)  # noqa: E731
@@ -606,12 +633,41 @@ async def test_each_expiry_warning_names_what_expires_on_its_day(pg, group):
     await say(pg, g.admin, "/give @alice 100 first", g.chat)   # expires 1 April
     pg.clock.set(on(2))
     await say(pg, g.admin, "/give @alice 40 second", g.chat)   # expires 3 April
+    pg.clock.set(on(9))
+    await say(pg, g.admin, "/give @alice 20 third", g.chat)    # expires 10 April
     seen = len(pg.sim.replies(g.alice))
-    for day in (25, 26, 27, 30, 31):                           # both lots inside the week from day 25 on
+    for day in range(20, 34):                                  # the job every day
         pg.clock.set(on(day, 10))
         await hp.job_expiry(ctx)
+        await hp.job_expiry(ctx)                               # and again within the day: nothing new
     assert [m["text"] for m in pg.sim.replies(g.alice)[seen:]] == [
-        "⏳ In Tea Lovers, 100 of your points expire on 2026-04-01. Spend them in the /shop before then.",
-        "⏳ In Tea Lovers, 40 of your points expire on 2026-04-03. Spend them in the /shop before then.",
+        # day 23 (25 March): the first lot is a week away
+        "⏳ In Tea Lovers, 100 of your points expire within the next 7 days, the first on 2026-04-01."
+        " Spend them in the /shop before then.",
+        # a week later (1 April, the first lot just expired): what the coming week holds, not the 10 April lot
+        "⏳ In Tea Lovers, 40 of your points expire within the next 7 days, the first on 2026-04-03."
+        " Spend them in the /shop before then.",
     ]
-    assert await ledger(pg, g.chat, g.alice, "expiry") == [-100]
+    sent = await pg.services.db.fetchall("SELECT day FROM expiry_warnings WHERE user_id = ?", (g.alice.id,))
+    assert [r["day"] for r in sent] == ["2026-03-25", "2026-04-01"]
+    assert await ledger(pg, g.chat, g.alice, "expiry") == [-100, -40]
+
+
+async def test_earn_follows_the_config_and_the_groups_settings(pg, group):
+    g, c, ref = group, cfg(pg), pg.config.funnel.referral
+    before = await say(pg, g.alice, "/earn", g.chat)
+    assert f"/checkin once a day: +{c.checkin.base} points, +{c.checkin.xp} XP" in before
+    assert f"chatting: +{c.chat_xp.xp_per_message} XP per message, at most once every {c.chat_xp.cooldown_seconds} s" in before
+    assert f"a friend you /invite who stays and takes part: +{ref.points} points, +{ref.xp} XP (and +{ref.welcome_bonus} points for them)" in before
+    assert "invite milestones: " + ", ".join(f"{n} friends +{b}" for n, b in ref.milestones.items()) in before
+    assert "expire" not in before                                  # expiry is off by default
+
+    for setting in ("checkin_base 15", "chat_xp 0", "expiry_mode fifo", "expiry_days 90"):
+        await say(pg, g.owner, f"/set {setting}", g.chat)
+    after = await say(pg, g.alice, "/earn", g.chat)
+    assert f"/checkin once a day: +15 points, +{c.checkin.xp} XP" in after
+    assert "chatting" not in after
+    assert f"Points expire 90 days after they are earned, oldest first. You are told up to {c.expiry.warn_days} days ahead." in after
+
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert "积分在获得 90 天后过期" in await say(pg, g.alice, "/earn", g.chat)

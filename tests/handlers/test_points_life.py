@@ -20,7 +20,8 @@ TZ = "Asia/Shanghai"
 DAYS = 30
 EXPIRY_DAYS = 12
 FIRST_DAY = date(2026, 3, 3)
-WARN = "⏳ In Night Owls, {n} of your points expire on {day}. Spend them in the /shop before then."
+WARN = ("⏳ In Night Owls, {n} of your points expire within the next {days} days, the first on {day}."
+        " Spend them in the /shop before then.")
 
 
 def at(day: int, hh: int, mm: int = 0, ss: int = 0) -> datetime:
@@ -38,7 +39,7 @@ class Person:
     days: set[int] = field(default_factory=set)
     pending_chat: int = 0
     expired: int = 0
-    warned: set[int] = field(default_factory=set)
+    last_warned: int | None = None
 
     @property
     def balance(self) -> int:
@@ -106,13 +107,15 @@ class Model:
             p.expired += gone
             if p.name != "alice":  # only alice started the bot in private
                 continue
-            soon = [(d + EXPIRY_DAYS, n) for d, n in p.lots if day < d + EXPIRY_DAYS <= day + self.c.expiry.warn_days]
-            if soon:
+            week = self.c.expiry.warn_days
+            soon = [(d + EXPIRY_DAYS, n) for d, n in p.lots if day < d + EXPIRY_DAYS <= day + week]
+            # One notice for all that expires within the week, then quiet for a week: a daily earner is not
+            # told every day.
+            if soon and (p.last_warned is None or day - p.last_warned >= week):
+                p.last_warned = day
                 first = min(d for d, _ in soon)
-                if first not in p.warned:
-                    p.warned.add(first)
-                    self.warnings.append(WARN.format(n=sum(n for d, n in soon if d == first),
-                                                     day=(FIRST_DAY + timedelta(days=first)).isoformat()))
+                self.warnings.append(WARN.format(n=sum(n for _, n in soon), days=week,
+                                                 day=(FIRST_DAY + timedelta(days=first)).isoformat()))
 
 
 async def test_thirty_days_of_group_life(pg):
@@ -225,13 +228,14 @@ async def test_thirty_days_of_group_life(pg):
     assert said == m.announced
     assert "🎉 Dave reached Silver!" in m.announced and len(m.announced) == 3
 
-    # Expiry: at most one row per member per day; warnings to alice only, one per expiring day, with that day's amount.
+    # Expiry: at most one row per member per day; warnings to alice only, at most one a week, each with all
+    # that expires in the coming week.
     per_day = await pg.services.db.fetchall(
         "SELECT user_id, substr(at, 1, 10) AS d, COUNT(*) AS n FROM ledger WHERE chat_id = ? AND reason = 'expiry'"
         " GROUP BY user_id, d HAVING n > 1", (chat.id,))
     assert per_day == []
     assert [msg["text"] for msg in sim.replies(users["alice"])[private_before["alice"]:]] == m.warnings
-    assert len(m.warnings) >= DAYS - EXPIRY_DAYS
+    assert 3 <= len(m.warnings) <= DAYS // pg.config.points.expiry.warn_days + 1
     for name in ("bob", "carol", "dave"):
         assert len(sim.replies(users[name])) == private_before[name]
 

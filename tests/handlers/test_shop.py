@@ -426,6 +426,8 @@ async def test_reject_refunds_once_restores_stock_and_tells_the_buyer(pg, group)
     assert await balance(pg, group.chat, group.alice) == 100
     assert await ledger(pg, group.chat, group.alice) == [(-10, "shop_purchase"), (10, "shop_refund")]
     assert await stock(pg, mug) == 2
+    # Getting spent points back is not earning them: the board still shows the 100 Alice was given.
+    assert "Alice — 100" in await say(pg, group.bob, "/top points all", group.chat)
     assert await say(pg, group.alice, "/orders", group.chat) == (
         f"Orders of Alice (latest first):\n#{order_id} Mug — 10 points — ❌ rejected · 2026-03-02 09:00 (out of mugs, sorry)"
     )
