@@ -7,6 +7,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.db import Database, from_iso, iso
+from storage.roles import insert_audit, tg_change
 
 
 @dataclass(frozen=True)
@@ -141,10 +142,22 @@ class MemberRepo:
             )
             return True
 
-    async def replace_admins(self, chat_id: int, admins: list[tuple[UserInfo, str]], now: datetime) -> None:
-        """Make the stored owner/admin flags equal Telegram's list (getChatAdministrators)."""
+    async def replace_admins(
+        self, chat_id: int, admins: list[tuple[UserInfo, str]], now: datetime, reason: str = "telegram_refresh",
+    ) -> list[tuple[int, str, str]]:
+        """Make the stored owner/admin flags equal Telegram's list (getChatAdministrators). Promotions and
+        demotions this reveals (ones no chat_member update told us about) go to the audit trail in the same
+        transaction, as (user_id, change, role) — except at a group's first list, which is where we start."""
         async with self.db.transaction() as tx:
-            ids = [u.user_id for u, _ in admins]
+            async with tx.execute("SELECT admins_refreshed_at FROM groups WHERE chat_id = ?", (chat_id,)) as cur:
+                row = await cur.fetchone()
+            first_list = row is None or row[0] is None
+            async with tx.execute(
+                "SELECT user_id, tg_role FROM members WHERE chat_id = ? AND tg_role IS NOT NULL", (chat_id,)
+            ) as cur:
+                before = {r[0]: r[1] for r in await cur.fetchall()}
+            after = {u.user_id: tg_role for u, tg_role in admins}
+            ids = list(after)
             marks = ",".join("?" * len(ids)) or "NULL"
             await tx.execute(
                 f"UPDATE members SET tg_role = NULL, status = CASE WHEN status IN ('administrator', 'creator')"
@@ -159,7 +172,14 @@ class MemberRepo:
                     " ON CONFLICT(chat_id, user_id) DO UPDATE SET status = excluded.status, tg_role = excluded.tg_role",
                     (chat_id, user.user_id, status, tg_role, iso(now)),
                 )
+            changes = []
+            for user_id in sorted(before.keys() | after.keys()):
+                change = tg_change(before.get(user_id), after.get(user_id))
+                if change is not None and not first_list:
+                    await insert_audit(tx, chat_id, *change, None, user_id, reason, now)
+                    changes.append((user_id, *change))
             await tx.execute("UPDATE groups SET admins_refreshed_at = ? WHERE chat_id = ?", (iso(now), chat_id))
+            return changes
 
     async def mark_started(self, user: UserInfo, now: datetime) -> None:
         """The user opened a private chat with the bot, so the bot may write to them."""

@@ -18,6 +18,23 @@ class RoleChange:
     at: datetime
 
 
+def tg_change(old_tg: str | None, new_tg: str | None) -> tuple[str, str] | None:
+    """How a Telegram status change reads in the audit trail: ('promoted' | 'demoted', role), None if no change."""
+    if old_tg == new_tg:
+        return None
+    change = "promoted" if new_tg and (old_tg is None or new_tg == "owner") else "demoted"
+    return change, new_tg or old_tg or "admin"
+
+
+async def insert_audit(
+    tx, chat_id: int, change: str, role: str, actor_id: int | None, target_id: int, reason: str | None, now: datetime,
+) -> None:
+    await tx.execute(
+        "INSERT INTO role_audit(chat_id, actor_id, target_id, change, role, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (chat_id, actor_id, target_id, change, role, reason, iso(now)),
+    )
+
+
 class RoleRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -34,19 +51,13 @@ class RoleRepo:
             )
             if cur.rowcount == 0:
                 return False
-            await tx.execute(
-                "INSERT INTO role_audit(chat_id, actor_id, target_id, change, role, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (chat_id, actor_id, user_id, change, audit_role, reason, iso(now)),
-            )
+            await insert_audit(tx, chat_id, change, audit_role, actor_id, user_id, reason, now)
             return True
 
     async def audit(self, chat_id: int, tx_change: str, role: str, actor_id: int | None, target_id: int, reason: str | None, now: datetime) -> None:
         """Record a change Telegram made (promotion/demotion) so the trail is complete."""
         async with self.db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO role_audit(chat_id, actor_id, target_id, change, role, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (chat_id, actor_id, target_id, tx_change, role, reason, iso(now)),
-            )
+            await insert_audit(tx, chat_id, tx_change, role, actor_id, target_id, reason, now)
 
     async def history(self, chat_id: int, limit: int = 50) -> list[RoleChange]:
         rows = await self.db.fetchall(

@@ -12,7 +12,7 @@ from bot.domain.roles import Actor, Role, role_from, tg_role_from_status
 from bot.ports import TelegramPort
 from storage.groups import GroupRepo
 from storage.members import Member, MemberRepo, UserInfo
-from storage.roles import RoleRepo
+from storage.roles import RoleRepo, tg_change
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +82,19 @@ class MemberService:
             chat_id, user, new_status, new_tg, self.clock.now(), event=event, invite_link=invite_link, update_id=update_id,
         )
         self._seen.pop((chat_id, user.user_id), None)
-        if fresh and old_tg != new_tg and not already:
-            change = "promoted" if new_tg and (old_tg is None or new_tg == "owner") else "demoted"
-            await self.roles.audit(chat_id, change, new_tg or old_tg or "admin", actor_id, user.user_id, "telegram", self.clock.now())
+        change = tg_change(old_tg, new_tg)
+        if fresh and change is not None and not already:
+            await self.roles.audit(chat_id, *change, actor_id, user.user_id, "telegram", self.clock.now())
         return event if fresh else None
 
-    async def refresh_admins(self, chat_id: int) -> None:
+    async def refresh_admins(self, chat_id: int) -> list[tuple[int, str, str]]:
+        """Telegram's admin list replaces ours; returns the (user_id, change, role) it revealed, each audited."""
         admins = await self.port.administrators(chat_id)
-        await self.members.replace_admins(chat_id, admins, self.clock.now())
+        changes = await self.members.replace_admins(chat_id, admins, self.clock.now())
+        for user_id, change, role in changes:
+            self._seen.pop((chat_id, user_id), None)
+            log.info("admin list of %s: %s %s %s (missed update)", chat_id, user_id, change, role)
+        return changes
 
     async def refresh_admins_if_stale(self, chat_id: int) -> None:
         group = await self.groups.get(chat_id)

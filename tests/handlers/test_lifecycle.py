@@ -196,6 +196,9 @@ async def test_a_stale_admin_list_is_refreshed_before_a_privileged_command(pg, g
     # Fresh again: the next privileged command does not ask Telegram.
     assert await say(pg, group.alice, "/unsetrole @bob spreader", chat) == "Bob is no longer Spreader."
     assert len(admin_list_calls(pg, chat)) == calls + 1
+    # The promotion the bot missed is in the audit trail all the same (Telegram's list does not say who did it).
+    trail = await fetch(pg, "SELECT actor_id, change, role, reason FROM role_audit WHERE target_id = ? ORDER BY id", group.alice.id)
+    assert trail == [(None, "promoted", "admin", "telegram_refresh")]
 
 
 async def test_a_missed_demotion_takes_effect_once_the_list_is_stale(pg, group):
@@ -205,6 +208,24 @@ async def test_a_missed_demotion_takes_effect_once_the_list_is_stale(pg, group):
     pg.clock.advance(minutes=pg.config.roles.admin_cache_minutes + 1)
     assert await say(pg, group.admin, "/setrole @bob spreader", chat) == REFUSED
     assert await pg.services.db.fetchval("SELECT tg_role FROM members WHERE user_id = ?", (group.admin.id,)) is None
+    trail = await fetch(pg, "SELECT change, role, reason FROM role_audit WHERE target_id = ? ORDER BY id", group.admin.id)
+    assert trail[-1] == ("demoted", "admin", "telegram_refresh")
+    assert ("demoted", "admin", "telegram_refresh") not in trail[:-1]
+
+
+async def test_a_refresh_audits_only_what_changed(pg, group):
+    """A promotion the bot heard about is audited once, from its update; the refresh that follows adds nothing,
+    and the first admin list of a new group is where the trail starts, not a row per admin."""
+    sim, chat = pg.sim, group.chat
+    assert await fetch(pg, "SELECT COUNT(*) FROM role_audit WHERE reason = 'telegram_refresh'") == [(0,)]
+    sim.promote(chat, group.bob, by=group.owner)
+    await pg.settle()
+    pg.clock.advance(minutes=pg.config.roles.admin_cache_minutes + 1)
+    calls = len(admin_list_calls(pg, chat))
+    assert await say(pg, group.bob, "/setrole @carol spreader", chat) == "Carol is now Spreader."
+    assert len(admin_list_calls(pg, chat)) == calls + 1  # the list was refreshed…
+    trail = await fetch(pg, "SELECT change, reason FROM role_audit WHERE target_id = ? ORDER BY id", group.bob.id)
+    assert trail == [("promoted", "telegram")]  # …and found nothing new
 
 
 async def test_member_commands_never_refresh_the_admin_list(pg, group):
