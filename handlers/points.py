@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 
 from bot.context import BotContext
 from bot.domain.errors import UsageError, UserError
-from bot.domain.points import parse_amount
+from bot.domain.points import InsufficientPointsError, parse_amount
 from bot.domain.roles import Role
 from bot.services.members import user_id_arg
 from bot.texts import core as core_texts
@@ -157,9 +157,12 @@ async def _adjust(update: Update, context: BotContext, give: bool) -> None:
     if not rest:
         raise UsageError()
     target = await resolve_target(update, context, target_arg)
-    wallet = await context.services.points.adjust(
-        update.effective_chat.id, context.actor.user_id, target.user.user_id, rest[0], " ".join(rest[1:]), update.update_id, give,
-    )
+    try:
+        wallet = await context.services.points.adjust(
+            update.effective_chat.id, context.actor.user_id, target.user.user_id, rest[0], " ".join(rest[1:]), update.update_id, give,
+        )
+    except InsufficientPointsError as err:  # the balance is the member's, not the admin's
+        raise InsufficientPointsError(err.balance, err.needed, holder=target.user.display) from None
     amount = parse_amount(rest[0], context.services.config.points.max_admin_amount)
     await reply(update, context, texts.adjusted(context.tr, target.user.display, amount, give, wallet.points))
 
@@ -239,6 +242,8 @@ async def job_flush(context: BotContext) -> None:
     s = context.services
     await s.activity.flush()
     for chat_id, user_id, tier in await s.points.flush_chat_xp():
+        if "mentions" in await s.points.optouts(user_id):  # /optout mentions: no announcement naming them
+            continue
         settings = await s.groups.settings(chat_id)
         user = await s.members.members.user(user_id)
         try:

@@ -129,10 +129,11 @@ class InvalidAmountError(PointsError):
 class InsufficientPointsError(PointsError):
     code = "insufficient_points"  # params: balance, needed, missing
 
-    def __init__(self, balance: int, needed: int) -> None:
+    def __init__(self, balance: int, needed: int, holder: str | None = None) -> None:
         super().__init__(balance=balance, needed=needed, missing=needed - balance)
         self.balance = balance
         self.needed = needed
+        self.holder = holder  # someone else's balance (an admin's /take): their name; None = the sender's own
 
     @property
     def missing(self) -> int:

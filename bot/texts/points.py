@@ -66,6 +66,9 @@ def points_error(_: Translator, err: PointsError, tz: str = "UTC") -> str:
     if isinstance(err, AlreadyCheckedInError):
         return _("You already checked in today at {at}; the next check-in opens at {next} (group time).").format(
             at=local_time(err.at, tz), next=local_time(err.next_at, tz) if err.next_at else "00:00")
+    if isinstance(err, InsufficientPointsError) and err.holder is not None:
+        return _("{who} has only {balance} points; {needed} can't be taken.").format(
+            who=name(err.holder), balance=err.balance, needed=err.needed)
     if isinstance(err, InsufficientPointsError):
         return _("Not enough points: you have {balance}, this needs {needed}.").format(balance=err.balance, needed=err.needed)
     if isinstance(err, NothingToMakeUpError):
@@ -153,7 +156,7 @@ def history(_: Translator, who: str, entries, tz: str) -> str:
         return _("{who} has no points history yet. Try /checkin.").format(who=name(who))
     lines = [_("<b>Last changes for {who}</b>").format(who=name(who))]
     for e in entries:
-        unit = _("points") if e.currency == "points" else "XP"
+        unit = _("points") if e.currency == "points" else _("XP")
         why = _(REASONS[e.reason]) if e.reason in REASONS else e.reason
         note = f" — {escape(e.note)}" if e.note and e.reason in ("admin_give", "admin_take") else ""
         when = e.at.astimezone(ZoneInfo(tz)).strftime("%m-%d %H:%M")

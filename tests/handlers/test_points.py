@@ -326,6 +326,11 @@ async def test_chat_xp_cooldown_batching_switch_and_tier_up_announced_by_the_flu
     await say(pg, g.carol, "still here", g.chat)
     await hp.job_flush(ctx)
     assert [m["text"] for m in pg.sim.replies(g.chat)[before:]] == announced
+    assert await say(pg, g.bob, "/optout mentions", g.chat) == "Done: no more mentions from me."
+    await say(pg, g.bob, "me too, quietly", g.chat)
+    await hp.job_flush(ctx)
+    assert [m["text"] for m in pg.sim.replies(g.chat)[before:]][-1] == "Done: no more mentions from me."
+    assert await xp_of(pg, g.chat, g.bob) >= silver.min_xp      # Silver all the same, just not announced
     await consistent(pg)
 
 
@@ -351,7 +356,7 @@ async def test_give_and_take_by_reply_username_and_id_with_clear_refusals(pg, gr
         "/give @alice 2.5 half": BAD_AMOUNT,
         "/give @alice 100001 too much": "That amount is too large (at most 100000).",
         "/give @alice 99999999999999999999999 lots": "That amount is too large (at most 100000).",
-        "/take @alice 41 below zero": "Not enough points: you have 40, this needs 41.",
+        "/take @alice 41 below zero": "Alice has only 40 points; 41 can't be taken.",
         "/give": "Usage: /give @username|id|(reply) AMOUNT REASON",
         "/take @alice": "Usage: /take @username|id|(reply) AMOUNT REASON",
     }
@@ -671,3 +676,5 @@ async def test_earn_follows_the_config_and_the_groups_settings(pg, group):
 
     await say(pg, g.owner, "/lang zh", g.chat)
     assert "积分在获得 90 天后过期" in await say(pg, g.alice, "/earn", g.chat)
+    await say(pg, g.alice, "/checkin", g.chat)
+    assert f"+{c.checkin.xp} 经验" in await say(pg, g.alice, "/history", g.chat)

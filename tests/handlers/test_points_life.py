@@ -240,5 +240,5 @@ async def test_thirty_days_of_group_life(pg):
         assert len(sim.replies(users[name])) == private_before[name]
 
     (refusal, balance), = refusals
-    assert refusal == f"Not enough points: you have {balance}, this needs 1000."
+    assert refusal == f"Alice has only {balance} points; 1000 can't be taken."
     assert await wallets.mismatches() == []
