@@ -198,7 +198,9 @@ async def on_join_request(update: Update, context: BotContext) -> None:
     s = context.services
     chat_id = request.chat.id
     if not (await s.groups.settings(chat_id)).screening:
-        return  # the admins decide
+        return  # the admins decide; the referral is attributed at the join that follows an approval
+    link = request.invite_link.invite_link if request.invite_link else None
+    await s.funnel.member_joined(chat_id, user_info(request.from_user), link, request.date, screened=False, requested=True)
     check = await s.funnel.begin_check(chat_id, request.from_user.id, "request", request.date)
     if check is None:
         return

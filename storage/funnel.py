@@ -29,6 +29,7 @@ class Check:
     prompt_message_id: int | None
     status: str
     resolved_at: datetime | None
+    restore: str | None = None  # what passing gives back: None = lift the screening restriction; JSON = an earlier restriction; "keep"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Referral:
     reason: str | None
     confirmed_at: datetime | None
     left_at: datetime | None
+    joined: bool = True  # False while made at a join request that has not (yet) let them in
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def _check(row) -> Check:
         row["id"], row["chat_id"], row["user_id"], row["via"], row["mode"], row["question"],
         tuple(row["choices"].split(SEP)) if row["choices"] else (), tuple(row["answers"].split(SEP)),
         row["attempts_left"], from_iso(row["event_at"]), from_iso(row["deadline"]), row["prompt_chat_id"],
-        row["prompt_message_id"], row["status"], from_iso(row["resolved_at"]),
+        row["prompt_message_id"], row["status"], from_iso(row["resolved_at"]), row["restore"],
     )
 
 
@@ -81,7 +83,7 @@ def _referral(row) -> Referral:
     return Referral(
         row["id"], row["chat_id"], row["inviter_id"], row["invitee_id"], row["via"], from_iso(row["joined_at"]),
         from_iso(row["screened_at"]), row["messages"], row["status"], row["reason"], from_iso(row["confirmed_at"]),
-        from_iso(row["left_at"]),
+        from_iso(row["left_at"]), bool(row["joined"]),
     )
 
 
@@ -187,8 +189,9 @@ class FunnelRepo:
     # --- invite links ---------------------------------------------------------------------------
 
     async def link_of(self, chat_id: int, user_id: int, creates_join_request: bool) -> InviteLink | None:
+        """The member's live link (not known to be revoked)."""
         row = await self.db.fetchone(
-            "SELECT * FROM invite_links WHERE chat_id = ? AND user_id = ? AND creates_join_request = ?",
+            "SELECT * FROM invite_links WHERE chat_id = ? AND user_id = ? AND creates_join_request = ? AND revoked_at IS NULL",
             (chat_id, user_id, int(creates_join_request)),
         )
         return None if row is None else InviteLink(row["chat_id"], row["user_id"], row["url"], row["code"], bool(row["creates_join_request"]))
@@ -204,6 +207,11 @@ class FunnelRepo:
         stored = await self.link_of(link.chat_id, link.user_id, link.creates_join_request)
         assert stored is not None
         return stored
+
+    async def mark_revoked(self, url: str, now: datetime) -> None:
+        """Telegram says this link no longer works: /invite makes a new one; joins through it before still count."""
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE invite_links SET revoked_at = COALESCE(revoked_at, ?) WHERE url = ?", (iso(now), url))
 
     async def link_by_url(self, chat_id: int, url: str) -> InviteLink | None:
         row = await self.db.fetchone("SELECT * FROM invite_links WHERE chat_id = ? AND url = ?", (chat_id, url))
@@ -232,19 +240,37 @@ class FunnelRepo:
 
     async def add_referral(
         self, chat_id: int, inviter_id: int, invitee_id: int, via: str, joined_at: datetime, reason: str | None, now: datetime,
+        joined: bool = True,
     ) -> Referral | None:
-        """None when this very join was recorded already (the same update delivered twice)."""
+        """None when this very join (or join request) was recorded already (the same update delivered twice).
+        joined=False: made at a join request; joined_at is the request's time until the join (attach_join)."""
         status = "pending" if reason is None else "rejected"
         async with self.db.transaction() as tx:
             cur = await tx.execute(
-                "INSERT INTO referrals(chat_id, inviter_id, invitee_id, via, joined_at, status, reason, decided_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (chat_id, inviter_id, invitee_id, via, iso(joined_at), status, reason, iso(now) if reason else None),
+                "INSERT INTO referrals(chat_id, inviter_id, invitee_id, via, joined_at, status, reason, decided_at, joined)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (chat_id, inviter_id, invitee_id, via, iso(joined_at), status, reason, iso(now) if reason else None, int(joined)),
             )
             if cur.rowcount == 0:
                 return None
             ref_id = cur.lastrowid
         return await self.referral(ref_id)
+
+    async def attach_join(self, chat_id: int, invitee_id: int, joined_at: datetime) -> Referral | None:
+        """The join that follows a join request: the referral made at the request (still counting, or refused for
+        a reason other than the check) now records the join. None if there is no such referral."""
+        async with self.db.transaction() as tx:
+            async with tx.execute(
+                "SELECT id FROM referrals WHERE chat_id = ? AND invitee_id = ? AND joined = 0 AND joined_at <= ?"
+                " AND (status = 'pending' OR (status = 'rejected' AND reason != 'failed_screening'))"
+                " ORDER BY joined_at DESC, id DESC LIMIT 1",
+                (chat_id, invitee_id, iso(joined_at)),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return None
+            await tx.execute("UPDATE referrals SET joined = 1, joined_at = ? WHERE id = ?", (iso(joined_at), row[0]))
+        return await self.referral(row[0])
 
     async def referral(self, ref_id: int) -> Referral | None:
         row = await self.db.fetchone("SELECT * FROM referrals WHERE id = ?", (ref_id,))
@@ -374,7 +400,8 @@ class FunnelRepo:
         if events:
             return True
         earlier = await self.db.fetchval(
-            "SELECT COUNT(*) FROM referrals WHERE chat_id = ? AND invitee_id = ? AND joined_at < ?", (chat_id, user_id, iso(before))
+            "SELECT COUNT(*) FROM referrals WHERE chat_id = ? AND invitee_id = ? AND joined = 1 AND joined_at < ?",
+            (chat_id, user_id, iso(before)),
         )
         if earlier:
             return True

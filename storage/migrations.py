@@ -300,4 +300,27 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        6,
+        "join funnel: referrals made at a join request, restrictions to restore after a check, revoked invite links",
+        """
+        ALTER TABLE referrals ADD COLUMN joined INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE captcha_checks ADD COLUMN restore TEXT;
+        CREATE TABLE invite_links_v6 (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            url TEXT NOT NULL UNIQUE,
+            code TEXT NOT NULL UNIQUE,
+            creates_join_request INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        INSERT INTO invite_links_v6(id, chat_id, user_id, url, code, creates_join_request, created_at)
+            SELECT id, chat_id, user_id, url, code, creates_join_request, created_at FROM invite_links;
+        DROP TABLE invite_links;
+        ALTER TABLE invite_links_v6 RENAME TO invite_links;
+        CREATE UNIQUE INDEX invite_links_live ON invite_links(chat_id, user_id, creates_join_request) WHERE revoked_at IS NULL
+        """,
+    ),
 ]

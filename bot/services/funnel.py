@@ -171,9 +171,21 @@ class FunnelService:
 
     # --- joins, leaves, attribution ---------------------------------------------------------------
 
-    async def member_joined(self, chat_id: int, user: UserInfo, link_url: str | None, event_at: datetime, screened: bool) -> Referral | None:
-        """Attribute a join to a member's personal link (or a deep-link claim). The referral starts pending,
-        or rejected with its reason. None: no inviter, or this join was recorded already."""
+    async def member_joined(
+        self, chat_id: int, user: UserInfo, link_url: str | None, event_at: datetime, screened: bool, requested: bool = False,
+    ) -> Referral | None:
+        """Attribute a join (or, requested=True, a join request) to a member's personal link or a deep-link claim.
+        The referral starts pending, or rejected with its reason; one made at a request is the one the join later
+        completes, so a request declined after a failed check still shows in the inviter's numbers.
+        None: no inviter, or this join was recorded already."""
+        if not requested:
+            attached = await self.repo.attach_join(chat_id, user.user_id, event_at)
+            if attached is not None:
+                if attached.status == "pending":
+                    if screened:
+                        await self.repo.mark_screened(chat_id, user.user_id, event_at)
+                    (await self._pending_set()).add((chat_id, user.user_id))
+                return await self.repo.referral(attached.id)
         inviter_id, via = None, "link"
         if link_url:
             link = await self.repo.link_by_url(chat_id, link_url)
@@ -186,8 +198,8 @@ class FunnelService:
         inviter = await self.members.get(chat_id, inviter_id)
         returning = await self.repo.prior_presence(chat_id, user.user_id, event_at)
         reason = fd.rejection_reason(inviter_id, user.user_id, user.is_bot, returning, inviter is not None and inviter.status == "kicked")
-        referral = await self.repo.add_referral(chat_id, inviter_id, user.user_id, via, event_at, reason, self.clock.now())
-        if referral is not None and referral.status == "pending":
+        referral = await self.repo.add_referral(chat_id, inviter_id, user.user_id, via, event_at, reason, self.clock.now(), joined=not requested)
+        if referral is not None and referral.status == "pending" and not requested:
             if screened:
                 await self.repo.mark_screened(chat_id, user.user_id, event_at)
             (await self._pending_set()).add((chat_id, user.user_id))

@@ -1,0 +1,97 @@
+"""Referrals in groups behind join requests: attributed at the request (link or deep-link claim), so an invitee who
+fails or ignores the check shows in the inviter's numbers as not counted; one who passes is one referral, not two."""
+from __future__ import annotations
+
+from storage.db import from_iso
+from tests.handlers.test_funnel_screening import pending, prompt_message, quiet_club, right, run_job, wrong
+from tests.helpers import say
+
+
+async def member_with_link(pg, chat, name="alice"):
+    """A member of the quiet club (let in after passing) with her personal join-request link."""
+    sim = pg.sim
+    alice = sim.user(name)
+    sim.join(chat, alice)
+    await pg.settle()
+    check = await pending(pg, chat, alice)
+    sim.press(alice, prompt_message(pg, alice, check), right(check))
+    await pg.settle()
+    text = await say(pg, alice, "/invite", chat)
+    code = text.split("start=ref_")[1].split()[0]
+    [link] = [l for l in sim.invite_links(chat) if l.get("name", "").endswith(f"#{alice.id}")]
+    return alice, link["invite_link"], code
+
+
+async def invites_of(pg, chat, user) -> str:
+    return await say(pg, user, "/invites", chat)
+
+
+async def test_an_invitee_who_times_out_at_the_request_is_not_counted_for_failed_screening(pg):
+    chat = await quiet_club(pg)
+    alice, url, _ = await member_with_link(pg, chat)
+    erin = pg.sim.user("erin")
+    assert pg.sim.join(chat, erin, link=url) == "requested"
+    await pg.settle()
+    assert "joined 1 · pending 1 · confirmed 0" in await invites_of(pg, chat, alice)
+    pg.clock.advance(seconds=121)
+    await run_job(pg, f"captcha:{chat.id}:{erin.id}")
+    assert pg.sim.calls("declineChatJoinRequest")
+    text = await invites_of(pg, chat, alice)
+    assert "joined 1 · pending 0 · confirmed 0 · left 0 · not counted 1" in text
+    assert "• did not pass the check: 1" in text
+
+
+async def test_a_deep_link_claim_is_attributed_at_the_request_and_a_wrong_answer_rejects_it(pg):
+    chat = await quiet_club(pg)
+    alice, _, code = await member_with_link(pg, chat)
+    erin = pg.sim.user("erin")
+    await say(pg, erin, f"/start ref_{code}")
+    pg.sim.join(chat, erin)  # through the group's own link, but she came through Alice's deep link
+    await pg.settle()
+    check = await pending(pg, chat, erin)
+    for _ in range(2):
+        check = await pending(pg, chat, erin)
+        pg.sim.press(erin, prompt_message(pg, erin, check), wrong(check))
+        await pg.settle()
+    [ref] = await pg.services.db.fetchall("SELECT * FROM referrals WHERE chat_id = ?", (chat.id,))
+    assert (ref["inviter_id"], ref["via"], ref["status"], ref["reason"]) == (alice.id, "deeplink", "rejected", "failed_screening")
+    assert "• did not pass the check: 1" in await invites_of(pg, chat, alice)
+
+
+async def test_an_invitee_who_passes_is_one_referral_confirmed_once(pg):
+    chat = await quiet_club(pg)
+    alice, url, _ = await member_with_link(pg, chat)
+    erin = pg.sim.user("erin")
+    pg.sim.join(chat, erin, link=url)
+    await pg.settle()
+    check = await pending(pg, chat, erin)
+    pg.clock.advance(seconds=60)
+    pg.sim.press(erin, prompt_message(pg, erin, check), right(check))
+    await pg.settle()
+    assert pg.sim.member(chat, erin)["status"] == "member"
+    rows = await pg.services.db.fetchall("SELECT * FROM referrals WHERE chat_id = ?", (chat.id,))
+    assert len(rows) == 1 and rows[0]["status"] == "pending" and rows[0]["screened_at"] is not None
+    assert from_iso(rows[0]["joined_at"]) == pg.clock.now()  # the stay counts from the join, not the request
+    assert "joined 1 · pending 1 · confirmed 0 · left 0 · not counted 0" in await invites_of(pg, chat, alice)
+    pg.clock.advance(hours=24)
+    pg.sim.send(erin, "hello", chat)
+    await pg.settle()
+    assert "joined 1 · pending 0 · confirmed 1 · left 0 · not counted 0" in await invites_of(pg, chat, alice)
+
+
+async def test_someone_who_failed_a_request_and_passes_a_later_one_is_not_a_returning_member(pg):
+    chat = await quiet_club(pg)
+    alice, url, _ = await member_with_link(pg, chat)
+    erin = pg.sim.user("erin")
+    pg.sim.join(chat, erin, link=url)
+    await pg.settle()
+    pg.clock.advance(seconds=121)
+    await run_job(pg, f"captcha:{chat.id}:{erin.id}")
+    pg.clock.advance(hours=1)
+    pg.sim.join(chat, erin, link=url)
+    await pg.settle()
+    check = await pending(pg, chat, erin)
+    pg.sim.press(erin, prompt_message(pg, erin, check), right(check))
+    await pg.settle()
+    rows = await pg.services.db.fetchall("SELECT status, reason FROM referrals WHERE chat_id = ? ORDER BY id", (chat.id,))
+    assert [(r["status"], r["reason"]) for r in rows] == [("rejected", "failed_screening"), ("pending", None)]
