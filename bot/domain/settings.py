@@ -1,6 +1,7 @@
 """Per-group settings: which keys exist, how a typed value is parsed from `/set KEY VALUE`, and how it is stored."""
 from __future__ import annotations
 
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -66,8 +67,16 @@ def _choice(*options: str) -> Callable[[str], str]:
 
 
 def _welcome(text: str) -> str:
-    from bot.domain.funnel import check_welcome  # the funnel owns the placeholders
+    """Text of 1 to 1000 characters; braces only around a known placeholder ({name}, not {nme}, {0} or {name.x})."""
+    from bot.domain.funnel import PLACEHOLDERS, check_welcome  # the funnel owns the placeholders
 
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(text.strip()) if field is not None]
+    except ValueError:  # a lone { or }
+        raise ValueError("braces") from None
+    for field in fields:
+        if field not in PLACEHOLDERS:
+            raise ValueError(f"placeholder:{field}")
     return check_welcome(text)
 
 

@@ -75,11 +75,24 @@ def error(_: Translator, err: UserError, command: str | None = None) -> str:
     if isinstance(err, SettingError):
         if p["reason"] == "unknown_key":
             return _("Unknown setting {key}. Settings: {keys}").format(key=escape(str(p["key"])), keys=", ".join(p["keys"]))
-        return bad_setting_value(_, str(p["key"]), str(p.get("kind")), p.get("bounds"))
+        return bad_setting_value(_, str(p["key"]), str(p.get("kind")), p.get("bounds"), str(p.get("detail", "")))
     return _("That didn't work.")
 
 
-def bad_setting_value(_: Translator, key: str, kind: str, bounds: tuple[int, int] | None) -> str:
+def bad_setting_value(_: Translator, key: str, kind: str, bounds: tuple[int, int] | None, detail: str = "") -> str:
+    if kind == "text":
+        placeholders = "{name}, {group}, {rules}"
+        if detail.startswith("placeholder:"):
+            return _("{key}: unknown placeholder {placeholder}; use {placeholders}.").format(
+                key=escape(key), placeholder=escape("{" + detail.removeprefix("placeholder:") + "}"), placeholders=placeholders,
+            )
+        if detail in ("braces", "placeholders"):
+            return _("{key}: a {{ or }} without its pair; placeholders are written {placeholders}.").format(
+                key=escape(key), placeholders=placeholders,
+            )
+        return _("{key} must be text of 1 to 1000 characters; it may use {placeholders}.").format(
+            key=escape(key), placeholders=placeholders,
+        )
     hints = {
         "language": _("en or zh"),
         "timezone": _("a place name such as Asia/Shanghai, Europe/Berlin or UTC"),
