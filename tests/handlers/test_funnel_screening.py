@@ -274,7 +274,7 @@ async def test_bad_screening_settings_get_one_line(pg, group, value):
     text = await say(pg, group.admin, f"/set screening {value}", group.chat)
     assert text == "screening must be on or off."
     assert await say(pg, group.admin, "/set captcha_mode dance", group.chat) == "captcha_mode must be button | math | question."
-    assert await say(pg, group.admin, "/set welcome Hi {nam}", group.chat) == "welcome must be text."
+    assert await say(pg, group.admin, "/set welcome Hi {nam}", group.chat) == "welcome: unknown placeholder {nam}; use {name}, {group}, {rules}."
 
 
 async def test_custom_welcome_with_placeholders(pg, group):
