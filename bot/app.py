@@ -152,6 +152,7 @@ def arm_jobs(app: Application) -> None:
     app.job_queue.run_repeating(points.job_flush, interval=s.config.activity.flush_seconds, name="counters:flush")
     # Expiry is idempotent per local day, so an hourly pass is a safe way to honour every group's timezone.
     app.job_queue.run_repeating(points.job_expiry, interval=3600, first=60, name="points:expiry")
+    app.job_queue.run_repeating(points.job_weekly, interval=3600, first=90, name="points:weekly")
     # First run at once: checks that expired while we were down are resolved, live ones re-armed as captcha:{chat}:{user}.
     app.job_queue.run_repeating(funnel.job_sweep, interval=s.config.funnel.sweep_seconds, first=0, name="funnel:sweep")
 

@@ -266,6 +266,23 @@ async def job_expiry(context: BotContext) -> None:
             await notify_private(context, user_id, lambda _, w=w: texts.expiry_warning(_, group.title, w.amount, w.first_day, w.within_days))
 
 
+async def job_weekly(context: BotContext) -> None:
+    """Hourly: once a group's week has turned (Monday, group time), name last week's top earner and award the
+    weekly-top badge. Recorded once per group and week, so restarts and repeated runs announce nothing twice."""
+    s = context.services
+    for group in await s.groups.repo.active():
+        top = await s.points.weekly_top(group.chat_id)
+        if top is None or "mentions" in await s.points.optouts(top.user_id):
+            continue
+        settings = await s.groups.settings(group.chat_id)
+        user = await s.members.members.user(top.user_id)
+        text = texts.weekly_top(translator(settings.language), user.display if user else str(top.user_id), top.points, top.badges)
+        try:
+            await context.bot.send_message(group.chat_id, text)
+        except TelegramError as exc:
+            log.info("weekly top announcement in %s failed: %s", group.chat_id, exc)
+
+
 async def notify_private(context: BotContext, user_id: int, render) -> bool:
     """A private message, only to people who started the bot and did not opt out of private messages."""
     s = context.services

@@ -124,10 +124,12 @@ class LedgerRepo:
                 out.append((r["chat_id"], r["user_id"], "xp", r["wx"], r["lx"]))
         return out
 
-    async def leaderboard(self, chat_id: int, currency: str, since: datetime | None, limit: int = 10) -> list[tuple[int, int]]:
+    async def leaderboard(
+        self, chat_id: int, currency: str, since: datetime | None, limit: int = 10, until: datetime | None = None,
+    ) -> list[tuple[int, int]]:
         """(user, total) by what was *earned* in the window: spending does not push anyone down, a refund of
         spent points is not earning, and a referral reward taken back is no longer earned."""
-        if since is None and currency == "xp":
+        if since is None and until is None and currency == "xp":
             rows = await self.db.fetchall(
                 "SELECT user_id, xp AS total FROM wallets WHERE chat_id = ? AND xp > 0 ORDER BY xp DESC, user_id LIMIT ?",
                 (chat_id, limit),
@@ -136,8 +138,9 @@ class LedgerRepo:
             rows = await self.db.fetchall(
                 "SELECT user_id, SUM(amount) AS total FROM ledger WHERE chat_id = ? AND currency = ?"
                 " AND ((amount > 0 AND reason != ?) OR reason = ?)"
-                " AND at >= ? GROUP BY user_id HAVING total > 0 ORDER BY total DESC, user_id LIMIT ?",
-                (chat_id, currency, "shop_refund", "referral_clawback", iso(since) if since else "", limit),
+                " AND at >= ? AND at < ? GROUP BY user_id HAVING total > 0 ORDER BY total DESC, user_id LIMIT ?",
+                (chat_id, currency, "shop_refund", "referral_clawback", iso(since) if since else "",
+                 iso(until) if until else "9999", limit),
             )
         return [(r["user_id"], r["total"]) for r in rows]
 

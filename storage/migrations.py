@@ -323,4 +323,18 @@ MIGRATIONS: list[Migration] = [
         CREATE UNIQUE INDEX invite_links_live ON invite_links(chat_id, user_id, creates_join_request) WHERE revoked_at IS NULL
         """,
     ),
+    Migration(
+        7,
+        "weekly top earners (the weekly-top badge)",
+        """
+        CREATE TABLE weekly_tops (
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            week TEXT NOT NULL,
+            user_id INTEGER NOT NULL,
+            points INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, week)
+        )
+        """,
+    ),
 ]

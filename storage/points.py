@@ -82,6 +82,19 @@ class PointsRepo:
         )
         return cur.rowcount == 1
 
+    @staticmethod
+    async def record_weekly_top(tx: aiosqlite.Connection, chat_id: int, week: date, user_id: int, points: int, now: datetime) -> int | None:
+        """The week's top earner, once per group and week. Returns how many weeks they have now topped, or None
+        if this week was already recorded."""
+        cur = await tx.execute(
+            "INSERT INTO weekly_tops(chat_id, week, user_id, points, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (chat_id, week.isoformat(), user_id, points, iso(now)),
+        )
+        if cur.rowcount != 1:
+            return None
+        async with tx.execute("SELECT COUNT(*) FROM weekly_tops WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)) as cur:
+            return (await cur.fetchone())[0]
+
     async def checkin_counts(self, chat_id: int, since: date | None, limit: int) -> list[tuple[int, int]]:
         rows = await self.db.fetchall(
             "SELECT user_id, COUNT(*) AS n FROM checkins WHERE chat_id = ? AND day >= ? GROUP BY user_id"

@@ -62,6 +62,14 @@ class Profile:
     rank: int | None
 
 
+@dataclass(frozen=True)
+class WeeklyTop:
+    user_id: int
+    points: int  # earned that week
+    week: date  # its Monday
+    badges: tuple[BadgeRule, ...]  # newly awarded for it
+
+
 # The yearly decay is booked on the group's 1 January; a bot that was down then books it within this many days.
 DECAY_CATCH_UP_DAYS = 7
 
@@ -295,6 +303,26 @@ class PointsService:
             return await self.repo.checkin_counts(chat_id, ck.local_day(since, tz) if since else None, limit)
         yesterday = ck.local_day(self.clock.now(), tz) - timedelta(days=1)
         return await self.repo.current_streaks(chat_id, yesterday, limit)
+
+    async def weekly_top(self, chat_id: int) -> WeeklyTop | None:
+        """The member who earned the most points in the group's last full week (Monday to Monday, group time):
+        recorded once per week, with the weekly-top badges their count of such weeks earns. None when the week
+        was already recorded or nobody earned anything."""
+        this_monday = await self.window_start(chat_id, "week")
+        assert this_monday is not None
+        tz = this_monday.tzinfo
+        week = this_monday.date() - timedelta(days=7)
+        rows = await self.ledger.leaderboard(chat_id, "points", datetime.combine(week, time(0), tz), 1, until=this_monday)
+        if not rows:
+            return None
+        user_id, points = rows[0]
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            weeks = await PointsRepo.record_weekly_top(tx, chat_id, week, user_id, points, now)
+            if weeks is None:
+                return None
+            badges = await self._award_badges(tx, chat_id, user_id, now, weekly_top_count=weeks)
+        return WeeklyTop(user_id, points, week, badges)
 
     async def new_season(self, chat_id: int, expected_number: int) -> int | None:
         """Archive the standings of the season in progress and start the next. None if it was already done."""

@@ -123,6 +123,13 @@ def tier_up(_: Translator, who: str, tier: Tier) -> str:
     return _("🎉 {who} reached {tier}!").format(who=name(who), tier=tier_name(_, tier))
 
 
+def weekly_top(_: Translator, who: str, points: int, badges: Sequence[BadgeRule]) -> str:
+    lines = [_("🏆 Top earner of last week: {who}, with {n} points.").format(who=name(who), n=points)]
+    if badges:
+        lines.append(awarded(_, who, badges, None))
+    return "\n".join(lines)
+
+
 def makeup_done(_: Translator, result) -> str:
     if result.card:
         text = _("🩹 Made up {day} with a make-up card. Streak: {streak}. Balance: {balance}.").format(

@@ -678,3 +678,36 @@ async def test_earn_follows_the_config_and_the_groups_settings(pg, group):
     assert "积分在获得 90 天后过期" in await say(pg, g.alice, "/earn", g.chat)
     await say(pg, g.alice, "/checkin", g.chat)
     assert f"+{c.checkin.xp} 经验" in await say(pg, g.alice, "/history", g.chat)
+
+
+async def test_last_weeks_top_earner_is_named_once_and_gets_the_weekly_top_badge(pg, group):
+    g, ctx = group, jobs(pg)
+    at = lambda d, hh=10: datetime(2026, 3, d, hh, 0, tzinfo=timezone.utc)  # noqa: E731  (2 March is a Monday)
+    bonus = next(b.points_bonus for b in cfg(pg).badges if b.kind == "top_week")
+    await say(pg, g.admin, "/give @alice 30 helped", g.chat)
+    await say(pg, g.admin, "/give @bob 50 organised", g.chat)
+    pg.clock.set(at(4))
+    before = len(pg.sim.replies(g.chat))
+    await hp.job_weekly(ctx)                                   # the week is not over: nothing to say
+    assert len(pg.sim.replies(g.chat)) == before
+
+    pg.clock.set(at(9))                                        # Monday: the week of 2 March is over
+    await hp.job_weekly(ctx)
+    await hp.job_weekly(ctx)
+    await pg.restart()
+    await hp.job_weekly(jobs(pg))                              # once, whatever runs again
+    assert [m["text"] for m in pg.sim.replies(g.chat)[before:]] == [
+        f"🏆 Top earner of last week: Bob, with 50 points.\n🏅 New badge: Weekly top (+{bonus} points)"
+    ]
+    assert await points_of(pg, g.chat, g.bob) == 50 + bonus
+
+    await say(pg, g.carol, "/optout mentions", g.chat)
+    await say(pg, g.admin, "/give @carol 200 wrote the guide", g.chat)
+    pg.clock.set(at(16))
+    shown = len(pg.sim.replies(g.chat))
+    await hp.job_weekly(jobs(pg))
+    assert len(pg.sim.replies(g.chat)) == shown                # Carol topped the week but asked not to be named
+    assert "Weekly top" in (await say(pg, g.carol, "/badges", g.chat)).split("Still to earn")[0]
+    tops = await pg.services.db.fetchall("SELECT week, user_id FROM weekly_tops WHERE chat_id = ? ORDER BY week", (g.chat.id,))
+    assert [tuple(r) for r in tops] == [("2026-03-02", g.bob.id), ("2026-03-09", g.carol.id)]
+    await consistent(pg)
