@@ -77,11 +77,12 @@ async def cmd_set(update: Update, context: BotContext) -> None:
     args = context.args or []
     if len(args) < 2:
         raise UsageError()
-    key, value = await context.services.groups.set(update.effective_chat.id, args[0], " ".join(args[1:]), context.actor.user_id)
+    key, value, reset = await context.services.groups.set(update.effective_chat.id, args[0], " ".join(args[1:]), context.actor.user_id)
     if key == "language":
         context.tr = context.tr.for_language(value)
     shown = (await context.services.groups.display_settings(update.effective_chat.id))[key][0]
-    await reply(update, context, texts.setting_changed(context.tr, key, shown))
+    changed = texts.setting_reset if reset else texts.setting_changed
+    await reply(update, context, changed(context.tr, key, shown))
 
 
 @command("lang", role=Role.ADMIN)
@@ -89,7 +90,7 @@ async def cmd_lang(update: Update, context: BotContext) -> None:
     args = context.args or []
     if len(args) != 1:
         raise UsageError()
-    _, value = await context.services.groups.set(update.effective_chat.id, "language", args[0], context.actor.user_id)
+    _, value, _reset = await context.services.groups.set(update.effective_chat.id, "language", args[0], context.actor.user_id)
     context.tr = context.tr.for_language(value)
     await reply(update, context, texts.language_changed(context.tr))
 

@@ -109,6 +109,12 @@ class GroupRepo:
                 (chat_id, key, value, actor_id, iso(now)),
             )
 
+    async def delete_setting(self, chat_id: int, key: str) -> bool:
+        """Forget the group's own value: the config default applies again. False if it had none."""
+        async with self.db.transaction() as tx:
+            cur = await tx.execute("DELETE FROM group_settings WHERE chat_id = ? AND key = ?", (chat_id, key))
+            return cur.rowcount > 0
+
     async def mark_admins_refreshed(self, chat_id: int, now: datetime) -> None:
         async with self.db.transaction() as tx:
             await tx.execute("UPDATE groups SET admins_refreshed_at = ? WHERE chat_id = ?", (iso(now), chat_id))

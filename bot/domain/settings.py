@@ -122,10 +122,23 @@ SETTINGS: dict[str, SettingSpec] = {
 }
 
 
-def parse_setting(key: str, text: str) -> tuple[SettingSpec, Any]:
+# `/set KEY default` puts a setting back to the config default.
+DEFAULT_WORDS = ("default", "默认")
+
+
+def is_default_word(text: str) -> bool:
+    return text.strip().lower() in DEFAULT_WORDS
+
+
+def setting_spec(key: str) -> SettingSpec:
     spec = SETTINGS.get(key.strip().lower())
     if spec is None:
         raise SettingError(reason="unknown_key", key=key, keys=sorted(SETTINGS))
+    return spec
+
+
+def parse_setting(key: str, text: str) -> tuple[SettingSpec, Any]:
+    spec = setting_spec(key)
     try:
         return spec, spec.parse(text)
     except ValueError as exc:

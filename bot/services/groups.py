@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.domain.settings import SETTINGS, parse_setting
+from bot.domain.settings import SETTINGS, is_default_word, parse_setting, setting_spec
 from storage.groups import GroupRepo
 
 
@@ -81,12 +81,18 @@ class GroupService:
         self._settings[chat_id] = result
         return result
 
-    async def set(self, chat_id: int, key: str, text: str, actor_id: int | None) -> tuple[str, Any]:
-        """Validate and store one setting. Raises SettingError with what is wrong."""
+    async def set(self, chat_id: int, key: str, text: str, actor_id: int | None) -> tuple[str, Any, bool]:
+        """Validate and store one setting; `default` forgets the group's value so the config default applies
+        again. Returns (key, value now in effect, whether it was put back to the default). Raises SettingError."""
+        if is_default_word(text):
+            spec = setting_spec(key)
+            await self.repo.delete_setting(chat_id, spec.key)
+            self._settings.pop(chat_id, None)
+            return spec.key, (await self.settings(chat_id)).values[spec.key], True
         spec, value = parse_setting(key, text)
         await self.repo.set_setting(chat_id, spec.key, spec.to_text(value), actor_id, self.clock.now())
         self._settings.pop(chat_id, None)
-        return spec.key, value
+        return spec.key, value, False
 
     async def display_settings(self, chat_id: int) -> dict[str, tuple[str, bool]]:
         current = await self.settings(chat_id)

@@ -42,7 +42,7 @@ DESCRIPTIONS: dict[str, str] = {
 USAGE: dict[str, str] = {
     "setrole": N_("/setrole @username|id|(reply) activator|spreader [reason]"),
     "unsetrole": N_("/unsetrole @username|id|(reply) activator|spreader"),
-    "set": N_("/set KEY VALUE — see /settings for the keys"),
+    "set": N_("/set KEY VALUE|default — see /settings for the keys"),
     "lang": N_("/lang en|zh"),
     "top": N_("/top [points|xp|checkin|streak|invites] [week|month|season|all]"),
     "give": N_("/give @username|id|(reply) AMOUNT REASON"),

@@ -163,7 +163,7 @@ def me(_: Translator, who: str, role: Role) -> str:
 
 
 def settings_list(_: Translator, values: Mapping[str, tuple[str, bool]]) -> str:
-    lines = [_("<b>Group settings</b> (change with /set KEY VALUE):")]
+    lines = [_("<b>Group settings</b> (change with /set KEY VALUE; /set KEY default puts one back):")]
     for key, (value, overridden) in sorted(values.items()):
         mark = "" if overridden else " " + _("(default)")
         lines.append(f"• {escape(key)} = {escape(value)}{mark}")
@@ -172,6 +172,10 @@ def settings_list(_: Translator, values: Mapping[str, tuple[str, bool]]) -> str:
 
 def setting_changed(_: Translator, key: str, value: str) -> str:
     return _("{key} is now {value}.").format(key=escape(key), value=escape(value))
+
+
+def setting_reset(_: Translator, key: str, value: str) -> str:
+    return _("{key} is back to the default, {value}.").format(key=escape(key), value=escape(value))
 
 
 def language_changed(_: Translator) -> str:

@@ -17,7 +17,7 @@ from handlers.base import job_delete_message, spec_of
 from tests.helpers import say
 
 TZ_HINT = "timezone must be a place name such as Asia/Shanghai, Europe/Berlin or UTC."
-SET_USAGE = "Usage: /set KEY VALUE — see /settings for the keys"
+SET_USAGE = "Usage: /set KEY VALUE|default — see /settings for the keys"
 
 
 def plain(text: str) -> str:
@@ -94,7 +94,7 @@ async def test_start_in_private_chat_introduces_the_bot(pg, group):
 async def test_settings_shows_every_key_with_its_default(pg, group):
     text = await say(pg, group.owner, "/settings", group.chat)
     lines = text.splitlines()
-    assert lines[0] == "Group settings (change with /set KEY VALUE):"
+    assert lines[0] == "Group settings (change with /set KEY VALUE; /set KEY default puts one back):"
     for expected in ("• delete_commands = off (default)", "• language = en (default)",
                      "• timezone = UTC (default)", "• transient_seconds = 60 (default)"):
         assert expected in lines
@@ -119,6 +119,32 @@ async def test_set_accepts_on_off_and_numbers(pg, group):
     assert await say(pg, group.admin, "/set transient_seconds 120", group.chat) == "transient_seconds is now 120."
     assert await say(pg, group.admin, "/set delete_commands off", group.chat) == "delete_commands is now off."
     assert await stored_settings(pg, group.chat) == {"transient_seconds": "120", "delete_commands": "off"}
+
+
+async def test_set_key_default_puts_the_config_default_back(pg, group):
+    chat = group.chat
+    await say(pg, group.owner, "/set timezone Asia/Shanghai", chat)
+    await say(pg, group.owner, "/set transient_seconds 120", chat)
+    assert await say(pg, group.admin, "/set timezone default", chat) == "timezone is back to the default, UTC."
+    assert await stored_settings(pg, chat) == {"transient_seconds": "120"}  # the row is gone, the other stays
+    assert (await pg.services.groups.settings(chat.id)).timezone == "UTC"
+    lines = (await say(pg, group.admin, "/settings", chat)).splitlines()
+    assert "• timezone = UTC (default)" in lines and "• transient_seconds = 120" in lines
+    # A setting that was never changed: the same answer, nothing stored.
+    assert await say(pg, group.admin, "/set delete_commands DEFAULT", chat) == "delete_commands is back to the default, off."
+    await pg.restart()  # nothing stored overrides the default any more
+    assert (await pg.services.groups.settings(chat.id)).timezone == "UTC"
+    assert await say(pg, group.admin, "/set nosuchkey default", chat) == (
+        f"Unknown setting nosuchkey. Settings: {', '.join(sorted(SETTINGS))}"
+    )
+
+
+async def test_language_default_switches_back_and_answers_in_it(pg, group):
+    await say(pg, group.owner, "/lang zh", group.chat)
+    assert await say(pg, group.owner, "/set timezone default", group.chat) == "timezone 已恢复为默认值 UTC。"
+    assert await say(pg, group.owner, "/set language 默认", group.chat) == "language is back to the default, en."
+    assert await stored_settings(pg, group.chat) == {}
+    assert (await say(pg, group.alice, "/roles", group.chat)).startswith("Roles in Tea Lovers")
 
 
 BAD_SETS = [
