@@ -283,9 +283,10 @@ def makeup_target(checked_days: set[date] | frozenset[date], today: date, window
         for back in range(1, window_days + 1)
         if today - timedelta(days=back) not in past
     ]
-    if not missed or not past:
-        # Every day in the window is checked, or there is no earlier check-in to reconnect to.
-        raise NothingToMakeUpError()
+    if not past:
+        raise NothingToMakeUpError(never=True)  # no earlier check-in to reconnect to
+    if not missed:
+        raise NothingToMakeUpError()  # every day in the window is checked
     anchors = [d for d in past if d >= earliest_anchor]
     if anchors:
         first_anchor = min(anchors)

@@ -151,10 +151,11 @@ class AlreadyCheckedInError(PointsError):
 
 
 class NothingToMakeUpError(PointsError):
-    code = "nothing_to_make_up"
+    code = "nothing_to_make_up"  # params: never (no check-in yet to repair a streak from)
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, never: bool = False) -> None:
+        super().__init__(never=never)
+        self.never = never
 
 
 class MakeupWindowError(PointsError):

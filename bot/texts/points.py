@@ -71,11 +71,15 @@ def points_error(_: Translator, err: PointsError, tz: str = "UTC") -> str:
             who=name(err.holder), balance=err.balance, needed=err.needed)
     if isinstance(err, InsufficientPointsError):
         return _("Not enough points: you have {balance}, this needs {needed}.").format(balance=err.balance, needed=err.needed)
+    if isinstance(err, NothingToMakeUpError) and err.never:
+        return _("You have no check-in yet, so there is no streak to repair. Start one with /checkin.")
     if isinstance(err, NothingToMakeUpError):
         return _("There is no missed day to make up: your streak is whole.")
     if isinstance(err, MakeupWindowError):
-        return _.ngettext("Make-up works only for a day missed in the last {n} day.",
-                          "Make-up works only for a day missed in the last {n} days.", err.window_days).format(n=err.window_days)
+        return _.ngettext(
+            "Your streak broke more than {n} day ago; make-up repairs only a gap within the last {n} day. Start a new one with /checkin.",
+            "Your streak broke more than {n} days ago; make-up repairs only a gap within the last {n} days. Start a new one with /checkin.",
+            err.window_days).format(n=err.window_days)
     if isinstance(err, InvalidAmountError):
         texts = {
             "no_reason": _("Say why: a reason is required (it is shown in the member's /history)."),

@@ -381,10 +381,12 @@ def test_makeup_refused_when_gap_before_window_even_if_recent_checkin_exists():
 
 
 def test_nothing_to_make_up():
-    with pytest.raises(NothingToMakeUpError):
+    with pytest.raises(NothingToMakeUpError) as never:
         makeup_target(set(), TODAY, 3)  # never checked in
-    with pytest.raises(NothingToMakeUpError):
+    assert never.value.never
+    with pytest.raises(NothingToMakeUpError) as whole:
         makeup_target(days(date(2026, 3, 6), 0, 1, 2, 3), TODAY, 3)  # 6..9: nothing missed
+    assert not whole.value.never
     with pytest.raises(NothingToMakeUpError):
         makeup_target({date(2026, 3, 9)}, TODAY, 3)  # first ever check-in was yesterday
     with pytest.raises(NothingToMakeUpError):

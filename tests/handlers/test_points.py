@@ -177,7 +177,8 @@ async def test_makeup_repairs_yesterday_restores_the_streak_and_pays_a_milestone
     g, c = group, cfg(pg).checkin
     assert await say(pg, g.owner, "/set makeup_cost 40", g.chat) == "makeup_cost is now 40."
     # Never checked in: nothing to repair.
-    assert await say(pg, g.alice, "/makeup", g.chat) == "There is no missed day to make up: your streak is whole."
+    assert await say(pg, g.alice, "/makeup", g.chat) == (
+        "You have no check-in yet, so there is no streak to repair. Start one with /checkin.")
     await say(pg, g.alice, "/checkin", g.chat)          # day 0
     pg.clock.advance(days=1)
     await say(pg, g.alice, "/checkin", g.chat)          # day 1: streak 2
@@ -209,7 +210,9 @@ async def test_makeup_repairs_yesterday_restores_the_streak_and_pays_a_milestone
     # A gap longer than the window can't be repaired.
     pg.clock.advance(days=5)
     days_before, rows = await checkin_days(pg, g.chat, g.alice), await ledger(pg, g.chat, g.alice)
-    assert await say(pg, g.alice, "/makeup", g.chat) == "Make-up works only for a day missed in the last 3 days."
+    assert await say(pg, g.alice, "/makeup", g.chat) == (
+        "Your streak broke more than 3 days ago; make-up repairs only a gap within the last 3 days."
+        " Start a new one with /checkin.")
     assert await checkin_days(pg, g.chat, g.alice) == days_before
     assert await ledger(pg, g.chat, g.alice) == rows
     assert await points_of(pg, g.chat, g.alice) == balance
