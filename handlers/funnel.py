@@ -2,9 +2,12 @@
 survive restarts, /invite, /invites, /setcaptcha, /funnel, deep links (?start=ref_…) and referral counting."""
 from __future__ import annotations
 
+import inspect
+import json
 import logging
+from datetime import datetime, timedelta, timezone
 
-from telegram import ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import ChatMember, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
@@ -88,6 +91,48 @@ async def _edit_or_send(context: BotContext, check: Check, text: str) -> None:
             log.info("could not tell %s the outcome: %s", check.user_id, exc)
 
 
+PERMISSIONS = tuple(p for p in inspect.signature(ChatPermissions).parameters if p != "api_kwargs")
+KEEP = "keep"  # someone else changed the newcomer's rights during the check: passing leaves them alone
+
+
+def _until(member: ChatMember) -> int:
+    """The restriction's end as a Unix time; 0 = forever (PTB reads Telegram's 0 as the epoch)."""
+    until = getattr(member, "until_date", None)
+    return max(0, int(until.timestamp())) if until else 0
+
+
+def restriction_of(member: ChatMember) -> str | None:
+    """A restriction the newcomer already had (an admin's, kept across leaving and rejoining), to give back on passing."""
+    if member.status != ChatMemberStatus.RESTRICTED:
+        return None
+    return json.dumps({"permissions": {p: bool(getattr(member, p, False)) for p in PERMISSIONS}, "until": _until(member)})
+
+
+def is_screening_restriction(member: ChatMember) -> bool:
+    """Exactly what the check sets: restricted, nothing allowed, no end."""
+    return (member.status == ChatMemberStatus.RESTRICTED and not _until(member)
+            and not any(getattr(member, p, False) for p in PERMISSIONS))
+
+
+async def _lift(context: BotContext, check: Check) -> None:
+    """Undo only the screening restriction: an earlier restriction comes back, a change made by someone else during
+    the check stays, and otherwise the group's default rights apply."""
+    if check.restore == KEEP:
+        return
+    perms, until = ChatPermissions.all_permissions(), None
+    if check.restore:
+        prior = json.loads(check.restore)
+        ends = datetime.fromtimestamp(prior["until"], timezone.utc) if prior["until"] else None
+        # Telegram reads an end under 30 seconds away as "forever": a restriction that (nearly) ran out is just lifted.
+        if ends is None or ends - context.services.clock.now() > timedelta(seconds=30):
+            perms, until = ChatPermissions(**prior["permissions"]), ends
+    try:
+        await context.bot.restrict_chat_member(check.chat_id, check.user_id, perms, until_date=until,
+                                               use_independent_chat_permissions=True)
+    except TelegramError as exc:
+        log.warning("could not lift the restriction on %s in %s: %s", check.user_id, check.chat_id, exc)
+
+
 async def finish_pass(context: BotContext, check: Check) -> None:
     s = context.services
     disarm(context, check)
@@ -103,10 +148,7 @@ async def finish_pass(context: BotContext, check: Check) -> None:
             log.warning("could not approve %s in %s: %s", check.user_id, check.chat_id, exc)
             return
     else:
-        try:
-            await context.bot.restrict_chat_member(check.chat_id, check.user_id, ChatPermissions.all_permissions())
-        except TelegramError as exc:
-            log.warning("could not lift the restriction on %s in %s: %s", check.user_id, check.chat_id, exc)
+        await _lift(context, check)
         if check.prompt_chat_id is not None:
             await delete_quietly(context, check.prompt_chat_id, check.prompt_message_id)
     settings = await s.groups.settings(check.chat_id)
@@ -154,7 +196,12 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
         if clawed:
             log.info("clawed back %s points: %s left %s soon after being confirmed", clawed, user.id, chat.id)
         return
-    if was or not now_in:
+    if was and now_in:
+        # Rights changed during a check by someone else (an admin's mute, or an admin letting them talk): keep that.
+        if change.from_user is None or change.from_user.id != context.bot.id or not is_screening_restriction(change.new_chat_member):
+            await s.funnel.keep_rights(chat.id, user.id, KEEP)
+        return
+    if not now_in:
         return
     settings = await s.groups.settings(chat.id)
     link = change.invite_link.invite_link if change.invite_link else None
@@ -183,6 +230,9 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
     check = await s.funnel.begin_check(chat.id, user.id, "join", change.date)
     if check is None:
         return
+    prior = restriction_of(live)
+    if prior is not None:
+        await s.funnel.keep_rights(chat.id, user.id, prior)
     try:
         await context.bot.restrict_chat_member(chat.id, user.id, ChatPermissions.no_permissions())
     except TelegramError as exc:

@@ -130,6 +130,15 @@ class FunnelRepo:
     async def all_pending(self) -> list[Check]:
         return [_check(r) for r in await self.db.fetchall("SELECT * FROM captcha_checks WHERE status = 'pending' ORDER BY deadline")]
 
+    async def set_restore(self, chat_id: int, user_id: int, restore: str) -> None:
+        """On the member's pending join check; "keep" (someone else changed their rights) is never overwritten."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE captcha_checks SET restore = ? WHERE chat_id = ? AND user_id = ? AND status = 'pending' AND via = 'join'"
+                " AND (restore IS NULL OR restore != 'keep')",
+                (restore, chat_id, user_id),
+            )
+
     async def set_prompt(self, check_id: int, chat_id: int, message_id: int) -> None:
         async with self.db.transaction() as tx:
             await tx.execute(
@@ -391,6 +400,16 @@ class FunnelRepo:
             checks_passed=await one("SELECT COUNT(*) FROM captcha_checks WHERE chat_id = ? AND status = 'passed'", (chat_id,)),
             checks_failed=await one("SELECT COUNT(*) FROM captcha_checks WHERE chat_id = ? AND status IN ('failed', 'timeout')", (chat_id,)),
         )
+
+    async def left_as_admin(self, chat_id: int, user_id: int) -> bool:
+        """Was this person a Telegram admin (or the owner) until they left on their own? (Leaving drops the title.)
+        One demoted by someone else first is not."""
+        row = await self.db.fetchone(
+            "SELECT change, actor_id FROM role_audit WHERE chat_id = ? AND target_id = ? AND role IN ('admin', 'owner')"
+            " ORDER BY id DESC LIMIT 1",
+            (chat_id, user_id),
+        )
+        return row is not None and (row["change"] == "promoted" or row["actor_id"] == user_id)
 
     async def prior_presence(self, chat_id: int, user_id: int, before: datetime) -> bool:
         """Was this person in the group before this join? (a join or leave recorded earlier, or seen earlier)."""

@@ -107,7 +107,13 @@ class FunnelService:
             return False  # passed already (an event handled late)
         if self.config.skip_returning and await self.repo.passed_since(chat_id, user_id, None):
             return False
+        if await self.repo.left_as_admin(chat_id, user_id):
+            return False  # admins are never screened, not even when they come back after leaving
         return True
+
+    async def keep_rights(self, chat_id: int, user_id: int, restore: str) -> None:
+        """Remember what passing the member's open check must give back instead of lifting everything."""
+        await self.repo.set_restore(chat_id, user_id, restore)
 
     async def set_prompt(self, check: Check, chat_id: int, message_id: int) -> None:
         await self.repo.set_prompt(check.id, chat_id, message_id)
