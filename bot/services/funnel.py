@@ -236,22 +236,36 @@ class FunnelService:
         return closed, clawed
 
     async def _claw_back(self, referral: Referral, now: datetime) -> int:
-        """Take the inviter's reward back (as much as they still hold: spent points are not made a debt)."""
-        rules = self.config.referral
-        ref = ledger_key(Reason.REFERRAL_CLAWBACK, referral.chat_id, referral.id)
+        """Take back what the confirmation paid: the inviter's referral points and XP, and the newcomer's welcome bonus,
+        each as much as they still hold (spent points are not made a debt). Badges, milestone bonuses and the spreader
+        role stay: they are one-off and the ledger key keeps a milestone from paying twice. Returns the points taken
+        from the inviter."""
+        chat = referral.chat_id
+        paid = ((referral.inviter_id, ledger_key(Reason.REFERRAL, chat, referral.id), Currency.POINTS),
+                (referral.inviter_id, ledger_key(Reason.REFERRAL, chat, referral.id), Currency.XP),
+                (referral.invitee_id, ledger_key(Reason.WELCOME_BONUS, chat, referral.id), Currency.POINTS))
+        taken = 0
         async with self.db.transaction() as tx:
             if not await FunnelRepo.claw_back_in(tx, referral.id, now):
                 return 0
-            async with tx.execute("SELECT points FROM wallets WHERE chat_id = ? AND user_id = ?", (referral.chat_id, referral.inviter_id)) as cur:
-                row = await cur.fetchone()
-            amount = min(rules.points, row[0] if row else 0)
-            if amount:
-                try:
-                    await post(tx, referral.chat_id, referral.inviter_id, -amount, Currency.POINTS, Reason.REFERRAL_CLAWBACK, ref, now,
-                               note=f"referral {referral.id}")
-                except InsufficientBalance:  # pragma: no cover - read and write are in one transaction
-                    amount = 0
-        return amount
+            for user_id, paid_ref, currency in paid:
+                column = "points" if currency == Currency.POINTS else "xp"
+                async with tx.execute(
+                    f"SELECT (SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE chat_id = ? AND user_id = ? AND currency = ? AND ref = ?),"
+                    f" (SELECT {column} FROM wallets WHERE chat_id = ? AND user_id = ?)",
+                    (chat, user_id, str(currency), paid_ref, chat, user_id),
+                ) as cur:
+                    got, held = await cur.fetchone()
+                amount = min(got, held or 0)
+                if amount > 0:
+                    try:
+                        await post(tx, chat, user_id, -amount, currency, Reason.REFERRAL_CLAWBACK,
+                                   ledger_key(Reason.REFERRAL_CLAWBACK, chat, referral.id), now, note=f"referral {referral.id}")
+                    except InsufficientBalance:  # pragma: no cover - read and write are in one transaction
+                        amount = 0
+                if user_id == referral.inviter_id and currency == Currency.POINTS:
+                    taken = amount
+        return taken
 
     # --- confirmation ----------------------------------------------------------------------
 
