@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
+from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, LinkPreviewOptions, MessageEntity, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ChatJoinRequestHandler, ChatMemberHandler, CommandHandler,
@@ -54,6 +54,7 @@ GROUP_MIDDLEWARE = -10
 GROUP_MAIN = 0
 GROUP_WORDS = 1  # plain-word triggers (check-in words) after commands
 GROUP_COUNTERS = 2  # per-message counters (chat XP) see every group message, whatever else handled it
+GROUP_GATES = 3  # tier gates on what a message may contain (links), after it was counted
 GROUP_FUNNEL_START = -1  # /start ref_… and /start cap_… answer before the core /start (and stop there)
 GROUP_FUNNEL = 5  # join funnel: screening after lifecycle recorded the member; referral message counting
 
@@ -119,6 +120,9 @@ def build_application(
     in_groups = filters.ChatType.GROUPS & ~filters.COMMAND
     app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)
     app.add_handler(MessageHandler(in_groups & ~filters.StatusUpdate.ALL, points.on_group_message), group=GROUP_COUNTERS)
+    links = (filters.Entity(MessageEntity.URL) | filters.Entity(MessageEntity.TEXT_LINK)
+             | filters.CaptionEntity(MessageEntity.URL) | filters.CaptionEntity(MessageEntity.TEXT_LINK))
+    app.add_handler(MessageHandler(in_groups & links & ~filters.COMMAND, points.on_link), group=GROUP_GATES)
     app.add_handler(CommandHandler("start", funnel.on_start_payload, filters.ChatType.PRIVATE & filters.Regex(r"^/start(@\w+)? (ref|cap)_")), group=GROUP_FUNNEL_START)
     app.add_handler(ChatMemberHandler(funnel.on_chat_member, ChatMemberHandler.CHAT_MEMBER), group=GROUP_FUNNEL)
     app.add_handler(ChatJoinRequestHandler(funnel.on_join_request), group=GROUP_FUNNEL)

@@ -135,6 +135,7 @@ class PointsConfig(_Model):
     ]
     expiry: ExpiryConfig = ExpiryConfig()
     checkin_words: bool = False  # per-group: checkin_words - plain words (签到, "check in") check in too
+    link_gate: bool = False  # per-group: link_gate - links only from tiers with the post_links perk (spreaders and up always)
     max_admin_amount: int = Field(100_000, ge=1, le=10_000_000)  # the most one /give or /take may move
 
     @field_validator("tiers")

@@ -11,12 +11,14 @@ from telegram.error import TelegramError
 from bot.context import BotContext
 from bot.domain.errors import UsageError, UserError
 from bot.domain.points import InsufficientPointsError, parse_amount
+from bot.domain.levels import tier_for
 from bot.domain.roles import Role
 from bot.services.members import user_id_arg
 from bot.texts import core as core_texts
 from bot.texts import points as texts
 from bot.texts import language_for_user, translator
-from handlers.base import command, person_id, render_error, reply, resolve_target, sender
+from bot.telegram_port import user_info
+from handlers.base import command, delete_quietly, person_id, render_error, reply, resolve_target, sender
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +98,10 @@ async def cmd_history(update: Update, context: BotContext) -> None:
 
 @command("levels", where="any")
 async def cmd_levels(update: Update, context: BotContext) -> None:
-    await reply(update, context, texts.levels(context.tr, context.services.points.tiers))
+    in_force = set()
+    if update.effective_chat.type != "private" and (await context.services.groups.settings(update.effective_chat.id)).link_gate:
+        in_force.add(POST_LINKS)
+    await reply(update, context, texts.levels(context.tr, context.services.points.tiers, in_force))
 
 
 @command("earn")
@@ -264,6 +269,31 @@ async def job_expiry(context: BotContext) -> None:
         run = await s.points.run_expiry(group.chat_id)
         for user_id, w in run.warnings.items():
             await notify_private(context, user_id, lambda _, w=w: texts.expiry_warning(_, group.title, w.amount, w.first_day, w.within_days))
+
+
+POST_LINKS = "post_links"
+
+
+async def on_link(update: Update, context: BotContext) -> None:
+    """The post_links perk, where the group turned its link gate on: a member whose tier lacks it can't post
+    links — the message is deleted and a short notice (deleted later) says which tier may. Spreaders and up
+    always may; without the right to delete messages the gate does nothing."""
+    message, chat = update.message, update.effective_chat
+    user = message.from_user if message else None
+    if user is None or user.is_bot or message.sender_chat is not None:
+        return
+    s = context.services
+    if not (await s.groups.settings(chat.id)).link_gate:
+        return
+    actor = await s.members.actor(chat.id, chat.type, user_info(user), None, False)
+    if actor.role >= Role.SPREADER:
+        return
+    tier = tier_for((await s.points.ledger.wallet(chat.id, user.id)).xp, s.points.tiers)
+    needed = next((t for t in s.points.tiers if POST_LINKS in t.perks), None)
+    if needed is None or POST_LINKS in tier.perks:
+        return
+    if await delete_quietly(context, chat.id, message.message_id):
+        await reply(update, context, texts.link_refused(context.tr, user_info(user).display, tier, needed), transient=True)
 
 
 async def job_weekly(context: BotContext) -> None:

@@ -109,6 +109,7 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("checkin_base", "int", _int_range(0, 100_000), "points.checkin.base"),
         SettingSpec("checkin_xp", "int", _int_range(0, 100_000), "points.checkin.xp"),
         SettingSpec("checkin_words", "bool", _parse_bool, "points.checkin_words"),
+        SettingSpec("link_gate", "bool", _parse_bool, "points.link_gate"),
         SettingSpec("makeup_cost", "int", _int_range(0, 100_000), "points.checkin.makeup_cost"),
         SettingSpec("chat_xp", "int", _int_range(0, 1000), "points.chat_xp.xp_per_message"),
         SettingSpec("expiry_mode", "choice:off,fifo,decay", _choice("off", "fifo", "decay"), "points.expiry.mode"),

@@ -127,6 +127,11 @@ def tier_up(_: Translator, who: str, tier: Tier) -> str:
     return _("🎉 {who} reached {tier}!").format(who=name(who), tier=tier_name(_, tier))
 
 
+def link_refused(_: Translator, who: str, tier: Tier, needed: Tier) -> str:
+    return _("🔗 {who}, links are for {needed} and above here; you are {tier}. Keep chatting and checking in to get there.").format(
+        who=name(who), needed=tier_name(_, needed), tier=tier_name(_, tier))
+
+
 def weekly_top(_: Translator, who: str, points: int, badges: Sequence[BadgeRule]) -> str:
     lines = [_("🏆 Top earner of last week: {who}, with {n} points.").format(who=name(who), n=points)]
     if badges:
@@ -175,10 +180,11 @@ def history(_: Translator, who: str, entries, tz: str) -> str:
     return "\n".join(lines)
 
 
-def levels(_: Translator, tiers: Sequence[Tier]) -> str:
+def levels(_: Translator, tiers: Sequence[Tier], in_force: frozenset[str] | set[str] = frozenset(PERKS)) -> str:
+    """in_force: the perks this group applies (post_links only when its link gate is on)."""
     lines = [_("<b>Tiers</b> (XP is earned and never spent; points are spent in the shop)")]
     for tier in tiers:
-        perks = ", ".join(_(PERKS[p]) if p in PERKS else p for p in sorted(tier.perks))
+        perks = ", ".join(_(PERKS[p]) if p in PERKS else p for p in sorted(tier.perks) if p in in_force or p not in PERKS)
         line = _("{tier}: from {xp} XP, points ×{mult}").format(tier=tier_name(_, tier), xp=tier.min_xp, mult=f"{tier.points_multiplier:g}")
         lines.append(f"• {line}" + (f"; {perks}" if perks else ""))
     return "\n".join(lines)

@@ -12,8 +12,10 @@ from telegram import Update
 from bot.app import ALLOWED_UPDATES
 from bot.config import Config, ExpiryConfig, PointsConfig
 from bot.context import BotContext
+from bot.domain.points import Reason
 from bot.playground import Playground
 from handlers import points as hp
+from storage.ledger import post
 from tests.helpers import make_group, say
 
 ALREADY = "You already checked in today at {at}; the next check-in opens at 00:00 (group time)."
@@ -714,3 +716,36 @@ async def test_last_weeks_top_earner_is_named_once_and_gets_the_weekly_top_badge
     tops = await pg.services.db.fetchall("SELECT week, user_id FROM weekly_tops WHERE chat_id = ? ORDER BY week", (g.chat.id,))
     assert [tuple(r) for r in tops] == [("2026-03-02", g.bob.id), ("2026-03-09", g.carol.id)]
     await consistent(pg)
+
+
+async def test_the_link_gate_keeps_links_to_tiers_with_the_perk(pg, group):
+    g = group
+    silver = next(t for t in cfg(pg).tiers if "post_links" in t.perks)
+
+    def deleted(message) -> bool:
+        return any(c.params.get("message_id") == message["message_id"] for c in pg.sim.calls("deleteMessage"))
+
+    async def post_link(user, text="see https://example.com/tea") -> dict:
+        sent = pg.sim.send(user, text, g.chat)
+        await pg.settle()
+        return sent
+
+    assert "may post links" not in await say(pg, g.alice, "/levels", g.chat)   # off by default: links are free
+    assert not deleted(await post_link(g.alice))
+    assert await say(pg, g.owner, "/set link_gate on", g.chat) == "link_gate is now on."
+    assert "may post links" in await say(pg, g.alice, "/levels", g.chat)
+
+    refused = await post_link(g.alice)
+    assert deleted(refused)
+    assert pg.sim.replies(g.chat)[-1]["text"] == (
+        f"🔗 Alice, links are for {silver.key.capitalize()} and above here; you are Bronze."
+        " Keep chatting and checking in to get there.")
+    await say(pg, g.owner, "/setrole @bob spreader", g.chat)
+    assert not deleted(await post_link(g.bob))                                  # spreaders bring news
+    assert not deleted(await post_link(g.admin))
+    async with pg.services.db.transaction() as tx:                              # Carol chatted her way to the tier
+        await post(tx, g.chat.id, g.carol.id, silver.min_xp, "xp", Reason.CHAT, "test:carol", pg.clock.now())
+    assert not deleted(await post_link(g.carol, "the guide: https://example.com/guide"))
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert deleted(await post_link(g.alice, "https://example.com/again"))
+    assert pg.sim.replies(g.chat)[-1]["text"].startswith("🔗 Alice，")
