@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from telegram import ChatMember, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
@@ -205,6 +205,8 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
         return
     settings = await s.groups.settings(chat.id)
     link = change.invite_link.invite_link if change.invite_link else None
+    if change.invite_link is not None and change.invite_link.is_revoked:
+        await s.funnel.link_revoked(link)
     privileged = change.new_chat_member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
     if user.is_bot:
         await s.funnel.member_joined(chat.id, user_info(user), link, change.date, screened=False)
@@ -407,18 +409,34 @@ async def job_sweep(context: BotContext) -> None:
 # ------------------------------------------------------------------ commands
 
 
+async def _still_valid(context: BotContext, chat_id: int, url: str, name: str, approval: bool) -> bool:
+    """Ask Telegram whether a stored link still works (an admin may have revoked it). The Bot API has no 'get link',
+    so the bot edits it to what it already is: a revoked link is refused (INVITE_HASH_EXPIRED) or comes back revoked."""
+    try:
+        current = await context.bot.edit_chat_invite_link(chat_id, url, name=name, creates_join_request=approval)
+    except BadRequest as exc:
+        if "INVITE_HASH" in exc.message.upper():
+            return False
+        log.info("could not check invite link in %s: %s", chat_id, exc)
+        raise FunnelError(reason="no_link_rights") from None
+    expired = current.expire_date is not None and current.expire_date <= context.services.clock.now()
+    return not current.is_revoked and not expired
+
+
 @command("invite")
 async def cmd_invite(update: Update, context: BotContext) -> None:
     s = context.services
     chat, who = update.effective_chat, sender(update)
     user_id = person_id(context)
     approval = bool((await context.bot.get_chat(chat.id)).join_by_request)
+    name = f"{who.first_name[:18]} #{user_id}"[:32]
     link = await s.funnel.link_for(chat.id, user_id, approval)
+    if link is not None and not await _still_valid(context, chat.id, link.url, name, approval):
+        await s.funnel.link_revoked(link.url)
+        link = None
     if link is None:
         try:
-            created = await context.bot.create_chat_invite_link(
-                chat.id, name=f"{who.first_name[:18]} #{user_id}"[:32], creates_join_request=approval,
-            )
+            created = await context.bot.create_chat_invite_link(chat.id, name=name, creates_join_request=approval)
         except TelegramError as exc:
             log.info("could not create an invite link in %s: %s", chat.id, exc)
             raise FunnelError(reason="no_link_rights") from None

@@ -39,6 +39,7 @@ class InviteLink:
     url: str
     code: str
     creates_join_request: bool
+    revoked: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,10 @@ def _check(row) -> Check:
         row["attempts_left"], from_iso(row["event_at"]), from_iso(row["deadline"]), row["prompt_chat_id"],
         row["prompt_message_id"], row["status"], from_iso(row["resolved_at"]), row["restore"],
     )
+
+
+def _link(row) -> InviteLink:
+    return InviteLink(row["chat_id"], row["user_id"], row["url"], row["code"], bool(row["creates_join_request"]), row["revoked_at"] is not None)
 
 
 def _referral(row) -> Referral:
@@ -203,7 +208,7 @@ class FunnelRepo:
             "SELECT * FROM invite_links WHERE chat_id = ? AND user_id = ? AND creates_join_request = ? AND revoked_at IS NULL",
             (chat_id, user_id, int(creates_join_request)),
         )
-        return None if row is None else InviteLink(row["chat_id"], row["user_id"], row["url"], row["code"], bool(row["creates_join_request"]))
+        return None if row is None else _link(row)
 
     async def add_link(self, link: InviteLink, now: datetime) -> InviteLink:
         """Keep the first link stored for the member (two /invite at once create two; one wins, the same for both)."""
@@ -224,11 +229,11 @@ class FunnelRepo:
 
     async def link_by_url(self, chat_id: int, url: str) -> InviteLink | None:
         row = await self.db.fetchone("SELECT * FROM invite_links WHERE chat_id = ? AND url = ?", (chat_id, url))
-        return None if row is None else InviteLink(row["chat_id"], row["user_id"], row["url"], row["code"], bool(row["creates_join_request"]))
+        return None if row is None else _link(row)
 
     async def link_by_code(self, code: str) -> InviteLink | None:
         row = await self.db.fetchone("SELECT * FROM invite_links WHERE code = ?", (code,))
-        return None if row is None else InviteLink(row["chat_id"], row["user_id"], row["url"], row["code"], bool(row["creates_join_request"]))
+        return None if row is None else _link(row)
 
     # --- deep-link claims -----------------------------------------------------------------------
 

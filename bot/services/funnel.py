@@ -347,6 +347,9 @@ class FunnelService:
     async def link_for(self, chat_id: int, user_id: int, creates_join_request: bool) -> InviteLink | None:
         return await self.repo.link_of(chat_id, user_id, creates_join_request)
 
+    async def link_revoked(self, url: str) -> None:
+        await self.repo.mark_revoked(url, self.clock.now())
+
     async def save_link(self, chat_id: int, user_id: int, url: str, creates_join_request: bool) -> InviteLink:
         code = secrets.token_urlsafe(9).replace("-", "x").replace("_", "y")
         return await self.repo.add_link(InviteLink(chat_id, user_id, url, code, creates_join_request), self.clock.now())
@@ -356,6 +359,10 @@ class FunnelService:
         link = await self.repo.link_by_code(code)
         if link is None:
             raise fd.FunnelError(reason="unknown_code")
+        if link.revoked:  # the inviter's current link, if they have one: the code stands for the person
+            link = await self.repo.link_of(link.chat_id, link.user_id, link.creates_join_request)
+            if link is None:
+                raise fd.FunnelError(reason="unknown_code")
         member = await self.members.get(link.chat_id, user_id)
         if member is not None and member.present:
             raise fd.FunnelError(reason="already_member")

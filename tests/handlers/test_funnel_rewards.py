@@ -50,3 +50,26 @@ async def test_clawback_never_makes_a_debt_of_points_already_spent(pg, group):
 async def say_take(pg, g, user, amount):
     text = await say(pg, g.owner, f"/take @{user.username} {amount} spent in the shop", g.chat)
     assert str(amount) in text, text
+
+
+async def test_invite_never_hands_out_a_revoked_link(pg, group):
+    pg.sim.send(group.alice, "/start")  # links go to her private chat
+    await pg.settle()
+    first = await link_of(pg, group, group.alice)
+    code = pg.sim.replies(group.alice)[-1]["text"].split("start=ref_")[1].split()[0]
+    await pg.app.bot.revoke_chat_invite_link(group.chat.id, first)  # an admin revokes it (through the API)
+    await pg.settle()
+    await say(pg, group.alice, "/invite", group.chat)
+    text = pg.sim.replies(group.alice)[-1]["text"]
+    live = [l["invite_link"] for l in pg.sim.invite_links(group.chat) if not l["is_revoked"] and l.get("name", "").endswith(f"#{group.alice.id}")]
+    assert len(live) == 1 and live[0] != first and live[0] in text and first not in text
+    assert len(pg.sim.calls("createChatInviteLink")) == 2
+    await say(pg, group.alice, "/invite", group.chat)  # and the new one is reused
+    assert len(pg.sim.calls("createChatInviteLink")) == 2
+    # Her old deep link stands for her: it now leads to the live link.
+    dave = pg.sim.user("dave")
+    assert await say(pg, dave, f"/start ref_{code}") == f"You were invited to Tea Lovers. Join here: {live[0]}"
+    pg.sim.join(group.chat, dave, link=live[0])
+    await pg.settle()
+    [ref] = await referrals(pg, group.chat)
+    assert (ref["inviter_id"], ref["status"]) == (group.alice.id, "pending")
