@@ -125,14 +125,14 @@ class LedgerRepo:
         return out
 
     async def leaderboard(
-        self, chat_id: int, currency: str, since: datetime | None, limit: int = 10, until: datetime | None = None,
+        self, chat_id: int, currency: str, since: datetime | None, limit: int | None = 10, until: datetime | None = None,
     ) -> list[tuple[int, int]]:
-        """(user, total) by what was *earned* in the window: spending does not push anyone down, a refund of
+        """(user, total) by what was *earned* in the window: (limit None: everyone) spending does not push anyone down, a refund of
         spent points is not earning, and a referral reward taken back is no longer earned."""
         if since is None and until is None and currency == "xp":
             rows = await self.db.fetchall(
                 "SELECT user_id, xp AS total FROM wallets WHERE chat_id = ? AND xp > 0 ORDER BY xp DESC, user_id LIMIT ?",
-                (chat_id, limit),
+                (chat_id, -1 if limit is None else limit),
             )
         else:
             rows = await self.db.fetchall(
@@ -140,7 +140,7 @@ class LedgerRepo:
                 " AND ((amount > 0 AND reason != ?) OR reason = ?)"
                 " AND at >= ? AND at < ? GROUP BY user_id HAVING total > 0 ORDER BY total DESC, user_id LIMIT ?",
                 (chat_id, currency, "shop_refund", "referral_clawback", iso(since) if since else "",
-                 iso(until) if until else "9999", limit),
+                 iso(until) if until else "9999", -1 if limit is None else limit),
             )
         return [(r["user_id"], r["total"]) for r in rows]
 

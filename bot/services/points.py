@@ -326,9 +326,12 @@ class PointsService:
 
     async def new_season(self, chat_id: int, expected_number: int) -> int | None:
         """Archive the standings of the season in progress and start the next. None if it was already done."""
-        standings = await self.top(chat_id, "points", "season", limit=100)
-        xp = dict(await self.ledger.leaderboard(chat_id, "xp", await self.window_start(chat_id, "season"), 100))
-        return await self.repo.close_season(chat_id, [(u, p, xp.get(u, 0)) for u, p in standings], expected_number, self.clock.now())
+        since = await self.window_start(chat_id, "season")
+        # Everyone who earned anything this season, ranked by points, then those who only earned XP.
+        points = await self.ledger.leaderboard(chat_id, "points", since, limit=None)
+        xp = dict(await self.ledger.leaderboard(chat_id, "xp", since, limit=None))
+        standings = [(u, p, xp.pop(u, 0)) for u, p in points] + [(u, 0, x) for u, x in xp.items()]
+        return await self.repo.close_season(chat_id, standings, expected_number, self.clock.now())
 
     async def season_number(self, chat_id: int) -> int:
         season = await self.repo.season(chat_id)

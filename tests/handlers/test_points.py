@@ -461,6 +461,8 @@ async def test_season_confirmation_buttons_archive_and_start_the_next_once(pg, g
     assert alert["text"] == "This button is not for you." and alert["show_alert"] is True
     assert await pg.services.points.season_number(g.chat.id) == 0
 
+    async with pg.services.db.transaction() as tx:       # Carol only chatted: she is archived too, with her XP
+        await post(tx, g.chat.id, g.carol.id, 2, "xp", Reason.CHAT, "test:carol-chat", pg.clock.now())
     pg.sim.press(g.admin, first, "season:ok:1")
     await pg.settle()
     edited = {c.params["message_id"]: c.params["text"] for c in pg.sim.calls("editMessageText")}
@@ -468,7 +470,7 @@ async def test_season_confirmation_buttons_archive_and_start_the_next_once(pg, g
     standings = await pg.services.db.fetchall(
         "SELECT s.number, st.user_id, st.rank, st.points, st.xp FROM season_standings st JOIN seasons s ON s.id = st.season_id"
         " WHERE s.chat_id = ? ORDER BY st.rank", (g.chat.id,))
-    assert [tuple(r) for r in standings] == [(1, g.alice.id, 1, 115, 10), (1, g.bob.id, 2, 15, 10)]
+    assert [tuple(r) for r in standings] == [(1, g.alice.id, 1, 115, 10), (1, g.bob.id, 2, 15, 10), (1, g.carol.id, 3, 0, 2)]
 
     pg.sim.press(g.owner, second, "season:ok:1")          # the other, now stale, confirmation
     await pg.settle()
