@@ -78,6 +78,7 @@ def build_application(
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         ))
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if request_factory is not None:
@@ -138,6 +139,16 @@ async def post_init(app: Application) -> None:
     await s.db.open()
     await set_command_menus(app)
     arm_jobs(app)
+
+
+async def post_stop(app: Application) -> None:
+    """Stopping, still connected to Telegram: write what was counted and announce the tier-ups it reached."""
+    s: Services = app.bot_data.services
+    if s.db.is_open:
+        try:
+            await points.job_flush(BotContext(app))
+        except Exception:  # post_shutdown tries the write again; the announcement is what is lost
+            log.exception("flush at stop failed")
 
 
 async def post_shutdown(app: Application) -> None:

@@ -48,6 +48,7 @@ class Playground:
             return
         self.started = False
         await self.app.stop()
+        await self.app.post_stop(self.app)
         await self.app.shutdown()
         await self.app.post_shutdown(self.app)
 

@@ -751,3 +751,19 @@ async def test_the_link_gate_keeps_links_to_tiers_with_the_perk(pg, group):
     await say(pg, g.owner, "/lang zh", g.chat)
     assert deleted(await post_link(g.alice, "https://example.com/again"))
     assert pg.sim.replies(g.chat)[-1]["text"].startswith("🔗 Alice，")
+
+
+async def test_stopping_writes_the_counted_chat_xp_and_announces_its_tier_up(pg, group):
+    g = group
+    silver = next(t for t in cfg(pg).tiers if t.key == "silver")
+    await hp.job_flush(jobs(pg))
+    await say(pg, g.owner, f"/set chat_xp {silver.min_xp}", g.chat)
+    pg.clock.advance(minutes=5)
+    pg.sim.send(g.carol, "a message worth a tier", g.chat)
+    await pg.settle()
+    assert pg.services.points.pending_xp == silver.min_xp
+    before = len(pg.sim.replies(g.chat))
+    await pg.restart()                                        # a clean stop, as on SIGTERM
+    assert [m["text"] for m in pg.sim.replies(g.chat)[before:]] == ["🎉 Carol reached Silver!"]
+    assert await xp_of(pg, g.chat, g.carol) >= silver.min_xp
+    await consistent(pg)
