@@ -31,7 +31,7 @@ from bot.texts import LANGUAGES, core as core_texts, translator
 from bot.texts.commands import description
 from handlers import core, funnel, lifecycle, points, shop
 from handlers.base import spec_of
-from handlers.middleware import Middleware
+from handlers.middleware import Middleware, translator_for
 from storage.activity import ActivityRepo
 from storage.db import Database
 from storage.funnel import FunnelRepo
@@ -192,6 +192,11 @@ async def on_error(update: object, context: BotContext) -> None:
     log.error("error handling update %s: %s", update_id, context.error, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await context.bot.send_message(update.effective_chat.id, core_texts.internal_error(context.tr))
+            # A fresh context: the middleware's language choice is not in it, so make it again.
+            tr = await translator_for(update, context)
+        except Exception:  # e.g. the database is what failed
+            tr = context.tr
+        try:
+            await context.bot.send_message(update.effective_chat.id, core_texts.internal_error(tr))
         except Exception:  # the error may be that we cannot write there at all
             log.warning("could not tell chat %s about the error", update.effective_chat.id)

@@ -10,7 +10,7 @@ from telegram.ext import ApplicationHandlerStop, filters
 from bot.context import BotContext
 from bot.domain.roles import Role
 from bot.telegram_port import user_info
-from bot.texts import language_for_user, translator
+from bot.texts import Translator, language_for_user, translator
 from handlers.base import CommandSpec
 
 
@@ -22,6 +22,17 @@ def command_name(update: Update) -> str | None:
     if first.type != MessageEntity.BOT_COMMAND or first.offset != 0:
         return None
     return message.text[1 : first.length].split("@", 1)[0].lower()
+
+
+async def translator_for(update: Update, context: BotContext) -> Translator:
+    """The language to answer this update in, as the middleware picks it: the group's setting in a group,
+    the user's app language elsewhere. For the error handler, whose context the middleware never saw."""
+    s = context.services
+    chat, user = update.effective_chat, update.effective_user
+    default_lang = s.config.defaults.language
+    if chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+        return translator((await s.groups.settings(chat.id)).language)
+    return translator(language_for_user(user.language_code if user else None, default_lang))
 
 
 class Middleware:

@@ -1,6 +1,7 @@
 """Shared fixtures: a real SQLite file per test, a fixed clock, and the playground (real Application + simulated Telegram)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -22,6 +23,23 @@ async def db(tmp_path):
     await database.close()
 
 
+# Refusals that mean the bot built a call wrong (real Telegram would refuse it too): a missing or mistyped
+# parameter, markup or entities it cannot parse, an unknown method, a text or button over the limits. Refusals
+# of a well-formed call (403, "message to delete not found", "not enough rights"…) are life, and tests provoke them.
+MALFORMED = re.compile(
+    r'parameter "[^"]+" is required|field "[^"]+" must be|can\'t parse|not supported by the simulator'
+    r"|unsupported parse_mode|chat_id is empty|message text is empty|message must be non-empty"
+    r"|MESSAGE_TOO_LONG|BUTTON_DATA_INVALID|BUTTON_TYPE_INVALID|BOT_COMMAND_INVALID|BOT_COMMAND_DESCRIPTION_INVALID"
+)
+
+
+def malformed_calls(sim) -> list:
+    return [
+        c for c in sim.calls()
+        if not c.ok and (c.error_code == 404 or (c.error_code == 400 and MALFORMED.search(c.description or "")))
+    ]
+
+
 @pytest.fixture
 async def pg(tmp_path, clock):
     from bot.playground import Playground
@@ -30,6 +48,11 @@ async def pg(tmp_path, clock):
     await playground.start()
     yield playground
     await playground.stop()
+    bad = malformed_calls(playground.sim)
+    if bad:
+        pytest.fail("the bot made calls Telegram refuses as malformed:\n" + "\n".join(
+            f"  {c.method} {c.error_code} {c.description} params={c.params}" for c in bad[:10]
+        ), pytrace=False)
 
 
 @pytest.fixture

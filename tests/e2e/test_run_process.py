@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.sim import FakeTelegram
+from tests.conftest import malformed_calls
 
 ROOT = Path(__file__).resolve().parents[2]
 # Generous for a slow 2-core CI machine; a healthy run takes a fraction of this.
@@ -124,6 +125,8 @@ def start(tmp_path, server, sim):
     yield start_bot
     for bot in started:
         bot.kill()
+    bad = malformed_calls(sim)
+    assert not bad, [(c.method, c.description) for c in bad]
 
 
 def make_group(sim: FakeTelegram):
@@ -150,8 +153,10 @@ def test_the_real_process_serves_a_group_and_shuts_down_cleanly(sim, start, db_p
     bot = start()
     # Without asking, Telegram never sends chat_member: joins, leaves and promotions would go unseen.
     first = sim.calls("getUpdates")[0]
-    assert {"message", "chat_member", "my_chat_member", "callback_query"} <= set(first.params["allowed_updates"])
-    assert "chat_member" in (sim.allowed_updates or [])
+    # Exactly what Sticky handles: one missing is silently never delivered, one extra is traffic for nothing.
+    wanted = {"message", "edited_message", "callback_query", "chat_member", "my_chat_member", "poll_answer", "chat_join_request"}
+    assert sorted(first.params["allowed_updates"]) == sorted(wanted)
+    assert sorted(sim.allowed_updates or []) == sorted(wanted)
     assert sim.calls("getMe") and sim.calls("setMyCommands")
 
     chat, owner, admin, alice, bob = make_group(sim)
