@@ -41,6 +41,7 @@ class CheckinResult:
     wallet: Wallet
     awarded: Awarded
     tier: Tier | None = None  # the tier whose multiplier this check-in paid (the one held before it)
+    campaign: float = 1.0  # the campaign multiplier this check-in paid
 
 
 @dataclass(frozen=True)
@@ -125,10 +126,11 @@ class PointsService:
             raise AlreadyCheckedInError(at=last.at, next_at=ck.next_checkin_at(today, tz))
         rules = await self.checkin_rules(chat_id)
         before = await self.ledger.wallet(chat_id, user_id)
+        campaign = await self.campaign_multiplier(chat_id, now)
         reward = ck.checkin_reward(
             last.day if last else None, last.streak if last else 0, today, rules,
             tier_multiplier=tier_for(before.xp, self.tiers).points_multiplier,
-            campaign_multiplier=await self.campaign_multiplier(chat_id, now),
+            campaign_multiplier=campaign,
             rng_value=rng_value if rng_value is not None else (secrets.randbits(32) if rules.random_bonus else None),
         )
         ref = ledger_key(Reason.CHECKIN, chat_id, user_id, today)
@@ -147,7 +149,7 @@ class PointsService:
         after = await self.ledger.wallet(chat_id, user_id)
         return CheckinResult(
             reward, await self.repo.rank_on_day(chat_id, today, now), after,
-            Awarded(badges, tier_up(before.xp, after.xp, self.tiers)), tier_for(before.xp, self.tiers),
+            Awarded(badges, tier_up(before.xp, after.xp, self.tiers)), tier_for(before.xp, self.tiers), campaign,
         )
 
     async def makeup(self, chat_id: int, user_id: int) -> MakeupResult:

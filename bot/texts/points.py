@@ -91,15 +91,17 @@ def points_error(_: Translator, err: PointsError, tz: str = "UTC") -> str:
     return _("That didn't work.")
 
 
-def checkin_done(_: Translator, who: str, reward, rank: int, tier: Tier, tz: str) -> str:
+def checkin_done(_: Translator, who: str, reward, rank: int, tier: Tier, tz: str, campaign: float = 1.0) -> str:
     parts = [_("{n} base").format(n=reward.base)]
     if reward.streak_bonus:
         parts.append(_("{n} streak bonus").format(n=reward.streak_bonus))
     if reward.random_bonus:
         parts.append(_("{n} lucky bonus").format(n=reward.random_bonus))
     detail = " + ".join(parts)
-    if reward.multiplier != 1:
-        detail += f" × {reward.multiplier.normalize()} ({tier_name(_, tier)})"
+    if tier.points_multiplier != 1:
+        detail += f" × {tier.points_multiplier:g} ({tier_name(_, tier)})"
+    if campaign != 1:
+        detail += f" × {campaign:g} ({_('campaign')})"
     lines = [
         _("✅ {who} checked in: +{points} points ({detail}), +{xp} XP.").format(who=name(who), points=reward.total, detail=detail, xp=reward.xp),
         _.ngettext("🔥 Streak: {n} day", "🔥 Streak: {n} days", reward.streak).format(n=reward.streak)

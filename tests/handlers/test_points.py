@@ -767,3 +767,21 @@ async def test_stopping_writes_the_counted_chat_xp_and_announces_its_tier_up(pg,
     assert [m["text"] for m in pg.sim.replies(g.chat)[before:]] == ["🎉 Carol reached Silver!"]
     assert await xp_of(pg, g.chat, g.carol) >= silver.min_xp
     await consistent(pg)
+
+
+async def test_a_campaign_multiplier_from_the_hook_pays_and_is_named(pg, group):
+    g, c = group, cfg(pg).checkin
+    silver = next(t for t in cfg(pg).tiers if t.key == "silver")
+    async with pg.services.db.transaction() as tx:
+        await post(tx, g.chat.id, g.alice.id, silver.min_xp, "xp", Reason.CHAT, "test:alice-silver", pg.clock.now())
+
+    async def member_day(chat_id, now):                      # what scheduled activities will plug in
+        return 2.0 if chat_id == g.chat.id else 1.0
+
+    pg.services.points.campaign_multiplier = member_day
+    text = await say(pg, g.alice, "/checkin", g.chat)
+    paid = round(c.base * silver.points_multiplier * 2)
+    assert text.startswith(f"✅ Alice checked in: +{paid} points ({c.base} base × {silver.points_multiplier:g} (Silver) × 2 (campaign))")
+    bob = await say(pg, g.bob, "/checkin", g.chat)          # Bronze: only the campaign multiplies
+    assert bob.startswith(f"✅ Bob checked in: +{2 * c.base} points ({c.base} base × 2 (campaign))")
+    assert await ledger(pg, g.chat, g.alice, "checkin") == [paid]
