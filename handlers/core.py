@@ -5,7 +5,7 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.context import BotContext
-from bot.domain.errors import UsageError
+from bot.domain.errors import RoleChangeError, UsageError
 from bot.domain.roles import ASSIGNABLE, Role
 from bot.texts import core as texts
 from handlers.base import command, reply, resolve_target, spec_of, split_target
@@ -16,8 +16,8 @@ def _role_arg(text: str | None) -> Role:
         role = Role.parse(text or "")
     except KeyError:
         raise UsageError() from None
-    if role not in ASSIGNABLE:
-        raise UsageError()
+    if role not in ASSIGNABLE:  # a real role, but not one an admin gives: say why, not just the usage
+        raise RoleChangeError(reason="not_assignable", role=role)
     return role
 
 

@@ -1,10 +1,24 @@
 """Use-cases for community roles: give, take, and show the pyramid."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from bot.clock import Clock
+from bot.domain.errors import RoleChangeError
 from bot.domain.roles import Actor, Role, check_role_change, role_from
 from storage.members import Member, MemberRepo
 from storage.roles import RoleRepo
+
+
+@contextmanager
+def _naming(target: Member) -> Iterator[None]:
+    """A refused change names the person it was about ("Alice is already Activator.")."""
+    try:
+        yield
+    except RoleChangeError as exc:
+        exc.params.setdefault("name", target.user.display)
+        raise
 
 
 class RoleService:
@@ -15,14 +29,16 @@ class RoleService:
 
     async def set_role(self, actor: Actor, target: Member, role: Role, reason: str | None = None) -> None:
         current = role_from(target.tg_role, target.community_role)
-        check_role_change(actor.role, current, target.user.is_bot, role, True, current)
+        with _naming(target):
+            check_role_change(actor.role, current, target.user.is_bot, role, True, current)
         await self.roles.set_community_role(
             actor.chat_id, target.user.user_id, role.key, "set", role.key, actor.user_id, reason, self.clock.now()
         )
 
     async def unset_role(self, actor: Actor, target: Member, role: Role) -> None:
         current = role_from(target.tg_role, target.community_role)
-        check_role_change(actor.role, current, target.user.is_bot, role, False, current)
+        with _naming(target):
+            check_role_change(actor.role, current, target.user.is_bot, role, False, current)
         await self.roles.set_community_role(
             actor.chat_id, target.user.user_id, None, "unset", role.key, actor.user_id, None, self.clock.now()
         )

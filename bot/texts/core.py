@@ -66,8 +66,8 @@ def error(_: Translator, err: UserError, command: str | None = None) -> str:
         texts = {
             "owner": _("Nobody changes the owner's role."),
             "telegram_admin": _("Admins get their role from Telegram; demote them in Telegram first."),
-            "same": _("They already are {role}.").format(role=role),
-            "not_set": _("They are not {role}.").format(role=role),
+            "same": _("{who} is already {role}.").format(who=name(str(p.get("name", ""))), role=role),
+            "not_set": _("{who} is not {role}.").format(who=name(str(p.get("name", ""))), role=role),
             "not_assignable": _("Only activator and spreader can be given; owner and admin follow Telegram."),
             "is_bot": _("That is a bot; community roles are for people."),
         }

@@ -2,12 +2,13 @@
 the audit trail, and one clear line for every refusal."""
 from __future__ import annotations
 
-
+from bot.texts import translator
 from tests.helpers import say
 
 REFUSED_NOT_ADMIN = "Only Admin and above can use this command."
 SETROLE_USAGE = "Usage: /setrole @username|id|(reply) activator|spreader [reason]"
 UNSETROLE_USAGE = "Usage: /unsetrole @username|id|(reply) activator|spreader"
+NOT_ASSIGNABLE = "Only activator and spreader can be given; owner and admin follow Telegram."
 NO_TARGET = "Whom do you mean? Reply to their message, or give @username or their numeric id."
 
 
@@ -126,10 +127,13 @@ REFUSALS = [
     ("/unsetrole @owner activator", "Nobody changes the owner's role."),
     ("/setrole @admin spreader", "Admins get their role from Telegram; demote them in Telegram first."),
     ("/setrole @StickyTestBot spreader", "That is a bot; community roles are for people."),
-    ("/unsetrole @bob spreader", "They are not Spreader."),
+    ("/unsetrole @bob spreader", "Bob is not Spreader."),
     ("/setrole @alice king", SETROLE_USAGE),
-    ("/setrole @alice admin", SETROLE_USAGE),
-    ("/setrole @alice owner", SETROLE_USAGE),
+    ("/setrole @alice admin", NOT_ASSIGNABLE),
+    ("/setrole @alice Owner", NOT_ASSIGNABLE),
+    ("/setrole @alice member", NOT_ASSIGNABLE),
+    ("/unsetrole @admin admin", NOT_ASSIGNABLE),
+    ("/setrole @nobody admin", NOT_ASSIGNABLE),  # the role is wrong whoever it is for
     ("/setrole @alice", SETROLE_USAGE),
     ("/setrole", SETROLE_USAGE),
     ("/setrole ² activator", SETROLE_USAGE),
@@ -150,8 +154,8 @@ async def test_refusals_are_one_clear_line_and_change_nothing(pg, group):
 
 async def test_setting_a_role_they_have_or_unsetting_one_they_lack(pg, group):
     await say(pg, group.owner, "/setrole @alice activator", group.chat)
-    assert await say(pg, group.admin, "/setrole @alice activator", group.chat) == "They already are Activator."
-    assert await say(pg, group.admin, "/unsetrole @alice spreader", group.chat) == "They are not Spreader."
+    assert await say(pg, group.admin, "/setrole @alice activator", group.chat) == "Alice is already Activator."
+    assert await say(pg, group.admin, "/unsetrole @alice spreader", group.chat) == "Alice is not Spreader."
     assert len(await audit(pg, group.chat)) == 1
     assert await community_role(pg, group.chat, group.alice) == "activator"
 
@@ -203,4 +207,15 @@ async def test_roles_survive_a_restart(pg, group):
     await say(pg, group.owner, "/setrole @alice activator", group.chat)
     await pg.restart()
     assert "Activator (1) — keeps the mood up\n  Alice" in await say(pg, group.bob, "/roles", group.chat)
-    assert await say(pg, group.owner, "/setrole @alice activator", group.chat) == "They already are Activator."
+    assert await say(pg, group.owner, "/setrole @alice activator", group.chat) == "Alice is already Activator."
+
+
+async def test_refusals_name_the_person_and_the_reason_in_chinese(pg, group):
+    await say(pg, group.owner, "/setrole @alice activator", group.chat)
+    await say(pg, group.owner, "/lang zh", group.chat)
+    assert await say(pg, group.admin, "/setrole @alice activator", group.chat) == "Alice 已经是活跃者。"
+    assert await say(pg, group.admin, "/unsetrole @bob spreader", group.chat) == "Bob 不是传播者。"
+    assert await say(pg, group.admin, "/setrole @bob admin", group.chat) == translator("zh")(
+        "Only activator and spreader can be given; owner and admin follow Telegram."
+    )
+    assert await community_role(pg, group.chat, group.bob) is None
