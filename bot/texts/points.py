@@ -165,7 +165,7 @@ def profile(_: Translator, who: str, role: Role, p, tiers: Sequence[Tier]) -> st
     lines.append(_.ngettext("Streak: {n} day", "Streak: {n} days", p.streak).format(n=p.streak)
                  + (" · " + _("Rank: #{rank}").format(rank=p.rank) if p.rank else ""))
     if p.badges:
-        lines.append(_("Badges: {list}").format(list=", ".join(badge_name(_, b) for b in p.badges)))
+        lines.append(_("Badges: {list}").format(list=_(", ").join(badge_name(_, b) for b in p.badges)))
     return "\n".join(lines)
 
 
@@ -186,7 +186,7 @@ def levels(_: Translator, tiers: Sequence[Tier], in_force: frozenset[str] | set[
     """in_force: the perks this group applies (post_links only when its link gate is on)."""
     lines = [_("<b>Tiers</b> (XP is earned and never spent; points are spent in the shop)")]
     for tier in tiers:
-        perks = ", ".join(_(PERKS[p]) if p in PERKS else p for p in sorted(tier.perks) if p in in_force or p not in PERKS)
+        perks = _(", ").join(_(PERKS[p]) if p in PERKS else p for p in sorted(tier.perks) if p in in_force or p not in PERKS)
         line = _("{tier}: from {xp} XP, points ×{mult}").format(tier=tier_name(_, tier), xp=tier.min_xp, mult=f"{tier.points_multiplier:g}")
         lines.append(f"• {line}" + (f"; {perks}" if perks else ""))
     return "\n".join(lines)
@@ -215,9 +215,9 @@ def earn(_: Translator, r: EarnRules) -> str:
     rules = r.checkin
     lines = [_("<b>How to earn</b>")]
     lines.append(_("• /checkin once a day: +{points} points, +{xp} XP").format(points=rules.base, xp=rules.xp)
-                 + (" " + _("(or write: {words})").format(words=", ".join(escape(w) for w in r.words)) if r.words else ""))
+                 + (" " + _("(or write: {words})").format(words=_(", ").join(escape(w) for w in r.words)) if r.words else ""))
     if rules.streak_bonus:
-        bonus = ", ".join(_("{d} days +{b}").format(d=d, b=b) for d, b in rules.streak_bonus)
+        bonus = _(", ").join(_("{d} days +{b}").format(d=d, b=b) for d, b in rules.streak_bonus)
         lines.append(_("• streak bonus on the day you reach: {list}").format(list=bonus))
     if rules.random_bonus:
         lines.append(_("• a lucky bonus of {lo}–{hi} on each check-in").format(lo=rules.random_bonus[0], hi=rules.random_bonus[1]))
@@ -230,11 +230,11 @@ def earn(_: Translator, r: EarnRules) -> str:
         lines.append(_("• a friend you /invite who stays and takes part: +{points} points, +{xp} XP"
                        " (and +{bonus} points for them)").format(points=r.referral_points, xp=r.referral_xp, bonus=r.welcome_bonus))
     if any(r.milestones.values()):
-        steps = ", ".join(_("{n} friends +{b}").format(n=n, b=b) for n, b in r.milestones.items() if b)
+        steps = _(", ").join(_("{n} friends +{b}").format(n=n, b=b) for n, b in r.milestones.items() if b)
         lines.append(_("• invite milestones: {list}").format(list=steps))
     paying = [b for b in r.badges if b.points_bonus]
     if paying:
-        lines.append(_("• badges: {list}").format(list=", ".join(f"{badge_name(_, b.key)} +{b.points_bonus}" for b in paying)))
+        lines.append(_("• badges: {list}").format(list=_(", ").join(f"{badge_name(_, b.key)} +{b.points_bonus}" for b in paying)))
     warned = " " + _.ngettext("You are told {n} day ahead.", "You are told up to {n} days ahead.", r.warn_days).format(
         n=r.warn_days) if r.warn_days else ""
     if r.expiry_mode == "fifo":
@@ -251,7 +251,7 @@ def badges(_: Translator, who: str, held: Sequence[tuple[str, datetime]], rules:
         lines.append(f"🏅 {badge_name(_, key)} ({at:%Y-%m-%d})")
     missing = [r for r in rules if r.key not in have]
     if missing:
-        lines.append(_("Still to earn: {list}").format(list=", ".join(badge_name(_, r.key) for r in missing)))
+        lines.append(_("Still to earn: {list}").format(list=_(", ").join(badge_name(_, r.key) for r in missing)))
     return "\n".join(lines)
 
 
@@ -282,7 +282,7 @@ def season_confirm(_: Translator, number: int) -> str:
 def season_started(_: Translator, number: int, rows: Sequence[tuple[str, int]]) -> str:
     text = _("🏁 Season {n} has begun.").format(n=number)
     if rows:
-        text += "\n" + _("Last season's top: {list}").format(list=", ".join(f"{name(w)} ({v})" for w, v in rows[:3]))
+        text += "\n" + _("Last season's top: {list}").format(list=_(", ").join(f"{name(w)} ({v})" for w, v in rows[:3]))
     return text
 
 
@@ -312,5 +312,5 @@ def expiry_warning(_: Translator, group: str, amount: int, first_day: date, with
 
 
 def optout_done(_: Translator, kinds: Sequence[str], out: bool) -> str:
-    what = ", ".join(_("private messages") if k == "private" else _("mentions") for k in kinds)
+    what = _(", ").join(_("private messages") if k == "private" else _("mentions") for k in kinds)
     return (_("Done: no more {what} from me.") if out else _("Done: {what} are on again.")).format(what=what)

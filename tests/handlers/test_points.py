@@ -785,3 +785,10 @@ async def test_a_campaign_multiplier_from_the_hook_pays_and_is_named(pg, group):
     bob = await say(pg, g.bob, "/checkin", g.chat)          # Bronze: only the campaign multiplies
     assert bob.startswith(f"✅ Bob checked in: +{2 * c.base} points ({c.base} base × 2 (campaign))")
     assert await ledger(pg, g.chat, g.alice, "checkin") == [paid]
+
+
+async def test_lists_in_chinese_use_chinese_punctuation(pg, group):
+    g = group
+    await say(pg, g.owner, "/lang zh", g.chat)
+    text = await say(pg, g.alice, "/badges", g.chat)
+    assert ", " not in text and "，" in text.split("\n")[-1]
