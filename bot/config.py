@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 LANGUAGES = ("en", "zh")
 
@@ -154,7 +154,7 @@ class ReferralConfig(_Model):
     xp: int = Field(20, ge=0, le=100_000)
     welcome_bonus: int = Field(5, ge=0, le=100_000)  # the newcomer's points when their referral is confirmed
     clawback_days: int = Field(7, ge=0, le=365)  # a confirmed newcomer leaving within this many days takes the reward back (0 = never)
-    milestones: dict[int, int] = {5: 50, 10: 100}  # confirmed referrals -> one-off bonus points
+    milestones: dict[int, int] = {10: 100}  # confirmed referrals -> one-off bonus points; each needs its referrals badge
     spreader_at: int = Field(5, ge=0, le=10_000)  # confirmed referrals that earn the spreader role (0 = never)
     deeplink_days: int = Field(7, ge=1, le=90)  # a t.me/<bot>?start=ref_… claim attributes a join within this many days
 
@@ -175,7 +175,7 @@ class FunnelConfig(_Model):
     skip_returning: bool = True  # members who passed before are not asked again
     kick_bots_added_by_members: bool = True  # bots added by non-admins are removed (when screening is on)
     welcome: str = ""  # per-group: welcome - {name} {group} {rules}; empty = the built-in welcome
-    rules_url: str = ""  # what {rules} becomes in the welcome
+    rules_url: str = ""  # per-group: rules - what {rules} becomes in the welcome (a link or a line of text)
     invite_delete_seconds: int = Field(60, ge=0, le=86400)  # an /invite link shown in the group is deleted after this (0 = keep)
     sweep_seconds: int = Field(300, ge=10, le=86400)  # how often due referrals are confirmed and expired checks resolved
     referral: ReferralConfig = ReferralConfig()
@@ -183,6 +183,11 @@ class FunnelConfig(_Model):
 
 class LoggingConfig(_Model):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value  # `level: info` is as clear as INFO
 
 
 class Config(_Model):
@@ -196,6 +201,18 @@ class Config(_Model):
     logging: LoggingConfig = LoggingConfig()
     # Never read from the file: only from the BOT_TOKEN environment variable.
     token: SecretStr | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _funnel_fits(self) -> Config:
+        """Every referral milestone earns its badge (a points.badges entry of kind referrals at the same count), and a
+        welcome that shows {rules} has rules to show."""
+        at = {b.threshold for b in self.points.badges if b.kind == "referrals"}
+        missing = [n for n in self.funnel.referral.milestones if n not in at]
+        if missing:
+            raise ValueError(f"funnel.referral.milestones {missing}: add a points.badges entry of kind referrals with that threshold")
+        if "{rules}" in self.funnel.welcome and not self.funnel.rules_url.strip():
+            raise ValueError("funnel.welcome uses {rules} but funnel.rules_url is empty")
+        return self
 
 
 class ConfigError(Exception):

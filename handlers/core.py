@@ -8,7 +8,7 @@ from bot.context import BotContext
 from bot.domain.errors import RoleChangeError, UsageError
 from bot.domain.roles import ASSIGNABLE, Role
 from bot.texts import core as texts
-from handlers.base import command, reply, resolve_target, spec_of, split_target
+from handlers.base import command, render_error, reply, resolve_target, spec_of, split_target
 
 
 def _role_arg(text: str | None) -> Role:
@@ -82,7 +82,9 @@ async def cmd_set(update: Update, context: BotContext) -> None:
         context.tr = context.tr.for_language(value)
     shown = (await context.services.groups.display_settings(update.effective_chat.id))[key][0]
     changed = texts.setting_reset if reset else texts.setting_changed
-    await reply(update, context, changed(context.tr, key, shown))
+    lines = [changed(context.tr, key, shown)]
+    lines += [await render_error(update, context, note) for note in await context.services.groups.notes(update.effective_chat.id, key, value)]
+    await reply(update, context, "\n".join(lines))
 
 
 @command("lang", role=Role.ADMIN)

@@ -19,6 +19,7 @@ from bot.domain.roles import Role
 from bot.services.funnel import Confirmed
 from bot.telegram_port import user_info
 from bot.texts import funnel as texts
+from bot.texts import points as points_texts
 from bot.texts import translator
 from handlers.base import command, delete_quietly, job_delete_message, person_id, reply, resolve_target, sender
 from handlers.lifecycle import is_present
@@ -153,7 +154,7 @@ async def finish_pass(context: BotContext, check: Check) -> None:
             await delete_quietly(context, check.prompt_chat_id, check.prompt_message_id)
     settings = await s.groups.settings(check.chat_id)
     await context.bot.send_message(check.chat_id, texts.welcome(
-        _, settings.welcome, user.display if user else str(check.user_id), group.title if group else "", s.config.funnel.rules_url,
+        _, settings.welcome, user.display if user else str(check.user_id), group.title if group else "", settings.rules,
     ))
     log.info("%s passed the %s check in %s", check.user_id, check.mode, check.chat_id)
 
@@ -364,11 +365,12 @@ async def announce(context: BotContext, c: Confirmed) -> None:
     s = context.services
     group = await s.groups.repo.get(c.referral.chat_id)
     invitee = await s.members.members.user(c.referral.invitee_id)
-    title, who, points = group.title if group else "", invitee.display if invitee else str(c.referral.invitee_id), s.config.funnel.referral.points
+    title, who = group.title if group else "", invitee.display if invitee else str(c.referral.invitee_id)
 
     def render(_):
-        lines = [texts.confirmed_inviter(_, who, title, points)]
+        lines = [texts.confirmed_inviter(_, who, title, c.points, c.xp)]
         lines += [texts.milestone(_, n, bonus) for n, bonus in c.milestones]
+        lines += [texts.new_badge(_, points_texts.badge_name(_, key)) for key in c.badges]
         if c.spreader:
             lines.append(texts.spreader(_, title))
         return "\n".join(lines)
@@ -443,9 +445,10 @@ async def cmd_invite(update: Update, context: BotContext) -> None:
         link = await s.funnel.save_link(chat.id, user_id, created.invite_link, approval)
     deep = f"https://t.me/{context.bot.username}?start=ref_{link.code}" if context.bot.username else None
     rules = s.config.funnel.referral
+    screening = (await s.groups.settings(chat.id)).screening
 
     def render(_):
-        return texts.invite_link(_, chat.title or "", link.url, deep, rules.points, rules.stay_hours)
+        return texts.invite_link(_, chat.title or "", link.url, deep, rules.points, rules.xp, rules.stay_hours, rules.min_messages, screening)
 
     if await notify_private(context, user_id, render):
         await reply(update, context, texts.invite_sent_private(context.tr, who.display), transient=True)

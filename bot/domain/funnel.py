@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import string
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +29,8 @@ PLACEHOLDERS = ("name", "group", "rules")
 
 
 class FunnelError(UserError):
-    code = "funnel"  # params: reason in {no_question, bad_question, no_link_rights, unknown_code, already_member, no_check}
+    code = "funnel"  # params: reason in {no_question, bad_question, no_link_rights, unknown_code, already_member, no_check,
+    #                                   rules_unset, question_unset}
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,21 @@ def check_welcome(text: str) -> str:
     except (KeyError, IndexError, ValueError):
         raise ValueError("placeholders") from None
     return value
+
+
+def check_rules(text: str) -> str:
+    value = text.strip()
+    if not value or len(value) > 1000:
+        raise ValueError("text")
+    return value
+
+
+def uses_rules(template: str) -> bool:
+    """Does this welcome show {rules}? (Only known placeholders reach here: /set checks them first.)"""
+    try:
+        return any(field == "rules" for _, field, _, _ in string.Formatter().parse(template))
+    except ValueError:
+        return False
 
 
 def rejection_reason(inviter_id: int, invitee_id: int, invitee_is_bot: bool, returning: bool, inviter_banned: bool) -> str | None:

@@ -1,11 +1,12 @@
 """Per-group settings: which keys exist, how a typed value is parsed from `/set KEY VALUE`, and how it is stored."""
 from __future__ import annotations
 
+import functools
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.domain.errors import SettingError
 
@@ -30,15 +31,24 @@ def _parse_language(text: str) -> str:
     return value
 
 
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """Every IANA zone by its lower-case name: 'asia/shanghai' is Asia/Shanghai (zone files are case-sensitive)."""
+    return {zone.lower(): zone for zone in available_timezones()}
+
+
 def parse_timezone(text: str) -> str:
-    value = text.strip()
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a tzdata folder name such as "America"
-        raise ValueError("timezone") from None
-    if "/" not in value and value.upper() != "UTC":
+    """An IANA place name in any letter case, returned as its canonical name."""
+    value = _zone_names().get(text.strip().lower())
+    if value is None:  # unknown, or a tzdata folder name such as "America"
+        raise ValueError("timezone")
+    if "/" not in value and value != "UTC":
         # Bare abbreviations such as "EST" exist in tzdata but do not follow DST; ask for a place.
         raise ValueError("timezone")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError("timezone") from None
     return value
 
 
@@ -80,6 +90,13 @@ def _welcome(text: str) -> str:
     return check_welcome(text)
 
 
+def _rules(text: str) -> str:
+    """The group's rules for the welcome's {rules}: a link or a line of text, 1 to 1000 characters."""
+    from bot.domain.funnel import check_rules  # the funnel owns the welcome
+
+    return check_rules(text)
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     key: str
@@ -119,6 +136,7 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("captcha_mode", "choice:button,math,question", _choice("button", "math", "question"), "funnel.captcha_mode"),
         SettingSpec("captcha_timeout", "int", _int_range(30, 3600), "funnel.captcha_timeout_seconds"),
         SettingSpec("welcome", "text", _welcome, "funnel.welcome"),
+        SettingSpec("rules", "text", _rules, "funnel.rules_url"),
     )
 }
 

@@ -38,6 +38,8 @@ class Confirmed:
     milestones: tuple[tuple[int, int], ...]  # (N, bonus) newly paid
     badges: tuple[str, ...]
     spreader: bool  # the spreader role was granted now
+    points: int = 0  # what the inviter was paid for this referral
+    xp: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,17 @@ class FunnelService:
         # Checks whose deadline passed before this process started expired while nobody could answer them, or while
         # their answers waited in Telegram's queue: they get late_grace_seconds from the start (see deadline_of).
         self.started_at = clock.now()
+        groups.guards.setdefault("welcome", []).append(self._welcome_has_rules)
+        groups.notes_for.setdefault("captcha_mode", []).append(self._question_is_set)
+
+    async def _welcome_has_rules(self, chat_id: int, welcome: str) -> None:
+        if fd.uses_rules(welcome) and not (await self.groups.settings(chat_id)).rules:
+            raise fd.FunnelError(reason="rules_unset")
+
+    async def _question_is_set(self, chat_id: int, mode: str) -> fd.FunnelError | None:
+        if mode == "question" and await self.repo.question(chat_id) is None:
+            return fd.FunnelError(reason="question_unset")
+        return None
 
     # --- captcha ----------------------------------------------------------------------------
 
@@ -331,7 +344,7 @@ class FunnelService:
             spreader = await self.roles.grant_earned(chat, inviter, Role.SPREADER, f"{count} confirmed referrals")
         confirmed = await self.repo.referral(referral.id)
         assert confirmed is not None
-        return Confirmed(confirmed, count, tuple(paid), tuple(b.key for b in badges), spreader)
+        return Confirmed(confirmed, count, tuple(paid), tuple(b.key for b in badges), spreader, rules.points, rules.xp)
 
     async def sweep(self) -> list[Confirmed]:
         """Confirm every referral that became due (the periodic job; idempotent)."""

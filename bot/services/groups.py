@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain.errors import UserError
 from bot.domain.settings import SETTINGS, is_default_word, parse_setting, setting_spec
 from storage.groups import GroupRepo
 
@@ -39,6 +41,10 @@ class GroupService:
         # Settings are read on every command; cache them and drop the entry on change.
         self._settings: dict[int, GroupSettings] = {}
         self._known: set[int] = set()
+        # Features that own a setting may look at a new value with the group's other state (e.g. the funnel: a
+        # welcome with {rules} needs rules). A guard raises a UserError to refuse; a note returns one to add to the reply.
+        self.guards: dict[str, list[Callable[[int, Any], Awaitable[None]]]] = {}
+        self.notes_for: dict[str, list[Callable[[int, Any], Awaitable[UserError | None]]]] = {}
 
     async def bot_added(self, chat_id: int, title: str, type_: str, by: int | None) -> None:
         await self.repo.register(chat_id, title, type_, by, self.clock.now())
@@ -90,9 +96,16 @@ class GroupService:
             self._settings.pop(chat_id, None)
             return spec.key, (await self.settings(chat_id)).values[spec.key], True
         spec, value = parse_setting(key, text)
+        for guard in self.guards.get(spec.key, ()):
+            await guard(chat_id, value)
         await self.repo.set_setting(chat_id, spec.key, spec.to_text(value), actor_id, self.clock.now())
         self._settings.pop(chat_id, None)
         return spec.key, value, False
+
+    async def notes(self, chat_id: int, key: str, value: Any) -> list[UserError]:
+        """What the admin should know about a value just set (it is stored all the same)."""
+        found = [await note(chat_id, value) for note in self.notes_for.get(key, ())]
+        return [n for n in found if n is not None]
 
     async def display_settings(self, chat_id: int) -> dict[str, tuple[str, bool]]:
         current = await self.settings(chat_id)

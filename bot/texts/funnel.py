@@ -61,6 +61,8 @@ def default_welcome(_: Translator) -> str:
 
 def welcome(_: Translator, template: str, who: str, group: str, rules: str) -> str:
     text = template or default_welcome(_)
+    if not rules.strip() and fd.uses_rules(text):  # the rules were put back to an empty default after the welcome was set
+        text = default_welcome(_)
     try:
         return text.format(name=name(who), group=name(group), rules=escape(rules, quote=False))
     except (KeyError, IndexError, ValueError):  # a template stored before validation existed
@@ -83,13 +85,27 @@ def no_check(_: Translator) -> str:
     return _("There is no question waiting for you.")
 
 
-def invite_link(_: Translator, group: str, url: str, deep_link: str | None, points: int, hours: int) -> str:
+def reward(_: Translator, points: int, xp: int) -> str:
+    """'+20 points, +20 XP' (only what is paid)."""
+    parts = ([_("+{n} points").format(n=points)] if points else []) + ([_("+{n} XP").format(n=xp)] if xp else [])
+    return _(", ").join(parts)
+
+
+def invite_link(_: Translator, group: str, url: str, deep_link: str | None, points: int, xp: int, hours: int,
+                messages: int, screening: bool) -> str:
+    """The link, and what a friend must do for the reward: only the steps this group really asks for."""
     text = _("Your personal invite link to {group}:\n{url}").format(group=name(group), url=url)
     if deep_link:
         text += "\n" + _("Or through me: {url}").format(url=deep_link)
-    if points:
-        text += "\n" + _("You get {points} points for each friend who joins, passes the check, stays {hours} hours and says something.").format(
-            points=points, hours=hours)
+    if points or xp:
+        steps = [_("joins")]
+        if screening:
+            steps.append(_("passes the check"))
+        if hours:
+            steps.append(_.ngettext("stays {n} hour", "stays {n} hours", hours).format(n=hours))
+        if messages:
+            steps.append(_.ngettext("sends {n} message", "sends {n} messages", messages).format(n=messages))
+        text += "\n" + _("For each friend who {steps}: {reward}.").format(steps=_(", ").join(steps), reward=reward(_, points, xp))
     return text
 
 
@@ -113,8 +129,15 @@ def stats(_: Translator, who: str, s) -> str:
     return "\n".join(lines)
 
 
-def confirmed_inviter(_: Translator, who: str, group: str, points: int) -> str:
-    return _("🎉 {name} joined {group} through you and stayed: +{points} points.").format(name=name(who), group=name(group), points=points)
+def confirmed_inviter(_: Translator, who: str, group: str, points: int, xp: int) -> str:
+    if not points and not xp:
+        return _("🎉 {name} joined {group} through you and stayed.").format(name=name(who), group=name(group))
+    return _("🎉 {name} joined {group} through you and stayed: {reward}.").format(
+        name=name(who), group=name(group), reward=reward(_, points, xp))
+
+
+def new_badge(_: Translator, badge: str) -> str:
+    return _("🏅 New badge: {badge}").format(badge=badge)
 
 
 def milestone(_: Translator, n: int, bonus: int) -> str:
@@ -156,5 +179,8 @@ def funnel_error(_: Translator, err: fd.FunnelError) -> str:
         "unknown_code": _("This invite is not valid any more. Ask your friend for a new one."),
         "already_member": _("You are already in that group."),
         "no_target": _("Whom do you mean? Reply to their message, or give @username or their numeric id."),
+        "rules_unset": _("This welcome shows {rules}, but the group has no rules yet: set them first with /set rules LINK or TEXT."),
+        "question_unset": _("Note: the group has no question yet, so newcomers get the button check until an admin sets one "
+                            "with /setcaptcha QUESTION | ANSWER; ANSWER"),
     }
     return texts.get(reason, texts["bad_question"])

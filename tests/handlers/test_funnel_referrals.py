@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from telegram import Update
 
-from bot.config import Config, FunnelConfig, ReferralConfig
+from bot.config import BadgeConfig, Config, FunnelConfig, PointsConfig, ReferralConfig
 from bot.playground import Playground
 from tests.handlers.test_funnel_screening import pending, prompt_message, right, run_job, screening_on
 from tests.helpers import make_group, say
@@ -229,7 +229,8 @@ async def test_no_clawback_after_the_window(pg, group):
 
 @pytest.fixture
 async def pg2(tmp_path, clock):
-    config = Config(funnel=FunnelConfig(referral=ReferralConfig(spreader_at=2, milestones={2: 30})))
+    badges = [*PointsConfig().badges, BadgeConfig(key="referrals_2", kind="referrals", threshold=2)]
+    config = Config(points=PointsConfig(badges=badges), funnel=FunnelConfig(referral=ReferralConfig(spreader_at=2, milestones={2: 30})))
     playground = Playground(tmp_path / "sticky.db", config=config, clock=clock)
     await playground.start()
     yield playground
@@ -249,6 +250,7 @@ async def test_milestone_pays_a_bonus_and_earns_the_spreader_role(pg2):
     await pg.settle()
     [bonus] = await ledger(pg, g.chat, g.alice, "referral_bonus")
     assert bonus["amount"] == 30
+    assert "referrals_2" in [b for b, _ in await pg.services.points.repo.badges(g.chat.id, g.alice.id)]  # the milestone's badge
     member = await pg.services.members.members.get(g.chat.id, g.alice.id)
     assert member.community_role == "spreader"
     audit = await pg.services.db.fetchone("SELECT * FROM role_audit WHERE target_id = ? AND role = 'spreader'", (g.alice.id,))

@@ -73,3 +73,73 @@ async def test_invite_never_hands_out_a_revoked_link(pg, group):
     await pg.settle()
     [ref] = await referrals(pg, group.chat)
     assert (ref["inviter_id"], ref["status"]) == (group.alice.id, "pending")
+
+
+async def test_a_welcome_with_rules_needs_the_groups_rules_and_shows_them(pg, group):
+    from tests.handlers.test_funnel_screening import pending, prompt_message, right, screening_on
+
+    await screening_on(pg, group)
+    refused = await say(pg, group.admin, "/set welcome Hi {name}, read {rules}", group.chat)
+    assert refused == "This welcome shows {rules}, but the group has no rules yet: set them first with /set rules LINK or TEXT."
+    assert (await pg.services.groups.settings(group.chat.id)).welcome == ""
+    assert await say(pg, group.admin, "/set rules https://example.org/rules", group.chat) == "rules is now https://example.org/rules."
+    assert await say(pg, group.admin, "/set welcome Hi {name}, read {rules}", group.chat) == "welcome is now Hi {name}, read {rules}."
+    for name, expected in (("dave", "Hi Dave, read https://example.org/rules"), ("erin", "Welcome to Tea Lovers, Erin! Say hello to everyone.")):
+        user = pg.sim.user(name)
+        pg.sim.join(group.chat, user)
+        await pg.settle()
+        check = await pending(pg, group.chat, user)
+        pg.sim.press(user, prompt_message(pg, group.chat, check), right(check))
+        await pg.settle()
+        assert pg.sim.replies(group.chat)[-1]["text"] == expected
+        await say(pg, group.admin, "/set rules default", group.chat)  # rules gone: never "read " with nothing after it
+
+
+async def test_question_mode_without_a_question_warns_and_falls_back_to_buttons(pg, group):
+    from tests.handlers.test_funnel_screening import pending, screening_on
+
+    text = await say(pg, group.admin, "/set captcha_mode question", group.chat)
+    assert text.splitlines() == ["captcha_mode is now question.",
+                                 "Note: the group has no question yet, so newcomers get the button check until an admin sets one "
+                                 "with /setcaptcha QUESTION | ANSWER; ANSWER"]
+    await screening_on(pg, group)
+    dave = pg.sim.user("dave")
+    pg.sim.join(group.chat, dave)
+    await pg.settle()
+    check = await pending(pg, group.chat, dave)
+    assert check.mode == "button" and len(check.choices) == 6
+    await say(pg, group.admin, "/setcaptcha Tea or coffee? | tea", group.chat)
+    assert await say(pg, group.admin, "/set captcha_mode question", group.chat) == "captcha_mode is now question."
+
+
+async def test_invite_text_names_only_what_the_group_asks_and_the_xp(pg, group):
+    text = await say(pg, group.alice, "/invite", group.chat)
+    assert "For each friend who joins, stays 24 hours, sends 1 message: +20 points, +20 XP." in text
+    await say(pg, group.admin, "/set screening on", group.chat)
+    text = await say(pg, group.alice, "/invite", group.chat)
+    assert "For each friend who joins, passes the check, stays 24 hours, sends 1 message: +20 points, +20 XP." in text
+
+
+async def test_the_inviter_is_told_the_points_xp_and_badge(pg, group):
+    pg.sim.send(group.alice, "/start")
+    await pg.settle()
+    url = await link_of(pg, group, group.alice)
+    dave = pg.sim.user("dave")
+    pg.sim.join(group.chat, dave, link=url)
+    await pg.settle()
+    await stay_and_speak(pg, group, dave)
+    assert pg.sim.replies(group.alice)[-1]["text"].splitlines() == [
+        "🎉 Dave joined Tea Lovers through you and stayed: +20 points, +20 XP.", "🏅 New badge: First referral"]
+
+
+def test_config_refuses_a_milestone_without_its_badge_and_a_rules_welcome_without_rules():
+    import pytest
+    from pydantic import ValidationError
+
+    from bot.config import Config, FunnelConfig, ReferralConfig
+
+    with pytest.raises(ValidationError, match=r"milestones \[5\]"):
+        Config(funnel=FunnelConfig(referral=ReferralConfig(milestones={5: 50})))
+    with pytest.raises(ValidationError, match="rules_url is empty"):
+        Config(funnel=FunnelConfig(welcome="Read {rules}"))
+    assert Config(funnel=FunnelConfig(welcome="Read {rules}", rules_url="https://x.org")).funnel.rules_url
