@@ -1,20 +1,16 @@
 """LedgerRepo.leaderboard on a real SQLite file: what counts as earned, in which window, and for how many."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
-from storage.groups import GroupRepo
 from storage.ledger import LedgerRepo, post
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-CHAT = -100
+from tests.storage.conftest import CHAT, NOW
 
 
 @pytest.fixture
-async def ledger(db) -> LedgerRepo:
-    await GroupRepo(db).register(CHAT, "Tea", "supergroup", None, NOW)
+async def ledger(db, chat) -> LedgerRepo:
     return LedgerRepo(db)
 
 

@@ -1,21 +1,17 @@
 """ShopRepo on a real SQLite file: the conditional writes a purchase relies on say no at the right moment."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
-from storage.groups import GroupRepo
 from storage.members import MemberRepo, UserInfo
 from storage.shop import ShopRepo
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-CHAT = -100
+from tests.storage.conftest import CHAT, NOW
 
 
 @pytest.fixture
-async def repo(db) -> ShopRepo:
-    await GroupRepo(db).register(CHAT, "Tea", "supergroup", None, NOW)
+async def repo(db, chat) -> ShopRepo:
     return ShopRepo(db)
 
 
