@@ -65,7 +65,7 @@ class FunnelNumbers:
     joined: int  # joins through a member's link (or deep link)
     screened: int  # …of which passed screening
     confirmed: int  # …confirmed (stayed, spoke)
-    retained_7d: int  # …joined at least 7 days ago and still here
+    retained_7d: int  # …of which were still in the group 7 days after joining
     joins_total: int  # every join the bot saw, with or without a link
     checks_passed: int
     checks_failed: int
@@ -387,20 +387,33 @@ class FunnelRepo:
         return [(r["inviter_id"], r["n"]) for r in rows]
 
     async def numbers(self, chat_id: int, now: datetime) -> FunnelNumbers:
-        """links created → joined → screened → confirmed → still here after 7 days, plus every join and check."""
-        week_ago = iso(now - timedelta(days=7))
+        """links created → joined → screened → confirmed → still here after 7 days: each step counts people (someone
+        who joins twice is one), and each is a subset of the one before; plus every join and check."""
         one = self.db.fetchval
+        people = "SELECT COUNT(DISTINCT invitee_id) FROM referrals WHERE chat_id = ? AND joined = 1"
+        ever_confirmed = await self.db.fetchall(
+            "SELECT invitee_id, MIN(joined_at) AS joined_at FROM referrals WHERE chat_id = ? AND joined = 1"
+            " AND status IN ('confirmed', 'clawed_back') GROUP BY invitee_id",
+            (chat_id,),
+        )
+        retained = 0
+        for row in ever_confirmed:
+            joined_at = from_iso(row["joined_at"])
+            if joined_at > now - timedelta(days=7):
+                continue  # too early to tell
+            # Present on day 7: no leave or removal in the week after the join (membership then, not now).
+            gone = await one(
+                "SELECT COUNT(*) FROM member_events WHERE chat_id = ? AND user_id = ? AND event IN ('leave', 'removed')"
+                " AND at >= ? AND at <= ?",
+                (chat_id, row["invitee_id"], iso(joined_at), iso(joined_at + timedelta(days=7))),
+            )
+            retained += not gone
         return FunnelNumbers(
             links_created=await one("SELECT COUNT(*) FROM invite_links WHERE chat_id = ?", (chat_id,)),
-            joined=await one("SELECT COUNT(*) FROM referrals WHERE chat_id = ?", (chat_id,)),
-            screened=await one("SELECT COUNT(*) FROM referrals WHERE chat_id = ? AND screened_at IS NOT NULL", (chat_id,)),
-            confirmed=await one("SELECT COUNT(*) FROM referrals WHERE chat_id = ? AND status IN ('confirmed', 'clawed_back')", (chat_id,)),
-            retained_7d=await one(
-                "SELECT COUNT(*) FROM referrals r JOIN members m ON m.chat_id = r.chat_id AND m.user_id = r.invitee_id"
-                " WHERE r.chat_id = ? AND r.joined_at <= ? AND r.status IN ('pending', 'confirmed')"
-                " AND m.status IN ('member', 'administrator', 'creator', 'restricted')",
-                (chat_id, week_ago),
-            ),
+            joined=await one(people, (chat_id,)),
+            screened=await one(people + " AND screened_at IS NOT NULL", (chat_id,)),
+            confirmed=len(ever_confirmed),
+            retained_7d=retained,
             joins_total=await one("SELECT COUNT(*) FROM member_events WHERE chat_id = ? AND event = 'join'", (chat_id,)),
             checks_passed=await one("SELECT COUNT(*) FROM captcha_checks WHERE chat_id = ? AND status = 'passed'", (chat_id,)),
             checks_failed=await one("SELECT COUNT(*) FROM captcha_checks WHERE chat_id = ? AND status IN ('failed', 'timeout')", (chat_id,)),

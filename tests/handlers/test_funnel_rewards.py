@@ -143,3 +143,28 @@ def test_config_refuses_a_milestone_without_its_badge_and_a_rules_welcome_withou
     with pytest.raises(ValidationError, match="rules_url is empty"):
         Config(funnel=FunnelConfig(welcome="Read {rules}"))
     assert Config(funnel=FunnelConfig(welcome="Read {rules}", rules_url="https://x.org")).funnel.rules_url
+
+
+async def test_funnel_numbers_count_people_and_narrow_at_each_step(pg, group):
+    url = await link_of(pg, group, group.alice)
+    dave, erin, fay = (pg.sim.user(n) for n in ("dave", "erin", "fay"))
+    for user in (dave, erin, fay):
+        pg.sim.join(group.chat, user, link=url)
+    await pg.settle()
+    pg.clock.advance(hours=24)
+    for user in (dave, fay):  # erin never says a word: her referral stays pending
+        pg.sim.send(user, "hello", group.chat)
+    await pg.settle()
+    pg.clock.advance(days=2)
+    pg.sim.leave(group.chat, dave)  # gone on day 3 ...
+    await pg.settle()
+    pg.clock.advance(days=1)
+    pg.sim.join(group.chat, dave, link=url)  # ... and back on day 4 through the same link: still one person
+    await pg.settle()
+    pg.clock.advance(days=4)
+    pg.sim.leave(group.chat, fay)  # gone on day 8: she was there on day 7
+    await pg.settle()
+    pg.clock.advance(days=1)
+    n = await pg.services.funnel.numbers(group.chat.id)
+    assert (n.links_created, n.joined, n.screened, n.confirmed, n.retained_7d) == (1, 3, 3, 2, 1)
+    assert "still here after 7 days: 1" in await say(pg, group.admin, "/funnel", group.chat)
