@@ -115,6 +115,15 @@ async def test_set_timezone_is_stored_shown_and_kept_across_restarts(pg, group):
     assert "• language = en (default)" in lines
 
 
+async def test_set_timezone_in_any_letter_case_stores_the_canonical_name(pg, group):
+    assert await say(pg, group.owner, "/set timezone asia/shanghai", group.chat) == "timezone is now Asia/Shanghai."
+    assert await stored_settings(pg, group.chat) == {"timezone": "Asia/Shanghai"}
+    assert await say(pg, group.owner, "/set timezone AMERICA/NEW_YORK", group.chat) == "timezone is now America/New_York."
+    assert (await pg.services.groups.settings(group.chat.id)).timezone == "America/New_York"
+    assert await say(pg, group.owner, "/set timezone america", group.chat) == TZ_HINT  # a folder, whatever the case
+    assert await say(pg, group.owner, "/set timezone est", group.chat) == TZ_HINT
+
+
 async def test_set_accepts_on_off_and_numbers(pg, group):
     assert await say(pg, group.admin, "/set transient_seconds 120", group.chat) == "transient_seconds is now 120."
     assert await say(pg, group.admin, "/set delete_commands off", group.chat) == "delete_commands is now off."
