@@ -168,3 +168,46 @@ async def test_funnel_numbers_count_people_and_narrow_at_each_step(pg, group):
     n = await pg.services.funnel.numbers(group.chat.id)
     assert (n.links_created, n.joined, n.screened, n.confirmed, n.retained_7d) == (1, 3, 3, 2, 1)
     assert "still here after 7 days: 1" in await say(pg, group.admin, "/funnel", group.chat)
+
+
+async def test_an_inviter_banned_before_the_join_and_an_invitee_removed_by_an_admin_are_never_counted(pg, group):
+    alice_url, bob_url = await link_of(pg, group, group.alice), await link_of(pg, group, group.bob)
+    await pg.app.bot.ban_chat_member(group.chat.id, group.alice.id)  # banned before anyone used her link
+    await pg.settle()
+    dave, erin = pg.sim.user("dave"), pg.sim.user("erin")
+    pg.sim.join(group.chat, dave, link=alice_url)
+    pg.sim.join(group.chat, erin, link=bob_url)
+    await pg.settle()
+    pg.sim.send(erin, "hi", group.chat)
+    await pg.settle()
+    await pg.app.bot.ban_chat_member(group.chat.id, erin.id)  # an admin removes her before she is confirmed
+    await pg.app.bot.unban_chat_member(group.chat.id, erin.id, only_if_banned=True)
+    await pg.settle()
+    await stay_and_speak(pg, group, dave)
+    rows = {r["invitee_id"]: (r["status"], r["reason"]) for r in await referrals(pg, group.chat)}
+    assert rows == {dave.id: ("rejected", "inviter_banned"), erin.id: ("rejected", "left")}
+    for user in (group.alice, group.bob):
+        assert await ledger(pg, group.chat, user, "referral") == []
+
+
+async def test_returning_members_are_asked_again_when_skip_returning_is_off(tmp_path, clock):
+    from bot.config import Config, FunnelConfig
+    from bot.playground import Playground
+    from tests.handlers.test_funnel_screening import pending, prompt_message, right, screening_on
+    from tests.helpers import make_group
+
+    async with Playground(tmp_path / "s.db", config=Config(funnel=FunnelConfig(skip_returning=False)), clock=clock) as pg:
+        g = await make_group(pg)
+        await screening_on(pg, g)
+        dave = pg.sim.user("dave")
+        pg.sim.join(g.chat, dave)
+        await pg.settle()
+        check = await pending(pg, g.chat, dave)
+        pg.sim.press(dave, prompt_message(pg, g.chat, check), right(check))
+        await pg.settle()
+        pg.sim.leave(g.chat, dave)
+        pg.clock.advance(hours=2)
+        pg.sim.join(g.chat, dave)
+        await pg.settle()
+        again = await pending(pg, g.chat, dave)
+        assert again is not None and again.id != check.id
