@@ -77,7 +77,9 @@ async def cmd_set(update: Update, context: BotContext) -> None:
     args = context.args or []
     if len(args) < 2:
         raise UsageError()
-    key, value, reset = await context.services.groups.set(update.effective_chat.id, args[0], " ".join(args[1:]), context.actor.user_id)
+    # The value as typed: a welcome keeps its line breaks (context.args would fold them into spaces).
+    text = (update.effective_message.text or "").split(None, 2)[2]
+    key, value, reset = await context.services.groups.set(update.effective_chat.id, args[0], text, context.actor.user_id)
     if key == "language":
         context.tr = context.tr.for_language(value)
     shown = (await context.services.groups.display_settings(update.effective_chat.id))[key][0]

@@ -203,6 +203,12 @@ async def test_a_bad_welcome_says_what_is_wrong_in_both_languages(pg, group):
     )
 
 
+async def test_a_welcome_keeps_its_line_breaks(pg, group):
+    welcome = "Hi {name}!\n\nWelcome to {group}.\nSay hello."
+    assert await say(pg, group.owner, f"/set welcome {welcome}", group.chat) == f"welcome is now {welcome}."
+    assert await stored_settings(pg, group.chat) == {"welcome": welcome}
+
+
 async def test_unknown_setting_names_the_real_keys(pg, group):
     answer = await say(pg, group.owner, "/set nosuchkey x", group.chat)
     assert answer == f"Unknown setting nosuchkey. Settings: {', '.join(sorted(SETTINGS))}"
