@@ -9,7 +9,7 @@ import os
 import sqlite3
 import sys
 
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
 from bot.config import Config, ConfigError, load_config
 
@@ -95,12 +95,15 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     except InvalidToken:
         print("Telegram rejected BOT_TOKEN: copy the token again from @BotFather (/mybots → API Token).", file=sys.stderr)
         return 2
+    except BadRequest as exc:  # PTB makes BadRequest a NetworkError, but Telegram did answer: it refused
+        print(f"Telegram refused to start the bot: {redact(exc.message, token)}", file=sys.stderr)
+        return 1
     except NetworkError as exc:  # also TimedOut
         where = tg.api_url or "api.telegram.org"
         print(f"cannot reach Telegram at {where}: {redact(str(exc), token)} (check the network and telegram.api_url)", file=sys.stderr)
         return 1
     except TelegramError as exc:
-        print(f"Telegram refused to start the bot: {redact(str(exc), token)}", file=sys.stderr)
+        print(f"Telegram refused to start the bot: {redact(exc.message, token)}", file=sys.stderr)
         return 1
     except (OSError, sqlite3.Error) as exc:  # e.g. the webhook port is taken, the disk went away
         print(f"start-up failed: {redact(str(exc), token)}", file=sys.stderr)

@@ -3,6 +3,7 @@ updates it needs, answers a group, survives SIGKILL without losing or repeating 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -236,14 +237,17 @@ def run_to_exit(tmp_path: Path, api_url: str, token: str, db: Path, timeout: flo
     return result.returncode, result.stdout + result.stderr
 
 
+def said(output: str) -> list[str]:
+    """What the process printed itself, apart from log lines (which start with their time)."""
+    return [line for line in output.strip().splitlines() if not re.match(r"\d{4}-\d\d-\d\d \d", line)]
+
+
 def test_a_rejected_token_is_one_clear_line_and_never_printed(sim, server, tmp_path):
     wrong = "654321:WRONG-SECRET-do-not-print"
     code, output = run_to_exit(tmp_path, server.url, wrong, tmp_path / "sticky.db")
     assert [c.error_code for c in sim.calls("getMe")] == [401]  # Telegram's answer to a token it does not know
     assert code == 2
-    assert output.strip().splitlines()[-1] == (
-        "Telegram rejected BOT_TOKEN: copy the token again from @BotFather (/mybots → API Token)."
-    )
+    assert said(output) == ["Telegram rejected BOT_TOKEN: copy the token again from @BotFather (/mybots → API Token)."]
     assert "Traceback" not in output
     assert wrong not in output and "WRONG-SECRET" not in output
 
@@ -254,7 +258,8 @@ def test_an_unusable_database_path_is_named_before_telegram_is_asked(sim, server
     db = blocker / "sticky.db"
     code, output = run_to_exit(tmp_path, server.url, sim.token, db)
     assert code == 2
-    assert output.strip().splitlines()[-1].startswith(f"database.path {db}: ")
+    (line,) = said(output)
+    assert line.startswith(f"database.path {db}: ")
     assert "Traceback" not in output
     assert sim.calls() == []  # nothing was asked of Telegram with a database it cannot use
 
@@ -268,7 +273,16 @@ def test_no_network_is_one_clear_line(sim, tmp_path):
     url = f"http://127.0.0.1:{port}"
     code, output = run_to_exit(tmp_path, url, sim.token, tmp_path / "sticky.db")
     assert code == 1
-    last = output.strip().splitlines()[-1]
+    (last,) = said(output)
     assert last.startswith(f"cannot reach Telegram at {url}: ") and last.endswith("(check the network and telegram.api_url)")
     assert "Traceback" not in output
     assert sim.token.split(":", 1)[1] not in output
+
+
+def test_telegram_refusing_a_start_up_call_is_one_line_and_the_process_exits(sim, server, tmp_path):
+    sim.set_fail("setMyCommands", 400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+    code, output = run_to_exit(tmp_path, server.url, sim.token, tmp_path / "sticky.db")  # its timeout catches a hang
+    assert code == 1
+    assert said(output) == ["Telegram refused to start the bot: Bot_command_description_invalid"]  # PTB's capitals
+    assert "Traceback" not in output
+    assert sim.calls("getUpdates") == []  # it never started polling
