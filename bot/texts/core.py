@@ -139,10 +139,7 @@ def roles_pyramid(_: Translator, title: str, by_role: Mapping[Role, Sequence[str
     for role in sorted(Role, reverse=True):
         names = list(by_role.get(role, ()))
         head = f"{role_name(_, role)} ({len(names)}) — {_(ROLE_DUTIES[role])}"
-        if role == Role.MEMBER:
-            lines.append(head)
-            continue
-        shown = ", ".join(name(n) for n in names[:limit]) or "—"
+        shown = _(", ").join(name(n) for n in names[:limit]) or "—"
         more = len(names) - limit
         if more > 0:
             shown += " " + _.ngettext("and {n} more", "and {n} more", more).format(n=more)

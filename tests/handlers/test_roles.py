@@ -34,22 +34,29 @@ async def test_roles_shows_the_pyramid_with_names_duties_and_counts(pg, group):
         "Admin (1) — rewards and moderates\n  Admin\n"
         "Activator (0) — keeps the mood up\n  —\n"
         "Spreader (0) — brings news and new people\n  —\n"
-        "Member (3) — takes part"
+        "Member (3) — takes part\n  Alice, Bob, Carol"
     )
     await say(pg, group.owner, "/setrole @alice activator", group.chat)
     await say(pg, group.owner, "/setrole @bob spreader", group.chat)
     text = await say(pg, group.carol, "/roles", group.chat)
     assert "Activator (1) — keeps the mood up\n  Alice\n" in text
     assert "Spreader (1) — brings news and new people\n  Bob\n" in text
-    assert text.endswith("Member (1) — takes part")  # members are counted, never listed
-    assert "Carol" not in text
+    assert text.endswith("Member (1) — takes part\n  Carol")
+
+
+async def test_a_long_role_list_names_the_first_fifteen_and_counts_the_rest(pg, group):
+    for i in range(20):
+        pg.sim.join(group.chat, pg.sim.user(f"guest{i:02d}"))
+    await pg.settle()
+    members = (await say(pg, group.alice, "/roles", group.chat)).split("Member (23) — takes part\n  ")[1]
+    assert len(members.split(" and ")[0].split(", ")) == 15 and members.endswith(" and 8 more")
 
 
 async def test_roles_pyramid_leaves_out_bots_and_people_who_left(pg, group):
     pg.sim.leave(group.chat, group.carol)
     await pg.settle()
     text = await say(pg, group.alice, "/roles", group.chat)
-    assert "Member (2) — takes part" in text
+    assert text.endswith("Member (2) — takes part\n  Alice, Bob")
     assert "Sticky" not in text.split("\n", 1)[1]  # the bot itself is an admin in Telegram, not in the pyramid
 
 
