@@ -44,7 +44,9 @@ def _message_lines(sim: FakeTelegram, state: ChatState, msg: Msg) -> list[str]:
         source = origin.get("sender_user", {}).get("first_name") or origin.get("sender_chat", {}).get("title", "?")
         who = f"{who} (forwarded from {source})"
     reply = data.get("reply_to_message")
-    if reply is not None:
+    # "A → B": A answers B. A message answering the sender's own earlier one (the bot following up on its
+    # shop shelf) reads as plain "A:".
+    if reply is not None and _sender(sim, state, reply) != who:
         who = f"{who} → {_sender(sim, state, reply)}"
     # A multi-line message stays one entry with its line breaks; printers indent the continuation lines.
     line = f"{who}: {_body(data)}"
