@@ -75,3 +75,11 @@ def test_moderation_lines(sim, clock, group, bob) -> None:
        until_date=int((clock.now() + timedelta(days=2)).timestamp()))
     ok(sim, "unbanChatMember", chat_id=group.id, user_id=bob.id, only_if_banned=True)
     assert sim.transcript(group)[-2:] == ["· Sticky banned bob (until 2026-03-04 09:00)", "· Sticky unbanned bob"]
+
+
+def test_an_answer_names_whom_it_answers_but_not_its_own_sender(sim: FakeTelegram, group, alice) -> None:
+    shelf = ok(sim, "sendMessage", chat_id=group.id, text="Shelf")
+    ok(sim, "sendMessage", chat_id=group.id, text="Buy it?", reply_parameters={"message_id": shelf["message_id"]})
+    question = sim.send(alice, "and me?", chat=group, reply_to=shelf)
+    ok(sim, "sendMessage", chat_id=group.id, text="Yes", reply_parameters={"message_id": question["message_id"]})
+    assert sim.transcript(group)[-4:] == ["Sticky: Shelf", "Sticky: Buy it?", "alice → Sticky: and me?", "Sticky → alice: Yes"]
