@@ -92,6 +92,13 @@ class LedgerRepo:
         )
         return [_entry(r) for r in rows]
 
+    async def points_before(self, chat_id: int, user_id: int, moment: datetime) -> int:
+        """The member's points balance just before `moment`, from the ledger."""
+        return await self.db.fetchval(
+            "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE chat_id = ? AND user_id = ? AND currency = 'points' AND at < ?",
+            (chat_id, user_id, iso(moment)),
+        )
+
     async def holders(self, chat_id: int) -> list[int]:
         rows = await self.db.fetchall("SELECT user_id FROM wallets WHERE chat_id = ? AND points > 0", (chat_id,))
         return [r["user_id"] for r in rows]

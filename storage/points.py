@@ -184,8 +184,9 @@ class PointsRepo:
         """Record an expiry warning sent today; False (nothing recorded) if this member already had one in the
         last quiet_days days, so that someone who earns every day hears about expiry once a week, not daily."""
         cur = await tx.execute(
-            "SELECT 1 FROM expiry_warnings WHERE chat_id = ? AND user_id = ? AND day > ?",
-            (chat_id, user_id, (today - timedelta(days=quiet_days)).isoformat()),
+            # day <= today: rows written before notices were weekly hold the (future) expiry day instead.
+            "SELECT 1 FROM expiry_warnings WHERE chat_id = ? AND user_id = ? AND day > ? AND day <= ?",
+            (chat_id, user_id, (today - timedelta(days=quiet_days)).isoformat(), today.isoformat()),
         )
         if await cur.fetchone() is not None:
             return False

@@ -366,9 +366,13 @@ class PointsService:
                 warning = ExpiryWarning(sum(n for _, n in soon), min(day for day, _ in soon), warn_days) if soon else None
             else:
                 wallet = await self.ledger.wallet(chat_id, user_id)
-                # Yearly decay on the group's New Year; a bot that was down that day catches up in the first week.
-                year_start = today.timetuple().tm_yday <= DECAY_CATCH_UP_DAYS
-                due = decay_amount(wallet.points, s.decay_percent) if year_start else 0
+                # Yearly decay of the balance held when the group's year turned; a bot that was down that day
+                # catches up in the first week, and what was earned since then is not touched.
+                due = 0
+                if today.timetuple().tm_yday <= DECAY_CATCH_UP_DAYS:
+                    turn = datetime.combine(date(today.year, 1, 1), time(0), ZoneInfo(s.timezone))
+                    held = await self.ledger.points_before(chat_id, user_id, turn)
+                    due = min(decay_amount(held, s.decay_percent), wallet.points)
                 ref = ledger_key(Reason.EXPIRY, chat_id, user_id, f"decay{today.year}")
                 new_year = date(today.year + 1, 1, 1)
                 coming = decay_amount(wallet.points, s.decay_percent) if new_year <= horizon else 0

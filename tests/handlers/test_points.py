@@ -622,10 +622,14 @@ async def test_a_groups_own_decay_share_and_catching_up_after_downtime(pg, group
     await say(pg, g.owner, "/set expiry_mode decay", g.chat)
     await say(pg, g.admin, "/give @alice 200 launch", g.chat)
     assert "25% of unspent points" in await say(pg, g.alice, "/earn", g.chat)
-    pg.clock.set(datetime(2027, 1, 4, 12, tzinfo=timezone.utc))  # the bot was down from before New Year
+    pg.clock.set(datetime(2027, 1, 2, 12, tzinfo=timezone.utc))  # the bot was down over New Year…
+    await say(pg, g.admin, "/give @alice 40 new year quiz", g.chat)
+    await say(pg, g.admin, "/give @bob 40 new year quiz", g.chat)  # Bob had nothing when the year turned
+    pg.clock.set(datetime(2027, 1, 4, 12, tzinfo=timezone.utc))  # …and catches up: 25% of what was held then
     await hp.job_expiry(ctx)
     await hp.job_expiry(ctx)
     assert await ledger(pg, g.chat, g.alice, "expiry") == [-50]
+    assert await ledger(pg, g.chat, g.bob, "expiry") == []
     pg.clock.set(datetime(2027, 1, 9, 12, tzinfo=timezone.utc))
     await hp.job_expiry(ctx)
     assert await ledger(pg, g.chat, g.alice, "expiry") == [-50]
