@@ -233,7 +233,7 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
     check = await s.funnel.begin_check(chat.id, user.id, "join", change.date)
     if check is None:
         return
-    prior = restriction_of(live)
+    prior = await s.funnel.restore_for_rejoin(check, restriction_of(live), is_screening_restriction(live), KEEP)
     if prior is not None:
         await s.funnel.keep_rights(chat.id, user.id, prior)
     try:

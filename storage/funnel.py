@@ -178,6 +178,14 @@ class FunnelRepo:
             params.append(via)
         return await self.db.fetchval(sql + " LIMIT 1", params) == 1
 
+    async def previous_check(self, chat_id: int, user_id: int, before_id: int) -> Check | None:
+        """The member's check in this group just before check `before_id` (the one a rejoin follows)."""
+        row = await self.db.fetchone(
+            "SELECT * FROM captcha_checks WHERE chat_id = ? AND user_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
+            (chat_id, user_id, before_id),
+        )
+        return None if row is None else _check(row)
+
     async def check_for_event(self, chat_id: int, user_id: int, event_at: datetime) -> Check | None:
         row = await self.db.fetchone(
             "SELECT * FROM captcha_checks WHERE chat_id = ? AND user_id = ? AND via = 'join' AND event_at = ?",

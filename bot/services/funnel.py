@@ -128,6 +128,17 @@ class FunnelService:
         """Remember what passing the member's open check must give back instead of lifting everything."""
         await self.repo.set_restore(chat_id, user_id, restore)
 
+    async def restore_for_rejoin(self, check: Check, live: str | None, screening_restriction: bool, keep: str) -> str | None:
+        """What passing `check` gives back, given the rights Telegram shows at the join (`live`, None = unrestricted).
+        Telegram keeps a restriction across leaving, the check's own "nothing, no end" too: someone who left during
+        a check (closed as left) and came back still wears it. That is not an earlier restriction: what the check
+        before would have given back is (None = lift it), unless someone else changed their rights during it."""
+        if live is not None and screening_restriction:
+            before = await self.repo.previous_check(check.chat_id, check.user_id, check.id)
+            if before is not None and before.status == "left" and before.via == "join" and before.restore != keep:
+                return before.restore
+        return live
+
     async def set_prompt(self, check: Check, chat_id: int, message_id: int) -> None:
         await self.repo.set_prompt(check.id, chat_id, message_id)
 

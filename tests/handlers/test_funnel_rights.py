@@ -103,3 +103,37 @@ async def test_a_bot_added_by_an_admin_is_kept_and_one_added_by_a_member_is_remo
         await pg.settle()
     assert pg.sim.member(group.chat, helper)["status"] == "member"
     assert pg.sim.member(group.chat, spam)["status"] == "left"
+
+
+async def test_a_newcomer_who_leaves_during_the_check_and_rejoins_can_talk_after_passing(pg, group):
+    """Telegram keeps the check's own 'nothing, forever' restriction across leaving: it is not an earlier mute to give back."""
+    await screening_on(pg, group)
+    dave = pg.sim.user("dave")
+    pg.sim.join(group.chat, dave)
+    await pg.settle()
+    assert not can_send(pg, group.chat, dave)
+    pg.sim.leave(group.chat, dave)  # before answering
+    await pg.settle()
+    pg.clock.advance(minutes=5)
+    pg.sim.join(group.chat, dave)
+    await pg.settle()
+    assert not can_send(pg, group.chat, dave)  # screened again
+    await pass_check(pg, group.chat, dave)
+    assert can_send(pg, group.chat, dave)
+    assert pg.sim.member(group.chat, dave)["status"] == "member"
+
+
+async def test_an_earlier_mute_still_comes_back_after_leaving_twice_during_checks(pg, group):
+    until = await mute(pg, group.chat, group.bob, hours=3, can_send_messages=True)
+    await screening_on(pg, group)
+    pg.sim.leave(group.chat, group.bob)
+    pg.sim.join(group.chat, group.bob)
+    await pg.settle()
+    pg.sim.leave(group.chat, group.bob)  # during the check, which replaced the mute with nothing, forever
+    await pg.settle()
+    pg.clock.advance(minutes=5)
+    pg.sim.join(group.chat, group.bob)
+    await pg.settle()
+    await pass_check(pg, group.chat, group.bob)
+    m = pg.sim.member(group.chat, group.bob)
+    assert m["status"] == "restricted" and m["until_date"] == until and m["can_send_messages"] and not m["can_send_photos"]
