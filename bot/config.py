@@ -156,7 +156,7 @@ class ReferralConfig(_Model):
     clawback_days: int = Field(7, ge=0, le=365)  # a confirmed newcomer leaving within this many days takes the reward back (0 = never)
     milestones: dict[int, int] = {10: 100}  # confirmed referrals -> one-off bonus points; each needs its referrals badge
     spreader_at: int = Field(5, ge=0, le=10_000)  # confirmed referrals that earn the spreader role (0 = never)
-    deeplink_days: int = Field(7, ge=1, le=90)  # a t.me/<bot>?start=ref_… claim attributes a join within this many days
+    deeplink_days: int = Field(7, ge=1, le=90)  # a t.me/<bot>?start=ref_… claim (or a join request's referral) attributes a join within this many days
 
     @field_validator("milestones")
     @classmethod

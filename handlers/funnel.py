@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from telegram import ChatMember, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
@@ -145,7 +145,11 @@ async def finish_pass(context: BotContext, check: Check) -> None:
         await _edit_or_send(context, check, texts.passed_private(_, group.title if group else ""))
         try:
             await context.bot.approve_chat_join_request(check.chat_id, check.user_id)
-        except TelegramError as exc:
+        except (BadRequest, Forbidden) as exc:  # the request is gone: declined by an admin, withdrawn
+            log.info("could not approve %s in %s: %s", check.user_id, check.chat_id, exc)
+            await s.funnel.request_closed(check.chat_id, check.user_id)
+            return
+        except TelegramError as exc:  # flood wait, network: the request stays; an admin may still approve it
             log.warning("could not approve %s in %s: %s", check.user_id, check.chat_id, exc)
             return
     else:

@@ -278,21 +278,42 @@ class FunnelRepo:
             ref_id = cur.lastrowid
         return await self.referral(ref_id)
 
-    async def attach_join(self, chat_id: int, invitee_id: int, joined_at: datetime) -> Referral | None:
-        """The join that follows a join request: the referral made at the request (still counting, or refused for
-        a reason other than the check) now records the join. None if there is no such referral."""
+    async def attach_join(self, chat_id: int, invitee_id: int, joined_at: datetime, since: datetime) -> Referral | None:
+        """The join that follows a join request: the referral made at the request (at or after `since`; still
+        counting, or refused for a reason other than the check or the request's closing) now records the join.
+        None if there is no such referral."""
         async with self.db.transaction() as tx:
             async with tx.execute(
-                "SELECT id FROM referrals WHERE chat_id = ? AND invitee_id = ? AND joined = 0 AND joined_at <= ?"
-                " AND (status = 'pending' OR (status = 'rejected' AND reason != 'failed_screening'))"
+                "SELECT id FROM referrals WHERE chat_id = ? AND invitee_id = ? AND joined = 0 AND joined_at <= ? AND joined_at >= ?"
+                " AND (status = 'pending' OR (status = 'rejected' AND reason NOT IN ('failed_screening', 'not_admitted')))"
                 " ORDER BY joined_at DESC, id DESC LIMIT 1",
-                (chat_id, invitee_id, iso(joined_at)),
+                (chat_id, invitee_id, iso(joined_at), iso(since)),
             ) as cur:
                 row = await cur.fetchone()
             if row is None:
                 return None
             await tx.execute("UPDATE referrals SET joined = 1, joined_at = ? WHERE id = ?", (iso(joined_at), row[0]))
         return await self.referral(row[0])
+
+    async def reject_request(self, chat_id: int, invitee_id: int, reason: str, now: datetime) -> int:
+        """The member's pending referral made at a join request that has not let them in (yet): rejected."""
+        async with self.db.transaction() as tx:
+            cur = await tx.execute(
+                "UPDATE referrals SET status = 'rejected', reason = ?, decided_at = ?"
+                " WHERE chat_id = ? AND invitee_id = ? AND status = 'pending' AND joined = 0",
+                (reason, iso(now), chat_id, invitee_id),
+            )
+            return cur.rowcount
+
+    async def reject_stale_requests(self, before: datetime, reason: str, now: datetime) -> int:
+        """Pending referrals made at join requests before `before` that never led to a join: rejected."""
+        async with self.db.transaction() as tx:
+            cur = await tx.execute(
+                "UPDATE referrals SET status = 'rejected', reason = ?, decided_at = ?"
+                " WHERE status = 'pending' AND joined = 0 AND joined_at < ?",
+                (reason, iso(now), iso(before)),
+            )
+            return cur.rowcount
 
     async def referral(self, ref_id: int) -> Referral | None:
         row = await self.db.fetchone("SELECT * FROM referrals WHERE id = ?", (ref_id,))

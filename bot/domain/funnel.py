@@ -23,7 +23,8 @@ BOT_ACCOUNT = "bot"
 LEFT = "left"
 FAILED_SCREENING = "failed_screening"
 INVITER_BANNED = "inviter_banned"
-REJECT_REASONS = (SELF_INVITE, RETURNING, BOT_ACCOUNT, LEFT, FAILED_SCREENING, INVITER_BANNED)
+NOT_ADMITTED = "not_admitted"  # a join request closed without Sticky's approval letting them in (declined, withdrawn, too old)
+REJECT_REASONS = (SELF_INVITE, RETURNING, BOT_ACCOUNT, LEFT, FAILED_SCREENING, INVITER_BANNED, NOT_ADMITTED)
 
 PLACEHOLDERS = ("name", "group", "rules")
 

@@ -209,7 +209,8 @@ class FunnelService:
         completes, so a request declined after a failed check still shows in the inviter's numbers.
         None: no inviter, or this join was recorded already."""
         if not requested:
-            attached = await self.repo.attach_join(chat_id, user.user_id, event_at)
+            window = timedelta(days=self.config.referral.deeplink_days)
+            attached = await self.repo.attach_join(chat_id, user.user_id, event_at, event_at - window)
             if attached is not None:
                 if attached.status == "pending":
                     if screened:
@@ -234,6 +235,11 @@ class FunnelService:
                 await self.repo.mark_screened(chat_id, user.user_id, event_at)
             (await self._pending_set()).add((chat_id, user.user_id))
         return referral
+
+    async def request_closed(self, chat_id: int, user_id: int) -> None:
+        """Approving the member's join request failed because it is gone (an admin declined it, they withdrew it):
+        the referral made at the request is not counted."""
+        await self.repo.reject_request(chat_id, user_id, fd.NOT_ADMITTED, self.clock.now())
 
     async def mark_screened(self, chat_id: int, user_id: int, at: datetime) -> None:
         await self.repo.mark_screened(chat_id, user_id, at)
@@ -360,6 +366,9 @@ class FunnelService:
     async def sweep(self) -> list[Confirmed]:
         """Confirm every referral that became due (the periodic job; idempotent)."""
         done = []
+        # A join follows its request within deeplink_days or never counts (see attach_join): the rest are closed.
+        now = self.clock.now()
+        await self.repo.reject_stale_requests(now - timedelta(days=self.config.referral.deeplink_days), fd.NOT_ADMITTED, now)
         for referral in await self.repo.pending_referrals():
             result = await self.try_confirm(referral)
             if result is not None:

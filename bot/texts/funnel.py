@@ -14,6 +14,7 @@ REASONS = {
     fd.LEFT: N_("left before being confirmed"),
     fd.FAILED_SCREENING: N_("did not pass the check"),
     fd.INVITER_BANNED: N_("inviter is banned"),
+    fd.NOT_ADMITTED: N_("join request closed before approval"),
 }
 
 

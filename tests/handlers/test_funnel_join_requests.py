@@ -95,3 +95,70 @@ async def test_someone_who_failed_a_request_and_passes_a_later_one_is_not_a_retu
     await pg.settle()
     rows = await pg.services.db.fetchall("SELECT status, reason FROM referrals WHERE chat_id = ? ORDER BY id", (chat.id,))
     assert [(r["status"], r["reason"]) for r in rows] == [("rejected", "failed_screening"), ("pending", None)]
+
+
+async def test_a_request_closed_before_sticky_could_approve_it_is_not_counted_with_the_reason(pg):
+    chat = await quiet_club(pg)
+    alice, url, _ = await member_with_link(pg, chat)
+    erin = pg.sim.user("erin")
+    pg.sim.join(chat, erin, link=url)
+    await pg.settle()
+    check = await pending(pg, chat, erin)
+    await pg.app.bot.decline_chat_join_request(chat.id, erin.id)  # an admin declined it meanwhile (or she withdrew it)
+    pg.sim.press(erin, prompt_message(pg, erin, check), right(check))
+    await pg.settle()
+    assert pg.sim.member(chat, erin)["status"] == "left"
+    text = await invites_of(pg, chat, alice)
+    assert "joined 1 · pending 0 · confirmed 0 · left 0 · not counted 1" in text
+    assert "• join request closed before approval: 1" in text
+    [ref] = await pg.services.db.fetchall("SELECT status, reason FROM referrals WHERE invitee_id = ?", (erin.id,))
+    assert (ref["status"], ref["reason"]) == ("rejected", "not_admitted")
+
+
+async def test_a_request_referral_left_open_expires_and_never_credits_a_join_months_later(pg):
+    chat = await quiet_club(pg)
+    alice, url, _ = await member_with_link(pg, chat)
+    erin = pg.sim.user("erin")
+    pg.sim.join(chat, erin, link=url)
+    await pg.settle()
+    check = await pending(pg, chat, erin)
+    pg.sim.flood("approveChatJoinRequest")  # the approval fails for a passing reason: the referral stays pending
+    pg.sim.press(erin, prompt_message(pg, erin, check), right(check))
+    await pg.settle()
+    assert "pending 1" in await invites_of(pg, chat, alice)
+    await pg.app.bot.decline_chat_join_request(chat.id, erin.id)  # an admin tidies the request list by hand
+    days = pg.services.config.funnel.referral.deeplink_days
+    pg.clock.advance(days=days, seconds=1)
+    await run_job(pg, "funnel:sweep")
+    text = await invites_of(pg, chat, alice)
+    assert "joined 1 · pending 0 · confirmed 0 · left 0 · not counted 1" in text
+    assert "• join request closed before approval: 1" in text
+    pg.clock.advance(days=60)
+    bob, bob_url, _ = await member_with_link(pg, chat, "bob")
+    pg.sim.join(chat, erin, link=bob_url)  # months later, through Bob's link
+    await pg.settle()
+    check = await pending(pg, chat, erin)
+    pg.sim.press(erin, prompt_message(pg, erin, check), right(check))
+    await pg.settle()
+    assert pg.sim.member(chat, erin)["status"] == "member"
+    rows = await pg.services.db.fetchall("SELECT inviter_id, status, joined FROM referrals WHERE invitee_id = ? ORDER BY id", (erin.id,))
+    assert [(r["inviter_id"], r["status"], r["joined"]) for r in rows] == [(alice.id, "rejected", 0), (bob.id, "pending", 1)]
+    assert "pending 0" in await invites_of(pg, chat, alice) and "joined 1 · pending 1" in await invites_of(pg, chat, bob)
+
+
+async def test_a_join_attaches_to_a_request_referral_only_within_deeplink_days(pg):
+    """Even before the sweep closes it: a join long after the request is not the request's."""
+    from datetime import timedelta
+
+    from storage.members import UserInfo
+
+    chat = await quiet_club(pg)
+    alice, url, _ = await member_with_link(pg, chat)
+    funnel, erin = pg.services.funnel, UserInfo(4242, "Erin")
+    asked = pg.clock.now()
+    await funnel.member_joined(chat.id, erin, url, asked, screened=False, requested=True)
+    days = pg.services.config.funnel.referral.deeplink_days
+    late = await funnel.member_joined(chat.id, erin, None, asked + timedelta(days=days, seconds=1), screened=True)
+    assert late is None  # no inviter: Alice's request referral is too old to be this join's
+    soon = await funnel.member_joined(chat.id, erin, None, asked + timedelta(minutes=2), screened=True)
+    assert soon is not None and soon.inviter_id == alice.id and soon.joined
