@@ -45,7 +45,7 @@ def arm(context: BotContext, check: Check) -> None:
         return
     for job in context.job_queue.get_jobs_by_name(job_name(check)):
         job.schedule_removal()
-    delay = max(0.0, (context.services.funnel.deadline_of(check) - context.services.clock.now()).total_seconds())
+    delay = max(0.0, (context.services.funnel.expires_at(check) - context.services.clock.now()).total_seconds())
     context.job_queue.run_once(job_captcha, delay, data=check.id, name=job_name(check))
 
 
@@ -383,12 +383,13 @@ async def announce(context: BotContext, c: Confirmed) -> None:
 
 
 async def job_captcha(context: BotContext) -> None:
-    """A check's deadline: remove (or decline) whoever has not passed. Early (clock skew)? Wait the rest."""
+    """A few seconds after a check's deadline (answers sent in time may still be on their way): remove (or decline)
+    whoever has not passed. Early (clock skew)? Wait the rest."""
     s = context.services
     check = await s.funnel.repo.check(context.job.data)
     if check is None or check.status != "pending":
         return
-    if s.clock.now() < s.funnel.deadline_of(check):
+    if s.clock.now() < s.funnel.expires_at(check):
         arm(context, check)
         return
     expired = await s.funnel.expire(check.id)
@@ -402,7 +403,7 @@ async def job_sweep(context: BotContext) -> None:
     s = context.services
     now = s.clock.now()
     for check in await s.funnel.pending_checks():
-        if s.funnel.deadline_of(check) <= now:
+        if s.funnel.expires_at(check) <= now:
             expired = await s.funnel.expire(check.id)
             if expired is not None:
                 await finish_fail(context, expired)

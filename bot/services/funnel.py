@@ -24,6 +24,10 @@ from storage.members import MemberRepo, UserInfo
 
 log = logging.getLogger(__name__)
 
+# A check is closed this long after its deadline, not at it: an answer typed just before the deadline may reach the bot
+# just after it, and its own date decides (see answer). Only the closing waits; a late answer is still late.
+EXPIRY_SLACK = timedelta(seconds=10)
+
 
 @dataclass(frozen=True)
 class Answered:
@@ -150,6 +154,10 @@ class FunnelService:
             return max(check.deadline, self.started_at + timedelta(seconds=self.config.late_grace_seconds))
         return check.deadline
 
+    def expires_at(self, check: Check) -> datetime:
+        """When the timeout job (or the sweep) closes the check: EXPIRY_SLACK after it runs out, for answers in flight."""
+        return self.deadline_of(check) + EXPIRY_SLACK
+
     async def answer(self, check_id: int, presser_id: int, given: str, sent_at: datetime | None = None) -> Answered:
         """Judge an answer. `sent_at` is the answer's own time (a message's date): an answer sent before the deadline
         counts however late it is handled. A button press has no time of its own: it counts while the check is open."""
@@ -184,7 +192,7 @@ class FunnelService:
     async def expire(self, check_id: int) -> Check | None:
         """The timeout job: resolve the check if it is still open and its deadline has passed. Returns it if it did."""
         check = await self.repo.check(check_id)
-        if check is None or check.status != "pending" or self.clock.now() < self.deadline_of(check):
+        if check is None or check.status != "pending" or self.clock.now() < self.expires_at(check):
             return None
         return await self._resolve(check, "timeout", self.clock.now())
 

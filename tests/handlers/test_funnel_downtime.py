@@ -67,7 +67,7 @@ async def test_an_unanswered_check_that_expired_during_downtime_is_removed_after
     await pg.restart()
     await run_job(pg, "funnel:sweep")
     assert pg.sim.member(group.chat, dave)["status"] == "restricted"
-    pg.clock.advance(seconds=61)  # late_grace_seconds after the start
+    pg.clock.advance(seconds=71)  # late_grace_seconds after the start, plus the slack
     await run_job(pg, f"captcha:{group.chat.id}:{dave.id}")
     assert pg.sim.member(group.chat, dave)["status"] == "left"
     assert (await pg.services.funnel.repo.check(check.id)).status == "timeout"
@@ -75,7 +75,7 @@ async def test_an_unanswered_check_that_expired_during_downtime_is_removed_after
 
 async def test_a_typed_answer_sent_after_the_deadline_removes_with_the_timeout_text(pg, group):
     dave, check = await question_group(pg, group)
-    pg.clock.advance(seconds=121)
+    pg.clock.advance(seconds=121)  # 1 s late: the slack only delays closing, a late answer is still late
     assert await say(pg, dave, "tea") == "Time is up: I could not let you into Tea Lovers."
     assert pg.sim.member(group.chat, dave)["status"] == "left"
     assert (await pg.services.funnel.repo.check(check.id)).status == "timeout"
@@ -86,3 +86,34 @@ async def test_a_wrong_typed_answer_still_gets_the_failure_text(pg, group):
     assert "Not quite" in await say(pg, dave, "coffee")
     assert await say(pg, dave, "juice") == "That was not right, so I could not let you into Tea Lovers."
     assert (await pg.services.funnel.repo.check(check.id)).status == "failed"
+
+
+async def test_an_answer_sent_just_before_the_deadline_and_received_just_after_passes_while_running(pg, group):
+    """The timeout job waits a few seconds past the deadline for answers in flight; the answer's own date decides."""
+    dave, check = await question_group(pg, group)
+    pg.clock.advance(seconds=119)
+    pg.sim.send(dave, "tea")  # sent 1 s before the deadline ...
+    pg.clock.advance(seconds=2)  # ... and the timeout job fires before it is handled, 1 s after the deadline
+    [job] = pg.app.job_queue.get_jobs_by_name(f"captcha:{group.chat.id}:{dave.id}")
+    await job.run(pg.app)
+    assert pg.sim.member(group.chat, dave)["status"] == "restricted"
+    await pg.settle()
+    assert pg.sim.replies(dave)[-1]["text"] == "Correct! Welcome to Tea Lovers."
+    assert (await pg.services.funnel.repo.check(check.id)).status == "passed"
+    assert can_send(pg, group.chat, dave)
+
+
+async def test_the_timeout_job_is_armed_a_little_after_the_deadline_and_then_removes(pg, group):
+    from bot.services.funnel import EXPIRY_SLACK
+
+    dave, check = await question_group(pg, group)
+    [job] = pg.app.job_queue.get_jobs_by_name(f"captcha:{group.chat.id}:{dave.id}")
+    assert job.data == check.id
+    pg.clock.advance(seconds=120)
+    await job.run(pg.app)  # at the deadline: answers may still be on their way
+    await pg.settle()
+    assert pg.sim.member(group.chat, dave)["status"] == "restricted"
+    pg.clock.advance(seconds=EXPIRY_SLACK.total_seconds())
+    await run_job(pg, f"captcha:{group.chat.id}:{dave.id}")
+    assert pg.sim.member(group.chat, dave)["status"] == "left"
+    assert (await pg.services.funnel.repo.check(check.id)).status == "timeout"
