@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from telegram import ChatMember, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
@@ -416,13 +416,21 @@ async def job_sweep(context: BotContext) -> None:
 # ------------------------------------------------------------------ commands
 
 
+def _transient(exc: TelegramError) -> bool:
+    """A flood wait, network trouble or a timeout: worth trying again later (PTB's BadRequest is a NetworkError too)."""
+    return isinstance(exc, (RetryAfter, NetworkError)) and not isinstance(exc, BadRequest)
+
+
 async def _still_valid(context: BotContext, chat_id: int, url: str, name: str, approval: bool) -> bool:
     """Ask Telegram whether a stored link still works (an admin may have revoked it). The Bot API has no 'get link',
     so the bot edits it to what it already is: a revoked link is refused (INVITE_HASH_EXPIRED) or comes back revoked."""
     try:
         current = await context.bot.edit_chat_invite_link(chat_id, url, name=name, creates_join_request=approval)
-    except BadRequest as exc:
-        if "INVITE_HASH" in exc.message.upper():
+    except TelegramError as exc:
+        if _transient(exc):  # Telegram cannot say now: the stored link is our best word
+            log.info("could not check invite link in %s, using the stored one: %s", chat_id, exc)
+            return True
+        if isinstance(exc, BadRequest) and "INVITE_HASH" in exc.message.upper():
             return False
         log.info("could not check invite link in %s: %s", chat_id, exc)
         raise FunnelError(reason="no_link_rights") from None
@@ -446,7 +454,7 @@ async def cmd_invite(update: Update, context: BotContext) -> None:
             created = await context.bot.create_chat_invite_link(chat.id, name=name, creates_join_request=approval)
         except TelegramError as exc:
             log.info("could not create an invite link in %s: %s", chat.id, exc)
-            raise FunnelError(reason="no_link_rights") from None
+            raise FunnelError(reason="telegram_busy" if _transient(exc) else "no_link_rights") from None
         link = await s.funnel.save_link(chat.id, user_id, created.invite_link, approval)
     deep = f"https://t.me/{context.bot.username}?start=ref_{link.code}" if context.bot.username else None
     rules = s.config.funnel.referral

@@ -31,7 +31,7 @@ PLACEHOLDERS = ("name", "group", "rules")
 
 class FunnelError(UserError):
     code = "funnel"  # params: reason in {no_question, bad_question, no_link_rights, unknown_code, already_member, no_check,
-    #                                   rules_unset, question_unset}
+    #                                   rules_unset, question_unset, telegram_busy}
 
 
 @dataclass(frozen=True)

@@ -177,6 +177,7 @@ def funnel_error(_: Translator, err: fd.FunnelError) -> str:
         "no_question": _("No question set yet. Usage: /setcaptcha QUESTION | ANSWER; ANSWER"),
         "bad_question": _("Usage: /setcaptcha QUESTION | ANSWER; ANSWER"),
         "no_link_rights": _("I need the right to invite users (as an admin) to make invite links."),
+        "telegram_busy": _("Telegram is busy right now: send /invite again in a minute."),
         "unknown_code": _("This invite is not valid any more. Ask your friend for a new one."),
         "already_member": _("You are already in that group."),
         "no_target": _("Whom do you mean? Reply to their message, or give @username or their numeric id."),

@@ -334,3 +334,23 @@ async def test_top_invites_counts_confirmed_referrals_only(pg, group):
     board = await say(pg, group.carol, "/top invites all", group.chat)
     assert board.splitlines() == ["Top — confirmed invites, all time", "🥇 Alice — 2"]
     assert (await say(pg, group.carol, "/top invites bogus", group.chat)).startswith("Usage: /top [points|xp|checkin|streak|invites]")
+
+
+@pytest.mark.parametrize("fail", [
+    lambda sim: sim.flood("editChatInviteLink", retry_after=30),
+    lambda sim: sim.set_fail("editChatInviteLink", 502, "Bad Gateway"),
+], ids=["flood", "network"])
+async def test_invite_falls_back_to_the_stored_link_when_telegram_cannot_check_it(pg, group, fail):
+    first = await say(pg, group.alice, "/invite", group.chat)
+    [link] = pg.sim.invite_links(group.chat)
+    fail(pg.sim)
+    again = await say(pg, group.alice, "/invite", group.chat)
+    assert again.startswith("Your personal invite link to Tea Lovers:") and link["invite_link"] in again
+    assert again.split("start=ref_")[1].split()[0] == first.split("start=ref_")[1].split()[0]
+    assert len(pg.sim.calls("createChatInviteLink")) == 1
+
+
+async def test_invite_says_so_in_one_line_when_telegram_is_busy_making_a_link(pg, group):
+    pg.sim.flood("createChatInviteLink", retry_after=30)
+    assert await say(pg, group.alice, "/invite", group.chat) == "Telegram is busy right now: send /invite again in a minute."
+    assert "Your personal invite link" in await say(pg, group.alice, "/invite", group.chat)
