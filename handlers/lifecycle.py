@@ -68,7 +68,7 @@ async def on_migrate(update: Update, context: BotContext) -> None:
     else:
         old, new = message.migrate_from_chat_id, message.chat.id
     s = context.services
-    if await s.groups.migrated(old, new):
+    if await s.groups.migrated(old, new, message.chat.title or ""):
         log.info("group %s upgraded to supergroup %s", old, new)
     # Counted in memory under the old id and not written yet: it is written under the new one.
     s.activity.move_chat(old, new)

@@ -87,7 +87,14 @@ class GroupRepo:
             if cur.rowcount != 1:
                 return False
             await tx.execute("PRAGMA defer_foreign_keys = ON")
-            for table in await _tables_with_chat_id(tx):
+            tables = await _tables_with_chat_id(tx)
+            # Rows that belong to the new id only through a parent's row id (season standings, shop codes)
+            # go with their parents.
+            for child, column, parent, key in await _children_by_row_id(tx, tables):
+                await tx.execute(
+                    f"DELETE FROM {child} WHERE {column} IN (SELECT {key} FROM {parent} WHERE chat_id = ?)", (new_id,)
+                )
+            for table in tables:
                 await tx.execute(f"DELETE FROM {table} WHERE chat_id = ?", (new_id,))
                 await tx.execute(f"UPDATE {table} SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
             # A supergroup's admins are read again from Telegram before the next privileged command.
@@ -118,6 +125,21 @@ class GroupRepo:
     async def mark_admins_refreshed(self, chat_id: int, now: datetime) -> None:
         async with self.db.transaction() as tx:
             await tx.execute("UPDATE groups SET admins_refreshed_at = ? WHERE chat_id = ?", (iso(now), chat_id))
+
+
+async def _children_by_row_id(tx: aiosqlite.Connection, with_chat_id: list[str]) -> list[tuple[str, str, str, str]]:
+    """(child, column, parent, parent key) for tables without a chat_id that point at a table that has one."""
+    cur = await tx.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    found = []
+    for (child,) in await cur.fetchall():
+        if child in with_chat_id:
+            continue
+        cur = await tx.execute(f"PRAGMA foreign_key_list({child})")
+        for fk in await cur.fetchall():
+            parent, column, key = fk[2], fk[3], fk[4] or "rowid"
+            if parent in with_chat_id:
+                found.append((child, column, parent, key))
+    return found
 
 
 async def _tables_with_chat_id(tx: aiosqlite.Connection) -> list[str]:

@@ -53,11 +53,15 @@ class GroupService:
     async def bot_removed(self, chat_id: int) -> None:
         await self.repo.deactivate(chat_id, self.clock.now())
 
-    async def migrated(self, old_id: int, new_id: int) -> bool:
-        """A basic group became a supergroup with a new id: move its data (once). True if this call moved it."""
+    async def migrated(self, old_id: int, new_id: int, title: str) -> bool:
+        """A basic group became a supergroup with a new id: move its data (once). True if this call moved it;
+        either way the supergroup is registered afterwards."""
         moved = await self.repo.migrate_chat(old_id, new_id, self.clock.now())
         for chat_id in (old_id, new_id):
             self._settings.pop(chat_id, None)
+        if not moved:  # a group we never knew, or already moved: make sure the supergroup is known
+            self._known.discard(new_id)
+            await self.ensure(new_id, title, "supergroup")
         self._known.add(new_id)
         return moved
 

@@ -138,3 +138,36 @@ async def test_counts_a_failed_flush_puts_back_follow_a_move_made_meanwhile():
         await buffer.flush()
     assert await buffer.flush() == 2
     assert repo.written == [(-100, 7, "2026-03-02", 2)]
+
+
+async def test_an_upgrade_of_a_group_we_never_recorded_registers_the_supergroup(pg):
+    sim = pg.sim
+    owner = sim.user("owner")
+    chat = sim.create_group("Tea Lovers", owner=owner, supergroup=False)
+    sim.add_bot(chat, by=owner)
+    sim.take_updates(None)                                      # lost while the bot was down
+    new = sim.upgrade(chat, owner)
+    await pg.settle()
+    assert (await pg.services.groups.repo.get(new.id)).type == "supergroup"
+    assert "checked in" in await say(pg, owner, "/checkin", new)
+
+
+async def test_rows_the_supergroup_already_had_give_way_with_what_hangs_off_them(pg):
+    g = await basic_group(pg)
+    await say(pg, g.alice, "/checkin", g.chat)
+    new = pg.sim.upgrade(g.chat, g.owner)
+    db, now = pg.services.db, "2026-03-02T09:00:00+00:00"
+    async with db.transaction() as tx:                          # the new id already has a season and a shop item
+        await tx.execute("INSERT INTO groups(chat_id, title, type, active, added_at) VALUES (?, 'x', 'supergroup', 1, ?)", (new.id, now))
+        season = await tx.execute("INSERT INTO seasons(chat_id, number, started_at) VALUES (?, 1, ?)", (new.id, now))
+        await tx.execute("INSERT INTO season_standings(season_id, user_id, rank, points, xp) VALUES (?, ?, 1, 5, 5)",
+                         (season.lastrowid, g.alice.id))
+        item = await tx.execute("INSERT INTO shop_items(chat_id, name, cost, created_at) VALUES (?, 'Mug', 10, ?)", (new.id, now))
+        await tx.execute("INSERT INTO shop_codes(item_id, code) VALUES (?, 'ABC')", (item.lastrowid,))
+    await pg.settle()
+    moves = await db.fetchall("SELECT old_id, new_id FROM chat_migrations")
+    assert [tuple(r) for r in moves] == [(g.chat.id, new.id)]
+    assert await rows_under(pg, g.chat.id) == {}
+    assert (await pg.services.points.ledger.wallet(new.id, g.alice.id)).points > 0
+    assert await db.fetchval("SELECT COUNT(*) FROM season_standings") == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM shop_codes") == 0
