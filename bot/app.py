@@ -52,9 +52,9 @@ ALLOWED_UPDATES = [
 # Handler groups, in the order they run for one update.
 GROUP_MIDDLEWARE = -10
 GROUP_MAIN = 0
-GROUP_WORDS = 1  # plain-word triggers (check-in words) after commands
-GROUP_COUNTERS = 2  # per-message counters (chat XP) see every group message, whatever else handled it
-GROUP_GATES = 3  # tier gates on what a message may contain (links), after it was counted
+GROUP_GATES = 1  # tier gates on what a message may contain (links): a message they delete goes no further
+GROUP_WORDS = 2  # plain-word triggers (check-in words) after commands
+GROUP_COUNTERS = 3  # per-message counters (chat XP) see every group message that stays, whatever else handled it
 GROUP_FUNNEL_START = -1  # /start ref_… and /start cap_… answer before the core /start (and stop there)
 GROUP_FUNNEL = 5  # join funnel: screening after lifecycle recorded the member; referral message counting
 

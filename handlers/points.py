@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
 from bot.domain.errors import UsageError, UserError
@@ -278,7 +279,7 @@ async def on_link(update: Update, context: BotContext) -> None:
     """The post_links perk, where the group turned its link gate on: a member whose tier lacks it can't post
     links — the message is deleted and a short notice (deleted later) says which tier may. Spreaders and up
     always may; without the right to delete messages the gate does nothing."""
-    message, chat = update.message, update.effective_chat
+    message, chat = update.effective_message, update.effective_chat  # an edit that adds a link counts too
     user = message.from_user if message else None
     if user is None or user.is_bot or message.sender_chat is not None:
         return
@@ -294,6 +295,7 @@ async def on_link(update: Update, context: BotContext) -> None:
         return
     if await delete_quietly(context, chat.id, message.message_id):
         await reply(update, context, texts.link_refused(context.tr, user_info(user).display, tier, needed), transient=True)
+        raise ApplicationHandlerStop()  # a deleted message earns nothing and counts toward nothing
 
 
 async def job_weekly(context: BotContext) -> None:

@@ -29,7 +29,7 @@ async def db(tmp_path):
 MALFORMED = re.compile(
     r'parameter "[^"]+" is required|field "[^"]+" must be|can\'t parse|not supported by the simulator'
     r"|unsupported parse_mode|chat_id is empty|message text is empty|message must be non-empty"
-    r"|MESSAGE_TOO_LONG|BUTTON_DATA_INVALID|BUTTON_TYPE_INVALID|BOT_COMMAND_INVALID|BOT_COMMAND_DESCRIPTION_INVALID"
+    r"|MESSAGE_TOO_LONG|message is too long|message caption is too long|is not specified|BUTTON_DATA_INVALID|BUTTON_TYPE_INVALID|BOT_COMMAND_INVALID|BOT_COMMAND_DESCRIPTION_INVALID"
 )
 
 

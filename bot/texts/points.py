@@ -227,8 +227,12 @@ def earn(_: Translator, r: EarnRules) -> str:
     if r.chat_xp:
         lines.append(_("• chatting: +{xp} XP per message, at most once every {s} s").format(xp=r.chat_xp, s=r.cooldown))
     if r.referral_points or r.referral_xp:
-        lines.append(_("• a friend you /invite who stays and takes part: +{points} points, +{xp} XP"
-                       " (and +{bonus} points for them)").format(points=r.referral_points, xp=r.referral_xp, bonus=r.welcome_bonus))
+        paid = [_("+{n} points").format(n=r.referral_points)] if r.referral_points else []
+        paid += [_("+{n} XP").format(n=r.referral_xp)] if r.referral_xp else []
+        line = _("• a friend you /invite who stays and takes part: {reward}").format(reward=_(", ").join(paid))
+        if r.welcome_bonus:
+            line += " " + _("(and +{bonus} points for them)").format(bonus=r.welcome_bonus)
+        lines.append(line)
     if any(r.milestones.values()):
         steps = _(", ").join(_("{n} friends +{b}").format(n=n, b=b) for n, b in r.milestones.items() if b)
         lines.append(_("• invite milestones: {list}").format(list=steps))

@@ -10,7 +10,7 @@ import pytest
 from telegram import Update
 
 from bot.app import ALLOWED_UPDATES
-from bot.config import Config, ExpiryConfig, PointsConfig
+from bot.config import Config, ExpiryConfig, FunnelConfig, PointsConfig, ReferralConfig
 from bot.context import BotContext
 from bot.domain.points import Reason
 from bot.playground import Playground
@@ -675,6 +675,7 @@ async def test_earn_follows_the_config_and_the_groups_settings(pg, group):
     assert f"/checkin once a day: +{c.checkin.base} points, +{c.checkin.xp} XP" in before
     assert f"chatting: +{c.chat_xp.xp_per_message} XP per message, at most once every {c.chat_xp.cooldown_seconds} s" in before
     assert f"a friend you /invite who stays and takes part: +{ref.points} points, +{ref.xp} XP (and +{ref.welcome_bonus} points for them)" in before
+
     assert "invite milestones: " + ", ".join(f"{n} friends +{b}" for n, b in ref.milestones.items()) in before
     assert "expire" not in before                                  # expiry is off by default
 
@@ -741,8 +742,11 @@ async def test_the_link_gate_keeps_links_to_tiers_with_the_perk(pg, group):
     assert await say(pg, g.owner, "/set link_gate on", g.chat) == "link_gate is now on."
     assert "may post links" in await say(pg, g.alice, "/levels", g.chat)
 
+    pending = pg.services.points.pending_xp
+    pg.clock.advance(minutes=5)
     refused = await post_link(g.alice)
     assert deleted(refused)
+    assert pg.services.points.pending_xp == pending                             # a deleted message earns nothing
     assert pg.sim.replies(g.chat)[-1]["text"] == (
         f"🔗 Alice, links are for {silver.key.capitalize()} and above here; you are Bronze."
         " Keep chatting and checking in to get there.")
@@ -752,6 +756,10 @@ async def test_the_link_gate_keeps_links_to_tiers_with_the_perk(pg, group):
     async with pg.services.db.transaction() as tx:                              # Carol chatted her way to the tier
         await post(tx, g.chat.id, g.carol.id, silver.min_xp, "xp", Reason.CHAT, "test:carol", pg.clock.now())
     assert not deleted(await post_link(g.carol, "the guide: https://example.com/guide"))
+    innocent = await post_link(g.alice, "hello all")
+    pg.sim.edit(g.alice, innocent, "hello all, see https://example.com/sneaky")  # a link edited in later
+    await pg.settle()
+    assert deleted(innocent)
     await say(pg, g.owner, "/lang zh", g.chat)
     assert deleted(await post_link(g.alice, "https://example.com/again"))
     assert pg.sim.replies(g.chat)[-1]["text"].startswith("🔗 Alice，")
@@ -796,3 +804,11 @@ async def test_lists_in_chinese_use_chinese_punctuation(pg, group):
     await say(pg, g.owner, "/lang zh", g.chat)
     text = await say(pg, g.alice, "/badges", g.chat)
     assert ", " not in text and "，" in text.split("\n")[-1]
+
+
+async def test_earn_leaves_out_rewards_set_to_nothing(tmp_path, clock):
+    config = Config(funnel=FunnelConfig(referral=ReferralConfig(xp=0, welcome_bonus=0)))
+    async with Playground(tmp_path / "earn.db", config=config, clock=clock) as pg:
+        g = await make_group(pg)
+        text = await say(pg, g.alice, "/earn", g.chat)
+        assert f"a friend you /invite who stays and takes part: +{config.funnel.referral.points} points\n" in text
