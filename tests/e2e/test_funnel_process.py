@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from tests.e2e.test_run_process import make_group, query, reply_to, server, sim, start, wait_for  # noqa: F401 - fixtures
+from tests.e2e.test_run_process import command_answered, make_group, query, server, sim, start, wait_for  # noqa: F401 - fixtures
 
 
 @pytest.fixture
@@ -24,10 +24,8 @@ def db_path(tmp_path):
 def test_a_pending_captcha_and_a_pending_referral_survive_sigkill(sim, start, db_path):  # noqa: F811
     first = start()
     chat, owner, admin, alice, bob = make_group(sim)
-    command = sim.send(owner, "/set screening on", chat)
-    wait_for(lambda: reply_to(sim, chat, command), "the /set answer", first)
-    command = sim.send(alice, "/invite", chat)
-    wait_for(lambda: reply_to(sim, chat, command), "the /invite answer", first)
+    command_answered(sim, first, owner, "/set screening on", chat)
+    command_answered(sim, first, alice, "/invite", chat)
     [url] = [l["invite_link"] for l in sim.invite_links(chat) if l.get("name", "").endswith(f"#{alice.id}")]
     dave = sim.user("dave")
     sim.join(chat, dave, link=url)

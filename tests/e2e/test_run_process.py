@@ -74,6 +74,12 @@ def reply_to(sim: FakeTelegram, chat, message: dict) -> list[dict]:
     return [m for m in sim.replies(chat) if m.get("reply_to_message", {}).get("message_id") == message["message_id"]]
 
 
+def command_answered(sim: FakeTelegram, bot: BotProcess, user, text: str, chat) -> list[dict]:
+    """`user` sends the command `text` in `chat`; waits for the bot's reply to it and returns it."""
+    command = sim.send(user, text, chat)
+    return wait_for(lambda: reply_to(sim, chat, command), f"the {text.split()[0]} answer", bot)
+
+
 def query(db: Path, sql: str, *params) -> list[tuple]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
@@ -163,8 +169,7 @@ def test_the_real_process_serves_a_group_and_shuts_down_cleanly(sim, start, db_p
     chat, owner, admin, alice, bob = make_group(sim)
     greeting = wait_for(lambda: [m for m in sim.replies(chat) if m.get("text", "").startswith("Hello, Tea Lovers!")], "the greeting", bot)
     assert len(greeting) == 1
-    command = sim.send(admin, "/setrole @alice activator keeps the mood up", chat)
-    answer = wait_for(lambda: reply_to(sim, chat, command), "the /setrole answer", bot)
+    answer = command_answered(sim, bot, admin, "/setrole @alice activator keeps the mood up", chat)
     assert [m.get("text") for m in answer] == ["Alice is now Activator."]
     roles = sim.send(bob, "/roles", chat)
     answer = wait_for(lambda: reply_to(sim, chat, roles), "the /roles answer", bot)
@@ -189,10 +194,8 @@ def test_the_real_process_serves_a_group_and_shuts_down_cleanly(sim, start, db_p
 def test_sigkill_and_restart_lose_nothing_and_repeat_nothing(sim, start, db_path):
     first = start()
     chat, owner, admin, alice, bob = make_group(sim)
-    command = sim.send(owner, "/setrole @alice activator", chat)
-    wait_for(lambda: reply_to(sim, chat, command), "the /setrole answer", first)
-    command = sim.send(owner, "/set timezone Asia/Shanghai", chat)
-    wait_for(lambda: reply_to(sim, chat, command), "the /set answer", first)
+    command_answered(sim, first, owner, "/setrole @alice activator", chat)
+    command_answered(sim, first, owner, "/set timezone Asia/Shanghai", chat)
 
     first.kill()  # SIGKILL mid-life: no shutdown, no flush, no goodbye
     assert first.proc.returncode == -signal.SIGKILL

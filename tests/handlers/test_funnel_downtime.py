@@ -3,7 +3,7 @@ handled (a message by its own date, a button press while its check is still open
 timeout removes the newcomer with the timeout text."""
 from __future__ import annotations
 
-from tests.handlers.test_funnel_screening import can_send, pending, prompt_message, right, run_job, screening_on
+from tests.handlers.funnel_helpers import can_send, newcomer, prompt_message, right, run_job, screening_on
 from tests.helpers import say
 
 
@@ -16,10 +16,7 @@ async def sweep_at_start(pg) -> None:
 async def question_group(pg, g):
     await say(pg, g.admin, "/setcaptcha What do we drink here? | tea", g.chat)
     await screening_on(pg, g, "question")
-    dave = pg.sim.user("dave")
-    pg.sim.join(g.chat, dave)
-    await pg.settle()
-    check = await pending(pg, g.chat, dave)
+    dave, check = await newcomer(pg, g.chat)
     assert "What do we drink" in await say(pg, dave, f"/start cap_{check.id}")
     return dave, check
 
@@ -41,10 +38,7 @@ async def test_a_typed_answer_sent_in_time_but_handled_after_the_deadline_passes
 
 async def test_a_button_pressed_in_time_while_the_bot_was_down_passes(pg, group):
     await screening_on(pg, group)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave)
-    await pg.settle()
-    check = await pending(pg, group.chat, dave)
+    dave, check = await newcomer(pg, group.chat)
     pg.clock.advance(seconds=90)
     pg.sim.press(dave, prompt_message(pg, group.chat, check), right(check))  # in time; the bot is down
     pg.clock.advance(minutes=10)
@@ -59,10 +53,7 @@ async def test_a_button_pressed_in_time_while_the_bot_was_down_passes(pg, group)
 
 async def test_an_unanswered_check_that_expired_during_downtime_is_removed_after_the_grace(pg, group):
     await screening_on(pg, group)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave)
-    await pg.settle()
-    check = await pending(pg, group.chat, dave)
+    dave, check = await newcomer(pg, group.chat)
     pg.clock.advance(minutes=10)
     await pg.restart()
     await run_job(pg, "funnel:sweep")

@@ -3,23 +3,8 @@ fails or ignores the check shows in the inviter's numbers as not counted; one wh
 from __future__ import annotations
 
 from storage.db import from_iso
-from tests.handlers.test_funnel_screening import pending, prompt_message, quiet_club, right, run_job, wrong
+from tests.handlers.funnel_helpers import join, member_with_link, newcomer, pending, press, quiet_club, run_job, time_out
 from tests.helpers import say
-
-
-async def member_with_link(pg, chat, name="alice"):
-    """A member of the quiet club (let in after passing) with her personal join-request link."""
-    sim = pg.sim
-    alice = sim.user(name)
-    sim.join(chat, alice)
-    await pg.settle()
-    check = await pending(pg, chat, alice)
-    sim.press(alice, prompt_message(pg, alice, check), right(check))
-    await pg.settle()
-    text = await say(pg, alice, "/invite", chat)
-    code = text.split("start=ref_")[1].split()[0]
-    [link] = [l for l in sim.invite_links(chat) if l.get("name", "").endswith(f"#{alice.id}")]
-    return alice, link["invite_link"], code
 
 
 async def invites_of(pg, chat, user) -> str:
@@ -33,8 +18,7 @@ async def test_an_invitee_who_times_out_at_the_request_is_not_counted_for_failed
     assert pg.sim.join(chat, erin, link=url) == "requested"
     await pg.settle()
     assert "joined 1 · pending 1 · confirmed 0" in await invites_of(pg, chat, alice)
-    pg.clock.advance(seconds=131)  # the deadline, plus the slack for answers in flight
-    await run_job(pg, f"captcha:{chat.id}:{erin.id}")
+    await time_out(pg, chat, erin)
     assert pg.sim.calls("declineChatJoinRequest")
     text = await invites_of(pg, chat, alice)
     assert "joined 1 · pending 0 · confirmed 0 · left 0 · not counted 1" in text
@@ -51,8 +35,7 @@ async def test_a_deep_link_claim_is_attributed_at_the_request_and_a_wrong_answer
     check = await pending(pg, chat, erin)
     for _ in range(2):
         check = await pending(pg, chat, erin)
-        pg.sim.press(erin, prompt_message(pg, erin, check), wrong(check))
-        await pg.settle()
+        await press(pg, erin, erin, check, good=False)
     [ref] = await pg.services.db.fetchall("SELECT * FROM referrals WHERE chat_id = ?", (chat.id,))
     assert (ref["inviter_id"], ref["via"], ref["status"], ref["reason"]) == (alice.id, "deeplink", "rejected", "failed_screening")
     assert "• did not pass the check: 1" in await invites_of(pg, chat, alice)
@@ -61,13 +44,9 @@ async def test_a_deep_link_claim_is_attributed_at_the_request_and_a_wrong_answer
 async def test_an_invitee_who_passes_is_one_referral_confirmed_once(pg):
     chat = await quiet_club(pg)
     alice, url, _ = await member_with_link(pg, chat)
-    erin = pg.sim.user("erin")
-    pg.sim.join(chat, erin, link=url)
-    await pg.settle()
-    check = await pending(pg, chat, erin)
+    erin, check = await newcomer(pg, chat, "erin", link=url)
     pg.clock.advance(seconds=60)
-    pg.sim.press(erin, prompt_message(pg, erin, check), right(check))
-    await pg.settle()
+    await press(pg, erin, erin, check)
     assert pg.sim.member(chat, erin)["status"] == "member"
     rows = await pg.services.db.fetchall("SELECT * FROM referrals WHERE chat_id = ?", (chat.id,))
     assert len(rows) == 1 and rows[0]["status"] == "pending" and rows[0]["screened_at"] is not None
@@ -82,17 +61,13 @@ async def test_an_invitee_who_passes_is_one_referral_confirmed_once(pg):
 async def test_someone_who_failed_a_request_and_passes_a_later_one_is_not_a_returning_member(pg):
     chat = await quiet_club(pg)
     alice, url, _ = await member_with_link(pg, chat)
-    erin = pg.sim.user("erin")
-    pg.sim.join(chat, erin, link=url)
-    await pg.settle()
-    pg.clock.advance(seconds=131)  # the deadline, plus the slack for answers in flight
-    await run_job(pg, f"captcha:{chat.id}:{erin.id}")
+    erin = await join(pg, chat, "erin", link=url)
+    await time_out(pg, chat, erin)
     pg.clock.advance(hours=1)
     pg.sim.join(chat, erin, link=url)
     await pg.settle()
     check = await pending(pg, chat, erin)
-    pg.sim.press(erin, prompt_message(pg, erin, check), right(check))
-    await pg.settle()
+    await press(pg, erin, erin, check)
     rows = await pg.services.db.fetchall("SELECT status, reason FROM referrals WHERE chat_id = ? ORDER BY id", (chat.id,))
     assert [(r["status"], r["reason"]) for r in rows] == [("rejected", "failed_screening"), ("pending", None)]
 
@@ -100,13 +75,9 @@ async def test_someone_who_failed_a_request_and_passes_a_later_one_is_not_a_retu
 async def test_a_request_closed_before_sticky_could_approve_it_is_not_counted_with_the_reason(pg):
     chat = await quiet_club(pg)
     alice, url, _ = await member_with_link(pg, chat)
-    erin = pg.sim.user("erin")
-    pg.sim.join(chat, erin, link=url)
-    await pg.settle()
-    check = await pending(pg, chat, erin)
+    erin, check = await newcomer(pg, chat, "erin", link=url)
     await pg.app.bot.decline_chat_join_request(chat.id, erin.id)  # an admin declined it meanwhile (or she withdrew it)
-    pg.sim.press(erin, prompt_message(pg, erin, check), right(check))
-    await pg.settle()
+    await press(pg, erin, erin, check)
     assert pg.sim.member(chat, erin)["status"] == "left"
     text = await invites_of(pg, chat, alice)
     assert "joined 1 · pending 0 · confirmed 0 · left 0 · not counted 1" in text
@@ -118,13 +89,9 @@ async def test_a_request_closed_before_sticky_could_approve_it_is_not_counted_wi
 async def test_a_request_referral_left_open_expires_and_never_credits_a_join_months_later(pg):
     chat = await quiet_club(pg)
     alice, url, _ = await member_with_link(pg, chat)
-    erin = pg.sim.user("erin")
-    pg.sim.join(chat, erin, link=url)
-    await pg.settle()
-    check = await pending(pg, chat, erin)
+    erin, check = await newcomer(pg, chat, "erin", link=url)
     pg.sim.flood("approveChatJoinRequest")  # the approval fails for a passing reason: the referral stays pending
-    pg.sim.press(erin, prompt_message(pg, erin, check), right(check))
-    await pg.settle()
+    await press(pg, erin, erin, check)
     assert "pending 1" in await invites_of(pg, chat, alice)
     await pg.app.bot.decline_chat_join_request(chat.id, erin.id)  # an admin tidies the request list by hand
     days = pg.services.config.funnel.referral.deeplink_days
@@ -138,8 +105,7 @@ async def test_a_request_referral_left_open_expires_and_never_credits_a_join_mon
     pg.sim.join(chat, erin, link=bob_url)  # months later, through Bob's link
     await pg.settle()
     check = await pending(pg, chat, erin)
-    pg.sim.press(erin, prompt_message(pg, erin, check), right(check))
-    await pg.settle()
+    await press(pg, erin, erin, check)
     assert pg.sim.member(chat, erin)["status"] == "member"
     rows = await pg.services.db.fetchall("SELECT inviter_id, status, joined FROM referrals WHERE invitee_id = ? ORDER BY id", (erin.id,))
     assert [(r["inviter_id"], r["status"], r["joined"]) for r in rows] == [(alice.id, "rejected", 0), (bob.id, "pending", 1)]

@@ -11,28 +11,11 @@ from telegram import Update
 
 from bot.config import BadgeConfig, Config, FunnelConfig, PointsConfig, ReferralConfig
 from bot.playground import Playground
-from tests.handlers.test_funnel_screening import pending, prompt_message, right, run_job, screening_on
+from tests.handlers.funnel_helpers import (
+    confirmed_invitee, join, ledger, link_of, member_with_link, pending, press, quiet_club, referrals, run_job,
+    screening_on, stay_and_speak, time_out,
+)
 from tests.helpers import make_group, say
-
-
-async def link_of(pg, g, user) -> str:
-    await say(pg, user, "/invite", g.chat)
-    return next(l["invite_link"] for l in pg.sim.invite_links(g.chat) if l.get("name", "").endswith(f"#{user.id}"))
-
-
-async def referrals(pg, chat):
-    return await pg.services.db.fetchall("SELECT * FROM referrals WHERE chat_id = ? ORDER BY id", (chat.id,))
-
-
-async def ledger(pg, chat, user, reason=None):
-    rows = await pg.services.db.fetchall("SELECT * FROM ledger WHERE chat_id = ? AND user_id = ? ORDER BY id", (chat.id, user.id))
-    return [r for r in rows if reason is None or r["reason"] == reason]
-
-
-async def stay_and_speak(pg, g, user, hours=24):
-    pg.clock.advance(hours=hours)
-    pg.sim.send(user, "hello everyone", g.chat)
-    await pg.settle()
 
 
 async def test_invite_link_is_personal_reused_and_vanishes_when_shown_in_the_group(pg, group):
@@ -52,9 +35,7 @@ async def test_invite_link_is_personal_reused_and_vanishes_when_shown_in_the_gro
 
 async def test_referral_is_confirmed_after_screening_stay_and_a_message(pg, group):
     url = await link_of(pg, group, group.alice)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave, link=url)
-    await pg.settle()
+    dave = await join(pg, group.chat, link=url)
     [ref] = await referrals(pg, group.chat)
     assert (ref["inviter_id"], ref["invitee_id"], ref["status"]) == (group.alice.id, dave.id, "pending")
     await stay_and_speak(pg, group, dave, hours=23)  # spoke, but not 24 h yet
@@ -74,9 +55,7 @@ async def test_referral_is_confirmed_after_screening_stay_and_a_message(pg, grou
 
 async def test_a_message_confirms_when_already_due(pg, group):
     url = await link_of(pg, group, group.alice)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave, link=url)
-    await pg.settle()
+    dave = await join(pg, group.chat, link=url)
     await stay_and_speak(pg, group, dave)  # the message itself confirms: 24 h passed, first message
     assert (await referrals(pg, group.chat))[0]["status"] == "confirmed"
 
@@ -139,9 +118,7 @@ async def _bot(pg, g):
 
 async def _left(pg, g):
     url = await link_of(pg, g, g.alice)
-    dave = pg.sim.user("dave")
-    pg.sim.join(g.chat, dave, link=url)
-    await pg.settle()
+    dave = await join(pg, g.chat, link=url)
     pg.sim.send(dave, "hi", g.chat)
     pg.clock.advance(hours=2)
     pg.sim.leave(g.chat, dave)
@@ -154,19 +131,14 @@ async def _left(pg, g):
 async def _failed_screening(pg, g):
     await screening_on(pg, g)
     url = await link_of(pg, g, g.alice)
-    dave = pg.sim.user("dave")
-    pg.sim.join(g.chat, dave, link=url)
-    await pg.settle()
-    pg.clock.advance(seconds=131)  # the deadline, plus the slack for answers in flight
-    await run_job(pg, f"captcha:{g.chat.id}:{dave.id}")
+    dave = await join(pg, g.chat, link=url)
+    await time_out(pg, g.chat, dave)
     return g.alice, dave
 
 
 async def _inviter_banned(pg, g):
     url = await link_of(pg, g, g.alice)
-    dave = pg.sim.user("dave")
-    pg.sim.join(g.chat, dave, link=url)
-    await pg.settle()
+    dave = await join(pg, g.chat, link=url)
     await pg.app.bot.ban_chat_member(g.chat.id, g.alice.id)
     await pg.settle()
     await stay_and_speak(pg, g, dave)
@@ -197,11 +169,7 @@ async def test_invites_shows_reasons_and_admins_can_look_at_others(pg, group):
 
 
 async def test_clawback_when_a_confirmed_newcomer_leaves_within_the_window(pg, group):
-    url = await link_of(pg, group, group.alice)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave, link=url)
-    await pg.settle()
-    await stay_and_speak(pg, group, dave)
+    dave = await confirmed_invitee(pg, group, group.alice)
     before = (await pg.services.points.ledger.wallet(group.chat.id, group.alice.id)).points
     pg.clock.advance(days=2)
     pg.sim.leave(group.chat, dave)
@@ -215,11 +183,7 @@ async def test_clawback_when_a_confirmed_newcomer_leaves_within_the_window(pg, g
 
 
 async def test_no_clawback_after_the_window(pg, group):
-    url = await link_of(pg, group, group.alice)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave, link=url)
-    await pg.settle()
-    await stay_and_speak(pg, group, dave)
+    dave = await confirmed_invitee(pg, group, group.alice)
     pg.clock.advance(days=8)
     pg.sim.leave(group.chat, dave)
     await pg.settle()
@@ -261,19 +225,10 @@ async def test_milestone_pays_a_bonus_and_earns_the_spreader_role(pg2):
 
 async def test_deep_link_for_a_group_behind_join_requests(pg):
     sim = pg.sim
-    owner, alice, erin = sim.user("owner"), sim.user("alice"), sim.user("erin")
-    chat = sim.create_group("Quiet Club", owner=owner, join_by_request=True)
-    sim.add_bot(chat, by=owner)
-    await pg.settle()
-    await say(pg, owner, "/set screening on", chat)
-    sim.join(chat, alice)
-    await pg.settle()
-    alice_check = await pending(pg, chat, alice)
-    sim.press(alice, prompt_message(pg, alice, alice_check), right(alice_check))
-    await pg.settle()
-    text = await say(pg, alice, "/invite", chat)
-    code = text.split("start=ref_")[1].split()[0]
-    [link] = [l for l in sim.invite_links(chat) if l.get("name", "").endswith(f"#{alice.id}")]
+    chat = await quiet_club(pg)
+    alice, url, code = await member_with_link(pg, chat)
+    erin = sim.user("erin")
+    [link] = [l for l in sim.invite_links(chat) if l["invite_link"] == url]
     assert link["creates_join_request"] is True
     assert await say(pg, erin, "/start ref_nonsense") == "This invite is not valid any more. Ask your friend for a new one."
     reply = await say(pg, erin, f"/start ref_{code}")
@@ -281,8 +236,7 @@ async def test_deep_link_for_a_group_behind_join_requests(pg):
     assert sim.join(chat, erin, link=link["invite_link"]) == "requested"
     await pg.settle()
     check = await pending(pg, chat, erin)
-    sim.press(erin, prompt_message(pg, erin, check), right(check))
-    await pg.settle()
+    await press(pg, erin, erin, check)
     assert sim.member(chat, erin)["status"] == "member"
     [ref] = await referrals(pg, chat)
     assert (ref["inviter_id"], ref["status"], ref["screened_at"] is not None) == (alice.id, "pending", True)

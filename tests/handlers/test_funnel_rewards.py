@@ -2,16 +2,15 @@
 (badges and the spreader role stay), milestones earn their badge, and the texts say what is really paid."""
 from __future__ import annotations
 
-from tests.handlers.test_funnel_referrals import ledger, link_of, referrals, stay_and_speak
+from tests.handlers.funnel_helpers import (
+    confirmed_invitee, ledger, link_of, newcomer, passed_left_and_back, pending, press, referrals, screening_on,
+    stay_and_speak,
+)
 from tests.helpers import say
 
 
 async def test_clawback_takes_back_points_xp_and_the_welcome_bonus_but_not_the_badge(pg, group):
-    url = await link_of(pg, group, group.alice)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave, link=url)
-    await pg.settle()
-    await stay_and_speak(pg, group, dave)
+    dave = await confirmed_invitee(pg, group, group.alice)
     wallets = pg.services.points.ledger
     alice_before = await wallets.wallet(group.chat.id, group.alice.id)
     assert (await wallets.wallet(group.chat.id, dave.id)).points == 5
@@ -33,11 +32,7 @@ async def test_clawback_takes_back_points_xp_and_the_welcome_bonus_but_not_the_b
 
 
 async def test_clawback_never_makes_a_debt_of_points_already_spent(pg, group):
-    url = await link_of(pg, group, group.alice)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave, link=url)
-    await pg.settle()
-    await stay_and_speak(pg, group, dave)
+    dave = await confirmed_invitee(pg, group, group.alice)
     held = (await pg.services.points.ledger.wallet(group.chat.id, group.alice.id)).points
     await say_take(pg, group, group.alice, held - 7)  # she spent all but 7
     pg.sim.leave(group.chat, dave)
@@ -76,8 +71,6 @@ async def test_invite_never_hands_out_a_revoked_link(pg, group):
 
 
 async def test_a_welcome_with_rules_needs_the_groups_rules_and_shows_them(pg, group):
-    from tests.handlers.test_funnel_screening import pending, prompt_message, right, screening_on
-
     await screening_on(pg, group)
     refused = await say(pg, group.admin, "/set welcome Hi {name}, read {rules}", group.chat)
     assert refused == "This welcome shows {rules}, but the group has no rules yet: set them first with /set rules LINK or TEXT."
@@ -85,28 +78,19 @@ async def test_a_welcome_with_rules_needs_the_groups_rules_and_shows_them(pg, gr
     assert await say(pg, group.admin, "/set rules https://example.org/rules", group.chat) == "rules is now https://example.org/rules."
     assert await say(pg, group.admin, "/set welcome Hi {name}, read {rules}", group.chat) == "welcome is now Hi {name}, read {rules}."
     for name, expected in (("dave", "Hi Dave, read https://example.org/rules"), ("erin", "Welcome to Tea Lovers, Erin! Say hello to everyone.")):
-        user = pg.sim.user(name)
-        pg.sim.join(group.chat, user)
-        await pg.settle()
-        check = await pending(pg, group.chat, user)
-        pg.sim.press(user, prompt_message(pg, group.chat, check), right(check))
-        await pg.settle()
+        user, check = await newcomer(pg, group.chat, name)
+        await press(pg, group.chat, user, check)
         assert pg.sim.replies(group.chat)[-1]["text"] == expected
         await say(pg, group.admin, "/set rules default", group.chat)  # rules gone: never "read " with nothing after it
 
 
 async def test_question_mode_without_a_question_warns_and_falls_back_to_buttons(pg, group):
-    from tests.handlers.test_funnel_screening import pending, screening_on
-
     text = await say(pg, group.admin, "/set captcha_mode question", group.chat)
     assert text.splitlines() == ["captcha_mode is now question.",
                                  "Note: the group has no question yet, so newcomers get the button check until an admin sets one "
                                  "with /setcaptcha QUESTION | ANSWER; ANSWER"]
     await screening_on(pg, group)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave)
-    await pg.settle()
-    check = await pending(pg, group.chat, dave)
+    dave, check = await newcomer(pg, group.chat)
     assert check.mode == "button" and len(check.choices) == 6
     await say(pg, group.admin, "/setcaptcha Tea or coffee? | tea", group.chat)
     assert await say(pg, group.admin, "/set captcha_mode question", group.chat) == "captcha_mode is now question."
@@ -123,11 +107,7 @@ async def test_invite_text_names_only_what_the_group_asks_and_the_xp(pg, group):
 async def test_the_inviter_is_told_the_points_xp_and_badge(pg, group):
     pg.sim.send(group.alice, "/start")
     await pg.settle()
-    url = await link_of(pg, group, group.alice)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave, link=url)
-    await pg.settle()
-    await stay_and_speak(pg, group, dave)
+    await confirmed_invitee(pg, group, group.alice)
     assert pg.sim.replies(group.alice)[-1]["text"].splitlines() == [
         "🎉 Dave joined Tea Lovers through you and stayed: +20 points, +20 XP.", "🏅 New badge: First referral"]
 
@@ -193,21 +173,10 @@ async def test_an_inviter_banned_before_the_join_and_an_invitee_removed_by_an_ad
 async def test_returning_members_are_asked_again_when_skip_returning_is_off(tmp_path, clock):
     from bot.config import Config, FunnelConfig
     from bot.playground import Playground
-    from tests.handlers.test_funnel_screening import pending, prompt_message, right, screening_on
     from tests.helpers import make_group
 
     async with Playground(tmp_path / "s.db", config=Config(funnel=FunnelConfig(skip_returning=False)), clock=clock) as pg:
         g = await make_group(pg)
-        await screening_on(pg, g)
-        dave = pg.sim.user("dave")
-        pg.sim.join(g.chat, dave)
-        await pg.settle()
-        check = await pending(pg, g.chat, dave)
-        pg.sim.press(dave, prompt_message(pg, g.chat, check), right(check))
-        await pg.settle()
-        pg.sim.leave(g.chat, dave)
-        pg.clock.advance(hours=2)
-        pg.sim.join(g.chat, dave)
-        await pg.settle()
+        dave, check = await passed_left_and_back(pg, g, hours=2)
         again = await pending(pg, g.chat, dave)
         assert again is not None and again.id != check.id

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from telegram import ChatPermissions, Update
 
-from tests.handlers.test_funnel_screening import can_send, pending, prompt_message, right, screening_on
+from tests.handlers.funnel_helpers import can_send, join, pending, press, screening_on
 
 
 async def mute(pg, chat, user, hours=2, **allowed):
@@ -21,8 +21,7 @@ async def mute(pg, chat, user, hours=2, **allowed):
 async def pass_check(pg, chat, user):
     check = await pending(pg, chat, user)
     assert check is not None
-    pg.sim.press(user, prompt_message(pg, chat, check), right(check))
-    await pg.settle()
+    await press(pg, chat, user, check)
     assert (await pg.services.funnel.repo.check(check.id)).status == "passed"
 
 
@@ -42,9 +41,7 @@ async def test_a_member_muted_before_leaving_is_still_muted_after_rejoining_and_
 
 async def test_a_mute_added_by_an_admin_during_the_check_survives_passing(pg, group):
     await screening_on(pg, group)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave)
-    await pg.settle()
+    dave = await join(pg, group.chat)
     until = await mute(pg, group.chat, dave, hours=1)
     await pass_check(pg, group.chat, dave)
     m = pg.sim.member(group.chat, dave)
@@ -64,9 +61,7 @@ async def test_a_restriction_that_has_run_out_is_simply_lifted(pg, group):
 
 async def test_a_newcomer_without_earlier_restrictions_gets_the_groups_default_rights(pg, group):
     await screening_on(pg, group)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave)
-    await pg.settle()
+    dave = await join(pg, group.chat)
     await pass_check(pg, group.chat, dave)
     assert pg.sim.member(group.chat, dave)["status"] == "member"
 
@@ -108,9 +103,7 @@ async def test_a_bot_added_by_an_admin_is_kept_and_one_added_by_a_member_is_remo
 async def test_a_newcomer_who_leaves_during_the_check_and_rejoins_can_talk_after_passing(pg, group):
     """Telegram keeps the check's own 'nothing, forever' restriction across leaving: it is not an earlier mute to give back."""
     await screening_on(pg, group)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave)
-    await pg.settle()
+    dave = await join(pg, group.chat)
     assert not can_send(pg, group.chat, dave)
     pg.sim.leave(group.chat, dave)  # before answering
     await pg.settle()

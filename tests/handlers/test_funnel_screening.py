@@ -7,49 +7,16 @@ from datetime import timedelta
 import pytest
 
 from handlers import funnel as fh
+from tests.handlers.funnel_helpers import (
+    can_send, newcomer, passed_left_and_back, pending, press, prompt_message, quiet_club, right, run_job, screening_on,
+    time_out, wrong,
+)
 from tests.helpers import say
-
-
-async def screening_on(pg, g, mode: str = "button") -> None:
-    await say(pg, g.admin, "/set screening on", g.chat)
-    if mode != "button":
-        await say(pg, g.admin, f"/set captcha_mode {mode}", g.chat)
-
-
-async def pending(pg, chat, user):
-    return await pg.services.funnel.repo.pending_check(chat.id, user.id)
-
-
-def prompt_message(pg, chat_or_user, check):
-    return next(m for m in pg.sim.messages(chat_or_user) if m["message_id"] == check.prompt_message_id)
-
-
-def right(check) -> str:
-    return f"cap:{check.id}:{check.choices.index(check.answers[0])}"
-
-
-def wrong(check) -> str:
-    return f"cap:{check.id}:{next(i for i, c in enumerate(check.choices) if c != check.answers[0])}"
-
-
-def can_send(pg, chat, user) -> bool:
-    m = pg.sim.member(chat, user)
-    return m["status"] in ("member", "administrator", "creator") or (m["status"] == "restricted" and m["can_send_messages"])
-
-
-async def run_job(pg, name):
-    jobs = pg.app.job_queue.get_jobs_by_name(name)
-    assert jobs, f"no job {name}"
-    await jobs[0].run(pg.app)
-    await pg.settle()
 
 
 async def test_newcomer_is_restricted_and_passes_with_the_right_button(pg, group):
     await screening_on(pg, group)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave)
-    await pg.settle()
-    check = await pending(pg, group.chat, dave)
+    dave, check = await newcomer(pg, group.chat)
     assert check is not None and check.mode == "button" and len(check.choices) == 6
     assert not can_send(pg, group.chat, dave)
     prompt = prompt_message(pg, group.chat, check)
@@ -66,10 +33,7 @@ async def test_newcomer_is_restricted_and_passes_with_the_right_button(pg, group
 
 async def test_someone_else_pressing_gets_an_alert_and_changes_nothing(pg, group):
     await screening_on(pg, group)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave)
-    await pg.settle()
-    check = await pending(pg, group.chat, dave)
+    dave, check = await newcomer(pg, group.chat)
     pg.sim.press(group.alice, prompt_message(pg, group.chat, check), right(check))
     await pg.settle()
     answer = pg.sim.calls("answerCallbackQuery")[-1]
@@ -79,12 +43,8 @@ async def test_someone_else_pressing_gets_an_alert_and_changes_nothing(pg, group
 
 async def test_wrong_answer_retries_then_removes(pg, group):
     await screening_on(pg, group)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave)
-    await pg.settle()
-    check = await pending(pg, group.chat, dave)
-    pg.sim.press(dave, prompt_message(pg, group.chat, check), wrong(check))
-    await pg.settle()
+    dave, check = await newcomer(pg, group.chat)
+    await press(pg, group.chat, dave, check, good=False)
     again = await pending(pg, group.chat, dave)
     assert again.attempts_left == 0
     edited = prompt_message(pg, group.chat, again)
@@ -101,14 +61,10 @@ async def test_wrong_answer_retries_then_removes(pg, group):
 
 async def test_math_mode_passes_with_the_sum(pg, group):
     await screening_on(pg, group, "math")
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave)
-    await pg.settle()
-    check = await pending(pg, group.chat, dave)
+    dave, check = await newcomer(pg, group.chat)
     a, b = (int(x) for x in check.question.split(" + "))
     assert check.answers == (str(a + b),) and str(a + b) in check.choices
-    pg.sim.press(dave, prompt_message(pg, group.chat, check), right(check))
-    await pg.settle()
+    await press(pg, group.chat, dave, check)
     assert can_send(pg, group.chat, dave)
 
 
@@ -118,10 +74,7 @@ async def test_question_mode_is_answered_in_private(pg, group):
     text = await say(pg, group.admin, "/setcaptcha What do we drink here? | tea; 茶", group.chat)
     assert "What do we drink here?" in text and "tea, 茶" in text
     await screening_on(pg, group, "question")
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave)
-    await pg.settle()
-    check = await pending(pg, group.chat, dave)
+    dave, check = await newcomer(pg, group.chat)
     prompt = prompt_message(pg, group.chat, check)
     url = prompt["reply_markup"]["inline_keyboard"][0][0]["url"]
     assert url.endswith(f"?start=cap_{check.id}")
@@ -134,10 +87,7 @@ async def test_question_mode_is_answered_in_private(pg, group):
 
 async def test_timeout_removes_the_newcomer(pg, group):
     await screening_on(pg, group)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave)
-    await pg.settle()
-    check = await pending(pg, group.chat, dave)
+    dave, check = await newcomer(pg, group.chat)
     assert check.deadline == check.event_at + timedelta(seconds=120)
     pg.clock.advance(seconds=60)
     await run_job(pg, f"captcha:{group.chat.id}:{dave.id}")  # early (clock skew): re-armed, nothing done
@@ -146,16 +96,6 @@ async def test_timeout_removes_the_newcomer(pg, group):
     await run_job(pg, f"captcha:{group.chat.id}:{dave.id}")
     assert pg.sim.member(group.chat, dave)["status"] == "left"
     assert (await pg.services.funnel.repo.check(check.id)).status == "timeout"
-
-
-async def quiet_club(pg):
-    """A group behind join requests, with screening on."""
-    owner = pg.sim.user("owner")
-    chat = pg.sim.create_group("Quiet Club", owner=owner, join_by_request=True)
-    pg.sim.add_bot(chat, by=owner)
-    await pg.settle()
-    await say(pg, owner, "/set screening on", chat)
-    return chat
 
 
 async def test_join_request_is_checked_in_private_and_approved(pg):
@@ -179,12 +119,8 @@ async def test_join_request_is_checked_in_private_and_approved(pg):
 async def test_join_request_timeout_declines(pg):
     sim = pg.sim
     chat = await quiet_club(pg)
-    erin = sim.user("erin")
-    sim.join(chat, erin)
-    await pg.settle()
-    check = await pending(pg, chat, erin)
-    pg.clock.advance(seconds=131)  # the deadline, plus the slack for answers in flight
-    await run_job(pg, f"captcha:{chat.id}:{erin.id}")
+    erin, check = await newcomer(pg, chat, "erin")
+    await time_out(pg, chat, erin)
     assert sim.calls("declineChatJoinRequest")
     assert sim.member(chat, erin)["status"] == "left"
     assert "Time is up" in prompt_message(pg, erin, check)["text"]
@@ -213,8 +149,7 @@ async def test_restart_keeps_live_deadlines_and_resolves_expired_ones(pg, group)
     job = pg.app.job_queue.get_jobs_by_name(f"captcha:{group.chat.id}:{erin.id}")
     assert job
     # The button still works after the restart.
-    pg.sim.press(erin, prompt_message(pg, group.chat, live), right(live))
-    await pg.settle()
+    await press(pg, group.chat, erin, live)
     assert can_send(pg, group.chat, erin)
 
 
@@ -247,17 +182,7 @@ async def test_a_late_join_still_gets_a_grace_period_and_repeats_are_ignored(pg,
 
 
 async def test_returning_member_who_passed_skips_and_admins_are_never_screened(pg, group):
-    await screening_on(pg, group)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave)
-    await pg.settle()
-    check = await pending(pg, group.chat, dave)
-    pg.sim.press(dave, prompt_message(pg, group.chat, check), right(check))
-    await pg.settle()
-    pg.sim.leave(group.chat, dave)
-    pg.clock.advance(hours=1)
-    pg.sim.join(group.chat, dave)
-    await pg.settle()
+    dave, _ = await passed_left_and_back(pg, group, hours=1)
     assert await pending(pg, group.chat, dave) is None and can_send(pg, group.chat, dave)
 
 
@@ -280,11 +205,7 @@ async def test_bad_screening_settings_get_one_line(pg, group, value):
 async def test_custom_welcome_with_placeholders(pg, group):
     await screening_on(pg, group)
     assert "welcome" in await say(pg, group.admin, "/set welcome Hi {name}, this is {group}!", group.chat)
-    dave = pg.sim.user("dave")
-    pg.sim.join(group.chat, dave)
-    await pg.settle()
-    check = await pending(pg, group.chat, dave)
-    pg.sim.press(dave, prompt_message(pg, group.chat, check), right(check))
-    await pg.settle()
+    dave, check = await newcomer(pg, group.chat)
+    await press(pg, group.chat, dave, check)
     assert pg.sim.replies(group.chat)[-1]["text"] == "Hi Dave, this is Tea Lovers!"
     _ = fh
