@@ -181,7 +181,7 @@ async def test_a_late_join_still_gets_a_grace_period_and_repeats_are_ignored(pg,
     assert len(await pg.services.db.fetchall("SELECT id FROM captcha_checks WHERE user_id = ?", (dave.id,))) == 1
 
 
-async def test_returning_member_who_passed_skips_and_admins_are_never_screened(pg, group):
+async def test_a_returning_member_who_passed_before_is_not_asked_again(pg, group):
     dave, _ = await passed_left_and_back(pg, group, hours=1)
     assert await pending(pg, group.chat, dave) is None and can_send(pg, group.chat, dave)
 
