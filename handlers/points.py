@@ -293,9 +293,13 @@ async def on_link(update: Update, context: BotContext) -> None:
     needed = next((t for t in s.points.tiers if POST_LINKS in t.perks), None)
     if needed is None or POST_LINKS in tier.perks:
         return
-    if await delete_quietly(context, chat.id, message.message_id):
+    if not await delete_quietly(context, chat.id, message.message_id):
+        return
+    try:
         await reply(update, context, texts.link_refused(context.tr, user_info(user).display, tier, needed), transient=True)
-        raise ApplicationHandlerStop()  # a deleted message earns nothing and counts toward nothing
+    except TelegramError as exc:  # the notice is a courtesy; the message is gone either way
+        log.info("link notice in %s failed: %s", chat.id, exc)
+    raise ApplicationHandlerStop()  # a deleted message earns nothing and counts toward nothing
 
 
 async def job_weekly(context: BotContext) -> None:
