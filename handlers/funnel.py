@@ -224,7 +224,9 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
                 await _kick(context, chat.id, user.id)
         return
     screen = settings.screening and not privileged and await s.funnel.needs_check(chat.id, user.id, change.date)
-    await s.funnel.member_joined(chat.id, user_info(user), link, change.date, screened=not screen)
+    await s.funnel.member_joined(
+        chat.id, user_info(user), link, change.date, screened=not screen, via_request=bool(change.via_join_request),
+    )
     if not screen:
         return
     # Telegram's word on where they are now: a join handled late (after downtime) must not act on someone gone.

@@ -295,6 +295,12 @@ class FunnelRepo:
             await tx.execute("UPDATE referrals SET joined = 1, joined_at = ? WHERE id = ?", (iso(joined_at), row[0]))
         return await self.referral(row[0])
 
+    async def has_request_referral(self, chat_id: int, invitee_id: int) -> bool:
+        """Whether a referral was made at a join request of this member that no join has completed."""
+        return await self.db.fetchval(
+            "SELECT EXISTS(SELECT 1 FROM referrals WHERE chat_id = ? AND invitee_id = ? AND joined = 0)", (chat_id, invitee_id)
+        ) == 1
+
     async def reject_request(self, chat_id: int, invitee_id: int, reason: str, now: datetime) -> int:
         """The member's pending referral made at a join request that has not let them in (yet): rejected."""
         async with self.db.transaction() as tx:

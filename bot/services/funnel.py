@@ -211,6 +211,7 @@ class FunnelService:
 
     async def member_joined(
         self, chat_id: int, user: UserInfo, link_url: str | None, event_at: datetime, screened: bool, requested: bool = False,
+        via_request: bool = False,
     ) -> Referral | None:
         """Attribute a join (or, requested=True, a join request) to a member's personal link or a deep-link claim.
         The referral starts pending, or rejected with its reason; one made at a request is the one the join later
@@ -225,6 +226,10 @@ class FunnelService:
                         await self.repo.mark_screened(chat_id, user.user_id, event_at)
                     (await self._pending_set()).add((chat_id, user.user_id))
                 return await self.repo.referral(attached.id)
+            if via_request and await self.repo.has_request_referral(chat_id, user.user_id):
+                # The approval of a request we already attributed and judged (closed, or too old to attach):
+                # its outcome stands; the join does not start a second referral.
+                return None
         inviter_id, via = None, "link"
         if link_url:
             link = await self.repo.link_by_url(chat_id, link_url)

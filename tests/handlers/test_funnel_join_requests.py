@@ -128,3 +128,20 @@ async def test_a_join_attaches_to_a_request_referral_only_within_deeplink_days(p
     assert late is None  # no inviter: Alice's request referral is too old to be this join's
     soon = await funnel.member_joined(chat.id, erin, None, asked + timedelta(minutes=2), screened=True)
     assert soon is not None and soon.inviter_id == alice.id and soon.joined
+
+
+async def test_a_request_approved_by_hand_after_its_referral_was_closed_is_not_counted_again(pg):
+    chat = await quiet_club(pg)
+    alice, url, _ = await member_with_link(pg, chat)
+    erin, check = await newcomer(pg, chat, "erin", link=url)
+    pg.sim.flood("approveChatJoinRequest")  # the approval fails for a passing reason: the referral stays pending
+    await press(pg, erin, erin, check)
+    days = pg.services.config.funnel.referral.deeplink_days
+    pg.clock.advance(days=days, seconds=1)
+    await run_job(pg, "funnel:sweep")       # the window passed: closed as not admitted
+    await pg.app.bot.approve_chat_join_request(chat.id, erin.id)  # an admin lets the old request in after all
+    await pg.settle()
+    assert pg.sim.member(chat, erin)["status"] == "member"
+    rows = await pg.services.db.fetchall("SELECT inviter_id, status FROM referrals WHERE invitee_id = ?", (erin.id,))
+    assert [(r["inviter_id"], r["status"]) for r in rows] == [(alice.id, "rejected")]
+    assert "pending 0" in await invites_of(pg, chat, alice)
