@@ -295,6 +295,13 @@ class FunnelRepo:
             await tx.execute("UPDATE referrals SET joined = 1, joined_at = ? WHERE id = ?", (iso(joined_at), row[0]))
         return await self.referral(row[0])
 
+    async def joined_between(self, chat_id: int, user_id: int, after: datetime, before: datetime) -> bool:
+        """Whether the member joined the chat after `after` and before `before` (both ends excluded)."""
+        return await self.db.fetchval(
+            "SELECT EXISTS(SELECT 1 FROM member_events WHERE chat_id = ? AND user_id = ? AND event = 'join' AND at > ? AND at < ?)",
+            (chat_id, user_id, iso(after), iso(before)),
+        ) == 1
+
     async def has_request_referral(self, chat_id: int, invitee_id: int) -> bool:
         """Whether a referral was made at a join request of this member that no join has completed."""
         return await self.db.fetchval(

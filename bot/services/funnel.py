@@ -139,7 +139,10 @@ class FunnelService:
         before would have given back is (None = lift it), unless someone else changed their rights during it."""
         if live is not None and screening_restriction:
             before = await self.repo.previous_check(check.chat_id, check.user_id, check.id)
-            if before is not None and before.status == "left" and before.via == "join" and before.restore != keep:
+            if (before is not None and before.status == "left" and before.via == "join" and before.restore != keep
+                    and not await self.repo.joined_between(check.chat_id, check.user_id, before.event_at, check.event_at)):
+                # Only when they left during that check and this join is the next one: had they been back in
+                # between (unscreened), the restriction they wear could be an admin's since.
                 return before.restore
         return live
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from telegram import ChatPermissions, Update
 
 from tests.handlers.funnel_helpers import can_send, join, pending, press, screening_on
+from tests.helpers import say
 
 
 async def mute(pg, chat, user, hours=2, **allowed):
@@ -130,3 +131,25 @@ async def test_an_earlier_mute_still_comes_back_after_leaving_twice_during_check
     await pass_check(pg, group.chat, group.bob)
     m = pg.sim.member(group.chat, group.bob)
     assert m["status"] == "restricted" and m["until_date"] == until and m["can_send_messages"] and not m["can_send_photos"]
+
+
+async def test_a_mute_given_after_an_old_abandoned_check_is_not_lifted_by_the_next_one(pg, group):
+    await screening_on(pg, group)
+    dave = await join(pg, group.chat)
+    pg.sim.leave(group.chat, dave)          # left during that check long ago
+    await pg.settle()
+    await say(pg, group.owner, "/set screening off", group.chat)
+    pg.clock.advance(days=30)
+    pg.sim.join(group.chat, dave)           # back while nobody was screened…
+    await pg.settle()
+    await pg.app.bot.restrict_chat_member(  # …and an admin muted him for good: the same shape as the check's
+        group.chat.id, dave.id, ChatPermissions.no_permissions(), use_independent_chat_permissions=True)
+    await pg.settle()
+    pg.sim.leave(group.chat, dave)
+    await pg.settle()
+    await say(pg, group.owner, "/set screening on", group.chat)
+    pg.clock.advance(minutes=5)
+    pg.sim.join(group.chat, dave)
+    await pg.settle()
+    await pass_check(pg, group.chat, dave)
+    assert not can_send(pg, group.chat, dave)  # the admin's mute stands
