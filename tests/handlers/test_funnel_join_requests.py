@@ -86,12 +86,19 @@ async def test_a_request_closed_before_sticky_could_approve_it_is_not_counted_wi
     assert (ref["status"], ref["reason"]) == ("rejected", "not_admitted")
 
 
-async def test_a_request_referral_left_open_expires_and_never_credits_a_join_months_later(pg):
+async def request_passed_but_not_approved(pg):
+    """Erin asks through Alice's link and passes the check; approving fails for a passing reason (a flood wait),
+    so the referral stays pending with the request still open."""
     chat = await quiet_club(pg)
     alice, url, _ = await member_with_link(pg, chat)
     erin, check = await newcomer(pg, chat, "erin", link=url)
-    pg.sim.flood("approveChatJoinRequest")  # the approval fails for a passing reason: the referral stays pending
+    pg.sim.flood("approveChatJoinRequest")
     await press(pg, erin, erin, check)
+    return chat, alice, erin
+
+
+async def test_a_request_referral_left_open_expires_and_never_credits_a_join_months_later(pg):
+    chat, alice, erin = await request_passed_but_not_approved(pg)
     assert "pending 1" in await invites_of(pg, chat, alice)
     await pg.app.bot.decline_chat_join_request(chat.id, erin.id)  # an admin tidies the request list by hand
     days = pg.services.config.funnel.referral.deeplink_days
@@ -131,11 +138,7 @@ async def test_a_join_attaches_to_a_request_referral_only_within_deeplink_days(p
 
 
 async def test_a_request_approved_by_hand_after_its_referral_was_closed_is_not_counted_again(pg):
-    chat = await quiet_club(pg)
-    alice, url, _ = await member_with_link(pg, chat)
-    erin, check = await newcomer(pg, chat, "erin", link=url)
-    pg.sim.flood("approveChatJoinRequest")  # the approval fails for a passing reason: the referral stays pending
-    await press(pg, erin, erin, check)
+    chat, alice, erin = await request_passed_but_not_approved(pg)
     days = pg.services.config.funnel.referral.deeplink_days
     pg.clock.advance(days=days, seconds=1)
     await run_job(pg, "funnel:sweep")       # the window passed: closed as not admitted
