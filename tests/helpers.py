@@ -38,3 +38,14 @@ async def say(pg: Playground, user, text: str, chat=None, reply_to=None) -> str:
     await pg.settle()
     replies = pg.sim.replies(chat if chat is not None else user)
     return replies[-1].get("text", "") if len(replies) > before else ""
+
+
+async def assert_one_line_refusals(pg: Playground, user, chat, table, unchanged) -> None:
+    """Each (command, expected reply) in `table`, sent by `user`: exactly that one line, and `await unchanged()`
+    (what the command must not touch) reads the same as before the first."""
+    before = await unchanged()
+    for command, expected in table:
+        answer = await say(pg, user, command, chat)
+        assert answer == expected, command
+        assert "\n" not in answer
+        assert await unchanged() == before, command

@@ -403,18 +403,8 @@ class MessageMethods:
         before = {k: msg.data.get(k) for k in changes}
         if before == changes and msg.data.get("reply_markup") == markup:
             raise bad_request(NOT_MODIFIED)
-        for key, value in changes.items():
-            if value:
-                msg.data[key] = value
-            else:
-                msg.data.pop(key, None)
         # An edit without reply_markup removes the inline keyboard, as in Telegram.
-        if markup:
-            msg.data["reply_markup"] = markup
-        else:
-            msg.data.pop("reply_markup", None)
-        msg.data["edit_date"] = self._now()
-        msg.edited = True
+        self._mark_edited(msg, {**changes, "reply_markup": markup})
         return copy.deepcopy(msg.data)
 
     def api_editMessageText(self: FakeTelegram, p: dict[str, Any]) -> dict[str, Any]:

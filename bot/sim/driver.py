@@ -340,14 +340,7 @@ class DriverMixin:
             raise SimError("only text messages can be edited by the driver")
         if msg.data["text"] == new_text:
             raise SimError("Telegram clients do not send an edit that changes nothing")
-        msg.data["text"] = new_text
-        entities = auto_entities(new_text)
-        if entities:
-            msg.data["entities"] = entities
-        else:
-            msg.data.pop("entities", None)
-        msg.data["edit_date"] = self._now()
-        msg.edited = True
+        self._mark_edited(msg, {"text": new_text, "entities": auto_entities(new_text)})
         self._deliver(state, msg, "edited_message")
         return copy.deepcopy(msg.data)
 

@@ -357,6 +357,16 @@ class WorldMixin:
             self._deliver(state, msg, "message")
         return msg
 
+    def _mark_edited(self: FakeTelegram, msg: Msg, changes: dict[str, Any]) -> None:
+        """Apply an edit (the bot's or a person's): each field set, or dropped when empty; stamped as edited."""
+        for key, value in changes.items():
+            if value:
+                msg.data[key] = value
+            else:
+                msg.data.pop(key, None)
+        msg.data["edit_date"] = self._now()
+        msg.edited = True
+
     def _event(self: FakeTelegram, state: ChatState, text: str) -> None:
         state.timeline.append(("event", text))
 

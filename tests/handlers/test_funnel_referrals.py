@@ -89,21 +89,22 @@ async def test_confirmed_at_most_once_when_job_and_message_race_and_updates_repe
     assert ref["status"] == "confirmed"
 
 
-async def _self_invite(pg, g):
-    url = await link_of(pg, g, g.carol)
-    pg.sim.leave(g.chat, g.carol)
+async def _back_through(pg, g, member, inviter) -> None:
+    """`member` leaves and, an hour later, comes back through `inviter`'s personal link."""
+    url = await link_of(pg, g, inviter)
+    pg.sim.leave(g.chat, member)
     pg.clock.advance(hours=1)
-    pg.sim.join(g.chat, g.carol, link=url)
+    pg.sim.join(g.chat, member, link=url)
     await pg.settle()
+
+
+async def _self_invite(pg, g):
+    await _back_through(pg, g, g.carol, g.carol)
     return g.carol, g.carol
 
 
 async def _returning(pg, g):
-    url = await link_of(pg, g, g.alice)
-    pg.sim.leave(g.chat, g.bob)
-    pg.clock.advance(hours=1)
-    pg.sim.join(g.chat, g.bob, link=url)
-    await pg.settle()
+    await _back_through(pg, g, g.bob, g.alice)
     await stay_and_speak(pg, g, g.bob)
     return g.alice, g.bob
 

@@ -506,12 +506,17 @@ async def test_season_confirmation_buttons_archive_and_start_the_next_once(pg, g
 # ================================================================ expiry
 
 
-async def test_fifo_expiry_warns_once_privately_and_expires_oldest_first(pg, group):
-    g, ctx = group, jobs(pg)
+async def fifo_30_days(pg, g):
+    """Points expire 30 days after they are earned; returns on(d, hh): day d of the test at hh o'clock."""
     day0 = pg.clock.now()
-    on = lambda d, hh=9: day0.replace(hour=hh) + timedelta(days=d)  # noqa: E731
     await say(pg, g.owner, "/set expiry_mode fifo", g.chat)
     await say(pg, g.owner, "/set expiry_days 30", g.chat)
+    return lambda d, hh=9: day0.replace(hour=hh) + timedelta(days=d)
+
+
+async def test_fifo_expiry_warns_once_privately_and_expires_oldest_first(pg, group):
+    g, ctx = group, jobs(pg)
+    on = await fifo_30_days(pg, g)
     for person in (g.alice, g.bob):
         await say(pg, person, "/start")                       # lets the bot write to them privately
     assert await say(pg, g.bob, "/optout private") == "Done: no more private messages from me."
@@ -641,10 +646,7 @@ async def test_a_groups_own_decay_share_and_catching_up_after_downtime(pg, group
 
 async def test_expiry_notices_come_at_most_weekly_and_sum_up_the_coming_week(pg, group):
     g, ctx = group, jobs(pg)
-    day0 = pg.clock.now()
-    on = lambda d, hh=9: day0.replace(hour=hh) + timedelta(days=d)  # noqa: E731
-    await say(pg, g.owner, "/set expiry_mode fifo", g.chat)
-    await say(pg, g.owner, "/set expiry_days 30", g.chat)
+    on = await fifo_30_days(pg, g)
     await say(pg, g.alice, "/start")
     await say(pg, g.admin, "/give @alice 100 first", g.chat)   # expires 1 April
     pg.clock.set(on(2))

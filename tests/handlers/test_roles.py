@@ -3,7 +3,7 @@ the audit trail, and one clear line for every refusal."""
 from __future__ import annotations
 
 from bot.texts import translator
-from tests.helpers import say
+from tests.helpers import assert_one_line_refusals, say
 
 REFUSED_NOT_ADMIN = "Only Admin and above can use this command."
 SETROLE_USAGE = "Usage: /setrole @username|id|(reply) activator|spreader [reason]"
@@ -151,12 +151,12 @@ REFUSALS = [
 
 async def test_refusals_are_one_clear_line_and_change_nothing(pg, group):
     # One group for the whole table (each refusal must leave it as it was, so they cannot disturb each other).
-    for command, expected in REFUSALS:
-        answer = await say(pg, group.owner, command, group.chat)
-        assert answer == expected, command
-        assert "\n" not in answer
-        assert await audit(pg, group.chat) == [], command
-        assert await pg.services.db.fetchval("SELECT COUNT(*) FROM members WHERE community_role IS NOT NULL") == 0
+    async def roles_and_audit():
+        count = await pg.services.db.fetchval("SELECT COUNT(*) FROM members WHERE community_role IS NOT NULL")
+        return count, await audit(pg, group.chat)
+
+    assert await roles_and_audit() == (0, [])
+    await assert_one_line_refusals(pg, group.owner, group.chat, REFUSALS, roles_and_audit)
 
 
 async def test_setting_a_role_they_have_or_unsetting_one_they_lack(pg, group):

@@ -392,13 +392,19 @@ async def test_orders_for_members_and_the_pending_queue_for_admins(pg, group):
     assert await say(pg, group.alice, "/orders everything", group.chat) == "Usage: /orders [pending]"
 
 
-async def test_fulfil_tells_the_buyer_privately(pg, group):
+async def order_by_a_buyer_who_started_the_bot(pg, group) -> int:
+    """Alice, who can be told things privately, has bought a 10-point mug; the order's id."""
     mug = await add(pg, group, "Mug | 10")
     await fund(pg, group.chat, group.alice, 100)
     pg.sim.send(group.alice, "/start")
     await pg.settle()
     await buy(pg, group, group.alice, mug)
     [(order_id, *_)] = await orders(pg, group.chat)
+    return order_id
+
+
+async def test_fulfil_tells_the_buyer_privately(pg, group):
+    order_id = await order_by_a_buyer_who_started_the_bot(pg, group)
     assert await say(pg, group.admin, f"/fulfil {order_id}", group.chat) == (
         f"Order #{order_id} (Mug for Alice) is fulfilled. I told them privately."
     )
@@ -434,12 +440,7 @@ async def test_reject_refunds_once_restores_stock_and_tells_the_buyer(pg, group)
 
 
 async def test_reject_notice_reaches_a_buyer_who_started_the_bot(pg, group):
-    mug = await add(pg, group, "Mug | 10")
-    await fund(pg, group.chat, group.alice, 100)
-    pg.sim.send(group.alice, "/start")
-    await pg.settle()
-    await buy(pg, group, group.alice, mug)
-    [(order_id, *_)] = await orders(pg, group.chat)
+    order_id = await order_by_a_buyer_who_started_the_bot(pg, group)
     assert (await say(pg, group.admin, f"/reject {order_id} wrong size", group.chat)).endswith("I told them privately.")
     assert last(pg, group.alice)["text"] == (
         f"❌ Your order #{order_id} (Mug) in Tea Lovers was rejected; 10 points went back to your balance.\nReason: wrong size"
