@@ -12,7 +12,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot.context import BotContext
 from bot.domain.errors import UsageError, UserError
 from bot.domain.points import InsufficientPointsError, parse_amount
-from bot.domain.levels import tier_for
+from bot.domain.levels import PERK_POST_LINKS
 from bot.domain.roles import Role
 from bot.services.members import user_id_arg
 from bot.texts import core as core_texts
@@ -101,7 +101,7 @@ async def cmd_history(update: Update, context: BotContext) -> None:
 async def cmd_levels(update: Update, context: BotContext) -> None:
     in_force = set()
     if update.effective_chat.type != "private" and (await context.services.groups.settings(update.effective_chat.id)).link_gate:
-        in_force.add(POST_LINKS)
+        in_force.add(PERK_POST_LINKS)
     await reply(update, context, texts.levels(context.tr, context.services.points.tiers, in_force))
 
 
@@ -272,9 +272,6 @@ async def job_expiry(context: BotContext) -> None:
             await notify_private(context, user_id, lambda _, w=w: texts.expiry_warning(_, group.title, w.amount, w.first_day, w.within_days))
 
 
-POST_LINKS = "post_links"
-
-
 async def on_link(update: Update, context: BotContext) -> None:
     """The post_links perk, where the group turned its link gate on: a member whose tier lacks it can't post
     links — the message is deleted and a short notice (deleted later) says which tier may. Spreaders and up
@@ -284,15 +281,10 @@ async def on_link(update: Update, context: BotContext) -> None:
     if user is None or user.is_bot or message.sender_chat is not None:
         return
     s = context.services
-    if not (await s.groups.settings(chat.id)).link_gate:
+    refused = await s.points.link_refused(chat.id, user.id)
+    if refused is None or (await s.members.actor(chat.id, chat.type, user_info(user), None, False)).role >= Role.SPREADER:
         return
-    actor = await s.members.actor(chat.id, chat.type, user_info(user), None, False)
-    if actor.role >= Role.SPREADER:
-        return
-    tier = tier_for((await s.points.ledger.wallet(chat.id, user.id)).xp, s.points.tiers)
-    needed = next((t for t in s.points.tiers if POST_LINKS in t.perks), None)
-    if needed is None or POST_LINKS in tier.perks:
-        return
+    tier, needed = refused
     if not await delete_quietly(context, chat.id, message.message_id):
         return
     try:

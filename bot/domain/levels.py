@@ -134,6 +134,15 @@ def progress_bar(fraction: float, width: int = 10) -> str:
     return "▰" * filled + "▱" * (width - filled)
 
 
+def perk_refused(xp: int, perk: str, tiers: Iterable[Tier] = DEFAULT_TIERS) -> tuple[Tier, Tier] | None:
+    """(the member's tier, the first tier with `perk`) when XP `xp` does not give the perk; None when it does,
+    or when no tier has it (a perk nobody can earn gates nothing)."""
+    ladder = validate_tiers(tiers)
+    needed = next((t for t in ladder if perk in t.perks), None)
+    tier = tier_for(xp, ladder)
+    return None if needed is None or perk in tier.perks else (tier, needed)
+
+
 def tier_up(old_xp: int, new_xp: int, tiers: Iterable[Tier] = DEFAULT_TIERS) -> Tier | None:
     """The tier reached if going from old_xp to new_xp crosses a threshold (the highest one when
     several are crossed at once), else None. Used to announce promotions exactly once."""

@@ -15,7 +15,9 @@ from bot.config import PointsConfig
 from bot.domain import checkin as ck
 from bot.domain.badges import BadgeRule, MemberStats, badges_earned
 from bot.domain.expiry import expiry_due, expiry_warnings, split_ledger, decay_amount
-from bot.domain.levels import ChatXpRules, Progress, Tier, chat_xp_due, progress, tier_for, tier_up
+from bot.domain.levels import (
+    PERK_POST_LINKS, ChatXpRules, Progress, Tier, chat_xp_due, perk_refused, progress, tier_for, tier_up,
+)
 from bot.domain.points import (
     AlreadyCheckedInError, Currency, InsufficientPointsError, InvalidAmountError, Reason, ledger_key, parse_amount,
 )
@@ -111,6 +113,13 @@ class PointsService:
     async def campaign_multiplier(self, chat_id: int, now: datetime) -> float:
         """Hook for time-window multipliers (member day, campaigns): scheduled activities plug in here."""
         return 1.0
+
+    async def link_refused(self, chat_id: int, user_id: int) -> tuple[Tier, Tier] | None:
+        """Where the group's link gate is on: (their tier, the first that may post links) if this member's tier
+        may not; None if they may, or the gate is off."""
+        if not (await self.groups.settings(chat_id)).link_gate:
+            return None
+        return perk_refused((await self.ledger.wallet(chat_id, user_id)).xp, PERK_POST_LINKS, self.tiers)
 
     async def tier_of(self, chat_id: int, user_id: int) -> Tier:
         return tier_for((await self.ledger.wallet(chat_id, user_id)).xp, self.tiers)

@@ -193,3 +193,13 @@ def test_chat_xp_cooldown_uses_real_time_across_dst():
 def test_chat_xp_refuses_naive_datetimes():
     with pytest.raises(ValueError):
         chat_xp_due(None, datetime(2026, 3, 2, 12), ChatXpRules())
+
+
+def test_perk_refused_names_the_tier_held_and_the_first_with_the_perk():
+    from bot.domain.levels import PERK_POST_LINKS, perk_refused
+
+    bronze, silver = DEFAULT_TIERS[0], DEFAULT_TIERS[1]
+    assert perk_refused(0, PERK_POST_LINKS) == (bronze, silver)
+    assert perk_refused(silver.min_xp - 1, PERK_POST_LINKS) == (bronze, silver)
+    assert perk_refused(silver.min_xp, PERK_POST_LINKS) is None
+    assert perk_refused(0, "nobody_has_this") is None  # a perk no tier gives gates nothing
