@@ -248,14 +248,21 @@ async def job_flush(context: BotContext) -> None:
     s = context.services
     await s.activity.flush()
     for chat_id, user_id, tier in await s.points.flush_chat_xp():
-        if "mentions" in await s.points.optouts(user_id):  # /optout mentions: no announcement naming them
-            continue
-        settings = await s.groups.settings(chat_id)
-        user = await s.members.members.user(user_id)
-        try:
-            await context.bot.send_message(chat_id, texts.tier_up(translator(settings.language), user.display if user else str(user_id), tier))
-        except TelegramError as exc:
-            log.info("tier-up announcement in %s failed: %s", chat_id, exc)
+        await announce(context, chat_id, user_id, lambda _, who, tier=tier: texts.tier_up(_, who, tier))
+
+
+async def announce(context: BotContext, chat_id: int, user_id: int, render) -> None:
+    """A group message naming a member (render(_, their name)), in the group's language; none for members who
+    did /optout mentions. Best effort: a failure is logged, not retried."""
+    s = context.services
+    if "mentions" in await s.points.optouts(user_id):
+        return
+    settings = await s.groups.settings(chat_id)
+    user = await s.members.members.user(user_id)
+    try:
+        await context.bot.send_message(chat_id, render(translator(settings.language), user.display if user else str(user_id)))
+    except TelegramError as exc:
+        log.info("announcement in %s failed: %s", chat_id, exc)
 
 
 async def job_expiry(context: BotContext) -> None:
@@ -300,15 +307,8 @@ async def job_weekly(context: BotContext) -> None:
     s = context.services
     for group in await s.groups.repo.active():
         top = await s.points.weekly_top(group.chat_id)
-        if top is None or "mentions" in await s.points.optouts(top.user_id):
-            continue
-        settings = await s.groups.settings(group.chat_id)
-        user = await s.members.members.user(top.user_id)
-        text = texts.weekly_top(translator(settings.language), user.display if user else str(top.user_id), top.points, top.badges)
-        try:
-            await context.bot.send_message(group.chat_id, text)
-        except TelegramError as exc:
-            log.info("weekly top announcement in %s failed: %s", group.chat_id, exc)
+        if top is not None:
+            await announce(context, group.chat_id, top.user_id, lambda _, who, top=top: texts.weekly_top(_, who, top.points, top.badges))
 
 
 async def notify_private(context: BotContext, user_id: int, render) -> bool:
