@@ -94,11 +94,8 @@ async def reply(update: Update, context: BotContext, text: str, *, transient: bo
     )
     if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
         settings = await context.services.groups.settings(chat.id)
-        if transient and settings.transient_seconds and context.job_queue:
-            context.job_queue.run_once(
-                job_delete_message, settings.transient_seconds, data=(chat.id, sent.message_id),
-                name=f"delete:{chat.id}:{sent.message_id}",
-            )
+        if transient and settings.transient_seconds:
+            delete_later(context, chat.id, sent.message_id, settings.transient_seconds)
         if settings.delete_commands and message is not None and message.text and message.text.startswith("/"):
             await delete_quietly(context, chat.id, message.message_id)
     return sent
@@ -111,6 +108,14 @@ async def delete_quietly(context: BotContext, chat_id: int, message_id: int) -> 
     except TelegramError as exc:
         log.info("could not delete %s/%s: %s", chat_id, message_id, exc)
         return False
+
+
+def delete_later(context: BotContext, chat_id: int, message_id: int, seconds: float) -> None:
+    """The one way to have a message deleted after a while (transient answers, links shown in a group…)."""
+    if context.job_queue is not None:
+        context.job_queue.run_once(
+            job_delete_message, seconds, data=(chat_id, message_id), name=f"delete:{chat_id}:{message_id}",
+        )
 
 
 async def job_delete_message(context: BotContext) -> None:

@@ -21,7 +21,7 @@ from bot.telegram_port import user_info
 from bot.texts import funnel as texts
 from bot.texts import points as points_texts
 from bot.texts import translator
-from handlers.base import command, delete_quietly, job_delete_message, person_id, reply, resolve_target, sender
+from handlers.base import command, delete_later, delete_quietly, person_id, reply, resolve_target, sender
 from handlers.lifecycle import is_present
 from handlers.points import notify_private
 from storage.funnel import Check
@@ -471,8 +471,8 @@ async def cmd_invite(update: Update, context: BotContext) -> None:
     seconds = s.config.funnel.invite_delete_seconds
     text = render(context.tr) + ("\n" + texts.invite_vanishes(context.tr, seconds) if seconds else "")
     sent = await reply(update, context, text)
-    if seconds and context.job_queue is not None:
-        context.job_queue.run_once(job_delete_message, seconds, data=(chat.id, sent.message_id), name=f"delete:{chat.id}:{sent.message_id}")
+    if seconds:
+        delete_later(context, chat.id, sent.message_id, seconds)
 
 
 @command("invites")

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -86,14 +87,17 @@ class Database:
                 await self._writer.execute("COMMIT")
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        assert self._reader is not None, "database is not open"
-        async with self._reader.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        return await self._read(_fetchone, sql, params)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        return await self._read(_fetchall, sql, params)
+
+    async def _read(self, fn: Callable[[sqlite3.Connection, str, tuple], Any], sql: str, params: Iterable[Any]) -> Any:
+        """One read is one call on the reader's thread: execute, fetch and close together. A statement left open
+        between awaits (aiosqlite's execute-then-fetch) keeps the connection's read snapshot open, and every other
+        coroutine's read on it would miss rows committed since."""
         assert self._reader is not None, "database is not open"
-        async with self._reader.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return await self._reader._execute(fn, self._reader._conn, sql, tuple(params))
 
     async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -127,3 +131,19 @@ class Database:
                 )
             applied.append(migration.version)
         return applied
+
+
+def _fetchone(conn: sqlite3.Connection, sql: str, params: tuple) -> Any:
+    cursor = conn.execute(sql, params)
+    try:
+        return cursor.fetchone()
+    finally:
+        cursor.close()
+
+
+def _fetchall(conn: sqlite3.Connection, sql: str, params: tuple) -> list:
+    cursor = conn.execute(sql, params)
+    try:
+        return cursor.fetchall()
+    finally:
+        cursor.close()

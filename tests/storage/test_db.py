@@ -112,3 +112,39 @@ async def test_online_backup_copies_committed_data(db, tmp_path):
 def test_backup_of_a_missing_database_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no database"):
         backup(tmp_path / "nothing.db", tmp_path / "b.db")
+
+
+@pytest.mark.parametrize("other_readers", [1, 2])
+async def test_a_read_sees_every_commit_that_finished_before_it(tmp_path, other_readers):
+    """Another coroutine's read in flight must not hold an old snapshot open for this one (it did: /invite then
+    failed because the link it had just stored was not there)."""
+    db = Database(tmp_path / "fresh.db")
+    await db.open()
+    await GroupRepo(db).register(-1, "Tea", "supergroup", None, NOW)
+    async with db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO group_settings(chat_id, key, value, updated_at) VALUES (-1, ?, 'x', ?)",
+            [(f"filler{i}", "t") for i in range(200)],
+        )
+    stop = asyncio.Event()
+
+    async def reader() -> None:
+        while not stop.is_set():
+            await db.fetchone("SELECT key FROM group_settings WHERE chat_id = -1")
+            await db.fetchall("SELECT key FROM group_settings WHERE chat_id = -1 LIMIT 5")
+
+    others = [asyncio.create_task(reader()) for _ in range(other_readers)]
+    misses = 0
+    try:
+        for i in range(300):
+            async with db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO group_settings(chat_id, key, value, updated_at) VALUES (-1, ?, 'v', 't')", (f"k{i}",),
+                )
+            if await db.fetchval("SELECT value FROM group_settings WHERE chat_id = -1 AND key = ?", (f"k{i}",)) is None:
+                misses += 1
+    finally:
+        stop.set()
+        await asyncio.gather(*others)
+        await db.close()
+    assert misses == 0
