@@ -17,7 +17,7 @@ from .api_common import CommonMethods
 from .api_members import MemberMethods
 from .api_messages import MessageMethods
 from .driver import DriverMixin
-from .errors import ApiError, SimBug, SimError
+from .errors import ApiError, SimBug, SimError, TransportFault
 from .spec import UploadedFile, load_spec
 from .state import ANONYMOUS_ADMIN_ID, Call, CallbackRecord, ChatState, PollRecord, SimChat, SimUser
 from .world import WorldMixin, locked
@@ -83,6 +83,9 @@ class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, Commo
         self._calls: list[Call] = []
         self._failures: list[dict[str, Any]] = []
         self._logged_out = False
+        # Over HTTP, how long a call whose answer is lost (timeout_after_send) keeps the client waiting: longer
+        # than PTB's default 5 s read timeout, so the client gives up as it would with real Telegram.
+        self.lost_answer_hold = 10.0
         self._poll_generation = 0
         self._poll_closed_generation = -1
         # Seeded by the token so links and ids are the same from run to run (stable demo output).
@@ -179,11 +182,18 @@ class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, Commo
 
         block=False makes getUpdates return at once instead of long polling (SimRequest waits on its own,
         asynchronously, before calling).
+
+        Raises TransportFault for an injected network fault (see network_error, timeout_after_send): the
+        transports turn it into what a client sees (PTB's NetworkError / TimedOut, a dropped connection).
         """
         with self._lock:
             call = Call(method=method, params=dict(params), ok=False)
-            status, body = self._answer(call, token, method, params, files or {}, block)
-            self._calls.append(call)
+            try:
+                status, body = self._answer(call, token, method, params, files or {}, block)
+            finally:
+                self._calls.append(call)
+            if call.fault == "timeout":  # done, but the answer is lost on its way back
+                raise TransportFault("timeout")
             return status, _json(body)
 
     def _answer(
@@ -197,7 +207,12 @@ class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, Commo
             return self._fail(call, ApiError(404, "Not Found"))
         call.method = name
         injected = self._take_failure(name)
-        if injected is not None:
+        if isinstance(injected, TransportFault):
+            call.fault = injected.kind
+            if injected.kind == "network":
+                call.description = "network error (injected): the request never reached Telegram"
+                raise injected
+        elif injected is not None:
             return self._fail(call, injected)
         try:
             decoded = self.spec.decode_params(name, params, files)
@@ -231,12 +246,14 @@ class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, Commo
             body["parameters"] = error.parameters
         return error.code, body
 
-    def _take_failure(self, method: str) -> ApiError | None:
+    def _take_failure(self, method: str) -> ApiError | TransportFault | None:
         for failure in self._failures:
             if failure["method"] in (None, method):
                 failure["times"] -= 1
                 if failure["times"] <= 0:
                     self._failures.remove(failure)
+                if failure.get("transport"):
+                    return TransportFault(failure["transport"])
                 return ApiError(failure["code"], failure["description"], failure["parameters"])
         return None
 

@@ -419,7 +419,21 @@ class DriverMixin:
 
     @locked
     def set_fail(self: FakeTelegram, method: str, code: int, description: str, times: int = 1) -> None:
+        """The next `times` calls to `method` answer this error, e.g. 403 "Forbidden: bot was blocked by the user",
+        400 "Bad Request: message to edit not found" (use Telegram's own descriptions: the bot reads them)."""
         self._failures.append(
             {"method": method, "times": times, "code": code, "description": description, "parameters": None}
         )
+
+    @locked
+    def network_error(self: FakeTelegram, method: str | None = None, times: int = 1) -> None:
+        """The next `times` calls (to `method`, or any) never reach Telegram: nothing happens, the bot sees a
+        network error (PTB's NetworkError; over HTTP the connection is dropped)."""
+        self._failures.append({"method": method, "times": times, "transport": "network"})
+
+    @locked
+    def timeout_after_send(self: FakeTelegram, method: str | None = None, times: int = 1) -> None:
+        """The next `times` calls (to `method`, or any) are carried out, but the answer is lost: the message is
+        sent, the member restricted…, and the bot sees a timeout (PTB's TimedOut; over HTTP no answer comes)."""
+        self._failures.append({"method": method, "times": times, "transport": "timeout"})
 

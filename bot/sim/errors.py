@@ -36,5 +36,16 @@ def unsupported(what: str) -> ApiError:
     return ApiError(400, f"Bad Request: {what} not supported by the simulator")
 
 
+class TransportFault(Exception):
+    """An injected fault of the network between the bot and Telegram, not an answer of the Bot API.
+
+    "network": the request never reached Telegram (nothing happened). "timeout": Telegram did what was asked,
+    but its answer never came back (the bot cannot tell whether it happened)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
 class SimBug(Exception):
     """The simulator produced an object that does not conform to api.json - a bug in the simulator."""

@@ -81,6 +81,7 @@ class Call:
     result: Any = None
     error_code: int | None = None
     description: str | None = None
+    fault: str | None = None  # an injected transport fault: "network" (never arrived) or "timeout" (done, answer lost)
 
 
 @dataclass

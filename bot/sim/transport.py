@@ -7,12 +7,15 @@ import email.parser
 import email.policy
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from .errors import TransportFault
 from .spec import UploadedFile
 
 if TYPE_CHECKING:
@@ -93,7 +96,12 @@ class SimRequest(BaseRequest):
                 await asyncio.sleep(self._poll_interval)
             if state == "superseded":
                 return self._sim._conflict(token, api_method, params)
-        return self._sim.handle(token, api_method, params, files, block=False)
+        try:
+            return self._sim.handle(token, api_method, params, files, block=False)
+        except TransportFault as fault:  # what PTB's HTTPXRequest raises for the same trouble
+            if fault.kind == "timeout":
+                raise TimedOut() from None
+            raise NetworkError("httpx.ConnectError: All connection attempts failed") from None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -127,7 +135,13 @@ class _Handler(BaseHTTPRequestHandler):
             payload = {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"}
             self._reply(400, json.dumps(payload).encode())
             return
-        status, answer = self.sim.handle(token, method, params, files)
+        try:
+            status, answer = self.sim.handle(token, method, params, files)
+        except TransportFault as fault:
+            if fault.kind == "timeout":  # done; the answer never comes: hold the line past the client's patience
+                time.sleep(self.sim.lost_answer_hold)
+            self.close_connection = True  # no answer at all: the client sees the connection drop
+            return
         self._reply(status, answer)
 
     @staticmethod

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 from telegram import Bot, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Conflict, Forbidden, RetryAfter
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.request import HTTPXRequest
 
 from bot.sim import FakeTelegram, SimRequest
 
@@ -183,3 +184,30 @@ def test_http_server_and_driver_share_state_safely(sim: FakeTelegram, group, bob
     ids = [m["message_id"] for m in sim.messages(group)]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert len(sim.replies(group)) == 80 and sim.pending_update_count == 20
+
+
+async def test_transport_faults_become_ptb_exceptions(sim, group) -> None:
+    """In-process as over HTTP's client library: a request that never arrived is a NetworkError, one whose answer
+    was lost a TimedOut — and the second one's message is in the chat."""
+    async with in_process_bot(sim) as bot:
+        sim.network_error("sendMessage")
+        with pytest.raises(NetworkError, match="ConnectError"):
+            await bot.send_message(group.id, "never sent")
+        sim.timeout_after_send("sendMessage")
+        with pytest.raises(TimedOut):
+            await bot.send_message(group.id, "sent, answer lost")
+    assert [m["text"] for m in sim.replies(group)] == ["sent, answer lost"]
+
+
+async def test_transport_faults_over_http(sim, group) -> None:
+    sim.lost_answer_hold = 1.0
+    with sim.serve_http() as server:
+        request = HTTPXRequest(read_timeout=0.5)
+        async with Bot(sim.token, base_url=server.url + "/bot", request=request) as bot:
+            sim.network_error("sendMessage")
+            with pytest.raises(NetworkError):
+                await bot.send_message(group.id, "never sent")
+            sim.timeout_after_send("sendMessage")
+            with pytest.raises(TimedOut):
+                await bot.send_message(group.id, "sent, answer lost")
+    assert [m["text"] for m in sim.replies(group)] == ["sent, answer lost"]

@@ -6,7 +6,10 @@ import json
 import threading
 import time
 
+import pytest
+
 from bot.sim import FakeTelegram
+from bot.sim.errors import TransportFault
 
 from .conftest import api, kinds, ok, refused
 
@@ -133,3 +136,24 @@ def test_short_poll_timeout_zero_returns_at_once(sim) -> None:
     started = time.monotonic()
     assert ok(sim, "getUpdates", timeout=0) == []
     assert time.monotonic() - started < 0.5
+
+
+def test_network_error_never_reaches_telegram(sim, group) -> None:
+    sim.network_error("sendMessage")
+    with pytest.raises(TransportFault) as caught:
+        api(sim, "sendMessage", chat_id=group.id, text="lost on the way")
+    assert caught.value.kind == "network"
+    assert sim.replies(group) == []  # nothing was sent
+    call = sim.calls("sendMessage")[-1]
+    assert (call.ok, call.fault, call.error_code) == (False, "network", None)
+    assert ok(sim, "sendMessage", chat_id=group.id, text="x")["text"] == "x"  # once only
+
+
+def test_timeout_after_send_does_the_work_and_loses_the_answer(sim, group, bob) -> None:
+    sim.timeout_after_send("restrictChatMember")
+    with pytest.raises(TransportFault) as caught:
+        api(sim, "restrictChatMember", chat_id=group.id, user_id=bob.id, permissions={"can_send_messages": False})
+    assert caught.value.kind == "timeout"
+    assert sim.member(group, bob)["status"] == "restricted"  # it happened
+    call = sim.calls("restrictChatMember")[-1]
+    assert (call.ok, call.fault) == (True, "timeout")
