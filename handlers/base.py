@@ -1,14 +1,17 @@
 """What every command handler shares: where it may run, who may run it, one place that turns errors into replies."""
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
 
-from telegram import Message, ReplyParameters, Update
+from telegram import CallbackQuery, Message, ReplyParameters, Update
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 
 from bot.context import BotContext
 from bot.domain.errors import AnonymousAdminError, GroupOnlyError, PrivateOnlyError, UserError
@@ -27,6 +30,71 @@ from storage.members import Member, UserInfo
 log = logging.getLogger(__name__)
 
 Callback = Callable[[Update, BotContext], Awaitable[None]]
+T = TypeVar("T")
+
+# Telegram work after a committed action waits out a flood wait (what Telegram asks) this many times, each at most
+# MAX_WAIT long; a longer wait means the moment for a reply has passed.
+RETRIES = 2
+MAX_WAIT = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How one Telegram call went. `refused`: Telegram said no for good (blocked, kicked, message gone…);
+    `unsure`: no answer came (timeout, network) — it may have happened, so it is not tried again."""
+
+    result: Any = None
+    error: TelegramError | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.error is None
+
+    @property
+    def refused(self) -> bool:
+        return isinstance(self.error, (Forbidden, BadRequest))
+
+    @property
+    def unsure(self) -> bool:
+        return self.error is not None and not self.refused and not isinstance(self.error, RetryAfter)
+
+
+async def attempt(what: str, call: Callable[[], Awaitable[T]], *, retries: int = RETRIES) -> Attempt:
+    """The one way Sticky makes a Telegram call whose failure must not undo or misreport what was decided before it:
+    a flood wait is waited out and the call made again (up to `retries` times); a timeout or network error is not
+    repeated (the message may have gone out: never twice); every failure is logged as a warning, once."""
+    for tries in range(retries + 1):
+        try:
+            return Attempt(await call())
+        except RetryAfter as exc:
+            wait = exc._retry_after  # a timedelta whatever PTB's int/timedelta setting  # noqa: SLF001
+            if tries == retries or wait > MAX_WAIT:
+                log.warning("%s: gave up after a flood wait (%s)", what, exc)
+                return Attempt(error=exc)
+            await asyncio.sleep(wait.total_seconds())
+        except TimedOut as exc:
+            log.warning("%s: timed out; it may have been done, so it is not repeated", what)
+            return Attempt(error=exc)
+        except TelegramError as exc:
+            log.warning("%s: %s", what, exc)
+            return Attempt(error=exc)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def best_effort(what: str, call: Callable[[], Awaitable[T]]) -> T | None:
+    """attempt(), for work that is a courtesy to the user: its result, or None if it could not be done."""
+    return (await attempt(what, call)).result
+
+
+async def answer_query(query: CallbackQuery, text: str | None = None, show_alert: bool = False) -> None:
+    """Answer a button press. Best effort: a press handled late (over 15 minutes, e.g. after downtime) can no longer
+    be answered, and what the press did still stands."""
+    await best_effort(f"answer button {query.id}", lambda: query.answer(text, show_alert=show_alert))
+
+
+async def edit_query_message(query: CallbackQuery, text: str, markup=None) -> None:
+    """Turn a button's message into its outcome. Best effort: it may have been deleted meanwhile."""
+    await best_effort(f"edit button message {query.id}", lambda: query.edit_message_text(text, reply_markup=markup))
 
 
 @dataclass(frozen=True)
@@ -85,16 +153,18 @@ def spec_of(callback: Callback) -> CommandSpec:
 
 
 async def reply(update: Update, context: BotContext, text: str, *, transient: bool = False, markup=None) -> Message | None:
-    """Answer the message that triggered the update. Transient answers (errors, usage) are deleted later if configured."""
+    """Answer the message that triggered the update (None if it could not be sent). Transient answers (errors,
+    usage) are deleted later if configured."""
     message = update.effective_message
     chat = update.effective_chat
-    sent = await context.bot.send_message(
+    # Best effort: the action it reports is done, and a reply that could not be sent does not make it an error.
+    sent = await best_effort(f"reply in {chat.id}", lambda: context.bot.send_message(
         chat.id, text, reply_markup=markup,
         reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True) if message else None,
-    )
+    ))
     if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
         settings = await context.services.groups.settings(chat.id)
-        if transient and settings.transient_seconds:
+        if transient and settings.transient_seconds and sent is not None:
             delete_later(context, chat.id, sent.message_id, settings.transient_seconds)
         if settings.delete_commands and message is not None and message.text and message.text.startswith("/"):
             await delete_quietly(context, chat.id, message.message_id)

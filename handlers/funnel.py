@@ -21,7 +21,9 @@ from bot.telegram_port import user_info
 from bot.texts import funnel as texts
 from bot.texts import points as points_texts
 from bot.texts import translator
-from handlers.base import command, delete_later, delete_quietly, person_id, reply, resolve_target, sender
+from handlers.base import (
+    answer_query, best_effort, command, delete_later, delete_quietly, edit_query_message, person_id, reply, resolve_target, sender,
+)
 from handlers.lifecycle import is_present
 from handlers.points import notify_private
 from storage.funnel import Check
@@ -294,17 +296,17 @@ async def on_captcha_button(update: Update, context: BotContext) -> None:
     result = await s.funnel.answer(int(check_id), query.from_user.id, label)
     tr = await _tr(context, check.chat_id) if check else context.tr
     if result.outcome == "not_yours":
-        await query.answer(texts.not_yours(tr), show_alert=True)
+        await answer_query(query, texts.not_yours(tr), show_alert=True)
         return
     if result.outcome == "gone" or result.check is None:
-        await query.answer(texts.check_over(tr))
+        await answer_query(query, texts.check_over(tr))
         return
-    await query.answer()
+    await answer_query(query)  # a press answered too late (after downtime) still counts
     if result.outcome == "retry":
         fresh = result.check
         who = user_info(query.from_user).display
         text = texts.retry(tr, fresh.attempts_left) + "\n" + await _prompt_text(context, fresh, tr, who, private=fresh.via == "request")
-        await query.edit_message_text(text, reply_markup=_keyboard(context, fresh, tr))
+        await edit_query_message(query, text, _keyboard(context, fresh, tr))
         return
     await _after_answer(context, result.outcome, result.check)
 
@@ -320,15 +322,15 @@ async def on_private_text(update: Update, context: BotContext) -> None:
     tr = await _tr(context, check.chat_id)
     group = await s.groups.repo.get(check.chat_id)
     if result.outcome == "retry":
-        await message.reply_text(texts.retry(tr, result.check.attempts_left) + "\n"
-                                 + await _prompt_text(context, result.check, tr, "", private=True))
+        await reply(update, context, texts.retry(tr, result.check.attempts_left) + "\n"
+                    + await _prompt_text(context, result.check, tr, "", private=True))
         return
     if result.outcome == "passed" and check.via == "join":
-        await message.reply_text(texts.passed_private(tr, group.title if group else ""))
+        await reply(update, context, texts.passed_private(tr, group.title if group else ""))
     elif result.outcome == "failed" and check.via == "join":
-        await message.reply_text(texts.failed_private(tr, group.title if group else ""))
+        await reply(update, context, texts.failed_private(tr, group.title if group else ""))
     elif result.outcome == "expired" and check.via == "join":
-        await message.reply_text(texts.timeout_private(tr, group.title if group else ""))
+        await reply(update, context, texts.timeout_private(tr, group.title if group else ""))
     await _after_answer(context, result.outcome, result.check)
 
 
@@ -471,7 +473,7 @@ async def cmd_invite(update: Update, context: BotContext) -> None:
     seconds = s.config.funnel.invite_delete_seconds
     text = render(context.tr) + ("\n" + texts.invite_vanishes(context.tr, seconds) if seconds else "")
     sent = await reply(update, context, text)
-    if seconds:
+    if seconds and sent is not None:
         delete_later(context, chat.id, sent.message_id, seconds)
 
 

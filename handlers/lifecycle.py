@@ -9,6 +9,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from bot.context import BotContext
 from bot.telegram_port import user_info
 from bot.texts import core as texts
+from handlers.base import best_effort
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,8 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
     if now_in and not was:
         await s.groups.bot_added(chat.id, chat.title or "", chat.type, change.from_user.id if change.from_user else None)
         await s.members.refresh_admins(chat.id)
-        await context.bot.send_message(chat.id, texts.bot_added(context.tr, chat.title or "", is_admin))
+        hello = texts.bot_added(context.tr, chat.title or "", is_admin)
+        await best_effort(f"hello in {chat.id}", lambda: context.bot.send_message(chat.id, hello))
         log.info("added to %s (%s) by %s", chat.id, chat.title, change.from_user.id if change.from_user else None)
     elif was and not now_in:
         await s.groups.bot_removed(chat.id)

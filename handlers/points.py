@@ -6,7 +6,6 @@ import logging
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
@@ -19,7 +18,9 @@ from bot.texts import core as core_texts
 from bot.texts import points as texts
 from bot.texts import language_for_user, translator
 from bot.telegram_port import user_info
-from handlers.base import command, delete_quietly, person_id, render_error, reply, resolve_target, sender
+from handlers.base import (
+    answer_query, best_effort, command, delete_quietly, edit_query_message, person_id, render_error, reply, resolve_target, sender,
+)
 
 log = logging.getLogger(__name__)
 
@@ -196,12 +197,12 @@ async def cmd_season(update: Update, context: BotContext) -> None:
 async def on_season_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if context.actor.role < Role.ADMIN:
-        await query.answer(texts.only_presser(context.tr), show_alert=True)
+        await answer_query(query, texts.only_presser(context.tr), show_alert=True)
         return
     chat_id = query.message.chat.id
     if query.data == "season:no":
-        await query.answer()
-        await query.edit_message_text(texts.season_cancelled(context.tr))
+        await answer_query(query)
+        await edit_query_message(query, texts.season_cancelled(context.tr))
         return
     shown = int(query.data.rsplit(":", 1)[1])
     points = context.services.points
@@ -210,10 +211,10 @@ async def on_season_button(update: Update, context: BotContext) -> None:
     started = await points.new_season(chat_id, current) if max(1, current) == shown else None
     if started is None:
         # A double tap or an old button: say so to the presser, and keep the announcement as it is.
-        await query.answer(texts.season_stale(context.tr), show_alert=True)
+        await answer_query(query, texts.season_stale(context.tr), show_alert=True)
         return
-    await query.answer()
-    await query.edit_message_text(texts.season_started(context.tr, started, await _names(context, chat_id, archived)))
+    await answer_query(query)
+    await edit_query_message(query, texts.season_started(context.tr, started, await _names(context, chat_id, archived)))
 
 
 @command("optout", where="any")
@@ -253,16 +254,14 @@ async def job_flush(context: BotContext) -> None:
 
 async def announce(context: BotContext, chat_id: int, user_id: int, render) -> None:
     """A group message naming a member (render(_, their name)), in the group's language; none for members who
-    did /optout mentions. Best effort: a failure is logged, not retried."""
+    did /optout mentions. Best effort (handlers.base.best_effort)."""
     s = context.services
     if "mentions" in await s.points.optouts(user_id):
         return
     settings = await s.groups.settings(chat_id)
     user = await s.members.members.user(user_id)
-    try:
-        await context.bot.send_message(chat_id, render(translator(settings.language), user.display if user else str(user_id)))
-    except TelegramError as exc:
-        log.info("announcement in %s failed: %s", chat_id, exc)
+    text = render(translator(settings.language), user.display if user else str(user_id))
+    await best_effort(f"announcement in {chat_id}", lambda: context.bot.send_message(chat_id, text))
 
 
 async def job_expiry(context: BotContext) -> None:
@@ -294,10 +293,8 @@ async def on_link(update: Update, context: BotContext) -> None:
     tier, needed = refused
     if not await delete_quietly(context, chat.id, message.message_id):
         return
-    try:
-        await reply(update, context, texts.link_refused(context.tr, user_info(user).display, tier, needed), transient=True)
-    except TelegramError as exc:  # the notice is a courtesy; the message is gone either way
-        log.info("link notice in %s failed: %s", chat.id, exc)
+    # The notice is a courtesy (reply is best effort); the message is gone either way.
+    await reply(update, context, texts.link_refused(context.tr, user_info(user).display, tier, needed), transient=True)
     raise ApplicationHandlerStop()  # a deleted message earns nothing and counts toward nothing
 
 
@@ -318,12 +315,8 @@ async def notify_private(context: BotContext, user_id: int, render) -> bool:
         return False
     user = await s.members.members.user(user_id)
     _ = translator(language_for_user(user.language_code if user else None, s.config.defaults.language))
-    try:
-        await context.bot.send_message(user_id, render(_))
-        return True
-    except TelegramError as exc:  # blocked the bot since: nothing to do but note it
-        log.info("private message to %s failed: %s", user_id, exc)
-        return False
+    # Blocked the bot since, or Telegram could not take it now: nothing to do but note it.
+    return await best_effort(f"private message to {user_id}", lambda: context.bot.send_message(user_id, render(_))) is not None
 
 
 COMMANDS = [cmd_checkin, cmd_makeup, cmd_me, cmd_history, cmd_levels, cmd_earn, cmd_badges, cmd_top,

@@ -22,7 +22,7 @@ from bot.telegram_port import user_info
 from bot.texts import Translator, language_for_user, translator
 from bot.texts import core as core_texts
 from bot.texts import shop as texts
-from handlers.base import command, delete_quietly, reply
+from handlers.base import answer_query, attempt, best_effort, command, delete_quietly, edit_query_message, reply
 from storage.shop import Order, ShopItem
 
 log = logging.getLogger(__name__)
@@ -238,10 +238,7 @@ async def on_shop_button(update: Update, context: BotContext) -> None:
         else:
             answer = await _cancel(update, context)
     finally:
-        try:
-            await query.answer(texts.alert(answer[0]) if answer[0] else None, show_alert=answer[1])
-        except TelegramError as exc:  # too old to answer: nothing left to tell
-            log.info("could not answer callback %s: %s", query.id, exc)
+        await answer_query(query, texts.alert(answer[0]) if answer[0] else None, show_alert=answer[1])
 
 
 async def _refusal(context: BotContext, chat_id: int, item_id: int, err: Exception) -> str:
@@ -315,11 +312,8 @@ async def _cancel(update: Update, context: BotContext) -> tuple[str | None, bool
 
 
 async def _edit(query, text: str) -> None:
-    """Turn the confirmation into its outcome, buttons gone. Best effort: it may have been deleted meanwhile."""
-    try:
-        await query.edit_message_text(text, reply_markup=None)
-    except TelegramError as exc:
-        log.info("could not edit the purchase message: %s", exc)
+    """Turn the confirmation into its outcome, buttons gone."""
+    await edit_query_message(query, text)
 
 
 COMMANDS = [cmd_shop, cmd_orders, cmd_additem, cmd_edititem, cmd_delitem, cmd_addcodes, cmd_fulfil, cmd_reject]
