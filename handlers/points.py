@@ -41,7 +41,7 @@ async def _names(context: BotContext, chat_id: int, rows):
 async def _checkin(update: Update, context: BotContext, user_id: int) -> None:
     chat, who = update.effective_chat, sender(update)
     s = context.services
-    result = await s.points.checkin(chat.id, user_id)
+    result = await s.points.checkin(chat.id, user_id, update.effective_message.date)
     tz = (await s.groups.settings(chat.id)).timezone
     # Name the tier whose multiplier was paid: a check-in that reaches the next tier still paid the old one's.
     tier = result.tier or await s.points.tier_of(chat.id, who.user_id)
@@ -74,7 +74,7 @@ async def on_checkin_words(update: Update, context: BotContext) -> None:
 
 @command("makeup")
 async def cmd_makeup(update: Update, context: BotContext) -> None:
-    result = await context.services.points.makeup(update.effective_chat.id, person_id(context))
+    result = await context.services.points.makeup(update.effective_chat.id, person_id(context), update.effective_message.date)
     await reply(update, context, texts.makeup_done(context.tr, result))
 
 

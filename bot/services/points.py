@@ -15,6 +15,7 @@ from bot.config import PointsConfig
 from bot.domain import checkin as ck
 from bot.domain.badges import BadgeRule, MemberStats, badges_earned
 from bot.domain.expiry import expiry_due, expiry_warnings, split_ledger, decay_amount
+from bot.domain.timing import event_time
 from bot.domain.levels import (
     PERK_POST_LINKS, ChatXpRules, Progress, Tier, chat_xp_due, perk_refused, progress, tier_for, tier_up,
 )
@@ -126,8 +127,10 @@ class PointsService:
 
     # --- check-in ---------------------------------------------------------------------------
 
-    async def checkin(self, chat_id: int, user_id: int, rng_value: int | None = None) -> CheckinResult:
-        now = self.clock.now()
+    async def checkin(self, chat_id: int, user_id: int, sent_at: datetime | None = None, rng_value: int | None = None) -> CheckinResult:
+        """Check in for the day the command was sent (`sent_at`, its message's date, in the group's timezone): a
+        /checkin typed before midnight and handled after it counts for the day it was typed."""
+        now = event_time(sent_at, self.clock.now())
         tz = (await self.groups.settings(chat_id)).timezone
         today = ck.local_day(now, tz)
         last = await self.repo.last_checkin(chat_id, user_id)
@@ -161,8 +164,8 @@ class PointsService:
             Awarded(badges, tier_up(before.xp, after.xp, self.tiers)), tier_for(before.xp, self.tiers), campaign,
         )
 
-    async def makeup(self, chat_id: int, user_id: int) -> MakeupResult:
-        now = self.clock.now()
+    async def makeup(self, chat_id: int, user_id: int, sent_at: datetime | None = None) -> MakeupResult:
+        now = event_time(sent_at, self.clock.now())
         tz = (await self.groups.settings(chat_id)).timezone
         today = ck.local_day(now, tz)
         rules = await self.checkin_rules(chat_id)
