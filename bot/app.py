@@ -13,15 +13,18 @@ from telegram.ext import (
     ContextTypes, Defaults,
     MessageHandler, TypeHandler, filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.context import BotContext, BotData, Services
+from bot.processor import ChatUpdateProcessor, StickyApplication
+from bot.receiving import InboxQueue, InboxRequest
 from bot.domain.roles import Role
 from bot.services.activity import ActivityBuffer
 from bot.services.funnel import FunnelService
 from bot.services.groups import GroupService
+from bot.services.inbox import InboxService
 from bot.services.members import MemberService
 from bot.services.points import PointsService
 from bot.services.roles import RoleService
@@ -36,6 +39,7 @@ from storage.activity import ActivityRepo
 from storage.db import Database
 from storage.funnel import FunnelRepo
 from storage.groups import GroupRepo
+from storage.inbox import InboxRepo
 from storage.ledger import LedgerRepo
 from storage.members import MemberRepo
 from storage.points import PointsRepo
@@ -69,9 +73,16 @@ def build_application(
     if config.token is None:
         raise ValueError("no bot token: set the BOT_TOKEN environment variable")
     clock = clock or SystemClock()
+    db = Database(config.database.path, config.database.busy_timeout_ms)
+    inbox = InboxService(InboxRepo(db, clock.now), clock)
+    processor = ChatUpdateProcessor()
     builder = (
         ApplicationBuilder()
+        .application_class(StickyApplication)
         .token(config.token.get_secret_value())
+        # Updates are recorded in the inbox as they arrive (see bot/receiving.py) and handled per chat.
+        .update_queue(InboxQueue(inbox))
+        .concurrent_updates(processor)
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .defaults(Defaults(
             parse_mode=ParseMode.HTML, tzinfo=ZoneInfo(config.defaults.timezone),
@@ -82,7 +93,9 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     if request_factory is not None:
-        builder = builder.request(request_factory()).get_updates_request(request_factory())
+        builder = builder.request(request_factory())
+    updates_request = request_factory() if request_factory is not None else HTTPXRequest(connection_pool_size=1)
+    builder = builder.get_updates_request(InboxRequest(updates_request, inbox))
     if config.telegram.api_url:
         base = config.telegram.api_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
@@ -92,13 +105,13 @@ def build_application(
             overall_max_rate=30, overall_time_period=1, group_max_rate=20, group_time_period=60, max_retries=3,
         ))
     app = builder.build()
+    processor.on_finished = lambda update: inbox.finished(update.update_id) if isinstance(update, Update) else None
 
-    db = Database(config.database.path, config.database.busy_timeout_ms)
     groups, members, roles = GroupRepo(db), MemberRepo(db), RoleRepo(db)
     group_service = GroupService(groups, config, clock)
     points_service = PointsService(db, LedgerRepo(db), PointsRepo(db), group_service, config.points, clock)
     app.bot_data.services = Services(
-        config=config, clock=clock, db=db,
+        config=config, clock=clock, db=db, inbox=inbox,
         groups=group_service,
         members=MemberService(members, groups, roles, BotPort(app.bot), clock, timedelta(minutes=config.roles.admin_cache_minutes)),
         roles=(role_service := RoleService(roles, members, clock)),
@@ -137,6 +150,9 @@ def build_application(
 async def post_init(app: Application) -> None:
     s: Services = app.bot_data.services
     await s.db.open()
+    # What was received before the last stop and not handled goes first, in Telegram's order.
+    for data in await s.inbox.recover():
+        await app.update_queue.put(Update.de_json(data, app.bot))
     await set_command_menus(app)
     arm_jobs(app)
 
@@ -156,6 +172,7 @@ async def post_shutdown(app: Application) -> None:
     if s.db.is_open:
         await s.activity.flush()
         await s.points.flush_chat_xp()
+        await s.inbox.flush()
         await s.db.close()
 
 
@@ -165,11 +182,16 @@ def arm_jobs(app: Application) -> None:
     if app.job_queue is None:
         return
     app.job_queue.run_repeating(points.job_flush, interval=s.config.activity.flush_seconds, name="counters:flush")
+    app.job_queue.run_repeating(job_prune_inbox, interval=3600, first=120, name="inbox:prune")
     # Expiry is idempotent per local day, so an hourly pass is a safe way to honour every group's timezone.
     app.job_queue.run_repeating(points.job_expiry, interval=3600, first=60, name="points:expiry")
     app.job_queue.run_repeating(points.job_weekly, interval=3600, first=90, name="points:weekly")
     # First run at once: checks that expired while we were down are resolved, live ones re-armed as captcha:{chat}:{user}.
     app.job_queue.run_repeating(funnel.job_sweep, interval=s.config.funnel.sweep_seconds, first=0, name="funnel:sweep")
+
+
+async def job_prune_inbox(context: BotContext) -> None:
+    await context.services.inbox.prune()
 
 
 async def set_command_menus(app: Application) -> None:

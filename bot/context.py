@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from bot.services.activity import ActivityBuffer
     from bot.services.funnel import FunnelService
     from bot.services.groups import GroupService
+    from bot.services.inbox import InboxService
     from bot.services.members import MemberService
     from bot.services.points import PointsService
     from bot.services.roles import RoleService
@@ -27,6 +28,7 @@ class Services:
     config: Config
     clock: Clock
     db: Database
+    inbox: InboxService
     groups: GroupService
     members: MemberService
     roles: RoleService

@@ -59,16 +59,26 @@ class Playground:
         await self.start()
 
     async def settle(self, max_rounds: int = 50) -> int:
-        """Deliver every pending update, and those the bot's own actions cause, until Telegram is quiet."""
+        """Deliver every pending update, and those the bot's own actions cause, until Telegram is quiet. Updates go
+        through the inbox as in production (recorded, claimed once, marked handled); those the application queued
+        itself (received before a restart and not handled) are handled first."""
         handled = 0
         for _ in range(max_rounds):
+            await self.app.update_queue.join()
             updates = self.sim.take_updates(ALLOWED_UPDATES)
             if not updates:
                 return handled
-            for data in updates:
-                await self.app.process_update(Update.de_json(data, self.app.bot))
-                handled += 1
+            handled += await self.deliver(updates)
         raise RuntimeError("updates keep coming: a loop between the bot and the simulator?")
+
+    async def deliver(self, updates: list[dict]) -> int:
+        """These updates, exactly as Telegram sent them (again, perhaps), through the inbox and the Application."""
+        await self.services.inbox.receive(updates)
+        for data in updates:
+            update = Update.de_json(data, self.app.bot)
+            await self.app.process_update(update)
+            self.services.inbox.finished(update.update_id)
+        return len(updates)
 
     async def __aenter__(self) -> Playground:
         await self.start()

@@ -1,7 +1,5 @@
-"""Runs first for every update: skips repeats, records who spoke, counts activity, resolves the actor and language once."""
+"""Runs first for every update: lets each update through once (the inbox), records who spoke, counts activity, resolves the actor and language once."""
 from __future__ import annotations
-
-from collections import OrderedDict
 
 from telegram import MessageEntity, Update
 from telegram.constants import ChatType
@@ -36,23 +34,22 @@ async def translator_for(update: Update, context: BotContext) -> Translator:
 
 
 class Middleware:
-    def __init__(self, specs: dict[str, CommandSpec], remember: int = 10_000) -> None:
+    def __init__(self, specs: dict[str, CommandSpec]) -> None:
         self.specs = specs
-        # Telegram can deliver an update twice (retries, restarts); the same id is handled once.
-        self._recent: OrderedDict[int, None] = OrderedDict()
-        self._remember = remember
-
-    def _repeat(self, update_id: int) -> bool:
-        if update_id in self._recent:
-            return True
-        self._recent[update_id] = None
-        if len(self._recent) > self._remember:
-            self._recent.popitem(last=False)
-        return False
 
     async def __call__(self, update: Update, context: BotContext) -> None:
-        if self._repeat(update.update_id):
+        # Telegram can deliver an update twice (retries, restarts): the inbox lets it through once, ever.
+        inbox = context.services.inbox
+        if not await inbox.claim(update.update_id):
+            inbox.handling(None)
             raise ApplicationHandlerStop()
+        try:
+            await self._prepare(update, context)
+        finally:
+            # What the steps above wrote is harmless to write again; from here a commit marks the update handled.
+            inbox.handling(update.update_id)
+
+    async def _prepare(self, update: Update, context: BotContext) -> None:
         s = context.services
         chat, user, message = update.effective_chat, update.effective_user, update.effective_message
         default_lang = s.config.defaults.language

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 
@@ -25,6 +25,17 @@ def from_iso(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
+class CommitHook(Protocol):
+    """Something that rides along on every write transaction (the inbox's "handled" marks): written just
+    before COMMIT, told afterwards whether the commit happened."""
+
+    async def before_commit(self, tx: aiosqlite.Connection) -> None:
+        """Write inside the transaction, just before COMMIT."""
+
+    def after_commit(self, committed: bool) -> None:
+        """Whether what before_commit wrote was committed (also called when before_commit itself failed)."""
+
+
 class Database:
     def __init__(self, path: str | Path, busy_timeout_ms: int = 5000) -> None:
         self.path = Path(path)
@@ -34,6 +45,10 @@ class Database:
         # aiosqlite runs each connection in its own thread; the lock keeps our coroutines from
         # interleaving statements of two transactions on the one write connection.
         self._write_lock = asyncio.Lock()
+        self._hooks: list[CommitHook] = []
+
+    def add_commit_hook(self, hook: CommitHook) -> None:
+        self._hooks.append(hook)
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,13 +93,26 @@ class Database:
             raise RuntimeError("database is not open")
         async with self._write_lock:
             await self._writer.execute("BEGIN IMMEDIATE")
+            hooked: list[CommitHook] = []
             try:
                 yield self._writer
+                for hook in self._hooks:
+                    hooked.append(hook)
+                    await hook.before_commit(self._writer)
+                await self._writer.execute("COMMIT")
             except BaseException:
                 await self._writer.execute("ROLLBACK")
+                for hook in hooked:
+                    hook.after_commit(False)
                 raise
-            else:
-                await self._writer.execute("COMMIT")
+            for hook in hooked:
+                hook.after_commit(True)
+
+    async def call(self, tx: aiosqlite.Connection, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run fn(sqlite3 connection, *args) on the writer's thread inside an open transaction: several
+        statements for one thread hop (the inbox's per-batch write)."""
+        assert tx is self._writer and self._write_lock.locked(), "call() belongs inside transaction()"
+        return await tx._execute(fn, tx._conn, *args)
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         return await self._read(_fetchone, sql, params)

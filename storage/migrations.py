@@ -337,4 +337,18 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        8,
+        "the inbox: every update as received, until it is handled",
+        """
+        CREATE TABLE inbox (
+            update_id INTEGER PRIMARY KEY,
+            payload TEXT,
+            received_at TEXT NOT NULL,
+            handled_at TEXT
+        );
+        CREATE INDEX inbox_unhandled ON inbox(update_id) WHERE handled_at IS NULL;
+        CREATE INDEX inbox_handled_at ON inbox(handled_at) WHERE handled_at IS NOT NULL
+        """,
+    ),
 ]

@@ -1,0 +1,122 @@
+"""Fair concurrency: one chat's updates one after another in the order they came, different chats side by side,
+so a flood, a slow command or a rate-limited burst in one group never delays another. Stopping is quick:
+what has not started stays in the inbox for the next start, what runs gets a short grace."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, BaseUpdateProcessor
+
+log = logging.getLogger(__name__)
+
+# PTB's own bound is taken before our per-chat wait: a flood in one chat would fill it and stall the rest.
+# So PTB's is set out of reach and ours (chats handled at once) is applied once an update's turn has come.
+_UNBOUNDED = 1 << 30
+
+
+def chat_key(update: object) -> int | None:
+    """Updates are ordered per chat; an update without one (a poll answer) per user; otherwise not at all."""
+    if isinstance(update, Update):
+        chat = update.effective_chat
+        if chat is not None:
+            return chat.id
+        user = update.effective_user
+        if user is not None:
+            return user.id
+    return None
+
+
+class ChatUpdateProcessor(BaseUpdateProcessor):
+    def __init__(self, concurrent_chats: int = 16, stop_grace: float = 5.0) -> None:
+        super().__init__(max_concurrent_updates=_UNBOUNDED)
+        self.concurrent_chats = concurrent_chats
+        self.stop_grace = stop_grace
+        # Told when an update's handling ended (the inbox marks it handled); not told when it was cut short.
+        self.on_finished: Callable[[object], None] | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._chats: dict[int, list[Any]] = {}  # chat -> [lock, updates holding or waiting for it]
+        self._running: set[asyncio.Task] = set()
+        self._stopping = False
+        self.left_for_next_start = 0
+        self.cut_short = 0
+
+    async def initialize(self) -> None:
+        self._slots = asyncio.Semaphore(self.concurrent_chats)
+        self._stopping = False
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = chat_key(update)
+        if key is None:
+            await self._run(update, coroutine)
+            return
+        entry = self._chats.get(key)
+        if entry is None:
+            entry = self._chats[key] = [asyncio.Lock(), 0]
+        entry[1] += 1
+        try:
+            async with entry[0]:  # asyncio.Lock wakes waiters first come, first served: the chat's order
+                await self._run(update, coroutine)
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._chats[key]
+
+    async def _run(self, update: object, coroutine: Awaitable[Any]) -> None:
+        assert self._slots is not None, "the processor was not initialized"
+        async with self._slots:
+            if self._stopping:
+                self._skip(coroutine)
+                return
+            task = asyncio.current_task()
+            assert task is not None
+            self._running.add(task)
+            try:
+                await coroutine
+            except asyncio.CancelledError:
+                self.cut_short += 1
+                raise
+            finally:
+                self._running.discard(task)
+        if self.on_finished is not None:
+            self.on_finished(update)
+
+    def _skip(self, coroutine: Awaitable[Any]) -> None:
+        self.left_for_next_start += 1
+        close = getattr(coroutine, "close", None)
+        if close is not None:
+            close()  # never awaited: no "coroutine was never awaited" warning
+
+    def begin_stop(self) -> None:
+        """From now on nothing new starts; what runs is cancelled after the grace period."""
+        self._stopping = True
+        asyncio.get_running_loop().call_later(self.stop_grace, self._cancel_running)
+
+    def _cancel_running(self) -> None:
+        for task in list(self._running):
+            task.cancel()
+
+    def stop_report(self) -> str | None:
+        if not (self.left_for_next_start or self.cut_short):
+            return None
+        return (f"stopped with {self.left_for_next_start} update(s) not started and {self.cut_short} cut short:"
+                " the inbox hands the next start every one whose change was not committed")
+
+
+class StickyApplication(Application):
+    """PTB's Application, except that stopping does not wait for every queued update (minutes, under a flood)."""
+
+    async def stop(self) -> None:
+        processor = self.update_processor
+        if self.running and isinstance(processor, ChatUpdateProcessor):
+            processor.begin_stop()
+        await super().stop()
+        report = processor.stop_report() if isinstance(processor, ChatUpdateProcessor) else None
+        if report:
+            log.warning(report)

@@ -1,0 +1,136 @@
+"""Nothing lost, nothing twice: which received updates are to be handled, and that each is handled once.
+
+An update is recorded (storage.inbox) before Telegram can consider it delivered; the middleware claims it
+before any handler runs; its "handled" mark is committed with the first write its handlers make (or with the
+next commit after it finished, for updates that change nothing). After a restart, what was received and not
+handled is handled first; a redelivered update already handled is claimed by nobody.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from bot.clock import Clock
+from storage.inbox import HANDLING, InboxRepo
+
+log = logging.getLogger(__name__)
+
+# How long a finished update's mark may wait for a commit that happens anyway before it gets one of its own:
+# the window in which a crash makes a change-nothing update (a /help answer) be answered again.
+MARK_DELAY = 0.2
+# Telegram keeps an unconfirmed update for 24 hours and, after a week without updates, may start ids afresh.
+KEEP_HANDLED = timedelta(days=2)
+
+
+class InboxService:
+    def __init__(self, repo: InboxRepo, clock: Clock, remember: int = 50_000) -> None:
+        self.repo = repo
+        self.clock = clock
+        self._due: set[int] = set()  # recorded (or recovered) here and not claimed yet
+        self._repeats: set[int] = set()  # arrived again although the inbox already had them
+        self._claimed: OrderedDict[int, None] = OrderedDict()
+        self._remember = remember
+        self._timer: asyncio.TimerHandle | None = None
+        self._flushing: asyncio.Task | None = None
+
+    # ---------------------------------------------------------------- arrival
+
+    async def receive(self, updates: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Record a batch as Telegram sent it (one transaction); returns the updates not seen before."""
+        batch = [u for u in updates if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
+        if not batch:
+            return []
+        known = await self.repo.record([(u["update_id"], json.dumps(u, ensure_ascii=False, separators=(",", ":"))) for u in batch])
+        fresh = []
+        for update in batch:
+            update_id = update["update_id"]
+            if update_id in known or update_id in self._due:
+                self._repeats.add(update_id)
+            else:
+                self._due.add(update_id)
+                fresh.append(update)
+        if len(self._repeats) > self._remember:  # repeats nobody asked about (e.g. filtered out): forget them
+            self._repeats.clear()
+        return fresh
+
+    def received(self, update_id: int) -> bool:
+        """Already recorded by this process (polling, recovery): a webhook put need not record it again."""
+        return update_id in self._due or update_id in self._repeats or update_id in self._claimed
+
+    async def recover(self) -> list[dict[str, Any]]:
+        """At start: what was received and never handled, oldest first. They are due before anything new."""
+        pending = []
+        for row in await self.repo.unhandled():
+            try:
+                update = json.loads(row.payload)
+            except ValueError:
+                log.warning("inbox: update %s is unreadable and is skipped", row.update_id)
+                self.repo.finished(row.update_id)
+                continue
+            self._due.add(row.update_id)
+            pending.append(update)
+        if pending:
+            log.info("inbox: %d update(s) received before the last stop and not handled: handling them first", len(pending))
+        return pending
+
+    # ---------------------------------------------------------------- handling
+
+    async def claim(self, update_id: int) -> bool:
+        """True exactly once per update id, across restarts: the caller handles it."""
+        if update_id in self._due:
+            self._due.discard(update_id)
+        elif update_id in self._claimed or update_id in self._repeats:
+            self._repeats.discard(update_id)
+            return False
+        elif await self.repo.handled(update_id):  # not received through the inbox (handed in directly)
+            return False
+        self._claimed[update_id] = None
+        if len(self._claimed) > self._remember:
+            self._claimed.popitem(last=False)
+        return True
+
+    @staticmethod
+    def handling(update_id: int | None) -> None:
+        """From here on, a commit in this task also marks the update handled (its own writes start here)."""
+        HANDLING.set(update_id)
+
+    def finished(self, update_id: int) -> None:
+        """Handling ended (whatever the outcome: an update that fails is not retried forever)."""
+        HANDLING.set(None)
+        if update_id not in self._claimed:  # a repeat nobody handled: nothing to mark
+            return
+        self.repo.finished(update_id)
+        if self._timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            self._timer = loop.call_later(MARK_DELAY, self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._timer = None
+        if self.repo.unwritten and (self._flushing is None or self._flushing.done()):
+            self._flushing = asyncio.ensure_future(self._flush_logged())
+
+    async def _flush_logged(self) -> None:
+        try:
+            await self.repo.flush()
+        except Exception as exc:  # the marks stay queued for the next commit
+            log.warning("inbox: could not write handled marks: %s", exc)
+
+    async def flush(self) -> None:
+        """At stop: every finished update's mark is written."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
+        await self.repo.flush()
+
+    async def prune(self) -> int:
+        return await self.repo.prune(self.clock.now() - KEEP_HANDLED)

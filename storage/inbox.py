@@ -1,0 +1,135 @@
+"""The inbox: every update as Telegram sent it, stored before Telegram is told it arrived, marked once handled.
+
+"Handled" is written in the same transaction as what handling the update changed (a commit hook), so a crash
+can never leave an effect committed and its update due again; updates that change nothing are marked in the
+next commit that happens anyway (a received batch, a counter flush) or a short timer's — never a commit each.
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from storage.db import Database, iso
+
+# The update whose handling is running in this task (set once its preliminaries are written): a transaction
+# committed while it is set also marks that update handled.
+HANDLING: ContextVar[int | None] = ContextVar("sticky_inbox_handling", default=None)
+
+_MARK = (
+    "INSERT INTO inbox(update_id, received_at, handled_at) VALUES (?, ?, ?)"
+    " ON CONFLICT(update_id) DO UPDATE SET handled_at = COALESCE(inbox.handled_at, excluded.handled_at), payload = NULL"
+)
+
+
+@dataclass(frozen=True)
+class Pending:
+    update_id: int
+    payload: str
+
+
+class InboxRepo:
+    """The inbox table plus the marks not written yet: those belong to the write transaction, not to any caller."""
+
+    def __init__(self, db: Database, now: Callable[[], datetime], remember: int = 50_000) -> None:
+        self.db = db
+        self.now = now
+        self._unwritten: dict[int, None] = {}  # handled, mark not written yet (insertion order = handling order)
+        self._writing: list[int] = []  # taken by the transaction being committed
+        self._marked: OrderedDict[int, None] = OrderedDict()  # written in this process (skip writing again)
+        self._remember = remember
+        db.add_commit_hook(self)
+
+    # ---------------------------------------------------------------- receiving
+
+    async def record(self, updates: list[tuple[int, str]]) -> set[int]:
+        """Store a received batch in one transaction; returns the ids that were already in the inbox."""
+        if not updates:
+            return set()
+        at = iso(self.now())
+        async with self.db.transaction() as tx:
+            return await self.db.call(tx, _record, updates, at)
+
+    async def unhandled(self) -> list[Pending]:
+        """What was received and never handled, in Telegram's order."""
+        rows = await self.db.fetchall("SELECT update_id, payload FROM inbox WHERE handled_at IS NULL ORDER BY update_id")
+        return [Pending(r[0], r[1]) for r in rows if r[1] is not None]
+
+    async def handled(self, update_id: int) -> bool:
+        if update_id in self._marked or update_id in self._unwritten:
+            return True
+        return await self.db.fetchval("SELECT handled_at FROM inbox WHERE update_id = ?", (update_id,)) is not None
+
+    # ---------------------------------------------------------------- marking
+
+    def finished(self, update_id: int) -> None:
+        """This update was handled: its mark goes with the next commit."""
+        if update_id not in self._marked:
+            self._unwritten[update_id] = None
+
+    @property
+    def unwritten(self) -> int:
+        return len(self._unwritten)
+
+    async def flush(self) -> None:
+        """Write the marks now (the hook does it; the transaction itself has nothing else to say)."""
+        if self._unwritten and self.db.is_open:
+            async with self.db.transaction():
+                pass
+
+    async def before_commit(self, tx: aiosqlite.Connection) -> None:
+        ids = list(self._unwritten)
+        current = HANDLING.get()
+        if current is not None and current not in self._marked and current not in self._unwritten:
+            ids.append(current)
+        if not ids:
+            return
+        self._writing = ids
+        for i in ids:
+            self._unwritten.pop(i, None)
+        at = iso(self.now())
+        await tx.executemany(_MARK, [(i, at, at) for i in ids])
+
+    def after_commit(self, committed: bool) -> None:
+        ids, self._writing = self._writing, []
+        if not committed:  # back in line for the next commit (the update being handled is marked by its next one)
+            for i in ids:
+                if i != HANDLING.get():
+                    self._unwritten[i] = None
+            return
+        for i in ids:
+            self._marked[i] = None
+        while len(self._marked) > self._remember:
+            self._marked.popitem(last=False)
+
+    # ---------------------------------------------------------------- housekeeping
+
+    async def prune(self, handled_before: datetime) -> int:
+        """Forget handled updates older than this (Telegram redelivers nothing older than a day)."""
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute("DELETE FROM inbox WHERE handled_at IS NOT NULL AND handled_at < ?", (iso(handled_before),))
+            return cursor.rowcount
+
+    async def counts(self) -> tuple[int, int]:
+        """(unhandled, handled) rows, for checks and tests."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) - COUNT(handled_at), COUNT(handled_at) FROM inbox"
+        )
+        return row[0], row[1]
+
+
+def _record(conn: sqlite3.Connection, updates: Iterable[tuple[int, str]], at: str) -> set[int]:
+    updates = list(updates)
+    ids = [u for u, _ in updates]
+    marks = ",".join("?" * len(ids))
+    known = {r[0] for r in conn.execute(f"SELECT update_id FROM inbox WHERE update_id IN ({marks})", ids)}
+    conn.executemany(
+        "INSERT INTO inbox(update_id, payload, received_at) VALUES (?, ?, ?) ON CONFLICT(update_id) DO NOTHING",
+        [(u, payload, at) for u, payload in updates if u not in known],
+    )
+    return known

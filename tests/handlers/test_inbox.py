@@ -1,0 +1,81 @@
+"""The inbox through the real Application: an update Telegram delivers again after a restart is not handled again
+(chat XP, activity counts, replies included), and what was received but not handled before a stop is handled
+first at the next start, in order."""
+from __future__ import annotations
+
+from bot.app import ALLOWED_UPDATES
+
+
+async def snapshot(pg, chat) -> dict:
+    db = pg.services.db
+    return {
+        "activity": [tuple(r) for r in await db.fetchall(
+            "SELECT user_id, day, messages FROM activity_daily WHERE chat_id = ? ORDER BY user_id, day", (chat.id,))],
+        "wallets": [tuple(r) for r in await db.fetchall(
+            "SELECT user_id, points, xp FROM wallets WHERE chat_id = ? ORDER BY user_id", (chat.id,))],
+        "ledger": (await db.fetchval("SELECT COUNT(*) FROM ledger WHERE chat_id = ?", (chat.id,))),
+        "replies": len(pg.sim.replies(chat)),
+    }
+
+
+async def chatter(pg, group) -> list[dict]:
+    """Chat, a check-in and a read-only command, each a member's own: the updates as Telegram sent them."""
+    cooldown = pg.config.points.chat_xp.cooldown_seconds
+    for text in ("good morning", "how is everyone", "tea time"):
+        pg.sim.send(group.alice, text, group.chat)
+        pg.clock.advance(seconds=cooldown + 1)
+    pg.sim.send(group.bob, "/checkin", group.chat)
+    pg.sim.send(group.carol, "/help", group.chat)
+    return pg.sim.take_updates(ALLOWED_UPDATES)
+
+
+async def test_updates_delivered_again_after_a_restart_are_not_handled_again(pg, group):
+    updates = await chatter(pg, group)
+    await pg.deliver(updates)
+    await pg.services.points.flush_chat_xp()
+    await pg.services.activity.flush()
+    await pg.settle()
+    before = await snapshot(pg, group.chat)
+    assert before["replies"] >= 2 and any(xp for _, _, xp in before["wallets"])
+    assert sum(n for _, _, n in before["activity"]) >= 5
+
+    await pg.restart()  # a new process: nothing in memory says these were seen
+    await pg.deliver(updates)  # Telegram sends them again (they were never confirmed)
+    await pg.services.points.flush_chat_xp()
+    await pg.services.activity.flush()
+    await pg.settle()
+    assert await snapshot(pg, group.chat) == before
+
+
+async def test_the_same_update_twice_in_one_batch_is_handled_once(pg, group):
+    pg.sim.send(group.carol, "/help", group.chat)
+    updates = pg.sim.take_updates(ALLOWED_UPDATES)
+    before = len(pg.sim.replies(group.chat))
+    await pg.deliver(updates + updates)
+    assert len(pg.sim.replies(group.chat)) == before + 1
+
+
+async def test_received_but_not_handled_before_a_stop_is_handled_first_at_the_next_start(pg, group):
+    pg.sim.send(group.alice, "/help", group.chat)
+    pg.sim.send(group.bob, "/checkin", group.chat)
+    updates = pg.sim.take_updates(ALLOWED_UPDATES)
+    await pg.services.inbox.receive(updates)  # recorded, then the process died before handling them
+    assert (await pg.services.inbox.repo.counts())[0] == 2
+
+    await pg.restart()
+    await pg.settle()  # the application handles what it recovered before anything new
+    texts = [m.get("text", "") for m in pg.sim.replies(group.chat)][-2:]
+    assert texts[0].startswith("Commands for you")
+    assert "Bob checked in" in texts[1]
+    assert (await pg.services.inbox.repo.counts())[0] == 0
+
+    # Telegram had not been told: it delivers both again, and nothing happens twice.
+    replies = len(pg.sim.replies(group.chat))
+    await pg.deliver(updates)
+    await pg.settle()
+    assert len(pg.sim.replies(group.chat)) == replies
+    ledger = await pg.services.db.fetchall(
+        "SELECT reason FROM ledger WHERE chat_id = ? AND user_id = ? AND reason = 'checkin' AND currency = 'points'",
+        (group.chat.id, group.bob.id),
+    )
+    assert len(ledger) == 1

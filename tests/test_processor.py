@@ -1,0 +1,77 @@
+"""The per-chat update processor: one chat in order, chats side by side (bounded), a quick stop."""
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Update
+
+from bot.processor import ChatUpdateProcessor
+
+
+def update(update_id: int, chat_id: int) -> Update:
+    return Update.de_json({"update_id": update_id, "message": {
+        "message_id": update_id, "date": 0, "chat": {"id": chat_id, "type": "supergroup", "title": "g"},
+        "from": {"id": 5, "is_bot": False, "first_name": "A"}, "text": "hi"}}, None)
+
+
+async def test_one_chat_in_order_other_chats_meanwhile():
+    processor = ChatUpdateProcessor(concurrent_chats=4)
+    await processor.initialize()
+    finished: list[int] = []
+    processor.on_finished = lambda u: finished.append(u.update_id)
+    log: list[tuple[str, int]] = []
+    release = asyncio.Event()
+
+    async def slow(n: int) -> None:  # the flooded chat's updates wait (a slow command, a rate limit)
+        log.append(("start", n))
+        await release.wait()
+        log.append(("end", n))
+
+    async def quick(n: int) -> None:
+        log.append(("quick", n))
+
+    tasks = [asyncio.create_task(processor.process_update(update(n, -1), slow(n))) for n in range(1, 6)]
+    tasks.append(asyncio.create_task(processor.process_update(update(99, -2), quick(99))))
+    await asyncio.sleep(0.05)
+    assert log == [("start", 1), ("quick", 99)]  # the other chat did not wait for the flood
+    release.set()
+    await asyncio.gather(*tasks)
+    assert [e for e in log if e[0] != "quick"] == [(k, n) for n in range(1, 6) for k in ("start", "end")]
+    assert sorted(finished) == [1, 2, 3, 4, 5, 99]
+
+
+async def test_at_most_the_bound_of_chats_run_at_once():
+    processor = ChatUpdateProcessor(concurrent_chats=3)
+    await processor.initialize()
+    running = peak = 0
+
+    async def work() -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+
+    await asyncio.gather(*(processor.process_update(update(n, -n), work()) for n in range(1, 11)))
+    assert peak == 3
+
+
+async def test_stopping_starts_nothing_new_and_cuts_the_running_short_after_the_grace():
+    processor = ChatUpdateProcessor(concurrent_chats=4, stop_grace=0.05)
+    await processor.initialize()
+    finished: list[int] = []
+    processor.on_finished = lambda u: finished.append(u.update_id)
+    started: list[int] = []
+
+    async def forever(n: int) -> None:
+        started.append(n)
+        await asyncio.sleep(3600)
+
+    tasks = [asyncio.create_task(processor.process_update(update(n, -1), forever(n))) for n in range(1, 4)]
+    await asyncio.sleep(0.01)
+    processor.begin_stop()
+    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=2)
+    assert started == [1]
+    assert isinstance(results[0], asyncio.CancelledError) and results[1:] == [None, None]
+    assert finished == []  # none is marked handled: the inbox gives them to the next start
+    assert processor.stop_report() is not None and "2 update(s) not started and 1 cut short" in processor.stop_report()
