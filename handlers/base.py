@@ -14,8 +14,8 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 
 from bot.context import BotContext
-from bot.domain.errors import AnonymousAdminError, GroupOnlyError, PrivateOnlyError, UserError
-from bot.domain.roles import Role, require
+from bot.domain.errors import AnonymousAdminError, GroupOnlyError, LookupNotAllowedError, PrivateOnlyError, UsageError, UserError
+from bot.domain.roles import Role, require, role_from
 from bot.telegram_port import user_info
 from bot.domain.funnel import FunnelError
 from bot.domain.points import PointsError
@@ -220,6 +220,45 @@ def split_target(update: Update, args: list[str]) -> tuple[str | None, list[str]
     if args and _names_member(args[0]):
         return args[0], args[1:]
     return None, args
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Whom a personal command (/me, /history, /badges, /invites) is about."""
+
+    user_id: int
+    display: str
+    role: Role
+    is_self: bool
+
+
+def replied_person(update: Update):
+    """The person whose message a command replies to; None for a forum topic's root, a bot or a chat."""
+    replied = update.effective_message.reply_to_message
+    if replied is None or replied.forum_topic_created or replied.sender_chat is not None or replied.from_user is None:
+        return None
+    return None if replied.from_user.is_bot else replied.from_user
+
+
+async def subject(update: Update, context: BotContext, command_name: str) -> Subject:
+    """The sender, or — for admins — the member named by @username, id or reply. A member who names someone
+    else gets one line saying only admins look others up (LookupNotAllowedError)."""
+    args = context.args or []
+    named = args[0] if args and _names_member(args[0]) else None
+    if len(args) > (1 if named else 0):
+        raise UsageError()
+    replied = replied_person(update) if named is None else None
+    me = update.effective_user
+    own = named is None and (replied is None or (me is not None and replied.id == me.id))
+    if named is not None and me is not None and not context.actor.anonymous_admin:
+        own = named.casefold() == f"@{me.username}".casefold() if named.startswith("@") else user_id_arg(named) == me.id
+    if own:
+        who = sender(update)
+        return Subject(person_id(context), who.display, context.actor.role, True)
+    if context.actor.role < Role.ADMIN:
+        raise LookupNotAllowedError(command=command_name)
+    target = await resolve_target(update, context, named)
+    return Subject(target.user.user_id, target.user.display, role_from(target.tg_role, target.community_role), False)
 
 
 def person_id(context: BotContext) -> int:

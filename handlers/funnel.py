@@ -23,6 +23,7 @@ from bot.texts import points as points_texts
 from bot.texts import translator
 from handlers.base import (
     answer_query, best_effort, command, delete_later, delete_quietly, edit_query_message, person_id, reply, resolve_target, sender,
+    subject,
 )
 from handlers.lifecycle import is_present
 from handlers.points import notify_private
@@ -479,19 +480,9 @@ async def cmd_invite(update: Update, context: BotContext) -> None:
 
 @command("invites")
 async def cmd_invites(update: Update, context: BotContext) -> None:
-    args = context.args or []
-    if len(args) > 1:
-        raise UsageError()
-    chat = update.effective_chat
-    if args:
-        if context.actor.role < Role.ADMIN:
-            raise NotAllowedError(needed=Role.ADMIN)
-        target = await resolve_target(update, context, args[0])
-        user_id, display = target.user.user_id, target.user.display
-    else:
-        user_id, display = person_id(context), sender(update).display
-    stats = await context.services.funnel.stats(chat.id, user_id)
-    await reply(update, context, texts.stats(context.tr, display, stats))
+    who = await subject(update, context, "invites")
+    stats = await context.services.funnel.stats(update.effective_chat.id, who.user_id)
+    await reply(update, context, texts.stats(context.tr, who.display, stats))
 
 
 @command("setcaptcha", role=Role.ADMIN)

@@ -19,7 +19,8 @@ from bot.texts import points as texts
 from bot.texts import language_for_user, translator
 from bot.telegram_port import user_info
 from handlers.base import (
-    answer_query, best_effort, command, delete_quietly, edit_query_message, person_id, render_error, reply, resolve_target, sender,
+    answer_query, best_effort, command, delete_quietly, edit_query_message, person_id, render_error, replied_person, reply,
+    resolve_target, sender, subject,
 )
 
 log = logging.getLogger(__name__)
@@ -81,21 +82,21 @@ async def cmd_makeup(update: Update, context: BotContext) -> None:
 @command("me")
 async def cmd_me(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
-    if context.actor.anonymous_admin:
+    if context.actor.anonymous_admin and not context.args and replied_person(update) is None:
         await reply(update, context, core_texts.me(context.tr, chat.title or "", context.actor.role))
         return
-    who = sender(update)
+    who = await subject(update, context, "me")
     profile = await context.services.points.profile(chat.id, who.user_id)
-    await reply(update, context, texts.profile(context.tr, who.display, context.actor.role, profile, context.services.points.tiers))
+    await reply(update, context, texts.profile(context.tr, who.display, who.role, profile, context.services.points.tiers))
 
 
 @command("history")
 async def cmd_history(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
-    user_id = person_id(context)
-    entries = await context.services.points.history(chat.id, user_id)
+    who = await subject(update, context, "history")
+    entries = await context.services.points.history(chat.id, who.user_id)
     tz = (await context.services.groups.settings(chat.id)).timezone
-    await reply(update, context, texts.history(context.tr, sender(update).display, entries, tz))
+    await reply(update, context, texts.history(context.tr, who.display, entries, tz))
 
 
 @command("levels", where="any")
@@ -124,9 +125,9 @@ async def cmd_earn(update: Update, context: BotContext) -> None:
 
 @command("badges")
 async def cmd_badges(update: Update, context: BotContext) -> None:
-    chat_id = update.effective_chat.id
-    held = await context.services.points.repo.badges(chat_id, person_id(context))
-    await reply(update, context, texts.badges(context.tr, sender(update).display, held, context.services.points.badges))
+    who = await subject(update, context, "badges")
+    held = await context.services.points.repo.badges(update.effective_chat.id, who.user_id)
+    await reply(update, context, texts.badges(context.tr, who.display, held, context.services.points.badges))
 
 
 @command("top")
@@ -167,6 +168,7 @@ async def _adjust(update: Update, context: BotContext, give: bool) -> None:
     try:
         wallet = await context.services.points.adjust(
             update.effective_chat.id, context.actor.user_id, target.user.user_id, rest[0], " ".join(rest[1:]), update.update_id, give,
+            actor_is_owner=context.actor.role >= Role.OWNER, target_is_bot=target.user.is_bot,
         )
     except InsufficientPointsError as err:  # the balance is the member's, not the admin's
         raise InsufficientPointsError(err.balance, err.needed, holder=target.user.display) from None
@@ -305,7 +307,9 @@ async def job_weekly(context: BotContext) -> None:
     for group in await s.groups.repo.active():
         top = await s.points.weekly_top(group.chat_id)
         if top is not None:
-            await announce(context, group.chat_id, top.user_id, lambda _, who, top=top: texts.weekly_top(_, who, top.points, top.badges))
+            tied = [n for n, _ in await _names(context, group.chat_id, [(u, 0) for u in top.tied])]
+            await announce(context, group.chat_id, top.user_id,
+                           lambda _, who, top=top, tied=tied: texts.weekly_top(_, who, top.points, top.badges, tied))
 
 
 async def notify_private(context: BotContext, user_id: int, render) -> bool:

@@ -9,6 +9,11 @@ import aiosqlite
 from storage.db import Database, from_iso, iso
 
 
+# The rows a board counts as earned: gains other than a shop refund, and what was taken back (a referral's
+# clawback, an admin's /take) — spending never pushes anyone down.
+EARNED = "((amount > 0 AND reason != 'shop_refund') OR reason IN ('referral_clawback', 'admin_take'))"
+
+
 @dataclass(frozen=True)
 class Entry:
     id: int
@@ -131,11 +136,22 @@ class LedgerRepo:
                 out.append((r["chat_id"], r["user_id"], "xp", r["wx"], r["lx"]))
         return out
 
+    async def reached_at(self, chat_id: int, user_ids: list[int], since: datetime, until: datetime) -> dict[int, datetime]:
+        """When each member's last row counted on the points board in the window was booked: the moment they
+        reached their total (ties on a board go to who got there first)."""
+        marks = ",".join("?" * len(user_ids))
+        rows = await self.db.fetchall(
+            f"SELECT user_id, MAX(at) AS at FROM ledger WHERE chat_id = ? AND currency = 'points' AND user_id IN ({marks})"
+            f" AND {EARNED} AND at >= ? AND at < ? GROUP BY user_id",
+            (chat_id, *user_ids, iso(since), iso(until)),
+        )
+        return {r["user_id"]: datetime.fromisoformat(r["at"]) for r in rows}
+
     async def leaderboard(
         self, chat_id: int, currency: str, since: datetime | None, limit: int | None = 10, until: datetime | None = None,
     ) -> list[tuple[int, int]]:
         """(user, total) by what was *earned* in the window: (limit None: everyone) spending does not push anyone down, a refund of
-        spent points is not earning, and a referral reward taken back is no longer earned."""
+        spent points is not earning, and a referral reward or admin's gift taken back (clawback, /take) is no longer earned."""
         if since is None and until is None and currency == "xp":
             rows = await self.db.fetchall(
                 "SELECT user_id, xp AS total FROM wallets WHERE chat_id = ? AND xp > 0 ORDER BY xp DESC, user_id LIMIT ?",
@@ -144,16 +160,8 @@ class LedgerRepo:
         else:
             rows = await self.db.fetchall(
                 "SELECT user_id, SUM(amount) AS total FROM ledger WHERE chat_id = ? AND currency = ?"
-                " AND ((amount > 0 AND reason != ?) OR reason = ?)"
-                " AND at >= ? AND at < ? GROUP BY user_id HAVING total > 0 ORDER BY total DESC, user_id LIMIT ?",
-                (chat_id, currency, "shop_refund", "referral_clawback", iso(since) if since else "",
+                f" AND {EARNED} AND at >= ? AND at < ? GROUP BY user_id HAVING total > 0 ORDER BY total DESC, user_id LIMIT ?",
+                (chat_id, currency, iso(since) if since else "",
                  iso(until) if until else "9999", -1 if limit is None else limit),
             )
         return [(r["user_id"], r["total"]) for r in rows]
-
-    async def rank(self, chat_id: int, user_id: int) -> int | None:
-        """Position by XP (lifetime), 1 = top."""
-        xp = await self.db.fetchval("SELECT xp FROM wallets WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
-        if not xp:
-            return None
-        return 1 + await self.db.fetchval("SELECT COUNT(*) FROM wallets WHERE chat_id = ? AND xp > ?", (chat_id, xp))

@@ -36,6 +36,10 @@ class PointsRepo:
         rows = await self.db.fetchall("SELECT day FROM checkins WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
         return {date.fromisoformat(r["day"]) for r in rows}
 
+    async def makeup_days(self, chat_id: int, user_id: int) -> set[date]:
+        rows = await self.db.fetchall("SELECT day FROM checkins WHERE chat_id = ? AND user_id = ? AND makeup = 1", (chat_id, user_id))
+        return {date.fromisoformat(r["day"]) for r in rows}
+
     async def checkins_total(self, chat_id: int, user_id: int) -> int:
         return await self.db.fetchval("SELECT COUNT(*) FROM checkins WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
 

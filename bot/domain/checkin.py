@@ -264,7 +264,9 @@ def current_streak(checked_days: set[date] | frozenset[date], today: date) -> in
     return run_length(checked_days, today - _ONE_DAY)
 
 
-def makeup_target(checked_days: set[date] | frozenset[date], today: date, window_days: int) -> date:
+def makeup_target(
+    checked_days: set[date] | frozenset[date], today: date, window_days: int, made_up: set[date] | frozenset[date] = frozenset(),
+) -> date:
     """The most recent missed day within the make-up window (today-window_days .. yesterday).
 
     A day counts as missed only if a check-in within reach precedes it (on or after
@@ -272,7 +274,9 @@ def makeup_target(checked_days: set[date] | frozenset[date], today: date, window
     streak. Most recent first means a two-day hole takes two make-ups, yesterday's first.
     ``checked_days`` needs the recent days plus the member's last check-in day if older, so that
     "streak broke too long ago" (MakeupWindowError) can be told from "never checked in / nothing
-    missed" (NothingToMakeUpError); passing all the member's check-in days is simplest.
+    missed" (NothingToMakeUpError); passing all the member's check-in days is simplest. ``made_up``: those
+    of them that were make-ups — a run a make-up already repaired has nothing left to repair, even when an
+    older gap lies beyond the window.
     """
     if window_days < 1:
         raise MakeupWindowError(window_days)
@@ -293,6 +297,9 @@ def makeup_target(checked_days: set[date] | frozenset[date], today: date, window
         for day in missed:
             if day > first_anchor:
                 return day
+        if any(first_anchor <= d < today for d in made_up):
+            # A make-up already joined this run: it is whole, and what lies before it was never in reach.
+            raise NothingToMakeUpError()
     if any(d < earliest_anchor for d in past):
         # The gap reaches back beyond the window: no make-up within it can rejoin the old streak.
         raise MakeupWindowError(window_days)

@@ -44,6 +44,12 @@ class SettingError(UserError):
     code = "setting"  # params: reason in {unknown_key, bad_value}, key, detail
 
 
+class LookupNotAllowedError(UserError):
+    """A member named someone else in a personal command (/me, /history, /badges, /invites): admins only."""
+
+    code = "lookup"  # params: command
+
+
 class AnonymousAdminError(UserError):
     """Writing as the group hides who you are; personal commands need the person."""
 

@@ -108,7 +108,7 @@ def check_welcome(text: str) -> str:
 def check_rules(text: str) -> str:
     value = text.strip()
     if not value or len(value) > 1000:
-        raise ValueError("text")
+        raise ValueError(f"length:{len(value)}")
     return value
 
 

@@ -19,6 +19,8 @@ __all__ = [
     "AlreadyCheckedInError",
     "NothingToMakeUpError",
     "MakeupWindowError",
+    "SelfGiveError",
+    "check_adjust",
     "parse_amount",
     "require_balance",
     "MAX_AMOUNT",
@@ -156,6 +158,21 @@ class NothingToMakeUpError(PointsError):
     def __init__(self, never: bool = False) -> None:
         super().__init__(never=never)
         self.never = never
+
+
+class SelfGiveError(PointsError):
+    code = "self_give"  # an admin giving themselves points: only the owner may
+
+
+def check_adjust(actor_id: int, actor_is_owner: bool, target_id: int, target_is_bot: bool, give: bool) -> None:
+    """Points go to people; an admin may not pay themselves (the owner may: it is their group, and every
+    such row names them as the actor with the reason). Taking from oneself harms nobody."""
+    from bot.domain.errors import TargetError
+
+    if target_is_bot:
+        raise TargetError(reason="reply_to_bot")
+    if give and actor_id == target_id and not actor_is_owner:
+        raise SelfGiveError()
 
 
 class MakeupWindowError(PointsError):

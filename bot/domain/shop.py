@@ -138,7 +138,7 @@ class ShopInputError(ShopError):
     tier (value, tiers), description_too_long (max), repeated (option), field (value, fields),
     value_missing (field), codes_stock, too_many_items (max), no_codes, code_too_long (max),
     too_many_codes (max), item_id (value), order_id (value), note_too_long (max), already_active,
-    already_inactive
+    already_inactive, flag (field, value), card_codes (id)
     """
 
     code = "shop_input"
@@ -348,7 +348,7 @@ def parse_edit(field: str, value: str, tiers: Sequence[str]) -> tuple[str, Any]:
         return key, True
     if flag in _NO:
         return key, False
-    raise ShopInputError("value_missing", field=key)
+    raise ShopInputError("flag", field=key, value=value.strip()[:50])
 
 
 def parse_codes(words: Iterable[str]) -> list[str]:

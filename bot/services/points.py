@@ -20,7 +20,7 @@ from bot.domain.levels import (
     PERK_POST_LINKS, ChatXpRules, Progress, Tier, chat_xp_due, perk_refused, progress, tier_for, tier_up,
 )
 from bot.domain.points import (
-    AlreadyCheckedInError, Currency, InsufficientPointsError, InvalidAmountError, Reason, ledger_key, parse_amount,
+    AlreadyCheckedInError, Currency, InsufficientPointsError, InvalidAmountError, Reason, check_adjust, ledger_key, parse_amount,
 )
 from bot.services.activity import follow_moves
 from bot.services.groups import GroupService
@@ -72,6 +72,7 @@ class WeeklyTop:
     points: int  # earned that week
     week: date  # its Monday
     badges: tuple[BadgeRule, ...]  # newly awarded for it
+    tied: tuple[int, ...] = ()  # others with as many points, who got there later
 
 
 # The yearly decay is booked on the group's 1 January; a bot that was down then books it within this many days.
@@ -170,7 +171,7 @@ class PointsService:
         today = ck.local_day(now, tz)
         rules = await self.checkin_rules(chat_id)
         days = await self.repo.checkin_days(chat_id, user_id)
-        target = ck.makeup_target(days, today, rules.makeup_window_days)
+        target = ck.makeup_target(days, today, rules.makeup_window_days, await self.repo.makeup_days(chat_id, user_id))
         hits = ck.makeup_milestones(days, target, rules)
         streak = ck.streak_after_makeup(days | {target}, today)
         latest = max(d for d in days | {target} if d <= today)
@@ -218,7 +219,11 @@ class PointsService:
 
     # --- admin give / take -----------------------------------------------------------------
 
-    async def adjust(self, chat_id: int, actor_id: int, user_id: int, amount_text: str, reason: str, update_id: int, give: bool) -> Wallet:
+    async def adjust(
+        self, chat_id: int, actor_id: int, user_id: int, amount_text: str, reason: str, update_id: int, give: bool,
+        *, actor_is_owner: bool = False, target_is_bot: bool = False,
+    ) -> Wallet:
+        check_adjust(actor_id, actor_is_owner, user_id, target_is_bot, give)
         amount = parse_amount(amount_text, self.config.max_admin_amount)
         if not reason.strip():
             raise InvalidAmountError("no_reason", amount_text)
@@ -288,7 +293,13 @@ class PointsService:
         days = await self.repo.checkin_days(chat_id, user_id)
         streak = ck.current_streak(days, ck.local_day(self.clock.now(), tz)) if days else 0
         badges = [b for b, _ in await self.repo.badges(chat_id, user_id)]
-        return Profile(wallet, progress(wallet.xp, self.tiers), streak, badges, await self.ledger.rank(chat_id, user_id))
+        return Profile(wallet, progress(wallet.xp, self.tiers), streak, badges, await self.rank(chat_id, user_id))
+
+    async def rank(self, chat_id: int, user_id: int) -> int | None:
+        """The member's place on the board /top shows by default (points earned this season), 1 = top; None
+        when they are not on it. One meaning of rank wherever it is shown."""
+        board = await self.top(chat_id, "points", "season", limit=None)
+        return next((i for i, (uid, _) in enumerate(board, 1) if uid == user_id), None)
 
     async def history(self, chat_id: int, user_id: int, limit: int = 20) -> list[Entry]:
         return await self.ledger.history(chat_id, user_id, limit)
@@ -308,7 +319,7 @@ class PointsService:
             return None
         return datetime.combine(start, time(0), tz)
 
-    async def top(self, chat_id: int, board: str, window: str, limit: int = 10) -> list[tuple[int, int]]:
+    async def top(self, chat_id: int, board: str, window: str, limit: int | None = 10) -> list[tuple[int, int]]:
         since = await self.window_start(chat_id, window)
         if board in ("points", "xp"):
             return await self.ledger.leaderboard(chat_id, board, since, limit)
@@ -326,17 +337,23 @@ class PointsService:
         assert this_monday is not None
         tz = this_monday.tzinfo
         week = this_monday.date() - timedelta(days=7)
-        rows = await self.ledger.leaderboard(chat_id, "points", datetime.combine(week, time(0), tz), 1, until=this_monday)
+        since = datetime.combine(week, time(0), tz)
+        rows = await self.ledger.leaderboard(chat_id, "points", since, None, until=this_monday)
         if not rows:
             return None
-        user_id, points = rows[0]
+        points = rows[0][1]
+        tied = [u for u, p in rows if p == points]
+        if len(tied) > 1:  # a tie goes to whoever reached the total first (then the lower id); the rest are named
+            reached = await self.ledger.reached_at(chat_id, tied, since, this_monday)
+            tied.sort(key=lambda u: (reached[u], u))
+        user_id = tied[0]
         now = self.clock.now()
         async with self.db.transaction() as tx:
             weeks = await PointsRepo.record_weekly_top(tx, chat_id, week, user_id, points, now)
             if weeks is None:
                 return None
             badges = await self._award_badges(tx, chat_id, user_id, now, weekly_top_count=weeks)
-        return WeeklyTop(user_id, points, week, badges)
+        return WeeklyTop(user_id, points, week, badges, tuple(tied[1:]))
 
     async def new_season(self, chat_id: int, expected_number: int) -> int | None:
         """Archive the standings of the season in progress and start the next. None if it was already done."""

@@ -133,6 +133,8 @@ class ShopService:
             item = await ShopRepo.item_in(tx, item_id)
             if item is None or item.chat_id != chat_id:
                 raise UnknownItemError(item_id)
+            if item.grants:  # what it grants is the delivery; a code as well would give the buyer both
+                raise ShopInputError("card_codes", id=item_id)
             added = await ShopRepo.add_codes(tx, item_id, codes)
             await ShopRepo.sync_code_stock(tx, item_id)
         return CodesAdded(await self.item(chat_id, item_id), added, len(codes) - added, converted=not item.has_codes and added > 0)

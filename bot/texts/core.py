@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 from bot.domain.errors import (
-    AnonymousAdminError, GroupOnlyError, NotAllowedError, PrivateOnlyError, RoleChangeError, SettingError, TargetError, UsageError, UserError,
+    AnonymousAdminError, GroupOnlyError, LookupNotAllowedError, NotAllowedError, PrivateOnlyError, RoleChangeError, SettingError, TargetError, UsageError, UserError,
 )
 from bot.domain.roles import Role
 from bot.texts import N_, Translator
@@ -47,6 +47,8 @@ def error(_: Translator, err: UserError, command: str | None = None) -> str:
         return _("This command works in a group. Add me to your group and use it there.")
     if isinstance(err, AnonymousAdminError):
         return _("You are writing as the group; switch to your own account for this.")
+    if isinstance(err, LookupNotAllowedError):
+        return _("Only admins can look up others; /{command} alone shows yours.").format(command=escape(str(p.get("command", command or ""))))
     if isinstance(err, PrivateOnlyError):
         return _("This command works in a private chat with me.")
     if isinstance(err, TargetError):
@@ -54,7 +56,9 @@ def error(_: Translator, err: UserError, command: str | None = None) -> str:
         who = name(str(p.get("name", "")))
         texts = {
             "no_target": _("Whom do you mean? Reply to their message, or give @username or their numeric id."),
-            "reply_to_bot": _("That is a bot; community roles are for people."),
+            "reply_to_bot": {
+                "give": _("That is a bot; points go to people only."), "take": _("That is a bot; points go to people only."),
+            }.get(command or "", _("That is a bot; community roles are for people.")),
             "reply_to_channel": _("That message was sent as a chat, not by a person."),
             "unknown_username": _("I haven't seen {who} in this group yet. They need to write something first, or use their numeric id.").format(who=who),
             "unknown_id": _("No member with id {who} in this group.").format(who=who),
@@ -80,6 +84,9 @@ def error(_: Translator, err: UserError, command: str | None = None) -> str:
 
 
 def bad_setting_value(_: Translator, key: str, kind: str, bounds: tuple[int, int] | None, detail: str = "") -> str:
+    if kind == "text" and key == "rules":
+        length = detail.removeprefix("length:")
+        return _("{key} must be a link or text of 1 to 1000 characters (this one has {n}).").format(key=escape(key), n=length or 0)
     if kind == "text":
         placeholders = "{name}, {group}, {rules}"
         if detail.startswith("placeholder:"):
@@ -162,9 +169,13 @@ def me(_: Translator, who: str, role: Role) -> str:
 def settings_list(_: Translator, values: Mapping[str, tuple[str, bool]]) -> str:
     lines = [_("<b>Group settings</b> (change with /set KEY VALUE; /set KEY default puts one back):")]
     for key, (value, overridden) in sorted(values.items()):
-        mark = "" if overridden else " " + _("(default)")
-        lines.append(f"• {escape(key)} = {escape(value)}{mark}")
+        line = "• {key} = {value}" if overridden else _("• {key} = {value} (default)")
+        lines.append(line.format(key=escape(key), value=shown_value(_, value)))
     return "\n".join(lines)
+
+
+def shown_value(_: Translator, value: str) -> str:
+    return escape(value) if value else _("(empty)")
 
 
 def setting_changed(_: Translator, key: str, value: str) -> str:
@@ -172,6 +183,8 @@ def setting_changed(_: Translator, key: str, value: str) -> str:
 
 
 def setting_reset(_: Translator, key: str, value: str) -> str:
+    if not value:
+        return _("{key} is back to the default (empty).").format(key=escape(key))
     return _("{key} is back to the default, {value}.").format(key=escape(key), value=escape(value))
 
 

@@ -11,7 +11,7 @@ from bot.domain.badges import BadgeRule
 from bot.domain.checkin import CheckinRules
 from bot.domain.levels import Tier, progress_bar
 from bot.domain.points import (
-    AlreadyCheckedInError, InsufficientPointsError, InvalidAmountError, MakeupWindowError, NothingToMakeUpError, PointsError,
+    AlreadyCheckedInError, InsufficientPointsError, InvalidAmountError, MakeupWindowError, NothingToMakeUpError, PointsError, SelfGiveError,
 )
 from bot.domain.roles import Role
 from bot.texts import N_, Translator
@@ -75,6 +75,8 @@ def points_error(_: Translator, err: PointsError, tz: str = "UTC") -> str:
         return _("You have no check-in yet, so there is no streak to repair. Start one with /checkin.")
     if isinstance(err, NothingToMakeUpError):
         return _("There is no missed day to make up: your streak is whole.")
+    if isinstance(err, SelfGiveError):
+        return _("You can't give points to yourself; only the owner can (and it is recorded with the reason).")
     if isinstance(err, MakeupWindowError):
         return _.ngettext(
             "Your streak broke more than {n} day ago; make-up repairs only a gap within the last {n} day. Start a new one with /checkin.",
@@ -134,8 +136,12 @@ def link_refused(_: Translator, who: str, tier: Tier, needed: Tier) -> str:
         who=name(who), needed=tier_name(_, needed), tier=tier_name(_, tier))
 
 
-def weekly_top(_: Translator, who: str, points: int, badges: Sequence[BadgeRule]) -> str:
-    lines = [_("🏆 Top earner of last week: {who}, with {n} points.").format(who=name(who), n=points)]
+def weekly_top(_: Translator, who: str, points: int, badges: Sequence[BadgeRule], tied: Sequence[str] = ()) -> str:
+    lines = [_.ngettext("🏆 Top earner of last week: {who}, with {n} point.", "🏆 Top earner of last week: {who}, with {n} points.", points).format(
+        who=name(who), n=points)]
+    if tied:
+        lines.append(_("Tied with {others}; {who} got there first.").format(
+            others=_(", ").join(name(t) for t in tied), who=name(who)))
     if badges:
         lines.append(awarded(_, who, badges, None))
     return "\n".join(lines)
@@ -163,7 +169,7 @@ def profile(_: Translator, who: str, role: Role, p, tiers: Sequence[Tier]) -> st
         lines.append(f"{progress_bar(pr.fraction)} " + _("{needed} XP to {next}").format(needed=pr.needed, next=tier_name(_, pr.next_tier)))
     lines.append(_("Points: {points} · XP: {xp}").format(points=p.wallet.points, xp=p.wallet.xp))
     lines.append(_.ngettext("Streak: {n} day", "Streak: {n} days", p.streak).format(n=p.streak)
-                 + (" · " + _("Rank: #{rank}").format(rank=p.rank) if p.rank else ""))
+                 + (" · " + _("Rank: #{rank} on /top (points, this season)").format(rank=p.rank) if p.rank else ""))
     if p.badges:
         lines.append(_("Badges: {list}").format(list=_(", ").join(badge_name(_, b) for b in p.badges)))
     return "\n".join(lines)
@@ -174,11 +180,11 @@ def history(_: Translator, who: str, entries, tz: str) -> str:
         return _("{who} has no points history yet. Try /checkin.").format(who=name(who))
     lines = [_("<b>Last changes for {who}</b>").format(who=name(who))]
     for e in entries:
-        unit = _("points") if e.currency == "points" else _("XP")
+        unit = _.ngettext("point", "points", abs(e.amount)) if e.currency == "points" else _("XP")
         why = _(REASONS[e.reason]) if e.reason in REASONS else e.reason
         note = f" — {escape(e.note)}" if e.note and e.reason in ("admin_give", "admin_take") else ""
         when = e.at.astimezone(ZoneInfo(tz)).strftime("%m-%d %H:%M")
-        lines.append(f"{when} {e.amount:+d} {unit}: {why}{note}")
+        lines.append(_("{when} {amount} {unit}: {why}").format(when=when, amount=f"{e.amount:+d}", unit=unit, why=why) + note)
     return "\n".join(lines)
 
 
@@ -231,7 +237,7 @@ def earn(_: Translator, r: EarnRules) -> str:
         paid += [_("+{n} XP").format(n=r.referral_xp)] if r.referral_xp else []
         line = _("• a friend you /invite who stays and takes part: {reward}").format(reward=_(", ").join(paid))
         if r.welcome_bonus:
-            line += " " + _("(and +{bonus} points for them)").format(bonus=r.welcome_bonus)
+            line = _("{line} (and +{bonus} points for them)").format(line=line, bonus=r.welcome_bonus)
         lines.append(line)
     if any(r.milestones.values()):
         steps = _(", ").join(_("{n} friends +{b}").format(n=n, b=b) for n, b in r.milestones.items() if b)
@@ -275,8 +281,10 @@ def top(_: Translator, board: str, window: str, rows: Sequence[tuple[str, int]])
 
 def adjusted(_: Translator, who: str, amount: int, give: bool, balance: int) -> str:
     if give:
-        return _("{who} got +{n} points (balance {balance}).").format(who=name(who), n=amount, balance=balance)
-    return _("{who} lost {n} points (balance {balance}).").format(who=name(who), n=amount, balance=balance)
+        return _.ngettext("{who} got +{n} point (balance {balance}).", "{who} got +{n} points (balance {balance}).", amount).format(
+            who=name(who), n=amount, balance=balance)
+    return _.ngettext("{who} lost {n} point (balance {balance}).", "{who} lost {n} points (balance {balance}).", amount).format(
+        who=name(who), n=amount, balance=balance)
 
 
 def season_confirm(_: Translator, number: int) -> str:
@@ -316,5 +324,6 @@ def expiry_warning(_: Translator, group: str, amount: int, first_day: date, with
 
 
 def optout_done(_: Translator, kinds: Sequence[str], out: bool) -> str:
-    what = _(", ").join(_("private messages") if k == "private" else _("mentions") for k in kinds)
+    names = [_("private messages") if k == "private" else _("mentions") for k in kinds]
+    what = (_(" or ") if out else _(" and ")).join(names)
     return (_("Done: no more {what} from me.") if out else _("Done: {what} are on again.")).format(what=what)

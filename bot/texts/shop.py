@@ -102,6 +102,9 @@ def input_error(_: Translator, err: ShopInputError) -> str:
         "field": lambda: _("Unknown field {value}. Fields: {fields}.").format(
             value=escape(str(p["value"])), fields=", ".join(p["fields"])),
         "value_missing": lambda: _("Give a value for {field}.").format(field=escape(str(p["field"]))),
+        "flag": lambda: _("{field} must be on or off (you wrote {value}).").format(
+            field=escape(str(p["field"])), value=escape(str(p["value"]))),
+        "card_codes": lambda: _("Item #{id} is a make-up card: /makeup uses it, so it takes no codes.").format(id=p["id"]),
         "codes_stock": lambda: _("Item #{id} sells codes: its stock is the number of unused codes. Add more with /addcodes.").format(id=p["id"]),
         "too_many_items": lambda: _("The shop holds at most {max} items on sale; take one off with /delitem first.").format(max=p["max"]),
         "no_codes": lambda: _("Give the codes after the item id, separated by spaces or new lines."),
@@ -133,6 +136,8 @@ def terms(_: Translator, item: ShopItem) -> str:
         parts.append(_("limit {n} per member").format(n=item.per_member_limit))
     if item.min_tier:
         parts.append(_("{tier} tier and above").format(tier=tier_name(_, item.min_tier)))
+    if item.grants == "makeup_card":
+        parts.append(_("🎟 a make-up card for /makeup"))
     return " · ".join(parts)
 
 

@@ -457,3 +457,13 @@ def test_full_makeup_story_pays_the_milestone_once():
     # Today's check-in continues at 8: the 7-day bonus is not paid a second time.
     today = checkin_reward(date(2026, 3, 9), stored, TODAY, RULES)
     assert (today.streak, today.streak_bonus, today.next_milestone) == (8, 0, (30, 100))
+
+
+def test_a_run_a_makeup_already_repaired_has_nothing_left_even_with_an_older_gap_beyond_the_window():
+    # Checked 1 March; a new run 8..9 March where 9 March was made up: the run is whole.
+    checked = {date(2026, 3, 1), date(2026, 3, 8), date(2026, 3, 9)}
+    with pytest.raises(NothingToMakeUpError) as whole:
+        makeup_target(checked, TODAY, 3, made_up={date(2026, 3, 9)})
+    assert not whole.value.never
+    with pytest.raises(MakeupWindowError):  # the same days without a make-up: the old streak broke too long ago
+        makeup_target(checked, TODAY, 3)

@@ -165,8 +165,8 @@ async def test_invites_shows_reasons_and_admins_can_look_at_others(pg, group):
     await _returning(pg, group)
     text = await say(pg, group.admin, f"/invites @{group.alice.username}", group.chat)
     assert text.startswith("Invites of Alice:") and "not counted 1" in text and "• had been in the group before: 1" in text
-    assert await say(pg, group.bob, "/invites @alice", group.chat) == "Only Admin and above can use this command."
-    assert await say(pg, group.bob, "/invites @alice @bob", group.chat) == "Usage: /invites [@username|id] (others: admins only)"
+    assert await say(pg, group.bob, "/invites @alice", group.chat) == "Only admins can look up others; /invites alone shows yours."
+    assert await say(pg, group.bob, "/invites @alice @bob", group.chat) == "Usage: /invites [@username|id|(reply)] (others: admins only)"
 
 
 async def test_clawback_when_a_confirmed_newcomer_leaves_within_the_window(pg, group):

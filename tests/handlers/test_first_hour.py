@@ -1,0 +1,183 @@
+"""What a newcomer hits in the first hour (issue 13): points go to people only, who may give themselves points,
+one meaning of rank, looking members up, make-up cards in the shop, and the replies that said the wrong thing."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from tests.helpers import say
+
+BOT = "@StickyTestBot"
+
+
+def last(pg, chat) -> dict:
+    return pg.sim.replies(chat)[-1]
+
+
+async def points_of(pg, chat, user) -> int:
+    return (await pg.services.points.ledger.wallet(chat.id, user.id)).points
+
+
+# --- points go to people ------------------------------------------------------------------------------------
+
+
+async def test_points_go_to_people_only_by_username_or_by_reply_and_the_bot_never_tops_the_board(pg, group):
+    g = group
+    refusal = "That is a bot; points go to people only."
+    assert await say(pg, g.admin, f"/give {BOT} 10 thanks", g.chat) == refusal
+    assert await say(pg, g.admin, f"/give {pg.sim.bot.id} 10 thanks", g.chat) == refusal
+    greeting = pg.sim.replies(g.chat)[0]
+    assert await say(pg, g.admin, "/give 10 thanks", g.chat, reply_to=greeting) == refusal
+    assert await say(pg, g.admin, "/take 10 oops", g.chat, reply_to=greeting) == refusal
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM ledger WHERE user_id = ?", (pg.sim.bot.id,)) == 0
+    assert "Sticky" not in await say(pg, g.alice, "/top all", g.chat)
+    # Community roles keep their own words.
+    assert await say(pg, g.owner, "/setrole spreader", g.chat, reply_to=greeting) == "That is a bot; community roles are for people."
+
+
+async def test_only_the_owner_may_give_themselves_points_and_it_is_audited(pg, group):
+    g = group
+    refusal = "You can't give points to yourself; only the owner can (and it is recorded with the reason)."
+    assert await say(pg, g.admin, "/give @admin 500 me", g.chat) == refusal
+    assert await say(pg, g.admin, f"/give {g.admin.id} 500 me", g.chat) == refusal
+    mine = pg.sim.send(g.admin, "my message", g.chat)
+    await pg.settle()
+    assert await say(pg, g.admin, "/give 500 me", g.chat, reply_to=mine) == refusal
+    assert await points_of(pg, g.chat, g.admin) == 0
+    assert await say(pg, g.owner, "/give @owner 5 prize for the quiz I ran", g.chat) == "Owner got +5 points (balance 5)."
+    row = await pg.services.db.fetchone("SELECT actor_id, note FROM ledger WHERE user_id = ?", (g.owner.id,))
+    assert (row["actor_id"], row["note"]) == (g.owner.id, "prize for the quiz I ran")
+
+
+async def test_a_take_lowers_the_leaderboard_as_the_readme_says(pg, group):
+    g = group
+    await say(pg, g.admin, "/give @alice 100 typo: meant bob", g.chat)
+    await say(pg, g.admin, "/give @bob 40 help", g.chat)
+    await say(pg, g.admin, "/take @alice 100 correction", g.chat)
+    top = await say(pg, g.carol, "/top", g.chat)
+    assert "Alice" not in top and "🥇 Bob — 40" in top
+
+
+async def test_the_rank_in_me_is_the_place_on_the_default_board_and_says_which(pg, group):
+    g = group
+    await say(pg, g.admin, "/give @alice 100 launch", g.chat)   # points, no XP
+    await say(pg, g.bob, "/checkin", g.chat)                     # 15 points and 10 XP
+    assert "Rank: #1 on /top (points, this season)" in await say(pg, g.alice, "/me", g.chat)
+    assert "Rank: #2 on /top (points, this season)" in await say(pg, g.bob, "/me", g.chat)
+    assert "Rank" not in await say(pg, g.carol, "/me", g.chat)
+
+
+async def test_english_counts_agree_in_number(pg, group):
+    g = group
+    assert await say(pg, g.admin, "/give @alice 1 thanks", g.chat) == "Alice got +1 point (balance 1)."
+    assert await say(pg, g.admin, "/take @alice 1 oops", g.chat) == "Alice lost 1 point (balance 0)."
+    assert "+1 point: given by an admin — thanks" in await say(pg, g.alice, "/history", g.chat)
+    assert await say(pg, g.alice, "/optout", g.chat) == "Done: no more private messages or mentions from me."
+
+
+# --- looking people up -----------------------------------------------------------------------------------------
+
+
+async def test_invites_by_reply_shows_that_member_to_an_admin(pg, group):
+    g = group
+    said = pg.sim.send(g.alice, "hello all", g.chat)
+    await pg.settle()
+    answer = await say(pg, g.admin, "/invites", g.chat, reply_to=said)
+    assert "Alice" in answer.splitlines()[0]
+
+
+# --- the shop's make-up card -------------------------------------------------------------------------------------
+
+
+async def test_a_makeup_card_is_labelled_in_the_shop_and_takes_no_codes(pg, group):
+    g = group
+    added = await say(pg, g.admin, "/additem Make-up card | 20 | makeup card", g.chat)
+    item_id = int(re.match(r"Added #(\d+) ", added).group(1))
+    await say(pg, g.alice, "/shop", g.chat)
+    shelf = last(pg, g.chat)["text"]
+    line = next(l for l in shelf.splitlines() if f"#{item_id}" in l)
+    assert line.endswith("🎟 a make-up card for /makeup")
+    answer = await say(pg, g.admin, f"/addcodes {item_id} ABC-1 ABC-2", g.chat)
+    assert answer.splitlines()[0] == f"Item #{item_id} is a make-up card: /makeup uses it, so it takes no codes."
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM shop_codes") == 0
+
+
+async def test_edititem_active_with_a_wrong_word_names_the_valid_ones(pg, group):
+    g = group
+    await say(pg, g.admin, "/additem Mug | 100", g.chat)
+    assert await say(pg, g.admin, "/edititem 1 active maybe", g.chat) == "active must be on or off (you wrote maybe)."
+
+
+# --- settings' words --------------------------------------------------------------------------------------------
+
+
+async def test_rules_back_to_an_empty_default_says_empty(pg, group):
+    g = group
+    await say(pg, g.admin, "/set rules https://example.org/rules", g.chat)
+    assert await say(pg, g.admin, "/set rules default", g.chat) == "rules is back to the default (empty)."
+    settings = await say(pg, g.admin, "/settings", g.chat)
+    assert "• rules = (empty) (default)" in settings.splitlines()
+
+
+async def test_overlong_rules_are_refused_in_their_own_words(pg, group):
+    g = group
+    answer = await say(pg, g.admin, "/set rules " + "r" * 5000, g.chat)
+    assert answer == "rules must be a link or text of 1 to 1000 characters (this one has 5000)."
+
+
+# --- make-up ------------------------------------------------------------------------------------------------------
+
+
+async def test_a_second_makeup_after_a_repair_says_nothing_is_left(pg, group):
+    g = group
+    await say(pg, g.alice, "/checkin", g.chat)              # 2 March
+    pg.clock.advance(days=10)
+    await say(pg, g.alice, "/checkin", g.chat)              # 12 March: a new streak
+    pg.clock.advance(days=2)                                # 13 March missed
+    await say(pg, g.admin, "/give @alice 100 fund", g.chat)
+    assert (await say(pg, g.alice, "/makeup", g.chat)).startswith("🩹 Made up 2026-03-13")
+    assert await say(pg, g.alice, "/makeup", g.chat) == "There is no missed day to make up: your streak is whole."
+
+
+async def test_admins_look_members_up_by_username_id_or_reply_and_members_see_only_themselves(pg, group):
+    g = group
+    await say(pg, g.admin, "/give @alice 30 wiki", g.chat)
+    await say(pg, g.alice, "/checkin", g.chat)
+    said = pg.sim.send(g.alice, "hello", g.chat)
+    await pg.settle()
+    me = await say(pg, g.admin, "/me @alice", g.chat)
+    assert me.splitlines()[0] == "Alice — Member" and "Points: 45" in me
+    assert (await say(pg, g.admin, "/me", g.chat, reply_to=said)).splitlines()[0] == "Alice — Member"
+    assert (await say(pg, g.admin, f"/history {g.alice.id}", g.chat)).splitlines()[0] == "Last changes for Alice"
+    assert "Alice" in (await say(pg, g.admin, "/badges", g.chat, reply_to=said)).splitlines()[0]
+    assert "Alice" in (await say(pg, g.admin, "/invites @alice", g.chat)).splitlines()[0]
+    # A member: themselves only, with one line saying so; naming themselves is fine.
+    for command in ("me", "history", "badges", "invites"):
+        assert await say(pg, g.bob, f"/{command} @alice", g.chat) == f"Only admins can look up others; /{command} alone shows yours."
+        assert await say(pg, g.bob, f"/{command}", g.chat, reply_to=said) == f"Only admins can look up others; /{command} alone shows yours."
+    assert (await say(pg, g.bob, "/me @bob", g.chat)).splitlines()[0] == "Bob — Member"
+    # A reply to Sticky's own message is no lookup.
+    assert (await say(pg, g.bob, "/me", g.chat, reply_to=pg.sim.replies(g.chat)[0])).splitlines()[0] == "Bob — Member"
+    assert await say(pg, g.admin, "/me @alice @bob", g.chat) == "Usage: /me [@username|id|(reply)] (others: admins only)"
+
+
+async def test_a_weekly_tie_goes_to_who_got_there_first_and_says_so(pg, group):
+    from bot.context import BotContext
+    from handlers import points as hp
+
+    g = group
+    at = lambda d, hh=10: datetime(2026, 3, d, hh, 0, tzinfo=timezone.utc)  # noqa: E731  (2 March is a Monday)
+    pg.clock.set(at(3))
+    await say(pg, g.admin, f"/give {g.carol.id} 40 quiz", g.chat)   # Carol (the higher id) gets there first
+    pg.clock.set(at(4))
+    await say(pg, g.admin, "/give @alice 40 quiz", g.chat)
+    pg.clock.set(at(9))
+    before = len(pg.sim.replies(g.chat))
+    await hp.job_weekly(BotContext(pg.app))
+    text = pg.sim.replies(g.chat)[before]["text"]
+    assert text.splitlines()[:2] == [
+        "🏆 Top earner of last week: Carol, with 40 points.",
+        "Tied with Alice; Carol got there first.",
+    ]
+    tops = await pg.services.db.fetchall("SELECT user_id FROM weekly_tops WHERE chat_id = ?", (g.chat.id,))
+    assert [r["user_id"] for r in tops] == [g.carol.id]
