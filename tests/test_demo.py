@@ -35,7 +35,7 @@ def test_the_demo_runs_offline_and_tells_its_story():
     assert "🔥 Streak: 2 days · #1 today" in lines
     # /me after two check-ins and a badge.
     me = lines.index("Sticky → alice: Alice — Activator", lines.index("🔥 Streak: 2 days · #1 today"))
-    assert lines[me + 3 : me + 6] == ["Points: 25 · XP: 20", "Streak: 2 days · Rank: #1", "Badges: First check-in"]
+    assert lines[me + 3 : me + 6] == ["Points: 25 · XP: 20", "Streak: 2 days · Rank: #2 on /top (points, this season)", "Badges: First check-in"]
     # The shop: bought with a confirmation, then fulfilled.
     assert "· bob sees a notice: 'Bought! Order #1; 25 points left.'" in lines
     assert any(line.startswith("Sticky → owner: Order #1 (Tea mug for Bob) is fulfilled.") for line in lines)

@@ -122,7 +122,7 @@ def test_parse_edit_fields_and_values():
     assert parse_edit("description", "none", TIERS) == ("description", "")
     assert parse_edit("active", "off", TIERS) == ("active", False)
     assert parse_edit("上架", "是", TIERS) == ("active", True)
-    for field, value, reason in [("colour", "red", "field"), ("cost", " ", "value_missing"), ("active", "maybe", "value_missing")]:
+    for field, value, reason in [("colour", "red", "field"), ("cost", " ", "value_missing"), ("active", "maybe", "flag")]:
         with pytest.raises(ShopInputError) as err:
             parse_edit(field, value, TIERS)
         assert err.value.reason == reason
