@@ -22,8 +22,8 @@ from bot.texts import funnel as texts
 from bot.texts import points as points_texts
 from bot.texts import translator
 from handlers.base import (
-    answer_query, best_effort, command, delete_later, delete_quietly, edit_query_message, person_id, reply, resolve_target, sender,
-    subject,
+    answer_query, attempt, best_effort, command, delete_later, delete_quietly, edit_query_message, person_id, reply, resolve_target,
+    sender, subject,
 )
 from handlers.lifecycle import is_present
 from handlers.points import notify_private
@@ -74,13 +74,17 @@ async def _prompt_text(context: BotContext, check: Check, _, who: str, private: 
     return texts.prompt(_, check.mode, who, group.title if group else "", check.question, seconds, private)
 
 
-async def _kick(context: BotContext, chat_id: int, user_id: int) -> None:
-    """Telegram's kick: ban, then lift the ban so they may come back later."""
-    try:
-        await context.bot.ban_chat_member(chat_id, user_id)
-        await context.bot.unban_chat_member(chat_id, user_id, only_if_banned=True)
-    except TelegramError as exc:
-        log.warning("could not remove %s from %s: %s", user_id, chat_id, exc)
+async def _kick(context: BotContext, chat_id: int, user_id: int) -> bool:
+    """Telegram's kick: ban, then lift the ban so they may come back later. False: Telegram could not do it now
+    (flood wait, network, timeout) and it is worth trying again; a refusal (an admin, no rights) is final."""
+    for what, call in (("remove", lambda: context.bot.ban_chat_member(chat_id, user_id)),
+                       ("unban after removing", lambda: context.bot.unban_chat_member(chat_id, user_id, only_if_banned=True))):
+        done = await attempt(f"{what} {user_id} in {chat_id}", call)
+        if done.refused and what == "remove":
+            return True  # not theirs to remove (an admin now, or no rights): nothing to retry
+        if not done.done and not done.refused:
+            return False
+    return True
 
 
 async def _edit_or_send(context: BotContext, check: Check, text: str) -> None:
@@ -118,11 +122,11 @@ def is_screening_restriction(member: ChatMember) -> bool:
             and not any(getattr(member, p, False) for p in PERMISSIONS))
 
 
-async def _lift(context: BotContext, check: Check) -> None:
+async def _lift(context: BotContext, check: Check) -> bool:
     """Undo only the screening restriction: an earlier restriction comes back, a change made by someone else during
-    the check stays, and otherwise the group's default rights apply."""
+    the check stays, and otherwise the group's default rights apply. False: not done yet (worth another try)."""
     if check.restore == KEEP:
-        return
+        return True
     perms, until = ChatPermissions.all_permissions(), None
     if check.restore:
         prior = json.loads(check.restore)
@@ -130,14 +134,27 @@ async def _lift(context: BotContext, check: Check) -> None:
         # Telegram reads an end under 30 seconds away as "forever": a restriction that (nearly) ran out is just lifted.
         if ends is None or ends - context.services.clock.now() > timedelta(seconds=30):
             perms, until = ChatPermissions(**prior["permissions"]), ends
-    try:
-        await context.bot.restrict_chat_member(check.chat_id, check.user_id, perms, until_date=until,
-                                               use_independent_chat_permissions=True)
-    except TelegramError as exc:
-        log.warning("could not lift the restriction on %s in %s: %s", check.user_id, check.chat_id, exc)
+    done = await attempt(f"lift the restriction on {check.user_id} in {check.chat_id}", lambda: context.bot.restrict_chat_member(
+        check.chat_id, check.user_id, perms, until_date=until, use_independent_chat_permissions=True))
+    return done.done or done.refused
 
 
-async def finish_pass(context: BotContext, check: Check) -> None:
+async def _restrict(context: BotContext, check: Check) -> bool:
+    """The screening restriction (nothing allowed, no end). False: not done yet, the sweep tries again."""
+    done = await attempt(f"restrict newcomer {check.user_id} in {check.chat_id}", lambda: context.bot.restrict_chat_member(
+        check.chat_id, check.user_id, ChatPermissions.no_permissions()))
+    return done.done or done.refused
+
+
+async def _approved_already(context: BotContext, check: Check) -> bool:
+    """After an approval whose answer was lost, Telegram refuses the next one: are they in?"""
+    live = await attempt(f"look up {check.user_id} in {check.chat_id}", lambda: context.bot.get_chat_member(check.chat_id, check.user_id))
+    return live.done and is_present(live.result)
+
+
+async def finish_pass(context: BotContext, check: Check, retry: bool = False) -> None:
+    """Carry out a passed check: lift the restriction (or approve the request), then welcome. Durable: until Telegram
+    has done it, the check owes 'pass' and the funnel sweep calls this again (retry=True: the notices already went)."""
     s = context.services
     disarm(context, check)
     _ = await _tr(context, check.chat_id)
@@ -145,43 +162,50 @@ async def finish_pass(context: BotContext, check: Check) -> None:
     user = await s.members.members.user(check.user_id)
     if check.via == "request":
         # Tell them first: the request is what lets the bot write to someone who never started it.
-        await _edit_or_send(context, check, texts.passed_private(_, group.title if group else ""))
-        try:
-            await context.bot.approve_chat_join_request(check.chat_id, check.user_id)
-        except (BadRequest, Forbidden) as exc:  # the request is gone: declined by an admin, withdrawn
-            log.info("could not approve %s in %s: %s", check.user_id, check.chat_id, exc)
+        if not retry:
+            await _edit_or_send(context, check, texts.passed_private(_, group.title if group else ""))
+        done = await attempt(f"approve {check.user_id} in {check.chat_id}",
+                             lambda: context.bot.approve_chat_join_request(check.chat_id, check.user_id))
+        if done.refused and not (retry and await _approved_already(context, check)):
+            # The request is gone: declined by an admin, withdrawn.
+            await s.funnel.action_done(check, "pass")
             await s.funnel.request_closed(check.chat_id, check.user_id)
             return
-        except TelegramError as exc:  # flood wait, network: the request stays; an admin may still approve it
-            log.warning("could not approve %s in %s: %s", check.user_id, check.chat_id, exc)
-            return
+        if not done.done and not done.refused:
+            return  # flood wait, network: the request stays, the sweep approves it later (an admin still may)
     else:
-        await _lift(context, check)
-        if check.prompt_chat_id is not None:
+        if not await _lift(context, check):
+            return  # still restricted: the sweep lifts it later
+        if check.prompt_chat_id is not None and not retry:
             await delete_quietly(context, check.prompt_chat_id, check.prompt_message_id)
+    # Done before the welcome: a crash between the two loses a welcome rather than sending it twice.
+    await s.funnel.action_done(check, "pass")
     settings = await s.groups.settings(check.chat_id)
-    await context.bot.send_message(check.chat_id, texts.welcome(
-        _, settings.welcome, user.display if user else str(check.user_id), group.title if group else "", settings.rules,
-    ))
+    welcome = texts.welcome(_, settings.welcome, user.display if user else str(check.user_id), group.title if group else "", settings.rules)
+    await best_effort(f"welcome in {check.chat_id}", lambda: context.bot.send_message(check.chat_id, welcome))
     log.info("%s passed the %s check in %s", check.user_id, check.mode, check.chat_id)
 
 
-async def finish_fail(context: BotContext, check: Check) -> None:
+async def finish_fail(context: BotContext, check: Check, retry: bool = False) -> None:
+    """Carry out a failed or timed-out check: remove them (or decline the request). Durable like finish_pass."""
     disarm(context, check)
     if check.via == "request":
-        _ = await _tr(context, check.chat_id)
-        group = await context.services.groups.repo.get(check.chat_id)
-        title = group.title if group else ""
-        text = texts.timeout_private(_, title) if check.status == "timeout" else texts.failed_private(_, title)
-        await _edit_or_send(context, check, text)
-        try:
-            await context.bot.decline_chat_join_request(check.chat_id, check.user_id)
-        except TelegramError as exc:
-            log.info("could not decline %s in %s: %s", check.user_id, check.chat_id, exc)
+        if not retry:
+            _ = await _tr(context, check.chat_id)
+            group = await context.services.groups.repo.get(check.chat_id)
+            title = group.title if group else ""
+            text = texts.timeout_private(_, title) if check.status == "timeout" else texts.failed_private(_, title)
+            await _edit_or_send(context, check, text)
+        done = await attempt(f"decline {check.user_id} in {check.chat_id}",
+                             lambda: context.bot.decline_chat_join_request(check.chat_id, check.user_id))
+        if not done.done and not done.refused:
+            return
     else:
-        if check.prompt_chat_id is not None:
+        if check.prompt_chat_id is not None and not retry:
             await delete_quietly(context, check.prompt_chat_id, check.prompt_message_id)
-        await _kick(context, check.chat_id, check.user_id)
+        if not await _kick(context, check.chat_id, check.user_id):
+            return
+    await context.services.funnel.action_done(check, "remove")
     log.info("%s removed from %s: check %s (%s)", check.user_id, check.chat_id, check.id, check.status)
 
 
@@ -220,7 +244,10 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
         await s.funnel.member_joined(chat.id, user_info(user), link, change.date, screened=False)
         adder = change.from_user
         if settings.screening and s.config.funnel.kick_bots_added_by_members and not privileged:
-            by_admin = adder is not None and adder.id != user.id and (await context.bot.get_chat_member(chat.id, adder.id)).status in (
+            adder_now = await attempt(f"look up {adder.id} in {chat.id}", lambda: context.bot.get_chat_member(chat.id, adder.id)) \
+                if adder is not None and adder.id != user.id else None
+            # Fails closed: when Telegram cannot say whether the adder is an admin, the bot goes.
+            by_admin = adder_now is not None and adder_now.done and adder_now.result.status in (
                 ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
             if not by_admin:
                 log.info("removing bot %s added to %s by non-admin %s", user.id, chat.id, adder.id)
@@ -232,26 +259,26 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
     )
     if not screen:
         return
-    # Telegram's word on where they are now: a join handled late (after downtime) must not act on someone gone.
-    try:
-        live = await context.bot.get_chat_member(chat.id, user.id)
-    except TelegramError:
-        live = None
-    if live is None or not is_present(live):
+    # Telegram's word on where they are now: a join handled late (after downtime) must not act on someone gone. If
+    # Telegram cannot say (flood wait, network), screening fails closed: they are checked as if present.
+    live = await attempt(f"look up newcomer {user.id} in {chat.id}", lambda: context.bot.get_chat_member(chat.id, user.id))
+    if live.refused or (live.done and not is_present(live.result)):
         return
     check = await s.funnel.begin_check(chat.id, user.id, "join", change.date)
     if check is None:
         return
-    prior = await s.funnel.restore_for_rejoin(check, restriction_of(live), is_screening_restriction(live), KEEP)
-    if prior is not None:
-        await s.funnel.keep_rights(chat.id, user.id, prior)
-    try:
-        await context.bot.restrict_chat_member(chat.id, user.id, ChatPermissions.no_permissions())
-    except TelegramError as exc:
-        log.warning("could not restrict newcomer %s in %s: %s", user.id, chat.id, exc)
+    if live.done:
+        prior = await s.funnel.restore_for_rejoin(check, restriction_of(live.result), is_screening_restriction(live.result), KEEP)
+        if prior is not None:
+            await s.funnel.keep_rights(chat.id, user.id, prior)
+    # Restricted first, prompted after: the check owes the restriction until Telegram has done it (the sweep retries).
+    if await _restrict(context, check):
+        await s.funnel.action_done(check, "restrict")
     text = await _prompt_text(context, check, context.tr, user_info(user).display, private=False)
-    sent = await context.bot.send_message(chat.id, text, reply_markup=_keyboard(context, check, context.tr))
-    await s.funnel.set_prompt(check, chat.id, sent.message_id)
+    sent = await best_effort(f"captcha prompt in {chat.id}", lambda: context.bot.send_message(
+        chat.id, text, reply_markup=_keyboard(context, check, context.tr)))
+    if sent is not None:
+        await s.funnel.set_prompt(check, chat.id, sent.message_id)
     arm(context, check)
 
 
@@ -280,6 +307,7 @@ async def on_join_request(update: Update, context: BotContext) -> None:
 
 
 async def _after_answer(context: BotContext, outcome: str, check: Check | None) -> None:
+    """What a decided answer owes Telegram; the check records it first (see finish_pass), so it survives a crash."""
     if check is None:
         return
     if outcome == "passed":
@@ -414,6 +442,17 @@ async def job_sweep(context: BotContext) -> None:
                 await finish_fail(context, expired)
         elif context.job_queue is not None and not context.job_queue.get_jobs_by_name(job_name(check)):
             arm(context, check)
+    # What decided (or just opened) checks still owe Telegram after a crash or a failure: done now, retried until done.
+    for check in await s.funnel.due_actions():
+        if check.action == "restrict" and check.status == "pending":
+            if await _restrict(context, check):
+                await s.funnel.action_done(check, "restrict")
+        elif check.action == "pass":
+            await finish_pass(context, check, retry=True)
+        elif check.action == "remove":
+            await finish_fail(context, check, retry=True)
+        else:  # restrict owed by a check closed meanwhile: nothing to do
+            await s.funnel.action_done(check, check.action)
     for confirmed in await s.funnel.sweep():
         await announce(context, confirmed)
 

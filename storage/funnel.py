@@ -30,6 +30,10 @@ class Check:
     status: str
     resolved_at: datetime | None
     restore: str | None = None  # what passing gives back: None = lift the screening restriction; JSON = an earlier restriction; "keep"
+    # The Telegram action this check still owes — restrict (at the join), pass (lift and welcome, or approve), remove
+    # (kick, or decline) — and when it was last taken on; None once done. The funnel sweep retries what is left.
+    action: str | None = None
+    action_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ def _check(row) -> Check:
         tuple(row["choices"].split(SEP)) if row["choices"] else (), tuple(row["answers"].split(SEP)),
         row["attempts_left"], from_iso(row["event_at"]), from_iso(row["deadline"]), row["prompt_chat_id"],
         row["prompt_message_id"], row["status"], from_iso(row["resolved_at"]), row["restore"],
+        row["action"], from_iso(row["action_at"]),
     )
 
 
@@ -100,14 +105,16 @@ class FunnelRepo:
 
     async def add_check(
         self, chat_id: int, user_id: int, via: str, mode: str, question: str, choices: tuple[str, ...],
-        answers: tuple[str, ...], attempts: int, event_at: datetime, deadline: datetime,
+        answers: tuple[str, ...], attempts: int, event_at: datetime, deadline: datetime, action: str | None = None,
+        now: datetime | None = None,
     ) -> Check | None:
         """None if this join already has a check, or another check is pending for the member (a repeat)."""
         async with self.db.transaction() as tx:
             cur = await tx.execute(
-                "INSERT INTO captcha_checks(chat_id, user_id, via, mode, question, choices, answers, attempts_left, event_at, deadline)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (chat_id, user_id, via, mode, question, SEP.join(choices), SEP.join(answers), attempts, iso(event_at), iso(deadline)),
+                "INSERT INTO captcha_checks(chat_id, user_id, via, mode, question, choices, answers, attempts_left, event_at, deadline,"
+                " action, action_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (chat_id, user_id, via, mode, question, SEP.join(choices), SEP.join(answers), attempts, iso(event_at), iso(deadline),
+                 action, iso(now) if action else None),
             )
             if cur.rowcount == 0:
                 return None
@@ -161,11 +168,30 @@ class FunnelRepo:
             return cur.rowcount == 1
 
     @staticmethod
-    async def resolve_in(tx: aiosqlite.Connection, check_id: int, status: str, now: datetime) -> bool:
+    async def resolve_in(tx: aiosqlite.Connection, check_id: int, status: str, now: datetime, action: str | None = None) -> bool:
+        """pending → status, with the action that decision owes Telegram (taken on by the caller now)."""
         cur = await tx.execute(
-            "UPDATE captcha_checks SET status = ?, resolved_at = ? WHERE id = ? AND status = 'pending'", (status, iso(now), check_id)
+            "UPDATE captcha_checks SET status = ?, resolved_at = ?, action = ?, action_at = ? WHERE id = ? AND status = 'pending'",
+            (status, iso(now), action, iso(now) if action else None, check_id),
         )
         return cur.rowcount == 1
+
+    async def action_done(self, check_id: int, action: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE captcha_checks SET action = NULL, action_at = NULL WHERE id = ? AND action = ?", (check_id, action)
+            )
+
+    async def claim_actions(self, taken_before: datetime, now: datetime) -> list[Check]:
+        """Checks whose action was taken on before `taken_before` and is still not done (a crash, or Telegram could not
+        do it then): claimed now, so one sweep retries each."""
+        async with self.db.transaction() as tx:
+            async with tx.execute(
+                "UPDATE captcha_checks SET action_at = ? WHERE action IS NOT NULL AND action_at <= ? RETURNING id",
+                (iso(now), iso(taken_before)),
+            ) as cur:
+                ids = [row[0] for row in await cur.fetchall()]
+        return [c for c in [await self.check(i) for i in sorted(ids)] if c is not None]
 
     async def passed_since(self, chat_id: int, user_id: int, since: datetime | None, via: str | None = None) -> bool:
         sql = "SELECT 1 FROM captcha_checks WHERE chat_id = ? AND user_id = ? AND status = 'passed'"

@@ -351,4 +351,13 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX inbox_handled_at ON inbox(handled_at) WHERE handled_at IS NOT NULL
         """,
     ),
+    Migration(
+        9,
+        "join funnel: the Telegram action a check still owes (restrict at the join, lift or remove once decided)",
+        """
+        ALTER TABLE captcha_checks ADD COLUMN action TEXT CHECK (action IN ('restrict', 'pass', 'remove'));
+        ALTER TABLE captcha_checks ADD COLUMN action_at TEXT;
+        CREATE INDEX captcha_actions ON captcha_checks(action_at) WHERE action IS NOT NULL
+        """,
+    ),
 ]

@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 # A check is closed this long after its deadline, not at it: an answer typed just before the deadline may reach the bot
 # just after it, and its own date decides (see answer). Only the closing waits; a late answer is still late.
 EXPIRY_SLACK = timedelta(seconds=10)
+# A check's Telegram action (restrict, pass, remove) that is still not done this long after it was taken on — the bot
+# crashed in between, or Telegram could not do it then — is taken on again by the funnel sweep.
+ACTION_RETRY = timedelta(seconds=60)
+# What each decision owes Telegram.
+ACTION_OF = {"passed": "pass", "failed": "remove", "timeout": "remove"}
 
 
 @dataclass(frozen=True)
@@ -111,8 +116,10 @@ class FunnelService:
         timeout = (await self.groups.settings(chat_id)).captcha_timeout
         deadline = fd.deadline_for(event_at, now, timeout, self.config.late_grace_seconds)
         c = await self.challenge(chat_id)
+        # A join owes a restriction from the start (fail closed: it is retried until done); a request has nothing to undo.
         return await self.repo.add_check(chat_id, user_id, via, c.mode, c.question, c.choices, c.answers,
-                                         self.config.captcha_retries, event_at, deadline)
+                                         self.config.captcha_retries, event_at, deadline,
+                                         action="restrict" if via == "join" else None, now=now)
 
     async def needs_check(self, chat_id: int, user_id: int, event_at: datetime) -> bool:
         """False when this join is already handled or the member may skip (passed a request check, or passed before)."""
@@ -184,7 +191,7 @@ class FunnelService:
     async def _resolve(self, check: Check, status: str, now: datetime) -> Check | None:
         """pending → status, with the referral consequences in the same transaction. None if someone else resolved it."""
         async with self.db.transaction() as tx:
-            if not await FunnelRepo.resolve_in(tx, check.id, status, now):
+            if not await FunnelRepo.resolve_in(tx, check.id, status, now, ACTION_OF.get(status)):
                 return None
             if status in ("failed", "timeout"):
                 await FunnelRepo.reject_pending_in(tx, check.chat_id, check.user_id, fd.FAILED_SCREENING, now)
@@ -198,6 +205,15 @@ class FunnelService:
         if check is None or check.status != "pending" or self.clock.now() < self.expires_at(check):
             return None
         return await self._resolve(check, "timeout", self.clock.now())
+
+    async def action_done(self, check: Check, action: str) -> None:
+        """Telegram did what the check owed (or refused it for good: nothing left to retry)."""
+        await self.repo.action_done(check.id, action)
+
+    async def due_actions(self) -> list[Check]:
+        """Actions left undone for ACTION_RETRY, claimed for this sweep."""
+        now = self.clock.now()
+        return await self.repo.claim_actions(now - ACTION_RETRY, now)
 
     async def pending_checks(self) -> list[Check]:
         return await self.repo.all_pending()

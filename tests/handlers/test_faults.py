@@ -9,6 +9,7 @@ import pytest
 
 from bot.texts import translator
 from bot.texts.core import internal_error
+from tests.handlers.funnel_helpers import can_send, newcomer, press, prompt_message, right, run_job, screening_on, time_out
 from tests.helpers import say
 
 INTERNAL = internal_error(translator("en"))
@@ -71,3 +72,124 @@ async def test_a_checkin_whose_command_cannot_be_deleted_is_still_answered(pg, g
     assert "checked in:" in await say(pg, g.alice, "/checkin", g.chat)
     assert INTERNAL not in texts_in(pg, g.chat)
     assert len(await checkins(pg, g.chat, g.alice)) == 1
+
+
+# ================================================================ screening
+
+
+TRANSIENT = ("flood", "network", "timeout")
+
+
+async def screened_group(pg, g):
+    await screening_on(pg, g)
+    return g
+
+
+async def owed(pg, check) -> str | None:
+    return (await pg.services.funnel.repo.check(check.id)).action
+
+
+async def sweep_later(pg) -> None:
+    """The funnel sweep, once an undone action is due for another try."""
+    pg.clock.advance(seconds=61)
+    await run_job(pg, "funnel:sweep")
+
+
+@pytest.mark.parametrize("fault", ["flood", "network", "timeout"])
+async def test_screening_fails_closed_when_telegram_cannot_say_who_joined(pg, group, fault):
+    await screened_group(pg, group)
+    FAULTS[fault](pg.sim, "getChatMember")
+    dave, check = await newcomer(pg, group.chat)
+    assert check is not None and not can_send(pg, group.chat, dave)  # checked as if present, restricted
+    assert prompt_message(pg, group.chat, check)
+    await press(pg, group.chat, dave, check)
+    assert can_send(pg, group.chat, dave)
+
+
+@pytest.mark.parametrize("fault", TRANSIENT)
+async def test_a_restriction_telegram_could_not_make_is_retried_until_done(pg, group, fault):
+    await screened_group(pg, group)
+    FAULTS[fault](pg.sim, "restrictChatMember")
+    dave, check = await newcomer(pg, group.chat)
+    restricted_now = not can_send(pg, group.chat, dave)
+    assert restricted_now == (fault == "timeout")  # a timeout was carried out; the others were not
+    assert await owed(pg, check) == "restrict"
+    await sweep_later(pg)
+    assert not can_send(pg, group.chat, dave) and await owed(pg, check) is None
+    await press(pg, group.chat, dave, check)
+    assert can_send(pg, group.chat, dave)
+
+
+@pytest.mark.parametrize("fault", TRANSIENT + ("not_found",))
+async def test_a_prompt_that_cannot_be_sent_still_restricts_and_times_out(pg, group, fault):
+    await screened_group(pg, group)
+    FAULTS[fault](pg.sim, "sendMessage")
+    dave, check = await newcomer(pg, group.chat)
+    assert not can_send(pg, group.chat, dave)
+    await time_out(pg, group.chat, dave)
+    assert pg.sim.member(group.chat, dave)["status"] == "left"
+    assert INTERNAL not in texts_in(pg, group.chat)
+
+
+@pytest.mark.parametrize("fault", TRANSIENT)
+async def test_a_passed_check_whose_lift_failed_is_lifted_by_the_sweep_and_welcomed_once(pg, group, fault):
+    await screened_group(pg, group)
+    dave, check = await newcomer(pg, group.chat)
+    FAULTS[fault](pg.sim, "restrictChatMember")
+    await press(pg, group.chat, dave, check)
+    assert (await pg.services.funnel.repo.check(check.id)).status == "passed"
+    assert can_send(pg, group.chat, dave) == (fault == "timeout")
+    assert await owed(pg, check) == "pass"
+    await pg.restart()  # a crash or a stop in between changes nothing: the check owes the lift
+    await sweep_later(pg)
+    assert can_send(pg, group.chat, dave) and await owed(pg, check) is None
+    welcomes = [t for t in texts_in(pg, group.chat) if "Welcome" in t and "Dave" in t]
+    assert len(welcomes) == 1
+    await sweep_later(pg)
+    assert len([t for t in texts_in(pg, group.chat) if "Welcome" in t and "Dave" in t]) == 1
+
+
+@pytest.mark.parametrize("fault", TRANSIENT)
+async def test_a_timed_out_check_whose_removal_failed_is_removed_by_the_sweep(pg, group, fault):
+    await screened_group(pg, group)
+    dave, check = await newcomer(pg, group.chat)
+    FAULTS[fault](pg.sim, "banChatMember")
+    await time_out(pg, group.chat, dave)
+    assert (await pg.services.funnel.repo.check(check.id)).status == "timeout"
+    assert await owed(pg, check) == "remove"
+    await sweep_later(pg)
+    assert pg.sim.member(group.chat, dave)["status"] == "left"  # removed, and not left banned
+    assert await owed(pg, check) is None
+
+
+async def test_a_removal_whose_unban_failed_does_not_leave_them_banned(pg, group):
+    await screened_group(pg, group)
+    dave, check = await newcomer(pg, group.chat)
+    pg.sim.network_error("unbanChatMember")
+    await time_out(pg, group.chat, dave)
+    assert pg.sim.member(group.chat, dave)["status"] == "kicked"
+    await sweep_later(pg)
+    assert pg.sim.member(group.chat, dave)["status"] == "left"
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_a_right_answer_whose_button_answer_fails_still_lets_them_in(pg, group, fault):
+    await screened_group(pg, group)
+    dave, check = await newcomer(pg, group.chat)
+    FAULTS[fault](pg.sim, "answerCallbackQuery")
+    await press(pg, group.chat, dave, check)
+    assert can_send(pg, group.chat, dave)
+    assert INTERNAL not in texts_in(pg, group.chat)
+
+
+async def test_a_right_answer_handled_sixteen_minutes_late_after_downtime_lets_them_in(pg, group):
+    await screened_group(pg, group)
+    dave, check = await newcomer(pg, group.chat)
+    pg.clock.advance(seconds=60)
+    pg.sim.press(dave, prompt_message(pg, group.chat, check), right(check))  # in time; the bot is down
+    pg.clock.advance(minutes=16)  # too old for Telegram to take a button answer
+    await pg.restart()
+    await pg.settle()
+    assert (await pg.services.funnel.repo.check(check.id)).status == "passed"
+    assert can_send(pg, group.chat, dave)
+    assert [c.description for c in pg.sim.calls("answerCallbackQuery")][-1].startswith("Bad Request: query is too old")

@@ -764,7 +764,7 @@ async def test_the_link_gate_keeps_links_to_tiers_with_the_perk(pg, group):
     assert deleted(innocent)
     pg.clock.advance(minutes=5)
     pending = pg.services.points.pending_xp
-    pg.sim.flood("sendMessage")                                                 # no notice possible right now…
+    pg.sim.flood("sendMessage", retry_after=60)                                 # no notice possible right now…
     flooded = await post_link(g.alice, "again https://example.com/x")
     assert deleted(flooded) and pg.services.points.pending_xp == pending        # …still deleted, still earns nothing
     assert "Something went wrong" not in pg.sim.replies(g.chat)[-1].get("text", "")
