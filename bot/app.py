@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, LinkPreviewOptions, MessageEntity, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ChatJoinRequestHandler, ChatMemberHandler, CommandHandler,
+    Application, ApplicationBuilder, CallbackQueryHandler, ChatJoinRequestHandler, ChatMemberHandler, CommandHandler,
     ContextTypes, Defaults,
     MessageHandler, TypeHandler, filters,
 )
@@ -19,6 +19,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.context import BotContext, BotData, Services
 from bot.processor import ChatUpdateProcessor, StickyApplication
+from bot.ratelimit import FloodLimiter
 from bot.receiving import InboxQueue, InboxRequest
 from bot.domain.roles import Role
 from bot.services.activity import ActivityBuffer
@@ -100,10 +101,8 @@ def build_application(
         base = config.telegram.api_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     if config.telegram.rate_limit:
-        # Telegram's limits: ~30 messages/s overall and 20/min in one group; retry a 429 after its retry_after.
-        builder = builder.rate_limiter(AIORateLimiter(
-            overall_max_rate=30, overall_time_period=1, group_max_rate=20, group_time_period=60, max_retries=3,
-        ))
+        # Telegram's limits, 20 messages a minute per group and 30 a second overall (bot/ratelimit.py).
+        builder = builder.rate_limiter(FloodLimiter())
     app = builder.build()
     processor.on_finished = lambda update: inbox.finished(update.update_id) if isinstance(update, Update) else None
 

@@ -27,7 +27,7 @@ class TelegramConfig(_Model):
     api_url: str | None = None  # None = the real Telegram; the simulator's URL when testing end to end
     poll_timeout: int = Field(10, ge=0, le=50)
     drop_pending_updates: bool = False
-    rate_limit: bool = True  # PTB's AIORateLimiter: ~30 msg/s overall, 20/min per group
+    rate_limit: bool = True  # bot/ratelimit.py: 20 messages per 60 s per group, 30/s overall
     webhook: WebhookConfig = WebhookConfig()
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from telegram import Update
@@ -16,6 +18,34 @@ log = logging.getLogger(__name__)
 # PTB's own bound is taken before our per-chat wait: a flood in one chat would fill it and stall the rest.
 # So PTB's is set out of reach and ours (chats handled at once) is applied once an update's turn has come.
 _UNBOUNDED = 1 << 30
+
+
+class _Place:
+    """One of the processor's places, held by the update running in this task."""
+
+    __slots__ = ("slots", "held")
+
+    def __init__(self, slots: asyncio.Semaphore) -> None:
+        self.slots, self.held = slots, False
+
+
+_PLACE: ContextVar[_Place | None] = ContextVar("sticky_processor_place", default=None)
+
+
+@asynccontextmanager
+async def slot_released() -> AsyncIterator[None]:
+    """Wait without holding a place (a flood-limit wait): other chats' updates may run meanwhile."""
+    place = _PLACE.get()
+    if place is None or not place.held:
+        yield
+        return
+    place.held = False
+    place.slots.release()
+    try:
+        yield
+    finally:
+        await place.slots.acquire()  # if this is cancelled, the place is not held and is not given back twice
+        place.held = True
 
 
 def chat_key(update: object) -> int | None:
@@ -70,13 +100,17 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
 
     async def _run(self, update: object, coroutine: Awaitable[Any]) -> None:
         assert self._slots is not None, "the processor was not initialized"
-        async with self._slots:
+        place = _Place(self._slots)
+        await self._slots.acquire()
+        place.held = True
+        try:
             if self._stopping:
                 self._skip(coroutine)
                 return
             task = asyncio.current_task()
             assert task is not None
             self._running.add(task)
+            _PLACE.set(place)
             try:
                 await coroutine
             except asyncio.CancelledError:
@@ -84,6 +118,9 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
                 raise
             finally:
                 self._running.discard(task)
+        finally:
+            if place.held:
+                self._slots.release()
         if self.on_finished is not None:
             self.on_finished(update)
 
@@ -116,6 +153,9 @@ class StickyApplication(Application):
         processor = self.update_processor
         if self.running and isinstance(processor, ChatUpdateProcessor):
             processor.begin_stop()
+        stop_limiter = getattr(self.bot.rate_limiter, "begin_stop", None)
+        if stop_limiter is not None:
+            stop_limiter()
         await super().stop()
         report = processor.stop_report() if isinstance(processor, ChatUpdateProcessor) else None
         if report:

@@ -1,0 +1,130 @@
+"""The flood limiter on a virtual clock: Telegram's limits (20 in any 60 s per group, 30 in any second overall) hold
+under a burst, a quiet chat's send does not wait for a flooded one, a 429 pauses only its own chat, a stop drops waits."""
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+
+import pytest
+from telegram.error import NetworkError, RetryAfter
+
+from bot.ratelimit import FloodLimiter
+
+
+class VirtualTime:
+    """Time moves only when every task is waiting for it, straight to the next wake-up."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self._sleepers: list = []
+        self._seq = itertools.count()
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, delay: float) -> None:
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.t + max(delay, 0.0), next(self._seq), future))
+        await future
+
+    async def run(self, *coroutines):
+        tasks = [asyncio.ensure_future(c) for c in coroutines]
+        while not all(t.done() for t in tasks):
+            for _ in range(50):
+                await asyncio.sleep(0)
+            if all(t.done() for t in tasks):
+                break
+            assert self._sleepers, "deadlock: tasks wait for something other than time"
+            wake, _, future = heapq.heappop(self._sleepers)
+            self.t = max(self.t, wake)
+            if not future.done():
+                future.set_result(None)
+        return [t.result() if not t.exception() else t.exception() for t in tasks]
+
+
+@pytest.fixture
+def vt():
+    return VirtualTime()
+
+
+def limiter(vt) -> tuple[FloodLimiter, list]:
+    sent: list[tuple[str, object, float]] = []
+    return FloodLimiter(now=vt.now, sleep=vt.sleep), sent
+
+
+def send(lim: FloodLimiter, sent: list, vt: VirtualTime, chat_id, endpoint: str = "sendMessage", fail=None):
+    async def callback():
+        if fail is not None and fail():
+            raise RetryAfter(5)
+        sent.append((endpoint, chat_id, vt.t))
+        return {"ok": True}
+
+    return lim.process_request(callback, (), {}, endpoint, {"chat_id": chat_id}, None)
+
+
+def max_in_window(times: list[float], period: float) -> int:
+    times = sorted(times)
+    return max((sum(1 for u in times[i:] if u < t + period) for i, t in enumerate(times)), default=0)
+
+
+async def test_a_burst_keeps_to_20_per_minute_per_group_and_30_per_second_overall(vt):
+    lim, sent = limiter(vt)
+    groups = [-1001, -1002, -1003]
+    work = [send(lim, sent, vt, g) for g in groups for _ in range(45)]
+    work += [send(lim, sent, vt, 5000 + i) for i in range(120)]  # private notices
+    await vt.run(*work)
+    assert len(sent) == 3 * 45 + 120
+    for g in groups:
+        times = [t for _, c, t in sent if c == g]
+        assert max_in_window(times, 60.0) == 20
+        assert max(times) >= 120.0  # 45 messages need three windows
+    assert max_in_window([t for *_, t in sent], 1.0) == 30
+    private = sorted(t for _, c, t in sent if c not in groups)
+    assert private[-1] <= 6.0  # private chats are held only by the overall limit
+
+
+async def test_a_quiet_group_is_not_held_by_a_flooded_one(vt):
+    lim, sent = limiter(vt)
+
+    async def later_quiet_send():
+        await vt.sleep(10.0)  # ten seconds into the flood
+        await send(lim, sent, vt, -2002)
+
+    await vt.run(*[send(lim, sent, vt, -2001) for _ in range(45)], later_quiet_send())
+    (quiet,) = [t for _, c, t in sent if c == -2002]
+    assert quiet == 10.0
+
+
+async def test_edits_and_other_calls_are_not_counted_as_messages(vt):
+    lim, sent = limiter(vt)
+    await vt.run(*[send(lim, sent, vt, -3001, "editMessageText") for _ in range(50)],
+                 *[send(lim, sent, vt, -3001, "restrictChatMember") for _ in range(50)])
+    assert max(t for *_, t in sent) == 0.0
+
+
+async def test_a_429_pauses_only_the_chat_it_concerns(vt):
+    lim, sent = limiter(vt)
+    first = iter([True])
+    failing = send(lim, sent, vt, -4001, fail=lambda: next(first, False))
+    results = await vt.run(failing)
+    assert isinstance(results[0], RetryAfter)
+
+    async def after(delay, chat):
+        await vt.sleep(delay)
+        await send(lim, sent, vt, chat)
+
+    await vt.run(after(1.0, -4001), after(1.0, -4002))
+    times = {c: t for _, c, t in sent}
+    assert times[-4002] == 1.0  # another group: at once
+    assert times[-4001] == 5.0  # the paused group: when Telegram said
+
+
+async def test_at_stop_a_send_that_would_wait_is_dropped_not_waited_for(vt):
+    lim, sent = limiter(vt)
+    await vt.run(*[send(lim, sent, vt, -5001) for _ in range(20)])
+    lim.begin_stop()
+    (result,) = await vt.run(send(lim, sent, vt, -5001))
+    assert isinstance(result, NetworkError) and "dropped at stop" in str(result)
+    (ok,) = await vt.run(send(lim, sent, vt, -5002))  # one that need not wait still goes out
+    assert ok == {"ok": True}
