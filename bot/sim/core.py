@@ -2,9 +2,11 @@
 and `handle`, the single entry every Bot API request (in-process or over HTTP) goes through."""
 from __future__ import annotations
 
+import collections
 import copy
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -31,6 +33,7 @@ _SPEC = load_spec()
 # Telegram's default when allowed_updates was never given or given as [].
 DEFAULT_EXCLUDED = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 LONG_POLL_STEP = 0.5
+FLOODED_ALSO = frozenset({"copyMessage", "copyMessages", "forwardMessage", "forwardMessages"})
 
 
 def _json(body: dict[str, Any]) -> bytes:
@@ -87,6 +90,8 @@ class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, Commo
         # than PTB's default 5 s read timeout, so the client gives up as it would with real Telegram.
         self.lost_answer_hold = 10.0
         self._poll_generation = 0
+        self._flood_limits: tuple[int, float, int, float] | None = None  # see enforce_flood_limits
+        self._sent_log: collections.deque[tuple[float, int]] = collections.deque()  # (at, group id or 0)
         self._poll_closed_generation = -1
         # Seeded by the token so links and ids are the same from run to run (stable demo output).
         self._rng = random.Random(token)
@@ -187,7 +192,7 @@ class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, Commo
         transports turn it into what a client sees (PTB's NetworkError / TimedOut, a dropped connection).
         """
         with self._lock:
-            call = Call(method=method, params=dict(params), ok=False)
+            call = Call(method=method, params=dict(params), ok=False, at=self.clock.now().timestamp())
             try:
                 status, body = self._answer(call, token, method, params, files or {}, block)
             finally:
@@ -220,6 +225,8 @@ class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, Commo
             handler = getattr(self, f"api_{name}", None)
             if handler is None:
                 raise ApiError(400, "Bad Request: method not supported by the simulator")
+            if self._flood_limits is not None:
+                self._flood_check(call, decoded)
             result = self._get_updates(decoded, block) if name == "getUpdates" else handler(decoded)
         except ApiError as exc:
             return self._fail(call, exc)
@@ -234,10 +241,44 @@ class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, Commo
             log.error("simulator produced an invalid %s result: %s", name, problems)
             return self._fail(call, ApiError(500, f"Internal Server Error: simulator bug: {problems[:3]}"))
         call.ok, call.result = True, copy.deepcopy(result)
+        if call.sent_to is not None:  # a message, counted by the flood limits
+            self._sent_log.append((call.at, call.sent_to))
         body: dict[str, Any] = {"ok": True, "result": result}
         if description:
             body["description"] = description
         return 200, body
+
+    def _flood_check(self, call: Call, p: dict[str, Any]) -> None:
+        """Telegram's flood control, as Telegram states it: a bot may send at most `group_max` messages to one group
+        in any `group_period` seconds and about `overall_max` in any `overall_period` overall; past that it answers
+        429 with the seconds to wait. Messages are the sends (not the "typing…" action), copies and forwards."""
+        name = call.method
+        if not ((name.startswith("send") and name != "sendChatAction") or name in FLOODED_ALSO):
+            return
+        group_max, group_period, overall_max, overall_period = self._flood_limits
+        now = call.at
+        horizon = now - max(group_period, overall_period)
+        while self._sent_log and self._sent_log[0][0] <= horizon:
+            self._sent_log.popleft()
+        overall = [at for at, _ in self._sent_log if at > now - overall_period]
+        if len(overall) >= overall_max:
+            raise self._flood_error(overall[len(overall) - overall_max] + overall_period - now)
+        chat_id = p.get("chat_id")
+        if isinstance(chat_id, str):
+            state = next((c for c in self._chats.values() if c.username and f"@{c.username}" == chat_id), None)
+        else:
+            state = self._chats.get(chat_id)
+        call.sent_to = state.id if state is not None and state.is_group else 0
+        if not call.sent_to:
+            return
+        to_group = [at for at, chat in self._sent_log if chat == call.sent_to and at > now - group_period]
+        if len(to_group) >= group_max:
+            raise self._flood_error(to_group[len(to_group) - group_max] + group_period - now)
+
+    @staticmethod
+    def _flood_error(wait: float) -> ApiError:
+        seconds = max(1, math.ceil(wait))
+        return ApiError(429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds})
 
     def _fail(self, call: Call, error: ApiError) -> tuple[int, dict[str, Any]]:
         call.error_code, call.description = error.code, error.description

@@ -418,6 +418,16 @@ class DriverMixin:
         })
 
     @locked
+    def enforce_flood_limits(
+        self: FakeTelegram, group_max: int = 20, group_period: float = 60.0, overall_max: int = 30,
+        overall_period: float = 1.0,
+    ) -> None:
+        """Answer 429 to a message past Telegram's flood limits (20 a minute to one group, 30 a second overall),
+        judged by the simulator's clock. Off by default: a FixedClock that never moves would see every message
+        of a long test in the same instant."""
+        self._flood_limits = (group_max, group_period, overall_max, overall_period)
+
+    @locked
     def set_fail(self: FakeTelegram, method: str, code: int, description: str, times: int = 1) -> None:
         """The next `times` calls to `method` answer this error, e.g. 403 "Forbidden: bot was blocked by the user",
         400 "Bad Request: message to edit not found" (use Telegram's own descriptions: the bot reads them)."""

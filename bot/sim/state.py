@@ -82,6 +82,8 @@ class Call:
     error_code: int | None = None
     description: str | None = None
     fault: str | None = None  # an injected transport fault: "network" (never arrived) or "timeout" (done, answer lost)
+    at: float = 0.0  # when it arrived, unix time by the simulator's clock
+    sent_to: int | None = None  # a message under flood control: the group it went to, 0 for any other chat
 
 
 @dataclass
