@@ -50,6 +50,8 @@ def setup_logging(config: Config) -> None:
     logging.basicConfig(level=config.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # aiosqlite logs every operation at DEBUG from its own thread, even after close: noise that can land mid-line.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     filters: list[logging.Filter] = [BriefTelegramErrors()]
     if config.token is not None:
         filters.append(RedactToken(config.token.get_secret_value()))  # last: it sees the final message

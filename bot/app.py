@@ -28,13 +28,15 @@ from bot.services.groups import GroupService
 from bot.services.inbox import InboxService
 from bot.services.members import MemberService
 from bot.services.points import PointsService
+from bot.services.outbox import Outbox
 from bot.services.roles import RoleService
+from bot.services.schedules import ScheduleService
 from bot.services.shop import ShopService
-from bot.telegram_port import BotPort
+from bot.telegram_port import BotOutbox, BotPort
 from bot.texts import LANGUAGES, core as core_texts, translator
 from bot.texts.commands import description
-from handlers import core, funnel, lifecycle, points, shop
-from handlers.base import spec_of
+from handlers import core, funnel, lifecycle, points, schedules, shop
+from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
 from storage.activity import ActivityRepo
 from storage.db import Database
@@ -44,7 +46,9 @@ from storage.inbox import InboxRepo
 from storage.ledger import LedgerRepo
 from storage.members import MemberRepo
 from storage.points import PointsRepo
+from storage.outbox import OutboxRepo
 from storage.roles import RoleRepo
+from storage.schedules import ScheduleRepo
 from storage.shop import ShopRepo
 
 log = logging.getLogger(__name__)
@@ -65,7 +69,7 @@ GROUP_FUNNEL = 5  # join funnel: screening after lifecycle recorded the member; 
 
 
 def all_commands() -> list:
-    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS]
+    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS]
 
 
 def build_application(
@@ -109,6 +113,7 @@ def build_application(
     groups, members, roles = GroupRepo(db), MemberRepo(db), RoleRepo(db)
     group_service = GroupService(groups, config, clock)
     points_service = PointsService(db, LedgerRepo(db), PointsRepo(db), group_service, config.points, clock)
+    outbox = Outbox(OutboxRepo(db), ScheduleRepo(db), group_service, PointsRepo(db), members, BotOutbox(app.bot, attempt), clock)
     app.bot_data.services = Services(
         config=config, clock=clock, db=db, inbox=inbox,
         groups=group_service,
@@ -118,6 +123,8 @@ def build_application(
         points=points_service,
         funnel=FunnelService(db, FunnelRepo(db), group_service, members, points_service, role_service, LedgerRepo(db), config.funnel, clock),
         shop=ShopService(db, ShopRepo(db), points_service, clock),
+        outbox=outbox,
+        schedules=ScheduleService(ScheduleRepo(db), group_service, outbox, clock, timedelta(minutes=config.schedules.grace_minutes)),
     )
     commands = all_commands()
     app.bot_data.commands = commands
@@ -187,6 +194,8 @@ def arm_jobs(app: Application) -> None:
     app.job_queue.run_repeating(points.job_weekly, interval=3600, first=90, name="points:weekly")
     # First run at once: checks that expired while we were down are resolved, live ones re-armed as captcha:{chat}:{user}.
     app.job_queue.run_repeating(funnel.job_sweep, interval=s.config.funnel.sweep_seconds, first=0, name="funnel:sweep")
+    # Schedules and deferred work live in the database; the first tick at once runs what fell due while we were down.
+    app.job_queue.run_repeating(schedules.job_tick, interval=s.config.schedules.tick_seconds, first=0, name="schedules:tick")
 
 
 async def job_prune_inbox(context: BotContext) -> None:

@@ -181,6 +181,29 @@ class FunnelConfig(_Model):
     referral: ReferralConfig = ReferralConfig()
 
 
+class OutboxConfig(_Model):
+    """Push discipline for what Sticky sends on its own initiative; each key is also a per-group setting."""
+
+    daily_cap: int = Field(10, ge=0, le=1000)  # per-group: push_daily_cap - capped posts per local day (0 = no cap)
+    weekly_cap: int = Field(40, ge=0, le=5000)  # per-group: push_weekly_cap - per week from Monday (0 = no cap)
+    quiet_hours: str = "off"  # per-group: quiet_hours - e.g. 22:00-08:00 in group time, or off
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        from bot.domain.outbox import parse_quiet_hours
+
+        try:
+            return parse_quiet_hours(value)
+        except ValueError:
+            raise ValueError(f"quiet_hours {value!r}: use HH:MM-HH:MM (e.g. 22:00-08:00) or off") from None
+
+
+class SchedulesConfig(_Model):
+    tick_seconds: int = Field(10, ge=1, le=300)  # how often due schedules and deferred work (delete later…) are claimed
+    grace_minutes: int = Field(60, ge=0, le=7 * 24 * 60)  # a run missed by downtime still runs once if at most this late
+
+
 class LoggingConfig(_Model):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -198,6 +221,8 @@ class Config(_Model):
     activity: ActivityConfig = ActivityConfig()
     points: PointsConfig = PointsConfig()
     funnel: FunnelConfig = FunnelConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    schedules: SchedulesConfig = SchedulesConfig()
     logging: LoggingConfig = LoggingConfig()
     # Never read from the file: only from the BOT_TOKEN environment variable.
     token: SecretStr | None = Field(default=None, exclude=True)

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from bot.services.members import MemberService
     from bot.services.points import PointsService
     from bot.services.roles import RoleService
+    from bot.services.outbox import Outbox
+    from bot.services.schedules import ScheduleService
     from bot.services.shop import ShopService
     from storage.db import Database
 
@@ -36,6 +38,8 @@ class Services:
     points: PointsService
     funnel: FunnelService
     shop: ShopService
+    outbox: Outbox
+    schedules: ScheduleService
 
 
 class BotData:

@@ -12,3 +12,16 @@ class TelegramPort(Protocol):
 
     async def member(self, chat_id: int, user_id: int) -> tuple[UserInfo, str] | None:
         """(user, status) as Telegram has it now, or None if Telegram knows no such user there."""
+
+
+class SendError(Exception):
+    """Telegram refused or could not take a message; the text is Telegram's reason."""
+
+
+class OutboxPort(Protocol):
+    async def send(self, chat_id: int, text: str, *, photo: str | None = None, buttons: list[list[str]] | None = None,
+                   pin: bool = False) -> int:
+        """Send HTML text (or a photo with it as caption), optionally with URL buttons and pinned silently; the message id."""
+
+    async def delete(self, chat_id: int, message_id: int) -> bool:
+        """Delete a message; False when it is already gone or cannot be deleted."""

@@ -165,7 +165,7 @@ async def reply(update: Update, context: BotContext, text: str, *, transient: bo
     if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
         settings = await context.services.groups.settings(chat.id)
         if transient and settings.transient_seconds and sent is not None:
-            delete_later(context, chat.id, sent.message_id, settings.transient_seconds)
+            await delete_later(context, chat.id, sent.message_id, settings.transient_seconds)
         if settings.delete_commands and message is not None and message.text and message.text.startswith("/"):
             await delete_quietly(context, chat.id, message.message_id)
     return sent
@@ -180,17 +180,20 @@ async def delete_quietly(context: BotContext, chat_id: int, message_id: int) -> 
         return False
 
 
-def delete_later(context: BotContext, chat_id: int, message_id: int, seconds: float) -> None:
-    """The one way to have a message deleted after a while (transient answers, links shown in a group…)."""
+async def delete_later(context: BotContext, chat_id: int, message_id: int, seconds: float) -> None:
+    """The one way to have a message deleted after a while (transient answers, links shown in a group…). Durable:
+    a row in the deferred-work table, claimed once — by this timer, or after a restart by the schedules tick."""
+    work = await context.services.schedules.defer(chat_id, "delete", {"message_id": message_id}, seconds)
     if context.job_queue is not None:
         context.job_queue.run_once(
-            job_delete_message, seconds, data=(chat_id, message_id), name=f"delete:{chat_id}:{message_id}",
+            job_delete_message, seconds, data=(chat_id, message_id, work.id), name=f"delete:{chat_id}:{message_id}",
         )
 
 
 async def job_delete_message(context: BotContext) -> None:
-    chat_id, message_id = context.job.data
-    await delete_quietly(context, chat_id, message_id)
+    chat_id, message_id, work_id = context.job.data
+    if await context.services.schedules.claim_work(work_id) is not None:  # None: the tick got there first
+        await delete_quietly(context, chat_id, message_id)
 
 
 def sender(update: Update) -> UserInfo | None:

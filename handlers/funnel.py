@@ -412,7 +412,7 @@ async def announce(context: BotContext, c: Confirmed) -> None:
             lines.append(texts.spreader(_, title))
         return "\n".join(lines)
 
-    await notify_private(context, c.referral.inviter_id, render)
+    await notify_private(context, c.referral.inviter_id, render, chat_id=c.referral.chat_id, kind="referral")
 
 
 async def job_captcha(context: BotContext) -> None:
@@ -514,7 +514,7 @@ async def cmd_invite(update: Update, context: BotContext) -> None:
     text = render(context.tr) + ("\n" + texts.invite_vanishes(context.tr, seconds) if seconds else "")
     sent = await reply(update, context, text)
     if seconds and sent is not None:
-        delete_later(context, chat.id, sent.message_id, seconds)
+        await delete_later(context, chat.id, sent.message_id, seconds)
 
 
 @command("invites")

@@ -19,7 +19,7 @@ from bot.texts import points as texts
 from bot.texts import language_for_user, translator
 from bot.telegram_port import user_info
 from handlers.base import (
-    answer_query, best_effort, command, delete_quietly, edit_query_message, person_id, render_error, replied_person, reply,
+    answer_query, command, delete_quietly, edit_query_message, person_id, render_error, replied_person, reply,
     resolve_target, sender, subject,
 )
 
@@ -254,16 +254,14 @@ async def job_flush(context: BotContext) -> None:
         await announce(context, chat_id, user_id, lambda _, who, tier=tier: texts.tier_up(_, who, tier))
 
 
-async def announce(context: BotContext, chat_id: int, user_id: int, render) -> None:
-    """A group message naming a member (render(_, their name)), in the group's language; none for members who
-    did /optout mentions. Best effort (handlers.base.best_effort)."""
+async def announce(context: BotContext, chat_id: int, user_id: int, render, kind: str = "tier_up") -> None:
+    """A group message naming a member (render(_, their name)), in the group's language, through the outbox: none
+    for members who did /optout mentions, none beyond the group's caps or in its quiet hours (logged, /pushlog)."""
     s = context.services
-    if "mentions" in await s.points.optouts(user_id):
-        return
     settings = await s.groups.settings(chat_id)
     user = await s.members.members.user(user_id)
     text = render(translator(settings.language), user.display if user else str(user_id))
-    await best_effort(f"announcement in {chat_id}", lambda: context.bot.send_message(chat_id, text))
+    await s.outbox.post(chat_id, kind, text, names=[user_id])
 
 
 async def job_expiry(context: BotContext) -> None:
@@ -277,7 +275,8 @@ async def job_expiry(context: BotContext) -> None:
             continue
         run = await s.points.run_expiry(group.chat_id)
         for user_id, w in run.warnings.items():
-            await notify_private(context, user_id, lambda _, w=w: texts.expiry_warning(_, group.title, w.amount, w.first_day, w.within_days))
+            await notify_private(context, user_id, lambda _, w=w: texts.expiry_warning(_, group.title, w.amount, w.first_day, w.within_days),
+                                 chat_id=group.chat_id, kind="expiry")
 
 
 async def on_link(update: Update, context: BotContext) -> None:
@@ -309,18 +308,16 @@ async def job_weekly(context: BotContext) -> None:
         if top is not None:
             tied = [n for n, _ in await _names(context, group.chat_id, [(u, 0) for u in top.tied])]
             await announce(context, group.chat_id, top.user_id,
-                           lambda _, who, top=top, tied=tied: texts.weekly_top(_, who, top.points, top.badges, tied))
+                           lambda _, who, top=top, tied=tied: texts.weekly_top(_, who, top.points, top.badges, tied), "weekly_top")
 
 
-async def notify_private(context: BotContext, user_id: int, render) -> bool:
-    """A private message, only to people who started the bot and did not opt out of private messages."""
+async def notify_private(context: BotContext, user_id: int, render, *, chat_id: int | None = None, kind: str = "private") -> bool:
+    """A private message through the outbox: only to people who started the bot and did not opt out of private
+    messages; logged under the group it is about (chat_id)."""
     s = context.services
-    if "private" in await s.points.optouts(user_id) or not await s.members.members.has_started(user_id):
-        return False
     user = await s.members.members.user(user_id)
     _ = translator(language_for_user(user.language_code if user else None, s.config.defaults.language))
-    # Blocked the bot since, or Telegram could not take it now: nothing to do but note it.
-    return await best_effort(f"private message to {user_id}", lambda: context.bot.send_message(user_id, render(_))) is not None
+    return (await s.outbox.private(user_id, render(_), chat_id=chat_id, kind=kind)).sent
 
 
 COMMANDS = [cmd_checkin, cmd_makeup, cmd_me, cmd_history, cmd_levels, cmd_earn, cmd_badges, cmd_top,

@@ -360,4 +360,53 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX captcha_actions ON captcha_checks(action_at) WHERE action IS NOT NULL
         """,
     ),
+    Migration(
+        10,
+        "schedules, deferred one-shot work (delete later, quiet-hour posts), push log",
+        """
+        CREATE TABLE schedules (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            kind TEXT NOT NULL CHECK (kind IN ('once', 'every', 'daily', 'weekly', 'monthly', 'cron')),
+            spec TEXT NOT NULL,
+            tz TEXT NOT NULL,
+            first_run TEXT NOT NULL,
+            next_run TEXT,
+            last_run TEXT,
+            missed TEXT NOT NULL DEFAULT 'late' CHECK (missed IN ('late', 'skip')),
+            grace_seconds INTEGER NOT NULL DEFAULT 3600,
+            action TEXT NOT NULL,
+            content TEXT NOT NULL,
+            options TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            runs INTEGER NOT NULL DEFAULT 0,
+            rotation INTEGER NOT NULL DEFAULT 0,
+            last_message_id INTEGER,
+            created_by INTEGER,
+            created_at TEXT NOT NULL,
+            deleted_at TEXT
+        );
+        CREATE INDEX schedules_due ON schedules(next_run) WHERE enabled = 1 AND deleted_at IS NULL;
+        CREATE INDEX schedules_chat ON schedules(chat_id);
+        CREATE TABLE deferred (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            done_at TEXT
+        );
+        CREATE INDEX deferred_due ON deferred(due_at) WHERE done_at IS NULL;
+        CREATE TABLE push_log (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'capped', 'deferred', 'dropped', 'suppressed', 'failed', 'missed')),
+            detail TEXT,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX push_log_chat ON push_log(chat_id, at)
+        """,
+    ),
 ]

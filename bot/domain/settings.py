@@ -97,6 +97,12 @@ def _rules(text: str) -> str:
     return check_rules(text)
 
 
+def _quiet_hours(text: str) -> str:
+    from bot.domain.outbox import parse_quiet_hours  # the outbox owns quiet hours
+
+    return parse_quiet_hours(text)
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     key: str
@@ -137,6 +143,9 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("captcha_timeout", "int", _int_range(30, 3600), "funnel.captcha_timeout_seconds"),
         SettingSpec("welcome", "text", _welcome, "funnel.welcome"),
         SettingSpec("rules", "text", _rules, "funnel.rules_url"),
+        SettingSpec("push_daily_cap", "int", _int_range(0, 1000), "outbox.daily_cap"),
+        SettingSpec("push_weekly_cap", "int", _int_range(0, 5000), "outbox.weekly_cap"),
+        SettingSpec("quiet_hours", "hours", _quiet_hours, "outbox.quiet_hours"),
     )
 }
 

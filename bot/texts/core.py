@@ -104,6 +104,7 @@ def bad_setting_value(_: Translator, key: str, kind: str, bounds: tuple[int, int
         "language": _("en or zh"),
         "timezone": _("a place name such as Asia/Shanghai, Europe/Berlin or UTC"),
         "bool": _("on or off"),
+        "hours": _("a span of local time such as 22:00-08:00, or off"),
         "int": _("a whole number from {lo} to {hi}").format(lo=bounds[0], hi=bounds[1]) if bounds else _("a whole number"),
     }
     if kind.startswith("choice:"):

@@ -1,0 +1,71 @@
+"""Push discipline, pure: which bot-initiated messages count toward a group's caps, what quiet hours do to each
+kind (hold it to their end, or drop it), and where the group's day, week and quiet hours start."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Policy:
+    capped: bool  # counts toward (and is refused by) the daily and weekly caps
+    quiet: str  # during quiet hours: "defer" (sent when they end) or "drop"
+
+
+# Every kind of message Sticky sends on its own initiative. Unknown kinds get the strictest policy.
+POLICIES: dict[str, Policy] = {
+    "schedule": Policy(capped=True, quiet="defer"),
+    "reminder": Policy(capped=True, quiet="drop"),  # "check in today" is pointless tomorrow
+    "leaderboard": Policy(capped=True, quiet="defer"),
+    "tier_up": Policy(capped=True, quiet="drop"),
+    "weekly_top": Policy(capped=True, quiet="defer"),
+    "campaign": Policy(capped=True, quiet="defer"),
+    "referral": Policy(capped=False, quiet="defer"),  # private: the inviter's reward notice
+    "expiry": Policy(capped=False, quiet="defer"),  # private: points about to expire
+    "feedback": Policy(capped=False, quiet="defer"),  # an answer to what a member asked
+    "private": Policy(capped=False, quiet="defer"),
+}
+STRICT = Policy(capped=True, quiet="drop")
+
+_QUIET = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)-([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def policy(kind: str) -> Policy:
+    return POLICIES.get(kind, STRICT)
+
+
+def parse_quiet_hours(text: str) -> str:
+    """`22:00-08:00` (may cross midnight) or `off`."""
+    value = text.strip().lower().replace(" ", "")
+    if value in ("off", "none", "关"):
+        return "off"
+    m = _QUIET.match(value)
+    if not m or (m.group(1), m.group(2)) == (m.group(3), m.group(4)):
+        raise ValueError("quiet_hours")
+    return f"{int(m.group(1)):02d}:{m.group(2)}-{int(m.group(3)):02d}:{m.group(4)}"
+
+
+def quiet_end(quiet: str, now: datetime, tz: str) -> datetime | None:
+    """When the quiet hours that hold `now` end (UTC), or None if now is not quiet."""
+    if quiet == "off":
+        return None
+    start_text, end_text = quiet.split("-")
+    start, end = time.fromisoformat(start_text), time.fromisoformat(end_text)
+    local = now.astimezone(ZoneInfo(tz))
+    t = local.time().replace(tzinfo=None)
+    inside = start <= t < end if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    day = local.date() if t < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=ZoneInfo(tz)).astimezone(ZoneInfo("UTC"))
+
+
+def day_and_week_start(now: datetime, tz: str) -> tuple[datetime, datetime]:
+    """The start of the group's local day and of its week (Monday), as UTC instants."""
+    zone = ZoneInfo(tz)
+    local = now.astimezone(zone)
+    day = datetime.combine(local.date(), time(0), tzinfo=zone)
+    week = datetime.combine(local.date() - timedelta(days=local.weekday()), time(0), tzinfo=zone)
+    return day.astimezone(ZoneInfo("UTC")), week.astimezone(ZoneInfo("UTC"))

@@ -1,0 +1,275 @@
+"""Schedules, pure: the compact /schedule syntax, next runs from APScheduler's triggers in the group's timezone,
+and what a tick does with a slot that is due (run, run late, or skip) — time always comes in as an argument.
+
+Wall-clock kinds (daily, weekly, monthly, cron, once, every N days) run APScheduler's triggers on the group's
+local wall clock (a timeline without DST), and zoneinfo maps the wall time to an instant: a time that exists twice
+(the fall-back hour) runs at its first occurrence only, a time that does not exist (the spring-forward gap) runs
+right after the gap. APScheduler 3.11's own CronTrigger in a DST zone fires a daily 01:30 twice on the fall-back
+day and then keeps returning the same instant, so it is not used on real instants. Every N minutes/hours is
+elapsed time and runs on UTC.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.domain.errors import UserError
+
+KINDS = ("once", "every", "daily", "weekly", "monthly", "cron")
+ACTIONS = ("post", "reminder", "leaderboard")
+MIN_INTERVAL = timedelta(minutes=5)
+DEFAULT_GRACE = timedelta(hours=1)
+ON_TIME = timedelta(minutes=2)  # a tick every few seconds is this late at worst: still "on time"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+NTH = {"first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "last": "last",
+       "1st": "1st", "2nd": "2nd", "3rd": "3rd", "4th": "4th"}
+UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days"}
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_EVERY = re.compile(r"^(\d{1,4})(m|min|h|d)$")
+UTC = timezone.utc
+
+
+class ScheduleError(UserError):
+    """params: reason, position (1-based word), expected, got — or reason alone (past, too_often, unknown_id…)."""
+
+    code = "schedule"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What /schedule parsed: the kind, its canonical spec text (stored), and the action with its content."""
+
+    kind: str
+    spec: str
+    action: str
+    content_start: int  # index of the first content word in the words after /schedule
+    options: tuple[str, ...] = ()
+
+
+OPTIONS = ("pin", "replace")
+
+
+def _expect(words: list[str], i: int, expected: str) -> str:
+    if i >= len(words):
+        raise ScheduleError(reason="syntax", position=i + 1, expected=expected, got="")
+    return words[i]
+
+
+def _bad(i: int, expected: str, got: str) -> ScheduleError:
+    return ScheduleError(reason="syntax", position=i + 1, expected=expected, got=got)
+
+
+def _time(words: list[str], i: int) -> str:
+    word = _expect(words, i, "time")
+    m = _TIME.match(word)
+    if not m:
+        raise _bad(i, "time", word)
+    return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+
+def _days(word: str, i: int) -> str:
+    parts = word.lower().split(",")
+    out = []
+    for part in parts:
+        if len(part) < 3 or not any(full.startswith(part) for full in FULL_DAYS):
+            raise _bad(i, "days", word)
+        out.append(part[:3])
+    return ",".join(sorted(set(out), key=DAYS.index))
+
+
+def split_words(text: str) -> list[str]:
+    """Words as the admin typed them; a quoted cron expression is one word."""
+    try:
+        return shlex.split(text, posix=True)
+    except ValueError:  # an unclosed quote
+        raise ScheduleError(reason="quote") from None
+
+
+def parse(words: list[str]) -> Spec:
+    """`KIND WHEN… ACTION [pin] [replace] CONTENT…` → Spec. Errors name the word's position and what was expected."""
+    kind = _expect(words, 0, "kind").lower()
+    i = 1
+    if kind == "once":
+        date = _expect(words, i, "date")
+        if not _DATE.match(date):
+            raise _bad(i, "date", date)
+        try:
+            datetime.strptime(date, "%Y-%m-%d")
+        except ValueError:
+            raise _bad(i, "date", date) from None
+        spec, i = f"{date} {_time(words, i + 1)}", i + 2
+    elif kind == "daily":
+        spec, i = _time(words, i), i + 1
+    elif kind == "weekly":
+        spec, i = f"{_days(_expect(words, i, 'days'), i)} {_time(words, i + 1)}", i + 2
+    elif kind == "every":
+        word = _expect(words, i, "interval").lower()
+        m = _EVERY.match(word)
+        if m:
+            n, unit = int(m.group(1)), UNITS[m.group(2)]
+            if n == 0:
+                raise _bad(i, "interval", word)
+            if timedelta(**{unit: n}) < MIN_INTERVAL:
+                raise ScheduleError(reason="too_often")
+            spec, i = f"{n}{m.group(2)[0]}", i + 1
+            if unit == "days" and i < len(words) and _TIME.match(words[i]):
+                spec, i = f"{spec} {_time(words, i)}", i + 1
+        else:
+            kind = "weekly"
+            spec, i = f"{_days(word, i)} {_time(words, i + 1)}", i + 2
+    elif kind == "monthly":
+        word = _expect(words, i, "day").lower()
+        if word.isdigit() and 1 <= int(word) <= 31:
+            spec, i = f"{int(word)} {_time(words, i + 1)}", i + 1 + 1
+        elif word in NTH:
+            day = _expect(words, i + 1, "weekday").lower()
+            if day[:3] not in DAYS:
+                raise _bad(i + 1, "weekday", words[i + 1])
+            spec, i = f"{NTH[word]} {day[:3]} {_time(words, i + 2)}", i + 3
+        else:
+            raise _bad(i, "day", words[i])
+    elif kind == "cron":
+        expr = _expect(words, i, "cron")
+        try:
+            CronTrigger.from_crontab(expr, timezone=UTC)
+        except ValueError:
+            raise _bad(i, "cron", expr) from None
+        spec, i = " ".join(expr.split()), i + 1
+        if too_often(spec):
+            raise ScheduleError(reason="too_often")
+    else:
+        raise _bad(0, "kind", words[0])
+    action = _expect(words, i, "action").lower()
+    if action not in ACTIONS:
+        raise _bad(i, "action", words[i])
+    i += 1
+    options = []
+    while i < len(words) and words[i].lower() in OPTIONS:
+        options.append(words[i].lower())
+        i += 1
+    return Spec(kind, spec, action, i, tuple(options))
+
+
+def too_often(cron: str) -> bool:
+    """A cron expression that fires twice within MIN_INTERVAL somewhere in a day (checked over two days)."""
+    trigger = CronTrigger.from_crontab(cron, timezone=UTC)
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    prev = None
+    for _ in range(600):
+        nxt = trigger.get_next_fire_time(prev, at)
+        if nxt is None or nxt > datetime(2026, 1, 12, tzinfo=UTC):
+            return False
+        if prev is not None and nxt - prev < MIN_INTERVAL:
+            return True
+        prev, at = nxt, nxt + timedelta(microseconds=1)
+    return False
+
+
+# ------------------------------------------------------------------ next runs
+
+
+def _wall(moment: datetime, tz: ZoneInfo) -> datetime:
+    """The local wall-clock time as a UTC-labelled instant on a DST-free timeline."""
+    return moment.astimezone(tz).replace(tzinfo=None, fold=0).replace(tzinfo=UTC)
+
+
+def _instant(wall: datetime, tz: ZoneInfo) -> datetime:
+    """A wall-clock time in tz as a real instant: its first occurrence if it is ambiguous, the end of the gap if
+    it does not exist."""
+    naive = wall.replace(tzinfo=None)
+    first = naive.replace(tzinfo=tz, fold=0)
+    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == naive:
+        return first.astimezone(UTC)
+    # In a gap: fold=1 reads it with the offset after the change (earlier instant), fold=0 with the one before.
+    lo, hi = naive.replace(tzinfo=tz, fold=1).astimezone(UTC), first.astimezone(UTC)
+    while hi - lo > timedelta(seconds=1):  # the change of offset lies between: find it
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(tz).utcoffset() == lo.astimezone(tz).utcoffset():
+            lo = mid
+        else:
+            hi = mid
+    return hi.replace(microsecond=0)
+
+
+def _trigger(kind: str, spec: str, first_wall: datetime):
+    if kind == "once":
+        return DateTrigger(datetime.strptime(spec, "%Y-%m-%d %H:%M").replace(tzinfo=UTC), timezone=UTC)
+    if kind == "daily":
+        hour, minute = spec.split(":")
+        return CronTrigger(hour=int(hour), minute=int(minute), timezone=UTC)
+    if kind == "weekly":
+        days, at = spec.split()
+        hour, minute = at.split(":")
+        return CronTrigger(day_of_week=days, hour=int(hour), minute=int(minute), timezone=UTC)
+    if kind == "monthly":
+        *day, at = spec.split()
+        hour, minute = at.split(":")
+        return CronTrigger(day=" ".join(day), hour=int(hour), minute=int(minute), timezone=UTC)
+    if kind == "cron":
+        return CronTrigger.from_crontab(spec, timezone=UTC)
+    if kind == "every":
+        count, *at = spec.split()
+        n, unit = int(count[:-1]), {"m": "minutes", "h": "hours", "d": "days"}[count[-1]]
+        start = first_wall
+        if at:
+            hour, minute = at[0].split(":")
+            start = start.replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
+        return IntervalTrigger(**{unit: n}, start_date=start, timezone=UTC)
+    raise ValueError(kind)
+
+
+def on_wall_clock(kind: str, spec: str) -> bool:
+    return not (kind == "every" and spec[-1] in "mh")
+
+
+def next_run(kind: str, spec: str, tz: str, first_run: datetime, after: datetime) -> datetime | None:
+    """The first run strictly after `after` (UTC), never before `first_run`; None when there is none (a past once)."""
+    zone = ZoneInfo(tz)
+    if not on_wall_clock(kind, spec):
+        trigger = _trigger(kind, spec, first_run.astimezone(UTC))
+        nxt = trigger.get_next_fire_time(None, max(after + timedelta(microseconds=1), first_run))
+        return None if nxt is None else nxt.astimezone(UTC)
+    trigger = _trigger(kind, spec, _wall(first_run, zone))
+    at = max(_wall(after, zone) + timedelta(microseconds=1), _wall(first_run, zone))
+    prev = None
+    for _ in range(1000):  # a wall time repeated by a fall-back maps to an instant already passed: take the next
+        wall = trigger.get_next_fire_time(prev, at)
+        if wall is None:
+            return None
+        moment = _instant(wall, zone)
+        if moment > after and moment >= first_run:
+            return moment
+        prev, at = wall, wall + timedelta(microseconds=1)
+    return None
+
+
+def local_text(moment: datetime, tz: str) -> str:
+    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+# ------------------------------------------------------------------ due slots
+
+
+@dataclass(frozen=True)
+class Decision:
+    run: bool
+    late: bool  # ran (or would have) after ON_TIME
+    next_run: datetime | None
+
+
+def decide(kind: str, spec: str, tz: str, first_run: datetime, due: datetime, now: datetime,
+           policy: str = "late", grace: timedelta = DEFAULT_GRACE) -> Decision:
+    """A slot due at `due` seen at `now`: on time → run; late within grace under policy 'late' → run once;
+    otherwise skip. Either way the next run is the first one after now, so a downtime never causes a burst."""
+    lateness = now - due
+    run = lateness <= ON_TIME or (policy == "late" and lateness <= grace)
+    return Decision(run, lateness > ON_TIME, next_run(kind, spec, tz, first_run, max(now, due)))

@@ -1,0 +1,110 @@
+"""The outbox: the one way Sticky sends a message on its own initiative (scheduled posts, reminders, announcements,
+tier-ups, expiry notices). It applies the group's daily and weekly caps, its quiet hours (held to their end or
+dropped, per kind), members' opt-outs of mentions and private messages, and logs what happened to each message
+(/pushlog). Telegram's flood limits are PTB's rate limiter's job, below the port."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.domain import outbox as dom
+from bot.ports import OutboxPort, SendError
+from bot.services.groups import GroupService
+from storage.outbox import OutboxRepo, PushEntry
+from storage.points import PointsRepo
+from storage.members import MemberRepo
+from storage.schedules import ScheduleRepo
+
+log = logging.getLogger(__name__)
+
+CAPPED_KINDS = [k for k, p in dom.POLICIES.items() if p.capped]
+
+
+@dataclass(frozen=True)
+class Pushed:
+    outcome: str  # sent | capped | deferred | dropped | suppressed | failed
+    message_id: int | None = None
+
+    @property
+    def sent(self) -> bool:
+        return self.outcome == "sent"
+
+
+class Outbox:
+    def __init__(self, repo: OutboxRepo, deferred: ScheduleRepo, groups: GroupService, points: PointsRepo, members: MemberRepo,
+                 port: OutboxPort, clock: Clock) -> None:
+        self.repo = repo
+        self.deferred = deferred
+        self.groups = groups
+        self.points = points
+        self.members = members
+        self.port = port
+        self.clock = clock
+
+    async def _log(self, chat_id: int, kind: str, outcome: str, detail: str | None = None) -> Pushed:
+        await self.repo.log(chat_id, kind, outcome, detail, self.clock.now())
+        if outcome != "sent":
+            log.info("push %s in %s: %s (%s)", kind, chat_id, outcome, detail)
+        return Pushed(outcome)
+
+    async def mentionable(self, user_ids: Iterable[int]) -> list[int]:
+        """The members among these who may be named or mentioned (not opted out of mentions)."""
+        return [u for u in user_ids if "mentions" not in await self.points.optouts(u)]
+
+    async def post(self, chat_id: int, kind: str, text: str, *, photo: str | None = None, buttons: list[list[str]] | None = None,
+                   pin: bool = False, names: Iterable[int] = (), held: bool = False) -> Pushed:
+        """A message to a group. `names`: members it names or mentions — if any of them opted out of mentions it is
+        not sent (callers filter long lists with mentionable() first). `held`: it waited out quiet hours already."""
+        names = list(names)
+        if names and len(await self.mentionable(names)) < len(names):
+            return await self._log(chat_id, kind, "suppressed", "mentions opt-out")
+        settings = await self.groups.settings(chat_id)
+        now = self.clock.now()
+        policy = dom.policy(kind)
+        end = None if held else dom.quiet_end(settings.quiet_hours, now, settings.timezone)
+        if end is not None:
+            if policy.quiet == "drop":
+                return await self._log(chat_id, kind, "dropped", "quiet hours")
+            payload = {"kind": kind, "text": text, "photo": photo, "buttons": buttons, "pin": pin, "names": names}
+            await self.deferred.defer(chat_id, "post", payload, end, now)
+            return await self._log(chat_id, kind, "deferred", f"quiet hours, until {end.isoformat()}")
+        if policy.capped:
+            day, week = dom.day_and_week_start(now, settings.timezone)
+            today, this_week = await self.repo.sent_since(chat_id, day, week, CAPPED_KINDS)
+            if settings.push_daily_cap and today >= settings.push_daily_cap:
+                return await self._log(chat_id, kind, "capped", f"daily cap {settings.push_daily_cap}")
+            if settings.push_weekly_cap and this_week >= settings.push_weekly_cap:
+                return await self._log(chat_id, kind, "capped", f"weekly cap {settings.push_weekly_cap}")
+        try:
+            message_id = await self.port.send(chat_id, text, photo=photo, buttons=buttons, pin=pin)
+        except SendError as exc:
+            return await self._log(chat_id, kind, "failed", str(exc)[:200])
+        await self._log(chat_id, kind, "sent")
+        return Pushed("sent", message_id)
+
+    async def private(self, user_id: int, text: str, *, chat_id: int | None = None, kind: str = "private") -> Pushed:
+        """A private message, only to someone who started the bot and did not opt out of private messages.
+        Logged under the group it is about (chat_id), if any."""
+        where = chat_id if chat_id is not None else user_id
+        if "private" in await self.points.optouts(user_id):
+            return await self._log(where, kind, "suppressed", "private opt-out")
+        if not await self.members.has_started(user_id):
+            return await self._log(where, kind, "suppressed", "never started the bot")
+        try:
+            message_id = await self.port.send(user_id, text)
+        except SendError as exc:
+            return await self._log(where, kind, "failed", str(exc)[:200])
+        await self._log(where, kind, "sent")
+        return Pushed("sent", message_id)
+
+    async def delete(self, chat_id: int, message_id: int) -> bool:
+        return await self.port.delete(chat_id, message_id)
+
+    async def log(self, chat_id: int, kind: str, outcome: str, detail: str | None = None) -> None:
+        """For what never reached the outbox's send (a schedule slot missed in downtime and skipped)."""
+        await self._log(chat_id, kind, outcome, detail)
+
+    async def recent(self, chat_id: int, limit: int = 20) -> list[PushEntry]:
+        return await self.repo.recent(chat_id, limit)

@@ -1,0 +1,143 @@
+"""Schedules and deferred work as use-cases: create from the compact syntax, list, pause, resume, remove, run now;
+the tick claims due slots (next run moved on in the same transaction) and due one-shot work before anything acts."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.domain import schedules as dom
+from bot.domain.schedules import ScheduleError
+from bot.services.groups import GroupService
+from bot.services.outbox import Outbox, Pushed
+from storage.schedules import Claim, Deferred, Schedule, ScheduleRepo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a post says: rotation variants (HTML), an optional photo, URL buttons (label, url)."""
+
+    texts: tuple[str, ...] = ()
+    photo: str | None = None
+    buttons: tuple[tuple[str, str], ...] = ()
+
+    def as_dict(self) -> dict:
+        return {"texts": list(self.texts), "photo": self.photo, "buttons": [list(b) for b in self.buttons]}
+
+
+def text_for(schedule: Schedule, runs_before: int | None = None) -> str:
+    """The rotation variant for this run: the schedule's texts in turn."""
+    texts = schedule.content.get("texts") or [""]
+    index = schedule.rotation if runs_before is None else runs_before
+    return texts[index % len(texts)]
+
+
+class ScheduleService:
+    def __init__(self, repo: ScheduleRepo, groups: GroupService, outbox: Outbox, clock: Clock, grace: timedelta = dom.DEFAULT_GRACE) -> None:
+        self.repo = repo
+        self.groups = groups
+        self.outbox = outbox
+        self.clock = clock
+        self.grace = grace
+
+    async def create(self, chat_id: int, actor_id: int | None, words: list[str], content: Content) -> Schedule:
+        spec = dom.parse(words)
+        if spec.action == "post" and not (content.texts and any(t.strip() for t in content.texts)) and content.photo is None:
+            raise ScheduleError(reason="no_content")
+        tz = (await self.groups.settings(chat_id)).timezone
+        now = self.clock.now()
+        nxt = dom.next_run(spec.kind, spec.spec, tz, now, now)
+        if nxt is None:
+            raise ScheduleError(reason="past")
+        options = {o: True for o in spec.options}
+        return await self.repo.add(chat_id, spec.kind, spec.spec, tz, now, nxt, spec.action, content.as_dict(), options,
+                                   actor_id, now, grace_seconds=int(self.grace.total_seconds()))
+
+    async def list(self, chat_id: int) -> list[Schedule]:
+        return await self.repo.of_chat(chat_id)
+
+    async def get(self, chat_id: int, schedule_id: int) -> Schedule:
+        found = await self.repo.get(chat_id, schedule_id)
+        if found is None:
+            raise ScheduleError(reason="unknown_id", id=schedule_id)
+        return found
+
+    async def remove(self, chat_id: int, schedule_id: int) -> None:
+        if not await self.repo.delete(chat_id, schedule_id, self.clock.now()):
+            raise ScheduleError(reason="unknown_id", id=schedule_id)
+
+    async def pause(self, chat_id: int, schedule_id: int) -> Schedule:
+        await self.get(chat_id, schedule_id)
+        return await self.repo.set_enabled(chat_id, schedule_id, False, None)
+
+    async def resume(self, chat_id: int, schedule_id: int) -> Schedule:
+        """Resuming starts from now: what fell due while paused is not made up for."""
+        found = await self.get(chat_id, schedule_id)
+        now = self.clock.now()
+        nxt = dom.next_run(found.kind, found.spec, found.tz, found.first_run, now)
+        if nxt is None:
+            raise ScheduleError(reason="past")
+        return await self.repo.set_enabled(chat_id, schedule_id, True, nxt)
+
+    async def run_now(self, chat_id: int, schedule_id: int) -> Schedule:
+        await self.get(chat_id, schedule_id)
+        claimed = await self.repo.claim_now(chat_id, schedule_id, self.clock.now())
+        if claimed is None:
+            raise ScheduleError(reason="unknown_id", id=schedule_id)
+        return claimed
+
+    async def due(self) -> list[Claim]:
+        """Claim every due slot: each row's next run moves past now in one transaction before anything is sent, so
+        a slot fires at most once even across a crash; a slot missed in downtime runs once late (within the grace
+        window, policy 'late') or is skipped and logged — never a burst."""
+        now = self.clock.now()
+        rows = await self.repo.due(now)
+        if not rows:
+            return []
+        slots = []
+        for row in rows:
+            d = dom.decide(row.kind, row.spec, row.tz, row.first_run, row.next_run, now, row.missed, timedelta(seconds=row.grace_seconds))
+            slots.append((row, d.next_run, d.run, d.late))
+        claims = await self.repo.claim(slots, now)
+        for c in claims:
+            if not c.run:
+                log.info("schedule %s in %s: slot %s missed by %s, skipped", c.schedule.id, c.schedule.chat_id, c.due, now - c.due)
+        return claims
+
+    async def post(self, schedule: Schedule) -> Pushed:
+        """A scheduled post through the outbox: this run's rotation text (or photo), its buttons, pinned silently if
+        asked; with `replace`, the previous copy is deleted once the new one is out."""
+        content, options = schedule.content, schedule.options
+        pushed = await self.outbox.post(
+            schedule.chat_id, "schedule", text_for(schedule), photo=content.get("photo"), buttons=content.get("buttons") or None,
+            pin=bool(options.get("pin")),
+        )
+        if pushed.sent:
+            if options.get("replace") and schedule.last_message_id:
+                await self.outbox.delete(schedule.chat_id, schedule.last_message_id)
+            await self.repo.set_last_message(schedule.id, pushed.message_id)
+        return pushed
+
+    async def missed(self, claim: Claim) -> None:
+        await self.outbox.log(claim.schedule.chat_id, "schedule", "missed",
+                              f"#{claim.schedule.id} {dom.local_text(claim.due, claim.schedule.tz)}")
+
+    # ---------------------------------------------------------------- deferred one-shot work
+
+    async def defer(self, chat_id: int, kind: str, payload: dict, seconds: float) -> Deferred:
+        now = self.clock.now()
+        due = now + timedelta(seconds=seconds)
+        row_id = await self.repo.defer(chat_id, kind, payload, due, now)
+        return Deferred(row_id, chat_id, kind, payload, due)
+
+    async def defer_until(self, chat_id: int, kind: str, payload: dict, due: datetime) -> int:
+        return await self.repo.defer(chat_id, kind, payload, due, self.clock.now())
+
+    async def due_work(self) -> list[Deferred]:
+        return await self.repo.claim_deferred(self.clock.now())
+
+    async def claim_work(self, deferred_id: int) -> Deferred | None:
+        return await self.repo.claim_deferred_one(deferred_id, self.clock.now())

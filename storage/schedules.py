@@ -1,0 +1,192 @@
+"""Schedules and Sticky's own one-shot deferred work (delete a message later, a post held for quiet hours): rows
+with a due time, claimed in a transaction before anything is done, so nothing fires twice across restarts."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database, from_iso, iso
+
+
+@dataclass(frozen=True)
+class Schedule:
+    id: int
+    chat_id: int
+    kind: str
+    spec: str
+    tz: str
+    first_run: datetime
+    next_run: datetime | None
+    last_run: datetime | None
+    missed: str
+    grace_seconds: int
+    action: str
+    content: dict[str, Any]
+    options: dict[str, Any]
+    enabled: bool
+    runs: int
+    rotation: int
+    last_message_id: int | None
+    created_by: int | None
+
+
+@dataclass(frozen=True)
+class Deferred:
+    id: int
+    chat_id: int
+    kind: str
+    payload: dict[str, Any]
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A slot claimed by one tick: `run` says whether to act on it (False: missed and skipped by policy)."""
+
+    schedule: Schedule
+    due: datetime
+    run: bool
+    late: bool
+
+
+_COLUMNS = ("id, chat_id, kind, spec, tz, first_run, next_run, last_run, missed, grace_seconds, action, content, options,"
+            " enabled, runs, rotation, last_message_id, created_by")
+
+
+def _schedule(row) -> Schedule:
+    return Schedule(
+        row["id"], row["chat_id"], row["kind"], row["spec"], row["tz"], from_iso(row["first_run"]), from_iso(row["next_run"]),
+        from_iso(row["last_run"]), row["missed"], row["grace_seconds"], row["action"], json.loads(row["content"]),
+        json.loads(row["options"]), bool(row["enabled"]), row["runs"], row["rotation"], row["last_message_id"], row["created_by"],
+    )
+
+
+class ScheduleRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # ---------------------------------------------------------------- schedules
+
+    async def add(self, chat_id: int, kind: str, spec: str, tz: str, first_run: datetime, next_run: datetime, action: str,
+                  content: dict, options: dict, created_by: int | None, now: datetime, missed: str = "late", grace_seconds: int = 3600) -> Schedule:
+        async with self.db.transaction() as tx:
+            async with tx.execute(
+                f"INSERT INTO schedules(chat_id, kind, spec, tz, first_run, next_run, action, content, options, created_by, created_at,"
+                f" missed, grace_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+                (chat_id, kind, spec, tz, iso(first_run), iso(next_run), action, json.dumps(content), json.dumps(options),
+                 created_by, iso(now), missed, grace_seconds),
+            ) as cur:
+                return _schedule(await cur.fetchone())
+
+    async def get(self, chat_id: int, schedule_id: int) -> Schedule | None:
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM schedules WHERE id = ? AND chat_id = ? AND deleted_at IS NULL", (schedule_id, chat_id))
+        return None if row is None else _schedule(row)
+
+    async def of_chat(self, chat_id: int) -> list[Schedule]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM schedules WHERE chat_id = ? AND deleted_at IS NULL ORDER BY id", (chat_id,))
+        return [_schedule(r) for r in rows]
+
+    async def count(self) -> int:
+        return await self.db.fetchval("SELECT COUNT(*) FROM schedules WHERE enabled = 1 AND deleted_at IS NULL")
+
+    async def delete(self, chat_id: int, schedule_id: int, now: datetime) -> bool:
+        async with self.db.transaction() as tx:
+            cur = await tx.execute(
+                "UPDATE schedules SET deleted_at = ?, enabled = 0 WHERE id = ? AND chat_id = ? AND deleted_at IS NULL",
+                (iso(now), schedule_id, chat_id))
+            return cur.rowcount == 1
+
+    async def set_enabled(self, chat_id: int, schedule_id: int, enabled: bool, next_run: datetime | None) -> Schedule | None:
+        async with self.db.transaction() as tx:
+            async with tx.execute(
+                f"UPDATE schedules SET enabled = ?, next_run = ? WHERE id = ? AND chat_id = ? AND deleted_at IS NULL RETURNING {_COLUMNS}",
+                (int(enabled), None if next_run is None else iso(next_run), schedule_id, chat_id),
+            ) as cur:
+                row = await cur.fetchone()
+        return None if row is None else _schedule(row)
+
+    async def due(self, now: datetime, limit: int = 500) -> list[Schedule]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM schedules WHERE enabled = 1 AND deleted_at IS NULL AND next_run <= ? ORDER BY next_run LIMIT ?",
+            (iso(now), limit))
+        return [_schedule(r) for r in rows]
+
+    async def claim(self, slots: list[tuple[Schedule, datetime | None, bool, bool]], now: datetime) -> list[Claim]:
+        """slots: (schedule as read, its next run, run?, late?). One transaction; a slot another tick (or a restart)
+        already moved on is not claimed again: the UPDATE only matches the next_run that was read."""
+        claimed = []
+        async with self.db.transaction() as tx:
+            for schedule, nxt, run, late in slots:
+                cur = await tx.execute(
+                    "UPDATE schedules SET next_run = ?, last_run = CASE WHEN ? THEN ? ELSE last_run END, runs = runs + ?,"
+                    " rotation = rotation + ?, enabled = CASE WHEN ? IS NULL THEN 0 ELSE enabled END"
+                    " WHERE id = ? AND next_run = ? AND enabled = 1",
+                    (None if nxt is None else iso(nxt), int(run), iso(now), int(run), int(run), None if nxt is None else 1,
+                     schedule.id, iso(schedule.next_run)),
+                )
+                if cur.rowcount == 1:
+                    claimed.append(Claim(schedule, schedule.next_run, run, late))
+        return claimed
+
+    async def claim_now(self, chat_id: int, schedule_id: int, now: datetime) -> Schedule | None:
+        """/runnow: a run out of turn; the next regular run stays where it is."""
+        async with self.db.transaction() as tx:
+            async with tx.execute(
+                f"UPDATE schedules SET last_run = ?, runs = runs + 1, rotation = rotation + 1"
+                f" WHERE id = ? AND chat_id = ? AND deleted_at IS NULL RETURNING {_COLUMNS}",
+                (iso(now), schedule_id, chat_id),
+            ) as cur:
+                row = await cur.fetchone()
+        return None if row is None else _schedule(row)
+
+    async def set_last_message(self, schedule_id: int, message_id: int | None) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE schedules SET last_message_id = ? WHERE id = ?", (message_id, schedule_id))
+
+    async def move_chat(self, old: int, new: int) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE schedules SET chat_id = ? WHERE chat_id = ?", (new, old))
+            await tx.execute("UPDATE deferred SET chat_id = ? WHERE chat_id = ?", (new, old))
+
+    # ---------------------------------------------------------------- deferred one-shot work
+
+    async def defer(self, chat_id: int, kind: str, payload: dict, due_at: datetime, now: datetime) -> int:
+        async with self.db.transaction() as tx:
+            async with tx.execute(
+                "INSERT INTO deferred(chat_id, kind, payload, due_at, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (chat_id, kind, json.dumps(payload), iso(due_at), iso(now)),
+            ) as cur:
+                return (await cur.fetchone())[0]
+
+    async def claim_deferred(self, now: datetime, limit: int = 200) -> list[Deferred]:
+        """Every due row, marked done in the same statement that reads it: each is handed out exactly once."""
+        async with self.db.transaction() as tx:
+            async with tx.execute(
+                "UPDATE deferred SET done_at = ? WHERE id IN ("
+                " SELECT id FROM deferred WHERE done_at IS NULL AND due_at <= ? ORDER BY due_at LIMIT ?)"
+                " RETURNING id, chat_id, kind, payload, due_at",
+                (iso(now), iso(now), limit),
+            ) as cur:
+                rows = await cur.fetchall()
+        return sorted((Deferred(r[0], r[1], r[2], json.loads(r[3]), from_iso(r[4])) for r in rows), key=lambda d: (d.due_at, d.id))
+
+    async def claim_deferred_one(self, deferred_id: int, now: datetime) -> Deferred | None:
+        async with self.db.transaction() as tx:
+            async with tx.execute(
+                "UPDATE deferred SET done_at = ? WHERE id = ? AND done_at IS NULL RETURNING id, chat_id, kind, payload, due_at",
+                (iso(now), deferred_id),
+            ) as cur:
+                r = await cur.fetchone()
+        return None if r is None else Deferred(r[0], r[1], r[2], json.loads(r[3]), from_iso(r[4]))
+
+    async def pending_deferred(self, chat_id: int | None = None) -> list[Deferred]:
+        sql = "SELECT id, chat_id, kind, payload, due_at FROM deferred WHERE done_at IS NULL"
+        params: tuple = ()
+        if chat_id is not None:
+            sql, params = sql + " AND chat_id = ?", (chat_id,)
+        rows = await self.db.fetchall(sql + " ORDER BY due_at, id", params)
+        return [Deferred(r[0], r[1], r[2], json.loads(r[3]), from_iso(r[4])) for r in rows]

@@ -1,0 +1,114 @@
+"""Schedules, pure: the compact syntax (errors name the word and what was expected), next runs in the group's
+timezone across DST changes, and what a tick does with a slot missed during downtime."""
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.domain.schedules import ScheduleError, decide, next_run, parse, split_words
+
+UTC = timezone.utc
+FIRST = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def runs(kind, spec, tz, after, n=3):
+    out = []
+    for _ in range(n):
+        after = next_run(kind, spec, tz, FIRST, after)
+        out.append(after)
+    return out
+
+
+def local(moments, tz):
+    return [m.astimezone(ZoneInfo(tz)).strftime("%m-%d %H:%M %Z") for m in moments]
+
+
+def test_daily_in_new_york_does_not_repeat_in_the_fall_back_hour():
+    got = runs("daily", "01:30", "America/New_York", datetime(2026, 10, 31, 12, tzinfo=UTC))
+    # 1 November 01:30 happens twice (EDT, then EST): it runs at the first only, then daily as usual.
+    assert local(got, "America/New_York") == ["11-01 01:30 EDT", "11-02 01:30 EST", "11-03 01:30 EST"]
+
+
+def test_daily_in_new_york_runs_right_after_the_spring_forward_gap():
+    got = runs("daily", "02:30", "America/New_York", datetime(2026, 3, 7, 12, tzinfo=UTC))
+    # 8 March has no 02:30 (02:00 → 03:00): it runs at 03:00, the first moment after the gap.
+    assert local(got, "America/New_York") == ["03-08 03:00 EDT", "03-09 02:30 EDT", "03-10 02:30 EDT"]
+
+
+def test_cron_every_half_hour_skips_the_repeated_hour_and_never_goes_back():
+    got = runs("cron", "*/30 * * * *", "America/New_York", datetime(2026, 11, 1, 4, 50, tzinfo=UTC), 4)
+    assert local(got, "America/New_York") == ["11-01 01:00 EDT", "11-01 01:30 EDT", "11-01 02:00 EST", "11-01 02:30 EST"]
+    assert got == sorted(got)
+
+
+def test_auckland_spring_forward_and_fall_back():
+    # NZ: 27 Sep 2026 02:00 → 03:00; 5 Apr 2026 03:00 → 02:00.
+    gap = runs("daily", "02:15", "Pacific/Auckland", datetime(2026, 9, 25, 12, tzinfo=UTC), 2)
+    assert local(gap, "Pacific/Auckland") == ["09-26 02:15 NZST", "09-27 03:00 NZDT"]
+    fold = runs("daily", "02:30", "Pacific/Auckland", datetime(2026, 4, 4, 12, tzinfo=UTC), 2)
+    assert local(fold, "Pacific/Auckland") == ["04-05 02:30 NZDT", "04-06 02:30 NZST"]
+
+
+def test_shanghai_has_no_dst_and_weekly_monthly_follow_its_wall_clock():
+    got = runs("weekly", "mon,thu 09:00", "Asia/Shanghai", datetime(2026, 12, 1, tzinfo=UTC))
+    assert local(got, "Asia/Shanghai") == ["12-03 09:00 CST", "12-07 09:00 CST", "12-10 09:00 CST"]
+    assert [m.hour for m in got] == [1, 1, 1]  # 09:00 in Shanghai is 01:00 UTC
+    first_saturday = runs("monthly", "1st sat 10:00", "Asia/Shanghai", datetime(2026, 12, 1, tzinfo=UTC), 2)
+    assert local(first_saturday, "Asia/Shanghai") == ["12-05 10:00 CST", "01-02 10:00 CST"]
+
+
+def test_every_hours_is_elapsed_time_and_every_days_keeps_the_wall_time():
+    start = datetime(2026, 3, 7, 12, tzinfo=UTC)
+    hours = [next_run("every", "6h", "America/New_York", start, start + timedelta(hours=6 * i)) for i in range(4)]
+    assert [h - start for h in hours] == [timedelta(hours=6 * (i + 1)) for i in range(4)]
+    days = runs("every", "1d 09:00", "America/New_York", start)
+    assert local(days, "America/New_York") == ["03-07 09:00 EST", "03-08 09:00 EDT", "03-09 09:00 EDT"]
+
+
+def test_once_in_the_past_has_no_next_run():
+    assert next_run("once", "2026-12-24 18:00", "Asia/Shanghai", FIRST, datetime(2026, 12, 24, 10, 1, tzinfo=UTC)) is None
+    assert next_run("once", "2026-12-24 18:00", "Asia/Shanghai", FIRST, datetime(2026, 12, 24, 9, tzinfo=UTC)) == datetime(2026, 12, 24, 10, tzinfo=UTC)
+
+
+def test_a_slot_missed_in_downtime_runs_once_late_within_grace_and_never_bursts():
+    due = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # daily 09:00 Shanghai
+    late = decide("daily", "09:00", "Asia/Shanghai", FIRST, due, due + timedelta(minutes=40))
+    assert late.run and late.late and late.next_run == datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
+    # Down three days: one decision, skipped (beyond the hour of grace), and the next run is tomorrow — no burst.
+    gone = decide("daily", "09:00", "Asia/Shanghai", FIRST, due, due + timedelta(days=3, minutes=5))
+    assert not gone.run and gone.next_run == datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
+    skip = decide("daily", "09:00", "Asia/Shanghai", FIRST, due, due + timedelta(minutes=40), policy="skip")
+    assert not skip.run
+    on_time = decide("daily", "09:00", "Asia/Shanghai", FIRST, due, due + timedelta(seconds=20), policy="skip")
+    assert on_time.run and not on_time.late
+
+
+@pytest.mark.parametrize(("text", "params"), [
+    ("daily 25:00 post hi", {"reason": "syntax", "position": 2, "expected": "time", "got": "25:00"}),
+    ("daily", {"reason": "syntax", "position": 2, "expected": "time", "got": ""}),
+    ("weekly funday 10:00 post x", {"reason": "syntax", "position": 2, "expected": "days", "got": "funday"}),
+    ("daily 10:00 dance", {"reason": "syntax", "position": 3, "expected": "action", "got": "dance"}),
+    ("yearly 10:00 post x", {"reason": "syntax", "position": 1, "expected": "kind", "got": "yearly"}),
+    ("once 2026-02-30 10:00 post x", {"reason": "syntax", "position": 2, "expected": "date", "got": "2026-02-30"}),
+    ("monthly 32 10:00 post x", {"reason": "syntax", "position": 2, "expected": "day", "got": "32"}),
+    ("monthly first funday 10:00 post x", {"reason": "syntax", "position": 3, "expected": "weekday", "got": "funday"}),
+    ('cron "0 9 * *" post x', {"reason": "syntax", "position": 2, "expected": "cron", "got": "0 9 * *"}),
+    ("every 2m post x", {"reason": "too_often"}),
+    ('cron "*/2 * * * *" post x', {"reason": "too_often"}),
+    ('cron "0 9 * * 1-5 post x', {"reason": "quote"}),
+])
+def test_bad_syntax_names_the_word_and_what_was_expected(text, params):
+    with pytest.raises(ScheduleError) as err:
+        parse(split_words(text))
+    assert err.value.params == params
+
+
+def test_good_syntax():
+    weekly = parse(split_words("every mon 09:00 post Weekly topic: cats"))
+    assert (weekly.kind, weekly.spec, weekly.action, weekly.content_start) == ("weekly", "mon 09:00", "post", 4)
+    cron = parse(split_words('cron "0 9 * * 1-5" post pin replace Good morning'))
+    assert (cron.kind, cron.spec, cron.options, cron.content_start) == ("cron", "0 9 * * 1-5", ("pin", "replace"), 5)
+    assert parse(split_words("every 5m post x")).spec == "5m"
+    assert parse(split_words("daily 9:05 reminder")).spec == "09:05"
+    assert parse(split_words("monthly last fri 18:00 post x")).spec == "last fri 18:00"
+    assert parse(split_words("weekly Monday,WED 08:00 post x")).spec == "mon,wed 08:00"
