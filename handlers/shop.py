@@ -11,7 +11,6 @@ import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.context import BotContext
 from bot.domain.errors import UsageError
@@ -79,21 +78,19 @@ def _private_tr(context: BotContext, language_code: str | None) -> Translator:
 
 
 async def _can_message(context: BotContext, user_id: int) -> bool:
-    """Telegram lets a bot write only to people who started it; a chat action asks without sending anything."""
-    try:
-        await context.bot.send_chat_action(user_id, ChatAction.TYPING)
-        return True
-    except (Forbidden, BadRequest):
-        return False
+    """Telegram lets a bot write only to people who started it; a chat action asks without sending anything. When
+    Telegram cannot say now, the purchase goes ahead: a code that cannot be sent then stays pending for an admin."""
+    return not (await attempt(f"probe private chat {user_id}", lambda: context.bot.send_chat_action(user_id, ChatAction.TYPING))).refused
 
 
 async def _send_private(context: BotContext, user_id: int, text: str) -> bool:
-    try:
-        await context.bot.send_message(user_id, text)
-        return True
-    except (Forbidden, BadRequest) as exc:
-        log.info("could not message %s privately: %s", user_id, exc)
-        return False
+    return (await attempt(f"private message to {user_id}", lambda: context.bot.send_message(user_id, text))).done
+
+
+async def _send_code(context: BotContext, order: Order, group: str, code: str, language: str | None):
+    """The code's private message (an Attempt): the order is fulfilled only once it went out."""
+    text = texts.code_message(_private_tr(context, language), group, order, code)
+    return await attempt(f"code of order #{order.id} to {order.user_id}", lambda: context.bot.send_message(order.user_id, text))
 
 
 async def _tell_buyer(context: BotContext, order: Order, group: str, render) -> bool:
@@ -200,8 +197,18 @@ async def cmd_fulfil(update: Update, context: BotContext) -> None:
     if len(args) != 1:
         raise UsageError()
     chat = update.effective_chat
-    order = await context.services.shop.fulfil(chat.id, parse_id(args[0], "order"), context.actor.user_id)
-    told = await _tell_buyer(context, order, chat.title or "", texts.fulfilled_notice)
+    shop = context.services.shop
+    order = await shop.pending_order(chat.id, parse_id(args[0], "order"))
+    code = await shop.code_of(order)
+    if code is not None:  # a code Telegram did not take at the purchase: fulfilled once it goes out now
+        if not (await _send_code(context, order, chat.title or "", code, order.buyer_language)).done:
+            await reply(update, context, texts.code_not_sent(context.tr, order))
+            return
+        order = await shop.delivered(order.id, context.actor.user_id)
+        told = True
+    else:
+        order = await shop.fulfil(chat.id, order.id, context.actor.user_id)
+        told = await _tell_buyer(context, order, chat.title or "", texts.fulfilled_notice)
     await reply(update, context, texts.fulfilled(context.tr, order, told))
 
 
@@ -289,12 +296,17 @@ async def _confirm(update: Update, context: BotContext, item_id: int, cost: int,
         return text, True
     order = purchase.order
     if purchase.code is not None:
-        private = _private_tr(context, buyer.language_code)
-        if not await _send_private(context, buyer.id, texts.code_message(private, chat.title or "", order, purchase.code)):
+        sent = await _send_code(context, order, chat.title or "", purchase.code, buyer.language_code)
+        if sent.refused:  # blocked the bot meanwhile: undo the sale
             await shop.undeliverable(order.id)
             text = texts.code_undelivered(context.tr, buyer.full_name, order.item_name)
             await _edit(query, text)
             return text, True
+        if not sent.done:  # no answer (it may have gone out) or a long flood wait: pending, for an admin
+            text = texts.code_pending(context.tr, buyer.full_name, order.item_name, order.id)
+            await _edit(query, text)
+            return text, True
+        order = await shop.delivered(order.id)
         await _edit(query, texts.bought_code(context.tr, buyer.full_name, order))
     elif purchase.item.grants == "makeup_card":
         await _edit(query, texts.bought_card(context.tr, buyer.full_name, order))

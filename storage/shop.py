@@ -233,6 +233,10 @@ class ShopRepo:
         cur = await tx.execute("UPDATE shop_codes SET order_id = ? WHERE id = ? AND order_id IS NULL", (order_id, row["id"]))
         return row["code"] if cur.rowcount == 1 else None
 
+    async def code_of(self, order_id: int) -> str | None:
+        """The code an order holds (assigned at purchase, delivered or not yet); None for an order without one."""
+        return await self.db.fetchval("SELECT code FROM shop_codes WHERE order_id = ?", (order_id,))
+
     @staticmethod
     async def release_code(tx: aiosqlite.Connection, order_id: int) -> bool:
         cur = await tx.execute("UPDATE shop_codes SET order_id = NULL WHERE order_id = ?", (order_id,))

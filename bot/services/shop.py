@@ -182,8 +182,9 @@ class ShopService:
             can_buy(item, tier, bought, await ShopRepo.balance_in(tx, chat_id, user_id), self.points.tiers)
             if not await ShopRepo.take_stock(tx, item_id):
                 raise SoldOutError(item.name)
-            # Codes and make-up cards are delivered by the bot itself: nothing for an admin to do.
-            status = "fulfilled" if item.has_codes or item.grants else "pending"
+            # A make-up card is delivered by the purchase itself; a code only once its private message went out
+            # (delivered): until then the order is pending, for a retry or an admin.
+            status = "fulfilled" if item.grants else "pending"
             order_id = await ShopRepo.insert_order(tx, chat_id, user_id, item_id, item.cost, status, key, now)
             if order_id is None:
                 raise PurchaseDoneError(await ShopRepo.order_by_key_in(tx, chat_id, key))
@@ -207,17 +208,37 @@ class ShopService:
         assert order is not None and after is not None
         return Purchase(order, after, code, balance)
 
+    async def code_of(self, order: Order) -> str | None:
+        return await self.repo.code_of(order.id)
+
+    async def delivered(self, order_id: int, actor_id: int | None = None) -> Order:
+        """The order's code went out by private message: only now is it fulfilled."""
+        async with self.db.transaction() as tx:
+            await ShopRepo.decide(tx, order_id, "pending", "fulfilled", actor_id, self.clock.now())
+            updated = await ShopRepo.order_in(tx, order_id)
+        assert updated is not None
+        return updated
+
     async def undeliverable(self, order_id: int) -> Decision:
-        """The code could not be sent after all (the buyer blocked the bot meanwhile): undo the sale."""
+        """Telegram refused the code's message (the buyer blocked the bot meanwhile): undo the sale."""
         async with self.db.transaction() as tx:
             order = await ShopRepo.order_in(tx, order_id)
-            if order is None or order.status != "fulfilled":
+            if order is None or order.status != "pending":
                 raise UnknownOrderError(order_id)
-            refunded = await self._reverse(tx, order, "fulfilled", None, "undeliverable")
+            refunded = await self._reverse(tx, order, "pending", None, "undeliverable")
             await ShopRepo.release_code(tx, order_id)
             await ShopRepo.sync_code_stock(tx, order.item_id)
             updated = await ShopRepo.order_in(tx, order_id)
         return Decision(updated, refunded)
+
+    async def pending_order(self, chat_id: int, order_id: int) -> Order:
+        """An order an admin may still decide (UnknownOrderError / OrderDecidedError otherwise)."""
+        order = await self.repo.order(order_id)
+        if order is None or order.chat_id != chat_id:
+            raise UnknownOrderError(order_id)
+        if order.status != "pending":
+            raise OrderDecidedError(order_id, order.status)
+        return order
 
     # --- orders ---------------------------------------------------------------------------------
 
@@ -241,7 +262,10 @@ class ShopService:
         async with self.db.transaction() as tx:
             order = await self._pending_order(tx, chat_id, order_id)
             refunded = await self._reverse(tx, order, "pending", actor_id, reason)
-            await ShopRepo.restore_stock(tx, order.item_id)
+            if await ShopRepo.release_code(tx, order_id):  # a code not (known to be) delivered goes back on the shelf
+                await ShopRepo.sync_code_stock(tx, order.item_id)
+            else:
+                await ShopRepo.restore_stock(tx, order.item_id)
             updated = await ShopRepo.order_in(tx, order_id)
         return Decision(updated, refunded)
 

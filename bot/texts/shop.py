@@ -208,6 +208,16 @@ def code_undelivered(_: Translator, who: str, item: str) -> str:
         who=name(who), item=name(item))
 
 
+def code_pending(_: Translator, who: str, item: str, order_id: int) -> str:
+    return _("{who} bought {item} (order #{id}), but Telegram did not take the code's private message just now. The code is kept for them: an admin can send it with /fulfil {id}, or refund the order with /reject {id}.").format(
+        who=name(who), item=name(item), id=order_id)
+
+
+def code_not_sent(_: Translator, order: Order) -> str:
+    return _("I could not send the code of order #{id} to {who} privately, so the order stays pending. Try /fulfil {id} again later, or refund it with /reject {id}.").format(
+        id=order.id, who=name(order.buyer_name))
+
+
 # --- admins: items and codes -----------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ import pytest
 from bot.texts import translator
 from bot.texts.core import internal_error
 from tests.handlers.funnel_helpers import can_send, newcomer, press, prompt_message, right, run_job, screening_on, time_out
+from tests.handlers.test_shop import add, balance, buttons, fund, open_confirm, orders, stock
 from tests.helpers import say
 
 INTERNAL = internal_error(translator("en"))
@@ -193,3 +194,81 @@ async def test_a_right_answer_handled_sixteen_minutes_late_after_downtime_lets_t
     assert (await pg.services.funnel.repo.check(check.id)).status == "passed"
     assert can_send(pg, group.chat, dave)
     assert [c.description for c in pg.sim.calls("answerCallbackQuery")][-1].startswith("Bad Request: query is too old")
+
+
+# ================================================================ a purchase
+
+
+async def code_item_bought(pg, g, fault: str | None, method: str = "sendMessage"):
+    """Alice (who started the bot) buys a code item, with `fault` on `method` at the Confirm press.
+    Returns (the item id, the order id or None, the confirm query's answers)."""
+    item = await add(pg, g, "Game key | 50")
+    await say(pg, g.admin, f"/addcodes {item} AAA-111", g.chat)
+    await fund(pg, g.chat, g.alice, 100)
+    pg.sim.send(g.alice, "/start")
+    await pg.settle()
+    _a, prompt = await open_confirm(pg, g, g.alice, item)
+    if fault:
+        FAULTS[fault](pg.sim, method)
+    query_id = pg.sim.press(g.alice, prompt, next(d for d in buttons(prompt) if d.startswith("shop:ok:")))
+    await pg.settle()
+    answers = [c for c in pg.sim.calls("answerCallbackQuery") if c.params["callback_query_id"] == query_id]
+    rows = await orders(pg, g.chat)
+    return item, (rows[0][0] if rows else None), answers
+
+
+def codes_sent(pg, user) -> list[str]:
+    return [m["text"] for m in pg.sim.replies(user) if m.get("text", "").startswith("🎁 Your code")]
+
+
+@pytest.mark.parametrize("fault", TRANSIENT)
+async def test_a_code_telegram_did_not_take_stays_pending_until_an_admin_sends_it(pg, group, fault):
+    g = group
+    item, order, _answers = await code_item_bought(pg, g, fault)
+    [(_id, _u, _i, _c, status)] = await orders(pg, g.chat)
+    assert status == "pending"  # not marked delivered: Telegram did not say it went out
+    assert await balance(pg, g.chat, g.alice) == 50 and await stock(pg, item) == 0
+    assert pg.sim.messages(g.chat)[-1]["text"].startswith(f"Alice bought Game key (order #{order}), but Telegram did not take")
+    assert len(codes_sent(pg, g.alice)) == (1 if fault == "timeout" else 0)  # never sent twice by itself
+    assert f"#{order}" in await say(pg, g.admin, "/orders pending", g.chat)
+    assert await say(pg, g.admin, f"/fulfil {order}", g.chat) == f"Order #{order} (Game key for Alice) is fulfilled. I told them privately."
+    assert codes_sent(pg, g.alice)[-1].endswith("AAA-111")
+    assert (await orders(pg, g.chat))[0][-1] == "fulfilled"
+    assert INTERNAL not in texts_in(pg, g.chat) + texts_in(pg, g.alice)
+    assert await pg.services.points.ledger.mismatches() == []
+
+
+async def test_a_pending_code_can_be_refunded_and_its_code_goes_back_on_the_shelf(pg, group):
+    g = group
+    item, order, _ = await code_item_bought(pg, g, "network")
+    answer = await say(pg, g.admin, f"/reject {order}", g.chat)
+    assert answer.startswith(f"Order #{order} (Game key for Alice) is rejected; 50 points refunded.")
+    assert await balance(pg, g.chat, g.alice) == 100 and await stock(pg, item) == 1
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM shop_codes WHERE order_id IS NULL") == 1
+
+
+async def test_an_admin_whose_fulfil_cannot_send_the_code_keeps_the_order_pending(pg, group):
+    g = group
+    _item, order, _ = await code_item_bought(pg, g, "network")
+    pg.sim.network_error("sendMessage")
+    assert await say(pg, g.admin, f"/fulfil {order}", g.chat) == (
+        f"I could not send the code of order #{order} to Alice privately, so the order stays pending. "
+        f"Try /fulfil {order} again later, or refund it with /reject {order}."
+    )
+    assert (await orders(pg, g.chat))[0][-1] == "pending"
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("method", ["answerCallbackQuery", "editMessageText", "sendChatAction"])
+async def test_a_purchase_is_made_once_whatever_fails_around_it(pg, group, fault, method):
+    g = group
+    _item, order, answers = await code_item_bought(pg, g, fault, method)
+    blocked_probe = method == "sendChatAction" and fault in ("kicked", "blocked", "not_found")
+    if blocked_probe:  # Telegram says Alice cannot be written to: refused before paying
+        assert order is None and await balance(pg, g.chat, g.alice) == 100
+        return
+    assert [r[-1] for r in await orders(pg, g.chat)] == ["fulfilled"]
+    assert await balance(pg, g.chat, g.alice) == 50
+    assert len(codes_sent(pg, g.alice)) == 1
+    assert len([a for a in answers if a.ok or a.fault == "timeout"]) <= 1  # answered once at most
+    assert INTERNAL not in texts_in(pg, g.chat) + texts_in(pg, g.alice)

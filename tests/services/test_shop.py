@@ -211,7 +211,8 @@ async def test_concurrent_code_buyers_each_get_a_different_code(db, shop):
     results = await asyncio.gather(*(shop.purchase(CHAT, u, item.id, nonce(), can_message=reachable) for u in range(1, 21)), return_exceptions=True)
     bought = [r for r in results if not isinstance(r, Exception)]
     assert sorted(p.code for p in bought) == ["C1", "C2", "C3", "C4", "C5"]
-    assert all(p.order.status == "fulfilled" for p in bought)
+    assert all(p.order.status == "pending" for p in bought)  # fulfilled once the code's message went out
+    assert [(await shop.delivered(p.order.id)).status for p in bought] == ["fulfilled"] * 5
     assert all(isinstance(r, SoldOutError) for r in results if isinstance(r, Exception))
     assert (await shop.repo.item(item.id)).stock == 0
 
