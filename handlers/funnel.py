@@ -487,7 +487,10 @@ async def cmd_invite(update: Update, context: BotContext) -> None:
     s = context.services
     chat, who = update.effective_chat, sender(update)
     user_id = person_id(context)
-    approval = bool((await context.bot.get_chat(chat.id)).join_by_request)
+    group = await attempt(f"read chat {chat.id}", lambda: context.bot.get_chat(chat.id))
+    if not group.done:  # whether the group asks for approval decides which link: without it, no link
+        raise FunnelError(reason="telegram_busy" if not group.refused else "no_link_rights")
+    approval = bool(group.result.join_by_request)
     name = f"{who.first_name[:18]} #{user_id}"[:32]
     link = await s.funnel.link_for(chat.id, user_id, approval)
     if link is not None and not await _still_valid(context, chat.id, link.url, name, approval):

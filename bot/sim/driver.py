@@ -436,6 +436,11 @@ class DriverMixin:
         )
 
     @locked
+    def clear_faults(self: FakeTelegram) -> None:
+        """Forget every injected failure not yet used up: Telegram is fine again."""
+        self._failures.clear()
+
+    @locked
     def network_error(self: FakeTelegram, method: str | None = None, times: int = 1) -> None:
         """The next `times` calls (to `method`, or any) never reach Telegram: nothing happens, the bot sees a
         network error (PTB's NetworkError; over HTTP the connection is dropped)."""

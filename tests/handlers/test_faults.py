@@ -272,3 +272,44 @@ async def test_a_purchase_is_made_once_whatever_fails_around_it(pg, group, fault
     assert len(codes_sent(pg, g.alice)) == 1
     assert len([a for a in answers if a.ok or a.fault == "timeout"]) <= 1  # answered once at most
     assert INTERNAL not in texts_in(pg, g.chat) + texts_in(pg, g.alice)
+
+
+# ================================================================ an invite
+
+
+BUSY = "Telegram is busy right now: send /invite again in a minute."
+NO_RIGHTS = "I need the right to invite users (as an admin) to make invite links."
+
+
+async def links_of(pg, chat, user) -> list[str]:
+    rows = await pg.services.db.fetchall(
+        "SELECT url FROM invite_links WHERE chat_id = ? AND user_id = ? AND revoked_at IS NULL", (chat.id, user.id))
+    return [r["url"] for r in rows]
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("method", ["getChat", "createChatInviteLink"])
+async def test_an_invite_telegram_cannot_make_gets_one_clear_line(pg, group, fault, method):
+    g = group
+    FAULTS[fault](pg.sim, method)
+    answer = await say(pg, g.alice, "/invite", g.chat)
+    assert answer == (BUSY if fault in TRANSIENT else NO_RIGHTS)
+    assert len(await links_of(pg, g.chat, g.alice)) <= 1
+    pg.sim.clear_faults()  # Telegram is fine again
+    answer = await say(pg, g.alice, "/invite", g.chat)
+    [url] = await links_of(pg, g.chat, g.alice)
+    assert url in answer
+    assert INTERNAL not in texts_in(pg, g.chat)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_an_invite_whose_message_fails_keeps_its_link_for_the_next_time(pg, group, fault):
+    g = group
+    FAULTS[fault](pg.sim, "sendMessage")
+    await say(pg, g.alice, "/invite", g.chat)
+    [url] = await links_of(pg, g.chat, g.alice)
+    shown = [t for t in texts_in(pg, g.chat) if url in t]
+    assert len(shown) == (1 if fault == "timeout" else 0)
+    assert url in await say(pg, g.alice, "/invite", g.chat)
+    assert await links_of(pg, g.chat, g.alice) == [url]
+    assert INTERNAL not in texts_in(pg, g.chat)

@@ -157,3 +157,10 @@ def test_timeout_after_send_does_the_work_and_loses_the_answer(sim, group, bob) 
     assert sim.member(group, bob)["status"] == "restricted"  # it happened
     call = sim.calls("restrictChatMember")[-1]
     assert (call.ok, call.fault) == (True, "timeout")
+
+
+def test_clear_faults_forgets_what_was_not_used_up(sim, group) -> None:
+    sim.flood("sendMessage", times=5)
+    sim.network_error()
+    sim.clear_faults()
+    assert ok(sim, "sendMessage", chat_id=group.id, text="x")["text"] == "x"
