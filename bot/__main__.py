@@ -62,6 +62,8 @@ def setup_logging(config: Config) -> None:
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from bot.app import ALLOWED_UPDATES, build_application
+    from bot.processor import StartupError
+    from bot.receiving import TelegramAnswered
 
     if args.api_url:
         config = config.model_copy(update={"telegram": config.telegram.model_copy(update={"api_url": args.api_url})})
@@ -97,6 +99,12 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     except InvalidToken:
         print("Telegram rejected BOT_TOKEN: copy the token again from @BotFather (/mybots → API Token).", file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(redact(str(exc), token), file=sys.stderr)
+        return 1
+    except TelegramAnswered as exc:  # reached, and it answered with a server error: not "cannot reach"
+        print(f"{redact(exc.message, token)} (at start-up; try again later, or check telegram.api_url)", file=sys.stderr)
+        return 1
     except BadRequest as exc:  # PTB makes BadRequest a NetworkError, but Telegram did answer: it refused
         print(f"Telegram refused to start the bot: {redact(exc.message, token)}", file=sys.stderr)
         return 1

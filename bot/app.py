@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, LinkPreviewOptions, MessageEntity, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     Application, ApplicationBuilder, CallbackQueryHandler, ChatJoinRequestHandler, ChatMemberHandler, CommandHandler,
     ContextTypes, Defaults,
@@ -20,7 +21,7 @@ from bot.config import Config
 from bot.context import BotContext, BotData, Services
 from bot.processor import ChatUpdateProcessor, StickyApplication
 from bot.ratelimit import FloodLimiter
-from bot.receiving import InboxQueue, InboxRequest
+from bot.receiving import AnsweredRequest, InboxQueue, InboxRequest
 from bot.domain.roles import Role
 from bot.services.activity import ActivityBuffer
 from bot.services.funnel import FunnelService
@@ -97,10 +98,10 @@ def build_application(
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
-    if request_factory is not None:
-        builder = builder.request(request_factory())
+    # PTB's own pool sizes: 256 connections for calls, one for getUpdates.
+    calls = request_factory() if request_factory is not None else HTTPXRequest(connection_pool_size=256)
     updates_request = request_factory() if request_factory is not None else HTTPXRequest(connection_pool_size=1)
-    builder = builder.get_updates_request(InboxRequest(updates_request, inbox))
+    builder = builder.request(AnsweredRequest(calls)).get_updates_request(InboxRequest(updates_request, inbox))
     if config.telegram.api_url:
         base = config.telegram.api_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
@@ -159,7 +160,10 @@ async def post_init(app: Application) -> None:
     # What was received before the last stop and not handled goes first, in Telegram's order.
     for data in await s.inbox.recover():
         await app.update_queue.put(Update.de_json(data, app.bot))
-    await set_command_menus(app)
+    try:
+        await set_command_menus(app)
+    except TelegramError as exc:  # a convenience: the bot works without its "/" menus
+        log.warning("could not set the command menus (%s): running without them", exc)
     arm_jobs(app)
 
 
@@ -218,6 +222,12 @@ async def set_command_menus(app: Application) -> None:
 
 
 async def on_error(update: object, context: BotContext) -> None:
+    if update is None and context.job is None and isinstance(context.error, TelegramError):
+        # A failed poll (run_polling hands those here). Network trouble and server errors are said once per outage
+        # by bot/receiving.py; anything else (409: another instance polls with this token) in one line.
+        if not isinstance(context.error, NetworkError) or isinstance(context.error, BadRequest):
+            log.warning("polling: %s: %s", type(context.error).__name__, context.error)
+        return
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("error handling update %s: %s", update_id, context.error, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:

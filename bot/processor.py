@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from telegram import Update
+from telegram import Update, User
+from telegram.error import TelegramError
 from telegram.ext import Application, BaseUpdateProcessor
 
 log = logging.getLogger(__name__)
@@ -146,8 +147,31 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
                 " the inbox hands the next start every one whose change was not committed")
 
 
+class StartupError(Exception):
+    """Start-up failed for a reason that is one line for the operator."""
+
+
+def not_a_bot(detail: str) -> str:
+    return f"Telegram's answer to getMe does not describe a bot ({detail}): is telegram.api_url a Bot API server?"
+
+
 class StickyApplication(Application):
-    """PTB's Application, except that stopping does not wait for every queued update (minutes, under a flood)."""
+    """PTB's Application, except that stopping does not wait for every queued update (minutes, under a flood),
+    and an answer to getMe that is not a bot is a start-up error of its own, not a traceback."""
+
+    async def initialize(self) -> None:
+        try:
+            await super().initialize()
+        except TelegramError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+            raise StartupError(not_a_bot(f"{type(exc).__name__}: {exc}")) from exc
+        try:
+            me = self.bot.bot
+        except RuntimeError:
+            me = None
+        if not isinstance(me, User) or not me.username:
+            raise StartupError(not_a_bot(f"got {me!r}"))
 
     async def stop(self) -> None:
         processor = self.update_processor

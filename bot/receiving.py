@@ -1,4 +1,5 @@
-"""Where updates come in, each recorded in the inbox before Telegram may consider it delivered.
+"""Where updates come in, each recorded in the inbox before Telegram may consider it delivered; and how a
+Telegram that answers with a server error is told apart from one that cannot be reached.
 
 Polling: PTB confirms a batch by asking for the next one (offset), which it does only after this batch's
 getUpdates returned — so the batch is written, in one transaction, before the answer is handed to PTB.
@@ -9,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from telegram import Update
+from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
 from bot.services.inbox import InboxService
@@ -19,14 +22,31 @@ from bot.services.inbox import InboxService
 log = logging.getLogger(__name__)
 
 
-class InboxRequest(BaseRequest):
-    """The getUpdates connection, wrapped: a batch Telegram sent is in the inbox before PTB sees it."""
+class TelegramAnswered(NetworkError):
+    """Telegram (or whatever serves telegram.api_url) was reached and answered with a server error (5xx)."""
 
-    __slots__ = ("_inner", "_inbox")
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(f"Telegram answered {code}: {description}")
+        self.code = code
+        self.description = description
 
-    def __init__(self, inner: BaseRequest, inbox: InboxService) -> None:
+
+def _description(payload: bytes) -> str:
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        return payload[:200].decode("utf-8", "replace").strip() or "no description"
+    return str(body.get("description") or "no description") if isinstance(body, dict) else "no description"
+
+
+class AnsweredRequest(BaseRequest):
+    """A request backend, wrapped: a 5xx answer becomes TelegramAnswered (PTB makes it a bare NetworkError,
+    which reads like "cannot reach")."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: BaseRequest) -> None:
         self._inner = inner
-        self._inbox = inbox
 
     @property
     def read_timeout(self) -> float | None:
@@ -52,9 +72,48 @@ class InboxRequest(BaseRequest):
             url, method, request_data, read_timeout=read_timeout, write_timeout=write_timeout,
             connect_timeout=connect_timeout, pool_timeout=pool_timeout,
         )
-        if code == 200 and url.rsplit("/", 1)[-1].lower() == "getupdates":
+        if code >= 500:
+            raise TelegramAnswered(code, _description(payload))
+        return code, payload
+
+
+class InboxRequest(AnsweredRequest):
+    """The getUpdates connection: a batch Telegram sent is in the inbox before PTB sees it; and an outage is one
+    warning when polling starts failing and one when it works again, not a line per retry."""
+
+    __slots__ = ("_inbox", "_outage_since", "_failed_polls")
+
+    def __init__(self, inner: BaseRequest, inbox: InboxService) -> None:
+        super().__init__(inner)
+        self._inbox = inbox
+        self._outage_since: float | None = None
+        self._failed_polls = 0
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None, **timeouts: Any) -> tuple[int, bytes]:
+        polling = url.rsplit("/", 1)[-1].lower() == "getupdates"
+        try:
+            code, payload = await super().do_request(url, method, request_data, **timeouts)
+        except NetworkError as exc:  # TimedOut included
+            if polling:
+                self._failed(exc)
+            raise
+        if polling and code == 200:
+            self._back()
             await self._record(payload)
         return code, payload
+
+    def _failed(self, exc: NetworkError) -> None:
+        self._failed_polls += 1
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
+            reason = exc.message if isinstance(exc, TelegramAnswered) else f"cannot reach Telegram ({exc.message})"
+            log.warning("polling failed: %s; trying again until it works (this is said once)", reason)
+
+    def _back(self) -> None:
+        if self._outage_since is not None:
+            log.warning("polling works again after %.0f s (%d failed attempts)",
+                        time.monotonic() - self._outage_since, self._failed_polls)
+            self._outage_since, self._failed_polls = None, 0
 
     async def _record(self, payload: bytes) -> None:
         try:

@@ -282,10 +282,92 @@ def test_no_network_is_one_clear_line(sim, tmp_path):
     assert sim.token.split(":", 1)[1] not in output
 
 
-def test_telegram_refusing_a_start_up_call_is_one_line_and_the_process_exits(sim, server, tmp_path):
-    sim.set_fail("setMyCommands", 400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
-    code, output = run_to_exit(tmp_path, server.url, sim.token, tmp_path / "sticky.db")  # its timeout catches a hang
-    assert code == 1
-    assert said(output) == ["Telegram refused to start the bot: Bot_command_description_invalid"]  # PTB's capitals
+def test_a_refused_command_menu_is_a_warning_and_the_bot_runs(sim, start, db_path):
+    sim.set_fail("setMyCommands", 500, "Internal Server Error")  # a Bot API server that cannot keep menus
+    bot = start()  # the menus are a convenience: it starts polling all the same
+    chat, owner, admin, alice, bob = make_group(sim)
+    assert command_answered(sim, bot, bob, "/roles", chat)
+    assert bot.stop() == 0
+    output = bot.output()
+    warned = [line for line in output.splitlines() if "could not set the command menus" in line]
+    assert len(warned) == 1 and " WARNING " in warned[0] and "Telegram answered 500: Internal Server Error" in warned[0]
     assert "Traceback" not in output
-    assert sim.calls("getUpdates") == []  # it never started polling
+
+
+def test_a_server_error_at_start_up_is_one_line_saying_telegram_answered(sim, server, tmp_path):
+    sim.set_fail("getMe", 500, "Internal Server Error")
+    code, output = run_to_exit(tmp_path, server.url, sim.token, tmp_path / "sticky.db")
+    assert code == 1
+    assert said(output) == [
+        "Telegram answered 500: Internal Server Error (at start-up; try again later, or check telegram.api_url)"
+    ]
+    assert "Traceback" not in output and "cannot reach" not in output
+
+
+class NotQuiteBotApi:
+    """A server at telegram.api_url that answers getMe with something that is not a bot (nobody here wrote it)."""
+
+    def __init__(self, result) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        body = json.dumps({"ok": True, "result": result}).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST
+
+            def log_message(self, *args) -> None:
+                return None
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("result", [{"id": 5}, "yes", {"id": 5, "is_bot": True, "first_name": "NoName"}])
+def test_a_malformed_get_me_is_one_line(sim, tmp_path, result):
+    server = NotQuiteBotApi(result)
+    try:
+        code, output = run_to_exit(tmp_path, server.url, sim.token, tmp_path / "sticky.db")
+    finally:
+        server.close()
+    assert code == 1
+    (line,) = said(output)
+    assert line.startswith("Telegram's answer to getMe does not describe a bot (")
+    assert line.endswith("is telegram.api_url a Bot API server?")
+    assert "Traceback" not in output
+
+
+def test_an_outage_is_one_warning_when_it_starts_and_one_when_it_ends(sim, start, db_path):
+    bot = start()
+    chat, owner, admin, alice, bob = make_group(sim)
+    command_answered(sim, bot, bob, "/roles", chat)
+    mark = len(sim.calls("getUpdates"))
+    sim.set_fail("getUpdates", 500, "Internal Server Error", times=2)
+    sim.network_error("getUpdates", times=1)
+    wait_for(lambda: [c for c in sim.calls("getUpdates")[mark:] if c.ok and not c.fault][3:], "polling to work again", bot)
+    assert command_answered(sim, bot, bob, "/roles", chat)  # and the bot serves again
+    assert bot.stop() == 0
+    output = bot.output()
+    lines = output.splitlines()
+    started = [line for line in lines if "polling failed:" in line]
+    ended = [line for line in lines if "polling works again after" in line]
+    assert len(started) == 1 and "Telegram answered 500: Internal Server Error" in started[0]
+    assert len(ended) == 1 and "(3 failed attempts)" in ended[0]
+    assert "Traceback" not in output
+    noisy = [line for line in lines if (" WARNING " in line or " ERROR " in line) and line not in started + ended]
+    assert noisy == []
