@@ -14,9 +14,9 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
 from bot.domain.errors import NotAllowedError, UsageError
-from bot.domain.funnel import FunnelError
+from bot.domain.funnel import FunnelError, parse_number
 from bot.domain.roles import Role
-from bot.services.funnel import Confirmed
+from bot.services.funnel import Answered, Confirmed
 from bot.telegram_port import user_info
 from bot.texts import funnel as texts
 from bot.texts import points as points_texts
@@ -318,11 +318,12 @@ async def _after_answer(context: BotContext, outcome: str, check: Check | None) 
 
 async def on_captcha_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
-    _, check_id, index = query.data.split(":")
+    _, check_text, index_text = query.data.split(":")
+    check_id, index = parse_number(check_text), parse_number(index_text, 2)
     s = context.services
-    check = await s.funnel.repo.check(int(check_id))
-    label = check.choices[int(index)] if check and int(index) < len(check.choices) else ""
-    result = await s.funnel.answer(int(check_id), query.from_user.id, label)
+    check = await s.funnel.repo.check(check_id) if check_id is not None else None
+    label = check.choices[index] if check and index is not None and index < len(check.choices) else ""
+    result = await s.funnel.answer(check_id, query.from_user.id, label) if check_id is not None else Answered("gone", None)
     tr = await _tr(context, check.chat_id) if check else context.tr
     if result.outcome == "not_yours":
         await answer_query(query, texts.not_yours(tr), show_alert=True)
@@ -375,7 +376,8 @@ async def on_start_payload(update: Update, context: BotContext) -> None:
             group = await s.groups.repo.get(link.chat_id)
             await reply(update, context, texts.deep_link_welcome(context.tr, group.title if group else "", link.url))
         elif payload.startswith("cap_"):
-            check = await s.funnel.repo.check(int(payload.removeprefix("cap_"))) if payload[4:].isdigit() else None
+            check_id = parse_number(payload.removeprefix("cap_"))
+            check = await s.funnel.repo.check(check_id) if check_id is not None else None
             if check is None or check.status != "pending" or check.user_id != who.id or check.mode != "question":
                 await reply(update, context, texts.no_check(context.tr))
             else:

@@ -2,12 +2,25 @@
 from __future__ import annotations
 
 
+# What a refusal quotes back of what was typed ("… is not an order id"): at most this many characters, so the
+# answer fits in Telegram's 4096 however long the message was. The longest value a refusal names legitimately
+# (a shop description, a rejection note) is 200.
+QUOTE_LIMIT = 200
+
+
+def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text` as a refusal may quote it: cut to `limit` characters, the cut marked with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class UserError(Exception):
-    """Base for everything a user did that we refuse. `code` picks the text; `params` fill it."""
+    """Base for everything a user did that we refuse. `code` picks the text; `params` fill it (texts quoted from the
+    user are shortened here, the one place every refusal passes)."""
 
     code = "error"
 
     def __init__(self, **params: object) -> None:
+        params = {k: quoted(v) if isinstance(v, str) else v for k, v in params.items()}
         super().__init__(f"{self.code}: {params}")
         self.params = params
 

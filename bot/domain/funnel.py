@@ -42,6 +42,12 @@ class Challenge:
     answers: tuple[str, ...]  # accepted answers, normalised
 
 
+def parse_number(text: str, digits: int = 18) -> int | None:
+    """A check id or button index as a deep link or a button carries it: ASCII digits only (int() also reads '١٢' and
+    refuses '²'), short enough to fit a 64-bit column; None for anything else."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= digits else None
+
+
 def normalise(text: str) -> str:
     """Answers compare without case, width or surrounding punctuation: '  Paris. ' == 'paris' == 'ＰＡＲＩＳ'."""
     folded = unicodedata.normalize("NFKC", text).casefold().strip()

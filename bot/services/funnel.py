@@ -421,7 +421,8 @@ class FunnelService:
 
     async def claim(self, code: str, user_id: int) -> InviteLink:
         """t.me/<bot>?start=ref_<code>: remember who invited this person, for when they join (or ask to)."""
-        link = await self.repo.link_by_code(code)
+        # Codes are short and alphanumeric (save_link): anything else in a deep link names nothing, unasked.
+        link = await self.repo.link_by_code(code) if code.isascii() and code.isalnum() and len(code) <= 32 else None
         if link is None:
             raise fd.FunnelError(reason="unknown_code")
         if link.revoked:  # the inviter's current link, if they have one: the code stands for the person

@@ -12,3 +12,4 @@ def test_event_time_is_the_own_date_within_the_tolerance():
     assert event_time(now + timedelta(seconds=5), now) == now  # Telegram's clock a little ahead of ours
     assert event_time(now - timedelta(days=3), now) == now - LATE_TOLERANCE  # nothing real is older than 24 h
     assert event_time(None, now) == now
+
