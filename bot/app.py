@@ -101,7 +101,7 @@ def build_application(
     # PTB's own pool sizes: 256 connections for calls, one for getUpdates.
     calls = request_factory() if request_factory is not None else HTTPXRequest(connection_pool_size=256)
     updates_request = request_factory() if request_factory is not None else HTTPXRequest(connection_pool_size=1)
-    builder = builder.request(AnsweredRequest(calls)).get_updates_request(InboxRequest(updates_request, inbox))
+    builder = builder.request(AnsweredRequest(calls, inbox.before_telegram_acts)).get_updates_request(InboxRequest(updates_request, inbox))
     if config.telegram.api_url:
         base = config.telegram.api_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -41,12 +42,13 @@ def _description(payload: bytes) -> str:
 
 class AnsweredRequest(BaseRequest):
     """A request backend, wrapped: a 5xx answer becomes TelegramAnswered (PTB makes it a bare NetworkError,
-    which reads like "cannot reach")."""
+    which reads like "cannot reach"); before a call that makes Telegram act (anything but get…), `before_acting`."""
 
-    __slots__ = ("_inner",)
+    __slots__ = ("_inner", "_before_acting")
 
-    def __init__(self, inner: BaseRequest) -> None:
+    def __init__(self, inner: BaseRequest, before_acting: Callable[[], Awaitable[None]] | None = None) -> None:
         self._inner = inner
+        self._before_acting = before_acting
 
     @property
     def read_timeout(self) -> float | None:
@@ -68,6 +70,8 @@ class AnsweredRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
+        if self._before_acting is not None and not url.rsplit("/", 1)[-1].lower().startswith("get"):
+            await self._before_acting()
         code, payload = await self._inner.do_request(
             url, method, request_data, read_timeout=read_timeout, write_timeout=write_timeout,
             connect_timeout=connect_timeout, pool_timeout=pool_timeout,

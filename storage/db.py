@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 import aiosqlite
@@ -23,6 +24,10 @@ def iso(moment: datetime) -> str:
 
 def from_iso(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
+
+
+# Set while this task is inside transaction(): what runs there must not open another (the write lock is not reentrant).
+_IN_TRANSACTION: ContextVar[bool] = ContextVar("sticky_in_transaction", default=False)
 
 
 class CommitHook(Protocol):
@@ -83,6 +88,11 @@ class Database:
         self._reader = self._writer = None
 
     @property
+    def in_transaction(self) -> bool:
+        """This task is inside transaction() (its commit will carry what a hook has to write)."""
+        return _IN_TRANSACTION.get()
+
+    @property
     def is_open(self) -> bool:
         return self._writer is not None
 
@@ -94,6 +104,7 @@ class Database:
         async with self._write_lock:
             await self._writer.execute("BEGIN IMMEDIATE")
             hooked: list[CommitHook] = []
+            inside = _IN_TRANSACTION.set(True)
             try:
                 yield self._writer
                 for hook in self._hooks:
@@ -105,6 +116,8 @@ class Database:
                 for hook in hooked:
                     hook.after_commit(False)
                 raise
+            finally:
+                _IN_TRANSACTION.reset(inside)
             for hook in hooked:
                 hook.after_commit(True)
 

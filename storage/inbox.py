@@ -77,10 +77,15 @@ class InboxRepo:
         return len(self._unwritten)
 
     async def flush(self) -> None:
-        """Write the marks now (the hook does it; the transaction itself has nothing else to say)."""
-        if self._unwritten and self.db.is_open:
+        """Write the marks now, the update being handled in this task included (the hook does it; the transaction
+        itself has nothing else to say)."""
+        if (self._unwritten or self._current_unmarked()) and self.db.is_open and not self.db.in_transaction:
             async with self.db.transaction():
                 pass
+
+    def _current_unmarked(self) -> bool:
+        current = HANDLING.get()
+        return current is not None and current not in self._marked
 
     async def before_commit(self, tx: aiosqlite.Connection) -> None:
         ids = list(self._unwritten)

@@ -99,6 +99,13 @@ class InboxService:
         """From here on, a commit in this task also marks the update handled (its own writes start here)."""
         HANDLING.set(update_id)
 
+    async def before_telegram_acts(self) -> None:
+        """Called before Sticky asks Telegram to do something (send, edit, restrict…) while handling an update: if
+        nothing has marked that update handled yet (it changed nothing here), it is marked now, so a crash after the
+        message went out cannot make it go out again after the restart. A crash in the instant between loses it."""
+        if HANDLING.get() is not None:
+            await self.repo.flush()
+
     def finished(self, update_id: int) -> None:
         """Handling ended (whatever the outcome: an update that fails is not retried forever)."""
         HANDLING.set(None)

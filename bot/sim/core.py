@@ -91,6 +91,7 @@ class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, Commo
         self.lost_answer_hold = 10.0
         self._poll_generation = 0
         self._flood_limits: tuple[int, float, int, float] | None = None  # see enforce_flood_limits
+        self._confirmations_lost = False  # see lose_confirmations
         self._sent_log: collections.deque[tuple[float, int]] = collections.deque()  # (at, group id or 0)
         self._poll_closed_generation = -1
         # Seeded by the token so links and ids are the same from run to run (stable demo output).
@@ -331,8 +332,10 @@ class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, Commo
             self._allowed = list(p["allowed_updates"])
         # Any getUpdates ends a long poll still waiting elsewhere (409 there), as on the real server.
         generation = self._begin_long_poll()
-        self._confirm(p.get("offset", 0))
-        ready = self._deliverable(limit)
+        offset = p.get("offset", 0)
+        if not self._confirmations_lost:
+            self._confirm(offset)
+        ready = self._deliverable(limit, offset)
         if ready or timeout == 0 or not block:
             return ready
         deadline = time.monotonic() + timeout
@@ -345,7 +348,7 @@ class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, Commo
                     return []
                 raise ApiError(409, "Conflict: terminated by other getUpdates request; "
                                     "make sure that only one bot instance is running")
-            ready = self._deliverable(limit)
+            ready = self._deliverable(limit, offset)
             if ready or time.monotonic() >= deadline:
                 return ready
 
@@ -355,10 +358,12 @@ class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, Commo
         elif offset < 0:
             self._updates = self._updates[offset:]
 
-    def _deliverable(self, limit: int) -> list[dict[str, Any]]:
+    def _deliverable(self, limit: int, offset: int = 0) -> list[dict[str, Any]]:
         # Updates the current setting filters out are dropped for good, as Telegram drops them.
         self._updates = [u for u in self._updates if self._is_allowed(u)]
-        return copy.deepcopy(self._updates[:limit])
+        # Only ids from the offset on (the rest are confirmed; kept only while confirmations are being lost).
+        pending = [u for u in self._updates if u["update_id"] >= offset] if offset > 0 else self._updates
+        return copy.deepcopy(pending[:limit])
 
     def _begin_long_poll(self) -> int:
         # A new long poll ends any other one with 409, as the real server does.

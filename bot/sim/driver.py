@@ -418,6 +418,13 @@ class DriverMixin:
         })
 
     @locked
+    def lose_confirmations(self: FakeTelegram, lost: bool = True) -> None:
+        """While on, a getUpdates offset is honoured for that call but never confirms anything: every update
+        delivered stays pending, and a bot that starts afresh (offset 0) gets them all again — what Telegram does
+        for a bot that died before its next getUpdates confirmed them. lose_confirmations(False) ends it."""
+        self._confirmations_lost = lost
+
+    @locked
     def enforce_flood_limits(
         self: FakeTelegram, group_max: int = 20, group_period: float = 60.0, overall_max: int = 30,
         overall_period: float = 1.0,

@@ -3,6 +3,8 @@
 first at the next start, in order."""
 from __future__ import annotations
 
+from telegram import Update
+
 from bot.app import ALLOWED_UPDATES
 
 
@@ -79,3 +81,18 @@ async def test_received_but_not_handled_before_a_stop_is_handled_first_at_the_ne
         (group.chat.id, group.bob.id),
     )
     assert len(ledger) == 1
+
+
+async def test_an_update_that_changes_nothing_is_marked_before_its_answer_goes_out(pg, group):
+    pg.sim.send(group.carol, "/help", group.chat)
+    updates = pg.sim.take_updates(ALLOWED_UPDATES)
+    pg.sim.network_error("sendMessage")  # the answer never arrives: as if the process died while sending it
+    await pg.services.inbox.receive(updates)
+    update = Update.de_json(updates[0], pg.app.bot)
+    await pg.app.process_update(update)  # no finished(), no timer: only what happened before the send counts
+    row = await pg.services.db.fetchone("SELECT handled_at FROM inbox WHERE update_id = ?", (update.update_id,))
+    assert row["handled_at"] is not None
+    await pg.restart()
+    replies = len(pg.sim.replies(group.chat))
+    await pg.deliver(updates)  # redelivered after the "crash": not answered a second time
+    assert len(pg.sim.replies(group.chat)) == replies

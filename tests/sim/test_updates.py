@@ -164,3 +164,20 @@ def test_clear_faults_forgets_what_was_not_used_up(sim, group) -> None:
     sim.network_error()
     sim.clear_faults()
     assert ok(sim, "sendMessage", chat_id=group.id, text="x")["text"] == "x"
+
+
+def test_lost_confirmations_redeliver_everything_to_a_fresh_start(sim, group, bob) -> None:
+    sim.lose_confirmations()
+    for text in ("one", "two"):
+        sim.send(bob, text, group)
+    first = ok(sim, "getUpdates")
+    assert len(first) == 2
+    offset = first[-1]["update_id"] + 1
+    assert ok(sim, "getUpdates", offset=offset) == []  # the running bot moves on ...
+    sim.send(bob, "three", group)
+    assert [u["message"]["text"] for u in ok(sim, "getUpdates", offset=offset)] == ["three"]
+    # ... but Telegram never took the offset as a confirmation: a fresh start gets all three again.
+    assert [u["message"]["text"] for u in ok(sim, "getUpdates")] == ["one", "two", "three"]
+    sim.lose_confirmations(False)
+    assert len(ok(sim, "getUpdates", offset=offset)) == 1
+    assert sim.pending_update_count == 1
