@@ -39,6 +39,7 @@ from bot.texts.commands import description
 from handlers import core, funnel, lifecycle, points, schedules, shop
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
+from handlers.router import GROUP_CHAT, CommandRouter
 from storage.activity import ActivityRepo
 from storage.db import Database
 from storage.funnel import FunnelRepo
@@ -134,13 +135,13 @@ def build_application(
     app.add_handler(ChatMemberHandler(lifecycle.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER), group=GROUP_MAIN)
     app.add_handler(ChatMemberHandler(lifecycle.on_chat_member, ChatMemberHandler.CHAT_MEMBER), group=GROUP_MAIN)
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, lifecycle.on_migrate), group=GROUP_MAIN)
-    for callback in commands:
-        app.add_handler(CommandHandler(spec_of(callback).name, callback), group=GROUP_MAIN)
+    # Every command in one router (looked up by name); a new module's COMMANDS only needs adding to all_commands().
+    app.add_handler(CommandRouter(commands), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(points.on_season_button, pattern=r"^season:"), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(shop.on_shop_button, pattern=shop.CALLBACK_PATTERN), group=GROUP_MAIN)
     in_groups = filters.ChatType.GROUPS & ~filters.COMMAND
     app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)
-    app.add_handler(MessageHandler(in_groups & ~filters.StatusUpdate.ALL, points.on_group_message), group=GROUP_COUNTERS)
+    app.add_handler(MessageHandler(GROUP_CHAT, points.on_group_message), group=GROUP_COUNTERS)
     links = (filters.Entity(MessageEntity.URL) | filters.Entity(MessageEntity.TEXT_LINK)
              | filters.CaptionEntity(MessageEntity.URL) | filters.CaptionEntity(MessageEntity.TEXT_LINK))
     app.add_handler(MessageHandler(in_groups & links & ~filters.COMMAND, points.on_link), group=GROUP_GATES)
@@ -148,7 +149,7 @@ def build_application(
     app.add_handler(ChatMemberHandler(funnel.on_chat_member, ChatMemberHandler.CHAT_MEMBER), group=GROUP_FUNNEL)
     app.add_handler(ChatJoinRequestHandler(funnel.on_join_request), group=GROUP_FUNNEL)
     app.add_handler(CallbackQueryHandler(funnel.on_captcha_button, pattern=r"^cap:\d+:\d+$"), group=GROUP_FUNNEL)
-    app.add_handler(MessageHandler(in_groups & ~filters.StatusUpdate.ALL, funnel.on_group_message), group=GROUP_FUNNEL)
+    app.add_handler(MessageHandler(GROUP_CHAT, funnel.on_group_message), group=GROUP_FUNNEL)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, funnel.on_private_text), group=GROUP_FUNNEL)
     app.add_error_handler(on_error)
     return app

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from telegram import MessageEntity, Update
 from telegram.constants import ChatType
-from telegram.ext import ApplicationHandlerStop, filters
+from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
 from bot.domain.roles import Role
 from bot.telegram_port import user_info
 from bot.texts import Translator, language_for_user, translator
 from handlers.base import CommandSpec
+from handlers.router import SERVICE_MESSAGE
 
 
 def command_name(update: Update) -> str | None:
@@ -69,7 +70,7 @@ class Middleware:
             # ("X joined", "X left", pins…) are not someone taking part, so they are not activity either.
             if update.message and user and not user.is_bot and message.sender_chat is None and message.left_chat_member is None:
                 await s.members.seen(chat.id, user_info(user), message.date)
-                if not filters.StatusUpdate.ALL.check_update(update):
+                if not SERVICE_MESSAGE.check_update(update):
                     s.activity.count(chat.id, user.id, message.date, settings.timezone)
         else:
             context.tr = translator(language_for_user(user.language_code if user else None, default_lang))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -41,6 +42,24 @@ class CommitHook(Protocol):
         """Whether what before_commit wrote was committed (also called when before_commit itself failed)."""
 
 
+class HoldStats:
+    """Write-connection holds since the last reset: how many, the longest, the total (seconds)."""
+
+    __slots__ = ("count", "longest", "total")
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.count, self.longest, self.total = 0, 0.0, 0.0
+
+    def add(self, seconds: float) -> None:
+        self.count += 1
+        self.total += seconds
+        if seconds > self.longest:
+            self.longest = seconds
+
+
 class Database:
     def __init__(self, path: str | Path, busy_timeout_ms: int = 5000) -> None:
         self.path = Path(path)
@@ -51,6 +70,8 @@ class Database:
         # interleaving statements of two transactions on the one write connection.
         self._write_lock = asyncio.Lock()
         self._hooks: list[CommitHook] = []
+        # How long transactions held the one write connection (lock taken → released): what everyone else waits on.
+        self.holds = HoldStats()
 
     def add_commit_hook(self, hook: CommitHook) -> None:
         self._hooks.append(hook)
@@ -102,24 +123,28 @@ class Database:
         if self._writer is None:
             raise RuntimeError("database is not open")
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            hooked: list[CommitHook] = []
-            inside = _IN_TRANSACTION.set(True)
+            taken = time.perf_counter()
             try:
-                yield self._writer
-                for hook in self._hooks:
-                    hooked.append(hook)
-                    await hook.before_commit(self._writer)
-                await self._writer.execute("COMMIT")
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
+                await self._writer.execute("BEGIN IMMEDIATE")
+                hooked: list[CommitHook] = []
+                inside = _IN_TRANSACTION.set(True)
+                try:
+                    yield self._writer
+                    for hook in self._hooks:
+                        hooked.append(hook)
+                        await hook.before_commit(self._writer)
+                    await self._writer.execute("COMMIT")
+                except BaseException:
+                    await self._writer.execute("ROLLBACK")
+                    for hook in hooked:
+                        hook.after_commit(False)
+                    raise
+                finally:
+                    _IN_TRANSACTION.reset(inside)
                 for hook in hooked:
-                    hook.after_commit(False)
-                raise
+                    hook.after_commit(True)
             finally:
-                _IN_TRANSACTION.reset(inside)
-            for hook in hooked:
-                hook.after_commit(True)
+                self.holds.add(time.perf_counter() - taken)
 
     async def call(self, tx: aiosqlite.Connection, fn: Callable[..., Any], *args: Any) -> Any:
         """Run fn(sqlite3 connection, *args) on the writer's thread inside an open transaction: several

@@ -4,9 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlite3
+
 import aiosqlite
 
 from storage.db import Database, from_iso, iso
+
+# Members per statement when reading balances by (chat, user) pairs: two parameters each, far under SQLite's limit.
+_PAIRS_PER_READ = 400
 
 
 # The rows a board counts as earned: gains other than a shop refund, and what was taken back (a referral's
@@ -72,6 +77,38 @@ async def post(
     return True
 
 
+def _credit_many(
+    conn: sqlite3.Connection, credits: list[tuple[int, int, int, str]], currency: str, reason: str, at: str,
+) -> dict[tuple[int, int], int]:
+    """On the writer's thread, inside the caller's transaction: the balances before, then every ledger row and
+    every wallet move as one executemany each. A ref already in the ledger aborts it all (the caller rolls back):
+    a batch is written whole or not at all, never half counted."""
+    column = "points" if currency == "points" else "xp"
+    before: dict[tuple[int, int], int] = {}
+    for start in range(0, len(credits), _PAIRS_PER_READ):
+        part = credits[start : start + _PAIRS_PER_READ]
+        pairs = ",".join("(?, ?)" for _ in part)
+        params = [v for chat_id, user_id, _, _ in part for v in (chat_id, user_id)]
+        for chat_id, user_id, balance in conn.execute(
+            f"SELECT chat_id, user_id, {column} FROM wallets WHERE (chat_id, user_id) IN (VALUES {pairs})", params
+        ):
+            before[(chat_id, user_id)] = balance
+    changes = conn.total_changes
+    conn.executemany(
+        "INSERT INTO ledger(chat_id, user_id, amount, currency, reason, ref, at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT(chat_id, user_id, currency, ref) DO NOTHING",
+        [(chat_id, user_id, amount, currency, reason, ref, at) for chat_id, user_id, amount, ref in credits],
+    )
+    if conn.total_changes - changes != len(credits):
+        raise RuntimeError(f"{reason} batch: a ref is already in the ledger; nothing of this batch is written")
+    conn.executemany(
+        f"INSERT INTO wallets(chat_id, user_id, {column}) VALUES (?, ?, ?)"
+        f" ON CONFLICT(chat_id, user_id) DO UPDATE SET {column} = wallets.{column} + excluded.{column}",
+        [(chat_id, user_id, amount) for chat_id, user_id, amount, _ in credits],
+    )
+    return {(chat_id, user_id): before.get((chat_id, user_id), 0) for chat_id, user_id, _, _ in credits}
+
+
 def _entry(row) -> Entry:
     return Entry(row["id"], row["chat_id"], row["user_id"], row["amount"], row["currency"], row["reason"], row["ref"],
                  row["actor_id"], row["note"], from_iso(row["at"]))
@@ -80,6 +117,15 @@ def _entry(row) -> Entry:
 class LedgerRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def credit_many(
+        self, tx: aiosqlite.Connection, credits: list[tuple[int, int, int, str]], currency: str, reason: str, now: datetime,
+    ) -> dict[tuple[int, int], int]:
+        """Many credits (chat, user, amount > 0, ref) in the caller's transaction, in one hop to the writer's thread:
+        what `post` does for each, as a batch. Returns each member's balance before."""
+        if any(amount <= 0 for _, _, amount, _ in credits):
+            raise ValueError("credit_many books credits only")
+        return await self.db.call(tx, _credit_many, credits, currency, reason, iso(now))
 
     async def wallet(self, chat_id: int, user_id: int) -> Wallet:
         row = await self.db.fetchone("SELECT points, xp FROM wallets WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))

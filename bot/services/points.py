@@ -75,6 +75,9 @@ class WeeklyTop:
     tied: tuple[int, ...] = ()  # others with as many points, who got there later
 
 
+# Members per chat-XP flush transaction: one chunk holds the write connection for a few milliseconds.
+FLUSH_CHUNK = 500
+
 # The yearly decay is booked on the group's 1 January; a bot that was down then books it within this many days.
 DECAY_CATCH_UP_DAYS = 7
 
@@ -262,27 +265,31 @@ class PointsService:
         return sum(self._pending_xp.values())
 
     async def flush_chat_xp(self) -> list[tuple[int, int, Tier]]:
-        """Write the batched chat XP, one ledger row per member. Returns tier-ups (chat, user, tier) to announce."""
+        """Write the batched chat XP, one ledger row per member, FLUSH_CHUNK members per transaction: the one write
+        connection is held for milliseconds at a time, so check-ins and joins never wait behind a big flush. A chunk
+        that fails goes back with everything after it. Returns tier-ups (chat, user, tier) to announce."""
         if not self._pending_xp:
             return []
         pending, self._pending_xp = self._pending_xp, defaultdict(int)
         now = self.clock.now()
         batch = f"b{now.timestamp():.0f}{secrets.token_hex(4)}"
-        before = {key: (await self.ledger.wallet(*key)).xp for key in pending}
-        try:
-            async with self.db.transaction() as tx:
-                for (chat_id, user_id), xp in pending.items():
-                    await post(tx, chat_id, user_id, xp, Currency.XP, Reason.CHAT, ledger_key(Reason.CHAT, chat_id, user_id, batch), now)
-        except Exception:
-            for key, xp in pending.items():
-                self._pending_xp[key] += xp
-            self._follow_moves()
-            raise
+        items = list(pending.items())
         ups = []
-        for (chat_id, user_id), xp in pending.items():
-            reached = tier_up(before[(chat_id, user_id)], before[(chat_id, user_id)] + xp, self.tiers)
-            if reached is not None:
-                ups.append((chat_id, user_id, reached))
+        for start in range(0, len(items), FLUSH_CHUNK):
+            chunk = items[start : start + FLUSH_CHUNK]
+            credits = [(c, u, xp, ledger_key(Reason.CHAT, c, u, batch)) for (c, u), xp in chunk]
+            try:
+                async with self.db.transaction() as tx:
+                    before = await self.ledger.credit_many(tx, credits, Currency.XP, Reason.CHAT, now)
+            except Exception:
+                for key, xp in items[start:]:
+                    self._pending_xp[key] += xp
+                self._follow_moves()
+                raise
+            for key, xp in chunk:
+                reached = tier_up(before[key], before[key] + xp, self.tiers)
+                if reached is not None:
+                    ups.append((*key, reached))
         return ups
 
     # --- reading ---------------------------------------------------------------------------

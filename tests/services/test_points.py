@@ -203,3 +203,59 @@ async def test_chat_xp_is_batched_with_a_cooldown_and_written_once_per_member(pg
     assert await points.flush_chat_xp() == []
     assert await count(db, "SELECT COUNT(*) FROM ledger WHERE reason = 'chat'") == rows_before + 2
     assert await points.ledger.mismatches() == []
+
+
+async def test_a_big_flush_is_written_in_chunks_each_whole_and_each_member_once(pg, group, monkeypatch):
+    """FLUSH_CHUNK members per transaction: the write connection is never held for the whole flush. A chunk that
+    fails goes back (with every chunk after it) and is written by the next flush; nothing is booked twice."""
+    from bot.services import points as points_module
+
+    points, db, chat = pg.services.points, pg.services.db, group.chat.id
+    await points.flush_chat_xp()
+    monkeypatch.setattr(points_module, "FLUSH_CHUNK", 3)
+    xp = pg.config.points.chat_xp.xp_per_message
+    at = pg.clock.advance(minutes=5)
+    users = [group.alice.id, group.bob.id, group.carol.id, group.owner.id, group.admin.id, 424242, 434343]
+    for user in users:
+        await points.chat_message(chat, user, at, 5)
+    rows_before = await count(db, "SELECT COUNT(*) FROM ledger WHERE reason = 'chat'")
+
+    real = points.ledger.credit_many
+    calls = []
+
+    async def second_chunk_fails(tx, credits, *args):
+        calls.append([c[:2] for c in credits])
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return await real(tx, credits, *args)
+
+    monkeypatch.setattr(points.ledger, "credit_many", second_chunk_fails)
+    db.holds.reset()
+    with pytest.raises(RuntimeError, match="disk full"):
+        await points.flush_chat_xp()
+    assert [len(c) for c in calls] == [3, 3]
+    assert db.holds.count == 2  # one transaction per chunk
+    assert await count(db, "SELECT COUNT(*) FROM ledger WHERE reason = 'chat'") == rows_before + 3
+    assert points.pending_xp == 4 * xp  # the failed chunk and the one after it, back in memory
+
+    monkeypatch.setattr(points.ledger, "credit_many", real)
+    await points.flush_chat_xp()
+    assert points.pending_xp == 0
+    rows = await db.fetchall("SELECT user_id, amount FROM ledger WHERE reason = 'chat' ORDER BY id LIMIT -1 OFFSET ?", (rows_before,))
+    assert sorted(r["user_id"] for r in rows) == sorted(users) and {r["amount"] for r in rows} == {xp}
+    assert await points.ledger.mismatches() == []
+
+
+async def test_a_batch_whose_ref_is_already_booked_is_refused_whole(pg, group):
+    ledger, db, chat, now = pg.services.points.ledger, pg.services.db, group.chat.id, pg.clock.now()
+    async with db.transaction() as tx:
+        await ledger.credit_many(tx, [(chat, group.alice.id, 5, "x:1")], "xp", "chat", now)
+    with pytest.raises(RuntimeError, match="already in the ledger"):
+        async with db.transaction() as tx:
+            await ledger.credit_many(tx, [(chat, group.bob.id, 5, "x:1"), (chat, group.alice.id, 5, "x:1")], "xp", "chat", now)
+    assert await count(db, "SELECT COUNT(*) FROM ledger WHERE ref = 'x:1'") == 1
+    assert (await ledger.wallet(chat, group.bob.id)).xp == 0
+    with pytest.raises(ValueError):
+        async with db.transaction() as tx:
+            await ledger.credit_many(tx, [(chat, group.bob.id, -5, "x:2")], "xp", "chat", now)
+    assert await ledger.mismatches() == []
