@@ -33,10 +33,11 @@ from bot.services.outbox import Outbox
 from bot.services.roles import RoleService
 from bot.services.schedules import ScheduleService
 from bot.services.shop import ShopService
+from bot.services.stats import StatsService
 from bot.telegram_port import BotOutbox, BotPort
 from bot.texts import LANGUAGES, core as core_texts, translator
 from bot.texts.commands import description
-from handlers import core, funnel, lifecycle, points, schedules, shop
+from handlers import core, funnel, lifecycle, points, schedules, shop, stats
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
 from handlers.router import GROUP_CHAT, CommandRouter
@@ -52,6 +53,7 @@ from storage.outbox import OutboxRepo
 from storage.roles import RoleRepo
 from storage.schedules import ScheduleRepo
 from storage.shop import ShopRepo
+from storage.stats import StatsRepo
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,7 @@ GROUP_FUNNEL = 5  # join funnel: screening after lifecycle recorded the member; 
 
 
 def all_commands() -> list:
-    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS]
+    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS]
 
 
 def build_application(
@@ -127,6 +129,7 @@ def build_application(
         shop=ShopService(db, ShopRepo(db), points_service, clock),
         outbox=outbox,
         schedules=ScheduleService(ScheduleRepo(db), group_service, outbox, clock, timedelta(minutes=config.schedules.grace_minutes)),
+        stats=StatsService(StatsRepo(db), group_service, clock, config.stats),
     )
     commands = all_commands()
     app.bot_data.commands = commands

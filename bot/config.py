@@ -61,6 +61,11 @@ class ActivityConfig(_Model):
     flush_seconds: int = Field(30, ge=1, le=3600)  # per-message counters are written in batches this often
 
 
+class StatsConfig(_Model):
+    silent_days: int = Field(30, ge=1, le=365)  # a present member silent this many days counts as churned
+    chart_cache_minutes: int = Field(5, ge=0, le=1440)  # a group's chart is drawn again after this long
+
+
 class CheckinConfig(_Model):
     base: int = Field(10, ge=0, le=100_000)  # per-group: checkin_base
     xp: int = Field(10, ge=0, le=100_000)  # per-group: checkin_xp
@@ -223,6 +228,7 @@ class Config(_Model):
     funnel: FunnelConfig = FunnelConfig()
     outbox: OutboxConfig = OutboxConfig()
     schedules: SchedulesConfig = SchedulesConfig()
+    stats: StatsConfig = StatsConfig()
     logging: LoggingConfig = LoggingConfig()
     # Never read from the file: only from the BOT_TOKEN environment variable.
     token: SecretStr | None = Field(default=None, exclude=True)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.services.outbox import Outbox
     from bot.services.schedules import ScheduleService
     from bot.services.shop import ShopService
+    from bot.services.stats import StatsService
     from storage.db import Database
 
 
@@ -40,6 +41,7 @@ class Services:
     shop: ShopService
     outbox: Outbox
     schedules: ScheduleService
+    stats: StatsService
 
 
 class BotData:

@@ -1,4 +1,5 @@
-"""Per-member daily message counts, written in batches by the activity buffer (never a commit per message)."""
+"""Per-member daily message counts and per-hour group counters, written in batches by the activity buffer (never a
+commit per message)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -11,8 +12,12 @@ class ActivityRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def add_counts(self, counts: Iterable[tuple[int, int, str, int]], last_seen: Iterable[tuple[int, int, datetime]]) -> None:
-        """counts: (chat_id, user_id, local day, messages). One transaction for the whole batch."""
+    async def add_counts(
+        self, counts: Iterable[tuple[int, int, str, int]], last_seen: Iterable[tuple[int, int, datetime]],
+        hourly: Iterable[tuple[int, str, str, int, int]] = (),
+    ) -> None:
+        """counts: (chat_id, user_id, local day, messages); hourly: (chat_id, metric, local day, local hour, n).
+        One transaction for the whole batch."""
         async with self.db.transaction() as tx:
             await tx.executemany(
                 "INSERT INTO activity_daily(chat_id, user_id, day, messages) VALUES (?, ?, ?, ?)"
@@ -22,6 +27,11 @@ class ActivityRepo:
             await tx.executemany(
                 "UPDATE members SET last_seen_at = MAX(COALESCE(last_seen_at, ''), ?) WHERE chat_id = ? AND user_id = ?",
                 [(iso(at), chat_id, user_id) for chat_id, user_id, at in last_seen],
+            )
+            await tx.executemany(
+                "INSERT INTO stats_hourly(chat_id, metric, day, hour, n) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT(chat_id, metric, day, hour) DO UPDATE SET n = stats_hourly.n + excluded.n",
+                list(hourly),
             )
 
     async def messages(self, chat_id: int, user_id: int | None = None) -> int:

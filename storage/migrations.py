@@ -409,4 +409,21 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX push_log_chat ON push_log(chat_id, at)
         """,
     ),
+    Migration(
+        11,
+        "group stats: messages per local hour and other batched counters; indexes for reading days and periods",
+        """
+        CREATE TABLE stats_hourly (
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            day TEXT NOT NULL,
+            hour INTEGER NOT NULL CHECK (hour BETWEEN 0 AND 23),
+            metric TEXT NOT NULL CHECK (metric IN ('messages', 'moderation')),
+            n INTEGER NOT NULL,
+            PRIMARY KEY (chat_id, metric, day, hour)
+        );
+        CREATE INDEX activity_daily_day ON activity_daily(chat_id, day);
+        CREATE INDEX orders_chat_at ON orders(chat_id, created_at);
+        CREATE INDEX referrals_confirmed ON referrals(chat_id, confirmed_at)
+        """,
+    ),
 ]

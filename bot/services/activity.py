@@ -1,4 +1,5 @@
-"""Counts messages in memory and writes them in one batch per interval: the per-message hot path does no I/O."""
+"""Counts messages (per member per local day, and per local hour for the group) and other per-event group counters
+in memory, keyed by chat, and writes them in one batch per interval: the per-message hot path does no I/O."""
 from __future__ import annotations
 
 import operator
@@ -27,12 +28,21 @@ class ActivityBuffer:
         self.repo = repo
         self._counts: dict[tuple[int, int, str], int] = defaultdict(int)
         self._last_seen: dict[tuple[int, int], datetime] = {}
+        # (chat_id, metric, local day, local hour) -> n: messages, and events such as moderation actions.
+        self._hourly: dict[tuple[int, str, str, int], int] = defaultdict(int)
         self._moved: dict[int, int] = {}
 
     def count(self, chat_id: int, user_id: int, at: datetime, tz: str) -> None:
-        day = at.astimezone(ZoneInfo(tz)).date().isoformat()
+        local = at.astimezone(ZoneInfo(tz))
+        day = local.date().isoformat()
         self._counts[(chat_id, user_id, day)] += 1
+        self._hourly[(chat_id, "messages", day, local.hour)] += 1
         self._last_seen[(chat_id, user_id)] = at
+
+    def count_event(self, chat_id: int, metric: str, at: datetime, tz: str) -> None:
+        """A group event the stats count but no table of its own records (a moderation action): in memory, batched."""
+        local = at.astimezone(ZoneInfo(tz))
+        self._hourly[(chat_id, metric, local.date().isoformat(), local.hour)] += 1
 
     def move_chat(self, old: int, new: int) -> None:
         """The group got a new id (upgraded to a supergroup): what is counted and not written yet follows it,
@@ -41,7 +51,7 @@ class ActivityBuffer:
         self._follow_moves()
 
     def _follow_moves(self) -> None:
-        follow_moves(self._moved, (self._counts, operator.add), (self._last_seen, max))
+        follow_moves(self._moved, (self._counts, operator.add), (self._last_seen, max), (self._hourly, operator.add))
 
     @property
     def pending(self) -> int:
@@ -49,17 +59,20 @@ class ActivityBuffer:
 
     async def flush(self) -> int:
         """Write what was counted; on failure the counts go back so nothing is lost."""
-        if not self._counts and not self._last_seen:
+        if not self._counts and not self._last_seen and not self._hourly:
             return 0
-        counts, last_seen = self._counts, self._last_seen
-        self._counts, self._last_seen = defaultdict(int), {}
+        counts, last_seen, hourly = self._counts, self._last_seen, self._hourly
+        self._counts, self._last_seen, self._hourly = defaultdict(int), {}, defaultdict(int)
         try:
             await self.repo.add_counts(
-                [(c, u, d, n) for (c, u, d), n in counts.items()], [(c, u, at) for (c, u), at in last_seen.items()]
+                [(c, u, d, n) for (c, u, d), n in counts.items()], [(c, u, at) for (c, u), at in last_seen.items()],
+                [(c, m, d, h, n) for (c, m, d, h), n in hourly.items()],
             )
         except Exception:
             for key, n in counts.items():
                 self._counts[key] += n
+            for key, n in hourly.items():
+                self._hourly[key] += n
             for key, at in last_seen.items():
                 self._last_seen.setdefault(key, at)
             self._follow_moves()

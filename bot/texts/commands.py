@@ -37,6 +37,8 @@ DESCRIPTIONS: dict[str, str] = {
     "addcodes": N_("Add digital codes to a shop item"),
     "fulfil": N_("Mark a shop order as delivered"),
     "reject": N_("Reject a shop order and refund it"),
+    "stats": N_("Group stats: members, DAU/WAU/MAU, stickiness, chart"),
+    "retention": N_("Weekly joiner cohorts and churn"),
 }
 
 USAGE: dict[str, str] = {
@@ -61,6 +63,8 @@ USAGE: dict[str, str] = {
     "delitem": N_("/delitem ID"),
     "addcodes": N_("/addcodes ID CODE [CODE …]"),
     "fulfil": N_("/fulfil ORDER_ID"),
+    "stats": N_("/stats [7d|30d|90d]"),
+    "retention": N_("/retention [all]"),
     "reject": N_("/reject ORDER_ID [reason]"),
 }
 

@@ -1,0 +1,117 @@
+"""PNG charts for /stats and /retention: matplotlib's object API on the Agg canvas (no pyplot, no global figure
+state), so a chart can be drawn on a worker thread while the event loop serves other groups."""
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+import matplotlib
+
+matplotlib.use("Agg")  # never a GUI backend, whatever the environment says
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+WIDTH, HEIGHT, DPI = 1200, 900, 100  # pixels of every chart
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
+             "SimHei", "Microsoft YaHei", "PingFang SC")
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """A font that draws Chinese, if the machine has one (else Chinese labels would be empty boxes)."""
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((n for n in CJK_FONTS if n in names), None)
+
+
+def can_draw(lang: str) -> bool:
+    return lang != "zh" or cjk_font() is not None
+
+
+if cjk_font():  # set once at import, never from a drawing thread
+    matplotlib.rcParams["font.sans-serif"] = [cjk_font(), *matplotlib.rcParams["font.sans-serif"]]
+
+
+@dataclass(frozen=True)
+class StatsLabels:
+    title: str
+    active: str
+    messages: str
+    heatmap: str
+    weekdays: tuple[str, ...]
+    hour: str
+    footnote: str
+
+
+@dataclass(frozen=True)
+class RetentionLabels:
+    title: str
+    week: str
+    footnote: str
+
+
+def _figure() -> Figure:
+    fig = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)  # no bbox_inches: the size stays exactly WIDTH × HEIGHT
+    return buffer.getvalue()
+
+
+def stats_chart(days: list[date], active: list[int], messages: list[int], grid: list[list[int]],
+                labels: StatsLabels, lang: str = "en") -> bytes:
+    """Active members (line) and messages (bars) per day, above a weekday × hour heat-map of messages."""
+    fig = _figure()
+    top = fig.add_axes((0.08, 0.55, 0.84, 0.37))
+    bottom = fig.add_axes((0.08, 0.12, 0.84, 0.33))
+    bars = top.twinx()
+    bars.bar(days, messages, color="#c7d7ee", width=0.8, label=labels.messages, zorder=1)
+    bars.set_ylabel(labels.messages)
+    top.set_zorder(bars.get_zorder() + 1)
+    top.patch.set_visible(False)
+    top.plot(days, active, color="#d1495b", marker="o" if len(days) <= 31 else None, linewidth=2, label=labels.active)
+    top.set_ylabel(labels.active)
+    top.set_ylim(bottom=0)
+    bars.set_ylim(bottom=0)
+    top.set_title(labels.title)
+    top.tick_params(axis="x", labelrotation=30, labelsize=8)
+    handles = top.get_legend_handles_labels()[0] + bars.get_legend_handles_labels()[0]
+    top.legend(handles, [labels.active, labels.messages], loc="upper left", fontsize=8)
+    image = bottom.imshow(grid, aspect="auto", cmap="YlOrRd", interpolation="nearest")
+    bottom.set_yticks(range(7), labels.weekdays)
+    bottom.set_xticks(range(0, 24, 2), [str(h) for h in range(0, 24, 2)])
+    bottom.set_xlabel(labels.hour)
+    bottom.set_title(labels.heatmap)
+    fig.colorbar(image, ax=bottom, fraction=0.03, pad=0.01)
+    fig.text(0.01, 0.01, labels.footnote, fontsize=7, color="#555555", va="bottom", wrap=True)
+    return _png(fig)
+
+
+def retention_chart(weeks: list[str], shares: list[list[float | None]], labels: RetentionLabels, lang: str = "en") -> bytes:
+    """Cohorts (rows) × weeks since joining (columns), shaded by the share retained; unfinished weeks blank."""
+    fig = _figure()
+    ax = fig.add_axes((0.12, 0.15, 0.8, 0.75))
+    values = [[float("nan") if v is None else v * 100 for v in row] for row in shares]
+    image = ax.imshow(values, aspect="auto", cmap="Blues", vmin=0, vmax=100, interpolation="nearest")
+    columns = len(shares[0]) if shares else 0
+    ax.set_xticks(range(columns), [f"W+{n + 1}" for n in range(columns)])
+    ax.set_yticks(range(len(weeks)), weeks)
+    ax.set_xlabel(labels.week)
+    ax.set_title(labels.title)
+    for r, row in enumerate(values):
+        for c, v in enumerate(row):
+            if v == v:  # not NaN
+                ax.text(c, r, f"{v:.0f}%", ha="center", va="center", fontsize=8, color="white" if v > 55 else "black")
+    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01)
+    fig.text(0.01, 0.01, labels.footnote, fontsize=7, color="#555555", va="bottom", wrap=True)
+    return _png(fig)

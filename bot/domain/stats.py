@@ -1,0 +1,275 @@
+"""The stats' definitions, written once (the README and every chart's footnote repeat them): active, DAU/WAU/MAU,
+stickiness, weekly lifecycle, churn, retention cohorts. Pure: days are the group's local calendar days, passed in.
+
+- active: sent a message or checked in (not a make-up check-in) that day. Bots and Sticky are never counted; admins
+  are counted apart and left out of every member figure.
+- DAU: members active on one calendar day in group time; a period's DAU is the average over its days.
+- WAU / MAU: members active at least once in the trailing 7 / 30 days ending on the day.
+- stickiness: a period's DAU ÷ the MAU on its last day.
+- weekly lifecycle (weeks start on Monday): new = joined that week (the join date, not the first message seen);
+  returning = active that week and the week before; resurrecting = active that week, not the week before, joined
+  earlier; dormant = active the week before, not that week.
+- churned: left (and not back), or present but silent (no active day) for `silent_days` (30 by default).
+- retention: of the members whose first join fell in week W, the share active in week W+N (bounded) or in week W+N or
+  any later week (unbounded); a week counts once it is over.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+PERIODS = {"7d": 7, "30d": 30, "90d": 90}
+LIFECYCLE = ("new", "returning", "resurrecting", "dormant")
+
+
+def window(end: date, days: int) -> tuple[date, date]:
+    """The `days` calendar days ending on `end`, both ends included."""
+    return end - timedelta(days=days - 1), end
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def days_between(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+@dataclass(frozen=True)
+class History:
+    """One member as the stats see them: active days, joins and leaves (local days, in order)."""
+
+    user_id: int
+    active_days: frozenset[date] = frozenset()
+    events: tuple[tuple[date, str], ...] = ()  # (day, "join" | "leave"), in the order they happened
+    first_seen: date | None = None  # when Sticky first knew of them (members from before Sticky have no join)
+    admin: bool = False
+
+    @property
+    def first_join(self) -> date | None:
+        return next((d for d, kind in self.events if kind == "join"), None)
+
+    def active_between(self, start: date, end: date) -> bool:
+        if (end - start).days < len(self.active_days):
+            return any(start + timedelta(days=i) in self.active_days for i in range((end - start).days + 1))
+        return any(start <= d <= end for d in self.active_days)
+
+    def present_on(self, day: date) -> bool:
+        """In the group at the end of `day`: the last join or leave on or before it says; before the first event,
+        someone whose first event is a leave was already there (they joined before Sticky came)."""
+        last = None
+        for d, kind in self.events:
+            if d > day:
+                break
+            last = kind
+        if last is None:
+            return not self.events or self.events[0][1] == "leave"
+        return last == "join"
+
+    def last_active(self, day: date) -> date | None:
+        return max((d for d in self.active_days if d <= day), default=None)
+
+
+def active_count(histories: Iterable[History], start: date, end: date) -> int:
+    return sum(1 for h in histories if not h.admin and h.active_between(start, end))
+
+
+def dau(histories: Iterable[History], day: date) -> int:
+    return active_count(histories, day, day)
+
+
+def wau(histories: Iterable[History], day: date) -> int:
+    return active_count(histories, *window(day, 7))
+
+
+def mau(histories: Iterable[History], day: date) -> int:
+    return active_count(histories, *window(day, 30))
+
+
+def stickiness(average_dau: float, monthly: int) -> float | None:
+    return None if monthly == 0 else average_dau / monthly
+
+
+def lifecycle(h: History, week: date) -> str | None:
+    """Where one member stands in the week starting on `week` (a Monday)."""
+    end = week + timedelta(days=6)
+    first = h.first_join
+    if first is not None and week <= first <= end:
+        return "new"
+    this, last = h.active_between(week, end), h.active_between(week - timedelta(days=7), week - timedelta(days=1))
+    if this and last:
+        return "returning"
+    if this:
+        return "resurrecting"
+    if last:
+        return "dormant"
+    return None
+
+
+def lifecycle_counts(histories: Iterable[History], week: date) -> dict[str, int]:
+    counts = Counter(lifecycle(h, week) for h in histories if not h.admin)
+    return {kind: counts.get(kind, 0) for kind in LIFECYCLE}
+
+
+def churned(h: History, day: date, silent_days: int = 30) -> str | None:
+    """'left' (out of the group at the end of `day`), 'silent' (present, no active day for `silent_days` days,
+    counting from their last active day, last join or first sighting, whichever is latest), or None."""
+    known = [d for d in (h.first_seen, h.first_join) if d is not None and d <= day]
+    if not known and not h.active_days:
+        return None  # not a member yet
+    if not h.present_on(day):
+        return "left" if any(d <= day for d, _ in h.events) else None
+    joins = [d for d, kind in h.events if kind == "join" and d <= day]
+    marks = [d for d in (h.last_active(day), max(joins, default=None), h.first_seen) if d is not None and d <= day]
+    if not marks:
+        return None
+    return "silent" if (day - max(marks)).days >= silent_days else None
+
+
+@dataclass(frozen=True)
+class WeekChurn:
+    week: date
+    base: int  # members not churned at the end of the week before
+    churned: int  # of them, churned by the end of this week
+
+    @property
+    def rate(self) -> float | None:
+        return None if self.base == 0 else self.churned / self.base
+
+
+def weekly_churn(histories: Iterable[History], week: date, silent_days: int = 30) -> WeekChurn:
+    before, end = week - timedelta(days=1), week + timedelta(days=6)
+    base = lost = 0
+    for h in histories:
+        if h.admin or not _known_by(h, before) or churned(h, before, silent_days) is not None:
+            continue
+        base += 1
+        lost += churned(h, end, silent_days) is not None
+    return WeekChurn(week, base, lost)
+
+
+def _known_by(h: History, day: date) -> bool:
+    return any(d <= day for d in (h.first_seen, h.first_join) if d is not None) or any(d <= day for d in h.active_days)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    week: date
+    size: int
+    retained: tuple[int | None, ...]  # members retained in W+1, W+2…; None = that week is not over yet
+
+    @property
+    def shares(self) -> tuple[float | None, ...]:
+        return tuple(None if n is None or self.size == 0 else n / self.size for n in self.retained)
+
+
+def cohorts(histories: Iterable[History], first_week: date, last_week: date, today: date,
+            weeks: int = 8, unbounded: bool = False) -> list[Cohort]:
+    """Weekly cohorts of joiners (by first join) from `first_week` to `last_week` (Mondays)."""
+    by_week: dict[date, list[History]] = {}
+    for h in histories:
+        first = h.first_join
+        if h.admin or first is None:
+            continue
+        w = week_start(first)
+        if first_week <= w <= last_week:
+            by_week.setdefault(w, []).append(h)
+    out = []
+    w = first_week
+    while w <= last_week:
+        members = by_week.get(w, [])
+        retained: list[int | None] = []
+        for n in range(1, weeks + 1):
+            start = w + timedelta(days=7 * n)
+            end = start + timedelta(days=6)
+            if end >= today:
+                retained.append(None)
+                continue
+            stop = today if unbounded else end
+            retained.append(sum(1 for h in members if h.active_between(start, stop)))
+        out.append(Cohort(w, len(members), tuple(retained)))
+        w += timedelta(days=7)
+    return out
+
+
+@dataclass(frozen=True)
+class PeriodCounts:
+    """What storage counts for one period of local days (members only; admins in the admin_* fields)."""
+
+    start: date
+    end: date
+    daily_active: Mapping[date, int] = field(default_factory=dict)  # DAU per day; missing days are 0
+    daily_messages: Mapping[date, int] = field(default_factory=dict)
+    wau: int = 0  # trailing 7 days ending on `end`
+    mau: int = 0  # trailing 30 days ending on `end`
+    checkins: int = 0
+    joins: int = 0  # joins and leaves count everyone but bots (admins come and go too)
+    leaves: int = 0
+    orders: int = 0
+    referrals: int = 0  # confirmed in the period
+    moderation: int = 0
+    admin_active: int = 0
+    admin_messages: int = 0
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+@dataclass(frozen=True)
+class PeriodStats:
+    days: int
+    dau: float
+    wau: int
+    mau: int
+    stickiness: float | None
+    messages: int
+    messages_per_day: float
+    checkins: int
+    checkin_rate: float | None  # check-ins ÷ active member-days
+    joins: int
+    leaves: int
+    growth: int
+    orders: int
+    referrals: int
+    moderation: int
+    admin_active: int
+    admin_messages: int
+
+
+def period_stats(c: PeriodCounts) -> PeriodStats:
+    days = c.days
+    active_days = sum(c.daily_active.get(d, 0) for d in days_between(c.start, c.end))
+    messages = sum(c.daily_messages.get(d, 0) for d in days_between(c.start, c.end))
+    average = active_days / days
+    return PeriodStats(
+        days=days, dau=average, wau=c.wau, mau=c.mau, stickiness=stickiness(average, c.mau),
+        messages=messages, messages_per_day=messages / days, checkins=c.checkins,
+        checkin_rate=None if active_days == 0 else c.checkins / active_days,
+        joins=c.joins, leaves=c.leaves, growth=c.joins - c.leaves, orders=c.orders, referrals=c.referrals,
+        moderation=c.moderation, admin_active=c.admin_active, admin_messages=c.admin_messages,
+    )
+
+
+def counts_from_histories(histories: list[History], start: date, end: date,
+                          messages: Mapping[tuple[int, date], int] | None = None) -> PeriodCounts:
+    """The same counts storage makes, from hand-made histories: what the storage tests compare SQL against."""
+    members = [h for h in histories if not h.admin]
+    messages = messages or {}
+    daily = {d: dau(members, d) for d in days_between(start, end)}
+    per_day: Counter[date] = Counter()
+    for (user_id, d), n in messages.items():
+        if start <= d <= end and any(h.user_id == user_id for h in members):
+            per_day[d] += n
+    return PeriodCounts(
+        start=start, end=end, daily_active={d: n for d, n in daily.items() if n},
+        daily_messages=dict(per_day), wau=wau(members, end), mau=mau(members, end),
+        joins=sum(1 for h in histories for d, k in h.events if k == "join" and start <= d <= end),
+        leaves=sum(1 for h in histories for d, k in h.events if k == "leave" and start <= d <= end),
+    )
+
+
+def change(now: float | None, before: float | None) -> float | None:
+    return None if now is None or before is None else now - before

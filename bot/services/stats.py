@@ -1,0 +1,94 @@
+"""Use-cases of the group stats: the /stats report against the previous period, its chart (drawn on a worker
+thread, cached per group for a few minutes) and /retention's cohorts and churn."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.config import StatsConfig
+from bot.domain import stats as sd
+from bot.services.groups import GroupService
+from storage.stats import Contributor, StatsRepo
+
+@dataclass(frozen=True)
+class StatsReport:
+    days: int
+    start: date
+    end: date
+    members: int
+    admins: int
+    now: sd.PeriodStats
+    before: sd.PeriodStats
+    top: list[Contributor]
+    daily: list[tuple[date, int, int]]  # (day, active members, messages) over the period
+    grid: list[list[int]]  # messages per weekday × hour
+
+    @property
+    def empty(self) -> bool:
+        return not any(a or m for _, a, m in self.daily) and not any(map(any, self.grid))
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    cohorts: list[sd.Cohort]
+    churn: list[sd.WeekChurn]
+    unbounded: bool
+
+    @property
+    def empty(self) -> bool:
+        return not any(c.size for c in self.cohorts)
+
+
+class StatsService:
+    def __init__(self, repo: StatsRepo, groups: GroupService, clock: Clock, config: StatsConfig) -> None:
+        self.repo = repo
+        self.groups = groups
+        self.clock = clock
+        self.config = config
+        self.silent_days = config.silent_days
+        self._charts: dict[tuple, tuple[datetime, bytes]] = {}
+
+    async def today(self, chat_id: int, at: datetime) -> tuple[date, str]:
+        tz = (await self.groups.settings(chat_id)).timezone
+        return at.astimezone(ZoneInfo(tz)).date(), tz
+
+    async def report(self, chat_id: int, days: int, at: datetime) -> StatsReport:
+        """The period of `days` local days ending today (the day of `at` in group time), and the one before it."""
+        today, tz = await self.today(chat_id, at)
+        start, end = sd.window(today, days)
+        now = await self.repo.period(chat_id, start, end, tz)
+        before = await self.repo.period(chat_id, *sd.window(start - timedelta(days=1), days), tz)
+        members, admins = await self.repo.members_now(chat_id)
+        daily = [(d, now.daily_active.get(d, 0), now.daily_messages.get(d, 0)) for d in sd.days_between(start, end)]
+        return StatsReport(
+            days, start, end, members, admins, sd.period_stats(now), sd.period_stats(before),
+            await self.repo.top_contributors(chat_id, start, end), daily, await self.repo.hour_of_week(chat_id, start, end),
+        )
+
+    async def chart(self, chat_id: int, key: tuple, draw: Callable[[], bytes]) -> bytes:
+        """A chart for this group, drawn off the event loop; the same one again for chart_cache_minutes."""
+        now = self.clock.now()
+        cached = self._charts.get((chat_id, *key))
+        keep = timedelta(minutes=self.config.chart_cache_minutes)
+        if cached is not None and now - cached[0] < keep:
+            return cached[1]
+        png = await asyncio.to_thread(draw)
+        self._charts = {k: v for k, v in self._charts.items() if now - v[0] < keep}
+        self._charts[(chat_id, *key)] = (now, png)
+        return png
+
+    async def retention(self, chat_id: int, at: datetime, unbounded: bool = False, weeks: int = 8) -> RetentionReport:
+        """Cohorts of the last `weeks` + 1 joining weeks (the newest has no full week after it yet) and the churn of
+        each of the last `weeks` weeks."""
+        today, tz = await self.today(chat_id, at)
+        this_week = sd.week_start(today)
+        first_week = this_week - timedelta(days=7 * weeks)
+        since = first_week - timedelta(days=self.silent_days + 7)
+        histories = await self.repo.histories(chat_id, since, tz)
+        cohorts = sd.cohorts(histories, first_week, this_week - timedelta(days=7), today, weeks, unbounded)
+        churn = [sd.weekly_churn(histories, first_week + timedelta(days=7 * i), self.silent_days) for i in range(weeks)]
+        return RetentionReport(cohorts, churn, unbounded)

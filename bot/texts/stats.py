@@ -1,0 +1,107 @@
+"""Replies and chart labels of the group stats: /stats, /retention, and the definitions every chart's footnote gives."""
+from __future__ import annotations
+
+from bot.charts import RetentionLabels, StatsLabels
+from bot.texts import N_, Translator
+from bot.texts.core import name
+
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def definitions(_: Translator, silent_days: int = 30) -> str:
+    return _("Active = sent a message or checked in that day (bots never, admins apart). DAU = active members on a "
+             "calendar day in group time (a period's DAU is the daily average); WAU / MAU = active in the trailing "
+             "7 / 30 days; stickiness = DAU ÷ MAU; churned = left, or silent for {days} days.").format(days=silent_days)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def _signed(value: float, digits: int = 0) -> str:
+    return f"{value:+.{digits}f}"
+
+
+def _points_change(_: Translator, now: float | None, before: float | None) -> str:
+    if now is None or before is None:
+        return ""
+    return " " + _("({change} pts)").format(change=_signed((now - before) * 100))
+
+
+def stats(_: Translator, group: str, r, silent_days: int) -> str:
+    now, before = r.now, r.before
+    lines = [
+        _("Stats of {group}, last {days} days ({start} – {end}):").format(
+            group=name(group), days=r.days, start=r.start.isoformat(), end=r.end.isoformat()),
+        _("Members: {n} (of them admins: {admins}); growth {growth} ({joins} joined, {leaves} left)").format(
+            n=r.members, admins=r.admins, growth=_signed(now.growth), joins=now.joins, leaves=now.leaves),
+        _("DAU {dau} · WAU {wau} · MAU {mau}").format(dau=f"{now.dau:.1f}", wau=now.wau, mau=now.mau),
+        _("Stickiness (DAU/MAU): {now}{change}, previous period {before}").format(
+            now=_pct(now.stickiness), change=_points_change(_, now.stickiness, before.stickiness), before=_pct(before.stickiness)),
+        _("Messages per day: {now} (previous period {before})").format(
+            now=f"{now.messages_per_day:.1f}", before=f"{before.messages_per_day:.1f}"),
+        _("Check-ins: {n}; check-in rate {rate} of active member-days").format(n=now.checkins, rate=_pct(now.checkin_rate)),
+        _("Shop orders: {orders} · confirmed referrals: {referrals} · moderation actions: {moderation}").format(
+            orders=now.orders, referrals=now.referrals, moderation=now.moderation),
+        _("Admins (counted apart): {n} active, messages: {messages}").format(n=now.admin_active, messages=now.admin_messages),
+    ]
+    if r.top:
+        lines.append(_("Top contributors:"))
+        for i, c in enumerate(r.top, 1):
+            lines.append(_("{rank}. {name} — messages: {messages}, active days: {days}").format(
+                rank=i, name=name(c.name), messages=c.messages, days=c.active_days))
+    lines.append("")
+    lines.append("<i>" + definitions(_, silent_days) + "</i>")
+    return "\n".join(lines)
+
+
+def no_data(_: Translator, group: str, days: int) -> str:
+    return _("No activity in {group} in the last {days} days yet: nothing to chart. Stats count from the moment "
+             "I am in the group.").format(group=name(group), days=days)
+
+
+def stats_labels(_: Translator, days: int, silent_days: int) -> StatsLabels:
+    return StatsLabels(
+        title=_("Active members and messages per day, last {days} days").format(days=days),
+        active=_("active members"), messages=_("messages"),
+        heatmap=_("Messages by weekday and hour (group time)"),
+        weekdays=tuple(_(d) for d in WEEKDAYS), hour=_("hour"), footnote=definitions(_, silent_days),
+    )
+
+
+def stats_caption(_: Translator, group: str, days: int) -> str:
+    return _("{group}: activity over the last {days} days.").format(group=name(group), days=days)
+
+
+def retention(_: Translator, group: str, r) -> str:
+    kind = _("active in week N or later") if r.unbounded else _("active in week N")
+    lines = [_("Retention of {group} — of those who joined in week W, the share {kind}:").format(group=name(group), kind=kind)]
+    for c in r.cohorts:
+        cells = " ".join("  · " if s is None else f"{s * 100:3.0f}%" for s in c.shares)
+        lines.append(f"<code>{c.week.isoformat()} n={c.size:<4} {cells}</code>")
+    lines.append(_("Churn per week (left, or silent for the configured days):"))
+    for w in r.churn:
+        lines.append(_("{week}: {n} of {base} ({rate})").format(
+            week=w.week.isoformat(), n=w.churned, base=w.base, rate=_pct(w.rate)))
+    if not r.unbounded:
+        lines.append(_("Send /retention all for the unbounded view."))
+    return "\n".join(lines)
+
+
+def no_joiners(_: Translator, group: str) -> str:
+    return _("No one joined {group} in the last weeks that I saw: no cohorts to show yet.").format(group=name(group))
+
+
+def retention_labels(_: Translator, unbounded: bool) -> RetentionLabels:
+    return RetentionLabels(
+        title=_("Retention by joining week ({kind})").format(
+            kind=_("active in week N or later") if unbounded else _("active in week N")),
+        week=_("weeks since joining"),
+        footnote=_("Cohort = members whose first join fell in that week (Monday to Sunday, group time). "
+                   "A week shows once it is over."),
+    )
+
+
+def retention_caption(_: Translator, group: str) -> str:
+    return _("{group}: retention by joining week.").format(group=name(group))
+

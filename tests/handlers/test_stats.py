@@ -1,0 +1,98 @@
+"""/stats and /retention through the real Application: numbers, the chart sent with sendPhoto, bad input, no data."""
+from __future__ import annotations
+
+import io
+from PIL import Image
+
+from bot import charts
+from bot.context import BotContext
+from bot.texts import stats as stats_texts, translator
+from handlers import points as hp
+from tests.helpers import make_group, say
+
+
+def photos(pg, chat):
+    return [c for c in pg.sim.calls("sendPhoto") if c.ok and c.params["chat_id"] == chat.id]
+
+
+async def flush(pg):
+    await hp.job_flush(BotContext(pg.app))
+
+
+async def test_stats_answers_with_numbers_and_one_chart_photo(pg):
+    g = await make_group(pg)
+    for _ in range(3):
+        await say(pg, g.alice, "tea time", g.chat)
+    await say(pg, g.bob, "/checkin", g.chat)
+    await say(pg, g.admin, "admins talk too", g.chat)
+    await flush(pg)
+    answer = await say(pg, g.admin, "/stats", g.chat)
+    text = [m for m in pg.sim.replies(g.chat) if m.get("text", "").startswith("Stats of")][-1]["text"]
+    assert "last 7 days" in text
+    assert "DAU 0.4 · WAU 3 · MAU 3" in text             # alice, bob, carol on one day of seven
+    assert "Members: 5 (of them admins: 2); growth +4 (4 joined, 0 left)" in text
+    assert "Check-ins: 1; check-in rate 33% of active member-days" in text
+    assert "Admins (counted apart): 1 active, messages: 1" in text
+    assert "1. Alice — messages: 4, active days: 1" in text
+    assert "stickiness = DAU ÷ MAU" in text
+    sent = photos(pg, g.chat)
+    assert len(sent) == 1
+    assert answer == ""                                    # the last reply is the photo, captioned
+    last = pg.sim.replies(g.chat)[-1]
+    assert last["caption"] == "Tea Lovers: activity over the last 7 days."
+    photo = last["photo"]
+    assert (photo[-1]["width"], photo[-1]["height"]) == (charts.WIDTH, charts.HEIGHT)
+
+
+async def test_the_chart_is_a_png_of_the_expected_size_and_is_cached(pg):
+    g = await make_group(pg)
+    await flush(pg)
+    report = await pg.services.stats.report(g.chat.id, 7, pg.clock.now())
+    calls = []
+
+    def draw():
+        calls.append(1)
+        return charts.stats_chart([d for d, _, _ in report.daily], [a for _, a, _ in report.daily],
+                                  [m for _, _, m in report.daily], report.grid, stats_texts.stats_labels(translator("en"), 7, 30))
+
+    png = await pg.services.stats.chart(g.chat.id, ("t",), draw)
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.size == (charts.WIDTH, charts.HEIGHT)
+    assert await pg.services.stats.chart(g.chat.id, ("t",), draw) == png and len(calls) == 1
+    pg.clock.advance(minutes=6)
+    await pg.services.stats.chart(g.chat.id, ("t",), draw)
+    assert len(calls) == 2
+
+
+async def test_a_group_without_activity_says_so_instead_of_an_empty_chart(pg):
+    sim = pg.sim
+    owner = sim.user("owner")
+    chat = sim.create_group("Quiet", owner=owner)
+    sim.add_bot(chat, by=owner)
+    await pg.settle()
+    answer = await say(pg, owner, "/stats 30d", chat)
+    assert answer == "No activity in Quiet in the last 30 days yet: nothing to chart. Stats count from the moment I am in the group."
+    assert photos(pg, chat) == []
+
+
+async def test_bad_periods_and_members_get_one_clear_line(pg):
+    g = await make_group(pg)
+    assert await say(pg, g.admin, "/stats 12d", g.chat) == "Usage: /stats [7d|30d|90d]"
+    assert await say(pg, g.admin, "/stats 7d 30d", g.chat) == "Usage: /stats [7d|30d|90d]"
+    assert await say(pg, g.admin, "/retention some", g.chat) == "Usage: /retention [all]"
+    assert "Only Admin and above" in await say(pg, g.alice, "/stats", g.chat)
+    assert photos(pg, g.chat) == []
+
+
+async def test_a_clean_stop_writes_every_counted_message_exactly(pg):
+    g = await make_group(pg)                                  # 3 messages, still in memory
+    for i in range(5):
+        await say(pg, g.alice, f"message {i}", g.chat)
+    assert pg.services.activity.pending == 8
+    await pg.restart()                                         # post_stop / post_shutdown flush
+    db = pg.services.db
+    assert await db.fetchval("SELECT SUM(n) FROM stats_hourly WHERE chat_id = ? AND metric = 'messages'", (g.chat.id,)) == 8
+    assert await db.fetchval("SELECT SUM(messages) FROM activity_daily WHERE chat_id = ?", (g.chat.id,)) == 8
+    await say(pg, g.admin, "/stats", g.chat)
+    text = [m for m in pg.sim.replies(g.chat) if m.get("text", "").startswith("Stats of")][-1]["text"]
+    assert "DAU 0.4 · WAU 3 · MAU 3" in text

@@ -1,0 +1,114 @@
+"""The SQL counts of storage/stats.py equal the domain's definitions on the same hand-made history, in group time;
+the activity buffer writes messages per local hour in one batch and puts a failed batch back."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from bot.domain import stats as sd
+from bot.services.activity import ActivityBuffer
+from storage.activity import ActivityRepo
+from storage.stats import StatsRepo
+from tests.storage.conftest import CHAT, NOW
+
+DAY0 = date(2026, 3, 2)
+
+
+async def stage(db, people):
+    """people: (user_id, is_bot, tg_role, first_seen UTC, [(UTC time, event)], {day: messages}, [checkin days])."""
+    async with db.transaction() as tx:
+        for uid, bot, role, seen, events, messages, checkins in people:
+            await tx.execute("INSERT INTO users(user_id, first_name, is_bot, updated_at) VALUES (?, ?, ?, ?)",
+                             (uid, f"U{uid}", bot, NOW.isoformat()))
+            await tx.execute("INSERT INTO members(chat_id, user_id, status, tg_role, first_seen_at) VALUES (?, ?, ?, ?, ?)",
+                             (CHAT, uid, "left" if events and events[-1][1] != "join" else "member", role, seen.isoformat()))
+            for at, event in events:
+                await tx.execute("INSERT INTO member_events(chat_id, user_id, event, at) VALUES (?, ?, ?, ?)",
+                                 (CHAT, uid, event, at.isoformat()))
+            for day, n in messages.items():
+                await tx.execute("INSERT INTO activity_daily(chat_id, user_id, day, messages) VALUES (?, ?, ?, ?)",
+                                 (CHAT, uid, day.isoformat(), n))
+            for day in checkins:
+                await tx.execute("INSERT INTO checkins(chat_id, user_id, day, at, streak, points, xp) VALUES (?, ?, ?, ?, 1, 10, 10)",
+                                 (CHAT, uid, day.isoformat(), NOW.isoformat()))
+
+
+def utc(day: int, hour: int = 12) -> datetime:
+    return datetime.combine(DAY0 + timedelta(days=day), datetime.min.time(), timezone.utc) + timedelta(hours=hour)
+
+
+def local(day: int) -> date:
+    return DAY0 + timedelta(days=day)
+
+
+PEOPLE = [
+    # a member who joins, leaves and returns; the return at 20:00 UTC is the next day in Shanghai (UTC+8)
+    (1, 0, None, utc(-5), [(utc(-5), "join"), (utc(1), "leave"), (utc(3, 20), "join")], {local(-5): 3, local(5): 2}, []),
+    (2, 0, None, utc(-40), [], {local(0): 1, local(6): 4}, [local(1), local(6)]),  # here before Sticky
+    (3, 0, "admin", utc(-40), [], {local(0): 7}, [local(0)]),                      # admin: apart
+    (4, 1, None, utc(-40), [(utc(0), "join")], {local(0): 50}, []),                 # a bot: never counted
+    (5, 0, None, utc(-1), [(utc(-1), "join"), (utc(2, 23), "removed")], {}, [local(2)]),  # only a check-in
+]
+
+
+def histories(tz_shift_days: dict[int, dict] | None = None) -> list[sd.History]:
+    # What the domain sees for Asia/Shanghai: the join at utc(3, 20) is local day 4; the removal at 23:00 UTC day 3.
+    return [
+        sd.History(1, frozenset({local(-5), local(5)}), ((local(-5), "join"), (local(1), "leave"), (local(4), "join"))),
+        sd.History(2, frozenset({local(0), local(1), local(6)})),
+        sd.History(3, frozenset({local(0)}), admin=True),
+        sd.History(5, frozenset({local(2)}), ((local(-1), "join"), (local(3), "leave"))),
+    ]
+
+
+@pytest.mark.parametrize("start,end", [(0, 6), (-6, 0), (-29, 6), (3, 4)])
+async def test_period_counts_equal_the_domain_definitions(db, chat, start, end):
+    await stage(db, PEOPLE)
+    repo = StatsRepo(db)
+    got = await repo.period(CHAT, local(start), local(end), "Asia/Shanghai")
+    messages = {(1, local(-5)): 3, (1, local(5)): 2, (2, local(0)): 1, (2, local(6)): 4}
+    want = sd.counts_from_histories(histories(), local(start), local(end), messages)
+    assert dict(got.daily_active) == dict(want.daily_active)
+    assert dict(got.daily_messages) == dict(want.daily_messages)
+    assert (got.wau, got.mau, got.joins, got.leaves) == (want.wau, want.mau, want.joins, want.leaves)
+
+
+async def test_admins_apart_bots_never_and_members_now(db, chat):
+    await stage(db, PEOPLE)
+    repo = StatsRepo(db)
+    got = await repo.period(CHAT, local(0), local(6), "Asia/Shanghai")
+    assert got.admin_active == 1 and got.admin_messages == 7
+    assert got.checkins == 3                                   # member 2 twice, member 5 once; not the admin's
+    assert await repo.members_now(CHAT) == (3, 1)               # 1 (back), 2, the admin; not the bot, not 5
+    top = await repo.top_contributors(CHAT, local(0), local(6))
+    assert [(c.user_id, c.messages, c.active_days) for c in top] == [(2, 5, 2), (1, 2, 1)]
+
+
+async def test_histories_read_back_in_group_time(db, chat):
+    await stage(db, PEOPLE)
+    got = {h.user_id: h for h in await StatsRepo(db).histories(CHAT, local(-10), "Asia/Shanghai")}
+    assert set(got) == {1, 2, 3, 5}
+    assert got[1].events == ((local(-5), "join"), (local(1), "leave"), (local(4), "join"))
+    assert got[1].active_days == frozenset({local(-5), local(5)})
+    assert got[5].events[-1] == (local(3), "leave") and got[3].admin
+
+
+async def test_messages_per_local_hour_are_batched_and_a_failed_batch_goes_back(db, chat):
+    buffer = ActivityBuffer(ActivityRepo(db))
+    at = datetime(2026, 3, 2, 23, 30, tzinfo=timezone.utc)     # Tuesday 07:30 in Shanghai
+    for _ in range(3):
+        buffer.count(CHAT, 7, at, "Asia/Shanghai")
+    buffer.count_event(CHAT, "moderation", at, "Asia/Shanghai")
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO users(user_id, first_name, updated_at) VALUES (7, 'U', ?)", (NOW.isoformat(),))
+        await tx.execute("INSERT INTO members(chat_id, user_id, status, first_seen_at) VALUES (?, 7, 'member', ?)", (CHAT, NOW.isoformat()))
+    await db.close()
+    with pytest.raises(Exception):
+        await buffer.flush()                                    # the database is gone: nothing is lost
+    await db.open()
+    assert await buffer.flush() == 3
+    repo = StatsRepo(db)
+    grid = await repo.hour_of_week(CHAT, local(0), local(6))
+    assert grid[1][7] == 3 and sum(map(sum, grid)) == 3
+    assert (await repo.period(CHAT, local(0), local(6), "Asia/Shanghai")).moderation == 1
