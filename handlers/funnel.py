@@ -274,12 +274,30 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
     # Restricted first, prompted after: the check owes the restriction until Telegram has done it (the sweep retries).
     if await _restrict(context, check):
         await s.funnel.action_done(check, "restrict")
-    text = await _prompt_text(context, check, context.tr, user_info(user).display, private=False)
-    sent = await best_effort(f"captcha prompt in {chat.id}", lambda: context.bot.send_message(
-        chat.id, text, reply_markup=_keyboard(context, check, context.tr)))
-    if sent is not None:
-        await s.funnel.set_prompt(check, chat.id, sent.message_id)
     arm(context, check)
+    prompt = _prompt(context, check, context.tr, user_info(user).display)
+    if context.bot.rate_limiter is None:
+        await prompt
+    else:
+        # In a raid the prompts wait for the group's flood window (20 a minute): the next newcomer's restriction must
+        # not wait behind them, so the prompt goes out on its own while this chat's updates move on.
+        context.application.create_task(prompt, update=update, name=f"captcha-prompt:{check.id}")
+
+
+# Checks whose group prompt is being sent right now (waiting for the flood window, perhaps): the sweep leaves them be.
+_PROMPTING: set[int] = set()
+
+
+async def _prompt(context: BotContext, check: Check, tr, who: str) -> None:
+    _PROMPTING.add(check.id)
+    try:
+        text = await _prompt_text(context, check, tr, who, private=False)
+        sent = await best_effort(f"captcha prompt in {check.chat_id}", lambda: context.bot.send_message(
+            check.chat_id, text, reply_markup=_keyboard(context, check, tr)))
+        if sent is not None:
+            await context.services.funnel.set_prompt(check, check.chat_id, sent.message_id)
+    finally:
+        _PROMPTING.discard(check.id)
 
 
 async def on_join_request(update: Update, context: BotContext) -> None:
@@ -442,8 +460,14 @@ async def job_sweep(context: BotContext) -> None:
             expired = await s.funnel.expire(check.id)
             if expired is not None:
                 await finish_fail(context, expired)
-        elif context.job_queue is not None and not context.job_queue.get_jobs_by_name(job_name(check)):
-            arm(context, check)
+        else:
+            if context.job_queue is not None and not context.job_queue.get_jobs_by_name(job_name(check)):
+                arm(context, check)
+            if check.via == "join" and check.prompt_message_id is None and check.id not in _PROMPTING:
+                # Its prompt never went out (Telegram refused it, or a stop dropped it while it waited): without
+                # one they could only time out.
+                user = await s.members.members.user(check.user_id)
+                await _prompt(context, check, await _tr(context, check.chat_id), user.display if user else str(check.user_id))
     # What decided (or just opened) checks still owe Telegram after a crash or a failure: done now, retried until done.
     for check in await s.funnel.due_actions():
         if check.action == "restrict" and check.status == "pending":

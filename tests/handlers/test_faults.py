@@ -313,3 +313,17 @@ async def test_an_invite_whose_message_fails_keeps_its_link_for_the_next_time(pg
     assert url in await say(pg, g.alice, "/invite", g.chat)
     assert await links_of(pg, g.chat, g.alice) == [url]
     assert INTERNAL not in texts_in(pg, g.chat)
+
+
+async def test_a_prompt_that_did_not_go_out_is_sent_by_the_sweep(pg, group):
+    await screened_group(pg, group)
+    pg.sim.network_error("sendMessage")
+    dave, check = await newcomer(pg, group.chat)
+    assert check.prompt_message_id is None and not can_send(pg, group.chat, dave)
+    await run_job(pg, "funnel:sweep")
+    check = await pg.services.funnel.repo.check(check.id)
+    await press(pg, group.chat, dave, check)
+    assert can_send(pg, group.chat, dave)
+    await run_job(pg, "funnel:sweep")  # once only
+    prompts = [c for c in pg.sim.calls("sendMessage") if c.ok and "Before you can write" in c.params.get("text", "")]
+    assert len(prompts) == 1
