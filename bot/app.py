@@ -34,10 +34,13 @@ from bot.services.roles import RoleService
 from bot.services.schedules import ScheduleService
 from bot.services.shop import ShopService
 from bot.services.stats import StatsService
+from bot.services.loyalty import LoyaltyService
+from bot.services.nps import NpsService
+from bot.domain.loyalty import Thresholds
 from bot.telegram_port import BotOutbox, BotPort
 from bot.texts import LANGUAGES, core as core_texts, translator
 from bot.texts.commands import description
-from handlers import core, funnel, lifecycle, points, schedules, shop, stats
+from handlers import core, funnel, lifecycle, points, loyalty, schedules, shop, stats
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
 from handlers.router import GROUP_CHAT, CommandRouter
@@ -54,6 +57,8 @@ from storage.roles import RoleRepo
 from storage.schedules import ScheduleRepo
 from storage.shop import ShopRepo
 from storage.stats import StatsRepo
+from storage.loyalty import LoyaltyRepo
+from storage.nps import NpsRepo
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +78,7 @@ GROUP_FUNNEL = 5  # join funnel: screening after lifecycle recorded the member; 
 
 
 def all_commands() -> list:
-    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS]
+    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS]
 
 
 def build_application(
@@ -130,6 +135,8 @@ def build_application(
         outbox=outbox,
         schedules=ScheduleService(ScheduleRepo(db), group_service, outbox, clock, timedelta(minutes=config.schedules.grace_minutes)),
         stats=StatsService(StatsRepo(db), group_service, clock, config.stats),
+        loyalty=LoyaltyService(LoyaltyRepo(db), group_service, Thresholds(**config.loyalty.model_dump())),
+        nps=NpsService(NpsRepo(db), clock, config.nps.open_days),
     )
     commands = all_commands()
     app.bot_data.commands = commands
@@ -142,6 +149,7 @@ def build_application(
     app.add_handler(CommandRouter(commands), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(points.on_season_button, pattern=r"^season:"), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(shop.on_shop_button, pattern=shop.CALLBACK_PATTERN), group=GROUP_MAIN)
+    app.add_handler(CallbackQueryHandler(loyalty.on_nps_button, pattern=loyalty.NPS_PATTERN), group=GROUP_MAIN)
     in_groups = filters.ChatType.GROUPS & ~filters.COMMAND
     app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)
     app.add_handler(MessageHandler(GROUP_CHAT, points.on_group_message), group=GROUP_COUNTERS)

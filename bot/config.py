@@ -66,6 +66,20 @@ class StatsConfig(_Model):
     chart_cache_minutes: int = Field(5, ge=0, le=1440)  # a group's chart is drawn again after this long
 
 
+class LoyaltyConfig(_Model):
+    window_days: int = Field(30, ge=7, le=365)  # behaviour is judged over the trailing days
+    active_share: float = Field(0.25, ge=0, le=1)  # share of days active that makes behaviour regular…
+    checkin_regularity: float = Field(0.5, ge=0, le=1)  # …or this share of days checked in
+    mercenary_share: float = Field(0.6, ge=0, le=1)  # regular, and check-ins + orders are this share of all → mercenary
+    replies: int = Field(5, ge=1, le=10_000)  # replies to others in the window that count as caring
+    fanatic_referrals: int = Field(2, ge=1, le=10_000)  # confirmed referrals that make a committed member a fanatic
+    grace_days: int = Field(14, ge=0, le=365)  # a lower segment is shown only after the numbers said so this long
+
+
+class NpsConfig(_Model):
+    open_days: int = Field(7, ge=1, le=90)  # an /nps survey takes (and lets members change) answers this long
+
+
 class CheckinConfig(_Model):
     base: int = Field(10, ge=0, le=100_000)  # per-group: checkin_base
     xp: int = Field(10, ge=0, le=100_000)  # per-group: checkin_xp
@@ -229,6 +243,8 @@ class Config(_Model):
     outbox: OutboxConfig = OutboxConfig()
     schedules: SchedulesConfig = SchedulesConfig()
     stats: StatsConfig = StatsConfig()
+    loyalty: LoyaltyConfig = LoyaltyConfig()
+    nps: NpsConfig = NpsConfig()
     logging: LoggingConfig = LoggingConfig()
     # Never read from the file: only from the BOT_TOKEN environment variable.
     token: SecretStr | None = Field(default=None, exclude=True)

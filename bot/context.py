@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from bot.services.schedules import ScheduleService
     from bot.services.shop import ShopService
     from bot.services.stats import StatsService
+    from bot.services.loyalty import LoyaltyService
+    from bot.services.nps import NpsService
     from storage.db import Database
 
 
@@ -42,6 +44,8 @@ class Services:
     outbox: Outbox
     schedules: ScheduleService
     stats: StatsService
+    loyalty: LoyaltyService
+    nps: NpsService
 
 
 class BotData:

@@ -20,10 +20,12 @@ from bot.telegram_port import user_info
 from bot.domain.funnel import FunnelError
 from bot.domain.points import PointsError
 from bot.domain.shop import ShopError
+from bot.domain.nps import NpsError
 from bot.texts import core as texts
 from bot.texts import funnel as funnel_texts
 from bot.texts import points as points_texts
 from bot.texts import shop as shop_texts
+from bot.texts import loyalty as loyalty_texts
 from bot.services.members import user_id_arg
 from storage.members import Member, UserInfo
 
@@ -139,6 +141,8 @@ async def render_error(update: Update, context: BotContext, err: UserError, comm
     """The one place a refused action becomes a line of text."""
     if isinstance(err, ShopError):
         return shop_texts.error(context.tr, err)
+    if isinstance(err, NpsError):
+        return loyalty_texts.nps_error(context.tr, err)
     if isinstance(err, FunnelError):
         return funnel_texts.funnel_error(context.tr, err)
     if isinstance(err, PointsError):

@@ -71,7 +71,7 @@ class Middleware:
             if update.message and user and not user.is_bot and message.sender_chat is None and message.left_chat_member is None:
                 await s.members.seen(chat.id, user_info(user), message.date)
                 if not SERVICE_MESSAGE.check_update(update):
-                    s.activity.count(chat.id, user.id, message.date, settings.timezone)
+                    s.activity.count(chat.id, user.id, message.date, settings.timezone, replied=replies_to_other(message))
         else:
             context.tr = translator(language_for_user(user.language_code if user else None, default_lang))
             if update.message and user and chat.type == ChatType.PRIVATE:
@@ -83,3 +83,10 @@ class Middleware:
                 chat.id, chat.type, user_info(user) if user else None,
                 message.sender_chat.id if message and message.sender_chat else None, privileged,
             )
+
+
+def replies_to_other(message) -> bool:
+    """A reply to another person (not to oneself, not to a bot): what the loyalty model counts as caring for others."""
+    to = message.reply_to_message
+    who = to.from_user if to is not None else None
+    return who is not None and not who.is_bot and who.id != message.from_user.id

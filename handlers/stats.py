@@ -31,7 +31,7 @@ async def cmd_stats(update: Update, context: BotContext) -> None:
         raise UsageError()
     days = PERIODS[args[0] if args else "7d"]
     s, chat = context.services, update.effective_chat
-    report = await s.stats.report(chat.id, days, update.effective_message.date)
+    report = await s.stats.report(chat.id, days, update.effective_message.date, await s.nps.summary(chat.id))
     silent = s.stats.silent_days
     if report.empty:
         await reply(update, context, texts.no_data(context.tr, chat.title or "", days))

@@ -13,15 +13,16 @@ class ActivityRepo:
         self.db = db
 
     async def add_counts(
-        self, counts: Iterable[tuple[int, int, str, int]], last_seen: Iterable[tuple[int, int, datetime]],
+        self, counts: Iterable[tuple[int, int, str, int, int]], last_seen: Iterable[tuple[int, int, datetime]],
         hourly: Iterable[tuple[int, str, str, int, int]] = (),
     ) -> None:
-        """counts: (chat_id, user_id, local day, messages); hourly: (chat_id, metric, local day, local hour, n).
+        """counts: (chat_id, user_id, local day, messages, replies to others); hourly: (chat_id, metric, local day, local hour, n).
         One transaction for the whole batch."""
         async with self.db.transaction() as tx:
             await tx.executemany(
-                "INSERT INTO activity_daily(chat_id, user_id, day, messages) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(chat_id, user_id, day) DO UPDATE SET messages = messages + excluded.messages",
+                "INSERT INTO activity_daily(chat_id, user_id, day, messages, replies) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT(chat_id, user_id, day) DO UPDATE SET messages = messages + excluded.messages,"
+                " replies = replies + excluded.replies",
                 list(counts),
             )
             await tx.executemany(

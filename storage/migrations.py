@@ -426,4 +426,49 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX referrals_confirmed ON referrals(chat_id, confirmed_at)
         """,
     ),
+    Migration(
+        12,
+        "loyalty segments with their downgrade grace and weekly snapshots; NPS surveys; replies per member per day",
+        """
+        ALTER TABLE activity_daily ADD COLUMN replies INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE loyalty_state (
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            user_id INTEGER NOT NULL,
+            segment TEXT NOT NULL,
+            since TEXT NOT NULL,
+            pending TEXT,
+            pending_since TEXT,
+            PRIMARY KEY (chat_id, user_id)
+        );
+        CREATE TABLE loyalty_snapshots (
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            week TEXT NOT NULL,
+            user_id INTEGER NOT NULL,
+            segment TEXT NOT NULL,
+            PRIMARY KEY (chat_id, week, user_id)
+        );
+        CREATE TABLE loyalty_weeks (
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            week TEXT NOT NULL,
+            PRIMARY KEY (chat_id, week)
+        );
+        CREATE TABLE nps_surveys (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            message_id INTEGER,
+            opened_by INTEGER,
+            opened_at TEXT NOT NULL,
+            closes_at TEXT NOT NULL,
+            closed_at TEXT
+        );
+        CREATE INDEX nps_surveys_chat ON nps_surveys(chat_id, opened_at);
+        CREATE TABLE nps_answers (
+            survey_id INTEGER NOT NULL REFERENCES nps_surveys(id),
+            user_id INTEGER NOT NULL,
+            score INTEGER NOT NULL CHECK (score BETWEEN 0 AND 10),
+            at TEXT NOT NULL,
+            PRIMARY KEY (survey_id, user_id)
+        )
+        """,
+    ),
 ]

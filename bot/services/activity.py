@@ -30,12 +30,15 @@ class ActivityBuffer:
         self._last_seen: dict[tuple[int, int], datetime] = {}
         # (chat_id, metric, local day, local hour) -> n: messages, and events such as moderation actions.
         self._hourly: dict[tuple[int, str, str, int], int] = defaultdict(int)
+        self._replies: dict[tuple[int, int, str], int] = defaultdict(int)  # replies to others, per member per day
         self._moved: dict[int, int] = {}
 
-    def count(self, chat_id: int, user_id: int, at: datetime, tz: str) -> None:
+    def count(self, chat_id: int, user_id: int, at: datetime, tz: str, replied: bool = False) -> None:
         local = at.astimezone(ZoneInfo(tz))
         day = local.date().isoformat()
         self._counts[(chat_id, user_id, day)] += 1
+        if replied:
+            self._replies[(chat_id, user_id, day)] += 1
         self._hourly[(chat_id, "messages", day, local.hour)] += 1
         self._last_seen[(chat_id, user_id)] = at
 
@@ -51,7 +54,7 @@ class ActivityBuffer:
         self._follow_moves()
 
     def _follow_moves(self) -> None:
-        follow_moves(self._moved, (self._counts, operator.add), (self._last_seen, max), (self._hourly, operator.add))
+        follow_moves(self._moved, (self._counts, operator.add), (self._last_seen, max), (self._hourly, operator.add), (self._replies, operator.add))
 
     @property
     def pending(self) -> int:
@@ -61,11 +64,12 @@ class ActivityBuffer:
         """Write what was counted; on failure the counts go back so nothing is lost."""
         if not self._counts and not self._last_seen and not self._hourly:
             return 0
-        counts, last_seen, hourly = self._counts, self._last_seen, self._hourly
-        self._counts, self._last_seen, self._hourly = defaultdict(int), {}, defaultdict(int)
+        counts, last_seen, hourly, replies = self._counts, self._last_seen, self._hourly, self._replies
+        self._counts, self._last_seen, self._hourly, self._replies = defaultdict(int), {}, defaultdict(int), defaultdict(int)
         try:
             await self.repo.add_counts(
-                [(c, u, d, n) for (c, u, d), n in counts.items()], [(c, u, at) for (c, u), at in last_seen.items()],
+                [(c, u, d, n, replies.get((c, u, d), 0)) for (c, u, d), n in counts.items()],
+                [(c, u, at) for (c, u), at in last_seen.items()],
                 [(c, m, d, h, n) for (c, m, d, h), n in hourly.items()],
             )
         except Exception:
@@ -73,6 +77,8 @@ class ActivityBuffer:
                 self._counts[key] += n
             for key, n in hourly.items():
                 self._hourly[key] += n
+            for key, n in replies.items():
+                self._replies[key] += n
             for key, at in last_seen.items():
                 self._last_seen.setdefault(key, at)
             self._follow_moves()

@@ -26,6 +26,7 @@ class StatsReport:
     top: list[Contributor]
     daily: list[tuple[date, int, int]]  # (day, active members, messages) over the period
     grid: list[list[int]]  # messages per weekday × hour
+    nps: object = None  # the NPS summary (bot.services.nps.NpsSummary), when there is one
 
     @property
     def empty(self) -> bool:
@@ -56,7 +57,7 @@ class StatsService:
         tz = (await self.groups.settings(chat_id)).timezone
         return at.astimezone(ZoneInfo(tz)).date(), tz
 
-    async def report(self, chat_id: int, days: int, at: datetime) -> StatsReport:
+    async def report(self, chat_id: int, days: int, at: datetime, nps=None) -> StatsReport:
         """The period of `days` local days ending today (the day of `at` in group time), and the one before it."""
         today, tz = await self.today(chat_id, at)
         start, end = sd.window(today, days)
@@ -67,6 +68,7 @@ class StatsService:
         return StatsReport(
             days, start, end, members, admins, sd.period_stats(now), sd.period_stats(before),
             await self.repo.top_contributors(chat_id, start, end), daily, await self.repo.hour_of_week(chat_id, start, end),
+            nps,
         )
 
     async def chart(self, chat_id: int, key: tuple, draw: Callable[[], bytes]) -> bytes:

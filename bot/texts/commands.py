@@ -39,6 +39,8 @@ DESCRIPTIONS: dict[str, str] = {
     "reject": N_("Reject a shop order and refund it"),
     "stats": N_("Group stats: members, DAU/WAU/MAU, stickiness, chart"),
     "retention": N_("Weekly joiner cohorts and churn"),
+    "loyalty": N_("Loyalty pyramid and who moved; one member explained"),
+    "nps": N_("Ask the group the recommend question (NPS)"),
 }
 
 USAGE: dict[str, str] = {
@@ -65,6 +67,8 @@ USAGE: dict[str, str] = {
     "fulfil": N_("/fulfil ORDER_ID"),
     "stats": N_("/stats [7d|30d|90d]"),
     "retention": N_("/retention [all]"),
+    "loyalty": N_("/loyalty [@username|id|(reply)]"),
+    "nps": N_("/nps [close]"),
     "reject": N_("/reject ORDER_ID [reason]"),
 }
 

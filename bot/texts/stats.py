@@ -45,6 +45,10 @@ def stats(_: Translator, group: str, r, silent_days: int) -> str:
             orders=now.orders, referrals=now.referrals, moderation=now.moderation),
         _("Admins (counted apart): {n} active, messages: {messages}").format(n=now.admin_active, messages=now.admin_messages),
     ]
+    if r.nps is not None and r.nps.latest is not None:
+        from bot.texts.loyalty import nps_trend
+
+        lines.append(nps_trend(_, r.nps))
     if r.top:
         lines.append(_("Top contributors:"))
         for i, c in enumerate(r.top, 1):

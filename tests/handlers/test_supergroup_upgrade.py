@@ -137,7 +137,7 @@ async def test_counts_a_failed_flush_puts_back_follow_a_move_made_meanwhile():
     with pytest.raises(RuntimeError):
         await buffer.flush()
     assert await buffer.flush() == 2
-    assert repo.written == [(-100, 7, "2026-03-02", 2)]
+    assert repo.written == [(-100, 7, "2026-03-02", 2, 0)]
 
 
 async def test_an_upgrade_of_a_group_we_never_recorded_registers_the_supergroup(pg):

@@ -1,0 +1,117 @@
+"""A bench case for /stats on a large group: 100,000 members and a year of history, written straight into SQLite
+(the tables the counters fill), then the report and its chart timed as /stats makes them.
+
+    python -m bench.stats_case            # prints the timings
+    from bench.stats_case import stats_case; await stats_case(path)   # {"build_s", "report_ms", "chart_ms", "total_ms"}
+
+History shape: 100,000 members; each day about 3% (3,000) of them send messages and about 1,000 check in, for 365
+days (about 1.1 million member-days); ~150 joins and ~100 leaves a day; messages spread over the hours."""
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+CHAT = -1001
+MEMBERS = 100_000
+DAYS = 365
+DAILY_ACTIVE = 3_000
+DAILY_CHECKINS = 1_000
+
+
+def build(path: Path, today: date, members: int = MEMBERS, days: int = DAYS, seed: int = 7) -> None:
+    """The database of a big group, made with plain sqlite3 after Sticky's own migrations."""
+    from bot.clock import SystemClock  # noqa: F401 - the package must import
+    from storage.db import Database
+
+    async def migrate() -> None:
+        db = Database(path)
+        await db.open()
+        await db.close()
+
+    asyncio.run(migrate())
+    rng = random.Random(seed)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA synchronous=OFF")
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    conn.execute("INSERT INTO groups(chat_id, title, type, added_at) VALUES (?, 'Big', 'supergroup', ?)", (CHAT, now))
+    conn.executemany("INSERT INTO users(user_id, first_name, updated_at) VALUES (?, ?, ?)",
+                     ((u, f"M{u}", now) for u in range(1, members + 1)))
+    first = today - timedelta(days=days - 1)
+    conn.executemany(
+        "INSERT INTO members(chat_id, user_id, status, tg_role, first_seen_at) VALUES (?, ?, 'member', ?, ?)",
+        ((CHAT, u, "admin" if u <= 5 else None, f"{first.isoformat()}T00:00:00+00:00") for u in range(1, members + 1)))
+    for i in range(days):
+        day = (first + timedelta(days=i)).isoformat()
+        active = rng.sample(range(1, members + 1), DAILY_ACTIVE)
+        conn.executemany("INSERT INTO activity_daily(chat_id, user_id, day, messages) VALUES (?, ?, ?, ?)",
+                         ((CHAT, u, day, rng.randint(1, 12)) for u in active))
+        conn.executemany(
+            "INSERT INTO checkins(chat_id, user_id, day, at, streak, points, xp) VALUES (?, ?, ?, ?, 1, 10, 10)",
+            ((CHAT, u, day, f"{day}T08:00:00+00:00") for u in active[:DAILY_CHECKINS]))
+        conn.executemany("INSERT INTO stats_hourly(chat_id, metric, day, hour, n) VALUES (?, 'messages', ?, ?, ?)",
+                         ((CHAT, day, h, rng.randint(50, 2000)) for h in range(24)))
+        conn.executemany("INSERT INTO member_events(chat_id, user_id, event, at) VALUES (?, ?, ?, ?)",
+                         ((CHAT, rng.randint(1, members), "join" if k < 150 else "leave", f"{day}T{k % 24:02d}:00:00+00:00")
+                          for k in range(250)))
+    conn.commit()
+    conn.close()
+
+
+async def stats_case(path: Path, days: int = 30, today: date | None = None) -> dict[str, float]:
+    """Time one /stats on the database at `path`: the report (all SQL) and the chart (drawn on a worker thread)."""
+    import functools
+
+    from bot import charts
+    from bot.clock import FixedClock
+    from bot.config import Config
+    from bot.services.groups import GroupService
+    from bot.services.stats import StatsService
+    from bot.texts import stats as texts, translator
+    from storage.db import Database
+    from storage.groups import GroupRepo
+    from storage.stats import StatsRepo
+
+    today = today or datetime.now(timezone.utc).date()
+    at = datetime.combine(today, datetime.min.time(), timezone.utc) + timedelta(hours=12)
+    db = Database(path)
+    await db.open()
+    try:
+        config = Config()
+        clock = FixedClock(at)
+        service = StatsService(StatsRepo(db), GroupService(GroupRepo(db), config, clock), clock, config.stats)
+        start = time.perf_counter()
+        report = await service.report(CHAT, days, at)
+        reported = time.perf_counter()
+        await service.chart(CHAT, ("bench", days), functools.partial(
+            charts.stats_chart, [d for d, _, _ in report.daily], [a for _, a, _ in report.daily],
+            [m for _, _, m in report.daily], report.grid, texts.stats_labels(translator("en"), days, 30)))
+        done = time.perf_counter()
+    finally:
+        await db.close()
+    return {"report_ms": (reported - start) * 1e3, "chart_ms": (done - reported) * 1e3, "total_ms": (done - start) * 1e3,
+            "dau": report.now.dau, "mau": report.now.mau}
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="sticky-stats-") as tmp:
+        path = Path(tmp) / "big.db"
+        today = datetime.now(timezone.utc).date()
+        started = time.perf_counter()
+        build(path, today)
+        print(f"built 100,000 members × 365 days in {time.perf_counter() - started:.1f} s")
+        for days in (7, 30, 90):
+            asyncio.run(stats_case(path, days, today))  # the first run warms SQLite's page cache
+            r = asyncio.run(stats_case(path, days, today))
+            print(f"/stats {days}d: report {r['report_ms']:.0f} ms + chart {r['chart_ms']:.0f} ms = {r['total_ms']:.0f} ms"
+                  f" (DAU {r['dau']:.0f}, MAU {r['mau']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

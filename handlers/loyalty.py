@@ -1,0 +1,78 @@
+"""The loyalty ladder and NPS in Telegram: /loyalty [@user] (admins), /nps [close] (admins) and its 0–10 buttons."""
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.context import BotContext
+from bot.domain.errors import UsageError
+from bot.domain.nps import NpsError
+from bot.domain.roles import Role
+from bot.texts import loyalty as texts
+from handlers.base import answer_query, best_effort, command, render_error, reply, resolve_target
+
+NPS_PATTERN = r"^nps:\d+:\d+$"
+
+
+async def _names(context: BotContext, user_ids) -> dict[int, str]:
+    out = {}
+    for user_id in user_ids:
+        user = await context.services.members.members.user(user_id)
+        out[user_id] = user.display if user else str(user_id)
+    return out
+
+
+@command("loyalty", role=Role.ADMIN)
+async def cmd_loyalty(update: Update, context: BotContext) -> None:
+    if len(context.args or []) > 1:
+        raise UsageError()
+    s, chat = context.services, update.effective_chat
+    target = None
+    if context.args or update.effective_message.reply_to_message:
+        target = await resolve_target(update, context, (context.args or [None])[0])
+    view = await s.loyalty.refresh(chat.id, update.effective_message.date)
+    if target is None:
+        names = await _names(context, [u for u, _, _ in view.movers[:15]])
+        await reply(update, context, texts.pyramid(context.tr, chat.title or "", view, names))
+        return
+    who, uid = target.user.display, target.user.user_id
+    if uid not in view.placements:
+        await reply(update, context, texts.not_placed(context.tr, who))
+        return
+    await reply(update, context, texts.explain(context.tr, who, view.placements[uid], view.states[uid], view.signals[uid],
+                                               s.loyalty.thresholds))
+
+
+def _keyboard(survey_id: int) -> InlineKeyboardMarkup:
+    row = lambda scores: [InlineKeyboardButton(str(n), callback_data=f"nps:{survey_id}:{n}") for n in scores]  # noqa: E731
+    return InlineKeyboardMarkup([row(range(0, 6)), row(range(6, 11))])
+
+
+@command("nps", role=Role.ADMIN)
+async def cmd_nps(update: Update, context: BotContext) -> None:
+    args = [a.lower() for a in context.args or []]
+    if args not in ([], ["close"]):
+        raise UsageError()
+    s, chat, at = context.services, update.effective_chat, update.effective_message.date
+    if args:
+        await reply(update, context, texts.nps_closed(context.tr, await s.nps.close(chat.id, at)))
+        return
+    survey = await s.nps.open(chat.id, context.actor.user_id or None, at)
+    sent = await best_effort(f"nps survey in {chat.id}", lambda: context.bot.send_message(
+        chat.id, texts.nps_question(context.tr, chat.title or "", s.nps.open_days), reply_markup=_keyboard(survey.id)))
+    if sent is not None:
+        await s.nps.posted(survey, sent.message_id)
+
+
+async def on_nps_button(update: Update, context: BotContext) -> None:
+    """One answer per member per survey, changeable while it is open; the answer is private to the presser."""
+    query = update.callback_query
+    _, survey_id, score = query.data.split(":")
+    try:
+        await context.services.nps.answer(int(survey_id), query.from_user.id, int(score), context.services.clock.now())
+        text = texts.nps_thanks(context.tr, int(score))
+    except NpsError as err:
+        text = await render_error(update, context, err)
+    await answer_query(query, text, show_alert=True)
+
+
+COMMANDS = [cmd_loyalty, cmd_nps]

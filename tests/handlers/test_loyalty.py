@@ -1,0 +1,78 @@
+"""/loyalty and /nps through the real Application: the pyramid, one member explained, movers after a week, the
+0–10 survey with changeable answers, its score in /stats, and bad input."""
+from __future__ import annotations
+
+from bot.context import BotContext
+from handlers import points as hp
+from tests.helpers import make_group, say
+
+
+def last_text(pg, chat, prefix):
+    return [m for m in pg.sim.replies(chat) if m.get("text", "").startswith(prefix)][-1]["text"]
+
+
+async def test_pyramid_places_members_and_explains_one(pg):
+    g = await make_group(pg)
+    for i in range(6):
+        await say(pg, g.alice, f"tea {i}", g.chat, reply_to=None)
+    await say(pg, g.bob, "/checkin", g.chat)
+    await hp.job_flush(BotContext(pg.app))
+    text = await say(pg, g.admin, "/loyalty", g.chat)
+    assert text.startswith("Loyalty of Tea Lovers (3 members, admins apart):")
+    assert "habitual (惯性型): 3" in text           # active on their one day here, no attitude yet; bob's check-in
+    assert "mercenary (雇佣型): 0" in text          # is half of what he did (under the 60% that makes a mercenary)
+    explained = await say(pg, g.admin, "/loyalty @alice", g.chat)
+    assert explained.startswith("Alice is habitual (惯性型).")
+    assert "active on 1 of 1 days (100%; needs 25%)" in explained
+    assert "Attitude: no referral" in explained
+    assert (await say(pg, g.admin, "/loyalty @admin", g.chat)).startswith("Admin is not placed")
+
+
+async def test_movers_since_the_week_began(pg):
+    g = await make_group(pg)
+    await hp.job_flush(BotContext(pg.app))
+    assert "habitual (惯性型): 3" in await say(pg, g.admin, "/loyalty", g.chat)
+    pg.clock.advance(days=7)                                   # next week: one active day of eight is not regular,
+    hello = next(m for m in pg.sim.messages(g.chat) if m.get("from", {}).get("id") == g.alice.id)
+    for i in range(6):                                         # but Bob comes back and answers Alice
+        pg.sim.send(g.bob, f"reply {i}", g.chat, reply_to=hello)
+    await pg.settle()
+    await hp.job_flush(BotContext(pg.app))
+    text = await say(pg, g.admin, "/loyalty", g.chat)
+    assert "Moved since the week began:" in text
+    assert "Bob: habitual (惯性型) → committed (坚定型)" in text
+    assert "Alice:" not in text                                # pointing lower, inside the grace period
+    assert "pending" not in text
+    explained = await say(pg, g.admin, "/loyalty @alice", g.chat)
+    assert "The numbers point to none (不忠诚) since" in explained and explained.startswith("Alice is habitual")
+
+
+async def test_nps_round_answers_changeable_until_closed_and_in_stats(pg):
+    g = await make_group(pg)
+    await say(pg, g.admin, "/nps", g.chat)
+    survey = [m for m in pg.sim.messages(g.chat) if m.get("reply_markup")][-1]
+    assert survey["text"].startswith("How likely are you to recommend Tea Lovers to a friend?")
+    buttons = [b["callback_data"] for row in survey["reply_markup"]["inline_keyboard"] for b in row]
+    assert len(buttons) == 11 and buttons[0].endswith(":0") and buttons[-1].endswith(":10")
+    pg.sim.press(g.alice, survey, buttons[3])
+    pg.sim.press(g.alice, survey, buttons[10])                # changed her mind: one answer, the last
+    pg.sim.press(g.bob, survey, buttons[9])
+    pg.sim.press(g.carol, survey, buttons[5])
+    await pg.settle()
+    assert "Close it first with /nps close" in await say(pg, g.admin, "/nps", g.chat)
+    closed = await say(pg, g.admin, "/nps close", g.chat)
+    assert closed == "Survey closed. NPS +33 (3 answers: 2 promoters, 0 passives, 1 detractors)"
+    pg.sim.press(g.carol, survey, buttons[10])                # too late
+    await pg.settle()
+    assert "No survey is open" in await say(pg, g.admin, "/nps close", g.chat)
+    await hp.job_flush(BotContext(pg.app))
+    await say(pg, g.admin, "/stats", g.chat)
+    assert "NPS +33 (3 answers" in last_text(pg, g.chat, "Stats of")
+
+
+async def test_bad_input_gets_one_line(pg):
+    g = await make_group(pg)
+    assert await say(pg, g.admin, "/nps now", g.chat) == "Usage: /nps [close]"
+    assert await say(pg, g.admin, "/loyalty @a @b", g.chat) == "Usage: /loyalty [@username|id|(reply)]"
+    assert "Only Admin and above" in await say(pg, g.alice, "/loyalty", g.chat)
+    assert "Only Admin and above" in await say(pg, g.alice, "/nps", g.chat)
