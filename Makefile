@@ -35,7 +35,7 @@ check: $(STAMP)
 	$(PY) -m bot check
 
 bench: $(DEVSTAMP)
-	$(PY) -m bench
+	$(PY) -m bench $(ARGS)
 
 # Re-extract user-facing strings and recompile the catalogs (needs the dev extra: Babel).
 i18n: $(DEVSTAMP)

@@ -1,88 +1,193 @@
-"""`make bench`: Sticky's per-message hot path and check-in, each as a ratio against a baseline run in the same process.
+"""`make bench`, the benchmark of record: Sticky against bare python-telegram-bot on the same updates, in the same run.
 
-Absolute times depend on the machine; the ratios say what Sticky adds on top of python-telegram-bot itself
-(per-message work) and on top of one bare SQLite transaction (check-in)."""
+P1 throughput of the issue's mix (90 % chat, 5 % /checkin, 3 % other commands, 2 % joins/leaves) over G supergroups
+and M members, and per kind what one update costs alone; P2 latency at a fixed offered rate, open loop; P3 storage
+on a big cached database; P4 peak RSS of a process in which every member chatted twice, with the chat-XP flush
+that follows. Prints a markdown table with each target met or not, and writes the same figures as JSON.
+
+    python -m bench [--quick] [--json PATH] [--only P1,P2,P3,P4]
+"""
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
+import os
+import platform
+import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
-from telegram import Update
-from telegram.ext import ApplicationBuilder, MessageHandler, filters
+from bench import storage
+from bench.load import BarePipeline, StickyPipeline, closed_loop, one_at_a_time, open_loop
+from bench.report import fmt, summary_ms, table
+from bench.world import KINDS, World
 
-from bot.app import ALLOWED_UPDATES
-from bot.playground import Playground
-from bot.sim import SimRequest
-
-MESSAGES = 3000
-CHECKINS = 300
+TARGETS = {"ratio": 0.6, "p99_ms": 20.0, "storage_p99_ms": 5.0, "rss_mb": 200.0, "hold_ms": 50.0}
 
 
-async def _noop(update, context) -> None:
-    return None
+def scale(quick: bool) -> dict:
+    if quick:
+        return {"groups": 100, "members": 10_000, "p1": 6_000, "per_kind": 60, "p2": 2_500, "rate": 500, "storage": storage.QUICK}
+    return {"groups": 1000, "members": 100_000, "p1": 20_000, "per_kind": 150, "p2": 10_000, "rate": 500, "storage": storage.FULL}
 
 
-async def timed(updates, app) -> float:
-    start = time.perf_counter()
-    for data in updates:
-        await app.process_update(Update.de_json(data, app.bot))
-    return time.perf_counter() - start
-
-
-async def main() -> int:
+async def load_phases(cfg: dict, only: set[str]) -> dict:
+    out: dict = {}
     with tempfile.TemporaryDirectory(prefix="sticky-bench-") as tmp:
-        pg = Playground(Path(tmp) / "bench.db")
-        await pg.start()
-        sim = pg.sim
-        owner = sim.user("owner")
-        group = sim.create_group("Bench", owner=owner)
-        sim.add_bot(group, by=owner)
-        members = [sim.user(f"m{i}") for i in range(50)]
-        for m in members:
-            sim.join(group, m)
-        await pg.settle()
-        for i in range(MESSAGES):
-            sim.send(members[i % len(members)], f"message {i} about tea", group)
-        updates = sim.take_updates(ALLOWED_UPDATES)
+        sticky = StickyPipeline(Path(tmp) / "bench.db")
+        await sticky.start()
+        world = World.build(sticky.sim, cfg["groups"], cfg["members"] // cfg["groups"])
+        await sticky.pg.settle()  # the bot added to every group: registered, admins read, greeted
+        bare = BarePipeline(sticky.sim)
+        await bare.start()
+        db = sticky.pg.services.db
+        date = int(sticky.sim.clock.now().timestamp())
+        try:
+            warm = world.mix(600, seed=9, date=date)
+            await closed_loop(bare, warm)
+            await closed_loop(sticky, warm)
+            if "P1" in only:
+                stream = world.mix(cfg["p1"], seed=1, date=date)
+                bare_s = await closed_loop(bare, stream)
+                db.holds.reset()
+                sticky_s = await closed_loop(sticky, stream)
+                p1_hold = db.holds.longest
+                sample = world.mix(cfg["per_kind"] * 60, seed=3, date=date)
+                per_kind = []
+                for kind in KINDS:
+                    per_kind += [(k, u) for k, u in sample if k == kind][: cfg["per_kind"]]
+                kinds_bare = await one_at_a_time(bare, per_kind)
+                kinds_sticky = await one_at_a_time(sticky, per_kind)
+                pending = len(sticky.pg.services.points._pending_xp)
+                db.holds.reset()
+                start = time.perf_counter()
+                await sticky.pg.services.activity.flush()
+                await sticky.pg.services.points.flush_chat_xp()
+                out["P1"] = {
+                    "updates": len(stream), "bare_per_s": len(stream) / bare_s, "sticky_per_s": len(stream) / sticky_s,
+                    "ratio": bare_s / sticky_s, "longest_hold_ms": 1e3 * p1_hold,
+                    "kinds": {k: {"sticky": summary_ms(kinds_sticky.get(k, [])), "bare": summary_ms(kinds_bare.get(k, []))} for k in KINDS},
+                    "flush": {"members": pending, "ms": 1e3 * (time.perf_counter() - start),
+                              "longest_hold_ms": 1e3 * db.holds.longest, "transactions": db.holds.count},
+                }
+            if "P2" in only:
+                stream = world.mix(cfg["p2"], seed=2, date=date)
+                bare_lat, bare_rate = await open_loop(bare, stream, cfg["rate"])
+                db.holds.reset()
+                sticky_lat, sticky_rate = await open_loop(sticky, stream, cfg["rate"])
+                out["P2"] = {
+                    "offered_per_s": cfg["rate"], "updates": len(stream),
+                    "sticky": summary_ms([v for vs in sticky_lat.values() for v in vs]),
+                    "bare": summary_ms([v for vs in bare_lat.values() for v in vs]),
+                    "sticky_delivered_per_s": sticky_rate, "bare_delivered_per_s": bare_rate,
+                    "sticky_kinds": {k: summary_ms(v) for k, v in sticky_lat.items()},
+                    "longest_hold_ms": 1e3 * db.holds.longest,
+                }
+        finally:
+            await bare.stop()
+            await sticky.stop()
+    return out
 
-        bare = ApplicationBuilder().token(sim.token).request(SimRequest(sim)).get_updates_request(SimRequest(sim)).build()
-        bare.add_handler(MessageHandler(filters.ALL, _noop))
-        await bare.initialize()
-        baseline = await timed(updates, bare)
-        await bare.shutdown()
 
-        sticky = await timed([{**u, "update_id": u["update_id"] + 10_000_000} for u in updates], pg.app)
-        flush_start = time.perf_counter()
-        await pg.services.activity.flush()
-        await pg.services.points.flush_chat_xp()
-        flush = time.perf_counter() - flush_start
+def memory_phase(cfg: dict) -> dict:
+    out = {}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    for which in ("bare", "sticky"):
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.memory", which, str(cfg["groups"]), str(cfg["members"]), "2"],
+            capture_output=True, text=True, env=env, check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"bench.memory {which} failed:\n{done.stderr[-3000:]}")
+        out[which] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
 
-        # Check-in: the full command path against one bare BEGIN IMMEDIATE … COMMIT on the same database.
-        db = pg.services.db
-        start = time.perf_counter()
-        for i in range(CHECKINS):
-            async with db.transaction() as tx:
-                await tx.execute("INSERT OR REPLACE INTO group_settings(chat_id, key, value, updated_at) VALUES (?, 'bench', ?, 'x')", (group.id, str(i)))
-        bare_tx = time.perf_counter() - start
-        checkers = [sim.user(f"c{i}") for i in range(CHECKINS)]
-        for c in checkers:
-            sim.join(group, c)
-        await pg.settle()
-        for c in checkers:
-            sim.send(c, "/checkin", group)
-        checkin_updates = sim.take_updates(ALLOWED_UPDATES)
-        checkin = await timed(checkin_updates, pg.app)
-        await pg.stop()
 
-    print(f"per group message: Sticky {sticky / MESSAGES * 1e6:.0f} µs vs bare PTB {baseline / MESSAGES * 1e6:.0f} µs"
-          f" → ratio {sticky / baseline:.2f}×  (batch flush of {MESSAGES} messages: {flush * 1e3:.1f} ms, once)")
-    print(f"per /checkin (reply included): {checkin / CHECKINS * 1e3:.2f} ms vs one bare transaction"
-          f" {bare_tx / CHECKINS * 1e3:.2f} ms → ratio {checkin / bare_tx:.1f}×")
+def rows(results: dict, cfg: dict) -> list[dict]:
+    r: list[dict] = []
+    p1, p2, p3, p4 = (results.get(k) for k in ("P1", "P2", "P3", "P4"))
+    if p1:
+        r.append({"what": f"P1 throughput, Sticky ÷ bare PTB ({p1['updates']:,} updates of the mix)", "goal": f"≥ {TARGETS['ratio']}",
+                  "value": f"{p1['ratio']:.2f} ({p1['sticky_per_s']:,.0f}/s)", "beside": f"{p1['bare_per_s']:,.0f}/s",
+                  "met": p1["ratio"] >= TARGETS["ratio"]})
+        for kind, v in p1["kinds"].items():
+            s, b = v["sticky"], v["bare"]
+            r.append({"what": f"P1 one {kind} update alone, mean / p99 ms", "value": f"{fmt(s['mean'])} / {fmt(s['p99'])}",
+                      "beside": f"{fmt(b['mean'])} / {fmt(b['p99'])}"})
+        f = p1["flush"]
+        r.append({"what": f"flush of {f['members']:,} members' chat XP (after P1): ms, longest writer hold ms",
+                  "goal": f"hold ≤ {TARGETS['hold_ms']:.0f}", "value": f"{fmt(f['ms'])}, hold {fmt(f['longest_hold_ms'])}",
+                  "beside": f"{f['transactions']} transactions", "met": f["longest_hold_ms"] <= TARGETS["hold_ms"]})
+        r.append({"what": "longest writer hold during P1 (any transaction)", "goal": f"≤ {TARGETS['hold_ms']:.0f} ms",
+                  "value": f"{fmt(p1['longest_hold_ms'])} ms", "met": p1["longest_hold_ms"] <= TARGETS["hold_ms"]})
+    if p2:
+        s, b = p2["sticky"], p2["bare"]
+        r.append({"what": f"P2 latency at {p2['offered_per_s']} updates/s offered, open loop: p50 / p99 / max ms",
+                  "goal": f"p99 < {TARGETS['p99_ms']:.0f}", "value": f"{fmt(s['p50'])} / {fmt(s['p99'])} / {fmt(s['max'])}",
+                  "beside": f"{fmt(b['p50'])} / {fmt(b['p99'])} / {fmt(b['max'])}", "met": s["p99"] < TARGETS["p99_ms"]})
+        for kind, v in p2["sticky_kinds"].items():
+            r.append({"what": f"P2 {kind}: p50 / p99 ms", "value": f"{fmt(v['p50'])} / {fmt(v['p99'])}"})
+    if p3:
+        size = p3["size"]
+        for label, g in p3["groups"].items():
+            for key, name in (("me", "/me data"), ("top", "/top points season"), ("checkin", "check-in transaction")):
+                v = summary_ms(g[key])
+                r.append({"what": f"P3 {name}, {label} group ({g['members']:,} members): p50 / p99 ms",
+                          "goal": f"p99 < {TARGETS['storage_p99_ms']:.0f}", "value": f"{fmt(v['p50'])} / {fmt(v['p99'])}",
+                          "beside": f"n={v['n']}", "met": v["p99"] < TARGETS["storage_p99_ms"]})
+        r.append({"what": f"P3 database: {size['members']:,} members, {size['ledger_rows']:,} ledger rows", "value": "cached"
+                  if p3["built_seconds"] is None else f"built in {p3['built_seconds']:.0f} s"})
+    if p4:
+        s, b = p4["sticky"], p4["bare"]
+        r.append({"what": f"P4 peak RSS, {s['members']:,} members chatted twice (MB)", "goal": f"< {TARGETS['rss_mb']:.0f}",
+                  "value": f"{s['peak_rss_mb']:.0f}", "beside": f"{b['peak_rss_mb']:.0f}", "met": s["peak_rss_mb"] < TARGETS["rss_mb"]})
+        for n, (sp, bp) in enumerate(zip(s["passes"], b["passes"]), 1):
+            label = "first message of each member" if n == 1 else "second message"
+            r.append({"what": f"P4 {label}: updates/s (ratio)", "value": f"{sp['updates'] / sp['seconds']:,.0f} ({bp['seconds'] / sp['seconds']:.2f})",
+                      "beside": f"{bp['updates'] / bp['seconds']:,.0f}"})
+        f = s["flush"]
+        hold = max(f["longest_hold"], s["longest_hold_while_chatting"]) * 1e3
+        r.append({"what": f"P4 flush of {f['members']:,} members: ms; longest writer hold while chatting and flushing",
+                  "goal": f"hold ≤ {TARGETS['hold_ms']:.0f}", "value": f"{fmt(f['seconds'] * 1e3)}, hold {fmt(hold)}",
+                  "beside": f"{f['transactions']} transactions", "met": hold <= TARGETS["hold_ms"]})
+    return r
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a tenth of the world and the small P3 database: a fast look, not the record")
+    parser.add_argument("--json", default="bench-results.json", help="where to write the figures (default: %(default)s)")
+    parser.add_argument("--only", default="P1,P2,P3,P4", help="phases to run (default: all)")
+    args = parser.parse_args()
+    only = {p.strip().upper() for p in args.only.split(",")}
+    cfg = scale(args.quick)
+    started = time.perf_counter()
+    results: dict = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": args.quick,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}",
+        "world": {"groups": cfg["groups"], "members": cfg["members"]}, "targets": TARGETS,
+    }
+    if only & {"P1", "P2"}:
+        results.update(asyncio.run(load_phases(cfg, only)))
+    if "P3" in only:
+        results["P3"] = asyncio.run(storage.measure(cfg["storage"], cfg["per_kind"]))
+    if "P4" in only:
+        results["P4"] = memory_phase(cfg)
+    results["seconds"] = time.perf_counter() - started
+    r = rows(results, cfg)
+    results["table"] = r
+    Path(args.json).write_text(json.dumps(results, indent=1, default=str))
+    world = f"{cfg['groups']:,} supergroups, {cfg['members']:,} members" + (" (--quick: scaled down)" if args.quick else "")
+    print(f"Sticky benchmark, {results['date']}, {results['machine']}\nWorld: {world}; took {results['seconds']:.0f} s\n")
+    print(table(r))
+    met = [x["met"] for x in r if x.get("met") is not None]
+    print(f"\n{sum(met)} of {len(met)} targets met. Figures: {args.json}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(main())
