@@ -77,6 +77,9 @@ GROUP_FUNNEL_START = -1  # /start ref_… and /start cap_… answer before the c
 GROUP_FUNNEL = 5  # join funnel: screening after lifecycle recorded the member; referral message counting
 
 
+CHECKPOINT_SECONDS = 5  # how often the WAL is checkpointed (PASSIVE, beside the writer)
+
+
 def all_commands() -> list:
     return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS]
 
@@ -204,6 +207,7 @@ def arm_jobs(app: Application) -> None:
     if app.job_queue is None:
         return
     app.job_queue.run_repeating(points.job_flush, interval=s.config.activity.flush_seconds, name="counters:flush")
+    app.job_queue.run_repeating(job_checkpoint, interval=CHECKPOINT_SECONDS, first=CHECKPOINT_SECONDS, name="db:checkpoint")
     app.job_queue.run_repeating(job_prune_inbox, interval=3600, first=120, name="inbox:prune")
     # Expiry is idempotent per local day, so an hourly pass is a safe way to honour every group's timezone.
     app.job_queue.run_repeating(points.job_expiry, interval=3600, first=60, name="points:expiry")
@@ -212,6 +216,11 @@ def arm_jobs(app: Application) -> None:
     app.job_queue.run_repeating(funnel.job_sweep, interval=s.config.funnel.sweep_seconds, first=0, name="funnel:sweep")
     # Schedules and deferred work live in the database; the first tick at once runs what fell due while we were down.
     app.job_queue.run_repeating(schedules.job_tick, interval=s.config.schedules.tick_seconds, first=0, name="schedules:tick")
+
+
+async def job_checkpoint(context: BotContext) -> None:
+    """The WAL is copied into the database here, not inside a commit (the writer has autocheckpoint off)."""
+    await context.services.db.checkpoint()
 
 
 async def job_prune_inbox(context: BotContext) -> None:

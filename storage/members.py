@@ -4,9 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlite3
+
 import aiosqlite
 
-from storage.db import Database, from_iso, iso
+from storage.db import Database, GroupCommit, from_iso, iso
 from storage.roles import insert_audit, tg_change
 
 
@@ -57,25 +59,42 @@ def _member(row) -> Member:
     )
 
 
-async def upsert_user(tx: aiosqlite.Connection, user: UserInfo, now: datetime) -> None:
-    await tx.execute(
-        "INSERT INTO users(user_id, username, first_name, last_name, is_bot, language_code, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET username = excluded.username,"
-        " first_name = excluded.first_name, last_name = excluded.last_name, is_bot = excluded.is_bot,"
-        " language_code = COALESCE(excluded.language_code, users.language_code), updated_at = excluded.updated_at",
-        (user.user_id, user.username, user.first_name, user.last_name, int(user.is_bot), user.language_code, iso(now)),
+_UPSERT_USER = (
+    "INSERT INTO users(user_id, username, first_name, last_name, is_bot, language_code, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET username = excluded.username,"
+    " first_name = excluded.first_name, last_name = excluded.last_name, is_bot = excluded.is_bot,"
+    " language_code = COALESCE(excluded.language_code, users.language_code), updated_at = excluded.updated_at"
+)
+# Usernames move between accounts; the newest holder keeps it so @name resolves to one person.
+_FREE_USERNAME = "UPDATE users SET username = NULL WHERE username = ? COLLATE NOCASE AND user_id != ?"
+
+
+def _write_sightings(conn: sqlite3.Connection, sightings: list[tuple[int, UserInfo, str, str | None]]) -> None:
+    for _, user, now, _ in sightings:  # in order: of two accounts trading a username, the later write wins
+        conn.execute(_UPSERT_USER, (user.user_id, user.username, user.first_name, user.last_name, int(user.is_bot),
+                                    user.language_code, now))
+        if user.username:
+            conn.execute(_FREE_USERNAME, (user.username, user.user_id))
+    conn.executemany(
+        "INSERT INTO members(chat_id, user_id, status, first_seen_at, last_seen_at) VALUES (?, ?, 'member', ?, ?)"
+        " ON CONFLICT(chat_id, user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at,"
+        " status = CASE WHEN members.status IN ('left', 'kicked')"
+        " AND (? IS NULL OR members.left_at IS NULL OR ? > members.left_at) THEN 'member' ELSE members.status END",
+        [(chat_id, user.user_id, now, now, said, said) for chat_id, user, now, said in sightings],
     )
+
+
+async def upsert_user(tx: aiosqlite.Connection, user: UserInfo, now: datetime) -> None:
+    await tx.execute(_UPSERT_USER, (user.user_id, user.username, user.first_name, user.last_name, int(user.is_bot),
+                                    user.language_code, iso(now)))
     if user.username:
-        # Usernames move between accounts; the newest holder keeps it so @name resolves to one person.
-        await tx.execute(
-            "UPDATE users SET username = NULL WHERE username = ? COLLATE NOCASE AND user_id != ?",
-            (user.username, user.user_id),
-        )
+        await tx.execute(_FREE_USERNAME, (user.username, user.user_id))
 
 
 class MemberRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._sightings = GroupCommit(db, _write_sightings)
 
     async def get(self, chat_id: int, user_id: int) -> Member | None:
         row = await self.db.fetchone(_MEMBER_SELECT + " WHERE m.chat_id = ? AND m.user_id = ?", (chat_id, user_id))
@@ -103,17 +122,9 @@ class MemberRepo:
 
     async def seen(self, chat_id: int, user: UserInfo, now: datetime, said_at: datetime | None = None) -> None:
         """Someone spoke in the group: make sure we know them; a member we had as gone is back — unless the
-        message (`said_at`) is older than their leaving, as an update Telegram delivers again after a restart is."""
-        said = iso(said_at) if said_at is not None else None
-        async with self.db.transaction() as tx:
-            await upsert_user(tx, user, now)
-            await tx.execute(
-                "INSERT INTO members(chat_id, user_id, status, first_seen_at, last_seen_at) VALUES (?, ?, 'member', ?, ?)"
-                " ON CONFLICT(chat_id, user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at,"
-                " status = CASE WHEN members.status IN ('left', 'kicked')"
-                " AND (? IS NULL OR members.left_at IS NULL OR ? > members.left_at) THEN 'member' ELSE members.status END",
-                (chat_id, user.user_id, iso(now), iso(now), said, said),
-            )
+        message (`said_at`) is older than their leaving, as an update Telegram delivers again after a restart is.
+        Returns once it is committed; sightings that arrive together are written in one transaction."""
+        await self._sightings.submit((chat_id, user, iso(now), iso(said_at) if said_at is not None else None))
 
     async def record_status(
         self, chat_id: int, user: UserInfo, status: str, tg_role: str | None, now: datetime,
