@@ -31,12 +31,8 @@ OPTOUT_KINDS = {"private": ["private"], "mentions": ["mentions"], "all": ["priva
 
 
 async def _names(context: BotContext, chat_id: int, rows):
-    members = context.services.members.members
-    out = []
-    for user_id, value in rows:
-        user = await members.user(user_id)
-        out.append((user.display if user else str(user_id), value))
-    return out
+    users = await context.services.members.members.users([user_id for user_id, _ in rows])
+    return [(users[u].display if u in users else str(u), value) for u, value in rows]
 
 
 async def _checkin(update: Update, context: BotContext, user_id: int) -> None:

@@ -19,6 +19,19 @@ _PAIRS_PER_READ = 400
 EARNED = "((amount > 0 AND reason != 'shop_refund') OR reason IN ('referral_clawback', 'admin_take'))"
 
 
+def earned(amount: int, reason: str) -> bool:
+    """EARNED, for one row about to be written (the season totals follow it)."""
+    return (amount > 0 and reason != "shop_refund") or reason in ("referral_clawback", "admin_take")
+
+
+# The season a row counts toward: the group's open season (season 1 before any was closed).
+_OPEN_SEASON = "COALESCE((SELECT number FROM seasons WHERE chat_id = ? AND ended_at IS NULL ORDER BY number DESC LIMIT 1), 1)"
+_ADD_TO_SEASON = (
+    f"INSERT INTO season_totals(chat_id, season, currency, user_id, earned) VALUES (?, {_OPEN_SEASON}, ?, ?, ?)"
+    " ON CONFLICT(chat_id, season, currency, user_id) DO UPDATE SET earned = season_totals.earned + excluded.earned"
+)
+
+
 @dataclass(frozen=True)
 class Entry:
     id: int
@@ -74,6 +87,8 @@ async def post(
         async with tx.execute(f"SELECT {column} FROM wallets WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)) as c:
             balance = (await c.fetchone())[0]
         raise InsufficientBalance(balance, -amount)
+    if earned(amount, reason):
+        await tx.execute(_ADD_TO_SEASON, (chat_id, chat_id, currency, user_id, amount))
     return True
 
 
@@ -106,6 +121,8 @@ def _credit_many(
         f" ON CONFLICT(chat_id, user_id) DO UPDATE SET {column} = wallets.{column} + excluded.{column}",
         [(chat_id, user_id, amount) for chat_id, user_id, amount, _ in credits],
     )
+    if earned(1, reason):
+        conn.executemany(_ADD_TO_SEASON, [(chat_id, chat_id, currency, user_id, amount) for chat_id, user_id, amount, _ in credits])
     return {(chat_id, user_id): before.get((chat_id, user_id), 0) for chat_id, user_id, _, _ in credits}
 
 
@@ -192,6 +209,27 @@ class LedgerRepo:
             (chat_id, *user_ids, iso(since), iso(until)),
         )
         return {r["user_id"]: datetime.fromisoformat(r["at"]) for r in rows}
+
+    async def season_board(self, chat_id: int, currency: str, limit: int | None = 10) -> list[tuple[int, int]]:
+        """(user, earned) this season, from the totals kept beside the ledger: an index walk, not a sum of rows."""
+        rows = await self.db.fetchall(
+            f"SELECT user_id, earned FROM season_totals WHERE chat_id = ? AND season = {_OPEN_SEASON} AND currency = ?"
+            " AND earned > 0 ORDER BY earned DESC, user_id LIMIT ?",
+            (chat_id, chat_id, currency, -1 if limit is None else limit),
+        )
+        return [(r["user_id"], r["earned"]) for r in rows]
+
+    async def season_rank(self, chat_id: int, user_id: int, currency: str = "points") -> int | None:
+        """The member's place on season_board (1 = top), counting only those above them; None when not on it."""
+        return await self.db.fetchval(
+            f"WITH me AS (SELECT season, earned FROM season_totals WHERE chat_id = ? AND season = {_OPEN_SEASON}"
+            " AND currency = ? AND user_id = ? AND earned > 0)"
+            " SELECT 1 + (SELECT COUNT(*) FROM season_totals o, me WHERE o.chat_id = ? AND o.season = me.season"
+            " AND o.currency = ? AND o.earned > me.earned)"
+            " + (SELECT COUNT(*) FROM season_totals o, me WHERE o.chat_id = ? AND o.season = me.season"
+            " AND o.currency = ? AND o.earned = me.earned AND o.user_id < ?) FROM me",
+            (chat_id, chat_id, currency, user_id, chat_id, currency, chat_id, currency, user_id),
+        )
 
     async def leaderboard(
         self, chat_id: int, currency: str, since: datetime | None, limit: int | None = 10, until: datetime | None = None,

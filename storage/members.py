@@ -112,6 +112,15 @@ class MemberRepo:
             return None
         return UserInfo(row["user_id"], row["first_name"], row["username"], row["last_name"], bool(row["is_bot"]), row["language_code"])
 
+    async def users(self, user_ids: list[int]) -> dict[int, UserInfo]:
+        """Many users in one query (a board's names)."""
+        if not user_ids:
+            return {}
+        marks = ",".join("?" * len(user_ids))
+        rows = await self.db.fetchall(f"SELECT * FROM users WHERE user_id IN ({marks})", user_ids)
+        return {r["user_id"]: UserInfo(r["user_id"], r["first_name"], r["username"], r["last_name"], bool(r["is_bot"]),
+                                       r["language_code"]) for r in rows}
+
     async def present(self, chat_id: int) -> list[Member]:
         rows = await self.db.fetchall(
             _MEMBER_SELECT + " WHERE m.chat_id = ? AND m.status IN ('member', 'administrator', 'creator', 'restricted')"

@@ -471,4 +471,25 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        13,
+        "season totals: what each member earned this season, kept beside the ledger (the /top board and /me rank)",
+        """
+        CREATE TABLE season_totals (
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            season INTEGER NOT NULL,
+            currency TEXT NOT NULL CHECK (currency IN ('points', 'xp')),
+            user_id INTEGER NOT NULL,
+            earned INTEGER NOT NULL,
+            PRIMARY KEY (chat_id, season, currency, user_id)
+        );
+        CREATE INDEX season_totals_board ON season_totals(chat_id, season, currency, earned DESC, user_id);
+        INSERT INTO season_totals(chat_id, season, currency, user_id, earned)
+        SELECT l.chat_id, COALESCE(s.number, 1), l.currency, l.user_id, SUM(l.amount)
+        FROM ledger l LEFT JOIN seasons s ON s.chat_id = l.chat_id AND s.ended_at IS NULL
+        WHERE ((l.amount > 0 AND l.reason != 'shop_refund') OR l.reason IN ('referral_clawback', 'admin_take'))
+          AND l.at >= COALESCE(s.started_at, '')
+        GROUP BY l.chat_id, COALESCE(s.number, 1), l.currency, l.user_id
+        """,
+    ),
 ]

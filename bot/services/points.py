@@ -260,6 +260,14 @@ class PointsService:
     def _follow_moves(self) -> None:
         follow_moves(self._moved, (self._pending_xp, operator.add), (self._last_xp, max))
 
+    def _forget_cooldowns(self, now: datetime) -> None:
+        """A cooldown that has run out decides nothing any more (a restart forgets them all the same): without
+        this, one entry per member ever seen stays in memory for good."""
+        cutoff = now - timedelta(seconds=self.config.chat_xp.cooldown_seconds)
+        stale = [key for key, at in self._last_xp.items() if at < cutoff]
+        for key in stale:
+            del self._last_xp[key]
+
     @property
     def pending_xp(self) -> int:
         return sum(self._pending_xp.values())
@@ -268,10 +276,11 @@ class PointsService:
         """Write the batched chat XP, one ledger row per member, FLUSH_CHUNK members per transaction: the one write
         connection is held for milliseconds at a time, so check-ins and joins never wait behind a big flush. A chunk
         that fails goes back with everything after it. Returns tier-ups (chat, user, tier) to announce."""
+        now = self.clock.now()
+        self._forget_cooldowns(now)
         if not self._pending_xp:
             return []
         pending, self._pending_xp = self._pending_xp, defaultdict(int)
-        now = self.clock.now()
         batch = f"b{now.timestamp():.0f}{secrets.token_hex(4)}"
         items = list(pending.items())
         ups = []
@@ -305,8 +314,7 @@ class PointsService:
     async def rank(self, chat_id: int, user_id: int) -> int | None:
         """The member's place on the board /top shows by default (points earned this season), 1 = top; None
         when they are not on it. One meaning of rank wherever it is shown."""
-        board = await self.top(chat_id, "points", "season", limit=None)
-        return next((i for i, (uid, _) in enumerate(board, 1) if uid == user_id), None)
+        return await self.ledger.season_rank(chat_id, user_id)
 
     async def history(self, chat_id: int, user_id: int, limit: int = 20) -> list[Entry]:
         return await self.ledger.history(chat_id, user_id, limit)
@@ -327,6 +335,8 @@ class PointsService:
         return datetime.combine(start, time(0), tz)
 
     async def top(self, chat_id: int, board: str, window: str, limit: int | None = 10) -> list[tuple[int, int]]:
+        if window == "season" and board in ("points", "xp"):
+            return await self.ledger.season_board(chat_id, board, limit)
         since = await self.window_start(chat_id, window)
         if board in ("points", "xp"):
             return await self.ledger.leaderboard(chat_id, board, since, limit)

@@ -259,3 +259,62 @@ async def test_a_batch_whose_ref_is_already_booked_is_refused_whole(pg, group):
         async with db.transaction() as tx:
             await ledger.credit_many(tx, [(chat, group.bob.id, -5, "x:2")], "xp", "chat", now)
     assert await ledger.mismatches() == []
+
+
+async def test_the_season_totals_always_equal_what_the_ledger_says_was_earned_this_season(pg, group):
+    """/top … season and /me's rank read totals kept beside the ledger; they must say what summing the season's
+    ledger rows says, through credits, debits that are not earning, clawed-back gifts, chat XP and a new season."""
+    points, ledger, chat = pg.services.points, pg.services.points.ledger, group.chat.id
+    alice, bob, carol = group.alice.id, group.bob.id, group.carol.id
+
+    async def same() -> None:
+        since = await points.window_start(chat, "season")
+        for currency in ("points", "xp"):
+            assert await ledger.season_board(chat, currency, None) == await ledger.leaderboard(chat, currency, since, None)
+        board = await ledger.leaderboard(chat, "points", since, None)
+        for place, (user, _) in enumerate(board, 1):
+            assert await points.rank(chat, user) == place
+        on_board = {u for u, _ in board}
+        for user in (alice, bob, carol, group.owner.id):
+            if user not in on_board:
+                assert await points.rank(chat, user) is None
+
+    await points.checkin(chat, alice)
+    await points.checkin(chat, bob)
+    await points.adjust(chat, group.admin.id, carol, "40", "gift", update_id=1, give=True)
+    await points.adjust(chat, group.admin.id, carol, "15", "oops", update_id=2, give=False)  # /take lowers the board
+    await points.adjust(chat, group.admin.id, bob, "3", "tie", update_id=3, give=True)
+    now = pg.clock.now()
+    async with pg.services.db.transaction() as tx:
+        await post(tx, chat, alice, -5, "points", "shop_purchase", "buy:1", now)  # spending is not un-earning
+        await post(tx, chat, alice, 5, "points", "shop_refund", "refund:1", now)  # nor is a refund earning
+    await points.chat_message(chat, carol, pg.clock.advance(minutes=5), 20)
+    await points.flush_chat_xp()
+    await same()
+    number = await points.season_number(chat)
+    pg.clock.advance(seconds=1)  # the ledger's times have whole seconds: a row of the same second would count in both
+    assert await points.new_season(chat, number) is not None
+    await same()
+    assert await ledger.season_board(chat, "points") == []
+    pg.clock.advance(days=1)
+    await points.checkin(chat, carol)
+    await same()
+    assert [u for u, _ in await ledger.season_board(chat, "points")] == [carol]
+
+
+async def test_cooldowns_that_ran_out_are_forgotten_at_the_flush(pg, group):
+    """One cooldown entry per member ever seen used to stay in memory forever; a flush drops those that decide
+    nothing any more, and keeps the ones still running (a message inside them still earns nothing)."""
+    points, chat = pg.services.points, group.chat.id
+    cooldown = pg.config.points.chat_xp.cooldown_seconds
+    xp = pg.config.points.chat_xp.xp_per_message
+    await points.flush_chat_xp()
+    start = pg.clock.advance(minutes=10)
+    await points.chat_message(chat, group.alice.id, start, 5)
+    pg.clock.advance(seconds=cooldown + 1)
+    await points.chat_message(chat, group.bob.id, pg.clock.now(), 5)
+    await points.flush_chat_xp()
+    assert (chat, group.alice.id) not in points._last_xp and (chat, group.bob.id) in points._last_xp
+    await points.chat_message(chat, group.bob.id, pg.clock.now(), 5)  # still inside bob's cooldown
+    await points.chat_message(chat, group.alice.id, pg.clock.now(), 5)  # alice's ran out: earns again
+    assert points.pending_xp == xp
