@@ -180,6 +180,12 @@ class Database:
         assert self._reader is not None, "database is not open"
         return await self._reader._execute(fn, self._reader._conn, sql, tuple(params))
 
+    async def read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Read once: fn(sqlite3 connection, *args) runs on the reader's thread, several statements for one hop,
+        all from one snapshot."""
+        assert self._reader is not None, "database is not open"
+        return await self._reader._execute(_in_one_snapshot, self._reader._conn, fn, args)
+
     async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
@@ -251,6 +257,14 @@ class GroupCommit:
                 for _, future in batch:
                     if not future.done():
                         future.set_result(None)
+
+
+def _in_one_snapshot(conn: sqlite3.Connection, fn: Callable[..., Any], args: tuple) -> Any:
+    conn.execute("BEGIN")
+    try:
+        return fn(conn, *args)
+    finally:
+        conn.execute("COMMIT")
 
 
 def _fetchone(conn: sqlite3.Connection, sql: str, params: tuple) -> Any:

@@ -126,6 +126,25 @@ def _credit_many(
     return {(chat_id, user_id): before.get((chat_id, user_id), 0) for chat_id, user_id, _, _ in credits}
 
 
+def season_rank_in(conn: sqlite3.Connection, chat_id: int, user_id: int, currency: str) -> int | None:
+    row = conn.execute(
+        f"SELECT season, earned FROM season_totals WHERE chat_id = ? AND season = {_OPEN_SEASON} AND currency = ? AND user_id = ?",
+        (chat_id, chat_id, currency, user_id),
+    ).fetchone()
+    if row is None or row[1] <= 0:
+        return None
+    season, mine = row[0], row[1]
+    above = conn.execute(
+        "SELECT COUNT(*) FROM season_totals WHERE chat_id = ? AND season = ? AND currency = ? AND earned > ?",
+        (chat_id, season, currency, mine),
+    ).fetchone()[0]
+    tied_before = conn.execute(
+        "SELECT COUNT(*) FROM season_totals WHERE chat_id = ? AND season = ? AND currency = ? AND earned = ? AND user_id < ?",
+        (chat_id, season, currency, mine, user_id),
+    ).fetchone()[0]
+    return 1 + above + tied_before
+
+
 def _entry(row) -> Entry:
     return Entry(row["id"], row["chat_id"], row["user_id"], row["amount"], row["currency"], row["reason"], row["ref"],
                  row["actor_id"], row["note"], from_iso(row["at"]))
@@ -221,15 +240,7 @@ class LedgerRepo:
 
     async def season_rank(self, chat_id: int, user_id: int, currency: str = "points") -> int | None:
         """The member's place on season_board (1 = top), counting only those above them; None when not on it."""
-        return await self.db.fetchval(
-            f"WITH me AS (SELECT season, earned FROM season_totals WHERE chat_id = ? AND season = {_OPEN_SEASON}"
-            " AND currency = ? AND user_id = ? AND earned > 0)"
-            " SELECT 1 + (SELECT COUNT(*) FROM season_totals o, me WHERE o.chat_id = ? AND o.season = me.season"
-            " AND o.currency = ? AND o.earned > me.earned)"
-            " + (SELECT COUNT(*) FROM season_totals o, me WHERE o.chat_id = ? AND o.season = me.season"
-            " AND o.currency = ? AND o.earned = me.earned AND o.user_id < ?) FROM me",
-            (chat_id, chat_id, currency, user_id, chat_id, currency, chat_id, currency, user_id),
-        )
+        return await self.db.read(season_rank_in, chat_id, user_id, currency)
 
     async def leaderboard(
         self, chat_id: int, currency: str, since: datetime | None, limit: int | None = 10, until: datetime | None = None,

@@ -4,9 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import sqlite3
+
 import aiosqlite
 
 from storage.db import Database, from_iso, iso
+from storage.ledger import season_rank_in
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,27 @@ def _checkin(row) -> CheckinRow:
     return CheckinRow(date.fromisoformat(row["day"]), from_iso(row["at"]), row["streak"], row["points"], bool(row["makeup"]))
 
 
+@dataclass(frozen=True)
+class ProfileRows:
+    """What /me shows, read once from one snapshot."""
+
+    points: int
+    xp: int
+    days: frozenset[date]
+    badges: tuple[str, ...]
+    rank: int | None
+
+
+def _profile_rows(conn: sqlite3.Connection, chat_id: int, user_id: int) -> ProfileRows:
+    wallet = conn.execute("SELECT points, xp FROM wallets WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)).fetchone()
+    days = frozenset(date.fromisoformat(r[0]) for r in conn.execute(
+        "SELECT day FROM checkins WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)))
+    badges = tuple(r[0] for r in conn.execute(
+        "SELECT badge FROM badges WHERE chat_id = ? AND user_id = ? ORDER BY at, badge", (chat_id, user_id)))
+    points, xp = (wallet[0], wallet[1]) if wallet else (0, 0)
+    return ProfileRows(points, xp, days, badges, season_rank_in(conn, chat_id, user_id, "points"))
+
+
 class PointsRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -31,6 +55,9 @@ class PointsRepo:
             "SELECT * FROM checkins WHERE chat_id = ? AND user_id = ? ORDER BY day DESC LIMIT 1", (chat_id, user_id)
         )
         return None if row is None else _checkin(row)
+
+    async def profile(self, chat_id: int, user_id: int) -> ProfileRows:
+        return await self.db.read(_profile_rows, chat_id, user_id)
 
     async def checkin_days(self, chat_id: int, user_id: int) -> set[date]:
         rows = await self.db.fetchall("SELECT day FROM checkins WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))

@@ -304,12 +304,11 @@ class PointsService:
     # --- reading ---------------------------------------------------------------------------
 
     async def profile(self, chat_id: int, user_id: int) -> Profile:
-        wallet = await self.ledger.wallet(chat_id, user_id)
         tz = (await self.groups.settings(chat_id)).timezone
-        days = await self.repo.checkin_days(chat_id, user_id)
-        streak = ck.current_streak(days, ck.local_day(self.clock.now(), tz)) if days else 0
-        badges = [b for b, _ in await self.repo.badges(chat_id, user_id)]
-        return Profile(wallet, progress(wallet.xp, self.tiers), streak, badges, await self.rank(chat_id, user_id))
+        rows = await self.repo.profile(chat_id, user_id)  # read once: one hop, one snapshot
+        streak = ck.current_streak(set(rows.days), ck.local_day(self.clock.now(), tz)) if rows.days else 0
+        wallet = Wallet(rows.points, rows.xp)
+        return Profile(wallet, progress(wallet.xp, self.tiers), streak, list(rows.badges), rows.rank)
 
     async def rank(self, chat_id: int, user_id: int) -> int | None:
         """The member's place on the board /top shows by default (points earned this season), 1 = top; None
