@@ -36,11 +36,12 @@ from bot.services.shop import ShopService
 from bot.services.stats import StatsService
 from bot.services.loyalty import LoyaltyService
 from bot.services.nps import NpsService
+from bot.services.export import ExportService
 from bot.domain.loyalty import Thresholds
 from bot.telegram_port import BotOutbox, BotPort
 from bot.texts import LANGUAGES, core as core_texts, translator
 from bot.texts.commands import description
-from handlers import core, funnel, lifecycle, points, loyalty, schedules, shop, stats
+from handlers import core, funnel, lifecycle, points, export, loyalty, schedules, shop, stats
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
 from handlers.router import GROUP_CHAT, CommandRouter
@@ -59,6 +60,7 @@ from storage.shop import ShopRepo
 from storage.stats import StatsRepo
 from storage.loyalty import LoyaltyRepo
 from storage.nps import NpsRepo
+from storage.export import ExportRepo
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,7 @@ CHECKPOINT_SECONDS = 5  # how often the WAL is checkpointed (PASSIVE, beside the
 
 
 def all_commands() -> list:
-    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS]
+    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS, *export.COMMANDS]
 
 
 def build_application(
@@ -140,6 +142,7 @@ def build_application(
         stats=StatsService(StatsRepo(db), group_service, clock, config.stats),
         loyalty=LoyaltyService(LoyaltyRepo(db), group_service, Thresholds(**config.loyalty.model_dump())),
         nps=NpsService(NpsRepo(db), clock, config.nps.open_days),
+        export=ExportService(ExportRepo(db), points_service.tiers),
     )
     commands = all_commands()
     app.bot_data.commands = commands

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.services.stats import StatsService
     from bot.services.loyalty import LoyaltyService
     from bot.services.nps import NpsService
+    from bot.services.export import ExportService
     from storage.db import Database
 
 
@@ -46,6 +47,7 @@ class Services:
     stats: StatsService
     loyalty: LoyaltyService
     nps: NpsService
+    export: ExportService
 
 
 class BotData:

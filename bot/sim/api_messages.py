@@ -196,7 +196,8 @@ class MessageMethods:
             raise bad_request("file must be non-empty")
         if value.size > UPLOAD_LIMIT:
             raise ApiError(413, "Request Entity Too Large")
-        record: dict[str, Any] = {"kind": kind, "size": value.size, "filename": value.filename}
+        # The bytes are kept: whoever receives the message can download the file (sim.download).
+        record: dict[str, Any] = {"kind": kind, "size": value.size, "filename": value.filename, "content": value.content}
         if kind == "photo":
             dimensions = image_size(value.content)
             if dimensions is None:

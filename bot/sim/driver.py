@@ -345,6 +345,14 @@ class DriverMixin:
         return copy.deepcopy(msg.data)
 
     @locked
+    def download(self: FakeTelegram, file_id: str) -> bytes:
+        """What a person gets opening a photo or document the bot sent (a file_id from its message)."""
+        record = self._files.get(file_id)
+        if record is None:
+            raise SimError(f"no file {file_id!r}")
+        return record["content"]
+
+    @locked
     def press(self: FakeTelegram, user: SimUser, message: dict[str, Any], data: str) -> str:
         """`user` presses the inline button with callback_data == data; returns the callback query id."""
         state, msg = self._driver_message(message)

@@ -41,6 +41,7 @@ DESCRIPTIONS: dict[str, str] = {
     "retention": N_("Weekly joiner cohorts and churn"),
     "loyalty": N_("Loyalty pyramid and who moved; one member explained"),
     "nps": N_("Ask the group the recommend question (NPS)"),
+    "export": N_("Members, ledger, referrals, daily stats as CSV, in private"),
 }
 
 USAGE: dict[str, str] = {
@@ -69,6 +70,7 @@ USAGE: dict[str, str] = {
     "retention": N_("/retention [all]"),
     "loyalty": N_("/loyalty [@username|id|(reply)]"),
     "nps": N_("/nps [close]"),
+    "export": N_("/export"),
     "reject": N_("/reject ORDER_ID [reason]"),
 }
 

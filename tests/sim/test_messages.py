@@ -147,6 +147,10 @@ def test_photo_and_document_uploads(sim, group) -> None:
                               {"document": UploadedFile("rules.pdf", b"%PDF-1.4 ...", None)})
     document = json.loads(body)["result"]["document"]
     assert (document["file_name"], document["mime_type"], document["file_size"]) == ("rules.pdf", "application/pdf", 12)
+    assert sim.download(document["file_id"]) == b"%PDF-1.4 ..."                    # what the recipient opens
+    assert sim.download(largest["file_id"]) == png(2000, 1000)
+    with pytest.raises(SimError):
+        sim.download("no-such-file")
     assert refused(sim, "sendPhoto", chat_id=group.id, photo=document["file_id"]) == (
         400, "Bad Request: can't use file of type Document as Photo")
     assert refused(sim, "sendDocument", chat_id=group.id, document=document["file_id"], caption="x" * 1025) == (
