@@ -142,7 +142,7 @@ def build_application(
         stats=StatsService(StatsRepo(db), group_service, clock, config.stats),
         loyalty=LoyaltyService(LoyaltyRepo(db), group_service, Thresholds(**config.loyalty.model_dump())),
         nps=NpsService(NpsRepo(db), clock, config.nps.open_days),
-        export=ExportService(ExportRepo(db), points_service.tiers),
+        export=ExportService(ExportRepo(db), members, points_service.tiers),
     )
     commands = all_commands()
     app.bot_data.commands = commands

@@ -15,6 +15,9 @@ async def cmd_export(update: Update, context: BotContext) -> None:
     if context.args:
         raise UsageError()
     chat, admin = update.effective_chat, person_id(context)
+    if not await context.services.export.deliverable(admin):
+        await reply(update, context, texts.cannot_send(context.tr), transient=True)
+        return
     path, counts = await context.services.export.build(chat.id)
     try:
         with path.open("rb") as file:

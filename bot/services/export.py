@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.domain.levels import Tier, tier_for
 from bot.domain.roles import role_from
 from storage.export import ExportRepo
+from storage.members import MemberRepo
 
 MEMBERS = ("user_id", "username", "name", "status", "role", "tier", "points", "xp", "segment", "first_seen_at",
            "joined_at", "left_at")
@@ -23,9 +24,14 @@ DAILY = ("day", "active_members", "messages", "checkins")
 
 
 class ExportService:
-    def __init__(self, repo: ExportRepo, tiers: tuple[Tier, ...]) -> None:
+    def __init__(self, repo: ExportRepo, members: MemberRepo, tiers: tuple[Tier, ...]) -> None:
         self.repo = repo
+        self.members = members
         self.tiers = tiers
+
+    async def deliverable(self, user_id: int) -> bool:
+        """Telegram lets a bot write first only to someone who started it in private."""
+        return await self.members.has_started(user_id)
 
     def _member(self, r) -> tuple:
         name = " ".join(p for p in (r["first_name"], r["last_name"]) if p)
