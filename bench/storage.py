@@ -126,9 +126,23 @@ async def build(size: Size, path: Path) -> float:
 async def ensure(size: Size) -> tuple[Path, float | None]:
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / size.name
-    if path.exists():
+    if path.exists() and _same_history(path):
         return path, None
     return path, await build(size, path)
+
+
+def _same_history(path: Path) -> bool:
+    """The cached file's migrations are a prefix of this code's (it is migrated forward at open); a file from
+    another branch's numbering is built again."""
+    from storage.migrations import MIGRATIONS
+
+    conn = sqlite3.connect(path)
+    try:
+        done = dict(conn.execute("SELECT version, name FROM schema_migrations").fetchall())
+    finally:
+        conn.close()
+    known = {m.version: m.name for m in MIGRATIONS}
+    return all(known.get(v) == name for v, name in done.items())
 
 
 def _next_day(path: Path) -> int:
