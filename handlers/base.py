@@ -19,11 +19,13 @@ from bot.domain.roles import Role, require, role_from
 from bot.telegram_port import user_info
 from bot.domain.funnel import FunnelError
 from bot.domain.points import PointsError
+from bot.domain.schedules import ScheduleError
 from bot.domain.shop import ShopError
 from bot.domain.nps import NpsError
 from bot.texts import core as texts
 from bot.texts import funnel as funnel_texts
 from bot.texts import points as points_texts
+from bot.texts import schedules as schedule_texts
 from bot.texts import shop as shop_texts
 from bot.texts import loyalty as loyalty_texts
 from bot.services.members import user_id_arg
@@ -139,6 +141,8 @@ def command(name: str, *, role: Role = Role.MEMBER, where: str = "group") -> Cal
 
 async def render_error(update: Update, context: BotContext, err: UserError, command_name: str | None = None) -> str:
     """The one place a refused action becomes a line of text."""
+    if isinstance(err, ScheduleError):
+        return schedule_texts.schedule_error(context.tr, err)
     if isinstance(err, ShopError):
         return shop_texts.error(context.tr, err)
     if isinstance(err, NpsError):

@@ -2,10 +2,21 @@
 /pushlog — and the tick job that claims due slots and Sticky's own deferred work (delete later, held posts)."""
 from __future__ import annotations
 
+import html
 import logging
+import re
+import shlex
+
+from telegram import Message, Update
 
 from bot.context import BotContext
-from handlers.base import delete_quietly
+from bot.domain.errors import UsageError
+from bot.domain.roles import Role
+from bot.domain.schedules import ScheduleError, split_words
+from bot.services.schedules import Content
+from bot.texts import schedules as texts
+from bot.texts import translator
+from handlers.base import command, delete_quietly, reply
 from storage.schedules import Deferred, Schedule
 
 log = logging.getLogger(__name__)
@@ -24,12 +35,29 @@ async def perform(context: BotContext, work: Deferred) -> None:
         log.warning("deferred work %s of unknown kind %s dropped", work.id, work.kind)
 
 
-async def run(context: BotContext, schedule: Schedule) -> None:
+async def run(context: BotContext, schedule: Schedule) -> str:
+    """One run of a schedule's action; the outbox's outcome (sent, capped, deferred…)."""
     s = context.services
     if schedule.action == "post":
-        await s.schedules.post(schedule)
-    else:
-        log.warning("schedule %s: action %s is not known", schedule.id, schedule.action)
+        return (await s.schedules.post(schedule)).outcome
+    tr = translator((await s.groups.settings(schedule.chat_id)).language)
+    if schedule.action == "reminder":
+        batches = await s.schedules.reminder_batches(schedule.chat_id)
+        if not batches:
+            return (await s.outbox.post(schedule.chat_id, "reminder", texts.reminder_nobody(tr))).outcome
+        outcome = "sent"
+        for batch in batches:  # names= lets the outbox check the opt-outs once more at send time
+            pushed = await s.outbox.post(schedule.chat_id, "reminder", texts.reminder(tr, batch), names=[u for u, _ in batch])
+            outcome = pushed.outcome if outcome == "sent" else outcome
+        return outcome
+    if schedule.action == "leaderboard":
+        from handlers.points import _names  # the leaderboard is /top's
+        from bot.texts import points as points_texts
+        rows = await s.points.top(schedule.chat_id, "points", "week")
+        text = points_texts.top(tr, "points", "week", await _names(context, schedule.chat_id, rows))
+        return (await s.outbox.post(schedule.chat_id, "leaderboard", text)).outcome
+    log.warning("schedule %s: action %s is not known", schedule.id, schedule.action)
+    return "failed"
 
 
 async def job_tick(context: BotContext) -> None:
@@ -51,4 +79,115 @@ async def job_tick(context: BotContext) -> None:
             log.exception("schedule %s failed", claim.schedule.id)
 
 
-COMMANDS: list = []
+# ------------------------------------------------------------------ commands
+
+_BUTTON = re.compile(r"^\[([^\]]{1,64})\]\((https?://\S+|tg://\S+)\)$")
+ROTATE = "---"
+
+
+def _after_words(text: str, n: int) -> int:
+    """Where the text continues after its first n words (shlex rules: a quoted cron expression is one word)."""
+    lexer = shlex.shlex(text, posix=True)
+    lexer.whitespace_split = True
+    for _ in range(n):
+        if lexer.get_token() is None:
+            return len(text)
+    return min(lexer.instream.tell(), len(text))
+
+
+def _html_from(message: Message, offset: int) -> str:
+    """The message from `offset` on, with the admin's own formatting as HTML (PTB renders the entities)."""
+    plain = message.text or ""
+    full = message.text_html or ""
+    prefix = html.escape(plain[:offset])
+    return full[len(prefix):] if full.startswith(prefix) else html.escape(plain[offset:])
+
+
+def _content(message: Message, body_html: str) -> Content:
+    """Rotation variants split by a line ---; lines [Label](https://…) at the end become URL buttons; a replied-to
+    photo is posted with its caption (or the text given)."""
+    lines = body_html.strip().split("\n")
+    buttons = []
+    while lines and _BUTTON.match(lines[-1].strip()):
+        m = _BUTTON.match(lines.pop().strip())
+        buttons.insert(0, (html.unescape(m.group(1)), html.unescape(m.group(2))))
+    variants = [v.strip() for v in "\n".join(lines).split(f"\n{ROTATE}\n")]
+    variants = [v for v in variants if v]
+    replied = message.reply_to_message
+    photo = None
+    if replied is not None and replied.photo and not replied.forum_topic_created:
+        photo = replied.photo[-1].file_id
+        if not variants and replied.caption:
+            variants = [replied.caption_html]
+    return Content(tuple(variants), photo, tuple(buttons))
+
+
+def _id(context: BotContext, at: int = 0) -> int:
+    args = context.args or []
+    if len(args) != at + 1:
+        raise UsageError()
+    try:
+        return int(args[at].lstrip("#"))
+    except ValueError:
+        raise ScheduleError(reason="bad_id") from None
+
+
+@command("schedule", role=Role.ADMIN)
+async def cmd_schedule(update: Update, context: BotContext) -> None:
+    message, chat = update.effective_message, update.effective_chat
+    args = context.args or []
+    if not args:
+        raise UsageError()
+    if args[0].lower() == "show":
+        found = await context.services.schedules.get(chat.id, _id(context, 1))
+        await reply(update, context, texts.show(context.tr, found))
+        return
+    words = split_words(message.text or "")[1:]
+    from bot.domain.schedules import parse  # the content starts where the parsed words end
+    spec = parse(words)
+    body = _html_from(message, _after_words(message.text or "", spec.content_start + 1))
+    created = await context.services.schedules.create(chat.id, context.actor.user_id or None, words, _content(message, body))
+    await reply(update, context, texts.created(context.tr, created))
+
+
+@command("schedules", role=Role.ADMIN)
+async def cmd_schedules(update: Update, context: BotContext) -> None:
+    chat_id = update.effective_chat.id
+    tz = (await context.services.groups.settings(chat_id)).timezone
+    await reply(update, context, texts.listing(context.tr, await context.services.schedules.list(chat_id), tz))
+
+
+@command("unschedule", role=Role.ADMIN)
+async def cmd_unschedule(update: Update, context: BotContext) -> None:
+    schedule_id = _id(context)
+    await context.services.schedules.remove(update.effective_chat.id, schedule_id)
+    await reply(update, context, texts.removed(context.tr, schedule_id))
+
+
+@command("pause", role=Role.ADMIN)
+async def cmd_pause(update: Update, context: BotContext) -> None:
+    paused = await context.services.schedules.pause(update.effective_chat.id, _id(context))
+    await reply(update, context, texts.paused(context.tr, paused))
+
+
+@command("resume", role=Role.ADMIN)
+async def cmd_resume(update: Update, context: BotContext) -> None:
+    resumed = await context.services.schedules.resume(update.effective_chat.id, _id(context))
+    await reply(update, context, texts.resumed(context.tr, resumed))
+
+
+@command("runnow", role=Role.ADMIN)
+async def cmd_runnow(update: Update, context: BotContext) -> None:
+    schedule = await context.services.schedules.run_now(update.effective_chat.id, _id(context))
+    outcome = await run(context, schedule)
+    await reply(update, context, texts.ran(context.tr, schedule, outcome))
+
+
+@command("pushlog", role=Role.ADMIN)
+async def cmd_pushlog(update: Update, context: BotContext) -> None:
+    chat_id = update.effective_chat.id
+    tz = (await context.services.groups.settings(chat_id)).timezone
+    await reply(update, context, texts.pushlog(context.tr, await context.services.outbox.recent(chat_id, 15), tz))
+
+
+COMMANDS = [cmd_schedule, cmd_schedules, cmd_unschedule, cmd_pause, cmd_resume, cmd_runnow, cmd_pushlog]

@@ -190,3 +190,21 @@ class ScheduleRepo:
             sql, params = sql + " AND chat_id = ?", (chat_id,)
         rows = await self.db.fetchall(sql + " ORDER BY due_at, id", params)
         return [Deferred(r[0], r[1], r[2], json.loads(r[3]), from_iso(r[4])) for r in rows]
+
+
+class ReminderRepo:
+    """Who a check-in reminder may mention: present people who have not checked in that day, minus mention opt-outs."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def not_checked_in(self, chat_id: int, day: str, limit: int) -> list[tuple[int, str, str | None]]:
+        rows = await self.db.fetchall(
+            "SELECT u.user_id, u.first_name, u.username FROM members m JOIN users u ON u.user_id = m.user_id"
+            " WHERE m.chat_id = ? AND m.status IN ('member', 'administrator', 'creator', 'restricted') AND u.is_bot = 0"
+            " AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.chat_id = m.chat_id AND c.user_id = m.user_id AND c.day = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.user_id = m.user_id AND o.kind = 'mentions')"
+            " ORDER BY m.last_seen_at DESC, u.user_id LIMIT ?",
+            (chat_id, day, limit),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]

@@ -5,15 +5,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.domain import schedules as dom
 from bot.domain.schedules import ScheduleError
 from bot.services.groups import GroupService
 from bot.services.outbox import Outbox, Pushed
-from storage.schedules import Claim, Deferred, Schedule, ScheduleRepo
+from storage.schedules import Claim, Deferred, ReminderRepo, Schedule, ScheduleRepo
 
 log = logging.getLogger(__name__)
+
+REMINDER_BATCH = 20  # names in one reminder message
+REMINDER_BATCHES = 3  # reminder messages per run at most
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,10 @@ def text_for(schedule: Schedule, runs_before: int | None = None) -> str:
 
 
 class ScheduleService:
-    def __init__(self, repo: ScheduleRepo, groups: GroupService, outbox: Outbox, clock: Clock, grace: timedelta = dom.DEFAULT_GRACE) -> None:
+    def __init__(self, repo: ScheduleRepo, groups: GroupService, outbox: Outbox, clock: Clock, grace: timedelta = dom.DEFAULT_GRACE,
+                 reminders: ReminderRepo | None = None) -> None:
         self.repo = repo
+        self.reminders = reminders or ReminderRepo(repo.db)
         self.groups = groups
         self.outbox = outbox
         self.clock = clock
@@ -120,6 +126,15 @@ class ScheduleService:
                 await self.outbox.delete(schedule.chat_id, schedule.last_message_id)
             await self.repo.set_last_message(schedule.id, pushed.message_id)
         return pushed
+
+    async def reminder_batches(self, chat_id: int) -> list[list[tuple[int, str]]]:
+        """Members to remind today (group time): not checked in, not opted out of mentions; REMINDER_BATCH names
+        per message, at most REMINDER_BATCHES messages (each one a capped post in the outbox)."""
+        tz = (await self.groups.settings(chat_id)).timezone
+        day = self.clock.now().astimezone(ZoneInfo(tz)).date().isoformat()
+        rows = await self.reminders.not_checked_in(chat_id, day, REMINDER_BATCH * REMINDER_BATCHES)
+        people = [(user_id, f"@{username}" if username else first) for user_id, first, username in rows]
+        return [people[i:i + REMINDER_BATCH] for i in range(0, len(people), REMINDER_BATCH)]
 
     async def missed(self, claim: Claim) -> None:
         await self.outbox.log(claim.schedule.chat_id, "schedule", "missed",

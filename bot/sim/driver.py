@@ -300,8 +300,11 @@ class DriverMixin:
         chat: SimChat | int | None = None,
         reply_to: int | dict[str, Any] | None = None,
         as_chat: bool = False,
+        entities: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """`user` writes `text` in `chat` (None: their private chat with the bot). Returns the Message."""
+        """`user` writes `text` in `chat` (None: their private chat with the bot). Returns the Message. `entities`:
+        formatting the user applied in their app (bold, italic…; offsets in UTF-16 units, as Telegram counts),
+        next to those Telegram detects itself (commands, links, @mentions)."""
         self._known_user(user)
         if not text.strip():
             raise SimError("Telegram clients do not send empty messages")
@@ -324,7 +327,7 @@ class DriverMixin:
                 sender, sender_chat = self.anonymous_admin, self._chat_api(state)
         reply = self._driver_reply_target(state, reply_to)
         content: dict[str, Any] = {"text": text}
-        entities = auto_entities(text)
+        entities = sorted([*auto_entities(text), *copy.deepcopy(entities or [])], key=lambda e: (e["offset"], -e["length"]))
         if entities:
             content["entities"] = entities
         msg = self._new_message(state, sender, content, sender_chat=sender_chat, reply_to=reply, author_id=user.id)

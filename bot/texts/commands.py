@@ -42,6 +42,13 @@ DESCRIPTIONS: dict[str, str] = {
     "loyalty": N_("Loyalty pyramid and who moved; one member explained"),
     "nps": N_("Ask the group the recommend question (NPS)"),
     "export": N_("Members, ledger, referrals, daily stats as CSV, in private"),
+    "schedule": N_("Schedule a post, reminder or leaderboard"),
+    "schedules": N_("This group's schedules and their next runs"),
+    "unschedule": N_("Remove a schedule"),
+    "pause": N_("Pause a schedule"),
+    "resume": N_("Resume a paused schedule"),
+    "runnow": N_("Run a schedule once, now"),
+    "pushlog": N_("What Sticky sent on its own, and what it held back"),
 }
 
 USAGE: dict[str, str] = {
@@ -71,6 +78,11 @@ USAGE: dict[str, str] = {
     "loyalty": N_("/loyalty [@username|id|(reply)]"),
     "nps": N_("/nps [close]"),
     "export": N_("/export"),
+    "schedule": N_("/schedule once DATE TIME|every 30m|2h|1d|every mon,wed TIME|daily TIME|weekly DAYS TIME|monthly 15|first sat TIME|cron \"m h dom mon dow\" post|reminder|leaderboard [pin] [replace] TEXT — or /schedule show N"),
+    "unschedule": N_("/unschedule N"),
+    "pause": N_("/pause N"),
+    "resume": N_("/resume N"),
+    "runnow": N_("/runnow N"),
     "reject": N_("/reject ORDER_ID [reason]"),
 }
 

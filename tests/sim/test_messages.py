@@ -188,3 +188,8 @@ def test_commands_per_scope_and_language(sim, group) -> None:
     ok(sim, "deleteMyCommands", language_code="de")
     assert ok(sim, "getMyCommands", language_code="de") == []
     assert sim.commands() == english
+
+
+def test_formatting_a_user_applies_comes_with_the_entities_telegram_detects(sim, group, bob) -> None:
+    msg = sim.send(bob, "/note hello world", group, entities=[{"type": "bold", "offset": 6, "length": 5}])
+    assert msg["entities"] == [{"type": "bot_command", "offset": 0, "length": 5}, {"type": "bold", "offset": 6, "length": 5}]

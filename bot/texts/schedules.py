@@ -1,0 +1,137 @@
+"""Replies of /schedule and friends, the check-in reminder, and /pushlog."""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from html import escape
+
+from bot.domain.schedules import MIN_INTERVAL, ScheduleError, local_text
+from bot.texts import N_, Translator
+from bot.texts.core import name
+from storage.outbox import PushEntry
+from storage.schedules import Schedule
+
+EXPECTED = {
+    "kind": N_("once, every, daily, weekly, monthly or cron"),
+    "time": N_("a time such as 09:00"),
+    "date": N_("a date such as 2026-12-24"),
+    "days": N_("days such as mon or mon,wed,fri"),
+    "interval": N_("an interval such as 30m, 2h or 1d, or days such as mon"),
+    "day": N_("a day of the month (1-31) or first|second|third|fourth|last"),
+    "weekday": N_("a weekday such as sat"),
+    "cron": N_('a cron expression in quotes, such as "0 9 * * 1-5"'),
+    "action": N_("post, reminder or leaderboard"),
+}
+
+ACTIONS = {"post": N_("post"), "reminder": N_("check-in reminder"), "leaderboard": N_("weekly leaderboard")}
+OUTCOMES = {
+    "sent": N_("sent"), "capped": N_("capped"), "deferred": N_("held for quiet hours"), "dropped": N_("dropped (quiet hours)"),
+    "suppressed": N_("not sent (opt-out)"), "failed": N_("failed"), "missed": N_("missed while down, skipped"),
+}
+
+
+def schedule_error(_: Translator, err: ScheduleError) -> str:
+    p = err.params
+    reason = p.get("reason")
+    if reason == "syntax":
+        got = str(p.get("got") or "")
+        expected = _(EXPECTED.get(str(p.get("expected")), str(p.get("expected"))))
+        if not got:
+            return _("Word {n}: expected {expected}, but the command ends there.").format(n=p["position"], expected=expected)
+        return _("Word {n} ({got}): expected {expected}.").format(n=p["position"], got=escape(got), expected=expected)
+    texts = {
+        "too_often": _("That is more often than every {minutes} minutes; schedules may not run that often.").format(
+            minutes=int(MIN_INTERVAL.total_seconds() // 60)),
+        "past": _("That time is already past in the group's timezone."),
+        "no_content": _("Nothing to post: write the text after post, or reply to a photo."),
+        "unknown_id": _("No schedule #{id} in this group; /schedules lists them.").format(id=p.get("id")),
+        "quote": _("A quote is not closed: put a cron expression in \"…\"."),
+        "bad_id": _("A schedule is named by its number, such as /pause 3."),
+    }
+    return texts.get(str(reason), _("That schedule didn't work."))
+
+
+def describe(_: Translator, s: Schedule) -> str:
+    return f"{s.kind} {escape(s.spec)} · {_(ACTIONS.get(s.action, s.action))}"
+
+
+def created(_: Translator, s: Schedule) -> str:
+    return _("Schedule #{id} saved: {what}. Next run: {next} ({tz}).").format(
+        id=s.id, what=describe(_, s), next=local_text(s.next_run, s.tz), tz=escape(s.tz))
+
+
+def _state(_: Translator, s: Schedule) -> str:
+    if not s.enabled:
+        return _("done") if s.kind == "once" and s.runs else _("paused")
+    return _("next {when}").format(when=local_text(s.next_run, s.tz))
+
+
+def listing(_: Translator, rows: Sequence[Schedule], tz: str) -> str:
+    if not rows:
+        return _("No schedules yet. Example: /schedule daily 21:00 post Good night!")
+    lines = [_("<b>Schedules</b> (group time, {tz})").format(tz=escape(tz))]
+    for s in rows:
+        lines.append(f"#{s.id} {describe(_, s)} — {_state(_, s)}")
+    return "\n".join(lines)
+
+
+def _preview(text: str) -> str:
+    plain = re.sub(r"<[^>]+>", "", text)
+    return escape(plain[:80] + ("…" if len(plain) > 80 else ""), quote=False)
+
+
+def show(_: Translator, s: Schedule) -> str:
+    lines = [_("<b>Schedule #{id}</b>: {what}").format(id=s.id, what=describe(_, s)), _state(_, s)]
+    if s.last_run is not None:
+        lines.append(_("Last run: {when}; {n} runs so far.").format(when=local_text(s.last_run, s.tz), n=s.runs))
+    options = [o for o in ("pin", "replace") if s.options.get(o)]
+    if options:
+        lines.append(_("Options: {options}").format(options=", ".join(options)))
+    texts = s.content.get("texts") or []
+    if s.content.get("photo"):
+        lines.append(_("A photo with its caption."))
+    if len(texts) > 1:
+        lines.append(_("Rotates through {n} texts.").format(n=len(texts)))
+    if texts and texts[0]:
+        lines.append(_preview(texts[0]))
+    if s.content.get("buttons"):
+        lines.append(_("Buttons: {labels}").format(labels=", ".join(escape(b[0]) for b in s.content["buttons"])))
+    missed = _("a missed run runs once late (within the grace window)") if s.missed == "late" else _("a missed run is skipped")
+    lines.append(missed)
+    return "\n".join(lines)
+
+
+def removed(_: Translator, schedule_id: int) -> str:
+    return _("Schedule #{id} removed.").format(id=schedule_id)
+
+
+def paused(_: Translator, s: Schedule) -> str:
+    return _("Schedule #{id} paused. /resume {id} starts it again.").format(id=s.id)
+
+
+def resumed(_: Translator, s: Schedule) -> str:
+    return _("Schedule #{id} resumed. Next run: {next}.").format(id=s.id, next=local_text(s.next_run, s.tz))
+
+
+def ran(_: Translator, s: Schedule, outcome: str) -> str:
+    return _("Schedule #{id} ran now: {outcome}.").format(id=s.id, outcome=_(OUTCOMES.get(outcome, outcome)))
+
+
+def reminder(_: Translator, people: Sequence[tuple[int, str]]) -> str:
+    """Mentions that notify: a link to each person (an @username is a plain mention)."""
+    mentions = ", ".join(who if who.startswith("@") else f'<a href="tg://user?id={uid}">{name(who)}</a>' for uid, who in people)
+    return _("Not checked in today yet: {names} — /checkin").format(names=mentions)
+
+
+def reminder_nobody(_: Translator) -> str:
+    return _("Everyone has checked in today. 🎉")
+
+
+def pushlog(_: Translator, entries: Sequence[PushEntry], tz: str) -> str:
+    if not entries:
+        return _("Nothing sent on Sticky's own initiative yet.")
+    lines = [_("<b>Push log</b> (latest first, group time)")]
+    for e in entries:
+        detail = f" — {escape(e.detail)}" if e.detail else ""
+        lines.append(f"{local_text(e.at, tz)} {escape(e.kind)}: {_(OUTCOMES.get(e.outcome, e.outcome))}{detail}")
+    return "\n".join(lines)

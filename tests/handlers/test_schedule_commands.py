@@ -1,0 +1,116 @@
+"""/schedule and friends through the real Application: the compact syntax, the admin's formatting kept, options
+(pin, replace the previous copy, URL buttons, rotation), pause/resume/runnow/unschedule, the reminder, and one
+clear line for every bad input."""
+from datetime import datetime, timezone
+
+from tests.helpers import assert_one_line_refusals, say
+
+UTC = timezone.utc
+
+
+async def tick(pg):
+    [job] = pg.app.job_queue.get_jobs_by_name("schedules:tick")
+    await job.run(pg.app)
+    await pg.settle()
+
+
+def bot_posts(pg, chat):
+    """What the bot posted by itself (not answers to someone), after its greeting when it was added."""
+    return [m for m in pg.sim.replies(chat) if "reply_to_message" not in m and not m.get("text", "").startswith("Hello, Tea Lovers")]
+
+
+async def test_a_weekly_post_keeps_the_admins_formatting_and_lists_with_its_next_run_in_group_time(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 3, 0, tzinfo=UTC))  # Tue 11:00 in Shanghai
+    await say(pg, group.owner, "/set timezone Asia/Shanghai", group.chat)
+    text = "/schedule every mon 09:00 post Weekly topic: green tea"
+    pg.sim.send(group.owner, text, group.chat, entities=[{"type": "bold", "offset": text.index("Weekly"), "length": 13}])
+    await pg.settle()
+    assert pg.sim.replies(group.chat)[-1]["text"] == (
+        "Schedule #1 saved: weekly mon 09:00 · post. Next run: 2026-12-07 09:00 (Asia/Shanghai).")
+    assert await say(pg, group.admin, "/schedules", group.chat) == (
+        "Schedules (group time, Asia/Shanghai)\n#1 weekly mon 09:00 · post — next 2026-12-07 09:00")
+    pg.clock.set(datetime(2026, 12, 7, 1, 0, 3, tzinfo=UTC))
+    await tick(pg)
+    [post] = bot_posts(pg, group.chat)
+    assert post["text"] == "Weekly topic: green tea"
+    assert post["entities"] == [{"type": "bold", "offset": 0, "length": 13}]
+
+
+async def test_pin_replace_buttons_and_rotation(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/schedule daily 09:00 post pin replace Good morning!\n---\nRise and shine!\n"
+              "[Rules](https://example.org/rules)", group.chat)
+    pg.clock.set(datetime(2026, 12, 1, 9, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    pg.clock.set(datetime(2026, 12, 2, 9, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    posts = [m for m in bot_posts(pg, group.chat) if "pinned_message" not in m]
+    assert [p["text"] for p in posts] == ["Rise and shine!"]  # the first copy was deleted when the second came
+    assert [m["text"] for m in pg.sim.deleted(group.chat) if "text" in m] == ["Good morning!"]
+    assert posts[0]["reply_markup"]["inline_keyboard"] == [[{"text": "Rules", "url": "https://example.org/rules"}]]
+    pins = pg.sim.calls("pinChatMessage")
+    assert len(pins) == 2 and all(c.ok and c.params["disable_notification"] for c in pins)
+
+
+async def test_pause_resume_runnow_unschedule_and_show(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/schedule daily 21:00 post Good night", group.chat)
+    assert await say(pg, group.owner, "/pause 1", group.chat) == "Schedule #1 paused. /resume 1 starts it again."
+    pg.clock.set(datetime(2026, 12, 1, 21, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    assert bot_posts(pg, group.chat) == []
+    assert await say(pg, group.owner, "/resume 1", group.chat) == "Schedule #1 resumed. Next run: 2026-12-02 21:00."
+    assert await say(pg, group.owner, "/runnow 1", group.chat) == "Schedule #1 ran now: sent."
+    assert [p["text"] for p in bot_posts(pg, group.chat)] == ["Good night"]
+    shown = await say(pg, group.owner, "/schedule show 1", group.chat)
+    assert shown.startswith("Schedule #1: daily 21:00 · post\nnext 2026-12-02 21:00\nLast run: 2026-12-01 21:00; 1 runs so far.")
+    assert await say(pg, group.owner, "/unschedule 1", group.chat) == "Schedule #1 removed."
+    assert await say(pg, group.owner, "/schedules", group.chat) == "No schedules yet. Example: /schedule daily 21:00 post Good night!"
+
+
+async def test_the_reminder_mentions_only_who_has_not_checked_in_and_did_not_opt_out(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.alice, "/checkin", group.chat)
+    await say(pg, group.bob, "/optout mentions", group.chat)
+    await say(pg, group.owner, "/schedule daily 20:00 reminder", group.chat)
+    pg.clock.set(datetime(2026, 12, 1, 20, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    [post] = bot_posts(pg, group.chat)[-1:]
+    assert post["text"].startswith("Not checked in today yet:")
+    assert "@carol" in post["text"] and "@alice" not in post["text"] and "@bob" not in post["text"]
+
+
+async def test_every_bad_schedule_gets_one_clear_line(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+
+    async def unchanged():
+        return [s.id for s in await pg.services.schedules.list(group.chat.id)]
+
+    await assert_one_line_refusals(pg, group.owner, group.chat, [
+        ("/schedule daily 25:00 post hi", "Word 2 (25:00): expected a time such as 09:00."),
+        ("/schedule daily", "Word 2: expected a time such as 09:00, but the command ends there."),
+        ("/schedule fortnightly 09:00 post hi", "Word 1 (fortnightly): expected once, every, daily, weekly, monthly or cron."),
+        ("/schedule daily 09:00 shout hi", "Word 3 (shout): expected post, reminder or leaderboard."),
+        ('/schedule cron "0 9 * *" post hi', 'Word 2 (0 9 * *): expected a cron expression in quotes, such as "0 9 * * 1-5".'),
+        ("/schedule every 1m post hi", "That is more often than every 5 minutes; schedules may not run that often."),
+        ('/schedule cron "* * * * *" post hi', "That is more often than every 5 minutes; schedules may not run that often."),
+        ("/schedule once 2026-11-30 18:00 post hi", "That time is already past in the group's timezone."),
+        ("/schedule daily 09:00 post", "Nothing to post: write the text after post, or reply to a photo."),
+        ("/unschedule 42", "No schedule #42 in this group; /schedules lists them."),
+        ("/pause x", "A schedule is named by its number, such as /pause 3."),
+        ("/runnow 7", "No schedule #7 in this group; /schedules lists them."),
+        ("/schedule show 9", "No schedule #9 in this group; /schedules lists them."),
+        ("/resume", "Usage: /resume N"),
+    ], unchanged)
+    assert await say(pg, group.alice, "/schedule daily 09:00 post hi", group.chat) == "Only Admin and above can use this command."
+
+
+async def test_pushlog_shows_what_was_sent_and_held_back(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/set push_daily_cap 1", group.chat)
+    await say(pg, group.owner, "/schedule daily 09:00 post one", group.chat)
+    await say(pg, group.owner, "/schedule daily 09:00 post two", group.chat)
+    pg.clock.set(datetime(2026, 12, 1, 9, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    assert await say(pg, group.admin, "/pushlog", group.chat) == (
+        "Push log (latest first, group time)\n2026-12-01 09:00 schedule: capped — daily cap 1\n2026-12-01 09:00 schedule: sent")
