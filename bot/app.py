@@ -24,6 +24,7 @@ from bot.ratelimit import FloodLimiter
 from bot.receiving import AnsweredRequest, InboxQueue, InboxRequest
 from bot.domain.roles import Role
 from bot.services.activity import ActivityBuffer
+from bot.services.feedback import FeedbackService
 from bot.services.funnel import FunnelService
 from bot.services.groups import GroupService
 from bot.services.inbox import InboxService
@@ -42,11 +43,15 @@ from bot.telegram_port import BotOutbox, BotPort
 from bot.texts import LANGUAGES, core as core_texts, translator
 from bot.texts.commands import description
 from handlers import core, funnel, lifecycle, points, export, loyalty, schedules, shop, stats
+from handlers import core, funnel, lifecycle, points, loyalty, schedules, shop, stats
+from handlers import core, funnel, lifecycle, points, schedules, shop, stats
+from handlers import core, feedback, funnel, lifecycle, points, schedules, shop
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
 from handlers.router import GROUP_CHAT, CommandRouter
 from storage.activity import ActivityRepo
 from storage.db import Database
+from storage.feedback import FeedbackRepo
 from storage.funnel import FunnelRepo
 from storage.groups import GroupRepo
 from storage.inbox import InboxRepo
@@ -55,7 +60,7 @@ from storage.members import MemberRepo
 from storage.points import PointsRepo
 from storage.outbox import OutboxRepo
 from storage.roles import RoleRepo
-from storage.schedules import ScheduleRepo
+from storage.schedules import CampaignRepo, ScheduleRepo
 from storage.shop import ShopRepo
 from storage.stats import StatsRepo
 from storage.loyalty import LoyaltyRepo
@@ -84,6 +89,9 @@ CHECKPOINT_SECONDS = 5  # how often the WAL is checkpointed (PASSIVE, beside the
 
 def all_commands() -> list:
     return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS, *export.COMMANDS]
+    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS]
+    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS]
+    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *feedback.COMMANDS]
 
 
 def build_application(
@@ -126,7 +134,7 @@ def build_application(
 
     groups, members, roles = GroupRepo(db), MemberRepo(db), RoleRepo(db)
     group_service = GroupService(groups, config, clock)
-    points_service = PointsService(db, LedgerRepo(db), PointsRepo(db), group_service, config.points, clock)
+    points_service = PointsService(db, LedgerRepo(db), PointsRepo(db), group_service, config.points, clock, CampaignRepo(db))
     outbox = Outbox(OutboxRepo(db), ScheduleRepo(db), group_service, PointsRepo(db), members, BotOutbox(app.bot, attempt), clock)
     app.bot_data.services = Services(
         config=config, clock=clock, db=db, inbox=inbox,
@@ -138,6 +146,7 @@ def build_application(
         funnel=FunnelService(db, FunnelRepo(db), group_service, members, points_service, role_service, LedgerRepo(db), config.funnel, clock),
         shop=ShopService(db, ShopRepo(db), points_service, clock),
         outbox=outbox,
+        feedback=FeedbackService(db, FeedbackRepo(db), points_service, clock, config.feedback.points),
         schedules=ScheduleService(ScheduleRepo(db), group_service, outbox, clock, timedelta(minutes=config.schedules.grace_minutes)),
         stats=StatsService(StatsRepo(db), group_service, clock, config.stats),
         loyalty=LoyaltyService(LoyaltyRepo(db), group_service, Thresholds(**config.loyalty.model_dump())),
@@ -156,6 +165,7 @@ def build_application(
     app.add_handler(CallbackQueryHandler(points.on_season_button, pattern=r"^season:"), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(shop.on_shop_button, pattern=shop.CALLBACK_PATTERN), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(loyalty.on_nps_button, pattern=loyalty.NPS_PATTERN), group=GROUP_MAIN)
+    app.add_handler(CallbackQueryHandler(feedback.on_vote, pattern=feedback.CALLBACK_PATTERN), group=GROUP_MAIN)
     in_groups = filters.ChatType.GROUPS & ~filters.COMMAND
     app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)
     app.add_handler(MessageHandler(GROUP_CHAT, points.on_group_message), group=GROUP_COUNTERS)

@@ -223,6 +223,11 @@ class SchedulesConfig(_Model):
     grace_minutes: int = Field(60, ge=0, le=7 * 24 * 60)  # a run missed by downtime still runs once if at most this late
 
 
+class FeedbackConfig(_Model):
+    points: int = Field(20, ge=0, le=10_000)  # what /fb accept N gives the author unless the admin names an amount
+    show_names: bool = False  # per-group: feedback_names - /suggestions shows who suggested what
+
+
 class LoggingConfig(_Model):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -245,6 +250,7 @@ class Config(_Model):
     stats: StatsConfig = StatsConfig()
     loyalty: LoyaltyConfig = LoyaltyConfig()
     nps: NpsConfig = NpsConfig()
+    feedback: FeedbackConfig = FeedbackConfig()
     logging: LoggingConfig = LoggingConfig()
     # Never read from the file: only from the BOT_TOKEN environment variable.
     token: SecretStr | None = Field(default=None, exclude=True)

@@ -13,6 +13,7 @@ from bot.texts import Translator, translator
 
 if TYPE_CHECKING:
     from bot.services.activity import ActivityBuffer
+    from bot.services.feedback import FeedbackService
     from bot.services.funnel import FunnelService
     from bot.services.groups import GroupService
     from bot.services.inbox import InboxService
@@ -48,6 +49,7 @@ class Services:
     loyalty: LoyaltyService
     nps: NpsService
     export: ExportService
+    feedback: FeedbackService
 
 
 class BotData:

@@ -19,12 +19,14 @@ from bot.domain.roles import Role, require, role_from
 from bot.telegram_port import user_info
 from bot.domain.funnel import FunnelError
 from bot.domain.points import PointsError
+from bot.domain.feedback import FeedbackError
 from bot.domain.schedules import ScheduleError
 from bot.domain.shop import ShopError
 from bot.domain.nps import NpsError
 from bot.texts import core as texts
 from bot.texts import funnel as funnel_texts
 from bot.texts import points as points_texts
+from bot.texts import feedback as feedback_texts
 from bot.texts import schedules as schedule_texts
 from bot.texts import shop as shop_texts
 from bot.texts import loyalty as loyalty_texts
@@ -141,6 +143,8 @@ def command(name: str, *, role: Role = Role.MEMBER, where: str = "group") -> Cal
 
 async def render_error(update: Update, context: BotContext, err: UserError, command_name: str | None = None) -> str:
     """The one place a refused action becomes a line of text."""
+    if isinstance(err, FeedbackError):
+        return feedback_texts.feedback_error(context.tr, err)
     if isinstance(err, ScheduleError):
         return schedule_texts.schedule_error(context.tr, err)
     if isinstance(err, ShopError):

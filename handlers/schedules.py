@@ -12,7 +12,7 @@ from telegram import Message, Update
 from bot.context import BotContext
 from bot.domain.errors import UsageError
 from bot.domain.roles import Role
-from bot.domain.schedules import ScheduleError, split_words
+from bot.domain.schedules import ScheduleError, parse, split_words
 from bot.services.schedules import Content
 from bot.texts import schedules as texts
 from bot.texts import translator
@@ -56,6 +56,14 @@ async def run(context: BotContext, schedule: Schedule) -> str:
         rows = await s.points.top(schedule.chat_id, "points", "week")
         text = points_texts.top(tr, "points", "week", await _names(context, schedule.chat_id, rows))
         return (await s.outbox.post(schedule.chat_id, "leaderboard", text)).outcome
+    if schedule.action == "campaign":
+        from bot.services.schedules import text_for
+        from datetime import timedelta
+        tz = schedule.tz
+        ends = s.clock.now() + timedelta(minutes=int(schedule.options.get("minutes") or 60))
+        title, multiplier = text_for(schedule), str(schedule.options.get("multiplier"))
+        start = texts.campaign_started(tr, title, multiplier, ends, tz)
+        return (await s.schedules.start_campaign(schedule, start, texts.campaign_ended(tr, title))).outcome
     log.warning("schedule %s: action %s is not known", schedule.id, schedule.action)
     return "failed"
 
@@ -83,6 +91,7 @@ async def job_tick(context: BotContext) -> None:
 
 _BUTTON = re.compile(r"^\[([^\]]{1,64})\]\((https?://\S+|tg://\S+)\)$")
 ROTATE = "---"
+MEMBER_DAY = "monthly first sat 00:00 campaign 2x 24h"
 
 
 def _after_words(text: str, n: int) -> int:
@@ -142,11 +151,14 @@ async def cmd_schedule(update: Update, context: BotContext) -> None:
         found = await context.services.schedules.get(chat.id, _id(context, 1))
         await reply(update, context, texts.show(context.tr, found))
         return
-    words = split_words(message.text or "")[1:]
-    from bot.domain.schedules import parse  # the content starts where the parsed words end
-    spec = parse(words)
-    body = _html_from(message, _after_words(message.text or "", spec.content_start + 1))
-    created = await context.services.schedules.create(chat.id, context.actor.user_id or None, words, _content(message, body))
+    if [a.lower() for a in args] == ["memberday"]:  # the template: the first Saturday of each month, double points
+        words = MEMBER_DAY.split()
+        content = Content((texts.member_day(context.tr),))
+    else:
+        words = split_words(message.text or "")[1:]
+        spec = parse(words)  # the content starts where the parsed words end
+        content = _content(message, _html_from(message, _after_words(message.text or "", spec.content_start + 1)))
+    created = await context.services.schedules.create(chat.id, context.actor.user_id or None, words, content)
     await reply(update, context, texts.created(context.tr, created))
 
 

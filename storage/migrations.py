@@ -424,6 +424,37 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX activity_daily_day ON activity_daily(chat_id, day);
         CREATE INDEX orders_chat_at ON orders(chat_id, created_at);
         CREATE INDEX referrals_confirmed ON referrals(chat_id, confirmed_at)
+        "feedback box (suggestions, votes, outcome); campaign windows (member days) with a points multiplier",
+        """
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            user_id INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'accepted', 'rejected')),
+            points INTEGER NOT NULL DEFAULT 0,
+            reason TEXT,
+            created_at TEXT NOT NULL,
+            decided_by INTEGER,
+            decided_at TEXT
+        );
+        CREATE INDEX feedback_chat ON feedback(chat_id, status);
+        CREATE TABLE feedback_votes (
+            feedback_id INTEGER NOT NULL REFERENCES feedback(id),
+            user_id INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (feedback_id, user_id)
+        );
+        CREATE TABLE campaigns (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            schedule_id INTEGER,
+            multiplier TEXT NOT NULL,
+            starts_at TEXT NOT NULL,
+            ends_at TEXT NOT NULL,
+            title TEXT NOT NULL
+        );
+        CREATE INDEX campaigns_chat ON campaigns(chat_id, ends_at)
         """,
     ),
     Migration(

@@ -208,3 +208,23 @@ class ReminderRepo:
             (chat_id, day, limit),
         )
         return [(r[0], r[1], r[2]) for r in rows]
+
+
+class CampaignRepo:
+    """Campaign windows (member day…): while one is on, check-ins pay its points multiplier."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, chat_id: int, schedule_id: int | None, multiplier: str, starts_at: datetime, ends_at: datetime, title: str) -> int:
+        async with self.db.transaction() as tx:
+            async with tx.execute(
+                "INSERT INTO campaigns(chat_id, schedule_id, multiplier, starts_at, ends_at, title) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (chat_id, schedule_id, multiplier, iso(starts_at), iso(ends_at), title),
+            ) as cur:
+                return (await cur.fetchone())[0]
+
+    async def multipliers(self, chat_id: int, at: datetime) -> list[str]:
+        rows = await self.db.fetchall(
+            "SELECT multiplier FROM campaigns WHERE chat_id = ? AND starts_at <= ? AND ends_at > ?", (chat_id, iso(at), iso(at)))
+        return [r[0] for r in rows]

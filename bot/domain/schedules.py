@@ -23,7 +23,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.domain.errors import UserError
 
 KINDS = ("once", "every", "daily", "weekly", "monthly", "cron")
-ACTIONS = ("post", "reminder", "leaderboard")
+ACTIONS = ("post", "reminder", "leaderboard", "campaign")
+MAX_MULTIPLIER = 10
+MAX_CAMPAIGN = timedelta(days=7)
+_MULTIPLIER = re.compile(r"^[x×]?(\d{1,2}(?:\.\d{1,2})?)[x×]?$")
+_DURATION = re.compile(r"^(\d{1,4})(m|min|h|d)$")
 MIN_INTERVAL = timedelta(minutes=5)
 DEFAULT_GRACE = timedelta(hours=1)
 ON_TIME = timedelta(minutes=2)  # a tick every few seconds is this late at worst: still "on time"
@@ -53,6 +57,8 @@ class Spec:
     action: str
     content_start: int  # index of the first content word in the words after /schedule
     options: tuple[str, ...] = ()
+    multiplier: str | None = None  # campaign: the points multiplier, as text ("2", "1.5")
+    minutes: int | None = None  # campaign: how long the window stays open
 
 
 OPTIONS = ("pin", "replace")
@@ -152,11 +158,24 @@ def parse(words: list[str]) -> Spec:
     if action not in ACTIONS:
         raise _bad(i, "action", words[i])
     i += 1
+    multiplier = minutes = None
+    if action == "campaign":
+        word = _expect(words, i, "multiplier")
+        m = _MULTIPLIER.match(word.lower())
+        if not m or not 1 < float(m.group(1)) <= MAX_MULTIPLIER:
+            raise _bad(i, "multiplier", word)
+        multiplier = m.group(1)
+        word = _expect(words, i + 1, "duration")
+        d = _DURATION.match(word.lower())
+        if not d or int(d.group(1)) == 0 or timedelta(**{UNITS[d.group(2)]: int(d.group(1))}) > MAX_CAMPAIGN:
+            raise _bad(i + 1, "duration", word)
+        minutes = int(timedelta(**{UNITS[d.group(2)]: int(d.group(1))}).total_seconds() // 60)
+        i += 2
     options = []
     while i < len(words) and words[i].lower() in OPTIONS:
         options.append(words[i].lower())
         i += 1
-    return Spec(kind, spec, action, i, tuple(options))
+    return Spec(kind, spec, action, i, tuple(options), multiplier, minutes)
 
 
 def too_often(cron: str) -> bool:

@@ -146,6 +146,7 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("push_daily_cap", "int", _int_range(0, 1000), "outbox.daily_cap"),
         SettingSpec("push_weekly_cap", "int", _int_range(0, 5000), "outbox.weekly_cap"),
         SettingSpec("quiet_hours", "hours", _quiet_hours, "outbox.quiet_hours"),
+        SettingSpec("feedback_names", "bool", _parse_bool, "feedback.show_names"),
     )
 }
 

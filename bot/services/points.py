@@ -26,6 +26,7 @@ from bot.services.activity import follow_moves
 from bot.services.groups import GroupService
 from storage.db import Database
 from storage.ledger import Entry, InsufficientBalance, LedgerRepo, Wallet, post
+from storage.schedules import CampaignRepo
 from storage.points import PointsRepo
 
 
@@ -96,8 +97,10 @@ class ExpiryRun:
 
 
 class PointsService:
-    def __init__(self, db: Database, ledger: LedgerRepo, repo: PointsRepo, groups: GroupService, config: PointsConfig, clock: Clock) -> None:
+    def __init__(self, db: Database, ledger: LedgerRepo, repo: PointsRepo, groups: GroupService, config: PointsConfig, clock: Clock,
+                 campaigns: CampaignRepo | None = None) -> None:
         self.db, self.ledger, self.repo, self.groups, self.config, self.clock = db, ledger, repo, groups, config, clock
+        self.campaigns = campaigns
         self.tiers: tuple[Tier, ...] = tuple(Tier(t.key, t.min_xp, t.points_multiplier, frozenset(t.perks)) for t in config.tiers)
         self.badges: tuple[BadgeRule, ...] = tuple(BadgeRule(b.key, b.kind, b.threshold, b.points_bonus) for b in config.badges)
         # Chat XP is the hot path: cooldowns and pending XP stay in memory and are written in batches.
@@ -116,8 +119,11 @@ class PointsService:
         )
 
     async def campaign_multiplier(self, chat_id: int, now: datetime) -> float:
-        """Hook for time-window multipliers (member day, campaigns): scheduled activities plug in here."""
-        return 1.0
+        """The multiplier of the campaign window open at `now` (member day…, started by a schedule); the highest if
+        several overlap, 1.0 when none is."""
+        if self.campaigns is None:
+            return 1.0
+        return max([float(m) for m in await self.campaigns.multipliers(chat_id, now)], default=1.0)
 
     async def link_refused(self, chat_id: int, user_id: int) -> tuple[Tier, Tier] | None:
         """Where the group's link gate is on: (their tier, the first that may post links) if this member's tier
@@ -215,6 +221,10 @@ class PointsService:
                                ledger_key(Reason.BADGE_BONUS, chat_id, user_id, rule.key), now, note=rule.key)
         return tuple(new)
 
+    async def award_badges_in(self, tx: aiosqlite.Connection, chat_id: int, user_id: int, now: datetime, **stats: int) -> tuple[BadgeRule, ...]:
+        """award_badges inside another feature's transaction (feedback accepted: points, decision and badge together)."""
+        return await self._award_badges(tx, chat_id, user_id, now, **stats)
+
     async def award_badges(self, chat_id: int, user_id: int, **stats: int) -> tuple[BadgeRule, ...]:
         """For other features (referrals, feedback, weekly top): stats such as referrals_confirmed=3."""
         async with self.db.transaction() as tx:
@@ -249,7 +259,8 @@ class PointsService:
         rules = ChatXpRules(xp, self.config.chat_xp.cooldown_seconds, self.config.chat_xp.min_length)
         if chat_xp_due(self._last_xp.get(key), at, rules, message_length=length):
             self._last_xp[key] = at
-            self._pending_xp[key] += xp
+            # A campaign window (member day) multiplies chat XP too; read only for a message that earns XP.
+            self._pending_xp[key] += round(xp * await self.campaign_multiplier(chat_id, at))
 
     def move_chat(self, old: int, new: int) -> None:
         """The group got a new id (upgraded to a supergroup): batched XP and cooldowns follow it, and so does

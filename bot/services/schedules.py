@@ -12,7 +12,7 @@ from bot.domain import schedules as dom
 from bot.domain.schedules import ScheduleError
 from bot.services.groups import GroupService
 from bot.services.outbox import Outbox, Pushed
-from storage.schedules import Claim, Deferred, ReminderRepo, Schedule, ScheduleRepo
+from storage.schedules import CampaignRepo, Claim, Deferred, ReminderRepo, Schedule, ScheduleRepo
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,9 @@ def text_for(schedule: Schedule, runs_before: int | None = None) -> str:
 
 class ScheduleService:
     def __init__(self, repo: ScheduleRepo, groups: GroupService, outbox: Outbox, clock: Clock, grace: timedelta = dom.DEFAULT_GRACE,
-                 reminders: ReminderRepo | None = None) -> None:
+                 reminders: ReminderRepo | None = None, campaigns: CampaignRepo | None = None) -> None:
         self.repo = repo
+        self.campaigns = campaigns or CampaignRepo(repo.db)
         self.reminders = reminders or ReminderRepo(repo.db)
         self.groups = groups
         self.outbox = outbox
@@ -51,14 +52,16 @@ class ScheduleService:
 
     async def create(self, chat_id: int, actor_id: int | None, words: list[str], content: Content) -> Schedule:
         spec = dom.parse(words)
-        if spec.action == "post" and not (content.texts and any(t.strip() for t in content.texts)) and content.photo is None:
+        if spec.action in ("post", "campaign") and not (content.texts and any(t.strip() for t in content.texts)) and content.photo is None:
             raise ScheduleError(reason="no_content")
         tz = (await self.groups.settings(chat_id)).timezone
         now = self.clock.now()
         nxt = dom.next_run(spec.kind, spec.spec, tz, now, now)
         if nxt is None:
             raise ScheduleError(reason="past")
-        options = {o: True for o in spec.options}
+        options: dict = {o: True for o in spec.options}
+        if spec.action == "campaign":
+            options.update(multiplier=spec.multiplier, minutes=spec.minutes)
         return await self.repo.add(chat_id, spec.kind, spec.spec, tz, now, nxt, spec.action, content.as_dict(), options,
                                    actor_id, now, grace_seconds=int(self.grace.total_seconds()))
 
@@ -135,6 +138,16 @@ class ScheduleService:
         rows = await self.reminders.not_checked_in(chat_id, day, REMINDER_BATCH * REMINDER_BATCHES)
         people = [(user_id, f"@{username}" if username else first) for user_id, first, username in rows]
         return [people[i:i + REMINDER_BATCH] for i in range(0, len(people), REMINDER_BATCH)]
+
+    async def start_campaign(self, schedule: Schedule, start_text: str, end_text: str) -> Pushed:
+        """Open the schedule's campaign window now (check-ins pay its multiplier until it ends), announce it, and
+        leave the end announcement as deferred work: it is made once even across a restart."""
+        now = self.clock.now()
+        minutes = int(schedule.options.get("minutes") or 60)
+        ends = now + timedelta(minutes=minutes)
+        await self.campaigns.add(schedule.chat_id, schedule.id, str(schedule.options.get("multiplier") or "2"), now, ends, text_for(schedule))
+        await self.repo.defer(schedule.chat_id, "post", {"kind": "campaign", "text": end_text}, ends, now)
+        return await self.outbox.post(schedule.chat_id, "campaign", start_text)
 
     async def missed(self, claim: Claim) -> None:
         await self.outbox.log(claim.schedule.chat_id, "schedule", "missed",

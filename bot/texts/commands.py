@@ -49,6 +49,10 @@ DESCRIPTIONS: dict[str, str] = {
     "resume": N_("Resume a paused schedule"),
     "runnow": N_("Run a schedule once, now"),
     "pushlog": N_("What Sticky sent on its own, and what it held back"),
+    "feedback": N_("Put a suggestion in the feedback box"),
+    "suggestions": N_("Open suggestions: vote for the ones you like"),
+    "feedbacks": N_("The feedback box, with authors"),
+    "fb": N_("Accept (with points) or reject a suggestion"),
 }
 
 USAGE: dict[str, str] = {
@@ -79,10 +83,14 @@ USAGE: dict[str, str] = {
     "nps": N_("/nps [close]"),
     "export": N_("/export"),
     "schedule": N_("/schedule once DATE TIME|every 30m|2h|1d|every mon,wed TIME|daily TIME|weekly DAYS TIME|monthly 15|first sat TIME|cron \"m h dom mon dow\" post|reminder|leaderboard [pin] [replace] TEXT — or /schedule show N"),
+    "schedule": N_("/schedule once DATE TIME|every 30m|2h|1d|every mon,wed TIME|daily TIME|weekly DAYS TIME|monthly 15|first sat TIME|cron \"m h dom mon dow\" post|reminder|leaderboard|campaign 2x 24h [pin] [replace] TEXT — or /schedule memberday, /schedule show N"),
     "unschedule": N_("/unschedule N"),
     "pause": N_("/pause N"),
     "resume": N_("/resume N"),
     "runnow": N_("/runnow N"),
+    "feedback": N_("/feedback YOUR SUGGESTION"),
+    "feedbacks": N_("/feedbacks [open|all]"),
+    "fb": N_("/fb accept N [points] | /fb reject N [reason]"),
     "reject": N_("/reject ORDER_ID [reason]"),
 }
 

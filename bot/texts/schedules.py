@@ -20,10 +20,13 @@ EXPECTED = {
     "day": N_("a day of the month (1-31) or first|second|third|fourth|last"),
     "weekday": N_("a weekday such as sat"),
     "cron": N_('a cron expression in quotes, such as "0 9 * * 1-5"'),
-    "action": N_("post, reminder or leaderboard"),
+    "action": N_("post, reminder, leaderboard or campaign"),
+    "multiplier": N_("a points multiplier such as 2x or 1.5x (at most 10x)"),
+    "duration": N_("how long it lasts, such as 24h, 90m or 2d (at most 7 days)"),
 }
 
-ACTIONS = {"post": N_("post"), "reminder": N_("check-in reminder"), "leaderboard": N_("weekly leaderboard")}
+ACTIONS = {"post": N_("post"), "reminder": N_("check-in reminder"), "leaderboard": N_("weekly leaderboard"),
+           "campaign": N_("campaign")}
 OUTCOMES = {
     "sent": N_("sent"), "capped": N_("capped"), "deferred": N_("held for quiet hours"), "dropped": N_("dropped (quiet hours)"),
     "suppressed": N_("not sent (opt-out)"), "failed": N_("failed"), "missed": N_("missed while down, skipped"),
@@ -125,6 +128,19 @@ def reminder(_: Translator, people: Sequence[tuple[int, str]]) -> str:
 
 def reminder_nobody(_: Translator) -> str:
     return _("Everyone has checked in today. 🎉")
+
+
+def campaign_started(_: Translator, title: str, multiplier: str, ends, tz: str) -> str:
+    return _("{title}\nCheck-ins and chat XP pay ×{m} until {ends}.").format(title=title, m=escape(multiplier), ends=local_text(ends, tz))
+
+
+def campaign_ended(_: Translator, title: str) -> str:
+    plain = re.sub(r"<[^>]+>", "", title).split("\n")[0][:80]
+    return _("The campaign is over: {title}. Thanks for taking part!").format(title=escape(plain, quote=False))
+
+
+def member_day(_: Translator) -> str:
+    return _("🎉 Member day! Double points for every check-in today.")
 
 
 def pushlog(_: Translator, entries: Sequence[PushEntry], tz: str) -> str:

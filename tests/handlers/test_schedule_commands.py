@@ -90,7 +90,7 @@ async def test_every_bad_schedule_gets_one_clear_line(pg, group):
         ("/schedule daily 25:00 post hi", "Word 2 (25:00): expected a time such as 09:00."),
         ("/schedule daily", "Word 2: expected a time such as 09:00, but the command ends there."),
         ("/schedule fortnightly 09:00 post hi", "Word 1 (fortnightly): expected once, every, daily, weekly, monthly or cron."),
-        ("/schedule daily 09:00 shout hi", "Word 3 (shout): expected post, reminder or leaderboard."),
+        ("/schedule daily 09:00 shout hi", "Word 3 (shout): expected post, reminder, leaderboard or campaign."),
         ('/schedule cron "0 9 * *" post hi', 'Word 2 (0 9 * *): expected a cron expression in quotes, such as "0 9 * * 1-5".'),
         ("/schedule every 1m post hi", "That is more often than every 5 minutes; schedules may not run that often."),
         ('/schedule cron "* * * * *" post hi', "That is more often than every 5 minutes; schedules may not run that often."),
@@ -114,3 +114,35 @@ async def test_pushlog_shows_what_was_sent_and_held_back(pg, group):
     await tick(pg)
     assert await say(pg, group.admin, "/pushlog", group.chat) == (
         "Push log (latest first, group time)\n2026-12-01 09:00 schedule: capped — daily cap 1\n2026-12-01 09:00 schedule: sent")
+
+
+async def test_member_day_doubles_check_ins_and_chat_xp_while_it_lasts_and_is_announced_at_start_and_end(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    assert await say(pg, group.owner, "/schedule memberday", group.chat) == (
+        "Schedule #1 saved: monthly 1st sat 00:00 · campaign. Next run: 2026-12-05 00:00 (UTC).")
+    pg.clock.set(datetime(2026, 12, 5, 0, 0, 2, tzinfo=UTC))
+    await tick(pg)
+    assert bot_posts(pg, group.chat)[-1]["text"] == (
+        "🎉 Member day! Double points for every check-in today.\nCheck-ins and chat XP pay ×2 until 2026-12-06 00:00.")
+    pg.clock.set(datetime(2026, 12, 5, 10, 0, tzinfo=UTC))
+    await say(pg, group.alice, "/checkin", group.chat)
+    pg.clock.set(datetime(2026, 12, 6, 0, 0, 5, tzinfo=UTC))
+    await tick(pg)
+    assert bot_posts(pg, group.chat)[-1]["text"] == (
+        "The campaign is over: 🎉 Member day! Double points for every check-in today.. Thanks for taking part!")
+    await say(pg, group.bob, "/checkin", group.chat)
+    rows = await pg.services.db.fetchall(
+        "SELECT user_id, points, multiplier FROM checkins WHERE chat_id = ? ORDER BY day", (group.chat.id,))
+    paid = {r["user_id"]: (r["points"], r["multiplier"]) for r in rows}
+    assert paid[group.alice.id][0] == 2 * paid[group.bob.id][0]
+
+
+async def test_bad_campaigns_get_one_line(pg, group):
+    async def unchanged():
+        return len(await pg.services.schedules.list(group.chat.id))
+
+    await assert_one_line_refusals(pg, group.owner, group.chat, [
+        ("/schedule daily 09:00 campaign 20x 2h Party", "Word 4 (20x): expected a points multiplier such as 2x or 1.5x (at most 10x)."),
+        ("/schedule daily 09:00 campaign 2x 9d Party", "Word 5 (9d): expected how long it lasts, such as 24h, 90m or 2d (at most 7 days)."),
+        ("/schedule daily 09:00 campaign 2x", "Word 5: expected how long it lasts, such as 24h, 90m or 2d (at most 7 days), but the command ends there."),
+    ], unchanged)
