@@ -135,10 +135,10 @@ def _id(context: BotContext, at: int = 0) -> int:
     args = context.args or []
     if len(args) != at + 1:
         raise UsageError()
-    try:
-        return int(args[at].lstrip("#"))
-    except ValueError:
-        raise ScheduleError(reason="bad_id") from None
+    word = args[at].lstrip("#")
+    if not word.isdigit() or len(word) > 18:  # ids are SQLite integers: a 19-digit "id" names nothing
+        raise ScheduleError(reason="bad_id")
+    return int(word)
 
 
 @command("schedule", role=Role.ADMIN)

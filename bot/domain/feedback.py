@@ -23,22 +23,18 @@ def check_text(text: str) -> str:
 
 
 def parse_id(word: str) -> int:
-    try:
-        value = int(word.lstrip("#"))
-    except ValueError:
-        raise FeedbackError(reason="bad_id") from None
-    if value <= 0:
+    digits = word.lstrip("#")
+    if not digits.isdigit() or len(digits) > 18 or int(digits) == 0:  # ids are SQLite integers
         raise FeedbackError(reason="bad_id")
-    return value
+    return int(digits)
 
 
 def parse_points(word: str | None, default: int) -> int:
     if word is None:
         return default
-    try:
-        value = int(word)
-    except ValueError:
-        raise FeedbackError(reason="bad_points", limit=MAX_POINTS) from None
+    if not word.isdigit() or len(word) > 6:
+        raise FeedbackError(reason="bad_points", limit=MAX_POINTS)
+    value = int(word)
     if not 0 <= value <= MAX_POINTS:
         raise FeedbackError(reason="bad_points", limit=MAX_POINTS)
     return value

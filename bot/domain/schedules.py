@@ -10,6 +10,7 @@ elapsed time and runs on UTC.
 """
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from dataclasses import dataclass
@@ -219,6 +220,7 @@ def _instant(wall: datetime, tz: ZoneInfo) -> datetime:
     return hi.replace(microsecond=0)
 
 
+@functools.lru_cache(maxsize=4096)  # triggers are immutable; building a CronTrigger (parsing its fields) is the cost
 def _trigger(kind: str, spec: str, first_wall: datetime):
     if kind == "once":
         return DateTrigger(datetime.strptime(spec, "%Y-%m-%d %H:%M").replace(tzinfo=UTC), timezone=UTC)

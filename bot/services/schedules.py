@@ -98,19 +98,25 @@ class ScheduleService:
             raise ScheduleError(reason="unknown_id", id=schedule_id)
         return claimed
 
-    async def due(self) -> list[Claim]:
+    async def due(self, batch: int = 500) -> list[Claim]:
         """Claim every due slot: each row's next run moves past now in one transaction before anything is sent, so
         a slot fires at most once even across a crash; a slot missed in downtime runs once late (within the grace
-        window, policy 'late') or is skipped and logged — never a burst."""
+        window, policy 'late') or is skipped and logged — never a burst. Batches of `batch` rows until none is due
+        (after a long downtime every schedule may be)."""
         now = self.clock.now()
-        rows = await self.repo.due(now)
-        if not rows:
-            return []
-        slots = []
-        for row in rows:
-            d = dom.decide(row.kind, row.spec, row.tz, row.first_run, row.next_run, now, row.missed, timedelta(seconds=row.grace_seconds))
-            slots.append((row, d.next_run, d.run, d.late))
-        claims = await self.repo.claim(slots, now)
+        claims: list[Claim] = []
+        while True:
+            rows = await self.repo.due(now, batch)
+            if not rows:
+                break
+            slots = []
+            for row in rows:
+                d = dom.decide(row.kind, row.spec, row.tz, row.first_run, row.next_run, now, row.missed, timedelta(seconds=row.grace_seconds))
+                slots.append((row, d.next_run, d.run, d.late))
+            claimed = await self.repo.claim(slots, now)
+            claims += claimed
+            if len(rows) < batch or not claimed:
+                break
         for c in claims:
             if not c.run:
                 log.info("schedule %s in %s: slot %s missed by %s, skipped", c.schedule.id, c.schedule.chat_id, c.due, now - c.due)

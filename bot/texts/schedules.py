@@ -38,6 +38,7 @@ def schedule_error(_: Translator, err: ScheduleError) -> str:
     reason = p.get("reason")
     if reason == "syntax":
         got = str(p.get("got") or "")
+        got = got[:40] + ("…" if len(got) > 40 else "")  # a huge word must not make the answer too long to send
         expected = _(EXPECTED.get(str(p.get("expected")), str(p.get("expected"))))
         if not got:
             return _("Word {n}: expected {expected}, but the command ends there.").format(n=p["position"], expected=expected)
