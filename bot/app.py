@@ -46,6 +46,7 @@ from handlers import core, funnel, lifecycle, points, export, loyalty, schedules
 from handlers import core, funnel, lifecycle, points, loyalty, schedules, shop, stats
 from handlers import core, funnel, lifecycle, points, schedules, shop, stats
 from handlers import core, feedback, funnel, lifecycle, points, schedules, shop
+from handlers import core, feedback, funnel, lifecycle, points, schedules, shop, stats
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
 from handlers.router import GROUP_CHAT, CommandRouter
@@ -92,6 +93,7 @@ def all_commands() -> list:
     return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS]
     return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS]
     return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *feedback.COMMANDS]
+    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *feedback.COMMANDS]
 
 
 def build_application(

@@ -424,6 +424,10 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX activity_daily_day ON activity_daily(chat_id, day);
         CREATE INDEX orders_chat_at ON orders(chat_id, created_at);
         CREATE INDEX referrals_confirmed ON referrals(chat_id, confirmed_at)
+        """,
+    ),
+    Migration(
+        12,
         "feedback box (suggestions, votes, outcome); campaign windows (member days) with a points multiplier",
         """
         CREATE TABLE feedback (
