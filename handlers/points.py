@@ -234,6 +234,20 @@ async def _optout(update: Update, context: BotContext, out: bool) -> None:
     await reply(update, context, texts.optout_done(context.tr, OPTOUT_KINDS[kind], out))
 
 
+@command("birthday", where="any")
+async def cmd_birthday(update: Update, context: BotContext) -> None:
+    """/birthday 5: the member's birthday month (month only); check-ins pay double during it, in every group."""
+    args = context.args or []
+    user_id = person_id(context)
+    if not args:
+        await reply(update, context, texts.birthday_shown(context.tr, await context.services.points.birthday(user_id)))
+        return
+    if len(args) > 1:
+        raise UsageError()
+    month = await context.services.points.set_birthday(user_id, args[0])
+    await reply(update, context, texts.birthday_set(context.tr, month))
+
+
 async def on_group_message(update: Update, context: BotContext) -> None:
     """Chat XP: counted in memory (cooldown per member), written by job_flush."""
     message = update.message
@@ -317,4 +331,4 @@ async def notify_private(context: BotContext, user_id: int, render, *, chat_id: 
 
 
 COMMANDS = [cmd_checkin, cmd_makeup, cmd_me, cmd_history, cmd_levels, cmd_earn, cmd_badges, cmd_top,
-            cmd_give, cmd_take, cmd_season, cmd_optout, cmd_optin]
+            cmd_give, cmd_take, cmd_season, cmd_optout, cmd_optin, cmd_birthday]

@@ -428,7 +428,7 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration(
         12,
-        "feedback box (suggestions, votes, outcome); campaign windows (member days) with a points multiplier",
+        "feedback box (suggestions, votes, outcome); campaign windows (member days) with a points multiplier; birthday months",
         """
         CREATE TABLE feedback (
             id INTEGER PRIMARY KEY,
@@ -458,7 +458,12 @@ MIGRATIONS: list[Migration] = [
             ends_at TEXT NOT NULL,
             title TEXT NOT NULL
         );
-        CREATE INDEX campaigns_chat ON campaigns(chat_id, ends_at)
+        CREATE INDEX campaigns_chat ON campaigns(chat_id, ends_at);
+        CREATE TABLE birthdays (
+            user_id INTEGER PRIMARY KEY,
+            month INTEGER NOT NULL CHECK (month BETWEEN 1 AND 12),
+            at TEXT NOT NULL
+        )
         """,
     ),
     Migration(

@@ -228,3 +228,18 @@ class CampaignRepo:
         rows = await self.db.fetchall(
             "SELECT multiplier FROM campaigns WHERE chat_id = ? AND starts_at <= ? AND ends_at > ?", (chat_id, iso(at), iso(at)))
         return [r[0] for r in rows]
+
+    async def birthday_month(self, user_id: int) -> int | None:
+        return await self.db.fetchval("SELECT month FROM birthdays WHERE user_id = ?", (user_id,))
+
+    async def set_birthday(self, user_id: int, month: int | None, now: datetime) -> None:
+        """The month only (no day, no year): enough for the birthday-month bonus, and nothing more is kept."""
+        async with self.db.transaction() as tx:
+            if month is None:
+                await tx.execute("DELETE FROM birthdays WHERE user_id = ?", (user_id,))
+            else:
+                await tx.execute(
+                    "INSERT INTO birthdays(user_id, month, at) VALUES (?, ?, ?)"
+                    " ON CONFLICT(user_id) DO UPDATE SET month = excluded.month, at = excluded.at",
+                    (user_id, month, iso(now)),
+                )

@@ -247,3 +247,18 @@ def require_balance(balance: int, needed: int) -> int:
     if balance < needed:
         raise InsufficientPointsError(balance, needed)
     return balance - needed
+
+
+BIRTHDAY_MULTIPLIER = 2  # check-ins pay double during a member's /birthday month
+
+
+def parse_birthday(text: str | None) -> int | None:
+    """`/birthday 5` → 5 (the month only: no day, no year); `off` → None. Anything else is a usage error."""
+    from bot.domain.errors import UsageError
+
+    value = (text or "").strip().lower()
+    if value in ("off", "关"):
+        return None
+    if value.isdigit() and len(value) <= 2 and 1 <= int(value) <= 12:
+        return int(value)
+    raise UsageError()

@@ -19,6 +19,7 @@ from bot.domain.timing import event_time
 from bot.domain.levels import (
     PERK_POST_LINKS, ChatXpRules, Progress, Tier, chat_xp_due, perk_refused, progress, tier_for, tier_up,
 )
+from bot.domain.points import BIRTHDAY_MULTIPLIER, parse_birthday
 from bot.domain.points import (
     AlreadyCheckedInError, Currency, InsufficientPointsError, InvalidAmountError, Reason, check_adjust, ledger_key, parse_amount,
 )
@@ -118,12 +119,27 @@ class PointsService:
             xp=s.checkin_xp, makeup_cost=s.makeup_cost, makeup_window_days=c.makeup_window_days,
         )
 
-    async def campaign_multiplier(self, chat_id: int, now: datetime) -> float:
-        """The multiplier of the campaign window open at `now` (member day…, started by a schedule); the highest if
-        several overlap, 1.0 when none is."""
+    async def campaign_multiplier(self, chat_id: int, now: datetime, user_id: int | None = None) -> float:
+        """The multiplier of the campaign window open at `now` (member day…, started by a schedule; the highest if
+        several overlap), times BIRTHDAY_MULTIPLIER for a member whose /birthday month it is (group time); 1.0 if none."""
         if self.campaigns is None:
             return 1.0
-        return max([float(m) for m in await self.campaigns.multipliers(chat_id, now)], default=1.0)
+        factor = max([float(m) for m in await self.campaigns.multipliers(chat_id, now)], default=1.0)
+        if user_id is not None:
+            month = await self.campaigns.birthday_month(user_id)
+            tz = (await self.groups.settings(chat_id)).timezone
+            if month is not None and now.astimezone(ZoneInfo(tz)).month == month:
+                factor *= BIRTHDAY_MULTIPLIER
+        return factor
+
+    async def birthday(self, user_id: int) -> int | None:
+        return None if self.campaigns is None else await self.campaigns.birthday_month(user_id)
+
+    async def set_birthday(self, user_id: int, text: str | None) -> int | None:
+        """`/birthday 5` (or `off`): the month only. Raises BirthdayError for anything else."""
+        month = parse_birthday(text)
+        await self.campaigns.set_birthday(user_id, month, self.clock.now())
+        return month
 
     async def link_refused(self, chat_id: int, user_id: int) -> tuple[Tier, Tier] | None:
         """Where the group's link gate is on: (their tier, the first that may post links) if this member's tier
@@ -148,7 +164,7 @@ class PointsService:
             raise AlreadyCheckedInError(at=last.at, next_at=ck.next_checkin_at(today, tz))
         rules = await self.checkin_rules(chat_id)
         before = await self.ledger.wallet(chat_id, user_id)
-        campaign = await self.campaign_multiplier(chat_id, now)
+        campaign = await self.campaign_multiplier(chat_id, now, user_id)
         reward = ck.checkin_reward(
             last.day if last else None, last.streak if last else 0, today, rules,
             tier_multiplier=tier_for(before.xp, self.tiers).points_multiplier,

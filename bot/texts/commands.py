@@ -53,6 +53,7 @@ DESCRIPTIONS: dict[str, str] = {
     "suggestions": N_("Open suggestions: vote for the ones you like"),
     "feedbacks": N_("The feedback box, with authors"),
     "fb": N_("Accept (with points) or reject a suggestion"),
+    "birthday": N_("Your birthday month: double check-in points in it"),
 }
 
 USAGE: dict[str, str] = {
@@ -91,6 +92,7 @@ USAGE: dict[str, str] = {
     "feedback": N_("/feedback YOUR SUGGESTION"),
     "feedbacks": N_("/feedbacks [open|all]"),
     "fb": N_("/fb accept N [points] | /fb reject N [reason]"),
+    "birthday": N_("/birthday MONTH (1-12)|off"),
     "reject": N_("/reject ORDER_ID [reason]"),
 }
 

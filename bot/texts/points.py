@@ -327,3 +327,20 @@ def optout_done(_: Translator, kinds: Sequence[str], out: bool) -> str:
     names = [_("private messages") if k == "private" else _("mentions") for k in kinds]
     what = (_(" or ") if out else _(" and ")).join(names)
     return (_("Done: no more {what} from me.") if out else _("Done: {what} are on again.")).format(what=what)
+
+
+MONTHS = (N_("January"), N_("February"), N_("March"), N_("April"), N_("May"), N_("June"), N_("July"), N_("August"),
+          N_("September"), N_("October"), N_("November"), N_("December"))
+
+
+def birthday_set(_: Translator, month: int | None) -> str:
+    if month is None:
+        return _("Birthday month forgotten.")
+    return _("Birthday month saved: {month}. Check-ins pay double all month long.").format(month=_(MONTHS[month - 1]))
+
+
+def birthday_shown(_: Translator, month: int | None) -> str:
+    if month is None:
+        return _("No birthday month saved. /birthday 5 saves May (the month only): check-ins pay double during it.")
+    return _("Your birthday month: {month}. /birthday off forgets it.").format(month=_(MONTHS[month - 1]))
+

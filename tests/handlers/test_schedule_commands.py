@@ -146,3 +146,20 @@ async def test_bad_campaigns_get_one_line(pg, group):
         ("/schedule daily 09:00 campaign 2x 9d Party", "Word 5 (9d): expected how long it lasts, such as 24h, 90m or 2d (at most 7 days)."),
         ("/schedule daily 09:00 campaign 2x", "Word 5: expected how long it lasts, such as 24h, 90m or 2d (at most 7 days), but the command ends there."),
     ], unchanged)
+
+
+async def test_birthday_month_doubles_check_in_points_in_that_month_only(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    assert await say(pg, group.alice, "/birthday", group.chat) == (
+        "No birthday month saved. /birthday 5 saves May (the month only): check-ins pay double during it.")
+    assert await say(pg, group.alice, "/birthday 12", group.chat) == (
+        "Birthday month saved: December. Check-ins pay double all month long.")
+    await say(pg, group.bob, "/birthday 11", group.chat)
+    await say(pg, group.alice, "/checkin", group.chat)
+    await say(pg, group.bob, "/checkin", group.chat)
+    rows = await pg.services.db.fetchall("SELECT user_id, points FROM checkins WHERE chat_id = ?", (group.chat.id,))
+    paid = {r["user_id"]: r["points"] for r in rows}
+    assert paid[group.alice.id] == 2 * paid[group.bob.id]
+    for bad in ("/birthday 13", "/birthday May", "/birthday 1 2"):
+        assert await say(pg, group.alice, bad, group.chat) == "Usage: /birthday MONTH (1-12)|off"
+    assert await say(pg, group.alice, "/birthday off", group.chat) == "Birthday month forgotten."
