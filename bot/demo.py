@@ -38,6 +38,12 @@ class Script:
         return message
 
 
+async def _tick(pg: Playground) -> None:
+    """What the schedules tick does every few seconds in a real run: claim what is due and do it."""
+    [job] = pg.app.job_queue.get_jobs_by_name("schedules:tick")
+    await job.run(pg.app)
+
+
 async def run_demo(config: Config, out: TextIO = sys.stdout) -> int:
     with tempfile.TemporaryDirectory(prefix="sticky-demo-") as tmp:
         async with Playground(Path(tmp) / "demo.db", config) as pg:
@@ -106,6 +112,33 @@ async def run_demo(config: Config, out: TextIO = sys.stdout) -> int:
             print("\n── Meanwhile, in Alice's private chat with Sticky", file=out)
             for line in sim.transcript(alice):
                 print("  " + line.replace("\n", "\n    "), file=out)
+
+            print("\n── Olivia schedules a daily post and a monthly member day (kept in the database)", file=out)
+            await script.say(owner, "/schedule daily 21:00 post 🍵 Tea of the day: share what is in your cup!")
+            await script.say(owner, "/schedule memberday")
+            [daily, memberday] = await pg.services.schedules.list(group.id)
+            pg.clock.set(daily.next_run)
+            print(f"\n── {pg.clock.now():%Y-%m-%d %H:%M}: the scheduled post goes out by itself", file=out)
+            await _tick(pg)
+            await script.step()
+            pg.clock.set(memberday.next_run)
+            print(f"\n── {pg.clock.now():%Y-%m-%d %H:%M}: member day starts; Bob's check-in pays double", file=out)
+            await _tick(pg)
+            await script.step()
+            await script.say(bob, "/checkin")
+            pg.clock.advance(days=1, seconds=1)
+            await _tick(pg)
+            await script.step("A day later the member day ends by itself")
+
+            print("\n── The feedback box: Alice's suggestion is accepted and rewarded", file=out)
+            await script.say(alice, "/feedback A tasting evening once a month")
+            await script.say(bob, "/suggestions")
+            board = sim.replies(group)[-1]
+            sim.press(bob, board, _button(board, "fb:vote:"))
+            await script.step()
+            await script.say(owner, "/fb accept 1 30")
+            print("\n── …and in Alice's private chat", file=out)
+            print("  " + sim.transcript(alice)[-1].replace("\n", "\n    "), file=out)
 
             print("\n── Olivia switches the group to Chinese", file=out)
             await script.say(owner, "/lang zh")

@@ -45,6 +45,11 @@ def test_the_demo_runs_offline_and_tells_its_story():
     assert "Sticky: Welcome to Tea Lovers, Dave! Say hello to everyone." in lines
     assert "joined 1 · pending 0 · confirmed 1 · left 0 · not counted 0" in lines
     assert any(line.startswith("Sticky: 🎉 Dave joined Tea Lovers through you and stayed: +20 points") for line in lines)
+    # A scheduled post, a member day doubling a check-in, an accepted suggestion rewarded.
+    assert "Sticky: 🍵 Tea of the day: share what is in your cup!" in lines
+    assert "Sticky → bob: ✅ Bob checked in: +20 points (10 base × 2 (campaign)), +10 XP." in lines
+    assert "Sticky: Alice, your suggestion in Tea Lovers was accepted: “A tasting evening once a month”" in lines
+    assert "New badge: Useful feedback" in lines
     # The group switched to Chinese answers in Chinese.
     assert "Sticky → owner: 从现在起，我在本群使用中文。" in lines
     assert lines[-1] == "Demo finished: every answer above came from Sticky's real handlers."

@@ -136,7 +136,7 @@ def campaign_started(_: Translator, title: str, multiplier: str, ends, tz: str) 
 
 
 def campaign_ended(_: Translator, title: str) -> str:
-    plain = re.sub(r"<[^>]+>", "", title).split("\n")[0][:80]
+    plain = re.sub(r"<[^>]+>", "", title).split("\n")[0][:80].rstrip(".!。！ ")
     return _("The campaign is over: {title}. Thanks for taking part!").format(title=escape(plain, quote=False))
 
 

@@ -65,6 +65,8 @@ def test_sigkill_keeps_schedules_and_pending_deletes_and_fires_each_slot_once(si
     saved = command_answered(sim, first, owner, "/schedule every 5m post tick-tock", chat)[0]["text"]
     assert saved.startswith("Schedule #1 saved: every 5m · post. Next run: ")
     refusal = command_answered(sim, first, alice, "/schedule daily 09:00 post hi", chat)[0]  # deleted in 5 s
+    # The delete is recorded right after the reply is sent (a crash in between leaves the message, see README).
+    wait_for(lambda: query(db_path, "SELECT 1 FROM deferred WHERE kind = 'delete' AND done_at IS NULL"), "the recorded delete", first)
     first.kill()  # SIGKILL before the delete is due: the timer in memory is gone
     assert first.proc.returncode == -signal.SIGKILL
 

@@ -129,7 +129,7 @@ async def test_member_day_doubles_check_ins_and_chat_xp_while_it_lasts_and_is_an
     pg.clock.set(datetime(2026, 12, 6, 0, 0, 5, tzinfo=UTC))
     await tick(pg)
     assert bot_posts(pg, group.chat)[-1]["text"] == (
-        "The campaign is over: 🎉 Member day! Double points for every check-in today.. Thanks for taking part!")
+        "The campaign is over: 🎉 Member day! Double points for every check-in today. Thanks for taking part!")
     await say(pg, group.bob, "/checkin", group.chat)
     rows = await pg.services.db.fetchall(
         "SELECT user_id, points, multiplier FROM checkins WHERE chat_id = ? ORDER BY day", (group.chat.id,))
