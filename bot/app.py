@@ -47,6 +47,7 @@ from handlers import core, funnel, lifecycle, points, loyalty, schedules, shop, 
 from handlers import core, funnel, lifecycle, points, schedules, shop, stats
 from handlers import core, feedback, funnel, lifecycle, points, schedules, shop
 from handlers import core, feedback, funnel, lifecycle, points, schedules, shop, stats
+from handlers import core, feedback, funnel, lifecycle, loyalty, points, schedules, shop, stats
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
 from handlers.router import GROUP_CHAT, CommandRouter
@@ -94,6 +95,8 @@ def all_commands() -> list:
     return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS]
     return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *feedback.COMMANDS]
     return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *feedback.COMMANDS]
+    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS,
+            *feedback.COMMANDS]
 
 
 def build_application(

@@ -428,46 +428,6 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration(
         12,
-        "feedback box (suggestions, votes, outcome); campaign windows (member days) with a points multiplier; birthday months",
-        """
-        CREATE TABLE feedback (
-            id INTEGER PRIMARY KEY,
-            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
-            user_id INTEGER NOT NULL,
-            text TEXT NOT NULL,
-            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'accepted', 'rejected')),
-            points INTEGER NOT NULL DEFAULT 0,
-            reason TEXT,
-            created_at TEXT NOT NULL,
-            decided_by INTEGER,
-            decided_at TEXT
-        );
-        CREATE INDEX feedback_chat ON feedback(chat_id, status);
-        CREATE TABLE feedback_votes (
-            feedback_id INTEGER NOT NULL REFERENCES feedback(id),
-            user_id INTEGER NOT NULL,
-            at TEXT NOT NULL,
-            PRIMARY KEY (feedback_id, user_id)
-        );
-        CREATE TABLE campaigns (
-            id INTEGER PRIMARY KEY,
-            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
-            schedule_id INTEGER,
-            multiplier TEXT NOT NULL,
-            starts_at TEXT NOT NULL,
-            ends_at TEXT NOT NULL,
-            title TEXT NOT NULL
-        );
-        CREATE INDEX campaigns_chat ON campaigns(chat_id, ends_at);
-        CREATE TABLE birthdays (
-            user_id INTEGER PRIMARY KEY,
-            month INTEGER NOT NULL CHECK (month BETWEEN 1 AND 12),
-            at TEXT NOT NULL
-        )
-        """,
-    ),
-    Migration(
-        12,
         "loyalty segments with their downgrade grace and weekly snapshots; NPS surveys; replies per member per day",
         """
         ALTER TABLE activity_daily ADD COLUMN replies INTEGER NOT NULL DEFAULT 0;
@@ -530,6 +490,42 @@ MIGRATIONS: list[Migration] = [
         WHERE ((l.amount > 0 AND l.reason != 'shop_refund') OR l.reason IN ('referral_clawback', 'admin_take'))
           AND l.at >= COALESCE(s.started_at, '')
         GROUP BY l.chat_id, COALESCE(s.number, 1), l.currency, l.user_id
+        "feedback box (suggestions, votes, outcome); campaign windows (member days) with a points multiplier; birthday months",
+        """
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            user_id INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'accepted', 'rejected')),
+            points INTEGER NOT NULL DEFAULT 0,
+            reason TEXT,
+            created_at TEXT NOT NULL,
+            decided_by INTEGER,
+            decided_at TEXT
+        );
+        CREATE INDEX feedback_chat ON feedback(chat_id, status);
+        CREATE TABLE feedback_votes (
+            feedback_id INTEGER NOT NULL REFERENCES feedback(id),
+            user_id INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (feedback_id, user_id)
+        );
+        CREATE TABLE campaigns (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            schedule_id INTEGER,
+            multiplier TEXT NOT NULL,
+            starts_at TEXT NOT NULL,
+            ends_at TEXT NOT NULL,
+            title TEXT NOT NULL
+        );
+        CREATE INDEX campaigns_chat ON campaigns(chat_id, ends_at);
+        CREATE TABLE birthdays (
+            user_id INTEGER PRIMARY KEY,
+            month INTEGER NOT NULL CHECK (month BETWEEN 1 AND 12),
+            at TEXT NOT NULL
+        )
         """,
     ),
 ]
