@@ -119,18 +119,20 @@ class PointsService:
             xp=s.checkin_xp, makeup_cost=s.makeup_cost, makeup_window_days=c.makeup_window_days,
         )
 
-    async def campaign_multiplier(self, chat_id: int, now: datetime, user_id: int | None = None) -> float:
-        """The multiplier of the campaign window open at `now` (member day…, started by a schedule; the highest if
-        several overlap), times BIRTHDAY_MULTIPLIER for a member whose /birthday month it is (group time); 1.0 if none."""
+    async def campaign_multiplier(self, chat_id: int, now: datetime) -> float:
+        """The multiplier of the campaign window open at `now` (member day…, started by a schedule); the highest if
+        several overlap, 1.0 when none is."""
         if self.campaigns is None:
             return 1.0
-        factor = max([float(m) for m in await self.campaigns.multipliers(chat_id, now)], default=1.0)
-        if user_id is not None:
-            month = await self.campaigns.birthday_month(user_id)
-            tz = (await self.groups.settings(chat_id)).timezone
-            if month is not None and now.astimezone(ZoneInfo(tz)).month == month:
-                factor *= BIRTHDAY_MULTIPLIER
-        return factor
+        return max([float(m) for m in await self.campaigns.multipliers(chat_id, now)], default=1.0)
+
+    async def birthday_multiplier(self, chat_id: int, user_id: int, now: datetime) -> float:
+        """BIRTHDAY_MULTIPLIER during the member's /birthday month (group time), else 1.0."""
+        month = None if self.campaigns is None else await self.campaigns.birthday_month(user_id)
+        if month is None:
+            return 1.0
+        tz = (await self.groups.settings(chat_id)).timezone
+        return float(BIRTHDAY_MULTIPLIER) if now.astimezone(ZoneInfo(tz)).month == month else 1.0
 
     async def birthday(self, user_id: int) -> int | None:
         return None if self.campaigns is None else await self.campaigns.birthday_month(user_id)
@@ -164,7 +166,7 @@ class PointsService:
             raise AlreadyCheckedInError(at=last.at, next_at=ck.next_checkin_at(today, tz))
         rules = await self.checkin_rules(chat_id)
         before = await self.ledger.wallet(chat_id, user_id)
-        campaign = await self.campaign_multiplier(chat_id, now, user_id)
+        campaign = await self.campaign_multiplier(chat_id, now) * await self.birthday_multiplier(chat_id, user_id, now)
         reward = ck.checkin_reward(
             last.day if last else None, last.streak if last else 0, today, rules,
             tier_multiplier=tier_for(before.xp, self.tiers).points_multiplier,
