@@ -36,7 +36,6 @@ check: $(STAMP)
 
 bench: $(DEVSTAMP)
 	$(PY) -m bench $(ARGS)
-	$(PY) -m bench
 	$(PY) -m bench.schedules
 
 # Re-extract user-facing strings and recompile the catalogs (needs the dev extra: Babel).

@@ -490,6 +490,10 @@ MIGRATIONS: list[Migration] = [
         WHERE ((l.amount > 0 AND l.reason != 'shop_refund') OR l.reason IN ('referral_clawback', 'admin_take'))
           AND l.at >= COALESCE(s.started_at, '')
         GROUP BY l.chat_id, COALESCE(s.number, 1), l.currency, l.user_id
+        """,
+    ),
+    Migration(
+        14,
         "feedback box (suggestions, votes, outcome); campaign windows (member days) with a points multiplier; birthday months",
         """
         CREATE TABLE feedback (
