@@ -42,12 +42,7 @@ from bot.domain.loyalty import Thresholds
 from bot.telegram_port import BotOutbox, BotPort
 from bot.texts import LANGUAGES, core as core_texts, translator
 from bot.texts.commands import description
-from handlers import core, funnel, lifecycle, points, export, loyalty, schedules, shop, stats
-from handlers import core, funnel, lifecycle, points, loyalty, schedules, shop, stats
-from handlers import core, funnel, lifecycle, points, schedules, shop, stats
-from handlers import core, feedback, funnel, lifecycle, points, schedules, shop
-from handlers import core, feedback, funnel, lifecycle, points, schedules, shop, stats
-from handlers import core, feedback, funnel, lifecycle, loyalty, points, schedules, shop, stats
+from handlers import core, export, feedback, funnel, lifecycle, loyalty, points, schedules, shop, stats
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
 from handlers.router import GROUP_CHAT, CommandRouter
@@ -90,13 +85,8 @@ CHECKPOINT_SECONDS = 5  # how often the WAL is checkpointed (PASSIVE, beside the
 
 
 def all_commands() -> list:
-    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS, *export.COMMANDS]
-    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS]
-    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS]
-    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *feedback.COMMANDS]
-    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *feedback.COMMANDS]
     return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS,
-            *feedback.COMMANDS]
+            *export.COMMANDS, *feedback.COMMANDS]
 
 
 def build_application(
