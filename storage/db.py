@@ -205,8 +205,16 @@ class Database:
             raise RuntimeError(
                 f"database {self.path} has migrations {sorted(unknown)} this Sticky does not know: it is newer than the code"
             )
+        hooks, self._hooks = self._hooks, []  # the tables hooks write to may not exist yet
+        try:
+            applied = await self._apply(MIGRATIONS, done)
+        finally:
+            self._hooks = hooks
+        return applied
+
+    async def _apply(self, migrations: list, done: set[int]) -> list[int]:
         applied = []
-        for migration in MIGRATIONS:
+        for migration in migrations:
             if migration.version in done:
                 continue
             async with self.transaction() as tx:

@@ -83,6 +83,13 @@ class InboxRepo:
             async with self.db.transaction():
                 pass
 
+    async def mark_current(self) -> None:
+        """Mark the update being handled in this task now, unless a commit already did (one commit, carrying any
+        other marks that wait)."""
+        if self._current_unmarked() and self.db.is_open and not self.db.in_transaction:
+            async with self.db.transaction():
+                pass
+
     def _current_unmarked(self) -> bool:
         current = HANDLING.get()
         return current is not None and current not in self._marked

@@ -104,7 +104,7 @@ class InboxService:
         nothing has marked that update handled yet (it changed nothing here), it is marked now, so a crash after the
         message went out cannot make it go out again after the restart. A crash in the instant between loses it."""
         if HANDLING.get() is not None:
-            await self.repo.flush()
+            await self.repo.mark_current()
 
     def finished(self, update_id: int) -> None:
         """Handling ended (whatever the outcome: an update that fails is not retried forever)."""
