@@ -96,3 +96,18 @@ async def test_an_update_that_changes_nothing_is_marked_before_its_answer_goes_o
     replies = len(pg.sim.replies(group.chat))
     await pg.deliver(updates)  # redelivered after the "crash": not answered a second time
     assert len(pg.sim.replies(group.chat)) == replies
+
+
+async def test_a_webhook_update_is_recorded_before_the_put_returns_and_handled_once(pg, group):
+    # PTB's webhook handler answers Telegram's POST with 200 only after update_queue.put returned.
+    pg.sim.send(group.carol, "/help", group.chat)
+    [data] = pg.sim.take_updates(ALLOWED_UPDATES)
+    replies = len(pg.sim.replies(group.chat))
+    await pg.app.update_queue.put(Update.de_json(data, pg.app.bot))
+    row = await pg.services.db.fetchone("SELECT payload FROM inbox WHERE update_id = ?", (data["update_id"],))
+    assert row is not None  # recorded (and due) before Telegram could be told it arrived
+    await pg.settle()
+    assert len(pg.sim.replies(group.chat)) == replies + 1
+    await pg.app.update_queue.put(Update.de_json(data, pg.app.bot))  # Telegram retries the POST
+    await pg.settle()
+    assert len(pg.sim.replies(group.chat)) == replies + 1
