@@ -29,6 +29,8 @@ from bot.services.funnel import FunnelService
 from bot.services.groups import GroupService
 from bot.services.inbox import InboxService
 from bot.services.members import MemberService
+from bot.services.moderation import ModerationService
+from bot.services.actions import Actions
 from bot.services.points import PointsService
 from bot.services.outbox import Outbox
 from bot.services.roles import RoleService
@@ -39,10 +41,10 @@ from bot.services.loyalty import LoyaltyService
 from bot.services.nps import NpsService
 from bot.services.export import ExportService
 from bot.domain.loyalty import Thresholds
-from bot.telegram_port import BotOutbox, BotPort
+from bot.telegram_port import BotOutbox, BotPort, ModerationPort
 from bot.texts import LANGUAGES, core as core_texts, translator
 from bot.texts.commands import description
-from handlers import core, export, feedback, funnel, lifecycle, loyalty, points, schedules, shop, stats
+from handlers import core, export, feedback, funnel, lifecycle, loyalty, moderation, points, schedules, shop, stats
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
 from handlers.router import GROUP_CHAT, CommandRouter
@@ -58,6 +60,7 @@ from storage.points import PointsRepo
 from storage.outbox import OutboxRepo
 from storage.roles import RoleRepo
 from storage.schedules import CampaignRepo, ScheduleRepo
+from storage.rules import ModerationRepo
 from storage.shop import ShopRepo
 from storage.stats import StatsRepo
 from storage.loyalty import LoyaltyRepo
@@ -86,7 +89,7 @@ CHECKPOINT_SECONDS = 5  # how often the WAL is checkpointed (PASSIVE, beside the
 
 def all_commands() -> list:
     return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS,
-            *export.COMMANDS, *feedback.COMMANDS]
+            *export.COMMANDS, *feedback.COMMANDS, *moderation.COMMANDS]
 
 
 def build_application(
@@ -147,6 +150,7 @@ def build_application(
         loyalty=LoyaltyService(LoyaltyRepo(db), group_service, Thresholds(**config.loyalty.model_dump())),
         nps=NpsService(NpsRepo(db), clock, config.nps.open_days),
         export=ExportService(ExportRepo(db), members, points_service.tiers),
+        moderation=ModerationService(db, ModerationRepo(db), group_service, Actions(ModerationPort(app.bot), clock), config.moderation, clock),
     )
     commands = all_commands()
     app.bot_data.commands = commands
@@ -161,6 +165,8 @@ def build_application(
     app.add_handler(CallbackQueryHandler(shop.on_shop_button, pattern=shop.CALLBACK_PATTERN), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(loyalty.on_nps_button, pattern=loyalty.NPS_PATTERN), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(feedback.on_vote, pattern=feedback.CALLBACK_PATTERN), group=GROUP_MAIN)
+    app.add_handler(CallbackQueryHandler(moderation.on_warn_button, pattern=moderation.WARN_PATTERN), group=GROUP_MAIN)
+    app.add_handler(CallbackQueryHandler(moderation.on_report_button, pattern=moderation.REPORT_PATTERN), group=GROUP_MAIN)
     in_groups = filters.ChatType.GROUPS & ~filters.COMMAND
     app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)
     app.add_handler(MessageHandler(GROUP_CHAT, points.on_group_message), group=GROUP_COUNTERS)

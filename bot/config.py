@@ -222,6 +222,33 @@ class SchedulesConfig(_Model):
     tick_seconds: int = Field(10, ge=1, le=300)  # how often due schedules and deferred work (delete later…) are claimed
     grace_minutes: int = Field(60, ge=0, le=7 * 24 * 60)  # a run missed by downtime still runs once if at most this late
 
+class ModerationConfig(_Model):
+    warn_limit: int = Field(5, ge=1, le=100)  # per-group: warn_limit - at this many warns the warn mode applies and warns start again
+    warn_mode: str = "ban"  # per-group: warn_mode - ban | kick | mute | tmute 1h | tban 2d
+    warn_steps: dict[int, str] = Field({3: "tmute 24h"}, validate_default=True)  # warns reached below the limit -> penalty (same spelling as warn_mode)
+    warn_expiry_days: int = Field(30, ge=0, le=3650)  # warns older than this no longer count (0 = never expire)
+    report_cooldown_seconds: int = Field(300, ge=0, le=86400)  # one /report per member per this many seconds
+
+    @field_validator("warn_mode")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        from bot.domain.moderation import parse_penalty
+
+        try:
+            return parse_penalty(value).to_text()
+        except ValueError:
+            raise ValueError("use ban, kick, mute, tmute DURATION or tban DURATION (durations like 30s, 10m, 2h, 7d, 2w)") from None
+
+    @field_validator("warn_steps")
+    @classmethod
+    def _steps(cls, value: dict[int, str]) -> dict[int, str]:
+        from bot.domain.moderation import parse_penalty
+
+        try:
+            return {n: parse_penalty(text).to_text() for n, text in value.items()}
+        except ValueError:
+            raise ValueError("each step is ban, kick, mute, tmute DURATION or tban DURATION") from None
+
 
 class FeedbackConfig(_Model):
     points: int = Field(20, ge=0, le=10_000)  # what /fb accept N gives the author unless the admin names an amount
@@ -251,6 +278,7 @@ class Config(_Model):
     loyalty: LoyaltyConfig = LoyaltyConfig()
     nps: NpsConfig = NpsConfig()
     feedback: FeedbackConfig = FeedbackConfig()
+    moderation: ModerationConfig = ModerationConfig()
     logging: LoggingConfig = LoggingConfig()
     # Never read from the file: only from the BOT_TOKEN environment variable.
     token: SecretStr | None = Field(default=None, exclude=True)

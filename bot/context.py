@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.services.groups import GroupService
     from bot.services.inbox import InboxService
     from bot.services.members import MemberService
+    from bot.services.moderation import ModerationService
     from bot.services.points import PointsService
     from bot.services.roles import RoleService
     from bot.services.outbox import Outbox
@@ -50,6 +51,7 @@ class Services:
     nps: NpsService
     export: ExportService
     feedback: FeedbackService
+    moderation: ModerationService
 
 
 class BotData:

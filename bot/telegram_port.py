@@ -1,10 +1,12 @@
 """TelegramPort on top of PTB's Bot: the only place services' questions become Bot API calls."""
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import datetime
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, User
-from telegram.error import BadRequest, TelegramError
+from telegram import Bot, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, User
+from telegram.error import BadRequest, RetryAfter, TelegramError
 
 from bot.ports import SendError
 from storage.members import UserInfo
@@ -61,3 +63,80 @@ class BotOutbox:
         except TelegramError as exc:
             log.info("could not delete %s/%s: %s", chat_id, message_id, exc)
             return False
+
+# What a moderation call came to, in words services understand (no Telegram exception leaves this module):
+# done; gone (already deleted / not there: the goal holds); no_right (Telegram refused our rights); failed.
+_GONE = ("message to delete not found", "message_id_invalid", "user not found", "participant_id_invalid",
+         "user_not_participant", "member not found", "user is not a member")
+_NO_RIGHT = ("not enough rights", "need administrator rights", "chat_admin_required", "can't remove chat owner",
+             "user is an administrator", "message can't be deleted", "have no rights")
+
+
+MAX_FLOOD_WAIT = 10  # seconds; a longer wait fails the action (logged) rather than hold the chat's queue
+
+
+def _outcome(exc: Exception) -> str:
+    text = str(exc).lower()
+    if any(s in text for s in _GONE):
+        return "gone"
+    if any(s in text for s in _NO_RIGHT):
+        return "no_right"
+    return "failed"
+
+
+class ModerationPort:
+    """The Bot API calls behind the actions port: mute, ban, unban, delete, and the bot's own rights."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def bot_rights(self, chat_id: int) -> dict[str, bool]:
+        """The bot's rights in the chat ('owner' bots have them all); {} if it is not an admin there."""
+        me = await self.bot.get_chat_member(chat_id, self.bot.id)
+        if me.status == "creator":
+            return {"can_delete_messages": True, "can_restrict_members": True}
+        if me.status != "administrator":
+            return {}
+        return {"can_delete_messages": bool(me.can_delete_messages), "can_restrict_members": bool(me.can_restrict_members)}
+
+    async def _call(self, call) -> str:
+        """One moderation call; a short flood wait (Telegram's 429) is waited out once and the call made again."""
+        for tries in range(2):
+            try:
+                await call()
+            except RetryAfter as exc:
+                wait = exc._retry_after.total_seconds() if hasattr(exc._retry_after, "total_seconds") else float(exc._retry_after)  # noqa: SLF001
+                if tries or wait > MAX_FLOOD_WAIT:
+                    return "failed"
+                await asyncio.sleep(wait)
+            except TelegramError as exc:
+                return _outcome(exc)
+            else:
+                return "done"
+        return "failed"
+
+    async def mute(self, chat_id: int, user_id: int, until: datetime | None) -> str:
+        perms = ChatPermissions.no_permissions()
+        return await self._call(lambda: self.bot.restrict_chat_member(
+            chat_id, user_id, perms, until_date=until, use_independent_chat_permissions=True,
+        ))
+
+    async def unmute(self, chat_id: int, user_id: int) -> str:
+        return await self._call(lambda: self.bot.restrict_chat_member(
+            chat_id, user_id, ChatPermissions.all_permissions(), use_independent_chat_permissions=True,
+        ))
+
+    async def ban(self, chat_id: int, user_id: int, until: datetime | None) -> str:
+        return await self._call(lambda: self.bot.ban_chat_member(chat_id, user_id, until_date=until))
+
+    async def unban(self, chat_id: int, user_id: int) -> str:
+        return await self._call(lambda: self.bot.unban_chat_member(chat_id, user_id, only_if_banned=True))
+
+    async def delete(self, chat_id: int, message_ids: list[int]) -> str:
+        if len(message_ids) == 1:
+            return await self._call(lambda: self.bot.delete_message(chat_id, message_ids[0]))
+        outcome = "done"
+        for start in range(0, len(message_ids), 100):  # Telegram takes at most 100 at once; missing ones are skipped
+            got = await self._call(lambda: self.bot.delete_messages(chat_id, message_ids[start:start + 100]))
+            outcome = got if got != "done" else outcome
+        return outcome

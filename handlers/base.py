@@ -18,6 +18,7 @@ from bot.domain.errors import AnonymousAdminError, GroupOnlyError, LookupNotAllo
 from bot.domain.roles import Role, require, role_from
 from bot.telegram_port import user_info
 from bot.domain.funnel import FunnelError
+from bot.domain.moderation import ModerationError, RightsError
 from bot.domain.points import PointsError
 from bot.domain.feedback import FeedbackError
 from bot.domain.schedules import ScheduleError
@@ -28,6 +29,7 @@ from bot.texts import funnel as funnel_texts
 from bot.texts import points as points_texts
 from bot.texts import feedback as feedback_texts
 from bot.texts import schedules as schedule_texts
+from bot.texts import rules as rules_texts
 from bot.texts import shop as shop_texts
 from bot.texts import loyalty as loyalty_texts
 from bot.services.members import user_id_arg
@@ -147,6 +149,8 @@ async def render_error(update: Update, context: BotContext, err: UserError, comm
         return feedback_texts.feedback_error(context.tr, err)
     if isinstance(err, ScheduleError):
         return schedule_texts.schedule_error(context.tr, err)
+    if isinstance(err, (ModerationError, RightsError)):
+        return rules_texts.moderation_error(context.tr, err)
     if isinstance(err, ShopError):
         return shop_texts.error(context.tr, err)
     if isinstance(err, NpsError):
@@ -213,7 +217,7 @@ def sender(update: Update) -> UserInfo | None:
     return None if user is None else user_info(user)
 
 
-async def resolve_target(update: Update, context: BotContext, arg: str | None) -> Member:
+async def resolve_target(update: Update, context: BotContext, arg: str | None, present: bool = True) -> Member:
     """The member a command names: by reply, @username or numeric id (arg). Raises TargetError."""
     replied = update.effective_message.reply_to_message
     # In forum groups every message "replies" to the topic's first message; that names nobody.
@@ -221,7 +225,7 @@ async def resolve_target(update: Update, context: BotContext, arg: str | None) -
         replied = None
     from_chat = replied is not None and replied.sender_chat is not None
     reply_user = user_info(replied.from_user) if replied is not None and not from_chat and replied.from_user else None
-    return await context.services.members.target(update.effective_chat.id, reply_user, from_chat, arg)
+    return await context.services.members.target(update.effective_chat.id, reply_user, from_chat, arg, present)
 
 
 def _names_member(arg: str) -> bool:

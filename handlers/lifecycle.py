@@ -30,6 +30,7 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
         return
     s = context.services
+    s.moderation.actions.forget(chat.id)  # our rights there changed: the actions port asks Telegram again
     was, now_in = is_present(change.old_chat_member), is_present(change.new_chat_member)
     is_admin = change.new_chat_member.status == ChatMemberStatus.ADMINISTRATOR
     if now_in and not was:

@@ -532,4 +532,65 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        15,
+        "rules engine and moderation: rules, named lists, violations (warns), the audit log, approvals, reports",
+        """
+        CREATE TABLE rules (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            position INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            source TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            cooldown_seconds INTEGER NOT NULL DEFAULT 0,
+            continue_after INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (chat_id, name)
+        );
+        CREATE TABLE rule_lists (
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            name TEXT NOT NULL,
+            item TEXT NOT NULL,
+            note TEXT,
+            PRIMARY KEY (chat_id, name, item)
+        );
+        CREATE TABLE violations (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            user_id INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            reason TEXT,
+            rule_id INTEGER,
+            actor_id INTEGER,
+            source_key TEXT,
+            at TEXT NOT NULL,
+            removed_at TEXT,
+            UNIQUE (chat_id, source_key)
+        );
+        CREATE INDEX violations_member ON violations(chat_id, user_id, name, at);
+        CREATE TABLE modlog (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            action TEXT NOT NULL,
+            target_id INTEGER,
+            actor_id INTEGER,
+            rule_id INTEGER,
+            reason TEXT,
+            until TEXT,
+            message_id INTEGER,
+            dry INTEGER NOT NULL DEFAULT 0,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX modlog_chat ON modlog(chat_id, id);
+        CREATE TABLE approvals (
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            user_id INTEGER NOT NULL,
+            by_id INTEGER,
+            at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, user_id)
+        )
+        """,
+    ),
 ]

@@ -102,6 +102,11 @@ def _quiet_hours(text: str) -> str:
 
     return parse_quiet_hours(text)
 
+def _warn_mode(text: str) -> str:
+    from bot.domain.moderation import parse_penalty  # moderation owns the spelling
+
+    return parse_penalty(text).to_text()
+
 
 @dataclass(frozen=True)
 class SettingSpec:
@@ -147,6 +152,8 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("push_weekly_cap", "int", _int_range(0, 5000), "outbox.weekly_cap"),
         SettingSpec("quiet_hours", "hours", _quiet_hours, "outbox.quiet_hours"),
         SettingSpec("feedback_names", "bool", _parse_bool, "feedback.show_names"),
+        SettingSpec("warn_limit", "int", _int_range(1, 100), "moderation.warn_limit"),
+        SettingSpec("warn_mode", "choice:ban,kick,mute,tmute 1h,tban 2d", _warn_mode, "moderation.warn_mode"),
     )
 }
 

@@ -122,7 +122,9 @@ class MemberService:
         role = Role.MEMBER if member is None else role_from(member.tg_role, member.community_role)
         return Actor(user.user_id, chat_id, role)
 
-    async def target(self, chat_id: int, reply_user: UserInfo | None, reply_from_chat: bool, arg: str | None) -> Member:
+    async def target(
+        self, chat_id: int, reply_user: UserInfo | None, reply_from_chat: bool, arg: str | None, present: bool = True,
+    ) -> Member:
         """The member a command names: the replied-to person, @username, or numeric id. Raises TargetError."""
         if reply_user is not None and not arg:
             if reply_from_chat:
@@ -149,7 +151,7 @@ class MemberService:
                 member = await self._from_telegram(chat_id, user_id, arg)
         else:
             raise TargetError(reason="no_target")
-        if not member.present:
+        if present and not member.present:
             raise TargetError(reason="not_member", name=member.user.display)
         return member
 

@@ -75,6 +75,18 @@ class Bench:
         assert not self.errors, f"{text!r}: unhandled {self.errors[0]!r}"
 
 
+    async def reply_target(self):
+        """A message to reply to, from bob — or, once a fuzzed /ban or /mute by reply removed him, from someone new."""
+        try:
+            return self.pg.sim.send(self.g.bob, "something to reply to", self.g.chat)
+        except SimError:
+            self.spare += 1
+            author = self.pg.sim.user(f"spare{self.spare}")
+            self.pg.sim.join(self.g.chat, author)
+            await self.pg.settle()
+            return self.pg.sim.send(author, "something to reply to", self.g.chat)
+
+
 @pytest.fixture
 async def bench(pg):
     g = await make_group(pg)
@@ -100,8 +112,10 @@ async def bench(pg):
 @given(argument=ARGUMENTS, admin=st.booleans(), as_reply=st.booleans())
 async def test_random_arguments_to_every_command_in_a_group(bench, argument, admin, as_reply):
     g = bench.g
-    target = bench.pg.sim.send(g.bob, "something to reply to", g.chat) if as_reply else None
+    target = await bench.reply_target() if as_reply else None
     for name in bench.names:
+        if target is not None and target["message_id"] not in {m["message_id"] for m in bench.pg.sim.messages(g.chat)}:
+            target = await bench.reply_target()  # a fuzzed /del or /purge by reply took it away
         await bench.send(g.owner if admin else bench.member, f"/{name} {argument}", g.chat, reply_to=target)
 
 

@@ -1,0 +1,115 @@
+"""Moderation's pure rules: durations as admins type them, what Telegram accepts as until_date, warn limits and
+modes, and who may act on whom. No Telegram, no clock: `now` comes in."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain.errors import UserError
+from bot.domain.roles import Role, can_act_on
+
+# Telegram: a restriction or ban for under 30 seconds or over 366 days is forever.
+FOREVER_BELOW = timedelta(seconds=30)
+FOREVER_ABOVE = timedelta(days=366)
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"([0-9]{1,7})([smhdw])")
+
+PENALTIES = ("mute", "ban", "kick")  # what a warn limit (or a rule) can do to a member
+
+
+class ModerationError(UserError):
+    code = "moderation"  # params: reason in {owner, admin, self, bot, no_reply, bad_duration, not_warned, ...}, name
+
+
+class RightsError(UserError):
+    """Sticky itself lacks a Telegram right the action needs; `right` names it (can_restrict_members…)."""
+
+    code = "rights"
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """mute / ban / kick, with a duration for mute and ban (None: forever)."""
+
+    kind: str
+    duration: timedelta | None = None
+
+    def to_text(self) -> str:
+        if self.kind == "kick" or self.duration is None:
+            return self.kind
+        return f"t{self.kind} {format_duration(self.duration)}"
+
+
+def parse_duration(text: str) -> timedelta:
+    """30s | 10m | 2h | 7d | 2w (and sums such as 1h30m). Raises ValueError."""
+    value = text.strip().lower()
+    if not value or _DURATION.sub("", value):
+        raise ValueError("duration")
+    seconds = sum(int(n) * _UNITS[u] for n, u in _DURATION.findall(value))
+    if seconds <= 0:
+        raise ValueError("duration")
+    return timedelta(seconds=seconds)
+
+
+def is_duration(text: str) -> bool:
+    try:
+        parse_duration(text)
+    except ValueError:
+        return False
+    return True
+
+
+def format_duration(duration: timedelta) -> str:
+    """The shortest exact spelling: 90 s is 1m30s, 86400 s is 1d."""
+    seconds = int(duration.total_seconds())
+    if seconds <= 0:
+        return "0s"
+    parts = []
+    for unit in ("w", "d", "h", "m", "s"):
+        size = _UNITS[unit]
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts)
+
+
+def until_for(now: datetime, duration: timedelta | None) -> datetime | None:
+    """The until_date to send Telegram, None for forever: under 30 s or over 366 days Telegram reads as forever,
+    so we say forever rather than pretend it is temporary."""
+    if duration is None or duration < FOREVER_BELOW or duration > FOREVER_ABOVE:
+        return None
+    return now + duration
+
+
+def parse_penalty(text: str) -> Penalty:
+    """Rose's warn modes: ban | kick | mute | tmute 1h | tban 2d. Raises ValueError."""
+    words = text.strip().lower().split()
+    if len(words) == 1 and words[0] in PENALTIES:
+        return Penalty(words[0])
+    if len(words) == 2 and words[0] in ("tmute", "tban"):
+        return Penalty(words[0][1:], parse_duration(words[1]))
+    raise ValueError("warn_mode")
+
+
+def warn_penalty(count: int, limit: int, mode: Penalty, steps: dict[int, Penalty]) -> tuple[Penalty | None, bool]:
+    """What `count` active warns bring: (penalty, whether the warns are used up). At the limit the mode applies and
+    the warns start again (Rose); a step below the limit (3 warns → mute 24 h) applies when it is reached exactly."""
+    if count >= limit:
+        return mode, True
+    return steps.get(count), False
+
+
+def check_target(actor: Role, actor_id: int, target: Role, target_id: int, bot_id: int) -> None:
+    """Nobody acts on the owner; admins do not act on admins; nobody on themselves or on Sticky."""
+    if target_id == bot_id:
+        raise ModerationError(reason="bot")
+    if target_id == actor_id:
+        raise ModerationError(reason="self")
+    if target == Role.OWNER:
+        raise ModerationError(reason="owner")
+    if not can_act_on(actor, target):
+        raise ModerationError(reason="admin")
+    if target >= Role.ADMIN:  # the owner may, but Telegram lets no bot restrict an admin it did not promote
+        raise ModerationError(reason="telegram_admin")

@@ -1,0 +1,164 @@
+"""Moderation use-cases: warn (with limit and mode), mute, ban, kick, delete, purge, approvals, reports, the audit log.
+Each decides with bot.domain.moderation, commits in one transaction, then acts through the actions port."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.config import ModerationConfig
+from bot.domain.moderation import ModerationError, Penalty, RightsError, check_target, parse_penalty, warn_penalty
+from bot.domain.roles import Actor, Role, role_from
+from bot.services.actions import Action, Actions, Outcome
+from bot.services.groups import GroupService
+from storage.db import Database
+from storage.members import Member
+from storage.rules import (
+    LogEntry, ModerationRepo, NewLogEntry, Violation, add_violation, clear_violations, count_violations, insert_log,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WarnResult:
+    violation_id: int | None  # None: this command/update had warned already
+    count: int
+    limit: int
+    penalty: Penalty | None
+    reset: bool
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+# Called after a commit with the entries written (the log channel listens here).
+LogListener = Callable[[int, list[NewLogEntry]], Awaitable[None]]
+
+
+class ModerationService:
+    def __init__(self, db: Database, repo: ModerationRepo, groups: GroupService, actions: Actions,
+                 config: ModerationConfig, clock: Clock) -> None:
+        self.db, self.repo, self.groups, self.actions, self.config, self.clock = db, repo, groups, actions, config, clock
+        self.steps = {int(n): parse_penalty(text) for n, text in config.warn_steps.items()}
+        self.listeners: list[LogListener] = []
+        self._reports: dict[tuple[int, int], datetime] = {}  # (chat, reporter) -> last report, for the rate limit
+
+    # --- checks before anything is written ---------------------------------------------------
+
+    def check(self, actor: Actor, target: Member, bot_id: int) -> None:
+        check_target(actor.role, actor.user_id, role_from(target.tg_role, target.community_role), target.user.user_id, bot_id)
+
+    async def need(self, chat_id: int, *kinds: str) -> None:
+        missing = await self.actions.missing(chat_id, list(kinds))
+        if missing is not None:
+            raise RightsError(right=missing)
+
+    async def warn_settings(self, chat_id: int) -> tuple[int, Penalty]:
+        s = await self.groups.settings(chat_id)
+        return s.warn_limit, parse_penalty(s.warn_mode)
+
+    def _since(self, now: datetime) -> datetime | None:
+        days = self.config.warn_expiry_days
+        return now - timedelta(days=days) if days else None
+
+    async def _after(self, chat_id: int, entries: list[NewLogEntry], actions: list[Action]) -> list[Outcome]:
+        outcomes = await self.actions.run(actions)
+        for listener in self.listeners:
+            try:
+                await listener(chat_id, entries)
+            except Exception:  # the log channel is a copy; the audit row is committed
+                log.warning("log listener failed in %s", chat_id, exc_info=True)
+        return outcomes
+
+    # --- warns ---------------------------------------------------------------------------------
+
+    async def warn(self, chat_id: int, user_id: int, actor_id: int | None, reason: str | None, source_key: str | None,
+                   message_id: int | None = None, rule_id: int | None = None) -> WarnResult:
+        """One warn (once per source_key), and what the warn count brings, in one transaction; the penalty after."""
+        now = self.clock.now()
+        limit, mode = await self.warn_settings(chat_id)
+        async with self.db.transaction() as tx:
+            violation_id = await add_violation(tx, chat_id, user_id, "warn", reason, rule_id, actor_id, source_key, now)
+            if violation_id is None:
+                return WarnResult(None, await count_violations(tx, chat_id, user_id, "warn", self._since(now)), limit, None, False)
+            count = await count_violations(tx, chat_id, user_id, "warn", self._since(now))
+            penalty, reset = warn_penalty(count, limit, mode, self.steps)
+            if reset:
+                await clear_violations(tx, chat_id, user_id, "warn", now)
+            entries = [NewLogEntry("warn", user_id, actor_id, reason, rule_id, message_id=message_id)]
+            actions = []
+            if penalty is not None:
+                action = Action(penalty.kind, chat_id, user_id, duration=penalty.duration)
+                entries.append(NewLogEntry(penalty.kind, user_id, actor_id, f"{count}/{limit} warns", rule_id,
+                                           self.actions.until(action), message_id))
+                actions.append(action)
+            await insert_log(tx, chat_id, entries, now)
+        outcomes = await self._after(chat_id, entries, actions)
+        return WarnResult(violation_id, count, limit, penalty, reset, outcomes)
+
+    async def unwarn(self, chat_id: int, user_id: int, actor_id: int | None, violation_id: int | None = None) -> Violation:
+        entry = NewLogEntry("unwarn", user_id, actor_id)
+        removed = await self.repo.remove_violation(chat_id, violation_id, user_id, "warn", entry, self.clock.now())
+        if removed is None:
+            raise ModerationError(reason="not_warned")
+        await self._after(chat_id, [entry], [])
+        return removed
+
+    async def warns(self, chat_id: int, user_id: int) -> list[Violation]:
+        return await self.repo.violations(chat_id, user_id, "warn", self._since(self.clock.now()))
+
+    async def reset_warns(self, chat_id: int, user_id: int, actor_id: int | None) -> int:
+        entry = NewLogEntry("resetwarns", user_id, actor_id)
+        removed = await self.repo.reset(chat_id, user_id, "warn", entry, self.clock.now())
+        if not removed:
+            raise ModerationError(reason="not_warned")
+        await self._after(chat_id, [entry], [])
+        return removed
+
+    async def violation(self, violation_id: int) -> Violation | None:
+        return await self.repo.violation(violation_id)
+
+    # --- mute, ban, kick and their undoing -----------------------------------------------------
+
+    async def act(self, chat_id: int, kind: str, user_id: int, actor_id: int | None, duration: timedelta | None = None,
+                  reason: str | None = None, message_id: int | None = None, rule_id: int | None = None) -> Outcome:
+        """Audit first, then Telegram. The caller checked rights and hierarchy before."""
+        action = Action(kind, chat_id, user_id, duration=duration)
+        entry = NewLogEntry(kind, user_id, actor_id, reason, rule_id, self.actions.until(action), message_id)
+        await self.repo.log(chat_id, [entry], self.clock.now())
+        return (await self._after(chat_id, [entry], [action]))[0]
+
+    async def delete(self, chat_id: int, message_ids: list[int], actor_id: int | None, target_id: int | None,
+                     reason: str | None = None, kind: str = "delete") -> Outcome:
+        entry = NewLogEntry(kind, target_id, actor_id, reason,
+                            message_id=message_ids[0] if message_ids else None)
+        await self.repo.log(chat_id, [entry], self.clock.now())
+        return (await self._after(chat_id, [entry], [Action("delete", chat_id, message_ids=tuple(message_ids))]))[0]
+
+    async def modlog(self, chat_id: int, target_id: int | None = None) -> list[LogEntry]:
+        return await self.repo.modlog(chat_id, target_id)
+
+    # --- approvals and reports -----------------------------------------------------------------
+
+    async def approve(self, chat_id: int, user_id: int, actor_id: int | None, approved: bool) -> None:
+        entry = NewLogEntry("approve" if approved else "unapprove", user_id, actor_id)
+        if not await self.repo.set_approved(chat_id, user_id, approved, entry, self.clock.now()):
+            raise ModerationError(reason="already_approved" if approved else "not_approved")
+        await self._after(chat_id, [entry], [])
+
+    async def approved(self, chat_id: int) -> set[int]:
+        return await self.repo.approved(chat_id)
+
+    async def report(self, chat_id: int, reporter_id: int, target: Member, message_id: int | None) -> None:
+        """Admins can't be reported; one report per member per cooldown. Raises ModerationError."""
+        if role_from(target.tg_role, target.community_role) >= Role.ADMIN:
+            raise ModerationError(reason="report_admin")
+        now = self.clock.now()
+        last = self._reports.get((chat_id, reporter_id))
+        if last is not None and now - last < timedelta(seconds=self.config.report_cooldown_seconds):
+            raise ModerationError(reason="report_wait")
+        self._reports[(chat_id, reporter_id)] = now
+        entry = NewLogEntry("report", target.user.user_id, reporter_id, message_id=message_id)
+        await self.repo.log(chat_id, [entry], now)
+        await self._after(chat_id, [entry], [])

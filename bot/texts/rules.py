@@ -1,0 +1,193 @@
+"""Replies of moderation and the rules engine: warns, mutes, bans, reports, the audit log, rule lists and traces."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from html import escape
+from zoneinfo import ZoneInfo
+
+from bot.domain.errors import UserError
+from bot.domain.moderation import Penalty, format_duration
+from bot.texts import N_, Translator
+from bot.texts.core import name
+
+RIGHTS = {
+    "can_delete_messages": N_("Delete messages"),
+    "can_restrict_members": N_("Ban users"),
+}
+
+ACTIONS = {
+    "warn": N_("warned"), "unwarn": N_("warn removed"), "resetwarns": N_("warns reset"),
+    "mute": N_("muted"), "unmute": N_("unmuted"), "ban": N_("banned"), "unban": N_("unbanned"), "kick": N_("kicked"),
+    "delete": N_("message deleted"), "purge": N_("messages purged"), "approve": N_("approved"),
+    "unapprove": N_("approval withdrawn"), "report": N_("reported"),
+}
+
+
+MAX_REASON = 100  # a reason is shown up to this long: a whole log must fit in one Telegram message
+
+
+def reason_text(reason: str) -> str:
+    return escape(reason if len(reason) <= MAX_REASON else reason[:MAX_REASON - 1] + "…")
+
+
+def duration(_: Translator, value: timedelta | None) -> str:
+    return _("forever") if value is None else format_duration(value)
+
+
+def until(_: Translator, when: datetime | None, tz: str) -> str:
+    if when is None:
+        return _("forever")
+    return _("until {when}").format(when=when.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"))
+
+
+def penalty(_: Translator, p: Penalty) -> str:
+    if p.kind == "kick":
+        return _("kick")
+    if p.kind == "mute":
+        return _("mute for {d}").format(d=duration(_, p.duration)) if p.duration else _("mute")
+    return _("ban for {d}").format(d=duration(_, p.duration)) if p.duration else _("ban")
+
+
+def moderation_error(_: Translator, err: UserError) -> str:
+    p = err.params
+    if err.code == "rights":
+        return _("I need the “{right}” admin right for that. Give it to me in the group's admin settings.").format(
+            right=_(RIGHTS.get(str(p.get("right")), str(p.get("right")))))
+    texts = {
+        "owner": _("Nobody acts on the group's owner."),
+        "admin": _("Admins don't act on admins."),
+        "telegram_admin": _("Telegram doesn't let me act on an admin; demote them in Telegram first."),
+        "self": _("You can't do that to yourself."),
+        "bot": _("I won't do that to myself."),
+        "no_reply": _("Reply to the message you mean."),
+        "not_warned": _("They have no warns."),
+        "already_approved": _("They are approved already."),
+        "not_approved": _("They are not approved."),
+        "report_admin": _("Admins can't be reported."),
+        "report_wait": _("You reported something a moment ago; admins have it. Try again in a few minutes."),
+        "gone": _("That message is gone already."),
+        "stale": _("That is done already, or no longer possible."),
+    }
+    return texts.get(str(p.get("reason")), _("That didn't work."))
+
+
+def missing_right(_: Translator, right: str | None) -> str:
+    return _("(I could not do it: I need the “{right}” admin right.)").format(right=_(RIGHTS.get(right or "", right or "")))
+
+
+def action_failed(_: Translator) -> str:
+    return _("(Telegram did not accept that; it is in the log.)")
+
+
+def warned(_: Translator, who: str, count: int, limit: int, reason: str | None) -> str:
+    text = _("{who} has been warned ({count}/{limit}).").format(who=name(who), count=count, limit=limit)
+    if reason:
+        text += "\n" + _("Reason: {reason}").format(reason=reason_text(reason))
+    return text
+
+
+def warn_penalty(_: Translator, who: str, p: Penalty, reset: bool) -> str:
+    if reset:
+        return _("That is the warn limit: {who} gets {penalty}, and the warns start again.").format(who=name(who), penalty=penalty(_, p))
+    return _("{who} gets {penalty} for reaching this many warns.").format(who=name(who), penalty=penalty(_, p))
+
+
+def remove_warn_button(_: Translator) -> str:
+    return _("Remove warn (admins)")
+
+
+def warn_removed(_: Translator, who: str) -> str:
+    return _("One warn of {who} removed.").format(who=name(who))
+
+
+def warns_reset(_: Translator, who: str, n: int) -> str:
+    return _.ngettext("{who}'s {n} warn was cleared.", "{who}'s {n} warns were cleared.", n).format(who=name(who), n=n)
+
+
+def warns_list(_: Translator, who: str, reasons: list[str | None], limit: int) -> str:
+    if not reasons:
+        return _("{who} has no warns.").format(who=name(who))
+    head = _("{who} has {count}/{limit} warns:").format(who=name(who), count=len(reasons), limit=limit)
+    return "\n".join([head] + [f"{i}. {reason_text(r) if r else _('(no reason)')}" for i, r in enumerate(reasons, 1)])
+
+
+def acted(_: Translator, kind: str, who: str, when: datetime | None, tz: str, reason: str | None) -> str:
+    texts = {
+        "mute": _("{who} is muted {until}."),
+        "ban": _("{who} is banned {until}."),
+        "kick": _("{who} was removed; they may join again."),
+        "unmute": _("{who} may write again."),
+        "unban": _("{who} is unbanned and may join again."),
+    }
+    text = texts[kind].format(who=name(who), until=until(_, when, tz))
+    if reason:
+        text += "\n" + _("Reason: {reason}").format(reason=reason_text(reason))
+    return text
+
+
+def purged(_: Translator, n: int) -> str:
+    return _.ngettext("Deleted {n} message.", "Deleted {n} messages.", n).format(n=n)
+
+
+def warn_limit_set(_: Translator, limit: int) -> str:
+    return _("Warn limit: {n}. At {n} warns the warn mode applies.").format(n=limit)
+
+
+def warn_mode_set(_: Translator, p: Penalty) -> str:
+    return _("At the warn limit members now get: {penalty}.").format(penalty=penalty(_, p))
+
+
+def modlog(_: Translator, rows: list[tuple[datetime, str, str, str, str | None, bool]], tz: str) -> str:
+    """rows: (at, action, target, actor, reason, dry)."""
+    if not rows:
+        return _("Nothing in the moderation log yet.")
+    lines = [_("Moderation log (newest first):")]
+    for at, action, target, actor, reason, dry in rows:
+        line = f"{at.astimezone(ZoneInfo(tz)):%m-%d %H:%M} {name(target)}: {_(ACTIONS.get(action, action))} — {name(actor)}"
+        if reason:
+            line += f" ({reason_text(reason)})"
+        if dry:
+            line += " " + _("[dry run]")
+        if sum(len(x) + 1 for x in lines) + len(line) > 3500:  # one Telegram message holds 4096 characters
+            break
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def by_rule(_: Translator, rule: str) -> str:
+    return _("rule {rule}").format(rule=escape(rule))
+
+
+def rules_text(_: Translator, text: str) -> str:
+    if not text:
+        return _("This group has no rules written down yet. Admins: /setrules TEXT")
+    return _("The rules of this group:") + "\n" + escape(text)
+
+
+def rules_set(_: Translator) -> str:
+    return _("The group's rules are saved; /rules shows them.")
+
+
+def approved(_: Translator, who: str, yes: bool) -> str:
+    if yes:
+        return _("{who} is approved: content rules no longer apply to them (flood still does).").format(who=name(who))
+    return _("{who} is no longer approved.").format(who=name(who))
+
+
+def report_sent(_: Translator, reporter: str, who: str) -> str:
+    return _("{reporter} reported {who} to the admins.").format(reporter=name(reporter), who=name(who))
+
+
+def report_buttons(_: Translator) -> dict[str, str]:
+    return {"del": _("🗑 Delete"), "warn": _("⚠️ Warn"), "mute": _("🔇 Mute 1h"), "ban": _("⛔ Ban"), "ok": _("✔️ Dismiss")}
+
+
+def report_done(_: Translator, admin: str, action: str, who: str) -> str:
+    labels = {
+        "del": _("message deleted"), "warn": _("warned"), "mute": _("muted for 1h"), "ban": _("banned"), "ok": _("dismissed"),
+    }
+    return _("Report handled by {admin}: {who} — {what}.").format(admin=name(admin), who=name(who), what=labels[action])
+
+
+def admins_only(_: Translator) -> str:
+    return _("Only admins can use these buttons.")

@@ -1,0 +1,315 @@
+"""Moderation in chat: /warn /unwarn /warns /resetwarns /mute /unmute /ban /unban /kick /del /purge /approve
+/unapprove /setwarnlimit /setwarnmode /modlog /rules /setrules /report, and the warn and report buttons."""
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.context import BotContext
+from bot.domain.errors import UsageError, UserError
+from bot.domain.moderation import ModerationError, is_duration, parse_duration, parse_penalty
+from bot.domain.roles import Role
+from bot.texts import rules as texts
+from handlers.base import answer_query, command, edit_query_message, person_id, render_error, reply, resolve_target, split_target
+from storage.members import Member
+
+log = logging.getLogger(__name__)
+
+REPORT_PATTERN = r"^rep:(del|warn|mute|ban|ok):\d+:\d+$"
+WARN_PATTERN = r"^warn:rm:\d+$"
+
+
+async def _target(update: Update, context: BotContext, present: bool = True) -> tuple[Member, list[str]]:
+    arg, rest = split_target(update, context.args or [])
+    target = await resolve_target(update, context, arg, present)
+    return target, rest
+
+
+def _duration_reason(rest: list[str]):
+    duration = parse_duration(rest[0]) if rest and is_duration(rest[0]) else None
+    reason = " ".join(rest[1:] if duration else rest) or None
+    return duration, reason
+
+
+def _replied_id(update: Update) -> int | None:
+    replied = update.effective_message.reply_to_message
+    return replied.message_id if replied is not None and not replied.forum_topic_created else None
+
+
+def _note(context: BotContext, outcome) -> str:
+    """A committed action Telegram did not carry out is said, never turned into an error."""
+    if outcome.ok:
+        return ""
+    if outcome.result == "no_right":
+        return "\n" + texts.missing_right(context.tr, outcome.missing)
+    return "\n" + texts.action_failed(context.tr)
+
+
+async def _tz(context: BotContext, chat_id: int) -> str:
+    return (await context.services.groups.settings(chat_id)).timezone
+
+
+async def _warn_reply(update: Update, context: BotContext, target: Member, result, reason: str | None) -> None:
+    tr = context.tr
+    text = texts.warned(tr, target.user.display, result.count, result.limit, reason)
+    if result.penalty is not None:
+        text += "\n" + texts.warn_penalty(tr, target.user.display, result.penalty, result.reset)
+        text += "".join(_note(context, o) for o in result.outcomes)
+    markup = None
+    if not result.reset:
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(texts.remove_warn_button(tr), callback_data=f"warn:rm:{result.violation_id}")]])
+    await reply(update, context, text, markup=markup)
+
+
+@command("warn", role=Role.ADMIN)
+async def cmd_warn(update: Update, context: BotContext) -> None:
+    target, rest = await _target(update, context)
+    s, chat = context.services.moderation, update.effective_chat.id
+    s.check(context.actor, target, context.bot.id)
+    reason = " ".join(rest) or None
+    result = await s.warn(chat, target.user.user_id, context.actor.user_id, reason,
+                          f"cmd:{update.effective_message.message_id}", _replied_id(update))
+    if result.violation_id is not None:  # None: this very command was handled before
+        await _warn_reply(update, context, target, result, reason)
+
+
+@command("unwarn", role=Role.ADMIN)
+async def cmd_unwarn(update: Update, context: BotContext) -> None:
+    target, _rest = await _target(update, context)
+    await context.services.moderation.unwarn(update.effective_chat.id, target.user.user_id, context.actor.user_id)
+    await reply(update, context, texts.warn_removed(context.tr, target.user.display))
+
+
+@command("resetwarns", role=Role.ADMIN)
+async def cmd_resetwarns(update: Update, context: BotContext) -> None:
+    target, _rest = await _target(update, context)
+    n = await context.services.moderation.reset_warns(update.effective_chat.id, target.user.user_id, context.actor.user_id)
+    await reply(update, context, texts.warns_reset(context.tr, target.user.display, n))
+
+
+@command("warns")
+async def cmd_warns(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat.id
+    if context.args or update.effective_message.reply_to_message is not None:
+        target, _rest = await _target(update, context)
+    else:
+        target = await context.services.members.members.get(chat, person_id(context))
+    s = context.services.moderation
+    user_id = target.user.user_id if target else update.effective_user.id
+    warns = await s.warns(chat, user_id)
+    limit, _mode = await s.warn_settings(chat)
+    shown = target.user.display if target else update.effective_user.first_name
+    await reply(update, context, texts.warns_list(context.tr, shown, [w.reason for w in warns], limit))
+
+
+async def _act(update: Update, context: BotContext, kind: str, *, present: bool = True, timed: bool = False) -> None:
+    target, rest = await _target(update, context, present)
+    s, chat = context.services.moderation, update.effective_chat.id
+    s.check(context.actor, target, context.bot.id)
+    await s.need(chat, kind)
+    duration, reason = _duration_reason(rest) if timed else (None, " ".join(rest) or None)
+    outcome = await s.act(chat, kind, target.user.user_id, context.actor.user_id, duration, reason, _replied_id(update))
+    text = texts.acted(context.tr, kind, target.user.display, outcome.until, await _tz(context, chat), reason)
+    await reply(update, context, text + _note(context, outcome))
+
+
+@command("mute", role=Role.ADMIN)
+async def cmd_mute(update: Update, context: BotContext) -> None:
+    await _act(update, context, "mute", timed=True)
+
+
+@command("unmute", role=Role.ADMIN)
+async def cmd_unmute(update: Update, context: BotContext) -> None:
+    await _act(update, context, "unmute")
+
+
+@command("ban", role=Role.ADMIN)
+async def cmd_ban(update: Update, context: BotContext) -> None:
+    await _act(update, context, "ban", present=False, timed=True)
+
+
+@command("unban", role=Role.ADMIN)
+async def cmd_unban(update: Update, context: BotContext) -> None:
+    await _act(update, context, "unban", present=False)
+
+
+@command("kick", role=Role.ADMIN)
+async def cmd_kick(update: Update, context: BotContext) -> None:
+    await _act(update, context, "kick")
+
+
+async def _delete(update: Update, context: BotContext, purge: bool) -> None:
+    first = _replied_id(update)
+    if first is None:
+        raise ModerationError(reason="no_reply")
+    s, chat, me = context.services.moderation, update.effective_chat.id, update.effective_message.message_id
+    await s.need(chat, "delete")
+    replied = update.effective_message.reply_to_message
+    target = replied.from_user.id if replied.from_user and replied.sender_chat is None else None
+    ids = list(range(first, me + 1)) if purge else [first, me]
+    outcome = await s.delete(chat, ids, context.actor.user_id, target, " ".join(context.args or []) or None,
+                             "purge" if purge else "delete")
+    if purge:
+        await reply(update, context, texts.purged(context.tr, len(ids) - 1) + _note(context, outcome), transient=True)
+
+
+@command("del", role=Role.ADMIN)
+async def cmd_del(update: Update, context: BotContext) -> None:
+    await _delete(update, context, purge=False)
+
+
+@command("purge", role=Role.ADMIN)
+async def cmd_purge(update: Update, context: BotContext) -> None:
+    await _delete(update, context, purge=True)
+
+
+async def _approve(update: Update, context: BotContext, yes: bool) -> None:
+    target, _rest = await _target(update, context)
+    await context.services.moderation.approve(update.effective_chat.id, target.user.user_id, context.actor.user_id, yes)
+    await reply(update, context, texts.approved(context.tr, target.user.display, yes))
+
+
+@command("approve", role=Role.ADMIN)
+async def cmd_approve(update: Update, context: BotContext) -> None:
+    await _approve(update, context, True)
+
+
+@command("unapprove", role=Role.ADMIN)
+async def cmd_unapprove(update: Update, context: BotContext) -> None:
+    await _approve(update, context, False)
+
+
+@command("setwarnlimit", role=Role.ADMIN)
+async def cmd_setwarnlimit(update: Update, context: BotContext) -> None:
+    if len(context.args or []) != 1:
+        raise UsageError()
+    _key, value, _reset = await context.services.groups.set(update.effective_chat.id, "warn_limit", context.args[0], context.actor.user_id)
+    await reply(update, context, texts.warn_limit_set(context.tr, value))
+
+
+@command("setwarnmode", role=Role.ADMIN)
+async def cmd_setwarnmode(update: Update, context: BotContext) -> None:
+    if not context.args:
+        raise UsageError()
+    try:
+        parse_penalty(" ".join(context.args))
+    except ValueError:
+        raise UsageError() from None
+    _key, value, _reset = await context.services.groups.set(update.effective_chat.id, "warn_mode", " ".join(context.args), context.actor.user_id)
+    await reply(update, context, texts.warn_mode_set(context.tr, parse_penalty(value)))
+
+
+async def _display(context: BotContext, chat_id: int, user_id: int | None, title: str) -> str:
+    if user_id is None:
+        return "Sticky"
+    if user_id == chat_id:
+        return title  # an anonymous admin, writing as the group
+    user = await context.services.members.members.user(user_id)
+    return user.display if user else str(user_id)
+
+
+@command("modlog", role=Role.ADMIN)
+async def cmd_modlog(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    target = (await _target(update, context, present=False))[0] if context.args else None
+    entries = await context.services.moderation.modlog(chat.id, target.user.user_id if target else None)
+    rows = [(e.at, e.action, await _display(context, chat.id, e.target_id, chat.title or ""),
+             await _display(context, chat.id, e.actor_id, chat.title or ""), e.reason, e.dry) for e in entries]
+    await reply(update, context, texts.modlog(context.tr, rows, await _tz(context, chat.id)))
+
+
+@command("rules")
+async def cmd_rules(update: Update, context: BotContext) -> None:
+    text = (await context.services.groups.settings(update.effective_chat.id)).rules
+    await reply(update, context, texts.rules_text(context.tr, text))
+
+
+@command("setrules", role=Role.ADMIN)
+async def cmd_setrules(update: Update, context: BotContext) -> None:
+    parts = (update.effective_message.text or "").split(None, 1)
+    if len(parts) < 2:
+        raise UsageError()
+    await context.services.groups.set(update.effective_chat.id, "rules", parts[1], context.actor.user_id)
+    await reply(update, context, texts.rules_set(context.tr))
+
+
+@command("report")
+async def cmd_report(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    replied = message.reply_to_message
+    if replied is None or replied.forum_topic_created:
+        raise ModerationError(reason="no_reply")
+    target = await resolve_target(update, context, None)
+    chat = update.effective_chat.id
+    await context.services.moderation.report(chat, person_id(context), target, replied.message_id)
+    labels = texts.report_buttons(context.tr)
+    data = f"{target.user.user_id}:{replied.message_id}"
+    markup = InlineKeyboardMarkup([
+        [InlineKeyboardButton(labels[k], callback_data=f"rep:{k}:{data}") for k in ("del", "warn", "mute")],
+        [InlineKeyboardButton(labels[k], callback_data=f"rep:{k}:{data}") for k in ("ban", "ok")],
+    ])
+    await reply(update, context, texts.report_sent(context.tr, update.effective_user.first_name, target.user.display), markup=markup)
+
+
+async def _admin_pressed(update: Update, context: BotContext) -> bool:
+    if context.actor.role >= Role.ADMIN:
+        return True
+    await answer_query(update.callback_query, texts.admins_only(context.tr), show_alert=True)
+    return False
+
+
+async def on_warn_button(update: Update, context: BotContext) -> None:
+    """'Remove warn' under a warn: admins only; the button goes once used."""
+    query = update.callback_query
+    if not await _admin_pressed(update, context):
+        return
+    chat = query.message.chat.id
+    s = context.services.moderation
+    violation = await s.violation(int(query.data.rsplit(":", 1)[1]))
+    try:
+        if violation is None or violation.chat_id != chat:
+            raise ModerationError(reason="stale")
+        await s.unwarn(chat, violation.user_id, context.actor.user_id, violation.id)
+    except UserError as err:
+        await answer_query(query, await render_error(update, context, err), show_alert=True)
+        return
+    who = await _display(context, chat, violation.user_id, "")
+    await answer_query(query)
+    await edit_query_message(query, texts.warn_removed(context.tr, who))
+
+
+async def on_report_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    if not await _admin_pressed(update, context):
+        return
+    _tag, what, user_id, message_id = query.data.split(":")
+    chat, user_id, message_id = query.message.chat.id, int(user_id), int(message_id)
+    s, admin = context.services.moderation, context.actor.user_id
+    try:
+        if what != "ok":
+            await s.need(chat, "delete" if what == "del" else "mute")
+        target = await context.services.members.members.get(chat, user_id)
+        if target is not None and what in ("warn", "mute", "ban"):
+            s.check(context.actor, target, context.bot.id)
+        if what == "del":
+            await s.delete(chat, [message_id], admin, user_id, "report")
+        elif what == "warn":
+            await s.warn(chat, user_id, admin, "report", f"rep:{message_id}", message_id)
+        elif what == "mute":
+            await s.act(chat, "mute", user_id, admin, parse_duration("1h"), "report", message_id)
+        elif what == "ban":
+            await s.act(chat, "ban", user_id, admin, None, "report", message_id)
+    except UserError as err:
+        await answer_query(query, await render_error(update, context, err), show_alert=True)
+        return
+    await answer_query(query)
+    who = await _display(context, chat, user_id, "")
+    await edit_query_message(query, texts.report_done(context.tr, query.from_user.first_name, what, who))
+
+
+COMMANDS = [
+    cmd_warn, cmd_unwarn, cmd_warns, cmd_resetwarns, cmd_mute, cmd_unmute, cmd_ban, cmd_unban, cmd_kick, cmd_del,
+    cmd_purge, cmd_approve, cmd_unapprove, cmd_setwarnlimit, cmd_setwarnmode, cmd_modlog, cmd_rules, cmd_setrules,
+    cmd_report,
+]

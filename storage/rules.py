@@ -1,0 +1,213 @@
+"""Rules and moderation in SQLite: the rules themselves, named lists, violations (warns are the violation `warn`),
+the audit log (modlog) and approved members."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from storage.db import Database, from_iso, iso
+
+
+@dataclass(frozen=True)
+class Violation:
+    id: int
+    chat_id: int
+    user_id: int
+    name: str
+    reason: str | None
+    rule_id: int | None
+    actor_id: int | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    id: int
+    chat_id: int
+    action: str
+    target_id: int | None
+    actor_id: int | None
+    rule_id: int | None
+    reason: str | None
+    until: datetime | None
+    message_id: int | None
+    dry: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class NewLogEntry:
+    action: str
+    target_id: int | None
+    actor_id: int | None
+    reason: str | None = None
+    rule_id: int | None = None
+    until: datetime | None = None
+    message_id: int | None = None
+    dry: bool = False
+
+
+@dataclass(frozen=True)
+class StoredRule:
+    id: int
+    chat_id: int
+    position: int
+    name: str
+    source: str
+    enabled: bool
+    cooldown_seconds: int
+    continue_after: bool
+
+
+def _violation(row) -> Violation:
+    return Violation(row["id"], row["chat_id"], row["user_id"], row["name"], row["reason"], row["rule_id"],
+                     row["actor_id"], from_iso(row["at"]))
+
+
+def _entry(row) -> LogEntry:
+    return LogEntry(row["id"], row["chat_id"], row["action"], row["target_id"], row["actor_id"], row["rule_id"],
+                    row["reason"], from_iso(row["until"]), row["message_id"], bool(row["dry"]), from_iso(row["at"]))
+
+
+def _rule(row) -> StoredRule:
+    return StoredRule(row["id"], row["chat_id"], row["position"], row["name"], row["source"], bool(row["enabled"]),
+                      row["cooldown_seconds"], bool(row["continue_after"]))
+
+
+async def insert_log(tx: aiosqlite.Connection, chat_id: int, entries: list[NewLogEntry], now: datetime) -> None:
+    await tx.executemany(
+        "INSERT INTO modlog(chat_id, action, target_id, actor_id, rule_id, reason, until, message_id, dry, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(chat_id, e.action, e.target_id, e.actor_id, e.rule_id, e.reason, iso(e.until) if e.until else None,
+          e.message_id, int(e.dry), iso(now)) for e in entries],
+    )
+
+
+async def add_violation(
+    tx: aiosqlite.Connection, chat_id: int, user_id: int, name: str, reason: str | None, rule_id: int | None,
+    actor_id: int | None, source_key: str | None, now: datetime,
+) -> int | None:
+    """A new violation's id, or None when this source (an update, a command message) already recorded one."""
+    cursor = await tx.execute(
+        "INSERT INTO violations(chat_id, user_id, name, reason, rule_id, actor_id, source_key, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(chat_id, source_key) DO NOTHING RETURNING id",
+        (chat_id, user_id, name, reason, rule_id, actor_id, source_key, iso(now)),
+    )
+    row = await cursor.fetchone()
+    await cursor.close()
+    return None if row is None else row[0]
+
+
+async def count_violations(tx: aiosqlite.Connection, chat_id: int, user_id: int, name: str, since: datetime | None) -> int:
+    cursor = await tx.execute(
+        "SELECT COUNT(*) FROM violations WHERE chat_id = ? AND user_id = ? AND name = ? AND removed_at IS NULL"
+        " AND at >= ?",
+        (chat_id, user_id, name, iso(since) if since else ""),
+    )
+    row = await cursor.fetchone()
+    await cursor.close()
+    return row[0]
+
+
+async def clear_violations(tx: aiosqlite.Connection, chat_id: int, user_id: int, name: str, now: datetime) -> int:
+    cursor = await tx.execute(
+        "UPDATE violations SET removed_at = ? WHERE chat_id = ? AND user_id = ? AND name = ? AND removed_at IS NULL",
+        (iso(now), chat_id, user_id, name),
+    )
+    return cursor.rowcount
+
+
+class ModerationRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def violations(self, chat_id: int, user_id: int, name: str, since: datetime | None) -> list[Violation]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM violations WHERE chat_id = ? AND user_id = ? AND name = ? AND removed_at IS NULL AND at >= ?"
+            " ORDER BY id",
+            (chat_id, user_id, name, iso(since) if since else ""),
+        )
+        return [_violation(r) for r in rows]
+
+    async def violation(self, violation_id: int) -> Violation | None:
+        row = await self.db.fetchone("SELECT * FROM violations WHERE id = ? AND removed_at IS NULL", (violation_id,))
+        return None if row is None else _violation(row)
+
+    async def remove_violation(self, chat_id: int, violation_id: int | None, user_id: int, name: str,
+                               log: NewLogEntry, now: datetime) -> Violation | None:
+        """Take back one violation (the given one, or the member's newest) and audit it, in one transaction."""
+        async with self.db.transaction() as tx:
+            if violation_id is None:
+                cursor = await tx.execute(
+                    "SELECT id FROM violations WHERE chat_id = ? AND user_id = ? AND name = ? AND removed_at IS NULL"
+                    " ORDER BY id DESC LIMIT 1", (chat_id, user_id, name),
+                )
+                row = await cursor.fetchone()
+                await cursor.close()
+                if row is None:
+                    return None
+                violation_id = row[0]
+            cursor = await tx.execute(
+                "UPDATE violations SET removed_at = ? WHERE id = ? AND chat_id = ? AND removed_at IS NULL RETURNING *",
+                (iso(now), violation_id, chat_id),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+            if row is None:
+                return None
+            await insert_log(tx, chat_id, [log], now)
+            return _violation(row)
+
+    async def reset(self, chat_id: int, user_id: int, name: str, log: NewLogEntry, now: datetime) -> int:
+        async with self.db.transaction() as tx:
+            removed = await clear_violations(tx, chat_id, user_id, name, now)
+            if removed:
+                await insert_log(tx, chat_id, [log], now)
+            return removed
+
+    async def log(self, chat_id: int, entries: list[NewLogEntry], now: datetime) -> None:
+        async with self.db.transaction() as tx:
+            await insert_log(tx, chat_id, entries, now)
+
+    async def modlog(self, chat_id: int, target_id: int | None = None, limit: int = 20) -> list[LogEntry]:
+        if target_id is None:
+            rows = await self.db.fetchall("SELECT * FROM modlog WHERE chat_id = ? ORDER BY id DESC LIMIT ?", (chat_id, limit))
+        else:
+            rows = await self.db.fetchall(
+                "SELECT * FROM modlog WHERE chat_id = ? AND target_id = ? ORDER BY id DESC LIMIT ?", (chat_id, target_id, limit),
+            )
+        return [_entry(r) for r in rows]
+
+    async def approved(self, chat_id: int) -> set[int]:
+        return {r[0] for r in await self.db.fetchall("SELECT user_id FROM approvals WHERE chat_id = ?", (chat_id,))}
+
+    async def set_approved(self, chat_id: int, user_id: int, approved: bool, log: NewLogEntry, now: datetime) -> bool:
+        async with self.db.transaction() as tx:
+            if approved:
+                cursor = await tx.execute(
+                    "INSERT INTO approvals(chat_id, user_id, by_id, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (chat_id, user_id, log.actor_id, iso(now)),
+                )
+            else:
+                cursor = await tx.execute("DELETE FROM approvals WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
+            changed = cursor.rowcount > 0
+            if changed:
+                await insert_log(tx, chat_id, [log], now)
+            return changed
+
+
+class RulesRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def rules(self, chat_id: int) -> list[StoredRule]:
+        rows = await self.db.fetchall("SELECT * FROM rules WHERE chat_id = ? ORDER BY position, id", (chat_id,))
+        return [_rule(r) for r in rows]
+
+    async def lists(self, chat_id: int) -> dict[str, list[tuple[str, str | None]]]:
+        out: dict[str, list[tuple[str, str | None]]] = {}
+        for row in await self.db.fetchall("SELECT name, item, note FROM rule_lists WHERE chat_id = ? ORDER BY name, item", (chat_id,)):
+            out.setdefault(row["name"], []).append((row["item"], row["note"]))
+        return out
