@@ -30,6 +30,7 @@ from bot.services.groups import GroupService
 from bot.services.inbox import InboxService
 from bot.services.members import MemberService
 from bot.services.moderation import ModerationService
+from bot.services.rules import RulesService
 from bot.services.actions import Actions
 from bot.services.points import PointsService
 from bot.services.outbox import Outbox
@@ -44,7 +45,7 @@ from bot.domain.loyalty import Thresholds
 from bot.telegram_port import BotOutbox, BotPort, ModerationPort
 from bot.texts import LANGUAGES, core as core_texts, translator
 from bot.texts.commands import description
-from handlers import core, export, feedback, funnel, lifecycle, loyalty, moderation, points, schedules, shop, stats
+from handlers import core, export, feedback, funnel, lifecycle, loyalty, moderation, points, rules, schedules, shop, stats
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
 from handlers.router import GROUP_CHAT, CommandRouter
@@ -60,7 +61,7 @@ from storage.points import PointsRepo
 from storage.outbox import OutboxRepo
 from storage.roles import RoleRepo
 from storage.schedules import CampaignRepo, ScheduleRepo
-from storage.rules import ModerationRepo
+from storage.rules import ModerationRepo, RulesRepo
 from storage.shop import ShopRepo
 from storage.stats import StatsRepo
 from storage.loyalty import LoyaltyRepo
@@ -77,6 +78,7 @@ ALLOWED_UPDATES = [
 # Handler groups, in the order they run for one update.
 GROUP_MIDDLEWARE = -10
 GROUP_MAIN = 0
+GROUP_RULES = -2  # the rules engine judges every group message and edit first: a message a rule deletes goes no further
 GROUP_GATES = 1  # tier gates on what a message may contain (links): a message they delete goes no further
 GROUP_WORDS = 2  # plain-word triggers (check-in words) after commands
 GROUP_COUNTERS = 3  # per-message counters (chat XP) see every group message that stays, whatever else handled it
@@ -89,7 +91,7 @@ CHECKPOINT_SECONDS = 5  # how often the WAL is checkpointed (PASSIVE, beside the
 
 def all_commands() -> list:
     return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS,
-            *export.COMMANDS, *feedback.COMMANDS, *moderation.COMMANDS]
+            *export.COMMANDS, *feedback.COMMANDS, *moderation.COMMANDS, *rules.COMMANDS]
 
 
 def build_application(
@@ -150,7 +152,10 @@ def build_application(
         loyalty=LoyaltyService(LoyaltyRepo(db), group_service, Thresholds(**config.loyalty.model_dump())),
         nps=NpsService(NpsRepo(db), clock, config.nps.open_days),
         export=ExportService(ExportRepo(db), members, points_service.tiers),
-        moderation=ModerationService(db, ModerationRepo(db), group_service, Actions(ModerationPort(app.bot), clock), config.moderation, clock),
+        moderation=(moderation_service := ModerationService(
+            db, ModerationRepo(db), group_service, Actions(ModerationPort(app.bot), clock), config.moderation, clock)),
+        rules=RulesService(db, RulesRepo(db), moderation_service, group_service, members, LedgerRepo(db),
+                           points_service.tiers, config.rules, clock),
     )
     commands = all_commands()
     app.bot_data.commands = commands
@@ -173,6 +178,9 @@ def build_application(
     links = (filters.Entity(MessageEntity.URL) | filters.Entity(MessageEntity.TEXT_LINK)
              | filters.CaptionEntity(MessageEntity.URL) | filters.CaptionEntity(MessageEntity.TEXT_LINK))
     app.add_handler(MessageHandler(in_groups & links & ~filters.COMMAND, points.on_link), group=GROUP_GATES)
+    # Commands are not judged (nor counted for flood): each answers for itself, and admins type them in bursts.
+    judged = filters.ChatType.GROUPS & ~filters.StatusUpdate.ALL & ~filters.COMMAND & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE)
+    app.add_handler(MessageHandler(judged, rules.on_group_message), group=GROUP_RULES)
     app.add_handler(CommandHandler("start", funnel.on_start_payload, filters.ChatType.PRIVATE & filters.Regex(r"^/start(@\w+)? (ref|cap)_")), group=GROUP_FUNNEL_START)
     app.add_handler(ChatMemberHandler(funnel.on_chat_member, ChatMemberHandler.CHAT_MEMBER), group=GROUP_FUNNEL)
     app.add_handler(ChatJoinRequestHandler(funnel.on_join_request), group=GROUP_FUNNEL)

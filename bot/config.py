@@ -253,6 +253,30 @@ class ModerationConfig(_Model):
 class FeedbackConfig(_Model):
     points: int = Field(20, ge=0, le=10_000)  # what /fb accept N gives the author unless the admin names an amount
     show_names: bool = False  # per-group: feedback_names - /suggestions shows who suggested what
+class DefaultRule(_Model):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    rule: str  # one line of the rule syntax (README: Rules engine)
+    enabled: bool = True
+
+    @field_validator("rule")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        from bot.domain.rules import RuleSyntaxError, parse_rule
+
+        try:
+            return parse_rule(value).source
+        except RuleSyntaxError as exc:
+            raise ValueError(f"rule does not parse at character {exc.position}: expected {exc.expected}") from None
+
+
+class RulesConfig(_Model):
+    mode: Literal["on", "dry", "off"] = "on"  # per-group: rules_mode - dry logs what rules would do and does nothing
+    defaults: list[DefaultRule] = Field([
+        DefaultRule(name="antiflood", rule="when message and flood 6 in 10s then mute 10m"),
+        DefaultRule(name="forwards", rule="when message and has forward and lacks post_links and role < spreader then delete, explain"),
+        DefaultRule(name="blocklist", rule="when message or edit and words in blocklist then delete, warn \"blocklist\""),
+        DefaultRule(name="activator_xp", rule="when message and role = activator then xp +5, cooldown 1d, continue"),
+    ], validate_default=True)  # seeded into every new group, in this order; /rule list shows them
 
 
 class LoggingConfig(_Model):
@@ -279,6 +303,7 @@ class Config(_Model):
     nps: NpsConfig = NpsConfig()
     feedback: FeedbackConfig = FeedbackConfig()
     moderation: ModerationConfig = ModerationConfig()
+    rules: RulesConfig = RulesConfig()
     logging: LoggingConfig = LoggingConfig()
     # Never read from the file: only from the BOT_TOKEN environment variable.
     token: SecretStr | None = Field(default=None, exclude=True)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.services.inbox import InboxService
     from bot.services.members import MemberService
     from bot.services.moderation import ModerationService
+    from bot.services.rules import RulesService
     from bot.services.points import PointsService
     from bot.services.roles import RoleService
     from bot.services.outbox import Outbox
@@ -52,6 +53,7 @@ class Services:
     export: ExportService
     feedback: FeedbackService
     moderation: ModerationService
+    rules: RulesService
 
 
 class BotData:

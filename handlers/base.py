@@ -19,6 +19,7 @@ from bot.domain.roles import Role, require, role_from
 from bot.telegram_port import user_info
 from bot.domain.funnel import FunnelError
 from bot.domain.moderation import ModerationError, RightsError
+from bot.domain.rules import RuleError
 from bot.domain.points import PointsError
 from bot.domain.feedback import FeedbackError
 from bot.domain.schedules import ScheduleError
@@ -149,6 +150,8 @@ async def render_error(update: Update, context: BotContext, err: UserError, comm
         return feedback_texts.feedback_error(context.tr, err)
     if isinstance(err, ScheduleError):
         return schedule_texts.schedule_error(context.tr, err)
+    if isinstance(err, RuleError):
+        return rules_texts.rule_error(context.tr, err)
     if isinstance(err, (ModerationError, RightsError)):
         return rules_texts.moderation_error(context.tr, err)
     if isinstance(err, ShopError):

@@ -593,4 +593,14 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        16,
+        "groups whose default rules were seeded (a group that deleted them does not get them back)",
+        """
+        CREATE TABLE rule_sets (
+            chat_id INTEGER PRIMARY KEY REFERENCES groups(chat_id),
+            seeded_at TEXT NOT NULL
+        )
+        """,
+    ),
 ]

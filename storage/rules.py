@@ -211,3 +211,79 @@ class RulesRepo:
         for row in await self.db.fetchall("SELECT name, item, note FROM rule_lists WHERE chat_id = ? ORDER BY name, item", (chat_id,)):
             out.setdefault(row["name"], []).append((row["item"], row["note"]))
         return out
+
+    async def seed(self, chat_id: int, defaults: list[tuple[str, str, bool]], now: datetime) -> bool:
+        """The config's default rules, once per group (a group that deleted them does not get them back)."""
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO rule_sets(chat_id, seeded_at) VALUES (?, ?) ON CONFLICT(chat_id) DO NOTHING RETURNING chat_id",
+                (chat_id, iso(now)),
+            )
+            fresh = await cursor.fetchone() is not None
+            await cursor.close()
+            if fresh:
+                await tx.executemany(
+                    "INSERT INTO rules(chat_id, position, name, source, enabled, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(chat_id, name) DO NOTHING",
+                    [(chat_id, i, name, source, int(enabled), iso(now), iso(now)) for i, (name, source, enabled) in enumerate(defaults, 1)],
+                )
+            return fresh
+
+    async def is_seeded(self, chat_id: int) -> bool:
+        return await self.db.fetchval("SELECT 1 FROM rule_sets WHERE chat_id = ?", (chat_id,)) is not None
+
+    async def add(self, chat_id: int, name: str, source: str, now: datetime) -> StoredRule:
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO rules(chat_id, position, name, source, created_at, updated_at)"
+                " VALUES (?, (SELECT COALESCE(MAX(position), 0) + 1 FROM rules WHERE chat_id = ?), ?, ?, ?, ?) RETURNING *",
+                (chat_id, chat_id, name, source, iso(now), iso(now)),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+            return _rule(row)
+
+    async def replace(self, chat_id: int, name: str, source: str, now: datetime) -> bool:
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE rules SET source = ?, updated_at = ? WHERE chat_id = ? AND name = ?", (source, iso(now), chat_id, name),
+            )
+            return cursor.rowcount > 0
+
+    async def set_enabled(self, chat_id: int, rule_id: int, enabled: bool, now: datetime) -> bool:
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE rules SET enabled = ?, updated_at = ? WHERE chat_id = ? AND id = ?", (int(enabled), iso(now), chat_id, rule_id),
+            )
+            return cursor.rowcount > 0
+
+    async def delete(self, chat_id: int, rule_id: int) -> bool:
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute("DELETE FROM rules WHERE chat_id = ? AND id = ?", (chat_id, rule_id))
+            return cursor.rowcount > 0
+
+    async def move(self, chat_id: int, order: list[int], now: datetime) -> None:
+        """Positions 1..n in the given order of rule ids."""
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE rules SET position = ?, updated_at = ? WHERE chat_id = ? AND id = ?",
+                [(i, iso(now), chat_id, rule_id) for i, rule_id in enumerate(order, 1)],
+            )
+
+    async def list_add(self, chat_id: int, name: str, items: list[tuple[str, str | None]]) -> int:
+        async with self.db.transaction() as tx:
+            before = tx.total_changes
+            await tx.executemany(
+                "INSERT INTO rule_lists(chat_id, name, item, note) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(chat_id, name, item) DO UPDATE SET note = excluded.note",
+                [(chat_id, name, item, note) for item, note in items],
+            )
+            return tx.total_changes - before
+
+    async def list_remove(self, chat_id: int, name: str, items: list[str]) -> int:
+        async with self.db.transaction() as tx:
+            removed = 0
+            for item in items:
+                cursor = await tx.execute("DELETE FROM rule_lists WHERE chat_id = ? AND name = ? AND item = ?", (chat_id, name, item))
+                removed += cursor.rowcount
+            return removed

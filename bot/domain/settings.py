@@ -152,6 +152,7 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("push_weekly_cap", "int", _int_range(0, 5000), "outbox.weekly_cap"),
         SettingSpec("quiet_hours", "hours", _quiet_hours, "outbox.quiet_hours"),
         SettingSpec("feedback_names", "bool", _parse_bool, "feedback.show_names"),
+        SettingSpec("rules_mode", "choice:on,dry,off", _choice("on", "dry", "off"), "rules.mode"),
         SettingSpec("warn_limit", "int", _int_range(1, 100), "moderation.warn_limit"),
         SettingSpec("warn_mode", "choice:ban,kick,mute,tmute 1h,tban 2d", _warn_mode, "moderation.warn_mode"),
     )

@@ -42,7 +42,8 @@ class ModerationService:
         self.db, self.repo, self.groups, self.actions, self.config, self.clock = db, repo, groups, actions, config, clock
         self.steps = {int(n): parse_penalty(text) for n, text in config.warn_steps.items()}
         self.listeners: list[LogListener] = []
-        self._reports: dict[tuple[int, int], datetime] = {}  # (chat, reporter) -> last report, for the rate limit
+        self._reports: dict[tuple[int, int], datetime] = {}
+        self._approved: dict[int, frozenset[int]] = {}  # keyed by chat; dropped on /approve, /unapprove  # (chat, reporter) -> last report, for the rate limit
 
     # --- checks before anything is written ---------------------------------------------------
 
@@ -143,12 +144,16 @@ class ModerationService:
 
     async def approve(self, chat_id: int, user_id: int, actor_id: int | None, approved: bool) -> None:
         entry = NewLogEntry("approve" if approved else "unapprove", user_id, actor_id)
+        self._approved.pop(chat_id, None)
         if not await self.repo.set_approved(chat_id, user_id, approved, entry, self.clock.now()):
             raise ModerationError(reason="already_approved" if approved else "not_approved")
         await self._after(chat_id, [entry], [])
 
-    async def approved(self, chat_id: int) -> set[int]:
-        return await self.repo.approved(chat_id)
+    async def approved(self, chat_id: int) -> frozenset[int]:
+        cached = self._approved.get(chat_id)
+        if cached is None:
+            cached = self._approved[chat_id] = frozenset(await self.repo.approved(chat_id))
+        return cached
 
     async def report(self, chat_id: int, reporter_id: int, target: Member, message_id: int | None) -> None:
         """Admins can't be reported; one report per member per cooldown. Raises ModerationError."""

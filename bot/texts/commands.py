@@ -73,6 +73,10 @@ DESCRIPTIONS: dict[str, str] = {
     "rules": N_("The group's rules"),
     "setrules": N_("Write the group's rules"),
     "report": N_("Report a message to the admins"),
+    "rule": N_("The group's rules engine: list, add, test…"),
+    "addblocklist": N_("Add words to the blocklist"),
+    "rmblocklist": N_("Remove words from the blocklist"),
+    "blocklist": N_("The blocklisted words"),
 }
 
 USAGE: dict[str, str] = {
@@ -113,6 +117,9 @@ USAGE: dict[str, str] = {
     "modlog": N_("/modlog [@username|id]"),
     "setrules": N_("/setrules TEXT"),
     "report": N_("/report (reply to the message)"),
+    "rule": N_("/rule list | show N | add LINE | on N | off N | del N | move N POS | test TEXT"),
+    "addblocklist": N_('/addblocklist "word or phrase" …'),
+    "rmblocklist": N_('/rmblocklist "word or phrase" …'),
     "addcodes": N_("/addcodes ID CODE [CODE …]"),
     "fulfil": N_("/fulfil ORDER_ID"),
     "stats": N_("/stats [7d|30d|90d]"),

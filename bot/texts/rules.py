@@ -191,3 +191,101 @@ def report_done(_: Translator, admin: str, action: str, who: str) -> str:
 
 def admins_only(_: Translator) -> str:
     return _("Only admins can use these buttons.")
+
+
+# --- the rules engine ---------------------------------------------------------------------------------------
+
+def rule_error(_: Translator, err: UserError) -> str:
+    p = err.params
+    reason = p.get("reason")
+    if reason == "syntax":
+        line, pos = str(p.get("line", "")), int(p.get("position", 0))
+        shown = escape(line[max(0, pos - 30):pos]) + "👉" + escape(line[pos:pos + 30])
+        found = escape(str(p.get("found") or "")) or _("the end")
+        return _("Rule syntax, at character {pos}: expected {expected}, found “{found}”.").format(
+            pos=pos + 1, expected=escape(str(p.get("expected"))), found=found) + "\n" + shown
+    texts = {
+        "unknown": _("No rule {ref}; /rule list shows them.").format(ref=escape(str(p.get("ref", "")))),
+        "name_taken": _("A rule named {name} exists already.").format(name=escape(str(p.get("name", "")))),
+        "too_many": _("A group has at most {n} rules.").format(n=p.get("n")),
+        "position": _("Positions go from 1 to {n}.").format(n=p.get("n")),
+    }
+    return texts.get(str(reason), _("That didn't work."))
+
+
+def rule_list(_: Translator, rows, mode: str) -> str:
+    if not rows:
+        return _("No rules. Add one: /rule add when message and has link then delete")
+    head = _("Rules, in order (the first that fires stops the rest unless it says continue):")
+    if mode != "on":
+        head += " " + (_("[dry run: nothing is done]") if mode == "dry" else _("[rules are off]"))
+    lines = [head]
+    for i, row in enumerate(rows, 1):
+        state = _("on") if row.enabled else _("off")
+        lines.append(f"{i}. <b>{escape(row.name)}</b> [{state}] <code>{escape(row.source)}</code>")
+    return "\n".join(lines)
+
+
+def rule_show(_: Translator, n: int, row) -> str:
+    state = _("on") if row.enabled else _("off")
+    return f"{n}. <b>{escape(row.name)}</b> [{state}]\n<code>{escape(row.source)}</code>"
+
+
+def rule_added(_: Translator, n: int, name: str) -> str:
+    return _("Rule {n} ({name}) added.").format(n=n, name=escape(name))
+
+
+def rule_switched(_: Translator, name: str, on: bool) -> str:
+    return (_("Rule {name} is on.") if on else _("Rule {name} is off.")).format(name=escape(name))
+
+
+def rule_deleted(_: Translator, name: str) -> str:
+    return _("Rule {name} deleted.").format(name=escape(name))
+
+
+def rule_moved(_: Translator, name: str, position: int) -> str:
+    return _("Rule {name} is now number {n}.").format(name=escape(name), n=position)
+
+
+def rule_trace(_: Translator, decision) -> str:
+    lines = [_("Dry run for a typical member:")]
+    for t in decision.trace:
+        name = escape(t.rule.name)
+        if t.fired:
+            lines.append("✅ " + _("{name} fires: {effects}").format(name=name, effects=escape(", ".join(map(str, t.rule.effects)))))
+        elif t.why == "trigger":
+            lines.append("· " + _("{name}: listens to something else").format(name=name))
+        elif t.why == "stopped":
+            lines.append("· " + _("{name}: not reached (an earlier rule fired)").format(name=name))
+        elif t.why == "cooldown":
+            lines.append("· " + _("{name}: cooling down").format(name=name))
+        elif t.why in ("exempt", "approved"):
+            lines.append("· " + _("{name}: this member is exempt").format(name=name))
+        else:
+            lines.append("· " + _("{name}: not fired, because this does not hold: {condition}").format(name=name, condition=escape(t.why)))
+    if not any(t.fired for t in decision.trace):
+        lines.append(_("Nothing would happen."))
+    return "\n".join(lines)
+
+
+def forward_refused(_: Translator, who: str, tier: str, needed: str) -> str:
+    return _("↪️ {who}, forwards are for {needed} and above here; you are {tier}.").format(who=name(who), needed=needed, tier=tier)
+
+
+def list_changed(_: Translator, added: int, removed: int, listname: str) -> str:
+    if removed:
+        return _.ngettext("Removed {n} entry from {list}.", "Removed {n} entries from {list}.", removed).format(n=removed, list=escape(listname))
+    return _.ngettext("{n} entry in {list} added or updated.", "{n} entries in {list} added or updated.", added).format(n=added, list=escape(listname))
+
+
+def list_items(_: Translator, listname: str, items) -> str:
+    if not items:
+        return _("{list} is empty.").format(list=escape(listname))
+    return escape(listname) + ":\n" + "\n".join(f"• {escape(item)}" for item, _note in items)
+
+
+def rule_warned(_: Translator, who: str, result) -> str:
+    text = warned(_, who, result.count, result.limit, None)
+    if result.penalty is not None:
+        text += "\n" + warn_penalty(_, who, result.penalty, result.reset)
+    return text

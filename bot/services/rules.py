@@ -1,0 +1,255 @@
+"""The rules engine's use-cases: a group's rules (seeded from config, cached, invalidated on change), judging a
+message against them (pure evaluate in bot.domain.rules), and applying what fired through the moderation service
+and the one actions port — or, in dry mode, only logging what would have happened."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.config import RulesConfig
+from bot.domain.levels import Tier, tier_for
+from bot.domain.points import Reason
+from bot.domain.roles import Role, role_from
+from bot.domain.rules import (
+    MAX_RULES, Ctx, Decision, Event, MemberFacts, Rule, RuleError, RuleSyntaxError, Window, evaluate, parse_rule,
+)
+from bot.services.groups import GroupService
+from bot.services.moderation import ModerationService, WarnResult
+from storage.db import Database
+from storage.ledger import LedgerRepo, post
+from storage.members import MemberRepo
+from storage.rules import NewLogEntry, RulesRepo, StoredRule
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    rows: tuple[StoredRule, ...]
+    rules: tuple[Rule, ...]
+    lists: dict[str, tuple[str, ...]]
+    triggers: frozenset[str]  # the event kinds any enabled rule listens to: nothing else costs a read
+    windows: bool  # whether any rule counts messages (flood, duplicates)
+
+
+@dataclass
+class Verdict:
+    """What the handler does in the chat after the service applied (and committed) a decision."""
+
+    decision: Decision
+    deleted: bool = False
+    replies: list[tuple[str, timedelta | None]] = field(default_factory=list)
+    explain: tuple[Tier, Tier] | None = None
+    warns: list[WarnResult] = field(default_factory=list)
+    dry: bool = False
+
+
+def _stored_to_rule(row: StoredRule) -> Rule | None:
+    try:
+        parsed = parse_rule(row.source, row.name)
+    except RuleSyntaxError:  # a rule an older version accepted: it is shown, not run
+        log.warning("rule %s of %s no longer parses: %s", row.id, row.chat_id, row.source)
+        return None
+    return Rule(parsed.triggers, parsed.conditions, parsed.effects, row.name, row.id, row.enabled,
+                parsed.cooldown, parsed.continue_after)
+
+
+class RulesService:
+    def __init__(self, db: Database, repo: RulesRepo, moderation: ModerationService, groups: GroupService,
+                 members: MemberRepo, ledger: LedgerRepo, tiers: tuple[Tier, ...], config: RulesConfig, clock: Clock) -> None:
+        self.db, self.repo, self.moderation, self.groups = db, repo, moderation, groups
+        self.members, self.ledger, self.tiers, self.config, self.clock = members, ledger, tiers, config, clock
+        self._cache: dict[int, Loaded] = {}
+        self._windows: dict[int, Window] = {}
+        self._ctx_tiers = tuple(t.key for t in tiers)
+        self._ctx_perks = tuple(frozenset(t.perks) for t in tiers)
+
+    # --- the group's rules ---------------------------------------------------------------------------
+
+    async def load(self, chat_id: int) -> Loaded:
+        cached = self._cache.get(chat_id)
+        if cached is not None:
+            return cached
+        if not await self.repo.is_seeded(chat_id):
+            await self.repo.seed(chat_id, [(d.name, d.rule, d.enabled) for d in self.config.defaults], self.clock.now())
+        rows = tuple(await self.repo.rules(chat_id))
+        rules = tuple(r for r in (_stored_to_rule(row) for row in rows) if r is not None)
+        lists = {name: tuple(item for item, _ in items) for name, items in (await self.repo.lists(chat_id)).items()}
+        enabled = [r for r in rules if r.enabled]
+        loaded = Loaded(
+            rows, rules, lists, frozenset(t.key if t.key != "violations" else "violations" for r in enabled for t in r.triggers),
+            any(c.key in ("flood", "groupflood", "duplicate") for r in enabled for c in r.conditions),
+        )
+        self._cache[chat_id] = loaded
+        return loaded
+
+    def invalidate(self, chat_id: int) -> None:
+        self._cache.pop(chat_id, None)
+
+    def window(self, chat_id: int) -> Window:
+        window = self._windows.get(chat_id)
+        if window is None:
+            window = self._windows[chat_id] = Window()
+        return window
+
+    async def _row(self, chat_id: int, ref: str) -> StoredRule:
+        """A rule by its number in /rule list or by its name."""
+        rows = (await self.load(chat_id)).rows
+        if ref.isascii() and ref.isdigit() and 1 <= int(ref) <= len(rows):
+            return rows[int(ref) - 1]
+        for row in rows:
+            if row.name == ref.lower():
+                return row
+        raise RuleError(reason="unknown", ref=ref)
+
+    def parse(self, line: str) -> Rule:
+        try:
+            return parse_rule(line)
+        except RuleSyntaxError as exc:
+            raise RuleError(reason="syntax", position=exc.position, expected=exc.expected, found=exc.found, line=line) from None
+
+    async def add(self, chat_id: int, line: str, name: str | None = None) -> StoredRule:
+        rule = self.parse(line)
+        loaded = await self.load(chat_id)
+        if len(loaded.rows) >= MAX_RULES:
+            raise RuleError(reason="too_many", n=MAX_RULES)
+        taken = {r.name for r in loaded.rows}
+        if name is None:
+            n = len(loaded.rows) + 1
+            while f"rule{n}" in taken:
+                n += 1
+            name = f"rule{n}"
+        elif name in taken:
+            raise RuleError(reason="name_taken", name=name)
+        row = await self.repo.add(chat_id, name, rule.source, self.clock.now())
+        self.invalidate(chat_id)
+        return row
+
+    async def set_enabled(self, chat_id: int, ref: str, enabled: bool) -> StoredRule:
+        row = await self._row(chat_id, ref)
+        await self.repo.set_enabled(chat_id, row.id, enabled, self.clock.now())
+        self.invalidate(chat_id)
+        return row
+
+    async def delete(self, chat_id: int, ref: str) -> StoredRule:
+        row = await self._row(chat_id, ref)
+        await self.repo.delete(chat_id, row.id)
+        self.invalidate(chat_id)
+        return row
+
+    async def move(self, chat_id: int, ref: str, position: int) -> StoredRule:
+        row = await self._row(chat_id, ref)
+        order = [r.id for r in (await self.load(chat_id)).rows if r.id != row.id]
+        if not 1 <= position <= len(order) + 1:
+            raise RuleError(reason="position", n=len(order) + 1)
+        order.insert(position - 1, row.id)
+        await self.repo.move(chat_id, order, self.clock.now())
+        self.invalidate(chat_id)
+        return row
+
+    async def rows(self, chat_id: int) -> tuple[StoredRule, ...]:
+        return (await self.load(chat_id)).rows
+
+    async def show(self, chat_id: int, ref: str) -> tuple[int, StoredRule]:
+        row = await self._row(chat_id, ref)
+        return (await self.load(chat_id)).rows.index(row) + 1, row
+
+    async def list_items(self, chat_id: int, name: str) -> list[tuple[str, str | None]]:
+        return (await self.repo.lists(chat_id)).get(name, [])
+
+    async def list_add(self, chat_id: int, name: str, items: list[tuple[str, str | None]]) -> int:
+        added = await self.repo.list_add(chat_id, name, items)
+        self.invalidate(chat_id)
+        return added
+
+    async def list_remove(self, chat_id: int, name: str, items: list[str]) -> int:
+        removed = await self.repo.list_remove(chat_id, name, items)
+        self.invalidate(chat_id)
+        return removed
+
+    # --- judging ---------------------------------------------------------------------------------------
+
+    async def _ctx(self, chat_id: int, loaded: Loaded, at: datetime) -> Ctx:
+        tz = (await self.groups.settings(chat_id)).timezone
+        return Ctx(self._ctx_tiers, self._ctx_perks, loaded.lists, at.astimezone(ZoneInfo(tz)).time())
+
+    async def facts(self, chat_id: int, user_id: int, exempt: bool, now: datetime) -> MemberFacts:
+        member = await self.members.get(chat_id, user_id)
+        role = Role.MEMBER if member is None else role_from(member.tg_role, member.community_role)
+        xp = (await self.ledger.wallet(chat_id, user_id)).xp
+        tier = tier_for(xp, self.tiers)
+        since = (member.joined_at or member.first_seen_at) if member else None
+        days = (now - since).days if since else 0
+        approved = user_id in await self.moderation.approved(chat_id)
+        return MemberFacts(role, self.tiers.index(tier), tier.key, days, 0, exempt or role >= Role.ADMIN, approved)
+
+    async def test(self, chat_id: int, event: Event, facts: MemberFacts) -> Decision:
+        """/rule test: what would fire for this event from this member; nothing is recorded or done."""
+        loaded = await self.load(chat_id)
+        return evaluate(event, loaded.rules, facts, Window(), event.date, await self._ctx(chat_id, loaded, event.date))
+
+    async def judge(self, event: Event, exempt: bool) -> Verdict | None:
+        """A group message (or edit): None when no rule of the group can fire on it (no database read then)."""
+        if (await self.groups.settings(event.chat_id)).rules_mode == "off":
+            return None
+        loaded = await self.load(event.chat_id)
+        if event.kind not in loaded.triggers:
+            return None
+        window = self.window(event.chat_id)
+        if event.kind == "message" and loaded.windows:
+            window.record(event.user_id, event.date, event.text)  # an edit is never counted again
+        facts = await self.facts(event.chat_id, event.user_id, exempt, self.clock.now())
+        decision = evaluate(event, loaded.rules, facts, window, self.clock.now(), await self._ctx(event.chat_id, loaded, event.date))
+        if not decision.effects:
+            return None
+        for rule in decision.fired:
+            window.fired[(rule.id, event.user_id)] = event.date
+        return await self.apply(event, decision, facts)
+
+    async def apply(self, event: Event, decision: Decision, facts: MemberFacts) -> Verdict:
+        chat, user, msg = event.chat_id, event.user_id, event.message_id
+        verdict = Verdict(decision)
+        if (await self.groups.settings(chat)).rules_mode == "dry":
+            verdict.dry = True
+            entries = [NewLogEntry("rule", user, None, f"{r.name}: " + ", ".join(map(str, r.effects)), r.id, message_id=msg, dry=True)
+                       for r in decision.fired]
+            await self.moderation.repo.log(chat, entries, self.clock.now())
+            return verdict
+        s = self.moderation
+        for fired in decision.effects:
+            rule, e = fired.rule, fired.effect
+            reason = f"rule {rule.name}"
+            if e.key == "delete" and msg is not None and not verdict.deleted:
+                outcome = await s.delete(chat, [msg], None, user, reason)
+                verdict.deleted = outcome.ok
+            elif e.key in ("mute", "ban", "kick") and not facts.exempt:
+                await s.act(chat, e.key, user, None, e.args[0] if e.args else None, reason, msg, rule.id)
+            elif e.key == "warn" and not facts.exempt:
+                result = await s.warn(chat, user, None, e.args[0] or reason, f"rule:{rule.id}:{msg or event.date.isoformat()}", msg, rule.id)
+                if result.violation_id is not None:
+                    verdict.warns.append(result)
+            elif e.key in ("points", "xp"):
+                await self._award(chat, user, rule, e.key, e.args[0], msg or 0)
+            elif e.key == "reply":
+                verdict.replies.append((e.args[0], e.args[1]))
+            elif e.key == "explain":
+                tier = self.tiers[facts.tier]
+                needed = next((t for t in self.tiers if "post_links" in t.perks), None)
+                if needed is not None:
+                    verdict.explain = (tier, needed)
+            else:  # violation / reset / badge / give / take / notify: parsed and shown; applied by later work
+                log.info("rule %s in %s: effect %s is not applied yet", rule.id, chat, e.key)
+        return verdict
+
+    async def _award(self, chat: int, user: int, rule: Rule, currency: str, amount: int, message_id: int) -> None:
+        now = self.clock.now()
+        reason = Reason.RULE_AWARD if amount > 0 else Reason.RULE_DEDUCT
+        try:
+            async with self.db.transaction() as tx:  # all or nothing: a refused debit leaves no row behind
+                await post(tx, chat, user, amount, "xp" if currency == "xp" else "points", reason,
+                           f"rule:{rule.id}:{message_id}", now, note=rule.name)
+        except Exception:  # a deduction larger than the balance: skipped, logged
+            log.info("rule %s could not move %s %s for %s in %s", rule.id, amount, currency, user, chat)

@@ -1,0 +1,161 @@
+"""The rules engine in chat: every group message and edit judged by the group's rules, /rule list|show|add|on|off|
+del|move|test, and Rose's shortcuts that edit rules and lists (/addblocklist, /rmblocklist, /blocklist)."""
+from __future__ import annotations
+
+import re
+from html import escape
+from urllib.parse import urlsplit
+
+from telegram import Message, MessageEntity, Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot.context import BotContext
+from bot.domain.errors import UsageError
+from bot.domain.roles import Role
+from bot.domain.rules import Event, MemberFacts
+from bot.telegram_port import user_info
+from bot.texts import points as points_texts
+from bot.texts import rules as texts
+from handlers.base import command, delete_later, reply
+
+_URL = re.compile(r"(?:https?://|www\.)[^\s]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|me|ru|cn|xyz|top|info)\b", re.I)
+_EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\U0001F1E6-\U0001F1FF]")
+_MEDIA = ("photo", "video", "audio", "voice", "document", "animation", "sticker", "video_note")
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url if "//" in url else "http://" + url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def event_of(message: Message, kind: str) -> Event:
+    """Telegram's message as a rule sees it: text or caption, link hosts, mentions, forward, media."""
+    text = message.text or message.caption or ""
+    entities = message.parse_entities() if message.text else message.parse_caption_entities()
+    links, mentions = [], 0
+    for entity, value in entities.items():
+        if entity.type == MessageEntity.URL:
+            links.append(_host(value))
+        elif entity.type == MessageEntity.TEXT_LINK:
+            links.append(_host(entity.url or ""))
+        elif entity.type in (MessageEntity.MENTION, MessageEntity.TEXT_MENTION):
+            mentions += 1
+    media = next((m for m in _MEDIA if getattr(message, m, None)), None)
+    user = message.from_user
+    return Event(
+        kind, message.chat.id, user.id if user else 0, message.date, message.message_id, text, tuple(links), mentions,
+        message.forward_origin is not None, media, len(_EMOJI.findall(text)),
+        bool(user and user.is_bot), message.sender_chat is not None and message.sender_chat.id != message.chat.id,
+    )
+
+
+def _exempt(message: Message) -> bool:
+    """Anonymous admins (writing as the group) and the linked channel's automatic forwards."""
+    return message.sender_chat is not None and (message.sender_chat.id == message.chat.id or bool(message.is_automatic_forward))
+
+
+async def on_group_message(update: Update, context: BotContext) -> None:
+    """Every new or edited group message, before anything else looks at it: a message a rule deletes goes no further."""
+    message = update.effective_message
+    if message is None or (message.from_user and message.from_user.id == context.bot.id):
+        return
+    event = event_of(message, "edit" if update.edited_message else "message")
+    verdict = await context.services.rules.judge(event, _exempt(message))
+    if verdict is None or verdict.dry:
+        return
+    who = user_info(message.from_user).display if message.from_user else ""
+    for text, seconds in verdict.replies:
+        sent = await reply(update, context, escape(text))
+        if seconds and sent is not None:
+            delete_later(context, message.chat.id, sent.message_id, seconds.total_seconds())
+    if verdict.explain is not None:
+        tier, needed = verdict.explain
+        if event.forward:
+            notice = texts.forward_refused(context.tr, who, points_texts.tier_name(context.tr, needed), points_texts.tier_name(context.tr, tier))
+        else:
+            notice = points_texts.link_refused(context.tr, who, tier, needed)
+        await reply(update, context, notice, transient=True)
+    for result in verdict.warns:
+        await reply(update, context, texts.rule_warned(context.tr, who, result))
+    if verdict.deleted:
+        raise ApplicationHandlerStop()  # a deleted message earns nothing and counts toward nothing
+
+
+def _sub(context: BotContext) -> tuple[str, list[str]]:
+    args = context.args or []
+    if not args:
+        raise UsageError()
+    return args[0].lower(), args[1:]
+
+
+def _rest(update: Update, words: int) -> str:
+    """The text after the first `words` words, as typed (quotes and spaces kept)."""
+    parts = (update.effective_message.text or "").split(None, words)
+    return parts[words] if len(parts) > words else ""
+
+
+@command("rule", role=Role.ADMIN)
+async def cmd_rule(update: Update, context: BotContext) -> None:
+    sub, args = _sub(context)
+    s, chat = context.services.rules, update.effective_chat.id
+    tr = context.tr
+    if sub == "list":
+        mode = (await context.services.groups.settings(chat)).rules_mode
+        await reply(update, context, texts.rule_list(tr, await s.rows(chat), mode))
+    elif sub == "show" and len(args) == 1:
+        n, row = await s.show(chat, args[0])
+        await reply(update, context, texts.rule_show(tr, n, row))
+    elif sub == "add" and args:
+        row = await s.add(chat, _rest(update, 2))
+        await reply(update, context, texts.rule_added(tr, len(await s.rows(chat)), row.name))
+    elif sub in ("on", "off") and len(args) == 1:
+        row = await s.set_enabled(chat, args[0], sub == "on")
+        await reply(update, context, texts.rule_switched(tr, row.name, sub == "on"))
+    elif sub in ("del", "delete") and len(args) == 1:
+        row = await s.delete(chat, args[0])
+        await reply(update, context, texts.rule_deleted(tr, row.name))
+    elif sub == "move" and len(args) == 2 and args[1].isascii() and args[1].isdigit():
+        row = await s.move(chat, args[0], int(args[1]))
+        await reply(update, context, texts.rule_moved(tr, row.name, int(args[1])))
+    elif sub == "test" and args:
+        message = update.effective_message
+        text = _rest(update, 2)
+        links = tuple(_host(m.group(0)) for m in _URL.finditer(text))
+        event = Event("message", chat, 0, message.date, None, text, links, text.count("@"))
+        await reply(update, context, texts.rule_trace(tr, await s.test(chat, event, MemberFacts())))
+    else:
+        raise UsageError()
+
+
+@command("addblocklist", role=Role.ADMIN)
+async def cmd_addblocklist(update: Update, context: BotContext) -> None:
+    words = _words(update)
+    added = await context.services.rules.list_add(update.effective_chat.id, "blocklist", [(w, None) for w in words])
+    await reply(update, context, texts.list_changed(context.tr, added, 0, "blocklist"))
+
+
+@command("rmblocklist", role=Role.ADMIN)
+async def cmd_rmblocklist(update: Update, context: BotContext) -> None:
+    removed = await context.services.rules.list_remove(update.effective_chat.id, "blocklist", _words(update))
+    await reply(update, context, texts.list_changed(context.tr, 0, removed, "blocklist") if removed else texts.list_items(context.tr, "blocklist", []))
+
+
+@command("blocklist")
+async def cmd_blocklist(update: Update, context: BotContext) -> None:
+    items = await context.services.rules.list_items(update.effective_chat.id, "blocklist")
+    await reply(update, context, texts.list_items(context.tr, "blocklist", items))
+
+
+def _words(update: Update) -> list[str]:
+    """Quoted phrases or single words: /addblocklist "buy now" spam."""
+    rest = _rest(update, 1)
+    words = [a or b for a, b in re.findall(r'"([^"]+)"|(\S+)', rest)]
+    words = [w.strip() for w in words if w.strip() and len(w) <= 100]
+    if not words:
+        raise UsageError()
+    return words
+
+
+COMMANDS = [cmd_rule, cmd_addblocklist, cmd_rmblocklist, cmd_blocklist]

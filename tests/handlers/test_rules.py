@@ -1,0 +1,162 @@
+"""The rules engine through the real Application: default rules, /rule commands, dry mode, the blocklist shortcuts,
+and Telegram's realities (edits judged but not counted, a backlog is not a flood, admins and anonymous admins exempt)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.helpers import say
+
+
+def deleted(pg, message) -> bool:
+    return any(c.params.get("message_id") == message["message_id"]
+               or message["message_id"] in (c.params.get("message_ids") or [])
+               for c in pg.sim.calls() if c.method in ("deleteMessage", "deleteMessages") and c.ok)
+
+
+async def test_defaults_are_listed(pg, group):
+    g = group
+    listed = await say(pg, g.admin, "/rule list", g.chat)
+    assert listed.splitlines()[0].startswith("Rules, in order")
+    for name in ("antiflood", "forwards", "blocklist", "activator_xp"):
+        assert f". {name} [on] when " in listed
+
+
+async def test_a_flood_is_muted_and_a_backlog_is_not(pg, group):
+    g = group
+    pg.clock.advance(minutes=1)  # the group's first hellos are out of the window
+    for i in range(5):
+        pg.sim.send(g.alice, f"msg {i}", g.chat)
+    await pg.settle()
+    assert pg.sim.member(g.chat, g.alice)["status"] == "member"
+    pg.sim.send(g.alice, "msg 6", g.chat)
+    await pg.settle()
+    muted = pg.sim.member(g.chat, g.alice)
+    assert muted["status"] == "restricted" and muted["until_date"] == int((pg.clock.now() + timedelta(minutes=10)).timestamp())
+    assert [e.action for e in await pg.services.moderation.modlog(g.chat.id)] == ["mute"]
+    # Bob typed six messages a minute apart while Sticky was down; they arrive at once.
+    for i in range(6):
+        pg.sim.send(g.bob, f"late {i}", g.chat)
+        pg.clock.advance(minutes=1)
+    await pg.settle()
+    assert pg.sim.member(g.chat, g.bob)["status"] == "member"
+
+
+async def test_edits_are_judged_but_not_counted_for_flood(pg, group):
+    g = group
+    await say(pg, g.admin, '/addblocklist "buy now" casino*', g.chat)
+    first = pg.sim.send(g.carol, "hello", g.chat)
+    await pg.settle()
+    for i in range(5):  # five edits of one message are not six messages
+        pg.sim.edit(g.carol, first, f"hello {i}")
+        await pg.settle()
+    assert pg.sim.member(g.chat, g.carol)["status"] == "member"
+    pg.sim.edit(g.carol, first, "BUY NOW at the casino777")  # spam edited in after the fact
+    await pg.settle()
+    assert deleted(pg, first)
+    assert len(await pg.services.moderation.warns(g.chat.id, g.carol.id)) == 1
+    assert pg.sim.replies(g.chat)[-1]["text"] == "Carol has been warned (1/5)."
+
+
+async def test_blocklist_shortcuts(pg, group):
+    g = group
+    assert await say(pg, g.admin, "/blocklist", g.chat) == "blocklist is empty."
+    assert await say(pg, g.admin, '/addblocklist "buy now" spam', g.chat) == "2 entries in blocklist added or updated."
+    assert await say(pg, g.admin, "/blocklist", g.chat) == "blocklist:\n• buy now\n• spam"
+    spam = pg.sim.send(g.alice, "great SPAM here", g.chat)
+    await pg.settle()
+    assert deleted(pg, spam)
+    assert await say(pg, g.admin, "/rmblocklist spam", g.chat) == "Removed 1 entry from blocklist."
+    ok = pg.sim.send(g.alice, "spam again", g.chat)
+    await pg.settle()
+    assert not deleted(pg, ok)
+    assert await say(pg, g.admin, "/addblocklist", g.chat) == 'Usage: /addblocklist "word or phrase" …'
+
+
+async def test_admins_and_anonymous_admins_are_exempt(pg, group):
+    g = group
+    await say(pg, g.admin, "/addblocklist spam", g.chat)
+    own = pg.sim.send(g.admin, "spam by an admin", g.chat)
+    pg.sim.promote(g.chat, g.bob, by=g.owner, is_anonymous=True)
+    await pg.settle()
+    anon = pg.sim.send(g.bob, "spam as the group", g.chat, as_chat=True)
+    await pg.settle()
+    assert not deleted(pg, own) and not deleted(pg, anon)
+    for i in range(8):
+        pg.sim.send(g.owner, f"owner {i}", g.chat)
+    await pg.settle()
+    assert pg.sim.member(g.chat, g.owner)["status"] == "creator"
+    assert await pg.services.moderation.modlog(g.chat.id) == []
+
+
+async def test_rule_add_test_on_off_move_del(pg, group):
+    g = group
+    added = await say(pg, g.admin, '/rule add when message and has link and tier < silver then delete, reply "Links unlock at silver"', g.chat)
+    assert added == "Rule 5 (rule5) added."
+    trace = await say(pg, g.admin, "/rule test see https://example.com", g.chat)
+    assert trace.splitlines()[0] == "Dry run for a typical member:"
+    assert '✅ rule5 fires: delete, reply "Links unlock at silver"' in trace
+    assert "· antiflood: not fired, because this does not hold: flood 6 in 10s" in trace
+    link = pg.sim.send(g.alice, "look https://example.com", g.chat)
+    await pg.settle()
+    assert deleted(pg, link)
+    assert pg.sim.replies(g.chat)[-1]["text"] == "Links unlock at silver"
+    assert await say(pg, g.admin, "/rule off rule5", g.chat) == "Rule rule5 is off."
+    link2 = pg.sim.send(g.alice, "look https://example.org", g.chat)
+    await pg.settle()
+    assert not deleted(pg, link2)
+    assert await say(pg, g.admin, "/rule on 5", g.chat) == "Rule rule5 is on."
+    assert await say(pg, g.admin, "/rule move rule5 1", g.chat) == "Rule rule5 is now number 1."
+    assert (await say(pg, g.admin, "/rule show 1", g.chat)).startswith("1. rule5 [on]\nwhen message and has link")
+    assert await say(pg, g.admin, "/rule del 1", g.chat) == "Rule rule5 deleted."
+    assert await say(pg, g.admin, "/rule show 9", g.chat) == "No rule 9; /rule list shows them."
+    assert await say(pg, g.admin, "/rule move 1 9", g.chat) == "Positions go from 1 to 4."
+
+
+async def test_a_syntax_error_says_where_and_what(pg, group):
+    g = group
+    said = await say(pg, g.admin, "/rule add when message and flood 6 then mute", g.chat)
+    assert said == "Rule syntax, at character 26: expected “in” or “within”, found “then”.\nwhen message and flood 6 👉then mute"
+    assert (await say(pg, g.admin, "/rule", g.chat)).startswith("Usage: /rule")
+    assert (await say(pg, g.admin, "/rule frobnicate", g.chat)).startswith("Usage: /rule")
+
+
+async def test_dry_mode_logs_and_does_nothing(pg, group):
+    g = group
+    assert await say(pg, g.owner, "/set rules_mode dry", g.chat) == "rules_mode is now dry."
+    await say(pg, g.admin, "/addblocklist spam", g.chat)
+    spam = pg.sim.send(g.alice, "spam", g.chat)
+    await pg.settle()
+    assert not deleted(pg, spam)
+    assert await pg.services.moderation.warns(g.chat.id, g.alice.id) == []
+    [entry] = await pg.services.moderation.modlog(g.chat.id)
+    assert entry.dry and entry.action == "rule" and entry.reason.startswith("blocklist: delete, warn")
+    assert "[dry run]" in await say(pg, g.admin, "/modlog", g.chat)
+    assert await say(pg, g.owner, "/set rules_mode off", g.chat) == "rules_mode is now off."
+    pg.sim.send(g.alice, "spam", g.chat)
+    await pg.settle()
+    assert len(await pg.services.moderation.modlog(g.chat.id)) == 1
+
+
+async def test_an_activator_earns_xp_once_a_day(pg, group):
+    g = group
+    await say(pg, g.owner, "/setrole @alice activator", g.chat)
+    before = (await pg.services.points.ledger.wallet(g.chat.id, g.alice.id)).xp
+    pg.sim.send(g.alice, "morning!", g.chat)
+    pg.sim.send(g.alice, "again", g.chat)
+    await pg.settle()
+    rows = await pg.services.db.fetchall("SELECT amount FROM ledger WHERE chat_id = ? AND user_id = ? AND reason = 'rule_award'",
+                                          (g.chat.id, g.alice.id))
+    assert [r[0] for r in rows] == [5]
+    assert (await pg.services.points.ledger.wallet(g.chat.id, g.alice.id)).xp >= before + 5
+
+
+async def test_the_same_update_twice_warns_once(pg, group):
+    g = group
+    await say(pg, g.admin, "/addblocklist spam", g.chat)
+    pg.sim.send(g.alice, "spam", g.chat)
+    updates = pg.sim.take_updates()
+    from telegram import Update
+    for data in updates + updates:
+        await pg.app.process_update(Update.de_json(data, pg.app.bot))
+    await pg.settle()
+    assert len(await pg.services.moderation.warns(g.chat.id, g.alice.id)) == 1
