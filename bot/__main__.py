@@ -8,6 +8,7 @@ import logging
 import os
 import sqlite3
 import sys
+from pathlib import Path
 
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
@@ -73,7 +74,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     tg = config.telegram
     if tg.mode == "webhook":
         if not tg.webhook.public_url:
-            print("config.yaml: telegram.webhook.public_url: required in webhook mode", file=sys.stderr)
+            print(f"{args.config}: telegram.webhook.public_url: required in webhook mode", file=sys.stderr)
             return 2
         if importlib.util.find_spec("tornado") is None:
             print("telegram.mode webhook needs tornado: pip install -e '.[webhooks]' (or use mode: polling)", file=sys.stderr)
@@ -152,8 +153,12 @@ def cmd_console(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_backup(config: Config, args: argparse.Namespace) -> int:
-    from storage.backup import backup
+    from storage.backup import backup, same_file
 
+    if same_file(config.database.path, args.path):  # SQLite would copy the file onto itself: at best nothing, at worst a hang
+        suggestion = Path(config.database.path).with_name(Path(config.database.path).stem + "-backup.db")
+        print(f"backup: {args.path} is the live database itself; give another path, e.g. {suggestion}", file=sys.stderr)
+        return 1
     try:
         pages = backup(config.database.path, args.path)
     except (OSError, sqlite3.Error) as exc:  # sqlite3.Error: e.g. the file is not a database
@@ -167,15 +172,16 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
     from bot.checks import run_checks
 
     try:
-        problems = asyncio.run(run_checks(config))
+        problems, steps = asyncio.run(run_checks(config, repair=args.repair))
     except (RuntimeError, sqlite3.DatabaseError) as exc:  # a database from a newer Sticky, or not a database at all
         print(f"{config.database.path}: {exc}", file=sys.stderr)
         return 1
-    for line in problems:
+    for line in problems + steps:
         print(line)
     if not problems:
         print(f"{config.database.path}: all checks passed")
-    return 1 if problems else 0
+    repaired = args.repair and problems and all(line.startswith("Repaired:") for line in steps)
+    return 0 if not problems or repaired else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("console", help="an interactive simulated group: type 'name: text'")
     backup = sub.add_parser("backup", help="online backup of the database")
     backup.add_argument("path")
-    sub.add_parser("check", help="verify the database (integrity, ledger = balances)")
+    check = sub.add_parser("check", help="verify the database (integrity, ledger = balances)")
+    check.add_argument("--repair", action="store_true", help="rebuild cached balances from the ledger")
     # Options may come before or after the sub-command.
     for p in sub.choices.values():
         p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

@@ -5,33 +5,53 @@ from pathlib import Path
 
 from bot.config import Config
 from storage.db import Database
+from storage.groups import GroupRepo
 from storage.ledger import LedgerRepo
+from storage.members import MemberRepo
 
 
-async def run_checks(config: Config) -> list[str]:
+NEXT_STEP_REPAIR = ("Next step: back up (python -m bot backup PATH), then run `python -m bot check --repair` to rebuild the"
+                    " cached balances from the ledger, which is the record.")
+NEXT_STEP_INTEGRITY = "Next step: stop the bot and restore the latest backup (python -m bot backup makes one)."
+
+
+async def run_checks(config: Config, repair: bool = False) -> tuple[list[str], list[str]]:
+    """(problems, what to do next) — a repair, when asked for, is the next step taken."""
     path = Path(config.database.path)
     if not path.exists():
-        return [f"{path}: no database"]
+        return [f"{path}: no database"], []
     db = Database(path, config.database.busy_timeout_ms)
     await db.open()
     try:
-        problems = []
+        problems, steps = [], []
         integrity = await db.fetchval("PRAGMA integrity_check")
         if integrity != "ok":
             problems.append(f"{path}: integrity: {integrity}")
-        for check in CHECKS:
-            problems.extend(await check(db))
-        return problems
+            steps.append(NEXT_STEP_INTEGRITY)
+        wallets = await ledger_matches_wallets(db)
+        problems += wallets
+        if wallets and repair:
+            steps.append(f"Repaired: {_count(await LedgerRepo(db).rebuild_wallets(), 'cached balance')} rebuilt from the ledger.")
+        elif wallets:
+            steps.append(NEXT_STEP_REPAIR)
+        return problems, steps
     finally:
         await db.close()
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 async def ledger_matches_wallets(db: Database) -> list[str]:
-    """The cached balance and XP of every member equal the sum of their ledger rows."""
-    return [
-        f"group {chat} member {user}: cached {currency} {cached} != ledger sum {total}"
-        for chat, user, currency, cached, total in await LedgerRepo(db).mismatches()
-    ]
+    """The cached balance and XP of every member equal the sum of their ledger rows; named by group title and
+    member name (ids too, for SQL)."""
+    groups, members = GroupRepo(db), MemberRepo(db)
+    out = []
+    for chat, user_id, currency, cached, total in await LedgerRepo(db).mismatches():
+        group, user = await groups.get(chat), await members.user(user_id)
+        where = f"{group.title} (group {chat})" if group else f"group {chat}"
+        who = f"{user.display} ({'@' + user.username + ', ' if user.username else ''}id {user_id})" if user else f"member {user_id}"
+        out.append(f"{where} · {who}: cached {currency} {cached}, but the ledger adds up to {total}")
+    return out
 
-
-CHECKS = [ledger_matches_wallets]

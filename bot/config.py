@@ -333,6 +333,42 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
 
 
+# Fields whose form is a regular expression: say the form in words, never the expression.
+_FORMS = {
+    "key": "lowercase letters, digits and _, starting with a letter (at most 32), e.g. gold",
+    "run_at": "a time of day as HH:MM, e.g. 03:00",
+}
+
+
+def _reason(err: Any) -> str:
+    """pydantic's error in words an operator reads at once, with what they wrote."""
+    kind, ctx, field = err["type"], err.get("ctx") or {}, str(err["loc"][-1]) if err["loc"] else ""
+    given = err.get("input")
+    shown = f" (got {given!r})" if isinstance(given, (str, int, float, bool)) and kind != "missing" else ""
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling; see config.yaml for every key)"
+    if kind == "missing":
+        return "required"
+    if kind == "string_pattern_mismatch":
+        return f"must be {_FORMS.get(field, 'in the form config.yaml shows')}{shown}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"must be a whole number{shown}"
+    if kind in ("float_parsing", "float_type"):
+        return f"must be a number{shown}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be true or false{shown}"
+    bounds = {"greater_than_equal": "at least {ge}", "less_than_equal": "at most {le}", "greater_than": "more than {gt}",
+              "less_than": "less than {lt}"}
+    if kind in bounds:
+        return "must be " + bounds[kind].format(**ctx) + shown
+    if kind == "list_type":
+        return "must be a list (lines starting with -)"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "must be a section of key: value lines"
+    msg = err["msg"].removeprefix("Value error, ")
+    return msg.replace("Input should be", "must be", 1) + (shown if msg.startswith("Input should be") else "")
+
+
 def parse_config(data: Any, source: str = "config.yaml") -> Config:
     if data is None:
         data = {}
@@ -345,10 +381,7 @@ def parse_config(data: Any, source: str = "config.yaml") -> Config:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key (check the spelling; see config.yaml for every key)"
-            lines.append(f"{source}: {_loc(err['loc'])}: {msg}")
+            lines.append(f"{source}: {_loc(err['loc'])}: {_reason(err)}")
         raise ConfigError(lines) from None
 
 

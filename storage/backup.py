@@ -5,6 +5,15 @@ import sqlite3
 from pathlib import Path
 
 
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Do two paths name one file (after ., .., symlinks and hard links)?"""
+    a, b = Path(a), Path(b)
+    try:
+        return a.samefile(b)
+    except OSError:  # one does not exist yet
+        return a.resolve() == b.resolve()
+
+
 def backup(source: str | Path, target: str | Path) -> int:
     source, target = Path(source), Path(target)
     if not source.exists():

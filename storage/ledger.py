@@ -190,6 +190,23 @@ class LedgerRepo:
         rows = await self.db.fetchall("SELECT user_id FROM wallets WHERE chat_id = ? AND points > 0", (chat_id,))
         return [r["user_id"] for r in rows]
 
+    async def rebuild_wallets(self) -> int:
+        """Set every cached balance and XP to its ledger's sum (the ledger is the record). Returns how many
+        wallets changed."""
+        wrong = {(chat, user) for chat, user, *_ in await self.mismatches()}
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO wallets (chat_id, user_id, points, xp)"
+                " SELECT chat_id, user_id, SUM(CASE WHEN currency = 'points' THEN amount ELSE 0 END),"
+                " SUM(CASE WHEN currency = 'xp' THEN amount ELSE 0 END) FROM ledger WHERE true GROUP BY chat_id, user_id"
+                " ON CONFLICT (chat_id, user_id) DO UPDATE SET points = excluded.points, xp = excluded.xp"
+            )
+            await tx.execute(
+                "UPDATE wallets SET points = 0, xp = 0 WHERE NOT EXISTS"
+                " (SELECT 1 FROM ledger l WHERE l.chat_id = wallets.chat_id AND l.user_id = wallets.user_id)"
+            )
+        return len(wrong)
+
     async def mismatches(self) -> list[tuple[int, int, str, int, int]]:
         """(chat, user, currency, cached, ledger sum) wherever the wallet differs from its ledger."""
         rows = await self.db.fetchall(

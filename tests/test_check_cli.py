@@ -1,5 +1,5 @@
 """`python -m bot check`: exit 0 on a consistent database; a wallet that disagrees with its ledger is named —
-group, member, currency, both numbers — and the exit code is 1."""
+group, member, currency, both numbers — with the next step, and the exit code is 1."""
 from __future__ import annotations
 
 import os
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from bot.checks import NEXT_STEP_REPAIR
 from bot.playground import Playground
 from tests.helpers import make_group, say
 
@@ -57,7 +58,10 @@ async def test_check_passes_then_names_a_corrupted_wallet(lived_in):
         conn.execute("UPDATE wallets SET points = points + 1 WHERE chat_id = ? AND user_id = ?", (chat, alice))
     bad = run_check(config)
     assert bad.returncode == 1
-    assert bad.stdout.splitlines() == [f"group {chat} member {alice}: cached points {points + 1} != ledger sum {points}"]
+    assert bad.stdout.splitlines() == [
+        f"Tea Lovers (group {chat}) · Alice (@alice, id {alice}): cached points {points + 1}, but the ledger adds up to {points}",
+        NEXT_STEP_REPAIR,
+    ]
 
 
 def test_check_in_process_reports_every_currency_and_a_missing_wallet(lived_in, capsys):
@@ -71,9 +75,10 @@ def test_check_in_process_reports_every_currency_and_a_missing_wallet(lived_in, 
     capsys.readouterr()
     assert main(["--config", str(config), "check"]) == 1
     assert sorted(capsys.readouterr().out.splitlines()) == sorted([
-        f"group {chat} member {alice}: cached xp {alice_xp - 3} != ledger sum {alice_xp}",
-        f"group {chat} member {bob}: cached points 0 != ledger sum {bob_points}",
-        f"group {chat} member {bob}: cached xp 0 != ledger sum {bob_xp}",
+        f"Tea Lovers (group {chat}) · Alice (@alice, id {alice}): cached xp {alice_xp - 3}, but the ledger adds up to {alice_xp}",
+        f"Tea Lovers (group {chat}) · Bob (@bob, id {bob}): cached points 0, but the ledger adds up to {bob_points}",
+        f"Tea Lovers (group {chat}) · Bob (@bob, id {bob}): cached xp 0, but the ledger adds up to {bob_xp}",
+        NEXT_STEP_REPAIR,
     ])
 
 

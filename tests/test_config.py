@@ -26,7 +26,7 @@ def test_every_problem_is_one_line_with_file_field_and_reason(tmp_path):
     assert len(lines) == 4
     assert all(line.startswith(f"{path}: ") for line in lines)
     text = "\n".join(lines)
-    assert "telegram.mode: Input should be 'polling' or 'webhook'" in text
+    assert "telegram.mode: must be 'polling' or 'webhook' (got 'carrier-pigeon')" in text
     assert "telegram.extra_thing: unknown key" in text
     assert "defaults.timezone: unknown timezone 'Mars/Olympus'" in text
     assert "defaults.transient_seconds:" in text

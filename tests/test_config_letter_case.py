@@ -15,7 +15,7 @@ def test_logging_level_in_any_case(given, kept):
 def test_an_unknown_logging_level_is_still_one_line():
     with pytest.raises(ConfigError) as info:
         parse_config({"logging": {"level": "chatty"}})
-    assert info.value.lines == ["config.yaml: logging.level: Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"]
+    assert info.value.lines == ["config.yaml: logging.level: must be 'DEBUG', 'INFO', 'WARNING' or 'ERROR' (got 'CHATTY')"]
 
 
 @pytest.mark.parametrize(("given", "kept"), [("asia/shanghai", "Asia/Shanghai"), ("EUROPE/BERLIN", "Europe/Berlin"), ("utc", "UTC")])
