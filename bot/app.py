@@ -11,7 +11,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     Application, ApplicationBuilder, CallbackQueryHandler, ChatJoinRequestHandler, ChatMemberHandler, CommandHandler,
-    ContextTypes, Defaults,
+    ContextTypes, Defaults, JobQueue,
     MessageHandler, TypeHandler, filters,
 )
 from telegram.request import BaseRequest, HTTPXRequest
@@ -96,6 +96,7 @@ def all_commands() -> list:
 
 def build_application(
     config: Config, *, clock: Clock | None = None, request_factory: Callable[[], BaseRequest] | None = None,
+    job_queue: JobQueue | None = None,
 ) -> Application:
     if config.token is None:
         raise ValueError("no bot token: set the BOT_TOKEN environment variable")
@@ -123,6 +124,8 @@ def build_application(
     calls = request_factory() if request_factory is not None else HTTPXRequest(connection_pool_size=256)
     updates_request = request_factory() if request_factory is not None else HTTPXRequest(connection_pool_size=1)
     builder = builder.request(AnsweredRequest(calls, inbox.before_telegram_acts)).get_updates_request(InboxRequest(updates_request, inbox))
+    if job_queue is not None:  # the console's: due by the simulated clock, run when it moves
+        builder = builder.job_queue(job_queue)
     if config.telegram.api_url:
         base = config.telegram.api_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")

@@ -1,74 +1,197 @@
-"""`python -m bot console`: an interactive simulated group. Type `name: text`; `name -> other: text` replies to other's last message."""
+"""`python -m bot console`: a simulated Telegram in the terminal — a group, private chats with Sticky, buttons,
+joins and leaves, and a clock that runs Sticky's timed work when it moves. `help` lists the verbs."""
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import tempfile
+import warnings
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TextIO
 
+from bot.clock import FixedClock
 from bot.config import Config
 from bot.playground import Playground
 
-LINE = re.compile(r"^\s*(?P<who>[A-Za-z0-9_]{1,32})\s*(?:->\s*(?P<to>[A-Za-z0-9_]{1,32})\s*)?:\s?(?P<text>.*)$")
-WAIT = re.compile(r"^\s*wait\s+(?P<n>\d+)\s*(?P<unit>[smhd])\s*$")
+NAME = r"[A-Za-z0-9_]{1,32}"
+SAY = re.compile(rf"^\s*(?P<who>{NAME})\s*(?:->\s*(?P<to>{NAME})\s*)?:\s?(?P<text>.*)$")
+DM = re.compile(rf"^\s*(?P<who>{NAME})\s+dm\s*:\s?(?P<text>.*)$")
+PRESS = re.compile(rf"^\s*(?P<who>{NAME})\s+press\s+(?P<label>.+?)\s*$")
+JOIN = re.compile(rf"^\s*join\s+(?P<who>{NAME})(?:\s+via\s+(?P<link>\S+))?\s*$")
+MEMBER_VERB = re.compile(rf"^\s*(?P<verb>leave|promote|demote)\s+(?P<who>{NAME})\s*$")
+WAIT = re.compile(r"^\s*wait\s+(?P<span>(?:\d+\s*[smhd]\s*)+)$")
+SPAN = re.compile(r"(\d+)\s*([smhd])")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
-HELP = """Type as anyone: `alice: hello`, `owner: /setrole @alice activator`.
-`owner` owns the group, `admin` is its Telegram admin; any other name joins on first use.
-`bob -> alice: /setrole activator` replies to alice's last message. `wait 2h` moves the clock. `quit` ends."""
+HELP = """Console verbs (Sticky answers as it would in Telegram):
+  alice: hello                   alice writes in the group (any new name joins first)
+  bob -> alice: /give 5 thanks   bob replies to alice's last message
+  alice dm: /start               alice writes to Sticky in private; its private messages show as [alice ⇄ Sticky]
+  alice press Confirm            alice presses the button whose label contains "Confirm" on the latest message that has one
+  join dave [via LINK]           dave joins (through an invite link Sticky gave)
+  leave dave                     dave leaves the group
+  promote bob / demote bob       the owner makes bob a Telegram admin, or takes it back
+  wait 10m                       the clock moves (s, m, h, d; 1h30m): captcha timeouts, referral confirmations,
+                                 deletions and schedules due on the way run at their own time
+  help                           this list;  quit  ends
+`owner` owns the group "Console Group"; `admin` is its Telegram admin."""
 
 
-async def run_console(config: Config, stdin: TextIO, stdout: TextIO) -> int:
+def parse_span(text: str) -> timedelta:
+    return sum((timedelta(**{UNITS[u]: int(n)}) for n, u in SPAN.findall(text)), timedelta())
+
+
+class Screen:
+    """Prints each chat as it grows: new entries, and the final text of messages edited since they were shown."""
+
+    def __init__(self, pg: Playground, out: TextIO) -> None:
+        self.pg, self.out = pg, out
+        self.seen: dict[object, dict[object, str]] = {}
+
+    def show(self, chat, prefix: str = "") -> None:
+        seen = self.seen.setdefault(getattr(chat, "id", chat), {})
+        for key, text in self.pg.sim.transcript_entries(chat):
+            if seen.get(key) == text:
+                continue
+            mark = "✎ " if key in seen and not text.endswith("[deleted]") else ""  # a deletion says so itself
+            seen[key] = text
+            print(prefix + mark + text.replace("\n", "\n" + prefix + "  "), file=self.out)
+        self.out.flush()
+
+
+async def _read_line(stdin: TextIO) -> str:
+    """One line of input, read off the event loop: Sticky keeps running while a person types."""
+    return await asyncio.to_thread(stdin.readline)
+
+
+def _log_to_file() -> Path:
+    """Library messages (APScheduler, PTB, warnings) go to a file, never into the chat transcript."""
+    path = Path(tempfile.gettempdir()) / f"sticky-console-{datetime.now():%Y%m%d-%H%M%S}.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    warnings.simplefilter("default")
+    return path
+
+
+async def run_console(config: Config, stdin: TextIO, stdout: TextIO, start: datetime | None = None) -> int:
     interactive = stdin.isatty()
+    log_path = _log_to_file()
+    start = start or datetime.now(timezone.utc).replace(second=0, microsecond=0)
     with tempfile.TemporaryDirectory(prefix="sticky-console-") as tmp:
-        async with Playground(Path(tmp) / "console.db", config) as pg:
-            sim = pg.sim
-            owner = sim.user("owner")
-            group = sim.create_group("Console Group", owner=owner)
-            sim.add_bot(group, by=owner)
-            admin = sim.user("admin")
-            sim.join(group, admin)
-            sim.promote(group, admin, by=owner, can_restrict_members=True, can_delete_messages=True)
-            await pg.settle()
-            shown = len(sim.transcript(group))
+        async with Playground(Path(tmp) / "console.db", config, FixedClock(start), drive_jobs=True) as pg:
+            session = Session(pg, stdout)
+            await session.open()
+            print(f"· the simulated clock starts at {pg.clock.now():%Y-%m-%d %H:%M} UTC; `wait 10m` moves it. `help` lists the verbs.",
+                  file=stdout)
             if interactive:
                 print(HELP, file=stdout)
-            last: dict[str, dict] = {}
             while True:
                 if interactive:
                     stdout.write("> ")
                     stdout.flush()
-                line = stdin.readline()
+                line = await _read_line(stdin)
                 if not line or line.strip() in ("quit", "exit"):
                     break
                 if not line.strip() or line.lstrip().startswith("#"):
                     continue
-                if m := WAIT.match(line):
-                    pg.clock.advance(**{UNITS[m["unit"]]: int(m["n"])})
-                    print(f"· the clock is now {pg.clock.now():%Y-%m-%d %H:%M} UTC", file=stdout)
-                    continue
-                m = LINE.match(line)
-                if m is None:
-                    print("? write `name: text` (or `help`)" if line.strip() != "help" else HELP, file=stdout)
-                    continue
-                name = m["who"].lower()
-                user = sim.user(name)
-                if sim.member(group, user)["status"] in ("left", "kicked"):
-                    try:
-                        sim.join(group, user)
-                    except Exception as exc:  # banned users cannot come back: say so, as Telegram would
-                        print(f"· {name} cannot join: {exc}", file=stdout)
-                        continue
-                reply_to = last.get(m["to"].lower()) if m["to"] else None
-                try:
-                    last[name] = sim.send(user, m["text"], group, reply_to=reply_to)
-                except Exception as exc:  # e.g. a muted member: Telegram's app would not let them type
-                    print(f"· {name} cannot send: {exc}", file=stdout)
-                    continue
-                await pg.settle()
-                lines = sim.transcript(group)
-                for out_line in lines[shown:]:
-                    print(out_line, file=stdout)
-                shown = len(lines)
-                stdout.flush()
+                await session.handle(line)
+    print(f"· library messages were written to {log_path}", file=stdout)
     return 0
+
+
+class Session:
+    def __init__(self, pg: Playground, out: TextIO) -> None:
+        self.pg, self.out, self.sim = pg, out, pg.sim
+        self.screen = Screen(pg, out)
+        self.last: dict[str, dict] = {}  # each name's last group message, for `bob -> alice:`
+        self.private: set[str] = set()  # names with a private chat open
+
+    async def open(self) -> None:
+        sim = self.sim
+        self.owner = sim.user("owner")
+        self.group = sim.create_group("Console Group", owner=self.owner)
+        sim.add_bot(self.group, by=self.owner)
+        admin = sim.user("admin")
+        sim.join(self.group, admin)
+        sim.promote(self.group, admin, by=self.owner, can_restrict_members=True, can_delete_messages=True)
+        await self.pg.settle()
+        self.screen.show(self.group)
+
+    def note(self, text: str) -> None:
+        print(f"· {text}", file=self.out)
+
+    def refresh(self) -> None:
+        self.screen.show(self.group)
+        for name in sorted(self.private):
+            self.screen.show(self.sim.user(name), prefix=f"[{name} ⇄ Sticky] ")
+
+    async def handle(self, line: str) -> None:
+        try:
+            await self._handle(line)
+        except Exception as exc:  # what Telegram's app would refuse (a muted member typing, a banned one joining…)
+            self.note(f"not possible: {exc}")
+        await self.pg.settle()
+        self.refresh()
+
+    async def _handle(self, line: str) -> None:
+        sim, group = self.sim, self.group
+        if line.strip() == "help":
+            print(HELP, file=self.out)
+        elif m := WAIT.match(line):
+            before = self.pg.clock.now()
+
+            def step(job) -> None:
+                self.refresh()
+
+            await self.pg.wait(parse_span(m["span"]), on_step=step)
+            self.refresh()
+            self.note(f"the clock moved {before:%Y-%m-%d %H:%M} → {self.pg.clock.now():%Y-%m-%d %H:%M} UTC")
+        elif m := JOIN.match(line):
+            sim.join(group, sim.user(m["who"].lower()), link=m["link"])
+        elif m := MEMBER_VERB.match(line):
+            user = sim.user(m["who"].lower())
+            if m["verb"] == "leave":
+                sim.leave(group, user)
+            elif m["verb"] == "promote":
+                self._ensure_member(user)
+                sim.promote(group, user, by=self.owner, can_restrict_members=True, can_delete_messages=True, can_invite_users=True)
+            else:
+                sim.demote(group, user, by=self.owner)
+        elif m := DM.match(line):
+            name = m["who"].lower()
+            self.private.add(name)
+            sim.send(sim.user(name), m["text"])
+        elif m := PRESS.match(line):
+            self._press(m["who"].lower(), m["label"])
+        elif m := SAY.match(line):
+            name = m["who"].lower()
+            user = sim.user(name)
+            self._ensure_member(user)
+            reply_to = self.last.get(m["to"].lower()) if m["to"] else None
+            self.last[name] = sim.send(user, m["text"], group, reply_to=reply_to)
+        else:
+            print("? write `name: text`, or `help` for every verb", file=self.out)
+
+    def _ensure_member(self, user) -> None:
+        if self.sim.member(self.group, user)["status"] in ("left", "kicked"):
+            self.sim.join(self.group, user)
+
+    def _press(self, name: str, label: str) -> None:
+        user = self.sim.user(name)
+        chats = [self.group] + ([user] if name in self.private else [])
+        wanted = label.casefold().strip("“”\"'")
+        for message in sorted((m for c in chats for m in self.sim.messages(c)), key=lambda m: m["date"], reverse=True):
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                for button in row:
+                    if "callback_data" in button and wanted in button["text"].casefold():
+                        self.sim.press(user, message, button["callback_data"])
+                        return
+        self.note(f"no button labelled {label!r} for {name}")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Config
+from bot.console import Screen
 from bot.playground import Playground
 
 
@@ -21,16 +22,13 @@ class Script:
 
     def __init__(self, pg: Playground, group, out: TextIO) -> None:
         self.pg, self.group, self.out = pg, group, out
-        self.shown = 0
+        self.screen = Screen(pg, out)  # new entries, presses, and an edited message's final text (✎)
 
     async def step(self, caption: str | None = None) -> None:
         await self.pg.settle()
-        lines = self.pg.sim.transcript(self.group)
         if caption:
             print(f"\n── {caption}", file=self.out)
-        for line in lines[self.shown :]:
-            print("  " + line.replace("\n", "\n    "), file=self.out)
-        self.shown = len(lines)
+        self.screen.show(self.group, prefix="  ")
 
     async def say(self, user, text: str, reply_to=None) -> dict:
         message = self.pg.sim.send(user, text, self.group, reply_to=reply_to)

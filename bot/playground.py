@@ -1,10 +1,11 @@
 """Sticky's real Application wired to the simulated Telegram in-process: the engine of the tests, `demo` and `console`."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from telegram import Update
-from telegram.ext import Application
+from telegram.ext import Application, JobQueue
 
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.clock import FixedClock
@@ -22,16 +23,73 @@ def sim_config(config: Config, db_path: str | Path, token: str) -> Config:
     return config.model_copy(update={"telegram": telegram, "database": database, "token": SecretStr(token)})
 
 
+class SimJobQueue(JobQueue):
+    """PTB's JobQueue on the simulated clock: a job is due by simulated time, and nothing runs on its own (the
+    scheduler stays paused, so wall-clock time passing while a person types fires and misses nothing).
+    `Playground.wait` runs what falls due, in order, each at its own time."""
+
+    def __init__(self, clock: FixedClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def _tz_now(self) -> datetime:
+        return self.clock.now().astimezone(self.scheduler.timezone)
+
+    def run_repeating(self, callback, interval, first=None, last=None, data=None, name=None, chat_id=None, user_id=None, job_kwargs=None):
+        seconds = interval.total_seconds() if isinstance(interval, timedelta) else interval
+        start = self._parse_time_input(seconds if first is None else first)
+        # APScheduler would place the first run after the wall clock's now; here it is where the simulation says.
+        return super().run_repeating(callback, interval, start, last, data, name, chat_id, user_id,
+                                     {**(job_kwargs or {}), "next_run_time": start})
+
+    async def start(self) -> None:
+        if not self.scheduler.running:
+            self.scheduler.start(paused=True)
+
+    def next_due(self, until: datetime):
+        due = [j for j in self.jobs() if j.next_t is not None and j.next_t <= until]
+        return min(due, key=lambda j: j.next_t) if due else None
+
+
 class Playground:
-    def __init__(self, db_path: str | Path, config: Config | None = None, clock: FixedClock | None = None) -> None:
+    def __init__(
+        self, db_path: str | Path, config: Config | None = None, clock: FixedClock | None = None, *, drive_jobs: bool = False,
+    ) -> None:
         self.clock = clock or FixedClock()
         self.sim = FakeTelegram(clock=self.clock)
         self.config = sim_config(config or Config(), db_path, self.sim.token)
+        self.drive_jobs = drive_jobs  # the console: jobs run by `wait` at simulated time (tests run them by hand)
         self.app: Application = self._build()
         self.started = False
 
     def _build(self) -> Application:
-        return build_application(self.config, clock=self.clock, request_factory=lambda: SimRequest(self.sim))
+        return build_application(self.config, clock=self.clock, request_factory=lambda: SimRequest(self.sim),
+                                 job_queue=SimJobQueue(self.clock) if self.drive_jobs else None)
+
+    async def wait(self, span: timedelta, on_step=None) -> int:
+        """Move the simulated clock by `span`, running every job that falls due on the way — timeouts, sweeps,
+        deletions, schedules — in order, each with the clock at its own due time; the bot's answers are delivered
+        after each. `on_step(job)` is called before a job runs. Returns how many jobs ran."""
+        assert self.drive_jobs, "wait() needs Playground(drive_jobs=True)"
+        queue: SimJobQueue = self.app.job_queue  # type: ignore[assignment]
+        until, ran = self.clock.now() + span, 0
+        while (job := queue.next_due(until)) is not None:
+            at = job.next_t
+            if at > self.clock.now():
+                self.clock.set(at)
+            following = job.job.trigger.get_next_fire_time(at, at + timedelta(microseconds=1))
+            if following is None:
+                job.schedule_removal()
+            else:
+                job.job.modify(next_run_time=following)
+            if on_step is not None:
+                on_step(job)
+            await job.run(self.app)
+            await self.settle()
+            ran += 1
+        self.clock.set(until)
+        await self.settle()
+        return ran
 
     @property
     def services(self) -> Services:

@@ -107,7 +107,7 @@ def test_console_scripted_through_stdin(tmp_path):
     lines = result.stdout.splitlines()
     assert "Sticky → owner: Alice is now Activator." in lines
     roles = lines.index("Sticky → bob: Roles in Console Group")
-    assert lines[roles + 5 : roles + 7] == ["Activator (1) — keeps the mood up", "  Alice"]
+    assert lines[roles + 5 : roles + 7] == ["  Activator (1) — keeps the mood up", "    Alice"]
     assert "Sticky → owner: Bob is now Spreader." in lines  # `owner -> bob:` replies to bob's last message
     assert "Sticky → carol: Only Admin and above can use this command." in lines
     assert "Traceback" not in result.stderr

@@ -38,6 +38,9 @@ def test_the_demo_runs_offline_and_tells_its_story():
     assert lines[me + 3 : me + 6] == ["Points: 25 · XP: 20", "Streak: 2 days · Rank: #2 on /top (points, this season)", "Badges: First check-in"]
     # The shop: bought with a confirmation, then fulfilled.
     assert "· bob sees a notice: 'Bought! Order #1; 25 points left.'" in lines
+    # Presses are printed, and the purchase question shows its final text once confirmed.
+    assert "· bob pressed '✅ Confirm'" in lines
+    assert any(line.startswith("✎ Sticky: 🧾 Order #1: Bob bought Tea mug") for line in lines)
     assert any(line.startswith("Sticky → owner: Order #1 (Tea mug for Bob) is fulfilled.") for line in lines)
     # The newcomer passes the check and may write; the inviter is rewarded in private.
     assert "· Sticky restricted dave (forever)" in lines

@@ -145,6 +145,11 @@ class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, Commo
     def transcript(self, chat: SimChat | SimUser | int) -> list[str]:
         return _transcript.render(self, self._chat_ref(chat))
 
+    @locked
+    def transcript_entries(self, chat: SimChat | SimUser | int) -> list[tuple[tuple[str, int], str]]:
+        """(key, text) per message or event; a message's key stays the same when it is edited or deleted."""
+        return [(key, "\n".join(lines)) for key, lines in _transcript.entries(self, self._chat_ref(chat))]
+
     @property
     def pending_update_count(self) -> int:
         with self._lock:

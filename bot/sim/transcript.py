@@ -63,10 +63,16 @@ def _message_lines(sim: FakeTelegram, state: ChatState, msg: Msg) -> list[str]:
 
 
 def render(sim: FakeTelegram, state: ChatState) -> list[str]:
-    lines: list[str] = []
-    for kind, value in state.timeline:
+    return [line for _key, entry in entries(sim, state) for line in entry]
+
+
+def entries(sim: FakeTelegram, state: ChatState) -> list[tuple[tuple[str, int], list[str]]]:
+    """The transcript entry by entry, each with a stable key (a message keeps its key when it is edited or
+    deleted), so a printer can show what changed since it last looked."""
+    out: list[tuple[tuple[str, int], list[str]]] = []
+    for index, (kind, value) in enumerate(state.timeline):
         if kind == "msg":
-            lines += _message_lines(sim, state, state.messages[value])
+            out.append((("msg", value), _message_lines(sim, state, state.messages[value])))
         else:
-            lines.append(f"· {value}")
-    return lines
+            out.append((("event", index), [f"· {value}"]))
+    return out

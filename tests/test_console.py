@@ -1,0 +1,115 @@
+"""The console as a simulated Telegram (issue 13), scripted through a stdin that is not a terminal: a captcha
+times out after `wait`, a referral confirms after `wait 1d`, a purchase is confirmed by `press` (the question's
+final text shown), private chat works, and library messages stay out of the transcript."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime, timedelta, timezone
+
+from bot.config import Config
+from bot.console import parse_span, run_console
+from bot.playground import Playground
+
+START = datetime(2026, 5, 4, 9, 0, tzinfo=timezone.utc)
+
+
+class Typist(io.TextIOBase):
+    """stdin that is not a terminal and types each line after reading what the console printed so far (a
+    person would read the invite link or the emoji to press before typing)."""
+
+    def __init__(self, out: io.StringIO, steps) -> None:
+        self.out, self.steps = out, iter(steps)
+
+    def isatty(self) -> bool:
+        return False
+
+    def readline(self) -> str:
+        step = next(self.steps, None)
+        if step is None:
+            return ""
+        return (step(self.out.getvalue()) if callable(step) else step) + "\n"
+
+
+def alice_link(shown: str) -> str:
+    return re.findall(r"\[alice ⇄ Sticky\]\s+(https://t\.me/\+\S+)", shown)[-1]
+
+
+def emoji_for(name: str):
+    def press(shown: str) -> str:
+        emoji = re.findall(rf"{name}, welcome to Console Group! Before you can write, press (\S+) within", shown)[-1]
+        return f"{name.lower()} press {emoji}"
+    return press
+
+
+async def test_a_scripted_console_session_runs_timed_work_buttons_and_private_chat(tmp_path):
+    out = io.StringIO()
+    steps = [
+        "alice: hello",
+        "alice dm: /start",
+        "owner: /set screening on",
+        "alice: /invite",
+        lambda shown: f"join erin via {alice_link(shown)}",
+        emoji_for("Erin"),
+        "erin: hi all, thanks Alice!",
+        lambda shown: f"join dave via {alice_link(shown)}",
+        "wait 3m",                                   # dave never answers: the check times out
+        "wait 1d",                                   # erin stayed a day: alice's referral is confirmed
+        "owner: /additem Tea mug | 30",
+        "owner: /give @alice 100 welcome",
+        "alice: /shop",
+        "alice press Tea mug",
+        "alice press Confirm",
+        "help",
+    ]
+    assert await run_console(Config(), Typist(out, steps), out, start=START) == 0
+    text = out.getvalue()
+    lines = text.splitlines()
+    assert lines[lines.index("· the simulated clock starts at 2026-05-04 09:00 UTC; `wait 10m` moves it. `help` lists the verbs.") - 1]
+    # Private chat, shown as such.
+    assert any(l.startswith("[alice ⇄ Sticky] Sticky → alice: Hi! I'm Sticky.") for l in lines)
+    # The captcha times out during `wait 3m`, at its own time, and the clock says where it went.
+    waited = lines.index("· the clock moved 2026-05-04 09:00 → 2026-05-04 09:03 UTC")
+    assert "· Sticky banned dave (forever)" in lines[:waited] and "· Sticky unbanned dave" in lines[:waited]
+    # The referral confirms after `wait 1d`: alice hears it in private.
+    day = lines.index("· the clock moved 2026-05-04 09:03 → 2026-05-05 09:03 UTC")
+    assert "· Sticky lifted the restrictions on erin" in lines[:waited]
+    assert any(l.startswith("[alice ⇄ Sticky]") and "Erin" in l for l in lines[waited:day]), "\n".join(lines[waited:day])
+    # The purchase: the presses are printed, and the question's final text replaces it.
+    assert "· alice pressed '🛒 #1 Tea mug · 30'" in lines
+    assert "· alice pressed '✅ Confirm'" in lines
+    assert any(l.startswith("✎ Sticky") and "Tea mug" in l and "order #1" in l.lower() for l in lines), text[-1500:]
+    # `help` lists the verbs; library messages went to a file named at the end.
+    assert "  alice press Confirm            alice presses the button whose label contains \"Confirm\" on the latest message that has one" in lines
+    assert re.fullmatch(r"· library messages were written to \S+\.log", lines[-1])
+    assert "WARNING" not in text and "apscheduler" not in text.lower()
+
+
+def test_durations():
+    assert parse_span("10m") == timedelta(minutes=10)
+    assert parse_span("1h30m") == timedelta(hours=1, minutes=30)
+    assert parse_span("1d") == timedelta(days=1)
+
+
+async def test_wait_runs_each_due_job_once_in_order_at_its_own_time(tmp_path):
+    pg = Playground(tmp_path / "w.db", drive_jobs=True)
+    await pg.start()
+    try:
+        seen = []
+        queue = pg.app.job_queue
+
+        async def note(context) -> None:
+            seen.append((context.job.name, pg.clock.now()))
+
+        t0 = pg.clock.now()
+        queue.run_once(note, 120, name="late")
+        queue.run_once(note, 30, name="early")
+        queue.run_repeating(note, 50, first=10, name="every")
+        assert await pg.wait(timedelta(seconds=100)) >= 4
+        ours = [(n, (t - t0).total_seconds()) for n, t in seen]
+        assert ours == [("every", 10), ("early", 30), ("every", 60)]
+        assert pg.clock.now() == t0 + timedelta(seconds=100)
+        await pg.wait(timedelta(seconds=30))
+        assert [(n, (t - t0).total_seconds()) for n, t in seen][3:] == [("every", 110), ("late", 120)]
+    finally:
+        await pg.stop()
