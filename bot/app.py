@@ -84,6 +84,7 @@ GROUP_WORDS = 2  # plain-word triggers (check-in words) after commands
 GROUP_COUNTERS = 3  # per-message counters (chat XP) see every group message that stays, whatever else handled it
 GROUP_FUNNEL_START = -1  # /start ref_… and /start cap_… answer before the core /start (and stop there)
 GROUP_FUNNEL = 5  # join funnel: screening after lifecycle recorded the member; referral message counting
+GROUP_LAST = 9  # what nothing else took: an unknown command, plain text in private → a pointer to /help
 
 
 CHECKPOINT_SECONDS = 5  # how often the WAL is checkpointed (PASSIVE, beside the writer)
@@ -190,6 +191,8 @@ def build_application(
     app.add_handler(CallbackQueryHandler(funnel.on_captcha_button, pattern=r"^cap:\d+:\d+$"), group=GROUP_FUNNEL)
     app.add_handler(MessageHandler(GROUP_CHAT, funnel.on_group_message), group=GROUP_FUNNEL)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, funnel.on_private_text), group=GROUP_FUNNEL)
+    app.add_handler(MessageHandler(filters.COMMAND, core.on_unknown_command), group=GROUP_LAST)
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, core.on_private_chatter), group=GROUP_LAST)
     app.add_error_handler(on_error)
     return app
 

@@ -8,6 +8,7 @@ from bot.context import BotContext
 from bot.domain.errors import RoleChangeError, UsageError
 from bot.domain.roles import ASSIGNABLE, Role
 from bot.texts import core as texts
+from handlers.router import parse_command
 from handlers.base import command, render_error, reply, resolve_target, spec_of, split_target
 
 
@@ -33,8 +34,38 @@ async def cmd_start(update: Update, context: BotContext) -> None:
 async def cmd_help(update: Update, context: BotContext) -> None:
     in_group = update.effective_chat.type != ChatType.PRIVATE
     role = context.actor.role
-    usable = [(s.name, s.role) for s in (spec_of(c) for c in context.bot_data.commands) if s.usable(role, in_group)]
+    specs = {s.name: s for s in (spec_of(c) for c in context.bot_data.commands)}
+    args = context.args or []
+    if update.effective_message.text and update.effective_message.text.split()[0].lower().startswith("/help") and args:
+        if len(args) > 1:
+            raise UsageError()
+        name = args[0].lstrip("/").split("@")[0].lower()
+        spec = specs.get(name)
+        if spec is None:
+            await reply(update, context, texts.unknown_command(context.tr, name), transient=True)
+            return
+        await reply(update, context, texts.command_help(context.tr, spec.name, spec.role, spec.where))
+        return
+    usable = [(s.name, s.role) for s in specs.values() if s.usable(role, in_group)]
     await reply(update, context, texts.help_text(context.tr, usable, role, in_group))
+
+
+async def on_unknown_command(update: Update, context: BotContext) -> None:
+    """A command no spec names: in private, or addressed to Sticky in a group (/foo@Sticky), a one-line pointer
+    to /help; in a group otherwise nothing — it may be another bot's. Judged by the command specs (the router's
+    own parsing), so it holds whatever dispatches the known ones."""
+    message = update.message
+    parsed = parse_command(message, context.bot.username)
+    if parsed is None or parsed[0] in {spec_of(c).name for c in context.bot_data.commands}:
+        return
+    addressed = "@" in message.text[1:message.entities[0].length]
+    if update.effective_chat.type == ChatType.PRIVATE or addressed:
+        await reply(update, context, texts.unknown_command(context.tr, parsed[0]), transient=True)
+
+
+async def on_private_chatter(update: Update, context: BotContext) -> None:
+    """Plain text in private that nothing else took (a typed captcha answer is the funnel's): a pointer to /help."""
+    await reply(update, context, texts.private_pointer(context.tr))
 
 
 @command("roles")

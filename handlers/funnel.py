@@ -372,7 +372,7 @@ async def on_private_text(update: Update, context: BotContext) -> None:
     if result.outcome == "retry":
         await reply(update, context, texts.retry(tr, result.check.attempts_left) + "\n"
                     + await _prompt_text(context, result.check, tr, "", private=True))
-        return
+        raise ApplicationHandlerStop()  # answered: the pointer to /help is for text nothing took
     if result.outcome == "passed" and check.via == "join":
         await reply(update, context, texts.passed_private(tr, group.title if group else ""))
     elif result.outcome == "failed" and check.via == "join":
@@ -380,6 +380,7 @@ async def on_private_text(update: Update, context: BotContext) -> None:
     elif result.outcome == "expired" and check.via == "join":
         await reply(update, context, texts.timeout_private(tr, group.title if group else ""))
     await _after_answer(context, result.outcome, result.check)
+    raise ApplicationHandlerStop()
 
 
 async def on_start_payload(update: Update, context: BotContext) -> None:

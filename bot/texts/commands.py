@@ -94,7 +94,6 @@ USAGE: dict[str, str] = {
     "history": N_("/history [@username|id|(reply)] (others: admins only)"),
     "badges": N_("/badges [@username|id|(reply)] (others: admins only)"),
     "setcaptcha": N_("/setcaptcha QUESTION | ANSWER; ANSWER"),
-    "funnel": N_("/funnel"),
     "orders": N_("/orders [pending]"),
     "additem": N_("/additem NAME | COST [| stock N|unlimited] [| limit N] [| tier KEY] [| description]"),
     "edititem": N_("/edititem ID name|cost|stock|limit|tier|description|active VALUE"),
@@ -138,6 +137,49 @@ USAGE: dict[str, str] = {
     "birthday": N_("/birthday MONTH (1-12)|off"),
     "reject": N_("/reject ORDER_ID [reason]"),
 }
+
+
+# /help groups commands by what they are for; a command no topic names (a feature added later) is under "More".
+TOPICS: list[tuple[str, tuple[str, ...]]] = [
+    (N_("Getting started"), ("start", "help", "roles", "levels", "earn")),
+    (N_("Check-in and points"), ("checkin", "makeup", "me", "history", "badges", "top")),
+    (N_("Friends and invites"), ("invite", "invites")),
+    (N_("Shop"), ("shop", "orders")),
+    (N_("Your privacy"), ("optout", "optin")),
+    (N_("Members (admins)"), ("setrole", "unsetrole", "give", "take", "setcaptcha", "funnel")),
+    (N_("The group (admins)"), ("settings", "set", "lang", "season")),
+    (N_("Running the shop (admins)"), ("additem", "edititem", "delitem", "addcodes", "fulfil", "reject")),
+]
+MORE = N_("More")
+
+# A real call for /help COMMAND: what an admin or member would type (a command without arguments is its own example).
+EXAMPLES: dict[str, str] = {
+    "help": N_("/help give"),
+    "setrole": N_("/setrole @alice activator keeps the chat warm"),
+    "unsetrole": N_("/unsetrole @alice activator"),
+    "set": N_("/set timezone Asia/Shanghai"),
+    "lang": N_("/lang zh"),
+    "top": N_("/top xp week"),
+    "give": N_("/give @alice 20 wrote the tea guide"),
+    "take": N_("/take @bob 10 spam link"),
+    "optout": N_("/optout mentions"),
+    "optin": N_("/optin all"),
+    "setcaptcha": N_("/setcaptcha Which tea is green? | longjing; 龙井"),
+    "additem": N_("/additem Tea mug | 100 | stock 5 | limit 1 | A mug with our logo"),
+    "edititem": N_("/edititem 1 cost 80"),
+    "delitem": N_("/delitem 1"),
+    "addcodes": N_("/addcodes 2 GIFT-AAAA GIFT-BBBB"),
+    "fulfil": N_("/fulfil 3"),
+    "reject": N_("/reject 3 out of stock, refunded"),
+}
+
+
+def topic_of(name: str) -> str:
+    return next((title for title, names in TOPICS if name in names), MORE)
+
+
+def example(_: Translator, name: str) -> str:
+    return _(EXAMPLES[name]) if name in EXAMPLES else "/" + name
 
 
 def description(_: Translator, name: str) -> str:

@@ -9,7 +9,7 @@ from bot.domain.errors import (
 )
 from bot.domain.roles import Role
 from bot.texts import N_, Translator
-from bot.texts.commands import description, usage
+from bot.texts.commands import MORE, TOPICS, description, example, topic_of, usage
 
 ROLE_NAMES = {
     Role.OWNER: N_("Owner"),
@@ -133,13 +133,42 @@ def start_private(_: Translator) -> str:
 
 
 def help_text(_: Translator, commands: Sequence[tuple[str, Role]], role: Role, in_group: bool) -> str:
+    """The commands this role may use here, grouped by what they are for (TOPICS order, then "More")."""
     lines = [_("<b>Commands for you</b> ({role}):").format(role=role_name(_, role))]
+    order = [title for title, _names in TOPICS] + [MORE]
+    by_topic: dict[str, list[str]] = {}
     for command, _needed in commands:
-        lines.append(f"/{command} — {escape(description(_, command))}")
+        by_topic.setdefault(topic_of(command), []).append(command)
+    for title in order:
+        if title in by_topic:
+            lines.append("")
+            lines.append(f"<b>{escape(_(title))}</b>")
+            lines += [f"/{command} — {escape(description(_, command))}" for command in by_topic[title]]
+    lines.append("")
+    lines.append(_("/help COMMAND shows how to use one, with an example."))
     if not in_group:
-        lines.append("")
         lines.append(_("Most commands work in a group; add me to one."))
     return "\n".join(lines)
+
+
+def command_help(_: Translator, name: str, needed: Role, where: str) -> str:
+    """/help COMMAND: what it does, its usage, a real example, and who may use it where."""
+    place = {"group": _("in a group"), "private": _("in a private chat with me"), "any": _("in a group or in private")}[where]
+    who = _("everyone") if needed <= Role.MEMBER else _("{role} and above").format(role=role_name(_, needed))
+    return "\n".join([
+        f"<b>/{escape(name)}</b> — {escape(description(_, name))}",
+        _("Usage: {usage}").format(usage=escape(usage(_, name))),
+        _("Example: {example}").format(example=escape(example(_, name))),
+        _("Who: {who}, {place}.").format(who=who, place=place),
+    ])
+
+
+def unknown_command(_: Translator, name: str) -> str:
+    return _("I don't know /{name}. /help lists what I can do.").format(name=escape(name))
+
+
+def private_pointer(_: Translator) -> str:
+    return _("I answer commands. /help lists them; /help COMMAND shows one with an example.")
 
 
 def roles_pyramid(_: Translator, title: str, by_role: Mapping[Role, Sequence[str]], limit: int = 15) -> str:
