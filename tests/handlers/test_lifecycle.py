@@ -6,7 +6,7 @@ from telegram import Update
 
 from tests.helpers import say
 
-GREETING = "Hello, Tea Lovers! I'm Sticky: roles, check-ins, points and stats for this group. Type /help to see what I can do."
+GREETING = "Hello, Tea Lovers! I'm Sticky: roles, daily check-in and points, a points shop, invite rewards with newcomer screening, loyalty and stats for this group. Type /help to see what I can do."
 MAKE_ME_ADMIN = "Please make me an admin (delete messages, restrict and invite members) so I can do my job."
 REFUSED = "Only Admin and above can use this command."
 
@@ -268,3 +268,19 @@ async def test_an_edited_command_is_not_run_again(pg, group):
     await pg.settle()
     assert len(sim.replies(chat)) == before
     assert await pg.services.db.fetchval("SELECT community_role FROM members WHERE user_id = ?", (group.alice.id,)) == "activator"
+
+
+def test_the_greeting_names_only_what_exists():
+    """Issue 13: the bot's first words promise features that have commands today."""
+    from bot.app import all_commands
+    from bot.texts import translator
+    from bot.texts.core import bot_added
+    from handlers.base import spec_of
+
+    names = {spec_of(c).name for c in all_commands()}
+    greeting = bot_added(translator("en"), "Tea Lovers", True)
+    promised = {"check-in": "checkin", "shop": "shop", "invite": "invite", "loyalty": "loyalty", "stats": "stats", "roles": "roles"}
+    for word, command in promised.items():
+        assert word in greeting and command in names, word
+    for planned in ("schedule", "moderation", "warn", "mute"):
+        assert planned not in greeting.lower()
