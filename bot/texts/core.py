@@ -122,7 +122,7 @@ def internal_error(_: Translator) -> str:
 
 
 def bot_added(_: Translator, title: str, is_admin: bool) -> str:
-    text = _("Hello, {title}! I'm Sticky: roles, daily check-in and points, a points shop, invite rewards with newcomer screening, loyalty and stats for this group. Type /help to see what I can do.").format(title=name(title))
+    text = _("Hello, {title}! I'm Sticky: roles, daily check-in and points, a points shop, invite rewards with newcomer screening, moderation, scheduled posts, loyalty and stats for this group. Type /help to see what I can do.").format(title=name(title))
     if not is_admin:
         text += "\n" + _("Please make me an admin (delete messages, restrict and invite members) so I can do my job.")
     return text
