@@ -27,7 +27,7 @@ def test_the_demo_runs_offline_and_tells_its_story():
         assert internal_error(translator(lang)) not in out
     assert "Traceback" not in result.stderr and " ERROR " not in result.stderr
 
-    assert "Sticky: Hello, Tea Lovers! I'm Sticky: roles, daily check-in and points, a points shop, invite rewards with newcomer screening, loyalty and stats for this group. Type /help to see what I can do." in lines
+    assert "Sticky: Hello, Tea Lovers! I'm Sticky: roles, daily check-in and points, a points shop, invite rewards with newcomer screening, moderation, scheduled posts, loyalty and stats for this group. Type /help to see what I can do." in lines
     assert "Sticky → owner: Alice is now Activator." in lines
     assert "Sticky → carol: Only Admin and above can use this command." in lines
     # Check-in, and the day after.

@@ -14,6 +14,7 @@ def last_text(pg, chat, prefix):
 async def test_pyramid_places_members_and_explains_one(pg):
     g = await make_group(pg)
     for i in range(6):
+        pg.clock.advance(seconds=5)  # a chat, not a flood (the default antiflood rule mutes 6 messages in 10 s)
         await say(pg, g.alice, f"tea {i}", g.chat, reply_to=None)
     await say(pg, g.bob, "/checkin", g.chat)
     await hp.job_flush(BotContext(pg.app))
