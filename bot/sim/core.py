@@ -109,6 +109,13 @@ class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, Commo
         return [copy.deepcopy(m.data) for m in state.messages.values() if not m.deleted]
 
     @locked
+    def message(self, chat: SimChat | SimUser | int, message_id: int) -> dict[str, Any] | None:
+        """One message as the chat shows it now, or None once deleted (or never sent)."""
+        state = self._chat_ref(chat)
+        m = state.messages.get(message_id)
+        return None if m is None or m.deleted else copy.deepcopy(m.data)
+
+    @locked
     def replies(self, chat: SimChat | SimUser | int) -> list[dict[str, Any]]:
         state = self._chat_ref(chat)
         return [
