@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
-
-import matplotlib
-
-matplotlib.use("Agg")  # never a GUI backend, whatever the environment says
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -22,20 +15,42 @@ WIDTH, HEIGHT, DPI = 1200, 900, 100  # pixels of every chart
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
              "SimHei", "Microsoft YaHei", "PingFang SC")
 
+# matplotlib (and its font scan) is loaded at the first chart, not at start: importing it is about half of a start's
+# time, and most runs draw no chart for a long while. One lock: the first two charts may be drawn at once.
+_LOAD = threading.Lock()
+_MPL: dict[str, Any] = {}
 
-@lru_cache(maxsize=1)
+
+def _matplotlib() -> dict[str, Any]:
+    with _LOAD:
+        if not _MPL:
+            import matplotlib
+
+            matplotlib.use("Agg")  # never a GUI backend, whatever the environment says
+            from matplotlib import font_manager
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+
+            names = {f.name for f in font_manager.fontManager.ttflist}
+            cjk = next((n for n in CJK_FONTS if n in names), None)
+            if cjk:  # set once, before anything is drawn with it
+                matplotlib.rcParams["font.sans-serif"] = [cjk, *matplotlib.rcParams["font.sans-serif"]]
+            _MPL.update(Figure=Figure, FigureCanvasAgg=FigureCanvasAgg, cjk=cjk)
+        return _MPL
+
+
+def loaded() -> bool:
+    """matplotlib is in memory already (can_draw answers at once)."""
+    return bool(_MPL)
+
+
 def cjk_font() -> str | None:
     """A font that draws Chinese, if the machine has one (else Chinese labels would be empty boxes)."""
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    return next((n for n in CJK_FONTS if n in names), None)
+    return _matplotlib()["cjk"]
 
 
 def can_draw(lang: str) -> bool:
     return lang != "zh" or cjk_font() is not None
-
-
-if cjk_font():  # set once at import, never from a drawing thread
-    matplotlib.rcParams["font.sans-serif"] = [cjk_font(), *matplotlib.rcParams["font.sans-serif"]]
 
 
 @dataclass(frozen=True)
@@ -56,13 +71,14 @@ class RetentionLabels:
     footnote: str
 
 
-def _figure() -> Figure:
-    fig = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
-    FigureCanvasAgg(fig)
+def _figure() -> Any:
+    mpl = _matplotlib()
+    fig = mpl["Figure"](figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
+    mpl["FigureCanvasAgg"](fig)
     return fig
 
 
-def _png(fig: Figure) -> bytes:
+def _png(fig: Any) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)  # no bbox_inches: the size stays exactly WIDTH × HEIGHT
     return buffer.getvalue()

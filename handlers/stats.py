@@ -1,6 +1,7 @@
 """Group stats in Telegram: /stats [7d|30d|90d] with its chart, and /retention [all] with its heat-map (admins)."""
 from __future__ import annotations
 
+import asyncio
 import functools
 
 from telegram import Update
@@ -14,9 +15,12 @@ from bot.texts import stats as texts, translator
 from handlers.base import best_effort, command, reply
 
 
-def _chart_tr(context: BotContext):
-    """Chart labels in the group's language when this machine has a font for it, else in English."""
-    return context.tr if charts.can_draw(context.tr.lang) else translator("en")
+async def _chart_tr(context: BotContext):
+    """Chart labels in the group's language when this machine has a font for it, else in English. The first chart
+    loads matplotlib: on a worker thread, not on the event loop that serves the other groups."""
+    lang = context.tr.lang
+    drawable = charts.can_draw(lang) if charts.loaded() else await asyncio.to_thread(charts.can_draw, lang)
+    return context.tr if drawable else translator("en")
 
 
 async def _photo(update: Update, context: BotContext, png: bytes, caption: str) -> None:
@@ -37,7 +41,7 @@ async def cmd_stats(update: Update, context: BotContext) -> None:
         await reply(update, context, texts.no_data(context.tr, chat.title or "", days))
         return
     await reply(update, context, texts.stats(context.tr, chat.title or "", report, silent))
-    tr = _chart_tr(context)
+    tr = await _chart_tr(context)
     png = await s.stats.chart(chat.id, ("stats", days, tr.lang, report.end), functools.partial(
         charts.stats_chart, [d for d, _, _ in report.daily], [a for _, a, _ in report.daily],
         [m for _, _, m in report.daily], report.grid, texts.stats_labels(tr, days, silent)))
@@ -55,7 +59,7 @@ async def cmd_retention(update: Update, context: BotContext) -> None:
         await reply(update, context, texts.no_joiners(context.tr, chat.title or ""))
         return
     await reply(update, context, texts.retention(context.tr, chat.title or "", report))
-    tr = _chart_tr(context)
+    tr = await _chart_tr(context)
     png = await s.stats.chart(chat.id, ("retention", report.unbounded, tr.lang, report.cohorts[-1].week), functools.partial(
         charts.retention_chart, [c.week.isoformat() for c in report.cohorts], [list(c.shares) for c in report.cohorts],
         texts.retention_labels(tr, report.unbounded)))
