@@ -127,6 +127,11 @@ class _Handler(BaseHTTPRequestHandler):
         files: dict[str, UploadedFile] = {}
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            # The client went away mid-request (a process killed, or a call cancelled, between writing its headers
+            # and its body): a server never sees the whole request and so carries out nothing.
+            self.close_connection = True
+            return
         content_type = self.headers.get("Content-Type", "")
         try:
             if body:

@@ -160,6 +160,28 @@ def test_http_wire_formats(sim: FakeTelegram, group) -> None:
     assert [m["text"] for m in sim.replies(group)] == ["json body", "form body", "query string"]
 
 
+def test_a_request_cut_off_before_its_body_is_carried_out_by_nobody(sim: FakeTelegram, group) -> None:
+    """A client killed (or a call cancelled) between writing its headers and its body: a real server never got the
+    request, so nothing happens — not a deleteMessage refused for an "empty chat_id" that the bot never sent."""
+    import socket
+    import urllib.parse
+
+    erin = sim.user("erin")
+    sim.join(group, erin)
+    message = sim.send(erin, "keep me", group)
+    with sim.serve_http() as server:
+        host, port = urllib.parse.urlsplit(server.url).hostname, urllib.parse.urlsplit(server.url).port
+        body = urllib.parse.urlencode({"chat_id": group.id, "message_id": message["message_id"]}).encode()
+        for sent in (b"", body[: len(body) // 2]):
+            with socket.create_connection((host, port)) as conn:
+                conn.sendall(f"POST /bot{sim.token}/deleteMessage HTTP/1.1\r\nHost: {host}\r\n"
+                             "Content-Type: application/x-www-form-urlencoded\r\n"
+                             f"Content-Length: {len(body)}\r\n\r\n".encode() + sent)
+        time.sleep(0.3)
+    assert sim.calls("deleteMessage") == []
+    assert sim.message(group, message["message_id"]) is not None
+
+
 def test_http_server_and_driver_share_state_safely(sim: FakeTelegram, group, bob) -> None:
     import json
     import threading
