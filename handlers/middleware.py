@@ -1,6 +1,8 @@
 """Runs first for every update: lets each update through once (the inbox), records who spoke, counts activity, resolves the actor and language once."""
 from __future__ import annotations
 
+import functools
+
 from telegram import MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
@@ -71,7 +73,9 @@ class Middleware:
             if update.message and user and not user.is_bot and message.sender_chat is None and message.left_chat_member is None:
                 await s.members.seen(chat.id, user_info(user), message.date)
                 if not SERVICE_MESSAGE.check_update(update):
-                    s.activity.count(chat.id, user.id, message.date, settings.timezone, replied=replies_to_other(message))
+                    # Counted once its handling ends (see InboxService.hold): a flush never writes it before its mark.
+                    s.inbox.hold(update.update_id, functools.partial(
+                        s.activity.count, chat.id, user.id, message.date, settings.timezone, replied=replies_to_other(message)))
         else:
             context.tr = translator(language_for_user(user.language_code if user else None, default_lang))
             if update.message and user and chat.type == ChatType.PRIVATE:

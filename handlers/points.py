@@ -253,7 +253,9 @@ async def on_group_message(update: Update, context: BotContext) -> None:
     message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot or message.sender_chat is not None:
         return
-    await context.services.points.chat_message(message.chat.id, message.from_user.id, message.date, len(message.text or message.caption or ""))
+    inbox = context.services.inbox
+    await context.services.points.chat_message(message.chat.id, message.from_user.id, message.date, len(message.text or message.caption or ""),
+                                               defer=lambda apply: inbox.hold(update.update_id, apply))
 
 
 async def job_flush(context: BotContext) -> None:

@@ -1,9 +1,11 @@
 """Use-cases of the points economy: check-in, make-up, admin give/take, chat XP, badges, tiers, leaderboards, seasons, expiry."""
 from __future__ import annotations
 
+import functools
 import operator
 import secrets
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -95,6 +97,10 @@ class ExpiryWarning:
 class ExpiryRun:
     expired: dict[int, int] = field(default_factory=dict)  # user -> points expired now
     warnings: dict[int, ExpiryWarning] = field(default_factory=dict)  # user -> what they are told
+
+
+def _now(apply: Callable[[], None]) -> None:
+    apply()
 
 
 class PointsService:
@@ -269,7 +275,10 @@ class PointsService:
 
     # --- chat XP (hot path) ----------------------------------------------------------------
 
-    async def chat_message(self, chat_id: int, user_id: int, at: datetime, length: int) -> None:
+    async def chat_message(self, chat_id: int, user_id: int, at: datetime, length: int,
+                           defer: Callable[[Callable[[], None]], None] | None = None) -> None:
+        """`defer(apply)`: when the XP joins the batch the flush writes (the inbox's hold: once the update is
+        handled); at once without it. The cooldown starts at once either way."""
         xp = (await self.groups.settings(chat_id)).chat_xp
         if not xp:
             return
@@ -278,7 +287,11 @@ class PointsService:
         if chat_xp_due(self._last_xp.get(key), at, rules, message_length=length):
             self._last_xp[key] = at
             # A campaign window (member day) multiplies chat XP too; read only for a message that earns XP.
-            self._pending_xp[key] += round(xp * await self.campaign_multiplier(chat_id, at))
+            earned = round(xp * await self.campaign_multiplier(chat_id, at))
+            (defer or _now)(functools.partial(self._add_chat_xp, key, earned))
+
+    def _add_chat_xp(self, key: tuple[int, int], xp: int) -> None:
+        self._pending_xp[key] += xp
 
     def move_chat(self, old: int, new: int) -> None:
         """The group got a new id (upgraded to a supergroup): batched XP and cooldowns follow it, and so does

@@ -111,3 +111,76 @@ async def test_a_webhook_update_is_recorded_before_the_put_returns_and_handled_o
     await pg.app.update_queue.put(Update.de_json(data, pg.app.bot))  # Telegram retries the POST
     await pg.settle()
     assert len(pg.sim.replies(group.chat)) == replies + 1
+
+
+async def crash(pg) -> None:
+    """kill -9, in-process: nothing kept in memory is written (no counter flush, no queued mark); then a new start
+    on the same database. What was committed stands, and what is unhandled in the inbox is handled first."""
+    inbox = pg.services.inbox
+    if inbox._timer is not None:
+        inbox._timer.cancel()
+    await pg.app.stop()
+    await pg.app.shutdown()  # PTB's own; post_stop and post_shutdown (the flushes) never run
+    await pg.services.db.close()
+    pg.started = False
+    pg.app = pg._build()
+    await pg.start()
+
+
+async def counted(pg, chat, user) -> tuple[int, int]:
+    """(messages counted, chat XP booked) for one member."""
+    db = pg.services.db
+    messages = await db.fetchval("SELECT COALESCE(SUM(messages), 0) FROM activity_daily WHERE chat_id = ? AND user_id = ?",
+                                 (chat.id, user.id))
+    xp = await db.fetchval("SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE chat_id = ? AND user_id = ? AND reason = 'chat'"
+                           " AND currency = 'xp'", (chat.id, user.id))
+    return messages, xp
+
+
+async def flush(pg) -> None:
+    await pg.services.activity.flush()
+    await pg.services.points.flush_chat_xp()
+
+
+async def test_a_flush_while_a_message_is_handled_never_writes_its_counts_without_its_mark(pg, group):
+    """The window between a counter flush and the inbox mark: a flush that runs while a message is still being handled
+    (its later handlers awaiting) must not write what it counted, or a crash before its mark would count it twice
+    after the restart."""
+    await flush(pg)
+    pg.clock.advance(minutes=5)  # past Alice's chat-XP cooldown
+    before = await counted(pg, group.chat, group.alice)
+    pg.sim.send(group.alice, "a message worth counting", group.chat)
+    updates = pg.sim.take_updates(ALLOWED_UPDATES)
+    await pg.services.inbox.receive(updates)
+    await pg.app.process_update(Update.de_json(updates[0], pg.app.bot))  # handled up to its end, not finished yet
+    await flush(pg)  # the flush that ran meanwhile
+    await crash(pg)  # before the message's mark was written
+    assert await counted(pg, group.chat, group.alice) == before  # nothing of it was written
+    await pg.settle()  # the restart handles it again, from the inbox
+    await flush(pg)
+    messages, xp = await counted(pg, group.chat, group.alice)
+    assert (messages, xp) == (before[0] + 1, before[1] + pg.config.points.chat_xp.xp_per_message)  # exactly once
+
+
+async def test_a_message_counted_and_flushed_is_marked_in_the_same_commit_and_never_counted_again(pg, group):
+    await flush(pg)
+    pg.clock.advance(minutes=5)
+    before = await counted(pg, group.chat, group.alice)
+    pg.sim.send(group.alice, "counted once", group.chat)
+    updates = pg.sim.take_updates(ALLOWED_UPDATES)
+    await pg.services.inbox.receive(updates)
+    await pg.app.process_update(Update.de_json(updates[0], pg.app.bot))
+    pg.services.inbox.finished(updates[0]["update_id"])
+    inbox = pg.services.inbox
+    inbox._timer.cancel()  # no mark of its own: only the flush's commit can carry it
+    inbox._timer = None
+    await flush(pg)
+    row = await pg.services.db.fetchone("SELECT handled_at FROM inbox WHERE update_id = ?", (updates[0]["update_id"],))
+    assert row["handled_at"] is not None
+    after = await counted(pg, group.chat, group.alice)
+    assert after == (before[0] + 1, before[1] + pg.config.points.chat_xp.xp_per_message)
+    await crash(pg)
+    await pg.deliver(updates)  # Telegram sends it again
+    await pg.settle()
+    await flush(pg)
+    assert await counted(pg, group.chat, group.alice) == after
