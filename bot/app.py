@@ -48,7 +48,7 @@ from bot.texts.commands import description
 from handlers import core, export, feedback, funnel, lifecycle, loyalty, moderation, points, rules, schedules, shop, stats
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
-from handlers.router import GROUP_CHAT, CommandRouter
+from handlers.router import GROUP_CHAT, SERVICE_MESSAGE, CommandRouter
 from storage.activity import ActivityRepo
 from storage.db import Database
 from storage.feedback import FeedbackRepo
@@ -83,6 +83,7 @@ GROUP_GATES = 1  # tier gates on what a message may contain (links): a message t
 GROUP_WORDS = 2  # plain-word triggers (check-in words) after commands
 GROUP_COUNTERS = 3  # per-message counters (chat XP) see every group message that stays, whatever else handled it
 GROUP_FUNNEL_START = -1  # /start ref_… and /start cap_… answer before the core /start (and stop there)
+GROUP_UNRESTRICTED = -3  # a newcomer whose screening restriction Telegram has not made yet: deleted before anything sees it
 GROUP_FUNNEL = 5  # join funnel: screening after lifecycle recorded the member; referral message counting
 GROUP_LAST = 9  # what nothing else took: an unknown command, plain text in private → a pointer to /help
 
@@ -185,6 +186,8 @@ def build_application(
     # Commands are not judged (nor counted for flood): each answers for itself, and admins type them in bursts.
     judged = filters.ChatType.GROUPS & ~filters.StatusUpdate.ALL & ~filters.COMMAND & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE)
     app.add_handler(MessageHandler(judged, rules.on_group_message), group=GROUP_RULES)
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & ~SERVICE_MESSAGE,
+                                   funnel.on_unrestricted_message), group=GROUP_UNRESTRICTED)
     app.add_handler(CommandHandler("start", funnel.on_start_payload, filters.ChatType.PRIVATE & filters.Regex(r"^/start(@\w+)? (ref|cap)_")), group=GROUP_FUNNEL_START)
     app.add_handler(ChatMemberHandler(funnel.on_chat_member, ChatMemberHandler.CHAT_MEMBER), group=GROUP_FUNNEL)
     app.add_handler(ChatJoinRequestHandler(funnel.on_join_request), group=GROUP_FUNNEL)

@@ -124,8 +124,16 @@ def is_screening_restriction(member: ChatMember) -> bool:
 
 async def _lift(context: BotContext, check: Check) -> bool:
     """Undo only the screening restriction: an earlier restriction comes back, a change made by someone else during
-    the check stays, and otherwise the group's default rights apply. False: not done yet (worth another try)."""
+    the check stays, and otherwise the group's default rights apply. False: not done yet (worth another try).
+    Telegram's word on them now decides first: gone, free already, or restricted otherwise than the check restricts
+    (an admin's hand, seen or not) — nothing to lift. Only when Telegram cannot say does what the check recorded."""
     if check.restore == KEEP:
+        return True
+    live = await attempt(f"look up {check.user_id} in {check.chat_id}",
+                         lambda: context.bot.get_chat_member(check.chat_id, check.user_id))
+    if live.done and not is_screening_restriction(live.result):
+        if live.result.status == ChatMemberStatus.RESTRICTED:
+            log.info("%s in %s is restricted otherwise than screening does: kept as it is", check.user_id, check.chat_id)
         return True
     perms, until = ChatPermissions.all_permissions(), None
     if check.restore:
@@ -140,10 +148,55 @@ async def _lift(context: BotContext, check: Check) -> bool:
 
 
 async def _restrict(context: BotContext, check: Check) -> bool:
-    """The screening restriction (nothing allowed, no end). False: not done yet, the sweep tries again."""
+    """The screening restriction (nothing allowed, no end). False: not done yet, worth another try."""
     done = await attempt(f"restrict newcomer {check.user_id} in {check.chat_id}", lambda: context.bot.restrict_chat_member(
         check.chat_id, check.user_id, ChatPermissions.no_permissions()))
     return done.done or done.refused
+
+
+# A restriction Telegram could not make is tried again after these many seconds, one after another, then by the
+# funnel sweep; until it is made, whatever the newcomer posts is deleted (on_unrestricted_message).
+RESTRICT_RETRY = (2.0, 5.0, 15.0, 30.0)
+
+
+async def restrict(context: BotContext, check: Check, tries: int = 0) -> bool:
+    """Make the restriction the check owes; if Telegram cannot now, a retry is armed. True once it is made."""
+    if await _restrict(context, check):
+        await context.services.funnel.action_done(check, "restrict")
+        return True
+    if context.job_queue is not None and tries < len(RESTRICT_RETRY):
+        name = f"restrict:{check.id}"
+        for job in context.job_queue.get_jobs_by_name(name):
+            job.schedule_removal()
+        context.job_queue.run_once(job_restrict, RESTRICT_RETRY[tries], data=(check.id, tries + 1), name=name)
+    return False
+
+
+async def job_restrict(context: BotContext) -> None:
+    check_id, tries = context.job.data
+    check = await context.services.funnel.repo.check(check_id)
+    if check is not None and check.status == "pending" and check.action == "restrict":
+        await restrict(context, check, tries)
+
+
+async def on_unrestricted_message(update: Update, context: BotContext) -> None:
+    """A newcomer under an open check whose restriction Telegram has not made yet (it kept failing) posted: the message
+    is deleted and goes no further (no rule, no count, no reward), and the restriction is tried again at once.
+    Costs one set lookup for every other message."""
+    message = update.effective_message
+    user = message.from_user if message else None
+    if user is None or message.sender_chat is not None or not await context.services.funnel.unrestricted(message.chat.id, user.id):
+        return
+    s = context.services
+    check = await s.funnel.repo.pending_check(message.chat.id, user.id)
+    if check is None or check.action != "restrict":  # made or dropped meanwhile (another process, an admin)
+        s.funnel.forget_restriction(message.chat.id, user.id)
+        return
+    await delete_quietly(context, message.chat.id, message.message_id)
+    log.info("deleted a message from %s in %s: screening, not restricted yet", user.id, message.chat.id)
+    if s.funnel.try_restriction_now(message.chat.id, user.id, timedelta(seconds=RESTRICT_RETRY[0])):
+        await restrict(context, check, len(RESTRICT_RETRY))  # a burst of messages is not a burst of calls
+    raise ApplicationHandlerStop()
 
 
 async def _approved_already(context: BotContext, check: Check) -> bool:
@@ -229,9 +282,10 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
             log.info("clawed back %s points: %s left %s soon after being confirmed", clawed, user.id, chat.id)
         return
     if was and now_in:
-        # Rights changed during a check by someone else (an admin's mute, or an admin letting them talk): keep that.
+        # Rights changed during a check by someone else (an admin's mute, or an admin letting them talk): keep that,
+        # and a restriction the check still owes is no longer forced on them.
         if change.from_user is None or change.from_user.id != context.bot.id or not is_screening_restriction(change.new_chat_member):
-            await s.funnel.keep_rights(chat.id, user.id, KEEP)
+            await s.funnel.keep_rights(chat.id, user.id, KEEP, keep=KEEP)
         return
     if not now_in:
         return
@@ -253,6 +307,11 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
                 log.info("removing bot %s added to %s by non-admin %s", user.id, chat.id, adder.id)
                 await _kick(context, chat.id, user.id)
         return
+    if settings.screening and not privileged:
+        owed = await s.funnel.owed_restriction_for_event(chat.id, user.id, change.date)
+        if owed is not None:  # this join delivered again, its restriction still not made: now, not at the next sweep
+            await restrict(context, owed)
+            return
     screen = settings.screening and not privileged and await s.funnel.needs_check(chat.id, user.id, change.date)
     await s.funnel.member_joined(
         chat.id, user_info(user), link, change.date, screened=not screen, via_request=bool(change.via_join_request),
@@ -271,9 +330,9 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
         prior = await s.funnel.restore_for_rejoin(check, restriction_of(live.result), is_screening_restriction(live.result), KEEP)
         if prior is not None:
             await s.funnel.keep_rights(chat.id, user.id, prior)
-    # Restricted first, prompted after: the check owes the restriction until Telegram has done it (the sweep retries).
-    if await _restrict(context, check):
-        await s.funnel.action_done(check, "restrict")
+    # Restricted first, prompted after: the check owes the restriction until Telegram has done it (retried within
+    # seconds, then by the sweep; meanwhile what they post is deleted).
+    await restrict(context, check)
     arm(context, check)
     prompt = _prompt(context, check, context.tr, user_info(user).display)
     if context.bot.rate_limiter is None:
@@ -472,8 +531,7 @@ async def job_sweep(context: BotContext) -> None:
     # What decided (or just opened) checks still owe Telegram after a crash or a failure: done now, retried until done.
     for check in await s.funnel.due_actions():
         if check.action == "restrict" and check.status == "pending":
-            if await _restrict(context, check):
-                await s.funnel.action_done(check, "restrict")
+            await restrict(context, check)
         elif check.action == "pass":
             await finish_pass(context, check, retry=True)
         elif check.action == "remove":

@@ -182,6 +182,19 @@ class FunnelRepo:
                 "UPDATE captcha_checks SET action = NULL, action_at = NULL WHERE id = ? AND action = ?", (check_id, action)
             )
 
+    async def owing_restriction(self) -> set[tuple[int, int]]:
+        """(chat, member) of every open join check whose restriction Telegram has not made yet."""
+        rows = await self.db.fetchall("SELECT chat_id, user_id FROM captcha_checks WHERE status = 'pending' AND action = 'restrict'")
+        return {(r[0], r[1]) for r in rows}
+
+    async def drop_restriction(self, chat_id: int, user_id: int) -> None:
+        """The member's open check no longer owes its restriction (someone else has decided their rights)."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE captcha_checks SET action = NULL, action_at = NULL WHERE chat_id = ? AND user_id = ? AND status = 'pending'"
+                " AND action = 'restrict'", (chat_id, user_id),
+            )
+
     async def claim_actions(self, taken_before: datetime, now: datetime) -> list[Check]:
         """Checks whose action was taken on before `taken_before` and is still not done (a crash, or Telegram could not
         do it then): claimed now, so one sweep retries each."""

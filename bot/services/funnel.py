@@ -82,6 +82,9 @@ class FunnelService:
         self.rng = rng or random.Random(secrets.randbits(64))
         # Newcomers whose referral is pending: only their messages cost a write (hot path stays cheap).
         self._pending: set[tuple[int, int]] | None = None
+        # Newcomers under an open check whose restriction Telegram has not made yet: what they post is deleted.
+        self._unrestricted: set[tuple[int, int]] | None = None
+        self._restrict_tried: dict[tuple[int, int], datetime] = {}  # when one of their messages last tried it
         # Checks whose deadline passed before this process started expired while nobody could answer them, or while
         # their answers waited in Telegram's queue: they get late_grace_seconds from the start (see deadline_of).
         self.started_at = clock.now()
@@ -117,9 +120,41 @@ class FunnelService:
         deadline = fd.deadline_for(event_at, now, timeout, self.config.late_grace_seconds)
         c = await self.challenge(chat_id)
         # A join owes a restriction from the start (fail closed: it is retried until done); a request has nothing to undo.
-        return await self.repo.add_check(chat_id, user_id, via, c.mode, c.question, c.choices, c.answers,
-                                         self.config.captcha_retries, event_at, deadline,
-                                         action="restrict" if via == "join" else None, now=now)
+        check = await self.repo.add_check(chat_id, user_id, via, c.mode, c.question, c.choices, c.answers,
+                                          self.config.captcha_retries, event_at, deadline,
+                                          action="restrict" if via == "join" else None, now=now)
+        if check is not None and check.action == "restrict":
+            (await self._unrestricted_set()).add((chat_id, user_id))
+        return check
+
+    async def _unrestricted_set(self) -> set[tuple[int, int]]:
+        if self._unrestricted is None:
+            self._unrestricted = await self.repo.owing_restriction()
+        return self._unrestricted
+
+    async def unrestricted(self, chat_id: int, user_id: int) -> bool:
+        """Under an open check whose restriction Telegram has not made yet (a set lookup: every group message asks)."""
+        return (chat_id, user_id) in await self._unrestricted_set()
+
+    def forget_restriction(self, chat_id: int, user_id: int) -> None:
+        """Their check no longer owes its restriction (made, dropped, or the check decided)."""
+        if self._unrestricted is not None:
+            self._unrestricted.discard((chat_id, user_id))
+        self._restrict_tried.pop((chat_id, user_id), None)
+
+    def try_restriction_now(self, chat_id: int, user_id: int, every: timedelta) -> bool:
+        """Whether a message from this unrestricted newcomer should try the restriction again (at most once per `every`)."""
+        now, key = self.clock.now(), (chat_id, user_id)
+        last = self._restrict_tried.get(key)
+        if last is not None and now - last < every:
+            return False
+        self._restrict_tried[key] = now
+        return True
+
+    async def owed_restriction_for_event(self, chat_id: int, user_id: int, event_at: datetime) -> Check | None:
+        """This join's own check, still open and still owing its restriction (the join delivered again)."""
+        check = await self.repo.check_for_event(chat_id, user_id, event_at)
+        return check if check is not None and check.status == "pending" and check.action == "restrict" else None
 
     async def needs_check(self, chat_id: int, user_id: int, event_at: datetime) -> bool:
         """False when this join is already handled or the member may skip (passed a request check, or passed before)."""
@@ -135,9 +170,13 @@ class FunnelService:
             return False  # admins are never screened, not even when they come back after leaving
         return True
 
-    async def keep_rights(self, chat_id: int, user_id: int, restore: str) -> None:
-        """Remember what passing the member's open check must give back instead of lifting everything."""
+    async def keep_rights(self, chat_id: int, user_id: int, restore: str, keep: str | None = None) -> None:
+        """Remember what passing the member's open check must give back instead of lifting everything. `restore ==
+        keep`: someone else decided their rights during the check — its own restriction is not forced on them."""
         await self.repo.set_restore(chat_id, user_id, restore)
+        if keep is not None and restore == keep:
+            await self.repo.drop_restriction(chat_id, user_id)
+            self.forget_restriction(chat_id, user_id)
 
     async def restore_for_rejoin(self, check: Check, live: str | None, screening_restriction: bool, keep: str) -> str | None:
         """What passing `check` gives back, given the rights Telegram shows at the join (`live`, None = unrestricted).
@@ -195,6 +234,7 @@ class FunnelService:
                 return None
             if status in ("failed", "timeout"):
                 await FunnelRepo.reject_pending_in(tx, check.chat_id, check.user_id, fd.FAILED_SCREENING, now)
+        self.forget_restriction(check.chat_id, check.user_id)  # decided: what it owes now is the pass or the removal
         if status == "passed" and check.via == "join":
             await self.repo.mark_screened(check.chat_id, check.user_id, now)
         return await self.repo.check(check.id)
@@ -209,11 +249,15 @@ class FunnelService:
     async def action_done(self, check: Check, action: str) -> None:
         """Telegram did what the check owed (or refused it for good: nothing left to retry)."""
         await self.repo.action_done(check.id, action)
+        if action == "restrict":
+            self.forget_restriction(check.chat_id, check.user_id)
 
     async def due_actions(self) -> list[Check]:
-        """Actions left undone for ACTION_RETRY, claimed for this sweep."""
+        """Actions left undone for ACTION_RETRY, claimed for this sweep; and, at the first sweep after a start, every
+        action taken on before it (a crash or a stop cut it short: nobody else is carrying it out)."""
         now = self.clock.now()
-        return await self.repo.claim_actions(now - ACTION_RETRY, now)
+        # A microsecond before the start: an action this process took on at the very instant it started is its own.
+        return await self.repo.claim_actions(max(now - ACTION_RETRY, self.started_at - timedelta(microseconds=1)), now)
 
     async def pending_checks(self) -> list[Check]:
         return await self.repo.all_pending()
@@ -286,6 +330,7 @@ class FunnelService:
             async with self.db.transaction() as tx:
                 if await FunnelRepo.resolve_in(tx, check.id, "left", now):
                     closed = check
+            self.forget_restriction(chat_id, user_id)
         await self.repo.reject_pending(chat_id, user_id, fd.LEFT, now)
         (await self._pending_set()).discard((chat_id, user_id))
         clawed = 0

@@ -4,12 +4,15 @@ crash, no half-written state, one clear outcome for the user, and never "Somethi
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
 from bot.texts import translator
 from bot.texts.core import internal_error
-from tests.handlers.funnel_helpers import can_send, newcomer, press, prompt_message, right, run_job, screening_on, time_out
+from bot.app import ALLOWED_UPDATES
+from handlers.funnel import RESTRICT_RETRY
+from tests.handlers.funnel_helpers import can_send, newcomer, pending, press, prompt_message, right, run_job, screening_on, time_out
 from tests.handlers.test_shop import add, balance, buttons, fund, open_confirm, orders, stock
 from tests.helpers import say
 
@@ -119,6 +122,70 @@ async def test_a_restriction_telegram_could_not_make_is_retried_until_done(pg, g
     assert not can_send(pg, group.chat, dave) and await owed(pg, check) is None
     await press(pg, group.chat, dave, check)
     assert can_send(pg, group.chat, dave)
+
+
+async def test_a_newcomer_whose_restriction_keeps_failing_cannot_post_meanwhile(pg, group):
+    """Until Telegram makes the restriction, what the newcomer posts is deleted before anything else sees it, and each
+    message (at most one every two seconds) tries the restriction again; no waiting for the minute's sweep."""
+    await screened_group(pg, group)
+    pg.sim.network_error("restrictChatMember", times=2)  # the join's try and the first message's
+    dave, check = await newcomer(pg, group.chat)
+    assert can_send(pg, group.chat, dave) and await owed(pg, check) == "restrict"  # Telegram did not restrict them
+    spam = pg.sim.send(dave, "buy cheap followers", group.chat)
+    await pg.settle()
+    assert pg.sim.message(group.chat, spam["message_id"]) is None  # deleted
+    assert [t for t in texts_in(pg, group.chat) if "followers" in t] == []  # no rule, command or reward answered it
+    pg.clock.advance(seconds=3)
+    again = pg.sim.send(dave, "/checkin", group.chat)  # a command too: nothing of theirs gets through
+    await pg.settle()
+    assert pg.sim.message(group.chat, again["message_id"]) is None
+    assert await checkins(pg, group.chat, dave) == []
+    assert not can_send(pg, group.chat, dave) and await owed(pg, check) is None  # the second message's try made it
+    await press(pg, group.chat, dave, check)
+    assert can_send(pg, group.chat, dave)
+    said = pg.sim.send(dave, "hello, I passed", group.chat)  # screened: their messages stay
+    await pg.settle()
+    assert pg.sim.message(group.chat, said["message_id"]) is not None
+
+
+async def test_a_restriction_that_failed_is_tried_again_within_seconds(pg, group):
+    await screened_group(pg, group)
+    pg.sim.network_error("restrictChatMember")
+    dave, check = await newcomer(pg, group.chat)
+    assert can_send(pg, group.chat, dave)
+    [job] = pg.app.job_queue.get_jobs_by_name(f"restrict:{check.id}")
+    assert job.next_t.timestamp() - time.time() <= RESTRICT_RETRY[0]  # PTB's job queue runs on the wall clock
+    await run_job(pg, f"restrict:{check.id}")
+    assert not can_send(pg, group.chat, dave) and await owed(pg, check) is None
+
+
+async def test_a_join_delivered_again_makes_its_owed_restriction_at_once(pg, group):
+    await screened_group(pg, group)
+    pg.sim.network_error("restrictChatMember")
+    dave = pg.sim.user("dave")
+    pg.sim.join(group.chat, dave)
+    updates = pg.sim.take_updates(ALLOWED_UPDATES)
+    await pg.deliver(updates)
+    await pg.settle()
+    check = await pending(pg, group.chat, dave)
+    for job in pg.app.job_queue.get_jobs_by_name(f"restrict:{check.id}"):  # only the delivery may make it now
+        job.schedule_removal()
+    assert can_send(pg, group.chat, dave) and await owed(pg, check) == "restrict"
+    # The same join again (under a new id: an update already handled is never handled twice), before any sweep.
+    await pg.deliver([dict(u, update_id=u["update_id"] + 10_000) for u in updates if "chat_member" in u])
+    assert not can_send(pg, group.chat, dave) and await owed(pg, check) is None
+    assert len(await pg.services.db.fetchall("SELECT id FROM captcha_checks WHERE user_id = ?", (dave.id,))) == 1
+
+
+async def test_a_restriction_a_crash_left_owed_is_made_by_the_first_sweep_after_the_start(pg, group):
+    await screened_group(pg, group)
+    pg.sim.network_error("restrictChatMember")
+    dave, check = await newcomer(pg, group.chat)
+    assert can_send(pg, group.chat, dave)
+    pg.clock.advance(seconds=5)  # down for five seconds: far less than the sweep's minute
+    await pg.restart()
+    await run_job(pg, "funnel:sweep")  # the sweep at start (first=0)
+    assert not can_send(pg, group.chat, dave) and await owed(pg, check) is None
 
 
 @pytest.mark.parametrize("fault", TRANSIENT + ("not_found",))
