@@ -42,8 +42,8 @@ class BotMethods:
     # ------------------------------------------------------------------ webhooks
 
     def api_setWebhook(self: FakeTelegram, p: dict[str, Any]) -> tuple[bool, str]:
-        """Recorded, never called: the simulator has no network, so a set webhook only switches getUpdates
-        off (409) and keeps updates pending; tests collect them with take_updates as a webhook would."""
+        """A set webhook switches getUpdates off (409) and keeps updates pending: tests collect them with
+        take_updates as a webhook would, or have them POSTed to the bot (deliver_webhooks, bot/sim/webhook.py)."""
         url = p["url"]
         parts = urlsplit(url)
         if parts.scheme != "https" or not parts.hostname:
@@ -84,6 +84,8 @@ class BotMethods:
             "pending_update_count": len(self._updates),
         }
         if self._webhook:
+            if self._webhook_error is not None:
+                info["last_error_date"], info["last_error_message"] = self._webhook_error
             info["max_connections"] = self._webhook["max_connections"]
             if self._webhook["ip_address"]:
                 info["ip_address"] = self._webhook["ip_address"]

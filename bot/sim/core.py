@@ -26,6 +26,7 @@ from .world import WorldMixin, locked
 
 if TYPE_CHECKING:
     from .transport import SimServer
+    from .webhook import WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, Commo
         self._next_update_id = 100000001
         self._allowed: list[str] | None = None
         self._webhook: dict[str, Any] | None = None
+        self._webhook_error: tuple[int, str] | None = None  # (unix time, message) of the last failed delivery
         self._commands: dict[tuple[Any, ...], list[dict[str, str]]] = {}
         self._callbacks: dict[str, CallbackRecord] = {}
         self._polls: dict[str, PollRecord] = {}
@@ -178,6 +180,13 @@ class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, Commo
         taken = [u for u in self._updates if self._is_allowed(u)]
         self._updates.clear()
         return copy.deepcopy(taken)
+
+    def deliver_webhooks(self, proxy: dict[str, str], **options: float) -> WebhookDelivery:
+        """Deliver pending updates to the webhook the bot sets, as Telegram does, from a daemon thread (close() it).
+        `proxy` maps the webhook's public origin (https://host[:port]) to where the bot listens on 127.0.0.1."""
+        from .webhook import WebhookDelivery
+
+        return WebhookDelivery(self, proxy, **options)
 
     def serve_http(self, host: str = "127.0.0.1", port: int = 0) -> SimServer:
         """Serve the Bot API over HTTP from a daemon thread; use server.url + "/bot" as PTB's base_url."""
