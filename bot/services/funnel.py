@@ -174,7 +174,7 @@ class FunnelService:
         """Remember what passing the member's open check must give back instead of lifting everything. `restore ==
         keep`: someone else decided their rights during the check — its own restriction is not forced on them."""
         await self.repo.set_restore(chat_id, user_id, restore)
-        if keep is not None and restore == keep:
+        if keep is not None and restore == keep and await self.unrestricted(chat_id, user_id):
             await self.repo.drop_restriction(chat_id, user_id)
             self.forget_restriction(chat_id, user_id)
 

@@ -394,3 +394,22 @@ async def test_a_prompt_that_did_not_go_out_is_sent_by_the_sweep(pg, group):
     await run_job(pg, "funnel:sweep")  # once only
     prompts = [c for c in pg.sim.calls("sendMessage") if c.ok and "Before you can write" in c.params.get("text", "")]
     assert len(prompts) == 1
+
+
+async def test_an_admin_who_lets_a_newcomer_talk_during_the_check_is_not_overruled(pg, group):
+    """The restriction failed; an admin then sets the newcomer's rights by hand: the check no longer forces its own
+    restriction on them, and their messages stay."""
+    from telegram import ChatPermissions
+
+    await screened_group(pg, group)
+    pg.sim.network_error("restrictChatMember")
+    dave, check = await newcomer(pg, group.chat)
+    await pg.app.bot.restrict_chat_member(group.chat.id, dave.id, ChatPermissions(can_send_messages=True),
+                                          use_independent_chat_permissions=True)  # on an admin's word (the Bot API)
+    await pg.settle()
+    assert await owed(pg, check) is None
+    said = pg.sim.send(dave, "thanks, admin", group.chat)
+    await pg.settle()
+    assert pg.sim.message(group.chat, said["message_id"]) is not None
+    await sweep_later(pg)
+    assert can_send(pg, group.chat, dave)
