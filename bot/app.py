@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, LinkPreviewOptions, MessageEntity, Update
+from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
@@ -79,7 +79,6 @@ ALLOWED_UPDATES = [
 GROUP_MIDDLEWARE = -10
 GROUP_MAIN = 0
 GROUP_RULES = -2  # the rules engine judges every group message and edit first: a message a rule deletes goes no further
-GROUP_GATES = 1  # tier gates on what a message may contain (links): a message they delete goes no further
 GROUP_WORDS = 2  # plain-word triggers (check-in words) after commands
 GROUP_COUNTERS = 3  # per-message counters (chat XP) see every group message that stays, whatever else handled it
 GROUP_FUNNEL_START = -1  # /start ref_… and /start cap_… answer before the core /start (and stop there)
@@ -180,9 +179,6 @@ def build_application(
     in_groups = filters.ChatType.GROUPS & ~filters.COMMAND
     app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)
     app.add_handler(MessageHandler(GROUP_CHAT, points.on_group_message), group=GROUP_COUNTERS)
-    links = (filters.Entity(MessageEntity.URL) | filters.Entity(MessageEntity.TEXT_LINK)
-             | filters.CaptionEntity(MessageEntity.URL) | filters.CaptionEntity(MessageEntity.TEXT_LINK))
-    app.add_handler(MessageHandler(in_groups & links & ~filters.COMMAND, points.on_link), group=GROUP_GATES)
     # Commands are not judged (nor counted for flood): each answers for itself, and admins type them in bursts.
     judged = filters.ChatType.GROUPS & ~filters.StatusUpdate.ALL & ~filters.COMMAND & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE)
     app.add_handler(MessageHandler(judged, rules.on_group_message), group=GROUP_RULES)

@@ -154,8 +154,17 @@ class PointsConfig(_Model):
     ]
     expiry: ExpiryConfig = ExpiryConfig()
     checkin_words: bool = False  # per-group: checkin_words - plain words (签到, "check in") check in too
-    link_gate: bool = False  # per-group: link_gate - links only from tiers with the post_links perk (spreaders and up always)
+    # The link gate is the rules engine's `links` rule now (rules.defaults); a config that still names it is told so.
+    link_gate: bool | None = None
     max_admin_amount: int = Field(100_000, ge=1, le=10_000_000)  # the most one /give or /take may move
+
+    @field_validator("link_gate")
+    @classmethod
+    def _moved(cls, value: bool | None) -> None:
+        if value is not None:
+            raise ValueError("link_gate moved to the rules engine: it is the rule named links in rules.defaults"
+                             " (set its enabled: true or false there); /set link_gate on|off still works per group")
+        return None
 
     @field_validator("tiers")
     @classmethod
@@ -273,6 +282,8 @@ class RulesConfig(_Model):
     mode: Literal["on", "dry", "off"] = "on"  # per-group: rules_mode - dry logs what rules would do and does nothing
     defaults: list[DefaultRule] = Field([
         DefaultRule(name="antiflood", rule="when message and flood 6 in 10s then mute 10m"),
+        DefaultRule(name="links", rule="when message or edit and has link and lacks post_links and role < spreader then delete, explain",
+                    enabled=False),
         DefaultRule(name="forwards", rule="when message and has forward and lacks post_links and role < spreader then delete, explain"),
         DefaultRule(name="blocklist", rule="when message or edit and words in blocklist then delete, warn \"blocklist\""),
         DefaultRule(name="activator_xp", rule="when message and role = activator then xp +5, cooldown 1d, continue"),

@@ -7,9 +7,15 @@ from telegram.constants import ChatType
 from bot.context import BotContext
 from bot.domain.errors import RoleChangeError, UsageError
 from bot.domain.roles import ASSIGNABLE, Role
+from bot.domain.settings import parse_switch
+from bot.services.rules import LINK_GATE
 from bot.texts import core as texts
+from bot.texts import rules as rules_texts
 from handlers.router import parse_command
 from handlers.base import command, render_error, reply, resolve_target, spec_of, split_target
+
+
+LINK_GATE_SETTING = "link_gate"
 
 
 def _role_arg(text: str | None) -> Role:
@@ -110,6 +116,11 @@ async def cmd_set(update: Update, context: BotContext) -> None:
         raise UsageError()
     # The value as typed: a welcome keeps its line breaks (context.args would fold them into spaces).
     text = (update.effective_message.text or "").split(None, 2)[2]
+    if args[0].strip().lower() == LINK_GATE_SETTING:  # the link gate is a rule now; its setting's name still works
+        on = await context.services.rules.switch_default(update.effective_chat.id, LINK_GATE, parse_switch(LINK_GATE_SETTING, text))
+        await reply(update, context, texts.setting_changed(context.tr, LINK_GATE_SETTING, "on" if on else "off")
+                    + "\n" + rules_texts.link_gate_rule(context.tr, LINK_GATE))
+        return
     key, value, reset = await context.services.groups.set(update.effective_chat.id, args[0], text, context.actor.user_id)
     if key == "language":
         context.tr = context.tr.for_language(value)

@@ -6,20 +6,17 @@ import logging
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
 from bot.domain.errors import UsageError, UserError
 from bot.domain.points import InsufficientPointsError, parse_amount
-from bot.domain.levels import PERK_POST_LINKS
 from bot.domain.roles import Role
 from bot.services.members import user_id_arg
 from bot.texts import core as core_texts
 from bot.texts import points as texts
 from bot.texts import language_for_user, translator
-from bot.telegram_port import user_info
 from handlers.base import (
-    answer_query, command, delete_quietly, edit_query_message, person_id, render_error, replied_person, reply,
+    answer_query, command, edit_query_message, person_id, render_error, replied_person, reply,
     resolve_target, sender, subject,
 )
 
@@ -97,9 +94,9 @@ async def cmd_history(update: Update, context: BotContext) -> None:
 
 @command("levels", where="any")
 async def cmd_levels(update: Update, context: BotContext) -> None:
-    in_force = set()
-    if update.effective_chat.type != "private" and (await context.services.groups.settings(update.effective_chat.id)).link_gate:
-        in_force.add(PERK_POST_LINKS)
+    in_force: set[str] = set()
+    if update.effective_chat.type != "private":  # a perk is shown where a rule of this group gates by it
+        in_force = await context.services.rules.perks_in_force(update.effective_chat.id)
     await reply(update, context, texts.levels(context.tr, context.services.points.tiers, in_force))
 
 
@@ -289,26 +286,6 @@ async def job_expiry(context: BotContext) -> None:
         for user_id, w in run.warnings.items():
             await notify_private(context, user_id, lambda _, w=w: texts.expiry_warning(_, group.title, w.amount, w.first_day, w.within_days),
                                  chat_id=group.chat_id, kind="expiry")
-
-
-async def on_link(update: Update, context: BotContext) -> None:
-    """The post_links perk, where the group turned its link gate on: a member whose tier lacks it can't post
-    links — the message is deleted and a short notice (deleted later) says which tier may. Spreaders and up
-    always may; without the right to delete messages the gate does nothing."""
-    message, chat = update.effective_message, update.effective_chat  # an edit that adds a link counts too
-    user = message.from_user if message else None
-    if user is None or user.is_bot or message.sender_chat is not None:
-        return
-    s = context.services
-    refused = await s.points.link_refused(chat.id, user.id)
-    if refused is None or (await s.members.actor(chat.id, chat.type, user_info(user), None, False)).role >= Role.SPREADER:
-        return
-    tier, needed = refused
-    if not await delete_quietly(context, chat.id, message.message_id):
-        return
-    # The notice is a courtesy (reply is best effort); the message is gone either way.
-    await reply(update, context, texts.link_refused(context.tr, user_info(user).display, tier, needed), transient=True)
-    raise ApplicationHandlerStop()  # a deleted message earns nothing and counts toward nothing
 
 
 async def job_weekly(context: BotContext) -> None:

@@ -70,7 +70,8 @@ async def on_group_message(update: Update, context: BotContext) -> None:
         sent = await reply(update, context, escape(text))
         if seconds and sent is not None:
             delete_later(context, message.chat.id, sent.message_id, seconds.total_seconds())
-    if verdict.explain is not None:
+    # A refusal is explained once it is carried out: without the right to delete, the message stays and nothing is said.
+    if verdict.explain is not None and (verdict.deleted or not any(f.effect.key == "delete" for f in verdict.decision.effects)):
         tier, needed = verdict.explain
         if event.forward:
             notice = texts.forward_refused(context.tr, who, points_texts.tier_name(context.tr, needed), points_texts.tier_name(context.tr, tier))

@@ -603,4 +603,20 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        17,
+        "the link gate is the rules engine's rule `links`: a group that had /set link_gate on gets it, switched on",
+        """
+        INSERT INTO rules(chat_id, position, name, source, enabled, created_at, updated_at)
+        SELECT s.chat_id,
+               CASE WHEN EXISTS (SELECT 1 FROM rule_sets r WHERE r.chat_id = s.chat_id)
+                    THEN (SELECT COALESCE(MAX(r.position), 0) + 1 FROM rules r WHERE r.chat_id = s.chat_id)
+                    ELSE 100 END,
+               'links', 'when message or edit and has link and lacks post_links and role < spreader then delete, explain',
+               1, s.updated_at, s.updated_at
+        FROM group_settings s WHERE s.key = 'link_gate' AND s.value = 'on'
+        ON CONFLICT(chat_id, name) DO UPDATE SET enabled = 1;
+        DELETE FROM group_settings WHERE key = 'link_gate'
+        """,
+    ),
 ]

@@ -75,3 +75,12 @@ def test_run_without_token_says_how_to_set_it(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "bot", "run"], capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path)
     assert proc.returncode == 2
     assert "BOT_TOKEN" in proc.stderr
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_the_old_link_gate_key_says_where_it_went(value):
+    """points.link_gate was a second mechanism; it is the rule `links` now, and an old config is told so in one line."""
+    with pytest.raises(ConfigError) as info:
+        parse_config({"points": {"link_gate": value}})
+    [line] = info.value.lines
+    assert line.startswith("config.yaml: points.link_gate: link_gate moved to the rules engine: it is the rule named links")

@@ -137,7 +137,6 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("checkin_base", "int", _int_range(0, 100_000), "points.checkin.base"),
         SettingSpec("checkin_xp", "int", _int_range(0, 100_000), "points.checkin.xp"),
         SettingSpec("checkin_words", "bool", _parse_bool, "points.checkin_words"),
-        SettingSpec("link_gate", "bool", _parse_bool, "points.link_gate"),
         SettingSpec("makeup_cost", "int", _int_range(0, 100_000), "points.checkin.makeup_cost"),
         SettingSpec("chat_xp", "int", _int_range(0, 1000), "points.chat_xp.xp_per_message"),
         SettingSpec("expiry_mode", "choice:off,fifo,decay", _choice("off", "fifo", "decay"), "points.expiry.mode"),
@@ -165,6 +164,16 @@ DEFAULT_WORDS = ("default", "默认")
 
 def is_default_word(text: str) -> bool:
     return text.strip().lower() in DEFAULT_WORDS
+
+
+def parse_switch(key: str, text: str) -> bool | None:
+    """The value of a switch kept outside the settings table (the link gate is a rule): None for `default`."""
+    if is_default_word(text):
+        return None
+    try:
+        return _parse_bool(text)
+    except ValueError:
+        raise SettingError(reason="bad_value", key=key, kind="bool", detail="bool", bounds=None) from None
 
 
 def setting_spec(key: str) -> SettingSpec:

@@ -19,7 +19,7 @@ from bot.domain.badges import BadgeRule, MemberStats, badges_earned
 from bot.domain.expiry import expiry_due, expiry_warnings, split_ledger, decay_amount
 from bot.domain.timing import event_time
 from bot.domain.levels import (
-    PERK_POST_LINKS, ChatXpRules, Progress, Tier, chat_xp_due, perk_refused, progress, tier_for, tier_up,
+    ChatXpRules, Progress, Tier, chat_xp_due, progress, tier_for, tier_up,
 )
 from bot.domain.points import BIRTHDAY_MULTIPLIER, parse_birthday
 from bot.domain.points import (
@@ -148,13 +148,6 @@ class PointsService:
         month = parse_birthday(text)
         await self.campaigns.set_birthday(user_id, month, self.clock.now())
         return month
-
-    async def link_refused(self, chat_id: int, user_id: int) -> tuple[Tier, Tier] | None:
-        """Where the group's link gate is on: (their tier, the first that may post links) if this member's tier
-        may not; None if they may, or the gate is off."""
-        if not (await self.groups.settings(chat_id)).link_gate:
-            return None
-        return perk_refused((await self.ledger.wallet(chat_id, user_id)).xp, PERK_POST_LINKS, self.tiers)
 
     async def tier_of(self, chat_id: int, user_id: int) -> Tier:
         return tier_for((await self.ledger.wallet(chat_id, user_id)).xp, self.tiers)

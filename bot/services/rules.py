@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.config import RulesConfig
-from bot.domain.levels import Tier, tier_for
+from bot.domain.levels import PERK_POST_LINKS, Tier, tier_for
 from bot.domain.points import Reason
 from bot.domain.roles import Role, role_from
 from bot.domain.rules import (
@@ -24,6 +24,11 @@ from storage.members import MemberRepo
 from storage.rules import NewLogEntry, RulesRepo, StoredRule
 
 log = logging.getLogger(__name__)
+
+# The link gate (`/set link_gate on|off`) is this default rule, switched on or off; re-created from config (or this
+# line, if config dropped it) for a group that deleted it or was seeded before it existed.
+LINK_GATE = "links"
+LINK_GATE_RULE = "when message or edit and has link and lacks post_links and role < spreader then delete, explain"
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,32 @@ class RulesService:
         self.invalidate(chat_id)
         return row
 
+    async def switch_default(self, chat_id: int, name: str, on: bool | None) -> bool:
+        """A default rule on or off by name (None: as config seeds it). A group without it (deleted, or seeded
+        before it existed) gets it back from config first."""
+        default = next((d for d in self.config.defaults if d.name == name), None)
+        if on is None:
+            on = default.enabled if default is not None else False
+        row = next((r for r in (await self.load(chat_id)).rows if r.name == name), None)
+        if row is None:
+            source = default.rule if default is not None else LINK_GATE_RULE
+            row = await self.add(chat_id, source, name)
+        if row.enabled != on:
+            await self.repo.set_enabled(chat_id, row.id, on, self.clock.now())
+            self.invalidate(chat_id)
+        return on
+
+    async def perks_in_force(self, chat_id: int) -> set[str]:
+        """The tier perks an enabled rule of this group gates links by (`has link … and lacks PERK`): what /levels
+        shows as a perk, since only there does holding it make a difference."""
+        if (await self.groups.settings(chat_id)).rules_mode == "off":
+            return set()
+        perks: set[str] = set()
+        for rule in (await self.load(chat_id)).rules:
+            if rule.enabled and any(c.key in ("link", "domain") and not c.negate for c in rule.conditions):
+                perks |= {c.args[0] for c in rule.conditions if c.key == "lacks" and not c.negate}
+        return perks
+
     async def rows(self, chat_id: int) -> tuple[StoredRule, ...]:
         return (await self.load(chat_id)).rows
 
@@ -237,7 +268,8 @@ class RulesService:
                 verdict.replies.append((e.args[0], e.args[1]))
             elif e.key == "explain":
                 tier = self.tiers[facts.tier]
-                needed = next((t for t in self.tiers if "post_links" in t.perks), None)
+                perk = next((c.args[0] for c in rule.conditions if c.key == "lacks"), PERK_POST_LINKS)
+                needed = next((t for t in self.tiers if perk in t.perks), None)
                 if needed is not None:
                     verdict.explain = (tier, needed)
             else:  # violation / reset / badge / give / take / notify: parsed and shown; applied by later work

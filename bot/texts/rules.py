@@ -289,3 +289,7 @@ def rule_warned(_: Translator, who: str, result) -> str:
     if result.penalty is not None:
         text += "\n" + warn_penalty(_, who, result.penalty, result.reset)
     return text
+
+
+def link_gate_rule(_: Translator, rule: str) -> str:
+    return _("The link gate is the rule {rule} of the rules engine: /rule show {rule}.").format(rule=escape(rule))

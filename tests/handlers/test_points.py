@@ -741,7 +741,9 @@ async def test_the_link_gate_keeps_links_to_tiers_with_the_perk(pg, group):
 
     assert "may post links" not in await say(pg, g.alice, "/levels", g.chat)   # off by default: links are free
     assert not deleted(await post_link(g.alice))
-    assert await say(pg, g.owner, "/set link_gate on", g.chat) == "link_gate is now on."
+    assert await say(pg, g.owner, "/set link_gate on", g.chat) == (
+        "link_gate is now on.\nThe link gate is the rule links of the rules engine: /rule show links.")
+    assert "links [on] when message or edit and has link" in await say(pg, g.admin, "/rule list", g.chat)
     assert "may post links" in await say(pg, g.alice, "/levels", g.chat)
 
     pending = pg.services.points.pending_xp
@@ -771,6 +773,25 @@ async def test_the_link_gate_keeps_links_to_tiers_with_the_perk(pg, group):
     await say(pg, g.owner, "/lang zh", g.chat)
     assert deleted(await post_link(g.alice, "https://example.com/again"))
     assert pg.sim.replies(g.chat)[-1]["text"].startswith("🔗 Alice，")
+
+
+async def test_link_gate_is_a_switch_on_the_links_rule(pg, group):
+    """/set link_gate is a synonym: it switches the one rule, re-creates it if the group deleted it, and says so."""
+    g = group
+    bad = await say(pg, g.owner, "/set link_gate maybe", g.chat)
+    assert "link_gate" in bad and "on or off" in bad
+    assert (await say(pg, g.owner, "/set link_gate on", g.chat)).startswith("link_gate is now on.")
+    assert (await say(pg, g.owner, "/set link_gate off", g.chat)).startswith("link_gate is now off.")
+    assert "links [off]" in await say(pg, g.admin, "/rule list", g.chat)
+    assert await say(pg, g.admin, "/rule del links", g.chat) == "Rule links deleted."
+    assert (await say(pg, g.owner, "/set link_gate on", g.chat)).startswith("link_gate is now on.")
+    listed = await say(pg, g.admin, "/rule list", g.chat)
+    assert listed.count("links [on]") == 1
+    assert (await say(pg, g.owner, "/set link_gate default", g.chat)).startswith("link_gate is now off.")  # as config seeds it
+    assert "may post links" not in await say(pg, g.alice, "/levels", g.chat)
+    assert await say(pg, g.alice, "/set link_gate on", g.chat) == "Only Admin and above can use this command."
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert "链接" in await say(pg, g.owner, "/set link_gate on", g.chat)
 
 
 async def test_stopping_writes_the_counted_chat_xp_and_announces_its_tier_up(pg, group):

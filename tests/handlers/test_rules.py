@@ -19,6 +19,7 @@ async def test_defaults_are_listed(pg, group):
     assert listed.splitlines()[0].startswith("Rules, in order")
     for name in ("antiflood", "forwards", "blocklist", "activator_xp"):
         assert f". {name} [on] when " in listed
+    assert ". links [off] when message or edit and has link and lacks post_links" in listed  # the link gate, off until /set link_gate on
 
 
 async def test_a_flood_is_muted_and_a_backlog_is_not(pg, group):
@@ -91,25 +92,25 @@ async def test_admins_and_anonymous_admins_are_exempt(pg, group):
 async def test_rule_add_test_on_off_move_del(pg, group):
     g = group
     added = await say(pg, g.admin, '/rule add when message and has link and tier < silver then delete, reply "Links unlock at silver"', g.chat)
-    assert added == "Rule 5 (rule5) added."
+    assert added == "Rule 6 (rule6) added."
     trace = await say(pg, g.admin, "/rule test see https://example.com", g.chat)
     assert trace.splitlines()[0] == "Dry run for a typical member:"
-    assert '✅ rule5 fires: delete, reply "Links unlock at silver"' in trace
+    assert '✅ rule6 fires: delete, reply "Links unlock at silver"' in trace
     assert "· antiflood: not fired, because this does not hold: flood 6 in 10s" in trace
     link = pg.sim.send(g.alice, "look https://example.com", g.chat)
     await pg.settle()
     assert deleted(pg, link)
     assert pg.sim.replies(g.chat)[-1]["text"] == "Links unlock at silver"
-    assert await say(pg, g.admin, "/rule off rule5", g.chat) == "Rule rule5 is off."
+    assert await say(pg, g.admin, "/rule off rule6", g.chat) == "Rule rule6 is off."
     link2 = pg.sim.send(g.alice, "look https://example.org", g.chat)
     await pg.settle()
     assert not deleted(pg, link2)
-    assert await say(pg, g.admin, "/rule on 5", g.chat) == "Rule rule5 is on."
-    assert await say(pg, g.admin, "/rule move rule5 1", g.chat) == "Rule rule5 is now number 1."
-    assert (await say(pg, g.admin, "/rule show 1", g.chat)).startswith("1. rule5 [on]\nwhen message and has link")
-    assert await say(pg, g.admin, "/rule del 1", g.chat) == "Rule rule5 deleted."
+    assert await say(pg, g.admin, "/rule on 6", g.chat) == "Rule rule6 is on."
+    assert await say(pg, g.admin, "/rule move rule6 1", g.chat) == "Rule rule6 is now number 1."
+    assert (await say(pg, g.admin, "/rule show 1", g.chat)).startswith("1. rule6 [on]\nwhen message and has link")
+    assert await say(pg, g.admin, "/rule del 1", g.chat) == "Rule rule6 deleted."
     assert await say(pg, g.admin, "/rule show 9", g.chat) == "No rule 9; /rule list shows them."
-    assert await say(pg, g.admin, "/rule move 1 9", g.chat) == "Positions go from 1 to 4."
+    assert await say(pg, g.admin, "/rule move 1 9", g.chat) == "Positions go from 1 to 5."
 
 
 async def test_a_syntax_error_says_where_and_what(pg, group):

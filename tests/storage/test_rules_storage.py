@@ -1,0 +1,35 @@
+"""Rules in SQLite: what older databases held is carried into the rules engine by the migrations."""
+from __future__ import annotations
+
+import storage.db as dbmod
+from storage.db import Database
+from storage.migrations import MIGRATIONS
+
+LINK_GATE_MIGRATION = next(m.version for m in MIGRATIONS if "link gate" in m.name)
+
+
+async def test_a_group_that_had_the_link_gate_on_gets_the_links_rule_switched_on(tmp_path, monkeypatch):
+    """Before: /set link_gate on was a group setting. After: it is the rule `links`, on; the setting is gone."""
+    path = tmp_path / "old.db"
+    monkeypatch.setattr(dbmod, "MIGRATIONS", [m for m in MIGRATIONS if m.version < LINK_GATE_MIGRATION])
+    db = Database(path)
+    await db.open()
+    async with db.transaction() as tx:
+        for chat in (-1, -2, -3):
+            await tx.execute("INSERT INTO groups(chat_id, title, type, added_at) VALUES (?, 'g', 'supergroup', 'now')", (chat,))
+        # -1: gate on, rules seeded already; -2: gate on, never seeded; -3: gate off.
+        await tx.execute("INSERT INTO rule_sets(chat_id, seeded_at) VALUES (-1, 'then')")
+        await tx.execute("INSERT INTO rules(chat_id, position, name, source, created_at, updated_at)"
+                         " VALUES (-1, 1, 'antiflood', 'when message and flood 6 in 10s then mute 10m', 'then', 'then')")
+        for chat, value in ((-1, "on"), (-2, "on"), (-3, "off")):
+            await tx.execute("INSERT INTO group_settings(chat_id, key, value, updated_at) VALUES (?, 'link_gate', ?, '2026-03-01')",
+                             (chat, value))
+    await db.close()
+    monkeypatch.setattr(dbmod, "MIGRATIONS", MIGRATIONS)
+    db = Database(path)
+    await db.open()
+    rows = await db.fetchall("SELECT chat_id, name, position, enabled, source FROM rules WHERE name = 'links' ORDER BY chat_id DESC")
+    assert [(r["chat_id"], r["position"], r["enabled"]) for r in rows] == [(-1, 2, 1), (-2, 100, 1)]
+    assert rows[0]["source"].startswith("when message or edit and has link and lacks post_links")
+    assert await db.fetchval("SELECT COUNT(*) FROM group_settings WHERE key = 'link_gate'") == 0
+    await db.close()
