@@ -19,6 +19,7 @@ from .api_common import CommonMethods
 from .api_members import MemberMethods
 from .api_messages import MessageMethods
 from .driver import DriverMixin
+from .user_media import UserMediaMixin
 from .errors import ApiError, SimBug, SimError, TransportFault
 from .spec import UploadedFile, load_spec
 from .state import ANONYMOUS_ADMIN_ID, Call, CallbackRecord, ChatState, PollRecord, SimChat, SimUser
@@ -41,7 +42,7 @@ def _json(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
-class FakeTelegram(DriverMixin, BotMethods, MessageMethods, MemberMethods, CommonMethods, WorldMixin):
+class FakeTelegram(DriverMixin, UserMediaMixin, BotMethods, MessageMethods, MemberMethods, CommonMethods, WorldMixin):
     """The simulated Telegram cloud for one bot.
 
     Tests act as people through the driver methods (user, create_group, join, send, press, ...), which raise

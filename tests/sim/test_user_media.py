@@ -1,0 +1,82 @@
+"""What people send besides text, as the Bot API delivers it (checked against api.json), and refused where the
+chat's or the member's permissions do not allow that kind — the way a Telegram client offers nothing else."""
+from __future__ import annotations
+
+import pytest
+
+from bot.sim import FakeTelegram, SimError
+from bot.sim.spec import load_spec
+from bot.sim.user_media import KINDS
+
+from .conftest import ok
+
+SPEC = load_spec()
+
+
+def test_every_kind_a_person_sends_is_a_valid_message(sim: FakeTelegram, group, bob) -> None:
+    inline = sim.user("gamebot", is_bot=True)
+    for kind in KINDS:
+        sent = sim.send_media(bob, kind, group, via_bot=inline if kind == "game" else None)
+        assert SPEC.check("Message", sent) == [], (kind, SPEC.check("Message", sent))
+        assert kind in sent
+    updates = sim.take_updates()
+    assert [next(k for k in u if k != "update_id") for u in updates] == ["message"] * len(KINDS)
+    for update in updates:
+        assert SPEC.check("Update", update) == []
+
+
+def test_the_compatibility_fields_telegram_adds(sim, group, bob) -> None:
+    gif = sim.send_media(bob, "animation", group)
+    assert gif["document"]["file_id"] == gif["animation"]["file_id"]   # an animation is also a document
+    venue = sim.send_media(bob, "venue", group)
+    assert venue["location"] == venue["venue"]["location"]               # a venue is also a location
+    photo = sim.send_media(bob, "photo", group, "see https://example.com", width=2000, height=1000)
+    assert [(s["width"], s["height"]) for s in photo["photo"]][-1] == (2000, 1000)
+    assert photo["caption_entities"] == [{"type": "url", "offset": 4, "length": 19}]
+
+
+def test_what_a_client_does_not_offer_is_refused(sim, group, alice, bob) -> None:
+    with pytest.raises(SimError, match="games themselves"):
+        sim.send_media(bob, "game", group)
+    with pytest.raises(SimError, match="has no caption"):
+        sim.send_media(bob, "sticker", group, "a caption")
+    with pytest.raises(SimError, match="unknown kind"):
+        sim.send_media(bob, "hologram", group)
+
+
+def test_permissions_decide_which_kinds_a_member_may_send(sim, group, alice, bob) -> None:
+    # What setChatPermissions leaves out is not allowed: here text (contacts, locations) and documents only.
+    ok(sim, "setChatPermissions", chat_id=group.id, permissions={"can_send_messages": True, "can_send_documents": True})
+    with pytest.raises(SimError, match="may not send photos"):
+        sim.send_media(bob, "photo", group)
+    with pytest.raises(SimError, match="may not send stickers"):
+        sim.send_media(bob, "sticker", group)
+    with pytest.raises(SimError, match="inline bot"):                     # inline bots are "other messages"
+        sim.send_media(bob, "location", group, via_bot=sim.user("mapbot", is_bot=True))
+    sim.send_media(bob, "contact", group)                                   # contacts are "messages"
+    sim.send_media(bob, "document", group)
+    sim.send_media(alice, "photo", group)                                   # the owner is not bound by them
+    ok(sim, "setChatPermissions", chat_id=group.id, permissions={"can_send_messages": True, "can_send_photos": True,
+                                                                 "can_send_videos": True, "can_send_other_messages": True})
+    ok(sim, "restrictChatMember", chat_id=group.id, user_id=bob.id,
+       permissions={"can_send_messages": True, "can_send_videos": False}, use_independent_chat_permissions=True)
+    with pytest.raises(SimError, match="may not send videos"):
+        sim.send_media(bob, "video", group)
+
+
+def test_a_person_forwards_what_they_can_see(sim, group, alice, bob) -> None:
+    original = sim.send(alice, "great idea", group)
+    forwarded = sim.forward(bob, original, group)
+    assert forwarded["text"] == "great idea" and forwarded["from"]["id"] == bob.id
+    assert forwarded["forward_origin"] == {"type": "user", "date": original["date"], "sender_user": original["from"]}
+    assert SPEC.check("Message", forwarded) == []
+    again = sim.forward(alice, forwarded, group)                            # the origin stays the first author
+    assert again["forward_origin"] == forwarded["forward_origin"]
+    photo = sim.send_media(alice, "photo", group, "look")
+    assert sim.forward(bob, photo, group)["photo"] == photo["photo"]
+    ok(sim, "setChatPermissions", chat_id=group.id, permissions={"can_send_messages": True, "can_send_photos": False})
+    with pytest.raises(SimError, match="may not send photos"):
+        sim.forward(bob, photo, group)
+    protected = ok(sim, "sendMessage", chat_id=group.id, text="secret", protect_content=True)
+    with pytest.raises(SimError, match="protected content"):
+        sim.forward(bob, protected, group)
