@@ -179,8 +179,10 @@ def build_application(
     in_groups = filters.ChatType.GROUPS & ~filters.COMMAND
     app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)
     app.add_handler(MessageHandler(GROUP_CHAT, points.on_group_message), group=GROUP_COUNTERS)
-    # Commands are not judged (nor counted for flood): each answers for itself, and admins type them in bursts.
-    judged = filters.ChatType.GROUPS & ~filters.StatusUpdate.ALL & ~filters.COMMAND & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE)
+    # Commands are judged only by rules on the `command` trigger (the command lock), never as messages (nor counted for
+    # flood): each answers for itself, and admins type them in bursts. An edited command is not judged again.
+    judged = filters.ChatType.GROUPS & ~filters.StatusUpdate.ALL & (
+        filters.UpdateType.MESSAGE | (filters.UpdateType.EDITED_MESSAGE & ~filters.COMMAND))
     app.add_handler(MessageHandler(judged, rules.on_group_message), group=GROUP_RULES)
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & ~SERVICE_MESSAGE,
                                    funnel.on_unrestricted_message), group=GROUP_UNRESTRICTED)

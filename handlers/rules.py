@@ -12,7 +12,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot.context import BotContext
 from bot.domain.errors import UsageError
 from bot.domain.roles import Role
-from bot.domain.rules import Event, MemberFacts
+from bot.domain.rules import LOCKS, Event, MemberFacts, lock_types, parse_flood_limit, parse_flood_mode
 from bot.telegram_port import user_info
 from bot.texts import points as points_texts
 from bot.texts import rules as texts
@@ -20,7 +20,8 @@ from handlers.base import command, delete_later, reply
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|me|ru|cn|xyz|top|info)\b", re.I)
 _EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\U0001F1E6-\U0001F1FF]")
-_MEDIA = ("photo", "video", "audio", "voice", "document", "animation", "sticker", "video_note")
+# An animation also carries `document` (Telegram sets both for compatibility), so it is looked for first.
+_MEDIA = ("photo", "video", "audio", "voice", "animation", "document", "sticker", "video_note")
 
 
 def _host(url: str) -> str:
@@ -43,12 +44,21 @@ def event_of(message: Message, kind: str) -> Event:
         elif entity.type in (MessageEntity.MENTION, MessageEntity.TEXT_MENTION):
             mentions += 1
     media = next((m for m in _MEDIA if getattr(message, m, None)), None)
+    extras = frozenset(k for k, present in (
+        ("poll", message.poll), ("contact", message.contact), ("location", message.location or message.venue),
+        ("game", message.game), ("inline", message.via_bot)) if present)
     user = message.from_user
     return Event(
         kind, message.chat.id, user.id if user else 0, message.date, message.message_id, text, tuple(links), mentions,
         message.forward_origin is not None, media, len(_EMOJI.findall(text)),
         bool(user and user.is_bot), message.sender_chat is not None and message.sender_chat.id != message.chat.id,
+        extras=extras,
     )
+
+
+def _is_command(message: Message) -> bool:
+    entities = message.entities or ()
+    return bool(entities) and entities[0].type == MessageEntity.BOT_COMMAND and entities[0].offset == 0
 
 
 def _exempt(message: Message) -> bool:
@@ -61,7 +71,8 @@ async def on_group_message(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None or (message.from_user and message.from_user.id == context.bot.id):
         return
-    event = event_of(message, "edit" if update.edited_message else "message")
+    kind = "edit" if update.edited_message else "command" if _is_command(message) else "message"
+    event = event_of(message, kind)
     verdict = await context.services.rules.judge(event, _exempt(message))
     if verdict is None or verdict.dry:
         return
@@ -159,4 +170,43 @@ def _words(update: Update) -> list[str]:
     return words
 
 
-COMMANDS = [cmd_rule, cmd_addblocklist, cmd_rmblocklist, cmd_blocklist]
+@command("setflood", role=Role.ADMIN)
+async def cmd_setflood(update: Update, context: BotContext) -> None:
+    """Rose's /setflood N [in S] | off: edits the default rule antiflood (bare: what it is now)."""
+    s, chat, args = context.services.rules, update.effective_chat.id, context.args or []
+    if not args:
+        await reply(update, context, texts.flood_state(context.tr, await s.flood(chat)))
+        return
+    limit = parse_flood_limit(args)
+    state = await s.set_flood(chat, limit, off=limit is None)
+    await reply(update, context, texts.flood_state(context.tr, state))
+
+
+@command("setfloodmode", role=Role.ADMIN)
+async def cmd_setfloodmode(update: Update, context: BotContext) -> None:
+    effects = parse_flood_mode(context.args or [])
+    state = await context.services.rules.set_flood(update.effective_chat.id, effects=effects)
+    await reply(update, context, texts.flood_state(context.tr, state))
+
+
+@command("lock", role=Role.ADMIN)
+async def cmd_lock(update: Update, context: BotContext) -> None:
+    types = lock_types(context.args or [])
+    new = await context.services.rules.lock(update.effective_chat.id, types)
+    await reply(update, context, texts.locked(context.tr, new, types))
+
+
+@command("unlock", role=Role.ADMIN)
+async def cmd_unlock(update: Update, context: BotContext) -> None:
+    types = lock_types(context.args or [])
+    gone = await context.services.rules.unlock(update.effective_chat.id, types)
+    await reply(update, context, texts.unlocked(context.tr, gone, types))
+
+
+@command("locks")
+async def cmd_locks(update: Update, context: BotContext) -> None:
+    await reply(update, context, texts.locks(context.tr, await context.services.rules.locks(update.effective_chat.id), LOCKS))
+
+
+COMMANDS = [cmd_rule, cmd_addblocklist, cmd_rmblocklist, cmd_blocklist, cmd_setflood, cmd_setfloodmode, cmd_lock,
+            cmd_unlock, cmd_locks]

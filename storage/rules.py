@@ -250,6 +250,33 @@ class RulesRepo:
             )
             return cursor.rowcount > 0
 
+    async def put(self, chat_id: int, rules: list[tuple[str, str, bool]], now: datetime, first: bool = False) -> None:
+        """Rules by name, (name, source, enabled), in one transaction: an existing rule gets the new source and state
+        in place; a new one goes last, or first (before every other rule, in the given order)."""
+        async with self.db.transaction() as tx:
+            for name, source, enabled in (reversed(rules) if first else rules):  # first: each new one before the rest
+                cursor = await tx.execute(
+                    "UPDATE rules SET source = ?, enabled = ?, updated_at = ? WHERE chat_id = ? AND name = ?",
+                    (source, int(enabled), iso(now), chat_id, name),
+                )
+                if cursor.rowcount:
+                    continue
+                position = ("(SELECT COALESCE(MIN(position), 1) - 1 FROM rules WHERE chat_id = ?)" if first
+                            else "(SELECT COALESCE(MAX(position), 0) + 1 FROM rules WHERE chat_id = ?)")
+                await tx.execute(
+                    f"INSERT INTO rules(chat_id, position, name, source, enabled, created_at, updated_at)"
+                    f" VALUES (?, {position}, ?, ?, ?, ?, ?)",
+                    (chat_id, chat_id, name, source, int(enabled), iso(now), iso(now)),
+                )
+
+    async def delete_named(self, chat_id: int, names: list[str]) -> int:
+        async with self.db.transaction() as tx:
+            removed = 0
+            for name in names:
+                cursor = await tx.execute("DELETE FROM rules WHERE chat_id = ? AND name = ?", (chat_id, name))
+                removed += cursor.rowcount
+            return removed
+
     async def set_enabled(self, chat_id: int, rule_id: int, enabled: bool, now: datetime) -> bool:
         async with self.db.transaction() as tx:
             cursor = await tx.execute(

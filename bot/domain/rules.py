@@ -173,6 +173,7 @@ class Event:
     violation: str | None = None  # violations: which counter changed
     violations: int = 0  # …and how many are active now
     inactive_days: int = 0
+    extras: frozenset[str] = frozenset()  # EXTRAS present in the message
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,9 @@ _SCRIPTS = {
     "cjk": re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]"), "latin": re.compile(r"[A-Za-z\u00c0-\u024f]"),
 }
 MEDIA = ("photo", "video", "audio", "voice", "document", "animation", "sticker", "video_note", "any")
+# What a message may carry besides text and files (Event.extras): a poll, a contact, a location (or venue), a game,
+# or a message sent through an inline bot (via_bot).
+EXTRAS = ("poll", "contact", "location", "game", "inline")
 
 
 def compile_regex(pattern: str) -> Callable[[str], bool]:
@@ -304,7 +308,7 @@ def _q(text: str) -> str:
 # triggers ----------------------------------------------------------------------------------------------------
 
 for _simple, _syntax in (("message", "message"), ("edit", "edit"), ("join", "join"), ("checkin", "checkin"),
-                         ("referral", "referral"), ("tier", "tier")):
+                         ("referral", "referral"), ("tier", "tier"), ("command", "command (a member's command)")):
     def _make(key: str) -> Callable[[Cursor], Part]:
         def parse(c: Cursor) -> Part:
             c.word(key)
@@ -341,14 +345,15 @@ def _t_inactive(c: Cursor) -> Part:
 
 def _cond_has(c: Cursor) -> Part:
     c.word("has")
-    what = c.word("link", "forward", "sticker", "media", expected="link, forward, sticker or media")
+    what = c.word("link", "forward", "sticker", "media", *EXTRAS, expected="link, forward, sticker, media, " + ", ".join(EXTRAS))
     if what == "media":
         kind = c.word(*MEDIA, expected=" | ".join(MEDIA)) if c.peek_word(*MEDIA) else "any"
         return Part("media", (kind,), source=f"has media {kind}" if kind != "any" else "has media")
     return Part(what, (), source=f"has {what}")
 
 
-_kind("has", "condition", "has link | has forward | has sticker | has media [photo|video|…]", content=True)(_cond_has)
+_kind("has", "condition", "has link | has forward | has sticker | has media [photo|video|…] | has poll|contact|location|game|inline",
+      content=True)(_cond_has)
 
 
 @_kind("words", "condition", 'words "w1" "w*" …  |  words in LIST', content=True)
@@ -725,6 +730,8 @@ def _holds(part: Part, event: Event, member: MemberFacts, window: Window, ctx: C
         result = event.media == "sticker"
     elif k == "media":
         result = event.media is not None and (a[0] == "any" or event.media == a[0])
+    elif k in EXTRAS:
+        result = k in event.extras
     elif k == "words":
         norm = normalise(text)
         if a[1] is not None:  # a named list
@@ -826,3 +833,143 @@ def evaluate(event: Event, rules: Iterable[Rule], member: MemberFacts, window: W
 def needs_message_text(rules: Iterable[Rule]) -> bool:
     """Whether any enabled rule can fire on a message or an edit (a group without one costs nothing per message)."""
     return any(r.enabled and any(t.key in ("message", "edit") for t in r.triggers) for r in rules)
+
+
+# ---------------------------------------------------------------------------------------------- Rose's shortcuts
+
+# /setflood and /setfloodmode edit the default rule of this name (one flood mechanism: the engine's).
+FLOOD_RULE = "antiflood"
+FLOOD_DEFAULT = (6, timedelta(seconds=10), "mute 10m")
+FLOOD_MAX_WINDOW = timedelta(minutes=10)
+
+
+class FloodError(RuleError):
+    code = "flood"  # params: reason in {number, window, mode, duration, needs_duration}, plus value
+
+
+def parse_flood_mode(words: list[str]) -> str:
+    """Rose's /setfloodmode: mute|ban|kick|warn|del [DURATION] (and tmute/tban DURATION) -> the rule's effects."""
+    if not words or len(words) > 2:
+        raise FloodError(reason="mode", value=" ".join(words))
+    mode = words[0].lower()
+    if mode not in ("mute", "ban", "kick", "warn", "del", "delete", "tmute", "tban"):
+        raise FloodError(reason="mode", value=words[0])
+    duration = None
+    if len(words) == 2:
+        if mode not in ("mute", "ban", "tmute", "tban"):
+            raise FloodError(reason="duration", value=mode)
+        try:
+            duration = parse_duration(words[1])
+        except ValueError:
+            raise FloodError(reason="bad_duration", value=words[1]) from None
+    elif mode in ("tmute", "tban"):
+        raise FloodError(reason="needs_duration", value=mode)
+    mode = {"tmute": "mute", "tban": "ban", "delete": "del"}.get(mode, mode)
+    if mode in ("mute", "ban"):
+        return f"{mode} {format_duration(duration)}" if duration else f"{mode} forever"
+    return {"kick": "kick", "warn": 'warn "flood"', "del": "delete"}[mode]
+
+
+def parse_flood_limit(words: list[str]) -> tuple[int, timedelta | None] | None:
+    """/setflood N [in S] | off: (N, window or None to keep it), or None for off. S: 10s, 1m… or plain seconds."""
+    if len(words) == 1 and words[0].lower() in ("off", "no", "0", "关"):
+        return None
+    if not words or len(words) > 3 or not (words[0].isascii() and words[0].isdigit()):
+        raise FloodError(reason="number", value=" ".join(words))
+    n = int(words[0])
+    if not 2 <= n <= 1000:
+        raise FloodError(reason="number", value=words[0])
+    rest = words[1:]
+    if rest and rest[0].lower() in ("in", "within"):
+        rest = rest[1:]
+        if not rest:
+            raise FloodError(reason="window", value="")
+    if len(rest) > 1:
+        raise FloodError(reason="number", value=" ".join(words))
+    if not rest:
+        return n, None
+    text = rest[0] + ("s" if rest[0].isascii() and rest[0].isdigit() else "")
+    try:
+        window = parse_duration(text)
+    except ValueError:
+        raise FloodError(reason="window", value=rest[0]) from None
+    if window > FLOOD_MAX_WINDOW:
+        raise FloodError(reason="window", value=rest[0])
+    return n, window
+
+
+def flood_of(rule: Rule | None) -> tuple[int, timedelta, str] | None:
+    """(N, window, effects) of an antiflood rule, None if it has no flood condition."""
+    if rule is None:
+        return None
+    flood = next((c for c in rule.conditions if c.key == "flood" and not c.negate), None)
+    if flood is None:
+        return None
+    return flood.args[0], flood.args[1], ", ".join(map(str, rule.effects))
+
+
+def flood_line(current: Rule | None, n: int | None = None, window: timedelta | None = None, effects: str | None = None) -> str:
+    """The antiflood rule after /setflood or /setfloodmode: what is not given is kept from the current rule (or the
+    default); the rule's other conditions, cooldown and `continue` stay as the admin wrote them."""
+    old_n, old_window, old_effects = flood_of(current) or FLOOD_DEFAULT
+    triggers = " or ".join(map(str, current.triggers)) if current else "message"
+    others = [str(c) for c in current.conditions if c.key != "flood"] if current else []
+    conditions = [f"flood {n or old_n} in {format_duration(window or old_window)}", *others]
+    line = f"when {triggers} and " + " and ".join(conditions) + " then " + (effects or old_effects)
+    if current is not None and current.cooldown:
+        line += f", cooldown {format_duration(current.cooldown)}"
+    if current is not None and current.continue_after:
+        line += ", continue"
+    return parse_rule(line).source  # validated, in its canonical spelling
+
+
+# /lock TYPE: a lock is the rule lock_TYPE, "a message of that type → delete". Placed first with `continue`, so a
+# locked message is deleted and still counts toward flood (and other rules still see it).
+LOCKS: dict[str, str] = {
+    "url": "when message or edit and has link then delete, continue",
+    "forward": "when message and has forward then delete, continue",
+    "sticker": "when message and has sticker then delete, continue",
+    "photo": "when message or edit and has media photo then delete, continue",
+    "video": "when message or edit and has media video then delete, continue",
+    "videonote": "when message and has media video_note then delete, continue",
+    "document": "when message or edit and has media document then delete, continue",
+    "voice": "when message and has media voice then delete, continue",
+    "audio": "when message or edit and has media audio then delete, continue",
+    "gif": "when message or edit and has media animation then delete, continue",
+    "poll": "when message and has poll then delete, continue",
+    "contact": "when message and has contact then delete, continue",
+    "location": "when message or edit and has location then delete, continue",
+    "game": "when message and has game then delete, continue",
+    "inline": "when message and has inline then delete, continue",
+    "rtl": "when message or edit and script rtl then delete, continue",
+    "command": "when command then delete, continue",
+}
+LOCK_ALIASES: dict[str, tuple[str, ...]] = {
+    "link": ("url",), "links": ("url",), "urls": ("url",), "forwards": ("forward",), "stickers": ("sticker",),
+    "photos": ("photo",), "videos": ("video",), "video_note": ("videonote",), "documents": ("document",),
+    "files": ("document",), "audios": ("audio",), "animation": ("gif",), "gifs": ("gif",), "polls": ("poll",),
+    "contacts": ("contact",), "locations": ("location",), "games": ("game",), "via_bot": ("inline",),
+    "commands": ("command",), "media": ("photo", "video", "videonote", "document", "voice", "audio", "gif"),
+    "all": tuple(LOCKS),
+}
+LOCK_PREFIX = "lock_"
+
+
+class LockError(RuleError):
+    code = "lock"  # params: reason in {unknown, none}, value
+
+
+def lock_types(words: list[str]) -> list[str]:
+    """The lock types named (aliases and `all` expanded, in LOCKS order). Raises LockError for an unknown word."""
+    if not words:
+        raise LockError(reason="none", value="")
+    wanted: set[str] = set()
+    for word in words:
+        key = word.lower().strip(",")
+        if key in LOCKS:
+            wanted.add(key)
+        elif key in LOCK_ALIASES:
+            wanted.update(LOCK_ALIASES[key])
+        else:
+            raise LockError(reason="unknown", value=word)
+    return [t for t in LOCKS if t in wanted]

@@ -14,7 +14,8 @@ from bot.domain.levels import PERK_POST_LINKS, Tier, tier_for
 from bot.domain.points import Reason
 from bot.domain.roles import Role, role_from
 from bot.domain.rules import (
-    MAX_RULES, Ctx, Decision, Event, MemberFacts, Rule, RuleError, RuleSyntaxError, Window, evaluate, parse_rule,
+    FLOOD_RULE, LOCK_PREFIX, LOCKS, MAX_RULES, Ctx, Decision, Event, MemberFacts, Rule, RuleError, RuleSyntaxError, Window, evaluate, flood_line, flood_of,
+    parse_rule,
 )
 from bot.services.groups import GroupService
 from bot.services.moderation import ModerationService, WarnResult
@@ -180,6 +181,60 @@ class RulesService:
             if rule.enabled and any(c.key in ("link", "domain") and not c.negate for c in rule.conditions):
                 perks |= {c.args[0] for c in rule.conditions if c.key == "lacks" and not c.negate}
         return perks
+
+    # --- Rose's shortcuts: they edit rules, there is no second mechanism ------------------------------------
+
+    def _named(self, loaded: Loaded, name: str) -> tuple[StoredRule | None, Rule | None]:
+        row = next((r for r in loaded.rows if r.name == name), None)
+        rule = next((r for r in loaded.rules if row is not None and r.id == row.id), None)
+        return row, rule
+
+    async def flood(self, chat_id: int) -> tuple[bool, int, timedelta, str] | None:
+        """The antiflood rule as (on, N, window, effects); None if the group has none (or it lost its flood part)."""
+        row, rule = self._named(await self.load(chat_id), FLOOD_RULE)
+        found = flood_of(rule)
+        return None if row is None or found is None else (row.enabled, *found)
+
+    async def set_flood(self, chat_id: int, limit: tuple[int, timedelta | None] | None = None,
+                        effects: str | None = None, off: bool = False) -> tuple[bool, int, timedelta, str]:
+        """/setflood N [in S] | off, /setfloodmode …: the antiflood rule rewritten in place (or made again, first)."""
+        loaded = await self.load(chat_id)
+        row, rule = self._named(loaded, FLOOD_RULE)
+        n, window = limit if limit is not None else (None, None)
+        line = flood_line(rule, n, window, effects)
+        enabled = False if off else (True if limit is not None else (row.enabled if row is not None else True))
+        if row is None and len(loaded.rows) >= MAX_RULES:
+            raise RuleError(reason="too_many", n=MAX_RULES)
+        await self.repo.put(chat_id, [(FLOOD_RULE, line, enabled)], self.clock.now(), first=True)
+        self.invalidate(chat_id)
+        return await self.flood(chat_id)  # type: ignore[return-value]
+
+    async def locks(self, chat_id: int) -> set[str]:
+        """The lock types in force: an enabled rule lock_TYPE."""
+        return {r.name[len(LOCK_PREFIX):] for r in (await self.load(chat_id)).rows
+                if r.enabled and r.name.startswith(LOCK_PREFIX) and r.name[len(LOCK_PREFIX):] in LOCKS}
+
+    async def lock(self, chat_id: int, types: list[str]) -> list[str]:
+        """Lock these types (rules placed first, so a locked message goes before anything else judges it); returns
+        those that were not locked before."""
+        loaded = await self.load(chat_id)
+        before = await self.locks(chat_id)
+        new = [t for t in types if t not in before]
+        existing = {r.name for r in loaded.rows}
+        if len(loaded.rows) + sum(LOCK_PREFIX + t not in existing for t in new) > MAX_RULES:
+            raise RuleError(reason="too_many", n=MAX_RULES)
+        if new:
+            await self.repo.put(chat_id, [(LOCK_PREFIX + t, LOCKS[t], True) for t in new], self.clock.now(), first=True)
+            self.invalidate(chat_id)
+        return new
+
+    async def unlock(self, chat_id: int, types: list[str]) -> list[str]:
+        before = await self.locks(chat_id)
+        gone = [t for t in types if t in before]
+        if gone:
+            await self.repo.delete_named(chat_id, [LOCK_PREFIX + t for t in gone])
+            self.invalidate(chat_id)
+        return gone
 
     async def rows(self, chat_id: int) -> tuple[StoredRule, ...]:
         return (await self.load(chat_id)).rows

@@ -77,6 +77,15 @@ DESCRIPTIONS: dict[str, str] = {
     "addblocklist": N_("Add words to the blocklist"),
     "rmblocklist": N_("Remove words from the blocklist"),
     "blocklist": N_("The blocklisted words"),
+    "setflood": N_("Antiflood: N messages in a window, or off"),
+    "setfloodmode": N_("What antiflood does: mute, ban, kick, warn, del"),
+    "lock": N_("Lock a kind of message (stickers, links…): deleted"),
+    "unlock": N_("Unlock a kind of message"),
+    "locks": N_("What is locked in this group"),
+    "rules_export": N_("The group's rules and lists as a file to keep"),
+    "rules_import": N_("Replace the rules from an exported file (dry run first)"),
+    "setlog": N_("Post every moderation action to a log channel"),
+    "unsetlog": N_("Stop posting to the log channel"),
 }
 
 USAGE: dict[str, str] = {
@@ -118,6 +127,14 @@ USAGE: dict[str, str] = {
     "report": N_("/report (reply to the message)"),
     "rule": N_("/rule list | show N | add LINE | on N | off N | del N | move N POS | test TEXT"),
     "addblocklist": N_('/addblocklist "word or phrase" …'),
+    "setflood": N_("/setflood N [in 10s] | off"),
+    "setfloodmode": N_("/setfloodmode mute|ban|kick|warn|del [DURATION]"),
+    "lock": N_("/lock TYPE … (url, forward, sticker, photo, video, videonote, document, voice, audio, gif, poll, contact, location, game, inline, rtl, command, media, all)"),
+    "unlock": N_("/unlock TYPE … (as /lock; /locks lists them)"),
+    "rules_export": N_("/rules_export"),
+    "rules_import": N_("/rules_import (reply to an exported file or its text) — or /rules_import followed by the text"),
+    "setlog": N_("/setlog (in the log channel or group) | /setlog @channel|ID (in your group)"),
+    "unsetlog": N_("/unsetlog"),
     "rmblocklist": N_('/rmblocklist "word or phrase" …'),
     "addcodes": N_("/addcodes ID CODE [CODE …]"),
     "fulfil": N_("/fulfil ORDER_ID"),
@@ -149,6 +166,11 @@ TOPICS: list[tuple[str, tuple[str, ...]]] = [
     (N_("Members (admins)"), ("setrole", "unsetrole", "give", "take", "setcaptcha", "funnel")),
     (N_("The group (admins)"), ("settings", "set", "lang", "season")),
     (N_("Running the shop (admins)"), ("additem", "edititem", "delitem", "addcodes", "fulfil", "reject")),
+    (N_("Moderation"), ("warn", "unwarn", "warns", "resetwarns", "mute", "unmute", "ban", "unban", "kick", "del", "purge",
+                        "approve", "unapprove", "setwarnlimit", "setwarnmode", "report", "rules", "setrules", "modlog",
+                        "setlog", "unsetlog")),
+    (N_("Rules, flood and locks (admins)"), ("rule", "setflood", "setfloodmode", "lock", "unlock", "locks", "addblocklist",
+                                            "rmblocklist", "blocklist", "rules_export", "rules_import")),
 ]
 MORE = N_("More")
 
@@ -171,6 +193,12 @@ EXAMPLES: dict[str, str] = {
     "addcodes": N_("/addcodes 2 GIFT-AAAA GIFT-BBBB"),
     "fulfil": N_("/fulfil 3"),
     "reject": N_("/reject 3 out of stock, refunded"),
+    "setflood": N_("/setflood 6 in 10s"),
+    "setfloodmode": N_("/setfloodmode mute 30m"),
+    "lock": N_("/lock sticker gif"),
+    "unlock": N_("/unlock sticker"),
+    "setlog": N_("/setlog @mygroup_log"),
+    "rule": N_("/rule add when message and has link and tier < silver then delete, explain"),
 }
 
 

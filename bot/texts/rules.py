@@ -198,6 +198,10 @@ def admins_only(_: Translator) -> str:
 def rule_error(_: Translator, err: UserError) -> str:
     p = err.params
     reason = p.get("reason")
+    if err.code == "flood":
+        return flood_error(_, str(reason), str(p.get("value", "")))
+    if err.code == "lock":
+        return lock_error(_, str(reason), str(p.get("value", "")))
     if reason == "syntax":
         line, pos = str(p.get("line", "")), int(p.get("position", 0))
         shown = escape(line[max(0, pos - 30):pos]) + "👉" + escape(line[pos:pos + 30])
@@ -293,3 +297,72 @@ def rule_warned(_: Translator, who: str, result) -> str:
 
 def link_gate_rule(_: Translator, rule: str) -> str:
     return _("The link gate is the rule {rule} of the rules engine: /rule show {rule}.").format(rule=escape(rule))
+
+
+# --- Rose's shortcuts: antiflood and locks (rules underneath) ---------------------------------------------------
+
+FLOOD_USAGE = N_("/setflood N [in 10s] | off — then /setfloodmode mute|ban|kick|warn|del [DURATION]")
+
+
+def flood_state(_: Translator, state) -> str:
+    """state: (on, n, window, effects) or None."""
+    if state is None:
+        return _("This group has no antiflood rule. /setflood N makes one.") + "\n" + _(FLOOD_USAGE)
+    on, n, window, effects = state
+    if not on:
+        return _("Antiflood is off (the rule antiflood, switched off). /setflood N turns it on.")
+    return _("Antiflood: {n} messages in {window} from one member → {effects}.").format(
+        n=n, window=format_duration(window), effects=escape(effects))
+
+
+def flood_error(_: Translator, reason: str, value: str) -> str:
+    shown = escape(value[:40])
+    texts = {
+        "number": _("Give a number of messages from 2 to 1000, optionally “in 10s” (a window up to 10m), or off. You wrote: “{value}”."),
+        "window": _("The flood window is a duration up to 10m, such as 10s or 1m. You wrote: “{value}”."),
+        "mode": _("Flood modes: mute, ban, kick, warn, del (mute and ban may take a duration, such as mute 10m). You wrote: “{value}”."),
+        "duration": _("Only mute and ban take a duration; {value} does not."),
+        "needs_duration": _("{value} needs a duration, such as {value} 1h."),
+        "bad_duration": _("“{value}” is not a duration; use 30s, 10m, 2h, 7d or 2w."),
+    }
+    return texts.get(reason, texts["number"]).format(value=shown)
+
+
+LOCK_NAMES = {
+    "url": N_("links"), "forward": N_("forwards"), "sticker": N_("stickers"), "photo": N_("photos"), "video": N_("videos"),
+    "videonote": N_("video notes"), "document": N_("files"), "voice": N_("voice messages"), "audio": N_("music"),
+    "gif": N_("GIFs"), "poll": N_("polls"), "contact": N_("contacts"), "location": N_("locations"), "game": N_("games"),
+    "inline": N_("messages via inline bots"), "rtl": N_("right-to-left text"), "command": N_("commands"),
+}
+
+
+def _lock_list(_: Translator, types) -> str:
+    return _(", ").join(_("{type} ({name})").format(type=t, name=_(LOCK_NAMES[t])) for t in types)
+
+
+def locks(_: Translator, locked: set[str], all_types) -> str:
+    lines = [_("Locks (a locked kind of message from a member is deleted; admins and approved members are exempt):")]
+    for t in all_types:
+        lines.append(("🔒 " if t in locked else "🔓 ") + f"{t} — {_(LOCK_NAMES[t])}")
+    return "\n".join(lines)
+
+
+def locked(_: Translator, new: list[str], asked: list[str]) -> str:
+    if not new:
+        return _("Already locked: {types}.").format(types=_lock_list(_, asked))
+    return _("Locked: {types}. /locks shows every lock; /rule list shows them as rules lock_….").format(types=_lock_list(_, new))
+
+
+def unlocked(_: Translator, gone: list[str], asked: list[str]) -> str:
+    if not gone:
+        return _("Not locked: {types}.").format(types=_lock_list(_, asked))
+    return _("Unlocked: {types}.").format(types=_lock_list(_, gone))
+
+
+def lock_error(_: Translator, reason: str, value: str) -> str:
+    from bot.domain.rules import LOCK_ALIASES, LOCKS
+
+    types = ", ".join([*LOCKS, *sorted(a for a in LOCK_ALIASES if a in ("media", "all"))])
+    if reason == "none":
+        return _("Which kind? One or more of: {types}.").format(types=types)
+    return _("There is no lock “{value}”. Kinds: {types}.").format(value=escape(value[:40]), types=types)

@@ -44,6 +44,7 @@ EXAMPLES = [
     "when violations spam >= 2 then reset spam, violation flagged, notify, ban forever, mute",
     'when message and domain in bad and from bot then reply "no" for 30s',
     "when edit and from channel and has forward and has sticker then delete",
+    "when command or message and has poll and has contact and has location and has game and has inline then delete",
 ]
 
 
@@ -150,6 +151,11 @@ def test_every_registered_kind_is_covered_by_the_examples():
     ("from bot", msg(from_bot=True), MemberFacts(), True),
     ("from channel", msg(), MemberFacts(), False),
     ("not has link", msg(), MemberFacts(), True),
+    ("has poll", msg(extras=frozenset({"poll"})), MemberFacts(), True),
+    ("has poll", msg(extras=frozenset({"contact"})), MemberFacts(), False),
+    ("has location", msg(extras=frozenset({"location"})), MemberFacts(), True),
+    ("has inline", msg(extras=frozenset({"inline", "game"})), MemberFacts(), True),
+    ("has media document", msg(media="animation"), MemberFacts(), False),  # a GIF is not a file, whatever it carries
 ])
 def test_conditions(condition, event, member, expected):
     assert fires(f"when message and {condition} then delete", event, member) is expected
@@ -165,6 +171,7 @@ def test_time_window_is_group_time_and_wraps_midnight():
 @pytest.mark.parametrize("trigger,event,expected", [
     ("message", msg(), True), ("message", msg(kind="edit"), False), ("edit", msg(kind="edit"), True),
     ("message or edit", msg(kind="edit"), True), ("join", msg(kind="join"), True),
+    ("command", msg(kind="command"), True), ("message", msg(kind="command"), False),  # commands aren't messages to rules
     ("warns >= 3", msg(kind="violations", violation="warn", violations=3), True),
     ("warns >= 3", msg(kind="violations", violation="warn", violations=2), False),
     ("violations spam = 2", msg(kind="violations", violation="spam", violations=3), False),
@@ -245,3 +252,34 @@ def test_cooldown_per_member():
 
 def test_normalise():
     assert normalise("  ＨéLLo\u3000 World ") == "hello world"
+
+
+# --- Rose's shortcuts ---------------------------------------------------------------------------------------------
+
+def test_flood_shortcuts_rewrite_only_their_part_of_the_rule():
+    from bot.domain.rules import FloodError, flood_line, parse_flood_limit, parse_flood_mode
+
+    custom = parse_rule("when message and flood 6 in 10s and role < spreader then mute 10m, cooldown 1m")
+    assert flood_line(custom, 3, timedelta(seconds=30)) == "when message and flood 3 in 30s and role < spreader then mute 10m, cooldown 1m"
+    assert flood_line(custom, effects=parse_flood_mode(["tban", "2d"])) == (
+        "when message and flood 6 in 10s and role < spreader then ban 2d, cooldown 1m")
+    assert flood_line(None, 4) == "when message and flood 4 in 10s then mute 10m"  # made again from the default
+    assert parse_flood_limit(["off"]) is None and parse_flood_limit(["7"]) == (7, None)
+    assert parse_flood_limit(["7", "20"]) == (7, timedelta(seconds=20))               # plain seconds, as Rose users type
+    assert [parse_flood_mode(w.split()) for w in ("mute", "ban 1h", "kick", "warn", "del")] == [
+        "mute forever", "ban 1h", "kick", 'warn "flood"', "delete"]
+    for words in (["1"], ["5", "in", "11m"], ["5", "x", "y", "z"], []):
+        with pytest.raises(FloodError):
+            parse_flood_limit(words)
+
+
+def test_lock_types_expand_aliases_in_one_order():
+    from bot.domain.rules import LOCKS, LockError, lock_types
+
+    assert lock_types(["stickers", "links", "url"]) == ["url", "sticker"]
+    assert lock_types(["all"]) == list(LOCKS)
+    assert "photo" in lock_types(["media"]) and "sticker" not in lock_types(["media"])
+    with pytest.raises(LockError):
+        lock_types(["nonsense"])
+    for line in LOCKS.values():
+        assert parse_rule(line).source == line
