@@ -86,6 +86,7 @@ class FakeTelegram(DriverMixin, UserMediaMixin, BotMethods, MessageMethods, Memb
         self._callbacks: dict[str, CallbackRecord] = {}
         self._polls: dict[str, PollRecord] = {}
         self._files: dict[str, dict[str, Any]] = {}
+        self._file_paths: dict[str, tuple[dict[str, Any], float]] = {}  # getFile's file_path -> (file, link expiry)
         self._calls: list[Call] = []
         self._failures: list[dict[str, Any]] = []
         self._logged_out = False

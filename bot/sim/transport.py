@@ -6,11 +6,12 @@ import asyncio
 import email.parser
 import email.policy
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 
 LONG_POLL_MAX_TIMEOUT = 50
 NOT_FOUND = json.dumps({"ok": False, "error_code": 404, "description": "Not Found"}).encode()
+
+
+_FILE_URL = re.compile(r"/file/bot(?P<token>[^/]+)/(?P<path>.+)$")
 
 
 def _split_bot_url(path: str) -> tuple[str, str] | None:
@@ -73,8 +77,12 @@ class SimRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        parsed = _split_bot_url(urlsplit(url).path)
-        if parsed is None:  # e.g. a file download URL: the simulator serves no files
+        path = urlsplit(url).path
+        download = _FILE_URL.search(unquote(path))  # PTB quotes the token's ':' in a file URL
+        if download is not None:  # https://api.telegram.org/file/bot<token>/<file_path>
+            return self._sim.download_file(download["token"], download["path"])
+        parsed = _split_bot_url(path)
+        if parsed is None:
             return 404, NOT_FOUND
         token, api_method = parsed
         params = dict(request_data.json_parameters) if request_data else {}
@@ -118,6 +126,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         parts = urlsplit(self.path)
+        download = _FILE_URL.fullmatch(unquote(parts.path))  # httpx sends the token's ':' as %3A
+        if download is not None:
+            status, content = self.sim.download_file(download["token"], download["path"])
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+            return
         parsed = _split_bot_url(parts.path)
         if parsed is None or parts.path.count("/") != 2:
             self._reply(404, NOT_FOUND)

@@ -1,4 +1,5 @@
-"""What people send besides text: photos, videos, GIFs, files, voice, music, stickers, video notes, polls,
+"""Files and what people send besides text. getFile and the download link (20 MB at most, valid an hour) for any
+file the bot received or sent. What people send: photos, videos, GIFs, files, voice, music, stickers, video notes, polls,
 contacts, locations and venues, messages through an inline bot (games among them) and forwards — shaped as the
 Bot API delivers them (api.json), and refused as a Telegram client refuses them when the chat's or the member's
 permissions do not allow that kind (a restricted member, or a group that turned photos off)."""
@@ -7,7 +8,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from .errors import SimError
+from .errors import SimError, bad_request
 from .html import auto_entities
 from .media import photo_sizes
 from .world import locked
@@ -26,6 +27,9 @@ PERMISSION_OF = {
     "animation": "can_send_other_messages", "game": "can_send_other_messages",
 }
 KINDS = tuple(k for k in PERMISSION_OF if k != "text")
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile: "bots can download files of up to 20MB in size"
+LINK_SECONDS = 3600  # "the link will be valid for at least 1 hour"
+_FOLDERS = {"photo": "photos", "document": "documents"}
 _CAPTIONED = {"photo", "video", "animation", "audio", "voice", "document"}
 _MIME = {"video": "video/mp4", "animation": "video/mp4", "audio": "audio/mpeg", "voice": "audio/ogg"}
 
@@ -39,6 +43,33 @@ def kind_of(data: dict[str, Any]) -> str:
 
 
 class UserMediaMixin:
+    # ------------------------------------------------------------------ files
+
+    def api_getFile(self: FakeTelegram, p: dict[str, Any]) -> dict[str, Any]:
+        record = self._files.get(p["file_id"])
+        if record is None:
+            raise bad_request("invalid file_id")
+        if record["size"] > DOWNLOAD_LIMIT:
+            raise bad_request("file is too big")
+        api = record["api"]
+        entry = next((s for s in api if s["file_id"] == p["file_id"]), api[-1]) if isinstance(api, list) else api
+        name = record.get("filename") or ""
+        extension = name[name.rfind("."):] if "." in name else (".jpg" if record["kind"] == "photo" else "")
+        path = f"{_FOLDERS.get(record['kind'], 'documents')}/file_{len(self._file_paths)}{extension}"
+        self._file_paths[path] = (record, self.clock.now().timestamp() + LINK_SECONDS)
+        return {"file_id": p["file_id"], "file_unique_id": entry["file_unique_id"],
+                "file_size": entry.get("file_size", record["size"]), "file_path": path}
+
+    def download_file(self: FakeTelegram, token: str, path: str) -> tuple[int, bytes]:
+        """GET https://api.telegram.org/file/bot<token>/<file_path>: the bytes, or 404 for a wrong token, an
+        unknown path or an expired link."""
+        with self._lock:
+            found = self._file_paths.get(path) if token == self.token else None
+            if found is None or found[1] < self.clock.now().timestamp():
+                return 404, b'{"ok":false,"error_code":404,"description":"Not Found"}'
+            return 200, found[0]["content"]
+
+    # ------------------------------------------------------------------ what people send
     def _file_ids(self: FakeTelegram, prefix: str) -> dict[str, str]:
         return {"file_id": prefix + self._random_token(56), "file_unique_id": "AgAD" + self._random_token(12)}
 

@@ -8,7 +8,7 @@ from bot.sim import FakeTelegram, SimError
 from bot.sim.spec import load_spec
 from bot.sim.user_media import KINDS
 
-from .conftest import ok
+from .conftest import ok, refused
 
 SPEC = load_spec()
 
@@ -80,3 +80,33 @@ def test_a_person_forwards_what_they_can_see(sim, group, alice, bob) -> None:
     protected = ok(sim, "sendMessage", chat_id=group.id, text="secret", protect_content=True)
     with pytest.raises(SimError, match="protected content"):
         sim.forward(bob, protected, group)
+
+
+async def test_the_bot_downloads_a_file_a_person_sent_in_process_and_over_http(sim, clock, group, bob) -> None:
+
+    from telegram import Bot
+    from telegram.error import BadRequest
+
+    from bot.sim import SimRequest
+
+    sent = sim.send_media(bob, "document", group, content=b"sticky_rules: 1\n", file_name="rules.yaml")
+    server = sim.serve_http()
+    try:
+        for bot in (Bot(sim.token, request=SimRequest(sim)),
+                    Bot(sim.token, base_url=server.url + "/bot", base_file_url=server.url + "/file/bot")):
+            async with bot:
+                file = await bot.get_file(sent["document"]["file_id"])
+                assert file.file_size == 16 and "/documents/file_" in file.file_path and file.file_path.endswith(".yaml")
+                assert bytes(await file.download_as_bytearray()) == b"sticky_rules: 1\n"
+                with pytest.raises(BadRequest, match="Invalid file_id"):
+                    await bot.get_file("nonsense")
+        assert SPEC.check("File", ok(sim, "getFile", file_id=sent["document"]["file_id"])) == []
+        path = ok(sim, "getFile", file_id=sent["document"]["file_id"])["file_path"]
+        assert sim.download_file(sim.token, path)[0] == 200
+        assert sim.download_file("123:wrong", path)[0] == 404
+        clock.advance(hours=2)                                   # the link is good for an hour
+        assert sim.download_file(sim.token, path)[0] == 404
+    finally:
+        server.close()
+    big = sim.send_media(bob, "document", group, content=b"x" * (20 * 1024 * 1024 + 1), file_name="big.bin")
+    assert refused(sim, "getFile", file_id=big["document"]["file_id"]) == (400, "Bad Request: file is too big")
