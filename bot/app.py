@@ -176,6 +176,7 @@ def build_application(
     app.add_handler(CallbackQueryHandler(feedback.on_vote, pattern=feedback.CALLBACK_PATTERN), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(moderation.on_warn_button, pattern=moderation.WARN_PATTERN), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(moderation.on_report_button, pattern=moderation.REPORT_PATTERN), group=GROUP_MAIN)
+    app.add_handler(CallbackQueryHandler(rules.on_import_button, pattern=rules.IMPORT_PATTERN), group=GROUP_MAIN)
     in_groups = filters.ChatType.GROUPS & ~filters.COMMAND
     app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)
     app.add_handler(MessageHandler(GROUP_CHAT, points.on_group_message), group=GROUP_COUNTERS)

@@ -6,17 +6,18 @@ import re
 from html import escape
 from urllib.parse import urlsplit
 
-from telegram import Message, MessageEntity, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, ReplyParameters, Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
 from bot.domain.errors import UsageError
 from bot.domain.roles import Role
+from bot.domain.rules_io import MAX_IMPORT_BYTES, RulesImportError
 from bot.domain.rules import LOCKS, Event, MemberFacts, lock_types, parse_flood_limit, parse_flood_mode
 from bot.telegram_port import user_info
 from bot.texts import points as points_texts
 from bot.texts import rules as texts
-from handlers.base import command, delete_later, reply
+from handlers.base import answer_query, attempt, command, delete_later, edit_query_message, render_error, reply
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|me|ru|cn|xyz|top|info)\b", re.I)
 _EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\U0001F1E6-\U0001F1FF]")
@@ -208,5 +209,78 @@ async def cmd_locks(update: Update, context: BotContext) -> None:
     await reply(update, context, texts.locks(context.tr, await context.services.rules.locks(update.effective_chat.id), LOCKS))
 
 
+IMPORT_PATTERN = r"^rimp:(ok|no):[0-9a-f]{8}$"
+
+
+@command("rules_export", role=Role.ADMIN)
+async def cmd_rules_export(update: Update, context: BotContext) -> None:
+    """The group's rules and lists as a YAML file, sent here (a copy anyone who can see the chat could keep)."""
+    chat = update.effective_chat
+    text, n, lists = await context.services.rules.export(chat.id, chat.title or "")
+    sent = await attempt(f"rules export of {chat.id}", lambda: context.bot.send_document(
+        chat.id, text.encode(), filename=f"sticky-rules-{abs(chat.id)}.yaml", caption=texts.exported(context.tr, chat.title or "", n, lists),
+        reply_parameters=ReplyParameters(update.effective_message.message_id, allow_sending_without_reply=True)))
+    if not sent.done:  # the file could not go out: the text, so nothing the owner asked for is lost
+        await reply(update, context, f"<pre>{escape(text[:3900])}</pre>")
+
+
+async def _import_source(update: Update, context: BotContext) -> bytes | str:
+    """The export to import: the text after the command, or the replied message's file or text."""
+    typed = _rest(update, 1)
+    if typed.strip():
+        return typed
+    replied = update.effective_message.reply_to_message
+    if replied is None or replied.forum_topic_created:
+        raise RulesImportError(reason="none")
+    if replied.document is not None:
+        if (replied.document.file_size or 0) > MAX_IMPORT_BYTES:
+            raise RulesImportError(reason="size", n=MAX_IMPORT_BYTES)
+        async def fetch() -> bytes:
+            file = await context.bot.get_file(replied.document.file_id)
+            return bytes(await file.download_as_bytearray())
+        got = await attempt(f"rules import file in {update.effective_chat.id}", fetch)
+        if not got.done:
+            raise RulesImportError(reason="download")
+        return got.result
+    if replied.text or replied.caption:
+        return replied.text or replied.caption
+    raise RulesImportError(reason="none")
+
+
+@command("rules_import", role=Role.OWNER)
+async def cmd_rules_import(update: Update, context: BotContext) -> None:
+    """A dry run of an export (validated whole, with the rules' own parser) and buttons to apply it all at once."""
+    chat = update.effective_chat.id
+    token, diff = await context.services.rules.preview_import(chat, await _import_source(update, context), context.actor.user_id)
+    markup = None
+    if not diff.empty:
+        apply, cancel = texts.import_buttons(context.tr)
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(apply, callback_data=f"rimp:ok:{token}"),
+                                        InlineKeyboardButton(cancel, callback_data=f"rimp:no:{token}")]])
+    await reply(update, context, texts.import_preview(context.tr, diff), markup=markup)
+
+
+async def on_import_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    if context.actor.role < Role.OWNER:
+        await answer_query(query, texts.owner_only_button(context.tr), show_alert=True)
+        return
+    _tag, what, token = query.data.split(":")
+    chat, s = query.message.chat.id, context.services.rules
+    if what == "no":
+        s.cancel_import(chat, token)
+        await answer_query(query)
+        await edit_query_message(query, texts.import_cancelled(context.tr))
+        return
+    try:
+        diff = await s.apply_import(chat, token)
+    except RulesImportError as err:
+        await answer_query(query, await render_error(update, context, err), show_alert=True)
+        await edit_query_message(query, await render_error(update, context, err))
+        return
+    await answer_query(query)
+    await edit_query_message(query, texts.import_done(context.tr, diff))
+
+
 COMMANDS = [cmd_rule, cmd_addblocklist, cmd_rmblocklist, cmd_blocklist, cmd_setflood, cmd_setfloodmode, cmd_lock,
-            cmd_unlock, cmd_locks]
+            cmd_unlock, cmd_locks, cmd_rules_export, cmd_rules_import]

@@ -269,6 +269,32 @@ class RulesRepo:
                     (chat_id, chat_id, name, source, int(enabled), iso(now), iso(now)),
                 )
 
+    async def replace_all(self, chat_id: int, rules: list[tuple[str, str, bool]],
+                          lists: dict[str, list[tuple[str, str | None]]], now: datetime) -> None:
+        """A whole rule set (an import), all or nothing: rules kept by name keep their id (cooldowns, the audit log),
+        the rest are deleted or added; positions follow the given order; every list is replaced. The group counts
+        as seeded, so the config's defaults do not come back on top."""
+        async with self.db.transaction() as tx:
+            await tx.execute("INSERT INTO rule_sets(chat_id, seeded_at) VALUES (?, ?) ON CONFLICT(chat_id) DO NOTHING",
+                             (chat_id, iso(now)))
+            cursor = await tx.execute("SELECT name FROM rules WHERE chat_id = ?", (chat_id,))
+            existing = {row[0] for row in await cursor.fetchall()}
+            await cursor.close()
+            keep = {name for name, _source, _enabled in rules}
+            await tx.executemany("DELETE FROM rules WHERE chat_id = ? AND name = ?",
+                                 [(chat_id, name) for name in sorted(existing - keep)])
+            await tx.executemany(
+                "UPDATE rules SET position = ?, source = ?, enabled = ?, updated_at = ? WHERE chat_id = ? AND name = ?",
+                [(i, source, int(enabled), iso(now), chat_id, name)
+                 for i, (name, source, enabled) in enumerate(rules, 1) if name in existing])
+            await tx.executemany(
+                "INSERT INTO rules(chat_id, position, name, source, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(chat_id, i, name, source, int(enabled), iso(now), iso(now))
+                 for i, (name, source, enabled) in enumerate(rules, 1) if name not in existing])
+            await tx.execute("DELETE FROM rule_lists WHERE chat_id = ?", (chat_id,))
+            await tx.executemany("INSERT INTO rule_lists(chat_id, name, item, note) VALUES (?, ?, ?, ?)",
+                                 [(chat_id, name, item, note) for name, items in lists.items() for item, note in items])
+
     async def delete_named(self, chat_id: int, names: list[str]) -> int:
         async with self.db.transaction() as tx:
             removed = 0

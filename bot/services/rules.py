@@ -17,6 +17,7 @@ from bot.domain.rules import (
     FLOOD_RULE, LOCK_PREFIX, LOCKS, MAX_RULES, Ctx, Decision, Event, MemberFacts, Rule, RuleError, RuleSyntaxError, Window, evaluate, flood_line, flood_of,
     parse_rule,
 )
+from bot.domain.rules_io import Diff, RuleSet, RulesImportError, diff, export_text, parse_import
 from bot.services.groups import GroupService
 from bot.services.moderation import ModerationService, WarnResult
 from storage.db import Database
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 # The link gate (`/set link_gate on|off`) is this default rule, switched on or off; re-created from config (or this
 # line, if config dropped it) for a group that deleted it or was seeded before it existed.
+IMPORT_TTL = timedelta(minutes=15)  # a dry run's confirmation button works this long (and not after a restart)
 LINK_GATE = "links"
 LINK_GATE_RULE = "when message or edit and has link and lacks post_links and role < spreader then delete, explain"
 
@@ -69,6 +71,8 @@ class RulesService:
         self.db, self.repo, self.moderation, self.groups = db, repo, moderation, groups
         self.members, self.ledger, self.tiers, self.config, self.clock = members, ledger, tiers, config, clock
         self._cache: dict[int, Loaded] = {}
+        # Imports waiting for the owner's confirmation, by chat: token -> (rule set, fingerprint seen, owner, when).
+        self._imports: dict[int, dict[str, tuple[RuleSet, str, int, datetime]]] = {}
         self._windows: dict[int, Window] = {}
         self._ctx_tiers = tuple(t.key for t in tiers)
         self._ctx_perks = tuple(frozenset(t.perks) for t in tiers)
@@ -235,6 +239,48 @@ class RulesService:
             await self.repo.delete_named(chat_id, [LOCK_PREFIX + t for t in gone])
             self.invalidate(chat_id)
         return gone
+
+    # --- export and import --------------------------------------------------------------------------------
+
+    async def rule_set(self, chat_id: int) -> RuleSet:
+        loaded = await self.load(chat_id)
+        lists = await self.repo.lists(chat_id)
+        return RuleSet(tuple((r.name, r.source, r.enabled) for r in loaded.rows),
+                       {name: tuple(sorted(items)) for name, items in lists.items()})
+
+    async def export(self, chat_id: int, title: str) -> tuple[str, int, int]:
+        """The group's rules and lists as YAML, and how many rules and lists it holds."""
+        current = await self.rule_set(chat_id)
+        return export_text(current, title, self.clock.now()), len(current.rules), len(current.lists)
+
+    async def preview_import(self, chat_id: int, data: bytes | str, by: int) -> tuple[str, Diff]:
+        """Validate an export (all of it) and say what importing it would change; nothing is changed. Returns a
+        token the confirmation names. Raises RulesImportError."""
+        new = parse_import(data)
+        current = await self.rule_set(chat_id)
+        token = new.fingerprint()[:8]
+        now = self.clock.now()
+        pending = {k: v for k, v in self._imports.get(chat_id, {}).items() if now - v[3] < IMPORT_TTL}
+        pending[token] = (new, current.fingerprint(), by, now)
+        self._imports[chat_id] = pending
+        return token, diff(current, new)
+
+    async def apply_import(self, chat_id: int, token: str) -> Diff:
+        """The confirmed import, all or nothing — refused if it expired or the rules changed since its dry run."""
+        found = self._imports.get(chat_id, {}).get(token)
+        if found is None or self.clock.now() - found[3] >= IMPORT_TTL:
+            raise RulesImportError(reason="expired")
+        new, seen, _by, _at = found
+        current = await self.rule_set(chat_id)
+        if current.fingerprint() != seen:
+            raise RulesImportError(reason="stale")
+        await self.repo.replace_all(chat_id, list(new.rules), {k: list(v) for k, v in new.lists.items()}, self.clock.now())
+        self._imports.pop(chat_id, None)
+        self.invalidate(chat_id)
+        return diff(current, new)
+
+    def cancel_import(self, chat_id: int, token: str) -> bool:
+        return self._imports.get(chat_id, {}).pop(token, None) is not None
 
     async def rows(self, chat_id: int) -> tuple[StoredRule, ...]:
         return (await self.load(chat_id)).rows

@@ -202,6 +202,8 @@ def rule_error(_: Translator, err: UserError) -> str:
         return flood_error(_, str(reason), str(p.get("value", "")))
     if err.code == "lock":
         return lock_error(_, str(reason), str(p.get("value", "")))
+    if err.code == "import":
+        return import_error(_, err)
     if reason == "syntax":
         line, pos = str(p.get("line", "")), int(p.get("position", 0))
         shown = escape(line[max(0, pos - 30):pos]) + "👉" + escape(line[pos:pos + 30])
@@ -366,3 +368,74 @@ def lock_error(_: Translator, reason: str, value: str) -> str:
     if reason == "none":
         return _("Which kind? One or more of: {types}.").format(types=types)
     return _("There is no lock “{value}”. Kinds: {types}.").format(value=escape(value[:40]), types=types)
+
+
+# --- export and import ------------------------------------------------------------------------------------------
+
+def exported(_: Translator, title: str, rules: int, lists: int) -> str:
+    return (_.ngettext("{n} rule", "{n} rules", rules).format(n=rules) + _(", ")
+            + _.ngettext("{n} list", "{n} lists", lists).format(n=lists) + " — " + escape(title) + "\n"
+            + _("Keep this file. To put these rules back (or copy them to another group), the owner replies /rules_import to it."))
+
+
+def import_preview(_: Translator, d) -> str:
+    if d.empty:
+        return _("Nothing would change: this group's rules and lists are already exactly these.")
+    lines = [_("Dry run of the import — nothing is changed yet. It would:")]
+    lines += ["➕ " + _("add {name}: {line}").format(name=escape(n), line=f"<code>{escape(line)}</code>") for n, line in d.added]
+    lines += ["➖ " + _("delete {name}").format(name=escape(n)) for n in d.removed]
+    lines += ["✏️ " + _("change {name} to: {line}").format(name=escape(n), line=f"<code>{escape(line)}</code>") for n, line in d.changed]
+    lines += [("▶️ " + _("switch {name} on") if on else "⏸ " + _("switch {name} off")).format(name=escape(n)) for n, on in d.switched]
+    if d.reordered:
+        lines.append("↕️ " + _("put the rules in the file's order"))
+    lines += ["📋 " + _("list {list}: {plus} added or changed, {minus} removed").format(list=escape(n), plus=plus, minus=minus)
+              for n, plus, minus in d.lists]
+    lines.append(_("Apply makes the group's rules exactly the file's, all at once. The buttons are for the owner and work for 15 minutes."))
+    return "\n".join(lines)
+
+
+def import_buttons(_: Translator) -> tuple[str, str]:
+    return _("✅ Apply"), _("✖️ Cancel")
+
+
+def import_done(_: Translator, d) -> str:
+    return _("Imported: the group's rules are now the file's ({added} added, {removed} deleted, {changed} changed).").format(
+        added=len(d.added), removed=len(d.removed), changed=len(d.changed) + len(d.switched))
+
+
+def import_cancelled(_: Translator) -> str:
+    return _("Import cancelled; nothing was changed.")
+
+
+def owner_only_button(_: Translator) -> str:
+    return _("Only the group's owner can confirm an import.")
+
+
+def import_error(_: Translator, err: UserError) -> str:
+    p = err.params
+    reason = str(p.get("reason"))
+    if reason == "rule":
+        syntax = rule_error(_, UserError(reason="syntax", position=p.get("position"), expected=p.get("expected"),
+                                         found=p.get("found"), line=p.get("line")))
+        return _("Nothing was imported: {where} does not parse.").format(where=escape(str(p.get("where")))) + "\n" + syntax
+    texts = {
+        "none": _("Reply /rules_import to a file from /rules_export (or to its text), or put the text after the command."),
+        "size": _("Nothing was imported: that is too big for a rules export (at most {n} bytes).").format(n=p.get("n")),
+        "encoding": _("Nothing was imported: that file is not UTF-8 text."),
+        "yaml": _("Nothing was imported: that is not readable YAML (line {line}: {problem}).").format(
+            line=p.get("line"), problem=escape(str(p.get("problem", "")))),
+        "shape": _("Nothing was imported: that is not a rules export from /rules_export (at {where}).").format(
+            where=escape(str(p.get("where", "")))),
+        "version": _("Nothing was imported: the file is version {version}, from a newer Sticky; this one reads up to version {supported}. Update Sticky first.").format(
+            version=p.get("version"), supported=p.get("supported")),
+        "name": _("Nothing was imported: “{name}” at {where} is not a name (lower-case letters, digits, _).").format(
+            name=escape(str(p.get("name", ""))), where=escape(str(p.get("where", "")))),
+        "duplicate": _("Nothing was imported: two rules are named {name}.").format(name=escape(str(p.get("name", "")))),
+        "too_many": _("Nothing was imported: a group has at most {n} rules.").format(n=p.get("n")),
+        "list": _("Nothing was imported: list {where} must be at most {n} words of at most 100 characters.").format(
+            where=escape(str(p.get("where", ""))), n=p.get("n")),
+        "download": _("I could not fetch that file from Telegram; try again in a moment."),
+        "expired": _("This import expired (15 minutes, or Sticky restarted). Run /rules_import again."),
+        "stale": _("The rules changed since this dry run; nothing was imported. Run /rules_import again to see the changes anew."),
+    }
+    return texts.get(reason, _("That didn't work."))
