@@ -30,6 +30,7 @@ from bot.services.groups import GroupService
 from bot.services.inbox import InboxService
 from bot.services.members import MemberService
 from bot.services.moderation import ModerationService
+from bot.services.logchat import LogChatService
 from bot.services.rules import RulesService
 from bot.services.actions import Actions
 from bot.services.points import PointsService
@@ -61,7 +62,7 @@ from storage.points import PointsRepo
 from storage.outbox import OutboxRepo
 from storage.roles import RoleRepo
 from storage.schedules import CampaignRepo, ScheduleRepo
-from storage.rules import ModerationRepo, RulesRepo
+from storage.rules import LogChatRepo, ModerationRepo, RulesRepo
 from storage.shop import ShopRepo
 from storage.stats import StatsRepo
 from storage.loyalty import LoyaltyRepo
@@ -160,7 +161,9 @@ def build_application(
             db, ModerationRepo(db), group_service, Actions(ModerationPort(app.bot), clock), config.moderation, clock)),
         rules=RulesService(db, RulesRepo(db), moderation_service, group_service, members, LedgerRepo(db),
                            points_service.tiers, config.rules, clock),
+        logchat=LogChatService(LogChatRepo(db), outbox, clock),
     )
+    moderation_service.listeners.append(moderation.log_listener(app))
     commands = all_commands()
     app.bot_data.commands = commands
 
@@ -225,6 +228,7 @@ async def post_stop(app: Application) -> None:
 async def post_shutdown(app: Application) -> None:
     s: Services = app.bot_data.services
     if s.db.is_open:
+        await s.logchat.idle()
         await s.activity.flush()
         await s.points.flush_chat_xp()
         await s.inbox.flush()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.services.inbox import InboxService
     from bot.services.members import MemberService
     from bot.services.moderation import ModerationService
+    from bot.services.logchat import LogChatService
     from bot.services.rules import RulesService
     from bot.services.points import PointsService
     from bot.services.roles import RoleService
@@ -54,6 +55,7 @@ class Services:
     feedback: FeedbackService
     moderation: ModerationService
     rules: RulesService
+    logchat: LogChatService
 
 
 class BotData:

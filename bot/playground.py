@@ -123,6 +123,7 @@ class Playground:
         handled = 0
         for _ in range(max_rounds):
             await self.app.update_queue.join()
+            await self.services.logchat.idle()  # log-chat posts go out in the background
             updates = self.sim.take_updates(ALLOWED_UPDATES)
             if not updates:
                 return handled

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
+from telegram.ext import Application
 
 from bot.context import BotContext
 from bot.domain.errors import UsageError, UserError
-from bot.domain.moderation import ModerationError, is_duration, parse_duration, parse_penalty
+from bot.domain.moderation import LogChatError, ModerationError, is_duration, parse_duration, parse_penalty
 from bot.domain.roles import Role
 from bot.texts import rules as texts
-from handlers.base import answer_query, command, edit_query_message, person_id, render_error, reply, resolve_target, split_target
+from bot.texts import translator
+from handlers.base import answer_query, attempt, command, edit_query_message, person_id, render_error, reply, resolve_target, split_target
 from storage.members import Member
 
 log = logging.getLogger(__name__)
@@ -308,8 +311,95 @@ async def on_report_button(update: Update, context: BotContext) -> None:
     await edit_query_message(query, texts.report_done(context.tr, query.from_user.first_name, what, who))
 
 
+# --- the log chat ---------------------------------------------------------------------------------------------
+
+def _where(chat: Chat) -> str:
+    return f"@{chat.username}" if chat.username else f"{chat.title or chat.id} ({chat.id})"
+
+
+@command("setlog", role=Role.ADMIN)
+async def cmd_setlog(update: Update, context: BotContext) -> None:
+    """/setlog @channel|ID here, or this message forwarded from the channel where /setlog was posted."""
+    group, message, args = update.effective_chat, update.effective_message, context.args or []
+    origin = message.forward_origin
+    if origin is not None and origin.type == "channel":
+        ref: int | str = origin.chat.id
+    elif len(args) == 1:
+        ref = int(args[0]) if args[0].lstrip("-").isdigit() and len(args[0]) < 20 else args[0]
+        if isinstance(ref, str) and not ref.startswith("@"):
+            ref = "@" + ref
+    elif not args:
+        await reply(update, context, texts.log_help(context.tr, group.id))
+        return
+    else:
+        raise UsageError()
+    found = await attempt(f"setlog lookup {ref}", lambda: context.bot.get_chat(ref))
+    if not found.done:
+        raise LogChatError(reason="not_found", where=str(ref))
+    target = found.result
+    if target.id == group.id:
+        raise LogChatError(reason="self", where=_where(target))
+    if target.type == ChatType.PRIVATE:
+        raise LogChatError(reason="private", where=_where(target))
+    hello = await attempt(f"setlog hello in {target.id}", lambda: context.bot.send_message(
+        target.id, texts.log_hello(context.tr, group.title or str(group.id))))
+    if not hello.done:
+        raise LogChatError(reason="cant_post", where=_where(target))
+    await context.services.logchat.set(group.id, target.id, context.actor.user_id)
+    await reply(update, context, texts.log_set(context.tr, _where(target)))
+
+
+@command("unsetlog", role=Role.ADMIN)
+async def cmd_unsetlog(update: Update, context: BotContext) -> None:
+    await reply(update, context, texts.log_unset(context.tr, await context.services.logchat.unset(update.effective_chat.id)))
+
+
+def _message_link(chat_id: int, message_id: int | None) -> str | None:
+    """t.me/c/… works for members of a supergroup, public or not; a basic group's messages have no links."""
+    if message_id is None or not str(chat_id).startswith("-100"):
+        return None
+    return f"https://t.me/c/{str(chat_id)[4:]}/{message_id}"
+
+
+def log_listener(app: Application):
+    """ModerationService's listener: each committed audit batch, posted to the group's log chat (if it has one)."""
+
+    async def on_logged(chat_id: int, entries) -> None:
+        s = app.bot_data.services
+        if await s.logchat.get(chat_id) is None:
+            return
+
+        async def render() -> str:
+            settings = await s.groups.settings(chat_id)
+            tr = translator(settings.language)
+            group = await s.groups.repo.get(chat_id)
+            title = group.title if group else str(chat_id)
+            posts = []
+            for e in entries:
+                target = await _display_in(s, chat_id, e.target_id, title) if e.target_id is not None else None
+                actor = await _display_in(s, chat_id, e.actor_id, title) if e.actor_id is not None else None
+                posts.append(texts.log_entry(tr, title, e.action, target, actor, e.actor_id is None, e.reason, e.until,
+                                             settings.timezone, _message_link(chat_id, e.message_id)))
+            return "\n\n".join(posts)
+
+        async def refused(target) -> None:
+            tr = translator((await s.groups.settings(chat_id)).language)
+            await s.outbox.post(chat_id, "log_refused", texts.log_refused(tr, str(target.log_chat_id)))
+
+        await s.logchat.post(chat_id, render, refused)
+
+    return on_logged
+
+
+async def _display_in(s, chat_id: int, user_id: int, title: str) -> str:
+    if user_id == chat_id:
+        return title  # an anonymous admin, writing as the group
+    user = await s.members.members.user(user_id)
+    return f"{user.display} ({user_id})" if user else str(user_id)
+
+
 COMMANDS = [
     cmd_warn, cmd_unwarn, cmd_warns, cmd_resetwarns, cmd_mute, cmd_unmute, cmd_ban, cmd_unban, cmd_kick, cmd_del,
     cmd_purge, cmd_approve, cmd_unapprove, cmd_setwarnlimit, cmd_setwarnmode, cmd_modlog, cmd_rules, cmd_setrules,
-    cmd_report,
+    cmd_report, cmd_setlog, cmd_unsetlog,
 ]

@@ -619,4 +619,17 @@ MIGRATIONS: list[Migration] = [
         DELETE FROM group_settings WHERE key = 'link_gate'
         """,
     ),
+    Migration(
+        18,
+        "each group's log chat (/setlog): where moderation and rule actions are posted, and whether it last refused",
+        """
+        CREATE TABLE log_chats (
+            chat_id INTEGER PRIMARY KEY REFERENCES groups(chat_id),
+            log_chat_id INTEGER NOT NULL,
+            set_by INTEGER,
+            set_at TEXT NOT NULL,
+            refused_at TEXT
+        )
+        """,
+    ),
 ]

@@ -198,6 +198,47 @@ class ModerationRepo:
             return changed
 
 
+@dataclass(frozen=True)
+class LogChat:
+    chat_id: int
+    log_chat_id: int
+    set_by: int | None
+    refused_at: datetime | None  # posting there failed since this time (the owner was told); None while it works
+
+
+class LogChatRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, chat_id: int) -> LogChat | None:
+        row = await self.db.fetchone("SELECT * FROM log_chats WHERE chat_id = ?", (chat_id,))
+        return None if row is None else LogChat(row["chat_id"], row["log_chat_id"], row["set_by"], from_iso(row["refused_at"]))
+
+    async def set(self, chat_id: int, log_chat_id: int, by: int | None, now: datetime) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO log_chats(chat_id, log_chat_id, set_by, set_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(chat_id) DO UPDATE SET log_chat_id = excluded.log_chat_id, set_by = excluded.set_by,"
+                " set_at = excluded.set_at, refused_at = NULL",
+                (chat_id, log_chat_id, by, iso(now)),
+            )
+
+    async def unset(self, chat_id: int) -> bool:
+        async with self.db.transaction() as tx:
+            return (await tx.execute("DELETE FROM log_chats WHERE chat_id = ?", (chat_id,))).rowcount > 0
+
+    async def refused(self, chat_id: int, now: datetime) -> bool:
+        """Mark the log chat as refusing; True only the first time (so the owner is told once)."""
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute("UPDATE log_chats SET refused_at = ? WHERE chat_id = ? AND refused_at IS NULL",
+                                      (iso(now), chat_id))
+            return cursor.rowcount > 0
+
+    async def works(self, chat_id: int) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE log_chats SET refused_at = NULL WHERE chat_id = ? AND refused_at IS NOT NULL", (chat_id,))
+
+
 class RulesRepo:
     def __init__(self, db: Database) -> None:
         self.db = db

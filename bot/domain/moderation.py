@@ -23,6 +23,10 @@ class ModerationError(UserError):
     code = "moderation"  # params: reason in {owner, admin, self, bot, no_reply, bad_duration, not_warned, ...}, name
 
 
+class LogChatError(ModerationError):
+    code = "logchat"  # params: reason in {not_found, cant_post, self, private}, where
+
+
 class RightsError(UserError):
     """Sticky itself lacks a Telegram right the action needs; `right` names it (can_restrict_members…)."""
 

@@ -26,6 +26,7 @@ POLICIES: dict[str, Policy] = {
     "expiry": Policy(capped=False, quiet="defer"),  # private: points about to expire
     "feedback": Policy(capped=False, quiet="defer"),  # an answer to what a member asked
     "private": Policy(capped=False, quiet="defer"),
+    "log_refused": Policy(capped=False, quiet="defer"),  # the owner told once that the log chat refuses
 }
 STRICT = Policy(capped=True, quiet="drop")
 

@@ -99,6 +99,15 @@ class Outbox:
         await self._log(where, kind, "sent")
         return Pushed("sent", message_id)
 
+    async def to_log(self, chat_id: int, log_chat_id: int, text: str) -> Pushed:
+        """A group's moderation record, to its log chat: never capped or held for quiet hours (it is a record, not a
+        push to members). Only a failure is written to the group's push log: a busy day's log would crowd it out."""
+        try:
+            message_id = await self.port.send(log_chat_id, text)
+        except SendError as exc:
+            return await self._log(chat_id, "modlog", "failed", str(exc)[:200])
+        return Pushed("sent", message_id)
+
     async def delete(self, chat_id: int, message_id: int) -> bool:
         return await self.port.delete(chat_id, message_id)
 

@@ -50,6 +50,8 @@ def penalty(_: Translator, p: Penalty) -> str:
 
 def moderation_error(_: Translator, err: UserError) -> str:
     p = err.params
+    if err.code == "logchat":
+        return log_error(_, str(p.get("reason")), str(p.get("where", "")))
     if err.code == "rights":
         return _("I need the “{right}” admin right for that. Give it to me in the group's admin settings.").format(
             right=_(RIGHTS.get(str(p.get("right")), str(p.get("right")))))
@@ -439,3 +441,63 @@ def import_error(_: Translator, err: UserError) -> str:
         "stale": _("The rules changed since this dry run; nothing was imported. Run /rules_import again to see the changes anew."),
     }
     return texts.get(reason, _("That didn't work."))
+
+
+# --- the log chat ----------------------------------------------------------------------------------------------
+
+HASHTAGS = {"warn": "#WARN", "unwarn": "#UNWARN", "resetwarns": "#RESETWARNS", "mute": "#MUTE", "unmute": "#UNMUTE",
+            "ban": "#BAN", "unban": "#UNBAN", "kick": "#KICK", "delete": "#DELETE", "purge": "#PURGE",
+            "approve": "#APPROVE", "unapprove": "#UNAPPROVE", "report": "#REPORT", "rule": "#RULE #DRYRUN"}
+
+
+def log_entry(_: Translator, group: str, action: str, target: str | None, actor: str | None, rule: bool,
+              reason: str | None, when: datetime | None, tz: str, link: str | None) -> str:
+    """One moderation action as the log chat shows it: hashtags first (searchable), then who, why and where."""
+    tags = HASHTAGS.get(action, "#" + action.upper())
+    if rule and "#RULE" not in tags:
+        tags += " #RULE"
+    lines = [tags, f"<b>{escape(group)}</b>"]
+    if target:
+        lines.append(_("Member: {who}").format(who=escape(target)))
+    lines.append(_("By: {who}").format(who=escape(actor)) if actor else _("By: Sticky's rules"))
+    if action in ("mute", "ban"):
+        lines.append(_("Until: {when}").format(when=when.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")) if when
+                     else _("Until: forever"))
+    if reason:
+        lines.append(_("Reason: {reason}").format(reason=reason_text(reason)))
+    if link:
+        lines.append(_("Message: {link}").format(link=link))
+    return "\n".join(lines)
+
+
+def log_set(_: Translator, where: str) -> str:
+    return _("From now on every moderation action and rule firing here is posted to {where}, with hashtags (#WARN #MUTE #BAN #RULE …).").format(
+        where=escape(where))
+
+
+def log_hello(_: Translator, group: str) -> str:
+    return _("📋 This chat is now the moderation log of {group}.").format(group=escape(group))
+
+
+def log_unset(_: Translator, had: bool) -> str:
+    return _("No more posts to the log chat; /modlog still has everything.") if had else _("This group has no log chat.")
+
+
+def log_help(_: Translator, chat_id: int) -> str:
+    return (_("To post this group's moderation to a log channel or group: add me there as an admin who may post, then send /setlog @channel (or its ID) here.")
+            + "\n" + _("If this chat is meant to be the log of another group, send /setlog {id} in that group.").format(id=chat_id))
+
+
+def log_refused(_: Translator, where: str) -> str:
+    return _("⚠️ Owner: I could not post to the log chat {where}. The actions stand and /modlog has them all. Make me an admin there who may post messages, or /setlog again. (I say this once, until it works again.)").format(
+        where=escape(where))
+
+
+def log_error(_: Translator, reason: str, where: str) -> str:
+    texts = {
+        "not_found": _("I can't find {where}. Add me to that channel or group first, then give its @username or ID."),
+        "cant_post": _("I can't post in {where}. Make me an admin there who may post messages, then /setlog again."),
+        "self": _("A group can't be its own log; give another channel or group."),
+        "private": _("{where} is a person, not a channel or group."),
+    }
+    return texts[reason].format(where=escape(where))

@@ -1,0 +1,109 @@
+"""/setlog: every moderation action and rule firing is posted to the log chat with hashtags, through the outbox;
+when the log chat refuses, the action still stands and the owner is told once; /unsetlog stops it."""
+from __future__ import annotations
+
+from tests.helpers import say
+
+
+async def log_group(pg, g):
+    log = pg.sim.create_group("Tea Log", owner=g.owner)
+    pg.sim.add_bot(log, by=g.owner)
+    await pg.settle()
+    return log
+
+
+def posts(pg, log) -> list[str]:
+    """What Sticky posted in the log chat after its greeting there."""
+    return [m["text"] for m in pg.sim.replies(log)][1:]
+
+
+async def test_actions_by_hand_and_by_rule_are_posted_with_hashtags(pg, group):
+    g = group
+    log = await log_group(pg, g)
+    said = await say(pg, g.admin, f"/setlog {log.id}", g.chat)
+    assert said == ("From now on every moderation action and rule firing here is posted to Tea Log "
+                    f"({log.id}), with hashtags (#WARN #MUTE #BAN #RULE …).")
+    assert posts(pg, log) == ["📋 This chat is now the moderation log of Tea Lovers."]
+    spam = pg.sim.send(g.alice, "meh", g.chat)
+    await say(pg, g.admin, "/warn too rude", g.chat, reply_to=spam)
+    [warn] = posts(pg, log)[1:]
+    assert warn.splitlines() == [
+        "#WARN", "Tea Lovers", f"Member: Alice ({g.alice.id})", f"By: {g.admin.first_name} ({g.admin.id})",
+        "Reason: too rude", f"Message: https://t.me/c/{str(g.chat.id)[4:]}/{spam['message_id']}"]
+    pg.clock.advance(minutes=1)
+    for i in range(6):                                              # the default antiflood rule fires
+        pg.sim.send(g.bob, f"flood {i}", g.chat)
+    await pg.settle()
+    mute = posts(pg, log)[-1].splitlines()
+    assert mute[:4] == ["#MUTE #RULE", "Tea Lovers", f"Member: Bob ({g.bob.id})", "By: Sticky's rules"]
+    assert mute[4].startswith("Until: 20") and mute[5] == "Reason: rule antiflood"
+    await say(pg, g.admin, "/unmute @bob", g.chat)
+    assert posts(pg, log)[-1].startswith("#UNMUTE\nTea Lovers")
+    assert [e.action for e in await pg.services.moderation.modlog(g.chat.id)][:2] == ["unmute", "mute"]  # the record
+
+
+async def test_a_refusing_log_chat_leaves_the_action_and_tells_the_owner_once(pg, group):
+    g = group
+    log = await log_group(pg, g)
+    await say(pg, g.admin, f"/setlog {log.id}", g.chat)
+    pg.sim.remove_bot(log, by=g.owner)                              # the log chat no longer takes posts
+    await pg.settle()
+    await say(pg, g.admin, "/warn @alice first", g.chat)
+    await say(pg, g.admin, "/warn @alice second", g.chat)
+    assert len(await pg.services.moderation.warns(g.chat.id, g.alice.id)) == 2      # both stand
+    notices = [t for t in (m.get("text", "") for m in pg.sim.replies(g.chat)) if t.startswith("⚠️ Owner")]
+    assert notices == [f"⚠️ Owner: I could not post to the log chat {log.id}. The actions stand and /modlog has them all."
+                       " Make me an admin there who may post messages, or /setlog again. (I say this once, until it works again.)"]
+    pushed = await pg.services.outbox.recent(g.chat.id)
+    assert [p.outcome for p in pushed if p.kind == "modlog"] == ["failed", "failed"]
+    pg.sim.add_bot(log, by=g.owner)                                  # it works again…
+    await pg.settle()
+    await say(pg, g.admin, "/warn @alice third", g.chat)
+    assert posts(pg, log)[-1].startswith("#WARN")
+    pg.sim.remove_bot(log, by=g.owner)                               # …and a new refusal is said again, once
+    await pg.settle()
+    await say(pg, g.admin, "/unwarn @alice", g.chat)
+    await say(pg, g.admin, "/unwarn @alice", g.chat)
+    assert sum(1 for m in pg.sim.replies(g.chat) if m.get("text", "").startswith("⚠️ Owner")) == 2
+
+
+async def test_unsetlog_and_bad_setlog_input(pg, group):
+    g = group
+    log = await log_group(pg, g)
+    quiet = pg.sim.create_group("No Bot Here", owner=g.owner)
+    await pg.settle()
+    cases = [
+        ("/setlog @nosuchchannel", "I can't find @nosuchchannel. Add me to that channel or group first, then give its @username or ID."),
+        ("/setlog nosuchchannel", "I can't find @nosuchchannel. Add me to that channel or group first, then give its @username or ID."),
+        (f"/setlog {quiet.id}", f"I can't find {quiet.id}. Add me to that channel or group first, then give its @username or ID."),
+        (f"/setlog {g.chat.id}", "A group can't be its own log; give another channel or group."),
+        (f"/setlog {log.id} extra", "Usage: /setlog (in the log channel or group) | /setlog @channel|ID (in your group)"),
+    ]
+    for text, said in cases:
+        assert await say(pg, g.admin, text, g.chat) == said, text
+    pg.sim.send(g.owner, "/start")
+    await pg.settle()
+    assert await say(pg, g.admin, f"/setlog {g.owner.id}", g.chat) == "@owner is a person, not a channel or group."
+    helped = await say(pg, g.admin, "/setlog", g.chat)
+    assert helped.splitlines()[1] == f"If this chat is meant to be the log of another group, send /setlog {g.chat.id} in that group."
+    assert await say(pg, g.admin, "/unsetlog", g.chat) == "This group has no log chat."
+    await say(pg, g.admin, f"/setlog {log.id}", g.chat)
+    assert await say(pg, g.admin, "/unsetlog", g.chat) == "No more posts to the log chat; /modlog still has everything."
+    before = len(posts(pg, log))
+    await say(pg, g.admin, "/warn @alice", g.chat)
+    assert len(posts(pg, log)) == before
+    assert await say(pg, g.alice, f"/setlog {log.id}", g.chat) == "Only Admin and above can use this command."
+
+
+async def test_the_log_speaks_the_groups_language(pg, group):
+    from tests.test_zh_typography import faults
+
+    g = group
+    log = await log_group(pg, g)
+    await say(pg, g.owner, "/lang zh", g.chat)
+    said = await say(pg, g.admin, f"/setlog {log.id}", g.chat)
+    await say(pg, g.admin, "/mute @alice 1h 刷屏", g.chat)
+    post = posts(pg, log)[-1]
+    assert post.startswith("#MUTE\nTea Lovers\n")
+    for text in (said, post, posts(pg, log)[0], await say(pg, g.admin, "/setlog", g.chat)):
+        assert faults(text) == [] and "Member" not in text and "From now on" not in text, text
