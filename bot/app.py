@@ -74,6 +74,7 @@ log = logging.getLogger(__name__)
 # Real Telegram sends chat_member only when asked: request exactly what Sticky handles.
 ALLOWED_UPDATES = [
     "message", "edited_message", "callback_query", "chat_member", "my_chat_member", "poll_answer", "chat_join_request",
+    "channel_post",  # only /setlog is answered in a channel
 ]
 
 # Handler groups, in the order they run for one update.
@@ -180,6 +181,8 @@ def build_application(
     app.add_handler(CallbackQueryHandler(moderation.on_warn_button, pattern=moderation.WARN_PATTERN), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(moderation.on_report_button, pattern=moderation.REPORT_PATTERN), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(rules.on_import_button, pattern=rules.IMPORT_PATTERN), group=GROUP_MAIN)
+    app.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POST & filters.Regex(r"^/setlog(@\w+)?\s*$"), moderation.on_channel_setlog),
+                    group=GROUP_MAIN)
     in_groups = filters.ChatType.GROUPS & ~filters.COMMAND
     app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)
     app.add_handler(MessageHandler(GROUP_CHAT, points.on_group_message), group=GROUP_COUNTERS)

@@ -63,6 +63,9 @@ class Middleware:
             # A group upgraded to a supergroup: on_migrate moves it; recording it under either id first must not.
             context.tr = translator(default_lang)
             return
+        if chat.type == ChatType.CHANNEL:  # a channel post: nobody to resolve (only /setlog is answered there)
+            context.tr = translator(default_lang)
+            return
         name = command_name(update)
         if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
             await s.groups.ensure(chat.id, chat.title or "", chat.type)

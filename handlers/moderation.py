@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ChatType
 from telegram.ext import Application
 
@@ -14,7 +14,7 @@ from bot.domain.moderation import LogChatError, ModerationError, is_duration, pa
 from bot.domain.roles import Role
 from bot.texts import rules as texts
 from bot.texts import translator
-from handlers.base import answer_query, attempt, command, edit_query_message, person_id, render_error, reply, resolve_target, split_target
+from handlers.base import answer_query, attempt, best_effort, command, edit_query_message, person_id, render_error, reply, resolve_target, split_target
 from storage.members import Member
 
 log = logging.getLogger(__name__)
@@ -347,6 +347,14 @@ async def cmd_setlog(update: Update, context: BotContext) -> None:
         raise LogChatError(reason="cant_post", where=_where(target))
     await context.services.logchat.set(group.id, target.id, context.actor.user_id)
     await reply(update, context, texts.log_set(context.tr, _where(target)))
+
+
+async def on_channel_setlog(update: Update, context: BotContext) -> None:
+    """/setlog posted in a channel: Sticky can't tell for which group, so it says how to finish there."""
+    post = update.channel_post
+    await best_effort(f"setlog help in {post.chat.id}", lambda: context.bot.send_message(
+        post.chat.id, texts.log_channel_help(context.tr, post.chat.id),
+        reply_parameters=ReplyParameters(post.message_id, allow_sending_without_reply=True)))
 
 
 @command("unsetlog", role=Role.ADMIN)

@@ -956,7 +956,7 @@ LOCK_PREFIX = "lock_"
 
 
 class LockError(RuleError):
-    code = "lock"  # params: reason in {unknown, none}, value
+    code = "lock"  # params: reason in {unknown, none, bots}, value
 
 
 def lock_types(words: list[str]) -> list[str]:
@@ -966,6 +966,8 @@ def lock_types(words: list[str]) -> list[str]:
     wanted: set[str] = set()
     for word in words:
         key = word.lower().strip(",")
+        if key in ("bot", "bots"):  # one mechanism: the join check already removes bots members add
+            raise LockError(reason="bots", value=word)
         if key in LOCKS:
             wanted.add(key)
         elif key in LOCK_ALIASES:

@@ -140,6 +140,11 @@ class MessageMethods:
         return target, quote
 
     def _check_bot_may_send(self: FakeTelegram, state: ChatState, permission: str, what: str) -> None:
+        if state.type == "channel":
+            bot = self._bot_member(state)
+            if bot.status != "administrator" or not (bot.rights or {}).get("can_post_messages"):
+                raise bad_request("need administrator rights in the channel chat")
+            return
         if not state.is_group:
             return
         bot = self._bot_member(state)

@@ -20,6 +20,7 @@ from .api_members import MemberMethods
 from .api_messages import MessageMethods
 from .driver import DriverMixin
 from .user_media import UserMediaMixin
+from .channels import ChannelMixin
 from .errors import ApiError, SimBug, SimError, TransportFault
 from .spec import UploadedFile, load_spec
 from .state import ANONYMOUS_ADMIN_ID, Call, CallbackRecord, ChatState, PollRecord, SimChat, SimUser
@@ -42,7 +43,7 @@ def _json(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
-class FakeTelegram(DriverMixin, UserMediaMixin, BotMethods, MessageMethods, MemberMethods, CommonMethods, WorldMixin):
+class FakeTelegram(DriverMixin, UserMediaMixin, ChannelMixin, BotMethods, MessageMethods, MemberMethods, CommonMethods, WorldMixin):
     """The simulated Telegram cloud for one bot.
 
     Tests act as people through the driver methods (user, create_group, join, send, press, ...), which raise
@@ -76,6 +77,7 @@ class FakeTelegram(DriverMixin, UserMediaMixin, BotMethods, MessageMethods, Memb
         self._next_user_id = 1001
         self._chats: dict[int, ChatState] = {}
         self._next_supergroup = 1
+        self._next_channel = 0
         self._next_basic_group = 1
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 100000001

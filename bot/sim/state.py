@@ -18,6 +18,10 @@ ADMIN_RIGHTS = tuple(  # what a group administrator has; Telegram leaves the cha
     for f in _SPEC.object_fields("ChatMemberAdministrator")
     if f["name"].startswith("can_") and f["name"] != "can_be_edited" and f["name"] not in _CHANNEL_ONLY
 )
+# A channel administrator's rights (api.json ChatMemberAdministrator, "channels only" ones included).
+CHANNEL_RIGHTS = ("can_manage_chat", "can_change_info", "can_post_messages", "can_edit_messages", "can_delete_messages",
+                  "can_invite_users", "can_restrict_members", "can_promote_members", "can_manage_video_chats",
+                  "can_post_stories", "can_edit_stories", "can_delete_stories")
 # What a person gets when promoted in a Telegram app without touching the toggles; bots get the same.
 USUAL_ADMIN_RIGHTS = {right: right not in ("can_promote_members", "can_manage_topics") for right in ADMIN_RIGHTS}
 # A new group: members may write and invite, only admins change info or pin.
@@ -137,7 +141,7 @@ class Msg:
 @dataclass
 class ChatState:
     id: int
-    type: str  # private | group | supergroup
+    type: str  # private | group | supergroup | channel
     title: str | None = None
     username: str | None = None
     members: dict[int, Member] = field(default_factory=dict)
@@ -164,7 +168,7 @@ class ChatState:
     @property
     def kind(self) -> str:
         """The word Telegram uses in "bot is not a member of the <kind> chat"."""
-        return "supergroup" if self.type == "supergroup" else "group"
+        return self.type if self.type in ("supergroup", "channel") else "group"
 
 
 @dataclass

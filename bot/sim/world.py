@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from .errors import SimError
 from .state import (
+    CHANNEL_RIGHTS,
     ADMIN_RIGHTS,
     PERMISSIONS,
     USUAL_ADMIN_RIGHTS,
@@ -172,7 +173,7 @@ class WorldMixin:
 
     def _check_can_see(self: FakeTelegram, state: ChatState, user: SimUser) -> None:
         self._known_user(user)
-        if state.is_group:
+        if state.is_group or state.type == "channel":
             self._present(state, user)
         elif state.id != user.id:
             raise SimError(f"{user.display} can't see that private chat")
@@ -275,8 +276,9 @@ class WorldMixin:
                 # The bot may edit exactly the administrators it promoted (never itself).
                 "can_be_edited": member.promoted_by == self.bot.id and member.user_id != self.bot.id,
                 "is_anonymous": member.is_anonymous,
-                **{r: bool(rights.get(r)) for r in ADMIN_RIGHTS
-                   if not (r == "can_manage_topics" and state.type != "supergroup")},
+                **({r: bool(rights.get(r)) for r in CHANNEL_RIGHTS} if state.type == "channel" else
+                   {r: bool(rights.get(r)) for r in ADMIN_RIGHTS
+                    if not (r == "can_manage_topics" and state.type != "supergroup")}),
             }
         elif member.status == "restricted":
             permissions = member.permissions or {}

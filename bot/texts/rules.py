@@ -369,6 +369,8 @@ def lock_error(_: Translator, reason: str, value: str) -> str:
     types = ", ".join([*LOCKS, *sorted(a for a in LOCK_ALIASES if a in ("media", "all"))])
     if reason == "none":
         return _("Which kind? One or more of: {types}.").format(types=types)
+    if reason == "bots":
+        return _("Bots added by members are removed by the join check, not by a lock: /set screening on (admins may still add bots).")
     return _("There is no lock “{value}”. Kinds: {types}.").format(value=escape(value[:40]), types=types)
 
 
@@ -486,6 +488,11 @@ def log_unset(_: Translator, had: bool) -> str:
 def log_help(_: Translator, chat_id: int) -> str:
     return (_("To post this group's moderation to a log channel or group: add me there as an admin who may post, then send /setlog @channel (or its ID) here.")
             + "\n" + _("If this chat is meant to be the log of another group, send /setlog {id} in that group.").format(id=chat_id))
+
+
+def log_channel_help(_: Translator, chat_id: int) -> str:
+    return _("To make this channel a group's moderation log: forward this message to that group (as its admin), or send /setlog {id} there.").format(
+        id=chat_id)
 
 
 def log_refused(_: Translator, where: str) -> str:

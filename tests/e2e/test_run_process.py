@@ -161,7 +161,8 @@ def test_the_real_process_serves_a_group_and_shuts_down_cleanly(sim, start, db_p
     # Without asking, Telegram never sends chat_member: joins, leaves and promotions would go unseen.
     first = sim.calls("getUpdates")[0]
     # Exactly what Sticky handles: one missing is silently never delivered, one extra is traffic for nothing.
-    wanted = {"message", "edited_message", "callback_query", "chat_member", "my_chat_member", "poll_answer", "chat_join_request"}
+    wanted = {"message", "edited_message", "callback_query", "chat_member", "my_chat_member", "poll_answer", "chat_join_request",
+              "channel_post"}
     assert sorted(first.params["allowed_updates"]) == sorted(wanted)
     assert sorted(sim.allowed_updates or []) == sorted(wanted)
     assert sim.calls("getMe") and sim.calls("setMyCommands")

@@ -107,3 +107,31 @@ async def test_the_log_speaks_the_groups_language(pg, group):
     assert post.startswith("#MUTE\nTea Lovers\n")
     for text in (said, post, posts(pg, log)[0], await say(pg, g.admin, "/setlog", g.chat)):
         assert faults(text) == [] and "Member" not in text and "From now on" not in text, text
+
+
+async def test_a_channel_becomes_the_log_from_the_channel_itself(pg, group):
+    """Rose's way: /setlog posted in the channel, that post forwarded to the group by an admin."""
+    g = group
+    channel = pg.sim.create_channel("Tea Log", owner=g.owner, username="tealog")
+    pg.sim.add_bot_to_channel(channel, by=g.owner)
+    post = pg.sim.post(g.owner, "/setlog", channel)
+    await pg.settle()
+    assert pg.sim.replies(channel)[-1]["text"] == (
+        f"To make this channel a group's moderation log: forward this message to that group (as its admin), or send /setlog {channel.id} there.")
+    pg.sim.forward(g.owner, post, g.chat)
+    await pg.settle()
+    assert pg.sim.replies(g.chat)[-1]["text"].startswith("From now on every moderation action and rule firing here is posted to @tealog")
+    await say(pg, g.admin, "/ban @carol 2d spam", g.chat)
+    assert pg.sim.replies(channel)[-1]["text"].startswith("#BAN\nTea Lovers\nMember: Carol")
+    assert await say(pg, g.admin, "/unsetlog", g.chat) == "No more posts to the log chat; /modlog still has everything."
+    assert (await say(pg, g.admin, "/setlog @tealog", g.chat)).startswith("From now on")  # or by its @username
+
+
+async def test_a_channel_sticky_may_not_post_in_is_refused(pg, group):
+    g = group
+    channel = pg.sim.create_channel("Read Only", owner=g.owner, username="readonly")
+    pg.sim.add_bot_to_channel(channel, by=g.owner, can_post_messages=False)
+    await pg.settle()
+    assert await say(pg, g.admin, "/setlog @readonly", g.chat) == (
+        "I can't post in @readonly. Make me an admin there who may post messages, then /setlog again.")
+    assert await pg.services.logchat.get(g.chat.id) is None

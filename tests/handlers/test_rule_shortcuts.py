@@ -149,6 +149,8 @@ async def test_lock_all_and_media_and_bad_types(pg, group):
     assert (await say(pg, g.admin, "/lock", g.chat)).startswith("Which kind? One or more of: url, forward, sticker")
     assert (await say(pg, g.admin, "/lock stickerz", g.chat)).startswith("There is no lock “stickerz”. Kinds: url, forward")
     assert (await say(pg, g.admin, "/unlock", g.chat)).startswith("Which kind?")
+    assert await say(pg, g.admin, "/lock bots", g.chat) == (
+        "Bots added by members are removed by the join check, not by a lock: /set screening on (admins may still add bots).")
     assert await say(pg, g.alice, "/lock sticker", g.chat) == "Only Admin and above can use this command."
 
 

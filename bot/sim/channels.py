@@ -1,0 +1,87 @@
+"""Channels, as far as a bot meets them: a person creates one, adds the bot as an administrator (with or without
+the right to post), posts in it (the bot, as an admin, gets channel_post updates; posts are signed by the channel,
+not by a person) and forwards its posts into groups. The bot posts there only as an admin allowed to post."""
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from .errors import SimError
+from .html import auto_entities
+from .state import CHANNEL_RIGHTS, ChatState, Member, SimChat
+from .world import locked
+
+if TYPE_CHECKING:
+    from .core import FakeTelegram
+    from .state import SimUser
+
+
+
+class ChannelMixin:
+    def _channel(self: FakeTelegram, chat: SimChat | int) -> ChatState:
+        chat_id = chat.id if isinstance(chat, SimChat) else chat
+        state = self._chats.get(chat_id)
+        if state is None or state.type != "channel":
+            raise SimError(f"unknown channel {chat!r}")
+        return state
+
+    @locked
+    def create_channel(self: FakeTelegram, title: str, owner: SimUser, *, username: str | None = None) -> SimChat:
+        self._known_user(owner)
+        if owner.is_bot:
+            raise SimError("bots can't create channels")
+        self._next_channel += 1
+        chat_id = -1002000000000 - self._next_channel
+        state = ChatState(id=chat_id, type="channel", title=title, username=username)
+        state.members[owner.id] = Member(owner.id, "creator")
+        self._chats[chat_id] = state
+        return SimChat(id=chat_id, title=title, type="channel", username=username)
+
+    @locked
+    def add_bot_to_channel(self: FakeTelegram, chat: SimChat | int, by: SimUser, can_post_messages: bool = True) -> None:
+        """Bots join channels only as administrators; `can_post_messages` is the right that lets them post."""
+        state = self._channel(chat)
+        actor = self._present(state, by)
+        if actor.status != "creator":
+            raise SimError(f"only the owner of {state.title} adds administrators in this simulator")
+        if self._member(state, self.bot.id).present:
+            raise SimError(f"{self.bot.display} is already in {state.title}")
+        rights = {r: r != "can_promote_members" for r in CHANNEL_RIGHTS}
+        rights["can_post_messages"] = can_post_messages
+        self._change_member(state, self.bot, Member(self.bot.id, "administrator", rights=rights, promoted_by=by.id), actor=by)
+
+    @locked
+    def remove_bot_from_channel(self: FakeTelegram, chat: SimChat | int, by: SimUser) -> None:
+        state = self._channel(chat)
+        self._present(state, by)
+        if not self._member(state, self.bot.id).present:
+            raise SimError(f"{self.bot.display} is not in {state.title}")
+        self._change_member(state, self.bot, Member(self.bot.id, "kicked"), actor=by)
+
+    @locked
+    def subscribe(self: FakeTelegram, user: SimUser, chat: SimChat | int) -> None:
+        """`user` joins the channel as a subscriber (they read it; they can't post)."""
+        state = self._channel(chat)
+        self._known_user(user)
+        if self._member(state, user.id).present:
+            raise SimError(f"{user.display} already follows {state.title}")
+        self._change_member(state, user, Member(user.id, "member"), actor=user)
+
+    @locked
+    def post(self: FakeTelegram, user: SimUser, text: str, chat: SimChat | int) -> dict[str, Any]:
+        """An administrator of the channel posts `text`: signed by the channel (sender_chat, no `from`)."""
+        state = self._channel(chat)
+        member = self._present(state, user)
+        if member.status not in ("creator", "administrator"):
+            raise SimError(f"{user.display} can't post in {state.title}: only its administrators can")
+        if not text.strip():
+            raise SimError("Telegram clients do not send empty messages")
+        content: dict[str, Any] = {"text": text}
+        entities = auto_entities(text)
+        if entities:
+            content["entities"] = entities
+        msg = self._new_message(state, user, content, sender_chat=self._chat_api(state), author_id=user.id)
+        msg.data.pop("from", None)  # "may be empty for messages sent to channels"
+        if self._bot_member(state).status == "administrator":
+            self._emit("channel_post", copy.deepcopy(msg.data))
+        return copy.deepcopy(msg.data)
