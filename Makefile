@@ -37,6 +37,7 @@ check: $(STAMP)
 bench: $(DEVSTAMP)
 	$(PY) -m bench $(ARGS)
 	$(PY) -m bench.schedules
+	$(PY) -m bench.stats_case
 
 # Re-extract user-facing strings and recompile the catalogs (needs the dev extra: Babel).
 i18n: $(DEVSTAMP)

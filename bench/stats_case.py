@@ -1,8 +1,11 @@
 """A bench case for /stats on a large group: 100,000 members and a year of history, written straight into SQLite
-(the tables the counters fill), then the report and its chart timed as /stats makes them.
+(the tables the counters fill), then the report and its chart timed as /stats makes them (target: < 500 ms).
+
+Final days are stored once (stats_daily) by the hourly close job; the case stores the year first (timed: what a
+first /stats after the upgrade pays once), times one day's close (what the job pays per group per day), then /stats.
 
     python -m bench.stats_case            # prints the timings
-    from bench.stats_case import stats_case; await stats_case(path)   # {"build_s", "report_ms", "chart_ms", "total_ms"}
+    from bench.stats_case import stats_case; await stats_case(path)   # {"report_ms", "chart_ms", "total_ms", ...}
 
 History shape: 100,000 members; each day about 3% (3,000) of them send messages and about 1,000 check in, for 365
 days (about 1.1 million member-days); ~150 joins and ~100 leaves a day; messages spread over the hours."""
@@ -22,6 +25,7 @@ MEMBERS = 100_000
 DAYS = 365
 DAILY_ACTIVE = 3_000
 DAILY_CHECKINS = 1_000
+TARGET_MS = 500
 
 
 def build(path: Path, today: date, members: int = MEMBERS, days: int = DAYS, seed: int = 7) -> None:
@@ -63,8 +67,33 @@ def build(path: Path, today: date, members: int = MEMBERS, days: int = DAYS, see
     conn.close()
 
 
-async def stats_case(path: Path, days: int = 30, today: date | None = None) -> dict[str, float]:
-    """Time one /stats on the database at `path`: the report (all SQL) and the chart (drawn on a worker thread)."""
+async def close_history(path: Path, today: date) -> dict[str, float]:
+    """Store every final day of the year (once), then time closing one day again as the daily job does."""
+    from storage.db import Database
+    from storage.stats import StatsRepo, final_day
+
+    db = Database(path)
+    await db.open()
+    try:
+        repo = StatsRepo(db)
+        final = final_day(today)
+        start = time.perf_counter()
+        await repo.close(CHAT, today - timedelta(days=DAYS + 200), final)
+        backfill = time.perf_counter() - start
+        async with db.transaction() as tx:
+            await tx.execute("DELETE FROM stats_daily WHERE chat_id = ? AND day = ?", (CHAT, final.isoformat()))
+        start = time.perf_counter()
+        await repo.close(CHAT, final, final)
+        one_day = time.perf_counter() - start
+    finally:
+        await db.close()
+    return {"backfill_s": backfill, "close_day_ms": one_day * 1e3}
+
+
+async def stats_case(path: Path, days: int = 30, today: date | None = None, runs: int = 3) -> dict[str, float]:
+    """Time /stats on the database at `path` as a running bot makes it: the report (all SQL) and the chart (drawn on
+    a worker thread), `runs` times on one open database (a running bot's connection is warm; the first run after a
+    start is reported apart). The chart cache is not used: every run draws."""
     import functools
 
     from bot import charts
@@ -81,20 +110,23 @@ async def stats_case(path: Path, days: int = 30, today: date | None = None) -> d
     at = datetime.combine(today, datetime.min.time(), timezone.utc) + timedelta(hours=12)
     db = Database(path)
     await db.open()
+    timings = []
     try:
         config = Config()
         clock = FixedClock(at)
         service = StatsService(StatsRepo(db), GroupService(GroupRepo(db), config, clock), clock, config.stats)
-        start = time.perf_counter()
-        report = await service.report(CHAT, days, at)
-        reported = time.perf_counter()
-        await service.chart(CHAT, ("bench", days), functools.partial(
-            charts.stats_chart, [d for d, _, _ in report.daily], [a for _, a, _ in report.daily],
-            [m for _, _, m in report.daily], report.grid, texts.stats_labels(translator("en"), days, 30)))
-        done = time.perf_counter()
+        for run in range(runs):
+            start = time.perf_counter()
+            report = await service.report(CHAT, days, at)
+            reported = time.perf_counter()
+            await service.chart(CHAT, ("bench", days, run), functools.partial(
+                charts.stats_chart, [d for d, _, _ in report.daily], [a for _, a, _ in report.daily],
+                [m for _, _, m in report.daily], report.grid, texts.stats_labels(translator("en"), days, 30)))
+            timings.append(((reported - start) * 1e3, (time.perf_counter() - reported) * 1e3))
     finally:
         await db.close()
-    return {"report_ms": (reported - start) * 1e3, "chart_ms": (done - reported) * 1e3, "total_ms": (done - start) * 1e3,
+    warm = sorted(timings[1:] or timings, key=sum)[len(timings[1:] or timings) // 2]  # the median warm run
+    return {"first_ms": sum(timings[0]), "report_ms": warm[0], "chart_ms": warm[1], "total_ms": sum(warm),
             "dau": report.now.dau, "mau": report.now.mau}
 
 
@@ -105,11 +137,14 @@ def main() -> int:
         started = time.perf_counter()
         build(path, today)
         print(f"built 100,000 members × 365 days in {time.perf_counter() - started:.1f} s")
+        closed = asyncio.run(close_history(path, today))
+        print(f"stored a year of final days in {closed['backfill_s']:.1f} s (once); closing one day: {closed['close_day_ms']:.0f} ms")
         for days in (7, 30, 90):
-            asyncio.run(stats_case(path, days, today))  # the first run warms SQLite's page cache
             r = asyncio.run(stats_case(path, days, today))
+            verdict = "met" if r["total_ms"] < TARGET_MS else "NOT met"
             print(f"/stats {days}d: report {r['report_ms']:.0f} ms + chart {r['chart_ms']:.0f} ms = {r['total_ms']:.0f} ms"
-                  f" (DAU {r['dau']:.0f}, MAU {r['mau']})")
+                  f" (median of warm runs; the first after opening: {r['first_ms']:.0f} ms; DAU {r['dau']:.0f}, MAU {r['mau']};"
+                  f" target < {TARGET_MS} ms: {verdict})")
     return 0
 
 

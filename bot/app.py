@@ -249,6 +249,7 @@ def arm_jobs(app: Application) -> None:
     # Expiry is idempotent per local day, so an hourly pass is a safe way to honour every group's timezone.
     app.job_queue.run_repeating(points.job_expiry, interval=3600, first=60, name="points:expiry")
     app.job_queue.run_repeating(points.job_weekly, interval=3600, first=90, name="points:weekly")
+    app.job_queue.run_repeating(stats.job_close_days, interval=3600, first=150, name="stats:close")
     # First run at once: checks that expired while we were down are resolved, live ones re-armed as captcha:{chat}:{user}.
     app.job_queue.run_repeating(funnel.job_sweep, interval=s.config.funnel.sweep_seconds, first=0, name="funnel:sweep")
     # Schedules and deferred work live in the database; the first tick at once runs what fell due while we were down.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 WIDTH, HEIGHT, DPI = 1200, 900, 100  # pixels of every chart
+FOOTNOTE_COLUMNS = 230  # Latin characters at the footnote's size across the chart
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
              "SimHei", "Microsoft YaHei", "PingFang SC")
 
@@ -31,12 +33,33 @@ def _matplotlib() -> dict[str, Any]:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
             from matplotlib.figure import Figure
 
-            names = {f.name for f in font_manager.fontManager.ttflist}
-            cjk = next((n for n in CJK_FONTS if n in names), None)
-            if cjk:  # set once, before anything is drawn with it
-                matplotlib.rcParams["font.sans-serif"] = [cjk, *matplotlib.rcParams["font.sans-serif"]]
+            cjk = _find_cjk(font_manager)
+            # Set once, before anything is drawn. Latin text keeps matplotlib's own font; only glyphs it lacks
+            # (Chinese) fall back to the CJK font, glyph by glyph, so an English chart costs what it did without one.
+            if cjk:
+                matplotlib.rcParams["font.family"] = [*matplotlib.rcParams["font.family"], cjk]
             _MPL.update(Figure=Figure, FigureCanvasAgg=FigureCanvasAgg, cjk=cjk)
         return _MPL
+
+
+def _find_cjk(font_manager: Any) -> str | None:
+    """matplotlib's font cache does not notice fonts installed after it was built, so the system's fonts are read
+    again once before giving up."""
+    def known() -> str | None:
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        return next((n for n in CJK_FONTS if n in names), None)
+
+    found = known()
+    if found is None:
+        seen = {f.fname for f in font_manager.fontManager.ttflist}
+        for path in font_manager.findSystemFonts():
+            if path not in seen:
+                try:
+                    font_manager.fontManager.addfont(path)
+                except Exception:  # an unreadable font file is skipped, as matplotlib's own scan does
+                    log.debug("font %s skipped", path, exc_info=True)
+        found = known()
+    return found
 
 
 def loaded() -> bool:
@@ -80,8 +103,34 @@ def _figure() -> Any:
 
 def _png(fig: Any) -> bytes:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)  # no bbox_inches: the size stays exactly WIDTH × HEIGHT
+    # No bbox_inches: the size stays exactly WIDTH × HEIGHT. A light compression: a chart is a few flat colours, so
+    # the file stays small, and the deepest level costs more time than all the drawing.
+    fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 3})
     return buffer.getvalue()
+
+
+def _footnote(fig: Figure, text: str) -> None:
+    """The definitions under a chart, wrapped here (a Chinese character is two columns wide): matplotlib's own
+    wrap measures the text word by word and cost a third of the drawing."""
+    lines, line, width = [], "", 0
+    for word in text.replace("。", "。 ").split(" "):
+        w = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in word) + 1
+        if line and width + w > FOOTNOTE_COLUMNS:
+            lines.append(line.rstrip())
+            line, width = "", 0
+        while w > FOOTNOTE_COLUMNS:  # a Chinese sentence has no spaces: cut it by width
+            cut, used = 0, 0
+            while cut < len(word) and used + (2 if unicodedata.east_asian_width(word[cut]) in "WF" else 1) <= FOOTNOTE_COLUMNS - width:
+                used += 2 if unicodedata.east_asian_width(word[cut]) in "WF" else 1
+                cut += 1
+            lines.append((line + word[:cut]).rstrip())
+            line, width, word = "", 0, word[cut:]
+            w = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in word) + 1
+        line += word + " "
+        width += w
+    if line.strip():
+        lines.append(line.rstrip())
+    fig.text(0.01, 0.01, "\n".join(lines), fontsize=7, color="#555555", va="bottom")
 
 
 def stats_chart(days: list[date], active: list[int], messages: list[int], grid: list[list[int]],
@@ -109,7 +158,7 @@ def stats_chart(days: list[date], active: list[int], messages: list[int], grid: 
     bottom.set_xlabel(labels.hour)
     bottom.set_title(labels.heatmap)
     fig.colorbar(image, ax=bottom, fraction=0.03, pad=0.01)
-    fig.text(0.01, 0.01, labels.footnote, fontsize=7, color="#555555", va="bottom", wrap=True)
+    _footnote(fig, labels.footnote)
     return _png(fig)
 
 
@@ -129,5 +178,5 @@ def retention_chart(weeks: list[str], shares: list[list[float | None]], labels: 
             if v == v:  # not NaN
                 ax.text(c, r, f"{v:.0f}%", ha="center", va="center", fontsize=8, color="white" if v > 55 else "black")
     fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01)
-    fig.text(0.01, 0.01, labels.footnote, fontsize=7, color="#555555", va="bottom", wrap=True)
+    _footnote(fig, labels.footnote)
     return _png(fig)

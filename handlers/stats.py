@@ -66,4 +66,10 @@ async def cmd_retention(update: Update, context: BotContext) -> None:
     await _photo(update, context, png, texts.retention_caption(context.tr, chat.title or ""))
 
 
+async def job_close_days(context: BotContext) -> None:
+    """Hourly: each group's newest final day is stored with its WAU / MAU, so /stats reads rows, not members."""
+    s = context.services
+    await s.stats.close_days([g.chat_id for g in await s.groups.repo.active()])
+
+
 COMMANDS = [cmd_stats, cmd_retention]

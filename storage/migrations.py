@@ -632,4 +632,29 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        19,
+        "stats per closed day (DAU, messages, check-ins, WAU, MAU as counted when the day was final), covering indexes"
+        " for the live days, moderation actions by time",
+        """
+        CREATE TABLE stats_daily (
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            day TEXT NOT NULL,
+            active INTEGER NOT NULL,
+            messages INTEGER NOT NULL,
+            admin_messages INTEGER NOT NULL,
+            checkins INTEGER NOT NULL,
+            wau INTEGER NOT NULL,
+            mau INTEGER NOT NULL,
+            PRIMARY KEY (chat_id, day)
+        );
+        DROP INDEX activity_daily_day;
+        CREATE INDEX activity_daily_day ON activity_daily(chat_id, day, user_id, messages);
+        CREATE INDEX checkins_day_user ON checkins(chat_id, day, user_id, makeup);
+        CREATE INDEX members_present ON members(chat_id, status, user_id, tg_role);
+        CREATE INDEX members_admins ON members(chat_id, user_id) WHERE tg_role IS NOT NULL;
+        CREATE INDEX users_bots ON users(user_id) WHERE is_bot = 1;
+        CREATE INDEX modlog_at ON modlog(chat_id, at)
+        """,
+    ),
 ]

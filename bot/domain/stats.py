@@ -88,6 +88,28 @@ def mau(histories: Iterable[History], day: date) -> int:
     return active_count(histories, *window(day, 30))
 
 
+def trailing_counts(member_days: Iterable[list[int]], first: date, last: date, width: int) -> list[int]:
+    """For each day first..last, how many members were active in the `width` days ending on it (WAU: 7, MAU: 30),
+    from each member's sorted active days as ordinals; one pass over the member-days (a day covers itself and the
+    width - 1 days after it)."""
+    lo, hi = first.toordinal(), last.toordinal()
+    diff = [0] * (hi - lo + 2)
+    for days in member_days:
+        covered = None  # the last day this member already counts on
+        for d in days:
+            start = d if covered is None else max(d, covered + 1)
+            covered = d + width - 1
+            a, b = max(start, lo), min(covered, hi)
+            if a <= b:
+                diff[a - lo] += 1
+                diff[b - lo + 1] -= 1
+    out, running = [], 0
+    for step in diff[:-1]:
+        running += step
+        out.append(running)
+    return out
+
+
 def stickiness(average_dau: float, monthly: int) -> float | None:
     return None if monthly == 0 else average_dau / monthly
 
@@ -209,7 +231,8 @@ class PeriodCounts:
     leaves: int = 0
     orders: int = 0
     referrals: int = 0  # confirmed in the period
-    moderation: int = 0
+    moderation: int = 0  # actions against members (warn, mute, ban, kick, delete, purge), by hand or by a rule
+    moderation_by_rules: int = 0
     admin_active: int = 0
     admin_messages: int = 0
 
@@ -235,6 +258,7 @@ class PeriodStats:
     orders: int
     referrals: int
     moderation: int
+    moderation_by_rules: int
     admin_active: int
     admin_messages: int
 
@@ -249,7 +273,7 @@ def period_stats(c: PeriodCounts) -> PeriodStats:
         messages=messages, messages_per_day=messages / days, checkins=c.checkins,
         checkin_rate=None if active_days == 0 else c.checkins / active_days,
         joins=c.joins, leaves=c.leaves, growth=c.joins - c.leaves, orders=c.orders, referrals=c.referrals,
-        moderation=c.moderation, admin_active=c.admin_active, admin_messages=c.admin_messages,
+        moderation=c.moderation, moderation_by_rules=c.moderation_by_rules, admin_active=c.admin_active, admin_messages=c.admin_messages,
     )
 
 

@@ -1,4 +1,4 @@
-"""Counts messages (per member per local day, and per local hour for the group) and other per-event group counters
+"""Counts messages (per member per local day, and per local hour for the group)
 in memory, keyed by chat, and writes them in one batch per interval: the per-message hot path does no I/O."""
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class ActivityBuffer:
         self.repo = repo
         self._counts: dict[tuple[int, int, str], int] = defaultdict(int)
         self._last_seen: dict[tuple[int, int], datetime] = {}
-        # (chat_id, metric, local day, local hour) -> n: messages, and events such as moderation actions.
+        # (chat_id, metric, local day, local hour) -> n: messages (moderation actions are counted from the modlog).
         self._hourly: dict[tuple[int, str, str, int], int] = defaultdict(int)
         self._replies: dict[tuple[int, int, str], int] = defaultdict(int)  # replies to others, per member per day
         self._moved: dict[int, int] = {}
@@ -41,11 +41,6 @@ class ActivityBuffer:
             self._replies[(chat_id, user_id, day)] += 1
         self._hourly[(chat_id, "messages", day, local.hour)] += 1
         self._last_seen[(chat_id, user_id)] = at
-
-    def count_event(self, chat_id: int, metric: str, at: datetime, tz: str) -> None:
-        """A group event the stats count but no table of its own records (a moderation action): in memory, batched."""
-        local = at.astimezone(ZoneInfo(tz))
-        self._hourly[(chat_id, metric, local.date().isoformat(), local.hour)] += 1
 
     def move_chat(self, old: int, new: int) -> None:
         """The group got a new id (upgraded to a supergroup): what is counted and not written yet follows it,

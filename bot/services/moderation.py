@@ -131,8 +131,8 @@ class ModerationService:
         return (await self._after(chat_id, [entry], [action]))[0]
 
     async def delete(self, chat_id: int, message_ids: list[int], actor_id: int | None, target_id: int | None,
-                     reason: str | None = None, kind: str = "delete") -> Outcome:
-        entry = NewLogEntry(kind, target_id, actor_id, reason,
+                     reason: str | None = None, kind: str = "delete", rule_id: int | None = None) -> Outcome:
+        entry = NewLogEntry(kind, target_id, actor_id, reason, rule_id,
                             message_id=message_ids[0] if message_ids else None)
         await self.repo.log(chat_id, [entry], self.clock.now())
         return (await self._after(chat_id, [entry], [Action("delete", chat_id, message_ids=tuple(message_ids))]))[0]

@@ -355,7 +355,7 @@ class RulesService:
             rule, e = fired.rule, fired.effect
             reason = f"rule {rule.name}"
             if e.key == "delete" and msg is not None and not verdict.deleted:
-                outcome = await s.delete(chat, [msg], None, user, reason)
+                outcome = await s.delete(chat, [msg], None, user, reason, rule_id=rule.id)
                 verdict.deleted = outcome.ok
             elif e.key in ("mute", "ban", "kick") and not facts.exempt:
                 await s.act(chat, e.key, user, None, e.args[0] if e.args else None, reason, msg, rule.id)

@@ -12,7 +12,10 @@ from bot.clock import Clock
 from bot.config import StatsConfig
 from bot.domain import stats as sd
 from bot.services.groups import GroupService
-from storage.stats import Contributor, StatsRepo
+from storage.stats import Contributor, StatsRepo, final_day
+
+# How far back the daily close catches up after a long downtime (older days are stored when a /stats asks for them).
+CLOSE_BACK = 7
 
 @dataclass(frozen=True)
 class StatsReport:
@@ -61,8 +64,8 @@ class StatsService:
         """The period of `days` local days ending today (the day of `at` in group time), and the one before it."""
         today, tz = await self.today(chat_id, at)
         start, end = sd.window(today, days)
-        now = await self.repo.period(chat_id, start, end, tz)
-        before = await self.repo.period(chat_id, *sd.window(start - timedelta(days=1), days), tz)
+        now = await self.repo.period(chat_id, start, end, tz, today)
+        before = await self.repo.period(chat_id, *sd.window(start - timedelta(days=1), days), tz, today)
         members, admins = await self.repo.members_now(chat_id)
         daily = [(d, now.daily_active.get(d, 0), now.daily_messages.get(d, 0)) for d in sd.days_between(start, end)]
         return StatsReport(
@@ -70,6 +73,18 @@ class StatsService:
             await self.repo.top_contributors(chat_id, start, end), daily, await self.repo.hour_of_week(chat_id, start, end),
             nps,
         )
+
+    async def close_days(self, groups: list[int]) -> int:
+        """Store the figures of each group's newest final day (and any final day since its last stored one, up to
+        CLOSE_BACK days back), so /stats reads rows instead of counting a large group's members again."""
+        stored = await self.repo.last_closed()
+        closed = 0
+        for chat_id in groups:
+            today, _ = await self.today(chat_id, self.clock.now())
+            final = final_day(today)
+            first = max(stored.get(chat_id, final - timedelta(days=1)) + timedelta(days=1), final - timedelta(days=CLOSE_BACK))
+            closed += await self.repo.close(chat_id, first, final)
+        return closed
 
     async def chart(self, chat_id: int, key: tuple, draw: Callable[[], bytes]) -> bytes:
         """A chart for this group, drawn off the event loop; the same one again for chart_cache_minutes."""

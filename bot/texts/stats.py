@@ -41,8 +41,8 @@ def stats(_: Translator, group: str, r, silent_days: int) -> str:
         _("Messages per day: {now} (previous period {before})").format(
             now=f"{now.messages_per_day:.1f}", before=f"{before.messages_per_day:.1f}"),
         _("Check-ins: {n}; check-in rate {rate} of active member-days").format(n=now.checkins, rate=_pct(now.checkin_rate)),
-        _("Shop orders: {orders} · confirmed referrals: {referrals} · moderation actions: {moderation}").format(
-            orders=now.orders, referrals=now.referrals, moderation=now.moderation),
+        _("Shop orders: {orders} · confirmed referrals: {referrals} · moderation actions: {moderation} (by rules: {rules})").format(
+            orders=now.orders, referrals=now.referrals, moderation=now.moderation, rules=now.moderation_by_rules),
         _("Admins (counted apart): {n} active, messages: {messages}").format(n=now.admin_active, messages=now.admin_messages),
     ]
     if r.nps is not None and r.nps.latest is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from hypothesis import given, strategies as st
+
 from bot.domain import stats as sd
 from bot.domain.stats import History
 
@@ -130,3 +132,30 @@ def test_windows_and_weeks():
     assert sd.window(d(6), 7) == (d(0), d(6))
     assert sd.week_start(d(6)) == MON and sd.week_start(d(7)) == d(7)
     assert len(sd.days_between(d(0), d(29))) == 30
+
+
+def test_trailing_counts_in_one_pass_equal_wau_and_mau_of_each_day():
+    # The stored WAU / MAU of closed days come from this sweep; it must agree with the definitions day by day,
+    # including members active on consecutive days (counted once) and a day just outside the window.
+    people = [
+        member(1, active=[-35, -30, -29, 0, 1, 2]),
+        member(2, active=[-6, 5]),
+        member(3, active=[-29]),
+        member(4, active=list(range(-40, 10, 3))),
+        member(5),
+    ]
+    days = [sorted(x.toordinal() for x in h.active_days) for h in people]
+    weekly = sd.trailing_counts(days, d(-5), d(9), 7)
+    monthly = sd.trailing_counts(days, d(-5), d(9), 30)
+    assert weekly == [sd.wau(people, d(n)) for n in range(-5, 10)]
+    assert monthly == [sd.mau(people, d(n)) for n in range(-5, 10)]
+    assert sd.trailing_counts([], d(0), d(2), 30) == [0, 0, 0]
+
+
+@given(st.lists(st.lists(st.integers(-60, 20), max_size=12), max_size=8), st.integers(-30, 10), st.integers(0, 25))
+def test_trailing_counts_agree_with_the_definitions_on_any_history(actives, first, length):
+    people = [member(i, active=set(a)) for i, a in enumerate(actives)]
+    days = [sorted(x.toordinal() for x in h.active_days) for h in people]
+    for width, definition in ((7, sd.wau), (30, sd.mau)):
+        assert sd.trailing_counts(days, d(first), d(first + length), width) == [
+            definition(people, d(n)) for n in range(first, first + length + 1)]

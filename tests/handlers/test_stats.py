@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import io
+import warnings
 from PIL import Image
 
 from bot import charts
 from bot.context import BotContext
 from bot.texts import stats as stats_texts, translator
-from handlers import points as hp
+from handlers import points as hp, stats as hs
 from tests.helpers import make_group, say
 
 
@@ -96,3 +97,72 @@ async def test_a_clean_stop_writes_every_counted_message_exactly(pg):
     await say(pg, g.admin, "/stats", g.chat)
     text = [m for m in pg.sim.replies(g.chat) if m.get("text", "").startswith("Stats of")][-1]["text"]
     assert "DAU 0.4 · WAU 3 · MAU 3" in text
+
+
+async def stats_text(pg, g, period: str = "") -> str:
+    await say(pg, g.admin, f"/stats {period}".strip(), g.chat)
+    return [m for m in pg.sim.replies(g.chat) if m.get("text", "").startswith("Stats of")][-1]["text"]
+
+
+async def test_moderation_actions_by_hand_and_by_rules_show_in_stats(pg):
+    g = await make_group(pg)
+    await say(pg, g.admin, "/warn @alice spam", g.chat)
+    msg = pg.sim.send(g.bob, "look at this", g.chat)
+    await pg.settle()
+    await say(pg, g.admin, "/del", g.chat, reply_to=msg)
+    await say(pg, g.admin, "/addblocklist casino", g.chat)
+    await say(pg, g.carol, "casino tonight", g.chat)          # the default blocklist rule: delete, warn
+    await say(pg, g.admin, "/unwarn @alice", g.chat)          # undoing is not another action
+    await flush(pg)
+    text = await stats_text(pg, g)
+    assert "moderation actions: 4 (by rules: 2)" in text
+
+
+async def test_closed_days_are_read_from_their_stored_rows_with_the_same_figures(pg):
+    g = await make_group(pg)                                  # day 0: alice, bob, carol say hi
+    day0 = pg.clock.now().date().isoformat()
+    await say(pg, g.alice, "/checkin", g.chat)
+    pg.clock.advance(days=1)
+    await say(pg, g.bob, "still here", g.chat)
+    await flush(pg)
+    live = await stats_text(pg, g)                            # both days are live (not final yet)
+    assert "DAU 0.6 · WAU 3 · MAU 3" in live                  # 3 + 1 active member-days over 7 days
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM stats_daily WHERE chat_id = ? AND day >= ?",
+                                         (g.chat.id, day0)) == 0
+    pg.clock.advance(days=2)                                  # day 0 is final: the hourly job stores it
+    await hs.job_close_days(BotContext(pg.app))
+    stored = await pg.services.db.fetchall("SELECT active, messages, checkins, wau, mau FROM stats_daily WHERE chat_id = ?"
+                                           " AND day >= ? ORDER BY day", (g.chat.id, day0))
+    assert [tuple(r) for r in stored] == [(3, 4, 1, 3, 3), (1, 1, 0, 3, 3)]  # alice's /checkin is a message too
+    assert await stats_text(pg, g) == live.replace("2026-02-25 – 2026-03-03", "2026-02-27 – 2026-03-05")
+    pg.clock.advance(days=4)                                  # day 7: only bob's day 1 is in the 7-day window
+    text = await stats_text(pg, g)
+    assert "DAU 0.1 · WAU 1 · MAU 3" in text and "Messages per day: 0.1 (previous period 0.6)" in text
+
+
+async def test_a_chinese_group_gets_its_stats_and_chart_in_chinese_with_every_glyph_drawn(pg):
+    # The machine needs a font with Chinese glyphs (README: fonts-wqy-microhei or fonts-noto-cjk; .ci/run installs
+    # one): without it every Chinese label would be a row of empty boxes.
+    assert charts.can_draw("zh"), "no Chinese font: install fonts-wqy-microhei (see README, Stats)"
+    g = await make_group(pg)
+    await say(pg, g.owner, "/lang zh", g.chat)
+    await say(pg, g.alice, "/checkin", g.chat)
+    await flush(pg)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        await say(pg, g.admin, "/stats", g.chat)
+        await say(pg, g.admin, "/retention", g.chat)
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert missing == []
+    text = [m for m in pg.sim.replies(g.chat) if "最近7天的统计（" in m.get("text", "")][-1]["text"]
+    assert "日活" in text and "管理操作" in text
+    photo = photos(pg, g.chat)[0]
+    assert photo.params["caption"].endswith("。")
+    # The zh labels really were drawn (not the English fallback): the same chart in English differs.
+    report = await pg.services.stats.report(g.chat.id, 7, pg.clock.now())
+    args = ([d for d, _, _ in report.daily], [a for _, a, _ in report.daily], [m for _, _, m in report.daily], report.grid)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        zh = charts.stats_chart(*args, stats_texts.stats_labels(translator("zh"), 7, 30))
+    assert [str(w.message) for w in caught if "missing from font" in str(w.message)] == []
+    assert zh != charts.stats_chart(*args, stats_texts.stats_labels(translator("en"), 7, 30))

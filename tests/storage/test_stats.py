@@ -63,15 +63,45 @@ def histories(tz_shift_days: dict[int, dict] | None = None) -> list[sd.History]:
 
 
 @pytest.mark.parametrize("start,end", [(0, 6), (-6, 0), (-29, 6), (3, 4)])
-async def test_period_counts_equal_the_domain_definitions(db, chat, start, end):
+@pytest.mark.parametrize("later", [0, 1, 2, 30])
+async def test_period_counts_equal_the_domain_definitions(db, chat, start, end, later):
+    # `later` days after the period's end: its last two days are live (0), one is (1), none (2+, all read from the
+    # rows stored when the days became final). Every mix gives the definitions' answer.
     await stage(db, PEOPLE)
     repo = StatsRepo(db)
-    got = await repo.period(CHAT, local(start), local(end), "Asia/Shanghai")
+    got = await repo.period(CHAT, local(start), local(end), "Asia/Shanghai", today=local(end + later))
     messages = {(1, local(-5)): 3, (1, local(5)): 2, (2, local(0)): 1, (2, local(6)): 4}
     want = sd.counts_from_histories(histories(), local(start), local(end), messages)
     assert dict(got.daily_active) == dict(want.daily_active)
     assert dict(got.daily_messages) == dict(want.daily_messages)
     assert (got.wau, got.mau, got.joins, got.leaves) == (want.wau, want.mau, want.joins, want.leaves)
+    again = await repo.period(CHAT, local(start), local(end), "Asia/Shanghai", today=local(end + later))
+    assert again == got  # the second read comes from what the first stored
+
+
+async def test_a_closed_day_is_stored_once_and_read_back_without_recounting(db, chat):
+    await stage(db, PEOPLE)
+    repo = StatsRepo(db)
+    assert await repo.close(CHAT, local(-29), local(6)) == 36
+    assert await repo.close(CHAT, local(-29), local(6)) == 0
+    # A row is what was counted when the day became final: rewriting history underneath does not change it.
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM activity_daily WHERE chat_id = ?", (CHAT,))
+    got = await repo.period(CHAT, local(0), local(6), "Asia/Shanghai", today=local(20))
+    assert dict(got.daily_messages) == {local(0): 1, local(5): 2, local(6): 4}
+    assert (got.wau, got.mau) == (3, 3)  # 1, 2 and 5 (a check-in on day 2): their messages are gone, the rows stay
+
+
+async def test_moderation_actions_are_counted_from_the_modlog_rules_apart_and_undoing_not(db, chat):
+    await stage(db, PEOPLE)
+    rows = [("warn", None, 0, utc(1)), ("delete", 4, 0, utc(1)), ("mute", 4, 0, utc(2)), ("ban", None, 0, utc(3)),
+            ("unwarn", None, 0, utc(1)), ("unmute", None, 0, utc(2)), ("rule", 4, 1, utc(2)),   # undoing; a dry run
+            ("kick", None, 0, utc(9))]                                                            # after the period
+    async with db.transaction() as tx:
+        await tx.executemany("INSERT INTO modlog(chat_id, action, target_id, rule_id, dry, at) VALUES (?, ?, 1, ?, ?, ?)",
+                             [(CHAT, a, rule, dry, at.isoformat()) for a, rule, dry, at in rows])
+    got = await StatsRepo(db).period(CHAT, local(0), local(6), "Asia/Shanghai")
+    assert (got.moderation, got.moderation_by_rules) == (4, 2)
 
 
 async def test_admins_apart_bots_never_and_members_now(db, chat):
@@ -99,7 +129,6 @@ async def test_messages_per_local_hour_are_batched_and_a_failed_batch_goes_back(
     at = datetime(2026, 3, 2, 23, 30, tzinfo=timezone.utc)     # Tuesday 07:30 in Shanghai
     for _ in range(3):
         buffer.count(CHAT, 7, at, "Asia/Shanghai")
-    buffer.count_event(CHAT, "moderation", at, "Asia/Shanghai")
     async with db.transaction() as tx:
         await tx.execute("INSERT INTO users(user_id, first_name, updated_at) VALUES (7, 'U', ?)", (NOW.isoformat(),))
         await tx.execute("INSERT INTO members(chat_id, user_id, status, first_seen_at) VALUES (?, 7, 'member', ?)", (CHAT, NOW.isoformat()))
@@ -111,4 +140,3 @@ async def test_messages_per_local_hour_are_batched_and_a_failed_batch_goes_back(
     repo = StatsRepo(db)
     grid = await repo.hour_of_week(CHAT, local(0), local(6))
     assert grid[1][7] == 3 and sum(map(sum, grid)) == 3
-    assert (await repo.period(CHAT, local(0), local(6), "Asia/Shanghai")).moderation == 1
