@@ -64,6 +64,9 @@ async def run(context: BotContext, schedule: Schedule) -> str:
         title, multiplier = text_for(schedule), str(schedule.options.get("multiplier"))
         start = texts.campaign_started(tr, title, multiplier, ends, tz)
         return (await s.schedules.start_campaign(schedule, start, texts.campaign_ended(tr, title))).outcome
+    if schedule.action == "report":
+        from handlers.stats import run_report  # the weekly report is the stats'
+        return await run_report(context, schedule)
     log.warning("schedule %s: action %s is not known", schedule.id, schedule.action)
     return "failed"
 

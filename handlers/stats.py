@@ -11,6 +11,7 @@ from bot.context import BotContext
 from bot.domain.errors import UsageError
 from bot.domain.roles import Role
 from bot.domain.stats import PERIODS
+from bot.services.stats import weekly_report
 from bot.texts import stats as texts, translator
 from handlers.base import best_effort, command, reply
 
@@ -64,6 +65,26 @@ async def cmd_retention(update: Update, context: BotContext) -> None:
         charts.retention_chart, [c.week.isoformat() for c in report.cohorts], [list(c.shares) for c in report.cohorts],
         texts.retention_labels(tr, report.unbounded)))
     await _photo(update, context, png, texts.retention_caption(context.tr, chat.title or ""))
+
+
+async def run_report(context: BotContext, schedule) -> str:
+    """A schedule's `report` run: last group week's report, once per group week, to each admin in private (who
+    started Sticky and did not opt out) or, with `report group`, in the group through the outbox."""
+    s = context.services
+    chat_id = schedule.chat_id
+    report = await weekly_report(s.stats, s.loyalty, s.funnel, s.nps, chat_id, s.clock.now())
+    if report is None:
+        await s.outbox.log(chat_id, "report", "suppressed", "this week's report went out already")
+        return "suppressed"
+    tr = translator((await s.groups.settings(chat_id)).language)
+    people = await s.members.members.users([u for u, _, _ in report.movers or []][:5])
+    group = await s.groups.repo.get(chat_id)
+    text = texts.weekly_report(tr, group.title if group else "", report, {u: p.display for u, p in people.items()})
+    if schedule.options.get("group"):
+        return (await s.outbox.post(chat_id, "report", text)).outcome
+    outcomes = [(await s.outbox.private(u, text, chat_id=chat_id, kind="report_admins")).outcome
+                for u in await s.members.members.admins(chat_id)]
+    return "sent" if "sent" in outcomes else (outcomes[0] if outcomes else "suppressed")
 
 
 async def job_close_days(context: BotContext) -> None:

@@ -129,6 +129,13 @@ class MemberRepo:
         )
         return [_member(r) for r in rows]
 
+    async def admins(self, chat_id: int) -> list[int]:
+        """The group's owner and admins as Telegram last listed them (humans only), owner first."""
+        rows = await self.db.fetchall(
+            "SELECT m.user_id FROM members m JOIN users u ON u.user_id = m.user_id WHERE m.chat_id = ?"
+            " AND m.tg_role IS NOT NULL AND u.is_bot = 0 ORDER BY m.tg_role != 'owner', m.user_id", (chat_id,))
+        return [r[0] for r in rows]
+
     async def seen(self, chat_id: int, user: UserInfo, now: datetime, said_at: datetime | None = None) -> None:
         """Someone spoke in the group: make sure we know them; a member we had as gone is back — unless the
         message (`said_at`) is older than their leaving, as an update Telegram delivers again after a restart is.

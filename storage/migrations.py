@@ -635,7 +635,7 @@ MIGRATIONS: list[Migration] = [
     Migration(
         19,
         "stats per closed day (DAU, messages, check-ins, WAU, MAU as counted when the day was final), covering indexes"
-        " for the live days, moderation actions by time",
+        " for the live days, moderation actions by time; weekly reports sent (once per group week); newcomers spotlighted",
         """
         CREATE TABLE stats_daily (
             chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
@@ -654,7 +654,22 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX members_present ON members(chat_id, status, user_id, tg_role);
         CREATE INDEX members_admins ON members(chat_id, user_id) WHERE tg_role IS NOT NULL;
         CREATE INDEX users_bots ON users(user_id) WHERE is_bot = 1;
-        CREATE INDEX modlog_at ON modlog(chat_id, at)
+        CREATE INDEX modlog_at ON modlog(chat_id, at);
+        CREATE TABLE weekly_reports (
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            week TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, week)
+        );
+        CREATE TABLE spotlights (
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            user_id INTEGER NOT NULL,
+            joined_at TEXT NOT NULL,
+            messages INTEGER NOT NULL,
+            bonus INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, user_id)
+        )
         """,
     ),
 ]

@@ -205,6 +205,14 @@ class StatsRepo:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(chat_id, day) DO NOTHING", rows)
         return len(rows)
 
+    async def claim_report(self, chat_id: int, week: date, now: datetime) -> bool:
+        """True once per group and week: the weekly report of `week` (a Monday) may go out."""
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO weekly_reports(chat_id, week, sent_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (chat_id, week.isoformat(), iso(now)))
+            return cursor.rowcount == 1
+
     async def last_closed(self) -> dict[int, date]:
         """Each group's latest stored day."""
         return {c: date.fromisoformat(d) for c, d in await self.db.fetchall(

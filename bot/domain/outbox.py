@@ -22,6 +22,9 @@ POLICIES: dict[str, Policy] = {
     "tier_up": Policy(capped=True, quiet="drop"),
     "weekly_top": Policy(capped=True, quiet="defer"),
     "campaign": Policy(capped=True, quiet="defer"),
+    "report": Policy(capped=True, quiet="defer"),  # the weekly report, posted in the group
+    "report_admins": Policy(capped=False, quiet="defer"),  # private: the weekly report to each admin
+    "spotlight": Policy(capped=False, quiet="defer"),  # private: a newcomer very active in their first day, to admins
     "referral": Policy(capped=False, quiet="defer"),  # private: the inviter's reward notice
     "expiry": Policy(capped=False, quiet="defer"),  # private: points about to expire
     "feedback": Policy(capped=False, quiet="defer"),  # an answer to what a member asked

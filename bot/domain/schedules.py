@@ -24,7 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.domain.errors import UserError
 
 KINDS = ("once", "every", "daily", "weekly", "monthly", "cron")
-ACTIONS = ("post", "reminder", "leaderboard", "campaign")
+ACTIONS = ("post", "reminder", "leaderboard", "campaign", "report")
 MAX_MULTIPLIER = 10
 MAX_CAMPAIGN = timedelta(days=7)
 _MULTIPLIER = re.compile(r"^[x×]?(\d{1,2}(?:\.\d{1,2})?)[x×]?$")
@@ -63,6 +63,7 @@ class Spec:
 
 
 OPTIONS = ("pin", "replace")
+REPORT_TO = ("admins", "group")
 
 
 def _expect(words: list[str], i: int, expected: str) -> str:
@@ -173,9 +174,14 @@ def parse(words: list[str]) -> Spec:
         minutes = int(timedelta(**{UNITS[d.group(2)]: int(d.group(1))}).total_seconds() // 60)
         i += 2
     options = []
+    if action == "report" and i < len(words) and words[i].lower() in REPORT_TO:  # to the admins (default) or the group
+        options.append(words[i].lower())
+        i += 1
     while i < len(words) and words[i].lower() in OPTIONS:
         options.append(words[i].lower())
         i += 1
+    if action == "report" and i < len(words):  # a report has no text of its own: anything more is a mistake
+        raise _bad(i, "report_to", words[i])
     return Spec(kind, spec, action, i, tuple(options), multiplier, minutes)
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.config import StatsConfig
 from bot.domain import stats as sd
+from bot.domain.loyalty import movers as movers_between
 from bot.services.groups import GroupService
 from storage.stats import Contributor, StatsRepo, final_day
 
@@ -37,6 +38,31 @@ class StatsReport:
 
 
 @dataclass(frozen=True)
+class WeeklyReport:
+    """What the weekly report says: the last full group week against the one before, and around it."""
+
+    week: date  # the Monday it starts
+    stats: StatsReport
+    cohort: sd.Cohort | None  # the newest joining week whose week after is over
+    segments: dict[str, int]
+    movers: list[tuple[int, str | None, str]] | None  # over the week; None when no snapshot was taken a week before
+    funnel: object  # storage.funnel.FunnelNumbers
+    nps: object  # bot.services.nps.NpsSummary
+
+
+async def weekly_report(stats: "StatsService", loyalty, funnel, nps, chat_id: int, at: datetime) -> WeeklyReport | None:
+    """The weekly report of one group, from each feature's own service; None when this week's went out already."""
+    weekly = await stats.weekly(chat_id, at)
+    if weekly is None:
+        return None
+    week, report, cohort = weekly
+    view = await loyalty.refresh(chat_id, at)  # also snapshots this week's start if nothing did yet
+    before, after = await loyalty.repo.snapshot(chat_id, week), await loyalty.repo.snapshot(chat_id, week + timedelta(days=7))
+    movers = None if before is None or after is None else [m for m in movers_between(before, after) if m[1] is not None]
+    return WeeklyReport(week, report, cohort, view.counts, movers, await funnel.numbers(chat_id), await nps.summary(chat_id))
+
+
+@dataclass(frozen=True)
 class RetentionReport:
     cohorts: list[sd.Cohort]
     churn: list[sd.WeekChurn]
@@ -60,10 +86,11 @@ class StatsService:
         tz = (await self.groups.settings(chat_id)).timezone
         return at.astimezone(ZoneInfo(tz)).date(), tz
 
-    async def report(self, chat_id: int, days: int, at: datetime, nps=None) -> StatsReport:
-        """The period of `days` local days ending today (the day of `at` in group time), and the one before it."""
+    async def report(self, chat_id: int, days: int, at: datetime, nps=None, end: date | None = None) -> StatsReport:
+        """The period of `days` local days ending today (the day of `at` in group time) or on `end`, and the one
+        before it."""
         today, tz = await self.today(chat_id, at)
-        start, end = sd.window(today, days)
+        start, end = sd.window(end or today, days)
         now = await self.repo.period(chat_id, start, end, tz, today)
         before = await self.repo.period(chat_id, *sd.window(start - timedelta(days=1), days), tz, today)
         members, admins = await self.repo.members_now(chat_id)
@@ -73,6 +100,19 @@ class StatsService:
             await self.repo.top_contributors(chat_id, start, end), daily, await self.repo.hour_of_week(chat_id, start, end),
             nps,
         )
+
+    async def weekly(self, chat_id: int, at: datetime) -> tuple[date, StatsReport, sd.Cohort | None] | None:
+        """The last full group week (Monday to Sunday before the day of `at`): its stats and the newest joining cohort
+        whose first week after joining is over — or None when that week's report went out already (once per group
+        week, claimed before anything is sent: a crash in between loses that week's report, never doubles it)."""
+        today, _ = await self.today(chat_id, at)
+        week = sd.week_start(today) - timedelta(days=7)
+        if not await self.repo.claim_report(chat_id, week, self.clock.now()):
+            return None
+        report = await self.report(chat_id, 7, at, end=week + timedelta(days=6))
+        retention = await self.retention(chat_id, at)
+        cohort = next((c for c in reversed(retention.cohorts) if c.size and c.retained[0] is not None), None)
+        return week, report, cohort
 
     async def close_days(self, groups: list[int]) -> int:
         """Store the figures of each group's newest final day (and any final day since its last stored one, up to

@@ -143,7 +143,7 @@ USAGE: dict[str, str] = {
     "loyalty": N_("/loyalty [@username|id|(reply)]"),
     "nps": N_("/nps [close]"),
     "export": N_("/export"),
-    "schedule": N_("/schedule once DATE TIME|every 30m|2h|1d|every mon,wed TIME|daily TIME|weekly DAYS TIME|monthly 15|first sat TIME|cron \"m h dom mon dow\" post|reminder|leaderboard|campaign 2x 24h [pin] [replace] TEXT — or /schedule memberday, /schedule show N"),
+    "schedule": N_("/schedule once DATE TIME|every 30m|2h|1d|every mon,wed TIME|daily TIME|weekly DAYS TIME|monthly 15|first sat TIME|cron \"m h dom mon dow\" post|reminder|leaderboard|campaign 2x 24h|report [group] [pin] [replace] TEXT — or /schedule memberday, /schedule show N"),
     "unschedule": N_("/unschedule N"),
     "pause": N_("/pause N"),
     "resume": N_("/resume N"),

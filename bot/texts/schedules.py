@@ -20,13 +20,14 @@ EXPECTED = {
     "day": N_("a day of the month (1-31) or first|second|third|fourth|last"),
     "weekday": N_("a weekday such as sat"),
     "cron": N_('a cron expression in quotes, such as "0 9 * * 1-5"'),
-    "action": N_("post, reminder, leaderboard or campaign"),
+    "action": N_("post, reminder, leaderboard, campaign or report"),
     "multiplier": N_("a points multiplier such as 2x or 1.5x (at most 10x)"),
     "duration": N_("how long it lasts, such as 24h, 90m or 2d (at most 7 days)"),
+    "report_to": N_("the end of the command, or group (the report goes to the admins in private unless it says group)"),
 }
 
 ACTIONS = {"post": N_("post"), "reminder": N_("check-in reminder"), "leaderboard": N_("weekly leaderboard"),
-           "campaign": N_("campaign")}
+           "campaign": N_("campaign"), "report": N_("weekly report")}
 OUTCOMES = {
     "sent": N_("sent"), "capped": N_("capped"), "deferred": N_("held for quiet hours"), "dropped": N_("dropped (quiet hours)"),
     "suppressed": N_("not sent (opt-out)"), "failed": N_("failed"), "missed": N_("missed while down, skipped"),

@@ -109,3 +109,44 @@ def retention_labels(_: Translator, unbounded: bool) -> RetentionLabels:
 def retention_caption(_: Translator, group: str) -> str:
     return _("{group}: retention by joining week.").format(group=name(group))
 
+
+
+def weekly_report(_: Translator, group: str, r, names: dict[int, str]) -> str:
+    """The weekly report: growth, stickiness, retention, segment movers, top contributors, referral funnel, NPS."""
+    from bot.domain.loyalty import SEGMENTS
+    from bot.texts.loyalty import nps_trend, segment_name
+
+    s, now, before = r.stats, r.stats.now, r.stats.before
+    lines = [
+        "<b>" + _("Weekly report of {group}, {start} – {end}").format(
+            group=name(group), start=s.start.isoformat(), end=s.end.isoformat()) + "</b>",
+        _("Members: {n}; growth {growth} ({joins} joined, {leaves} left)").format(
+            n=s.members, growth=_signed(now.growth), joins=now.joins, leaves=now.leaves),
+        _("DAU {dau} · WAU {wau} · MAU {mau}").format(dau=f"{now.dau:.1f}", wau=now.wau, mau=now.mau),
+        _("Stickiness (DAU/MAU): {now}{change}, previous week {before}").format(
+            now=_pct(now.stickiness), change=_points_change(_, now.stickiness, before.stickiness), before=_pct(before.stickiness)),
+    ]
+    if r.cohort is not None:
+        lines.append(_("Retention: of the {n} who joined in the week of {week}, {share} were active the week after.").format(
+            n=r.cohort.size, week=r.cohort.week.isoformat(), share=_pct(r.cohort.shares[0])))
+    else:
+        lines.append(_("Retention: no joining week to show yet."))
+    lines.append(_("Loyalty: {segments}").format(segments=_(", ").join(
+        _("{segment} {n}").format(segment=segment_name(_, seg), n=r.segments.get(seg, 0)) for seg in reversed(SEGMENTS))))
+    if r.movers is None:
+        lines.append(_("Movers: none to compare yet (the ladder is snapshotted each week from now on)."))
+    elif not r.movers:
+        lines.append(_("Movers: nobody changed segment this week."))
+    else:
+        shown = _(", ").join(_("{name} {before} → {after}").format(
+            name=name(names.get(u, str(u))), before=segment_name(_, a), after=segment_name(_, b)) for u, a, b in r.movers[:5])
+        lines.append(_("Movers ({n}): {shown}").format(n=len(r.movers), shown=shown))  # the first five named
+    if s.top:
+        lines.append(_("Top contributors: {top}").format(top=_(", ").join(
+            _("{name} ({messages})").format(name=name(c.name), messages=c.messages) for c in s.top[:3])))
+    f = r.funnel
+    lines.append(_("Referral funnel (all time): {joined} joined through a member's link, {screened} passed screening, "
+                   "{confirmed} confirmed, {retained} still here after 7 days").format(
+        joined=f.joined, screened=f.screened, confirmed=f.confirmed, retained=f.retained_7d))
+    lines.append(nps_trend(_, r.nps) if r.nps.latest is not None else _("NPS: no survey yet (/nps asks the group)."))
+    return "\n".join(lines)

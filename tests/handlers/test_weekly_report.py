@@ -1,0 +1,77 @@
+"""The weekly report as a schedule action, through the real Application: last group week's growth, stickiness,
+retention, loyalty movers, top contributors, referral funnel and NPS — to each admin in private (or the group),
+once per group week, in the group's language; bad /schedule words get one clear line."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from bot.context import BotContext
+from handlers import points as hp
+from tests.handlers.test_schedules import tick
+from tests.helpers import make_group, say
+
+UTC = timezone.utc
+MONDAY = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def reports(pg, user) -> list[str]:
+    return [m["text"] for m in pg.sim.replies(user) if "Weekly report of" in m.get("text", "") or "周报（" in m.get("text", "")]
+
+
+async def a_week(pg):
+    pg.clock.set(MONDAY)
+    g = await make_group(pg)                                     # admin, alice, bob, carol join and say hi
+    for who in (g.owner, g.admin, g.bob):
+        await say(pg, who, "/start")                             # private: Sticky may write to them
+    return g
+
+
+async def test_the_report_goes_to_each_admin_in_private_once_per_group_week(pg):
+    g = await a_week(pg)
+    answer = await say(pg, g.owner, "/schedule weekly mon 09:00 report", g.chat)
+    assert answer.startswith("Schedule #1 saved: weekly mon 09:00 · weekly report. Next run: 2026-03-02 09:00")
+    pg.clock.set(MONDAY + timedelta(hours=1, seconds=5))
+    await tick(pg)                                               # this Monday: the week before had no one yet
+    assert len(reports(pg, g.owner)) == 1
+    await say(pg, g.alice, "/checkin", g.chat)
+    await say(pg, g.alice, "tea?", g.chat)
+    await hp.job_flush(BotContext(pg.app))                      # the counters' batch (every few seconds when running)
+    pg.clock.set(MONDAY + timedelta(days=7, hours=1, seconds=5))
+    await tick(pg)
+    for admin in (g.owner, g.admin):
+        text = reports(pg, admin)[-1]
+        assert text.startswith("Weekly report of Tea Lovers, 2026-03-02 – 2026-03-08")
+        assert "Members: 5; growth +4 (4 joined, 0 left)" in text
+        assert "DAU 0.4 · WAU 3 · MAU 3" in text                 # alice, bob, carol on the Monday
+        assert "Top contributors: Alice (3)" in text
+        assert "Referral funnel (all time): 0 joined through a member's link" in text
+        assert "NPS: no survey yet" in text
+        assert "Loyalty: fanatic (狂热) 0" in text
+    assert reports(pg, g.bob) == []                              # not an admin
+    assert len(reports(pg, g.owner)) == 2
+    await say(pg, g.owner, "/runnow 1", g.chat)                  # the same group week again: not sent twice
+    assert len(reports(pg, g.owner)) == 2
+    assert "suppressed" in [e.outcome for e in await pg.services.outbox.recent(g.chat.id)]
+
+
+async def test_report_group_posts_it_in_the_group_in_chinese(pg):
+    g = await a_week(pg)
+    await say(pg, g.owner, "/lang zh", g.chat)
+    await say(pg, g.owner, "/schedule weekly mon 09:00 report group", g.chat)
+    pg.clock.set(MONDAY + timedelta(hours=1, seconds=5))
+    await tick(pg)                                               # the week before the group: nothing to say yet
+    await say(pg, g.bob, "早上好", g.chat)
+    await hp.job_flush(BotContext(pg.app))
+    pg.clock.set(MONDAY + timedelta(days=7, hours=1, seconds=5))
+    await tick(pg)
+    first, text = reports(pg, g.chat)
+    assert "成员：5；增长+0" in first
+    assert text.startswith("Tea Lovers周报") and "日活" in text and "净推荐值" in text
+    assert reports(pg, g.owner) == []
+
+
+async def test_bad_report_words_get_one_clear_line(pg):
+    g = await a_week(pg)
+    answer = await say(pg, g.owner, "/schedule weekly mon 09:00 report everyone", g.chat)
+    assert answer == "Word 5 (everyone): expected the end of the command, or group (the report goes to the admins in private unless it says group)."
+    assert await pg.services.schedules.list(g.chat.id) == []
