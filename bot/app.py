@@ -39,6 +39,7 @@ from bot.services.roles import RoleService
 from bot.services.schedules import ScheduleService
 from bot.services.shop import ShopService
 from bot.services.stats import StatsService
+from bot.services.spotlight import SpotlightService
 from bot.services.loyalty import LoyaltyService
 from bot.services.nps import NpsService
 from bot.services.export import ExportService
@@ -155,6 +156,7 @@ def build_application(
         feedback=FeedbackService(db, FeedbackRepo(db), points_service, clock, config.feedback.points),
         schedules=ScheduleService(ScheduleRepo(db), group_service, outbox, clock, timedelta(minutes=config.schedules.grace_minutes)),
         stats=StatsService(StatsRepo(db), group_service, clock, config.stats),
+        spotlight=SpotlightService(db, group_service, config.stats, clock),
         loyalty=LoyaltyService(LoyaltyRepo(db), group_service, Thresholds(**config.loyalty.model_dump())),
         nps=NpsService(NpsRepo(db), clock, config.nps.open_days),
         export=ExportService(ExportRepo(db), members, points_service.tiers),
@@ -209,6 +211,7 @@ async def post_init(app: Application) -> None:
     s: Services = app.bot_data.services
     await s.db.open()
     # What was received before the last stop and not handled goes first, in Telegram's order.
+    await s.spotlight.load()  # before the backlog: its messages count toward a newcomer's first hours
     for data in await s.inbox.recover():
         await app.update_queue.put(Update.de_json(data, app.bot))
     try:

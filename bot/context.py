@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from bot.services.schedules import ScheduleService
     from bot.services.shop import ShopService
     from bot.services.stats import StatsService
+    from bot.services.spotlight import SpotlightService
     from bot.services.loyalty import LoyaltyService
     from bot.services.nps import NpsService
     from bot.services.export import ExportService
@@ -49,6 +50,7 @@ class Services:
     outbox: Outbox
     schedules: ScheduleService
     stats: StatsService
+    spotlight: SpotlightService
     loyalty: LoyaltyService
     nps: NpsService
     export: ExportService

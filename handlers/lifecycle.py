@@ -51,15 +51,18 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
     change = update.chat_member
     if change.new_chat_member.user.id == context.bot.id:
         return
-    await context.services.members.status_changed(
+    s, user = context.services, change.new_chat_member.user
+    event = await s.members.status_changed(
         change.chat.id,
-        user_info(change.new_chat_member.user),
+        user_info(user),
         _status(change.old_chat_member),
         _status(change.new_chat_member),
         change.from_user.id if change.from_user else None,
         invite_link=change.invite_link.invite_link if change.invite_link else None,
         update_id=update.update_id,
     )
+    if event == "join" and not user.is_bot:
+        s.spotlight.joined(change.chat.id, user.id, change.date)
 
 
 async def on_migrate(update: Update, context: BotContext) -> None:
@@ -76,4 +79,5 @@ async def on_migrate(update: Update, context: BotContext) -> None:
     # Counted in memory under the old id and not written yet: it is written under the new one.
     s.activity.move_chat(old, new)
     s.points.move_chat(old, new)
+    s.spotlight.move_chat(old, new)
     s.funnel.forget_pending()

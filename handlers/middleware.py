@@ -13,6 +13,7 @@ from bot.telegram_port import user_info
 from bot.texts import Translator, language_for_user, translator
 from handlers.base import CommandSpec
 from handlers.router import SERVICE_MESSAGE
+from handlers.stats import spotlight_newcomer
 
 
 def command_name(update: Update) -> str | None:
@@ -79,6 +80,8 @@ class Middleware:
                     # Counted once its handling ends (see InboxService.hold): a flush never writes it before its mark.
                     s.inbox.hold(update.update_id, functools.partial(
                         s.activity.count, chat.id, user.id, message.date, settings.timezone, replied=replies_to_other(message)))
+                    if s.spotlight.message(chat.id, user.id, message.date, settings.spotlight_messages):
+                        await spotlight_newcomer(context, chat.id, user.id)
         else:
             context.tr = translator(language_for_user(user.language_code if user else None, default_lang))
             if update.message and user and chat.type == ChatType.PRIVATE:

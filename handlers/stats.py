@@ -67,6 +67,20 @@ async def cmd_retention(update: Update, context: BotContext) -> None:
     await _photo(update, context, png, texts.retention_caption(context.tr, chat.title or ""))
 
 
+async def spotlight_newcomer(context: BotContext, chat_id: int, user_id: int) -> None:
+    """A newcomer just reached the spotlight: recorded (with the group's bonus) once, then each admin is told in
+    private through the outbox (who started Sticky and did not opt out)."""
+    s = context.services
+    flagged = await s.spotlight.flag(chat_id, user_id)
+    if flagged is None:
+        return
+    tr = translator((await s.groups.settings(chat_id)).language)
+    group, user = await s.groups.repo.get(chat_id), await s.members.members.user(user_id)
+    text = texts.spotlight(tr, group.title if group else "", user.display if user else str(user_id), flagged)
+    for admin in await s.members.members.admins(chat_id):
+        await s.outbox.private(admin, text, chat_id=chat_id, kind="spotlight")
+
+
 async def run_report(context: BotContext, schedule) -> str:
     """A schedule's `report` run: last group week's report, once per group week, to each admin in private (who
     started Sticky and did not opt out) or, with `report group`, in the group through the outbox."""

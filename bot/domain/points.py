@@ -63,6 +63,8 @@ class Reason(StrEnum):
     # Streak milestones reached only because a make-up joined two runs (see checkin.makeup_milestones);
     # milestones reached by a normal check-in are inside that day's CHECKIN row.
     MILESTONE = "milestone"
+    # A newcomer very active in their first hours (the group's spotlight_bonus), once per member and group.
+    SPOTLIGHT = "spotlight"
 
 
 # Reasons whose rows take points away; handy when splitting a ledger into credits and debits.

@@ -153,6 +153,8 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("feedback_names", "bool", _parse_bool, "feedback.show_names"),
         SettingSpec("rules_mode", "choice:on,dry,off", _choice("on", "dry", "off"), "rules.mode"),
         SettingSpec("warn_limit", "int", _int_range(1, 100), "moderation.warn_limit"),
+        SettingSpec("spotlight_messages", "int", _int_range(0, 10_000), "stats.spotlight_messages"),
+        SettingSpec("spotlight_bonus", "int", _int_range(0, 100_000), "stats.spotlight_bonus"),
         SettingSpec("warn_mode", "choice:ban,kick,mute,tmute 1h,tban 2d", _warn_mode, "moderation.warn_mode"),
     )
 }

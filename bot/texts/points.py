@@ -38,6 +38,7 @@ REASONS = {
     "admin_take": N_("taken by an admin"), "shop_purchase": N_("shop purchase"), "shop_refund": N_("shop refund"),
     "expiry": N_("points expired"), "season_reset": N_("new season"), "rule_award": N_("rule reward"),
     "rule_deduct": N_("rule penalty"), "badge_bonus": N_("badge bonus"), "milestone": N_("streak milestone"),
+    "spotlight": N_("newcomer spotlight"),
 }
 
 PERKS = {"post_links": N_("may post links")}

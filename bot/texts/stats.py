@@ -150,3 +150,12 @@ def weekly_report(_: Translator, group: str, r, names: dict[int, str]) -> str:
         joined=f.joined, screened=f.screened, confirmed=f.confirmed, retained=f.retained_7d))
     lines.append(nps_trend(_, r.nps) if r.nps.latest is not None else _("NPS: no survey yet (/nps asks the group)."))
     return "\n".join(lines)
+
+
+def spotlight(_: Translator, group: str, who: str, s) -> str:
+    """To each admin: a newcomer very active in their first hours (the seeds: act within 24 hours)."""
+    text = _("Newcomer spotlight in {group}: {name} joined and sent {n} messages within {hours} hours. "
+             "A good moment to welcome them in person.").format(group=name(group), name=name(who), n=s.messages, hours=s.hours)
+    if s.bonus:
+        text += " " + _("They got the group's welcome bonus of {points} points.").format(points=s.bonus)
+    return text
