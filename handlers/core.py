@@ -106,6 +106,8 @@ async def cmd_unsetrole(update: Update, context: BotContext) -> None:
 @command("settings", role=Role.ADMIN)
 async def cmd_settings(update: Update, context: BotContext) -> None:
     values = await context.services.groups.display_settings(update.effective_chat.id)
+    on, as_seeded = await context.services.rules.default_state(update.effective_chat.id, LINK_GATE)
+    values[LINK_GATE_SETTING] = ("on" if on else "off", not as_seeded)  # the rule links, under the name people know
     await reply(update, context, texts.settings_list(context.tr, values))
 
 

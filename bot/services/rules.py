@@ -175,6 +175,13 @@ class RulesService:
             self.invalidate(chat_id)
         return on
 
+    async def default_state(self, chat_id: int, name: str) -> tuple[bool, bool]:
+        """(whether the rule `name` is on, whether that is how config seeds it), for /settings' link_gate line."""
+        default = next((d for d in self.config.defaults if d.name == name), None)
+        row = next((r for r in (await self.load(chat_id)).rows if r.name == name), None)
+        on = row is not None and row.enabled
+        return on, on == (default.enabled if default is not None else False)
+
     async def perks_in_force(self, chat_id: int) -> set[str]:
         """The tier perks an enabled rule of this group gates links by (`has link … and lacks PERK`): what /levels
         shows as a perk, since only there does holding it make a difference."""

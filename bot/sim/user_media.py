@@ -215,6 +215,23 @@ class UserMediaMixin:
         return copy.deepcopy(msg.data)
 
     @locked
+    def edit_caption(self: FakeTelegram, user: SimUser, message: dict[str, Any], caption: str) -> dict[str, Any]:
+        """`user` edits the caption of their own photo, video, GIF, file, voice or music message (an
+        edited_message update, as for a text edit)."""
+        state, msg = self._driver_message(message)
+        if msg.service or msg.sender_id != user.id or msg.data.get("from", {}).get("id") == self.bot.id:
+            raise SimError(f"{user.display} can only edit their own messages")
+        if kind_of(msg.data) not in _CAPTIONED or "forward_origin" in msg.data:
+            raise SimError("only the caption of one's own photo, video, GIF, file, voice or music message can be edited")
+        if msg.data.get("caption", "") == caption:
+            raise SimError("Telegram clients do not send an edit that changes nothing")
+        if len(caption) > 1024:
+            raise SimError("a caption is at most 1024 characters")
+        self._mark_edited(msg, {"caption": caption, "caption_entities": auto_entities(caption)})
+        self._deliver(state, msg, "edited_message")
+        return copy.deepcopy(msg.data)
+
+    @locked
     def forward(self: FakeTelegram, user: SimUser, message: dict[str, Any], chat: SimChat | int) -> dict[str, Any]:
         """`user` forwards a message they can see into a group: the copy carries `forward_origin` (who wrote it and
         when) and the original's content. Protected content can't be forwarded; the group's permissions for that

@@ -787,7 +787,9 @@ async def test_link_gate_is_a_switch_on_the_links_rule(pg, group):
     assert (await say(pg, g.owner, "/set link_gate on", g.chat)).startswith("link_gate is now on.")
     listed = await say(pg, g.admin, "/rule list", g.chat)
     assert listed.count("links [on]") == 1
+    assert "• link_gate = on\n" in await say(pg, g.owner, "/settings", g.chat)      # /settings shows it, by its old name
     assert (await say(pg, g.owner, "/set link_gate default", g.chat)).startswith("link_gate is now off.")  # as config seeds it
+    assert "• link_gate = off (default)" in await say(pg, g.owner, "/settings", g.chat)
     assert "may post links" not in await say(pg, g.alice, "/levels", g.chat)
     assert await say(pg, g.alice, "/set link_gate on", g.chat) == "Only Admin and above can use this command."
     await say(pg, g.owner, "/lang zh", g.chat)

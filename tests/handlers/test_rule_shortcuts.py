@@ -189,3 +189,18 @@ async def test_the_shortcuts_answer_in_chinese_with_chinese_typography(pg, group
     for text in said:
         assert faults(text) == [], text
         assert not any(word in text for word in ("Antiflood", "Locked", "Give a number", "Only mute")), text
+
+
+async def test_a_link_edited_into_a_caption_is_caught_and_approved_members_are_exempt(pg, group):
+    g = group
+    await say(pg, g.admin, "/lock url sticker", g.chat)
+    photo = pg.sim.send_media(g.alice, "photo", g.chat, "our tea")
+    await pg.settle()
+    assert not deleted(pg, photo)
+    pg.sim.edit_caption(g.alice, photo, "our tea, buy at https://spam.example")   # the link edited in later
+    await pg.settle()
+    assert deleted(pg, photo)
+    await say(pg, g.admin, "/approve @bob", g.chat)
+    sticker = pg.sim.send_media(g.bob, "sticker", g.chat)
+    await pg.settle()
+    assert not deleted(pg, sticker)                                     # approved: content rules don't apply

@@ -99,7 +99,7 @@ async def test_settings_shows_every_key_with_its_default(pg, group):
                      "• timezone = UTC (default)", "• transient_seconds = 60 (default)"):
         assert expected in lines
     keys = [line.split(" ", 2)[1] for line in lines[1:]]
-    assert keys == sorted(SETTINGS)
+    assert keys == sorted([*SETTINGS, "link_gate"])  # link_gate: the rule links, shown under the name people know
     assert all(line.endswith("(default)") for line in lines[1:])
 
 

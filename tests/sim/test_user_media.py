@@ -110,3 +110,17 @@ async def test_the_bot_downloads_a_file_a_person_sent_in_process_and_over_http(s
         server.close()
     big = sim.send_media(bob, "document", group, content=b"x" * (20 * 1024 * 1024 + 1), file_name="big.bin")
     assert refused(sim, "getFile", file_id=big["document"]["file_id"]) == (400, "Bad Request: file is too big")
+
+
+def test_a_person_edits_a_caption(sim, group, alice, bob) -> None:
+    photo = sim.send_media(bob, "photo", group, "nice tea")
+    sim.take_updates()
+    edited = sim.edit_caption(bob, photo, "see https://example.com")
+    assert edited["caption_entities"] == [{"type": "url", "offset": 4, "length": 19}] and "edit_date" in edited
+    [update] = sim.take_updates()
+    assert update["edited_message"]["caption"] == "see https://example.com" and SPEC.check("Update", update) == []
+    assert "caption" not in sim.edit_caption(bob, edited, "")              # a caption removed is gone
+    with pytest.raises(SimError, match="their own"):
+        sim.edit_caption(alice, photo, "mine now")
+    with pytest.raises(SimError, match="only the caption"):
+        sim.edit_caption(bob, sim.send_media(bob, "sticker", group), "x")
