@@ -148,7 +148,7 @@ def build_application(
         groups=group_service,
         members=MemberService(members, groups, roles, BotPort(app.bot), clock, timedelta(minutes=config.roles.admin_cache_minutes)),
         roles=(role_service := RoleService(roles, members, clock)),
-        activity=ActivityBuffer(ActivityRepo(db)),
+        activity=(activity := ActivityBuffer(ActivityRepo(db))),
         points=points_service,
         funnel=FunnelService(db, FunnelRepo(db), group_service, members, points_service, role_service, LedgerRepo(db), config.funnel, clock),
         shop=ShopService(db, ShopRepo(db), points_service, clock),
@@ -162,11 +162,15 @@ def build_application(
         export=ExportService(ExportRepo(db), members, points_service.tiers),
         moderation=(moderation_service := ModerationService(
             db, ModerationRepo(db), group_service, Actions(ModerationPort(app.bot), clock), config.moderation, clock)),
-        rules=RulesService(db, RulesRepo(db), moderation_service, group_service, members, LedgerRepo(db),
-                           points_service.tiers, config.rules, clock),
+        rules=(rules_service := RulesService(db, RulesRepo(db), moderation_service, group_service, members, LedgerRepo(db),
+                                             points_service.tiers, config.rules, clock, activity=activity, deferred=ScheduleRepo(db))),
         logchat=LogChatService(LogChatRepo(db), outbox, clock),
     )
     moderation_service.listeners.append(moderation.log_listener(app))
+    # The rules engine hears what happens beyond messages, from the services where it happens (after their commits).
+    s = app.bot_data.services
+    s.members.rule_events = s.points.rule_events = s.funnel.rule_events = rules_service.feed
+    rules_service.announcer = rules.announcer(s)
     commands = all_commands()
     app.bot_data.commands = commands
 

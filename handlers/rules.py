@@ -3,6 +3,7 @@ del|move|test, and Rose's shortcuts that edit rules and lists (/addblocklist, /r
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from html import escape
 from urllib.parse import urlsplit
 
@@ -14,6 +15,8 @@ from bot.domain.errors import UsageError
 from bot.domain.roles import Role
 from bot.domain.rules_io import MAX_IMPORT_BYTES, RulesImportError
 from bot.domain.rules import LOCKS, Event, MemberFacts, lock_types, parse_flood_limit, parse_flood_mode
+from bot.services.rules import Verdict
+from bot.texts import translator
 from bot.telegram_port import user_info
 from bot.texts import points as points_texts
 from bot.texts import rules as texts
@@ -74,14 +77,19 @@ async def on_group_message(update: Update, context: BotContext) -> None:
         return
     kind = "edit" if update.edited_message else "command" if _is_command(message) else "message"
     event = event_of(message, kind)
-    verdict = await context.services.rules.judge(event, _exempt(message))
+    # Is this message in the member's count already? The middleware counts it, held until its handling ends when it
+    # came through the inbox (as every update does but one a test hands the Application itself).
+    user = message.from_user
+    counted = (kind == "message" and user is not None and not user.is_bot and message.sender_chat is None
+               and not context.services.inbox.holds(update.update_id))
+    verdict = await context.services.rules.judge(event, _exempt(message), counted)
     if verdict is None or verdict.dry:
         return
     who = user_info(message.from_user).display if message.from_user else ""
     for text, seconds in verdict.replies:
         sent = await reply(update, context, escape(text))
         if seconds and sent is not None:
-            delete_later(context, message.chat.id, sent.message_id, seconds.total_seconds())
+            await delete_later(context, message.chat.id, sent.message_id, seconds.total_seconds())
     # A refusal is explained once it is carried out: without the right to delete, the message stays and nothing is said.
     if verdict.explain is not None and (verdict.deleted or not any(f.effect.key == "delete" for f in verdict.decision.effects)):
         tier, needed = verdict.explain
@@ -94,6 +102,43 @@ async def on_group_message(update: Update, context: BotContext) -> None:
         await reply(update, context, texts.rule_warned(context.tr, who, result))
     if verdict.deleted:
         raise ApplicationHandlerStop()  # a deleted message earns nothing and counts toward nothing
+
+
+def announcer(services) -> Callable[[Event, Verdict, str], Awaitable[None]]:
+    """What a verdict says outside a reply to a message, after its commit: the rule's replies and warns for events
+    that are not messages (a check-in, a join, a tier reached…) as group posts through the outbox, and the notice
+    to the group's admins (private, to those who started Sticky and did not opt out)."""
+
+    async def announce(event: Event, verdict: Verdict, what: str) -> None:
+        s = services
+        settings = await s.groups.settings(event.chat_id)
+        tr = translator(settings.language)
+        user = await s.members.members.user(event.user_id)
+        who = user.display if user else str(event.user_id)
+        if what == "replies":
+            for text, seconds in verdict.replies:
+                pushed = await s.outbox.post(event.chat_id, "rule", escape(text))
+                if seconds and pushed.sent:
+                    await s.schedules.defer(event.chat_id, "delete", {"message_id": pushed.message_id}, seconds.total_seconds())
+            for result in verdict.warns:
+                await s.outbox.post(event.chat_id, "rule", texts.rule_warned(tr, who, result), names=[event.user_id])
+            return
+        group = await s.groups.repo.get(event.chat_id)
+        notice = texts.rule_notice(tr, group.title if group else str(event.chat_id), who, verdict.rules, event.kind,
+                                   message_link(event.chat_id, event.message_id), verdict)
+        for admin in await s.members.members.present(event.chat_id):
+            if admin.tg_role is not None and not admin.user.is_bot:
+                await s.outbox.private(admin.user.user_id, notice, chat_id=event.chat_id, kind="rule_notify")
+
+    return announce
+
+
+def message_link(chat_id: int, message_id: int | None) -> str | None:
+    """t.me/c/… opens a supergroup's message for its members; a basic group's messages have no link."""
+    text = str(chat_id)
+    if message_id is None or not text.startswith("-100"):
+        return None
+    return f"https://t.me/c/{text[4:]}/{message_id}"
 
 
 def _sub(context: BotContext) -> tuple[str, list[str]]:

@@ -6,6 +6,7 @@ import html
 import logging
 import re
 import shlex
+from datetime import datetime
 
 from telegram import Message, Update
 
@@ -13,6 +14,7 @@ from bot.context import BotContext
 from bot.domain.errors import UsageError
 from bot.domain.roles import Role
 from bot.domain.schedules import ScheduleError, parse, split_words
+from bot.services.rules import INACTIVITY_WORK
 from bot.services.schedules import Content
 from bot.texts import schedules as texts
 from bot.texts import translator
@@ -31,6 +33,9 @@ async def perform(context: BotContext, work: Deferred) -> None:
         p = work.payload
         await s.outbox.post(work.chat_id, p["kind"], p["text"], photo=p.get("photo"), buttons=p.get("buttons"),
                             pin=bool(p.get("pin")), names=p.get("names") or (), held=True)
+    elif work.kind == INACTIVITY_WORK:  # the rules' daily inactivity pass; it books the next one itself
+        since = work.payload.get("since")
+        await s.rules.sweep_inactive(work.chat_id, datetime.fromisoformat(since) if since else None)
     else:
         log.warning("deferred work %s of unknown kind %s dropped", work.id, work.kind)
 

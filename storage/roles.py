@@ -35,6 +35,23 @@ async def insert_audit(
     )
 
 
+async def set_community_role_in(
+    tx, chat_id: int, user_id: int, role: str | None, change: str, audit_role: str, actor_id: int | None,
+    reason: str | None, now: datetime, only_if: str | None = None,
+) -> bool:
+    """Inside the caller's transaction: set or clear the role and audit it. `only_if`: change it only from this role
+    (a rule takes away the role it names, never another). False if nothing changed."""
+    sql = "UPDATE members SET community_role = ? WHERE chat_id = ? AND user_id = ? AND community_role IS NOT ?"
+    params: tuple = (role, chat_id, user_id, role)
+    if only_if is not None:
+        sql, params = sql + " AND community_role = ?", params + (only_if,)
+    cur = await tx.execute(sql, params)
+    if cur.rowcount == 0:
+        return False
+    await insert_audit(tx, chat_id, change, audit_role, actor_id, user_id, reason, now)
+    return True
+
+
 class RoleRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -45,14 +62,7 @@ class RoleRepo:
     ) -> bool:
         """Set or clear the role and write the audit row in one transaction. False if nothing changed."""
         async with self.db.transaction() as tx:
-            cur = await tx.execute(
-                "UPDATE members SET community_role = ? WHERE chat_id = ? AND user_id = ? AND community_role IS NOT ?",
-                (role, chat_id, user_id, role),
-            )
-            if cur.rowcount == 0:
-                return False
-            await insert_audit(tx, chat_id, change, audit_role, actor_id, user_id, reason, now)
-            return True
+            return await set_community_role_in(tx, chat_id, user_id, role, change, audit_role, actor_id, reason, now)
 
     async def audit(self, chat_id: int, tx_change: str, role: str, actor_id: int | None, target_id: int, reason: str | None, now: datetime) -> None:
         """Record a change Telegram made (promotion/demotion) so the trail is complete."""

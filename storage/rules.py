@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlite3
+
 import aiosqlite
 
 from storage.db import Database, from_iso, iso
@@ -109,6 +111,57 @@ async def count_violations(tx: aiosqlite.Connection, chat_id: int, user_id: int,
     row = await cursor.fetchone()
     await cursor.close()
     return row[0]
+
+
+async def recent_violations(tx: aiosqlite.Connection, chat_id: int, user_id: int, name: str, since: datetime | None) -> list[datetime]:
+    """When each active violation of this name was added (oldest first), inside the caller's transaction."""
+    async with tx.execute(
+        "SELECT at FROM violations WHERE chat_id = ? AND user_id = ? AND name = ? AND removed_at IS NULL AND at >= ?"
+        " ORDER BY at, id", (chat_id, user_id, name, iso(since) if since else ""),
+    ) as cursor:
+        return [from_iso(r[0]) for r in await cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class FactsRow:
+    """What the rules need to know of a member, read in one hop."""
+
+    known: bool
+    tg_role: str | None
+    community_role: str | None
+    since: datetime | None  # joined, or first seen
+    xp: int
+    messages: int  # written by the activity flush (what is still in memory is added by the caller)
+
+
+def _facts(conn: sqlite3.Connection, chat_id: int, user_id: int, with_messages: bool) -> FactsRow:
+    row = conn.execute(
+        "SELECT m.tg_role, m.community_role, COALESCE(m.joined_at, m.first_seen_at),"
+        " (SELECT xp FROM wallets w WHERE w.chat_id = m.chat_id AND w.user_id = m.user_id)"
+        " FROM members m WHERE m.chat_id = ? AND m.user_id = ?", (chat_id, user_id),
+    ).fetchone()
+    messages = 0
+    if with_messages:
+        messages = conn.execute(
+            "SELECT COALESCE(SUM(messages), 0) FROM activity_daily WHERE chat_id = ? AND user_id = ?", (chat_id, user_id),
+        ).fetchone()[0]
+    if row is None:
+        xp = conn.execute("SELECT xp FROM wallets WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)).fetchone()
+        return FactsRow(False, None, None, None, xp[0] if xp else 0, messages)
+    return FactsRow(True, row[0], row[1], from_iso(row[2]), row[3] or 0, messages)
+
+
+def _inactive(conn: sqlite3.Connection, chat_id: int, since: str | None, until: str) -> list[tuple[int, str]]:
+    """Present members (not bots, not admins) whose last sign of life (message, join, first sighting) is in
+    (since, until]: they crossed an inactivity threshold in that stretch."""
+    last = "COALESCE(m.last_seen_at, m.joined_at, m.first_seen_at)"
+    rows = conn.execute(
+        f"SELECT m.user_id, {last} FROM members m JOIN users u ON u.user_id = m.user_id"
+        f" WHERE m.chat_id = ? AND m.status IN ('member', 'restricted') AND u.is_bot = 0 AND m.tg_role IS NULL"
+        f" AND {last} <= ? AND (? IS NULL OR {last} > ?) ORDER BY m.user_id",
+        (chat_id, until, since, since),
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
 
 
 async def clear_violations(tx: aiosqlite.Connection, chat_id: int, user_id: int, name: str, now: datetime) -> int:
@@ -269,6 +322,14 @@ class RulesRepo:
                     [(chat_id, i, name, source, int(enabled), iso(now), iso(now)) for i, (name, source, enabled) in enumerate(defaults, 1)],
                 )
             return fresh
+
+    async def facts(self, chat_id: int, user_id: int, with_messages: bool) -> FactsRow:
+        return await self.db.read(_facts, chat_id, user_id, with_messages)
+
+    async def inactive(self, chat_id: int, since: datetime | None, until: datetime) -> list[tuple[int, datetime]]:
+        """(user, last sign of life) of the members whose last sign of life is in (since, until]."""
+        rows = await self.db.read(_inactive, chat_id, iso(since) if since else None, iso(until))
+        return [(user_id, from_iso(at)) for user_id, at in rows]
 
     async def is_seeded(self, chat_id: int) -> bool:
         return await self.db.fetchval("SELECT 1 FROM rule_sets WHERE chat_id = ?", (chat_id,)) is not None

@@ -183,6 +183,10 @@ class ScheduleRepo:
                 r = await cur.fetchone()
         return None if r is None else Deferred(r[0], r[1], r[2], json.loads(r[3]), from_iso(r[4]))
 
+    async def has_deferred(self, chat_id: int, kind: str) -> bool:
+        return await self.db.fetchval(
+            "SELECT 1 FROM deferred WHERE chat_id = ? AND kind = ? AND done_at IS NULL LIMIT 1", (chat_id, kind)) is not None
+
     async def pending_deferred(self, chat_id: int | None = None) -> list[Deferred]:
         sql = "SELECT id, chat_id, kind, payload, due_at FROM deferred WHERE done_at IS NULL"
         params: tuple = ()

@@ -30,6 +30,8 @@ POLICIES: dict[str, Policy] = {
     "feedback": Policy(capped=False, quiet="defer"),  # an answer to what a member asked
     "private": Policy(capped=False, quiet="defer"),
     "log_refused": Policy(capped=False, quiet="defer"),  # the owner told once that the log chat refuses
+    "rule": Policy(capped=False, quiet="drop"),  # a rule's answer to what a member just did (a check-in, a join…)
+    "rule_notify": Policy(capped=False, quiet="defer"),  # private: a rule tells the admins
 }
 STRICT = Policy(capped=True, quiet="drop")
 

@@ -12,7 +12,7 @@ import functools
 import re
 import unicodedata
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -34,10 +34,21 @@ class RuleError(UserError):
     code = "rule"  # params: reason in {syntax, unknown, name_taken, too_many, position}, plus position/expected/found, n
 
 
-class RuleSyntaxError(ValueError):
-    """`position` is the 0-based character offset; `expected` what would have been right there."""
+def render_hint(template: str, params: dict[str, Any], translate: Callable[[str], str] = lambda s: s) -> str:
+    """A parser hint in words: `template` (translated) filled from `params`; a tuple is a choice of keywords, shown
+    quoted and joined by (a translated) “or”. The keywords themselves are the syntax and stay as they are."""
+    sep = translate(" or ")
+    values = {k: sep.join(f"“{w}”" for w in v) if isinstance(v, tuple) else v for k, v in params.items()}
+    return translate(template).format(**values) if values else translate(template)
 
-    def __init__(self, position: int, expected: str, found: str) -> None:
+
+class RuleSyntaxError(ValueError):
+    """`position` is the 0-based character offset; `expected` what would have been right there, in English;
+    `template` and `params` the same hint for a translation (bot/texts/rules.py PARSER_HINTS lists every template)."""
+
+    def __init__(self, position: int, expected: str, found: str, **params: Any) -> None:
+        self.template, self.params = expected, params
+        expected = render_hint(expected, params)
         super().__init__(f"at {position}: expected {expected}, found {found or 'the end'}")
         self.position, self.expected, self.found = position, expected, found
 
@@ -95,13 +106,13 @@ class Cursor:
             self.i += 1
         return t
 
-    def fail(self, expected: str) -> RuleSyntaxError:
-        return RuleSyntaxError(self.tok.pos, expected, self.tok.text)
+    def fail(self, expected: str, **params: Any) -> RuleSyntaxError:
+        return RuleSyntaxError(self.tok.pos, expected, self.tok.text, **params)
 
     def word(self, *words: str, expected: str | None = None) -> str:
         if self.tok.kind == "word" and (not words or self.tok.text.lower() in words):
             return self.take().text.lower()
-        raise self.fail(expected or " or ".join(f"“{w}”" for w in words))
+        raise self.fail(expected) if expected else self.fail("{choices}", choices=words)
 
     def text(self, expected: str = "a quoted text") -> str:
         if self.tok.kind != "str":
@@ -113,7 +124,7 @@ class Cursor:
         if t.kind == "word" and t.text.isascii() and t.text.isdigit() and lo <= int(t.text) <= hi:
             self.take()
             return int(t.text)
-        raise self.fail(expected or f"a whole number from {lo} to {hi}")
+        raise self.fail(expected) if expected else self.fail("a whole number from {lo} to {hi}", lo=lo, hi=hi)
 
     def signed(self, expected: str = "a number such as +10 or -5") -> int:
         t = self.tok
@@ -171,9 +182,15 @@ class Event:
     from_bot: bool = False
     from_channel: bool = False
     violation: str | None = None  # violations: which counter changed
-    violations: int = 0  # …and how many are active now
-    inactive_days: int = 0
+    violations: int = 0  # …and how many are active now (within the warn expiry)
+    inactive_days: int = 0  # inactive: the threshold just crossed
     extras: frozenset[str] = frozenset()  # EXTRAS present in the message
+    key: str = ""  # what makes this event one occurrence (ledger refs, violation keys): m<message id>, checkin:<day>…
+    recent: tuple[datetime, ...] = ()  # violations: when each active one of that counter was added, oldest first
+
+
+# How a service tells the rules engine what happened (RulesService.feed): after its own commit, never raising.
+RuleEvents = Callable[[Event], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -207,6 +224,9 @@ class Window:
         self.by_member: dict[int, deque[tuple[datetime, str]]] = defaultdict(lambda: deque(maxlen=self.per_member))
         self.group: deque[datetime] = deque(maxlen=2000)
         self.fired: dict[tuple[int, int], datetime] = {}  # (rule id, user) -> when it last fired
+        # user -> (when Sticky restricted them, until when or None, "mute" | "ban"): a flood's later messages, sent
+        # before that, do not mute again; a message sent after it shows the restriction was lifted.
+        self.restricted: dict[int, tuple[datetime, datetime | None, str]] = {}
 
     def record(self, user_id: int, date: datetime, text: str) -> None:
         self.by_member[user_id].append((date, normalise(text)))
@@ -319,18 +339,24 @@ for _simple, _syntax in (("message", "message"), ("edit", "edit"), ("join", "joi
     _kind(_simple, "trigger", _syntax)(_make(_simple))
 
 
-@_kind("violations", "trigger", "violations NAME >= N  (warns >= N is violations warn >= N)")
+@_kind("violations", "trigger", "violations NAME >= N [within 1d]  (warns >= N is violations warn >= N)")
 def _t_violations(c: Cursor) -> Part:
     if c.word("violations", "warns") == "warns":
         name = "warn"
     else:
         name = c.name("a violation name such as warn or spam")
     if c.tok.kind != "op" or c.tok.text not in (">=", "="):
-        raise c.fail("“>=” or “=”")
+        raise c.fail("{choices}", choices=(">=", "="))
     op = c.take().text
     n = c.number(1, 1000)
+    within = None
+    if c.peek_word("within"):
+        c.take()
+        within = c.duration()
     source = f"warns {op} {n}" if name == "warn" else f"violations {name} {op} {n}"
-    return Part("violations", (name, op, n), source=source)
+    if within is not None:
+        source += f" within {format_duration(within)}"
+    return Part("violations", (name, op, n, within), source=source)
 
 
 @_kind("inactive", "trigger", "inactive N days")
@@ -345,9 +371,9 @@ def _t_inactive(c: Cursor) -> Part:
 
 def _cond_has(c: Cursor) -> Part:
     c.word("has")
-    what = c.word("link", "forward", "sticker", "media", *EXTRAS, expected="link, forward, sticker, media, " + ", ".join(EXTRAS))
+    what = c.word("link", "forward", "sticker", "media", *EXTRAS)
     if what == "media":
-        kind = c.word(*MEDIA, expected=" | ".join(MEDIA)) if c.peek_word(*MEDIA) else "any"
+        kind = c.word(*MEDIA) if c.peek_word(*MEDIA) else "any"
         return Part("media", (kind,), source=f"has media {kind}" if kind != "any" else "has media")
     return Part(what, (), source=f"has {what}")
 
@@ -400,7 +426,7 @@ def _numeric(key: str, syntax: str, lo: int, hi: int, suffix: str = "", content:
         t = c.tok
         text = t.text.rstrip("%") if suffix == "%" and t.kind == "word" else t.text
         if not (t.kind == "word" and text.isascii() and text.isdigit() and lo <= int(text) <= hi):
-            raise c.fail(f"a whole number from {lo} to {hi}{suffix}")
+            raise c.fail("a whole number from {lo} to {hi}{suffix}", lo=lo, hi=hi, suffix=suffix)
         c.take()
         return Part(key, (op, int(text)), source=f"{key} {op} {int(text)}{suffix}")
 
@@ -418,7 +444,7 @@ _numeric("messages", "messages < N (messages in the group)", 0, 10_000_000, cont
 @_kind("script", "condition", "script cyrillic|arabic|hebrew|rtl|cjk|latin", content=True)
 def _cond_script(c: Cursor) -> Part:
     c.word("script")
-    name = c.word(*_SCRIPTS, expected=" | ".join(_SCRIPTS))
+    name = c.word(*_SCRIPTS)
     return Part("script", (name,), source=f"script {name}")
 
 
@@ -438,7 +464,7 @@ def _cond_flood(c: Cursor) -> Part:
     c.word("in", "within")
     d = c.duration()
     if d > timedelta(minutes=10):
-        raise RuleSyntaxError(c.toks[c.i - 1].pos, "a window of at most 10m", format_duration(d))
+        raise RuleSyntaxError(c.toks[c.i - 1].pos, "a window of at most {d}", format_duration(d), d="10m")
     return Part(key, (n, d), source=f"{key} {n} in {format_duration(d)}")
 
 
@@ -481,7 +507,7 @@ _ROLES = {r.key: r for r in Role}
 
 
 def _role(c: Cursor) -> Role:
-    return _ROLES[c.word(*_ROLES, expected="owner, admin, activator, spreader or member")]
+    return _ROLES[c.word(*_ROLES)]
 
 
 @_kind("time", "condition", "time 22:00-06:00 (group time)")
@@ -525,7 +551,7 @@ def _e_reply(c: Cursor) -> Part:
     c.word("reply")
     text = c.text('a quoted text such as "No links here"')
     if not text.strip() or len(text) > 500:
-        raise RuleSyntaxError(c.toks[c.i - 1].pos, "a text of 1 to 500 characters", text[:10])
+        raise RuleSyntaxError(c.toks[c.i - 1].pos, "a text of 1 to {n} characters", text[:10], n=500)
     seconds = None
     if c.peek_word("for"):
         c.take()
@@ -640,9 +666,9 @@ def _part(c: Cursor, role: str) -> Part:
                "word": "words"}
     kind = table.get(word) or table.get(aliases.get(word, ""))
     if kind is None:
-        raise c.fail({"trigger": "a trigger: " + ", ".join(sorted({"warns", *table})),
-                      "condition": "a condition: " + ", ".join(sorted(table)),
-                      "effect": "an effect: " + ", ".join(sorted({"xp", "reset", "take", *table}))}[role])
+        template = {"trigger": "a trigger: {names}", "condition": "a condition: {names}", "effect": "an effect: {names}"}[role]
+        names = {"trigger": {"warns", *table}, "condition": set(table), "effect": {"xp", "reset", "take", *table}}[role]
+        raise c.fail(template, names=", ".join(sorted(names)))
     part = kind.parse(c)
     return Part(part.key, part.args, negate, None, part.source)
 
@@ -650,7 +676,7 @@ def _part(c: Cursor, role: str) -> Part:
 def parse_rule(line: str, name: str = "") -> Rule:
     """One line → Rule. Raises RuleSyntaxError with the position and what was expected there."""
     if len(line) > MAX_RULE_LENGTH:
-        raise RuleSyntaxError(MAX_RULE_LENGTH, f"a rule of at most {MAX_RULE_LENGTH} characters", "more")
+        raise RuleSyntaxError(MAX_RULE_LENGTH, "a rule of at most {n} characters", "more", n=MAX_RULE_LENGTH)
     c = Cursor(line)
     c.word("when")
     triggers = [_part(c, "trigger")]
@@ -710,13 +736,42 @@ class Decision:
 
 def _triggered(rule: Rule, event: Event) -> bool:
     for t in rule.triggers:
-        if t.key == event.kind and t.key != "violations":
-            return True
-        if t.key == "violations" and event.kind == "violations":
-            name, op, n = t.args
-            if name == event.violation and (event.violations == n if op == "=" else event.violations >= n):
+        if t.key != event.kind:
+            continue
+        if t.key == "violations":
+            name, op, n, within = t.args
+            if name != event.violation:
+                continue
+            count = event.violations if within is None else sum(1 for at in event.recent if at > event.date - within)
+            if count == n if op == "=" else count >= n:
                 return True
+        elif t.key == "inactive":
+            if t.args[0] == event.inactive_days:  # the sweep sends one event per threshold a member just crossed
+                return True
+        else:
+            return True
     return False
+
+
+def inactivity_thresholds(rules: Iterable[Rule]) -> tuple[int, ...]:
+    """The N of every enabled `inactive N days` trigger, each once, smallest first."""
+    return tuple(sorted({t.args[0] for r in rules if r.enabled for t in r.triggers if t.key == "inactive"}))
+
+
+def violation_windows(rules: Iterable[Rule]) -> dict[str, timedelta | None]:
+    """Per violation name an enabled rule escalates on: the longest `within` it looks back (None: the warn expiry)."""
+    out: dict[str, timedelta | None] = {}
+    for r in rules:
+        if not r.enabled:
+            continue
+        for t in r.triggers:
+            if t.key == "violations":
+                name, _op, _n, within = t.args
+                if name in out and (out[name] is None or within is None):
+                    out[name] = None
+                else:
+                    out[name] = within if name not in out else max(out[name], within)
+    return out
 
 
 def _holds(part: Part, event: Event, member: MemberFacts, window: Window, ctx: Ctx, now: datetime) -> bool:
@@ -808,7 +863,7 @@ def evaluate(event: Event, rules: Iterable[Rule], member: MemberFacts, window: W
         if not _triggered(rule, event):
             trace.append(TraceLine(rule, False, "trigger"))
             continue
-        if member.exempt and not _names_roles(rule):
+        if member.exempt and event.kind in ("message", "edit", "command") and not _names_roles(rule):
             trace.append(TraceLine(rule, False, "exempt"))
             continue
         if member.approved and any(REGISTRY.get(f"condition:{c.key}", Kind("", "", "", None, True)).content

@@ -32,11 +32,17 @@ class ActivityBuffer:
         self._hourly: dict[tuple[int, str, str, int], int] = defaultdict(int)
         self._replies: dict[tuple[int, int, str], int] = defaultdict(int)  # replies to others, per member per day
         self._moved: dict[int, int] = {}
+        self._unwritten: dict[tuple[int, int], int] = defaultdict(int)  # (chat, user) -> counted, not written yet
+
+    def unwritten(self, chat_id: int, user_id: int) -> int:
+        """A member's messages counted in memory and not written yet (the rules' `messages < N` adds them)."""
+        return self._unwritten.get((chat_id, user_id), 0)
 
     def count(self, chat_id: int, user_id: int, at: datetime, tz: str, replied: bool = False) -> None:
         local = at.astimezone(ZoneInfo(tz))
         day = local.date().isoformat()
         self._counts[(chat_id, user_id, day)] += 1
+        self._unwritten[(chat_id, user_id)] += 1
         if replied:
             self._replies[(chat_id, user_id, day)] += 1
         self._hourly[(chat_id, "messages", day, local.hour)] += 1
@@ -49,7 +55,8 @@ class ActivityBuffer:
         self._follow_moves()
 
     def _follow_moves(self) -> None:
-        follow_moves(self._moved, (self._counts, operator.add), (self._last_seen, max), (self._hourly, operator.add), (self._replies, operator.add))
+        follow_moves(self._moved, (self._counts, operator.add), (self._last_seen, max), (self._hourly, operator.add), (self._replies, operator.add),
+                     (self._unwritten, operator.add))
 
     @property
     def pending(self) -> int:
@@ -61,6 +68,7 @@ class ActivityBuffer:
             return 0
         counts, last_seen, hourly, replies = self._counts, self._last_seen, self._hourly, self._replies
         self._counts, self._last_seen, self._hourly, self._replies = defaultdict(int), {}, defaultdict(int), defaultdict(int)
+        unwritten, self._unwritten = self._unwritten, defaultdict(int)
         try:
             await self.repo.add_counts(
                 [(c, u, d, n, replies.get((c, u, d), 0)) for (c, u, d), n in counts.items()],
@@ -76,6 +84,8 @@ class ActivityBuffer:
                 self._replies[key] += n
             for key, at in last_seen.items():
                 self._last_seen.setdefault(key, at)
+            for key, n in unwritten.items():
+                self._unwritten[key] += n
             self._follow_moves()
             raise
         return sum(counts.values())

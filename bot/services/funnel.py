@@ -14,6 +14,7 @@ from bot.config import FunnelConfig
 from bot.domain import funnel as fd
 from bot.domain.points import Currency, Reason, ledger_key
 from bot.domain.roles import Role
+from bot.domain.rules import Event as RuleEvent, RuleEvents
 from bot.services.groups import GroupService
 from bot.services.points import PointsService
 from bot.services.roles import RoleService
@@ -80,6 +81,7 @@ class FunnelService:
         self.db, self.repo, self.groups, self.members, self.points, self.roles = db, repo, groups, members, points, roles
         self.ledger, self.config, self.clock = ledger, config, clock
         self.rng = rng or random.Random(secrets.randbits(64))
+        self.rule_events: RuleEvents | None = None  # the rules engine hears confirmed referrals (bot/app.py)
         # Newcomers whose referral is pending: only their messages cost a write (hot path stays cheap).
         self._pending: set[tuple[int, int]] | None = None
         # Newcomers under an open check whose restriction Telegram has not made yet: what they post is deleted.
@@ -438,6 +440,8 @@ class FunnelService:
             spreader = await self.roles.grant_earned(chat, inviter, Role.SPREADER, f"{count} confirmed referrals")
         confirmed = await self.repo.referral(referral.id)
         assert confirmed is not None
+        if self.rule_events is not None:  # the inviter brought someone who stayed
+            await self.rule_events(RuleEvent("referral", chat, inviter, now, key=f"referral:{referral.id}"))
         return Confirmed(confirmed, count, tuple(paid), tuple(b.key for b in badges), spreader, rules.points, rules.xp)
 
     async def sweep(self) -> list[Confirmed]:

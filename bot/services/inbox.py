@@ -107,6 +107,10 @@ class InboxService:
         if HANDLING.get() is not None:
             await self.repo.mark_current()
 
+    def holds(self, update_id: int | None) -> bool:
+        """Whether this update's held effects (its counters) wait for its handling to end, i.e. are not applied yet."""
+        return update_id is not None and update_id in self._claimed
+
     def hold(self, update_id: int | None, apply: Callable[[], None]) -> None:
         """An in-memory effect of the update being handled (a counter) that a batch writes later: applied when the
         update's handling ends, in the same step that queues its mark. Every commit takes the queued marks, so the

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.domain.errors import TargetError
 from bot.domain.roles import Actor, Role, role_from, tg_role_from_status
+from bot.domain.rules import Event as RuleEvent, RuleEvents
 from bot.ports import TelegramPort
 from storage.groups import GroupRepo
 from storage.members import Member, MemberRepo, UserInfo
@@ -50,6 +51,7 @@ class MemberService:
         self.port = port
         self.clock = clock
         self.admin_cache = admin_cache
+        self.rule_events: RuleEvents | None = None  # the rules engine hears joins (bot/app.py sets it)
         # Who we already stored with which name: a message from a known member costs no write.
         self._seen: _Lru = _Lru(200_000)
 
@@ -85,6 +87,9 @@ class MemberService:
         change = tg_change(old_tg, new_tg)
         if fresh and change is not None and not already:
             await self.roles.audit(chat_id, *change, actor_id, user.user_id, "telegram", self.clock.now())
+        if fresh and event == "join" and self.rule_events is not None and not user.is_bot:
+            now = self.clock.now()
+            await self.rule_events(RuleEvent("join", chat_id, user.user_id, now, key=f"join:{update_id or now.isoformat()}"))
         return event if fresh else None
 
     async def refresh_admins(self, chat_id: int) -> list[tuple[int, str, str]]:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.config import ModerationConfig
@@ -34,6 +35,15 @@ class WarnResult:
 
 # Called after a commit with the entries written (the log channel listens here).
 LogListener = Callable[[int, list[NewLogEntry]], Awaitable[None]]
+class ViolationHook(Protocol):
+    """The rules engine's escalation ("N violations of NAME within W") on a violation added here."""
+
+    async def prepare_violation(self, chat_id: int, user_id: int) -> object | None:
+        """Before the transaction: what deciding needs, or None when no rule escalates."""
+
+    async def violation_added(self, tx: Any, prepared: object, name: str, violation_id: int,
+                              now: datetime) -> tuple[list[NewLogEntry], list[Action]]:
+        """Inside the transaction: audit entries and actions (after the commit) the escalation adds."""
 
 
 class ModerationService:
@@ -42,6 +52,9 @@ class ModerationService:
         self.db, self.repo, self.groups, self.actions, self.config, self.clock = db, repo, groups, actions, config, clock
         self.steps = {int(n): parse_penalty(text) for n, text in config.warn_steps.items()}
         self.listeners: list[LogListener] = []
+        # Set by the rules engine: a violation was just added (inside the transaction); returns what its escalation
+        # rules add to the audit and to the actions after the commit.
+        self.violation_hook: ViolationHook | None = None
         self._reports: dict[tuple[int, int], datetime] = {}
         self._approved: dict[int, frozenset[int]] = {}  # keyed by chat; dropped on /approve, /unapprove  # (chat, reporter) -> last report, for the rate limit
 
@@ -72,31 +85,52 @@ class ModerationService:
                 log.warning("log listener failed in %s", chat_id, exc_info=True)
         return outcomes
 
+    async def after_commit(self, chat_id: int, entries: list[NewLogEntry], actions: list[Action]) -> list[Outcome]:
+        """What follows a committed write by another service (the rules engine's one transaction per decision):
+        the Telegram actions through the port, then the log listeners."""
+        return await self._after(chat_id, entries, actions)
+
     # --- warns ---------------------------------------------------------------------------------
 
     async def warn(self, chat_id: int, user_id: int, actor_id: int | None, reason: str | None, source_key: str | None,
                    message_id: int | None = None, rule_id: int | None = None) -> WarnResult:
-        """One warn (once per source_key), and what the warn count brings, in one transaction; the penalty after."""
+        """One warn (once per source_key), and what the warn count brings, in one transaction; the penalty after.
+        A new warn is a violation: rules that escalate on warns (violation_hook) decide in the same transaction."""
         now = self.clock.now()
         limit, mode = await self.warn_settings(chat_id)
+        hook = self.violation_hook
+        prepared = await hook.prepare_violation(chat_id, user_id) if hook is not None else None
         async with self.db.transaction() as tx:
-            violation_id = await add_violation(tx, chat_id, user_id, "warn", reason, rule_id, actor_id, source_key, now)
-            if violation_id is None:
-                return WarnResult(None, await count_violations(tx, chat_id, user_id, "warn", self._since(now)), limit, None, False)
-            count = await count_violations(tx, chat_id, user_id, "warn", self._since(now))
-            penalty, reset = warn_penalty(count, limit, mode, self.steps)
-            if reset:
-                await clear_violations(tx, chat_id, user_id, "warn", now)
-            entries = [NewLogEntry("warn", user_id, actor_id, reason, rule_id, message_id=message_id)]
-            actions = []
-            if penalty is not None:
-                action = Action(penalty.kind, chat_id, user_id, duration=penalty.duration)
-                entries.append(NewLogEntry(penalty.kind, user_id, actor_id, f"{count}/{limit} warns", rule_id,
-                                           self.actions.until(action), message_id))
-                actions.append(action)
-            await insert_log(tx, chat_id, entries, now)
+            result, entries, actions = await self.warn_in(tx, chat_id, user_id, actor_id, reason, source_key, now, limit, mode,
+                                                          message_id, rule_id)
+            if result.violation_id is not None and prepared is not None:
+                more_entries, more_actions = await hook.violation_added(tx, prepared, "warn", result.violation_id, now)
+                entries, actions = entries + more_entries, actions + more_actions
         outcomes = await self._after(chat_id, entries, actions)
-        return WarnResult(violation_id, count, limit, penalty, reset, outcomes)
+        return WarnResult(result.violation_id, result.count, result.limit, result.penalty, result.reset, outcomes)
+
+    async def warn_in(self, tx, chat_id: int, user_id: int, actor_id: int | None, reason: str | None,
+                      source_key: str | None, now: datetime, limit: int, mode: Penalty, message_id: int | None = None,
+                      rule_id: int | None = None) -> tuple[WarnResult, list[NewLogEntry], list[Action]]:
+        """A warn inside the caller's transaction: the violation, the warn ladder, the audit rows. Returns the result
+        and what to do after the commit (entries for the listeners, actions for the port)."""
+        violation_id = await add_violation(tx, chat_id, user_id, "warn", reason, rule_id, actor_id, source_key, now)
+        if violation_id is None:
+            count = await count_violations(tx, chat_id, user_id, "warn", self._since(now))
+            return WarnResult(None, count, limit, None, False), [], []
+        count = await count_violations(tx, chat_id, user_id, "warn", self._since(now))
+        penalty, reset = warn_penalty(count, limit, mode, self.steps)
+        if reset:
+            await clear_violations(tx, chat_id, user_id, "warn", now)
+        entries = [NewLogEntry("warn", user_id, actor_id, reason, rule_id, message_id=message_id)]
+        actions = []
+        if penalty is not None:
+            action = Action(penalty.kind, chat_id, user_id, duration=penalty.duration)
+            entries.append(NewLogEntry(penalty.kind, user_id, actor_id, f"{count}/{limit} warns", rule_id,
+                                       self.actions.until(action), message_id))
+            actions.append(action)
+        await insert_log(tx, chat_id, entries, now)
+        return WarnResult(violation_id, count, limit, penalty, reset), entries, actions
 
     async def unwarn(self, chat_id: int, user_id: int, actor_id: int | None, violation_id: int | None = None) -> Violation:
         entry = NewLogEntry("unwarn", user_id, actor_id)

@@ -22,6 +22,7 @@ from bot.domain.levels import (
     ChatXpRules, Progress, Tier, chat_xp_due, progress, tier_for, tier_up,
 )
 from bot.domain.points import BIRTHDAY_MULTIPLIER, parse_birthday
+from bot.domain.rules import Event as RuleEvent, RuleEvents
 from bot.domain.points import (
     AlreadyCheckedInError, Currency, InsufficientPointsError, InvalidAmountError, Reason, check_adjust, ledger_key, parse_amount,
 )
@@ -114,6 +115,15 @@ class PointsService:
         self._last_xp: dict[tuple[int, int], datetime] = {}
         self._pending_xp: dict[tuple[int, int], int] = defaultdict(int)
         self._moved: dict[int, int] = {}
+        self.rule_events: RuleEvents | None = None  # the rules engine hears check-ins and tiers reached (bot/app.py)
+
+    async def tell_rules(self, event: RuleEvent) -> None:
+        if self.rule_events is not None:
+            await self.rule_events(event)
+
+    async def tier_reached(self, chat_id: int, user_id: int, tier: Tier, at: datetime) -> None:
+        """A member reached a new tier (XP only grows, so once per tier): the rules' `tier` trigger."""
+        await self.tell_rules(RuleEvent("tier", chat_id, user_id, at, key=f"tier:{tier.key}"))
 
     # --- rules as they stand for one group -------------------------------------------------
 
@@ -186,9 +196,13 @@ class PointsService:
                 await post(tx, chat_id, user_id, reward.xp, Currency.XP, Reason.CHECKIN, ref, now)
             badges = await self._award_badges(tx, chat_id, user_id, now, streak=reward.streak)
         after = await self.ledger.wallet(chat_id, user_id)
+        reached = tier_up(before.xp, after.xp, self.tiers)
+        await self.tell_rules(RuleEvent("checkin", chat_id, user_id, now, key=f"checkin:{today.isoformat()}"))
+        if reached is not None:
+            await self.tier_reached(chat_id, user_id, reached, now)
         return CheckinResult(
             reward, await self.repo.rank_on_day(chat_id, today, now), after,
-            Awarded(badges, tier_up(before.xp, after.xp, self.tiers)), tier_for(before.xp, self.tiers), campaign,
+            Awarded(badges, reached), tier_for(before.xp, self.tiers), campaign,
         )
 
     async def makeup(self, chat_id: int, user_id: int, sent_at: datetime | None = None) -> MakeupResult:
@@ -334,6 +348,8 @@ class PointsService:
                 reached = tier_up(before[key], before[key] + xp, self.tiers)
                 if reached is not None:
                     ups.append((*key, reached))
+        for chat_id, user_id, tier in ups:
+            await self.tier_reached(chat_id, user_id, tier, now)
         return ups
 
     # --- reading ---------------------------------------------------------------------------

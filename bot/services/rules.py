@@ -4,26 +4,35 @@ and the one actions port — or, in dry mode, only logging what would have happe
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.config import RulesConfig
-from bot.domain.levels import PERK_POST_LINKS, Tier, tier_for
+from bot.domain.levels import PERK_POST_LINKS, Tier, tier_for, tier_up
+from bot.domain.moderation import until_for
 from bot.domain.points import Reason
 from bot.domain.roles import Role, role_from
 from bot.domain.rules import (
-    FLOOD_RULE, LOCK_PREFIX, LOCKS, MAX_RULES, Ctx, Decision, Event, MemberFacts, Rule, RuleError, RuleSyntaxError, Window, evaluate, flood_line, flood_of,
-    parse_rule,
+    FLOOD_RULE, LOCK_PREFIX, LOCKS, MAX_RULES, Ctx, Decision, Event, Fired, MemberFacts, Part, Rule, RuleError, RuleSyntaxError,
+    Window, evaluate, flood_line, flood_of, inactivity_thresholds, parse_rule, violation_windows,
 )
 from bot.domain.rules_io import Diff, RuleSet, RulesImportError, diff, export_text, parse_import
+from bot.services.actions import Action, Outcome
 from bot.services.groups import GroupService
 from bot.services.moderation import ModerationService, WarnResult
+from bot.services.activity import ActivityBuffer
 from storage.db import Database
-from storage.ledger import LedgerRepo, post
+from storage.schedules import ScheduleRepo
+from storage.ledger import InsufficientBalance, LedgerRepo, post
 from storage.members import MemberRepo
-from storage.rules import NewLogEntry, RulesRepo, StoredRule
+from storage.points import PointsRepo
+from storage.roles import set_community_role_in
+from storage.rules import (
+    NewLogEntry, RulesRepo, StoredRule, add_violation, clear_violations, insert_log, recent_violations,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +50,9 @@ class Loaded:
     lists: dict[str, tuple[str, ...]]
     triggers: frozenset[str]  # the event kinds any enabled rule listens to: nothing else costs a read
     windows: bool  # whether any rule counts messages (flood, duplicates)
+    messages: bool = False  # whether any rule asks how many messages the member wrote (`messages < N`)
+    thresholds: tuple[int, ...] = ()  # the N of `inactive N days` triggers
+    violations: dict[str, timedelta | None] = field(default_factory=dict)  # counters rules escalate on, and how far back
 
 
 @dataclass
@@ -53,6 +65,19 @@ class Verdict:
     explain: tuple[Tier, Tier] | None = None
     warns: list[WarnResult] = field(default_factory=list)
     dry: bool = False
+    violations: list[str] = field(default_factory=list)  # named violations added
+    resets: list[str] = field(default_factory=list)  # named violations cleared
+    moved: list[tuple[str, int]] = field(default_factory=list)  # ("points" | "xp", amount) booked in the ledger
+    badges: list[str] = field(default_factory=list)  # badges newly awarded
+    roles: list[tuple[str, str]] = field(default_factory=list)  # ("give" | "take", role) that changed
+    notify: bool = False  # admins are told (announcer)
+    outcomes: list[Outcome] = field(default_factory=list)  # what Telegram made of the actions, after the commit
+    deleting: bool = False  # a delete is planned (one per message)
+    trace: tuple = ()  # escalation decisions' trace lines
+
+    @property
+    def rules(self) -> list[str]:
+        return [r.name for r in self.decision.fired]
 
 
 def _stored_to_rule(row: StoredRule) -> Rule | None:
@@ -65,11 +90,19 @@ def _stored_to_rule(row: StoredRule) -> Rule | None:
                 parsed.cooldown, parsed.continue_after)
 
 
+# After a commit, what a verdict says beyond the handler's own replies: (event, verdict, "notify" | "replies").
+Announcer = Callable[[Event, "Verdict", str], Awaitable[None]]
+
+
 class RulesService:
     def __init__(self, db: Database, repo: RulesRepo, moderation: ModerationService, groups: GroupService,
-                 members: MemberRepo, ledger: LedgerRepo, tiers: tuple[Tier, ...], config: RulesConfig, clock: Clock) -> None:
+                 members: MemberRepo, ledger: LedgerRepo, tiers: tuple[Tier, ...], config: RulesConfig, clock: Clock,
+                 activity: ActivityBuffer | None = None, deferred: ScheduleRepo | None = None) -> None:
         self.db, self.repo, self.moderation, self.groups = db, repo, moderation, groups
         self.members, self.ledger, self.tiers, self.config, self.clock = members, ledger, tiers, config, clock
+        self.activity, self.deferred = activity, deferred
+        self.announcer: Announcer | None = None  # set by bot/app.py: notices to admins, replies to non-message events
+        moderation.violation_hook = self
         self._cache: dict[int, Loaded] = {}
         # Imports waiting for the owner's confirmation, by chat: token -> (rule set, fingerprint seen, owner, when).
         self._imports: dict[int, dict[str, tuple[RuleSet, str, int, datetime]]] = {}
@@ -90,10 +123,13 @@ class RulesService:
         lists = {name: tuple(item for item, _ in items) for name, items in (await self.repo.lists(chat_id)).items()}
         enabled = [r for r in rules if r.enabled]
         loaded = Loaded(
-            rows, rules, lists, frozenset(t.key if t.key != "violations" else "violations" for r in enabled for t in r.triggers),
+            rows, rules, lists, frozenset(t.key for r in enabled for t in r.triggers),
             any(c.key in ("flood", "groupflood", "duplicate") for r in enabled for c in r.conditions),
+            any(c.key == "messages" for r in enabled for c in r.conditions),
+            inactivity_thresholds(enabled), violation_windows(enabled),
         )
         self._cache[chat_id] = loaded
+        await self._arm_inactivity(chat_id, loaded)
         return loaded
 
     def invalidate(self, chat_id: int) -> None:
@@ -315,23 +351,29 @@ class RulesService:
         tz = (await self.groups.settings(chat_id)).timezone
         return Ctx(self._ctx_tiers, self._ctx_perks, loaded.lists, at.astimezone(ZoneInfo(tz)).time())
 
-    async def facts(self, chat_id: int, user_id: int, exempt: bool, now: datetime) -> MemberFacts:
-        member = await self.members.get(chat_id, user_id)
-        role = Role.MEMBER if member is None else role_from(member.tg_role, member.community_role)
-        xp = (await self.ledger.wallet(chat_id, user_id)).xp
-        tier = tier_for(xp, self.tiers)
-        since = (member.joined_at or member.first_seen_at) if member else None
-        days = (now - since).days if since else 0
+    async def facts(self, chat_id: int, user_id: int, exempt: bool, now: datetime, messages: bool = True,
+                    this_message: bool = False) -> MemberFacts:
+        """The member as rules see them, in one read. `messages`: count their messages (written and still in memory;
+        `this_message`: the one being judged is counted already and is not one of those before it)."""
+        row = await self.repo.facts(chat_id, user_id, messages)
+        role = role_from(row.tg_role, row.community_role) if row.known else Role.MEMBER
+        tier = tier_for(row.xp, self.tiers)
+        days = (now - row.since).days if row.since else 0
+        count = 0
+        if messages:
+            count = row.messages + (self.activity.unwritten(chat_id, user_id) if self.activity is not None else 0)
+            count = max(0, count - 1) if this_message else count
         approved = user_id in await self.moderation.approved(chat_id)
-        return MemberFacts(role, self.tiers.index(tier), tier.key, days, 0, exempt or role >= Role.ADMIN, approved)
+        return MemberFacts(role, self.tiers.index(tier), tier.key, days, count, exempt or role >= Role.ADMIN, approved)
 
     async def test(self, chat_id: int, event: Event, facts: MemberFacts) -> Decision:
         """/rule test: what would fire for this event from this member; nothing is recorded or done."""
         loaded = await self.load(chat_id)
         return evaluate(event, loaded.rules, facts, Window(), event.date, await self._ctx(chat_id, loaded, event.date))
 
-    async def judge(self, event: Event, exempt: bool) -> Verdict | None:
-        """A group message (or edit): None when no rule of the group can fire on it (no database read then)."""
+    async def judge(self, event: Event, exempt: bool, counted: bool = False) -> Verdict | None:
+        """A group message (or edit): None when no rule of the group can fire on it (no database read then).
+        `counted`: the message is in the member's message count already (`messages < N` sees those before it)."""
         if (await self.groups.settings(event.chat_id)).rules_mode == "off":
             return None
         loaded = await self.load(event.chat_id)
@@ -340,7 +382,7 @@ class RulesService:
         window = self.window(event.chat_id)
         if event.kind == "message" and loaded.windows:
             window.record(event.user_id, event.date, event.text)  # an edit is never counted again
-        facts = await self.facts(event.chat_id, event.user_id, exempt, self.clock.now())
+        facts = await self.facts(event.chat_id, event.user_id, exempt, self.clock.now(), loaded.messages, this_message=counted)
         decision = evaluate(event, loaded.rules, facts, window, self.clock.now(), await self._ctx(event.chat_id, loaded, event.date))
         if not decision.effects:
             return None
@@ -348,7 +390,36 @@ class RulesService:
             window.fired[(rule.id, event.user_id)] = event.date
         return await self.apply(event, decision, facts)
 
+    async def feed(self, event: Event) -> Verdict | None:
+        """An event other than a message (join, check-in, referral confirmed, tier reached, inactivity) from the
+        service where it happened, after its commit. Costs nothing when no enabled rule of the group listens to it;
+        never raises (a rule must not undo or fail what already happened)."""
+        try:
+            if (await self.groups.settings(event.chat_id)).rules_mode == "off":
+                return None
+            loaded = await self.load(event.chat_id)
+            if event.kind not in loaded.triggers:
+                return None
+            now = self.clock.now()
+            facts = await self.facts(event.chat_id, event.user_id, False, now, loaded.messages)
+            window = self.window(event.chat_id)
+            decision = evaluate(event, loaded.rules, facts, window, now, await self._ctx(event.chat_id, loaded, event.date))
+            if not decision.effects:
+                return None
+            for rule in decision.fired:
+                window.fired[(rule.id, event.user_id)] = event.date
+            verdict = await self.apply(event, decision, facts)
+            if self.announcer is not None and not verdict.dry and (verdict.replies or verdict.explain or verdict.warns):
+                await self.announcer(event, verdict, "replies")
+            return verdict
+        except Exception:
+            log.exception("rules on %s in %s failed", event.kind, event.chat_id)
+            return None
+
     async def apply(self, event: Event, decision: Decision, facts: MemberFacts) -> Verdict:
+        """Every write of the decision in ONE transaction (violations, warns and their escalation, points and XP,
+        badges, roles, the audit rows); after the commit, the Telegram actions through the one actions port, then
+        the log listeners and notices. In dry mode only the audit log says what would have happened."""
         chat, user, msg = event.chat_id, event.user_id, event.message_id
         verdict = Verdict(decision)
         if (await self.groups.settings(chat)).rules_mode == "dry":
@@ -357,39 +428,246 @@ class RulesService:
                        for r in decision.fired]
             await self.moderation.repo.log(chat, entries, self.clock.now())
             return verdict
-        s = self.moderation
-        for fired in decision.effects:
-            rule, e = fired.rule, fired.effect
-            reason = f"rule {rule.name}"
-            if e.key == "delete" and msg is not None and not verdict.deleted:
-                outcome = await s.delete(chat, [msg], None, user, reason, rule_id=rule.id)
+        out = _Planned()
+        effects = [f for f in decision.effects if not self._skip(event, f.effect, facts, verdict)]
+        limit, mode = await self.moderation.warn_settings(chat)
+        escalations = await self.escalations(chat)
+        xp_before = None
+        if any(f.effect.key == "xp" for f in effects):
+            xp_before = (await self.repo.facts(chat, user, False)).xp
+        if any(_writes(f.effect) for f in effects):
+            now = self.clock.now()
+            async with self.db.transaction() as tx:
+                await self._write(tx, event, effects, facts, verdict, out, now, limit, mode, escalations, 0)
+        else:
+            for f in effects:
+                self._note(f.rule, f.effect, facts, verdict)
+        out.outcomes = await self.moderation.after_commit(chat, out.entries, out.actions)
+        for action, outcome in zip(out.actions, out.outcomes):
+            if action.kind == "delete" and action.message_ids == (msg,):
                 verdict.deleted = outcome.ok
-            elif e.key in ("mute", "ban", "kick") and not facts.exempt:
-                await s.act(chat, e.key, user, None, e.args[0] if e.args else None, reason, msg, rule.id)
-            elif e.key == "warn" and not facts.exempt:
-                result = await s.warn(chat, user, None, e.args[0] or reason, f"rule:{rule.id}:{msg or event.date.isoformat()}", msg, rule.id)
-                if result.violation_id is not None:
-                    verdict.warns.append(result)
-            elif e.key in ("points", "xp"):
-                await self._award(chat, user, rule, e.key, e.args[0], msg or 0)
-            elif e.key == "reply":
-                verdict.replies.append((e.args[0], e.args[1]))
-            elif e.key == "explain":
-                tier = self.tiers[facts.tier]
-                perk = next((c.args[0] for c in rule.conditions if c.key == "lacks"), PERK_POST_LINKS)
-                needed = next((t for t in self.tiers if perk in t.perks), None)
-                if needed is not None:
-                    verdict.explain = (tier, needed)
-            else:  # violation / reset / badge / give / take / notify: parsed and shown; applied by later work
-                log.info("rule %s in %s: effect %s is not applied yet", rule.id, chat, e.key)
+            elif action.kind in ("mute", "ban") and outcome.ok:
+                self.window(chat).restricted[action.user_id] = (self.clock.now(), outcome.until, action.kind)
+        verdict.outcomes = out.outcomes
+        if verdict.notify and self.announcer is not None:
+            await self.announcer(event, verdict, "notify")
+        if xp_before is not None and event.kind != "tier":
+            reached = tier_up(xp_before, (await self.repo.facts(chat, user, False)).xp, self.tiers)
+            if reached is not None:
+                await self.feed(Event("tier", chat, user, event.date, key=f"tier:{reached.key}"))
         return verdict
 
-    async def _award(self, chat: int, user: int, rule: Rule, currency: str, amount: int, message_id: int) -> None:
+    def _skip(self, event: Event, e: Part, facts: MemberFacts, verdict: Verdict) -> bool:
+        """Effects this member or this event cannot have: penalties for the exempt, a delete without a message, a
+        second delete, a mute or ban Sticky already gave for the flood this message is part of."""
+        if e.key in PENALTIES and facts.exempt:
+            return True
+        if e.key == "delete":
+            if event.message_id is None or verdict.deleting:
+                return True
+            verdict.deleting = True
+        if e.key in ("mute", "ban"):
+            known = self.window(event.chat_id).restricted.get(event.user_id)
+            if known is not None:
+                at, until, kind = known
+                now = self.clock.now()
+                if event.date > at or (until is not None and until <= now):
+                    del self.window(event.chat_id).restricted[event.user_id]  # they could write again: it was lifted
+                    return False
+                new_until = until_for(now, e.args[0] if e.args else None)
+                covered = until is None or (new_until is not None and until >= new_until)
+                return kind == "ban" or (e.key == "mute" and covered)
+        return False
+
+    def _note(self, rule: Rule, e: Part, facts: MemberFacts, verdict: Verdict) -> None:
+        """What needs no write: replies and explanations for the chat, and the notice to admins."""
+        if e.key == "reply":
+            verdict.replies.append((e.args[0], e.args[1]))
+        elif e.key == "explain":  # the first tier with the perk the rule's `lacks` names
+            tier = self.tiers[facts.tier]
+            perk = next((c.args[0] for c in rule.conditions if c.key == "lacks"), PERK_POST_LINKS)
+            needed = next((t for t in self.tiers if perk in t.perks), None)
+            if needed is not None:
+                verdict.explain = (tier, needed)
+        elif e.key == "notify":
+            verdict.notify = True
+
+    async def _write(self, tx, event: Event, effects: list[Fired], facts: MemberFacts, verdict: Verdict, out: _Planned,
+                     now: datetime, limit: int, mode, escalations: frozenset[str], depth: int) -> None:
+        chat, user, msg = event.chat_id, event.user_id, event.message_id
+        key = event_key(event)
+        async def audit(entry: NewLogEntry) -> None:  # in the order things happen, escalations included
+            await insert_log(tx, chat, [entry], now)
+            out.entries.append(entry)
+
+        for fired in effects:
+            rule, e = fired.rule, fired.effect
+            reason = f"rule {rule.name}"
+            if e.key == "delete":
+                await audit(NewLogEntry("delete", user, None, reason, rule.id, message_id=msg))
+                out.actions.append(Action("delete", chat, message_ids=(msg,)))
+            elif e.key in ("mute", "ban", "kick"):
+                action = Action(e.key, chat, user, duration=e.args[0] if e.args else None)
+                await audit(NewLogEntry(e.key, user, None, reason, rule.id, self.moderation.actions.until(action), msg))
+                out.actions.append(action)
+            elif e.key == "warn":
+                result, warn_entries, warn_actions = await self.moderation.warn_in(
+                    tx, chat, user, None, e.args[0] or reason, f"rule:{rule.id}:{key}", now, limit, mode, msg, rule.id)
+                out.entries += warn_entries
+                out.actions += warn_actions
+                if result.violation_id is not None:
+                    verdict.warns.append(result)
+                    if "warn" in escalations:
+                        await self._escalate(tx, event, "warn", result.violation_id, facts, verdict, out, now, limit, mode,
+                                             escalations, depth)
+            elif e.key == "violation":
+                name = e.args[0]
+                violation_id = await add_violation(tx, chat, user, name, reason, rule.id, None, f"rule:{rule.id}:{key}:{name}", now)
+                if violation_id is not None:
+                    await audit(NewLogEntry("violation", user, None, f"{name} ({reason})", rule.id, message_id=msg))
+                    verdict.violations.append(name)
+                    if name in escalations:
+                        await self._escalate(tx, event, name, violation_id, facts, verdict, out, now, limit, mode,
+                                             escalations, depth)
+            elif e.key == "reset":
+                if await clear_violations(tx, chat, user, e.args[0], now):
+                    await audit(NewLogEntry("reset", user, None, f"{e.args[0]} ({reason})", rule.id, message_id=msg))
+                    verdict.resets.append(e.args[0])
+            elif e.key in ("points", "xp"):
+                amount = e.args[0]
+                code = Reason.RULE_AWARD if amount > 0 else Reason.RULE_DEDUCT
+                await tx.execute("SAVEPOINT rule_points")
+                try:
+                    if await post(tx, chat, user, amount, "xp" if e.key == "xp" else "points", code, f"rule:{rule.id}:{key}",
+                                  now, note=rule.name):
+                        verdict.moved.append((e.key, amount))
+                except InsufficientBalance:  # more than they have: this effect is skipped, the rest stands
+                    await tx.execute("ROLLBACK TO rule_points")
+                    log.info("rule %s could not take %s %s from %s in %s", rule.id, -amount, e.key, user, chat)
+                await tx.execute("RELEASE rule_points")
+            elif e.key == "badge":
+                if await PointsRepo.award_badge(tx, chat, user, e.args[0], now):
+                    verdict.badges.append(e.args[0])
+            elif e.key in ("give", "take"):
+                role = _ROLE_KEYS[e.args[0]]
+                if e.key == "give" and facts.role < role:  # never lowers anyone, never touches an admin
+                    changed = await set_community_role_in(tx, chat, user, role.key, "set", role.key, None, reason, now)
+                elif e.key == "take" and facts.role == role:
+                    changed = await set_community_role_in(tx, chat, user, None, "unset", role.key, None, reason, now,
+                                                          only_if=role.key)
+                else:
+                    changed = False
+                if changed:
+                    verdict.roles.append((e.key, role.key))
+            elif e.key == "notify":
+                await audit(NewLogEntry("notify", user, None, reason, rule.id, message_id=msg))
+                verdict.notify = True
+            else:
+                self._note(rule, e, facts, verdict)
+
+    # --- escalation: "N violations of NAME within W" -------------------------------------------------
+
+    async def escalations(self, chat_id: int) -> frozenset[str]:
+        """The violation names an enabled rule of the group escalates on (loads the rules: call before a transaction)."""
+        return frozenset((await self.load(chat_id)).violations)
+
+    async def _escalate(self, tx, cause: Event, name: str, violation_id: int, facts: MemberFacts, verdict: Verdict,
+                        out: _Planned, now: datetime, limit: int, mode, escalations: frozenset[str], depth: int) -> None:
+        """Inside the transaction that added the violation: the rules that listen to this counter decide, and what
+        they write joins the same transaction (their own escalations too, MAX_ESCALATION deep)."""
+        if depth >= MAX_ESCALATION:
+            log.warning("escalation in %s stopped at depth %s (%s)", cause.chat_id, depth, name)
+            return
+        loaded = await self.load(cause.chat_id)
+        expiry = self.moderation._since(now)
+        longest = loaded.violations.get(name)
+        since = None if expiry is None else expiry if longest is None else min(expiry, now - longest)
+        recent = await recent_violations(tx, cause.chat_id, cause.user_id, name, since)
+        active = sum(1 for at in recent if expiry is None or at >= expiry)
+        event = Event("violations", cause.chat_id, cause.user_id, now, violation=name, violations=active,
+                      key=f"v{violation_id}", recent=tuple(recent))
+        decision = evaluate(event, loaded.rules, facts, self.window(cause.chat_id), now, await self._ctx(cause.chat_id, loaded, now))
+        if not decision.effects:
+            return
+        verdict.trace += decision.trace
+        for rule in decision.fired:
+            self.window(cause.chat_id).fired[(rule.id, cause.user_id)] = now
+        effects = [f for f in decision.effects if not self._skip(event, f.effect, facts, verdict)]
+        await self._write(tx, event, effects, facts, verdict, out, now, limit, mode, escalations, depth + 1)
+
+    async def prepare_violation(self, chat_id: int, user_id: int) -> object | None:
+        """ModerationService's hook, before its transaction: what an escalation needs (None: no rule escalates)."""
+        if (await self.groups.settings(chat_id)).rules_mode != "on":
+            return None
+        escalations = await self.escalations(chat_id)
+        if not escalations:
+            return None
+        limit, mode = await self.moderation.warn_settings(chat_id)
+        facts = await self.facts(chat_id, user_id, False, self.clock.now(), (await self.load(chat_id)).messages)
+        return (chat_id, user_id, facts, escalations, limit, mode)
+
+    async def violation_added(self, tx, prepared: object, name: str, violation_id: int, now: datetime):
+        """ModerationService's hook, inside its transaction (a /warn by hand): escalation rules decide there."""
+        chat_id, user_id, facts, escalations, limit, mode = prepared
+        if name not in escalations:
+            return [], []
+        verdict, out = Verdict(Decision((), ())), _Planned()
+        cause = Event("violations", chat_id, user_id, now, key=f"v{violation_id}")
+        await self._escalate(tx, cause, name, violation_id, facts, verdict, out, now, limit, mode, escalations, 0)
+        return out.entries, out.actions
+
+    # --- inactivity: a durable daily pass per group ------------------------------------------------------
+
+    async def _arm_inactivity(self, chat_id: int, loaded: Loaded) -> None:
+        """A group whose rules listen to inactivity has one pending daily pass in the deferred work table (durable:
+        it survives restarts; re-made here if a crash lost it)."""
+        if self.deferred is None or not loaded.thresholds:
+            return
+        if not await self.deferred.has_deferred(chat_id, INACTIVITY_WORK):
+            await self.deferred.defer(chat_id, INACTIVITY_WORK, {"since": None}, self.clock.now(), self.clock.now())
+
+    async def sweep_inactive(self, chat_id: int, since: datetime | None) -> int:
+        """One daily pass (claimed deferred work): the next pass is booked first, then every member who crossed an
+        inactivity threshold since the last pass (`since`; None: everyone inactive that long) is one `inactive`
+        event. Returns how many events were fed."""
         now = self.clock.now()
-        reason = Reason.RULE_AWARD if amount > 0 else Reason.RULE_DEDUCT
-        try:
-            async with self.db.transaction() as tx:  # all or nothing: a refused debit leaves no row behind
-                await post(tx, chat, user, amount, "xp" if currency == "xp" else "points", reason,
-                           f"rule:{rule.id}:{message_id}", now, note=rule.name)
-        except Exception:  # a deduction larger than the balance: skipped, logged
-            log.info("rule %s could not move %s %s for %s in %s", rule.id, amount, currency, user, chat)
+        loaded = await self.load(chat_id)
+        if not loaded.thresholds:
+            return 0  # no rule listens any more: the chain ends here, and load() starts it again when one does
+        await self.deferred.defer(chat_id, INACTIVITY_WORK, {"since": now.isoformat()}, now + INACTIVITY_EVERY, now)
+        fed = 0
+        for days in loaded.thresholds:
+            span = timedelta(days=days)
+            for user_id, last in await self.repo.inactive(chat_id, since - span if since else None, now - span):
+                await self.feed(Event("inactive", chat_id, user_id, now, inactive_days=days,
+                                      key=f"inactive:{days}:{last.isoformat()}"))
+                fed += 1
+        return fed
+
+
+@dataclass
+class _Planned:
+    """What one decision leaves for after its commit."""
+
+    entries: list[NewLogEntry] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+PENALTIES = frozenset({"mute", "ban", "kick", "warn", "violation"})
+WRITES = frozenset({"delete", "mute", "ban", "kick", "warn", "violation", "reset", "points", "xp", "badge", "give", "take", "notify"})
+MAX_ESCALATION = 3  # escalation rules that add violations that escalate…: this deep at most
+INACTIVITY_WORK = "rules:inactive"
+INACTIVITY_EVERY = timedelta(days=1)
+_ROLE_KEYS = {r.key: r for r in Role}
+
+
+def _writes(e: Part) -> bool:
+    return e.key in WRITES
+
+
+def event_key(event: Event) -> str:
+    """One occurrence of an event: a message (and its edits) by its id, otherwise the event's own key."""
+    if event.key:
+        return event.key
+    return str(event.message_id) if event.message_id is not None else event.date.isoformat()

@@ -292,6 +292,32 @@ def list_items(_: Translator, listname: str, items) -> str:
     return escape(listname) + ":\n" + "\n".join(f"• {escape(item)}" for item, _note in items)
 
 
+TRIGGERS = {
+    "message": N_("a message"), "edit": N_("an edited message"), "join": N_("joining"), "checkin": N_("a check-in"),
+    "referral": N_("a confirmed referral"), "tier": N_("a new tier"), "violations": N_("repeated violations"),
+    "inactive": N_("inactivity"),
+}
+
+
+def rule_notice(_: Translator, group: str, who: str, rules: list[str], trigger: str, link: str | None, verdict) -> str:
+    """A private notice to an admin: which rule fired in which group, for whom, on what, and what it did."""
+    text = _("🔔 {group}: rule {rules} fired for {who} on {what}.").format(
+        group=escape(group), rules=", ".join(escape(r) for r in rules), who=name(who), what=_(TRIGGERS.get(trigger, trigger)))
+    done = []
+    if verdict.deleted:
+        done.append(_("message deleted"))
+    for outcome in verdict.outcomes:
+        if outcome.ok and outcome.action.kind in ("mute", "ban", "kick"):
+            done.append(_(ACTIONS[outcome.action.kind]))
+    if verdict.warns:
+        done.append(_(ACTIONS["warn"]))
+    if done:
+        text += "\n" + _("Done: {what}").format(what=_(", ").join(done))
+    if link:
+        text += "\n" + f'<a href="{escape(link)}">{escape(link)}</a>'
+    return text
+
+
 def rule_warned(_: Translator, who: str, result) -> str:
     text = warned(_, who, result.count, result.limit, None)
     if result.penalty is not None:

@@ -1,0 +1,282 @@
+"""Every effect and trigger the rules engine parses is applied, through the real Application on the simulator: named
+violations and their escalation, resets, badges, community roles, points, notices to admins; joins, check-ins,
+confirmed referrals, tiers reached, warns by hand, inactivity (a durable daily pass); `messages < N` counts the
+member's real messages. One decision's writes are one transaction, its Telegram actions come after the commit."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from storage.points import PointsRepo
+from tests.handlers.funnel_helpers import confirmed_invitee, run_job
+from tests.handlers.test_rules import deleted
+from tests.helpers import say
+
+
+async def add(pg, g, line: str) -> str:
+    """/rule add LINE; the new rule's name."""
+    said = await say(pg, g.admin, f"/rule add {line}", g.chat)
+    assert said.startswith("Rule ") and said.endswith("added."), said
+    return said.split("(", 1)[1].split(")", 1)[0]
+
+
+async def violations(pg, g, user, name: str) -> int:
+    return await pg.services.db.fetchval(
+        "SELECT COUNT(*) FROM violations WHERE chat_id = ? AND user_id = ? AND name = ? AND removed_at IS NULL",
+        (g.chat.id, user.id, name))
+
+
+async def rule_rows(pg, g, user) -> list[tuple[str, int]]:
+    rows = await pg.services.db.fetchall(
+        "SELECT currency, amount FROM ledger WHERE chat_id = ? AND user_id = ? AND reason IN ('rule_award', 'rule_deduct')"
+        " ORDER BY id", (g.chat.id, user.id))
+    return [(r[0], r[1]) for r in rows]
+
+
+async def badges(pg, g, user) -> set[str]:
+    return {key for key, _at in await pg.services.points.repo.badges(g.chat.id, user.id)}
+
+
+async def role(pg, g, user) -> str | None:
+    return (await pg.services.members.members.get(g.chat.id, user.id)).community_role
+
+
+async def consistent(pg) -> None:
+    assert await pg.services.points.ledger.mismatches() == []
+
+
+def muted(pg, g, user) -> bool:
+    return pg.sim.member(g.chat, user)["status"] == "restricted"
+
+
+# --- effects ------------------------------------------------------------------------------------------------
+
+async def test_a_named_violation_is_counted_once_per_message_and_escalates_within_its_window(pg, group):
+    g = group
+    await add(pg, g, 'when message or edit and words "scam" then violation scam, continue')
+    await add(pg, g, "when violations scam >= 2 within 1h then mute 1h")
+    first = pg.sim.send(g.alice, "scam one", g.chat)
+    await pg.settle()
+    pg.sim.edit(g.alice, first, "scam one, edited")  # the same message again: not a second violation
+    await pg.settle()
+    assert await violations(pg, g, g.alice, "scam") == 1 and not muted(pg, g, g.alice)
+    pg.sim.send(g.alice, "scam two", g.chat)
+    await pg.settle()
+    assert await violations(pg, g, g.alice, "scam") == 2 and muted(pg, g, g.alice)
+    actions = [e.action for e in await pg.services.moderation.modlog(g.chat.id, g.alice.id)]
+    assert actions == ["mute", "violation", "violation"]
+    # Bob's two are two hours apart: never two within the hour.
+    pg.sim.send(g.bob, "scam", g.chat)
+    await pg.settle()
+    pg.clock.advance(hours=2)
+    pg.sim.send(g.bob, "scam", g.chat)
+    await pg.settle()
+    assert await violations(pg, g, g.bob, "scam") == 2 and not muted(pg, g, g.bob)
+
+
+async def test_reset_clears_a_named_counter(pg, group):
+    g = group
+    await add(pg, g, 'when message and words "scam" then violation scam')
+    await add(pg, g, 'when message and words "sorry" then reset scam')
+    for text in ("scam", "scam again"):
+        pg.sim.send(g.alice, text, g.chat)
+        await pg.settle()
+    assert await violations(pg, g, g.alice, "scam") == 2
+    pg.sim.send(g.alice, "sorry", g.chat)
+    await pg.settle()
+    assert await violations(pg, g, g.alice, "scam") == 0
+    assert [e.action for e in await pg.services.moderation.modlog(g.chat.id, g.alice.id)][0] == "reset"
+
+
+async def test_a_badge_is_awarded_once(pg, group):
+    g = group
+    await add(pg, g, 'when message and words "thanks" then badge helper')
+    for text in ("thanks!", "thanks again"):
+        pg.sim.send(g.alice, text, g.chat)
+        await pg.settle()
+    assert "helper" in await badges(pg, g, g.alice)
+    assert "Helper" in await say(pg, g.alice, "/badges", g.chat)
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM badges WHERE chat_id = ? AND badge = 'helper'", (g.chat.id,)) == 1
+
+
+async def test_give_and_take_a_community_role_never_lower_anyone(pg, group):
+    g = group
+    await add(pg, g, 'when message and words "hello" then give spreader')
+    await add(pg, g, 'when message and words "bye" then take spreader')
+    pg.sim.send(g.alice, "hello", g.chat)
+    await pg.settle()
+    assert await role(pg, g, g.alice) == "spreader"
+    assert "Activator" in await say(pg, g.owner, "/setrole @bob activator", g.chat)
+    pg.sim.send(g.bob, "hello", g.chat)  # an activator is above spreader: give never lowers anyone
+    pg.sim.send(g.bob, "bye", g.chat)  # and take only takes the role it names
+    pg.sim.send(g.admin, "hello", g.chat)  # admins: Telegram's role, untouched
+    pg.sim.send(g.alice, "bye", g.chat)
+    await pg.settle()
+    assert await role(pg, g, g.bob) == "activator" and await role(pg, g, g.alice) is None
+    assert await role(pg, g, g.admin) is None
+    audit = await pg.services.db.fetchall("SELECT change, role, reason FROM role_audit WHERE chat_id = ? AND target_id = ?"
+                                          " ORDER BY id", (g.chat.id, g.alice.id))
+    assert [(r[0], r[1]) for r in audit] == [("set", "spreader"), ("unset", "spreader")]
+    assert audit[0][2].startswith("rule ")
+
+
+async def test_points_are_ledger_rows_and_a_deduction_they_cannot_pay_is_skipped(pg, group):
+    g = group
+    await add(pg, g, 'when message and words "good" then points +7, badge good')
+    await add(pg, g, 'when message and words "bad" then points -50, badge bad')
+    pg.sim.send(g.alice, "good", g.chat)
+    pg.sim.send(g.alice, "bad", g.chat)  # 7 points cannot pay 50: that effect is skipped, the badge stands
+    await pg.settle()
+    assert await rule_rows(pg, g, g.alice) == [("points", 7)]
+    assert (await pg.services.points.ledger.wallet(g.chat.id, g.alice.id)).points == 7
+    assert {"good", "bad"} <= await badges(pg, g, g.alice)
+    await consistent(pg)
+
+
+async def test_notify_tells_the_admins_who_started_sticky_privately(pg, group):
+    g = group
+    await say(pg, g.admin, "/start")
+    name = await add(pg, g, 'when message and words "help" then notify, delete')
+    spam = pg.sim.send(g.alice, "help me", g.chat)
+    await pg.settle()
+    assert deleted(pg, spam)
+    [notice] = [m for m in pg.sim.replies(g.admin) if "fired" in m.get("text", "")]
+    assert notice["text"].startswith(f"🔔 Tea Lovers: rule {name} fired for Alice on a message.")
+    assert "Done: message deleted" in notice["text"]
+    assert not any("fired" in m.get("text", "") for m in pg.sim.replies(g.owner))  # never started Sticky
+    assert "notify" in [e.action for e in await pg.services.moderation.modlog(g.chat.id)]
+
+
+async def test_one_decision_is_one_transaction_and_telegram_acts_only_after_it(pg, group, monkeypatch):
+    g = group
+    await add(pg, g, 'when message and words "boom" then delete, violation boom, points +5, badge boom, mute 1h')
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(PointsRepo, "award_badge", staticmethod(broken))
+    boom = pg.sim.send(g.alice, "boom", g.chat)
+    await pg.settle()
+    # Nothing of the decision was written, and Telegram was not told to do anything.
+    assert await violations(pg, g, g.alice, "boom") == 0
+    assert await rule_rows(pg, g, g.alice) == []
+    assert await pg.services.moderation.modlog(g.chat.id) == []
+    assert not deleted(pg, boom) and not muted(pg, g, g.alice)
+    monkeypatch.undo()
+    again = pg.sim.send(g.alice, "boom", g.chat)
+    await pg.settle()
+    assert deleted(pg, again) and muted(pg, g, g.alice)
+    assert await violations(pg, g, g.alice, "boom") == 1 and await rule_rows(pg, g, g.alice) == [("points", 5)]
+    await consistent(pg)
+
+
+# --- triggers -----------------------------------------------------------------------------------------------
+
+async def test_join_triggers_rules(pg, group):
+    g = group
+    await add(pg, g, 'when join then points +5, reply "Welcome! Read /rules first."')
+    dave = pg.sim.user("dave")
+    pg.sim.join(g.chat, dave)
+    await pg.settle()
+    assert await rule_rows(pg, g, dave) == [("points", 5)]
+    assert pg.sim.replies(g.chat)[-1]["text"] == "Welcome! Read /rules first."
+    pg.sim.leave(g.chat, dave)
+    pg.sim.join(g.chat, dave)  # a rejoin is a new join, but the same award once per join update
+    await pg.settle()
+    assert [r[1] for r in await rule_rows(pg, g, dave)] == [5, 5]
+    await consistent(pg)
+
+
+async def test_checkin_triggers_rules_once_a_day(pg, group):
+    g = group
+    await add(pg, g, "when checkin and role < admin then badge early_bird, xp +3")
+    await say(pg, g.alice, "/checkin", g.chat)
+    await say(pg, g.alice, "/checkin", g.chat)  # refused: already checked in; no second event
+    assert "early_bird" in await badges(pg, g, g.alice)
+    assert await rule_rows(pg, g, g.alice) == [("xp", 3)]
+
+
+async def test_a_confirmed_referral_triggers_rules_for_the_inviter(pg, group):
+    g = group
+    await add(pg, g, "when referral then points +25, badge recruiter")
+    await confirmed_invitee(pg, g, g.alice)
+    assert ("points", 25) in await rule_rows(pg, g, g.alice)
+    assert "recruiter" in await badges(pg, g, g.alice)
+    await consistent(pg)
+
+
+async def test_reaching_a_tier_triggers_rules(pg, group):
+    g = group
+    await add(pg, g, 'when message and words "boost" then xp +250')
+    await add(pg, g, "when tier and tier >= silver then give spreader, points +10")
+    pg.sim.send(g.alice, "boost", g.chat)
+    await pg.settle()
+    assert await role(pg, g, g.alice) == "spreader"
+    assert await rule_rows(pg, g, g.alice) == [("xp", 250), ("points", 10)]
+    pg.sim.send(g.alice, "boost", g.chat)  # still silver: no new tier, no second award
+    await pg.settle()
+    assert await rule_rows(pg, g, g.alice) == [("xp", 250), ("points", 10), ("xp", 250)]
+
+
+async def test_warns_by_hand_escalate_through_rules_in_the_same_transaction(pg, group):
+    g = group
+    await add(pg, g, "when warns >= 2 then badge troublemaker, points -1")
+    await say(pg, g.admin, "/warn @alice one", g.chat)
+    assert "troublemaker" not in await badges(pg, g, g.alice)
+    await say(pg, g.admin, "/warn @alice two", g.chat)
+    assert "troublemaker" in await badges(pg, g, g.alice)
+
+
+async def test_inactivity_is_a_durable_daily_pass(pg, group):
+    g = group
+    await say(pg, g.owner, "/setrole @alice activator", g.chat)
+    await say(pg, g.owner, "/setrole @bob activator", g.chat)
+    await add(pg, g, "when inactive 7 days then take activator")
+    pending = [w for w in await pg.services.schedules.repo.pending_deferred(g.chat.id) if w.kind == "rules:inactive"]
+    assert len(pending) == 1
+    await run_job(pg, "schedules:tick")  # the first pass: nobody has been quiet for a week
+    assert await role(pg, g, g.alice) == "activator"
+    await pg.restart()  # the pass is a row in the database, not a timer in memory
+    for day in range(1, 9):
+        pg.clock.advance(days=1)
+        if day <= 5:
+            pg.sim.send(g.bob, "still here", g.chat)
+            await pg.settle()
+            await run_job(pg, "counters:flush")
+        await run_job(pg, "schedules:tick")
+    assert await role(pg, g, g.alice) is None  # quiet since the start: taken once the week was up
+    assert await role(pg, g, g.bob) == "activator"  # spoke on day 5: quiet for three days only
+    pending = [w for w in await pg.services.schedules.repo.pending_deferred(g.chat.id) if w.kind == "rules:inactive"]
+    assert len(pending) == 1 and pending[0].due_at > pg.clock.now()
+
+
+# --- conditions -------------------------------------------------------------------------------------------
+
+async def test_messages_below_n_counts_the_members_real_messages(pg, group):
+    g = group
+    name = await add(pg, g, "when message and messages < 3 and has link then delete")
+    # Alice said hi when the group was made: one message before this one.
+    early = pg.sim.send(g.alice, "see https://example.com", g.chat)
+    await pg.settle()
+    assert deleted(pg, early)
+    pg.sim.send(g.alice, "ok, no links", g.chat)
+    await pg.settle()
+    await run_job(pg, "counters:flush")  # what is written and what is still in memory both count
+    pg.clock.advance(minutes=5)
+    later = pg.sim.send(g.alice, "now https://example.com", g.chat)
+    await pg.settle()
+    assert not deleted(pg, later)
+    trace = await say(pg, g.admin, "/rule test https://example.com", g.chat)
+    assert f"{name} fires" in trace  # a typical member in /rule test has written nothing yet
+
+
+@pytest.mark.parametrize("mode", ["dry", "off"])
+async def test_non_message_triggers_follow_the_rules_mode(pg, group, mode):
+    g = group
+    await add(pg, g, "when checkin then points +4")
+    await say(pg, g.owner, f"/set rules_mode {mode}", g.chat)
+    await say(pg, g.alice, "/checkin", g.chat)
+    assert await rule_rows(pg, g, g.alice) == []
+    dry = [e for e in await pg.services.moderation.modlog(g.chat.id) if e.dry]
+    assert len(dry) == (1 if mode == "dry" else 0)
