@@ -155,7 +155,8 @@ class RulesService:
         try:
             return parse_rule(line)
         except RuleSyntaxError as exc:
-            raise RuleError(reason="syntax", position=exc.position, expected=exc.expected, found=exc.found, line=line) from None
+            raise RuleError(reason="syntax", position=exc.position, expected=exc.expected, found=exc.found, line=line,
+                            template=exc.template, hint=exc.params) from None
 
     async def add(self, chat_id: int, line: str, name: str | None = None) -> StoredRule:
         rule = self.parse(line)

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.errors import UserError
 from bot.domain.moderation import Penalty, format_duration
+from bot.domain.rules import render_hint
 from bot.texts import N_, Translator
 from bot.texts.core import name
 
@@ -197,6 +198,25 @@ def admins_only(_: Translator) -> str:
 
 # --- the rules engine ---------------------------------------------------------------------------------------
 
+# What the rule parser (bot/domain/rules.py) says was expected, in words; the keywords inside are the syntax and
+# stay as typed. tests/domain/test_rules_domain.py checks that every hint the parser can give is listed here.
+PARSER_HINTS = (
+    N_(" or "),
+    N_("a word, a number or a quoted text"), N_("a quoted text"), N_("a whole number from {lo} to {hi}"),
+    N_("a whole number from {lo} to {hi}{suffix}"), N_("a number such as +10 or -5"),
+    N_("a duration such as 30s, 10m, 2h, 7d or 2w"), N_("a comparison: <, <=, >, >=, = or !="),
+    N_("a name (letters, digits, _)"), N_("a violation name such as warn or spam"), N_("a violation name"),
+    N_('a quoted word such as "spam" or "in list"'), N_("a word that is not empty"),
+    N_('a quoted pattern such as "buy\\s+now"'), N_("a valid regular expression"), N_("a list name"),
+    N_("a window of at most {d}"), N_("a tier key such as silver"), N_("a tier perk such as post_links"),
+    N_("a time window such as 22:00-06:00"), N_('a quoted text such as "No links here"'),
+    N_("a text of 1 to {n} characters"), N_("a positive XP amount (XP is never taken)"), N_("a badge key"),
+    N_("a trigger: {names}"), N_("a condition: {names}"), N_("an effect: {names}"),
+    N_("a rule of at most {n} characters"), N_("“and” and a condition, “or” and a trigger, or “then”"),
+    N_("“,” and another effect, or the end of the rule"),
+)
+
+
 def rule_error(_: Translator, err: UserError) -> str:
     p = err.params
     reason = p.get("reason")
@@ -210,8 +230,10 @@ def rule_error(_: Translator, err: UserError) -> str:
         line, pos = str(p.get("line", "")), int(p.get("position", 0))
         shown = escape(line[max(0, pos - 30):pos]) + "👉" + escape(line[pos:pos + 30])
         found = escape(str(p.get("found") or "")) or _("the end")
+        template = p.get("template")
+        expected = render_hint(str(template), dict(p.get("hint") or {}), _) if template else str(p.get("expected"))
         return _("Rule syntax, at character {pos}: expected {expected}, found “{found}”.").format(
-            pos=pos + 1, expected=escape(str(p.get("expected"))), found=found) + "\n" + shown
+            pos=pos + 1, expected=escape(expected), found=found) + "\n" + shown
     texts = {
         "unknown": _("No rule {ref}; /rule list shows them.").format(ref=escape(str(p.get("ref", "")))),
         "name_taken": _("A rule named {name} exists already.").format(name=escape(str(p.get("name", "")))),

@@ -176,9 +176,49 @@ def test_time_window_is_group_time_and_wraps_midnight():
     ("warns >= 3", msg(kind="violations", violation="warn", violations=2), False),
     ("violations spam = 2", msg(kind="violations", violation="spam", violations=3), False),
     ("violations spam >= 2", msg(kind="violations", violation="warn", violations=3), False),
+    # within W counts the ones added in the window, whatever the warn expiry leaves active
+    ("violations spam >= 2 within 1h", msg(kind="violations", violation="spam", violations=3,
+                                          recent=(NOW - timedelta(hours=3), NOW - timedelta(minutes=30), NOW)), True),
+    ("violations spam >= 2 within 1h", msg(kind="violations", violation="spam", violations=2,
+                                          recent=(NOW - timedelta(hours=2), NOW)), False),
+    # the daily pass sends one event per threshold crossed: each rule hears its own
+    ("inactive 7 days", msg(kind="inactive", inactive_days=7), True),
+    ("inactive 30 days", msg(kind="inactive", inactive_days=7), False),
+    ("checkin", msg(kind="checkin"), True), ("referral", msg(kind="checkin"), False), ("tier", msg(kind="tier"), True),
 ])
 def test_triggers(trigger, event, expected):
     assert fires(f"when {trigger} then delete", event) is expected
+
+
+def test_exempt_members_are_judged_for_events_that_are_not_messages():
+    """Admins are exempt from message rules (moderation); a check-in or a tier rule rewards them too — the service
+    never applies a penalty to them."""
+    admin = MemberFacts(role=Role.ADMIN, exempt=True)
+    assert not fires("when message then points +1", msg(), admin)
+    assert fires("when checkin then points +1", msg(kind="checkin"), admin)
+
+
+def test_every_hint_the_parser_gives_is_listed_for_translation():
+    """A hint the parser can give but bot/texts/rules.py does not list would be English inside a Chinese reply."""
+    import ast
+    import inspect
+
+    import bot.domain.rules as domain
+    from bot.texts.rules import PARSER_HINTS
+
+    found = set()
+    for node in ast.walk(ast.parse(inspect.getsource(domain))):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            if name in ("fail", "text", "name", "RuleSyntaxError") or any(k.arg == "expected" for k in node.keywords):
+                args = node.args[1:2] if name == "RuleSyntaxError" else node.args[:1]
+                args += [k.value for k in node.keywords if k.arg == "expected"]
+                found |= {a.value for a in args if isinstance(a, ast.Constant) and isinstance(a.value, str)}
+        elif isinstance(node, ast.FunctionDef) and node.name in ("text", "name", "signed"):
+            found |= {d.value for d in node.args.defaults if isinstance(d, ast.Constant) and isinstance(d.value, str)}
+    found.discard("{choices}")
+    assert len(found) > 20
+    assert sorted(found - set(PARSER_HINTS)) == []
 
 
 @pytest.mark.parametrize("effect,key,args", [

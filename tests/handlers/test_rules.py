@@ -161,3 +161,35 @@ async def test_the_same_update_twice_warns_once(pg, group):
         await pg.app.process_update(Update.de_json(data, pg.app.bot))
     await pg.settle()
     assert len(await pg.services.moderation.warns(g.chat.id, g.alice.id)) == 1
+
+
+async def test_syntax_errors_in_a_chinese_group_are_chinese(pg, group):
+    """The hint names the keywords as they are typed (they are the syntax) and says everything else in Chinese."""
+    import re
+
+    from tests.test_zh_typography import faults
+
+    g = group
+    await say(pg, g.owner, "/lang zh", g.chat)
+    english = re.compile(r"\b(a|an|or|such|as|number|word|text|name|duration|comparison|expected|found|the)\b")
+    for line in [
+        "when message and flood 6 then mute",  # a choice of keywords
+        "when message and flood x in 10s then mute",  # a number
+        "when message and flood 6 in forever then mute",  # a duration
+        "when message and tier silver then delete",  # a comparison
+        "when frobnicate then delete",  # a trigger
+        "when message and frobnicate then delete",  # a condition
+        "when message then frobnicate",  # an effect
+        "when message and has nothing then delete",
+        'when message then reply "hi" ban',
+        "when message",
+        'when message and regex "(a" then delete',
+        "when message and flood 6 in 1h then mute",
+    ]:
+        said = await say(pg, g.admin, f"/rule add {line}", g.chat)
+        first = said.splitlines()[0]
+        assert first.startswith("规则语法有误"), first
+        hint = first.split("应为", 1)[1].split("，实际为", 1)[0]
+        assert re.search("[\u4e00-\u9fff]|“", hint), (line, hint)
+        assert not english.search(re.sub(r"“[^”]*”", "", hint)), (line, hint)
+        assert faults(first) == [], first
