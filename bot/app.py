@@ -171,6 +171,7 @@ def build_application(
     s = app.bot_data.services
     s.members.rule_events = s.points.rule_events = s.funnel.rule_events = rules_service.feed
     rules_service.announcer = rules.announcer(s)
+    s.members.changed = s.roles.changed = rules_service.forget_member  # the rules' member cache hears every change
     commands = all_commands()
     app.bot_data.commands = commands
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
@@ -52,6 +53,7 @@ class MemberService:
         self.clock = clock
         self.admin_cache = admin_cache
         self.rule_events: RuleEvents | None = None  # the rules engine hears joins (bot/app.py sets it)
+        self.changed: Callable[[int, int | None], None] | None = None  # a status or admin flag changed (None: anyone's)
         # Who we already stored with which name: a message from a known member costs no write.
         self._seen: _Lru = _Lru(200_000)
 
@@ -84,6 +86,8 @@ class MemberService:
             chat_id, user, new_status, new_tg, self.clock.now(), event=event, invite_link=invite_link, update_id=update_id,
         )
         self._seen.pop((chat_id, user.user_id), None)
+        if self.changed is not None:
+            self.changed(chat_id, user.user_id)
         change = tg_change(old_tg, new_tg)
         if fresh and change is not None and not already:
             await self.roles.audit(chat_id, *change, actor_id, user.user_id, "telegram", self.clock.now())
@@ -96,6 +100,8 @@ class MemberService:
         """Telegram's admin list replaces ours; returns the (user_id, change, role) it revealed, each audited."""
         admins = await self.port.administrators(chat_id)
         changes = await self.members.replace_admins(chat_id, admins, self.clock.now())
+        if self.changed is not None:
+            self.changed(chat_id, None)
         for user_id, change, role in changes:
             self._seen.pop((chat_id, user_id), None)
             log.info("admin list of %s: %s %s %s (missed update)", chat_id, user_id, change, role)

@@ -31,7 +31,7 @@ from storage.members import MemberRepo
 from storage.points import PointsRepo
 from storage.roles import set_community_role_in
 from storage.rules import (
-    NewLogEntry, RulesRepo, StoredRule, add_violation, clear_violations, insert_log, recent_violations,
+    FactsRow, NewLogEntry, RulesRepo, StoredRule, add_violation, clear_violations, insert_log, recent_violations,
 )
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,9 @@ class RulesService:
         # Imports waiting for the owner's confirmation, by chat: token -> (rule set, fingerprint seen, owner, when).
         self._imports: dict[int, dict[str, tuple[RuleSet, str, int, datetime]]] = {}
         self._windows: dict[int, Window] = {}
+        # (chat) -> user -> (read at, what the member row said): role, tier and days change rarely, and whoever
+        # changes them says so (forget_member); the TTL is a backstop. Keyed by chat, like every in-memory state.
+        self._members: dict[int, dict[int, tuple[datetime, FactsRow]]] = {}
         self._ctx_tiers = tuple(t.key for t in tiers)
         self._ctx_perks = tuple(frozenset(t.perks) for t in tiers)
 
@@ -352,11 +355,32 @@ class RulesService:
         tz = (await self.groups.settings(chat_id)).timezone
         return Ctx(self._ctx_tiers, self._ctx_perks, loaded.lists, at.astimezone(ZoneInfo(tz)).time())
 
+    def forget_member(self, chat_id: int, user_id: int | None = None) -> None:
+        """A member's role, status or tier changed (or, with no user, anyone's in the group): read them again."""
+        if user_id is None:
+            self._members.pop(chat_id, None)
+        else:
+            self._members.get(chat_id, {}).pop(user_id, None)
+
+    async def _member_row(self, chat_id: int, user_id: int, messages: bool, now: datetime) -> FactsRow:
+        """The member row, from memory when it was read less than MEMBER_TTL ago — unless their message count is
+        asked, which is always read (one hop: the row comes with it)."""
+        known = self._members.setdefault(chat_id, {})
+        cached = known.get(user_id)
+        if not messages and cached is not None and now - cached[0] < MEMBER_TTL:
+            return cached[1]
+        row = await self.repo.facts(chat_id, user_id, messages)
+        if len(known) >= MEMBER_CACHE:  # bounded: the oldest half goes
+            for stale in sorted(known, key=lambda u: known[u][0])[: MEMBER_CACHE // 2]:
+                del known[stale]
+        known[user_id] = (now, row)
+        return row
+
     async def facts(self, chat_id: int, user_id: int, exempt: bool, now: datetime, messages: bool = True,
                     this_message: bool = False) -> MemberFacts:
-        """The member as rules see them, in one read. `messages`: count their messages (written and still in memory;
-        `this_message`: the one being judged is counted already and is not one of those before it)."""
-        row = await self.repo.facts(chat_id, user_id, messages)
+        """The member as rules see them, in at most one read. `messages`: count their messages (written and still
+        in memory; `this_message`: the one being judged is counted already and is not one of those before it)."""
+        row = await self._member_row(chat_id, user_id, messages, now)
         role = role_from(row.tg_role, row.community_role) if row.known else Role.MEMBER
         tier = tier_for(row.xp, self.tiers)
         days = (now - row.since).days if row.since else 0
@@ -396,6 +420,8 @@ class RulesService:
         service where it happened, after its commit. Costs nothing when no enabled rule of the group listens to it;
         never raises (a rule must not undo or fail what already happened)."""
         try:
+            if event.kind in ("tier", "join"):
+                self.forget_member(event.chat_id, event.user_id)
             if (await self.groups.settings(event.chat_id)).rules_mode == "off":
                 return None
             loaded = await self.load(event.chat_id)
@@ -450,6 +476,8 @@ class RulesService:
             elif action.kind in ("mute", "ban") and outcome.ok:
                 self.window(chat).restricted[action.user_id] = (self.clock.now(), outcome.until, action.kind)
         verdict.outcomes = out.outcomes
+        if verdict.roles:
+            self.forget_member(chat, user)
         if verdict.notify and self.announcer is not None:
             await self.announcer(event, verdict, "notify")
         if xp_before is not None and event.kind != "tier":
@@ -657,6 +685,8 @@ class _Planned:
 
 PENALTIES = frozenset({"mute", "ban", "kick", "warn", "violation"})
 WRITES = frozenset({"delete", "mute", "ban", "kick", "warn", "violation", "reset", "points", "xp", "badge", "give", "take", "notify"})
+MEMBER_TTL = timedelta(seconds=60)
+MEMBER_CACHE = 20_000  # members per group kept in memory
 MAX_ESCALATION = 3  # escalation rules that add violations that escalate…: this deep at most
 INACTIVITY_WORK = "rules:inactive"
 INACTIVITY_EVERY = timedelta(days=1)

@@ -280,3 +280,21 @@ async def test_non_message_triggers_follow_the_rules_mode(pg, group, mode):
     assert await rule_rows(pg, g, g.alice) == []
     dry = [e for e in await pg.services.moderation.modlog(g.chat.id) if e.dry]
     assert len(dry) == (1 if mode == "dry" else 0)
+
+
+async def test_the_rules_see_a_role_change_at_once(pg, group):
+    """Members are read once a minute at most on the hot path; whoever changes a role, a status or a tier says so."""
+    g = group
+    await say(pg, g.admin, "/addblocklist spam", g.chat)
+    await add(pg, g, 'when message and role = spreader and words "hello" then badge greeter')
+    pg.sim.send(g.alice, "hello", g.chat)  # read as a member, and remembered
+    await pg.settle()
+    await say(pg, g.owner, "/setrole @alice spreader", g.chat)
+    pg.sim.send(g.alice, "hello", g.chat)
+    await pg.settle()
+    assert "greeter" in await badges(pg, g, g.alice)
+    pg.sim.promote(g.chat, g.alice, by=g.owner, can_delete_messages=True)  # Telegram says so: she is an admin now
+    await pg.settle()
+    own = pg.sim.send(g.alice, "spam", g.chat)
+    await pg.settle()
+    assert not deleted(pg, own)
