@@ -3,9 +3,9 @@
 P1 throughput of the issue's mix (90 % chat, 5 % /checkin, 3 % other commands, 2 % joins/leaves) over G supergroups
 and M members, and per kind what one update costs alone; P2 latency at a fixed offered rate, open loop; P3 storage
 on a big cached database; P4 peak RSS of a process in which every member chatted twice, with the chat-XP flush
-that follows. Prints a markdown table with each target met or not, and writes the same figures as JSON.
+that follows; R the rules engine's cost per chat message (rules off, the default rules, 50 rules; bench/rules_case.py). Prints a markdown table with each target met or not, and writes the same figures as JSON.
 
-    python -m bench [--quick] [--json PATH] [--only P1,P2,P3,P4]
+    python -m bench [--quick] [--json PATH] [--only P1,P2,P3,P4,R]
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import storage
+from bench import rules_case, storage
 from bench.load import BarePipeline, StickyPipeline, closed_loop, one_at_a_time, open_loop
 from bench.report import fmt, summary_ms, table
 from bench.world import KINDS, World
@@ -31,8 +31,10 @@ TARGETS = {"ratio": 0.6, "p99_ms": 20.0, "storage_p99_ms": 5.0, "rss_mb": 200.0,
 
 def scale(quick: bool) -> dict:
     if quick:
-        return {"groups": 100, "members": 10_000, "p1": 6_000, "per_kind": 60, "p2": 2_500, "rate": 500, "storage": storage.QUICK}
-    return {"groups": 1000, "members": 100_000, "p1": 20_000, "per_kind": 150, "p2": 10_000, "rate": 500, "storage": storage.FULL}
+        return {"groups": 100, "members": 10_000, "p1": 6_000, "per_kind": 60, "p2": 2_500, "rate": 500, "storage": storage.QUICK,
+                "rules": 600}
+    return {"groups": 1000, "members": 100_000, "p1": 20_000, "per_kind": 150, "p2": 10_000, "rate": 500, "storage": storage.FULL,
+            "rules": 2000}
 
 
 async def load_phases(cfg: dict, only: set[str]) -> dict:
@@ -87,6 +89,8 @@ async def load_phases(cfg: dict, only: set[str]) -> dict:
                     "sticky_kinds": {k: summary_ms(v) for k, v in sticky_lat.items()},
                     "longest_hold_ms": 1e3 * db.holds.longest,
                 }
+            if "R" in only:  # last: it turns one group's rules off and gives another 50 rules
+                out["R"] = await rules_case.measure(sticky, bare, world, date, cfg["rules"])
         finally:
             await bare.stop()
             await sticky.stop()
@@ -141,6 +145,8 @@ def rows(results: dict, cfg: dict) -> list[dict]:
                           "beside": f"n={v['n']}", "met": v["p99"] < TARGETS["storage_p99_ms"]})
         r.append({"what": f"P3 database: {size['members']:,} members, {size['ledger_rows']:,} ledger rows", "value": "cached"
                   if p3["built_seconds"] is None else f"built in {p3['built_seconds']:.0f} s"})
+    if results.get("R"):
+        r += rules_case.rows(results["R"])
     if p4:
         s, b = p4["sticky"], p4["bare"]
         r.append({"what": f"P4 peak RSS, {s['members']:,} members chatted twice (MB)", "goal": f"< {TARGETS['rss_mb']:.0f}",
@@ -161,7 +167,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the world and the small P3 database: a fast look, not the record")
     parser.add_argument("--json", default="bench-results.json", help="where to write the figures (default: %(default)s)")
-    parser.add_argument("--only", default="P1,P2,P3,P4", help="phases to run (default: all)")
+    parser.add_argument("--only", default="P1,P2,P3,P4,R", help="phases to run (default: all; R: the rules engine's cost per message)")
     args = parser.parse_args()
     only = {p.strip().upper() for p in args.only.split(",")}
     cfg = scale(args.quick)
@@ -171,7 +177,7 @@ def main() -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}",
         "world": {"groups": cfg["groups"], "members": cfg["members"]}, "targets": TARGETS,
     }
-    if only & {"P1", "P2"}:
+    if only & {"P1", "P2", "R"}:
         results.update(asyncio.run(load_phases(cfg, only)))
     if "P3" in only:
         results["P3"] = asyncio.run(storage.measure(cfg["storage"], cfg["per_kind"]))
