@@ -469,7 +469,8 @@ class RulesService:
         else:
             for f in effects:
                 self._note(f.rule, f.effect, facts, verdict)
-        out.outcomes = await self.moderation.after_commit(chat, out.entries, out.actions)
+        if out.entries or out.actions:  # nothing written, nothing to do: the log listeners hear nothing
+            out.outcomes = await self.moderation.after_commit(chat, out.entries, out.actions)
         for action, outcome in zip(out.actions, out.outcomes):
             if action.kind == "delete" and action.message_ids == (msg,):
                 verdict.deleted = outcome.ok
