@@ -288,3 +288,10 @@ def person_id(context: BotContext) -> int:
     if context.actor.anonymous_admin:
         raise AnonymousAdminError()
     return context.actor.user_id
+
+
+def message_link(chat_id: int, message_id: int | None) -> str | None:
+    """t.me/c/… works for members of a supergroup, public or not; a basic group's messages have no links."""
+    if message_id is None or not str(chat_id).startswith("-100"):
+        return None
+    return f"https://t.me/c/{str(chat_id)[4:]}/{message_id}"

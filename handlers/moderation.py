@@ -14,7 +14,10 @@ from bot.domain.moderation import LogChatError, ModerationError, is_duration, pa
 from bot.domain.roles import Role
 from bot.texts import rules as texts
 from bot.texts import translator
-from handlers.base import answer_query, attempt, best_effort, command, edit_query_message, person_id, render_error, reply, resolve_target, split_target
+from handlers.base import (
+    answer_query, attempt, best_effort, command, edit_query_message, message_link, person_id, render_error, reply, resolve_target,
+    split_target,
+)
 from storage.members import Member
 
 log = logging.getLogger(__name__)
@@ -362,13 +365,6 @@ async def cmd_unsetlog(update: Update, context: BotContext) -> None:
     await reply(update, context, texts.log_unset(context.tr, await context.services.logchat.unset(update.effective_chat.id)))
 
 
-def _message_link(chat_id: int, message_id: int | None) -> str | None:
-    """t.me/c/… works for members of a supergroup, public or not; a basic group's messages have no links."""
-    if message_id is None or not str(chat_id).startswith("-100"):
-        return None
-    return f"https://t.me/c/{str(chat_id)[4:]}/{message_id}"
-
-
 def log_listener(app: Application):
     """ModerationService's listener: each committed audit batch, posted to the group's log chat (if it has one)."""
 
@@ -387,7 +383,7 @@ def log_listener(app: Application):
                 target = await _display_in(s, chat_id, e.target_id, title) if e.target_id is not None else None
                 actor = await _display_in(s, chat_id, e.actor_id, title) if e.actor_id is not None else None
                 posts.append(texts.log_entry(tr, title, e.action, target, actor, e.actor_id is None, e.reason, e.until,
-                                             settings.timezone, _message_link(chat_id, e.message_id)))
+                                             settings.timezone, message_link(chat_id, e.message_id)))
             return "\n\n".join(posts)
 
         async def refused(target) -> None:

@@ -20,7 +20,7 @@ from bot.texts import translator
 from bot.telegram_port import user_info
 from bot.texts import points as points_texts
 from bot.texts import rules as texts
-from handlers.base import answer_query, attempt, command, delete_later, edit_query_message, render_error, reply
+from handlers.base import answer_query, attempt, command, delete_later, edit_query_message, message_link, render_error, reply
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|me|ru|cn|xyz|top|info)\b", re.I)
 _EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\U0001F1E6-\U0001F1FF]")
@@ -131,14 +131,6 @@ def announcer(services) -> Callable[[Event, Verdict, str], Awaitable[None]]:
                 await s.outbox.private(admin.user.user_id, notice, chat_id=event.chat_id, kind="rule_notify")
 
     return announce
-
-
-def message_link(chat_id: int, message_id: int | None) -> str | None:
-    """t.me/c/… opens a supergroup's message for its members; a basic group's messages have no link."""
-    text = str(chat_id)
-    if message_id is None or not text.startswith("-100"):
-        return None
-    return f"https://t.me/c/{text[4:]}/{message_id}"
 
 
 def _sub(context: BotContext) -> tuple[str, list[str]]:

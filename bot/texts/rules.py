@@ -21,6 +21,7 @@ ACTIONS = {
     "mute": N_("muted"), "unmute": N_("unmuted"), "ban": N_("banned"), "unban": N_("unbanned"), "kick": N_("kicked"),
     "delete": N_("message deleted"), "purge": N_("messages purged"), "approve": N_("approved"),
     "unapprove": N_("approval withdrawn"), "report": N_("reported"),
+    "violation": N_("violation counted"), "reset": N_("violations cleared"), "notify": N_("admins notified"),
 }
 
 
