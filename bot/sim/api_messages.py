@@ -21,6 +21,7 @@ DELETE_WINDOW = 48 * 3600
 CALLBACK_ANSWER_LIMIT = 200
 CALLBACK_QUERY_TTL = 15 * 60  # after that Telegram no longer accepts an answer
 UPLOAD_LIMIT = 50 * 1024 * 1024
+MAX_POLL_PERIOD = 2628000  # seconds: the longest open_period, and how far ahead a close_date may be
 PHOTO_LIMIT = 10 * 1024 * 1024
 NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are exactly the same "
                 "as a current content and reply markup of the message")
@@ -289,8 +290,8 @@ class MessageMethods:
             limit=300, too_long="poll question length must not exceed 300")
         if not question:
             raise bad_request("poll question must be non-empty")
-        if len(p["options"]) < 2:
-            raise bad_request("poll must have at least 2 option")
+        if not p["options"]:  # api.json: "a JSON-serialized list of 1-12 answer options"
+            raise bad_request("poll must have at least 1 option")
         if len(p["options"]) > 12:
             raise bad_request("poll can't have more than 12 options")
         options = []
@@ -307,13 +308,17 @@ class MessageMethods:
         kind = p.get("type", "regular")
         if kind not in ("regular", "quiz"):
             raise bad_request("poll type is invalid")
+        anonymous = p.get("is_anonymous", True)
+        if p.get("allow_adding_options") and (anonymous or kind == "quiz"):
+            raise bad_request("adding options is not supported for anonymous polls and quizzes")
+        closes_at = self._poll_closes_at(p)
         poll: dict[str, Any] = {
             "id": self._random_digits(19),
             "question": question,
             "options": options,
             "total_voter_count": 0,
             "is_closed": bool(p.get("is_closed")),
-            "is_anonymous": p.get("is_anonymous", True),
+            "is_anonymous": anonymous,
             "type": kind,
             "allows_multiple_answers": bool(p.get("allows_multiple_answers")),
             "allows_revoting": p.get("allows_revoting", kind == "regular"),
@@ -323,7 +328,9 @@ class MessageMethods:
             poll["question_entities"] = question_entities
         if kind == "quiz":
             correct = p.get("correct_option_ids")
-            if not correct or any(not 0 <= i < len(options) for i in correct):
+            # "monotonically increasing 0-based identifiers", each naming an option
+            if (not correct or any(not 0 <= i < len(options) for i in correct)
+                    or any(a >= b for a, b in zip(correct, correct[1:]))):
                 raise bad_request("wrong correct option ids specified for the quiz")
             poll["correct_option_ids"] = list(correct)
             if "explanation" in p:
@@ -340,8 +347,41 @@ class MessageMethods:
         self._polls[poll["id"]] = PollRecord(
             id=poll["id"], chat_id=state.id, message_id=message["message_id"],
             is_anonymous=poll["is_anonymous"], allows_multiple_answers=poll["allows_multiple_answers"],
+            closes_at=None if poll["is_closed"] else closes_at,
         )
         return message
+
+    def _poll_closes_at(self: FakeTelegram, p: dict[str, Any]) -> int | None:
+        """open_period (seconds after sending) or close_date (a unix time), 5-2628000 s ahead; not both."""
+        if "open_period" in p and "close_date" in p:
+            raise bad_request("open_period and close_date can't be used together")
+        now = self._now()
+        if "open_period" in p:
+            if not 5 <= p["open_period"] <= MAX_POLL_PERIOD:
+                raise bad_request("poll open period is invalid")
+            return now + p["open_period"]
+        if "close_date" in p:
+            if not 5 <= p["close_date"] - now <= MAX_POLL_PERIOD:
+                raise bad_request("poll close date is invalid")
+            return p["close_date"]
+        return None
+
+    def _close_due_polls(self: FakeTelegram) -> None:
+        """Telegram closes a poll with an open_period or close_date by itself when its time is up, and tells the bot
+        that sent it (a poll update). Done lazily, whenever anyone next touches the simulator."""
+        now = self._now()
+        for record in self._polls.values():
+            if record.closes_at is None or record.closes_at > now:
+                continue
+            record.closes_at = None
+            state = self._chats[record.chat_id]
+            msg = state.messages.get(record.message_id)
+            if msg is None or msg.deleted or msg.data["poll"]["is_closed"]:
+                continue
+            poll = msg.data["poll"]
+            poll["is_closed"] = True
+            self._event(state, f"the poll '{poll['question']}' closed: its time was up")
+            self._emit("poll", copy.deepcopy(poll))
 
     def api_stopPoll(self: FakeTelegram, p: dict[str, Any]) -> dict[str, Any]:
         self._reject_unmodelled(p)
@@ -354,6 +394,7 @@ class MessageMethods:
             raise bad_request("poll has already been closed")
         markup = self._inline_markup(p.get("reply_markup"), state)
         poll["is_closed"] = True
+        self._polls[poll["id"]].closes_at = None
         if markup:
             msg.data["reply_markup"] = markup
         self._event(state, f"{self.bot.display} closed the poll '{poll['question']}'")
@@ -377,6 +418,9 @@ class MessageMethods:
             origin = {"type": "user", "date": data["date"], "sender_user": data["from"]}
         content = {k: copy.deepcopy(v) for k, v in data.items()
                    if k in ("text", "entities", "photo", "document", "caption", "caption_entities", "poll")}
+        if "poll" in content and not content["poll"]["is_closed"]:
+            # A quiz's answer shows only while "closed or sent (not forwarded) by the bot".
+            content["poll"].pop("correct_option_ids", None)
         content["forward_origin"] = origin
         permission, what = (("can_send_photos", "photos") if "photo" in content else
                             ("can_send_documents", "documents") if "document" in content else

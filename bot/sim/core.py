@@ -181,6 +181,7 @@ class FakeTelegram(DriverMixin, UserMediaMixin, ChannelMixin, BotMethods, Messag
         """
         if allowed_updates is not None:
             self._allowed = list(allowed_updates)
+        self._close_due_polls()
         taken = [u for u in self._updates if self._is_allowed(u)]
         self._updates.clear()
         return copy.deepcopy(taken)
@@ -218,6 +219,7 @@ class FakeTelegram(DriverMixin, UserMediaMixin, ChannelMixin, BotMethods, Messag
         transports turn it into what a client sees (PTB's NetworkError / TimedOut, a dropped connection).
         """
         with self._lock:
+            self._close_due_polls()  # what Telegram did by itself since the last request
             call = Call(method=method, params=dict(params), ok=False, at=self.clock.now().timestamp())
             try:
                 status, body = self._answer(call, token, method, params, files or {}, block)
@@ -373,6 +375,7 @@ class FakeTelegram(DriverMixin, UserMediaMixin, ChannelMixin, BotMethods, Messag
                     return []
                 raise ApiError(409, "Conflict: terminated by other getUpdates request; "
                                     "make sure that only one bot instance is running")
+            self._close_due_polls()
             ready = self._deliverable(limit, offset)
             if ready or time.monotonic() >= deadline:
                 return ready
@@ -411,6 +414,7 @@ class FakeTelegram(DriverMixin, UserMediaMixin, ChannelMixin, BotMethods, Messag
     def _long_poll_state(self, token: str, params: dict[str, str], generation: int) -> str:
         """For SimRequest's asynchronous long poll: "ready" (answer now), "wait", or "superseded"."""
         with self._lock:
+            self._close_due_polls()
             if self._poll_generation != generation:
                 return "ready" if self._poll_closed_generation >= generation else "superseded"
             if token != self.token or self._logged_out or self._webhook is not None:

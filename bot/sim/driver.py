@@ -382,6 +382,7 @@ class DriverMixin:
 
     @locked
     def vote(self: FakeTelegram, user: SimUser, poll_message: dict[str, Any], option_ids: list[int]) -> None:
+        self._close_due_polls()
         state, msg = self._driver_message(poll_message)
         self._check_can_see(state, user)
         poll = msg.data.get("poll")
@@ -395,8 +396,10 @@ class DriverMixin:
             raise SimError(f"invalid option ids {options} for a poll with {len(poll['options'])} options")
         if len(options) > 1 and not record.allows_multiple_answers:
             raise SimError("this poll allows one answer")
-        if user.id in record.votes and not poll.get("allows_revoting", True) and options:
-            raise SimError("this poll does not allow changing a vote")
+        if user.id in record.votes and not poll["allows_revoting"]:
+            raise SimError("this poll does not allow changing a vote")  # a quiz's answer is final: not even retracted
+        if not options and user.id not in record.votes:
+            raise SimError("there is no vote to retract")
         for i in record.votes.pop(user.id, []):
             poll["options"][i]["voter_count"] -= 1
         if options:

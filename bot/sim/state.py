@@ -191,3 +191,4 @@ class PollRecord:
     is_anonymous: bool
     allows_multiple_answers: bool
     votes: dict[int, list[int]] = field(default_factory=dict)
+    closes_at: int | None = None  # unix time (open_period / close_date): Telegram closes the poll by itself then

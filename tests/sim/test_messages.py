@@ -126,8 +126,84 @@ def test_polls_and_votes(sim, group, bob) -> None:
         400, "Bad Request: poll has already been closed")
     with pytest.raises(SimError):
         sim.vote(bob, poll_message, [1])
-    assert refused(sim, "sendPoll", chat_id=group.id, question="?", options=[{"text": "only"}]) == (
-        400, "Bad Request: poll must have at least 2 option")
+    assert refused(sim, "sendPoll", chat_id=group.id, question="?", options=[]) == (
+        400, "Bad Request: poll must have at least 1 option")
+    assert ok(sim, "sendPoll", chat_id=group.id, question="?", options=[{"text": "only"}])  # api.json: 1-12 options
+
+
+def test_an_anonymous_poll_sends_no_poll_answer_but_its_new_state(sim, group, bob) -> None:
+    poll_message = ok(sim, "sendPoll", chat_id=group.id, question="Tea?", options=[{"text": "Yes"}, {"text": "No"}])
+    assert poll_message["poll"]["is_anonymous"] is True  # the default
+    sim.take_updates()
+    sim.vote(bob, poll_message, [1])
+    updates = sim.take_updates()
+    assert kinds(updates) == ["poll"] and updates[0]["poll"]["options"][1]["voter_count"] == 1
+    assert sim.transcript(group)[-1].endswith("someone voted (anonymous poll)")  # nobody sees who voted
+
+
+def test_a_quiz_names_its_correct_options_and_its_answer_is_final(sim, group, alice, bob) -> None:
+    def quiz(**extra):
+        return dict(chat_id=group.id, question="2+2?", options=[{"text": "3"}, {"text": "4"}, {"text": "5"}],
+                    type="quiz", is_anonymous=False, **extra)
+
+    for bad in ([], [3], [1, 1], [2, 1]):  # none, out of range, not monotonically increasing
+        assert refused(sim, "sendPoll", **quiz(correct_option_ids=bad) if bad else quiz()) == (
+            400, "Bad Request: wrong correct option ids specified for the quiz")
+    assert refused(sim, "sendPoll", **quiz(correct_option_ids=[1], allow_adding_options=True)) == (
+        400, "Bad Request: adding options is not supported for anonymous polls and quizzes")
+    message = ok(sim, "sendPoll", **quiz(correct_option_ids=[1]))
+    assert message["poll"]["correct_option_ids"] == [1] and message["poll"]["allows_revoting"] is False
+    sim.take_updates()
+    sim.vote(bob, message, [0])
+    with pytest.raises(SimError, match="does not allow changing"):
+        sim.vote(bob, message, [1])
+    with pytest.raises(SimError, match="does not allow changing"):
+        sim.vote(bob, message, [])  # not even taken back
+    with pytest.raises(SimError, match="no vote to retract"):
+        sim.vote(alice, message, [])
+    answers = [u["poll_answer"] for u in sim.take_updates() if "poll_answer" in u]
+    assert [(a["user"]["id"], a["option_ids"]) for a in answers] == [(bob.id, [0])]
+    forwarded = ok(sim, "forwardMessage", chat_id=group.id, from_chat_id=group.id, message_id=message["message_id"])
+    assert "correct_option_ids" not in forwarded["poll"]  # an open quiz's answer is not shown in a forwarded copy
+
+
+def test_a_regular_polls_vote_can_change_and_each_change_is_a_poll_answer(sim, group, bob) -> None:
+    message = ok(sim, "sendPoll", chat_id=group.id, question="Tea?", options=[{"text": "Yes"}, {"text": "No"}],
+                 is_anonymous=False)
+    sim.take_updates()
+    sim.vote(bob, message, [0])
+    sim.vote(bob, message, [])
+    sim.vote(bob, message, [1])
+    answers = [u["poll_answer"]["option_ids"] for u in sim.take_updates() if "poll_answer" in u]
+    assert answers == [[0], [], [1]]
+
+
+def test_a_poll_with_an_open_period_closes_by_itself_and_then_refuses_votes(sim, group, alice, bob) -> None:
+    base = dict(chat_id=group.id, question="Tea?", options=[{"text": "Yes"}, {"text": "No"}], is_anonymous=False)
+    now = int(sim.clock.now().timestamp())
+    for extra, error in (
+        ({"open_period": 4}, "poll open period is invalid"),
+        ({"open_period": 2628001}, "poll open period is invalid"),
+        ({"close_date": now + 2}, "poll close date is invalid"),
+        ({"open_period": 60, "close_date": now + 60}, "open_period and close_date can't be used together"),
+    ):
+        assert refused(sim, "sendPoll", **base, **extra) == (400, f"Bad Request: {error}")
+    timed = ok(sim, "sendPoll", **base, open_period=60)
+    dated = ok(sim, "sendPoll", **base, close_date=now + 120)
+    sim.take_updates()
+    sim.clock.advance(seconds=59)
+    sim.vote(bob, timed, [0])
+    sim.clock.advance(seconds=1)
+    with pytest.raises(SimError, match="closed"):
+        sim.vote(alice, timed, [0])
+    sim.vote(alice, dated, [1])
+    updates = sim.take_updates()
+    closed = [u["poll"] for u in updates if "poll" in u and u["poll"]["is_closed"]]
+    assert [p["id"] for p in closed] == [timed["poll"]["id"]] and closed[0]["total_voter_count"] == 1
+    assert refused(sim, "stopPoll", chat_id=group.id, message_id=timed["message_id"]) == (
+        400, "Bad Request: poll has already been closed")
+    sim.clock.advance(seconds=60)
+    assert ok(sim, "getUpdates", timeout=0)[-1]["poll"]["id"] == dated["poll"]["id"]  # closed at its close_date
 
 
 def test_photo_and_document_uploads(sim, group) -> None:
