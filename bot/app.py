@@ -12,7 +12,7 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     Application, ApplicationBuilder, CallbackQueryHandler, ChatJoinRequestHandler, ChatMemberHandler, CommandHandler,
     ContextTypes, Defaults, JobQueue,
-    MessageHandler, TypeHandler, filters,
+    MessageHandler, PollAnswerHandler, TypeHandler, filters,
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -37,6 +37,7 @@ from bot.services.points import PointsService
 from bot.services.outbox import Outbox
 from bot.services.roles import RoleService
 from bot.services.schedules import ScheduleService
+from bot.services.polls import PollService
 from bot.services.shop import ShopService
 from bot.services.stats import StatsService
 from bot.services.spotlight import SpotlightService
@@ -47,7 +48,7 @@ from bot.domain.loyalty import Thresholds
 from bot.telegram_port import BotOutbox, BotPort, ModerationPort
 from bot.texts import LANGUAGES, core as core_texts, translator
 from bot.texts.commands import description
-from handlers import core, export, feedback, funnel, lifecycle, loyalty, moderation, points, rules, schedules, shop, stats
+from handlers import core, export, feedback, funnel, lifecycle, loyalty, moderation, points, polls, rules, schedules, shop, stats
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
 from handlers.router import GROUP_CHAT, SERVICE_MESSAGE, CommandRouter
@@ -63,6 +64,7 @@ from storage.points import PointsRepo
 from storage.outbox import OutboxRepo
 from storage.roles import RoleRepo
 from storage.schedules import CampaignRepo, ScheduleRepo
+from storage.polls import PollRepo
 from storage.rules import LogChatRepo, ModerationRepo, RulesRepo
 from storage.shop import ShopRepo
 from storage.stats import StatsRepo
@@ -155,6 +157,7 @@ def build_application(
         outbox=outbox,
         feedback=FeedbackService(db, FeedbackRepo(db), points_service, clock, config.feedback.points),
         schedules=ScheduleService(ScheduleRepo(db), group_service, outbox, clock, timedelta(minutes=config.schedules.grace_minutes)),
+        polls=PollService(db, PollRepo(db), ScheduleRepo(db), outbox, clock, config.activities),
         stats=StatsService(StatsRepo(db), group_service, clock, config.stats),
         spotlight=SpotlightService(db, group_service, config.stats, clock),
         loyalty=LoyaltyService(LoyaltyRepo(db), group_service, Thresholds(**config.loyalty.model_dump())),
@@ -181,6 +184,7 @@ def build_application(
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, lifecycle.on_migrate), group=GROUP_MAIN)
     # Every command in one router (looked up by name); a new module's COMMANDS only needs adding to all_commands().
     app.add_handler(CommandRouter(commands), group=GROUP_MAIN)
+    app.add_handler(PollAnswerHandler(polls.on_poll_answer), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(points.on_season_button, pattern=r"^season:"), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(shop.on_shop_button, pattern=shop.CALLBACK_PATTERN), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(loyalty.on_nps_button, pattern=loyalty.NPS_PATTERN), group=GROUP_MAIN)

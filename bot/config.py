@@ -234,6 +234,19 @@ class SchedulesConfig(_Model):
     tick_seconds: int = Field(10, ge=1, le=300)  # how often due schedules and deferred work (delete later…) are claimed
     grace_minutes: int = Field(60, ge=0, le=7 * 24 * 60)  # a run missed by downtime still runs once if at most this late
 
+class ActivitiesConfig(_Model):
+    """Scheduled activities with a window (/schedule … quiz|poll|topic); a schedule's own +POINTS and DURATION win."""
+
+    quiz_points: int = Field(10, ge=0, le=10000)  # a right quiz answer pays this (ledger reason quiz)
+    quiz_minutes: int = Field(60, ge=1, le=7 * 24 * 60)  # a quiz stays open this long, then its result is posted
+    poll_points: int = Field(5, ge=0, le=10000)  # answering a poll pays this, once per member (ledger reason poll)
+    poll_minutes: int = Field(24 * 60, ge=1, le=7 * 24 * 60)  # a poll stays open this long
+    topic_xp: int = Field(5, ge=0, le=10000)  # XP for replying to the topic of the week, once per member (reason topic)
+    topic_minutes: int = Field(7 * 24 * 60, ge=1, le=7 * 24 * 60)  # replies count this long
+    topic_best: int = Field(3, ge=0, le=10)  # how many of the best replies the closing post highlights
+    topic_best_points: int = Field(20, ge=0, le=10000)  # points for each highlighted reply (reason topic_best)
+
+
 class ModerationConfig(_Model):
     warn_limit: int = Field(5, ge=1, le=100)  # per-group: warn_limit - at this many warns the warn mode applies and warns start again
     warn_mode: str = "ban"  # per-group: warn_mode - ban | kick | mute | tmute 1h | tban 2d
@@ -312,6 +325,7 @@ class Config(_Model):
     funnel: FunnelConfig = FunnelConfig()
     outbox: OutboxConfig = OutboxConfig()
     schedules: SchedulesConfig = SchedulesConfig()
+    activities: ActivitiesConfig = ActivitiesConfig()
     stats: StatsConfig = StatsConfig()
     loyalty: LoyaltyConfig = LoyaltyConfig()
     nps: NpsConfig = NpsConfig()

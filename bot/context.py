@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.services.roles import RoleService
     from bot.services.outbox import Outbox
     from bot.services.schedules import ScheduleService
+    from bot.services.polls import PollService
     from bot.services.shop import ShopService
     from bot.services.stats import StatsService
     from bot.services.spotlight import SpotlightService
@@ -49,6 +50,7 @@ class Services:
     shop: ShopService
     outbox: Outbox
     schedules: ScheduleService
+    polls: PollService
     stats: StatsService
     spotlight: SpotlightService
     loyalty: LoyaltyService

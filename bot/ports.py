@@ -20,8 +20,16 @@ class SendError(Exception):
 
 class OutboxPort(Protocol):
     async def send(self, chat_id: int, text: str, *, photo: str | None = None, buttons: list[list[str]] | None = None,
-                   pin: bool = False) -> int:
-        """Send HTML text (or a photo with it as caption), optionally with URL buttons and pinned silently; the message id."""
+                   pin: bool = False, choices: list[list[list[str]]] | None = None) -> int:
+        """Send HTML text (or a photo with it as caption), optionally with URL buttons (or rows of [label, callback
+        data] choices) and pinned silently; the message id."""
 
     async def delete(self, chat_id: int, message_id: int) -> bool:
         """Delete a message; False when it is already gone or cannot be deleted."""
+
+    async def send_poll(self, chat_id: int, question: str, options: list[str], *, correct: int | None = None,
+                        multiple: bool = False) -> tuple[int, str]:
+        """A non-anonymous native poll (a quiz with `correct`); (message id, Telegram's poll id)."""
+
+    async def stop_poll(self, chat_id: int, message_id: int) -> int | None:
+        """Close a poll; its voter count, or None when it could not be closed (already closed, gone)."""

@@ -5,7 +5,7 @@ import asyncio
 import logging
 from datetime import datetime
 
-from telegram import Bot, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, User
+from telegram import Bot, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, InputPollOption, Poll, User
 from telegram.error import BadRequest, RetryAfter, TelegramError
 
 from bot.ports import SendError
@@ -43,8 +43,10 @@ class BotOutbox:
         self.attempt = attempt
 
     async def send(self, chat_id: int, text: str, *, photo: str | None = None, buttons: list[list[str]] | None = None,
-                   pin: bool = False) -> int:
+                   pin: bool = False, choices: list[list[list[str]]] | None = None) -> int:
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, url=url)] for label, url in buttons]) if buttons else None
+        if choices:
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in choices])
         if photo is not None:
             done = await self.attempt(f"photo post in {chat_id}", lambda: self.bot.send_photo(chat_id, photo, caption=text or None, reply_markup=markup))
         else:
@@ -63,6 +65,20 @@ class BotOutbox:
         except TelegramError as exc:
             log.info("could not delete %s/%s: %s", chat_id, message_id, exc)
             return False
+
+    async def send_poll(self, chat_id: int, question: str, options: list[str], *, correct: int | None = None,
+                        multiple: bool = False) -> tuple[int, str]:
+        # Not anonymous: only then does Telegram tell the bot who answered what (poll_answer).
+        kind = {"type": Poll.QUIZ, "correct_option_ids": [correct]} if correct is not None else {"allows_multiple_answers": multiple}
+        done = await self.attempt(f"poll in {chat_id}", lambda: self.bot.send_poll(
+            chat_id, question, [InputPollOption(o) for o in options], is_anonymous=False, **kind))
+        if not done.done:
+            raise SendError(str(done.error))
+        return done.result.message_id, done.result.poll.id
+
+    async def stop_poll(self, chat_id: int, message_id: int) -> int | None:
+        done = await self.attempt(f"stop poll {chat_id}/{message_id}", lambda: self.bot.stop_poll(chat_id, message_id))
+        return done.result.total_voter_count if done.done else None
 
 # What a moderation call came to, in words services understand (no Telegram exception leaves this module):
 # done; gone (already deleted / not there: the goal holds); no_right (Telegram refused our rights); failed.

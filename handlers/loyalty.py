@@ -8,6 +8,8 @@ from bot.domain.errors import UsageError
 from bot.domain.nps import NpsError
 from bot.domain.roles import Role
 from bot.texts import loyalty as texts
+from bot.texts import translator
+from storage.schedules import Schedule
 from handlers.base import answer_query, best_effort, command, render_error, reply, resolve_target
 
 NPS_PATTERN = r"^nps:\d+:\d+$"
@@ -42,9 +44,36 @@ async def cmd_loyalty(update: Update, context: BotContext) -> None:
                                                s.loyalty.thresholds))
 
 
+def _choices(survey_id: int) -> list[list[list[str]]]:
+    """The 0–10 buttons, as rows of [label, callback data]."""
+    row = lambda scores: [[str(n), f"nps:{survey_id}:{n}"] for n in scores]  # noqa: E731
+    return [row(range(0, 6)), row(range(6, 11))]
+
+
 def _keyboard(survey_id: int) -> InlineKeyboardMarkup:
-    row = lambda scores: [InlineKeyboardButton(str(n), callback_data=f"nps:{survey_id}:{n}") for n in scores]  # noqa: E731
-    return InlineKeyboardMarkup([row(range(0, 6)), row(range(6, 11))])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                                 for row in _choices(survey_id)])
+
+
+async def run_nps(context: BotContext, schedule: Schedule) -> str:
+    """A schedule's NPS round: the same survey as /nps, posted through the outbox. While one is still open nothing
+    is posted (logged); a survey that could not be posted is closed again, so /nps is not blocked by it."""
+    s, chat_id = context.services, schedule.chat_id
+    now = s.clock.now()
+    try:
+        survey = await s.nps.open(chat_id, None, now)
+    except NpsError:
+        await s.outbox.log(chat_id, "nps", "suppressed", "a survey is still open")
+        return "suppressed"
+    group = await s.groups.repo.get(chat_id)
+    tr = translator((await s.groups.settings(chat_id)).language)
+    pushed = await s.outbox.post(chat_id, "nps", texts.nps_question(tr, group.title if group else "", s.nps.open_days),
+                                 choices=_choices(survey.id))
+    if pushed.sent:
+        await s.nps.posted(survey, pushed.message_id)
+    else:
+        await s.nps.close(chat_id, now)
+    return pushed.outcome
 
 
 @command("nps", role=Role.ADMIN)

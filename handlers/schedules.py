@@ -32,10 +32,16 @@ async def perform(context: BotContext, work: Deferred) -> None:
     elif work.kind == "post":
         p = work.payload
         await s.outbox.post(work.chat_id, p["kind"], p["text"], photo=p.get("photo"), buttons=p.get("buttons"),
-                            pin=bool(p.get("pin")), names=p.get("names") or (), held=True)
+                            pin=bool(p.get("pin")), names=p.get("names") or (), held=True, choices=p.get("choices"))
     elif work.kind == INACTIVITY_WORK:  # the rules' daily inactivity pass; it books the next one itself
         since = work.payload.get("since")
         await s.rules.sweep_inactive(work.chat_id, datetime.fromisoformat(since) if since else None)
+    elif work.kind == "poll_close":
+        from handlers.polls import close_poll
+        await close_poll(context, work)
+    elif work.kind == "quiz_result":
+        from handlers.polls import post_result
+        await post_result(context, int(work.payload["poll"]), int(work.payload.get("tries", 0)))
     else:
         log.warning("deferred work %s of unknown kind %s dropped", work.id, work.kind)
 
@@ -72,6 +78,12 @@ async def run(context: BotContext, schedule: Schedule) -> str:
     if schedule.action == "report":
         from handlers.stats import run_report  # the weekly report is the stats'
         return await run_report(context, schedule)
+    if schedule.action == "nps":
+        from handlers.loyalty import run_nps  # the survey is /nps's
+        return await run_nps(context, schedule)
+    if schedule.action in ("quiz", "poll"):
+        from handlers.polls import run_poll  # quizzes and polls are their own feature
+        return await run_poll(context, schedule)
     log.warning("schedule %s: action %s is not known", schedule.id, schedule.action)
     return "failed"
 

@@ -672,4 +672,71 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        20,
+        "quizzes and native polls with their answers; the topic list and topics of the week with their replies",
+        """
+        CREATE TABLE polls (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            schedule_id INTEGER,
+            kind TEXT NOT NULL CHECK (kind IN ('quiz', 'poll')),
+            question TEXT NOT NULL,
+            options TEXT NOT NULL,
+            correct INTEGER,
+            points INTEGER NOT NULL,
+            first_n INTEGER,
+            opened_at TEXT NOT NULL,
+            closes_at TEXT NOT NULL,
+            message_id INTEGER,
+            tg_poll_id TEXT UNIQUE,
+            closed_at TEXT,
+            voters INTEGER,
+            result_at TEXT
+        );
+        CREATE TABLE poll_answers (
+            poll_id INTEGER NOT NULL REFERENCES polls(id),
+            user_id INTEGER NOT NULL,
+            option_ids TEXT NOT NULL,
+            correct INTEGER,
+            rank INTEGER,
+            points INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (poll_id, user_id)
+        );
+        CREATE TABLE topics (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            text TEXT NOT NULL,
+            added_by INTEGER,
+            added_at TEXT NOT NULL,
+            used INTEGER NOT NULL DEFAULT 0,
+            last_used_at TEXT,
+            deleted_at TEXT
+        );
+        CREATE INDEX topics_chat ON topics(chat_id, deleted_at);
+        CREATE TABLE topic_posts (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            schedule_id INTEGER,
+            topic_id INTEGER,
+            text TEXT NOT NULL,
+            xp INTEGER NOT NULL,
+            best_points INTEGER NOT NULL,
+            opened_at TEXT NOT NULL,
+            closes_at TEXT NOT NULL,
+            message_id INTEGER,
+            closed_at TEXT
+        );
+        CREATE INDEX topic_posts_open ON topic_posts(chat_id) WHERE closed_at IS NULL;
+        CREATE TABLE topic_replies (
+            post_id INTEGER NOT NULL REFERENCES topic_posts(id),
+            message_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            replies INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (post_id, message_id)
+        )
+        """,
+    ),
 ]

@@ -156,11 +156,7 @@ class ScheduleRepo:
 
     async def defer(self, chat_id: int, kind: str, payload: dict, due_at: datetime, now: datetime) -> int:
         async with self.db.transaction() as tx:
-            async with tx.execute(
-                "INSERT INTO deferred(chat_id, kind, payload, due_at, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (chat_id, kind, json.dumps(payload), iso(due_at), iso(now)),
-            ) as cur:
-                return (await cur.fetchone())[0]
+            return await defer_in(tx, chat_id, kind, payload, due_at, now)
 
     async def claim_deferred(self, now: datetime, limit: int = 200) -> list[Deferred]:
         """Every due row, marked done in the same statement that reads it: each is handed out exactly once."""
@@ -194,6 +190,15 @@ class ScheduleRepo:
             sql, params = sql + " AND chat_id = ?", (chat_id,)
         rows = await self.db.fetchall(sql + " ORDER BY due_at, id", params)
         return [Deferred(r[0], r[1], r[2], json.loads(r[3]), from_iso(r[4])) for r in rows]
+
+
+async def defer_in(tx, chat_id: int, kind: str, payload: dict, due_at: datetime, now: datetime) -> int:
+    """Deferred work written inside another feature's transaction (a quiz and its closing, together)."""
+    async with tx.execute(
+        "INSERT INTO deferred(chat_id, kind, payload, due_at, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        (chat_id, kind, json.dumps(payload), iso(due_at), iso(now)),
+    ) as cur:
+        return (await cur.fetchone())[0]
 
 
 class ReminderRepo:

@@ -25,6 +25,14 @@ POLICIES: dict[str, Policy] = {
     "report": Policy(capped=True, quiet="defer"),  # the weekly report, posted in the group
     "report_admins": Policy(capped=False, quiet="defer"),  # private: the weekly report to each admin
     "spotlight": Policy(capped=False, quiet="defer"),  # private: a newcomer very active in their first day, to admins
+    # Activities with a window (a quiz, a poll, a topic of the week, an NPS survey) are not moved by quiet hours:
+    # their time is part of them. What they lead to (a quiz's result, the topic's best replies) may wait till morning.
+    "quiz": Policy(capped=True, quiet="drop"),
+    "poll": Policy(capped=True, quiet="drop"),
+    "topic": Policy(capped=True, quiet="drop"),
+    "nps": Policy(capped=True, quiet="drop"),
+    "quiz_result": Policy(capped=False, quiet="defer"),
+    "topic_result": Policy(capped=False, quiet="defer"),
     "referral": Policy(capped=False, quiet="defer"),  # private: the inviter's reward notice
     "expiry": Policy(capped=False, quiet="defer"),  # private: points about to expire
     "feedback": Policy(capped=False, quiet="defer"),  # an answer to what a member asked

@@ -65,6 +65,12 @@ class Reason(StrEnum):
     MILESTONE = "milestone"
     # A newcomer very active in their first hours (the group's spotlight_bonus), once per member and group.
     SPOTLIGHT = "spotlight"
+    # Scheduled activities: a right quiz answer, a poll answered, a reply to the topic of the week (XP), a reply the
+    # topic's closing post highlights. Each once per member per quiz, poll or topic.
+    QUIZ = "quiz"
+    POLL = "poll"
+    TOPIC = "topic"
+    TOPIC_BEST = "topic_best"
 
 
 # Reasons whose rows take points away; handy when splitting a ledger into credits and debits.

@@ -24,7 +24,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.domain.errors import UserError
 
 KINDS = ("once", "every", "daily", "weekly", "monthly", "cron")
-ACTIONS = ("post", "reminder", "leaderboard", "campaign", "report")
+ACTIONS = ("post", "reminder", "leaderboard", "campaign", "report", "quiz", "poll", "topic", "nps")
+# Activities with a window: `[DURATION] [+POINTS]`, a quiz also `[first N]` (only the first N right answers pay), a poll
+# `[multi]` (several answers allowed). The window ends by itself (durable deferred work), after at most MAX_CAMPAIGN.
+WINDOWED = ("quiz", "poll", "topic")
+_POINTS = re.compile(r"^\+(\d{1,4})$")
+MAX_WINNERS = 1000
 MAX_MULTIPLIER = 10
 MAX_CAMPAIGN = timedelta(days=7)
 _MULTIPLIER = re.compile(r"^[x×]?(\d{1,2}(?:\.\d{1,2})?)[x×]?$")
@@ -59,7 +64,9 @@ class Spec:
     content_start: int  # index of the first content word in the words after /schedule
     options: tuple[str, ...] = ()
     multiplier: str | None = None  # campaign: the points multiplier, as text ("2", "1.5")
-    minutes: int | None = None  # campaign: how long the window stays open
+    minutes: int | None = None  # campaign, quiz, poll, topic: how long the window stays open
+    points: int | None = None  # quiz, poll, topic: what taking part pays (None: the configured default)
+    first: int | None = None  # quiz: only the first N right answers pay
 
 
 OPTIONS = ("pin", "replace")
@@ -174,6 +181,12 @@ def parse(words: list[str]) -> Spec:
         minutes = int(timedelta(**{UNITS[d.group(2)]: int(d.group(1))}).total_seconds() // 60)
         i += 2
     options = []
+    points = first = None
+    if action in WINDOWED:
+        minutes, points, first, multi, i = _window_args(words, i, action)
+        options += ["multi"] if multi else []
+    if action == "nps" and i < len(words):  # the survey is Sticky's own question: nothing to add
+        raise _bad(i, "end", words[i])
     if action == "report" and i < len(words) and words[i].lower() in REPORT_TO:  # to the admins (default) or the group
         options.append(words[i].lower())
         i += 1
@@ -182,7 +195,34 @@ def parse(words: list[str]) -> Spec:
         i += 1
     if action == "report" and i < len(words):  # a report has no text of its own: anything more is a mistake
         raise _bad(i, "report_to", words[i])
-    return Spec(kind, spec, action, i, tuple(options), multiplier, minutes)
+    return Spec(kind, spec, action, i, tuple(options), multiplier, minutes, points, first)
+
+
+def _window_args(words: list[str], i: int, action: str) -> tuple[int | None, int | None, int | None, bool, int]:
+    """`[DURATION] [+POINTS] [first N] [multi]` in any order, each at most once; the content starts at the first
+    word that is none of them."""
+    minutes = points = first = None
+    multi = False
+    while i < len(words):
+        word = words[i].lower()
+        d = _DURATION.match(word)
+        if d and minutes is None:
+            span = timedelta(**{UNITS[d.group(2)]: int(d.group(1))})
+            if not timedelta(0) < span <= MAX_CAMPAIGN:
+                raise _bad(i, "duration", words[i])
+            minutes, i = int(span.total_seconds() // 60), i + 1
+        elif _POINTS.match(word) and points is None:
+            points, i = int(_POINTS.match(word).group(1)), i + 1
+        elif action == "quiz" and word == "first" and first is None and i + 1 < len(words) and words[i + 1].isdigit():
+            first = int(words[i + 1]) if len(words[i + 1]) <= 4 else 0
+            if not 1 <= first <= MAX_WINNERS:
+                raise _bad(i + 1, "winners", words[i + 1])
+            i += 2
+        elif action == "poll" and word == "multi" and not multi:
+            multi, i = True, i + 1
+        else:
+            break
+    return minutes, points, first, multi, i
 
 
 def too_often(cron: str) -> bool:

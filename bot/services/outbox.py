@@ -26,6 +26,7 @@ CAPPED_KINDS = [k for k, p in dom.POLICIES.items() if p.capped]
 class Pushed:
     outcome: str  # sent | capped | deferred | dropped | suppressed | failed
     message_id: int | None = None
+    poll_id: str | None = None  # a native poll: Telegram's id for it (poll answers name it)
 
     @property
     def sent(self) -> bool:
@@ -54,20 +55,37 @@ class Outbox:
         return [u for u in user_ids if "mentions" not in await self.points.optouts(u)]
 
     async def post(self, chat_id: int, kind: str, text: str, *, photo: str | None = None, buttons: list[list[str]] | None = None,
-                   pin: bool = False, names: Iterable[int] = (), held: bool = False) -> Pushed:
+                   pin: bool = False, names: Iterable[int] = (), held: bool = False,
+                   choices: list[list[list[str]]] | None = None) -> Pushed:
         """A message to a group. `names`: members it names or mentions — if any of them opted out of mentions it is
-        not sent (callers filter long lists with mentionable() first). `held`: it waited out quiet hours already."""
+        not sent (callers filter long lists with mentionable() first). `held`: it waited out quiet hours already.
+        `choices`: rows of [label, callback data] buttons (an answer to press), instead of URL `buttons`."""
         names = list(names)
         if names and len(await self.mentionable(names)) < len(names):
             return await self._log(chat_id, kind, "suppressed", "mentions opt-out")
+        payload = {"kind": kind, "text": text, "photo": photo, "buttons": buttons, "pin": pin, "names": names}
+        if choices:
+            payload["choices"] = choices
+        refused = await self._discipline(chat_id, kind, held, payload)
+        if refused is not None:
+            return refused
+        try:
+            message_id = await self.port.send(chat_id, text, photo=photo, buttons=buttons, pin=pin, choices=choices)
+        except SendError as exc:
+            return await self._log(chat_id, kind, "failed", str(exc)[:200])
+        await self._log(chat_id, kind, "sent")
+        return Pushed("sent", message_id)
+
+    async def _discipline(self, chat_id: int, kind: str, held: bool, payload: dict | None) -> Pushed | None:
+        """Quiet hours and caps: None when the message may go now; otherwise what became of it. `payload`: how to
+        send it later if quiet hours hold it (None: it cannot wait, it is dropped)."""
         settings = await self.groups.settings(chat_id)
         now = self.clock.now()
         policy = dom.policy(kind)
         end = None if held else dom.quiet_end(settings.quiet_hours, now, settings.timezone)
         if end is not None:
-            if policy.quiet == "drop":
+            if policy.quiet == "drop" or payload is None:
                 return await self._log(chat_id, kind, "dropped", "quiet hours")
-            payload = {"kind": kind, "text": text, "photo": photo, "buttons": buttons, "pin": pin, "names": names}
             await self.deferred.defer(chat_id, "post", payload, end, now)
             return await self._log(chat_id, kind, "deferred", f"quiet hours, until {end.isoformat()}")
         if policy.capped:
@@ -77,12 +95,25 @@ class Outbox:
                 return await self._log(chat_id, kind, "capped", f"daily cap {settings.push_daily_cap}")
             if settings.push_weekly_cap and this_week >= settings.push_weekly_cap:
                 return await self._log(chat_id, kind, "capped", f"weekly cap {settings.push_weekly_cap}")
+        return None
+
+    async def poll(self, chat_id: int, kind: str, question: str, options: list[str], *, correct: int | None = None,
+                   multiple: bool = False) -> Pushed:
+        """A native poll (a quiz when `correct` names the right option), not anonymous so answers reach Sticky.
+        The same caps and quiet hours as a post; a poll has a window, so quiet hours drop it rather than move it."""
+        refused = await self._discipline(chat_id, kind, False, None)
+        if refused is not None:
+            return refused
         try:
-            message_id = await self.port.send(chat_id, text, photo=photo, buttons=buttons, pin=pin)
+            message_id, poll_id = await self.port.send_poll(chat_id, question, options, correct=correct, multiple=multiple)
         except SendError as exc:
             return await self._log(chat_id, kind, "failed", str(exc)[:200])
         await self._log(chat_id, kind, "sent")
-        return Pushed("sent", message_id)
+        return Pushed("sent", message_id, poll_id)
+
+    async def stop_poll(self, chat_id: int, message_id: int) -> int | None:
+        """Close a poll Sticky sent; how many voted, or None when Telegram would not (already closed, deleted)."""
+        return await self.port.stop_poll(chat_id, message_id)
 
     async def private(self, user_id: int, text: str, *, chat_id: int | None = None, kind: str = "private") -> Pushed:
         """A private message, only to someone who started the bot and did not opt out of private messages.

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.domain import schedules as dom
+from bot.domain.polls import parse_question
 from bot.domain.schedules import ScheduleError
 from bot.services.groups import GroupService
 from bot.services.outbox import Outbox, Pushed
@@ -59,9 +60,14 @@ class ScheduleService:
         nxt = dom.next_run(spec.kind, spec.spec, tz, now, now)
         if nxt is None:
             raise ScheduleError(reason="past")
+        if spec.action in ("quiz", "poll"):  # every rotation variant must be a question Telegram takes
+            for text in content.texts or ("",):
+                parse_question(text, quiz=spec.action == "quiz")
         options: dict = {o: True for o in spec.options}
         if spec.action == "campaign":
             options.update(multiplier=spec.multiplier, minutes=spec.minutes)
+        if spec.action in dom.WINDOWED:
+            options.update(minutes=spec.minutes, points=spec.points, first=spec.first)
         return await self.repo.add(chat_id, spec.kind, spec.spec, tz, now, nxt, spec.action, content.as_dict(), options,
                                    actor_id, now, grace_seconds=int(self.grace.total_seconds()))
 

@@ -39,6 +39,8 @@ REASONS = {
     "expiry": N_("points expired"), "season_reset": N_("new season"), "rule_award": N_("rule reward"),
     "rule_deduct": N_("rule penalty"), "badge_bonus": N_("badge bonus"), "milestone": N_("streak milestone"),
     "spotlight": N_("newcomer spotlight"),
+    "quiz": N_("quiz answered right"), "poll": N_("poll answered"), "topic": N_("replied to the topic of the week"),
+    "topic_best": N_("best reply to the topic"),
 }
 
 PERKS = {"post_links": N_("may post links")}

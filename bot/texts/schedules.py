@@ -20,17 +20,20 @@ EXPECTED = {
     "day": N_("a day of the month (1-31) or first|second|third|fourth|last"),
     "weekday": N_("a weekday such as sat"),
     "cron": N_('a cron expression in quotes, such as "0 9 * * 1-5"'),
-    "action": N_("post, reminder, leaderboard, campaign or report"),
+    "action": N_("post, reminder, leaderboard, campaign, report, quiz, poll, topic or nps"),
     "multiplier": N_("a points multiplier such as 2x or 1.5x (at most 10x)"),
     "duration": N_("how long it lasts, such as 24h, 90m or 2d (at most 7 days)"),
+    "winners": N_("a number of winners, such as 3"),
+    "end": N_("the end of the command"),
     "report_to": N_("the end of the command, or group (the report goes to the admins in private unless it says group)"),
 }
 
 ACTIONS = {"post": N_("post"), "reminder": N_("check-in reminder"), "leaderboard": N_("weekly leaderboard"),
-           "campaign": N_("campaign"), "report": N_("weekly report")}
+           "campaign": N_("campaign"), "report": N_("weekly report"), "quiz": N_("quiz"), "poll": N_("poll"), "topic": N_("topic of the week"),
+           "nps": N_("NPS survey")}
 OUTCOMES = {
     "sent": N_("sent"), "capped": N_("capped"), "deferred": N_("held for quiet hours"), "dropped": N_("dropped (quiet hours)"),
-    "suppressed": N_("not sent (opt-out)"), "failed": N_("failed"), "missed": N_("missed while down, skipped"),
+    "suppressed": N_("not sent"), "failed": N_("failed"), "missed": N_("missed while down, skipped"),
 }
 
 

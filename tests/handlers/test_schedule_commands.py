@@ -90,7 +90,7 @@ async def test_every_bad_schedule_gets_one_clear_line(pg, group):
         ("/schedule daily 25:00 post hi", "Word 2 (25:00): expected a time such as 09:00."),
         ("/schedule daily", "Word 2: expected a time such as 09:00, but the command ends there."),
         ("/schedule fortnightly 09:00 post hi", "Word 1 (fortnightly): expected once, every, daily, weekly, monthly or cron."),
-        ("/schedule daily 09:00 shout hi", "Word 3 (shout): expected post, reminder, leaderboard, campaign or report."),
+        ("/schedule daily 09:00 shout hi", "Word 3 (shout): expected post, reminder, leaderboard, campaign, report, quiz, poll, topic or nps."),
         ('/schedule cron "0 9 * *" post hi', 'Word 2 (0 9 * *): expected a cron expression in quotes, such as "0 9 * * 1-5".'),
         ("/schedule every 1m post hi", "That is more often than every 5 minutes; schedules may not run that often."),
         ('/schedule cron "* * * * *" post hi', "That is more often than every 5 minutes; schedules may not run that often."),

@@ -1,0 +1,52 @@
+"""NPS as a schedulable activity (issue 12): `/schedule … nps` posts the same survey as /nps through the outbox; a
+run while a survey is still open posts nothing (logged), and a survey the outbox did not post never blocks /nps."""
+from datetime import datetime, timezone
+
+from tests.helpers import say
+
+UTC = timezone.utc
+
+
+async def tick(pg):
+    [job] = pg.app.job_queue.get_jobs_by_name("schedules:tick")
+    await job.run(pg.app)
+    await pg.settle()
+
+
+def surveys(pg, chat):
+    return [m for m in pg.sim.replies(chat) if m.get("text", "").startswith("How likely are you to recommend")]
+
+
+async def test_a_monthly_nps_posts_the_survey_takes_answers_and_skips_while_one_is_open(pg, group):
+    pg.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+    assert await say(pg, group.owner, "/schedule monthly 1 10:00 nps", group.chat) == (
+        "Schedule #1 saved: monthly 1 10:00 · NPS survey. Next run: 2026-12-01 10:00 (UTC).")
+    pg.clock.set(datetime(2026, 12, 1, 10, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    [survey] = surveys(pg, group.chat)
+    buttons = [b["callback_data"] for row in survey["reply_markup"]["inline_keyboard"] for b in row]
+    assert len(buttons) == 11
+    pg.sim.press(group.alice, survey, buttons[10])
+    pg.sim.press(group.bob, survey, buttons[2])
+    await pg.settle()
+    assert await say(pg, group.owner, "/runnow 1", group.chat) == "Schedule #1 ran now: not sent."  # one is open
+    assert len(surveys(pg, group.chat)) == 1
+    assert await say(pg, group.admin, "/nps close", group.chat) == (
+        "Survey closed. NPS +0 (2 answers: 1 promoters, 0 passives, 1 detractors)")
+    pg.clock.set(datetime(2027, 1, 1, 10, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    assert len(surveys(pg, group.chat)) == 2  # next month's round
+    log = await say(pg, group.admin, "/pushlog", group.chat)
+    assert "nps: not sent — a survey is still open" in log and log.count("nps: sent") == 2
+
+
+async def test_a_survey_the_outbox_held_back_does_not_block_nps(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/set quiet_hours 22:00-08:00", group.chat)
+    await say(pg, group.owner, "/schedule daily 23:00 nps", group.chat)
+    pg.clock.set(datetime(2026, 12, 1, 23, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    assert surveys(pg, group.chat) == []  # dropped in quiet hours
+    pg.clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
+    await say(pg, group.admin, "/nps", group.chat)
+    assert len(surveys(pg, group.chat)) == 1
