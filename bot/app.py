@@ -38,6 +38,7 @@ from bot.services.outbox import Outbox
 from bot.services.roles import RoleService
 from bot.services.schedules import ScheduleService
 from bot.services.polls import PollService
+from bot.services.topics import TopicService
 from bot.services.shop import ShopService
 from bot.services.stats import StatsService
 from bot.services.spotlight import SpotlightService
@@ -48,7 +49,7 @@ from bot.domain.loyalty import Thresholds
 from bot.telegram_port import BotOutbox, BotPort, ModerationPort
 from bot.texts import LANGUAGES, core as core_texts, translator
 from bot.texts.commands import description
-from handlers import core, export, feedback, funnel, lifecycle, loyalty, moderation, points, polls, rules, schedules, shop, stats
+from handlers import core, export, feedback, funnel, lifecycle, loyalty, moderation, points, polls, rules, schedules, shop, stats, topics
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
 from handlers.router import GROUP_CHAT, SERVICE_MESSAGE, CommandRouter
@@ -65,6 +66,7 @@ from storage.outbox import OutboxRepo
 from storage.roles import RoleRepo
 from storage.schedules import CampaignRepo, ScheduleRepo
 from storage.polls import PollRepo
+from storage.topics import TopicRepo
 from storage.rules import LogChatRepo, ModerationRepo, RulesRepo
 from storage.shop import ShopRepo
 from storage.stats import StatsRepo
@@ -86,6 +88,7 @@ GROUP_MAIN = 0
 GROUP_RULES = -2  # the rules engine judges every group message and edit first: a message a rule deletes goes no further
 GROUP_WORDS = 2  # plain-word triggers (check-in words) after commands
 GROUP_COUNTERS = 3  # per-message counters (chat XP) see every group message that stays, whatever else handled it
+GROUP_TOPICS = 4  # replies: to an open topic of the week (XP) or to one of its replies (counted toward the best)
 GROUP_FUNNEL_START = -1  # /start ref_… and /start cap_… answer before the core /start (and stop there)
 GROUP_UNRESTRICTED = -3  # a newcomer whose screening restriction Telegram has not made yet: deleted before anything sees it
 GROUP_FUNNEL = 5  # join funnel: screening after lifecycle recorded the member; referral message counting
@@ -97,7 +100,7 @@ CHECKPOINT_SECONDS = 5  # how often the WAL is checkpointed (PASSIVE, beside the
 
 def all_commands() -> list:
     return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS,
-            *export.COMMANDS, *feedback.COMMANDS, *moderation.COMMANDS, *rules.COMMANDS]
+            *export.COMMANDS, *feedback.COMMANDS, *moderation.COMMANDS, *rules.COMMANDS, *topics.COMMANDS]
 
 
 def build_application(
@@ -158,6 +161,7 @@ def build_application(
         feedback=FeedbackService(db, FeedbackRepo(db), points_service, clock, config.feedback.points),
         schedules=ScheduleService(ScheduleRepo(db), group_service, outbox, clock, timedelta(minutes=config.schedules.grace_minutes)),
         polls=PollService(db, PollRepo(db), ScheduleRepo(db), outbox, clock, config.activities),
+        topics=TopicService(db, TopicRepo(db), clock, config.activities),
         stats=StatsService(StatsRepo(db), group_service, clock, config.stats),
         spotlight=SpotlightService(db, group_service, config.stats, clock),
         loyalty=LoyaltyService(LoyaltyRepo(db), group_service, Thresholds(**config.loyalty.model_dump())),
@@ -197,6 +201,7 @@ def build_application(
     in_groups = filters.ChatType.GROUPS & ~filters.COMMAND
     app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)
     app.add_handler(MessageHandler(GROUP_CHAT, points.on_group_message), group=GROUP_COUNTERS)
+    app.add_handler(MessageHandler(GROUP_CHAT & filters.REPLY & filters.UpdateType.MESSAGE, topics.on_group_reply), group=GROUP_TOPICS)
     # Commands are judged only by rules on the `command` trigger (the command lock), never as messages (nor counted for
     # flood): each answers for itself, and admins type them in bursts. An edited command is not judged again.
     judged = filters.ChatType.GROUPS & ~filters.StatusUpdate.ALL & (

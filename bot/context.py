@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bot.services.outbox import Outbox
     from bot.services.schedules import ScheduleService
     from bot.services.polls import PollService
+    from bot.services.topics import TopicService
     from bot.services.shop import ShopService
     from bot.services.stats import StatsService
     from bot.services.spotlight import SpotlightService
@@ -51,6 +52,7 @@ class Services:
     outbox: Outbox
     schedules: ScheduleService
     polls: PollService
+    topics: TopicService
     stats: StatsService
     spotlight: SpotlightService
     loyalty: LoyaltyService

@@ -24,6 +24,7 @@ from bot.domain.points import PointsError
 from bot.domain.feedback import FeedbackError
 from bot.domain.schedules import ScheduleError
 from bot.domain.polls import PollError
+from bot.domain.topics import TopicError
 from bot.domain.shop import ShopError
 from bot.domain.nps import NpsError
 from bot.texts import core as texts
@@ -32,6 +33,7 @@ from bot.texts import points as points_texts
 from bot.texts import feedback as feedback_texts
 from bot.texts import schedules as schedule_texts
 from bot.texts import polls as poll_texts
+from bot.texts import topics as topic_texts
 from bot.texts import rules as rules_texts
 from bot.texts import shop as shop_texts
 from bot.texts import loyalty as loyalty_texts
@@ -150,6 +152,8 @@ async def render_error(update: Update, context: BotContext, err: UserError, comm
     """The one place a refused action becomes a line of text."""
     if isinstance(err, FeedbackError):
         return feedback_texts.feedback_error(context.tr, err)
+    if isinstance(err, TopicError):
+        return topic_texts.topic_error(context.tr, err)
     if isinstance(err, PollError):
         return poll_texts.poll_error(context.tr, err)
     if isinstance(err, ScheduleError):

@@ -39,6 +39,9 @@ async def perform(context: BotContext, work: Deferred) -> None:
     elif work.kind == "poll_close":
         from handlers.polls import close_poll
         await close_poll(context, work)
+    elif work.kind == "topic_close":
+        from handlers.topics import close_topic
+        await close_topic(context, work)
     elif work.kind == "quiz_result":
         from handlers.polls import post_result
         await post_result(context, int(work.payload["poll"]), int(work.payload.get("tries", 0)))
@@ -81,6 +84,9 @@ async def run(context: BotContext, schedule: Schedule) -> str:
     if schedule.action == "nps":
         from handlers.loyalty import run_nps  # the survey is /nps's
         return await run_nps(context, schedule)
+    if schedule.action == "topic":
+        from handlers.topics import run_topic  # the topic of the week is its own feature
+        return await run_topic(context, schedule)
     if schedule.action in ("quiz", "poll"):
         from handlers.polls import run_poll  # quizzes and polls are their own feature
         return await run_poll(context, schedule)

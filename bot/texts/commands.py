@@ -42,7 +42,7 @@ DESCRIPTIONS: dict[str, str] = {
     "loyalty": N_("Loyalty pyramid and who moved; one member explained"),
     "nps": N_("Ask the group the recommend question (NPS)"),
     "export": N_("Members, ledger, referrals, daily stats as CSV, in private"),
-    "schedule": N_("Schedule a post, reminder or leaderboard"),
+    "schedule": N_("Schedule a post, reminder, leaderboard, quiz, poll, topic or NPS"),
     "schedules": N_("This group's schedules and their next runs"),
     "unschedule": N_("Remove a schedule"),
     "pause": N_("Pause a schedule"),
@@ -86,6 +86,9 @@ DESCRIPTIONS: dict[str, str] = {
     "rules_import": N_("Replace the rules from an exported file (dry run first)"),
     "setlog": N_("Post every moderation action to a log channel"),
     "unsetlog": N_("Stop posting to the log channel"),
+    "topics": N_("The list the topic of the week is taken from"),
+    "addtopic": N_("Add a topic to the list for the topic of the week"),
+    "rmtopic": N_("Remove a topic from the list"),
 }
 
 USAGE: dict[str, str] = {
@@ -143,7 +146,7 @@ USAGE: dict[str, str] = {
     "loyalty": N_("/loyalty [@username|id|(reply)]"),
     "nps": N_("/nps [close]"),
     "export": N_("/export"),
-    "schedule": N_("/schedule once DATE TIME|every 30m|2h|1d|every mon,wed TIME|daily TIME|weekly DAYS TIME|monthly 15|first sat TIME|cron \"m h dom mon dow\" post|reminder|leaderboard|campaign 2x 24h|report [group] [pin] [replace] TEXT — or /schedule memberday, /schedule show N"),
+    "schedule": N_("/schedule once DATE TIME|every 30m|2h|1d|every mon,wed TIME|daily TIME|weekly DAYS TIME|monthly 15|first sat TIME|cron \"m h dom mon dow\" post|reminder|leaderboard|campaign 2x 24h|report [group]|quiz [30m] [+10] [first 3]|poll [1d] [+5] [multi]|topic [7d] [+5]|nps [pin] [replace] TEXT — or /schedule memberday, /schedule show N"),
     "unschedule": N_("/unschedule N"),
     "pause": N_("/pause N"),
     "resume": N_("/resume N"),
@@ -153,6 +156,8 @@ USAGE: dict[str, str] = {
     "fb": N_("/fb accept N [points] | /fb reject N [reason]"),
     "birthday": N_("/birthday MONTH (1-12)|off"),
     "reject": N_("/reject ORDER_ID [reason]"),
+    "addtopic": N_("/addtopic TEXT"),
+    "rmtopic": N_("/rmtopic N"),
 }
 
 
@@ -171,6 +176,7 @@ TOPICS: list[tuple[str, tuple[str, ...]]] = [
                         "setlog", "unsetlog")),
     (N_("Rules, flood and locks (admins)"), ("rule", "setflood", "setfloodmode", "lock", "unlock", "locks", "addblocklist",
                                             "rmblocklist", "blocklist", "rules_export", "rules_import")),
+    (N_("Quizzes, polls and topics (admins)"), ("topics", "addtopic", "rmtopic")),
 ]
 MORE = N_("More")
 
@@ -199,6 +205,8 @@ EXAMPLES: dict[str, str] = {
     "unlock": N_("/unlock sticker"),
     "setlog": N_("/setlog @mygroup_log"),
     "rule": N_("/rule add when message and has link and tier < silver then delete, explain"),
+    "addtopic": N_("/addtopic Your favourite tea, and why?"),
+    "rmtopic": N_("/rmtopic 2"),
 }
 
 

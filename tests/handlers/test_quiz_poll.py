@@ -137,3 +137,33 @@ async def test_every_bad_quiz_or_poll_gets_one_clear_line(pg, group):
         ("/schedule daily 20:00 quiz first 0 Q? | *a | b", "Word 5 (0): expected a number of winners, such as 3."),
         ("/schedule daily 20:00 nps now", "Word 4 (now): expected the end of the command."),
     ], unchanged)
+
+
+async def test_in_a_chinese_group_the_quiz_and_topic_speak_chinese_with_chinese_typography(pg, group):
+    from tests.test_zh_typography import faults
+
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/lang zh", group.chat)
+    await say(pg, group.owner, "/schedule once 2026-12-01 09:00 quiz 10m 哪种是绿茶？ | 红茶 | *龙井", group.chat)
+    await say(pg, group.owner, "/addtopic 你最爱哪种茶？", group.chat)
+    await say(pg, group.owner, "/schedule once 2026-12-01 09:00 topic 1h", group.chat)
+    refusal = await say(pg, group.owner, "/schedule daily 10:00 quiz 题目？ | 甲 | 乙", group.chat)
+    assert refusal == "请在测验正确答案那一行的开头加上 *，例如 *巴黎。"
+    pg.clock.set(datetime(2026, 12, 1, 9, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    [quiz] = polls(pg, group.chat)
+    topic = pg.sim.replies(group.chat)[-1]
+    pg.sim.vote(group.alice, quiz, [1])
+    pg.clock.advance(seconds=5)
+    pg.sim.send(group.bob, "龙井！", group.chat, reply_to=topic)
+    pg.clock.advance(seconds=5)
+    pg.sim.send(group.carol, "同意", group.chat, reply_to=pg.sim.messages(group.chat)[-1])
+    await pg.settle()
+    pg.clock.set(datetime(2026, 12, 1, 10, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    texts = [topic["text"]] + [m["text"] for m in pg.sim.replies(group.chat)[-2:]]
+    assert texts[0].startswith("💬 每周话题\n你最爱哪种茶？\n\n在 2026-12-01 10:00 之前回复本条消息")
+    assert "📝 测验结束：哪种是绿茶？\n正确答案：龙井\n1 位成员中有 1 位答对。\n每人 +10 积分：Alice" in texts
+    assert "💬 话题已结束：你最爱哪种茶？\n1 位成员参与了回复。\n最佳回复（获得他人回复最多）：\n1. Bob——1 条回复\n每人 +20 积分。" in texts
+    for text in texts + [refusal, await say(pg, group.owner, "/topics", group.chat), await say(pg, group.owner, "/help rmtopic", group.chat)]:
+        assert faults(text) == [], text
