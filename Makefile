@@ -38,6 +38,7 @@ bench: $(DEVSTAMP)
 	$(PY) -m bench $(ARGS)
 	$(PY) -m bench.schedules
 	$(PY) -m bench.stats_case
+	$(PY) -m bench.topics
 
 # Re-extract user-facing strings and recompile the catalogs (needs the dev extra: Babel).
 i18n: $(DEVSTAMP)
