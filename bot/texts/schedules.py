@@ -92,7 +92,17 @@ def show(_: Translator, s: Schedule) -> str:
     lines = [_("<b>Schedule #{id}</b>: {what}").format(id=s.id, what=describe(_, s)), _state(_, s)]
     if s.last_run is not None:
         lines.append(_("Last run: {when}; {n} runs so far.").format(when=local_text(s.last_run, s.tz), n=s.runs))
-    options = [o for o in ("pin", "replace") if s.options.get(o)]
+    if s.action in ("quiz", "poll", "topic") and (s.options.get("minutes") or s.options.get("points") is not None or s.options.get("first")):
+        parts = []
+        if s.options.get("minutes"):
+            parts.append(_("open {minutes} min").format(minutes=s.options["minutes"]))
+        if s.options.get("points") is not None:
+            unit = _("XP") if s.action == "topic" else _.ngettext("point", "points", s.options["points"])
+            parts.append(f"+{s.options['points']} {unit}")
+        if s.options.get("first"):
+            parts.append(_("the first {n} right answers pay").format(n=s.options["first"]))
+        lines.append(_(", ").join(parts))
+    options = [o for o in ("pin", "replace", "multi") if s.options.get(o)]
     if options:
         lines.append(_("Options: {options}").format(options=", ".join(options)))
     texts = s.content.get("texts") or []

@@ -34,6 +34,9 @@ async def test_a_scheduled_quiz_pays_the_first_right_answers_once_and_posts_its_
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     assert await say(pg, group.owner, QUIZ, group.chat) == (
         "Schedule #1 saved: daily 20:00 · quiz. Next run: 2026-12-01 20:00 (UTC).")
+    assert (await say(pg, group.owner, "/schedule show 1", group.chat)).startswith(
+        "Schedule #1: daily 20:00 · quiz\nnext 2026-12-01 20:00\nopen 30 min, +15 points, the first 2 right answers pay\n"
+        "Which tea is green?\nEarl Grey\n*Longjing\nAssam\n")
     pg.clock.set(datetime(2026, 12, 1, 20, 0, 1, tzinfo=UTC))
     await tick(pg)
     [quiz] = polls(pg, group.chat)
