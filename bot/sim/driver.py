@@ -15,6 +15,7 @@ from .state import (
     InviteLink,
     JoinRequest,
     Member,
+    PollRecord,
     SimChat,
     SimUser,
 )
@@ -388,7 +389,11 @@ class DriverMixin:
         poll = msg.data.get("poll")
         if poll is None:
             raise SimError("that message is not a poll")
-        record = self._polls[poll["id"]]
+        record = self._polls.get(poll["id"])
+        if record is None:  # a person's poll (sent with send_media): votes are counted, the bot is not told
+            record = self._polls[poll["id"]] = PollRecord(
+                id=poll["id"], chat_id=state.id, message_id=msg.data["message_id"], is_anonymous=poll["is_anonymous"],
+                allows_multiple_answers=poll["allows_multiple_answers"], by_bot=False)
         if poll["is_closed"]:
             raise SimError("the poll is closed")
         options = list(option_ids)
@@ -411,6 +416,9 @@ class DriverMixin:
         # People see who voted only in a non-anonymous poll.
         self._event(state, "someone voted (anonymous poll)" if record.is_anonymous
                     else f"{user.display} voted {chosen}")
+        # "Bots receive new votes only in polls that were sent by the bot itself", and poll updates only for those.
+        if not record.by_bot:
+            return
         if not record.is_anonymous:
             self._emit("poll_answer", {
                 "poll_id": poll["id"],

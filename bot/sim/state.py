@@ -192,3 +192,4 @@ class PollRecord:
     allows_multiple_answers: bool
     votes: dict[int, list[int]] = field(default_factory=dict)
     closes_at: int | None = None  # unix time (open_period / close_date): Telegram closes the poll by itself then
+    by_bot: bool = True  # a person's poll: the bot hears nothing of its votes

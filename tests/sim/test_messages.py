@@ -167,6 +167,14 @@ def test_a_quiz_names_its_correct_options_and_its_answer_is_final(sim, group, al
     assert "correct_option_ids" not in forwarded["poll"]  # an open quiz's answer is not shown in a forwarded copy
 
 
+def test_votes_in_a_persons_poll_are_counted_but_the_bot_hears_nothing_of_them(sim, group, alice, bob) -> None:
+    theirs = sim.send_media(alice, "poll", group, question="Tea?", options=["Yes", "No"], is_anonymous=False)
+    sim.take_updates()
+    sim.vote(bob, theirs, [0])
+    assert sim.take_updates() == []  # "Bots receive new votes only in polls that were sent by the bot itself"
+    assert sim.message(group, theirs["message_id"])["poll"]["options"][0]["voter_count"] == 1
+
+
 def test_a_regular_polls_vote_can_change_and_each_change_is_a_poll_answer(sim, group, bob) -> None:
     message = ok(sim, "sendPoll", chat_id=group.id, question="Tea?", options=[{"text": "Yes"}, {"text": "No"}],
                  is_anonymous=False)
