@@ -53,7 +53,8 @@ async def cmd_help(update: Update, context: BotContext) -> None:
         await reply(update, context, texts.command_help(context.tr, spec.name, spec.role, spec.where))
         return
     usable = [(s.name, s.role) for s in specs.values() if s.usable(role, in_group)]
-    await reply(update, context, texts.help_text(context.tr, usable, role, in_group))
+    for part in texts.help_parts(context.tr, usable, role, in_group):  # one message unless Telegram's limit splits it
+        await reply(update, context, part)
 
 
 async def on_unknown_command(update: Update, context: BotContext) -> None:

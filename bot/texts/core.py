@@ -1,8 +1,9 @@
 """Replies of the foundation: errors, roles, help, settings, group lifecycle."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from html import escape
+from html import escape, unescape
 
 from bot.domain.errors import (
     AnonymousAdminError, GroupOnlyError, LookupNotAllowedError, NotAllowedError, PrivateOnlyError, RoleChangeError, SettingError, TargetError, UsageError, UserError,
@@ -132,23 +133,38 @@ def start_private(_: Translator) -> str:
     return _("Hi! I'm Sticky. Add me to your group and make me an admin; then members can check in, earn points and more. Type /help for commands.")
 
 
-def help_text(_: Translator, commands: Sequence[tuple[str, Role]], role: Role, in_group: bool) -> str:
-    """The commands this role may use here, grouped by what they are for (TOPICS order, then "More")."""
-    lines = [_("<b>Commands for you</b> ({role}):").format(role=role_name(_, role))]
+MESSAGE_LIMIT = 4096  # Telegram's, in UTF-16 code units of the text after its HTML is parsed
+
+
+def _shown_length(html_text: str) -> int:
+    return len(unescape(re.sub(r"<[^>]+>", "", html_text)).encode("utf-16-le")) // 2
+
+
+def help_parts(_: Translator, commands: Sequence[tuple[str, Role]], role: Role, in_group: bool,
+               limit: int = MESSAGE_LIMIT) -> list[str]:
+    """The commands this role may use here, grouped by what they are for (TOPICS order, then "More"); as several
+    messages, split between topics, when one would be longer than Telegram takes."""
     order = [title for title, _names in TOPICS] + [MORE]
     by_topic: dict[str, list[str]] = {}
     for command, _needed in commands:
         by_topic.setdefault(topic_of(command), []).append(command)
+    blocks = [[_("<b>Commands for you</b> ({role}):").format(role=role_name(_, role))]]
     for title in order:
         if title in by_topic:
-            lines.append("")
-            lines.append(f"<b>{escape(_(title))}</b>")
-            lines += [f"/{command} — {escape(description(_, command))}" for command in by_topic[title]]
-    lines.append("")
-    lines.append(_("/help COMMAND shows how to use one, with an example."))
+            blocks.append([f"<b>{escape(_(title))}</b>"] + [f"/{command} — {escape(description(_, command))}"
+                                                             for command in by_topic[title]])
+    tail = [_("/help COMMAND shows how to use one, with an example.")]
     if not in_group:
-        lines.append(_("Most commands work in a group; add me to one."))
-    return "\n".join(lines)
+        tail.append(_("Most commands work in a group; add me to one."))
+    blocks[-1] = blocks[-1] + [""] + tail  # the closing hint stays with the last topic, never alone
+    parts: list[str] = []
+    for block in blocks:
+        text = "\n".join(block)
+        if parts and _shown_length(parts[-1] + "\n\n" + text) <= limit:
+            parts[-1] += "\n\n" + text
+        else:
+            parts.append(text)
+    return parts
 
 
 def command_help(_: Translator, name: str, needed: Role, where: str) -> str:

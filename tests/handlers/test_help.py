@@ -6,8 +6,15 @@ from __future__ import annotations
 from tests.helpers import say
 
 
+async def help_messages(pg, user, chat):
+    """Every message one /help was answered with."""
+    before = len(pg.sim.replies(chat))
+    await say(pg, user, "/help", chat)
+    return [m["text"] for m in pg.sim.replies(chat)[before:]]
+
+
 async def test_help_groups_commands_by_what_they_are_for(pg, group):
-    text = await say(pg, group.admin, "/help", group.chat)
+    text = "\n\n".join(await help_messages(pg, group.admin, group.chat))
     lines = text.splitlines()
     assert lines[0] == "Commands for you (Admin):"
     sections = [l for l in lines if l and not l.startswith("/") and l != lines[0]]
@@ -18,6 +25,24 @@ async def test_help_groups_commands_by_what_they_are_for(pg, group):
     assert lines[-1] == "/help COMMAND shows how to use one, with an example."
     member = (await say(pg, group.alice, "/help", group.chat)).splitlines()
     assert "Members (admins)" not in member and "Check-in and points" in member
+
+
+async def test_help_too_long_for_one_message_comes_in_several_split_between_topics_each_within_telegrams_limit(pg, group):
+    from bot.texts.core import _shown_length, help_parts
+    from bot.texts import translator
+    from bot.domain.roles import Role
+
+    messages = await help_messages(pg, group.owner, group.chat)
+    commands = [line.split(" — ", 1)[0] for m in messages for line in m.splitlines() if line.startswith("/") and " — " in line]
+    assert len(commands) == len(set(commands)) and "/rules_import" in commands and "/topics" in commands
+    assert all(len(m.encode("utf-16-le")) // 2 <= 4096 for m in messages)
+    assert messages[0].startswith("Commands for you (Owner):")
+    assert all(not m.splitlines()[0].startswith("/") for m in messages)  # each part starts at a topic's title
+    # the splitting itself, with a small limit: every topic whole, nothing lost, nothing repeated
+    parts = help_parts(translator("en"), [("checkin", Role.MEMBER), ("give", Role.ADMIN), ("shop", Role.MEMBER)], Role.ADMIN,
+                       True, limit=150)
+    assert len(parts) > 1 and all(_shown_length(p) <= 150 for p in parts)
+    assert "\n\n".join(parts).count("/give") == 1 and "<b>Shop</b>\n/shop" in "\n\n".join(parts)
 
 
 async def test_help_command_gives_usage_a_real_example_and_who_may_use_it(pg, group):

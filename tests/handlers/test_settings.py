@@ -60,7 +60,9 @@ async def test_help_lists_exactly_what_each_role_may_use(pg, group):
 async def test_help_names_the_community_role_and_the_owner(pg, group):
     await say(pg, group.owner, "/setrole @bob spreader", group.chat)
     assert (await say(pg, group.bob, "/help", group.chat)).startswith("Commands for you (Spreader):")
-    assert (await say(pg, group.owner, "/help", group.chat)).startswith("Commands for you (Owner):")
+    before = len(pg.sim.replies(group.chat))
+    await say(pg, group.owner, "/help", group.chat)  # the owner's is long: it may come in several messages
+    assert pg.sim.replies(group.chat)[before]["text"].startswith("Commands for you (Owner):")
 
 
 async def test_help_speaks_the_groups_language(pg, group):
