@@ -1,4 +1,4 @@
-"""The topic of the week in Telegram: /topics, /addtopic, /rmtopic (admins keep the list), a schedule's run posts
+"""The topic of the week in Telegram: /topics [add TEXT | del N] (admins keep the list), a schedule's run posts
 the next topic (or the schedule's own text), replies to it earn XP, and the deferred closing names the best replies."""
 from __future__ import annotations
 
@@ -75,27 +75,22 @@ async def close_topic(context: BotContext, work: Deferred) -> None:
 
 @command("topics", role=Role.ADMIN)
 async def cmd_topics(update: Update, context: BotContext) -> None:
-    if context.args:
-        raise UsageError()
-    await reply(update, context, texts.listing(context.tr, await context.services.topics.list(update.effective_chat.id)))
-
-
-@command("addtopic", role=Role.ADMIN)
-async def cmd_addtopic(update: Update, context: BotContext) -> None:
-    message, chat = update.effective_message, update.effective_chat
-    text = (message.text_html or "").split(None, 1)
-    topic_id = await context.services.topics.add(chat.id, context.actor.user_id or None, text[1] if len(text) > 1 else "")
-    await reply(update, context, texts.added(context.tr, topic_id, len(await context.services.topics.list(chat.id))))
-
-
-@command("rmtopic", role=Role.ADMIN)
-async def cmd_rmtopic(update: Update, context: BotContext) -> None:
+    """/topics lists, /topics add TEXT adds (the admin's own formatting kept), /topics del N removes."""
+    s, chat = context.services, update.effective_chat
     args = context.args or []
-    if len(args) != 1:
+    verb = args[0].lower() if args else None
+    if verb is None:
+        await reply(update, context, texts.listing(context.tr, await s.topics.list(chat.id)))
+    elif verb == "add":
+        words = (update.effective_message.text_html or "").split(None, 2)  # /topics add TEXT…
+        topic_id = await s.topics.add(chat.id, context.actor.user_id or None, words[2] if len(words) > 2 else "")
+        await reply(update, context, texts.added(context.tr, topic_id, len(await s.topics.list(chat.id))))
+    elif verb in ("del", "rm") and len(args) == 2:
+        topic_id = parse_id(args[1])
+        await s.topics.remove(chat.id, topic_id)
+        await reply(update, context, texts.removed(context.tr, topic_id))
+    else:
         raise UsageError()
-    topic_id = parse_id(args[0])
-    await context.services.topics.remove(update.effective_chat.id, topic_id)
-    await reply(update, context, texts.removed(context.tr, topic_id))
 
 
-COMMANDS = [cmd_topics, cmd_addtopic, cmd_rmtopic]
+COMMANDS = [cmd_topics]

@@ -42,7 +42,7 @@ DESCRIPTIONS: dict[str, str] = {
     "loyalty": N_("Loyalty pyramid and who moved; one member explained"),
     "nps": N_("Ask the group the recommend question (NPS)"),
     "export": N_("Members, ledger, referrals, daily stats as CSV, in private"),
-    "schedule": N_("Schedule a post, reminder, leaderboard, quiz, poll, topic or NPS"),
+    "schedule": N_("Schedule posts, reminders and activities"),
     "schedules": N_("This group's schedules and their next runs"),
     "unschedule": N_("Remove a schedule"),
     "pause": N_("Pause a schedule"),
@@ -86,9 +86,7 @@ DESCRIPTIONS: dict[str, str] = {
     "rules_import": N_("Replace the rules from an exported file (dry run first)"),
     "setlog": N_("Post every moderation action to a log channel"),
     "unsetlog": N_("Stop posting to the log channel"),
-    "topics": N_("The list the topic of the week is taken from"),
-    "addtopic": N_("Add a topic to the list for the topic of the week"),
-    "rmtopic": N_("Remove a topic from the list"),
+    "topics": N_("Topics for the topic of the week: list, add, del"),
 }
 
 USAGE: dict[str, str] = {
@@ -156,8 +154,7 @@ USAGE: dict[str, str] = {
     "fb": N_("/fb accept N [points] | /fb reject N [reason]"),
     "birthday": N_("/birthday MONTH (1-12)|off"),
     "reject": N_("/reject ORDER_ID [reason]"),
-    "addtopic": N_("/addtopic TEXT"),
-    "rmtopic": N_("/rmtopic N"),
+    "topics": N_("/topics [add TEXT | del N]"),
 }
 
 
@@ -176,7 +173,6 @@ TOPICS: list[tuple[str, tuple[str, ...]]] = [
                         "setlog", "unsetlog")),
     (N_("Rules, flood and locks (admins)"), ("rule", "setflood", "setfloodmode", "lock", "unlock", "locks", "addblocklist",
                                             "rmblocklist", "blocklist", "rules_export", "rules_import")),
-    (N_("Quizzes, polls and topics (admins)"), ("topics", "addtopic", "rmtopic")),
 ]
 MORE = N_("More")
 
@@ -205,8 +201,7 @@ EXAMPLES: dict[str, str] = {
     "unlock": N_("/unlock sticker"),
     "setlog": N_("/setlog @mygroup_log"),
     "rule": N_("/rule add when message and has link and tier < silver then delete, explain"),
-    "addtopic": N_("/addtopic Your favourite tea, and why?"),
-    "rmtopic": N_("/rmtopic 2"),
+    "topics": N_("/topics add Your favourite tea, and why?"),
 }
 
 

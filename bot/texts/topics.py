@@ -15,10 +15,10 @@ from storage.topics import Topic
 def topic_error(_: Translator, err: TopicError) -> str:
     p = err.params
     texts = {
-        "empty": _("Write the topic after the command, such as /addtopic Your favourite tea and why."),
+        "empty": _("Write the topic after add, such as /topics add Your favourite tea, and why?"),
         "too_long": _("A topic is at most {n} characters.").format(n=p.get("limit")),
         "unknown_id": _("No topic #{id} on this group's list; /topics shows it.").format(id=p.get("id")),
-        "bad_id": _("A topic is named by its number, such as /rmtopic 2."),
+        "bad_id": _("A topic is named by its number, such as /topics del 2."),
     }
     return texts.get(str(p.get("reason")), _("That topic didn't work."))
 
@@ -34,7 +34,7 @@ def removed(_: Translator, topic_id: int) -> str:
 
 def listing(_: Translator, topics: Sequence[Topic]) -> str:
     if not topics:
-        return _("No topics on the list yet. /addtopic TEXT adds one; /schedule weekly mon 09:00 topic posts the next each week.")
+        return _("No topics on the list yet. /topics add TEXT adds one; /schedule weekly mon 09:00 topic posts the next each week.")
     lines = [_("<b>Topics</b> (the least used goes next)")]
     for t in topics:
         used = _.ngettext("used {n} time", "used {n} times", t.used).format(n=t.used) if t.used else _("not used yet")

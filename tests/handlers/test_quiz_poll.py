@@ -148,7 +148,7 @@ async def test_in_a_chinese_group_the_quiz_and_topic_speak_chinese_with_chinese_
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     await say(pg, group.owner, "/lang zh", group.chat)
     await say(pg, group.owner, "/schedule once 2026-12-01 09:00 quiz 10m 哪种是绿茶？ | 红茶 | *龙井", group.chat)
-    await say(pg, group.owner, "/addtopic 你最爱哪种茶？", group.chat)
+    await say(pg, group.owner, "/topics add 你最爱哪种茶？", group.chat)
     await say(pg, group.owner, "/schedule once 2026-12-01 09:00 topic 1h", group.chat)
     refusal = await say(pg, group.owner, "/schedule daily 10:00 quiz 题目？ | 甲 | 乙", group.chat)
     assert refusal == "请在测验正确答案那一行的开头加上 *，例如 *巴黎。"
@@ -168,5 +168,5 @@ async def test_in_a_chinese_group_the_quiz_and_topic_speak_chinese_with_chinese_
     assert texts[0].startswith("💬 每周话题\n你最爱哪种茶？\n\n在 2026-12-01 10:00 之前回复本条消息")
     assert "📝 测验结束：哪种是绿茶？\n正确答案：龙井\n1 位成员中有 1 位答对。\n每人 +10 积分：Alice" in texts
     assert "💬 话题已结束：你最爱哪种茶？\n1 位成员参与了回复。\n最佳回复（获得他人回复最多）：\n1. Bob——1 条回复\n每人 +20 积分。" in texts
-    for text in texts + [refusal, await say(pg, group.owner, "/topics", group.chat), await say(pg, group.owner, "/help rmtopic", group.chat)]:
+    for text in texts + [refusal, await say(pg, group.owner, "/topics", group.chat), await say(pg, group.owner, "/help topics", group.chat)]:
         assert faults(text) == [], text

@@ -1,5 +1,5 @@
 """The topic of the week through the real Application on the simulated Telegram: the admin's list (/topics,
-/addtopic, /rmtopic), a weekly schedule posting the next topic, XP for a member's first reply within the window
+add, del), a weekly schedule posting the next topic, XP for a member's first reply within the window
 (judged by the reply's own time; once, across a restart and a redelivery), and the closing — from the durable
 deferred store — naming and paying the replies that drew the most replies from others, once."""
 from datetime import datetime, timedelta, timezone
@@ -28,9 +28,9 @@ async def ledger(pg, chat, reason):
 
 async def test_the_admins_topic_list_and_one_clear_line_for_each_bad_input(pg, group):
     assert await say(pg, group.owner, "/topics", group.chat) == (
-        "No topics on the list yet. /addtopic TEXT adds one; /schedule weekly mon 09:00 topic posts the next each week.")
-    assert await say(pg, group.owner, "/addtopic Green or black?", group.chat) == "Topic #1 added; 1 topic on the list."
-    assert await say(pg, group.admin, "/addtopic Your best teapot", group.chat) == "Topic #2 added; 2 topics on the list."
+        "No topics on the list yet. /topics add TEXT adds one; /schedule weekly mon 09:00 topic posts the next each week.")
+    assert await say(pg, group.owner, "/topics add Green or black?", group.chat) == "Topic #1 added; 1 topic on the list."
+    assert await say(pg, group.admin, "/topics add Your best teapot", group.chat) == "Topic #2 added; 2 topics on the list."
     assert await say(pg, group.admin, "/topics", group.chat) == (
         "Topics (the least used goes next)\n#1 Green or black? — not used yet\n#2 Your best teapot — not used yet")
 
@@ -38,23 +38,23 @@ async def test_the_admins_topic_list_and_one_clear_line_for_each_bad_input(pg, g
         return [(t.id, t.text) for t in await pg.services.topics.list(group.chat.id)]
 
     await assert_one_line_refusals(pg, group.owner, group.chat, [
-        ("/addtopic", "Write the topic after the command, such as /addtopic Your favourite tea and why."),
-        ("/addtopic " + "x" * 1001, "A topic is at most 1000 characters."),
-        ("/rmtopic 9", "No topic #9 on this group's list; /topics shows it."),
-        ("/rmtopic x", "A topic is named by its number, such as /rmtopic 2."),
-        ("/rmtopic", "Usage: /rmtopic N"),
-        ("/topics all", "Usage: /topics"),
+        ("/topics add", "Write the topic after add, such as /topics add Your favourite tea, and why?"),
+        ("/topics add " + "x" * 1001, "A topic is at most 1000 characters."),
+        ("/topics del 9", "No topic #9 on this group's list; /topics shows it."),
+        ("/topics del x", "A topic is named by its number, such as /topics del 2."),
+        ("/topics del", "Usage: /topics [add TEXT | del N]"),
+        ("/topics all", "Usage: /topics [add TEXT | del N]"),
         ("/schedule weekly mon 09:00 topic 8d", "Word 5 (8d): expected how long it lasts, such as 24h, 90m or 2d (at most 7 days)."),
     ], unchanged)
-    assert await say(pg, group.alice, "/addtopic mine", group.chat) == "Only Admin and above can use this command."
-    assert await say(pg, group.owner, "/rmtopic 1", group.chat) == "Topic #1 removed from the list."
+    assert await say(pg, group.alice, "/topics add mine", group.chat) == "Only Admin and above can use this command."
+    assert await say(pg, group.owner, "/topics del 1", group.chat) == "Topic #1 removed from the list."
     assert [t.text for t in await pg.services.topics.list(group.chat.id)] == ["Your best teapot"]
 
 
 async def test_a_weekly_topic_pays_first_replies_and_its_closing_names_and_pays_the_best_replies_once(pg, group):
     pg.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))  # a Monday
-    await say(pg, group.owner, "/addtopic Green or black?", group.chat)
-    await say(pg, group.owner, "/addtopic Your best teapot", group.chat)
+    await say(pg, group.owner, "/topics add Green or black?", group.chat)
+    await say(pg, group.owner, "/topics add Your best teapot", group.chat)
     assert await say(pg, group.owner, "/schedule weekly mon 09:00 topic 2d +7", group.chat) == (
         "Schedule #1 saved: weekly mon 09:00 · topic of the week. Next run: 2026-11-30 09:00 (UTC).")
     pg.clock.set(datetime(2026, 11, 30, 9, 0, 1, tzinfo=UTC))
