@@ -4,6 +4,7 @@ sends the same update again) leave every command answered or booked exactly once
 each restart (`python -m bot check`)."""
 from __future__ import annotations
 
+import importlib.util
 import random
 import signal
 import socket
@@ -32,6 +33,8 @@ def free_port() -> int:
 @pytest.fixture
 def hooked(sim, server, tmp_path, monkeypatch):  # noqa: F811
     """(start, db path, delivery): webhook mode on a free local port, the simulator delivering to it."""
+    if importlib.util.find_spec("tornado") is None:  # fail with the way out, not with the bot's exit 2
+        pytest.fail("webhook mode needs tornado, which the dev extra installs: make .venv/.installed-dev")
     port = free_port()
     db = tmp_path / "data" / "sticky.db"
     (tmp_path / "config.yaml").write_text(
