@@ -52,7 +52,7 @@ from bot.texts.commands import description
 from handlers import core, export, feedback, funnel, lifecycle, loyalty, moderation, points, polls, rules, schedules, shop, stats, topics
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
-from handlers.router import GROUP_CHAT, SERVICE_MESSAGE, CommandRouter
+from handlers.router import GROUP_CHAT, CommandRouter
 from storage.activity import ActivityRepo
 from storage.db import Database
 from storage.feedback import FeedbackRepo
@@ -207,8 +207,10 @@ def build_application(
     judged = filters.ChatType.GROUPS & ~filters.StatusUpdate.ALL & (
         filters.UpdateType.MESSAGE | (filters.UpdateType.EDITED_MESSAGE & ~filters.COMMAND))
     app.add_handler(MessageHandler(judged, rules.on_group_message), group=GROUP_RULES)
-    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & ~SERVICE_MESSAGE,
-                                   funnel.on_unrestricted_message), group=GROUP_UNRESTRICTED)
+    # Every group message passes here: the filter is the cheap part of it (service messages are told apart inside,
+    # only for the few senders it concerns).
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE, funnel.on_unrestricted_message),
+                    group=GROUP_UNRESTRICTED)
     app.add_handler(CommandHandler("start", funnel.on_start_payload, filters.ChatType.PRIVATE & filters.Regex(r"^/start(@\w+)? (ref|cap)_")), group=GROUP_FUNNEL_START)
     app.add_handler(ChatMemberHandler(funnel.on_chat_member, ChatMemberHandler.CHAT_MEMBER), group=GROUP_FUNNEL)
     app.add_handler(ChatJoinRequestHandler(funnel.on_join_request), group=GROUP_FUNNEL)

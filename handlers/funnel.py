@@ -26,6 +26,7 @@ from handlers.base import (
     sender, subject,
 )
 from handlers.lifecycle import is_present
+from handlers.router import SERVICE_MESSAGE
 from handlers.points import notify_private
 from storage.funnel import Check
 
@@ -186,6 +187,8 @@ async def on_unrestricted_message(update: Update, context: BotContext) -> None:
     message = update.effective_message
     user = message.from_user if message else None
     if user is None or message.sender_chat is not None or not await context.services.funnel.unrestricted(message.chat.id, user.id):
+        return
+    if SERVICE_MESSAGE.check_update(update):  # "X joined" and the like stay
         return
     s = context.services
     check = await s.funnel.repo.pending_check(message.chat.id, user.id)
