@@ -288,7 +288,7 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
         # Rights changed during a check by someone else (an admin's mute, or an admin letting them talk): keep that,
         # and a restriction the check still owes is no longer forced on them.
         if change.from_user is None or change.from_user.id != context.bot.id or not is_screening_restriction(change.new_chat_member):
-            await s.funnel.keep_rights(chat.id, user.id, KEEP, keep=KEEP)
+            await s.funnel.keep_rights(chat.id, user.id, KEEP, decided_by_others=True)
         return
     if not now_in:
         return

@@ -172,11 +172,12 @@ class FunnelService:
             return False  # admins are never screened, not even when they come back after leaving
         return True
 
-    async def keep_rights(self, chat_id: int, user_id: int, restore: str, keep: str | None = None) -> None:
-        """Remember what passing the member's open check must give back instead of lifting everything. `restore ==
-        keep`: someone else decided their rights during the check — its own restriction is not forced on them."""
+    async def keep_rights(self, chat_id: int, user_id: int, restore: str, decided_by_others: bool = False) -> None:
+        """Remember what passing the member's open check must give back instead of lifting everything.
+        `decided_by_others`: someone else set their rights during the check — its own restriction, if Telegram has
+        not made it yet, is no longer forced on them."""
         await self.repo.set_restore(chat_id, user_id, restore)
-        if keep is not None and restore == keep and await self.unrestricted(chat_id, user_id):
+        if decided_by_others and await self.unrestricted(chat_id, user_id):
             await self.repo.drop_restriction(chat_id, user_id)
             self.forget_restriction(chat_id, user_id)
 
