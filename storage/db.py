@@ -6,7 +6,9 @@ import contextvars
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
+from functools import partial
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from contextvars import ContextVar
@@ -32,15 +34,25 @@ def from_iso(text: str | None) -> datetime | None:
 _IN_TRANSACTION: ContextVar[bool] = ContextVar("sticky_in_transaction", default=False)
 
 
+@dataclass(frozen=True)
+class CommitRows:
+    """What a commit hook writes with a transaction: `rows` for one executemany of `sql`; `token` is the hook's own
+    note of what they stand for, handed back to it in after_commit."""
+
+    sql: str
+    rows: list[tuple]
+    token: Any = None
+
+
 class CommitHook(Protocol):
-    """Something that rides along on every write transaction (the inbox's "handled" marks): written just
-    before COMMIT, told afterwards whether the commit happened."""
+    """Something that rides along on every write transaction (the inbox's "handled" marks): asked on the event loop,
+    just before the transaction commits, for the rows to write with it; told afterwards whether they were committed."""
 
-    async def before_commit(self, tx: aiosqlite.Connection) -> None:
-        """Write inside the transaction, just before COMMIT."""
+    def before_commit(self) -> CommitRows | None:
+        """The rows to write inside the transaction, just before COMMIT (None: nothing)."""
 
-    def after_commit(self, committed: bool) -> None:
-        """Whether what before_commit wrote was committed (also called when before_commit itself failed)."""
+    def after_commit(self, written: CommitRows, committed: bool) -> None:
+        """Whether what before_commit gave was committed."""
 
 
 class HoldStats:
@@ -134,36 +146,83 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """All-or-nothing: BEGIN IMMEDIATE … COMMIT, ROLLBACK on any exception. One writer at a time."""
+        """All-or-nothing: BEGIN IMMEDIATE … COMMIT, ROLLBACK on any exception. One writer at a time. Each statement
+        in it is a hop to the writer's thread and back (every other writer waits meanwhile): a use-case on the hot
+        path writes with write() instead, one hop for the whole transaction."""
         if self._writer is None:
             raise RuntimeError("database is not open")
         async with self._write_lock:
             taken = time.perf_counter()
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
-                hooked: list[CommitHook] = []
+                written: list[tuple[CommitHook, CommitRows]] = []
                 inside = _IN_TRANSACTION.set(True)
+                commit: asyncio.Future | None = None
                 try:
                     yield self._writer
-                    for hook in self._hooks:
-                        hooked.append(hook)
-                        await hook.before_commit(self._writer)
-                    await self._writer.execute("COMMIT")
+                    written = self._before_commit()
+                    # The hooks' rows and the COMMIT in one hop; its outcome is awaited even if we are cancelled.
+                    commit = _submit(self._writer, _commit, [rows for _, rows in written])
+                    await _outcome(commit)
                 except BaseException:
-                    await self._writer.execute("ROLLBACK")
-                    for hook in hooked:
-                        hook.after_commit(False)
+                    committed = commit is not None and _succeeded(commit)
+                    if not committed:
+                        await _outcome(_submit(self._writer, _rollback))
+                    self._after_commit(written, committed)
                     raise
                 finally:
                     _IN_TRANSACTION.reset(inside)
-                for hook in hooked:
-                    hook.after_commit(True)
+                self._after_commit(written, True)
             finally:
                 self.holds.add(time.perf_counter() - taken)
 
+    async def write(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """One whole transaction in one hop: fn(sqlite3 connection, *args) runs on the writer's thread between
+        BEGIN IMMEDIATE and COMMIT (with the commit hooks' rows), ROLLBACK if it raises; returns what fn returns.
+        Read once, decide, write once: reads inside fn see the database as it is while nobody else can write.
+        The writer is held for as long as fn runs, not for the event loop's round trips between statements."""
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        if _IN_TRANSACTION.get():
+            raise RuntimeError("write() inside transaction(): the write lock is not reentrant")
+        while self._write_lock.locked():  # a transaction() is open: it goes first
+            async with self._write_lock:
+                pass
+        # From here to the submit nothing awaits: no transaction() can begin in between, and the writer's thread
+        # runs what it is handed in order, so fn never lands inside someone else's transaction.
+        written = self._before_commit()
+        held = [0.0]
+        future = _submit(self._writer, _whole_transaction, fn, args, [rows for _, rows in written], held)
+        try:
+            result = await _outcome(future)
+        except BaseException:
+            self._after_commit(written, _succeeded(future))
+            self.holds.add(held[0])
+            raise
+        self._after_commit(written, True)
+        self.holds.add(held[0])
+        return result
+
+    def _before_commit(self) -> list[tuple[CommitHook, CommitRows]]:
+        written = []
+        try:
+            for hook in self._hooks:
+                rows = hook.before_commit()
+                if rows is not None:
+                    written.append((hook, rows))
+        except BaseException:
+            self._after_commit(written, False)
+            raise
+        return written
+
+    @staticmethod
+    def _after_commit(written: list[tuple[CommitHook, CommitRows]], committed: bool) -> None:
+        for hook, rows in written:
+            hook.after_commit(rows, committed)
+
     async def call(self, tx: aiosqlite.Connection, fn: Callable[..., Any], *args: Any) -> Any:
         """Run fn(sqlite3 connection, *args) on the writer's thread inside an open transaction: several
-        statements for one thread hop (the inbox's per-batch write)."""
+        statements for one thread hop."""
         assert tx is self._writer and self._write_lock.locked(), "call() belongs inside transaction()"
         return await tx._execute(fn, tx._conn, *args)
 
@@ -249,12 +308,12 @@ class GroupCommit:
 
     async def _drain(self) -> None:
         while self._queue:
-            async with self.db._write_lock:  # wait for the writer here, collecting whoever comes meanwhile
-                pass
+            while self.db._write_lock.locked():  # wait for the writer here, collecting whoever comes meanwhile
+                async with self.db._write_lock:
+                    pass
             batch, self._queue = self._queue[: self._limit], self._queue[self._limit :]
             try:
-                async with self.db.transaction() as tx:
-                    await self.db.call(tx, self._write, [item for item, _ in batch])
+                await self.db.write(self._write, [item for item, _ in batch])
             except BaseException as exc:
                 for _, future in batch:
                     if not future.done():
@@ -265,6 +324,62 @@ class GroupCommit:
                 for _, future in batch:
                     if not future.done():
                         future.set_result(None)
+
+
+def _submit(conn: aiosqlite.Connection, fn: Callable[..., Any], *args: Any) -> asyncio.Future:
+    """Hand fn(sqlite3 connection, *args) to the connection's thread now (what aiosqlite's _execute does before it
+    awaits): the thread runs what it is handed in order, and the caller gets the future without yielding first."""
+    if not conn._running or conn._connection is None:
+        raise ValueError("Connection closed")
+    future = asyncio.get_running_loop().create_future()
+    conn._tx.put_nowait((future, partial(fn, conn._conn, *args)))
+    return future
+
+
+async def _outcome(future: asyncio.Future) -> Any:
+    """Await what a connection's thread was handed. Cancelling the caller cannot stop the thread, so its outcome
+    is still waited for (a commit hook must hear whether the commit happened), then the cancellation goes on."""
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        if future.done():
+            raise
+        while not future.done():
+            try:
+                await asyncio.wait((future,))
+            except asyncio.CancelledError:
+                pass
+        raise
+
+
+def _succeeded(future: asyncio.Future) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None
+
+
+def _whole_transaction(conn: sqlite3.Connection, fn: Callable[..., Any], args: tuple, hooks: list[CommitRows], held: list[float]) -> Any:
+    start = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn, *args)
+        _commit(conn, hooks)
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        held[0] = time.perf_counter() - start
+    return result
+
+
+def _commit(conn: sqlite3.Connection, hooks: list[CommitRows]) -> None:
+    for rows in hooks:
+        conn.executemany(rows.sql, rows.rows)
+    conn.execute("COMMIT")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def _in_one_snapshot(conn: sqlite3.Connection, fn: Callable[..., Any], args: tuple) -> Any:

@@ -13,9 +13,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
 
-from storage.db import Database, iso
+from storage.db import CommitRows, Database, iso
 
 # The update whose handling is running in this task (set once its preliminaries are written): a transaction
 # committed while it is set also marks that update handled.
@@ -40,7 +39,6 @@ class InboxRepo:
         self.db = db
         self.now = now
         self._unwritten: dict[int, None] = {}  # handled, mark not written yet (insertion order = handling order)
-        self._writing: list[int] = []  # taken by the transaction being committed
         self._marked: OrderedDict[int, None] = OrderedDict()  # written in this process (skip writing again)
         self._remember = remember
         db.add_commit_hook(self)
@@ -52,8 +50,7 @@ class InboxRepo:
         if not updates:
             return set()
         at = iso(self.now())
-        async with self.db.transaction() as tx:
-            return await self.db.call(tx, _record, updates, at)
+        return await self.db.write(_record, updates, at)
 
     async def unhandled(self) -> list[Pending]:
         """What was received and never handled, in Telegram's order."""
@@ -80,35 +77,32 @@ class InboxRepo:
         """Write the marks now, the update being handled in this task included (the hook does it; the transaction
         itself has nothing else to say)."""
         if (self._unwritten or self._current_unmarked()) and self.db.is_open and not self.db.in_transaction:
-            async with self.db.transaction():
-                pass
+            await self.db.write(_nothing)
 
     async def mark_current(self) -> None:
         """Mark the update being handled in this task now, unless a commit already did (one commit, carrying any
         other marks that wait)."""
         if self._current_unmarked() and self.db.is_open and not self.db.in_transaction:
-            async with self.db.transaction():
-                pass
+            await self.db.write(_nothing)
 
     def _current_unmarked(self) -> bool:
         current = HANDLING.get()
         return current is not None and current not in self._marked
 
-    async def before_commit(self, tx: aiosqlite.Connection) -> None:
+    def before_commit(self) -> CommitRows | None:
         ids = list(self._unwritten)
         current = HANDLING.get()
         if current is not None and current not in self._marked and current not in self._unwritten:
             ids.append(current)
         if not ids:
-            return
-        self._writing = ids
+            return None
         for i in ids:
             self._unwritten.pop(i, None)
         at = iso(self.now())
-        await tx.executemany(_MARK, [(i, at, at) for i in ids])
+        return CommitRows(_MARK, [(i, at, at) for i in ids], ids)
 
-    def after_commit(self, committed: bool) -> None:
-        ids, self._writing = self._writing, []
+    def after_commit(self, written: CommitRows, committed: bool) -> None:
+        ids = written.token
         if not committed:  # back in line for the next commit (the update being handled is marked by its next one)
             for i in ids:
                 if i != HANDLING.get():
@@ -133,6 +127,10 @@ class InboxRepo:
             "SELECT COUNT(*) - COUNT(handled_at), COUNT(handled_at) FROM inbox"
         )
         return row[0], row[1]
+
+
+def _nothing(conn: sqlite3.Connection) -> None:
+    """A transaction with nothing of its own to say: the commit hook's marks are its content."""
 
 
 def _record(conn: sqlite3.Connection, updates: Iterable[tuple[int, str]], at: str) -> set[int]:

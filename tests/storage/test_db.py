@@ -213,3 +213,84 @@ async def test_commits_never_checkpoint_the_wal_and_the_checkpoint_job_does(db):
         await tx.execute("INSERT INTO big(n, pad) VALUES (-1, 'x')")
     assert (await db.checkpoint())[1] < 10
     assert await db.fetchval("SELECT COUNT(*) FROM big") == 3001
+
+
+async def test_a_write_is_one_whole_transaction_in_one_hop_and_rolls_back_whole(db):
+    """db.write(fn): fn runs on the writer's thread between BEGIN IMMEDIATE and COMMIT — every statement of it is
+    committed together (and seen by the next read), or, when it raises, none is."""
+    await db.write(lambda conn: conn.execute("CREATE TABLE w (n INTEGER PRIMARY KEY)"))
+
+    def two(conn, a, b):
+        conn.execute("INSERT INTO w VALUES (?)", (a,))
+        conn.execute("INSERT INTO w VALUES (?)", (b,))
+        return conn.execute("SELECT COUNT(*) FROM w").fetchone()[0]
+
+    assert await db.write(two, 1, 2) == 2
+    assert await db.fetchval("SELECT COUNT(*) FROM w") == 2
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.write(two, 3, 1)  # 3 is written, then 1 collides: 3 goes too
+    assert [r[0] for r in await db.fetchall("SELECT n FROM w ORDER BY n")] == [1, 2]
+    # The writer is free afterwards, for transaction() as for write().
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO w VALUES (4)")
+    assert await db.write(two, 5, 6) == 5
+
+
+async def test_writes_never_land_inside_an_open_transaction_and_a_rollback_there_keeps_them(db):
+    """A write() that comes while a transaction() is open waits for it: the open one's ROLLBACK does not take the
+    write with it, and the write does not see the open one's rows."""
+    await db.write(lambda conn: conn.execute("CREATE TABLE w (n INTEGER PRIMARY KEY)"))
+    started = asyncio.Event()
+    seen = []
+
+    async def open_then_fail():
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO w VALUES (1)")
+                started.set()
+                await asyncio.sleep(0.02)
+                raise RuntimeError("changed my mind")
+
+    def count_then_insert(conn):
+        seen.append(conn.execute("SELECT COUNT(*) FROM w").fetchone()[0])
+        conn.execute("INSERT INTO w VALUES (2)")
+
+    failing = asyncio.ensure_future(open_then_fail())
+    await started.wait()
+    await db.write(count_then_insert)
+    await failing
+    assert seen == [0]
+    assert [r[0] for r in await db.fetchall("SELECT n FROM w")] == [2]
+
+
+async def test_a_cancelled_write_tells_the_commit_hooks_what_really_happened(db):
+    """Cancelling the caller cannot stop the writer's thread: the hook hears 'committed' when the commit happened
+    (the inbox would otherwise write a mark twice, or believe an update unhandled whose effects are committed)."""
+    from storage.db import CommitRows
+
+    await db.write(lambda conn: conn.execute("CREATE TABLE w (n INTEGER PRIMARY KEY)"))
+    told = []
+
+    class Hook:
+        def before_commit(self):
+            return CommitRows("INSERT INTO w VALUES (?)", [(100,)], "mark")
+
+        def after_commit(self, written, committed):
+            told.append((written.token, committed))
+
+    db.add_commit_hook(Hook())
+    gate = __import__("threading").Event()
+
+    def slow(conn):
+        gate.wait(5)
+        conn.execute("INSERT INTO w VALUES (1)")
+
+    task = asyncio.ensure_future(db.write(slow))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    await asyncio.sleep(0.01)
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert told == [("mark", True)]
+    assert [r[0] for r in await db.fetchall("SELECT n FROM w ORDER BY n")] == [1, 100]

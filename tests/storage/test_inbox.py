@@ -2,11 +2,12 @@
 next commit), a rolled-back write marks nothing, and old handled rows are pruned."""
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 
 import pytest
 
-from storage.db import Database
+from storage.db import CommitRows, Database
 from storage.inbox import HANDLING, InboxRepo
 
 
@@ -63,14 +64,16 @@ async def test_a_mark_whose_commit_fails_is_written_by_the_next(inbox, db, monke
     inbox.finished(1)  # already marked: nothing more to write
     assert inbox.unwritten == 0
     inbox.finished(2)
-    real = inbox.before_commit
 
-    async def failing(tx):
-        await real(tx)
-        raise RuntimeError("disk full")
+    class FailingHook:  # another hook whose rows cannot be written: the whole commit fails, the marks with it
+        def before_commit(self):
+            return CommitRows("INSERT INTO no_such_table VALUES (?)", [(1,)])
 
-    monkeypatch.setattr(inbox, "before_commit", failing)
-    with pytest.raises(RuntimeError):
+        def after_commit(self, written, committed):
+            pass
+
+    monkeypatch.setattr(db, "_hooks", [*db._hooks, FailingHook()])
+    with pytest.raises(sqlite3.OperationalError):
         await inbox.flush()
     monkeypatch.undo()
     assert await rows(db) == [(1, 0, 1), (2, 1, 0)]
