@@ -65,31 +65,44 @@ async def post(
     tx: aiosqlite.Connection, chat_id: int, user_id: int, amount: int, currency: str, reason: str, ref: str,
     now: datetime, *, actor_id: int | None = None, note: str | None = None,
 ) -> bool:
-    """Write one ledger row and move the wallet by the same amount, inside the caller's transaction.
+    """post_in inside the caller's transaction(), in one hop to the writer's thread (not one per statement)."""
+    return await tx._execute(post_in, tx._conn, chat_id, user_id, amount, currency, reason, ref, now, actor_id=actor_id, note=note)
+
+
+def post_in(
+    conn: sqlite3.Connection, chat_id: int, user_id: int, amount: int, currency: str, reason: str, ref: str,
+    now: datetime, *, actor_id: int | None = None, note: str | None = None,
+) -> bool:
+    """Write one ledger row and move the wallet by the same amount, inside the caller's transaction (on the
+    writer's thread).
 
     Returns False (and changes nothing) when a row with this ref already exists: the same event is
     never counted twice. A debit larger than the balance raises InsufficientBalance.
     """
-    cur = await tx.execute(
+    cur = conn.execute(
         "INSERT INTO ledger(chat_id, user_id, amount, currency, reason, ref, actor_id, note, at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(chat_id, user_id, currency, ref) DO NOTHING",
         (chat_id, user_id, amount, currency, reason, ref, actor_id, note, iso(now)),
     )
     if cur.rowcount == 0:
         return False
-    await tx.execute("INSERT INTO wallets(chat_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", (chat_id, user_id))
+    conn.execute("INSERT INTO wallets(chat_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", (chat_id, user_id))
     column = "points" if currency == "points" else "xp"
-    cur = await tx.execute(
+    cur = conn.execute(
         f"UPDATE wallets SET {column} = {column} + ? WHERE chat_id = ? AND user_id = ? AND {column} + ? >= 0",
         (amount, chat_id, user_id, amount),
     )
     if cur.rowcount == 0:
-        async with tx.execute(f"SELECT {column} FROM wallets WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)) as c:
-            balance = (await c.fetchone())[0]
+        balance = conn.execute(f"SELECT {column} FROM wallets WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)).fetchone()[0]
         raise InsufficientBalance(balance, -amount)
     if earned(amount, reason):
-        await tx.execute(_ADD_TO_SEASON, (chat_id, chat_id, currency, user_id, amount))
+        conn.execute(_ADD_TO_SEASON, (chat_id, chat_id, currency, user_id, amount))
     return True
+
+
+def wallet_in(conn: sqlite3.Connection, chat_id: int, user_id: int) -> Wallet:
+    row = conn.execute("SELECT points, xp FROM wallets WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)).fetchone()
+    return Wallet() if row is None else Wallet(row[0], row[1])
 
 
 def _credit_many(
@@ -164,8 +177,7 @@ class LedgerRepo:
         return await self.db.call(tx, _credit_many, credits, currency, reason, iso(now))
 
     async def wallet(self, chat_id: int, user_id: int) -> Wallet:
-        row = await self.db.fetchone("SELECT points, xp FROM wallets WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
-        return Wallet() if row is None else Wallet(row["points"], row["xp"])
+        return await self.db.read(wallet_in, chat_id, user_id)
 
     async def history(self, chat_id: int, user_id: int, limit: int = 20) -> list[Entry]:
         rows = await self.db.fetchall(

@@ -46,15 +46,57 @@ def _profile_rows(conn: sqlite3.Connection, chat_id: int, user_id: int) -> Profi
     return ProfileRows(points, xp, days, badges, season_rank_in(conn, chat_id, user_id, "points"))
 
 
+def last_checkin_in(conn: sqlite3.Connection, chat_id: int, user_id: int) -> CheckinRow | None:
+    row = conn.execute(
+        "SELECT * FROM checkins WHERE chat_id = ? AND user_id = ? ORDER BY day DESC LIMIT 1", (chat_id, user_id)
+    ).fetchone()
+    return None if row is None else _checkin(row)
+
+
+def insert_checkin_in(
+    conn: sqlite3.Connection, chat_id: int, user_id: int, day: date, at: datetime, streak: int, points: int, xp: int,
+    base: int = 0, streak_bonus: int = 0, random_bonus: int = 0, multiplier: str = "1", makeup: bool = False,
+) -> bool:
+    """The PRIMARY KEY (chat, user, day) makes 'once per day' true in the database. False if that day exists."""
+    cur = conn.execute(
+        "INSERT INTO checkins(chat_id, user_id, day, at, streak, points, xp, base, streak_bonus, random_bonus, multiplier, makeup)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (chat_id, user_id, day.isoformat(), iso(at), streak, points, xp, base, streak_bonus, random_bonus, multiplier, int(makeup)),
+    )
+    return cur.rowcount == 1
+
+
+def checkin_record_in(conn: sqlite3.Connection, chat_id: int, user_id: int) -> tuple[int, int]:
+    """(check-ins in all, best streak): what badges are judged on."""
+    total, best = conn.execute(
+        "SELECT COUNT(*), MAX(streak) FROM checkins WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)
+    ).fetchone()
+    return total or 0, best or 0
+
+
+def rank_on_day_in(conn: sqlite3.Connection, chat_id: int, day: date, at: datetime) -> int:
+    return conn.execute(
+        "SELECT COUNT(*) FROM checkins WHERE chat_id = ? AND day = ? AND makeup = 0 AND at <= ?", (chat_id, day.isoformat(), iso(at))
+    ).fetchone()[0]
+
+
+def badges_in(conn: sqlite3.Connection, chat_id: int, user_id: int) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT badge FROM badges WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))}
+
+
+def award_badge_in(conn: sqlite3.Connection, chat_id: int, user_id: int, badge: str, now: datetime) -> bool:
+    cur = conn.execute(
+        "INSERT INTO badges(chat_id, user_id, badge, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", (chat_id, user_id, badge, iso(now)),
+    )
+    return cur.rowcount == 1
+
+
 class PointsRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def last_checkin(self, chat_id: int, user_id: int) -> CheckinRow | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM checkins WHERE chat_id = ? AND user_id = ? ORDER BY day DESC LIMIT 1", (chat_id, user_id)
-        )
-        return None if row is None else _checkin(row)
+        return await self.db.read(last_checkin_in, chat_id, user_id)
 
     async def profile(self, chat_id: int, user_id: int) -> ProfileRows:
         return await self.db.read(_profile_rows, chat_id, user_id)
@@ -71,22 +113,12 @@ class PointsRepo:
         return await self.db.fetchval("SELECT COUNT(*) FROM checkins WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
 
     async def rank_on_day(self, chat_id: int, day: date, at: datetime) -> int:
-        return await self.db.fetchval(
-            "SELECT COUNT(*) FROM checkins WHERE chat_id = ? AND day = ? AND makeup = 0 AND at <= ?", (chat_id, day.isoformat(), iso(at))
-        )
+        return await self.db.read(rank_on_day_in, chat_id, day, at)
 
     @staticmethod
-    async def insert_checkin(
-        tx: aiosqlite.Connection, chat_id: int, user_id: int, day: date, at: datetime, streak: int, points: int, xp: int,
-        base: int = 0, streak_bonus: int = 0, random_bonus: int = 0, multiplier: str = "1", makeup: bool = False,
-    ) -> bool:
-        """The PRIMARY KEY (chat, user, day) makes 'once per day' true in the database. False if that day exists."""
-        cur = await tx.execute(
-            "INSERT INTO checkins(chat_id, user_id, day, at, streak, points, xp, base, streak_bonus, random_bonus, multiplier, makeup)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (chat_id, user_id, day.isoformat(), iso(at), streak, points, xp, base, streak_bonus, random_bonus, multiplier, int(makeup)),
-        )
-        return cur.rowcount == 1
+    async def insert_checkin(tx: aiosqlite.Connection, *args, **kwargs) -> bool:
+        """insert_checkin_in inside the caller's transaction()."""
+        return await tx._execute(insert_checkin_in, tx._conn, *args, **kwargs)
 
     @staticmethod
     async def set_streak(tx: aiosqlite.Connection, chat_id: int, user_id: int, day: date, streak: int) -> None:
@@ -99,19 +131,6 @@ class PointsRepo:
             "SELECT badge, at FROM badges WHERE chat_id = ? AND user_id = ? ORDER BY at, badge", (chat_id, user_id)
         )
         return [(r["badge"], from_iso(r["at"])) for r in rows]
-
-    @staticmethod
-    async def badges_in(tx: aiosqlite.Connection, chat_id: int, user_id: int) -> set[str]:
-        async with tx.execute("SELECT badge FROM badges WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)) as cur:
-            return {r[0] for r in await cur.fetchall()}
-
-    @staticmethod
-    async def award_badge(tx: aiosqlite.Connection, chat_id: int, user_id: int, badge: str, now: datetime) -> bool:
-        cur = await tx.execute(
-            "INSERT INTO badges(chat_id, user_id, badge, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (chat_id, user_id, badge, iso(now)),
-        )
-        return cur.rowcount == 1
 
     @staticmethod
     async def record_weekly_top(tx: aiosqlite.Connection, chat_id: int, week: date, user_id: int, points: int, now: datetime) -> int | None:

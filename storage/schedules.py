@@ -3,6 +3,7 @@ with a due time, claimed in a transaction before anything is done, so nothing fi
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -219,6 +220,17 @@ class ReminderRepo:
         return [(r[0], r[1], r[2]) for r in rows]
 
 
+def multipliers_in(conn: sqlite3.Connection, chat_id: int, at: datetime) -> list[str]:
+    """The multipliers of the group's campaign windows open at `at`."""
+    return [r[0] for r in conn.execute(
+        "SELECT multiplier FROM campaigns WHERE chat_id = ? AND starts_at <= ? AND ends_at > ?", (chat_id, iso(at), iso(at)))]
+
+
+def birthday_month_in(conn: sqlite3.Connection, user_id: int) -> int | None:
+    row = conn.execute("SELECT month FROM birthdays WHERE user_id = ?", (user_id,)).fetchone()
+    return None if row is None else row[0]
+
+
 class CampaignRepo:
     """Campaign windows (member day…): while one is on, check-ins pay its points multiplier."""
 
@@ -234,12 +246,10 @@ class CampaignRepo:
                 return (await cur.fetchone())[0]
 
     async def multipliers(self, chat_id: int, at: datetime) -> list[str]:
-        rows = await self.db.fetchall(
-            "SELECT multiplier FROM campaigns WHERE chat_id = ? AND starts_at <= ? AND ends_at > ?", (chat_id, iso(at), iso(at)))
-        return [r[0] for r in rows]
+        return await self.db.read(multipliers_in, chat_id, at)
 
     async def birthday_month(self, user_id: int) -> int | None:
-        return await self.db.fetchval("SELECT month FROM birthdays WHERE user_id = ?", (user_id,))
+        return await self.db.read(birthday_month_in, user_id)
 
     async def set_birthday(self, user_id: int, month: int | None, now: datetime) -> None:
         """The month only (no day, no year): enough for the birthday-month bonus, and nothing more is kept."""

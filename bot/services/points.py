@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import sqlite3
+
 import aiosqlite
 
 from bot.clock import Clock
@@ -29,9 +31,11 @@ from bot.domain.points import (
 from bot.services.activity import follow_moves
 from bot.services.groups import GroupService
 from storage.db import Database
-from storage.ledger import Entry, InsufficientBalance, LedgerRepo, Wallet, post
-from storage.schedules import CampaignRepo
-from storage.points import PointsRepo
+from storage.ledger import Entry, InsufficientBalance, LedgerRepo, Wallet, post, post_in, wallet_in
+from storage.schedules import CampaignRepo, birthday_month_in, multipliers_in
+from storage.points import (
+    PointsRepo, award_badge_in, badges_in, checkin_record_in, insert_checkin_in, last_checkin_in, rank_on_day_in,
+)
 
 
 @dataclass(frozen=True)
@@ -140,15 +144,20 @@ class PointsService:
         several overlap, 1.0 when none is."""
         if self.campaigns is None:
             return 1.0
-        return max([float(m) for m in await self.campaigns.multipliers(chat_id, now)], default=1.0)
+        return _highest(await self.campaigns.multipliers(chat_id, now))
 
     async def birthday_multiplier(self, chat_id: int, user_id: int, now: datetime) -> float:
         """BIRTHDAY_MULTIPLIER during the member's /birthday month (group time), else 1.0."""
         month = None if self.campaigns is None else await self.campaigns.birthday_month(user_id)
         if month is None:
             return 1.0
-        tz = (await self.groups.settings(chat_id)).timezone
-        return float(BIRTHDAY_MULTIPLIER) if now.astimezone(ZoneInfo(tz)).month == month else 1.0
+        return _birthday_factor(month, now, (await self.groups.settings(chat_id)).timezone)
+
+    def _campaign_in(self, conn: sqlite3.Connection, chat_id: int, user_id: int, now: datetime, tz: str) -> float:
+        """campaign_multiplier × birthday_multiplier, read on the writer's thread inside its transaction."""
+        if self.campaigns is None:
+            return 1.0
+        return _highest(multipliers_in(conn, chat_id, now)) * _birthday_factor(birthday_month_in(conn, user_id), now, tz)
 
     async def birthday(self, user_id: int) -> int | None:
         return None if self.campaigns is None else await self.campaigns.birthday_month(user_id)
@@ -170,39 +179,46 @@ class PointsService:
         now = event_time(sent_at, self.clock.now())
         tz = (await self.groups.settings(chat_id)).timezone
         today = ck.local_day(now, tz)
-        last = await self.repo.last_checkin(chat_id, user_id)
+        rules = await self.checkin_rules(chat_id)
+        if rng_value is None and rules.random_bonus:
+            rng_value = secrets.randbits(32)
+        # Read, decide and write in one transaction on the writer's thread: one hop, and nothing read can change
+        # before the write (the writer is ours throughout).
+        result = await self.db.write(self._checkin_in, chat_id, user_id, now, today, tz, rules, rng_value)
+        await self.tell_rules(RuleEvent("checkin", chat_id, user_id, now, key=f"checkin:{today.isoformat()}"))
+        if result.awarded.tier_up is not None:
+            await self.tier_reached(chat_id, user_id, result.awarded.tier_up, now)
+        return result
+
+    def _checkin_in(
+        self, conn: sqlite3.Connection, chat_id: int, user_id: int, now: datetime, today: date, tz: str,
+        rules: ck.CheckinRules, rng_value: int | None,
+    ) -> CheckinResult:
+        last = last_checkin_in(conn, chat_id, user_id)
         if last is not None and last.day >= today:
             raise AlreadyCheckedInError(at=last.at, next_at=ck.next_checkin_at(today, tz))
-        rules = await self.checkin_rules(chat_id)
-        before = await self.ledger.wallet(chat_id, user_id)
-        campaign = await self.campaign_multiplier(chat_id, now) * await self.birthday_multiplier(chat_id, user_id, now)
+        before = wallet_in(conn, chat_id, user_id)
+        campaign = self._campaign_in(conn, chat_id, user_id, now, tz)
         reward = ck.checkin_reward(
             last.day if last else None, last.streak if last else 0, today, rules,
             tier_multiplier=tier_for(before.xp, self.tiers).points_multiplier,
-            campaign_multiplier=campaign,
-            rng_value=rng_value if rng_value is not None else (secrets.randbits(32) if rules.random_bonus else None),
+            campaign_multiplier=campaign, rng_value=rng_value,
         )
+        if not insert_checkin_in(
+            conn, chat_id, user_id, today, now, reward.streak, reward.total, reward.xp,
+            reward.base, reward.streak_bonus, reward.random_bonus, str(reward.multiplier),
+        ):  # the database says no (its PRIMARY KEY), whatever was read above
+            raise _already(last_checkin_in(conn, chat_id, user_id), today, tz, now)
         ref = ledger_key(Reason.CHECKIN, chat_id, user_id, today)
-        async with self.db.transaction() as tx:
-            if not await PointsRepo.insert_checkin(
-                tx, chat_id, user_id, today, now, reward.streak, reward.total, reward.xp,
-                reward.base, reward.streak_bonus, reward.random_bonus, str(reward.multiplier),
-            ):
-                # Another delivery of the same command won the race: the database said no.
-                raise _already(await self.repo.last_checkin(chat_id, user_id), today, tz, now)
-            if reward.total:
-                await post(tx, chat_id, user_id, reward.total, Currency.POINTS, Reason.CHECKIN, ref, now)
-            if reward.xp:
-                await post(tx, chat_id, user_id, reward.xp, Currency.XP, Reason.CHECKIN, ref, now)
-            badges = await self._award_badges(tx, chat_id, user_id, now, streak=reward.streak)
-        after = await self.ledger.wallet(chat_id, user_id)
-        reached = tier_up(before.xp, after.xp, self.tiers)
-        await self.tell_rules(RuleEvent("checkin", chat_id, user_id, now, key=f"checkin:{today.isoformat()}"))
-        if reached is not None:
-            await self.tier_reached(chat_id, user_id, reached, now)
+        if reward.total:
+            post_in(conn, chat_id, user_id, reward.total, Currency.POINTS, Reason.CHECKIN, ref, now)
+        if reward.xp:
+            post_in(conn, chat_id, user_id, reward.xp, Currency.XP, Reason.CHECKIN, ref, now)
+        badges = self._award_badges_in(conn, chat_id, user_id, now, streak=reward.streak)
+        after = wallet_in(conn, chat_id, user_id)
         return CheckinResult(
-            reward, await self.repo.rank_on_day(chat_id, today, now), after,
-            Awarded(badges, reached), tier_for(before.xp, self.tiers), campaign,
+            reward, rank_on_day_in(conn, chat_id, today, now), after,
+            Awarded(badges, tier_up(before.xp, after.xp, self.tiers)), tier_for(before.xp, self.tiers), campaign,
         )
 
     async def makeup(self, chat_id: int, user_id: int, sent_at: datetime | None = None) -> MakeupResult:
@@ -238,18 +254,20 @@ class PointsService:
     # --- badges ----------------------------------------------------------------------------
 
     async def _award_badges(self, tx: aiosqlite.Connection, chat_id: int, user_id: int, now: datetime, **stats: int) -> tuple[BadgeRule, ...]:
-        """Inside the caller's transaction: award every badge newly earned, each once, with its bonus."""
-        async with tx.execute("SELECT COUNT(*), MAX(streak) FROM checkins WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)) as cur:
-            total, best = await cur.fetchone()
-        member_stats = MemberStats(checkins_total=total or 0, best_streak=best or 0, **stats)
-        held = await PointsRepo.badges_in(tx, chat_id, user_id)
+        """Inside the caller's transaction(): award every badge newly earned, each once, with its bonus (one hop)."""
+        return await self.db.call(tx, lambda conn: self._award_badges_in(conn, chat_id, user_id, now, **stats))
+
+    def _award_badges_in(self, conn: sqlite3.Connection, chat_id: int, user_id: int, now: datetime, **stats: int) -> tuple[BadgeRule, ...]:
+        """The same, on the writer's thread inside a transaction."""
+        total, best = checkin_record_in(conn, chat_id, user_id)
+        member_stats = MemberStats(checkins_total=total, best_streak=best, **stats)
         new = []
-        for rule in badges_earned(member_stats, self.badges, held):
-            if await PointsRepo.award_badge(tx, chat_id, user_id, rule.key, now):
+        for rule in badges_earned(member_stats, self.badges, badges_in(conn, chat_id, user_id)):
+            if award_badge_in(conn, chat_id, user_id, rule.key, now):
                 new.append(rule)
                 if rule.points_bonus:
-                    await post(tx, chat_id, user_id, rule.points_bonus, Currency.POINTS, Reason.BADGE_BONUS,
-                               ledger_key(Reason.BADGE_BONUS, chat_id, user_id, rule.key), now, note=rule.key)
+                    post_in(conn, chat_id, user_id, rule.points_bonus, Currency.POINTS, Reason.BADGE_BONUS,
+                            ledger_key(Reason.BADGE_BONUS, chat_id, user_id, rule.key), now, note=rule.key)
         return tuple(new)
 
     async def award_badges_in(self, tx: aiosqlite.Connection, chat_id: int, user_id: int, now: datetime, **stats: int) -> tuple[BadgeRule, ...]:
@@ -485,6 +503,14 @@ class PointsService:
 
     async def set_optout(self, user_id: int, kinds: list[str], out: bool) -> None:
         await self.repo.set_optout(user_id, kinds, out, self.clock.now())
+
+
+def _highest(multipliers: list[str]) -> float:
+    return max([float(m) for m in multipliers], default=1.0)
+
+
+def _birthday_factor(month: int | None, now: datetime, tz: str) -> float:
+    return float(BIRTHDAY_MULTIPLIER) if month is not None and now.astimezone(ZoneInfo(tz)).month == month else 1.0
 
 
 def _already(last, today: date, tz: str, now: datetime) -> AlreadyCheckedInError:

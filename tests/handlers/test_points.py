@@ -818,10 +818,8 @@ async def test_a_campaign_multiplier_from_the_hook_pays_and_is_named(pg, group):
     async with pg.services.db.transaction() as tx:
         await post(tx, g.chat.id, g.alice.id, silver.min_xp, "xp", Reason.CHAT, "test:alice-silver", pg.clock.now())
 
-    async def member_day(chat_id, now):                      # what scheduled activities will plug in
-        return 2.0 if chat_id == g.chat.id else 1.0
-
-    pg.services.points.campaign_multiplier = member_day
+    now = pg.clock.now()                                      # a member day open in this group (as a schedule starts it)
+    await pg.services.points.campaigns.add(g.chat.id, None, "2", now - timedelta(hours=1), now + timedelta(hours=1), "Member day")
     text = await say(pg, g.alice, "/checkin", g.chat)
     paid = round(c.base * silver.points_multiplier * 2)
     assert text.startswith(f"✅ Alice checked in: +{paid} points ({c.base} base × {silver.points_multiplier:g} (Silver) × 2 (campaign))")

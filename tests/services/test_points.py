@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+import bot.services.points as points_service
 from bot.domain.points import AlreadyCheckedInError, InsufficientPointsError, InvalidAmountError, NothingToMakeUpError
 from storage.groups import GroupRepo
 from storage.ledger import InsufficientBalance, LedgerRepo, Wallet, post
@@ -29,16 +30,18 @@ def first_checkin_bonus(config) -> int:
 async def test_a_hundred_concurrent_checkins_award_exactly_once(pg, group, monkeypatch):
     chat, alice = group.chat.id, group.alice.id
     inserts: list[bool] = []
-    real_insert = PointsRepo.insert_checkin
+    real_insert = points_service.insert_checkin_in
 
-    async def counting_insert(*args, **kwargs):
-        inserts.append(await real_insert(*args, **kwargs))
+    def counting_insert(*args, **kwargs):
+        inserts.append(real_insert(*args, **kwargs))
         return inserts[-1]
 
-    monkeypatch.setattr(PointsRepo, "insert_checkin", staticmethod(counting_insert))
+    # The check-in reads and writes in one transaction, so its own read already sees the day taken; make that read
+    # blind to show that the database itself refuses a second row for the day (its PRIMARY KEY), whatever Python read.
+    monkeypatch.setattr(points_service, "insert_checkin_in", counting_insert)
+    monkeypatch.setattr(points_service, "last_checkin_in", lambda conn, chat_id, user_id: None)
     results = await asyncio.gather(*(pg.services.points.checkin(chat, alice) for _ in range(100)), return_exceptions=True)
-    # The race is real: many attempts got past the read and reached the database, which said no.
-    assert inserts.count(True) == 1 and inserts.count(False) >= 10
+    assert inserts.count(True) == 1 and inserts.count(False) == 99
 
     won = [r for r in results if not isinstance(r, BaseException)]
     lost = [r for r in results if isinstance(r, BaseException)]
