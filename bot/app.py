@@ -204,7 +204,7 @@ def build_application(
     app.add_handler(MessageHandler(GROUP_CHAT & filters.REPLY & filters.UpdateType.MESSAGE, topics.on_group_reply), group=GROUP_TOPICS)
     # Commands are judged only by rules on the `command` trigger (the command lock), never as messages (nor counted for
     # flood): each answers for itself, and admins type them in bursts. An edited command is not judged again.
-    judged = filters.ChatType.GROUPS & ~filters.StatusUpdate.ALL & (
+    judged = filters.ChatType.GROUPS & ~SERVICE_MESSAGE & (
         filters.UpdateType.MESSAGE | (filters.UpdateType.EDITED_MESSAGE & ~filters.COMMAND))
     app.add_handler(MessageHandler(judged, rules.on_group_message), group=GROUP_RULES)
     # Every group message passes here: the filter is the cheap part of it (service messages are told apart inside,

@@ -1,12 +1,14 @@
 """Dispatch that costs the same however many commands there are: one handler finds a command by name in a dict
-(instead of ~35 CommandHandlers asked in turn), and "is this a service message?" is answered once per update
-(PTB's StatusUpdate.ALL runs ~45 checks and used to be evaluated three times for every message)."""
+(instead of ~35 CommandHandlers asked in turn), and "is this a service message?" is answered by reading the
+fields PTB's StatusUpdate.ALL asks about, at once, instead of its ~45 filters in turn."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timezone
+from operator import attrgetter
 from typing import Any
 
-from telegram import Message, MessageEntity, Update
+from telegram import Chat, Message, MessageEntity, Update
 from telegram.ext import BaseHandler, filters
 
 from bot.context import BotContext
@@ -63,23 +65,33 @@ class CommandRouter(BaseHandler[Update, BotContext, None]):
         await callback(update, context)
 
 
-class _ServiceMessage(filters.UpdateFilter):
-    """filters.StatusUpdate.ALL, computed once per update: the answer for the last update asked about is kept
-    (by identity, so concurrent updates only ever cost a recomputation, never a wrong answer)."""
+def _service_fields() -> tuple[str, ...]:
+    """The Message fields whose presence makes filters.StatusUpdate.ALL true ("X joined", a pin, a new title…),
+    found by asking it about a message with each field set in turn: a PTB upgrade that adds one is followed."""
+    names = [n for cls in Message.__mro__ for n in getattr(cls, "__slots__", ()) if not n.startswith("_")]
+    found = []
+    for name in names:
+        probe = Message(message_id=1, date=datetime(2000, 1, 1, tzinfo=timezone.utc), chat=Chat(1, Chat.GROUP))
+        with probe._unfrozen():
+            setattr(probe, name, True)
+        if filters.StatusUpdate.ALL.check_update(Update(1, message=probe)):
+            found.append(name)
+    return tuple(found)
 
-    __slots__ = ("_last",)
+
+class _ServiceMessage(filters.UpdateFilter):
+    """filters.StatusUpdate.ALL's answer for a fraction of its cost: it asks ~45 filters in turn (about 60 µs a
+    message, three times per message once every feature had its handler); this reads the same fields at once."""
+
+    __slots__ = ("_fields",)
 
     def __init__(self) -> None:
         super().__init__(name="SERVICE_MESSAGE")
-        self._last: tuple[Update | None, bool] = (None, False)
+        self._fields = attrgetter(*_service_fields())
 
     def filter(self, update: Update) -> bool:
-        last, answer = self._last
-        if last is update:
-            return answer
-        answer = bool(filters.StatusUpdate.ALL.check_update(update))
-        self._last = (update, answer)
-        return answer
+        message = update.effective_message
+        return message is not None and any(self._fields(message))
 
 
 SERVICE_MESSAGE = _ServiceMessage()

@@ -53,3 +53,35 @@ def test_a_name_registered_twice_is_refused():
 
     with pytest.raises(ValueError, match="twice"):
         CommandRouter([one, two])
+
+
+def test_service_messages_are_told_apart_exactly_as_ptbs_status_update_filter_does():
+    """SERVICE_MESSAGE reads the fields StatusUpdate.ALL asks about at once: for a message with any one of
+    Message's fields set, and for the real shapes a group sees, both give the same answer (and the service
+    messages Sticky relies on — joins, leaves, pins, titles, migrations — are among them)."""
+    from datetime import datetime, timezone
+
+    from telegram import Chat, Message, Update, User
+    from telegram.ext import filters
+
+    from handlers.router import SERVICE_MESSAGE
+
+    def message(**fields):
+        return Message(message_id=1, date=datetime(2026, 3, 2, tzinfo=timezone.utc), chat=Chat(-100, Chat.SUPERGROUP), **fields)
+
+    names = [n for cls in Message.__mro__ for n in getattr(cls, "__slots__", ()) if not n.startswith("_")]
+    service = []
+    for name in names:
+        m = message()
+        with m._unfrozen():
+            setattr(m, name, True)
+        for update in (Update(1, message=m), Update(1, edited_message=m), Update(1, channel_post=m)):
+            assert SERVICE_MESSAGE.check_update(update) == bool(filters.StatusUpdate.ALL.check_update(update)), name
+        if SERVICE_MESSAGE.check_update(Update(1, message=m)):
+            service.append(name)
+    assert {"new_chat_members", "left_chat_member", "pinned_message", "new_chat_title", "migrate_to_chat_id"} <= set(service)
+    alice = User(7, "Alice", False)
+    assert not SERVICE_MESSAGE.check_update(Update(1, message=message(text="hello", from_user=alice)))
+    assert SERVICE_MESSAGE.check_update(Update(1, message=message(new_chat_members=(alice,), from_user=alice)))
+    assert SERVICE_MESSAGE.check_update(Update(1, message=message(left_chat_member=alice, from_user=alice)))
+    assert not SERVICE_MESSAGE.check_update(Update(1))  # no message at all
