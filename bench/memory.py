@@ -16,7 +16,16 @@ from bot.sim import FakeTelegram
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """This process's own high-water mark. Not getrusage's ru_maxrss: Linux carries the forking parent's peak into
+    a child across exec, so both processes reported the parent's (the bench itself, after P3) — 541 MB each."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # elsewhere: KiB on Linux, the best there is
 
 
 async def chat_passes(pipe, world: World, passes: int, date: int) -> list[dict]:
