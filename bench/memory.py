@@ -71,12 +71,14 @@ async def main(which: str, groups: int, members: int, passes: int) -> dict:
             s = pipe.pg.services
             members_pending = len(s.points._pending_xp)
             result["longest_hold_while_chatting"] = s.db.holds.longest
+            result["longest_hold_while_chatting_by"] = s.db.holds.longest_by
             s.db.holds.reset()
             start = time.perf_counter()
             await s.activity.flush()
             await s.points.flush_chat_xp()
             result["flush"] = {"members": members_pending, "seconds": time.perf_counter() - start,
-                               "longest_hold": s.db.holds.longest, "transactions": s.db.holds.count}
+                               "longest_hold": s.db.holds.longest, "longest_hold_by": s.db.holds.longest_by,
+                               "transactions": s.db.holds.count}
         result["peak_rss_mb"] = peak_rss_mb()
         await pipe.stop()
     return result

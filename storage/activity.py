@@ -2,10 +2,26 @@
 commit per message)."""
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 
 from storage.db import Database, iso
+
+
+def _add_counts(conn: sqlite3.Connection, counts: list[tuple], last_seen: list[tuple], hourly: list[tuple]) -> None:
+    conn.executemany(
+        "INSERT INTO activity_daily(chat_id, user_id, day, messages, replies) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT(chat_id, user_id, day) DO UPDATE SET messages = messages + excluded.messages,"
+        " replies = replies + excluded.replies",
+        counts,
+    )
+    conn.executemany("UPDATE members SET last_seen_at = MAX(COALESCE(last_seen_at, ''), ?) WHERE chat_id = ? AND user_id = ?", last_seen)
+    conn.executemany(
+        "INSERT INTO stats_hourly(chat_id, metric, day, hour, n) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT(chat_id, metric, day, hour) DO UPDATE SET n = stats_hourly.n + excluded.n",
+        hourly,
+    )
 
 
 class ActivityRepo:
@@ -17,23 +33,8 @@ class ActivityRepo:
         hourly: Iterable[tuple[int, str, str, int, int]] = (),
     ) -> None:
         """counts: (chat_id, user_id, local day, messages, replies to others); hourly: (chat_id, metric, local day, local hour, n).
-        One transaction for the whole batch."""
-        async with self.db.transaction() as tx:
-            await tx.executemany(
-                "INSERT INTO activity_daily(chat_id, user_id, day, messages, replies) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT(chat_id, user_id, day) DO UPDATE SET messages = messages + excluded.messages,"
-                " replies = replies + excluded.replies",
-                list(counts),
-            )
-            await tx.executemany(
-                "UPDATE members SET last_seen_at = MAX(COALESCE(last_seen_at, ''), ?) WHERE chat_id = ? AND user_id = ?",
-                [(iso(at), chat_id, user_id) for chat_id, user_id, at in last_seen],
-            )
-            await tx.executemany(
-                "INSERT INTO stats_hourly(chat_id, metric, day, hour, n) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT(chat_id, metric, day, hour) DO UPDATE SET n = stats_hourly.n + excluded.n",
-                list(hourly),
-            )
+        One transaction for the whole batch, in one hop to the writer's thread."""
+        await self.db.write(_add_counts, list(counts), [(iso(at), chat_id, user_id) for chat_id, user_id, at in last_seen], list(hourly))
 
     async def messages(self, chat_id: int, user_id: int | None = None) -> int:
         if user_id is None:

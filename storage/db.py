@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import sqlite3
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from functools import partial
@@ -56,21 +57,21 @@ class CommitHook(Protocol):
 
 
 class HoldStats:
-    """Write-connection holds since the last reset: how many, the longest, the total (seconds)."""
+    """Write-connection holds since the last reset: how many, the longest (and whose), the total (seconds)."""
 
-    __slots__ = ("count", "longest", "total")
+    __slots__ = ("count", "longest", "longest_by", "total")
 
     def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
-        self.count, self.longest, self.total = 0, 0.0, 0.0
+        self.count, self.longest, self.total, self.longest_by = 0, 0.0, 0.0, ""
 
-    def add(self, seconds: float) -> None:
+    def add(self, seconds: float, by: str = "") -> None:
         self.count += 1
         self.total += seconds
         if seconds > self.longest:
-            self.longest = seconds
+            self.longest, self.longest_by = seconds, by
 
 
 class Database:
@@ -151,6 +152,7 @@ class Database:
         path writes with write() instead, one hop for the whole transaction."""
         if self._writer is None:
             raise RuntimeError("database is not open")
+        by = sys._getframe(2).f_code.co_qualname  # who opened it (the frame above contextlib's __aenter__)
         async with self._write_lock:
             taken = time.perf_counter()
             try:
@@ -174,7 +176,7 @@ class Database:
                     _IN_TRANSACTION.reset(inside)
                 self._after_commit(written, True)
             finally:
-                self.holds.add(time.perf_counter() - taken)
+                self.holds.add(time.perf_counter() - taken, by)
 
     async def write(self, fn: Callable[..., Any], *args: Any) -> Any:
         """One whole transaction in one hop: fn(sqlite3 connection, *args) runs on the writer's thread between
@@ -197,10 +199,10 @@ class Database:
             result = await _outcome(future)
         except BaseException:
             self._after_commit(written, _succeeded(future))
-            self.holds.add(held[0])
+            self.holds.add(held[0], getattr(fn, "__qualname__", "write"))
             raise
         self._after_commit(written, True)
-        self.holds.add(held[0])
+        self.holds.add(held[0], getattr(fn, "__qualname__", "write"))
         return result
 
     def _before_commit(self) -> list[tuple[CommitHook, CommitRows]]:
@@ -227,10 +229,10 @@ class Database:
         return await tx._execute(fn, tx._conn, *args)
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        return await self._read(_fetchone, sql, params)
+        return await self._read(fetchone_in, sql, params)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        return await self._read(_fetchall, sql, params)
+        return await self._read(fetchall_in, sql, params)
 
     async def _read(self, fn: Callable[[sqlite3.Connection, str, tuple], Any], sql: str, params: Iterable[Any]) -> Any:
         """One read is one call on the reader's thread: execute, fetch and close together. A statement left open
@@ -390,7 +392,8 @@ def _in_one_snapshot(conn: sqlite3.Connection, fn: Callable[..., Any], args: tup
         conn.execute("COMMIT")
 
 
-def _fetchone(conn: sqlite3.Connection, sql: str, params: tuple) -> Any:
+def fetchone_in(conn: sqlite3.Connection, sql: str, params: tuple) -> Any:
+    """One statement's first row, the statement closed (inside a write: RETURNING's changes are all made by then)."""
     cursor = conn.execute(sql, params)
     try:
         return cursor.fetchone()
@@ -398,7 +401,7 @@ def _fetchone(conn: sqlite3.Connection, sql: str, params: tuple) -> Any:
         cursor.close()
 
 
-def _fetchall(conn: sqlite3.Connection, sql: str, params: tuple) -> list:
+def fetchall_in(conn: sqlite3.Connection, sql: str, params: tuple) -> list:
     cursor = conn.execute(sql, params)
     try:
         return cursor.fetchall()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlite3
+
 import aiosqlite
 
 from storage.db import Database, from_iso, iso
@@ -95,6 +97,28 @@ def _referral(row) -> Referral:
         from_iso(row["screened_at"]), row["messages"], row["status"], row["reason"], from_iso(row["confirmed_at"]),
         from_iso(row["left_at"]), bool(row["joined"]),
     )
+
+
+def _attach_join(conn: sqlite3.Connection, chat_id: int, invitee_id: int, joined_at: datetime, since: datetime) -> int | None:
+    row = conn.execute(
+        "SELECT id FROM referrals WHERE chat_id = ? AND invitee_id = ? AND joined = 0 AND joined_at <= ? AND joined_at >= ?"
+        " AND (status = 'pending' OR (status = 'rejected' AND reason NOT IN ('failed_screening', 'not_admitted')))"
+        " ORDER BY joined_at DESC, id DESC LIMIT 1",
+        (chat_id, invitee_id, iso(joined_at), iso(since)),
+    ).fetchone()
+    if row is None:
+        return None
+    conn.execute("UPDATE referrals SET joined = 1, joined_at = ? WHERE id = ?", (iso(joined_at), row[0]))
+    return row[0]
+
+
+def _reject_pending(conn: sqlite3.Connection, chat_id: int, invitee_id: int, reason: str, now: datetime) -> int:
+    return conn.execute(
+        "UPDATE referrals SET status = 'rejected', reason = ?, decided_at = ?,"
+        " left_at = CASE WHEN ? = 'left' THEN ? ELSE left_at END"
+        " WHERE chat_id = ? AND invitee_id = ? AND status = 'pending'",
+        (reason, iso(now), reason, iso(now), chat_id, invitee_id),
+    ).rowcount
 
 
 class FunnelRepo:
@@ -321,18 +345,8 @@ class FunnelRepo:
         """The join that follows a join request: the referral made at the request (at or after `since`; still
         counting, or refused for a reason other than the check or the request's closing) now records the join.
         None if there is no such referral."""
-        async with self.db.transaction() as tx:
-            async with tx.execute(
-                "SELECT id FROM referrals WHERE chat_id = ? AND invitee_id = ? AND joined = 0 AND joined_at <= ? AND joined_at >= ?"
-                " AND (status = 'pending' OR (status = 'rejected' AND reason NOT IN ('failed_screening', 'not_admitted')))"
-                " ORDER BY joined_at DESC, id DESC LIMIT 1",
-                (chat_id, invitee_id, iso(joined_at), iso(since)),
-            ) as cur:
-                row = await cur.fetchone()
-            if row is None:
-                return None
-            await tx.execute("UPDATE referrals SET joined = 1, joined_at = ? WHERE id = ?", (iso(joined_at), row[0]))
-        return await self.referral(row[0])
+        ref_id = await self.db.write(_attach_join, chat_id, invitee_id, joined_at, since)
+        return None if ref_id is None else await self.referral(ref_id)
 
     async def joined_between(self, chat_id: int, user_id: int, after: datetime, before: datetime) -> bool:
         """Whether the member joined the chat after `after` and before `before` (both ends excluded)."""
@@ -404,17 +418,10 @@ class FunnelRepo:
 
     @staticmethod
     async def reject_pending_in(tx: aiosqlite.Connection, chat_id: int, invitee_id: int, reason: str, now: datetime) -> int:
-        cur = await tx.execute(
-            "UPDATE referrals SET status = 'rejected', reason = ?, decided_at = ?,"
-            " left_at = CASE WHEN ? = 'left' THEN ? ELSE left_at END"
-            " WHERE chat_id = ? AND invitee_id = ? AND status = 'pending'",
-            (reason, iso(now), reason, iso(now), chat_id, invitee_id),
-        )
-        return cur.rowcount
+        return await tx._execute(_reject_pending, tx._conn, chat_id, invitee_id, reason, now)
 
     async def reject_pending(self, chat_id: int, invitee_id: int, reason: str, now: datetime) -> int:
-        async with self.db.transaction() as tx:
-            return await self.reject_pending_in(tx, chat_id, invitee_id, reason, now)
+        return await self.db.write(_reject_pending, chat_id, invitee_id, reason, now)
 
     @staticmethod
     async def confirm_in(tx: aiosqlite.Connection, ref_id: int, now: datetime) -> bool:

@@ -168,13 +168,13 @@ class LedgerRepo:
         self.db = db
 
     async def credit_many(
-        self, tx: aiosqlite.Connection, credits: list[tuple[int, int, int, str]], currency: str, reason: str, now: datetime,
+        self, credits: list[tuple[int, int, int, str]], currency: str, reason: str, now: datetime,
     ) -> dict[tuple[int, int], int]:
-        """Many credits (chat, user, amount > 0, ref) in the caller's transaction, in one hop to the writer's thread:
-        what `post` does for each, as a batch. Returns each member's balance before."""
+        """Many credits (chat, user, amount > 0, ref) as one transaction of their own, in one hop to the writer's
+        thread: what `post` does for each, as a batch. Returns each member's balance before."""
         if any(amount <= 0 for _, _, amount, _ in credits):
             raise ValueError("credit_many books credits only")
-        return await self.db.call(tx, _credit_many, credits, currency, reason, iso(now))
+        return await self.db.write(_credit_many, credits, currency, reason, iso(now))
 
     async def wallet(self, chat_id: int, user_id: int) -> Wallet:
         return await self.db.read(wallet_in, chat_id, user_id)

@@ -84,11 +84,47 @@ def _write_sightings(conn: sqlite3.Connection, sightings: list[tuple[int, UserIn
     )
 
 
-async def upsert_user(tx: aiosqlite.Connection, user: UserInfo, now: datetime) -> None:
-    await tx.execute(_UPSERT_USER, (user.user_id, user.username, user.first_name, user.last_name, int(user.is_bot),
-                                    user.language_code, iso(now)))
+def upsert_user_in(conn: sqlite3.Connection, user: UserInfo, now: datetime) -> None:
+    conn.execute(_UPSERT_USER, (user.user_id, user.username, user.first_name, user.last_name, int(user.is_bot),
+                                user.language_code, iso(now)))
     if user.username:
-        await tx.execute(_FREE_USERNAME, (user.username, user.user_id))
+        conn.execute(_FREE_USERNAME, (user.username, user.user_id))
+
+
+async def upsert_user(tx: aiosqlite.Connection, user: UserInfo, now: datetime) -> None:
+    """upsert_user_in inside the caller's transaction(), in one hop."""
+    await tx._execute(upsert_user_in, tx._conn, user, now)
+
+
+def _record_status(
+    conn: sqlite3.Connection, chat_id: int, user: UserInfo, status: str, tg_role: str | None, now: datetime,
+    event: str | None, invite_link: str | None, update_id: int | None,
+) -> bool:
+    if event is not None:
+        cur = conn.execute(
+            "INSERT INTO member_events(chat_id, user_id, event, invite_link, update_id, at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(chat_id, update_id) DO NOTHING",
+            (chat_id, user.user_id, event, invite_link, update_id, iso(now)),
+        )
+        if cur.rowcount == 0:
+            return False
+    upsert_user_in(conn, user, now)
+    joined = iso(now) if event == "join" else None
+    left = iso(now) if event in ("leave", "removed") else None
+    conn.execute(
+        "INSERT INTO members(chat_id, user_id, status, tg_role, first_seen_at, joined_at, left_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(chat_id, user_id) DO UPDATE SET"
+        " status = excluded.status, tg_role = excluded.tg_role,"
+        " joined_at = COALESCE(excluded.joined_at, members.joined_at),"
+        " left_at = CASE WHEN excluded.joined_at IS NOT NULL THEN NULL ELSE COALESCE(excluded.left_at, members.left_at) END",
+        (chat_id, user.user_id, status, tg_role, iso(now), joined, left),
+    )
+    return True
+
+
+def _mark_started(conn: sqlite3.Connection, user: UserInfo, now: datetime) -> None:
+    upsert_user_in(conn, user, now)
+    conn.execute("UPDATE users SET started_at = COALESCE(started_at, ?) WHERE user_id = ?", (iso(now), user.user_id))
 
 
 class MemberRepo:
@@ -147,27 +183,7 @@ class MemberRepo:
         *, event: str | None = None, invite_link: str | None = None, update_id: int | None = None,
     ) -> bool:
         """Telegram told us a member's status changed. Returns False if this update was already recorded."""
-        async with self.db.transaction() as tx:
-            if event is not None:
-                cur = await tx.execute(
-                    "INSERT INTO member_events(chat_id, user_id, event, invite_link, update_id, at) VALUES (?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT(chat_id, update_id) DO NOTHING",
-                    (chat_id, user.user_id, event, invite_link, update_id, iso(now)),
-                )
-                if cur.rowcount == 0:
-                    return False
-            await upsert_user(tx, user, now)
-            joined = iso(now) if event == "join" else None
-            left = iso(now) if event in ("leave", "removed") else None
-            await tx.execute(
-                "INSERT INTO members(chat_id, user_id, status, tg_role, first_seen_at, joined_at, left_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(chat_id, user_id) DO UPDATE SET"
-                " status = excluded.status, tg_role = excluded.tg_role,"
-                " joined_at = COALESCE(excluded.joined_at, members.joined_at),"
-                " left_at = CASE WHEN excluded.joined_at IS NOT NULL THEN NULL ELSE COALESCE(excluded.left_at, members.left_at) END",
-                (chat_id, user.user_id, status, tg_role, iso(now), joined, left),
-            )
-            return True
+        return await self.db.write(_record_status, chat_id, user, status, tg_role, now, event, invite_link, update_id)
 
     async def replace_admins(
         self, chat_id: int, admins: list[tuple[UserInfo, str]], now: datetime, reason: str = "telegram_refresh",
@@ -210,9 +226,7 @@ class MemberRepo:
 
     async def mark_started(self, user: UserInfo, now: datetime) -> None:
         """The user opened a private chat with the bot, so the bot may write to them."""
-        async with self.db.transaction() as tx:
-            await upsert_user(tx, user, now)
-            await tx.execute("UPDATE users SET started_at = COALESCE(started_at, ?) WHERE user_id = ?", (iso(now), user.user_id))
+        await self.db.write(_mark_started, user, now)
 
     async def has_started(self, user_id: int) -> bool:
         return await self.db.fetchval("SELECT started_at IS NOT NULL FROM users WHERE user_id = ?", (user_id,)) == 1

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database, from_iso, iso
+from storage.db import Database, fetchall_in, fetchone_in, from_iso, iso
 
 
 @dataclass(frozen=True)
@@ -156,28 +156,18 @@ class ScheduleRepo:
     # ---------------------------------------------------------------- deferred one-shot work
 
     async def defer(self, chat_id: int, kind: str, payload: dict, due_at: datetime, now: datetime) -> int:
-        async with self.db.transaction() as tx:
-            return await defer_in(tx, chat_id, kind, payload, due_at, now)
+        return await self.db.write(_defer, chat_id, kind, payload, due_at, now)
 
     async def claim_deferred(self, now: datetime, limit: int = 200) -> list[Deferred]:
         """Every due row, marked done in the same statement that reads it: each is handed out exactly once."""
-        async with self.db.transaction() as tx:
-            async with tx.execute(
-                "UPDATE deferred SET done_at = ? WHERE id IN ("
-                " SELECT id FROM deferred WHERE done_at IS NULL AND due_at <= ? ORDER BY due_at LIMIT ?)"
-                " RETURNING id, chat_id, kind, payload, due_at",
-                (iso(now), iso(now), limit),
-            ) as cur:
-                rows = await cur.fetchall()
+        rows = await self.db.write(fetchall_in, "UPDATE deferred SET done_at = ? WHERE id IN ("
+                                   " SELECT id FROM deferred WHERE done_at IS NULL AND due_at <= ? ORDER BY due_at LIMIT ?)"
+                                   " RETURNING id, chat_id, kind, payload, due_at", (iso(now), iso(now), limit))
         return sorted((Deferred(r[0], r[1], r[2], json.loads(r[3]), from_iso(r[4])) for r in rows), key=lambda d: (d.due_at, d.id))
 
     async def claim_deferred_one(self, deferred_id: int, now: datetime) -> Deferred | None:
-        async with self.db.transaction() as tx:
-            async with tx.execute(
-                "UPDATE deferred SET done_at = ? WHERE id = ? AND done_at IS NULL RETURNING id, chat_id, kind, payload, due_at",
-                (iso(now), deferred_id),
-            ) as cur:
-                r = await cur.fetchone()
+        r = await self.db.write(fetchone_in, "UPDATE deferred SET done_at = ? WHERE id = ? AND done_at IS NULL"
+                                " RETURNING id, chat_id, kind, payload, due_at", (iso(now), deferred_id))
         return None if r is None else Deferred(r[0], r[1], r[2], json.loads(r[3]), from_iso(r[4]))
 
     async def has_deferred(self, chat_id: int, kind: str) -> bool:
@@ -194,12 +184,13 @@ class ScheduleRepo:
 
 
 async def defer_in(tx, chat_id: int, kind: str, payload: dict, due_at: datetime, now: datetime) -> int:
-    """Deferred work written inside another feature's transaction (a quiz and its closing, together)."""
-    async with tx.execute(
-        "INSERT INTO deferred(chat_id, kind, payload, due_at, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-        (chat_id, kind, json.dumps(payload), iso(due_at), iso(now)),
-    ) as cur:
-        return (await cur.fetchone())[0]
+    """Deferred work written inside another feature's transaction (a quiz and its closing, together), in one hop."""
+    return await tx._execute(_defer, tx._conn, chat_id, kind, payload, due_at, now)
+
+
+def _defer(conn: sqlite3.Connection, chat_id: int, kind: str, payload: dict, due_at: datetime, now: datetime) -> int:
+    return fetchone_in(conn, "INSERT INTO deferred(chat_id, kind, payload, due_at, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                       (chat_id, kind, json.dumps(payload), iso(due_at), iso(now)))[0]
 
 
 class ReminderRepo:

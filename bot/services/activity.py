@@ -11,6 +11,9 @@ from zoneinfo import ZoneInfo
 
 from storage.activity import ActivityRepo
 
+# Members per counter-flush transaction: a chunk holds the write connection for a few milliseconds.
+FLUSH_CHUNK = 500
+
 
 def follow_moves(moved: dict[int, int], *state: tuple[dict[tuple[Any, ...], Any], Callable[[Any, Any], Any]]) -> None:
     """Re-key in-memory state whose keys start with a chat id, for every group that got a new id (a basic group
@@ -63,29 +66,36 @@ class ActivityBuffer:
         return sum(self._counts.values())
 
     async def flush(self) -> int:
-        """Write what was counted; on failure the counts go back so nothing is lost."""
+        """Write what was counted, FLUSH_CHUNK members per transaction (the one write connection is never held for a
+        whole flush); a chunk that fails goes back with everything after it, so nothing is lost or written twice."""
         if not self._counts and not self._last_seen and not self._hourly:
             return 0
         counts, last_seen, hourly, replies = self._counts, self._last_seen, self._hourly, self._replies
         self._counts, self._last_seen, self._hourly, self._replies = defaultdict(int), {}, defaultdict(int), defaultdict(int)
-        unwritten, self._unwritten = self._unwritten, defaultdict(int)
-        try:
-            await self.repo.add_counts(
-                [(c, u, d, n, replies.get((c, u, d), 0)) for (c, u, d), n in counts.items()],
-                [(c, u, at) for (c, u), at in last_seen.items()],
-                [(c, m, d, h, n) for (c, m, d, h), n in hourly.items()],
-            )
-        except Exception:
-            for key, n in counts.items():
-                self._counts[key] += n
-            for key, n in hourly.items():
-                self._hourly[key] += n
-            for key, n in replies.items():
-                self._replies[key] += n
-            for key, at in last_seen.items():
-                self._last_seen.setdefault(key, at)
-            for key, n in unwritten.items():
-                self._unwritten[key] += n
-            self._follow_moves()
-            raise
-        return sum(counts.values())
+        self._unwritten = defaultdict(int)  # what a failed chunk puts back is unwritten again
+        count_rows = [(c, u, d, n, replies.get((c, u, d), 0)) for (c, u, d), n in counts.items()]
+        seen_rows = [(c, u, at) for (c, u), at in last_seen.items()]
+        hourly_rows = [(c, m, d, h, n) for (c, m, d, h), n in hourly.items()]
+        written = 0
+        for start in range(0, max(len(count_rows), len(seen_rows), 1), FLUSH_CHUNK):
+            end = start + FLUSH_CHUNK
+            part = count_rows[start:end]
+            try:
+                await self.repo.add_counts(part, seen_rows[start:end], hourly_rows if start == 0 else [])
+            except Exception:
+                self._put_back(count_rows[start:], seen_rows[start:], hourly_rows if start == 0 else [])
+                raise
+            written += sum(n for _, _, _, n, _ in part)
+        return written
+
+    def _put_back(self, count_rows: list, seen_rows: list, hourly_rows: list) -> None:
+        for c, u, d, n, r in count_rows:
+            self._counts[(c, u, d)] += n
+            self._unwritten[(c, u)] += n
+            if r:
+                self._replies[(c, u, d)] += r
+        for c, m, d, h, n in hourly_rows:
+            self._hourly[(c, m, d, h)] += n
+        for c, u, at in seen_rows:
+            self._last_seen.setdefault((c, u), at)
+        self._follow_moves()

@@ -355,8 +355,7 @@ class PointsService:
             chunk = items[start : start + FLUSH_CHUNK]
             credits = [(c, u, xp, ledger_key(Reason.CHAT, c, u, batch)) for (c, u), xp in chunk]
             try:
-                async with self.db.transaction() as tx:
-                    before = await self.ledger.credit_many(tx, credits, Currency.XP, Reason.CHAT, now)
+                before = await self.ledger.credit_many(credits, Currency.XP, Reason.CHAT, now)
             except Exception:
                 for key, xp in items[start:]:
                     self._pending_xp[key] += xp

@@ -140,3 +140,42 @@ async def test_messages_per_local_hour_are_batched_and_a_failed_batch_goes_back(
     repo = StatsRepo(db)
     grid = await repo.hour_of_week(CHAT, local(0), local(6))
     assert grid[1][7] == 3 and sum(map(sum, grid)) == 3
+
+
+async def test_counters_are_written_a_chunk_per_transaction_and_a_failed_chunk_goes_back_with_the_rest(db, chat, monkeypatch):
+    """The counter flush never holds the one write connection for the whole batch: FLUSH_CHUNK members per
+    transaction. When one chunk fails, what was committed stays, that chunk and the ones after it go back, and the
+    next flush writes them: every message counted once."""
+    import bot.services.activity as activity_module
+
+    monkeypatch.setattr(activity_module, "FLUSH_CHUNK", 2)
+    repo = ActivityRepo(db)
+    buffer = ActivityBuffer(repo)
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    async with db.transaction() as tx:
+        for uid in range(1, 6):
+            await tx.execute("INSERT INTO users(user_id, first_name, updated_at) VALUES (?, 'U', ?)", (uid, NOW.isoformat()))
+            await tx.execute("INSERT INTO members(chat_id, user_id, status, first_seen_at) VALUES (?, ?, 'member', ?)", (CHAT, uid, NOW.isoformat()))
+    for uid in range(1, 6):
+        for _ in range(uid):
+            buffer.count(CHAT, uid, at, "UTC", replied=uid == 4)
+    real, calls = repo.add_counts, []
+
+    async def second_fails(counts, seen, hourly=()):
+        calls.append(len(list(counts)))
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        await real(counts, seen, hourly)
+
+    monkeypatch.setattr(repo, "add_counts", second_fails)
+    with pytest.raises(RuntimeError):
+        await buffer.flush()
+    assert calls == [2, 2]
+    assert await db.fetchval("SELECT SUM(messages) FROM activity_daily") == 1 + 2
+    assert buffer.pending == 3 + 4 + 5
+    monkeypatch.setattr(repo, "add_counts", real)
+    assert await buffer.flush() == 3 + 4 + 5
+    rows = {r[0]: (r[1], r[2]) for r in await db.fetchall("SELECT user_id, messages, replies FROM activity_daily")}
+    assert rows == {1: (1, 0), 2: (2, 0), 3: (3, 0), 4: (4, 4), 5: (5, 0)}
+    assert await db.fetchval("SELECT SUM(n) FROM stats_hourly WHERE metric = 'messages'") == 15
+    assert await db.fetchval("SELECT COUNT(*) FROM members WHERE last_seen_at IS NOT NULL") == 5
