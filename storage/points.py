@@ -121,6 +121,11 @@ class PointsRepo:
         return await tx._execute(insert_checkin_in, tx._conn, *args, **kwargs)
 
     @staticmethod
+    async def award_badge(tx: aiosqlite.Connection, chat_id: int, user_id: int, badge: str, now: datetime) -> bool:
+        """award_badge_in inside the caller's transaction()."""
+        return await tx._execute(award_badge_in, tx._conn, chat_id, user_id, badge, now)
+
+    @staticmethod
     async def set_streak(tx: aiosqlite.Connection, chat_id: int, user_id: int, day: date, streak: int) -> None:
         await tx.execute(
             "UPDATE checkins SET streak = ? WHERE chat_id = ? AND user_id = ? AND day = ?", (streak, chat_id, user_id, day.isoformat())
