@@ -52,7 +52,7 @@ from bot.texts.commands import description
 from handlers import core, export, feedback, funnel, lifecycle, loyalty, moderation, points, polls, rules, schedules, shop, stats, topics
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
-from handlers.router import GROUP_CHAT, CommandRouter
+from handlers.router import GROUP_CHAT, SERVICE_MESSAGE, CommandRouter
 from storage.activity import ActivityRepo
 from storage.db import Database
 from storage.feedback import FeedbackRepo
