@@ -298,3 +298,27 @@ async def test_the_rules_see_a_role_change_at_once(pg, group):
     own = pg.sim.send(g.alice, "spam", g.chat)
     await pg.settle()
     assert not deleted(pg, own)
+
+
+async def test_telegram_refusing_a_rules_actions_leaves_the_decision_whole(pg, group):
+    """The commit comes first: whatever Telegram then says (message gone, a right missing, 429), what the decision
+    wrote stands, nothing crashes, and the next decision acts again."""
+    g = group
+    await add(pg, g, 'when message and words "boom" then delete, violation boom, points +5, mute 1h')
+    pg.sim.set_fail("deleteMessage", 400, "Bad Request: message to delete not found")
+    pg.sim.set_fail("restrictChatMember", 400, "Bad Request: not enough rights to restrict/unrestrict chat member")
+    pg.sim.send(g.alice, "boom", g.chat)
+    await pg.settle()
+    assert await violations(pg, g, g.alice, "boom") == 1 and await rule_rows(pg, g, g.alice) == [("points", 5)]
+    assert [e.action for e in await pg.services.moderation.modlog(g.chat.id, g.alice.id)] == ["mute", "violation", "delete"]
+    assert not muted(pg, g, g.alice)
+    pg.sim.flood("restrictChatMember", retry_after=30)  # longer than the port waits
+    pg.sim.send(g.bob, "boom", g.chat)
+    await pg.settle()
+    assert await violations(pg, g, g.bob, "boom") == 1 and not muted(pg, g, g.bob)
+    assert not any("went wrong" in (m.get("text") or "") for m in pg.sim.replies(g.chat))
+    pg.clock.advance(minutes=1)
+    pg.sim.send(g.alice, "boom again", g.chat)  # a mute that never took is no reason to skip the next
+    await pg.settle()
+    assert muted(pg, g, g.alice) and await violations(pg, g, g.alice, "boom") == 2
+    await consistent(pg)
