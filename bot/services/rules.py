@@ -370,6 +370,9 @@ class RulesService:
         if not messages and cached is not None and now - cached[0] < MEMBER_TTL:
             return cached[1]
         row = await self.repo.facts(chat_id, user_id, messages)
+        if len(known) % 1024 == 1023:  # now and then, what ran out goes (a quiet member is not kept for good)
+            for stale in [u for u, (at, _) in known.items() if now - at >= MEMBER_TTL]:
+                del known[stale]
         if len(known) >= MEMBER_CACHE:  # bounded: the oldest half goes
             for stale in sorted(known, key=lambda u: known[u][0])[: MEMBER_CACHE // 2]:
                 del known[stale]
