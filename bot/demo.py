@@ -128,6 +128,20 @@ async def run_demo(config: Config, out: TextIO = sys.stdout) -> int:
             await _tick(pg)
             await script.step("A day later the member day ends by itself")
 
+            print("\n── A quiz on schedule: a native Telegram quiz, points for the right answer", file=out)
+            await script.say(owner, "/schedule daily 20:00 quiz 30m +15\nWhich tea is green?\nEarl Grey\n*Longjing\nAssam")
+            quiz_schedule = (await pg.services.schedules.list(group.id))[-1]
+            pg.clock.set(quiz_schedule.next_run)
+            await _tick(pg)
+            await script.step(f"{pg.clock.now():%Y-%m-%d %H:%M}: the quiz goes out; Alice and Bob answer")
+            quiz = [m for m in sim.replies(group) if "poll" in m][-1]
+            sim.vote(alice, quiz, [1])
+            sim.vote(bob, quiz, [0])
+            await script.step()
+            pg.clock.advance(minutes=30, seconds=1)
+            await _tick(pg)
+            await script.step("Half an hour later the quiz closes by itself and names who won")
+
             print("\n── The feedback box: Alice's suggestion is accepted and rewarded", file=out)
             await script.say(alice, "/feedback A tasting evening once a month")
             await script.say(bob, "/suggestions")

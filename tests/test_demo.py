@@ -51,6 +51,7 @@ def test_the_demo_runs_offline_and_tells_its_story():
     # A scheduled post, a member day doubling a check-in, an accepted suggestion rewarded.
     assert "Sticky: 🍵 Tea of the day: share what is in your cup!" in lines
     assert "Sticky → bob: ✅ Bob checked in: +20 points (10 base × 2 (campaign)), +10 XP." in lines
+    assert "Sticky: 📝 Quiz closed: Which tea is green?" in lines and "+15 points each: Alice" in lines  # a quiz won
     assert "Sticky: Alice, your suggestion in Tea Lovers was accepted: “A tasting evening once a month”" in lines
     assert "New badge: Useful feedback" in lines
     # The group switched to Chinese answers in Chinese.
