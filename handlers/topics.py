@@ -9,9 +9,11 @@ from bot.domain.errors import UsageError
 from bot.domain.roles import Role
 from bot.domain.topics import parse_id
 from bot.services.schedules import text_for
+from bot.texts import points as points_texts
 from bot.texts import topics as texts
 from bot.texts import translator
 from handlers.base import command, reply
+from handlers.points import announce
 from storage.schedules import Deferred, Schedule
 
 
@@ -51,8 +53,12 @@ async def on_group_reply(update: Update, context: BotContext) -> None:
     user = message.from_user
     if user is None or user.is_bot or message.sender_chat is not None:
         return
-    await context.services.topics.reply(message.chat_id, user.id, message.message_id, message.reply_to_message.message_id,
-                                        message.date)
+    s = context.services
+    xp = await s.topics.reply(message.chat_id, user.id, message.message_id, message.reply_to_message.message_id, message.date)
+    if xp:  # the XP may take the member up a tier: announced like a tier reached by chatting
+        reached = await s.points.xp_written(message.chat_id, user.id, xp)
+        if reached is not None:
+            await announce(context, message.chat_id, user.id, lambda _, who, tier=reached: points_texts.tier_up(_, who, tier))
 
 
 async def close_topic(context: BotContext, work: Deferred) -> None:

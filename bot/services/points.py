@@ -129,6 +129,15 @@ class PointsService:
         """A member reached a new tier (XP only grows, so once per tier): the rules' `tier` trigger."""
         await self.tell_rules(RuleEvent("tier", chat_id, user_id, at, key=f"tier:{tier.key}"))
 
+    async def xp_written(self, chat_id: int, user_id: int, xp: int) -> Tier | None:
+        """XP another feature has just written to the ledger (a reply to the topic of the week): the tier it reached,
+        if any, told to the rules like every tier reached; the caller announces it."""
+        wallet = await self.ledger.wallet(chat_id, user_id)
+        reached = tier_up(wallet.xp - xp, wallet.xp, self.tiers)
+        if reached is not None:
+            await self.tier_reached(chat_id, user_id, reached, self.clock.now())
+        return reached
+
     # --- rules as they stand for one group -------------------------------------------------
 
     async def checkin_rules(self, chat_id: int) -> ck.CheckinRules:

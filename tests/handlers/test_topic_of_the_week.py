@@ -103,6 +103,7 @@ async def test_a_topic_given_inline_and_an_empty_list_logged(pg, group):
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     await say(pg, group.owner, "/schedule daily 10:00 topic 1h Tea or coffee?", group.chat)
     await say(pg, group.owner, "/schedule daily 11:00 topic", group.chat)
+    await say(pg, group.owner, "/schedule daily 12:00 topic +250 Your best teapot", group.chat)
     pg.clock.set(datetime(2026, 12, 1, 10, 0, 1, tzinfo=UTC))
     await tick(pg)
     [topic] = topic_posts(pg, group.chat)
@@ -111,3 +112,8 @@ async def test_a_topic_given_inline_and_an_empty_list_logged(pg, group):
     await tick(pg)
     assert topic_posts(pg, group.chat)[-1]["text"] == "💬 The topic is closed: Tea or coffee?\nNobody replied this time."
     assert "topic: not sent — the topic list is empty" in await say(pg, group.admin, "/pushlog", group.chat)
+    pg.clock.set(datetime(2026, 12, 1, 12, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    pg.sim.send(group.bob, "My grandmother's Yixing pot", group.chat, reply_to=topic_posts(pg, group.chat)[-1])
+    await pg.settle()
+    assert pg.sim.replies(group.chat)[-1]["text"] == "🎉 Bob reached Silver!"  # 250 XP from the reply: a tier up
