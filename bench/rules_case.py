@@ -2,7 +2,7 @@
 groups of the bench world take the same chat (30 members in turn, a second apart, each seen before: none a flood):
 one with the rules off (`/set rules_mode off`), one with the default rules, one with 50 rules (the defaults and 46
 more of every kind: words, regex, caps, mentions, emoji, script, duplicates, links by tier and `messages < N`, which
-reads the member's message count). Each message is handled alone (the next once the last is done), so the figures
+reads the member's message count), and one with every lock (`/lock all`: 17 rules lock_TYPE before the defaults). Each message is handled alone (the next once the last is done), so the figures
 are the cost of one message, not of queueing; the rules' cost is the difference to the rules-off group (medians:
 a shared machine's hiccups move means more). The groups take turns in rounds of 50 messages."""
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.load import one_at_a_time
+from bot.domain.rules import LOCKS
 from bench.report import summary_ms
 from bench.world import CHAT_TEXTS, World
 
@@ -41,12 +42,13 @@ def stream(world: World, group: int, count: int, date: int) -> list[tuple[str, d
 
 async def measure(sticky, bare, world: World, date: int, count: int) -> dict:
     s = sticky.pg.services
-    groups = {"off": 0, "default": 1, "fifty": 2}
+    groups = {"off": 0, "default": 1, "fifty": 2, "locks": 3}
     await s.groups.set(world.groups[0].id, "rules_mode", "off", None)
     fifty = world.groups[2].id
     await s.rules.load(fifty)
     for line in fifty_rules_extra():
         await s.rules.add(fifty, line)
+    await s.rules.lock(world.groups[3].id, list(LOCKS))
     out: dict = {"messages": count, "rules": {k: 0 if k == "off" else len(await s.rules.rows(world.groups[i].id))
                                               for k, i in groups.items()}}
     assert out["rules"]["fifty"] >= 50
@@ -69,7 +71,8 @@ def rows(r: dict) -> list[dict]:
     base = r["off"]["sticky"]["p50"]
     out = []
     for label, name in (("off", "rules off"), ("default", f"default rules ({r['rules']['default']})"),
-                        ("fifty", f"{r['rules']['fifty']} rules")):
+                        ("fifty", f"{r['rules']['fifty']} rules"),
+                        ("locks", f"every lock and the defaults ({r['rules']['locks']})")):
         v, b = r[label]["sticky"], r[label]["bare"]
         extra = "" if label == "off" else f"; rules: {1e3 * (v['p50'] - base):+,.0f} µs at p50"
         out.append({"what": f"R one chat message, {name}: p50 / mean / p99 µs",
