@@ -28,8 +28,8 @@ class OutboxPort(Protocol):
         """Delete a message; False when it is already gone or cannot be deleted."""
 
     async def send_poll(self, chat_id: int, question: str, options: list[str], *, correct: int | None = None,
-                        multiple: bool = False) -> tuple[int, str]:
-        """A non-anonymous native poll (a quiz with `correct`); (message id, Telegram's poll id)."""
+                        multiple: bool = False, pin: bool = False) -> tuple[int, str]:
+        """A non-anonymous native poll (a quiz with `correct`), pinned silently if asked; (message id, poll id)."""
 
     async def stop_poll(self, chat_id: int, message_id: int) -> int | None:
         """Close a poll; its voter count, or None when it could not be closed (already closed, gone)."""

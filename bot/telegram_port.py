@@ -67,14 +67,18 @@ class BotOutbox:
             return False
 
     async def send_poll(self, chat_id: int, question: str, options: list[str], *, correct: int | None = None,
-                        multiple: bool = False) -> tuple[int, str]:
+                        multiple: bool = False, pin: bool = False) -> tuple[int, str]:
         # Not anonymous: only then does Telegram tell the bot who answered what (poll_answer).
         kind = {"type": Poll.QUIZ, "correct_option_ids": [correct]} if correct is not None else {"allows_multiple_answers": multiple}
         done = await self.attempt(f"poll in {chat_id}", lambda: self.bot.send_poll(
             chat_id, question, [InputPollOption(o) for o in options], is_anonymous=False, **kind))
         if not done.done:
             raise SendError(str(done.error))
-        return done.result.message_id, done.result.poll.id
+        message_id = done.result.message_id
+        if pin:  # an unpinned poll is still the poll
+            await self.attempt(f"pin {chat_id}/{message_id}",
+                               lambda: self.bot.pin_chat_message(chat_id, message_id, disable_notification=True))
+        return message_id, done.result.poll.id
 
     async def stop_poll(self, chat_id: int, message_id: int) -> int | None:
         done = await self.attempt(f"stop poll {chat_id}/{message_id}", lambda: self.bot.stop_poll(chat_id, message_id))

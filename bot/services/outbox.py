@@ -98,14 +98,15 @@ class Outbox:
         return None
 
     async def poll(self, chat_id: int, kind: str, question: str, options: list[str], *, correct: int | None = None,
-                   multiple: bool = False) -> Pushed:
+                   multiple: bool = False, pin: bool = False) -> Pushed:
         """A native poll (a quiz when `correct` names the right option), not anonymous so answers reach Sticky.
         The same caps and quiet hours as a post; a poll has a window, so quiet hours drop it rather than move it."""
         refused = await self._discipline(chat_id, kind, False, None)
         if refused is not None:
             return refused
         try:
-            message_id, poll_id = await self.port.send_poll(chat_id, question, options, correct=correct, multiple=multiple)
+            message_id, poll_id = await self.port.send_poll(chat_id, question, options, correct=correct, multiple=multiple,
+                                                            pin=pin)
         except SendError as exc:
             return await self._log(chat_id, kind, "failed", str(exc)[:200])
         await self._log(chat_id, kind, "sent")

@@ -56,7 +56,8 @@ class PollService:
         row = await self.repo.open(schedule.chat_id, schedule.id, schedule.action, question.text, question.options,
                                    question.correct, points, schedule.options.get("first"), now, now + timedelta(minutes=minutes))
         pushed = await self.outbox.poll(schedule.chat_id, schedule.action, question.text, list(question.options),
-                                        correct=question.correct, multiple=bool(schedule.options.get("multi")))
+                                        correct=question.correct, multiple=bool(schedule.options.get("multi")),
+                                        pin=bool(schedule.options.get("pin")))
         if pushed.sent:
             await self.repo.posted(row.id, pushed.message_id, pushed.poll_id)
         else:

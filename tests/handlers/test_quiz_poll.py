@@ -90,12 +90,14 @@ async def test_a_quiz_due_to_close_during_downtime_closes_at_start_and_waits_for
 
 async def test_a_poll_pays_each_voter_once_however_often_they_change_their_vote(pg, group):
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
-    await say(pg, group.owner, "/schedule once 2026-12-01 10:00 poll 2h +5 multi\nNext meetup?\nSaturday\nSunday", group.chat)
+    await say(pg, group.owner, "/schedule once 2026-12-01 10:00 poll 2h +5 multi pin\nNext meetup?\nSaturday\nSunday", group.chat)
     pg.clock.set(datetime(2026, 12, 1, 10, 0, 1, tzinfo=UTC))
     await tick(pg)
     [message] = polls(pg, group.chat)
     poll = message["poll"]
     assert (poll["type"], poll["is_anonymous"], poll["allows_multiple_answers"]) == ("regular", False, True)
+    [pin] = pg.sim.calls("pinChatMessage")
+    assert pin.ok and pin.params["message_id"] == message["message_id"] and pin.params["disable_notification"]
     pg.sim.vote(group.alice, message, [0])
     pg.sim.vote(group.alice, message, [])
     pg.sim.vote(group.alice, message, [0, 1])
