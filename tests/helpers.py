@@ -49,3 +49,10 @@ async def assert_one_line_refusals(pg: Playground, user, chat, table, unchanged)
         assert answer == expected, command
         assert "\n" not in answer
         assert await unchanged() == before, command
+
+
+async def tick(pg: Playground) -> None:
+    """One run of the schedules tick (due deferred work, then due slots), then everything it caused delivered."""
+    [job] = pg.app.job_queue.get_jobs_by_name("schedules:tick")
+    await job.run(pg.app)
+    await pg.settle()

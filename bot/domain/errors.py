@@ -13,6 +13,14 @@ def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def row_id(word: str) -> int | None:
+    """A row's number as typed (`3` or `#3`), or None: ids are SQLite integers, so 0 or 19 digits name nothing."""
+    digits = word.lstrip("#")
+    if not digits.isdigit() or len(digits) > 18 or int(digits) == 0:
+        return None
+    return int(digits)
+
+
 class UserError(Exception):
     """Base for everything a user did that we refuse. `code` picks the text; `params` fill it (texts quoted from the
     user are shortened here, the one place every refusal passes)."""

@@ -1,7 +1,7 @@
 """The feedback box, pure: what a suggestion may be and how an admin's decision reads."""
 from __future__ import annotations
 
-from bot.domain.errors import UserError
+from bot.domain.errors import UserError, row_id
 
 MAX_TEXT = 1000
 MAX_POINTS = 10_000
@@ -23,10 +23,10 @@ def check_text(text: str) -> str:
 
 
 def parse_id(word: str) -> int:
-    digits = word.lstrip("#")
-    if not digits.isdigit() or len(digits) > 18 or int(digits) == 0:  # ids are SQLite integers
+    found = row_id(word)
+    if found is None:
         raise FeedbackError(reason="bad_id")
-    return int(digits)
+    return found
 
 
 def parse_points(word: str | None, default: int) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.errors import UserError
+from bot.domain.errors import UserError, row_id
 
 MAX_TEXT = 1000
 
@@ -26,10 +26,10 @@ def check_text(text: str) -> str:
 
 
 def parse_id(word: str) -> int:
-    digits = word.lstrip("#")
-    if not digits.isdigit() or len(digits) > 18 or int(digits) == 0:  # ids are SQLite integers
+    found = row_id(word)
+    if found is None:
         raise TopicError(reason="bad_id")
-    return int(digits)
+    return found
 
 
 @dataclass(frozen=True)

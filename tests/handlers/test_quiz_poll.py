@@ -8,16 +8,10 @@ import pytest
 
 from bot.app import ALLOWED_UPDATES
 from bot.sim import SimError
-from tests.helpers import assert_one_line_refusals, say
+from tests.helpers import assert_one_line_refusals, say, tick
 
 UTC = timezone.utc
 QUIZ = "/schedule daily 20:00 quiz 30m +15 first 2\nWhich tea is green?\nEarl Grey\n*Longjing\nAssam"
-
-
-async def tick(pg):
-    [job] = pg.app.job_queue.get_jobs_by_name("schedules:tick")
-    await job.run(pg.app)
-    await pg.settle()
 
 
 def polls(pg, chat):

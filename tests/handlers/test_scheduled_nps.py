@@ -2,15 +2,9 @@
 run while a survey is still open posts nothing (logged), and a survey the outbox did not post never blocks /nps."""
 from datetime import datetime, timezone
 
-from tests.helpers import say
+from tests.helpers import say, tick
 
 UTC = timezone.utc
-
-
-async def tick(pg):
-    [job] = pg.app.job_queue.get_jobs_by_name("schedules:tick")
-    await job.run(pg.app)
-    await pg.settle()
 
 
 def surveys(pg, chat):

@@ -5,15 +5,9 @@ deferred store — naming and paying the replies that drew the most replies from
 from datetime import datetime, timedelta, timezone
 
 from bot.app import ALLOWED_UPDATES
-from tests.helpers import assert_one_line_refusals, say
+from tests.helpers import assert_one_line_refusals, say, tick
 
 UTC = timezone.utc
-
-
-async def tick(pg):
-    [job] = pg.app.job_queue.get_jobs_by_name("schedules:tick")
-    await job.run(pg.app)
-    await pg.settle()
 
 
 def topic_posts(pg, chat):
