@@ -45,11 +45,12 @@ from bot.services.spotlight import SpotlightService
 from bot.services.loyalty import LoyaltyService
 from bot.services.nps import NpsService
 from bot.services.export import ExportService
+from bot.services.connections import ConnectionService
 from bot.domain.loyalty import Thresholds
 from bot.telegram_port import BotOutbox, BotPort, ModerationPort
 from bot.texts import LANGUAGES, core as core_texts, translator
 from bot.texts.commands import description
-from handlers import core, export, feedback, funnel, lifecycle, loyalty, moderation, points, polls, rules, schedules, shop, stats, topics
+from handlers import connections, core, export, feedback, funnel, lifecycle, loyalty, moderation, points, polls, rules, schedules, shop, stats, topics
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
 from handlers.router import GROUP_CHAT, SERVICE_MESSAGE, CommandRouter
@@ -73,6 +74,7 @@ from storage.stats import StatsRepo
 from storage.loyalty import LoyaltyRepo
 from storage.nps import NpsRepo
 from storage.export import ExportRepo
+from storage.connections import ConnectionRepo
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +102,7 @@ CHECKPOINT_SECONDS = 5  # how often the WAL is checkpointed (PASSIVE, beside the
 
 def all_commands() -> list:
     return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS,
-            *export.COMMANDS, *feedback.COMMANDS, *moderation.COMMANDS, *rules.COMMANDS, *topics.COMMANDS]
+            *export.COMMANDS, *feedback.COMMANDS, *moderation.COMMANDS, *rules.COMMANDS, *topics.COMMANDS, *connections.COMMANDS]
 
 
 def build_application(
@@ -172,6 +174,7 @@ def build_application(
         rules=(rules_service := RulesService(db, RulesRepo(db), moderation_service, group_service, members, LedgerRepo(db),
                                              points_service.tiers, config.rules, clock, activity=activity, deferred=ScheduleRepo(db))),
         logchat=LogChatService(LogChatRepo(db), outbox, clock),
+        connections=ConnectionService(ConnectionRepo(db), groups, members, BotPort(app.bot), clock),
     )
     moderation_service.listeners.append(moderation.log_listener(app))
     # The rules engine hears what happens beyond messages, from the services where it happens (after their commits).
@@ -198,6 +201,8 @@ def build_application(
     app.add_handler(CallbackQueryHandler(rules.on_import_button, pattern=rules.IMPORT_PATTERN), group=GROUP_MAIN)
     app.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POST & filters.Regex(r"^/setlog(@\w+)?\s*$"), moderation.on_channel_setlog),
                     group=GROUP_MAIN)
+    app.add_handler(CallbackQueryHandler(connections.on_connect_button, pattern=connections.CONNECT_PATTERN), group=GROUP_MAIN)
+    app.add_handler(CallbackQueryHandler(connections.on_pick_button, pattern=connections.PICK_PATTERN), group=GROUP_MAIN)
     in_groups = filters.ChatType.GROUPS & ~filters.COMMAND
     app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)
     app.add_handler(MessageHandler(GROUP_CHAT, points.on_group_message), group=GROUP_COUNTERS)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from bot.services.loyalty import LoyaltyService
     from bot.services.nps import NpsService
     from bot.services.export import ExportService
+    from bot.services.connections import ConnectionService
     from storage.db import Database
 
 
@@ -62,6 +63,20 @@ class Services:
     moderation: ModerationService
     rules: RulesService
     logchat: LogChatService
+    connections: ConnectionService
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    """A command typed in private chat acting on a group (/connect, or "which group?"): replies go back to the
+    private chat (`chat_id`, answering `message_id`); `stand_in_id` is the id the command's message has in the group
+    view handlers see (there is no such message in the group: tidying it up tidies the private one)."""
+
+    chat_id: int
+    message_id: int
+    group_id: int
+    group_title: str
+    stand_in_id: int
 
 
 class BotData:
@@ -78,6 +93,8 @@ class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
         # Set by the middleware once per update (PTB reuses one context across handler groups).
         self.actor: Actor = Actor(0, 0, Role.MEMBER)
         self.tr: Translator = translator("en")
+        # Set by the command router when a command typed in private acts on a group (handlers/connections.py).
+        self.elsewhere: Elsewhere | None = None
 
     @property
     def services(self) -> Services:

@@ -14,7 +14,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 
 from bot.context import BotContext
-from bot.domain.errors import AnonymousAdminError, GroupOnlyError, LookupNotAllowedError, PrivateOnlyError, UsageError, UserError
+from bot.domain.errors import AnonymousAdminError, ConnectError, GroupOnlyError, LookupNotAllowedError, PrivateOnlyError, UsageError, UserError
 from bot.domain.roles import Role, require, role_from
 from bot.telegram_port import user_info
 from bot.domain.funnel import FunnelError
@@ -37,6 +37,7 @@ from bot.texts import topics as topic_texts
 from bot.texts import rules as rules_texts
 from bot.texts import shop as shop_texts
 from bot.texts import loyalty as loyalty_texts
+from bot.texts import connections as connection_texts
 from bot.services.members import user_id_arg
 from storage.members import Member, UserInfo
 
@@ -116,13 +117,20 @@ class CommandSpec:
     callback: Callback
     role: Role
     where: str  # "group" | "private" | "any"
+    # Typed in private chat, a group command acts on a group (handlers/connections.py): an admin command on the
+    # connected group; a personal one (/me, /invite…) on the group the sender picks. False: it needs the group's
+    # own messages (/del, /purge) or a button pressed there (/season), so it is sent in the group.
+    remote: bool = True
+    personal: bool = False
 
     def usable(self, role: Role, in_group: bool) -> bool:
         place_ok = self.where == "any" or (self.where == "group") == in_group
         return place_ok and role >= self.role
 
 
-def command(name: str, *, role: Role = Role.MEMBER, where: str = "group") -> Callable[[Callback], Callback]:
+def command(
+    name: str, *, role: Role = Role.MEMBER, where: str = "group", remote: bool = True, personal: bool = False,
+) -> Callable[[Callback], Callback]:
     """Guard a command: wrong place or too low a role gets one clear line, and so does any UserError it raises."""
 
     def decorate(fn: Callback) -> Callback:
@@ -142,7 +150,7 @@ def command(name: str, *, role: Role = Role.MEMBER, where: str = "group") -> Cal
             except UserError as err:
                 await reply(update, context, await render_error(update, context, err, name), transient=True)
 
-        wrapper.spec = CommandSpec(name, wrapper, role, where)  # type: ignore[attr-defined]
+        wrapper.spec = CommandSpec(name, wrapper, role, where, remote, personal)  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
@@ -150,6 +158,8 @@ def command(name: str, *, role: Role = Role.MEMBER, where: str = "group") -> Cal
 
 async def render_error(update: Update, context: BotContext, err: UserError, command_name: str | None = None) -> str:
     """The one place a refused action becomes a line of text."""
+    if isinstance(err, ConnectError):
+        return connection_texts.connect_error(context.tr, err)
     if isinstance(err, FeedbackError):
         return feedback_texts.feedback_error(context.tr, err)
     if isinstance(err, TopicError):
@@ -179,11 +189,30 @@ def spec_of(callback: Callback) -> CommandSpec:
     return callback.spec  # type: ignore[attr-defined]
 
 
+def destination(update: Update, context: BotContext) -> int:
+    """The chat a command's answer goes to: where it was typed (a command run from private chat on a group answers
+    in private)."""
+    return context.elsewhere.chat_id if context.elsewhere is not None else update.effective_chat.id
+
+
+def _acts_in_place(markup) -> bool:
+    return markup is not None and any(b.callback_data is not None for row in markup.inline_keyboard for b in row)
+
+
 async def reply(update: Update, context: BotContext, text: str, *, transient: bool = False, markup=None) -> Message | None:
     """Answer the message that triggered the update (None if it could not be sent). Transient answers (errors,
     usage) are deleted later if configured."""
     message = update.effective_message
     chat = update.effective_chat
+    away = context.elsewhere
+    if away is not None:
+        # Run from private chat on a group: the answer goes back to private, headed by the group it acted on. Its
+        # buttons act on the chat they are pressed in, so they stay in the group's own messages.
+        text = connection_texts.acting_on(context.tr, away.group_title) + "\n" + text
+        return await best_effort(f"reply in {away.chat_id}", lambda: context.bot.send_message(
+            away.chat_id, text, reply_markup=None if _acts_in_place(markup) else markup,
+            reply_parameters=ReplyParameters(away.message_id, allow_sending_without_reply=True),
+        ))
     # Best effort: the action it reports is done, and a reply that could not be sent does not make it an error.
     sent = await best_effort(f"reply in {chat.id}", lambda: context.bot.send_message(
         chat.id, text, reply_markup=markup,
@@ -200,6 +229,9 @@ async def reply(update: Update, context: BotContext, text: str, *, transient: bo
 
 async def delete_quietly(context: BotContext, chat_id: int, message_id: int) -> bool:
     """Tidying up is best effort: a message already gone or too old is not an error worth showing anyone."""
+    away = context.elsewhere
+    if away is not None and (chat_id, message_id) == (away.group_id, away.stand_in_id):
+        chat_id, message_id = away.chat_id, away.message_id  # the command was typed in private: tidy it there
     try:
         return await context.bot.delete_message(chat_id, message_id)
     except TelegramError as exc:

@@ -570,7 +570,7 @@ async def _still_valid(context: BotContext, chat_id: int, url: str, name: str, a
     return not current.is_revoked and not expired
 
 
-@command("invite")
+@command("invite", personal=True)
 async def cmd_invite(update: Update, context: BotContext) -> None:
     s = context.services
     chat, who = update.effective_chat, sender(update)
@@ -598,6 +598,9 @@ async def cmd_invite(update: Update, context: BotContext) -> None:
     def render(_):
         return texts.invite_link(_, chat.title or "", link.url, deep, rules.points, rules.xp, rules.stay_hours, rules.min_messages, screening)
 
+    if context.elsewhere is not None:  # asked in private chat: the answer is private already
+        await reply(update, context, render(context.tr))
+        return
     if await notify_private(context, user_id, render):
         await reply(update, context, texts.invite_sent_private(context.tr, who.display), transient=True)
         return
@@ -608,7 +611,7 @@ async def cmd_invite(update: Update, context: BotContext) -> None:
         await delete_later(context, chat.id, sent.message_id, seconds)
 
 
-@command("invites")
+@command("invites", personal=True)
 async def cmd_invites(update: Update, context: BotContext) -> None:
     who = await subject(update, context, "invites")
     stats = await context.services.funnel.stats(update.effective_chat.id, who.user_id)

@@ -94,7 +94,7 @@ async def cmd_resetwarns(update: Update, context: BotContext) -> None:
     await reply(update, context, texts.warns_reset(context.tr, target.user.display, n))
 
 
-@command("warns")
+@command("warns", personal=True)
 async def cmd_warns(update: Update, context: BotContext) -> None:
     chat = update.effective_chat.id
     if context.args or update.effective_message.reply_to_message is not None:
@@ -160,12 +160,12 @@ async def _delete(update: Update, context: BotContext, purge: bool) -> None:
         await reply(update, context, texts.purged(context.tr, len(ids) - 1) + _note(context, outcome), transient=True)
 
 
-@command("del", role=Role.ADMIN)
+@command("del", role=Role.ADMIN, remote=False)
 async def cmd_del(update: Update, context: BotContext) -> None:
     await _delete(update, context, purge=False)
 
 
-@command("purge", role=Role.ADMIN)
+@command("purge", role=Role.ADMIN, remote=False)
 async def cmd_purge(update: Update, context: BotContext) -> None:
     await _delete(update, context, purge=True)
 

@@ -72,7 +72,7 @@ async def cmd_makeup(update: Update, context: BotContext) -> None:
     await reply(update, context, texts.makeup_done(context.tr, result))
 
 
-@command("me")
+@command("me", personal=True)
 async def cmd_me(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if context.actor.anonymous_admin and not context.args and replied_person(update) is None:
@@ -83,7 +83,7 @@ async def cmd_me(update: Update, context: BotContext) -> None:
     await reply(update, context, texts.profile(context.tr, who.display, who.role, profile, context.services.points.tiers))
 
 
-@command("history")
+@command("history", personal=True)
 async def cmd_history(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     who = await subject(update, context, "history")
@@ -116,7 +116,7 @@ async def cmd_earn(update: Update, context: BotContext) -> None:
     )))
 
 
-@command("badges")
+@command("badges", personal=True)
 async def cmd_badges(update: Update, context: BotContext) -> None:
     who = await subject(update, context, "badges")
     held = await context.services.points.repo.badges(update.effective_chat.id, who.user_id)
@@ -179,7 +179,7 @@ async def cmd_take(update: Update, context: BotContext) -> None:
     await _adjust(update, context, False)
 
 
-@command("season", role=Role.ADMIN)
+@command("season", role=Role.ADMIN, remote=False)
 async def cmd_season(update: Update, context: BotContext) -> None:
     number = max(1, await context.services.points.season_number(update.effective_chat.id))
     ok, no = core_texts.confirm_buttons(context.tr)

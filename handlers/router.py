@@ -13,6 +13,7 @@ from telegram.ext import BaseHandler, filters
 
 from bot.context import BotContext
 from handlers.base import Callback, spec_of
+from handlers.connections import acts_elsewhere, run_elsewhere
 
 
 def parse_command(message: Message | None, bot_username: str | None) -> tuple[str, list[str]] | None:
@@ -62,6 +63,10 @@ class CommandRouter(BaseHandler[Update, BotContext, None]):
 
     async def handle_update(self, update: Update, application: Any, check_result: tuple[Callback, list[str]], context: BotContext) -> None:
         callback, context.args = check_result
+        if acts_elsewhere(update, callback):
+            # Typed in private, acting on a group (connected, or picked): one path for every command.
+            await run_elsewhere(update, context, callback)
+            return
         await callback(update, context)
 
 

@@ -13,7 +13,7 @@ from bot.domain.roles import Role
 from bot.domain.stats import PERIODS
 from bot.services.stats import weekly_report
 from bot.texts import stats as texts, translator
-from handlers.base import best_effort, command, reply
+from handlers.base import best_effort, command, destination, reply
 
 
 async def _chart_tr(context: BotContext):
@@ -25,8 +25,8 @@ async def _chart_tr(context: BotContext):
 
 
 async def _photo(update: Update, context: BotContext, png: bytes, caption: str) -> None:
-    chat = update.effective_chat
-    await best_effort(f"chart in {chat.id}", lambda: context.bot.send_photo(chat.id, png, caption=caption))
+    to = destination(update, context)  # asked from private chat (/connect): the chart goes there too
+    await best_effort(f"chart in {to}", lambda: context.bot.send_photo(to, png, caption=caption))
 
 
 @command("stats", role=Role.ADMIN)

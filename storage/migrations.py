@@ -739,4 +739,15 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        21,
+        "private-chat connections: the group a person manages from their private chat with Sticky",
+        """
+        CREATE TABLE connections (
+            user_id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            connected_at TEXT NOT NULL
+        )
+        """,
+    ),
 ]

@@ -75,3 +75,9 @@ class AnonymousAdminError(UserError):
     """Writing as the group hides who you are; personal commands need the person."""
 
     code = "anonymous"
+
+
+class ConnectError(UserError):
+    """Managing a group from private chat (/connect) could not go ahead."""
+
+    code = "connect"  # params: reason in {not_admin, not_member, unknown_group, lost, unverified, not_connected, no_groups, in_group, bot_gone}, title, command, name

@@ -87,6 +87,8 @@ DESCRIPTIONS: dict[str, str] = {
     "setlog": N_("Post every moderation action to a log channel"),
     "unsetlog": N_("Stop posting to the log channel"),
     "topics": N_("Topics for the topic of the week: list, add, del"),
+    "connect": N_("Manage a group from this private chat"),
+    "disconnect": N_("Stop managing a group from private chat"),
 }
 
 USAGE: dict[str, str] = {
@@ -155,6 +157,8 @@ USAGE: dict[str, str] = {
     "birthday": N_("/birthday MONTH (1-12)|off"),
     "reject": N_("/reject ORDER_ID [reason]"),
     "topics": N_("/topics [add TEXT | del N]"),
+    "connect": N_("/connect [GROUP TITLE|GROUP ID] (in private; in a group: /connect alone)"),
+    "disconnect": N_("/disconnect"),
 }
 
 
@@ -166,7 +170,7 @@ TOPICS: list[tuple[str, tuple[str, ...]]] = [
     (N_("Shop"), ("shop", "orders")),
     (N_("Your privacy"), ("optout", "optin")),
     (N_("Members (admins)"), ("setrole", "unsetrole", "give", "take", "setcaptcha", "funnel")),
-    (N_("The group (admins)"), ("settings", "set", "lang", "season")),
+    (N_("The group (admins)"), ("settings", "set", "lang", "season", "connect", "disconnect")),
     (N_("Running the shop (admins)"), ("additem", "edititem", "delitem", "addcodes", "fulfil", "reject")),
     (N_("Moderation"), ("warn", "unwarn", "warns", "resetwarns", "mute", "unmute", "ban", "unban", "kick", "del", "purge",
                         "approve", "unapprove", "setwarnlimit", "setwarnmode", "report", "rules", "setrules", "modlog",
@@ -202,6 +206,7 @@ EXAMPLES: dict[str, str] = {
     "setlog": N_("/setlog @mygroup_log"),
     "rule": N_("/rule add when message and has link and tier < silver then delete, explain"),
     "topics": N_("/topics add Your favourite tea, and why?"),
+    "connect": N_("/connect Tea Lovers"),
 }
 
 

@@ -105,13 +105,23 @@ async def test_every_member_command_is_usable_by_a_plain_member(pg):
 
 
 async def test_group_commands_in_private_chat_say_so_for_everyone(pg):
+    """Not connected (/connect): a member command says it works in a group, an admin command says how to manage a
+    group from here (or to send it there), and a personal one (/me…) answers for the sender's only group."""
     g = await make_group(pg)
     group_only = [s for s in specs(pg) if s.where == "group"]
     assert {"roles", "setrole", "settings"} <= {s.name for s in group_only}
     for user in (g.owner, g.alice):
         for spec in group_only:
             said = await answer(pg, user, f"/{spec.name}", None)
-            assert said == [GROUP_ONLY], f"/{spec.name} in private by {user.username}: {said}"
+            if spec.personal:
+                expected_head = "[Tea Lovers]"
+                assert said and said[-1].splitlines()[0] == expected_head, f"/{spec.name} in private by {user.username}: {said}"
+            elif spec.role >= Role.ADMIN and not spec.remote:
+                assert said == [f"/{spec.name} works only in the group itself: send it there."], said
+            elif spec.role >= Role.ADMIN:
+                assert said == [f"/{spec.name} acts on a group: send it there, or pick a group to manage from here with /connect."], said
+            else:
+                assert said == [GROUP_ONLY], f"/{spec.name} in private by {user.username}: {said}"
     # The same line the error renderer gives, so the zh catalog covers it too.
     from bot.texts.core import error
 

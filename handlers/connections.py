@@ -1,0 +1,139 @@
+"""Managing a group from private chat: /connect, /disconnect, and how a command typed in private acts on a group.
+The command router sends every such command through run_elsewhere, so no command has code of its own for it:
+admin commands act on the connected group (the sender's rights asked of Telegram at each one), personal commands
+(/me, /history, /invite…) on the group the sender picks — or the only one they are in."""
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
+
+from bot.context import BotContext, Elsewhere
+from bot.domain.errors import ConnectError, UsageError, UserError
+from bot.domain.roles import Role
+from bot.services.connections import Remote
+from bot.texts import connections as texts, translator
+from handlers.base import Callback, answer_query, command, edit_query_message, person_id, render_error, reply, sender, spec_of
+from storage.connections import GroupOf
+from storage.groups import Group
+
+CONNECT_PATTERN = r"^conn:-?\d+$"
+PICK_PATTERN = r"^pick:[a-z0-9_]+:-?\d+$"
+
+
+def acts_elsewhere(update: Update, callback: Callback) -> bool:
+    """A group command typed in private chat that may act on a group from there: admin commands and personal ones."""
+    spec = spec_of(callback)
+    return (
+        update.message is not None and update.effective_chat.type == ChatType.PRIVATE and spec.where == "group"
+        and (spec.role >= Role.ADMIN or spec.personal)
+    )
+
+
+def _buttons(prefix: str, groups: list[GroupOf]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(g.title[:60] or str(g.chat_id), callback_data=f"{prefix}:{g.chat_id}")] for g in groups])
+
+
+def _group_view(message: dict, update_id: int, group: Group, bot) -> Update:
+    """The update as the group's commands read it: typed in the group by the same person. It replies to nothing there,
+    and its message id is a stand-in no group message has (the update's own id, negated: the same at a redelivery)."""
+    message = {k: v for k, v in message.items() if k not in ("reply_to_message", "external_reply", "quote")}
+    message["chat"] = {"id": group.chat_id, "type": group.type, "title": group.title}
+    message["message_id"] = -update_id
+    return Update.de_json({"update_id": update_id, "message": message}, bot)
+
+
+async def _run_in(view: Update, context: BotContext, callback: Callback, where: Remote, chat_id: int, message_id: int, args: list[str]) -> None:
+    context.actor = where.actor
+    context.tr = translator((await context.services.groups.settings(where.group.chat_id)).language)
+    context.elsewhere = Elsewhere(chat_id, message_id, where.group.chat_id, where.group.title, view.message.message_id)
+    context.args = args
+    await callback(view, context)
+
+
+async def run_elsewhere(update: Update, context: BotContext, callback: Callback) -> None:
+    spec = spec_of(callback)
+    user_id = update.effective_user.id
+    s = context.services.connections
+    try:
+        if not spec.remote:
+            raise ConnectError(reason="in_group", command=spec.name)
+        where = await (s.admin(user_id, spec.name) if spec.role >= Role.ADMIN else s.personal(user_id, spec.name))
+    except UserError as err:
+        await reply(update, context, await render_error(update, context, err, spec.name), transient=True)
+        return
+    if isinstance(where, list):
+        await reply(update, context, texts.which_group(context.tr, spec.name), markup=_buttons(f"pick:{spec.name}", where))
+        return
+    message = update.message
+    view = _group_view(message.to_dict(), update.update_id, where.group, context.bot)
+    await _run_in(view, context, callback, where, message.chat.id, message.message_id, context.args or [])
+
+
+@command("connect", where="any")
+async def cmd_connect(update: Update, context: BotContext) -> None:
+    s, tr = context.services.connections, context.tr
+    user_id, args = person_id(context), context.args or []
+    if update.effective_chat.type != ChatType.PRIVATE:
+        if args:
+            raise UsageError()
+        group = await s.connect(user_id, update.effective_chat.id)
+        markup = None
+        if context.bot.username:
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton("Sticky", url=f"https://t.me/{context.bot.username}")]])
+        await reply(update, context, texts.connected_from_group(tr, sender(update).display, group.title), markup=markup)
+        return
+    if args:
+        group = await s.connect(user_id, await s.find(user_id, " ".join(args)))
+        await reply(update, context, texts.connected(tr, group.title))
+        return
+    groups = await s.manageable(user_id)
+    if not groups:
+        raise ConnectError(reason="no_groups")
+    current = await s.current(user_id)
+    await reply(update, context, texts.choose_group(tr, current.title if current else None), markup=_buttons("conn", groups))
+
+
+@command("disconnect", where="any")
+async def cmd_disconnect(update: Update, context: BotContext) -> None:
+    if context.args:
+        raise UsageError()
+    group = await context.services.connections.disconnect(person_id(context))
+    await reply(update, context, texts.not_connected(context.tr) if group is None else texts.disconnected(context.tr, group.title))
+
+
+async def on_connect_button(update: Update, context: BotContext) -> None:
+    """A group picked from /connect's list: Telegram is asked again, at the press."""
+    query = update.callback_query
+    try:
+        group = await context.services.connections.connect(query.from_user.id, int(query.data.split(":")[1]))
+    except UserError as err:
+        await answer_query(query, await render_error(update, context, err), show_alert=True)
+        return
+    await answer_query(query)
+    await edit_query_message(query, texts.connected(context.tr, group.title))
+
+
+async def on_pick_button(update: Update, context: BotContext) -> None:
+    """A group picked for a personal command typed in private: the command runs there, answering here."""
+    query = update.callback_query
+    _tag, name, chat_id = query.data.split(":")
+    callback = next((c for c in context.bot_data.commands if spec_of(c).name == name), None)
+    if callback is None or not spec_of(callback).personal:
+        await answer_query(query)
+        return
+    try:
+        where = await context.services.connections.personal(query.from_user.id, name, int(chat_id))
+    except UserError as err:
+        await answer_query(query, await render_error(update, context, err), show_alert=True)
+        return
+    await answer_query(query)
+    typed = f"/{name}"
+    message = {
+        "message_id": 0, "date": int(query.message.date.timestamp()), "from": query.from_user.to_dict(), "text": typed,
+        "entities": [{"type": "bot_command", "offset": 0, "length": len(typed)}],
+    }
+    view = _group_view(message, update.update_id, where.group, context.bot)
+    await _run_in(view, context, callback, where, query.message.chat.id, query.message.message_id, [])
+
+
+COMMANDS = [cmd_connect, cmd_disconnect]

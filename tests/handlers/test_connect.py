@@ -1,0 +1,185 @@
+"""Admin from private chat (issue 13): /connect lists the groups Telegram says you administer and connects with one
+tap (or by name, or from the group); admin commands typed in private then act on that group through the one
+command router, with the sender's rights asked of Telegram at every command; /disconnect. Personal commands in
+private ask which group (or use the only one)."""
+from __future__ import annotations
+
+from tests.helpers import make_group, say
+
+
+async def warns_of(pg, chat, user) -> int:
+    return await pg.services.db.fetchval(
+        "SELECT COUNT(*) FROM violations WHERE chat_id = ? AND user_id = ? AND removed_at IS NULL", (chat.id, user.id))
+
+
+def buttons(message) -> list[tuple[str, str]]:
+    return [(b["text"], b.get("callback_data", b.get("url"))) for row in message["reply_markup"]["inline_keyboard"] for b in row]
+
+
+async def two_groups(pg):
+    g = await make_group(pg)
+    other = pg.sim.create_group("Coffee Club", owner=pg.sim.user("barista"))
+    pg.sim.add_bot(other, by=pg.sim.user("barista"))
+    pg.sim.join(other, g.admin)  # a plain member there
+    pg.sim.send(g.admin, "hello coffee", other)
+    pg.sim.send(g.admin, "/start")
+    await pg.settle()
+    return g, other
+
+
+async def test_connect_lists_only_groups_telegram_says_you_administer_and_one_tap_connects(pg):
+    g, _other = await two_groups(pg)
+    before = len(pg.sim.calls("getChatMember"))
+    assert await say(pg, g.admin, "/connect") == (
+        "Which group do you want to manage from here? Only the groups where Telegram says you are an admin are listed.")
+    question = pg.sim.replies(g.admin)[-1]
+    assert buttons(question) == [("Tea Lovers", f"conn:{g.chat.id}")]        # not Coffee Club, where admin is a member
+    assert len(pg.sim.calls("getChatMember")) - before == 2                    # asked about each group, not assumed
+    pg.sim.press(g.admin, question, f"conn:{g.chat.id}")
+    await pg.settle()
+    assert pg.sim.replies(g.admin)[-1]["text"].startswith("Connected to Tea Lovers. Admin commands you send me here now act on it")
+    in_group = len(pg.sim.replies(g.chat))
+    answer = await say(pg, g.admin, "/warn @alice spam links")
+    assert answer.splitlines()[0] == "[Tea Lovers]"
+    assert "Alice" in answer.splitlines()[1]
+    assert await warns_of(pg, g.chat, g.alice) == 1
+    assert len(pg.sim.replies(g.chat)) == in_group                             # the answer came here, not into the group
+    # A button that acts on the chat it is pressed in (remove warn) is not offered where it cannot work.
+    assert "reply_markup" not in pg.sim.replies(g.admin)[-1]
+
+
+async def test_every_command_asks_telegram_again_and_losing_admin_ends_the_connection_at_once(pg):
+    g, _other = await two_groups(pg)
+    assert (await say(pg, g.admin, "/connect tea lovers")).startswith("Connected to Tea Lovers.")
+    assert (await say(pg, g.admin, "/set welcome Hi {name}!")).splitlines()[0] == "[Tea Lovers]"
+    # The owner demotes the admin; Sticky never hears of it (a lost update): its own list still says admin.
+    pg.sim.demote(g.chat, g.admin, by=g.owner)
+    await pg.settle()
+    async with pg.services.db.transaction() as tx:
+        await tx.execute("UPDATE members SET tg_role = 'admin' WHERE chat_id = ? AND user_id = ?", (g.chat.id, g.admin.id))
+    assert await say(pg, g.admin, "/warn @alice spam") == (
+        "You are no longer an admin of Tea Lovers, so this private chat no longer manages it (disconnected).")
+    assert await warns_of(pg, g.chat, g.alice) == 0
+    assert await say(pg, g.admin, "/warn @alice spam") == (
+        "/warn acts on a group: send it there, or pick a group to manage from here with /connect.")
+    assert await say(pg, g.admin, "/connect Tea Lovers") == (
+        "Telegram says you are not an admin of Tea Lovers, so you can't manage it from here.")
+
+
+async def test_connect_refusals_each_get_one_clear_line(pg):
+    g, other = await two_groups(pg)
+    assert await say(pg, g.admin, "/connect Coffee Club") == (
+        "Telegram says you are not an admin of Coffee Club, so you can't manage it from here.")
+    assert await say(pg, g.admin, "/connect Tea House") == (
+        "You are in no group of mine called Tea House. /connect alone lists the groups you manage.")
+    pg.sim.send(g.alice, "/start")
+    await pg.settle()
+    assert await say(pg, g.alice, "/connect") == (
+        "You are not an admin in any group I'm in. Add me to your group, make me an admin, then /connect here.")
+    assert await say(pg, g.alice, "/settings") == (
+        "/settings acts on a group: send it there, or pick a group to manage from here with /connect.")
+    assert await say(pg, g.alice, "/connect", g.chat) == (
+        "Telegram says you are not an admin of Tea Lovers, so you can't manage it from here.")
+    assert await say(pg, g.admin, "/disconnect") == "You are not connected to any group. /connect picks one."
+
+
+async def test_connect_from_the_group_then_manage_it_in_private_and_disconnect(pg):
+    g, _other = await two_groups(pg)
+    answer = await say(pg, g.admin, "/connect", g.chat)
+    assert answer.startswith("Admin: your private chat with me now manages Tea Lovers.")
+    settings = await say(pg, g.admin, "/settings")
+    assert settings.splitlines()[:2] == ["[Tea Lovers]", "Group settings (change with /set KEY VALUE; /set KEY default puts one back):"]
+    # Commands that work on the group's own messages say where to send them.
+    assert await say(pg, g.admin, "/del") == "/del works only in the group itself: send it there."
+    assert await say(pg, g.admin, "/disconnect") == "Disconnected: this private chat no longer manages Tea Lovers."
+    assert (await say(pg, g.admin, "/settings")).startswith("/settings acts on a group")
+
+
+async def test_a_command_run_from_private_answers_in_the_groups_language(pg):
+    g, _other = await two_groups(pg)
+    await say(pg, g.owner, "/lang zh", g.chat)
+    await say(pg, g.admin, "/connect Tea Lovers")
+    answer = await say(pg, g.admin, "/warn @alice 刷屏")
+    assert answer.splitlines()[0] == "【Tea Lovers】"
+    assert "警告" in answer
+    assert await say(pg, g.admin, "/disconnect") == "Disconnected: this private chat no longer manages Tea Lovers."
+
+
+async def test_connect_texts_in_chinese(pg):
+    g, _other = await two_groups(pg)
+    zh = pg.sim.user("xiaoming", language_code="zh-hans")
+    pg.sim.send(zh, "/start")
+    await pg.settle()
+    assert await say(pg, zh, "/connect") == "你不是我所在任何群组的管理员。先把我加入你的群组并设为管理员，再在这里发送 /connect。"
+    assert await say(pg, zh, "/warn @alice") == "/warn 作用于群组：请在群里发送，或先用 /connect 选择要在这里管理的群组。"
+
+
+# --- the private chat knows your groups ------------------------------------------------------------------------------
+
+
+async def test_personal_commands_in_private_use_the_only_group_or_ask_which(pg):
+    g = await make_group(pg)
+    pg.sim.send(g.alice, "/start")
+    await pg.settle()
+    await say(pg, g.alice, "/checkin", g.chat)
+    me = await say(pg, g.alice, "/me")
+    assert me.splitlines()[0] == "[Tea Lovers]" and me.splitlines()[1].startswith("Alice — Member")
+    assert "+10 points: daily check-in" in await say(pg, g.alice, "/history")
+    # A second group: now Sticky asks which.
+    other = pg.sim.create_group("Coffee Club", owner=pg.sim.user("barista"))
+    pg.sim.add_bot(other, by=pg.sim.user("barista"))
+    pg.sim.join(other, g.alice)
+    await pg.settle()
+    assert await say(pg, g.alice, "/history") == "/history: which group?"
+    question = pg.sim.replies(g.alice)[-1]
+    assert buttons(question) == [("Coffee Club", f"pick:history:{other.id}"), ("Tea Lovers", f"pick:history:{g.chat.id}")]
+    pg.sim.press(g.alice, question, f"pick:history:{other.id}")
+    await pg.settle()
+    coffee = pg.sim.replies(g.alice)[-1]["text"]
+    assert coffee.splitlines()[0] == "[Coffee Club]" and "daily check-in" not in coffee
+    pg.sim.press(g.alice, question, f"pick:history:{g.chat.id}")
+    await pg.settle()
+    assert "+10 points: daily check-in" in pg.sim.replies(g.alice)[-1]["text"]
+
+
+async def test_invite_in_private_gives_the_link_of_the_group_picked(pg):
+    g = await make_group(pg)
+    pg.sim.send(g.bob, "/start")
+    await pg.settle()
+    answer = await say(pg, g.bob, "/invite")
+    assert answer.splitlines()[0] == "[Tea Lovers]" and "https://t.me/+" in answer
+    link = await pg.services.db.fetchval("SELECT chat_id FROM invite_links WHERE user_id = ?", (g.bob.id,))
+    assert link == g.chat.id
+
+
+async def test_a_personal_command_in_private_for_someone_in_no_group_says_so(pg):
+    stranger = pg.sim.user("stranger")
+    pg.sim.send(stranger, "/start")
+    await pg.settle()
+    assert await say(pg, stranger, "/me") == "You are in no group of mine yet; /me works once you have joined one."
+    # A picked group they have since left is refused at the press.
+    g = await make_group(pg)
+    other = pg.sim.create_group("Coffee Club", owner=pg.sim.user("barista"))
+    pg.sim.add_bot(other, by=pg.sim.user("barista"))
+    pg.sim.join(other, g.carol)
+    pg.sim.send(g.carol, "/start")
+    await pg.settle()
+    assert await say(pg, g.carol, "/me") == "/me: which group?"
+    question = pg.sim.replies(g.carol)[-1]
+    pg.sim.leave(other, g.carol)
+    await pg.settle()
+    pg.sim.press(g.carol, question, f"pick:me:{other.id}")
+    await pg.settle()
+    answered = [c for c in pg.sim.calls("answerCallbackQuery")][-1]
+    assert answered.params.get("text") == "Telegram says you are not in Coffee Club."
+
+
+async def test_stats_from_private_send_the_chart_to_private_and_nothing_into_the_group(pg):
+    g, _other = await two_groups(pg)
+    await say(pg, g.alice, "/checkin", g.chat)
+    await say(pg, g.admin, "/connect Tea Lovers")
+    in_group = len(pg.sim.replies(g.chat))
+    await say(pg, g.admin, "/stats")
+    photos = [c for c in pg.sim.calls("sendPhoto") if c.ok]
+    assert [c.params["chat_id"] for c in photos] == [g.admin.id]
+    assert len(pg.sim.replies(g.chat)) == in_group
