@@ -147,7 +147,8 @@ def build_application(
     processor.on_finished = lambda update: inbox.finished(update.update_id) if isinstance(update, Update) else None
 
     groups, members, roles = GroupRepo(db), MemberRepo(db), RoleRepo(db)
-    group_service = GroupService(groups, config, clock)
+    actions = Actions(ModerationPort(app.bot), clock)
+    group_service = GroupService(groups, config, clock, actions.rights)
     points_service = PointsService(db, LedgerRepo(db), PointsRepo(db), group_service, config.points, clock, CampaignRepo(db))
     outbox = Outbox(OutboxRepo(db), ScheduleRepo(db), group_service, PointsRepo(db), members, BotOutbox(app.bot, attempt), clock)
     app.bot_data.services = Services(
@@ -170,7 +171,7 @@ def build_application(
         nps=NpsService(NpsRepo(db), clock, config.nps.open_days),
         export=ExportService(ExportRepo(db), members, points_service.tiers),
         moderation=(moderation_service := ModerationService(
-            db, ModerationRepo(db), group_service, Actions(ModerationPort(app.bot), clock), config.moderation, clock)),
+            db, ModerationRepo(db), group_service, actions, config.moderation, clock)),
         rules=(rules_service := RulesService(db, RulesRepo(db), moderation_service, group_service, members, LedgerRepo(db),
                                              points_service.tiers, config.rules, clock, activity=activity, deferred=ScheduleRepo(db))),
         logchat=LogChatService(LogChatRepo(db), outbox, clock),

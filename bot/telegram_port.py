@@ -13,6 +13,9 @@ from storage.members import UserInfo
 
 log = logging.getLogger(__name__)
 
+# The admin rights Sticky uses (moderation, screening, the link gate, invite links, pinned posts).
+BOT_RIGHTS = ("can_delete_messages", "can_restrict_members", "can_invite_users", "can_pin_messages")
+
 
 def user_info(user: User) -> UserInfo:
     return UserInfo(user.id, user.first_name, user.username, user.last_name, user.is_bot, user.language_code)
@@ -111,13 +114,13 @@ class ModerationPort:
         self.bot = bot
 
     async def bot_rights(self, chat_id: int) -> dict[str, bool]:
-        """The bot's rights in the chat ('owner' bots have them all); {} if it is not an admin there."""
+        """The bot's rights in the chat ('owner' bots have them all; none unless it is an admin there)."""
         me = await self.bot.get_chat_member(chat_id, self.bot.id)
         if me.status == "creator":
-            return {"can_delete_messages": True, "can_restrict_members": True}
+            return dict.fromkeys(BOT_RIGHTS, True)
         if me.status != "administrator":
-            return {}
-        return {"can_delete_messages": bool(me.can_delete_messages), "can_restrict_members": bool(me.can_restrict_members)}
+            return dict.fromkeys(BOT_RIGHTS, False)
+        return {right: bool(getattr(me, right, False)) for right in BOT_RIGHTS}
 
     async def _call(self, call) -> str:
         """One moderation call; a short flood wait (Telegram's 429) is waited out once and the call made again."""

@@ -106,10 +106,14 @@ async def cmd_unsetrole(update: Update, context: BotContext) -> None:
 
 @command("settings", role=Role.ADMIN)
 async def cmd_settings(update: Update, context: BotContext) -> None:
-    values = await context.services.groups.display_settings(update.effective_chat.id)
-    on, as_seeded = await context.services.rules.default_state(update.effective_chat.id, LINK_GATE)
+    groups, chat_id = context.services.groups, update.effective_chat.id
+    values = await groups.display_settings(chat_id)
+    on, as_seeded = await context.services.rules.default_state(chat_id, LINK_GATE)
     values[LINK_GATE_SETTING] = ("on" if on else "off", not as_seeded)  # the rule links, under the name people know
-    await reply(update, context, texts.settings_list(context.tr, values))
+    lacking, features = await groups.unworkable(chat_id)
+    if gate := await groups.lacking(chat_id, LINK_GATE_SETTING, on):
+        lacking[LINK_GATE_SETTING] = gate
+    await reply(update, context, texts.settings_list(context.tr, values, lacking, features))
 
 
 @command("set", role=Role.ADMIN)
@@ -121,8 +125,10 @@ async def cmd_set(update: Update, context: BotContext) -> None:
     text = (update.effective_message.text or "").split(None, 2)[2]
     if args[0].strip().lower() == LINK_GATE_SETTING:  # the link gate is a rule now; its setting's name still works
         on = await context.services.rules.switch_default(update.effective_chat.id, LINK_GATE, parse_switch(LINK_GATE_SETTING, text))
-        await reply(update, context, texts.setting_changed(context.tr, LINK_GATE_SETTING, "on" if on else "off")
-                    + "\n" + rules_texts.link_gate_rule(context.tr, LINK_GATE))
+        notes = await context.services.groups.notes(update.effective_chat.id, LINK_GATE_SETTING, on)
+        await reply(update, context, "\n".join([
+            texts.setting_changed(context.tr, LINK_GATE_SETTING, "on" if on else "off"),
+            rules_texts.link_gate_rule(context.tr, LINK_GATE), *[await render_error(update, context, n) for n in notes]]))
         return
     key, value, reset = await context.services.groups.set(update.effective_chat.id, args[0], text, context.actor.user_id)
     if key == "language":

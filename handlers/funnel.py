@@ -236,10 +236,17 @@ async def finish_pass(context: BotContext, check: Check, retry: bool = False) ->
             await delete_quietly(context, check.prompt_chat_id, check.prompt_message_id)
     # Done before the welcome: a crash between the two loses a welcome rather than sending it twice.
     await s.funnel.action_done(check, "pass")
-    settings = await s.groups.settings(check.chat_id)
-    welcome = texts.welcome(_, settings.welcome, user.display if user else str(check.user_id), group.title if group else "", settings.rules)
-    await best_effort(f"welcome in {check.chat_id}", lambda: context.bot.send_message(check.chat_id, welcome))
+    await send_welcome(context, check.chat_id, user.display if user else str(check.user_id), group.title if group else "")
     log.info("%s passed the %s check in %s", check.user_id, check.mode, check.chat_id)
+
+
+async def send_welcome(context: BotContext, chat_id: int, who: str, title: str) -> None:
+    """The group's welcome (its own text, or the built-in one) for someone who is in: every join, once screening (if
+    on) has let them in."""
+    _ = await _tr(context, chat_id)
+    settings = await context.services.groups.settings(chat_id)
+    welcome = texts.welcome(_, settings.welcome, who, title, settings.rules)
+    await best_effort(f"welcome in {chat_id}", lambda: context.bot.send_message(chat_id, welcome))
 
 
 async def finish_fail(context: BotContext, check: Check, retry: bool = False) -> None:
@@ -320,6 +327,13 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
         chat.id, user_info(user), link, change.date, screened=not screen, via_request=bool(change.via_join_request),
     )
     if not screen:
+        # No check to pass: they are in now, so the welcome goes now. In a burst of joins the welcomes wait for the
+        # group's flood window on their own, as prompts do, so the next join is not held up behind them.
+        welcome = send_welcome(context, chat.id, user_info(user).display, chat.title or "")
+        if context.bot.rate_limiter is None:
+            await welcome
+        else:
+            context.application.create_task(welcome, update=update, name=f"welcome:{chat.id}:{user.id}")
         return
     # Telegram's word on where they are now: a join handled late (after downtime) must not act on someone gone. If
     # Telegram cannot say (flood wait, network), screening fails closed: they are checked as if present.

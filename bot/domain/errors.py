@@ -81,3 +81,9 @@ class ConnectError(UserError):
     """Managing a group from private chat (/connect) could not go ahead."""
 
     code = "connect"  # params: reason in {not_admin, not_member, unknown_group, lost, unverified, not_connected, no_groups, in_group, bot_gone}, title, command, name
+
+
+class MissingRightError(UserError):
+    """A note, not a refusal: the setting is stored, but it needs a Telegram admin right the bot lacks in the group."""
+
+    code = "missing_right"  # params: key, right

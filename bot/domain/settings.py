@@ -191,3 +191,24 @@ def parse_setting(key: str, text: str) -> tuple[SettingSpec, Any]:
         return spec, spec.parse(text)
     except ValueError as exc:
         raise SettingError(reason="bad_value", key=spec.key, kind=spec.kind, detail=str(exc), bounds=spec.bounds()) from None
+
+
+# Telegram admin rights Sticky needs for a setting's value to work (a setting that is off needs none). Features
+# without a setting of their own are in FEATURE_RIGHTS: /settings names what they lack too.
+DELETE, RESTRICT, INVITE, PIN = "can_delete_messages", "can_restrict_members", "can_invite_users", "can_pin_messages"
+FEATURE_RIGHTS: dict[str, str] = {"invite_links": INVITE, "pinned_posts": PIN}
+
+
+def rights_needed(key: str, value: Any) -> tuple[str, ...]:
+    """The rights `key` = `value` needs: screening restricts newcomers, the link gate and command tidying delete
+    messages, the rules engine deletes and mutes, the warn limit's mode bans, kicks or mutes."""
+    if key == "screening" and value:
+        return (RESTRICT,)
+    if key in ("link_gate", "delete_commands") and value:
+        return (DELETE,)
+    if key == "rules_mode" and value == "on":
+        return (DELETE, RESTRICT)
+    if key == "warn_mode":
+        return (RESTRICT,)
+    return ()
+

@@ -90,12 +90,21 @@ class FunnelService:
         # Checks whose deadline passed before this process started expired while nobody could answer them, or while
         # their answers waited in Telegram's queue: they get late_grace_seconds from the start (see deadline_of).
         self.started_at = clock.now()
-        groups.guards.setdefault("welcome", []).append(self._welcome_has_rules)
+        # The welcome and the rules are independent settings: a welcome showing {rules} while there are none is
+        # stored all the same (it points to /rules), and the admin is told — setting it, or clearing the rules.
+        groups.notes_for.setdefault("welcome", []).append(self._welcome_has_rules)
+        groups.notes_for.setdefault("rules", []).append(self._rules_cleared_under_welcome)
         groups.notes_for.setdefault("captcha_mode", []).append(self._question_is_set)
 
-    async def _welcome_has_rules(self, chat_id: int, welcome: str) -> None:
+    async def _welcome_has_rules(self, chat_id: int, welcome: str) -> fd.FunnelError | None:
         if fd.uses_rules(welcome) and not (await self.groups.settings(chat_id)).rules:
-            raise fd.FunnelError(reason="rules_unset")
+            return fd.FunnelError(reason="rules_unset")
+        return None
+
+    async def _rules_cleared_under_welcome(self, chat_id: int, rules: str) -> fd.FunnelError | None:
+        if not rules and fd.uses_rules((await self.groups.settings(chat_id)).welcome):
+            return fd.FunnelError(reason="rules_unset")
+        return None
 
     async def _question_is_set(self, chat_id: int, mode: str) -> fd.FunnelError | None:
         if mode == "question" and await self.repo.question(chat_id) is None:

@@ -7,8 +7,8 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.domain.errors import UserError
-from bot.domain.settings import SETTINGS, is_default_word, parse_setting, setting_spec
+from bot.domain.errors import MissingRightError, UserError
+from bot.domain.settings import FEATURE_RIGHTS, SETTINGS, is_default_word, parse_setting, rights_needed, setting_spec
 from storage.groups import GroupRepo
 
 
@@ -34,10 +34,15 @@ def config_default(config: Config, dotted: str) -> Any:
 
 
 class GroupService:
-    def __init__(self, repo: GroupRepo, config: Config, clock: Clock) -> None:
+    def __init__(
+        self, repo: GroupRepo, config: Config, clock: Clock,
+        bot_rights: Callable[[int], Awaitable[dict[str, bool]]] | None = None,
+    ) -> None:
         self.repo = repo
         self.config = config
         self.clock = clock
+        # The bot's Telegram rights in a group (the actions port's cached read): what a setting needs is checked against it.
+        self.bot_rights = bot_rights
         # Settings are read on every command; cache them and drop the entry on change.
         self._settings: dict[int, GroupSettings] = {}
         self._known: set[int] = set()
@@ -109,7 +114,27 @@ class GroupService:
     async def notes(self, chat_id: int, key: str, value: Any) -> list[UserError]:
         """What the admin should know about a value just set (it is stored all the same)."""
         found = [await note(chat_id, value) for note in self.notes_for.get(key, ())]
+        found += [MissingRightError(key=key, right=r) for r in await self.lacking(chat_id, key, value)]
         return [n for n in found if n is not None]
+
+    async def lacking(self, chat_id: int, key: str, value: Any) -> list[str]:
+        """The rights `key` = `value` needs that the bot does not have in the group (none when they cannot be read)."""
+        needed = rights_needed(key, value)
+        if not needed or self.bot_rights is None:
+            return []
+        have = await self.bot_rights(chat_id)
+        return [r for r in needed if not have.get(r, True)]  # a right the read did not cover counts as there
+
+    async def unworkable(self, chat_id: int) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+        """For /settings: each setting whose value cannot work for a missing right, and each feature without a
+        setting (invite links, pinned posts) that a missing right stops."""
+        if self.bot_rights is None:
+            return {}, []
+        current = await self.settings(chat_id)
+        lacking = {k: found for k, v in current.values.items() if (found := await self.lacking(chat_id, k, v))}
+        have = await self.bot_rights(chat_id)
+        features = [(f, r) for f, r in FEATURE_RIGHTS.items() if not have.get(r, True)]
+        return lacking, features
 
     async def display_settings(self, chat_id: int) -> dict[str, tuple[str, bool]]:
         current = await self.settings(chat_id)

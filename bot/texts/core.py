@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from html import escape, unescape
 
 from bot.domain.errors import (
-    AnonymousAdminError, GroupOnlyError, LookupNotAllowedError, NotAllowedError, PrivateOnlyError, RoleChangeError, SettingError, TargetError, UsageError, UserError,
+    AnonymousAdminError, GroupOnlyError, MissingRightError, LookupNotAllowedError, NotAllowedError, PrivateOnlyError, RoleChangeError, SettingError, TargetError, UsageError, UserError,
 )
 from bot.domain.roles import Role
 from bot.texts import N_, Translator
@@ -18,6 +18,20 @@ ROLE_NAMES = {
     Role.ACTIVATOR: N_("Activator"),
     Role.SPREADER: N_("Spreader"),
     Role.MEMBER: N_("Member"),
+}
+
+# Telegram's admin rights, named as the group's admin settings in the app name them.
+RIGHTS = {
+    "can_delete_messages": N_("Delete messages"),
+    "can_restrict_members": N_("Ban users"),
+    "can_invite_users": N_("Invite users via link"),
+    "can_pin_messages": N_("Pin messages"),
+}
+
+# What a feature without a setting of its own does, for /settings' list of what the bot's missing rights stop.
+FEATURES = {
+    "invite_links": N_("personal invite links (/invite)"),
+    "pinned_posts": N_("pinned scheduled posts (/schedule … pin)"),
 }
 
 ROLE_DUTIES = {
@@ -77,6 +91,9 @@ def error(_: Translator, err: UserError, command: str | None = None) -> str:
             "is_bot": _("That is a bot; community roles are for people."),
         }
         return texts[p["reason"]]
+    if isinstance(err, MissingRightError):
+        return _("Note: {key} needs the “{right}” admin right, which I don't have here, so it can't work until an admin gives it to me.").format(
+            key=escape(str(p["key"])), right=right_name(_, str(p["right"])))
     if isinstance(err, SettingError):
         if p["reason"] == "unknown_key":
             return _("Unknown setting {key}. Settings: {keys}").format(key=escape(str(p["key"])), keys=", ".join(p["keys"]))
@@ -212,11 +229,29 @@ def me(_: Translator, who: str, role: Role) -> str:
     return _("{who}: {role}").format(who=name(who), role=role_name(_, role))
 
 
-def settings_list(_: Translator, values: Mapping[str, tuple[str, bool]]) -> str:
+def right_name(_: Translator, right: str) -> str:
+    return _(RIGHTS[right]) if right in RIGHTS else right
+
+
+def settings_list(
+    _: Translator, values: Mapping[str, tuple[str, bool]], lacking: Mapping[str, Sequence[str]] | None = None,
+    features: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The settings; ⚠️ marks one that cannot work because the bot lacks a right it needs, and the features without a
+    setting that the bot's missing rights stop are named at the end."""
+    lacking = lacking or {}
     lines = [_("<b>Group settings</b> (change with /set KEY VALUE; /set KEY default puts one back):")]
     for key, (value, overridden) in sorted(values.items()):
         line = "• {key} = {value}" if overridden else _("• {key} = {value} (default)")
-        lines.append(line.format(key=escape(key), value=shown_value(_, value)))
+        line = line.format(key=escape(key), value=shown_value(_, value))
+        if lacking.get(key):
+            line += " " + _("⚠️ can't work: I lack {rights}").format(
+                rights=_(", ").join(f"“{right_name(_, r)}”" for r in lacking[key]))
+        lines.append(line)
+    for feature, right in features:
+        lines.append(_("⚠️ {feature} can't work: I lack “{right}”.").format(feature=_(FEATURES[feature]), right=right_name(_, right)))
+    if lacking or features:
+        lines.append(_("Give me these rights in the group's admin settings."))
     return "\n".join(lines)
 
 

@@ -61,11 +61,12 @@ def default_welcome(_: Translator) -> str:
 
 
 def welcome(_: Translator, template: str, who: str, group: str, rules: str) -> str:
+    """The group's welcome, whatever the rules hold: {rules} shows them, or — while there are none — points to /rules
+    (clearing the rules never turns a custom welcome back into the built-in one)."""
     text = template or default_welcome(_)
-    if not rules.strip() and fd.uses_rules(text):  # the rules were put back to an empty default after the welcome was set
-        text = default_welcome(_)
+    shown = escape(rules, quote=False) if rules.strip() else "/rules"
     try:
-        return text.format(name=name(who), group=name(group), rules=escape(rules, quote=False))
+        return text.format(name=name(who), group=name(group), rules=shown)
     except (KeyError, IndexError, ValueError):  # a template stored before validation existed
         return default_welcome(_).format(name=name(who), group=name(group))
 
@@ -181,7 +182,7 @@ def funnel_error(_: Translator, err: fd.FunnelError) -> str:
         "unknown_code": _("This invite is not valid any more. Ask your friend for a new one."),
         "already_member": _("You are already in that group."),
         "no_target": _("Whom do you mean? Reply to their message, or give @username or their numeric id."),
-        "rules_unset": _("This welcome shows {rules}, but the group has no rules yet: set them first with /set rules LINK or TEXT."),
+        "rules_unset": _("Note: the welcome shows {rules}, but the group has no rules now, so it points to /rules until you set them with /setrules TEXT."),
         "question_unset": _("Note: the group has no question yet, so newcomers get the button check until an admin sets one "
                             "with /setcaptcha QUESTION | ANSWER; ANSWER"),
     }

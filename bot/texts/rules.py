@@ -9,12 +9,8 @@ from bot.domain.errors import UserError
 from bot.domain.moderation import Penalty, format_duration
 from bot.domain.rules import render_hint
 from bot.texts import N_, Translator
-from bot.texts.core import name
+from bot.texts.core import RIGHTS, name
 
-RIGHTS = {
-    "can_delete_messages": N_("Delete messages"),
-    "can_restrict_members": N_("Ban users"),
-}
 
 ACTIONS = {
     "warn": N_("warned"), "unwarn": N_("warn removed"), "resetwarns": N_("warns reset"),

@@ -15,8 +15,9 @@ async def tick(pg):
 
 
 def bot_posts(pg, chat):
-    """What the bot posted by itself (not answers to someone), after its greeting when it was added."""
-    return [m for m in pg.sim.replies(chat) if "reply_to_message" not in m and not m.get("text", "").startswith("Hello, Tea Lovers")]
+    """What the bot posted by itself (not answers to someone), after its greeting when it was added and the welcomes."""
+    return [m for m in pg.sim.replies(chat) if "reply_to_message" not in m
+            and not m.get("text", "").startswith(("Hello, Tea Lovers", "Welcome to Tea Lovers"))]
 
 
 async def test_a_weekly_post_keeps_the_admins_formatting_and_lists_with_its_next_run_in_group_time(pg, group):

@@ -1,0 +1,68 @@
+"""Sticky says when it cannot do what was asked (issue 13): turning on a setting that needs an admin right the bot
+lacks (screening → Ban users, the link gate and command tidying → Delete messages, the rules engine → both) answers
+with the missing right, and /settings marks such settings, and the features without a setting (invite links, pinned
+posts) that the missing rights stop. The rights are Telegram's: the bot's own getChatMember."""
+from __future__ import annotations
+
+from tests.helpers import say
+
+
+async def weak_group(pg, **rights):
+    """A group where the bot is an admin without the rights given as False."""
+    sim = pg.sim
+    owner = sim.user("owner")
+    chat = sim.create_group("Tea Lovers", owner=owner)
+    sim.add_bot(chat, by=owner, **rights)
+    await pg.settle()
+    return chat, owner
+
+
+async def test_turning_on_a_setting_the_bot_lacks_a_right_for_names_the_right(pg):
+    chat, owner = await weak_group(pg, can_delete_messages=False, can_restrict_members=False)
+    assert (await say(pg, owner, "/set delete_commands on", chat)).splitlines() == [
+        "delete_commands is now on.",
+        "Note: delete_commands needs the “Delete messages” admin right, which I don't have here, so it can't work until an admin gives it to me.",
+    ]
+    # The link gate is a rule of the rules engine now; its switch says the same.
+    gate = (await say(pg, owner, "/set link_gate on", chat)).splitlines()
+    assert gate[0] == "link_gate is now on." and gate[-1] == (
+        "Note: link_gate needs the “Delete messages” admin right, which I don't have here, so it can't work until an admin gives it to me.")
+    assert (await say(pg, owner, "/set screening on", chat)).splitlines()[1] == (
+        "Note: screening needs the “Ban users” admin right, which I don't have here, so it can't work until an admin gives it to me.")
+    assert (await say(pg, owner, "/set rules_mode on", chat)).splitlines()[1:] == [
+        "Note: rules_mode needs the “Delete messages” admin right, which I don't have here, so it can't work until an admin gives it to me.",
+        "Note: rules_mode needs the “Ban users” admin right, which I don't have here, so it can't work until an admin gives it to me.",
+    ]
+    # Turning it off needs nothing, and says nothing more.
+    assert await say(pg, owner, "/set delete_commands off", chat) == "delete_commands is now off."
+    assert (await pg.services.groups.settings(chat.id)).screening is True  # stored all the same: a note, not a refusal
+
+
+async def test_settings_marks_what_cannot_work_and_the_features_a_missing_right_stops(pg):
+    chat, owner = await weak_group(pg, can_delete_messages=False, can_invite_users=False)
+    await say(pg, owner, "/set delete_commands on", chat)
+    await say(pg, owner, "/set link_gate on", chat)
+    lines = (await say(pg, owner, "/settings", chat)).splitlines()
+    assert "• delete_commands = on ⚠️ can't work: I lack “Delete messages”" in lines
+    assert "• link_gate = on ⚠️ can't work: I lack “Delete messages”" in lines  # the rule links, as /settings names it
+    assert "• screening = off (default)" in lines
+    assert "⚠️ personal invite links (/invite) can't work: I lack “Invite users via link”." in lines
+    assert lines[-1] == "Give me these rights in the group's admin settings."
+    # Once Telegram says the bot has the rights (promoted again), nothing is marked.
+    pg.sim.promote(chat, pg.sim.bot, by=owner)
+    await pg.settle()
+    lines = (await say(pg, owner, "/settings", chat)).splitlines()
+    assert not [l for l in lines if "⚠️" in l] and "• delete_commands = on" in lines
+
+
+async def test_a_bot_with_its_rights_gets_no_notes(pg, group):
+    assert await say(pg, group.admin, "/set screening on", group.chat) == "screening is now on."
+    assert "⚠️" not in await say(pg, group.admin, "/settings", group.chat)
+
+
+async def test_missing_right_notes_in_chinese(pg):
+    chat, owner = await weak_group(pg, can_restrict_members=False)
+    await say(pg, owner, "/lang zh", chat)
+    note = (await say(pg, owner, "/set screening on", chat)).splitlines()[1]
+    assert note == "注意：screening 需要“封禁用户”管理员权限，而我在本群没有这项权限，所以在管理员授予之前它无法生效。"
+    assert "• screening = on ⚠️ 无法生效：我缺少“封禁用户”" in (await say(pg, owner, "/settings", chat)).splitlines()
