@@ -143,7 +143,7 @@ async def check_database(config: Config) -> str | None:
 def cmd_demo(config: Config, args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
-    return asyncio.run(run_demo(config))
+    return asyncio.run(run_demo(config, keep=args.keep))
 
 
 def cmd_console(config: Config, args: argparse.Namespace) -> int:
@@ -190,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the bot (BOT_TOKEN from the environment)")
     run.add_argument("--api-url", help="Bot API server, e.g. the simulator's http://127.0.0.1:PORT")
-    sub.add_parser("demo", help="play a scripted group life against the simulated Telegram")
+    demo = sub.add_parser("demo", help="play a scripted group life against the simulated Telegram")
+    demo.add_argument("--keep", metavar="DIR", help="leave the demo's database in DIR/demo.db (python -m bot check can read it)")
     sub.add_parser("console", help="an interactive simulated group: type 'name: text'")
     backup = sub.add_parser("backup", help="online backup of the database")
     backup.add_argument("path")

@@ -35,16 +35,35 @@ class Script:
         await self.step()
         return message
 
+    async def dm(self, user, text: str) -> dict:
+        """`user` writes to Sticky in private; their private chat is printed as it grows."""
+        message = self.pg.sim.send(user, text)
+        await self.pg.settle()
+        self.screen.show(user, prefix="  ")
+        return message
 
-async def _tick(pg: Playground) -> None:
-    """What the schedules tick does every few seconds in a real run: claim what is due and do it."""
-    [job] = pg.app.job_queue.get_jobs_by_name("schedules:tick")
+    async def press(self, user, where, message: dict, data: str) -> None:
+        self.pg.sim.press(user, message, data)
+        await self.pg.settle()
+        self.screen.show(where, prefix="  ")
+
+
+async def _run_job(pg: Playground, name: str) -> None:
+    """What a repeating job does every few seconds in a real run (the schedules tick, the counters' flush)."""
+    [job] = pg.app.job_queue.get_jobs_by_name(name)
     await job.run(pg.app)
 
 
-async def run_demo(config: Config, out: TextIO = sys.stdout) -> int:
+async def _tick(pg: Playground) -> None:
+    await _run_job(pg, "schedules:tick")
+
+
+async def run_demo(config: Config, out: TextIO = sys.stdout, keep: Path | None = None) -> int:
+    """Play the story; `keep`: a directory to leave the demo's database in (demo.db), to look at what happened."""
     with tempfile.TemporaryDirectory(prefix="sticky-demo-") as tmp:
-        async with Playground(Path(tmp) / "demo.db", config) as pg:
+        where = Path(keep) if keep is not None else Path(tmp)
+        where.mkdir(parents=True, exist_ok=True)
+        async with Playground(where / "demo.db", config) as pg:
             sim = pg.sim
             owner, admin = sim.user("owner", first_name="Olivia"), sim.user("admin", first_name="Adam")
             alice, bob, carol = sim.user("alice"), sim.user("bob"), sim.user("carol", language_code="zh")
@@ -90,6 +109,24 @@ async def run_demo(config: Config, out: TextIO = sys.stdout) -> int:
             sim.press(bob, question, _button(question, "shop:ok:"))
             await script.step()
             await script.say(owner, "/fulfil 1")
+
+            print("\n── Moderation: a blocklist rule fires by itself, then an admin warns", file=out)
+            await script.say(owner, '/addblocklist "cheap followers"')
+            eve = sim.user("eve")
+            sim.join(group, eve)
+            await script.step()
+            await script.say(eve, "Buy cheap followers at spam.example!")
+            await script.say(admin, "/warn @eve ads again after the rule")
+            await script.say(bob, "/warns @eve")
+            await script.say(owner, "/modlog")
+
+            print("\n── Adam manages the group from his private chat (/connect)", file=out)
+            await script.dm(admin, "/start")
+            await script.dm(admin, "/connect")
+            choice = sim.replies(admin)[-1]
+            await script.press(admin, admin, choice, _button(choice, "conn:"))
+            await script.dm(admin, "/unwarn @eve")
+            await script.dm(admin, "/disconnect")
 
             print("\n── Alice invites Dave; screening is on, so Dave must pass a check first", file=out)
             await script.say(owner, "/set screening on")
@@ -151,6 +188,17 @@ async def run_demo(config: Config, out: TextIO = sys.stdout) -> int:
             await script.say(owner, "/fb accept 1 30")
             print("\n── …and in Alice's private chat", file=out)
             print("  " + sim.transcript(alice)[-1].replace("\n", "\n    "), file=out)
+
+            print("\n── How sticky is the group? An NPS survey, then the stats and the loyalty ladder", file=out)
+            await script.say(owner, "/nps")
+            survey = sim.replies(group)[-1]
+            for user, score in ((alice, 10), (bob, 9), (dave, 7), (carol, 4)):
+                sim.press(user, survey, _button(survey, "nps:").rsplit(":", 1)[0] + f":{score}")
+                await script.step()
+            await script.say(owner, "/nps close")
+            await _run_job(pg, "counters:flush")  # every few seconds in a real run: the chat counted so far
+            await script.say(owner, "/stats")
+            await script.say(owner, "/loyalty")
 
             print("\n── Olivia switches the group to Chinese", file=out)
             await script.say(owner, "/lang zh")

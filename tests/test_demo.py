@@ -1,8 +1,11 @@
 """`make demo` runs `python -m bot demo`: the real application against the simulated Telegram, from the shipped
-config.yaml. It must exit 0 and tell the story it promises, with no hidden failure on the way."""
+config.yaml. It must exit 0 and tell the story it promises, with no hidden failure on the way — and each block must
+really have happened: the database the demo leaves behind (--keep) holds what its transcript claims."""
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +16,11 @@ from bot.texts.core import internal_error
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_demo_runs_offline_and_tells_its_story():
+def test_the_demo_runs_offline_and_tells_its_story(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}  # the demo needs no token and no network
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "demo"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "bot", "demo", "--keep", str(tmp_path)], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=180,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     out = result.stdout
@@ -57,3 +60,55 @@ def test_the_demo_runs_offline_and_tells_its_story():
     # The group switched to Chinese answers in Chinese.
     assert "Sticky → owner: 从现在起，我在本群使用中文。" in lines
     assert lines[-1] == "Demo finished: every answer above came from Sticky's real handlers."
+    check_blocks_happened(lines, tmp_path / "demo.db")
+
+
+def check_blocks_happened(lines: list[str], path: Path) -> None:
+    db = sqlite3.connect(path)
+    one = lambda sql, *args: db.execute(sql, args).fetchone()  # noqa: E731
+    users = dict(db.execute("SELECT username, user_id FROM users"))
+    eve, adam, owner = users["eve"], users["admin"], users["owner"]
+    [chat] = [r[0] for r in db.execute("SELECT chat_id FROM groups")]
+
+    # Every join is welcomed, not only after the captcha.
+    assert "Sticky: Welcome to Tea Lovers, Eve! Say hello to everyone." in lines
+    # Moderation: the blocklist rule deleted Eve's message and warned her by itself; Adam warned her by hand.
+    assert "Sticky: Eve has been warned (1/5)." in lines and "Sticky → admin: Eve has been warned (2/5)." in lines
+    assert "· Sticky deleted a message from eve" in lines
+    rule_warn = one("SELECT r.name FROM violations v JOIN rules r ON v.source_key LIKE 'rule:' || r.id || ':%'"
+                    " WHERE v.user_id = ? AND v.chat_id = ?", eve, chat)
+    assert rule_warn == ("blocklist",)
+    assert one("SELECT COUNT(*) FROM modlog WHERE action = 'delete' AND target_id = ? AND actor_id IS NULL", eve) == (1,)
+    assert one("SELECT COUNT(*) FROM modlog WHERE action = 'warn' AND target_id = ? AND actor_id = ?", eve, adam) == (1,)
+    # From his private chat (/connect) Adam removed a warn in the group; then disconnected.
+    assert "Sticky → admin: [Tea Lovers]" in lines and "One warn of Eve removed." in lines
+    assert one("SELECT COUNT(*) FROM modlog WHERE action = 'unwarn' AND chat_id = ? AND actor_id = ?", chat, adam) == (1,)
+    assert one("SELECT COUNT(*) FROM violations WHERE user_id = ? AND removed_at IS NULL", eve) == (1,)
+    assert one("SELECT COUNT(*) FROM connections") == (0,)
+    # The scheduled post went out by itself, once, at its time; the member day ran and paid Bob double.
+    assert one("SELECT last_run FROM schedules WHERE action = 'post'")[0].startswith("2026-03-04T21:00")
+    assert one("SELECT COUNT(*) FROM push_log WHERE kind = 'schedule' AND outcome = 'sent'") == (1,)
+    assert one("SELECT COUNT(*) FROM ledger l JOIN users u ON u.user_id = l.user_id WHERE u.username = 'bob'"
+               " AND l.reason = 'checkin' AND l.amount = 20") == (1,)
+    # NPS: the four answers pressed are stored, the survey is closed, and the score shown is theirs.
+    answers = dict(db.execute("SELECT u.username, a.score FROM nps_answers a JOIN users u ON u.user_id = a.user_id"))
+    assert answers == {"alice": 10, "bob": 9, "dave": 7, "carol": 4}
+    assert one("SELECT closed_at IS NOT NULL FROM nps_surveys") == (1,)
+    scores = list(answers.values())
+    nps = round(100 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) / len(scores))
+    assert f"Sticky → owner: Survey closed. NPS {nps:+d} (4 answers: 2 promoters, 1 passives, 1 detractors)" in lines
+    # /stats counted what happened (members in the group, the check-ins of the week) and sent its chart.
+    stats = lines.index("Sticky → owner: Stats of Tea Lovers, last 7 days (2026-03-02 – 2026-03-08):")
+    members = one("SELECT COUNT(*) FROM members m JOIN users u ON u.user_id = m.user_id WHERE m.chat_id = ?"
+                  " AND m.status IN ('member', 'administrator', 'creator', 'restricted') AND u.is_bot = 0", chat)[0]
+    assert lines[stats + 1].startswith(f"Members: {members} ")
+    checkins = one("SELECT COUNT(*) FROM checkins WHERE chat_id = ?", chat)[0] - 1  # Carol checks in after, in Chinese
+    assert f"Check-ins: {checkins}; check-in rate" in " ".join(lines[stats:stats + 8])
+    assert "Sticky: [photo] Tea Lovers: activity over the last 7 days." in lines[stats:]
+    # /loyalty placed the members it names, each in the segment stored for them.
+    placed = dict(db.execute("SELECT segment, COUNT(*) FROM loyalty_state WHERE chat_id = ? GROUP BY segment", (chat,)))
+    ladder = lines.index(f"Sticky → owner: Loyalty of Tea Lovers ({sum(placed.values())} members, admins apart):")
+    shown = {m.group(1): int(m.group(2)) for line in lines[ladder + 1:ladder + 7]
+             if (m := re.match(r"(\w+) \(.+\): (\d+)", line))}
+    assert {k: v for k, v in shown.items() if v} == placed
+    assert owner not in [r[0] for r in db.execute("SELECT user_id FROM loyalty_state")]  # admins apart
