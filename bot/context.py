@@ -95,6 +95,7 @@ class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
         self.tr: Translator = translator("en")
         # Set by the command router when a command typed in private acts on a group (handlers/connections.py).
         self.elsewhere: Elsewhere | None = None
+        self.answered_elsewhere = False  # whether such a command's answer went back to the private chat
 
     @property
     def services(self) -> Services:

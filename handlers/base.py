@@ -209,6 +209,7 @@ async def reply(update: Update, context: BotContext, text: str, *, transient: bo
         # Run from private chat on a group: the answer goes back to private, headed by the group it acted on. Its
         # buttons act on the chat they are pressed in, so they stay in the group's own messages.
         text = connection_texts.acting_on(context.tr, away.group_title) + "\n" + text
+        context.answered_elsewhere = True
         return await best_effort(f"reply in {away.chat_id}", lambda: context.bot.send_message(
             away.chat_id, text, reply_markup=None if _acts_in_place(markup) else markup,
             reply_parameters=ReplyParameters(away.message_id, allow_sending_without_reply=True),

@@ -48,6 +48,8 @@ async def _run_in(view: Update, context: BotContext, callback: Callback, where: 
     context.elsewhere = Elsewhere(chat_id, message_id, where.group.chat_id, where.group.title, view.message.message_id)
     context.args = args
     await callback(view, context)
+    if not context.answered_elsewhere:  # it only posted in the group (an /nps survey): say it was done
+        await reply(view, context, texts.done_there(context.tr, spec_of(callback).name))
 
 
 async def run_elsewhere(update: Update, context: BotContext, callback: Callback) -> None:

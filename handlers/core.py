@@ -6,10 +6,10 @@ from telegram.constants import ChatType
 
 from bot.context import BotContext
 from bot.domain.errors import RoleChangeError, UsageError
-from bot.domain.roles import ASSIGNABLE, Role
+from bot.domain.roles import ASSIGNABLE, Role, role_from
 from bot.domain.settings import parse_switch
 from bot.services.rules import LINK_GATE
-from bot.texts import core as texts
+from bot.texts import connections as connection_texts, core as texts
 from bot.texts import rules as rules_texts
 from handlers.router import parse_command
 from handlers.base import command, render_error, reply, resolve_target, spec_of, split_target
@@ -51,6 +51,19 @@ async def cmd_help(update: Update, context: BotContext) -> None:
             await reply(update, context, texts.unknown_command(context.tr, name), transient=True)
             return
         await reply(update, context, texts.command_help(context.tr, spec.name, spec.role, spec.where))
+        return
+    connected = None if in_group or update.effective_user is None else await context.services.connections.current(update.effective_user.id)
+    if connected is not None:
+        # Managing a group from here (/connect): its admin and personal commands work here too, acting there.
+        member = await context.services.members.members.get(connected.chat_id, update.effective_user.id)
+        role = Role.MEMBER if member is None else role_from(member.tg_role, member.community_role)
+        usable = [(s.name, s.role) for s in specs.values() if s.usable(Role.MEMBER, False) or (
+            s.where == "group" and s.remote and (s.personal or s.role >= Role.ADMIN) and s.role <= role)]
+        footer = connection_texts.help_connected(context.tr, connected.title)
+        parts = texts.help_parts(context.tr, usable, role, True, limit=texts.MESSAGE_LIMIT - len(footer) - 1)
+        parts[-1] += "\n" + footer
+        for part in parts:
+            await reply(update, context, part)
         return
     usable = [(s.name, s.role) for s in specs.values() if s.usable(role, in_group)]
     for part in texts.help_parts(context.tr, usable, role, in_group):  # one message unless Telegram's limit splits it

@@ -63,3 +63,12 @@ def which_group(_: Translator, command: str) -> str:
 
 def picked(_: Translator, command: str, title: str) -> str:
     return _("/{command} in {title}:").format(command=escape(command), title=name(title))
+
+
+def help_connected(_: Translator, title: str) -> str:
+    return _("You manage {title} from here (/connect): the admin commands above act on it; /disconnect stops it.").format(title=name(title))
+
+
+def done_there(_: Translator, command: str) -> str:
+    """A command run from private chat that answered nothing here (it posted in the group): say it was done."""
+    return _("/{command} done.").format(command=escape(command))

@@ -183,3 +183,23 @@ async def test_stats_from_private_send_the_chart_to_private_and_nothing_into_the
     photos = [c for c in pg.sim.calls("sendPhoto") if c.ok]
     assert [c.params["chat_id"] for c in photos] == [g.admin.id]
     assert len(pg.sim.replies(g.chat)) == in_group
+
+
+async def test_help_in_private_while_connected_lists_the_groups_admin_commands(pg):
+    g, _other = await two_groups(pg)
+    before = (await say(pg, g.admin, "/help")).splitlines()
+    assert "/warn — Warn a member (the warn limit applies)" not in before
+    await say(pg, g.admin, "/connect Tea Lovers")
+    lines = (await say(pg, g.admin, "/help")).splitlines()
+    assert lines[0] == "Commands for you (Admin):"
+    assert "/warn — Warn a member (the warn limit applies)" in lines and "/connect — Manage a group from this private chat" in lines
+    assert not any(l.startswith("/purge ") for l in lines)                    # works only in the group itself
+    assert lines[-1] == "You manage Tea Lovers from here (/connect): the admin commands above act on it; /disconnect stops it."
+
+
+async def test_a_command_that_only_posts_in_the_group_says_it_was_done(pg):
+    g, _other = await two_groups(pg)
+    await say(pg, g.admin, "/connect Tea Lovers")
+    assert (await say(pg, g.admin, "/nps")).splitlines() == ["[Tea Lovers]", "/nps done."]
+    survey = pg.sim.replies(g.chat)[-1]
+    assert survey["text"].startswith("How likely are you to recommend Tea Lovers")
