@@ -40,6 +40,20 @@ async def say(pg: Playground, user, text: str, chat=None, reply_to=None) -> str:
     return replies[-1].get("text", "") if len(replies) > before else ""
 
 
+async def help_messages(pg: Playground, user, chat=None, as_chat: bool = False) -> list[str]:
+    """Every message one /help was answered with (a long list comes in several, split between topics)."""
+    where = chat if chat is not None else user
+    before = len(pg.sim.replies(where))
+    pg.sim.send(user, "/help", chat, as_chat=as_chat)
+    await pg.settle()
+    return [m.get("text", "") for m in pg.sim.replies(where)[before:]]
+
+
+async def help_of(pg: Playground, user, chat=None, as_chat: bool = False) -> str:
+    """One /help's answer as one text, however many messages it came in."""
+    return "\n\n".join(await help_messages(pg, user, chat, as_chat))
+
+
 async def assert_one_line_refusals(pg: Playground, user, chat, table, unchanged) -> None:
     """Each (command, expected reply) in `table`, sent by `user`: exactly that one line, and `await unchanged()`
     (what the command must not touch) reads the same as before the first."""

@@ -3,14 +3,7 @@ use it (in the group's language), a pointer for unknown commands and plain text 
 group for commands that are not addressed to Sticky."""
 from __future__ import annotations
 
-from tests.helpers import say
-
-
-async def help_messages(pg, user, chat):
-    """Every message one /help was answered with."""
-    before = len(pg.sim.replies(chat))
-    await say(pg, user, "/help", chat)
-    return [m["text"] for m in pg.sim.replies(chat)[before:]]
+from tests.helpers import help_messages, say
 
 
 async def test_help_groups_commands_by_what_they_are_for(pg, group):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from tests.helpers import say
+from tests.helpers import help_of, say
 
 GREETING = "Hello, Tea Lovers! I'm Sticky: roles, daily check-in and points, a points shop, invite rewards with newcomer screening, moderation, scheduled posts, loyalty and stats for this group. Type /help to see what I can do."
 MAKE_ME_ADMIN = "Please make me an admin (delete messages, restrict and invite members) so I can do my job."
@@ -28,7 +28,7 @@ async def deliver(pg, updates, times=1):
 
 async def role_shown(pg, user, chat) -> str:
     """The role the bot gives `user` here, as /help names it ("Commands for you (Admin):")."""
-    header = (await say(pg, user, "/help", chat)).splitlines()[0]
+    header = (await help_of(pg, user, chat)).splitlines()[0]
     return header.removeprefix("Commands for you (").removesuffix("):")
 
 
@@ -251,9 +251,7 @@ async def test_an_anonymous_admin_writing_as_the_group_is_an_admin(pg, group):
     assert sim.replies(chat)[-1]["text"] == "Alice is now Activator."
     actor = await pg.services.db.fetchval("SELECT actor_id FROM role_audit WHERE change = 'set'")
     assert actor == chat.id  # Telegram hides who it was; the group is the actor
-    sim.send(group.bob, "/help", chat, as_chat=True)
-    await pg.settle()
-    assert sim.replies(chat)[-1]["text"].startswith("Commands for you (Admin):")
+    assert (await help_of(pg, group.bob, chat, as_chat=True)).startswith("Commands for you (Admin):")
     sim.send(group.bob, "/settings", chat, as_chat=True)
     await pg.settle()
     assert sim.replies(chat)[-1]["text"].startswith("Group settings")

@@ -14,7 +14,7 @@ from bot.texts import translator
 from bot.texts.commands import description
 from bot.texts.core import role_name
 from handlers.base import spec_of
-from tests.helpers import assert_one_line_refusals, say
+from tests.helpers import assert_one_line_refusals, help_of, say
 
 TZ_HINT = "timezone must be a place name such as Asia/Shanghai, Europe/Berlin or UTC."
 SET_USAGE = "Usage: /set KEY VALUE|default — see /settings for the keys"
@@ -42,8 +42,8 @@ async def stored_settings(pg, chat) -> dict[str, str]:
 
 
 async def test_help_lists_exactly_what_each_role_may_use(pg, group):
-    member_help = await say(pg, group.alice, "/help", group.chat)
-    admin_help = await say(pg, group.admin, "/help", group.chat)
+    member_help = await help_of(pg, group.alice, group.chat)
+    admin_help = await help_of(pg, group.admin, group.chat)  # may come in several messages
     assert member_help.startswith("Commands for you (Member):")
     assert admin_help.startswith("Commands for you (Admin):")
     assert listed(member_help) == {s.name for s in specs(pg) if s.usable(Role.MEMBER, True)}

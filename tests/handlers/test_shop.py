@@ -6,7 +6,7 @@ import re
 
 from bot.domain.points import Reason
 from storage.ledger import post
-from tests.helpers import say
+from tests.helpers import help_of, say
 
 ADMIN_ONLY = "Only Admin and above can use this command."
 ADDITEM_USAGE = "Usage: /additem NAME | COST [| stock N|unlimited] [| limit N] [| tier KEY] [| description]"
@@ -540,8 +540,8 @@ async def test_delitem_keeps_orders_and_pending_ones_can_still_be_decided(pg, gr
 
 
 async def test_help_shows_shop_commands_by_role(pg, group):
-    member_help = await say(pg, group.alice, "/help", group.chat)
-    admin_help = await say(pg, group.admin, "/help", group.chat)
+    member_help = await help_of(pg, group.alice, group.chat)
+    admin_help = await help_of(pg, group.admin, group.chat)  # may come in several messages
     assert "/shop — The points shop: what you can buy here" in member_help
     assert "/orders — Your shop orders; admins: /orders pending" in member_help
     assert "/additem" not in member_help and "/fulfil" not in member_help
