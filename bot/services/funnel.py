@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.config import FunnelConfig
 from bot.domain import funnel as fd
+from bot.domain.levels import tier_up
 from bot.domain.points import Currency, Reason, ledger_key
 from bot.domain.roles import Role
 from bot.domain.rules import Event as RuleEvent, RuleEvents
@@ -427,6 +428,7 @@ class FunnelService:
         chat, inviter, invitee = referral.chat_id, referral.inviter_id, referral.invitee_id
         ref = ledger_key(Reason.REFERRAL, chat, referral.id)
         paid: list[tuple[int, int]] = []
+        xp_before = (await self.ledger.wallet(chat, inviter)).xp if rules.xp else 0  # a tier the XP reaches, below
         async with self.db.transaction() as tx:
             if not await FunnelRepo.confirm_in(tx, referral.id, now):
                 return None  # the job and a message raced, or the same update came twice: the other one paid
@@ -452,6 +454,9 @@ class FunnelService:
         assert confirmed is not None
         if self.rule_events is not None:  # the inviter brought someone who stayed
             await self.rule_events(RuleEvent("referral", chat, inviter, now, key=f"referral:{referral.id}"))
+        reached = tier_up(xp_before, xp_before + rules.xp, self.points.tiers) if rules.xp else None
+        if reached is not None:
+            await self.points.tier_reached(chat, inviter, reached, now)
         return Confirmed(confirmed, count, tuple(paid), tuple(b.key for b in badges), spreader, rules.points, rules.xp)
 
     async def sweep(self) -> list[Confirmed]:

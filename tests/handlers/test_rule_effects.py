@@ -212,6 +212,17 @@ async def test_a_confirmed_referral_triggers_rules_for_the_inviter(pg, group):
     await consistent(pg)
 
 
+async def test_a_tier_reached_by_a_referral_triggers_rules(pg, group):
+    g = group
+    await add(pg, g, 'when message and words "almost" then xp +190')
+    await add(pg, g, "when tier and tier >= silver then badge climber")
+    pg.sim.send(g.alice, "almost there", g.chat)  # 190 XP: still bronze (silver is 200)
+    await pg.settle()
+    assert "climber" not in await badges(pg, g, g.alice)
+    await confirmed_invitee(pg, g, g.alice)  # the referral's 20 XP makes her silver
+    assert "climber" in await badges(pg, g, g.alice)
+
+
 async def test_reaching_a_tier_triggers_rules(pg, group):
     g = group
     await add(pg, g, 'when message and words "boost" then xp +250')
