@@ -92,7 +92,6 @@ GROUP_WORDS = 2  # plain-word triggers (check-in words) after commands
 GROUP_COUNTERS = 3  # per-message counters (chat XP) see every group message that stays, whatever else handled it
 GROUP_TOPICS = 4  # replies: to an open topic of the week (XP) or to one of its replies (counted toward the best)
 GROUP_FUNNEL_START = -1  # /start ref_… and /start cap_… answer before the core /start (and stop there)
-GROUP_UNRESTRICTED = -3  # a newcomer whose screening restriction Telegram has not made yet: deleted before anything sees it
 GROUP_FUNNEL = 5  # join funnel: screening after lifecycle recorded the member; referral message counting
 GROUP_LAST = 9  # what nothing else took: an unknown command, plain text in private → a pointer to /help
 
@@ -213,10 +212,6 @@ def build_application(
     judged = filters.ChatType.GROUPS & ~SERVICE_MESSAGE & (
         filters.UpdateType.MESSAGE | (filters.UpdateType.EDITED_MESSAGE & ~filters.COMMAND))
     app.add_handler(MessageHandler(judged, rules.on_group_message), group=GROUP_RULES)
-    # Every group message passes here: the filter is the cheap part of it (service messages are told apart inside,
-    # only for the few senders it concerns).
-    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE, funnel.on_unrestricted_message),
-                    group=GROUP_UNRESTRICTED)
     app.add_handler(CommandHandler("start", funnel.on_start_payload, filters.ChatType.PRIVATE & filters.Regex(r"^/start(@\w+)? (ref|cap)_")), group=GROUP_FUNNEL_START)
     app.add_handler(ChatMemberHandler(funnel.on_chat_member, ChatMemberHandler.CHAT_MEMBER), group=GROUP_FUNNEL)
     app.add_handler(ChatJoinRequestHandler(funnel.on_join_request), group=GROUP_FUNNEL)

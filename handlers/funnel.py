@@ -26,7 +26,6 @@ from handlers.base import (
     sender, subject,
 )
 from handlers.lifecycle import is_present
-from handlers.router import SERVICE_MESSAGE
 from handlers.points import notify_private
 from storage.funnel import Check
 
@@ -156,7 +155,7 @@ async def _restrict(context: BotContext, check: Check) -> bool:
 
 
 # A restriction Telegram could not make is tried again after these many seconds, one after another, then by the
-# funnel sweep; until it is made, whatever the newcomer posts is deleted (on_unrestricted_message).
+# funnel sweep; until it is made, whatever the newcomer posts is deleted (unscreened_message).
 RESTRICT_RETRY = (2.0, 5.0, 15.0, 30.0)
 
 
@@ -180,26 +179,25 @@ async def job_restrict(context: BotContext) -> None:
         await restrict(context, check, tries)
 
 
-async def on_unrestricted_message(update: Update, context: BotContext) -> None:
-    """A newcomer under an open check whose restriction Telegram has not made yet (it kept failing) posted: the message
-    is deleted and goes no further (no rule, no count, no reward), and the restriction is tried again at once.
-    Costs one set lookup for every other message."""
-    message = update.effective_message
-    user = message.from_user if message else None
-    if user is None or message.sender_chat is not None or not await context.services.funnel.unrestricted(message.chat.id, user.id):
-        return
-    if SERVICE_MESSAGE.check_update(update):  # "X joined" and the like stay
-        return
+async def unscreened_message(update: Update, context: BotContext) -> bool:
+    """True: this group message (not a service message) comes from a newcomer under an open check whose restriction
+    Telegram has not made yet (it kept failing). It is deleted, and the caller (the middleware) lets nothing else see
+    it — no rule, count, spotlight or reward; the restriction is tried again at once (at most every 2 s). For every
+    other message it costs one set lookup."""
+    message = update.message
+    user = message.from_user
     s = context.services
+    if not await s.funnel.unrestricted(message.chat.id, user.id):
+        return False
     check = await s.funnel.repo.pending_check(message.chat.id, user.id)
     if check is None or check.action != "restrict":  # made or dropped meanwhile (another process, an admin)
         s.funnel.forget_restriction(message.chat.id, user.id)
-        return
+        return False
     await delete_quietly(context, message.chat.id, message.message_id)
     log.info("deleted a message from %s in %s: screening, not restricted yet", user.id, message.chat.id)
     if s.funnel.try_restriction_now(message.chat.id, user.id, timedelta(seconds=RESTRICT_RETRY[0])):
         await restrict(context, check, len(RESTRICT_RETRY))  # a burst of messages is not a burst of calls
-    raise ApplicationHandlerStop()
+    return True
 
 
 async def _approved_already(context: BotContext, check: Check) -> bool:

@@ -13,6 +13,7 @@ from bot.telegram_port import user_info
 from bot.texts import Translator, language_for_user, translator
 from handlers.base import CommandSpec
 from handlers.router import SERVICE_MESSAGE
+from handlers.funnel import unscreened_message
 from handlers.stats import spotlight_newcomer
 
 
@@ -77,6 +78,8 @@ class Middleware:
             if update.message and user and not user.is_bot and message.sender_chat is None and message.left_chat_member is None:
                 await s.members.seen(chat.id, user_info(user), message.date)
                 if not SERVICE_MESSAGE.check_update(update):
+                    if await unscreened_message(update, context):  # deleted: nothing else sees it, nothing counts it
+                        raise ApplicationHandlerStop()
                     # Counted once its handling ends (see InboxService.hold): a flush never writes it before its mark.
                     s.inbox.hold(update.update_id, functools.partial(
                         s.activity.count, chat.id, user.id, message.date, settings.timezone, replied=replies_to_other(message)))

@@ -141,6 +141,9 @@ async def test_a_newcomer_whose_restriction_keeps_failing_cannot_post_meanwhile(
     assert pg.sim.message(group.chat, again["message_id"]) is None
     assert await checkins(pg, group.chat, dave) == []
     assert not can_send(pg, group.chat, dave) and await owed(pg, check) is None  # the second message's try made it
+    await pg.services.activity.flush()
+    assert await pg.services.db.fetchval(  # deleted messages count for nothing (activity, spotlight, chat XP)
+        "SELECT COALESCE(SUM(messages), 0) FROM activity_daily WHERE chat_id = ? AND user_id = ?", (group.chat.id, dave.id)) == 0
     await press(pg, group.chat, dave, check)
     assert can_send(pg, group.chat, dave)
     said = pg.sim.send(dave, "hello, I passed", group.chat)  # screened: their messages stay
