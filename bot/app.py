@@ -113,6 +113,8 @@ def build_application(
     clock = clock or SystemClock()
     db = Database(config.database.path, config.database.busy_timeout_ms)
     inbox = InboxService(InboxRepo(db, clock.now), clock)
+    activity = ActivityBuffer(ActivityRepo(db))
+    inbox.repo.add_rider(activity)  # a message's counts commit with its update's handled mark
     processor = ChatUpdateProcessor()
     builder = (
         ApplicationBuilder()
@@ -155,7 +157,7 @@ def build_application(
         groups=group_service,
         members=MemberService(members, groups, roles, BotPort(app.bot), clock, timedelta(minutes=config.roles.admin_cache_minutes)),
         roles=(role_service := RoleService(roles, members, clock)),
-        activity=(activity := ActivityBuffer(ActivityRepo(db))),
+        activity=activity,
         points=points_service,
         funnel=FunnelService(db, FunnelRepo(db), group_service, members, points_service, role_service, LedgerRepo(db), config.funnel, clock),
         shop=ShopService(db, ShopRepo(db), points_service, clock),

@@ -1,8 +1,6 @@
 """Runs first for every update: lets each update through once (the inbox), records who spoke, counts activity, resolves the actor and language once."""
 from __future__ import annotations
 
-import functools
-
 from telegram import MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
@@ -80,9 +78,10 @@ class Middleware:
                 if not SERVICE_MESSAGE.check_update(update):
                     if await unscreened_message(update, context):  # deleted: nothing else sees it, nothing counts it
                         raise ApplicationHandlerStop()
-                    # Counted once its handling ends (see InboxService.hold): a flush never writes it before its mark.
-                    s.inbox.hold(update.update_id, functools.partial(
-                        s.activity.count, chat.id, user.id, message.date, settings.timezone, replied=replies_to_other(message)))
+                    # Written in the very commit that marks this update handled (the buffer rides with the inbox's
+                    # marks): a crash loses no count of a handled message, and a message handled again counts once.
+                    s.activity.count(chat.id, user.id, message.date, settings.timezone, replied=replies_to_other(message),
+                                     update_id=update.update_id)
                     if s.spotlight.message(chat.id, user.id, message.date, settings.spotlight_messages):
                         await spotlight_newcomer(context, chat.id, user.id)
         else:

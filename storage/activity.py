@@ -6,22 +6,32 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 
-from storage.db import Database, iso
+from storage.db import CommitRows, Database, iso
+
+
+_COUNTS = (
+    "INSERT INTO activity_daily(chat_id, user_id, day, messages, replies) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT(chat_id, user_id, day) DO UPDATE SET messages = messages + excluded.messages,"
+    " replies = replies + excluded.replies"
+)
+_LAST_SEEN = "UPDATE members SET last_seen_at = MAX(COALESCE(last_seen_at, ''), ?) WHERE chat_id = ? AND user_id = ?"
+_HOURLY = (
+    "INSERT INTO stats_hourly(chat_id, metric, day, hour, n) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT(chat_id, metric, day, hour) DO UPDATE SET n = stats_hourly.n + excluded.n"
+)
 
 
 def _add_counts(conn: sqlite3.Connection, counts: list[tuple], last_seen: list[tuple], hourly: list[tuple]) -> None:
-    conn.executemany(
-        "INSERT INTO activity_daily(chat_id, user_id, day, messages, replies) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT(chat_id, user_id, day) DO UPDATE SET messages = messages + excluded.messages,"
-        " replies = replies + excluded.replies",
-        counts,
-    )
-    conn.executemany("UPDATE members SET last_seen_at = MAX(COALESCE(last_seen_at, ''), ?) WHERE chat_id = ? AND user_id = ?", last_seen)
-    conn.executemany(
-        "INSERT INTO stats_hourly(chat_id, metric, day, hour, n) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT(chat_id, metric, day, hour) DO UPDATE SET n = stats_hourly.n + excluded.n",
-        hourly,
-    )
+    conn.executemany(_COUNTS, counts)
+    conn.executemany(_LAST_SEEN, last_seen)
+    conn.executemany(_HOURLY, hourly)
+
+
+def rows_with_marks(counts: list[tuple[int, int, str, int, int]], last_seen: list[tuple[int, int, datetime]],
+                    hourly: list[tuple[int, str, str, int, int]]) -> list[CommitRows]:
+    """The same writes as rows that ride with another commit (the one marking the counted updates handled)."""
+    return [CommitRows(_COUNTS, counts), CommitRows(_LAST_SEEN, [(iso(at), c, u) for c, u, at in last_seen]),
+            CommitRows(_HOURLY, hourly)]
 
 
 class ActivityRepo:

@@ -43,6 +43,7 @@ class CommitRows:
     sql: str
     rows: list[tuple]
     token: Any = None
+    more: tuple["CommitRows", ...] = ()  # statements that go with these rows (what rides with the inbox's marks)
 
 
 class CommitHook(Protocol):
@@ -376,6 +377,8 @@ def _whole_transaction(conn: sqlite3.Connection, fn: Callable[..., Any], args: t
 def _commit(conn: sqlite3.Connection, hooks: list[CommitRows]) -> None:
     for rows in hooks:
         conn.executemany(rows.sql, rows.rows)
+        for more in rows.more:
+            conn.executemany(more.sql, more.rows)
     conn.execute("COMMIT")
 
 

@@ -3,12 +3,16 @@
 "Handled" is written in the same transaction as what handling the update changed (a commit hook), so a crash
 can never leave an effect committed and its update due again; updates that change nothing are marked in the
 next commit that happens anyway (a received batch, a counter flush) or a short timer's — never a commit each.
+What an update left in memory to be written later (its message counts) rides with its mark: a rider gives the rows
+for the updates being marked, written in the same commit, so after a crash they are either written and marked,
+or neither (and the update is handled again).
 """
 from __future__ import annotations
 
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from typing import Protocol
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +30,21 @@ _MARK = (
 )
 
 
+class Rider(Protocol):
+    """Rows kept in memory for updates (by update id) that must commit with those updates' handled marks."""
+
+    def ride(self, update_ids: list[int]) -> list[CommitRows]:
+        """The rows of these updates, to be written with their marks (on the event loop, just before COMMIT)."""
+
+    def rode(self, update_ids: list[int], committed: bool) -> None:
+        """Whether what ride gave for these updates was committed (if not, the rider keeps it for their next one).
+        Commits may overlap (write() does not wait for another write()), so each is told apart by its ids."""
+
+    def release(self, update_id: int) -> None:
+        """This update's mark was written before its handling ended (by a commit during it): what it still holds
+        is written by the rider's own batch."""
+
+
 @dataclass(frozen=True)
 class Pending:
     update_id: int
@@ -41,7 +60,11 @@ class InboxRepo:
         self._unwritten: dict[int, None] = {}  # handled, mark not written yet (insertion order = handling order)
         self._marked: OrderedDict[int, None] = OrderedDict()  # written in this process (skip writing again)
         self._remember = remember
+        self._riders: list[Rider] = []
         db.add_commit_hook(self)
+
+    def add_rider(self, rider: Rider) -> None:
+        self._riders.append(rider)
 
     # ---------------------------------------------------------------- receiving
 
@@ -65,9 +88,12 @@ class InboxRepo:
     # ---------------------------------------------------------------- marking
 
     def finished(self, update_id: int) -> None:
-        """This update was handled: its mark goes with the next commit."""
+        """This update was handled: its mark goes with the next commit (and what riders hold for it with the mark)."""
         if update_id not in self._marked:
             self._unwritten[update_id] = None
+        else:
+            for rider in self._riders:
+                rider.release(update_id)
 
     @property
     def unwritten(self) -> int:
@@ -99,10 +125,13 @@ class InboxRepo:
         for i in ids:
             self._unwritten.pop(i, None)
         at = iso(self.now())
-        return CommitRows(_MARK, [(i, at, at) for i in ids], ids)
+        riding = tuple(rows for rider in self._riders for rows in rider.ride(ids))
+        return CommitRows(_MARK, [(i, at, at) for i in ids], ids, riding)
 
     def after_commit(self, written: CommitRows, committed: bool) -> None:
         ids = written.token
+        for rider in self._riders:
+            rider.rode(ids, committed)
         if not committed:  # back in line for the next commit (the update being handled is marked by its next one)
             for i in ids:
                 if i != HANDLING.get():

@@ -1,5 +1,7 @@
-"""Counts messages (per member per local day, and per local hour for the group)
-in memory, keyed by chat, and writes them in one batch per interval: the per-message hot path does no I/O."""
+"""Counts messages (per member per local day, and per local hour for the group) in memory, keyed by chat: the
+per-message hot path does no I/O. A message's counts are written in the same commit as its update's handled mark
+(they ride with it, see storage.inbox.Rider), so a crash loses none and a redelivery counts none twice; counts not
+tied to an update are written in batches per interval."""
 from __future__ import annotations
 
 import operator
@@ -9,7 +11,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from storage.activity import ActivityRepo
+from storage.activity import ActivityRepo, rows_with_marks
+from storage.db import CommitRows
+from storage.inbox import HANDLING
 
 # Members per counter-flush transaction: a chunk holds the write connection for a few milliseconds.
 FLUSH_CHUNK = 500
@@ -36,20 +40,76 @@ class ActivityBuffer:
         self._replies: dict[tuple[int, int, str], int] = defaultdict(int)  # replies to others, per member per day
         self._moved: dict[int, int] = {}
         self._unwritten: dict[tuple[int, int], int] = defaultdict(int)  # (chat, user) -> counted, not written yet
+        # update id -> (chat, user, local day, local hour, replied, at): written with that update's handled mark.
+        self._held: dict[int, tuple[int, int, str, int, bool, datetime]] = {}
+        self._held_members: dict[tuple[int, int], int] = defaultdict(int)  # (chat, user) -> held, not written yet
+        self._riding: dict[int, tuple[int, int, str, int, bool, datetime]] = {}
 
     def unwritten(self, chat_id: int, user_id: int) -> int:
         """A member's messages counted in memory and not written yet (the rules' `messages < N` adds them)."""
-        return self._unwritten.get((chat_id, user_id), 0)
+        return self._unwritten.get((chat_id, user_id), 0) + self._held_members.get((chat_id, user_id), 0)
 
-    def count(self, chat_id: int, user_id: int, at: datetime, tz: str, replied: bool = False) -> None:
+    def count(self, chat_id: int, user_id: int, at: datetime, tz: str, replied: bool = False,
+              update_id: int | None = None) -> None:
+        """One message; with `update_id`, held until that update's handled mark is written, and written with it."""
         local = at.astimezone(ZoneInfo(tz))
         day = local.date().isoformat()
+        if update_id is not None:
+            self._held[update_id] = (chat_id, user_id, day, local.hour, replied, at)
+            self._held_members[(chat_id, user_id)] += 1
+            return
+        self._add(chat_id, user_id, day, local.hour, replied, at)
+
+    def _add(self, chat_id: int, user_id: int, day: str, hour: int, replied: bool, at: datetime) -> None:
         self._counts[(chat_id, user_id, day)] += 1
         self._unwritten[(chat_id, user_id)] += 1
         if replied:
             self._replies[(chat_id, user_id, day)] += 1
-        self._hourly[(chat_id, "messages", day, local.hour)] += 1
+        self._hourly[(chat_id, "messages", day, hour)] += 1
         self._last_seen[(chat_id, user_id)] = at
+
+    # ------------------------------------------------------------ riding with the inbox's marks (storage.inbox.Rider)
+
+    def ride(self, update_ids: list[int]) -> list[CommitRows]:
+        """The held counts of these updates, as rows for the commit that marks them handled."""
+        riding = {i: self._held.pop(i) for i in update_ids if i in self._held}
+        if not riding:
+            return []
+        self._riding.update(riding)
+        counts: dict[tuple[int, int, str], list[int]] = {}
+        hourly: dict[tuple[int, str, str, int], int] = defaultdict(int)
+        last_seen: dict[tuple[int, int], datetime] = {}
+        for chat_id, user_id, day, hour, replied, at in riding.values():
+            chat_id = self._moved.get(chat_id, chat_id)
+            n = counts.setdefault((chat_id, user_id, day), [0, 0])
+            n[0] += 1
+            n[1] += replied
+            hourly[(chat_id, "messages", day, hour)] += 1
+            last_seen[(chat_id, user_id)] = max(at, last_seen.get((chat_id, user_id), at))
+        return rows_with_marks([(c, u, d, n, r) for (c, u, d), (n, r) in counts.items()],
+                               [(c, u, at) for (c, u), at in last_seen.items()],
+                               [(c, m, d, h, n) for (c, m, d, h), n in hourly.items()])
+
+    def rode(self, update_ids: list[int], committed: bool) -> None:
+        riding = {i: self._riding.pop(i) for i in update_ids if i in self._riding}
+        if not committed:  # back in memory: the marks are back in line too
+            self._held.update(riding)
+            return
+        for chat_id, user_id, *_ in riding.values():
+            self._written_held(chat_id, user_id)
+
+    def release(self, update_id: int) -> None:
+        held = self._held.pop(update_id, None)
+        if held is not None:
+            chat_id, user_id, day, hour, replied, at = held
+            self._written_held(chat_id, user_id)
+            self._add(chat_id, user_id, day, hour, replied, at)
+
+    def _written_held(self, chat_id: int, user_id: int) -> None:
+        key = (self._moved.get(chat_id, chat_id), user_id)
+        self._held_members[key] -= 1
+        if self._held_members[key] <= 0:
+            del self._held_members[key]
 
     def move_chat(self, old: int, new: int) -> None:
         """The group got a new id (upgraded to a supergroup): what is counted and not written yet follows it,
@@ -59,16 +119,17 @@ class ActivityBuffer:
 
     def _follow_moves(self) -> None:
         follow_moves(self._moved, (self._counts, operator.add), (self._last_seen, max), (self._hourly, operator.add), (self._replies, operator.add),
-                     (self._unwritten, operator.add))
+                     (self._unwritten, operator.add), (self._held_members, operator.add))
 
     @property
     def pending(self) -> int:
-        return sum(self._counts.values())
+        return sum(self._counts.values()) + len(self._held)
 
     async def flush(self) -> int:
         """Write what was counted, FLUSH_CHUNK members per transaction (the one write connection is never held for a
-        whole flush); a chunk that fails goes back with everything after it, so nothing is lost or written twice."""
-        if not self._counts and not self._last_seen and not self._hourly:
+        whole flush); a chunk that fails goes back with everything after it, so nothing is lost or written twice. Its
+        commits also carry the marks of updates whose handling ended meanwhile, and so their held counts."""
+        if not self._counts and not self._last_seen and not self._hourly and not self._held:
             return 0
         counts, last_seen, hourly, replies = self._counts, self._last_seen, self._hourly, self._replies
         self._counts, self._last_seen, self._hourly, self._replies = defaultdict(int), {}, defaultdict(int), defaultdict(int)
@@ -77,15 +138,21 @@ class ActivityBuffer:
         seen_rows = [(c, u, at) for (c, u), at in last_seen.items()]
         hourly_rows = [(c, m, d, h, n) for (c, m, d, h), n in hourly.items()]
         written = 0
-        for start in range(0, max(len(count_rows), len(seen_rows), 1), FLUSH_CHUNK):
-            end = start + FLUSH_CHUNK
-            part = count_rows[start:end]
-            try:
-                await self.repo.add_counts(part, seen_rows[start:end], hourly_rows if start == 0 else [])
-            except Exception:
-                self._put_back(count_rows[start:], seen_rows[start:], hourly_rows if start == 0 else [])
-                raise
-            written += sum(n for _, _, _, n, _ in part)
+        # The batch belongs to no update: even called while one is being handled in this task, its commits must not
+        # mark that one handled (its handling has not ended).
+        outside = HANDLING.set(None)
+        try:
+            for start in range(0, max(len(count_rows), len(seen_rows), 1), FLUSH_CHUNK):
+                end = start + FLUSH_CHUNK
+                part = count_rows[start:end]
+                try:
+                    await self.repo.add_counts(part, seen_rows[start:end], hourly_rows if start == 0 else [])
+                except Exception:
+                    self._put_back(count_rows[start:], seen_rows[start:], hourly_rows if start == 0 else [])
+                    raise
+                written += sum(n for _, _, _, n, _ in part)
+        finally:
+            HANDLING.reset(outside)
         return written
 
     def _put_back(self, count_rows: list, seen_rows: list, hourly_rows: list) -> None:

@@ -34,7 +34,8 @@ class StatsReport:
 
     @property
     def empty(self) -> bool:
-        return not any(a or m for _, a, m in self.daily) and not any(map(any, self.grid))
+        # Members' activity only: admins (counted apart) talking, their /stats included, is not the group's.
+        return not any(a or m for _, a, m in self.daily)
 
 
 @dataclass(frozen=True)

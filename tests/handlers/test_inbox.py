@@ -184,3 +184,27 @@ async def test_a_message_counted_and_flushed_is_marked_in_the_same_commit_and_ne
     await pg.settle()
     await flush(pg)
     assert await counted(pg, group.chat, group.alice) == after
+
+
+async def test_a_handled_message_keeps_its_counts_through_a_crash_and_a_redelivery_counts_none(pg, group):
+    """A message's counts are written in the commit that marks it handled, so a crash right after that commit
+    loses none of them (they used to wait in memory for the counters' batch: up to a flush interval lost), and
+    Telegram sending it again after the restart counts nothing twice."""
+    await flush(pg)
+    messages_before, _ = await counted(pg, group.chat, group.alice)
+    hourly = "SELECT COALESCE(SUM(n), 0) FROM stats_hourly WHERE chat_id = ? AND metric = 'messages'"
+    hours_before = await pg.services.db.fetchval(hourly, (group.chat.id,))
+    pg.sim.send(group.alice, "kept", group.chat)
+    updates = pg.sim.take_updates(ALLOWED_UPDATES)
+    await pg.services.inbox.receive(updates)
+    await pg.app.process_update(Update.de_json(updates[0], pg.app.bot))
+    pg.services.inbox.finished(updates[0]["update_id"])
+    await pg.services.inbox.repo.flush()  # a commit that happens anyway (a received batch, a check-in) writes its mark
+    assert pg.services.activity.pending == 0  # nothing of it waits in memory any more
+    await crash(pg)  # no counter batch ran
+    assert (await counted(pg, group.chat, group.alice))[0] == messages_before + 1
+    assert await pg.services.db.fetchval(hourly, (group.chat.id,)) == hours_before + 1
+    await pg.deliver(updates)  # Telegram sends it again
+    await pg.settle()
+    await flush(pg)
+    assert (await counted(pg, group.chat, group.alice))[0] == messages_before + 1
