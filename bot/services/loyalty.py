@@ -3,7 +3,7 @@ the weekly snapshot that says who moved, and explain one member's placement."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain import loyalty as ld
@@ -27,6 +27,10 @@ class LoyaltyService:
         self.repo = repo
         self.groups = groups
         self.thresholds = thresholds
+
+    async def snapshot(self, chat_id: int, week: date) -> dict[int, str] | None:
+        """Every member's segment as `week` (a Monday) began; None if no one looked that week."""
+        return await self.repo.snapshot(chat_id, week)
 
     async def refresh(self, chat_id: int, at: datetime) -> LoyaltyView:
         t = self.thresholds
