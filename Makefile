@@ -39,6 +39,7 @@ bench: $(DEVSTAMP)
 	$(PY) -m bench.schedules
 	$(PY) -m bench.stats_case
 	$(PY) -m bench.topics
+	$(PY) -m bench.counters
 
 # Re-extract user-facing strings and recompile the catalogs (needs the dev extra: Babel).
 i18n: $(DEVSTAMP)
