@@ -117,21 +117,14 @@ class ScheduleRepo:
         return [_schedule(r) for r in rows]
 
     async def claim(self, slots: list[tuple[Schedule, datetime | None, bool, bool]], now: datetime) -> list[Claim]:
-        """slots: (schedule as read, its next run, run?, late?). One transaction; a slot another tick (or a restart)
-        already moved on is not claimed again: the UPDATE only matches the next_run that was read."""
-        claimed = []
+        """slots: (schedule as read, its next run, run?, late?). One transaction, one thread hop for all of them (a
+        restart after downtime claims thousands at once); a slot another tick (or a restart) already moved on is
+        not claimed again: the UPDATE only matches the next_run that was read."""
+        rows = [(None if nxt is None else iso(nxt), int(run), iso(now), int(run), int(run), None if nxt is None else 1,
+                 schedule.id, iso(schedule.next_run)) for schedule, nxt, run, late in slots]
         async with self.db.transaction() as tx:
-            for schedule, nxt, run, late in slots:
-                cur = await tx.execute(
-                    "UPDATE schedules SET next_run = ?, last_run = CASE WHEN ? THEN ? ELSE last_run END, runs = runs + ?,"
-                    " rotation = rotation + ?, enabled = CASE WHEN ? IS NULL THEN 0 ELSE enabled END"
-                    " WHERE id = ? AND next_run = ? AND enabled = 1",
-                    (None if nxt is None else iso(nxt), int(run), iso(now), int(run), int(run), None if nxt is None else 1,
-                     schedule.id, iso(schedule.next_run)),
-                )
-                if cur.rowcount == 1:
-                    claimed.append(Claim(schedule, schedule.next_run, run, late))
-        return claimed
+            won = await self.db.call(tx, _claim_rows, rows)
+        return [Claim(schedule, schedule.next_run, run, late) for (schedule, _, run, late), ok in zip(slots, won) if ok]
 
     async def claim_now(self, chat_id: int, schedule_id: int, now: datetime) -> Schedule | None:
         """/runnow: a run out of turn; the next regular run stays where it is."""
@@ -191,6 +184,17 @@ async def defer_in(tx, chat_id: int, kind: str, payload: dict, due_at: datetime,
 def _defer(conn: sqlite3.Connection, chat_id: int, kind: str, payload: dict, due_at: datetime, now: datetime) -> int:
     return fetchone_in(conn, "INSERT INTO deferred(chat_id, kind, payload, due_at, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
                        (chat_id, kind, json.dumps(payload), iso(due_at), iso(now)))[0]
+
+
+def _claim_rows(conn, rows: list[tuple]) -> list[bool]:
+    won = []
+    for params in rows:
+        cur = conn.execute(
+            "UPDATE schedules SET next_run = ?, last_run = CASE WHEN ? THEN ? ELSE last_run END, runs = runs + ?,"
+            " rotation = rotation + ?, enabled = CASE WHEN ? IS NULL THEN 0 ELSE enabled END"
+            " WHERE id = ? AND next_run = ? AND enabled = 1", params)
+        won.append(cur.rowcount == 1)
+    return won
 
 
 class ReminderRepo:
