@@ -1,0 +1,60 @@
+"""A campaign window multiplies the chat XP of the group it runs in, as the README says: each message that earns XP
+pays the group's own `chat_xp` × the campaign's multiplier — the cooldown unchanged, another group untouched, and a
+group with chat XP off still earns none."""
+from datetime import datetime, timezone
+
+from bot.context import BotContext
+from handlers import points as hp
+from tests.handlers.test_schedule_commands import tick
+from tests.helpers import make_group, say
+
+UTC = timezone.utc
+
+
+async def chat_xp(pg, chat, user) -> list[int]:
+    rows = await pg.services.db.fetchall(
+        "SELECT amount FROM ledger WHERE chat_id = ? AND user_id = ? AND currency = 'xp' AND reason = 'chat' ORDER BY id",
+        (chat.id, user.id))
+    return [r["amount"] for r in rows]
+
+
+async def test_campaign_multiplies_the_groups_own_chat_xp_only_there_and_only_while_it_runs(pg, group):
+    g, ctx = group, BotContext(pg.app)
+    other = await make_group(pg, "Coffee Club")
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await hp.job_flush(ctx)  # what the greetings earned
+    await say(pg, g.owner, "/set chat_xp 3", g.chat)
+    await say(pg, other.owner, "/set chat_xp 5", other.chat)
+    await say(pg, g.owner, "/schedule once 2026-12-01 09:00 campaign 3x 2h Triple XP morning", g.chat)
+    before_here, before_there = await chat_xp(pg, g.chat, g.alice), await chat_xp(pg, other.chat, other.alice)
+
+    pg.clock.set(datetime(2026, 12, 1, 8, 30, tzinfo=UTC))  # before the window: the plain rate
+    await say(pg, g.alice, "good morning all", g.chat)
+    await hp.job_flush(ctx)
+    pg.clock.set(datetime(2026, 12, 1, 9, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    pg.clock.set(datetime(2026, 12, 1, 9, 10, tzinfo=UTC))
+    await say(pg, g.alice, "triple time!", g.chat)
+    await say(pg, g.alice, "and once more", g.chat)  # inside the cooldown: earns nothing, multiplied or not
+    await say(pg, other.alice, "hello coffee people", other.chat)  # the other group has no campaign
+    await hp.job_flush(ctx)
+    pg.clock.set(datetime(2026, 12, 1, 11, 5, tzinfo=UTC))  # the window closed at 11:00
+    await say(pg, g.alice, "back to normal", g.chat)
+    await hp.job_flush(ctx)
+    assert (await chat_xp(pg, g.chat, g.alice))[len(before_here):] == [3, 9, 3]
+    assert (await chat_xp(pg, other.chat, other.alice))[len(before_there):] == [5]
+
+
+async def test_a_campaign_does_not_turn_on_chat_xp_a_group_switched_off(pg, group):
+    g, ctx = group, BotContext(pg.app)
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await hp.job_flush(ctx)
+    await say(pg, g.owner, "/set chat_xp 0", g.chat)
+    await say(pg, g.owner, "/schedule once 2026-12-01 09:00 campaign 2x 2h Double points", g.chat)
+    before = await chat_xp(pg, g.chat, g.alice)
+    pg.clock.set(datetime(2026, 12, 1, 9, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    pg.clock.set(datetime(2026, 12, 1, 9, 10, tzinfo=UTC))
+    await say(pg, g.alice, "is anyone earning?", g.chat)
+    await hp.job_flush(ctx)
+    assert await chat_xp(pg, g.chat, g.alice) == before
