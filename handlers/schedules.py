@@ -157,9 +157,9 @@ def _content(message: Message, body_html: str) -> Content:
     return Content(tuple(variants), photo, tuple(buttons))
 
 
-def _id(context: BotContext, at: int = 0) -> int:
+def _id(context: BotContext, at: int = 0, of: int | None = None) -> int:
     args = context.args or []
-    if len(args) != at + 1:
+    if len(args) != (at + 1 if of is None else of + 1):
         raise UsageError()
     word = args[at].lstrip("#")
     if not word.isdigit() or len(word) > 18:  # ids are SQLite integers: a 19-digit "id" names nothing
@@ -176,6 +176,12 @@ async def cmd_schedule(update: Update, context: BotContext) -> None:
     if args[0].lower() == "show":
         found = await context.services.schedules.get(chat.id, _id(context, 1))
         await reply(update, context, texts.show(context.tr, found))
+        return
+    if args[0].lower() == "missed":  # /schedule missed N late|skip
+        if len(args) != 3:
+            raise UsageError()
+        changed = await context.services.schedules.set_missed(chat.id, _id(context, 1, of=2), args[2].lower())
+        await reply(update, context, texts.missed_set(context.tr, changed))
         return
     if [a.lower() for a in args] == ["memberday"]:  # the template: the first Saturday of each month, double points
         words = MEMBER_DAY.split()

@@ -110,6 +110,15 @@ class ScheduleRepo:
                 row = await cur.fetchone()
         return None if row is None else _schedule(row)
 
+    async def set_missed(self, chat_id: int, schedule_id: int, policy: str) -> Schedule | None:
+        async with self.db.transaction() as tx:
+            async with tx.execute(
+                f"UPDATE schedules SET missed = ? WHERE id = ? AND chat_id = ? AND deleted_at IS NULL RETURNING {_COLUMNS}",
+                (policy, schedule_id, chat_id),
+            ) as cur:
+                row = await cur.fetchone()
+        return None if row is None else _schedule(row)
+
     async def due(self, now: datetime, limit: int = 500) -> list[Schedule]:
         rows = await self.db.fetchall(
             f"SELECT {_COLUMNS} FROM schedules WHERE enabled = 1 AND deleted_at IS NULL AND next_run <= ? ORDER BY next_run LIMIT ?",

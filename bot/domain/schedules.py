@@ -67,10 +67,12 @@ class Spec:
     minutes: int | None = None  # campaign, quiz, poll, topic: how long the window stays open
     points: int | None = None  # quiz, poll, topic: what taking part pays (None: the configured default)
     first: int | None = None  # quiz: only the first N right answers pay
+    start: str | None = None  # a chosen first run, group time: "YYYY-MM-DD HH:MM" (from DATE [TIME])
 
 
 OPTIONS = ("pin", "replace")
 REPORT_TO = ("admins", "group")
+MISSED = ("late", "skip")  # a run missed while down: run once late (within the grace window), or skip and log
 
 
 def _expect(words: list[str], i: int, expected: str) -> str:
@@ -163,6 +165,9 @@ def parse(words: list[str]) -> Spec:
             raise ScheduleError(reason="too_often")
     else:
         raise _bad(0, "kind", words[0])
+    start = None
+    if kind != "once" and i < len(words) and words[i].lower() == "from":  # a chosen first run
+        start, i = _start(words, i + 1)
     action = _expect(words, i, "action").lower()
     if action not in ACTIONS:
         raise _bad(i, "action", words[i])
@@ -195,7 +200,7 @@ def parse(words: list[str]) -> Spec:
         i += 1
     if action == "report" and i < len(words):  # a report has no text of its own: anything more is a mistake
         raise _bad(i, "report_to", words[i])
-    return Spec(kind, spec, action, i, tuple(options), multiplier, minutes, points, first)
+    return Spec(kind, spec, action, i, tuple(options), multiplier, minutes, points, first, start)
 
 
 def _window_args(words: list[str], i: int, action: str) -> tuple[int | None, int | None, int | None, bool, int]:
@@ -223,6 +228,26 @@ def _window_args(words: list[str], i: int, action: str) -> tuple[int | None, int
         else:
             break
     return minutes, points, first, multi, i
+
+
+def _start(words: list[str], i: int) -> tuple[str, int]:
+    """`from DATE [TIME]`: the first run is the schedule's first slot at or after it (00:00 if no time)."""
+    date = _expect(words, i, "date")
+    try:
+        if not _DATE.match(date):
+            raise ValueError
+        datetime.strptime(date, "%Y-%m-%d")
+    except ValueError:
+        raise _bad(i, "date", date) from None
+    if i + 1 < len(words) and _TIME.match(words[i + 1]):
+        return f"{date} {_time(words, i + 1)}", i + 2
+    return f"{date} 00:00", i + 1
+
+
+def local_instant(text: str, tz: str) -> datetime:
+    """"YYYY-MM-DD HH:MM" on the group's wall clock as a UTC instant (the first of an ambiguous time, the end of
+    a gap — as schedules run)."""
+    return _instant(datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=UTC), ZoneInfo(tz))
 
 
 def too_often(cron: str) -> bool:

@@ -57,7 +57,12 @@ class ScheduleService:
             raise ScheduleError(reason="no_content")
         tz = (await self.groups.settings(chat_id)).timezone
         now = self.clock.now()
-        nxt = dom.next_run(spec.kind, spec.spec, tz, now, now)
+        first = now
+        if spec.start is not None:  # a chosen first run: the first slot at or after it
+            first = dom.local_instant(spec.start, tz)
+            if first <= now:
+                raise ScheduleError(reason="past")
+        nxt = dom.next_run(spec.kind, spec.spec, tz, first, now)
         if nxt is None:
             raise ScheduleError(reason="past")
         if spec.action in ("quiz", "poll"):  # every rotation variant must be a question Telegram takes
@@ -68,7 +73,7 @@ class ScheduleService:
             options.update(multiplier=spec.multiplier, minutes=spec.minutes)
         if spec.action in dom.WINDOWED:
             options.update(minutes=spec.minutes, points=spec.points, first=spec.first)
-        return await self.repo.add(chat_id, spec.kind, spec.spec, tz, now, nxt, spec.action, content.as_dict(), options,
+        return await self.repo.add(chat_id, spec.kind, spec.spec, tz, first, nxt, spec.action, content.as_dict(), options,
                                    actor_id, now, grace_seconds=int(self.grace.total_seconds()))
 
     async def list(self, chat_id: int) -> list[Schedule]:
@@ -96,6 +101,15 @@ class ScheduleService:
         if nxt is None:
             raise ScheduleError(reason="past")
         return await self.repo.set_enabled(chat_id, schedule_id, True, nxt)
+
+    async def set_missed(self, chat_id: int, schedule_id: int, policy: str) -> Schedule:
+        """What a run missed while Sticky was down does: 'late' runs once within the grace window, 'skip' logs it."""
+        if policy not in dom.MISSED:
+            raise ScheduleError(reason="syntax", position=3, expected="missed", got=policy)
+        changed = await self.repo.set_missed(chat_id, schedule_id, policy)
+        if changed is None:
+            raise ScheduleError(reason="unknown_id", id=schedule_id)
+        return changed
 
     async def run_now(self, chat_id: int, schedule_id: int) -> Schedule:
         await self.get(chat_id, schedule_id)

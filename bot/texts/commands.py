@@ -146,7 +146,7 @@ USAGE: dict[str, str] = {
     "loyalty": N_("/loyalty [@username|id|(reply)]"),
     "nps": N_("/nps [close]"),
     "export": N_("/export"),
-    "schedule": N_("/schedule once DATE TIME|every 30m|2h|1d|every mon,wed TIME|daily TIME|weekly DAYS TIME|monthly 15|first sat TIME|cron \"m h dom mon dow\" post|reminder|leaderboard|campaign 2x 24h|report [group]|quiz [30m] [+10] [first 3]|poll [1d] [+5] [multi]|topic [7d] [+5]|nps [pin] [replace] TEXT — or /schedule memberday, /schedule show N"),
+    "schedule": N_("/schedule once DATE TIME|every 30m|2h|1d|every mon,wed TIME|daily TIME|weekly DAYS TIME|monthly 15|first sat TIME|cron \"m h dom mon dow\" [from DATE [TIME]] post|reminder|leaderboard|campaign 2x 24h|report [group]|quiz [30m] [+10] [first 3]|poll [1d] [+5] [multi]|topic [7d] [+5]|nps [pin] [replace] TEXT — or /schedule memberday, /schedule show N, /schedule missed N late|skip"),
     "unschedule": N_("/unschedule N"),
     "pause": N_("/pause N"),
     "resume": N_("/resume N"),
@@ -177,6 +177,7 @@ TOPICS: list[tuple[str, tuple[str, ...]]] = [
                         "setlog", "unsetlog")),
     (N_("Rules, flood and locks (admins)"), ("rule", "setflood", "setfloodmode", "lock", "unlock", "locks", "addblocklist",
                                             "rmblocklist", "blocklist", "rules_export", "rules_import")),
+    (N_("Schedules (admins)"), ("schedule", "schedules", "unschedule", "pause", "resume", "runnow", "pushlog")),
 ]
 MORE = N_("More")
 
@@ -207,6 +208,11 @@ EXAMPLES: dict[str, str] = {
     "rule": N_("/rule add when message and has link and tier < silver then delete, explain"),
     "topics": N_("/topics add Your favourite tea, and why?"),
     "connect": N_("/connect Tea Lovers"),
+    "schedule": N_("/schedule every mon 09:00 post Weekly topic: green tea"),
+    "unschedule": N_("/unschedule 2"),
+    "pause": N_("/pause 2"),
+    "resume": N_("/resume 2"),
+    "runnow": N_("/runnow 2"),
 }
 
 

@@ -26,6 +26,7 @@ EXPECTED = {
     "winners": N_("a number of winners, such as 3"),
     "end": N_("the end of the command"),
     "report_to": N_("the end of the command, or group (the report goes to the admins in private unless it says group)"),
+    "missed": N_("late (a missed run runs once, late) or skip"),
 }
 
 ACTIONS = {"post": N_("post"), "reminder": N_("check-in reminder"), "leaderboard": N_("weekly leaderboard"),
@@ -117,6 +118,13 @@ def show(_: Translator, s: Schedule) -> str:
     missed = _("a missed run runs once late (within the grace window)") if s.missed == "late" else _("a missed run is skipped")
     lines.append(missed)
     return "\n".join(lines)
+
+
+def missed_set(_: Translator, s: Schedule) -> str:
+    if s.missed == "skip":
+        return _("Schedule #{id}: a run missed while Sticky was down is now skipped (and logged).").format(id=s.id)
+    return _("Schedule #{id}: a run missed while Sticky was down now runs once, late, within {minutes} minutes.").format(
+        id=s.id, minutes=s.grace_seconds // 60)
 
 
 def removed(_: Translator, schedule_id: int) -> str:
