@@ -36,6 +36,7 @@ from bot.services.actions import Actions
 from bot.services.points import PointsService
 from bot.services.outbox import Outbox
 from bot.services.roles import RoleService
+from bot.services.nightmode import NightModeService
 from bot.services.schedules import ScheduleService
 from bot.services.polls import PollService
 from bot.services.topics import TopicService
@@ -50,7 +51,7 @@ from bot.domain.loyalty import Thresholds
 from bot.telegram_port import BotOutbox, BotPort, ModerationPort
 from bot.texts import LANGUAGES, core as core_texts, translator
 from bot.texts.commands import description
-from handlers import connections, core, export, feedback, funnel, lifecycle, loyalty, moderation, points, polls, rules, schedules, shop, stats, topics
+from handlers import connections, core, export, feedback, funnel, lifecycle, loyalty, moderation, nightmode, points, polls, rules, schedules, shop, stats, topics
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
 from handlers.router import GROUP_CHAT, SERVICE_MESSAGE, CommandRouter
@@ -65,6 +66,7 @@ from storage.members import MemberRepo
 from storage.points import PointsRepo
 from storage.outbox import OutboxRepo
 from storage.roles import RoleRepo
+from storage.nightmode import NightModeRepo
 from storage.schedules import CampaignRepo, ScheduleRepo
 from storage.polls import PollRepo
 from storage.topics import TopicRepo
@@ -100,7 +102,7 @@ CHECKPOINT_SECONDS = 5  # how often the WAL is checkpointed (PASSIVE, beside the
 
 
 def all_commands() -> list:
-    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS,
+    return [*core.COMMANDS, *points.COMMANDS, *shop.COMMANDS, *funnel.COMMANDS, *schedules.COMMANDS, *nightmode.COMMANDS, *stats.COMMANDS, *loyalty.COMMANDS,
             *export.COMMANDS, *feedback.COMMANDS, *moderation.COMMANDS, *rules.COMMANDS, *topics.COMMANDS, *connections.COMMANDS]
 
 
@@ -166,6 +168,7 @@ def build_application(
         schedules=ScheduleService(ScheduleRepo(db), group_service, outbox, clock, timedelta(minutes=config.schedules.grace_minutes)),
         polls=PollService(db, PollRepo(db), ScheduleRepo(db), outbox, clock, config.activities),
         topics=TopicService(db, TopicRepo(db), clock, config.activities),
+        nightmode=NightModeService(NightModeRepo(db), group_service, ModerationPort(app.bot), clock),
         stats=StatsService(StatsRepo(db), group_service, clock, config.stats),
         spotlight=SpotlightService(db, group_service, config.stats, clock),
         loyalty=LoyaltyService(LoyaltyRepo(db), group_service, Thresholds(**config.loyalty.model_dump())),
@@ -276,6 +279,8 @@ def arm_jobs(app: Application) -> None:
     app.job_queue.run_repeating(funnel.job_sweep, interval=s.config.funnel.sweep_seconds, first=0, name="funnel:sweep")
     # Schedules and deferred work live in the database; the first tick at once runs what fell due while we were down.
     app.job_queue.run_repeating(schedules.job_tick, interval=s.config.schedules.tick_seconds, first=0, name="schedules:tick")
+    # Night mode is judged from the clock at every look: a group closed when we went down is reopened in the morning.
+    app.job_queue.run_repeating(nightmode.job_night, interval=s.config.schedules.tick_seconds, first=0, name="nightmode:tick")
 
 
 async def job_checkpoint(context: BotContext) -> None:

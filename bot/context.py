@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.services.points import PointsService
     from bot.services.roles import RoleService
     from bot.services.outbox import Outbox
+    from bot.services.nightmode import NightModeService
     from bot.services.schedules import ScheduleService
     from bot.services.polls import PollService
     from bot.services.topics import TopicService
@@ -54,6 +55,7 @@ class Services:
     schedules: ScheduleService
     polls: PollService
     topics: TopicService
+    nightmode: NightModeService
     stats: StatsService
     spotlight: SpotlightService
     loyalty: LoyaltyService

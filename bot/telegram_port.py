@@ -8,6 +8,7 @@ from datetime import datetime
 from telegram import Bot, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, InputPollOption, Poll, User
 from telegram.error import BadRequest, RetryAfter, TelegramError
 
+from bot.domain.nightmode import PERMISSIONS as NIGHT_PERMISSIONS
 from bot.ports import SendError
 from storage.members import UserInfo
 
@@ -89,7 +90,7 @@ class BotOutbox:
 
 # What a moderation call came to, in words services understand (no Telegram exception leaves this module):
 # done; gone (already deleted / not there: the goal holds); no_right (Telegram refused our rights); failed.
-_GONE = ("message to delete not found", "message_id_invalid", "user not found", "participant_id_invalid",
+_GONE = ("chat_not_modified", "message to delete not found", "message_id_invalid", "user not found", "participant_id_invalid",
          "user_not_participant", "member not found", "user is not a member")
 _NO_RIGHT = ("not enough rights", "need administrator rights", "chat_admin_required", "can't remove chat owner",
              "user is an administrator", "message can't be deleted", "have no rights")
@@ -148,6 +149,21 @@ class ModerationPort:
         return await self._call(lambda: self.bot.restrict_chat_member(
             chat_id, user_id, ChatPermissions.all_permissions(), use_independent_chat_permissions=True,
         ))
+
+    async def chat_permissions(self, chat_id: int) -> dict[str, bool] | None:
+        """The group's default permissions, every one named (an absent one is False, as Telegram means it)."""
+        try:
+            chat = await self.bot.get_chat(chat_id)
+        except TelegramError as exc:
+            log.info("could not read the permissions of %s: %s", chat_id, exc)
+            return None
+        perms = chat.permissions or ChatPermissions.no_permissions()
+        return {name: bool(getattr(perms, name, False)) for name in NIGHT_PERMISSIONS}
+
+    async def set_chat_permissions(self, chat_id: int, permissions: dict[str, bool]) -> str:
+        """Independent permissions: exactly these, none implied by another (a restore is exact)."""
+        return await self._call(lambda: self.bot.set_chat_permissions(
+            chat_id, ChatPermissions(**permissions), use_independent_chat_permissions=True))
 
     async def ban(self, chat_id: int, user_id: int, until: datetime | None) -> str:
         return await self._call(lambda: self.bot.ban_chat_member(chat_id, user_id, until_date=until))

@@ -22,6 +22,7 @@ from bot.domain.moderation import ModerationError, RightsError
 from bot.domain.rules import RuleError
 from bot.domain.points import PointsError
 from bot.domain.feedback import FeedbackError
+from bot.domain.nightmode import NightModeError
 from bot.domain.schedules import ScheduleError
 from bot.domain.polls import PollError
 from bot.domain.topics import TopicError
@@ -31,6 +32,7 @@ from bot.texts import core as texts
 from bot.texts import funnel as funnel_texts
 from bot.texts import points as points_texts
 from bot.texts import feedback as feedback_texts
+from bot.texts import nightmode as nightmode_texts
 from bot.texts import schedules as schedule_texts
 from bot.texts import polls as poll_texts
 from bot.texts import topics as topic_texts
@@ -166,6 +168,8 @@ async def render_error(update: Update, context: BotContext, err: UserError, comm
         return topic_texts.topic_error(context.tr, err)
     if isinstance(err, PollError):
         return poll_texts.poll_error(context.tr, err)
+    if isinstance(err, NightModeError):
+        return nightmode_texts.nightmode_error(context.tr, err)
     if isinstance(err, ScheduleError):
         return schedule_texts.schedule_error(context.tr, err)
     if isinstance(err, RuleError):

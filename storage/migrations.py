@@ -750,4 +750,20 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        22,
+        "night mode: a group's read-only hours, when its state next changes, and the permissions it had before",
+        """
+        CREATE TABLE night_modes (
+            chat_id INTEGER PRIMARY KEY REFERENCES groups(chat_id),
+            hours TEXT NOT NULL,
+            next_change TEXT NOT NULL,
+            saved_permissions TEXT,
+            closed INTEGER NOT NULL DEFAULT 0,
+            set_by INTEGER,
+            set_at TEXT NOT NULL
+        );
+        CREATE INDEX night_modes_due ON night_modes(next_change)
+        """,
+    ),
 ]

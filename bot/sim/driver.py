@@ -10,6 +10,7 @@ from .errors import SimError
 from .html import auto_entities
 from .state import (
     DEFAULT_PERMISSIONS,
+    PERMISSIONS,
     CallbackRecord,
     ChatState,
     InviteLink,
@@ -188,6 +189,22 @@ class DriverMixin:
             raise SimError(f"{by.display} may not demote {user.display}")
         self._change_member(state, user, Member(user.id, "member"), actor=by)
         self._event(state, f"{by.display} demoted {user.display}")
+
+    @locked
+    def set_permissions(self: FakeTelegram, chat: SimChat | int, by: SimUser, **permissions: bool) -> dict[str, bool]:
+        """`by` changes what members may do in the group's settings (the app's Permissions screen): each given
+        permission set as given, the others left as they are. Only the owner or an administrator with the right
+        to restrict members may; Telegram sends the bot no update about it. Returns the permissions now."""
+        state = self._group(chat)
+        actor = self._present(state, by)
+        if not (actor.status == "creator" or (actor.status == "administrator" and (actor.rights or {}).get("can_restrict_members"))):
+            raise SimError(f"{by.display} may not change the permissions of {state.title}")
+        unknown = set(permissions) - set(PERMISSIONS)
+        if unknown:
+            raise SimError(f"no such permission: {', '.join(sorted(unknown))}")
+        state.permissions = {**state.permissions, **{k: bool(v) for k, v in permissions.items()}}
+        self._event(state, f"{by.display} changed what members may do")
+        return dict(state.permissions)
 
     @locked
     def create_invite_link(

@@ -49,6 +49,7 @@ DESCRIPTIONS: dict[str, str] = {
     "resume": N_("Resume a paused schedule"),
     "runnow": N_("Run a schedule once, now"),
     "pushlog": N_("What Sticky sent on its own, and what it held back"),
+    "nightmode": N_("Make the group read-only for members at night"),
     "feedback": N_("Put a suggestion in the feedback box"),
     "suggestions": N_("Open suggestions: vote for the ones you like"),
     "feedbacks": N_("The feedback box, with authors"),
@@ -151,6 +152,7 @@ USAGE: dict[str, str] = {
     "pause": N_("/pause N"),
     "resume": N_("/resume N"),
     "runnow": N_("/runnow N"),
+    "nightmode": N_("/nightmode [HH:MM-HH:MM|off]"),
     "feedback": N_("/feedback YOUR SUGGESTION"),
     "feedbacks": N_("/feedbacks [open|all]"),
     "fb": N_("/fb accept N [points] | /fb reject N [reason]"),
@@ -177,7 +179,7 @@ TOPICS: list[tuple[str, tuple[str, ...]]] = [
                         "setlog", "unsetlog")),
     (N_("Rules, flood and locks (admins)"), ("rule", "setflood", "setfloodmode", "lock", "unlock", "locks", "addblocklist",
                                             "rmblocklist", "blocklist", "rules_export", "rules_import")),
-    (N_("Schedules (admins)"), ("schedule", "schedules", "unschedule", "pause", "resume", "runnow", "pushlog")),
+    (N_("Schedules (admins)"), ("schedule", "schedules", "unschedule", "pause", "resume", "runnow", "pushlog", "nightmode")),
 ]
 MORE = N_("More")
 
@@ -213,6 +215,7 @@ EXAMPLES: dict[str, str] = {
     "pause": N_("/pause 2"),
     "resume": N_("/resume 2"),
     "runnow": N_("/runnow 2"),
+    "nightmode": N_("/nightmode 23:00-07:00"),
 }
 
 
