@@ -2,7 +2,9 @@
 the tick claims due slots (next run moved on in the same transaction) and due one-shot work before anything acts."""
 from __future__ import annotations
 
+import html
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,6 +19,7 @@ from storage.schedules import CampaignRepo, Claim, Deferred, ReminderRepo, Sched
 
 log = logging.getLogger(__name__)
 
+CAPTION_LIMIT = 1024  # a photo's caption, in characters after entities parsing
 REMINDER_BATCH = 20  # names in one reminder message
 REMINDER_BATCHES = 3  # reminder messages per run at most
 
@@ -55,6 +58,10 @@ class ScheduleService:
         spec = dom.parse(words)
         if spec.action in ("post", "campaign") and not (content.texts and any(t.strip() for t in content.texts)) and content.photo is None:
             raise ScheduleError(reason="no_content")
+        if content.photo is not None:  # Telegram refuses a caption over 1024 characters (as the reader sees them)
+            longest = max((len(html.unescape(re.sub(r"<[^>]+>", "", t))) for t in content.texts), default=0)
+            if longest > CAPTION_LIMIT:
+                raise ScheduleError(reason="caption_too_long", length=longest, limit=CAPTION_LIMIT)
         tz = (await self.groups.settings(chat_id)).timezone
         now = self.clock.now()
         first = now

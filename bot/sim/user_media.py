@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import SimError, bad_request
 from .html import auto_entities
-from .media import photo_sizes
+from .media import photo_sizes, png
 from .world import locked
 
 if TYPE_CHECKING:
@@ -96,6 +96,11 @@ class UserMediaMixin:
             width, height = f.pop("width", 1280), f.pop("height", 960)
             sizes = [{**self._file_ids("AgACAgIAAxkBAAI"), "file_size": max(1, size * w * h // max(width * height, 1)),
                       "width": w, "height": h} for w, h in photo_sizes(width, height)]
+            sizes[-1]["file_size"] = size
+            # Kept like an upload: the bot may send it again by any of its file_ids, or fetch it (getFile).
+            record = {"kind": "photo", "size": size, "filename": "photo.png", "content": png(width, height), "api": sizes}
+            for entry in sizes:
+                self._files[entry["file_id"]] = record
             return {"photo": sizes}
         if kind in ("video", "animation"):
             media = {**self._file_ids("BAACAgIAAxkBAAI" if kind == "video" else "CgACAgIAAxkBAAI"),
@@ -172,12 +177,14 @@ class UserMediaMixin:
         via_bot: SimUser | None = None,
         reply_to: int | dict[str, Any] | None = None,
         as_chat: bool = False,
+        caption_entities: list[dict[str, Any]] | None = None,
         **fields: Any,
     ) -> dict[str, Any]:
         """`user` sends a `kind` message (photo, video, animation, audio, voice, document, sticker, video_note, poll,
         contact, location, venue, game) in a group, optionally with a caption and through an inline bot (`via_bot`;
         games only come that way). `fields` shape the content (width, duration, question, options, content=bytes
-        for a document…). Returns the Message."""
+        for a document…); `caption_entities`: formatting the user gave the caption in their app (bold…). Returns
+        the Message."""
         self._known_user(user)
         if kind not in KINDS:
             raise SimError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
@@ -204,9 +211,12 @@ class UserMediaMixin:
             if len(caption) > 1024:
                 raise SimError("a caption is at most 1024 characters")
             content["caption"] = caption
-            entities = auto_entities(caption)
+            entities = sorted([*auto_entities(caption), *copy.deepcopy(caption_entities or [])],
+                              key=lambda e: (e["offset"], -e["length"]))
             if entities:
                 content["caption_entities"] = entities
+        elif caption_entities:
+            raise SimError("caption_entities without a caption")
         if via_bot is not None:
             content["via_bot"] = via_bot.to_api()
         reply = self._driver_reply_target(state, reply_to)

@@ -56,6 +56,8 @@ def schedule_error(_: Translator, err: ScheduleError) -> str:
         "unknown_id": _("No schedule #{id} in this group; /schedules lists them.").format(id=p.get("id")),
         "quote": _("A quote is not closed: put a cron expression in \"…\"."),
         "bad_id": _("A schedule is named by its number, such as /pause 3."),
+        "caption_too_long": _("A photo's caption is at most {limit} characters; this one has {length}.").format(
+            limit=p.get("limit"), length=p.get("length")),
     }
     return texts.get(str(reason), _("That schedule didn't work."))
 

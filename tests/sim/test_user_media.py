@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.sim import FakeTelegram, SimError
+from bot.sim.media import image_size
 from bot.sim.spec import load_spec
 from bot.sim.user_media import KINDS
 
@@ -124,3 +125,21 @@ def test_a_person_edits_a_caption(sim, group, alice, bob) -> None:
         sim.edit_caption(alice, photo, "mine now")
     with pytest.raises(SimError, match="only the caption"):
         sim.edit_caption(bob, sim.send_media(bob, "sticker", group), "x")
+
+
+def test_a_photo_a_person_sent_can_be_sent_again_by_file_id_and_fetched(sim, group, bob) -> None:
+    """Telegram keeps what people send: the bot may post a received photo again by any of its file_ids, and the
+    copy is the same photo (same sizes and ids); the caption keeps the sender's own formatting."""
+    sent = sim.send_media(bob, "photo", group, "Tea at dawn", width=1600, height=1200,
+                          caption_entities=[{"type": "bold", "offset": 0, "length": 3}])
+    assert sent["caption_entities"] == [{"type": "bold", "offset": 0, "length": 3}]
+    biggest = sent["photo"][-1]
+    again = ok(sim, "sendPhoto", chat_id=group.id, photo=biggest["file_id"], caption="Again")
+    assert again["photo"] == sent["photo"]
+    path = ok(sim, "getFile", file_id=sent["photo"][0]["file_id"])["file_path"]
+    status, content = sim.download_file(sim.token, path)
+    assert status == 200 and image_size(content) == (1600, 1200)
+    assert refused(sim, "sendDocument", chat_id=group.id, document=biggest["file_id"]) == (
+        400, "Bad Request: can't use file of type Photo as Document")
+    with pytest.raises(SimError):
+        sim.send_media(bob, "photo", group, caption_entities=[{"type": "bold", "offset": 0, "length": 1}])
