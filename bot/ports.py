@@ -20,9 +20,9 @@ class SendError(Exception):
 
 class OutboxPort(Protocol):
     async def send(self, chat_id: int, text: str, *, photo: str | None = None, buttons: list[list[str]] | None = None,
-                   pin: bool = False, choices: list[list[list[str]]] | None = None) -> int:
+                   pin: bool = False, choices: list[list[list[str]]] | None = None, topic: int | None = None) -> int:
         """Send HTML text (or a photo with it as caption), optionally with URL buttons (or rows of [label, callback
-        data] choices) and pinned silently; the message id."""
+        data] choices) and pinned silently, into a forum topic if given; the message id."""
 
     async def delete(self, chat_id: int, message_id: int) -> bool:
         """Delete a message; False when it is already gone or cannot be deleted."""

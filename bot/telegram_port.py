@@ -47,14 +47,16 @@ class BotOutbox:
         self.attempt = attempt
 
     async def send(self, chat_id: int, text: str, *, photo: str | None = None, buttons: list[list[str]] | None = None,
-                   pin: bool = False, choices: list[list[list[str]]] | None = None) -> int:
+                   pin: bool = False, choices: list[list[list[str]]] | None = None, topic: int | None = None) -> int:
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, url=url)] for label, url in buttons]) if buttons else None
         if choices:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in choices])
         if photo is not None:
-            done = await self.attempt(f"photo post in {chat_id}", lambda: self.bot.send_photo(chat_id, photo, caption=text or None, reply_markup=markup))
+            done = await self.attempt(f"photo post in {chat_id}", lambda: self.bot.send_photo(
+                chat_id, photo, caption=text or None, reply_markup=markup, message_thread_id=topic))
         else:
-            done = await self.attempt(f"post in {chat_id}", lambda: self.bot.send_message(chat_id, text, reply_markup=markup))
+            done = await self.attempt(f"post in {chat_id}", lambda: self.bot.send_message(
+                chat_id, text, reply_markup=markup, message_thread_id=topic))
         if not done.done:
             raise SendError(str(done.error))
         message_id = done.result.message_id

@@ -32,7 +32,8 @@ async def perform(context: BotContext, work: Deferred) -> None:
     elif work.kind == "post":
         p = work.payload
         await s.outbox.post(work.chat_id, p["kind"], p["text"], photo=p.get("photo"), buttons=p.get("buttons"),
-                            pin=bool(p.get("pin")), names=p.get("names") or (), held=True, choices=p.get("choices"))
+                            pin=bool(p.get("pin")), names=p.get("names") or (), held=True, choices=p.get("choices"),
+                            topic=p.get("topic"))
     elif work.kind == INACTIVITY_WORK:  # the rules' daily inactivity pass; it books the next one itself
         since = work.payload.get("since")
         await s.rules.sweep_inactive(work.chat_id, datetime.fromisoformat(since) if since else None)
@@ -55,13 +56,15 @@ async def run(context: BotContext, schedule: Schedule) -> str:
     if schedule.action == "post":
         return (await s.schedules.post(schedule)).outcome
     tr = translator((await s.groups.settings(schedule.chat_id)).language)
+    topic = schedule.options.get("topic")
     if schedule.action == "reminder":
         batches = await s.schedules.reminder_batches(schedule.chat_id)
         if not batches:
-            return (await s.outbox.post(schedule.chat_id, "reminder", texts.reminder_nobody(tr))).outcome
+            return (await s.outbox.post(schedule.chat_id, "reminder", texts.reminder_nobody(tr), topic=topic)).outcome
         outcome = "sent"
         for batch in batches:  # names= lets the outbox check the opt-outs once more at send time
-            pushed = await s.outbox.post(schedule.chat_id, "reminder", texts.reminder(tr, batch), names=[u for u, _ in batch])
+            pushed = await s.outbox.post(schedule.chat_id, "reminder", texts.reminder(tr, batch), names=[u for u, _ in batch],
+                                         topic=topic)
             outcome = pushed.outcome if outcome == "sent" else outcome
         return outcome
     if schedule.action == "leaderboard":
@@ -69,7 +72,7 @@ async def run(context: BotContext, schedule: Schedule) -> str:
         from bot.texts import points as points_texts
         rows = await s.points.top(schedule.chat_id, "points", "week")
         text = points_texts.top(tr, "points", "week", await _names(context, schedule.chat_id, rows))
-        return (await s.outbox.post(schedule.chat_id, "leaderboard", text)).outcome
+        return (await s.outbox.post(schedule.chat_id, "leaderboard", text, topic=topic)).outcome
     if schedule.action == "campaign":
         from bot.services.schedules import text_for
         from datetime import timedelta
@@ -190,7 +193,8 @@ async def cmd_schedule(update: Update, context: BotContext) -> None:
         words = split_words(message.text or "")[1:]
         spec = parse(words)  # the content starts where the parsed words end
         content = _content(message, _html_from(message, _after_words(message.text or "", spec.content_start + 1)))
-    created = await context.services.schedules.create(chat.id, context.actor.user_id or None, words, content)
+    here = message.message_thread_id if message.is_topic_message else None  # sent in a forum topic: posts there
+    created = await context.services.schedules.create(chat.id, context.actor.user_id or None, words, content, here)
     await reply(update, context, texts.created(context.tr, created))
 
 

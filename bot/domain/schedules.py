@@ -44,6 +44,7 @@ NTH = {"first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "last":
 UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days"}
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_TOPIC = re.compile(r"^topic:(\S+)$", re.IGNORECASE)
 _EVERY = re.compile(r"^(\d{1,4})(m|min|h|d)$")
 UTC = timezone.utc
 
@@ -68,6 +69,7 @@ class Spec:
     points: int | None = None  # quiz, poll, topic: what taking part pays (None: the configured default)
     first: int | None = None  # quiz: only the first N right answers pay
     start: str | None = None  # a chosen first run, group time: "YYYY-MM-DD HH:MM" (from DATE [TIME])
+    topic: str | None = None  # topic:N: the forum topic to post in ("general": outside every topic)
 
 
 OPTIONS = ("pin", "replace")
@@ -195,12 +197,20 @@ def parse(words: list[str]) -> Spec:
     if action == "report" and i < len(words) and words[i].lower() in REPORT_TO:  # to the admins (default) or the group
         options.append(words[i].lower())
         i += 1
-    while i < len(words) and words[i].lower() in OPTIONS:
+    topic = None
+    while i < len(words) and (words[i].lower() in OPTIONS or _TOPIC.match(words[i])):
+        m = _TOPIC.match(words[i])  # topic:N (a forum topic's id) or topic:general — one word, so a post may say "topic"
+        if m:
+            word = m.group(1).lower()
+            if word != "general" and not (word.isdigit() and 1 < int(word) < 2**31):
+                raise _bad(i, "topic", words[i])
+            topic, i = word, i + 1
+            continue
         options.append(words[i].lower())
         i += 1
     if action == "report" and i < len(words):  # a report has no text of its own: anything more is a mistake
         raise _bad(i, "report_to", words[i])
-    return Spec(kind, spec, action, i, tuple(options), multiplier, minutes, points, first, start)
+    return Spec(kind, spec, action, i, tuple(options), multiplier, minutes, points, first, start, topic)
 
 
 def _window_args(words: list[str], i: int, action: str) -> tuple[int | None, int | None, int | None, bool, int]:

@@ -56,21 +56,24 @@ class Outbox:
 
     async def post(self, chat_id: int, kind: str, text: str, *, photo: str | None = None, buttons: list[list[str]] | None = None,
                    pin: bool = False, names: Iterable[int] = (), held: bool = False,
-                   choices: list[list[list[str]]] | None = None) -> Pushed:
+                   choices: list[list[list[str]]] | None = None, topic: int | None = None) -> Pushed:
         """A message to a group. `names`: members it names or mentions — if any of them opted out of mentions it is
         not sent (callers filter long lists with mentionable() first). `held`: it waited out quiet hours already.
-        `choices`: rows of [label, callback data] buttons (an answer to press), instead of URL `buttons`."""
+        `choices`: rows of [label, callback data] buttons (an answer to press), instead of URL `buttons`.
+        `topic`: the forum topic to post in (None: General, or the chat itself)."""
         names = list(names)
         if names and len(await self.mentionable(names)) < len(names):
             return await self._log(chat_id, kind, "suppressed", "mentions opt-out")
         payload = {"kind": kind, "text": text, "photo": photo, "buttons": buttons, "pin": pin, "names": names}
         if choices:
             payload["choices"] = choices
+        if topic is not None:
+            payload["topic"] = topic
         refused = await self._discipline(chat_id, kind, held, payload)
         if refused is not None:
             return refused
         try:
-            message_id = await self.port.send(chat_id, text, photo=photo, buttons=buttons, pin=pin, choices=choices)
+            message_id = await self.port.send(chat_id, text, photo=photo, buttons=buttons, pin=pin, choices=choices, topic=topic)
         except SendError as exc:
             return await self._log(chat_id, kind, "failed", str(exc)[:200])
         await self._log(chat_id, kind, "sent")

@@ -54,7 +54,10 @@ class ScheduleService:
         self.clock = clock
         self.grace = grace
 
-    async def create(self, chat_id: int, actor_id: int | None, words: list[str], content: Content) -> Schedule:
+    async def create(self, chat_id: int, actor_id: int | None, words: list[str], content: Content,
+                     here: int | None = None) -> Schedule:
+        """`here`: the forum topic the command was sent in: the schedule posts there unless it names another
+        (`topic N`, `topic general`)."""
         spec = dom.parse(words)
         if spec.action in ("post", "campaign") and not (content.texts and any(t.strip() for t in content.texts)) and content.photo is None:
             raise ScheduleError(reason="no_content")
@@ -76,6 +79,9 @@ class ScheduleService:
             for text in content.texts or ("",):
                 parse_question(text, quiz=spec.action == "quiz")
         options: dict = {o: True for o in spec.options}
+        topic = here if spec.topic is None else None if spec.topic == "general" else int(spec.topic)
+        if topic is not None:
+            options["topic"] = topic
         if spec.action == "campaign":
             options.update(multiplier=spec.multiplier, minutes=spec.minutes)
         if spec.action in dom.WINDOWED:
@@ -155,7 +161,7 @@ class ScheduleService:
         content, options = schedule.content, schedule.options
         pushed = await self.outbox.post(
             schedule.chat_id, "schedule", text_for(schedule), photo=content.get("photo"), buttons=content.get("buttons") or None,
-            pin=bool(options.get("pin")),
+            pin=bool(options.get("pin")), topic=options.get("topic"),
         )
         if pushed.sent:
             if options.get("replace") and schedule.last_message_id:
@@ -179,8 +185,9 @@ class ScheduleService:
         minutes = int(schedule.options.get("minutes") or 60)
         ends = now + timedelta(minutes=minutes)
         await self.campaigns.add(schedule.chat_id, schedule.id, str(schedule.options.get("multiplier") or "2"), now, ends, text_for(schedule))
-        await self.repo.defer(schedule.chat_id, "post", {"kind": "campaign", "text": end_text}, ends, now)
-        return await self.outbox.post(schedule.chat_id, "campaign", start_text)
+        topic = schedule.options.get("topic")
+        await self.repo.defer(schedule.chat_id, "post", {"kind": "campaign", "text": end_text, "topic": topic}, ends, now)
+        return await self.outbox.post(schedule.chat_id, "campaign", start_text, topic=topic)
 
     async def missed(self, claim: Claim) -> None:
         await self.outbox.log(claim.schedule.chat_id, "schedule", "missed",

@@ -85,8 +85,6 @@ class CommonMethods:
         """Parameters for Telegram features the simulator does not model: refuse rather than ignore."""
         if "business_connection_id" in p:
             raise bad_request("business connection not found")
-        if "message_thread_id" in p:
-            raise bad_request("message thread not found")  # no simulated chat is a forum
         if "direct_messages_topic_id" in p:
             raise unsupported("direct messages topics are")
         if "suggested_post_parameters" in p:

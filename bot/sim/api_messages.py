@@ -163,7 +163,9 @@ class MessageMethods:
         self._reject_unmodelled(p)
         markup = self._inline_markup(p.get("reply_markup"), state)
         reply, quote = self._reply_for(state, p)
+        thread = self._thread_for(state, p, reply)
         self._check_bot_may_send(state, permission, what)
+        reply = self._in_topic(state, thread, content, reply)
         if quote:
             content["quote"] = quote
         if p.get("protect_content"):
@@ -278,7 +280,7 @@ class MessageMethods:
         self._reject_unmodelled(p)
         if p["action"] not in _CHAT_ACTIONS:
             raise bad_request("wrong parameter action in request")
-        self._chat_for(p)
+        self._thread_for(self._chat_for(p), p, None)
         return True
 
     def api_sendPoll(self: FakeTelegram, p: dict[str, Any]) -> dict[str, Any]:
@@ -426,8 +428,10 @@ class MessageMethods:
                             ("can_send_documents", "documents") if "document" in content else
                             ("can_send_polls", "polls") if "poll" in content else
                             ("can_send_messages", "text messages"))
+        thread = self._thread_for(state, p, None)
         self._check_bot_may_send(state, permission, what)
-        return copy.deepcopy(self._new_message(state, self.bot, content).data)
+        reply = self._in_topic(state, thread, content, None)
+        return copy.deepcopy(self._new_message(state, self.bot, content, reply_to=reply).data)
 
     # ------------------------------------------------------------------ editing
 

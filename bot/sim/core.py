@@ -19,6 +19,7 @@ from .api_common import CommonMethods
 from .api_members import MemberMethods
 from .api_messages import MessageMethods
 from .driver import DriverMixin
+from .forums import ForumMixin
 from .user_media import UserMediaMixin
 from .channels import ChannelMixin
 from .errors import ApiError, SimBug, SimError, TransportFault
@@ -43,7 +44,7 @@ def _json(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
-class FakeTelegram(DriverMixin, UserMediaMixin, ChannelMixin, BotMethods, MessageMethods, MemberMethods, CommonMethods, WorldMixin):
+class FakeTelegram(DriverMixin, ForumMixin, UserMediaMixin, ChannelMixin, BotMethods, MessageMethods, MemberMethods, CommonMethods, WorldMixin):
     """The simulated Telegram cloud for one bot.
 
     Tests act as people through the driver methods (user, create_group, join, send, press, ...), which raise

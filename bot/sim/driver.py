@@ -66,11 +66,15 @@ class DriverMixin:
         join_by_request: bool = False,
         *,
         username: str | None = None,
+        forum: bool = False,
     ) -> SimChat:
-        """A group owned by `owner`; the bot is not in it until add_bot. No update (the bot is not there)."""
+        """A group owned by `owner`; the bot is not in it until add_bot. No update (the bot is not there).
+        `forum`: a supergroup with topics on (messages outside every topic are in General)."""
         self._known_user(owner)
         if owner.is_bot:
             raise SimError("bots can't create groups")
+        if forum and not supergroup:
+            raise SimError("only supergroups can be forums")
         if supergroup:
             chat_id = self._new_supergroup_id()
         else:
@@ -83,6 +87,7 @@ class DriverMixin:
             username=username,
             permissions=dict(DEFAULT_PERMISSIONS),
             join_by_request=join_by_request,
+            is_forum=forum,
         )
         chat.members[owner.id] = Member(owner.id, "creator")
         self._chats[chat_id] = chat
@@ -319,13 +324,16 @@ class DriverMixin:
         reply_to: int | dict[str, Any] | None = None,
         as_chat: bool = False,
         entities: list[dict[str, Any]] | None = None,
+        topic: int | None = None,
     ) -> dict[str, Any]:
         """`user` writes `text` in `chat` (None: their private chat with the bot). Returns the Message. `entities`:
         formatting the user applied in their app (bold, italic…; offsets in UTF-16 units, as Telegram counts),
-        next to those Telegram detects itself (commands, links, @mentions)."""
+        next to those Telegram detects itself (commands, links, @mentions). `topic`: the forum topic it is
+        written in (a reply goes to its message's topic)."""
         self._known_user(user)
         if not text.strip():
             raise SimError("Telegram clients do not send empty messages")
+        member = None
         if chat is None:
             if as_chat:
                 raise SimError("as_chat is only possible in groups")
@@ -344,7 +352,12 @@ class DriverMixin:
                     raise SimError(f"{user.display} is not an anonymous administrator of {state.title}")
                 sender, sender_chat = self.anonymous_admin, self._chat_api(state)
         reply = self._driver_reply_target(state, reply_to)
+        if reply is not None and reply.data.get("is_topic_message"):
+            topic = reply.data["message_thread_id"] if topic is None else topic  # a reply stays in its topic
         content: dict[str, Any] = {"text": text}
+        if topic is not None:
+            self._driver_topic(state, member, user, topic)
+            reply = self._in_topic(state, topic, content, reply)
         entities = sorted([*auto_entities(text), *copy.deepcopy(entities or [])], key=lambda e: (e["offset"], -e["length"]))
         if entities:
             content["entities"] = entities

@@ -139,6 +139,18 @@ class Msg:
 
 
 @dataclass
+class Topic:
+    """A forum topic: its id is the id of the service message that created it (forum_topic_created)."""
+
+    thread_id: int
+    name: str
+    icon_color: int
+    creator_id: int
+    closed: bool = False
+    deleted: bool = False
+
+
+@dataclass
 class ChatState:
     id: int
     type: str  # private | group | supergroup | channel
@@ -160,6 +172,9 @@ class ChatState:
     blocked: bool = False
     # A basic group upgraded to a supergroup: the id of the supergroup; the old id answers every call with 400.
     migrated_to: int | None = None
+    # A forum supergroup (topics on): its topics by thread id; messages outside every topic are in General.
+    is_forum: bool = False
+    topics: dict[int, Topic] = field(default_factory=dict)
 
     @property
     def is_group(self) -> bool:

@@ -262,6 +262,8 @@ class WorldMixin:
         chat = {"id": state.id, "type": state.type, "title": state.title}
         if state.username:
             chat["username"] = state.username
+        if state.is_forum:
+            chat["is_forum"] = True
         return chat
 
     def _member_api(self: FakeTelegram, state: ChatState, member: Member) -> dict[str, Any]:
@@ -351,9 +353,10 @@ class WorldMixin:
         return msg
 
     def _service_message(
-        self: FakeTelegram, state: ChatState, actor: SimUser, content: dict[str, Any], event: str
+        self: FakeTelegram, state: ChatState, actor: SimUser, content: dict[str, Any], event: str,
+        reply_to: Msg | None = None,
     ) -> Msg:
-        msg = self._new_message(state, actor, content, service=True)
+        msg = self._new_message(state, actor, content, service=True, reply_to=reply_to)
         self._event(state, event)
         if actor.id != self.bot.id:
             self._deliver(state, msg, "message")

@@ -27,6 +27,7 @@ EXPECTED = {
     "end": N_("the end of the command"),
     "report_to": N_("the end of the command, or group (the report goes to the admins in private unless it says group)"),
     "missed": N_("late (a missed run runs once, late) or skip"),
+    "topic": N_("topic: and a forum topic's number (from its link, t.me/c/…/N), or topic:general"),
 }
 
 ACTIONS = {"post": N_("post"), "reminder": N_("check-in reminder"), "leaderboard": N_("weekly leaderboard"),
@@ -63,7 +64,8 @@ def schedule_error(_: Translator, err: ScheduleError) -> str:
 
 
 def describe(_: Translator, s: Schedule) -> str:
-    return f"{s.kind} {escape(s.spec)} · {_(ACTIONS.get(s.action, s.action))}"
+    where = " · " + _("topic {id}").format(id=s.options["topic"]) if s.options.get("topic") else ""
+    return f"{s.kind} {escape(s.spec)} · {_(ACTIONS.get(s.action, s.action))}{where}"
 
 
 def created(_: Translator, s: Schedule) -> str:
