@@ -51,7 +51,10 @@ from bot.domain.loyalty import Thresholds
 from bot.telegram_port import BotOutbox, BotPort, ModerationPort
 from bot.texts import LANGUAGES, core as core_texts, translator
 from bot.texts.commands import description
-from handlers import connections, core, export, feedback, funnel, lifecycle, loyalty, moderation, nightmode, points, polls, rules, schedules, shop, stats, topics
+from handlers import (
+    connections, core, export, feedback, funnel, lifecycle, loyalty, moderation, nightmode, points, polls, rules, schedule_flow,
+    schedules, shop, stats, topics,
+)
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
 from handlers.router import GROUP_CHAT, SERVICE_MESSAGE, CommandRouter
@@ -93,6 +96,7 @@ GROUP_RULES = -2  # the rules engine judges every group message and edit first: 
 GROUP_WORDS = 2  # plain-word triggers (check-in words) after commands
 GROUP_COUNTERS = 3  # per-message counters (chat XP) see every group message that stays, whatever else handled it
 GROUP_TOPICS = 4  # replies: to an open topic of the week (XP) or to one of its replies (counted toward the best)
+GROUP_FLOWS = 6  # a reply to one of Sticky's step-by-step prompts (the text of a scheduled post)
 GROUP_FUNNEL_START = -1  # /start ref_… and /start cap_… answer before the core /start (and stop there)
 GROUP_FUNNEL = 5  # join funnel: screening after lifecycle recorded the member; referral message counting
 GROUP_LAST = 9  # what nothing else took: an unknown command, plain text in private → a pointer to /help
@@ -201,6 +205,7 @@ def build_application(
     app.add_handler(CallbackQueryHandler(shop.on_shop_button, pattern=shop.CALLBACK_PATTERN), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(loyalty.on_nps_button, pattern=loyalty.NPS_PATTERN), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(feedback.on_vote, pattern=feedback.CALLBACK_PATTERN), group=GROUP_MAIN)
+    app.add_handler(CallbackQueryHandler(schedule_flow.on_flow_button, pattern=schedule_flow.CALLBACK_PATTERN), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(moderation.on_warn_button, pattern=moderation.WARN_PATTERN), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(moderation.on_report_button, pattern=moderation.REPORT_PATTERN), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(rules.on_import_button, pattern=rules.IMPORT_PATTERN), group=GROUP_MAIN)
@@ -212,6 +217,8 @@ def build_application(
     app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)
     app.add_handler(MessageHandler(GROUP_CHAT, points.on_group_message), group=GROUP_COUNTERS)
     app.add_handler(MessageHandler(GROUP_CHAT & filters.REPLY & filters.UpdateType.MESSAGE, topics.on_group_reply), group=GROUP_TOPICS)
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.REPLY & (filters.TEXT | filters.PHOTO) & ~filters.COMMAND,
+                                   schedule_flow.on_flow_reply), group=GROUP_FLOWS)
     # Commands are judged only by rules on the `command` trigger (the command lock), never as messages (nor counted for
     # flood): each answers for itself, and admins type them in bursts. An edited command is not judged again.
     judged = filters.ChatType.GROUPS & ~SERVICE_MESSAGE & (

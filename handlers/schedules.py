@@ -174,8 +174,11 @@ def _id(context: BotContext, at: int = 0, of: int | None = None) -> int:
 async def cmd_schedule(update: Update, context: BotContext) -> None:
     message, chat = update.effective_message, update.effective_chat
     args = context.args or []
-    if not args:
-        raise UsageError()
+    if not args:  # step by step, with buttons
+        from handlers.schedule_flow import start_markup
+        from bot.texts import schedule_flow as flow_texts
+        await reply(update, context, flow_texts.start(context.tr), markup=start_markup(context.tr))
+        return
     if args[0].lower() == "show":
         found = await context.services.schedules.get(chat.id, _id(context, 1))
         await reply(update, context, texts.show(context.tr, found))
