@@ -83,4 +83,4 @@ async def test_topics_in_chinese(pg):
     answer = await ask(pg, owner, "/schedule daily 09:00 post 每周新闻", chat, topic=news)
     assert answer["text"] == f"定时任务#1已保存：daily 09:00 · 帖子 · 话题{news}。下次运行：2026-12-01 09:00（UTC）。"
     assert (await ask(pg, owner, "/schedule daily 09:00 post topic:新闻 你好", chat))["text"] == (
-        "第4个词（topic:新闻）：应为topic:加论坛话题的编号（见其链接t.me/c/…/N），或topic:general。")
+        "第4个词（topic:新闻）：应为形如topic:12的论坛话题编号（见话题链接t.me/c/…/12），或topic:general。")
