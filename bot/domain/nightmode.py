@@ -27,9 +27,11 @@ def is_night(hours: str, now: datetime, tz: str) -> bool:
     return quiet_end(hours, now, tz) is not None
 
 
-def next_change(hours: str, now: datetime, tz: str) -> datetime:
+def next_change(hours: str, now: datetime, tz: str) -> datetime | None:
     """The next start or end of the night after `now` (UTC), on the group's wall clock (DST as schedules: a
     time that does not exist is taken right after the gap, a repeated one at its first occurrence)."""
+    if hours == "off":
+        return None
     start, end = hours.split("-")
     return min(next_run("daily", start, tz, now, now), next_run("daily", end, tz, now, now))
 

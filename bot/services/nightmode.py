@@ -50,7 +50,9 @@ class NightModeService:
         return self._locks.setdefault(chat_id, asyncio.Lock())
 
     async def get(self, chat_id: int) -> NightMode | None:
-        return await self.repo.get(chat_id)
+        """The group's night mode; None when it is off (or turned off and only waiting to reopen the group)."""
+        row = await self.repo.get(chat_id)
+        return None if row is None or row.hours == "off" else row
 
     async def set(self, chat_id: int, text: str, actor_id: int | None) -> Change:
         """`23:00-07:00` turns night mode on (closing the group at once if it is night now); `off` turns it off,
@@ -78,7 +80,10 @@ class NightModeService:
             if row.saved is not None:
                 change = await self._open(row)
                 if change.did in ("failed", "no_right"):
-                    return change  # still closed: the row stays, so the morning (or a retry) reopens it
+                    # Still closed: the row stays with no night hours left ("off"), so the retry reopens it and
+                    # then removes it.
+                    await self.repo.set(chat_id, "off", self.clock.now() + RETRY, None, self.clock.now())
+                    return change
             await self.repo.remove(chat_id)
             return change
 
@@ -89,7 +94,8 @@ class NightModeService:
         changes = []
         for row in await self.repo.due(now, limit):
             tz = (await self.groups.settings(row.chat_id)).timezone
-            if not await self.repo.claim(row.chat_id, row.next_change, min(dom.next_change(row.hours, now, tz), now + RECHECK)):
+            change_at = dom.next_change(row.hours, now, tz) or now + RECHECK
+            if not await self.repo.claim(row.chat_id, row.next_change, min(change_at, now + RECHECK)):
                 continue
             async with self._lock(row.chat_id):
                 change = await self._apply(row.chat_id, now)
@@ -148,6 +154,8 @@ class NightModeService:
             did = "kept"
             log.info("night mode in %s: an admin changed the permissions during the night; theirs stay", row.chat_id)
         await self.repo.save(row.chat_id, None, closed=False)
+        if row.hours == "off":  # turned off while it could not be reopened: now it is, and night mode is gone
+            await self.repo.remove(row.chat_id)
         return Change(row.chat_id, did)
 
     async def _retry(self, chat_id: int, now: datetime, did: str) -> Change:

@@ -44,7 +44,7 @@ def turned_off(_: Translator, did: str) -> str:
     if did == "opened":
         return _("Night mode off. The group is open again, with the permissions it had before the night.")
     if did in ("failed", "no_right"):
-        return _("I could not reopen the group (Telegram refused); night mode stays on and I will try again in a few"
+        return _("Night mode off, but I could not reopen the group yet (Telegram refused); I will try again in a few"
                  " minutes.")
     return _("Night mode off.")
 

@@ -163,3 +163,18 @@ async def test_an_answer_lost_on_closing_is_tried_again_and_the_morning_still_re
     pg.clock.advance(minutes=5)
     await night_tick(pg)
     assert permissions(pg, group.chat) == before and can_post(pg, group.alice, group.chat)
+
+
+async def test_off_while_telegram_refuses_still_reopens_once_it_can(pg, group):
+    before = await night_group(pg, group)
+    await say(pg, group.owner, "/nightmode 23:00-07:00", group.chat)
+    pg.clock.set(SHANGHAI_2300)
+    await night_tick(pg)
+    pg.sim.network_error("setChatPermissions")
+    assert await say(pg, group.owner, "/nightmode off", group.chat) == (
+        "Night mode off, but I could not reopen the group yet (Telegram refused); I will try again in a few minutes.")
+    assert (await say(pg, group.owner, "/nightmode", group.chat)).startswith("Night mode is off.")
+    pg.clock.advance(minutes=5)
+    await night_tick(pg)  # still the night, but night mode is off: the group is opened, and that is the end of it
+    assert permissions(pg, group.chat) == before and can_post(pg, group.alice, group.chat)
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM night_modes") == 0
