@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from bot.texts.commands import USAGE
 
 from tests.handlers.test_schedule_commands import bot_posts, tick
-from tests.helpers import assert_one_line_refusals, say
+from tests.helpers import assert_one_line_refusals, help_of, say
 
 UTC = timezone.utc
 
@@ -80,5 +80,5 @@ async def test_first_run_and_missed_policy_in_chinese(pg, group):
         "定时任务#1：Sticky停机期间错过的一次，今后跳过（并记入日志）。")
     assert await say(pg, group.owner, "/schedule missed 1 sometimes", group.chat) == (
         "第3个词（sometimes）：应为late（错过的一次晚些补发一次）或skip（跳过）。")
-    help_text = await say(pg, group.owner, "/help", group.chat)
+    help_text = await help_of(pg, group.owner, group.chat)
     assert "定时任务（管理员）\n/schedule" in help_text
