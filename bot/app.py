@@ -219,10 +219,10 @@ def build_application(
     app.add_handler(MessageHandler(GROUP_CHAT & filters.REPLY & filters.UpdateType.MESSAGE, topics.on_group_reply), group=GROUP_TOPICS)
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.REPLY & (filters.TEXT | filters.PHOTO) & ~filters.COMMAND,
                                    schedule_flow.on_flow_reply), group=GROUP_FLOWS)
-    # Commands are judged only by rules on the `command` trigger (the command lock), never as messages (nor counted for
-    # flood): each answers for itself, and admins type them in bursts. An edited command is not judged again.
-    judged = filters.ChatType.GROUPS & ~SERVICE_MESSAGE & (
-        filters.UpdateType.MESSAGE | (filters.UpdateType.EDITED_MESSAGE & ~filters.COMMAND))
+    # A command is judged as a message (content rules: "/x <spam>" is spam) and, unless it is Sticky's own, by rules on
+    # the `command` trigger (the command lock) and counted for flood; admins are exempt as for any message. An edited
+    # command is judged as any edit.
+    judged = filters.ChatType.GROUPS & ~SERVICE_MESSAGE & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE)
     app.add_handler(MessageHandler(judged, rules.on_group_message), group=GROUP_RULES)
     app.add_handler(CommandHandler("start", funnel.on_start_payload, filters.ChatType.PRIVATE & filters.Regex(r"^/start(@\w+)? (ref|cap)_")), group=GROUP_FUNNEL_START)
     app.add_handler(ChatMemberHandler(funnel.on_chat_member, ChatMemberHandler.CHAT_MEMBER), group=GROUP_FUNNEL)

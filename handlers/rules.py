@@ -20,7 +20,8 @@ from bot.texts import translator
 from bot.telegram_port import user_info
 from bot.texts import points as points_texts
 from bot.texts import rules as texts
-from handlers.base import answer_query, attempt, command, delete_later, edit_query_message, message_link, render_error, reply
+from handlers.base import answer_query, attempt, command, delete_later, edit_query_message, message_link, render_error, reply, spec_of
+from handlers.router import parse_command
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|me|ru|cn|xyz|top|info)\b", re.I)
 _EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\U0001F1E6-\U0001F1FF]")
@@ -65,6 +66,13 @@ def _is_command(message: Message) -> bool:
     return bool(entities) and entities[0].type == MessageEntity.BOT_COMMAND and entities[0].offset == 0
 
 
+def _own_command(message: Message, context: BotContext) -> bool:
+    """A command addressed to Sticky that it knows (/report, /checkin…): it answers for itself, so the command lock
+    (`when command`) leaves it alone and it is not counted toward flood; its text is still judged as a message."""
+    parsed = parse_command(message, context.bot.username)
+    return parsed is not None and any(spec_of(c).name == parsed[0] for c in context.bot_data.commands)
+
+
 def _exempt(message: Message) -> bool:
     """Anonymous admins (writing as the group) and the linked channel's automatic forwards."""
     return message.sender_chat is not None and (message.sender_chat.id == message.chat.id or bool(message.is_automatic_forward))
@@ -75,14 +83,23 @@ async def on_group_message(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None or (message.from_user and message.from_user.id == context.bot.id):
         return
-    kind = "edit" if update.edited_message else "command" if _is_command(message) else "message"
+    own = False
+    if update.edited_message:
+        kind = "edit"
+    elif _is_command(message):
+        own = _own_command(message, context)
+        # Sticky's own commands are messages to rules (content rules judge their text); any other command (for
+        # another bot, or one Sticky does not know) is a message that also fires `command` rules and counts as flood.
+        kind = "message" if own else "command"
+    else:
+        kind = "message"
     event = event_of(message, kind)
     # Is this message in the member's count already? The middleware counts it, held until its handling ends when it
     # came through the inbox (as every update does but one a test hands the Application itself).
     user = message.from_user
-    counted = (kind == "message" and user is not None and not user.is_bot and message.sender_chat is None
+    counted = (kind in ("message", "command") and user is not None and not user.is_bot and message.sender_chat is None
                and not context.services.inbox.holds(update.update_id))
-    verdict = await context.services.rules.judge(event, _exempt(message), counted)
+    verdict = await context.services.rules.judge(event, _exempt(message), counted, windowed=not own)
     if verdict is None or verdict.dry:
         return
     who = user_info(message.from_user).display if message.from_user else ""

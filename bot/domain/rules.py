@@ -736,7 +736,8 @@ class Decision:
 
 def _triggered(rule: Rule, event: Event) -> bool:
     for t in rule.triggers:
-        if t.key != event.kind:
+        # A command is a message too: content and flood rules judge it (else "/x <spam>" would pass them all).
+        if t.key != event.kind and not (t.key == "message" and event.kind == "command"):
             continue
         if t.key == "violations":
             name, op, n, within = t.args
@@ -866,8 +867,10 @@ def evaluate(event: Event, rules: Iterable[Rule], member: MemberFacts, window: W
         if member.exempt and event.kind in ("message", "edit", "command") and not _names_roles(rule):
             trace.append(TraceLine(rule, False, "exempt"))
             continue
-        if member.approved and any(REGISTRY.get(f"condition:{c.key}", Kind("", "", "", None, True)).content
-                                   for c in rule.conditions if c.key not in ("flood", "groupflood")) \
+        # Approved members pass content rules (the command lock included: a command is content) but not flood.
+        if member.approved and (any(REGISTRY.get(f"condition:{c.key}", Kind("", "", "", None, True)).content
+                                    for c in rule.conditions if c.key not in ("flood", "groupflood"))
+                                or (event.kind == "command" and all(t.key == "command" for t in rule.triggers))) \
                 and not any(c.key in ("flood", "groupflood") for c in rule.conditions):
             trace.append(TraceLine(rule, False, "approved"))
             continue

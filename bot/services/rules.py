@@ -399,16 +399,17 @@ class RulesService:
         loaded = await self.load(chat_id)
         return evaluate(event, loaded.rules, facts, Window(), event.date, await self._ctx(chat_id, loaded, event.date))
 
-    async def judge(self, event: Event, exempt: bool, counted: bool = False) -> Verdict | None:
+    async def judge(self, event: Event, exempt: bool, counted: bool = False, windowed: bool = True) -> Verdict | None:
         """A group message (or edit): None when no rule of the group can fire on it (no database read then).
-        `counted`: the message is in the member's message count already (`messages < N` sees those before it)."""
+        `counted`: the message is in the member's message count already (`messages < N` sees those before it).
+        `windowed`: it counts toward flood (not one of Sticky's own commands, which answer for themselves)."""
         if (await self.groups.settings(event.chat_id)).rules_mode == "off":
             return None
         loaded = await self.load(event.chat_id)
-        if event.kind not in loaded.triggers:
+        if event.kind not in loaded.triggers and not (event.kind == "command" and "message" in loaded.triggers):
             return None
         window = self.window(event.chat_id)
-        if event.kind == "message" and loaded.windows:
+        if event.kind in ("message", "command") and windowed and loaded.windows:
             window.record(event.user_id, event.date, event.text)  # an edit is never counted again
         facts = await self.facts(event.chat_id, event.user_id, exempt, self.clock.now(), loaded.messages, this_message=counted)
         decision = evaluate(event, loaded.rules, facts, window, self.clock.now(), await self._ctx(event.chat_id, loaded, event.date))

@@ -171,7 +171,8 @@ def test_time_window_is_group_time_and_wraps_midnight():
 @pytest.mark.parametrize("trigger,event,expected", [
     ("message", msg(), True), ("message", msg(kind="edit"), False), ("edit", msg(kind="edit"), True),
     ("message or edit", msg(kind="edit"), True), ("join", msg(kind="join"), True),
-    ("command", msg(kind="command"), True), ("message", msg(kind="command"), False),  # commands aren't messages to rules
+    ("command", msg(kind="command"), True), ("message", msg(kind="command"), True),  # a command is a message too
+    ("command", msg(), False),
     ("warns >= 3", msg(kind="violations", violation="warn", violations=3), True),
     ("warns >= 3", msg(kind="violations", violation="warn", violations=2), False),
     ("violations spam = 2", msg(kind="violations", violation="spam", violations=3), False),

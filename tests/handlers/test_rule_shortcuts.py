@@ -111,7 +111,7 @@ async def test_every_lock_type_deletes_its_kind_and_nothing_else(pg, group):
         "game": lambda: pg.sim.send_media(g.alice, "game", g.chat, via_bot=bot),
         "inline": lambda: pg.sim.send_media(g.alice, "location", g.chat, via_bot=bot),
         "rtl": lambda: pg.sim.send(g.alice, "שלום לכולם", g.chat),
-        "command": lambda: pg.sim.send(g.alice, "/checkin", g.chat),
+        "command": lambda: pg.sim.send(g.alice, "/start@OtherBot", g.chat),  # Sticky's own are not locked
     }
     from bot.domain.rules import LOCKS
     assert set(sends) == set(LOCKS)
@@ -130,10 +130,10 @@ async def test_every_lock_type_deletes_its_kind_and_nothing_else(pg, group):
 async def test_a_locked_command_never_runs(pg, group):
     g = group
     await say(pg, g.admin, "/lock command", g.chat)
-    before = (await pg.services.points.ledger.wallet(g.chat.id, g.alice.id)).points
-    pg.sim.send(g.alice, "/checkin", g.chat)
+    unknown = pg.sim.send(g.alice, "/frobnicate@StickyTestBot", g.chat)   # unlocked: "I don't know /frobnicate…"
     await pg.settle()
-    assert (await pg.services.points.ledger.wallet(g.chat.id, g.alice.id)).points == before
+    assert deleted(pg, unknown)
+    assert not any("frobnicate" in m.get("text", "") for m in pg.sim.replies(g.chat))
     assert (await say(pg, g.admin, "/locks", g.chat)).count("🔒") == 1      # admins' commands still run
 
 
@@ -204,3 +204,25 @@ async def test_a_link_edited_into_a_caption_is_caught_and_approved_members_are_e
     sticker = pg.sim.send_media(g.bob, "sticker", g.chat)
     await pg.settle()
     assert not deleted(pg, sticker)                                     # approved: content rules don't apply
+
+
+async def test_the_command_lock_leaves_stickys_own_commands_and_approved_members_alone(pg, group):
+    """/lock all (its `command` lock) deletes commands for other bots or unknown ones, not a member's /checkin or
+    /report (Sticky answers them); an approved member is exempt from it as from the other content locks."""
+    g = group
+    await say(pg, g.admin, "/lock all", g.chat)
+    checkin = pg.sim.send(g.alice, "/checkin", g.chat)
+    await pg.settle()
+    assert not deleted(pg, checkin)
+    assert "check" in pg.sim.replies(g.chat)[-1].get("text", "").lower()
+    spam = pg.sim.send(g.carol, "spam", g.chat)
+    report = pg.sim.send(g.alice, "/report", g.chat, reply_to=spam)
+    other = pg.sim.send(g.alice, "/start@OtherBot", g.chat)
+    unknown = pg.sim.send(g.alice, "/frobnicate", g.chat)
+    await pg.settle()
+    assert not deleted(pg, report)
+    assert deleted(pg, other) and deleted(pg, unknown)
+    await say(pg, g.admin, "/approve @bob", g.chat)
+    approved = pg.sim.send(g.bob, "/start@OtherBot", g.chat)
+    await pg.settle()
+    assert not deleted(pg, approved)

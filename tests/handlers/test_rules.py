@@ -193,3 +193,21 @@ async def test_syntax_errors_in_a_chinese_group_are_chinese(pg, group):
         assert re.search("[\u4e00-\u9fff]|“", hint), (line, hint)
         assert not english.search(re.sub(r"“[^”]*”", "", hint)), (line, hint)
         assert faults(first) == [], first
+
+
+async def test_a_message_starting_with_a_command_is_judged_as_a_message_too(pg, group):
+    """"/x look https://spam.com scam" is the same spam as without "/x": content rules delete it, and ten such
+    commands in a burst are a flood like ten messages (the flood window counts them)."""
+    g = group
+    await say(pg, g.owner, "/set link_gate on", g.chat)
+    await say(pg, g.admin, '/addblocklist "scam"', g.chat)
+    plain = pg.sim.send(g.alice, "look https://spam.com scam", g.chat)
+    await pg.settle()
+    command = pg.sim.send(g.alice, "/x look https://spam.com scam", g.chat)
+    await pg.settle()
+    assert deleted(pg, plain) and deleted(pg, command)
+    pg.clock.advance(minutes=1)
+    for i in range(10):
+        pg.sim.send(g.bob, f"/x flood {i}", g.chat)
+    await pg.settle()
+    assert [c.params["user_id"] for c in pg.sim.calls("restrictChatMember") if c.ok] == [g.bob.id]
