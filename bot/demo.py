@@ -144,7 +144,9 @@ async def run_demo(config: Config, out: TextIO = sys.stdout, keep: Path | None =
             print(f"\n── A day later ({pg.clock.now():%Y-%m-%d %H:%M}): Dave is still here and speaks", file=out)
             await script.say(dave, "Thanks Alice, this group is great!")
             await script.say(alice, "/invites")
-            print("\n── Meanwhile, in Alice's private chat with Sticky", file=out)
+            print("\n── Meanwhile, in Alice's private chat with Sticky (there /me answers for her group)", file=out)
+            sim.send(alice, "/me")
+            await pg.settle()
             for line in sim.transcript(alice):
                 print("  " + line.replace("\n", "\n    "), file=out)
 

@@ -70,6 +70,27 @@ def check_blocks_happened(lines: list[str], path: Path) -> None:
     eve, adam, owner = users["eve"], users["admin"], users["owner"]
     [chat] = [r[0] for r in db.execute("SELECT chat_id FROM groups")]
 
+    alice, bob, dave = users["alice"], users["bob"], users["dave"]
+    # Roles: Olivia's and Adam's assignments are stored (and audited); Carol's and the owner's attempts are not.
+    assert sorted(db.execute("SELECT target_id, role FROM role_audit WHERE change = 'set'")) == [(alice, "activator"), (bob, "spreader")]
+    # Check-ins: Alice on two days in a row (her streak of 2), one row per member and day.
+    assert [r[0] for r in db.execute("SELECT day FROM checkins WHERE user_id = ? ORDER BY day", (alice,))] == ["2026-03-02", "2026-03-03"]
+    # The shop: one order, confirmed by the button and fulfilled; the balance is the ledger's sum.
+    assert one("SELECT status FROM orders") == ("fulfilled",)
+    assert one("SELECT w.points = (SELECT SUM(amount) FROM ledger l WHERE l.chat_id = w.chat_id AND l.user_id = w.user_id"
+               " AND l.currency = 'points') FROM wallets w WHERE w.user_id = ?", bob) == (1,)
+    # Screening and the referral: Dave passed his check and Alice's referral was confirmed.
+    assert one("SELECT status FROM captcha_checks WHERE user_id = ?", dave) == ("passed",)
+    assert one("SELECT inviter_id, status FROM referrals WHERE invitee_id = ?", dave) == (alice, "confirmed")
+    # The feedback box: the suggestion accepted with 30 points, in the ledger.
+    assert one("SELECT status, points FROM feedback") == ("accepted", 30)
+    assert one("SELECT COUNT(*) FROM ledger WHERE user_id = ? AND reason = 'feedback' AND amount = 30", alice) == (1,)
+    # The quiz: closed by itself, two answers, Alice's right one paid (in the ledger too), Bob's wrong one not.
+    assert one("SELECT kind, closed_at IS NOT NULL, voters FROM polls") == ("quiz", 1, 2)
+    assert sorted(db.execute("SELECT user_id, correct, points FROM poll_answers")) == [(alice, 1, 15), (bob, 0, 0)]
+    assert one("SELECT COUNT(*) FROM ledger WHERE user_id = ? AND reason = 'quiz' AND amount = 15", alice) == (1,)
+    # The group speaks Chinese at the end.
+    assert one("SELECT value FROM group_settings WHERE key = 'language'") == ("zh",)
     # Every join is welcomed, not only after the captcha.
     assert "Sticky: Welcome to Tea Lovers, Eve! Say hello to everyone." in lines
     # Moderation: the blocklist rule deleted Eve's message and warned her by itself; Adam warned her by hand.
@@ -80,6 +101,9 @@ def check_blocks_happened(lines: list[str], path: Path) -> None:
     assert rule_warn == ("blocklist",)
     assert one("SELECT COUNT(*) FROM modlog WHERE action = 'delete' AND target_id = ? AND actor_id IS NULL", eve) == (1,)
     assert one("SELECT COUNT(*) FROM modlog WHERE action = 'warn' AND target_id = ? AND actor_id = ?", eve, adam) == (1,)
+    # In private, /me answers for the one group Alice is in, and says which.
+    private_me = lines.index("alice: /me", lines.index("── Meanwhile, in Alice's private chat with Sticky (there /me answers for her group)"))
+    assert lines[private_me + 1:private_me + 3] == ["Sticky → alice: [Tea Lovers]", "Alice — Activator"]
     # From his private chat (/connect) Adam removed a warn in the group; then disconnected.
     assert "Sticky → admin: [Tea Lovers]" in lines and "One warn of Eve removed." in lines
     assert one("SELECT COUNT(*) FROM modlog WHERE action = 'unwarn' AND chat_id = ? AND actor_id = ?", chat, adam) == (1,)
