@@ -203,3 +203,22 @@ async def test_a_command_that_only_posts_in_the_group_says_it_was_done(pg):
     assert (await say(pg, g.admin, "/nps")).splitlines() == ["[Tea Lovers]", "/nps done."]
     survey = pg.sim.replies(g.chat)[-1]
     assert survey["text"].startswith("How likely are you to recommend Tea Lovers")
+
+
+async def test_when_telegram_cannot_say_the_rights_nothing_is_done(pg):
+    """Fail closed: a network error on the rights check is not taken for a yes; the connection stays for later."""
+    g, _other = await two_groups(pg)
+    await say(pg, g.admin, "/connect Tea Lovers")
+    pg.sim.network_error("getChatMember")
+    assert await say(pg, g.admin, "/warn @alice spam") == (
+        "I couldn't check your rights in Tea Lovers with Telegram just now; nothing was done. Please try again.")
+    assert await warns_of(pg, g.chat, g.alice) == 0
+    assert (await say(pg, g.admin, "/warn @alice spam")).splitlines()[0] == "[Tea Lovers]"   # Telegram answers again
+    assert await warns_of(pg, g.chat, g.alice) == 1
+
+
+async def test_a_connection_survives_a_restart(pg):
+    g, _other = await two_groups(pg)
+    await say(pg, g.admin, "/connect Tea Lovers")
+    await pg.restart()
+    assert (await say(pg, g.admin, "/settings")).splitlines()[0] == "[Tea Lovers]"
