@@ -206,6 +206,7 @@ class FunnelConfig(_Model):
     skip_returning: bool = True  # members who passed before are not asked again
     kick_bots_added_by_members: bool = True  # bots added by non-admins are removed (when screening is on)
     welcome: str = ""  # per-group: welcome - {name} {group} {rules}; empty = the built-in welcome
+    greet: bool = True  # per-group: greet - every join is welcomed (off: nobody is)
     rules_url: str = ""  # per-group: rules - what {rules} becomes in the welcome (a link or a line of text)
     invite_delete_seconds: int = Field(60, ge=0, le=86400)  # an /invite link shown in the group is deleted after this (0 = keep)
     sweep_seconds: int = Field(300, ge=10, le=86400)  # how often due referrals are confirmed and expired checks resolved

@@ -241,8 +241,10 @@ async def finish_pass(context: BotContext, check: Check, retry: bool = False) ->
 async def send_welcome(context: BotContext, chat_id: int, who: str, title: str) -> None:
     """The group's welcome (its own text, or the built-in one) for someone who is in: every join, once screening (if
     on) has let them in."""
-    _ = await _tr(context, chat_id)
     settings = await context.services.groups.settings(chat_id)
+    if not settings.greet:  # the group asked for no welcomes (/set greet off)
+        return
+    _ = await _tr(context, chat_id)
     welcome = texts.welcome(_, settings.welcome, who, title, settings.rules)
     await best_effort(f"welcome in {chat_id}", lambda: context.bot.send_message(chat_id, welcome))
 

@@ -146,6 +146,7 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("captcha_mode", "choice:button,math,question", _choice("button", "math", "question"), "funnel.captcha_mode"),
         SettingSpec("captcha_timeout", "int", _int_range(30, 3600), "funnel.captcha_timeout_seconds"),
         SettingSpec("welcome", "text", _welcome, "funnel.welcome"),
+        SettingSpec("greet", "bool", _parse_bool, "funnel.greet"),
         SettingSpec("rules", "text", _rules, "funnel.rules_url"),
         SettingSpec("push_daily_cap", "int", _int_range(0, 1000), "outbox.daily_cap"),
         SettingSpec("push_weekly_cap", "int", _int_range(0, 5000), "outbox.weekly_cap"),

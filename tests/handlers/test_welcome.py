@@ -60,3 +60,13 @@ async def test_the_welcome_on_join_is_in_the_groups_language(pg, group):
     zh = texts_in(pg, group.chat)[-1]
     assert "Dave" in zh and "Tea Lovers" in zh and "Welcome" not in zh
     assert (await say(pg, group.admin, "/set welcome 你好 {name}，请看 {rules}", group.chat)).splitlines()[1].startswith("注意")
+
+
+async def test_a_group_may_turn_the_welcome_off(pg, group):
+    assert await say(pg, group.admin, "/set greet off", group.chat) == "greet is now off."
+    before = len(pg.sim.replies(group.chat))
+    await newcomer(pg, group.chat, "dave")
+    assert len(pg.sim.replies(group.chat)) == before
+    await say(pg, group.admin, "/set greet default", group.chat)
+    await newcomer(pg, group.chat, "erin")
+    assert texts_in(pg, group.chat)[-1] == "Welcome to Tea Lovers, Erin! Say hello to everyone."
