@@ -38,7 +38,9 @@ def test_the_demo_runs_offline_and_tells_its_story(tmp_path):
     assert "🔥 Streak: 2 days · #1 today" in lines
     # /me after two check-ins and a badge.
     me = lines.index("Sticky → alice: Alice — Activator", lines.index("🔥 Streak: 2 days · #1 today"))
-    assert lines[me + 3 : me + 6] == ["Points: 25 · XP: 20", "Streak: 2 days · Rank: #2 on /top (points, this season)", "Badges: First check-in"]
+    # XP: 10 per check-in, and the activator_xp rule's +5 for an activator's first message of each day (a command
+    # is a message to the rules).
+    assert lines[me + 3 : me + 6] == ["Points: 25 · XP: 30", "Streak: 2 days · Rank: #2 on /top (points, this season)", "Badges: First check-in"]
     # The shop: bought with a confirmation, then fulfilled.
     assert "· bob sees a notice: 'Bought! Order #1; 25 points left.'" in lines
     # Presses are printed, and the purchase question shows its final text once confirmed.
