@@ -49,7 +49,8 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
 
 async def on_chat_member(update: Update, context: BotContext) -> None:
     change = update.chat_member
-    if change.new_chat_member.user.id == context.bot.id:
+    # A channel Sticky administers tells it of its subscribers too: they are nobody's members here.
+    if change.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP) or change.new_chat_member.user.id == context.bot.id:
         return
     s, user = context.services, change.new_chat_member.user
     event = await s.members.status_changed(

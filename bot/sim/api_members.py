@@ -70,7 +70,7 @@ class MemberMethods:
         state = self._resolve_chat(p["chat_id"])
         self._access(state, write=False)
         user = self._target_user(p["user_id"])
-        if not state.is_group:
+        if not state.is_group and state.type != "channel":  # a channel's members are looked up as a group's
             if user.id == self.bot.id:
                 return self._private_member_api(state)
             if user.id != state.id:

@@ -281,3 +281,15 @@ def test_the_greeting_names_only_what_exists():
                 "moderation": "warn", "scheduled posts": "schedule"}
     for word, command in promised.items():
         assert word in greeting and command in names, word
+
+
+async def test_a_channel_subscriber_is_no_member_and_no_error(pg):
+    """Sticky administering a channel hears its subscribers join (chat_member): nothing is recorded or said there."""
+    owner, reader = pg.sim.user("owner"), pg.sim.user("reader")
+    channel = pg.sim.create_channel("Tea News", owner=owner)
+    pg.sim.add_bot_to_channel(channel, by=owner)
+    await pg.settle()
+    pg.sim.subscribe(reader, channel)
+    await pg.settle()
+    assert pg.sim.replies(channel) == []
+    assert await pg.services.members.members.get(channel.id, reader.id) is None

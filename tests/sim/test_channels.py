@@ -54,3 +54,18 @@ def test_a_channel_post_forwarded_into_a_group(sim, group, alice, bob) -> None:
         sim.forward(bob, post, group)                                   # bob does not follow the channel
     sim.subscribe(bob, channel)
     assert sim.forward(bob, post, group)["forward_origin"]["type"] == "channel"
+
+
+def test_get_chat_member_in_a_channel_gives_each_persons_status(sim: FakeTelegram, alice, bob, carol) -> None:
+    """A bot administering a channel may look up its members, as in a group: the owner is creator, a subscriber a
+    member, someone else has left."""
+    channel = sim.create_channel("Tea News", owner=alice, username="teanews")
+    sim.add_bot_to_channel(channel, by=alice)
+    sim.subscribe(bob, channel)
+    sim.take_updates()
+    owner = ok(sim, "getChatMember", chat_id=channel.id, user_id=alice.id)
+    assert owner["status"] == "creator" and SPEC.check("ChatMember", owner) == []
+    assert ok(sim, "getChatMember", chat_id="@teanews", user_id=bob.id)["status"] == "member"
+    assert ok(sim, "getChatMember", chat_id=channel.id, user_id=carol.id)["status"] == "left"
+    me = ok(sim, "getChatMember", chat_id=channel.id, user_id=sim.bot.id)
+    assert me["status"] == "administrator" and me["can_post_messages"] is True
