@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
-from telegram.constants import ChatType
+from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import Application
 
 from bot.context import BotContext
@@ -320,6 +320,15 @@ def _where(chat: Chat) -> str:
     return f"@{chat.username}" if chat.username else f"{chat.title or chat.id} ({chat.id})"
 
 
+def _controls(member: ChatMember, chat: Chat) -> bool:
+    """The chat's creator, or an administrator of it (of a channel: one who may post there)."""
+    if member.status == ChatMemberStatus.OWNER:
+        return True
+    if member.status != ChatMemberStatus.ADMINISTRATOR:
+        return False
+    return chat.type != ChatType.CHANNEL or bool(getattr(member, "can_post_messages", False))
+
+
 @command("setlog", role=Role.ADMIN)
 async def cmd_setlog(update: Update, context: BotContext) -> None:
     """/setlog @channel|ID here, or this message forwarded from the channel where /setlog was posted."""
@@ -344,6 +353,13 @@ async def cmd_setlog(update: Update, context: BotContext) -> None:
         raise LogChatError(reason="self", where=_where(target))
     if target.type == ChatType.PRIVATE:
         raise LogChatError(reason="private", where=_where(target))
+    # The log receives every moderation action (with reasons): only a chat the admin controls, as Telegram says.
+    if context.actor.anonymous_admin:
+        raise LogChatError(reason="anonymous", where=_where(target))
+    actor = context.actor.user_id
+    member = await attempt(f"setlog admin check {actor} in {target.id}", lambda: context.bot.get_chat_member(target.id, actor))
+    if not member.done or not _controls(member.result, target):
+        raise LogChatError(reason="not_admin", where=_where(target))
     hello = await attempt(f"setlog hello in {target.id}", lambda: context.bot.send_message(
         target.id, texts.log_hello(context.tr, group.title or str(group.id))))
     if not hello.done:

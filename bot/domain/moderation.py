@@ -24,7 +24,7 @@ class ModerationError(UserError):
 
 
 class LogChatError(ModerationError):
-    code = "logchat"  # params: reason in {not_found, cant_post, self, private}, where
+    code = "logchat"  # params: reason in {not_found, cant_post, self, private, not_admin, anonymous}, where
 
 
 class RightsError(UserError):

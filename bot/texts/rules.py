@@ -551,5 +551,7 @@ def log_error(_: Translator, reason: str, where: str) -> str:
         "cant_post": _("I can't post in {where}. Make me an admin there who may post messages, then /setlog again."),
         "self": _("A group can't be its own log; give another channel or group."),
         "private": _("{where} is a person, not a channel or group."),
+        "not_admin": _("You are not an admin of {where}: only a channel or group you administer can be this group's log."),
+        "anonymous": _("As an anonymous admin I can't tell whether {where} is yours: send /setlog as yourself (not anonymously)."),
     }
     return texts[reason].format(where=escape(where))

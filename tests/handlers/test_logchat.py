@@ -2,11 +2,15 @@
 when the log chat refuses, the action still stands and the owner is told once; /unsetlog stops it."""
 from __future__ import annotations
 
+from tests.handlers.test_permissions import answer
 from tests.helpers import say
 
 
 async def log_group(pg, g):
+    """The owner's log group, where the group's admin is an admin too (only an admin of the log may /setlog it)."""
     log = pg.sim.create_group("Tea Log", owner=g.owner)
+    pg.sim.join(log, g.admin)
+    pg.sim.promote(log, g.admin, by=g.owner)
     pg.sim.add_bot(log, by=g.owner)
     await pg.settle()
     return log
@@ -124,7 +128,7 @@ async def test_a_channel_becomes_the_log_from_the_channel_itself(pg, group):
     await say(pg, g.admin, "/ban @carol 2d spam", g.chat)
     assert pg.sim.replies(channel)[-1]["text"].startswith("#BAN\nTea Lovers\nMember: Carol")
     assert await say(pg, g.admin, "/unsetlog", g.chat) == "No more posts to the log chat; /modlog still has everything."
-    assert (await say(pg, g.admin, "/setlog @tealog", g.chat)).startswith("From now on")  # or by its @username
+    assert (await say(pg, g.owner, "/setlog @tealog", g.chat)).startswith("From now on")  # or by its @username
 
 
 async def test_a_channel_sticky_may_not_post_in_is_refused(pg, group):
@@ -132,6 +136,41 @@ async def test_a_channel_sticky_may_not_post_in_is_refused(pg, group):
     channel = pg.sim.create_channel("Read Only", owner=g.owner, username="readonly")
     pg.sim.add_bot_to_channel(channel, by=g.owner, can_post_messages=False)
     await pg.settle()
-    assert await say(pg, g.admin, "/setlog @readonly", g.chat) == (
+    assert await say(pg, g.owner, "/setlog @readonly", g.chat) == (
         "I can't post in @readonly. Make me an admin there who may post messages, then /setlog again.")
     assert await pg.services.logchat.get(g.chat.id) is None
+
+
+async def test_only_a_chat_the_admin_administers_becomes_the_log(pg, group):
+    """The log gets every action and its reason: an admin can't send them to a chat they don't control, be it by
+    its ID (a group Sticky is in, where they are a member or nobody), by @username (a channel) or by forwarding a
+    channel's post; an anonymous admin can't show it is theirs."""
+    g = group
+    carols = pg.sim.create_group("Carol's group", owner=g.carol)
+    pg.sim.add_bot(carols, by=g.carol)
+    pg.sim.join(carols, g.admin)                                              # a plain member there
+    channel = pg.sim.create_channel("Tea Log", owner=g.owner, username="tealog")
+    pg.sim.add_bot_to_channel(channel, by=g.owner)
+    pg.sim.subscribe(g.admin, channel)                                        # reads it, does not run it
+    await pg.settle()
+    greeted = len(pg.sim.replies(carols))
+    refused = ("You are not an admin of {where}: only a channel or group you administer can be this group's log.")
+    assert await say(pg, g.admin, f"/setlog {carols.id}", g.chat) == refused.format(where=f"Carol's group ({carols.id})")
+    daves = pg.sim.create_group("Dave's group", owner=g.carol)                   # where the admin is nobody
+    pg.sim.add_bot(daves, by=g.carol)
+    await pg.settle()
+    assert await say(pg, g.admin, f"/setlog {daves.id}", g.chat) == refused.format(where=f"Dave's group ({daves.id})")
+    assert await say(pg, g.admin, "/setlog @tealog", g.chat) == refused.format(where="@tealog")
+    post = pg.sim.post(g.owner, "/setlog", channel)
+    await pg.settle()
+    pg.sim.forward(g.admin, post, g.chat)
+    await pg.settle()
+    assert pg.sim.replies(g.chat)[-1]["text"] == refused.format(where="@tealog")
+    pg.sim.promote(g.chat, g.bob, by=g.owner, is_anonymous=True)
+    await pg.settle()
+    assert await answer(pg, g.bob, "/setlog @tealog", g.chat, as_chat=True) == [
+        "As an anonymous admin I can't tell whether @tealog is yours: send /setlog as yourself (not anonymously)."]
+    assert await pg.services.logchat.get(g.chat.id) is None
+    assert len(pg.sim.replies(carols)) == greeted and len(pg.sim.replies(channel)) == 1  # only /setlog's help there
+    await say(pg, g.admin, "/warn @alice secret reason", g.chat)
+    assert not any("secret" in m.get("text", "") for m in pg.sim.replies(carols) + pg.sim.replies(channel))

@@ -9,7 +9,8 @@ from bot.domain.roles import Role
 from tests.handlers.test_permissions import SENDERS, answer, refusal, sender_for
 from tests.helpers import make_group
 
-# (command, the role it needs, what the first line of a successful answer starts with)
+# (command, the role it needs, what the first line of a successful answer starts with); /setlog to the owner's log
+# group, where the group's admin is an admin too: an anonymous admin can't show it is theirs, and is refused.
 MATRIX = [
     ("/rule add when message and has link then delete", Role.ADMIN, "Rule 6 (rule6) added."),
     ("/rule list", Role.ADMIN, "Rules, in order"),
@@ -29,6 +30,8 @@ MATRIX = [
 async def test_rule_commands_by_role(pg, kind):
     g = await make_group(pg)
     log = pg.sim.create_group("Tea Log", owner=g.owner)
+    pg.sim.join(log, g.admin)
+    pg.sim.promote(log, g.admin, by=g.owner)
     pg.sim.add_bot(log, by=g.owner)
     await pg.settle()
     user, as_chat = await sender_for(pg, g, kind)
@@ -36,7 +39,12 @@ async def test_rule_commands_by_role(pg, kind):
     rules_before = [(r.name, r.source, r.enabled) for r in await pg.services.rules.rows(g.chat.id)]
     for command, needed, success in MATRIX:
         said = await answer(pg, user, command.format(log=log.id), g.chat, as_chat)
-        if role >= needed:
+        if command.startswith("/setlog") and kind == "anonymous admin":
+            assert said == ["As an anonymous admin I can't tell whether Tea Log ({}) is yours: send /setlog as yourself "
+                            "(not anonymously).".format(log.id)], said
+        elif command == "/unsetlog" and kind == "anonymous admin":
+            assert said == ["This group has no log chat."], said
+        elif role >= needed:
             assert said, f"{command} by {kind}: no answer"
             if success:
                 assert said[0].startswith(success), f"{command} by {kind}: {said}"
