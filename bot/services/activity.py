@@ -16,7 +16,7 @@ from storage.db import CommitRows
 from storage.inbox import HANDLING
 
 # Members per counter-flush transaction: a chunk holds the write connection for a few milliseconds.
-FLUSH_CHUNK = 500
+FLUSH_CHUNK = 250
 
 
 def follow_moves(moved: dict[int, int], *state: tuple[dict[tuple[Any, ...], Any], Callable[[Any, Any], Any]]) -> None:

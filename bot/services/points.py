@@ -85,7 +85,7 @@ class WeeklyTop:
 
 
 # Members per chat-XP flush transaction: one chunk holds the write connection for a few milliseconds.
-FLUSH_CHUNK = 500
+FLUSH_CHUNK = 250
 
 # The yearly decay is booked on the group's 1 January; a bot that was down then books it within this many days.
 DECAY_CATCH_UP_DAYS = 7
