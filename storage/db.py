@@ -395,6 +395,22 @@ def _in_one_snapshot(conn: sqlite3.Connection, fn: Callable[..., Any], args: tup
         conn.execute("COMMIT")
 
 
+# Parameters per multi-row statement: under SQLite's default limit of 32,766.
+_PARAMS_PER_STATEMENT = 30_000
+
+
+def execute_values(conn: sqlite3.Connection, head: str, row: str, rows: list[tuple], tail: str = "") -> None:
+    """`head VALUES row, row, … tail` as one statement per 30,000 parameters: one step on the writer's thread where
+    executemany takes one per row — and each step gives the GIL back, to get it again only when the busy event loop
+    lets go (up to the 5 ms switch interval each). Multi-row VALUES is standard SQL (PostgreSQL takes it too)."""
+    if not rows:
+        return
+    per = max(1, _PARAMS_PER_STATEMENT // len(rows[0]))
+    for start in range(0, len(rows), per):
+        part = rows[start : start + per]
+        conn.execute(f"{head} VALUES {','.join([row] * len(part))} {tail}", [v for r in part for v in r])
+
+
 def fetchone_in(conn: sqlite3.Connection, sql: str, params: tuple) -> Any:
     """One statement's first row, the statement closed (inside a write: RETURNING's changes are all made by then)."""
     cursor = conn.execute(sql, params)

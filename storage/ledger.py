@@ -8,7 +8,7 @@ import sqlite3
 
 import aiosqlite
 
-from storage.db import Database, from_iso, iso
+from storage.db import Database, execute_values, from_iso, iso
 
 # Members per statement when reading balances by (chat, user) pairs: two parameters each, far under SQLite's limit.
 _PAIRS_PER_READ = 400
@@ -26,10 +26,10 @@ def earned(amount: int, reason: str) -> bool:
 
 # The season a row counts toward: the group's open season (season 1 before any was closed).
 _OPEN_SEASON = "COALESCE((SELECT number FROM seasons WHERE chat_id = ? AND ended_at IS NULL ORDER BY number DESC LIMIT 1), 1)"
-_ADD_TO_SEASON = (
-    f"INSERT INTO season_totals(chat_id, season, currency, user_id, earned) VALUES (?, {_OPEN_SEASON}, ?, ?, ?)"
-    " ON CONFLICT(chat_id, season, currency, user_id) DO UPDATE SET earned = season_totals.earned + excluded.earned"
-)
+_SEASON_HEAD = "INSERT INTO season_totals(chat_id, season, currency, user_id, earned)"
+_SEASON_ROW = f"(?, {_OPEN_SEASON}, ?, ?, ?)"
+_SEASON_TAIL = "ON CONFLICT(chat_id, season, currency, user_id) DO UPDATE SET earned = season_totals.earned + excluded.earned"
+_ADD_TO_SEASON = f"{_SEASON_HEAD} VALUES {_SEASON_ROW} {_SEASON_TAIL}"
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def _credit_many(
     conn: sqlite3.Connection, credits: list[tuple[int, int, int, str]], currency: str, reason: str, at: str,
 ) -> dict[tuple[int, int], int]:
     """On the writer's thread, inside the caller's transaction: the balances before, then every ledger row and
-    every wallet move as one executemany each. A ref already in the ledger aborts it all (the caller rolls back):
+    every wallet move as one multi-row statement each. A ref already in the ledger aborts it all (the caller rolls back):
     a batch is written whole or not at all, never half counted."""
     column = "points" if currency == "points" else "xp"
     before: dict[tuple[int, int], int] = {}
@@ -122,20 +122,17 @@ def _credit_many(
         ):
             before[(chat_id, user_id)] = balance
     changes = conn.total_changes
-    conn.executemany(
-        "INSERT INTO ledger(chat_id, user_id, amount, currency, reason, ref, at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT(chat_id, user_id, currency, ref) DO NOTHING",
-        [(chat_id, user_id, amount, currency, reason, ref, at) for chat_id, user_id, amount, ref in credits],
-    )
+    execute_values(conn, "INSERT INTO ledger(chat_id, user_id, amount, currency, reason, ref, at)", "(?, ?, ?, ?, ?, ?, ?)",
+                   [(chat_id, user_id, amount, currency, reason, ref, at) for chat_id, user_id, amount, ref in credits],
+                   "ON CONFLICT(chat_id, user_id, currency, ref) DO NOTHING")
     if conn.total_changes - changes != len(credits):
         raise RuntimeError(f"{reason} batch: a ref is already in the ledger; nothing of this batch is written")
-    conn.executemany(
-        f"INSERT INTO wallets(chat_id, user_id, {column}) VALUES (?, ?, ?)"
-        f" ON CONFLICT(chat_id, user_id) DO UPDATE SET {column} = wallets.{column} + excluded.{column}",
-        [(chat_id, user_id, amount) for chat_id, user_id, amount, _ in credits],
-    )
+    execute_values(conn, f"INSERT INTO wallets(chat_id, user_id, {column})", "(?, ?, ?)",
+                   [(chat_id, user_id, amount) for chat_id, user_id, amount, _ in credits],
+                   f"ON CONFLICT(chat_id, user_id) DO UPDATE SET {column} = wallets.{column} + excluded.{column}")
     if earned(1, reason):
-        conn.executemany(_ADD_TO_SEASON, [(chat_id, chat_id, currency, user_id, amount) for chat_id, user_id, amount, _ in credits])
+        execute_values(conn, _SEASON_HEAD, _SEASON_ROW, [(chat_id, chat_id, currency, user_id, amount) for chat_id, user_id, amount, _ in credits],
+                       _SEASON_TAIL)
     return {(chat_id, user_id): before.get((chat_id, user_id), 0) for chat_id, user_id, _, _ in credits}
 
 

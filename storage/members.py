@@ -130,7 +130,8 @@ def _mark_started(conn: sqlite3.Connection, user: UserInfo, now: datetime) -> No
 class MemberRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._sightings = GroupCommit(db, _write_sightings)
+        # 100 sightings a transaction: 500 held the writer 80 ms under shared load (three statements each).
+        self._sightings = GroupCommit(db, _write_sightings, limit=100)
 
     async def get(self, chat_id: int, user_id: int) -> Member | None:
         row = await self.db.fetchone(_MEMBER_SELECT + " WHERE m.chat_id = ? AND m.user_id = ?", (chat_id, user_id))

@@ -178,4 +178,4 @@ async def test_counters_are_written_a_chunk_per_transaction_and_a_failed_chunk_g
     rows = {r[0]: (r[1], r[2]) for r in await db.fetchall("SELECT user_id, messages, replies FROM activity_daily")}
     assert rows == {1: (1, 0), 2: (2, 0), 3: (3, 0), 4: (4, 4), 5: (5, 0)}
     assert await db.fetchval("SELECT SUM(n) FROM stats_hourly WHERE metric = 'messages'") == 15
-    assert await db.fetchval("SELECT COUNT(*) FROM members WHERE last_seen_at IS NOT NULL") == 5
+    assert await db.fetchval("SELECT COUNT(*) FROM members WHERE last_seen_at = ?", (at.isoformat(),)) == 5
