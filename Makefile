@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(PY) -m bot demo
 
 test: $(DEVSTAMP)
+	@tools/cjk-font
 	$(PY) -m pytest -q
 
 run: $(STAMP)
