@@ -227,6 +227,9 @@ class Window:
         # user -> (when Sticky restricted them, until when or None, "mute" | "ban"): a flood's later messages, sent
         # before that, do not mute again; a message sent after it shows the restriction was lifted.
         self.restricted: dict[int, tuple[datetime, datetime | None, str]] = {}
+        # (flood rule id, user) -> when it last warned them (or added a violation): the rest of that burst, sent before
+        # then, is the same flood and is not punished again (one burst, one warn — not a warn per message past N).
+        self.flood_punished: dict[tuple[int, int], datetime] = {}
 
     def record(self, user_id: int, date: datetime, text: str) -> None:
         self.by_member[user_id].append((date, normalise(text)))

@@ -460,7 +460,7 @@ class RulesService:
             await self.moderation.repo.log(chat, entries, self.clock.now())
             return verdict
         out = _Planned()
-        effects = [f for f in decision.effects if not self._skip(event, f.effect, facts, verdict)]
+        effects = [f for f in decision.effects if not self._skip(event, f, facts, verdict)]
         limit, mode = await self.moderation.warn_settings(chat)
         escalations = await self.escalations(chat)
         xp_before = None
@@ -478,8 +478,12 @@ class RulesService:
         for action, outcome in zip(out.actions, out.outcomes):
             if action.kind == "delete" and action.message_ids == (msg,):
                 verdict.deleted = outcome.ok
-            elif action.kind in ("mute", "ban") and outcome.ok:
+            elif action.kind in ("mute", "ban", "kick") and outcome.ok:
                 self.window(chat).restricted[action.user_id] = (self.clock.now(), outcome.until, action.kind)
+        now = self.clock.now()
+        for f in effects:  # a flood's warn (or violation) given: the rest of that burst is not warned again
+            if f.effect.key in ("warn", "violation") and _floods(f.rule):
+                self.window(chat).flood_punished[(f.rule.id, user)] = now
         verdict.outcomes = out.outcomes
         if verdict.roles:
             self.forget_member(chat, user)
@@ -491,16 +495,22 @@ class RulesService:
                 await self.feed(Event("tier", chat, user, event.date, key=f"tier:{reached.key}"))
         return verdict
 
-    def _skip(self, event: Event, e: Part, facts: MemberFacts, verdict: Verdict) -> bool:
+    def _skip(self, event: Event, fired: Fired, facts: MemberFacts, verdict: Verdict) -> bool:
         """Effects this member or this event cannot have: penalties for the exempt, a delete without a message, a
-        second delete, a mute or ban Sticky already gave for the flood this message is part of."""
+        second delete, a mute, ban or kick Sticky already gave for the flood this message is part of (a backlog sent
+        before it does not punish again), a flood rule's warn or violation already given for this burst."""
+        e = fired.effect
+        if e.key in ("warn", "violation") and _floods(fired.rule):
+            at = self.window(event.chat_id).flood_punished.get((fired.rule.id, event.user_id))
+            if at is not None and event.date <= at:
+                return True
         if e.key in PENALTIES and facts.exempt:
             return True
         if e.key == "delete":
             if event.message_id is None or verdict.deleting:
                 return True
             verdict.deleting = True
-        if e.key in ("mute", "ban"):
+        if e.key in ("mute", "ban", "kick"):
             known = self.window(event.chat_id).restricted.get(event.user_id)
             if known is not None:
                 at, until, kind = known
@@ -508,9 +518,13 @@ class RulesService:
                 if event.date > at or (until is not None and until <= now):
                     del self.window(event.chat_id).restricted[event.user_id]  # they could write again: it was lifted
                     return False
+                if kind in ("ban", "kick"):  # gone: the rest of their burst is not punished again
+                    return True
+                if e.key == "kick":
+                    return False
                 new_until = until_for(now, e.args[0] if e.args else None)
                 covered = until is None or (new_until is not None and until >= new_until)
-                return kind == "ban" or (e.key == "mute" and covered)
+                return e.key == "mute" and covered
         return False
 
     def _note(self, rule: Rule, e: Part, facts: MemberFacts, verdict: Verdict) -> None:
@@ -626,7 +640,7 @@ class RulesService:
         verdict.trace += decision.trace
         for rule in decision.fired:
             self.window(cause.chat_id).fired[(rule.id, cause.user_id)] = now
-        effects = [f for f in decision.effects if not self._skip(event, f.effect, facts, verdict)]
+        effects = [f for f in decision.effects if not self._skip(event, f, facts, verdict)]
         await self._write(tx, event, effects, facts, verdict, out, now, limit, mode, escalations, depth + 1)
 
     async def prepare_violation(self, chat_id: int, user_id: int) -> object | None:
@@ -686,6 +700,10 @@ class _Planned:
     entries: list[NewLogEntry] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
+
+
+def _floods(rule: Rule) -> bool:
+    return any(c.key in ("flood", "groupflood") and not c.negate for c in rule.conditions)
 
 
 PENALTIES = frozenset({"mute", "ban", "kick", "warn", "violation"})

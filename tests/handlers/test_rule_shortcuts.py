@@ -226,3 +226,28 @@ async def test_the_command_lock_leaves_stickys_own_commands_and_approved_members
     approved = pg.sim.send(g.bob, "/start@OtherBot", g.chat)
     await pg.settle()
     assert not deleted(pg, approved)
+
+
+async def test_floodmode_warn_warns_once_per_burst(pg, group):
+    """/setfloodmode warn: a burst of 14 quick messages (limit 5) is one flood, one warn — not a warn for each of the
+    9 past the limit, which reached the warn limit and banned. The same for kick: one kick."""
+    g = group
+    await say(pg, g.admin, "/setflood 5", g.chat)
+    assert (await say(pg, g.admin, "/setfloodmode warn", g.chat)).endswith('→ warn "flood".')
+    pg.clock.advance(minutes=1)
+    for i in range(14):
+        pg.sim.send(g.bob, f"fl {i}", g.chat)
+    await pg.settle()
+    assert len(await pg.services.moderation.warns(g.chat.id, g.bob.id)) == 1
+    assert pg.sim.calls("banChatMember") == [] and pg.sim.member(g.chat, g.bob)["status"] == "member"
+    pg.clock.advance(minutes=1)
+    for i in range(6):                                                  # a new burst later: warned again
+        pg.sim.send(g.bob, f"again {i}", g.chat)
+    await pg.settle()
+    assert len(await pg.services.moderation.warns(g.chat.id, g.bob.id)) == 2
+    await say(pg, g.admin, "/setfloodmode kick", g.chat)
+    pg.clock.advance(minutes=1)
+    for i in range(14):
+        pg.sim.send(g.alice, f"fl {i}", g.chat)
+    await pg.settle()
+    assert [c.params["user_id"] for c in pg.sim.calls("banChatMember") if c.ok] == [g.alice.id]
