@@ -73,6 +73,7 @@ class Verdict:
     notify: bool = False  # admins are told (announcer)
     outcomes: list[Outcome] = field(default_factory=list)  # what Telegram made of the actions, after the commit
     deleting: bool = False  # a delete is planned (one per message)
+    deleter: int | None = None  # …by this rule: another rule's explanation is not the reason it went
     trace: tuple = ()  # escalation decisions' trace lines
 
     @property
@@ -509,7 +510,7 @@ class RulesService:
         if e.key == "delete":
             if event.message_id is None or verdict.deleting:
                 return True
-            verdict.deleting = True
+            verdict.deleting, verdict.deleter = True, fired.rule.id
         if e.key in ("mute", "ban", "kick"):
             known = self.window(event.chat_id).restricted.get(event.user_id)
             if known is not None:
@@ -532,6 +533,8 @@ class RulesService:
         if e.key == "reply":
             verdict.replies.append((e.args[0], e.args[1]))
         elif e.key == "explain":  # the first tier with the perk the rule's `lacks` names
+            if verdict.deleting and verdict.deleter != rule.id:
+                return  # a lock deleted it, for everyone: "links are for Silver and above" would be wrong
             tier = self.tiers[facts.tier]
             perk = next((c.args[0] for c in rule.conditions if c.key == "lacks"), PERK_POST_LINKS)
             needed = next((t for t in self.tiers if perk in t.perks), None)

@@ -251,3 +251,19 @@ async def test_floodmode_warn_warns_once_per_burst(pg, group):
         pg.sim.send(g.alice, f"fl {i}", g.chat)
     await pg.settle()
     assert [c.params["user_id"] for c in pg.sim.calls("banChatMember") if c.ok] == [g.alice.id]
+
+
+async def test_a_locked_link_is_not_explained_as_a_tier_perk(pg, group):
+    """/lock url with the link gate on: the lock deleted the link for everyone, so "links are for Silver and above"
+    (the link gate's explanation) is not posted; without the lock the gate still explains."""
+    g = group
+    await say(pg, g.owner, "/set link_gate on", g.chat)
+    plain = pg.sim.send(g.alice, "see https://spam.example", g.chat)
+    await pg.settle()
+    assert deleted(pg, plain) and "Silver" in pg.sim.replies(g.chat)[-1]["text"]
+    explained = len([m for m in pg.sim.replies(g.chat) if "Silver" in m.get("text", "")])
+    await say(pg, g.admin, "/lock url", g.chat)
+    locked = pg.sim.send(g.alice, "see https://spam.example", g.chat)
+    await pg.settle()
+    assert deleted(pg, locked)
+    assert len([m for m in pg.sim.replies(g.chat) if "Silver" in m.get("text", "")]) == explained
