@@ -20,7 +20,7 @@ from bot.texts import translator
 from bot.telegram_port import user_info
 from bot.texts import points as points_texts
 from bot.texts import rules as texts
-from handlers.base import answer_query, attempt, command, delete_later, edit_query_message, message_link, render_error, reply, spec_of
+from handlers.base import answer_query, attempt, command, delete_later, edit_query_message, message_link, person_id, render_error, reply, spec_of
 from handlers.router import parse_command
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|me|ru|cn|xyz|top|info)\b", re.I)
@@ -266,16 +266,28 @@ async def cmd_locks(update: Update, context: BotContext) -> None:
 IMPORT_PATTERN = r"^rimp:(ok|no):[0-9a-f]{8}$"
 
 
-@command("rules_export", role=Role.ADMIN)
+@command("rules_export", role=Role.OWNER)
 async def cmd_rules_export(update: Update, context: BotContext) -> None:
-    """The group's rules and lists as a YAML file, sent here (a copy anyone who can see the chat could keep)."""
-    chat = update.effective_chat
+    """The group's rules and lists (the blocklist's words too) as a YAML file, sent to the owner in private: posted
+    in the group, every member could read what the blocklist looks for."""
+    chat, owner = update.effective_chat, person_id(context)
+    if not await context.services.members.members.has_started(owner):
+        markup = None
+        if context.bot.username:
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(texts.open_private(context.tr), url=f"https://t.me/{context.bot.username}?start=rules")]])
+        await reply(update, context, texts.export_needs_private(context.tr), markup=markup)
+        return
     text, n, lists = await context.services.rules.export(chat.id, chat.title or "")
-    sent = await attempt(f"rules export of {chat.id}", lambda: context.bot.send_document(
-        chat.id, text.encode(), filename=f"sticky-rules-{abs(chat.id)}.yaml", caption=texts.exported(context.tr, chat.title or "", n, lists),
-        reply_parameters=ReplyParameters(update.effective_message.message_id, allow_sending_without_reply=True)))
-    if not sent.done:  # the file could not go out: the text, so nothing the owner asked for is lost
-        await reply(update, context, f"<pre>{escape(text[:3900])}</pre>")
+    sent = await attempt(f"rules export of {chat.id} to {owner}", lambda: context.bot.send_document(
+        owner, text.encode(), filename=f"sticky-rules-{abs(chat.id)}.yaml", caption=texts.exported(context.tr, chat.title or "", n, lists)))
+    if sent.done:
+        await reply(update, context, texts.export_sent(context.tr))
+    elif sent.refused:  # blocked Sticky since: nothing was sent anywhere
+        await reply(update, context, texts.export_needs_private(context.tr))
+    else:  # the file could not go out: the text, in private, so nothing the owner asked for is lost
+        await attempt(f"rules export text to {owner}", lambda: context.bot.send_message(
+            owner, f"<pre>{escape(text[:3900])}</pre>", parse_mode="HTML"))
+        await reply(update, context, texts.export_sent(context.tr))
 
 
 async def _import_source(update: Update, context: BotContext) -> bytes | str:

@@ -424,7 +424,19 @@ def lock_error(_: Translator, reason: str, value: str) -> str:
 def exported(_: Translator, title: str, rules: int, lists: int) -> str:
     return (_.ngettext("{n} rule", "{n} rules", rules).format(n=rules) + _(", ")
             + _.ngettext("{n} list", "{n} lists", lists).format(n=lists) + " — " + escape(title) + "\n"
-            + _("Keep this file. To put these rules back (or copy them to another group), the owner replies /rules_import to it."))
+            + _("Keep this file. To put these rules back (or copy them to another group), forward it to the group and reply /rules_import to it there."))
+
+
+def export_sent(_: Translator) -> str:
+    return _("I sent you the rules file in private (it holds the blocklist's words, so it is not posted here).")
+
+
+def export_needs_private(_: Translator) -> str:
+    return _("The rules file goes to you in private (it holds the blocklist's words), but I cannot write to you there yet: open a chat with me, press Start, then send /rules_export again.")
+
+
+def open_private(_: Translator) -> str:
+    return _("Open a chat with me")
 
 
 def import_preview(_: Translator, d) -> str:

@@ -22,7 +22,7 @@ MATRIX = [
     ("/setlog {log}", Role.ADMIN, "From now on every moderation action"),
     ("/unsetlog", Role.ADMIN, "No more posts to the log chat"),
     ("/rules_import sticky_rules: 1\nrules: []", Role.OWNER, "Dry run of the import"),
-    ("/rules_export", Role.ADMIN, ""),  # answered with a file
+    ("/rules_export", Role.OWNER, "The rules file goes to you in private"),  # the owner never started Sticky here
 ]
 
 

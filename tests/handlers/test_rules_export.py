@@ -8,11 +8,33 @@ from tests.helpers import say
 
 
 async def export(pg, g) -> dict:
-    await say(pg, g.admin, "/rules_export", g.chat)
-    sent = pg.sim.replies(g.chat)[-1]
+    """The owner's export, in private; returned as the owner forwarded it to the group (to reply /rules_import)."""
+    await say(pg, g.owner, "/start")
+    assert await say(pg, g.owner, "/rules_export", g.chat) == (
+        "I sent you the rules file in private (it holds the blocklist's words, so it is not posted here).")
+    sent = pg.sim.replies(g.owner)[-1]
     assert sent["document"]["file_name"].endswith(".yaml")
     assert sent["caption"].splitlines()[1].startswith("Keep this file.")
-    return sent
+    assert not any(m.get("document") for m in pg.sim.replies(g.chat))
+    forwarded = pg.sim.forward(g.owner, sent, g.chat)
+    await pg.settle()
+    return forwarded
+
+
+async def test_export_is_the_owners_and_goes_in_private(pg, group):
+    """The file holds the blocklist's words: an admin is refused, and an owner who never started Sticky in private
+    is told so with a button to open the chat — nothing is posted in the group."""
+    g = group
+    await say(pg, g.admin, '/addblocklist "secret word"', g.chat)
+    assert await say(pg, g.admin, "/rules_export", g.chat) == "Only Owner and above can use this command."
+    said = await say(pg, g.owner, "/rules_export", g.chat)
+    assert said == ("The rules file goes to you in private (it holds the blocklist's words), but I cannot write to "
+                    "you there yet: open a chat with me, press Start, then send /rules_export again.")
+    [[button]] = pg.sim.replies(g.chat)[-1]["reply_markup"]["inline_keyboard"]
+    assert button["url"] == "https://t.me/StickyTestBot?start=rules"
+    assert not any(m.get("document") or "secret word" in m.get("text", "") for m in pg.sim.replies(g.chat))
+    sent = await export(pg, g)
+    assert b"secret word" in pg.sim.download(sent["document"]["file_id"])
 
 
 async def test_export_then_import_puts_the_rules_back_exactly(pg, group):
@@ -114,8 +136,9 @@ async def test_export_and_import_in_chinese(pg, group):
 
     g = group
     await say(pg, g.owner, "/lang zh", g.chat)
-    await say(pg, g.admin, "/rules_export", g.chat)
-    caption = pg.sim.replies(g.chat)[-1]["caption"]
+    await say(pg, g.owner, "/start")
+    await say(pg, g.owner, "/rules_export", g.chat)
+    caption = pg.sim.replies(g.owner)[-1]["caption"]
     preview = await say(pg, g.owner, "/rules_import sticky_rules: 1\nrules: []", g.chat)
     refused = await say(pg, g.owner, "/rules_import sticky_rules: 9", g.chat)
     for text in (caption, preview, refused):
