@@ -36,9 +36,16 @@ async def test_rule_commands_by_role(pg, kind):
     await pg.settle()
     user, as_chat = await sender_for(pg, g, kind)
     role = SENDERS[kind]
+    async def state():  # what a rule command can change: the rules in order, the lists, the log chat
+        rows = [(r.name, r.source, r.enabled) for r in await pg.services.rules.rows(g.chat.id)]
+        return rows, await pg.services.rules.list_items(g.chat.id, "blocklist"), await pg.services.logchat.get(g.chat.id)
+
     rules_before = [(r.name, r.source, r.enabled) for r in await pg.services.rules.rows(g.chat.id)]
     for command, needed, success in MATRIX:
+        before = await state()
         said = await answer(pg, user, command.format(log=log.id), g.chat, as_chat)
+        if said and said[0].startswith(("Only ", "As an anonymous admin")):
+            assert await state() == before, f"{command} by {kind}: refused, yet something changed"
         if command.startswith("/setlog") and kind == "anonymous admin":
             assert said == ["As an anonymous admin I can't tell whether Tea Log ({}) is yours: send /setlog as yourself "
                             "(not anonymously).".format(log.id)], said
@@ -67,7 +74,7 @@ async def test_only_the_owner_confirms_an_import(pg):
     apply = question["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     pg.sim.promote(g.chat, g.bob, by=g.owner, is_anonymous=True)
     await pg.settle()
-    for presser in (g.admin, g.alice):
+    for presser in (g.admin, g.bob, g.alice):                  # an admin, an anonymous admin, a member
         pg.sim.press(presser, question, apply)
         await pg.settle()
         assert pg.sim.calls("answerCallbackQuery")[-1].params.get("text") == "Only the group's owner can confirm an import."
