@@ -29,7 +29,11 @@ PERMISSION_OF = {
 KINDS = tuple(k for k in PERMISSION_OF if k != "text")
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile: "bots can download files of up to 20MB in size"
 LINK_SECONDS = 3600  # "the link will be valid for at least 1 hour"
-_FOLDERS = {"photo": "photos", "document": "documents"}
+# Where Telegram's file paths put each kind (getFile's file_path).
+_FOLDERS = {"photo": "photos", "document": "documents", "video": "videos", "animation": "animations", "audio": "music",
+            "voice": "voice", "sticker": "stickers", "video_note": "video_notes"}
+_NAMES = {"video": "video.mp4", "animation": "animation.mp4", "audio": "audio.mp3", "voice": "voice.oga",
+          "sticker": "sticker.webp", "video_note": "video_note.mp4"}
 _CAPTIONED = {"photo", "video", "animation", "audio", "voice", "document"}
 _MIME = {"video": "video/mp4", "animation": "video/mp4", "audio": "audio/mpeg", "voice": "audio/ogg"}
 
@@ -89,7 +93,17 @@ class UserMediaMixin:
                                + (" through an inline bot" if via_bot and PERMISSION_OF[kind] != permission else ""))
 
     def _media_content(self: FakeTelegram, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """The content fields a message of this kind carries, as the Bot API sends them to bots."""
+        """The content fields a message of this kind carries, as the Bot API sends them to bots. Every file in it is
+        kept, as Telegram keeps every file a person sends: the bot may fetch it (getFile) by its file_id."""
+        content = self._media_fields(kind, fields)
+        media = content.get(kind)
+        if kind in _NAMES and isinstance(media, dict):
+            size = media.get("file_size", 12_345)
+            self._files[media["file_id"]] = {"kind": kind, "size": size, "filename": media.get("file_name", _NAMES[kind]),
+                                             "content": bytes(size) if size <= DOWNLOAD_LIMIT else b"", "api": media}
+        return content
+
+    def _media_fields(self: FakeTelegram, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
         f = dict(fields)
         size = int(f.pop("file_size", 12_345))
         if kind == "photo":

@@ -143,3 +143,21 @@ def test_a_photo_a_person_sent_can_be_sent_again_by_file_id_and_fetched(sim, gro
         400, "Bad Request: can't use file of type Photo as Document")
     with pytest.raises(SimError):
         sim.send_media(bob, "photo", group, caption_entities=[{"type": "bold", "offset": 0, "length": 1}])
+
+
+@pytest.mark.parametrize("kind,folder", [("video", "videos"), ("animation", "animations"), ("audio", "music"),
+                                         ("voice", "voice"), ("sticker", "stickers"), ("video_note", "video_notes")])
+def test_every_file_a_person_sends_can_be_fetched(sim, group, bob, kind, folder) -> None:
+    """Telegram serves the bot every file people send, not only documents and photos: getFile gives a path in the
+    kind's folder, and the download is the file's size; an animation's `document` is the same file."""
+    sent = sim.send_media(bob, kind, group, file_size=4321)
+    media = sent[kind]
+    got = ok(sim, "getFile", file_id=media["file_id"])
+    assert SPEC.check("File", got) == [] and got["file_size"] == 4321 and got["file_path"].startswith(folder + "/")
+    status, content = sim.download_file(sim.token, got["file_path"])
+    assert status == 200 and len(content) == 4321
+    if kind == "animation":
+        assert ok(sim, "getFile", file_id=sent["document"]["file_id"])["file_unique_id"] == media["file_unique_id"]
+    big = sim.send_media(bob, kind, group, file_size=30 * 1024 * 1024)
+    assert refused(sim, "getFile", file_id=big[kind]["file_id"]) == (400, "Bad Request: file is too big")
+    assert refused(sim, "getFile", file_id="no-such-file") == (400, "Bad Request: invalid file_id")
