@@ -108,10 +108,10 @@ async def job_tick(context: BotContext) -> None:
             log.exception("deferred work %s failed", work.id)
     for claim in await s.schedules.due():
         try:
+            if claim.skipped is not None:  # slots a downtime passed over (the latest may still run, below)
+                await s.schedules.missed(claim)
             if claim.run:
                 await run(context, claim.schedule)
-            else:
-                await s.schedules.missed(claim)
         except Exception:
             log.exception("schedule %s failed", claim.schedule.id)
 

@@ -44,12 +44,14 @@ class Deferred:
 
 @dataclass(frozen=True)
 class Claim:
-    """A slot claimed by one tick: `run` says whether to act on it (False: missed and skipped by policy)."""
+    """A slot claimed by one tick: `run` says whether to act on it (False: missed and skipped by policy);
+    `skipped`: the oldest slot not run, when any was missed (a downtime), to be logged once."""
 
     schedule: Schedule
     due: datetime
     run: bool
     late: bool
+    skipped: datetime | None = None
 
 
 _COLUMNS = ("id, chat_id, kind, spec, tz, first_run, next_run, last_run, missed, grace_seconds, action, content, options,"

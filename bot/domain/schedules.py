@@ -366,12 +366,23 @@ class Decision:
     run: bool
     late: bool  # ran (or would have) after ON_TIME
     next_run: datetime | None
+    due: datetime  # the slot judged: the latest one at or before now
+    skipped: datetime | None = None  # the oldest slot not run (earlier missed ones, or the judged one), None if none
 
 
 def decide(kind: str, spec: str, tz: str, first_run: datetime, due: datetime, now: datetime,
            policy: str = "late", grace: timedelta = DEFAULT_GRACE) -> Decision:
-    """A slot due at `due` seen at `now`: on time → run; late within grace under policy 'late' → run once;
-    otherwise skip. Either way the next run is the first one after now, so a downtime never causes a burst."""
-    lateness = now - due
+    """The stored slot `due` seen at `now`: the slot judged is the latest one at or before now (after a downtime
+    the stored one is the oldest missed). On time → run; late within grace under policy 'late' → run once;
+    otherwise skip. Older missed slots are skipped (reported in `skipped`); the next run is the first one after
+    now, so a downtime never causes a burst."""
+    limit = max(ON_TIME, grace) if policy == "late" else ON_TIME
+    latest, nxt = due, next_run(kind, spec, tz, first_run, due)
+    if nxt is not None and nxt <= now:  # later slots passed too: only those in the window that may still run count
+        nxt = next_run(kind, spec, tz, first_run, max(due, now - limit - timedelta(microseconds=1)))
+        while nxt is not None and nxt <= now:  # none in the window: `latest` stays the stored one, older, skipped
+            latest, nxt = nxt, next_run(kind, spec, tz, first_run, nxt)
+    lateness = now - latest
     run = lateness <= ON_TIME or (policy == "late" and lateness <= grace)
-    return Decision(run, lateness > ON_TIME, next_run(kind, spec, tz, first_run, max(now, due)))
+    skipped = due if (not run or latest > due) else None
+    return Decision(run, lateness > ON_TIME, nxt, latest, skipped)

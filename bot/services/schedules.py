@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -142,17 +142,18 @@ class ScheduleService:
             rows = await self.repo.due(now, batch)
             if not rows:
                 break
-            slots = []
+            slots, decisions = [], {}
             for row in rows:
                 d = dom.decide(row.kind, row.spec, row.tz, row.first_run, row.next_run, now, row.missed, timedelta(seconds=row.grace_seconds))
                 slots.append((row, d.next_run, d.run, d.late))
+                decisions[row.id] = d
             claimed = await self.repo.claim(slots, now)
-            claims += claimed
+            claims += [replace(c, due=decisions[c.schedule.id].due, skipped=decisions[c.schedule.id].skipped) for c in claimed]
             if len(rows) < batch or not claimed:
                 break
         for c in claims:
-            if not c.run:
-                log.info("schedule %s in %s: slot %s missed by %s, skipped", c.schedule.id, c.schedule.chat_id, c.due, now - c.due)
+            if c.skipped is not None:
+                log.info("schedule %s in %s: slots from %s missed, skipped", c.schedule.id, c.schedule.chat_id, c.skipped)
         return claims
 
     async def post(self, schedule: Schedule) -> Pushed:
@@ -190,8 +191,10 @@ class ScheduleService:
         return await self.outbox.post(schedule.chat_id, "campaign", start_text, topic=topic)
 
     async def missed(self, claim: Claim) -> None:
+        """One log entry for what a downtime skipped (from its oldest slot), whether or not the latest one ran."""
+        slot = claim.due if claim.skipped is None else claim.skipped
         await self.outbox.log(claim.schedule.chat_id, "schedule", "missed",
-                              f"#{claim.schedule.id} {dom.local_text(claim.due, claim.schedule.tz)}")
+                              f"#{claim.schedule.id} {dom.local_text(slot, claim.schedule.tz)}")
 
     # ---------------------------------------------------------------- deferred one-shot work
 

@@ -74,13 +74,32 @@ def test_a_slot_missed_in_downtime_runs_once_late_within_grace_and_never_bursts(
     due = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # daily 09:00 Shanghai
     late = decide("daily", "09:00", "Asia/Shanghai", FIRST, due, due + timedelta(minutes=40))
     assert late.run and late.late and late.next_run == datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
-    # Down three days: one decision, skipped (beyond the hour of grace), and the next run is tomorrow — no burst.
-    gone = decide("daily", "09:00", "Asia/Shanghai", FIRST, due, due + timedelta(days=3, minutes=5))
-    assert not gone.run and gone.next_run == datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
+    # Down three days, back 2 h after today's slot: one decision, skipped (beyond the hour of grace), and the next
+    # run is tomorrow — no burst.
+    gone = decide("daily", "09:00", "Asia/Shanghai", FIRST, due, due + timedelta(days=3, hours=2))
+    assert not gone.run and gone.skipped == due and gone.next_run == datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
     skip = decide("daily", "09:00", "Asia/Shanghai", FIRST, due, due + timedelta(minutes=40), policy="skip")
     assert not skip.run
     on_time = decide("daily", "09:00", "Asia/Shanghai", FIRST, due, due + timedelta(seconds=20), policy="skip")
     assert on_time.run and not on_time.late
+
+
+def test_after_a_long_downtime_the_latest_slot_is_judged_not_the_oldest_missed_one():
+    due = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # daily 09:00 Shanghai, stored while Sticky was down for two days
+    now = datetime(2026, 12, 3, 1, 30, tzinfo=UTC)  # today's 09:00 was 30 minutes ago: within the hour of grace
+    d = decide("daily", "09:00", "Asia/Shanghai", FIRST, due, now)
+    assert d.run and d.late and d.due == datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
+    assert d.skipped == due and d.next_run == datetime(2026, 12, 4, 1, 0, tzinfo=UTC)  # the older ones: skipped, once
+    # every 5 minutes, down a day: the slot of a minute ago runs on time, not one of the 287 before it
+    start = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+    often = decide("every", "5m", "Asia/Shanghai", start, start + timedelta(minutes=5), start + timedelta(days=1, minutes=1))
+    assert often.run and not often.late and often.due == start + timedelta(days=1)
+    assert often.skipped == start + timedelta(minutes=5) and often.next_run == start + timedelta(days=1, minutes=5)
+    # under 'skip' the latest runs only when on time; otherwise all is skipped, from the oldest
+    skip = decide("daily", "09:00", "Asia/Shanghai", FIRST, due, now, policy="skip")
+    assert not skip.run and skip.skipped == due and skip.next_run == datetime(2026, 12, 4, 1, 0, tzinfo=UTC)
+    fresh = decide("daily", "09:00", "Asia/Shanghai", FIRST, due, datetime(2026, 12, 3, 1, 0, 30, tzinfo=UTC), policy="skip")
+    assert fresh.run and not fresh.late and fresh.skipped == due
 
 
 @pytest.mark.parametrize(("text", "params"), [

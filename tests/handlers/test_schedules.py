@@ -67,10 +67,13 @@ async def test_downtime_a_recent_miss_runs_once_late_an_old_one_is_skipped_and_l
     await pg.start()
     await tick(pg)
     await tick(pg)
-    assert len(posts(pg, group.chat, "daily news")) == 1
+    # today's 09:00 is 30 min late (within the hour of grace): it runs once; yesterday's is skipped, no burst
+    assert len(posts(pg, group.chat, "daily news")) == 2
     assert posts(pg, group.chat, "hourly news") == []  # 08:00 today missed by 1.5 h (> 1 h grace): skipped, no burst
     rows = {r.content["texts"][0]: r for r in await pg.services.schedules.list(group.chat.id)}
     assert rows["daily news"].next_run == datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
     assert rows["hourly news"].next_run == datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
     log = await pg.services.outbox.recent(group.chat.id)
-    assert sorted(e.outcome for e in log) == ["missed", "missed", "sent"]
+    assert sorted(e.outcome for e in log) == ["missed", "missed", "sent", "sent"]  # one 'missed' per schedule
+    assert sorted(e.detail for e in log if e.outcome == "missed") == [f"#{rows['hourly news'].id} 2026-12-01 10:00",
+                                                                       f"#{rows['daily news'].id} 2026-12-02 09:00"]
