@@ -31,9 +31,11 @@ async def perform(context: BotContext, work: Deferred) -> None:
         await delete_quietly(context, work.chat_id, work.payload["message_id"])
     elif work.kind == "post":
         p = work.payload
-        await s.outbox.post(work.chat_id, p["kind"], p["text"], photo=p.get("photo"), buttons=p.get("buttons"),
-                            pin=bool(p.get("pin")), names=p.get("names") or (), held=True, choices=p.get("choices"),
-                            topic=p.get("topic"))
+        pushed = await s.outbox.post(work.chat_id, p["kind"], p["text"], photo=p.get("photo"), buttons=p.get("buttons"),
+                                     pin=bool(p.get("pin")), names=p.get("names") or (), held=True, choices=p.get("choices"),
+                                     topic=p.get("topic"))
+        if p.get("schedule") is not None:  # a schedule's post held by quiet hours: replace and record it as if sent at once
+            await s.schedules.sent(work.chat_id, int(p["schedule"]), pushed)
     elif work.kind == INACTIVITY_WORK:  # the rules' daily inactivity pass; it books the next one itself
         since = work.payload.get("since")
         await s.rules.sweep_inactive(work.chat_id, datetime.fromisoformat(since) if since else None)

@@ -56,11 +56,13 @@ class Outbox:
 
     async def post(self, chat_id: int, kind: str, text: str, *, photo: str | None = None, buttons: list[list[str]] | None = None,
                    pin: bool = False, names: Iterable[int] = (), held: bool = False,
-                   choices: list[list[list[str]]] | None = None, topic: int | None = None) -> Pushed:
+                   choices: list[list[list[str]]] | None = None, topic: int | None = None,
+                   schedule: int | None = None) -> Pushed:
         """A message to a group. `names`: members it names or mentions — if any of them opted out of mentions it is
         not sent (callers filter long lists with mentionable() first). `held`: it waited out quiet hours already.
         `choices`: rows of [label, callback data] buttons (an answer to press), instead of URL `buttons`.
-        `topic`: the forum topic to post in (None: General, or the chat itself)."""
+        `topic`: the forum topic to post in (None: General, or the chat itself). `schedule`: the schedule whose post
+        this is, kept with a held copy so that its sending is recorded against it (ScheduleService.sent)."""
         names = list(names)
         if names and len(await self.mentionable(names)) < len(names):
             return await self._log(chat_id, kind, "suppressed", "mentions opt-out")
@@ -69,6 +71,8 @@ class Outbox:
             payload["choices"] = choices
         if topic is not None:
             payload["topic"] = topic
+        if schedule is not None:
+            payload["schedule"] = schedule
         refused = await self._discipline(chat_id, kind, held, payload)
         if refused is not None:
             return refused

@@ -53,6 +53,26 @@ async def test_pin_replace_buttons_and_rotation(pg, group):
     assert len(pins) == 2 and all(c.ok and c.params["disable_notification"] for c in pins)
 
 
+async def test_replace_deletes_the_previous_copy_when_quiet_hours_held_the_new_one(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/schedule daily 09:00 post replace Day one\n---\nDay two\n---\nDay three", group.chat)
+    pg.clock.set(datetime(2026, 12, 1, 9, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    await say(pg, group.owner, "/set quiet_hours 22:00-09:30", group.chat)
+    pg.clock.set(datetime(2026, 12, 2, 9, 0, 1, tzinfo=UTC))
+    await tick(pg)  # held to 09:30
+    pg.clock.set(datetime(2026, 12, 2, 9, 30, 5, tzinfo=UTC))
+    await tick(pg)
+    shown = [m["text"] for m in bot_posts(pg, group.chat) if "Day" in m.get("text", "")]
+    assert shown == ["Day two"]  # the held copy went out and replaced yesterday's
+    await say(pg, group.owner, "/set quiet_hours off", group.chat)
+    pg.clock.set(datetime(2026, 12, 3, 9, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    shown = [m["text"] for m in bot_posts(pg, group.chat) if "Day" in m.get("text", "")]
+    assert shown == ["Day three"]  # the held copy was recorded: it is the one replaced now
+    assert [m["text"] for m in pg.sim.deleted(group.chat) if "Day" in m.get("text", "")] == ["Day one", "Day two"]
+
+
 async def test_pause_resume_runnow_unschedule_and_show(pg, group):
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     await say(pg, group.owner, "/schedule daily 21:00 post Good night", group.chat)
