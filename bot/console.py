@@ -52,9 +52,12 @@ class Screen:
 
     def show(self, chat, prefix: str = "") -> None:
         seen = self.seen.setdefault(getattr(chat, "id", chat), {})
-        for key, text in self.pg.sim.transcript_entries(chat):
-            if seen.get(key) == text:
-                continue
+        changes = [(key, text) for key, text in self.pg.sim.transcript_entries(chat) if seen.get(key) != text]
+        new = [(key, text) for key, text in changes if key not in seen]
+        edited = [(key, text) for key, text in changes if key in seen]
+        # An edit or deletion of an older message was caused by what happened since the last look, which opens the
+        # new entries (a press, a leave, a message): that cause is printed first, then what it changed, then the rest.
+        for key, text in new[:1] + edited + new[1:]:
             mark = "✎ " if key in seen and not text.endswith("[deleted]") else ""  # a deletion says so itself
             seen[key] = text
             print(prefix + mark + text.replace("\n", "\n" + prefix + "  "), file=self.out)
@@ -188,7 +191,8 @@ class Session:
         user = self.sim.user(name)
         chats = [self.group] + ([user] if name in self.private else [])
         wanted = label.casefold().strip("“”\"'")
-        for message in sorted((m for c in chats for m in self.sim.messages(c)), key=lambda m: m["date"], reverse=True):
+        # The latest message first: the clock only moves with `wait`, so many share a date; ids break the tie.
+        for message in sorted((m for c in chats for m in self.sim.messages(c)), key=lambda m: (m["date"], m["message_id"]), reverse=True):
             for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
                 for button in row:
                     if "callback_data" in button and wanted in button["text"].casefold():

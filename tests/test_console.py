@@ -113,3 +113,84 @@ async def test_wait_runs_each_due_job_once_in_order_at_its_own_time(tmp_path):
         assert [(n, (t - t0).total_seconds()) for n, t in seen][3:] == [("every", 110), ("late", 120)]
     finally:
         await pg.stop()
+
+
+def shown_after(shown: str, marker: str) -> str:
+    return shown[shown.rindex(marker):]
+
+
+async def test_press_takes_the_latest_message_with_that_button(monkeypatch):
+    """Dave's and Erin's checks both offer the emoji Erin must press: her press lands on her own (the latest)
+    check, though both were sent at the same simulated time."""
+    from types import SimpleNamespace
+
+    import bot.services.funnel as funnel
+    monkeypatch.setattr(funnel, "secrets", SimpleNamespace(randbits=lambda n: 2))  # challenges where that happens
+    out = io.StringIO()
+
+    def erin_presses_an_emoji_on_both_keyboards(shown: str) -> str:
+        keyboards = re.findall(r"\[buttons: (.+)\]", shown)[-2:]
+        answer = re.findall(r"Erin, welcome to Console Group! Before you can write, press (\S+) within", shown)[-1]
+        assert all(answer in k for k in keyboards), keyboards  # the case in question: the emoji is on both
+        return f"erin press {answer}"
+
+    steps = ["owner: /set screening on", "join dave", "join erin", erin_presses_an_emoji_on_both_keyboards]
+    assert await run_console(Config(), Typist(out, steps), out, start=START) == 0
+    lines = out.getvalue().splitlines()
+    assert "· Sticky lifted the restrictions on erin" in lines, "\n".join(lines)
+    assert not any("not for you" in l for l in lines)
+    assert "· Sticky lifted the restrictions on dave" not in lines
+
+
+async def test_a_press_or_a_leave_is_printed_before_what_it_changed():
+    out = io.StringIO()
+    steps = [
+        "owner: /set screening on",
+        "join dave",
+        "leave dave",                   # Sticky deletes Dave's check once he left
+        "owner: /set screening off",
+        "alice: hello",
+        "owner: /additem Tea mug | 30",
+        "owner: /give @alice 100 welcome",
+        "alice: /shop",
+        "alice press Tea mug",
+        "alice press Confirm",          # the question is edited into the order notice
+    ]
+    assert await run_console(Config(), Typist(out, steps), out, start=START) == 0
+    lines = out.getvalue().splitlines()
+    left = lines.index("· dave left")
+    deleted = next(i for i, l in enumerate(lines) if l.startswith("Sticky: Dave, welcome") and l.endswith("[deleted]"))
+    assert left < deleted, "\n".join(lines)
+    pressed = lines.index("· alice pressed '✅ Confirm'")
+    edited = next(i for i, l in enumerate(lines) if l.startswith("✎ Sticky") and "order #1" in l.lower())
+    assert pressed < edited
+
+
+async def test_private_start_and_connect_then_leave_promote_demote():
+    """The issue's acceptance: a private /start and /connect driven through the console; and the member verbs."""
+    out = io.StringIO()
+    steps = [
+        "admin dm: /start",
+        "admin dm: /connect",
+        "admin press Console Group",
+        "bob: hello",
+        "admin dm: /warn @bob spam",     # typed in private, acts on the connected group
+        "admin dm: /disconnect",
+        "promote bob",
+        "bob: /warn @carol",             # carol is unknown here; bob may now use admin commands
+        "demote bob",
+        "bob: /warns @bob",
+        "leave bob",
+    ]
+    assert await run_console(Config(), Typist(out, steps), out, start=START) == 0
+    lines = out.getvalue().splitlines()
+    text = "\n".join(lines)
+    private = [l for l in lines if l.startswith("[admin ⇄ Sticky] ")]
+    assert private[0] == "[admin ⇄ Sticky] admin: /start"
+    assert any(l.startswith("[admin ⇄ Sticky] Sticky → admin: Hi! I'm Sticky.") for l in private), text
+    assert "[admin ⇄ Sticky] · admin pressed 'Console Group'" in lines, text
+    assert any("Console Group" in l and "connected" in l.lower() for l in private), text
+    assert any("Bob has been warned (1/" in l for l in lines), text
+    assert any("disconnected" in l.lower() for l in private), text
+    assert "· owner promoted bob" in lines and "· owner demoted bob" in lines and "· bob left" in lines
+    assert lines.index("· owner promoted bob") < lines.index("· owner demoted bob") < lines.index("· bob left")

@@ -46,6 +46,9 @@ def test_the_demo_runs_offline_and_tells_its_story(tmp_path):
     # Presses are printed, and the purchase question shows its final text once confirmed.
     assert "· bob pressed '✅ Confirm'" in lines
     assert any(line.startswith("✎ Sticky: 🧾 Order #1: Bob bought Tea mug") for line in lines)
+    # …the press first, then what it changed.
+    assert lines.index("· bob pressed '✅ Confirm'") < next(
+        i for i, line in enumerate(lines) if line.startswith("✎ Sticky: 🧾 Order #1"))
     assert any(line.startswith("Sticky → owner: Order #1 (Tea mug for Bob) is fulfilled.") for line in lines)
     # The newcomer passes the check and may write; the inviter is rewarded in private.
     assert "· Sticky restricted dave (forever)" in lines
