@@ -141,9 +141,13 @@ async def check_database(config: Config) -> str | None:
 
 
 def cmd_demo(config: Config, args: argparse.Namespace) -> int:
+    from bot.console import log_to_file
     from bot.demo import run_demo
 
-    return asyncio.run(run_demo(config, keep=args.keep))
+    log_path = log_to_file("demo")  # library warnings (a private message Telegram refuses…) stay out of the story
+    code = asyncio.run(run_demo(config, keep=args.keep))
+    print(f"· library messages were written to {log_path}")
+    return code
 
 
 def cmd_console(config: Config, args: argparse.Namespace) -> int:

@@ -69,9 +69,9 @@ async def _read_line(stdin: TextIO) -> str:
     return await asyncio.to_thread(stdin.readline)
 
 
-def _log_to_file() -> Path:
+def log_to_file(name: str = "console") -> Path:
     """Library messages (APScheduler, PTB, warnings) go to a file, never into the chat transcript."""
-    path = Path(tempfile.gettempdir()) / f"sticky-console-{datetime.now():%Y%m%d-%H%M%S}.log"
+    path = Path(tempfile.gettempdir()) / f"sticky-{name}-{datetime.now():%Y%m%d-%H%M%S}.log"
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -86,7 +86,7 @@ def _log_to_file() -> Path:
 
 async def run_console(config: Config, stdin: TextIO, stdout: TextIO, start: datetime | None = None) -> int:
     interactive = stdin.isatty()
-    log_path = _log_to_file()
+    log_path = log_to_file()
     start = start or datetime.now(timezone.utc).replace(second=0, microsecond=0)
     with tempfile.TemporaryDirectory(prefix="sticky-console-") as tmp:
         async with Playground(Path(tmp) / "console.db", config, FixedClock(start), drive_jobs=True) as pg:

@@ -64,7 +64,12 @@ def test_the_demo_runs_offline_and_tells_its_story(tmp_path):
     assert "New badge: Useful feedback" in lines
     # The group switched to Chinese answers in Chinese.
     assert "Sticky → owner: 从现在起，我在本群使用中文。" in lines
-    assert lines[-1] == "Demo finished: every answer above came from Sticky's real handlers."
+    assert lines[-2] == "Demo finished: every answer above came from Sticky's real handlers."
+    # Library messages went to a log file named at the end, none to the terminal.
+    log = re.fullmatch(r"· library messages were written to (\S+\.log)", lines[-1])
+    assert log and result.stderr.strip() == "", result.stderr[-2000:]  # e.g. "private message to 1004: Forbidden…"
+    logged = Path(log[1]).read_text(encoding="utf-8")
+    assert "Traceback" not in logged and " ERROR " not in logged, logged[-3000:]  # no handler failed on the way
     check_blocks_happened(lines, tmp_path / "demo.db")
 
 
