@@ -172,13 +172,14 @@ TOPICS: list[tuple[str, tuple[str, ...]]] = [
     (N_("Shop"), ("shop", "orders")),
     (N_("Your privacy"), ("optout", "optin")),
     (N_("Members (admins)"), ("setrole", "unsetrole", "give", "take", "setcaptcha", "funnel")),
-    (N_("The group (admins)"), ("settings", "set", "lang", "season", "connect", "disconnect")),
+    (N_("The group (admins)"), ("settings", "set", "lang", "season")),
+    (N_("Managing from private chat"), ("connect", "disconnect")),  # anyone may ask; only admins' groups are offered
     (N_("Running the shop (admins)"), ("additem", "edititem", "delitem", "addcodes", "fulfil", "reject")),
     (N_("Moderation"), ("warn", "unwarn", "warns", "resetwarns", "mute", "unmute", "ban", "unban", "kick", "del", "purge",
                         "approve", "unapprove", "setwarnlimit", "setwarnmode", "report", "rules", "setrules", "modlog",
-                        "setlog", "unsetlog")),
-    (N_("Rules, flood and locks (admins)"), ("rule", "setflood", "setfloodmode", "lock", "unlock", "locks", "addblocklist",
-                                            "rmblocklist", "blocklist", "rules_export", "rules_import")),
+                        "setlog", "unsetlog", "locks", "blocklist")),  # the last two: members may look
+    (N_("Rules, flood and locks (admins)"), ("rule", "setflood", "setfloodmode", "lock", "unlock", "addblocklist",
+                                            "rmblocklist", "rules_export", "rules_import")),
     (N_("Schedules (admins)"), ("schedule", "schedules", "unschedule", "pause", "resume", "runnow", "pushlog", "nightmode")),
 ]
 MORE = N_("More")

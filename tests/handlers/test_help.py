@@ -63,3 +63,13 @@ async def test_unknown_commands_get_a_pointer_in_private_and_when_addressed_but_
     assert await say(pg, alice, "/frobnicate@OtherBot", group.chat) == ""
     assert await say(pg, alice, "/frobnicate@StickyTestBot", group.chat) == "I don't know /frobnicate. /help lists what I can do."
     assert (await say(pg, alice, "/me@StickyTestBot", group.chat)).startswith("Alice — Member")
+
+
+async def test_a_members_help_has_no_heading_saying_admins(pg, group):
+    """/connect, /disconnect, /locks and /blocklist are open to members: the headings they see them under must not
+    say the commands are for admins."""
+    lines = "\n\n".join(await help_messages(pg, group.alice, group.chat)).splitlines()
+    headings = [l for l in lines[1:] if l and not l.startswith("/")][:-1]  # the closing hint apart
+    assert headings and not [h for h in headings if "admins" in h.lower()], headings
+    for command in ("/connect", "/disconnect", "/locks", "/blocklist"):
+        assert any(l.startswith(command + " — ") for l in lines), command
