@@ -1,6 +1,7 @@
 """Groups the bot serves and their per-group settings."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -107,7 +108,9 @@ class GroupRepo:
         rows = await self.db.fetchall("SELECT key, value FROM group_settings WHERE chat_id = ?", (chat_id,))
         return {r["key"]: r["value"] for r in rows}
 
-    async def set_setting(self, chat_id: int, key: str, value: str, actor_id: int | None, now: datetime) -> None:
+    async def set_setting(self, chat_id: int, key: str, value: str, actor_id: int | None, now: datetime,
+                          then: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None) -> None:
+        """`then`: what follows from the change, written in the same transaction."""
         async with self.db.transaction() as tx:
             await tx.execute(
                 "INSERT INTO group_settings(chat_id, key, value, updated_by, updated_at) VALUES (?, ?, ?, ?, ?)"
@@ -115,11 +118,17 @@ class GroupRepo:
                 " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
                 (chat_id, key, value, actor_id, iso(now)),
             )
+            if then is not None:
+                await then(tx)
 
-    async def delete_setting(self, chat_id: int, key: str) -> bool:
-        """Forget the group's own value: the config default applies again. False if it had none."""
+    async def delete_setting(self, chat_id: int, key: str,
+                             then: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None) -> bool:
+        """Forget the group's own value: the config default applies again. False if it had none. `then`: as in
+        set_setting."""
         async with self.db.transaction() as tx:
             cur = await tx.execute("DELETE FROM group_settings WHERE chat_id = ? AND key = ?", (chat_id, key))
+            if then is not None:
+                await then(tx)
             return cur.rowcount > 0
 
     async def mark_admins_refreshed(self, chat_id: int, now: datetime) -> None:

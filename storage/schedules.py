@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import aiosqlite
+
 from storage.db import Database, fetchall_in, fetchone_in, from_iso, iso
 
 
@@ -111,6 +113,21 @@ class ScheduleRepo:
             ) as cur:
                 row = await cur.fetchone()
         return None if row is None else _schedule(row)
+
+    @staticmethod
+    async def of_chat_in(tx: aiosqlite.Connection, chat_id: int) -> list[Schedule]:
+        """The group's schedules, read inside the caller's transaction."""
+        async with tx.execute(
+            f"SELECT {_COLUMNS} FROM schedules WHERE chat_id = ? AND deleted_at IS NULL ORDER BY id", (chat_id,),
+        ) as cur:
+            return [_schedule(r) for r in await cur.fetchall()]
+
+    @staticmethod
+    async def rezone(tx: aiosqlite.Connection, rows: list[tuple[int, str, datetime, datetime | None]]) -> None:
+        """rows: (schedule id, its timezone now, first run, next run), inside the caller's transaction."""
+        await tx.executemany(
+            "UPDATE schedules SET tz = ?, first_run = ?, next_run = ? WHERE id = ?",
+            [(tz, iso(first), None if nxt is None else iso(nxt), schedule_id) for schedule_id, tz, first, nxt in rows])
 
     async def set_missed(self, chat_id: int, schedule_id: int, policy: str) -> Schedule | None:
         async with self.db.transaction() as tx:

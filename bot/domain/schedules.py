@@ -354,6 +354,21 @@ def next_run(kind: str, spec: str, tz: str, first_run: datetime, after: datetime
     return None
 
 
+def rezone(kind: str, spec: str, old_tz: str, new_tz: str, first_run: datetime, pending: datetime | None,
+           now: datetime) -> tuple[datetime, datetime | None]:
+    """(first run, next run) of a schedule when its group moves from old_tz to new_tz: a wall-clock schedule keeps
+    its wall times in the new zone (09:00 stays 09:00 there), its next run recomputed from now; a chosen first run
+    not reached yet keeps its wall time too. `pending`: the next run now (None: paused or done, it stays so). A
+    one-shot whose time has passed in the new zone is due at once (the tick then follows its missed-run policy)."""
+    if pending is None or not on_wall_clock(kind, spec):
+        return first_run, pending
+    if first_run > now:
+        first_run = _instant(_wall(first_run, ZoneInfo(old_tz)), ZoneInfo(new_tz))
+    if kind == "once":
+        return first_run, local_instant(spec, new_tz)
+    return first_run, next_run(kind, spec, new_tz, first_run, now)
+
+
 def local_text(moment: datetime, tz: str) -> str:
     return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 

@@ -50,6 +50,8 @@ class GroupService:
         # welcome with {rules} needs rules). A guard raises a UserError to refuse; a note returns one to add to the reply.
         self.guards: dict[str, list[Callable[[int, Any], Awaitable[None]]]] = {}
         self.notes_for: dict[str, list[Callable[[int, Any], Awaitable[UserError | None]]]] = {}
+        # What follows from a new value, written in the setting's own transaction (tx, chat id, the value in effect).
+        self.on_change: dict[str, list[Callable[[Any, int, Any], Awaitable[None]]]] = {}
 
     async def bot_added(self, chat_id: int, title: str, type_: str, by: int | None) -> None:
         await self.repo.register(chat_id, title, type_, by, self.clock.now())
@@ -101,15 +103,27 @@ class GroupService:
         again. Returns (key, value now in effect, whether it was put back to the default). Raises SettingError."""
         if is_default_word(text):
             spec = setting_spec(key)
-            await self.repo.delete_setting(chat_id, spec.key)
+            default = config_default(self.config, spec.config_attr)
+            await self.repo.delete_setting(chat_id, spec.key, self._then(chat_id, spec.key, default))
             self._settings.pop(chat_id, None)
             return spec.key, (await self.settings(chat_id)).values[spec.key], True
         spec, value = parse_setting(key, text)
         for guard in self.guards.get(spec.key, ()):
             await guard(chat_id, value)
-        await self.repo.set_setting(chat_id, spec.key, spec.to_text(value), actor_id, self.clock.now())
+        await self.repo.set_setting(chat_id, spec.key, spec.to_text(value), actor_id, self.clock.now(),
+                                    self._then(chat_id, spec.key, value))
         self._settings.pop(chat_id, None)
         return spec.key, value, False
+
+    def _then(self, chat_id: int, key: str, value: Any):
+        hooks = self.on_change.get(key, ())
+        if not hooks:
+            return None
+
+        async def then(tx) -> None:
+            for hook in hooks:
+                await hook(tx, chat_id, value)
+        return then
 
     async def notes(self, chat_id: int, key: str, value: Any) -> list[UserError]:
         """What the admin should know about a value just set (it is stored all the same)."""

@@ -53,6 +53,20 @@ class ScheduleService:
         self.outbox = outbox
         self.clock = clock
         self.grace = grace
+        groups.on_change.setdefault("timezone", []).append(self._follow_timezone)
+
+    async def _follow_timezone(self, tx, chat_id: int, tz: str) -> None:
+        """The group's timezone changed (inside that transaction): its schedules follow it, wall-clock ones keeping
+        their wall times there, with next runs recomputed — never the old zone's times under the new zone's name."""
+        now = self.clock.now()
+        rows = []
+        for row in await ScheduleRepo.of_chat_in(tx, chat_id):
+            if row.tz == tz:
+                continue
+            first, nxt = dom.rezone(row.kind, row.spec, row.tz, tz, row.first_run, row.next_run if row.enabled else None, now)
+            rows.append((row.id, tz, first, nxt if row.enabled else row.next_run))
+        if rows:
+            await ScheduleRepo.rezone(tx, rows)
 
     async def create(self, chat_id: int, actor_id: int | None, words: list[str], content: Content,
                      here: int | None = None) -> Schedule:

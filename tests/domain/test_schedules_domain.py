@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.schedules import ScheduleError, decide, next_run, parse, split_words
+from bot.domain.schedules import ScheduleError, decide, next_run, parse, rezone, split_words
 
 UTC = timezone.utc
 FIRST = datetime(2026, 1, 1, tzinfo=UTC)
@@ -100,6 +100,20 @@ def test_after_a_long_downtime_the_latest_slot_is_judged_not_the_oldest_missed_o
     assert not skip.run and skip.skipped == due and skip.next_run == datetime(2026, 12, 4, 1, 0, tzinfo=UTC)
     fresh = decide("daily", "09:00", "Asia/Shanghai", FIRST, due, datetime(2026, 12, 3, 1, 0, 30, tzinfo=UTC), policy="skip")
     assert fresh.run and not fresh.late and fresh.skipped == due
+
+
+def test_a_new_timezone_keeps_wall_times_a_passed_one_shot_is_due_and_paused_stays_paused():
+    now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, 22:00 (Nov 30) in New York
+    chosen = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)  # a first run chosen as 12-05 09:00 Shanghai, not reached yet
+    first, nxt = rezone("daily", "09:00", "Asia/Shanghai", "America/New_York", chosen, chosen, now)
+    assert first == datetime(2026, 12, 5, 14, 0, tzinfo=UTC) and nxt == first  # 09:00 there
+    # a one-shot at 12-01 18:00: in Shanghai still ahead, in Auckland (UTC+13) it passed at 05:00 UTC the day before
+    _, due = rezone("once", "2026-12-01 18:00", "Asia/Shanghai", "Pacific/Auckland", now - timedelta(days=1),
+                    datetime(2026, 12, 1, 10, 0, tzinfo=UTC), now)
+    assert due == datetime(2026, 12, 1, 5, 0, tzinfo=UTC)  # due now: the tick's missed-run policy decides
+    assert rezone("daily", "09:00", "Asia/Shanghai", "UTC", now - timedelta(days=1), None, now)[1] is None
+    every = datetime(2026, 12, 1, 3, 30, tzinfo=UTC)
+    assert rezone("every", "30m", "Asia/Shanghai", "UTC", now, every, now) == (now, every)  # elapsed time: unchanged
 
 
 @pytest.mark.parametrize(("text", "params"), [

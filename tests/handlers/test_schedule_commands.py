@@ -73,6 +73,30 @@ async def test_replace_deletes_the_previous_copy_when_quiet_hours_held_the_new_o
     assert [m["text"] for m in pg.sim.deleted(group.chat) if "Day" in m.get("text", "")] == ["Day one", "Day two"]
 
 
+async def test_a_timezone_change_moves_wall_clock_schedules_to_the_new_zone_in_the_same_step(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 3, 0, tzinfo=UTC))  # 11:00 in Shanghai
+    await say(pg, group.owner, "/schedule daily 09:00 post Morning tea", group.chat)
+    await say(pg, group.owner, "/schedule every 30m post Half-hourly", group.chat)
+    await say(pg, group.owner, "/set timezone Asia/Shanghai", group.chat)
+    assert await say(pg, group.admin, "/schedules", group.chat) == (
+        "Schedules (group time, Asia/Shanghai)\n#1 daily 09:00 · post — next 2026-12-02 09:00\n"
+        "#2 every 30m · post — next 2026-12-01 11:30")  # elapsed time: the same instant, shown in the new zone
+    [daily, _] = await pg.services.schedules.list(group.chat.id)
+    assert daily.tz == "Asia/Shanghai" and daily.next_run == datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
+    await pg.services.schedules.remove(group.chat.id, 2)
+    pg.clock.set(datetime(2026, 12, 1, 9, 0, 5, tzinfo=UTC))  # 09:00 UTC, the old zone's slot: nothing
+    await tick(pg)
+    assert [m for m in bot_posts(pg, group.chat) if m.get("text") == "Morning tea"] == []
+    pg.clock.set(datetime(2026, 12, 2, 1, 0, 5, tzinfo=UTC))  # 09:00 in Shanghai
+    await tick(pg)
+    assert len([m for m in bot_posts(pg, group.chat) if m.get("text") == "Morning tea"]) == 1
+    await say(pg, group.owner, "/set timezone default", group.chat)  # back to UTC: 09:00 there, today
+    assert await say(pg, group.admin, "/schedules", group.chat) == (
+        "Schedules (group time, UTC)\n#1 daily 09:00 · post — next 2026-12-02 09:00")
+    [daily] = await pg.services.schedules.list(group.chat.id)
+    assert daily.next_run == datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+
 async def test_pause_resume_runnow_unschedule_and_show(pg, group):
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     await say(pg, group.owner, "/schedule daily 21:00 post Good night", group.chat)
