@@ -267,6 +267,6 @@ def parse_birthday(text: str | None) -> int | None:
     value = (text or "").strip().lower()
     if value in ("off", "关"):
         return None
-    if value.isdigit() and len(value) <= 2 and 1 <= int(value) <= 12:
+    if value.isascii() and value.isdigit() and len(value) <= 2 and 1 <= int(value) <= 12:  # not "²" (a digit to isdigit)
         return int(value)
     raise UsageError()
