@@ -6,13 +6,13 @@ from bot.domain.nps import NpsError, NpsResult
 from bot.texts import N_, Translator
 from bot.texts.core import name
 
-SEGMENT_NAMES = {
-    "none": N_("none (不忠诚)"),
-    "habitual": N_("habitual (惯性型)"),
-    "mercenary": N_("mercenary (雇佣型)"),
-    "latent": N_("latent (潜在)"),
-    "committed": N_("committed (坚定型)"),
-    "fanatic": N_("fanatic (狂热)"),
+SEGMENT_NAMES = {  # the Chinese names are the catalog's (不忠诚, 惯性型…): each language shows its own only
+    "none": N_("none"),
+    "habitual": N_("habitual"),
+    "mercenary": N_("mercenary"),
+    "latent": N_("latent"),
+    "committed": N_("committed"),
+    "fanatic": N_("fanatic"),
 }
 REASONS = {
     "referral": N_("brought a member who stayed"),
@@ -33,7 +33,7 @@ def pyramid(_: Translator, group: str, view, names: dict[int, str]) -> str:
     for segment in reversed(SEGMENTS):
         n = view.counts[segment]
         bar = "█" * (0 if total == 0 else max(1 if n else 0, round(12 * n / total)))
-        lines.append(f"{segment_name(_, segment)}: {n} {bar}")
+        lines.append(f"{segment_name(_, segment)}: {n} {bar}".rstrip())  # a zero row has no bar, and no trailing space
     if view.movers:
         lines.append(_("Moved since the week began:"))
         for user_id, before, after in view.movers[:15]:
@@ -84,8 +84,12 @@ def nps_question(_: Translator, group: str, days: int) -> str:
 def nps_result(_: Translator, r: NpsResult | None) -> str:
     if r is None or r.score is None:
         return _("NPS: no answers yet.")
-    return _("NPS {score} ({n} answers: {p} promoters, {pa} passives, {d} detractors)").format(
-        score=f"{r.score:+.0f}", n=r.answers, p=r.promoters, pa=r.passives, d=r.detractors)
+    return _("NPS {score} ({answers}: {promoters}, {passives}, {detractors})").format(
+        score=f"{r.score:+.0f}",
+        answers=_.ngettext("{n} answer", "{n} answers", r.answers).format(n=r.answers),
+        promoters=_.ngettext("{n} promoter", "{n} promoters", r.promoters).format(n=r.promoters),
+        passives=_.ngettext("{n} passive", "{n} passives", r.passives).format(n=r.passives),
+        detractors=_.ngettext("{n} detractor", "{n} detractors", r.detractors).format(n=r.detractors))
 
 
 def nps_trend(_: Translator, summary) -> str:

@@ -20,10 +20,10 @@ async def test_pyramid_places_members_and_explains_one(pg):
     await hp.job_flush(BotContext(pg.app))
     text = await say(pg, g.admin, "/loyalty", g.chat)
     assert text.startswith("Loyalty of Tea Lovers (3 members, admins apart):")
-    assert "habitual (惯性型): 3" in text           # active on their one day here, no attitude yet; bob's check-in
-    assert "mercenary (雇佣型): 0" in text          # is half of what he did (under the 60% that makes a mercenary)
+    assert "habitual: 3" in text           # active on their one day here, no attitude yet; bob's check-in
+    assert "mercenary: 0" in text          # is half of what he did (under the 60% that makes a mercenary)
     explained = await say(pg, g.admin, "/loyalty @alice", g.chat)
-    assert explained.startswith("Alice is habitual (惯性型).")
+    assert explained.startswith("Alice is habitual.")
     assert "active on 1 of 1 days (100%; needs 25%)" in explained
     assert "Attitude: no referral" in explained
     assert (await say(pg, g.admin, "/loyalty @admin", g.chat)).startswith("Admin is not placed")
@@ -32,7 +32,7 @@ async def test_pyramid_places_members_and_explains_one(pg):
 async def test_movers_since_the_week_began(pg):
     g = await make_group(pg)
     await hp.job_flush(BotContext(pg.app))
-    assert "habitual (惯性型): 3" in await say(pg, g.admin, "/loyalty", g.chat)
+    assert "habitual: 3" in await say(pg, g.admin, "/loyalty", g.chat)
     pg.clock.advance(days=7)                                   # next week: one active day of eight is not regular,
     hello = next(m for m in pg.sim.messages(g.chat) if m.get("from", {}).get("id") == g.alice.id)
     for i in range(6):                                         # but Bob comes back and answers Alice
@@ -41,11 +41,11 @@ async def test_movers_since_the_week_began(pg):
     await hp.job_flush(BotContext(pg.app))
     text = await say(pg, g.admin, "/loyalty", g.chat)
     assert "Moved since the week began:" in text
-    assert "Bob: habitual (惯性型) → committed (坚定型)" in text
+    assert "Bob: habitual → committed" in text
     assert "Alice:" not in text                                # pointing lower, inside the grace period
     assert "pending" not in text
     explained = await say(pg, g.admin, "/loyalty @alice", g.chat)
-    assert "The numbers point to none (不忠诚) since" in explained and explained.startswith("Alice is habitual")
+    assert "The numbers point to none since" in explained and explained.startswith("Alice is habitual")
 
 
 async def test_nps_round_answers_changeable_until_closed_and_in_stats(pg):
@@ -62,7 +62,7 @@ async def test_nps_round_answers_changeable_until_closed_and_in_stats(pg):
     await pg.settle()
     assert "Close it first with /nps close" in await say(pg, g.admin, "/nps", g.chat)
     closed = await say(pg, g.admin, "/nps close", g.chat)
-    assert closed == "Survey closed. NPS +33 (3 answers: 2 promoters, 0 passives, 1 detractors)"
+    assert closed == "Survey closed. NPS +33 (3 answers: 2 promoters, 0 passives, 1 detractor)"
     pg.sim.press(g.carol, survey, buttons[10])                # too late
     await pg.settle()
     assert "No survey is open" in await say(pg, g.admin, "/nps close", g.chat)
@@ -77,3 +77,32 @@ async def test_bad_input_gets_one_line(pg):
     assert await say(pg, g.admin, "/loyalty @a @b", g.chat) == "Usage: /loyalty [@username|id|(reply)]"
     assert "Only Admin and above" in await say(pg, g.alice, "/loyalty", g.chat)
     assert "Only Admin and above" in await say(pg, g.alice, "/nps", g.chat)
+
+
+async def test_english_loyalty_shows_english_only_and_chinese_shows_chinese(pg):
+    """The segment names were English msgids carrying the Chinese ("fanatic (狂热)"); and a row without members
+    ended in a space."""
+    import re
+
+    g = await make_group(pg)
+    await hp.job_flush(BotContext(pg.app))
+    text = await say(pg, g.admin, "/loyalty", g.chat)
+    assert not re.search(r"[\u4e00-\u9fff]", text), text
+    assert "fanatic: 0" in text.splitlines() and "habitual: 3 " + "█" * 12 in text.splitlines()
+    assert all(line == line.rstrip() for line in text.splitlines())
+    await say(pg, g.owner, "/lang zh", g.chat)
+    zh = await say(pg, g.admin, "/loyalty", g.chat)
+    assert "狂热型：0" in zh.splitlines() or "狂热型: 0" in zh.splitlines(), zh
+    assert "fanatic" not in zh
+
+
+def test_nps_counts_are_plural_only_when_more_than_one():
+    from bot.domain.nps import NpsResult
+    from bot.texts import translator
+    from bot.texts.loyalty import nps_result
+
+    r = NpsResult(answers=4, promoters=2, passives=1, detractors=1)
+    assert nps_result(translator("en"), r) == "NPS +25 (4 answers: 2 promoters, 1 passive, 1 detractor)"
+    one = NpsResult(answers=1, promoters=1, passives=0, detractors=0)
+    assert nps_result(translator("en"), one) == "NPS +100 (1 answer: 1 promoter, 0 passives, 0 detractors)"
+    assert nps_result(translator("zh"), r) == "净推荐值+25（4人回答：推荐者2，中立者1，贬损者1）"

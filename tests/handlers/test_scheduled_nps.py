@@ -26,7 +26,7 @@ async def test_a_monthly_nps_posts_the_survey_takes_answers_and_skips_while_one_
     assert await say(pg, group.owner, "/runnow 1", group.chat) == "Schedule #1 ran now: not sent."  # one is open
     assert len(surveys(pg, group.chat)) == 1
     assert await say(pg, group.admin, "/nps close", group.chat) == (
-        "Survey closed. NPS +0 (2 answers: 1 promoters, 0 passives, 1 detractors)")
+        "Survey closed. NPS +0 (2 answers: 1 promoter, 0 passives, 1 detractor)")
     pg.clock.set(datetime(2027, 1, 1, 10, 0, 1, tzinfo=UTC))
     await tick(pg)
     assert len(surveys(pg, group.chat)) == 2  # next month's round
