@@ -22,7 +22,7 @@ from bot.texts import funnel as texts
 from bot.texts import points as points_texts
 from bot.texts import translator
 from handlers.base import (
-    answer_query, attempt, best_effort, command, delete_later, delete_quietly, edit_query_message, person_id, reply, resolve_target,
+    Attempt, answer_query, attempt, best_effort, command, delete_later, delete_quietly, edit_query_message, person_id, reply, resolve_target,
     sender, subject,
 )
 from handlers.lifecycle import is_present
@@ -323,9 +323,13 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
             await restrict(context, owed)
             return
     screen = settings.screening and not privileged and await s.funnel.needs_check(chat.id, user.id, change.date)
-    await s.funnel.member_joined(
-        chat.id, user_info(user), link, change.date, screened=not screen, via_request=bool(change.via_join_request),
-    )
+    if screen:
+        with s.inbox.undecided():
+            live = await _undecided_join(context, chat.id, user, link, change)
+    else:
+        await s.funnel.member_joined(
+            chat.id, user_info(user), link, change.date, screened=True, via_request=bool(change.via_join_request),
+        )
     if not screen:
         # No check to pass: they are in now, so the welcome goes now. In a burst of joins the welcomes wait for the
         # group's flood window on their own, as prompts do, so the next join is not held up behind them.
@@ -335,11 +339,10 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
         else:
             context.application.create_task(welcome, update=update, name=f"welcome:{chat.id}:{user.id}")
         return
-    # Telegram's word on where they are now: a join handled late (after downtime) must not act on someone gone. If
-    # Telegram cannot say (flood wait, network), screening fails closed: they are checked as if present.
-    live = await attempt(f"look up newcomer {user.id} in {chat.id}", lambda: context.bot.get_chat_member(chat.id, user.id))
     if live.refused or (live.done and not is_present(live.result)):
         return
+    # The decision's commit: it marks the join handled (until here a crash leaves the join due, handled again at the
+    # restart; needs_check then finds this check and a redelivery opens no second one).
     check = await s.funnel.begin_check(chat.id, user.id, "join", change.date)
     if check is None:
         return
@@ -358,6 +361,16 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
         # In a raid the prompts wait for the group's flood window (20 a minute): the next newcomer's restriction must
         # not wait behind them, so the prompt goes out on its own while this chat's updates move on.
         context.application.create_task(prompt, update=update, name=f"captcha-prompt:{check.id}")
+
+
+async def _undecided_join(context: BotContext, chat_id: int, user, link: str | None, change) -> Attempt:
+    """A join to screen, before its check is opened: its referral recorded (pending, unscreened), and Telegram's word
+    on where they are now: a join handled late (after downtime) must not act on someone gone. If Telegram cannot say
+    (flood wait, network), screening fails closed: they are checked as if present. Both are harmless to do again."""
+    await context.services.funnel.member_joined(
+        chat_id, user_info(user), link, change.date, screened=False, via_request=bool(change.via_join_request),
+    )
+    return await attempt(f"look up newcomer {user.id} in {chat_id}", lambda: context.bot.get_chat_member(chat_id, user.id))
 
 
 # Checks whose group prompt is being sent right now (waiting for the flood window, perhaps): the sweep leaves them be.

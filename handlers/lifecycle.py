@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -53,15 +54,19 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
     if change.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP) or change.new_chat_member.user.id == context.bot.id:
         return
     s, user = context.services, change.new_chat_member.user
-    event = await s.members.status_changed(
-        change.chat.id,
-        user_info(user),
-        _status(change.old_chat_member),
-        _status(change.new_chat_member),
-        change.from_user.id if change.from_user else None,
-        invite_link=change.invite_link.invite_link if change.invite_link else None,
-        update_id=update.update_id,
-    )
+    joins = not user.is_bot and not is_present(change.old_chat_member) and is_present(change.new_chat_member)
+    # A person's join is handled until the funnel has decided their screening (handlers.funnel.on_chat_member): this
+    # commit must not mark it handled, or a crash before that decision leaves them unchecked for good.
+    with s.inbox.undecided() if joins else nullcontext():
+        event = await s.members.status_changed(
+            change.chat.id,
+            user_info(user),
+            _status(change.old_chat_member),
+            _status(change.new_chat_member),
+            change.from_user.id if change.from_user else None,
+            invite_link=change.invite_link.invite_link if change.invite_link else None,
+            update_id=update.update_id,
+        )
     if event == "join" and not user.is_bot:
         s.spotlight.joined(change.chat.id, user.id, change.date)
 

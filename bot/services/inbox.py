@@ -11,7 +11,8 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -99,6 +100,19 @@ class InboxService:
     def handling(update_id: int | None) -> None:
         """From here on, a commit in this task also marks the update handled (its own writes start here)."""
         HANDLING.set(update_id)
+
+    @staticmethod
+    @contextmanager
+    def undecided() -> Iterator[None]:
+        """What is written (or asked of Telegram) inside does not mark the update being handled: its handling has a
+        decision still to commit (a join's screening check), and a crash before that commit must leave the update
+        due, so the restart handles it again. What is written inside must be harmless to write again (a repeat of
+        it changes nothing); the next commit outside marks the update as usual."""
+        outside = HANDLING.set(None)
+        try:
+            yield
+        finally:
+            HANDLING.reset(outside)
 
     async def before_telegram_acts(self) -> None:
         """Called before Sticky asks Telegram to do something (send, edit, restrict…) while handling an update: if

@@ -6,11 +6,15 @@ from datetime import timedelta
 
 import pytest
 
+from telegram import Update
+
+from bot.app import ALLOWED_UPDATES
 from handlers import funnel as fh
 from tests.handlers.funnel_helpers import (
-    can_send, newcomer, passed_left_and_back, pending, press, prompt_message, quiet_club, right, run_job, screening_on,
-    time_out, wrong,
+    can_send, link_of, newcomer, passed_left_and_back, pending, press, prompt_message, quiet_club, referrals, right, run_job,
+    screening_on, time_out, wrong,
 )
+from tests.handlers.test_inbox import crash
 from tests.helpers import say
 
 
@@ -179,6 +183,53 @@ async def test_a_late_join_still_gets_a_grace_period_and_repeats_are_ignored(pg,
     check = await pending(pg, group.chat, dave)
     assert check.deadline == pg.clock.now() + timedelta(seconds=60)
     assert len(await pg.services.db.fetchall("SELECT id FROM captcha_checks WHERE user_id = ?", (dave.id,))) == 1
+
+
+class Killed(BaseException):
+    """kill -9 in-process: not an error anything handles; the handling stops where it is raised."""
+
+
+@pytest.mark.parametrize("at", ["after_member_commit", "in_get_chat_member"])
+async def test_a_join_cut_off_by_a_crash_before_its_check_is_checked_after_the_restart(pg, group, monkeypatch, at):
+    """The member row and the referral are committed before the newcomer is looked up and their check opened: a kill
+    in between used to leave the join marked handled, the newcomer able to post and never checked."""
+    await screening_on(pg, group)
+    url = await link_of(pg, group, group.alice)
+    dave = pg.sim.user("dave")
+    pg.sim.join(group.chat, dave, link=url)
+    updates = pg.sim.take_updates(ALLOWED_UPDATES)
+    funnel = pg.services.funnel
+    if at == "after_member_commit":  # right after lifecycle's commit of the member, before the funnel's first write
+        async def killed(*args, **kwargs):
+            raise Killed()
+        monkeypatch.setattr(funnel, "member_joined", killed)
+    else:  # after the referral's commit, while Telegram is asked where the newcomer is
+        take = pg.sim._take_failure
+        def kill_on_lookup(method):
+            if method == "getChatMember":
+                raise Killed()
+            return take(method)
+        monkeypatch.setattr(pg.sim, "_take_failure", kill_on_lookup)
+    await pg.services.inbox.receive(updates)
+    with pytest.raises(Killed):
+        await pg.app.process_update(Update.de_json(updates[0], pg.app.bot))
+    assert await pending(pg, group.chat, dave) is None and can_send(pg, group.chat, dave)  # cut off unchecked
+    monkeypatch.undo()
+
+    await crash(pg)  # the restart handles the join again, first
+    await pg.settle()
+    check = await pending(pg, group.chat, dave)
+    assert check is not None and not can_send(pg, group.chat, dave)
+    [ref] = [r for r in await referrals(pg, group.chat) if r["invitee_id"] == dave.id]
+    assert ref["status"] == "pending" and ref["screened_at"] is None  # counted once, and only after the check
+
+    await pg.deliver(updates)  # Telegram delivers the join again: no second check, no second prompt
+    await pg.settle()
+    assert len(await pg.services.db.fetchall("SELECT id FROM captcha_checks WHERE user_id = ?", (dave.id,))) == 1
+    assert len([m for m in pg.sim.replies(group.chat) if m["message_id"] == check.prompt_message_id]) == 1
+    await press(pg, group.chat, dave, check)
+    assert can_send(pg, group.chat, dave)
+    assert len([m for m in pg.sim.replies(group.chat) if "dave" in m.get("text", "").lower() and "welcome" in m.get("text", "").lower()]) == 1
 
 
 async def test_a_returning_member_who_passed_before_is_not_asked_again(pg, group):
