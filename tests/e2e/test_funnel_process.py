@@ -54,3 +54,32 @@ def test_a_pending_captcha_and_a_pending_referral_survive_sigkill(sim, start, db
     assert query(db_path, "SELECT currency, amount FROM ledger WHERE user_id = ? AND reason = 'referral' ORDER BY currency", alice.id) == [
         ("points", 20), ("xp", 20)]
     assert third.stop() == 0
+
+
+def test_a_join_killed_before_its_check_opens_is_screened_after_the_restart(sim, start, db_path):  # noqa: F811
+    """SIGKILL while Sticky asks Telegram where the newcomer is (their member row and referral committed, their check
+    not opened yet): the restart handles the join again — restricted and prompted once, the referral still pending."""
+    first = start()
+    chat, owner, _admin, alice, _bob = make_group(sim)
+    command_answered(sim, first, owner, "/set screening on", chat)
+    command_answered(sim, first, alice, "/invite", chat)
+    [url] = [l["invite_link"] for l in sim.invite_links(chat) if l.get("name", "").endswith(f"#{alice.id}")]
+    dave = sim.user("dave")
+    sim.lost_answer_hold = 15.0  # the lookup's answer never comes: the bot waits on it while it is killed
+    sim.timeout_after_send("getChatMember")
+    sim.join(chat, dave, link=url)
+    wait_for(lambda: [c for c in sim.calls("getChatMember") if c.fault == "timeout"], "the newcomer's lookup", first)
+    first.kill()
+    assert query(db_path, "SELECT status, screened_at FROM referrals WHERE invitee_id = ?", dave.id) == [("pending", None)]
+    assert query(db_path, "SELECT id FROM captcha_checks WHERE user_id = ?", dave.id) == []
+
+    second = start()
+    wait_for(lambda: sim.member(chat, dave)["status"] == "restricted", "Dave restricted after the restart", second)
+    check = wait_for(lambda: query(db_path, "SELECT id FROM captcha_checks WHERE user_id = ? AND prompt_message_id IS NOT NULL",
+                                   dave.id), "Dave's prompt", second)
+    polls = len(sim.calls("getUpdates"))
+    wait_for(lambda: len(sim.calls("getUpdates")) >= polls + 2, "two more polls", second)
+    assert len(check) == 1 and len(query(db_path, "SELECT id FROM captcha_checks WHERE user_id = ?", dave.id)) == 1
+    assert len([m for m in sim.messages(chat) if f"cap:{check[0][0]}:" in str(m.get("reply_markup"))]) == 1
+    assert query(db_path, "SELECT status FROM referrals WHERE invitee_id = ?", dave.id) == [("pending",)]
+    assert second.stop() == 0
