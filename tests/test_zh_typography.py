@@ -53,3 +53,29 @@ async def test_replies_in_a_chinese_group_keep_chinese_typography(pg):
     ]:
         text = re.sub(r"<[^>]+>", "", await say(pg, user, command, g.chat))
         assert faults(text) == [], command
+
+
+async def test_replies_joined_from_several_pieces_keep_chinese_typography(pg):
+    """Clauses joined in code (a badge's bonus after the /checkin line, "（已下架）" after an edit, "我已私信…" after a
+    fulfilment, the NPS count after a trend, a rule's [dry run]) had a space before full-width punctuation."""
+    from tests.handlers.test_shop import buy
+
+    g = await make_group(pg)
+    await say(pg, g.owner, "/lang zh", g.chat)
+    replies = [await say(pg, g.alice, "/checkin", g.chat)]   # the first check-in earns a badge with a bonus
+    assert "首次签到（+" in replies[0], replies[0]
+    await say(pg, g.owner, "/give @alice 100 维基", g.chat)
+    await say(pg, g.owner, "/additem 茶杯 | 30", g.chat)
+    replies.append(await say(pg, g.owner, "/edititem 1 active off", g.chat))
+    assert "（已下架）" in replies[-1], replies[-1]
+    await say(pg, g.owner, "/edititem 1 active on", g.chat)
+    await buy(pg, g, g.alice, 1)
+    replies.append(await say(pg, g.owner, "/fulfil 1", g.chat))
+    await say(pg, g.owner, "/nps", g.chat)
+    replies.append(await say(pg, g.owner, "/nps close", g.chat))
+    replies.append(await say(pg, g.owner, "/stats", g.chat))
+    for text in replies:
+        text = re.sub(r"<[^>]+>", "", text)
+        assert faults(text) == [], text
+    # Points read the same everywhere: a space between the number and 积分.
+    assert not re.search(r"\d积分", "\n".join(replies)), replies

@@ -14,6 +14,10 @@ def N_(message: str) -> str:
     return message
 
 
+# One clause after another ("Order #1 is fulfilled." + "I told them privately."); zh joins them without a space.
+JOINED = N_("{text} {more}")
+
+
 class Translator:
     """`_("text")` translates; `_.ngettext(singular, plural, n)` picks the plural form."""
 
@@ -26,6 +30,10 @@ class Translator:
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self._catalog.ngettext(singular, plural, n)
+
+    def joined(self, text: str, more: str) -> str:
+        """`text` followed by another clause: a space in English, none in Chinese (full-width punctuation spaces itself)."""
+        return self(JOINED).format(text=text, more=more) if more else text
 
     def for_language(self, lang: str) -> Translator:
         return translator(lang)

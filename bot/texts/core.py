@@ -212,7 +212,7 @@ def roles_pyramid(_: Translator, title: str, by_role: Mapping[Role, Sequence[str
         shown = _(", ").join(name(n) for n in names[:limit]) or "—"
         more = len(names) - limit
         if more > 0:
-            shown += " " + _.ngettext("and {n} more", "and {n} more", more).format(n=more)
+            shown = _.joined(shown, _.ngettext("and {n} more", "and {n} more", more).format(n=more))
         lines.append(f"{head}\n  {shown}")
     return "\n".join(lines)
 
@@ -245,8 +245,8 @@ def settings_list(
         line = "• {key} = {value}" if overridden else _("• {key} = {value} (default)")
         line = line.format(key=escape(key), value=shown_value(_, value))
         if lacking.get(key):
-            line += " " + _("⚠️ can't work: I lack {rights}").format(
-                rights=_(", ").join(f"“{right_name(_, r)}”" for r in lacking[key]))
+            line = _.joined(line, _("⚠️ can't work: I lack {rights}").format(
+                rights=_(", ").join(f"“{right_name(_, r)}”" for r in lacking[key])))
         lines.append(line)
     for feature, right in features:
         lines.append(_("⚠️ {feature} can't work: I lack “{right}”.").format(feature=_(FEATURES[feature]), right=right_name(_, right)))

@@ -95,9 +95,9 @@ def nps_result(_: Translator, r: NpsResult | None) -> str:
 def nps_trend(_: Translator, summary) -> str:
     line = nps_result(_, summary.latest)
     if summary.previous is not None and summary.previous.score is not None and summary.latest and summary.latest.score is not None:
-        line += " " + _("(previous survey {score})").format(score=f"{summary.previous.score:+.0f}")
+        line = _.joined(line, _("(previous survey {score})").format(score=f"{summary.previous.score:+.0f}"))
     if summary.open:
-        line += " " + _("— survey still open")
+        line = _.joined(line, _("— survey still open"))
     return line
 
 

@@ -123,8 +123,8 @@ def checkin_done(_: Translator, who: str, reward, rank: int, tier: Tier, tz: str
 def awarded(_: Translator, who: str, badges: Sequence[BadgeRule], tier: Tier | None) -> str:
     lines = []
     for badge in badges:
-        bonus = " " + _("(+{n} points)").format(n=badge.points_bonus) if badge.points_bonus else ""
-        lines.append(_("🏅 New badge: {badge}").format(badge=badge_name(_, badge.key)) + bonus)
+        bonus = _("(+{n} points)").format(n=badge.points_bonus) if badge.points_bonus else ""
+        lines.append(_.joined(_("🏅 New badge: {badge}").format(badge=badge_name(_, badge.key)), bonus))
     if tier is not None:
         lines.append(tier_up(_, who, tier))
     return "\n".join(lines)
@@ -223,8 +223,8 @@ class EarnRules:
 def earn(_: Translator, r: EarnRules) -> str:
     rules = r.checkin
     lines = [_("<b>How to earn</b>")]
-    lines.append(_("• /checkin once a day: +{points} points, +{xp} XP").format(points=rules.base, xp=rules.xp)
-                 + (" " + _("(or write: {words})").format(words=_(", ").join(escape(w) for w in r.words)) if r.words else ""))
+    lines.append(_.joined(_("• /checkin once a day: +{points} points, +{xp} XP").format(points=rules.base, xp=rules.xp),
+                          _("(or write: {words})").format(words=_(", ").join(escape(w) for w in r.words)) if r.words else ""))
     if rules.streak_bonus:
         bonus = _(", ").join(_("{d} days +{b}").format(d=d, b=b) for d, b in rules.streak_bonus)
         lines.append(_("• streak bonus on the day you reach: {list}").format(list=bonus))
@@ -248,12 +248,12 @@ def earn(_: Translator, r: EarnRules) -> str:
     paying = [b for b in r.badges if b.points_bonus]
     if paying:
         lines.append(_("• badges: {list}").format(list=_(", ").join(f"{badge_name(_, b.key)} +{b.points_bonus}" for b in paying)))
-    warned = " " + _.ngettext("You are told {n} day ahead.", "You are told up to {n} days ahead.", r.warn_days).format(
+    warned = _.ngettext("You are told {n} day ahead.", "You are told up to {n} days ahead.", r.warn_days).format(
         n=r.warn_days) if r.warn_days else ""
     if r.expiry_mode == "fifo":
-        lines.append(_("Points expire {days} days after they are earned, oldest first.").format(days=r.expiry_days) + warned)
+        lines.append(_.joined(_("Points expire {days} days after they are earned, oldest first.").format(days=r.expiry_days), warned))
     elif r.expiry_mode == "decay" and r.decay_percent:
-        lines.append(_("Each New Year, {share} of unspent points expire.").format(share=f"{r.decay_percent}%") + warned)
+        lines.append(_.joined(_("Each New Year, {share} of unspent points expire.").format(share=f"{r.decay_percent}%"), warned))
     return "\n".join(lines)
 
 

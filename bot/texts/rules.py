@@ -147,7 +147,7 @@ def modlog(_: Translator, rows: list[tuple[datetime, str, str, str, str | None, 
         if reason:
             line += f" ({reason_text(reason)})"
         if dry:
-            line += " " + _("[dry run]")
+            line = _.joined(line, _("[dry run]"))
         if sum(len(x) + 1 for x in lines) + len(line) > 3500:  # one Telegram message holds 4096 characters
             break
         lines.append(line)
@@ -245,7 +245,7 @@ def rule_list(_: Translator, rows, mode: str) -> str:
         return _("No rules. Add one: /rule add when message and has link then delete")
     head = _("Rules, in order (the first that fires stops the rest unless it says continue):")
     if mode != "on":
-        head += " " + (_("[dry run: nothing is done]") if mode == "dry" else _("[rules are off]"))
+        head = _.joined(head, _("[dry run: nothing is done]") if mode == "dry" else _("[rules are off]"))
     lines = [head]
     for i, row in enumerate(rows, 1):
         state = _("on") if row.enabled else _("off")

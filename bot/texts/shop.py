@@ -227,8 +227,8 @@ def item_added(_: Translator, item: ShopItem) -> str:
 
 
 def item_edited(_: Translator, item: ShopItem) -> str:
-    state = "" if item.active else " " + _("(off the shelf)")
-    return _("Updated {item}: {terms}.").format(item=f"<b>{item_title(item)}</b>", terms=terms(_, item)) + state
+    state = "" if item.active else _("(off the shelf)")
+    return _.joined(_("Updated {item}: {terms}.").format(item=f"<b>{item_title(item)}</b>", terms=terms(_, item)), state)
 
 
 def item_removed(_: Translator, item: ShopItem) -> str:
@@ -239,10 +239,10 @@ def item_removed(_: Translator, item: ShopItem) -> str:
 def codes_added(_: Translator, item: ShopItem, added: int, skipped: int, converted: bool) -> str:
     text = _.ngettext("Added {n} code to {item}.", "Added {n} codes to {item}.", added).format(n=added, item=f"<b>{item_title(item)}</b>")
     if skipped:
-        text += " " + _.ngettext("{n} was already there.", "{n} were already there.", skipped).format(n=skipped)
-    text += " " + _("Unused codes (the stock): {n}.").format(n=item.stock or 0)
+        text = _.joined(text, _.ngettext("{n} was already there.", "{n} were already there.", skipped).format(n=skipped))
+    text = _.joined(text, _("Unused codes (the stock): {n}.").format(n=item.stock or 0))
     if converted:
-        text += " " + _("Each purchase now delivers one code by private message.")
+        text = _.joined(text, _("Each purchase now delivers one code by private message."))
     return text
 
 
@@ -285,13 +285,13 @@ def pending_orders(_: Translator, orders: Sequence[Order], total: int, tz: str) 
 
 def fulfilled(_: Translator, order: Order, told: bool) -> str:
     text = _("Order #{id} ({item} for {who}) is fulfilled.").format(id=order.id, item=name(order.item_name), who=name(order.buyer_name))
-    return text + " " + (_("I told them privately.") if told else _("I could not tell them privately; please let them know."))
+    return _.joined(text, _("I told them privately.") if told else _("I could not tell them privately; please let them know."))
 
 
 def rejected(_: Translator, order: Order, refunded: int, told: bool) -> str:
     text = _("Order #{id} ({item} for {who}) is rejected; {cost} refunded.").format(
         id=order.id, item=name(order.item_name), who=name(order.buyer_name), cost=points(_, refunded))
-    return text + " " + (_("I told them privately.") if told else _("I could not tell them privately; please let them know."))
+    return _.joined(text, _("I told them privately.") if told else _("I could not tell them privately; please let them know."))
 
 
 def fulfilled_notice(_: Translator, order: Order, group: str) -> str:

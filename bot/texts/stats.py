@@ -25,7 +25,7 @@ def _signed(value: float, digits: int = 0) -> str:
 def _points_change(_: Translator, now: float | None, before: float | None) -> str:
     if now is None or before is None:
         return ""
-    return " " + _("({change} pts)").format(change=_signed((now - before) * 100))
+    return _.joined("", _("({change} pts)").format(change=_signed((now - before) * 100)))  # after the value: no space in zh
 
 
 def stats(_: Translator, group: str, r, silent_days: int) -> str:
@@ -157,5 +157,5 @@ def spotlight(_: Translator, group: str, who: str, s) -> str:
     text = _("Newcomer spotlight in {group}: {name} joined and sent {n} messages within {hours} hours. "
              "A good moment to welcome them in person.").format(group=name(group), name=name(who), n=s.messages, hours=s.hours)
     if s.bonus:
-        text += " " + _("They got the group's welcome bonus of {points} points.").format(points=s.bonus)
+        text = _.joined(text, _("They got the group's welcome bonus of {points} points.").format(points=s.bonus))
     return text
