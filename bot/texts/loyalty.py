@@ -33,7 +33,8 @@ def pyramid(_: Translator, group: str, view, names: dict[int, str]) -> str:
     for segment in reversed(SEGMENTS):
         n = view.counts[segment]
         bar = "█" * (0 if total == 0 else max(1 if n else 0, round(12 * n / total)))
-        lines.append(f"{segment_name(_, segment)}: {n} {bar}".rstrip())  # a zero row has no bar, and no trailing space
+        row = _("{segment}: {n}").format(segment=segment_name(_, segment), n=n)
+        lines.append(f"{row} {bar}" if bar else row)  # a zero row has no bar, and no trailing space
     if view.movers:
         lines.append(_("Moved since the week began:"))
         for user_id, before, after in view.movers[:15]:
