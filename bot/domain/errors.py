@@ -16,7 +16,8 @@ def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
 def row_id(word: str) -> int | None:
     """A row's number as typed (`3` or `#3`), or None: ids are SQLite integers, so 0 or 19 digits name nothing."""
     digits = word.lstrip("#")
-    if not digits.isdigit() or len(digits) > 18 or int(digits) == 0:
+    # isascii: "²" and "١٢" are digits to str.isdigit but not to int()
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 18 or int(digits) == 0:
         return None
     return int(digits)
 
@@ -87,3 +88,21 @@ class MissingRightError(UserError):
     """A note, not a refusal: the setting is stored, but it needs a Telegram admin right the bot lacks in the group."""
 
     code = "missing_right"  # params: key, right
+
+
+def bounded_text(text: str, error: type[UserError], limit: int) -> str:
+    """A text a member wrote for a list (a suggestion, a topic): stripped, not empty, at most `limit` characters."""
+    text = text.strip()
+    if not text:
+        raise error(reason="empty")
+    if len(text) > limit:
+        raise error(reason="too_long", limit=limit)
+    return text
+
+
+def typed_id(word: str, error: type[UserError]) -> int:
+    """A row's number as typed, or `error` with reason bad_id."""
+    found = row_id(word)
+    if found is None:
+        raise error(reason="bad_id")
+    return found

@@ -1,7 +1,7 @@
 """The feedback box, pure: what a suggestion may be and how an admin's decision reads."""
 from __future__ import annotations
 
-from bot.domain.errors import UserError, row_id
+from bot.domain.errors import UserError, bounded_text, typed_id
 
 MAX_TEXT = 1000
 MAX_POINTS = 10_000
@@ -14,19 +14,11 @@ class FeedbackError(UserError):
 
 
 def check_text(text: str) -> str:
-    text = text.strip()
-    if not text:
-        raise FeedbackError(reason="empty")
-    if len(text) > MAX_TEXT:
-        raise FeedbackError(reason="too_long", limit=MAX_TEXT)
-    return text
+    return bounded_text(text, FeedbackError, MAX_TEXT)
 
 
 def parse_id(word: str) -> int:
-    found = row_id(word)
-    if found is None:
-        raise FeedbackError(reason="bad_id")
-    return found
+    return typed_id(word, FeedbackError)
 
 
 def parse_points(word: str | None, default: int) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.errors import UserError, row_id
+from bot.domain.errors import UserError, bounded_text, typed_id
 
 MAX_TEXT = 1000
 
@@ -17,19 +17,11 @@ class TopicError(UserError):
 
 
 def check_text(text: str) -> str:
-    text = text.strip()
-    if not text:
-        raise TopicError(reason="empty")
-    if len(text) > MAX_TEXT:
-        raise TopicError(reason="too_long", limit=MAX_TEXT)
-    return text
+    return bounded_text(text, TopicError, MAX_TEXT)
 
 
 def parse_id(word: str) -> int:
-    found = row_id(word)
-    if found is None:
-        raise TopicError(reason="bad_id")
-    return found
+    return typed_id(word, TopicError)
 
 
 @dataclass(frozen=True)
