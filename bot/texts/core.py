@@ -245,8 +245,9 @@ def settings_list(
         line = "• {key} = {value}" if overridden else _("• {key} = {value} (default)")
         line = line.format(key=escape(key), value=shown_value(_, value))
         if lacking.get(key):
-            line = _.joined(line, _("⚠️ can't work: I lack {rights}").format(
-                rights=_(", ").join(f"“{right_name(_, r)}”" for r in lacking[key])))
+            # A mark after the value, not a clause: spaced in both languages ("= on ⚠️ …", "= 开 ⚠️ …").
+            line += " " + _("⚠️ can't work: I lack {rights}").format(
+                rights=_(", ").join(f"“{right_name(_, r)}”" for r in lacking[key]))
         lines.append(line)
     for feature, right in features:
         lines.append(_("⚠️ {feature} can't work: I lack “{right}”.").format(feature=_(FEATURES[feature]), right=right_name(_, right)))
