@@ -187,7 +187,7 @@ class FakeTelegram(DriverMixin, ForumMixin, UserMediaMixin, ChannelMixin, BotMet
         self._updates.clear()
         return copy.deepcopy(taken)
 
-    def deliver_webhooks(self, proxy: dict[str, str], **options: float) -> WebhookDelivery:
+    def deliver_webhooks(self, proxy: dict[str, str], **options: float | int) -> WebhookDelivery:
         """Deliver pending updates to the webhook the bot sets, as Telegram does, from a daemon thread (close() it).
         `proxy` maps the webhook's public origin (https://host[:port]) to where the bot listens on 127.0.0.1."""
         from .webhook import WebhookDelivery

@@ -39,7 +39,7 @@ class WebhookDelivery:
     """A daemon thread delivering the simulator's pending updates to its webhook; `close()` stops it."""
 
     def __init__(self, sim: FakeTelegram, proxy: dict[str, str], retry_seconds: float = 0.2,
-                 give_up_seconds: float = 120.0, timeout: float = 10.0) -> None:
+                 give_up_seconds: float = 120.0, timeout: float = 10.0, lose_answers: int = 0) -> None:
         for local in proxy.values():
             if urlsplit(local).hostname not in ("127.0.0.1", "localhost"):
                 raise ValueError("the simulator delivers webhooks only to 127.0.0.1")
@@ -49,7 +49,7 @@ class WebhookDelivery:
         self.deliveries: list[Delivery] = []
         self.given_up: list[int] = []
         self._first_try: dict[int, float] = {}
-        self._lose = 0
+        self._lose = lose_answers  # set before the thread starts: the first answers lost, whatever the timing
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sim-webhook", daemon=True)
         self._thread.start()
