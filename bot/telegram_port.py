@@ -60,10 +60,14 @@ class BotOutbox:
         if not done.done:
             raise SendError(str(done.error))
         message_id = done.result.message_id
-        if pin:  # an unpinned post is still the post
-            await self.attempt(f"pin {chat_id}/{message_id}",
-                               lambda: self.bot.pin_chat_message(chat_id, message_id, disable_notification=True))
+        if pin:
+            await self._pin(chat_id, message_id)
         return message_id
+
+    async def _pin(self, chat_id: int, message_id: int) -> None:
+        """Pin a post or poll just sent, silently; an unpinned post is still the post (best effort)."""
+        await self.attempt(f"pin {chat_id}/{message_id}",
+                           lambda: self.bot.pin_chat_message(chat_id, message_id, disable_notification=True))
 
     async def delete(self, chat_id: int, message_id: int) -> bool:
         try:
@@ -81,9 +85,8 @@ class BotOutbox:
         if not done.done:
             raise SendError(str(done.error))
         message_id = done.result.message_id
-        if pin:  # an unpinned poll is still the poll
-            await self.attempt(f"pin {chat_id}/{message_id}",
-                               lambda: self.bot.pin_chat_message(chat_id, message_id, disable_notification=True))
+        if pin:
+            await self._pin(chat_id, message_id)
         return message_id, done.result.poll.id
 
     async def stop_poll(self, chat_id: int, message_id: int) -> int | None:
