@@ -17,7 +17,11 @@ from storage.connections import GroupOf
 from storage.groups import Group
 
 CONNECT_PATTERN = r"^conn:-?\d+$"
-PICK_PATTERN = r"^pick:[a-z0-9_]+:-?\d+$"
+# A which-group button: `pick:COMMAND:GROUP[:ARGUMENTS]`, or `pick#KEY:GROUP` when the arguments do not fit in
+# Telegram's 64 bytes of callback data (the command and its arguments are then kept server-side under KEY).
+PICK_PATTERN = r"^pick(:[a-z0-9_]+|#\d+):-?\d+(:.+)?$"
+CALLBACK_DATA_BYTES = 64
+SHOWN_ARGS = 60  # of the arguments, this many characters are repeated in the question
 
 
 def acts_elsewhere(update: Update, callback: Callback) -> bool:
@@ -42,6 +46,17 @@ def _group_view(message: dict, update_id: int, group: Group, bot) -> Update:
     return Update.de_json({"update_id": update_id, "message": message}, bot)
 
 
+async def _pick_buttons(context: BotContext, user_id: int, name: str, args: str, groups: list[GroupOf]) -> InlineKeyboardMarkup:
+    """One button per group, each carrying the command and its arguments — in the button while they fit in 64 bytes,
+    otherwise kept server-side (durably: a restart keeps them) under a key the buttons name."""
+    def data(group: GroupOf) -> str:
+        return f"pick:{name}:{group.chat_id}" + (f":{args}" if args else "")
+    if all(len(data(g).encode("utf-8")) <= CALLBACK_DATA_BYTES for g in groups):
+        return InlineKeyboardMarkup([[InlineKeyboardButton(g.title[:60] or str(g.chat_id), callback_data=data(g))] for g in groups])
+    key = await context.services.connections.ask(user_id, name, args)
+    return _buttons(f"pick#{key}", groups)
+
+
 async def _run_in(view: Update, context: BotContext, callback: Callback, where: Remote, chat_id: int, message_id: int, args: list[str]) -> None:
     context.actor = where.actor
     context.tr = translator((await context.services.groups.settings(where.group.chat_id)).language)
@@ -64,7 +79,12 @@ async def run_elsewhere(update: Update, context: BotContext, callback: Callback)
         await reply(update, context, await render_error(update, context, err, spec.name), transient=True)
         return
     if isinstance(where, list):
-        await reply(update, context, texts.which_group(context.tr, spec.name), markup=_buttons(f"pick:{spec.name}", where))
+        args = " ".join(context.args or [])
+        if len(args) > SHOWN_ARGS:  # the question repeats what was typed, cut at a word
+            shown = f"{spec.name} {args[:SHOWN_ARGS].rsplit(' ', 1)[0]}…"
+        else:
+            shown = f"{spec.name} {args}".rstrip()
+        await reply(update, context, texts.which_group(context.tr, shown), markup=await _pick_buttons(context, user_id, spec.name, args, where))
         return
     message = update.message
     view = _group_view(message.to_dict(), update.update_id, where.group, context.bot)
@@ -118,24 +138,33 @@ async def on_connect_button(update: Update, context: BotContext) -> None:
 async def on_pick_button(update: Update, context: BotContext) -> None:
     """A group picked for a personal command typed in private: the command runs there, answering here."""
     query = update.callback_query
-    _tag, name, chat_id = query.data.split(":")
-    callback = next((c for c in context.bot_data.commands if spec_of(c).name == name), None)
-    if callback is None or not spec_of(callback).personal:
-        await answer_query(query)
-        return
+    s = context.services.connections
     try:
-        where = await context.services.connections.personal(query.from_user.id, name, int(chat_id))
+        if query.data.startswith("pick#"):  # pick#KEY:GROUP
+            key, chat_id = query.data.removeprefix("pick#").split(":")
+            name, args = await s.asked(query.from_user.id, int(key))
+        else:  # pick:COMMAND:GROUP[:ARGUMENTS]
+            _tag, name, chat_id, *rest = query.data.split(":", 3)
+            args = rest[0] if rest else ""
+        callback = next((c for c in context.bot_data.commands if spec_of(c).name == name), None)
+        if callback is None or not spec_of(callback).personal:
+            await answer_query(query)
+            return
+        where = await s.personal(query.from_user.id, name, int(chat_id))
     except UserError as err:
-        await answer_query(query, await render_error(update, context, err), show_alert=True)
+        text = await render_error(update, context, err)
+        await answer_query(query, text, show_alert=True)
+        if isinstance(err, ConnectError) and err.params.get("reason") == "expired":
+            await edit_query_message(query, text)  # its buttons name nothing any more
         return
     await answer_query(query)
-    typed = f"/{name}"
+    typed = f"/{name} {args}".rstrip()
     message = {
         "message_id": 0, "date": int(query.message.date.timestamp()), "from": query.from_user.to_dict(), "text": typed,
-        "entities": [{"type": "bot_command", "offset": 0, "length": len(typed)}],
+        "entities": [{"type": "bot_command", "offset": 0, "length": len(name) + 1}],
     }
     view = _group_view(message, update.update_id, where.group, context.bot)
-    await _run_in(view, context, callback, where, query.message.chat.id, query.message.message_id, [])
+    await _run_in(view, context, callback, where, query.message.chat.id, query.message.message_id, args.split())
 
 
 COMMANDS = [cmd_connect, cmd_disconnect]

@@ -54,3 +54,22 @@ class ConnectionRepo:
             (user_id,),
         )
         return [GroupOf(r["chat_id"], r["title"], r["tg_role"]) for r in rows]
+
+    async def ask(self, user_id: int, command: str, args: str, now: datetime, forget_before: datetime) -> int:
+        """Keep a which-group question's command and arguments (too long for its buttons); its id names it in them.
+        Questions asked before `forget_before` are forgotten in the same transaction."""
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM pick_questions WHERE asked_at < ?", (iso(forget_before),))
+            async with tx.execute(
+                "INSERT INTO pick_questions(user_id, command, args, asked_at) VALUES (?, ?, ?, ?) RETURNING id",
+                (user_id, command, args, iso(now)),
+            ) as cur:
+                return (await cur.fetchone())[0]
+
+    async def asked(self, question_id: int, user_id: int, since: datetime) -> tuple[str, str] | None:
+        """(command, arguments) of `user_id`'s question `question_id`, if it was asked since `since`."""
+        row = await self.db.fetchone(
+            "SELECT command, args FROM pick_questions WHERE id = ? AND user_id = ? AND asked_at >= ?",
+            (question_id, user_id, iso(since)),
+        )
+        return None if row is None else (row["command"], row["args"])

@@ -766,4 +766,18 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX night_modes_due ON night_modes(next_change)
         """,
     ),
+    Migration(
+        23,
+        "which-group questions whose command arguments do not fit in a button: kept here, the button names the row (ids never reused: an old button must not name a newer question)",
+        """
+        CREATE TABLE pick_questions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER NOT NULL,
+            command TEXT NOT NULL,
+            args TEXT NOT NULL,
+            asked_at TEXT NOT NULL
+        );
+        CREATE INDEX pick_questions_asked ON pick_questions(asked_at)
+        """,
+    ),
 ]

@@ -81,7 +81,7 @@ class AnonymousAdminError(UserError):
 class ConnectError(UserError):
     """Managing a group from private chat (/connect) could not go ahead."""
 
-    code = "connect"  # params: reason in {not_admin, not_member, unknown_group, lost, unverified, not_connected, no_groups, in_group, bot_gone}, title, command, name
+    code = "connect"  # params: reason in {not_admin, not_member, unknown_group, lost, unverified, not_connected, no_groups, in_group, bot_gone, expired}, title, command, name
 
 
 class MissingRightError(UserError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.clock import Clock
 from bot.domain.errors import ConnectError
@@ -19,6 +20,9 @@ log = logging.getLogger(__name__)
 PRESENT = ("member", "administrator", "creator", "restricted")
 # /connect asks Telegram about each group someone is in; past this many, the ones stored as admin come first.
 MAX_CHECKED = 20
+# A which-group question whose command arguments were kept server-side (too long for a button) is answered for this
+# long; a later tap is told to send the command again.
+QUESTION_KEPT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -134,3 +138,15 @@ class ConnectionService:
         if status not in PRESENT:
             raise ConnectError(reason="not_member", title=group.title)
         return Remote(group, Actor(user_id, chat_id, role))
+
+    async def ask(self, user_id: int, command: str, args: str) -> int:
+        """Keep a which-group question's command and arguments for its buttons to name; the key."""
+        now = self.clock.now()
+        return await self.repo.ask(user_id, command, args, now, now - QUESTION_KEPT)
+
+    async def asked(self, user_id: int, key: int) -> tuple[str, str]:
+        """(command, arguments) of the question `key` names. ConnectError(expired): forgotten, or never `user_id`'s."""
+        found = await self.repo.asked(key, user_id, self.clock.now() - QUESTION_KEPT)
+        if found is None:
+            raise ConnectError(reason="expired")
+        return found

@@ -24,6 +24,7 @@ def connect_error(_: Translator, err: ConnectError) -> str:
         "no_member_groups": _("You are in no group of mine yet; /{command} works once you have joined one.").format(command=command),
         "in_group": _("/{command} works only in the group itself: send it there.").format(command=command),
         "bot_gone": _("I am no longer in {title}.").format(title=title),
+        "expired": _("That question has expired: send the command again."),
     }
     return texts.get(p.get("reason"), texts["not_connected"])
 

@@ -4,6 +4,9 @@ command router, with the sender's rights asked of Telegram at every command; /di
 private ask which group (or use the only one)."""
 from __future__ import annotations
 
+import pytest
+
+from bot.domain.errors import ConnectError
 from tests.helpers import make_group, say
 
 
@@ -112,6 +115,17 @@ async def test_connect_texts_in_chinese(pg):
     await pg.settle()
     assert await say(pg, zh, "/connect") == "你不是我所在任何群组的管理员。先把我加入你的群组并设为管理员，再在这里发送 /connect。"
     assert await say(pg, zh, "/warn @alice") == "/warn 作用于群组：请在群里发送，或先用 /connect 选择要在这里管理的群组。"
+    # A which-group button whose question was forgotten.
+    for chat in (g.chat, _other):
+        pg.sim.join(chat, zh)
+    await pg.settle()
+    assert await say(pg, zh, "/me @alice with a few more words than fit into a single button") == (
+        "/me @alice with a few more words than fit into a single button：哪个群组？")
+    question = pg.sim.replies(zh)[-1]
+    pg.clock.advance(days=8)
+    pg.sim.press(zh, question, buttons(question)[0][1])
+    await pg.settle()
+    assert pg.sim.calls("answerCallbackQuery")[-1].params.get("text") == "这个问题已过期：请重新发送命令。"
 
 
 # --- the private chat knows your groups ------------------------------------------------------------------------------
@@ -222,3 +236,77 @@ async def test_a_connection_survives_a_restart(pg):
     await say(pg, g.admin, "/connect Tea Lovers")
     await pg.restart()
     assert (await say(pg, g.admin, "/settings")).splitlines()[0] == "[Tea Lovers]"
+
+
+# --- a picked group keeps the command's arguments ----------------------------------------------------------------------
+
+
+async def admin_in_two_groups(pg):
+    """The admin of Tea Lovers, also a member of Coffee Club, not connected: a personal command asks which group."""
+    g, other = await two_groups(pg)
+    await say(pg, g.alice, "/checkin", g.chat)
+    await say(pg, g.admin, "/give @alice 7 tea photos", g.chat)
+    return g, other
+
+
+async def test_a_picked_group_runs_the_command_with_its_arguments(pg):
+    g, other = await admin_in_two_groups(pg)
+    assert await say(pg, g.admin, "/history @alice") == "/history @alice: which group?"
+    question = pg.sim.replies(g.admin)[-1]
+    assert buttons(question) == [("Coffee Club", f"pick:history:{other.id}:@alice"), ("Tea Lovers", f"pick:history:{g.chat.id}:@alice")]
+    pg.sim.press(g.admin, question, f"pick:history:{g.chat.id}:@alice")
+    await pg.settle()
+    answer = pg.sim.replies(g.admin)[-1]["text"]
+    # Alice's history, as /history @alice in the group shows it — not the admin's own.
+    in_group = await say(pg, g.admin, "/history @alice", g.chat)
+    assert answer.splitlines() == ["[Tea Lovers]", *in_group.splitlines()]
+    assert "+7 points" in answer and "daily check-in" in answer
+    # A member naming someone else gets the same line as in the group.
+    pg.sim.send(g.alice, "/start")
+    pg.sim.join(other, g.alice)
+    await pg.settle()
+    assert await say(pg, g.alice, "/invites @bob") == "/invites @bob: which group?"
+    pg.sim.press(g.alice, pg.sim.replies(g.alice)[-1], f"pick:invites:{g.chat.id}:@bob")
+    await pg.settle()
+    assert pg.sim.replies(g.alice)[-1]["text"].splitlines() == ["[Tea Lovers]", await say(pg, g.alice, "/invites @bob", g.chat)]
+
+
+async def test_arguments_too_long_for_a_button_are_kept_server_side_across_a_restart(pg):
+    g, other = await admin_in_two_groups(pg)
+    typed = "/history @alice and everything she did since the very first day of the group"
+    assert await say(pg, g.admin, typed) == "/history @alice and everything she did since the very first day of…: which group?"
+    question = pg.sim.replies(g.admin)[-1]
+    datas = [d for _label, d in buttons(question)]
+    assert all(len(d.encode()) <= 64 for d in datas) and all(d.startswith("pick#") for d in datas)
+    await pg.restart()
+    tea = next(d for label, d in buttons(question) if label == "Tea Lovers")
+    pg.sim.press(g.admin, question, tea)
+    await pg.settle()
+    # The command ran with every argument it was typed with: exactly what it answers in the group.
+    assert pg.sim.replies(g.admin)[-1]["text"].splitlines() == ["[Tea Lovers]", *(await say(pg, g.admin, typed, g.chat)).splitlines()]
+    # A question kept past its time is forgotten: the tap says so and the dead buttons go.
+    pg.clock.advance(days=8)
+    assert await say(pg, g.admin, "/me @alice with a few more words than fit into a single button") == (
+        "/me @alice with a few more words than fit into a single button: which group?")
+    pg.sim.press(g.admin, question, tea)
+    await pg.settle()
+    answered = pg.sim.calls("answerCallbackQuery")[-1]
+    assert answered.params.get("text") == "That question has expired: send the command again."
+    assert pg.sim.message(g.admin, question["message_id"])["text"] == "That question has expired: send the command again."
+
+
+async def test_a_kept_question_is_only_its_askers(pg):
+    g, other = await admin_in_two_groups(pg)
+    pg.sim.send(g.alice, "/start")
+    pg.sim.join(other, g.alice)
+    await pg.settle()
+    await say(pg, g.admin, "/history @alice and everything she did since the very first day of the group")
+    admins = [d for _label, d in buttons(pg.sim.replies(g.admin)[-1])][0]
+    await say(pg, g.alice, "/me @bob with a few more words than fit into a single button, surely")
+    question = pg.sim.replies(g.alice)[-1]
+    # Alice's own buttons carry her own key; the admin's key, in her chat, would name nothing of hers.
+    assert all(d.startswith("pick#") for _label, d in buttons(question)) and admins not in [d for _l, d in buttons(question)]
+    key = admins.split(":")[0].removeprefix("pick#")
+    assert await pg.services.connections.asked(g.admin.id, int(key))
+    with pytest.raises(ConnectError):
+        await pg.services.connections.asked(g.alice.id, int(key))
