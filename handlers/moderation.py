@@ -202,8 +202,10 @@ async def cmd_setwarnmode(update: Update, context: BotContext) -> None:
         parse_penalty(" ".join(context.args))
     except ValueError:
         raise UsageError() from None
-    _key, value, _reset = await context.services.groups.set(update.effective_chat.id, "warn_mode", " ".join(context.args), context.actor.user_id)
-    await reply(update, context, texts.warn_mode_set(context.tr, parse_penalty(value)))
+    key, value, _reset = await context.services.groups.set(update.effective_chat.id, "warn_mode", " ".join(context.args), context.actor.user_id)
+    notes = await context.services.groups.notes(update.effective_chat.id, key, value)  # as /set warn_mode says them
+    await reply(update, context, "\n".join([texts.warn_mode_set(context.tr, parse_penalty(value)),
+                                            *[await render_error(update, context, n) for n in notes]]))
 
 
 async def _display(context: BotContext, chat_id: int, user_id: int | None, title: str) -> str:

@@ -18,7 +18,7 @@ from bot.services.rules import INACTIVITY_WORK
 from bot.services.schedules import Content
 from bot.texts import schedules as texts
 from bot.texts import translator
-from handlers.base import command, delete_quietly, reply
+from handlers.base import command, delete_quietly, render_error, reply
 from storage.schedules import Deferred, Schedule
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,8 @@ async def cmd_schedule(update: Update, context: BotContext) -> None:
         content = _content(message, _html_from(message, _after_words(message.text or "", spec.content_start + 1)))
     here = message.message_thread_id if message.is_topic_message else None  # sent in a forum topic: posts there
     created = await context.services.schedules.create(chat.id, context.actor.user_id or None, words, content, here)
-    await reply(update, context, texts.created(context.tr, created))
+    notes = await context.services.groups.feature_notes(chat.id, "pinned_posts") if created.options.get("pin") else []
+    await reply(update, context, "\n".join([texts.created(context.tr, created), *[await render_error(update, context, n) for n in notes]]))
 
 
 @command("schedules", role=Role.ADMIN)

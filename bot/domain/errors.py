@@ -87,7 +87,7 @@ class ConnectError(UserError):
 class MissingRightError(UserError):
     """A note, not a refusal: the setting is stored, but it needs a Telegram admin right the bot lacks in the group."""
 
-    code = "missing_right"  # params: key, right
+    code = "missing_right"  # params: key (a setting) or feature (one without a setting, bot.domain.settings.FEATURE_RIGHTS), right
 
 
 def bounded_text(text: str, error: type[UserError], limit: int) -> str:

@@ -131,6 +131,14 @@ class GroupService:
         found += [MissingRightError(key=key, right=r) for r in await self.lacking(chat_id, key, value)]
         return [n for n in found if n is not None]
 
+    async def feature_notes(self, chat_id: int, feature: str) -> list[UserError]:
+        """What the admin should know about a feature without a setting just asked for (a pinned scheduled post):
+        the right it needs that the bot lacks in the group, as /set notes a setting's."""
+        right = FEATURE_RIGHTS[feature]
+        if self.bot_rights is None or (await self.bot_rights(chat_id)).get(right, True):
+            return []
+        return [MissingRightError(feature=feature, right=right)]
+
     async def lacking(self, chat_id: int, key: str, value: Any) -> list[str]:
         """The rights `key` = `value` needs that the bot does not have in the group (none when they cannot be read)."""
         needed = rights_needed(key, value)

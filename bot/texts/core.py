@@ -92,6 +92,9 @@ def error(_: Translator, err: UserError, command: str | None = None) -> str:
         }
         return texts[p["reason"]]
     if isinstance(err, MissingRightError):
+        if p.get("feature") in FEATURES:  # a feature without a setting (a pinned scheduled post)
+            return _("Note: {feature} need the “{right}” admin right, which I don't have here, so they can't work until an admin gives it to me.").format(
+                feature=_(FEATURES[str(p["feature"])]), right=right_name(_, str(p["right"])))
         return _("Note: {key} needs the “{right}” admin right, which I don't have here, so it can't work until an admin gives it to me.").format(
             key=escape(str(p["key"])), right=right_name(_, str(p["right"])))
     if isinstance(err, SettingError):

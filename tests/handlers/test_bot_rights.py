@@ -66,3 +66,31 @@ async def test_missing_right_notes_in_chinese(pg):
     note = (await say(pg, owner, "/set screening on", chat)).splitlines()[1]
     assert note == "注意：screening 需要“封禁用户”管理员权限，而我在本群没有这项权限，所以在管理员授予之前它无法生效。"
     assert "• screening = on ⚠️ 无法生效：我缺少“封禁用户”" in (await say(pg, owner, "/settings", chat)).splitlines()
+
+
+async def test_a_pinned_schedule_and_a_warn_mode_note_the_right_the_bot_lacks(pg):
+    """The same note /set gives: /schedule … pin without “Pin messages”, /setwarnmode without “Ban users”."""
+    chat, owner = await weak_group(pg, can_pin_messages=False, can_restrict_members=False)
+    lines = (await say(pg, owner, "/schedule daily 09:00 post pin Good morning!", chat)).splitlines()
+    assert lines[0].startswith("Schedule #1 saved: daily 09:00 · post") and lines[-1] == (
+        "Note: pinned scheduled posts (/schedule … pin) need the “Pin messages” admin right, which I don't have here,"
+        " so they can't work until an admin gives it to me.")
+    assert "Note:" not in await say(pg, owner, "/schedule daily 10:00 post Unpinned", chat)  # no pin, no note
+    for mode in ("mute", "ban", "kick"):
+        lines = (await say(pg, owner, f"/setwarnmode {mode}", chat)).splitlines()
+        assert lines[-1] == (
+            "Note: warn_mode needs the “Ban users” admin right, which I don't have here, so it can't work until an admin gives it to me."), mode
+        assert len(lines) == 2
+    assert (await pg.services.groups.settings(chat.id)).warn_mode == "kick"  # stored all the same
+    # In Chinese.
+    await say(pg, owner, "/lang zh", chat)
+    assert (await say(pg, owner, "/schedule daily 11:00 post pin 早上好", chat)).splitlines()[-1] == (
+        "注意：置顶的定时消息（/schedule … pin）需要“置顶消息”管理员权限，而我在本群没有这项权限，所以在管理员授予之前它们无法生效。")
+    assert (await say(pg, owner, "/setwarnmode ban", chat)).splitlines()[-1] == (
+        "注意：warn_mode 需要“封禁用户”管理员权限，而我在本群没有这项权限，所以在管理员授予之前它无法生效。")
+
+
+async def test_a_bot_that_can_pin_and_ban_adds_no_note(pg, group):
+    assert "Note:" not in await say(pg, group.owner, "/schedule daily 09:00 post pin Good morning!", group.chat)
+    assert "Note:" not in await say(pg, group.owner, "/setwarnmode mute", group.chat)
+    assert "Note:" not in await say(pg, group.owner, "/setwarnmode ban", group.chat)
