@@ -32,7 +32,7 @@ HELP = """Console verbs (Sticky answers as it would in Telegram):
   alice press Confirm            alice presses the button whose label contains "Confirm" on the latest message that has one
   join dave [via LINK]           dave joins (through an invite link Sticky gave)
   leave dave                     dave leaves the group
-  promote bob / demote bob       the owner makes bob a Telegram admin, or takes it back
+  promote bob / demote bob       the owner makes bob (a member) a Telegram admin, or takes it back
   wait 10m                       the clock moves (s, m, h, d; 1h30m): captcha timeouts, referral confirmations,
                                  deletions and schedules due on the way run at their own time
   help                           this list;  quit  ends
@@ -90,10 +90,11 @@ async def run_console(config: Config, stdin: TextIO, stdout: TextIO, start: date
     start = start or datetime.now(timezone.utc).replace(second=0, microsecond=0)
     with tempfile.TemporaryDirectory(prefix="sticky-console-") as tmp:
         async with Playground(Path(tmp) / "console.db", config, FixedClock(start), drive_jobs=True) as pg:
-            session = Session(pg, stdout)
-            await session.open()
+            # The clock first: every line after it happens at a simulated time, starting with the group's setup.
             print(f"· the simulated clock starts at {pg.clock.now():%Y-%m-%d %H:%M} UTC; `wait 10m` moves it. `help` lists the verbs.",
                   file=stdout)
+            session = Session(pg, stdout)
+            await session.open()
             if interactive:
                 print(HELP, file=stdout)
             while True:
@@ -164,7 +165,9 @@ class Session:
             if m["verb"] == "leave":
                 sim.leave(group, user)
             elif m["verb"] == "promote":
-                self._ensure_member(user)
+                if not self._is_member(user):  # Telegram promotes members only; joining him here would screen him
+                    self.note(f"{m['who'].lower()} isn't in {group.title}: nothing changed (`join {m['who'].lower()}` first, then promote)")
+                    return
                 sim.promote(group, user, by=self.owner, can_restrict_members=True, can_delete_messages=True, can_invite_users=True)
             else:
                 sim.demote(group, user, by=self.owner)
@@ -183,8 +186,12 @@ class Session:
         else:
             print("? write `name: text`, or `help` for every verb", file=self.out)
 
+    def _is_member(self, user) -> bool:
+        member = self.sim.member(self.group, user)  # a restricted member who left is "restricted", is_member false
+        return member["status"] not in ("left", "kicked") and member.get("is_member", True)
+
     def _ensure_member(self, user) -> None:
-        if self.sim.member(self.group, user)["status"] in ("left", "kicked"):
+        if not self._is_member(user):
             self.sim.join(self.group, user)
 
     def _press(self, name: str, label: str) -> None:

@@ -65,7 +65,7 @@ async def test_a_scripted_console_session_runs_timed_work_buttons_and_private_ch
     assert await run_console(Config(), Typist(out, steps), out, start=START) == 0
     text = out.getvalue()
     lines = text.splitlines()
-    assert lines[lines.index("· the simulated clock starts at 2026-05-04 09:00 UTC; `wait 10m` moves it. `help` lists the verbs.") - 1]
+    assert lines[0] == "· the simulated clock starts at 2026-05-04 09:00 UTC; `wait 10m` moves it. `help` lists the verbs."
     # Private chat, shown as such.
     assert any(l.startswith("[alice ⇄ Sticky] Sticky → alice: Hi! I'm Sticky.") for l in lines)
     # The captcha times out during `wait 3m`, at its own time, and the clock says where it went.
@@ -194,3 +194,18 @@ async def test_private_start_and_connect_then_leave_promote_demote():
     assert any("disconnected" in l.lower() for l in private), text
     assert "· owner promoted bob" in lines and "· owner demoted bob" in lines and "· bob left" in lines
     assert lines.index("· owner promoted bob") < lines.index("· owner demoted bob") < lines.index("· bob left")
+
+
+async def test_the_clock_is_stated_first_and_promoting_a_non_member_changes_nothing():
+    """Telegram promotes members only (promoteChatMember refuses anyone else): `promote zed` for a name not in the
+    group says so, and neither joins him nor — with screening on — sends him a check."""
+    out = io.StringIO()
+    steps = ["owner: /set screening on", "promote zed", "zed dm: /start", "bob: hi", "leave bob", "promote bob"]
+    assert await run_console(Config(), Typist(out, steps), out, start=START) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "· the simulated clock starts at 2026-05-04 09:00 UTC; `wait 10m` moves it. `help` lists the verbs."
+    assert "· zed isn't in Console Group: nothing changed (`join zed` first, then promote)" in lines
+    assert not any("zed joined" in l or "restricted zed" in l or "Zed, welcome" in l or "promoted zed" in l for l in lines)
+    # Someone who left (restricted by his check, so Telegram still lists him as restricted) is not a member either.
+    assert lines[-2] == "· bob isn't in Console Group: nothing changed (`join bob` first, then promote)"
+    assert "· owner promoted bob" not in lines
