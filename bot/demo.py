@@ -23,12 +23,19 @@ class Script:
     def __init__(self, pg: Playground, group, out: TextIO) -> None:
         self.pg, self.group, self.out = pg, group, out
         self.screen = Screen(pg, out)  # new entries, presses, and an edited message's final text (✎)
+        self.private: list = []  # people who opened a private chat with Sticky, in that order
+
+    def show(self) -> None:
+        """The group, then each private chat, as they grew — private lines marked [name ⇄ Sticky] as in the console."""
+        self.screen.show(self.group, prefix="  ")
+        for user in self.private:
+            self.screen.show(user, prefix=f"  [{user.username} ⇄ Sticky] ")
 
     async def step(self, caption: str | None = None) -> None:
         await self.pg.settle()
         if caption:
             print(f"\n── {caption}", file=self.out)
-        self.screen.show(self.group, prefix="  ")
+        self.show()
 
     async def say(self, user, text: str, reply_to=None) -> dict:
         message = self.pg.sim.send(user, text, self.group, reply_to=reply_to)
@@ -36,16 +43,16 @@ class Script:
         return message
 
     async def dm(self, user, text: str) -> dict:
-        """`user` writes to Sticky in private; their private chat is printed as it grows."""
+        """`user` writes to Sticky in private; from then on their private chat is printed as it grows."""
+        if user not in self.private:
+            self.private.append(user)
         message = self.pg.sim.send(user, text)
-        await self.pg.settle()
-        self.screen.show(user, prefix="  ")
+        await self.step()
         return message
 
-    async def press(self, user, where, message: dict, data: str) -> None:
+    async def press(self, user, message: dict, data: str) -> None:
         self.pg.sim.press(user, message, data)
-        await self.pg.settle()
-        self.screen.show(where, prefix="  ")
+        await self.step()
 
 
 async def _run_job(pg: Playground, name: str) -> None:
@@ -124,13 +131,13 @@ async def run_demo(config: Config, out: TextIO = sys.stdout, keep: Path | None =
             await script.dm(admin, "/start")
             await script.dm(admin, "/connect")
             choice = sim.replies(admin)[-1]
-            await script.press(admin, admin, choice, _button(choice, "conn:"))
+            await script.press(admin, choice, _button(choice, "conn:"))
             await script.dm(admin, "/unwarn @eve")
             await script.dm(admin, "/disconnect")
 
             print("\n── Alice invites Dave; screening is on, so Dave must pass a check first", file=out)
             await script.say(owner, "/set screening on")
-            sim.send(alice, "/start")  # Alice opens a private chat with Sticky, so it may write to her
+            await script.dm(alice, "/start")  # Alice opens a private chat with Sticky, so it may write to her
             await script.say(alice, "/invite")
             link = next(l["invite_link"] for l in sim.invite_links(group) if l.get("name", "").endswith(f"#{alice.id}"))
             dave = sim.user("dave")
@@ -144,11 +151,8 @@ async def run_demo(config: Config, out: TextIO = sys.stdout, keep: Path | None =
             print(f"\n── A day later ({pg.clock.now():%Y-%m-%d %H:%M}): Dave is still here and speaks", file=out)
             await script.say(dave, "Thanks Alice, this group is great!")
             await script.say(alice, "/invites")
-            print("\n── Meanwhile, in Alice's private chat with Sticky (there /me answers for her group)", file=out)
-            sim.send(alice, "/me")
-            await pg.settle()
-            for line in sim.transcript(alice):
-                print("  " + line.replace("\n", "\n    "), file=out)
+            print("\n── In Alice's private chat with Sticky, /me answers for her group", file=out)
+            await script.dm(alice, "/me")
 
             print("\n── Olivia schedules a daily post and a monthly member day (kept in the database)", file=out)
             await script.say(owner, "/schedule daily 21:00 post 🍵 Tea of the day: share what is in your cup!")
@@ -187,9 +191,7 @@ async def run_demo(config: Config, out: TextIO = sys.stdout, keep: Path | None =
             board = sim.replies(group)[-1]
             sim.press(bob, board, _button(board, "fb:vote:"))
             await script.step()
-            await script.say(owner, "/fb accept 1 30")
-            print("\n── …and in Alice's private chat", file=out)
-            print("  " + sim.transcript(alice)[-1].replace("\n", "\n    "), file=out)
+            await script.say(owner, "/fb accept 1 30")  # Alice hears it in private
 
             print("\n── How sticky is the group? An NPS survey, then the stats and the loyalty ladder", file=out)
             await script.say(owner, "/nps")

@@ -54,14 +54,24 @@ def test_the_demo_runs_offline_and_tells_its_story(tmp_path):
     assert "· Sticky restricted dave (forever)" in lines
     assert "· Sticky lifted the restrictions on dave" in lines
     assert "Sticky: Welcome to Tea Lovers, Dave! Say hello to everyone." in lines
+    # Private chats are marked as the console marks them, every line of them, and a cause comes before its effect:
+    # Alice's /start (her private chat opens), then /invite in the group, then the link in private.
+    start = lines.index("[alice ⇄ Sticky] alice: /start")
+    invite = lines.index("alice: /invite")
+    link = lines.index("[alice ⇄ Sticky] Sticky: Your personal invite link to Tea Lovers:")
+    assert start < invite < link
+    assert lines[start + 1].startswith("[alice ⇄ Sticky] Sticky → alice: Hi! I'm Sticky.")
+    assert lines[link + 1].startswith("[alice ⇄ Sticky]   https://t.me/+")
+    private = ("Sticky → admin: Hi!", "Sticky → alice: Hi!", "admin: /connect", "Sticky: Your personal invite link", "Sticky: 🎉 Dave joined")
+    assert not [line for line in lines if line.startswith(private)], "a private message without its mark"
     assert "joined 1 · pending 0 · confirmed 1 · left 0 · not counted 0" in lines
-    assert any(line.startswith("Sticky: 🎉 Dave joined Tea Lovers through you and stayed: +20 points") for line in lines)
+    assert any(line.startswith("[alice ⇄ Sticky] Sticky: 🎉 Dave joined Tea Lovers through you and stayed: +20 points") for line in lines)
     # A scheduled post, a member day doubling a check-in, an accepted suggestion rewarded.
     assert "Sticky: 🍵 Tea of the day: share what is in your cup!" in lines
     assert "Sticky → bob: ✅ Bob checked in: +20 points (10 base × 2 (campaign)), +10 XP." in lines
     assert "Sticky: 📝 Quiz closed: Which tea is green?" in lines and "+15 points each: Alice" in lines  # a quiz won
-    assert "Sticky: Alice, your suggestion in Tea Lovers was accepted: “A tasting evening once a month”" in lines
-    assert "New badge: Useful feedback" in lines
+    assert "[alice ⇄ Sticky] Sticky: Alice, your suggestion in Tea Lovers was accepted: “A tasting evening once a month”" in lines
+    assert "[alice ⇄ Sticky]   New badge: Useful feedback" in lines
     # The group switched to Chinese answers in Chinese.
     assert "Sticky → owner: 从现在起，我在本群使用中文。" in lines
     assert lines[-2] == "Demo finished: every answer above came from Sticky's real handlers."
@@ -112,10 +122,11 @@ def check_blocks_happened(lines: list[str], path: Path) -> None:
     assert one("SELECT COUNT(*) FROM modlog WHERE action = 'delete' AND target_id = ? AND actor_id IS NULL", eve) == (1,)
     assert one("SELECT COUNT(*) FROM modlog WHERE action = 'warn' AND target_id = ? AND actor_id = ?", eve, adam) == (1,)
     # In private, /me answers for the one group Alice is in, and says which.
-    private_me = lines.index("alice: /me", lines.index("── Meanwhile, in Alice's private chat with Sticky (there /me answers for her group)"))
-    assert lines[private_me + 1:private_me + 3] == ["Sticky → alice: [Tea Lovers]", "Alice — Activator"]
+    private_me = lines.index("[alice ⇄ Sticky] alice: /me", lines.index("── In Alice's private chat with Sticky, /me answers for her group"))
+    assert lines[private_me + 1:private_me + 3] == ["[alice ⇄ Sticky] Sticky → alice: [Tea Lovers]", "[alice ⇄ Sticky]   Alice — Activator"]
     # From his private chat (/connect) Adam removed a warn in the group; then disconnected.
-    assert "Sticky → admin: [Tea Lovers]" in lines and "One warn of Eve removed." in lines
+    unwarn = lines.index("[admin ⇄ Sticky] admin: /unwarn @eve")
+    assert lines[unwarn + 1:unwarn + 3] == ["[admin ⇄ Sticky] Sticky → admin: [Tea Lovers]", "[admin ⇄ Sticky]   One warn of Eve removed."]
     assert one("SELECT COUNT(*) FROM modlog WHERE action = 'unwarn' AND chat_id = ? AND actor_id = ?", chat, adam) == (1,)
     assert one("SELECT COUNT(*) FROM violations WHERE user_id = ? AND removed_at IS NULL", eve) == (1,)
     assert one("SELECT COUNT(*) FROM connections") == (0,)
