@@ -6,7 +6,7 @@ from telegram.constants import ChatType
 
 from bot.context import BotContext
 from bot.domain.errors import RoleChangeError, UsageError
-from bot.domain.roles import ASSIGNABLE, Role, role_from
+from bot.domain.roles import ASSIGNABLE, Role
 from bot.domain.settings import parse_switch
 from bot.services.rules import LINK_GATE
 from bot.texts import connections as connection_texts, core as texts
@@ -55,8 +55,7 @@ async def cmd_help(update: Update, context: BotContext) -> None:
     connected = None if in_group or update.effective_user is None else await context.services.connections.current(update.effective_user.id)
     if connected is not None:
         # Managing a group from here (/connect): its admin and personal commands work here too, acting there.
-        member = await context.services.members.members.get(connected.chat_id, update.effective_user.id)
-        role = Role.MEMBER if member is None else role_from(member.tg_role, member.community_role)
+        role = await context.services.members.role_in(connected.chat_id, update.effective_user.id)
         usable = [(s.name, s.role) for s in specs.values() if s.usable(Role.MEMBER, False) or (
             s.where == "group" and s.remote and (s.personal or s.role >= Role.ADMIN) and s.role <= role)]
         footer = connection_texts.help_connected(context.tr, connected.title)

@@ -57,6 +57,13 @@ class MemberService:
         # Who we already stored with which name: a message from a known member costs no write.
         self._seen: _Lru = _Lru(200_000)
 
+    # Reads for handlers, one name each (handlers call services, services call storage).
+
+    async def role_in(self, chat_id: int, user_id: int) -> Role:
+        """`user_id`'s role in the group as stored (a member when Sticky has not seen them there)."""
+        member = await self.members.get(chat_id, user_id)
+        return Role.MEMBER if member is None else role_from(member.tg_role, member.community_role)
+
     async def seen(self, chat_id: int, user: UserInfo, said_at: datetime | None = None) -> None:
         key = (chat_id, user.user_id)
         if self._seen.get(key) == user:
