@@ -50,7 +50,7 @@ async def post_result(context: BotContext, poll_id: int, tries: int) -> None:
     names = []
     for a in paid:
         if a.user_id in may_name and len(names) < WINNERS_SHOWN:
-            user = await s.members.members.user(a.user_id)
+            user = await s.members.user(a.user_id)
             names.append(user.display if user else str(a.user_id))
     tr = translator((await s.groups.settings(row.chat_id)).language)
     text = texts.quiz_result(tr, row.question, row.options[row.correct], len(answers), sum(1 for a in answers if a.correct),
