@@ -130,7 +130,7 @@ def announcer(services) -> Callable[[Event, Verdict, str], Awaitable[None]]:
         s = services
         settings = await s.groups.settings(event.chat_id)
         tr = translator(settings.language)
-        user = await s.members.members.user(event.user_id)
+        user = await s.members.user(event.user_id)
         who = user.display if user else str(event.user_id)
         if what == "replies":
             for text, seconds in verdict.replies:
@@ -140,10 +140,10 @@ def announcer(services) -> Callable[[Event, Verdict, str], Awaitable[None]]:
             for result in verdict.warns:
                 await s.outbox.post(event.chat_id, "rule", texts.rule_warned(tr, who, result), names=[event.user_id])
             return
-        group = await s.groups.repo.get(event.chat_id)
+        group = await s.groups.group(event.chat_id)
         notice = texts.rule_notice(tr, group.title if group else str(event.chat_id), who, verdict.rules, event.kind,
                                    message_link(event.chat_id, event.message_id), verdict)
-        for admin in await s.members.members.present(event.chat_id):
+        for admin in await s.members.present(event.chat_id):
             if admin.tg_role is not None and not admin.user.is_bot:
                 await s.outbox.private(admin.user.user_id, notice, chat_id=event.chat_id, kind="rule_notify")
 
@@ -271,7 +271,7 @@ async def cmd_rules_export(update: Update, context: BotContext) -> None:
     """The group's rules and lists (the blocklist's words too) as a YAML file, sent to the owner in private: posted
     in the group, every member could read what the blocklist looks for."""
     chat, owner = update.effective_chat, person_id(context)
-    if not await context.services.members.members.has_started(owner):
+    if not await context.services.members.has_started(owner):
         markup = None
         if context.bot.username:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(texts.open_private(context.tr), url=f"https://t.me/{context.bot.username}?start=rules")]])

@@ -9,7 +9,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.domain.errors import MissingRightError, UserError
 from bot.domain.settings import FEATURE_RIGHTS, SETTINGS, is_default_word, parse_setting, rights_needed, setting_spec
-from storage.groups import GroupRepo
+from storage.groups import Group, GroupRepo
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,10 @@ class GroupService:
         self.notes_for: dict[str, list[Callable[[int, Any], Awaitable[UserError | None]]]] = {}
         # What follows from a new value, written in the setting's own transaction (tx, chat id, the value in effect).
         self.on_change: dict[str, list[Callable[[Any, int, Any], Awaitable[None]]]] = {}
+
+    async def group(self, chat_id: int) -> Group | None:
+        """The group as stored (title, type, whether Sticky still serves it)."""
+        return await self.repo.get(chat_id)
 
     async def bot_added(self, chat_id: int, title: str, type_: str, by: int | None) -> None:
         await self.repo.register(chat_id, title, type_, by, self.clock.now())

@@ -68,6 +68,14 @@ class MemberService:
         """Who `user_id` is (name, @username) as last seen, in any group."""
         return await self.members.user(user_id)
 
+    async def present(self, chat_id: int) -> list[Member]:
+        """The group's members who are in it now, as stored."""
+        return await self.members.present(chat_id)
+
+    async def has_started(self, user_id: int) -> bool:
+        """Whether `user_id` started Sticky in private (so it may write to them there)."""
+        return await self.members.has_started(user_id)
+
     async def seen(self, chat_id: int, user: UserInfo, said_at: datetime | None = None) -> None:
         key = (chat_id, user.user_id)
         if self._seen.get(key) == user:
