@@ -100,7 +100,7 @@ async def cmd_warns(update: Update, context: BotContext) -> None:
     if context.args or update.effective_message.reply_to_message is not None:
         target, _rest = await _target(update, context)
     else:
-        target = await context.services.members.members.get(chat, person_id(context))
+        target = await context.services.members.member(chat, person_id(context))
     s = context.services.moderation
     user_id = target.user.user_id if target else update.effective_user.id
     warns = await s.warns(chat, user_id)
@@ -213,7 +213,7 @@ async def _display(context: BotContext, chat_id: int, user_id: int | None, title
         return "Sticky"
     if user_id == chat_id:
         return title  # an anonymous admin, writing as the group
-    user = await context.services.members.members.user(user_id)
+    user = await context.services.members.user(user_id)
     return user.display if user else str(user_id)
 
 
@@ -297,7 +297,7 @@ async def on_report_button(update: Update, context: BotContext) -> None:
     try:
         if what != "ok":
             await s.need(chat, "delete" if what == "del" else "mute")
-        target = await context.services.members.members.get(chat, user_id)
+        target = await context.services.members.member(chat, user_id)
         if target is not None and what in ("warn", "mute", "ban"):
             s.check(context.actor, target, context.bot.id)
         if what == "del":
@@ -394,7 +394,7 @@ def log_listener(app: Application):
         async def render() -> str:
             settings = await s.groups.settings(chat_id)
             tr = translator(settings.language)
-            group = await s.groups.repo.get(chat_id)
+            group = await s.groups.group(chat_id)
             title = group.title if group else str(chat_id)
             posts = []
             for e in entries:
@@ -416,7 +416,7 @@ def log_listener(app: Application):
 async def _display_in(s, chat_id: int, user_id: int, title: str) -> str:
     if user_id == chat_id:
         return title  # an anonymous admin, writing as the group
-    user = await s.members.members.user(user_id)
+    user = await s.members.user(user_id)
     return f"{user.display} ({user_id})" if user else str(user_id)
 
 

@@ -64,6 +64,10 @@ class MemberService:
         member = await self.members.get(chat_id, user_id)
         return Role.MEMBER if member is None else role_from(member.tg_role, member.community_role)
 
+    async def member(self, chat_id: int, user_id: int) -> Member | None:
+        """`user_id` in the group as stored (status, roles), or None if Sticky never saw them there."""
+        return await self.members.get(chat_id, user_id)
+
     async def user(self, user_id: int) -> UserInfo | None:
         """Who `user_id` is (name, @username) as last seen, in any group."""
         return await self.members.user(user_id)
