@@ -75,9 +75,9 @@ async def spotlight_newcomer(context: BotContext, chat_id: int, user_id: int) ->
     if flagged is None:
         return
     tr = translator((await s.groups.settings(chat_id)).language)
-    group, user = await s.groups.repo.get(chat_id), await s.members.members.user(user_id)
+    group, user = await s.groups.group(chat_id), await s.members.user(user_id)
     text = texts.spotlight(tr, group.title if group else "", user.display if user else str(user_id), flagged)
-    for admin in await s.members.members.admins(chat_id):
+    for admin in await s.members.admins(chat_id):
         await s.outbox.private(admin, text, chat_id=chat_id, kind="spotlight")
 
 
@@ -91,20 +91,20 @@ async def run_report(context: BotContext, schedule) -> str:
         await s.outbox.log(chat_id, "report", "suppressed", "this week's report went out already")
         return "suppressed"
     tr = translator((await s.groups.settings(chat_id)).language)
-    people = await s.members.members.users([u for u, _, _ in report.movers or []][:5])
-    group = await s.groups.repo.get(chat_id)
+    people = await s.members.users([u for u, _, _ in report.movers or []][:5])
+    group = await s.groups.group(chat_id)
     text = texts.weekly_report(tr, group.title if group else "", report, {u: p.display for u, p in people.items()})
     if schedule.options.get("group"):
         return (await s.outbox.post(chat_id, "report", text)).outcome
     outcomes = [(await s.outbox.private(u, text, chat_id=chat_id, kind="report_admins")).outcome
-                for u in await s.members.members.admins(chat_id)]
+                for u in await s.members.admins(chat_id)]
     return "sent" if "sent" in outcomes else (outcomes[0] if outcomes else "suppressed")
 
 
 async def job_close_days(context: BotContext) -> None:
     """Hourly: each group's newest final day is stored with its WAU / MAU, so /stats reads rows, not members."""
     s = context.services
-    await s.stats.close_days([g.chat_id for g in await s.groups.repo.active()])
+    await s.stats.close_days([g.chat_id for g in await s.groups.active()])
 
 
 COMMANDS = [cmd_stats, cmd_retention]

@@ -57,6 +57,10 @@ class GroupService:
         """The group as stored (title, type, whether Sticky still serves it)."""
         return await self.repo.get(chat_id)
 
+    async def active(self) -> list[Group]:
+        """The groups Sticky serves now."""
+        return await self.repo.active()
+
     async def bot_added(self, chat_id: int, title: str, type_: str, by: int | None) -> None:
         await self.repo.register(chat_id, title, type_, by, self.clock.now())
         self._known.add(chat_id)

@@ -72,6 +72,14 @@ class MemberService:
         """Who `user_id` is (name, @username) as last seen, in any group."""
         return await self.members.user(user_id)
 
+    async def users(self, user_ids: list[int]) -> dict[int, UserInfo]:
+        """Who each of these is, as last seen (the ones Sticky knows)."""
+        return await self.members.users(user_ids)
+
+    async def admins(self, chat_id: int) -> list[int]:
+        """The group's owner and admins as Telegram last listed them (people only), owner first."""
+        return await self.members.admins(chat_id)
+
     async def present(self, chat_id: int) -> list[Member]:
         """The group's members who are in it now, as stored."""
         return await self.members.present(chat_id)
