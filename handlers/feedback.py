@@ -18,7 +18,7 @@ SHOWN = 10  # suggestions (and buttons) in one /suggestions message
 
 
 async def _name(context: BotContext, user_id: int) -> str:
-    user = await context.services.members.members.user(user_id)
+    user = await context.services.members.user(user_id)
     return user.display if user else str(user_id)
 
 
