@@ -18,7 +18,7 @@ NPS_PATTERN = r"^nps:\d+:\d+$"
 async def _names(context: BotContext, user_ids) -> dict[int, str]:
     out = {}
     for user_id in user_ids:
-        user = await context.services.members.members.user(user_id)
+        user = await context.services.members.user(user_id)
         out[user_id] = user.display if user else str(user_id)
     return out
 
@@ -65,7 +65,7 @@ async def run_nps(context: BotContext, schedule: Schedule) -> str:
     except NpsError:
         await s.outbox.log(chat_id, "nps", "suppressed", "a survey is still open")
         return "suppressed"
-    group = await s.groups.repo.get(chat_id)
+    group = await s.groups.group(chat_id)
     tr = translator((await s.groups.settings(chat_id)).language)
     pushed = await s.outbox.post(chat_id, "nps", texts.nps_question(tr, group.title if group else "", s.nps.open_days),
                                  choices=_choices(survey.id))
