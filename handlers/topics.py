@@ -71,7 +71,7 @@ async def close_topic(context: BotContext, work: Deferred) -> None:
     may_name = set(await s.outbox.mentionable([r.user_id for r in closed.best]))
     best = []
     for r in closed.best:
-        user = await s.members.members.user(r.user_id) if r.user_id in may_name else None
+        user = await s.members.user(r.user_id) if r.user_id in may_name else None
         best.append((user.display if user else None, r.replies, _link(chat_id, r.message_id)))
     tr = translator((await s.groups.settings(chat_id)).language)
     await s.outbox.post(chat_id, "topic_result", texts.closed(tr, closed.post.text, closed.replied, best, closed.post.best_points))
