@@ -28,7 +28,7 @@ OPTOUT_KINDS = {"private": ["private"], "mentions": ["mentions"], "all": ["priva
 
 
 async def _names(context: BotContext, chat_id: int, rows):
-    users = await context.services.members.members.users([user_id for user_id, _ in rows])
+    users = await context.services.members.users([user_id for user_id, _ in rows])
     return [(users[u].display if u in users else str(u), value) for u, value in rows]
 
 
@@ -119,7 +119,7 @@ async def cmd_earn(update: Update, context: BotContext) -> None:
 @command("badges", personal=True)
 async def cmd_badges(update: Update, context: BotContext) -> None:
     who = await subject(update, context, "badges")
-    held = await context.services.points.repo.badges(update.effective_chat.id, who.user_id)
+    held = await context.services.points.badges_of(update.effective_chat.id, who.user_id)
     await reply(update, context, texts.badges(context.tr, who.display, held, context.services.points.badges))
 
 
@@ -268,7 +268,7 @@ async def announce(context: BotContext, chat_id: int, user_id: int, render, kind
     for members who did /optout mentions, none beyond the group's caps or in its quiet hours (logged, /pushlog)."""
     s = context.services
     settings = await s.groups.settings(chat_id)
-    user = await s.members.members.user(user_id)
+    user = await s.members.user(user_id)
     text = render(translator(settings.language), user.display if user else str(user_id))
     await s.outbox.post(chat_id, kind, text, names=[user_id])
 
@@ -277,7 +277,7 @@ async def job_expiry(context: BotContext) -> None:
     """Hourly: in each group whose local time has passed points.expiry.run_at, expire what is due and warn once."""
     s = context.services
     hour, minute = (int(x) for x in s.config.points.expiry.run_at.split(":"))
-    for group in await s.groups.repo.active():
+    for group in await s.groups.active():
         settings = await s.groups.settings(group.chat_id)
         local = s.clock.now().astimezone(ZoneInfo(settings.timezone))
         if settings.expiry_mode == "off" or (local.hour, local.minute) < (hour, minute):
@@ -292,7 +292,7 @@ async def job_weekly(context: BotContext) -> None:
     """Hourly: once a group's week has turned (Monday, group time), name last week's top earner and award the
     weekly-top badge. Recorded once per group and week, so restarts and repeated runs announce nothing twice."""
     s = context.services
-    for group in await s.groups.repo.active():
+    for group in await s.groups.active():
         top = await s.points.weekly_top(group.chat_id)
         if top is not None:
             tied = [n for n, _ in await _names(context, group.chat_id, [(u, 0) for u in top.tied])]
@@ -304,7 +304,7 @@ async def notify_private(context: BotContext, user_id: int, render, *, chat_id: 
     """A private message through the outbox: only to people who started the bot and did not opt out of private
     messages; logged under the group it is about (chat_id)."""
     s = context.services
-    user = await s.members.members.user(user_id)
+    user = await s.members.user(user_id)
     _ = translator(language_for_user(user.language_code if user else None, s.config.defaults.language))
     return (await s.outbox.private(user_id, render(_), chat_id=chat_id, kind=kind)).sent
 

@@ -140,6 +140,10 @@ class PointsService:
 
     # --- rules as they stand for one group -------------------------------------------------
 
+    async def badges_of(self, chat_id: int, user_id: int) -> list[tuple[str, datetime]]:
+        """The badges `user_id` holds in the group, each with when it was earned, oldest first."""
+        return await self.repo.badges(chat_id, user_id)
+
     async def checkin_rules(self, chat_id: int) -> ck.CheckinRules:
         s = await self.groups.settings(chat_id)
         c = self.config.checkin
