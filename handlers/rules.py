@@ -36,7 +36,7 @@ def _host(url: str) -> str:
         return ""
 
 
-def event_of(message: Message, kind: str) -> Event:
+def event_of(message: Message, kind: str, sticky_command: bool = False) -> Event:
     """Telegram's message as a rule sees it: text or caption, link hosts, mentions, forward, media."""
     text = message.text or message.caption or ""
     entities = message.parse_entities() if message.text else message.parse_caption_entities()
@@ -57,7 +57,7 @@ def event_of(message: Message, kind: str) -> Event:
         kind, message.chat.id, user.id if user else 0, message.date, message.message_id, text, tuple(links), mentions,
         message.forward_origin is not None, media, len(_EMOJI.findall(text)),
         bool(user and user.is_bot), message.sender_chat is not None and message.sender_chat.id != message.chat.id,
-        extras=extras,
+        extras=extras, sticky_command=sticky_command,
     )
 
 
@@ -71,6 +71,17 @@ def _own_command(message: Message, context: BotContext) -> bool:
     (`when command`) leaves it alone and it is not counted toward flood; its text is still judged as a message."""
     parsed = parse_command(message, context.bot.username)
     return parsed is not None and any(spec_of(c).name == parsed[0] for c in context.bot_data.commands)
+
+
+def _names_own_command(text: str, context: BotContext) -> bool:
+    """/rule test /checkin: the text tested is one of Sticky's own commands (/checkin or /checkin@thisbot)."""
+    head = text.split(None, 1)[0] if text.strip() else ""
+    if not head.startswith("/"):
+        return False
+    name, _, bot = head[1:].partition("@")
+    if bot and bot.lower() != (context.bot.username or "").lower():
+        return False
+    return any(spec_of(c).name == name.lower() for c in context.bot_data.commands)
 
 
 def _exempt(message: Message) -> bool:
@@ -88,12 +99,13 @@ async def on_group_message(update: Update, context: BotContext) -> None:
         kind = "edit"
     elif _is_command(message):
         own = _own_command(message, context)
-        # Sticky's own commands are messages to rules (content rules judge their text); any other command (for
-        # another bot, or one Sticky does not know) is a message that also fires `command` rules and counts as flood.
+        # Sticky's own commands are messages to rules (content rules judge their text) that earn no rule rewards;
+        # any other command (for another bot, or one Sticky does not know) is a message that also fires `command`
+        # rules and counts as flood.
         kind = "message" if own else "command"
     else:
         kind = "message"
-    event = event_of(message, kind)
+    event = event_of(message, kind, sticky_command=own)
     # Is this message in the member's count already? The middleware counts it, held until its handling ends when it
     # came through the inbox (as every update does but one a test hands the Application itself).
     user = message.from_user
@@ -190,7 +202,8 @@ async def cmd_rule(update: Update, context: BotContext) -> None:
         message = update.effective_message
         text = _rest(update, 2)
         links = tuple(_host(m.group(0)) for m in _URL.finditer(text))
-        event = Event("message", chat, 0, message.date, None, text, links, text.count("@"))
+        event = Event("message", chat, 0, message.date, None, text, links, text.count("@"),
+                      sticky_command=_names_own_command(text, context))
         await reply(update, context, texts.rule_trace(tr, await s.test(chat, event, MemberFacts())))
     else:
         raise UsageError()

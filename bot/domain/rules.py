@@ -187,6 +187,9 @@ class Event:
     extras: frozenset[str] = frozenset()  # EXTRAS present in the message
     key: str = ""  # what makes this event one occurrence (ledger refs, violation keys): m<message id>, checkin:<day>…
     recent: tuple[datetime, ...] = ()  # violations: when each active one of that counter was added, oldest first
+    # One of Sticky's own commands (/checkin, /me…): content rules judge its text like any message, but a rule that
+    # rewards does not fire on it — the command rewards (or not) by itself, and /checkin must not pay twice.
+    sticky_command: bool = False
 
 
 # How a service tells the rules engine what happened (RulesService.feed): after its own commit, never raising.
@@ -724,7 +727,7 @@ class Fired:
 class TraceLine:
     rule: Rule
     fired: bool
-    why: str  # "trigger", "exempt", "approved", "cooldown", the failing condition's source, or "" when it fired
+    why: str  # "trigger", "exempt", "approved", "cooldown", "sticky_command" (a reward rule and one of Sticky's own commands), the failing condition's source, or "" when it fired
 
 
 @dataclass(frozen=True)
@@ -850,6 +853,11 @@ def _names_roles(rule: Rule) -> bool:
     return False
 
 
+def rewards(rule: Rule) -> bool:
+    """A rule that gives something (points +N, XP, a badge, a role): it does not fire on Sticky's own commands."""
+    return any(e.key in ("xp", "badge", "give") or (e.key == "points" and e.args[0] > 0) for e in rule.effects)
+
+
 def evaluate(event: Event, rules: Iterable[Rule], member: MemberFacts, window: Window, now: datetime,
              ctx: Ctx | None = None) -> Decision:
     """Rules in order; the first that fires stops the rest unless it says `continue`. The trace says, for every
@@ -876,6 +884,9 @@ def evaluate(event: Event, rules: Iterable[Rule], member: MemberFacts, window: W
                                 or (event.kind == "command" and all(t.key == "command" for t in rule.triggers))) \
                 and not any(c.key in ("flood", "groupflood") for c in rule.conditions):
             trace.append(TraceLine(rule, False, "approved"))
+            continue
+        if event.sticky_command and rewards(rule):
+            trace.append(TraceLine(rule, False, "sticky_command"))
             continue
         failed = next((c for c in rule.conditions if not _holds(c, event, member, window, ctx, now)), None)
         if failed is not None:

@@ -286,6 +286,8 @@ def rule_trace(_: Translator, decision) -> str:
             lines.append("· " + _("{name}: not reached (an earlier rule fired)").format(name=name))
         elif t.why == "cooldown":
             lines.append("· " + _("{name}: cooling down").format(name=name))
+        elif t.why == "sticky_command":
+            lines.append("· " + _("{name}: not for my own commands (a rule that rewards does not pay for a command; the command rewards by itself)").format(name=name))
         elif t.why in ("exempt", "approved"):
             lines.append("· " + _("{name}: this member is exempt").format(name=name))
         else:
