@@ -135,6 +135,22 @@ async def run_demo(config: Config, out: TextIO = sys.stdout, keep: Path | None =
             await script.dm(admin, "/unwarn @eve")
             await script.dm(admin, "/disconnect")
 
+            print("\n── Rules at work: the link gate, a flood, warns escalating, and a dry run that explains itself", file=out)
+            await script.say(owner, "/set link_gate on")
+            await script.say(carol, "Try this shop: https://tea.example/oolong")
+            finn = sim.user("finn", first_name="Finn")
+            sim.join(group, finn)
+            await script.step()
+            for i in range(6):  # six messages within ten seconds: the default antiflood rule mutes for 10 minutes
+                sim.send(finn, f"tea {i}!", group)
+            await script.step()
+            await script.say(owner, "/setwarnlimit 3")
+            await script.say(owner, "/setwarnmode tmute 1h")
+            await script.say(admin, "/warn @eve still advertising")
+            await script.say(admin, "/warn @eve third time")
+            await script.say(admin, "/rule test Buy cheap followers at spam.example")
+            await script.say(admin, "/rule test /checkin")
+
             print("\n── Alice invites Dave; screening is on, so Dave must pass a check first", file=out)
             await script.say(owner, "/set screening on")
             await script.dm(alice, "/start")  # Alice opens a private chat with Sticky, so it may write to her

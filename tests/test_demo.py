@@ -38,9 +38,9 @@ def test_the_demo_runs_offline_and_tells_its_story(tmp_path):
     assert "🔥 Streak: 2 days · #1 today" in lines
     # /me after two check-ins and a badge.
     me = lines.index("Sticky → alice: Alice — Activator", lines.index("🔥 Streak: 2 days · #1 today"))
-    # XP: 10 per check-in, and the activator_xp rule's +5 for an activator's first message of each day (a command
-    # is a message to the rules).
-    assert lines[me + 3 : me + 6] == ["Points: 25 · XP: 30", "Streak: 2 days · Rank: #2 on /top (points, this season)", "Badges: First check-in"]
+    # XP: 10 per check-in; the activator_xp rule pays nothing for them (a Sticky command earns no rule rewards) and
+    # Alice wrote nothing else that day.
+    assert lines[me + 3 : me + 6] == ["Points: 25 · XP: 20", "Streak: 2 days · Rank: #2 on /top (points, this season)", "Badges: First check-in"]
     # The shop: bought with a confirmation, then fulfilled.
     assert "· bob sees a notice: 'Bought! Order #1; 25 points left.'" in lines
     # Presses are printed, and the purchase question shows its final text once confirmed.
@@ -120,7 +120,8 @@ def check_blocks_happened(lines: list[str], path: Path) -> None:
                     " WHERE v.user_id = ? AND v.chat_id = ?", eve, chat)
     assert rule_warn == ("blocklist",)
     assert one("SELECT COUNT(*) FROM modlog WHERE action = 'delete' AND target_id = ? AND actor_id IS NULL", eve) == (1,)
-    assert one("SELECT COUNT(*) FROM modlog WHERE action = 'warn' AND target_id = ? AND actor_id = ?", eve, adam) == (1,)
+    # Adam's warns by hand: one here, two more in "Rules at work" (below).
+    assert one("SELECT COUNT(*) FROM modlog WHERE action = 'warn' AND target_id = ? AND actor_id = ?", eve, adam) == (3,)
     # In private, /me answers for the one group Alice is in, and says which.
     private_me = lines.index("[alice ⇄ Sticky] alice: /me", lines.index("── In Alice's private chat with Sticky, /me answers for her group"))
     assert lines[private_me + 1:private_me + 3] == ["[alice ⇄ Sticky] Sticky → alice: [Tea Lovers]", "[alice ⇄ Sticky]   Alice — Activator"]
@@ -128,8 +129,39 @@ def check_blocks_happened(lines: list[str], path: Path) -> None:
     unwarn = lines.index("[admin ⇄ Sticky] admin: /unwarn @eve")
     assert lines[unwarn + 1:unwarn + 3] == ["[admin ⇄ Sticky] Sticky → admin: [Tea Lovers]", "[admin ⇄ Sticky]   One warn of Eve removed."]
     assert one("SELECT COUNT(*) FROM modlog WHERE action = 'unwarn' AND chat_id = ? AND actor_id = ?", chat, adam) == (1,)
-    assert one("SELECT COUNT(*) FROM violations WHERE user_id = ? AND removed_at IS NULL", eve) == (1,)
+    # Eve's four warns are all gone: one by /unwarn, the other three when she reached the warn limit (below).
+    assert one("SELECT COUNT(*), SUM(removed_at IS NULL) FROM violations WHERE user_id = ?", eve) == (4, 0)
     assert one("SELECT COUNT(*) FROM connections") == (0,)
+    # Rules at work. The link gate (a default rule, switched on): Carol, bronze, lost her link and was told why.
+    carol, finn = users["carol"], users["finn"]
+    block = lines.index("── Rules at work: the link gate, a flood, warns escalating, and a dry run that explains itself")
+    assert one("SELECT enabled FROM rules WHERE chat_id = ? AND name = 'links'", chat) == (1,)
+    assert lines[block + 4:block + 7] == [
+        "carol: Try this shop: https://tea.example/oolong [deleted]", "· Sticky deleted a message from carol",
+        "Sticky: 🔗 Carol, links are for Silver and above here; you are Bronze. Keep chatting and checking in to get there."]
+    assert one("SELECT COUNT(*) FROM modlog m JOIN rules r ON r.id = m.rule_id WHERE m.action = 'delete'"
+               " AND m.target_id = ? AND r.name = 'links' AND m.actor_id IS NULL", carol) == (1,)
+    # A flood: Finn's six messages within ten seconds, muted by the antiflood rule for ten minutes, once.
+    assert "· Sticky restricted finn (until 09:10)" in lines[block:]
+    flood = db.execute("SELECT m.until, r.name FROM modlog m JOIN rules r ON r.id = m.rule_id WHERE m.action = 'mute'"
+                       " AND m.target_id = ?", (finn,)).fetchall()
+    assert flood == [("2026-03-03T09:10:00+00:00", "antiflood")]
+    # Warns escalate: /setwarnlimit 3 and /setwarnmode tmute 1h, then Adam's third warn muted Eve for an hour.
+    assert dict(db.execute("SELECT key, value FROM group_settings WHERE key IN ('warn_limit', 'warn_mode')")) == {
+        "warn_limit": "3", "warn_mode": "tmute 1h"}
+    assert "That is the warn limit: Eve gets mute for 1h, and the warns start again." in lines[block:]
+    assert one("SELECT actor_id, reason, until FROM modlog WHERE action = 'mute' AND target_id = ?", eve) == (
+        adam, "3/3 warns", "2026-03-03T10:00:00+00:00")
+    # /rule test: a dry run for a typical member, rule by rule — it wrote nothing (no rule fired for carol since).
+    test = lines.index("admin: /rule test Buy cheap followers at spam.example", block)
+    assert lines[test + 1:test + 6] == [
+        "Sticky → admin: Dry run for a typical member:", "· antiflood: not fired, because this does not hold: flood 6 in 10s",
+        "· links: not fired, because this does not hold: has link",
+        "· forwards: not fired, because this does not hold: has forward", '✅ blocklist fires: delete, warn "blocklist"']
+    command = lines.index("admin: /rule test /checkin", block)
+    assert lines[command + 6] == ("· activator_xp: not for my own commands (a rule that rewards does not pay for a"
+                                  " command; the command rewards by itself)")
+    assert one("SELECT COUNT(*) FROM modlog WHERE actor_id IS NULL AND target_id = 0") == (0,)
     # The scheduled post went out by itself, once, at its time; the member day ran and paid Bob double.
     assert one("SELECT last_run FROM schedules WHERE action = 'post'")[0].startswith("2026-03-04T21:00")
     assert one("SELECT COUNT(*) FROM push_log WHERE kind = 'schedule' AND outcome = 'sent'") == (1,)
