@@ -322,13 +322,35 @@ def _where(chat: Chat) -> str:
     return f"@{chat.username}" if chat.username else f"{chat.title or chat.id} ({chat.id})"
 
 
-def _controls(member: ChatMember, chat: Chat) -> bool:
-    """The chat's creator, or an administrator of it (of a channel: one who may post there)."""
+def _actor_refusal(member: ChatMember, chat: Chat) -> str | None:
+    """Why this person may not make `chat` a group's log (None: they may). The log receives every moderation action
+    with its reason, so it takes someone who runs that chat, not only someone with a badge there: its owner, or an
+    admin who may post (a channel) or who may change its info or add admins (a group) — the rights that make it
+    theirs to configure."""
     if member.status == ChatMemberStatus.OWNER:
-        return True
+        return None
     if member.status != ChatMemberStatus.ADMINISTRATOR:
-        return False
-    return chat.type != ChatType.CHANNEL or bool(getattr(member, "can_post_messages", False))
+        return "not_admin"
+    if chat.type == ChatType.CHANNEL:
+        return None if getattr(member, "can_post_messages", False) else "not_rights_channel"
+    return None if member.can_change_info or member.can_promote_members else "not_rights_group"
+
+
+def _bot_refusal(member: ChatMember, chat: Chat) -> str | None:
+    """Why Sticky could not post in `chat` (None: it can): in a channel only an admin with can_post_messages posts;
+    in a group a restricted Sticky, or a plain member where members may not send messages, can't."""
+    if member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR):
+        if chat.type == ChatType.CHANNEL and not getattr(member, "can_post_messages", False):
+            return "cant_post"
+        return None
+    if chat.type == ChatType.CHANNEL:
+        return "cant_post"
+    if member.status == ChatMemberStatus.RESTRICTED:
+        return None if member.is_member and member.can_send_messages else "muted"
+    if member.status == ChatMemberStatus.MEMBER:
+        permissions = chat.permissions
+        return None if permissions is None or permissions.can_send_messages is not False else "muted"
+    return "cant_post"
 
 
 @command("setlog", role=Role.ADMIN)
@@ -360,8 +382,13 @@ async def cmd_setlog(update: Update, context: BotContext) -> None:
         raise LogChatError(reason="anonymous", where=_where(target))
     actor = context.actor.user_id
     member = await attempt(f"setlog admin check {actor} in {target.id}", lambda: context.bot.get_chat_member(target.id, actor))
-    if not member.done or not _controls(member.result, target):
-        raise LogChatError(reason="not_admin", where=_where(target))
+    refusal = _actor_refusal(member.result, target) if member.done else "not_admin"
+    if refusal is not None:
+        raise LogChatError(reason=refusal, where=_where(target))
+    me = await attempt(f"setlog own rights in {target.id}", lambda: context.bot.get_chat_member(target.id, context.bot.id))
+    refusal = _bot_refusal(me.result, target) if me.done else "cant_post"
+    if refusal is not None:
+        raise LogChatError(reason=refusal, where=_where(target))
     hello = await attempt(f"setlog hello in {target.id}", lambda: context.bot.send_message(
         target.id, texts.log_hello(context.tr, group.title or str(group.id))))
     if not hello.done:

@@ -24,7 +24,8 @@ class ModerationError(UserError):
 
 
 class LogChatError(ModerationError):
-    code = "logchat"  # params: reason in {not_found, cant_post, self, private, not_admin, anonymous}, where
+    code = "logchat"  # params: reason in {not_found, cant_post, muted, self, private, not_admin, not_rights_group,
+    # not_rights_channel, anonymous}, where
 
 
 class RightsError(UserError):

@@ -51,6 +51,23 @@ class ChannelMixin:
         self._change_member(state, self.bot, Member(self.bot.id, "administrator", rights=rights, promoted_by=by.id), actor=by)
 
     @locked
+    def promote_in_channel(self: FakeTelegram, chat: SimChat | int, user: SimUser, by: SimUser, **rights: bool) -> None:
+        """The owner makes `user` an administrator of the channel, with the channel rights given (others: the usual
+        ones, all but adding admins); an admin without can_post_messages may not post there."""
+        state = self._channel(chat)
+        actor = self._present(state, by)
+        if actor.status != "creator":
+            raise SimError(f"only the owner of {state.title} adds administrators in this simulator")
+        unknown = set(rights) - set(CHANNEL_RIGHTS)
+        if unknown:
+            raise SimError(f"unknown channel administrator rights {sorted(unknown)}; known: {CHANNEL_RIGHTS}")
+        self._known_user(user)
+        if self._member(state, user.id).status == "creator":
+            raise SimError(f"{user.display} owns {state.title}")
+        given = {r: r != "can_promote_members" for r in CHANNEL_RIGHTS} | {k: bool(v) for k, v in rights.items()}
+        self._change_member(state, user, Member(user.id, "administrator", rights=given, promoted_by=by.id), actor=by)
+
+    @locked
     def remove_bot_from_channel(self: FakeTelegram, chat: SimChat | int, by: SimUser) -> None:
         state = self._channel(chat)
         self._present(state, by)
@@ -74,6 +91,8 @@ class ChannelMixin:
         member = self._present(state, user)
         if member.status not in ("creator", "administrator"):
             raise SimError(f"{user.display} can't post in {state.title}: only its administrators can")
+        if member.status == "administrator" and not (member.rights or {}).get("can_post_messages"):
+            raise SimError(f"{user.display} can't post in {state.title}: an administrator without can_post_messages")
         if not text.strip():
             raise SimError("Telegram clients do not send empty messages")
         content: dict[str, Any] = {"text": text}

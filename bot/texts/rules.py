@@ -566,6 +566,9 @@ def log_error(_: Translator, reason: str, where: str) -> str:
         "self": _("A group can't be its own log; give another channel or group."),
         "private": _("{where} is a person, not a channel or group."),
         "not_admin": _("You are not an admin of {where}: only a channel or group you administer can be this group's log."),
+        "not_rights_group": _("You are an admin of {where}, but without the right to change its info or to add admins: only its owner, or an admin with one of those rights, can make it this group's log."),
+        "not_rights_channel": _("You are an admin of {where}, but without the right to post there: only its owner, or an admin who may post messages, can make it this group's log."),
+        "muted": _("I can't post in {where}: members may not send messages there, or I am restricted. Let me write there (or make me an admin), then /setlog again."),
         "anonymous": _("As an anonymous admin I can't tell whether {where} is yours: send /setlog as yourself (not anonymously)."),
     }
     return texts[reason].format(where=escape(where))

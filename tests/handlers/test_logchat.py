@@ -174,3 +174,57 @@ async def test_only_a_chat_the_admin_administers_becomes_the_log(pg, group):
     assert len(pg.sim.replies(carols)) == greeted and len(pg.sim.replies(channel)) == 1  # only /setlog's help there
     await say(pg, g.admin, "/warn @alice secret reason", g.chat)
     assert not any("secret" in m.get("text", "") for m in pg.sim.replies(carols) + pg.sim.replies(channel))
+
+
+async def test_setlog_needs_the_right_rights_there_and_says_which(pg, group):
+    """An admin badge is not enough: the log chat's owner, or an admin who may change its info or add admins (a group)
+    — and Sticky must be able to post there (not muted, not a plain member where members may not write)."""
+    g = group
+    bare = pg.sim.create_group("Bare Admin", owner=g.owner)
+    pg.sim.join(bare, g.admin)
+    pg.sim.promote(bare, g.admin, by=g.owner, can_change_info=False, can_promote_members=False)
+    pg.sim.add_bot(bare, by=g.owner)
+    await pg.settle()
+    assert await say(pg, g.admin, f"/setlog {bare.id}", g.chat) == (
+        f"You are an admin of Bare Admin ({bare.id}), but without the right to change its info or to add admins: only"
+        " its owner, or an admin with one of those rights, can make it this group's log.")
+    pg.sim.promote(bare, g.admin, by=g.owner, can_change_info=True)       # the right it takes
+    await pg.settle()
+    assert (await say(pg, g.admin, f"/setlog {bare.id}", g.chat)).startswith("From now on")
+    assert await say(pg, g.admin, "/unsetlog", g.chat) == "No more posts to the log chat; /modlog still has everything."
+
+    quiet = pg.sim.create_group("Read Only Group", owner=g.owner)
+    pg.sim.add_bot(quiet, by=g.owner, admin=False)                        # a plain member…
+    pg.sim.set_permissions(quiet, by=g.owner, can_send_messages=False)    # …where members may not write
+    await pg.settle()
+    sent = len(pg.sim.replies(quiet))
+    muted = await say(pg, g.owner, f"/setlog {quiet.id}", g.chat)
+    assert muted == (f"I can't post in Read Only Group ({quiet.id}): members may not send messages there, or I am"
+                     " restricted. Let me write there (or make me an admin), then /setlog again.")
+    assert len(pg.sim.replies(quiet)) == sent                             # it did not even try
+    assert await pg.services.logchat.get(g.chat.id) is None
+
+    await say(pg, g.owner, "/lang zh", g.chat)
+    pg.sim.promote(bare, g.admin, by=g.owner, can_change_info=False)
+    await pg.settle()
+    zh = await say(pg, g.admin, f"/setlog {bare.id}", g.chat)
+    assert zh == (f"你是 Bare Admin ({bare.id}) 的管理员，但没有修改群信息或添加管理员的权限：只有它的群主，"
+                  "或有其中一项权限的管理员，才能把它设为本群的日志。")
+    assert (await say(pg, g.owner, f"/setlog {quiet.id}", g.chat)).startswith(f"我无法在 Read Only Group ({quiet.id}) 发言")
+
+
+async def test_a_channel_admin_who_may_not_post_there_is_refused(pg, group):
+    g = group
+    channel = pg.sim.create_channel("Tea Log", owner=g.owner, username="tealog")
+    pg.sim.add_bot_to_channel(channel, by=g.owner)
+    pg.sim.promote_in_channel(channel, g.admin, by=g.owner, can_post_messages=False)   # edits and deletes only
+    await pg.settle()
+    refused = await say(pg, g.admin, "/setlog @tealog", g.chat)
+    assert refused == ("You are an admin of @tealog, but without the right to post there: only its owner, or an admin"
+                       " who may post messages, can make it this group's log.")
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert await say(pg, g.admin, "/setlog @tealog", g.chat) == (
+        "你是 @tealog 的管理员，但没有在那里发消息的权限：只有它的所有者，或可以发消息的管理员，才能把它设为本群的日志。")
+    pg.sim.promote_in_channel(channel, g.admin, by=g.owner, can_post_messages=True)
+    await pg.settle()
+    assert (await say(pg, g.admin, "/setlog @tealog", g.chat)).startswith("从现在起")
