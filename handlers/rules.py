@@ -347,7 +347,7 @@ async def on_import_button(update: Update, context: BotContext) -> None:
     _tag, what, token = query.data.split(":")
     chat, s = query.message.chat.id, context.services.rules
     if what == "no":
-        s.cancel_import(chat, token)
+        await s.cancel_import(chat, token)
         await answer_query(query)
         await edit_query_message(query, texts.import_cancelled(context.tr))
         return

@@ -780,4 +780,20 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX pick_questions_asked ON pick_questions(asked_at)
         """,
     ),
+    Migration(
+        24,
+        "rules imports waiting for the owner's Apply: durable, so the button works after a restart, with an expiry",
+        """
+        CREATE TABLE rule_imports (
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            token TEXT NOT NULL,
+            rule_set TEXT NOT NULL,
+            seen TEXT NOT NULL,
+            by_user INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, token)
+        )
+        """,
+    ),
 ]

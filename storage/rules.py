@@ -3,7 +3,7 @@ the audit log (modlog) and approved members."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlite3
 
@@ -292,6 +292,18 @@ class LogChatRepo:
             await tx.execute("UPDATE log_chats SET refused_at = NULL WHERE chat_id = ? AND refused_at IS NOT NULL", (chat_id,))
 
 
+@dataclass(frozen=True)
+class PendingImport:
+    rule_set: str  # JSON: {"rules": [[name, line, enabled], …], "lists": {name: [[item, note], …]}}
+    seen: str  # the fingerprint of the group's rules when the dry run compared them
+    by: int
+    created_at: datetime
+    expires_at: datetime
+
+
+_IMPORT_KEPT = timedelta(days=1)  # an expired import is kept this long, so its button says "expired", not "unknown"
+
+
 class RulesRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -370,6 +382,38 @@ class RulesRepo:
                     f" VALUES (?, {position}, ?, ?, ?, ?, ?)",
                     (chat_id, chat_id, name, source, int(enabled), iso(now), iso(now)),
                 )
+
+    # --- imports waiting for the owner's confirmation ---------------------------------------------------------
+
+    async def save_import(self, chat_id: int, token: str, rule_set: str, seen: str, by: int, now: datetime,
+                          expires_at: datetime) -> None:
+        """A dry run's import (the validated rule set as JSON, the fingerprint of the rules it was compared with);
+        imports of the group that expired a day ago or more go."""
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM rule_imports WHERE chat_id = ? AND expires_at <= ?",
+                             (chat_id, iso(now - _IMPORT_KEPT)))
+            await tx.execute(
+                "INSERT INTO rule_imports(chat_id, token, rule_set, seen, by_user, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(chat_id, token) DO UPDATE SET rule_set = excluded.rule_set,"
+                " seen = excluded.seen, by_user = excluded.by_user, created_at = excluded.created_at,"
+                " expires_at = excluded.expires_at",
+                (chat_id, token, rule_set, seen, by, iso(now), iso(expires_at)))
+
+    async def pending_import(self, chat_id: int, token: str) -> PendingImport | None:
+        row = await self.db.fetchone("SELECT rule_set, seen, by_user, created_at, expires_at FROM rule_imports"
+                                     " WHERE chat_id = ? AND token = ?", (chat_id, token))
+        if row is None:
+            return None
+        return PendingImport(row[0], row[1], row[2], from_iso(row[3]), from_iso(row[4]))
+
+    async def drop_import(self, chat_id: int, token: str | None = None) -> bool:
+        """One pending import (cancelled), or every one of the group (None: an import was applied)."""
+        async with self.db.transaction() as tx:
+            if token is None:
+                cursor = await tx.execute("DELETE FROM rule_imports WHERE chat_id = ?", (chat_id,))
+            else:
+                cursor = await tx.execute("DELETE FROM rule_imports WHERE chat_id = ? AND token = ?", (chat_id, token))
+            return cursor.rowcount > 0
 
     async def replace_all(self, chat_id: int, rules: list[tuple[str, str, bool]],
                           lists: dict[str, list[tuple[str, str | None]]], now: datetime) -> None:

@@ -4,6 +4,7 @@ it would change before it changes anything. Pure: no Telegram, no database."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +22,8 @@ _RULE_KEYS = {"name", "rule", "enabled"}
 
 
 class RulesImportError(RuleError):
-    """params: reason in {size, encoding, yaml, shape, version, rule, name, duplicate, too_many, list}, where, …"""
+    """params: reason in {size, encoding, yaml, shape, version, rule, name, duplicate, too_many, list, expired, gone,
+    stale}, where, …"""
 
     code = "import"
 
@@ -35,6 +37,17 @@ class RuleSet:
         """Changes whenever anything an import would replace changes (to refuse a confirmation made stale)."""
         text = repr((self.rules, sorted((k, v) for k, v in self.lists.items())))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def to_json(self) -> str:
+        """The validated set, to keep while the owner decides (a pending import survives a restart)."""
+        return json.dumps({"rules": [list(r) for r in self.rules],
+                           "lists": {k: [list(item) for item in v] for k, v in self.lists.items()}}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> RuleSet:
+        doc = json.loads(text)
+        return cls(tuple((str(n), str(line), bool(on)) for n, line, on in doc["rules"]),
+                   {k: tuple((str(item), note) for item, note in v) for k, v in doc["lists"].items()})
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 # The link gate (`/set link_gate on|off`) is this default rule, switched on or off; re-created from config (or this
 # line, if config dropped it) for a group that deleted it or was seeded before it existed.
-IMPORT_TTL = timedelta(minutes=15)  # a dry run's confirmation button works this long (and not after a restart)
+IMPORT_TTL = timedelta(minutes=15)  # a dry run's confirmation button works this long (a restart does not end it)
 LINK_GATE = "links"
 LINK_GATE_RULE = "when message or edit and has link and lacks post_links and role < spreader then delete, explain"
 
@@ -105,8 +105,6 @@ class RulesService:
         self.announcer: Announcer | None = None  # set by bot/app.py: notices to admins, replies to non-message events
         moderation.violation_hook = self
         self._cache: dict[int, Loaded] = {}
-        # Imports waiting for the owner's confirmation, by chat: token -> (rule set, fingerprint seen, owner, when).
-        self._imports: dict[int, dict[str, tuple[RuleSet, str, int, datetime]]] = {}
         self._windows: dict[int, Window] = {}
         # (chat) -> user -> (read at, what the member row said): role, tier and days change rarely, and whoever
         # changes them says so (forget_member); the TTL is a backstop. Keyed by chat, like every in-memory state.
@@ -302,33 +300,35 @@ class RulesService:
         return export_text(current, title, self.clock.now()), len(current.rules), len(current.lists)
 
     async def preview_import(self, chat_id: int, data: bytes | str, by: int) -> tuple[str, Diff]:
-        """Validate an export (all of it) and say what importing it would change; nothing is changed. Returns a
-        token the confirmation names. Raises RulesImportError."""
+        """Validate an export (all of it) and say what importing it would change; nothing is changed. The import
+        waits in the database for the owner's Apply (IMPORT_TTL; a restart does not lose it). Returns the token its
+        buttons name. Raises RulesImportError."""
         new = parse_import(data)
         current = await self.rule_set(chat_id)
         token = new.fingerprint()[:8]
         now = self.clock.now()
-        pending = {k: v for k, v in self._imports.get(chat_id, {}).items() if now - v[3] < IMPORT_TTL}
-        pending[token] = (new, current.fingerprint(), by, now)
-        self._imports[chat_id] = pending
+        await self.repo.save_import(chat_id, token, new.to_json(), current.fingerprint(), by, now, now + IMPORT_TTL)
         return token, diff(current, new)
 
     async def apply_import(self, chat_id: int, token: str) -> Diff:
-        """The confirmed import, all or nothing — refused if it expired or the rules changed since its dry run."""
-        found = self._imports.get(chat_id, {}).get(token)
-        if found is None or self.clock.now() - found[3] >= IMPORT_TTL:
-            raise RulesImportError(reason="expired")
-        new, seen, _by, _at = found
+        """The confirmed import, all or nothing — refused if it expired, was applied or cancelled already, or the
+        rules changed since its dry run."""
+        found = await self.repo.pending_import(chat_id, token)
+        if found is None:
+            raise RulesImportError(reason="gone")
+        if self.clock.now() >= found.expires_at:
+            raise RulesImportError(reason="expired", minutes=int(IMPORT_TTL.total_seconds() // 60))
+        new = RuleSet.from_json(found.rule_set)
         current = await self.rule_set(chat_id)
-        if current.fingerprint() != seen:
+        if current.fingerprint() != found.seen:
             raise RulesImportError(reason="stale")
         await self.repo.replace_all(chat_id, list(new.rules), {k: list(v) for k, v in new.lists.items()}, self.clock.now())
-        self._imports.pop(chat_id, None)
+        await self.repo.drop_import(chat_id)
         self.invalidate(chat_id)
         return diff(current, new)
 
-    def cancel_import(self, chat_id: int, token: str) -> bool:
-        return self._imports.get(chat_id, {}).pop(token, None) is not None
+    async def cancel_import(self, chat_id: int, token: str) -> bool:
+        return await self.repo.drop_import(chat_id, token)
 
     async def rows(self, chat_id: int) -> tuple[StoredRule, ...]:
         return (await self.load(chat_id)).rows

@@ -498,7 +498,9 @@ def import_error(_: Translator, err: UserError) -> str:
         "list": _("Nothing was imported: list {where} must be at most {n} words of at most 100 characters.").format(
             where=escape(str(p.get("where", ""))), n=p.get("n")),
         "download": _("I could not fetch that file from Telegram; try again in a moment."),
-        "expired": _("This import expired (15 minutes, or Sticky restarted). Run /rules_import again."),
+        "expired": _("This import expired: Apply works for {minutes} minutes after its dry run. Run /rules_import again to see the changes anew.").format(
+            minutes=p.get("minutes", 15)),
+        "gone": _("This import is no longer waiting: it was applied or cancelled already. Run /rules_import again to import the file."),
         "stale": _("The rules changed since this dry run; nothing was imported. Run /rules_import again to see the changes anew."),
     }
     return texts.get(reason, _("That didn't work."))

@@ -143,3 +143,36 @@ async def test_export_and_import_in_chinese(pg, group):
     refused = await say(pg, g.owner, "/rules_import sticky_rules: 9", g.chat)
     for text in (caption, preview, refused):
         assert faults(text) == [] and "Nothing" not in text and "Keep this file" not in text, text
+
+
+async def test_a_pending_import_survives_a_restart_and_an_expired_one_says_so(pg, group):
+    g = group
+    text = "sticky_rules: 1\nrules:\n  - name: nolinks\n    rule: when message and has link then delete\n"
+    await say(pg, g.owner, "/rules_import sticky_rules: 1\nrules: []", g.chat)
+    rival = pg.sim.replies(g.chat)[-1]                                        # a second dry run, never applied
+    await say(pg, g.owner, f"/rules_import {text}", g.chat)
+    question = pg.sim.replies(g.chat)[-1]
+    apply = question["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await pg.restart()                                                        # the dry run is in the database
+    pg.clock.advance(minutes=14)
+    pg.sim.press(g.owner, question, apply)
+    await pg.settle()
+    assert pg.sim.message(g.chat, question["message_id"])["text"] == (
+        "Imported: the group's rules are now the file's (1 added, 5 deleted, 0 changed).")
+    assert [r.name for r in await pg.services.rules.rows(g.chat.id)] == ["nolinks"]
+    pg.sim.press(g.owner, rival, rival["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+    await pg.settle()                                                         # an import applied ends the others
+    assert pg.sim.calls("answerCallbackQuery")[-1].params.get("text") == (
+        "This import is no longer waiting: it was applied or cancelled already. Run /rules_import again to import the file.")
+
+    await say(pg, g.owner, "/lang zh", g.chat)
+    other = "sticky_rules: 1\nrules:\n  - name: nocaps\n    rule: when message and caps >= 90% then delete\n"
+    await say(pg, g.owner, f"/rules_import {other}", g.chat)
+    late = pg.sim.replies(g.chat)[-1]
+    await pg.restart()
+    pg.clock.advance(minutes=15)                                              # Apply works 15 minutes
+    pg.sim.press(g.owner, late, late["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+    await pg.settle()
+    assert pg.sim.message(g.chat, late["message_id"])["text"] == (
+        "这次导入已过期：预演后 15 分钟内才能应用。请重新发送 /rules_import 查看最新变化。")
+    assert [r.name for r in await pg.services.rules.rows(g.chat.id)] == ["nolinks"]  # nothing imported
