@@ -100,6 +100,23 @@ def post_in(
     return True
 
 
+async def rule_awards_for(tx: aiosqlite.Connection, chat_id: int, event_key: str) -> list[tuple[int, str, str, int, int]]:
+    """What rules awarded on one event (ledger refs `rule:<rule id>:<event key>`, reason rule_award), inside the
+    caller's transaction: (user, currency, ref, amount awarded, what the member still holds of that currency)."""
+    async with tx.execute(
+        "SELECT l.user_id, l.currency, l.ref, SUM(l.amount),"
+        " COALESCE((SELECT CASE WHEN l.currency = 'points' THEN w.points ELSE w.xp END FROM wallets w"
+        "  WHERE w.chat_id = l.chat_id AND w.user_id = l.user_id), 0)"
+        " FROM ledger l WHERE l.chat_id = ? AND l.reason = 'rule_award' AND l.ref LIKE 'rule:%' AND l.ref LIKE ?"
+        " GROUP BY l.user_id, l.currency, l.ref ORDER BY l.ref, l.user_id, l.currency",
+        (chat_id, "%:" + event_key),
+    ) as cur:
+        rows = await cur.fetchall()
+    # LIKE's `_` matches any one character: keep exactly the rule refs of this event (rule:<digits>:<key>).
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows
+            if r[2].startswith("rule:") and r[2][5:].partition(":")[0].isdigit() and r[2][5:].partition(":")[2] == event_key]
+
+
 def wallet_in(conn: sqlite3.Connection, chat_id: int, user_id: int) -> Wallet:
     row = conn.execute("SELECT points, xp FROM wallets WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)).fetchone()
     return Wallet() if row is None else Wallet(row[0], row[1])

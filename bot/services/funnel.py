@@ -21,7 +21,7 @@ from bot.services.points import PointsService
 from bot.services.roles import RoleService
 from storage.db import Database
 from storage.funnel import Check, FunnelNumbers, FunnelRepo, InviteLink, Referral
-from storage.ledger import InsufficientBalance, LedgerRepo, post
+from storage.ledger import InsufficientBalance, LedgerRepo, post, rule_awards_for
 from storage.members import MemberRepo, UserInfo
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,11 @@ EXPIRY_SLACK = timedelta(seconds=10)
 ACTION_RETRY = timedelta(seconds=60)
 # What each decision owes Telegram.
 ACTION_OF = {"passed": "pass", "failed": "remove", "timeout": "remove"}
+
+
+def rule_event_key(referral_id: int) -> str:
+    """The `referral` rule event of one confirmed referral: the key its rules' ledger rows carry (rule:<id>:<key>)."""
+    return f"referral:{referral_id}"
 
 
 @dataclass(frozen=True)
@@ -385,6 +390,16 @@ class FunnelService:
                         amount = 0
                 if user_id == referral.inviter_id and currency == Currency.POINTS:
                     taken = amount
+            # What rules awarded on this referral's `referral` trigger goes back too, in the same transaction: each
+            # reversal's ref names the award it undoes (so it is taken once), as much as the member still holds.
+            for user_id, currency, award_ref, got, held in await rule_awards_for(tx, chat, rule_event_key(referral.id)):
+                amount = min(got, held)
+                if amount > 0:
+                    await post(tx, chat, user_id, -amount, currency, Reason.REFERRAL_CLAWBACK,
+                               f"{ledger_key(Reason.REFERRAL_CLAWBACK, chat, referral.id)}:{award_ref}", now,
+                               note=f"referral {referral.id}, {award_ref}")
+                    if user_id == referral.inviter_id and currency == Currency.POINTS:
+                        taken += amount
         return taken
 
     # --- confirmation ----------------------------------------------------------------------
@@ -453,7 +468,7 @@ class FunnelService:
         confirmed = await self.repo.referral(referral.id)
         assert confirmed is not None
         if self.rule_events is not None:  # the inviter brought someone who stayed
-            await self.rule_events(RuleEvent("referral", chat, inviter, now, key=f"referral:{referral.id}"))
+            await self.rule_events(RuleEvent("referral", chat, inviter, now, key=rule_event_key(referral.id)))
         reached = tier_up(xp_before, xp_before + rules.xp, self.points.tiers) if rules.xp else None
         if reached is not None:
             await self.points.tier_reached(chat, inviter, reached, now)

@@ -179,3 +179,34 @@ async def test_returning_members_are_asked_again_when_skip_returning_is_off(tmp_
         dave, check = await passed_left_and_back(pg, g, hours=2)
         again = await pending(pg, g.chat, dave)
         assert again is not None and again.id != check.id
+
+
+async def test_clawback_takes_back_what_referral_rules_awarded_once(pg, group):
+    """A rule on the `referral` trigger paid the inviter points and XP; when the referral is clawed back those go too,
+    each reversal naming the award it undoes — and only those: a rule award for something else stays."""
+    g = group
+    await say(pg, g.admin, "/rule add when referral then points +25, xp +7", g.chat)
+    await say(pg, g.admin, '/rule add when message and words "thanks" then points +3', g.chat)
+    pg.sim.send(g.alice, "thanks all", g.chat)
+    await pg.settle()
+    dave = await confirmed_invitee(pg, g, g.alice)
+    wallets = pg.services.points.ledger
+    before = await wallets.wallet(g.chat.id, g.alice.id)
+    [rule_id] = [r.id for r in await pg.services.rules.rows(g.chat.id) if "referral" in r.source]
+    [ref_id] = [r["id"] for r in await referrals(pg, g.chat)]
+    pg.clock.advance(days=1)
+    pg.sim.leave(g.chat, dave)
+    await pg.settle()
+    after = await wallets.wallet(g.chat.id, g.alice.id)
+    assert (before.points - after.points, before.xp - after.xp) == (20 + 25, 20 + 7)  # the referral's own, the rule's
+    rows = await ledger(pg, g.chat, g.alice, "referral_clawback")
+    reversed_rule = {(r["currency"], r["amount"], r["ref"]) for r in rows if ":rule:" in r["ref"]}
+    assert reversed_rule == {
+        ("points", -25, f"referral_clawback:{g.chat.id}:{ref_id}:rule:{rule_id}:referral:{ref_id}"),
+        ("xp", -7, f"referral_clawback:{g.chat.id}:{ref_id}:rule:{rule_id}:referral:{ref_id}")}
+    assert await wallets.mismatches() == []
+    # Delivered again, or run again by hand: nothing is taken twice.
+    await pg.services.funnel.member_left(g.chat.id, dave.id, pg.clock.now())
+    await pg.services.funnel._claw_back((await pg.services.funnel.repo.referral(ref_id)), pg.clock.now())
+    assert len(await ledger(pg, g.chat, g.alice, "referral_clawback")) == len(rows) == 4
+    assert await wallets.wallet(g.chat.id, g.alice.id) == after
