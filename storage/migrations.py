@@ -796,4 +796,17 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        25,
+        "rule events applied once: an inactivity pass run again (a crash, a re-armed first pass) skips who it did",
+        """
+        CREATE TABLE rule_events_done (
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            user_id INTEGER NOT NULL,
+            event_key TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, user_id, event_key)
+        )
+        """,
+    ),
 ]

@@ -151,17 +151,27 @@ def _facts(conn: sqlite3.Connection, chat_id: int, user_id: int, with_messages: 
     return FactsRow(True, row[0], row[1], from_iso(row[2]), row[3] or 0, messages)
 
 
-def _inactive(conn: sqlite3.Connection, chat_id: int, since: str | None, until: str) -> list[tuple[int, str]]:
+def _inactive(conn: sqlite3.Connection, chat_id: int, since: str | None, until: str, after: int | None,
+              limit: int) -> list[tuple[int, str]]:
     """Present members (not bots, not admins) whose last sign of life (message, join, first sighting) is in
-    (since, until]: they crossed an inactivity threshold in that stretch."""
+    (since, until]: they crossed an inactivity threshold in that stretch. At most `limit`, by user id after `after`
+    (a pass over a big group goes in chunks)."""
     last = "COALESCE(m.last_seen_at, m.joined_at, m.first_seen_at)"
     rows = conn.execute(
         f"SELECT m.user_id, {last} FROM members m JOIN users u ON u.user_id = m.user_id"
         f" WHERE m.chat_id = ? AND m.status IN ('member', 'restricted') AND u.is_bot = 0 AND m.tg_role IS NULL"
-        f" AND {last} <= ? AND (? IS NULL OR {last} > ?) ORDER BY m.user_id",
-        (chat_id, until, since, since),
+        f" AND {last} <= ? AND (? IS NULL OR {last} > ?) AND (? IS NULL OR m.user_id > ?) ORDER BY m.user_id LIMIT ?",
+        (chat_id, until, since, since, after, after, limit),
     ).fetchall()
     return [(r[0], r[1]) for r in rows]
+
+
+async def mark_event_done(tx: aiosqlite.Connection, chat_id: int, user_id: int, event_key: str, now: datetime) -> bool:
+    """Inside the transaction that applies a rule decision: False if this member's event was applied already."""
+    cursor = await tx.execute(
+        "INSERT INTO rule_events_done(chat_id, user_id, event_key, at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT(chat_id, user_id, event_key) DO NOTHING", (chat_id, user_id, event_key, iso(now)))
+    return cursor.rowcount > 0
 
 
 async def clear_violations(tx: aiosqlite.Connection, chat_id: int, user_id: int, name: str, now: datetime) -> int:
@@ -338,9 +348,11 @@ class RulesRepo:
     async def facts(self, chat_id: int, user_id: int, with_messages: bool) -> FactsRow:
         return await self.db.read(_facts, chat_id, user_id, with_messages)
 
-    async def inactive(self, chat_id: int, since: datetime | None, until: datetime) -> list[tuple[int, datetime]]:
-        """(user, last sign of life) of the members whose last sign of life is in (since, until]."""
-        rows = await self.db.read(_inactive, chat_id, iso(since) if since else None, iso(until))
+    async def inactive(self, chat_id: int, since: datetime | None, until: datetime, after: int | None = None,
+                       limit: int = 1000) -> list[tuple[int, datetime]]:
+        """(user, last sign of life) of the members whose last sign of life is in (since, until], by user id: at most
+        `limit` of them, after user `after`."""
+        rows = await self.db.read(_inactive, chat_id, iso(since) if since else None, iso(until), after, limit)
         return [(user_id, from_iso(at)) for user_id, at in rows]
 
     async def is_seeded(self, chat_id: int) -> bool:

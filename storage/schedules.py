@@ -191,6 +191,13 @@ class ScheduleRepo:
                                 " RETURNING id, chat_id, kind, payload, due_at", (iso(now), deferred_id))
         return None if r is None else Deferred(r[0], r[1], r[2], json.loads(r[3]), from_iso(r[4]))
 
+    async def set_payload(self, deferred_id: int, payload: dict) -> bool:
+        """What a pending row will be handed (a pass that finished tells the next one where it may start)."""
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute("UPDATE deferred SET payload = ? WHERE id = ? AND done_at IS NULL",
+                                      (json.dumps(payload), deferred_id))
+            return cursor.rowcount > 0
+
     async def has_deferred(self, chat_id: int, kind: str) -> bool:
         return await self.db.fetchval(
             "SELECT 1 FROM deferred WHERE chat_id = ? AND kind = ? AND done_at IS NULL LIMIT 1", (chat_id, kind)) is not None

@@ -3,6 +3,7 @@ message against them (pure evaluate in bot.domain.rules), and applying what fire
 and the one actions port — or, in dry mode, only logging what would have happened."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ from storage.members import MemberRepo
 from storage.points import PointsRepo
 from storage.roles import set_community_role_in
 from storage.rules import (
-    FactsRow, NewLogEntry, RulesRepo, StoredRule, add_violation, clear_violations, insert_log, recent_violations,
+    FactsRow, NewLogEntry, RulesRepo, StoredRule, add_violation, clear_violations, insert_log, mark_event_done,
+    recent_violations,
 )
 
 log = logging.getLogger(__name__)
@@ -467,9 +469,12 @@ class RulesService:
         xp_before = None
         if any(f.effect.key == "xp" for f in effects):
             xp_before = (await self.repo.facts(chat, user, False)).xp
-        if any(_writes(f.effect) for f in effects):
+        once = event.kind in ONCE
+        if once or any(_writes(f.effect) for f in effects):
             now = self.clock.now()
             async with self.db.transaction() as tx:
+                if once and not await mark_event_done(tx, chat, user, event_key(event), now):
+                    return Verdict(decision)  # applied already (a pass run again): nothing again, not even a reply
                 await self._write(tx, event, effects, facts, verdict, out, now, limit, mode, escalations, 0)
         else:
             for f in effects:
@@ -678,21 +683,34 @@ class RulesService:
             await self.deferred.defer(chat_id, INACTIVITY_WORK, {"since": None}, self.clock.now(), self.clock.now())
 
     async def sweep_inactive(self, chat_id: int, since: datetime | None) -> int:
-        """One daily pass (claimed deferred work): the next pass is booked first, then every member who crossed an
-        inactivity threshold since the last pass (`since`; None: everyone inactive that long) is one `inactive`
-        event. Returns how many events were fed."""
+        """One daily pass (claimed deferred work): every member who crossed an inactivity threshold since the last
+        finished pass (`since`; None: everyone inactive that long) is one `inactive` event, applied once per member
+        and crossing (rule_events_done, in the decision's own transaction). The next pass is booked first, still
+        starting from this pass's `since`, and moved up to now only once this pass is through: a crash on the way
+        leaves the next pass to cover what this one did not reach, and what it did reach is not done twice. Members
+        are read and judged INACTIVE_CHUNK at a time, giving the loop back in between (a pass over 100,000 members
+        holds up nobody). Returns how many events were fed."""
         now = self.clock.now()
         loaded = await self.load(chat_id)
         if not loaded.thresholds:
             return 0  # no rule listens any more: the chain ends here, and load() starts it again when one does
-        await self.deferred.defer(chat_id, INACTIVITY_WORK, {"since": now.isoformat()}, now + INACTIVITY_EVERY, now)
+        nxt = await self.deferred.defer(chat_id, INACTIVITY_WORK, {"since": since.isoformat() if since else None},
+                                        now + INACTIVITY_EVERY, now)
         fed = 0
         for days in loaded.thresholds:
             span = timedelta(days=days)
-            for user_id, last in await self.repo.inactive(chat_id, since - span if since else None, now - span):
-                await self.feed(Event("inactive", chat_id, user_id, now, inactive_days=days,
-                                      key=f"inactive:{days}:{last.isoformat()}"))
-                fed += 1
+            after = None
+            while True:
+                chunk = await self.repo.inactive(chat_id, since - span if since else None, now - span, after, INACTIVE_CHUNK)
+                for user_id, last in chunk:
+                    await self.feed(Event("inactive", chat_id, user_id, now, inactive_days=days,
+                                          key=f"inactive:{days}:{last.isoformat()}"))
+                    fed += 1
+                if len(chunk) < INACTIVE_CHUNK:
+                    break
+                after = chunk[-1][0]
+                await asyncio.sleep(0)  # the rest of the bot runs between chunks
+        await self.deferred.set_payload(nxt, {"since": now.isoformat()})
         return fed
 
 
@@ -716,6 +734,8 @@ MEMBER_CACHE = 20_000  # members per group kept in memory
 MAX_ESCALATION = 3  # escalation rules that add violations that escalate…: this deep at most
 INACTIVITY_WORK = "rules:inactive"
 INACTIVITY_EVERY = timedelta(days=1)
+INACTIVE_CHUNK = 500  # members read and judged at a time by an inactivity pass
+ONCE = frozenset({"inactive"})  # events a rerun may deliver again: applied once per member and event key
 _ROLE_KEYS = {r.key: r for r in Role}
 
 
