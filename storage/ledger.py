@@ -100,16 +100,17 @@ def post_in(
     return True
 
 
-async def rule_awards_for(tx: aiosqlite.Connection, chat_id: int, event_key: str) -> list[tuple[int, str, str, int, int]]:
-    """What rules awarded on one event (ledger refs `rule:<rule id>:<event key>`, reason rule_award), inside the
-    caller's transaction: (user, currency, ref, amount awarded, what the member still holds of that currency)."""
+async def rule_awards_for(tx: aiosqlite.Connection, chat_id: int, user_id: int, event_key: str) -> list[tuple[int, str, str, int, int]]:
+    """What rules awarded one member on one event (ledger refs `rule:<rule id>:<event key>`, reason rule_award; a
+    rule pays the member its event is about), inside the caller's transaction: (user, currency, ref, amount awarded,
+    what the member still holds of that currency). Reads that member's rows only (the ledger's unique index)."""
     async with tx.execute(
         "SELECT l.user_id, l.currency, l.ref, SUM(l.amount),"
         " COALESCE((SELECT CASE WHEN l.currency = 'points' THEN w.points ELSE w.xp END FROM wallets w"
         "  WHERE w.chat_id = l.chat_id AND w.user_id = l.user_id), 0)"
-        " FROM ledger l WHERE l.chat_id = ? AND l.reason = 'rule_award' AND l.ref LIKE 'rule:%' AND l.ref LIKE ?"
-        " GROUP BY l.user_id, l.currency, l.ref ORDER BY l.ref, l.user_id, l.currency",
-        (chat_id, "%:" + event_key),
+        " FROM ledger l WHERE l.chat_id = ? AND l.user_id = ? AND l.reason = 'rule_award' AND l.ref LIKE ?"
+        " GROUP BY l.user_id, l.currency, l.ref ORDER BY l.ref, l.currency",
+        (chat_id, user_id, "rule:%:" + event_key),
     ) as cur:
         rows = await cur.fetchall()
     # LIKE's `_` matches any one character: keep exactly the rule refs of this event (rule:<digits>:<key>).

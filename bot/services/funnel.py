@@ -392,7 +392,7 @@ class FunnelService:
                     taken = amount
             # What rules awarded on this referral's `referral` trigger goes back too, in the same transaction: each
             # reversal's ref names the award it undoes (so it is taken once), as much as the member still holds.
-            for user_id, currency, award_ref, got, held in await rule_awards_for(tx, chat, rule_event_key(referral.id)):
+            for user_id, currency, award_ref, got, held in await rule_awards_for(tx, chat, referral.inviter_id, rule_event_key(referral.id)):
                 amount = min(got, held)
                 if amount > 0:
                     await post(tx, chat, user_id, -amount, currency, Reason.REFERRAL_CLAWBACK,
