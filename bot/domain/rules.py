@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -219,13 +219,22 @@ class Ctx:
 
 class Window:
     """Flood and duplicate windows of one chat, in memory, by the messages' own dates (a backlog delivered at once is
-    not a flood). Only new messages are recorded: an edit is never counted again. Also per-rule cooldowns."""
+    not a flood). Only new messages are recorded: an edit is never counted again. Also per-rule cooldowns.
+
+    Kept small, since every member who spoke recently has an entry: per member a plain list of (timestamp, text key)
+    — a float and the hash of the normalised text (0 for none), not a 50-slot deque of datetimes and strings
+    (about 1 KB a member) — and a member whose last message is older than `horizon` before the newest one is
+    dropped now and then (no flood or duplicate condition looks further back than the group's longest window)."""
+
+    PRUNE_EVERY = 4096  # records between two passes over the members
 
     def __init__(self, horizon: timedelta = timedelta(minutes=10), per_member: int = 50) -> None:
         self.horizon = horizon
         self.per_member = per_member
-        self.by_member: dict[int, deque[tuple[datetime, str]]] = defaultdict(lambda: deque(maxlen=self.per_member))
-        self.group: deque[datetime] = deque(maxlen=2000)
+        self.by_member: dict[int, list[tuple[float, int]]] = {}
+        self.group: deque[float] = deque(maxlen=2000)
+        self._newest = float("-inf")
+        self._records = 0
         self.fired: dict[tuple[int, int], datetime] = {}  # (rule id, user) -> when it last fired
         # user -> (when Sticky restricted them, until when or None, "mute" | "ban"): a flood's later messages, sent
         # before that, do not mute again; a message sent after it shows the restriction was lifted.
@@ -234,19 +243,45 @@ class Window:
         # then, is the same flood and is not punished again (one burst, one warn — not a warn per message past N).
         self.flood_punished: dict[tuple[int, int], datetime] = {}
 
+    @staticmethod
+    def _key(text: str) -> int:
+        key = normalise(text)
+        return hash(key) if key else 0
+
     def record(self, user_id: int, date: datetime, text: str) -> None:
-        self.by_member[user_id].append((date, normalise(text)))
-        self.group.append(date)
+        at = date.timestamp()
+        kept = self.by_member.get(user_id)
+        if kept is None:
+            kept = self.by_member[user_id] = []
+        kept.append((at, self._key(text)))
+        if len(kept) > self.per_member:
+            del kept[0]
+        self.group.append(at)
+        if at > self._newest:
+            self._newest = at
+        self._records += 1
+        if self._records % self.PRUNE_EVERY == 0:
+            self.prune()
+
+    def prune(self) -> None:
+        """Forget members whose last message is older than the horizon before the newest message recorded."""
+        since = self._newest - self.horizon.total_seconds()
+        for user_id in [u for u, kept in self.by_member.items() if kept[-1][0] < since]:
+            del self.by_member[user_id]
 
     def count(self, user_id: int | None, date: datetime, within: timedelta) -> int:
-        since = date - within
+        at = date.timestamp()
+        since = at - within.total_seconds()
         if user_id is None:
-            return sum(1 for d in self.group if since < d <= date)
-        return sum(1 for d, _ in self.by_member.get(user_id, ()) if since < d <= date)
+            return sum(1 for d in self.group if since < d <= at)
+        return sum(1 for d, _ in self.by_member.get(user_id, ()) if since < d <= at)
 
     def duplicates(self, user_id: int, date: datetime, text: str, within: timedelta) -> int:
-        since, key = date - within, normalise(text)
-        return sum(1 for d, t in self.by_member.get(user_id, ()) if since < d <= date and t == key and key)
+        at = date.timestamp()
+        since, key = at - within.total_seconds(), self._key(text)
+        if not key:
+            return 0
+        return sum(1 for d, t in self.by_member.get(user_id, ()) if since < d <= at and t == key)
 
     def forget(self, user_id: int) -> None:
         self.by_member.pop(user_id, None)
@@ -763,6 +798,12 @@ def _triggered(rule: Rule, event: Event) -> bool:
 def inactivity_thresholds(rules: Iterable[Rule]) -> tuple[int, ...]:
     """The N of every enabled `inactive N days` trigger, each once, smallest first."""
     return tuple(sorted({t.args[0] for r in rules if r.enabled for t in r.triggers if t.key == "inactive"}))
+
+
+def window_horizon(rules: Iterable[Rule]) -> timedelta:
+    """How far back a chat's Window must remember: the longest flood or duplicate window of any rule, enabled or not
+    (one switched on later finds its history), and never less than the longest flood window allowed."""
+    return max([FLOOD_MAX_WINDOW, *(c.args[1] for r in rules for c in r.conditions if c.key in ("flood", "groupflood", "duplicate"))])
 
 
 def violation_windows(rules: Iterable[Rule]) -> dict[str, timedelta | None]:

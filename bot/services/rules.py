@@ -17,8 +17,8 @@ from bot.domain.moderation import until_for
 from bot.domain.points import Reason
 from bot.domain.roles import Role, role_from
 from bot.domain.rules import (
-    FLOOD_RULE, LOCK_PREFIX, LOCKS, MAX_RULES, Ctx, Decision, Event, Fired, MemberFacts, Part, Rule, RuleError, RuleSyntaxError,
-    Window, evaluate, flood_line, flood_of, inactivity_thresholds, parse_rule, violation_windows,
+    FLOOD_MAX_WINDOW, FLOOD_RULE, LOCK_PREFIX, LOCKS, MAX_RULES, Ctx, Decision, Event, Fired, MemberFacts, Part, Rule, RuleError, RuleSyntaxError,
+    Window, evaluate, flood_line, flood_of, inactivity_thresholds, parse_rule, violation_windows, window_horizon,
 )
 from bot.domain.rules_io import Diff, RuleSet, RulesImportError, diff, export_text, parse_import
 from bot.services.actions import Action, Outcome
@@ -55,6 +55,7 @@ class Loaded:
     messages: bool = False  # whether any rule asks how many messages the member wrote (`messages < N`)
     thresholds: tuple[int, ...] = ()  # the N of `inactive N days` triggers
     violations: dict[str, timedelta | None] = field(default_factory=dict)  # counters rules escalate on, and how far back
+    horizon: timedelta = FLOOD_MAX_WINDOW  # how far back the flood and duplicate windows must remember
 
 
 @dataclass
@@ -130,7 +131,7 @@ class RulesService:
             rows, rules, lists, frozenset(t.key for r in enabled for t in r.triggers),
             any(c.key in ("flood", "groupflood", "duplicate") for r in enabled for c in r.conditions),
             any(c.key == "messages" for r in enabled for c in r.conditions),
-            inactivity_thresholds(enabled), violation_windows(enabled),
+            inactivity_thresholds(enabled), violation_windows(enabled), window_horizon(rules),
         )
         self._cache[chat_id] = loaded
         await self._arm_inactivity(chat_id, loaded)
@@ -413,6 +414,7 @@ class RulesService:
             return None
         window = self.window(event.chat_id)
         if event.kind in ("message", "command") and windowed and loaded.windows:
+            window.horizon = loaded.horizon
             window.record(event.user_id, event.date, event.text)  # an edit is never counted again
         facts = await self.facts(event.chat_id, event.user_id, exempt, self.clock.now(), loaded.messages, this_message=counted)
         decision = evaluate(event, loaded.rules, facts, window, self.clock.now(), await self._ctx(event.chat_id, loaded, event.date))

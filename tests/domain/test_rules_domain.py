@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bot.domain.roles import Role
 from bot.domain.rules import (
-    REGISTRY, Ctx, Event, MemberFacts, RuleSyntaxError, Window, evaluate, normalise, parse_rule,
+    REGISTRY, Ctx, Event, MemberFacts, RuleSyntaxError, Window, evaluate, normalise, parse_rule, window_horizon,
 )
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -280,6 +280,23 @@ def test_duplicates_are_normalised():
     for text in ("Buy NOW", "buy  now", "ＢＵＹ now"):
         window.record(7, NOW, text)
     assert fires("when message and duplicate 3 in 1m then delete", msg("buy now"), window=window)
+
+
+def test_a_quiet_member_is_forgotten_only_past_the_longest_window():
+    """The window forgets members (memory: one entry per member who spoke), but never what a rule can still see."""
+    rules = [parse_rule("when message and duplicate 2 in 30m then delete", "d"),
+             parse_rule("when message and flood 6 in 10s then mute 10m", "f")]
+    assert window_horizon(rules) == timedelta(minutes=30)
+    assert window_horizon([rules[1]]) == timedelta(minutes=10)  # never less than the longest flood window allowed
+    window = Window(horizon=window_horizon(rules))
+    window.record(7, NOW - timedelta(minutes=20), "Buy now")
+    window.record(8, NOW - timedelta(minutes=40), "old news")
+    for i in range(Window.PRUNE_EVERY):  # a busy group: the window tidies itself on the way
+        window.record(1000 + i % 50, NOW, f"chatter {i}")
+    assert 8 not in window.by_member  # silent for longer than any window looks back
+    window.record(7, NOW, "buy  NOW")  # the message judged is recorded first, as the service does
+    assert fires("when message and duplicate 2 in 30m then delete", msg("buy  NOW"), window=window)
+    assert not fires("when message and duplicate 2 in 10m then delete", msg("buy now"), window=window)
 
 
 def test_cooldown_per_member():
