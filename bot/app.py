@@ -216,8 +216,10 @@ def build_application(
     in_groups = filters.ChatType.GROUPS & ~filters.COMMAND
     app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)
     app.add_handler(MessageHandler(GROUP_CHAT, points.on_group_message), group=GROUP_COUNTERS)
-    app.add_handler(MessageHandler(GROUP_CHAT & filters.REPLY & filters.UpdateType.MESSAGE, topics.on_group_reply), group=GROUP_TOPICS)
-    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.REPLY & (filters.TEXT | filters.PHOTO) & ~filters.COMMAND,
+    # Filters are asked left to right and stop at the first no: the cheap test that most messages fail goes first
+    # (most messages are no reply), so a plain message is not asked the whole of GROUP_CHAT again for nothing.
+    app.add_handler(MessageHandler(filters.REPLY & filters.UpdateType.MESSAGE & GROUP_CHAT, topics.on_group_reply), group=GROUP_TOPICS)
+    app.add_handler(MessageHandler(filters.REPLY & filters.ChatType.GROUPS & (filters.TEXT | filters.PHOTO) & ~filters.COMMAND,
                                    schedule_flow.on_flow_reply), group=GROUP_FLOWS)
     # A command is judged as a message (content rules: "/x <spam>" is spam) and, unless it is Sticky's own, by rules on
     # the `command` trigger (the command lock) and counted for flood; admins are exempt as for any message. An edited
