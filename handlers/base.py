@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from telegram import CallbackQuery, Message, ReplyParameters, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.context import BotContext
 from bot.domain.errors import AnonymousAdminError, ConnectError, GroupOnlyError, LookupNotAllowedError, PrivateOnlyError, UsageError, UserError
@@ -232,13 +232,22 @@ async def reply(update: Update, context: BotContext, text: str, *, transient: bo
     return sent
 
 
-async def delete_quietly(context: BotContext, chat_id: int, message_id: int) -> bool:
-    """Tidying up is best effort: a message already gone or too old is not an error worth showing anyone."""
+async def delete_quietly(context: BotContext, chat_id: int, message_id: int, *, transient_raises: bool = False) -> bool:
+    """Tidying up is best effort: a message already gone or too old is not an error worth showing anyone.
+    `transient_raises`: a network error, timeout or 429 is raised instead (durable deletes try again later)."""
     away = context.elsewhere
     if away is not None and (chat_id, message_id) == (away.group_id, away.stand_in_id):
         chat_id, message_id = away.chat_id, away.message_id  # the command was typed in private: tidy it there
     try:
         return await context.bot.delete_message(chat_id, message_id)
+    except BadRequest as exc:  # "message to delete not found", "message can't be deleted": final (PTB: a NetworkError)
+        log.info("could not delete %s/%s: %s", chat_id, message_id, exc)
+        return False
+    except (NetworkError, RetryAfter):
+        if transient_raises:
+            raise
+        log.info("could not delete %s/%s: Telegram did not answer", chat_id, message_id)
+        return False
     except TelegramError as exc:
         log.info("could not delete %s/%s: %s", chat_id, message_id, exc)
         return False
@@ -256,8 +265,10 @@ async def delete_later(context: BotContext, chat_id: int, message_id: int, secon
 
 async def job_delete_message(context: BotContext) -> None:
     chat_id, message_id, work_id = context.job.data
-    if await context.services.schedules.claim_work(work_id) is not None:  # None: the tick got there first
-        await delete_quietly(context, chat_id, message_id)
+    work = await context.services.schedules.claim_work(work_id)
+    if work is not None:  # None: the tick got there first
+        from handlers.schedules import settle  # the tick's own way: done when it succeeded or failed for good
+        await settle(context, work)
 
 
 def sender(update: Update) -> UserInfo | None:

@@ -6,9 +6,10 @@ import html
 import logging
 import re
 import shlex
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from telegram import Message, Update
+from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot.context import BotContext
 from bot.domain.errors import UsageError
@@ -19,16 +20,17 @@ from bot.services.schedules import Content
 from bot.texts import schedules as texts
 from bot.texts import translator
 from handlers.base import command, delete_quietly, render_error, reply
-from storage.schedules import Deferred, Schedule
+from storage.schedules import Claim, Deferred, Schedule
 
 log = logging.getLogger(__name__)
 
 
 async def perform(context: BotContext, work: Deferred) -> None:
-    """One claimed piece of deferred work; its row is already marked done, so it happens at most once."""
+    """One claimed piece of deferred work (settle marks it done after). A network error, timeout or 429 is raised:
+    settle tries again later."""
     s = context.services
-    if work.kind == "delete":
-        await delete_quietly(context, work.chat_id, work.payload["message_id"])
+    if work.kind == "delete":  # "message to delete not found" is final: gone is what was wanted
+        await delete_quietly(context, work.chat_id, work.payload["message_id"], transient_raises=True)
     elif work.kind == "post":
         p = work.payload
         pushed = await s.outbox.post(work.chat_id, p["kind"], p["text"], photo=p.get("photo"), buttons=p.get("buttons"),
@@ -99,23 +101,62 @@ async def run(context: BotContext, schedule: Schedule) -> str:
     return "failed"
 
 
-async def job_tick(context: BotContext) -> None:
-    """Every few seconds (and at start): due deferred work first (a delete that waited out a restart), then due
-    schedule slots — each claimed in the database before it acts."""
+async def settle(context: BotContext, work: Deferred) -> None:
+    """One claimed piece of deferred work, marked done once it succeeded or failed for good — or by the outbox at
+    its first step (a post), so a crash after that never sends it twice. A transient failure (network, timeout,
+    429) makes it due again after a backoff, RETRY_TRIES times at most."""
     s = context.services
-    for work in await s.schedules.due_work():
+    wait = None
+    with s.outbox.on_behalf("deferred", work.id):
         try:
             await perform(context, work)
-        except Exception:  # one failure must not hold up the rest; the row is done, as promised: at most once
+        except RetryAfter as exc:
+            wait = timedelta(seconds=exc._retry_after.total_seconds())  # noqa: SLF001 (PTB 22's int/timedelta switch)
+        except BadRequest:  # a refusal (PTB makes it a NetworkError): final
+            log.info("deferred work %s (%s): refused by Telegram", work.id, work.kind)
+        except NetworkError:  # TimedOut included
+            wait = timedelta(0)
+        except Exception:  # one failure must not hold up the rest; it is done: it would fail again
             log.exception("deferred work %s failed", work.id)
+    if wait is None:
+        await s.schedules.done_work(work.id)
+    elif await s.schedules.retry_work(work, wait):
+        log.info("deferred work %s (%s): Telegram did not answer, trying again later", work.id, work.kind)
+    else:
+        log.warning("deferred work %s (%s): given up after %s tries", work.id, work.kind, work.tries + 1)
+
+
+async def run_claim(context: BotContext, claim: Claim) -> None:
+    s = context.services
+    try:
+        if claim.skipped is not None:  # slots a downtime passed over (the latest may still run, below)
+            await s.schedules.missed(claim)
+        if claim.run:
+            # The run's first outbox step marks the claim begun: a crash before it is run again after the restart.
+            # An error ends the run as well (it would fail again); a stop or crash in the middle leaves it pending.
+            with s.outbox.on_behalf("schedule", claim.schedule.id) as begun:
+                try:
+                    await run(context, claim.schedule)
+                except Exception:
+                    if not begun.begun:
+                        await s.schedules.ran(claim.schedule.id)
+                    raise
+                if not begun.begun:
+                    await s.schedules.ran(claim.schedule.id)
+    except Exception:
+        log.exception("schedule %s failed", claim.schedule.id)
+
+
+async def job_tick(context: BotContext) -> None:
+    """Every few seconds (and at start): what a crash cut off (once per start), due deferred work (a delete that
+    waited out a restart), then due schedule slots — each claimed in the database before it acts."""
+    s = context.services
+    for claim in await s.schedules.recover():
+        await run_claim(context, claim)
+    for work in await s.schedules.due_work():
+        await settle(context, work)
     for claim in await s.schedules.due():
-        try:
-            if claim.skipped is not None:  # slots a downtime passed over (the latest may still run, below)
-                await s.schedules.missed(claim)
-            if claim.run:
-                await run(context, claim.schedule)
-        except Exception:
-            log.exception("schedule %s failed", claim.schedule.id)
+        await run_claim(context, claim)
 
 
 # ------------------------------------------------------------------ commands

@@ -809,4 +809,30 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        26,
+        "no silent loss between claim and send: a schedule's claimed slot until its run reaches the outbox, deferred"
+        " work claimed apart from done (and its tries), a push log row written before the send ('sending', 'lost')",
+        """
+        ALTER TABLE schedules ADD COLUMN pending TEXT;
+        ALTER TABLE deferred ADD COLUMN claimed_at TEXT;
+        ALTER TABLE deferred ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE push_log_new (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'capped', 'deferred', 'dropped', 'suppressed', 'failed', 'missed',
+                                                     'sending', 'lost')),
+            detail TEXT,
+            at TEXT NOT NULL
+        );
+        INSERT INTO push_log_new(id, chat_id, kind, outcome, detail, at) SELECT id, chat_id, kind, outcome, detail, at FROM push_log;
+        DROP TABLE push_log;
+        ALTER TABLE push_log_new RENAME TO push_log;
+        CREATE INDEX push_log_chat ON push_log(chat_id, at);
+        CREATE INDEX push_log_sending ON push_log(id) WHERE outcome = 'sending';
+        CREATE INDEX schedules_pending ON schedules(id) WHERE pending IS NOT NULL;
+        CREATE INDEX deferred_claimed ON deferred(id) WHERE claimed_at IS NOT NULL AND done_at IS NULL
+        """,
+    ),
 ]

@@ -33,6 +33,7 @@ class Schedule:
     rotation: int
     last_message_id: int | None
     created_by: int | None
+    pending: datetime | None = None  # a slot claimed whose run has not reached the outbox yet (a crash: recovered)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Deferred:
     kind: str
     payload: dict[str, Any]
     due_at: datetime
+    tries: int = 0  # earlier attempts that met a transient failure (a delete retried with backoff)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Claim:
 
 
 _COLUMNS = ("id, chat_id, kind, spec, tz, first_run, next_run, last_run, missed, grace_seconds, action, content, options,"
-            " enabled, runs, rotation, last_message_id, created_by")
+            " enabled, runs, rotation, last_message_id, created_by, pending")
 
 
 def _schedule(row) -> Schedule:
@@ -65,7 +67,15 @@ def _schedule(row) -> Schedule:
         row["id"], row["chat_id"], row["kind"], row["spec"], row["tz"], from_iso(row["first_run"]), from_iso(row["next_run"]),
         from_iso(row["last_run"]), row["missed"], row["grace_seconds"], row["action"], json.loads(row["content"]),
         json.loads(row["options"]), bool(row["enabled"]), row["runs"], row["rotation"], row["last_message_id"], row["created_by"],
+        from_iso(row["pending"]),
     )
+
+
+_DEFERRED = "id, chat_id, kind, payload, due_at, tries"
+
+
+def _deferred(r) -> Deferred:
+    return Deferred(r[0], r[1], r[2], json.loads(r[3]), from_iso(r[4]), r[5])
 
 
 class ScheduleRepo:
@@ -149,7 +159,7 @@ class ScheduleRepo:
         restart after downtime claims thousands at once); a slot another tick (or a restart) already moved on is
         not claimed again: the UPDATE only matches the next_run that was read."""
         rows = [(None if nxt is None else iso(nxt), int(run), iso(now), int(run), int(run), None if nxt is None else 1,
-                 schedule.id, iso(schedule.next_run)) for schedule, nxt, run, late in slots]
+                 iso(schedule.next_run) if run else None, schedule.id, iso(schedule.next_run)) for schedule, nxt, run, late in slots]
         async with self.db.transaction() as tx:
             won = await self.db.call(tx, _claim_rows, rows)
         return [Claim(schedule, schedule.next_run, run, late) for (schedule, _, run, late), ok in zip(slots, won) if ok]
@@ -164,6 +174,16 @@ class ScheduleRepo:
             ) as cur:
                 row = await cur.fetchone()
         return None if row is None else _schedule(row)
+
+    async def ran(self, schedule_id: int) -> None:
+        """The claimed run is over (whatever its outcome, logged by the outbox): nothing left to recover."""
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE schedules SET pending = NULL WHERE id = ? AND pending IS NOT NULL", (schedule_id,))
+
+    async def pending_runs(self) -> list[Schedule]:
+        """Schedules whose claimed run never reached the outbox: a crash came between the claim and the first step."""
+        rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM schedules WHERE pending IS NOT NULL ORDER BY pending, id")
+        return [_schedule(r) for r in rows]
 
     async def set_last_message(self, schedule_id: int, message_id: int | None) -> None:
         async with self.db.transaction() as tx:
@@ -180,16 +200,38 @@ class ScheduleRepo:
         return await self.db.write(_defer, chat_id, kind, payload, due_at, now)
 
     async def claim_deferred(self, now: datetime, limit: int = 200) -> list[Deferred]:
-        """Every due row, marked done in the same statement that reads it: each is handed out exactly once."""
-        rows = await self.db.write(fetchall_in, "UPDATE deferred SET done_at = ? WHERE id IN ("
-                                   " SELECT id FROM deferred WHERE done_at IS NULL AND due_at <= ? ORDER BY due_at LIMIT ?)"
-                                   " RETURNING id, chat_id, kind, payload, due_at", (iso(now), iso(now), limit))
-        return sorted((Deferred(r[0], r[1], r[2], json.loads(r[3]), from_iso(r[4])) for r in rows), key=lambda d: (d.due_at, d.id))
+        """Every due row, claimed in the same statement that reads it: each is handed out once. It is marked done
+        only when its action succeeded or failed for good (done_work), or by the outbox's first step for it."""
+        rows = await self.db.write(fetchall_in, "UPDATE deferred SET claimed_at = ? WHERE id IN ("
+                                   " SELECT id FROM deferred WHERE done_at IS NULL AND claimed_at IS NULL AND due_at <= ?"
+                                   f" ORDER BY due_at LIMIT ?) RETURNING {_DEFERRED}", (iso(now), iso(now), limit))
+        return sorted((_deferred(r) for r in rows), key=lambda d: (d.due_at, d.id))
 
     async def claim_deferred_one(self, deferred_id: int, now: datetime) -> Deferred | None:
-        r = await self.db.write(fetchone_in, "UPDATE deferred SET done_at = ? WHERE id = ? AND done_at IS NULL"
-                                " RETURNING id, chat_id, kind, payload, due_at", (iso(now), deferred_id))
-        return None if r is None else Deferred(r[0], r[1], r[2], json.loads(r[3]), from_iso(r[4]))
+        r = await self.db.write(fetchone_in, "UPDATE deferred SET claimed_at = ? WHERE id = ? AND done_at IS NULL"
+                                f" AND claimed_at IS NULL RETURNING {_DEFERRED}", (iso(now), deferred_id))
+        return None if r is None else _deferred(r)
+
+    async def done_work(self, deferred_id: int, now: datetime) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE deferred SET done_at = ? WHERE id = ? AND done_at IS NULL", (iso(now), deferred_id))
+
+    async def retry_work(self, deferred_id: int, due_at: datetime) -> None:
+        """A transient failure: released, due again at `due_at`, one try more."""
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE deferred SET claimed_at = NULL, due_at = ?, tries = tries + 1 WHERE id = ? AND done_at IS NULL",
+                             (iso(due_at), deferred_id))
+
+    async def claimed_unfinished(self) -> list[Deferred]:
+        """Rows claimed by a run a crash cut off: neither done nor released."""
+        rows = await self.db.fetchall(f"SELECT {_DEFERRED} FROM deferred WHERE claimed_at IS NOT NULL AND done_at IS NULL"
+                                      " ORDER BY due_at, id")
+        return [_deferred(r) for r in rows]
+
+    async def release(self, deferred_ids: list[int]) -> None:
+        """Claimed rows handed out again (their run was cut off): the next tick runs them."""
+        async with self.db.transaction() as tx:
+            await tx.executemany("UPDATE deferred SET claimed_at = NULL WHERE id = ? AND done_at IS NULL", [(i,) for i in deferred_ids])
 
     async def set_payload(self, deferred_id: int, payload: dict) -> bool:
         """What a pending row will be handed (a pass that finished tells the next one where it may start)."""
@@ -203,12 +245,21 @@ class ScheduleRepo:
             "SELECT 1 FROM deferred WHERE chat_id = ? AND kind = ? AND done_at IS NULL LIMIT 1", (chat_id, kind)) is not None
 
     async def pending_deferred(self, chat_id: int | None = None) -> list[Deferred]:
-        sql = "SELECT id, chat_id, kind, payload, due_at FROM deferred WHERE done_at IS NULL"
+        sql = f"SELECT {_DEFERRED} FROM deferred WHERE done_at IS NULL"
         params: tuple = ()
         if chat_id is not None:
             sql, params = sql + " AND chat_id = ?", (chat_id,)
         rows = await self.db.fetchall(sql + " ORDER BY due_at, id", params)
-        return [Deferred(r[0], r[1], r[2], json.loads(r[3]), from_iso(r[4])) for r in rows]
+        return [_deferred(r) for r in rows]
+
+
+async def settle_in(tx: aiosqlite.Connection, run_kind: str, run_id: int, now: datetime) -> None:
+    """The claimed run's first outbox step, inside that step's transaction: from here on a crash must not repeat the
+    run (what it sent may be in the group). A schedule's slot is no longer pending; deferred work is done."""
+    if run_kind == "schedule":
+        await tx.execute("UPDATE schedules SET pending = NULL WHERE id = ?", (run_id,))
+    else:
+        await tx.execute("UPDATE deferred SET done_at = ? WHERE id = ? AND done_at IS NULL", (iso(now), run_id))
 
 
 async def defer_in(tx, chat_id: int, kind: str, payload: dict, due_at: datetime, now: datetime) -> int:
@@ -226,7 +277,7 @@ def _claim_rows(conn, rows: list[tuple]) -> list[bool]:
     for params in rows:
         cur = conn.execute(
             "UPDATE schedules SET next_run = ?, last_run = CASE WHEN ? THEN ? ELSE last_run END, runs = runs + ?,"
-            " rotation = rotation + ?, enabled = CASE WHEN ? IS NULL THEN 0 ELSE enabled END"
+            " rotation = rotation + ?, enabled = CASE WHEN ? IS NULL THEN 0 ELSE enabled END, pending = ?"
             " WHERE id = ? AND next_run = ? AND enabled = 1", params)
         won.append(cur.rowcount == 1)
     return won
@@ -267,13 +318,21 @@ class CampaignRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def add(self, chat_id: int, schedule_id: int | None, multiplier: str, starts_at: datetime, ends_at: datetime, title: str) -> int:
+    async def add(self, chat_id: int, schedule_id: int | None, multiplier: str, starts_at: datetime, ends_at: datetime, title: str,
+                  end_post: dict | None = None, settles: tuple[str, int] | None = None) -> int:
+        """The window; `end_post`: its end announcement, deferred to ends_at in the same transaction; `settles`: the
+        claimed run this is the first step of (settle_in)."""
         async with self.db.transaction() as tx:
             async with tx.execute(
                 "INSERT INTO campaigns(chat_id, schedule_id, multiplier, starts_at, ends_at, title) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (chat_id, schedule_id, multiplier, iso(starts_at), iso(ends_at), title),
             ) as cur:
-                return (await cur.fetchone())[0]
+                campaign_id = (await cur.fetchone())[0]
+            if end_post is not None:
+                await defer_in(tx, chat_id, "post", end_post, ends_at, starts_at)
+            if settles is not None:
+                await settle_in(tx, settles[0], settles[1], starts_at)
+            return campaign_id
 
     async def multipliers(self, chat_id: int, at: datetime) -> list[str]:
         return await self.db.read(multipliers_in, chat_id, at)

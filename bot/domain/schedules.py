@@ -401,3 +401,28 @@ def decide(kind: str, spec: str, tz: str, first_run: datetime, due: datetime, no
     run = lateness <= ON_TIME or (policy == "late" and lateness <= grace)
     skipped = due if (not run or latest > due) else None
     return Decision(run, lateness > ON_TIME, nxt, latest, skipped)
+
+
+def rerun_claimed(pending: datetime, next_run: datetime | None, enabled: bool, now: datetime, policy: str = "late",
+                  grace: timedelta = DEFAULT_GRACE) -> bool:
+    """A slot claimed before a crash whose run never reached the outbox (so provably nothing was sent): run it now,
+    as a run missed while down would be — once, if on time or (policy 'late') within grace — unless a newer slot is
+    already due (that one runs instead: never two in a row) or the schedule was paused or removed meanwhile."""
+    if not enabled or (next_run is not None and next_run <= now):
+        return False
+    late = now - pending
+    return late <= ON_TIME or (policy == "late" and late <= grace)
+
+
+RETRY_FIRST = timedelta(seconds=5)
+RETRY_MAX = timedelta(minutes=5)
+RETRY_TRIES = 6  # six tries, 5 s, 10 s, 20 s, 40 s, 80 s apart (or as long as a 429 asks): then it is given up
+
+
+def retry_delay(tries: int, at_least: timedelta = timedelta(0)) -> timedelta | None:
+    """Deferred work that met a transient failure (network, timeout, 429) after `tries` earlier ones: when to try
+    again, doubling each time, never sooner than Telegram asked (`at_least`, a 429's retry_after); None once it has
+    been tried RETRY_TRIES times (given up, logged)."""
+    if tries + 1 >= RETRY_TRIES:
+        return None
+    return max(min(RETRY_FIRST * 2 ** tries, RETRY_MAX), at_least)

@@ -5,7 +5,9 @@ dropped, per kind), members' opt-outs of mentions and private messages, and logs
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from bot.clock import Clock
@@ -20,6 +22,20 @@ from storage.schedules import ScheduleRepo
 log = logging.getLogger(__name__)
 
 CAPPED_KINDS = [k for k, p in dom.POLICIES.items() if p.capped]
+
+
+@dataclass
+class Run:
+    """A claimed run (a schedule's slot, or deferred work) the outbox is working for: its first step — the first
+    row in the push log — marks it as begun in the same transaction, so a crash after it is never repeated and a
+    crash before it provably sent nothing."""
+
+    kind: str  # schedule | deferred
+    id: int
+    begun: bool = False
+
+
+_RUN: ContextVar[Run | None] = ContextVar("outbox_run", default=None)
 
 
 @dataclass(frozen=True)
@@ -44,11 +60,56 @@ class Outbox:
         self.port = port
         self.clock = clock
 
+    @staticmethod
+    @contextmanager
+    def on_behalf(kind: str, run_id: int) -> Iterator[Run]:
+        """What the outbox writes meanwhile (in this task) is a step of this claimed run."""
+        run = Run(kind, run_id)
+        token = _RUN.set(run)
+        try:
+            yield run
+        finally:
+            _RUN.reset(token)
+
+    @staticmethod
+    def begin() -> tuple[str, int] | None:
+        """The claimed run this task works for, if its first step is still to come: the caller writes
+        storage.schedules.settle_in in the transaction of that step (the outbox's push-log row, or a feature's own
+        first write, such as a campaign's window)."""
+        run = _RUN.get()
+        if run is None or run.begun:
+            return None
+        run.begun = True
+        return run.kind, run.id
+
+    async def _write(self, chat_id: int, kind: str, outcome: str, detail: str | None) -> int:
+        return await self.repo.log(chat_id, kind, outcome, detail, self.clock.now(), self.begin())
+
     async def _log(self, chat_id: int, kind: str, outcome: str, detail: str | None = None) -> Pushed:
-        await self.repo.log(chat_id, kind, outcome, detail, self.clock.now())
+        await self._write(chat_id, kind, outcome, detail)
         if outcome != "sent":
             log.info("push %s in %s: %s (%s)", kind, chat_id, outcome, detail)
         return Pushed(outcome)
+
+    async def _sending(self, chat_id: int, kind: str, send) -> Pushed:
+        """The send itself: its row is written first ('sending'), so a crash while Telegram has it is shown as
+        'lost' after the restart instead of vanishing, and never sent a second time."""
+        row_id = await self._write(chat_id, kind, "sending", None)
+        try:
+            got = await send()
+        except SendError as exc:
+            await self.repo.finish(row_id, "failed", str(exc)[:200])
+            log.info("push %s in %s: failed (%s)", kind, chat_id, exc)
+            return Pushed("failed")
+        await self.repo.finish(row_id, "sent", None)
+        return Pushed("sent", *got) if isinstance(got, tuple) else Pushed("sent", got)
+
+    async def recover(self) -> int:
+        """At start: sends a crash cut off become 'lost' in /pushlog (they may be in the group: not sent again)."""
+        lost = await self.repo.recover()
+        if lost:
+            log.warning("%s bot-initiated messages were cut off by a restart while sending; logged as lost", lost)
+        return lost
 
     async def mentionable(self, user_ids: Iterable[int]) -> list[int]:
         """The members among these who may be named or mentioned (not opted out of mentions)."""
@@ -76,12 +137,8 @@ class Outbox:
         refused = await self._discipline(chat_id, kind, held, payload)
         if refused is not None:
             return refused
-        try:
-            message_id = await self.port.send(chat_id, text, photo=photo, buttons=buttons, pin=pin, choices=choices, topic=topic)
-        except SendError as exc:
-            return await self._log(chat_id, kind, "failed", str(exc)[:200])
-        await self._log(chat_id, kind, "sent")
-        return Pushed("sent", message_id)
+        return await self._sending(chat_id, kind, lambda: self.port.send(
+            chat_id, text, photo=photo, buttons=buttons, pin=pin, choices=choices, topic=topic))
 
     async def _discipline(self, chat_id: int, kind: str, held: bool, payload: dict | None) -> Pushed | None:
         """Quiet hours and caps: None when the message may go now; otherwise what became of it. `payload`: how to
@@ -111,13 +168,8 @@ class Outbox:
         refused = await self._discipline(chat_id, kind, False, None)
         if refused is not None:
             return refused
-        try:
-            message_id, poll_id = await self.port.send_poll(chat_id, question, options, correct=correct, multiple=multiple,
-                                                            pin=pin)
-        except SendError as exc:
-            return await self._log(chat_id, kind, "failed", str(exc)[:200])
-        await self._log(chat_id, kind, "sent")
-        return Pushed("sent", message_id, poll_id)
+        return await self._sending(chat_id, kind, lambda: self.port.send_poll(
+            chat_id, question, options, correct=correct, multiple=multiple, pin=pin))
 
     async def stop_poll(self, chat_id: int, message_id: int) -> int | None:
         """Close a poll Sticky sent; how many voted, or None when Telegram would not (already closed, deleted)."""
@@ -131,12 +183,7 @@ class Outbox:
             return await self._log(where, kind, "suppressed", "private opt-out")
         if not await self.members.has_started(user_id):
             return await self._log(where, kind, "suppressed", "never started the bot")
-        try:
-            message_id = await self.port.send(user_id, text)
-        except SendError as exc:
-            return await self._log(where, kind, "failed", str(exc)[:200])
-        await self._log(where, kind, "sent")
-        return Pushed("sent", message_id)
+        return await self._sending(where, kind, lambda: self.port.send(user_id, text))
 
     async def to_log(self, chat_id: int, log_chat_id: int, text: str) -> Pushed:
         """A group's moderation record, to its log chat: never capped or held for quiet hours (it is a record, not a

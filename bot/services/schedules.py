@@ -15,6 +15,7 @@ from bot.domain.polls import parse_question
 from bot.domain.schedules import ScheduleError
 from bot.services.groups import GroupService
 from bot.services.outbox import Outbox, Pushed
+from bot.services.rules import INACTIVITY_WORK as INACTIVITY  # the rules' daily pass: it books the next one itself
 from storage.schedules import CampaignRepo, Claim, Deferred, ReminderRepo, Schedule, ScheduleRepo
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class ScheduleService:
         self.outbox = outbox
         self.clock = clock
         self.grace = grace
+        self._recovered = False
         groups.on_change.setdefault("timezone", []).append(self._follow_timezone)
 
     async def _follow_timezone(self, tx, chat_id: int, tz: str) -> None:
@@ -209,9 +211,10 @@ class ScheduleService:
         now = self.clock.now()
         minutes = int(schedule.options.get("minutes") or 60)
         ends = now + timedelta(minutes=minutes)
-        await self.campaigns.add(schedule.chat_id, schedule.id, str(schedule.options.get("multiplier") or "2"), now, ends, text_for(schedule))
         topic = schedule.options.get("topic")
-        await self.repo.defer(schedule.chat_id, "post", {"kind": "campaign", "text": end_text, "topic": topic}, ends, now)
+        # The window and its end in one transaction, the run's first step: a crash after it never opens a second one.
+        await self.campaigns.add(schedule.chat_id, schedule.id, str(schedule.options.get("multiplier") or "2"), now, ends,
+                                 text_for(schedule), {"kind": "campaign", "text": end_text, "topic": topic}, self.outbox.begin())
         return await self.outbox.post(schedule.chat_id, "campaign", start_text, topic=topic)
 
     async def missed(self, claim: Claim) -> None:
@@ -220,7 +223,59 @@ class ScheduleService:
         await self.outbox.log(claim.schedule.chat_id, "schedule", "missed",
                               f"#{claim.schedule.id} {dom.local_text(slot, claim.schedule.tz)}")
 
+    async def recover(self) -> list[Claim]:
+        """Once per start, before the first tick: what a crash cut off between a claim and its outcome. A send under
+        way becomes 'lost' in /pushlog (it may be in the group: never sent twice). A schedule's slot whose run never
+        reached the outbox provably sent nothing: it is handed back to run once now (dom.rerun_claimed), or logged
+        'missed'. Deferred work claimed and not done is released to run again (deletes, closings and results are
+        safe to repeat; a held post reached the outbox only if it was marked done then) — except an inactivity pass
+        whose next pass is already booked."""
+        if self._recovered:
+            return []
+        self._recovered = True
+        await self.outbox.recover()
+        now = self.clock.now()
+        claims = []
+        for row in await self.repo.pending_runs():
+            live = row.enabled and (await self.repo.get(row.chat_id, row.id)) is not None
+            if live and dom.rerun_claimed(row.pending, row.next_run, row.enabled, now, row.missed, timedelta(seconds=row.grace_seconds)):
+                # As claimed: this slot's rotation text and run count (the claim moved both on already).
+                claims.append(Claim(replace(row, rotation=row.rotation - 1), row.pending, True, True))
+                continue
+            await self.repo.ran(row.id)
+            if live:
+                await self.outbox.log(row.chat_id, "schedule", "missed", f"#{row.id} {dom.local_text(row.pending, row.tz)}")
+        release, done = [], []
+        for work in await self.repo.claimed_unfinished():
+            if work.kind == INACTIVITY and any(o.id != work.id and o.kind == INACTIVITY
+                                               for o in await self.repo.pending_deferred(work.chat_id)):
+                done.append(work.id)
+            else:
+                release.append(work.id)
+        for work_id in done:
+            await self.repo.done_work(work_id, now)
+        if release:
+            log.warning("%s pieces of deferred work were cut off by a restart; running them again", len(release))
+            await self.repo.release(release)
+        return claims
+
+    async def ran(self, schedule_id: int) -> None:
+        await self.repo.ran(schedule_id)
+
     # ---------------------------------------------------------------- deferred one-shot work
+
+    async def done_work(self, deferred_id: int) -> None:
+        """Deferred work that succeeded or failed for good."""
+        await self.repo.done_work(deferred_id, self.clock.now())
+
+    async def retry_work(self, work: Deferred, at_least: timedelta = timedelta(0)) -> bool:
+        """A transient failure: due again after a backoff; False when it has been tried enough (then it is done)."""
+        delay = dom.retry_delay(work.tries, at_least)
+        if delay is None:
+            await self.done_work(work.id)
+            return False
+        await self.repo.retry_work(work.id, self.clock.now() + delay)
+        return True
 
     async def defer(self, chat_id: int, kind: str, payload: dict, seconds: float) -> Deferred:
         now = self.clock.now()

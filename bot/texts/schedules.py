@@ -36,6 +36,7 @@ ACTIONS = {"post": N_("post"), "reminder": N_("check-in reminder"), "leaderboard
 OUTCOMES = {
     "sent": N_("sent"), "capped": N_("capped"), "deferred": N_("held for quiet hours"), "dropped": N_("dropped (quiet hours)"),
     "suppressed": N_("not sent"), "failed": N_("failed"), "missed": N_("missed while down, skipped"),
+    "sending": N_("sending"), "lost": N_("cut off by a restart while sending (it may be in the group), not sent again"),
 }
 
 
