@@ -102,3 +102,40 @@ def test_sigkill_keeps_schedules_and_pending_deletes_and_fires_each_slot_once(si
     assert query(db_path, "SELECT next_run, runs FROM schedules") == [(planned, 1)]
     assert query(db_path, "SELECT COUNT(*) FROM deferred WHERE done_at IS NULL") == [(0,)]
     assert third.stop() == 0
+
+
+def _set(db_path, sql: str, *params) -> None:
+    import sqlite3
+    conn = sqlite3.connect(db_path, timeout=10)
+    conn.execute(sql, params)
+    conn.commit()
+    conn.close()
+
+
+def test_sigkill_between_claim_and_send_loses_nothing_and_sends_nothing_twice(sim, start, db_path):
+    """Two slots claimed in one tick; SIGKILL while Telegram holds the answer to the first one's send (it is in the
+    group, Sticky does not know): after the restart that one is 'lost' in /pushlog and not sent again, and the
+    second — claimed, never sent — is sent once."""
+    first = start()
+    chat, owner, _admin, _alice, _bob = make_group(sim)
+    command_answered(sim, first, owner, "/schedule every 5m post alpha", chat)
+    command_answered(sim, first, owner, "/schedule every 5m post beta", chat)
+    posts = lambda word: [m for m in sim.replies(chat) if m.get("text") == word]  # noqa: E731
+    sim.lost_answer_hold = 15.0  # the send's answer never comes: the bot waits on it while it is killed
+    sim.timeout_after_send("sendMessage")
+    _set(db_path, "UPDATE schedules SET next_run = ?", iso(datetime.now(timezone.utc) + timedelta(seconds=1)))
+    wait_for(lambda: [c for c in sim.calls("sendMessage") if c.fault == "timeout"], "the first post's send", first)
+    first.kill()
+    [held] = [w for w in ("alpha", "beta") if posts(w)]
+    other = "beta" if held == "alpha" else "alpha"
+    assert query(db_path, "SELECT outcome FROM push_log WHERE kind = 'schedule'") == [("sending",)]
+    assert query(db_path, "SELECT COUNT(*) FROM schedules WHERE pending IS NOT NULL") == [(1,)]
+
+    second = start()
+    wait_for(lambda: posts(other), f"{other}, claimed and never sent, after the restart", second)
+    polls = len(sim.calls("getUpdates"))
+    wait_for(lambda: len(sim.calls("getUpdates")) >= polls + 3, "a few more polls", second)
+    assert len(posts(held)) == 1 and len(posts(other)) == 1
+    assert sorted(query(db_path, "SELECT outcome FROM push_log WHERE kind = 'schedule'")) == [("lost",), ("sent",)]
+    assert query(db_path, "SELECT runs, pending FROM schedules") == [(1, None), (1, None)]
+    assert second.stop() == 0
