@@ -139,3 +139,40 @@ def test_sigkill_between_claim_and_send_loses_nothing_and_sends_nothing_twice(si
     assert sorted(query(db_path, "SELECT outcome FROM push_log WHERE kind = 'schedule'")) == [("lost",), ("sent",)]
     assert query(db_path, "SELECT runs, pending FROM schedules") == [(1, None), (1, None)]
     assert second.stop() == 0
+
+
+def test_night_mode_killed_in_the_night_restarted_after_morning_restores_the_permissions_once(sim, start, db_path):
+    """SIGKILL while the group is closed for the night; Sticky is down until after the morning (the night's hours
+    moved into the past while it is down: a real process has the real clock). The restart reopens the group with
+    exactly the permissions it had, once, and keeps nothing left to restore."""
+    import json
+
+    first = start()
+    chat, owner, _admin, alice, _bob = make_group(sim)
+    before = sim.set_permissions(chat, by=owner, can_send_polls=False, can_invite_users=False)
+
+    def permissions() -> dict:
+        status, body = sim.handle(sim.token, "getChat", {"chat_id": str(chat.id)})
+        assert status == 200
+        return json.loads(body)["result"]["permissions"]
+
+    now = datetime.now(timezone.utc)
+    night = f"{(now - timedelta(hours=1)):%H:%M}-{(now + timedelta(hours=2)):%H:%M}"
+    command_answered(sim, first, owner, f"/nightmode {night}", chat)
+    wait_for(lambda: sim.calls("setChatPermissions"), "the group closed", first)
+    assert not permissions()["can_send_messages"]
+    first.kill()
+    assert query(db_path, "SELECT closed FROM night_modes") == [(1,)]
+
+    morning = f"{(now - timedelta(hours=3)):%H:%M}-{(now - timedelta(hours=2)):%H:%M}"  # the night is over now
+    _set(db_path, "UPDATE night_modes SET hours = ?, next_change = ?", morning, iso(now))
+    second = start()
+    wait_for(lambda: len(sim.calls("setChatPermissions")) == 2, "the group reopened", second)
+    assert permissions() == before
+    polls = len(sim.calls("getUpdates"))
+    wait_for(lambda: len(sim.calls("getUpdates")) >= polls + 3, "a few more polls", second)
+    assert len(sim.calls("setChatPermissions")) == 2 and permissions() == before  # restored once, not again
+    # Nothing is left to restore: a later restart cannot put back the permissions a second time.
+    assert query(db_path, "SELECT closed, saved_permissions FROM night_modes") == [(0, None)]
+    sim.send(alice, "good morning", chat)  # members can post again
+    assert second.stop() == 0
