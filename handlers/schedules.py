@@ -76,7 +76,9 @@ async def run(context: BotContext, schedule: Schedule) -> str:
         from bot.texts import points as points_texts
         rows = await s.points.top(schedule.chat_id, "points", "week")
         text = points_texts.top(tr, "points", "week", await _names(context, schedule.chat_id, rows))
-        return (await s.outbox.post(schedule.chat_id, "leaderboard", text, topic=topic)).outcome
+        pushed = await s.outbox.post(schedule.chat_id, "leaderboard", text, topic=topic, schedule=schedule.id)
+        await s.schedules.sent(schedule.chat_id, schedule.id, pushed)  # `replace`: last week's board goes
+        return pushed.outcome
     if schedule.action == "campaign":
         from bot.services.schedules import text_for
         from datetime import timedelta

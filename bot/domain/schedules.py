@@ -426,3 +426,23 @@ def retry_delay(tries: int, at_least: timedelta = timedelta(0)) -> timedelta | N
     if tries + 1 >= RETRY_TRIES:
         return None
     return max(min(RETRY_FIRST * 2 ** tries, RETRY_MAX), at_least)
+
+
+DELETE_WINDOW = timedelta(hours=48)  # Telegram lets a bot delete a message only this long after it was sent
+REPLACEABLE = ("post", "leaderboard")  # the actions whose `replace` deletes the previous copy
+
+
+def widest_gap(kind: str, spec: str, tz: str, first_run: datetime, runs: int = 8) -> timedelta | None:
+    """The longest time between two of the schedule's next `runs` runs (None: it runs once). `replace` deletes the
+    previous copy, which Telegram refuses once it is DELETE_WINDOW old: a schedule that runs less often cannot
+    keep that promise."""
+    at, gaps = first_run - timedelta(microseconds=1), []
+    prev = None
+    for _ in range(runs):
+        nxt = next_run(kind, spec, tz, first_run, at)
+        if nxt is None:
+            break
+        if prev is not None:
+            gaps.append(nxt - prev)
+        prev = at = nxt
+    return max(gaps) if gaps else None

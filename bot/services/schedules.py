@@ -94,6 +94,10 @@ class ScheduleService:
         if spec.action in ("quiz", "poll"):  # every rotation variant must be a question Telegram takes
             for text in content.texts or ("",):
                 parse_question(text, quiz=spec.action == "quiz")
+        if "replace" in spec.options and spec.action in dom.REPLACEABLE:
+            gap = dom.widest_gap(spec.kind, spec.spec, tz, first)
+            if gap is not None and gap >= dom.DELETE_WINDOW:
+                raise ScheduleError(reason="replace_too_rare", hours=int(gap.total_seconds() // 3600))
         options: dict = {o: True for o in spec.options}
         topic = here if spec.topic is None else None if spec.topic == "general" else int(spec.topic)
         if topic is not None:

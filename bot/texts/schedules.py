@@ -58,6 +58,9 @@ def schedule_error(_: Translator, err: ScheduleError) -> str:
         "unknown_id": _("No schedule #{id} in this group; /schedules lists them.").format(id=p.get("id")),
         "quote": _("A quote is not closed: put a cron expression in \"…\"."),
         "bad_id": _("A schedule is named by its number, such as /pause 3."),
+        "replace_too_rare": _("replace deletes the previous copy, and Telegram lets a bot delete a message only within "
+                              "48 hours; this schedule's runs are up to {hours} hours apart. Leave out replace.").format(
+            hours=p.get("hours")),
         "caption_too_long": _("A photo's caption is at most {limit} characters; this one has {length}.").format(
             limit=p.get("limit"), length=p.get("length")),
     }

@@ -146,7 +146,16 @@ async def test_every_bad_schedule_gets_one_clear_line(pg, group):
         ("/runnow 7", "No schedule #7 in this group; /schedules lists them."),
         ("/schedule show 9", "No schedule #9 in this group; /schedules lists them."),
         ("/resume", "Usage: /resume N"),
+        # Telegram lets a bot delete its message for 48 hours only: a replace that could never delete is refused.
+        ("/schedule weekly mon 09:00 post replace Weekly topic", "replace deletes the previous copy, and Telegram lets a bot"
+         " delete a message only within 48 hours; this schedule's runs are up to 168 hours apart. Leave out replace."),
+        ("/schedule weekly mon,fri 09:00 leaderboard replace", "replace deletes the previous copy, and Telegram lets a bot"
+         " delete a message only within 48 hours; this schedule's runs are up to 96 hours apart. Leave out replace."),
+        ("/schedule every 2d post replace Every other day", "replace deletes the previous copy, and Telegram lets a bot"
+         " delete a message only within 48 hours; this schedule's runs are up to 48 hours apart. Leave out replace."),
     ], unchanged)
+    for ok in ("/schedule every 47h post replace Nearly two days", "/schedule daily 21:00 post replace Good night"):
+        assert (await say(pg, group.owner, ok, group.chat)).startswith("Schedule #"), ok
     assert await say(pg, group.alice, "/schedule daily 09:00 post hi", group.chat) == "Only Admin and above can use this command."
 
 

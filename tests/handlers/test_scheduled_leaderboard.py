@@ -49,3 +49,32 @@ async def test_the_weekly_leaderboard_is_posted_once_per_slot_with_the_weeks_poi
     assert second.splitlines() == ["Top — points earned, this week", "🥇 Carol — 15"]
     log = [(e.kind, e.outcome) for e in reversed(await pg.services.outbox.recent(group.chat.id))]
     assert log == [("leaderboard", "sent"), ("leaderboard", "sent")]
+
+
+
+async def test_replace_deletes_the_previous_leaderboard_when_the_new_one_is_out_also_after_quiet_hours(pg, group):
+    """A daily look at the week's board, `replace`: one copy in the group at a time (Telegram lets a bot delete its
+    messages for 48 hours, so replace is for schedules that run at least that often)."""
+    pg.clock.set(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/schedule daily 20:00 leaderboard replace", group.chat)
+    await say(pg, group.alice, "/checkin", group.chat)
+    pg.clock.set(datetime(2026, 12, 1, 20, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    [first] = boards(pg, group.chat)
+    await say(pg, group.owner, "/set quiet_hours 19:00-21:00", group.chat)
+    pg.clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
+    await say(pg, group.bob, "/checkin", group.chat)
+    pg.clock.set(datetime(2026, 12, 2, 20, 0, 1, tzinfo=UTC))
+    await tick(pg)  # held to 21:00
+    assert boards(pg, group.chat) == [first]
+    pg.clock.set(datetime(2026, 12, 2, 21, 0, 5, tzinfo=UTC))
+    await tick(pg)
+    [second] = boards(pg, group.chat)  # yesterday's is gone, today's is the only one
+    assert second.splitlines()[1:] == ["🥇 Alice — 15", "🥈 Bob — 15"]
+    assert [m["text"] for m in pg.sim.deleted(group.chat) if m.get("text", "").startswith("Top —")] == [first]
+    pg.clock.set(datetime(2026, 12, 3, 20, 0, 1, tzinfo=UTC))  # quiet hours are 19-21: held again, then replaces
+    await tick(pg)
+    pg.clock.set(datetime(2026, 12, 3, 21, 0, 5, tzinfo=UTC))
+    await tick(pg)
+    assert len(boards(pg, group.chat)) == 1
+    assert [m["text"] for m in pg.sim.deleted(group.chat) if m.get("text", "").startswith("Top —")] == [first, second]
