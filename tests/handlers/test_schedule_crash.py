@@ -218,3 +218,23 @@ async def test_a_delete_later_is_given_up_after_its_tries_and_not_found_is_final
     await tick(pg)
     assert len(delete_calls(pg, again["message_id"])) == 1  # gone is what was wanted: not tried again
     assert await pg.services.db.fetchval("SELECT COUNT(*) FROM deferred WHERE done_at IS NULL") == 0
+
+
+async def test_a_campaign_cut_off_after_its_window_opened_is_not_opened_twice_after_the_restart(pg, group, monkeypatch):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/schedule daily 09:00 campaign 2x 2h Double day", group.chat)
+    pg.clock.set(NINE)
+
+    async def killed(*a, **kw):
+        raise Killed()
+
+    monkeypatch.setattr(pg.services.outbox, "_discipline", killed)  # after the window's commit, before the post
+    await tick(pg, killed=True)
+    monkeypatch.undo()
+    await crash(pg)
+    await tick(pg)
+    # The window and its end are one transaction, the run's first step: the run is not repeated, so no second
+    # window (check-ins would pay 2x twice over) and one end announcement.
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM campaigns") == 1
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM deferred WHERE kind = 'post'") == 1
+    assert "✅ Alice checked in: +20 points" in await say(pg, group.alice, "/checkin", group.chat)
