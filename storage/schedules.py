@@ -154,15 +154,16 @@ class ScheduleRepo:
             (iso(now), limit))
         return [_schedule(r) for r in rows]
 
-    async def claim(self, slots: list[tuple[Schedule, datetime | None, bool, bool]], now: datetime) -> list[Claim]:
-        """slots: (schedule as read, its next run, run?, late?). One transaction, one thread hop for all of them (a
+    async def claim(self, slots: list[tuple[Schedule, datetime | None, bool, bool, datetime]], now: datetime) -> list[Claim]:
+        """slots: (schedule as read, its next run, run?, late?, the slot judged — kept as `pending` until the run reaches
+        the outbox when it runs). One transaction, one thread hop for all of them (a
         restart after downtime claims thousands at once); a slot another tick (or a restart) already moved on is
         not claimed again: the UPDATE only matches the next_run that was read."""
         rows = [(None if nxt is None else iso(nxt), int(run), iso(now), int(run), int(run), None if nxt is None else 1,
-                 iso(schedule.next_run) if run else None, schedule.id, iso(schedule.next_run)) for schedule, nxt, run, late in slots]
+                 iso(due) if run else None, schedule.id, iso(schedule.next_run)) for schedule, nxt, run, late, due in slots]
         async with self.db.transaction() as tx:
             won = await self.db.call(tx, _claim_rows, rows)
-        return [Claim(schedule, schedule.next_run, run, late) for (schedule, _, run, late), ok in zip(slots, won) if ok]
+        return [Claim(schedule, schedule.next_run, run, late) for (schedule, _, run, late, _due), ok in zip(slots, won) if ok]
 
     async def claim_now(self, chat_id: int, schedule_id: int, now: datetime) -> Schedule | None:
         """/runnow: a run out of turn; the next regular run stays where it is."""

@@ -165,7 +165,7 @@ class ScheduleService:
             slots, decisions = [], {}
             for row in rows:
                 d = dom.decide(row.kind, row.spec, row.tz, row.first_run, row.next_run, now, row.missed, timedelta(seconds=row.grace_seconds))
-                slots.append((row, d.next_run, d.run, d.late))
+                slots.append((row, d.next_run, d.run, d.late, d.due))
                 decisions[row.id] = d
             claimed = await self.repo.claim(slots, now)
             claims += [replace(c, due=decisions[c.schedule.id].due, skipped=decisions[c.schedule.id].skipped) for c in claimed]

@@ -238,3 +238,21 @@ async def test_a_campaign_cut_off_after_its_window_opened_is_not_opened_twice_af
     assert await pg.services.db.fetchval("SELECT COUNT(*) FROM campaigns") == 1
     assert await pg.services.db.fetchval("SELECT COUNT(*) FROM deferred WHERE kind = 'post'") == 1
     assert "✅ Alice checked in: +20 points" in await say(pg, group.alice, "/checkin", group.chat)
+
+
+async def test_after_a_downtime_the_slot_claimed_is_the_one_recovered_not_the_oldest_missed(pg, group, monkeypatch):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/schedule daily 09:00 post Daily tea", group.chat)
+    pg.clock.set(datetime(2026, 12, 3, 9, 10, tzinfo=UTC))  # back after two missed days, today's slot 10 min late
+
+    async def killed(*a, **kw):
+        raise Killed()
+
+    monkeypatch.setattr(pg.services.outbox, "_discipline", killed)
+    await tick(pg, killed=True)  # the older slots logged missed, today's claimed; killed before it reached the outbox
+    monkeypatch.undo()
+    await crash(pg)
+    pg.clock.set(datetime(2026, 12, 3, 9, 12, tzinfo=UTC))
+    await tick(pg)
+    assert shown(pg, group.chat, "Daily tea") == ["Daily tea"]  # today's slot, 12 minutes late: within grace
+    assert [(k, o) for k, o, _ in await pushlog(pg, group.chat)] == [("schedule", "missed"), ("schedule", "sent")]
