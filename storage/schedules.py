@@ -182,9 +182,20 @@ class ScheduleRepo:
             await tx.execute("UPDATE schedules SET pending = NULL WHERE id = ? AND pending IS NOT NULL", (schedule_id,))
 
     async def pending_runs(self) -> list[Schedule]:
-        """Schedules whose claimed run never reached the outbox: a crash came between the claim and the first step."""
+        """Schedules whose claimed run never reached the outbox: a crash came between the claim and the first step.
+        Those removed since have nothing left to run: their pending mark is cleared here."""
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE schedules SET pending = NULL WHERE pending IS NOT NULL AND deleted_at IS NOT NULL")
         rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM schedules WHERE pending IS NOT NULL ORDER BY pending, id")
         return [_schedule(r) for r in rows]
+
+    async def not_rerun(self, rows: list[Schedule], entries: list[tuple[int, str, str, str | None]], now: datetime) -> None:
+        """Claimed slots the recovery does not run: pending cleared, and what to log (push-log entries: chat, kind,
+        outcome, detail), in one transaction however many a crash left."""
+        async with self.db.transaction() as tx:
+            await tx.executemany("UPDATE schedules SET pending = NULL WHERE id = ?", [(r.id,) for r in rows])
+            await tx.executemany("INSERT INTO push_log(chat_id, kind, outcome, detail, at) VALUES (?, ?, ?, ?, ?)",
+                                 [(chat, kind, outcome, detail, iso(now)) for chat, kind, outcome, detail in entries])
 
     async def set_last_message(self, schedule_id: int, message_id: int | None) -> None:
         async with self.db.transaction() as tx:

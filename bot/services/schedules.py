@@ -239,16 +239,17 @@ class ScheduleService:
         self._recovered = True
         await self.outbox.recover()
         now = self.clock.now()
-        claims = []
+        claims, left, entries = [], [], []
         for row in await self.repo.pending_runs():
-            live = row.enabled and (await self.repo.get(row.chat_id, row.id)) is not None
-            if live and dom.rerun_claimed(row.pending, row.next_run, row.enabled, now, row.missed, timedelta(seconds=row.grace_seconds)):
+            if dom.rerun_claimed(row.pending, row.next_run, row.enabled, now, row.missed, timedelta(seconds=row.grace_seconds)):
                 # As claimed: this slot's rotation text and run count (the claim moved both on already).
                 claims.append(Claim(replace(row, rotation=row.rotation - 1), row.pending, True, True))
                 continue
-            await self.repo.ran(row.id)
-            if live:
-                await self.outbox.log(row.chat_id, "schedule", "missed", f"#{row.id} {dom.local_text(row.pending, row.tz)}")
+            left.append(row)
+            if row.enabled:  # paused since: nothing to say
+                entries.append((row.chat_id, "schedule", "missed", f"#{row.id} {dom.local_text(row.pending, row.tz)}"))
+        if left:
+            await self.repo.not_rerun(left, entries, now)
         release, done = [], []
         for work in await self.repo.claimed_unfinished():
             if work.kind == INACTIVITY and any(o.id != work.id and o.kind == INACTIVITY
