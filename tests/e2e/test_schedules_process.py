@@ -97,7 +97,10 @@ def test_sigkill_keeps_schedules_and_pending_deletes_and_fires_each_slot_once(si
     time.sleep(3)  # a few ticks of the third process
     wait_for(lambda: len(sim.calls("getUpdates")) > ticks, "more polls", third)
     assert len(posts()) == 1
-    assert len(deletes()) == 1 and deletes()[0].ok
+    # Deleted once. A delete whose answer came too late (a loaded machine) is a timeout to Sticky and is tried
+    # again; Telegram's "not found" then ends it — the only other call allowed.
+    assert deletes()[0].ok
+    assert all(not c.ok and "message to delete not found" in c.description for c in deletes()[1:])
     assert refusal["message_id"] in [m["message_id"] for m in sim.deleted(chat)]
     assert query(db_path, "SELECT next_run, runs FROM schedules") == [(planned, 1)]
     assert query(db_path, "SELECT COUNT(*) FROM deferred WHERE done_at IS NULL") == [(0,)]
