@@ -55,6 +55,15 @@ class Script:
         await self.step()
 
 
+def _save_chart(sim, group, folder: Path, out: TextIO) -> None:
+    """The /stats chart the transcript shows as [photo], written where a person can open it."""
+    photo = next(m for m in reversed(sim.replies(group)) if "photo" in m)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "stats-chart.png"
+    path.write_bytes(sim.download(photo["photo"][-1]["file_id"]))
+    print(f"  · the chart above is in {path}", file=out)
+
+
 async def _run_job(pg: Playground, name: str) -> None:
     """What a repeating job does every few seconds in a real run (the schedules tick, the counters' flush)."""
     [job] = pg.app.job_queue.get_jobs_by_name(name)
@@ -218,6 +227,7 @@ async def run_demo(config: Config, out: TextIO = sys.stdout, keep: Path | None =
             await script.say(owner, "/nps close")
             await _run_job(pg, "counters:flush")  # every few seconds in a real run: the chat counted so far
             await script.say(owner, "/stats")
+            _save_chart(sim, group, Path(keep) if keep is not None else Path("demo-out"), out)
             await script.say(owner, "/loyalty")
 
             print("\n── Olivia switches the group to Chinese", file=out)

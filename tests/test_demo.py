@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
+from bot.charts import HEIGHT, WIDTH
 from bot.texts import translator
 from bot.texts.core import internal_error
 
@@ -182,6 +184,11 @@ def check_blocks_happened(lines: list[str], path: Path) -> None:
     checkins = one("SELECT COUNT(*) FROM checkins WHERE chat_id = ?", chat)[0] - 1  # Carol checks in after, in Chinese
     assert f"Check-ins: {checkins}; check-in rate" in " ".join(lines[stats:stats + 8])
     assert "Sticky: [photo] Tea Lovers: activity over the last 7 days." in lines[stats:]
+    # …and that chart is written to the file the transcript names: the PNG Sticky sent, of the chart's size.
+    chart = Path(next(line for line in lines[stats:] if line.startswith("· the chart above is in ")).rsplit(" ", 1)[1])
+    assert chart == path.parent / "stats-chart.png"
+    png = chart.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (WIDTH, HEIGHT)
     # /loyalty placed the members it names, each in the segment stored for them.
     placed = dict(db.execute("SELECT segment, COUNT(*) FROM loyalty_state WHERE chat_id = ? GROUP BY segment", (chat,)))
     ladder = lines.index(f"Sticky → owner: Loyalty of Tea Lovers ({sum(placed.values())} members, admins apart):")
