@@ -16,8 +16,19 @@ from storage.db import Database, iso
 # Humans only; admins (as Telegram last told us) apart. Bots are few: their ids are read once (a partial index).
 _BOTS = "SELECT user_id FROM users WHERE is_bot = 1"
 _NOT_BOT = "{col} NOT IN (" + _BOTS + ")"
+# Admins are a handful, read once per read (ORDER BY: the planner then takes the partial index, not a scan of every
+# member) and written into the statements as numbers: as a subquery they were read again by each statement.
 _ADMINS = "SELECT user_id FROM members WHERE chat_id = ? AND tg_role IS NOT NULL"
-_MEMBER = "user_id NOT IN (" + _ADMINS + ") AND user_id NOT IN (" + _BOTS + ")"
+
+
+def _admins(conn: sqlite3.Connection, chat_id: int) -> tuple[int, ...]:
+    return tuple(int(u) for (u,) in conn.execute(_ADMINS + " ORDER BY user_id", (chat_id,)))
+
+
+def _member(admins: tuple[int, ...], col: str = "user_id") -> str:
+    """The condition "a member: not an admin, not a bot" on `col`."""
+    apart = f"{col} NOT IN ({','.join(str(int(u)) for u in admins)}) AND " if admins else ""
+    return apart + _NOT_BOT.format(col=col)
 
 # (day, user_id) of every active member-day in a range: a message, or a check-in that was not a make-up.
 _ACTIVE = (
@@ -71,27 +82,30 @@ def _range(start: date, end: date) -> tuple[str, str]:
     return start.isoformat(), end.isoformat()
 
 
-def _distinct(conn: sqlite3.Connection, chat_id: int, start: date, end: date) -> int:
+def _distinct(conn: sqlite3.Connection, chat_id: int, start: date, end: date, admins: tuple[int, ...]) -> int:
     s, e = _range(start, end)
-    return conn.execute(f"SELECT COUNT(*) FROM ({_ACTIVE_USERS}) x WHERE {_MEMBER}",
-                        (chat_id, s, e, chat_id, s, e, chat_id)).fetchone()[0]
+    return conn.execute(f"SELECT COUNT(*) FROM ({_ACTIVE_USERS}) x WHERE {_member(admins)}",
+                        (chat_id, s, e, chat_id, s, e)).fetchone()[0]
 
 
-def _day_figures(conn: sqlite3.Connection, chat_id: int, start: date, end: date) -> dict[date, DayFigures]:
+def _day_figures(conn: sqlite3.Connection, chat_id: int, start: date, end: date,
+                 admins: tuple[int, ...]) -> dict[date, DayFigures]:
     """Each day's figures counted from the member-day tables (the live days, and days being closed)."""
     s, e = _range(start, end)
-    active = dict(conn.execute(f"SELECT day, COUNT(*) FROM ({_ACTIVE}) x WHERE {_MEMBER} GROUP BY day",
-                               (chat_id, s, e, chat_id, s, e, chat_id)).fetchall())
+    member = _member(admins)
+    active = dict(conn.execute(f"SELECT day, COUNT(*) FROM ({_ACTIVE}) x WHERE {member} GROUP BY day",
+                               (chat_id, s, e, chat_id, s, e)).fetchall())
     messages: dict[str, list[int]] = {}
-    for day, n, admin in conn.execute(
-        f"SELECT day, SUM(messages), user_id IN ({_ADMINS}) AS admin FROM activity_daily"
+    admin = f"user_id IN ({','.join(map(str, admins))})" if admins else "0"
+    for day, n, is_admin in conn.execute(
+        f"SELECT day, SUM(messages), {admin} AS admin FROM activity_daily"
         f" WHERE chat_id = ? AND day BETWEEN ? AND ? AND {_NOT_BOT.format(col='user_id')} GROUP BY day, admin",
-        (chat_id, chat_id, s, e),
+        (chat_id, s, e),
     ):
-        messages.setdefault(day, [0, 0])[1 if admin else 0] += n
+        messages.setdefault(day, [0, 0])[1 if is_admin else 0] += n
     checkins = dict(conn.execute(
-        f"SELECT day, COUNT(*) FROM checkins WHERE chat_id = ? AND day BETWEEN ? AND ? AND makeup = 0 AND {_MEMBER} GROUP BY day",
-        (chat_id, s, e, chat_id),
+        f"SELECT day, COUNT(*) FROM checkins WHERE chat_id = ? AND day BETWEEN ? AND ? AND makeup = 0 AND {member} GROUP BY day",
+        (chat_id, s, e),
     ).fetchall())
     out = {}
     for day in set(active) | set(messages) | set(checkins):
@@ -100,12 +114,13 @@ def _day_figures(conn: sqlite3.Connection, chat_id: int, start: date, end: date)
     return out
 
 
-def _member_days(conn: sqlite3.Connection, chat_id: int, start: date, end: date) -> dict[int, list[int]]:
+def _member_days(conn: sqlite3.Connection, chat_id: int, start: date, end: date,
+                 admins: tuple[int, ...]) -> dict[int, list[int]]:
     """Each member's active days in the range, as sorted ordinals (the trailing windows are counted from these)."""
     s, e = _range(start, end)
     days: dict[int, list[int]] = {}
     for user_id, day in conn.execute(
-        f"SELECT user_id, day FROM ({_ACTIVE}) x WHERE {_MEMBER} ORDER BY user_id, day", (chat_id, s, e, chat_id, s, e, chat_id),
+        f"SELECT user_id, day FROM ({_ACTIVE}) x WHERE {_member(admins)} ORDER BY user_id, day", (chat_id, s, e, chat_id, s, e),
     ):
         days.setdefault(user_id, []).append(date.fromisoformat(day).toordinal())
     return days
@@ -113,7 +128,9 @@ def _member_days(conn: sqlite3.Connection, chat_id: int, start: date, end: date)
 
 def _closing(conn: sqlite3.Connection, chat_id: int, first: date, last: date) -> tuple[dict, dict]:
     """One snapshot: the figures of first..last and every member's active days from 29 days before `first`."""
-    return _day_figures(conn, chat_id, first, last), _member_days(conn, chat_id, first - timedelta(days=29), last)
+    admins = _admins(conn, chat_id)
+    return (_day_figures(conn, chat_id, first, last, admins),
+            _member_days(conn, chat_id, first - timedelta(days=29), last, admins))
 
 
 def _period(conn: sqlite3.Connection, chat_id: int, start: date, end: date, final: date, lo: str, hi: str) -> tuple:
@@ -128,15 +145,17 @@ def _period(conn: sqlite3.Connection, chat_id: int, start: date, end: date, fina
         ):
             days[date.fromisoformat(day)] = DayFigures(active, messages, admin_messages, checkins)
             windows[date.fromisoformat(day)] = (wau, mau)
+    all_admins = _admins(conn, chat_id)
     if end > final:
-        days.update(_day_figures(conn, chat_id, max(start, final + timedelta(days=1)), end))
+        days.update(_day_figures(conn, chat_id, max(start, final + timedelta(days=1)), end, all_admins))
     if end in windows:
         wau, mau = windows[end]
     else:
-        wau = _distinct(conn, chat_id, end - timedelta(days=6), end)
-        mau = _distinct(conn, chat_id, end - timedelta(days=29), end)
-    # Admins are a handful: their ids first (a partial index), then only their member-days.
-    admins = [u for (u,) in conn.execute(f"{_ADMINS} AND {_NOT_BOT.format(col='user_id')}", (chat_id,))]
+        wau = _distinct(conn, chat_id, end - timedelta(days=6), end, all_admins)
+        mau = _distinct(conn, chat_id, end - timedelta(days=29), end, all_admins)
+    # Only their member-days (the handful of humans among them).
+    admins = [u for (u,) in conn.execute(
+        f"SELECT user_id FROM users WHERE user_id IN ({','.join(map(str, all_admins))}) AND is_bot = 0")] if all_admins else []
     admin_active = 0
     if admins:
         marks = ",".join("?" * len(admins))
@@ -164,6 +183,88 @@ def _period(conn: sqlite3.Connection, chat_id: int, start: date, end: date, fina
         f" AND action IN ({marks})", (chat_id, lo, hi, *MODERATION_ACTIONS),
     ).fetchone()
     return days, wau, mau, admin_active, events, orders, referrals, moderation, by_rules
+
+
+# How many members of a period's final days are kept ranked (see _top): the live days can lift someone from below
+# the kept ones into the top only if the kept ones' last is within the live days' messages of the top's last.
+TOP_KEPT = 50
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Members by (messages, active days, id) over some final days: the best TOP_KEPT, or everyone (complete)."""
+
+    rows: tuple[tuple[int, int, int], ...]  # (user_id, messages, days), best first
+    complete: bool
+
+
+def _ranked(conn: sqlite3.Connection, chat_id: int, start: date, end: date, admins: tuple[int, ...],
+            limit: int | None, only: list[int] | None = None) -> list[tuple[int, int, int]]:
+    """(user_id, messages, days with a row), best first: the definition of the ranking, on the covering index."""
+    among = f" AND user_id IN ({','.join(str(int(u)) for u in only)})" if only is not None else ""
+    rows = conn.execute(
+        "SELECT user_id, SUM(messages) AS n, COUNT(*) AS days FROM activity_daily"
+        f" WHERE chat_id = ? AND day BETWEEN ? AND ? AND {_member(admins)}{among}"
+        " GROUP BY user_id ORDER BY n DESC, days DESC, user_id" + (f" LIMIT {int(limit)}" if limit is not None else ""),
+        (chat_id, *_range(start, end)))
+    return [tuple(r) for r in rows]
+
+
+def _best(totals: dict[int, tuple[int, int]], limit: int) -> list[tuple[int, int, int]]:
+    return sorted(((u, n, d) for u, (n, d) in totals.items()), key=lambda r: (-r[1], -r[2], r[0]))[:limit]
+
+
+def _top(conn: sqlite3.Connection, chat_id: int, start: date, end: date, final: date, limit: int,
+         cache: dict | None) -> list[tuple[int, str, int, int]]:
+    """The period's top `limit` members with their names. The final days' ranking comes from `cache` when it holds
+    it (keyed by the days and the admins left out), else is read and kept there. Then the live days are added: a
+    member in the kept ranking has an exact total; one outside it had at most the kept last's messages on the final
+    days, so only live members who could still reach the top are read exactly, and if someone outside everything
+    read could tie the top's last (kept last ≥ it), the whole period is ranked instead: always the exact answer."""
+    admins = _admins(conn, chat_id)
+    closed_end = min(end, final)
+    if start > closed_end:
+        rows = _ranked(conn, chat_id, start, end, admins, limit)
+    else:
+        key = (chat_id, start, closed_end, admins, limit)
+        ranking = None if cache is None else cache.get(key)
+        if ranking is None:
+            kept = max(TOP_KEPT, limit)
+            got = _ranked(conn, chat_id, start, closed_end, admins, kept)
+            ranking = Ranking(tuple(got), len(got) < kept)
+            if cache is not None:
+                for old in [k for k in cache if k[0] == chat_id and k[2] != closed_end]:
+                    del cache[old]  # a day closed since: those rankings will not be asked for again
+                cache[key] = ranking
+        rows = list(ranking.rows[:limit])
+        if end > final:
+            exact = {u: (n, d) for u, n, d in ranking.rows}
+            unknown: dict[int, tuple[int, int]] = {}
+            for u, n, d in _ranked(conn, chat_id, final + timedelta(days=1), end, admins, None):
+                if u in exact:
+                    exact[u] = (exact[u][0] + n, exact[u][1] + d)
+                elif ranking.complete:
+                    exact[u] = (n, d)
+                else:
+                    unknown[u] = (n, d)
+            rows = _best(exact, limit)
+            if not ranking.complete:
+                kept_last = ranking.rows[-1][1]
+                reach = [u for u, (n, _) in unknown.items() if len(rows) < limit or kept_last + n >= rows[-1][1]]
+                if reach:
+                    for u, n, d in _ranked(conn, chat_id, start, closed_end, admins, None, reach):
+                        exact[u] = (n + unknown[u][0], d + unknown[u][1])
+                    for u in reach:
+                        exact.setdefault(u, unknown[u])
+                    rows = _best(exact, limit)
+                if len(rows) < limit or kept_last >= rows[-1][1]:
+                    rows = _ranked(conn, chat_id, start, end, admins, limit)
+    if not rows:
+        return []
+    names = dict(conn.execute(
+        "SELECT user_id, COALESCE(first_name || COALESCE(' ' || last_name, ''), CAST(user_id AS TEXT)) FROM users"
+        f" WHERE user_id IN ({','.join(str(int(u)) for u, _, _ in rows)})"))
+    return [(u, names.get(u, str(u)), n, d) for u, n, d in rows]
 
 
 class StatsRepo:
@@ -245,19 +346,13 @@ class StatsRepo:
             grid[date.fromisoformat(day).weekday()][hour] += n
         return grid
 
-    async def top_contributors(self, chat_id: int, start: date, end: date, limit: int = 5) -> list[Contributor]:
-        """Members (not admins) by messages in the period, then by active days."""
-        # Ranked on the covering index first; names are looked up for the few ranked.
-        rows = await self.db.fetchall(
-            "WITH ranked AS (SELECT user_id, SUM(messages) AS n, COUNT(*) AS days FROM activity_daily"
-            f" WHERE chat_id = ? AND day BETWEEN ? AND ? AND {_MEMBER}"
-            " GROUP BY user_id ORDER BY n DESC, days DESC, user_id LIMIT ?)"
-            " SELECT r.user_id, r.n, r.days,"
-            " COALESCE(u.first_name || COALESCE(' ' || u.last_name, ''), CAST(r.user_id AS TEXT)) AS name"
-            " FROM ranked r LEFT JOIN users u ON u.user_id = r.user_id ORDER BY r.n DESC, r.days DESC, r.user_id",
-            (chat_id, start.isoformat(), end.isoformat(), chat_id, limit),
-        )
-        return [Contributor(r["user_id"], r["name"], r["n"], r["days"]) for r in rows]
+    async def top_contributors(self, chat_id: int, start: date, end: date, today: date | None = None, limit: int = 5,
+                               ranked: "dict | None" = None) -> list[Contributor]:
+        """Members (not admins) by messages in the period, then by active days, then by id. With `ranked` (a dict
+        the caller keeps), the ranking of the period's final days is kept there and reused: those days no longer
+        change, so only the live days are read again (see _top)."""
+        rows = await self.db.read(_top, chat_id, start, end, final_day(today or end), limit, ranked)
+        return [Contributor(*r) for r in rows]
 
     async def histories(self, chat_id: int, since: date, tz: str, joined_since: date | None = None) -> list[History]:
         """Every human member's history from `since` (active days, joins and leaves as local days); with

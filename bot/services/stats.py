@@ -31,6 +31,7 @@ class StatsReport:
     daily: list[tuple[date, int, int]]  # (day, active members, messages) over the period
     grid: list[list[int]]  # messages per weekday × hour
     nps: object = None  # the NPS summary (bot.services.nps.NpsSummary), when there is one
+    chart: "asyncio.Future[bytes] | None" = None  # the chart being drawn meanwhile, when one was asked for
 
     @property
     def empty(self) -> bool:
@@ -82,25 +83,37 @@ class StatsService:
         self.config = config
         self.silent_days = config.silent_days
         self._charts: dict[tuple, tuple[datetime, bytes]] = {}
+        # Per group: the ranking of a period's final days (top contributors), kept until a newer day is final.
+        self._ranked: dict[tuple, object] = {}
 
     async def today(self, chat_id: int, at: datetime) -> tuple[date, str]:
         tz = (await self.groups.settings(chat_id)).timezone
         return at.astimezone(ZoneInfo(tz)).date(), tz
 
-    async def report(self, chat_id: int, days: int, at: datetime, nps=None, end: date | None = None) -> StatsReport:
+    async def report(self, chat_id: int, days: int, at: datetime, nps=None, end: date | None = None,
+                     chart: Callable[[date, list[tuple[date, int, int]], list[list[int]]], tuple[tuple, Callable[[], bytes]]]
+                     | None = None) -> StatsReport:
         """The period of `days` local days ending today (the day of `at` in group time) or on `end`, and the one
-        before it."""
+        before it. With `chart` ((end, daily, grid) → (cache key, draw)), the chart is drawn on a worker thread as soon
+        as its figures are read, while the rest of the report is read (report.chart; not when there is no data)."""
         today, tz = await self.today(chat_id, at)
         start, end = sd.window(end or today, days)
         now = await self.repo.period(chat_id, start, end, tz, today)
-        before = await self.repo.period(chat_id, *sd.window(start - timedelta(days=1), days), tz, today)
-        members, admins = await self.repo.members_now(chat_id)
         daily = [(d, now.daily_active.get(d, 0), now.daily_messages.get(d, 0)) for d in sd.days_between(start, end)]
-        return StatsReport(
-            days, start, end, members, admins, sd.period_stats(now), sd.period_stats(before),
-            await self.repo.top_contributors(chat_id, start, end), daily, await self.repo.hour_of_week(chat_id, start, end),
-            nps,
-        )
+        grid = await self.repo.hour_of_week(chat_id, start, end)
+        drawing = None
+        if chart is not None and any(a or m for _, a, m in daily):
+            drawing = asyncio.ensure_future(self.chart(chat_id, *chart(end, daily, grid)))
+        try:
+            before = await self.repo.period(chat_id, *sd.window(start - timedelta(days=1), days), tz, today)
+            members, admins = await self.repo.members_now(chat_id)
+            top = await self.repo.top_contributors(chat_id, start, end, today, ranked=self._ranked)
+        except BaseException:
+            if drawing is not None:
+                drawing.cancel()
+            raise
+        return StatsReport(days, start, end, members, admins, sd.period_stats(now), sd.period_stats(before), top, daily,
+                           grid, nps, drawing)
 
     async def weekly(self, chat_id: int, at: datetime) -> tuple[date, StatsReport, sd.Cohort | None] | None:
         """The last full group week (Monday to Sunday before the day of `at`): its stats and the newest joining cohort
