@@ -29,8 +29,9 @@ def _matplotlib() -> dict[str, Any]:
             import matplotlib
 
             matplotlib.use("Agg")  # never a GUI backend, whatever the environment says
-            from matplotlib import font_manager
+            from matplotlib import dates, font_manager
             from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.collections import PolyCollection
             from matplotlib.figure import Figure
 
             cjk = _find_cjk(font_manager)
@@ -38,7 +39,7 @@ def _matplotlib() -> dict[str, Any]:
             # (Chinese) fall back to the CJK font, glyph by glyph, so an English chart costs what it did without one.
             if cjk:
                 matplotlib.rcParams["font.family"] = [*matplotlib.rcParams["font.family"], cjk]
-            _MPL.update(Figure=Figure, FigureCanvasAgg=FigureCanvasAgg, cjk=cjk)
+            _MPL.update(Figure=Figure, FigureCanvasAgg=FigureCanvasAgg, PolyCollection=PolyCollection, dates=dates, cjk=cjk)
         return _MPL
 
 
@@ -140,11 +141,17 @@ def stats_chart(days: list[date], active: list[int], messages: list[int], grid: 
     top = fig.add_axes((0.08, 0.55, 0.84, 0.37))
     bottom = fig.add_axes((0.08, 0.12, 0.84, 0.33))
     bars = top.twinx()
-    bars.bar(days, messages, color="#c7d7ee", width=0.8, label=labels.messages, zorder=1)
-    bars.set_ylabel(labels.messages)
     top.set_zorder(bars.get_zorder() + 1)
     top.patch.set_visible(False)
     top.plot(days, active, color="#d1495b", marker="o" if len(days) <= 31 else None, linewidth=2, label=labels.active)
+    # The bars as one collection of rectangles: bar() makes an artist per day, and 90 of them were a fifth of the
+    # drawing.
+    mpl, x = _matplotlib(), _matplotlib()["dates"].date2num(days)
+    bars.add_collection(mpl["PolyCollection"](
+        [((d - 0.4, 0), (d - 0.4, m), (d + 0.4, m), (d + 0.4, 0)) for d, m in zip(x, messages)],
+        facecolors="#c7d7ee", edgecolors="none", label=labels.messages, zorder=1))
+    bars.autoscale_view()
+    bars.set_ylabel(labels.messages)
     top.set_ylabel(labels.active)
     top.set_ylim(bottom=0)
     bars.set_ylim(bottom=0)

@@ -36,17 +36,19 @@ async def cmd_stats(update: Update, context: BotContext) -> None:
         raise UsageError()
     days = PERIODS[args[0] if args else "7d"]
     s, chat = context.services, update.effective_chat
-    report = await s.stats.report(chat.id, days, update.effective_message.date, await s.nps.summary(chat.id))
-    silent = s.stats.silent_days
+    silent, tr = s.stats.silent_days, await _chart_tr(context)
+
+    def chart(end, daily, grid):  # drawn while the rest of the report is read
+        return ("stats", days, tr.lang, end), functools.partial(
+            charts.stats_chart, [d for d, _, _ in daily], [a for _, a, _ in daily], [m for _, _, m in daily], grid,
+            texts.stats_labels(tr, days, silent))
+
+    report = await s.stats.report(chat.id, days, update.effective_message.date, await s.nps.summary(chat.id), chart=chart)
     if report.empty:
         await reply(update, context, texts.no_data(context.tr, chat.title or "", days))
         return
     await reply(update, context, texts.stats(context.tr, chat.title or "", report, silent))
-    tr = await _chart_tr(context)
-    png = await s.stats.chart(chat.id, ("stats", days, tr.lang, report.end), functools.partial(
-        charts.stats_chart, [d for d, _, _ in report.daily], [a for _, a, _ in report.daily],
-        [m for _, _, m in report.daily], report.grid, texts.stats_labels(tr, days, silent)))
-    await _photo(update, context, png, texts.stats_caption(context.tr, chat.title or "", days))
+    await _photo(update, context, await report.chart, texts.stats_caption(context.tr, chat.title or "", days))
 
 
 @command("retention", role=Role.ADMIN)
