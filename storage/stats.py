@@ -88,6 +88,44 @@ def _distinct(conn: sqlite3.Connection, chat_id: int, start: date, end: date, ad
                         (chat_id, s, e, chat_id, s, e)).fetchone()[0]
 
 
+def _users(conn: sqlite3.Connection, chat_id: int, start: date, end: date, admins: tuple[int, ...]) -> frozenset[int]:
+    s, e = _range(start, end)
+    return frozenset(u for (u,) in conn.execute(f"SELECT user_id FROM ({_ACTIVE_USERS}) x WHERE {_member(admins)}",
+                                                 (chat_id, s, e, chat_id, s, e)))
+
+
+def _trailing(conn: sqlite3.Connection, chat_id: int, end: date, width: int, final: date, admins: tuple[int, ...],
+              cache: dict | None) -> int:
+    """Members active in the `width` days ending on `end`, a live day (after `final`): the members of the window's
+    final days (kept in `cache` until a newer day is final: those days no longer change) joined with the live days'."""
+    first = end - timedelta(days=width - 1)
+    if cache is None or first > final:
+        return _distinct(conn, chat_id, first, end, admins)
+    key = (chat_id, "active", final, first, admins)
+    kept = cache.get(key)
+    if kept is None:
+        kept = _users(conn, chat_id, first, final, admins)
+        _keep(cache, key, final, kept)
+    return len(kept | _users(conn, chat_id, final + timedelta(days=1), end, admins))
+
+
+# Groups whose final days' figures are kept at once (a kept month of a large group's members is a few megabytes).
+KEPT_GROUPS = 16
+
+
+def _keep(cache: dict, key: tuple, final: date, value: object) -> None:
+    """Keep `value` for `key` (chat id, kind, final day, …), dropping what the group kept for older final days, and the group
+    kept longest ago when more than KEPT_GROUPS are kept."""
+    chat_id = key[0]
+    for old in [k for k in cache if k[0] == chat_id and k[2] != final]:
+        del cache[old]
+    cache[key] = value
+    chats = list(dict.fromkeys(k[0] for k in cache))
+    for gone in chats[:-KEPT_GROUPS]:
+        for k in [k for k in cache if k[0] == gone]:
+            del cache[k]
+
+
 def _day_figures(conn: sqlite3.Connection, chat_id: int, start: date, end: date,
                  admins: tuple[int, ...]) -> dict[date, DayFigures]:
     """Each day's figures counted from the member-day tables (the live days, and days being closed)."""
@@ -133,7 +171,8 @@ def _closing(conn: sqlite3.Connection, chat_id: int, first: date, last: date) ->
             _member_days(conn, chat_id, first - timedelta(days=29), last, admins))
 
 
-def _period(conn: sqlite3.Connection, chat_id: int, start: date, end: date, final: date, lo: str, hi: str) -> tuple:
+def _period(conn: sqlite3.Connection, chat_id: int, start: date, end: date, final: date, lo: str, hi: str,
+            cache: dict | None = None) -> tuple:
     s, e = _range(start, end)
     stored_end = min(end, final)
     days: dict[date, DayFigures] = {}
@@ -151,8 +190,8 @@ def _period(conn: sqlite3.Connection, chat_id: int, start: date, end: date, fina
     if end in windows:
         wau, mau = windows[end]
     else:
-        wau = _distinct(conn, chat_id, end - timedelta(days=6), end, all_admins)
-        mau = _distinct(conn, chat_id, end - timedelta(days=29), end, all_admins)
+        wau = _trailing(conn, chat_id, end, 7, final, all_admins, cache)
+        mau = _trailing(conn, chat_id, end, 30, final, all_admins, cache)
     # Only their member-days (the handful of humans among them).
     admins = [u for (u,) in conn.execute(
         f"SELECT user_id FROM users WHERE user_id IN ({','.join(map(str, all_admins))}) AND is_bot = 0")] if all_admins else []
@@ -187,7 +226,7 @@ def _period(conn: sqlite3.Connection, chat_id: int, start: date, end: date, fina
 
 # How many members of a period's final days are kept ranked (see _top): the live days can lift someone from below
 # the kept ones into the top only if the kept ones' last is within the live days' messages of the top's last.
-TOP_KEPT = 50
+TOP_KEPT = 500
 
 
 @dataclass(frozen=True)
@@ -226,16 +265,14 @@ def _top(conn: sqlite3.Connection, chat_id: int, start: date, end: date, final: 
     if start > closed_end:
         rows = _ranked(conn, chat_id, start, end, admins, limit)
     else:
-        key = (chat_id, start, closed_end, admins, limit)
+        key = (chat_id, "ranking", final, start, closed_end, admins, limit)
         ranking = None if cache is None else cache.get(key)
         if ranking is None:
             kept = max(TOP_KEPT, limit)
             got = _ranked(conn, chat_id, start, closed_end, admins, kept)
             ranking = Ranking(tuple(got), len(got) < kept)
             if cache is not None:
-                for old in [k for k in cache if k[0] == chat_id and k[2] != closed_end]:
-                    del cache[old]  # a day closed since: those rankings will not be asked for again
-                cache[key] = ranking
+                _keep(cache, key, final, ranking)
         rows = list(ranking.rows[:limit])
         if end > final:
             exact = {u: (n, d) for u, n, d in ranking.rows}
@@ -319,13 +356,15 @@ class StatsRepo:
         return {c: date.fromisoformat(d) for c, d in await self.db.fetchall(
             "SELECT chat_id, MAX(day) FROM stats_daily GROUP BY chat_id")}
 
-    async def period(self, chat_id: int, start: date, end: date, tz: str, today: date | None = None) -> PeriodCounts:
+    async def period(self, chat_id: int, start: date, end: date, tz: str, today: date | None = None,
+                     kept: dict | None = None) -> PeriodCounts:
         """The period's counts: its final days (see FINAL_AFTER; `today` is the group's, `end` by default) from
-        their stored rows — stored first if missing — and the days after from the member-day tables."""
+        their stored rows — stored first if missing — and the days after from the member-day tables. With `kept` (a
+        dict the caller keeps), a live end's WAU / MAU keep the members of their final days there (see _trailing)."""
         final = final_day(today or end)
         await self.close(chat_id, start, min(end, final))
         days, wau, mau, admin_active, events, orders, referrals, moderation, by_rules = await self.db.read(
-            _period, chat_id, start, end, final, *utc_bounds(start, end, tz))
+            _period, chat_id, start, end, final, *utc_bounds(start, end, tz), kept)
         return PeriodCounts(
             start=start, end=end,
             daily_active={d: f.active for d, f in days.items() if f.active},

@@ -83,8 +83,9 @@ class StatsService:
         self.config = config
         self.silent_days = config.silent_days
         self._charts: dict[tuple, tuple[datetime, bytes]] = {}
-        # Per group: the ranking of a period's final days (top contributors), kept until a newer day is final.
-        self._ranked: dict[tuple, object] = {}
+        # Per group, what a period's final days say (their top contributors, their weekly and monthly members),
+        # kept until a newer day is final: those days no longer change (storage.stats._keep).
+        self._kept: dict[tuple, object] = {}
 
     async def today(self, chat_id: int, at: datetime) -> tuple[date, str]:
         tz = (await self.groups.settings(chat_id)).timezone
@@ -98,7 +99,7 @@ class StatsService:
         as its figures are read, while the rest of the report is read (report.chart; not when there is no data)."""
         today, tz = await self.today(chat_id, at)
         start, end = sd.window(end or today, days)
-        now = await self.repo.period(chat_id, start, end, tz, today)
+        now = await self.repo.period(chat_id, start, end, tz, today, self._kept)
         daily = [(d, now.daily_active.get(d, 0), now.daily_messages.get(d, 0)) for d in sd.days_between(start, end)]
         grid = await self.repo.hour_of_week(chat_id, start, end)
         drawing = None
@@ -107,7 +108,7 @@ class StatsService:
         try:
             before = await self.repo.period(chat_id, *sd.window(start - timedelta(days=1), days), tz, today)
             members, admins = await self.repo.members_now(chat_id)
-            top = await self.repo.top_contributors(chat_id, start, end, today, ranked=self._ranked)
+            top = await self.repo.top_contributors(chat_id, start, end, today, ranked=self._kept)
         except BaseException:
             if drawing is not None:
                 drawing.cancel()

@@ -209,3 +209,26 @@ async def test_top_contributors_kept_between_calls_equal_the_ranking_of_the_whol
         want = sorted(((u, n, k) for u, (n, k) in totals.items()), key=lambda r: (-r[1], -r[2], r[0]))[:5]
         assert [(c.user_id, c.messages, c.active_days) for c in got] == want, (start, end, today)
         assert all(c.name == f"U{c.user_id}" for c in got)
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_live_wau_and_mau_from_kept_final_members_equal_the_definitions(db, chat, seed):
+    # A live end's WAU / MAU join the members kept for the window's final days with the live days' members: over
+    # random worlds (messages and check-ins, an admin and a bot apart), one kept dict across several days and
+    # periods, each equals wau() / mau() of the domain on the same histories.
+    import random
+
+    rng = random.Random(seed)
+    people, hist = [], []
+    for uid in range(1, 16):
+        msgs = {local(d): rng.randint(1, 3) for d in range(-40, 12) if rng.random() < 0.1}
+        checks = [local(d) for d in range(-40, 12) if rng.random() < 0.05]
+        people.append((uid, int(uid == 9), "admin" if uid == 8 else None, utc(-60), [], msgs, checks))
+        if uid != 9:
+            hist.append(sd.History(uid, frozenset(msgs) | frozenset(checks), admin=uid == 8))
+    await stage(db, people)
+    repo, kept = StatsRepo(db), {}
+    for end in (5, 6, 7, 11, 10):
+        for today in (end, end + 1):
+            got = await repo.period(CHAT, local(end - 6), local(end), "UTC", today=local(today), kept=kept)
+            assert (got.wau, got.mau) == (sd.wau(hist, local(end)), sd.mau(hist, local(end))), (end, today)
