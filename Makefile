@@ -39,6 +39,7 @@ bench: $(DEVSTAMP)
 	$(PY) -m bench $(ARGS)
 	$(PY) -m bench.schedules
 	$(PY) -m bench.stats_case
+	$(PY) -m bench.chart_latency
 	$(PY) -m bench.topics
 	$(PY) -m bench.counters
 
