@@ -64,7 +64,7 @@ async def load_phases(cfg: dict, only: set[str]) -> dict:
                     per_kind += [(k, u) for k, u in sample if k == kind][: cfg["per_kind"]]
                 kinds_bare = await one_at_a_time(bare, per_kind)
                 kinds_sticky = await one_at_a_time(sticky, per_kind)
-                pending = len(sticky.pg.services.points._pending_xp)
+                pending = sticky.pg.services.points.pending_members
                 db.holds.reset()
                 start = time.perf_counter()
                 await sticky.pg.services.activity.flush()

@@ -69,7 +69,7 @@ async def main(which: str, groups: int, members: int, passes: int) -> dict:
         result: dict = {"which": which, "members": world.members, "passes": await chat_passes(pipe, world, passes, date)}
         if which == "sticky":
             s = pipe.pg.services
-            members_pending = len(s.points._pending_xp)
+            members_pending = s.points.pending_members
             result["longest_hold_while_chatting"] = s.db.holds.longest
             result["longest_hold_while_chatting_by"] = s.db.holds.longest_by
             s.db.holds.reset()

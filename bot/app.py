@@ -157,6 +157,7 @@ def build_application(
     actions = Actions(ModerationPort(app.bot), clock)
     group_service = GroupService(groups, config, clock, actions.rights)
     points_service = PointsService(db, LedgerRepo(db), PointsRepo(db), group_service, config.points, clock, CampaignRepo(db))
+    points_service.ride_with(inbox.repo)  # a message's chat XP commits with its update's handled mark
     outbox = Outbox(OutboxRepo(db), ScheduleRepo(db), group_service, PointsRepo(db), members, BotOutbox(app.bot, attempt), clock)
     app.bot_data.services = Services(
         config=config, clock=clock, db=db, inbox=inbox,

@@ -246,13 +246,15 @@ async def cmd_birthday(update: Update, context: BotContext) -> None:
 
 
 async def on_group_message(update: Update, context: BotContext) -> None:
-    """Chat XP: counted in memory (cooldown per member), written by job_flush."""
+    """Chat XP: decided in memory (cooldown per member), written with the update's handled mark at the next job_flush."""
     message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot or message.sender_chat is not None:
         return
-    inbox = context.services.inbox
+    # Through the inbox, the XP is written with the update's handled mark: a crash loses none and a redelivery
+    # books none twice.
+    held = update.update_id if context.services.inbox.holds(update.update_id) else None
     await context.services.points.chat_message(message.chat.id, message.from_user.id, message.date, len(message.text or message.caption or ""),
-                                               defer=lambda apply: inbox.hold(update.update_id, apply))
+                                               update_id=held)
 
 
 async def job_flush(context: BotContext) -> None:

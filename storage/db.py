@@ -44,6 +44,9 @@ class CommitRows:
     rows: list[tuple]
     token: Any = None
     more: tuple["CommitRows", ...] = ()  # statements that go with these rows (what rides with the inbox's marks)
+    # Instead of sql and rows: a write that must read first (a ledger credit reads the balances before it),
+    # call(sqlite3 connection) on the writer's thread, in the same place in the transaction.
+    call: Callable[[sqlite3.Connection], None] | None = None
 
 
 class CommitHook(Protocol):
@@ -376,9 +379,11 @@ def _whole_transaction(conn: sqlite3.Connection, fn: Callable[..., Any], args: t
 
 def _commit(conn: sqlite3.Connection, hooks: list[CommitRows]) -> None:
     for rows in hooks:
-        conn.executemany(rows.sql, rows.rows)
-        for more in rows.more:
-            conn.executemany(more.sql, more.rows)
+        for part in (rows, *rows.more):
+            if part.call is not None:
+                part.call(conn)
+            else:
+                conn.executemany(part.sql, part.rows)
     conn.execute("COMMIT")
 
 

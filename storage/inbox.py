@@ -3,9 +3,10 @@
 "Handled" is written in the same transaction as what handling the update changed (a commit hook), so a crash
 can never leave an effect committed and its update due again; updates that change nothing are marked in the
 next commit that happens anyway (a received batch, a counter flush) or a short timer's — never a commit each.
-What an update left in memory to be written later (its message counts) rides with its mark: a rider gives the rows
-for the updates being marked, written in the same commit, so after a crash they are either written and marked,
-or neither (and the update is handled again).
+What an update left in memory to be written later (its message counts, its chat XP) rides with its mark: a rider
+gives the rows for the updates being marked, written in the same commit, so after a crash they are either written
+and marked, or neither (and the update is handled again). A rider may keep a finished update's mark back for its
+own batch (chat XP: one ledger row per member per flush, not per commit), and releases it when it writes.
 """
 from __future__ import annotations
 
@@ -44,6 +45,10 @@ class Rider(Protocol):
         """This update's mark was written before its handling ended (by a commit during it): what it still holds
         is written by the rider's own batch."""
 
+    def keeps(self, update_id: int) -> bool:
+        """Whether this finished update's mark waits for the rider's batch (InboxRepo.let_go) rather than going with
+        the next commit. Not asked of an update whose mark a commit during its handling already wrote."""
+
 
 @dataclass(frozen=True)
 class Pending:
@@ -58,6 +63,7 @@ class InboxRepo:
         self.db = db
         self.now = now
         self._unwritten: dict[int, None] = {}  # handled, mark not written yet (insertion order = handling order)
+        self._kept: dict[int, None] = {}  # handled, mark kept back by a rider for its own batch (let_go)
         self._marked: OrderedDict[int, None] = OrderedDict()  # written in this process (skip writing again)
         self._remember = remember
         self._riders: list[Rider] = []
@@ -81,7 +87,7 @@ class InboxRepo:
         return [Pending(r[0], r[1]) for r in rows if r[1] is not None]
 
     async def handled(self, update_id: int) -> bool:
-        if update_id in self._marked or update_id in self._unwritten:
+        if update_id in self._marked or update_id in self._unwritten or update_id in self._kept:
             return True
         return await self.db.fetchval("SELECT handled_at FROM inbox WHERE update_id = ?", (update_id,)) is not None
 
@@ -90,14 +96,28 @@ class InboxRepo:
     def finished(self, update_id: int) -> None:
         """This update was handled: its mark goes with the next commit (and what riders hold for it with the mark)."""
         if update_id not in self._marked:
-            self._unwritten[update_id] = None
+            if any(rider.keeps(update_id) for rider in self._riders):
+                self._kept[update_id] = None
+            else:
+                self._unwritten[update_id] = None
         else:
             for rider in self._riders:
                 rider.release(update_id)
 
+    def let_go(self, update_ids: list[int]) -> None:
+        """Kept marks go with the next commit (and what riders hold for them, with them)."""
+        for i in update_ids:
+            if i in self._kept:
+                del self._kept[i]
+                self._unwritten[i] = None
+
     @property
     def unwritten(self) -> int:
         return len(self._unwritten)
+
+    @property
+    def kept(self) -> int:
+        return len(self._kept)
 
     async def flush(self) -> None:
         """Write the marks now, the update being handled in this task included (the hook does it; the transaction

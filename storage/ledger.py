@@ -154,6 +154,24 @@ def _credit_many(
     return {(chat_id, user_id): before.get((chat_id, user_id), 0) for chat_id, user_id, _, _ in credits}
 
 
+def credit_new_in(
+    conn: sqlite3.Connection, credits: list[tuple[int, int, int, str]], currency: str, reason: str, at: str,
+) -> dict[tuple[int, int], int]:
+    """credit_many inside a transaction someone else commits (chat XP riding with the inbox's handled marks): a ref
+    already in the ledger is left out instead of failing the whole commit (and the marks with it). Returns the
+    balances before of what it booked."""
+    booked: set[tuple[int, int, str]] = set()
+    for start in range(0, len(credits), _PAIRS_PER_READ):
+        part = credits[start : start + _PAIRS_PER_READ]
+        values = ",".join("(?, ?, ?)" for _ in part)
+        params = [v for chat_id, user_id, _, ref in part for v in (chat_id, user_id, ref)]
+        booked.update(conn.execute(
+            f"SELECT l.chat_id, l.user_id, l.ref FROM (VALUES {values}) AS v JOIN ledger l ON l.chat_id = v.column1"
+            " AND l.user_id = v.column2 AND l.currency = ? AND l.ref = v.column3", [*params, currency]))
+    fresh = [c for c in credits if (c[0], c[1], c[3]) not in booked]
+    return _credit_many(conn, fresh, currency, reason, at) if fresh else {}
+
+
 def season_rank_in(conn: sqlite3.Connection, chat_id: int, user_id: int, currency: str) -> int | None:
     row = conn.execute(
         f"SELECT season, earned FROM season_totals WHERE chat_id = ? AND season = {_OPEN_SEASON} AND currency = ? AND user_id = ?",

@@ -105,6 +105,9 @@ class ActivityBuffer:
             self._written_held(chat_id, user_id)
             self._add(chat_id, user_id, day, hour, replied, at)
 
+    def keeps(self, update_id: int) -> bool:
+        return False  # counts go with whichever commit marks their update
+
     def _written_held(self, chat_id: int, user_id: int) -> None:
         key = (self._moved.get(chat_id, chat_id), user_id)
         self._held_members[key] -= 1

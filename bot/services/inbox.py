@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -38,7 +38,6 @@ class InboxService:
         self._remember = remember
         self._timer: asyncio.TimerHandle | None = None
         self._flushing: asyncio.Task | None = None
-        self._held: dict[int, list[Callable[[], None]]] = {}  # in-memory effects applied when their update finishes
 
     # ---------------------------------------------------------------- arrival
 
@@ -122,30 +121,16 @@ class InboxService:
             await self.repo.mark_current()
 
     def holds(self, update_id: int | None) -> bool:
-        """Whether this update's held effects (its counters) wait for its handling to end, i.e. are not applied yet."""
+        """Whether this update came through the inbox and is being handled: what it counts in memory (its messages,
+        its chat XP) is held for its handled mark and written with it (storage.inbox.Rider)."""
         return update_id is not None and update_id in self._claimed
-
-    def hold(self, update_id: int | None, apply: Callable[[], None]) -> None:
-        """An in-memory effect of the update being handled (a counter) that a batch writes later: applied when the
-        update's handling ends, in the same step that queues its mark. Every commit takes the queued marks, so the
-        flush that writes the effect carries its update's mark or comes after it — never before it (a flush running
-        while the update was still handled would write the count, and a crash then would count it again after the
-        restart). Cut short (a stop, a crash) the effect is dropped with the update's handling, which the next
-        start does again."""
-        if update_id is None or update_id not in self._claimed:
-            apply()
-            return
-        self._held.setdefault(update_id, []).append(apply)
 
     def finished(self, update_id: int) -> None:
         """Handling ended (whatever the outcome: an update that fails is not retried forever)."""
         HANDLING.set(None)
-        held = self._held.pop(update_id, ())
         if update_id not in self._claimed:  # a repeat nobody handled: nothing to mark
             return
         self.repo.finished(update_id)
-        for apply in held:  # no await between the mark queued and the counts applied: one step for any flush
-            apply()
         if self._timer is None:
             try:
                 loop = asyncio.get_running_loop()
@@ -167,7 +152,6 @@ class InboxService:
     async def flush(self) -> None:
         """At stop: every finished update's mark is written (what unfinished ones held is handled again at the next
         start)."""
-        self._held.clear()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -1,11 +1,9 @@
 """Use-cases of the points economy: check-in, make-up, admin give/take, chat XP, badges, tiers, leaderboards, seasons, expiry."""
 from __future__ import annotations
 
-import functools
 import operator
 import secrets
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -30,8 +28,9 @@ from bot.domain.points import (
 )
 from bot.services.activity import follow_moves
 from bot.services.groups import GroupService
-from storage.db import Database
-from storage.ledger import Entry, InsufficientBalance, LedgerRepo, Wallet, post, post_in, wallet_in
+from storage.db import CommitRows, Database, iso
+from storage.inbox import HANDLING, InboxRepo
+from storage.ledger import Entry, InsufficientBalance, LedgerRepo, Wallet, credit_new_in, post, post_in, wallet_in
 from storage.schedules import CampaignRepo, birthday_month_in, multipliers_in
 from storage.points import (
     PointsRepo, award_badge_in, badges_in, checkin_record_in, insert_checkin_in, last_checkin_in, rank_on_day_in,
@@ -86,6 +85,9 @@ class WeeklyTop:
 
 # Members per chat-XP flush transaction: one chunk holds the write connection for a few milliseconds.
 FLUSH_CHUNK = 250
+# Members per commit when the XP rides with its updates' marks: that commit writes their marks and message counts
+# too, so it takes fewer members for the same short hold.
+RIDE_CHUNK = 100
 
 # The yearly decay is booked on the group's 1 January; a bot that was down then books it within this many days.
 DECAY_CATCH_UP_DAYS = 7
@@ -104,10 +106,6 @@ class ExpiryRun:
     warnings: dict[int, ExpiryWarning] = field(default_factory=dict)  # user -> what they are told
 
 
-def _now(apply: Callable[[], None]) -> None:
-    apply()
-
-
 class PointsService:
     def __init__(self, db: Database, ledger: LedgerRepo, repo: PointsRepo, groups: GroupService, config: PointsConfig, clock: Clock,
                  campaigns: CampaignRepo | None = None) -> None:
@@ -117,7 +115,12 @@ class PointsService:
         self.badges: tuple[BadgeRule, ...] = tuple(BadgeRule(b.key, b.kind, b.threshold, b.points_bonus) for b in config.badges)
         # Chat XP is the hot path: cooldowns and pending XP stay in memory and are written in batches.
         self._last_xp: dict[tuple[int, int], datetime] = {}
-        self._pending_xp: dict[tuple[int, int], int] = defaultdict(int)
+        self._pending_xp: dict[tuple[int, int], int] = defaultdict(int)  # XP in the batch, tied to no update
+        self._held: dict[int, tuple[int, int, int]] = {}  # update id -> (chat, user, xp): rides with its mark
+        self._riding: dict[int, tuple[int, int, int]] = {}  # given to a commit, outcome not known yet
+        self._rides: dict[int, tuple[list, dict]] = {}  # a commit's first riding update id -> (credits, balances before)
+        self._reached: list[tuple[int, int, Tier]] = []  # tiers reached by XP that rode, announced by the next flush
+        self.marks: InboxRepo | None = None
         self._moved: dict[int, int] = {}
         self.rule_events: RuleEvents | None = None  # the rules engine hears check-ins and tiers reached (bot/app.py)
 
@@ -313,10 +316,17 @@ class PointsService:
 
     # --- chat XP (hot path) ----------------------------------------------------------------
 
-    async def chat_message(self, chat_id: int, user_id: int, at: datetime, length: int,
-                           defer: Callable[[Callable[[], None]], None] | None = None) -> None:
-        """`defer(apply)`: when the XP joins the batch the flush writes (the inbox's hold: once the update is
-        handled); at once without it. The cooldown starts at once either way."""
+    def ride_with(self, marks: InboxRepo) -> None:
+        """Chat XP earned by an update handled through the inbox is written in the commit that marks that update
+        handled (storage.inbox.Rider): a crash leaves it booked and marked, or neither (and the update is handled
+        again). The marks of updates that earned XP wait for the flush, so it stays one ledger row per member per
+        flush."""
+        self.marks = marks
+        marks.add_rider(self)
+
+    async def chat_message(self, chat_id: int, user_id: int, at: datetime, length: int, update_id: int | None = None) -> None:
+        """One group message. With `update_id` (an update the inbox claimed) its XP is held for that update and
+        rides with its handled mark; without, it joins the batch at once. The cooldown starts at once either way."""
         xp = (await self.groups.settings(chat_id)).chat_xp
         if not xp:
             return
@@ -326,14 +336,61 @@ class PointsService:
             self._last_xp[key] = at
             # A campaign window (member day) multiplies chat XP too; read only for a message that earns XP.
             earned = round(xp * await self.campaign_multiplier(chat_id, at))
-            (defer or _now)(functools.partial(self._add_chat_xp, key, earned))
+            if earned <= 0:
+                return
+            if update_id is None:
+                self._pending_xp[key] += earned
+            else:
+                self._held[update_id] = (chat_id, user_id, earned)
 
-    def _add_chat_xp(self, key: tuple[int, int], xp: int) -> None:
-        self._pending_xp[key] += xp
+    # ------------------------------------------------------------ riding with the inbox's marks (storage.inbox.Rider)
+
+    def keeps(self, update_id: int) -> bool:
+        return update_id in self._held  # its mark waits for flush_chat_xp, which writes the XP with it
+
+    def ride(self, update_ids: list[int]) -> list[CommitRows]:
+        """The held XP of these updates, one credit per member, for the commit that marks them handled."""
+        riding = {i: self._held.pop(i) for i in update_ids if i in self._held}
+        if not riding:
+            return []
+        self._riding.update(riding)
+        per_member: dict[tuple[int, int], list[int]] = {}
+        for update_id, (chat_id, user_id, xp) in riding.items():
+            entry = per_member.setdefault((self._moved.get(chat_id, chat_id), user_id), [0, update_id])
+            entry[0] += xp
+            entry[1] = min(entry[1], update_id)
+        # Each update rides once, so the first update id names this member's credit uniquely (and the same again
+        # if it ever came twice: the ledger's ref leaves it out).
+        credits = [(c, u, xp, ledger_key(Reason.CHAT, c, u, f"u{first}")) for (c, u), (xp, first) in per_member.items()]
+        before: dict[tuple[int, int], int] = {}
+        self._rides[min(riding)] = (credits, before)
+        at = iso(self.clock.now())
+        return [CommitRows("", [], call=lambda conn: before.update(credit_new_in(conn, credits, Currency.XP, Reason.CHAT, at)))]
+
+    def rode(self, update_ids: list[int], committed: bool) -> None:
+        riding = {i: self._riding.pop(i) for i in update_ids if i in self._riding}
+        if not riding:
+            return
+        credits, before = self._rides.pop(min(riding))
+        if not committed:  # back in memory: their marks are back in line too
+            self._held.update(riding)
+            return
+        for chat_id, user_id, xp, _ in credits:
+            if (chat_id, user_id) in before:
+                reached = tier_up(before[(chat_id, user_id)], before[(chat_id, user_id)] + xp, self.tiers)
+                if reached is not None:
+                    self._reached.append((chat_id, user_id, reached))
+
+    def release(self, update_id: int) -> None:
+        """A commit during the update's handling marked it before its XP was held: the XP goes to the batch."""
+        held = self._held.pop(update_id, None)
+        if held is not None:
+            chat_id, user_id, xp = held
+            self._pending_xp[(self._moved.get(chat_id, chat_id), user_id)] += xp
 
     def move_chat(self, old: int, new: int) -> None:
         """The group got a new id (upgraded to a supergroup): batched XP and cooldowns follow it, and so does
-        anything a failed flush puts back later."""
+        anything a failed flush puts back later (held XP follows it when it rides)."""
         self._moved[old] = new
         self._follow_moves()
 
@@ -350,14 +407,42 @@ class PointsService:
 
     @property
     def pending_xp(self) -> int:
-        return sum(self._pending_xp.values())
+        return sum(self._pending_xp.values()) + sum(xp for _, _, xp in self._held.values())
+
+    @property
+    def pending_members(self) -> int:
+        """Members with chat XP not written yet (what the next flush writes a ledger row for)."""
+        return len(set(self._pending_xp) | {(self._moved.get(c, c), u) for c, u, _ in self._held.values()})
 
     async def flush_chat_xp(self) -> list[tuple[int, int, Tier]]:
-        """Write the batched chat XP, one ledger row per member, FLUSH_CHUNK members per transaction: the one write
-        connection is held for milliseconds at a time, so check-ins and joins never wait behind a big flush. A chunk
-        that fails goes back with everything after it. Returns tier-ups (chat, user, tier) to announce."""
+        """Write the chat XP earned since the last flush, one ledger row per member, FLUSH_CHUNK members per
+        transaction: the one write connection is held for milliseconds at a time, so check-ins and joins never wait
+        behind a big flush. Held XP is written in the commits that mark its updates handled (their marks were kept
+        for this); a chunk that fails goes back with its marks, for the next commit. Returns tier-ups (chat, user,
+        tier) to announce, those reached by XP that rode with any commit since the last flush included."""
         now = self.clock.now()
         self._forget_cooldowns(now)
+        if self._held and self.marks is not None:
+            by_member: dict[tuple[int, int], list[int]] = defaultdict(list)
+            for update_id, (chat_id, user_id, _) in self._held.items():
+                by_member[(self._moved.get(chat_id, chat_id), user_id)].append(update_id)
+            members = list(by_member.values())
+            # The flush belongs to no update: its commits must not mark one being handled in this task.
+            outside = HANDLING.set(None)
+            try:
+                for start in range(0, len(members), RIDE_CHUNK):
+                    self.marks.let_go([i for ids in members[start : start + RIDE_CHUNK] for i in ids])
+                    await self.marks.flush()
+            finally:
+                HANDLING.reset(outside)
+        ups, self._reached = self._reached, []
+        ups += await self._flush_loose(now)
+        for chat_id, user_id, tier in ups:
+            await self.tier_reached(chat_id, user_id, tier, now)
+        return ups
+
+    async def _flush_loose(self, now: datetime) -> list[tuple[int, int, Tier]]:
+        """XP tied to no unmarked update (earned outside the inbox, or after its update's mark was written)."""
         if not self._pending_xp:
             return []
         pending, self._pending_xp = self._pending_xp, defaultdict(int)
@@ -378,8 +463,6 @@ class PointsService:
                 reached = tier_up(before[key], before[key] + xp, self.tiers)
                 if reached is not None:
                     ups.append((*key, reached))
-        for chat_id, user_id, tier in ups:
-            await self.tier_reached(chat_id, user_id, tier, now)
         return ups
 
     # --- reading ---------------------------------------------------------------------------

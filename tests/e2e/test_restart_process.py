@@ -22,13 +22,18 @@ from tests.e2e.test_run_process import (  # noqa: F401 - fixtures
 )
 
 
+CHAT_XP = 3
+
+
 @pytest.fixture
 def db_path(tmp_path) -> Path:
     path = tmp_path / "data" / "sticky.db"
-    # Counters are written every second; no flood limits here (the load is one group's, far above 20 a minute).
+    # Counters are written every second; no flood limits here (the load is one group's, far above 20 a minute). Every
+    # chat message earns XP (no cooldown), so what chat XP is owed is known exactly.
     (tmp_path / "config.yaml").write_text(
         "telegram:\n  poll_timeout: 1\n  rate_limit: false\n"
-        f"database:\n  path: {path}\nactivity:\n  flush_seconds: 1\nlogging:\n  level: INFO\n"
+        f"database:\n  path: {path}\nactivity:\n  flush_seconds: 1\n"
+        f"points:\n  chat_xp:\n    xp_per_message: {CHAT_XP}\n    cooldown_seconds: 0\nlogging:\n  level: INFO\n"
     )
     return path
 
@@ -185,11 +190,13 @@ def test_repeated_sigkill_under_load_answers_or_books_every_command_exactly_once
     paid = query(db_path, "SELECT user_id, SUM(amount) FROM ledger WHERE chat_id = ? AND reason = 'shop_purchase'"
                           " GROUP BY user_id", chat.id)
     assert dict(paid) == {person.id: -10 for person in people}
-    # Counted chat is never counted twice (a kill may lose what was counted since the last write).
+    # Every message counted once and every chat message's XP booked once, whatever the kills cut: none lost, none twice.
     counted = dict(query(db_path, "SELECT user_id, SUM(messages) FROM activity_daily WHERE chat_id = ? GROUP BY user_id", chat.id))
-    for person in people:
-        assert counted.get(person.id, 0) <= 1 + chatter.get(person.id, 0) + sum(
-            1 for m in checkins if m["from"]["id"] == person.id) + 2  # hello, /shop, chat, check-ins
+    assert {person.id: counted.get(person.id) for person in people} == {person.id: 2 + chatter.get(person.id, 0) + sum(1 for m in checkins if m["from"]["id"] == person.id)
+                       for person in people}  # hello, /shop, chat, check-ins
+    xp = dict(query(db_path, "SELECT user_id, SUM(amount) FROM ledger WHERE chat_id = ? AND reason = 'chat' GROUP BY user_id",
+                    chat.id))
+    assert {person.id: xp.get(person.id) for person in people} == {person.id: CHAT_XP * (1 + chatter.get(person.id, 0)) for person in people}  # hello and chat
     assert len([m for m in sim.replies(chat) if m.get("text", "").startswith("Hello, Tea Lovers!")]) == 1
     code, output = bot_check(tmp_path)
     assert code == 0, output
