@@ -14,6 +14,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.context import BotContext
+from bot.processor import slot_released
 from bot.domain.errors import AnonymousAdminError, ConnectError, GroupOnlyError, LookupNotAllowedError, PrivateOnlyError, UsageError, UserError
 from bot.domain.roles import Role, require, role_from
 from bot.telegram_port import user_info
@@ -77,7 +78,8 @@ class Attempt:
 
 async def attempt(what: str, call: Callable[[], Awaitable[T]], *, retries: int = RETRIES) -> Attempt:
     """The one way Sticky makes a Telegram call whose failure must not undo or misreport what was decided before it:
-    a flood wait is waited out and the call made again (up to `retries` times); a timeout or network error is not
+    a flood wait is waited out, without one of the update processor's places, and the call made again (up to
+    `retries` times); a timeout or network error is not
     repeated (the message may have gone out: never twice); every failure is logged as a warning, once."""
     for tries in range(retries + 1):
         try:
@@ -87,7 +89,10 @@ async def attempt(what: str, call: Callable[[], Awaitable[T]], *, retries: int =
             if tries == retries or wait > MAX_WAIT:
                 log.warning("%s: gave up after a flood wait (%s)", what, exc)
                 return Attempt(error=exc)
-            await asyncio.sleep(wait.total_seconds())
+            # Waiting is not working: the update processor's place goes to another chat meanwhile. The chat's own
+            # turn is kept (its next update waits behind this answer), so its answers stay in order.
+            async with slot_released():
+                await asyncio.sleep(wait.total_seconds())
         except TimedOut as exc:
             log.warning("%s: timed out; it may have been done, so it is not repeated", what)
             return Attempt(error=exc)
