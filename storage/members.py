@@ -96,10 +96,13 @@ async def upsert_user(tx: aiosqlite.Connection, user: UserInfo, now: datetime) -
     await tx._execute(upsert_user_in, tx._conn, user, now)
 
 
+RECORDED, AGAIN = "recorded", "again"  # what record_status did: written now, or written by this update's cut-short handling
+
+
 def _record_status(
     conn: sqlite3.Connection, chat_id: int, user: UserInfo, status: str, tg_role: str | None, now: datetime,
     event: str | None, invite_link: str | None, update_id: int | None,
-) -> bool:
+) -> str | None:
     if event is not None:
         cur = conn.execute(
             "INSERT INTO member_events(chat_id, user_id, event, invite_link, update_id, at) VALUES (?, ?, ?, ?, ?, ?)"
@@ -107,7 +110,10 @@ def _record_status(
             (chat_id, user.user_id, event, invite_link, update_id, iso(now)),
         )
         if cur.rowcount == 0:
-            return False
+            # This very update recorded it before: an update reaches its handlers again only when the handling that
+            # wrote this was cut short before the update was marked handled (a crash), so what follows the record
+            # (the rules hearing of the join) may never have happened. Nothing is written again.
+            return AGAIN if update_id is not None else None
     upsert_user_in(conn, user, now)
     joined = iso(now) if event == "join" else None
     left = iso(now) if event in ("leave", "removed") else None
@@ -119,7 +125,7 @@ def _record_status(
         " left_at = CASE WHEN excluded.joined_at IS NOT NULL THEN NULL ELSE COALESCE(excluded.left_at, members.left_at) END",
         (chat_id, user.user_id, status, tg_role, iso(now), joined, left),
     )
-    return True
+    return RECORDED
 
 
 def _mark_started(conn: sqlite3.Connection, user: UserInfo, now: datetime) -> None:
@@ -182,8 +188,9 @@ class MemberRepo:
     async def record_status(
         self, chat_id: int, user: UserInfo, status: str, tg_role: str | None, now: datetime,
         *, event: str | None = None, invite_link: str | None = None, update_id: int | None = None,
-    ) -> bool:
-        """Telegram told us a member's status changed. Returns False if this update was already recorded."""
+    ) -> str | None:
+        """Telegram told us a member's status changed. RECORDED; AGAIN when this update recorded it before (its
+        handling was cut short: nothing is written again); None for a repeat of a change under another update."""
         return await self.db.write(_record_status, chat_id, user, status, tg_role, now, event, invite_link, update_id)
 
     async def replace_admins(

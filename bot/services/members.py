@@ -118,9 +118,12 @@ class MemberService:
         # audit a change once, not once per delivery.
         stored = await self.members.get(chat_id, user.user_id)
         already = stored is not None and stored.tg_role == new_tg
+        # Recorded again by the same update: its handling was cut short (a crash) after the record and before the
+        # update was marked handled, so the rules may not have heard of the join. They hear it now; what they write
+        # for one join is keyed by its update (join:{update_id}), so a join they did hear changes nothing twice.
         fresh = await self.members.record_status(
             chat_id, user, new_status, new_tg, self.clock.now(), event=event, invite_link=invite_link, update_id=update_id,
-        )
+        ) is not None
         self._seen.pop((chat_id, user.user_id), None)
         if self.changed is not None:
             self.changed(chat_id, user.user_id)

@@ -8,8 +8,13 @@ from datetime import timedelta
 
 import pytest
 
+from telegram import Update
+
+from bot.app import ALLOWED_UPDATES
 from storage.points import PointsRepo
 from tests.handlers.funnel_helpers import confirmed_invitee, run_job
+from tests.handlers.test_funnel_screening import Killed
+from tests.handlers.test_inbox import crash
 from tests.handlers.test_rules import deleted
 from tests.helpers import say
 
@@ -191,6 +196,44 @@ async def test_join_triggers_rules(pg, group):
     pg.sim.join(g.chat, dave)  # a rejoin is a new join, but the same award once per join update
     await pg.settle()
     assert [r[1] for r in await rule_rows(pg, g, dave)] == [5, 5]
+    await consistent(pg)
+
+
+async def test_a_join_cut_off_between_its_member_row_and_the_rules_is_told_after_the_restart(pg, group, monkeypatch):
+    """kill -9 right after the member row's commit, before the rules engine heard of the join: the restart handles the
+    join again, and the rules and the newcomer spotlight hear it then — once, however often Telegram delivers it."""
+    g = group
+    await add(pg, g, 'when join then points +5, reply "Welcome! Read /rules first."')
+    await say(pg, g.owner, "/set spotlight_messages 3", g.chat)
+    await say(pg, g.owner, "/start")  # so that the spotlight can reach them in private
+    dave = pg.sim.user("dave")
+    pg.sim.join(g.chat, dave)
+    updates = pg.sim.take_updates(ALLOWED_UPDATES)
+
+    async def killed(event):
+        raise Killed()
+
+    monkeypatch.setattr(pg.services.members, "rule_events", killed)
+    await pg.services.inbox.receive(updates)
+    with pytest.raises(Killed):
+        await pg.app.process_update(Update.de_json(updates[0], pg.app.bot))
+    assert (await pg.services.members.members.get(g.chat.id, dave.id)).status == "member"  # the row was committed
+    monkeypatch.undo()
+
+    await crash(pg)
+    await pg.settle()
+    assert await rule_rows(pg, g, dave) == [("points", 5)]
+    for text in ("hello all", "glad to be here", "what a nice group"):
+        pg.clock.advance(seconds=5)
+        pg.sim.send(dave, text, g.chat)
+        await pg.settle()
+    await pg.deliver(updates)  # Telegram delivers the join again: nothing twice
+    await pg.settle()
+    assert await rule_rows(pg, g, dave) == [("points", 5)]
+    assert [m["text"] for m in pg.sim.replies(g.chat)].count("Welcome! Read /rules first.") == 1
+    flagged = [m["text"] for m in pg.sim.replies(g.owner) if "spotlight" in m.get("text", "")]
+    assert len(flagged) == 1 and "Dave joined and sent 3 messages" in flagged[0]
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM spotlights WHERE user_id = ?", (dave.id,)) == 1
     await consistent(pg)
 
 

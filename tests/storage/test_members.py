@@ -1,10 +1,10 @@
 """Members and groups in storage: status changes recorded once per update, admins replaced from Telegram's list."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from storage.groups import GroupRepo
-from storage.members import MemberRepo, UserInfo
+from storage.members import AGAIN, RECORDED, MemberRepo, UserInfo
 from storage.roles import RoleRepo
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -26,8 +26,10 @@ async def test_group_removed_keeps_data_and_comes_back(db):
 async def test_the_same_update_is_recorded_once(db):
     await GroupRepo(db).register(-1, "Tea", "supergroup", None, NOW)
     members = MemberRepo(db)
-    assert await members.record_status(-1, ALICE, "member", None, NOW, event="join", update_id=42)
-    assert not await members.record_status(-1, ALICE, "member", None, NOW, event="join", update_id=42)
+    assert await members.record_status(-1, ALICE, "member", None, NOW, event="join", update_id=42) == RECORDED
+    # The same update handled again (its first handling cut short by a crash): said so, and nothing written twice.
+    later = NOW + timedelta(minutes=5)
+    assert await members.record_status(-1, ALICE, "member", None, later, event="join", update_id=42) == AGAIN
     assert await db.fetchval("SELECT COUNT(*) FROM member_events") == 1
     assert (await members.get(-1, 1001)).joined_at == NOW
 
