@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import ApiError, bad_request, forbidden, unsupported
+from .errors import USER_NOT_FOUND, ApiError, bad_request, forbidden, kicked, not_a_member, unsupported
 from .state import ANONYMOUS_ADMIN_ID, ChatState, SimUser
 
 if TYPE_CHECKING:
@@ -49,9 +49,9 @@ class CommonMethods:
             return
         bot = self._bot_member(state)
         if bot.status == "kicked":
-            raise forbidden(f"bot was kicked from the {state.kind} chat")
+            raise kicked(state.kind)
         if not bot.present:
-            raise forbidden(f"bot is not a member of the {state.kind} chat")
+            raise not_a_member(state.kind)
 
     def _in_join_request_window(self: FakeTelegram, user_id: int) -> bool:
         now = self._now()
@@ -78,7 +78,7 @@ class CommonMethods:
             raise bad_request("invalid user_id specified")
         user = self._users.get(user_id)
         if user is None or user_id == ANONYMOUS_ADMIN_ID:
-            raise bad_request("user not found")
+            raise bad_request(USER_NOT_FOUND)
         return user
 
     def _reject_unmodelled(self: FakeTelegram, p: dict[str, Any]) -> None:

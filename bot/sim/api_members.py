@@ -6,7 +6,7 @@ import copy
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .errors import bad_request
+from .errors import NO_RESTRICT_RIGHTS, USER_NOT_FOUND, bad_request
 from .state import ADMIN_RIGHTS, PERMISSIONS, ChatState, InviteLink, Member, SimUser
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class MemberMethods:
             if user.id == self.bot.id:
                 return self._private_member_api(state)
             if user.id != state.id:
-                raise bad_request("user not found")
+                raise bad_request(USER_NOT_FOUND)
             return {"status": "member", "user": user.to_api()}
         return self._member_api(state, self._member(state, user.id))
 
@@ -90,7 +90,7 @@ class MemberMethods:
     def _check_can_restrict(self: FakeTelegram, state: ChatState, user: SimUser) -> Member:
         """Rights and target checks shared by restrict, ban and unban; returns the target's member record."""
         if not self._bot_has_right(state, "can_restrict_members"):
-            raise bad_request("not enough rights to restrict/unrestrict chat member")
+            raise bad_request(NO_RESTRICT_RIGHTS)
         if user.id == self.bot.id:
             raise bad_request("can't restrict self")
         target = self._member(state, user.id)

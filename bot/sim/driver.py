@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from .errors import SimError
+from .errors import REFUSALS, SimError
 from .html import auto_entities
 from .state import (
     DEFAULT_PERMISSIONS,
@@ -492,6 +492,17 @@ class DriverMixin:
         400 "Bad Request: message to edit not found" (use Telegram's own descriptions: the bot reads them)."""
         self._failures.append(
             {"method": method, "times": times, "code": code, "description": description, "parameters": None}
+        )
+
+    @locked
+    def refuse(self: FakeTelegram, method: str, why: str, times: int = 1) -> None:
+        """The next `times` calls to `method` are refused as Telegram refuses a member call (sim.errors.REFUSALS):
+        "kicked", "not_member" (403), "no_rights", "user_not_found", "participant_invalid" (400), in Telegram's words.
+        For causes the state cannot show by itself; a bot that is really removed or stripped of a right is refused
+        so by the state (remove_bot, promote with the right off)."""
+        error = REFUSALS[why]()
+        self._failures.append(
+            {"method": method, "times": times, "code": error.code, "description": error.description, "parameters": None}
         )
 
     @locked

@@ -31,6 +31,31 @@ def forbidden(message: str) -> ApiError:
     return ApiError(403, f"Forbidden: {message}")
 
 
+# How Telegram words its refusals of the member calls (getChatMember, restrictChatMember, banChatMember,
+# unbanChatMember): the simulator's own checks use these, and FakeTelegram.refuse injects them where its state cannot
+# show the cause by itself (an account Telegram no longer resolves, a right taken away between two calls).
+NO_RESTRICT_RIGHTS = "not enough rights to restrict/unrestrict chat member"
+USER_NOT_FOUND = "user not found"
+PARTICIPANT_ID_INVALID = "PARTICIPANT_ID_INVALID"
+
+
+def kicked(kind: str = "supergroup") -> ApiError:
+    return forbidden(f"bot was kicked from the {kind} chat")
+
+
+def not_a_member(kind: str = "supergroup") -> ApiError:
+    return forbidden(f"bot is not a member of the {kind} chat")
+
+
+REFUSALS = {
+    "kicked": kicked,  # 403: the bot was removed from the group
+    "not_member": not_a_member,  # 403: the bot left, or was never added
+    "no_rights": lambda: bad_request(NO_RESTRICT_RIGHTS),  # 400: not an admin, or without "Ban users"
+    "user_not_found": lambda: bad_request(USER_NOT_FOUND),  # 400: an id Telegram does not know (a deleted account)
+    "participant_invalid": lambda: bad_request(PARTICIPANT_ID_INVALID),  # 400: not a participant Telegram can act on
+}
+
+
 def unsupported(what: str) -> ApiError:
     """Clearly ours: something real Telegram supports that the simulator does not model."""
     return ApiError(400, f"Bad Request: {what} not supported by the simulator")
