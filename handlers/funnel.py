@@ -74,16 +74,42 @@ async def _prompt_text(context: BotContext, check: Check, _, who: str, private: 
     return texts.prompt(_, check.mode, who, group.title if group else "", check.question, seconds, private)
 
 
+def lacks_standing(done: Attempt) -> bool:
+    """Refused for the bot's standing in the group, not for the member: kicked or not in it (403), not an admin or
+    without the right (400 "not enough rights…", CHAT_ADMIN_REQUIRED). What screening owes stays owed: the sweep tries
+    again, and it works once the bot has its right back — nobody stays restricted or banned by accident."""
+    if isinstance(done.error, Forbidden):
+        return True
+    text = done.error.message.lower() if isinstance(done.error, BadRequest) else ""
+    return any(words in text for words in ("not enough rights", "chat_admin_required", "need administrator rights"))
+
+
+async def _settled(context: BotContext, chat_id: int, done: Attempt) -> bool:
+    """Whether a screening action needs no other try: done, or refused for the member's own sake (an admin now, the
+    owner, an account Telegram no longer knows). Missing rights are said to the group once, and tried again later."""
+    if done.done:
+        context.services.funnel.right_works(chat_id)
+        return True
+    if done.refused and lacks_standing(done):
+        if isinstance(done.error, BadRequest) and context.services.funnel.tell_missing_right(chat_id):
+            _ = await _tr(context, chat_id)
+            await best_effort(f"missing right notice in {chat_id}",
+                              lambda: context.bot.send_message(chat_id, texts.screening_right_missing(_)))
+        return False
+    return done.refused
+
+
 async def _kick(context: BotContext, chat_id: int, user_id: int) -> bool:
-    """Telegram's kick: ban, then lift the ban so they may come back later. False: Telegram could not do it now
-    (flood wait, network, timeout) and it is worth trying again; a refusal (an admin, no rights) is final."""
+    """Telegram's kick: ban, then lift the ban so they may come back later. False: not done yet and worth trying
+    again (flood wait, network, timeout; the bot without its right); a refusal for the member's sake (an admin now,
+    the owner, gone) is final."""
     for what, call in (("remove", lambda: context.bot.ban_chat_member(chat_id, user_id)),
                        ("unban after removing", lambda: context.bot.unban_chat_member(chat_id, user_id, only_if_banned=True))):
         done = await attempt(f"{what} {user_id} in {chat_id}", call)
+        if not await _settled(context, chat_id, done):
+            return False  # banned and not unbanned yet: the retry bans (harmlessly) again and unbans
         if done.refused and what == "remove":
-            return True  # not theirs to remove (an admin now, or no rights): nothing to retry
-        if not done.done and not done.refused:
-            return False
+            return True  # not theirs to remove: nothing to unban
     return True
 
 
@@ -144,14 +170,14 @@ async def _lift(context: BotContext, check: Check) -> bool:
             perms, until = ChatPermissions(**prior["permissions"]), ends
     done = await attempt(f"lift the restriction on {check.user_id} in {check.chat_id}", lambda: context.bot.restrict_chat_member(
         check.chat_id, check.user_id, perms, until_date=until, use_independent_chat_permissions=True))
-    return done.done or done.refused
+    return await _settled(context, check.chat_id, done)
 
 
 async def _restrict(context: BotContext, check: Check) -> bool:
     """The screening restriction (nothing allowed, no end). False: not done yet, worth another try."""
     done = await attempt(f"restrict newcomer {check.user_id} in {check.chat_id}", lambda: context.bot.restrict_chat_member(
         check.chat_id, check.user_id, ChatPermissions.no_permissions()))
-    return done.done or done.refused
+    return await _settled(context, check.chat_id, done)
 
 
 # A restriction Telegram could not make is tried again after these many seconds, one after another, then by the
@@ -339,7 +365,9 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
         else:
             context.application.create_task(welcome, update=update, name=f"welcome:{chat.id}:{user.id}")
         return
-    if live.refused or (live.done and not is_present(live.result)):
+    # Telegram refusing to say for the bot's own sake (removed from the group) leaves nothing to screen; a refusal
+    # about the newcomer ("user not found") fails closed: checked as if present.
+    if (live.refused and lacks_standing(live)) or (live.done and not is_present(live.result)):
         return
     # The decision's commit: it marks the join handled (until here a crash leaves the join due, handled again at the
     # restart; needs_check then finds this check and a redelivery opens no second one).
@@ -560,6 +588,9 @@ async def job_sweep(context: BotContext) -> None:
                 await _prompt(context, check, await _tr(context, check.chat_id), user.display if user else str(check.user_id))
     # What decided (or just opened) checks still owe Telegram after a crash or a failure: done now, retried until done.
     for check in await s.funnel.due_actions():
+        group = await s.groups.repo.get(check.chat_id)
+        if group is None or not group.active:
+            continue  # the bot is not in the group (removed): owed until it is back, not tried every minute meanwhile
         if check.action == "restrict" and check.status == "pending":
             await restrict(context, check)
         elif check.action == "pass":

@@ -92,6 +92,7 @@ class FunnelService:
         self._pending: set[tuple[int, int]] | None = None
         # Newcomers under an open check whose restriction Telegram has not made yet: what they post is deleted.
         self._unrestricted: set[tuple[int, int]] | None = None
+        self._told_missing: set[int] = set()  # groups told that screening lacks a right, until it works again
         self._restrict_tried: dict[tuple[int, int], datetime] = {}  # when one of their messages last tried it
         # Checks whose deadline passed before this process started expired while nobody could answer them, or while
         # their answers waited in Telegram's queue: they get late_grace_seconds from the start (see deadline_of).
@@ -158,6 +159,17 @@ class FunnelService:
         if self._unrestricted is not None:
             self._unrestricted.discard((chat_id, user_id))
         self._restrict_tried.pop((chat_id, user_id), None)
+
+    def tell_missing_right(self, chat_id: int) -> bool:
+        """Whether to tell the group's admins that screening lacks a right: once, until an action works again there
+        (in memory, keyed by chat: a restart tells them once more)."""
+        if chat_id in self._told_missing:
+            return False
+        self._told_missing.add(chat_id)
+        return True
+
+    def right_works(self, chat_id: int) -> None:
+        self._told_missing.discard(chat_id)
 
     def try_restriction_now(self, chat_id: int, user_id: int, every: timedelta) -> bool:
         """Whether a message from this unrestricted newcomer should try the restriction again (at most once per `every`)."""

@@ -5,7 +5,7 @@ from html import escape
 
 from bot.domain import funnel as fd
 from bot.texts import N_, Translator
-from bot.texts.core import name
+from bot.texts.core import name, right_name
 
 REASONS = {
     fd.SELF_INVITE: N_("invited themselves"),
@@ -38,6 +38,11 @@ def prompt(_: Translator, mode: str, who: str, group: str, question: str, second
         return _("You asked to join {group}. To be let in, {task} within {seconds} seconds.").format(group=group, task=task, seconds=seconds)
     return _("{name}, welcome to {group}! Before you can write, {task} within {seconds} seconds.").format(
         name=who, group=group, task=task, seconds=seconds)
+
+
+def screening_right_missing(_: Translator) -> str:
+    return _("I could not restrict, let in or remove a newcomer here: screening needs my “{right}” admin right. I will "
+             "finish what is owed once I have it.").format(right=right_name(_, "can_restrict_members"))
 
 
 def answer_privately(_: Translator) -> str:

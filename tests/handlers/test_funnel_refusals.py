@@ -1,0 +1,159 @@
+"""Telegram's refusals of the member calls screening and moderation make (getChatMember, restrictChatMember,
+banChatMember, unbanChatMember), in Telegram's words: the bot removed from the group (403), its "Ban users" right
+taken away ("not enough rights to restrict/unrestrict chat member"), an account Telegram does not resolve ("user not
+found", PARTICIPANT_ID_INVALID). One clear outcome each: no crash and no "Something went wrong"; a missing right is
+said to the group once and what screening owes is done once the right is back, so nobody stays restricted or banned
+by accident; a refusal about the member is final (not retried forever)."""
+from __future__ import annotations
+
+import pytest
+
+from bot.texts import translator
+from bot.texts.core import internal_error
+from bot.texts.funnel import screening_right_missing
+from bot.texts.rules import action_failed, missing_right
+from tests.handlers.funnel_helpers import can_send, newcomer, press, prompt_message, run_job, screening_on, time_out
+from tests.helpers import say
+
+INTERNAL = internal_error(translator("en"))
+MISSING = screening_right_missing(translator("en"))
+
+
+def texts(pg, chat) -> list[str]:
+    return [m.get("text", "") for m in pg.sim.replies(chat)]
+
+
+async def owed(pg, check) -> str | None:
+    return (await pg.services.funnel.repo.check(check.id)).action
+
+
+async def sweep_later(pg) -> None:
+    pg.clock.advance(seconds=61)
+    await run_job(pg, "funnel:sweep")
+
+
+async def bot_may_ban(pg, g, allowed: bool) -> None:
+    """The owner gives the bot its "Ban users" right, or takes it (Telegram tells the bot: my_chat_member)."""
+    pg.sim.promote(g.chat, pg.sim.bot, by=g.owner, can_restrict_members=allowed)
+    await pg.settle()
+
+
+def welcomes(pg, g, who: str) -> int:
+    return sum(1 for t in texts(pg, g.chat) if t.startswith(f"Welcome to {g.chat.title}, {who}"))
+
+
+async def test_a_right_answer_the_bot_cannot_lift_is_lifted_once_it_has_its_right_back(pg, group):
+    g = group
+    await screening_on(pg, g)
+    dave, check = await newcomer(pg, g.chat)
+    await bot_may_ban(pg, g, False)
+    await press(pg, g.chat, dave, check)
+    assert (await pg.services.funnel.repo.check(check.id)).status == "passed"
+    assert not can_send(pg, g.chat, dave) and await owed(pg, check) == "pass"  # not lifted yet, and owed
+    assert texts(pg, g.chat).count(MISSING) == 1 and INTERNAL not in texts(pg, g.chat)
+    await sweep_later(pg)
+    assert await owed(pg, check) == "pass" and texts(pg, g.chat).count(MISSING) == 1  # said once, not every minute
+    await bot_may_ban(pg, g, True)
+    await sweep_later(pg)
+    assert can_send(pg, g.chat, dave) and await owed(pg, check) is None
+    assert welcomes(pg, g, "Dave") == 1
+    await sweep_later(pg)
+    assert welcomes(pg, g, "Dave") == 1
+
+
+async def test_a_timed_out_newcomer_the_bot_cannot_remove_is_removed_not_left_banned_once_it_can(pg, group):
+    g = group
+    await screening_on(pg, g)
+    dave, check = await newcomer(pg, g.chat)
+    await bot_may_ban(pg, g, False)
+    await time_out(pg, g.chat, dave)
+    assert pg.sim.member(g.chat, dave)["status"] == "restricted" and await owed(pg, check) == "remove"
+    assert texts(pg, g.chat).count(MISSING) == 1
+    await bot_may_ban(pg, g, True)
+    await sweep_later(pg)
+    assert pg.sim.member(g.chat, dave)["status"] == "left" and await owed(pg, check) is None
+
+
+@pytest.mark.parametrize("why", ["no_rights", "kicked"])
+async def test_an_unban_refused_after_the_removal_does_not_leave_them_banned(pg, group, why):
+    g = group
+    await screening_on(pg, g)
+    dave, check = await newcomer(pg, g.chat)
+    pg.sim.refuse("unbanChatMember", why)
+    await time_out(pg, g.chat, dave)
+    assert pg.sim.member(g.chat, dave)["status"] == "kicked" and await owed(pg, check) == "remove"
+    await sweep_later(pg)
+    assert pg.sim.member(g.chat, dave)["status"] == "left" and await owed(pg, check) is None
+    assert INTERNAL not in texts(pg, g.chat)
+
+
+async def test_a_newcomer_the_bot_cannot_restrict_is_restricted_once_it_can_and_posts_nothing_meanwhile(pg, group):
+    g = group
+    await screening_on(pg, g)
+    await bot_may_ban(pg, g, False)
+    dave, check = await newcomer(pg, g.chat)
+    assert check is not None and await owed(pg, check) == "restrict"
+    assert prompt_message(pg, g.chat, check) and texts(pg, g.chat).count(MISSING) == 1
+    spam = pg.sim.send(dave, "cheap followers here", g.chat)
+    await pg.settle()
+    assert pg.sim.message(g.chat, spam["message_id"]) is None  # deleted while the restriction is owed
+    await bot_may_ban(pg, g, True)
+    await sweep_later(pg)
+    assert not can_send(pg, g.chat, dave) and await owed(pg, check) is None
+    await press(pg, g.chat, dave, check)
+    assert can_send(pg, g.chat, dave) and welcomes(pg, g, "Dave") == 1
+
+
+@pytest.mark.parametrize("why", ["user_not_found", "participant_invalid"])
+async def test_a_newcomer_telegram_will_not_look_up_is_screened_as_if_present(pg, group, why):
+    g = group
+    await screening_on(pg, g)
+    pg.sim.refuse("getChatMember", why)
+    dave, check = await newcomer(pg, g.chat)
+    assert check is not None and not can_send(pg, g.chat, dave) and prompt_message(pg, g.chat, check)
+    await press(pg, g.chat, dave, check)
+    assert can_send(pg, g.chat, dave) and INTERNAL not in texts(pg, g.chat)
+
+
+@pytest.mark.parametrize("why", ["user_not_found", "participant_invalid"])
+async def test_a_lift_refused_about_the_member_is_final_not_retried_forever(pg, group, why):
+    g = group
+    await screening_on(pg, g)
+    dave, check = await newcomer(pg, g.chat)
+    pg.sim.refuse("getChatMember", why)
+    pg.sim.refuse("restrictChatMember", why)
+    await press(pg, g.chat, dave, check)
+    assert await owed(pg, check) is None and welcomes(pg, g, "Dave") == 1
+    tries = len(pg.sim.calls("restrictChatMember"))
+    await sweep_later(pg)
+    assert len(pg.sim.calls("restrictChatMember")) == tries
+    assert MISSING not in texts(pg, g.chat) and INTERNAL not in texts(pg, g.chat)
+
+
+async def test_a_join_the_bot_cannot_look_up_because_it_was_removed_is_left_alone(pg, group):
+    g = group
+    await screening_on(pg, g)
+    pg.sim.refuse("getChatMember", "kicked")
+    dave, check = await newcomer(pg, g.chat)
+    assert check is None and INTERNAL not in texts(pg, g.chat)
+
+
+MODERATION = [("/mute @bob 10m", "restrictChatMember"), ("/ban @bob", "banChatMember"), ("/unban @bob", "unbanChatMember")]
+
+
+@pytest.mark.parametrize("why", ["kicked", "no_rights", "user_not_found", "participant_invalid"])
+@pytest.mark.parametrize("command,method", MODERATION)
+async def test_a_moderation_command_telegram_refuses_gets_one_clear_line(pg, group, command, method, why):
+    g = group
+    if command.startswith("/unban"):
+        await say(pg, g.admin, "/ban @bob", g.chat)
+    before = len(pg.sim.replies(g.chat))
+    pg.sim.refuse(method, why)
+    await say(pg, g.admin, command, g.chat)
+    done = {"/mute": "Bob is muted until 2026-03-02 09:10.", "/ban": "Bob is banned forever.",
+            "/unban": "Bob is unbanned and may join again."}[command.split()[0]]
+    _ = translator("en")
+    note = {"kicked": "\n" + action_failed(_), "no_rights": "\n" + missing_right(_, "can_restrict_members")}.get(why, "")
+    # What was decided, and what Telegram made of it: refused (in the log), a right to give, or nothing more to do
+    # for an account Telegram does not know.
+    assert texts(pg, g.chat)[before:] == [done + note]
