@@ -588,7 +588,7 @@ async def job_sweep(context: BotContext) -> None:
                 await _prompt(context, check, await _tr(context, check.chat_id), user.display if user else str(check.user_id))
     # What decided (or just opened) checks still owe Telegram after a crash or a failure: done now, retried until done.
     for check in await s.funnel.due_actions():
-        group = await s.groups.repo.get(check.chat_id)
+        group = await s.groups.group(check.chat_id)
         if group is None or not group.active:
             continue  # the bot is not in the group (removed): owed until it is back, not tried every minute meanwhile
         if check.action == "restrict" and check.status == "pending":
