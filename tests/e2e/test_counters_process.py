@@ -22,10 +22,12 @@ KILLS = 4
 @pytest.fixture
 def db_path(tmp_path):
     path = tmp_path / "data" / "sticky.db"
-    # The counters' own batch only every 30 s: whatever a kill could lose is in memory then, not written by chance.
+    # The counters' own batch every 3 s: a round's chat comes and is cut by its kill well within that, so what the kill
+    # could lose is in memory then, not written by chance; and catching up, which waits for the batch (it marks the
+    # messages that earned chat XP handled), stays quick.
     (tmp_path / "config.yaml").write_text(
         "telegram:\n  poll_timeout: 1\n  rate_limit: false\n"
-        f"database:\n  path: {path}\nactivity:\n  flush_seconds: 30\nlogging:\n  level: INFO\n"
+        f"database:\n  path: {path}\nactivity:\n  flush_seconds: 3\nlogging:\n  level: INFO\n"
     )
     return path
 
