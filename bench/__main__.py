@@ -57,7 +57,7 @@ async def load_phases(cfg: dict, only: set[str]) -> dict:
                 bare_s = await closed_loop(bare, stream)
                 db.holds.reset()
                 sticky_s = await closed_loop(sticky, stream)
-                p1_hold, p1_hold_by = db.holds.longest, db.holds.longest_by
+                p1_hold, p1_hold_by, p1_kinds = db.holds.longest, db.holds.longest_by, db.holds.kinds()
                 sample = world.mix(cfg["per_kind"] * 60, seed=3, date=date)
                 per_kind = []
                 for kind in KINDS:
@@ -72,6 +72,7 @@ async def load_phases(cfg: dict, only: set[str]) -> dict:
                 out["P1"] = {
                     "updates": len(stream), "bare_per_s": len(stream) / bare_s, "sticky_per_s": len(stream) / sticky_s,
                     "ratio": bare_s / sticky_s, "longest_hold_ms": 1e3 * p1_hold, "longest_hold_by": p1_hold_by,
+                    "holds_by_kind": p1_kinds,
                     "kinds": {k: {"sticky": summary_ms(kinds_sticky.get(k, [])), "bare": summary_ms(kinds_bare.get(k, []))} for k in KINDS},
                     "flush": {"members": pending, "ms": 1e3 * (time.perf_counter() - start),
                               "longest_hold_ms": 1e3 * db.holds.longest, "longest_hold_by": db.holds.longest_by,
@@ -89,6 +90,7 @@ async def load_phases(cfg: dict, only: set[str]) -> dict:
                     "sticky_delivered_per_s": sticky_rate, "bare_delivered_per_s": bare_rate,
                     "sticky_kinds": {k: summary_ms(v) for k, v in sticky_lat.items()},
                     "longest_hold_ms": 1e3 * db.holds.longest, "longest_hold_by": db.holds.longest_by,
+                    "holds_by_kind": db.holds.kinds(),
                 }
             if "R" in only:  # last: it turns one group's rules off and gives another 50 rules
                 out["R"] = await rules_case.measure(sticky, bare, world, date, cfg["rules"])
@@ -130,6 +132,8 @@ def rows(results: dict, cfg: dict) -> list[dict]:
         r.append({"what": "longest writer hold during P1 (any transaction)", "goal": f"≤ {TARGETS['hold_ms']:.0f} ms",
                   "value": f"{fmt(p1['longest_hold_ms'])} ms", "beside": p1.get("longest_hold_by", ""),
                   "met": p1["longest_hold_ms"] <= TARGETS["hold_ms"]})
+        if p1.get("holds_by_kind"):
+            r.append(holds_row("P1", p1["holds_by_kind"]))
     if p2:
         s, b = p2["sticky"], p2["bare"]
         r.append({"what": f"P2 latency at {p2['offered_per_s']} updates/s offered, open loop: p50 / p99 / max ms",
@@ -137,6 +141,8 @@ def rows(results: dict, cfg: dict) -> list[dict]:
                   "beside": f"{fmt(b['p50'])} / {fmt(b['p99'])} / {fmt(b['max'])}", "met": s["p99"] < TARGETS["p99_ms"]})
         for kind, v in p2["sticky_kinds"].items():
             r.append({"what": f"P2 {kind}: p50 / p99 ms", "value": f"{fmt(v['p50'])} / {fmt(v['p99'])}"})
+        if p2.get("holds_by_kind"):
+            r.append(holds_row("P2", p2["holds_by_kind"]))
     if p3:
         size = p3["size"]
         for label, g in p3["groups"].items():
@@ -162,7 +168,16 @@ def rows(results: dict, cfg: dict) -> list[dict]:
         r.append({"what": f"P4 flush of {f['members']:,} members: ms; longest writer hold while chatting and flushing",
                   "goal": f"hold ≤ {TARGETS['hold_ms']:.0f}", "value": f"{fmt(f['seconds'] * 1e3)}, hold {fmt(hold)}",
                   "beside": f"{f['transactions']} transactions", "met": hold <= TARGETS["hold_ms"]})
+        if s.get("holds_by_kind_while_chatting"):
+            r.append(holds_row("P4 (chatting)", s["holds_by_kind_while_chatting"]))
     return r
+
+
+def holds_row(phase: str, kinds: dict[str, dict[str, float]], top: int = 5) -> dict:
+    """The longest writer hold of each kind of transaction (who opened it), longest first: which write to look at."""
+    shown = "; ".join(f"{by or '?'} {fmt(k['longest_ms'])} (×{k['count']:,})" for by, k in list(kinds.items())[:top])
+    return {"what": f"{phase} longest writer hold per kind of transaction, ms (how many)", "value": shown,
+            "beside": f"{len(kinds)} kinds"}
 
 
 def main() -> int:

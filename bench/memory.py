@@ -72,6 +72,7 @@ async def main(which: str, groups: int, members: int, passes: int) -> dict:
             members_pending = s.points.pending_members
             result["longest_hold_while_chatting"] = s.db.holds.longest
             result["longest_hold_while_chatting_by"] = s.db.holds.longest_by
+            result["holds_by_kind_while_chatting"] = s.db.holds.kinds()
             s.db.holds.reset()
             start = time.perf_counter()
             await s.activity.flush()

@@ -61,21 +61,36 @@ class CommitHook(Protocol):
 
 
 class HoldStats:
-    """Write-connection holds since the last reset: how many, the longest (and whose), the total (seconds)."""
+    """Write-connection holds since the last reset: how many, the longest (and whose), the total (seconds); and per
+    kind of transaction (who opened it) the same three, so one slow kind is not hidden behind the overall longest."""
 
-    __slots__ = ("count", "longest", "longest_by", "total")
+    __slots__ = ("count", "longest", "longest_by", "total", "by_kind")
 
     def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
         self.count, self.longest, self.total, self.longest_by = 0, 0.0, 0.0, ""
+        self.by_kind: dict[str, list] = {}  # by -> [count, longest, total]
 
     def add(self, seconds: float, by: str = "") -> None:
         self.count += 1
         self.total += seconds
         if seconds > self.longest:
             self.longest, self.longest_by = seconds, by
+        kind = self.by_kind.get(by)
+        if kind is None:
+            self.by_kind[by] = [1, seconds, seconds]
+        else:
+            kind[0] += 1
+            kind[2] += seconds
+            if seconds > kind[1]:
+                kind[1] = seconds
+
+    def kinds(self) -> dict[str, dict[str, float]]:
+        """Per kind, longest first: {"count", "longest_ms", "total_ms"}."""
+        ordered = sorted(self.by_kind.items(), key=lambda kv: -kv[1][1])
+        return {by: {"count": n, "longest_ms": 1e3 * longest, "total_ms": 1e3 * total} for by, (n, longest, total) in ordered}
 
 
 class Database:

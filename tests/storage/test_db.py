@@ -236,6 +236,29 @@ async def test_a_write_is_one_whole_transaction_in_one_hop_and_rolls_back_whole(
     assert await db.write(two, 5, 6) == 5
 
 
+async def test_writer_holds_are_kept_per_kind_of_transaction(db):
+    """The bench names every kind of transaction with its own longest hold (not only the overall longest), so a
+    slow kind is seen even when another one happens to hold the writer longer once."""
+    await db.write(lambda conn: conn.execute("CREATE TABLE w (n INTEGER PRIMARY KEY)"))
+
+    def insert_one(conn, n):
+        conn.execute("INSERT INTO w VALUES (?)", (n,))
+
+    db.holds.reset()
+    for n in range(3):
+        await db.write(insert_one, n)
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO w VALUES (10)")
+    kinds = db.holds.kinds()
+    assert set(kinds) == {insert_one.__qualname__, test_writer_holds_are_kept_per_kind_of_transaction.__qualname__}
+    assert kinds[insert_one.__qualname__]["count"] == 3
+    assert sum(k["count"] for k in kinds.values()) == db.holds.count == 4
+    assert max(k["longest_ms"] for k in kinds.values()) == pytest.approx(1e3 * db.holds.longest)
+    assert list(kinds) == sorted(kinds, key=lambda by: -kinds[by]["longest_ms"])  # longest first
+    db.holds.reset()
+    assert db.holds.kinds() == {}
+
+
 async def test_writes_never_land_inside_an_open_transaction_and_a_rollback_there_keeps_them(db):
     """A write() that comes while a transaction() is open waits for it: the open one's ROLLBACK does not take the
     write with it, and the write does not see the open one's rows."""
