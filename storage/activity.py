@@ -6,32 +6,39 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 
-from storage.db import CommitRows, Database, iso
+from storage.db import CommitRows, Database, execute_values, iso
 
 
-_COUNTS = (
-    "INSERT INTO activity_daily(chat_id, user_id, day, messages, replies) VALUES (?, ?, ?, ?, ?)"
-    " ON CONFLICT(chat_id, user_id, day) DO UPDATE SET messages = messages + excluded.messages,"
-    " replies = replies + excluded.replies"
-)
-_LAST_SEEN = "UPDATE members SET last_seen_at = MAX(COALESCE(last_seen_at, ''), ?) WHERE chat_id = ? AND user_id = ?"
-_HOURLY = (
-    "INSERT INTO stats_hourly(chat_id, metric, day, hour, n) VALUES (?, ?, ?, ?, ?)"
-    " ON CONFLICT(chat_id, metric, day, hour) DO UPDATE SET n = stats_hourly.n + excluded.n"
-)
+# Each statement is one multi-row VALUES (execute_values): a statement per row waited for the GIL at every step
+# while the event loop was busy. The rows of one statement are one per key (the buffer sums them first).
+def _counts(rows: list[tuple]) -> CommitRows:
+    """(chat_id, user_id, local day, messages, replies) added to the member's day."""
+    return CommitRows("INSERT INTO activity_daily(chat_id, user_id, day, messages, replies)", "(?, ?, ?, ?, ?)", rows,
+                      "ON CONFLICT(chat_id, user_id, day) DO UPDATE SET messages = messages + excluded.messages,"
+                      " replies = replies + excluded.replies")
+
+
+def _last_seen(rows: list[tuple]) -> CommitRows:
+    """(at, chat_id, user_id): the member's last message, never moved back."""
+    return CommitRows("UPDATE members SET last_seen_at = MAX(COALESCE(members.last_seen_at, ''), s.column1) FROM (",
+                      "(?, ?, ?)", rows, ") AS s WHERE members.chat_id = s.column2 AND members.user_id = s.column3")
+
+
+def _hourly(rows: list[tuple]) -> CommitRows:
+    """(chat_id, metric, local day, local hour, n) added to the group's hour."""
+    return CommitRows("INSERT INTO stats_hourly(chat_id, metric, day, hour, n)", "(?, ?, ?, ?, ?)", rows,
+                      "ON CONFLICT(chat_id, metric, day, hour) DO UPDATE SET n = stats_hourly.n + excluded.n")
 
 
 def _add_counts(conn: sqlite3.Connection, counts: list[tuple], last_seen: list[tuple], hourly: list[tuple]) -> None:
-    conn.executemany(_COUNTS, counts)
-    conn.executemany(_LAST_SEEN, last_seen)
-    conn.executemany(_HOURLY, hourly)
+    for part in (_counts(counts), _last_seen(last_seen), _hourly(hourly)):
+        execute_values(conn, part.head, part.row, part.rows, part.tail)
 
 
 def rows_with_marks(counts: list[tuple[int, int, str, int, int]], last_seen: list[tuple[int, int, datetime]],
                     hourly: list[tuple[int, str, str, int, int]]) -> list[CommitRows]:
     """The same writes as rows that ride with another commit (the one marking the counted updates handled)."""
-    return [CommitRows(_COUNTS, counts), CommitRows(_LAST_SEEN, [(iso(at), c, u) for c, u, at in last_seen]),
-            CommitRows(_HOURLY, hourly)]
+    return [_counts(counts), _last_seen([(iso(at), c, u) for c, u, at in last_seen]), _hourly(hourly)]
 
 
 class ActivityRepo:

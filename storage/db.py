@@ -37,14 +37,17 @@ _IN_TRANSACTION: ContextVar[bool] = ContextVar("sticky_in_transaction", default=
 
 @dataclass(frozen=True)
 class CommitRows:
-    """What a commit hook writes with a transaction: `rows` for one executemany of `sql`; `token` is the hook's own
-    note of what they stand for, handed back to it in after_commit."""
+    """What a commit hook writes with a transaction: `rows` as one multi-row statement, `head VALUES row, row, …
+    tail` (execute_values); `token` is the hook's own note of what they stand for, handed back to it in
+    after_commit."""
 
-    sql: str
+    head: str
+    row: str
     rows: list[tuple]
+    tail: str = ""
     token: Any = None
     more: tuple["CommitRows", ...] = ()  # statements that go with these rows (what rides with the inbox's marks)
-    # Instead of sql and rows: a write that must read first (a ledger credit reads the balances before it),
+    # Instead of the rows: a write that must read first (a ledger credit reads the balances before it),
     # call(sqlite3 connection) on the writer's thread, in the same place in the transaction.
     call: Callable[[sqlite3.Connection], None] | None = None
 
@@ -398,7 +401,7 @@ def _commit(conn: sqlite3.Connection, hooks: list[CommitRows]) -> None:
             if part.call is not None:
                 part.call(conn)
             else:
-                conn.executemany(part.sql, part.rows)
+                execute_values(conn, part.head, part.row, part.rows, part.tail)
     conn.execute("COMMIT")
 
 

@@ -19,16 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 
-from storage.db import CommitRows, Database, iso
+from storage.db import CommitRows, Database, execute_values, iso
 
 # The update whose handling is running in this task (set once its preliminaries are written): a transaction
 # committed while it is set also marks that update handled.
 HANDLING: ContextVar[int | None] = ContextVar("sticky_inbox_handling", default=None)
 
-_MARK = (
-    "INSERT INTO inbox(update_id, received_at, handled_at) VALUES (?, ?, ?)"
-    " ON CONFLICT(update_id) DO UPDATE SET handled_at = COALESCE(inbox.handled_at, excluded.handled_at), payload = NULL"
-)
+_MARK_HEAD = "INSERT INTO inbox(update_id, received_at, handled_at)"
+_MARK_TAIL = "ON CONFLICT(update_id) DO UPDATE SET handled_at = COALESCE(inbox.handled_at, excluded.handled_at), payload = NULL"
 
 
 class Rider(Protocol):
@@ -146,7 +144,7 @@ class InboxRepo:
             self._unwritten.pop(i, None)
         at = iso(self.now())
         riding = tuple(rows for rider in self._riders for rows in rider.ride(ids))
-        return CommitRows(_MARK, [(i, at, at) for i in ids], ids, riding)
+        return CommitRows(_MARK_HEAD, "(?, ?, ?)", [(i, at, at) for i in ids], _MARK_TAIL, ids, riding)
 
     def after_commit(self, written: CommitRows, committed: bool) -> None:
         ids = written.token
@@ -187,8 +185,6 @@ def _record(conn: sqlite3.Connection, updates: Iterable[tuple[int, str]], at: st
     ids = [u for u, _ in updates]
     marks = ",".join("?" * len(ids))
     known = {r[0] for r in conn.execute(f"SELECT update_id FROM inbox WHERE update_id IN ({marks})", ids)}
-    conn.executemany(
-        "INSERT INTO inbox(update_id, payload, received_at) VALUES (?, ?, ?) ON CONFLICT(update_id) DO NOTHING",
-        [(u, payload, at) for u, payload in updates if u not in known],
-    )
+    execute_values(conn, "INSERT INTO inbox(update_id, payload, received_at)", "(?, ?, ?)",
+                   [(u, payload, at) for u, payload in updates if u not in known], "ON CONFLICT(update_id) DO NOTHING")
     return known

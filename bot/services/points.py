@@ -365,7 +365,7 @@ class PointsService:
         before: dict[tuple[int, int], int] = {}
         self._rides[min(riding)] = (credits, before)
         at = iso(self.clock.now())
-        return [CommitRows("", [], call=lambda conn: before.update(credit_new_in(conn, credits, Currency.XP, Reason.CHAT, at)))]
+        return [CommitRows("", "", [], call=lambda conn: before.update(credit_new_in(conn, credits, Currency.XP, Reason.CHAT, at)))]
 
     def rode(self, update_ids: list[int], committed: bool) -> None:
         riding = {i: self._riding.pop(i) for i in update_ids if i in self._riding}

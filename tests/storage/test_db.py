@@ -296,7 +296,7 @@ async def test_a_cancelled_write_tells_the_commit_hooks_what_really_happened(db)
 
     class Hook:
         def before_commit(self):
-            return CommitRows("INSERT INTO w VALUES (?)", [(100,)], "mark")
+            return CommitRows("INSERT INTO w", "(?)", [(100,)], token="mark")
 
         def after_commit(self, written, committed):
             told.append((written.token, committed))

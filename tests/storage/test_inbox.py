@@ -67,7 +67,7 @@ async def test_a_mark_whose_commit_fails_is_written_by_the_next(inbox, db, monke
 
     class FailingHook:  # another hook whose rows cannot be written: the whole commit fails, the marks with it
         def before_commit(self):
-            return CommitRows("INSERT INTO no_such_table VALUES (?)", [(1,)])
+            return CommitRows("INSERT INTO no_such_table", "(?)", [(1,)])
 
         def after_commit(self, written, committed):
             pass
@@ -92,3 +92,42 @@ async def test_only_old_handled_rows_are_pruned(inbox, db, clock):
     assert await inbox.prune(clock.now() - timedelta(days=2)) == 1
     assert await rows(db) == [(2, 0, 1), (3, 1, 0)]  # 3 was never handled: kept whatever its age
     assert await inbox.counts() == (1, 1)
+
+
+async def test_message_counts_ride_with_their_marks_summed_per_member_day_and_hour(inbox, db, clock):
+    """The activity buffer's rows go with the marks of their updates, each table one multi-row statement: a
+    member's messages of one day add up across commits (with what a flush wrote), the group's hours too, and an
+    older message handled after a newer one never moves the member's last message back."""
+    from datetime import datetime, timezone
+
+    from bot.services.activity import ActivityBuffer
+    from storage.activity import ActivityRepo
+
+    buffer = ActivityBuffer(ActivityRepo(db))
+    inbox.add_rider(buffer)
+    await db.write(lambda conn: conn.execute("INSERT INTO groups(chat_id, title, type, added_at) VALUES (-5, 'T', 'supergroup', '')"))
+    for uid in (1, 2, 3):
+        await db.write(lambda conn, uid=uid: (
+            conn.execute("INSERT INTO users(user_id, first_name, updated_at) VALUES (?, 'U', '')", (uid,)),
+            conn.execute("INSERT INTO members(chat_id, user_id, status, first_seen_at) VALUES (-5, ?, 'member', '')", (uid,))))
+    nine, ten = datetime(2026, 3, 2, 9, 5, tzinfo=timezone.utc), datetime(2026, 3, 2, 10, 5, tzinfo=timezone.utc)
+    buffer.count(-5, 1, nine, "UTC")  # not tied to an update: the flush writes it
+    await buffer.flush()
+    update = 100
+    for uid, at, replied in ((1, ten, False), (1, nine, True), (3, ten, False), (2, nine, False), (3, nine, False), (1, ten, False)):
+        update += 1
+        await inbox.record([(update, "{}")])
+        buffer.count(-5, uid, at, "UTC", replied=replied, update_id=update)
+        inbox.finished(update)
+        if update == 103:
+            await inbox.flush()  # a commit in the middle: the first three ride with it, the rest with the next
+            # (member 3's 09:05 message, handled after their 10:05 one, comes in the next)
+    await inbox.flush()
+    days = {r[0]: (r[1], r[2]) for r in await db.fetchall("SELECT user_id, messages, replies FROM activity_daily WHERE chat_id = -5")}
+    assert days == {1: (4, 1), 2: (1, 0), 3: (2, 0)}
+    hours = {r[0]: r[1] for r in await db.fetchall("SELECT hour, n FROM stats_hourly WHERE chat_id = -5 AND metric = 'messages'")}
+    assert hours == {9: 4, 10: 3}
+    seen = {r[0]: r[1] for r in await db.fetchall("SELECT user_id, last_seen_at FROM members WHERE chat_id = -5")}
+    assert seen == {1: ten.isoformat(), 2: nine.isoformat(), 3: ten.isoformat()}
+    assert await db.fetchval("SELECT COUNT(*) FROM inbox WHERE handled_at IS NULL") == 0
+    assert buffer.pending == 0 and buffer.unwritten(-5, 1) == 0
