@@ -170,7 +170,9 @@ def build_application(
         shop=ShopService(db, ShopRepo(db), points_service, clock),
         outbox=outbox,
         feedback=FeedbackService(db, FeedbackRepo(db), points_service, clock, config.feedback.points),
-        schedules=ScheduleService(ScheduleRepo(db), group_service, outbox, clock, timedelta(minutes=config.schedules.grace_minutes)),
+        # The points service's campaign windows (cached per chat): a campaign a schedule starts pays at once.
+        schedules=ScheduleService(ScheduleRepo(db), group_service, outbox, clock, timedelta(minutes=config.schedules.grace_minutes),
+                                  campaigns=points_service.campaigns),
         polls=PollService(db, PollRepo(db), ScheduleRepo(db), outbox, clock, config.activities),
         topics=TopicService(db, TopicRepo(db), clock, config.activities),
         nightmode=NightModeService(NightModeRepo(db), group_service, ModerationPort(app.bot), clock),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -319,35 +319,75 @@ def multipliers_in(conn: sqlite3.Connection, chat_id: int, at: datetime) -> list
         "SELECT multiplier FROM campaigns WHERE chat_id = ? AND starts_at <= ? AND ends_at > ?", (chat_id, iso(at), iso(at)))]
 
 
+def _windows_in(conn: sqlite3.Connection, chat_id: int, since: str) -> tuple[tuple[str, str, str], ...]:
+    """(starts_at, ends_at, multiplier) of the group's campaign windows that end after `since` (ends_at is indexed)."""
+    return tuple((r[0], r[1], r[2]) for r in conn.execute(
+        "SELECT starts_at, ends_at, multiplier FROM campaigns WHERE chat_id = ? AND ends_at > ?", (chat_id, since)))
+
+
+# How far back a message's own time may lie and still be judged from the cached windows: Telegram redelivers
+# nothing older than a day. Anything older is read from the database.
+CAMPAIGN_LOOKBACK = timedelta(days=1)
+
+
 def birthday_month_in(conn: sqlite3.Connection, user_id: int) -> int | None:
     row = conn.execute("SELECT month FROM birthdays WHERE user_id = ?", (user_id,)).fetchone()
     return None if row is None else row[0]
 
 
 class CampaignRepo:
-    """Campaign windows (member day…): while one is on, check-ins pay its points multiplier."""
+    """Campaign windows (member day…): while one is on, check-ins pay its points multiplier.
+
+    Every chat message that earns XP asks for the multipliers at its own time, so the group's windows are kept in
+    memory (keyed by chat) and judged against that time: a window opens and closes on time with no read. `add`
+    — the one way windows are made, by a schedule's run or /runnow — and a group's move to a new id (forget)
+    drop the group's entry, so the next message reads the windows again. One instance serves the whole bot
+    (bot/app.py hands the points service's to the schedules)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._windows: dict[int, tuple[str, tuple[tuple[str, str, str], ...]]] = {}  # chat -> (since, windows ending after)
+        self._changes = 0  # a read that a change overtook is not kept
 
     async def add(self, chat_id: int, schedule_id: int | None, multiplier: str, starts_at: datetime, ends_at: datetime, title: str,
                   end_post: dict | None = None, settles: tuple[str, int] | None = None) -> int:
         """The window; `end_post`: its end announcement, deferred to ends_at in the same transaction; `settles`: the
         claimed run this is the first step of (settle_in)."""
-        async with self.db.transaction() as tx:
-            async with tx.execute(
-                "INSERT INTO campaigns(chat_id, schedule_id, multiplier, starts_at, ends_at, title) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                (chat_id, schedule_id, multiplier, iso(starts_at), iso(ends_at), title),
-            ) as cur:
-                campaign_id = (await cur.fetchone())[0]
-            if end_post is not None:
-                await defer_in(tx, chat_id, "post", end_post, ends_at, starts_at)
-            if settles is not None:
-                await settle_in(tx, settles[0], settles[1], starts_at)
-            return campaign_id
+        try:
+            async with self.db.transaction() as tx:
+                async with tx.execute(
+                    "INSERT INTO campaigns(chat_id, schedule_id, multiplier, starts_at, ends_at, title) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    (chat_id, schedule_id, multiplier, iso(starts_at), iso(ends_at), title),
+                ) as cur:
+                    campaign_id = (await cur.fetchone())[0]
+                if end_post is not None:
+                    await defer_in(tx, chat_id, "post", end_post, ends_at, starts_at)
+                if settles is not None:
+                    await settle_in(tx, settles[0], settles[1], starts_at)
+                return campaign_id
+        finally:
+            self.forget(chat_id)
+
+    def forget(self, *chat_ids: int) -> None:
+        """These groups' windows changed (or moved to another id): read them again at the next message."""
+        self._changes += 1
+        for chat_id in chat_ids:
+            self._windows.pop(chat_id, None)
 
     async def multipliers(self, chat_id: int, at: datetime) -> list[str]:
-        return await self.db.read(multipliers_in, chat_id, at)
+        when = iso(at)
+        cached = self._windows.get(chat_id)
+        if cached is None:
+            changes, since = self._changes, iso(at - CAMPAIGN_LOOKBACK)
+            windows = await self.db.read(_windows_in, chat_id, since)
+            if changes == self._changes:
+                self._windows[chat_id] = cached = (since, windows)
+            else:
+                return [m for starts, ends, m in windows if starts <= when < ends]
+        since, windows = cached
+        if when <= since:  # older than what is kept: ask the database
+            return await self.db.read(multipliers_in, chat_id, at)
+        return [m for starts, ends, m in windows if starts <= when < ends]
 
     async def birthday_month(self, user_id: int) -> int | None:
         return await self.db.read(birthday_month_in, user_id)

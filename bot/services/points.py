@@ -393,6 +393,8 @@ class PointsService:
         anything a failed flush puts back later (held XP follows it when it rides)."""
         self._moved[old] = new
         self._follow_moves()
+        if self.campaigns is not None:  # the windows moved with the group's rows
+            self.campaigns.forget(old, new)
 
     def _follow_moves(self) -> None:
         follow_moves(self._moved, (self._pending_xp, operator.add), (self._last_xp, max))

@@ -58,3 +58,27 @@ async def test_a_campaign_does_not_turn_on_chat_xp_a_group_switched_off(pg, grou
     await say(pg, g.alice, "is anyone earning?", g.chat)
     await hp.job_flush(ctx)
     assert await chat_xp(pg, g.chat, g.alice) == before
+
+
+async def test_a_campaign_run_by_command_pays_from_the_next_message_and_stops_when_its_window_closes(pg, group):
+    """/runnow opens the window at once: the very next message that earns XP pays the multiplier, though the
+    group's windows were read (and kept) for the message before it; and the first message after the window
+    closes pays the plain rate again, with nothing else happening in between."""
+    g, ctx = group, BotContext(pg.app)
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await hp.job_flush(ctx)
+    await say(pg, g.owner, "/set chat_xp 4", g.chat)
+    await say(pg, g.owner, "/schedule once 2026-12-25 09:00 campaign 2x 30m Double XP half hour", g.chat)
+    before = await chat_xp(pg, g.chat, g.alice)
+    pg.clock.set(datetime(2026, 12, 1, 8, 10, tzinfo=UTC))
+    await say(pg, g.alice, "no campaign yet", g.chat)  # reads the group's windows: none open
+    await hp.job_flush(ctx)
+    pg.clock.set(datetime(2026, 12, 1, 8, 20, tzinfo=UTC))
+    assert (await say(pg, g.owner, "/runnow 1", g.chat)).startswith("Schedule #1 ran now")
+    pg.clock.set(datetime(2026, 12, 1, 8, 30, tzinfo=UTC))
+    await say(pg, g.alice, "double now", g.chat)
+    await hp.job_flush(ctx)
+    pg.clock.set(datetime(2026, 12, 1, 8, 50, 1, tzinfo=UTC))  # the window closed at 08:50
+    await say(pg, g.alice, "plain again", g.chat)
+    await hp.job_flush(ctx)
+    assert (await chat_xp(pg, g.chat, g.alice))[len(before):] == [4, 8, 4]
