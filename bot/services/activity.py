@@ -1,7 +1,10 @@
 """Counts messages (per member per local day, and per local hour for the group) in memory, keyed by chat: the
 per-message hot path does no I/O. A message's counts are written in the same commit as its update's handled mark
 (they ride with it, see storage.inbox.Rider), so a crash loses none and a redelivery counts none twice; counts not
-tied to an update are written in batches per interval."""
+tied to an update are written in batches per interval.
+
+It also keeps each member's message total (written and in memory) for the rules' `messages < N`, so judging a
+message reads nothing: read once from the database per member, then kept in step as messages are counted."""
 from __future__ import annotations
 
 import operator
@@ -17,6 +20,17 @@ from storage.inbox import HANDLING
 
 # Members per counter-flush transaction: a chunk holds the write connection for a few milliseconds.
 FLUSH_CHUNK = 250
+TOTALS_PER_CHAT = 20_000  # members per group whose message total is kept (beyond: the oldest half is read again)
+
+
+class Watch:
+    """A read of one member's written message count in progress (ActivityBuffer.watch): `clean` while no commit
+    carrying their counts was underway when it began or began since — only then is the sum exact and kept."""
+
+    __slots__ = ("key", "clean")
+
+    def __init__(self, key: tuple[int, int], clean: bool) -> None:
+        self.key, self.clean = key, clean
 
 
 def follow_moves(moved: dict[int, int], *state: tuple[dict[tuple[Any, ...], Any], Callable[[Any, Any], Any]]) -> None:
@@ -39,30 +53,94 @@ class ActivityBuffer:
         self._hourly: dict[tuple[int, str, str, int], int] = defaultdict(int)
         self._replies: dict[tuple[int, int, str], int] = defaultdict(int)  # replies to others, per member per day
         self._moved: dict[int, int] = {}
-        self._unwritten: dict[tuple[int, int], int] = defaultdict(int)  # (chat, user) -> counted, not written yet
         # update id -> (chat, user, local day, local hour, replied, at): written with that update's handled mark.
         self._held: dict[int, tuple[int, int, str, int, bool, datetime]] = {}
-        self._held_members: dict[tuple[int, int], int] = defaultdict(int)  # (chat, user) -> held, not written yet
         self._riding: dict[int, tuple[int, int, str, int, bool, datetime]] = {}
+        # (chat, user) -> messages counted whose commit has not been confirmed yet (held, riding, batched, flushing).
+        self._uncommitted: dict[tuple[int, int], int] = {}
+        # (chat, user) -> commits carrying their counts that are underway (handed over, outcome not heard yet).
+        self._inflight: dict[tuple[int, int], int] = {}
+        self._watches: dict[tuple[int, int], list[Watch]] = {}  # reads of a written count in progress
+        self._totals: dict[int, dict[int, int]] = {}  # chat -> user -> every message of theirs, written or not
 
     def unwritten(self, chat_id: int, user_id: int) -> int:
-        """A member's messages counted in memory and not written yet (the rules' `messages < N` adds them)."""
-        return self._unwritten.get((chat_id, user_id), 0) + self._held_members.get((chat_id, user_id), 0)
+        """A member's messages counted in memory whose commit is not confirmed yet."""
+        return self._uncommitted.get((self._moved.get(chat_id, chat_id), user_id), 0)
+
+    # ------------------------------------------------------------ a member's message total (the rules' `messages < N`)
+
+    def total(self, chat_id: int, user_id: int) -> int | None:
+        """Every message of the member here, written or still in memory; None until `kept` gave it a start."""
+        return self._totals.get(self._moved.get(chat_id, chat_id), {}).get(user_id)
+
+    def watch(self, chat_id: int, user_id: int) -> Watch:
+        """Call just before reading the member's written count from the database, then `kept` with it."""
+        key = (self._moved.get(chat_id, chat_id), user_id)
+        watch = Watch(key, not self._inflight.get(key))
+        self._watches.setdefault(key, []).append(watch)
+        return watch
+
+    def kept(self, watch: Watch, written: int) -> int:
+        """The member's total from the count the database gave (read after `watch`) plus what is not committed;
+        kept from now on, and counted on, when no commit of theirs overlapped the read."""
+        self.unwatch(watch)
+        total = written + self._uncommitted.get(watch.key, 0)
+        if watch.clean:
+            chat_id, user_id = watch.key
+            known = self._totals.setdefault(chat_id, {})
+            if len(known) >= TOTALS_PER_CHAT:  # bounded: the oldest half is read again when asked
+                for stale in list(known)[: TOTALS_PER_CHAT // 2]:
+                    del known[stale]
+            known[user_id] = total
+        return total
+
+    def unwatch(self, watch: Watch) -> None:
+        """The read is over (kept calls it; a read that failed calls it alone)."""
+        watching = self._watches.get(watch.key, [])
+        if watch in watching:
+            watching.remove(watch)
+        if not watching:
+            self._watches.pop(watch.key, None)
+
+    def _handed(self, key: tuple[int, int]) -> None:
+        """Counts of this member go to a commit: a read of their written count now cannot tell whether it has them."""
+        key = (self._moved.get(key[0], key[0]), key[1])
+        self._inflight[key] = self._inflight.get(key, 0) + 1
+        for watch in self._watches.get(key, ()):
+            watch.clean = False
+
+    def _heard(self, key: tuple[int, int], committed: int, handed: bool = True) -> None:
+        """A commit carrying this member's counts ended; `committed` of them are in the database now (0: it failed)."""
+        key = (self._moved.get(key[0], key[0]), key[1])
+        left = self._inflight.get(key, 0) - (1 if handed else 0)
+        if left > 0:
+            self._inflight[key] = left
+        else:
+            self._inflight.pop(key, None)
+        if committed:
+            rest = self._uncommitted.get(key, 0) - committed
+            if rest > 0:
+                self._uncommitted[key] = rest
+            else:
+                self._uncommitted.pop(key, None)
 
     def count(self, chat_id: int, user_id: int, at: datetime, tz: str, replied: bool = False,
               update_id: int | None = None) -> None:
         """One message; with `update_id`, held until that update's handled mark is written, and written with it."""
         local = at.astimezone(ZoneInfo(tz))
         day = local.date().isoformat()
+        key = (self._moved.get(chat_id, chat_id), user_id)
+        self._uncommitted[key] = self._uncommitted.get(key, 0) + 1
+        totals = self._totals.get(key[0])
+        if totals is not None and user_id in totals:
+            totals[user_id] += 1
         if update_id is not None:
             self._held[update_id] = (chat_id, user_id, day, local.hour, replied, at)
-            self._held_members[(chat_id, user_id)] += 1
             return
         self._add(chat_id, user_id, day, local.hour, replied, at)
 
     def _add(self, chat_id: int, user_id: int, day: str, hour: int, replied: bool, at: datetime) -> None:
         self._counts[(chat_id, user_id, day)] += 1
-        self._unwritten[(chat_id, user_id)] += 1
         if replied:
             self._replies[(chat_id, user_id, day)] += 1
         self._hourly[(chat_id, "messages", day, hour)] += 1
@@ -81,6 +159,7 @@ class ActivityBuffer:
         last_seen: dict[tuple[int, int], datetime] = {}
         for chat_id, user_id, day, hour, replied, at in riding.values():
             chat_id = self._moved.get(chat_id, chat_id)
+            self._handed((chat_id, user_id))
             n = counts.setdefault((chat_id, user_id, day), [0, 0])
             n[0] += 1
             n[1] += replied
@@ -92,37 +171,36 @@ class ActivityBuffer:
 
     def rode(self, update_ids: list[int], committed: bool) -> None:
         riding = {i: self._riding.pop(i) for i in update_ids if i in self._riding}
+        for chat_id, user_id, *_ in riding.values():
+            self._heard((chat_id, user_id), 1 if committed else 0)
         if not committed:  # back in memory: the marks are back in line too
             self._held.update(riding)
-            return
-        for chat_id, user_id, *_ in riding.values():
-            self._written_held(chat_id, user_id)
 
     def release(self, update_id: int) -> None:
         held = self._held.pop(update_id, None)
         if held is not None:
-            chat_id, user_id, day, hour, replied, at = held
-            self._written_held(chat_id, user_id)
-            self._add(chat_id, user_id, day, hour, replied, at)
+            self._add(*held)
 
     def keeps(self, update_id: int) -> bool:
         return False  # counts go with whichever commit marks their update
-
-    def _written_held(self, chat_id: int, user_id: int) -> None:
-        key = (self._moved.get(chat_id, chat_id), user_id)
-        self._held_members[key] -= 1
-        if self._held_members[key] <= 0:
-            del self._held_members[key]
 
     def move_chat(self, old: int, new: int) -> None:
         """The group got a new id (upgraded to a supergroup): what is counted and not written yet follows it,
         and so does anything a failed flush puts back later."""
         self._moved[old] = new
         self._follow_moves()
+        # The database moved the group's counts to the new id (dropping what the new id had): read totals again,
+        # and a read in progress on either id is not kept.
+        for chat_id in (old, new):
+            self._totals.pop(chat_id, None)
+        for key, watches in self._watches.items():
+            if key[0] in (old, new):
+                for watch in watches:
+                    watch.clean = False
 
     def _follow_moves(self) -> None:
         follow_moves(self._moved, (self._counts, operator.add), (self._last_seen, max), (self._hourly, operator.add), (self._replies, operator.add),
-                     (self._unwritten, operator.add), (self._held_members, operator.add))
+                     (self._uncommitted, operator.add), (self._inflight, operator.add))
 
     @property
     def pending(self) -> int:
@@ -136,7 +214,6 @@ class ActivityBuffer:
             return 0
         counts, last_seen, hourly, replies = self._counts, self._last_seen, self._hourly, self._replies
         self._counts, self._last_seen, self._hourly, self._replies = defaultdict(int), {}, defaultdict(int), defaultdict(int)
-        self._unwritten = defaultdict(int)  # what a failed chunk puts back is unwritten again
         count_rows = [(c, u, d, n, replies.get((c, u, d), 0)) for (c, u, d), n in counts.items()]
         seen_rows = [(c, u, at) for (c, u), at in last_seen.items()]
         hourly_rows = [(c, m, d, h, n) for (c, m, d, h), n in hourly.items()]
@@ -148,11 +225,22 @@ class ActivityBuffer:
             for start in range(0, max(len(count_rows), len(seen_rows), 1), FLUSH_CHUNK):
                 end = start + FLUSH_CHUNK
                 part = count_rows[start:end]
+                for c, u, *_ in part:
+                    self._handed((c, u))
                 try:
                     await self.repo.add_counts(part, seen_rows[start:end], hourly_rows if start == 0 else [])
                 except Exception:
+                    for c, u, *_ in part:
+                        self._heard((c, u), 0)
                     self._put_back(count_rows[start:], seen_rows[start:], hourly_rows if start == 0 else [])
                     raise
+                except BaseException:  # cancelled: whether this chunk committed is not known, and nothing goes back
+                    for i, (c, u, _, n, _) in enumerate(count_rows[start:]):
+                        self._heard((c, u), n, handed=i < len(part))
+                        self._totals.get(self._moved.get(c, c), {}).pop(u, None)  # read again from the database
+                    raise
+                for c, u, _, n, _ in part:
+                    self._heard((c, u), n)
                 written += sum(n for _, _, _, n, _ in part)
         finally:
             HANDLING.reset(outside)
@@ -161,7 +249,6 @@ class ActivityBuffer:
     def _put_back(self, count_rows: list, seen_rows: list, hourly_rows: list) -> None:
         for c, u, d, n, r in count_rows:
             self._counts[(c, u, d)] += n
-            self._unwritten[(c, u)] += n
             if r:
                 self._replies[(c, u, d)] += r
         for c, m, d, h, n in hourly_rows:

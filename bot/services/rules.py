@@ -386,15 +386,25 @@ class RulesService:
     async def facts(self, chat_id: int, user_id: int, exempt: bool, now: datetime, messages: bool = True,
                     this_message: bool = False) -> MemberFacts:
         """The member as rules see them, in at most one read. `messages`: count their messages (written and still
-        in memory; `this_message`: the one being judged is counted already and is not one of those before it)."""
-        row = await self._member_row(chat_id, user_id, messages, now)
+        in memory; `this_message`: the one being judged is counted already and is not one of those before it).
+        The activity buffer keeps that count once it was read for the member: then no read at all."""
+        count = self.activity.total(chat_id, user_id) if messages and self.activity is not None else None
+        watch = self.activity.watch(chat_id, user_id) if messages and count is None and self.activity is not None else None
+        try:
+            row = await self._member_row(chat_id, user_id, messages and count is None, now)
+        except BaseException:
+            if watch is not None:
+                self.activity.unwatch(watch)
+            raise
         role = role_from(row.tg_role, row.community_role) if row.known else Role.MEMBER
         tier = tier_for(row.xp, self.tiers)
         days = (now - row.since).days if row.since else 0
-        count = 0
         if messages:
-            count = row.messages + (self.activity.unwritten(chat_id, user_id) if self.activity is not None else 0)
+            if count is None:
+                count = row.messages if watch is None else self.activity.kept(watch, row.messages)
             count = max(0, count - 1) if this_message else count
+        else:
+            count = 0
         approved = user_id in await self.moderation.approved(chat_id)
         return MemberFacts(role, self.tiers.index(tier), tier.key, days, count, exempt or role >= Role.ADMIN, approved)
 

@@ -331,6 +331,68 @@ async def test_messages_below_n_counts_the_members_real_messages(pg, group):
     assert f"{name} fires" in trace  # a typical member in /rule test has written nothing yet
 
 
+async def test_messages_below_n_is_kept_in_memory_and_stays_right_across_flushes_a_crash_and_a_restart(pg, group):
+    """`messages < N` reads a member's count once, then keeps it in step with what is counted: each later message is
+    judged with no read, and the count is the number of messages they really sent whatever was written meanwhile —
+    after a counter flush, a kill -9 (the unmarked messages handled again, counted once) and a clean restart."""
+    from tests.handlers.test_inbox import crash
+
+    g = group
+    await add(pg, g, "when message and messages < 9 and has link then delete")
+    sent = 1  # Alice said hi when the group was made
+    reads = []
+
+    def spy():
+        reads.clear()
+        repo = pg.services.rules.repo
+        real = repo.facts
+
+        async def facts(chat_id, user_id, with_messages):
+            reads.append(with_messages)
+            return await real(chat_id, user_id, with_messages)
+        repo.facts = facts
+
+    async def count_seen() -> int:
+        rules = pg.services.rules
+        return (await rules.facts(g.chat.id, g.alice.id, False, pg.clock.now(), messages=True)).messages
+
+    async def chat(n: int) -> None:
+        nonlocal sent
+        for i in range(n):
+            pg.clock.advance(minutes=1)  # no flood
+            pg.sim.send(g.alice, f"message {sent + 1}", g.chat)
+            sent += 1
+        await pg.settle()
+
+    spy()
+    await chat(3)
+    assert reads.count(True) == 1  # her count was read for the first message only
+    assert await count_seen() == sent == 4
+    await run_job(pg, "counters:flush")
+    assert await count_seen() == sent
+    await chat(2)
+    assert await count_seen() == sent == 6
+    assert reads.count(True) == 1
+    await crash(pg)  # their marks (and counts) may not be written: those messages are handled again
+    await pg.settle()
+    spy()
+    assert await count_seen() == sent  # read once after the start, and right
+    await chat(1)
+    await pg.restart()  # a clean stop: the counters are flushed
+    await pg.settle()
+    spy()
+    assert await count_seen() == sent == 7
+    early = pg.sim.send(g.alice, "https://example.com/1", g.chat)  # her 8th message: deleted
+    await pg.settle()
+    pg.clock.advance(minutes=1)
+    late = pg.sim.send(g.alice, "https://example.com/2", g.chat)  # her 9th: stays
+    await pg.settle()
+    assert deleted(pg, early) and not deleted(pg, late)
+    assert reads.count(True) == 1
+    assert await pg.services.db.fetchval("SELECT SUM(messages) FROM activity_daily WHERE chat_id = ? AND user_id = ?",
+                                         (g.chat.id, g.alice.id)) + pg.services.activity.unwritten(g.chat.id, g.alice.id) == 9
+
+
 @pytest.mark.parametrize("mode", ["dry", "off"])
 async def test_non_message_triggers_follow_the_rules_mode(pg, group, mode):
     g = group
