@@ -159,7 +159,7 @@ def parse(words: list[str]) -> Spec:
     elif kind == "cron":
         expr = _expect(words, i, "cron")
         try:
-            CronTrigger.from_crontab(expr, timezone=UTC)
+            crontab(expr)
         except ValueError:
             raise _bad(i, "cron", expr) from None
         spec, i = " ".join(expr.split()), i + 1
@@ -260,9 +260,56 @@ def local_instant(text: str, tz: str) -> datetime:
     return _instant(datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=UTC), ZoneInfo(tz))
 
 
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab's numbering: 0 (and 7) is Sunday
+
+
+def _cron_day(word: str) -> int:
+    word = word.lower()
+    if word in _CRON_DAYS:
+        return _CRON_DAYS.index(word)
+    if not word.isdigit() or int(word) > 7:
+        raise ValueError(word)
+    return int(word)
+
+
+def _cron_weekdays(field: str) -> str:
+    """A crontab day-of-week field (0 or 7 Sunday, 1 Monday… 6 Saturday; names; a-b, */n, a-b/n, lists) as
+    APScheduler's day names: its own numbering starts at 0 = Monday, so "1-5" would be Tuesday to Saturday."""
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        if step and (not step.isdigit() or int(step) == 0):
+            raise ValueError(part)
+        if span == "*":
+            lo, hi = 0, 6
+        elif "-" in span:
+            a, b = span.split("-", 1)
+            lo, hi = _cron_day(a), _cron_day(b)
+            hi = 7 if b.lower() == "sun" and lo > 0 else hi  # fri-sun: up to Sunday
+            if lo > hi:
+                raise ValueError(part)
+        elif step:
+            raise ValueError(part)  # a/n: not crontab
+        else:
+            lo = hi = _cron_day(span)
+        days.update(d % 7 for d in range(lo, hi + 1, int(step or 1)))
+    return ",".join(DAYS[(d - 1) % 7] for d in sorted(days, key=lambda d: (d - 1) % 7))
+
+
+def crontab(expr: str) -> CronTrigger:
+    """A standard five-field crontab line as a trigger on the (UTC-labelled) wall clock; ValueError if it is not one."""
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(expr)
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_cron_weekdays(weekday), timezone=UTC)
+
+
 def too_often(cron: str) -> bool:
     """A cron expression that fires twice within MIN_INTERVAL somewhere in a day (checked over two days)."""
-    trigger = CronTrigger.from_crontab(cron, timezone=UTC)
+    trigger = crontab(cron)
     at = datetime(2026, 1, 5, tzinfo=UTC)
     prev = None
     for _ in range(600):
@@ -317,7 +364,7 @@ def _trigger(kind: str, spec: str, first_wall: datetime):
         hour, minute = at.split(":")
         return CronTrigger(day=" ".join(day), hour=int(hour), minute=int(minute), timezone=UTC)
     if kind == "cron":
-        return CronTrigger.from_crontab(spec, timezone=UTC)
+        return crontab(spec)
     if kind == "every":
         count, *at = spec.split()
         n, unit = int(count[:-1]), {"m": "minutes", "h": "hours", "d": "days"}[count[-1]]

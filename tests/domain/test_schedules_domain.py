@@ -145,3 +145,19 @@ def test_good_syntax():
     assert parse(split_words("daily 9:05 reminder")).spec == "09:05"
     assert parse(split_words("monthly last fri 18:00 post x")).spec == "last fri 18:00"
     assert parse(split_words("weekly Monday,WED 08:00 post x")).spec == "mon,wed 08:00"
+
+
+def test_cron_day_of_week_is_standard_crontab_0_and_7_are_sunday_1_is_monday():
+    # "0 9 * * 1-5" is the README's stand-up time: Monday to Friday, as in every crontab (not APScheduler's 0=Monday).
+    saturday = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    days = [m.strftime("%a") for m in runs("cron", "0 9 * * 1-5", "UTC", saturday, 6)]
+    assert days == ["Mon", "Tue", "Wed", "Thu", "Fri", "Mon"]
+    assert [m.strftime("%a") for m in runs("cron", "0 9 * * 0", "UTC", saturday, 2)] == ["Sun", "Sun"]
+    assert [m.strftime("%a") for m in runs("cron", "0 9 * * 7", "UTC", saturday, 1)] == ["Sun"]
+    assert [m.strftime("%a") for m in runs("cron", "0 9 * * 5-7", "UTC", saturday, 3)] == ["Sun", "Fri", "Sat"]
+    assert [m.strftime("%a") for m in runs("cron", "0 9 * * */2", "UTC", saturday, 4)] == ["Sun", "Tue", "Thu", "Sat"]
+    assert [m.strftime("%a") for m in runs("cron", "0 9 * * SUN,wed", "UTC", saturday, 2)] == ["Sun", "Wed"]
+    assert parse(split_words('cron "0 9 * * 7" post x')).spec == "0 9 * * 7"
+    with pytest.raises(ScheduleError) as err:
+        parse(split_words('cron "0 9 * * 8" post x'))
+    assert err.value.params == {"reason": "syntax", "position": 2, "expected": "cron", "got": "0 9 * * 8"}
