@@ -206,8 +206,13 @@ def parse(words: list[str]) -> Spec:
                 raise _bad(i, "topic", words[i])
             topic, i = word, i + 1
             continue
-        options.append(words[i].lower())
+        option = words[i].lower()
+        if action not in OPTIONS_FOR[option]:  # it would be ignored: say so
+            raise ScheduleError(reason=f"{option}_unused", action=action)
+        options.append(option)
         i += 1
+    if action in ("reminder", "leaderboard") and i < len(words):  # their text is Sticky's own: more would be lost
+        raise _bad(i, "end", words[i])
     if action == "report" and i < len(words):  # a report has no text of its own: anything more is a mistake
         raise _bad(i, "report_to", words[i])
     return Spec(kind, spec, action, i, tuple(options), multiplier, minutes, points, first, start, topic)
@@ -477,6 +482,8 @@ def retry_delay(tries: int, at_least: timedelta = timedelta(0)) -> timedelta | N
 
 DELETE_WINDOW = timedelta(hours=48)  # Telegram lets a bot delete a message only this long after it was sent
 REPLACEABLE = ("post", "leaderboard")  # the actions whose `replace` deletes the previous copy
+PINNABLE = ("post", "quiz", "poll", "topic")  # the actions whose `pin` pins what they post
+OPTIONS_FOR = {"replace": REPLACEABLE, "pin": PINNABLE}
 
 
 def widest_gap(kind: str, spec: str, tz: str, first_run: datetime, runs: int = 8) -> timedelta | None:

@@ -61,6 +61,10 @@ def schedule_error(_: Translator, err: ScheduleError) -> str:
         "replace_too_rare": _("replace deletes the previous copy, and Telegram lets a bot delete a message only within "
                               "48 hours; this schedule's runs are up to {hours} hours apart. Leave out replace.").format(
             hours=p.get("hours")),
+        "replace_unused": _("replace deletes the previous copy of a post or a leaderboard; a {action} has none to delete. "
+                            "Leave out replace.").format(action=_(ACTIONS.get(str(p.get("action")), str(p.get("action"))))),
+        "pin_unused": _("pin pins a post, a quiz, a poll or a topic of the week; a {action} is not pinned. "
+                        "Leave out pin.").format(action=_(ACTIONS.get(str(p.get("action")), str(p.get("action"))))),
         "caption_too_long": _("A photo's caption is at most {limit} characters; this one has {length}.").format(
             limit=p.get("limit"), length=p.get("length")),
     }

@@ -217,3 +217,34 @@ async def test_birthday_month_doubles_check_in_points_in_that_month_only(pg, gro
     for bad in ("/birthday 13", "/birthday May", "/birthday 1 2", "/birthday ²"):  # ² once crashed it
         assert await say(pg, group.alice, bad, group.chat) == "Usage: /birthday MONTH (1-12)|off"
     assert await say(pg, group.alice, "/birthday off", group.chat) == "Birthday month forgotten."
+
+
+async def test_an_option_or_text_an_action_would_ignore_is_refused_in_one_line_english_and_chinese(pg, group):
+    # replace deletes the previous copy of a post or leaderboard only; pin pins a post, quiz, poll or topic only; a
+    # reminder or leaderboard writes its own text. Silently ignoring any of them would leave the admin believing it.
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+
+    async def unchanged():
+        return [s.id for s in await pg.services.schedules.list(group.chat.id)]
+
+    await assert_one_line_refusals(pg, group.owner, group.chat, [
+        ("/schedule daily 21:00 reminder replace", "replace deletes the previous copy of a post or a leaderboard; a"
+         " check-in reminder has none to delete. Leave out replace."),
+        ("/schedule monthly first sat 00:00 campaign 2x 24h replace Member day", "replace deletes the previous copy of"
+         " a post or a leaderboard; a campaign has none to delete. Leave out replace."),
+        ("/schedule daily 20:00 quiz 30m replace Tea?\n*Green\nBlack", "replace deletes the previous copy of a post or"
+         " a leaderboard; a quiz has none to delete. Leave out replace."),
+        ("/schedule daily 21:00 reminder pin", "pin pins a post, a quiz, a poll or a topic of the week; a check-in"
+         " reminder is not pinned. Leave out pin."),
+        ("/schedule daily 21:00 leaderboard pin", "pin pins a post, a quiz, a poll or a topic of the week; a weekly"
+         " leaderboard is not pinned. Leave out pin."),
+        ("/schedule daily 21:00 reminder Remember to check in", "Word 4 (Remember): expected the end of the command."),
+        ("/schedule daily 21:00 leaderboard Top tea drinkers", "Word 4 (Top): expected the end of the command."),
+    ], unchanged)
+    await say(pg, group.owner, "/lang zh", group.chat)
+    await assert_one_line_refusals(pg, group.owner, group.chat, [
+        ("/schedule daily 21:00 reminder replace", "replace只删除定时帖子或排行榜的上一份；签到提醒没有可删除的。请去掉replace。"),
+        ("/schedule daily 21:00 reminder pin", "pin只置顶帖子、测验、投票或本周话题；签到提醒不会置顶。请去掉pin。"),
+    ], unchanged)
+    for ok in ("/schedule daily 21:00 leaderboard replace", "/schedule daily 20:00 quiz 30m pin Tea?\n*Green\nBlack"):
+        assert (await say(pg, group.owner, ok, group.chat)).startswith("定时任务#"), ok
