@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import logging
 import re
-import shlex
 from datetime import datetime, timedelta
 
 from telegram import Message, Update
@@ -14,7 +13,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 from bot.context import BotContext
 from bot.domain.errors import UsageError
 from bot.domain.roles import Role
-from bot.domain.schedules import ScheduleError, parse, split_words
+from bot.domain.schedules import ScheduleError, parse, split_words, word_spans
 from bot.services.rules import INACTIVITY_WORK
 from bot.services.schedules import Content
 from bot.texts import schedules as texts
@@ -169,13 +168,9 @@ MEMBER_DAY = "monthly first sat 00:00 campaign 2x 24h"
 
 
 def _after_words(text: str, n: int) -> int:
-    """Where the text continues after its first n words (shlex rules: a quoted cron expression is one word)."""
-    lexer = shlex.shlex(text, posix=True)
-    lexer.whitespace_split = True
-    for _ in range(n):
-        if lexer.get_token() is None:
-            return len(text)
-    return min(lexer.instream.tell(), len(text))
+    """Where the text continues after its first n words (a quoted cron expression is one word)."""
+    spans = word_spans(text)
+    return spans[n - 1][1] if 0 < n <= len(spans) else (0 if n <= 0 else len(text))
 
 
 def _html_from(message: Message, offset: int) -> str:

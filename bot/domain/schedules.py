@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import re
-import shlex
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -105,12 +104,19 @@ def _days(word: str, i: int) -> str:
     return ",".join(sorted(set(out), key=DAYS.index))
 
 
+_QUOTES = "\"'“”‘’"
+_WORD = re.compile(f"[{_QUOTES}]([^{_QUOTES}]*)[{_QUOTES}](?!\\S)|\\S+")
+
+
+def word_spans(text: str) -> list[tuple[str, int]]:
+    """Words as the admin typed them, each with where it ends in the text. A quoted run at the start of a word
+    ("0 9 * * 1-5", also in curly quotes) is one word; any other quote is a character like the rest, so a post may
+    say Don't or begin a quotation it never closes."""
+    return [(m.group(1) if m.group(1) is not None else m.group(0), m.end()) for m in _WORD.finditer(text)]
+
+
 def split_words(text: str) -> list[str]:
-    """Words as the admin typed them; a quoted cron expression is one word."""
-    try:
-        return shlex.split(text, posix=True)
-    except ValueError:  # an unclosed quote
-        raise ScheduleError(reason="quote") from None
+    return [word for word, _ in word_spans(text)]
 
 
 def parse(words: list[str]) -> Spec:
@@ -158,6 +164,8 @@ def parse(words: list[str]) -> Spec:
             raise _bad(i, "day", words[i])
     elif kind == "cron":
         expr = _expect(words, i, "cron")
+        if expr[:1] in _QUOTES:  # a quote that does not close
+            raise ScheduleError(reason="quote")
         try:
             crontab(expr)
         except ValueError:

@@ -248,3 +248,18 @@ async def test_an_option_or_text_an_action_would_ignore_is_refused_in_one_line_e
     ], unchanged)
     for ok in ("/schedule daily 21:00 leaderboard replace", "/schedule daily 20:00 quiz 30m pin Tea?\n*Green\nBlack"):
         assert (await say(pg, group.owner, ok, group.chat)).startswith("定时任务#"), ok
+
+
+async def test_a_post_with_an_apostrophe_or_a_lone_quote_is_saved_and_posted_as_typed(pg, group):
+    # Only a cron expression is quoted; a post's own quotes are its text ("Don't" was refused as an unclosed quote).
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    for text in ("/schedule daily 09:00 post Don't forget your tea", '/schedule daily 09:00 post He said "hi',
+                 "/schedule daily 09:00 post 别忘了'喝茶", '/schedule cron “0 9 * * 1-5” post pin Stand-up, it\'s 9'):
+        assert (await say(pg, group.owner, text, group.chat)).startswith("Schedule #"), text
+    assert [s.spec for s in await pg.services.schedules.list(group.chat.id)][-1] == "0 9 * * 1-5"
+    pg.clock.set(datetime(2026, 12, 1, 9, 0, 1, tzinfo=UTC))  # a Tuesday
+    await tick(pg)
+    assert sorted(m["text"] for m in bot_posts(pg, group.chat) if "text" in m) == sorted(
+        ["Don't forget your tea", 'He said "hi', "别忘了'喝茶", "Stand-up, it's 9"])
+    assert await say(pg, group.owner, '/schedule cron "0 9 * * 1-5 post x', group.chat) == (
+        'A quote is not closed: put a cron expression in "…".')
