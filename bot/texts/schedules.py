@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from html import escape
 
 from bot.domain.schedules import MIN_INTERVAL, ScheduleError, local_text
@@ -178,11 +179,42 @@ def member_day(_: Translator) -> str:
     return _("🎉 Member day! Double points for every check-in today.")
 
 
+# Why something was not sent, as the outbox and the runs record it (English, in the database): shown in the group's
+# language. A Telegram error text is shown as Telegram gave it.
+DETAILS = {
+    "mentions opt-out": N_("mentions opt-out"),
+    "quiet hours": N_("quiet hours"),
+    "private opt-out": N_("private opt-out"),
+    "never started the bot": N_("never started the bot"),
+    "this week's report went out already": N_("this week's report went out already"),
+    "the topic list is empty": N_("the topic list is empty"),
+    "a survey is still open": N_("a survey is still open"),
+    "no right to restrict members": N_("no right to restrict members"),
+    "Telegram did not answer": N_("Telegram did not answer"),
+}
+_UNTIL = re.compile(r"^quiet hours, until (\S+)$")
+_CAP = re.compile(r"^(daily|weekly) cap (\d+)$")
+
+
+def _detail(_: Translator, detail: str, tz: str) -> str:
+    if detail in DETAILS:
+        return _(DETAILS[detail])
+    if m := _UNTIL.match(detail):
+        try:
+            return _("quiet hours, until {when}").format(when=local_text(datetime.fromisoformat(m.group(1)), tz))
+        except ValueError:
+            return escape(detail)
+    if m := _CAP.match(detail):
+        return (_("daily cap {n}") if m.group(1) == "daily" else _("weekly cap {n}")).format(n=m.group(2))
+    return escape(detail)
+
+
 def pushlog(_: Translator, entries: Sequence[PushEntry], tz: str) -> str:
     if not entries:
         return _("Nothing sent on Sticky's own initiative yet.")
     lines = [_("<b>Push log</b> (latest first, group time)")]
     for e in entries:
-        detail = f" — {escape(e.detail)}" if e.detail else ""
-        lines.append(f"{local_text(e.at, tz)} {escape(e.kind)}: {_(OUTCOMES.get(e.outcome, e.outcome))}{detail}")
+        line = _("{when} {kind}: {outcome}").format(when=local_text(e.at, tz), kind=escape(e.kind),
+                                                     outcome=_(OUTCOMES.get(e.outcome, e.outcome)))
+        lines.append(line + (f" — {_detail(_, e.detail, tz)}" if e.detail else ""))
     return "\n".join(lines)

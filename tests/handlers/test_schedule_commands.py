@@ -263,3 +263,25 @@ async def test_a_post_with_an_apostrophe_or_a_lone_quote_is_saved_and_posted_as_
         ["Don't forget your tea", 'He said "hi', "别忘了'喝茶", "Stand-up, it's 9"])
     assert await say(pg, group.owner, '/schedule cron "0 9 * * 1-5 post x', group.chat) == (
         'A quote is not closed: put a cron expression in "…".')
+
+
+async def test_pushlog_reasons_are_in_the_groups_language_and_a_hold_ends_in_group_time(pg, group):
+    # The reasons were stored English text shown as such in a Chinese group, and a held post's end in UTC ISO form.
+    pg.clock.set(datetime(2026, 12, 1, 0, 0, tzinfo=UTC))  # 08:00 in Shanghai
+    await say(pg, group.owner, "/set timezone Asia/Shanghai", group.chat)
+    await say(pg, group.owner, "/set push_daily_cap 1", group.chat)
+    await say(pg, group.owner, "/set quiet_hours 12:00-14:00", group.chat)
+    await say(pg, group.owner, "/schedule daily 09:00 post one", group.chat)
+    await say(pg, group.owner, "/schedule daily 09:00 post two", group.chat)
+    await say(pg, group.owner, "/schedule daily 13:00 post three", group.chat)
+    pg.clock.set(datetime(2026, 12, 1, 1, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    pg.clock.set(datetime(2026, 12, 1, 5, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    assert await say(pg, group.admin, "/pushlog", group.chat) == (
+        "Push log (latest first, group time)\n2026-12-01 13:00 schedule: held for quiet hours — quiet hours, until"
+        " 2026-12-01 14:00\n2026-12-01 09:00 schedule: capped — daily cap 1\n2026-12-01 09:00 schedule: sent")
+    await say(pg, group.owner, "/lang zh", group.chat)
+    assert await say(pg, group.admin, "/pushlog", group.chat) == (
+        "推送记录（最新在前，本群时间）\n2026-12-01 13:00 schedule：免打扰时段，稍后发送 — 到2026-12-01 14:00\n"
+        "2026-12-01 09:00 schedule：超出上限 — 每日上限1\n2026-12-01 09:00 schedule：已发送")
