@@ -105,7 +105,8 @@ def _preview(text: str) -> str:
 def show(_: Translator, s: Schedule) -> str:
     lines = [_("<b>Schedule #{id}</b>: {what}").format(id=s.id, what=describe(_, s)), _state(_, s)]
     if s.last_run is not None:
-        lines.append(_("Last run: {when}; {n} runs so far.").format(when=local_text(s.last_run, s.tz), n=s.runs))
+        lines.append(_.ngettext("Last run: {when}; {n} run so far.", "Last run: {when}; {n} runs so far.", s.runs).format(
+            when=local_text(s.last_run, s.tz), n=s.runs))
     if s.action in ("quiz", "poll", "topic") and (s.options.get("minutes") or s.options.get("points") is not None or s.options.get("first")):
         parts = []
         if s.options.get("minutes"):

@@ -108,7 +108,7 @@ async def test_pause_resume_runnow_unschedule_and_show(pg, group):
     assert await say(pg, group.owner, "/runnow 1", group.chat) == "Schedule #1 ran now: sent."
     assert [p["text"] for p in bot_posts(pg, group.chat)] == ["Good night"]
     shown = await say(pg, group.owner, "/schedule show 1", group.chat)
-    assert shown.startswith("Schedule #1: daily 21:00 · post\nnext 2026-12-02 21:00\nLast run: 2026-12-01 21:00; 1 runs so far.")
+    assert shown.startswith("Schedule #1: daily 21:00 · post\nnext 2026-12-02 21:00\nLast run: 2026-12-01 21:00; 1 run so far.")
     assert await say(pg, group.owner, "/unschedule 1", group.chat) == "Schedule #1 removed."
     assert await say(pg, group.owner, "/schedules", group.chat) == "No schedules yet. Example: /schedule daily 21:00 post Good night!"
 
