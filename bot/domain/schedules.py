@@ -146,7 +146,7 @@ def parse(words: list[str]) -> Spec:
             if timedelta(**{unit: n}) < MIN_INTERVAL:
                 raise ScheduleError(reason="too_often")
             spec, i = f"{n}{m.group(2)[0]}", i + 1
-            if unit == "days" and i < len(words) and _TIME.match(words[i]):
+            if unit == "days" and i < len(words) and re.match(r"^\d+:\d+$", words[i]):  # a time, good or not
                 spec, i = f"{spec} {_time(words, i)}", i + 1
         else:
             kind = "weekly"

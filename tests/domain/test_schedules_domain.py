@@ -127,6 +127,8 @@ def test_a_new_timezone_keeps_wall_times_a_passed_one_shot_is_due_and_paused_sta
     ("monthly first funday 10:00 post x", {"reason": "syntax", "position": 3, "expected": "weekday", "got": "funday"}),
     ('cron "0 9 * *" post x', {"reason": "syntax", "position": 2, "expected": "cron", "got": "0 9 * *"}),
     ("every 2m post x", {"reason": "too_often"}),
+    ("every 3d 25:00 post x", {"reason": "syntax", "position": 3, "expected": "time", "got": "25:00"}),
+    ("every 2h 09:00 post x", {"reason": "syntax", "position": 3, "expected": "action", "got": "09:00"}),
     ('cron "*/2 * * * *" post x', {"reason": "too_often"}),
     ('cron "0 9 * * 1-5 post x', {"reason": "quote"}),
 ])
