@@ -84,3 +84,13 @@ def day_and_week_start(now: datetime, tz: str) -> tuple[datetime, datetime]:
     day = datetime.combine(local.date(), time(0), tzinfo=zone)
     week = datetime.combine(local.date() - timedelta(days=local.weekday()), time(0), tzinfo=zone)
     return day.astimezone(ZoneInfo("UTC")), week.astimezone(ZoneInfo("UTC"))
+
+
+_LINK_MENTION = re.compile(r"tg://user\?id=(\d{1,20})")
+_AT_MENTION = re.compile(r"(?<![\w@/.])@([A-Za-z]\w{3,31})\b")
+
+
+def mentioned(text: str) -> tuple[set[int], set[str]]:
+    """Whom a message's text (HTML) mentions: user ids of mentions by link, and @usernames (lower case)."""
+    return {int(m) for m in _LINK_MENTION.findall(text)}, {m.lower() for m in _AT_MENTION.findall(text)}
+

@@ -111,6 +111,16 @@ class Outbox:
             log.warning("%s bot-initiated messages were cut off by a restart while sending; logged as lost", lost)
         return lost
 
+    async def named_in(self, chat_id: int, text: str) -> list[int]:
+        """The members a text names (mentions by link, @usernames of the group's members): for `names=`, so that an
+        admin's own text follows the opt-outs like Sticky's."""
+        ids, usernames = dom.mentioned(text)
+        for username in usernames:
+            member = await self.members.by_username(chat_id, username)
+            if member is not None:
+                ids.add(member.user.user_id)
+        return sorted(ids)
+
     async def mentionable(self, user_ids: Iterable[int]) -> list[int]:
         """The members among these who may be named or mentioned (not opted out of mentions)."""
         return [u for u in user_ids if "mentions" not in await self.points.optouts(u)]

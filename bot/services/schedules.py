@@ -180,9 +180,11 @@ class ScheduleService:
         """A scheduled post through the outbox: this run's rotation text (or photo), its buttons, pinned silently if
         asked; with `replace`, the previous copy is deleted once the new one is out."""
         content, options = schedule.content, schedule.options
+        text = text_for(schedule)
         pushed = await self.outbox.post(
-            schedule.chat_id, "schedule", text_for(schedule), photo=content.get("photo"), buttons=content.get("buttons") or None,
+            schedule.chat_id, "schedule", text, photo=content.get("photo"), buttons=content.get("buttons") or None,
             pin=bool(options.get("pin")), topic=options.get("topic"), schedule=schedule.id,
+            names=await self.outbox.named_in(schedule.chat_id, text),  # a member who opted out of mentions: not sent
         )
         await self.sent(schedule.chat_id, schedule.id, pushed)
         return pushed

@@ -285,3 +285,23 @@ async def test_pushlog_reasons_are_in_the_groups_language_and_a_hold_ends_in_gro
     assert await say(pg, group.admin, "/pushlog", group.chat) == (
         "推送记录（最新在前，本群时间）\n2026-12-01 13:00 schedule：免打扰时段，稍后发送 — 到2026-12-01 14:00\n"
         "2026-12-01 09:00 schedule：超出上限 — 每日上限1\n2026-12-01 09:00 schedule：已发送")
+
+
+async def test_a_scheduled_post_that_mentions_a_member_who_opted_out_is_not_sent(pg, group):
+    # /optout mentions holds for every bot-initiated message: an admin's scheduled post naming them (an @username or
+    # a mention by link) is suppressed and logged; a post naming someone else goes out.
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.alice, "/checkin", group.chat)
+    await say(pg, group.bob, "/checkin", group.chat)
+    await say(pg, group.alice, "/optout mentions", group.chat)
+    await say(pg, group.owner, "/schedule daily 09:00 post Thanks @Alice for the tea", group.chat)
+    text = "/schedule daily 09:00 post Thanks Alice for the tea"
+    pg.sim.send(group.owner, text, group.chat, entities=[
+        {"type": "text_mention", "offset": text.index("Alice"), "length": 5, "user": {"id": group.alice.id, "is_bot": False,
+                                                                                      "first_name": "Alice"}}])
+    await pg.settle()
+    await say(pg, group.owner, f"/schedule daily 09:00 post Thanks @{group.bob.username} for the cups", group.chat)
+    pg.clock.set(datetime(2026, 12, 1, 9, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    assert [m["text"] for m in bot_posts(pg, group.chat)] == [f"Thanks @{group.bob.username} for the cups"]
+    assert (await say(pg, group.admin, "/pushlog", group.chat)).count("schedule: not sent — mentions opt-out") == 2
