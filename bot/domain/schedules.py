@@ -217,6 +217,8 @@ def parse(words: list[str]) -> Spec:
         option = words[i].lower()
         if action not in OPTIONS_FOR[option]:  # it would be ignored: say so
             raise ScheduleError(reason=f"{option}_unused", action=action)
+        if option == "replace" and kind == "once":  # one copy only: nothing before it to delete
+            raise ScheduleError(reason="replace_once")
         options.append(option)
         i += 1
     if action in ("reminder", "leaderboard") and i < len(words):  # their text is Sticky's own: more would be lost

@@ -64,6 +64,7 @@ def schedule_error(_: Translator, err: ScheduleError) -> str:
             hours=p.get("hours")),
         "replace_unused": _("replace deletes the previous copy of a post or a leaderboard; a {action} has none to delete. "
                             "Leave out replace.").format(action=_(ACTIONS.get(str(p.get("action")), str(p.get("action"))))),
+        "replace_once": _("replace deletes the previous copy, and a schedule that runs once has none. Leave out replace."),
         "pin_unused": _("pin pins a post, a quiz, a poll or a topic of the week; a {action} is not pinned. "
                         "Leave out pin.").format(action=_(ACTIONS.get(str(p.get("action")), str(p.get("action"))))),
         "caption_too_long": _("A photo's caption is at most {limit} characters; this one has {length}.").format(

@@ -238,6 +238,8 @@ async def test_an_option_or_text_an_action_would_ignore_is_refused_in_one_line_e
          " reminder is not pinned. Leave out pin."),
         ("/schedule daily 21:00 leaderboard pin", "pin pins a post, a quiz, a poll or a topic of the week; a weekly"
          " leaderboard is not pinned. Leave out pin."),
+        ("/schedule once 2026-12-24 18:00 post replace Merry Christmas", "replace deletes the previous copy, and a"
+         " schedule that runs once has none. Leave out replace."),
         ("/schedule daily 21:00 reminder Remember to check in", "Word 4 (Remember): expected the end of the command."),
         ("/schedule daily 21:00 leaderboard Top tea drinkers", "Word 4 (Top): expected the end of the command."),
     ], unchanged)
@@ -245,6 +247,7 @@ async def test_an_option_or_text_an_action_would_ignore_is_refused_in_one_line_e
     await assert_one_line_refusals(pg, group.owner, group.chat, [
         ("/schedule daily 21:00 reminder replace", "replace只删除定时帖子或排行榜的上一份；签到提醒没有可删除的。请去掉replace。"),
         ("/schedule daily 21:00 reminder pin", "pin只置顶帖子、测验、投票或本周话题；签到提醒不会置顶。请去掉pin。"),
+        ("/schedule once 2026-12-24 18:00 post replace 圣诞快乐", "replace删除上一份，而只运行一次的计划没有上一份。请去掉replace。"),
     ], unchanged)
     for ok in ("/schedule daily 21:00 leaderboard replace", "/schedule daily 20:00 quiz 30m pin Tea?\n*Green\nBlack"):
         assert (await say(pg, group.owner, ok, group.chat)).startswith("定时任务#"), ok
