@@ -113,11 +113,14 @@ def show(_: Translator, s: Schedule) -> str:
         if s.options.get("minutes"):
             parts.append(_("open {minutes} min").format(minutes=s.options["minutes"]))
         if s.options.get("points") is not None:
-            unit = _("XP") if s.action == "topic" else _.ngettext("point", "points", s.options["points"])
-            parts.append(f"+{s.options['points']} {unit}")
+            n = s.options["points"]
+            parts.append((_("+{n} XP") if s.action == "topic" else _.ngettext("+{n} point", "+{n} points", n)).format(n=n))
         if s.options.get("first"):
             parts.append(_("the first {n} right answers pay").format(n=s.options["first"]))
         lines.append(_(", ").join(parts))
+    if s.action == "campaign":
+        lines.append(_("×{multiplier} for {minutes} min").format(multiplier=s.options.get("multiplier") or "2",
+                                                                 minutes=int(s.options.get("minutes") or 60)))
     options = [o for o in ("pin", "replace", "multi") if s.options.get(o)]
     if options:
         lines.append(_("Options: {options}").format(options=", ".join(options)))

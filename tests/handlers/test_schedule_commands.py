@@ -308,3 +308,15 @@ async def test_a_scheduled_post_that_mentions_a_member_who_opted_out_is_not_sent
     await tick(pg)
     assert [m["text"] for m in bot_posts(pg, group.chat)] == [f"Thanks @{group.bob.username} for the cups"]
     assert (await say(pg, group.admin, "/pushlog", group.chat)).count("schedule: not sent — mentions opt-out") == 2
+
+
+async def test_schedule_show_names_a_campaigns_multiplier_and_length_in_english_and_chinese(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/schedule daily 09:00 campaign 1.5x 2h Happy hour", group.chat)
+    await say(pg, group.owner, "/schedule daily 10:00 quiz 30m +5 first 3 Tea?\n*Green\nBlack", group.chat)
+    assert (await say(pg, group.owner, "/schedule show 1", group.chat)).split("\n")[2] == "×1.5 for 120 min"
+    assert (await say(pg, group.owner, "/schedule show 2", group.chat)).split("\n")[2] == (
+        "open 30 min, +5 points, the first 3 right answers pay")
+    await say(pg, group.owner, "/lang zh", group.chat)
+    assert (await say(pg, group.owner, "/schedule show 1", group.chat)).split("\n")[2] == "积分 ×1.5，持续 120 分钟"
+    assert (await say(pg, group.owner, "/schedule show 2", group.chat)).split("\n")[2] == "开放 30 分钟，+5 积分，前 3 个正确答案得分"
