@@ -24,10 +24,11 @@ MEMBER_VERB = re.compile(rf"^\s*(?P<verb>leave|promote|demote)\s+(?P<who>{NAME})
 WAIT = re.compile(r"^\s*wait\s+(?P<span>(?:\d+\s*[smhd]\s*)+)$")
 SPAN = re.compile(r"(\d+)\s*([smhd])")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+LONGEST_WAIT = timedelta(days=366)
 
 HELP = """Console verbs (Sticky answers as it would in Telegram):
   alice: hello                   alice writes in the group (any new name joins first)
-  bob -> alice: /give 5 thanks   bob replies to alice's last message
+  bob -> alice: /give 5 thanks   bob replies to alice's last message (bob -> sticky: Sticky's last one)
   alice dm: /start               alice writes to Sticky in private; its private messages show as [alice ⇄ Sticky]
   alice press Confirm            alice presses the button whose label contains "Confirm" on the latest message that has one
   join dave [via LINK]           dave joins (through an invite link Sticky gave)
@@ -37,6 +38,11 @@ HELP = """Console verbs (Sticky answers as it would in Telegram):
                                  deletions and schedules due on the way run at their own time
   help                           this list;  quit  ends
 `owner` owns the group "Console Group"; `admin` is its Telegram admin."""
+
+
+def span_seconds(text: str) -> int:
+    """The span in seconds, as an int: no timedelta, so a typo of many digits cannot overflow."""
+    return sum(int(n) * int(timedelta(**{UNITS[u]: 1}).total_seconds()) for n, u in SPAN.findall(text))
 
 
 def parse_span(text: str) -> timedelta:
@@ -145,11 +151,28 @@ class Session:
         await self.pg.settle()
         self.refresh()
 
+    def _is_sticky(self, name: str | None) -> bool:
+        return name is not None and name.lower() in ("sticky", (self.sim.bot.username or "").lower())
+
+    def _reply_target(self, name: str) -> dict | None:
+        """The last group message of `name` (`sticky`: Sticky's own), still there, or None."""
+        if self._is_sticky(name):
+            mine = [m for m in self.sim.messages(self.group) if m.get("from", {}).get("id") == self.sim.bot.id]
+            return max(mine, key=lambda m: (m["date"], m["message_id"]), default=None)
+        last = self.last.get(name)
+        return None if last is None or self.sim.message(self.group, last["message_id"]) is None else last
+
     async def _handle(self, line: str) -> None:
         sim, group = self.sim, self.group
+        who = next((m["who"] for pattern in (DM, PRESS, JOIN, MEMBER_VERB, SAY) if (m := pattern.match(line))), None)
         if line.strip() == "help":
             print(HELP, file=self.out)
+        elif self._is_sticky(who) and not WAIT.match(line):
+            self.note("Sticky is the bot and answers by itself: write as a person (alice: hello)")
         elif m := WAIT.match(line):
+            if span_seconds(m["span"]) > LONGEST_WAIT.total_seconds():
+                self.note("wait moves the clock by at most 366 days (1h30m, 2d…)")
+                return
             before = self.pg.clock.now()
 
             def step(job) -> None:
@@ -179,9 +202,12 @@ class Session:
             self._press(m["who"].lower(), m["label"])
         elif m := SAY.match(line):
             name = m["who"].lower()
+            reply_to = self._reply_target(m["to"].lower()) if m["to"] else None
+            if m["to"] and reply_to is None:
+                self.note(f"{m['to'].lower()} has no message in {group.title} to reply to: nothing was sent")
+                return
             user = sim.user(name)
             self._ensure_member(user)
-            reply_to = self.last.get(m["to"].lower()) if m["to"] else None
             self.last[name] = sim.send(user, m["text"], group, reply_to=reply_to)
         else:
             print("? write `name: text`, or `help` for every verb", file=self.out)

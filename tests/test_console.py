@@ -209,3 +209,28 @@ async def test_the_clock_is_stated_first_and_promoting_a_non_member_changes_noth
     # Someone who left (restricted by his check, so Telegram still lists him as restricted) is not a member either.
     assert lines[-2] == "· bob isn't in Console Group: nothing changed (`join bob` first, then promote)"
     assert "· owner promoted bob" not in lines
+
+
+async def test_a_reply_goes_to_stickys_last_message_and_a_reply_to_nobody_is_not_sent():
+    """`bob -> sticky:` replies to Sticky's latest group message (a /report or /del is done that way); a reply to
+    a name with no message here is not silently sent as a plain message; nobody types as Sticky; a `wait` too
+    long for the clock says so in words."""
+    out = io.StringIO()
+    steps = [
+        "alice: hello",                  # Sticky welcomes her: its latest group message
+        "admin -> sticky: /del",         # deletes Sticky's welcome, as a reply in Telegram would
+        "bob -> zed: hi",                # zed never wrote: nothing to reply to
+        "sticky: I am the bot",
+        "wait 99999999999d",
+    ]
+    assert await run_console(Config(), Typist(out, steps), out, start=START) == 0
+    lines = out.getvalue().splitlines()
+    text = "\n".join(lines)
+    assert any(l.startswith("Sticky: Welcome to Console Group, Alice!") and l.endswith("[deleted]") for l in lines), text
+    assert any(l.startswith("admin → Sticky: /del") for l in lines), text
+    assert "· zed has no message in Console Group to reply to: nothing was sent" in lines, text
+    assert "bob: hi" not in lines and "· bob joined" not in lines
+    assert "· Sticky is the bot and answers by itself: write as a person (alice: hello)" in lines, text
+    assert not any("I am the bot" in l for l in lines[1:])
+    assert "· wait moves the clock by at most 366 days (1h30m, 2d…)" in lines, text
+    assert "int too large" not in text
