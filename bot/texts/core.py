@@ -73,7 +73,9 @@ def error(_: Translator, err: UserError, command: str | None = None) -> str:
             "no_target": _("Whom do you mean? Reply to their message, or give @username or their numeric id."),
             "reply_to_bot": {
                 "give": _("That is a bot; points go to people only."), "take": _("That is a bot; points go to people only."),
-            }.get(command or "", _("That is a bot; community roles are for people.")),
+                "setrole": _("That is a bot; community roles are for people."),
+                "unsetrole": _("That is a bot; community roles are for people."),
+            }.get(command or "", _("That message is from a bot; reply to a person's message.")),
             "reply_to_channel": _("That message was sent as a chat, not by a person."),
             "unknown_username": _("I haven't seen {who} in this group yet. They need to write something first, or use their numeric id.").format(who=who),
             "unknown_id": _("No member with id {who} in this group.").format(who=who),

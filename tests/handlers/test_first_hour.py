@@ -181,3 +181,17 @@ async def test_a_weekly_tie_goes_to_who_got_there_first_and_says_so(pg, group):
     ]
     tops = await pg.services.db.fetchall("SELECT user_id FROM weekly_tops WHERE chat_id = ?", (g.chat.id,))
     assert [r["user_id"] for r in tops] == [g.carol.id]
+
+
+async def test_a_command_by_reply_to_a_bot_says_so_in_its_own_words(pg, group):
+    """/warn, /mute, /report… by reply to Sticky's message said "community roles are for people" (the /setrole
+    refusal): each names what is wrong, and only /setrole and /unsetrole speak of roles."""
+    g = group
+    greeting = pg.sim.replies(g.chat)[0]
+    refusal = "That message is from a bot; reply to a person's message."
+    for user, command in [(g.admin, "/warn spam"), (g.admin, "/mute 10m"), (g.admin, "/ban"), (g.admin, "/approve"),
+                          (g.admin, "/warns"), (g.alice, "/report spam")]:
+        assert await say(pg, user, command, g.chat, reply_to=greeting) == refusal, command
+    assert await say(pg, g.owner, "/unsetrole spreader", g.chat, reply_to=greeting) == "That is a bot; community roles are for people."
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert await say(pg, g.admin, "/warn spam", g.chat, reply_to=greeting) == "那条消息来自机器人；请回复真人的消息。"
