@@ -14,7 +14,8 @@ FULL_WIDTH = "（），。：！？；、"
 CJK = "[\u4e00-\u9fff]"
 RULES = {
     "space next to full-width punctuation": re.compile(rf" [{FULL_WIDTH}]|[{FULL_WIDTH}] "),
-    "ASCII bracket or colon touching Chinese": re.compile(rf"{CJK}[():]|[():]{CJK}"),
+    # A space between does not make it Chinese typography: "群主 (1)", "Alice: 多一点茶".
+    "ASCII bracket or colon touching Chinese": re.compile(rf"{CJK} ?[():]|[():] ?{CJK}"),
     "ASCII comma, stop or mark touching Chinese": re.compile(rf"{CJK}[,!?;]|[,!?;]{CJK}"),
 }
 
@@ -38,6 +39,7 @@ def test_the_chinese_catalog_uses_chinese_typography():
 
 def test_the_scanner_catches_what_it_is_for():
     assert faults("积分 。") and faults("（回复) 数量") and faults("积分: 每日签到") and faults("你好,世界")
+    assert faults("群主 (1) — 带领社群") and faults("Alice: 多一点茶")
     assert faults("用法：/give @用户名|ID|（回复）数量 理由") == []
 
 
@@ -79,3 +81,20 @@ async def test_replies_joined_from_several_pieces_keep_chinese_typography(pg):
         assert faults(text) == [], text
     # Points read the same everywhere: a space between the number and 积分.
     assert not re.search(r"\d积分", "\n".join(replies)), replies
+
+
+async def test_lists_built_in_code_keep_chinese_typography(pg):
+    """/roles wrote "群主 (1)", /badges "首次签到 (2026-05-04)", /feedbacks "Alice: 建议" and /pushlog
+    "spotlight: 未发送 — never started the bot" (its reason in English) in a Chinese group."""
+    g = await make_group(pg)
+    await say(pg, g.owner, "/lang zh", g.chat)
+    await say(pg, g.alice, "/checkin", g.chat)
+    await say(pg, g.alice, "/feedback 每月一次品茶会", g.chat)
+    await pg.services.outbox.private(g.bob.id, "hi", chat_id=g.chat.id, kind="expiry")  # Bob never started Sticky
+    replies = {command: re.sub(r"<[^>]+>", "", await say(pg, user, command, g.chat))
+               for user, command in [(g.alice, "/roles"), (g.alice, "/badges"), (g.admin, "/feedbacks"), (g.admin, "/pushlog")]}
+    for command, text in replies.items():
+        assert faults(text) == [], (command, text)
+    assert "群主（1）" in replies["/roles"] and "首次签到（" in replies["/badges"]
+    assert "Alice：每月一次品茶会" in replies["/feedbacks"]
+    assert "never started" not in replies["/pushlog"]

@@ -213,7 +213,7 @@ def roles_pyramid(_: Translator, title: str, by_role: Mapping[Role, Sequence[str
     lines = [_("<b>Roles in {title}</b>").format(title=name(title))]
     for role in sorted(Role, reverse=True):
         names = list(by_role.get(role, ()))
-        head = f"{role_name(_, role)} ({len(names)}) — {_(ROLE_DUTIES[role])}"
+        head = _("{role} ({n}) — {duty}").format(role=role_name(_, role), n=len(names), duty=_(ROLE_DUTIES[role]))
         shown = _(", ").join(name(n) for n in names[:limit]) or "—"
         more = len(names) - limit
         if more > 0:

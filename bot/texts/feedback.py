@@ -59,7 +59,8 @@ def admin_list(_: Translator, rows: Sequence[tuple[int, str, int, str, str]], wh
         return _("No open suggestions.") if which == "open" else _("No suggestions yet.")
     lines = [_("<b>Feedback box</b> ({which})").format(which=_("open") if which == "open" else _("all"))]
     for fid, text, votes, status, author in rows:
-        lines.append(f"#{fid} [{_(STATUS.get(status, status))}] {name(author)}: {_short(text)} · 👍 {votes}")
+        lines.append(_("#{id} [{status}] {author}: {text} · 👍 {votes}").format(
+            id=fid, status=_(STATUS.get(status, status)), author=name(author), text=_short(text), votes=votes))
     return "\n".join(lines)
 
 

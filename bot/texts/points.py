@@ -261,7 +261,7 @@ def badges(_: Translator, who: str, held: Sequence[tuple[str, datetime]], rules:
     have = {key for key, _at in held}
     lines = [_("<b>Badges of {who}</b>").format(who=name(who))]
     for key, at in held:
-        lines.append(f"🏅 {badge_name(_, key)} ({at:%Y-%m-%d})")
+        lines.append(_("🏅 {badge} ({date})").format(badge=badge_name(_, key), date=f"{at:%Y-%m-%d}"))
     missing = [r for r in rules if r.key not in have]
     if missing:
         lines.append(_("Still to earn: {list}").format(list=_(", ").join(badge_name(_, r.key) for r in missing)))
