@@ -93,6 +93,7 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 USAGE: dict[str, str] = {
+    "help": N_("/help [COMMAND]"),
     "setrole": N_("/setrole @username|id|(reply) activator|spreader [reason]"),
     "unsetrole": N_("/unsetrole @username|id|(reply) activator|spreader"),
     "set": N_("/set KEY VALUE|default — see /settings for the keys"),

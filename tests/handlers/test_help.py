@@ -43,14 +43,21 @@ async def test_help_command_gives_usage_a_real_example_and_who_may_use_it(pg, gr
         "/give — Give a member points (with a reason)",
         "Usage: /give @username|id|(reply) AMOUNT REASON",
         "Example: /give @alice 20 wrote the tea guide",
-        "Who: Admin and above, in a group.",
+        "Who: Admin and above, in a group, or in a private chat with me once connected to it (/connect).",
     ]
     assert (await say(pg, group.alice, "/help /checkin", group.chat)).splitlines()[2:] == [
-        "Example: /checkin", "Who: everyone, in a group."]
+        "Example: /checkin", "Who: everyone, in a group."]   # it needs the group: no private chat
+    assert (await say(pg, group.alice, "/help me", group.chat)).splitlines()[-1] == (
+        "Who: everyone, in a group, or in a private chat with me (for your group).")
+    assert (await say(pg, group.alice, "/help del", group.chat)).splitlines()[-1] == "Who: Admin and above, in a group."
+    # /help takes one command: a wrong call shows that it takes one, not a bare "/help".
+    assert await say(pg, group.alice, "/help give me", group.chat) == "Usage: /help [COMMAND]"
     assert await say(pg, group.alice, "/help nosuch", group.chat) == "I don't know /nosuch. /help lists what I can do."
     await say(pg, group.owner, "/lang zh", group.chat)
     zh = (await say(pg, group.alice, "/help give", group.chat)).splitlines()
     assert zh[0].startswith("/give — ") and zh[1].startswith("用法：/give") and zh[2].startswith("示例：")
+    assert zh[3] == "谁可以用：管理员及以上，在群里，或连接该群后在与我的私聊中（/connect）。"
+    assert await say(pg, group.alice, "/help give me", group.chat) == "用法：/help [命令名]"
 
 
 async def test_unknown_commands_get_a_pointer_in_private_and_when_addressed_but_quiet_otherwise(pg, group):
