@@ -204,6 +204,7 @@ async def run_demo(config: Config, out: TextIO = sys.stdout, keep: Path | None =
             await script.step(f"{pg.clock.now():%Y-%m-%d %H:%M}: the quiz goes out; Alice and Bob answer")
             quiz = [m for m in sim.replies(group) if "poll" in m][-1]
             sim.vote(alice, quiz, [1])
+            await script.step()  # each vote, then the poll as it stands after it
             sim.vote(bob, quiz, [0])
             await script.step()
             pg.clock.advance(minutes=30, seconds=1)

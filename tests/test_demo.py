@@ -52,6 +52,10 @@ def test_the_demo_runs_offline_and_tells_its_story(tmp_path):
     assert lines.index("· bob pressed '✅ Confirm'") < next(
         i for i, line in enumerate(lines) if line.startswith("✎ Sticky: 🧾 Order #1"))
     assert any(line.startswith("Sticky → owner: Order #1 (Tea mug for Bob) is fulfilled.") for line in lines)
+    # Each vote is followed by the poll as it stood after it (Bob's vote was counted under Alice's line).
+    alice_voted, bob_voted = lines.index("· alice voted 'Longjing'"), lines.index("· bob voted 'Earl Grey'")
+    assert lines[alice_voted + 1] == "✎ Sticky: [poll] Which tea is green? — Earl Grey (0) / Longjing (1) / Assam (0)"
+    assert lines[bob_voted + 1] == "✎ Sticky: [poll] Which tea is green? — Earl Grey (1) / Longjing (1) / Assam (0)"
     # The newcomer passes the check and may write; the inviter is rewarded in private.
     assert "· Sticky restricted dave (forever)" in lines
     assert "· Sticky lifted the restrictions on dave" in lines
