@@ -65,7 +65,9 @@ async def cmd_help(update: Update, context: BotContext) -> None:
         for part in parts:
             await reply(update, context, part)
         return
-    usable = [(s.name, s.role) for s in specs.values() if s.usable(role, in_group)]
+    # In private, the personal commands (/me, /history, /invite…) answer for your group (handlers/connections.py).
+    usable = [(s.name, s.role) for s in specs.values() if s.usable(role, in_group) or (
+        not in_group and s.where == "group" and s.remote and s.personal and s.usable(role, True))]
     for part in texts.help_parts(context.tr, usable, role, in_group):  # one message unless Telegram's limit splits it
         await reply(update, context, part)
 

@@ -80,3 +80,15 @@ async def test_a_members_help_has_no_heading_saying_admins(pg, group):
     assert headings and not [h for h in headings if "admins" in h.lower()], headings
     for command in ("/connect", "/disconnect", "/locks", "/blocklist"):
         assert any(l.startswith(command + " — ") for l in lines), command
+
+
+async def test_help_in_private_lists_the_personal_commands_that_answer_there(pg, group):
+    """/me, /history, /badges, /warns, /invite and /invites typed in private answer for your group (README), but
+    /help in private listed none of them: a member reading it would not know they work there."""
+    alice = group.alice
+    pg.sim.send(alice, "/start")
+    await pg.settle()
+    shown = "\n".join(await help_messages(pg, alice))
+    for command in ("/me", "/history", "/badges", "/warns", "/invite", "/invites"):
+        assert f"\n{command} — " in shown, command
+    assert "\n/checkin — " not in shown and "\n/give — " not in shown   # these need the group itself
