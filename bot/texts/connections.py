@@ -15,7 +15,10 @@ def connect_error(_: Translator, err: ConnectError) -> str:
     texts = {
         "not_admin": _("Telegram says you are not an admin of {title}, so you can't manage it from here.").format(title=title),
         "not_member": _("Telegram says you are not in {title}.").format(title=title),
-        "unknown_group": _("You are in no group of mine called {name}. /connect alone lists the groups you manage.").format(
+        "unknown_group": (
+            _("You are in no group of mine with id {name}. /connect alone lists the groups you manage.")
+            if str(p.get("name", "")).lstrip("-").isascii() and str(p.get("name", "")).lstrip("-").isdigit() else
+            _("You are in no group of mine called {name}. /connect alone lists the groups you manage.")).format(
             name=escape(str(p.get("name", "")))),
         "lost": _("You are no longer an admin of {title}, so this private chat no longer manages it (disconnected).").format(title=title),
         "unverified": _("I couldn't check your rights in {title} with Telegram just now; nothing was done. Please try again.").format(title=title),

@@ -75,6 +75,8 @@ async def test_connect_refusals_each_get_one_clear_line(pg):
         "Telegram says you are not an admin of Coffee Club, so you can't manage it from here.")
     assert await say(pg, g.admin, "/connect Tea House") == (
         "You are in no group of mine called Tea House. /connect alone lists the groups you manage.")
+    assert await say(pg, g.admin, "/connect -100123") == (   # a number is an id, not a title
+        "You are in no group of mine with id -100123. /connect alone lists the groups you manage.")
     pg.sim.send(g.alice, "/start")
     await pg.settle()
     assert await say(pg, g.alice, "/connect") == (
