@@ -10,7 +10,7 @@ from telegram.ext import Application
 
 from bot.context import BotContext
 from bot.domain.errors import UsageError, UserError
-from bot.domain.moderation import LogChatError, ModerationError, is_duration, parse_duration, parse_penalty
+from bot.domain.moderation import LogChatError, ModerationError, is_duration, meant_as_duration, parse_duration, parse_penalty
 from bot.domain.roles import Role
 from bot.texts import rules as texts
 from bot.texts import translator
@@ -33,6 +33,8 @@ async def _target(update: Update, context: BotContext, present: bool = True) -> 
 
 
 def _duration_reason(rest: list[str]):
+    if rest and meant_as_duration(rest[0]):
+        raise ModerationError(reason="bad_duration", value=rest[0])
     duration = parse_duration(rest[0]) if rest and is_duration(rest[0]) else None
     reason = " ".join(rest[1:] if duration else rest) or None
     return duration, reason

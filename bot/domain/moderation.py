@@ -66,6 +66,12 @@ def is_duration(text: str) -> bool:
     return True
 
 
+def meant_as_duration(text: str) -> bool:
+    """A word shaped like a duration that is not one (-1h, 0m, +2d): a typo, never the start of a reason — taken
+    as one, `/ban @x -1h` would ban forever with the reason "-1h"."""
+    return re.fullmatch(r"[-+]?\d+[smhdw]([-+]?\d+[smhdw])*", text.strip().lower()) is not None and not is_duration(text)
+
+
 def format_duration(duration: timedelta) -> str:
     """The shortest exact spelling: 90 s is 1m30s, 86400 s is 1d."""
     seconds = int(duration.total_seconds())

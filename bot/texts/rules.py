@@ -53,6 +53,8 @@ def moderation_error(_: Translator, err: UserError) -> str:
     if err.code == "rights":
         return _("I need the “{right}” admin right for that. Give it to me in the group's admin settings.").format(
             right=_(RIGHTS.get(str(p.get("right")), str(p.get("right")))))
+    if p.get("reason") == "bad_duration":
+        return _("“{value}” is not a duration; use 30s, 10m, 2h, 7d or 2w.").format(value=escape(str(p.get("value", ""))[:40]))
     texts = {
         "owner": _("Nobody acts on the group's owner."),
         "admin": _("Admins don't act on admins."),

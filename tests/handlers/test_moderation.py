@@ -232,3 +232,19 @@ async def test_bad_targets(pg, group):
     assert await say(pg, g.admin, "/ban @nobody", g.chat) == (
         "I haven't seen @nobody in this group yet. They need to write something first, or use their numeric id.")
     assert await say(pg, g.admin, f"/mute {pg.sim.bot.id}", g.chat) == "I won't do that to myself."
+
+
+async def test_a_mistyped_duration_is_refused_not_read_as_a_reason(pg, group):
+    """/ban @bob -1h banned Bob forever with the reason "-1h": a word shaped like a duration that is not one is
+    a typo, refused with the durations that work, and nothing is done."""
+    g = group
+    await say(pg, g.bob, "hello", g.chat)
+    for command in ("/ban @bob -1h spam", "/mute @bob 0m", "/ban @bob +2d"):
+        word = command.split()[2]
+        assert await say(pg, g.admin, command, g.chat) == f"“{word}” is not a duration; use 30s, 10m, 2h, 7d or 2w.", command
+    assert status(pg, g, g.bob)["status"] == "member"
+    assert await modlog(pg, g) == []
+    # A reason that starts with a number is still a reason.
+    assert (await say(pg, g.admin, "/ban @bob 3 spam links", g.chat)).startswith("Bob is banned forever.")
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert await say(pg, g.admin, "/mute @carol -5m", g.chat) == "“-5m”不是时长；请用 30s、10m、2h、7d 或 2w。"
