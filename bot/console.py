@@ -31,6 +31,7 @@ HELP = """Console verbs (Sticky answers as it would in Telegram):
   bob -> alice: /give 5 thanks   bob replies to alice's last message (bob -> sticky: Sticky's last one)
   alice dm: /start               alice writes to Sticky in private; its private messages show as [alice ⇄ Sticky]
   alice press Confirm            alice presses the button whose label contains "Confirm" on the latest message that has one
+                                 (a link button to Sticky opens her private chat and sends /start, as Telegram does)
   join dave [via LINK]           dave joins (through an invite link Sticky gave)
   leave dave                     dave leaves the group
   promote bob / demote bob       the owner makes bob (a member) a Telegram admin, or takes it back
@@ -228,7 +229,26 @@ class Session:
         for message in sorted((m for c in chats for m in self.sim.messages(c)), key=lambda m: (m["date"], m["message_id"]), reverse=True):
             for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
                 for button in row:
-                    if "callback_data" in button and wanted in button["text"].casefold():
+                    if wanted not in button["text"].casefold():
+                        continue
+                    if "callback_data" in button:
                         self.sim.press(user, message, button["callback_data"])
                         return
+                    if "url" in button:
+                        self._open(name, user, button)
+                        return
         self.note(f"no button labelled {label!r} for {name}")
+
+    def _open(self, name: str, user, button: dict) -> None:
+        """A link button: Telegram opens the URL. A deep link to Sticky opens its private chat, where Start sends
+        `/start PAYLOAD`; an invite link of the group joins it; any other address is outside Telegram."""
+        url = button["url"]
+        self.note(f"{name} opened the link '{button['text']}'")
+        bot = re.escape(self.sim.bot.username or "")
+        if m := re.fullmatch(rf"https://t\.me/{bot}(?:\?start=(?P<payload>[A-Za-z0-9_-]+))?", url, re.IGNORECASE):
+            self.private.add(name)
+            self.sim.send(user, f"/start {m['payload']}" if m["payload"] else "/start")
+        elif re.fullmatch(r"https://t\.me/\+\S+", url):
+            self.sim.join(self.group, user, link=url)
+        else:
+            self.note(f"{url} is outside Telegram: nothing happens here")

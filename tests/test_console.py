@@ -234,3 +234,25 @@ async def test_a_reply_goes_to_stickys_last_message_and_a_reply_to_nobody_is_not
     assert not any("I am the bot" in l for l in lines[1:])
     assert "· wait moves the clock by at most 366 days (1h30m, 2d…)" in lines, text
     assert "int too large" not in text
+
+
+async def test_pressing_a_link_button_to_sticky_opens_the_private_chat_with_its_start():
+    """The private question's "Answer privately" is a link to Sticky (t.me/Bot?start=…): `dave press answer` said
+    there was no such button. Telegram opens the private chat, and Start sends /start with the link's payload."""
+    out = io.StringIO()
+    steps = [
+        "owner: /set screening on",
+        "owner: /setcaptcha Which tea is green? | longjing",
+        "owner: /set captcha_mode question",
+        "join dave",
+        "dave press answer",
+        "dave dm: longjing",
+    ]
+    assert await run_console(Config(), Typist(out, steps), out, start=START) == 0
+    lines = out.getvalue().splitlines()
+    text = "\n".join(lines)
+    assert "· dave opened the link 'Answer privately'" in lines, text
+    assert any(l.startswith("[dave ⇄ Sticky] dave: /start ") for l in lines), text
+    assert any(l.startswith("[dave ⇄ Sticky]") and "Which tea is green?" in l for l in lines), text
+    assert "· Sticky lifted the restrictions on dave" in lines
+    assert not any("no button labelled" in l for l in lines)
