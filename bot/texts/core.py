@@ -152,7 +152,7 @@ def bot_added(_: Translator, title: str, is_admin: bool) -> str:
 
 
 def start_private(_: Translator) -> str:
-    return _("Hi! I'm Sticky. Add me to your group and make me an admin; then members can check in, earn points and more. Type /help for commands.")
+    return _("Hi! I'm Sticky. I run Telegram groups: roles, daily check-in and points, a points shop, invite rewards with newcomer screening, moderation, scheduled posts, loyalty and stats. Add me to your group and make me an admin to start. Here in private, /me, /history and /invite answer for your group, and admins can /connect to manage one from here. Type /help for commands.")
 
 
 MESSAGE_LIMIT = 4096  # Telegram's, in UTF-16 code units of the text after its HTML is parsed

@@ -92,3 +92,14 @@ async def test_help_in_private_lists_the_personal_commands_that_answer_there(pg,
     for command in ("/me", "/history", "/badges", "/warns", "/invite", "/invites"):
         assert f"\n{command} — " in shown, command
     assert "\n/checkin — " not in shown and "\n/give — " not in shown   # these need the group itself
+
+
+async def test_the_private_greeting_says_what_sticky_does_now_and_what_works_in_private(pg, group):
+    """The private /start said only "members can check in, earn points and more" (issue 13, item 9): it names what
+    exists, as the group's greeting does, and what the private chat itself is for — in English and Chinese."""
+    hello = await say(pg, group.alice, "/start")
+    for part in ("moderation", "scheduled posts", "stats", "/me", "/connect", "/help"):
+        assert part in hello, part
+    zh = await say(pg, pg.sim.user("lin", language_code="zh"), "/start")
+    for part in ("群管理", "定时发布", "统计", "/me", "/connect", "/help"):
+        assert part in zh, part
