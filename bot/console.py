@@ -38,7 +38,7 @@ HELP = """Console verbs (Sticky answers as it would in Telegram):
   wait 10m                       the clock moves (s, m, h, d; 1h30m): captcha timeouts, referral confirmations,
                                  deletions and schedules due on the way run at their own time
   help                           this list;  quit  ends
-`owner` owns the group "Console Group"; `admin` is its Telegram admin."""
+`owner` owns the group "Console Group"; `admin` is its Telegram admin; Sticky is @{bot} (/foo@{bot} addresses it)."""
 
 
 def span_seconds(text: str) -> int:
@@ -103,7 +103,7 @@ async def run_console(config: Config, stdin: TextIO, stdout: TextIO, start: date
             session = Session(pg, stdout)
             await session.open()
             if interactive:
-                print(HELP, file=stdout)
+                print(HELP.format(bot=pg.sim.bot.username), file=stdout)
             while True:
                 if interactive:
                     stdout.write("> ")
@@ -167,7 +167,7 @@ class Session:
         sim, group = self.sim, self.group
         who = next((m["who"] for pattern in (DM, PRESS, JOIN, MEMBER_VERB, SAY) if (m := pattern.match(line))), None)
         if line.strip() == "help":
-            print(HELP, file=self.out)
+            print(HELP.format(bot=self.sim.bot.username), file=self.out)
         elif self._is_sticky(who) and not WAIT.match(line):
             self.note("Sticky is the bot and answers by itself: write as a person (alice: hello)")
         elif m := WAIT.match(line):

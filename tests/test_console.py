@@ -81,6 +81,7 @@ async def test_a_scripted_console_session_runs_timed_work_buttons_and_private_ch
     assert any(l.startswith("✎ Sticky") and "Tea mug" in l and "order #1" in l.lower() for l in lines), text[-1500:]
     # `help` lists the verbs; library messages went to a file named at the end.
     assert "  alice press Confirm            alice presses the button whose label contains \"Confirm\" on the latest message that has one" in lines
+    assert '`owner` owns the group "Console Group"; `admin` is its Telegram admin; Sticky is @StickyTestBot (/foo@StickyTestBot addresses it).' in lines
     assert re.fullmatch(r"· library messages were written to \S+\.log", lines[-1])
     assert "WARNING" not in text and "apscheduler" not in text.lower()
 
