@@ -69,7 +69,7 @@ def _keyboard(context: BotContext, check: Check, _) -> InlineKeyboardMarkup | No
 
 
 async def _prompt_text(context: BotContext, check: Check, _, who: str, private: bool) -> str:
-    group = (await context.services.groups.repo.get(check.chat_id))
+    group = (await context.services.groups.group(check.chat_id))
     seconds = max(0, int((context.services.funnel.deadline_of(check) - context.services.clock.now()).total_seconds()))
     return texts.prompt(_, check.mode, who, group.title if group else "", check.question, seconds, private)
 
@@ -200,7 +200,7 @@ async def restrict(context: BotContext, check: Check, tries: int = 0) -> bool:
 
 async def job_restrict(context: BotContext) -> None:
     check_id, tries = context.job.data
-    check = await context.services.funnel.repo.check(check_id)
+    check = await context.services.funnel.check(check_id)
     if check is not None and check.status == "pending" and check.action == "restrict":
         await restrict(context, check, tries)
 
@@ -215,7 +215,7 @@ async def unscreened_message(update: Update, context: BotContext) -> bool:
     s = context.services
     if not await s.funnel.unrestricted(message.chat.id, user.id):
         return False
-    check = await s.funnel.repo.pending_check(message.chat.id, user.id)
+    check = await s.funnel.pending_check(message.chat.id, user.id)
     if check is None or check.action != "restrict":  # made or dropped meanwhile (another process, an admin)
         s.funnel.forget_restriction(message.chat.id, user.id)
         return False
@@ -238,8 +238,8 @@ async def finish_pass(context: BotContext, check: Check, retry: bool = False) ->
     s = context.services
     disarm(context, check)
     _ = await _tr(context, check.chat_id)
-    group = await s.groups.repo.get(check.chat_id)
-    user = await s.members.members.user(check.user_id)
+    group = await s.groups.group(check.chat_id)
+    user = await s.members.user(check.user_id)
     if check.via == "request":
         # Tell them first: the request is what lets the bot write to someone who never started it.
         if not retry:
@@ -281,7 +281,7 @@ async def finish_fail(context: BotContext, check: Check, retry: bool = False) ->
     if check.via == "request":
         if not retry:
             _ = await _tr(context, check.chat_id)
-            group = await context.services.groups.repo.get(check.chat_id)
+            group = await context.services.groups.group(check.chat_id)
             title = group.title if group else ""
             text = texts.timeout_private(_, title) if check.status == "timeout" else texts.failed_private(_, title)
             await _edit_or_send(context, check, text)
@@ -456,7 +456,7 @@ async def on_captcha_button(update: Update, context: BotContext) -> None:
     _, check_text, index_text = query.data.split(":")
     check_id, index = parse_number(check_text), parse_number(index_text, 2)
     s = context.services
-    check = await s.funnel.repo.check(check_id) if check_id is not None else None
+    check = await s.funnel.check(check_id) if check_id is not None else None
     label = check.choices[index] if check and index is not None and index < len(check.choices) else ""
     result = await s.funnel.answer(check_id, query.from_user.id, label) if check_id is not None else Answered("gone", None)
     tr = await _tr(context, check.chat_id) if check else context.tr
@@ -485,7 +485,7 @@ async def on_private_text(update: Update, context: BotContext) -> None:
         return
     result = await s.funnel.answer(check.id, message.from_user.id, message.text or "", sent_at=message.date)
     tr = await _tr(context, check.chat_id)
-    group = await s.groups.repo.get(check.chat_id)
+    group = await s.groups.group(check.chat_id)
     if result.outcome == "retry":
         await reply(update, context, texts.retry(tr, result.check.attempts_left) + "\n"
                     + await _prompt_text(context, result.check, tr, "", private=True))
@@ -509,11 +509,11 @@ async def on_start_payload(update: Update, context: BotContext) -> None:
     try:
         if payload.startswith("ref_"):
             link = await s.funnel.claim(payload.removeprefix("ref_"), who.id)
-            group = await s.groups.repo.get(link.chat_id)
+            group = await s.groups.group(link.chat_id)
             await reply(update, context, texts.deep_link_welcome(context.tr, group.title if group else "", link.url))
         elif payload.startswith("cap_"):
             check_id = parse_number(payload.removeprefix("cap_"))
-            check = await s.funnel.repo.check(check_id) if check_id is not None else None
+            check = await s.funnel.check(check_id) if check_id is not None else None
             if check is None or check.status != "pending" or check.user_id != who.id or check.mode != "question":
                 await reply(update, context, texts.no_check(context.tr))
             else:
@@ -538,8 +538,8 @@ async def on_group_message(update: Update, context: BotContext) -> None:
 
 async def announce(context: BotContext, c: Confirmed) -> None:
     s = context.services
-    group = await s.groups.repo.get(c.referral.chat_id)
-    invitee = await s.members.members.user(c.referral.invitee_id)
+    group = await s.groups.group(c.referral.chat_id)
+    invitee = await s.members.user(c.referral.invitee_id)
     title, who = group.title if group else "", invitee.display if invitee else str(c.referral.invitee_id)
 
     def render(_):
@@ -557,7 +557,7 @@ async def job_captcha(context: BotContext) -> None:
     """A few seconds after a check's deadline (answers sent in time may still be on their way): remove (or decline)
     whoever has not passed. Early (clock skew)? Wait the rest."""
     s = context.services
-    check = await s.funnel.repo.check(context.job.data)
+    check = await s.funnel.check(context.job.data)
     if check is None or check.status != "pending":
         return
     if s.clock.now() < s.funnel.expires_at(check):
@@ -584,7 +584,7 @@ async def job_sweep(context: BotContext) -> None:
             if check.via == "join" and check.prompt_message_id is None and check.id not in _PROMPTING:
                 # Its prompt never went out (Telegram refused it, or a stop dropped it while it waited): without
                 # one they could only time out.
-                user = await s.members.members.user(check.user_id)
+                user = await s.members.user(check.user_id)
                 await _prompt(context, check, await _tr(context, check.chat_id), user.display if user else str(check.user_id))
     # What decided (or just opened) checks still owe Telegram after a crash or a failure: done now, retried until done.
     for check in await s.funnel.due_actions():

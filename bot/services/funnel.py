@@ -292,6 +292,14 @@ class FunnelService:
     async def pending_checks(self) -> list[Check]:
         return await self.repo.all_pending()
 
+    async def check(self, check_id: int) -> Check | None:
+        """One check by its id, open or decided (a button press or a job names it)."""
+        return await self.repo.check(check_id)
+
+    async def pending_check(self, chat_id: int, user_id: int) -> Check | None:
+        """The member's open check in that group, if any."""
+        return await self.repo.pending_check(chat_id, user_id)
+
     async def typed_check(self, user_id: int) -> Check | None:
         return await self.repo.pending_typed_check(user_id)
 
