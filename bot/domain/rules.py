@@ -67,7 +67,8 @@ class Tok:
     @property
     def value(self) -> str:
         if self.kind == "str":
-            return re.sub(r"\\(.)", r"\1", self.text[1:-1])
+            # Only \" and \\ are escapes; any other backslash stays as typed (a regex's \s, \d, \b mean what they say).
+            return re.sub(r'\\([\\"])', r"\1", self.text[1:-1])
         return self.text
 
 
@@ -363,7 +364,9 @@ def _kind(key: str, role: str, syntax: str, content: bool = False):
 
 
 def _q(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """Quoted so that Tok.value gives `text` back: a backslash is doubled only before a backslash, a quote or the
+    end (where it would read as an escape), so a regex such as buy\\s+now is shown as typed."""
+    return '"' + re.sub(r'\\(?=[\\"]|$)', r"\\\\", text).replace('"', '\\"') + '"'
 
 
 # triggers ----------------------------------------------------------------------------------------------------

@@ -341,3 +341,18 @@ def test_lock_types_expand_aliases_in_one_order():
         lock_types(["nonsense"])
     for line in LOCKS.values():
         assert parse_rule(line).source == line
+
+
+@pytest.mark.parametrize("typed,pattern,text", [
+    (r'regex "buy\s+now"', r"buy\s+now", "buy   now"),  # a regex's own escapes are kept as typed
+    (r'regex "\d{5}"', r"\d{5}", "call 12345"),
+    (r'regex "\bfree\b"', r"\bfree\b", "it is free!"),
+    (r'regex "a\"b"', 'a"b', 'say a"b'),  # \" is a quote inside the text
+    (r'regex "a\\\\b"', r"a\\b", r"a\b"),  # \\ is one backslash: the pattern a\\ matches a backslash
+])
+def test_backslashes_in_a_quoted_text_mean_what_was_typed(typed, pattern, text):
+    rule = parse_rule(f"when message and {typed} then delete")
+    assert rule.conditions[0].args[0] == pattern
+    assert fires(rule.source, msg(text))
+    assert parse_rule(rule.source).conditions[0].args[0] == pattern  # round trip keeps the pattern
+    assert not fires(rule.source, msg("nothing to see"))
