@@ -14,7 +14,7 @@ from bot.context import BotContext
 from bot.domain.errors import UsageError
 from bot.domain.roles import Role
 from bot.domain.rules_io import MAX_IMPORT_BYTES, RulesImportError
-from bot.domain.rules import LOCKS, Event, MemberFacts, lock_types, parse_flood_limit, parse_flood_mode
+from bot.domain.rules import LOCKS, Event, MemberFacts, blocklist_args, lock_types, parse_flood_limit, parse_flood_mode
 from bot.services.rules import Verdict
 from bot.texts import translator
 from bot.telegram_port import user_info
@@ -211,14 +211,19 @@ async def cmd_rule(update: Update, context: BotContext) -> None:
 
 @command("addblocklist", role=Role.ADMIN)
 async def cmd_addblocklist(update: Update, context: BotContext) -> None:
-    words = _words(update)
-    added = await context.services.rules.list_add(update.effective_chat.id, "blocklist", [(w, None) for w in words])
-    await reply(update, context, texts.list_changed(context.tr, added, 0, "blocklist"))
+    if not _rest(update, 1).strip():
+        raise UsageError()
+    items, why = blocklist_args(_rest(update, 1))
+    added = await context.services.rules.list_add(update.effective_chat.id, "blocklist", [(w, why) for w in items])
+    await reply(update, context, texts.list_changed(context.tr, added, 0, "blocklist", why))
 
 
 @command("rmblocklist", role=Role.ADMIN)
 async def cmd_rmblocklist(update: Update, context: BotContext) -> None:
-    removed = await context.services.rules.list_remove(update.effective_chat.id, "blocklist", _words(update))
+    if not _rest(update, 1).strip():
+        raise UsageError()
+    items, _none = blocklist_args(_rest(update, 1), reason_allowed=False)
+    removed = await context.services.rules.list_remove(update.effective_chat.id, "blocklist", items)
     await reply(update, context, texts.list_changed(context.tr, 0, removed, "blocklist") if removed else texts.list_items(context.tr, "blocklist", []))
 
 
@@ -226,16 +231,6 @@ async def cmd_rmblocklist(update: Update, context: BotContext) -> None:
 async def cmd_blocklist(update: Update, context: BotContext) -> None:
     items = await context.services.rules.list_items(update.effective_chat.id, "blocklist")
     await reply(update, context, texts.list_items(context.tr, "blocklist", items))
-
-
-def _words(update: Update) -> list[str]:
-    """Quoted phrases or single words: /addblocklist "buy now" spam."""
-    rest = _rest(update, 1)
-    words = [a or b for a, b in re.findall(r'"([^"]+)"|(\S+)', rest)]
-    words = [w.strip() for w in words if w.strip() and len(w) <= 100]
-    if not words:
-        raise UsageError()
-    return words
 
 
 @command("setflood", role=Role.ADMIN)

@@ -1091,3 +1091,54 @@ def lock_types(words: list[str]) -> list[str]:
         else:
             raise LockError(reason="unknown", value=word)
     return [t for t in LOCKS if t in wanted]
+
+
+# /addblocklist: Rose's grammar. The first thing is what to block — a word, a "quoted phrase", or a list in
+# parentheses, (hi, hey, "good morning") — and the rest is the reason, kept as the entry's note.
+BLOCKLIST_RULE = "blocklist"
+
+
+class BlocklistError(RuleError):
+    code = "blocklist"  # params: reason in {none, paren, action, long}, value
+
+
+def _unquote(item: str) -> str:
+    item = item.strip()
+    return item[1:-1].strip() if len(item) >= 2 and item[0] == item[-1] == '"' else item
+
+
+def blocklist_args(text: str, reason_allowed: bool = True) -> tuple[list[str], str | None]:
+    """(the entries, the reason or None). Raises BlocklistError for nothing given, an unclosed "(" or '"', an entry
+    over 100 characters, or Rose's {tmute 1h} action tag (one blocklist rule, one action: /rule add for another)."""
+    text = text.strip()
+    if not text:
+        raise BlocklistError(reason="none", value="")
+    if text[0] == "(":
+        end = text.find(")")
+        if end < 0:
+            raise BlocklistError(reason="paren", value=text[:40])
+        items = [_unquote(i) for i in re.findall(r'"[^"]*"|[^,]+', text[1:end])]
+        rest = text[end + 1:]
+    elif text[0] == '"':
+        end = text.find('"', 1)
+        if end < 0:
+            raise BlocklistError(reason="paren", value=text[:40])
+        items, rest = [text[1:end].strip()], text[end + 1:]
+    else:
+        first, _sep, rest = text.partition(" ")
+        items = [first]
+    items = [i for i in (" ".join(i.split()) for i in items) if i]
+    if not items:
+        raise BlocklistError(reason="none", value="")
+    if too_long := next((i for i in items if len(i) > 100), None):
+        raise BlocklistError(reason="long", value=too_long[:40])
+    reason = " ".join(rest.split()) or None
+    if reason and (tag := re.search(r"\{([^}]*)\}", reason)):
+        action = " ".join(tag.group(1).split())
+        effects = parse_flood_mode(action.split()) if action else "delete"  # Rose's tmute 1h, ban, kick… in rule words
+        effects = 'warn "blocklist"' if effects.startswith("warn") else effects
+        line = "when message or edit and words " + " ".join(_q(i) for i in items) + f" then delete, {effects}"
+        raise BlocklistError(reason="action", value=tag.group(0)[:40], line=line.replace("delete, delete", "delete"))
+    if reason and not reason_allowed:
+        return [*items, *blocklist_args(reason, False)[0]], None
+    return items, reason

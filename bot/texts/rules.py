@@ -223,6 +223,8 @@ def rule_error(_: Translator, err: UserError) -> str:
         return flood_error(_, str(reason), str(p.get("value", "")))
     if err.code == "lock":
         return lock_error(_, str(reason), str(p.get("value", "")))
+    if err.code == "blocklist":
+        return blocklist_error(_, str(reason), str(p.get("value", "")), str(p.get("line", "")))
     if err.code == "import":
         return import_error(_, err)
     if reason == "syntax":
@@ -303,16 +305,28 @@ def forward_refused(_: Translator, who: str, tier: str, needed: str) -> str:
     return _("↪️ {who}, forwards are for {needed} and above here; you are {tier}.").format(who=name(who), needed=needed, tier=tier)
 
 
-def list_changed(_: Translator, added: int, removed: int, listname: str) -> str:
+def list_changed(_: Translator, added: int, removed: int, listname: str, reason: str | None = None) -> str:
     if removed:
         return _.ngettext("Removed {n} entry from {list}.", "Removed {n} entries from {list}.", removed).format(n=removed, list=escape(listname))
-    return _.ngettext("{n} entry in {list} added or updated.", "{n} entries in {list} added or updated.", added).format(n=added, list=escape(listname))
+    text = _.ngettext("{n} entry in {list} added or updated.", "{n} entries in {list} added or updated.", added).format(n=added, list=escape(listname))
+    return text + ("\n" + _("Reason: {reason}").format(reason=escape(reason)) if reason else "")
+
+
+def blocklist_error(_: Translator, reason: str, value: str, line: str) -> str:
+    if reason == "paren":
+        return _("A “(” or a quote is not closed: {value}").format(value=escape(value))
+    if reason == "long":
+        return _("An entry can be at most 100 characters: {value}…").format(value=escape(value))
+    if reason == "action":
+        return _("Every blocklist entry gets what the rule blocklist does (/rule show blocklist), so {tag} is not taken. "
+                 "For another action, add a rule of its own:").format(tag=escape(value)) + "\n/rule add " + escape(line)
+    return _('Usage: /addblocklist "word or phrase" [reason], or several at once: /addblocklist (word, "a phrase") [reason]')
 
 
 def list_items(_: Translator, listname: str, items) -> str:
     if not items:
         return _("{list} is empty.").format(list=escape(listname))
-    return escape(listname) + ":\n" + "\n".join(f"• {escape(item)}" for item, _note in items)
+    return escape(listname) + ":\n" + "\n".join(f"• {escape(item)}" + (f" — {escape(note)}" if note else "") for item, note in items)
 
 
 TRIGGERS = {

@@ -44,7 +44,7 @@ async def test_a_flood_is_muted_and_a_backlog_is_not(pg, group):
 
 async def test_edits_are_judged_but_not_counted_for_flood(pg, group):
     g = group
-    await say(pg, g.admin, '/addblocklist "buy now" casino*', g.chat)
+    await say(pg, g.admin, '/addblocklist ("buy now", casino*)', g.chat)
     first = pg.sim.send(g.carol, "hello", g.chat)
     await pg.settle()
     for i in range(5):  # five edits of one message are not six messages
@@ -61,7 +61,7 @@ async def test_edits_are_judged_but_not_counted_for_flood(pg, group):
 async def test_blocklist_shortcuts(pg, group):
     g = group
     assert await say(pg, g.admin, "/blocklist", g.chat) == "blocklist is empty."
-    assert await say(pg, g.admin, '/addblocklist "buy now" spam', g.chat) == "2 entries in blocklist added or updated."
+    assert await say(pg, g.admin, '/addblocklist ("buy now", spam)', g.chat) == "2 entries in blocklist added or updated."
     assert await say(pg, g.admin, "/blocklist", g.chat) == "blocklist:\n• buy now\n• spam"
     spam = pg.sim.send(g.alice, "great SPAM here", g.chat)
     await pg.settle()
@@ -70,7 +70,30 @@ async def test_blocklist_shortcuts(pg, group):
     ok = pg.sim.send(g.alice, "spam again", g.chat)
     await pg.settle()
     assert not deleted(pg, ok)
-    assert await say(pg, g.admin, "/addblocklist", g.chat) == 'Usage: /addblocklist "word or phrase" …'
+    assert await say(pg, g.admin, "/addblocklist", g.chat) == (
+        'Usage: /addblocklist "word or phrase" [reason] — or several: /addblocklist (word, "a phrase") [reason]')
+
+
+async def test_addblocklist_reads_roses_grammar_the_rest_is_the_reason(pg, group):
+    # Rose: /addblocklist TRIGGER REASON. "casino No gambling ads" blocks casino — not "No", "gambling" and "ads".
+    g = group
+    assert await say(pg, g.admin, "/addblocklist casino No gambling ads", g.chat) == (
+        "1 entry in blocklist added or updated.\nReason: No gambling ads")
+    assert await say(pg, g.admin, '/addblocklist "free money" scam', g.chat) == (
+        "1 entry in blocklist added or updated.\nReason: scam")
+    assert await say(pg, g.admin, '/addblocklist (pills, "cheap meds")', g.chat) == "2 entries in blocklist added or updated."
+    assert await say(pg, g.alice, "/blocklist", g.chat) == (
+        "blocklist:\n• casino — No gambling ads\n• cheap meds\n• free money — scam\n• pills")
+    kept = pg.sim.send(g.alice, "No, I have no ads", g.chat)
+    gone = pg.sim.send(g.bob, "try the CASINO", g.chat)
+    await pg.settle()
+    assert not deleted(pg, kept) and deleted(pg, gone)
+    assert await say(pg, g.admin, '/addblocklist "open', g.chat) == "A “(” or a quote is not closed: \"open"
+    assert await say(pg, g.admin, "/addblocklist casino {tmute 1h}", g.chat) == (
+        "Every blocklist entry gets what the rule blocklist does (/rule show blocklist), so {tmute 1h} is not taken. "
+        'For another action, add a rule of its own:\n/rule add when message or edit and words "casino" then delete, mute 1h')
+    assert await say(pg, g.admin, "/rmblocklist (casino, pills)", g.chat) == "Removed 2 entries from blocklist."
+    assert await say(pg, g.alice, "/blocklist", g.chat) == "blocklist:\n• cheap meds\n• free money — scam"
 
 
 async def test_admins_and_anonymous_admins_are_exempt(pg, group):

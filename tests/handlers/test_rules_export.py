@@ -39,7 +39,7 @@ async def test_export_is_the_owners_and_goes_in_private(pg, group):
 
 async def test_export_then_import_puts_the_rules_back_exactly(pg, group):
     g = group
-    await say(pg, g.admin, '/addblocklist "buy now" spam', g.chat)
+    await say(pg, g.admin, '/addblocklist ("buy now", spam)', g.chat)
     await say(pg, g.admin, "/lock sticker", g.chat)
     await say(pg, g.admin, "/setflood 4 in 20s", g.chat)
     sent = await export(pg, g)
