@@ -204,7 +204,8 @@ async def cmd_rule(update: Update, context: BotContext) -> None:
         links = tuple(_host(m.group(0)) for m in _URL.finditer(text))
         event = Event("message", chat, 0, message.date, None, text, links, text.count("@"),
                       sticky_command=_names_own_command(text, context))
-        await reply(update, context, texts.rule_trace(tr, await s.test(chat, event, MemberFacts())))
+        mode = (await context.services.groups.settings(chat)).rules_mode
+        await reply(update, context, texts.rule_trace(tr, await s.test(chat, event, MemberFacts()), mode))
     else:
         raise UsageError()
 

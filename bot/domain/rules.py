@@ -765,7 +765,7 @@ class Fired:
 class TraceLine:
     rule: Rule
     fired: bool
-    why: str  # "trigger", "exempt", "approved", "cooldown", "sticky_command" (a reward rule and one of Sticky's own commands), the failing condition's source, or "" when it fired
+    why: str  # "off" (the rule is switched off), "trigger", "exempt", "approved", "cooldown", "sticky_command" (a reward rule and one of Sticky's own commands), the failing condition's source, or "" when it fired
 
 
 @dataclass(frozen=True)
@@ -912,6 +912,7 @@ def evaluate(event: Event, rules: Iterable[Rule], member: MemberFacts, window: W
     stopped = False
     for rule in rules:
         if not rule.enabled:
+            trace.append(TraceLine(rule, False, "off"))  # /rule test names every rule, and why it did nothing
             continue
         if stopped:
             trace.append(TraceLine(rule, False, "stopped"))

@@ -278,11 +278,13 @@ def rule_moved(_: Translator, name: str, position: int) -> str:
     return _("Rule {name} is now number {n}.").format(name=escape(name), n=position)
 
 
-def rule_trace(_: Translator, decision) -> str:
+def rule_trace(_: Translator, decision, mode: str = "on") -> str:
     lines = [_("Dry run for a typical member:")]
     for t in decision.trace:
         name = escape(t.rule.name)
-        if t.fired:
+        if t.why == "off":
+            lines.append("· " + _("{name}: off (/rule on {name} switches it on)").format(name=name))
+        elif t.fired:
             lines.append("✅ " + _("{name} fires: {effects}").format(name=name, effects=escape(", ".join(map(str, t.rule.effects)))))
         elif t.why == "trigger":
             lines.append("· " + _("{name}: listens to something else").format(name=name))
@@ -298,6 +300,10 @@ def rule_trace(_: Translator, decision) -> str:
             lines.append("· " + _("{name}: not fired, because this does not hold: {condition}").format(name=name, condition=escape(t.why)))
     if not any(t.fired for t in decision.trace):
         lines.append(_("Nothing would happen."))
+    if mode == "dry":
+        lines.append(_("rules_mode is dry here: rules only write to /modlog what they would do."))
+    elif mode == "off":
+        lines.append(_("rules_mode is off here: no rule runs (/set rules_mode on)."))
     return "\n".join(lines)
 
 

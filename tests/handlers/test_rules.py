@@ -234,3 +234,17 @@ async def test_a_message_starting_with_a_command_is_judged_as_a_message_too(pg, 
         pg.sim.send(g.bob, f"/x flood {i}", g.chat)
     await pg.settle()
     assert [c.params["user_id"] for c in pg.sim.calls("restrictChatMember") if c.ok] == [g.bob.id]
+
+
+async def test_rule_test_names_every_rule_even_those_off_and_says_when_rules_do_nothing(pg, group):
+    # The seeded link gate is off: an admin asking why a link would pass must see that rule, and why.
+    g = group
+    trace = await say(pg, g.admin, "/rule test see https://example.com", g.chat)
+    assert "· links: off (/rule on links switches it on)" in trace.splitlines()
+    assert trace.splitlines()[-1] == "Nothing would happen."
+    await say(pg, g.owner, "/set rules_mode dry", g.chat)
+    trace = await say(pg, g.admin, '/rule test buy now', g.chat)
+    assert trace.splitlines()[-1] == "rules_mode is dry here: rules only write to /modlog what they would do."
+    await say(pg, g.owner, "/set rules_mode off", g.chat)
+    trace = await say(pg, g.admin, '/rule test buy now', g.chat)
+    assert trace.splitlines()[-1] == "rules_mode is off here: no rule runs (/set rules_mode on)."
