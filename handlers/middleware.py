@@ -10,13 +10,15 @@ from bot.domain.roles import Role
 from bot.telegram_port import user_info
 from bot.texts import Translator, language_for_user, translator
 from handlers.base import CommandSpec
-from handlers.router import SERVICE_MESSAGE
+from handlers.router import SERVICE_MESSAGE, admin_call
 from handlers.funnel import unscreened_message
 from handlers.stats import spotlight_newcomer
 
 
 def command_name(update: Update) -> str | None:
     message = update.message
+    if message is not None and message.text and message.text[:1] == "@" and admin_call(message) is not None:
+        return "report"  # Rose's @admin in reply
     if message is None or not message.entities:
         return None
     first = message.entities[0]

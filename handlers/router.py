@@ -3,6 +3,7 @@
 fields PTB's StatusUpdate.ALL asks about, at once, instead of its ~45 filters in turn."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from operator import attrgetter
@@ -16,9 +17,27 @@ from handlers.base import Callback, spec_of
 from handlers.connections import acts_elsewhere, run_elsewhere
 
 
+_ADMIN_CALL = re.compile(r"@admins?(?=\s|$)", re.I)
+
+
+def admin_call(message: Message | None) -> list[str] | None:
+    """Rose's `@admin` (or `@admins`): a group message starting with it, in reply to another message, is /report —
+    the args are the words after it. Without a reply (or in a forum, the topic's own first message) it is an
+    ordinary message: someone may be asking for an admin in words."""
+    if message is None or not message.text or message.chat.type not in (Chat.GROUP, Chat.SUPERGROUP):
+        return None
+    replied = message.reply_to_message
+    if replied is None or replied.forum_topic_created or not _ADMIN_CALL.match(message.text):
+        return None
+    return message.text.split()[1:]
+
+
 def parse_command(message: Message | None, bot_username: str | None) -> tuple[str, list[str]] | None:
     """(name, args) when the message starts with a command for this bot, as PTB's CommandHandler reads it:
-    the first entity is a bot_command at offset 0; `/cmd@OtherBot` is someone else's and gives None."""
+    the first entity is a bot_command at offset 0; `/cmd@OtherBot` is someone else's and gives None. Rose's
+    `@admin` in reply is the command report (admin_call)."""
+    if message is not None and message.text and message.text[:1] == "@" and (args := admin_call(message)) is not None:
+        return "report", args
     if message is None or not message.entities or not message.text:
         return None
     first = message.entities[0]

@@ -248,3 +248,20 @@ async def test_a_mistyped_duration_is_refused_not_read_as_a_reason(pg, group):
     assert (await say(pg, g.admin, "/ban @bob 3 spam links", g.chat)).startswith("Bob is banned forever.")
     await say(pg, g.owner, "/lang zh", g.chat)
     assert await say(pg, g.admin, "/mute @carol -5m", g.chat) == "“-5m”不是时长；请用 30s、10m、2h、7d 或 2w。"
+
+
+async def test_at_admin_in_reply_reports_as_rose_does(pg, group):
+    g = group
+    spam = pg.sim.send(g.bob, "cheap pills", g.chat)
+    await pg.settle()
+    assert await say(pg, g.alice, "@admin", g.chat, reply_to=spam) == "Alice reported Bob to the admins."
+    report = pg.sim.replies(g.chat)[-1]
+    assert [b["callback_data"].split(":")[1] for row in report["reply_markup"]["inline_keyboard"] for b in row] == [
+        "del", "warn", "mute", "ban", "ok"]
+    assert await say(pg, g.carol, "@Admins look at this", g.chat, reply_to=spam) == "Carol reported Bob to the admins."
+    assert await say(pg, g.alice, "@admin", g.chat, reply_to=spam) == (
+        "You reported something a moment ago; admins have it. Try again in a few minutes.")
+    # Without a reply, or with @admin inside a sentence, it is an ordinary message: nothing is answered.
+    assert await say(pg, g.carol, "@admin are you there?", g.chat) == ""
+    assert await say(pg, g.carol, "ask @admin later", g.chat, reply_to=spam) == ""
+    assert await say(pg, g.carol, "@administrator hi", g.chat, reply_to=spam) == ""
