@@ -259,7 +259,15 @@ async def cmd_report(update: Update, context: BotContext) -> None:
         [InlineKeyboardButton(labels[k], callback_data=f"rep:{k}:{data}") for k in ("del", "warn", "mute")],
         [InlineKeyboardButton(labels[k], callback_data=f"rep:{k}:{data}") for k in ("ban", "ok")],
     ])
-    await reply(update, context, texts.report_sent(context.tr, update.effective_user.first_name, target.user.display), markup=markup)
+    reporter = update.effective_user.first_name
+    await reply(update, context, texts.report_sent(context.tr, reporter, target.user.display), markup=markup)
+    # The group's admins hear of it in private too (those who started Sticky and did not opt out): a report posted
+    # only in a busy group scrolls away unseen.
+    notice = texts.report_notice(context.tr, update.effective_chat.title or str(chat), reporter, target.user.display,
+                                 " ".join(context.args or []) or None, message_link(chat, replied.message_id))
+    for admin_id in await context.services.members.admins(chat):
+        if admin_id != person_id(context):
+            await context.services.outbox.private(admin_id, notice, chat_id=chat, kind="report_notify")
 
 
 async def _admin_pressed(update: Update, context: BotContext) -> bool:

@@ -40,6 +40,7 @@ POLICIES: dict[str, Policy] = {
     "log_refused": Policy(capped=False, quiet="defer"),  # the owner told once that the log chat refuses
     "rule": Policy(capped=False, quiet="drop"),  # a rule's answer to what a member just did (a check-in, a join…)
     "rule_notify": Policy(capped=False, quiet="defer"),  # private: a rule tells the admins
+    "report_notify": Policy(capped=False, quiet="defer"),  # private: a member's /report (or @admin), to the admins
     "night": Policy(capped=False, quiet="drop"),  # night mode's "closed until 07:00" / "open again": stale later
 }
 STRICT = Policy(capped=True, quiet="drop")

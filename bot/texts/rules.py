@@ -180,6 +180,16 @@ def report_sent(_: Translator, reporter: str, who: str) -> str:
     return _("{reporter} reported {who} to the admins.").format(reporter=name(reporter), who=name(who))
 
 
+def report_notice(_: Translator, group: str, reporter: str, who: str, reason: str | None, link: str | None) -> str:
+    """A private notice to an admin: a member reported someone's message."""
+    text = _("🚩 {group}: {reporter} reported {who}.").format(group=escape(group), reporter=name(reporter), who=name(who))
+    if reason:
+        text += "\n" + _("Reason: {reason}").format(reason=reason_text(reason))
+    if link:
+        text += "\n" + f'<a href="{escape(link)}">{escape(link)}</a>'
+    return text
+
+
 def report_buttons(_: Translator) -> dict[str, str]:
     return {"del": _("🗑 Delete"), "warn": _("⚠️ Warn"), "mute": _("🔇 Mute 1h"), "ban": _("⛔ Ban"), "ok": _("✔️ Dismiss")}
 

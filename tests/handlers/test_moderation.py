@@ -265,3 +265,17 @@ async def test_at_admin_in_reply_reports_as_rose_does(pg, group):
     assert await say(pg, g.carol, "@admin are you there?", g.chat) == ""
     assert await say(pg, g.carol, "ask @admin later", g.chat, reply_to=spam) == ""
     assert await say(pg, g.carol, "@administrator hi", g.chat, reply_to=spam) == ""
+
+
+async def test_a_report_reaches_the_admins_in_private(pg, group):
+    # A report only posted in a busy group scrolls away unseen: admins who started Sticky are told in private.
+    g = group
+    await say(pg, g.admin, "/start")
+    before_owner = len(pg.sim.replies(g.owner))
+    spam = pg.sim.send(g.bob, "cheap pills", g.chat)
+    await pg.settle()
+    assert await say(pg, g.alice, "/report selling pills", g.chat, reply_to=spam) == "Alice reported Bob to the admins."
+    notice = pg.sim.replies(g.admin)[-1]["text"]
+    assert notice.splitlines()[:2] == ["🚩 Tea Lovers: Alice reported Bob.", "Reason: selling pills"]
+    assert notice.splitlines()[2] == f"https://t.me/c/{str(g.chat.id)[4:]}/{spam['message_id']}"
+    assert len(pg.sim.replies(g.owner)) == before_owner  # the owner never started Sticky: nothing sent
