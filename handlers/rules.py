@@ -23,7 +23,6 @@ from bot.texts import rules as texts
 from handlers.base import answer_query, attempt, command, delete_later, edit_query_message, message_link, person_id, render_error, reply, spec_of
 from handlers.router import parse_command
 
-_URL = re.compile(r"(?:https?://|www\.)[^\s]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|me|ru|cn|xyz|top|info)\b", re.I)
 _EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\U0001F1E6-\U0001F1FF]")
 # An animation also carries `document` (Telegram sets both for compatibility), so it is looked for first.
 _MEDIA = ("photo", "video", "audio", "voice", "animation", "document", "sticker", "video_note")
@@ -201,9 +200,11 @@ async def cmd_rule(update: Update, context: BotContext) -> None:
     elif sub == "test" and args:
         message = update.effective_message
         text = _rest(update, 2)
-        links = tuple(_host(m.group(0)) for m in _URL.finditer(text))
-        event = Event("message", chat, 0, message.date, None, text, links, text.count("@"),
-                      sticky_command=_names_own_command(text, context))
+        # Links and mentions as Telegram marked them in this very message (the text tested is the rest of it, and
+        # "/rule test" carries neither): what the same text, sent, would show the rules — an e-mail is no mention.
+        seen = event_of(message, "message")
+        event = Event("message", chat, 0, message.date, None, text, seen.links, seen.mentions,
+                      emoji=len(_EMOJI.findall(text)), sticky_command=_names_own_command(text, context))
         mode = (await context.services.groups.settings(chat)).rules_mode
         await reply(update, context, texts.rule_trace(tr, await s.test(chat, event, MemberFacts()), mode))
     else:

@@ -248,3 +248,15 @@ async def test_rule_test_names_every_rule_even_those_off_and_says_when_rules_do_
     await say(pg, g.owner, "/set rules_mode off", g.chat)
     trace = await say(pg, g.admin, '/rule test buy now', g.chat)
     assert trace.splitlines()[-1] == "rules_mode is off here: no rule runs (/set rules_mode on)."
+
+
+async def test_rule_test_reads_links_and_mentions_as_telegram_marks_them(pg, group):
+    # The dry run counted every "@" as a mention: two e-mail addresses fired a "mentions >= 2" rule that the same
+    # message, sent, never fires (Telegram marks them as e-mails). It now reads the entities Telegram gave the text.
+    g = group
+    await say(pg, g.admin, "/rule add when message and mentions >= 2 then delete", g.chat)
+    assert "✅ rule6 fires: delete" not in await say(pg, g.admin, "/rule test write a@b.com or c@d.com", g.chat)
+    sent = pg.sim.send(g.alice, "write a@b.com or c@d.com", g.chat)
+    await pg.settle()
+    assert not deleted(pg, sent)
+    assert "✅ rule6 fires: delete" in await say(pg, g.admin, "/rule test ask @alice_x and @bob_yy", g.chat)
