@@ -737,9 +737,13 @@ def parse_rule(line: str, name: str = "") -> Rule:
     effects, cooldown, cont = [], None, False
     while True:
         if c.peek_word("cooldown") and effects:
+            if cooldown is not None:
+                raise c.fail("an effect (this rule has its cooldown already)")
             c.take()
             cooldown = c.duration()
         elif c.peek_word("continue") and effects:
+            if cont:
+                raise c.fail("an effect (this rule says continue already)")
             c.take()
             cont = True
         else:

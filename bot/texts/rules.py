@@ -223,6 +223,7 @@ PARSER_HINTS = (
     N_("a trigger: {names}"), N_("a condition: {names}"), N_("an effect: {names}"),
     N_("a rule of at most {n} characters"), N_("“and” and a condition, “or” and a trigger, or “then”"),
     N_("“,” and another effect, or the end of the rule"),
+    N_("an effect (this rule has its cooldown already)"), N_("an effect (this rule says continue already)"),
 )
 
 

@@ -71,6 +71,9 @@ def test_round_trip(line):
     ("when message then xp -5", 21, "a positive XP amount"),
     ('when message then reply "unterminated', 24, "a word, a number or a quoted text"),
     ("when message and flood 6 in 1h then mute", 28, "a window of at most 10m"),
+    # a second cooldown silently replaced the first
+    ("when message then delete, cooldown 1d, cooldown 2d", 39, "an effect (this rule has its cooldown already)"),
+    ("when message then delete, continue, continue", 36, "an effect (this rule says continue already)"),
 ])
 def test_errors_say_where_and_what(line, position, expected):
     with pytest.raises(RuleSyntaxError) as info:
