@@ -14,7 +14,7 @@ from bot.context import BotContext
 from bot.domain.errors import UsageError
 from bot.domain.roles import Role
 from bot.domain.rules_io import MAX_IMPORT_BYTES, RulesImportError
-from bot.domain.rules import LOCKS, Event, MemberFacts, blocklist_args, lock_types, parse_flood_limit, parse_flood_mode
+from bot.domain.rules import LOCKS, Event, MemberFacts, blocklist_args, help_syntax, lock_types, parse_flood_limit, parse_flood_mode
 from bot.services.rules import Verdict
 from bot.texts import translator
 from bot.telegram_port import user_info
@@ -179,7 +179,9 @@ async def cmd_rule(update: Update, context: BotContext) -> None:
     sub, args = _sub(context)
     s, chat = context.services.rules, update.effective_chat.id
     tr = context.tr
-    if sub == "list":
+    if sub == "help" and not args:
+        await reply(update, context, texts.rule_help(tr, help_syntax()))
+    elif sub == "list":
         mode = (await context.services.groups.settings(chat)).rules_mode
         await reply(update, context, texts.rule_list(tr, await s.rows(chat), mode))
     elif sub == "show" and len(args) == 1:

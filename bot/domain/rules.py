@@ -672,6 +672,16 @@ def kinds(role: str) -> dict[str, Kind]:
     return {k.key: k for k in REGISTRY.values() if k.role == role}
 
 
+def help_syntax() -> dict[str, list[str]]:
+    """Per role, each kind's syntax for /rule help, in registry order; a kind whose syntax another one's already
+    shows (groupflood in flood's, reset in violation's, xp, take) is not listed twice."""
+    out: dict[str, list[str]] = {}
+    for role in ("trigger", "condition", "effect"):
+        shown = [k.syntax for k in REGISTRY.values() if k.role == role]
+        out[role] = [s for s in shown if not any(s != o and s in o for o in shown)]
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- rules
 
 @dataclass(frozen=True)

@@ -130,7 +130,7 @@ USAGE: dict[str, str] = {
     "modlog": N_("/modlog [@username|id]"),
     "setrules": N_("/setrules TEXT"),
     "report": N_("/report (reply to the message)"),
-    "rule": N_("/rule list | show N | add LINE | on N | off N | del N | move N POS | test TEXT"),
+    "rule": N_("/rule help | list | show N | add LINE | on N | off N | del N | move N POS | test TEXT"),
     "addblocklist": N_('/addblocklist "word or phrase" [reason] — or several: /addblocklist (word, "a phrase") [reason]'),
     "setflood": N_("/setflood N [in 10s] | off"),
     "setfloodmode": N_("/setfloodmode mute|ban|kick|warn|del [DURATION]"),

@@ -227,6 +227,66 @@ PARSER_HINTS = (
 )
 
 
+# Every part kind's syntax as /rule help shows it (bot/domain/rules.py REGISTRY: the same registry parses them);
+# tests/handlers/test_rules.py checks that every kind /rule help lists is here, so each has its translation.
+KIND_SYNTAX = (
+    N_('message'),
+    N_('edit'),
+    N_('join'),
+    N_('checkin'),
+    N_('referral'),
+    N_('tier'),
+    N_("command (a member's command)"),
+    N_('violations NAME >= N [within 1d]  (warns >= N is violations warn >= N)'),
+    N_('inactive N days'),
+    N_('has link | has forward | has sticker | has media [photo|video|…] | has poll|contact|location|game|inline'),
+    N_('words "w1" "w*" …  |  words in LIST'),
+    N_('regex "pattern"'),
+    N_('domain in LIST'),
+    N_('mentions >= N'),
+    N_('length >= N (characters)'),
+    N_('caps >= 70% (share of capital letters)'),
+    N_('emoji >= N'),
+    N_('days < D (days in the group)'),
+    N_('messages < N (messages in the group)'),
+    N_('script cyrillic|arabic|hebrew|rtl|cjk|latin'),
+    N_('duplicate N in 1m (the same text N times)'),
+    N_('flood N in 10s (one member)  |  groupflood N in 10s (everyone)'),
+    N_('tier < silver'),
+    N_('lacks PERK (a tier perk such as post_links)'),
+    N_('role < spreader  |  role in activator,spreader  |  role not in …'),
+    N_('time 22:00-06:00 (group time)'),
+    N_('from bot | from channel'),
+    N_('delete'),
+    N_('kick'),
+    N_('notify (admins / the log channel)'),
+    N_('explain (say which tier unlocks what was refused)'),
+    N_('reply "text" [for 30s]'),
+    N_('warn ["reason"]'),
+    N_('violation NAME  |  reset NAME'),
+    N_('mute [DURATION|forever]'),
+    N_('ban [DURATION|forever]'),
+    N_('points +N | points -N | xp +N'),
+    N_('badge KEY'),
+    N_('give ROLE | take ROLE (activator or spreader)'),
+)
+
+
+def rule_help(_: Translator, parts: dict[str, list[str]]) -> str:
+    """/rule help: the line's shape and every trigger, condition and effect, from the registry."""
+    heads = {"trigger": _("Triggers (any one suffices):"), "condition": _("Conditions (all must hold; “not” in front negates):"),
+             "effect": _("Effects (in the order written):")}
+    out = [_("A rule is one line: when TRIGGER [or TRIGGER…] [and CONDITION…] then EFFECT[, EFFECT…][, cooldown 1d][, continue]")]
+    for role in ("trigger", "condition", "effect"):
+        out.append("")
+        out.append(heads[role])
+        out.extend("• " + escape(_(syntax)) for syntax in parts[role])
+    out.append("")
+    out.append(escape(_("OP is one of < <= > >= = !=; durations 30s 10m 2h 7d 2w. Example:")))
+    out.append(escape('/rule add when message and has link and tier < silver then delete, reply "Links unlock at silver"'))
+    return "\n".join(out)
+
+
 def rule_error(_: Translator, err: UserError) -> str:
     p = err.params
     reason = p.get("reason")

@@ -260,3 +260,19 @@ async def test_rule_test_reads_links_and_mentions_as_telegram_marks_them(pg, gro
     await pg.settle()
     assert not deleted(pg, sent)
     assert "✅ rule6 fires: delete" in await say(pg, g.admin, "/rule test ask @alice_x and @bob_yy", g.chat)
+
+
+async def test_rule_help_lists_every_kind_from_the_registry_in_english_and_chinese(pg, group):
+    from bot.domain.rules import REGISTRY, help_syntax
+    from bot.texts.rules import KIND_SYNTAX
+
+    g = group
+    shown = await say(pg, g.admin, "/rule help", g.chat)
+    assert shown.splitlines()[0].startswith("A rule is one line: when TRIGGER")
+    listed = [line[2:] for line in shown.splitlines() if line.startswith("• ")]
+    for kind in REGISTRY.values():  # every registered kind is findable in the help, aliases within their main line
+        assert any(kind.syntax in line for line in listed), kind.key
+    assert sorted(s for part in help_syntax().values() for s in part) == sorted(KIND_SYNTAX)  # each one translated
+    await say(pg, g.owner, "/set language zh", g.chat)
+    zh = await say(pg, g.admin, "/rule help", g.chat)
+    assert "• command（成员的命令）" in zh.splitlines() and "• delete" in zh.splitlines()
