@@ -183,7 +183,8 @@ async def cmd_rule(update: Update, context: BotContext) -> None:
         await reply(update, context, texts.rule_help(tr, help_syntax()))
     elif sub == "list":
         mode = (await context.services.groups.settings(chat)).rules_mode
-        await reply(update, context, texts.rule_list(tr, await s.rows(chat), mode))
+        ladder = texts.warn_ladder(tr, *await context.services.moderation.escalation(chat))
+        await reply(update, context, texts.rule_list(tr, await s.rows(chat), mode) + "\n\n" + ladder)
     elif sub == "show" and len(args) == 1:
         n, row = await s.show(chat, args[0])
         await reply(update, context, texts.rule_show(tr, n, row))

@@ -72,6 +72,13 @@ class ModerationService:
         s = await self.groups.settings(chat_id)
         return s.warn_limit, parse_penalty(s.warn_mode)
 
+    async def escalation(self, chat_id: int) -> tuple[list[tuple[int, Penalty]], int, Penalty, int]:
+        """What warns bring in this group: (the steps below the limit, in order; the limit; the warn mode; the days a
+        warn counts, 0 = forever) — what /rule list says beside the rules."""
+        limit, mode = await self.warn_settings(chat_id)
+        steps = sorted((n, p) for n, p in self.steps.items() if n < limit)
+        return steps, limit, mode, self.config.warn_expiry_days
+
     def _since(self, now: datetime) -> datetime | None:
         days = self.config.warn_expiry_days
         return now - timedelta(days=days) if days else None

@@ -328,6 +328,15 @@ def rule_list(_: Translator, rows, mode: str) -> str:
     return "\n".join(lines)
 
 
+def warn_ladder(_: Translator, steps, limit: int, mode: Penalty, days: int) -> str:
+    """The warn escalation, one line under /rule list: steps below the limit, then the limit's mode."""
+    parts = [_("at {n}, {penalty}").format(n=n, penalty=penalty(_, p)) for n, p in steps]
+    parts.append(_("at {n} (the limit), {penalty} and the warns start again").format(n=limit, penalty=penalty(_, mode)))
+    expiry = (_.ngettext("Warns count for {n} day.", "Warns count for {n} days.", days).format(n=days) if days
+              else _("Warns never expire."))
+    return _.joined(_.joined(_("Warns: {steps}.").format(steps=_("; ").join(parts)), expiry), "/setwarnlimit, /setwarnmode")
+
+
 def rule_show(_: Translator, n: int, row) -> str:
     state = _("on") if row.enabled else _("off")
     return f"{n}. <b>{escape(row.name)}</b> [{state}]\n<code>{escape(row.source)}</code>"

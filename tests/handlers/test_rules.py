@@ -276,3 +276,18 @@ async def test_rule_help_lists_every_kind_from_the_registry_in_english_and_chine
     await say(pg, g.owner, "/set language zh", g.chat)
     zh = await say(pg, g.admin, "/rule help", g.chat)
     assert "• command（成员的命令）" in zh.splitlines() and "• delete" in zh.splitlines()
+
+
+async def test_rule_list_shows_the_warn_escalation(pg, group):
+    # The defaults "3 warns → mute 24 h, 5 warns → ban" are warn settings, not rules: /rule list says them,
+    # so an admin reading the group's rules sees every automatic punishment.
+    g = group
+    listed = await say(pg, g.admin, "/rule list", g.chat)
+    assert listed.splitlines()[-1] == (
+        "Warns: at 3, mute for 1d; at 5 (the limit), ban and the warns start again. Warns count for 30 days. "
+        "/setwarnlimit, /setwarnmode")
+    await say(pg, g.owner, "/setwarnlimit 2", g.chat)
+    await say(pg, g.owner, "/setwarnmode tmute 1h", g.chat)
+    assert (await say(pg, g.admin, "/rule list", g.chat)).splitlines()[-1] == (
+        "Warns: at 2 (the limit), mute for 1h and the warns start again. Warns count for 30 days. "
+        "/setwarnlimit, /setwarnmode")
