@@ -1122,12 +1122,8 @@ def _unquote(item: str) -> str:
     return item[1:-1].strip() if len(item) >= 2 and item[0] == item[-1] == '"' else item
 
 
-def blocklist_args(text: str, reason_allowed: bool = True) -> tuple[list[str], str | None]:
-    """(the entries, the reason or None). Raises BlocklistError for nothing given, an unclosed "(" or '"', an entry
-    over 100 characters, or Rose's {tmute 1h} action tag (one blocklist rule, one action: /rule add for another)."""
-    text = text.strip()
-    if not text:
-        raise BlocklistError(reason="none", value="")
+def _take_entries(text: str) -> tuple[list[str], str]:
+    """The entries at the start of `text` (a word, a "quoted phrase" or a (list, of, them)) and what follows."""
     if text[0] == "(":
         end = text.find(")")
         if end < 0:
@@ -1143,10 +1139,26 @@ def blocklist_args(text: str, reason_allowed: bool = True) -> tuple[list[str], s
         first, _sep, rest = text.partition(" ")
         items = [first]
     items = [i for i in (" ".join(i.split()) for i in items) if i]
-    if not items:
-        raise BlocklistError(reason="none", value="")
     if too_long := next((i for i in items if len(i) > 100), None):
         raise BlocklistError(reason="long", value=too_long[:40])
+    return items, rest.strip()
+
+
+def blocklist_args(text: str, reason_allowed: bool = True) -> tuple[list[str], str | None]:
+    """(the entries, the reason or None). Raises BlocklistError for nothing given, an unclosed "(" or '"', an entry
+    over 100 characters, or Rose's {tmute 1h} action tag (one blocklist rule, one action: /rule add for another).
+    Without `reason_allowed` (/rmblocklist) everything given is entries."""
+    text = text.strip()
+    if not text:
+        raise BlocklistError(reason="none", value="")
+    items, rest = _take_entries(text)
+    if not reason_allowed:
+        while rest:
+            more, rest = _take_entries(rest)
+            items.extend(more)
+        rest = ""
+    if not items:
+        raise BlocklistError(reason="none", value="")
     reason = " ".join(rest.split()) or None
     if reason and (tag := re.search(r"\{([^}]*)\}", reason)):
         action = " ".join(tag.group(1).split())
@@ -1154,6 +1166,4 @@ def blocklist_args(text: str, reason_allowed: bool = True) -> tuple[list[str], s
         effects = 'warn "blocklist"' if effects.startswith("warn") else effects
         line = "when message or edit and words " + " ".join(_q(i) for i in items) + f" then delete, {effects}"
         raise BlocklistError(reason="action", value=tag.group(0)[:40], line=line.replace("delete, delete", "delete"))
-    if reason and not reason_allowed:
-        return [*items, *blocklist_args(reason, False)[0]], None
     return items, reason
