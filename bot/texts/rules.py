@@ -395,7 +395,7 @@ def list_changed(_: Translator, added: int, removed: int, listname: str, reason:
     if removed:
         return _.ngettext("Removed {n} entry from {list}.", "Removed {n} entries from {list}.", removed).format(n=removed, list=escape(listname))
     text = _.ngettext("{n} entry in {list} added or updated.", "{n} entries in {list} added or updated.", added).format(n=added, list=escape(listname))
-    return text + ("\n" + _("Reason: {reason}").format(reason=escape(reason)) if reason else "")
+    return text + ("\n" + _("Reason: {reason}").format(reason=reason_text(reason)) if reason else "")
 
 
 def blocklist_error(_: Translator, reason: str, value: str, line: str) -> str:
@@ -412,7 +412,7 @@ def blocklist_error(_: Translator, reason: str, value: str, line: str) -> str:
 def list_items(_: Translator, listname: str, items) -> str:
     if not items:
         return _("{list} is empty.").format(list=escape(listname))
-    return escape(listname) + ":\n" + "\n".join(f"• {escape(item)}" + (f" — {escape(note)}" if note else "") for item, note in items)
+    return escape(listname) + ":\n" + "\n".join(f"• {escape(item)}" + (f" — {reason_text(note)}" if note else "") for item, note in items)
 
 
 TRIGGERS = {
