@@ -1,8 +1,8 @@
 """Are other groups' updates delayed while /stats charts render? The real Application against the simulator: members
 of other groups check in and chat, one update at a time (each timed from Telegram's send to Sticky's answer), first
-with nothing else going on, then while several 90-day /stats charts are drawn without pause the way /stats draws them
-(StatsService.chart: on a worker thread), and — to show what the measurement would catch — while the same charts are
-drawn on the event loop itself. Measured, not asserted: the p50 / p99 of each phase are printed.
+with nothing else going on, then while several 90-day /stats charts are asked for without pause the way /stats asks
+(StatsService.chart: drawn in the chart worker process, one at a time), and — to show what the measurement would
+catch — while the same charts are drawn on the event loop itself. Measured, not asserted: the p50 / p99 of each phase are printed.
 
     python -m bench.chart_latency            # --updates N per phase, --charts N drawn at once
 """
@@ -56,11 +56,13 @@ async def run(updates: int = 60, charts_at_once: int = 4) -> dict[str, dict[str,
                 sim.send(user, "hello", chat)
                 people.append((user, chat))
             await pg.settle()
-            charts.stats_chart(*_chart_args(0))  # matplotlib loaded before anything is timed
             stats = pg.services.stats
+            # matplotlib loaded before anything is timed: in the worker, and here for the on-the-loop phase.
+            await stats.chart(0, ("warm",), functools.partial(charts.stats_chart, *_chart_args(0)))
+            charts.stats_chart(*_chart_args(0))
             rendered = [0]
 
-            async def off_loop(worker: int) -> None:  # as /stats draws: StatsService.chart, a worker thread
+            async def off_loop(worker: int) -> None:  # as /stats draws: StatsService.chart, the chart worker
                 for k in range(10**9):
                     await stats.chart(-worker - 1, ("bench", k), functools.partial(charts.stats_chart, *_chart_args(k)))
                     rendered[0] += 1

@@ -267,6 +267,7 @@ async def post_stop(app: Application) -> None:
 
 async def post_shutdown(app: Application) -> None:
     s: Services = app.bot_data.services
+    await s.stats.charts.close()  # the chart worker process ends with the bot
     if s.db.is_open:
         await s.logchat.idle()
         await s.activity.flush()

@@ -1,11 +1,21 @@
 """PNG charts for /stats and /retention: matplotlib's object API on the Agg canvas (no pyplot, no global figure
-state), so a chart can be drawn on a worker thread while the event loop serves other groups."""
+state), drawn in a worker process (ChartWorker): matplotlib holds the GIL through its long drawing calls, so on a
+thread of the bot's own process it held up every other group's updates (bench.chart_latency). Plain data in, PNG
+bytes out: the drawing functions and their arguments are pickled to the worker."""
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+import multiprocessing
+import os
+import signal
 import threading
+import time
 import unicodedata
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,8 +27,9 @@ FOOTNOTE_COLUMNS = 230  # Latin characters at the footnote's size across the cha
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
              "SimHei", "Microsoft YaHei", "PingFang SC")
 
-# matplotlib (and its font scan) is loaded at the first chart, not at start: importing it is about half of a start's
-# time, and most runs draw no chart for a long while. One lock: the first two charts may be drawn at once.
+# matplotlib (and its font scan) is loaded in the worker at its first chart, never in the bot: importing it is about
+# half of a start's time, and most runs draw no chart for a long while. The lock is for a caller drawing in its own
+# process (tests compare a chart drawn here with the one the worker sent).
 _LOAD = threading.Lock()
 _MPL: dict[str, Any] = {}
 
@@ -61,11 +72,6 @@ def _find_cjk(font_manager: Any) -> str | None:
                     log.debug("font %s skipped", path, exc_info=True)
         found = known()
     return found
-
-
-def loaded() -> bool:
-    """matplotlib is in memory already (can_draw answers at once)."""
-    return bool(_MPL)
 
 
 def cjk_font() -> str | None:
@@ -187,3 +193,82 @@ def retention_chart(weeks: list[str], shares: list[list[float | None]], labels: 
     fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01)
     _footnote(fig, labels.footnote)
     return _png(fig)
+
+
+class DrawFailed(Exception):
+    """The chart could not be drawn: the drawing raised, the worker died, or it took longer than the timeout."""
+
+
+def _worker_start(parent: int) -> None:
+    """In the worker, before its first chart. Ctrl-C in a terminal reaches the whole process group: the bot stops the
+    worker itself, in order. And a worker whose bot was killed (no clean stop) ends within a second instead of
+    lingering: it is the bot's child, so its parent changes when the bot is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+class ChartWorker:
+    """One worker process that draws charts, started at the first chart (not at the bot's start), "spawn"ed (a fork
+    of a threaded asyncio process can inherit a lock held by another thread), replaced when it dies or overruns
+    `timeout` (it is killed then), stopped with the application. One worker: the machine's other core stays the
+    bot's, and a group's chart is cached (StatsService.chart), so charts rarely queue."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._pool: ProcessPoolExecutor | None = None
+        self._fonts: dict[str, bool] = {}
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_worker_start, initargs=(os.getpid(),))
+        return self._pool
+
+    def pids(self) -> list[int]:
+        """The worker's process id, while it runs (tests kill it to show a crash is survived)."""
+        return [p.pid for p in list(((self._pool and self._pool._processes) or {}).values()) if p.is_alive()]
+
+    async def run(self, draw: Callable[..., Any], *args: Any) -> Any:
+        """draw(*args) in the worker. DrawFailed if it raises, the worker dies or `timeout` passes (then the worker is
+        killed, and the next chart starts a new one)."""
+        pool = self._executor()
+        try:
+            return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(pool, draw, *args), self.timeout)
+        except (BrokenProcessPool, TimeoutError) as exc:
+            log.warning("chart worker %s: replaced", "timed out" if isinstance(exc, TimeoutError) else "died")
+            await self._retire(pool)
+            raise DrawFailed(str(exc) or type(exc).__name__) from exc
+        except Exception as exc:  # the drawing itself failed; the worker is fine
+            log.exception("chart drawing failed")
+            raise DrawFailed(str(exc)) from exc
+
+    async def can_draw(self, lang: str) -> bool:
+        """The worker has a font for `lang` (asked once: the machine's fonts do not change while it runs)."""
+        if lang not in self._fonts:
+            self._fonts[lang] = await self.run(can_draw, lang)
+        return self._fonts[lang]
+
+    async def _retire(self, pool: ProcessPoolExecutor, grace: float = 0) -> None:
+        """Stop a pool and reap its process: asked to stop, waited for `grace` seconds, then killed."""
+        if self._pool is pool:
+            self._pool = None
+        processes = list((pool._processes or {}).values())  # 3.11 has no public way to reach them
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in processes:
+            if grace:
+                await asyncio.to_thread(p.join, grace)
+            if p.is_alive():
+                p.kill()
+            await asyncio.to_thread(p.join)
+        await asyncio.to_thread(pool.shutdown, True)
+
+    async def close(self) -> None:
+        """At the application's stop: the worker ends (a chart being drawn may finish, within the timeout)."""
+        if self._pool is not None:
+            await self._retire(self._pool, grace=self.timeout)

@@ -1,7 +1,6 @@
 """Group stats in Telegram: /stats [7d|30d|90d] with its chart, and /retention [all] with its heat-map (admins)."""
 from __future__ import annotations
 
-import asyncio
 import functools
 
 from telegram import Update
@@ -17,14 +16,24 @@ from handlers.base import best_effort, command, destination, reply
 
 
 async def _chart_tr(context: BotContext):
-    """Chart labels in the group's language when this machine has a font for it, else in English. The first chart
-    loads matplotlib: on a worker thread, not on the event loop that serves the other groups."""
-    lang = context.tr.lang
-    drawable = charts.can_draw(lang) if charts.loaded() else await asyncio.to_thread(charts.can_draw, lang)
+    """Chart labels in the group's language when the chart worker has a font for it, else in English (the worker
+    answers; matplotlib is never loaded in the bot). A worker that fails to answer: the group's language, and the
+    chart itself then says whether it can be drawn."""
+    try:
+        drawable = await context.services.stats.charts.can_draw(context.tr.lang)
+    except charts.DrawFailed:
+        drawable = True
     return context.tr if drawable else translator("en")
 
 
-async def _photo(update: Update, context: BotContext, png: bytes, caption: str) -> None:
+async def _photo(update: Update, context: BotContext, drawing, caption: str) -> None:
+    """The chart once drawn, or — when it could not be (the worker failed, died or overran) — one line saying so
+    under the report already sent."""
+    try:
+        png = await drawing
+    except charts.DrawFailed:
+        await reply(update, context, texts.chart_failed(context.tr))
+        return
     to = destination(update, context)  # asked from private chat (/connect): the chart goes there too
     await best_effort(f"chart in {to}", lambda: context.bot.send_photo(to, png, caption=caption))
 
@@ -48,7 +57,7 @@ async def cmd_stats(update: Update, context: BotContext) -> None:
         await reply(update, context, texts.no_data(context.tr, chat.title or "", days))
         return
     await reply(update, context, texts.stats(context.tr, chat.title or "", report, silent))
-    await _photo(update, context, await report.chart, texts.stats_caption(context.tr, chat.title or "", days))
+    await _photo(update, context, report.chart, texts.stats_caption(context.tr, chat.title or "", days))
 
 
 @command("retention", role=Role.ADMIN)
@@ -63,10 +72,10 @@ async def cmd_retention(update: Update, context: BotContext) -> None:
         return
     await reply(update, context, texts.retention(context.tr, chat.title or "", report))
     tr = await _chart_tr(context)
-    png = await s.stats.chart(chat.id, ("retention", report.unbounded, tr.lang, report.cohorts[-1].week), functools.partial(
+    drawing = s.stats.chart(chat.id, ("retention", report.unbounded, tr.lang, report.cohorts[-1].week), functools.partial(
         charts.retention_chart, [c.week.isoformat() for c in report.cohorts], [list(c.shares) for c in report.cohorts],
         texts.retention_labels(tr, report.unbounded)))
-    await _photo(update, context, png, texts.retention_caption(context.tr, chat.title or ""))
+    await _photo(update, context, drawing, texts.retention_caption(context.tr, chat.title or ""))
 
 
 async def spotlight_newcomer(context: BotContext, chat_id: int, user_id: int) -> None:

@@ -1,5 +1,5 @@
-"""Use-cases of the group stats: the /stats report against the previous period, its chart (drawn on a worker
-thread, cached per group for a few minutes) and /retention's cohorts and churn."""
+"""Use-cases of the group stats: the /stats report against the previous period, its chart (drawn in the chart worker
+process, cached per group for a few minutes) and /retention's cohorts and churn."""
 from __future__ import annotations
 
 import asyncio
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.charts import ChartWorker
 from bot.clock import Clock
 from bot.config import StatsConfig
 from bot.domain import stats as sd
@@ -78,6 +79,7 @@ class RetentionReport:
 class StatsService:
     def __init__(self, repo: StatsRepo, groups: GroupService, clock: Clock, config: StatsConfig) -> None:
         self.repo = repo
+        self.charts = ChartWorker(config.chart_timeout_seconds)
         self.groups = groups
         self.clock = clock
         self.config = config
@@ -95,7 +97,7 @@ class StatsService:
                      chart: Callable[[date, list[tuple[date, int, int]], list[list[int]]], tuple[tuple, Callable[[], bytes]]]
                      | None = None) -> StatsReport:
         """The period of `days` local days ending today (the day of `at` in group time) or on `end`, and the one
-        before it. With `chart` ((end, daily, grid) → (cache key, draw)), the chart is drawn on a worker thread as soon
+        before it. With `chart` ((end, daily, grid) → (cache key, draw)), the chart is drawn in the chart worker as soon
         as its figures are read, while the rest of the report is read (report.chart; not when there is no data)."""
         today, tz = await self.today(chat_id, at)
         start, end = sd.window(end or today, days)
@@ -142,13 +144,15 @@ class StatsService:
         return closed
 
     async def chart(self, chat_id: int, key: tuple, draw: Callable[[], bytes]) -> bytes:
-        """A chart for this group, drawn off the event loop; the same one again for chart_cache_minutes."""
+        """A chart for this group, drawn in the chart worker process (`draw` is pickled there: a module's function
+        with plain data, e.g. a functools.partial of bot.charts.stats_chart); the same one again for
+        chart_cache_minutes. DrawFailed when it could not be drawn (nothing is cached then)."""
         now = self.clock.now()
         cached = self._charts.get((chat_id, *key))
         keep = timedelta(minutes=self.config.chart_cache_minutes)
         if cached is not None and now - cached[0] < keep:
             return cached[1]
-        png = await asyncio.to_thread(draw)
+        png = await self.charts.run(draw)
         self._charts = {k: v for k, v in self._charts.items() if now - v[0] < keep}
         self._charts[(chat_id, *key)] = (now, png)
         return png

@@ -64,6 +64,10 @@ def no_data(_: Translator, group: str, days: int) -> str:
              "I am in the group.").format(group=name(group), days=days)
 
 
+def chart_failed(_: Translator) -> str:
+    return _("The chart could not be drawn this time; the figures above are complete. Ask again in a minute.")
+
+
 def stats_labels(_: Translator, days: int, silent_days: int) -> StatsLabels:
     return StatsLabels(
         title=_("Active members and messages per day, last {days} days").format(days=days),

@@ -1,8 +1,16 @@
 """/stats and /retention through the real Application: numbers, the chart sent with sendPhoto, bad input, no data."""
 from __future__ import annotations
 
+import functools
 import io
+import operator
+import os
+import signal
+import time
 import warnings
+from pathlib import Path
+
+import pytest
 from PIL import Image
 
 from bot import charts
@@ -51,13 +59,16 @@ async def test_the_chart_is_a_png_of_the_expected_size_and_is_cached(pg):
     g = await make_group(pg)
     await flush(pg)
     report = await pg.services.stats.report(g.chat.id, 7, pg.clock.now())
-    calls = []
+    worker, calls = pg.services.stats.charts, []
+    run = worker.run
 
-    def draw():
+    async def counted(*args):
         calls.append(1)
-        return charts.stats_chart([d for d, _, _ in report.daily], [a for _, a, _ in report.daily],
-                                  [m for _, _, m in report.daily], report.grid, stats_texts.stats_labels(translator("en"), 7, 30))
+        return await run(*args)
 
+    worker.run = counted
+    draw = functools.partial(charts.stats_chart, [d for d, _, _ in report.daily], [a for _, a, _ in report.daily],
+                             [m for _, _, m in report.daily], report.grid, stats_texts.stats_labels(translator("en"), 7, 30))
     png = await pg.services.stats.chart(g.chat.id, ("t",), draw)
     image = Image.open(io.BytesIO(png))
     assert image.format == "PNG" and image.size == (charts.WIDTH, charts.HEIGHT)
@@ -65,6 +76,66 @@ async def test_the_chart_is_a_png_of_the_expected_size_and_is_cached(pg):
     pg.clock.advance(minutes=6)
     await pg.services.stats.chart(g.chat.id, ("t",), draw)
     assert len(calls) == 2
+
+
+def children() -> set[int]:
+    """This process's child processes, zombies included (read from /proc: multiprocessing's own list reaps them).
+    Not multiprocessing's resource tracker: one per process, started with the first worker, it stays to unlink the
+    workers' semaphores and ends when this process does (its pipe closes)."""
+    from multiprocessing import resource_tracker
+
+    found, tracker = set(), resource_tracker._resource_tracker._pid
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and int(stat.parent.name) != tracker:
+            found.add(int(stat.parent.name))
+    return found
+
+
+async def test_a_dead_chart_worker_costs_one_chart_not_the_report_and_is_replaced(pg):
+    g = await make_group(pg)
+    await flush(pg)
+    await say(pg, g.admin, "/stats", g.chat)
+    assert len(photos(pg, g.chat)) == 1
+    [pid] = pg.services.stats.charts.pids()
+    os.kill(pid, signal.SIGKILL)
+    answer = await say(pg, g.admin, "/stats 30d", g.chat)     # another period: not the cached chart
+    assert answer == "The chart could not be drawn this time; the figures above are complete. Ask again in a minute."
+    assert "last 30 days" in [m for m in pg.sim.replies(g.chat) if m.get("text", "").startswith("Stats of")][-1]["text"]
+    assert len(photos(pg, g.chat)) == 1
+    assert pid not in children()                               # reaped, not a zombie
+    await say(pg, g.admin, "/stats 30d", g.chat)               # a new worker draws it
+    assert len(photos(pg, g.chat)) == 2 and pg.services.stats.charts.pids() != [pid]
+
+
+async def test_a_chart_that_overruns_its_timeout_is_given_up_and_the_worker_replaced():
+    worker = charts.ChartWorker(timeout=2)
+    try:
+        assert await worker.run(operator.add, 2, 3) == 5
+        [pid] = worker.pids()
+        with pytest.raises(charts.DrawFailed):
+            await worker.run(time.sleep, 60)
+        assert pid not in children()                           # killed and reaped
+        assert await worker.run(operator.add, 2, 3) == 5       # by a new worker
+        with pytest.raises(charts.DrawFailed):                 # a drawing that raises: the same worker goes on
+            await worker.run(operator.truediv, 1, 0)
+        assert await worker.run(operator.add, 1, 1) == 2
+    finally:
+        await worker.close()
+    assert children() == set()
+
+
+async def test_the_application_stop_ends_the_chart_worker(pg):
+    before = children()
+    g = await make_group(pg)
+    await flush(pg)
+    await say(pg, g.admin, "/stats", g.chat)
+    assert len(photos(pg, g.chat)) == 1 and children() - before
+    await pg.stop()
+    assert children() == before
 
 
 async def test_a_group_without_activity_says_so_instead_of_an_empty_chart(pg):
@@ -149,21 +220,20 @@ async def test_a_chinese_group_gets_its_stats_and_chart_in_chinese_with_every_gl
     await say(pg, g.owner, "/lang zh", g.chat)
     await say(pg, g.alice, "/checkin", g.chat)
     await flush(pg)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        await say(pg, g.admin, "/stats", g.chat)
-        await say(pg, g.admin, "/retention", g.chat)
-    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
-    assert missing == []
+    await say(pg, g.admin, "/stats", g.chat)
+    report = await pg.services.stats.report(g.chat.id, 7, pg.clock.now())  # what that /stats read
+    await say(pg, g.admin, "/retention", g.chat)
     text = [m for m in pg.sim.replies(g.chat) if "最近7天的统计（" in m.get("text", "")][-1]["text"]
     assert "日活" in text and "管理操作" in text
     photo = photos(pg, g.chat)[0]
     assert photo.params["caption"].endswith("。")
-    # The zh labels really were drawn (not the English fallback): the same chart in English differs.
-    report = await pg.services.stats.report(g.chat.id, 7, pg.clock.now())
+    # The worker drew the zh labels (it found the font; not the English fallback): the photo sent is the chart drawn
+    # here in Chinese, with every glyph, and the same chart in English differs.
     args = ([d for d, _, _ in report.daily], [a for _, a, _ in report.daily], [m for _, _, m in report.daily], report.grid)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         zh = charts.stats_chart(*args, stats_texts.stats_labels(translator("zh"), 7, 30))
     assert [str(w.message) for w in caught if "missing from font" in str(w.message)] == []
+    sent = next(m for m in pg.sim.replies(g.chat) if "photo" in m)  # /stats's
+    assert pg.sim.download(sent["photo"][-1]["file_id"]) == zh
     assert zh != charts.stats_chart(*args, stats_texts.stats_labels(translator("en"), 7, 30))
