@@ -6,6 +6,8 @@ import io
 import operator
 import os
 import signal
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -126,6 +128,31 @@ async def test_a_chart_that_overruns_its_timeout_is_given_up_and_the_worker_repl
     finally:
         await worker.close()
     assert children() == set()
+
+
+def test_a_chart_worker_whose_bot_is_killed_ends_by_itself():
+    bot = subprocess.Popen([sys.executable, "-c", (
+        "import asyncio, operator, os, signal\n"
+        "from bot.charts import ChartWorker\n"
+        "async def main():\n"
+        "    worker = ChartWorker(30)\n"
+        "    await worker.run(operator.add, 1, 1)\n"
+        "    print(*worker.pids(), flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "asyncio.run(main())\n")], stdout=subprocess.PIPE, text=True)
+    pid = int(bot.stdout.readline())
+    assert bot.wait(timeout=60) == -signal.SIGKILL
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return                                             # gone
+        if state == "Z":
+            return                                             # ended (its new parent reaps it)
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    raise AssertionError("the chart worker outlived its killed bot")
 
 
 async def test_the_application_stop_ends_the_chart_worker(pg):
