@@ -102,6 +102,10 @@ class InboxRepo:
             for rider in self._riders:
                 rider.release(update_id)
 
+    def is_marked(self, update_id: int) -> bool:
+        """Whether this update's handled mark is written (by a commit during its handling, or after)."""
+        return update_id in self._marked
+
     def let_go(self, update_ids: list[int]) -> None:
         """Kept marks go with the next commit (and what riders hold for them, with them)."""
         for i in update_ids:

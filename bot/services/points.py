@@ -1,6 +1,7 @@
 """Use-cases of the points economy: check-in, make-up, admin give/take, chat XP, badges, tiers, leaderboards, seasons, expiry."""
 from __future__ import annotations
 
+import logging
 import operator
 import secrets
 from collections import defaultdict
@@ -82,6 +83,8 @@ class WeeklyTop:
     badges: tuple[BadgeRule, ...]  # newly awarded for it
     tied: tuple[int, ...] = ()  # others with as many points, who got there later
 
+
+log = logging.getLogger(__name__)
 
 # Members per chat-XP flush transaction: one chunk holds the write connection for a few milliseconds.
 FLUSH_CHUNK = 250
@@ -340,8 +343,27 @@ class PointsService:
                 return
             if update_id is None:
                 self._pending_xp[key] += earned
+            elif self.marks is not None and self.marks.is_marked(update_id):
+                await self._book_now(chat_id, user_id, earned, update_id)
             else:
                 self._held[update_id] = (chat_id, user_id, earned)
+
+    async def _book_now(self, chat_id: int, user_id: int, xp: int, update_id: int) -> None:
+        """A commit during this update's handling (a check-in word, a rule's reply) already wrote its handled mark:
+        the XP it earns afterwards is booked at once, keyed by the update (in the counters' batch a kill in the next
+        flush interval lost it, while the mark said the update was handled). Kept for the batch if the write fails."""
+        key = (self._moved.get(chat_id, chat_id), user_id)
+        credits = [(*key, xp, ledger_key(Reason.CHAT, *key, f"u{update_id}"))]
+        try:
+            before = await self.db.write(credit_new_in, credits, Currency.XP, Reason.CHAT, iso(self.clock.now()))
+        except Exception as exc:
+            log.warning("chat XP of update %s kept for the next batch: %s", update_id, exc)
+            self._pending_xp[key] += xp
+            return
+        if key in before:
+            reached = tier_up(before[key], before[key] + xp, self.tiers)
+            if reached is not None:
+                self._reached.append((*key, reached))
 
     # ------------------------------------------------------------ riding with the inbox's marks (storage.inbox.Rider)
 

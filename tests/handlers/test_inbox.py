@@ -209,3 +209,28 @@ async def test_a_handled_message_keeps_its_counts_through_a_crash_and_a_redelive
     await pg.settle()
     await flush(pg)
     assert (await counted(pg, group.chat, group.alice))[0] == messages_before + 1
+
+
+async def test_chat_xp_of_a_message_whose_handling_committed_before_the_counters_survives_a_crash(pg, group):
+    """A check-in word is a check-in (its commit marks the update handled) and a chat message (its XP is decided
+    after that commit): that XP used to wait for the counters' batch, so a kill in the next flush interval lost it
+    while the inbox said the message was handled. It is booked at once, and a redelivery books nothing again."""
+    async def say(user, text):
+        pg.sim.send(user, text, group.chat)
+        updates = pg.sim.take_updates(ALLOWED_UPDATES)
+        await pg.deliver(updates)
+        await pg.settle()
+        return updates
+
+    await say(group.owner, "/set checkin_words on")
+    await flush(pg)
+    pg.clock.advance(minutes=5)
+    before = await counted(pg, group.chat, group.alice)
+    updates = await say(group.alice, "checkin")
+    await crash(pg)  # no counter batch ran
+    kept = await counted(pg, group.chat, group.alice)
+    assert kept == (before[0] + 1, before[1] + pg.config.points.chat_xp.xp_per_message)
+    await pg.deliver(updates)  # Telegram sends it again
+    await pg.settle()
+    await flush(pg)
+    assert await counted(pg, group.chat, group.alice) == kept
