@@ -835,4 +835,12 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX deferred_claimed ON deferred(id) WHERE claimed_at IS NOT NULL AND done_at IS NULL
         """,
     ),
+    Migration(
+        27,
+        "retention and churn read per member: a member's joins and leaves in order, members first seen since a day",
+        """
+        CREATE INDEX member_events_member ON member_events(chat_id, user_id, at);
+        CREATE INDEX members_first_seen ON members(chat_id, first_seen_at)
+        """,
+    ),
 ]

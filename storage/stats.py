@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.stats import History, PeriodCounts, days_between, trailing_counts
+from bot.domain.stats import History, PeriodCounts, days_between, trailing_counts, week_start
 from storage.db import Database, iso
 
 # Humans only; admins (as Telegram last told us) apart. Bots are few: their ids are read once (a partial index).
@@ -304,6 +304,91 @@ def _top(conn: sqlite3.Connection, chat_id: int, start: date, end: date, final: 
     return [(u, names.get(u, str(u)), n, d) for u, n, d in rows]
 
 
+def _ids(users) -> str:
+    return ",".join(str(int(u)) for u in users) or "NULL"
+
+
+@dataclass(frozen=True)
+class RetentionFacts:
+    """What /retention needs, compact (see StatsRepo.retention_facts)."""
+
+    joiners: list[tuple[date, list[date]]]  # (week of the first join, active days from the week after it to today)
+    settled: dict[int, int]  # active mask -> members whose churn it alone decides
+    others: list[tuple[date, date | None, tuple[tuple[date, str], ...], int]]  # (first seen, first active, events, mask)
+
+
+def _retention(conn: sqlite3.Connection, chat_id: int, first_week: date, last_week: date, today: date,
+               boundaries: list[date], silent_days: int, tz: str, churn: bool = True) -> RetentionFacts:
+    zone = ZoneInfo(tz)
+
+    def local(at: str) -> date:
+        return datetime.fromisoformat(at).astimezone(zone).date()
+
+    member = _NOT_BOT.format(col="m.user_id") + " AND m.tg_role IS NULL"
+    # Cohorts: members whose first join ever fell in the weeks asked (a later join of an older member is no cohort).
+    lo, hi = utc_bounds(first_week, last_week + timedelta(days=6), tz)
+    firsts = conn.execute(
+        "SELECT e.user_id, MIN(e.at) FROM member_events e JOIN members m ON m.chat_id = e.chat_id AND m.user_id = e.user_id"
+        f" WHERE e.chat_id = ? AND e.event = 'join' AND {member} AND e.user_id IN (SELECT user_id FROM member_events"
+        " WHERE chat_id = ? AND event = 'join' AND at >= ? AND at < ?) GROUP BY e.user_id HAVING MIN(e.at) >= ?",
+        (chat_id, chat_id, lo, hi, lo)).fetchall()
+    weeks = {u: week_start(local(at)) for u, at in firsts}
+    days: dict[int, list[date]] = {u: [] for u in weeks}
+    if weeks:
+        s, e = _range(first_week + timedelta(days=7), today)
+        for u, day in conn.execute(
+            f"SELECT user_id, day FROM activity_daily WHERE chat_id = ? AND user_id IN ({_ids(weeks)}) AND day BETWEEN ? AND ?"
+            f" AND messages > 0 UNION SELECT user_id, day FROM checkins WHERE chat_id = ? AND user_id IN ({_ids(weeks)})"
+            " AND day BETWEEN ? AND ? AND makeup = 0", (chat_id, s, e, chat_id, s, e)):
+            days[u].append(date.fromisoformat(day))
+    joiners = [(weeks[u], days[u]) for u in weeks]
+    if not churn:
+        return RetentionFacts(joiners, {}, [])
+    # Churn: bit k of a member's mask = active in the silent_days ending on boundary k. One pass over the windows'
+    # member-days in day order (covering indexes, no sort by member: a GROUP BY of them cost seconds), each day's
+    # bits looked up once.
+    first, last = boundaries[0] - timedelta(days=silent_days - 1), boundaries[-1]
+    day_bits = {d.isoformat(): sum(1 << k for k, b in enumerate(boundaries) if b - timedelta(days=silent_days - 1) <= d <= b)
+                for d in days_between(first, last)}
+    masks: dict[int, int] = {}
+    s, e = _range(first, last)
+    for day, u in conn.execute(_ACTIVE.replace(" UNION ", " UNION ALL "), (chat_id, s, e, chat_id, s, e)):
+        masks[u] = masks.get(u, 0) | day_bits[day]
+    since = utc_bounds(first, first, tz)[0]
+    # The few who joined, left or were first seen since the first window began: each judged on their own facts.
+    people = dict(conn.execute(
+        f"SELECT m.user_id, m.first_seen_at FROM members m WHERE m.chat_id = ? AND {member} AND (m.first_seen_at >= ?"
+        " OR m.user_id IN (SELECT user_id FROM member_events WHERE chat_id = ? AND at >= ?))",
+        (chat_id, since, chat_id, since)).fetchall())
+    # Everyone else active then was first seen before, with no join or leave since: known all along, and present
+    # all along unless their last join or leave was a leave — their mask alone decides.
+    out = {u for u, event in conn.execute(
+        "SELECT user_id, event FROM (SELECT user_id, event, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY at DESC, id DESC)"
+        " AS n FROM member_events WHERE chat_id = ? AND at < ?) WHERE n = 1", (chat_id, since)) if event != "join"}
+    humans = {u for (u,) in conn.execute(f"SELECT m.user_id FROM members m WHERE m.chat_id = ? AND {member}", (chat_id,))}
+    settled: dict[int, int] = {}
+    for u, m in masks.items():
+        if u not in people and u not in out and u in humans:
+            settled[m] = settled.get(m, 0) + 1
+    others = []
+    if people:
+        events: dict[int, list[tuple[date, str]]] = {u: [] for u in people}
+        for u, event, at in conn.execute(
+            f"SELECT user_id, event, at FROM member_events WHERE chat_id = ? AND user_id IN ({_ids(people)}) ORDER BY user_id, at, id",
+            (chat_id,)):
+            events[u].append((local(at), "join" if event == "join" else "leave"))
+        for u, seen_at in people.items():
+            seen, first_active = local(seen_at), None
+            if seen > boundaries[0]:  # known by a boundary through activity alone, maybe
+                row = conn.execute(
+                    "SELECT MIN(day) FROM (SELECT MIN(day) AS day FROM activity_daily WHERE chat_id = ? AND user_id = ?"
+                    " AND messages > 0 UNION ALL SELECT MIN(day) FROM checkins WHERE chat_id = ? AND user_id = ? AND makeup = 0)",
+                    (chat_id, u, chat_id, u)).fetchone()
+                first_active = None if row[0] is None else date.fromisoformat(row[0])
+            others.append((seen, first_active, tuple(events[u]), masks.get(u, 0)))
+    return RetentionFacts(joiners, settled, others)
+
+
 class StatsRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -422,3 +507,12 @@ class StatsRepo:
                 datetime.fromisoformat(first_seen).astimezone(zone).date(), bool(admin),
             ))
         return out
+
+    async def retention_facts(self, chat_id: int, first_week: date, last_week: date, today: date,
+                              boundaries: list[date], silent_days: int, tz: str, churn: bool = True) -> RetentionFacts:
+        """/retention's facts in one read, never every member's history: the joiners of first_week..last_week (not
+        admins) with their active days after their first week; and for churn on `boundaries` (see
+        bot.domain.stats.churn_marks), each member's activity in the silent_days ending on each boundary as a bit
+        mask — counted per mask in SQL for the many whose churn it alone decides, with their own facts for the few
+        who joined, left or were first seen since the first window began."""
+        return await self.db.read(_retention, chat_id, first_week, last_week, today, boundaries, silent_days, tz, churn)

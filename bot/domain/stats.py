@@ -176,6 +176,56 @@ def _known_by(h: History, day: date) -> bool:
     return any(d <= day for d in (h.first_seen, h.first_join) if d is not None) or any(d <= day for d in h.active_days)
 
 
+def churn_boundaries(first_week: date, weeks: int) -> list[date]:
+    """The Sundays weekly churn judges members on: the end of the week before `first_week`, then each week's end."""
+    return [first_week - timedelta(days=1) + timedelta(days=7 * k) for k in range(weeks + 1)]
+
+
+def churn_marks(boundaries: list[date], silent_days: int, first_seen: date, first_active: date | None,
+                events: tuple[tuple[date, str], ...], active: int) -> tuple[int, int]:
+    """One member's churn on every boundary as two bit masks (bit k: boundary k): known (Sticky knew of them by then)
+    and not churned — what churned() says, from compact facts: `active` has bit k when the member was active in the
+    `silent_days` ending on boundary k; `first_active` is their first active day ever (None: never); `events` all
+    their joins and leaves, in order. Only a boundary where they are known is ever asked (weekly_churn)."""
+    first_join = next((d for d, kind in events if kind == "join"), None)
+    known = kept = 0
+    for k, day in enumerate(boundaries):
+        if not any(d is not None and d <= day for d in (first_seen, first_join, first_active)):
+            continue
+        known |= 1 << k
+        before = [(d, kind) for d, kind in events if d <= day]
+        if before:
+            present = before[-1][1] == "join"
+        elif events and events[0][1] == "join":
+            kept |= 1 << k  # not a member yet: not churned
+            continue
+        else:
+            present = True
+        if not present:
+            continue
+        since = day - timedelta(days=silent_days - 1)
+        recent = (active >> k & 1 or since <= first_seen <= day
+                  or any(kind == "join" and since <= d <= day for d, kind in before))
+        if recent:
+            kept |= 1 << k
+    return known, kept
+
+
+def churn_from_marks(first_week: date, weeks: int, marks: Mapping[tuple[int, int], int]) -> list[WeekChurn]:
+    """weekly_churn of each of `weeks` weeks from `first_week`, from how many members (not admins) have each pair of
+    masks (known, not churned) of churn_marks: week i's base is known and not churned on boundary i, of whom the
+    churned are those churned on boundary i + 1."""
+    out = []
+    for i in range(weeks):
+        base = lost = 0
+        for (known, kept), n in marks.items():
+            if known >> i & 1 and kept >> i & 1:
+                base += n
+                lost += n * (not kept >> (i + 1) & 1)
+        out.append(WeekChurn(first_week + timedelta(days=7 * i), base, lost))
+    return out
+
+
 @dataclass(frozen=True)
 class Cohort:
     week: date
@@ -212,6 +262,37 @@ def cohorts(histories: Iterable[History], first_week: date, last_week: date, tod
             stop = today if unbounded else end
             retained.append(sum(1 for h in members if h.active_between(start, stop)))
         out.append(Cohort(w, len(members), tuple(retained)))
+        w += timedelta(days=7)
+    return out
+
+
+def cohorts_from_days(joiners: Iterable[tuple[date, Iterable[date]]], first_week: date, last_week: date,
+                      today: date, weeks: int = 8, unbounded: bool = False) -> list[Cohort]:
+    """cohorts() from each joiner (not an admin) as (the week of their first join, their active days after it)."""
+    sizes: Counter[date] = Counter()
+    hits: Counter[tuple[date, int]] = Counter()  # (cohort, n): members active in week W+n (bounded)
+    reach: Counter[tuple[date, int]] = Counter()  # (cohort, n): members whose latest active week by today is W+n
+    for week, days in joiners:
+        if not first_week <= week <= last_week:
+            continue
+        sizes[week] += 1
+        seen = {(d - week).days // 7 for d in days if d <= today and d >= week + timedelta(days=7)}
+        for n in seen:
+            hits[week, n] += 1
+        if seen:
+            reach[week, max(seen)] += 1
+    out = []
+    w = first_week
+    while w <= last_week:
+        retained: list[int | None] = []
+        for n in range(1, weeks + 1):
+            if w + timedelta(days=7 * n + 6) >= today:
+                retained.append(None)
+            elif unbounded:
+                retained.append(sum(c for (cw, m), c in reach.items() if cw == w and m >= n))
+            else:
+                retained.append(hits[w, n])
+        out.append(Cohort(w, sizes[w], tuple(retained)))
         w += timedelta(days=7)
     return out
 

@@ -3,6 +3,7 @@ process, cached per group for a few minutes) and /retention's cohorts and churn.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -127,7 +128,7 @@ class StatsService:
         if not await self.repo.claim_report(chat_id, week, self.clock.now()):
             return None
         report = await self.report(chat_id, 7, at, end=week + timedelta(days=6))
-        retention = await self.retention(chat_id, at)
+        retention = await self.retention(chat_id, at, churn=False)  # the report shows no churn
         cohort = next((c for c in reversed(retention.cohorts) if c.size and c.retained[0] is not None), None)
         return week, report, cohort
 
@@ -157,14 +158,19 @@ class StatsService:
         self._charts[(chat_id, *key)] = (now, png)
         return png
 
-    async def retention(self, chat_id: int, at: datetime, unbounded: bool = False, weeks: int = 8) -> RetentionReport:
-        """Cohorts of the last `weeks` + 1 joining weeks (the newest has no full week after it yet) and the churn of
-        each of the last `weeks` weeks."""
+    async def retention(self, chat_id: int, at: datetime, unbounded: bool = False, weeks: int = 8,
+                        churn: bool = True) -> RetentionReport:
+        """Cohorts of the last `weeks` joining weeks and (unless `churn` is False: then none) the churn of each of
+        the last `weeks` weeks, from compact facts (storage: StatsRepo.retention_facts), never every member's history."""
         today, tz = await self.today(chat_id, at)
         this_week = sd.week_start(today)
         first_week = this_week - timedelta(days=7 * weeks)
-        since = first_week - timedelta(days=self.silent_days + 7)
-        histories = await self.repo.histories(chat_id, since, tz)
-        cohorts = sd.cohorts(histories, first_week, this_week - timedelta(days=7), today, weeks, unbounded)
-        churn = [sd.weekly_churn(histories, first_week + timedelta(days=7 * i), self.silent_days) for i in range(weeks)]
-        return RetentionReport(cohorts, churn, unbounded)
+        boundaries = sd.churn_boundaries(first_week, weeks)
+        facts = await self.repo.retention_facts(chat_id, first_week, this_week - timedelta(days=7), today, boundaries,
+                                                self.silent_days, tz, churn)
+        cohorts = sd.cohorts_from_days(facts.joiners, first_week, this_week - timedelta(days=7), today, weeks, unbounded)
+        known = (1 << len(boundaries)) - 1
+        marks: Counter[tuple[int, int]] = Counter({(known, mask): n for mask, n in facts.settled.items()})
+        for seen, first_active, events, mask in facts.others:
+            marks[sd.churn_marks(boundaries, self.silent_days, seen, first_active, events, mask)] += 1
+        return RetentionReport(cohorts, sd.churn_from_marks(first_week, weeks, marks) if churn else [], unbounded)
