@@ -313,7 +313,7 @@ class RetentionFacts:
     """What /retention needs, compact (see StatsRepo.retention_facts)."""
 
     joiners: list[tuple[date, list[date]]]  # (week of the first join, active days from the week after it to today)
-    settled: dict[int, int]  # active mask -> members whose churn it alone decides
+    settled: list[tuple[int, int]]  # per week: (base, churned) among the members whose activity alone decides
     others: list[tuple[date, date | None, tuple[tuple[date, str], ...], int]]  # (first seen, first active, events, mask)
 
 
@@ -343,17 +343,16 @@ def _retention(conn: sqlite3.Connection, chat_id: int, first_week: date, last_we
             days[u].append(date.fromisoformat(day))
     joiners = [(weeks[u], days[u]) for u in weeks]
     if not churn:
-        return RetentionFacts(joiners, {}, [])
-    # Churn: bit k of a member's mask = active in the silent_days ending on boundary k. One pass over the windows'
-    # member-days in day order (covering indexes, no sort by member: a GROUP BY of them cost seconds), each day's
-    # bits looked up once.
+        return RetentionFacts(joiners, [], [])
+    # Churn: who was active in the silent_days ending on each boundary, as sets (a day's members read once, in
+    # day order on the covering indexes, the windows joined as sets; a GROUP BY member of them cost seconds).
     first, last = boundaries[0] - timedelta(days=silent_days - 1), boundaries[-1]
-    day_bits = {d.isoformat(): sum(1 << k for k, b in enumerate(boundaries) if b - timedelta(days=silent_days - 1) <= d <= b)
-                for d in days_between(first, last)}
-    masks: dict[int, int] = {}
-    s, e = _range(first, last)
-    for day, u in conn.execute(_ACTIVE.replace(" UNION ", " UNION ALL "), (chat_id, s, e, chat_id, s, e)):
-        masks[u] = masks.get(u, 0) | day_bits[day]
+    day_sets = {d: {u for (u,) in conn.execute(
+        "SELECT user_id FROM activity_daily WHERE chat_id = ? AND day = ? AND messages > 0"
+        " UNION ALL SELECT user_id FROM checkins WHERE chat_id = ? AND day = ? AND makeup = 0",
+        (chat_id, d.isoformat(), chat_id, d.isoformat()))} for d in days_between(first, last)}
+    windows = [set().union(*(day_sets[d] for d in days_between(b - timedelta(days=silent_days - 1), b))) for b in boundaries]
+    del day_sets
     since = utc_bounds(first, first, tz)[0]
     # The few who joined, left or were first seen since the first window began: each judged on their own facts.
     people = dict(conn.execute(
@@ -366,10 +365,11 @@ def _retention(conn: sqlite3.Connection, chat_id: int, first_week: date, last_we
         "SELECT user_id, event FROM (SELECT user_id, event, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY at DESC, id DESC)"
         " AS n FROM member_events WHERE chat_id = ? AND at < ?) WHERE n = 1", (chat_id, since)) if event != "join"}
     humans = {u for (u,) in conn.execute(f"SELECT m.user_id FROM members m WHERE m.chat_id = ? AND {member}", (chat_id,))}
-    settled: dict[int, int] = {}
-    for u, m in masks.items():
-        if u not in people and u not in out and u in humans:
-            settled[m] = settled.get(m, 0) + 1
+    settled = humans - out - people.keys()
+    counts = []
+    for i in range(len(boundaries) - 1):
+        base = windows[i] & settled
+        counts.append((len(base), len(base - windows[i + 1])))
     others = []
     if people:
         events: dict[int, list[tuple[date, str]]] = {u: [] for u in people}
@@ -385,8 +385,8 @@ def _retention(conn: sqlite3.Connection, chat_id: int, first_week: date, last_we
                     " AND messages > 0 UNION ALL SELECT MIN(day) FROM checkins WHERE chat_id = ? AND user_id = ? AND makeup = 0)",
                     (chat_id, u, chat_id, u)).fetchone()
                 first_active = None if row[0] is None else date.fromisoformat(row[0])
-            others.append((seen, first_active, tuple(events[u]), masks.get(u, 0)))
-    return RetentionFacts(joiners, settled, others)
+            others.append((seen, first_active, tuple(events[u]), sum(1 << k for k, w in enumerate(windows) if u in w)))
+    return RetentionFacts(joiners, counts, others)
 
 
 class StatsRepo:
@@ -512,7 +512,8 @@ class StatsRepo:
                               boundaries: list[date], silent_days: int, tz: str, churn: bool = True) -> RetentionFacts:
         """/retention's facts in one read, never every member's history: the joiners of first_week..last_week (not
         admins) with their active days after their first week; and for churn on `boundaries` (see
-        bot.domain.stats.churn_marks), each member's activity in the silent_days ending on each boundary as a bit
-        mask — counted per mask in SQL for the many whose churn it alone decides, with their own facts for the few
-        who joined, left or were first seen since the first window began."""
+        bot.domain.stats.churn_marks), who was active in the silent_days ending on each boundary (sets of members,
+        each day read once) — counted per week here for the many whose churn that alone decides, with their own
+        facts (and a bit mask of those sets) for the few who joined, left or were first seen since the first window
+        began. With churn=False only the joiners."""
         return await self.db.read(_retention, chat_id, first_week, last_week, today, boundaries, silent_days, tz, churn)

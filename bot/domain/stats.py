@@ -188,26 +188,28 @@ def churn_marks(boundaries: list[date], silent_days: int, first_seen: date, firs
     `silent_days` ending on boundary k; `first_active` is their first active day ever (None: never); `events` all
     their joins and leaves, in order. Only a boundary where they are known is ever asked (weekly_churn)."""
     first_join = next((d for d, kind in events if kind == "join"), None)
-    known = kept = 0
+    start = min(d for d in (first_seen, first_join, first_active) if d is not None)
+    first_kind = events[0][1] if events else None
+    known = kept = i = 0
+    last_kind = last_join = None
     for k, day in enumerate(boundaries):
-        if not any(d is not None and d <= day for d in (first_seen, first_join, first_active)):
+        while i < len(events) and events[i][0] <= day:
+            last_kind = events[i][1]
+            if last_kind == "join":
+                last_join = events[i][0]
+            i += 1
+        if start > day:
             continue
-        known |= 1 << k
-        before = [(d, kind) for d, kind in events if d <= day]
-        if before:
-            present = before[-1][1] == "join"
-        elif events and events[0][1] == "join":
-            kept |= 1 << k  # not a member yet: not churned
-            continue
-        else:
-            present = True
-        if not present:
-            continue
-        since = day - timedelta(days=silent_days - 1)
-        recent = (active >> k & 1 or since <= first_seen <= day
-                  or any(kind == "join" and since <= d <= day for d, kind in before))
-        if recent:
-            kept |= 1 << k
+        bit = 1 << k
+        known |= bit
+        if last_kind is None and first_kind == "join":
+            kept |= bit  # their first event, a join, is still to come: not a member yet, not churned
+        elif last_kind == "leave":
+            continue  # left
+        else:  # present: not churned if active, first seen or last joined in the silent_days ending on the day
+            since = day - timedelta(days=silent_days - 1)
+            if active & bit or since <= first_seen <= day or (last_join is not None and last_join >= since):
+                kept |= bit
     return known, kept
 
 

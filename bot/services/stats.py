@@ -169,8 +169,11 @@ class StatsService:
         facts = await self.repo.retention_facts(chat_id, first_week, this_week - timedelta(days=7), today, boundaries,
                                                 self.silent_days, tz, churn)
         cohorts = sd.cohorts_from_days(facts.joiners, first_week, this_week - timedelta(days=7), today, weeks, unbounded)
-        known = (1 << len(boundaries)) - 1
-        marks: Counter[tuple[int, int]] = Counter({(known, mask): n for mask, n in facts.settled.items()})
+        marks: Counter[tuple[int, int]] = Counter()
         for seen, first_active, events, mask in facts.others:
             marks[sd.churn_marks(boundaries, self.silent_days, seen, first_active, events, mask)] += 1
-        return RetentionReport(cohorts, sd.churn_from_marks(first_week, weeks, marks) if churn else [], unbounded)
+        if not churn:
+            return RetentionReport(cohorts, [], unbounded)
+        churns = [sd.WeekChurn(w.week, w.base + base, w.churned + lost)
+                  for w, (base, lost) in zip(sd.churn_from_marks(first_week, weeks, marks), facts.settled)]
+        return RetentionReport(cohorts, churns, unbounded)
