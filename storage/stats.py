@@ -359,8 +359,8 @@ def _retention(conn: sqlite3.Connection, chat_id: int, first_week: date, last_we
         f"SELECT m.user_id, m.first_seen_at FROM members m WHERE m.chat_id = ? AND {member} AND (m.first_seen_at >= ?"
         " OR m.user_id IN (SELECT user_id FROM member_events WHERE chat_id = ? AND at >= ?))",
         (chat_id, since, chat_id, since)).fetchall())
-    # Everyone else active then was first seen before, with no join or leave since: known all along, and present
-    # all along unless their last join or leave was a leave — their mask alone decides.
+    # Everyone else was first seen before, with no join or leave since: known all along, and present all along
+    # unless their last join or leave was a leave — then which windows they were active in alone decides.
     out = {u for u, event in conn.execute(
         "SELECT user_id, event FROM (SELECT user_id, event, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY at DESC, id DESC)"
         " AS n FROM member_events WHERE chat_id = ? AND at < ?) WHERE n = 1", (chat_id, since)) if event != "join"}
