@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain.schedules import local_instant
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -64,7 +66,8 @@ def parse_quiet_hours(text: str) -> str:
 
 
 def quiet_end(quiet: str, now: datetime, tz: str) -> datetime | None:
-    """When the quiet hours that hold `now` end (UTC), or None if now is not quiet."""
+    """When the quiet hours that hold `now` end (UTC), or None if now is not quiet. An end that falls in a DST
+    change is read as a schedule's time is: the first occurrence of a repeated time, right after a gap."""
     if quiet == "off":
         return None
     start_text, end_text = quiet.split("-")
@@ -75,7 +78,7 @@ def quiet_end(quiet: str, now: datetime, tz: str) -> datetime | None:
     if not inside:
         return None
     day = local.date() if t < end else local.date() + timedelta(days=1)
-    return datetime.combine(day, end, tzinfo=ZoneInfo(tz)).astimezone(ZoneInfo("UTC"))
+    return local_instant(f"{day.isoformat()} {end_text}", tz)
 
 
 def day_and_week_start(now: datetime, tz: str) -> tuple[datetime, datetime]:
