@@ -34,6 +34,16 @@ EXPECTED = {
 ACTIONS = {"post": N_("post"), "reminder": N_("check-in reminder"), "leaderboard": N_("weekly leaderboard"),
            "campaign": N_("campaign"), "report": N_("weekly report"), "quiz": N_("quiz"), "poll": N_("poll"), "topic": N_("topic of the week"),
            "nps": N_("NPS survey")}
+# What /pushlog calls each kind of message the outbox handled (bot.domain.outbox.POLICIES, and the log chat's
+# "modlog"); a kind that is also a schedule's action is called as /schedules calls it.
+PUSH_KINDS = {**ACTIONS, "schedule": N_("schedule"), "tier_up": N_("tier-up announcement"),
+              "weekly_top": N_("weekly top member"), "report_admins": N_("weekly report to admins"),
+              "spotlight": N_("newcomer spotlight"), "quiz_result": N_("quiz result"),
+              "topic_result": N_("topic of the week result"), "referral": N_("referral reward"),
+              "expiry": N_("points expiry notice"), "feedback": N_("feedback answer"), "private": N_("private message"),
+              "log_refused": N_("log chat refused notice"), "rule": N_("rule reply"),
+              "rule_notify": N_("rule notice to admins"), "report_notify": N_("member report to admins"),
+              "night": N_("night mode"), "modlog": N_("moderation log")}
 OUTCOMES = {
     "sent": N_("sent"), "capped": N_("capped"), "deferred": N_("held for quiet hours"), "dropped": N_("dropped (quiet hours)"),
     "suppressed": N_("not sent"), "failed": N_("failed"), "missed": N_("missed while down, skipped"),
@@ -219,7 +229,7 @@ def pushlog(_: Translator, entries: Sequence[PushEntry], tz: str) -> str:
         return _("Nothing sent on Sticky's own initiative yet.")
     lines = [_("<b>Push log</b> (latest first, group time)")]
     for e in entries:
-        line = _("{when} {kind}: {outcome}").format(when=local_text(e.at, tz), kind=escape(e.kind),
+        line = _("{when} {kind}: {outcome}").format(when=local_text(e.at, tz), kind=_(PUSH_KINDS[e.kind]) if e.kind in PUSH_KINDS else escape(e.kind),
                                                      outcome=_(OUTCOMES.get(e.outcome, e.outcome)))
         lines.append(line + (f" — {_detail(_, e.detail, tz)}" if e.detail else ""))
     return "\n".join(lines)

@@ -286,8 +286,41 @@ async def test_pushlog_reasons_are_in_the_groups_language_and_a_hold_ends_in_gro
         " 2026-12-01 14:00\n2026-12-01 09:00 schedule: capped — daily cap 1\n2026-12-01 09:00 schedule: sent")
     await say(pg, group.owner, "/lang zh", group.chat)
     assert await say(pg, group.admin, "/pushlog", group.chat) == (
-        "推送记录（最新在前，本群时间）\n2026-12-01 13:00 schedule：免打扰时段，稍后发送 — 到2026-12-01 14:00\n"
-        "2026-12-01 09:00 schedule：超出上限 — 每日上限1\n2026-12-01 09:00 schedule：已发送")
+        "推送记录（最新在前，本群时间）\n2026-12-01 13:00 定时任务：免打扰时段，稍后发送 — 到2026-12-01 14:00\n"
+        "2026-12-01 09:00 定时任务：超出上限 — 每日上限1\n2026-12-01 09:00 定时任务：已发送")
+
+
+async def test_pushlog_names_each_kind_in_the_groups_language(pg, group):
+    # The kind column showed the internal names (schedule, feedback, topic…) in a Chinese group too.
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/schedule daily 09:00 post Good morning", group.chat)
+    await say(pg, group.owner, "/topics add Green or black?", group.chat)
+    await say(pg, group.owner, "/schedule daily 10:00 topic 1h", group.chat)
+    pg.sim.send(group.alice, "/start")
+    await pg.settle()
+    await say(pg, group.alice, "/feedback A quiz", group.chat)
+    await say(pg, group.owner, "/fb accept 1", group.chat)  # Alice is told privately: a "feedback" push
+    for hour in (9, 10):
+        pg.clock.set(datetime(2026, 12, 1, hour, 0, 1, tzinfo=UTC))
+        await tick(pg)
+    english = await say(pg, group.admin, "/pushlog", group.chat)
+    kinds = list(dict.fromkeys(line.split(" ", 2)[2].split(":")[0] for line in english.split("\n")[1:]))
+    assert kinds == ["topic of the week", "schedule", "feedback answer"]
+    await say(pg, group.owner, "/lang zh", group.chat)
+    chinese = await say(pg, group.admin, "/pushlog", group.chat)
+    kinds = list(dict.fromkeys(line.split(" ", 2)[2].split("：")[0] for line in chinese.split("\n")[1:]))
+    assert kinds == ["每周话题", "定时任务", "反馈回复"]
+
+
+def test_every_kind_the_outbox_sends_has_a_pushlog_name_in_english_and_chinese():
+    from bot.domain.outbox import POLICIES
+    from bot.texts import translator
+    from bot.texts.schedules import PUSH_KINDS
+
+    assert set(POLICIES) | {"modlog"} <= set(PUSH_KINDS)
+    zh = translator("zh")
+    untranslated = [kind for kind, label in PUSH_KINDS.items() if zh(label) == label]
+    assert untranslated == []
 
 
 async def test_a_scheduled_post_that_mentions_a_member_who_opted_out_is_not_sent(pg, group):

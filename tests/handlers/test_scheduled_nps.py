@@ -31,7 +31,7 @@ async def test_a_monthly_nps_posts_the_survey_takes_answers_and_skips_while_one_
     await tick(pg)
     assert len(surveys(pg, group.chat)) == 2  # next month's round
     log = await say(pg, group.admin, "/pushlog", group.chat)
-    assert "nps: not sent — a survey is still open" in log and log.count("nps: sent") == 2
+    assert "NPS survey: not sent — a survey is still open" in log and log.count("NPS survey: sent") == 2
 
 
 async def test_a_survey_the_outbox_held_back_does_not_block_nps(pg, group):

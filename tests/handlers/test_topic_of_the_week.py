@@ -105,7 +105,7 @@ async def test_a_topic_given_inline_and_an_empty_list_logged(pg, group):
     pg.clock.set(datetime(2026, 12, 1, 11, 0, 1, tzinfo=UTC))
     await tick(pg)
     assert topic_posts(pg, group.chat)[-1]["text"] == "💬 The topic is closed: Tea or coffee?\nNobody replied this time."
-    assert "topic: not sent — the topic list is empty" in await say(pg, group.admin, "/pushlog", group.chat)
+    assert "topic of the week: not sent — the topic list is empty" in await say(pg, group.admin, "/pushlog", group.chat)
     pg.clock.set(datetime(2026, 12, 1, 12, 0, 1, tzinfo=UTC))
     await tick(pg)
     pg.sim.send(group.bob, "My grandmother's Yixing pot", group.chat, reply_to=topic_posts(pg, group.chat)[-1])
