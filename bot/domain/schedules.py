@@ -176,7 +176,9 @@ def parse(words: list[str]) -> Spec:
     else:
         raise _bad(0, "kind", words[0])
     start = None
-    if kind != "once" and i < len(words) and words[i].lower() == "from":  # a chosen first run
+    if i < len(words) and words[i].lower() == "from":  # a chosen first run
+        if kind == "once":  # its date and time are its only run: nothing to choose
+            raise ScheduleError(reason="from_once")
         start, i = _start(words, i + 1)
     action = _expect(words, i, "action").lower()
     if action not in ACTIONS:

@@ -74,6 +74,8 @@ def schedule_error(_: Translator, err: ScheduleError) -> str:
             hours=p.get("hours")),
         "replace_unused": _("replace deletes the previous copy of a post or a leaderboard; a {action} has none to delete. "
                             "Leave out replace.").format(action=_(ACTIONS.get(str(p.get("action")), str(p.get("action"))))),
+        "from_once": _("from chooses the first run of a schedule that repeats; a schedule that runs once runs at its "
+                       "own date and time. Leave out from."),
         "replace_once": _("replace deletes the previous copy, and a schedule that runs once has none. Leave out replace."),
         "pin_unused": _("pin pins a post, a quiz, a poll or a topic of the week; a {action} is not pinned. "
                         "Leave out pin.").format(action=_(ACTIONS.get(str(p.get("action")), str(p.get("action"))))),

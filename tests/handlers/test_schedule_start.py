@@ -61,8 +61,9 @@ async def test_bad_first_runs_and_policies_get_one_line(pg, group):
         ("/schedule daily 09:00 from 2026-11-30 post hi", "That time is already past in the group's timezone."),
         ("/schedule daily 09:00 from 2026-13-01 post hi", "Word 4 (2026-13-01): expected a date such as 2026-12-24."),
         ("/schedule daily 09:00 from", "Word 4: expected a date such as 2026-12-24, but the command ends there."),
-        ("/schedule once 2026-12-24 18:00 from 2026-12-20 post hi",
-         "Word 4 (from): expected post, reminder, leaderboard, campaign, report, quiz, poll, topic or nps."),
+        # It said "expected post, reminder, …" at `from`, as if from were a typo for an action.
+        ("/schedule once 2026-12-24 18:00 from 2026-12-20 post hi", "from chooses the first run of a schedule that "
+         "repeats; a schedule that runs once runs at its own date and time. Leave out from."),
         ("/schedule missed 1 never", "Word 3 (never): expected late (a missed run runs once, late) or skip."),
         ("/schedule missed 9 skip", "No schedule #9 in this group; /schedules lists them."),
         ("/schedule missed x skip", "A schedule is named by its number, such as /pause 3."),
@@ -80,5 +81,7 @@ async def test_first_run_and_missed_policy_in_chinese(pg, group):
         "定时任务#1：Sticky停机期间错过的一次，今后跳过（并记入日志）。")
     assert await say(pg, group.owner, "/schedule missed 1 sometimes", group.chat) == (
         "第3个词（sometimes）：应为late（错过的一次晚些补发一次）或skip（跳过）。")
+    assert await say(pg, group.owner, "/schedule once 2026-12-24 18:00 from 2026-12-20 post 圣诞快乐", group.chat) == (
+        "from用于选择重复计划的首次运行；只运行一次的计划就在它自己的日期和时间运行。请去掉from。")
     help_text = await help_of(pg, group.owner, group.chat)
     assert "定时任务（管理员）\n/schedule" in help_text
