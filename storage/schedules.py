@@ -35,6 +35,11 @@ class Schedule:
     created_by: int | None
     pending: datetime | None = None  # a slot claimed whose run has not reached the outbox yet (a crash: recovered)
 
+    @property
+    def done(self) -> bool:
+        """A `once` that has run: nothing left to run (the same test as claim_now's, in SQL)."""
+        return self.kind == "once" and not self.enabled and self.runs > 0
+
 
 @dataclass(frozen=True)
 class Deferred:
@@ -166,11 +171,12 @@ class ScheduleRepo:
         return [Claim(schedule, schedule.next_run, run, late) for (schedule, _, run, late, _due), ok in zip(slots, won) if ok]
 
     async def claim_now(self, chat_id: int, schedule_id: int, now: datetime) -> Schedule | None:
-        """/runnow: a run out of turn; the next regular run stays where it is."""
+        """/runnow: a run out of turn; the next regular run stays where it is. Never a `once` that is done."""
         async with self.db.transaction() as tx:
             async with tx.execute(
                 f"UPDATE schedules SET last_run = ?, runs = runs + 1, rotation = rotation + 1"
-                f" WHERE id = ? AND chat_id = ? AND deleted_at IS NULL RETURNING {_COLUMNS}",
+                f" WHERE id = ? AND chat_id = ? AND deleted_at IS NULL"
+                f" AND NOT (kind = 'once' AND enabled = 0 AND runs > 0) RETURNING {_COLUMNS}",
                 (iso(now), schedule_id, chat_id),
             ) as cur:
                 row = await cur.fetchone()

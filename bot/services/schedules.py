@@ -145,10 +145,15 @@ class ScheduleService:
         return changed
 
     async def run_now(self, chat_id: int, schedule_id: int) -> Schedule:
-        await self.get(chat_id, schedule_id)
+        """A run out of turn. A `once` that has run is done (so /schedules says): it is not run again, since it would
+        post a second time and count another run while the schedule still says done."""
+        found = await self.get(chat_id, schedule_id)
+        if found.done:
+            raise ScheduleError(reason="once_done", id=schedule_id)
         claimed = await self.repo.claim_now(chat_id, schedule_id, self.clock.now())
-        if claimed is None:
-            raise ScheduleError(reason="unknown_id", id=schedule_id)
+        if claimed is None:  # removed, or run by the tick, since it was read
+            raise ScheduleError(reason="unknown_id" if await self.repo.get(chat_id, schedule_id) is None else "once_done",
+                                id=schedule_id)
         return claimed
 
     async def due(self, batch: int = 500) -> list[Claim]:

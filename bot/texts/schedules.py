@@ -76,6 +76,8 @@ def schedule_error(_: Translator, err: ScheduleError) -> str:
                             "Leave out replace.").format(action=_(ACTIONS.get(str(p.get("action")), str(p.get("action"))))),
         "from_once": _("from chooses the first run of a schedule that repeats; a schedule that runs once runs at its "
                        "own date and time. Leave out from."),
+        "once_done": _("Schedule #{id} ran once and is done; to post it again, make a new one: "
+                       "/schedule once DATE TIME post …").format(id=p.get("id")),
         "replace_once": _("replace deletes the previous copy, and a schedule that runs once has none. Leave out replace."),
         "pin_unused": _("pin pins a post, a quiz, a poll or a topic of the week; a {action} is not pinned. "
                         "Leave out pin.").format(action=_(ACTIONS.get(str(p.get("action")), str(p.get("action"))))),
@@ -97,7 +99,7 @@ def created(_: Translator, s: Schedule) -> str:
 
 def _state(_: Translator, s: Schedule) -> str:
     if not s.enabled:
-        return _("done") if s.kind == "once" and s.runs else _("paused")
+        return _("done") if s.done else _("paused")
     return _("next {when}").format(when=local_text(s.next_run, s.tz))
 
 

@@ -113,6 +113,32 @@ async def test_pause_resume_runnow_unschedule_and_show(pg, group):
     assert await say(pg, group.owner, "/schedules", group.chat) == "No schedules yet. Example: /schedule daily 21:00 post Good night!"
 
 
+async def test_runnow_refuses_a_once_that_is_done(pg, group):
+    # /runnow posted a finished once again and counted a second run while /schedules still said done.
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/schedule once 2026-12-01 09:00 post Tea at ten", group.chat)
+    pg.clock.set(datetime(2026, 12, 1, 9, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    assert [p["text"] for p in bot_posts(pg, group.chat)] == ["Tea at ten"]
+
+    async def unchanged():
+        [s] = await pg.services.schedules.list(group.chat.id)
+        return s.runs, s.last_run, len(await pg.services.outbox.recent(group.chat.id)), len(bot_posts(pg, group.chat))
+
+    await assert_one_line_refusals(pg, group.owner, group.chat, [
+        ("/runnow 1", "Schedule #1 ran once and is done; to post it again, make a new one: /schedule once DATE TIME post …"),
+    ], unchanged)
+    assert await say(pg, group.owner, "/schedules", group.chat) == (
+        "Schedules (group time, UTC)\n#1 once 2026-12-01 09:00 · post — done")
+    await say(pg, group.owner, "/lang zh", group.chat)
+    assert await say(pg, group.owner, "/runnow 1", group.chat) == (
+        "定时任务#1只运行一次，已经运行过了；要再发一次，请新建一个：/schedule once 日期 时间 post …")
+    # A once not yet due may still run out of turn, and its own run stays where it is.
+    await say(pg, group.owner, "/schedule once 2026-12-02 09:00 post Tomorrow", group.chat)
+    assert (await say(pg, group.owner, "/runnow 2", group.chat)).startswith("定时任务#2")
+    assert [p["text"] for p in bot_posts(pg, group.chat)][-1] == "Tomorrow"
+
+
 async def test_the_reminder_mentions_only_who_has_not_checked_in_and_did_not_opt_out(pg, group):
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     await say(pg, group.alice, "/checkin", group.chat)
