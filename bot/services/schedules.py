@@ -17,6 +17,7 @@ from bot.services.groups import GroupService
 from bot.services.outbox import Outbox, Pushed
 from bot.services.rules import INACTIVITY_WORK as INACTIVITY  # the rules' daily pass: it books the next one itself
 from storage.schedules import CampaignRepo, Claim, Deferred, ReminderRepo, Schedule, ScheduleRepo
+from storage.topics import TopicRepo
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,10 @@ def text_for(schedule: Schedule, runs_before: int | None = None) -> str:
 
 class ScheduleService:
     def __init__(self, repo: ScheduleRepo, groups: GroupService, outbox: Outbox, clock: Clock, grace: timedelta = dom.DEFAULT_GRACE,
-                 reminders: ReminderRepo | None = None, campaigns: CampaignRepo | None = None) -> None:
+                 reminders: ReminderRepo | None = None, campaigns: CampaignRepo | None = None,
+                 topics: TopicRepo | None = None) -> None:
         self.repo = repo
+        self.topics = topics or TopicRepo(repo.db)
         self.campaigns = campaigns or CampaignRepo(repo.db)
         self.reminders = reminders or ReminderRepo(repo.db)
         self.groups = groups
@@ -91,6 +94,9 @@ class ScheduleService:
         nxt = dom.next_run(spec.kind, spec.spec, tz, first, now)
         if nxt is None:
             raise ScheduleError(reason="past")
+        written = any(t.strip() for t in content.texts)
+        if spec.action == "topic" and not written and not await self.topics.of_chat(chat_id):
+            raise ScheduleError(reason="no_topics")  # no text and an empty list: every run would post nothing
         if spec.action in ("quiz", "poll"):  # every rotation variant must be a question Telegram takes
             for text in content.texts or ("",):
                 parse_question(text, quiz=spec.action == "quiz")

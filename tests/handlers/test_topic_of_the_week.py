@@ -93,10 +93,32 @@ async def test_a_weekly_topic_pays_first_replies_and_its_closing_names_and_pays_
     assert topic_posts(pg, group.chat)[-1]["text"].startswith("💬 Topic of the week\nYour best teapot\n")  # the list goes round
 
 
-async def test_a_topic_given_inline_and_an_empty_list_logged(pg, group):
+async def test_a_topic_schedule_with_no_text_and_an_empty_list_is_refused_at_creation(pg, group):
+    # It was saved, and every run then posted nothing, seen only in /pushlog.
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+
+    async def unchanged():
+        return [s.id for s in await pg.services.schedules.list(group.chat.id)]
+
+    refusal = ("The topic list is empty: add topics first (/topics add Your favourite tea, and why?), "
+               "or write the topic after topic.")
+    await assert_one_line_refusals(pg, group.owner, group.chat, [
+        ("/schedule weekly mon 09:00 topic", refusal),
+        ("/schedule weekly mon 09:00 topic 2d +10", refusal),
+    ], unchanged)
+    await say(pg, group.owner, "/lang zh", group.chat)
+    assert await say(pg, group.owner, "/schedule weekly mon 09:00 topic", group.chat) == (
+        "话题列表是空的：请先添加话题（/topics add 你最爱哪种茶？为什么？），或在 topic 后直接写上话题。")
+    await say(pg, group.owner, "/topics add Green or black?", group.chat)
+    assert (await say(pg, group.owner, "/schedule weekly mon 09:00 topic", group.chat)).startswith("定时任务#1已保存")
+
+
+async def test_a_topic_given_inline_and_a_list_emptied_since_logged(pg, group):
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     await say(pg, group.owner, "/schedule daily 10:00 topic 1h Tea or coffee?", group.chat)
+    await say(pg, group.owner, "/topics add Green or black?", group.chat)
     await say(pg, group.owner, "/schedule daily 11:00 topic", group.chat)
+    await say(pg, group.owner, "/topics del 1", group.chat)  # the list is empty by the time it runs
     await say(pg, group.owner, "/schedule daily 12:00 topic +250 Your best teapot", group.chat)
     pg.clock.set(datetime(2026, 12, 1, 10, 0, 1, tzinfo=UTC))
     await tick(pg)
