@@ -306,17 +306,57 @@ _AUTO = re.compile(
     r"(?P<bot_command>(?<![\w/])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?)"
     r"|(?P<email>(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})"
     r"|(?P<mention>(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}\b)"
-    r"|(?P<url>\bhttps?://[^\s<>\"]+)"
+    r"|(?P<url>\bhttps?://[^\s<>\"]+"
+    # A bare domain (example.com, t.me/joinchat/x, www.example.org/path): its last label must be a real top-level
+    # domain (checked below), so file.txt stays plain text.
+    r"|(?<![A-Za-z0-9@.\-/:_])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?P<tld>[A-Za-z]{2,24})"
+    r"(?![A-Za-z0-9_-])(?::\d{1,5})?(?:[/?#][^\s<>\"]*)?)"
     r"|(?P<hashtag>(?<![\w#])#[^\W\d][\w]*)"
 )
+
+# Top-level domains a bare domain may end in (tdlib checks against IANA's list): the usual generic ones and every
+# country code.
+_TLDS = frozenset("""
+com net org info biz edu gov mil int name pro mobi app dev io ai xyz online site top club shop store tech blog news
+live link click space website world today life email cloud page fun art wiki one design agency digital network asia
+tel travel jobs museum aero coop cat post xxx global media group team zone chat social games video music
+ac ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bm bn bo br bs bt bw by bz ca cc cd cf
+cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm do dz ec ee eg er es et eu fi fj fk fm fo fr ga gd ge gf gg
+gh gi gl gm gn gp gq gr gs gt gu gw gy hk hm hn hr ht hu id ie il im in iq ir is it je jm jo jp ke kg kh ki km kn kp
+kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mg mh mk ml mm mn mo mp mq mr ms mt mu mv mw mx my mz na nc
+ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si
+sk sl sm sn so sr ss st su sv sx sy sz tc td tf tg th tj tk tl tm tn to tr tt tv tw tz ua ug uk us uy uz va vc ve vg
+vi vn vu wf ws ye yt za zm zw
+""".split())
+
+_CLOSING = {")": "(", "]": "[", "}": "{"}
+
+
+def _link_end(link: str) -> int:
+    """Where a link ends: Telegram leaves out trailing punctuation and a closing bracket that opens nowhere in it."""
+    end = len(link)
+    while end:
+        ch = link[end - 1]
+        if ch in ".,:;!?'\"":
+            end -= 1
+        elif ch in _CLOSING and link[:end].count(_CLOSING[ch]) < link[:end].count(ch):
+            end -= 1
+        else:
+            break
+    return end
 
 
 def auto_entities(text: str) -> list[dict[str, Any]]:
     entities = []
     for match in _AUTO.finditer(text):
         kind = match.lastgroup
+        value = match.group()
+        if kind == "url" and match.group("tld") and match.group("tld").lower() not in _TLDS:
+            continue
+        if kind == "url":
+            value = value[: _link_end(value)]
         offset = utf16_len(text[: match.start()])
-        entities.append({"type": kind, "offset": offset, "length": utf16_len(match.group())})
+        entities.append({"type": kind, "offset": offset, "length": utf16_len(value)})
     return entities
 
 

@@ -291,3 +291,19 @@ async def test_rule_list_shows_the_warn_escalation(pg, group):
     assert (await say(pg, g.admin, "/rule list", g.chat)).splitlines()[-1] == (
         "Warns: at 2 (the limit), mute for 1h and the warns start again. Warns count for 30 days. "
         "/setwarnlimit, /setwarnmode")
+
+
+async def test_link_rules_judge_bare_domains_as_telegram_marks_them(pg, group):
+    # Telegram marks example.com as a link without http://; the rules read the entities it gives the message.
+    g = group
+    await say(pg, g.admin, "/rule add when message and domain in bad then delete", g.chat)
+    await pg.services.rules.list_add(g.chat.id, "bad", [("spam.com", None)])
+    listed = pg.sim.send(g.alice, "visit www.spam.com/offer now", g.chat)
+    other = pg.sim.send(g.alice, "visit notspam.com now", g.chat)
+    await pg.settle()
+    assert deleted(pg, listed) and not deleted(pg, other)
+    await say(pg, g.admin, "/rule add when message and has link then delete", g.chat)
+    bare = pg.sim.send(g.bob, "join t.me/joinchat/x", g.chat)
+    plain = pg.sim.send(g.bob, "see file.txt", g.chat)
+    await pg.settle()
+    assert deleted(pg, bare) and not deleted(pg, plain)

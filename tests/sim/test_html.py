@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sim.html import EntityParseError, auto_entities, finish_entities, parse_html, trim
+from bot.sim.html import EntityParseError, auto_entities, entity_text, finish_entities, parse_html, trim
 
 
 def parsed(html: str) -> tuple[str, list[dict]]:
@@ -61,3 +61,24 @@ def test_trim_shifts_and_clips_entities() -> None:
 def test_auto_entities() -> None:
     found = auto_entities("/start@StickyTestBot hi @bob_42 #news https://t.me/x a@b.io")
     assert [e["type"] for e in found] == ["bot_command", "mention", "hashtag", "url", "email"]
+
+
+def test_bare_domains_are_links_as_telegram_marks_them() -> None:
+    text = "😀 a.com, t.me/joinchat/x and www.example.org/path. sub.example.co.uk/x?y=1 (see b.net/x)"
+    found = auto_entities(text)
+    assert [(e["type"], entity_text(text, e)) for e in found] == [
+        ("url", "a.com"), ("url", "t.me/joinchat/x"), ("url", "www.example.org/path"),
+        ("url", "sub.example.co.uk/x?y=1"), ("url", "b.net/x"),
+    ]
+    assert found[0]["offset"] == 3  # the emoji is two UTF-16 code units
+
+
+def test_words_with_dots_that_are_not_domains_stay_text() -> None:
+    assert auto_entities("file.txt report.docx v1.2.3 x.community") == []
+    text = "mail a@b.io or @example.com"
+    assert [(e["type"], entity_text(text, e)) for e in auto_entities(text)] == [("email", "a@b.io"), ("mention", "@example")]
+
+
+def test_trailing_punctuation_is_not_part_of_a_link() -> None:
+    text = "https://t.me/x. and example.com!"
+    assert [entity_text(text, e) for e in auto_entities(text)] == ["https://t.me/x", "example.com"]
