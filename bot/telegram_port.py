@@ -176,6 +176,14 @@ class ModerationPort:
     async def unban(self, chat_id: int, user_id: int) -> str:
         return await self._call(lambda: self.bot.unban_chat_member(chat_id, user_id, only_if_banned=True))
 
+    async def status(self, chat_id: int, user_id: int) -> str | None:
+        """The member's status as Telegram has it now (restricted = muted, kicked = banned); None when unknown."""
+        try:
+            return (await self.bot.get_chat_member(chat_id, user_id)).status
+        except TelegramError as exc:
+            log.info("could not read the status of %s in %s: %s", user_id, chat_id, exc)
+            return None
+
     async def delete(self, chat_id: int, message_ids: list[int]) -> str:
         if len(message_ids) == 1:
             return await self._call(lambda: self.bot.delete_message(chat_id, message_ids[0]))

@@ -25,6 +25,7 @@ class ModerationCalls(Protocol):
     async def ban(self, chat_id: int, user_id: int, until: datetime | None) -> str: ...
     async def unban(self, chat_id: int, user_id: int) -> str: ...
     async def delete(self, chat_id: int, message_ids: list[int]) -> str: ...
+    async def status(self, chat_id: int, user_id: int) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ class Actions:
         self.calls = calls
         self.clock = clock
         self._rights: dict[int, tuple[datetime, dict[str, bool]]] = {}  # keyed by chat
+
+    async def status(self, chat_id: int, user_id: int) -> str | None:
+        """A member's status as Telegram has it now (restricted, kicked, member…); None when Telegram did not say."""
+        return await self.calls.status(chat_id, user_id)
 
     def forget(self, chat_id: int) -> None:
         """The bot's status changed in this chat (my_chat_member): ask Telegram again next time."""

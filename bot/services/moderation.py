@@ -165,7 +165,13 @@ class ModerationService:
 
     async def act(self, chat_id: int, kind: str, user_id: int, actor_id: int | None, duration: timedelta | None = None,
                   reason: str | None = None, message_id: int | None = None, rule_id: int | None = None) -> Outcome:
-        """Audit first, then Telegram. The caller checked rights and hierarchy before."""
+        """Audit first, then Telegram. The caller checked rights and hierarchy before. Undoing a mute or a ban that
+        Telegram says is not there raises ModerationError and writes nothing (unknown status: go ahead)."""
+        undone = {"unmute": ("restricted", "not_muted"), "unban": ("kicked", "not_banned")}.get(kind)
+        if undone is not None:
+            status = await self.actions.status(chat_id, user_id)
+            if status is not None and status != undone[0]:
+                raise ModerationError(reason=undone[1])
         action = Action(kind, chat_id, user_id, duration=duration)
         entry = NewLogEntry(kind, user_id, actor_id, reason, rule_id, self.actions.until(action), message_id)
         await self.repo.log(chat_id, [entry], self.clock.now())

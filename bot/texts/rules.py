@@ -65,6 +65,8 @@ def moderation_error(_: Translator, err: UserError) -> str:
         "not_warned": _("They have no warns."),
         "already_approved": _("They are approved already."),
         "not_approved": _("They are not approved."),
+        "not_muted": _("They are not muted; nothing to undo."),
+        "not_banned": _("They are not banned; nothing to undo."),
         "report_admin": _("Admins can't be reported."),
         "report_wait": _("You reported something a moment ago; admins have it. Try again in a few minutes."),
         "gone": _("That message is gone already."),

@@ -279,3 +279,15 @@ async def test_a_report_reaches_the_admins_in_private(pg, group):
     assert notice.splitlines()[:2] == ["🚩 Tea Lovers: Alice reported Bob.", "Reason: selling pills"]
     assert notice.splitlines()[2] == f"https://t.me/c/{str(g.chat.id)[4:]}/{spam['message_id']}"
     assert len(pg.sim.replies(g.owner)) == before_owner  # the owner never started Sticky: nothing sent
+
+
+async def test_undoing_a_mute_or_ban_that_is_not_there_says_so_and_writes_nothing(pg, group):
+    g = group
+    assert await say(pg, g.admin, "/unmute @alice", g.chat) == "They are not muted; nothing to undo."
+    assert await say(pg, g.admin, "/unban @bob", g.chat) == "They are not banned; nothing to undo."
+    assert await modlog(pg, g) == []
+    assert not [c for c in pg.sim.calls() if c.method in ("restrictChatMember", "unbanChatMember")]
+    await say(pg, g.admin, "/ban @bob", g.chat)
+    assert await say(pg, g.admin, "/unban @bob", g.chat) == "Bob is unbanned and may join again."
+    assert await say(pg, g.admin, "/unban @bob", g.chat) == "They are not banned; nothing to undo."
+    assert await modlog(pg, g) == ["unban", "ban"]
