@@ -305,6 +305,12 @@ def word_pattern(word: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){body}(?!\w)")
 
 
+def listed_in(text: str, items: Iterable[str]) -> list[str]:
+    """The entries of a words list the text contains, in the list's order (what `words in LIST` matches)."""
+    norm = normalise(text)
+    return [w for w in items if word_pattern(w).search(norm)]
+
+
 _SCRIPTS = {
     "cyrillic": re.compile(r"[\u0400-\u04ff]"), "arabic": re.compile(r"[\u0600-\u06ff\u0750-\u077f]"),
     "hebrew": re.compile(r"[\u0590-\u05ff]"), "rtl": re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]"),
@@ -855,10 +861,9 @@ def _holds(part: Part, event: Event, member: MemberFacts, window: Window, ctx: C
     elif k == "words":
         norm = normalise(text)
         if a[1] is not None:  # a named list
-            patterns = [word_pattern(w) for w in ctx.lists.get(a[1], ())]
+            result = bool(listed_in(text, ctx.lists.get(a[1], ())))
         else:
-            patterns = a[2]
-        result = any(p.search(norm) for p in patterns)
+            result = any(p.search(norm) for p in a[2])
     elif k == "regex":
         result = a[1](text)
     elif k == "domain":

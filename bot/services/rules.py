@@ -18,7 +18,7 @@ from bot.domain.points import Reason
 from bot.domain.roles import Role, role_from
 from bot.domain.rules import (
     FLOOD_MAX_WINDOW, FLOOD_RULE, LOCK_PREFIX, LOCKS, MAX_RULES, Ctx, Decision, Event, Fired, MemberFacts, Part, Rule, RuleError, RuleSyntaxError,
-    Window, evaluate, flood_line, flood_of, inactivity_thresholds, parse_rule, violation_windows, window_horizon,
+    Window, evaluate, flood_line, flood_of, inactivity_thresholds, listed_in, parse_rule, violation_windows, window_horizon,
 )
 from bot.domain.rules_io import Diff, RuleSet, RulesImportError, diff, export_text, parse_import
 from bot.services.actions import Action, Outcome
@@ -56,6 +56,7 @@ class Loaded:
     thresholds: tuple[int, ...] = ()  # the N of `inactive N days` triggers
     violations: dict[str, timedelta | None] = field(default_factory=dict)  # counters rules escalate on, and how far back
     horizon: timedelta = FLOOD_MAX_WINDOW  # how far back the flood and duplicate windows must remember
+    reasons: dict[str, dict[str, str]] = field(default_factory=dict)  # list -> entry -> its reason (/addblocklist w why)
 
 
 @dataclass
@@ -125,13 +126,15 @@ class RulesService:
             await self.repo.seed(chat_id, [(d.name, d.rule, d.enabled) for d in self.config.defaults], self.clock.now())
         rows = tuple(await self.repo.rules(chat_id))
         rules = tuple(r for r in (_stored_to_rule(row) for row in rows) if r is not None)
-        lists = {name: tuple(item for item, _ in items) for name, items in (await self.repo.lists(chat_id)).items()}
+        stored = await self.repo.lists(chat_id)
+        lists = {name: tuple(item for item, _ in items) for name, items in stored.items()}
+        reasons = {name: {item: why for item, why in items if why} for name, items in stored.items()}
         enabled = [r for r in rules if r.enabled]
         loaded = Loaded(
             rows, rules, lists, frozenset(t.key for r in enabled for t in r.triggers),
             any(c.key in ("flood", "groupflood", "duplicate") for r in enabled for c in r.conditions),
             any(c.key == "messages" for r in enabled for c in r.conditions),
-            inactivity_thresholds(enabled), violation_windows(enabled), window_horizon(rules),
+            inactivity_thresholds(enabled), violation_windows(enabled), window_horizon(rules), reasons,
         )
         self._cache[chat_id] = loaded
         await self._arm_inactivity(chat_id, loaded)
@@ -545,6 +548,18 @@ class RulesService:
                 return e.key == "mute" and covered
         return False
 
+    async def _entry_reason(self, rule: Rule, event: Event) -> str | None:
+        """The stored reason of the list entry that made this rule fire (`words in LIST`), if it has one: a blocklist
+        warn says "No gambling ads", not "blocklist"."""
+        loaded = await self.load(event.chat_id)
+        for c in rule.conditions:
+            if c.key == "words" and not c.negate and c.args[1] is not None:
+                reasons = loaded.reasons.get(c.args[1], {})
+                found = next((w for w in listed_in(event.text, loaded.lists.get(c.args[1], ())) if w in reasons), None)
+                if found is not None:
+                    return reasons[found]
+        return None
+
     def _note(self, rule: Rule, e: Part, facts: MemberFacts, verdict: Verdict) -> None:
         """What needs no write: replies and explanations for the chat, and the notice to admins."""
         if e.key == "reply":
@@ -579,8 +594,9 @@ class RulesService:
                 await audit(NewLogEntry(e.key, user, None, reason, rule.id, self.moderation.actions.until(action), msg))
                 out.actions.append(action)
             elif e.key == "warn":
+                why = await self._entry_reason(rule, event) or e.args[0] or reason
                 result, warn_entries, warn_actions = await self.moderation.warn_in(
-                    tx, chat, user, None, e.args[0] or reason, f"rule:{rule.id}:{key}", now, limit, mode, msg, rule.id)
+                    tx, chat, user, None, why, f"rule:{rule.id}:{key}", now, limit, mode, msg, rule.id)
                 out.entries += warn_entries
                 out.actions += warn_actions
                 if result.violation_id is not None:

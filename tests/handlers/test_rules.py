@@ -307,3 +307,16 @@ async def test_link_rules_judge_bare_domains_as_telegram_marks_them(pg, group):
     plain = pg.sim.send(g.bob, "see file.txt", g.chat)
     await pg.settle()
     assert deleted(pg, bare) and not deleted(pg, plain)
+
+
+async def test_a_blocklist_warn_gives_the_entrys_reason(pg, group):
+    g = group
+    await say(pg, g.admin, "/addblocklist casino No gambling ads", g.chat)
+    await say(pg, g.admin, "/addblocklist spam", g.chat)
+    pg.sim.send(g.alice, "try the CASINO", g.chat)
+    pg.sim.send(g.bob, "more spam", g.chat)
+    await pg.settle()
+    assert await say(pg, g.admin, "/warns @alice", g.chat) == "Alice has 1/5 warns:\n1. No gambling ads"
+    assert await say(pg, g.admin, "/warns @bob", g.chat) == "Bob has 1/5 warns:\n1. blocklist"  # no reason: the rule's
+    reasons = {e.target_id: e.reason for e in await pg.services.moderation.modlog(g.chat.id) if e.action == "warn"}
+    assert reasons == {g.alice.id: "No gambling ads", g.bob.id: "blocklist"}
