@@ -108,6 +108,11 @@ def tier_for(xp: int, tiers: Iterable[Tier] = DEFAULT_TIERS) -> Tier:
     return ladder[_index_for(xp, ladder)]
 
 
+def tier_index(xp: int, ladder: Sequence[Tier]) -> int:
+    """tier_for's tier as its index, in a ladder validate_tiers checked already (not checked again per call)."""
+    return _index_for(xp, ladder)
+
+
 def progress(xp: int, tiers: Iterable[Tier] = DEFAULT_TIERS) -> Progress:
     ladder = validate_tiers(tiers)
     xp = max(xp, 0)

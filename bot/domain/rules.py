@@ -9,6 +9,7 @@ evaluate(event, rules, member, window, now) -> Decision(effects, trace). No Tele
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import unicodedata
 from collections import deque
@@ -159,8 +160,11 @@ class Cursor:
         raise self.fail(expected)
 
 
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq, "!=": operator.ne}
+
+
 def _cmp(op: str, a: float, b: float) -> bool:
-    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "=": a == b, "!=": a != b}[op]
+    return _OPS[op](a, b)
 
 
 # ---------------------------------------------------------------------------------------------- what a rule sees
@@ -210,12 +214,32 @@ class MemberFacts:
 
 @dataclass(frozen=True)
 class Ctx:
-    """Facts the evaluation needs beside the event: tier ladder, named lists, group time offset."""
+    """Facts the evaluation needs beside the event: tier ladder, named lists, group time offset. The lists' word
+    patterns and domains are made once here (`compiled`, which a group's rules keep and hand to every message's Ctx),
+    not at every check."""
 
     tiers: tuple[str, ...] = ("bronze", "silver", "gold", "platinum", "diamond")
     tier_perks: tuple[frozenset[str], ...] = ()
     lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
     local_time: time | None = None
+    compiled: "CompiledLists | None" = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.compiled is None:
+            object.__setattr__(self, "compiled", compile_lists(self.lists))
+
+
+@dataclass(frozen=True)
+class CompiledLists:
+    """A group's named lists as the conditions use them: per list its words' patterns and its domains."""
+
+    patterns: dict[str, tuple[re.Pattern[str], ...]]
+    domains: dict[str, frozenset[str]]
+
+
+def compile_lists(lists: dict[str, tuple[str, ...]]) -> CompiledLists:
+    return CompiledLists({name: tuple(word_pattern(w) for w in items) for name, items in lists.items()},
+                         {name: frozenset(d.lower().lstrip(".") for d in items) for name, items in lists.items()})
 
 
 class Window:
@@ -293,6 +317,8 @@ class Window:
 @functools.lru_cache(maxsize=4096)  # one message is normalised once however many rules look at it
 def normalise(text: str) -> str:
     """Letter case, full/half width, accents and repeated spaces do not hide a word."""
+    if text.isascii():  # NFKC and NFKD leave ASCII as it is, and it has no combining marks
+        return " ".join(text.casefold().split())
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
     stripped = "".join(ch for ch in folded if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().split())
@@ -790,12 +816,20 @@ class TraceLine:
 
 @dataclass(frozen=True)
 class Decision:
+    """What fired, and per enabled rule in order why (`steps`: (rule, None) when it fired, else (rule, the reason
+    code or the failing condition)). The trace's lines are made from the steps when someone asks (/rule test), not
+    for every message judged."""
+
     effects: tuple[Fired, ...]
-    trace: tuple[TraceLine, ...]
+    steps: tuple[tuple[Rule, "Part | str | None"], ...]
+
+    @property
+    def trace(self) -> tuple[TraceLine, ...]:
+        return tuple(TraceLine(rule, why is None, "" if why is None else str(why)) for rule, why in self.steps)
 
     @property
     def fired(self) -> list[Rule]:
-        return [t.rule for t in self.trace if t.fired]
+        return [rule for rule, why in self.steps if why is None]
 
 
 def _triggered(rule: Rule, event: Event) -> bool:
@@ -845,64 +879,76 @@ def violation_windows(rules: Iterable[Rule]) -> dict[str, timedelta | None]:
     return out
 
 
+@functools.lru_cache(maxsize=256)  # one message's text, however many caps rules look at it
+def _caps(text: str) -> float:
+    letters = [ch for ch in text if ch.isalpha()]
+    return 100 * sum(ch.isupper() for ch in letters) / len(letters) if len(letters) >= 5 else 0
+
+
+def _c_words(a, event, member, window, ctx, now) -> bool:
+    norm = normalise(event.text)
+    patterns = ctx.compiled.patterns.get(a[1], ()) if a[1] is not None else a[2]  # a named list, or the rule's words
+    return any(p.search(norm) for p in patterns)
+
+
+def _c_domain(a, event, member, window, ctx, now) -> bool:
+    listed = ctx.compiled.domains.get(a[0], ())
+    return any(h == d or h.endswith("." + d) for h in event.links for d in listed)
+
+
+def _c_tier(a, event, member, window, ctx, now) -> bool:
+    target = ctx.tiers.index(a[1]) if a[1] in ctx.tiers else len(ctx.tiers)
+    return _cmp(a[0], member.tier, target)
+
+
+def _c_lacks(a, event, member, window, ctx, now) -> bool:
+    perks = ctx.tier_perks[member.tier] if member.tier < len(ctx.tier_perks) else frozenset()
+    return a[0] not in perks and any(a[0] in p for p in ctx.tier_perks)  # a perk nobody can earn gates nothing
+
+
+def _c_time(a, event, member, window, ctx, now) -> bool:
+    local = ctx.local_time or now.time()
+    start, end = a
+    return start <= local < end if start <= end else (local >= start or local < end)
+
+
+def _extra(key: str):
+    return lambda a, event, member, window, ctx, now: key in event.extras
+
+
+# A condition's check by its key (one look-up, not a walk down every kind before it); an unknown kind never matches
+# (a newer export read by older code is refused before this).
+_CHECKS: dict[str, Callable[..., bool]] = {
+    "link": lambda a, event, member, window, ctx, now: bool(event.links),
+    "forward": lambda a, event, member, window, ctx, now: event.forward,
+    "sticker": lambda a, event, member, window, ctx, now: event.media == "sticker",
+    "media": lambda a, event, member, window, ctx, now: event.media is not None and (a[0] == "any" or event.media == a[0]),
+    **{k: _extra(k) for k in EXTRAS},
+    "words": _c_words,
+    "regex": lambda a, event, member, window, ctx, now: a[1](event.text),
+    "domain": _c_domain,
+    "caps": lambda a, event, member, window, ctx, now: _cmp(a[0], _caps(event.text), a[1]),
+    "mentions": lambda a, event, member, window, ctx, now: _cmp(a[0], event.mentions, a[1]),
+    "length": lambda a, event, member, window, ctx, now: _cmp(a[0], len(event.text), a[1]),
+    "emoji": lambda a, event, member, window, ctx, now: _cmp(a[0], event.emoji, a[1]),
+    "days": lambda a, event, member, window, ctx, now: _cmp(a[0], member.days_in_group, a[1]),
+    "messages": lambda a, event, member, window, ctx, now: _cmp(a[0], member.messages, a[1]),
+    "script": lambda a, event, member, window, ctx, now: _SCRIPTS[a[0]].search(event.text) is not None,
+    "duplicate": lambda a, event, member, window, ctx, now: window.duplicates(event.user_id, event.date, event.text, a[1]) >= a[0],
+    "flood": lambda a, event, member, window, ctx, now: window.count(event.user_id, event.date, a[1]) >= a[0],
+    "groupflood": lambda a, event, member, window, ctx, now: window.count(None, event.date, a[1]) >= a[0],
+    "tier": _c_tier,
+    "lacks": _c_lacks,
+    "role": lambda a, event, member, window, ctx, now: _cmp(a[0], member.role, a[1]),
+    "rolein": lambda a, event, member, window, ctx, now: (member.role in a[0]) != a[1],
+    "time": _c_time,
+    "from": lambda a, event, member, window, ctx, now: event.from_bot if a[0] == "bot" else event.from_channel,
+}
+
+
 def _holds(part: Part, event: Event, member: MemberFacts, window: Window, ctx: Ctx, now: datetime) -> bool:
-    k, a = part.key, part.args
-    text = event.text
-    if k == "link":
-        result = bool(event.links)
-    elif k == "forward":
-        result = event.forward
-    elif k == "sticker":
-        result = event.media == "sticker"
-    elif k == "media":
-        result = event.media is not None and (a[0] == "any" or event.media == a[0])
-    elif k in EXTRAS:
-        result = k in event.extras
-    elif k == "words":
-        norm = normalise(text)
-        if a[1] is not None:  # a named list
-            result = bool(listed_in(text, ctx.lists.get(a[1], ())))
-        else:
-            result = any(p.search(norm) for p in a[2])
-    elif k == "regex":
-        result = a[1](text)
-    elif k == "domain":
-        listed = {d.lower().lstrip(".") for d in ctx.lists.get(a[0], ())}
-        result = any(h == d or h.endswith("." + d) for h in event.links for d in listed)
-    elif k in ("mentions", "length", "emoji", "days", "messages", "caps"):
-        if k == "caps":
-            letters = [ch for ch in text if ch.isalpha()]
-            value = 100 * sum(ch.isupper() for ch in letters) / len(letters) if len(letters) >= 5 else 0
-        else:
-            value = {"mentions": event.mentions, "length": len(text), "emoji": event.emoji,
-                     "days": member.days_in_group, "messages": member.messages}[k]
-        result = _cmp(a[0], value, a[1])
-    elif k == "script":
-        result = _SCRIPTS[a[0]].search(text) is not None
-    elif k == "duplicate":
-        result = window.duplicates(event.user_id, event.date, text, a[1]) >= a[0]
-    elif k == "flood":
-        result = window.count(event.user_id, event.date, a[1]) >= a[0]
-    elif k == "groupflood":
-        result = window.count(None, event.date, a[1]) >= a[0]
-    elif k == "tier":
-        target = ctx.tiers.index(a[1]) if a[1] in ctx.tiers else len(ctx.tiers)
-        result = _cmp(a[0], member.tier, target)
-    elif k == "lacks":
-        perks = ctx.tier_perks[member.tier] if member.tier < len(ctx.tier_perks) else frozenset()
-        result = a[0] not in perks and any(a[0] in p for p in ctx.tier_perks)  # a perk nobody can earn gates nothing
-    elif k == "role":
-        result = _cmp(a[0], member.role, a[1])
-    elif k == "rolein":
-        result = (member.role in a[0]) != a[1]
-    elif k == "time":
-        local = ctx.local_time or now.time()
-        start, end = a
-        result = start <= local < end if start <= end else (local >= start or local < end)
-    elif k == "from":
-        result = event.from_bot if a[0] == "bot" else event.from_channel
-    else:  # an unknown kind never matches (a newer export read by older code is refused before this)
-        result = False
+    check = _CHECKS.get(part.key)
+    result = check(part.args, event, member, window, ctx, now) if check is not None else False
     return result != part.negate
 
 
@@ -924,43 +970,47 @@ def rewards(rule: Rule) -> bool:
 def evaluate(event: Event, rules: Iterable[Rule], member: MemberFacts, window: Window, now: datetime,
              ctx: Ctx | None = None) -> Decision:
     """Rules in order; the first that fires stops the rest unless it says `continue`. The trace says, for every
-    rule, whether it fired or why not."""
+    rule, whether it fired or why not (Decision.trace, made from the steps recorded here)."""
     ctx = ctx or Ctx()
     effects: list[Fired] = []
-    trace: list[TraceLine] = []
+    trace: list[tuple[Rule, Part | str | None]] = []
     stopped = False
     for rule in rules:
         if not rule.enabled:
             trace.append(TraceLine(rule, False, "off"))  # /rule test names every rule, and why it did nothing
             continue
         if stopped:
-            trace.append(TraceLine(rule, False, "stopped"))
+            trace.append((rule, "stopped"))
             continue
         if not _triggered(rule, event):
-            trace.append(TraceLine(rule, False, "trigger"))
+            trace.append((rule, "trigger"))
             continue
         if member.exempt and event.kind in ("message", "edit", "command") and not _names_roles(rule):
-            trace.append(TraceLine(rule, False, "exempt"))
+            trace.append((rule, "exempt"))
             continue
         # Approved members pass content rules (the command lock included: a command is content) but not flood.
         if member.approved and (any(REGISTRY.get(f"condition:{c.key}", Kind("", "", "", None, True)).content
                                     for c in rule.conditions if c.key not in ("flood", "groupflood"))
                                 or (event.kind == "command" and all(t.key == "command" for t in rule.triggers))) \
                 and not any(c.key in ("flood", "groupflood") for c in rule.conditions):
-            trace.append(TraceLine(rule, False, "approved"))
+            trace.append((rule, "approved"))
             continue
         if event.sticky_command and rewards(rule):
-            trace.append(TraceLine(rule, False, "sticky_command"))
+            trace.append((rule, "sticky_command"))
             continue
-        failed = next((c for c in rule.conditions if not _holds(c, event, member, window, ctx, now)), None)
+        failed = None
+        for c in rule.conditions:
+            if not _holds(c, event, member, window, ctx, now):
+                failed = c
+                break
         if failed is not None:
-            trace.append(TraceLine(rule, False, str(failed)))
+            trace.append((rule, failed))
             continue
         last = window.fired.get((rule.id, event.user_id))
         if rule.cooldown and last is not None and event.date - last < rule.cooldown:
-            trace.append(TraceLine(rule, False, "cooldown"))
+            trace.append((rule, "cooldown"))
             continue
-        trace.append(TraceLine(rule, True, ""))
+        trace.append((rule, None))
         effects.extend(Fired(rule, e) for e in rule.effects)
         stopped = not rule.continue_after
     return Decision(tuple(effects), tuple(trace))

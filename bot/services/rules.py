@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.config import RulesConfig
-from bot.domain.levels import PERK_POST_LINKS, Tier, tier_for, tier_up
+from bot.domain.levels import PERK_POST_LINKS, Tier, tier_index, tier_up, validate_tiers
 from bot.domain.moderation import until_for
 from bot.domain.points import Reason
 from bot.domain.roles import Role, role_from
@@ -57,6 +57,8 @@ class Loaded:
     violations: dict[str, timedelta | None] = field(default_factory=dict)  # counters rules escalate on, and how far back
     horizon: timedelta = FLOOD_MAX_WINDOW  # how far back the flood and duplicate windows must remember
     reasons: dict[str, dict[str, str]] = field(default_factory=dict)  # list -> entry -> its reason (/addblocklist w why)
+    ctx: Ctx | None = None  # what evaluation sees beside the event (lists compiled once); local time set per event
+    clock_rules: bool = False  # whether a rule asks the group's local time (`time`): only then is it worked out
 
 
 @dataclass
@@ -104,7 +106,7 @@ class RulesService:
                  members: MemberRepo, ledger: LedgerRepo, tiers: tuple[Tier, ...], config: RulesConfig, clock: Clock,
                  activity: ActivityBuffer | None = None, deferred: ScheduleRepo | None = None) -> None:
         self.db, self.repo, self.moderation, self.groups = db, repo, moderation, groups
-        self.members, self.ledger, self.tiers, self.config, self.clock = members, ledger, tiers, config, clock
+        self.members, self.ledger, self.tiers, self.config, self.clock = members, ledger, validate_tiers(tiers), config, clock
         self.activity, self.deferred = activity, deferred
         self.announcer: Announcer | None = None  # set by bot/app.py: notices to admins, replies to non-message events
         moderation.violation_hook = self
@@ -135,6 +137,7 @@ class RulesService:
             any(c.key in ("flood", "groupflood", "duplicate") for r in enabled for c in r.conditions),
             any(c.key == "messages" for r in enabled for c in r.conditions),
             inactivity_thresholds(enabled), violation_windows(enabled), window_horizon(rules), reasons,
+            Ctx(self._ctx_tiers, self._ctx_perks, lists), any(c.key == "time" for r in rules for c in r.conditions),
         )
         self._cache[chat_id] = loaded
         await self._arm_inactivity(chat_id, loaded)
@@ -358,9 +361,14 @@ class RulesService:
 
     # --- judging ---------------------------------------------------------------------------------------
 
-    async def _ctx(self, chat_id: int, loaded: Loaded, at: datetime) -> Ctx:
-        tz = (await self.groups.settings(chat_id)).timezone
-        return Ctx(self._ctx_tiers, self._ctx_perks, loaded.lists, at.astimezone(ZoneInfo(tz)).time())
+    async def _ctx(self, chat_id: int, loaded: Loaded, at: datetime, settings=None) -> Ctx:
+        """The loaded rules' Ctx, with the group's local time at `at` when a rule asks it (`settings`: the group's,
+        when the caller holds them already)."""
+        if not loaded.clock_rules:
+            return loaded.ctx
+        tz = (settings or await self.groups.settings(chat_id)).timezone
+        base = loaded.ctx
+        return Ctx(base.tiers, base.tier_perks, base.lists, at.astimezone(ZoneInfo(tz)).time(), base.compiled)
 
     def forget_member(self, chat_id: int, user_id: int | None = None) -> None:
         """A member's role, status or tier changed (or, with no user, anyone's in the group): read them again."""
@@ -400,7 +408,7 @@ class RulesService:
                 self.activity.unwatch(watch)
             raise
         role = role_from(row.tg_role, row.community_role) if row.known else Role.MEMBER
-        tier = tier_for(row.xp, self.tiers)
+        index = tier_index(row.xp, self.tiers)
         days = (now - row.since).days if row.since else 0
         if messages:
             if count is None:
@@ -409,7 +417,7 @@ class RulesService:
         else:
             count = 0
         approved = user_id in await self.moderation.approved(chat_id)
-        return MemberFacts(role, self.tiers.index(tier), tier.key, days, count, exempt or role >= Role.ADMIN, approved)
+        return MemberFacts(role, index, self.tiers[index].key, days, count, exempt or role >= Role.ADMIN, approved)
 
     async def test(self, chat_id: int, event: Event, facts: MemberFacts) -> Decision:
         """/rule test: what would fire for this event from this member; nothing is recorded or done."""
@@ -420,7 +428,8 @@ class RulesService:
         """A group message (or edit): None when no rule of the group can fire on it (no database read then).
         `counted`: the message is in the member's message count already (`messages < N` sees those before it).
         `windowed`: it counts toward flood (not one of Sticky's own commands, which answer for themselves)."""
-        if (await self.groups.settings(event.chat_id)).rules_mode == "off":
+        settings = await self.groups.settings(event.chat_id)
+        if settings.rules_mode == "off":
             return None
         loaded = await self.load(event.chat_id)
         if event.kind not in loaded.triggers and not (event.kind == "command" and "message" in loaded.triggers):
@@ -430,7 +439,8 @@ class RulesService:
             window.horizon = loaded.horizon
             window.record(event.user_id, event.date, event.text)  # an edit is never counted again
         facts = await self.facts(event.chat_id, event.user_id, exempt, self.clock.now(), loaded.messages, this_message=counted)
-        decision = evaluate(event, loaded.rules, facts, window, self.clock.now(), await self._ctx(event.chat_id, loaded, event.date))
+        decision = evaluate(event, loaded.rules, facts, window, self.clock.now(),
+                            await self._ctx(event.chat_id, loaded, event.date, settings))
         if not decision.effects:
             return None
         for rule in decision.fired:
