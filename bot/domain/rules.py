@@ -816,7 +816,7 @@ class TraceLine:
 
 @dataclass(frozen=True)
 class Decision:
-    """What fired, and per enabled rule in order why (`steps`: (rule, None) when it fired, else (rule, the reason
+    """What fired, and per rule in order why (`steps`: (rule, None) when it fired, else (rule, the reason
     code or the failing condition)). The trace's lines are made from the steps when someone asks (/rule test), not
     for every message judged."""
 
@@ -977,7 +977,7 @@ def evaluate(event: Event, rules: Iterable[Rule], member: MemberFacts, window: W
     stopped = False
     for rule in rules:
         if not rule.enabled:
-            trace.append(TraceLine(rule, False, "off"))  # /rule test names every rule, and why it did nothing
+            trace.append((rule, "off"))  # /rule test names every rule, and why it did nothing
             continue
         if stopped:
             trace.append((rule, "stopped"))

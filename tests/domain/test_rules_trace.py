@@ -123,6 +123,7 @@ def _eager(event, rules, member, window, now, ctx):
     effects, trace, stopped = [], [], False
     for rule in rules:
         if not rule.enabled:
+            trace.append((rule.name, False, "off"))
             continue
         if stopped:
             trace.append((rule.name, False, "stopped"))
@@ -185,11 +186,11 @@ def test_the_trace_made_on_demand_says_what_the_eager_trace_said_for_random_rule
         assert [(t.rule.name, t.fired, t.why) for t in decision.trace] == expected_trace, case
         assert [r.name for r in decision.fired] == [name for name, fired, _ in expected_trace if fired], case
         fired_somewhere += bool(expected_effects)
-        reasons |= {why if why in ("", "stopped", "trigger", "exempt", "approved", "sticky_command", "cooldown") else "condition"
+        reasons |= {why if why in ("", "off", "stopped", "trigger", "exempt", "approved", "sticky_command", "cooldown") else "condition"
                     for _, _, why in expected_trace}
-    # The sample reaches every way a rule can go (fired, stopped, not triggered, exempt, approved, own command,
+    # The sample reaches every way a rule can go (fired, off, stopped, not triggered, exempt, approved, own command,
     # a failing condition, cooldown), and many messages fire something.
-    assert reasons == {"", "stopped", "trigger", "exempt", "approved", "sticky_command", "condition", "cooldown"}
+    assert reasons == {"", "off", "stopped", "trigger", "exempt", "approved", "sticky_command", "condition", "cooldown"}
     assert fired_somewhere > 100
 
 
