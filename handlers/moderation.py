@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
-from telegram.constants import ChatMemberStatus, ChatType
+from telegram.constants import ChatType
 from telegram.ext import Application
 
 from bot.context import BotContext
 from bot.domain.errors import UsageError, UserError
-from bot.domain.moderation import LogChatError, ModerationError, is_duration, meant_as_duration, parse_duration, parse_penalty
+from bot.domain.moderation import (LogChatError, ModerationError, is_duration, log_actor_refusal, log_bot_refusal, meant_as_duration,
+                                   parse_duration, parse_penalty)
 from bot.domain.roles import Role
 from bot.texts import rules as texts
 from bot.texts import translator
@@ -333,34 +334,17 @@ def _where(chat: Chat) -> str:
 
 
 def _actor_refusal(member: ChatMember, chat: Chat) -> str | None:
-    """Why this person may not make `chat` a group's log (None: they may). The log receives every moderation action
-    with its reason, so it takes someone who runs that chat, not only someone with a badge there: its owner, or an
-    admin who may post (a channel) or who may change its info or add admins (a group) — the rights that make it
-    theirs to configure."""
-    if member.status == ChatMemberStatus.OWNER:
-        return None
-    if member.status != ChatMemberStatus.ADMINISTRATOR:
-        return "not_admin"
-    if chat.type == ChatType.CHANNEL:
-        return None if getattr(member, "can_post_messages", False) else "not_rights_channel"
-    return None if member.can_change_info or member.can_promote_members else "not_rights_group"
+    """log_actor_refusal, read off Telegram's answer."""
+    return log_actor_refusal(member.status, chat.type == ChatType.CHANNEL, bool(getattr(member, "can_post_messages", False)),
+                             bool(getattr(member, "can_change_info", False)), bool(getattr(member, "can_promote_members", False)))
 
 
 def _bot_refusal(member: ChatMember, chat: Chat) -> str | None:
-    """Why Sticky could not post in `chat` (None: it can): in a channel only an admin with can_post_messages posts;
-    in a group a restricted Sticky, or a plain member where members may not send messages, can't."""
-    if member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR):
-        if chat.type == ChatType.CHANNEL and not getattr(member, "can_post_messages", False):
-            return "cant_post"
-        return None
-    if chat.type == ChatType.CHANNEL:
-        return "cant_post"
-    if member.status == ChatMemberStatus.RESTRICTED:
-        return None if member.is_member and member.can_send_messages else "muted"
-    if member.status == ChatMemberStatus.MEMBER:
-        permissions = chat.permissions
-        return None if permissions is None or permissions.can_send_messages is not False else "muted"
-    return "cant_post"
+    """log_bot_refusal, read off Telegram's answer."""
+    permissions = chat.permissions
+    return log_bot_refusal(member.status, chat.type == ChatType.CHANNEL, bool(getattr(member, "can_post_messages", False)),
+                           bool(getattr(member, "is_member", True)), getattr(member, "can_send_messages", None),
+                           None if permissions is None else permissions.can_send_messages)
 
 
 @command("setlog", role=Role.ADMIN)

@@ -28,6 +28,40 @@ class LogChatError(ModerationError):
     # not_rights_channel, anonymous}, where
 
 
+# Who may make a chat a group's log, and whether Sticky can post there: Telegram's chat-member statuses as plain
+# strings ("creator", "administrator", "member", "restricted", "left", "kicked"), so the rule needs no telegram.
+OWNER, ADMINISTRATOR, MEMBER, RESTRICTED = "creator", "administrator", "member", "restricted"
+
+
+def log_actor_refusal(status: str, channel: bool, can_post: bool, can_change_info: bool, can_promote: bool) -> str | None:
+    """Why this person may not make a chat a group's log (None: they may). The log receives every moderation action
+    with its reason, so it takes someone who runs that chat, not only someone with a badge there: its owner, or an
+    admin who may post (a channel) or who may change its info or add admins (a group) — the rights that make it
+    theirs to configure."""
+    if status == OWNER:
+        return None
+    if status != ADMINISTRATOR:
+        return "not_admin"
+    if channel:
+        return None if can_post else "not_rights_channel"
+    return None if can_change_info or can_promote else "not_rights_group"
+
+
+def log_bot_refusal(status: str, channel: bool, can_post: bool, is_member: bool, can_send: bool | None,
+                    members_may_send: bool | None) -> str | None:
+    """Why Sticky could not post in the log chat (None: it can): in a channel only an admin with can_post_messages
+    posts; in a group a restricted Sticky, or a plain member where members may not send messages, can't."""
+    if status in (OWNER, ADMINISTRATOR):
+        return "cant_post" if channel and not can_post else None
+    if channel:
+        return "cant_post"
+    if status == RESTRICTED:
+        return None if is_member and can_send else "muted"
+    if status == MEMBER:
+        return None if members_may_send is not False else "muted"
+    return "cant_post"
+
+
 class RightsError(UserError):
     """Sticky itself lacks a Telegram right the action needs; `right` names it (can_restrict_members…)."""
 
