@@ -289,6 +289,8 @@ def arm_jobs(app: Application) -> None:
     app.job_queue.run_repeating(points.job_weekly, interval=3600, first=90, name="points:weekly")
     app.job_queue.run_repeating(stats.job_close_days, interval=3600, first=150, name="stats:close")
     # First run at once: checks that expired while we were down are resolved, live ones re-armed as captcha:{chat}:{user}.
+    # Code sends a kill cut off (before or after the message went out) are sent once more, the same code, at once.
+    app.job_queue.run_once(shop.job_resume_codes, when=0, name="shop:resume")
     app.job_queue.run_repeating(funnel.job_sweep, interval=s.config.funnel.sweep_seconds, first=0, name="funnel:sweep")
     # Schedules and deferred work live in the database; the first tick at once runs what fell due while we were down.
     app.job_queue.run_repeating(schedules.job_tick, interval=s.config.schedules.tick_seconds, first=0, name="schedules:tick")

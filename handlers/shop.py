@@ -16,7 +16,7 @@ from bot.context import BotContext
 from bot.domain.errors import UsageError
 from bot.domain.points import InsufficientPointsError
 from bot.domain.roles import Role, require
-from bot.domain.shop import PrivateChatNeededError, PurchaseDoneError, ShopError, parse_codes, parse_id, valid_nonce
+from bot.domain.shop import MAX_CODE_SENDS, PrivateChatNeededError, PurchaseDoneError, ShopError, parse_codes, parse_id, valid_nonce
 from bot.telegram_port import user_info
 from bot.texts import Translator, language_for_user, translator
 from bot.texts import core as core_texts
@@ -87,9 +87,11 @@ async def _send_private(context: BotContext, user_id: int, text: str) -> bool:
     return (await attempt(f"private message to {user_id}", lambda: context.bot.send_message(user_id, text))).done
 
 
-async def _send_code(context: BotContext, order: Order, group: str, code: str, language: str | None):
-    """The code's private message (an Attempt): the order is fulfilled only once it went out."""
-    text = texts.code_message(_private_tr(context, language), group, order, code)
+async def _send_code(context: BotContext, order: Order, group: str, code: str, language: str | None, *, again: bool = False):
+    """The code's private message (an Attempt): the order is fulfilled only once it went out. The send is recorded
+    as under way before (the purchase's transaction, or ShopService.begin_send), so a crash around it is found at
+    start (job_resume_codes)."""
+    text = texts.code_message(_private_tr(context, language), group, order, code, again=again)
     return await attempt(f"code of order #{order.id} to {order.user_id}", lambda: context.bot.send_message(order.user_id, text))
 
 
@@ -201,7 +203,10 @@ async def cmd_fulfil(update: Update, context: BotContext) -> None:
     order = await shop.pending_order(chat.id, parse_id(args[0], "order"))
     code = await shop.code_of(order)
     if code is not None:  # a code Telegram did not take at the purchase: fulfilled once it goes out now
-        if not (await _send_code(context, order, chat.title or "", code, order.buyer_language)).done:
+        await shop.begin_send(order.id)
+        sent = await _send_code(context, order, chat.title or "", code, order.buyer_language)
+        if not sent.done:
+            await shop.send_failed(order.id, unsure=sent.unsure)
             await reply(update, context, texts.code_not_sent(context.tr, order))
             return
         order = await shop.delivered(order.id, context.actor.user_id)
@@ -221,7 +226,32 @@ async def cmd_reject(update: Update, context: BotContext) -> None:
     reason = parts[1] if len(parts) > 1 else None
     decision = await context.services.shop.reject(chat.id, parse_id(parts[0], "order"), context.actor.user_id, reason)
     told = await _tell_buyer(context, decision.order, chat.title or "", texts.rejected_notice)
-    await reply(update, context, texts.rejected(context.tr, decision.order, decision.refunded, told))
+    await reply(update, context, texts.rejected(context.tr, decision.order, decision.refunded, told, decision.retired))
+
+
+async def job_resume_codes(context: BotContext) -> None:
+    """At start: a code send an earlier process began and never finished (killed before the message went out, or
+    after but before "delivered" was written) is uncertain. Sending the same code to the same buyer again is harmless,
+    so it is sent once more, marked as such, and the order fulfilled; if that fails too, it stays pending for an admin
+    (whose /reject then retires the code). Never a different code: the order keeps the one reserved at purchase."""
+    shop = context.services.shop
+    for order in await shop.cut_off_sends():
+        code = await shop.code_of(order)
+        if code is None:  # pragma: no cover - a send is only ever begun for an order holding a code
+            await shop.send_failed(order.id, unsure=False)
+            continue
+        if order.sends >= MAX_CODE_SENDS:  # restarts keep cutting it off: leave it to an admin
+            await shop.send_failed(order.id, unsure=True)
+            continue
+        known = await context.services.groups.group(order.chat_id)
+        group = known.title if known is not None else ""
+        if not await shop.claim_resend(order):
+            continue
+        sent = await _send_code(context, order, group, code, order.buyer_language, again=True)
+        if sent.done:
+            await shop.delivered(order.id)
+        else:
+            await shop.send_failed(order.id, unsure=sent.unsure)
 
 
 # --- buttons ---------------------------------------------------------------------------------------------------
@@ -303,6 +333,7 @@ async def _confirm(update: Update, context: BotContext, item_id: int, cost: int,
             await _edit(query, text)
             return text, True
         if not sent.done:  # no answer (it may have gone out) or a long flood wait: pending, for an admin
+            await shop.send_failed(order.id, unsure=sent.unsure)
             text = texts.code_pending(context.tr, buyer.full_name, order.item_name, order.id)
             await _edit(query, text)
             return text, True

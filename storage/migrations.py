@@ -843,4 +843,13 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX members_first_seen ON members(chat_id, first_seen_at)
         """,
     ),
+    Migration(
+        28,
+        "a code order's private send is recorded before it goes out: one under way (or cut off by a crash), and how many",
+        """
+        ALTER TABLE orders ADD COLUMN sending_since TEXT;
+        ALTER TABLE orders ADD COLUMN sends INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX orders_sending ON orders(id) WHERE sending_since IS NOT NULL
+        """,
+    ),
 ]

@@ -47,6 +47,8 @@ class Order:
     buyer_name: str
     buyer_language: str | None
     no_private: bool  # the buyer opted out of private messages (status notices are skipped)
+    sends: int = 0  # private sends of its code begun: after one, the buyer may have seen the code
+    sending_since: datetime | None = None  # a send under way, or cut off by a crash (delivering)
 
 
 # Item fields /edititem may change, and their columns.
@@ -84,6 +86,7 @@ def _order(row) -> Order:
         cost=row["cost"], status=row["status"], request_key=row["request_key"], created_at=from_iso(row["created_at"]),
         decided_by=row["decided_by"], decided_at=from_iso(row["decided_at"]), note=row["note"],
         buyer_name=buyer, buyer_language=row["language_code"], no_private=bool(row["no_private"]),
+        sends=row["sends"], sending_since=from_iso(row["sending_since"]),
     )
 
 
@@ -236,6 +239,43 @@ class ShopRepo:
     async def code_of(self, order_id: int) -> str | None:
         """The code an order holds (assigned at purchase, delivered or not yet); None for an order without one."""
         return await self.db.fetchval("SELECT code FROM shop_codes WHERE order_id = ?", (order_id,))
+
+    @staticmethod
+    async def begin_send(tx: aiosqlite.Connection, order_id: int, now: datetime) -> None:
+        """Delivering: the code's private send is about to start (recorded before it, in the caller's transaction)."""
+        await tx.execute("UPDATE orders SET sending_since = ?, sends = sends + 1 WHERE id = ?", (iso(now), order_id))
+
+    @staticmethod
+    async def claim_resend(tx: aiosqlite.Connection, order_id: int, seen_sends: int, now: datetime) -> bool:
+        """Begin the send again of an order left delivering, only if nobody did since it was read (sends unchanged)."""
+        cur = await tx.execute(
+            "UPDATE orders SET sending_since = ?, sends = sends + 1"
+            " WHERE id = ? AND status = 'pending' AND sending_since IS NOT NULL AND sends = ?", (iso(now), order_id, seen_sends),
+        )
+        return cur.rowcount == 1
+
+    @staticmethod
+    async def end_send(tx: aiosqlite.Connection, order_id: int, not_sent: bool = False) -> None:
+        """The send got its answer: no longer under way. not_sent: Telegram said it did not send it (a refusal, a flood
+        wait), so this send does not count among those that may have reached the buyer."""
+        await tx.execute(
+            "UPDATE orders SET sending_since = NULL, sends = CASE WHEN ? AND sends > 0 THEN sends - 1 ELSE sends END"
+            " WHERE id = ? AND sending_since IS NOT NULL", (not_sent, order_id),
+        )
+
+    async def cut_off_sends(self, before: datetime) -> list[Order]:
+        """Pending orders whose code send began by `before` (this process's start, to the second: one begun by this
+        process in that second is sent again too — the same code, harmless) and never got an answer."""
+        rows = await self.db.fetchall(
+            _ORDER_SELECT + " WHERE o.sending_since IS NOT NULL AND o.sending_since <= ? AND o.status = 'pending' ORDER BY o.id",
+            (iso(before),),
+        )
+        return [_order(r) for r in rows]
+
+    @staticmethod
+    async def code_in(tx: aiosqlite.Connection, order_id: int) -> str | None:
+        row = await _one(tx, "SELECT code FROM shop_codes WHERE order_id = ?", (order_id,))
+        return None if row is None else row[0]
 
     @staticmethod
     async def release_code(tx: aiosqlite.Connection, order_id: int) -> bool:

@@ -13,6 +13,7 @@ from bot.domain.points import MAX_AMOUNT, InsufficientPointsError, InvalidAmount
 
 __all__ = [
     "MAX_NAME", "MAX_DESCRIPTION", "MAX_CODE", "MAX_CODES", "MAX_STOCK", "MAX_LIMIT", "MAX_ACTIVE_ITEMS", "MAX_NOTE",
+    "MAX_CODE_SENDS",
     "Buyable", "ItemSpec", "ShopError", "UnknownItemError", "ItemInactiveError", "SoldOutError", "TierTooLowError",
     "LimitReachedError", "PurchaseDoneError", "PriceChangedError", "PrivateChatNeededError", "UnknownOrderError",
     "OrderDecidedError", "ShopInputError", "can_buy", "parse_item_spec", "parse_edit", "parse_codes", "parse_id",
@@ -28,6 +29,9 @@ MAX_LIMIT = 1_000
 # One /shop message must fit Telegram's 4096 characters and a sane keyboard.
 MAX_ACTIVE_ITEMS = 20
 MAX_NOTE = 200  # a rejection reason
+# A code's private send begun this many times (the purchase, /fulfil, resends after restarts) without a recorded
+# outcome is not resent again at start: the order waits for an admin.
+MAX_CODE_SENDS = 3
 MAX_ID = 2**62
 
 _NONCE = re.compile(r"[A-Za-z0-9_-]{4,16}")

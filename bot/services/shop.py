@@ -53,6 +53,7 @@ class Purchase:
 class Decision:
     order: Order  # as it is now
     refunded: int  # points given back by this call (0 for a fulfilment)
+    retired: bool = False  # its code may have reached the buyer: kept off the shelf instead of going back on sale
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ def request_key(user_id: int, item_id: int, nonce: str) -> str:
 class ShopService:
     def __init__(self, db: Database, repo: ShopRepo, points: TierSource, clock: Clock) -> None:
         self.db, self.repo, self.points, self.clock = db, repo, points, clock
+        # A code send recorded as under way before this moment was cut off by the end of an earlier process.
+        self.started_at = clock.now()
 
     @property
     def tier_keys(self) -> tuple[str, ...]:
@@ -202,6 +205,8 @@ class ShopService:
                 code = await ShopRepo.assign_code(tx, item_id, order_id)
                 if code is None:  # stock and codes disagree: refuse rather than sell nothing
                     raise SoldOutError(item.name)
+                # Delivering: the send is recorded before it starts, so a crash either side of it is known at start.
+                await ShopRepo.begin_send(tx, order_id, now)
             balance = await ShopRepo.balance_in(tx, chat_id, user_id)
             order = await ShopRepo.order_in(tx, order_id)
             after = await ShopRepo.item_in(tx, item_id)
@@ -211,9 +216,30 @@ class ShopService:
     async def code_of(self, order: Order) -> str | None:
         return await self.repo.code_of(order.id)
 
+    async def begin_send(self, order_id: int) -> None:
+        """Delivering: record that the order's code is about to be sent (by /fulfil, or again after a restart)."""
+        async with self.db.transaction() as tx:
+            await ShopRepo.begin_send(tx, order_id, self.clock.now())
+
+    async def send_failed(self, order_id: int, *, unsure: bool) -> None:
+        """The code's send did not succeed: the order stays pending for an admin. unsure (a timeout, a network error:
+        it may have arrived): the buyer may have seen the code, so a /reject retires it instead of selling it again."""
+        async with self.db.transaction() as tx:
+            await ShopRepo.end_send(tx, order_id, not_sent=not unsure)
+
+    async def claim_resend(self, order: Order) -> bool:
+        """Take on the send again of an order left delivering (False: another pass already did)."""
+        async with self.db.transaction() as tx:
+            return await ShopRepo.claim_resend(tx, order.id, order.sends, self.clock.now())
+
+    async def cut_off_sends(self) -> list[Order]:
+        """Orders whose code send an earlier process began and never finished (killed before or after it went out)."""
+        return await self.repo.cut_off_sends(self.started_at)
+
     async def delivered(self, order_id: int, actor_id: int | None = None) -> Order:
         """The order's code went out by private message: only now is it fulfilled."""
         async with self.db.transaction() as tx:
+            await ShopRepo.end_send(tx, order_id)
             await ShopRepo.decide(tx, order_id, "pending", "fulfilled", actor_id, self.clock.now())
             updated = await ShopRepo.order_in(tx, order_id)
         assert updated is not None
@@ -226,6 +252,7 @@ class ShopService:
             if order is None or order.status != "pending":
                 raise UnknownOrderError(order_id)
             refunded = await self._reverse(tx, order, "pending", None, "undeliverable")
+            await ShopRepo.end_send(tx, order_id, not_sent=True)
             await ShopRepo.release_code(tx, order_id)
             await ShopRepo.sync_code_stock(tx, order.item_id)
             updated = await ShopRepo.order_in(tx, order_id)
@@ -256,18 +283,25 @@ class ShopService:
         return updated
 
     async def reject(self, chat_id: int, order_id: int, actor_id: int, reason: str | None = None) -> Decision:
-        """Refuse a pending order: the points go back (once: the refund's ledger ref is the order) and so does the stock."""
+        """Refuse a pending order: the points go back (once: the refund's ledger ref is the order) and so does the stock —
+        except a code whose send was ever begun: the buyer may hold it, so it is retired (kept on the rejected order)
+        rather than sold to someone else."""
         if reason is not None and len(reason) > 200:
             raise ShopInputError("note_too_long", max=200)
         async with self.db.transaction() as tx:
             order = await self._pending_order(tx, chat_id, order_id)
             refunded = await self._reverse(tx, order, "pending", actor_id, reason)
-            if await ShopRepo.release_code(tx, order_id):  # a code not (known to be) delivered goes back on the shelf
-                await ShopRepo.sync_code_stock(tx, order.item_id)
+            await ShopRepo.end_send(tx, order_id)
+            retired = False
+            if await ShopRepo.code_in(tx, order_id) is not None:
+                if order.sends > 0:  # it may have reached the buyer: never sold again
+                    retired = True
+                elif await ShopRepo.release_code(tx, order_id):  # never sent: back on the shelf
+                    await ShopRepo.sync_code_stock(tx, order.item_id)
             else:
                 await ShopRepo.restore_stock(tx, order.item_id)
             updated = await ShopRepo.order_in(tx, order_id)
-        return Decision(updated, refunded)
+        return Decision(updated, refunded, retired)
 
     @staticmethod
     async def _pending_order(tx, chat_id: int, order_id: int) -> Order:

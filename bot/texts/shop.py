@@ -198,9 +198,10 @@ def bought_alert(_: Translator, order_id: int, balance: int) -> str:
     return _("Bought! Order #{id}; {balance} left.").format(id=order_id, balance=points(_, balance))
 
 
-def code_message(_: Translator, group: str, order: Order, code: str) -> str:
-    return _("🎁 Your code for {item} (order #{id} in {group}):\n<code>{code}</code>").format(
+def code_message(_: Translator, group: str, order: Order, code: str, *, again: bool = False) -> str:
+    text = _("🎁 Your code for {item} (order #{id} in {group}):\n<code>{code}</code>").format(
         item=f"<b>{name(order.item_name)}</b>", id=order.id, group=name(group), code=escape(code, quote=False))
+    return text + "\n" + _("(sent again after a restart)") if again else text
 
 
 def code_undelivered(_: Translator, who: str, item: str) -> str:
@@ -288,9 +289,11 @@ def fulfilled(_: Translator, order: Order, told: bool) -> str:
     return _.joined(text, _("I told them privately.") if told else _("I could not tell them privately; please let them know."))
 
 
-def rejected(_: Translator, order: Order, refunded: int, told: bool) -> str:
+def rejected(_: Translator, order: Order, refunded: int, told: bool, retired: bool = False) -> str:
     text = _("Order #{id} ({item} for {who}) is rejected; {cost} refunded.").format(
         id=order.id, item=name(order.item_name), who=name(order.buyer_name), cost=points(_, refunded))
+    if retired:
+        text = _.joined(text, _("Its code may already have reached them, so it is retired, not put back on sale."))
     return _.joined(text, _("I told them privately.") if told else _("I could not tell them privately; please let them know."))
 
 

@@ -308,13 +308,28 @@ async def test_a_code_telegram_did_not_take_stays_pending_until_an_admin_sends_i
     assert await pg.services.points.ledger.mismatches() == []
 
 
-async def test_a_pending_code_can_be_refunded_and_its_code_goes_back_on_the_shelf(pg, group):
+RETIRED = "Its code may already have reached them, so it is retired, not put back on sale."
+
+
+async def test_a_pending_code_telegram_never_sent_is_refunded_and_goes_back_on_the_shelf(pg, group):
     g = group
-    item, order, _ = await code_item_bought(pg, g, "network")
+    item, order, _ = await code_item_bought(pg, g, "flood")  # Telegram said "wait": it did not send it
     answer = await say(pg, g.admin, f"/reject {order}", g.chat)
     assert answer.startswith(f"Order #{order} (Game key for Alice) is rejected; 50 points refunded.")
+    assert RETIRED not in answer
     assert await balance(pg, g.chat, g.alice) == 100 and await stock(pg, item) == 1
     assert await pg.services.db.fetchval("SELECT COUNT(*) FROM shop_codes WHERE order_id IS NULL") == 1
+
+
+@pytest.mark.parametrize("fault", ["network", "timeout"])
+async def test_a_pending_code_that_may_have_arrived_is_refunded_but_never_sold_again(pg, group, fault):
+    g = group
+    item, order, _ = await code_item_bought(pg, g, fault)
+    answer = await say(pg, g.admin, f"/reject {order}", g.chat)
+    assert answer.startswith(f"Order #{order} (Game key for Alice) is rejected; 50 points refunded. {RETIRED}")
+    assert await balance(pg, g.chat, g.alice) == 100 and await stock(pg, item) == 0  # refunded, not back on sale
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM shop_codes WHERE order_id IS NULL") == 0
+    assert await pg.services.points.ledger.mismatches() == []
 
 
 async def test_an_admin_whose_fulfil_cannot_send_the_code_keeps_the_order_pending(pg, group):
