@@ -135,8 +135,11 @@ def _credit_many(
         part = credits[start : start + _PAIRS_PER_READ]
         pairs = ",".join("(?, ?)" for _ in part)
         params = [v for chat_id, user_id, _, _ in part for v in (chat_id, user_id)]
+        # The pairs drive the join, each a primary-key look-up: `(chat_id, user_id) IN (VALUES …)` made SQLite scan
+        # every wallet once per chunk (a flush of n members cost n² / 400 rows read).
         for chat_id, user_id, balance in conn.execute(
-            f"SELECT chat_id, user_id, {column} FROM wallets WHERE (chat_id, user_id) IN (VALUES {pairs})", params
+            f"SELECT w.chat_id, w.user_id, w.{column} FROM (VALUES {pairs}) AS v"
+            " JOIN wallets w ON w.chat_id = v.column1 AND w.user_id = v.column2", params
         ):
             before[(chat_id, user_id)] = balance
     changes = conn.total_changes

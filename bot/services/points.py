@@ -450,7 +450,10 @@ class PointsService:
             by_member: dict[tuple[int, int], list[int]] = defaultdict(list)
             for update_id, (chat_id, user_id, _) in self._held.items():
                 by_member[(self._moved.get(chat_id, chat_id), user_id)].append(update_id)
-            members = list(by_member.values())
+            # In (chat, user) order: consecutive commits then write neighbouring keys of the ledger's, wallets' and
+            # season totals' indexes, a few pages each, instead of a page per member in each of them scattered over
+            # 1,000 groups (the inbox's marks scatter instead: one tree, not six; see bench.flush_case).
+            members = [by_member[key] for key in sorted(by_member)]
             # The flush belongs to no update: its commits must not mark one being handled in this task.
             outside = HANDLING.set(None)
             try:
@@ -471,7 +474,7 @@ class PointsService:
             return []
         pending, self._pending_xp = self._pending_xp, defaultdict(int)
         batch = f"b{now.timestamp():.0f}{secrets.token_hex(4)}"
-        items = list(pending.items())
+        items = sorted(pending.items())  # in (chat, user) order, as the held XP above
         ups = []
         for start in range(0, len(items), FLUSH_CHUNK):
             chunk = items[start : start + FLUSH_CHUNK]

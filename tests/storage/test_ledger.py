@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from storage.groups import GroupRepo
 from storage.ledger import LedgerRepo, post
 from tests.storage.conftest import CHAT, NOW
 
@@ -37,3 +38,25 @@ async def test_refunds_are_not_earning_and_a_reward_taken_back_no_longer_counts(
     await credit(ledger, 2, -20, "referral_clawback")
     await credit(ledger, 3, 5, "checkin")
     assert await ledger.leaderboard(CHAT, "points", None) == [(1, 100), (3, 5)]
+
+
+async def test_a_batch_credit_reads_each_members_own_balance_before_across_read_chunks(ledger):
+    """credit_many (the chat-XP flush) returns every member's XP before the batch — what tier-ups are judged on —
+    read by (chat, user) pairs in chunks of 400: 900 members, every third with XP from earlier, a second group's
+    member with the same user id apart. The wallets then equal the ledger."""
+    other = -200
+    await GroupRepo(ledger.db).register(other, "Coffee", "supergroup", None, NOW)
+    for user in range(3, 901, 3):
+        await credit(ledger, user, user, "chat", currency="xp")
+    await credit(ledger, 5, 1000, "chat", currency="xp")
+    async with ledger.db.transaction() as tx:
+        await post(tx, other, 6, 77, "xp", "chat", "t:other:6", NOW)
+    credits = [(CHAT, user, 2, f"batch:{user}") for user in range(900, 0, -1)] + [(other, 6, 2, "batch:other:6")]
+    before = await ledger.credit_many(credits, "xp", "chat", NOW)
+    expected = {(CHAT, user): (user if user % 3 == 0 else 0) + (1000 if user == 5 else 0) for user in range(1, 901)}
+    assert before == {**expected, (other, 6): 77}
+    rows = await ledger.db.fetchall(
+        "SELECT w.chat_id, w.user_id, w.xp, (SELECT SUM(amount) FROM ledger l WHERE l.chat_id = w.chat_id"
+        " AND l.user_id = w.user_id AND l.currency = 'xp') FROM wallets w")
+    assert len(rows) == 901 and all(r[2] == r[3] for r in rows)
+    assert {(r[0], r[1]): r[2] for r in rows} == {key: xp + 2 for key, xp in before.items()}
