@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
@@ -296,6 +296,21 @@ def arm_jobs(app: Application) -> None:
     app.job_queue.run_repeating(schedules.job_tick, interval=s.config.schedules.tick_seconds, first=0, name="schedules:tick")
     # Night mode is judged from the clock at every look: a group closed when we went down is reopened in the morning.
     app.job_queue.run_repeating(nightmode.job_night, interval=s.config.schedules.tick_seconds, first=0, name="nightmode:tick")
+
+
+async def _now_if(services: Services, work: bool) -> datetime | None:
+    return services.clock.now() if work else None
+
+
+# The frequent polls, each with when it next has work (None: none until something new comes in). Production runs
+# them on their interval; a simulated clock that jumps (Playground.wait) runs one only at its first tick from that
+# time on — the tick that would have found the work — not the thousands of empty ticks before it.
+POLLS: dict[str, Callable[[Services], Awaitable[datetime | None]]] = {
+    "db:checkpoint": lambda s: _now_if(s, s.db.written_since_checkpoint),
+    "counters:flush": lambda s: _now_if(s, s.activity.unflushed or s.points.unflushed),
+    "schedules:tick": lambda s: s.schedules.next_due(),
+    "nightmode:tick": lambda s: s.nightmode.next_due(),
+}
 
 
 async def job_checkpoint(context: BotContext) -> None:

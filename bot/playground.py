@@ -7,7 +7,7 @@ from pathlib import Path
 from telegram import Update
 from telegram.ext import Application, JobQueue
 
-from bot.app import ALLOWED_UPDATES, build_application
+from bot.app import ALLOWED_UPDATES, POLLS, build_application
 from bot.clock import FixedClock
 from bot.config import Config
 from bot.context import Services
@@ -46,10 +46,6 @@ class SimJobQueue(JobQueue):
         if not self.scheduler.running:
             self.scheduler.start(paused=True)
 
-    def next_due(self, until: datetime):
-        due = [j for j in self.jobs() if j.next_t is not None and j.next_t <= until]
-        return min(due, key=lambda j: j.next_t) if due else None
-
 
 class Playground:
     def __init__(
@@ -69,12 +65,13 @@ class Playground:
     async def wait(self, span: timedelta, on_step=None) -> int:
         """Move the simulated clock by `span`, running every job that falls due on the way — timeouts, sweeps,
         deletions, schedules — in order, each with the clock at its own due time; the bot's answers are delivered
-        after each. `on_step(job)` is called before a job runs. Returns how many jobs ran."""
+        after each. The clock jumps from one to the next: a frequent poll (app.POLLS) runs at the first of its ticks
+        that has work, as stepping through every tick would have found it. `on_step(job)` is called before a job
+        runs. Returns how many jobs ran."""
         assert self.drive_jobs, "wait() needs Playground(drive_jobs=True)"
-        queue: SimJobQueue = self.app.job_queue  # type: ignore[assignment]
         until, ran = self.clock.now() + span, 0
-        while (job := queue.next_due(until)) is not None:
-            at = job.next_t
+        while (found := await self._next_job(until)) is not None:
+            job, at = found
             if at > self.clock.now():
                 self.clock.set(at)
             following = job.job.trigger.get_next_fire_time(at, at + timedelta(microseconds=1))
@@ -90,6 +87,24 @@ class Playground:
         self.clock.set(until)
         await self.settle()
         return ran
+
+    async def _next_job(self, until: datetime):
+        """The job that runs next by `until`, and when: a poll at its first tick from the time it has work (a tick
+        before that finds nothing), any other job at its own time; ties in the queue's order."""
+        now, best = self.clock.now(), None
+        for job in self.app.job_queue.jobs():
+            at = job.next_t
+            if at is None:
+                continue
+            if (poll := POLLS.get(job.name)) is not None:
+                work = await poll(self.services)
+                if work is None:
+                    continue
+                if at < (work := max(work, now)):
+                    at = job.job.trigger.get_next_fire_time(None, work)
+            if at is not None and at <= until and (best is None or at < best[1]):
+                best = (job, at)
+        return best
 
     @property
     def services(self) -> Services:

@@ -103,6 +103,7 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._checkpointer: aiosqlite.Connection | None = None
+        self._changes_checkpointed = -1  # the writer's total_changes when the last checkpoint began
         # aiosqlite runs each connection in its own thread; the lock keeps our coroutines from
         # interleaving statements of two transactions on the one write connection.
         self._write_lock = asyncio.Lock()
@@ -148,9 +149,15 @@ class Database:
         assert self._writer is not None, "database is not open"
         if self._checkpointer is None:
             self._checkpointer = await self._connect()
+        self._changes_checkpointed = self._writer.total_changes
         async with self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)") as cur:
             busy, frames, copied = await cur.fetchone()
         return busy, frames, copied
+
+    @property
+    def written_since_checkpoint(self) -> bool:
+        """Rows were written since the last checkpoint began (before it, nothing is left for one to copy)."""
+        return self._writer is not None and self._writer.total_changes != self._changes_checkpointed
 
     async def close(self) -> None:
         for conn in (self._checkpointer, self._reader, self._writer):

@@ -51,6 +51,10 @@ class NightModeRepo:
             f"SELECT {_COLUMNS} FROM night_modes WHERE next_change <= ? ORDER BY next_change LIMIT ?", (iso(now), limit))
         return [_row(r) for r in rows]
 
+    async def next_due(self) -> datetime | None:
+        """When `due` next has a row to give (None: no group has night mode)."""
+        return from_iso(await self.db.fetchval("SELECT MIN(next_change) FROM night_modes"))
+
     async def claim(self, chat_id: int, seen: datetime, next_change: datetime) -> bool:
         """Move the next look on, only from the value that was read: two ticks never act on one change twice."""
         async with self.db.transaction() as tx:

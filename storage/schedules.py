@@ -159,6 +159,12 @@ class ScheduleRepo:
             (iso(now), limit))
         return [_schedule(r) for r in rows]
 
+    async def next_due(self) -> datetime | None:
+        """When `due` or `claim_deferred` next has a row to give (None: no schedule runs and no work waits)."""
+        return from_iso(await self.db.fetchval(
+            "SELECT MIN(t) FROM (SELECT MIN(next_run) AS t FROM schedules WHERE enabled = 1 AND deleted_at IS NULL"
+            " UNION ALL SELECT MIN(due_at) FROM deferred WHERE done_at IS NULL AND claimed_at IS NULL)"))
+
     async def claim(self, slots: list[tuple[Schedule, datetime | None, bool, bool, datetime]], now: datetime) -> list[Claim]:
         """slots: (schedule as read, its next run, run?, late?, the slot judged — kept as `pending` until the run reaches
         the outbox when it runs). One transaction, one thread hop for all of them (a

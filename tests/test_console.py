@@ -7,8 +7,9 @@ import io
 import re
 from datetime import datetime, timedelta, timezone
 
+from bot.clock import FixedClock
 from bot.config import Config
-from bot.console import parse_span, run_console
+from bot.console import Session, parse_span, run_console
 from bot.playground import Playground
 
 START = datetime(2026, 5, 4, 9, 0, tzinfo=timezone.utc)
@@ -257,3 +258,38 @@ async def test_pressing_a_link_button_to_sticky_opens_the_private_chat_with_its_
     assert any(l.startswith("[dave ⇄ Sticky]") and "Which tea is green?" in l for l in lines), text
     assert "· Sticky lifted the restrictions on dave" in lines
     assert not any("no button labelled" in l for l in lines)
+
+
+async def test_wait_a_day_jumps_to_each_due_thing_and_runs_it_in_order_at_its_own_time(tmp_path):
+    """`wait 1d` jumps from one due thing to the next instead of running every empty tick of the day: the captcha
+    times out at its deadline, the daily post goes out at the first schedules tick after 09:30 (ticks every 10 s
+    from the start, 09:00:03 — as stepping through them would have found it), each once, in that order, and the
+    next day's post at the same tick a day later."""
+    start = datetime(2026, 5, 4, 9, 0, 3, tzinfo=timezone.utc)
+    out = io.StringIO()
+    async with Playground(tmp_path / "c.db", Config(), FixedClock(start), drive_jobs=True) as pg:
+        session = Session(pg, out)
+        await session.open()
+        ticks = []
+        wait = pg.wait
+
+        async def counted(span, on_step=None):
+            def step(job):
+                ticks.append(job.name)
+                on_step(job)
+            return await wait(span, on_step=step)
+
+        pg.wait = counted
+        for line in ["owner: /schedule daily 09:30 post Good morning", "owner: /set screening on", "join dave", "wait 1d"]:
+            await session.handle(line)
+        lines = out.getvalue().splitlines()
+        posts = [m for m in pg.sim.messages(session.group) if m.get("text") == "Good morning"]
+        assert [m["date"] for m in posts] == [int((start + timedelta(minutes=30)).timestamp())]
+        assert lines.count("Sticky: Good morning") == 1
+        assert lines.index("· Sticky banned dave (forever)") < lines.index("Sticky: Good morning") < lines.index(
+            "· the clock moved 2026-05-04 09:00 → 2026-05-05 09:00 UTC")
+        # A day of 10-second ticks is 8,640 of them, and as many night-mode looks: those with nothing to do are not run.
+        assert ticks.count("schedules:tick") <= 3 and "nightmode:tick" not in ticks
+        await session.handle("wait 1d")
+        posts = [m for m in pg.sim.messages(session.group) if m.get("text") == "Good morning"]
+        assert [m["date"] for m in posts] == [int((start + timedelta(minutes=30, days=d)).timestamp()) for d in (0, 1)]

@@ -206,11 +206,16 @@ class ActivityBuffer:
     def pending(self) -> int:
         return sum(self._counts.values()) + len(self._held)
 
+    @property
+    def unflushed(self) -> bool:
+        """flush() has something to write."""
+        return bool(self._counts or self._last_seen or self._hourly or self._held)
+
     async def flush(self) -> int:
         """Write what was counted, FLUSH_CHUNK members per transaction (the one write connection is never held for a
         whole flush); a chunk that fails goes back with everything after it, so nothing is lost or written twice. Its
         commits also carry the marks of updates whose handling ended meanwhile, and so their held counts."""
-        if not self._counts and not self._last_seen and not self._hourly and not self._held:
+        if not self.unflushed:
             return 0
         counts, last_seen, hourly, replies = self._counts, self._last_seen, self._hourly, self._replies
         self._counts, self._last_seen, self._hourly, self._replies = defaultdict(int), {}, defaultdict(int), defaultdict(int)

@@ -87,6 +87,10 @@ class NightModeService:
             await self.repo.remove(chat_id)
             return change
 
+    async def next_due(self) -> datetime | None:
+        """When a tick next finds a group to look at (None: no group has night mode)."""
+        return await self.repo.next_due()
+
     async def tick(self, limit: int = 500) -> list[Change]:
         """Every group whose look is due: claimed (moved on to its next start or end of night, an hour at most)
         before anything is done, then brought to the state the clock says."""

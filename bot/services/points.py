@@ -438,6 +438,11 @@ class PointsService:
         """Members with chat XP not written yet (what the next flush writes a ledger row for)."""
         return len(set(self._pending_xp) | {(self._moved.get(c, c), u) for c, u, _ in self._held.values()})
 
+    @property
+    def unflushed(self) -> bool:
+        """flush_chat_xp() has chat XP to write or tier-ups to announce (forgetting run-out cooldowns changes nothing)."""
+        return bool(self._pending_xp or self._held or self._reached)
+
     async def flush_chat_xp(self) -> list[tuple[int, int, Tier]]:
         """Write the chat XP earned since the last flush, one ledger row per member, FLUSH_CHUNK members per
         transaction: the one write connection is held for milliseconds at a time, so check-ins and joins never wait

@@ -304,6 +304,11 @@ class ScheduleService:
     async def defer_until(self, chat_id: int, kind: str, payload: dict, due: datetime) -> int:
         return await self.repo.defer(chat_id, kind, payload, due, self.clock.now())
 
+    async def next_due(self) -> datetime | None:
+        """When a tick next has something to do: now before the first one (recover), then the earliest due slot or
+        deferred work (None: nothing until something new is scheduled)."""
+        return self.clock.now() if not self._recovered else await self.repo.next_due()
+
     async def due_work(self) -> list[Deferred]:
         return await self.repo.claim_deferred(self.clock.now())
 
