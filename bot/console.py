@@ -14,17 +14,19 @@ from typing import TextIO
 from bot.clock import FixedClock
 from bot.config import Config
 from bot.playground import Playground
+from bot.sim.state import ADMIN_RIGHTS
 
 NAME = r"[A-Za-z0-9_]{1,32}"
 SAY = re.compile(rf"^\s*(?P<who>{NAME})\s*(?:->\s*(?P<to>{NAME})\s*)?:\s?(?P<text>.*)$")
 DM = re.compile(rf"^\s*(?P<who>{NAME})\s+dm\s*:\s?(?P<text>.*)$")
 PRESS = re.compile(rf"^\s*(?P<who>{NAME})\s+press\s+(?P<label>.+?)\s*$")
 JOIN = re.compile(rf"^\s*join\s+(?P<who>{NAME})(?:\s+via\s+(?P<link>\S+))?\s*$")
-MEMBER_VERB = re.compile(rf"^\s*(?P<verb>leave|promote|demote)\s+(?P<who>{NAME})\s*$")
+MEMBER_VERB = re.compile(rf"^\s*(?P<verb>leave|promote|demote)\s+(?P<who>{NAME})(?P<rights>(?:\s+[a-z_]+)*)\s*$")
 WAIT = re.compile(r"^\s*wait\s+(?P<span>(?:\d+\s*[smhd]\s*)+)$")
 SPAN = re.compile(r"(\d+)\s*([smhd])")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 LONGEST_WAIT = timedelta(days=366)
+BOT_RIGHTS = " ".join(r.removeprefix("can_") for r in ADMIN_RIGHTS if r != "can_manage_chat")
 
 HELP = """Console verbs (Sticky answers as it would in Telegram):
   alice: hello                   alice writes in the group (any new name joins first)
@@ -35,6 +37,9 @@ HELP = """Console verbs (Sticky answers as it would in Telegram):
   join dave [via LINK]           dave joins (through an invite link Sticky gave)
   leave dave                     dave leaves the group
   promote bob / demote bob       the owner makes bob (a member) a Telegram admin, or takes it back
+  demote sticky                  the owner takes Sticky's admin rights (see what it says without them)
+  promote sticky [RIGHT …]       gives them back: the usual ones, or only those named (delete_messages,
+                                 restrict_members, invite_users, pin_messages, …)
   wait 10m                       the clock moves (s, m, h, d; 1h30m): captcha timeouts, referral confirmations,
                                  deletions and schedules due on the way run at their own time
   help                           this list;  quit  ends
@@ -168,6 +173,10 @@ class Session:
         who = next((m["who"] for pattern in (DM, PRESS, JOIN, MEMBER_VERB, SAY) if (m := pattern.match(line))), None)
         if line.strip() == "help":
             print(HELP.format(bot=self.sim.bot.username), file=self.out)
+        elif self._is_sticky(who) and (m := MEMBER_VERB.match(line)) and m["verb"] != "leave":
+            self._bot_rights(m["verb"], m["rights"].split())
+        elif (m := MEMBER_VERB.match(line)) and m["rights"].strip():
+            self.note("rights are named for Sticky only (promote sticky delete_messages …); promote bob gives the usual ones")
         elif self._is_sticky(who) and not WAIT.match(line):
             self.note("Sticky is the bot and answers by itself: write as a person (alice: hello)")
         elif m := WAIT.match(line):
@@ -212,6 +221,21 @@ class Session:
             self.last[name] = sim.send(user, m["text"], group, reply_to=reply_to)
         else:
             print("? write `name: text`, or `help` for every verb", file=self.out)
+
+    def _bot_rights(self, verb: str, named: list[str]) -> None:
+        """The owner changes Sticky's admin rights in the group's settings, as in the app: Telegram tells Sticky
+        (my_chat_member) and answers its next getChatMember with them."""
+        if verb == "demote":
+            self.sim.demote(self.group, self.sim.bot, by=self.owner)
+            return
+        named = [r.removeprefix("can_") for r in named]  # as the Bot API names them, or without can_
+        unknown = [r for r in named if f"can_{r}" not in ADMIN_RIGHTS]
+        if unknown:
+            self.note(f"no such admin right: {', '.join(unknown)} (known: {BOT_RIGHTS})")
+            return
+        # An administrator can always manage the chat; every other right is on only when named.
+        rights = {r: r == "can_manage_chat" or r.removeprefix("can_") in named for r in ADMIN_RIGHTS} if named else {}
+        self.sim.promote(self.group, self.sim.bot, by=self.owner, **rights)
 
     def _is_member(self, user) -> bool:
         member = self.sim.member(self.group, user)  # a restricted member who left is "restricted", is_member false

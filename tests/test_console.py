@@ -293,3 +293,43 @@ async def test_wait_a_day_jumps_to_each_due_thing_and_runs_it_in_order_at_its_ow
         await session.handle("wait 1d")
         posts = [m for m in pg.sim.messages(session.group) if m.get("text") == "Good morning"]
         assert [m["date"] for m in posts] == [int((start + timedelta(minutes=30, days=d)).timestamp()) for d in (0, 1)]
+
+
+async def test_demote_sticky_takes_its_rights_through_telegram_and_it_says_what_it_lacks():
+    """`demote sticky` is the owner taking Sticky's admin rights in the group's settings: Telegram tells it
+    (my_chat_member) and Sticky then answers with the right it lacks; `promote sticky RIGHT…` gives back only those
+    named, `promote sticky` the usual ones; a right that does not exist is named as such."""
+    out = io.StringIO()
+    steps = [
+        "bob: hello",
+        "demote sticky",
+        "admin: /mute @bob 10m",
+        "owner: /set screening on",
+        "admin -> bob: /del",
+        "promote sticky delete_messages",
+        "admin: /mute @bob 10m",
+        "admin -> bob: /del",
+        "promote sticky can_fly",
+        "promote bob delete_messages",
+        "promote sticky",
+        "admin: /mute @bob 10m",
+        "leave sticky",
+    ]
+    assert await run_console(Config(), Typist(out, steps), out, start=START) == 0
+    lines = out.getvalue().splitlines()
+    text = "\n".join(lines)
+    ban = "Sticky → admin: I need the “Ban users” admin right for that. Give it to me in the group's admin settings."
+    delete = "Sticky → admin: I need the “Delete messages” admin right for that. Give it to me in the group's admin settings."
+    demoted, partly, fully = (lines.index("· owner demoted Sticky"), lines.index("· owner promoted Sticky"),
+                              len(lines) - 1 - lines[::-1].index("· owner promoted Sticky"))
+    assert lines[demoted + 1:demoted + 3] == ["admin: /mute @bob 10m", ban], text
+    assert "  Note: screening needs the “Ban users” admin right, which I don't have here, so it can't work until an admin gives it to me." in lines
+    assert delete in lines[demoted:partly]
+    # With Delete messages only: /del works, muting still cannot.
+    assert partly < fully and lines[partly:fully].count(ban) == 1 and delete not in lines[partly:fully]
+    assert "· Sticky deleted a message from bob" in lines[partly:fully]
+    assert any(l.startswith("· no such admin right: fly (known: delete_messages ") for l in lines), text
+    assert "· rights are named for Sticky only (promote sticky delete_messages …); promote bob gives the usual ones" in lines
+    assert "· owner promoted bob" not in lines
+    assert "· Sticky restricted bob (until 09:10)" in lines[fully:], text
+    assert "· Sticky is the bot and answers by itself: write as a person (alice: hello)" in lines[fully:]
