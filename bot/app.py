@@ -327,7 +327,7 @@ async def set_command_menus(app: Application) -> None:
     commands = [spec_of(c) for c in app.bot_data.commands]
     scopes = [
         (BotCommandScopeAllPrivateChats(), lambda s: s.where in ("private", "any")),
-        (BotCommandScopeAllGroupChats(), lambda s: s.where in ("group", "any") and s.role <= Role.MEMBER),
+        (BotCommandScopeAllGroupChats(), lambda s: s.where in ("group", "any") and s.role <= Role.MEMBER and not s.admin_tool),
         (BotCommandScopeAllChatAdministrators(), lambda s: s.where in ("group", "any") and s.role <= Role.ADMIN),
     ]
     for lang in LANGUAGES:

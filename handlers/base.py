@@ -129,6 +129,9 @@ class CommandSpec:
     # own messages (/del, /purge) or a button pressed there (/season), so it is sent in the group.
     remote: bool = True
     personal: bool = False
+    # Anyone may type it, but it is for a group's admins (Telegram is asked when it runs: /connect): /help lists it
+    # only to admins, and /help COMMAND says so.
+    admin_tool: bool = False
 
     def usable(self, role: Role, in_group: bool) -> bool:
         place_ok = self.where == "any" or (self.where == "group") == in_group
@@ -137,6 +140,7 @@ class CommandSpec:
 
 def command(
     name: str, *, role: Role = Role.MEMBER, where: str = "group", remote: bool = True, personal: bool = False,
+    admin_tool: bool = False,
 ) -> Callable[[Callback], Callback]:
     """Guard a command: wrong place or too low a role gets one clear line, and so does any UserError it raises."""
 
@@ -157,7 +161,7 @@ def command(
             except UserError as err:
                 await reply(update, context, await render_error(update, context, err, name), transient=True)
 
-        wrapper.spec = CommandSpec(name, wrapper, role, where, remote, personal)  # type: ignore[attr-defined]
+        wrapper.spec = CommandSpec(name, wrapper, role, where, remote, personal, admin_tool)  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

@@ -91,7 +91,7 @@ async def run_elsewhere(update: Update, context: BotContext, callback: Callback)
     await _run_in(view, context, callback, where, message.chat.id, message.message_id, context.args or [])
 
 
-@command("connect", where="any")
+@command("connect", where="any", admin_tool=True)
 async def cmd_connect(update: Update, context: BotContext) -> None:
     s, tr = context.services.connections, context.tr
     user_id, args = person_id(context), context.args or []
@@ -115,7 +115,7 @@ async def cmd_connect(update: Update, context: BotContext) -> None:
     await reply(update, context, texts.choose_group(tr, current.title if current else None), markup=_buttons("conn", groups))
 
 
-@command("disconnect", where="any")
+@command("disconnect", where="any", admin_tool=True)
 async def cmd_disconnect(update: Update, context: BotContext) -> None:
     if context.args:
         raise UsageError()

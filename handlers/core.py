@@ -51,7 +51,7 @@ async def cmd_help(update: Update, context: BotContext) -> None:
             await reply(update, context, texts.unknown_command(context.tr, name), transient=True)
             return
         remote = None if not spec.remote else "personal" if spec.personal else "connected" if spec.role >= Role.ADMIN else None
-        await reply(update, context, texts.command_help(context.tr, spec.name, spec.role, spec.where, remote))
+        await reply(update, context, texts.command_help(context.tr, spec.name, spec.role, spec.where, remote, spec.admin_tool))
         return
     connected = None if in_group or update.effective_user is None else await context.services.connections.current(update.effective_user.id)
     if connected is not None:
@@ -66,8 +66,10 @@ async def cmd_help(update: Update, context: BotContext) -> None:
             await reply(update, context, part)
         return
     # In private, the personal commands (/me, /history, /invite…) answer for your group (handlers/connections.py).
-    usable = [(s.name, s.role) for s in specs.values() if s.usable(role, in_group) or (
-        not in_group and s.where == "group" and s.remote and s.personal and s.usable(role, True))]
+    # The admin tools (/connect) are listed to admins: in private, to someone Sticky knows as an admin of a group.
+    admin = role >= Role.ADMIN if in_group else await context.services.connections.administers_any(update.effective_user.id)
+    usable = [(s.name, s.role) for s in specs.values() if (admin or not s.admin_tool) and (s.usable(role, in_group) or (
+        not in_group and s.where == "group" and s.remote and s.personal and s.usable(role, True)))]
     for part in texts.help_parts(context.tr, usable, role, in_group):  # one message unless Telegram's limit splits it
         await reply(update, context, part)
 

@@ -189,15 +189,21 @@ def help_parts(_: Translator, commands: Sequence[tuple[str, Role]], role: Role, 
     return parts
 
 
-def command_help(_: Translator, name: str, needed: Role, where: str, remote: str | None = None) -> str:
+def command_help(_: Translator, name: str, needed: Role, where: str, remote: str | None = None, admin_tool: bool = False) -> str:
     """/help COMMAND: what it does, its usage, a real example, and who may use it where. `remote`: how a group
-    command also works typed in private chat — "personal" (for the sender's group), "connected" (/connect)."""
+    command also works typed in private chat — "personal" (for the sender's group), "connected" (/connect).
+    `admin_tool`: for the admins of a group, wherever it is typed (/connect)."""
     place = {"group": _("in a group"), "private": _("in a private chat with me"), "any": _("in a group or in private")}[where]
     if where == "group" and remote == "personal":
         place = _("in a group, or in a private chat with me (for your group)")
     elif where == "group" and remote == "connected":
         place = _("in a group, or in a private chat with me once connected to it (/connect)")
-    who = _("everyone") if needed <= Role.MEMBER else _("{role} and above").format(role=role_name(_, needed))
+    elif where == "any" and admin_tool:
+        place = _("in a private chat with me, or in the group itself")
+    if admin_tool:
+        who = _("a group's admins")
+    else:
+        who = _("everyone") if needed <= Role.MEMBER else _("{role} and above").format(role=role_name(_, needed))
     return "\n".join([
         f"<b>/{escape(name)}</b> — {escape(description(_, name))}",
         _("Usage: {usage}").format(usage=escape(usage(_, name))),

@@ -73,13 +73,35 @@ async def test_unknown_commands_get_a_pointer_in_private_and_when_addressed_but_
 
 
 async def test_a_members_help_has_no_heading_saying_admins(pg, group):
-    """/connect, /disconnect, /locks and /blocklist are open to members: the headings they see them under must not
-    say the commands are for admins."""
+    """/locks and /blocklist are open to members: the headings they see them under must not say the commands are
+    for admins."""
     lines = "\n\n".join(await help_messages(pg, group.alice, group.chat)).splitlines()
     headings = [l for l in lines[1:] if l and not l.startswith("/")][:-1]  # the closing hint apart
     assert headings and not [h for h in headings if "admins" in h.lower()], headings
-    for command in ("/connect", "/disconnect", "/locks", "/blocklist"):
+    for command in ("/locks", "/blocklist"):
         assert any(l.startswith(command + " — ") for l in lines), command
+
+
+async def test_the_admin_tools_are_listed_to_admins_only_and_help_connect_says_who(pg, group):
+    """/connect and /disconnect are for a group's admins (Telegram is asked when they run): a member's /help, in the
+    group or in private, does not list them; an admin's does, there and in private; /help connect still explains
+    it to anyone, saying who it is for — en and zh."""
+    def listed(messages):
+        return {l.split(" — ")[0] for m in messages for l in m.splitlines() if " — " in l}
+
+    pg.sim.send(group.alice, "/start")
+    pg.sim.send(group.admin, "/start")
+    await pg.settle()
+    assert not {"/connect", "/disconnect"} & listed(await help_messages(pg, group.alice, group.chat))
+    assert not {"/connect", "/disconnect"} & listed(await help_messages(pg, group.alice))
+    assert {"/connect", "/disconnect"} <= listed(await help_messages(pg, group.admin, group.chat))
+    assert {"/connect", "/disconnect"} <= listed(await help_messages(pg, group.admin))
+    assert (await say(pg, group.alice, "/help connect")).splitlines()[-1] == (
+        "Who: a group's admins, in a private chat with me, or in the group itself.")
+    assert (await say(pg, group.alice, "/help disconnect", group.chat)).splitlines()[-1] == (
+        "Who: a group's admins, in a private chat with me, or in the group itself.")
+    await say(pg, group.owner, "/lang zh", group.chat)
+    assert (await say(pg, group.alice, "/help connect", group.chat)).splitlines()[-1] == "谁可以用：群管理员，在与我的私聊中，或在该群里。"
 
 
 async def test_help_in_private_lists_the_personal_commands_that_answer_there(pg, group):

@@ -136,6 +136,7 @@ async def test_command_menus_follow_the_matrix(pg):
         menus[key] = {c["command"] for c in call.params["commands"]}
     group_specs = [s for s in specs(pg) if s.where in ("group", "any")]
     for lang in (None, "zh"):
-        assert menus[("all_group_chats", lang)] == {s.name for s in group_specs if s.role == Role.MEMBER}
+        assert menus[("all_group_chats", lang)] == {s.name for s in group_specs if s.role == Role.MEMBER and not s.admin_tool}
+        assert "connect" not in menus[("all_group_chats", lang)] and "connect" in menus[("all_chat_administrators", lang)]
         assert menus[("all_chat_administrators", lang)] == {s.name for s in group_specs if s.role <= Role.ADMIN}
         assert menus[("all_private_chats", lang)] == {s.name for s in specs(pg) if s.where in ("private", "any")}
