@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import BotContext
 from bot.domain.errors import UsageError, UserError
-from bot.domain.points import InsufficientPointsError, parse_amount
+from bot.domain.points import InsufficientPointsError, SeasonArgumentError, parse_amount
 from bot.domain.roles import Role
 from bot.services.members import user_id_arg
 from bot.texts import core as core_texts
@@ -182,6 +182,8 @@ async def cmd_take(update: Update, context: BotContext) -> None:
 @command("season", role=Role.ADMIN, remote=False)
 async def cmd_season(update: Update, context: BotContext) -> None:
     number = max(1, await context.services.points.season_number(update.effective_chat.id))
+    if context.args:
+        raise SeasonArgumentError(" ".join(context.args), number)
     ok, no = core_texts.confirm_buttons(context.tr)
     markup = InlineKeyboardMarkup([[
         InlineKeyboardButton(ok, callback_data=f"season:ok:{number}"), InlineKeyboardButton(no, callback_data="season:no"),

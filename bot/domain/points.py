@@ -183,6 +183,13 @@ def check_adjust(actor_id: int, actor_is_owner: bool, target_id: int, target_is_
         raise SelfGiveError()
 
 
+class SeasonArgumentError(PointsError):
+    code = "season_argument"  # params: given (what followed /season), season (the one it would close)
+
+    def __init__(self, given: str, season: int) -> None:
+        super().__init__(given=given, season=season)
+
+
 class MakeupWindowError(PointsError):
     code = "makeup_window"  # params: window_days
 

@@ -11,7 +11,8 @@ from bot.domain.badges import BadgeRule
 from bot.domain.checkin import CheckinRules
 from bot.domain.levels import Tier, progress_bar
 from bot.domain.points import (
-    AlreadyCheckedInError, InsufficientPointsError, InvalidAmountError, MakeupWindowError, NothingToMakeUpError, PointsError, SelfGiveError,
+    AlreadyCheckedInError, InsufficientPointsError, InvalidAmountError, MakeupWindowError, NothingToMakeUpError, PointsError, SeasonArgumentError,
+    SelfGiveError,
 )
 from bot.domain.roles import Role
 from bot.texts import N_, Translator
@@ -80,6 +81,9 @@ def points_error(_: Translator, err: PointsError, tz: str = "UTC") -> str:
         return _("There is no missed day to make up: your streak is whole.")
     if isinstance(err, SelfGiveError):
         return _("You can't give points to yourself; only the owner can (and it is recorded with the reason).")
+    if isinstance(err, SeasonArgumentError):
+        return _("/season takes nothing after it (not “{given}”): send /season alone and I ask before closing season {n} and starting the next.").format(
+            given=escape(str(err.params["given"])), n=err.params["season"])
     if isinstance(err, MakeupWindowError):
         return _.ngettext(
             "Your streak broke more than {n} day ago; make-up repairs only a gap within the last {n} day. Start a new one with /checkin.",

@@ -841,3 +841,16 @@ async def test_earn_leaves_out_rewards_set_to_nothing(tmp_path, clock):
         g = await make_group(pg)
         text = await say(pg, g.alice, "/earn", g.chat)
         assert f"a friend you /invite who stays and takes part: +{config.funnel.referral.points} points\n" in text
+
+
+async def test_season_with_an_argument_says_it_takes_none_and_asks_nothing(pg, group):
+    """/season foo ignored its argument and asked to close the season all the same: it says /season takes
+    nothing, names what it would close, and sends no confirmation buttons — en and zh."""
+    g = group
+    before = len(pg.sim.replies(g.chat))
+    assert await say(pg, g.owner, "/season foo", g.chat) == (
+        "/season takes nothing after it (not “foo”): send /season alone and I ask before closing season 1 and starting the next.")
+    assert not [m for m in pg.sim.replies(g.chat)[before:] if m.get("reply_markup")]
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert await say(pg, g.owner, "/season 2", g.chat) == "/season 后面不带参数（不是“2”）：只发 /season，我会先问你再结束第 1 赛季、开始下一个。"
+    assert await pg.services.points.season_number(g.chat.id) == 0
