@@ -98,3 +98,15 @@ async def test_lists_built_in_code_keep_chinese_typography(pg):
     assert "群主（1）" in replies["/roles"] and "首次签到（" in replies["/badges"]
     assert "Alice：每月一次品茶会" in replies["/feedbacks"]
     assert "never started" not in replies["/pushlog"]
+
+
+def test_the_chinese_catalog_spaces_numbers_ids_and_commands_from_chinese():
+    """One spacing throughout (it was "第{n}条规则" beside "第 {n} 赛季", "定时任务#{id}" beside "订单 #{id}",
+    "用/feedbacks查看" beside "用 /checkin 开始"): a number, #id, count placeholder or /command stands apart."""
+    numbers = r"\{(?:n|id|count|days|seconds|minutes|hours|limit|max|cost|balance|points|xp|d)\}"
+    touching = re.compile(rf"{CJK}(?:[0-9]|#?{numbers}|/[a-z])|(?:[0-9]|{numbers}){CJK}|/[a-z_]+{CJK}")
+    with CATALOG.open("rb") as f:
+        catalog = read_po(f)
+    found = [text for message in catalog if message.id
+             for text in (message.string if isinstance(message.string, tuple) else (message.string,)) if touching.search(text or "")]
+    assert found == []

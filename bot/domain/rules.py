@@ -1084,20 +1084,21 @@ def parse_flood_limit(words: list[str]) -> tuple[int, timedelta | None] | None:
     return n, window
 
 
-def flood_of(rule: Rule | None) -> tuple[int, timedelta, str] | None:
+def flood_of(rule: Rule | None) -> tuple[int, timedelta, tuple[Part, ...]] | None:
     """(N, window, effects) of an antiflood rule, None if it has no flood condition."""
     if rule is None:
         return None
     flood = next((c for c in rule.conditions if c.key == "flood" and not c.negate), None)
     if flood is None:
         return None
-    return flood.args[0], flood.args[1], ", ".join(map(str, rule.effects))
+    return flood.args[0], flood.args[1], rule.effects
 
 
 def flood_line(current: Rule | None, n: int | None = None, window: timedelta | None = None, effects: str | None = None) -> str:
     """The antiflood rule after /setflood or /setfloodmode: what is not given is kept from the current rule (or the
     default); the rule's other conditions, cooldown and `continue` stay as the admin wrote them."""
-    old_n, old_window, old_effects = flood_of(current) or FLOOD_DEFAULT
+    found = flood_of(current)
+    old_n, old_window, old_effects = (*found[:2], ", ".join(map(str, found[2]))) if found else FLOOD_DEFAULT
     triggers = " or ".join(map(str, current.triggers)) if current else "message"
     others = [str(c) for c in current.conditions if c.key != "flood"] if current else []
     conditions = [f"flood {n or old_n} in {format_duration(window or old_window)}", *others]

@@ -248,14 +248,14 @@ class RulesService:
         rule = next((r for r in loaded.rules if row is not None and r.id == row.id), None)
         return row, rule
 
-    async def flood(self, chat_id: int) -> tuple[bool, int, timedelta, str] | None:
+    async def flood(self, chat_id: int) -> tuple[bool, int, timedelta, tuple[Part, ...]] | None:
         """The antiflood rule as (on, N, window, effects); None if the group has none (or it lost its flood part)."""
         row, rule = self._named(await self.load(chat_id), FLOOD_RULE)
         found = flood_of(rule)
         return None if row is None or found is None else (row.enabled, *found)
 
     async def set_flood(self, chat_id: int, limit: tuple[int, timedelta | None] | None = None,
-                        effects: str | None = None, off: bool = False) -> tuple[bool, int, timedelta, str]:
+                        effects: str | None = None, off: bool = False) -> tuple[bool, int, timedelta, tuple[Part, ...]]:
         """/setflood N [in S] | off, /setfloodmode …: the antiflood rule rewritten in place (or made again, first)."""
         loaded = await self.load(chat_id)
         row, rule = self._named(loaded, FLOOD_RULE)

@@ -111,7 +111,7 @@ def bad_setting_value(_: Translator, key: str, kind: str, bounds: tuple[int, int
         length = detail.removeprefix("length:")
         return _("{key} must be a link or text of 1 to 1000 characters (this one has {n}).").format(key=escape(key), n=length or 0)
     if kind == "text":
-        placeholders = "{name}, {group}, {rules}"
+        placeholders = _(", ").join(("{name}", "{group}", "{rules}"))
         if detail.startswith("placeholder:"):
             return _("{key}: unknown placeholder {placeholder}; use {placeholders}.").format(
                 key=escape(key), placeholder=escape("{" + detail.removeprefix("placeholder:") + "}"), placeholders=placeholders,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.errors import UserError
 from bot.domain.moderation import Penalty, format_duration
-from bot.domain.rules import render_hint
+from bot.domain.rules import Part, render_hint
 from bot.texts import N_, Translator
 from bot.texts.core import RIGHTS, name
 
@@ -467,7 +467,15 @@ def flood_state(_: Translator, state) -> str:
     if not on:
         return _("Antiflood is off (the rule antiflood, switched off). /setflood N turns it on.")
     return _("Antiflood: {n} messages in {window} from one member → {effects}.").format(
-        n=n, window=format_duration(window), effects=escape(effects))
+        n=n, window=format_duration(window), effects=_(", ").join(flood_effect(_, e) for e in effects))
+
+
+def flood_effect(_: Translator, effect: Part) -> str:
+    """One effect of the antiflood rule in words, in the group's language (the rule keeps the rules language)."""
+    if effect.key in ("mute", "ban", "kick"):
+        return penalty(_, Penalty(effect.key, effect.args[0] if effect.args else None))
+    words = {"warn": _("warn"), "delete": _("delete the message")}
+    return words.get(effect.key) or escape(str(effect))
 
 
 def flood_error(_: Translator, reason: str, value: str) -> str:

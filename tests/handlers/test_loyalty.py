@@ -105,4 +105,4 @@ def test_nps_counts_are_plural_only_when_more_than_one():
     assert nps_result(translator("en"), r) == "NPS +25 (4 answers: 2 promoters, 1 passive, 1 detractor)"
     one = NpsResult(answers=1, promoters=1, passives=0, detractors=0)
     assert nps_result(translator("en"), one) == "NPS +100 (1 answer: 1 promoter, 0 passives, 0 detractors)"
-    assert nps_result(translator("zh"), r) == "净推荐值+25（4人回答：推荐者2，中立者1，贬损者1）"
+    assert nps_result(translator("zh"), r) == "净推荐值 +25（4 人回答：推荐者 2，中立者 1，贬损者 1）"

@@ -135,15 +135,15 @@ async def test_night_mode_in_chinese(pg, group):
     await night_group(pg, group)
     await say(pg, group.owner, "/lang zh", group.chat)
     assert await say(pg, group.owner, "/nightmode 23:00-07:00", group.chat) == (
-        "夜间模式已开启：23:00至07:00（Asia/Shanghai）成员只能阅读，不能发言；管理员不受影响。")
+        "夜间模式已开启：23:00 至 07:00（Asia/Shanghai）成员只能阅读，不能发言；管理员不受影响。")
     pg.clock.set(SHANGHAI_2300)
     await night_tick(pg)
-    assert pg.sim.replies(group.chat)[-1]["text"] == "🌙 夜间模式：群组只读至07:00。晚安！"
+    assert pg.sim.replies(group.chat)[-1]["text"] == "🌙 夜间模式：群组只读至 07:00。晚安！"
     pg.clock.set(SHANGHAI_0700)
     await night_tick(pg)
     assert pg.sim.replies(group.chat)[-1]["text"] == "☀️ 早上好！夜间模式结束，大家又可以发言了。"
     assert await say(pg, group.owner, "/nightmode 23", group.chat) == (
-        "夜间时段格式为HH:MM-HH:MM（群组时间），例如23:00-07:00，或off。")
+        "夜间时段格式为 HH:MM-HH:MM（群组时间），例如 23:00-07:00，或 off。")
 
 
 async def test_an_answer_lost_on_closing_is_tried_again_and_the_morning_still_restores(pg, group):

@@ -19,22 +19,22 @@ async def flood(pg, user, chat, n: int) -> None:
 
 async def test_setflood_edits_the_antiflood_rule(pg, group):
     g = group
-    assert await say(pg, g.admin, "/setflood", g.chat) == "Antiflood: 6 messages in 10s from one member → mute 10m."
-    assert await say(pg, g.admin, "/setflood 3 in 30s", g.chat) == "Antiflood: 3 messages in 30s from one member → mute 10m."
+    assert await say(pg, g.admin, "/setflood", g.chat) == "Antiflood: 6 messages in 10s from one member → mute for 10m."
+    assert await say(pg, g.admin, "/setflood 3 in 30s", g.chat) == "Antiflood: 3 messages in 30s from one member → mute for 10m."
     listed = await say(pg, g.admin, "/rule list", g.chat)
     assert "antiflood [on] when message and flood 3 in 30s then mute 10m" in listed
     assert listed.count(" and flood ") == 1                                  # one flood mechanism: the same rule, edited
     pg.clock.advance(minutes=1)
     await flood(pg, g.alice, g.chat, 3)
     assert pg.sim.member(g.chat, g.alice)["status"] == "restricted"
-    assert await say(pg, g.admin, "/setfloodmode ban 1d", g.chat) == "Antiflood: 3 messages in 30s from one member → ban 1d."
-    assert await say(pg, g.admin, "/setfloodmode tmute 2h", g.chat) == "Antiflood: 3 messages in 30s from one member → mute 2h."
-    assert await say(pg, g.admin, "/setfloodmode warn", g.chat) == 'Antiflood: 3 messages in 30s from one member → warn "flood".'
+    assert await say(pg, g.admin, "/setfloodmode ban 1d", g.chat) == "Antiflood: 3 messages in 30s from one member → ban for 1d."
+    assert await say(pg, g.admin, "/setfloodmode tmute 2h", g.chat) == "Antiflood: 3 messages in 30s from one member → mute for 2h."
+    assert await say(pg, g.admin, "/setfloodmode warn", g.chat) == 'Antiflood: 3 messages in 30s from one member → warn.'
     pg.clock.advance(minutes=1)
     await flood(pg, g.bob, g.chat, 3)
     assert len(await pg.services.moderation.warns(g.chat.id, g.bob.id)) == 1
-    assert await say(pg, g.admin, "/setfloodmode del", g.chat) == "Antiflood: 3 messages in 30s from one member → delete."
-    assert await say(pg, g.admin, "/setflood 5", g.chat) == "Antiflood: 5 messages in 30s from one member → delete."
+    assert await say(pg, g.admin, "/setfloodmode del", g.chat) == "Antiflood: 3 messages in 30s from one member → delete the message."
+    assert await say(pg, g.admin, "/setflood 5", g.chat) == "Antiflood: 5 messages in 30s from one member → delete the message."
     assert await say(pg, g.admin, "/setflood off", g.chat) == "Antiflood is off (the rule antiflood, switched off). /setflood N turns it on."
     pg.clock.advance(minutes=1)
     await flood(pg, g.carol, g.chat, 8)
@@ -184,8 +184,8 @@ async def test_the_shortcuts_answer_in_chinese_with_chinese_typography(pg, group
     said = [await say(pg, g.admin, text, g.chat) for text in (
         "/setflood", "/setflood 4 in 20s", "/setfloodmode ban 1d", "/setflood 1", "/setfloodmode kick 1h", "/lock sticker gif",
         "/lock sticker", "/locks", "/unlock gif", "/lock nope", "/lock")]
-    assert said[1] == "防刷屏：同一成员在 20s 内发 4 条消息 → mute 10m。"
-    assert said[5] == "已锁定：sticker（贴纸），gif（GIF动图）。/locks 查看全部锁定；/rule list 里它们是规则 lock_…。"
+    assert said[1] == "防刷屏：同一成员在 20s 内发 4 条消息 → 禁言 10m。"
+    assert said[5] == "已锁定：sticker（贴纸），gif（GIF 动图）。/locks 查看全部锁定；/rule list 里它们是规则 lock_…。"
     for text in said:
         assert faults(text) == [], text
         assert not any(word in text for word in ("Antiflood", "Locked", "Give a number", "Only mute")), text
@@ -233,7 +233,7 @@ async def test_floodmode_warn_warns_once_per_burst(pg, group):
     9 past the limit, which reached the warn limit and banned. The same for kick: one kick."""
     g = group
     await say(pg, g.admin, "/setflood 5", g.chat)
-    assert (await say(pg, g.admin, "/setfloodmode warn", g.chat)).endswith('→ warn "flood".')
+    assert (await say(pg, g.admin, "/setfloodmode warn", g.chat)).endswith("→ warn.")
     pg.clock.advance(minutes=1)
     for i in range(14):
         pg.sim.send(g.bob, f"fl {i}", g.chat)

@@ -132,10 +132,10 @@ async def test_runnow_refuses_a_once_that_is_done(pg, group):
         "Schedules (group time, UTC)\n#1 once 2026-12-01 09:00 · post — done")
     await say(pg, group.owner, "/lang zh", group.chat)
     assert await say(pg, group.owner, "/runnow 1", group.chat) == (
-        "定时任务#1只运行一次，已经运行过了；要再发一次，请新建一个：/schedule once 日期 时间 post …")
+        "定时任务 #1 只运行一次，已经运行过了；要再发一次，请新建一个：/schedule once 日期 时间 post …")
     # A once not yet due may still run out of turn, and its own run stays where it is.
     await say(pg, group.owner, "/schedule once 2026-12-02 09:00 post Tomorrow", group.chat)
-    assert (await say(pg, group.owner, "/runnow 2", group.chat)).startswith("定时任务#2")
+    assert (await say(pg, group.owner, "/runnow 2", group.chat)).startswith("定时任务 #2")
     assert [p["text"] for p in bot_posts(pg, group.chat)][-1] == "Tomorrow"
 
 
@@ -271,12 +271,12 @@ async def test_an_option_or_text_an_action_would_ignore_is_refused_in_one_line_e
     ], unchanged)
     await say(pg, group.owner, "/lang zh", group.chat)
     await assert_one_line_refusals(pg, group.owner, group.chat, [
-        ("/schedule daily 21:00 reminder replace", "replace只删除定时帖子或排行榜的上一份；签到提醒没有可删除的。请去掉replace。"),
-        ("/schedule daily 21:00 reminder pin", "pin只置顶帖子、测验、投票或本周话题；签到提醒不会置顶。请去掉pin。"),
-        ("/schedule once 2026-12-24 18:00 post replace 圣诞快乐", "replace删除上一份，而只运行一次的计划没有上一份。请去掉replace。"),
+        ("/schedule daily 21:00 reminder replace", "replace 只删除定时帖子或排行榜的上一份；签到提醒没有可删除的。请去掉 replace。"),
+        ("/schedule daily 21:00 reminder pin", "pin 只置顶帖子、测验、投票或本周话题；签到提醒不会置顶。请去掉 pin。"),
+        ("/schedule once 2026-12-24 18:00 post replace 圣诞快乐", "replace 删除上一份，而只运行一次的计划没有上一份。请去掉 replace。"),
     ], unchanged)
     for ok in ("/schedule daily 21:00 leaderboard replace", "/schedule daily 20:00 quiz 30m pin Tea?\n*Green\nBlack"):
-        assert (await say(pg, group.owner, ok, group.chat)).startswith("定时任务#"), ok
+        assert (await say(pg, group.owner, ok, group.chat)).startswith("定时任务 #"), ok
 
 
 async def test_a_post_with_an_apostrophe_or_a_lone_quote_is_saved_and_posted_as_typed(pg, group):
@@ -312,8 +312,8 @@ async def test_pushlog_reasons_are_in_the_groups_language_and_a_hold_ends_in_gro
         " 2026-12-01 14:00\n2026-12-01 09:00 schedule: capped — daily cap 1\n2026-12-01 09:00 schedule: sent")
     await say(pg, group.owner, "/lang zh", group.chat)
     assert await say(pg, group.admin, "/pushlog", group.chat) == (
-        "推送记录（最新在前，本群时间）\n2026-12-01 13:00 定时任务：免打扰时段，稍后发送 — 到2026-12-01 14:00\n"
-        "2026-12-01 09:00 定时任务：超出上限 — 每日上限1\n2026-12-01 09:00 定时任务：已发送")
+        "推送记录（最新在前，本群时间）\n2026-12-01 13:00 定时任务：免打扰时段，稍后发送 — 到 2026-12-01 14:00\n"
+        "2026-12-01 09:00 定时任务：超出上限 — 每日上限 1\n2026-12-01 09:00 定时任务：已发送")
 
 
 async def test_pushlog_names_each_kind_in_the_groups_language(pg, group):

@@ -116,4 +116,4 @@ async def test_the_flow_in_chinese(pg, group):
                             "下次一行就够了：/schedule daily 21:00 post 你的内容")
     pg.sim.send(group.owner, "晚安！", group.chat, reply_to=flow)
     await pg.settle()
-    assert pg.sim.replies(group.chat)[-1]["text"] == "定时任务#1已保存：daily 21:00 · 帖子。下次运行：2026-12-01 21:00（UTC）。"
+    assert pg.sim.replies(group.chat)[-1]["text"] == "定时任务 #1 已保存：daily 21:00 · 帖子。下次运行：2026-12-01 21:00（UTC）。"

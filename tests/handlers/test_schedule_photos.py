@@ -49,7 +49,7 @@ async def test_photo_schedule_in_chinese(pg, group):
     await say(pg, group.admin, "/schedule daily 09:00 post", group.chat, reply_to=photo)
     assert "一张图片及其说明。" in await say(pg, group.admin, "/schedule show 1", group.chat)
     assert await say(pg, group.admin, "/schedule daily 09:00 post " + "茶" * 1030, group.chat, reply_to=photo) == (
-        "图片的说明文字最多1024个字符，这条有1030个。")
+        "图片的说明文字最多 1024 个字符，这条有 1030 个。")
     pg.clock.set(datetime(2026, 12, 1, 9, 0, 2, tzinfo=UTC))
     await tick(pg)
     [post] = bot_posts(pg, group.chat)[-1:]

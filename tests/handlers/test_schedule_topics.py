@@ -81,6 +81,6 @@ async def test_topics_in_chinese(pg):
     chat, owner, _alice, news, _ = await forum(pg)
     await say(pg, owner, "/lang zh", chat)
     answer = await ask(pg, owner, "/schedule daily 09:00 post 每周新闻", chat, topic=news)
-    assert answer["text"] == f"定时任务#1已保存：daily 09:00 · 帖子 · 话题{news}。下次运行：2026-12-01 09:00（UTC）。"
+    assert answer["text"] == f"定时任务 #1 已保存：daily 09:00 · 帖子 · 话题 {news}。下次运行：2026-12-01 09:00（UTC）。"
     assert (await ask(pg, owner, "/schedule daily 09:00 post topic:新闻 你好", chat))["text"] == (
-        "第4个词（topic:新闻）：应为形如topic:12的论坛话题编号（见话题链接t.me/c/…/12），或topic:general。")
+        "第 4 个词（topic:新闻）：应为形如 topic:12 的论坛话题编号（见话题链接 t.me/c/…/12），或 topic:general。")

@@ -46,7 +46,7 @@ async def test_help_lists_exactly_what_each_role_may_use(pg, group):
     admin_help = await help_of(pg, group.admin, group.chat)  # may come in several messages
     assert member_help.startswith("Commands for you (Member):")
     assert admin_help.startswith("Commands for you (Admin):")
-    assert listed(member_help) == {s.name for s in specs(pg) if s.usable(Role.MEMBER, True)}
+    assert listed(member_help) == {s.name for s in specs(pg) if s.usable(Role.MEMBER, True) and not s.admin_tool}
     assert listed(admin_help) == {s.name for s in specs(pg) if s.usable(Role.ADMIN, True)}
     admin_only = {s.name for s in specs(pg) if s.role == Role.ADMIN and s.where != "private"}
     assert {"setrole", "unsetrole", "settings", "set", "lang"} <= admin_only
@@ -80,8 +80,8 @@ async def test_help_speaks_the_groups_language(pg, group):
 async def test_help_in_private_chat_lists_private_commands_and_points_to_groups(pg, group):
     text = await say(pg, group.alice, "/help")
     # The private commands, and the personal group commands that answer here for your group (/me, /invite…).
-    assert listed(text) == {s.name for s in specs(pg) if s.usable(Role.MEMBER, False) or (
-        s.where == "group" and s.remote and s.personal and s.usable(Role.MEMBER, True))}
+    assert listed(text) == {s.name for s in specs(pg) if not s.admin_tool and (s.usable(Role.MEMBER, False) or (
+        s.where == "group" and s.remote and s.personal and s.usable(Role.MEMBER, True)))}
     assert "roles" not in listed(text)
     assert text.splitlines()[-1] == "Most commands work in a group; add me to one."
 
@@ -180,15 +180,15 @@ async def test_bad_set_gets_one_clear_line_and_stores_nothing(pg, group):
 
 BAD_WELCOMES = [
     ("hi {nme}", "welcome: unknown placeholder {nme}; use {name}, {group}, {rules}.",
-     "welcome：未知的占位符 {nme}；可用的有 {name}, {group}, {rules}。"),
+     "welcome：未知的占位符 {nme}；可用的有 {name}，{group}，{rules}。"),
     ("hi {0}", "welcome: unknown placeholder {0}; use {name}, {group}, {rules}.",
-     "welcome：未知的占位符 {0}；可用的有 {name}, {group}, {rules}。"),
+     "welcome：未知的占位符 {0}；可用的有 {name}，{group}，{rules}。"),
     ("hi {name.__class__}", "welcome: unknown placeholder {name.__class__}; use {name}, {group}, {rules}.",
-     "welcome：未知的占位符 {name.__class__}；可用的有 {name}, {group}, {rules}。"),
+     "welcome：未知的占位符 {name.__class__}；可用的有 {name}，{group}，{rules}。"),
     ("hi {name", "welcome: a { or } without its pair; placeholders are written {name}, {group}, {rules}.",
-     "welcome：有未配对的 { 或 }；占位符的写法是 {name}, {group}, {rules}。"),
+     "welcome：有未配对的 { 或 }；占位符的写法是 {name}，{group}，{rules}。"),
     ("x" * 1001, "welcome must be text of 1 to 1000 characters; it may use {name}, {group}, {rules}.",
-     "welcome 必须是 1 到 1000 个字符的文字，可以使用 {name}, {group}, {rules}。"),
+     "welcome 必须是 1 到 1000 个字符的文字，可以使用 {name}，{group}，{rules}。"),
 ]
 
 

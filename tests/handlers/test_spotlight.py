@@ -66,7 +66,7 @@ async def test_a_restart_keeps_watching_the_newcomer_from_the_written_counts(pg)
     await hp.job_flush(BotContext(pg.app))
     await pg.restart()
     await chat(pg, g.carol, g.chat, 2)
-    assert spotlights(pg, g.owner) == ["Tea Lovers新人聚光灯：Carol入群后24小时内发了5条消息。正是亲自欢迎的好时机。"]
+    assert spotlights(pg, g.owner) == ["Tea Lovers 新人聚光灯：Carol 入群后 24 小时内发了 5 条消息。正是亲自欢迎的好时机。"]
 
 
 async def test_bad_spotlight_settings_get_one_clear_line(pg):

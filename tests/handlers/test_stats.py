@@ -250,7 +250,7 @@ async def test_a_chinese_group_gets_its_stats_and_chart_in_chinese_with_every_gl
     await say(pg, g.admin, "/stats", g.chat)
     report = await pg.services.stats.report(g.chat.id, 7, pg.clock.now())  # what that /stats read
     await say(pg, g.admin, "/retention", g.chat)
-    text = [m for m in pg.sim.replies(g.chat) if "最近7天的统计（" in m.get("text", "")][-1]["text"]
+    text = [m for m in pg.sim.replies(g.chat) if "最近 7 天的统计（" in m.get("text", "")][-1]["text"]
     assert "日活" in text and "管理操作" in text
     photo = photos(pg, g.chat)[0]
     assert photo.params["caption"].endswith("。")

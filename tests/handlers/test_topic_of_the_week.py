@@ -110,7 +110,7 @@ async def test_a_topic_schedule_with_no_text_and_an_empty_list_is_refused_at_cre
     assert await say(pg, group.owner, "/schedule weekly mon 09:00 topic", group.chat) == (
         "话题列表是空的：请先添加话题（/topics add 你最爱哪种茶？为什么？），或在 topic 后直接写上话题。")
     await say(pg, group.owner, "/topics add Green or black?", group.chat)
-    assert (await say(pg, group.owner, "/schedule weekly mon 09:00 topic", group.chat)).startswith("定时任务#1已保存")
+    assert (await say(pg, group.owner, "/schedule weekly mon 09:00 topic", group.chat)).startswith("定时任务 #1 已保存")
 
 
 async def test_a_topic_given_inline_and_a_list_emptied_since_logged(pg, group):

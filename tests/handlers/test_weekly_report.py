@@ -65,8 +65,8 @@ async def test_report_group_posts_it_in_the_group_in_chinese(pg):
     pg.clock.set(MONDAY + timedelta(days=7, hours=1, seconds=5))
     await tick(pg)
     first, text = reports(pg, g.chat)
-    assert "成员：5；增长+0" in first
-    assert text.startswith("Tea Lovers周报") and "日活" in text and "净推荐值" in text
+    assert "成员：5；增长 +0" in first
+    assert text.startswith("Tea Lovers 周报") and "日活" in text and "净推荐值" in text
     assert reports(pg, g.owner) == []
 
 
