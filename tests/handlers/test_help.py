@@ -125,3 +125,11 @@ async def test_the_private_greeting_says_what_sticky_does_now_and_what_works_in_
     zh = await say(pg, pg.sim.user("lin", language_code="zh"), "/start")
     for part in ("群管理", "定时发布", "统计", "/me", "/connect", "/help"):
         assert part in zh, part
+
+
+async def test_private_chat_follows_any_chinese_telegram_language(pg, group):
+    """Telegram sends zh-hans, zh-CN, zh-TW…: each gets the Chinese private chat; en-GB and an unknown code English."""
+    for code in ("zh-hans", "zh-CN", "zh-TW", "zh"):
+        assert "群管理" in await say(pg, pg.sim.user(f"u{code.replace('-', '')}", language_code=code), "/start"), code
+    for code in ("en-GB", "xx"):
+        assert (await say(pg, pg.sim.user(f"u{code.replace('-', '')}", language_code=code), "/start")).startswith("Hi! I'm Sticky."), code
