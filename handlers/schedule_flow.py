@@ -1,18 +1,23 @@
-"""/schedule step by step, for those who don't know the one-line syntax: what (post, reminder, leaderboard), how
-often, which day, what time — inline buttons, each press editing the same message — and, for a post, a reply with
-its text or photo. The state lives in the buttons' data and, at the last step, in the prompt itself (the one-line
-command it amounts to, shown to teach it), so a restart in the middle loses nothing. It ends in the same
-service call as the one-line command."""
+"""/schedule step by step, for those who don't know the one-line syntax: what (a post, a reminder, the leaderboard, a
+member day, a quiz, a poll), how often (once, every day, some days of the week, monthly on a date or an nth weekday,
+every N minutes/hours/days), the day(s) and time — inline buttons, each press editing the same message, or a typed
+time, date or interval as a reply — then, for what has content, a reply with it.
+
+The state is the choices so far: in the buttons' data (`sch:ACTION KIND WORD…`), and in a prompt that takes a typed
+answer or the content, in the one-line command it shows (a placeholder such as TIME for what is still to come) — so
+a restart in the middle loses nothing. A typed answer that is not what the step asks for gets one line and the step
+again. It ends in the same service call as the one-line command."""
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
 
 from bot.context import BotContext
+from bot.domain import schedules as dom
 from bot.domain.errors import UserError
 from bot.domain.roles import Role
+from bot.domain.schedules import ScheduleError
 from bot.services.schedules import Content
 from bot.texts import schedule_flow as texts
 from bot.texts import schedules as schedule_texts
@@ -22,92 +27,196 @@ from handlers.schedules import _content, _html_from
 
 CALLBACK_PATTERN = r"^sch:"
 TIMES = ("07:00", "08:00", "09:00", "10:00", "12:00", "15:00", "18:00", "20:00", "21:00", "22:00")
+INTERVALS = ("15m", "30m", "1h", "2h", "3h", "6h", "12h", "1d", "2d", "3d")
+MULTIPLIERS = ("1.5x", "2x", "3x")
+DURATIONS = ("1h", "3h", "12h", "24h", "2d")
+# What each kind asks for, in order, before the action's own words; `nth` is `monthly first sat`.
+WHEN = {"once": ("date", "time"), "daily": ("time",), "weekly": ("days", "time"), "monthly": ("mday", "time"),
+        "nth": ("nth", "weekday", "time"), "every": ("interval",)}
+ARGS = {"campaign": ("multiplier", "duration")}
+WITH_CONTENT = ("post", "campaign", "quiz", "poll")
+ACTIONS = tuple(a for a, _ in texts.ACTIONS)
+TYPED = tuple(texts.PLACEHOLDERS)  # the steps that take a typed answer
+_PLACEHOLDER_WORDS = {word: step for step, word in texts.PLACEHOLDERS.items()}
 
 
-def _rows(buttons: list[tuple[str, str]], per_row: int, _) -> InlineKeyboardMarkup:
+def step_of(state: list[str]) -> str | None:
+    """What the flow asks next for these choices (None: nothing, make it); ValueError if they make no sense (old or
+    forged buttons)."""
+    if not state:
+        return "action"
+    if state[0] not in ACTIONS:
+        raise ValueError(state)
+    if len(state) == 1:
+        return "kind"
+    action, kind, *rest = state
+    if kind not in WHEN:
+        raise ValueError(state)
+    steps = WHEN[kind] + ARGS.get(action, ())
+    if kind == "weekly" and rest and rest[0].startswith("@"):  # days being picked
+        return "days"
+    if len(rest) > len(steps):
+        raise ValueError(state)
+    if len(rest) < len(steps):
+        return steps[len(rest)]
+    return "content" if action in WITH_CONTENT else None
+
+
+def command_words(state: list[str], placeholders: bool = False) -> list[str]:
+    """The one-line /schedule words for these choices; `placeholders`: the parts still to come named (TIME…)."""
+    action, kind, *rest = state
+    when = WHEN[kind]
+    picked = rest[:len(when)]
+    if placeholders:
+        picked += [texts.PLACEHOLDERS.get(step, step.upper()) for step in when[len(picked):]]
+    return ["monthly" if kind == "nth" else kind, *picked, action, *rest[len(when):]]
+
+
+def state_of(words: list[str]) -> list[str]:
+    """command_words() read back (a prompt's command): the choices, without the placeholders still to fill."""
+    kind = words[0]
+    if kind == "monthly" and len(words) > 1 and words[1] in dom.NTH:
+        kind = "nth"
+    n = len(WHEN[kind])
+    when, action, args = words[1:1 + n], words[1 + n], words[2 + n:]
+    return [action, kind, *[w for w in when if w not in _PLACEHOLDER_WORDS], *args]
+
+
+def _legacy(data: str) -> list[str]:
+    """Buttons made before the flow covered every kind (sch:a:post, sch:t:post:daily:-:09:00…) still work."""
+    step, *parts = data.split(":")
+    if step == "t" and len(parts) == 5:
+        return [parts[0], parts[1], *([parts[2]] if parts[2] != "-" else []), ":".join(parts[3:5])]
+    return parts if step in ("a", "k", "d") else [data]
+
+
+def _data(state: list[str]) -> str:
+    return "sch:" + " ".join(state)
+
+
+def _rows(buttons: list[tuple[str, str]], per_row: int, _, extra: list | None = None) -> InlineKeyboardMarkup:
     rows = [[InlineKeyboardButton(label, callback_data=data) for label, data in buttons[i:i + per_row]]
             for i in range(0, len(buttons), per_row)]
-    return InlineKeyboardMarkup([*rows, [InlineKeyboardButton(texts.cancel(_), callback_data="sch:x")]])
+    return InlineKeyboardMarkup([*rows, *(extra or []), [InlineKeyboardButton(texts.cancel(_), callback_data="sch:x")]])
 
 
 def start_markup(_) -> InlineKeyboardMarkup:
-    return _rows([(_(label), f"sch:a:{action}") for action, label in texts.ACTIONS], 1, _)
+    return _rows([(_(label), _data([action])) for action, label in texts.ACTIONS], 2, _)
+
+
+async def ask(context: BotContext, chat_id: int, state: list[str]) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The question for the next step of these choices and its buttons."""
+    _ = context.tr
+    step = step_of(state)
+    pick = lambda choices, per_row: _rows([(label, _data([*state, value])) for value, label in choices], per_row, _)  # noqa: E731
+    if step == "action":
+        return texts.start(_), start_markup(_)
+    if step == "kind":
+        return texts.how_often(_), pick([(k, _(label)) for k, label in texts.KINDS], 2)
+    if step == "days":
+        chosen = state[2][1:].split(",") if len(state) > 2 and state[2][1:] else []
+        toggles = []
+        for day, label in texts.DAYS:
+            now = [d for d in dom.DAYS if (d in chosen) != (d == day)]
+            toggles.append((("✅ " if day in chosen else "") + _(label), _data([*state[:2], "@" + ",".join(now)])))
+        done = [[InlineKeyboardButton(texts.next_step(_), callback_data=_data([*state[:2], ",".join(chosen)]))]] if chosen else []
+        return texts.which_days(_), _rows(toggles, 4, _, done)
+    if step == "mday":
+        return texts.which_date(_), pick([(str(d), str(d)) for d in range(1, 32)], 7)
+    if step == "nth":
+        return texts.which_nth(_), pick([(n, _(label)) for n, label in texts.NTH], 5)
+    if step == "weekday":
+        return texts.which_weekday(_), pick([(d, _(label)) for d, label in texts.DAYS], 4)
+    if step == "multiplier":
+        return texts.how_much(_), pick([(m, m) for m in MULTIPLIERS], 3)
+    if step == "duration":
+        return texts.how_long(_), pick([(d, d) for d in DURATIONS], 5)
+    if step == "content":
+        return texts.write_content(_, "/schedule " + " ".join(command_words(state)), state[0]), None
+    typed_below = texts.or_type(_, step, "/schedule " + " ".join(command_words(state, placeholders=True)))
+    if step == "date":
+        today = await context.services.schedules.today(chat_id)
+        days = [today + timedelta(days=n) for n in range(7)]
+        return texts.which_day(_) + "\n" + typed_below, pick(
+            [(d.isoformat(), texts.date_label(_, d, n)) for n, d in enumerate(days)], 4)
+    if step == "time":
+        tz = (await context.services.groups.settings(chat_id)).timezone
+        return texts.what_time(_, tz) + "\n" + typed_below, pick([(t, t) for t in TIMES], 5)
+    return texts.how_often_every(_) + "\n" + typed_below, pick([(i, i) for i in INTERVALS], 5)
+
+
+async def _checked(context: BotContext, chat_id: int, state: list[str]) -> list[str]:
+    """The choices once the when is complete: a time already past (a once today) is refused here, before the
+    content is asked for (ScheduleError; the caller asks the time again)."""
+    if len(state) == 2 + len(WHEN["once"]) and state[1] == "once":
+        await context.services.schedules.check_when(chat_id, command_words(state))
+    return state
 
 
 async def on_flow_button(update: Update, context: BotContext) -> None:
-    """sch:a:ACTION → how often; sch:k:ACTION:KIND → which day (weekly, once) or what time; sch:d:ACTION:KIND:DAY
-    → what time; sch:t:ACTION:KIND:DAY:HH:MM → done (or, for a post, ask for its content)."""
+    """sch:ACTION KIND WORD… → the next step's question (or, when nothing is left to ask, the schedule)."""
     query, _ = update.callback_query, context.tr
     if context.actor.role < Role.ADMIN:
         await answer_query(query, texts.admins_only(_), show_alert=True)
         return
-    step, *parts = query.data.split(":")[1:]
-    chat_id = query.message.chat.id
-    tz = (await context.services.groups.settings(chat_id)).timezone
     await answer_query(query)
-    if step == "x":
+    data = query.data[len("sch:"):]
+    if data == "x":
         await edit_query_message(query, texts.cancelled(_))
-    elif step == "a":
-        (action,) = parts
-        await edit_query_message(query, texts.how_often(_), _rows(
-            [(_(label), f"sch:k:{action}:{kind}") for kind, label in texts.KINDS], 3, _))
-    elif step == "k" and parts[1] == "daily":
-        await _ask_time(query, context, parts[0], "daily", "-", tz)
-    elif step == "k" and parts[1] == "weekly":
-        await edit_query_message(query, texts.which_day(_), _rows(
-            [(_(label), f"sch:d:{parts[0]}:weekly:{day}") for day, label in texts.DAYS], 4, _))
-    elif step == "k":
-        today = context.services.clock.now().astimezone(ZoneInfo(tz)).date()
-        days = [today + timedelta(days=n) for n in range(7)]
-        await edit_query_message(query, texts.which_day(_), _rows(
-            [(texts.date_label(_, d, n), f"sch:d:{parts[0]}:once:{d.isoformat()}") for n, d in enumerate(days)], 4, _))
-    elif step == "d":
-        await _ask_time(query, context, parts[0], parts[1], parts[2], tz)
-    elif step == "t":
-        await _finish(update, context, parts[0], parts[1], parts[2], ":".join(parts[3:5]))
-
-
-async def _ask_time(query, context: BotContext, action: str, kind: str, day: str, tz: str) -> None:
-    _ = context.tr
-    await edit_query_message(query, texts.what_time(_, tz), _rows(
-        [(at, f"sch:t:{action}:{kind}:{day}:{at}") for at in TIMES], 5, _))
-
-
-def _words(action: str, kind: str, day: str, at: str) -> list[str]:
-    when = {"daily": [at], "weekly": [day, at], "once": [day, at]}[kind]
-    return [kind, *when, action]
-
-
-async def _finish(update: Update, context: BotContext, action: str, kind: str, day: str, at: str) -> None:
-    query, _ = update.callback_query, context.tr
-    words = _words(action, kind, day, at)
-    command = "/schedule " + " ".join(words)
-    if action == "post":  # the content comes as a reply to this very message
-        await edit_query_message(query, texts.write_content(_, command))
         return
-    message = query.message
+    state = data.split(" ") if " " in data or data in ACTIONS else _legacy(data)
+    chat_id = query.message.chat.id
+    try:
+        step = step_of(state)
+    except ValueError:
+        await edit_query_message(query, texts.out_of_date(_))
+        return
+    try:
+        await _checked(context, chat_id, state)
+    except UserError as err:  # a past time: that step again
+        text, markup = await ask(context, chat_id, state[:-1])
+        await edit_query_message(query, await render_error(update, context, err, "schedule") + "\n" + text, markup)
+        return
+    if step is None:
+        await _make(update, context, state, Content(), lambda text, markup=None: edit_query_message(query, text, markup))
+        return
+    await edit_query_message(query, *await ask(context, chat_id, state))
+
+
+async def _make(update: Update, context: BotContext, state: list[str], content: Content, show, teach: bool = True):
+    """The schedule itself, through the same service call as the one-line command; a refusal shows the step it
+    concerns again (a past time: the time; the content: the content). `teach`: show the one-line command (the
+    content prompt showed it already)."""
+    _ = context.tr
+    message = update.effective_message if update.callback_query is None else update.callback_query.message
+    words = command_words(state)
     here = message.message_thread_id if message.is_topic_message else None
     try:
-        created = await context.services.schedules.create(message.chat.id, context.actor.user_id or None, words,
-                                                          Content(), here)
+        created = await context.services.schedules.create(message.chat.id, context.actor.user_id or None, words, content, here)
     except UserError as err:
-        await edit_query_message(query, await render_error(update, context, err, "schedule"))
-        return
-    await edit_query_message(query, schedule_texts.created(_, created) + "\n" + texts.one_line(_, command))
+        past = isinstance(err, ScheduleError) and err.params.get("reason") == "past"
+        again = state[:1 + len(WHEN[state[1]])] if past else state  # without the time
+        text, markup = await ask(context, message.chat.id, again)
+        await show(await render_error(update, context, err, "schedule") + "\n" + texts.try_again(_) + "\n" + text, markup)
+        return None
+    taught = "\n" + texts.one_line(_, "/schedule " + " ".join(words)) if teach else ""
+    await show(schedule_texts.created(_, created) + taught)
+    return created
 
 
 def _pending_command(message) -> str | None:
-    """The one-line command a last-step prompt of ours shows (in its code entity), if this is one."""
+    """The one-line command a prompt of ours shows (in its code entity), if this is one."""
     if message is None or message.text is None:
         return None
     for entity, text in message.parse_entities([MessageEntity.CODE]).items():
-        if text.startswith("/schedule ") and text.endswith(" post"):
+        if text.startswith("/schedule "):
             return text
     return None
 
 
 async def on_flow_reply(update: Update, context: BotContext) -> None:
-    """An admin's reply to the last-step prompt: its text (formatting kept) or photo is the post."""
+    """An admin's reply to a prompt of the flow: a typed time, date or interval (the next step follows, or the
+    same step again with one line on what was wrong), or the content (text with its formatting, or a photo)."""
     message = update.effective_message
     prompt = message.reply_to_message
     if prompt is None or prompt.from_user is None or prompt.from_user.id != context.bot.id:
@@ -115,23 +224,42 @@ async def on_flow_reply(update: Update, context: BotContext) -> None:
     command = _pending_command(prompt)
     if command is None:
         return
+    try:
+        words = command.split()[1:]
+        state = state_of(words)
+        step = step_of(state)
+    except (ValueError, IndexError, KeyError):
+        return
     # Plain messages are not resolved to a role by the middleware (the per-message path stays cheap): this one is.
     actor = await context.services.members.actor(
         message.chat.id, message.chat.type, user_info(message.from_user) if message.from_user else None,
         message.sender_chat.id if message.sender_chat else None, True)
     if actor.role < Role.ADMIN:
         return
-    words = command.split()[1:]
+    context.actor = actor
+    _ = context.tr
+    show = lambda text, markup=None: reply(update, context, text, markup=markup)  # noqa: E731
+    if step in TYPED:
+        try:
+            today = await context.services.schedules.today(message.chat.id) if step == "date" else None
+            state = await _checked(context, message.chat.id, [*state, dom.typed(step, message.text or "", today)])
+        except ScheduleError as err:
+            line = texts.not_typed(_, step) if err.params.get("reason") == "typed" else await render_error(update, context, err)
+            text, markup = await ask(context, message.chat.id, state)
+            await show(line + "\n" + text, markup)
+            return
+        if step_of(state) is None:
+            await _make(update, context, state, Content(), show)
+        else:
+            await show(*await ask(context, message.chat.id, state))
+        return
+    if step != "content":
+        return
     body = _html_from(message, 0) if message.text else (message.caption_html or "")
     content = _content(message, body)
     if message.photo:
         content = Content(content.texts, message.photo[-1].file_id, content.buttons)
-    here = message.message_thread_id if message.is_topic_message else None
-    try:
-        created = await context.services.schedules.create(message.chat.id, actor.user_id or None, words, content, here)
-    except UserError as err:
-        await reply(update, context, await render_error(update, context, err, "schedule"), transient=True)
-        return
-    await reply(update, context, schedule_texts.created(context.tr, created))
-    await best_effort(f"close the prompt {prompt.message_id}", lambda: context.bot.edit_message_text(
-        texts.used(context.tr, created.id), message.chat.id, prompt.message_id))
+    created = await _make(update, context, state, content, show, teach=False)
+    if created is not None:
+        await best_effort(f"close the prompt {prompt.message_id}", lambda: context.bot.edit_message_text(
+            texts.used(context.tr, created.id), message.chat.id, prompt.message_id))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date as date_type, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -121,6 +121,11 @@ def split_words(text: str) -> list[str]:
 
 def parse(words: list[str]) -> Spec:
     """`KIND WHEN… ACTION [pin] [replace] CONTENT…` → Spec. Errors name the word's position and what was expected."""
+    return _parse_rest(words, *parse_when(words))
+
+
+def parse_when(words: list[str]) -> tuple[str, str, str | None, int]:
+    """`KIND WHEN… [from DATE [TIME]]` → (kind, canonical spec, chosen first run, index of the next word)."""
     kind = _expect(words, 0, "kind").lower()
     i = 1
     if kind == "once":
@@ -180,6 +185,10 @@ def parse(words: list[str]) -> Spec:
         if kind == "once":  # its date and time are its only run: nothing to choose
             raise ScheduleError(reason="from_once")
         start, i = _start(words, i + 1)
+    return kind, spec, start, i
+
+
+def _parse_rest(words: list[str], kind: str, spec: str, start: str | None, i: int) -> Spec:
     action = _expect(words, i, "action").lower()
     if action not in ACTIONS:
         raise _bad(i, "action", words[i])
@@ -228,6 +237,31 @@ def parse(words: list[str]) -> Spec:
     if action == "report" and i < len(words):  # a report has no text of its own: anything more is a mistake
         raise _bad(i, "report_to", words[i])
     return Spec(kind, spec, action, i, tuple(options), multiplier, minutes, points, first, start, topic)
+
+
+def typed(step: str, word: str, today: date_type | None = None) -> str:
+    """A value an admin typed at a step of the step-by-step /schedule (a time, a date, an interval), in the form the
+    one-line syntax takes; ScheduleError(reason="typed", step=…) when it is not one, so the step is asked again. A
+    date before `today` (group time) is refused as past."""
+    word = word.strip().lower()
+    if step == "time" and _TIME.match(word):
+        return _time([word], 0)
+    if step == "date" and _DATE.match(word):
+        try:
+            day = datetime.strptime(word, "%Y-%m-%d").date()
+        except ValueError:
+            raise ScheduleError(reason="typed", step=step, got=word) from None
+        if today is not None and day < today:
+            raise ScheduleError(reason="past")
+        return word
+    if step == "interval" and _EVERY.match(word):
+        m = _EVERY.match(word)
+        n, unit = int(m.group(1)), UNITS[m.group(2)]
+        if n > 0 and timedelta(**{unit: n}) < MIN_INTERVAL:
+            raise ScheduleError(reason="too_often")
+        if n > 0:
+            return f"{n}{m.group(2)[0]}"
+    raise ScheduleError(reason="typed", step=step, got=word)
 
 
 def _window_args(words: list[str], i: int, action: str) -> tuple[int | None, int | None, int | None, bool, int]:

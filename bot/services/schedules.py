@@ -84,16 +84,7 @@ class ScheduleService:
             longest = max((len(html.unescape(re.sub(r"<[^>]+>", "", t))) for t in content.texts), default=0)
             if longest > CAPTION_LIMIT:
                 raise ScheduleError(reason="caption_too_long", length=longest, limit=CAPTION_LIMIT)
-        tz = (await self.groups.settings(chat_id)).timezone
-        now = self.clock.now()
-        first = now
-        if spec.start is not None:  # a chosen first run: the first slot at or after it
-            first = dom.local_instant(spec.start, tz)
-            if first <= now:
-                raise ScheduleError(reason="past")
-        nxt = dom.next_run(spec.kind, spec.spec, tz, first, now)
-        if nxt is None:
-            raise ScheduleError(reason="past")
+        tz, now, first, nxt = await self._runs(chat_id, spec.kind, spec.spec, spec.start)
         written = any(t.strip() for t in content.texts)
         if spec.action == "topic" and not written and not await self.topics.of_chat(chat_id):
             raise ScheduleError(reason="no_topics")  # no text and an empty list: every run would post nothing
@@ -114,6 +105,31 @@ class ScheduleService:
             options.update(minutes=spec.minutes, points=spec.points, first=spec.first)
         return await self.repo.add(chat_id, spec.kind, spec.spec, tz, first, nxt, spec.action, content.as_dict(), options,
                                    actor_id, now, grace_seconds=int(self.grace.total_seconds()))
+
+    async def _runs(self, chat_id: int, kind: str, spec: str, start: str | None) -> tuple[str, datetime, datetime, datetime]:
+        """(group timezone, now, first run, next run) of a schedule made now; ScheduleError 'past' if it has none."""
+        tz = (await self.groups.settings(chat_id)).timezone
+        now = self.clock.now()
+        first = now
+        if start is not None:  # a chosen first run: the first slot at or after it
+            first = dom.local_instant(start, tz)
+            if first <= now:
+                raise ScheduleError(reason="past")
+        nxt = dom.next_run(kind, spec, tz, first, now)
+        if nxt is None:
+            raise ScheduleError(reason="past")
+        return tz, now, first, nxt
+
+    async def check_when(self, chat_id: int, words: list[str]) -> datetime:
+        """The first run of `KIND WHEN…` if it were made now (the step-by-step /schedule asks before the content):
+        the errors create() would give for it (a past time, a bad word)."""
+        kind, spec, start, _ = dom.parse_when(words)
+        return (await self._runs(chat_id, kind, spec, start))[3]
+
+    async def today(self, chat_id: int):
+        """Today's date in the group's timezone."""
+        tz = (await self.groups.settings(chat_id)).timezone
+        return self.clock.now().astimezone(ZoneInfo(tz)).date()
 
     async def list(self, chat_id: int) -> list[Schedule]:
         return await self.repo.of_chat(chat_id)

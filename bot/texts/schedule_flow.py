@@ -1,5 +1,5 @@
-"""The step-by-step /schedule: each step's question and button labels, and the line that teaches the one-line
-command it amounts to."""
+"""The step-by-step /schedule: each step's question and button labels, the line a typed answer gets when it is not
+what the step asks for, and the line that teaches the one-line command it amounts to."""
 from __future__ import annotations
 
 from datetime import date
@@ -7,14 +7,23 @@ from html import escape
 
 from bot.texts import N_, Translator
 
-ACTIONS = (("post", N_("📝 A post")), ("reminder", N_("⏰ Check-in reminder")), ("leaderboard", N_("🏆 Weekly leaderboard")))
-KINDS = (("daily", N_("Every day")), ("weekly", N_("Once a week")), ("once", N_("Once")))
+ACTIONS = (("post", N_("📝 A post")), ("reminder", N_("⏰ Check-in reminder")), ("leaderboard", N_("🏆 Weekly leaderboard")),
+           ("campaign", N_("🎉 Member day (double points)")), ("quiz", N_("❓ Quiz")), ("poll", N_("📊 Poll")))
+KINDS = (("daily", N_("Every day")), ("weekly", N_("Some days of the week")), ("once", N_("Once")),
+         ("monthly", N_("Monthly on a date")), ("nth", N_("Monthly on a weekday")), ("every", N_("Every few minutes, hours or days")))
 DAYS = (("mon", N_("Mon")), ("tue", N_("Tue")), ("wed", N_("Wed")), ("thu", N_("Thu")), ("fri", N_("Fri")),
         ("sat", N_("Sat")), ("sun", N_("Sun")))
+NTH = (("first", N_("First")), ("second", N_("Second")), ("third", N_("Third")), ("fourth", N_("Fourth")), ("last", N_("Last")))
+# What a placeholder in a prompt's one-line command stands for (the typed answer replaces it).
+PLACEHOLDERS = {"time": "TIME", "date": "DATE", "interval": "INTERVAL"}
 
 
 def cancel(_: Translator) -> str:
     return _("Cancel")
+
+
+def next_step(_: Translator) -> str:
+    return _("Next ▶")
 
 
 def start(_: Translator) -> str:
@@ -29,6 +38,30 @@ def which_day(_: Translator) -> str:
     return _("<b>New schedule.</b> On which day?")
 
 
+def which_days(_: Translator) -> str:
+    return _("<b>New schedule.</b> On which days? Press each day you want (✅ marks the chosen), then Next.")
+
+
+def which_date(_: Translator) -> str:
+    return _("<b>New schedule.</b> On which day of the month? (29, 30 and 31 run only in the months that have them)")
+
+
+def which_nth(_: Translator) -> str:
+    return _("<b>New schedule.</b> Which week of the month?")
+
+
+def which_weekday(_: Translator) -> str:
+    return _("<b>New schedule.</b> On which weekday?")
+
+
+def how_much(_: Translator) -> str:
+    return _("<b>New schedule.</b> How many times the points during the window?")
+
+
+def how_long(_: Translator) -> str:
+    return _("<b>New schedule.</b> How long does the window last?")
+
+
 def date_label(_: Translator, day: date, offset: int) -> str:
     if offset == 0:
         return _("Today")
@@ -41,10 +74,46 @@ def what_time(_: Translator, tz: str) -> str:
     return _("<b>New schedule.</b> At what time? (group time, {tz})").format(tz=escape(tz))
 
 
-def write_content(_: Translator, command: str) -> str:
-    return _("<b>Last step:</b> reply to this message with the text to post (your formatting is kept), or with a"
-             " photo and its caption.\nNext time it fits in one line: <code>{command}</code> YOUR TEXT").format(
-        command=escape(command))
+def how_often_every(_: Translator) -> str:
+    return _("<b>New schedule.</b> Every how long? (at least 5 minutes)")
+
+
+def or_type(_: Translator, step: str, command: str) -> str:
+    """Below a step that takes a typed answer: how to type one, and the command the answer goes into."""
+    hint = {
+        "time": _("Or reply to this message with another time, such as 21:30."),
+        "date": _("Or reply to this message with another date, such as 2026-12-24."),
+        "interval": _("Or reply to this message with another interval, such as 45m, 4h or 2d."),
+    }[step]
+    return hint + "\n" + _("So far: <code>{command}</code>").format(command=escape(command))
+
+
+def not_typed(_: Translator, step: str) -> str:
+    """A typed answer that is not what the step asks for; the step is asked again below it."""
+    return {
+        "time": _("That is not a time: type it as hours:minutes in 24-hour form, such as 21:30 or 08:05."),
+        "date": _("That is not a date: type it as year-month-day, such as 2026-12-24."),
+        "interval": _("That is not an interval: type a number and m (minutes), h (hours) or d (days), such as 45m, "
+                      "4h or 2d."),
+    }[step]
+
+
+def try_again(_: Translator) -> str:
+    return _("Try again:")
+
+
+def write_content(_: Translator, command: str, action: str = "post") -> str:
+    ask = {
+        "post": _("<b>Last step:</b> reply to this message with the text to post (your formatting is kept), or with a"
+                  " photo and its caption."),
+        "campaign": _("<b>Last step:</b> reply to this message with the announcement (your formatting is kept), such"
+                      " as Member day: double points all day!"),
+        "quiz": _("<b>Last step:</b> reply to this message with the question on the first line, then one answer per"
+                  " line, the right one starting with *."),
+        "poll": _("<b>Last step:</b> reply to this message with the question on the first line, then one answer per"
+                  " line."),
+    }[action]
+    return ask + "\n" + _("Next time it fits in one line: <code>{command}</code> YOUR TEXT").format(command=escape(command))
 
 
 def one_line(_: Translator, command: str) -> str:
@@ -57,6 +126,10 @@ def used(_: Translator, schedule_id: int) -> str:
 
 def cancelled(_: Translator) -> str:
     return _("Cancelled: nothing was scheduled.")
+
+
+def out_of_date(_: Translator) -> str:
+    return _("These buttons are out of date; start again with /schedule.")
 
 
 def admins_only(_: Translator) -> str:

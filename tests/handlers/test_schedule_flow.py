@@ -1,7 +1,9 @@
-"""/schedule step by step, through the real Application: buttons for what, how often, which day and what time,
-then (for a post) a reply with its text or photo — the same schedule the one-line command makes, and the prompt
-teaches that line; the flow survives a restart in the middle; only admins drive it; a past time gets one line;
-Cancel cancels; English and Chinese."""
+"""/schedule step by step, through the real Application: buttons for what (post, reminder, leaderboard, member day,
+quiz, poll), how often (once, every day, days of the week, monthly on a date or an nth weekday, every N), which
+day(s) and what time — or a typed time, date or interval as a reply — then, for what has content, a reply with it:
+the same schedule the one-line command makes, and the prompt teaches that line. The flow survives a restart in the
+middle; only admins drive it; a bad typed answer, a past date or time, bad content each get one line and the step
+again; Cancel cancels; English and Chinese."""
 from datetime import datetime, timezone
 
 from tests.handlers.test_schedule_commands import bot_posts, tick
@@ -26,21 +28,41 @@ async def press(pg, user, chat, message: dict, data: str) -> dict:
     return pg.sim.message(chat, message["message_id"])
 
 
-async def test_a_weekly_post_made_with_buttons_and_a_reply(pg, group):
+def last(pg, chat) -> dict:
+    return pg.sim.replies(chat)[-1]
+
+
+async def answer(pg, user, chat, prompt: dict, text: str) -> dict:
+    """`user` replies to a prompt of the flow; the bot's answer."""
+    pg.sim.send(user, text, chat, reply_to=prompt)
+    await pg.settle()
+    return last(pg, chat)
+
+
+async def test_a_post_on_some_days_of_the_week_made_with_buttons_and_a_reply(pg, group):
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))  # a Tuesday
     flow = await start(pg, group.admin, group.chat)
     assert flow["text"] == "New schedule. What should I schedule?"
-    assert labels(flow) == ["📝 A post", "⏰ Check-in reminder", "🏆 Weekly leaderboard", "Cancel"]
-    flow = await press(pg, group.admin, group.chat, flow, "sch:a:post")
-    assert labels(flow) == ["Every day", "Once a week", "Once", "Cancel"]
-    flow = await press(pg, group.admin, group.chat, flow, "sch:k:post:weekly")
-    assert labels(flow)[:7] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    assert labels(flow) == ["📝 A post", "⏰ Check-in reminder", "🏆 Weekly leaderboard", "🎉 Member day (double points)",
+                            "❓ Quiz", "📊 Poll", "Cancel"]
+    flow = await press(pg, group.admin, group.chat, flow, "sch:post")
+    assert labels(flow) == ["Every day", "Some days of the week", "Once", "Monthly on a date", "Monthly on a weekday",
+                            "Every few minutes, hours or days", "Cancel"]
+    flow = await press(pg, group.admin, group.chat, flow, "sch:post weekly")
+    assert labels(flow) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Cancel"]  # Next once a day is chosen
+    flow = await press(pg, group.admin, group.chat, flow, "sch:post weekly @mon")
     await pg.restart()  # the flow is in the buttons: a restart in the middle loses nothing
-    flow = await press(pg, group.admin, group.chat, flow, "sch:d:post:weekly:mon")
-    assert flow["text"] == "New schedule. At what time? (group time, UTC)"
-    flow = await press(pg, group.owner, group.chat, flow, "sch:t:post:weekly:mon:09:00")  # any admin may go on
+    flow = await press(pg, group.admin, group.chat, flow, "sch:post weekly @mon,fri")
+    assert labels(flow) == ["✅ Mon", "Tue", "Wed", "Thu", "✅ Fri", "Sat", "Sun", "Next ▶", "Cancel"]
+    flow = await press(pg, group.admin, group.chat, flow, "sch:post weekly @fri")  # pressed again: Monday off
+    flow = await press(pg, group.admin, group.chat, flow, "sch:post weekly @mon,fri")
+    flow = await press(pg, group.admin, group.chat, flow, "sch:post weekly mon,fri")
+    assert flow["text"] == ("New schedule. At what time? (group time, UTC)\nOr reply to this message with another time,"
+                            " such as 21:30.\nSo far: /schedule weekly mon,fri TIME post")
+    flow = await press(pg, group.owner, group.chat, flow, "sch:post weekly mon,fri 09:00")  # any admin may go on
     assert flow["text"] == ("Last step: reply to this message with the text to post (your formatting is kept), or with a"
-                            " photo and its caption.\nNext time it fits in one line: /schedule weekly mon 09:00 post YOUR TEXT")
+                            " photo and its caption.\nNext time it fits in one line: /schedule weekly mon,fri 09:00 post"
+                            " YOUR TEXT")
     assert "reply_markup" not in flow
     pg.sim.send(group.alice, "I want to post too", group.chat, reply_to=flow)  # a member's reply is not a schedule
     await pg.settle()
@@ -48,58 +70,169 @@ async def test_a_weekly_post_made_with_buttons_and_a_reply(pg, group):
     text = "Weekly topic: oolong"
     pg.sim.send(group.admin, text, group.chat, reply_to=flow, entities=[{"type": "bold", "offset": 0, "length": 12}])
     await pg.settle()
-    assert pg.sim.replies(group.chat)[-1]["text"] == (
-        "Schedule #1 saved: weekly mon 09:00 · post. Next run: 2026-12-07 09:00 (UTC).")
+    assert last(pg, group.chat)["text"] == (
+        "Schedule #1 saved: weekly mon,fri 09:00 · post. Next run: 2026-12-04 09:00 (UTC).")
     assert pg.sim.message(group.chat, flow["message_id"])["text"] == "Done: this became schedule #1."
     pg.sim.send(group.admin, "again?", group.chat, reply_to=flow)  # the prompt is used up
     await pg.settle()
     assert len(await pg.services.schedules.list(group.chat.id)) == 1
-    pg.clock.set(datetime(2026, 12, 7, 9, 0, 2, tzinfo=UTC))
+    pg.clock.set(datetime(2026, 12, 4, 9, 0, 2, tzinfo=UTC))
     await tick(pg)
     [post] = bot_posts(pg, group.chat)[-1:]
     assert post["text"] == text and post["entities"] == [{"type": "bold", "offset": 0, "length": 12}]
 
 
-async def test_a_reminder_needs_no_content_and_a_photo_post_takes_the_photo(pg, group):
+async def test_a_typed_time_that_is_not_one_gets_a_line_and_the_question_again(pg, group):
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     flow = await start(pg, group.owner, group.chat)
-    for data in ("sch:a:reminder", "sch:k:reminder:daily"):
+    for data in ("sch:reminder", "sch:reminder daily"):
         flow = await press(pg, group.owner, group.chat, flow, data)
-    flow = await press(pg, group.owner, group.chat, flow, "sch:t:reminder:daily:-:20:00")
-    assert flow["text"] == ("Schedule #1 saved: daily 20:00 · check-in reminder. Next run: 2026-12-01 20:00 (UTC).\n"
-                            "In one line: /schedule daily 20:00 reminder")
+    question = ("New schedule. At what time? (group time, UTC)\nOr reply to this message with another time, such as"
+                " 21:30.\nSo far: /schedule daily TIME reminder")
+    for bad in ("25:00", "half past nine", "21.30", "21:3"):
+        again = await answer(pg, group.owner, group.chat, flow, bad)
+        assert again["text"] == ("That is not a time: type it as hours:minutes in 24-hour form, such as 21:30 or 08:05.\n"
+                                 + question), bad
+        assert labels(again)[:2] == ["07:00", "08:00"]  # the step's buttons again, too
+    assert await pg.services.schedules.list(group.chat.id) == []
+    done = await answer(pg, group.owner, group.chat, again, "21:30")  # replying to the question asked again
+    assert done["text"] == ("Schedule #1 saved: daily 21:30 · check-in reminder. Next run: 2026-12-01 21:30 (UTC).\n"
+                            "In one line: /schedule daily 21:30 reminder")
+    pg.sim.send(group.alice, "7:00", group.chat, reply_to=flow)  # a member's typed time makes nothing
+    await pg.settle()
+    assert len(await pg.services.schedules.list(group.chat.id)) == 1
+
+
+async def test_a_member_day_on_the_first_saturday_with_its_multiplier_length_and_announcement(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     flow = await start(pg, group.owner, group.chat)
-    for data in ("sch:a:post", "sch:k:post:once"):
+    flow = await press(pg, group.owner, group.chat, flow, "sch:campaign")
+    flow = await press(pg, group.owner, group.chat, flow, "sch:campaign nth")
+    assert flow["text"] == "New schedule. Which week of the month?"
+    assert labels(flow) == ["First", "Second", "Third", "Fourth", "Last", "Cancel"]
+    flow = await press(pg, group.owner, group.chat, flow, "sch:campaign nth first")
+    flow = await press(pg, group.owner, group.chat, flow, "sch:campaign nth first sat")
+    flow = await answer(pg, group.owner, group.chat, flow, "10:00")  # a typed time; the next step comes as a reply
+    assert flow["text"] == "New schedule. How many times the points during the window?"
+    assert labels(flow) == ["1.5x", "2x", "3x", "Cancel"]
+    flow = await press(pg, group.owner, group.chat, flow, "sch:campaign nth first sat 10:00 2x")
+    assert labels(flow) == ["1h", "3h", "12h", "24h", "2d", "Cancel"]
+    flow = await press(pg, group.owner, group.chat, flow, "sch:campaign nth first sat 10:00 2x 24h")
+    assert flow["text"] == ("Last step: reply to this message with the announcement (your formatting is kept), such as"
+                            " Member day: double points all day!\nNext time it fits in one line: /schedule monthly first"
+                            " sat 10:00 campaign 2x 24h YOUR TEXT")
+    done = await answer(pg, group.owner, group.chat, flow, "Member day!")
+    assert done["text"] == "Schedule #1 saved: monthly 1st sat 10:00 · campaign. Next run: 2026-12-05 10:00 (UTC)."
+    [s] = await pg.services.schedules.list(group.chat.id)
+    assert (s.options["multiplier"], s.options["minutes"], s.content["texts"]) == ("2", 24 * 60, ["Member day!"])
+
+
+async def test_a_monthly_quiz_whose_question_is_refused_is_asked_for_again(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:quiz", "sch:quiz monthly"):
         flow = await press(pg, group.owner, group.chat, flow, data)
-    assert labels(flow)[:2] == ["Today", "Tomorrow"] and labels(flow)[2] == "Thu 12-03"
-    flow = await press(pg, group.owner, group.chat, flow, "sch:d:post:once:2026-12-02")
-    flow = await press(pg, group.owner, group.chat, flow, "sch:t:post:once:2026-12-02:18:00")
+    assert labels(flow)[:31] == [str(d) for d in range(1, 32)]
+    flow = await press(pg, group.owner, group.chat, flow, "sch:quiz monthly 15")
+    flow = await press(pg, group.owner, group.chat, flow, "sch:quiz monthly 15 20:00")
+    assert flow["text"].startswith("Last step: reply to this message with the question on the first line, then one answer"
+                                   " per line, the right one starting with *.")
+    again = await answer(pg, group.owner, group.chat, flow, "Which tea is green?\nLongjing\nDarjeeling")  # no * answer
+    assert await pg.services.schedules.list(group.chat.id) == []
+    assert "\nTry again:\nLast step: reply to this message with the question" in again["text"]
+    done = await answer(pg, group.owner, group.chat, again, "Which tea is green?\n*Longjing\nDarjeeling")
+    assert done["text"] == "Schedule #1 saved: monthly 15 20:00 · quiz. Next run: 2026-12-15 20:00 (UTC)."
+
+
+async def test_every_few_hours_typed_a_poll_and_intervals_that_are_refused(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:poll", "sch:poll every"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    assert labels(flow)[:10] == ["15m", "30m", "1h", "2h", "3h", "6h", "12h", "1d", "2d", "3d"]
+    assert (await answer(pg, group.owner, group.chat, flow, "3m"))["text"].startswith(
+        "That is more often than every 5 minutes; schedules may not run that often.\nNew schedule. Every how long?")
+    assert (await answer(pg, group.owner, group.chat, flow, "often"))["text"].startswith(
+        "That is not an interval: type a number and m (minutes), h (hours) or d (days), such as 45m, 4h or 2d.\n")
+    flow = await answer(pg, group.owner, group.chat, flow, "4h")
+    assert flow["text"].endswith("Next time it fits in one line: /schedule every 4h poll YOUR TEXT")
+    done = await answer(pg, group.owner, group.chat, flow, "Tea or coffee?\nTea\nCoffee")
+    assert done["text"] == "Schedule #1 saved: every 4h · poll. Next run: 2026-12-01 12:00 (UTC)."
+
+
+async def test_once_on_a_typed_date_a_past_date_or_time_is_asked_again(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:leaderboard", "sch:leaderboard once"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    assert labels(flow)[:3] == ["Today", "Tomorrow", "Thu 12-03"]
+    assert flow["text"].endswith("Or reply to this message with another date, such as 2026-12-24.\n"
+                                 "So far: /schedule once DATE TIME leaderboard")
+    assert (await answer(pg, group.owner, group.chat, flow, "2026-11-30"))["text"].startswith(
+        "That time is already past in the group's timezone.\nNew schedule. On which day?")
+    assert (await answer(pg, group.owner, group.chat, flow, "2026-02-30"))["text"].startswith(
+        "That is not a date: type it as year-month-day, such as 2026-12-24.\nNew schedule. On which day?")
+    flow = await answer(pg, group.owner, group.chat, flow, "2026-12-24")
+    assert flow["text"].endswith("So far: /schedule once 2026-12-24 TIME leaderboard")
+    flow = await press(pg, group.owner, group.chat, flow, "sch:leaderboard once 2026-12-24 20:00")
+    assert flow["text"].startswith("Schedule #1 saved: once 2026-12-24 20:00 · weekly leaderboard.")
+    # Today at a time already past, by button or typed: one line, and the time is asked again.
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:post", "sch:post once", "sch:post once 2026-12-01"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    flow = await press(pg, group.owner, group.chat, flow, "sch:post once 2026-12-01 07:00")
+    assert flow["text"].startswith("That time is already past in the group's timezone.\nNew schedule. At what time?")
+    assert (await answer(pg, group.owner, group.chat, flow, "07:59"))["text"].startswith(
+        "That time is already past in the group's timezone.\nNew schedule. At what time?")
+    flow = await answer(pg, group.owner, group.chat, flow, "18:00")
     photo = pg.sim.send_media(group.owner, "photo", group.chat, "Tea tasting tonight", reply_to=flow)
     await pg.settle()
-    assert pg.sim.replies(group.chat)[-1]["text"].startswith("Schedule #2 saved: once 2026-12-02 18:00 · post.")
-    pg.clock.set(datetime(2026, 12, 2, 18, 0, 2, tzinfo=UTC))
+    assert last(pg, group.chat)["text"].startswith("Schedule #2 saved: once 2026-12-01 18:00 · post.")
+    pg.clock.set(datetime(2026, 12, 1, 18, 0, 2, tzinfo=UTC))
     await tick(pg)
     [post] = bot_posts(pg, group.chat)[-1:]
     assert post["photo"] == photo["photo"] and post["caption"] == "Tea tasting tonight"
 
 
-async def test_only_admins_press_a_past_time_gets_one_line_and_cancel_cancels(pg, group):
+async def test_only_admins_press_cancel_cancels_and_old_buttons_still_work(pg, group):
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     flow = await start(pg, group.admin, group.chat)
-    pg.sim.press(group.alice, flow, "sch:a:post")
+    pg.sim.press(group.alice, flow, "sch:post")
     await pg.settle()
     assert pg.sim.calls("answerCallbackQuery")[-1].params == {
         "callback_query_id": pg.sim.calls("answerCallbackQuery")[-1].params["callback_query_id"],
         "text": "Only admins can make schedules.", "show_alert": True}
     assert pg.sim.message(group.chat, flow["message_id"])["text"] == "New schedule. What should I schedule?"
-    for data in ("sch:a:leaderboard", "sch:k:leaderboard:once", "sch:d:leaderboard:once:2026-12-01"):
-        flow = await press(pg, group.admin, group.chat, flow, data)
-    flow = await press(pg, group.admin, group.chat, flow, "sch:t:leaderboard:once:2026-12-01:07:00")
-    assert flow["text"] == "That time is already past in the group's timezone."
-    flow = await start(pg, group.admin, group.chat)
     flow = await press(pg, group.admin, group.chat, flow, "sch:x")
     assert flow["text"] == "Cancelled: nothing was scheduled."
     assert await pg.services.schedules.list(group.chat.id) == []
+    # A time button of the flow as it was before it covered every kind (sch:t:ACTION:KIND:DAY:HH:MM) still makes it.
+    old = await reply_with_buttons(pg, group, [("20:00", "sch:t:reminder:daily:-:20:00"), ("?", "sch:q:nonsense")])
+    flow = await press(pg, group.admin, group.chat, old, "sch:t:reminder:daily:-:20:00")
+    assert flow["text"].startswith("Schedule #1 saved: daily 20:00 · check-in reminder.")
+    old = await reply_with_buttons(pg, group, [("?", "sch:q:nonsense")])
+    flow = await press(pg, group.admin, group.chat, old, "sch:q:nonsense")
+    assert flow["text"] == "These buttons are out of date; start again with /schedule."
+
+
+async def reply_with_buttons(pg, group, buttons) -> dict:
+    """A message of the bot's with these buttons (as an older version of the flow sent them)."""
+    sent = await pg.app.bot.send_message(group.chat.id, "New schedule.", reply_markup={
+        "inline_keyboard": [[{"text": label, "callback_data": data}] for label, data in buttons]})
+    return pg.sim.message(group.chat, sent.message_id)
+
+
+async def test_every_button_of_the_longest_flow_fits_telegrams_64_bytes(pg, group):
+    """The simulator refuses callback data over 64 bytes as Telegram does: the longest choices still fit."""
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    flow = await start(pg, group.owner, group.chat)
+    every_day = "mon,tue,wed,thu,fri,sat,sun"
+    picks = [f"sch:campaign weekly @{every_day[:n]}" for n in range(3, len(every_day) + 1, 4)]  # a day at a time
+    for data in ("sch:campaign", "sch:campaign weekly", *picks, f"sch:campaign weekly {every_day}", f"sch:campaign weekly {every_day} 22:00",
+                 f"sch:campaign weekly {every_day} 22:00 1.5x"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    flow = await press(pg, group.owner, group.chat, flow, f"sch:campaign weekly {every_day} 22:00 1.5x 12h")
+    assert flow["text"].endswith(f"/schedule weekly {every_day} 22:00 campaign 1.5x 12h YOUR TEXT")
 
 
 async def test_the_flow_in_chinese(pg, group):
@@ -107,13 +240,17 @@ async def test_the_flow_in_chinese(pg, group):
     await say(pg, group.owner, "/lang zh", group.chat)
     flow = await start(pg, group.owner, group.chat)
     assert flow["text"] == "新建定时任务。要定时做什么？"
-    assert labels(flow) == ["📝 发帖", "⏰ 签到提醒", "🏆 每周排行榜", "取消"]
-    flow = await press(pg, group.owner, group.chat, flow, "sch:a:post")
-    assert labels(flow) == ["每天", "每周一次", "一次", "取消"]
-    flow = await press(pg, group.owner, group.chat, flow, "sch:k:post:daily")
-    flow = await press(pg, group.owner, group.chat, flow, "sch:t:post:daily:-:21:00")
+    assert labels(flow) == ["📝 发帖", "⏰ 签到提醒", "🏆 每周排行榜", "🎉 会员日（积分加倍）", "❓ 测验", "📊 投票", "取消"]
+    flow = await press(pg, group.owner, group.chat, flow, "sch:post")
+    assert labels(flow) == ["每天", "每周某几天", "一次", "每月某日", "每月第几个星期几", "每隔几分钟、几小时或几天", "取消"]
+    flow = await press(pg, group.owner, group.chat, flow, "sch:post daily")
+    assert flow["text"] == ("新建定时任务。几点？（群组时间，UTC）\n或回复这条消息，输入其他时间，例如21:30。\n"
+                            "目前：/schedule daily TIME post")
+    again = await answer(pg, group.owner, group.chat, flow, "晚上九点")
+    assert again["text"].startswith("这不是时间：请用24小时制，例如21:30或08:05。\n新建定时任务。几点？")
+    flow = await answer(pg, group.owner, group.chat, again, "21:00")
     assert flow["text"] == ("最后一步：回复这条消息，写下要发的内容（保留你的格式），或回复一张带说明的图片。\n"
                             "下次一行就够了：/schedule daily 21:00 post 你的内容")
     pg.sim.send(group.owner, "晚安！", group.chat, reply_to=flow)
     await pg.settle()
-    assert pg.sim.replies(group.chat)[-1]["text"] == "定时任务 #1 已保存：daily 21:00 · 帖子。下次运行：2026-12-01 21:00（UTC）。"
+    assert last(pg, group.chat)["text"] == "定时任务 #1 已保存：daily 21:00 · 帖子。下次运行：2026-12-01 21:00（UTC）。"
