@@ -34,9 +34,8 @@ async def perform(context: BotContext, work: Deferred) -> None:
         p = work.payload
         pushed = await s.outbox.post(work.chat_id, p["kind"], p["text"], photo=p.get("photo"), buttons=p.get("buttons"),
                                      pin=bool(p.get("pin")), names=p.get("names") or (), held=True, choices=p.get("choices"),
-                                     topic=p.get("topic"))
-        if p.get("schedule") is not None:  # a schedule's post held by quiet hours: replace and record it as if sent at once
-            await s.schedules.sent(work.chat_id, int(p["schedule"]), pushed)
+                                     topic=p.get("topic"), schedule=p.get("schedule"))
+        await replace_previous(context, pushed)  # a schedule's post held by quiet hours: recorded as if sent at once
     elif work.kind == INACTIVITY_WORK:  # the rules' daily inactivity pass; it books the next one itself
         since = work.payload.get("since")
         await s.rules.sweep_inactive(work.chat_id, datetime.fromisoformat(since) if since else None)
@@ -57,7 +56,9 @@ async def run(context: BotContext, schedule: Schedule) -> str:
     """One run of a schedule's action; the outbox's outcome (sent, capped, deferred…)."""
     s = context.services
     if schedule.action == "post":
-        return (await s.schedules.post(schedule)).outcome
+        pushed = await s.schedules.post(schedule)
+        await replace_previous(context, pushed)
+        return pushed.outcome
     tr = translator((await s.groups.settings(schedule.chat_id)).language)
     topic = schedule.options.get("topic")
     if schedule.action == "reminder":
@@ -76,7 +77,7 @@ async def run(context: BotContext, schedule: Schedule) -> str:
         rows = await s.points.top(schedule.chat_id, "points", "week")
         text = points_texts.top(tr, "points", "week", await _names(context, schedule.chat_id, rows))
         pushed = await s.outbox.post(schedule.chat_id, "leaderboard", text, topic=topic, schedule=schedule.id)
-        await s.schedules.sent(schedule.chat_id, schedule.id, pushed)  # `replace`: last week's board goes
+        await replace_previous(context, pushed)  # `replace`: the previous board goes
         return pushed.outcome
     if schedule.action == "campaign":
         from bot.services.schedules import text_for
@@ -100,6 +101,14 @@ async def run(context: BotContext, schedule: Schedule) -> str:
         return await run_poll(context, schedule)
     log.warning("schedule %s: action %s is not known", schedule.id, schedule.action)
     return "failed"
+
+
+async def replace_previous(context: BotContext, pushed) -> None:
+    """`replace`: the previous copy of a schedule's post is deleted now that the new one is out. The delete was
+    written (claimed) with the record of the new copy, so a crash before it is done leaves it to the tick after the
+    restart; a network error or a 429 is tried again later, as any deferred delete."""
+    if pushed.replaced is not None:
+        await settle(context, pushed.replaced)
 
 
 async def settle(context: BotContext, work: Deferred) -> None:

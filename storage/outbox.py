@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database, from_iso, iso
-from storage.schedules import settle_in
+from storage.schedules import Deferred, record_copy_in, settle_in
 
 # What may have reached the group: counted toward the caps ('sending' is a send under way, 'lost' one cut off by a
 # crash — it may be in the group, so it counts, and the cap is never passed).
@@ -40,10 +40,16 @@ class OutboxRepo:
                 await settle_in(tx, settles[0], settles[1], now)
         return row_id
 
-    async def finish(self, row_id: int, outcome: str, detail: str | None) -> None:
-        """A 'sending' row's outcome, once Telegram answered."""
+    async def finish(self, row_id: int, outcome: str, detail: str | None, now: datetime | None = None,
+                     copy: tuple[int, int] | None = None) -> Deferred | None:
+        """A 'sending' row's outcome, once Telegram answered. `copy`: (schedule, message id) of a schedule's post that
+        went out, recorded in the same transaction (storage.schedules.record_copy_in); the delete of the copy it
+        replaces, if any."""
         async with self.db.transaction() as tx:
             await tx.execute("UPDATE push_log SET outcome = ?, detail = ? WHERE id = ?", (outcome, detail, row_id))
+            if copy is not None and now is not None:
+                return await record_copy_in(tx, copy[0], copy[1], now)
+        return None
 
     async def recover(self) -> int:
         """At start: sends a crash cut off (no answer recorded) become 'lost' — never sent again, shown in /pushlog."""

@@ -209,10 +209,6 @@ class ScheduleRepo:
             await tx.executemany("INSERT INTO push_log(chat_id, kind, outcome, detail, at) VALUES (?, ?, ?, ?, ?)",
                                  [(chat, kind, outcome, detail, iso(now)) for chat, kind, outcome, detail in entries])
 
-    async def set_last_message(self, schedule_id: int, message_id: int | None) -> None:
-        async with self.db.transaction() as tx:
-            await tx.execute("UPDATE schedules SET last_message_id = ? WHERE id = ?", (message_id, schedule_id))
-
     async def move_chat(self, old: int, new: int) -> None:
         async with self.db.transaction() as tx:
             await tx.execute("UPDATE schedules SET chat_id = ? WHERE chat_id = ?", (new, old))
@@ -284,6 +280,29 @@ async def settle_in(tx: aiosqlite.Connection, run_kind: str, run_id: int, now: d
         await tx.execute("UPDATE schedules SET pending = NULL WHERE id = ?", (run_id,))
     else:
         await tx.execute("UPDATE deferred SET done_at = ? WHERE id = ? AND done_at IS NULL", (iso(now), run_id))
+
+
+async def record_copy_in(tx, schedule_id: int, message_id: int, now: datetime) -> Deferred | None:
+    """A schedule's post is out (inside the transaction that records it sent): it becomes the copy the next run
+    replaces, and with `replace` the delete of the previous copy is written in the same step — claimed, for the
+    sender to do at once; a crash before it is done releases it to the tick (ScheduleService.recover). So a restart
+    never leaves the record one copy behind. None: nothing to delete (or the schedule was removed meanwhile)."""
+    return await tx._execute(_record_copy, tx._conn, schedule_id, message_id, now)
+
+
+def _record_copy(conn: sqlite3.Connection, schedule_id: int, message_id: int, now: datetime) -> Deferred | None:
+    row = conn.execute("SELECT chat_id, options, last_message_id FROM schedules WHERE id = ? AND deleted_at IS NULL",
+                       (schedule_id,)).fetchone()
+    if row is None:
+        return None
+    chat_id, options, previous = row[0], json.loads(row[1]), row[2]
+    conn.execute("UPDATE schedules SET last_message_id = ? WHERE id = ?", (message_id, schedule_id))
+    if not options.get("replace") or previous is None or previous == message_id:
+        return None
+    payload = {"message_id": previous}
+    work_id = _defer(conn, chat_id, "delete", payload, now, now)
+    conn.execute("UPDATE deferred SET claimed_at = ? WHERE id = ?", (iso(now), work_id))
+    return Deferred(work_id, chat_id, "delete", payload, now)
 
 
 async def defer_in(tx, chat_id: int, kind: str, payload: dict, due_at: datetime, now: datetime) -> int:

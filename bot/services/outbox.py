@@ -17,7 +17,7 @@ from bot.services.groups import GroupService
 from storage.outbox import OutboxRepo, PushEntry
 from storage.points import PointsRepo
 from storage.members import MemberRepo
-from storage.schedules import ScheduleRepo
+from storage.schedules import Deferred, ScheduleRepo
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class Pushed:
     outcome: str  # sent | capped | deferred | dropped | suppressed | failed
     message_id: int | None = None
     poll_id: str | None = None  # a native poll: Telegram's id for it (poll answers name it)
+    replaced: Deferred | None = None  # a schedule's `replace`: the delete of the previous copy, claimed, to do now
 
     @property
     def sent(self) -> bool:
@@ -91,9 +92,10 @@ class Outbox:
             log.info("push %s in %s: %s (%s)", kind, chat_id, outcome, detail)
         return Pushed(outcome)
 
-    async def _sending(self, chat_id: int, kind: str, send) -> Pushed:
+    async def _sending(self, chat_id: int, kind: str, send, schedule: int | None = None) -> Pushed:
         """The send itself: its row is written first ('sending'), so a crash while Telegram has it is shown as
-        'lost' after the restart instead of vanishing, and never sent a second time."""
+        'lost' after the restart instead of vanishing, and never sent a second time. `schedule`: the schedule whose
+        post this is — the copy is recorded with the 'sent' (and, with `replace`, the delete of the previous one)."""
         row_id = await self._write(chat_id, kind, "sending", None)
         try:
             got = await send()
@@ -101,8 +103,10 @@ class Outbox:
             await self.repo.finish(row_id, "failed", str(exc)[:200])
             log.info("push %s in %s: failed (%s)", kind, chat_id, exc)
             return Pushed("failed")
-        await self.repo.finish(row_id, "sent", None)
-        return Pushed("sent", *got) if isinstance(got, tuple) else Pushed("sent", got)
+        message_id, *poll = got if isinstance(got, tuple) else (got,)
+        copy = None if schedule is None or message_id is None else (schedule, message_id)
+        replaced = await self.repo.finish(row_id, "sent", None, self.clock.now(), copy)
+        return Pushed("sent", message_id, *poll, replaced=replaced)
 
     async def recover(self) -> int:
         """At start: sends a crash cut off become 'lost' in /pushlog (they may be in the group: not sent again)."""
@@ -133,7 +137,7 @@ class Outbox:
         not sent (callers filter long lists with mentionable() first). `held`: it waited out quiet hours already.
         `choices`: rows of [label, callback data] buttons (an answer to press), instead of URL `buttons`.
         `topic`: the forum topic to post in (None: General, or the chat itself). `schedule`: the schedule whose post
-        this is, kept with a held copy so that its sending is recorded against it (ScheduleService.sent)."""
+        this is: its sending is recorded against it, now or when a held copy goes out (storage.schedules.record_copy_in)."""
         names = list(names)
         if names and len(await self.mentionable(names)) < len(names):
             return await self._log(chat_id, kind, "suppressed", "mentions opt-out")
@@ -148,7 +152,7 @@ class Outbox:
         if refused is not None:
             return refused
         return await self._sending(chat_id, kind, lambda: self.port.send(
-            chat_id, text, photo=photo, buttons=buttons, pin=pin, choices=choices, topic=topic))
+            chat_id, text, photo=photo, buttons=buttons, pin=pin, choices=choices, topic=topic), schedule)
 
     async def _discipline(self, chat_id: int, kind: str, held: bool, payload: dict | None) -> Pushed | None:
         """Quiet hours and caps: None when the message may go now; otherwise what became of it. `payload`: how to

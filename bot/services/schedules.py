@@ -205,7 +205,8 @@ class ScheduleService:
 
     async def post(self, schedule: Schedule) -> Pushed:
         """A scheduled post through the outbox: this run's rotation text (or photo), its buttons, pinned silently if
-        asked; with `replace`, the previous copy is deleted once the new one is out."""
+        asked; with `replace`, the delete of the previous copy comes back with it (Pushed.replaced), written with
+        the record of the new copy: the caller does it at once, or the tick after a restart."""
         content, options = schedule.content, schedule.options
         text = text_for(schedule)
         pushed = await self.outbox.post(
@@ -213,21 +214,7 @@ class ScheduleService:
             pin=bool(options.get("pin")), topic=options.get("topic"), schedule=schedule.id,
             names=await self.outbox.named_in(schedule.chat_id, text),  # a member who opted out of mentions: not sent
         )
-        await self.sent(schedule.chat_id, schedule.id, pushed)
         return pushed
-
-    async def sent(self, chat_id: int, schedule_id: int, pushed: Pushed) -> None:
-        """After any send of a schedule's post, at once or held past quiet hours (the deferred copy): with
-        `replace` the previous copy is deleted, and the new one is recorded as the one to replace next. The
-        schedule is read again: a held copy goes out later, after what happened to it meanwhile (removed: nothing)."""
-        if not pushed.sent:
-            return
-        schedule = await self.repo.get(chat_id, schedule_id)
-        if schedule is None:
-            return
-        if schedule.options.get("replace") and schedule.last_message_id and schedule.last_message_id != pushed.message_id:
-            await self.outbox.delete(chat_id, schedule.last_message_id)
-        await self.repo.set_last_message(schedule.id, pushed.message_id)
 
     async def reminder_batches(self, chat_id: int) -> list[list[tuple[int, str]]]:
         """Members to remind today (group time): not checked in, not opted out of mentions; REMINDER_BATCH names

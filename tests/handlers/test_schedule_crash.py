@@ -256,3 +256,47 @@ async def test_after_a_downtime_the_slot_claimed_is_the_one_recovered_not_the_ol
     await tick(pg)
     assert shown(pg, group.chat, "Daily tea") == ["Daily tea"]  # today's slot, 12 minutes late: within grace
     assert [(k, o) for k, o, _ in await pushlog(pg, group.chat)] == [("schedule", "missed"), ("schedule", "sent")]
+
+
+# ------------------------------------------------------------------ replace across a crash
+
+@pytest.mark.parametrize("dies", ["after the sent record", "in the delete of the previous copy"])
+async def test_replace_still_deletes_the_right_previous_copy_after_a_crash_around_a_new_one(pg, group, monkeypatch, dies):
+    """A crash right after a replacing post was recorded sent (before the old copy's delete, or during it) must not
+    leave the record one copy behind: after the restart the previous copy goes, and the next run deletes this
+    one — not the one before it again, leaving this one in the group for good."""
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/schedule daily 09:00 post replace Day one\n---\nDay two\n---\nDay three", group.chat)
+    pg.clock.set(NINE)
+    await tick(pg)
+    finish = pg.services.outbox.repo.finish
+
+    async def recorded_then_dies(row_id, outcome, *a, **kw):
+        got = await finish(row_id, outcome, *a, **kw)
+        if outcome == "sent":
+            raise Killed()
+        return got
+
+    async def dies_deleting(*a, **kw):
+        raise Killed()
+
+    if dies == "after the sent record":
+        monkeypatch.setattr(pg.services.outbox.repo, "finish", recorded_then_dies)
+    else:
+        import handlers.base
+        monkeypatch.setattr(handlers.base, "delete_quietly", dies_deleting)
+        import handlers.schedules
+        monkeypatch.setattr(handlers.schedules, "delete_quietly", dies_deleting)
+    pg.clock.set(NINE + timedelta(days=1))
+    await tick(pg, killed=True)
+    monkeypatch.undo()
+    days = ("Day one", "Day two", "Day three")
+    assert shown(pg, group.chat, *days) == ["Day one", "Day two"]  # Day two is out; the crash came before the delete
+    await crash(pg)
+    await tick(pg)
+    assert shown(pg, group.chat, *days) == ["Day two"]  # the delete written with Day two's record is done after the restart
+    pg.clock.set(NINE + timedelta(days=2))
+    await tick(pg)
+    assert shown(pg, group.chat, *days) == ["Day three"]  # and Day two is the copy replaced next
+    assert [m["text"] for m in pg.sim.deleted(group.chat) if m.get("text") in days] == ["Day one", "Day two"]
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM deferred WHERE done_at IS NULL") == 0
