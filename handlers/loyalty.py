@@ -57,22 +57,24 @@ def _keyboard(survey_id: int) -> InlineKeyboardMarkup:
 
 async def run_nps(context: BotContext, schedule: Schedule) -> str:
     """A schedule's NPS round: the same survey as /nps, posted through the outbox. While one is still open nothing
-    is posted (logged); a survey that could not be posted is closed again, so /nps is not blocked by it."""
+    is posted (logged); a survey the outbox did not post was never opened, so /nps is not blocked by it."""
     s, chat_id = context.services, schedule.chat_id
-    now = s.clock.now()
+    group = await s.groups.group(chat_id)
+    tr = translator((await s.groups.settings(chat_id)).language)
+    surveys = []  # the survey is opened with its message's first push-log row: once, as every schedule's send
+
+    def choices(survey):
+        surveys.append(survey)
+        return _choices(survey.id)
+
     try:
-        survey = await s.nps.open(chat_id, None, now)
+        pushed = await s.outbox.post(chat_id, "nps", texts.nps_question(tr, group.title if group else "", s.nps.open_days),
+                                     opens=s.nps.opening(chat_id, None, s.clock.now(), choices))
     except NpsError:
         await s.outbox.log(chat_id, "nps", "suppressed", "a survey is still open")
         return "suppressed"
-    group = await s.groups.group(chat_id)
-    tr = translator((await s.groups.settings(chat_id)).language)
-    pushed = await s.outbox.post(chat_id, "nps", texts.nps_question(tr, group.title if group else "", s.nps.open_days),
-                                 choices=_choices(survey.id))
     if pushed.sent:
-        await s.nps.posted(survey, pushed.message_id)
-    else:
-        await s.nps.close(chat_id, now)
+        await s.nps.posted(surveys[0], pushed.message_id)
     return pushed.outcome
 
 

@@ -41,14 +41,19 @@ class NpsRepo:
     async def open(self, chat_id: int, by: int | None, now: datetime, closes_at: datetime) -> Survey | None:
         """A new survey, unless one is still open (then None)."""
         async with self.db.transaction() as tx:
-            cur = await tx.execute(
-                "SELECT 1 FROM nps_surveys WHERE chat_id = ? AND closed_at IS NULL AND closes_at > ?", (chat_id, iso(now)))
-            if await cur.fetchone():
-                return None
-            cur = await tx.execute(
-                "INSERT INTO nps_surveys(chat_id, opened_by, opened_at, closes_at) VALUES (?, ?, ?, ?) RETURNING *",
-                (chat_id, by, iso(now), iso(closes_at)))
-            return _survey(await cur.fetchone())
+            return await self.open_in(tx, chat_id, by, now, closes_at)
+
+    @staticmethod
+    async def open_in(tx, chat_id: int, by: int | None, now: datetime, closes_at: datetime) -> Survey | None:
+        """open(), inside another transaction (the outbox's first row for the survey's message)."""
+        cur = await tx.execute(
+            "SELECT 1 FROM nps_surveys WHERE chat_id = ? AND closed_at IS NULL AND closes_at > ?", (chat_id, iso(now)))
+        if await cur.fetchone():
+            return None
+        cur = await tx.execute(
+            "INSERT INTO nps_surveys(chat_id, opened_by, opened_at, closes_at) VALUES (?, ?, ?, ?) RETURNING *",
+            (chat_id, by, iso(now), iso(closes_at)))
+        return _survey(await cur.fetchone())
 
     async def set_message(self, survey_id: int, message_id: int) -> None:
         async with self.db.transaction() as tx:

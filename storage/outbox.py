@@ -27,10 +27,13 @@ class OutboxRepo:
         self.db = db
 
     async def log(self, chat_id: int, kind: str, outcome: str, detail: str | None, now: datetime,
-                  settles: tuple[str, int] | None = None) -> int:
+                  settles: tuple[str, int] | None = None, also=None) -> int:
         """One row; `settles`: the claimed run ('schedule' or 'deferred', id) this is the first outbox step of — it
-        is marked as having reached the outbox in the same transaction (see storage.schedules.settle_in)."""
+        is marked as having reached the outbox in the same transaction (see storage.schedules.settle_in). `also`:
+        a feature's own write, also(tx), in the same transaction (an error from it writes nothing)."""
         async with self.db.transaction() as tx:
+            if also is not None:
+                await also(tx)
             async with tx.execute(
                 "INSERT INTO push_log(chat_id, kind, outcome, detail, at) VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (chat_id, kind, outcome, detail, iso(now)),

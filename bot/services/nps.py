@@ -3,11 +3,15 @@ is open, close it, and the score with its trend for /stats."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.clock import Clock
 from bot.domain.nps import NpsError, NpsResult, SCORES, nps
 from storage.nps import NpsRepo, Survey
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,17 @@ class NpsService:
         if survey is None:
             raise NpsError(reason="already_open")
         return survey
+
+    def opening(self, chat_id: int, by: int | None, at: datetime, choices_for: Callable[[Survey], T]):
+        """For the outbox's `opens`: the survey is opened in the transaction of its message's first push-log row
+        (so a crash never leaves one without the other, and a run cut off before it runs again cleanly), and its
+        buttons (choices_for) name it. NpsError when one is still open: nothing is written."""
+        async def opens(tx) -> T:
+            survey = await NpsRepo.open_in(tx, chat_id, by, at, at + timedelta(days=self.open_days))
+            if survey is None:
+                raise NpsError(reason="already_open")
+            return choices_for(survey)
+        return opens
 
     async def posted(self, survey: Survey, message_id: int) -> None:
         await self.repo.set_message(survey.id, message_id)

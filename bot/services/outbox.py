@@ -83,8 +83,14 @@ class Outbox:
         run.begun = True
         return run.kind, run.id
 
-    async def _write(self, chat_id: int, kind: str, outcome: str, detail: str | None) -> int:
-        return await self.repo.log(chat_id, kind, outcome, detail, self.clock.now(), self.begin())
+    async def _write(self, chat_id: int, kind: str, outcome: str, detail: str | None, also=None) -> int:
+        settles = self.begin()
+        try:
+            return await self.repo.log(chat_id, kind, outcome, detail, self.clock.now(), settles, also)
+        except Exception:
+            if settles is not None:  # nothing was written: the run's first step is still to come
+                _RUN.get().begun = False
+            raise
 
     async def _log(self, chat_id: int, kind: str, outcome: str, detail: str | None = None) -> Pushed:
         await self._write(chat_id, kind, outcome, detail)
@@ -92,13 +98,19 @@ class Outbox:
             log.info("push %s in %s: %s (%s)", kind, chat_id, outcome, detail)
         return Pushed(outcome)
 
-    async def _sending(self, chat_id: int, kind: str, send, schedule: int | None = None) -> Pushed:
+    async def _sending(self, chat_id: int, kind: str, send, schedule: int | None = None, opens=None) -> Pushed:
         """The send itself: its row is written first ('sending'), so a crash while Telegram has it is shown as
         'lost' after the restart instead of vanishing, and never sent a second time. `schedule`: the schedule whose
-        post this is — the copy is recorded with the 'sent' (and, with `replace`, the delete of the previous one)."""
-        row_id = await self._write(chat_id, kind, "sending", None)
+        post this is — the copy is recorded with the 'sent' (and, with `replace`, the delete of the previous one).
+        `opens`: a feature's row written with the 'sending' row; what it returns is handed to send()."""
+        opened = []
+
+        async def first(tx) -> None:
+            opened.append(await opens(tx))
+
+        row_id = await self._write(chat_id, kind, "sending", None, first if opens is not None else None)
         try:
-            got = await send()
+            got = await send(*opened)
         except SendError as exc:
             await self.repo.finish(row_id, "failed", str(exc)[:200])
             log.info("push %s in %s: failed (%s)", kind, chat_id, exc)
@@ -132,12 +144,15 @@ class Outbox:
     async def post(self, chat_id: int, kind: str, text: str, *, photo: str | None = None, buttons: list[list[str]] | None = None,
                    pin: bool = False, names: Iterable[int] = (), held: bool = False,
                    choices: list[list[list[str]]] | None = None, topic: int | None = None,
-                   schedule: int | None = None) -> Pushed:
+                   schedule: int | None = None, opens=None) -> Pushed:
         """A message to a group. `names`: members it names or mentions — if any of them opted out of mentions it is
         not sent (callers filter long lists with mentionable() first). `held`: it waited out quiet hours already.
         `choices`: rows of [label, callback data] buttons (an answer to press), instead of URL `buttons`.
         `topic`: the forum topic to post in (None: General, or the chat itself). `schedule`: the schedule whose post
-        this is: its sending is recorded against it, now or when a held copy goes out (storage.schedules.record_copy_in)."""
+        this is: its sending is recorded against it, now or when a held copy goes out (storage.schedules.record_copy_in).
+        `opens`: a row of the feature's own that the message's buttons name (an NPS survey), written in the same
+        transaction as the send's first push-log row — opens(tx) returns the `choices` — so a crash leaves both or
+        neither, and nothing of it is written when the message is not sent (capped; quiet hours: it cannot wait)."""
         names = list(names)
         if names and len(await self.mentionable(names)) < len(names):
             return await self._log(chat_id, kind, "suppressed", "mentions opt-out")
@@ -148,11 +163,12 @@ class Outbox:
             payload["topic"] = topic
         if schedule is not None:
             payload["schedule"] = schedule
-        refused = await self._discipline(chat_id, kind, held, payload)
+        refused = await self._discipline(chat_id, kind, held, None if opens is not None else payload)
         if refused is not None:
             return refused
-        return await self._sending(chat_id, kind, lambda: self.port.send(
-            chat_id, text, photo=photo, buttons=buttons, pin=pin, choices=choices, topic=topic), schedule)
+        return await self._sending(chat_id, kind, lambda *opened: self.port.send(
+            chat_id, text, photo=photo, buttons=buttons, pin=pin, choices=opened[0] if opened else choices, topic=topic),
+            schedule, opens)
 
     async def _discipline(self, chat_id: int, kind: str, held: bool, payload: dict | None) -> Pushed | None:
         """Quiet hours and caps: None when the message may go now; otherwise what became of it. `payload`: how to

@@ -44,3 +44,50 @@ async def test_a_survey_the_outbox_held_back_does_not_block_nps(pg, group):
     pg.clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
     await say(pg, group.admin, "/nps", group.chat)
     assert len(surveys(pg, group.chat)) == 1
+
+
+async def test_a_scheduled_survey_cut_off_by_a_crash_is_posted_once_and_never_left_open_unposted(pg, group, monkeypatch):
+    """The survey's row is written with its message's first push-log row: a crash before that runs the slot again
+    after the restart (one survey, posted once; it used to find its own unposted survey open, post nothing and
+    block /nps for a week); a crash while Telegram has it leaves it 'lost', never posted twice."""
+    from tests.handlers.test_inbox import crash
+    from tests.handlers.test_schedule_crash import Killed, tick as killing_tick
+
+    pg.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/schedule daily 10:00 nps", group.chat)
+    pg.clock.set(datetime(2026, 12, 1, 10, 0, 1, tzinfo=UTC))
+    discipline = pg.services.outbox._discipline
+
+    async def dies_before_the_send(chat_id, kind, held, payload):
+        await discipline(chat_id, kind, held, payload)
+        raise Killed()
+
+    monkeypatch.setattr(pg.services.outbox, "_discipline", dies_before_the_send)
+    await killing_tick(pg, killed=True)
+    monkeypatch.undo()
+    await crash(pg)
+    pg.clock.set(datetime(2026, 12, 1, 10, 0, 30, tzinfo=UTC))
+    await killing_tick(pg)
+    await killing_tick(pg)
+    [survey] = surveys(pg, group.chat)
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM nps_surveys") == 1
+    assert await pg.services.db.fetchval("SELECT message_id FROM nps_surveys") == survey["message_id"]
+
+    await say(pg, group.admin, "/nps close", group.chat)
+    pg.clock.set(datetime(2026, 12, 2, 10, 0, 1, tzinfo=UTC))
+    send = pg.services.outbox.port.send
+
+    async def telegram_has_it_then_the_process_dies(chat_id, text, **kw):
+        await send(chat_id, text, **kw)
+        raise Killed()
+
+    monkeypatch.setattr(pg.services.outbox.port, "send", telegram_has_it_then_the_process_dies)
+    await killing_tick(pg, killed=True)
+    monkeypatch.undo()
+    await crash(pg)
+    await killing_tick(pg)
+    await killing_tick(pg)
+    assert len(surveys(pg, group.chat)) == 2  # the second day's once: not sent again after the restart
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM nps_surveys") == 2
+    nps_log = [e.outcome for e in reversed(await pg.services.outbox.recent(group.chat.id, 50)) if e.kind == "nps"]
+    assert nps_log == ["sent", "lost"]
