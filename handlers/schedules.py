@@ -32,9 +32,12 @@ async def perform(context: BotContext, work: Deferred) -> None:
         await delete_quietly(context, work.chat_id, work.payload["message_id"], transient_raises=True)
     elif work.kind == "post":
         p = work.payload
+        if p.get("ends") == "campaign" and not p.get("announced"):  # its start was never announced: nor is its end
+            await s.outbox.log(work.chat_id, p["kind"], "suppressed", "its start was not announced")
+            return
         pushed = await s.outbox.post(work.chat_id, p["kind"], p["text"], photo=p.get("photo"), buttons=p.get("buttons"),
                                      pin=bool(p.get("pin")), names=p.get("names") or (), held=True, choices=p.get("choices"),
-                                     topic=p.get("topic"), schedule=p.get("schedule"))
+                                     topic=p.get("topic"), schedule=p.get("schedule"), announces=p.get("announces"))
         await replace_previous(context, pushed)  # a schedule's post held by quiet hours: recorded as if sent at once
     elif work.kind == INACTIVITY_WORK:  # the rules' daily inactivity pass; it books the next one itself
         since = work.payload.get("since")

@@ -305,6 +305,18 @@ def _record_copy(conn: sqlite3.Connection, schedule_id: int, message_id: int, no
     return Deferred(work_id, chat_id, "delete", payload, now)
 
 
+async def announced_in(tx, end_id: int) -> None:
+    """A campaign's start announcement went out (inside the transaction that records it sent): its end, deferred
+    work `end_id`, is announced too when it falls due (unannounced, the window's end is not announced either)."""
+    await tx._execute(_announced, tx._conn, end_id)
+
+
+def _announced(conn: sqlite3.Connection, end_id: int) -> None:
+    row = conn.execute("SELECT payload FROM deferred WHERE id = ? AND done_at IS NULL", (end_id,)).fetchone()
+    if row is not None:
+        conn.execute("UPDATE deferred SET payload = ? WHERE id = ?", (json.dumps({**json.loads(row[0]), "announced": True}), end_id))
+
+
 async def defer_in(tx, chat_id: int, kind: str, payload: dict, due_at: datetime, now: datetime) -> int:
     """Deferred work written inside another feature's transaction (a quiz and its closing, together), in one hop."""
     return await tx._execute(_defer, tx._conn, chat_id, kind, payload, due_at, now)
@@ -381,9 +393,9 @@ class CampaignRepo:
         self._changes = 0  # a read that a change overtook is not kept
 
     async def add(self, chat_id: int, schedule_id: int | None, multiplier: str, starts_at: datetime, ends_at: datetime, title: str,
-                  end_post: dict | None = None, settles: tuple[str, int] | None = None) -> int:
+                  end_post: dict | None = None, settles: tuple[str, int] | None = None) -> tuple[int, int | None]:
         """The window; `end_post`: its end announcement, deferred to ends_at in the same transaction; `settles`: the
-        claimed run this is the first step of (settle_in)."""
+        claimed run this is the first step of (settle_in). (window id, the end announcement's deferred row)."""
         try:
             async with self.db.transaction() as tx:
                 async with tx.execute(
@@ -391,11 +403,12 @@ class CampaignRepo:
                     (chat_id, schedule_id, multiplier, iso(starts_at), iso(ends_at), title),
                 ) as cur:
                     campaign_id = (await cur.fetchone())[0]
+                end_id = None
                 if end_post is not None:
-                    await defer_in(tx, chat_id, "post", end_post, ends_at, starts_at)
+                    end_id = await defer_in(tx, chat_id, "post", end_post, ends_at, starts_at)
                 if settles is not None:
                     await settle_in(tx, settles[0], settles[1], starts_at)
-                return campaign_id
+                return campaign_id, end_id
         finally:
             self.forget(chat_id)
 

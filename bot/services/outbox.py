@@ -98,7 +98,8 @@ class Outbox:
             log.info("push %s in %s: %s (%s)", kind, chat_id, outcome, detail)
         return Pushed(outcome)
 
-    async def _sending(self, chat_id: int, kind: str, send, schedule: int | None = None, opens=None) -> Pushed:
+    async def _sending(self, chat_id: int, kind: str, send, schedule: int | None = None, opens=None,
+                       announces: int | None = None) -> Pushed:
         """The send itself: its row is written first ('sending'), so a crash while Telegram has it is shown as
         'lost' after the restart instead of vanishing, and never sent a second time. `schedule`: the schedule whose
         post this is — the copy is recorded with the 'sent' (and, with `replace`, the delete of the previous one).
@@ -117,7 +118,7 @@ class Outbox:
             return Pushed("failed")
         message_id, *poll = got if isinstance(got, tuple) else (got,)
         copy = None if schedule is None or message_id is None else (schedule, message_id)
-        replaced = await self.repo.finish(row_id, "sent", None, self.clock.now(), copy)
+        replaced = await self.repo.finish(row_id, "sent", None, self.clock.now(), copy, announces)
         return Pushed("sent", message_id, *poll, replaced=replaced)
 
     async def recover(self) -> int:
@@ -144,7 +145,7 @@ class Outbox:
     async def post(self, chat_id: int, kind: str, text: str, *, photo: str | None = None, buttons: list[list[str]] | None = None,
                    pin: bool = False, names: Iterable[int] = (), held: bool = False,
                    choices: list[list[list[str]]] | None = None, topic: int | None = None,
-                   schedule: int | None = None, opens=None) -> Pushed:
+                   schedule: int | None = None, opens=None, announces: int | None = None) -> Pushed:
         """A message to a group. `names`: members it names or mentions — if any of them opted out of mentions it is
         not sent (callers filter long lists with mentionable() first). `held`: it waited out quiet hours already.
         `choices`: rows of [label, callback data] buttons (an answer to press), instead of URL `buttons`.
@@ -152,7 +153,9 @@ class Outbox:
         this is: its sending is recorded against it, now or when a held copy goes out (storage.schedules.record_copy_in).
         `opens`: a row of the feature's own that the message's buttons name (an NPS survey), written in the same
         transaction as the send's first push-log row — opens(tx) returns the `choices` — so a crash leaves both or
-        neither, and nothing of it is written when the message is not sent (capped; quiet hours: it cannot wait)."""
+        neither, and nothing of it is written when the message is not sent (capped; quiet hours: it cannot wait).
+        `announces`: this is a campaign's start; the end announcement (that deferred row) is made only if it is sent
+        — now, or when quiet hours end."""
         names = list(names)
         if names and len(await self.mentionable(names)) < len(names):
             return await self._log(chat_id, kind, "suppressed", "mentions opt-out")
@@ -163,12 +166,14 @@ class Outbox:
             payload["topic"] = topic
         if schedule is not None:
             payload["schedule"] = schedule
+        if announces is not None:
+            payload["announces"] = announces
         refused = await self._discipline(chat_id, kind, held, None if opens is not None else payload)
         if refused is not None:
             return refused
         return await self._sending(chat_id, kind, lambda *opened: self.port.send(
             chat_id, text, photo=photo, buttons=buttons, pin=pin, choices=opened[0] if opened else choices, topic=topic),
-            schedule, opens)
+            schedule, opens, announces)
 
     async def _discipline(self, chat_id: int, kind: str, held: bool, payload: dict | None) -> Pushed | None:
         """Quiet hours and caps: None when the message may go now; otherwise what became of it. `payload`: how to

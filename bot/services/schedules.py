@@ -227,15 +227,18 @@ class ScheduleService:
 
     async def start_campaign(self, schedule: Schedule, start_text: str, end_text: str) -> Pushed:
         """Open the schedule's campaign window now (check-ins pay its multiplier until it ends), announce it, and
-        leave the end announcement as deferred work: it is made once even across a restart."""
+        leave the end announcement as deferred work: it is made once even across a restart — and only if the start
+        was announced (a capped or dropped start leaves the end unannounced too: nobody is told of the end of a
+        member day they never heard of)."""
         now = self.clock.now()
         minutes = int(schedule.options.get("minutes") or 60)
         ends = now + timedelta(minutes=minutes)
         topic = schedule.options.get("topic")
         # The window and its end in one transaction, the run's first step: a crash after it never opens a second one.
-        await self.campaigns.add(schedule.chat_id, schedule.id, str(schedule.options.get("multiplier") or "2"), now, ends,
-                                 text_for(schedule), {"kind": "campaign", "text": end_text, "topic": topic}, self.outbox.begin())
-        return await self.outbox.post(schedule.chat_id, "campaign", start_text, topic=topic)
+        _, end_id = await self.campaigns.add(
+            schedule.chat_id, schedule.id, str(schedule.options.get("multiplier") or "2"), now, ends, text_for(schedule),
+            {"kind": "campaign", "text": end_text, "topic": topic, "ends": "campaign"}, self.outbox.begin())
+        return await self.outbox.post(schedule.chat_id, "campaign", start_text, topic=topic, announces=end_id)
 
     async def missed(self, claim: Claim) -> None:
         """One log entry for what a downtime skipped (from its oldest slot), whether or not the latest one ran."""

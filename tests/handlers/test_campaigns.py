@@ -82,3 +82,35 @@ async def test_a_campaign_run_by_command_pays_from_the_next_message_and_stops_wh
     await say(pg, g.alice, "plain again", g.chat)
     await hp.job_flush(ctx)
     assert (await chat_xp(pg, g.chat, g.alice))[len(before):] == [4, 8, 4]
+
+
+def announcements(pg, chat) -> list[str]:
+    return [m["text"].split("\n")[0] for m in pg.sim.replies(chat)
+            if "reply_to_message" not in m and ("Double day" in m.get("text", ""))]
+
+
+async def test_a_campaign_whose_start_the_cap_held_back_has_its_end_unannounced_too(pg, group):
+    """The cap lets the window open unannounced; its end is then not announced either (nobody is told a member day
+    is over that they never heard of) — /pushlog says both. A start that quiet hours held and sent at their end has
+    its end announced as usual."""
+    g = group
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, g.owner, "/set push_daily_cap 1", g.chat)
+    await say(pg, g.owner, "/schedule once 2026-12-01 21:00 post Evening tea", g.chat)
+    await say(pg, g.owner, "/schedule once 2026-12-01 22:00 campaign 2x 3h Double day", g.chat)
+    for at in ((1, 21), (1, 22), (2, 1)):  # the end falls on the next day, under a fresh cap
+        pg.clock.set(datetime(2026, 12, *at, 0, 1, tzinfo=UTC))
+        await tick(pg)
+    assert announcements(pg, g.chat) == []
+    log = [(e.kind, e.outcome, e.detail) for e in reversed(await pg.services.outbox.recent(g.chat.id, 20))]
+    assert [entry for entry in log if entry[0] == "campaign"] == [
+        ("campaign", "capped", "daily cap 1"), ("campaign", "suppressed", "its start was not announced")]
+    assert "campaign: not sent — its start was not announced" in await say(pg, g.owner, "/pushlog", g.chat)
+
+    await say(pg, g.owner, "/set push_daily_cap 0", g.chat)
+    await say(pg, g.owner, "/set quiet_hours 22:00-09:30", g.chat)
+    await say(pg, g.owner, "/schedule once 2026-12-03 09:00 campaign 2x 2h Double day", g.chat)
+    for at in ((3, 9, 0), (3, 9, 30), (3, 11, 0)):
+        pg.clock.set(datetime(2026, 12, *at, 1, tzinfo=UTC))
+        await tick(pg)
+    assert announcements(pg, g.chat) == ["Double day", "The campaign is over: Double day. Thanks for taking part!"]
