@@ -210,6 +210,7 @@ DETAILS = {
     "this week's report went out already": N_("this week's report went out already"),
     "the topic list is empty": N_("the topic list is empty"),
     "a survey is still open": N_("a survey is still open"),
+    "its start was not announced": N_("its start was not announced"),
     "no right to restrict members": N_("no right to restrict members"),
     "Telegram did not answer": N_("Telegram did not answer"),
 }
