@@ -43,6 +43,7 @@ from bot.texts import loyalty as loyalty_texts
 from bot.texts import connections as connection_texts
 from bot.services.members import user_id_arg
 from storage.members import Member, UserInfo
+from storage.schedules import Deferred
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +76,21 @@ class Attempt:
     def unsure(self) -> bool:
         return self.error is not None and not self.refused and not isinstance(self.error, RetryAfter)
 
+    @property
+    def retry_in(self) -> timedelta | None:
+        """For work that is tried again later (deferred work): how long Telegram asked to wait (a 429), no time for
+        a timeout or network error; None when there is nothing to try again (done, or refused for good)."""
+        if isinstance(self.error, RetryAfter):
+            return self.error._retry_after  # a timedelta whatever PTB's int/timedelta setting  # noqa: SLF001
+        return timedelta(0) if self.unsure else None
+
 
 async def attempt(what: str, call: Callable[[], Awaitable[T]], *, retries: int = RETRIES) -> Attempt:
     """The one way Sticky makes a Telegram call whose failure must not undo or misreport what was decided before it:
     a flood wait is waited out, without one of the update processor's places, and the call made again (up to
-    `retries` times); a timeout or network error is not
-    repeated (the message may have gone out: never twice); every failure is logged as a warning, once."""
+    `retries` times; `retries=0`: not waited out but returned, for work that is tried again later — settle); a
+    timeout or network error is not repeated (the message may have gone out: never twice); every failure is
+    logged as a warning, once."""
     for tries in range(retries + 1):
         try:
             return Attempt(await call())
@@ -276,8 +286,35 @@ async def job_delete_message(context: BotContext) -> None:
     chat_id, message_id, work_id = context.job.data
     work = await context.services.schedules.claim_work(work_id)
     if work is not None:  # None: the tick got there first
-        from handlers.schedules import settle  # the tick's own way: done when it succeeded or failed for good
-        await settle(context, work)
+        await settle(context, work, delete_work)  # the tick's own way: done when it succeeded or failed for good
+
+
+async def delete_work(context: BotContext, work: Deferred) -> None:
+    """Deferred work of kind `delete`: "message to delete not found" is final (gone is what was wanted); a network
+    error, timeout or 429 is raised, for settle to try again later."""
+    await delete_quietly(context, work.chat_id, work.payload["message_id"], transient_raises=True)
+
+
+async def settle(context: BotContext, work: Deferred, act: Callable[[BotContext, Deferred], Awaitable[Any]]) -> None:
+    """One claimed piece of deferred work, done by act(context, work), and marked done once it succeeded or failed
+    for good — or by the outbox at its first step (a post), so a crash after that never sends it twice. Telegram's
+    answer is judged as every call's is (attempt, without waiting out a flood wait here): a refusal is final; a
+    network error, timeout or 429 makes it due again after a backoff (never sooner than the 429 asks), RETRY_TRIES
+    times at most. Any other failure ends it (it would fail again) and is logged; it does not hold up the rest."""
+    s = context.services
+    with s.outbox.on_behalf("deferred", work.id):
+        try:
+            done = await attempt(f"deferred work {work.id} ({work.kind})", lambda: act(context, work), retries=0)
+        except Exception:
+            log.exception("deferred work %s failed", work.id)
+            done = Attempt()
+    wait = done.retry_in
+    if wait is None:
+        await s.schedules.done_work(work.id)
+    elif await s.schedules.retry_work(work, wait):
+        log.info("deferred work %s (%s): Telegram did not answer, trying again later", work.id, work.kind)
+    else:
+        log.warning("deferred work %s (%s): given up after %s tries", work.id, work.kind, work.tries + 1)
 
 
 def sender(update: Update) -> UserInfo | None:

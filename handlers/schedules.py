@@ -8,7 +8,6 @@ import re
 from datetime import datetime, timedelta
 
 from telegram import Message, Update
-from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot.context import BotContext
 from bot.domain.errors import UsageError
@@ -18,7 +17,7 @@ from bot.services.rules import INACTIVITY_WORK
 from bot.services.schedules import Content
 from bot.texts import schedules as texts
 from bot.texts import translator
-from handlers.base import command, delete_quietly, render_error, reply
+from handlers.base import command, delete_work, render_error, reply, settle
 from storage.schedules import Claim, Deferred, Schedule
 
 log = logging.getLogger(__name__)
@@ -28,8 +27,8 @@ async def perform(context: BotContext, work: Deferred) -> None:
     """One claimed piece of deferred work (settle marks it done after). A network error, timeout or 429 is raised:
     settle tries again later."""
     s = context.services
-    if work.kind == "delete":  # "message to delete not found" is final: gone is what was wanted
-        await delete_quietly(context, work.chat_id, work.payload["message_id"], transient_raises=True)
+    if work.kind == "delete":
+        await delete_work(context, work)
     elif work.kind == "post":
         p = work.payload
         if p.get("ends") == "campaign" and not p.get("announced"):  # its start was never announced: nor is its end
@@ -84,7 +83,6 @@ async def run(context: BotContext, schedule: Schedule) -> str:
         return pushed.outcome
     if schedule.action == "campaign":
         from bot.services.schedules import text_for
-        from datetime import timedelta
         tz = schedule.tz
         ends = s.clock.now() + timedelta(minutes=int(schedule.options.get("minutes") or 60))
         title, multiplier = text_for(schedule), str(schedule.options.get("multiplier"))
@@ -111,32 +109,7 @@ async def replace_previous(context: BotContext, pushed) -> None:
     written (claimed) with the record of the new copy, so a crash before it is done leaves it to the tick after the
     restart; a network error or a 429 is tried again later, as any deferred delete."""
     if pushed.replaced is not None:
-        await settle(context, pushed.replaced)
-
-
-async def settle(context: BotContext, work: Deferred) -> None:
-    """One claimed piece of deferred work, marked done once it succeeded or failed for good — or by the outbox at
-    its first step (a post), so a crash after that never sends it twice. A transient failure (network, timeout,
-    429) makes it due again after a backoff, RETRY_TRIES times at most."""
-    s = context.services
-    wait = None
-    with s.outbox.on_behalf("deferred", work.id):
-        try:
-            await perform(context, work)
-        except RetryAfter as exc:
-            wait = timedelta(seconds=exc._retry_after.total_seconds())  # noqa: SLF001 (PTB 22's int/timedelta switch)
-        except BadRequest:  # a refusal (PTB makes it a NetworkError): final
-            log.info("deferred work %s (%s): refused by Telegram", work.id, work.kind)
-        except NetworkError:  # TimedOut included
-            wait = timedelta(0)
-        except Exception:  # one failure must not hold up the rest; it is done: it would fail again
-            log.exception("deferred work %s failed", work.id)
-    if wait is None:
-        await s.schedules.done_work(work.id)
-    elif await s.schedules.retry_work(work, wait):
-        log.info("deferred work %s (%s): Telegram did not answer, trying again later", work.id, work.kind)
-    else:
-        log.warning("deferred work %s (%s): given up after %s tries", work.id, work.kind, work.tries + 1)
+        await settle(context, pushed.replaced, perform)
 
 
 async def run_claim(context: BotContext, claim: Claim) -> None:
@@ -167,7 +140,7 @@ async def job_tick(context: BotContext) -> None:
     for claim in await s.schedules.recover():
         await run_claim(context, claim)
     for work in await s.schedules.due_work():
-        await settle(context, work)
+        await settle(context, work, perform)
     for claim in await s.schedules.due():
         await run_claim(context, claim)
 

@@ -138,7 +138,7 @@ async def test_deferred_work_cut_off_by_a_crash_runs_after_the_restart_a_held_po
         raise Killed()
 
     import handlers.schedules
-    monkeypatch.setattr(handlers.schedules, "delete_quietly", dies_deleting)
+    monkeypatch.setattr(handlers.schedules, "delete_work", dies_deleting)
     await tick(pg, killed=True)  # killed in the delete: before, the row was already marked done and never deleted
     monkeypatch.undo()
     await crash(pg)
@@ -283,10 +283,8 @@ async def test_replace_still_deletes_the_right_previous_copy_after_a_crash_aroun
     if dies == "after the sent record":
         monkeypatch.setattr(pg.services.outbox.repo, "finish", recorded_then_dies)
     else:
-        import handlers.base
-        monkeypatch.setattr(handlers.base, "delete_quietly", dies_deleting)
         import handlers.schedules
-        monkeypatch.setattr(handlers.schedules, "delete_quietly", dies_deleting)
+        monkeypatch.setattr(handlers.schedules, "delete_work", dies_deleting)
     pg.clock.set(NINE + timedelta(days=1))
     await tick(pg, killed=True)
     monkeypatch.undo()
