@@ -244,10 +244,10 @@ async def test_the_flow_in_chinese(pg, group):
     flow = await press(pg, group.owner, group.chat, flow, "sch:post")
     assert labels(flow) == ["每天", "每周某几天", "一次", "每月某日", "每月第几个星期几", "每隔几分钟、几小时或几天", "取消"]
     flow = await press(pg, group.owner, group.chat, flow, "sch:post daily")
-    assert flow["text"] == ("新建定时任务。几点？（群组时间，UTC）\n或回复这条消息，输入其他时间，例如21:30。\n"
+    assert flow["text"] == ("新建定时任务。几点？（群组时间，UTC）\n或回复这条消息，输入其他时间，例如 21:30。\n"
                             "目前：/schedule daily TIME post")
     again = await answer(pg, group.owner, group.chat, flow, "晚上九点")
-    assert again["text"].startswith("这不是时间：请用24小时制，例如21:30或08:05。\n新建定时任务。几点？")
+    assert again["text"].startswith("这不是时间：请用 24 小时制，例如 21:30 或 08:05。\n新建定时任务。几点？")
     flow = await answer(pg, group.owner, group.chat, again, "21:00")
     assert flow["text"] == ("最后一步：回复这条消息，写下要发的内容（保留你的格式），或回复一张带说明的图片。\n"
                             "下次一行就够了：/schedule daily 21:00 post 你的内容")
