@@ -249,7 +249,7 @@ async def on_flow_reply(update: Update, context: BotContext) -> None:
             await show(line + "\n" + text, markup)
             return
         if step_of(state) is None:
-            await _make(update, context, state, Content(), show)
+            await _close(context, prompt, await _make(update, context, state, Content(), show))
         else:
             await show(*await ask(context, message.chat.id, state))
         return
@@ -259,7 +259,12 @@ async def on_flow_reply(update: Update, context: BotContext) -> None:
     content = _content(message, body)
     if message.photo:
         content = Content(content.texts, message.photo[-1].file_id, content.buttons)
-    created = await _make(update, context, state, content, show, teach=False)
+    await _close(context, prompt, await _make(update, context, state, content, show, teach=False))
+
+
+async def _close(context: BotContext, prompt, created) -> None:
+    """The prompt whose answer made a schedule says so and shows no command any more: a second reply to it makes
+    nothing."""
     if created is not None:
         await best_effort(f"close the prompt {prompt.message_id}", lambda: context.bot.edit_message_text(
-            texts.used(context.tr, created.id), message.chat.id, prompt.message_id))
+            texts.used(context.tr, created.id), prompt.chat.id, prompt.message_id))

@@ -101,6 +101,9 @@ async def test_a_typed_time_that_is_not_one_gets_a_line_and_the_question_again(p
     pg.sim.send(group.alice, "7:00", group.chat, reply_to=flow)  # a member's typed time makes nothing
     await pg.settle()
     assert len(await pg.services.schedules.list(group.chat.id)) == 1
+    await answer(pg, group.owner, group.chat, again, "22:00")  # the prompt that made it is used up: no second one
+    assert len(await pg.services.schedules.list(group.chat.id)) == 1
+    assert pg.sim.message(group.chat, again["message_id"])["text"] == "Done: this became schedule #1."
 
 
 async def test_a_member_day_on_the_first_saturday_with_its_multiplier_length_and_announcement(pg, group):
