@@ -109,7 +109,7 @@ async def replace_previous(context: BotContext, pushed) -> None:
     written (claimed) with the record of the new copy, so a crash before it is done leaves it to the tick after the
     restart; a network error or a 429 is tried again later, as any deferred delete."""
     if pushed.replaced is not None:
-        await settle(context, pushed.replaced, perform)
+        await settle(context, pushed.replaced, delete_work)
 
 
 async def run_claim(context: BotContext, claim: Claim) -> None:

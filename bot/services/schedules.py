@@ -7,10 +7,10 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.domain import schedules as dom
+from bot.domain.checkin import local_day
 from bot.domain.polls import parse_question
 from bot.domain.schedules import ScheduleError
 from bot.services.groups import GroupService
@@ -128,8 +128,7 @@ class ScheduleService:
 
     async def today(self, chat_id: int):
         """Today's date in the group's timezone."""
-        tz = (await self.groups.settings(chat_id)).timezone
-        return self.clock.now().astimezone(ZoneInfo(tz)).date()
+        return local_day(self.clock.now(), (await self.groups.settings(chat_id)).timezone)
 
     async def list(self, chat_id: int) -> list[Schedule]:
         return await self.repo.of_chat(chat_id)
@@ -209,18 +208,16 @@ class ScheduleService:
         the record of the new copy: the caller does it at once, or the tick after a restart."""
         content, options = schedule.content, schedule.options
         text = text_for(schedule)
-        pushed = await self.outbox.post(
+        return await self.outbox.post(
             schedule.chat_id, "schedule", text, photo=content.get("photo"), buttons=content.get("buttons") or None,
             pin=bool(options.get("pin")), topic=options.get("topic"), schedule=schedule.id,
             names=await self.outbox.named_in(schedule.chat_id, text),  # a member who opted out of mentions: not sent
         )
-        return pushed
 
     async def reminder_batches(self, chat_id: int) -> list[list[tuple[int, str]]]:
         """Members to remind today (group time): not checked in, not opted out of mentions; REMINDER_BATCH names
         per message, at most REMINDER_BATCHES messages (each one a capped post in the outbox)."""
-        tz = (await self.groups.settings(chat_id)).timezone
-        day = self.clock.now().astimezone(ZoneInfo(tz)).date().isoformat()
+        day = (await self.today(chat_id)).isoformat()
         rows = await self.reminders.not_checked_in(chat_id, day, REMINDER_BATCH * REMINDER_BATCHES)
         people = [(user_id, f"@{username}" if username else first) for user_id, first, username in rows]
         return [people[i:i + REMINDER_BATCH] for i in range(0, len(people), REMINDER_BATCH)]
