@@ -17,6 +17,7 @@ from bot.context import BotContext
 from bot.domain import schedules as dom
 from bot.domain.errors import UserError
 from bot.domain.roles import Role
+from bot.domain.schedule_flow import ACTIONS, TYPED, WHEN, command_words, legacy, state_of, step_of
 from bot.domain.schedules import ScheduleError
 from bot.services.schedules import Content
 from bot.texts import schedule_flow as texts
@@ -30,66 +31,6 @@ TIMES = ("07:00", "08:00", "09:00", "10:00", "12:00", "15:00", "18:00", "20:00",
 INTERVALS = ("15m", "30m", "1h", "2h", "3h", "6h", "12h", "1d", "2d", "3d")
 MULTIPLIERS = ("1.5x", "2x", "3x")
 DURATIONS = ("1h", "3h", "12h", "24h", "2d")
-# What each kind asks for, in order, before the action's own words; `nth` is `monthly first sat`.
-WHEN = {"once": ("date", "time"), "daily": ("time",), "weekly": ("days", "time"), "monthly": ("mday", "time"),
-        "nth": ("nth", "weekday", "time"), "every": ("interval",)}
-ARGS = {"campaign": ("multiplier", "duration")}
-WITH_CONTENT = ("post", "campaign", "quiz", "poll")
-ACTIONS = tuple(a for a, _ in texts.ACTIONS)
-TYPED = tuple(texts.PLACEHOLDERS)  # the steps that take a typed answer
-_PLACEHOLDER_WORDS = {word: step for step, word in texts.PLACEHOLDERS.items()}
-
-
-def step_of(state: list[str]) -> str | None:
-    """What the flow asks next for these choices (None: nothing, make it); ValueError if they make no sense (old or
-    forged buttons)."""
-    if not state:
-        return "action"
-    if state[0] not in ACTIONS:
-        raise ValueError(state)
-    if len(state) == 1:
-        return "kind"
-    action, kind, *rest = state
-    if kind not in WHEN:
-        raise ValueError(state)
-    steps = WHEN[kind] + ARGS.get(action, ())
-    if kind == "weekly" and rest and rest[0].startswith("@"):  # days being picked
-        return "days"
-    if len(rest) > len(steps):
-        raise ValueError(state)
-    if len(rest) < len(steps):
-        return steps[len(rest)]
-    return "content" if action in WITH_CONTENT else None
-
-
-def command_words(state: list[str], placeholders: bool = False) -> list[str]:
-    """The one-line /schedule words for these choices; `placeholders`: the parts still to come named (TIME…)."""
-    action, kind, *rest = state
-    when = WHEN[kind]
-    picked = rest[:len(when)]
-    if placeholders:
-        picked += [texts.PLACEHOLDERS.get(step, step.upper()) for step in when[len(picked):]]
-    return ["monthly" if kind == "nth" else kind, *picked, action, *rest[len(when):]]
-
-
-def state_of(words: list[str]) -> list[str]:
-    """command_words() read back (a prompt's command): the choices, without the placeholders still to fill."""
-    kind = words[0]
-    if kind == "monthly" and len(words) > 1 and words[1] in dom.NTH:
-        kind = "nth"
-    n = len(WHEN[kind])
-    when, action, args = words[1:1 + n], words[1 + n], words[2 + n:]
-    return [action, kind, *[w for w in when if w not in _PLACEHOLDER_WORDS], *args]
-
-
-def _legacy(data: str) -> list[str]:
-    """Buttons made before the flow covered every kind (sch:a:post, sch:t:post:daily:-:09:00…) still work."""
-    step, *parts = data.split(":")
-    if step == "t" and len(parts) == 5:
-        return [parts[0], parts[1], *([parts[2]] if parts[2] != "-" else []), ":".join(parts[3:5])]
-    return parts if step in ("a", "k", "d") else [data]
-
-
 def _data(state: list[str]) -> str:
     return "sch:" + " ".join(state)
 
@@ -164,7 +105,7 @@ async def on_flow_button(update: Update, context: BotContext) -> None:
     if data == "x":
         await edit_query_message(query, texts.cancelled(_))
         return
-    state = data.split(" ") if " " in data or data in ACTIONS else _legacy(data)
+    state = data.split(" ") if " " in data or data in ACTIONS else legacy(data)
     chat_id = query.message.chat.id
     try:
         step = step_of(state)

@@ -14,8 +14,6 @@ KINDS = (("daily", N_("Every day")), ("weekly", N_("Some days of the week")), ("
 DAYS = (("mon", N_("Mon")), ("tue", N_("Tue")), ("wed", N_("Wed")), ("thu", N_("Thu")), ("fri", N_("Fri")),
         ("sat", N_("Sat")), ("sun", N_("Sun")))
 NTH = (("first", N_("First")), ("second", N_("Second")), ("third", N_("Third")), ("fourth", N_("Fourth")), ("last", N_("Last")))
-# What a placeholder in a prompt's one-line command stands for (the typed answer replaces it).
-PLACEHOLDERS = {"time": "TIME", "date": "DATE", "interval": "INTERVAL"}
 
 
 def cancel(_: Translator) -> str:
