@@ -147,6 +147,12 @@ class CommandSpec:
         place_ok = self.where == "any" or (self.where == "group") == in_group
         return place_ok and role >= self.role
 
+    def listed(self, role: Role, in_group: bool, admin: bool) -> bool:
+        """Whether /help lists it: usable here, or in private a group's personal command (/me…) that answers for
+        your group; an admin tool only to `admin` (an admin here, or in private of some group)."""
+        personal_here = not in_group and self.where == "group" and self.remote and self.personal and self.usable(role, True)
+        return (admin or not self.admin_tool) and (self.usable(role, in_group) or personal_here)
+
 
 def command(
     name: str, *, role: Role = Role.MEMBER, where: str = "group", remote: bool = True, personal: bool = False,

@@ -68,8 +68,7 @@ async def cmd_help(update: Update, context: BotContext) -> None:
     # In private, the personal commands (/me, /history, /invite…) answer for your group (handlers/connections.py).
     # The admin tools (/connect) are listed to admins: in private, to someone Sticky knows as an admin of a group.
     admin = role >= Role.ADMIN if in_group else await context.services.connections.administers_any(update.effective_user.id)
-    usable = [(s.name, s.role) for s in specs.values() if (admin or not s.admin_tool) and (s.usable(role, in_group) or (
-        not in_group and s.where == "group" and s.remote and s.personal and s.usable(role, True)))]
+    usable = [(s.name, s.role) for s in specs.values() if s.listed(role, in_group, admin)]
     for part in texts.help_parts(context.tr, usable, role, in_group):  # one message unless Telegram's limit splits it
         await reply(update, context, part)
 
