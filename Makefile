@@ -45,7 +45,7 @@ bench: $(DEVSTAMP)
 
 # Re-extract user-facing strings and recompile the catalogs (needs the dev extra: Babel).
 i18n: $(DEVSTAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -o bot/texts/locales/messages.pot --no-location --omit-header .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k NC_:1c,2 -o bot/texts/locales/messages.pot --no-location --omit-header .
 	$(VENV)/bin/pybabel update -i bot/texts/locales/messages.pot -d bot/texts/locales -D messages --no-fuzzy-matching --ignore-obsolete
 	$(VENV)/bin/pybabel compile -d bot/texts/locales -D messages
 

@@ -69,7 +69,8 @@ async def cmd_help(update: Update, context: BotContext) -> None:
     # The admin tools (/connect) are listed to admins: in private, to someone Sticky knows as an admin of a group.
     admin = role >= Role.ADMIN if in_group else await context.services.connections.administers_any(update.effective_user.id)
     usable = [(s.name, s.role) for s in specs.values() if s.listed(role, in_group, admin)]
-    for part in texts.help_parts(context.tr, usable, role, in_group):  # one message unless Telegram's limit splits it
+    # In private, acting on no group, nobody has a role: the header names none (it said "(Member)" to an owner).
+    for part in texts.help_parts(context.tr, usable, role if in_group else None, in_group):  # one message unless split
         await reply(update, context, part)
 
 

@@ -51,7 +51,8 @@ def test_compiled_catalog_matches_the_po_file():
         compiled = gettext.GNUTranslations(f)
     for message in catalog():
         if message.id and isinstance(message.id, str):
-            assert compiled.gettext(message.id) == message.string, f"run `make i18n`: {message.id!r} is stale in {MO.name}"
+            found = compiled.pgettext(message.context, message.id) if message.context else compiled.gettext(message.id)
+            assert found == message.string, f"run `make i18n`: {message.id!r} is stale in {MO.name}"
 
 
 def test_translator_falls_back_to_english_for_unknown_languages():

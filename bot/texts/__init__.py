@@ -14,8 +14,17 @@ def N_(message: str) -> str:
     return message
 
 
+def NC_(context: str, message: str) -> str:
+    """N_ with a gettext context: the same English word in another role (an option keyword's meaning, a list's comma)."""
+    return message
+
+
 # One clause after another ("Order #1 is fulfilled." + "I told them privately."); zh joins them without a space.
 JOINED = N_("{text} {more}")
+# A keyword shown with its meaning (Translator.option): only a language that glosses keywords translates it.
+OPTION = N_("{word} ({meaning})")
+OR_LAST = N_("{items} or {last}")
+AND_LAST = N_("{items} and {last}")
 
 
 class Translator:
@@ -34,6 +43,24 @@ class Translator:
     def joined(self, text: str, more: str) -> str:
         """`text` followed by another clause: a space in English, none in Chinese (full-width punctuation spaces itself)."""
         return self(JOINED).format(text=text, more=more) if more else text
+
+    def listed(self, items) -> str:
+        """An enumeration of names or things: "Alice, Bob" in English, "Alice、Bob" in Chinese (the enumeration comma;
+        `_(", ")` stays the clause comma "，")."""
+        return self._catalog.pgettext("list", ", ").join(items)
+
+    def option(self, word: str) -> str:
+        """A keyword the user types (late, skip, on, pin…) as shown in a reply: the keyword itself, followed in
+        Chinese by its meaning — "late（补发）" — so the reader learns both what it does and what to type."""
+        meaning = self._catalog.pgettext("option", word)
+        return word if meaning == word else self(OPTION).format(word=word, meaning=meaning)
+
+    def options(self, words, last: str = "or") -> str:
+        """Keywords to choose from, each as option() shows it: "on or off", "on（开）或 off（关）"."""
+        shown = [self.option(w) for w in words]
+        if len(shown) < 2:
+            return "".join(shown)
+        return self(OR_LAST if last == "or" else AND_LAST).format(items=self.listed(shown[:-1]), last=shown[-1])
 
     def for_language(self, lang: str) -> Translator:
         return translator(lang)

@@ -101,7 +101,7 @@ def error(_: Translator, err: UserError, command: str | None = None) -> str:
             key=escape(str(p["key"])), right=right_name(_, str(p["right"])))
     if isinstance(err, SettingError):
         if p["reason"] == "unknown_key":
-            return _("Unknown setting {key}. Settings: {keys}").format(key=escape(str(p["key"])), keys=", ".join(p["keys"]))
+            return _("Unknown setting {key}. Settings: {keys}").format(key=escape(str(p["key"])), keys=_.listed(p["keys"]))
         return bad_setting_value(_, str(p["key"]), str(p.get("kind")), p.get("bounds"), str(p.get("detail", "")))
     return _("That didn't work.")
 
@@ -111,7 +111,7 @@ def bad_setting_value(_: Translator, key: str, kind: str, bounds: tuple[int, int
         length = detail.removeprefix("length:")
         return _("{key} must be a link or text of 1 to 1000 characters (this one has {n}).").format(key=escape(key), n=length or 0)
     if kind == "text":
-        placeholders = _(", ").join(("{name}", "{group}", "{rules}"))
+        placeholders = _.listed(("{name}", "{group}", "{rules}"))
         if detail.startswith("placeholder:"):
             return _("{key}: unknown placeholder {placeholder}; use {placeholders}.").format(
                 key=escape(key), placeholder=escape("{" + detail.removeprefix("placeholder:") + "}"), placeholders=placeholders,
@@ -124,14 +124,14 @@ def bad_setting_value(_: Translator, key: str, kind: str, bounds: tuple[int, int
             key=escape(key), placeholders=placeholders,
         )
     hints = {
-        "language": _("en or zh"),
+        "language": _.options(("en", "zh")),
         "timezone": _("a place name such as Asia/Shanghai, Europe/Berlin or UTC"),
-        "bool": _("on or off"),
+        "bool": _.options(("on", "off")),
         "hours": _("a span of local time such as 22:00-08:00, or off"),
         "int": _("a whole number from {lo} to {hi}").format(lo=bounds[0], hi=bounds[1]) if bounds else _("a whole number"),
     }
     if kind.startswith("choice:"):
-        hints[kind] = " | ".join(kind.removeprefix("choice:").split(","))
+        hints[kind] = _.options(kind.removeprefix("choice:").split(","))
     return _("{key} must be {hint}.").format(key=escape(key), hint=hints.get(kind, kind))
 
 
@@ -162,15 +162,17 @@ def _shown_length(html_text: str) -> int:
     return len(unescape(re.sub(r"<[^>]+>", "", html_text)).encode("utf-16-le")) // 2
 
 
-def help_parts(_: Translator, commands: Sequence[tuple[str, Role]], role: Role, in_group: bool,
+def help_parts(_: Translator, commands: Sequence[tuple[str, Role]], role: Role | None, in_group: bool,
                limit: int = MESSAGE_LIMIT) -> list[str]:
     """The commands this role may use here, grouped by what they are for (TOPICS order, then "More"); as several
-    messages, split between topics, when one would be longer than Telegram takes."""
+    messages, split between topics, when one would be longer than Telegram takes. `role` None: a private chat
+    that acts on no group, where nobody has a role (an admin there is no "Member")."""
     order = [title for title, _names in TOPICS] + [MORE]
     by_topic: dict[str, list[str]] = {}
     for command, _needed in commands:
         by_topic.setdefault(topic_of(command), []).append(command)
-    blocks = [[_("<b>Commands for you</b> ({role}):").format(role=role_name(_, role))]]
+    head = _("<b>Commands for you</b>:") if role is None else _("<b>Commands for you</b> ({role}):").format(role=role_name(_, role))
+    blocks = [[head]]
     for title in order:
         if title in by_topic:
             blocks.append([f"<b>{escape(_(title))}</b>"] + [f"/{command} — {escape(description(_, command))}"
@@ -225,7 +227,7 @@ def roles_pyramid(_: Translator, title: str, by_role: Mapping[Role, Sequence[str
     for role in sorted(Role, reverse=True):
         names = list(by_role.get(role, ()))
         head = _("{role} ({n}) — {duty}").format(role=role_name(_, role), n=len(names), duty=_(ROLE_DUTIES[role]))
-        shown = _(", ").join(name(n) for n in names[:limit]) or "—"
+        shown = _.listed(name(n) for n in names[:limit]) or "—"
         more = len(names) - limit
         if more > 0:
             shown = _.joined(shown, _.ngettext("and {n} more", "and {n} more", more).format(n=more))

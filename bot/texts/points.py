@@ -148,7 +148,7 @@ def weekly_top(_: Translator, who: str, points: int, badges: Sequence[BadgeRule]
         who=name(who), n=points)]
     if tied:
         lines.append(_("Tied with {others}; {who} got there first.").format(
-            others=_(", ").join(name(t) for t in tied), who=name(who)))
+            others=_.listed(name(t) for t in tied), who=name(who)))
     if badges:
         lines.append(awarded(_, who, badges, None))
     return "\n".join(lines)

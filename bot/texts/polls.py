@@ -38,9 +38,9 @@ def quiz_result(_: Translator, question: str, right_option: str, answered: int, 
     lines.append(_.ngettext("{right} of {n} member answered right.", "{right} of {n} members answered right.", answered).format(
         right=right, n=answered))
     if winners or unnamed:
-        who = _(", ").join(name(w) for w in winners)
+        who = _.listed(name(w) for w in winners)
         if unnamed:
             more = _.ngettext("{n} more", "{n} more", unnamed).format(n=unnamed)
-            who = _(", ").join(x for x in (who, more) if x)
+            who = _.listed(x for x in (who, more) if x)
         lines.append(_.ngettext("+{points} point each: {who}", "+{points} points each: {who}", points).format(points=points, who=who))
     return "\n".join(lines)

@@ -139,7 +139,7 @@ def show(_: Translator, s: Schedule) -> str:
                                                                  minutes=int(s.options.get("minutes") or 60)))
     options = [o for o in ("pin", "replace", "multi") if s.options.get(o)]
     if options:
-        lines.append(_("Options: {options}").format(options=", ".join(options)))
+        lines.append(_("Options: {options}").format(options=_.listed(_.option(o) for o in options)))
     texts = s.content.get("texts") or []
     if s.content.get("photo"):
         lines.append(_("A photo with its caption."))
@@ -179,7 +179,7 @@ def ran(_: Translator, s: Schedule, outcome: str) -> str:
 
 def reminder(_: Translator, people: Sequence[tuple[int, str]]) -> str:
     """Mentions that notify: a link to each person (an @username is a plain mention)."""
-    mentions = ", ".join(who if who.startswith("@") else f'<a href="tg://user?id={uid}">{name(who)}</a>' for uid, who in people)
+    mentions = _.listed(who if who.startswith("@") else f'<a href="tg://user?id={uid}">{name(who)}</a>' for uid, who in people)
     return _("Not checked in today yet: {names} — /checkin").format(names=mentions)
 
 

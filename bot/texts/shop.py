@@ -96,14 +96,14 @@ def input_error(_: Translator, err: ShopInputError) -> str:
         "stock": lambda: _("Stock must be a whole number from 0 to {max}, or unlimited.").format(max=p["max"]),
         "limit": lambda: _("The limit per member must be a whole number from 1 to {max}, or none.").format(max=p["max"]),
         "tier": lambda: _("Unknown tier {value}. Tiers: {tiers}.").format(
-            value=escape(str(p["value"])), tiers=", ".join(p["tiers"])),
+            value=escape(str(p["value"])), tiers=_.listed(p["tiers"])),
         "description_too_long": lambda: _("The description is too long (at most {max} characters).").format(max=p["max"]),
         "repeated": lambda: _("{option} is given twice.").format(option=escape(str(p["option"]))),
         "field": lambda: _("Unknown field {value}. Fields: {fields}.").format(
-            value=escape(str(p["value"])), fields=", ".join(p["fields"])),
+            value=escape(str(p["value"])), fields=_.listed(p["fields"])),
         "value_missing": lambda: _("Give a value for {field}.").format(field=escape(str(p["field"]))),
-        "flag": lambda: _("{field} must be on or off (you wrote {value}).").format(
-            field=escape(str(p["field"])), value=escape(str(p["value"]))),
+        "flag": lambda: _("{field} must be {choices} (you wrote {value}).").format(
+            field=escape(str(p["field"])), choices=_.options(("on", "off")), value=escape(str(p["value"]))),
         "card_codes": lambda: _("Item #{id} is a make-up card: /makeup uses it, so it takes no codes.").format(id=p["id"]),
         "codes_stock": lambda: _("Item #{id} sells codes: its stock is the number of unused codes. Add more with /addcodes.").format(id=p["id"]),
         "too_many_items": lambda: _("The shop holds at most {max} items on sale; take one off with /delitem first.").format(max=p["max"]),

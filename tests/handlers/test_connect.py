@@ -312,3 +312,20 @@ async def test_a_kept_question_is_only_its_askers(pg):
     assert await pg.services.connections.asked(g.admin.id, int(key))
     with pytest.raises(ConnectError):
         await pg.services.connections.asked(g.alice.id, int(key))
+
+
+async def test_help_in_private_names_no_role_and_the_real_one_once_connected(pg):
+    """An owner's /help in private said "Commands for you (Member):" — in private, acting on no group, nobody has
+    a role; connected to a group, the header names the role there."""
+    g, _other = await two_groups(pg)
+    pg.sim.send(g.owner, "/start")
+    await pg.settle()
+    for who in (g.owner, g.admin, g.alice):
+        first = (await say(pg, who, "/help")).splitlines()[0]
+        assert first == "Commands for you:", who
+    await say(pg, g.owner, "/connect Tea Lovers")
+    assert (await say(pg, g.owner, "/help")).splitlines()[0] == "Commands for you (Owner):"
+    zh = pg.sim.user("chen", language_code="zh")
+    pg.sim.send(zh, "/start")
+    await pg.settle()
+    assert (await say(pg, zh, "/help")).splitlines()[0] == "你可用的命令："

@@ -249,7 +249,7 @@ async def test_bots_added_by_members_are_removed(pg, group):
 async def test_bad_screening_settings_get_one_line(pg, group, value):
     text = await say(pg, group.admin, f"/set screening {value}", group.chat)
     assert text == "screening must be on or off."
-    assert await say(pg, group.admin, "/set captcha_mode dance", group.chat) == "captcha_mode must be button | math | question."
+    assert await say(pg, group.admin, "/set captcha_mode dance", group.chat) == "captcha_mode must be button, math or question."
     assert await say(pg, group.admin, "/set welcome Hi {nam}", group.chat) == "welcome: unknown placeholder {nam}; use {name}, {group}, {rules}."
 
 

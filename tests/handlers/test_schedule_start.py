@@ -80,7 +80,7 @@ async def test_first_run_and_missed_policy_in_chinese(pg, group):
     assert await say(pg, group.owner, "/schedule missed 1 skip", group.chat) == (
         "定时任务 #1：Sticky 停机期间错过的一次，今后跳过（并记入日志）。")
     assert await say(pg, group.owner, "/schedule missed 1 sometimes", group.chat) == (
-        "第 3 个词（sometimes）：应为late（错过的一次晚些补发一次）或 skip（跳过）。")
+        "第 3 个词（sometimes）：应为补发方式：late（错过的一次晚些补发一次）或 skip（跳过）。")
     assert await say(pg, group.owner, "/schedule once 2026-12-24 18:00 from 2026-12-20 post 圣诞快乐", group.chat) == (
         "from 用于选择重复计划的首次运行；只运行一次的计划就在它自己的日期和时间运行。请去掉 from。")
     help_text = await help_of(pg, group.owner, group.chat)

@@ -180,15 +180,15 @@ async def test_bad_set_gets_one_clear_line_and_stores_nothing(pg, group):
 
 BAD_WELCOMES = [
     ("hi {nme}", "welcome: unknown placeholder {nme}; use {name}, {group}, {rules}.",
-     "welcome：未知的占位符 {nme}；可用的有 {name}，{group}，{rules}。"),
+     "welcome：未知的占位符 {nme}；可用的有 {name}、{group}、{rules}。"),
     ("hi {0}", "welcome: unknown placeholder {0}; use {name}, {group}, {rules}.",
-     "welcome：未知的占位符 {0}；可用的有 {name}，{group}，{rules}。"),
+     "welcome：未知的占位符 {0}；可用的有 {name}、{group}、{rules}。"),
     ("hi {name.__class__}", "welcome: unknown placeholder {name.__class__}; use {name}, {group}, {rules}.",
-     "welcome：未知的占位符 {name.__class__}；可用的有 {name}，{group}，{rules}。"),
+     "welcome：未知的占位符 {name.__class__}；可用的有 {name}、{group}、{rules}。"),
     ("hi {name", "welcome: a { or } without its pair; placeholders are written {name}, {group}, {rules}.",
-     "welcome：有未配对的 { 或 }；占位符的写法是 {name}，{group}，{rules}。"),
+     "welcome：有未配对的 { 或 }；占位符的写法是 {name}、{group}、{rules}。"),
     ("x" * 1001, "welcome must be text of 1 to 1000 characters; it may use {name}, {group}, {rules}.",
-     "welcome 必须是 1 到 1000 个字符的文字，可以使用 {name}，{group}，{rules}。"),
+     "welcome 必须是 1 到 1000 个字符的文字，可以使用 {name}、{group}、{rules}。"),
 ]
 
 
