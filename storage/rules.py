@@ -166,6 +166,22 @@ def _inactive(conn: sqlite3.Connection, chat_id: int, since: str | None, until: 
     return [(r[0], r[1]) for r in rows]
 
 
+def _stale_events_done(conn: sqlite3.Connection, chat_id: int) -> int:
+    """Delete the once-only marks of a group that can never matter again (rule_events_done must not grow forever).
+    An inactivity mark (`inactive:DAYS:LAST`, and its dry-run twin `dry:inactive:…`) names the member's last sign of
+    life: once they spoke (or joined) again, that crossing can never be delivered again, nor can it for a member Sticky
+    no longer knows. A member still silent since LAST keeps the mark (their rerun must still skip)."""
+    last = "COALESCE(m.last_seen_at, m.joined_at, m.first_seen_at)"
+    cursor = conn.execute(
+        "DELETE FROM rule_events_done WHERE chat_id = ?"
+        " AND (event_key LIKE 'inactive:%' OR event_key LIKE 'dry:inactive:%')"
+        f" AND NOT EXISTS (SELECT 1 FROM members m WHERE m.chat_id = rule_events_done.chat_id"
+        f" AND m.user_id = rule_events_done.user_id AND substr(rule_events_done.event_key, -length({last})) = {last})",
+        (chat_id,),
+    )
+    return cursor.rowcount
+
+
 async def mark_event_done(tx: aiosqlite.Connection, chat_id: int, user_id: int, event_key: str, now: datetime) -> bool:
     """Inside the transaction that applies a rule decision: False if this member's event was applied already."""
     cursor = await tx.execute(
@@ -354,6 +370,10 @@ class RulesRepo:
         `limit` of them, after user `after`."""
         rows = await self.db.read(_inactive, chat_id, iso(since) if since else None, iso(until), after, limit)
         return [(user_id, from_iso(at)) for user_id, at in rows]
+
+    async def prune_events_done(self, chat_id: int) -> int:
+        """The group's once-only marks that can never matter again, deleted; how many."""
+        return await self.db.write(_stale_events_done, chat_id)
 
     async def is_seeded(self, chat_id: int) -> bool:
         return await self.db.fetchval("SELECT 1 FROM rule_sets WHERE chat_id = ?", (chat_id,)) is not None

@@ -485,7 +485,11 @@ class RulesService:
             verdict.dry = True
             entries = [NewLogEntry("rule", user, None, f"{r.name}: " + ", ".join(map(str, r.effects)), r.id, message_id=msg, dry=True)
                        for r in decision.fired]
-            await self.moderation.repo.log(chat, entries, self.clock.now())
+            now = self.clock.now()
+            async with self.db.transaction() as tx:  # a rerun of a once-only event writes no second dry-run line
+                if event.kind in ONCE and not await mark_event_done(tx, chat, user, DRY_MARK + event_key(event), now):
+                    return verdict
+                await insert_log(tx, chat, entries, now)
             return verdict
         out = _Planned()
         effects = [f for f in decision.effects if not self._skip(event, f, facts, verdict)]
@@ -730,6 +734,9 @@ class RulesService:
         holds up nobody). Returns how many events were fed."""
         now = self.clock.now()
         loaded = await self.load(chat_id)
+        pruned = await self.repo.prune_events_done(chat_id)  # once-only marks no rerun can meet again
+        if pruned:
+            log.info("pruned %d once-only rule marks in %s", pruned, chat_id)
         if not loaded.thresholds:
             return 0  # no rule listens any more: the chain ends here, and load() starts it again when one does
         nxt = await self.deferred.defer(chat_id, INACTIVITY_WORK, {"since": since.isoformat() if since else None},
@@ -774,6 +781,7 @@ INACTIVITY_WORK = "rules:inactive"
 INACTIVITY_EVERY = timedelta(days=1)
 INACTIVE_CHUNK = 500  # members read and judged at a time by an inactivity pass
 ONCE = frozenset({"inactive"})  # events a rerun may deliver again: applied once per member and event key
+DRY_MARK = "dry:"  # a dry run's own once-only mark: trying a ruleset in dry mode does not use up the real one
 _ROLE_KEYS = {r.key: r for r in Role}
 
 

@@ -113,3 +113,63 @@ async def test_a_pass_over_a_big_group_goes_in_chunks(pg, group, monkeypatch):
     assert len(sizes) >= n // rules_service.INACTIVE_CHUNK
     assert await notices(pg, g) == {10_000 + i: 1 for i in range(0, n, 1000)}
     assert await pg.services.db.fetchval("SELECT COUNT(*) FROM rule_events_done WHERE chat_id = ?", (g.chat.id,)) == 3
+
+
+async def dry_lines(pg, g) -> dict[int, int]:
+    """How many dry-run lines the audit log holds, per member."""
+    rows = await pg.services.db.fetchall(
+        "SELECT target_id, COUNT(*) FROM modlog WHERE chat_id = ? AND dry = 1 GROUP BY target_id", (g.chat.id,))
+    return {r[0]: r[1] for r in rows}
+
+
+async def test_a_dry_pass_run_again_writes_no_second_dry_line_and_leaves_the_real_run_its_turn(pg, group, monkeypatch):
+    g = group
+    users = await quiet_members(pg, g)
+    await add(pg, g, "when inactive 7 days then notify")
+    await say(pg, g.owner, "/set rules_mode dry", g.chat)
+    pg.clock.advance(days=8)
+    crash_after(pg, monkeypatch, 2)
+    await run_job(pg, "schedules:tick")
+    monkeypatch.undo()
+    async with pg.services.db.transaction() as tx:   # the booking lost: the first pass is made again from scratch
+        await tx.execute("DELETE FROM deferred WHERE kind = 'rules:inactive' AND done_at IS NULL")
+    await pg.restart()
+    await say(pg, g.admin, "/rule list", g.chat)
+    await run_job(pg, "schedules:tick")
+    assert await dry_lines(pg, g) == {u.id: 1 for u in users}
+    assert await notices(pg, g) == {}
+    await say(pg, g.owner, "/set rules_mode on", g.chat)  # the dry mark is its own: the real rule still applies once
+    async with pg.services.db.transaction() as tx:
+        await tx.execute("DELETE FROM deferred WHERE kind = 'rules:inactive' AND done_at IS NULL")
+    await pg.restart()
+    await say(pg, g.admin, "/rule list", g.chat)
+    await run_job(pg, "schedules:tick")
+    assert await notices(pg, g) == {u.id: 1 for u in users}
+    assert await dry_lines(pg, g) == {u.id: 1 for u in users}
+
+
+async def test_the_daily_pass_prunes_the_marks_no_rerun_can_meet_and_keeps_the_rest(pg, group):
+    g = group
+    users = await quiet_members(pg, g)
+    await add(pg, g, "when inactive 7 days then notify")
+    pg.clock.advance(days=8)
+    await run_job(pg, "schedules:tick")
+    assert await notices(pg, g) == {u.id: 1 for u in users}
+
+    async def marked() -> set[int]:
+        rows = await pg.services.db.fetchall("SELECT user_id FROM rule_events_done WHERE chat_id = ?", (g.chat.id,))
+        return {r[0] for r in rows}
+
+    assert await marked() == {u.id for u in users}
+    await say(pg, g.alice, "back again", g.chat)     # Alice's old crossing can never come again
+    await run_job(pg, "counters:flush")
+    pg.clock.advance(days=1)
+    await run_job(pg, "schedules:tick")
+    assert await marked() == {u.id for u in users} - {g.alice.id}
+    # The silent members' marks stay: the first pass made again still skips them.
+    async with pg.services.db.transaction() as tx:
+        await tx.execute("DELETE FROM deferred WHERE kind = 'rules:inactive' AND done_at IS NULL")
+    await pg.restart()
+    await say(pg, g.admin, "/rule list", g.chat)
+    await run_job(pg, "schedules:tick")
+    assert await notices(pg, g) == {u.id: 1 for u in users}
