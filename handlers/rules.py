@@ -218,23 +218,23 @@ async def cmd_rule(update: Update, context: BotContext) -> None:
 async def cmd_addblocklist(update: Update, context: BotContext) -> None:
     if not _rest(update, 1).strip():
         raise UsageError()
-    items, why = blocklist_args(_rest(update, 1))
-    added = await context.services.rules.list_add(update.effective_chat.id, "blocklist", [(w, why) for w in items])
-    await reply(update, context, texts.list_changed(context.tr, added, 0, "blocklist", why))
+    items, why, action = blocklist_args(_rest(update, 1))
+    added = await context.services.rules.blocklist_add(update.effective_chat.id, items, why, action)
+    await reply(update, context, texts.list_changed(context.tr, added, 0, "blocklist", why, action.tag if action else None))
 
 
 @command("rmblocklist", role=Role.ADMIN)
 async def cmd_rmblocklist(update: Update, context: BotContext) -> None:
     if not _rest(update, 1).strip():
         raise UsageError()
-    items, _none = blocklist_args(_rest(update, 1), reason_allowed=False)
-    removed = await context.services.rules.list_remove(update.effective_chat.id, "blocklist", items)
+    items, _none, _action = blocklist_args(_rest(update, 1), reason_allowed=False)
+    removed = await context.services.rules.blocklist_remove(update.effective_chat.id, items)
     await reply(update, context, texts.list_changed(context.tr, 0, removed, "blocklist") if removed else texts.list_items(context.tr, "blocklist", []))
 
 
 @command("blocklist")
 async def cmd_blocklist(update: Update, context: BotContext) -> None:
-    items = await context.services.rules.list_items(update.effective_chat.id, "blocklist")
+    items = await context.services.rules.blocklist(update.effective_chat.id)
     await reply(update, context, texts.list_items(context.tr, "blocklist", items))
 
 

@@ -1200,10 +1200,67 @@ def _take_entries(text: str) -> tuple[list[str], str]:
     return items, rest.strip()
 
 
-def blocklist_args(text: str, reason_allowed: bool = True) -> tuple[list[str], str | None]:
-    """(the entries, the reason or None). Raises BlocklistError for nothing given, an unclosed "(" or '"', an entry
-    over 100 characters, or Rose's {tmute 1h} action tag (one blocklist rule, one action: /rule add for another).
-    Without `reason_allowed` (/rmblocklist) everything given is entries."""
+@dataclass(frozen=True)
+class BlockAction:
+    """Rose's per-entry action tag, {tmute 1h}: `tag` as shown in /blocklist, `name` the rule and list its entries
+    live in (the blocklist is rules underneath: one rule per action, each with its own list), `effects` that rule's."""
+
+    tag: str
+    name: str
+    effects: str
+
+
+BLOCKLIST_TAGS = "{del} {warn} {kick} {mute} {tmute 1h} {ban} {tban 2d}"
+
+
+def block_action(inner: str) -> BlockAction:
+    """The words inside one {…} tag -> its action. Raises BlocklistError (reason action_unknown, action_duration,
+    action_needs_duration or action_no_duration, value the tag or the bad duration)."""
+    words = inner.lower().split()
+    tag = "{" + " ".join(words) + "}"
+    mode = words[0] if words else ""
+    mode = "del" if mode == "delete" else mode
+    if mode not in ("del", "warn", "kick", "mute", "ban", "tmute", "tban") or len(words) > 2:
+        raise BlocklistError(reason="action_unknown", value=tag[:40], tags=BLOCKLIST_TAGS)
+    if len(words) == 2 and mode in ("del", "warn", "kick"):
+        raise BlocklistError(reason="action_no_duration", value=tag[:40])
+    if len(words) == 1 and mode in ("tmute", "tban"):
+        raise BlocklistError(reason="action_needs_duration", value=tag[:40])
+    duration = None
+    if len(words) == 2:
+        try:
+            duration = format_duration(parse_duration(words[1]))
+        except ValueError:
+            raise BlocklistError(reason="action_duration", value=words[1][:40], tag=tag[:40]) from None
+    base = mode.removeprefix("t")
+    if base in ("del", "warn", "kick"):
+        effects = {"del": "delete", "warn": 'delete, warn "blocklist"', "kick": "delete, kick"}[base]
+        return BlockAction("{" + base + "}", f"{BLOCKLIST_RULE}_{base}", effects)
+    if duration is None:
+        return BlockAction("{" + base + "}", f"{BLOCKLIST_RULE}_{base}", f"delete, {base} forever")
+    return BlockAction("{t" + base + " " + duration + "}", f"{BLOCKLIST_RULE}_t{base}_{duration}", f"delete, {base} {duration}")
+
+
+def is_blocklist(name: str) -> bool:
+    """The default blocklist or one of its per-action lists (blocklist_tmute_1h…)."""
+    return name == BLOCKLIST_RULE or name.startswith(BLOCKLIST_RULE + "_")
+
+
+def block_tag(name: str) -> str | None:
+    """The {tag} of a per-action blocklist list (blocklist_tmute_1h -> {tmute 1h}); None for the blocklist itself."""
+    if name == BLOCKLIST_RULE:
+        return None
+    return "{" + name.removeprefix(BLOCKLIST_RULE + "_").replace("_", " ", 1) + "}"
+
+
+def block_action_line(action: BlockAction) -> str:
+    return f"when message or edit and words in {action.name} then {action.effects}"
+
+
+def blocklist_args(text: str, reason_allowed: bool = True) -> tuple[list[str], str | None, BlockAction | None]:
+    """(the entries, the reason or None, the {action} tag or None: the blocklist rule's own action). Raises
+    BlocklistError for nothing given, an unclosed "(" or '"', an entry over 100 characters, or a tag that is no
+    action (or two tags). Without `reason_allowed` (/rmblocklist) everything given is entries."""
     text = text.strip()
     if not text:
         raise BlocklistError(reason="none", value="")
@@ -1215,11 +1272,9 @@ def blocklist_args(text: str, reason_allowed: bool = True) -> tuple[list[str], s
         rest = ""
     if not items:
         raise BlocklistError(reason="none", value="")
-    reason = " ".join(rest.split()) or None
-    if reason and (tag := re.search(r"\{([^}]*)\}", reason)):
-        action = " ".join(tag.group(1).split())
-        effects = parse_flood_mode(action.split()) if action else "delete"  # Rose's tmute 1h, ban, kick… in rule words
-        effects = 'warn "blocklist"' if effects.startswith("warn") else effects
-        line = "when message or edit and words " + " ".join(_q(i) for i in items) + f" then delete, {effects}"
-        raise BlocklistError(reason="action", value=tag.group(0)[:40], line=line.replace("delete, delete", "delete"))
-    return items, reason
+    tags = re.findall(r"\{([^}]*)\}", rest)
+    if len(tags) > 1:
+        raise BlocklistError(reason="action_two", value=("{" + tags[1] + "}")[:40])
+    action = block_action(tags[0]) if tags else None
+    reason = " ".join(re.sub(r"\{[^}]*\}", " ", rest).split()) or None
+    return items, reason, action

@@ -17,7 +17,7 @@ from bot.domain.moderation import until_for
 from bot.domain.points import Reason
 from bot.domain.roles import Role, role_from
 from bot.domain.rules import (
-    FLOOD_MAX_WINDOW, FLOOD_RULE, LOCK_PREFIX, LOCKS, MAX_RULES, Ctx, Decision, Event, Fired, MemberFacts, Part, Rule, RuleError, RuleSyntaxError,
+    BLOCKLIST_RULE, BlockAction, block_action_line, block_tag, is_blocklist, FLOOD_MAX_WINDOW, FLOOD_RULE, LOCK_PREFIX, LOCKS, MAX_RULES, Ctx, Decision, Event, Fired, MemberFacts, Part, Rule, RuleError, RuleSyntaxError,
     Window, evaluate, flood_line, flood_of, inactivity_thresholds, listed_in, parse_rule, violation_windows, window_horizon,
 )
 from bot.domain.rules_io import Diff, RuleSet, RulesImportError, diff, export_text, parse_import
@@ -358,6 +358,45 @@ class RulesService:
         removed = await self.repo.list_remove(chat_id, name, items)
         self.invalidate(chat_id)
         return removed
+
+    async def blocklist_add(self, chat_id: int, items: list[str], reason: str | None,
+                            action: BlockAction | None = None) -> int:
+        """/addblocklist: the entries go to the blocklist, or with Rose's {action} tag to that action's own list,
+        judged by that action's own rule (made on first use, placed right after the blocklist rule). An entry lives
+        in one blocklist list at a time: added again with another action, it moves."""
+        name = BLOCKLIST_RULE if action is None else action.name
+        if action is not None:
+            loaded = await self.load(chat_id)
+            if not any(r.name == action.name for r in loaded.rows):
+                await self.add(chat_id, block_action_line(action), action.name)
+                names = [r.name for r in (await self.load(chat_id)).rows]
+                if BLOCKLIST_RULE in names:
+                    await self.move(chat_id, action.name, names.index(BLOCKLIST_RULE) + 2)
+        lists = await self.repo.lists(chat_id)
+        for other in lists:
+            if is_blocklist(other) and other != name:
+                await self.repo.list_remove(chat_id, other, items)
+        added = await self.repo.list_add(chat_id, name, [(w, reason) for w in items])
+        self.invalidate(chat_id)
+        return added
+
+    async def blocklist_remove(self, chat_id: int, items: list[str]) -> int:
+        """/rmblocklist: the entries out of every blocklist list; an action's rule whose list is now empty goes too."""
+        removed = 0
+        for name, entries in (await self.repo.lists(chat_id)).items():
+            if is_blocklist(name):
+                gone = await self.repo.list_remove(chat_id, name, items)
+                removed += gone
+                if gone and gone >= len(entries) and name != BLOCKLIST_RULE:
+                    await self.repo.delete_named(chat_id, [name])
+        self.invalidate(chat_id)
+        return removed
+
+    async def blocklist(self, chat_id: int) -> list[tuple[str, str | None, str | None]]:
+        """/blocklist: (entry, reason, its {action} tag or None for the blocklist rule's own), by entry."""
+        out = [(w, note, block_tag(name)) for name, entries in (await self.repo.lists(chat_id)).items()
+               if is_blocklist(name) for w, note in entries]
+        return sorted(out, key=lambda e: e[0].casefold())
 
     # --- judging ---------------------------------------------------------------------------------------
 

@@ -297,7 +297,7 @@ def rule_error(_: Translator, err: UserError) -> str:
     if err.code == "lock":
         return lock_error(_, str(reason), str(p.get("value", "")))
     if err.code == "blocklist":
-        return blocklist_error(_, str(reason), str(p.get("value", "")), str(p.get("line", "")))
+        return blocklist_error(_, str(reason), str(p.get("value", "")), str(p.get("tag", "")))
     if err.code == "import":
         return import_error(_, err)
     if reason == "syntax":
@@ -393,28 +393,46 @@ def forward_refused(_: Translator, who: str, tier: str, needed: str) -> str:
     return _("↪️ {who}, forwards are for {needed} and above here; you are {tier}.").format(who=name(who), needed=needed, tier=tier)
 
 
-def list_changed(_: Translator, added: int, removed: int, listname: str, reason: str | None = None) -> str:
+def list_changed(_: Translator, added: int, removed: int, listname: str, reason: str | None = None,
+                 action: str | None = None) -> str:
     if removed:
         return _.ngettext("Removed {n} entry from {list}.", "Removed {n} entries from {list}.", removed).format(n=removed, list=escape(listname))
     text = _.ngettext("{n} entry in {list} added or updated.", "{n} entries in {list} added or updated.", added).format(n=added, list=escape(listname))
-    return text + ("\n" + _("Reason: {reason}").format(reason=reason_text(reason)) if reason else "")
+    text += "\n" + _("Reason: {reason}").format(reason=reason_text(reason)) if reason else ""
+    return text + ("\n" + _("Action: {action}").format(action=escape(action)) if action else "")
 
 
-def blocklist_error(_: Translator, reason: str, value: str, line: str) -> str:
+BLOCKLIST_TAGS = "{del} {warn} {kick} {mute} {tmute 1h} {ban} {tban 2d}"
+
+
+def blocklist_error(_: Translator, reason: str, value: str, tag: str) -> str:
     if reason == "paren":
         return _("A “(” or a quote is not closed: {value}").format(value=escape(value))
     if reason == "long":
         return _("An entry can be at most 100 characters: {value}…").format(value=escape(value))
-    if reason == "action":
-        return _("Every blocklist entry gets what the rule blocklist does (/rule show blocklist), so {tag} is not taken. "
-                 "For another action, add a rule of its own:").format(tag=escape(value)) + "\n/rule add " + escape(line)
+    if reason == "action_unknown":
+        return _("{tag} is not a blocklist action. Use one of: {tags}").format(tag=escape(value), tags=BLOCKLIST_TAGS)
+    if reason == "action_duration":
+        return _("“{value}” in {tag} is not a duration: use 30s, 10m, 2h, 7d or 2w, e.g. {{tmute 1h}}.").format(
+            value=escape(value), tag=escape(tag))
+    if reason == "action_needs_duration":
+        return _("{tag} needs a duration, e.g. {{tmute 1h}} or {{tban 2d}}.").format(tag=escape(value))
+    if reason == "action_no_duration":
+        return _("{tag} takes no duration (only mute and ban do, e.g. {{tmute 1h}}).").format(tag=escape(value))
+    if reason == "action_two":
+        return _("One action per entry: {tag} is a second one.").format(tag=escape(value))
     return _('Usage: /addblocklist "word or phrase" [reason], or several at once: /addblocklist (word, "a phrase") [reason]')
 
 
 def list_items(_: Translator, listname: str, items) -> str:
+    """Entries (entry, reason) or, for the blocklist, (entry, reason, its {action} tag or None)."""
     if not items:
         return _("{list} is empty.").format(list=escape(listname))
-    return escape(listname) + ":\n" + "\n".join(f"• {escape(item)}" + (f" — {reason_text(note)}" if note else "") for item, note in items)
+    lines = []
+    for item, note, *tag in items:
+        shown = f"• {escape(item)}" + (f" {escape(tag[0])}" if tag and tag[0] else "")
+        lines.append(shown + (f" — {reason_text(note)}" if note else ""))
+    return escape(listname) + ":\n" + "\n".join(lines)
 
 
 TRIGGERS = {

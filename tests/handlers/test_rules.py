@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.helpers import say
 
 
@@ -89,11 +91,67 @@ async def test_addblocklist_reads_roses_grammar_the_rest_is_the_reason(pg, group
     await pg.settle()
     assert not deleted(pg, kept) and deleted(pg, gone)
     assert await say(pg, g.admin, '/addblocklist "open', g.chat) == "A “(” or a quote is not closed: \"open"
-    assert await say(pg, g.admin, "/addblocklist casino {tmute 1h}", g.chat) == (
-        "Every blocklist entry gets what the rule blocklist does (/rule show blocklist), so {tmute 1h} is not taken. "
-        'For another action, add a rule of its own:\n/rule add when message or edit and words "casino" then delete, mute 1h')
     assert await say(pg, g.admin, "/rmblocklist (casino, pills)", g.chat) == "Removed 2 entries from blocklist."
     assert await say(pg, g.alice, "/blocklist", g.chat) == "blocklist:\n• cheap meds\n• free money — scam"
+
+
+async def test_a_blocklist_entry_with_an_action_tag_gets_that_action_through_its_own_rule(pg, group):
+    # Rose: /addblocklist "word" reason {tmute 1h}. Underneath: a rule blocklist_tmute_1h with its own list.
+    g = group
+    assert await say(pg, g.admin, "/addblocklist casino No gambling {tmute 1h}", g.chat) == (
+        "1 entry in blocklist added or updated.\nReason: No gambling\nAction: {tmute 1h}")
+    assert await say(pg, g.admin, "/addblocklist (pills, meds) {ban}", g.chat) == (
+        "2 entries in blocklist added or updated.\nAction: {ban}")
+    assert await say(pg, g.admin, "/addblocklist spam", g.chat) == "1 entry in blocklist added or updated."
+    assert await say(pg, g.admin, "/addblocklist scam {del}", g.chat) == (
+        "1 entry in blocklist added or updated.\nAction: {del}")
+    assert await say(pg, g.alice, "/blocklist", g.chat) == (
+        "blocklist:\n• casino {tmute 1h} — No gambling\n• meds {ban}\n• pills {ban}\n• scam {del}\n• spam")
+    names = [line.split()[1] for line in (await say(pg, g.admin, "/rule list", g.chat)).splitlines() if line[:1].isdigit()]
+    at = names.index("blocklist")
+    assert names[at + 1:at + 4] == ["blocklist_del", "blocklist_ban", "blocklist_tmute_1h"]
+    assert (await say(pg, g.admin, "/rule show blocklist_tmute_1h", g.chat)).splitlines()[1] == (
+        "when message or edit and words in blocklist_tmute_1h then delete, mute 1h")
+    now = pg.clock.now()
+    gone = pg.sim.send(g.alice, "try the CASINO", g.chat)
+    await pg.settle()
+    assert deleted(pg, gone)
+    member = pg.sim.member(g.chat, g.alice)
+    assert member["status"] == "restricted" and member["until_date"] == int((now + timedelta(hours=1)).timestamp())
+    banned = pg.sim.send(g.bob, "cheap pills", g.chat)
+    await pg.settle()
+    assert deleted(pg, banned) and pg.sim.member(g.chat, g.bob)["status"] == "kicked"
+    quiet = pg.sim.send(g.carol, "a scam here", g.chat)
+    await pg.settle()
+    assert deleted(pg, quiet) and pg.sim.member(g.chat, g.carol)["status"] == "member"
+    assert not [e for e in await pg.services.moderation.modlog(g.chat.id) if e.action == "warn"]
+    # Added again with another action, the entry moves; removed, it is gone from every list, and an emptied
+    # action's rule goes with it.
+    await say(pg, g.admin, "/addblocklist scam {kick}", g.chat)
+    assert await say(pg, g.admin, "/blocklist", g.chat) == (
+        "blocklist:\n• casino {tmute 1h} — No gambling\n• meds {ban}\n• pills {ban}\n• scam {kick}\n• spam")
+    assert await say(pg, g.admin, "/rmblocklist (casino, spam)", g.chat) == "Removed 2 entries from blocklist."
+    assert await say(pg, g.admin, "/rule show blocklist_tmute_1h", g.chat) == "No rule blocklist_tmute_1h; /rule list shows them."
+
+
+@pytest.mark.parametrize("lang, tag, said", [
+    ("en", "{frob}", "{frob} is not a blocklist action. Use one of: {del} {warn} {kick} {mute} {tmute 1h} {ban} {tban 2d}"),
+    ("en", "{tmute 1x}", "“1x” in {tmute 1x} is not a duration: use 30s, 10m, 2h, 7d or 2w, e.g. {tmute 1h}."),
+    ("en", "{tban}", "{tban} needs a duration, e.g. {tmute 1h} or {tban 2d}."),
+    ("en", "{kick 2d}", "{kick 2d} takes no duration (only mute and ban do, e.g. {tmute 1h})."),
+    ("en", "{ban} {kick}", "One action per entry: {kick} is a second one."),
+    ("zh", "{frob}", "{frob} 不是屏蔽词动作。可用：{del} {warn} {kick} {mute} {tmute 1h} {ban} {tban 2d}"),
+    ("zh", "{tmute 1x}", "{tmute 1x} 中的“1x”不是时长：请用 30s、10m、2h、7d 或 2w，例如 {tmute 1h}。"),
+    ("zh", "{tban}", "{tban} 需要时长，例如 {tmute 1h} 或 {tban 2d}。"),
+    ("zh", "{kick 2d}", "{kick 2d} 不带时长（只有禁言和封禁可以，例如 {tmute 1h}）。"),
+])
+async def test_a_blocklist_action_tag_that_is_no_action_is_refused_in_en_and_zh(pg, group, lang, tag, said):
+    g = group
+    if lang == "zh":
+        await say(pg, g.owner, "/set language zh", g.chat)
+    assert await say(pg, g.admin, f"/addblocklist casino {tag}", g.chat) == said
+    assert await pg.services.rules.blocklist(g.chat.id) == []
+    assert "blocklist_" not in await say(pg, g.admin, "/rule list", g.chat)
 
 
 async def test_admins_and_anonymous_admins_are_exempt(pg, group):
