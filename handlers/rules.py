@@ -206,10 +206,19 @@ async def cmd_rule(update: Update, context: BotContext) -> None:
         # Links and mentions as Telegram marked them in this very message (the text tested is the rest of it, and
         # "/rule test" carries neither): what the same text, sent, would show the rules — an e-mail is no mention.
         seen = event_of(message, "message")
-        event = Event("message", chat, 0, message.date, None, text, seen.links, seen.mentions,
+        # As a reply to a member's message: as that member (their tier, role, days, and their real recent messages
+        # for flood and duplicates); otherwise a typical member who has written nothing yet (the group's messages
+        # still count for groupflood).
+        target = message.reply_to_message.from_user if message.reply_to_message else None
+        if target is not None and (target.id == context.bot.id or target.id == 777000):
+            target = None
+        user_id = target.id if target is not None else 0
+        event = Event("message", chat, user_id, message.date, None, text, seen.links, seen.mentions,
                       emoji=len(_EMOJI.findall(text)), sticky_command=_names_own_command(text, context))
+        facts = MemberFacts() if target is None else await s.facts(chat, user_id, False, message.date)
         mode = (await context.services.groups.settings(chat)).rules_mode
-        await reply(update, context, texts.rule_trace(tr, await s.test(chat, event, MemberFacts()), mode))
+        decision, counted = await s.test(chat, event, facts)
+        await reply(update, context, texts.rule_trace(tr, decision, mode, counted, target.first_name if target else None))
     else:
         raise UsageError()
 

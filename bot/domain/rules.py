@@ -311,6 +311,48 @@ class Window:
     def forget(self, user_id: int) -> None:
         self.by_member.pop(user_id, None)
 
+    def copy_for(self, user_id: int) -> Window:
+        """A copy holding what judging `user_id` reads (their messages, the group's, their cooldowns), for /rule
+        test to record into and judge against: the live window is left as it is."""
+        copy = Window(self.horizon, self.per_member)
+        if user_id in self.by_member:
+            copy.by_member[user_id] = list(self.by_member[user_id])
+        copy.group = deque(self.group, maxlen=self.group.maxlen)
+        copy._newest = self._newest
+        copy._records = 1  # never a prune in a copy
+        copy.fired = {k: v for k, v in self.fired.items() if k[1] == user_id}
+        return copy
+
+
+@dataclass(frozen=True)
+class Counted:
+    """How /rule test counted one window condition: `n` messages (by the member, or by everyone for groupflood; for
+    duplicate, the same text) within `within` before the test message, counting it."""
+
+    source: str
+    key: str
+    n: int
+    within: timedelta
+
+
+def window_counts(rules: Iterable[Rule], event: Event, window: Window) -> list[Counted]:
+    """Every flood, groupflood and duplicate condition of the enabled rules, once each, counted on `window`."""
+    out, seen = [], set()
+    for rule in rules:
+        if not rule.enabled:
+            continue
+        for c in rule.conditions:
+            if c.key not in ("flood", "groupflood", "duplicate") or c.source in seen:
+                continue
+            seen.add(c.source)
+            within = c.args[1]
+            if c.key == "duplicate":
+                n = window.duplicates(event.user_id, event.date, event.text, within)
+            else:
+                n = window.count(None if c.key == "groupflood" else event.user_id, event.date, within)
+            out.append(Counted(c.source, c.key, n, within))
+    return out
+
 
 # ---------------------------------------------------------------------------------------------- text helpers
 

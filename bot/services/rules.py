@@ -18,7 +18,7 @@ from bot.domain.points import Reason
 from bot.domain.roles import Role, role_from
 from bot.domain.rules import (
     BLOCKLIST_RULE, BlockAction, block_action_line, block_tag, is_blocklist, FLOOD_MAX_WINDOW, FLOOD_RULE, LOCK_PREFIX, LOCKS, MAX_RULES, Ctx, Decision, Event, Fired, MemberFacts, Part, Rule, RuleError, RuleSyntaxError,
-    Window, evaluate, flood_line, flood_of, inactivity_thresholds, listed_in, parse_rule, violation_windows, window_horizon,
+    Counted, Window, evaluate, flood_line, window_counts, flood_of, inactivity_thresholds, listed_in, parse_rule, violation_windows, window_horizon,
 )
 from bot.domain.rules_io import Diff, RuleSet, RulesImportError, diff, export_text, parse_import
 from bot.services.actions import Action, Outcome
@@ -458,10 +458,17 @@ class RulesService:
         approved = user_id in await self.moderation.approved(chat_id)
         return MemberFacts(role, index, self.tiers[index].key, days, count, exempt or role >= Role.ADMIN, approved)
 
-    async def test(self, chat_id: int, event: Event, facts: MemberFacts) -> Decision:
-        """/rule test: what would fire for this event from this member; nothing is recorded or done."""
+    async def test(self, chat_id: int, event: Event, facts: MemberFacts) -> tuple[Decision, list[Counted]]:
+        """/rule test: what would fire for this event from this member, judged against a copy of the live window
+        (the member's recent messages, the group's, their cooldowns) with the test message recorded in it as the
+        member's next one — and how each flood and duplicate condition counted. The live window is not changed;
+        nothing is recorded or done."""
         loaded = await self.load(chat_id)
-        return evaluate(event, loaded.rules, facts, Window(), event.date, await self._ctx(chat_id, loaded, event.date))
+        window = self.window(chat_id).copy_for(event.user_id)
+        if not event.sticky_command:  # Sticky's own commands do not count toward flood (judge() does the same)
+            window.record(event.user_id, event.date, event.text)
+        decision = evaluate(event, loaded.rules, facts, window, event.date, await self._ctx(chat_id, loaded, event.date))
+        return decision, window_counts(loaded.rules, event, window)
 
     async def judge(self, event: Event, exempt: bool, counted: bool = False, windowed: bool = True) -> Verdict | None:
         """A group message (or edit): None when no rule of the group can fire on it (no database read then).

@@ -10,6 +10,7 @@ from bot.domain.moderation import Penalty, format_duration
 from bot.domain.rules import Part, render_hint
 from bot.texts import N_, Translator
 from bot.texts.core import RIGHTS, name
+from bot.texts.core import name as _person
 
 
 ACTIONS = {
@@ -360,8 +361,8 @@ def rule_moved(_: Translator, name: str, position: int) -> str:
     return _("Rule {name} is now number {n}.").format(name=escape(name), n=position)
 
 
-def rule_trace(_: Translator, decision, mode: str = "on") -> str:
-    lines = [_("Dry run for a typical member:")]
+def rule_trace(_: Translator, decision, mode: str = "on", counted=(), who: str | None = None) -> str:
+    lines = [_("Dry run for a typical member:") if who is None else _("Dry run for {name}:").format(name=_person(who))]
     for t in decision.trace:
         name = escape(t.rule.name)
         if t.why == "off":
@@ -380,6 +381,20 @@ def rule_trace(_: Translator, decision, mode: str = "on") -> str:
             lines.append("· " + _("{name}: this member is exempt").format(name=name))
         else:
             lines.append("· " + _("{name}: not fired, because this does not hold: {condition}").format(name=name, condition=escape(t.why)))
+    if counted:
+        lines.append(_("How it counted (on a copy of the live window, which stays as it was):"))
+    for c in counted:
+        within = escape(format_duration(c.within))
+        if c.key == "groupflood":
+            said = _.ngettext("{n} message in the group in the last {within}, counting this one",
+                              "{n} messages in the group in the last {within}, counting this one", c.n)
+        elif c.key == "duplicate":
+            said = _.ngettext("{n} message with this text in the last {within}, counting this one",
+                              "{n} messages with this text in the last {within}, counting this one", c.n)
+        else:
+            said = _.ngettext("{n} message in the last {within}, counting this one",
+                              "{n} messages in the last {within}, counting this one", c.n)
+        lines.append(f"· {escape(c.source)}: " + said.format(n=c.n, within=within))
     if not any(t.fired for t in decision.trace):
         lines.append(_("Nothing would happen."))
     if mode == "dry":

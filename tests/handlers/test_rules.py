@@ -378,3 +378,31 @@ async def test_a_blocklist_warn_gives_the_entrys_reason(pg, group):
     assert await say(pg, g.admin, "/warns @bob", g.chat) == "Bob has 1/5 warns:\n1. blocklist"  # no reason: the rule's
     reasons = {e.target_id: e.reason for e in await pg.services.moderation.modlog(g.chat.id) if e.action == "warn"}
     assert reasons == {g.alice.id: "No gambling ads", g.bob.id: "blocklist"}
+
+
+async def test_rule_test_judges_a_copy_of_the_live_window_and_says_how_it_counted(pg, group):
+    g = group
+    for i in range(3):  # with the one she said when the group was made: five
+        pg.sim.send(g.alice, f"message {i}", g.chat)
+    last = pg.sim.send(g.alice, "same again", g.chat)
+    await pg.settle()
+    window = pg.services.rules.window(g.chat.id)
+    before = (list(window.by_member[g.alice.id]), list(window.group), dict(window.fired))
+    assert len(before[0]) == 5
+    # Replying to Alice: her five messages and this one make six in 10 s — the antiflood rule would fire.
+    trace = await say(pg, g.admin, "/rule test hello", g.chat, reply_to=last)
+    assert trace.splitlines()[0] == "Dry run for Alice:"
+    assert "✅ antiflood fires: mute 10m" in trace
+    assert "· flood 6 in 10s: 6 messages in the last 10s, counting this one" in trace
+    # As a typical member (no reply): nothing of theirs yet, so only this one.
+    typical = await say(pg, g.admin, "/rule test hello", g.chat)
+    assert "· flood 6 in 10s: 1 message in the last 10s, counting this one" in typical
+    assert "✅ antiflood" not in typical
+    after = (list(window.by_member[g.alice.id]), list(window.group), dict(window.fired))
+    assert after[0] == before[0] and after[2] == before[2]
+    assert 0 not in window.by_member
+    # Her real next message is her sixth, not her seventh: the tests recorded nothing.
+    pg.sim.send(g.alice, "sixth", g.chat)
+    await pg.settle()
+    assert len(window.by_member[g.alice.id]) == 6
+    assert pg.sim.member(g.chat, g.alice)["status"] == "restricted"
