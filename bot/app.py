@@ -246,6 +246,7 @@ async def post_init(app: Application) -> None:
     await s.db.open()
     # What was received before the last stop and not handled goes first, in Telegram's order.
     await s.spotlight.load()  # before the backlog: its messages count toward a newcomer's first hours
+    await s.points.load_cooldowns()  # before the backlog too: no second chat-XP award inside a cooldown after a restart
     for data in await s.inbox.recover():
         await app.update_queue.put(Update.de_json(data, app.bot))
     try:

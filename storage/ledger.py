@@ -125,10 +125,12 @@ def wallet_in(conn: sqlite3.Connection, chat_id: int, user_id: int) -> Wallet:
 
 def _credit_many(
     conn: sqlite3.Connection, credits: list[tuple[int, int, int, str]], currency: str, reason: str, at: str,
+    xp_at: dict[tuple[int, int], str] | None = None,
 ) -> dict[tuple[int, int], int]:
     """On the writer's thread, inside the caller's transaction: the balances before, then every ledger row and
     every wallet move as one multi-row statement each. A ref already in the ledger aborts it all (the caller rolls back):
-    a batch is written whole or not at all, never half counted."""
+    a batch is written whole or not at all, never half counted. `xp_at` (chat XP): each member's last award in
+    this batch, kept as wallets.chat_xp_at by the same upsert (the later of it and what is there)."""
     column = "points" if currency == "points" else "xp"
     before: dict[tuple[int, int], int] = {}
     for start in range(0, len(credits), _PAIRS_PER_READ):
@@ -148,9 +150,15 @@ def _credit_many(
                    "ON CONFLICT(chat_id, user_id, currency, ref) DO NOTHING")
     if conn.total_changes - changes != len(credits):
         raise RuntimeError(f"{reason} batch: a ref is already in the ledger; nothing of this batch is written")
-    execute_values(conn, f"INSERT INTO wallets(chat_id, user_id, {column})", "(?, ?, ?)",
-                   [(chat_id, user_id, amount) for chat_id, user_id, amount, _ in credits],
-                   f"ON CONFLICT(chat_id, user_id) DO UPDATE SET {column} = wallets.{column} + excluded.{column}")
+    if xp_at is None:
+        execute_values(conn, f"INSERT INTO wallets(chat_id, user_id, {column})", "(?, ?, ?)",
+                       [(chat_id, user_id, amount) for chat_id, user_id, amount, _ in credits],
+                       f"ON CONFLICT(chat_id, user_id) DO UPDATE SET {column} = wallets.{column} + excluded.{column}")
+    else:  # scalar MAX is NULL if either is: the COALESCEs keep whichever one there is
+        execute_values(conn, f"INSERT INTO wallets(chat_id, user_id, {column}, chat_xp_at)", "(?, ?, ?, ?)",
+                       [(chat_id, user_id, amount, xp_at.get((chat_id, user_id))) for chat_id, user_id, amount, _ in credits],
+                       f"ON CONFLICT(chat_id, user_id) DO UPDATE SET {column} = wallets.{column} + excluded.{column},"
+                       " chat_xp_at = COALESCE(MAX(wallets.chat_xp_at, excluded.chat_xp_at), wallets.chat_xp_at, excluded.chat_xp_at)")
     if earned(1, reason):
         execute_values(conn, _SEASON_HEAD, _SEASON_ROW, [(chat_id, chat_id, currency, user_id, amount) for chat_id, user_id, amount, _ in credits],
                        _SEASON_TAIL)
@@ -159,6 +167,7 @@ def _credit_many(
 
 def credit_new_in(
     conn: sqlite3.Connection, credits: list[tuple[int, int, int, str]], currency: str, reason: str, at: str,
+    xp_at: dict[tuple[int, int], str] | None = None,
 ) -> dict[tuple[int, int], int]:
     """credit_many inside a transaction someone else commits (chat XP riding with the inbox's handled marks): a ref
     already in the ledger is left out instead of failing the whole commit (and the marks with it). Returns the
@@ -172,7 +181,7 @@ def credit_new_in(
             f"SELECT l.chat_id, l.user_id, l.ref FROM (VALUES {values}) AS v JOIN ledger l ON l.chat_id = v.column1"
             " AND l.user_id = v.column2 AND l.currency = ? AND l.ref = v.column3", [*params, currency]))
     fresh = [c for c in credits if (c[0], c[1], c[3]) not in booked]
-    return _credit_many(conn, fresh, currency, reason, at) if fresh else {}
+    return _credit_many(conn, fresh, currency, reason, at, xp_at) if fresh else {}
 
 
 def season_rank_in(conn: sqlite3.Connection, chat_id: int, user_id: int, currency: str) -> int | None:
@@ -205,12 +214,19 @@ class LedgerRepo:
 
     async def credit_many(
         self, credits: list[tuple[int, int, int, str]], currency: str, reason: str, now: datetime,
+        xp_at: dict[tuple[int, int], str] | None = None,
     ) -> dict[tuple[int, int], int]:
         """Many credits (chat, user, amount > 0, ref) as one transaction of their own, in one hop to the writer's
         thread: what `post` does for each, as a batch. Returns each member's balance before."""
         if any(amount <= 0 for _, _, amount, _ in credits):
             raise ValueError("credit_many books credits only")
-        return await self.db.write(_credit_many, credits, currency, reason, iso(now))
+        return await self.db.write(_credit_many, credits, currency, reason, iso(now), xp_at)
+
+    async def chat_xp_since(self, since: datetime) -> list[tuple[int, int, datetime]]:
+        """(chat, user, last chat-XP award) of members whose last award is at or after `since`: the cooldowns still
+        in force, read once at start (a scan of wallets, no index to keep up on the hot upsert)."""
+        rows = await self.db.fetchall("SELECT chat_id, user_id, chat_xp_at FROM wallets WHERE chat_xp_at >= ?", (iso(since),))
+        return [(r[0], r[1], from_iso(r[2])) for r in rows]
 
     async def wallet(self, chat_id: int, user_id: int) -> Wallet:
         return await self.db.read(wallet_in, chat_id, user_id)

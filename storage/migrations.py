@@ -852,4 +852,13 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX orders_sending ON orders(id) WHERE sending_since IS NOT NULL
         """,
     ),
+    Migration(
+        29,
+        "a member's last chat-XP award (UTC) is kept with their wallet: chat-XP cooldowns survive a restart or a kill;"
+        " join rules' once-marks found by age, to be pruned",
+        """
+        ALTER TABLE wallets ADD COLUMN chat_xp_at TEXT;
+        CREATE INDEX rule_events_done_joins ON rule_events_done(at) WHERE event_key LIKE 'join:%'
+        """,
+    ),
 ]

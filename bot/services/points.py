@@ -119,8 +119,9 @@ class PointsService:
         # Chat XP is the hot path: cooldowns and pending XP stay in memory and are written in batches.
         self._last_xp: dict[tuple[int, int], datetime] = {}
         self._pending_xp: dict[tuple[int, int], int] = defaultdict(int)  # XP in the batch, tied to no update
-        self._held: dict[int, tuple[int, int, int]] = {}  # update id -> (chat, user, xp): rides with its mark
-        self._riding: dict[int, tuple[int, int, int]] = {}  # given to a commit, outcome not known yet
+        self._pending_at: dict[tuple[int, int], datetime] = {}  # the last award in the batch (wallets.chat_xp_at)
+        self._held: dict[int, tuple[int, int, int, datetime]] = {}  # update id -> (chat, user, xp, at): rides with its mark
+        self._riding: dict[int, tuple[int, int, int, datetime]] = {}  # given to a commit, outcome not known yet
         self._rides: dict[int, tuple[list, dict]] = {}  # a commit's first riding update id -> (credits, balances before)
         self._reached: list[tuple[int, int, Tier]] = []  # tiers reached by XP that rode, announced by the next flush
         self.marks: InboxRepo | None = None
@@ -342,23 +343,41 @@ class PointsService:
             if earned <= 0:
                 return
             if update_id is None:
-                self._pending_xp[key] += earned
+                self._pend(key, earned, at)
             elif self.marks is not None and self.marks.is_marked(update_id):
-                await self._book_now(chat_id, user_id, earned, update_id)
+                await self._book_now(chat_id, user_id, earned, update_id, at)
             else:
-                self._held[update_id] = (chat_id, user_id, earned)
+                self._held[update_id] = (chat_id, user_id, earned, at)
 
-    async def _book_now(self, chat_id: int, user_id: int, xp: int, update_id: int) -> None:
+    def _pend(self, key: tuple[int, int], xp: int, at: datetime) -> None:
+        """XP for the next batch, with its award's time (the batch keeps each member's latest)."""
+        self._pending_xp[key] += xp
+        if key not in self._pending_at or self._pending_at[key] < at:
+            self._pending_at[key] = at
+
+    async def load_cooldowns(self) -> int:
+        """At start: the chat-XP cooldowns still in force, from wallets.chat_xp_at (written with the XP itself), so
+        a restart or a kill gives no member a second award inside their cooldown. Only those: the rest decide
+        nothing. Returns how many were loaded."""
+        since = self.clock.now() - timedelta(seconds=self.config.chat_xp.cooldown_seconds)
+        rows = await self.ledger.chat_xp_since(since)
+        for chat_id, user_id, at in rows:
+            key = (chat_id, user_id)
+            if key not in self._last_xp or self._last_xp[key] < at:
+                self._last_xp[key] = at
+        return len(rows)
+
+    async def _book_now(self, chat_id: int, user_id: int, xp: int, update_id: int, at: datetime) -> None:
         """A commit during this update's handling (a check-in word, a rule's reply) already wrote its handled mark:
         the XP it earns afterwards is booked at once, keyed by the update (in the counters' batch a kill in the next
         flush interval lost it, while the mark said the update was handled). Kept for the batch if the write fails."""
         key = (self._moved.get(chat_id, chat_id), user_id)
         credits = [(*key, xp, ledger_key(Reason.CHAT, *key, f"u{update_id}"))]
         try:
-            before = await self.db.write(credit_new_in, credits, Currency.XP, Reason.CHAT, iso(self.clock.now()))
+            before = await self.db.write(credit_new_in, credits, Currency.XP, Reason.CHAT, iso(self.clock.now()), {key: iso(at)})
         except Exception as exc:
             log.warning("chat XP of update %s kept for the next batch: %s", update_id, exc)
-            self._pending_xp[key] += xp
+            self._pend(key, xp, at)
             return
         if key in before:
             reached = tier_up(before[key], before[key] + xp, self.tiers)
@@ -377,17 +396,20 @@ class PointsService:
             return []
         self._riding.update(riding)
         per_member: dict[tuple[int, int], list[int]] = {}
-        for update_id, (chat_id, user_id, xp) in riding.items():
-            entry = per_member.setdefault((self._moved.get(chat_id, chat_id), user_id), [0, update_id])
+        xp_at: dict[tuple[int, int], str] = {}  # each member's latest award among these: wallets.chat_xp_at
+        for update_id, (chat_id, user_id, xp, at) in riding.items():
+            key = (self._moved.get(chat_id, chat_id), user_id)
+            entry = per_member.setdefault(key, [0, update_id])
             entry[0] += xp
             entry[1] = min(entry[1], update_id)
+            xp_at[key] = max(xp_at.get(key, ""), iso(at))
         # Each update rides once, so the first update id names this member's credit uniquely (and the same again
         # if it ever came twice: the ledger's ref leaves it out).
         credits = [(c, u, xp, ledger_key(Reason.CHAT, c, u, f"u{first}")) for (c, u), (xp, first) in per_member.items()]
         before: dict[tuple[int, int], int] = {}
         self._rides[min(riding)] = (credits, before)
         at = iso(self.clock.now())
-        return [CommitRows("", "", [], call=lambda conn: before.update(credit_new_in(conn, credits, Currency.XP, Reason.CHAT, at)))]
+        return [CommitRows("", "", [], call=lambda conn: before.update(credit_new_in(conn, credits, Currency.XP, Reason.CHAT, at, xp_at)))]
 
     def rode(self, update_ids: list[int], committed: bool) -> None:
         riding = {i: self._riding.pop(i) for i in update_ids if i in self._riding}
@@ -407,8 +429,8 @@ class PointsService:
         """A commit during the update's handling marked it before its XP was held: the XP goes to the batch."""
         held = self._held.pop(update_id, None)
         if held is not None:
-            chat_id, user_id, xp = held
-            self._pending_xp[(self._moved.get(chat_id, chat_id), user_id)] += xp
+            chat_id, user_id, xp, at = held
+            self._pend((self._moved.get(chat_id, chat_id), user_id), xp, at)
 
     def move_chat(self, old: int, new: int) -> None:
         """The group got a new id (upgraded to a supergroup): batched XP and cooldowns follow it, and so does
@@ -419,7 +441,7 @@ class PointsService:
             self.campaigns.forget(old, new)
 
     def _follow_moves(self) -> None:
-        follow_moves(self._moved, (self._pending_xp, operator.add), (self._last_xp, max))
+        follow_moves(self._moved, (self._pending_xp, operator.add), (self._pending_at, max), (self._last_xp, max))
 
     def _forget_cooldowns(self, now: datetime) -> None:
         """A cooldown that has run out decides nothing any more (a restart forgets them all the same): without
@@ -431,12 +453,12 @@ class PointsService:
 
     @property
     def pending_xp(self) -> int:
-        return sum(self._pending_xp.values()) + sum(xp for _, _, xp in self._held.values())
+        return sum(self._pending_xp.values()) + sum(xp for _, _, xp, _ in self._held.values())
 
     @property
     def pending_members(self) -> int:
         """Members with chat XP not written yet (what the next flush writes a ledger row for)."""
-        return len(set(self._pending_xp) | {(self._moved.get(c, c), u) for c, u, _ in self._held.values()})
+        return len(set(self._pending_xp) | {(self._moved.get(c, c), u) for c, u, _, _ in self._held.values()})
 
     @property
     def unflushed(self) -> bool:
@@ -453,7 +475,7 @@ class PointsService:
         self._forget_cooldowns(now)
         if self._held and self.marks is not None:
             by_member: dict[tuple[int, int], list[int]] = defaultdict(list)
-            for update_id, (chat_id, user_id, _) in self._held.items():
+            for update_id, (chat_id, user_id, _, _) in self._held.items():
                 by_member[(self._moved.get(chat_id, chat_id), user_id)].append(update_id)
             # In (chat, user) order: consecutive commits then write neighbouring keys of the ledger's, wallets' and
             # season totals' indexes, a few pages each, instead of a page per member in each of them scattered over
@@ -478,17 +500,21 @@ class PointsService:
         if not self._pending_xp:
             return []
         pending, self._pending_xp = self._pending_xp, defaultdict(int)
+        pending_at, self._pending_at = self._pending_at, {}
         batch = f"b{now.timestamp():.0f}{secrets.token_hex(4)}"
         items = sorted(pending.items())  # in (chat, user) order, as the held XP above
         ups = []
         for start in range(0, len(items), FLUSH_CHUNK):
             chunk = items[start : start + FLUSH_CHUNK]
             credits = [(c, u, xp, ledger_key(Reason.CHAT, c, u, batch)) for (c, u), xp in chunk]
+            xp_at = {key: iso(pending_at[key]) for key, _ in chunk if key in pending_at}
             try:
-                before = await self.ledger.credit_many(credits, Currency.XP, Reason.CHAT, now)
+                before = await self.ledger.credit_many(credits, Currency.XP, Reason.CHAT, now, xp_at)
             except Exception:
                 for key, xp in items[start:]:
                     self._pending_xp[key] += xp
+                    if key in pending_at:
+                        self._pend(key, 0, pending_at[key])
                 self._follow_moves()
                 raise
             for key, xp in chunk:
