@@ -321,6 +321,7 @@ async def job_checkpoint(context: BotContext) -> None:
 
 async def job_prune_inbox(context: BotContext) -> None:
     await context.services.inbox.prune()
+    await context.services.rules.prune_marks()  # join rules' once-marks, kept as long as handled updates
 
 
 async def set_command_menus(app: Application) -> None:

@@ -858,7 +858,7 @@ MIGRATIONS: list[Migration] = [
         " join rules' once-marks found by age, to be pruned",
         """
         ALTER TABLE wallets ADD COLUMN chat_xp_at TEXT;
-        CREATE INDEX rule_events_done_joins ON rule_events_done(at) WHERE event_key LIKE 'join:%'
+        CREATE INDEX rule_events_done_joins ON rule_events_done(at) WHERE event_key LIKE 'join:%' OR event_key LIKE 'dry:join:%'
         """,
     ),
 ]

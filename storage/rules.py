@@ -166,6 +166,10 @@ def _inactive(conn: sqlite3.Connection, chat_id: int, since: str | None, until: 
     return [(r[0], r[1]) for r in rows]
 
 
+# The join marks' partial index (migration 29) is used only by a query with this very term.
+_JOIN_MARKS = "(event_key LIKE 'join:%' OR event_key LIKE 'dry:join:%')"
+
+
 def _stale_events_done(conn: sqlite3.Connection, chat_id: int) -> int:
     """Delete the once-only marks of a group that can never matter again (rule_events_done must not grow forever).
     An inactivity mark (`inactive:DAYS:LAST`, and its dry-run twin `dry:inactive:…`) names the member's last sign of
@@ -374,6 +378,15 @@ class RulesRepo:
     async def prune_events_done(self, chat_id: int) -> int:
         """The group's once-only marks that can never matter again, deleted; how many."""
         return await self.db.write(_stale_events_done, chat_id)
+
+    async def prune_join_marks(self, before: datetime) -> int:
+        """Delete join events' once-marks (event key `join:…`, and their dry-run twins `dry:join:…`) written before
+        `before`, in every group: their age is all that says they cannot matter again (their partial index,
+        migration 29: no scan of the other marks). The rest of the marks are _stale_events_done's."""
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                f"DELETE FROM rule_events_done WHERE {_JOIN_MARKS} AND at < ?", (iso(before),))
+            return cursor.rowcount
 
     async def is_seeded(self, chat_id: int) -> bool:
         return await self.db.fetchval("SELECT 1 FROM rule_sets WHERE chat_id = ?", (chat_id,)) is not None

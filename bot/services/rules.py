@@ -770,6 +770,11 @@ class RulesService:
         if not await self.deferred.has_deferred(chat_id, INACTIVITY_WORK):
             await self.deferred.defer(chat_id, INACTIVITY_WORK, {"since": None}, self.clock.now(), self.clock.now())
 
+    async def prune_marks(self) -> int:
+        """Forget join rules' once-marks older than JOIN_MARKS_KEPT, in every group (an inactivity mark goes in its
+        group's pass, once it cannot matter: _stale_events_done). Returns how many were forgotten."""
+        return await self.repo.prune_join_marks(self.clock.now() - JOIN_MARKS_KEPT)
+
     async def sweep_inactive(self, chat_id: int, since: datetime | None) -> int:
         """One daily pass (claimed deferred work): every member who crossed an inactivity threshold since the last
         finished pass (`since`; None: everyone inactive that long) is one `inactive` event, applied once per member
@@ -826,7 +831,13 @@ MAX_ESCALATION = 3  # escalation rules that add violations that escalate…: thi
 INACTIVITY_WORK = "rules:inactive"
 INACTIVITY_EVERY = timedelta(days=1)
 INACTIVE_CHUNK = 500  # members read and judged at a time by an inactivity pass
-ONCE = frozenset({"inactive"})  # events a rerun may deliver again: applied once per member and event key
+# Events a rerun may deliver again, applied once per member and event key (rule_events_done, in the decision's own
+# transaction): an inactivity pass run again, and a join its update delivers again after a kill (the rules hear a
+# join again when its update was cut off before the commit that marks it handled: its reply is not sent twice).
+ONCE = frozenset({"inactive", "join"})
+# A join's mark is kept as long as the inbox keeps handled updates (bot.services.inbox.KEEP_HANDLED): after that
+# Telegram redelivers nothing of it, and update ids could be numbered afresh only after a week without updates.
+JOIN_MARKS_KEPT = timedelta(days=2)
 DRY_MARK = "dry:"  # a dry run's own once-only mark: trying a ruleset in dry mode does not use up the real one
 _ROLE_KEYS = {r.key: r for r in Role}
 

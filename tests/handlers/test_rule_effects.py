@@ -10,7 +10,10 @@ import pytest
 
 from telegram import Update
 
+import bot.app as app_module
 from bot.app import ALLOWED_UPDATES
+from bot.context import BotContext
+from storage.db import iso
 from storage.points import PointsRepo
 from tests.handlers.funnel_helpers import confirmed_invitee, run_job
 from tests.handlers.test_funnel_screening import Killed
@@ -235,6 +238,54 @@ async def test_a_join_cut_off_between_its_member_row_and_the_rules_is_told_after
     assert len(flagged) == 1 and "Dave joined and sent 3 messages" in flagged[0]
     assert await pg.services.db.fetchval("SELECT COUNT(*) FROM spotlights WHERE user_id = ?", (dave.id,)) == 1
     await consistent(pg)
+
+
+async def test_a_join_rule_applied_before_a_kill_is_not_applied_again_when_the_join_is_handled_again(pg, group, monkeypatch):
+    """kill -9 right after the rules engine applied a join (award booked, reply sent), before the commit that marks the
+    join update handled: the restart handles the join again, and the rule is not applied again — its reply is sent
+    once, its award booked once (a join is a once-only event in rule_events_done, like an inactivity crossing). Join
+    marks are pruned by age with the inbox's handled rows; the inactivity marks stay."""
+    g = group
+    await add(pg, g, 'when join then points +5, reply "Welcome! Read /rules first."')
+    dave = pg.sim.user("dave")
+    pg.sim.join(g.chat, dave)
+    updates = pg.sim.take_updates(ALLOWED_UPDATES)
+    real = pg.services.members.rule_events
+
+    async def heard_then_killed(event):
+        await real(event)
+        raise Killed()
+
+    monkeypatch.setattr(pg.services.members, "rule_events", heard_then_killed)
+    await pg.services.inbox.receive(updates)
+    with pytest.raises(Killed):
+        await pg.app.process_update(Update.de_json(updates[0], pg.app.bot))
+    monkeypatch.undo()
+    welcome = "Welcome! Read /rules first."
+    assert [m["text"] for m in pg.sim.replies(g.chat)].count(welcome) == 1
+    assert await rule_rows(pg, g, dave) == [("points", 5)]
+
+    await crash(pg)
+    await pg.settle()  # the join, never marked handled, is handled again from the inbox
+    await pg.deliver(updates)  # and Telegram delivers it again: nothing twice either
+    await pg.settle()
+    assert [m["text"] for m in pg.sim.replies(g.chat)].count(welcome) == 1
+    assert await rule_rows(pg, g, dave) == [("points", 5)]
+    await consistent(pg)
+
+    marks = "SELECT COUNT(*) FROM rule_events_done WHERE chat_id = ? AND event_key LIKE ?"
+    assert await pg.services.db.fetchval(marks, (g.chat.id, "join:%")) == 1
+    async with pg.services.db.transaction() as tx:  # an inactivity crossing's mark, as a pass writes it
+        await tx.execute("INSERT INTO rule_events_done(chat_id, user_id, event_key, at) VALUES (?, ?, 'inactive:7:x', ?)",
+                         (g.chat.id, g.bob.id, "2000-01-01T00:00:00+00:00"))
+        await tx.execute("INSERT INTO rule_events_done(chat_id, user_id, event_key, at) VALUES (?, ?, 'dry:join:1', ?)",
+                         (g.chat.id, g.carol.id, iso(pg.clock.now())))  # a dry run's join mark
+    assert await pg.services.rules.prune_marks() == 0  # fresh join marks stay
+    pg.clock.advance(days=2, seconds=1)
+    await app_module.job_prune_inbox(BotContext(pg.app))  # the hourly pruning
+    assert await pg.services.db.fetchval(marks, (g.chat.id, "join:%")) == 0
+    assert await pg.services.db.fetchval(marks, (g.chat.id, "dry:join:%")) == 0
+    assert await pg.services.db.fetchval(marks, (g.chat.id, "inactive:%")) == 1
 
 
 async def test_checkin_triggers_rules_once_a_day(pg, group):
