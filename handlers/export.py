@@ -1,4 +1,5 @@
-"""/export (admins): the group's members, ledger, referrals and daily stats as a zip of CSV files, sent in private."""
+"""/export (admins): the group's members, ledger, referrals and daily stats as a zip of CSV files, sent in private
+(in parts, each a zip of its own, when it is over Telegram's 50 MB document limit)."""
 from __future__ import annotations
 
 from telegram import Update
@@ -18,15 +19,27 @@ async def cmd_export(update: Update, context: BotContext) -> None:
     if not await context.services.export.deliverable(admin):
         await reply(update, context, texts.cannot_send(context.tr), transient=True)
         return
-    path, counts = await context.services.export.build(chat.id)
+    paths, counts = await context.services.export.build(chat.id)
+    sent = 0
     try:
-        with path.open("rb") as file:
-            sent = await attempt(f"export of {chat.id} to {admin}", lambda: context.bot.send_document(
-                admin, file, filename=f"sticky-export-{chat.id}.zip", caption=texts.caption(context.tr, chat.title or "")))
+        for i, path in enumerate(paths, 1):
+            filename = f"sticky-export-{chat.id}.zip" if len(paths) == 1 else f"sticky-export-{chat.id}-part{i}of{len(paths)}.zip"
+            caption = texts.caption(context.tr, chat.title or "", i, len(paths))
+
+            async def send(path=path, filename=filename, caption=caption):
+                with path.open("rb") as file:  # opened per try: a try after a flood wait sends the whole file again
+                    return await context.bot.send_document(admin, file, filename=filename, caption=caption)
+
+            if not (await attempt(f"export of {chat.id} to {admin} ({i}/{len(paths)})", send)).done:
+                break
+            sent += 1
     finally:
-        path.unlink(missing_ok=True)
-    if sent.done:
-        await reply(update, context, texts.sent(context.tr, counts))
+        for path in paths:
+            path.unlink(missing_ok=True)
+    if sent == len(paths):
+        await reply(update, context, texts.sent(context.tr, counts, len(paths)))
+    elif sent:
+        await reply(update, context, texts.cut_off(context.tr, sent, len(paths)), transient=True)
     else:
         await reply(update, context, texts.cannot_send(context.tr), transient=True)
 

@@ -13,43 +13,43 @@ class ExportRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def _pages(self, sql: str, chat_id: int, key: int = 0) -> AsyncIterator[list]:
+    async def _pages(self, sql: str, chat_id: int, page: int, key: int = 0) -> AsyncIterator[list]:
         """`sql` takes (chat_id, last key, limit) and returns the key as its first column, in key order."""
         last = None
         while True:
-            rows = await self.db.fetchall(sql, (chat_id, last if last is not None else -(2**63), PAGE))
+            rows = await self.db.fetchall(sql, (chat_id, last if last is not None else -(2**63), page))
             if not rows:
                 return
             yield rows
             last = rows[-1][key]
-            if len(rows) < PAGE:
+            if len(rows) < page:
                 return
 
-    def members(self, chat_id: int) -> AsyncIterator[list]:
+    def members(self, chat_id: int, page: int = PAGE) -> AsyncIterator[list]:
         return self._pages(
             "SELECT m.user_id, u.username, u.first_name, u.last_name, m.status, m.tg_role, m.community_role,"
             " COALESCE(w.points, 0) AS points, COALESCE(w.xp, 0) AS xp, l.segment, m.first_seen_at, m.joined_at, m.left_at"
             " FROM members m JOIN users u ON u.user_id = m.user_id"
             " LEFT JOIN wallets w ON w.chat_id = m.chat_id AND w.user_id = m.user_id"
             " LEFT JOIN loyalty_state l ON l.chat_id = m.chat_id AND l.user_id = m.user_id"
-            " WHERE m.chat_id = ? AND m.user_id > ? AND u.is_bot = 0 ORDER BY m.user_id LIMIT ?", chat_id)
+            " WHERE m.chat_id = ? AND m.user_id > ? AND u.is_bot = 0 ORDER BY m.user_id LIMIT ?", chat_id, page)
 
-    def ledger(self, chat_id: int) -> AsyncIterator[list]:
+    def ledger(self, chat_id: int, page: int = PAGE) -> AsyncIterator[list]:
         return self._pages(
             "SELECT id, at, user_id, currency, amount, reason, ref, actor_id, note FROM ledger"
-            " WHERE chat_id = ? AND id > ? ORDER BY id LIMIT ?", chat_id)
+            " WHERE chat_id = ? AND id > ? ORDER BY id LIMIT ?", chat_id, page)
 
-    def referrals(self, chat_id: int) -> AsyncIterator[list]:
+    def referrals(self, chat_id: int, page: int = PAGE) -> AsyncIterator[list]:
         return self._pages(
             "SELECT id, inviter_id, invitee_id, via, status, reason, joined_at, screened_at, confirmed_at, left_at, messages"
-            " FROM referrals WHERE chat_id = ? AND id > ? ORDER BY id LIMIT ?", chat_id)
+            " FROM referrals WHERE chat_id = ? AND id > ? ORDER BY id LIMIT ?", chat_id, page)
 
-    async def daily(self, chat_id: int) -> AsyncIterator[list]:
+    async def daily(self, chat_id: int, page: int = PAGE) -> AsyncIterator[list]:
         """(day, active members, messages, check-ins) per local day; one row per day, so a page is years."""
         rows = await self.db.fetchall(
             "SELECT day, COUNT(DISTINCT user_id), SUM(messages), SUM(checkins) FROM ("
             " SELECT day, user_id, messages, 0 AS checkins FROM activity_daily WHERE chat_id = ? AND messages > 0"
             " UNION ALL SELECT day, user_id, 0, 1 FROM checkins WHERE chat_id = ? AND makeup = 0"
             ") GROUP BY day ORDER BY day", (chat_id, chat_id))
-        for i in range(0, len(rows), PAGE):
-            yield rows[i:i + PAGE]
+        for i in range(0, len(rows), page):
+            yield rows[i:i + page]

@@ -5,14 +5,27 @@ from bot.texts import Translator
 from bot.texts.core import name
 
 
-def caption(_: Translator, group: str) -> str:
-    return _("Export of {group}: members, ledger, referrals and daily stats (CSV, UTF-8).").format(group=name(group))
+def caption(_: Translator, group: str, part: int = 1, parts: int = 1) -> str:
+    if parts == 1:
+        return _("Export of {group}: members, ledger, referrals and daily stats (CSV, UTF-8).").format(group=name(group))
+    return _("Export of {group}, part {part} of {parts}: members, ledger, referrals and daily stats (CSV, UTF-8). "
+             "A table too long for one part goes on in the next under the same name.").format(
+        group=name(group), part=part, parts=parts)
 
 
-def sent(_: Translator, counts: dict[str, int]) -> str:
-    return _("I sent you the export in private: {members} members, {ledger} ledger rows, {referrals} referrals, "
-             "{days} days.").format(members=counts.get("members.csv", 0), ledger=counts.get("ledger.csv", 0),
-                                    referrals=counts.get("referrals.csv", 0), days=counts.get("daily_stats.csv", 0))
+def sent(_: Translator, counts: dict[str, int], parts: int = 1) -> str:
+    numbers = dict(members=counts.get("members.csv", 0), ledger=counts.get("ledger.csv", 0),
+                   referrals=counts.get("referrals.csv", 0), days=counts.get("daily_stats.csv", 0))
+    if parts == 1:
+        return _("I sent you the export in private: {members} members, {ledger} ledger rows, {referrals} referrals, "
+                 "{days} days.").format(**numbers)
+    return _("I sent you the export in private in {parts} files (Telegram takes 50 MB at most in one): {members} "
+             "members, {ledger} ledger rows, {referrals} referrals, {days} days.").format(parts=parts, **numbers)
+
+
+def cut_off(_: Translator, sent: int, parts: int) -> str:
+    return _("I sent you only {sent} of the export's {parts} files: Telegram refused the next. Send /export again "
+             "for the whole.").format(sent=sent, parts=parts)
 
 
 def cannot_send(_: Translator) -> str:
