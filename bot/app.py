@@ -277,6 +277,14 @@ async def post_shutdown(app: Application) -> None:
         await s.db.close()
 
 
+def minute_past_the_hour(now: datetime) -> float:
+    """Seconds from `now` to the next hh:01:00."""
+    at = now.replace(minute=1, second=0, microsecond=0)
+    if at <= now:
+        at += timedelta(hours=1)
+    return (at - now).total_seconds()
+
+
 def arm_jobs(app: Application) -> None:
     """Jobs are rebuilt from config and the database at every start; PTB's JobQueue keeps nothing itself."""
     s: Services = app.bot_data.services
@@ -288,7 +296,12 @@ def arm_jobs(app: Application) -> None:
     # Expiry is idempotent per local day, so an hourly pass is a safe way to honour every group's timezone.
     app.job_queue.run_repeating(points.job_expiry, interval=3600, first=60, name="points:expiry")
     app.job_queue.run_repeating(points.job_weekly, interval=3600, first=90, name="points:weekly")
-    app.job_queue.run_repeating(stats.job_close_days, interval=3600, first=150, name="stats:close")
+    # A local day turns final at a local midnight, on the hour in most zones: the close (and the warming of what
+    # /stats keeps) runs a minute past each hour, so the first /stats of a day rarely pays for it; and once soon
+    # after a start, for the days closed while we were down.
+    app.job_queue.run_once(stats.job_close_days, when=150, name="stats:close:start")
+    app.job_queue.run_repeating(stats.job_close_days, interval=3600, first=minute_past_the_hour(s.clock.now()),
+                                name="stats:close")
     # First run at once: checks that expired while we were down are resolved, live ones re-armed as captcha:{chat}:{user}.
     # Code sends a kill cut off (before or after the message went out) are sent once more, the same code, at once.
     app.job_queue.run_once(shop.job_resume_codes, when=0, name="shop:resume")

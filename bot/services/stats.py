@@ -19,6 +19,8 @@ from storage.stats import Contributor, StatsRepo, final_day
 
 # How far back the daily close catches up after a long downtime (older days are stored when a /stats asks for them).
 CLOSE_BACK = 7
+# How long after a group's last /stats the daily close keeps its figures warm (see StatsService._warm).
+WARM_FOR = timedelta(days=7)
 
 @dataclass(frozen=True)
 class StatsReport:
@@ -89,6 +91,9 @@ class StatsService:
         # Per group, what a period's final days say (their top contributors, their weekly and monthly members),
         # kept until a newer day is final: those days no longer change (storage.stats._keep).
         self._kept: dict[tuple, object] = {}
+        # Per group, the periods /stats was asked for and when last: the daily close warms what they keep for the
+        # new final day (WARM_FOR), so the first /stats of a day reads two live days, not the month again.
+        self._asked: dict[int, dict[int, datetime]] = {}
 
     async def today(self, chat_id: int, at: datetime) -> tuple[date, str]:
         tz = (await self.groups.settings(chat_id)).timezone
@@ -101,6 +106,8 @@ class StatsService:
         before it. With `chart` ((end, daily, grid) → (cache key, draw)), the chart is drawn in the chart worker as soon
         as its figures are read, while the rest of the report is read (report.chart; not when there is no data)."""
         today, tz = await self.today(chat_id, at)
+        if end is None:
+            self._asked.setdefault(chat_id, {})[days] = at
         start, end = sd.window(end or today, days)
         now = await self.repo.period(chat_id, start, end, tz, today, self._kept)
         daily = [(d, now.daily_active.get(d, 0), now.daily_messages.get(d, 0)) for d in sd.days_between(start, end)]
@@ -138,11 +145,27 @@ class StatsService:
         stored = await self.repo.last_closed()
         closed = 0
         for chat_id in groups:
-            today, _ = await self.today(chat_id, self.clock.now())
+            today, tz = await self.today(chat_id, self.clock.now())
             final = final_day(today)
             first = max(stored.get(chat_id, final - timedelta(days=1)) + timedelta(days=1), final - timedelta(days=CLOSE_BACK))
             closed += await self.repo.close(chat_id, first, final)
+            await self._warm(chat_id, today, tz)
         return closed
+
+    async def _warm(self, chat_id: int, today: date, tz: str) -> None:
+        """What a /stats of each period this group asked for lately keeps (the members of its month's and week's
+        final days, its final days' ranking), read now for the newest final day unless kept already: the same reads
+        the report would make (storage.stats._trailing, _top), made by the hourly job instead of the first /stats."""
+        now = self.clock.now()
+        asked = {d: at for d, at in self._asked.get(chat_id, {}).items() if now - at < WARM_FOR}
+        if not asked:
+            self._asked.pop(chat_id, None)
+            return
+        self._asked[chat_id] = asked
+        for days in sorted(asked):
+            start, end = sd.window(today, days)
+            await self.repo.period(chat_id, start, end, tz, today, self._kept)
+            await self.repo.top_contributors(chat_id, start, end, today, ranked=self._kept)
 
     async def chart(self, chat_id: int, key: tuple, draw: Callable[[], bytes]) -> bytes:
         """A chart for this group, drawn in the chart worker process (`draw` is pickled there: a module's function
