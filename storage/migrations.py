@@ -861,4 +861,18 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX rule_events_done_joins ON rule_events_done(at) WHERE event_key LIKE 'join:%' OR event_key LIKE 'dry:join:%'
         """,
     ),
+    Migration(
+        30,
+        "each final week's churn per group (members not churned at the week before's end, of them churned by its end),"
+        " stored once so /retention reads a row per week",
+        """
+        CREATE TABLE churn_weekly (
+            chat_id INTEGER NOT NULL,
+            week TEXT NOT NULL,
+            base INTEGER NOT NULL,
+            churned INTEGER NOT NULL,
+            PRIMARY KEY (chat_id, week)
+        ) WITHOUT ROWID
+        """,
+    ),
 ]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.stats import History, PeriodCounts, days_between, trailing_counts, week_start
+from bot.domain.stats import PeriodCounts, days_between, trailing_counts, week_start
 from storage.db import Database, iso
 
 # Humans only; admins (as Telegram last told us) apart. Bots are few: their ids are read once (a partial index).
@@ -478,35 +478,20 @@ class StatsRepo:
         rows = await self.db.read(_top, chat_id, start, end, final_day(today or end), limit, ranked)
         return [Contributor(*r) for r in rows]
 
-    async def histories(self, chat_id: int, since: date, tz: str, joined_since: date | None = None) -> list[History]:
-        """Every human member's history from `since` (active days, joins and leaves as local days); with
-        `joined_since`, only members whose first recorded join is on or after it (retention cohorts)."""
-        zone = ZoneInfo(tz)
-        people = await self.db.fetchall(
-            "SELECT m.user_id, m.tg_role IS NOT NULL AS admin, m.first_seen_at FROM members m"
-            " WHERE m.chat_id = ? AND " + _NOT_BOT.format(col="m.user_id"), (chat_id,),
-        )
-        events: dict[int, list[tuple[date, str]]] = {}
-        for user_id, event, at in await self.db.fetchall(
-            "SELECT user_id, event, at FROM member_events WHERE chat_id = ? ORDER BY at, id", (chat_id,),
-        ):
-            day = datetime.fromisoformat(at).astimezone(zone).date()
-            events.setdefault(user_id, []).append((day, "join" if event == "join" else "leave"))
-        active: dict[int, set[date]] = {}
-        for day, user_id in await self.db.fetchall(_ACTIVE, (chat_id, since.isoformat(), "9999-12-31", chat_id, since.isoformat(), "9999-12-31")):
-            active.setdefault(user_id, set()).add(date.fromisoformat(day))
-        out = []
-        for user_id, admin, first_seen in people:
-            mine = events.get(user_id, [])
-            if joined_since is not None:
-                first = next((d for d, k in mine if k == "join"), None)
-                if first is None or first < joined_since:
-                    continue
-            out.append(History(
-                user_id, frozenset(active.get(user_id, ())), tuple(mine),
-                datetime.fromisoformat(first_seen).astimezone(zone).date(), bool(admin),
-            ))
-        return out
+    async def stored_churn(self, chat_id: int, first_week: date, last_week: date) -> dict[date, tuple[int, int]]:
+        """The stored weeks' churn between two Mondays: {week: (base, churned)}."""
+        return {date.fromisoformat(w): (b, c) for w, b, c in await self.db.fetchall(
+            "SELECT week, base, churned FROM churn_weekly WHERE chat_id = ? AND week BETWEEN ? AND ?",
+            (chat_id, first_week.isoformat(), last_week.isoformat()))}
+
+    async def store_churn(self, chat_id: int, weeks: list[tuple[date, int, int]]) -> None:
+        """Store final weeks' churn (week, base, churned); a week stored already keeps its row."""
+        if not weeks:
+            return
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "INSERT INTO churn_weekly(chat_id, week, base, churned) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [(chat_id, w.isoformat(), b, c) for w, b, c in weeks])
 
     async def retention_facts(self, chat_id: int, first_week: date, last_week: date, today: date,
                               boundaries: list[date], silent_days: int, tz: str, churn: bool = True) -> RetentionFacts:

@@ -149,6 +149,7 @@ class StatsService:
             final = final_day(today)
             first = max(stored.get(chat_id, final - timedelta(days=1)) + timedelta(days=1), final - timedelta(days=CLOSE_BACK))
             closed += await self.repo.close(chat_id, first, final)
+            await self.store_final_week(chat_id, today, tz)
             await self._warm(chat_id, today, tz)
         return closed
 
@@ -184,19 +185,53 @@ class StatsService:
     async def retention(self, chat_id: int, at: datetime, unbounded: bool = False, weeks: int = 8,
                         churn: bool = True) -> RetentionReport:
         """Cohorts of the last `weeks` joining weeks and (unless `churn` is False: then none) the churn of each of
-        the last `weeks` weeks, from compact facts (storage: StatsRepo.retention_facts), never every member's history."""
+        the last `weeks` weeks. Cohorts from compact facts (storage: StatsRepo.retention_facts), never every member's
+        history; churn from the rows of the weeks that are final (stored once, see weekly_churn), counted only for
+        the weeks not stored yet (on a Monday, the week just over)."""
         today, tz = await self.today(chat_id, at)
         this_week = sd.week_start(today)
         first_week = this_week - timedelta(days=7 * weeks)
-        boundaries = sd.churn_boundaries(first_week, weeks)
-        facts = await self.repo.retention_facts(chat_id, first_week, this_week - timedelta(days=7), today, boundaries,
-                                                self.silent_days, tz, churn)
-        cohorts = sd.cohorts_from_days(facts.joiners, first_week, this_week - timedelta(days=7), today, weeks, unbounded)
+        last_week = this_week - timedelta(days=7)
+        stored = await self.repo.stored_churn(chat_id, first_week, last_week) if churn else {}
+        missing = [w for w in (first_week + timedelta(days=7 * k) for k in range(weeks)) if w not in stored]
+        counted = await self._retention(chat_id, first_week, last_week, today, tz, missing if churn else [])
+        cohorts = sd.cohorts_from_days(counted[0], first_week, last_week, today, weeks, unbounded)
+        if not churn:
+            return RetentionReport(cohorts, [], unbounded)
+        return RetentionReport(cohorts, await self._churn(chat_id, today, stored, counted[1]), unbounded)
+
+    async def _retention(self, chat_id: int, first_week: date, last_week: date, today: date, tz: str,
+                         churn_weeks: list[date]) -> tuple[list, list[sd.WeekChurn]]:
+        """The joiners of first_week..last_week, and the churn of every week from the first of `churn_weeks` to
+        the last (none when it is empty), counted from the member-day tables."""
+        if not churn_weeks:
+            facts = await self.repo.retention_facts(chat_id, first_week, last_week, today,
+                                                    sd.churn_boundaries(first_week, 1), self.silent_days, tz, False)
+            return facts.joiners, []
+        start, n = churn_weeks[0], (churn_weeks[-1] - churn_weeks[0]).days // 7 + 1
+        boundaries = sd.churn_boundaries(start, n)
+        facts = await self.repo.retention_facts(chat_id, first_week, last_week, today, boundaries, self.silent_days, tz)
         marks: Counter[tuple[int, int]] = Counter()
         for seen, first_active, events, mask in facts.others:
             marks[sd.churn_marks(boundaries, self.silent_days, seen, first_active, events, mask)] += 1
-        if not churn:
-            return RetentionReport(cohorts, [], unbounded)
-        churns = [sd.WeekChurn(w.week, w.base + base, w.churned + lost)
-                  for w, (base, lost) in zip(sd.churn_from_marks(first_week, weeks, marks), facts.settled)]
-        return RetentionReport(cohorts, churns, unbounded)
+        return facts.joiners, [sd.WeekChurn(w.week, w.base + base, w.churned + lost)
+                               for w, (base, lost) in zip(sd.churn_from_marks(start, n, marks), facts.settled)]
+
+    async def _churn(self, chat_id: int, today: date, stored: dict[date, tuple[int, int]],
+                     counted: list[sd.WeekChurn]) -> list[sd.WeekChurn]:
+        """The stored weeks with the counted ones (a stored week's row wins), the counted weeks that are final
+        stored: a week's churn is final once its Sunday is (storage.stats.final_day) — nothing can change it then."""
+        final = final_day(today)
+        await self.repo.store_churn(chat_id, [(c.week, c.base, c.churned) for c in counted
+                                              if c.week not in stored and c.week + timedelta(days=6) <= final])
+        weeks = {c.week: c for c in counted} | {w: sd.WeekChurn(w, *bc) for w, bc in stored.items()}
+        return [weeks[w] for w in sorted(weeks)]
+
+    async def store_final_week(self, chat_id: int, today: date, tz: str) -> bool:
+        """The daily pass: the newest final week's churn, stored if it is not yet (True then)."""
+        week = sd.week_start(final_day(today) - timedelta(days=6))
+        if await self.repo.stored_churn(chat_id, week, week):
+            return False
+        _, counted = await self._retention(chat_id, week, week, today, tz, [week])
+        await self._churn(chat_id, today, {}, counted)
+        return True

@@ -115,15 +115,6 @@ async def test_admins_apart_bots_never_and_members_now(db, chat):
     assert [(c.user_id, c.messages, c.active_days) for c in top] == [(2, 5, 2), (1, 2, 1)]
 
 
-async def test_histories_read_back_in_group_time(db, chat):
-    await stage(db, PEOPLE)
-    got = {h.user_id: h for h in await StatsRepo(db).histories(CHAT, local(-10), "Asia/Shanghai")}
-    assert set(got) == {1, 2, 3, 5}
-    assert got[1].events == ((local(-5), "join"), (local(1), "leave"), (local(4), "join"))
-    assert got[1].active_days == frozenset({local(-5), local(5)})
-    assert got[5].events[-1] == (local(3), "leave") and got[3].admin
-
-
 async def test_messages_per_local_hour_are_batched_and_a_failed_batch_goes_back(db, chat):
     buffer = ActivityBuffer(ActivityRepo(db))
     at = datetime(2026, 3, 2, 23, 30, tzinfo=timezone.utc)     # Tuesday 07:30 in Shanghai
