@@ -85,13 +85,22 @@ class InboxRequest(AnsweredRequest):
     """The getUpdates connection: a batch Telegram sent is in the inbox before PTB sees it; and an outage is one
     warning when polling starts failing and one when it works again, not a line per retry."""
 
-    __slots__ = ("_inbox", "_outage_since", "_failed_polls")
+    __slots__ = ("_inbox", "_outage_since", "_failed_polls", "_decoded")
 
     def __init__(self, inner: BaseRequest, inbox: InboxService) -> None:
         super().__init__(inner)
         self._inbox = inbox
         self._outage_since: float | None = None
         self._failed_polls = 0
+        # The last getUpdates answer as (payload, its JSON): PTB asks parse_json_payload for the same bytes next,
+        # and gets what was decoded to record the batch instead of decoding every update a second time.
+        self._decoded: tuple[bytes, Any] | None = None
+
+    def parse_json_payload(self, payload: bytes) -> Any:
+        decoded, self._decoded = self._decoded, None
+        if decoded is not None and decoded[0] is payload:
+            return decoded[1]
+        return BaseRequest.parse_json_payload(payload)
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None, **timeouts: Any) -> tuple[int, bytes]:
         polling = url.rsplit("/", 1)[-1].lower() == "getupdates"
@@ -120,14 +129,16 @@ class InboxRequest(AnsweredRequest):
             self._outage_since, self._failed_polls = None, 0
 
     async def _record(self, payload: bytes) -> None:
+        self._decoded = None
         try:
-            body = json.loads(payload)
+            body = json.loads(payload.decode("utf-8", "replace"))  # as PTB's parse_json_payload decodes it
         except ValueError:
             return  # PTB refuses it with its own error; nothing was delivered
         result = body.get("result") if isinstance(body, dict) else None
         if isinstance(result, list) and result:
             # A failure here (disk full…) propagates: PTB does not take the batch, Telegram sends it again.
             await self._inbox.receive(result)
+        self._decoded = (payload, body)
 
 
 class InboxQueue(asyncio.Queue):
