@@ -1058,6 +1058,29 @@ def evaluate(event: Event, rules: Iterable[Rule], member: MemberFacts, window: W
     return Decision(tuple(effects), tuple(trace))
 
 
+# The conditions that look at the member (MemberFacts); every other one looks only at the event, the window and the
+# group's clock.
+MEMBER_CONDITIONS = frozenset({"days", "messages", "tier", "lacks", "role", "rolein"})
+_NOBODY = MemberFacts()
+
+
+def may_fire(event: Event, rules: Iterable[Rule], window: Window, now: datetime, ctx: Ctx | None = None) -> bool:
+    """Whether some rule could fire on this event for some member: evaluate with the member unknown (a condition on
+    the member taken as holding, nobody exempt or approved, nothing stopped). False: evaluate fires nothing on it,
+    whoever the member is, so the member need not be read."""
+    ctx = ctx or Ctx()
+    for rule in rules:
+        if not rule.enabled or not _triggered(rule, event) or (event.sticky_command and rewards(rule)):
+            continue
+        if not all(c.key in MEMBER_CONDITIONS or _holds(c, event, _NOBODY, window, ctx, now) for c in rule.conditions):
+            continue
+        last = window.fired.get((rule.id, event.user_id))
+        if rule.cooldown and last is not None and event.date - last < rule.cooldown:
+            continue
+        return True
+    return False
+
+
 def needs_message_text(rules: Iterable[Rule]) -> bool:
     """Whether any enabled rule can fire on a message or an edit (a group without one costs nothing per message)."""
     return any(r.enabled and any(t.key in ("message", "edit") for t in r.triggers) for r in rules)

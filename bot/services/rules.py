@@ -18,7 +18,7 @@ from bot.domain.points import Reason
 from bot.domain.roles import Role, role_from
 from bot.domain.rules import (
     BLOCKLIST_RULE, BlockAction, block_action_line, block_tag, is_blocklist, FLOOD_MAX_WINDOW, FLOOD_RULE, LOCK_PREFIX, LOCKS, MAX_RULES, Ctx, Decision, Event, Fired, MemberFacts, Part, Rule, RuleError, RuleSyntaxError,
-    Counted, Window, evaluate, flood_line, window_counts, flood_of, inactivity_thresholds, listed_in, parse_rule, violation_windows, window_horizon,
+    Counted, Window, evaluate, flood_line, may_fire, window_counts, flood_of, inactivity_thresholds, listed_in, parse_rule, violation_windows, window_horizon,
 )
 from bot.domain.rules_io import Diff, RuleSet, RulesImportError, diff, export_text, parse_import
 from bot.services.actions import Action, Outcome
@@ -484,9 +484,11 @@ class RulesService:
         if event.kind in ("message", "command") and windowed and loaded.windows:
             window.horizon = loaded.horizon
             window.record(event.user_id, event.date, event.text)  # an edit is never counted again
+        ctx = await self._ctx(event.chat_id, loaded, event.date, settings)
+        if not may_fire(event, loaded.rules, window, self.clock.now(), ctx):
+            return None  # nothing can fire, whoever sent it: the member is not read (a member's first message read them)
         facts = await self.facts(event.chat_id, event.user_id, exempt, self.clock.now(), loaded.messages, this_message=counted)
-        decision = evaluate(event, loaded.rules, facts, window, self.clock.now(),
-                            await self._ctx(event.chat_id, loaded, event.date, settings))
+        decision = evaluate(event, loaded.rules, facts, window, self.clock.now(), ctx)
         if not decision.effects:
             return None
         for rule in decision.fired:

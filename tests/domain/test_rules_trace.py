@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from bot.domain.roles import Role
 from bot.domain.rules import (
-    _SCRIPTS, EXTRAS, REGISTRY, Ctx, Event, Fired, Kind, MemberFacts, Window, _names_roles, _triggered, evaluate,
+    _SCRIPTS, EXTRAS, REGISTRY, Ctx, Event, Fired, Kind, MemberFacts, Window, _names_roles, _triggered, evaluate, may_fire,
     normalise, parse_rule, rewards, word_pattern,
 )
 
@@ -202,3 +202,48 @@ def test_normalise_of_ascii_is_what_the_unicode_forms_give():
         assert normalise(text) == _old_normalise(text), repr(text)
     for text in TEXTS:
         assert normalise(text) == _old_normalise(text)
+
+
+def test_may_fire_is_false_only_where_evaluate_fires_nothing_for_any_member():
+    """The member is read for a message only when may_fire says some rule could fire on it: for random rules and
+    messages, when it says no, evaluate fires nothing whoever the member is (every role, tier, age, count, exempt or
+    approved); and it says no often (most messages meet no content rule), so the read it saves is real."""
+    rnd = random.Random(11)
+    parsed = [parse_rule(line, f"r{i}") for i, line in enumerate(LINES)]
+    members = [MemberFacts(role, tier, "bronze", days, count, exempt=exempt, approved=approved)
+               for role in Role for tier in (0, 2) for days, count in ((0, 0), (5, 9))
+               for exempt, approved in ((False, False), (True, False), (False, True))]
+    said_no = said_yes_and_fired = 0
+    for case in range(500):
+        rules = [type(r)(r.triggers, r.conditions, r.effects, r.name, i + 1, rnd.random() > 0.15, r.cooldown, r.continue_after)
+                 for i, r in enumerate(rnd.sample(parsed, rnd.randint(1, 6)))]
+        window = Window()
+        user = rnd.choice([7, 8])
+        for back in range(rnd.randint(0, 6)):
+            window.record(rnd.choice([7, 8]), NOW - timedelta(seconds=rnd.randint(0, 90)), rnd.choice(TEXTS))
+        for rule in rnd.sample(rules, rnd.randint(0, min(2, len(rules)))):
+            window.fired[(rule.id, user)] = NOW - timedelta(seconds=rnd.randint(0, 120))
+        event = Event(rnd.choice(["message", "message", "edit", "command", "join"]), -100, user,
+                      NOW + timedelta(seconds=rnd.randint(0, 5)), 1, rnd.choice(TEXTS),
+                      tuple(rnd.sample(["x.spam.com", "evil.org", "ok.net", ""], rnd.randint(0, 2))),
+                      rnd.randint(0, 2), rnd.random() < 0.2, rnd.choice([None, None, "photo", "sticker"]),
+                      rnd.randint(0, 3), rnd.random() < 0.1, sticky_command=rnd.random() < 0.2)
+        fired = [bool(evaluate(event, rules, m, window, NOW, CTX).effects) for m in members]
+        if not may_fire(event, rules, window, NOW, CTX):
+            said_no += 1
+            assert not any(fired), case
+        elif any(fired):
+            said_yes_and_fired += 1
+    assert said_no > 100 and said_yes_and_fired > 100
+
+
+def test_the_default_content_rules_need_no_member_for_a_plain_message():
+    rules = [parse_rule("when message and flood 6 in 10s then mute 10m", "antiflood"),
+             parse_rule("when message and has forward and lacks post_links and role < spreader then delete, explain", "fw"),
+             parse_rule('when message or edit and words in blocklist then delete, warn "blocklist"', "blocklist")]
+    rules = [type(r)(r.triggers, r.conditions, r.effects, r.name, i + 1, True, r.cooldown, r.continue_after) for i, r in enumerate(rules)]
+    plain = Event("message", -100, 7, NOW, 1, "hello there")
+    assert not may_fire(plain, rules, Window(), NOW, CTX)
+    assert may_fire(Event("message", -100, 7, NOW, 1, "casino night"), rules, Window(), NOW, CTX)  # the blocklist
+    forwarded = Event("message", -100, 7, NOW, 1, "hello", forward=True)
+    assert may_fire(forwarded, rules, Window(), NOW, CTX)  # the tier and role decide: the member is read
