@@ -16,12 +16,12 @@ from bot.context import BotContext
 from bot.domain.errors import UsageError
 from bot.domain.points import InsufficientPointsError
 from bot.domain.roles import Role, require
-from bot.domain.shop import MAX_CODE_SENDS, PrivateChatNeededError, PurchaseDoneError, ShopError, parse_codes, parse_id, valid_nonce
+from bot.domain.shop import PrivateChatNeededError, PurchaseDoneError, ShopError, parse_codes, parse_id, valid_nonce
 from bot.telegram_port import user_info
 from bot.texts import Translator, language_for_user, translator
 from bot.texts import core as core_texts
 from bot.texts import shop as texts
-from handlers.base import answer_query, attempt, best_effort, command, delete_quietly, edit_query_message, reply
+from handlers.base import Attempt, answer_query, attempt, best_effort, command, delete_quietly, edit_query_message, reply
 from storage.shop import Order, ShopItem
 
 log = logging.getLogger(__name__)
@@ -88,11 +88,26 @@ async def _send_private(context: BotContext, user_id: int, text: str) -> bool:
 
 
 async def _send_code(context: BotContext, order: Order, group: str, code: str, language: str | None, *, again: bool = False):
-    """The code's private message (an Attempt): the order is fulfilled only once it went out. The send is recorded
-    as under way before (the purchase's transaction, or ShopService.begin_send), so a crash around it is found at
-    start (job_resume_codes)."""
+    """The code's private message (an Attempt), nothing recorded: _deliver_code records its outcome."""
     text = texts.code_message(_private_tr(context, language), group, order, code, again=again)
     return await attempt(f"code of order #{order.id} to {order.user_id}", lambda: context.bot.send_message(order.user_id, text))
+
+
+async def _deliver_code(context: BotContext, order: Order, group: str, code: str, language: str | None, *,
+                        actor_id: int | None = None, again: bool = False, undo_refused: bool = False) -> tuple[Attempt, Order]:
+    """The code's private message, then its record: the order is fulfilled only once it went out; otherwise it stays
+    pending for an admin (unsure: it may have arrived) — or, undo_refused (at the purchase: the buyer blocked the bot
+    meanwhile), the sale is undone. The send is recorded as under way before (the purchase's transaction,
+    ShopService.begin_send or resumable_sends), so a crash around it is found at start (job_resume_codes)."""
+    shop = context.services.shop
+    sent = await _send_code(context, order, group, code, language, again=again)
+    if sent.done:
+        order = await shop.delivered(order.id, actor_id)
+    elif sent.refused and undo_refused:
+        await shop.undeliverable(order.id)
+    else:
+        await shop.send_failed(order.id, unsure=sent.unsure)
+    return sent, order
 
 
 async def _tell_buyer(context: BotContext, order: Order, group: str, render) -> bool:
@@ -204,12 +219,10 @@ async def cmd_fulfil(update: Update, context: BotContext) -> None:
     code = await shop.code_of(order)
     if code is not None:  # a code Telegram did not take at the purchase: fulfilled once it goes out now
         await shop.begin_send(order.id)
-        sent = await _send_code(context, order, chat.title or "", code, order.buyer_language)
+        sent, order = await _deliver_code(context, order, chat.title or "", code, order.buyer_language, actor_id=context.actor.user_id)
         if not sent.done:
-            await shop.send_failed(order.id, unsure=sent.unsure)
             await reply(update, context, texts.code_not_sent(context.tr, order))
             return
-        order = await shop.delivered(order.id, context.actor.user_id)
         told = True
     else:
         order = await shop.fulfil(chat.id, order.id, context.actor.user_id)
@@ -230,28 +243,10 @@ async def cmd_reject(update: Update, context: BotContext) -> None:
 
 
 async def job_resume_codes(context: BotContext) -> None:
-    """At start: a code send an earlier process began and never finished (killed before the message went out, or
-    after but before "delivered" was written) is uncertain. Sending the same code to the same buyer again is harmless,
-    so it is sent once more, marked as such, and the order fulfilled; if that fails too, it stays pending for an admin
-    (whose /reject then retires the code). Never a different code: the order keeps the one reserved at purchase."""
-    shop = context.services.shop
-    for order in await shop.cut_off_sends():
-        code = await shop.code_of(order)
-        if code is None:  # pragma: no cover - a send is only ever begun for an order holding a code
-            await shop.send_failed(order.id, unsure=False)
-            continue
-        if order.sends >= MAX_CODE_SENDS:  # restarts keep cutting it off: leave it to an admin
-            await shop.send_failed(order.id, unsure=True)
-            continue
+    """At start: send again the codes an earlier process was cut off sending (which: ShopService.resumable_sends)."""
+    async for order, code in context.services.shop.resumable_sends():
         known = await context.services.groups.group(order.chat_id)
-        group = known.title if known is not None else ""
-        if not await shop.claim_resend(order):
-            continue
-        sent = await _send_code(context, order, group, code, order.buyer_language, again=True)
-        if sent.done:
-            await shop.delivered(order.id)
-        else:
-            await shop.send_failed(order.id, unsure=sent.unsure)
+        await _deliver_code(context, order, known.title if known is not None else "", code, order.buyer_language, again=True)
 
 
 # --- buttons ---------------------------------------------------------------------------------------------------
@@ -326,18 +321,15 @@ async def _confirm(update: Update, context: BotContext, item_id: int, cost: int,
         return text, True
     order = purchase.order
     if purchase.code is not None:
-        sent = await _send_code(context, order, chat.title or "", purchase.code, buyer.language_code)
-        if sent.refused:  # blocked the bot meanwhile: undo the sale
-            await shop.undeliverable(order.id)
+        sent, order = await _deliver_code(context, order, chat.title or "", purchase.code, buyer.language_code, undo_refused=True)
+        if sent.refused:  # blocked the bot meanwhile: the sale is undone
             text = texts.code_undelivered(context.tr, buyer.full_name, order.item_name)
             await _edit(query, text)
             return text, True
         if not sent.done:  # no answer (it may have gone out) or a long flood wait: pending, for an admin
-            await shop.send_failed(order.id, unsure=sent.unsure)
             text = texts.code_pending(context.tr, buyer.full_name, order.item_name, order.id)
             await _edit(query, text)
             return text, True
-        order = await shop.delivered(order.id)
         await _edit(query, texts.bought_code(context.tr, buyer.full_name, order))
     elif purchase.item.grants == "makeup_card":
         await _edit(query, texts.bought_card(context.tr, buyer.full_name, order))

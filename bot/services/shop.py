@@ -8,7 +8,7 @@ UNIQUE request key makes a repeated confirmation a no-op. Telegram is reached on
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,7 +16,7 @@ from bot.clock import Clock
 from bot.domain.levels import Tier
 from bot.domain.points import Currency, InsufficientPointsError, Reason, ledger_key
 from bot.domain.shop import (
-    MAX_ACTIVE_ITEMS, ItemInactiveError, OrderDecidedError, PriceChangedError, PrivateChatNeededError, PurchaseDoneError,
+    MAX_ACTIVE_ITEMS, MAX_CODE_SENDS, ItemInactiveError, OrderDecidedError, PriceChangedError, PrivateChatNeededError, PurchaseDoneError,
     ShopInputError, SoldOutError, UnknownItemError, UnknownOrderError, can_buy, parse_edit, parse_item_spec, valid_nonce,
 )
 from storage.db import Database
@@ -232,9 +232,23 @@ class ShopService:
         async with self.db.transaction() as tx:
             return await ShopRepo.claim_resend(tx, order.id, order.sends, self.clock.now())
 
-    async def cut_off_sends(self) -> list[Order]:
-        """Orders whose code send an earlier process began and never finished (killed before or after it went out)."""
-        return await self.repo.cut_off_sends(self.started_at)
+    async def resumable_sends(self) -> AsyncIterator[tuple[Order, str]]:
+        """At start: the code sends an earlier process began and never finished (killed before the message went out,
+        or after but before "delivered" was written) are uncertain. Sending the same code to the same buyer again is
+        harmless, so each is claimed for one more send and yielded with its code (one at a time: the next is claimed
+        only once the caller asks for it, after settling this one). One that restarts keep cutting off
+        (MAX_CODE_SENDS) is left pending for an admin (whose /reject then retires the code). Never a different code:
+        the order keeps the one reserved at purchase."""
+        for order in await self.repo.cut_off_sends(self.started_at):
+            code = await self.code_of(order)
+            if code is None:  # pragma: no cover - a send is only ever begun for an order holding a code
+                await self.send_failed(order.id, unsure=False)
+                continue
+            if order.sends >= MAX_CODE_SENDS:
+                await self.send_failed(order.id, unsure=True)
+                continue
+            if await self.claim_resend(order):  # False: another pass already did
+                yield order, code
 
     async def delivered(self, order_id: int, actor_id: int | None = None) -> Order:
         """The order's code went out by private message: only now is it fulfilled."""

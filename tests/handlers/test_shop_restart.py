@@ -10,6 +10,7 @@ from telegram import Update
 import handlers.shop as shop_handlers
 from bot.app import ALLOWED_UPDATES
 from bot.context import BotContext
+from bot.domain.shop import MAX_CODE_SENDS
 from tests.handlers.test_inbox import crash
 from tests.handlers.test_shop import add, balance, buttons, fund, open_confirm, orders, stock
 from tests.helpers import say
@@ -119,7 +120,7 @@ async def test_an_order_cut_off_by_kill_after_kill_is_left_to_an_admin(pg, group
     """A resend that a kill cuts off again is tried at the next start, but not forever: after MAX_CODE_SENDS begun
     sends the order waits for an admin (/fulfil or /reject) instead of messaging the buyer at every restart."""
     g = group
-    _item, order = await killed_during_delivery(pg, g, monkeypatch, "after", earlier_sends=shop_handlers.MAX_CODE_SENDS - 1)
+    _item, order = await killed_during_delivery(pg, g, monkeypatch, "after", earlier_sends=MAX_CODE_SENDS - 1)
     await resume(pg)
     assert len(codes_sent(pg, g.alice)) == 1  # not sent again
     assert [r[-1] for r in await orders(pg, g.chat)] == ["pending"]
