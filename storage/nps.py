@@ -38,14 +38,10 @@ class NpsRepo:
         row = await self.db.fetchone("SELECT * FROM nps_surveys WHERE id = ?", (survey_id,))
         return None if row is None else _survey(row)
 
-    async def open(self, chat_id: int, by: int | None, now: datetime, closes_at: datetime) -> Survey | None:
-        """A new survey, unless one is still open (then None)."""
-        async with self.db.transaction() as tx:
-            return await self.open_in(tx, chat_id, by, now, closes_at)
-
     @staticmethod
     async def open_in(tx, chat_id: int, by: int | None, now: datetime, closes_at: datetime) -> Survey | None:
-        """open(), inside another transaction (the outbox's first row for the survey's message)."""
+        """A new survey, unless one is still open (then None); in the caller's transaction (/nps open's own, or the
+        outbox's first row for the survey's message)."""
         cur = await tx.execute(
             "SELECT 1 FROM nps_surveys WHERE chat_id = ? AND closed_at IS NULL AND closes_at > ?", (chat_id, iso(now)))
         if await cur.fetchone():

@@ -28,21 +28,23 @@ class NpsService:
         self.open_days = open_days
 
     async def open(self, chat_id: int, by: int | None, at: datetime) -> Survey:
-        survey = await self.repo.open(chat_id, by, at, at + timedelta(days=self.open_days))
-        if survey is None:
-            raise NpsError(reason="already_open")
-        return survey
+        """A new survey (/nps open). NpsError when one is still open: nothing is written."""
+        async with self.repo.db.transaction() as tx:
+            return await self._open_in(tx, chat_id, by, at)
 
     def opening(self, chat_id: int, by: int | None, at: datetime, choices_for: Callable[[Survey], T]):
         """For the outbox's `opens`: the survey is opened in the transaction of its message's first push-log row
         (so a crash never leaves one without the other, and a run cut off before it runs again cleanly), and its
         buttons (choices_for) name it. NpsError when one is still open: nothing is written."""
         async def opens(tx) -> T:
-            survey = await NpsRepo.open_in(tx, chat_id, by, at, at + timedelta(days=self.open_days))
-            if survey is None:
-                raise NpsError(reason="already_open")
-            return choices_for(survey)
+            return choices_for(await self._open_in(tx, chat_id, by, at))
         return opens
+
+    async def _open_in(self, tx, chat_id: int, by: int | None, at: datetime) -> Survey:
+        survey = await NpsRepo.open_in(tx, chat_id, by, at, at + timedelta(days=self.open_days))
+        if survey is None:
+            raise NpsError(reason="already_open")
+        return survey
 
     async def posted(self, survey: Survey, message_id: int) -> None:
         await self.repo.set_message(survey.id, message_id)
