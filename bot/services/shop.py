@@ -306,14 +306,14 @@ class ShopService:
             order = await self._pending_order(tx, chat_id, order_id)
             refunded = await self._reverse(tx, order, "pending", actor_id, reason)
             await ShopRepo.end_send(tx, order_id)
-            retired = False
-            if await ShopRepo.code_in(tx, order_id) is not None:
-                if order.sends > 0:  # it may have reached the buyer: never sold again
-                    retired = True
-                elif await ShopRepo.release_code(tx, order_id):  # never sent: back on the shelf
+            # A code that may have reached the buyer is never sold again; one never sent goes back on the shelf
+            # (release_code: False when the order holds no code — then its stock goes back).
+            retired = order.sends > 0 and await ShopRepo.code_in(tx, order_id) is not None
+            if not retired:
+                if await ShopRepo.release_code(tx, order_id):
                     await ShopRepo.sync_code_stock(tx, order.item_id)
-            else:
-                await ShopRepo.restore_stock(tx, order.item_id)
+                else:
+                    await ShopRepo.restore_stock(tx, order.item_id)
             updated = await ShopRepo.order_in(tx, order_id)
         return Decision(updated, refunded, retired)
 

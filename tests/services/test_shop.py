@@ -231,6 +231,21 @@ async def test_an_undeliverable_code_is_returned_with_the_points(db, shop):
     assert again.code == "C1"
 
 
+@pytest.mark.parametrize("unsure", [False, True])
+async def test_a_rejected_code_goes_back_on_sale_only_if_it_was_never_sent(db, shop, unsure):
+    """Telegram said it did not send the code (unsure=False): /reject puts it back on the shelf. No answer came
+    (unsure): the buyer may hold it, so it is retired and the item stays sold out."""
+    item = await shop.add_item(CHAT, "Key | 10")
+    await shop.add_codes(CHAT, item.id, ["C1"])
+    await fund(db, 1, 50)
+    bought = await shop.purchase(CHAT, 1, item.id, nonce())
+    await shop.send_failed(bought.order.id, unsure=unsure)
+    decision = await shop.reject(CHAT, bought.order.id, 9)
+    assert (decision.refunded, decision.retired) == (10, unsure)
+    assert (await shop.repo.item(item.id)).stock == (0 if unsure else 1)
+    assert await shop.code_of(decision.order) == ("C1" if unsure else None)
+
+
 async def test_adding_codes_skips_known_ones_and_makes_stock_follow_codes(db, shop):
     item = await shop.add_item(CHAT, "Key | 10 | stock 50")
     first = await shop.add_codes(CHAT, item.id, ["A", "B"])
