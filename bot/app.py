@@ -330,17 +330,6 @@ async def _now_if(services: Services, work: bool) -> datetime | None:
     return services.clock.now() if work else None
 
 
-# The frequent polls, each with when it next has work (None: none until something new comes in). Production runs
-# them on their interval; a simulated clock that jumps (Playground.wait) runs one only at its first tick from that
-# time on — the tick that would have found the work — not the thousands of empty ticks before it.
-POLLS: dict[str, Callable[[Services], Awaitable[datetime | None]]] = {
-    "db:checkpoint": lambda s: _now_if(s, s.db.written_since_checkpoint),
-    "counters:flush": lambda s: _now_if(s, s.activity.unflushed or s.points.unflushed),
-    "schedules:tick": lambda s: s.schedules.next_due(),
-    "nightmode:tick": lambda s: s.nightmode.next_due(),
-}
-
-
 async def job_checkpoint(context: BotContext) -> None:
     """The WAL is copied into the database here, not inside a commit (the writer has autocheckpoint off)."""
     await context.services.db.checkpoint()
@@ -349,6 +338,17 @@ async def job_checkpoint(context: BotContext) -> None:
 async def job_prune_inbox(context: BotContext) -> None:
     await context.services.inbox.prune()
     await context.services.rules.prune_marks()  # join rules' once-marks, kept as long as handled updates
+
+
+# The frequent polls, by their job, each with when it next has work (None: none until something new comes in).
+# Production runs them on their interval; a simulated clock that jumps (Playground.wait) runs one only at its first
+# tick from that time on — the tick that would have found the work — not the thousands of empty ticks before it.
+POLLS: dict[Callable, Callable[[Services], Awaitable[datetime | None]]] = {
+    job_checkpoint: lambda s: _now_if(s, s.db.written_since_checkpoint),
+    points.job_flush: lambda s: _now_if(s, s.activity.unflushed or s.points.unflushed),
+    schedules.job_tick: lambda s: s.schedules.next_due(),
+    nightmode.job_night: lambda s: s.nightmode.next_due(),
+}
 
 
 async def set_command_menus(app: Application) -> None:

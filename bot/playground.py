@@ -96,7 +96,7 @@ class Playground:
             at = job.next_t
             if at is None:
                 continue
-            if (poll := POLLS.get(job.name)) is not None:
+            if (poll := POLLS.get(job.callback)) is not None:
                 work = await poll(self.services)
                 if work is None:
                     continue

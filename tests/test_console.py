@@ -290,6 +290,8 @@ async def test_wait_a_day_jumps_to_each_due_thing_and_runs_it_in_order_at_its_ow
             "· the clock moved 2026-05-04 09:00 → 2026-05-05 09:00 UTC")
         # A day of 10-second ticks is 8,640 of them, and as many night-mode looks: those with nothing to do are not run.
         assert ticks.count("schedules:tick") <= 3 and "nightmode:tick" not in ticks
+        # Likewise the WAL checkpoint (every 5 s) and the counters' flush: each runs only when it has work.
+        assert ticks.count("db:checkpoint") <= 10 and ticks.count("counters:flush") <= 10, sorted(set(ticks))
         await session.handle("wait 1d")
         posts = [m for m in pg.sim.messages(session.group) if m.get("text") == "Good morning"]
         assert [m["date"] for m in posts] == [int((start + timedelta(minutes=30, days=d)).timestamp()) for d in (0, 1)]
