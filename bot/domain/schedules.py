@@ -94,6 +94,33 @@ def _time(words: list[str], i: int) -> str:
     return f"{int(m.group(1)):02d}:{m.group(2)}"
 
 
+def _date(words: list[str], i: int) -> str:
+    """A calendar date, YYYY-MM-DD, that exists."""
+    word = _expect(words, i, "date")
+    try:
+        if not _DATE.match(word):
+            raise ValueError
+        datetime.strptime(word, "%Y-%m-%d")
+    except ValueError:
+        raise _bad(i, "date", word) from None
+    return word
+
+
+def _interval(words: list[str], i: int) -> str | None:
+    """`N` and a unit (m, min, h, d), at least MIN_INTERVAL, in canonical form (5m, 2h, 3d); None when the word is
+    not in that form at all."""
+    word = _expect(words, i, "interval").lower()
+    m = _EVERY.match(word)
+    if not m:
+        return None
+    n, unit = int(m.group(1)), UNITS[m.group(2)]
+    if n == 0:
+        raise _bad(i, "interval", word)
+    if timedelta(**{unit: n}) < MIN_INTERVAL:
+        raise ScheduleError(reason="too_often")
+    return f"{n}{m.group(2)[0]}"
+
+
 def _days(word: str, i: int) -> str:
     parts = word.lower().split(",")
     out = []
@@ -129,33 +156,20 @@ def parse_when(words: list[str]) -> tuple[str, str, str | None, int]:
     kind = _expect(words, 0, "kind").lower()
     i = 1
     if kind == "once":
-        date = _expect(words, i, "date")
-        if not _DATE.match(date):
-            raise _bad(i, "date", date)
-        try:
-            datetime.strptime(date, "%Y-%m-%d")
-        except ValueError:
-            raise _bad(i, "date", date) from None
-        spec, i = f"{date} {_time(words, i + 1)}", i + 2
+        spec, i = f"{_date(words, i)} {_time(words, i + 1)}", i + 2
     elif kind == "daily":
         spec, i = _time(words, i), i + 1
     elif kind == "weekly":
         spec, i = f"{_days(_expect(words, i, 'days'), i)} {_time(words, i + 1)}", i + 2
     elif kind == "every":
-        word = _expect(words, i, "interval").lower()
-        m = _EVERY.match(word)
-        if m:
-            n, unit = int(m.group(1)), UNITS[m.group(2)]
-            if n == 0:
-                raise _bad(i, "interval", word)
-            if timedelta(**{unit: n}) < MIN_INTERVAL:
-                raise ScheduleError(reason="too_often")
-            spec, i = f"{n}{m.group(2)[0]}", i + 1
-            if unit == "days" and i < len(words) and re.match(r"^\d+:\d+$", words[i]):  # a time, good or not
+        interval = _interval(words, i)
+        if interval is not None:
+            spec, i = interval, i + 1
+            if spec.endswith("d") and i < len(words) and re.match(r"^\d+:\d+$", words[i]):  # a time, good or not
                 spec, i = f"{spec} {_time(words, i)}", i + 1
         else:
             kind = "weekly"
-            spec, i = f"{_days(word, i)} {_time(words, i + 1)}", i + 2
+            spec, i = f"{_days(words[i].lower(), i)} {_time(words, i + 1)}", i + 2
     elif kind == "monthly":
         word = _expect(words, i, "day").lower()
         if word.isdigit() and 1 <= int(word) <= 31:
@@ -244,24 +258,18 @@ def typed(step: str, word: str, today: date_type | None = None) -> str:
     one-line syntax takes; ScheduleError(reason="typed", step=…) when it is not one, so the step is asked again. A
     date before `today` (group time) is refused as past."""
     word = word.strip().lower()
-    if step == "time" and _TIME.match(word):
-        return _time([word], 0)
-    if step == "date" and _DATE.match(word):
-        try:
-            day = datetime.strptime(word, "%Y-%m-%d").date()
-        except ValueError:
-            raise ScheduleError(reason="typed", step=step, got=word) from None
-        if today is not None and day < today:
-            raise ScheduleError(reason="past")
-        return word
-    if step == "interval" and _EVERY.match(word):
-        m = _EVERY.match(word)
-        n, unit = int(m.group(1)), UNITS[m.group(2)]
-        if n > 0 and timedelta(**{unit: n}) < MIN_INTERVAL:
-            raise ScheduleError(reason="too_often")
-        if n > 0:
-            return f"{n}{m.group(2)[0]}"
-    raise ScheduleError(reason="typed", step=step, got=word)
+    read = {"time": _time, "date": _date, "interval": _interval}.get(step)
+    try:
+        value = read([word], 0) if read is not None and word else None
+    except ScheduleError as err:
+        if err.params.get("reason") == "too_often":
+            raise
+        value = None
+    if value is None:
+        raise ScheduleError(reason="typed", step=step, got=word)
+    if step == "date" and today is not None and datetime.strptime(value, "%Y-%m-%d").date() < today:
+        raise ScheduleError(reason="past")
+    return value
 
 
 def _window_args(words: list[str], i: int, action: str) -> tuple[int | None, int | None, int | None, bool, int]:
@@ -293,13 +301,7 @@ def _window_args(words: list[str], i: int, action: str) -> tuple[int | None, int
 
 def _start(words: list[str], i: int) -> tuple[str, int]:
     """`from DATE [TIME]`: the first run is the schedule's first slot at or after it (00:00 if no time)."""
-    date = _expect(words, i, "date")
-    try:
-        if not _DATE.match(date):
-            raise ValueError
-        datetime.strptime(date, "%Y-%m-%d")
-    except ValueError:
-        raise _bad(i, "date", date) from None
+    date = _date(words, i)
     if i + 1 < len(words) and _TIME.match(words[i + 1]):
         return f"{date} {_time(words, i + 1)}", i + 2
     return f"{date} 00:00", i + 1

@@ -1,11 +1,11 @@
 """Schedules, pure: the compact syntax (errors name the word and what was expected), next runs in the group's
 timezone across DST changes, and what a tick does with a slot missed during downtime."""
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.schedules import ScheduleError, decide, next_run, parse, rezone, split_words
+from bot.domain.schedules import ScheduleError, decide, next_run, parse, parse_when, rezone, split_words, typed
 
 UTC = timezone.utc
 FIRST = datetime(2026, 1, 1, tzinfo=UTC)
@@ -163,3 +163,22 @@ def test_cron_day_of_week_is_standard_crontab_0_and_7_are_sunday_1_is_monday():
     with pytest.raises(ScheduleError) as err:
         parse(split_words('cron "0 9 * * 8" post x'))
     assert err.value.params == {"reason": "syntax", "position": 2, "expected": "cron", "got": "0 9 * * 8"}
+
+
+@pytest.mark.parametrize("step, word, value", [
+    ("time", " 9:05 ", "09:05"), ("date", "2026-05-10", "2026-05-10"), ("interval", "90MIN", "90m"), ("interval", "2d", "2d"),
+])
+def test_a_typed_answer_is_read_as_the_one_line_syntax_reads_it(step, word, value):
+    assert typed(step, word, today=date(2026, 5, 4)) == value
+    one_line = {"time": ["daily", value], "date": ["once", value, "10:00"], "interval": ["every", value]}[step]
+    assert value in parse_when(one_line)[1]
+
+
+@pytest.mark.parametrize("step, word, reason", [
+    ("time", "24:00", "typed"), ("time", "", "typed"), ("date", "2026-02-30", "typed"), ("date", "10/05/2026", "typed"),
+    ("date", "2026-05-03", "past"), ("interval", "0m", "typed"), ("interval", "4m", "too_often"), ("interval", "mon", "typed"),
+])
+def test_a_typed_answer_the_one_line_syntax_refuses_is_refused(step, word, reason):
+    with pytest.raises(ScheduleError) as err:
+        typed(step, word, today=date(2026, 5, 4))
+    assert err.value.params["reason"] == reason
