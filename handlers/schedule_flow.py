@@ -51,9 +51,9 @@ async def ask(context: BotContext, chat_id: int, state: list[str]) -> tuple[str,
     step = step_of(state)
     pick = lambda choices, per_row: _rows([(label, _data([*state, value])) for value, label in choices], per_row, _)  # noqa: E731
     if step == "action":
-        return texts.start(_), start_markup(_)
+        return texts.question(_, "action"), start_markup(_)
     if step == "kind":
-        return texts.how_often(_), pick([(k, _(label)) for k, label in texts.KINDS], 2)
+        return texts.question(_, "kind"), pick([(k, _(label)) for k, label in texts.KINDS], 2)
     if step == "days":
         chosen = state[2][1:].split(",") if len(state) > 2 and state[2][1:] else []
         toggles = []
@@ -61,29 +61,29 @@ async def ask(context: BotContext, chat_id: int, state: list[str]) -> tuple[str,
             now = [d for d in dom.DAYS if (d in chosen) != (d == day)]
             toggles.append((("✅ " if day in chosen else "") + _(label), _data([*state[:2], "@" + ",".join(now)])))
         done = [[InlineKeyboardButton(texts.next_step(_), callback_data=_data([*state[:2], ",".join(chosen)]))]] if chosen else []
-        return texts.which_days(_), _rows(toggles, 4, _, done)
+        return texts.question(_, "days"), _rows(toggles, 4, _, done)
     if step == "mday":
-        return texts.which_date(_), pick([(str(d), str(d)) for d in range(1, 32)], 7)
+        return texts.question(_, "mday"), pick([(str(d), str(d)) for d in range(1, 32)], 7)
     if step == "nth":
-        return texts.which_nth(_), pick([(n, _(label)) for n, label in texts.NTH], 5)
+        return texts.question(_, "nth"), pick([(n, _(label)) for n, label in texts.NTH], 5)
     if step == "weekday":
-        return texts.which_weekday(_), pick([(d, _(label)) for d, label in texts.DAYS], 4)
+        return texts.question(_, "weekday"), pick([(d, _(label)) for d, label in texts.DAYS], 4)
     if step == "multiplier":
-        return texts.how_much(_), pick([(m, m) for m in MULTIPLIERS], 3)
+        return texts.question(_, "multiplier"), pick([(m, m) for m in MULTIPLIERS], 3)
     if step == "duration":
-        return texts.how_long(_), pick([(d, d) for d in DURATIONS], 5)
+        return texts.question(_, "duration"), pick([(d, d) for d in DURATIONS], 5)
     if step == "content":
         return texts.write_content(_, "/schedule " + " ".join(command_words(state)), state[0]), None
     typed_below = texts.or_type(_, step, "/schedule " + " ".join(command_words(state, placeholders=True)))
     if step == "date":
         today = await context.services.schedules.today(chat_id)
         days = [today + timedelta(days=n) for n in range(7)]
-        return texts.which_day(_) + "\n" + typed_below, pick(
+        return texts.question(_, "date") + "\n" + typed_below, pick(
             [(d.isoformat(), texts.date_label(_, d, n)) for n, d in enumerate(days)], 4)
     if step == "time":
         tz = (await context.services.groups.settings(chat_id)).timezone
-        return texts.what_time(_, tz) + "\n" + typed_below, pick([(t, t) for t in TIMES], 5)
-    return texts.how_often_every(_) + "\n" + typed_below, pick([(i, i) for i in INTERVALS], 5)
+        return texts.question(_, "time", tz) + "\n" + typed_below, pick([(t, t) for t in TIMES], 5)
+    return texts.question(_, "interval") + "\n" + typed_below, pick([(i, i) for i in INTERVALS], 5)
 
 
 async def _checked(context: BotContext, chat_id: int, state: list[str]) -> list[str]:

@@ -16,6 +16,26 @@ DAYS = (("mon", N_("Mon")), ("tue", N_("Tue")), ("wed", N_("Wed")), ("thu", N_("
 NTH = (("first", N_("First")), ("second", N_("Second")), ("third", N_("Third")), ("fourth", N_("Fourth")), ("last", N_("Last")))
 
 
+# Each step's question, by the step's name (bot.domain.schedule_flow); the time's question names the group's zone.
+QUESTIONS = {
+    "action": N_("<b>New schedule.</b> What should I schedule?"),
+    "kind": N_("<b>New schedule.</b> How often?"),
+    "days": N_("<b>New schedule.</b> On which days? Press each day you want (✅ marks the chosen), then Next."),
+    "mday": N_("<b>New schedule.</b> On which day of the month? (29, 30 and 31 run only in the months that have them)"),
+    "nth": N_("<b>New schedule.</b> Which week of the month?"),
+    "weekday": N_("<b>New schedule.</b> On which weekday?"),
+    "multiplier": N_("<b>New schedule.</b> How many times the points during the window?"),
+    "duration": N_("<b>New schedule.</b> How long does the window last?"),
+    "date": N_("<b>New schedule.</b> On which day?"),
+    "time": N_("<b>New schedule.</b> At what time? (group time, {tz})"),
+    "interval": N_("<b>New schedule.</b> Every how long? (at least 5 minutes)"),
+}
+
+
+def question(_: Translator, step: str, tz: str = "") -> str:
+    return _(QUESTIONS[step]).format(tz=escape(tz))
+
+
 def cancel(_: Translator) -> str:
     return _("Cancel")
 
@@ -24,56 +44,12 @@ def next_step(_: Translator) -> str:
     return _("Next ▶")
 
 
-def start(_: Translator) -> str:
-    return _("<b>New schedule.</b> What should I schedule?")
-
-
-def how_often(_: Translator) -> str:
-    return _("<b>New schedule.</b> How often?")
-
-
-def which_day(_: Translator) -> str:
-    return _("<b>New schedule.</b> On which day?")
-
-
-def which_days(_: Translator) -> str:
-    return _("<b>New schedule.</b> On which days? Press each day you want (✅ marks the chosen), then Next.")
-
-
-def which_date(_: Translator) -> str:
-    return _("<b>New schedule.</b> On which day of the month? (29, 30 and 31 run only in the months that have them)")
-
-
-def which_nth(_: Translator) -> str:
-    return _("<b>New schedule.</b> Which week of the month?")
-
-
-def which_weekday(_: Translator) -> str:
-    return _("<b>New schedule.</b> On which weekday?")
-
-
-def how_much(_: Translator) -> str:
-    return _("<b>New schedule.</b> How many times the points during the window?")
-
-
-def how_long(_: Translator) -> str:
-    return _("<b>New schedule.</b> How long does the window last?")
-
-
 def date_label(_: Translator, day: date, offset: int) -> str:
     if offset == 0:
         return _("Today")
     if offset == 1:
         return _("Tomorrow")
     return f"{_(DAYS[day.weekday()][1])} {day:%m-%d}"
-
-
-def what_time(_: Translator, tz: str) -> str:
-    return _("<b>New schedule.</b> At what time? (group time, {tz})").format(tz=escape(tz))
-
-
-def how_often_every(_: Translator) -> str:
-    return _("<b>New schedule.</b> Every how long? (at least 5 minutes)")
 
 
 def or_type(_: Translator, step: str, command: str) -> str:
