@@ -38,7 +38,7 @@ from bot.services.points import PointsService
 from bot.services.outbox import Outbox
 from bot.services.roles import RoleService
 from bot.services.nightmode import NightModeService
-from bot.services.schedules import ScheduleService
+from bot.services.schedules import ScheduleService, announce_end, record_copy
 from bot.services.polls import PollService
 from bot.services.topics import TopicService
 from bot.services.shop import ShopService
@@ -173,6 +173,8 @@ def build_application(
     points_service = PointsService(db, LedgerRepo(db), PointsRepo(db), group_service, config.points, clock, CampaignRepo(db))
     points_service.ride_with(inbox.repo)  # a message's chat XP commits with its update's handled mark
     outbox = Outbox(OutboxRepo(db), ScheduleRepo(db), group_service, PointsRepo(db), members, BotOutbox(app.bot, attempt), clock)
+    # What a sent post also records, in the transaction of its 'sent': a schedule's copy, a campaign start's end.
+    outbox.after_sent.update(schedule=record_copy, announces=announce_end)
     app.bot_data.services = Services(
         config=config, clock=clock, db=db, inbox=inbox,
         groups=group_service,

@@ -36,7 +36,7 @@ async def perform(context: BotContext, work: Deferred) -> None:
             return
         pushed = await s.outbox.post(work.chat_id, p["kind"], p["text"], photo=p.get("photo"), buttons=p.get("buttons"),
                                      pin=bool(p.get("pin")), names=p.get("names") or (), held=True, choices=p.get("choices"),
-                                     topic=p.get("topic"), schedule=p.get("schedule"), announces=p.get("announces"))
+                                     topic=p.get("topic"), after=s.outbox.after_of(p))
         await replace_previous(context, pushed)  # a schedule's post held by quiet hours: recorded as if sent at once
     elif work.kind == INACTIVITY_WORK:  # the rules' daily inactivity pass; it books the next one itself
         since = work.payload.get("since")
@@ -78,7 +78,7 @@ async def run(context: BotContext, schedule: Schedule) -> str:
         from bot.texts import points as points_texts
         rows = await s.points.top(schedule.chat_id, "points", "week")
         text = points_texts.top(tr, "points", "week", await _names(context, schedule.chat_id, rows))
-        pushed = await s.outbox.post(schedule.chat_id, "leaderboard", text, topic=topic, schedule=schedule.id)
+        pushed = await s.outbox.post(schedule.chat_id, "leaderboard", text, topic=topic, after={"schedule": schedule.id})
         await replace_previous(context, pushed)  # `replace`: the previous board goes
         return pushed.outcome
     if schedule.action == "campaign":
@@ -108,8 +108,9 @@ async def replace_previous(context: BotContext, pushed) -> None:
     """`replace`: the previous copy of a schedule's post is deleted now that the new one is out. The delete was
     written (claimed) with the record of the new copy, so a crash before it is done leaves it to the tick after the
     restart; a network error or a 429 is tried again later, as any deferred delete."""
-    if pushed.replaced is not None:
-        await settle(context, pushed.replaced, delete_work)
+    replaced = pushed.after.get("schedule")  # the schedule's after-sent hook: the previous copy's delete, claimed
+    if replaced is not None:
+        await settle(context, replaced, delete_work)
 
 
 async def run_claim(context: BotContext, claim: Claim) -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database, from_iso, iso
-from storage.schedules import Deferred, announced_in, record_copy_in, settle_in
+from storage.schedules import settle_in
 
 # What may have reached the group: counted toward the caps ('sending' is a send under way, 'lost' one cut off by a
 # crash — it may be in the group, so it counts, and the cap is never passed).
@@ -43,19 +43,12 @@ class OutboxRepo:
                 await settle_in(tx, settles[0], settles[1], now)
         return row_id
 
-    async def finish(self, row_id: int, outcome: str, detail: str | None, now: datetime | None = None,
-                     copy: tuple[int, int] | None = None, announces: int | None = None) -> Deferred | None:
-        """A 'sending' row's outcome, once Telegram answered. `copy`: (schedule, message id) of a schedule's post that
-        went out, recorded in the same transaction (storage.schedules.record_copy_in); the delete of the copy it
-        replaces, if any. `announces`: a campaign start's end announcement (deferred row), to be made now that the
-        start is out (storage.schedules.announced_in)."""
+    async def finish(self, row_id: int, outcome: str, detail: str | None, also=None):
+        """A 'sending' row's outcome, once Telegram answered. `also`: a feature's own write, also(tx), in the same
+        transaction (the outbox's after-sent hooks); what it returns is returned."""
         async with self.db.transaction() as tx:
             await tx.execute("UPDATE push_log SET outcome = ?, detail = ? WHERE id = ?", (outcome, detail, row_id))
-            if announces is not None:
-                await announced_in(tx, announces)
-            if copy is not None and now is not None:
-                return await record_copy_in(tx, copy[0], copy[1], now)
-        return None
+            return None if also is None else await also(tx)
 
     async def recover(self) -> int:
         """At start: sends a crash cut off (no answer recorded) become 'lost' — never sent again, shown in /pushlog."""

@@ -5,10 +5,12 @@ dropped, per kind), members' opt-outs of mentions and private messages, and logs
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from bot.clock import Clock
 from bot.domain import outbox as dom
@@ -17,11 +19,15 @@ from bot.services.groups import GroupService
 from storage.outbox import OutboxRepo, PushEntry
 from storage.points import PointsRepo
 from storage.members import MemberRepo
-from storage.schedules import Deferred, ScheduleRepo
+from storage.schedules import ScheduleRepo
 
 log = logging.getLogger(__name__)
 
 CAPPED_KINDS = [k for k, p in dom.POLICIES.items() if p.capped]
+
+# A feature's write once its post is out: hook(tx, the post's value for it, message id, now), in the transaction
+# that records the 'sent'; what it returns is the Pushed's `after[name]`.
+AfterSent = Callable[[Any, Any, "int | None", datetime], Awaitable[Any]]
 
 
 @dataclass
@@ -43,7 +49,7 @@ class Pushed:
     outcome: str  # sent | capped | deferred | dropped | suppressed | failed
     message_id: int | None = None
     poll_id: str | None = None  # a native poll: Telegram's id for it (poll answers name it)
-    replaced: Deferred | None = None  # a schedule's `replace`: the delete of the previous copy, claimed, to do now
+    after: dict[str, Any] = field(default_factory=dict)  # what each after-sent hook returned (Outbox.after_sent)
 
     @property
     def sent(self) -> bool:
@@ -60,6 +66,9 @@ class Outbox:
         self.members = members
         self.port = port
         self.clock = clock
+        # What a sent post also records, by name (bot/app.py registers them): a post's `after` names them with a value
+        # each, kept in the payload of a post quiet hours hold, and each runs in the transaction of the 'sent'.
+        self.after_sent: dict[str, AfterSent] = {}
 
     @staticmethod
     @contextmanager
@@ -98,12 +107,11 @@ class Outbox:
             log.info("push %s in %s: %s (%s)", kind, chat_id, outcome, detail)
         return Pushed(outcome)
 
-    async def _sending(self, chat_id: int, kind: str, send, schedule: int | None = None, opens=None,
-                       announces: int | None = None) -> Pushed:
+    async def _sending(self, chat_id: int, kind: str, send, opens=None, after: dict[str, Any] | None = None) -> Pushed:
         """The send itself: its row is written first ('sending'), so a crash while Telegram has it is shown as
-        'lost' after the restart instead of vanishing, and never sent a second time. `schedule`: the schedule whose
-        post this is — the copy is recorded with the 'sent' (and, with `replace`, the delete of the previous one).
-        `opens`: a feature's row written with the 'sending' row; what it returns is handed to send()."""
+        'lost' after the restart instead of vanishing, and never sent a second time. `opens`: a feature's row written
+        with the 'sending' row; what it returns is handed to send(). `after`: the after-sent hooks to run with the
+        'sent', each with its value."""
         opened = []
 
         async def first(tx) -> None:
@@ -117,9 +125,18 @@ class Outbox:
             log.info("push %s in %s: failed (%s)", kind, chat_id, exc)
             return Pushed("failed")
         message_id, *poll = got if isinstance(got, tuple) else (got,)
-        copy = None if schedule is None or message_id is None else (schedule, message_id)
-        replaced = await self.repo.finish(row_id, "sent", None, self.clock.now(), copy, announces)
-        return Pushed("sent", message_id, *poll, replaced=replaced)
+        now, results = self.clock.now(), {}
+
+        async def hooks(tx) -> None:
+            for name, value in after.items():
+                results[name] = await self.after_sent[name](tx, value, message_id, now)
+
+        await self.repo.finish(row_id, "sent", None, hooks if after else None)
+        return Pushed("sent", message_id, *poll, after=results)
+
+    def after_of(self, payload: dict) -> dict[str, Any]:
+        """A held post's after-sent hooks and their values, from its payload."""
+        return {name: payload[name] for name in self.after_sent if payload.get(name) is not None}
 
     async def recover(self) -> int:
         """At start: sends a crash cut off become 'lost' in /pushlog (they may be in the group: not sent again)."""
@@ -145,17 +162,15 @@ class Outbox:
     async def post(self, chat_id: int, kind: str, text: str, *, photo: str | None = None, buttons: list[list[str]] | None = None,
                    pin: bool = False, names: Iterable[int] = (), held: bool = False,
                    choices: list[list[list[str]]] | None = None, topic: int | None = None,
-                   schedule: int | None = None, opens=None, announces: int | None = None) -> Pushed:
+                   opens=None, after: dict[str, Any] | None = None) -> Pushed:
         """A message to a group. `names`: members it names or mentions — if any of them opted out of mentions it is
         not sent (callers filter long lists with mentionable() first). `held`: it waited out quiet hours already.
         `choices`: rows of [label, callback data] buttons (an answer to press), instead of URL `buttons`.
-        `topic`: the forum topic to post in (None: General, or the chat itself). `schedule`: the schedule whose post
-        this is: its sending is recorded against it, now or when a held copy goes out (storage.schedules.record_copy_in).
-        `opens`: a row of the feature's own that the message's buttons name (an NPS survey), written in the same
+        `topic`: the forum topic to post in (None: General, or the chat itself). `after`: after-sent hooks by name
+        (Outbox.after_sent), each with its value — such as {"schedule": id}: the copy is recorded against the schedule
+        — run with the 'sent', now or when a held copy goes out. `opens`: a row of the feature's own that the message's buttons name (an NPS survey), written in the same
         transaction as the send's first push-log row — opens(tx) returns the `choices` — so a crash leaves both or
-        neither, and nothing of it is written when the message is not sent (capped; quiet hours: it cannot wait).
-        `announces`: this is a campaign's start; the end announcement (that deferred row) is made only if it is sent
-        — now, or when quiet hours end."""
+        neither, and nothing of it is written when the message is not sent (capped; quiet hours: it cannot wait)."""
         names = list(names)
         if names and len(await self.mentionable(names)) < len(names):
             return await self._log(chat_id, kind, "suppressed", "mentions opt-out")
@@ -164,16 +179,17 @@ class Outbox:
             payload["choices"] = choices
         if topic is not None:
             payload["topic"] = topic
-        if schedule is not None:
-            payload["schedule"] = schedule
-        if announces is not None:
-            payload["announces"] = announces
+        after = {name: value for name, value in (after or {}).items() if value is not None}
+        unknown = set(after) - set(self.after_sent)
+        if unknown:
+            raise ValueError(f"no after-sent hook {sorted(unknown)}")
+        payload.update(after)
         refused = await self._discipline(chat_id, kind, held, None if opens is not None else payload)
         if refused is not None:
             return refused
         return await self._sending(chat_id, kind, lambda *opened: self.port.send(
             chat_id, text, photo=photo, buttons=buttons, pin=pin, choices=opened[0] if opened else choices, topic=topic),
-            schedule, opens, announces)
+            opens, after)
 
     async def _discipline(self, chat_id: int, kind: str, held: bool, payload: dict | None) -> Pushed | None:
         """Quiet hours and caps: None when the message may go now; otherwise what became of it. `payload`: how to

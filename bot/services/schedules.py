@@ -16,10 +16,24 @@ from bot.domain.schedules import ScheduleError
 from bot.services.groups import GroupService
 from bot.services.outbox import Outbox, Pushed
 from bot.services.rules import INACTIVITY_WORK as INACTIVITY  # the rules' daily pass: it books the next one itself
-from storage.schedules import CampaignRepo, Claim, Deferred, ReminderRepo, Schedule, ScheduleRepo
+from storage.schedules import CampaignRepo, Claim, Deferred, ReminderRepo, Schedule, ScheduleRepo, announced_in, record_copy_in
 from storage.topics import TopicRepo
 
 log = logging.getLogger(__name__)
+
+
+# The outbox's after-sent hooks of schedules (registered in bot/app.py), each run in the transaction of a post's 'sent'.
+
+async def record_copy(tx, schedule_id: int, message_id: int | None, now) -> Deferred | None:
+    """after={"schedule": id}: the post is the schedule's copy the next run replaces; with `replace`, the delete of
+    the previous copy, claimed, for the sender to do at once (storage.schedules.record_copy_in)."""
+    return None if message_id is None else await record_copy_in(tx, schedule_id, message_id, now)
+
+
+async def announce_end(tx, end_id: int, _message_id: int | None, _now) -> None:
+    """after={"announces": deferred id}: a campaign's start is out, so its end (that deferred row) is announced
+    when it falls due — now, or when quiet hours release a held start."""
+    await announced_in(tx, end_id)
 
 CAPTION_LIMIT = 1024  # a photo's caption, in characters after entities parsing
 REMINDER_BATCH = 20  # names in one reminder message
@@ -204,13 +218,13 @@ class ScheduleService:
 
     async def post(self, schedule: Schedule) -> Pushed:
         """A scheduled post through the outbox: this run's rotation text (or photo), its buttons, pinned silently if
-        asked; with `replace`, the delete of the previous copy comes back with it (Pushed.replaced), written with
+        asked; with `replace`, the delete of the previous copy comes back with it (Pushed.after["schedule"]), written with
         the record of the new copy: the caller does it at once, or the tick after a restart."""
         content, options = schedule.content, schedule.options
         text = text_for(schedule)
         return await self.outbox.post(
             schedule.chat_id, "schedule", text, photo=content.get("photo"), buttons=content.get("buttons") or None,
-            pin=bool(options.get("pin")), topic=options.get("topic"), schedule=schedule.id,
+            pin=bool(options.get("pin")), topic=options.get("topic"), after={"schedule": schedule.id},
             names=await self.outbox.named_in(schedule.chat_id, text),  # a member who opted out of mentions: not sent
         )
 
@@ -235,7 +249,7 @@ class ScheduleService:
         _, end_id = await self.campaigns.add(
             schedule.chat_id, schedule.id, str(schedule.options.get("multiplier") or "2"), now, ends, text_for(schedule),
             {"kind": "campaign", "text": end_text, "topic": topic, "ends": "campaign"}, self.outbox.begin())
-        return await self.outbox.post(schedule.chat_id, "campaign", start_text, topic=topic, announces=end_id)
+        return await self.outbox.post(schedule.chat_id, "campaign", start_text, topic=topic, after={"announces": end_id})
 
     async def missed(self, claim: Claim) -> None:
         """One log entry for what a downtime skipped (from its oldest slot), whether or not the latest one ran."""

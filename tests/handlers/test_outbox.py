@@ -2,6 +2,8 @@
 kind), mention opt-outs, and a log of each outcome."""
 from datetime import datetime, timezone
 
+import pytest
+
 from handlers.points import announce
 from bot.context import BotContext
 from tests.helpers import say
@@ -72,3 +74,12 @@ async def test_bad_quiet_hours_get_one_line(pg, group):
         "quiet_hours must be a span of local time such as 22:00-08:00, or off.")
     assert await say(pg, group.owner, "/set quiet_hours 25:00-08:00", group.chat) == (
         "quiet_hours must be a span of local time such as 22:00-08:00, or off.")
+
+
+async def test_a_post_naming_an_after_sent_hook_nobody_registered_is_refused_before_anything_is_sent(pg, group):
+    """The after-sent hooks are the ones bot/app.py registers (a schedule's copy, a campaign start's end): a post
+    naming another would be sent with nothing recorded for it, so it is a programming error, raised at once."""
+    assert sorted(pg.services.outbox.after_sent) == ["announces", "schedule"]
+    with pytest.raises(ValueError):
+        await pg.services.outbox.post(group.chat.id, "schedule", "unhooked", after={"scheduel": 1})
+    assert "unhooked" not in texts(pg, group.chat) and await outcomes(pg, group.chat) == []
