@@ -309,8 +309,11 @@ _AUTO = re.compile(
     r"|(?P<url>\bhttps?://[^\s<>\"]+"
     # A bare domain (example.com, t.me/joinchat/x, www.example.org/path): its last label must be a real top-level
     # domain (checked below), so file.txt stays plain text.
-    r"|(?<![A-Za-z0-9@.\-/:_])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?P<tld>[A-Za-z]{2,24})"
-    r"(?![A-Za-z0-9_-])(?::\d{1,5})?(?:[/?#][^\s<>\"]*)?)"
+    # Labels may be in any script (an IDN such as пример.рф, as tdlib finds them), and the top-level domain may be
+    # punycode (xn--p1ai). An IPv4 address (1.2.3.4, with a port or path) is a link too, each number 0-255.
+    r"|(?<![\w@.\-/:])(?:[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?\.)+(?P<tld>[^\W\d_]{2,24}|[Xx][Nn]--[A-Za-z0-9-]{2,59})"
+    r"(?![\w-])(?::\d{1,5})?(?:[/?#][^\s<>\"]*)?"
+    r"|(?<![\w@.\-/:])(?P<ipv4>(?:\d{1,3}\.){3}\d{1,3})(?![\w-]|\.\d)(?::\d{1,5})?(?:[/?#][^\s<>\"]*)?)"
     r"|(?P<hashtag>(?<![\w#])#[^\W\d][\w]*)"
 )
 
@@ -328,6 +331,20 @@ ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn pr ps pt pw py qa re
 sk sl sm sn so sr ss st su sv sx sy sz tc td tf tg th tj tk tl tm tn to tr tt tv tw tz ua ug uk us uy uz va vc ve vg
 vi vn vu wf ws ye yt za zm zw
 """.split())
+
+# Internationalised top-level domains in their own script (tdlib knows them too; punycode ones are checked by form).
+_IDN_TLDS = frozenset("""
+рф рус москва дети сайт онлайн орг ком бел укр қаз срб мкд мон бг ею ελ ευ 中国 中國 公司 网络 网址 在线 香港 台湾 台灣
+新加坡 澳門 한국 みんな コム 佛山 广东 移动 手机 游戏 商城 中文网 भारत امارات السعودية مصر ایران ישראל ไทย
+""".split())
+
+
+def _tld_ok(tld: str) -> bool:
+    low = tld.lower()
+    if low.startswith("xn--"):
+        return len(low) > 5 and not low.endswith("-")
+    return low in _TLDS or low in _IDN_TLDS
+
 
 _CLOSING = {")": "(", "]": "[", "}": "{"}
 
@@ -351,7 +368,9 @@ def auto_entities(text: str) -> list[dict[str, Any]]:
     for match in _AUTO.finditer(text):
         kind = match.lastgroup
         value = match.group()
-        if kind == "url" and match.group("tld") and match.group("tld").lower() not in _TLDS:
+        if kind == "url" and match.group("tld") and not _tld_ok(match.group("tld")):
+            continue
+        if kind == "url" and match.group("ipv4") and any(int(n) > 255 for n in match.group("ipv4").split(".")):
             continue
         if kind == "url":
             value = value[: _link_end(value)]

@@ -406,3 +406,13 @@ async def test_rule_test_judges_a_copy_of_the_live_window_and_says_how_it_counte
     await pg.settle()
     assert len(window.by_member[g.alice.id]) == 6
     assert pg.sim.member(g.chat, g.alice)["status"] == "restricted"
+
+
+@pytest.mark.parametrize("text", ["see пример.рф", "see xn--e1afmkfd.xn--p1ai/x", "see http://1.2.3.4/x", "see 1.2.3.4/x"])
+async def test_the_links_rule_catches_idn_punycode_and_ipv4_links(pg, group, text):
+    g = group
+    await say(pg, g.owner, "/set link_gate on", g.chat)
+    sent = pg.sim.send(g.alice, text, g.chat)
+    ok = pg.sim.send(g.bob, "version 1.2.3 is out", g.chat)
+    await pg.settle()
+    assert deleted(pg, sent) and not deleted(pg, ok)

@@ -82,3 +82,16 @@ def test_words_with_dots_that_are_not_domains_stay_text() -> None:
 def test_trailing_punctuation_is_not_part_of_a_link() -> None:
     text = "https://t.me/x. and example.com!"
     assert [entity_text(text, e) for e in auto_entities(text)] == ["https://t.me/x", "example.com"]
+
+
+def test_idn_punycode_and_ipv4_links_are_marked_as_tdlib_marks_them() -> None:
+    text = "see пример.рф/путь, xn--e1afmkfd.xn--p1ai and http://1.2.3.4/x or 10.0.0.1:8080/a. 例子.中国 too"
+    found = auto_entities(text)
+    assert [(e["type"], entity_text(text, e)) for e in found] == [
+        ("url", "пример.рф/путь"), ("url", "xn--e1afmkfd.xn--p1ai"), ("url", "http://1.2.3.4/x"),
+        ("url", "10.0.0.1:8080/a"), ("url", "例子.中国"),
+    ]
+
+
+def test_numbers_and_words_that_only_look_like_addresses_stay_text() -> None:
+    assert auto_entities("v1.2.3 and 1.2.3.4.5 and 300.1.1.1 and 3.14 and т.е. привет.мир x.xn--") == []
