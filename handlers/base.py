@@ -328,15 +328,19 @@ def sender(update: Update) -> UserInfo | None:
     return None if user is None else user_info(user)
 
 
-async def resolve_target(update: Update, context: BotContext, arg: str | None, present: bool = True) -> Member:
-    """The member a command names: by reply, @username or numeric id (arg). Raises TargetError."""
+async def resolve_target(update: Update, context: BotContext, arg: str | None, present: bool = True,
+                         bots: bool = False) -> Member:
+    """The member a command names: by reply, @username or numeric id (arg). Raises TargetError. `bots`: a reply to
+    another bot's message names that bot (moderation: a spam bot is banned by replying to it)."""
     replied = update.effective_message.reply_to_message
     # In forum groups every message "replies" to the topic's first message; that names nobody.
     if replied is not None and replied.forum_topic_created:
         replied = None
     from_chat = replied is not None and replied.sender_chat is not None
     reply_user = user_info(replied.from_user) if replied is not None and not from_chat and replied.from_user else None
-    return await context.services.members.target(update.effective_chat.id, reply_user, from_chat, arg, present)
+    if reply_user is not None and reply_user.user_id == context.bot.id:
+        bots = False  # Sticky's own message names nobody to act on: "that message is from a bot"
+    return await context.services.members.target(update.effective_chat.id, reply_user, from_chat, arg, present, bots)
 
 
 def _names_member(arg: str) -> bool:

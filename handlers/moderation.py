@@ -27,9 +27,11 @@ REPORT_PATTERN = r"^rep:(del|warn|mute|ban|ok):\d+:\d+$"
 WARN_PATTERN = r"^warn:rm:\d+$"
 
 
-async def _target(update: Update, context: BotContext, present: bool = True) -> tuple[Member, list[str]]:
+async def _target(update: Update, context: BotContext, present: bool = True,
+                  bots: bool = False) -> tuple[Member, list[str]]:
+    """`bots`: a reply to another bot's message names it (warn, mute, ban, kick a spam bot, and undo that)."""
     arg, rest = split_target(update, context.args or [])
-    target = await resolve_target(update, context, arg, present)
+    target = await resolve_target(update, context, arg, present, bots=bots)
     return target, rest
 
 
@@ -73,7 +75,7 @@ async def _warn_reply(update: Update, context: BotContext, target: Member, resul
 
 @command("warn", role=Role.ADMIN)
 async def cmd_warn(update: Update, context: BotContext) -> None:
-    target, rest = await _target(update, context)
+    target, rest = await _target(update, context, bots=True)
     s, chat = context.services.moderation, update.effective_chat.id
     s.check(context.actor, target, context.bot.id)
     reason = " ".join(rest) or None
@@ -85,14 +87,14 @@ async def cmd_warn(update: Update, context: BotContext) -> None:
 
 @command("unwarn", role=Role.ADMIN)
 async def cmd_unwarn(update: Update, context: BotContext) -> None:
-    target, _rest = await _target(update, context)
+    target, _rest = await _target(update, context, bots=True)
     await context.services.moderation.unwarn(update.effective_chat.id, target.user.user_id, context.actor.user_id)
     await reply(update, context, texts.warn_removed(context.tr, target.user.display))
 
 
 @command("resetwarns", role=Role.ADMIN)
 async def cmd_resetwarns(update: Update, context: BotContext) -> None:
-    target, _rest = await _target(update, context)
+    target, _rest = await _target(update, context, bots=True)
     n = await context.services.moderation.reset_warns(update.effective_chat.id, target.user.user_id, context.actor.user_id)
     await reply(update, context, texts.warns_reset(context.tr, target.user.display, n))
 
@@ -101,7 +103,7 @@ async def cmd_resetwarns(update: Update, context: BotContext) -> None:
 async def cmd_warns(update: Update, context: BotContext) -> None:
     chat = update.effective_chat.id
     if context.args or update.effective_message.reply_to_message is not None:
-        target, _rest = await _target(update, context)
+        target, _rest = await _target(update, context, bots=True)
     else:
         target = await context.services.members.member(chat, person_id(context))
     s = context.services.moderation
@@ -113,7 +115,7 @@ async def cmd_warns(update: Update, context: BotContext) -> None:
 
 
 async def _act(update: Update, context: BotContext, kind: str, *, present: bool = True, timed: bool = False) -> None:
-    target, rest = await _target(update, context, present)
+    target, rest = await _target(update, context, present, bots=True)
     s, chat = context.services.moderation, update.effective_chat.id
     s.check(context.actor, target, context.bot.id)
     await s.need(chat, kind)
@@ -251,7 +253,7 @@ async def cmd_report(update: Update, context: BotContext) -> None:
     replied = message.reply_to_message
     if replied is None or replied.forum_topic_created:
         raise ModerationError(reason="no_reply")
-    target = await resolve_target(update, context, None)
+    target = await resolve_target(update, context, None, bots=True)
     chat = update.effective_chat.id
     await context.services.moderation.report(chat, person_id(context), target, replied.message_id)
     labels = texts.report_buttons(context.tr)

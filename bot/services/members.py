@@ -174,12 +174,14 @@ class MemberService:
 
     async def target(
         self, chat_id: int, reply_user: UserInfo | None, reply_from_chat: bool, arg: str | None, present: bool = True,
+        bots: bool = False,
     ) -> Member:
-        """The member a command names: the replied-to person, @username, or numeric id. Raises TargetError."""
+        """The member a command names: the replied-to person (or, with `bots`, bot), @username, or numeric id.
+        Raises TargetError."""
         if reply_user is not None and not arg:
             if reply_from_chat:
                 raise TargetError(reason="reply_to_channel")
-            if reply_user.is_bot:
+            if reply_user.is_bot and not bots:
                 raise TargetError(reason="reply_to_bot")
             # An old message proves they were here once, not that they still are: never mark them present from it.
             member = await self.members.get(chat_id, reply_user.user_id)

@@ -61,6 +61,7 @@ class FakeTelegram(DriverMixin, ForumMixin, UserMediaMixin, ChannelMixin, BotMet
         token: str = "123456:TEST-TOKEN",
         *,
         privacy_mode: bool = True,
+        bot_to_bot: bool = False,
     ) -> None:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
@@ -69,6 +70,8 @@ class FakeTelegram(DriverMixin, ForumMixin, UserMediaMixin, ChannelMixin, BotMet
         self.spec = _SPEC
         # Privacy mode is on by default for every bot: outside admin rights it only sees commands and replies.
         self.privacy_mode = privacy_mode
+        # Bot-to-Bot Communication Mode (off unless turned on in @BotFather): other bots' messages are not delivered.
+        self.bot_to_bot = bot_to_bot
         self.bot = SimUser(id=7000000001, first_name=bot_name, username=bot_username, is_bot=True)
         self.anonymous_admin = SimUser(
             id=ANONYMOUS_ADMIN_ID, first_name="Group", username="GroupAnonymousBot", is_bot=True

@@ -144,6 +144,26 @@ class DriverMixin:
         )
 
     @locked
+    def add_member(self: FakeTelegram, chat: SimChat | int, user: SimUser, by: SimUser) -> None:
+        """`by` adds `user` — another bot, typically (a bot cannot join by itself): one new_chat_members message
+        from `by`, and a chat_member update. The bot under test then holds a bot member whose messages it will not
+        be shown (see _deliver)."""
+        state = self._group(chat)
+        actor = self._present(state, by)
+        self._known_user(user)
+        if user.id == self.bot.id:
+            raise SimError("use add_bot for the bot under test")
+        old = self._member(state, user.id)
+        if old.present:
+            raise SimError(f"{user.display} is already in {state.title}")
+        if old.status == "kicked":
+            raise SimError(f"{user.display} is banned from {state.title}")
+        if not self._may_invite(state, actor):
+            raise SimError(f"{by.display} may not add members to {state.title}")
+        self._change_member(state, user, Member(user.id, "member"), actor=by)
+        self._service_message(state, by, {"new_chat_members": [user.to_api()]}, f"{by.display} added {user.display}")
+
+    @locked
     def remove_bot(self: FakeTelegram, chat: SimChat | int, by: SimUser) -> None:
         """`by` removes the bot: it becomes 'kicked' and every further call on the chat answers 403."""
         state = self._group(chat)

@@ -8,6 +8,7 @@ import string
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from .errors import SimError
+from .html import entity_text
 from .state import (
     CHANNEL_RIGHTS,
     ADMIN_RIGHTS,
@@ -375,6 +376,25 @@ class WorldMixin:
     def _event(self: FakeTelegram, state: ChatState, text: str) -> None:
         state.timeline.append(("event", text))
 
+    def _from_bot_seen(self: FakeTelegram, state: ChatState, msg: Msg, bot: Member) -> bool:
+        """Another bot's message reaches the bot under test only in Telegram's bot-to-bot cases
+        (core.telegram.org/api/bots/bot-to-bot): with Bot-to-Bot Communication Mode on (`bot_to_bot`), a command
+        addressed to it (/cmd@ThisBot) or a direct reply to one of its messages — or any message when it is an
+        admin with privacy mode off. Without the mode (the default) never: such a message is seen only inside a
+        person's reply to it, as reply_to_message. A person's message, and the anonymous admin's or a channel's
+        (sender_chat), are not bots' messages in this sense."""
+        sender = msg.data.get("from") or {}
+        if not sender.get("is_bot") or sender.get("id") in (self.bot.id, self.anonymous_admin.id) or "sender_chat" in msg.data:
+            return True
+        if msg.service or not self.bot_to_bot:
+            return msg.service
+        replied = (msg.data.get("reply_to_message") or {}).get("from", {}).get("id")
+        text = msg.data.get("text") or ""
+        addressed = any(e["type"] == "bot_command" and entity_text(text, e).lower().endswith("@" + (self.bot.username or "").lower())
+                        for e in msg.data.get("entities", ()))
+        admin = bot.status in ("creator", "administrator") and not self.privacy_mode
+        return replied == self.bot.id or addressed or admin
+
     def _deliver(self: FakeTelegram, state: ChatState, msg: Msg, kind: str) -> None:
         """Emit a message/edited_message update if the bot would see it (membership and privacy mode)."""
         if state.type == "private":
@@ -383,6 +403,8 @@ class WorldMixin:
             return
         bot = self._bot_member(state)
         if not bot.present:
+            return
+        if not self._from_bot_seen(state, msg, bot):
             return
         if self.privacy_mode and bot.status not in ("creator", "administrator") and not self._meant_for_bot(msg):
             return

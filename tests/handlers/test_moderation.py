@@ -291,3 +291,38 @@ async def test_undoing_a_mute_or_ban_that_is_not_there_says_so_and_writes_nothin
     assert await say(pg, g.admin, "/unban @bob", g.chat) == "Bob is unbanned and may join again."
     assert await say(pg, g.admin, "/unban @bob", g.chat) == "They are not banned; nothing to undo."
     assert await modlog(pg, g) == ["unban", "ban"]
+
+
+async def spam_bot(pg, g):
+    """A spam bot someone added; its message is never delivered to Sticky (Telegram's bot-to-bot rule), only seen
+    inside the reply to it."""
+    spam = pg.sim.user("spambot", first_name="Spam Bot", is_bot=True)
+    pg.sim.add_member(g.chat, spam, by=g.alice)
+    await pg.settle()
+    return spam, pg.sim.send(spam, "cheap pills at spam.example.com", g.chat)
+
+
+async def test_ban_kick_mute_and_warn_by_reply_act_on_a_spam_bot(pg, group):
+    g = group
+    spam, sent = await spam_bot(pg, g)
+    assert await say(pg, g.admin, "/warn spam", g.chat, reply_to=sent) == "Spam Bot has been warned (1/5).\nReason: spam"
+    assert await say(pg, g.admin, "/mute 1h", g.chat, reply_to=sent) == "Spam Bot is muted until 2026-03-02 10:00."
+    assert status(pg, g, spam)["status"] == "restricted"
+    assert await say(pg, g.admin, "/kick", g.chat, reply_to=sent) == "Spam Bot was removed; they may join again."
+    assert status(pg, g, spam)["status"] == "left"
+    pg.sim.add_member(g.chat, spam, by=g.alice)
+    await pg.settle()
+    again = pg.sim.send(spam, "more pills", g.chat)
+    assert await say(pg, g.admin, "/ban", g.chat, reply_to=again) == "Spam Bot is banned forever."
+    assert status(pg, g, spam)["status"] == "kicked"
+    assert await modlog(pg, g) == ["ban", "kick", "mute", "warn"]
+
+
+async def test_a_member_reports_a_spam_bot_by_reply(pg, group):
+    g = group
+    _spam, sent = await spam_bot(pg, g)
+    assert await say(pg, g.bob, "/report", g.chat, reply_to=sent) == "Bob reported Spam Bot to the admins."
+    report = pg.sim.replies(g.chat)[-1]
+    assert any(b["callback_data"].startswith(f"rep:ban:{_spam.id}:") for row in report["reply_markup"]["inline_keyboard"] for b in row)
+    # Replying to Sticky's own message still names nobody.
+    assert await say(pg, g.admin, "/ban", g.chat, reply_to=report) == "That message is from a bot; reply to a person's message."
