@@ -159,6 +159,19 @@ async def run_demo(config: Config, out: TextIO = sys.stdout, keep: Path | None =
             await script.say(admin, "/warn @eve third time")
             await script.say(admin, "/rule test Buy cheap followers at spam.example")
             await script.say(admin, "/rule test /checkin")
+            await script.say(admin, "/addblocklist casino No gambling {tmute 1h}")  # Rose's per-entry action
+            gus = sim.user("gus", first_name="Gus")
+            sim.join(group, gus)
+            await script.step()
+            await script.say(gus, "best casino in town!")
+            await script.say(admin, "/blocklist")
+
+            print("\n── A spam bot someone added: Sticky never sees its messages, so an admin bans it by reply", file=out)
+            spam_bot = sim.user("cheapbot", first_name="Cheap Bot", is_bot=True)
+            sim.add_member(group, spam_bot, by=carol)
+            await script.step()
+            spam = sim.send(spam_bot, "Followers 50% off at spam.example", group)
+            await script.say(admin, "/ban spam bot", reply_to=spam)
 
             print("\n── Alice invites Dave; screening is on, so Dave must pass a check first", file=out)
             await script.say(owner, "/set screening on")

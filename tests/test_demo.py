@@ -80,6 +80,12 @@ def test_the_demo_runs_offline_and_tells_its_story(tmp_path):
     assert "[alice ⇄ Sticky]   New badge: Useful feedback" in lines
     # The group switched to Chinese answers in Chinese.
     assert "Sticky → owner: 从现在起，我在本群使用中文。" in lines
+    casino = lines.index("gus: best casino in town! [deleted]")  # a blocklist entry's own action: {tmute 1h}
+    assert lines[casino + 1:casino + 3] == ["· Sticky deleted a message from gus", "· Sticky restricted gus (until 10:00)"]
+    assert "• casino {tmute 1h} — No gambling" in lines
+    spam = lines.index("Cheap Bot: Followers 50% off at spam.example")  # never delivered to Sticky; banned by reply
+    assert lines[spam + 1:spam + 4] == ["admin → Cheap Bot: /ban spam bot", "· Sticky banned Cheap Bot (forever)",
+                                        "Sticky → admin: Cheap Bot is banned forever."]
     assert lines[-2] == "Demo finished: every answer above came from Sticky's real handlers."
     # Library messages went to a log file named at the end, none to the terminal.
     log = re.fullmatch(r"· library messages were written to (\S+\.log)", lines[-1])

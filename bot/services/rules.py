@@ -468,7 +468,8 @@ class RulesService:
         if not event.sticky_command:  # Sticky's own commands do not count toward flood (judge() does the same)
             window.record(event.user_id, event.date, event.text)
         decision = evaluate(event, loaded.rules, facts, window, event.date, await self._ctx(chat_id, loaded, event.date))
-        return decision, window_counts(loaded.rules, event, window)
+        # A command of Sticky's own is not counted, so there is no "counting this one" to tell: no counts then.
+        return decision, ([] if event.sticky_command else window_counts(loaded.rules, event, window))
 
     async def judge(self, event: Event, exempt: bool, counted: bool = False, windowed: bool = True) -> Verdict | None:
         """A group message (or edit): None when no rule of the group can fire on it (no database read then).

@@ -40,7 +40,9 @@ async def test_rule_test_explains_why_a_reward_rule_skips_a_command(pg, group):
     await add(pg, g, "when message then xp +1")
     traced = await say(pg, g.admin, "/rule test /checkin", g.chat)
     assert "· activator_xp: not for my own commands (a rule that rewards does not pay for a command; the command rewards by itself)" in traced
+    assert "counting this one" not in traced  # Sticky's own commands do not count toward flood: nothing counted
     plain = await say(pg, g.admin, "/rule test hello", g.chat)
+    assert "· flood 6 in 10s: 1 message in the last 10s, counting this one" in plain
     assert "· activator_xp: not fired, because this does not hold: role = activator" in plain
     assert any(line.startswith("✅ ") and "xp +1" in line for line in plain.splitlines())
     # Another bot's command is not Sticky's: a reward rule judges it like a message.
