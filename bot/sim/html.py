@@ -309,9 +309,11 @@ _AUTO = re.compile(
     r"|(?P<url>\bhttps?://[^\s<>\"]+"
     # A bare domain (example.com, t.me/joinchat/x, www.example.org/path): its last label must be a real top-level
     # domain (checked below), so file.txt stays plain text.
+    r"|(?<![A-Za-z0-9@.\-/:_])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?P<tld>[A-Za-z]{2,24})"
+    r"(?![A-Za-z0-9_-])(?::\d{1,5})?(?:[/?#][^\s<>\"]*)?"
     # Labels may be in any script (an IDN such as пример.рф, as tdlib finds them), and the top-level domain may be
     # punycode (xn--p1ai). An IPv4 address (1.2.3.4, with a port or path) is a link too, each number 0-255.
-    r"|(?<![\w@.\-/:])(?:[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?\.)+(?P<tld>[^\W\d_]{2,24}|[Xx][Nn]--[A-Za-z0-9-]{2,59})"
+    r"|(?<![\w@.\-/:])(?:[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?\.)+(?P<idn>[^\W\d_]{2,24}|[Xx][Nn]--[A-Za-z0-9-]{2,59})"
     r"(?![\w-])(?::\d{1,5})?(?:[/?#][^\s<>\"]*)?"
     r"|(?<![\w@.\-/:])(?P<ipv4>(?:\d{1,3}\.){3}\d{1,3})(?![\w-]|\.\d)(?::\d{1,5})?(?:[/?#][^\s<>\"]*)?)"
     r"|(?P<hashtag>(?<![\w#])#[^\W\d][\w]*)"
@@ -365,13 +367,16 @@ def _link_end(link: str) -> int:
 
 def auto_entities(text: str) -> list[dict[str, Any]]:
     entities = []
-    for match in _AUTO.finditer(text):
+    at = 0
+    while (match := _AUTO.search(text, at)) is not None:
         kind = match.lastgroup
         value = match.group()
-        if kind == "url" and match.group("tld") and not _tld_ok(match.group("tld")):
+        tld = match.group("tld") or match.group("idn")
+        ipv4 = match.group("ipv4")
+        if kind == "url" and ((tld and not _tld_ok(tld)) or (ipv4 and any(int(n) > 255 for n in ipv4.split(".")))):
+            at = match.start() + 1  # not a link from here: what starts further in may still be one (看看example.com)
             continue
-        if kind == "url" and match.group("ipv4") and any(int(n) > 255 for n in match.group("ipv4").split(".")):
-            continue
+        at = match.end()
         if kind == "url":
             value = value[: _link_end(value)]
         offset = utf16_len(text[: match.start()])

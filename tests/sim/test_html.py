@@ -93,5 +93,10 @@ def test_idn_punycode_and_ipv4_links_are_marked_as_tdlib_marks_them() -> None:
     ]
 
 
+def test_a_latin_domain_written_straight_after_chinese_is_still_a_link() -> None:
+    text = "看看example.com吧"
+    assert [(e["type"], entity_text(text, e)) for e in auto_entities(text)] == [("url", "example.com")]
+
+
 def test_numbers_and_words_that_only_look_like_addresses_stay_text() -> None:
     assert auto_entities("v1.2.3 and 1.2.3.4.5 and 300.1.1.1 and 3.14 and т.е. привет.мир x.xn--") == []
