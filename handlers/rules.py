@@ -209,9 +209,10 @@ async def cmd_rule(update: Update, context: BotContext) -> None:
         # As a reply to a member's message: as that member (their tier, role, days, and their real recent messages
         # for flood and duplicates); otherwise a typical member who has written nothing yet (the group's messages
         # still count for groupflood).
-        target = message.reply_to_message.from_user if message.reply_to_message else None
-        if target is not None and (target.id == context.bot.id or target.id == 777000):
-            target = None
+        replied = message.reply_to_message
+        target = replied.from_user if replied is not None and replied.sender_chat is None else None
+        if target is not None and (target.is_bot or replied.forum_topic_created):
+            target = None  # Sticky, another bot (whose messages rules never see) or a topic's root: a typical member
         user_id = target.id if target is not None else 0
         event = Event("message", chat, user_id, message.date, None, text, seen.links, seen.mentions,
                       emoji=len(_EMOJI.findall(text)), sticky_command=_names_own_command(text, context))

@@ -416,3 +416,14 @@ async def test_the_links_rule_catches_idn_punycode_and_ipv4_links(pg, group, tex
     ok = pg.sim.send(g.bob, "version 1.2.3 is out", g.chat)
     await pg.settle()
     assert deleted(pg, sent) and not deleted(pg, ok)
+
+
+async def test_rule_test_by_reply_to_sticky_or_the_anonymous_admin_is_for_a_typical_member(pg, group):
+    g = group
+    greeting = pg.sim.replies(g.chat)[0]
+    assert (await say(pg, g.admin, "/rule test hello", g.chat, reply_to=greeting)).splitlines()[0] == "Dry run for a typical member:"
+    pg.sim.promote(g.chat, g.bob, by=g.owner, is_anonymous=True)
+    await pg.settle()
+    anon = pg.sim.send(g.bob, "as the group", g.chat, as_chat=True)
+    await pg.settle()
+    assert (await say(pg, g.admin, "/rule test hello", g.chat, reply_to=anon)).splitlines()[0] == "Dry run for a typical member:"
