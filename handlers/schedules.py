@@ -36,7 +36,8 @@ async def perform(context: BotContext, work: Deferred) -> None:
             return
         pushed = await s.outbox.post(work.chat_id, p["kind"], p["text"], photo=p.get("photo"), buttons=p.get("buttons"),
                                      pin=bool(p.get("pin")), names=p.get("names") or (), held=True, choices=p.get("choices"),
-                                     topic=p.get("topic"), after=s.outbox.after_of(p))
+                                     topic=p.get("topic"), after=s.outbox.after_of(p),
+                                     until=datetime.fromisoformat(p["until"]) if p.get("until") else None)
         await replace_previous(context, pushed)  # a schedule's post held by quiet hours: recorded as if sent at once
     elif work.kind == INACTIVITY_WORK:  # the rules' daily inactivity pass; it books the next one itself
         since = work.payload.get("since")

@@ -162,7 +162,8 @@ class Outbox:
     async def post(self, chat_id: int, kind: str, text: str, *, photo: str | None = None, buttons: list[list[str]] | None = None,
                    pin: bool = False, names: Iterable[int] = (), held: bool = False,
                    choices: list[list[list[str]]] | None = None, topic: int | None = None,
-                   opens=None, after: dict[str, Any] | None = None) -> Pushed:
+                   opens=None, after: dict[str, Any] | None = None,
+                   until: datetime | None = None) -> Pushed:
         """A message to a group. `names`: members it names or mentions — if any of them opted out of mentions it is
         not sent (callers filter long lists with mentionable() first). `held`: it waited out quiet hours already.
         `choices`: rows of [label, callback data] buttons (an answer to press), instead of URL `buttons`.
@@ -170,7 +171,13 @@ class Outbox:
         (Outbox.after_sent), each with its value — such as {"schedule": id}: the copy is recorded against the schedule
         — run with the 'sent', now or when a held copy goes out. `opens`: a row of the feature's own that the message's buttons name (an NPS survey), written in the same
         transaction as the send's first push-log row — opens(tx) returns the `choices` — so a crash leaves both or
-        neither, and nothing of it is written when the message is not sent (capped; quiet hours: it cannot wait)."""
+        neither, and nothing of it is written when the message is not sent (capped; quiet hours: it cannot wait).
+        `until`: the moment after which it means nothing (a campaign's start, once its window is over): quiet hours
+        that last past it drop it rather than hold it, and a held copy whose moment passed meanwhile (a downtime) is
+        dropped, not posted late."""
+        now = self.clock.now()
+        if held and until is not None and now >= until:
+            return await self._log(chat_id, kind, "dropped", "its moment passed")
         names = list(names)
         if names and len(await self.mentionable(names)) < len(names):
             return await self._log(chat_id, kind, "suppressed", "mentions opt-out")
@@ -184,16 +191,19 @@ class Outbox:
         if unknown:
             raise ValueError(f"no after-sent hook {sorted(unknown)}")
         payload.update(after)
-        refused = await self._discipline(chat_id, kind, held, None if opens is not None else payload)
+        if until is not None:
+            payload["until"] = until.isoformat()
+        refused = await self._discipline(chat_id, kind, held, None if opens is not None else payload, until)
         if refused is not None:
             return refused
         return await self._sending(chat_id, kind, lambda *opened: self.port.send(
             chat_id, text, photo=photo, buttons=buttons, pin=pin, choices=opened[0] if opened else choices, topic=topic),
             opens, after)
 
-    async def _discipline(self, chat_id: int, kind: str, held: bool, payload: dict | None) -> Pushed | None:
+    async def _discipline(self, chat_id: int, kind: str, held: bool, payload: dict | None,
+                          until: datetime | None = None) -> Pushed | None:
         """Quiet hours and caps: None when the message may go now; otherwise what became of it. `payload`: how to
-        send it later if quiet hours hold it (None: it cannot wait, it is dropped)."""
+        send it later if quiet hours hold it (None: it cannot wait, it is dropped); `until`: it cannot wait past that."""
         settings = await self.groups.settings(chat_id)
         now = self.clock.now()
         policy = dom.policy(kind)
@@ -201,6 +211,8 @@ class Outbox:
         if end is not None:
             if policy.quiet == "drop" or payload is None:
                 return await self._log(chat_id, kind, "dropped", "quiet hours")
+            if until is not None and end >= until:
+                return await self._log(chat_id, kind, "dropped", "quiet hours outlast it")
             await self.deferred.defer(chat_id, "post", payload, end, now)
             return await self._log(chat_id, kind, "deferred", f"quiet hours, until {end.isoformat()}")
         if policy.capped:

@@ -249,7 +249,9 @@ class ScheduleService:
         _, end_id = await self.campaigns.add(
             schedule.chat_id, schedule.id, str(schedule.options.get("multiplier") or "2"), now, ends, text_for(schedule),
             {"kind": "campaign", "text": end_text, "topic": topic, "ends": "campaign"}, self.outbox.begin())
-        return await self.outbox.post(schedule.chat_id, "campaign", start_text, topic=topic, after={"announces": end_id})
+        # Its start means nothing once the window is over: held by quiet hours past its end, it is dropped, never late.
+        return await self.outbox.post(schedule.chat_id, "campaign", start_text, topic=topic, after={"announces": end_id},
+                                      until=ends)
 
     async def missed(self, claim: Claim) -> None:
         """One log entry for what a downtime skipped (from its oldest slot), whether or not the latest one ran."""

@@ -211,6 +211,8 @@ DETAILS = {
     "the topic list is empty": N_("the topic list is empty"),
     "a survey is still open": N_("a survey is still open"),
     "its start was not announced": N_("its start was not announced"),
+    "quiet hours outlast it": N_("quiet hours outlast it (its window ends first)"),
+    "its moment passed": N_("its moment passed while it was held"),
     "no right to restrict members": N_("no right to restrict members"),
     "Telegram did not answer": N_("Telegram did not answer"),
 }

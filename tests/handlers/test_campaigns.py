@@ -114,3 +114,34 @@ async def test_a_campaign_whose_start_the_cap_held_back_has_its_end_unannounced_
         pg.clock.set(datetime(2026, 12, *at, 1, tzinfo=UTC))
         await tick(pg)
     assert announcements(pg, g.chat) == ["Double day", "The campaign is over: Double day. Thanks for taking part!"]
+
+
+async def test_a_campaign_start_held_by_quiet_hours_is_never_posted_after_its_window(pg, group):
+    """Issue 11: a campaign whose whole window falls in quiet hours had its start posted at their end, after the
+    window was over. Quiet hours that outlast the window drop the start (and so its end); a start held for a
+    shorter night whose moment passes meanwhile (the bot was down) is dropped at the late run, not posted late."""
+    g = group
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, g.owner, "/set quiet_hours 22:00-08:00", g.chat)
+    await say(pg, g.owner, "/schedule once 2026-12-01 23:00 campaign 2x 2h Double day night", g.chat)
+    for at in ((1, 23, 0), (2, 1, 1), (2, 8, 0), (2, 9, 0)):
+        pg.clock.set(datetime(2026, 12, *at, 1, tzinfo=UTC))
+        await tick(pg)
+    assert announcements(pg, g.chat) == []
+    log = [(e.kind, e.outcome, e.detail) for e in reversed(await pg.services.outbox.recent(g.chat.id, 20))]
+    assert [entry for entry in log if entry[0] == "campaign"] == [
+        ("campaign", "dropped", "quiet hours outlast it"), ("campaign", "suppressed", "its start was not announced")]
+    assert "quiet hours outlast it (its window ends first)" in await say(pg, g.owner, "/pushlog", g.chat)
+
+    # Held to 08:00 for a window to 10:00, but the bot is down from 07:00 to 10:30: the late run drops it.
+    await say(pg, g.owner, "/schedule once 2026-12-03 07:00 campaign 2x 3h Double day breakfast", g.chat)
+    pg.clock.set(datetime(2026, 12, 3, 7, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    pg.clock.set(datetime(2026, 12, 3, 10, 30, tzinfo=UTC))
+    await tick(pg)
+    await tick(pg)
+    assert announcements(pg, g.chat) == []
+    log = [(e.kind, e.outcome, e.detail) for e in reversed(await pg.services.outbox.recent(g.chat.id, 20))]
+    assert [entry for entry in log if entry[0] == "campaign"][-3:] == [
+        ("campaign", "deferred", "quiet hours, until 2026-12-03T08:00:00+00:00"),
+        ("campaign", "dropped", "its moment passed"), ("campaign", "suppressed", "its start was not announced")]

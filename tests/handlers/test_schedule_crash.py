@@ -57,10 +57,10 @@ async def test_a_slot_claimed_but_not_sent_before_a_crash_is_sent_once_after_the
     # The second post's outbox step must not have begun: kill before its push-log row, at its discipline check.
     discipline = pg.services.outbox._discipline
 
-    async def dies_at_the_second(chat_id, kind, held, payload):
+    async def dies_at_the_second(chat_id, kind, held, payload, *rest):
         if sent_first:
             raise Killed()
-        return await discipline(chat_id, kind, held, payload)
+        return await discipline(chat_id, kind, held, payload, *rest)
 
     monkeypatch.setattr(pg.services.outbox.port, "send", dies_after_the_first)
     monkeypatch.setattr(pg.services.outbox, "_discipline", dies_at_the_second)

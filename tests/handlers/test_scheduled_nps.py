@@ -58,8 +58,8 @@ async def test_a_scheduled_survey_cut_off_by_a_crash_is_posted_once_and_never_le
     pg.clock.set(datetime(2026, 12, 1, 10, 0, 1, tzinfo=UTC))
     discipline = pg.services.outbox._discipline
 
-    async def dies_before_the_send(chat_id, kind, held, payload):
-        await discipline(chat_id, kind, held, payload)
+    async def dies_before_the_send(chat_id, kind, held, payload, *rest):
+        await discipline(chat_id, kind, held, payload, *rest)
         raise Killed()
 
     monkeypatch.setattr(pg.services.outbox, "_discipline", dies_before_the_send)
