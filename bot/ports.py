@@ -15,7 +15,12 @@ class TelegramPort(Protocol):
 
 
 class SendError(Exception):
-    """Telegram refused or could not take a message; the text is Telegram's reason."""
+    """Telegram refused or could not take a message; the text is Telegram's reason. `unsure`: no answer came (a
+    timeout, the network): the message may be in the chat all the same, under an id nobody knows."""
+
+    def __init__(self, reason: str, *, unsure: bool = False) -> None:
+        super().__init__(reason)
+        self.unsure = unsure
 
 
 class OutboxPort(Protocol):

@@ -58,7 +58,7 @@ class BotOutbox:
             done = await self.attempt(f"post in {chat_id}", lambda: self.bot.send_message(
                 chat_id, text, reply_markup=markup, message_thread_id=topic))
         if not done.done:
-            raise SendError(str(done.error))
+            raise SendError(str(done.error), unsure=done.unsure)
         message_id = done.result.message_id
         if pin:
             await self._pin(chat_id, message_id)
@@ -83,7 +83,7 @@ class BotOutbox:
         done = await self.attempt(f"poll in {chat_id}", lambda: self.bot.send_poll(
             chat_id, question, [InputPollOption(o) for o in options], is_anonymous=False, **kind))
         if not done.done:
-            raise SendError(str(done.error))
+            raise SendError(str(done.error), unsure=done.unsure)
         message_id = done.result.message_id
         if pin:
             await self._pin(chat_id, message_id)

@@ -24,6 +24,9 @@ from storage.schedules import ScheduleRepo
 log = logging.getLogger(__name__)
 
 CAPPED_KINDS = [k for k, p in dom.POLICIES.items() if p.capped]
+# /pushlog's detail for a send Telegram never answered (bot/texts/schedules.DETAILS shows it in the group's language).
+NO_ANSWER = "no answer: it may be in the group"
+NO_ANSWER_COPY = "no answer: a copy may be left in the group"
 
 # A feature's write once its post is out: hook(tx, the post's value for it, message id, now), in the transaction
 # that records the 'sent'; what it returns is the Pushed's `after[name]`.
@@ -121,7 +124,13 @@ class Outbox:
         try:
             got = await send(*opened)
         except SendError as exc:
-            await self.repo.finish(row_id, "failed", str(exc)[:200])
+            detail = str(exc)[:200]
+            if exc.unsure:  # it may be in the group: never sent again, and said so — for a schedule's post, that its
+                # copy has no id to delete (replace goes on from the last copy it knows; the next one is tracked)
+                detail = NO_ANSWER_COPY if schedule is not None else NO_ANSWER
+                log.warning("push %s in %s: no answer from Telegram (%s); it may be in the group under an unknown id",
+                            kind, chat_id, exc)
+            await self.repo.finish(row_id, "failed", detail)
             log.info("push %s in %s: failed (%s)", kind, chat_id, exc)
             return Pushed("failed")
         message_id, *poll = got if isinstance(got, tuple) else (got,)

@@ -215,6 +215,9 @@ DETAILS = {
     "its moment passed": N_("its moment passed while it was held"),
     "no right to restrict members": N_("no right to restrict members"),
     "Telegram did not answer": N_("Telegram did not answer"),
+    "no answer: it may be in the group": N_("Telegram did not answer: it may be in the group all the same"),
+    "no answer: a copy may be left in the group": N_(
+        "Telegram did not answer: a copy may be left in the group, which replace cannot delete (remove it by hand)"),
 }
 _UNTIL = re.compile(r"^quiet hours, until (\S+)$")
 _CAP = re.compile(r"^(daily|weekly) cap (\d+)$")

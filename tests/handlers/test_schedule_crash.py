@@ -298,3 +298,31 @@ async def test_replace_still_deletes_the_right_previous_copy_after_a_crash_aroun
     assert shown(pg, group.chat, *days) == ["Day three"]  # and Day two is the copy replaced next
     assert [m["text"] for m in pg.sim.deleted(group.chat) if m.get("text") in days] == ["Day one", "Day two"]
     assert await pg.services.db.fetchval("SELECT COUNT(*) FROM deferred WHERE done_at IS NULL") == 0
+
+
+# ------------------------------------------------------------------ replace when a copy's id never came back
+async def test_replace_after_a_send_telegram_never_answered_keeps_the_record_and_says_a_copy_may_be_left(pg, group):
+    """A `replace` post whose send timed out (Telegram posted it, the answer was lost) has no message id to
+    delete later. Nothing crashes, the next copy replaces the last copy Sticky knows and is the one tracked, and
+    /pushlog says a copy may be left in the group for an admin to remove (it said "failed — Timed out")."""
+    pg.clock.set(NINE - timedelta(hours=1))
+    await say(pg, group.owner, "/schedule every 12h post replace Day one\n---\nDay two\n---\nDay three\n---\nDay four",
+              group.chat)
+    days = ("Day one", "Day two", "Day three", "Day four")
+
+    async def next_run() -> None:
+        [s] = await pg.services.schedules.list(group.chat.id)
+        pg.clock.set(s.next_run + timedelta(seconds=1))
+        await tick(pg)
+
+    await next_run()
+    pg.sim.timeout_after_send("sendMessage")
+    await next_run()
+    assert shown(pg, group.chat, *days) == ["Day one", "Day two"]  # Day two is in the group; its id never came back
+    await next_run()
+    assert shown(pg, group.chat, *days) == ["Day two", "Day three"]  # Day one (known) is replaced; Day two cannot be
+    log = await say(pg, group.owner, "/pushlog", group.chat)
+    assert "schedule: failed — Telegram did not answer: a copy may be left in the group, which replace cannot delete" in log
+    await next_run()
+    assert shown(pg, group.chat, *days) == ["Day two", "Day four"]  # Day three was tracked and replaced
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM deferred WHERE done_at IS NULL") == 0
