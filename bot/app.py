@@ -231,6 +231,7 @@ def build_application(
     app.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POST & filters.Regex(r"^/setlog(@\w+)?\s*$"), moderation.on_channel_setlog),
                     group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(connections.on_connect_button, pattern=connections.CONNECT_PATTERN), group=GROUP_MAIN)
+    app.add_handler(CallbackQueryHandler(core.on_language_button, pattern=core.LANGUAGE_PATTERN), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(connections.on_pick_button, pattern=connections.PICK_PATTERN), group=GROUP_MAIN)
     in_groups = filters.ChatType.GROUPS & ~filters.COMMAND
     app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)

@@ -59,7 +59,9 @@ async def _pick_buttons(context: BotContext, user_id: int, name: str, args: str,
 
 async def _run_in(view: Update, context: BotContext, callback: Callback, where: Remote, chat_id: int, message_id: int, args: list[str]) -> None:
     context.actor = where.actor
-    context.tr = translator((await context.services.groups.settings(where.group.chat_id)).language)
+    # The answer comes here, in private: in the language the sender chose for it (/language), else the group's.
+    chosen = await context.services.members.language(where.actor.user_id)
+    context.tr = translator(chosen or (await context.services.groups.settings(where.group.chat_id)).language)
     context.elsewhere = Elsewhere(chat_id, message_id, where.group.chat_id, where.group.title, view.message.message_id)
     context.args = args
     await callback(view, context)

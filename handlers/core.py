@@ -1,7 +1,7 @@
-"""Commands of the foundation: /start, /help, /me, /roles, /setrole, /unsetrole, /settings, /set, /lang."""
+"""Commands of the foundation: /start, /help, /me, /roles, /setrole, /unsetrole, /settings, /set, /lang, /language."""
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 
 from bot.context import BotContext
@@ -9,10 +9,10 @@ from bot.domain.errors import RoleChangeError, UsageError
 from bot.domain.roles import ASSIGNABLE, Role
 from bot.domain.settings import parse_switch
 from bot.services.rules import LINK_GATE
-from bot.texts import connections as connection_texts, core as texts
+from bot.texts import LANGUAGES, connections as connection_texts, core as texts, translator
 from bot.texts import rules as rules_texts
 from handlers.router import parse_command
-from handlers.base import command, render_error, reply, resolve_target, spec_of, split_target
+from handlers.base import answer_query, command, edit_query_message, render_error, reply, resolve_target, spec_of, split_target
 
 
 LINK_GATE_SETTING = "link_gate"
@@ -167,4 +167,40 @@ async def cmd_lang(update: Update, context: BotContext) -> None:
     await reply(update, context, texts.language_changed(context.tr))
 
 
-COMMANDS = [cmd_start, cmd_help, cmd_roles, cmd_setrole, cmd_unsetrole, cmd_settings, cmd_set, cmd_lang]
+LANGUAGE_PATTERN = r"^ulang:(en|zh)$"
+
+
+def _language_buttons() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(name, callback_data=f"ulang:{lang}")
+                                  for lang, name in texts.LANGUAGE_NAMES.items()]])
+
+
+@command("language", where="any")
+async def cmd_language(update: Update, context: BotContext) -> None:
+    """A person's own language for their private chat with Sticky; a group's stays its admins' (/lang)."""
+    if update.effective_chat.type != ChatType.PRIVATE:
+        await reply(update, context, texts.language_in_group(context.tr), transient=True)
+        return
+    args, user_id = context.args or [], update.effective_user.id
+    if not args:
+        chosen = await context.services.members.language(user_id)
+        await reply(update, context, texts.language_current(context.tr, context.tr.lang, chosen is not None),
+                    markup=_language_buttons())
+        return
+    value = args[0].strip().lower()
+    if len(args) > 1 or value not in LANGUAGES:
+        await reply(update, context, texts.language_usage(context.tr))
+        return
+    await context.services.members.set_language(user_id, value)
+    await reply(update, context, texts.language_chosen(translator(value), value))
+
+
+async def on_language_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    value = query.data.removeprefix("ulang:")
+    await context.services.members.set_language(query.from_user.id, value)
+    await answer_query(query)
+    await edit_query_message(query, texts.language_chosen(translator(value), value))
+
+
+COMMANDS = [cmd_start, cmd_help, cmd_roles, cmd_setrole, cmd_unsetrole, cmd_settings, cmd_set, cmd_lang, cmd_language]

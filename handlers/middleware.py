@@ -35,7 +35,14 @@ async def translator_for(update: Update, context: BotContext) -> Translator:
     default_lang = s.config.defaults.language
     if chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
         return translator((await s.groups.settings(chat.id)).language)
-    return translator(language_for_user(user.language_code if user else None, default_lang))
+    return await private_translator(context, user)
+
+
+async def private_translator(context: BotContext, user) -> Translator:
+    """A person's own language, outside groups: the one they chose (/language), else their Telegram app's."""
+    s = context.services
+    chosen = await s.members.language(user.id) if user is not None else None
+    return translator(language_for_user(user.language_code if user else None, s.config.defaults.language, chosen))
 
 
 class Middleware:
@@ -59,7 +66,7 @@ class Middleware:
         chat, user, message = update.effective_chat, update.effective_user, update.effective_message
         default_lang = s.config.defaults.language
         if chat is None:
-            context.tr = translator(language_for_user(user.language_code if user else None, default_lang))
+            context.tr = await private_translator(context, user)
             return
         if message is not None and (message.migrate_to_chat_id or message.migrate_from_chat_id):
             # A group upgraded to a supergroup: on_migrate moves it; recording it under either id first must not.
@@ -87,7 +94,7 @@ class Middleware:
                     if s.spotlight.message(chat.id, user.id, message.date, settings.spotlight_messages):
                         await spotlight_newcomer(context, chat.id, user.id)
         else:
-            context.tr = translator(language_for_user(user.language_code if user else None, default_lang))
+            context.tr = await private_translator(context, user)
             if update.message and user and chat.type == ChatType.PRIVATE:
                 await s.members.started(user_info(user))
         if name is not None or update.callback_query is not None:

@@ -309,7 +309,8 @@ async def notify_private(context: BotContext, user_id: int, render, *, chat_id: 
     messages; logged under the group it is about (chat_id)."""
     s = context.services
     user = await s.members.user(user_id)
-    _ = translator(language_for_user(user.language_code if user else None, s.config.defaults.language))
+    _ = translator(language_for_user(user.language_code if user else None, s.config.defaults.language,
+                                     await s.members.language(user_id)))
     return (await s.outbox.private(user_id, render(_), chat_id=chat_id, kind=kind)).sent
 
 

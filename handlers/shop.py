@@ -321,7 +321,8 @@ async def _confirm(update: Update, context: BotContext, item_id: int, cost: int,
         return text, True
     order = purchase.order
     if purchase.code is not None:
-        sent, order = await _deliver_code(context, order, chat.title or "", purchase.code, buyer.language_code, undo_refused=True)
+        language = await context.services.members.language(buyer.id) or buyer.language_code  # the one they chose first
+        sent, order = await _deliver_code(context, order, chat.title or "", purchase.code, language, undo_refused=True)
         if sent.refused:  # blocked the bot meanwhile: the sale is undone
             text = texts.code_undelivered(context.tr, buyer.full_name, order.item_name)
             await _edit(query, text)

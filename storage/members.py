@@ -272,5 +272,13 @@ class MemberRepo:
         """The user opened a private chat with the bot, so the bot may write to them."""
         await self.db.write(_mark_started, user, now)
 
+    async def language(self, user_id: int) -> str | None:
+        """The language the user chose for their private chat (/language), None: follow their Telegram app."""
+        return await self.db.fetchval("SELECT language FROM users WHERE user_id = ?", (user_id,))
+
+    async def set_language(self, user_id: int, language: str | None, now: datetime) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE users SET language = ?, updated_at = ? WHERE user_id = ?", (language, iso(now), user_id))
+
     async def has_started(self, user_id: int) -> bool:
         return await self.db.fetchval("SELECT started_at IS NOT NULL FROM users WHERE user_id = ?", (user_id,)) == 1

@@ -875,4 +875,11 @@ MIGRATIONS: list[Migration] = [
         ) WITHOUT ROWID
         """,
     ),
+    Migration(
+        31,
+        "a person's own language for their private chat with Sticky (/language), over their Telegram app's",
+        """
+        ALTER TABLE users ADD COLUMN language TEXT
+        """,
+    ),
 ]

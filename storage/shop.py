@@ -61,7 +61,7 @@ _ITEM_SELECT = (
     "SELECT i.*, EXISTS(SELECT 1 FROM shop_codes c WHERE c.item_id = i.id) AS has_codes FROM shop_items i"
 )
 _ORDER_SELECT = (
-    "SELECT o.*, i.name AS item_name, u.first_name, u.last_name, u.language_code,"
+    "SELECT o.*, i.name AS item_name, u.first_name, u.last_name, COALESCE(u.language, u.language_code) AS language_code,"
     " EXISTS(SELECT 1 FROM optouts x WHERE x.user_id = o.user_id AND x.kind = 'private') AS no_private"
     " FROM orders o JOIN shop_items i ON i.id = o.item_id LEFT JOIN users u ON u.user_id = o.user_id"
 )

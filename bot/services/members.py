@@ -60,6 +60,7 @@ class MemberService:
         # Who we already stored with which name: a message from a known member costs no write. What is kept is the
         # hash of what was stored (names, username, language), not the UserInfo and its strings: one int a member.
         self._seen: _Lru = _Lru(200_000)
+        self._languages: _Lru = _Lru(50_000)  # user id -> the private language they chose (None: none)
 
     # Reads for handlers, one name each (handlers call services, services call storage).
 
@@ -98,6 +99,19 @@ class MemberService:
             return
         await self.members.seen(chat_id, user, self.clock.now(), said_at)
         self._seen.put(key, stored)
+
+    async def language(self, user_id: int) -> str | None:
+        """The language `user_id` chose for their private chat (/language); None: their Telegram app's is followed.
+        Kept in memory once read (a private chat's id is its user's: keyed by chat, as all in-memory state)."""
+        if user_id in self._languages:
+            return self._languages[user_id]
+        chosen = await self.members.language(user_id)
+        self._languages.put(user_id, chosen)
+        return chosen
+
+    async def set_language(self, user_id: int, language: str | None) -> None:
+        await self.members.set_language(user_id, language, self.clock.now())
+        self._languages.put(user_id, language)
 
     async def started(self, user: UserInfo) -> None:
         key, stored = (0, user.user_id), hash(user)

@@ -71,8 +71,10 @@ def translator(lang: str) -> Translator:
     return Translator(lang)
 
 
-def language_for_user(language_code: str | None, default: str) -> str:
-    """Private chats follow the user's Telegram language when we speak it."""
+def language_for_user(language_code: str | None, default: str, chosen: str | None = None) -> str:
+    """Private chats speak the language the user chose (/language), else their Telegram app's when we speak it."""
+    if chosen in LANGUAGES:
+        return chosen
     if language_code and language_code.lower().startswith("zh"):
         return "zh"
     if language_code and language_code.lower().startswith("en"):

@@ -290,3 +290,33 @@ def setting_reset(_: Translator, key: str, value: str) -> str:
 
 def language_changed(_: Translator) -> str:
     return _("I'll speak English in this group from now on.")
+
+
+LANGUAGE_NAMES = {"en": "English", "zh": "中文"}  # the buttons: each in itself, so a reader finds theirs
+SPOKEN = {"en": N_("English"), "zh": N_("Chinese")}  # in a sentence, in the sentence's language
+
+
+def language_current(_: Translator, lang: str, chosen: bool) -> str:
+    """Bare /language in private: the language this chat is in now, and why."""
+    why = _("you chose it") if chosen else _("from your Telegram app")
+    return "\n".join([
+        _("I speak {language} with you here ({why}).").format(language=_(SPOKEN[lang]), why=why),
+        _("Change it: /language en or /language zh, or press a button. A group's language is its admins' (/lang)."),
+    ])
+
+
+def language_chosen(_: Translator, lang: str) -> str:
+    return _("From now on I speak {language} with you in private. A group keeps its own language.").format(
+        language=_(SPOKEN[lang]))
+
+
+def language_usage(_: Translator) -> str:
+    """A bad /language argument: said in both languages, since the reader may not read the one they are in."""
+    from bot.texts import translator
+    other = translator("zh" if _.lang == "en" else "en")
+    line = N_("Choose en or zh: /language en or /language zh.")
+    return _(line) + "\n" + other(line)
+
+
+def language_in_group(_: Translator) -> str:
+    return _("Your own language is set in private with me (/language). This group's language is set by its admins: /lang.")

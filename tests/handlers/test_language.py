@@ -1,0 +1,74 @@
+"""/language (issue 13): a person's own language for their private chat with Sticky, stored (it followed only
+the Telegram app's language), used for every private answer to them; a group's language stays its admins'."""
+from __future__ import annotations
+
+from tests.handlers.test_inbox import crash
+from tests.helpers import make_group, say
+
+USAGE_BOTH = ("Choose en or zh: /language en or /language zh.\n"
+              "请选择 en（英文）或 zh（中文）：/language en 或 /language zh。")
+
+
+async def start(pg, user) -> None:
+    pg.sim.send(user, "/start")
+    await pg.settle()
+
+
+async def test_language_in_private_is_chosen_kept_and_used_for_every_private_answer_not_the_group(pg):
+    g = await make_group(pg)
+    await start(pg, g.alice)                                   # her Telegram app is in English
+    assert await say(pg, g.alice, "/language") == (
+        "I speak English with you here (from your Telegram app).\n"
+        "Change it: /language en or /language zh, or press a button. A group's language is its admins' (/lang).")
+    assert await say(pg, g.alice, "/language zh") == "从现在起，我在私聊里和你说中文。群组的语言不变。"
+    assert (await say(pg, g.alice, "/help")).startswith("你可用的命令：")
+    assert "我在这里和你说中文（你自己选的）" in await say(pg, g.alice, "/language")
+    # The group is still in its own language, for her too.
+    in_group = await say(pg, g.alice, "/help", g.chat)
+    assert in_group.startswith("Commands for you (Member):") and not any("\u4e00" <= ch <= "\u9fff" for ch in in_group)
+    # Kept in the database: a restart keeps it.
+    await crash(pg)
+    assert (await say(pg, g.alice, "/help")).startswith("你可用的命令：")
+    assert await say(pg, g.alice, "/language en") == (
+        "From now on I speak English with you in private. A group keeps its own language.")
+    assert (await say(pg, g.alice, "/help")).startswith("Commands for you:")
+
+
+async def test_a_chinese_app_user_can_choose_english_and_the_buttons_choose_too(pg):
+    chen = pg.sim.user("chen", language_code="zh-hans")
+    await start(pg, chen)
+    assert (await say(pg, chen, "/language")).startswith("我在这里和你说中文（跟随你的 Telegram 应用）。")
+    [shown] = [m for m in pg.sim.replies(chen) if m.get("text", "").startswith("我在这里")][-1:]
+    labels = [b["text"] for row in shown["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == ["English", "中文"]
+    pg.sim.press(chen, shown, "ulang:en")
+    await pg.settle()
+    assert pg.sim.message(chen, shown["message_id"])["text"] == (
+        "From now on I speak English with you in private. A group keeps its own language.")
+    assert (await say(pg, chen, "/help")).startswith("Commands for you:")
+
+
+async def test_a_bad_language_gets_one_clear_answer_in_both_languages_and_a_group_is_pointed_to_lang(pg):
+    g = await make_group(pg)
+    await start(pg, g.alice)
+    for bad in ("/language fr", "/language en zh", "/language 中文"):
+        assert await say(pg, g.alice, bad) == USAGE_BOTH, bad
+    chen = pg.sim.user("chen", language_code="zh")
+    await start(pg, chen)
+    assert await say(pg, chen, "/language fr") == "\n".join(reversed(USAGE_BOTH.split("\n")))
+    assert await pg.services.members.language(g.alice.id) is None  # nothing was chosen
+    assert await say(pg, g.alice, "/language", g.chat) == (
+        "Your own language is set in private with me (/language). This group's language is set by its admins: /lang.")
+    assert (await pg.services.groups.settings(g.chat.id)).language == "en"
+
+
+async def test_help_lists_language_in_private_and_an_admin_connected_is_answered_in_their_own_language(pg):
+    g = await make_group(pg)
+    await start(pg, g.admin)
+    assert "/language — Your own language here in private: en or zh" in await say(pg, g.admin, "/help")
+    assert "Usage: /language [en|zh]" in await say(pg, g.admin, "/help language")
+    await say(pg, g.admin, "/language zh")
+    await say(pg, g.admin, "/connect Tea Lovers")
+    settings = await say(pg, g.admin, "/settings")
+    assert "群设置" in settings                                  # the group is in English; her private chat is not
+    assert (await say(pg, g.admin, "/settings", g.chat)).startswith("Group settings")
