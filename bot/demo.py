@@ -244,9 +244,23 @@ async def run_demo(config: Config, out: TextIO = sys.stdout, keep: Path | None =
             _save_chart(sim, group, Path(keep) if keep is not None else Path("demo-out"), out)
             await script.say(owner, "/loyalty")
 
-            print("\n── Olivia switches the group to Chinese", file=out)
+            print("\n── Olivia switches the group to Chinese: every answer is now in Chinese", file=out)
             await script.say(owner, "/lang zh")
             await script.say(carol, "/roles")
             await script.say(carol, "/checkin")
+            await script.say(carol, "/me")
+            await script.say(carol, "/shop")
+            await script.say(carol, "试试这家店：https://tea.example/oolong")  # the link gate explains itself in Chinese
+            await script.say(owner, "/schedule daily 09:00 post 🍵 早上好！今天喝什么茶？")
+            morning = (await pg.services.schedules.list(group.id))[-1]
+            await script.say(owner, f"/schedule missed {morning.id} sometimes")  # a slip: the keywords, with their meaning
+            pg.clock.set(morning.next_run)
+            print(f"\n── {pg.clock.now():%Y-%m-%d %H:%M}: the Chinese morning post goes out by itself", file=out)
+            await _tick(pg)
+            await script.step()
+            print("\n── Alice's private chat follows her, not the group: English from her app, until she picks Chinese", file=out)
+            await script.dm(alice, "/language")
+            await script.press(alice, sim.replies(alice)[-1], "ulang:zh")
+            await script.dm(alice, "/me")
     print("\nDemo finished: every answer above came from Sticky's real handlers.", file=out)
     return 0

@@ -86,6 +86,21 @@ def test_the_demo_runs_offline_and_tells_its_story(tmp_path):
     spam = lines.index("Cheap Bot: Followers 50% off at spam.example")  # never delivered to Sticky; banned by reply
     assert lines[spam + 1:spam + 4] == ["admin → Cheap Bot: /ban spam bot", "· Sticky banned Cheap Bot (forever)",
                                         "Sticky → admin: Cheap Bot is banned forever."]
+    # …and shows the product there: check-in, /me, the shop, a rule's refusal, a schedule made, refused and run.
+    zh = lines[lines.index("Sticky → owner: 从现在起，我在本群使用中文。"):]
+    assert "Sticky → carol: ✅ Carol 签到成功：+10 积分（基础 10），+10 经验。" in zh
+    assert "Sticky → carol: Carol — 成员" in zh and "徽章：首次签到" in zh
+    assert "Sticky → carol: 🛍 积分商城 —— 点击按钮兑换；/orders 查看你的订单。" in zh
+    assert "carol: 试试这家店：https://tea.example/oolong [deleted]" in zh
+    assert any(l.startswith("Sticky: 🔗 Carol，本群只有白银及以上等级可以发链接") for l in zh)
+    assert any(re.fullmatch(r"Sticky → owner: 定时任务 #\d+ 已保存：daily 09:00 · 帖子。下次运行：2026-03-09 09:00（UTC）。", l) for l in zh)
+    assert "Sticky → owner: 第 3 个词（sometimes）：应为补发方式：late（错过的一次晚些补发一次）或 skip（跳过）。" in " ".join(zh)
+    assert "Sticky: 🍵 早上好！今天喝什么茶？" in zh
+    # A private chat follows its person, not the group: English from Alice's app, then Chinese once she picks it.
+    assert "[alice ⇄ Sticky] Sticky → alice: I speak English with you here (from your Telegram app)." in zh
+    assert "[alice ⇄ Sticky] · alice pressed '中文'" in zh
+    assert "[alice ⇄ Sticky] ✎ Sticky → alice: 从现在起，我在私聊里和你说中文。群组的语言不变。 (edited)" in zh
+    assert "[alice ⇄ Sticky]   徽章：首次签到、首次邀请、有用的反馈" in zh
     assert lines[-2] == "Demo finished: every answer above came from Sticky's real handlers."
     # Library messages went to a log file named at the end, none to the terminal.
     log = re.fullmatch(r"· library messages were written to (\S+\.log)", lines[-1])
@@ -123,6 +138,8 @@ def check_blocks_happened(lines: list[str], path: Path) -> None:
     assert one("SELECT COUNT(*) FROM ledger WHERE user_id = ? AND reason = 'quiz' AND amount = 15", alice) == (1,)
     # The group speaks Chinese at the end.
     assert one("SELECT value FROM group_settings WHERE key = 'language'") == ("zh",)
+    assert one("SELECT language FROM users WHERE user_id = ?", alice) == ("zh",)  # her private choice, stored
+    assert one("SELECT runs, last_message_id IS NOT NULL FROM schedules ORDER BY id DESC LIMIT 1") == (1, 1)  # the morning post ran once
     # Every join is welcomed, not only after the captcha.
     assert "Sticky: Welcome to Tea Lovers, Eve! Say hello to everyone." in lines
     # Moderation: the blocklist rule deleted Eve's message and warned her by itself; Adam warned her by hand.
@@ -152,7 +169,7 @@ def check_blocks_happened(lines: list[str], path: Path) -> None:
         "carol: Try this shop: https://tea.example/oolong [deleted]", "· Sticky deleted a message from carol",
         "Sticky: 🔗 Carol, links are for Silver and above here; you are Bronze. Keep chatting and checking in to get there."]
     assert one("SELECT COUNT(*) FROM modlog m JOIN rules r ON r.id = m.rule_id WHERE m.action = 'delete'"
-               " AND m.target_id = ? AND r.name = 'links' AND m.actor_id IS NULL", carol) == (1,)
+               " AND m.target_id = ? AND r.name = 'links' AND m.actor_id IS NULL", carol) == (2,)  # and again in Chinese
     # A flood: Finn's six messages within ten seconds, muted by the antiflood rule for ten minutes, once.
     assert "· Sticky restricted finn (until 09:10)" in lines[block:]
     flood = db.execute("SELECT m.until, r.name FROM modlog m JOIN rules r ON r.id = m.rule_id WHERE m.action = 'mute'"
@@ -175,8 +192,8 @@ def check_blocks_happened(lines: list[str], path: Path) -> None:
                                   " command; the command rewards by itself)")
     assert one("SELECT COUNT(*) FROM modlog WHERE actor_id IS NULL AND target_id = 0") == (0,)
     # The scheduled post went out by itself, once, at its time; the member day ran and paid Bob double.
-    assert one("SELECT last_run FROM schedules WHERE action = 'post'")[0].startswith("2026-03-04T21:00")
-    assert one("SELECT COUNT(*) FROM push_log WHERE kind = 'schedule' AND outcome = 'sent'") == (1,)
+    assert one("SELECT last_run FROM schedules WHERE action = 'post' ORDER BY id")[0].startswith("2026-03-04T21:00")
+    assert one("SELECT COUNT(*) FROM push_log WHERE kind = 'schedule' AND outcome = 'sent'") == (2,)  # and the zh one
     assert one("SELECT COUNT(*) FROM ledger l JOIN users u ON u.user_id = l.user_id WHERE u.username = 'bob'"
                " AND l.reason = 'checkin' AND l.amount = 20") == (1,)
     # NPS: the four answers pressed are stored, the survey is closed, and the score shown is theirs.

@@ -178,7 +178,7 @@ def profile(_: Translator, who: str, role: Role, p, tiers: Sequence[Tier]) -> st
     lines.append(_.ngettext("Streak: {n} day", "Streak: {n} days", p.streak).format(n=p.streak)
                  + (" · " + _("Rank: #{rank} on /top (points, this season)").format(rank=p.rank) if p.rank else ""))
     if p.badges:
-        lines.append(_("Badges: {list}").format(list=_(", ").join(badge_name(_, b) for b in p.badges)))
+        lines.append(_("Badges: {list}").format(list=_.listed(badge_name(_, b) for b in p.badges)))
     return "\n".join(lines)
 
 
@@ -268,7 +268,7 @@ def badges(_: Translator, who: str, held: Sequence[tuple[str, datetime]], rules:
         lines.append(_("🏅 {badge} ({date})").format(badge=badge_name(_, key), date=f"{at:%Y-%m-%d}"))
     missing = [r for r in rules if r.key not in have]
     if missing:
-        lines.append(_("Still to earn: {list}").format(list=_(", ").join(badge_name(_, r.key) for r in missing)))
+        lines.append(_("Still to earn: {list}").format(list=_.listed(badge_name(_, r.key) for r in missing)))
     return "\n".join(lines)
 
 
