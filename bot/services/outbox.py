@@ -127,7 +127,7 @@ class Outbox:
             detail = str(exc)[:200]
             if exc.unsure:  # it may be in the group: never sent again, and said so — for a schedule's post, that its
                 # copy has no id to delete (replace goes on from the last copy it knows; the next one is tracked)
-                detail = NO_ANSWER_COPY if schedule is not None else NO_ANSWER
+                detail = NO_ANSWER_COPY if (after or {}).get("schedule") is not None else NO_ANSWER
                 log.warning("push %s in %s: no answer from Telegram (%s); it may be in the group under an unknown id",
                             kind, chat_id, exc)
             await self.repo.finish(row_id, "failed", detail)
