@@ -94,11 +94,13 @@ class BotOutbox:
         return done.result.total_voter_count if done.done else None
 
 # What a moderation call came to, in words services understand (no Telegram exception leaves this module):
-# done; gone (already deleted / not there: the goal holds); no_right (Telegram refused our rights); failed.
+# done; gone (already deleted / not there: the goal holds); no_right (Telegram refused our rights); protected (the
+# member is an admin or the owner, whom Telegram lets no bot restrict: our rights are fine); failed.
 _GONE = ("chat_not_modified", "message to delete not found", "message_id_invalid", "user not found", "participant_id_invalid",
          "user_not_participant", "member not found", "user is not a member")
-_NO_RIGHT = ("not enough rights", "need administrator rights", "chat_admin_required", "can't remove chat owner",
-             "user is an administrator", "message can't be deleted", "have no rights")
+_PROTECTED = ("user is an administrator", "can't remove chat owner", "can't restrict self")
+_NO_RIGHT = ("not enough rights", "need administrator rights", "chat_admin_required", "message can't be deleted",
+             "have no rights")
 
 
 MAX_FLOOD_WAIT = 10  # seconds; a longer wait fails the action (logged) rather than hold the chat's queue
@@ -108,6 +110,8 @@ def _outcome(exc: Exception) -> str:
     text = str(exc).lower()
     if any(s in text for s in _GONE):
         return "gone"
+    if any(s in text for s in _PROTECTED):
+        return "protected"
     if any(s in text for s in _NO_RIGHT):
         return "no_right"
     return "failed"

@@ -48,12 +48,14 @@ def _replied_id(update: Update) -> int | None:
     return replied.message_id if replied is not None and not replied.forum_topic_created else None
 
 
-def _note(context: BotContext, outcome) -> str:
+def _note(context: BotContext, outcome, who: str | None = None) -> str:
     """A committed action Telegram did not carry out is said, never turned into an error."""
     if outcome.ok:
         return ""
     if outcome.result == "no_right":
         return "\n" + texts.missing_right(context.tr, outcome.missing)
+    if outcome.result == "protected" and who is not None:
+        return "\n" + texts.target_protected(context.tr, who)
     return "\n" + texts.action_failed(context.tr)
 
 
@@ -66,7 +68,7 @@ async def _warn_reply(update: Update, context: BotContext, target: Member, resul
     text = texts.warned(tr, target.user.display, result.count, result.limit, reason)
     if result.penalty is not None:
         text += "\n" + texts.warn_penalty(tr, target.user.display, result.penalty, result.reset)
-        text += "".join(_note(context, o) for o in result.outcomes)
+        text += "".join(_note(context, o, target.user.display) for o in result.outcomes)
     markup = None
     if not result.reset:
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(texts.remove_warn_button(tr), callback_data=f"warn:rm:{result.violation_id}")]])
@@ -122,7 +124,7 @@ async def _act(update: Update, context: BotContext, kind: str, *, present: bool 
     duration, reason = _duration_reason(rest) if timed else (None, " ".join(rest) or None)
     outcome = await s.act(chat, kind, target.user.user_id, context.actor.user_id, duration, reason, _replied_id(update))
     text = texts.acted(context.tr, kind, target.user.display, outcome.until, await _tz(context, chat), reason)
-    await reply(update, context, text + _note(context, outcome))
+    await reply(update, context, text + _note(context, outcome, target.user.display))
 
 
 @command("mute", role=Role.ADMIN)

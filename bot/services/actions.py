@@ -40,7 +40,7 @@ class Action:
 @dataclass
 class Outcome:
     action: Action
-    result: str  # done | gone | no_right | failed | skipped
+    result: str  # done | gone | no_right | protected (the member is an admin/owner in Telegram) | failed | skipped
     until: datetime | None = None
     missing: str | None = field(default=None)
 

@@ -6,7 +6,7 @@ import copy
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .errors import NO_RESTRICT_RIGHTS, USER_NOT_FOUND, bad_request
+from .errors import NO_RESTRICT_RIGHTS, TARGET_IS_ADMIN, TARGET_IS_OWNER, USER_NOT_FOUND, bad_request
 from .state import ADMIN_RIGHTS, PERMISSIONS, ChatState, InviteLink, Member, SimUser
 
 if TYPE_CHECKING:
@@ -95,9 +95,9 @@ class MemberMethods:
             raise bad_request("can't restrict self")
         target = self._member(state, user.id)
         if target.status == "creator":
-            raise bad_request("can't remove chat owner")
+            raise bad_request(TARGET_IS_OWNER)
         if target.status == "administrator" and target.promoted_by != self.bot.id:
-            raise bad_request("user is an administrator of the chat")
+            raise bad_request(TARGET_IS_ADMIN)
         return target
 
     def _until(self: FakeTelegram, until_date: int) -> int:

@@ -517,7 +517,8 @@ class DriverMixin:
     @locked
     def refuse(self: FakeTelegram, method: str, why: str, times: int = 1) -> None:
         """The next `times` calls to `method` are refused as Telegram refuses a member call (sim.errors.REFUSALS):
-        "kicked", "not_member" (403), "no_rights", "user_not_found", "participant_invalid" (400), in Telegram's words.
+        "kicked", "not_member" (403), "no_rights", "user_not_found", "participant_invalid", "admin", "owner" (400), in
+        Telegram's words.
         For causes the state cannot show by itself; a bot that is really removed or stripped of a right is refused
         so by the state (remove_bot, promote with the right off)."""
         error = REFUSALS[why]()

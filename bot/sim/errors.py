@@ -37,6 +37,8 @@ def forbidden(message: str) -> ApiError:
 NO_RESTRICT_RIGHTS = "not enough rights to restrict/unrestrict chat member"
 USER_NOT_FOUND = "user not found"
 PARTICIPANT_ID_INVALID = "PARTICIPANT_ID_INVALID"
+TARGET_IS_ADMIN = "user is an administrator of the chat"
+TARGET_IS_OWNER = "can't remove chat owner"
 
 
 def kicked(kind: str = "supergroup") -> ApiError:
@@ -53,6 +55,8 @@ REFUSALS = {
     "no_rights": lambda: bad_request(NO_RESTRICT_RIGHTS),  # 400: not an admin, or without "Ban users"
     "user_not_found": lambda: bad_request(USER_NOT_FOUND),  # 400: an id Telegram does not know (a deleted account)
     "participant_invalid": lambda: bad_request(PARTICIPANT_ID_INVALID),  # 400: not a participant Telegram can act on
+    "admin": lambda: bad_request(TARGET_IS_ADMIN),  # 400: the member is an admin (promoted where the bot did not see)
+    "owner": lambda: bad_request(TARGET_IS_OWNER),  # 400: the member owns the group
 }
 
 

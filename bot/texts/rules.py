@@ -80,6 +80,11 @@ def missing_right(_: Translator, right: str | None) -> str:
     return _("(I could not do it: I need the “{right}” admin right.)").format(right=_(RIGHTS.get(right or "", right or "")))
 
 
+def target_protected(_: Translator, who: str) -> str:
+    """Telegram refused because the member is an admin or the owner there (promoted where Sticky did not see)."""
+    return _("(I could not do it: Telegram does not let me act on {who}, an admin here.)").format(who=name(who))
+
+
 def action_failed(_: Translator) -> str:
     return _("(Telegram did not accept that; it is in the log.)")
 

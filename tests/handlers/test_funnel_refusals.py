@@ -157,3 +157,43 @@ async def test_a_moderation_command_telegram_refuses_gets_one_clear_line(pg, gro
     # What was decided, and what Telegram made of it: refused (in the log), a right to give, or nothing more to do
     # for an account Telegram does not know.
     assert texts(pg, g.chat)[before:] == [done + note]
+
+
+def _last(pg, chat) -> str:
+    return texts(pg, chat)[-1]
+
+
+@pytest.mark.parametrize("why", ["admin", "owner"])
+@pytest.mark.parametrize("command,method", MODERATION[:2])
+async def test_a_mute_or_ban_telegram_refuses_because_the_member_is_an_admin_says_so_not_a_missing_right(
+        pg, group, command, method, why):
+    # Sticky still holds Bob as a member (a promotion it never saw); Telegram knows better and refuses in its words.
+    g = group
+    pg.sim.refuse(method, why)
+    await say(pg, g.admin, command, g.chat)
+    _ = translator("en")
+    reply = _last(pg, g.chat)
+    assert reply.endswith("\n(I could not do it: Telegram does not let me act on Bob, an admin here.)")
+    assert missing_right(_, "can_restrict_members") not in reply and INTERNAL not in texts(pg, g.chat)
+    # The bot's own rights were not doubted: the next action on a member goes ahead without asking again.
+    asked = len(pg.sim.calls("getChatMember"))
+    await say(pg, g.admin, "/mute @carol 10m", g.chat)
+    assert pg.sim.member(g.chat, g.carol)["status"] == "restricted"
+    assert len(pg.sim.calls("getChatMember")) - asked <= 1
+
+
+@pytest.mark.parametrize("why", ["kicked", "no_rights", "admin"])
+@pytest.mark.parametrize("command,method", MODERATION)
+async def test_a_refused_moderation_command_is_told_in_chinese_in_a_chinese_group(pg, group, command, method, why):
+    g = group
+    await say(pg, g.owner, "/lang zh", g.chat)
+    if command.startswith("/unban"):
+        await say(pg, g.admin, "/ban @bob", g.chat)
+    if why == "admin" and method == "unbanChatMember":
+        return  # a banned account is no admin: Telegram has nothing to say about it here
+    pg.sim.refuse(method, why)
+    await say(pg, g.admin, command, g.chat)
+    note = _last(pg, g.chat).split("\n")[-1]
+    assert note == {"kicked": "（Telegram 未接受此操作，已记入日志。）",
+                    "no_rights": "（未能执行：我需要“封禁用户”管理权限。）",
+                    "admin": "（未能执行：Bob 是这里的管理员，Telegram 不允许我对其操作。）"}[why]
