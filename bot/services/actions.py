@@ -16,6 +16,10 @@ log = logging.getLogger(__name__)
 DELETE, RESTRICT = "can_delete_messages", "can_restrict_members"
 NEEDS = {"delete": DELETE, "mute": RESTRICT, "unmute": RESTRICT, "ban": RESTRICT, "unban": RESTRICT, "kick": RESTRICT}
 RIGHTS_CACHE = timedelta(minutes=2)
+# A kick is a ban lifted at once. The ban itself ends after this long, so a kick whose unban Telegram refuses or never
+# gets (403, a right taken between the two calls, 429, network) leaves nobody banned for good; 5 minutes stays far
+# from the 30 s below which Telegram reads a ban as forever, even with our clock some minutes off Telegram's.
+KICK_HOLD = timedelta(minutes=5)
 
 
 class ModerationCalls(Protocol):
@@ -115,10 +119,12 @@ class Actions:
             result = await c.ban(chat, user, until)
         elif action.kind == "unban":
             result = await c.unban(chat, user)
-        else:  # kick: a ban lifted at once, so they may come back
-            result = await c.ban(chat, user, None)
+        else:  # kick: a ban lifted at once, so they may come back (and that Telegram lifts by itself if we could not)
+            result = await c.ban(chat, user, until_for(self.clock.now(), KICK_HOLD))
             if result == "done":
-                result = await c.unban(chat, user)
+                lifted = await c.unban(chat, user)
+                if lifted not in ("done", "gone"):
+                    log.info("kick in %s: the unban of %s was %s; Telegram ends the ban in %s", chat, user, lifted, KICK_HOLD)
         if result == "no_right":
             self.forget(chat)  # our cached rights were stale
         if result not in ("done", "gone"):

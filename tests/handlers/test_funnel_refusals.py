@@ -197,3 +197,23 @@ async def test_a_refused_moderation_command_is_told_in_chinese_in_a_chinese_grou
     assert note == {"kicked": "（Telegram 未接受此操作，已记入日志。）",
                     "no_rights": "（未能执行：我需要“封禁用户”管理权限。）",
                     "admin": "（未能执行：Bob 是这里的管理员，Telegram 不允许我对其操作。）"}[why]
+
+
+@pytest.mark.parametrize("why", ["kicked", "no_rights", "network", "flood"])
+async def test_a_kick_whose_unban_telegram_refuses_or_never_gets_leaves_nobody_banned_for_good(pg, group, why):
+    g = group
+    {"network": lambda: pg.sim.network_error("unbanChatMember", times=3),
+     "flood": lambda: pg.sim.flood("unbanChatMember", retry_after=30)}.get(why, lambda: pg.sim.refuse("unbanChatMember", why))()
+    await say(pg, g.admin, "/kick @bob", g.chat)
+    assert texts(pg, g.chat)[-1] == "Bob was removed; they may join again."
+    assert pg.sim.member(g.chat, g.bob)["status"] == "kicked"  # the removal held; its lifting did not
+    pg.clock.advance(minutes=5)
+    assert pg.sim.member(g.chat, g.bob)["status"] == "left"  # Telegram ended the ban by itself: they may come back
+    assert INTERNAL not in texts(pg, g.chat)
+
+
+async def test_a_kick_lets_them_come_back_at_once(pg, group):
+    g = group
+    await say(pg, g.admin, "/kick @bob", g.chat)
+    assert pg.sim.member(g.chat, g.bob)["status"] == "left"
+    assert pg.sim.calls("banChatMember")[-1].params.get("until_date")  # a ban that ends by itself, never forever
