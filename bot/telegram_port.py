@@ -95,9 +95,11 @@ class BotOutbox:
 
 # What a moderation call came to, in words services understand (no Telegram exception leaves this module):
 # done; gone (already deleted / not there: the goal holds); no_right (Telegram refused our rights); protected (the
-# member is an admin or the owner, whom Telegram lets no bot restrict: our rights are fine); failed.
+# member is an admin or the owner, whom Telegram lets no bot restrict: our rights are fine); not_member (403: the bot
+# was removed from the group or is no longer in it); failed.
 _GONE = ("chat_not_modified", "message to delete not found", "message_id_invalid", "user not found", "participant_id_invalid",
          "user_not_participant", "member not found", "user is not a member")
+_NOT_MEMBER = ("bot was kicked", "bot is not a member")
 _PROTECTED = ("user is an administrator", "can't remove chat owner", "can't restrict self")
 _NO_RIGHT = ("not enough rights", "need administrator rights", "chat_admin_required", "message can't be deleted",
              "have no rights")
@@ -110,6 +112,8 @@ def _outcome(exc: Exception) -> str:
     text = str(exc).lower()
     if any(s in text for s in _GONE):
         return "gone"
+    if any(s in text for s in _NOT_MEMBER):
+        return "not_member"
     if any(s in text for s in _PROTECTED):
         return "protected"
     if any(s in text for s in _NO_RIGHT):

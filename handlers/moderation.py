@@ -54,6 +54,8 @@ def _note(context: BotContext, outcome, who: str | None = None) -> str:
         return ""
     if outcome.result == "no_right":
         return "\n" + texts.missing_right(context.tr, outcome.missing)
+    if outcome.result == "not_member":
+        return "\n" + texts.bot_not_member(context.tr)
     if outcome.result == "protected" and who is not None:
         return "\n" + texts.target_protected(context.tr, who)
     return "\n" + texts.action_failed(context.tr)

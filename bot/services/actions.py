@@ -44,7 +44,8 @@ class Action:
 @dataclass
 class Outcome:
     action: Action
-    result: str  # done | gone | no_right | protected (the member is an admin/owner in Telegram) | failed | skipped
+    result: str  # done | gone | no_right | protected (the member is an admin/owner in Telegram) | not_member (the bot
+    # is not in the group) | failed | skipped
     until: datetime | None = None
     missing: str | None = field(default=None)
 
@@ -125,7 +126,7 @@ class Actions:
                 lifted = await c.unban(chat, user)
                 if lifted not in ("done", "gone"):
                     log.info("kick in %s: the unban of %s was %s; Telegram ends the ban in %s", chat, user, lifted, KICK_HOLD)
-        if result == "no_right":
+        if result in ("no_right", "not_member"):
             self.forget(chat)  # our cached rights were stale
         if result not in ("done", "gone"):
             log.info("action %s in %s: %s", action.kind, chat, result)

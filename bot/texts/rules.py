@@ -85,6 +85,11 @@ def target_protected(_: Translator, who: str) -> str:
     return _("(I could not do it: Telegram does not let me act on {who}, an admin here.)").format(who=name(who))
 
 
+def bot_not_member(_: Translator) -> str:
+    """Telegram refused with 403: the bot was removed from the group (a removal Sticky has not heard of yet)."""
+    return _("(I could not do it: Telegram says I am no longer in this group.)")
+
+
 def action_failed(_: Translator) -> str:
     return _("(Telegram did not accept that; it is in the log.)")
 

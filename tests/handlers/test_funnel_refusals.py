@@ -11,9 +11,9 @@ import pytest
 from bot.texts import translator
 from bot.texts.core import internal_error
 from bot.texts.funnel import screening_right_missing
-from bot.texts.rules import action_failed, missing_right
+from bot.texts.rules import missing_right
 from tests.handlers.funnel_helpers import can_send, newcomer, press, prompt_message, run_job, screening_on, time_out
-from tests.helpers import say
+from tests.helpers import make_group, say
 
 INTERNAL = internal_error(translator("en"))
 MISSING = screening_right_missing(translator("en"))
@@ -153,9 +153,10 @@ async def test_a_moderation_command_telegram_refuses_gets_one_clear_line(pg, gro
     done = {"/mute": "Bob is muted until 2026-03-02 09:10.", "/ban": "Bob is banned forever.",
             "/unban": "Bob is unbanned and may join again."}[command.split()[0]]
     _ = translator("en")
-    note = {"kicked": "\n" + action_failed(_), "no_rights": "\n" + missing_right(_, "can_restrict_members")}.get(why, "")
-    # What was decided, and what Telegram made of it: refused (in the log), a right to give, or nothing more to do
-    # for an account Telegram does not know.
+    note = {"kicked": "\n(I could not do it: Telegram says I am no longer in this group.)",
+            "no_rights": "\n" + missing_right(_, "can_restrict_members")}.get(why, "")
+    # What was decided, and what Telegram made of it: the bot is not in the group, a right to give, or nothing more
+    # to do for an account Telegram does not know.
     assert texts(pg, g.chat)[before:] == [done + note]
 
 
@@ -194,7 +195,7 @@ async def test_a_refused_moderation_command_is_told_in_chinese_in_a_chinese_grou
     pg.sim.refuse(method, why)
     await say(pg, g.admin, command, g.chat)
     note = _last(pg, g.chat).split("\n")[-1]
-    assert note == {"kicked": "（Telegram 未接受此操作，已记入日志。）",
+    assert note == {"kicked": "（未能执行：Telegram 说我已不在这个群组里。）",
                     "no_rights": "（未能执行：我需要“封禁用户”管理权限。）",
                     "admin": "（未能执行：Bob 是这里的管理员，Telegram 不允许我对其操作。）"}[why]
 
@@ -217,3 +218,19 @@ async def test_a_kick_lets_them_come_back_at_once(pg, group):
     await say(pg, g.admin, "/kick @bob", g.chat)
     assert pg.sim.member(g.chat, g.bob)["status"] == "left"
     assert pg.sim.calls("banChatMember")[-1].params.get("until_date")  # a ban that ends by itself, never forever
+
+
+@pytest.mark.parametrize("why", ["kicked", "not_member"])
+async def test_an_admin_in_private_learns_the_bot_is_no_longer_in_the_group_it_moderates(pg, why):
+    # The bot was removed and Sticky has not heard of it yet (its my_chat_member is still on the way): the admin,
+    # connected from private, is told why the mute did not happen — the group itself no longer reaches the bot.
+    g = await make_group(pg)
+    pg.sim.send(g.admin, "/start")
+    await pg.settle()
+    assert (await say(pg, g.admin, "/connect tea lovers")).startswith("Connected to Tea Lovers.")
+    pg.sim.refuse("restrictChatMember", why)
+    assert await say(pg, g.admin, "/mute @bob 10m") == (
+        "[Tea Lovers]\nBob is muted until 2026-03-02 09:10.\n(I could not do it: Telegram says I am no longer in this group.)")
+    await say(pg, g.owner, "/lang zh", g.chat)
+    pg.sim.refuse("banChatMember", why)
+    assert (await say(pg, g.admin, "/ban @bob")).endswith("\n（未能执行：Telegram 说我已不在这个群组里。）")
