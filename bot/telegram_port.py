@@ -9,6 +9,7 @@ from telegram import Bot, ChatPermissions, InlineKeyboardButton, InlineKeyboardM
 from telegram.error import BadRequest, RetryAfter, TelegramError
 
 from bot.domain.nightmode import PERMISSIONS as NIGHT_PERMISSIONS
+from bot.processor import slot_released
 from bot.ports import SendError
 from storage.members import UserInfo
 
@@ -145,7 +146,8 @@ class ModerationPort:
                 wait = exc._retry_after.total_seconds() if hasattr(exc._retry_after, "total_seconds") else float(exc._retry_after)  # noqa: SLF001
                 if tries or wait > MAX_FLOOD_WAIT:
                     return "failed"
-                await asyncio.sleep(wait)
+                async with slot_released():  # waiting is not working: another chat may use the place meanwhile
+                    await asyncio.sleep(wait)
             except TelegramError as exc:
                 return _outcome(exc)
             else:

@@ -63,3 +63,36 @@ async def test_chats_waiting_out_a_flood_wait_do_not_hold_up_another_chat(pg):
     assert [len(answers(pg, chat, m)) for chat, m in zip(waiting, first)] == [1] * len(waiting)
     assert len(answers(pg, waiting[0], second)) == 1
     assert answers(pg, waiting[0], first[0])[0]["message_id"] < answers(pg, waiting[0], second)[0]["message_id"]
+
+
+async def test_chats_whose_mute_meets_a_flood_wait_do_not_hold_up_another_chat(pg):
+    # The moderation calls wait out a short flood wait (≤ 10 s) themselves: also without holding a place.
+    places = pg.app.update_processor
+    owner, bob = pg.sim.user("founder"), pg.sim.user("bob")
+    chats = []
+    for i in range(places.concurrent_chats + 1):
+        chat = pg.sim.create_group(f"Club {i}", owner=owner)
+        pg.sim.add_bot(chat, by=owner)
+        pg.sim.join(chat, bob)
+        pg.sim.send(bob, "hi", chat)
+        chats.append(chat)
+    await pg.settle()
+    waiting, quiet = chats[:-1], chats[-1]
+    for chat in waiting:  # the bot's rights are known in each, so the mute goes straight to Telegram
+        pg.sim.send(owner, "/mute @bob 1h", chat)
+    await pg.settle()
+    pg.clock.advance(minutes=2)
+    pg.sim.flood("restrictChatMember", retry_after=WAIT, times=len(waiting))
+    mutes = [pg.sim.send(owner, "/mute @bob 2h", chat) for chat in waiting]
+    await feed(pg)
+    await until(lambda: len([c for c in pg.sim.calls("restrictChatMember") if c.error_code == 429]) == len(waiting), "the 429s")
+
+    asked = pg.sim.send(owner, "/levels", quiet)
+    await feed(pg)
+    await until(lambda: answers(pg, quiet, asked), "the quiet group's answer")
+    assert [answers(pg, chat, m) for chat, m in zip(waiting, mutes)] == [[] for _ in waiting]  # all still waiting
+
+    await pg.app.update_queue.join()
+    await until(lambda: all(answers(pg, chat, m) for chat, m in zip(waiting, mutes)), "the mutes after the wait")
+    assert all(answers(pg, chat, m)[0]["text"].startswith("Bob is muted until") and "\n" not in answers(pg, chat, m)[0]["text"]
+               for chat, m in zip(waiting, mutes))  # each mute made after its wait, no failure said
