@@ -246,9 +246,9 @@ class Window:
     """Flood and duplicate windows of one chat, in memory, by the messages' own dates (a backlog delivered at once is
     not a flood). Only new messages are recorded: an edit is never counted again. Also per-rule cooldowns.
 
-    Kept small, since every member who spoke recently has an entry: per member a plain list of (timestamp, text key)
-    — a float and the hash of the normalised text (0 for none), not a 50-slot deque of datetimes and strings
-    (about 1 KB a member) — and a member whose last message is older than `horizon` before the newest one is
+    Kept small, since every member who spoke recently has an entry: per member one flat list of timestamp, text key,
+    timestamp, text key, … — a float and the hash of the normalised text (0 for none); not a (timestamp, key) tuple
+    per message (56 B more each), nor a 50-slot deque of datetimes and strings (about 1 KB a member) — and a member whose last message is older than `horizon` before the newest one is
     dropped now and then (no flood or duplicate condition looks further back than the group's longest window)."""
 
     PRUNE_EVERY = 4096  # records between two passes over the members
@@ -256,7 +256,7 @@ class Window:
     def __init__(self, horizon: timedelta = timedelta(minutes=10), per_member: int = 50) -> None:
         self.horizon = horizon
         self.per_member = per_member
-        self.by_member: dict[int, list[tuple[float, int]]] = {}
+        self.by_member: dict[int, list[float | int]] = {}  # [at, key, at, key, …], oldest first
         self.group: deque[float] = deque(maxlen=2000)
         self._newest = float("-inf")
         self._records = 0
@@ -278,9 +278,9 @@ class Window:
         kept = self.by_member.get(user_id)
         if kept is None:
             kept = self.by_member[user_id] = []
-        kept.append((at, self._key(text)))
-        if len(kept) > self.per_member:
-            del kept[0]
+        kept += (at, self._key(text))
+        if len(kept) > 2 * self.per_member:
+            del kept[:2]
         self.group.append(at)
         if at > self._newest:
             self._newest = at
@@ -291,7 +291,7 @@ class Window:
     def prune(self) -> None:
         """Forget members whose last message is older than the horizon before the newest message recorded."""
         since = self._newest - self.horizon.total_seconds()
-        for user_id in [u for u, kept in self.by_member.items() if kept[-1][0] < since]:
+        for user_id in [u for u, kept in self.by_member.items() if kept[-2] < since]:
             del self.by_member[user_id]
 
     def count(self, user_id: int | None, date: datetime, within: timedelta) -> int:
@@ -299,14 +299,19 @@ class Window:
         since = at - within.total_seconds()
         if user_id is None:
             return sum(1 for d in self.group if since < d <= at)
-        return sum(1 for d, _ in self.by_member.get(user_id, ()) if since < d <= at)
+        return sum(1 for d in self.by_member.get(user_id, ())[::2] if since < d <= at)
 
     def duplicates(self, user_id: int, date: datetime, text: str, within: timedelta) -> int:
         at = date.timestamp()
         since, key = at - within.total_seconds(), self._key(text)
         if not key:
             return 0
-        return sum(1 for d, t in self.by_member.get(user_id, ()) if since < d <= at and t == key)
+        kept = self.by_member.get(user_id, ())
+        return sum(1 for d, t in zip(kept[::2], kept[1::2]) if since < d <= at and t == key)
+
+    def messages(self, user_id: int) -> int:
+        """How many of the member's messages are kept (at most per_member)."""
+        return len(self.by_member.get(user_id, ())) // 2
 
     def forget(self, user_id: int) -> None:
         self.by_member.pop(user_id, None)

@@ -388,7 +388,7 @@ async def test_rule_test_judges_a_copy_of_the_live_window_and_says_how_it_counte
     await pg.settle()
     window = pg.services.rules.window(g.chat.id)
     before = (list(window.by_member[g.alice.id]), list(window.group), dict(window.fired))
-    assert len(before[0]) == 5
+    assert window.messages(g.alice.id) == 5
     # Replying to Alice: her five messages and this one make six in 10 s — the antiflood rule would fire.
     trace = await say(pg, g.admin, "/rule test hello", g.chat, reply_to=last)
     assert trace.splitlines()[0] == "Dry run for Alice:"
@@ -404,7 +404,7 @@ async def test_rule_test_judges_a_copy_of_the_live_window_and_says_how_it_counte
     # Her real next message is her sixth, not her seventh: the tests recorded nothing.
     pg.sim.send(g.alice, "sixth", g.chat)
     await pg.settle()
-    assert len(window.by_member[g.alice.id]) == 6
+    assert window.messages(g.alice.id) == 6
     assert pg.sim.member(g.chat, g.alice)["status"] == "restricted"
 
 
