@@ -882,4 +882,12 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE users ADD COLUMN language TEXT
         """,
     ),
+    Migration(
+        32,
+        "a stored week's churn says what it was counted on (the silent days that churn, the group's timezone): after"
+        " either changes, /retention counts that week again instead of mixing two definitions",
+        """
+        ALTER TABLE churn_weekly ADD COLUMN basis TEXT NOT NULL DEFAULT ''
+        """,
+    ),
 ]

@@ -478,20 +478,25 @@ class StatsRepo:
         rows = await self.db.read(_top, chat_id, start, end, final_day(today or end), limit, ranked)
         return [Contributor(*r) for r in rows]
 
-    async def stored_churn(self, chat_id: int, first_week: date, last_week: date) -> dict[date, tuple[int, int]]:
-        """The stored weeks' churn between two Mondays: {week: (base, churned)}."""
+    async def stored_churn(self, chat_id: int, first_week: date, last_week: date,
+                           basis: str) -> dict[date, tuple[int, int]]:
+        """The stored weeks' churn between two Mondays, {week: (base, churned)}, of the weeks counted on this
+        `basis` (the silence that churns and the group's timezone: a row counted on another is no answer)."""
         return {date.fromisoformat(w): (b, c) for w, b, c in await self.db.fetchall(
-            "SELECT week, base, churned FROM churn_weekly WHERE chat_id = ? AND week BETWEEN ? AND ?",
-            (chat_id, first_week.isoformat(), last_week.isoformat()))}
+            "SELECT week, base, churned FROM churn_weekly WHERE chat_id = ? AND week BETWEEN ? AND ? AND basis = ?",
+            (chat_id, first_week.isoformat(), last_week.isoformat(), basis))}
 
-    async def store_churn(self, chat_id: int, weeks: list[tuple[date, int, int]]) -> None:
-        """Store final weeks' churn (week, base, churned); a week stored already keeps its row."""
+    async def store_churn(self, chat_id: int, weeks: list[tuple[date, int, int]], basis: str) -> None:
+        """Store final weeks' churn (week, base, churned) counted on `basis`; a week stored on another basis (the
+        silent days or the timezone changed since) is replaced."""
         if not weeks:
             return
         async with self.db.transaction() as tx:
             await tx.executemany(
-                "INSERT INTO churn_weekly(chat_id, week, base, churned) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [(chat_id, w.isoformat(), b, c) for w, b, c in weeks])
+                "INSERT INTO churn_weekly(chat_id, week, base, churned, basis) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT(chat_id, week) DO UPDATE SET base = excluded.base, churned = excluded.churned,"
+                " basis = excluded.basis",
+                [(chat_id, w.isoformat(), b, c, basis) for w, b, c in weeks])
 
     async def retention_facts(self, chat_id: int, first_week: date, last_week: date, today: date,
                               boundaries: list[date], silent_days: int, tz: str, churn: bool = True) -> RetentionFacts:

@@ -192,13 +192,18 @@ class StatsService:
         this_week = sd.week_start(today)
         first_week = this_week - timedelta(days=7 * weeks)
         last_week = this_week - timedelta(days=7)
-        stored = await self.repo.stored_churn(chat_id, first_week, last_week) if churn else {}
+        stored = await self.repo.stored_churn(chat_id, first_week, last_week, self._basis(tz)) if churn else {}
         missing = [w for w in (first_week + timedelta(days=7 * k) for k in range(weeks)) if w not in stored]
         counted = await self._retention(chat_id, first_week, last_week, today, tz, missing if churn else [])
         cohorts = sd.cohorts_from_days(counted[0], first_week, last_week, today, weeks, unbounded)
         if not churn:
             return RetentionReport(cohorts, [], unbounded)
-        return RetentionReport(cohorts, await self._churn(chat_id, today, stored, counted[1]), unbounded)
+        return RetentionReport(cohorts, await self._churn(chat_id, today, tz, stored, counted[1]), unbounded)
+
+    def _basis(self, tz: str) -> str:
+        """What a stored week's churn was counted on: the silent days that churn a member, and the group's timezone
+        (its weeks' bounds). A row counted on another basis is counted again."""
+        return f"{self.silent_days} {tz}"
 
     async def _retention(self, chat_id: int, first_week: date, last_week: date, today: date, tz: str,
                          churn_weeks: list[date]) -> tuple[list, list[sd.WeekChurn]]:
@@ -217,21 +222,22 @@ class StatsService:
         return facts.joiners, [sd.WeekChurn(w.week, w.base + base, w.churned + lost)
                                for w, (base, lost) in zip(sd.churn_from_marks(start, n, marks), facts.settled)]
 
-    async def _churn(self, chat_id: int, today: date, stored: dict[date, tuple[int, int]],
+    async def _churn(self, chat_id: int, today: date, tz: str, stored: dict[date, tuple[int, int]],
                      counted: list[sd.WeekChurn]) -> list[sd.WeekChurn]:
         """The stored weeks with the counted ones (a stored week's row wins), the counted weeks that are final
         stored: a week's churn is final once its Sunday is (storage.stats.final_day) — nothing can change it then."""
         final = final_day(today)
         await self.repo.store_churn(chat_id, [(c.week, c.base, c.churned) for c in counted
-                                              if c.week not in stored and c.week + timedelta(days=6) <= final])
+                                              if c.week not in stored and c.week + timedelta(days=6) <= final],
+                               self._basis(tz))
         weeks = {c.week: c for c in counted} | {w: sd.WeekChurn(w, *bc) for w, bc in stored.items()}
         return [weeks[w] for w in sorted(weeks)]
 
     async def store_final_week(self, chat_id: int, today: date, tz: str) -> bool:
         """The daily pass: the newest final week's churn, stored if it is not yet (True then)."""
         week = sd.week_start(final_day(today) - timedelta(days=6))
-        if await self.repo.stored_churn(chat_id, week, week):
+        if await self.repo.stored_churn(chat_id, week, week, self._basis(tz)):
             return False
         _, counted = await self._retention(chat_id, week, week, today, tz, [week])
-        await self._churn(chat_id, today, {}, counted)
+        await self._churn(chat_id, today, tz, {}, counted)
         return True

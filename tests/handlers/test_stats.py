@@ -346,3 +346,27 @@ async def test_the_stored_weekly_churn_equals_a_recount_after_joins_leaves_silen
     report = await stats.retention(g.chat.id, pg.clock.now())
     await pg.services.db.write(lambda conn: conn.execute("DELETE FROM churn_weekly"))
     assert await stats.retention(g.chat.id, pg.clock.now()) == report
+
+
+async def test_stored_weekly_churn_is_counted_again_after_the_silent_days_change(pg):
+    # Weeks stored under one definition (30 silent days churn) are no answer after the operator changes it:
+    # /retention then counts them again, and reads the same as with nothing stored. (The group's timezone is part
+    # of the same basis: a row says both, StatsService._basis.)
+    g = await make_group(pg)
+    for day in range(45):
+        for user in [g.bob] + ([g.alice] if day < 8 else []) + ([g.carol] if day % 9 == 0 else []):
+            pg.sim.send(user, "hi", g.chat)
+        await pg.settle()
+        await flush(pg)
+        await hs.job_close_days(BotContext(pg.app))
+        pg.clock.advance(days=1)
+    stats = pg.services.stats
+    before = await stats.retention(g.chat.id, pg.clock.now())
+    assert await pg.services.db.fetchall("SELECT 1 FROM churn_weekly WHERE chat_id = ?", (g.chat.id,))
+    stats.silent_days = 7                                      # the operator's stats.silent_days, after a restart
+    after = await stats.retention(g.chat.id, pg.clock.now())
+    await pg.services.db.write(lambda conn: conn.execute("DELETE FROM churn_weekly"))
+    recount = await stats.retention(g.chat.id, pg.clock.now())
+    assert after == recount
+    assert after.churn != before.churn                         # alice, silent since day 8, churns far sooner
+    assert {b for (b,) in await pg.services.db.fetchall("SELECT basis FROM churn_weekly")} == {"7 UTC"}
