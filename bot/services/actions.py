@@ -121,10 +121,12 @@ class Actions:
         elif action.kind == "unban":
             result = await c.unban(chat, user)
         else:  # kick: a ban lifted at once, so they may come back (and that Telegram lifts by itself if we could not)
-            result = await c.ban(chat, user, until_for(self.clock.now(), KICK_HOLD))
+            hold = until_for(self.clock.now(), KICK_HOLD)
+            result = await c.ban(chat, user, hold)
             if result == "done":
                 lifted = await c.unban(chat, user)
-                if lifted not in ("done", "gone"):
+                if lifted not in ("done", "gone"):  # removed, but back only when the ban ends: the outcome says when
+                    until = hold
                     log.info("kick in %s: the unban of %s was %s; Telegram ends the ban in %s", chat, user, lifted, KICK_HOLD)
         if result in ("no_right", "not_member"):
             self.forget(chat)  # our cached rights were stale

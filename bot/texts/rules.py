@@ -134,7 +134,11 @@ def acted(_: Translator, kind: str, who: str, when: datetime | None, tz: str, re
         "unmute": _("{who} may write again."),
         "unban": _("{who} is unbanned and may join again."),
     }
-    text = texts[kind].format(who=name(who), until=until(_, when, tz))
+    if kind == "kick" and when is not None:  # the unban did not go through: Telegram lets them back when the ban ends
+        text = _("{who} was removed; they may join again from {when}.").format(
+            who=name(who), when=when.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"))
+    else:
+        text = texts[kind].format(who=name(who), until=until(_, when, tz))
     if reason:
         text += "\n" + _("Reason: {reason}").format(reason=reason_text(reason))
     return text

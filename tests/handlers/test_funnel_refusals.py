@@ -6,6 +6,8 @@ said to the group once and what screening owes is done once the right is back, s
 by accident; a refusal about the member is final (not retried forever)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.texts import translator
@@ -205,8 +207,9 @@ async def test_a_kick_whose_unban_telegram_refuses_or_never_gets_leaves_nobody_b
     g = group
     {"network": lambda: pg.sim.network_error("unbanChatMember", times=3),
      "flood": lambda: pg.sim.flood("unbanChatMember", retry_after=30)}.get(why, lambda: pg.sim.refuse("unbanChatMember", why))()
+    back = (pg.clock.now() + timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M")
     await say(pg, g.admin, "/kick @bob", g.chat)
-    assert texts(pg, g.chat)[-1] == "Bob was removed; they may join again."
+    assert texts(pg, g.chat)[-1] == f"Bob was removed; they may join again from {back}."  # not "at once"
     assert pg.sim.member(g.chat, g.bob)["status"] == "kicked"  # the removal held; its lifting did not
     pg.clock.advance(minutes=5)
     assert pg.sim.member(g.chat, g.bob)["status"] == "left"  # Telegram ended the ban by itself: they may come back
@@ -216,6 +219,7 @@ async def test_a_kick_whose_unban_telegram_refuses_or_never_gets_leaves_nobody_b
 async def test_a_kick_lets_them_come_back_at_once(pg, group):
     g = group
     await say(pg, g.admin, "/kick @bob", g.chat)
+    assert texts(pg, g.chat)[-1] == "Bob was removed; they may join again."
     assert pg.sim.member(g.chat, g.bob)["status"] == "left"
     assert pg.sim.calls("banChatMember")[-1].params.get("until_date")  # a ban that ends by itself, never forever
 
