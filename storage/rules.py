@@ -524,6 +524,21 @@ class RulesRepo:
             )
             return tx.total_changes - before
 
+    async def list_move(self, chat_id: int, name: str, items: list[tuple[str, str | None]], away: list[str]) -> int:
+        """The items into list `name` and out of each list in `away`, in one transaction: an item moving from one
+        list to another is never in neither (nor in both). How many were added or changed in `name`."""
+        async with self.db.transaction() as tx:
+            for other in away:
+                await tx.executemany("DELETE FROM rule_lists WHERE chat_id = ? AND name = ? AND item = ?",
+                                     [(chat_id, other, item) for item, _ in items])
+            before = tx.total_changes
+            await tx.executemany(
+                "INSERT INTO rule_lists(chat_id, name, item, note) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(chat_id, name, item) DO UPDATE SET note = excluded.note",
+                [(chat_id, name, item, note) for item, note in items],
+            )
+            return tx.total_changes - before
+
     async def list_remove(self, chat_id: int, name: str, items: list[str]) -> int:
         async with self.db.transaction() as tx:
             removed = 0

@@ -372,11 +372,8 @@ class RulesService:
                 names = [r.name for r in (await self.load(chat_id)).rows]
                 if BLOCKLIST_RULE in names:
                     await self.move(chat_id, action.name, names.index(BLOCKLIST_RULE) + 2)
-        lists = await self.repo.lists(chat_id)
-        for other in lists:
-            if is_blocklist(other) and other != name:
-                await self.repo.list_remove(chat_id, other, items)
-        added = await self.repo.list_add(chat_id, name, [(w, reason) for w in items])
+        away = [other for other in await self.repo.lists(chat_id) if is_blocklist(other) and other != name]
+        added = await self.repo.list_move(chat_id, name, [(w, reason) for w in items], away)
         self.invalidate(chat_id)
         return added
 

@@ -33,3 +33,26 @@ async def test_a_group_that_had_the_link_gate_on_gets_the_links_rule_switched_on
     assert rows[0]["source"].startswith("when message or edit and has link and lacks post_links")
     assert await db.fetchval("SELECT COUNT(*) FROM group_settings WHERE key = 'link_gate'") == 0
     await db.close()
+
+
+async def test_an_entry_moving_between_lists_is_never_in_neither_when_the_move_fails(tmp_path):
+    """A blocklist entry moving to another action's list (/addblocklist again with another tag) leaves one list and
+    enters the other in one transaction: when the insert fails, the entry is still where it was."""
+    from storage.rules import RulesRepo
+
+    db = Database(tmp_path / "r.db")
+    await db.open()
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO groups(chat_id, title, type, added_at) VALUES (-1, 'g', 'supergroup', 'now')")
+    repo = RulesRepo(db)
+    await repo.list_add(-1, "blocklist", [("spam", None), ("scam", "why")])
+    assert await repo.list_move(-1, "blocklist_ban", [("spam", "r")], ["blocklist"]) == 1
+    assert (await repo.lists(-1)) == {"blocklist": [("scam", "why")], "blocklist_ban": [("spam", "r")]}
+    try:                                   # a NULL item fails the insert after the deletes ran
+        await repo.list_move(-1, "blocklist", [("spam", None), (None, None)], ["blocklist_ban"])
+    except Exception:
+        pass
+    else:
+        raise AssertionError("a NULL item was stored")
+    assert (await repo.lists(-1)) == {"blocklist": [("scam", "why")], "blocklist_ban": [("spam", "r")]}
+    await db.close()
