@@ -515,14 +515,7 @@ class RulesRepo:
             )
 
     async def list_add(self, chat_id: int, name: str, items: list[tuple[str, str | None]]) -> int:
-        async with self.db.transaction() as tx:
-            before = tx.total_changes
-            await tx.executemany(
-                "INSERT INTO rule_lists(chat_id, name, item, note) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(chat_id, name, item) DO UPDATE SET note = excluded.note",
-                [(chat_id, name, item, note) for item, note in items],
-            )
-            return tx.total_changes - before
+        return await self.list_move(chat_id, name, items, [])
 
     async def list_move(self, chat_id: int, name: str, items: list[tuple[str, str | None]], away: list[str]) -> int:
         """The items into list `name` and out of each list in `away`, in one transaction: an item moving from one
