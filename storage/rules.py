@@ -334,6 +334,43 @@ class PendingImport:
 _IMPORT_KEPT = timedelta(days=1)  # an expired import is kept this long, so its button says "expired", not "unknown"
 
 
+async def _add_rule_after(tx: aiosqlite.Connection, chat_id: int, name: str, source: str, after: str | None,
+                          now: datetime) -> bool:
+    """Inside the caller's transaction: the rule `name` (if the group has none of that name), right after the rule
+    `after` (last when that is missing), positions renumbered 1..n. False if it existed already."""
+    cursor = await tx.execute("SELECT id, name FROM rules WHERE chat_id = ? ORDER BY position, id", (chat_id,))
+    rows = [(row[0], row[1]) for row in await cursor.fetchall()]
+    await cursor.close()
+    if any(n == name for _, n in rows):
+        return False
+    cursor = await tx.execute(
+        "INSERT INTO rules(chat_id, position, name, source, created_at, updated_at) VALUES (?, 0, ?, ?, ?, ?) RETURNING id",
+        (chat_id, name, source, iso(now), iso(now)))
+    new_id = (await cursor.fetchone())[0]
+    await cursor.close()
+    ids = [i for i, _ in rows]
+    at = next((k + 1 for k, (_, n) in enumerate(rows) if n == after), len(ids))
+    ids.insert(at, new_id)
+    await tx.executemany("UPDATE rules SET position = ? WHERE chat_id = ? AND id = ?",
+                         [(pos, chat_id, rule_id) for pos, rule_id in enumerate(ids, 1)])
+    return True
+
+
+async def _move_items(tx: aiosqlite.Connection, chat_id: int, name: str, items: list[tuple[str, str | None]],
+                      away: list[str]) -> int:
+    """Inside the caller's transaction: the items out of each list in `away` and into `name`; how many changed there."""
+    for other in away:
+        await tx.executemany("DELETE FROM rule_lists WHERE chat_id = ? AND name = ? AND item = ?",
+                             [(chat_id, other, item) for item, _ in items])
+    before = tx.total_changes
+    await tx.executemany(
+        "INSERT INTO rule_lists(chat_id, name, item, note) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT(chat_id, name, item) DO UPDATE SET note = excluded.note",
+        [(chat_id, name, item, note) for item, note in items],
+    )
+    return tx.total_changes - before
+
+
 class RulesRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -517,25 +554,32 @@ class RulesRepo:
     async def list_add(self, chat_id: int, name: str, items: list[tuple[str, str | None]]) -> int:
         return await self.list_move(chat_id, name, items, [])
 
-    async def list_move(self, chat_id: int, name: str, items: list[tuple[str, str | None]], away: list[str]) -> int:
+    async def list_move(self, chat_id: int, name: str, items: list[tuple[str, str | None]], away: list[str],
+                        rule: tuple[str, str, str | None] | None = None, now: datetime | None = None) -> int:
         """The items into list `name` and out of each list in `away`, in one transaction: an item moving from one
-        list to another is never in neither (nor in both). How many were added or changed in `name`."""
-        async with self.db.transaction() as tx:
-            for other in away:
-                await tx.executemany("DELETE FROM rule_lists WHERE chat_id = ? AND name = ? AND item = ?",
-                                     [(chat_id, other, item) for item, _ in items])
-            before = tx.total_changes
-            await tx.executemany(
-                "INSERT INTO rule_lists(chat_id, name, item, note) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(chat_id, name, item) DO UPDATE SET note = excluded.note",
-                [(chat_id, name, item, note) for item, note in items],
-            )
-            return tx.total_changes - before
+        list to another is never in neither (nor in both). How many were added or changed in `name`.
 
-    async def list_remove(self, chat_id: int, name: str, items: list[str]) -> int:
+        `rule` = (name, source, after): the rule that judges the list, made in the same transaction when the group
+        has none of that name yet, placed right after the rule `after` (or last if there is none): a kill or a
+        failure never leaves a rule without its list's first entries, nor entries without their rule."""
+        async with self.db.transaction() as tx:
+            if rule is not None:
+                assert now is not None, "a rule made needs its time"
+                await _add_rule_after(tx, chat_id, *rule, now)
+            return await _move_items(tx, chat_id, name, items, away)
+
+    async def list_remove(self, chat_id: int, name: str, items: list[str], drop_rule: bool = False) -> int:
+        """The items out of list `name`; with `drop_rule`, the rule of that name goes too when its list is left
+        empty, in the same transaction (no rule is left judging an empty list after a kill)."""
         async with self.db.transaction() as tx:
             removed = 0
             for item in items:
                 cursor = await tx.execute("DELETE FROM rule_lists WHERE chat_id = ? AND name = ? AND item = ?", (chat_id, name, item))
                 removed += cursor.rowcount
+            if drop_rule and removed:
+                cursor = await tx.execute("SELECT 1 FROM rule_lists WHERE chat_id = ? AND name = ? LIMIT 1", (chat_id, name))
+                left = await cursor.fetchone()
+                await cursor.close()
+                if left is None:
+                    await tx.execute("DELETE FROM rules WHERE chat_id = ? AND name = ?", (chat_id, name))
             return removed

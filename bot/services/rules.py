@@ -365,28 +365,30 @@ class RulesService:
         judged by that action's own rule (made on first use, placed right after the blocklist rule). An entry lives
         in one blocklist list at a time: added again with another action, it moves."""
         name = BLOCKLIST_RULE if action is None else action.name
+        rule = None
         if action is not None:
             loaded = await self.load(chat_id)
             if not any(r.name == action.name for r in loaded.rows):
-                await self.add(chat_id, block_action_line(action), action.name)
-                names = [r.name for r in (await self.load(chat_id)).rows]
-                if BLOCKLIST_RULE in names:
-                    await self.move(chat_id, action.name, names.index(BLOCKLIST_RULE) + 2)
+                if len(loaded.rows) >= MAX_RULES:
+                    have = [block_tag(r.name) for r in loaded.rows if is_blocklist(r.name) and r.name != BLOCKLIST_RULE]
+                    raise RuleError(reason="too_many_action", n=MAX_RULES, tag=action.tag, tags=" ".join(have))
+                rule = (action.name, block_action_line(action), BLOCKLIST_RULE)
         away = [other for other in await self.repo.lists(chat_id) if is_blocklist(other) and other != name]
-        added = await self.repo.list_move(chat_id, name, [(w, reason) for w in items], away)
-        self.invalidate(chat_id)
+        try:  # the action's rule, its list and the entries: one transaction
+            added = await self.repo.list_move(chat_id, name, [(w, reason) for w in items], away, rule, self.clock.now())
+        finally:
+            self.invalidate(chat_id)
         return added
 
     async def blocklist_remove(self, chat_id: int, items: list[str]) -> int:
         """/rmblocklist: the entries out of every blocklist list; an action's rule whose list is now empty goes too."""
         removed = 0
-        for name, entries in (await self.repo.lists(chat_id)).items():
-            if is_blocklist(name):
-                gone = await self.repo.list_remove(chat_id, name, items)
-                removed += gone
-                if gone and gone >= len(entries) and name != BLOCKLIST_RULE:
-                    await self.repo.delete_named(chat_id, [name])
-        self.invalidate(chat_id)
+        try:
+            for name in await self.repo.lists(chat_id):
+                if is_blocklist(name):  # an emptied action's list takes its rule with it, in the same transaction
+                    removed += await self.repo.list_remove(chat_id, name, items, drop_rule=name != BLOCKLIST_RULE)
+        finally:
+            self.invalidate(chat_id)
         return removed
 
     async def blocklist(self, chat_id: int) -> list[tuple[str, str | None, str | None]]:

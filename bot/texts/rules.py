@@ -327,6 +327,13 @@ def rule_error(_: Translator, err: UserError) -> str:
         "unknown": _("No rule {ref}; /rule list shows them.").format(ref=escape(str(p.get("ref", "")))),
         "name_taken": _("A rule named {name} exists already.").format(name=escape(str(p.get("name", "")))),
         "too_many": _("A group has at most {n} rules.").format(n=p.get("n")),
+        "too_many_action": _.joined(
+            _("Each blocklist action has a rule of its own, and {tag} has none yet: this group has {n} of {n} rules, "
+              "so there is no room for it.").format(tag=escape(str(p.get("tag", ""))), n=p.get("n")),
+            (_("Remove a rule (/rule list, then /rule del N), leave the tag off (the blocklist's own action), or use "
+               "an action that has its rule already: {tags}.").format(tags=escape(str(p.get("tags"))))
+             if p.get("tags") else
+             _("Remove a rule (/rule list, then /rule del N), or leave the tag off (the blocklist's own action)."))),
         "position": _("Positions go from 1 to {n}.").format(n=p.get("n")),
     }
     return texts.get(str(reason), _("That didn't work."))

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.domain.rules import blocklist_args
 from tests.helpers import say
 
 
@@ -427,3 +428,63 @@ async def test_rule_test_by_reply_to_sticky_or_the_anonymous_admin_is_for_a_typi
     anon = pg.sim.send(g.bob, "as the group", g.chat, as_chat=True)
     await pg.settle()
     assert (await say(pg, g.admin, "/rule test hello", g.chat, reply_to=anon)).splitlines()[0] == "Dry run for a typical member:"
+
+
+async def test_a_tagged_entrys_rule_and_the_entry_are_one_transaction(pg, group, monkeypatch):
+    """The first {tmute 1h} entry makes its action's rule: when the entry's insert fails after the rule's (a kill
+    between them is the same), neither is left — no rule judging an empty list; the next try makes both."""
+    import storage.rules as repo_module
+
+    g = group
+    real = repo_module._move_items
+
+    async def fails(tx, *args):
+        raise RuntimeError("killed between the rule and its entry")
+
+    monkeypatch.setattr(repo_module, "_move_items", fails)
+    with pytest.raises(RuntimeError):
+        await pg.services.rules.blocklist_add(g.chat.id, ["casino"], None, blocklist_args("casino {tmute 1h}")[2])
+    rows = await pg.services.rules.repo.rules(g.chat.id)
+    assert "blocklist_tmute_1h" not in [r.name for r in rows]
+    assert "blocklist_tmute_1h" not in await say(pg, g.admin, "/rule list", g.chat)
+    assert await pg.services.rules.blocklist(g.chat.id) == []
+    monkeypatch.setattr(repo_module, "_move_items", real)
+    assert await say(pg, g.admin, "/addblocklist casino {tmute 1h}", g.chat) == (
+        "1 entry in blocklist added or updated.\nAction: {tmute 1h}")
+    names = [r.name for r in await pg.services.rules.repo.rules(g.chat.id)]
+    assert names[names.index("blocklist") + 1] == "blocklist_tmute_1h"
+    # Removing the last entry takes the action's rule with it, in the same transaction as the entry.
+    monkeypatch.setattr(repo_module.RulesRepo, "delete_named", None)  # no second transaction is used for it
+    assert await say(pg, g.admin, "/rmblocklist casino", g.chat) == "Removed 1 entry from blocklist."
+    assert "blocklist_tmute_1h" not in [r.name for r in await pg.services.rules.repo.rules(g.chat.id)]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_a_new_blocklist_action_at_the_rule_limit_says_it_needs_a_rule_and_what_to_do(pg, group, lang):
+    from bot.domain.rules import MAX_RULES
+
+    g = group
+    if lang == "zh":
+        await say(pg, g.owner, "/set language zh", g.chat)
+    await say(pg, g.admin, "/addblocklist scam {del}", g.chat)
+    have = len(await pg.services.rules.rows(g.chat.id))
+    for i in range(MAX_RULES - have):
+        await pg.services.rules.repo.add(g.chat.id, f"filler{i}", "when message and words in nothing then delete", pg.clock.now())
+    pg.services.rules.invalidate(g.chat.id)
+    said = await say(pg, g.admin, "/addblocklist casino {tban 2d}", g.chat)
+    if lang == "en":
+        assert said == (
+            f"Each blocklist action has a rule of its own, and {{tban 2d}} has none yet: this group has {MAX_RULES} of "
+            f"{MAX_RULES} rules, so there is no room for it. Remove a rule (/rule list, then /rule del N), leave the tag "
+            "off (the blocklist's own action), or use an action that has its rule already: {del}.")
+    else:
+        assert said == (
+            f"每个屏蔽词动作都有自己的一条规则，而 {{tban 2d}} 还没有：本群已有 {MAX_RULES} 条规则（上限 {MAX_RULES} 条），"
+            "放不下新的规则。请先删掉一条规则（/rule list 查看，再用 /rule del N 删除），或去掉标签（用屏蔽词列表本身的动作），"
+            "或改用已有规则的动作：{del}。")
+    assert [w for w, _, _ in await pg.services.rules.blocklist(g.chat.id)] == ["scam"]
+    # What the reply offers works: an action that has its rule, or no tag.
+    assert (await say(pg, g.admin, "/addblocklist casino {del}", g.chat)).splitlines()[-1].endswith("{del}")
+    assert await say(pg, g.admin, "/addblocklist dice", g.chat) != said
+    assert sorted(w for w, _, _ in await pg.services.rules.blocklist(g.chat.id)) == ["casino", "dice", "scam"]
+    assert len(await pg.services.rules.rows(g.chat.id)) == MAX_RULES

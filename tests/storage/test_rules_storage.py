@@ -56,3 +56,38 @@ async def test_an_entry_moving_between_lists_is_never_in_neither_when_the_move_f
         raise AssertionError("a NULL item was stored")
     assert (await repo.lists(-1)) == {"blocklist": [("scam", "why")], "blocklist_ban": [("spam", "r")]}
     await db.close()
+
+
+async def test_an_actions_rule_is_made_with_its_first_entry_or_not_at_all(tmp_path):
+    """/addblocklist "word" {tmute 1h}: the action's rule, placed after the blocklist rule, and the entry are one
+    transaction — when the entry's insert fails, no rule is left (it would judge an empty list)."""
+    from datetime import datetime, timezone
+
+    from storage.rules import RulesRepo
+
+    db = Database(tmp_path / "r.db")
+    await db.open()
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO groups(chat_id, title, type, added_at) VALUES (-1, 'g', 'supergroup', 'now')")
+    repo, now = RulesRepo(db), datetime(2026, 3, 1, tzinfo=timezone.utc)
+    for name in ("antiflood", "blocklist", "warns"):
+        await repo.add(-1, name, "when message then delete", now)
+    rule = ("blocklist_ban", "when message or edit and words in blocklist_ban then delete, ban forever", "blocklist")
+    try:
+        await repo.list_move(-1, "blocklist_ban", [("spam", None), (None, None)], [], rule, now)
+    except Exception:
+        pass
+    else:
+        raise AssertionError("a NULL item was stored")
+    assert [r.name for r in await repo.rules(-1)] == ["antiflood", "blocklist", "warns"]
+    assert await repo.lists(-1) == {}
+    assert await repo.list_move(-1, "blocklist_ban", [("spam", None)], [], rule, now) == 1
+    assert [(r.name, r.position) for r in await repo.rules(-1)] == [
+        ("antiflood", 1), ("blocklist", 2), ("blocklist_ban", 3), ("warns", 4)]
+    assert await repo.list_move(-1, "blocklist_ban", [("scam", None)], [], rule, now) == 1  # made once
+    assert len(await repo.rules(-1)) == 4
+    assert await repo.list_remove(-1, "blocklist_ban", ["spam"], drop_rule=True) == 1
+    assert len(await repo.rules(-1)) == 4                  # "scam" still in its list
+    assert await repo.list_remove(-1, "blocklist_ban", ["scam"], drop_rule=True) == 1
+    assert [r.name for r in await repo.rules(-1)] == ["antiflood", "blocklist", "warns"]
+    await db.close()
