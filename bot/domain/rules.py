@@ -36,10 +36,13 @@ class RuleError(UserError):
 
 
 def render_hint(template: str, params: dict[str, Any], translate: Callable[[str], str] = lambda s: s) -> str:
-    """A parser hint in words: `template` (translated) filled from `params`; a tuple is a choice of keywords, shown
-    quoted and joined by (a translated) “or”. The keywords themselves are the syntax and stay as they are."""
+    """A parser hint in words, in English (the exception's own message; bot/texts/rules.py renders it for a reader,
+    each keyword with its meaning): `template` (translated) filled from `params`; a tuple is a choice of keywords,
+    shown quoted and joined by (a translated) “or”; a list is an enumeration of keywords (the kinds a trigger,
+    condition or effect may be), joined by ", ". The keywords themselves are the syntax and stay as they are."""
     sep = translate(" or ")
-    values = {k: sep.join(f"“{w}”" for w in v) if isinstance(v, tuple) else v for k, v in params.items()}
+    values = {k: sep.join(f"“{w}”" for w in v) if isinstance(v, tuple) else ", ".join(v) if isinstance(v, list) else v
+              for k, v in params.items()}
     return translate(template).format(**values) if values else translate(template)
 
 
@@ -801,7 +804,7 @@ def _part(c: Cursor, role: str) -> Part:
     if kind is None:
         template = {"trigger": "a trigger: {names}", "condition": "a condition: {names}", "effect": "an effect: {names}"}[role]
         names = {"trigger": {"warns", *table}, "condition": set(table), "effect": {"xp", "reset", "take", *table}}[role]
-        raise c.fail(template, names=", ".join(sorted(names)))
+        raise c.fail(template, names=sorted(names), role=role)
     part = kind.parse(c)
     return Part(part.key, part.args, negate, None, part.source)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gettext
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,6 +38,9 @@ class Translator:
     def __call__(self, message: str) -> str:
         return self._catalog.gettext(message)
 
+    def pgettext(self, context: str, message: str) -> str:
+        return self._catalog.pgettext(context, message)
+
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self._catalog.ngettext(singular, plural, n)
 
@@ -49,18 +53,30 @@ class Translator:
         `_(", ")` stays the clause comma "，")."""
         return self._catalog.pgettext("list", ", ").join(items)
 
-    def option(self, word: str) -> str:
-        """A keyword the user types (late, skip, on, pin…) as shown in a reply: the keyword itself, followed in
-        Chinese by its meaning — "late（补发）" — so the reader learns both what it does and what to type."""
-        meaning = self._catalog.pgettext("option", word)
-        return word if meaning == word else self(OPTION).format(word=word, meaning=meaning)
+    def option(self, word: str, context: str = "option", shown: str | None = None) -> str:
+        """A keyword the user types (late, skip, on, pin…) as shown in a reply: the keyword itself (or `shown`, e.g.
+        quoted), followed in Chinese by its meaning — "late（补发）" — so the reader learns both what it does and what
+        to type. `context` is the catalog's context of the meaning (a rule's keywords have their own)."""
+        meaning = self._catalog.pgettext(context, word)
+        shown = word if shown is None else shown
+        return shown if meaning == word else self(OPTION).format(word=shown, meaning=meaning)
 
-    def options(self, words, last: str = "or") -> str:
-        """Keywords to choose from, each as option() shows it: "on or off", "on（开）或 off（关）"."""
-        shown = [self.option(w) for w in words]
+    def gloss(self, word: str, meaning: str) -> str:
+        """A keyword with a meaning the caller translated already ("url", "链接"), shown as option() shows one: the
+        keyword alone in a language that does not gloss keywords (English), "url（链接）" in Chinese."""
+        template = self(OPTION)
+        return word if template == OPTION else template.format(word=word, meaning=meaning)
+
+    def options(self, words, last: str = "or", context: str = "option", quoted: bool = False) -> str:
+        """Keywords to choose from, each as option() shows it: "on or off", "on（开）或 off（关）". `quoted`: a keyword
+        without a meaning in this language is quoted — "“in” or “within”" in English, "in（在……之内）或 within（在……之内）"
+        or "“>=”或“=”" in Chinese."""
+        shown = [self.option(w, context, f"“{w}”" if quoted and self.option(w, context) == w else None) for w in words]
         if len(shown) < 2:
             return "".join(shown)
-        return self(OR_LAST if last == "or" else AND_LAST).format(items=self.listed(shown[:-1]), last=shown[-1])
+        text = self(OR_LAST if last == "or" else AND_LAST).format(items=self.listed(shown[:-1]), last=shown[-1])
+        # A Chinese word and a quotation mark need no space between them (a Latin keyword does: "或 late").
+        return re.sub(r"([\u4e00-\u9fff]) “", r"\1“", text) if quoted else text
 
     def for_language(self, lang: str) -> Translator:
         return translator(lang)

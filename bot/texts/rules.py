@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.errors import UserError
 from bot.domain.moderation import Penalty, format_duration
-from bot.domain.rules import Part, render_hint
-from bot.texts import N_, Translator
+from bot.domain.rules import Part
+from bot.texts import N_, NC_, Translator
 from bot.texts.core import RIGHTS, name
 from bot.texts.core import name as _person
 
@@ -247,45 +247,45 @@ PARSER_HINTS = (
 # Every part kind's syntax as /rule help shows it (bot/domain/rules.py REGISTRY: the same registry parses them);
 # tests/handlers/test_rules.py checks that every kind /rule help lists is here, so each has its translation.
 KIND_SYNTAX = (
-    N_('message'),
-    N_('edit'),
-    N_('join'),
-    N_('checkin'),
-    N_('referral'),
-    N_('tier'),
-    N_("command (a member's command)"),
-    N_('violations NAME >= N [within 1d]  (warns >= N is violations warn >= N)'),
-    N_('inactive N days'),
-    N_('has link | has forward | has sticker | has media [photo|video|…] | has poll|contact|location|game|inline'),
-    N_('words "w1" "w*" …  |  words in LIST'),
-    N_('regex "pattern"'),
-    N_('domain in LIST'),
-    N_('mentions >= N'),
-    N_('length >= N (characters)'),
-    N_('caps >= 70% (share of capital letters)'),
-    N_('emoji >= N'),
-    N_('days < D (days in the group)'),
-    N_('messages < N (messages in the group)'),
-    N_('script cyrillic|arabic|hebrew|rtl|cjk|latin'),
-    N_('duplicate N in 1m (the same text N times)'),
-    N_('flood N in 10s (one member)  |  groupflood N in 10s (everyone)'),
-    N_('tier < silver'),
-    N_('lacks PERK (a tier perk such as post_links)'),
-    N_('role < spreader  |  role in activator,spreader  |  role not in …'),
-    N_('time 22:00-06:00 (group time)'),
-    N_('from bot | from channel'),
-    N_('delete'),
-    N_('kick'),
-    N_('notify (admins / the log channel)'),
-    N_('explain (say which tier unlocks what was refused)'),
-    N_('reply "text" [for 30s]'),
-    N_('warn ["reason"]'),
-    N_('violation NAME  |  reset NAME'),
-    N_('mute [DURATION|forever]'),
-    N_('ban [DURATION|forever]'),
-    N_('points +N | points -N | xp +N'),
-    N_('badge KEY'),
-    N_('give ROLE | take ROLE (activator or spreader)'),
+    NC_("rule syntax", 'message'),
+    NC_("rule syntax", 'edit'),
+    NC_("rule syntax", 'join'),
+    NC_("rule syntax", 'checkin'),
+    NC_("rule syntax", 'referral'),
+    NC_("rule syntax", 'tier'),
+    NC_("rule syntax", "command (a member's command)"),
+    NC_("rule syntax", 'violations NAME >= N [within 1d]  (warns >= N is violations warn >= N)'),
+    NC_("rule syntax", 'inactive N days'),
+    NC_("rule syntax", 'has link | has forward | has sticker | has media [photo|video|…] | has poll|contact|location|game|inline'),
+    NC_("rule syntax", 'words "w1" "w*" …  |  words in LIST'),
+    NC_("rule syntax", 'regex "pattern"'),
+    NC_("rule syntax", 'domain in LIST'),
+    NC_("rule syntax", 'mentions >= N'),
+    NC_("rule syntax", 'length >= N (characters)'),
+    NC_("rule syntax", 'caps >= 70% (share of capital letters)'),
+    NC_("rule syntax", 'emoji >= N'),
+    NC_("rule syntax", 'days < D (days in the group)'),
+    NC_("rule syntax", 'messages < N (messages in the group)'),
+    NC_("rule syntax", 'script cyrillic|arabic|hebrew|rtl|cjk|latin'),
+    NC_("rule syntax", 'duplicate N in 1m (the same text N times)'),
+    NC_("rule syntax", 'flood N in 10s (one member)  |  groupflood N in 10s (everyone)'),
+    NC_("rule syntax", 'tier < silver'),
+    NC_("rule syntax", 'lacks PERK (a tier perk such as post_links)'),
+    NC_("rule syntax", 'role < spreader  |  role in activator,spreader  |  role not in …'),
+    NC_("rule syntax", 'time 22:00-06:00 (group time)'),
+    NC_("rule syntax", 'from bot | from channel'),
+    NC_("rule syntax", 'delete'),
+    NC_("rule syntax", 'kick'),
+    NC_("rule syntax", 'notify (admins / the log channel)'),
+    NC_("rule syntax", 'explain (say which tier unlocks what was refused)'),
+    NC_("rule syntax", 'reply "text" [for 30s]'),
+    NC_("rule syntax", 'warn ["reason"]'),
+    NC_("rule syntax", 'violation NAME  |  reset NAME'),
+    NC_("rule syntax", 'mute [DURATION|forever]'),
+    NC_("rule syntax", 'ban [DURATION|forever]'),
+    NC_("rule syntax", 'points +N | points -N | xp +N'),
+    NC_("rule syntax", 'badge KEY'),
+    NC_("rule syntax", 'give ROLE | take ROLE (activator or spreader)'),
 )
 
 
@@ -297,11 +297,31 @@ def rule_help(_: Translator, parts: dict[str, list[str]]) -> str:
     for role in ("trigger", "condition", "effect"):
         out.append("")
         out.append(heads[role])
-        out.extend("• " + escape(_(syntax)) for syntax in parts[role])
+        out.extend("• " + escape(_.pgettext("rule syntax", syntax)) for syntax in parts[role])
     out.append("")
     out.append(escape(_("OP is one of < <= > >= = !=; durations 30s 10m 2h 7d 2w. Example:")))
     out.append(escape('/rule add when message and has link and tier < silver then delete, reply "Links unlock at silver"'))
     return "\n".join(out)
+
+
+def parser_hint(_: Translator, template: str, params: dict) -> str:
+    """What the rules parser expected, for a reader (bot/domain/rules.py render_hint gives the raw English): a choice
+    of keywords (a tuple) as "“in” or “within”" — in Chinese each keyword with its meaning, "in（在……之内）或 within
+    （……）" — and the kinds a trigger, condition or effect may be (a list) as an enumeration, "checkin（签到）、…"."""
+    role = params.get("role")
+    values = {}
+    for key, value in params.items():
+        if isinstance(value, tuple):
+            values[key] = _.options(value, context="rule word", quoted=True)
+        elif isinstance(value, list):
+            values[key] = _.listed(_.option(w, f"rule {role}") for w in value)
+        else:
+            values[key] = value
+    return _(template).format(**values) if values else _(template)
+
+
+SYNTAX_ERROR = N_("Rule syntax, at character {pos}: expected {expected}, found “{found}”.")
+NC_("keyword first", "Rule syntax, at character {pos}: expected {expected}, found “{found}”.")
 
 
 def rule_error(_: Translator, err: UserError) -> str:
@@ -320,8 +340,10 @@ def rule_error(_: Translator, err: UserError) -> str:
         shown = escape(line[max(0, pos - 30):pos]) + "👉" + escape(line[pos:pos + 30])
         found = escape(str(p.get("found") or "")) or _("the end")
         template = p.get("template")
-        expected = render_hint(str(template), dict(p.get("hint") or {}), _) if template else str(p.get("expected"))
-        return _("Rule syntax, at character {pos}: expected {expected}, found “{found}”.").format(
+        expected = parser_hint(_, str(template), dict(p.get("hint") or {})) if template else str(p.get("expected"))
+        # A hint that starts with a keyword (a choice) stands apart from the Chinese before it: "应为 in（…）".
+        said = (_.pgettext("keyword first", SYNTAX_ERROR) if template == "{choices}" and expected[:1].isascii() and expected[:1].isalnum() else _(SYNTAX_ERROR))
+        return said.format(
             pos=pos + 1, expected=escape(expected), found=found) + "\n" + shown
     texts = {
         "unknown": _("No rule {ref}; /rule list shows them.").format(ref=escape(str(p.get("ref", "")))),
@@ -537,12 +559,16 @@ def flood_error(_: Translator, reason: str, value: str) -> str:
     texts = {
         "number": _("Give a number of messages from 2 to 1000, optionally “in 10s” (a window up to 10m), or off. You wrote: “{value}”."),
         "window": _("The flood window is a duration up to 10m, such as 10s or 1m. You wrote: “{value}”."),
-        "mode": _("Flood modes: mute, ban, kick, warn, del (mute and ban may take a duration, such as mute 10m). You wrote: “{value}”."),
+        "mode": _("Flood modes: {modes} (mute and ban may take a duration, such as mute 10m). You wrote: “{value}”."),
+        "mode_none": _("Flood modes: {modes} (mute and ban may take a duration, such as mute 10m)."),
         "duration": _("Only mute and ban take a duration; {value} does not."),
         "needs_duration": _("{value} needs a duration, such as {value} 1h."),
         "bad_duration": _("“{value}” is not a duration; use 30s, 10m, 2h, 7d or 2w."),
     }
-    return texts.get(reason, texts["number"]).format(value=shown)
+    if reason == "mode" and not value.strip():
+        reason = "mode_none"  # a bare /setfloodmode: the choices, no "you wrote"
+    modes = _.listed(_.option(m) for m in ("mute", "ban", "kick", "warn", "del"))
+    return texts.get(reason, texts["number"]).format(value=shown, modes=modes)
 
 
 LOCK_NAMES = {
@@ -554,7 +580,7 @@ LOCK_NAMES = {
 
 
 def _lock_list(_: Translator, types) -> str:
-    return _(", ").join(_("{type} ({name})").format(type=t, name=_(LOCK_NAMES[t])) for t in types)
+    return _.listed(_("{type} ({name})").format(type=t, name=_(LOCK_NAMES[t])) for t in types)
 
 
 def locks(_: Translator, locked: set[str], all_types) -> str:
@@ -579,7 +605,9 @@ def unlocked(_: Translator, gone: list[str], asked: list[str]) -> str:
 def lock_error(_: Translator, reason: str, value: str) -> str:
     from bot.domain.rules import LOCK_ALIASES, LOCKS
 
-    types = ", ".join([*LOCKS, *sorted(a for a in LOCK_ALIASES if a in ("media", "all"))])
+    # Each kind with its meaning in Chinese (as /locks names them), "url（链接）、forward（转发）…".
+    types = _.listed([*(_.gloss(t, _(LOCK_NAMES[t])) for t in LOCKS),
+                      *(_.option(a) for a in sorted(a for a in LOCK_ALIASES if a in ("media", "all")))])
     if reason == "none":
         return _("Which kind? One or more of: {types}.").format(types=types)
     if reason == "bots":

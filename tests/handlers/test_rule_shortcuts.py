@@ -58,7 +58,7 @@ async def test_bad_flood_input_gets_a_clear_answer(pg, group):
         ("/setflood 5 in", "The flood window is a duration up to 10m, such as 10s or 1m. You wrote: “”."),
         ("/setflood 5 in 1h", "The flood window is a duration up to 10m, such as 10s or 1m. You wrote: “1h”."),
         ("/setflood 5 in soon", "The flood window is a duration up to 10m, such as 10s or 1m. You wrote: “soon”."),
-        ("/setfloodmode", "Flood modes: mute, ban, kick, warn, del (mute and ban may take a duration, such as mute 10m). You wrote: “”."),
+        ("/setfloodmode", "Flood modes: mute, ban, kick, warn, del (mute and ban may take a duration, such as mute 10m)."),
         ("/setfloodmode explode", "Flood modes: mute, ban, kick, warn, del (mute and ban may take a duration, such as mute 10m). You wrote: “explode”."),
         ("/setfloodmode kick 1h", "Only mute and ban take a duration; kick does not."),
         ("/setfloodmode tban", "tban needs a duration, such as tban 1h."),
@@ -185,7 +185,7 @@ async def test_the_shortcuts_answer_in_chinese_with_chinese_typography(pg, group
         "/setflood", "/setflood 4 in 20s", "/setfloodmode ban 1d", "/setflood 1", "/setfloodmode kick 1h", "/lock sticker gif",
         "/lock sticker", "/locks", "/unlock gif", "/lock nope", "/lock")]
     assert said[1] == "防刷屏：同一成员在 20s 内发 4 条消息 → 禁言 10m。"
-    assert said[5] == "已锁定：sticker（贴纸），gif（GIF 动图）。/locks 查看全部锁定；/rule list 里它们是规则 lock_…。"
+    assert said[5] == "已锁定：sticker（贴纸）、gif（GIF 动图）。/locks 查看全部锁定；/rule list 里它们是规则 lock_…。"
     for text in said:
         assert faults(text) == [], text
         assert not any(word in text for word in ("Antiflood", "Locked", "Give a number", "Only mute")), text

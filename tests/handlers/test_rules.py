@@ -334,7 +334,8 @@ async def test_rule_help_lists_every_kind_from_the_registry_in_english_and_chine
     assert sorted(s for part in help_syntax().values() for s in part) == sorted(KIND_SYNTAX)  # each one translated
     await say(pg, g.owner, "/set language zh", g.chat)
     zh = await say(pg, g.admin, "/rule help", g.chat)
-    assert "• command（成员的命令）" in zh.splitlines() and "• delete" in zh.splitlines()
+    # A keyword is shown as typed, with its meaning beside it — never replaced by it ("移出" cannot be typed).
+    assert {"• command（成员的命令）", "• delete（删除）", "• kick（移出）"} <= set(zh.splitlines())
 
 
 async def test_rule_list_shows_the_warn_escalation(pg, group):
@@ -488,3 +489,74 @@ async def test_a_new_blocklist_action_at_the_rule_limit_says_it_needs_a_rule_and
     assert await say(pg, g.admin, "/addblocklist dice", g.chat) != said
     assert sorted(w for w, _, _ in await pg.services.rules.blocklist(g.chat.id)) == ["casino", "dice", "scam"]
     assert len(await pg.services.rules.rows(g.chat.id)) == MAX_RULES
+
+
+@pytest.mark.parametrize("lang, line, said", [
+    ("en", "when message and flood 6 then mute", "expected “in” or “within”, found “then”."),
+    ("en", "when message and script klingon then delete",
+     "expected “cyrillic”, “arabic”, “hebrew”, “rtl”, “cjk” or “latin”, found “klingon”."),
+    ("en", "when message and frobnicate then delete", "expected a condition: caps, days, domain, duplicate, emoji, "
+     "flood, from, groupflood, has, lacks, length, mentions, messages, regex, role, script, tier, time, words, found"),
+    ("en", "when warns x then ban", "expected “>=” or “=”, found “x”."),
+    ("zh", "when message and flood 6 then mute", "应为 in（在……之内）或 within（在……之内），实际为“then”。"),
+    ("zh", "wen message", "应为 when（当），实际为“wen”。"),
+    ("zh", "when message and from x then delete", "应为 bot（机器人）或 channel（频道），实际为“x”。"),
+    ("zh", "when message and script klingon then delete", "应为 cyrillic（西里尔字母）、arabic（阿拉伯文）、"
+     "hebrew（希伯来文）、rtl（从右向左书写的文字）、cjk（中日韩文字）或 latin（拉丁字母），实际为“klingon”。"),
+    ("zh", "when frobnicate then delete", "应为一个触发条件：checkin（签到）、command（成员的命令）、edit（编辑消息）、"
+     "inactive（不活跃）、join（入群）、message（新消息）、referral（邀请确认）、tier（等级变化）、violations（违规次数）、"
+     "warns（警告次数），实际为“frobnicate”。"),
+    ("zh", "when warns x then ban", "应为“>=”或“=”，实际为“x”。"),
+])
+async def test_a_syntax_errors_expected_keywords_come_with_their_meaning_in_chinese(pg, group, lang, line, said):
+    g = group
+    if lang == "zh":
+        await say(pg, g.owner, "/lang zh", g.chat)
+    assert said in (await say(pg, g.admin, f"/rule add {line}", g.chat)).splitlines()[0]
+
+
+async def test_every_keyword_a_syntax_error_lists_has_its_chinese_meaning(pg, group):
+    """Each kind of trigger, condition and effect, and each keyword a part offers as a choice: in a Chinese group
+    the hint shows it with its meaning, "link（链接）", joined by 、 — never a bare English word list with ", "."""
+    import re
+
+    from tests.test_zh_typography import faults
+
+    g = group
+    await say(pg, g.owner, "/lang zh", g.chat)
+    for line in ["when frobnicate then delete", "when message and frobnicate then delete", "when message then frob",
+                 "when message and has nothing then delete", "when message and role in x then delete",
+                 "when message then give x", "when inactive 3 weeks then delete", "when message and domain x",
+                 "when message and flood 6 then mute", "wen message", "when message and script x then delete",
+                 "when message and from x then delete"]:
+        first = (await say(pg, g.admin, f"/rule add {line}", g.chat)).splitlines()[0]
+        hint = first.split("应为", 1)[1].rsplit("，实际为", 1)[0]
+        assert ", " not in hint, first
+        keywords = re.findall(r"[a-z_]+(?:（[^）]*）)?", re.sub(r"“[^”]*”", "", hint))
+        assert keywords and all("（" in k for k in keywords), (line, hint)
+        assert faults(first) == [], first
+
+
+@pytest.mark.parametrize("lang, text, said", [
+    ("en", "/setfloodmode frob", "Flood modes: mute, ban, kick, warn, del (mute and ban may take a duration, such as "
+     "mute 10m). You wrote: “frob”."),
+    ("zh", "/setfloodmode frob", "刷屏处理方式：mute（禁言）、ban（封禁）、kick（移出）、warn（警告）、del（删除）"
+     "（mute 和 ban 可带时长，例如 mute 10m）。你写的是：“frob”。"),
+    ("zh", "/setfloodmode", "刷屏处理方式：mute（禁言）、ban（封禁）、kick（移出）、warn（警告）、del（删除）"
+     "（mute 和 ban 可带时长，例如 mute 10m）。"),
+    ("en", "/lock frob", "There is no lock “frob”. Kinds: url, forward, sticker, photo, video, videonote, document, "
+     "voice, audio, gif, poll, contact, location, game, inline, rtl, command, all, media."),
+    ("zh", "/unlock frob", "没有“frob”这种锁定。可选：url（链接）、forward（转发）、sticker（贴纸）、photo（图片）、"
+     "video（视频）、videonote（圆形视频）、document（文件）、voice（语音）、audio（音乐）、gif（GIF 动图）、poll（投票）、"
+     "contact（名片）、location（位置）、game（游戏）、inline（经内联机器人发的消息）、rtl（从右向左书写的文字）、"
+     "command（命令）、all（全部）、media（所有媒体）。"),
+    ("zh", "/lock", "锁定哪一类？可选一个或多个：url（链接）、forward（转发）、"),
+])
+async def test_flood_mode_and_lock_refusals_list_keywords_with_their_meaning(pg, group, lang, text, said):
+    from tests.test_zh_typography import faults
+
+    g = group
+    if lang == "zh":
+        await say(pg, g.owner, "/lang zh", g.chat)
+    answer = await say(pg, g.admin, text, g.chat)
+    assert answer.startswith(said) and faults(answer) == [], answer
