@@ -175,12 +175,10 @@ def _language_buttons() -> InlineKeyboardMarkup:
                                   for lang, name in texts.LANGUAGE_NAMES.items()]])
 
 
-@command("language", where="any")
+@command("language", where="private")
 async def cmd_language(update: Update, context: BotContext) -> None:
-    """A person's own language for their private chat with Sticky; a group's stays its admins' (/lang)."""
-    if update.effective_chat.type != ChatType.PRIVATE:
-        await reply(update, context, texts.language_in_group(context.tr), transient=True)
-        return
+    """A person's own language for their private chat with Sticky; a group's stays its admins' (/lang). Private
+    only, so a group's /help does not list it; typed in a group it points to /lang (texts.error)."""
     args, user_id = context.args or [], update.effective_user.id
     if not args:
         chosen = await context.services.members.language(user_id)

@@ -64,6 +64,8 @@ def error(_: Translator, err: UserError, command: str | None = None) -> str:
         return _("You are writing as the group; switch to your own account for this.")
     if isinstance(err, LookupNotAllowedError):
         return _("Only admins can look up others; /{command} alone shows yours.").format(command=escape(str(p.get("command", command or ""))))
+    if isinstance(err, PrivateOnlyError) and command == "language":
+        return language_in_group(_)
     if isinstance(err, PrivateOnlyError):
         return _("This command works in a private chat with me.")
     if isinstance(err, TargetError):

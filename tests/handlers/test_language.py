@@ -3,7 +3,7 @@ the Telegram app's language), used for every private answer to them; a group's l
 from __future__ import annotations
 
 from tests.handlers.test_inbox import crash
-from tests.helpers import make_group, say
+from tests.helpers import help_of, make_group, say
 
 USAGE_BOTH = ("Choose en or zh: /language en or /language zh.\n"
               "请选择 en（英文）或 zh（中文）：/language en 或 /language zh。")
@@ -72,3 +72,26 @@ async def test_help_lists_language_in_private_and_an_admin_connected_is_answered
     settings = await say(pg, g.admin, "/settings")
     assert "群设置" in settings                                  # the group is in English; her private chat is not
     assert (await say(pg, g.admin, "/settings", g.chat)).startswith("Group settings")
+
+
+async def test_a_groups_help_does_not_list_language_which_works_in_private_only(pg):
+    """/language is a person's private setting: a group's /help (en and zh) leaves it out — /lang is the group's —
+    private /help lists it, and typed in a group it still points to both."""
+    g = await make_group(pg)
+    await start(pg, g.admin)
+    for who in (g.alice, g.admin):
+        in_group = await help_of(pg, who, g.chat)
+        assert in_group.startswith("Commands for you (") and "/language" not in in_group
+    assert "/lang — " in await help_of(pg, g.admin, g.chat)   # the group's own language is there for admins
+    assert "/language — Your own language here in private: en or zh" in await help_of(pg, g.admin)
+    await say(pg, g.admin, "/lang zh", g.chat)
+    zh_help = await help_of(pg, g.alice, g.chat)
+    assert zh_help.startswith("你可用的命令") and "/language" not in zh_help
+    assert await say(pg, g.alice, "/language zh", g.chat) == (
+        "你自己的语言在和我的私聊里设置（/language）。本群的语言由管理员设置：/lang。")
+    assert await pg.services.members.language(g.alice.id) is None
+    # A connected admin's /language in private is still their own, not the group's.
+    await say(pg, g.admin, "/connect Tea Lovers")
+    assert await say(pg, g.admin, "/language en") == (
+        "From now on I speak English with you in private. A group keeps its own language.")
+    assert (await pg.services.groups.settings(g.chat.id)).language == "zh"
