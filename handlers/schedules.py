@@ -8,6 +8,7 @@ import re
 from datetime import datetime, timedelta
 
 from telegram import Message, Update
+from telegram.error import BadRequest
 
 from bot.context import BotContext
 from bot.domain.errors import UsageError
@@ -17,7 +18,7 @@ from bot.services.rules import INACTIVITY_WORK
 from bot.services.schedules import Content
 from bot.texts import schedules as texts
 from bot.texts import translator
-from handlers.base import command, delete_work, render_error, reply, settle
+from handlers.base import command, delete_work, message_link, render_error, reply, settle
 from storage.schedules import Claim, Deferred, Schedule
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ async def perform(context: BotContext, work: Deferred) -> None:
     settle tries again later."""
     s = context.services
     if work.kind == "delete":
-        await delete_work(context, work)
+        await (retire_copy if work.payload.get("replace") else delete_work)(context, work)
     elif work.kind == "post":
         p = work.payload
         if p.get("ends") == "campaign" and not p.get("announced"):  # its start was never announced: nor is its end
@@ -111,7 +112,44 @@ async def replace_previous(context: BotContext, pushed) -> None:
     restart; a network error or a 429 is tried again later, as any deferred delete."""
     replaced = pushed.after.get("schedule")  # the schedule's after-sent hook: the previous copy's delete, claimed
     if replaced is not None:
-        await settle(context, replaced, delete_work)
+        await settle(context, replaced, retire_copy)
+
+
+async def retire_copy(context: BotContext, work: Deferred) -> None:
+    """`replace`'s delete of a schedule's previous copy. Telegram deletes a message only within 48 hours of its
+    send; a copy older than that (the schedule was paused, or Sticky was down) is edited instead — bots may edit
+    their own messages at any age — to one line pointing to the newer post (its buttons gone), unpinned if the
+    schedule pins, and /pushlog says so. A copy already gone is what was wanted. A network error, timeout or 429
+    is raised, for settle to try again (the edit is then "not modified": done)."""
+    p = work.payload
+    chat_id, message_id = work.chat_id, p["message_id"]
+    try:
+        await context.bot.delete_message(chat_id, message_id)
+        return
+    except BadRequest as exc:
+        if "can't be deleted" not in str(exc):  # "message to delete not found": gone already
+            log.info("could not delete %s/%s: %s", chat_id, message_id, exc)
+            return
+    tr = translator((await context.services.groups.settings(chat_id)).language)
+    note = texts.copy_replaced(tr, message_link(chat_id, p.get("by")))
+    try:
+        try:
+            await context.bot.edit_message_text(note, chat_id, message_id, parse_mode="HTML")
+        except BadRequest as exc:
+            if "no text in the message" not in str(exc):
+                raise
+            await context.bot.edit_message_caption(chat_id, message_id, caption=note, parse_mode="HTML")  # a photo
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():  # not modified: an earlier try edited it already
+            log.info("could not edit %s/%s after replace: %s", chat_id, message_id, exc)
+            await context.services.outbox.log(chat_id, "schedule", "failed", texts.COPY_LEFT)
+            return
+    if p.get("pin"):
+        try:
+            await context.bot.unpin_chat_message(chat_id, message_id)
+        except BadRequest as exc:  # a right taken away meanwhile: the note says the rest
+            log.info("could not unpin %s/%s after replace: %s", chat_id, message_id, exc)
+    await context.services.outbox.log(chat_id, "schedule", "edited", texts.COPY_EDITED)
 
 
 async def run_claim(context: BotContext, claim: Claim) -> None:

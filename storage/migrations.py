@@ -890,4 +890,25 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE churn_weekly ADD COLUMN basis TEXT NOT NULL DEFAULT ''
         """,
     ),
+    Migration(
+        33,
+        "a push log outcome 'edited': replace met a previous copy too old for Telegram to delete (48 h) and edited it"
+        " to say it was replaced",
+        """
+        CREATE TABLE push_log_new (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'capped', 'deferred', 'dropped', 'suppressed', 'failed', 'missed',
+                                                     'sending', 'lost', 'edited')),
+            detail TEXT,
+            at TEXT NOT NULL
+        );
+        INSERT INTO push_log_new(id, chat_id, kind, outcome, detail, at) SELECT id, chat_id, kind, outcome, detail, at FROM push_log;
+        DROP TABLE push_log;
+        ALTER TABLE push_log_new RENAME TO push_log;
+        CREATE INDEX push_log_chat ON push_log(chat_id, at);
+        CREATE INDEX push_log_sending ON push_log(id) WHERE outcome = 'sending'
+        """,
+    ),
 ]

@@ -296,7 +296,8 @@ def _record_copy(conn: sqlite3.Connection, schedule_id: int, message_id: int, no
     conn.execute("UPDATE schedules SET last_message_id = ? WHERE id = ?", (message_id, schedule_id))
     if not options.get("replace") or previous is None or previous == message_id:
         return None
-    payload = {"message_id": previous}
+    # `replace`/`by`/`pin`: what to do when Telegram refuses the delete (a copy 48 h old, after a pause or downtime).
+    payload = {"message_id": previous, "replace": schedule_id, "by": message_id, "pin": bool(options.get("pin"))}
     work_id = _defer(conn, chat_id, "delete", payload, now, now)
     conn.execute("UPDATE deferred SET claimed_at = ? WHERE id = ?", (iso(now), work_id))
     return Deferred(work_id, chat_id, "delete", payload, now)

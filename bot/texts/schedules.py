@@ -44,10 +44,12 @@ PUSH_KINDS = {**ACTIONS, "schedule": N_("schedule"), "tier_up": N_("tier-up anno
               "log_refused": N_("log chat refused notice"), "rule": N_("rule reply"),
               "rule_notify": N_("rule notice to admins"), "report_notify": N_("member report to admins"),
               "night": N_("night mode"), "modlog": N_("moderation log")}
+# /pushlog's details of `replace` meeting a copy too old to delete (handlers.schedules.retire_copy).
+COPY_EDITED, COPY_LEFT = "old copy edited", "old copy left"
 OUTCOMES = {
     "sent": N_("sent"), "capped": N_("capped"), "deferred": N_("held for quiet hours"), "dropped": N_("dropped (quiet hours)"),
     "suppressed": N_("not sent"), "failed": N_("failed"), "missed": N_("missed while down, skipped"),
-    "sending": N_("sending"), "lost": N_("cut off by a restart while sending (it may be in the group), not sent again"),
+    "edited": N_("previous copy marked replaced"), "sending": N_("sending"), "lost": N_("cut off by a restart while sending (it may be in the group), not sent again"),
 }
 
 
@@ -218,6 +220,10 @@ DETAILS = {
     "no answer: it may be in the group": N_("Telegram did not answer: it may be in the group all the same"),
     "no answer: a copy may be left in the group": N_(
         "Telegram did not answer: a copy may be left in the group, which replace cannot delete (remove it by hand)"),
+    COPY_EDITED: N_("the previous copy was over 48 hours old, which Telegram no longer lets a bot delete: "
+                    "it now says it was replaced, with a link to the new one"),
+    COPY_LEFT: N_("the previous copy was over 48 hours old, which Telegram no longer lets a bot delete, and it "
+                  "could not be edited either: remove it by hand"),
 }
 _UNTIL = re.compile(r"^quiet hours, until (\S+)$")
 _CAP = re.compile(r"^(daily|weekly) cap (\d+)$")
@@ -245,3 +251,10 @@ def pushlog(_: Translator, entries: Sequence[PushEntry], tz: str) -> str:
                                                      outcome=_(OUTCOMES.get(e.outcome, e.outcome)))
         lines.append(line + (f" — {_detail(_, e.detail, tz)}" if e.detail else ""))
     return "\n".join(lines)
+
+
+def copy_replaced(_: Translator, link: str | None) -> str:
+    """What a schedule's previous copy says when `replace` cannot delete it (over 48 hours old): it was edited."""
+    if link is None:  # a basic group's messages have no links
+        return _("This post was replaced by a newer one.")
+    return _('This post was replaced by <a href="{link}">a newer one</a>.').format(link=escape(link))

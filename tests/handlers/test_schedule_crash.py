@@ -284,7 +284,7 @@ async def test_replace_still_deletes_the_right_previous_copy_after_a_crash_aroun
         monkeypatch.setattr(pg.services.outbox.repo, "finish", recorded_then_dies)
     else:
         import handlers.schedules
-        monkeypatch.setattr(handlers.schedules, "delete_work", dies_deleting)
+        monkeypatch.setattr(handlers.schedules, "retire_copy", dies_deleting)
     pg.clock.set(NINE + timedelta(days=1))
     await tick(pg, killed=True)
     monkeypatch.undo()
@@ -326,3 +326,70 @@ async def test_replace_after_a_send_telegram_never_answered_keeps_the_record_and
     await next_run()
     assert shown(pg, group.chat, *days) == ["Day two", "Day four"]  # Day three was tracked and replaced
     assert await pg.services.db.fetchval("SELECT COUNT(*) FROM deferred WHERE done_at IS NULL") == 0
+
+
+# ------------------------------------------------------------------ replace meeting a copy Telegram will not delete
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_replace_edits_a_copy_too_old_to_delete_to_point_to_the_new_one_and_unpins_it(pg, group, lang):
+    """Telegram deletes a message only within 48 hours. A daily `replace pin` post paused for three days: its
+    next run's previous copy is too old to delete, so it is edited (bots edit their own messages at any age) to
+    one line linking to the new post, its buttons gone, and unpinned; /pushlog says so. It stayed in the group,
+    pinned, as a second copy (logged at info only)."""
+    if lang == "zh":
+        await say(pg, group.owner, "/lang zh", group.chat)
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/schedule daily 09:00 post pin replace Tea time\n[Menu](https://example.com/menu)",
+              group.chat)
+    pg.clock.set(NINE)
+    await tick(pg)
+    [old] = [m for m in pg.sim.replies(group.chat) if m.get("text") == "Tea time"]
+    assert old["reply_markup"]["inline_keyboard"][0][0]["url"] == "https://example.com/menu"
+    await say(pg, group.owner, "/pause 1", group.chat)
+    pg.clock.set(NINE + timedelta(days=3, hours=1))
+    await say(pg, group.owner, "/resume 1", group.chat)
+    pg.clock.set(NINE + timedelta(days=4))
+    await tick(pg)
+    new = [m for m in pg.sim.replies(group.chat) if m.get("text") == "Tea time" and m["message_id"] != old["message_id"]]
+    assert len(new) == 1
+    now_old = pg.sim.message(group.chat, old["message_id"])
+    link = f"https://t.me/c/{str(group.chat.id)[4:]}/{new[0]['message_id']}"
+    assert now_old["text"] == ("This post was replaced by a newer one." if lang == "en" else "这条帖子已由更新的一条取代。")
+    assert [e for e in now_old["entities"] if e["type"] == "text_link"][0]["url"] == link
+    assert "reply_markup" not in now_old or not now_old["reply_markup"]            # its Menu button is gone
+    assert [c.params["message_id"] for c in pg.sim.calls("unpinChatMessage")] == [old["message_id"]]
+    log = await say(pg, group.owner, "/pushlog", group.chat)
+    assert {"en": "schedule: previous copy marked replaced — the previous copy was over 48 hours old, which Telegram "
+                  "no longer lets a bot delete: it now says it was replaced, with a link to the new one",
+            "zh": "定时任务：旧的一条已标为被取代 — 旧的一条已超过 48 小时，Telegram 不再允许机器人删除它：它现在写明已被取代，"
+                  "并附有新一条的链接"}[lang] in log
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM deferred WHERE done_at IS NULL") == 0
+
+
+async def test_replace_of_an_old_photo_copy_edits_its_caption_and_a_copy_already_gone_is_fine(pg, group):
+    """A photo post's old copy has no text: its caption is edited instead. A copy an admin deleted by hand is
+    what was wanted: nothing is logged as failed, nothing is edited."""
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    photo = pg.sim.send_media(group.alice, "photo", group.chat, "Tea at dawn")
+    await say(pg, group.admin, "/schedule daily 09:00 post replace", group.chat, reply_to=photo)
+    pg.clock.set(NINE)
+    await tick(pg)
+    [old] = [m for m in pg.sim.replies(group.chat) if m.get("caption") == "Tea at dawn"]
+    await say(pg, group.owner, "/pause 1", group.chat)
+    pg.clock.set(NINE + timedelta(days=3, hours=1))
+    await say(pg, group.owner, "/resume 1", group.chat)
+    pg.clock.set(NINE + timedelta(days=4))
+    await tick(pg)
+    assert pg.sim.message(group.chat, old["message_id"])["caption"] == "This post was replaced by a newer one."
+    assert [o for k, o, _ in await pushlog(pg, group.chat)][-1] == "edited"
+    # The next day the copy is fresh and deleted as usual; one an admin removed first is no failure.
+    [second] = [m for m in pg.sim.messages(group.chat) if m.get("caption") == "Tea at dawn" and "reply_to_message" not in m
+                and m.get("from", {}).get("id") == pg.sim.bot.id]
+    pg.clock.set(NINE + timedelta(days=5))
+    await tick(pg)
+    assert pg.sim.message(group.chat, second["message_id"]) is None
+    third = [m for m in pg.sim.messages(group.chat) if m.get("caption") == "Tea at dawn" and m.get("from", {}).get("id") == pg.sim.bot.id]
+    assert len(third) == 1
+    await pg.app.bot.delete_message(group.chat.id, third[0]["message_id"])  # gone already, as if removed by hand
+    pg.clock.set(NINE + timedelta(days=6))
+    await tick(pg)
+    assert [o for k, o, _ in await pushlog(pg, group.chat)].count("failed") == 0
