@@ -65,6 +65,8 @@ class Middleware:
         s = context.services
         chat, user, message = update.effective_chat, update.effective_user, update.effective_message
         default_lang = s.config.defaults.language
+        if message is not None:
+            s.moderation.actions.observe(message.date)  # Telegram's own time: until_dates are counted from it
         if chat is None:
             context.tr = await private_translator(context, user)
             return

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.domain.moderation import until_for
+from bot.domain.moderation import FOREVER_BELOW, until_for
 
 log = logging.getLogger(__name__)
 
@@ -17,9 +17,15 @@ DELETE, RESTRICT = "can_delete_messages", "can_restrict_members"
 NEEDS = {"delete": DELETE, "mute": RESTRICT, "unmute": RESTRICT, "ban": RESTRICT, "unban": RESTRICT, "kick": RESTRICT}
 RIGHTS_CACHE = timedelta(minutes=2)
 # A kick is a ban lifted at once. The ban itself ends after this long, so a kick whose unban Telegram refuses or never
-# gets (403, a right taken between the two calls, 429, network) leaves nobody banned for good; 5 minutes stays far
-# from the 30 s below which Telegram reads a ban as forever, even with our clock some minutes off Telegram's.
+# gets (403, a right taken between the two calls, 429, network) leaves nobody banned for good; counted from
+# Telegram's now (below), so it stays far from the 30 s below which Telegram reads a ban as forever.
 KICK_HOLD = timedelta(minutes=5)
+# Telegram reads an until_date less than 30 s after *its* now as forever. Our clock may be behind Telegram's: the
+# dates on the updates Telegram sends are its own time and say by how much at least, so an until_date is counted
+# from Telegram's now as best known (our clock, or later by the largest lead an update's date showed over it lately),
+# and a temporary restriction is sent at least SEND_MARGIN beyond those 30 s (the request takes time to arrive).
+LEAD_KEPT = timedelta(minutes=10)
+SEND_MARGIN = timedelta(seconds=10)
 
 
 class ModerationCalls(Protocol):
@@ -59,6 +65,26 @@ class Actions:
         self.calls = calls
         self.clock = clock
         self._rights: dict[int, tuple[datetime, dict[str, bool]]] = {}  # keyed by chat
+        # How far Telegram's clock is ahead of ours at least (an update dated after our now), and when we saw it.
+        self._lead, self._lead_seen = timedelta(0), None
+
+    def observe(self, date: datetime | None) -> None:
+        """An update's date (Telegram's time when it was sent): if it is after our now, Telegram's clock is ahead
+        of ours by that much at least. The largest lead seen in the last LEAD_KEPT counts (then it is measured
+        afresh, so a corrected clock stops counting an old lead)."""
+        if date is None:
+            return
+        now = self.clock.now()
+        lead = date - now
+        if self._lead_seen is None or now - self._lead_seen > LEAD_KEPT or lead >= self._lead:
+            self._lead, self._lead_seen = max(lead, timedelta(0)), now
+
+    def telegram_now(self) -> datetime:
+        """Telegram's now as best known: ours, or later by the lead the updates showed lately."""
+        now = self.clock.now()
+        if self._lead_seen is None or now - self._lead_seen > LEAD_KEPT:
+            return now
+        return now + self._lead
 
     async def status(self, chat_id: int, user_id: int) -> str | None:
         """A member's status as Telegram has it now (restricted, kicked, member…); None when Telegram did not say."""
@@ -91,7 +117,14 @@ class Actions:
         return None
 
     def until(self, action: Action) -> datetime | None:
-        return until_for(self.clock.now(), action.duration)
+        return self._until(action.duration)
+
+    def _until(self, duration: timedelta | None) -> datetime | None:
+        """The until_date for a temporary restriction, on Telegram's clock (None: forever, as until_for says); never
+        closer to Telegram's now than 30 s + SEND_MARGIN, so it cannot arrive as "forever"."""
+        now = self.telegram_now()
+        until = until_for(now, duration)
+        return None if until is None else max(until, now + FOREVER_BELOW + SEND_MARGIN)
 
     async def run(self, actions: list[Action]) -> list[Outcome]:
         """Do them in order; each failure is logged and reported in its Outcome, never raised."""
@@ -121,7 +154,7 @@ class Actions:
         elif action.kind == "unban":
             result = await c.unban(chat, user)
         else:  # kick: a ban lifted at once, so they may come back (and that Telegram lifts by itself if we could not)
-            hold = until_for(self.clock.now(), KICK_HOLD)
+            hold = self._until(KICK_HOLD)
             result = await c.ban(chat, user, hold)
             if result == "done":
                 lifted = await c.unban(chat, user)

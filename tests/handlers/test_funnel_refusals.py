@@ -238,3 +238,45 @@ async def test_an_admin_in_private_learns_the_bot_is_no_longer_in_the_group_it_m
     await say(pg, g.owner, "/lang zh", g.chat)
     pg.sim.refuse("banChatMember", why)
     assert (await say(pg, g.admin, "/ban @bob")).endswith("\n（未能执行：Telegram 说我已不在这个群组里。）")
+
+
+class _Ahead:
+    """Telegram's clock, some minutes ahead of the bot's (a server clock running behind)."""
+
+    def __init__(self, base, minutes: int) -> None:
+        self.base, self.lead = base, timedelta(minutes=minutes)
+
+    def now(self):
+        return self.base.now() + self.lead
+
+
+@pytest.mark.parametrize("lead", [5, 30])
+async def test_until_dates_count_from_telegrams_clock_when_ours_is_behind(pg, group, lead):
+    """Telegram reads an until_date under 30 s after its own now as forever. With the bot's clock `lead` minutes
+    behind Telegram's, a kick whose unban fails and a 2-minute mute still end when they should: until_date counts
+    from Telegram's now, which the updates' own dates show (counted from our clock they would be forever)."""
+    g = group
+    pg.sim.clock = _Ahead(pg.clock, lead)
+    telegram = pg.sim.clock
+    pg.sim.refuse("unbanChatMember", "kicked")
+    await say(pg, g.admin, "/kick @bob", g.chat)
+    ban = pg.sim.calls("banChatMember")[-1].params["until_date"]
+    assert ban == int((telegram.now() + timedelta(minutes=5)).timestamp())
+    assert pg.sim.member(g.chat, g.bob)["status"] == "kicked"
+    await say(pg, g.admin, "/mute @carol 2m", g.chat)
+    assert pg.sim.member(g.chat, g.carol)["until_date"] == int((telegram.now() + timedelta(minutes=2)).timestamp())
+    pg.clock.advance(minutes=2)
+    assert pg.sim.member(g.chat, g.carol)["status"] == "member"   # the mute ended: it was not forever
+    pg.clock.advance(minutes=3)
+    assert pg.sim.member(g.chat, g.bob)["status"] == "left"       # nor was the kick's ban
+
+
+async def test_a_30_second_mute_is_sent_with_room_to_arrive(pg, group):
+    """A 30 s mute sent as exactly 30 s would reach Telegram a moment later as under 30 s — forever. It goes out
+    as 40 s (SEND_MARGIN), so it is temporary however long the request takes."""
+    g = group
+    await say(pg, g.admin, "/mute @bob 30s", g.chat)
+    sent = pg.sim.calls("restrictChatMember")[-1].params["until_date"]
+    assert sent == int(pg.clock.now().timestamp()) + 40
+    pg.clock.advance(seconds=41)
+    assert pg.sim.member(g.chat, g.bob)["status"] == "member"
