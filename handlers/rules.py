@@ -66,8 +66,8 @@ def _is_command(message: Message) -> bool:
 
 
 def _own_command(message: Message, context: BotContext) -> bool:
-    """A command addressed to Sticky that it knows (/report, /checkin…): it answers for itself, so the command lock
-    (`when command`) leaves it alone and it is not counted toward flood; its text is still judged as a message."""
+    """A command addressed to Sticky that it knows (/report, /checkin…): the command lock (`when command`) leaves it
+    alone; its text is still judged as a message, and it counts toward flood like any message."""
     parsed = parse_command(message, context.bot.username)
     return parsed is not None and any(spec_of(c).name == parsed[0] for c in context.bot_data.commands)
 
@@ -98,9 +98,9 @@ async def on_group_message(update: Update, context: BotContext) -> None:
         kind = "edit"
     elif _is_command(message):
         own = _own_command(message, context)
-        # Sticky's own commands are messages to rules (content rules judge their text) that earn no rule rewards;
-        # any other command (for another bot, or one Sticky does not know) is a message that also fires `command`
-        # rules and counts as flood.
+        # Every command is a message to moderation (content, locks, flood and duplicates judge it) that earns no
+        # rule reward (domain command_reward); any other than Sticky's own (for another bot, or one Sticky does not
+        # know) also fires `command` rules (the command lock).
         kind = "message" if own else "command"
     else:
         kind = "message"
@@ -110,7 +110,7 @@ async def on_group_message(update: Update, context: BotContext) -> None:
     user = message.from_user
     counted = (kind in ("message", "command") and user is not None and not user.is_bot and message.sender_chat is None
                and not context.services.inbox.holds(update.update_id))
-    verdict = await context.services.rules.judge(event, _exempt(message), counted, windowed=not own)
+    verdict = await context.services.rules.judge(event, _exempt(message), counted)
     if verdict is None or verdict.dry:
         return
     who = user_info(message.from_user).display if message.from_user else ""
@@ -214,8 +214,11 @@ async def cmd_rule(update: Update, context: BotContext) -> None:
         if target is not None and (target.is_bot or replied.forum_topic_created):
             target = None  # Sticky, another bot (whose messages rules never see) or a topic's root: a typical member
         user_id = target.id if target is not None else 0
-        event = Event("message", chat, user_id, message.date, None, text, seen.links, seen.mentions,
-                      emoji=len(_EMOJI.findall(text)), sticky_command=_names_own_command(text, context))
+        own = _names_own_command(text, context)
+        # The text tested as it would come: one of Sticky's own commands is a message, another command a `command`.
+        kind = "command" if not own and re.match(r"/\w", text.strip()) else "message"
+        event = Event(kind, chat, user_id, message.date, None, text, seen.links, seen.mentions,
+                      emoji=len(_EMOJI.findall(text)), sticky_command=own)
         facts = MemberFacts() if target is None else await s.facts(chat, user_id, False, message.date)
         mode = (await context.services.groups.settings(chat)).rules_mode
         decision, counted = await s.test(chat, event, facts)

@@ -188,8 +188,8 @@ def check_blocks_happened(lines: list[str], path: Path) -> None:
         "· links: not fired, because this does not hold: has link",
         "· forwards: not fired, because this does not hold: has forward", '✅ blocklist fires: delete, warn "blocklist"']
     command = lines.index("admin: /rule test /checkin", block)
-    assert lines[command + 6] == ("· activator_xp: not for my own commands (a rule that rewards does not pay for a"
-                                  " command; the command rewards by itself)")
+    assert ("· activator_xp: not for commands (a rule that rewards pays for taking part, not for a command; a rule on"
+            " the command trigger may)") in lines[command + 1:command + 12]
     assert one("SELECT COUNT(*) FROM modlog WHERE actor_id IS NULL AND target_id = 0") == (0,)
     # The scheduled post went out by itself, once, at its time; the member day ran and paid Bob double.
     assert one("SELECT last_run FROM schedules WHERE action = 'post' ORDER BY id")[0].startswith("2026-03-04T21:00")

@@ -861,7 +861,7 @@ class Fired:
 class TraceLine:
     rule: Rule
     fired: bool
-    why: str  # "off" (the rule is switched off), "trigger", "exempt", "approved", "cooldown", "sticky_command" (a reward rule and one of Sticky's own commands), the failing condition's source, or "" when it fired
+    why: str  # "off" (the rule is switched off), "trigger", "exempt", "approved", "cooldown", "command" (a reward rule and a command: command_reward), the failing condition's source, or "" when it fired
 
 
 @dataclass(frozen=True)
@@ -1013,8 +1013,18 @@ def _names_roles(rule: Rule) -> bool:
 
 
 def rewards(rule: Rule) -> bool:
-    """A rule that gives something (points +N, XP, a badge, a role): it does not fire on Sticky's own commands."""
+    """A rule that gives something (points +N, XP, a badge, a role): it does not fire on a command (command_reward)."""
     return any(e.key in ("xp", "badge", "give") or (e.key == "points" and e.args[0] > 0) for e in rule.effects)
+
+
+def command_reward(rule: Rule, event: Event) -> bool:
+    """A rule that rewards, and a command (Sticky's own, or for another bot) that only its `message` trigger heard:
+    it does not fire. Commands are messages to moderation (content, locks, flood, duplicates judge them, as Rose's
+    antiflood and YAGPDB's automod judge every message) but no command earns a reward — a command talks to a bot,
+    not to the group (chat XP skips commands too), /checkin rewards by itself, and "/start@AnyBot" must not farm the
+    activator's daily XP. A rule that names the `command` trigger itself rewards commands: it says so."""
+    return ((event.sticky_command or event.kind == "command") and rewards(rule)
+            and not any(t.key == "command" for t in rule.triggers))
 
 
 def evaluate(event: Event, rules: Iterable[Rule], member: MemberFacts, window: Window, now: datetime,
@@ -1045,8 +1055,8 @@ def evaluate(event: Event, rules: Iterable[Rule], member: MemberFacts, window: W
                 and not any(c.key in ("flood", "groupflood") for c in rule.conditions):
             trace.append((rule, "approved"))
             continue
-        if event.sticky_command and rewards(rule):
-            trace.append((rule, "sticky_command"))
+        if command_reward(rule, event):
+            trace.append((rule, "command"))
             continue
         failed = None
         for c in rule.conditions:
@@ -1078,7 +1088,7 @@ def may_fire(event: Event, rules: Iterable[Rule], window: Window, now: datetime,
     whoever the member is, so the member need not be read."""
     ctx = ctx or Ctx()
     for rule in rules:
-        if not rule.enabled or not _triggered(rule, event) or (event.sticky_command and rewards(rule)):
+        if not rule.enabled or not _triggered(rule, event) or command_reward(rule, event):
             continue
         if not all(c.key in MEMBER_CONDITIONS or _holds(c, event, _NOBODY, window, ctx, now) for c in rule.conditions):
             continue

@@ -464,16 +464,15 @@ class RulesService:
         nothing is recorded or done."""
         loaded = await self.load(chat_id)
         window = self.window(chat_id).copy_for(event.user_id)
-        if not event.sticky_command:  # Sticky's own commands do not count toward flood (judge() does the same)
-            window.record(event.user_id, event.date, event.text)
+        window.record(event.user_id, event.date, event.text)  # a command counts toward flood too, as judge() does
         decision = evaluate(event, loaded.rules, facts, window, event.date, await self._ctx(chat_id, loaded, event.date))
-        # A command of Sticky's own is not counted, so there is no "counting this one" to tell: no counts then.
-        return decision, ([] if event.sticky_command else window_counts(loaded.rules, event, window))
+        return decision, window_counts(loaded.rules, event, window)
 
-    async def judge(self, event: Event, exempt: bool, counted: bool = False, windowed: bool = True) -> Verdict | None:
+    async def judge(self, event: Event, exempt: bool, counted: bool = False) -> Verdict | None:
         """A group message (or edit): None when no rule of the group can fire on it (no database read then).
         `counted`: the message is in the member's message count already (`messages < N` sees those before it).
-        `windowed`: it counts toward flood (not one of Sticky's own commands, which answer for themselves)."""
+        Every new message counts toward flood and duplicates, a command included (Sticky's own too: ten /me in
+        ten seconds are a flood, with ten answers on top); an edit never counts again."""
         settings = await self.groups.settings(event.chat_id)
         if settings.rules_mode == "off":
             return None
@@ -481,7 +480,7 @@ class RulesService:
         if event.kind not in loaded.triggers and not (event.kind == "command" and "message" in loaded.triggers):
             return None
         window = self.window(event.chat_id)
-        if event.kind in ("message", "command") and windowed and loaded.windows:
+        if event.kind in ("message", "command") and loaded.windows:
             window.horizon = loaded.horizon
             window.record(event.user_id, event.date, event.text)  # an edit is never counted again
         ctx = await self._ctx(event.chat_id, loaded, event.date, settings)

@@ -418,8 +418,8 @@ def rule_trace(_: Translator, decision, mode: str = "on", counted=(), who: str |
             lines.append("· " + _("{name}: not reached (an earlier rule fired)").format(name=name))
         elif t.why == "cooldown":
             lines.append("· " + _("{name}: cooling down").format(name=name))
-        elif t.why == "sticky_command":
-            lines.append("· " + _("{name}: not for my own commands (a rule that rewards does not pay for a command; the command rewards by itself)").format(name=name))
+        elif t.why == "command":
+            lines.append("· " + _("{name}: not for commands (a rule that rewards pays for taking part, not for a command; a rule on the command trigger may)").format(name=name))
         elif t.why in ("exempt", "approved"):
             lines.append("· " + _("{name}: this member is exempt").format(name=name))
         else:

@@ -39,6 +39,7 @@ LINES = [
     "when message and has forward then delete",
     "when message and from bot then delete",
     "when command then delete",
+    "when message or command then xp +1",
     "when edit and has link then delete",
     "when message and tier >= gold then points +2, continue",
     "when message and not has sticker and length < 3 then badge tiny",
@@ -140,8 +141,9 @@ def _eager(event, rules, member, window, now, ctx):
                 and not any(c.key in ("flood", "groupflood") for c in rule.conditions):
             trace.append((rule.name, False, "approved"))
             continue
-        if event.sticky_command and rewards(rule):
-            trace.append((rule.name, False, "sticky_command"))
+        if (event.sticky_command or event.kind == "command") and rewards(rule) and not any(
+                t.key == "command" for t in rule.triggers):
+            trace.append((rule.name, False, "command"))
             continue
         failed = next((c for c in rule.conditions if not _old_holds(c, event, member, window, ctx, now)), None)
         if failed is not None:
@@ -186,11 +188,11 @@ def test_the_trace_made_on_demand_says_what_the_eager_trace_said_for_random_rule
         assert [(t.rule.name, t.fired, t.why) for t in decision.trace] == expected_trace, case
         assert [r.name for r in decision.fired] == [name for name, fired, _ in expected_trace if fired], case
         fired_somewhere += bool(expected_effects)
-        reasons |= {why if why in ("", "off", "stopped", "trigger", "exempt", "approved", "sticky_command", "cooldown") else "condition"
+        reasons |= {why if why in ("", "off", "stopped", "trigger", "exempt", "approved", "command", "cooldown") else "condition"
                     for _, _, why in expected_trace}
     # The sample reaches every way a rule can go (fired, off, stopped, not triggered, exempt, approved, own command,
     # a failing condition, cooldown), and many messages fire something.
-    assert reasons == {"", "off", "stopped", "trigger", "exempt", "approved", "sticky_command", "condition", "cooldown"}
+    assert reasons == {"", "off", "stopped", "trigger", "exempt", "approved", "command", "condition", "cooldown"}
     assert fired_somewhere > 100
 
 

@@ -50,6 +50,7 @@ async def test_help_command_gives_usage_a_real_example_and_who_may_use_it(pg, gr
     assert (await say(pg, group.alice, "/help me", group.chat)).splitlines()[-1] == (
         "Who: everyone, in a group, or in a private chat with me (for your group).")
     assert (await say(pg, group.alice, "/help del", group.chat)).splitlines()[-1] == "Who: Admin and above, in a group."
+    pg.clock.advance(seconds=10)  # a member reads between commands (seven in ten seconds are a flood)
     # /help takes one command: a wrong call shows that it takes one, not a bare "/help".
     assert await say(pg, group.alice, "/help give me", group.chat) == "Usage: /help [COMMAND]"
     assert await say(pg, group.alice, "/help nosuch", group.chat) == "I don't know /nosuch. /help lists what I can do."

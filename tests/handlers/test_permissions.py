@@ -63,6 +63,7 @@ async def answer(pg, user, text, chat, as_chat=False) -> list[str]:
     """Every message the bot sent because of `text` (in the group or privately to the sender)."""
     places = [chat] if as_chat else [user] if chat is None else [chat, user]
     before = [len(pg.sim.replies(place)) for place in places]
+    pg.clock.advance(seconds=3)  # a person types one command every few seconds (seven in ten seconds are a flood)
     pg.sim.send(user, text, chat, as_chat=as_chat)
     await pg.settle()
     new = []

@@ -385,6 +385,7 @@ async def test_give_and_take_by_reply_username_and_id_with_clear_refusals(pg, gr
         "03-02 09:00 +30 points: given by an admin — fixed the wiki",
     ]
     assert await say(pg, g.bob, "/history", g.chat) == "Bob has no points history yet. Try /checkin."
+    pg.clock.advance(seconds=10)  # a member reads between commands (seven in ten seconds are a flood)
     await say(pg, g.bob, "/checkin", g.chat)
     assert "+5 points: badge bonus" in await say(pg, g.bob, "/history", g.chat)
     assert "daily check-in" in await say(pg, g.bob, "/history", g.chat)
@@ -422,11 +423,13 @@ async def test_top_boards_and_windows(pg, group):
     boards = {"points": "points earned", "xp": "XP", "checkin": "check-ins", "streak": "current streak"}
     windows = {"week": "this week", "month": "this month", "season": "this season", "all": "all time"}
     for (board, window), rows in expected.items():
+        pg.clock.advance(seconds=3)  # a member types one command every few seconds (seven in ten are a flood)
         text = await say(pg, g.bob, f"/top {window} {board}", g.chat)
         head = f"Top — {boards[board]}" + ("" if board == "streak" else f", {windows[window]}")
         assert text.splitlines() == [head, *rows], (board, window)
     assert (await say(pg, g.bob, "/top", g.chat)).splitlines()[1:] == everyone  # points, this season
     usage = "Usage: /top [points|xp|checkin|streak|invites] [week|month|season|all]"
+    pg.clock.advance(seconds=10)
     assert await say(pg, g.bob, "/top yesterday", g.chat) == usage
     assert await say(pg, g.bob, "/top points 10", g.chat) == usage
 
