@@ -17,8 +17,8 @@ from bot.context import BotContext
 from bot.domain import schedules as dom
 from bot.domain.errors import UserError
 from bot.domain.roles import Role
-from bot.domain.schedule_flow import ACTIONS, TYPED, WHEN, command_words, legacy, state_of, step_of
-from bot.domain.schedules import ScheduleError
+from bot.domain.schedule_flow import ACTIONS, FROM_LIST, TYPED, WHEN, command_line, command_words, cron_in_state, legacy, state_of, step_of
+from bot.domain.schedules import ScheduleError, split_words
 from bot.services.schedules import Content
 from bot.texts import schedule_flow as texts
 from bot.texts import schedules as schedule_texts
@@ -31,6 +31,9 @@ TIMES = ("07:00", "08:00", "09:00", "10:00", "12:00", "15:00", "18:00", "20:00",
 INTERVALS = ("15m", "30m", "1h", "2h", "3h", "6h", "12h", "1d", "2d", "3d")
 MULTIPLIERS = ("1.5x", "2x", "3x")
 DURATIONS = ("1h", "3h", "12h", "24h", "2d")
+CALLBACK_LIMIT = 64  # bytes of a button's data (Telegram's limit)
+
+
 def _data(state: list[str]) -> str:
     return "sch:" + " ".join(state)
 
@@ -72,9 +75,14 @@ async def ask(context: BotContext, chat_id: int, state: list[str]) -> tuple[str,
         return texts.question(_, "multiplier"), pick([(m, m) for m in MULTIPLIERS], 3)
     if step == "duration":
         return texts.question(_, "duration"), pick([(d, d) for d in DURATIONS], 5)
+    if step == "to":
+        return texts.question(_, "to"), pick([(t, _(label)) for t, label in texts.REPORT_TO], 1)
     if step == "content":
-        return texts.write_content(_, "/schedule " + " ".join(command_words(state)), state[0]), None
-    typed_below = texts.or_type(_, step, "/schedule " + " ".join(command_words(state, placeholders=True)))
+        prompt = texts.write_content(_, command_line(state), state[0])
+        if state[0] == "topic":  # its text is optional: the next topic from the group's list instead
+            return prompt, _rows([(texts.from_list(_), _data([*state, FROM_LIST]))], 1, _)
+        return prompt, None
+    typed_below = texts.or_type(_, step, command_line(state, placeholders=True))
     if step == "date":
         today = await context.services.schedules.today(chat_id)
         days = [today + timedelta(days=n) for n in range(7)]
@@ -83,6 +91,9 @@ async def ask(context: BotContext, chat_id: int, state: list[str]) -> tuple[str,
     if step == "time":
         tz = (await context.services.groups.settings(chat_id)).timezone
         return texts.question(_, "time", tz) + "\n" + typed_below, pick([(t, t) for t in TIMES], 5)
+    if step == "cron":
+        tz = (await context.services.groups.settings(chat_id)).timezone
+        return texts.question(_, "cron", tz) + "\n" + typed_below, _rows([], 1, _)
     return texts.question(_, "interval") + "\n" + typed_below, pick([(i, i) for i in INTERVALS], 5)
 
 
@@ -137,12 +148,19 @@ async def _make(update: Update, context: BotContext, state: list[str], content: 
     except UserError as err:
         past = isinstance(err, ScheduleError) and err.params.get("reason") == "past"
         again = state[:1 + len(WHEN[state[1]])] if past else state  # without the time
+        if again[-1:] == [FROM_LIST]:  # the list was empty: the content prompt again
+            again = again[:-1]
         text, markup = await ask(context, message.chat.id, again)
         await show(await render_error(update, context, err, "schedule") + "\n" + texts.try_again(_) + "\n" + text, markup)
         return None
-    taught = "\n" + texts.one_line(_, "/schedule " + " ".join(words)) if teach else ""
+    taught = "\n" + texts.one_line(_, command_line(state)) if teach else ""
     await show(schedule_texts.created(_, created) + taught)
     return created
+
+
+def _fits(markup: InlineKeyboardMarkup | None) -> bool:
+    return markup is None or all(len((b.callback_data or "").encode()) <= CALLBACK_LIMIT
+                                 for row in markup.inline_keyboard for b in row)
 
 
 def _pending_command(message) -> str | None:
@@ -166,7 +184,7 @@ async def on_flow_reply(update: Update, context: BotContext) -> None:
     if command is None:
         return
     try:
-        words = command.split()[1:]
+        words = split_words(command)[1:]  # a cron expression is one quoted word
         state = state_of(words)
         step = step_of(state)
     except (ValueError, IndexError, KeyError):
@@ -183,7 +201,8 @@ async def on_flow_reply(update: Update, context: BotContext) -> None:
     if step in TYPED:
         try:
             today = await context.services.schedules.today(message.chat.id) if step == "date" else None
-            state = await _checked(context, message.chat.id, [*state, dom.typed(step, message.text or "", today)])
+            value = dom.typed(step, message.text or "", today)
+            state = await _checked(context, message.chat.id, [*state, cron_in_state(value) if step == "cron" else value])
         except ScheduleError as err:
             line = texts.not_typed(_, step) if err.params.get("reason") == "typed" else await render_error(update, context, err)
             text, markup = await ask(context, message.chat.id, state)
@@ -191,8 +210,14 @@ async def on_flow_reply(update: Update, context: BotContext) -> None:
             return
         if step_of(state) is None:
             await _close(context, prompt, await _make(update, context, state, Content(), show))
-        else:
-            await show(*await ask(context, message.chat.id, state))
+            return
+        text, markup = await ask(context, message.chat.id, state)
+        if not _fits(markup):  # a long cron expression leaves no room in the buttons' 64 bytes
+            again_text, again_markup = await ask(context, message.chat.id, state[:-1])
+            await show(texts.too_long_for_buttons(_, command_line(state)) + "\n" + again_text,
+                       again_markup)
+            return
+        await show(text, markup)
         return
     if step != "content":
         return

@@ -258,7 +258,7 @@ def typed(step: str, word: str, today: date_type | None = None) -> str:
     one-line syntax takes; ScheduleError(reason="typed", step=…) when it is not one, so the step is asked again. A
     date before `today` (group time) is refused as past."""
     word = word.strip().lower()
-    read = {"time": _time, "date": _date, "interval": _interval}.get(step)
+    read = {"time": _time, "date": _date, "interval": _interval, "cron": _typed_cron}.get(step)
     try:
         value = read([word], 0) if read is not None and word else None
     except ScheduleError as err:
@@ -270,6 +270,18 @@ def typed(step: str, word: str, today: date_type | None = None) -> str:
     if step == "date" and today is not None and datetime.strptime(value, "%Y-%m-%d").date() < today:
         raise ScheduleError(reason="past")
     return value
+
+
+def _typed_cron(words: list[str], i: int) -> str:
+    """A cron expression typed on its own (the step-by-step /schedule): what `cron "…"` takes, without quotes."""
+    expr = " ".join(words[i].strip(_QUOTES).split())
+    try:
+        crontab(expr)
+    except ValueError:
+        raise _bad(i, "cron", expr) from None
+    if too_often(expr):
+        raise ScheduleError(reason="too_often")
+    return expr
 
 
 def _window_args(words: list[str], i: int, action: str) -> tuple[int | None, int | None, int | None, bool, int]:

@@ -8,9 +8,12 @@ from html import escape
 from bot.texts import N_, Translator
 
 ACTIONS = (("post", N_("📝 A post")), ("reminder", N_("⏰ Check-in reminder")), ("leaderboard", N_("🏆 Weekly leaderboard")),
-           ("campaign", N_("🎉 Member day (double points)")), ("quiz", N_("❓ Quiz")), ("poll", N_("📊 Poll")))
+           ("campaign", N_("🎉 Member day (double points)")), ("quiz", N_("❓ Quiz")), ("poll", N_("📊 Poll")),
+           ("topic", N_("💬 Topic of the week")), ("report", N_("📈 Weekly report")), ("nps", N_("⭐ Recommend survey (NPS)")))
 KINDS = (("daily", N_("Every day")), ("weekly", N_("Some days of the week")), ("once", N_("Once")),
-         ("monthly", N_("Monthly on a date")), ("nth", N_("Monthly on a weekday")), ("every", N_("Every few minutes, hours or days")))
+         ("monthly", N_("Monthly on a date")), ("nth", N_("Monthly on a weekday")), ("every", N_("Every few minutes, hours or days")),
+         ("cron", N_("A cron expression")))
+REPORT_TO = (("admins", N_("To the admins, in private")), ("group", N_("In the group")))
 DAYS = (("mon", N_("Mon")), ("tue", N_("Tue")), ("wed", N_("Wed")), ("thu", N_("Thu")), ("fri", N_("Fri")),
         ("sat", N_("Sat")), ("sun", N_("Sun")))
 NTH = (("first", N_("First")), ("second", N_("Second")), ("third", N_("Third")), ("fourth", N_("Fourth")), ("last", N_("Last")))
@@ -29,6 +32,9 @@ QUESTIONS = {
     "date": N_("<b>New schedule.</b> On which day?"),
     "time": N_("<b>New schedule.</b> At what time? (group time, {tz})"),
     "interval": N_("<b>New schedule.</b> Every how long? (at least 5 minutes)"),
+    "cron": N_("<b>New schedule.</b> Which cron expression? Five fields: minute hour day-of-month month day-of-week "
+               "(0 or 7 is Sunday), in group time, {tz}."),
+    "to": N_("<b>New schedule.</b> Where should the weekly report go?"),
 }
 
 
@@ -58,6 +64,7 @@ def or_type(_: Translator, step: str, command: str) -> str:
         "time": _("Or reply to this message with another time, such as 21:30."),
         "date": _("Or reply to this message with another date, such as 2026-12-24."),
         "interval": _("Or reply to this message with another interval, such as 45m, 4h or 2d."),
+        "cron": _("Reply to this message with it, such as 0 9 * * 1-5 (09:00, Monday to Friday)."),
     }[step]
     return hint + "\n" + _("So far: <code>{command}</code>").format(command=escape(command))
 
@@ -69,6 +76,8 @@ def not_typed(_: Translator, step: str) -> str:
         "date": _("That is not a date: type it as year-month-day, such as 2026-12-24."),
         "interval": _("That is not an interval: type a number and m (minutes), h (hours) or d (days), such as 45m, "
                       "4h or 2d."),
+        "cron": _("That is not a cron expression: five fields, minute hour day-of-month month day-of-week, such as "
+                  "0 9 * * 1-5."),
     }[step]
 
 
@@ -86,6 +95,8 @@ def write_content(_: Translator, command: str, action: str = "post") -> str:
                   " line, the right one starting with *."),
         "poll": _("<b>Last step:</b> reply to this message with the question on the first line, then one answer per"
                   " line."),
+        "topic": _("<b>Last step:</b> reply to this message with the topic (your formatting is kept), or press the "
+                   "button to take the next one from the group's list (/topics)."),
     }[action]
     return ask + "\n" + _("Next time it fits in one line: <code>{command}</code> YOUR TEXT").format(command=escape(command))
 
@@ -108,3 +119,12 @@ def out_of_date(_: Translator) -> str:
 
 def admins_only(_: Translator) -> str:
     return _("Only admins can make schedules.")
+
+
+def from_list(_: Translator) -> str:
+    return _("📋 Next topic from the list")
+
+
+def too_long_for_buttons(_: Translator, command: str) -> str:
+    return _("That cron expression is too long for the buttons; use the one-line command instead: "
+             "<code>{command}</code> …").format(command=escape(command))

@@ -44,10 +44,11 @@ async def test_a_post_on_some_days_of_the_week_made_with_buttons_and_a_reply(pg,
     flow = await start(pg, group.admin, group.chat)
     assert flow["text"] == "New schedule. What should I schedule?"
     assert labels(flow) == ["📝 A post", "⏰ Check-in reminder", "🏆 Weekly leaderboard", "🎉 Member day (double points)",
-                            "❓ Quiz", "📊 Poll", "Cancel"]
+                            "❓ Quiz", "📊 Poll", "💬 Topic of the week", "📈 Weekly report",
+                            "⭐ Recommend survey (NPS)", "Cancel"]
     flow = await press(pg, group.admin, group.chat, flow, "sch:post")
     assert labels(flow) == ["Every day", "Some days of the week", "Once", "Monthly on a date", "Monthly on a weekday",
-                            "Every few minutes, hours or days", "Cancel"]
+                            "Every few minutes, hours or days", "A cron expression", "Cancel"]
     flow = await press(pg, group.admin, group.chat, flow, "sch:post weekly")
     assert labels(flow) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Cancel"]  # Next once a day is chosen
     flow = await press(pg, group.admin, group.chat, flow, "sch:post weekly @mon")
@@ -243,9 +244,11 @@ async def test_the_flow_in_chinese(pg, group):
     await say(pg, group.owner, "/lang zh", group.chat)
     flow = await start(pg, group.owner, group.chat)
     assert flow["text"] == "新建定时任务。要定时做什么？"
-    assert labels(flow) == ["📝 发帖", "⏰ 签到提醒", "🏆 每周排行榜", "🎉 会员日（积分加倍）", "❓ 测验", "📊 投票", "取消"]
+    assert labels(flow) == ["📝 发帖", "⏰ 签到提醒", "🏆 每周排行榜", "🎉 会员日（积分加倍）", "❓ 测验", "📊 投票",
+                            "💬 每周话题", "📈 周报", "⭐ NPS 调查（推荐度）", "取消"]
     flow = await press(pg, group.owner, group.chat, flow, "sch:post")
-    assert labels(flow) == ["每天", "每周某几天", "一次", "每月某日", "每月第几个星期几", "每隔几分钟、几小时或几天", "取消"]
+    assert labels(flow) == ["每天", "每周某几天", "一次", "每月某日", "每月第几个星期几", "每隔几分钟、几小时或几天",
+                            "cron 表达式", "取消"]
     flow = await press(pg, group.owner, group.chat, flow, "sch:post daily")
     assert flow["text"] == ("新建定时任务。几点？（群组时间，UTC）\n或回复这条消息，输入其他时间，例如 21:30。\n"
                             "目前：/schedule daily TIME post")
@@ -257,3 +260,96 @@ async def test_the_flow_in_chinese(pg, group):
     pg.sim.send(group.owner, "晚安！", group.chat, reply_to=flow)
     await pg.settle()
     assert last(pg, group.chat)["text"] == "定时任务 #1 已保存：daily 21:00 · 帖子。下次运行：2026-12-01 21:00（UTC）。"
+
+
+async def test_a_weekly_report_an_nps_survey_and_a_topic_of_the_week_step_by_step(pg, group):
+    """The other actions of the one-line syntax: the weekly report asks where it goes (admins or the group), the
+    NPS survey needs nothing more, and the topic of the week takes a reply with the topic or, by its button, the
+    next one from the group's list — refused with one line while the list is empty."""
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:report", "sch:report weekly", "sch:report weekly @mon", "sch:report weekly mon"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    flow = await press(pg, group.owner, group.chat, flow, "sch:report weekly mon 09:00")
+    assert flow["text"] == "New schedule. Where should the weekly report go?"
+    assert labels(flow) == ["To the admins, in private", "In the group", "Cancel"]
+    flow = await press(pg, group.owner, group.chat, flow, "sch:report weekly mon 09:00 group")
+    assert flow["text"] == ("Schedule #1 saved: weekly mon 09:00 · weekly report. Next run: 2026-12-07 09:00"
+                            " (UTC).\nIn one line: /schedule weekly mon 09:00 report group")
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:nps", "sch:nps monthly", "sch:nps monthly 1"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    flow = await press(pg, group.owner, group.chat, flow, "sch:nps monthly 1 10:00")
+    assert flow["text"].startswith("Schedule #2 saved: monthly 1 10:00 · ") and flow["text"].endswith(
+        "In one line: /schedule monthly 1 10:00 nps")
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:topic", "sch:topic weekly", "sch:topic weekly @fri", "sch:topic weekly fri"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    flow = await press(pg, group.owner, group.chat, flow, "sch:topic weekly fri 18:00")
+    assert flow["text"] == ("Last step: reply to this message with the topic (your formatting is kept), or press the"
+                            " button to take the next one from the group's list (/topics).\nNext time it fits in one line:"
+                            " /schedule weekly fri 18:00 topic YOUR TEXT")
+    assert labels(flow) == ["📋 Next topic from the list", "Cancel"]
+    again = await press(pg, group.owner, group.chat, flow, "sch:topic weekly fri 18:00 list")  # the list is empty
+    assert again["text"].startswith("The topic list is empty") or "/topics add" in again["text"]
+    assert "Try again:\nLast step: reply to this message with the topic" in again["text"]
+    assert len(await pg.services.schedules.list(group.chat.id)) == 2
+    await say(pg, group.owner, "/topics add Your favourite oolong", group.chat)
+    done = await press(pg, group.owner, group.chat, again, "sch:topic weekly fri 18:00 list")
+    assert done["text"].startswith("Schedule #3 saved: weekly fri 18:00 · topic of the week")
+    assert done["text"].endswith("In one line: /schedule weekly fri 18:00 topic")
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:topic", "sch:topic daily"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    flow = await press(pg, group.owner, group.chat, flow, "sch:topic daily 20:00")
+    done = await answer(pg, group.owner, group.chat, flow, "Green or black?")
+    assert done["text"].startswith("Schedule #4 saved: daily 20:00 · topic of the week")
+    assert (await pg.services.schedules.list(group.chat.id))[-1].content["texts"] == ["Green or black?"]
+
+
+async def test_a_cron_expression_typed_and_expressions_that_are_refused(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))  # a Tuesday
+    flow = await start(pg, group.owner, group.chat)
+    flow = await press(pg, group.owner, group.chat, flow, "sch:campaign")
+    flow = await press(pg, group.owner, group.chat, flow, "sch:campaign cron")
+    assert flow["text"] == ("New schedule. Which cron expression? Five fields: minute hour day-of-month month"
+                            " day-of-week (0 or 7 is Sunday), in group time, UTC.\nReply to this message with it, such as"
+                            " 0 9 * * 1-5 (09:00, Monday to Friday).\nSo far: /schedule cron CRON campaign")
+    assert labels(flow) == ["Cancel"]
+    for bad, line in (("every morning", "That is not a cron expression: five fields, minute hour day-of-month month"
+                                        " day-of-week, such as 0 9 * * 1-5."),
+                      ("0 9 * *", "That is not a cron expression"),
+                      ("* * * * *", "That is more often than every 5 minutes; schedules may not run that often.")):
+        again = await answer(pg, group.owner, group.chat, flow, bad)
+        assert again["text"].startswith(line), bad
+        assert "So far: /schedule cron CRON campaign" in again["text"], bad
+    long_cron = "0,5,10,15,20,25,30,35,40,45,50,55 9,10,11,12 * * 1,2,3,4,5"  # leaves no room in a button
+    again = await answer(pg, group.owner, group.chat, flow, long_cron)
+    assert again["text"].startswith("That cron expression is too long for the buttons; use the one-line command instead:")
+    flow = await answer(pg, group.owner, group.chat, flow, "0 10 * * 6")
+    assert flow["text"] == "New schedule. How many times the points during the window?"
+    flow = await press(pg, group.owner, group.chat, flow, "sch:campaign cron 0_10_*_*_6 2x")
+    flow = await press(pg, group.owner, group.chat, flow, "sch:campaign cron 0_10_*_*_6 2x 24h")
+    assert flow["text"].endswith('Next time it fits in one line: /schedule cron "0 10 * * 6" campaign 2x 24h YOUR TEXT')
+    done = await answer(pg, group.owner, group.chat, flow, "Saturday: double points!")
+    assert done["text"] == 'Schedule #1 saved: cron 0 10 * * 6 · campaign. Next run: 2026-12-05 10:00 (UTC).'
+    [s] = await pg.services.schedules.list(group.chat.id)
+    assert (s.kind, s.spec, s.options["multiplier"]) == ("cron", "0 10 * * 6", "2")
+
+
+async def test_the_new_steps_in_chinese(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/lang zh", group.chat)
+    flow = await start(pg, group.owner, group.chat)
+    flow = await press(pg, group.owner, group.chat, flow, "sch:report")
+    flow = await press(pg, group.owner, group.chat, flow, "sch:report cron")
+    assert flow["text"] == ("新建定时任务。用哪个 cron 表达式？五个字段：分 时 日 月 星期（0 或 7 是星期日），按群组时间 UTC。\n"
+                            "请回复这条消息写下表达式，例如 0 9 * * 1-5（周一到周五 09:00）。\n目前：/schedule cron CRON report")
+    again = await answer(pg, group.owner, group.chat, flow, "每天早上")
+    assert again["text"].startswith("这不是 cron 表达式：需要五个字段，分 时 日 月 星期，例如 0 9 * * 1-5。\n新建定时任务。")
+    flow = await answer(pg, group.owner, group.chat, again, "0 9 * * 1")
+    assert flow["text"] == "新建定时任务。周报发到哪里？"
+    assert labels(flow) == ["私聊发给管理员", "发在群里", "取消"]
+    done = await press(pg, group.owner, group.chat, flow, "sch:report cron 0_9_*_*_1 admins")
+    assert done["text"].startswith("定时任务 #1 已保存：cron 0 9 * * 1 · 周报。")
+    assert done["text"].endswith('\n一行写法：/schedule cron "0 9 * * 1" report admins')
