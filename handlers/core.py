@@ -70,7 +70,8 @@ async def cmd_help(update: Update, context: BotContext) -> None:
     admin = role >= Role.ADMIN if in_group else await context.services.connections.administers_any(update.effective_user.id)
     usable = [(s.name, s.role) for s in specs.values() if s.listed(role, in_group, admin)]
     # In private, acting on no group, nobody has a role: the header names none (it said "(Member)" to an owner).
-    for part in texts.help_parts(context.tr, usable, role if in_group else None, in_group):  # one message unless split
+    in_a_group = not in_group and await context.services.connections.in_any(update.effective_user.id)
+    for part in texts.help_parts(context.tr, usable, role if in_group else None, in_group, in_a_group=in_a_group):
         await reply(update, context, part)
 
 

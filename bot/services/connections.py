@@ -78,6 +78,10 @@ class ConnectionService:
                 found.append(entry)
         return sorted(found, key=lambda g: (g.title.casefold(), g.chat_id))
 
+    async def in_any(self, user_id: int) -> bool:
+        """Whether Sticky knows `user_id` as a member of some active group (private /help says the rest is there)."""
+        return bool(await self.repo.groups_of(user_id))
+
     async def administers_any(self, user_id: int) -> bool:
         """Sticky last saw `user_id` as an owner or admin of one of its groups (stored: nothing asked of Telegram)."""
         return any(role_from(g.tg_role, None) >= Role.ADMIN for g in await self.repo.groups_of(user_id))

@@ -165,7 +165,7 @@ def _shown_length(html_text: str) -> int:
 
 
 def help_parts(_: Translator, commands: Sequence[tuple[str, Role]], role: Role | None, in_group: bool,
-               limit: int = MESSAGE_LIMIT) -> list[str]:
+               limit: int = MESSAGE_LIMIT, in_a_group: bool = False) -> list[str]:
     """The commands this role may use here, grouped by what they are for (TOPICS order, then "More"); as several
     messages, split between topics, when one would be longer than Telegram takes. `role` None: a private chat
     that acts on no group, where nobody has a role (an admin there is no "Member")."""
@@ -180,8 +180,9 @@ def help_parts(_: Translator, commands: Sequence[tuple[str, Role]], role: Role |
             blocks.append([f"<b>{escape(_(title))}</b>"] + [f"/{command} — {escape(description(_, command))}"
                                                              for command in by_topic[title]])
     tail = [_("/help COMMAND shows how to use one, with an example.")]
-    if not in_group:
-        tail.append(_("Most commands work in a group; add me to one."))
+    if not in_group:  # `in_a_group`: Sticky knows them in a group already (they need not add it to one)
+        tail.append(_("The other commands work in your group; type them there.") if in_a_group
+                    else _("Most commands work in a group; add me to one."))
     blocks[-1] = blocks[-1] + [""] + tail  # the closing hint stays with the last topic, never alone
     parts: list[str] = []
     for block in blocks:

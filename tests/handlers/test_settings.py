@@ -83,7 +83,14 @@ async def test_help_in_private_chat_lists_private_commands_and_points_to_groups(
     assert listed(text) == {s.name for s in specs(pg) if not s.admin_tool and (s.usable(Role.MEMBER, False) or (
         s.where == "group" and s.remote and s.personal and s.usable(Role.MEMBER, True)))}
     assert "roles" not in listed(text)
-    assert text.splitlines()[-1] == "Most commands work in a group; add me to one."
+    # Alice is in a group Sticky knows: the rest is there, not "add me to one" (said to a member of one).
+    assert text.splitlines()[-1] == "The other commands work in your group; type them there."
+    stranger = pg.sim.user("stranger")
+    assert (await say(pg, stranger, "/help")).splitlines()[-1] == "Most commands work in a group; add me to one."
+    await say(pg, group.alice, "/language zh")
+    assert (await say(pg, group.alice, "/help")).splitlines()[-1] == "其他命令在你的群里使用；请在群里输入。"
+    await say(pg, stranger, "/language zh")
+    assert (await say(pg, stranger, "/help")).splitlines()[-1] == "大多数命令需要在群里使用；请把我加进一个群。"
 
 
 async def test_start_in_private_chat_introduces_the_bot(pg, group):
