@@ -17,7 +17,8 @@ from bot.context import BotContext
 from bot.domain import schedules as dom
 from bot.domain.errors import UserError
 from bot.domain.roles import Role
-from bot.domain.schedule_flow import ACTIONS, FROM_LIST, TYPED, WHEN, command_line, command_words, cron_in_state, legacy, state_of, step_of
+from bot.domain.schedule_flow import (ACTIONS, FROM_LIST, OK, PLACEHOLDERS, START, TYPED, WHEN, WITH_CONTENT, command_line, command_words,
+                                      cron_in_state, extras_of, is_extra, legacy, options_for, state_of, step_of)
 from bot.domain.schedules import ScheduleError, split_words
 from bot.services.schedules import Content
 from bot.texts import schedule_flow as texts
@@ -77,10 +78,12 @@ async def ask(context: BotContext, chat_id: int, state: list[str]) -> tuple[str,
         return texts.question(_, "duration"), pick([(d, d) for d in DURATIONS], 5)
     if step == "to":
         return texts.question(_, "to"), pick([(t, _(label)) for t, label in texts.REPORT_TO], 1)
+    if step == "summary":
+        return await _summary(context, chat_id, state)
     if step == "content":
         prompt = texts.write_content(_, command_line(state), state[0])
         if state[0] == "topic":  # its text is optional: the next topic from the group's list instead
-            return prompt, _rows([(texts.from_list(_), _data([*state, FROM_LIST]))], 1, _)
+            return prompt, _rows([(texts.from_list(_), "sch:=" + FROM_LIST)], 1, _)
         return prompt, None
     typed_below = texts.or_type(_, step, command_line(state, placeholders=True))
     if step == "date":
@@ -95,6 +98,77 @@ async def ask(context: BotContext, chat_id: int, state: list[str]) -> tuple[str,
         tz = (await context.services.groups.settings(chat_id)).timezone
         return texts.question(_, "cron", tz) + "\n" + typed_below, _rows([], 1, _)
     return texts.question(_, "interval") + "\n" + typed_below, pick([(i, i) for i in INTERVALS], 5)
+
+
+async def _summary(context: BotContext, chat_id: int, state: list[str]) -> tuple[str, InlineKeyboardMarkup]:
+    """The choices to check before saving: the command, the first run, toggles for the options that apply here and
+    the first run's choice; Save (or Next, to the content). Its buttons act on the command it shows (sch:=…), so
+    they stay short whatever was chosen."""
+    _ = context.tr
+    action, kind = state[0], state[1]
+    tz = (await context.services.groups.settings(chat_id)).timezone
+    first = await context.services.schedules.check(chat_id, command_words(state))
+    extras = extras_of(state)
+    buttons = [(texts.option_toggle(_, o, o in extras), "sch:=" + o) for o in options_for(action, kind)]
+    if kind != "once":
+        buttons.append((texts.first_run_button(_), "sch:=from"))
+    buttons.append((texts.save(_, action in WITH_CONTENT), "sch:=" + OK))
+    return texts.summary(_, command_line(state), dom.local_text(first, tz), tz), _rows(buttons, 1, _)
+
+
+async def _start_question(context: BotContext, chat_id: int, state: list[str]) -> tuple[str, InlineKeyboardMarkup]:
+    """From when the schedule runs (`from`): a date button, or a date and time typed as a reply; or as soon as due."""
+    _ = context.tr
+    today = await context.services.schedules.today(chat_id)
+    days = [today + timedelta(days=n) for n in range(1, 8)]
+    buttons = [(texts.as_soon_as_due(_), "sch:=" + START + "-")]
+    buttons += [(texts.date_label(_, d, n + 1), "sch:=" + START + d.isoformat()) for n, d in enumerate(days)]
+    bare = [w for w in state if not w.startswith(START)]
+    typed_below = texts.or_type(_, "start", command_line(bare, placeholders="start"))
+    return texts.question(_, "start") + "\n" + typed_below, _rows(buttons, 4, _)
+
+
+def _apply(state: list[str], op: str) -> list[str] | str:
+    """A summary button's change to the choices its message shows; "from": the first run's question is asked."""
+    if op in dom.OPTIONS:
+        return [w for w in state if w != op] if op in state else [*state, op]
+    if op.startswith(START):
+        kept = [w for w in state if not w.startswith(START)]
+        return kept if op == START + "-" else [*kept, op]
+    if op == "from":
+        return "from"
+    if op == OK:
+        return [*state, OK]
+    if op == FROM_LIST:
+        return [*state, OK, FROM_LIST]
+    raise ValueError(op)
+
+
+async def _on_summary_button(update: Update, context: BotContext, query, op: str) -> None:
+    _ = context.tr
+    chat_id = query.message.chat.id
+    command = _pending_command(query.message)
+    try:
+        shown = state_of(split_words(command)[1:]) if command else None
+        state = _apply(shown, op) if shown is not None else None
+        if state is None:
+            raise ValueError(op)
+    except (ValueError, IndexError, KeyError):
+        await edit_query_message(query, texts.out_of_date(_))
+        return
+    if state == "from":
+        await edit_query_message(query, *await _start_question(context, chat_id, shown))
+        return
+    step = step_of(state)
+    if step is None:
+        await _make(update, context, state, Content(), lambda text, markup=None: edit_query_message(query, text, markup))
+        return
+    try:
+        text, markup = await ask(context, chat_id, state)
+    except UserError as err:  # replace on a schedule too rare for it, a first run already past: the summary as it was
+        text, markup = await ask(context, chat_id, shown)
+        text = await render_error(update, context, err, "schedule") + "\n" + text
+    await edit_query_message(query, text, markup)
 
 
 async def _checked(context: BotContext, chat_id: int, state: list[str]) -> list[str]:
@@ -115,6 +189,9 @@ async def on_flow_button(update: Update, context: BotContext) -> None:
     data = query.data[len("sch:"):]
     if data == "x":
         await edit_query_message(query, texts.cancelled(_))
+        return
+    if data.startswith("="):
+        await _on_summary_button(update, context, query, data[1:])
         return
     state = data.split(" ") if " " in data or data in ACTIONS else legacy(data)
     chat_id = query.message.chat.id
@@ -150,6 +227,7 @@ async def _make(update: Update, context: BotContext, state: list[str], content: 
         again = state[:1 + len(WHEN[state[1]])] if past else state  # without the time
         if again[-1:] == [FROM_LIST]:  # the list was empty: the content prompt again
             again = again[:-1]
+
         text, markup = await ask(context, message.chat.id, again)
         await show(await render_error(update, context, err, "schedule") + "\n" + texts.try_again(_) + "\n" + text, markup)
         return None
@@ -198,14 +276,20 @@ async def on_flow_reply(update: Update, context: BotContext) -> None:
     context.actor = actor
     _ = context.tr
     show = lambda text, markup=None: reply(update, context, text, markup=markup)  # noqa: E731
+    if PLACEHOLDERS["start"] in words:  # the first run, typed (the summary comes back with it)
+        step = "start"
+        state = [w for w in state if not w.startswith(START)]
     if step in TYPED:
         try:
-            today = await context.services.schedules.today(message.chat.id) if step == "date" else None
+            today = await context.services.schedules.today(message.chat.id) if step in ("date", "start") else None
             value = dom.typed(step, message.text or "", today)
-            state = await _checked(context, message.chat.id, [*state, cron_in_state(value) if step == "cron" else value])
+            chosen = START + "_".join(value.split()) if step == "start" else cron_in_state(value) if step == "cron" else value
+            state = await _checked(context, message.chat.id, [*state, chosen])
+            if step == "start":
+                await context.services.schedules.check(message.chat.id, command_words(state))
         except ScheduleError as err:
             line = texts.not_typed(_, step) if err.params.get("reason") == "typed" else await render_error(update, context, err)
-            text, markup = await ask(context, message.chat.id, state)
+            text, markup = await (_start_question if step == "start" else ask)(context, message.chat.id, state)
             await show(line + "\n" + text, markup)
             return
         if step_of(state) is None:
@@ -219,6 +303,8 @@ async def on_flow_reply(update: Update, context: BotContext) -> None:
             return
         await show(text, markup)
         return
+    if step == "summary" and state[0] in WITH_CONTENT:  # a reply to the content prompt (it shows no OK)
+        state, step = [*state, OK], "content"
     if step != "content":
         return
     body = _html_from(message, 0) if message.text else (message.caption_html or "")

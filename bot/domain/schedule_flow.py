@@ -14,7 +14,24 @@ ACTIONS = ("post", "reminder", "leaderboard", "campaign", "quiz", "poll", "topic
 # The topic of the week's content is optional: this last choice takes the next topic from the group's list.
 FROM_LIST = "list"
 # What a placeholder in a prompt's one-line command stands for (the typed answer replaces it).
-PLACEHOLDERS = {"time": "TIME", "date": "DATE", "interval": "INTERVAL", "cron": "CRON"}
+PLACEHOLDERS = {"time": "TIME", "date": "DATE", "interval": "INTERVAL", "cron": "CRON", "start": "FIRST"}
+# After the when and the action's own choices, a summary to check before saving; its buttons toggle these options
+# and choose the first run (`from`), and OK saves it (or asks for the content). They follow the positional choices.
+OK, START = "ok", "from="
+OPTION_WORDS = dom.OPTIONS  # pin, replace
+
+
+def is_extra(word: str) -> bool:
+    return word in OPTION_WORDS or word == OK or word == FROM_LIST or word.startswith(START)
+
+
+def extras_of(state: list[str]) -> list[str]:
+    return [w for w in state[2:] if is_extra(w)]
+
+
+def options_for(action: str, kind: str) -> list[str]:
+    """The summary's toggles that mean something here (pin only what is posted; replace not for a single run)."""
+    return [o for o in OPTION_WORDS if action in dom.OPTIONS_FOR[o] and not (o == "replace" and kind == "once")]
 TYPED = tuple(PLACEHOLDERS)  # the steps that take a typed answer
 _PLACEHOLDER_WORDS = {word: step for step, word in PLACEHOLDERS.items()}
 
@@ -31,15 +48,21 @@ def step_of(state: list[str]) -> str | None:
     action, kind, *rest = state
     if kind not in WHEN:
         raise ValueError(state)
+    extras = [w for w in rest if is_extra(w)]
+    rest = [w for w in rest if not is_extra(w)]
     steps = WHEN[kind] + ARGS.get(action, ())
     if kind == "weekly" and rest and rest[0].startswith("@"):  # days being picked
         return "days"
-    if action == "topic" and rest[len(steps):] == [FROM_LIST]:
-        return None
     if len(rest) > len(steps):
         raise ValueError(state)
     if len(rest) < len(steps):
+        if extras:
+            raise ValueError(state)
         return steps[len(rest)]
+    if OK not in extras:
+        return "summary"
+    if action == "topic" and FROM_LIST in extras:
+        return None
     return "content" if action in WITH_CONTENT else None
 
 
@@ -52,7 +75,12 @@ def command_words(state: list[str], placeholders: bool = False) -> list[str]:
         picked = [cron_of(picked[0])]
     if placeholders:
         picked += [PLACEHOLDERS.get(step, step.upper()) for step in when[len(picked):]]
-    return ["monthly" if kind == "nth" else kind, *picked, action, *[w for w in rest[len(when):] if w != FROM_LIST]]
+    extras = [w for w in rest if is_extra(w)]
+    rest = [w for w in rest if not is_extra(w)]
+    start = [w[len(START):] for w in extras if w.startswith(START)]
+    first = ["from", *start[-1].split("_")] if start else (["from", PLACEHOLDERS["start"]] if placeholders == "start" else [])
+    options = [o for o in OPTION_WORDS if o in extras]
+    return ["monthly" if kind == "nth" else kind, *picked, *first, action, *rest[len(when):], *options]
 
 
 def command_line(state: list[str], placeholders: bool = False) -> str:
@@ -76,10 +104,19 @@ def state_of(words: list[str]) -> list[str]:
     if kind == "monthly" and len(words) > 1 and words[1] in dom.NTH:
         kind = "nth"
     n = len(WHEN[kind])
-    when, action, args = words[1:1 + n], words[1 + n], words[2 + n:]
+    when, rest = words[1:1 + n], words[1 + n:]
     if kind == "cron":
         when = [cron_in_state(w) if w not in _PLACEHOLDER_WORDS else w for w in when]
-    return [action, kind, *[w for w in when if w not in _PLACEHOLDER_WORDS], *args]
+    start = []
+    if rest and rest[0] == "from":  # from DATE [TIME], or from FIRST (the first run being asked)
+        taken = [w for w in rest[1:3] if w == PLACEHOLDERS["start"] or dom.looks_like_start(w)]
+        if taken and taken != [PLACEHOLDERS["start"]]:
+            start = [START + "_".join(taken)]
+        rest = rest[1 + len(taken):]
+    action, args = rest[0], rest[1:]
+    options = [w for w in args if w in OPTION_WORDS]
+    args = [w for w in args if w not in OPTION_WORDS]
+    return [action, kind, *[w for w in when if w not in _PLACEHOLDER_WORDS], *args, *start, *options]
 
 
 def legacy(data: str) -> list[str]:

@@ -258,7 +258,7 @@ def typed(step: str, word: str, today: date_type | None = None) -> str:
     one-line syntax takes; ScheduleError(reason="typed", step=…) when it is not one, so the step is asked again. A
     date before `today` (group time) is refused as past."""
     word = word.strip().lower()
-    read = {"time": _time, "date": _date, "interval": _interval, "cron": _typed_cron}.get(step)
+    read = {"time": _time, "date": _date, "interval": _interval, "cron": _typed_cron, "start": _typed_start}.get(step)
     try:
         value = read([word], 0) if read is not None and word else None
     except ScheduleError as err:
@@ -267,9 +267,25 @@ def typed(step: str, word: str, today: date_type | None = None) -> str:
         value = None
     if value is None:
         raise ScheduleError(reason="typed", step=step, got=word)
-    if step == "date" and today is not None and datetime.strptime(value, "%Y-%m-%d").date() < today:
+    if step in ("date", "start") and today is not None and datetime.strptime(value[:10], "%Y-%m-%d").date() < today:
         raise ScheduleError(reason="past")
     return value
+
+
+def looks_like_start(word: str) -> bool:
+    """A word of `from DATE [TIME]` (the step-by-step /schedule reads a prompt's command back)."""
+    return bool(_DATE.match(word) or _TIME.match(word))
+
+
+def _typed_start(words: list[str], i: int) -> str:
+    """`DATE [TIME]` typed on its own (the first run, step by step): "DATE TIME" (00:00 without a time)."""
+    parts = words[i].split()
+    if not 1 <= len(parts) <= 2:
+        raise _bad(i, "date", words[i])
+    start, used = _start(parts, 0)
+    if used != len(parts):
+        raise _bad(i, "time", words[i])
+    return start
 
 
 def _typed_cron(words: list[str], i: int) -> str:

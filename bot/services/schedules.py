@@ -134,6 +134,17 @@ class ScheduleService:
             raise ScheduleError(reason="past")
         return tz, now, first, nxt
 
+    async def check(self, chat_id: int, words: list[str]) -> datetime:
+        """The first run of a whole command without its content, if it were made now (the step-by-step summary):
+        the errors create() would give for the when and the options (a past time, replace on a rare schedule)."""
+        spec = dom.parse(words)
+        tz, _now, first, nxt = await self._runs(chat_id, spec.kind, spec.spec, spec.start)
+        if "replace" in spec.options and spec.action in dom.REPLACEABLE:
+            gap = dom.widest_gap(spec.kind, spec.spec, tz, first)
+            if gap is not None and gap >= dom.DELETE_WINDOW:
+                raise ScheduleError(reason="replace_too_rare", hours=int(gap.total_seconds() // 3600))
+        return nxt
+
     async def check_when(self, chat_id: int, words: list[str]) -> datetime:
         """The first run of `KIND WHEN…` if it were made now (the step-by-step /schedule asks before the content):
         the errors create() would give for it (a past time, a bad word)."""

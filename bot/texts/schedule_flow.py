@@ -35,6 +35,7 @@ QUESTIONS = {
     "cron": N_("<b>New schedule.</b> Which cron expression? Five fields: minute hour day-of-month month day-of-week "
                "(0 or 7 is Sunday), in group time, {tz}."),
     "to": N_("<b>New schedule.</b> Where should the weekly report go?"),
+    "start": N_("<b>New schedule.</b> From which day should it run? (its first run is its first time on or after it)"),
 }
 
 
@@ -65,6 +66,8 @@ def or_type(_: Translator, step: str, command: str) -> str:
         "date": _("Or reply to this message with another date, such as 2026-12-24."),
         "interval": _("Or reply to this message with another interval, such as 45m, 4h or 2d."),
         "cron": _("Reply to this message with it, such as 0 9 * * 1-5 (09:00, Monday to Friday)."),
+        "start": _("Or reply to this message with a date, or a date and a time, such as 2026-12-24 or "
+                   "2026-12-24 18:00."),
     }[step]
     return hint + "\n" + _("So far: <code>{command}</code>").format(command=escape(command))
 
@@ -78,6 +81,7 @@ def not_typed(_: Translator, step: str) -> str:
                       "4h or 2d."),
         "cron": _("That is not a cron expression: five fields, minute hour day-of-month month day-of-week, such as "
                   "0 9 * * 1-5."),
+        "start": _("That is not a date, or a date and a time: type it as 2026-12-24 or 2026-12-24 18:00."),
     }[step]
 
 
@@ -128,3 +132,26 @@ def from_list(_: Translator) -> str:
 def too_long_for_buttons(_: Translator, command: str) -> str:
     return _("That cron expression is too long for the buttons; use the one-line command instead: "
              "<code>{command}</code> …").format(command=escape(command))
+
+
+def summary(_: Translator, command: str, first: str, tz: str) -> str:
+    """The step-by-step /schedule's choices to check before saving."""
+    return _("<b>New schedule: check it before saving.</b>\n<code>{command}</code>\nFirst run: {first} ({tz}).\n"
+             "Nothing is saved before you press the last button.").format(command=escape(command), first=first, tz=escape(tz))
+
+
+def option_toggle(_: Translator, option: str, on: bool) -> str:
+    label = {"pin": _("📌 Pin each post (silently)"), "replace": _("♻️ Delete the previous copy")}[option]
+    return ("✅ " if on else "☐ ") + label
+
+
+def first_run_button(_: Translator) -> str:
+    return _("📅 Choose the first run")
+
+
+def as_soon_as_due(_: Translator) -> str:
+    return _("As soon as it is due")
+
+
+def save(_: Translator, content_next: bool) -> str:
+    return _("Next: the content ▶") if content_next else _("✅ Save")

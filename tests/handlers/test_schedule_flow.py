@@ -32,6 +32,12 @@ def last(pg, chat) -> dict:
     return pg.sim.replies(chat)[-1]
 
 
+async def ok(pg, user, chat, summary: dict) -> dict:
+    """The summary's last button: save (or go on to the content)."""
+    assert "New schedule: check it before saving." in summary["text"] or "新建定时任务：保存前请核对。" in summary["text"]
+    return await press(pg, user, chat, summary, "sch:=ok")
+
+
 async def answer(pg, user, chat, prompt: dict, text: str) -> dict:
     """`user` replies to a prompt of the flow; the bot's answer."""
     pg.sim.send(user, text, chat, reply_to=prompt)
@@ -61,6 +67,7 @@ async def test_a_post_on_some_days_of_the_week_made_with_buttons_and_a_reply(pg,
     assert flow["text"] == ("New schedule. At what time? (group time, UTC)\nOr reply to this message with another time,"
                             " such as 21:30.\nSo far: /schedule weekly mon,fri TIME post")
     flow = await press(pg, group.owner, group.chat, flow, "sch:post weekly mon,fri 09:00")  # any admin may go on
+    flow = await ok(pg, group.owner, group.chat, flow)
     assert flow["text"] == ("Last step: reply to this message with the text to post (your formatting is kept), or with a"
                             " photo and its caption.\nNext time it fits in one line: /schedule weekly mon,fri 09:00 post"
                             " YOUR TEXT")
@@ -96,15 +103,17 @@ async def test_a_typed_time_that_is_not_one_gets_a_line_and_the_question_again(p
                                  + question), bad
         assert labels(again)[:2] == ["07:00", "08:00"]  # the step's buttons again, too
     assert await pg.services.schedules.list(group.chat.id) == []
-    done = await answer(pg, group.owner, group.chat, again, "21:30")  # replying to the question asked again
+    summary = await answer(pg, group.owner, group.chat, again, "21:30")  # replying to the question asked again
+    done = await ok(pg, group.owner, group.chat, summary)
     assert done["text"] == ("Schedule #1 saved: daily 21:30 · check-in reminder. Next run: 2026-12-01 21:30 (UTC).\n"
                             "In one line: /schedule daily 21:30 reminder")
     pg.sim.send(group.alice, "7:00", group.chat, reply_to=flow)  # a member's typed time makes nothing
     await pg.settle()
     assert len(await pg.services.schedules.list(group.chat.id)) == 1
-    await answer(pg, group.owner, group.chat, again, "22:00")  # the prompt that made it is used up: no second one
+    second = await answer(pg, group.owner, group.chat, again, "22:00")  # a second answer: a summary, nothing saved
+    assert second["text"].startswith("New schedule: check it before saving.\n/schedule daily 22:00 reminder")
     assert len(await pg.services.schedules.list(group.chat.id)) == 1
-    assert pg.sim.message(group.chat, again["message_id"])["text"] == "Done: this became schedule #1."
+    assert "reply_markup" not in pg.sim.message(group.chat, done["message_id"])  # the saved summary: no button left
 
 
 async def test_a_member_day_on_the_first_saturday_with_its_multiplier_length_and_announcement(pg, group):
@@ -122,6 +131,8 @@ async def test_a_member_day_on_the_first_saturday_with_its_multiplier_length_and
     flow = await press(pg, group.owner, group.chat, flow, "sch:campaign nth first sat 10:00 2x")
     assert labels(flow) == ["1h", "3h", "12h", "24h", "2d", "Cancel"]
     flow = await press(pg, group.owner, group.chat, flow, "sch:campaign nth first sat 10:00 2x 24h")
+    assert labels(flow) == ["📅 Choose the first run", "Next: the content ▶", "Cancel"]  # a campaign pins nothing
+    flow = await ok(pg, group.owner, group.chat, flow)
     assert flow["text"] == ("Last step: reply to this message with the announcement (your formatting is kept), such as"
                             " Member day: double points all day!\nNext time it fits in one line: /schedule monthly first"
                             " sat 10:00 campaign 2x 24h YOUR TEXT")
@@ -138,7 +149,7 @@ async def test_a_monthly_quiz_whose_question_is_refused_is_asked_for_again(pg, g
         flow = await press(pg, group.owner, group.chat, flow, data)
     assert labels(flow)[:31] == [str(d) for d in range(1, 32)]
     flow = await press(pg, group.owner, group.chat, flow, "sch:quiz monthly 15")
-    flow = await press(pg, group.owner, group.chat, flow, "sch:quiz monthly 15 20:00")
+    flow = await ok(pg, group.owner, group.chat, await press(pg, group.owner, group.chat, flow, "sch:quiz monthly 15 20:00"))
     assert flow["text"].startswith("Last step: reply to this message with the question on the first line, then one answer"
                                    " per line, the right one starting with *.")
     again = await answer(pg, group.owner, group.chat, flow, "Which tea is green?\nLongjing\nDarjeeling")  # no * answer
@@ -158,7 +169,7 @@ async def test_every_few_hours_typed_a_poll_and_intervals_that_are_refused(pg, g
         "That is more often than every 5 minutes; schedules may not run that often.\nNew schedule. Every how long?")
     assert (await answer(pg, group.owner, group.chat, flow, "often"))["text"].startswith(
         "That is not an interval: type a number and m (minutes), h (hours) or d (days), such as 45m, 4h or 2d.\n")
-    flow = await answer(pg, group.owner, group.chat, flow, "4h")
+    flow = await ok(pg, group.owner, group.chat, await answer(pg, group.owner, group.chat, flow, "4h"))
     assert flow["text"].endswith("Next time it fits in one line: /schedule every 4h poll YOUR TEXT")
     done = await answer(pg, group.owner, group.chat, flow, "Tea or coffee?\nTea\nCoffee")
     assert done["text"] == "Schedule #1 saved: every 4h · poll. Next run: 2026-12-01 12:00 (UTC)."
@@ -179,6 +190,8 @@ async def test_once_on_a_typed_date_a_past_date_or_time_is_asked_again(pg, group
     flow = await answer(pg, group.owner, group.chat, flow, "2026-12-24")
     assert flow["text"].endswith("So far: /schedule once 2026-12-24 TIME leaderboard")
     flow = await press(pg, group.owner, group.chat, flow, "sch:leaderboard once 2026-12-24 20:00")
+    assert labels(flow) == ["✅ Save", "Cancel"]  # once: no first run to choose, no copy before it to replace
+    flow = await ok(pg, group.owner, group.chat, flow)
     assert flow["text"].startswith("Schedule #1 saved: once 2026-12-24 20:00 · weekly leaderboard.")
     # Today at a time already past, by button or typed: one line, and the time is asked again.
     flow = await start(pg, group.owner, group.chat)
@@ -188,7 +201,7 @@ async def test_once_on_a_typed_date_a_past_date_or_time_is_asked_again(pg, group
     assert flow["text"].startswith("That time is already past in the group's timezone.\nNew schedule. At what time?")
     assert (await answer(pg, group.owner, group.chat, flow, "07:59"))["text"].startswith(
         "That time is already past in the group's timezone.\nNew schedule. At what time?")
-    flow = await answer(pg, group.owner, group.chat, flow, "18:00")
+    flow = await ok(pg, group.owner, group.chat, await answer(pg, group.owner, group.chat, flow, "18:00"))
     photo = pg.sim.send_media(group.owner, "photo", group.chat, "Tea tasting tonight", reply_to=flow)
     await pg.settle()
     assert last(pg, group.chat)["text"].startswith("Schedule #2 saved: once 2026-12-01 18:00 · post.")
@@ -212,7 +225,7 @@ async def test_only_admins_press_cancel_cancels_and_old_buttons_still_work(pg, g
     assert await pg.services.schedules.list(group.chat.id) == []
     # A time button of the flow as it was before it covered every kind (sch:t:ACTION:KIND:DAY:HH:MM) still makes it.
     old = await reply_with_buttons(pg, group, [("20:00", "sch:t:reminder:daily:-:20:00"), ("?", "sch:q:nonsense")])
-    flow = await press(pg, group.admin, group.chat, old, "sch:t:reminder:daily:-:20:00")
+    flow = await ok(pg, group.admin, group.chat, await press(pg, group.admin, group.chat, old, "sch:t:reminder:daily:-:20:00"))
     assert flow["text"].startswith("Schedule #1 saved: daily 20:00 · check-in reminder.")
     old = await reply_with_buttons(pg, group, [("?", "sch:q:nonsense")])
     flow = await press(pg, group.admin, group.chat, old, "sch:q:nonsense")
@@ -236,7 +249,10 @@ async def test_every_button_of_the_longest_flow_fits_telegrams_64_bytes(pg, grou
                  f"sch:campaign weekly {every_day} 22:00 1.5x"):
         flow = await press(pg, group.owner, group.chat, flow, data)
     flow = await press(pg, group.owner, group.chat, flow, f"sch:campaign weekly {every_day} 22:00 1.5x 12h")
-    assert flow["text"].endswith(f"/schedule weekly {every_day} 22:00 campaign 1.5x 12h YOUR TEXT")
+    flow = await press(pg, group.owner, group.chat, flow, "sch:=from")
+    flow = await press(pg, group.owner, group.chat, flow, "sch:=from=2026-12-08")
+    flow = await ok(pg, group.owner, group.chat, flow)  # the summary's buttons act on the command it shows: short
+    assert flow["text"].endswith(f"/schedule weekly {every_day} 22:00 from 2026-12-08 campaign 1.5x 12h YOUR TEXT")
 
 
 async def test_the_flow_in_chinese(pg, group):
@@ -254,7 +270,7 @@ async def test_the_flow_in_chinese(pg, group):
                             "目前：/schedule daily TIME post")
     again = await answer(pg, group.owner, group.chat, flow, "晚上九点")
     assert again["text"].startswith("这不是时间：请用 24 小时制，例如 21:30 或 08:05。\n新建定时任务。几点？")
-    flow = await answer(pg, group.owner, group.chat, again, "21:00")
+    flow = await ok(pg, group.owner, group.chat, await answer(pg, group.owner, group.chat, again, "21:00"))
     assert flow["text"] == ("最后一步：回复这条消息，写下要发的内容（保留你的格式），或回复一张带说明的图片。\n"
                             "下次一行就够了：/schedule daily 21:00 post 你的内容")
     pg.sim.send(group.owner, "晚安！", group.chat, reply_to=flow)
@@ -273,35 +289,35 @@ async def test_a_weekly_report_an_nps_survey_and_a_topic_of_the_week_step_by_ste
     flow = await press(pg, group.owner, group.chat, flow, "sch:report weekly mon 09:00")
     assert flow["text"] == "New schedule. Where should the weekly report go?"
     assert labels(flow) == ["To the admins, in private", "In the group", "Cancel"]
-    flow = await press(pg, group.owner, group.chat, flow, "sch:report weekly mon 09:00 group")
+    flow = await ok(pg, group.owner, group.chat, await press(pg, group.owner, group.chat, flow, "sch:report weekly mon 09:00 group"))
     assert flow["text"] == ("Schedule #1 saved: weekly mon 09:00 · weekly report. Next run: 2026-12-07 09:00"
                             " (UTC).\nIn one line: /schedule weekly mon 09:00 report group")
     flow = await start(pg, group.owner, group.chat)
     for data in ("sch:nps", "sch:nps monthly", "sch:nps monthly 1"):
         flow = await press(pg, group.owner, group.chat, flow, data)
-    flow = await press(pg, group.owner, group.chat, flow, "sch:nps monthly 1 10:00")
+    flow = await ok(pg, group.owner, group.chat, await press(pg, group.owner, group.chat, flow, "sch:nps monthly 1 10:00"))
     assert flow["text"].startswith("Schedule #2 saved: monthly 1 10:00 · ") and flow["text"].endswith(
         "In one line: /schedule monthly 1 10:00 nps")
     flow = await start(pg, group.owner, group.chat)
     for data in ("sch:topic", "sch:topic weekly", "sch:topic weekly @fri", "sch:topic weekly fri"):
         flow = await press(pg, group.owner, group.chat, flow, data)
-    flow = await press(pg, group.owner, group.chat, flow, "sch:topic weekly fri 18:00")
+    flow = await ok(pg, group.owner, group.chat, await press(pg, group.owner, group.chat, flow, "sch:topic weekly fri 18:00"))
     assert flow["text"] == ("Last step: reply to this message with the topic (your formatting is kept), or press the"
                             " button to take the next one from the group's list (/topics).\nNext time it fits in one line:"
                             " /schedule weekly fri 18:00 topic YOUR TEXT")
     assert labels(flow) == ["📋 Next topic from the list", "Cancel"]
-    again = await press(pg, group.owner, group.chat, flow, "sch:topic weekly fri 18:00 list")  # the list is empty
+    again = await press(pg, group.owner, group.chat, flow, "sch:=list")  # the list is empty
     assert again["text"].startswith("The topic list is empty") or "/topics add" in again["text"]
     assert "Try again:\nLast step: reply to this message with the topic" in again["text"]
     assert len(await pg.services.schedules.list(group.chat.id)) == 2
     await say(pg, group.owner, "/topics add Your favourite oolong", group.chat)
-    done = await press(pg, group.owner, group.chat, again, "sch:topic weekly fri 18:00 list")
+    done = await press(pg, group.owner, group.chat, again, "sch:=list")
     assert done["text"].startswith("Schedule #3 saved: weekly fri 18:00 · topic of the week")
     assert done["text"].endswith("In one line: /schedule weekly fri 18:00 topic")
     flow = await start(pg, group.owner, group.chat)
     for data in ("sch:topic", "sch:topic daily"):
         flow = await press(pg, group.owner, group.chat, flow, data)
-    flow = await press(pg, group.owner, group.chat, flow, "sch:topic daily 20:00")
+    flow = await ok(pg, group.owner, group.chat, await press(pg, group.owner, group.chat, flow, "sch:topic daily 20:00"))
     done = await answer(pg, group.owner, group.chat, flow, "Green or black?")
     assert done["text"].startswith("Schedule #4 saved: daily 20:00 · topic of the week")
     assert (await pg.services.schedules.list(group.chat.id))[-1].content["texts"] == ["Green or black?"]
@@ -329,7 +345,7 @@ async def test_a_cron_expression_typed_and_expressions_that_are_refused(pg, grou
     flow = await answer(pg, group.owner, group.chat, flow, "0 10 * * 6")
     assert flow["text"] == "New schedule. How many times the points during the window?"
     flow = await press(pg, group.owner, group.chat, flow, "sch:campaign cron 0_10_*_*_6 2x")
-    flow = await press(pg, group.owner, group.chat, flow, "sch:campaign cron 0_10_*_*_6 2x 24h")
+    flow = await ok(pg, group.owner, group.chat, await press(pg, group.owner, group.chat, flow, "sch:campaign cron 0_10_*_*_6 2x 24h"))
     assert flow["text"].endswith('Next time it fits in one line: /schedule cron "0 10 * * 6" campaign 2x 24h YOUR TEXT')
     done = await answer(pg, group.owner, group.chat, flow, "Saturday: double points!")
     assert done["text"] == 'Schedule #1 saved: cron 0 10 * * 6 · campaign. Next run: 2026-12-05 10:00 (UTC).'
@@ -350,6 +366,76 @@ async def test_the_new_steps_in_chinese(pg, group):
     flow = await answer(pg, group.owner, group.chat, again, "0 9 * * 1")
     assert flow["text"] == "新建定时任务。周报发到哪里？"
     assert labels(flow) == ["私聊发给管理员", "发在群里", "取消"]
-    done = await press(pg, group.owner, group.chat, flow, "sch:report cron 0_9_*_*_1 admins")
+    done = await ok(pg, group.owner, group.chat, await press(pg, group.owner, group.chat, flow, "sch:report cron 0_9_*_*_1 admins"))
     assert done["text"].startswith("定时任务 #1 已保存：cron 0 9 * * 1 · 周报。")
     assert done["text"].endswith('\n一行写法：/schedule cron "0 9 * * 1" report admins')
+
+
+async def test_the_summary_pins_replaces_and_chooses_the_first_run_before_saving(pg, group):
+    """Before saving, the flow shows the command and its first run, with toggles for what applies (pin, replace)
+    and the first run (`from`): by a date button or typed as a reply; a bad or past first run, and replace on a
+    schedule too rare for it, get one line and the same screen again. Nothing is saved before the last press."""
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))  # a Tuesday
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:post", "sch:post daily"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    flow = await press(pg, group.owner, group.chat, flow, "sch:post daily 21:00")
+    assert flow["text"] == ("New schedule: check it before saving.\n/schedule daily 21:00 post\nFirst run: 2026-12-01 21:00"
+                            " (UTC).\nNothing is saved before you press the last button.")
+    assert labels(flow) == ["☐ 📌 Pin each post (silently)", "☐ ♻️ Delete the previous copy", "📅 Choose the first run",
+                            "Next: the content ▶", "Cancel"]
+    flow = await press(pg, group.owner, group.chat, flow, "sch:=pin")
+    flow = await press(pg, group.owner, group.chat, flow, "sch:=replace")
+    assert labels(flow)[:2] == ["✅ 📌 Pin each post (silently)", "✅ ♻️ Delete the previous copy"]
+    assert "/schedule daily 21:00 post pin replace\n" in flow["text"]
+    flow = await press(pg, group.owner, group.chat, flow, "sch:=from")
+    assert flow["text"] == ("New schedule. From which day should it run? (its first run is its first time on or after"
+                            " it)\nOr reply to this message with a date, or a date and a time, such as 2026-12-24 or"
+                            " 2026-12-24 18:00.\nSo far: /schedule daily 21:00 from FIRST post pin replace")
+    assert labels(flow)[:3] == ["As soon as it is due", "Tomorrow", "Thu 12-03"]
+    for bad, line in (("soon", "That is not a date, or a date and a time: type it as 2026-12-24 or 2026-12-24 18:00."),
+                      ("2026-12-24 25:00", "That is not a date, or a date and a time"),
+                      ("2026-11-30", "That time is already past in the group's timezone.")):
+        again = await answer(pg, group.owner, group.chat, flow, bad)
+        assert again["text"].startswith(line) and "So far: /schedule daily 21:00 from FIRST post pin replace" in again["text"], bad
+    summary = await answer(pg, group.owner, group.chat, flow, "2026-12-10 22:00")
+    assert "/schedule daily 21:00 from 2026-12-10 22:00 post pin replace\nFirst run: 2026-12-11 21:00 (UTC)." in summary["text"]
+    summary = await press(pg, group.owner, group.chat, summary, "sch:=from")
+    summary = await press(pg, group.owner, group.chat, summary, "sch:=from=2026-12-03")  # a button: that day, 00:00
+    assert "/schedule daily 21:00 from 2026-12-03 post pin replace\nFirst run: 2026-12-03 21:00" in summary["text"]
+    assert await pg.services.schedules.list(group.chat.id) == []
+    prompt = await ok(pg, group.owner, group.chat, summary)
+    assert prompt["text"].endswith("/schedule daily 21:00 from 2026-12-03 post pin replace YOUR TEXT")
+    done = await answer(pg, group.owner, group.chat, prompt, "Good night, tea people")
+    assert done["text"] == "Schedule #1 saved: daily 21:00 · post. Next run: 2026-12-03 21:00 (UTC)."
+    [s] = await pg.services.schedules.list(group.chat.id)
+    assert s.options.get("pin") and s.options.get("replace")
+    # replace on a weekly post: Telegram deletes only within 48 h, so the toggle is refused with its line.
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:leaderboard", "sch:leaderboard weekly", "sch:leaderboard weekly @mon", "sch:leaderboard weekly mon"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    flow = await press(pg, group.owner, group.chat, flow, "sch:leaderboard weekly mon 09:00")
+    assert labels(flow)[0] == "☐ ♻️ Delete the previous copy"  # a leaderboard is replaced, not pinned
+    flow = await press(pg, group.owner, group.chat, flow, "sch:=replace")
+    assert flow["text"].startswith("replace deletes the previous copy, and Telegram lets a bot delete a message only within")
+    assert labels(flow)[0] == "☐ ♻️ Delete the previous copy"
+    done = await ok(pg, group.owner, group.chat, flow)
+    assert done["text"].startswith("Schedule #2 saved: weekly mon 09:00 · weekly leaderboard.")
+
+
+async def test_the_summary_in_chinese(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/lang zh", group.chat)
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:post", "sch:post daily"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    flow = await press(pg, group.owner, group.chat, flow, "sch:post daily 21:00")
+    assert flow["text"] == ("新建定时任务：保存前请核对。\n/schedule daily 21:00 post\n首次运行：2026-12-01 21:00（UTC）。\n"
+                            "按下最后一个按钮之前不会保存。")
+    assert labels(flow) == ["☐ 📌 置顶每条帖子（静默）", "☐ ♻️ 删除上一条", "📅 选择首次运行", "下一步：内容 ▶", "取消"]
+    flow = await press(pg, group.owner, group.chat, flow, "sch:=from")
+    assert flow["text"].startswith("新建定时任务。从哪一天开始运行？（首次运行是那天或之后的第一个时间）\n"
+                                   "或回复这条消息，输入日期，或日期和时间，例如 2026-12-24 或 2026-12-24 18:00。")
+    assert labels(flow)[0] == "一到时间就运行"
+    again = await answer(pg, group.owner, group.chat, flow, "明天")
+    assert again["text"].startswith("这不是日期，也不是日期加时间：请写成 2026-12-24 或 2026-12-24 18:00。")
