@@ -122,7 +122,7 @@ async def recent_violations(tx: aiosqlite.Connection, chat_id: int, user_id: int
         return [from_iso(r[0]) for r in await cursor.fetchall()]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FactsRow:
     """What the rules need to know of a member, read in one hop."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -115,6 +116,11 @@ class RulesService:
         # (chat) -> user -> (read at, what the member row said): role, tier and days change rarely, and whoever
         # changes them says so (forget_member); the TTL is a backstop. Keyed by chat, like every in-memory state.
         self._members: dict[int, dict[int, tuple[datetime, FactsRow]]] = {}
+        # Expired rows go: each chat's at most once a MEMBER_TTL, when it is read or when its turn in this round
+        # comes (one other chat a read), so a member read once is not kept for good however quiet the group gets.
+        self._swept: dict[int, datetime] = {}
+        self._sweep_turns: deque[int] = deque()  # each chat in self._members once
+        self._in_turns: set[int] = set()
         self._ctx_tiers = tuple(t.key for t in tiers)
         self._ctx_perks = tuple(frozenset(t.perks) for t in tiers)
 
@@ -412,25 +418,53 @@ class RulesService:
         """A member's role, status or tier changed (or, with no user, anyone's in the group): read them again."""
         if user_id is None:
             self._members.pop(chat_id, None)
+            self._swept.pop(chat_id, None)
         else:
             self._members.get(chat_id, {}).pop(user_id, None)
 
     async def _member_row(self, chat_id: int, user_id: int, messages: bool, now: datetime) -> FactsRow:
         """The member row, from memory when it was read less than MEMBER_TTL ago — unless their message count is
         asked, which is always read (one hop: the row comes with it)."""
-        known = self._members.setdefault(chat_id, {})
-        cached = known.get(user_id)
+        cached = self._members.get(chat_id, {}).get(user_id)
         if not messages and cached is not None and now - cached[0] < MEMBER_TTL:
             return cached[1]
+        if chat_id in self._members:
+            self._sweep(chat_id, now)
+        if self._sweep_turns:  # and one other chat, in turn: a group that went quiet is emptied too
+            other = self._sweep_turns.popleft()
+            if other != chat_id and other in self._members:
+                self._sweep(other, now)
+            if other in self._members:
+                self._sweep_turns.append(other)
+            else:
+                self._in_turns.discard(other)
+        known = self._members.get(chat_id)
+        if known is None:
+            known = self._members[chat_id] = {}
+            self._swept[chat_id] = now
+            if chat_id not in self._in_turns:
+                self._in_turns.add(chat_id)
+                self._sweep_turns.append(chat_id)
         row = await self.repo.facts(chat_id, user_id, messages)
-        if len(known) % 1024 == 1023:  # now and then, what ran out goes (a quiet member is not kept for good)
-            for stale in [u for u, (at, _) in known.items() if now - at >= MEMBER_TTL]:
-                del known[stale]
+        if self._members.get(chat_id) is not known:  # forget_member dropped the group during the read: not kept
+            return row
         if len(known) >= MEMBER_CACHE:  # bounded: the oldest half goes
             for stale in sorted(known, key=lambda u: known[u][0])[: MEMBER_CACHE // 2]:
                 del known[stale]
         known[user_id] = (now, row)
         return row
+
+    def _sweep(self, chat_id: int, now: datetime) -> None:
+        """Drop this chat's rows that ran out, unless it was swept less than MEMBER_TTL ago; an emptied chat goes."""
+        if now - self._swept.get(chat_id, now) < MEMBER_TTL:
+            return
+        self._swept[chat_id] = now
+        known = self._members[chat_id]
+        for stale in [u for u, (at, _) in known.items() if now - at >= MEMBER_TTL]:
+            del known[stale]
+        if not known:
+            del self._members[chat_id]
+            del self._swept[chat_id]
 
     async def facts(self, chat_id: int, user_id: int, exempt: bool, now: datetime, messages: bool = True,
                     this_message: bool = False) -> MemberFacts:

@@ -495,3 +495,39 @@ async def test_telegram_refusing_a_rules_actions_leaves_the_decision_whole(pg, g
     await pg.settle()
     assert muted(pg, g, g.alice) and await violations(pg, g, g.alice, "boom") == 2
     await consistent(pg)
+
+
+async def test_a_members_facts_are_kept_for_their_ttl_and_then_go_even_when_their_group_goes_quiet(pg, group):
+    """The rules' member cache serves a row for MEMBER_TTL, and a row that ran out does not stay in memory for good:
+    reads in another group empty a quiet one in turn (a group of 100 never reached the old per-group 1,024-read sweep,
+    so at 100,000 members every row read once stayed)."""
+    from bot.services.rules import MEMBER_TTL
+
+    g = group
+    rules = pg.services.rules
+    reads = []
+    real = rules.repo.facts
+
+    async def facts(chat_id, user_id, with_messages):
+        reads.append((chat_id, user_id))
+        return await real(chat_id, user_id, with_messages)
+    rules.repo.facts = facts
+    other_chat = g.chat.id - 1
+    pg.clock.advance(seconds=2 * MEMBER_TTL.total_seconds())  # what making the group read has run out
+
+    async def read(chat_id, user_id):
+        return await rules.facts(chat_id, user_id, False, pg.clock.now(), messages=False)
+
+    await read(g.chat.id, g.alice.id)
+    await read(g.chat.id, g.alice.id)
+    assert reads == [(g.chat.id, g.alice.id)]  # the second came from memory
+    pg.clock.advance(seconds=MEMBER_TTL.total_seconds() / 2)
+    await read(other_chat, g.bob.id)
+    await read(g.chat.id, g.alice.id)
+    assert reads == [(g.chat.id, g.alice.id), (other_chat, g.bob.id)]  # still kept: inside its TTL
+    pg.clock.advance(seconds=MEMBER_TTL.total_seconds())
+    await read(other_chat, g.carol.id)  # the quiet group's turn: its run-out row goes, and the emptied group
+    assert g.chat.id not in rules._members
+    assert set(rules._members[other_chat]) == {g.carol.id}  # bob's ran out too
+    await read(g.chat.id, g.alice.id)
+    assert reads[-1] == (g.chat.id, g.alice.id)  # read again, as before: an expired row was never served
