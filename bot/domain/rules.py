@@ -8,6 +8,7 @@ evaluate(event, rules, member, window, now) -> Decision(effects, trace). No Tele
 """
 from __future__ import annotations
 
+from array import array
 import functools
 import operator
 import re
@@ -245,13 +246,18 @@ def compile_lists(lists: dict[str, tuple[str, ...]]) -> CompiledLists:
                          {name: frozenset(d.lower().lstrip(".") for d in items) for name, items in lists.items()})
 
 
+_US = timedelta(microseconds=1)
+
+
 class Window:
     """Flood and duplicate windows of one chat, in memory, by the messages' own dates (a backlog delivered at once is
     not a flood). Only new messages are recorded: an edit is never counted again. Also per-rule cooldowns.
 
-    Kept small, since every member who spoke recently has an entry: per member one flat list of timestamp, text key,
-    timestamp, text key, … — a float and the hash of the normalised text (0 for none); not a (timestamp, key) tuple
-    per message (56 B more each), nor a 50-slot deque of datetimes and strings (about 1 KB a member) — and a member whose last message is older than `horizon` before the newest one is
+    Kept small, since every member who spoke recently has an entry: per member one flat array of 64-bit ints,
+    timestamp, text key, timestamp, text key, … — microseconds since the epoch and the hash of the normalised text
+    (0 for none), about 100 B a member who said two things; not a list of a float and an int object per message
+    (about 230 B), a (timestamp, key) tuple per message (56 B more each), nor a 50-slot deque of datetimes and
+    strings (about 1 KB a member) — and a member whose last message is older than `horizon` before the newest one is
     dropped now and then (no flood or duplicate condition looks further back than the group's longest window)."""
 
     PRUNE_EVERY = 4096  # records between two passes over the members
@@ -259,7 +265,7 @@ class Window:
     def __init__(self, horizon: timedelta = timedelta(minutes=10), per_member: int = 50) -> None:
         self.horizon = horizon
         self.per_member = per_member
-        self.by_member: dict[int, list[float | int]] = {}  # [at, key, at, key, …], oldest first
+        self.by_member: dict[int, array[int]] = {}  # [at (us), key, at, key, …], oldest first
         self.group: deque[float] = deque(maxlen=2000)
         self._newest = float("-inf")
         self._records = 0
@@ -280,8 +286,9 @@ class Window:
         at = date.timestamp()
         kept = self.by_member.get(user_id)
         if kept is None:
-            kept = self.by_member[user_id] = []
-        kept += (at, self._key(text))
+            kept = self.by_member[user_id] = array("q")
+        kept.append(round(at * 1_000_000))  # exact: a timestamp's microseconds fit a float's 53 bits until 2255
+        kept.append(self._key(text))
         if len(kept) > 2 * self.per_member:
             del kept[:2]
         self.group.append(at)
@@ -293,7 +300,7 @@ class Window:
 
     def prune(self) -> None:
         """Forget members whose last message is older than the horizon before the newest message recorded."""
-        since = self._newest - self.horizon.total_seconds()
+        since = round(self._newest * 1_000_000) - self.horizon // _US
         for user_id in [u for u, kept in self.by_member.items() if kept[-2] < since]:
             del self.by_member[user_id]
 
@@ -302,11 +309,13 @@ class Window:
         since = at - within.total_seconds()
         if user_id is None:
             return sum(1 for d in self.group if since < d <= at)
+        at = round(at * 1_000_000)
+        since = at - within // _US
         return sum(1 for d in self.by_member.get(user_id, ())[::2] if since < d <= at)
 
     def duplicates(self, user_id: int, date: datetime, text: str, within: timedelta) -> int:
-        at = date.timestamp()
-        since, key = at - within.total_seconds(), self._key(text)
+        at = round(date.timestamp() * 1_000_000)
+        since, key = at - within // _US, self._key(text)
         if not key:
             return 0
         kept = self.by_member.get(user_id, ())
@@ -324,7 +333,7 @@ class Window:
         test to record into and judge against: the live window is left as it is."""
         copy = Window(self.horizon, self.per_member)
         if user_id in self.by_member:
-            copy.by_member[user_id] = list(self.by_member[user_id])
+            copy.by_member[user_id] = array("q", self.by_member[user_id])
         copy.group = deque(self.group, maxlen=self.group.maxlen)
         copy._newest = self._newest
         copy._records = 1  # never a prune in a copy
