@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
-from storage.inbox import HANDLING, InboxRepo
+from storage.inbox import HANDLING, InboxRepo, RecentIds
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +28,13 @@ KEEP_HANDLED = timedelta(days=2)
 
 
 class InboxService:
-    def __init__(self, repo: InboxRepo, clock: Clock, remember: int = 50_000) -> None:
+    def __init__(self, repo: InboxRepo, clock: Clock, remember: int = 65_536) -> None:
         self.repo = repo
         self.clock = clock
         self._due: set[int] = set()  # recorded (or recovered) here and not claimed yet
         self._repeats: set[int] = set()  # arrived again although the inbox already had them
-        self._claimed: OrderedDict[int, None] = OrderedDict()
+        self._claimed = RecentIds(remember)  # claimed here: the last `remember` ids, then the database says
+        self._handling: set[int] = set()  # claimed and not finished, whatever ids came since (exact, small)
         self._remember = remember
         self._timer: asyncio.TimerHandle | None = None
         self._flushing: asyncio.Task | None = None
@@ -85,14 +85,13 @@ class InboxService:
         """True exactly once per update id, across restarts: the caller handles it."""
         if update_id in self._due:
             self._due.discard(update_id)
-        elif update_id in self._claimed or update_id in self._repeats:
+        elif update_id in self._handling or update_id in self._claimed or update_id in self._repeats:
             self._repeats.discard(update_id)
             return False
         elif await self.repo.handled(update_id):  # not received through the inbox (handed in directly)
             return False
-        self._claimed[update_id] = None
-        if len(self._claimed) > self._remember:
-            self._claimed.popitem(last=False)
+        self._claimed.add(update_id)
+        self._handling.add(update_id)
         return True
 
     @staticmethod
@@ -123,12 +122,14 @@ class InboxService:
     def holds(self, update_id: int | None) -> bool:
         """Whether this update came through the inbox and is being handled: what it counts in memory (its messages,
         its chat XP) is held for its handled mark and written with it (storage.inbox.Rider)."""
-        return update_id is not None and update_id in self._claimed
+        return update_id is not None and (update_id in self._handling or update_id in self._claimed)
 
     def finished(self, update_id: int) -> None:
         """Handling ended (whatever the outcome: an update that fails is not retried forever)."""
         HANDLING.set(None)
-        if update_id not in self._claimed:  # a repeat nobody handled: nothing to mark
+        if update_id in self._handling:
+            self._handling.discard(update_id)
+        elif update_id not in self._claimed:  # a repeat nobody handled: nothing to mark
             return
         self.repo.finished(update_id)
         if self._timer is None:

@@ -131,3 +131,41 @@ async def test_message_counts_ride_with_their_marks_summed_per_member_day_and_ho
     assert seen == {1: ten.isoformat(), 2: nine.isoformat(), 3: ten.isoformat()}
     assert await db.fetchval("SELECT COUNT(*) FROM inbox WHERE handled_at IS NULL") == 0
     assert buffer.pending == 0 and buffer.unwritten(-5, 1) == 0
+
+
+def test_recent_ids_remember_a_window_behind_the_newest_and_stray_ones_below_it():
+    from storage.inbox import RecentIds
+
+    ids = RecentIds(64)
+    for i in range(1000, 1100, 2):  # every other id
+        ids.add(i)
+    assert 1098 in ids and 1096 in ids and 1097 not in ids and 1099 not in ids and 1100 not in ids
+    assert 1040 in ids and 1034 not in ids  # 1034 is more than 64 behind the newest: forgotten (the database says)
+    ids.add(1101)
+    assert 1101 in ids and 1098 in ids and 1100 not in ids
+    ids.add(5)  # far below (a fresh start of Telegram's ids, or one handed in out of order): kept apart
+    assert 5 in ids and 4 not in ids and 1101 in ids
+    ids.add(10**9)  # a jump past the whole window: what was in it is forgotten, nothing is invented
+    assert 10**9 in ids and 1101 not in ids and 10**9 - 1 not in ids and 10**9 - 64 not in ids and 5 in ids
+    for i in range(10**9 + 1, 10**9 + 200):
+        ids.add(i)
+    assert all(i in ids for i in range(10**9 + 136, 10**9 + 200)) and 10**9 + 135 not in ids
+
+
+async def test_an_update_still_being_handled_stays_claimed_however_many_ids_came_since(db, clock):
+    from bot.services.inbox import InboxService
+
+    service = InboxService(InboxRepo(db, clock.now), clock, remember=64)
+    assert await service.receive([{"update_id": 1}]) == [{"update_id": 1}]
+    assert await service.claim(1)
+    for i in range(2, 300):  # many more, each handled and finished
+        await service.receive([{"update_id": i}])
+        assert await service.claim(i)
+        service.finished(i)
+    assert service.holds(1)  # its counts still ride with its mark
+    assert await service.receive([{"update_id": 1}]) == []  # delivered again: a repeat
+    assert not await service.claim(1)
+    service.finished(1)
+    await service.flush()
+    assert (await service.repo.counts()) == (0, 299)  # every one marked handled, the long one too
+    assert not await service.claim(5)  # long forgotten in memory: the database says it was handled
