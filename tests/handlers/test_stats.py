@@ -370,3 +370,21 @@ async def test_stored_weekly_churn_is_counted_again_after_the_silent_days_change
     assert after == recount
     assert after.churn != before.churn                         # alice, silent since day 8, churns far sooner
     assert {b for (b,) in await pg.services.db.fetchall("SELECT basis FROM churn_weekly")} == {"7 UTC"}
+
+
+async def test_the_hourly_close_goes_a_few_groups_at_a_time_resting_between_and_closes_every_group(pg, monkeypatch):
+    # 1,000 groups' close back to back queued every update's write behind it: it now goes CLOSE_CHUNK groups at a
+    # time and rests between chunks in proportion to the time each took (CLOSE_SHARE of the writer at most).
+    groups = [await make_group(pg, f"Tea {i}") for i in range(3)]
+    day0 = pg.clock.now().date().isoformat()
+    await flush(pg)
+    pg.clock.advance(days=2)
+    monkeypatch.setattr(hs, "CLOSE_CHUNK", 2)
+    rests = []
+    real_sleep = hs.asyncio.sleep
+    monkeypatch.setattr(hs.asyncio, "sleep", lambda seconds: rests.append(seconds) or real_sleep(0))
+    await hs.job_close_days(BotContext(pg.app))
+    assert len(rests) == 1 and rests[0] > 0                   # two chunks (2 + 1 groups): one rest between them
+    for g in groups:
+        assert await pg.services.db.fetchval("SELECT COUNT(*) FROM stats_daily WHERE chat_id = ? AND day = ?",
+                                             (g.chat.id, day0)) == 1
