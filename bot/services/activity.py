@@ -44,6 +44,22 @@ def follow_moves(moved: dict[int, int], *state: tuple[dict[tuple[Any, ...], Any]
                 mapping[moved_key] = combine(mapping[moved_key], value) if moved_key in mapping else value
 
 
+_ONE: dict[Any, Any] = {}
+
+
+def one(value: Any) -> Any:
+    """The one object for this value (a chat id, a day): what is held per update until its flush shares it rather
+    than keeping a copy each (a JSON-decoded -100… chat id is its own 32-byte int in every update, a day string
+    59 bytes). Only chats and days pass here, so it stays small; if it ever grew, it starts again (sharing is all
+    it gives)."""
+    kept = _ONE.get(value)
+    if kept is None:
+        if len(_ONE) >= 100_000:
+            _ONE.clear()
+        kept = _ONE[value] = value
+    return kept
+
+
 class ActivityBuffer:
     def __init__(self, repo: ActivityRepo) -> None:
         self.repo = repo
@@ -135,7 +151,7 @@ class ActivityBuffer:
         if totals is not None and user_id in totals:
             totals[user_id] += 1
         if update_id is not None:
-            self._held[update_id] = (chat_id, user_id, day, local.hour, replied, at)
+            self._held[update_id] = (one(chat_id), user_id, one(day), local.hour, replied, at)
             return
         self._add(chat_id, user_id, day, local.hour, replied, at)
 

@@ -249,6 +249,46 @@ async def test_a_big_flush_is_written_in_chunks_each_whole_and_each_member_once(
     assert await points.ledger.mismatches() == []
 
 
+async def test_held_chat_xp_rides_in_chunks_of_whole_members_in_member_order_one_row_each(pg, group, monkeypatch):
+    """XP held for its updates (earned through the inbox) is written by the flush with those updates' marks,
+    RIDE_CHUNK members a commit: every update of a member in the same commit, members in (chat, user) order, one
+    ledger row per member for all their updates, and every update marked."""
+    from bot.services import points as points_module
+
+    points, db, chat = pg.services.points, pg.services.db, group.chat.id
+    await points.flush_chat_xp()
+    monkeypatch.setattr(points_module, "RIDE_CHUNK", 2)
+    xp = pg.config.points.chat_xp.xp_per_message
+    users = [434343, group.alice.id, 424242, group.bob.id, group.carol.id]
+    update_id = 10_000
+    for _ in range(2):  # two messages each, past the cooldown, their updates interleaved
+        at = pg.clock.advance(minutes=5)
+        for user in users:
+            update_id += 1
+            await points.chat_message(chat, user, at, 5, update_id=update_id)
+    assert points.marks.kept == 0 and points.pending_members == len(users)
+    for i in range(10_001, update_id + 1):
+        points.marks.finished(i)  # handled: their marks wait for the flush, which writes the XP with them
+    assert points.marks.kept == 2 * len(users)
+    rows_before = await count(db, "SELECT COUNT(*) FROM ledger WHERE reason = 'chat'")
+    lets = []
+    real = points.marks.let_go
+
+    def spy(ids):
+        lets.append(list(ids))
+        real(ids)
+    monkeypatch.setattr(points.marks, "let_go", spy)
+    await points.flush_chat_xp()
+    order = sorted(users)
+    by_user = {u: [10_001 + n, 10_001 + len(users) + n] for n, u in enumerate(users)}
+    assert lets == [by_user[order[0]] + by_user[order[1]], by_user[order[2]] + by_user[order[3]], by_user[order[4]]]
+    rows = await db.fetchall("SELECT user_id, amount FROM ledger WHERE reason = 'chat' ORDER BY id LIMIT -1 OFFSET ?", (rows_before,))
+    assert sorted((r["user_id"], r["amount"]) for r in rows) == [(u, 2 * xp) for u in order]
+    assert points.marks.kept == 0 and points.marks.unwritten == 0 and points.pending_members == 0
+    assert all(points.marks.is_marked(i) for i in range(10_001, update_id + 1))
+    assert await points.ledger.mismatches() == []
+
+
 async def test_a_batch_whose_ref_is_already_booked_is_refused_whole(pg, group):
     ledger, db, chat, now = pg.services.points.ledger, pg.services.db, group.chat.id, pg.clock.now()
     await ledger.credit_many([(chat, group.alice.id, 5, "x:1")], "xp", "chat", now)
