@@ -173,6 +173,13 @@ class StickyApplication(Application):
         if not isinstance(me, User) or not me.username:
             raise StartupError(not_a_bot(f"got {me!r}"))
 
+    def _mark_for_persistence_update(self, *, update: object | None = None, job: Any = None) -> None:
+        """Only with a persistence, which Sticky has none of (its state is in SQLite): PTB marks every update's chat
+        and user for one anyway, and without one nothing ever reads or clears those sets: every user and chat seen,
+        kept for good (about 50 B a member)."""
+        if self.persistence:
+            super()._mark_for_persistence_update(update=update, job=job)
+
     async def stop(self) -> None:
         processor = self.update_processor
         if self.running and isinstance(processor, ChatUpdateProcessor):

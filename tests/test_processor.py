@@ -75,3 +75,14 @@ async def test_stopping_starts_nothing_new_and_cuts_the_running_short_after_the_
     assert isinstance(results[0], asyncio.CancelledError) and results[1:] == [None, None]
     assert finished == []  # none is marked handled: the inbox gives them to the next start
     assert processor.stop_report() is not None and "2 update(s) not started and 1 cut short" in processor.stop_report()
+
+
+async def test_without_a_persistence_no_chat_or_user_is_kept_for_one(pg, group):
+    """PTB marks each update's chat and user for its persistence; Sticky has none, so nothing would ever clear
+    those sets: every member who ever spoke, kept in memory for good."""
+    for n in range(3):
+        pg.sim.send(group.alice, f"hello {n}", group.chat)
+        pg.sim.send(group.bob, f"hi {n}", group.chat)
+    await pg.settle()
+    assert pg.app.persistence is None
+    assert not pg.app._user_ids_to_be_updated_in_persistence and not pg.app._chat_ids_to_be_updated_in_persistence
