@@ -389,6 +389,19 @@ def _retention(conn: sqlite3.Connection, chat_id: int, first_week: date, last_we
     return RetentionFacts(joiners, counts, others)
 
 
+def _insert_days(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    conn.executemany(
+        "INSERT INTO stats_daily(chat_id, day, active, messages, admin_messages, checkins, wau, mau)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(chat_id, day) DO NOTHING", rows)
+
+
+def _upsert_churn(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    conn.executemany(
+        "INSERT INTO churn_weekly(chat_id, week, base, churned, basis) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT(chat_id, week) DO UPDATE SET base = excluded.base, churned = excluded.churned,"
+        " basis = excluded.basis", rows)
+
+
 class StatsRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -422,10 +435,9 @@ class StatsRepo:
             f = figures.get(day, DayFigures())
             i = (day - missing[0]).days
             rows.append((chat_id, day.isoformat(), f.active, f.messages, f.admin_messages, f.checkins, weekly[i], monthly[i]))
-        async with self.db.transaction() as tx:
-            await tx.executemany(
-                "INSERT INTO stats_daily(chat_id, day, active, messages, admin_messages, checkins, wau, mau)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(chat_id, day) DO NOTHING", rows)
+        # One hop, one statement: the writer is held for the insert of a few rows, never for the reading and
+        # counting above nor for the event loop's round trips (DO NOTHING: a day stored meanwhile stays as it was).
+        await self.db.write(_insert_days, rows)
         return len(rows)
 
     async def claim_report(self, chat_id: int, week: date, now: datetime) -> bool:
@@ -491,12 +503,7 @@ class StatsRepo:
         silent days or the timezone changed since) is replaced."""
         if not weeks:
             return
-        async with self.db.transaction() as tx:
-            await tx.executemany(
-                "INSERT INTO churn_weekly(chat_id, week, base, churned, basis) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT(chat_id, week) DO UPDATE SET base = excluded.base, churned = excluded.churned,"
-                " basis = excluded.basis",
-                [(chat_id, w.isoformat(), b, c, basis) for w, b, c in weeks])
+        await self.db.write(_upsert_churn, [(chat_id, w.isoformat(), b, c, basis) for w, b, c in weeks])
 
     async def retention_facts(self, chat_id: int, first_week: date, last_week: date, today: date,
                               boundaries: list[date], silent_days: int, tz: str, churn: bool = True) -> RetentionFacts:

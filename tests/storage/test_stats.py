@@ -223,3 +223,52 @@ async def test_live_wau_and_mau_from_kept_final_members_equal_the_definitions(db
         for today in (end, end + 1):
             got = await repo.period(CHAT, local(end - 6), local(end), "UTC", today=local(today), kept=kept)
             assert (got.wau, got.mau) == (sd.wau(hist, local(end)), sd.mau(hist, local(end))), (end, today)
+
+
+async def test_closing_days_and_storing_churn_hold_the_writer_only_for_their_insert_not_for_a_busy_event_loop(db, chat):
+    # The hourly close runs beside the updates being handled. A transaction opened from the event loop held the one
+    # write connection across the loop's turns (BEGIN, the insert, COMMIT: three hops): with the loop busy (1,000
+    # groups' updates) that was 86–195 ms of everyone else waiting. Now each is one hop, timed on the writer's thread.
+    import asyncio
+    import time
+
+    await stage(db, PEOPLE)
+    repo = StatsRepo(db)
+    stop = asyncio.Event()
+
+    async def busy_loop():  # other work on the event loop: 30 ms at a time
+        while not stop.is_set():
+            time.sleep(0.03)
+            await asyncio.sleep(0)
+
+    busy = asyncio.create_task(busy_loop())
+    try:
+        db.holds.reset()
+        assert await repo.close(CHAT, local(-29), local(6)) == 36
+        await repo.store_churn(CHAT, [(local(0), 3, 1), (local(7), 2, 0)], "30 Asia/Shanghai")
+    finally:
+        stop.set()
+        await busy
+    assert db.holds.count == 2 and db.holds.longest < 0.025, db.holds.kinds()
+    assert await repo.stored_churn(CHAT, local(0), local(7), "30 Asia/Shanghai") == {local(0): (3, 1), local(7): (2, 0)}
+
+
+async def test_a_close_cut_off_at_its_write_stores_nothing_and_the_next_close_stores_each_day_once(db, chat, monkeypatch):
+    from storage import stats as st
+
+    await stage(db, PEOPLE)
+    repo = StatsRepo(db)
+
+    def cut_off(conn, rows):
+        conn.executemany("INSERT INTO stats_daily(chat_id, day, active, messages, admin_messages, checkins, wau, mau)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows[:3])
+        raise OSError("killed")
+
+    monkeypatch.setattr(st, "_insert_days", cut_off)
+    with pytest.raises(OSError):
+        await repo.close(CHAT, local(0), local(6))
+    assert await db.fetchval("SELECT COUNT(*) FROM stats_daily WHERE chat_id = ?", (CHAT,)) == 0
+    monkeypatch.undo()
+    assert await repo.close(CHAT, local(0), local(6)) == 7
+    assert await repo.close(CHAT, local(0), local(6)) == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM stats_daily WHERE chat_id = ?", (CHAT,)) == 7
