@@ -227,6 +227,8 @@ def _period(conn: sqlite3.Connection, chat_id: int, start: date, end: date, fina
 # How many members of a period's final days are kept ranked (see _top): the live days can lift someone from below
 # the kept ones into the top only if the kept ones' last is within the live days' messages of the top's last.
 TOP_KEPT = 500
+# How many top contributors /stats shows.
+TOP_LIMIT = 5
 
 
 @dataclass(frozen=True)
@@ -302,6 +304,31 @@ def _top(conn: sqlite3.Connection, chat_id: int, start: date, end: date, final: 
         "SELECT user_id, COALESCE(first_name || COALESCE(' ' || last_name, ''), CAST(user_id AS TEXT)) FROM users"
         f" WHERE user_id IN ({','.join(str(int(u)) for u, _, _ in rows)})"))
     return [(u, names.get(u, str(u)), n, d) for u, n, d in rows]
+
+
+def _warm(conn: sqlite3.Connection, chat_id: int, periods: list[tuple[date, date]], final: date, limit: int,
+          cache: dict) -> int:
+    """Read into `cache` what the /stats of each live period (start, end) keeps for the final day `final` (the
+    members of its week's and month's final days, see _trailing; its final days' ranking, see _top), unless kept
+    already: those days no longer change, so what is kept for this final day is never read again. The live days
+    are not read: a /stats reads them itself. Returns how many reads were made."""
+    admins = _admins(conn, chat_id)
+    reads = 0
+    for start, end in periods:
+        for width in (7, 30):
+            first = end - timedelta(days=width - 1)
+            key = (chat_id, "active", final, first, admins)
+            if end > final >= first and key not in cache:
+                _keep(cache, key, final, _users(conn, chat_id, first, final, admins))
+                reads += 1
+        closed_end = min(end, final)
+        key = (chat_id, "ranking", final, start, closed_end, admins, limit)
+        if start <= closed_end < end and key not in cache:
+            kept = max(TOP_KEPT, limit)
+            got = _ranked(conn, chat_id, start, closed_end, admins, kept)
+            _keep(cache, key, final, Ranking(tuple(got), len(got) < kept))
+            reads += 1
+    return reads
 
 
 def _ids(users) -> str:
@@ -482,7 +509,12 @@ class StatsRepo:
             grid[date.fromisoformat(day).weekday()][hour] += n
         return grid
 
-    async def top_contributors(self, chat_id: int, start: date, end: date, today: date | None = None, limit: int = 5,
+    async def warm(self, chat_id: int, periods: list[tuple[date, date]], today: date, kept: dict) -> int:
+        """Keep in `kept` what a /stats of each period (start, end), its end live, keeps for today's final day and
+        does not keep yet (see _warm); returns how many reads that took (0 once it is kept)."""
+        return await self.db.read(_warm, chat_id, periods, final_day(today), TOP_LIMIT, kept)
+
+    async def top_contributors(self, chat_id: int, start: date, end: date, today: date | None = None, limit: int = TOP_LIMIT,
                                ranked: "dict | None" = None) -> list[Contributor]:
         """Members (not admins) by messages in the period, then by active days, then by id. With `ranked` (a dict
         the caller keeps), the ranking of the period's final days is kept there and reused: those days no longer

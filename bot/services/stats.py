@@ -168,10 +168,8 @@ class StatsService:
             self._asked.pop(chat_id, None)
             return
         self._asked[chat_id] = asked
-        for days in sorted(asked):
-            start, end = sd.window(today, days)
-            await self.repo.period(chat_id, start, end, tz, today, self._kept)
-            await self.repo.top_contributors(chat_id, start, end, today, ranked=self._kept)
+        # Only what is not kept yet for this final day, and never the live days (they are read by the /stats).
+        await self.repo.warm(chat_id, [sd.window(today, days) for days in sorted(asked)], today, self._kept)
 
     async def chart(self, chat_id: int, key: tuple, draw: Callable[[], bytes]) -> bytes:
         """A chart for this group, drawn in the chart worker process (`draw` is pickled there: a module's function

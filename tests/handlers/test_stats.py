@@ -275,6 +275,41 @@ async def test_the_hourly_close_warms_what_stats_keeps_so_a_day_s_first_stats_re
     assert "Top contributors" in text and "Bob" in text
 
 
+async def test_the_hourly_close_reads_nothing_again_the_same_day_and_never_the_live_days(pg, monkeypatch):
+    # The warming used to make the whole /stats reads every hour (the live days too, thrown away): what it keeps
+    # cannot change until a newer day is final, so the day's next passes read none of it.
+    from storage import stats as st
+
+    g = await make_group(pg)
+    for _ in range(4):
+        await say(pg, g.bob, "still here", g.chat)
+        pg.clock.advance(days=1)
+    await flush(pg)
+    await stats_text(pg, g, "7d")
+    await stats_text(pg, g, "30d")
+    pg.clock.advance(days=1)
+    reads = []
+    for name in ("_users", "_distinct", "_ranked", "_day_figures"):
+        def spy(conn, chat_id, start, end, *rest, real=getattr(st, name), name=name):
+            reads.append((name, start, end))
+            return real(conn, chat_id, start, end, *rest)
+        monkeypatch.setattr(st, name, spy)
+    await hs.job_close_days(BotContext(pg.app))               # a newer day is final: its final days are read once
+    today, _ = await pg.services.stats.today(g.chat.id, pg.clock.now())
+    final = st.final_day(today)
+    warmed = [r for r in reads if r[0] != "_day_figures"]     # (the close counts its new final day: _day_figures)
+    # the week's and month's members (both periods end today: read once) and each period's ranking
+    assert len(warmed) == 4 and all(end <= final for _, _, end in warmed), reads
+    reads.clear()
+    for _ in range(3):
+        pg.clock.advance(hours=1)
+        await hs.job_close_days(BotContext(pg.app))
+    assert reads == []
+    reads.clear()
+    text = await stats_text(pg, g, "30d")                     # and the /stats reads only the live days
+    assert "Bob" in text and reads and all(start > final for _, start, _ in reads), reads
+
+
 async def test_a_chinese_group_gets_its_stats_and_chart_in_chinese_with_every_glyph_drawn(pg):
     # The machine needs a font with Chinese glyphs (README: fonts-wqy-microhei or fonts-noto-cjk; .ci/run installs
     # one): without it every Chinese label would be a row of empty boxes.
