@@ -423,3 +423,26 @@ async def test_the_hourly_close_goes_a_few_groups_at_a_time_resting_between_and_
     for g in groups:
         assert await pg.services.db.fetchval("SELECT COUNT(*) FROM stats_daily WHERE chat_id = ? AND day = ?",
                                              (g.chat.id, day0)) == 1
+
+
+async def test_retention_sends_its_cohort_table_and_a_heat_map_png_and_without_joiners_says_so(pg):
+    g = await make_group(pg)
+    assert await say(pg, g.admin, "/retention", g.chat) != ""  # the joiners' week is not over: no cohort yet
+    empty = pg.sim.replies(g.chat)[-1]["text"]
+    assert not photos(pg, g.chat)
+    pg.clock.advance(days=7)
+    await say(pg, g.alice, "back in week 1", g.chat)          # one of the three joiners came back the week after
+    await flush(pg)
+    pg.clock.advance(days=7)
+    await say(pg, g.admin, "/retention", g.chat)
+    table = [m["text"] for m in pg.sim.replies(g.chat) if "text" in m][-1]
+    sent = photos(pg, g.chat)
+    assert len(sent) == 1 and sent[0].params["caption"] == pg.sim.replies(g.chat)[-1]["caption"]
+    photo = pg.sim.replies(g.chat)[-1]["photo"][-1]
+    image = Image.open(io.BytesIO(pg.sim.download(photo["file_id"])))
+    assert image.format == "PNG" and image.size == (photo["width"], photo["height"])
+    assert image.size == (charts.WIDTH, charts.HEIGHT)
+    assert empty == "No one joined Tea Lovers in the last weeks that I saw: no cohorts to show yet."
+    assert table.startswith("Retention of Tea Lovers — of those who joined in week W, the share active in week N:")
+    assert "2026-03-02 n=3     33%   ·" in table and "2026-03-09: 0 of 3 (0%)" in table
+    assert sent[0].params["caption"] == "Tea Lovers: retention by joining week."
