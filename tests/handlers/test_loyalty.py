@@ -106,3 +106,26 @@ def test_nps_counts_are_plural_only_when_more_than_one():
     one = NpsResult(answers=1, promoters=1, passives=0, detractors=0)
     assert nps_result(translator("en"), one) == "NPS +100 (1 answer: 1 promoter, 0 passives, 0 detractors)"
     assert nps_result(translator("zh"), r) == "净推荐值 +25（4 人回答：推荐者 2，中立者 1，贬损者 1）"
+
+
+async def test_stats_shows_the_nps_trend_against_the_previous_survey_and_a_survey_still_open(pg):
+    g = await make_group(pg)
+
+    async def round_(scores, close=True):
+        await say(pg, g.admin, "/nps", g.chat)
+        survey = [m for m in pg.sim.messages(g.chat) if m.get("reply_markup")][-1]
+        buttons = [b["callback_data"] for row in survey["reply_markup"]["inline_keyboard"] for b in row]
+        for member, score in zip((g.alice, g.bob, g.carol), scores):
+            pg.sim.press(member, survey, buttons[score])
+        await pg.settle()
+        if close:
+            await say(pg, g.admin, "/nps close", g.chat)
+
+    await round_([10, 9, 5])                                  # +33
+    await round_([10, 2, 3])                                  # 1 promoter, 2 detractors: -33
+    await hp.job_flush(BotContext(pg.app))
+    await say(pg, g.admin, "/stats", g.chat)
+    assert "NPS -33 (3 answers: 1 promoter, 0 passives, 2 detractors) (previous survey +33)" in last_text(pg, g.chat, "Stats of")
+    await round_([9], close=False)
+    await say(pg, g.admin, "/stats", g.chat)
+    assert "survey still open" in last_text(pg, g.chat, "Stats of")
