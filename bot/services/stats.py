@@ -21,9 +21,6 @@ from storage.stats import Contributor, StatsRepo, final_day
 CLOSE_BACK = 7
 # How long after a group's last /stats the daily close keeps its figures warm (see StatsService._warm).
 WARM_FOR = timedelta(days=7)
-# The daily close's pause between two groups (1,000 groups: 5 s more), so the hourly pass never holds the event loop
-# and the reader's thread for all groups in a row.
-CLOSE_PAUSE_SECONDS = 0.005
 
 @dataclass(frozen=True)
 class StatsReport:
@@ -147,9 +144,7 @@ class StatsService:
         CLOSE_BACK days back), so /stats reads rows instead of counting a large group's members again."""
         stored = await self.repo.last_closed()
         closed = 0
-        for i, chat_id in enumerate(groups):
-            if i:  # spread over the hour's first seconds: updates are handled between two groups' reads
-                await asyncio.sleep(CLOSE_PAUSE_SECONDS)
+        for chat_id in groups:
             today, tz = await self.today(chat_id, self.clock.now())
             final = final_day(today)
             first = max(stored.get(chat_id, final - timedelta(days=1)) + timedelta(days=1), final - timedelta(days=CLOSE_BACK))
