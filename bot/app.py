@@ -207,6 +207,7 @@ def build_application(
     moderation_service.listeners.append(moderation.log_listener(app))
     # The rules engine hears what happens beyond messages, from the services where it happens (after their commits).
     s = app.bot_data.services
+    actions.on_protected = s.members.refresh_admins  # "user is an administrator": a promotion we missed
     s.members.rule_events = s.points.rule_events = s.funnel.rule_events = rules_service.feed
     rules_service.announcer = rules.announcer(s)
     s.members.changed = s.roles.changed = rules_service.forget_member  # the rules' member cache hears every change

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Awaitable, Callable, Protocol
 
 from bot.clock import Clock
 from bot.domain.moderation import FOREVER_BELOW, until_for
@@ -67,6 +67,9 @@ class Actions:
         self._rights: dict[int, tuple[datetime, dict[str, bool]]] = {}  # keyed by chat
         # How far Telegram's clock is ahead of ours at least (an update dated after our now), and when we saw it.
         self._lead, self._lead_seen = timedelta(0), None
+        # Telegram refused an action because the member is an admin or the owner there: what we stored of them is
+        # stale (a promotion we never heard of). Set by the app to the members service's admin-list refresh.
+        self.on_protected: Callable[[int], Awaitable[object]] | None = None
 
     def observe(self, date: datetime | None) -> None:
         """An update's date (Telegram's time when it was sent): if it is after our now, Telegram's clock is ahead
@@ -163,6 +166,11 @@ class Actions:
                     log.info("kick in %s: the unban of %s was %s; Telegram ends the ban in %s", chat, user, lifted, KICK_HOLD)
         if result in ("no_right", "not_member"):
             self.forget(chat)  # our cached rights were stale
+        if result == "protected" and self.on_protected is not None:
+            try:  # Telegram's admin list replaces ours, so the next check sees them as the admin they are
+                await self.on_protected(chat)
+            except Exception:  # Telegram unreachable: the refusal is still told; the list refreshes when stale
+                log.warning("could not refresh the admins of %s after a refusal", chat, exc_info=True)
         if result not in ("done", "gone"):
             log.info("action %s in %s: %s", action.kind, chat, result)
         return Outcome(action, result, until, need if result == "no_right" else None)

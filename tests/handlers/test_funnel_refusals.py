@@ -185,6 +185,32 @@ async def test_a_mute_or_ban_telegram_refuses_because_the_member_is_an_admin_say
     assert len(pg.sim.calls("getChatMember")) - asked <= 1
 
 
+@pytest.mark.parametrize("command", ["/mute @bob 10m", "/ban @bob"])
+async def test_a_member_telegram_says_is_an_admin_is_stored_as_one_after_the_refusal(pg, group, command):
+    # Bob was promoted in Telegram and Sticky never heard of it (the update was lost); its admin list is fresh, so
+    # nothing would ask Telegram again for a while. Telegram's refusal says what Bob is: Sticky takes its admin list.
+    g = group
+    pg.sim.promote(g.chat, g.bob, by=g.owner)
+    pg.sim.take_updates()
+    stored = "SELECT tg_role FROM members WHERE chat_id = ? AND user_id = ?"
+    assert await pg.services.db.fetchval(stored, (g.chat.id, g.bob.id)) is None
+    await say(pg, g.admin, command, g.chat)
+    assert _last(pg, g.chat).endswith("\n(I could not do it: Telegram does not let me act on Bob, an admin here.)")
+    assert await pg.services.db.fetchval(stored, (g.chat.id, g.bob.id)) == "admin"
+    # At once, not after the admin list's cache runs out: Bob may use an admin command.
+    assert await say(pg, g.bob, "/setrole @carol spreader", g.chat) == "Carol is now Spreader."
+
+
+async def test_a_refusal_whose_admin_list_cannot_be_fetched_is_still_told(pg, group):
+    g = group
+    pg.sim.promote(g.chat, g.bob, by=g.owner)
+    pg.sim.take_updates()
+    pg.sim.network_error("getChatAdministrators", times=5)
+    await say(pg, g.admin, "/mute @bob 10m", g.chat)
+    assert _last(pg, g.chat).endswith("\n(I could not do it: Telegram does not let me act on Bob, an admin here.)")
+    assert INTERNAL not in texts(pg, g.chat)
+
+
 @pytest.mark.parametrize("why", ["kicked", "no_rights", "admin"])
 @pytest.mark.parametrize("command,method", MODERATION)
 async def test_a_refused_moderation_command_is_told_in_chinese_in_a_chinese_group(pg, group, command, method, why):
