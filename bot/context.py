@@ -98,6 +98,7 @@ class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
         # Set by the command router when a command typed in private acts on a group (handlers/connections.py).
         self.elsewhere: Elsewhere | None = None
         self.answered_elsewhere = False  # whether such a command's answer went back to the private chat
+        self.chat_xp_decided = False  # this message's chat XP was decided (handlers/points.py, once per update)
 
     @property
     def services(self) -> Services:

@@ -19,6 +19,7 @@ from handlers.base import (
     answer_query, command, edit_query_message, person_id, render_error, replied_person, reply,
     resolve_target, sender, subject,
 )
+from handlers.router import GROUP_CHAT
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ async def on_checkin_words(update: Update, context: BotContext) -> None:
     words = {w.casefold() for w in s.config.points.checkin.words}
     if (message.text or "").strip().casefold() not in words:
         return
+    await earn_chat_xp(update, context)  # before the check-in's commit, to be written in it
     try:
         # The middleware resolves context.actor for commands only: a plain message names its author itself.
         await _checkin(update, context, message.from_user.id)
@@ -249,6 +251,22 @@ async def cmd_birthday(update: Update, context: BotContext) -> None:
 
 async def on_group_message(update: Update, context: BotContext) -> None:
     """Chat XP: decided in memory (cooldown per member), written with the update's handled mark at the next job_flush."""
+    await _chat_xp(update, context)
+
+
+async def earn_chat_xp(update: Update, context: BotContext) -> None:
+    """Decide this message's chat XP now, ahead of on_group_message, because a handler before it is about to commit
+    (a check-in word's check-in, a rule's answer): that commit marks the update handled, and the XP held for the
+    update rides with it (storage.inbox.Rider). Decided after it, the XP needed a write of its own, and a kill
+    between the two lost it. Once per update; nothing for what on_group_message would not see."""
+    if GROUP_CHAT.check_update(update):
+        await _chat_xp(update, context)
+
+
+async def _chat_xp(update: Update, context: BotContext) -> None:
+    if context.chat_xp_decided:  # earn_chat_xp did, before a commit of this update's handling
+        return
+    context.chat_xp_decided = True
     message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot or message.sender_chat is not None:
         return

@@ -21,6 +21,7 @@ from bot.telegram_port import user_info
 from bot.texts import points as points_texts
 from bot.texts import rules as texts
 from handlers.base import answer_query, attempt, command, delete_later, edit_query_message, message_link, person_id, render_error, reply, spec_of
+from handlers.points import earn_chat_xp
 from handlers.router import parse_command
 
 _EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\U0001F1E6-\U0001F1FF]")
@@ -110,7 +111,8 @@ async def on_group_message(update: Update, context: BotContext) -> None:
     user = message.from_user
     counted = (kind in ("message", "command") and user is not None and not user.is_bot and message.sender_chat is None
                and not context.services.inbox.holds(update.update_id))
-    verdict = await context.services.rules.judge(event, _exempt(message), counted)
+    # Should a rule answer it, its chat XP is decided before the rule's commit, to be written in it.
+    verdict = await context.services.rules.judge(event, _exempt(message), counted, lambda: earn_chat_xp(update, context))
     if verdict is None or verdict.dry:
         return
     who = user_info(message.from_user).display if message.from_user else ""

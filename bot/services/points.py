@@ -368,9 +368,11 @@ class PointsService:
         return len(rows)
 
     async def _book_now(self, chat_id: int, user_id: int, xp: int, update_id: int, at: datetime) -> None:
-        """A commit during this update's handling (a check-in word, a rule's reply) already wrote its handled mark:
-        the XP it earns afterwards is booked at once, keyed by the update (in the counters' batch a kill in the next
-        flush interval lost it, while the mark said the update was handled). Kept for the batch if the write fails."""
+        """A commit during this update's handling already wrote its handled mark before its XP was decided (a rule
+        meant to delete the message and Telegram would not; a check-in word or a rule's answer decide it before their
+        commit, which then writes it: handlers/points.earn_chat_xp): the XP is booked at once, keyed by the update (in
+        the counters' batch a kill in the next flush interval lost it, while the mark said the update was handled).
+        Kept for the batch if the write fails."""
         key = (self._moved.get(chat_id, chat_id), user_id)
         credits = [(*key, xp, ledger_key(Reason.CHAT, *key, f"u{update_id}"))]
         try:

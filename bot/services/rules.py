@@ -502,9 +502,12 @@ class RulesService:
         decision = evaluate(event, loaded.rules, facts, window, event.date, await self._ctx(chat_id, loaded, event.date))
         return decision, window_counts(loaded.rules, event, window)
 
-    async def judge(self, event: Event, exempt: bool, counted: bool = False) -> Verdict | None:
+    async def judge(self, event: Event, exempt: bool, counted: bool = False,
+                    earns: Callable[[], Awaitable[None]] | None = None) -> Verdict | None:
         """A group message (or edit): None when no rule of the group can fire on it (no database read then).
         `counted`: the message is in the member's message count already (`messages < N` sees those before it).
+        `earns`: decides what the message earns by staying (its chat XP), awaited before the verdict's commit when
+        the verdict deletes nothing, so that commit (the one that marks the update handled) writes it too.
         Every new message counts toward flood and duplicates, a command included (Sticky's own too: ten /me in
         ten seconds are a flood, with ten answers on top); an edit never counts again."""
         settings = await self.groups.settings(event.chat_id)
@@ -526,7 +529,7 @@ class RulesService:
             return None
         for rule in decision.fired:
             window.fired[(rule.id, event.user_id)] = event.date
-        return await self.apply(event, decision, facts)
+        return await self.apply(event, decision, facts, earns)
 
     async def feed(self, event: Event) -> Verdict | None:
         """An event other than a message (join, check-in, referral confirmed, tier reached, inactivity) from the
@@ -556,14 +559,18 @@ class RulesService:
             log.exception("rules on %s in %s failed", event.kind, event.chat_id)
             return None
 
-    async def apply(self, event: Event, decision: Decision, facts: MemberFacts) -> Verdict:
+    async def apply(self, event: Event, decision: Decision, facts: MemberFacts,
+                    earns: Callable[[], Awaitable[None]] | None = None) -> Verdict:
         """Every write of the decision in ONE transaction (violations, warns and their escalation, points and XP,
         badges, roles, the audit rows); after the commit, the Telegram actions through the one actions port, then
-        the log listeners and notices. In dry mode only the audit log says what would have happened."""
+        the log listeners and notices. In dry mode only the audit log says what would have happened. `earns`: see
+        judge (a message a rule may delete earns only once it is known to stay, after this commit)."""
         chat, user, msg = event.chat_id, event.user_id, event.message_id
         verdict = Verdict(decision)
         if (await self.groups.settings(chat)).rules_mode == "dry":
             verdict.dry = True
+            if earns is not None:  # a dry run deletes nothing
+                await earns()
             entries = [NewLogEntry("rule", user, None, f"{r.name}: " + ", ".join(map(str, r.effects)), r.id, message_id=msg, dry=True)
                        for r in decision.fired]
             now = self.clock.now()
@@ -574,6 +581,8 @@ class RulesService:
             return verdict
         out = _Planned()
         effects = [f for f in decision.effects if not self._skip(event, f, facts, verdict)]
+        if earns is not None and not verdict.deleting:  # it stays: written in the commit below, or the reply's mark
+            await earns()
         limit, mode = await self.moderation.warn_settings(chat)
         escalations = await self.escalations(chat)
         xp_before = None
@@ -606,7 +615,9 @@ class RulesService:
         if verdict.notify and self.announcer is not None:
             await self.announcer(event, verdict, "notify")
         if xp_before is not None and event.kind != "tier":
-            reached = tier_up(xp_before, (await self.repo.facts(chat, user, False)).xp, self.tiers)
+            # The XP this verdict moved, not the wallet read again: chat XP that rode with its commit (or any other
+            # XP meanwhile) reaches its tier on its own, and is told from there.
+            reached = tier_up(xp_before, xp_before + sum(n for kind, n in verdict.moved if kind == "xp"), self.tiers)
             if reached is not None:
                 await self.feed(Event("tier", chat, user, event.date, key=f"tier:{reached.key}"))
         return verdict

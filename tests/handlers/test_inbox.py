@@ -3,9 +3,14 @@
 first at the next start, in order."""
 from __future__ import annotations
 
+import sqlite3
+
+import pytest
 from telegram import Update
 
 from bot.app import ALLOWED_UPDATES
+from bot.checks import ledger_matches_wallets
+from tests.helpers import say
 
 
 async def snapshot(pg, chat) -> dict:
@@ -234,3 +239,119 @@ async def test_chat_xp_of_a_message_whose_handling_committed_before_the_counters
     await pg.settle()
     await flush(pg)
     assert await counted(pg, group.chat, group.alice) == kept
+
+
+def dies_after_marking(pg, monkeypatch, update_id: int) -> None:
+    """kill -9 in the instant after the commit that marks this update handled returns: from then on the process
+    writes nothing (each later write fails, as nothing a dead process meant to write ever reaches the disk)."""
+    db, repo = pg.services.db, pg.services.inbox.repo
+    dead = False
+    after_commit, write, transaction = repo.after_commit, db.write, db.transaction
+
+    def marked(written, committed):
+        nonlocal dead
+        after_commit(written, committed)
+        dead = dead or (committed and update_id in written.token)
+
+    async def dead_write(*args):
+        if dead:
+            raise sqlite3.OperationalError("the process is dead")
+        return await write(*args)
+
+    def dead_transaction():
+        if dead:
+            raise sqlite3.OperationalError("the process is dead")
+        return transaction()
+
+    monkeypatch.setattr(repo, "after_commit", marked)
+    monkeypatch.setattr(db, "write", dead_write)
+    monkeypatch.setattr(db, "transaction", dead_transaction)
+
+
+async def checkins(pg, chat, user) -> int:
+    return await pg.services.db.fetchval("SELECT COUNT(*) FROM ledger WHERE chat_id = ? AND user_id = ? AND reason = 'checkin'"
+                                         " AND currency = 'points'", (chat.id, user.id))
+
+
+async def killed_after_marking_then_redelivered(pg, monkeypatch, user, text, chat) -> None:
+    """`text` from `user`, handled up to the instant after the commit that marks it handled, then kill -9; a new
+    process on the same database, and Telegram delivering the message again (it was never confirmed)."""
+    pg.sim.send(user, text, chat)
+    updates = pg.sim.take_updates(ALLOWED_UPDATES)
+    dies_after_marking(pg, monkeypatch, updates[0]["update_id"])
+    await pg.deliver(updates)
+    await pg.settle()
+    await crash(pg)
+    await pg.deliver(updates)
+    await pg.settle()
+    await flush(pg)
+
+
+async def test_a_check_in_word_killed_right_after_its_commit_keeps_its_chat_xp_and_its_check_in_once(pg, group, monkeypatch):
+    """A check-in word checks in (that commit marks its update handled) and earns chat XP: the XP is written in that
+    very commit, so a kill right after it loses nothing, and the redelivery books nothing twice."""
+    await say(pg, group.owner, "/set checkin_words on", group.chat)
+    await flush(pg)
+    pg.clock.advance(minutes=5)  # past Alice's chat-XP cooldown
+    before = await counted(pg, group.chat, group.alice)
+    await killed_after_marking_then_redelivered(pg, monkeypatch, group.alice, "checkin", group.chat)
+    assert await counted(pg, group.chat, group.alice) == (before[0] + 1, before[1] + pg.config.points.chat_xp.xp_per_message)
+    assert await checkins(pg, group.chat, group.alice) == 1
+    assert await ledger_matches_wallets(pg.services.db) == []
+
+
+@pytest.mark.parametrize("then", ['reply "You are welcome"', "points +3"])
+async def test_a_message_a_rule_answered_killed_right_after_the_rules_commit_keeps_its_chat_xp_once(pg, group, monkeypatch, then):
+    """A rule that answers a message (a reply, points) commits before the message's chat XP would be decided: the
+    XP is decided first and written in that commit, so a kill right after it loses nothing, and the redelivery
+    books nothing twice (nor the rule's points)."""
+    await say(pg, group.admin, f'/rule add when message and words "thanks" then {then}', group.chat)
+    await flush(pg)
+    pg.clock.advance(minutes=5)
+    before = await counted(pg, group.chat, group.alice)
+    await killed_after_marking_then_redelivered(pg, monkeypatch, group.alice, "thanks a lot", group.chat)
+    assert await counted(pg, group.chat, group.alice) == (before[0] + 1, before[1] + pg.config.points.chat_xp.xp_per_message)
+    if then.startswith("reply"):
+        assert [m.get("text") for m in pg.sim.replies(group.chat)].count("You are welcome") == 1
+    else:
+        assert await pg.services.db.fetchval("SELECT COUNT(*) FROM ledger WHERE chat_id = ? AND user_id = ? AND reason = 'rule_award'",
+                                             (group.chat.id, group.alice.id)) == 1
+    assert await ledger_matches_wallets(pg.services.db) == []
+
+
+async def test_a_check_in_word_and_a_rule_answer_book_their_chat_xp_once_when_nothing_fails(pg, group):
+    await say(pg, group.owner, "/set checkin_words on", group.chat)
+    await say(pg, group.admin, '/rule add when message and words "thanks" then points +3', group.chat)
+    await flush(pg)
+    pg.clock.advance(minutes=5)
+    before = await counted(pg, group.chat, group.alice)
+    assert "checked in" in await say(pg, group.alice, "checkin", group.chat)
+    pg.clock.advance(minutes=5)
+    await say(pg, group.alice, "thanks everyone", group.chat)
+    await flush(pg)
+    assert await counted(pg, group.chat, group.alice) == (before[0] + 2, before[1] + 2 * pg.config.points.chat_xp.xp_per_message)
+    assert await checkins(pg, group.chat, group.alice) == 1
+    assert await ledger_matches_wallets(pg.services.db) == []
+
+
+async def test_a_message_a_rule_could_not_delete_books_its_chat_xp_once_through_a_crash(pg, group):
+    """The one message whose XP is decided after a commit of its handling: a rule meant to delete it (so nothing was
+    decided before that commit) and Telegram did not let Sticky, so it stays and earns. Its XP is booked at once,
+    keyed by the update: a crash after its handling keeps it, and the redelivery books nothing again."""
+    await say(pg, group.admin, '/rule add when message and words "spam" then delete', group.chat)
+    pg.sim.promote(group.chat, pg.sim.bot, by=group.owner, can_restrict_members=True, can_delete_messages=False)
+    await flush(pg)
+    pg.clock.advance(minutes=5)
+    before = await counted(pg, group.chat, group.alice)
+    pg.sim.send(group.alice, "spam spam", group.chat)
+    updates = pg.sim.take_updates(ALLOWED_UPDATES)
+    await pg.deliver(updates)
+    await pg.settle()
+    await crash(pg)  # no counter batch ran
+    kept = await counted(pg, group.chat, group.alice)
+    assert kept == (before[0] + 1, before[1] + pg.config.points.chat_xp.xp_per_message)
+    await pg.deliver(updates)
+    await pg.settle()
+    await flush(pg)
+    assert await counted(pg, group.chat, group.alice) == kept
+    assert await ledger_matches_wallets(pg.services.db) == []

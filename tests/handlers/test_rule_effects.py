@@ -531,3 +531,20 @@ async def test_a_members_facts_are_kept_for_their_ttl_and_then_go_even_when_thei
     assert set(rules._members[other_chat]) == {g.carol.id}  # bob's ran out too
     await read(g.chat.id, g.alice.id)
     assert reads[-1] == (g.chat.id, g.alice.id)  # read again, as before: an expired row was never served
+
+
+async def test_a_tier_crossed_by_chat_xp_written_with_a_rules_xp_is_reached_once(pg, group):
+    """A rule gives a message XP, and the message's own chat XP is written in that rule's commit (the one that marks
+    it handled): the tier the chat XP crosses is reached once, so the tier's rules answer once."""
+    g = group
+    await pg.services.points.flush_chat_xp()
+    pg.clock.advance(minutes=5)  # past Alice's chat-XP cooldown
+    xp = (await pg.services.points.ledger.wallet(g.chat.id, g.alice.id)).xp
+    await add(pg, g, f'when message and words "almost" then xp +{199 - xp}')  # silver is 200
+    await add(pg, g, 'when tier and tier >= silver then reply "Silver at last"')
+    pg.sim.send(g.alice, "almost there", g.chat)  # 199 by the rule, then 201 by chatting
+    await pg.settle()
+    await pg.services.points.flush_chat_xp()
+    await pg.settle()
+    assert (await pg.services.points.ledger.wallet(g.chat.id, g.alice.id)).xp == 199 + pg.config.points.chat_xp.xp_per_message
+    assert [m.get("text") for m in pg.sim.replies(g.chat)].count("Silver at last") == 1
