@@ -99,6 +99,7 @@ async def test_lists_built_in_code_keep_chinese_typography(pg):
     assert "群主（1）" in replies["/roles"] and "首次签到（" in replies["/badges"]
     assert "Alice：每月一次品茶会" in replies["/feedbacks"]
     assert "never started" not in replies["/pushlog"]
+    assert " — " not in replies["/pushlog"] and "未发送，" in replies["/pushlog"]  # the reason after "，", as zh lines join
 
 
 def test_the_chinese_catalog_spaces_numbers_ids_and_commands_from_chinese():

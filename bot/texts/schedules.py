@@ -242,6 +242,10 @@ def _detail(_: Translator, detail: str, tz: str) -> str:
     return escape(detail)
 
 
+# A /pushlog line and why it went so: "… capped — daily cap 1"; Chinese joins them with "，" (its line has a "：").
+WHY = N_("{line} — {detail}")
+
+
 def pushlog(_: Translator, entries: Sequence[PushEntry], tz: str) -> str:
     if not entries:
         return _("Nothing sent on Sticky's own initiative yet.")
@@ -249,7 +253,7 @@ def pushlog(_: Translator, entries: Sequence[PushEntry], tz: str) -> str:
     for e in entries:
         line = _("{when} {kind}: {outcome}").format(when=local_text(e.at, tz), kind=_(PUSH_KINDS[e.kind]) if e.kind in PUSH_KINDS else escape(e.kind),
                                                      outcome=_(OUTCOMES.get(e.outcome, e.outcome)))
-        lines.append(line + (f" — {_detail(_, e.detail, tz)}" if e.detail else ""))
+        lines.append(_(WHY).format(line=line, detail=_detail(_, e.detail, tz)) if e.detail else line)
     return "\n".join(lines)
 
 

@@ -313,8 +313,8 @@ async def test_pushlog_reasons_are_in_the_groups_language_and_a_hold_ends_in_gro
         " 2026-12-01 14:00\n2026-12-01 09:00 schedule: capped — daily cap 1\n2026-12-01 09:00 schedule: sent")
     await say(pg, group.owner, "/lang zh", group.chat)
     assert await say(pg, group.admin, "/pushlog", group.chat) == (
-        "推送记录（最新在前，本群时间）\n2026-12-01 13:00 定时任务：免打扰时段，稍后发送 — 到 2026-12-01 14:00\n"
-        "2026-12-01 09:00 定时任务：超出上限 — 每日上限 1\n2026-12-01 09:00 定时任务：已发送")
+        "推送记录（最新在前，本群时间）\n2026-12-01 13:00 定时任务：免打扰时段，稍后发送，到 2026-12-01 14:00\n"
+        "2026-12-01 09:00 定时任务：超出上限，每日上限 1\n2026-12-01 09:00 定时任务：已发送")  # no " — " in Chinese
 
 
 async def test_pushlog_names_each_kind_in_the_groups_language(pg, group):

@@ -360,7 +360,7 @@ async def test_replace_edits_a_copy_too_old_to_delete_to_point_to_the_new_one_an
     log = await say(pg, group.owner, "/pushlog", group.chat)
     assert {"en": "schedule: previous copy marked replaced — the previous copy was over 48 hours old, which Telegram "
                   "no longer lets a bot delete: it now says it was replaced, with a link to the new one",
-            "zh": "定时任务：旧的一条已标为被取代 — 旧的一条已超过 48 小时，Telegram 不再允许机器人删除它：它现在写明已被取代，"
+            "zh": "定时任务：旧的一条已标为被取代，旧的一条已超过 48 小时，Telegram 不再允许机器人删除它：它现在写明已被取代，"
                   "并附有新一条的链接"}[lang] in log
     assert await pg.services.db.fetchval("SELECT COUNT(*) FROM deferred WHERE done_at IS NULL") == 0
 
