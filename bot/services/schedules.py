@@ -113,6 +113,8 @@ class ScheduleService:
         topic = here if spec.topic is None else None if spec.topic == "general" else int(spec.topic)
         if topic is not None:
             options["topic"] = topic
+        if spec.start is not None:  # the chosen first run, group time (the saved line and /schedules say it)
+            options["from"] = spec.start
         if spec.action == "campaign":
             options.update(multiplier=spec.multiplier, minutes=spec.minutes)
         if spec.action in dom.WINDOWED:

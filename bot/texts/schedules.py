@@ -91,14 +91,29 @@ def schedule_error(_: Translator, err: ScheduleError) -> str:
     return texts.get(str(reason), _("That schedule didn't work."))
 
 
+OPTION_SHOWN = ("pin", "replace", "multi")
+
+
 def describe(_: Translator, s: Schedule) -> str:
     where = " · " + _("topic {id}").format(id=s.options["topic"]) if s.options.get("topic") else ""
     return f"{s.kind} {escape(s.spec)} · {_(ACTIONS.get(s.action, s.action))}{where}"
 
 
+def _with_options(_: Translator, s: Schedule) -> str:
+    """describe() and what else was chosen: pin, replace, multi (the keywords, glossed in Chinese) and a chosen first
+    run (`from`) while it has not run yet — the saved line and /schedules say what the schedule will do."""
+    parts = [_.listed(_.option(o) for o in OPTION_SHOWN if s.options.get(o))]
+    if s.options.get("from") and s.runs == 0:
+        parts.append(_("from {when}").format(when=str(s.options["from"]).removesuffix(" 00:00")))
+    text = describe(_, s)
+    for part in filter(None, parts):  # no space after a full-width bracket ("pin（置顶）· 2026-12-03 起")
+        text += ("· " if text.endswith("）") else " · ") + part
+    return text
+
+
 def created(_: Translator, s: Schedule) -> str:
     return _("Schedule #{id} saved: {what}. Next run: {next} ({tz}).").format(
-        id=s.id, what=describe(_, s), next=local_text(s.next_run, s.tz), tz=escape(s.tz))
+        id=s.id, what=_with_options(_, s), next=local_text(s.next_run, s.tz), tz=escape(s.tz))
 
 
 def _state(_: Translator, s: Schedule) -> str:
@@ -107,12 +122,16 @@ def _state(_: Translator, s: Schedule) -> str:
     return _("next {when}").format(when=local_text(s.next_run, s.tz))
 
 
+# A line of /schedules (Chinese: "——", as /topics lists).
+LISTED = N_("#{id} {what} — {state}")
+
+
 def listing(_: Translator, rows: Sequence[Schedule], tz: str) -> str:
     if not rows:
         return _("No schedules yet. Example: /schedule daily 21:00 post Good night!")
     lines = [_("<b>Schedules</b> (group time, {tz})").format(tz=escape(tz))]
     for s in rows:
-        lines.append(f"#{s.id} {describe(_, s)} — {_state(_, s)}")
+        lines.append(_(LISTED).format(id=s.id, what=_with_options(_, s), state=_state(_, s)))
     return "\n".join(lines)
 
 
@@ -139,7 +158,7 @@ def show(_: Translator, s: Schedule) -> str:
     if s.action == "campaign":
         lines.append(_("×{multiplier} for {minutes} min").format(multiplier=s.options.get("multiplier") or "2",
                                                                  minutes=int(s.options.get("minutes") or 60)))
-    options = [o for o in ("pin", "replace", "multi") if s.options.get(o)]
+    options = [o for o in OPTION_SHOWN if s.options.get(o)]
     if options:
         lines.append(_("Options: {options}").format(options=_.listed(_.option(o) for o in options)))
     texts = s.content.get("texts") or []

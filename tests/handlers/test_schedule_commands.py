@@ -39,8 +39,19 @@ async def test_a_weekly_post_keeps_the_admins_formatting_and_lists_with_its_next
 
 async def test_pin_replace_buttons_and_rotation(pg, group):
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
-    await say(pg, group.owner, "/schedule daily 09:00 post pin replace Good morning!\n---\nRise and shine!\n"
-              "[Rules](https://example.org/rules)", group.chat)
+    saved = await say(pg, group.owner, "/schedule daily 09:00 post pin replace Good morning!\n---\nRise and shine!\n"
+                      "[Rules](https://example.org/rules)", group.chat)
+    # The saved line and /schedules say what was chosen (they said "daily 09:00 · post" only).
+    assert saved == "Schedule #1 saved: daily 09:00 · post · pin, replace. Next run: 2026-12-01 09:00 (UTC)."
+    await say(pg, group.owner, "/schedule every 4h poll multi Tea or coffee?\nTea\nCoffee", group.chat)
+    assert await say(pg, group.admin, "/schedules", group.chat) == (
+        "Schedules (group time, UTC)\n#1 daily 09:00 · post · pin, replace — next 2026-12-01 09:00\n"
+        "#2 every 4h · poll · multi — next 2026-12-01 12:00")
+    await say(pg, group.owner, "/lang zh", group.chat)
+    assert await say(pg, group.admin, "/schedules", group.chat) == (
+        "定时任务（本群时间，UTC）\n#1 daily 09:00 · 帖子 · pin（置顶）、replace（删除上一条）——下次 2026-12-01 09:00\n"
+        "#2 every 4h · 投票 · multi（多选）——下次 2026-12-01 12:00")
+    await pg.services.schedules.remove(group.chat.id, 2)
     pg.clock.set(datetime(2026, 12, 1, 9, 0, 1, tzinfo=UTC))
     await tick(pg)
     pg.clock.set(datetime(2026, 12, 2, 9, 0, 1, tzinfo=UTC))

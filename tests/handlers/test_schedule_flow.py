@@ -407,7 +407,7 @@ async def test_the_summary_pins_replaces_and_chooses_the_first_run_before_saving
     prompt = await ok(pg, group.owner, group.chat, summary)
     assert prompt["text"].endswith("/schedule daily 21:00 from 2026-12-03 post pin replace YOUR TEXT")
     done = await answer(pg, group.owner, group.chat, prompt, "Good night, tea people")
-    assert done["text"] == "Schedule #1 saved: daily 21:00 · post. Next run: 2026-12-03 21:00 (UTC)."
+    assert done["text"] == "Schedule #1 saved: daily 21:00 · post · pin, replace · from 2026-12-03. Next run: 2026-12-03 21:00 (UTC)."
     [s] = await pg.services.schedules.list(group.chat.id)
     assert s.options.get("pin") and s.options.get("replace")
     # replace on a weekly post: Telegram deletes only within 48 h, so the toggle is refused with its line.

@@ -15,15 +15,20 @@ async def test_a_chosen_first_run_in_group_time_and_nothing_before_it(pg, group)
     pg.clock.set(datetime(2026, 12, 1, 3, 0, tzinfo=UTC))  # 11:00 in Shanghai
     await say(pg, group.owner, "/set timezone Asia/Shanghai", group.chat)
     assert await say(pg, group.owner, "/schedule every 2h from 2026-12-10 09:00 post Drink some tea", group.chat) == (
-        "Schedule #1 saved: every 2h · post. Next run: 2026-12-10 09:00 (Asia/Shanghai).")
+        "Schedule #1 saved: every 2h · post · from 2026-12-10 09:00. Next run: 2026-12-10 09:00 (Asia/Shanghai).")
     assert await say(pg, group.owner, "/schedule daily 21:00 from 2026-12-05 post Good night", group.chat) == (
-        "Schedule #2 saved: daily 21:00 · post. Next run: 2026-12-05 21:00 (Asia/Shanghai).")
+        "Schedule #2 saved: daily 21:00 · post · from 2026-12-05. Next run: 2026-12-05 21:00 (Asia/Shanghai).")
+    assert await say(pg, group.owner, "/schedules", group.chat) == (  # the chosen first run, until it has run
+        "Schedules (group time, Asia/Shanghai)\n#1 every 2h · post · from 2026-12-10 09:00 — next 2026-12-10 09:00\n"
+        "#2 daily 21:00 · post · from 2026-12-05 — next 2026-12-05 21:00")
     pg.clock.set(datetime(2026, 12, 4, 13, 0, 1, tzinfo=UTC))  # 21:00 on the 4th, group time: not yet
     await tick(pg)
     assert bot_posts(pg, group.chat) == []
     pg.clock.set(datetime(2026, 12, 10, 1, 0, 1, tzinfo=UTC))  # 09:00 on the 10th
     await tick(pg)
     assert [p["text"] for p in bot_posts(pg, group.chat)] == ["Drink some tea"]  # #2 fell due on the 5th, missed
+    assert (await say(pg, group.owner, "/schedules", group.chat)).split("\n")[1] == (  # begun: no "from" any more
+        "#1 every 2h · post — next 2026-12-10 11:00")
     rows = {s.id: s for s in await pg.services.schedules.list(group.chat.id)}
     assert rows[1].next_run == datetime(2026, 12, 10, 3, 0, tzinfo=UTC)  # every 2 h from the chosen start: 11:00
 
@@ -76,7 +81,9 @@ async def test_first_run_and_missed_policy_in_chinese(pg, group):
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     await say(pg, group.owner, "/lang zh", group.chat)
     assert await say(pg, group.owner, "/schedule daily 09:00 from 2026-12-03 post 早安", group.chat) == (
-        "定时任务 #1 已保存：daily 09:00 · 帖子。下次运行：2026-12-03 09:00（UTC）。")
+        "定时任务 #1 已保存：daily 09:00 · 帖子 · 2026-12-03 起。下次运行：2026-12-03 09:00（UTC）。")
+    assert await say(pg, group.owner, "/schedules", group.chat) == (
+        "定时任务（本群时间，UTC）\n#1 daily 09:00 · 帖子 · 2026-12-03 起——下次 2026-12-03 09:00")
     assert await say(pg, group.owner, "/schedule missed 1 skip", group.chat) == (
         "定时任务 #1：Sticky 停机期间错过的一次，今后跳过（并记入日志）。")
     assert await say(pg, group.owner, "/schedule missed 1 sometimes", group.chat) == (
