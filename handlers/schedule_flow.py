@@ -241,6 +241,13 @@ def _fits(markup: InlineKeyboardMarkup | None) -> bool:
                                  for row in markup.inline_keyboard for b in row)
 
 
+def _is_summary(message) -> bool:
+    """The summary to check before saving (its last button saves or asks for the content), not the content prompt
+    that shows the same command."""
+    markup = message.reply_markup
+    return markup is not None and any(b.callback_data == "sch:=" + OK for row in markup.inline_keyboard for b in row)
+
+
 def _pending_command(message) -> str | None:
     """The one-line command a prompt of ours shows (in its code entity), if this is one."""
     if message is None or message.text is None:
@@ -303,7 +310,10 @@ async def on_flow_reply(update: Update, context: BotContext) -> None:
             return
         await show(text, markup)
         return
-    if step == "summary" and state[0] in WITH_CONTENT:  # a reply to the content prompt (it shows no OK)
+    if step == "summary" and _is_summary(prompt):  # not the content: its buttons come first (say so, save nothing)
+        await reply(update, context, texts.summary_replied(_, state[0] in WITH_CONTENT), transient=True)
+        return
+    if step == "summary" and state[0] in WITH_CONTENT:  # a reply to the content prompt (its command shows no OK)
         state, step = [*state, OK], "content"
     if step != "content":
         return

@@ -155,3 +155,12 @@ def as_soon_as_due(_: Translator) -> str:
 
 def save(_: Translator, content_next: bool) -> str:
     return _("Next: the content ▶") if content_next else _("✅ Save")
+
+
+def summary_replied(_: Translator, content_next: bool) -> str:
+    """A reply to the summary: nothing is taken from it (the content, if any, is asked for after its last button)."""
+    if content_next:
+        return _("Nothing was saved: the summary does not take the content. Press “{button}” on it, then reply to the "
+                 "prompt that follows.").format(button=escape(save(_, True)))
+    return _("Nothing was saved: a reply to the summary is not used. Press “{button}” on it to save the "
+             "schedule.").format(button=escape(save(_, False)))

@@ -439,3 +439,31 @@ async def test_the_summary_in_chinese(pg, group):
     assert labels(flow)[0] == "一到时间就运行"
     again = await answer(pg, group.owner, group.chat, flow, "明天")
     assert again["text"].startswith("这不是日期，也不是日期加时间：请写成 2026-12-24 或 2026-12-24 18:00。")
+
+
+async def test_a_reply_to_the_summary_is_not_taken_as_the_content(pg, group):
+    """The summary and the content prompt show the same command; a reply to the summary was saved as the post before
+    its buttons (pin, first run) were seen. It saves nothing and says which button comes first, in the group's
+    language; the content prompt still takes the content."""
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:post", "sch:post daily"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    summary = await press(pg, group.owner, group.chat, flow, "sch:post daily 21:00")
+    pointer = await answer(pg, group.owner, group.chat, summary, "Good night, tea people")
+    assert pointer["text"] == ("Nothing was saved: the summary does not take the content. Press “Next: the content ▶”"
+                               " on it, then reply to the prompt that follows.")
+    assert await pg.services.schedules.list(group.chat.id) == []
+    assert labels(pg.sim.message(group.chat, summary["message_id"]))[-2:] == ["Next: the content ▶", "Cancel"]
+    prompt = await ok(pg, group.owner, group.chat, summary)
+    done = await answer(pg, group.owner, group.chat, prompt, "Good night, tea people")
+    assert done["text"].startswith("Schedule #1 saved: daily 21:00 · post.")
+    # Without content the summary's last button saves; in Chinese.
+    await say(pg, group.owner, "/lang zh", group.chat)
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:reminder", "sch:reminder daily"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    summary = await press(pg, group.owner, group.chat, flow, "sch:reminder daily 20:00")
+    pointer = await answer(pg, group.owner, group.chat, summary, "好")
+    assert pointer["text"] == "什么都没有保存：回复摘要不起作用。请按摘要上的“✅ 保存”来保存这个定时任务。"
+    assert len(await pg.services.schedules.list(group.chat.id)) == 1
