@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 
 from bot.context import BotContext
 from bot.domain import schedules as dom
 from bot.domain.errors import UserError
 from bot.domain.roles import Role
-from bot.domain.schedule_flow import (ACTIONS, FROM_LIST, OK, PLACEHOLDERS, START, TYPED, WHEN, WITH_CONTENT, command_line, command_words,
-                                      cron_in_state, extras_of, is_extra, legacy, options_for, state_of, step_of)
+from bot.domain.schedule_flow import (ACTIONS, CHOSEN, FROM_LIST, OK, OPTION_WORDS, START, TYPED, WHEN, WITH_CONTENT, asked_in, choose,
+                                      chosen_of, command_line, command_words, cron_in_state, extras_of, legacy, options_for,
+                                      state_of, step_of, values_for)
 from bot.domain.schedules import ScheduleError, split_words
 from bot.services.schedules import Content
 from bot.texts import schedule_flow as texts
@@ -32,6 +33,9 @@ TIMES = ("07:00", "08:00", "09:00", "10:00", "12:00", "15:00", "18:00", "20:00",
 INTERVALS = ("15m", "30m", "1h", "2h", "3h", "6h", "12h", "1d", "2d", "3d")
 MULTIPLIERS = ("1.5x", "2x", "3x")
 DURATIONS = ("1h", "3h", "12h", "24h", "2d")
+OPEN_FOR = ("15m", "30m", "1h", "3h", "12h", "1d", "2d", "7d")  # a quiz's, poll's or topic's window
+PAYS = ("5", "10", "20", "50", "100")
+WINNERS = ("1", "3", "5", "10")
 CALLBACK_LIMIT = 64  # bytes of a button's data (Telegram's limit)
 
 
@@ -49,9 +53,11 @@ def start_markup(_) -> InlineKeyboardMarkup:
     return _rows([(_(label), _data([action])) for action, label in texts.ACTIONS], 2, _)
 
 
-async def ask(context: BotContext, chat_id: int, state: list[str]) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The question for the next step of these choices and its buttons."""
+async def ask(context: BotContext, where: Message, state: list[str]) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The question for the next step of these choices and its buttons; `where`: the flow's message or a reply to it
+    (its chat; in a forum, whether it is in a topic)."""
     _ = context.tr
+    chat_id = where.chat.id
     step = step_of(state)
     pick = lambda choices, per_row: _rows([(label, _data([*state, value])) for value, label in choices], per_row, _)  # noqa: E731
     if step == "action":
@@ -79,7 +85,7 @@ async def ask(context: BotContext, chat_id: int, state: list[str]) -> tuple[str,
     if step == "to":
         return texts.question(_, "to"), pick([(t, _(label)) for t, label in texts.REPORT_TO], 1)
     if step == "summary":
-        return await _summary(context, chat_id, state)
+        return await _summary(context, where, state)
     if step == "content":
         prompt = texts.write_content(_, command_line(state), state[0])
         if state[0] == "topic":  # its text is optional: the next topic from the group's list instead
@@ -100,26 +106,66 @@ async def ask(context: BotContext, chat_id: int, state: list[str]) -> tuple[str,
     return texts.question(_, "interval") + "\n" + typed_below, pick([(i, i) for i in INTERVALS], 5)
 
 
-async def _summary(context: BotContext, chat_id: int, state: list[str]) -> tuple[str, InlineKeyboardMarkup]:
-    """The choices to check before saving: the command, the first run, toggles for the options that apply here and
-    the first run's choice; Save (or Next, to the content). Its buttons act on the command it shows (sch:=…), so
+async def _summary(context: BotContext, where: Message, state: list[str]) -> tuple[str, InlineKeyboardMarkup]:
+    """The choices to check before saving: the command, the first run, toggles for the options that apply here, a
+    button per value to choose — a quiz's, poll's or topic's window (how long, what it pays, how many right answers
+    pay), each showing its default until changed; in a forum the topic to post in; the first run — then Save (or
+    Next, to the content): keeping every default is one tap. Its buttons act on the command it shows (sch:=…), so
     they stay short whatever was chosen."""
     _ = context.tr
     action, kind = state[0], state[1]
-    tz = (await context.services.groups.settings(chat_id)).timezone
-    first = await context.services.schedules.check(chat_id, command_words(state))
-    extras = extras_of(state)
+    tz = (await context.services.groups.settings(where.chat.id)).timezone
+    first = await context.services.schedules.check(where.chat.id, command_words(state))
+    extras, chosen = extras_of(state), chosen_of(state)
     buttons = [(texts.option_toggle(_, o, o in extras), "sch:=" + o) for o in options_for(action, kind)]
+    for name in values_for(action, bool(where.chat.is_forum)):
+        value = chosen.get(name)
+        shown = value if value is not None else _default(context, action, name, where)
+        buttons.append((texts.value_button(_, name, action, shown, value is None), "sch:=" + name))
     if kind != "once":
         buttons.append((texts.first_run_button(_), "sch:=from"))
     buttons.append((texts.save(_, action in WITH_CONTENT), "sch:=" + OK))
     return texts.summary(_, command_line(state), dom.local_text(first, tz), tz), _rows(buttons, 1, _)
 
 
-async def _start_question(context: BotContext, chat_id: int, state: list[str]) -> tuple[str, InlineKeyboardMarkup]:
+def _default(context: BotContext, action: str, name: str, where: Message) -> str:
+    """A value the summary leaves as it is: the configured window and pay (activities.*), every right answer, the
+    topic the flow runs in ("here") or the General one."""
+    a = context.services.config.activities
+    if name == "for":
+        return dom.span_word({"quiz": a.quiz_minutes, "poll": a.poll_minutes}.get(action, a.topic_minutes))
+    if name == "pts":
+        return str({"quiz": a.quiz_points, "poll": a.poll_points}.get(action, a.topic_xp))
+    if name == "where":
+        return "here" if where.is_topic_message else "general"
+    return "all"  # first: every right answer pays
+
+
+async def _value_question(context: BotContext, where: Message, state: list[str], name: str) -> tuple[str, InlineKeyboardMarkup]:
+    """A summary value's own screen: the default (`sch:=NAME=-`) and the usual values (`sch:=NAME=VALUE`) as
+    buttons, or a value typed as a reply (the command it shows has the value's placeholder)."""
+    _ = context.tr
+    if name == "start":
+        return await _start_question(context, where, state)
+    action = state[0]
+    default = _default(context, action, name, where)
+    buttons = [(texts.default_button(_, name, action, default), f"sch:={name}=-")]
+    if name == "for":
+        buttons += [(texts.span(_, d), f"sch:=for={d}") for d in OPEN_FOR if d != default]
+    elif name == "pts":
+        buttons += [(texts.pay_label(_, action, p), f"sch:=pts={p}") for p in PAYS if p != default]
+    elif name == "first":
+        buttons += [(texts.winners_label(_, n), f"sch:=first={n}") for n in WINNERS]
+    elif default == "here":  # where, asked in a topic: the General topic too (the Bot API lists no topics to offer)
+        buttons.append((texts.where_label(_, "general"), "sch:=where=general"))
+    typed_below = texts.or_type(_, name, command_line(choose(state, name, None), placeholders=name))
+    return texts.value_question(_, name, action) + "\n" + typed_below, _rows(buttons, 1 if name in ("first", "where") else 3, _)
+
+
+async def _start_question(context: BotContext, where: Message, state: list[str]) -> tuple[str, InlineKeyboardMarkup]:
     """From when the schedule runs (`from`): a date button, or a date and time typed as a reply; or as soon as due."""
     _ = context.tr
-    today = await context.services.schedules.today(chat_id)
+    today = await context.services.schedules.today(where.chat.id)
     days = [today + timedelta(days=n) for n in range(1, 8)]
     buttons = [(texts.as_soon_as_due(_), "sch:=" + START + "-")]
     buttons += [(texts.date_label(_, d, n + 1), "sch:=" + START + d.isoformat()) for n, d in enumerate(days)]
@@ -128,15 +174,17 @@ async def _start_question(context: BotContext, chat_id: int, state: list[str]) -
     return texts.question(_, "start") + "\n" + typed_below, _rows(buttons, 4, _)
 
 
-def _apply(state: list[str], op: str) -> list[str] | str:
-    """A summary button's change to the choices its message shows; "from": the first run's question is asked."""
-    if op in dom.OPTIONS:
+def _apply(state: list[str], op: str) -> list[str] | tuple[str, str]:
+    """A summary button's change to the choices its message shows; ("ask", STEP): that value's own screen."""
+    if op in OPTION_WORDS:
         return [w for w in state if w != op] if op in state else [*state, op]
-    if op.startswith(START):
-        kept = [w for w in state if not w.startswith(START)]
-        return kept if op == START + "-" else [*kept, op]
     if op == "from":
-        return "from"
+        return "ask", "start"
+    if op in CHOSEN:
+        return "ask", op
+    name, eq, value = op.partition("=")
+    if eq and name in CHOSEN:
+        return choose(state, name, None if value == "-" else value)
     if op == OK:
         return [*state, OK]
     if op == FROM_LIST:
@@ -146,29 +194,37 @@ def _apply(state: list[str], op: str) -> list[str] | str:
 
 async def _on_summary_button(update: Update, context: BotContext, query, op: str) -> None:
     _ = context.tr
-    chat_id = query.message.chat.id
     command = _pending_command(query.message)
     try:
         shown = state_of(split_words(command)[1:]) if command else None
         state = _apply(shown, op) if shown is not None else None
-        if state is None:
+        if state is None or (not isinstance(state, tuple) and not _valid(state)):
             raise ValueError(op)
     except (ValueError, IndexError, KeyError):
         await edit_query_message(query, texts.out_of_date(_))
         return
-    if state == "from":
-        await edit_query_message(query, *await _start_question(context, chat_id, shown))
+    if isinstance(state, tuple):  # a value's own screen
+        await edit_query_message(query, *await _value_question(context, query.message, shown, state[1]))
         return
     step = step_of(state)
     if step is None:
         await _make(update, context, state, Content(), lambda text, markup=None: edit_query_message(query, text, markup))
         return
     try:
-        text, markup = await ask(context, chat_id, state)
+        text, markup = await ask(context, query.message, state)
     except UserError as err:  # replace on a schedule too rare for it, a first run already past: the summary as it was
-        text, markup = await ask(context, chat_id, shown)
+        text, markup = await ask(context, query.message, shown)
         text = await render_error(update, context, err, "schedule") + "\n" + text
     await edit_query_message(query, text, markup)
+
+
+def _valid(state: list[str]) -> bool:
+    """Forged or stale data (sch:=pts=x) makes no command the one-line syntax takes."""
+    try:
+        dom.parse(command_words(state))
+    except ScheduleError:
+        return False
+    return True
 
 
 async def _checked(context: BotContext, chat_id: int, state: list[str]) -> list[str]:
@@ -203,13 +259,13 @@ async def on_flow_button(update: Update, context: BotContext) -> None:
     try:
         await _checked(context, chat_id, state)
     except UserError as err:  # a past time: that step again
-        text, markup = await ask(context, chat_id, state[:-1])
+        text, markup = await ask(context, query.message, state[:-1])
         await edit_query_message(query, await render_error(update, context, err, "schedule") + "\n" + text, markup)
         return
     if step is None:
         await _make(update, context, state, Content(), lambda text, markup=None: edit_query_message(query, text, markup))
         return
-    await edit_query_message(query, *await ask(context, chat_id, state))
+    await edit_query_message(query, *await ask(context, query.message, state))
 
 
 async def _make(update: Update, context: BotContext, state: list[str], content: Content, show, teach: bool = True):
@@ -228,7 +284,7 @@ async def _make(update: Update, context: BotContext, state: list[str], content: 
         if again[-1:] == [FROM_LIST]:  # the list was empty: the content prompt again
             again = again[:-1]
 
-        text, markup = await ask(context, message.chat.id, again)
+        text, markup = await ask(context, message, again)
         await show(await render_error(update, context, err, "schedule") + "\n" + texts.try_again(_) + "\n" + text, markup)
         return None
     taught = "\n" + texts.one_line(_, command_line(state)) if teach else ""
@@ -283,28 +339,33 @@ async def on_flow_reply(update: Update, context: BotContext) -> None:
     context.actor = actor
     _ = context.tr
     show = lambda text, markup=None: reply(update, context, text, markup=markup)  # noqa: E731
-    if PLACEHOLDERS["start"] in words:  # the first run, typed (the summary comes back with it)
-        step = "start"
-        state = [w for w in state if not w.startswith(START)]
+    asked = asked_in(words)
+    if asked is not None:  # a value of the summary typed (the summary comes back with it)
+        step = asked
+        state = choose(state, "from" if asked == "start" else asked, None)
     if step in TYPED:
         try:
             today = await context.services.schedules.today(message.chat.id) if step in ("date", "start") else None
             value = dom.typed(step, message.text or "", today)
-            chosen = START + "_".join(value.split()) if step == "start" else cron_in_state(value) if step == "cron" else value
-            state = await _checked(context, message.chat.id, [*state, chosen])
             if step == "start":
+                state = choose(state, "from", "_".join(value.split()))
+            elif step in CHOSEN:
+                state = choose(state, step, value)
+            else:
+                state = await _checked(context, message.chat.id, [*state, cron_in_state(value) if step == "cron" else value])
+            if asked is not None:
                 await context.services.schedules.check(message.chat.id, command_words(state))
         except ScheduleError as err:
             line = texts.not_typed(_, step) if err.params.get("reason") == "typed" else await render_error(update, context, err)
-            text, markup = await (_start_question if step == "start" else ask)(context, message.chat.id, state)
+            text, markup = await (_value_question(context, message, state, step) if asked is not None else ask(context, message, state))
             await show(line + "\n" + text, markup)
             return
         if step_of(state) is None:
             await _close(context, prompt, await _make(update, context, state, Content(), show))
             return
-        text, markup = await ask(context, message.chat.id, state)
+        text, markup = await ask(context, message, state)
         if not _fits(markup):  # a long cron expression leaves no room in the buttons' 64 bytes
-            again_text, again_markup = await ask(context, message.chat.id, state[:-1])
+            again_text, again_markup = await ask(context, message, state[:-1])
             await show(texts.too_long_for_buttons(_, command_line(state)) + "\n" + again_text,
                        again_markup)
             return

@@ -13,27 +13,54 @@ WITH_CONTENT = ("post", "campaign", "quiz", "poll", "topic")
 ACTIONS = ("post", "reminder", "leaderboard", "campaign", "quiz", "poll", "topic", "report", "nps")
 # The topic of the week's content is optional: this last choice takes the next topic from the group's list.
 FROM_LIST = "list"
-# What a placeholder in a prompt's one-line command stands for (the typed answer replaces it).
-PLACEHOLDERS = {"time": "TIME", "date": "DATE", "interval": "INTERVAL", "cron": "CRON", "start": "FIRST"}
-# After the when and the action's own choices, a summary to check before saving; its buttons toggle these options
-# and choose the first run (`from`), and OK saves it (or asks for the content). They follow the positional choices.
+# What a placeholder in a prompt's one-line command stands for (the typed answer replaces it). `first N`'s is the N
+# after `first`.
+PLACEHOLDERS = {"time": "TIME", "date": "DATE", "interval": "INTERVAL", "cron": "CRON", "start": "FIRST",
+                "for": "DURATION", "pts": "+POINTS", "first": "N", "where": "topic:N"}
+# After the when and the action's own choices, a summary to check before saving; its buttons toggle these options,
+# open a screen for each value chosen there (CHOSEN: the first run `from`, a window's length `for`, what taking part
+# pays `pts`, how many right answers pay `first`, the forum topic `where`), and OK saves it (or asks for the
+# content). In the choices they are NAME=VALUE words after the positional ones.
 OK, START = "ok", "from="
-OPTION_WORDS = dom.OPTIONS  # pin, replace
+OPTION_WORDS = (*dom.OPTIONS, "multi")  # pin, replace, multi (a poll's several answers)
+_OPTION_FOR = {**dom.OPTIONS_FOR, "multi": ("poll",)}
+CHOSEN = ("from", "for", "pts", "first", "where")
+WINDOW = {"quiz": ("for", "pts", "first"), "poll": ("for", "pts"), "topic": ("for", "pts")}
 
 
 def is_extra(word: str) -> bool:
-    return word in OPTION_WORDS or word == OK or word == FROM_LIST or word.startswith(START)
+    return word in OPTION_WORDS or word == OK or word == FROM_LIST or word.partition("=")[0] in CHOSEN and "=" in word
 
 
 def extras_of(state: list[str]) -> list[str]:
     return [w for w in state[2:] if is_extra(w)]
 
 
+def chosen_of(state: list[str]) -> dict[str, str]:
+    """The summary's values chosen so far: {"for": "2h", "pts": "20", "from": "2026-12-10_09:00"…}."""
+    return dict(w.split("=", 1) for w in extras_of(state) if "=" in w)
+
+
+def choose(state: list[str], name: str, value: str | None) -> list[str]:
+    """The choices with `name` set to value (None: back to its default)."""
+    kept = [w for w in state if not (is_extra(w) and w.partition("=")[0] == name and "=" in w)]
+    return kept if value is None else [*kept, f"{name}={value}"]
+
+
 def options_for(action: str, kind: str) -> list[str]:
-    """The summary's toggles that mean something here (pin only what is posted; replace not for a single run)."""
-    return [o for o in OPTION_WORDS if action in dom.OPTIONS_FOR[o] and not (o == "replace" and kind == "once")]
+    """The summary's toggles that mean something here (pin only what is posted; replace not for a single run; multi
+    for a poll)."""
+    return [o for o in OPTION_WORDS if action in _OPTION_FOR[o] and not (o == "replace" and kind == "once")]
+
+
+def values_for(action: str, forum: bool) -> list[str]:
+    """The summary's values to choose here besides the first run: a window's for the activities that have one, and
+    in a forum supergroup the topic to post in (not for the weekly report, which goes to the admins or the group)."""
+    return [*WINDOW.get(action, ()), *(["where"] if forum and action != "report" else [])]
+
+
 TYPED = tuple(PLACEHOLDERS)  # the steps that take a typed answer
-_PLACEHOLDER_WORDS = {word: step for step, word in PLACEHOLDERS.items()}
+_PLACEHOLDER_WORDS = {word: step for step, word in PLACEHOLDERS.items() if step not in CHOSEN}
 
 
 def step_of(state: list[str]) -> str | None:
@@ -77,10 +104,17 @@ def command_words(state: list[str], placeholders: bool = False) -> list[str]:
         picked += [PLACEHOLDERS.get(step, step.upper()) for step in when[len(picked):]]
     extras = [w for w in rest if is_extra(w)]
     rest = [w for w in rest if not is_extra(w)]
-    start = [w[len(START):] for w in extras if w.startswith(START)]
-    first = ["from", *start[-1].split("_")] if start else (["from", PLACEHOLDERS["start"]] if placeholders == "start" else [])
-    options = [o for o in OPTION_WORDS if o in extras]
-    return ["monthly" if kind == "nth" else kind, *picked, *first, action, *rest[len(when):], *options]
+    chosen = chosen_of(state)
+    asked = lambda name: placeholders == name  # noqa: E731  (the value being asked shows its placeholder)
+    start = chosen.get("from")
+    first = ["from", *start.split("_")] if start else (["from", PLACEHOLDERS["start"]] if asked("start") else [])
+    window = [chosen["for"]] if "for" in chosen else [PLACEHOLDERS["for"]] if asked("for") else []
+    window += ["+" + chosen["pts"]] if "pts" in chosen else [PLACEHOLDERS["pts"]] if asked("pts") else []
+    window += ["first", chosen["first"]] if "first" in chosen else ["first", PLACEHOLDERS["first"]] if asked("first") else []
+    window += ["multi"] if "multi" in extras else []
+    options = [o for o in dom.OPTIONS if o in extras]
+    where = ["topic:" + chosen["where"]] if "where" in chosen else [PLACEHOLDERS["where"]] if asked("where") else []
+    return ["monthly" if kind == "nth" else kind, *picked, *first, action, *rest[len(when):], *window, *options, *where]
 
 
 def command_line(state: list[str], placeholders: bool = False) -> str:
@@ -114,9 +148,36 @@ def state_of(words: list[str]) -> list[str]:
             start = [START + "_".join(taken)]
         rest = rest[1 + len(taken):]
     action, args = rest[0], rest[1:]
-    options = [w for w in args if w in OPTION_WORDS]
-    args = [w for w in args if w not in OPTION_WORDS]
-    return [action, kind, *[w for w in when if w not in _PLACEHOLDER_WORDS], *args, *start, *options]
+    positional, chosen, options = [], [], []
+    i = 0
+    while i < len(args):
+        word = args[i]
+        if word in OPTION_WORDS:
+            options.append(word)
+        elif word == PLACEHOLDERS["where"] or word in (PLACEHOLDERS["for"], PLACEHOLDERS["pts"]):
+            pass  # the value being asked
+        elif word.lower().startswith("topic:"):
+            chosen.append("where=" + word[len("topic:"):].lower())
+        elif action in WINDOW and word == "first" and i + 1 < len(args):
+            if args[i + 1] != PLACEHOLDERS["first"]:
+                chosen.append("first=" + args[i + 1])
+            i += 1
+        elif action in WINDOW and (name := dom.window_word(word)) is not None:
+            chosen.append(f"{name}={word.lower().removeprefix('+')}")
+        else:
+            positional.append(word)
+        i += 1
+    return [action, kind, *[w for w in when if w not in _PLACEHOLDER_WORDS], *positional, *start, *chosen, *options]
+
+
+def asked_in(words: list[str]) -> str | None:
+    """Which of the summary's values a prompt's command asks for (its placeholder is there): "start", "for"…"""
+    for name in ("start", "for", "pts", "where"):
+        if PLACEHOLDERS[name] in words:
+            return name
+    if any(w == "first" and n == PLACEHOLDERS["first"] for w, n in zip(words, words[1:])):
+        return "first"
+    return None
 
 
 def legacy(data: str) -> list[str]:

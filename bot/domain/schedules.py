@@ -258,7 +258,8 @@ def typed(step: str, word: str, today: date_type | None = None) -> str:
     one-line syntax takes; ScheduleError(reason="typed", step=…) when it is not one, so the step is asked again. A
     date before `today` (group time) is refused as past."""
     word = word.strip().lower()
-    read = {"time": _time, "date": _date, "interval": _interval, "cron": _typed_cron, "start": _typed_start}.get(step)
+    read = {"time": _time, "date": _date, "interval": _interval, "cron": _typed_cron, "start": _typed_start,
+            "for": _typed_duration, "pts": _typed_points, "first": _typed_winners, "where": _typed_topic}.get(step)
     try:
         value = read([word], 0) if read is not None and word else None
     except ScheduleError as err:
@@ -270,6 +271,56 @@ def typed(step: str, word: str, today: date_type | None = None) -> str:
     if step in ("date", "start") and today is not None and datetime.strptime(value[:10], "%Y-%m-%d").date() < today:
         raise ScheduleError(reason="past")
     return value
+
+
+def _typed_duration(words: list[str], i: int) -> str:
+    """A window's length typed on its own (the step-by-step /schedule): what `[DURATION]` takes, 90m, 4h, 2d."""
+    minutes, _points, _first, _multi, used = _window_args(words, i, "")
+    if minutes is None or used != i + 1:
+        raise _bad(i, "duration", words[i])
+    return words[i].lower()
+
+
+def _typed_points(words: list[str], i: int) -> str:
+    """What taking part pays, typed on its own: 20 or +20 (the `+POINTS` of the one-line syntax) → "20"."""
+    m = _POINTS.match("+" + words[i].removeprefix("+"))
+    if not m:
+        raise _bad(i, "points", words[i])
+    return str(int(m.group(1)))
+
+
+def _typed_winners(words: list[str], i: int) -> str:
+    """How many right answers pay (`first N`), typed on its own: a number from 1 to MAX_WINNERS."""
+    word = words[i]
+    if not word.isdigit() or len(word) > 4 or not 1 <= int(word) <= MAX_WINNERS:
+        raise _bad(i, "winners", word)
+    return str(int(word))
+
+
+_TOPIC_LINK = re.compile(r"^(?:https?://)?t\.me/(?:c/\d+|[a-z]\w+)/(\d+)(?:/\d+)?$", re.IGNORECASE)
+
+
+def _typed_topic(words: list[str], i: int) -> str:
+    """The forum topic to post in, typed on its own: its number (12, #12, topic:12), its link (t.me/c/…/12) or
+    general → what `topic:` takes ("12", "general")."""
+    word = words[i].lower().removeprefix("topic:").lstrip("#")
+    link = _TOPIC_LINK.match(word)
+    word = link.group(1) if link else word
+    if word != "general" and not (word.isdigit() and 1 < int(word) < 2**31):
+        raise _bad(i, "topic", words[i])
+    return word
+
+
+def window_word(word: str) -> str | None:
+    """What a word of `[DURATION] [+POINTS]` is ("for", "pts"), or None (the step-by-step /schedule reads a prompt's
+    command back)."""
+    word = word.lower()
+    return "for" if _DURATION.match(word) else "pts" if _POINTS.match(word) else None
+
+
+def span_word(minutes: int) -> str:
+    """A length in minutes as the one-line syntax writes it: 90m, 3h, 2d."""
+    return f"{minutes // 1440}d" if minutes % 1440 == 0 else f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
 
 
 def looks_like_start(word: str) -> bool:

@@ -68,6 +68,10 @@ def or_type(_: Translator, step: str, command: str) -> str:
         "cron": _("Reply to this message with it, such as 0 9 * * 1-5 (09:00, Monday to Friday)."),
         "start": _("Or reply to this message with a date, or a date and a time, such as 2026-12-24 or "
                    "2026-12-24 18:00."),
+        "for": _("Or reply to this message with another length, such as 45m, 4h or 2d (at most 7 days)."),
+        "pts": _("Or reply to this message with another number, such as 15."),
+        "first": _("Or reply to this message with another number, such as 20."),
+        "where": _("Or reply to this message with the topic's number or link (t.me/c/…/12: the number at the end)."),
     }[step]
     return hint + "\n" + _("So far: <code>{command}</code>").format(command=escape(command))
 
@@ -82,6 +86,11 @@ def not_typed(_: Translator, step: str) -> str:
         "cron": _("That is not a cron expression: five fields, minute hour day-of-month month day-of-week, such as "
                   "0 9 * * 1-5."),
         "start": _("That is not a date, or a date and a time: type it as 2026-12-24 or 2026-12-24 18:00."),
+        "for": _("That is not a length: type a number and m (minutes), h (hours) or d (days), such as 45m, 4h or 2d, "
+                 "at most 7 days."),
+        "pts": _("That is not a number of points: type a whole number, such as 15."),
+        "first": _("That is not a number of right answers: type a whole number from 1 to 1000, such as 20."),
+        "where": _("That is not a forum topic: type its number (the number at the end of its link, t.me/c/…/12)."),
     }[step]
 
 
@@ -141,8 +150,73 @@ def summary(_: Translator, command: str, first: str, tz: str) -> str:
 
 
 def option_toggle(_: Translator, option: str, on: bool) -> str:
-    label = {"pin": _("📌 Pin each post (silently)"), "replace": _("♻️ Delete the previous copy")}[option]
+    label = {"pin": _("📌 Pin each post (silently)"), "replace": _("♻️ Delete the previous copy"),
+             "multi": _("🔢 Several answers allowed")}[option]
     return ("✅ " if on else "☐ ") + label
+
+
+def span(_: Translator, word: str) -> str:
+    """A length as the one-line syntax writes it (90m, 3h, 2d), read out."""
+    n, unit = int(word[:-1]), word[-1]
+    return {"m": _.ngettext("{n} minute", "{n} minutes", n), "h": _.ngettext("{n} hour", "{n} hours", n),
+            "d": _.ngettext("{n} day", "{n} days", n)}[unit].format(n=n)
+
+
+def pay_label(_: Translator, action: str, points: str) -> str:
+    n = int(points)
+    return (_("+{n} XP") if action == "topic" else _.ngettext("+{n} point", "+{n} points", n)).format(n=n)
+
+
+def winners_label(_: Translator, n: str) -> str:
+    return _("Only the first right answer") if int(n) == 1 else _("Only the first {n} right answers").format(n=n)
+
+
+def where_label(_: Translator, where: str) -> str:
+    """The two topics a button offers: the one the flow runs in, and General (another is typed)."""
+    return _("This topic") if where == "here" else _("The General topic")
+
+
+def _value(_: Translator, name: str, action: str, value: str) -> str:
+    if name == "for":
+        return span(_, value)
+    if name == "pts":
+        return pay_label(_, action, value)
+    if name == "first":
+        return _("Every right answer") if value == "all" else winners_label(_, value)
+    return where_label(_, value)
+
+
+def value_button(_: Translator, name: str, action: str, value: str, default: bool) -> str:
+    """A summary button showing a value to choose (the default until it is changed): "⏱ Open for 1 hour (default)"."""
+    shown = _value(_, name, action, value)
+    if name == "for":
+        label = _("⏱ Open for {value}").format(value=shown)
+    elif name == "pts":
+        label = (_("🎁 Each right answer: {value}") if action == "quiz" else _("🎁 Each voter: {value}") if action == "poll"
+                 else _("🎁 A member's first reply: {value}")).format(value=shown)
+    elif name == "first":
+        label = "🥇 " + shown
+    elif value in ("here", "general"):
+        label = _("🧵 Posts in this topic") if value == "here" else _("🧵 Posts in the General topic")
+    else:
+        label = _("🧵 Posts in topic {id}").format(id=escape(value))
+    return _("{label} (default)").format(label=label) if default else label
+
+
+def default_button(_: Translator, name: str, action: str, value: str) -> str:
+    return _("{label} (default)").format(label=_value(_, name, action, value))
+
+
+def value_question(_: Translator, name: str, action: str) -> str:
+    return {
+        "for": _("<b>New schedule.</b> How long does it stay open?") if action != "topic" else
+        _("<b>New schedule.</b> For how long do replies to the topic count?"),
+        "pts": _("<b>New schedule.</b> How many points does each right answer earn?") if action == "quiz" else
+        _("<b>New schedule.</b> How many points does each voter earn?") if action == "poll" else
+        _("<b>New schedule.</b> How much XP does a member's first reply earn?"),
+        "first": _("<b>New schedule.</b> Which right answers are paid?"),
+        "where": _("<b>New schedule.</b> In which forum topic should it post?"),
+    }[name]
 
 
 def first_run_button(_: Translator) -> str:

@@ -467,3 +467,148 @@ async def test_a_reply_to_the_summary_is_not_taken_as_the_content(pg, group):
     pointer = await answer(pg, group.owner, group.chat, summary, "好")
     assert pointer["text"] == "什么都没有保存：回复摘要不起作用。请按摘要上的“✅ 保存”来保存这个定时任务。"
     assert len(await pg.services.schedules.list(group.chat.id)) == 1
+
+
+async def test_a_quiz_window_is_chosen_on_the_summary_with_its_defaults_shown(pg, group):
+    """A quiz's window (how long it is open, what a right answer pays, how many right answers pay) was one-line only:
+    the summary shows each with its default (activities.quiz_minutes, quiz_points), kept by Save in one tap, or
+    changed on its own screen — a button, the default again, or a value typed as a reply (a bad one: its line and
+    the screen again)."""
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:quiz", "sch:quiz daily"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    summary = await press(pg, group.owner, group.chat, flow, "sch:quiz daily 20:00")
+    assert labels(summary) == ["☐ 📌 Pin each post (silently)", "⏱ Open for 1 hour (default)",
+                               "🎁 Each right answer: +10 points (default)", "🥇 Every right answer (default)",
+                               "📅 Choose the first run", "Next: the content ▶", "Cancel"]
+    screen = await press(pg, group.owner, group.chat, summary, "sch:=for")
+    assert screen["text"] == ("New schedule. How long does it stay open?\nOr reply to this message with another length,"
+                              " such as 45m, 4h or 2d (at most 7 days).\nSo far: /schedule daily 20:00 quiz DURATION")
+    assert labels(screen) == ["1 hour (default)", "15 minutes", "30 minutes", "3 hours", "12 hours", "1 day", "2 days",
+                              "7 days", "Cancel"]
+    summary = await press(pg, group.owner, group.chat, screen, "sch:=for=30m")
+    assert "\n/schedule daily 20:00 quiz 30m\n" in summary["text"] and labels(summary)[1] == "⏱ Open for 30 minutes"
+    screen = await press(pg, group.owner, group.chat, summary, "sch:=pts")
+    assert labels(screen)[:3] == ["+10 points (default)", "+5 points", "+20 points"]
+    for bad in ("lots", "-5", "+12345"):
+        again = await answer(pg, group.owner, group.chat, screen, bad)
+        assert again["text"].startswith("That is not a number of points: type a whole number, such as 15.\n"
+                                        "New schedule. How many points does each right answer earn?"), bad
+    summary = await answer(pg, group.owner, group.chat, again, "15")
+    assert "\n/schedule daily 20:00 quiz 30m +15\n" in summary["text"]
+    summary = await press(pg, group.owner, group.chat, await press(pg, group.owner, group.chat, summary, "sch:=first"),
+                          "sch:=first=3")
+    assert labels(summary)[1:4] == ["⏱ Open for 30 minutes", "🎁 Each right answer: +15 points",
+                                    "🥇 Only the first 3 right answers"]
+    back = await press(pg, group.owner, group.chat, await press(pg, group.owner, group.chat, summary, "sch:=for"), "sch:=for=-")
+    assert "\n/schedule daily 20:00 quiz +15 first 3\n" in back["text"]  # the default again
+    assert await pg.services.schedules.list(group.chat.id) == []
+    prompt = await ok(pg, group.owner, group.chat, back)
+    assert prompt["text"].endswith("Next time it fits in one line: /schedule daily 20:00 quiz +15 first 3 YOUR TEXT")
+    await answer(pg, group.owner, group.chat, prompt, "Which tea is green?\n*Longjing\nAssam")
+    [quiz] = await pg.services.schedules.list(group.chat.id)
+    assert (quiz.options["minutes"], quiz.options["points"], quiz.options["first"]) == (None, 15, 3)  # None: the default
+    # Keeping every default is the one tap the summary always had.
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:quiz", "sch:quiz daily"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    prompt = await ok(pg, group.owner, group.chat, await press(pg, group.owner, group.chat, flow, "sch:quiz daily 21:00"))
+    await answer(pg, group.owner, group.chat, prompt, "Which tea is black?\n*Assam\nLongjing")
+    quiz = (await pg.services.schedules.list(group.chat.id))[-1]
+    assert (quiz.options["minutes"], quiz.options["points"], quiz.options["first"]) == (None, None, None)
+
+
+async def test_a_polls_several_answers_and_a_topics_window_step_by_step(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:poll", "sch:poll every"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    summary = await press(pg, group.owner, group.chat, flow, "sch:poll every 12h")
+    assert labels(summary) == ["☐ 📌 Pin each post (silently)", "☐ 🔢 Several answers allowed", "⏱ Open for 1 day (default)",
+                               "🎁 Each voter: +5 points (default)", "📅 Choose the first run", "Next: the content ▶", "Cancel"]
+    summary = await press(pg, group.owner, group.chat, summary, "sch:=multi")
+    screen = await press(pg, group.owner, group.chat, summary, "sch:=for")
+    again = await answer(pg, group.owner, group.chat, screen, "8d")  # longer than 7 days
+    assert again["text"].startswith("That is not a length: type a number and m (minutes), h (hours) or d (days), such"
+                                    " as 45m, 4h or 2d, at most 7 days.\nNew schedule. How long does it stay open?")
+    summary = await answer(pg, group.owner, group.chat, again, "6h")
+    assert "\n/schedule every 12h poll 6h multi\n" in summary["text"]
+    prompt = await ok(pg, group.owner, group.chat, summary)
+    done = await answer(pg, group.owner, group.chat, prompt, "Tea or coffee?\nTea\nCoffee")
+    assert done["text"] == "Schedule #1 saved: every 12h · poll · multi. Next run: 2026-12-01 20:00 (UTC)."
+    [poll] = await pg.services.schedules.list(group.chat.id)
+    assert poll.options["multi"] and poll.options["minutes"] == 360
+    # The topic of the week: replies count for a while and pay XP (activities.topic_minutes, topic_xp).
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:topic", "sch:topic weekly", "sch:topic weekly @fri", "sch:topic weekly fri"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    summary = await press(pg, group.owner, group.chat, flow, "sch:topic weekly fri 18:00")
+    assert labels(summary)[1:3] == ["⏱ Open for 7 days (default)", "🎁 A member's first reply: +5 XP (default)"]
+    screen = await press(pg, group.owner, group.chat, summary, "sch:=pts")
+    assert screen["text"].startswith("New schedule. How much XP does a member's first reply earn?")
+    summary = await press(pg, group.owner, group.chat, screen, "sch:=pts=20")
+    summary = await press(pg, group.owner, group.chat, await press(pg, group.owner, group.chat, summary, "sch:=for"), "sch:=for=2d")
+    prompt = await ok(pg, group.owner, group.chat, summary)
+    assert prompt["text"].endswith("/schedule weekly fri 18:00 topic 2d +20 YOUR TEXT")
+    await answer(pg, group.owner, group.chat, prompt, "Your favourite oolong?")
+    topic = (await pg.services.schedules.list(group.chat.id))[-1]
+    assert (topic.options["minutes"], topic.options["points"]) == (2 * 24 * 60, 20)
+
+
+async def test_in_a_forum_the_summary_chooses_the_topic_to_post_in(pg):
+    """topic:N was one-line only. In a forum supergroup the summary offers the topic: the one the flow runs in
+    (default), the General topic, or another by its number or link typed as a reply; the post goes there."""
+    from tests.handlers.test_schedule_topics import forum
+
+    chat, owner, _alice, news, chat_topic = await forum(pg)
+    pg.sim.send(owner, "/schedule", chat, topic=news)
+    await pg.settle()
+    flow = last(pg, chat)
+    for data in ("sch:post", "sch:post daily"):
+        flow = await press(pg, owner, chat, flow, data)
+    summary = await press(pg, owner, chat, flow, "sch:post daily 09:00")
+    assert "🧵 Posts in this topic (default)" in labels(summary)
+    screen = await press(pg, owner, chat, summary, "sch:=where")
+    assert screen["text"] == ("New schedule. In which forum topic should it post?\nOr reply to this message with the"
+                              " topic's number or link (t.me/c/…/12: the number at the end).\nSo far: /schedule daily"
+                              " 09:00 post topic:N")
+    assert labels(screen) == ["This topic (default)", "The General topic", "Cancel"]
+    assert (await answer(pg, owner, chat, screen, "news"))["text"].startswith(
+        "That is not a forum topic: type its number (the number at the end of its link, t.me/c/…/12).")
+    summary = await answer(pg, owner, chat, screen, f"https://t.me/c/{str(chat.id)[4:]}/{chat_topic}")
+    assert f"\n/schedule daily 09:00 post topic:{chat_topic}\n" in summary["text"]
+    assert f"🧵 Posts in topic {chat_topic}" in labels(summary)
+    prompt = await ok(pg, owner, chat, summary)
+    await answer(pg, owner, chat, prompt, "Say hi!")
+    pg.sim.send(owner, "/schedule", chat, topic=news)  # the General topic, by its button
+    await pg.settle()
+    flow = last(pg, chat)
+    for data in ("sch:reminder", "sch:reminder daily"):
+        flow = await press(pg, owner, chat, flow, data)
+    summary = await press(pg, owner, chat, flow, "sch:reminder daily 10:00")
+    summary = await press(pg, owner, chat, await press(pg, owner, chat, summary, "sch:=where"), "sch:=where=general")
+    assert labels(summary)[0] == "🧵 Posts in the General topic"
+    await ok(pg, owner, chat, summary)
+    first, second = await pg.services.schedules.list(chat.id)
+    assert first.options["topic"] == chat_topic and "topic" not in second.options
+    pg.clock.set(datetime(2026, 12, 1, 9, 0, 2, tzinfo=UTC))
+    await tick(pg)
+    [post] = [m for m in pg.sim.replies(chat) if m.get("text") == "Say hi!"]
+    assert post["message_thread_id"] == chat_topic
+
+
+async def test_the_window_and_topic_choices_in_chinese(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/lang zh", group.chat)
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:quiz", "sch:quiz daily"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    summary = await press(pg, group.owner, group.chat, flow, "sch:quiz daily 20:00")
+    assert labels(summary)[1:4] == ["⏱ 开放 1 小时（默认）", "🎁 每个正确答案：+10 积分（默认）", "🥇 每个答对的人（默认）"]
+    screen = await press(pg, group.owner, group.chat, summary, "sch:=first")
+    assert screen["text"].startswith("新建定时任务。奖励哪些答对的人？\n或回复这条消息，输入其他数字，例如 20。")
+    again = await answer(pg, group.owner, group.chat, screen, "很多")
+    assert again["text"].startswith("这不是答对人数：请输入 1 到 1000 之间的整数，例如 20。")
+    summary = await answer(pg, group.owner, group.chat, again, "5")
+    assert labels(summary)[3] == "🥇 只奖励前 5 个答对的人"
