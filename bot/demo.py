@@ -192,10 +192,24 @@ async def run_demo(config: Config, out: TextIO = sys.stdout, keep: Path | None =
             print("\n── In Alice's private chat with Sticky, /me answers for her group", file=out)
             await script.dm(alice, "/me")
 
+            print("\n── Adam builds a weekly post step by step with buttons (/schedule alone), then it runs at its time", file=out)
+            await script.say(admin, "/schedule")
+            flow = sim.replies(group)[-1]
+            for data in ("sch:post", "sch:post weekly", "sch:post weekly @wed", "sch:post weekly wed", "sch:post weekly wed 18:00",
+                         "sch:=pin", "sch:=ok"):  # what, how often, the day, Next, the time; on the summary: pin, Next
+                await script.press(admin, flow, data)
+                flow = sim.message(group, flow["message_id"])
+            await script.say(admin, "🫖 Wednesday tasting notes: what did you brew this week?", reply_to=flow)
+            [weekly] = await pg.services.schedules.list(group.id)
+            pg.clock.set(weekly.next_run)
+            print(f"\n── {pg.clock.now():%Y-%m-%d %H:%M}: Adam's weekly post goes out by itself, pinned", file=out)
+            await _tick(pg)
+            await script.step()
+
             print("\n── Olivia schedules a daily post and a monthly member day (kept in the database)", file=out)
             await script.say(owner, "/schedule daily 21:00 post 🍵 Tea of the day: share what is in your cup!")
             await script.say(owner, "/schedule memberday")
-            [daily, memberday] = await pg.services.schedules.list(group.id)
+            [_weekly, daily, memberday] = await pg.services.schedules.list(group.id)
             pg.clock.set(daily.next_run)
             print(f"\n── {pg.clock.now():%Y-%m-%d %H:%M}: the scheduled post goes out by itself", file=out)
             await _tick(pg)

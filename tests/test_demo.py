@@ -78,6 +78,19 @@ def test_the_demo_runs_offline_and_tells_its_story(tmp_path):
     assert "Sticky: 📝 Quiz closed: Which tea is green?" in lines and "+15 points each: Alice" in lines  # a quiz won
     assert "[alice ⇄ Sticky] Sticky: Alice, your suggestion in Tea Lovers was accepted: “A tasting evening once a month”" in lines
     assert "[alice ⇄ Sticky]   New badge: Useful feedback" in lines
+    # A weekly post built with the buttons (/schedule alone): each press printed, the summary's command, the reply with
+    # the content, the saved line; then, at its time on the demo's clock, the post itself, pinned.
+    flow = lines.index("── Adam builds a weekly post step by step with buttons (/schedule alone), then it runs at its time")
+    scene = lines[flow:lines.index("── Olivia schedules a daily post and a monthly member day (kept in the database)")]
+    presses = [line for line in scene if line.startswith("· admin pressed")]
+    assert presses == ["· admin pressed '📝 A post'", "· admin pressed 'Some days of the week'", "· admin pressed 'Wed'",
+                       "· admin pressed 'Next ▶'", "· admin pressed '18:00'", "· admin pressed '☐ 📌 Pin each post (silently)'",
+                       "· admin pressed 'Next: the content ▶'"]
+    assert "/schedule weekly wed 18:00 post pin" in scene
+    assert "Sticky → admin: Schedule #1 saved: weekly wed 18:00 · post · pin. Next run: 2026-03-04 18:00 (UTC)." in scene
+    ran = scene.index("── 2026-03-04 18:00: Adam's weekly post goes out by itself, pinned")
+    assert "Sticky: 🫖 Wednesday tasting notes: what did you brew this week?" in scene[ran:]
+    assert "· Sticky pinned '🫖 Wednesday tasting notes: what did you '" in scene[ran:]
     # The group switched to Chinese answers in Chinese.
     assert "Sticky → owner: 从现在起，我在本群使用中文。" in lines
     casino = lines.index("gus: best casino in town! [deleted]")  # a blocklist entry's own action: {tmute 1h}
@@ -191,9 +204,11 @@ def check_blocks_happened(lines: list[str], path: Path) -> None:
     assert ("· activator_xp: not for commands (a rule that rewards pays for taking part, not for a command; a rule on"
             " the command trigger may)") in lines[command + 1:command + 12]
     assert one("SELECT COUNT(*) FROM modlog WHERE actor_id IS NULL AND target_id = 0") == (0,)
-    # The scheduled post went out by itself, once, at its time; the member day ran and paid Bob double.
-    assert one("SELECT last_run FROM schedules WHERE action = 'post' ORDER BY id")[0].startswith("2026-03-04T21:00")
-    assert one("SELECT COUNT(*) FROM push_log WHERE kind = 'schedule' AND outcome = 'sent'") == (2,)  # and the zh one
+    # The scheduled posts went out by themselves, once each, at their time; the member day ran and paid Bob double.
+    assert one("SELECT last_run FROM schedules WHERE spec = '21:00'")[0].startswith("2026-03-04T21:00")
+    weekly = one("SELECT spec, runs, last_run, options FROM schedules WHERE kind = 'weekly' AND action = 'post'")
+    assert weekly[:2] == ("wed 18:00", 1) and weekly[2].startswith("2026-03-04T18:00") and '"pin": true' in weekly[3]
+    assert one("SELECT COUNT(*) FROM push_log WHERE kind = 'schedule' AND outcome = 'sent'") == (3,)  # and the zh one
     assert one("SELECT COUNT(*) FROM ledger l JOIN users u ON u.user_id = l.user_id WHERE u.username = 'bob'"
                " AND l.reason = 'checkin' AND l.amount = 20") == (1,)
     # NPS: the four answers pressed are stored, the survey is closed, and the score shown is theirs.
