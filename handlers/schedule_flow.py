@@ -184,6 +184,8 @@ def _apply(state: list[str], op: str) -> list[str] | tuple[str, str]:
         return "ask", op
     name, eq, value = op.partition("=")
     if eq and name in CHOSEN:
+        if value != "-" and name != "from" and _typed(name, value) != value:  # forged data: out of date
+            raise ValueError(op)
         return choose(state, name, None if value == "-" else value)
     if op == OK:
         return [*state, OK]
@@ -198,7 +200,7 @@ async def _on_summary_button(update: Update, context: BotContext, query, op: str
     try:
         shown = state_of(split_words(command)[1:]) if command else None
         state = _apply(shown, op) if shown is not None else None
-        if state is None or (not isinstance(state, tuple) and not _valid(state)):
+        if state is None:
             raise ValueError(op)
     except (ValueError, IndexError, KeyError):
         await edit_query_message(query, texts.out_of_date(_))
@@ -218,13 +220,11 @@ async def _on_summary_button(update: Update, context: BotContext, query, op: str
     await edit_query_message(query, text, markup)
 
 
-def _valid(state: list[str]) -> bool:
-    """Forged or stale data (sch:=pts=x) makes no command the one-line syntax takes."""
+def _typed(name: str, value: str) -> str | None:
     try:
-        dom.parse(command_words(state))
+        return dom.typed(name, value)
     except ScheduleError:
-        return False
-    return True
+        return None
 
 
 async def _checked(context: BotContext, chat_id: int, state: list[str]) -> list[str]:
