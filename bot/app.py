@@ -240,8 +240,9 @@ def build_application(
     # Filters are asked left to right and stop at the first no: the cheap test that most messages fail goes first
     # (most messages are no reply), so a plain message is not asked the whole of GROUP_CHAT again for nothing.
     app.add_handler(MessageHandler(filters.REPLY & filters.UpdateType.MESSAGE & GROUP_CHAT, topics.on_group_reply), group=GROUP_TOPICS)
-    app.add_handler(MessageHandler(filters.REPLY & filters.ChatType.GROUPS & (filters.TEXT | filters.PHOTO) & ~filters.COMMAND,
-                                   schedule_flow.on_flow_reply), group=GROUP_FLOWS)
+    # …in the group, or in private chat on a connected group (/connect).
+    app.add_handler(MessageHandler(filters.REPLY & (filters.ChatType.GROUPS | filters.ChatType.PRIVATE)
+                                   & (filters.TEXT | filters.PHOTO) & ~filters.COMMAND, schedule_flow.on_flow_reply), group=GROUP_FLOWS)
     # A command is judged as a message (content rules: "/x <spam>" is spam) and, unless it is Sticky's own, by rules on
     # the `command` trigger (the command lock) and counted for flood; admins are exempt as for any message. An edited
     # command is judged as any edit.

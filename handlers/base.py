@@ -228,9 +228,11 @@ def _acts_in_place(markup) -> bool:
     return markup is not None and any(b.callback_data is not None for row in markup.inline_keyboard for b in row)
 
 
-async def reply(update: Update, context: BotContext, text: str, *, transient: bool = False, markup=None) -> Message | None:
+async def reply(update: Update, context: BotContext, text: str, *, transient: bool = False, markup=None,
+                remote_buttons: bool = False) -> Message | None:
     """Answer the message that triggered the update (None if it could not be sent). Transient answers (errors,
-    usage) are deleted later if configured."""
+    usage) are deleted later if configured. `remote_buttons`: the markup's buttons work pressed in private chat too
+    (they act on the connected group: the step-by-step /schedule), so a command run from there keeps them."""
     message = update.effective_message
     chat = update.effective_chat
     away = context.elsewhere
@@ -240,7 +242,7 @@ async def reply(update: Update, context: BotContext, text: str, *, transient: bo
         text = connection_texts.acting_on(context.tr, away.group_title) + "\n" + text
         context.answered_elsewhere = True
         return await best_effort(f"reply in {away.chat_id}", lambda: context.bot.send_message(
-            away.chat_id, text, reply_markup=None if _acts_in_place(markup) else markup,
+            away.chat_id, text, reply_markup=None if _acts_in_place(markup) and not remote_buttons else markup,
             reply_parameters=ReplyParameters(away.message_id, allow_sending_without_reply=True),
         ))
     # Best effort: the action it reports is done, and a reply that could not be sent does not make it an error.

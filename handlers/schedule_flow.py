@@ -6,12 +6,18 @@ time, date or interval as a reply — then, for what has content, a reply with i
 The state is the choices so far: in the buttons' data (`sch:ACTION KIND WORD…`), and in a prompt that takes a typed
 answer or the content, in the one-line command it shows (a placeholder such as TIME for what is still to come) — so
 a restart in the middle loses nothing. A typed answer that is not what the step asks for gets one line and the step
-again. It ends in the same service call as the one-line command."""
+again. It ends in the same service call as the one-line command. Started in private chat on a connected group
+(/connect), its buttons and replies act on that group (Place), the admin's rights asked of Telegram at each."""
 from __future__ import annotations
 
+import html
+import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram.constants import ChatType
+from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
 from bot.domain import schedules as dom
@@ -22,6 +28,7 @@ from bot.domain.schedule_flow import (ACTIONS, CHOSEN, FROM_LIST, OK, OPTION_WOR
                                       state_of, step_of, values_for)
 from bot.domain.schedules import ScheduleError, split_words
 from bot.services.schedules import Content
+from bot.texts import connections as connection_texts, translator
 from bot.texts import schedule_flow as texts
 from bot.texts import schedules as schedule_texts
 from bot.telegram_port import user_info
@@ -53,11 +60,10 @@ def start_markup(_) -> InlineKeyboardMarkup:
     return _rows([(_(label), _data([action])) for action, label in texts.ACTIONS], 2, _)
 
 
-async def ask(context: BotContext, where: Message, state: list[str]) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The question for the next step of these choices and its buttons; `where`: the flow's message or a reply to it
-    (its chat; in a forum, whether it is in a topic)."""
+async def ask(context: BotContext, where: Place, state: list[str]) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The question for the next step of these choices and its buttons, for the group the flow acts on."""
     _ = context.tr
-    chat_id = where.chat.id
+    chat_id = where.chat_id
     step = step_of(state)
     pick = lambda choices, per_row: _rows([(label, _data([*state, value])) for value, label in choices], per_row, _)  # noqa: E731
     if step == "action":
@@ -106,7 +112,7 @@ async def ask(context: BotContext, where: Message, state: list[str]) -> tuple[st
     return texts.question(_, "interval") + "\n" + typed_below, pick([(i, i) for i in INTERVALS], 5)
 
 
-async def _summary(context: BotContext, where: Message, state: list[str]) -> tuple[str, InlineKeyboardMarkup]:
+async def _summary(context: BotContext, where: Place, state: list[str]) -> tuple[str, InlineKeyboardMarkup]:
     """The choices to check before saving: the command, the first run, toggles for the options that apply here, a
     button per value to choose — a quiz's, poll's or topic's window (how long, what it pays, how many right answers
     pay), each showing its default until changed; in a forum the topic to post in; the first run — then Save (or
@@ -114,11 +120,11 @@ async def _summary(context: BotContext, where: Message, state: list[str]) -> tup
     they stay short whatever was chosen."""
     _ = context.tr
     action, kind = state[0], state[1]
-    tz = (await context.services.groups.settings(where.chat.id)).timezone
-    first = await context.services.schedules.check(where.chat.id, command_words(state))
+    tz = (await context.services.groups.settings(where.chat_id)).timezone
+    first = await context.services.schedules.check(where.chat_id, command_words(state))
     extras, chosen = extras_of(state), chosen_of(state)
     buttons = [(texts.option_toggle(_, o, o in extras), "sch:=" + o) for o in options_for(action, kind)]
-    for name in values_for(action, bool(where.chat.is_forum)):
+    for name in values_for(action, where.forum):
         value = chosen.get(name)
         shown = value if value is not None else _default(context, action, name, where)
         buttons.append((texts.value_button(_, name, action, shown, value is None), "sch:=" + name))
@@ -128,7 +134,7 @@ async def _summary(context: BotContext, where: Message, state: list[str]) -> tup
     return texts.summary(_, command_line(state), dom.local_text(first, tz), tz), _rows(buttons, 1, _)
 
 
-def _default(context: BotContext, action: str, name: str, where: Message) -> str:
+def _default(context: BotContext, action: str, name: str, where: Place) -> str:
     """A value the summary leaves as it is: the configured window and pay (activities.*), every right answer, the
     topic the flow runs in ("here") or the General one."""
     a = context.services.config.activities
@@ -137,11 +143,11 @@ def _default(context: BotContext, action: str, name: str, where: Message) -> str
     if name == "pts":
         return str({"quiz": a.quiz_points, "poll": a.poll_points}.get(action, a.topic_xp))
     if name == "where":
-        return "here" if where.is_topic_message else "general"
+        return "here" if where.topic is not None else "general"
     return "all"  # first: every right answer pays
 
 
-async def _value_question(context: BotContext, where: Message, state: list[str], name: str) -> tuple[str, InlineKeyboardMarkup]:
+async def _value_question(context: BotContext, where: Place, state: list[str], name: str) -> tuple[str, InlineKeyboardMarkup]:
     """A summary value's own screen: the default (`sch:=NAME=-`) and the usual values (`sch:=NAME=VALUE`) as
     buttons, or a value typed as a reply (the command it shows has the value's placeholder)."""
     _ = context.tr
@@ -162,10 +168,10 @@ async def _value_question(context: BotContext, where: Message, state: list[str],
     return texts.value_question(_, name, action) + "\n" + typed_below, _rows(buttons, 1 if name in ("first", "where") else 3, _)
 
 
-async def _start_question(context: BotContext, where: Message, state: list[str]) -> tuple[str, InlineKeyboardMarkup]:
+async def _start_question(context: BotContext, where: Place, state: list[str]) -> tuple[str, InlineKeyboardMarkup]:
     """From when the schedule runs (`from`): a date button, or a date and time typed as a reply; or as soon as due."""
     _ = context.tr
-    today = await context.services.schedules.today(where.chat.id)
+    today = await context.services.schedules.today(where.chat_id)
     days = [today + timedelta(days=n) for n in range(1, 8)]
     buttons = [(texts.as_soon_as_due(_), "sch:=" + START + "-")]
     buttons += [(texts.date_label(_, d, n + 1), "sch:=" + START + d.isoformat()) for n, d in enumerate(days)]
@@ -194,8 +200,47 @@ def _apply(state: list[str], op: str) -> list[str] | tuple[str, str]:
     raise ValueError(op)
 
 
-async def _on_summary_button(update: Update, context: BotContext, query, op: str) -> None:
+@dataclass(frozen=True)
+class Place:
+    """The group a flow acts on: its id; whether it is a forum and the topic the flow runs in; and, when the flow runs
+    in private chat on a connected group (/connect), that group's title — every message of it there is headed with
+    it, as a command's answer is."""
+
+    chat_id: int
+    forum: bool = False
+    topic: int | None = None
+    title: str | None = None
+
+    def headed(self, context: BotContext, text: str) -> str:
+        return text if self.title is None else connection_texts.acting_on(context.tr, self.title) + "\n" + text
+
+
+async def _place(context: BotContext, message: Message, user_id: int) -> Place:
+    """Where a press or a reply in this chat acts: the group itself, or from private chat the connected group —
+    the sender's rights asked of Telegram now, as for any command typed there (ConnectError: not connected, no
+    longer an admin), answering in the language a command run from there answers in."""
+    chat = message.chat
+    if chat.type != ChatType.PRIVATE:
+        return Place(chat.id, bool(chat.is_forum), message.message_thread_id if message.is_topic_message else None)
+    remote = await context.services.connections.admin(user_id, "schedule")
+    context.actor = remote.actor
+    chosen = await context.services.members.language(user_id)
+    context.tr = translator(chosen or (await context.services.groups.settings(remote.group.chat_id)).language)
+    return Place(remote.group.chat_id, title=remote.group.title)
+
+
+def _for_here(context: BotContext, place: Place, message: Message | None) -> bool:
+    """A flow message in private chat belongs to the group it is headed with: after /connect to another group its
+    buttons and prompts are out of date, never acting on the other group."""
+    if place.title is None:
+        return True
+    first = ((message.text if message is not None else None) or "").split("\n", 1)[0]
+    return first == re.sub(r"<[^>]+>", "", html.unescape(connection_texts.acting_on(context.tr, place.title)))
+
+
+async def _on_summary_button(update: Update, context: BotContext, query, op: str, place: Place) -> None:
     _ = context.tr
+    edit = lambda text, markup=None: edit_query_message(query, place.headed(context, text), markup)  # noqa: E731
     command = _pending_command(query.message)
     try:
         shown = state_of(split_words(command)[1:]) if command else None
@@ -203,21 +248,21 @@ async def _on_summary_button(update: Update, context: BotContext, query, op: str
         if state is None:
             raise ValueError(op)
     except (ValueError, IndexError, KeyError):
-        await edit_query_message(query, texts.out_of_date(_))
+        await edit(texts.out_of_date(_))
         return
     if isinstance(state, tuple):  # a value's own screen
-        await edit_query_message(query, *await _value_question(context, query.message, shown, state[1]))
+        await edit(*await _value_question(context, place, shown, state[1]))
         return
     step = step_of(state)
     if step is None:
-        await _make(update, context, state, Content(), lambda text, markup=None: edit_query_message(query, text, markup))
+        await _make(update, context, place, state, Content(), edit)
         return
     try:
-        text, markup = await ask(context, query.message, state)
+        text, markup = await ask(context, place, state)
     except UserError as err:  # replace on a schedule too rare for it, a first run already past: the summary as it was
-        text, markup = await ask(context, query.message, shown)
+        text, markup = await ask(context, place, shown)
         text = await render_error(update, context, err, "schedule") + "\n" + text
-    await edit_query_message(query, text, markup)
+    await edit(text, markup)
 
 
 def _typed(name: str, value: str) -> str | None:
@@ -236,55 +281,65 @@ async def _checked(context: BotContext, chat_id: int, state: list[str]) -> list[
 
 
 async def on_flow_button(update: Update, context: BotContext) -> None:
-    """sch:ACTION KIND WORD… → the next step's question (or, when nothing is left to ask, the schedule)."""
-    query, _ = update.callback_query, context.tr
+    """sch:ACTION KIND WORD… → the next step's question (or, when nothing is left to ask, the schedule). Pressed in
+    private chat, it acts on the connected group."""
+    query = update.callback_query
+    try:
+        place = await _place(context, query.message, query.from_user.id)
+    except UserError as err:  # from private: not connected (any more), or no longer an admin there
+        await answer_query(query, await render_error(update, context, err, "schedule"), show_alert=True)
+        return
+    _ = context.tr
     if context.actor.role < Role.ADMIN:
         await answer_query(query, texts.admins_only(_), show_alert=True)
         return
     await answer_query(query)
+    edit = lambda text, markup=None: edit_query_message(query, place.headed(context, text), markup)  # noqa: E731
     data = query.data[len("sch:"):]
     if data == "x":
-        await edit_query_message(query, texts.cancelled(_))
+        await edit(texts.cancelled(_))
+        return
+    if not _for_here(context, place, query.message):
+        await edit_query_message(query, texts.out_of_date(_))
         return
     if data.startswith("="):
-        await _on_summary_button(update, context, query, data[1:])
+        await _on_summary_button(update, context, query, data[1:], place)
         return
     state = data.split(" ") if " " in data or data in ACTIONS else legacy(data)
-    chat_id = query.message.chat.id
     try:
         step = step_of(state)
     except ValueError:
-        await edit_query_message(query, texts.out_of_date(_))
+        await edit(texts.out_of_date(_))
         return
     try:
-        await _checked(context, chat_id, state)
+        await _checked(context, place.chat_id, state)
     except UserError as err:  # a past time: that step again
-        text, markup = await ask(context, query.message, state[:-1])
-        await edit_query_message(query, await render_error(update, context, err, "schedule") + "\n" + text, markup)
+        text, markup = await ask(context, place, state[:-1])
+        await edit(await render_error(update, context, err, "schedule") + "\n" + text, markup)
         return
     if step is None:
-        await _make(update, context, state, Content(), lambda text, markup=None: edit_query_message(query, text, markup))
+        await _make(update, context, place, state, Content(), edit)
         return
-    await edit_query_message(query, *await ask(context, query.message, state))
+    await edit(*await ask(context, place, state))
 
 
-async def _make(update: Update, context: BotContext, state: list[str], content: Content, show, teach: bool = True):
+async def _make(update: Update, context: BotContext, place: Place, state: list[str], content: Content, show,
+                teach: bool = True):
     """The schedule itself, through the same service call as the one-line command; a refusal shows the step it
     concerns again (a past time: the time; the content: the content). `teach`: show the one-line command (the
     content prompt showed it already)."""
     _ = context.tr
-    message = update.effective_message if update.callback_query is None else update.callback_query.message
     words = command_words(state)
-    here = message.message_thread_id if message.is_topic_message else None
     try:
-        created = await context.services.schedules.create(message.chat.id, context.actor.user_id or None, words, content, here)
+        created = await context.services.schedules.create(place.chat_id, context.actor.user_id or None, words, content,
+                                                          place.topic)
     except UserError as err:
         past = isinstance(err, ScheduleError) and err.params.get("reason") == "past"
         again = state[:1 + len(WHEN[state[1]])] if past else state  # without the time
         if again[-1:] == [FROM_LIST]:  # the list was empty: the content prompt again
             again = again[:-1]
 
-        text, markup = await ask(context, message, again)
+        text, markup = await ask(context, place, again)
         await show(await render_error(update, context, err, "schedule") + "\n" + texts.try_again(_) + "\n" + text, markup)
         return None
     taught = "\n" + texts.one_line(_, command_line(state)) if teach else ""
@@ -316,7 +371,8 @@ def _pending_command(message) -> str | None:
 
 async def on_flow_reply(update: Update, context: BotContext) -> None:
     """An admin's reply to a prompt of the flow: a typed time, date or interval (the next step follows, or the
-    same step again with one line on what was wrong), or the content (text with its formatting, or a photo)."""
+    same step again with one line on what was wrong), or the content (text with its formatting, or a photo). In
+    private chat it acts on the connected group, and nothing else takes the reply (no pointer to /help)."""
     message = update.effective_message
     prompt = message.reply_to_message
     if prompt is None or prompt.from_user is None or prompt.from_user.id != context.bot.id:
@@ -330,49 +386,68 @@ async def on_flow_reply(update: Update, context: BotContext) -> None:
         step = step_of(state)
     except (ValueError, IndexError, KeyError):
         return
-    # Plain messages are not resolved to a role by the middleware (the per-message path stays cheap): this one is.
-    actor = await context.services.members.actor(
-        message.chat.id, message.chat.type, user_info(message.from_user) if message.from_user else None,
-        message.sender_chat.id if message.sender_chat else None, True)
-    if actor.role < Role.ADMIN:
+    if message.chat.type != ChatType.PRIVATE:
+        # Plain messages are not resolved to a role by the middleware (the per-message path stays cheap): this one is.
+        actor = await context.services.members.actor(
+            message.chat.id, message.chat.type, user_info(message.from_user) if message.from_user else None,
+            message.sender_chat.id if message.sender_chat else None, True)
+        if actor.role < Role.ADMIN:
+            return
+        context.actor = actor
+        await _on_reply(update, context, await _place(context, message, actor.user_id), prompt, words, state, step)
         return
-    context.actor = actor
+    try:
+        place = await _place(context, message, message.from_user.id)
+    except UserError as err:  # not connected (any more), or no longer an admin of the group
+        await reply(update, context, await render_error(update, context, err, "schedule"))
+        raise ApplicationHandlerStop() from None
+    if context.actor.role >= Role.ADMIN:
+        if _for_here(context, place, prompt):
+            await _on_reply(update, context, place, prompt, words, state, step)
+        else:
+            await reply(update, context, texts.out_of_date(context.tr))
+    raise ApplicationHandlerStop()  # answered: the pointer to /help is for text nothing took
+
+
+async def _on_reply(update: Update, context: BotContext, place: Place, prompt, words: list[str], state: list[str],
+                    step: str | None) -> None:
+    message = update.effective_message
     _ = context.tr
-    show = lambda text, markup=None: reply(update, context, text, markup=markup)  # noqa: E731
+    show = lambda text, markup=None: reply(update, context, place.headed(context, text), markup=markup)  # noqa: E731
     asked = asked_in(words)
     if asked is not None:  # a value of the summary typed (the summary comes back with it)
         step = asked
         state = choose(state, "from" if asked == "start" else asked, None)
     if step in TYPED:
         try:
-            today = await context.services.schedules.today(message.chat.id) if step in ("date", "start") else None
+            today = await context.services.schedules.today(place.chat_id) if step in ("date", "start") else None
             value = dom.typed(step, message.text or "", today)
             if step == "start":
                 state = choose(state, "from", "_".join(value.split()))
             elif step in CHOSEN:
                 state = choose(state, step, value)
             else:
-                state = await _checked(context, message.chat.id, [*state, cron_in_state(value) if step == "cron" else value])
+                state = await _checked(context, place.chat_id, [*state, cron_in_state(value) if step == "cron" else value])
             if asked is not None:
-                await context.services.schedules.check(message.chat.id, command_words(state))
+                await context.services.schedules.check(place.chat_id, command_words(state))
         except ScheduleError as err:
             line = texts.not_typed(_, step) if err.params.get("reason") == "typed" else await render_error(update, context, err)
-            text, markup = await (_value_question(context, message, state, step) if asked is not None else ask(context, message, state))
+            text, markup = await (_value_question(context, place, state, step) if asked is not None else ask(context, place, state))
             await show(line + "\n" + text, markup)
             return
         if step_of(state) is None:
-            await _close(context, prompt, await _make(update, context, state, Content(), show))
+            await _close(context, prompt, await _make(update, context, place, state, Content(), show))
             return
-        text, markup = await ask(context, message, state)
+        text, markup = await ask(context, place, state)
         if not _fits(markup):  # a long cron expression leaves no room in the buttons' 64 bytes
-            again_text, again_markup = await ask(context, message, state[:-1])
+            again_text, again_markup = await ask(context, place, state[:-1])
             await show(texts.too_long_for_buttons(_, command_line(state)) + "\n" + again_text,
                        again_markup)
             return
         await show(text, markup)
         return
     if step == "summary" and _is_summary(prompt):  # not the content: its buttons come first (say so, save nothing)
-        await reply(update, context, texts.summary_replied(_, state[0] in WITH_CONTENT), transient=True)
+        await reply(update, context, place.headed(context, texts.summary_replied(_, state[0] in WITH_CONTENT)), transient=True)
         return
     if step == "summary" and state[0] in WITH_CONTENT:  # a reply to the content prompt (its command shows no OK)
         state, step = [*state, OK], "content"
@@ -382,7 +457,7 @@ async def on_flow_reply(update: Update, context: BotContext) -> None:
     content = _content(message, body)
     if message.photo:
         content = Content(content.texts, message.photo[-1].file_id, content.buttons)
-    await _close(context, prompt, await _make(update, context, state, content, show, teach=False))
+    await _close(context, prompt, await _make(update, context, place, state, content, show, teach=False))
 
 
 async def _close(context: BotContext, prompt, created) -> None:

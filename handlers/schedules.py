@@ -242,7 +242,7 @@ async def cmd_schedule(update: Update, context: BotContext) -> None:
     if not args:  # step by step, with buttons
         from handlers.schedule_flow import start_markup
         from bot.texts import schedule_flow as flow_texts
-        await reply(update, context, flow_texts.question(context.tr, "action"), markup=start_markup(context.tr))
+        await reply(update, context, flow_texts.question(context.tr, "action"), markup=start_markup(context.tr), remote_buttons=True)
         return
     if args[0].lower() == "show":
         found = await context.services.schedules.get(chat.id, _id(context, 1))

@@ -612,3 +612,68 @@ async def test_the_window_and_topic_choices_in_chinese(pg, group):
     assert again["text"].startswith("这不是答对人数：请输入 1 到 1000 之间的整数，例如 20。")
     summary = await answer(pg, group.owner, group.chat, again, "5")
     assert labels(summary)[3] == "🥇 只奖励前 5 个答对的人"
+
+
+async def answer_dm(pg, user, prompt: dict, text: str) -> dict:
+    """`user` replies in their private chat with Sticky to a prompt there; the bot's answer."""
+    pg.sim.send(user, text, reply_to=prompt)
+    await pg.settle()
+    return last(pg, user)
+
+
+async def test_the_flow_from_private_chat_acts_on_the_connected_group(pg, group):
+    """/schedule typed in private on a connected group (/connect) showed its first question without buttons: a dead
+    end. The buttons work there, each press and reply acting on the connected group (the admin's rights asked of
+    Telegram each time), every message headed with the group; the post goes out in the group. After /connect to
+    another group the old buttons are out of date, and a member who lost admin is told so."""
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    admin = group.admin
+    await say(pg, admin, "/start")
+    await say(pg, admin, "/connect Tea Lovers")
+    await say(pg, admin, "/schedule")
+    flow = last(pg, admin)
+    assert flow["text"] == "[Tea Lovers]\nNew schedule. What should I schedule?"
+    assert labels(flow)[0] == "📝 A post"
+    for data in ("sch:post", "sch:post daily", "sch:post daily 21:00", "sch:=pin"):
+        flow = await press(pg, admin, admin, flow, data)
+    assert flow["text"].startswith("[Tea Lovers]\nNew schedule: check it before saving.\n/schedule daily 21:00 post pin\n")
+    prompt = await press(pg, admin, admin, flow, "sch:=ok")
+    assert prompt["text"].startswith("[Tea Lovers]\nLast step: reply to this message with the text to post")
+    in_group = len(pg.sim.replies(group.chat))
+    done = await answer_dm(pg, admin, prompt, "Good night, tea people")
+    assert done["text"] == "[Tea Lovers]\nSchedule #1 saved: daily 21:00 · post · pin. Next run: 2026-12-01 21:00 (UTC)."
+    assert not [m for m in pg.sim.replies(admin)[-3:] if "/help" in m.get("text", "")]  # no pointer to /help as well
+    assert len(pg.sim.replies(group.chat)) == in_group  # nothing said in the group
+    [made] = await pg.services.schedules.list(group.chat.id)
+    assert made.created_by == admin.id and made.options.get("pin")
+    pg.clock.set(datetime(2026, 12, 1, 21, 0, 2, tzinfo=UTC))
+    await tick(pg)
+    assert [p["text"] for p in bot_posts(pg, group.chat)][-1:] == ["Good night, tea people"]
+    # A typed answer in private: the time, then the summary, headed.
+    await say(pg, admin, "/schedule")
+    flow = last(pg, admin)
+    for data in ("sch:reminder", "sch:reminder daily"):
+        flow = await press(pg, admin, admin, flow, data)
+    summary = await answer_dm(pg, admin, flow, "20:30")
+    assert summary["text"].startswith("[Tea Lovers]\nNew schedule: check it before saving.\n/schedule daily 20:30 reminder\n")
+    # Connected to another group meanwhile: these buttons are not for it.
+    other = pg.sim.create_group("Coffee Club", owner=admin)
+    pg.sim.add_bot(other, by=admin)
+    await pg.settle()
+    await say(pg, admin, "/connect Coffee Club")
+    stale = await press(pg, admin, admin, summary, "sch:=ok")
+    assert stale["text"] == "These buttons are out of date; start again with /schedule."
+    assert [s.id for s in await pg.services.schedules.list(group.chat.id)] == [1]
+    assert await pg.services.schedules.list(other.id) == []
+    # No longer an admin of the connected group (Telegram says so at the press): refused, nothing is made.
+    await say(pg, admin, "/connect Tea Lovers")
+    await say(pg, admin, "/schedule")
+    flow = last(pg, admin)
+    pg.sim.demote(group.chat, admin, by=group.owner)
+    await pg.settle()
+    pg.sim.press(admin, flow, "sch:post")
+    await pg.settle()
+    assert pg.sim.calls("answerCallbackQuery")[-1].params["text"] == (
+        "You are no longer an admin of Tea Lovers, so this private chat no longer manages it (disconnected).")
+    assert pg.sim.message(admin, flow["message_id"])["text"] == "[Tea Lovers]\nNew schedule. What should I schedule?"
+    assert [s.id for s in await pg.services.schedules.list(group.chat.id)] == [1]
