@@ -58,7 +58,7 @@ from handlers import (
 )
 from handlers.base import attempt, spec_of
 from handlers.middleware import Middleware, translator_for
-from handlers.router import GROUP_CHAT, SERVICE_MESSAGE, CommandRouter
+from handlers.router import CommandRouter, GroupMessageRouter, always, new_reply, reply_with_text_or_photo, with_text
 from storage.activity import ActivityRepo
 from storage.db import Database
 from storage.feedback import FeedbackRepo
@@ -93,13 +93,12 @@ ALLOWED_UPDATES = [
 # Handler groups, in the order they run for one update.
 GROUP_MIDDLEWARE = -10
 GROUP_MAIN = 0
-GROUP_RULES = -2  # the rules engine judges every group message and edit first: a message a rule deletes goes no further
-GROUP_WORDS = 2  # plain-word triggers (check-in words) after commands
-GROUP_COUNTERS = 3  # per-message counters (chat XP) see every group message that stays, whatever else handled it
-GROUP_TOPICS = 4  # replies: to an open topic of the week (XP) or to one of its replies (counted toward the best)
-GROUP_FLOWS = 6  # a reply to one of Sticky's step-by-step prompts (the text of a scheduled post)
+# Every group message and edit (GroupMessageRouter): the rules engine first, a message a rule deletes goes no further;
+# then a plain message's own steps, and nothing else is asked. A command goes on to GROUP_MAIN's router.
+GROUP_RULES = -2
 GROUP_FUNNEL_START = -1  # /start ref_… and /start cap_… answer before the core /start (and stop there)
-GROUP_FUNNEL = 5  # join funnel: screening after lifecycle recorded the member; referral message counting
+GROUP_FUNNEL = 5  # join funnel: screening after lifecycle recorded the member; private answers
+GROUP_FLOWS = 6  # a reply in private chat to a step-by-step prompt, on a connected group
 GROUP_LAST = 9  # what nothing else took: an unknown command, plain text in private → a pointer to /help
 
 
@@ -219,7 +218,7 @@ def build_application(
     app.add_handler(ChatMemberHandler(lifecycle.on_chat_member, ChatMemberHandler.CHAT_MEMBER), group=GROUP_MAIN)
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, lifecycle.on_migrate), group=GROUP_MAIN)
     # Every command in one router (looked up by name); a new module's COMMANDS only needs adding to all_commands().
-    app.add_handler(CommandRouter(commands), group=GROUP_MAIN)
+    app.add_handler(router := CommandRouter(commands), group=GROUP_MAIN)
     app.add_handler(PollAnswerHandler(polls.on_poll_answer), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(points.on_season_button, pattern=r"^season:"), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(shop.on_shop_button, pattern=shop.CALLBACK_PATTERN), group=GROUP_MAIN)
@@ -234,25 +233,26 @@ def build_application(
     app.add_handler(CallbackQueryHandler(connections.on_connect_button, pattern=connections.CONNECT_PATTERN), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(core.on_language_button, pattern=core.LANGUAGE_PATTERN), group=GROUP_MAIN)
     app.add_handler(CallbackQueryHandler(connections.on_pick_button, pattern=connections.PICK_PATTERN), group=GROUP_MAIN)
-    in_groups = filters.ChatType.GROUPS & ~filters.COMMAND
-    app.add_handler(MessageHandler(in_groups & filters.TEXT, points.on_checkin_words), group=GROUP_WORDS)
-    app.add_handler(MessageHandler(GROUP_CHAT, points.on_group_message), group=GROUP_COUNTERS)
-    # Filters are asked left to right and stop at the first no: the cheap test that most messages fail goes first
-    # (most messages are no reply), so a plain message is not asked the whole of GROUP_CHAT again for nothing.
-    app.add_handler(MessageHandler(filters.REPLY & filters.UpdateType.MESSAGE & GROUP_CHAT, topics.on_group_reply), group=GROUP_TOPICS)
-    # …in the group, or in private chat on a connected group (/connect).
-    app.add_handler(MessageHandler(filters.REPLY & (filters.ChatType.GROUPS | filters.ChatType.PRIVATE)
-                                   & (filters.TEXT | filters.PHOTO) & ~filters.COMMAND, schedule_flow.on_flow_reply), group=GROUP_FLOWS)
-    # A command is judged as a message (content rules: "/x <spam>" is spam) and, unless it is Sticky's own, by rules on
-    # the `command` trigger (the command lock) and counted for flood; admins are exempt as for any message. An edited
-    # command is judged as any edit.
-    judged = filters.ChatType.GROUPS & ~SERVICE_MESSAGE & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE)
-    app.add_handler(MessageHandler(judged, rules.on_group_message), group=GROUP_RULES)
+    # A message someone wrote in a group, in one handler (handlers/router.py): the rules judge it first (a message
+    # a rule deletes goes no further; a command is judged as a message — content rules: "/x <spam>" is spam — and,
+    # unless it is Sticky's own, by rules on the `command` trigger and counted for flood; admins are exempt as for any
+    # message; an edit is judged as an edit); then, in this order, what a plain message (no command) goes through.
+    # Each step's condition is the one its own handler had (a new message and an edit alike unless it says new).
+    app.add_handler(GroupMessageRouter(rules.on_group_message, router, [
+        (points.on_checkin_words, with_text),  # plain-word triggers (check-in words)
+        (points.on_group_message, always),  # per-message counters (chat XP)
+        (topics.on_group_reply, new_reply),  # replies to an open topic of the week (XP), or to one of its replies
+        (funnel.on_group_message, always),  # join funnel: referral message counting
+        (schedule_flow.on_flow_reply, reply_with_text_or_photo),  # a reply to one of Sticky's step-by-step prompts
+    ]), group=GROUP_RULES)
+    # A reply in private chat to one of Sticky's step-by-step prompts acts on the connected group (/connect); in a
+    # group, such a reply is the router's last step.
+    app.add_handler(MessageHandler(filters.REPLY & filters.ChatType.PRIVATE & (filters.TEXT | filters.PHOTO) & ~filters.COMMAND,
+                                   schedule_flow.on_flow_reply), group=GROUP_FLOWS)
     app.add_handler(CommandHandler("start", funnel.on_start_payload, filters.ChatType.PRIVATE & filters.Regex(r"^/start(@\w+)? (ref|cap)_")), group=GROUP_FUNNEL_START)
     app.add_handler(ChatMemberHandler(funnel.on_chat_member, ChatMemberHandler.CHAT_MEMBER), group=GROUP_FUNNEL)
     app.add_handler(ChatJoinRequestHandler(funnel.on_join_request), group=GROUP_FUNNEL)
     app.add_handler(CallbackQueryHandler(funnel.on_captcha_button, pattern=r"^cap:\d+:\d+$"), group=GROUP_FUNNEL)
-    app.add_handler(MessageHandler(GROUP_CHAT, funnel.on_group_message), group=GROUP_FUNNEL)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, funnel.on_private_text), group=GROUP_FUNNEL)
     app.add_handler(MessageHandler(filters.COMMAND, core.on_unknown_command), group=GROUP_LAST)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, core.on_private_chatter), group=GROUP_LAST)

@@ -1,16 +1,18 @@
 """Dispatch that costs the same however many commands there are: one handler finds a command by name in a dict
-(instead of ~35 CommandHandlers asked in turn), and "is this a service message?" is answered by reading the
-fields PTB's StatusUpdate.ALL asks about, at once, instead of its ~45 filters in turn."""
+(instead of ~35 CommandHandlers asked in turn); one handler takes a message someone wrote in a group through every
+feature that looks at it, in order (instead of PTB asking ~30 handlers and their filters per message); and "is this
+a service message?" is answered by reading the fields PTB's StatusUpdate.ALL asks about, at once, instead of its
+~45 filters in turn."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from operator import attrgetter
 from typing import Any
 
 from telegram import Chat, Message, MessageEntity, Update
-from telegram.ext import BaseHandler, filters
+from telegram.ext import Application, ApplicationHandlerStop, BaseHandler, filters
 
 from bot.context import BotContext
 from handlers.base import Callback, spec_of
@@ -106,8 +108,8 @@ def _service_fields() -> tuple[str, ...]:
 class _ServiceMessage(filters.UpdateFilter):
     """filters.StatusUpdate.ALL's answer for a fraction of its cost: it asks ~45 filters in turn (about 60 µs a
     message, three times per message once every feature had its handler); this reads the same fields at once.
-    Asked about five times per message (the middleware, GROUP_CHAT in several handlers, the rules' handler): the
-    answer for the last update asked is kept (an Update does not change, and the one kept cannot be another's id)."""
+    Asked several times per message (the middleware, the group-message router, GROUP_CHAT): the answer for the
+    last update asked is kept (an Update does not change, and the one kept cannot be another's id)."""
 
     __slots__ = ("_fields", "_last")
 
@@ -129,3 +131,88 @@ class _ServiceMessage(filters.UpdateFilter):
 SERVICE_MESSAGE = _ServiceMessage()
 # A message someone wrote in a group (not a command, not "X joined" or a pin): what counters and gates look at.
 GROUP_CHAT = filters.ChatType.GROUPS & ~filters.COMMAND & ~SERVICE_MESSAGE
+
+
+# When a step of the group-message path applies to a message (the message, whether it is new rather than an edit):
+# the filters its MessageHandler had, less what every message that reaches the steps already is (in a group, not a
+# service message, not a command).
+Applies = Callable[[Message, bool], bool]
+Step = tuple[Callback, Applies]
+
+
+def always(message: Message, new: bool) -> bool:
+    return True
+
+
+def with_text(message: Message, new: bool) -> bool:
+    return bool(message.text)
+
+
+def new_reply(message: Message, new: bool) -> bool:
+    return new and message.reply_to_message is not None
+
+
+def reply_with_text_or_photo(message: Message, new: bool) -> bool:
+    return message.reply_to_message is not None and bool(message.text or message.photo)
+
+
+def _is_command(message: Message) -> bool:
+    """filters.COMMAND: the first entity is a bot_command at offset 0."""
+    entities = message.entities
+    return bool(entities) and entities[0].type == MessageEntity.BOT_COMMAND and entities[0].offset == 0
+
+
+class GroupMessageRouter(BaseHandler[Update, BotContext, None]):
+    """Every message and edit someone wrote in a group (not a service message) in one handler: the rules judge it
+    first (`judge`; a message they delete goes no further), then, unless it is a command, each step whose condition
+    holds runs in turn — what handler groups did before, in their order, with the same conditions — and nothing
+    after it is asked (ApplicationHandlerStop): no other handler takes a plain group message. Rose's `@admin` in
+    reply, a plain message that is also the command /report, goes to the one command router between the rules and
+    the steps, where its handler group had it. A command goes on through PTB's groups after the rules (the command
+    router, the unknown-command pointer), as before. As between handler groups, a step that fails is handed to the
+    error handler and the next step still runs."""
+
+    __slots__ = ("judge", "commands", "steps")
+
+    def __init__(self, judge: Callback, commands: CommandRouter, steps: Sequence[Step]) -> None:
+        super().__init__(self._unused)
+        self.judge, self.commands, self.steps = judge, commands, tuple(steps)
+
+    @staticmethod
+    async def _unused(update: Update, context: BotContext) -> None:  # BaseHandler wants a callback
+        raise AssertionError("GroupMessageRouter calls each step's own callback")
+
+    def check_update(self, update: object) -> Message | None:
+        # Sticky asks Telegram for no business or guest messages (bot.app.ALLOWED_UPDATES): in a group, a message
+        # or an edit.
+        if not isinstance(update, Update):
+            return None
+        message = update.message or update.edited_message
+        if message is None or message.chat.type not in (Chat.GROUP, Chat.SUPERGROUP) or SERVICE_MESSAGE.filter(update):
+            return None
+        return message
+
+    async def handle_update(self, update: Update, application: Application, check_result: Message, context: BotContext) -> None:
+        message, new = check_result, update.message is not None
+        await _step(self.judge(update, context), update, application)
+        if _is_command(message):
+            return  # on to the command router and what follows it
+        routed = self.commands.check_update(update)  # @admin in reply
+        if routed is not None:
+            await _step(self.commands.handle_update(update, application, routed, context), update, application)
+        for callback, applies in self.steps:
+            if applies(message, new):
+                await _step(callback(update, context), update, application)
+        raise ApplicationHandlerStop()
+
+
+async def _step(step, update: Update, application: Application) -> None:
+    """One step, as PTB runs a handler group's: ApplicationHandlerStop ends the update's handling; any other error
+    goes to the error handler and the update goes on to the next step (unless the error handler stops it)."""
+    try:
+        await step
+    except ApplicationHandlerStop:
+        raise
+    except Exception as exc:
+        if await application.process_error(update=update, error=exc):
+            raise ApplicationHandlerStop() from None

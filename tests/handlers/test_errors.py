@@ -3,11 +3,15 @@ user gets one line, in the group's language — never silence, never a traceback
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 
 from telegram import Update
 
+from bot.context import BotContext
 from bot.texts import translator
 from bot.texts.core import internal_error
+from handlers import points as hp
+from tests.handlers.test_campaigns import chat_xp
 from tests.helpers import say
 
 
@@ -53,3 +57,24 @@ async def test_an_error_where_the_bot_cannot_write_is_only_logged(pg, group, mon
         f"error handling update {updates[0]['update_id']}: disk on fire",
         f"could not tell chat {group.chat.id} about the error",
     ]
+
+
+async def test_a_group_message_whose_rules_fail_is_still_counted_and_answered_once(pg, group, monkeypatch, caplog):
+    """Each feature a group message goes through is a step of its own: one that fails is logged and answered, and
+    the message still goes through the others (its chat XP), as it did when each was a handler group of its own."""
+    async def broken(*args, **kwargs):
+        raise RuntimeError("rules on fire")
+
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc))
+    await hp.job_flush(BotContext(pg.app))  # what the greetings earned
+    before = await chat_xp(pg, group.chat, group.alice)
+    pg.clock.set(datetime(2026, 12, 1, 8, 30, tzinfo=timezone.utc))
+    monkeypatch.setattr(pg.services.rules, "judge", broken)
+    replies = len(pg.sim.replies(group.chat))
+    with caplog.at_level(logging.ERROR, logger="bot.app"):
+        await say(pg, group.alice, "good morning all", group.chat)
+    await hp.job_flush(BotContext(pg.app))
+
+    assert [r.getMessage().split(": ", 1)[1] for r in caplog.records if r.name == "bot.app"] == ["rules on fire"]
+    assert [m["text"] for m in pg.sim.replies(group.chat)[replies:]] == [internal_error(translator("en"))]
+    assert len(await chat_xp(pg, group.chat, group.alice)) == len(before) + 1
