@@ -151,6 +151,15 @@ def _facts(conn: sqlite3.Connection, chat_id: int, user_id: int, with_messages: 
     return FactsRow(True, row[0], row[1], from_iso(row[2]), row[3] or 0, messages)
 
 
+def _holders(conn: sqlite3.Connection, chat_id: int) -> list[tuple[int, str | None, str | None]]:
+    """(user, tg_role, community_role) of the group's members who hold a role: Telegram's owner and admins
+    (members_admins) and the community's activators and spreaders (members_role); nobody else is read."""
+    return [(r[0], r[1], r[2]) for r in conn.execute(
+        "SELECT user_id, tg_role, community_role FROM members WHERE chat_id = ? AND tg_role IS NOT NULL"
+        " UNION SELECT user_id, tg_role, community_role FROM members WHERE chat_id = ? AND community_role IS NOT NULL",
+        (chat_id, chat_id))]
+
+
 def _inactive(conn: sqlite3.Connection, chat_id: int, since: str | None, until: str, after: int | None,
               limit: int) -> list[tuple[int, str]]:
     """Present members (not bots, not admins) whose last sign of life (message, join, first sighting) is in
@@ -404,6 +413,10 @@ class RulesRepo:
 
     async def facts(self, chat_id: int, user_id: int, with_messages: bool) -> FactsRow:
         return await self.db.read(_facts, chat_id, user_id, with_messages)
+
+    async def role_holders(self, chat_id: int) -> list[tuple[int, str | None, str | None]]:
+        """(user, tg_role, community_role) of every member of the group who holds a role, in one read."""
+        return await self.db.read(_holders, chat_id)
 
     async def inactive(self, chat_id: int, since: datetime | None, until: datetime, after: int | None = None,
                        limit: int = 1000) -> list[tuple[int, datetime]]:

@@ -1086,20 +1086,26 @@ def evaluate(event: Event, rules: Iterable[Rule], member: MemberFacts, window: W
 
 
 # The conditions that look at the member (MemberFacts); every other one looks only at the event, the window and the
-# group's clock.
+# group's clock. Of those, the role conditions need only the member's role.
 MEMBER_CONDITIONS = frozenset({"days", "messages", "tier", "lacks", "role", "rolein"})
+ROLE_CONDITIONS = frozenset({"role", "rolein"})
+_BEYOND_ROLE = MEMBER_CONDITIONS - ROLE_CONDITIONS
 _NOBODY = MemberFacts()
+_AS_ROLE = {role: MemberFacts(role=role) for role in Role}
 
 
-def may_fire(event: Event, rules: Iterable[Rule], window: Window, now: datetime, ctx: Ctx | None = None) -> bool:
+def may_fire(event: Event, rules: Iterable[Rule], window: Window, now: datetime, ctx: Ctx | None = None,
+             role: Role | None = None) -> bool:
     """Whether some rule could fire on this event for some member: evaluate with the member unknown (a condition on
     the member taken as holding, nobody exempt or approved, nothing stopped). False: evaluate fires nothing on it,
-    whoever the member is, so the member need not be read."""
+    whoever the member is, so the member need not be read. With the member's `role` known (the group's role map),
+    the role conditions are judged with it: False then means nothing fires for any member of that role."""
     ctx = ctx or Ctx()
+    unknown, member = (MEMBER_CONDITIONS, _NOBODY) if role is None else (_BEYOND_ROLE, _AS_ROLE[role])
     for rule in rules:
         if not rule.enabled or not _triggered(rule, event) or command_reward(rule, event):
             continue
-        if not all(c.key in MEMBER_CONDITIONS or _holds(c, event, _NOBODY, window, ctx, now) for c in rule.conditions):
+        if not all(c.key in unknown or _holds(c, event, member, window, ctx, now) for c in rule.conditions):
             continue
         last = window.fired.get((rule.id, event.user_id))
         if rule.cooldown and last is not None and event.date - last < rule.cooldown:

@@ -19,7 +19,7 @@ from bot.domain.points import Reason
 from bot.domain.roles import Role, role_from
 from bot.domain.rules import (
     BLOCKLIST_RULE, BlockAction, block_action_line, block_tag, is_blocklist, FLOOD_MAX_WINDOW, FLOOD_RULE, LOCK_PREFIX, LOCKS, MAX_RULES, Ctx, Decision, Event, Fired, MemberFacts, Part, Rule, RuleError, RuleSyntaxError,
-    Counted, Window, evaluate, flood_line, may_fire, window_counts, flood_of, inactivity_thresholds, listed_in, parse_rule, violation_windows, window_horizon,
+    ROLE_CONDITIONS, Counted, Window, evaluate, flood_line, may_fire, window_counts, flood_of, inactivity_thresholds, listed_in, parse_rule, violation_windows, window_horizon,
 )
 from bot.domain.rules_io import Diff, RuleSet, RulesImportError, diff, export_text, parse_import
 from bot.services.actions import Action, Outcome
@@ -60,6 +60,7 @@ class Loaded:
     reasons: dict[str, dict[str, str]] = field(default_factory=dict)  # list -> entry -> its reason (/addblocklist w why)
     ctx: Ctx | None = None  # what evaluation sees beside the event (lists compiled once); local time set per event
     clock_rules: bool = False  # whether a rule asks the group's local time (`time`): only then is it worked out
+    roles: bool = False  # whether an enabled rule has a role condition (`role`, `rolein`): the role map is kept
 
 
 @dataclass
@@ -121,6 +122,9 @@ class RulesService:
         self._swept: dict[int, datetime] = {}
         self._sweep_turns: deque[int] = deque()  # each chat in self._members once
         self._in_turns: set[int] = set()
+        # (chat) -> who holds a role there (owner, admins, activators, spreaders): a role condition is judged from it
+        # without reading the member (`role = activator` is false for nearly everyone who speaks).
+        self._roles: dict[int, _RoleMap] = {}
         self._ctx_tiers = tuple(t.key for t in tiers)
         self._ctx_perks = tuple(frozenset(t.perks) for t in tiers)
 
@@ -144,6 +148,7 @@ class RulesService:
             any(c.key == "messages" for r in enabled for c in r.conditions),
             inactivity_thresholds(enabled), violation_windows(enabled), window_horizon(rules), reasons,
             Ctx(self._ctx_tiers, self._ctx_perks, lists), any(c.key == "time" for r in rules for c in r.conditions),
+            any(c.key in ROLE_CONDITIONS for r in enabled for c in r.conditions),
         )
         self._cache[chat_id] = loaded
         await self._arm_inactivity(chat_id, loaded)
@@ -419,8 +424,28 @@ class RulesService:
         if user_id is None:
             self._members.pop(chat_id, None)
             self._swept.pop(chat_id, None)
+            self._roles.pop(chat_id, None)
         else:
             self._members.get(chat_id, {}).pop(user_id, None)
+            held = self._roles.get(chat_id)
+            if held is not None:
+                held.forget(user_id)
+
+    async def _role(self, chat_id: int, user_id: int, now: datetime) -> Role | None:
+        """The member's role from the group's role map — who holds one, read in one go once a MEMBER_TTL (the
+        backstop, as for member rows) and kept up to date by forget_member — or None when it is not known without
+        reading the member: their role changed since (until their row is read again), or the map is being read."""
+        held = self._roles.get(chat_id)
+        if held is None or now - held.at >= MEMBER_TTL:
+            held = self._roles[chat_id] = _RoleMap(now)  # in place during the read: a change meanwhile is noted in it
+            holders = await self.repo.role_holders(chat_id)
+            if self._roles.get(chat_id) is not held:  # the group was forgotten during the read
+                return None
+            held.roles.update((user, role_from(tg, community)) for user, tg, community in holders if user not in held.unsure)
+            held.ready = True
+        if not held.ready or user_id in held.unsure:
+            return None
+        return held.roles.get(user_id, Role.MEMBER)
 
     async def _member_row(self, chat_id: int, user_id: int, messages: bool, now: datetime) -> FactsRow:
         """The member row, from memory when it was read less than MEMBER_TTL ago — unless their message count is
@@ -445,7 +470,11 @@ class RulesService:
             if chat_id not in self._in_turns:
                 self._in_turns.add(chat_id)
                 self._sweep_turns.append(chat_id)
+        held = self._roles.get(chat_id)
+        changes = held.changes if held is not None else 0
         row = await self.repo.facts(chat_id, user_id, messages)
+        if held is not None and held.ready and self._roles.get(chat_id) is held and held.changes == changes:
+            held.known(user_id, role_from(row.tg_role, row.community_role) if row.known else Role.MEMBER)
         if self._members.get(chat_id) is not known:  # forget_member dropped the group during the read: not kept
             return row
         if len(known) >= MEMBER_CACHE:  # bounded: the oldest half goes
@@ -521,8 +550,10 @@ class RulesService:
             window.horizon = loaded.horizon
             window.record(event.user_id, event.date, event.text)  # an edit is never counted again
         ctx = await self._ctx(event.chat_id, loaded, event.date, settings)
-        if not may_fire(event, loaded.rules, window, self.clock.now(), ctx):
-            return None  # nothing can fire, whoever sent it: the member is not read (a member's first message read them)
+        now = self.clock.now()
+        role = await self._role(event.chat_id, event.user_id, now) if loaded.roles else None
+        if not may_fire(event, loaded.rules, window, now, ctx, role):
+            return None  # nothing can fire for anyone of their role: the member is not read
         facts = await self.facts(event.chat_id, event.user_id, exempt, self.clock.now(), loaded.messages, this_message=counted)
         decision = evaluate(event, loaded.rules, facts, window, self.clock.now(), ctx)
         if not decision.effects:
@@ -872,6 +903,30 @@ def _floods(rule: Rule) -> bool:
 PENALTIES = frozenset({"mute", "ban", "kick", "warn", "violation"})
 WRITES = frozenset({"delete", "mute", "ban", "kick", "warn", "violation", "reset", "points", "xp", "badge", "give", "take", "notify"})
 MEMBER_TTL = timedelta(seconds=60)
+
+
+class _RoleMap:
+    """A group's role holders (user -> role; everyone else is a member) as read at `at`, less the members whose role
+    changed since (`unsure`, until their row is read again). `changes` counts those changes, so a row read across
+    one is not taken as the news."""
+
+    __slots__ = ("at", "roles", "unsure", "changes", "ready")
+
+    def __init__(self, at: datetime) -> None:
+        self.at, self.roles, self.unsure, self.changes, self.ready = at, {}, set(), 0, False
+
+    def forget(self, user_id: int) -> None:
+        self.roles.pop(user_id, None)
+        self.unsure.add(user_id)
+        self.changes += 1
+
+    def known(self, user_id: int, role: Role) -> None:
+        """The member's role as their row, read just now, says."""
+        self.unsure.discard(user_id)
+        if role == Role.MEMBER:
+            self.roles.pop(user_id, None)
+        else:
+            self.roles[user_id] = role
 MEMBER_CACHE = 20_000  # members per group kept in memory
 MAX_ESCALATION = 3  # escalation rules that add violations that escalate…: this deep at most
 INACTIVITY_WORK = "rules:inactive"

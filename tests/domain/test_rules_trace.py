@@ -209,13 +209,14 @@ def test_normalise_of_ascii_is_what_the_unicode_forms_give():
 def test_may_fire_is_false_only_where_evaluate_fires_nothing_for_any_member():
     """The member is read for a message only when may_fire says some rule could fire on it: for random rules and
     messages, when it says no, evaluate fires nothing whoever the member is (every role, tier, age, count, exempt or
-    approved); and it says no often (most messages meet no content rule), so the read it saves is real."""
+    approved), and with the member's role given, nothing for anyone of that role; and it says no often (most messages
+    meet no content rule), so the read it saves is real."""
     rnd = random.Random(11)
     parsed = [parse_rule(line, f"r{i}") for i, line in enumerate(LINES)]
     members = [MemberFacts(role, tier, "bronze", days, count, exempt=exempt, approved=approved)
                for role in Role for tier in (0, 2) for days, count in ((0, 0), (5, 9))
                for exempt, approved in ((False, False), (True, False), (False, True))]
-    said_no = said_yes_and_fired = 0
+    said_no = said_yes_and_fired = said_no_for_role = 0
     for case in range(500):
         rules = [type(r)(r.triggers, r.conditions, r.effects, r.name, i + 1, rnd.random() > 0.15, r.cooldown, r.continue_after)
                  for i, r in enumerate(rnd.sample(parsed, rnd.randint(1, 6)))]
@@ -236,7 +237,13 @@ def test_may_fire_is_false_only_where_evaluate_fires_nothing_for_any_member():
             assert not any(fired), case
         elif any(fired):
             said_yes_and_fired += 1
+        for role in Role:  # the role known (the group's role map): no only where no member of that role fires
+            of_role = [f for m, f in zip(members, fired) if m.role == role]
+            if not may_fire(event, rules, window, NOW, CTX, role):
+                said_no_for_role += 1
+                assert not any(of_role), (case, role)
     assert said_no > 100 and said_yes_and_fired > 100
+    assert said_no_for_role > 5 * said_no  # knowing the role says no far more often
 
 
 def test_the_default_content_rules_need_no_member_for_a_plain_message():

@@ -390,6 +390,10 @@ async def test_messages_below_n_is_kept_in_memory_and_stays_right_across_flushes
 
     g = group
     await add(pg, g, "when message and messages < 9 and has link then delete")
+    # Every message of hers is judged with her count: a rule on the count alone can fire on any message (that it
+    # never does here is the count's to say). A plain member's message meets no other rule of the group's, so the
+    # rules would not look at her at all.
+    await add(pg, g, "when message and messages > 100 then badge chatter")
     sent = 1  # Alice said hi when the group was made
     reads = []
 
@@ -471,6 +475,45 @@ async def test_the_rules_see_a_role_change_at_once(pg, group):
     own = pg.sim.send(g.alice, "spam", g.chat)
     await pg.settle()
     assert not deleted(pg, own)
+
+
+async def test_the_default_rules_read_no_member_who_holds_no_role_and_an_activator_still_earns_at_once(pg, group):
+    """The default rules' `role = activator` is judged from the group's role map (who holds a role: one read for
+    the group, then once a minute at most): the messages of members who hold no role — one who just joined, and
+    members not read for minutes — read nothing of them; a member made activator earns the activator XP from their
+    next message, and one whose role is taken no more (a role change is seen at once)."""
+    g = group
+    reads, maps = [], []
+    repo = pg.services.rules.repo
+    real_facts, real_holders = repo.facts, repo.role_holders
+
+    async def facts(chat_id, user_id, with_messages):
+        reads.append(user_id)
+        return await real_facts(chat_id, user_id, with_messages)
+
+    async def role_holders(chat_id):
+        maps.append(chat_id)
+        return await real_holders(chat_id)
+
+    repo.facts, repo.role_holders = facts, role_holders
+    newcomer = pg.sim.user("dave")
+    pg.sim.join(g.chat, newcomer)
+    pg.clock.advance(minutes=2)  # what was read of anyone when the group was made has run out
+    for user in (newcomer, g.bob, g.carol, newcomer):
+        pg.clock.advance(seconds=5)
+        pg.sim.send(user, "good morning", g.chat)
+    await pg.settle()
+    assert reads == [] and maps == [g.chat.id]
+    assert await rule_rows(pg, g, newcomer) == []
+
+    await say(pg, g.owner, "/setrole @carol activator", g.chat)
+    pg.clock.advance(seconds=5)
+    await say(pg, g.carol, "good morning again", g.chat)
+    assert await rule_rows(pg, g, g.carol) == [("xp", 5)]
+    await say(pg, g.owner, "/unsetrole @carol activator", g.chat)
+    pg.clock.advance(days=1, seconds=5)  # past the rule's cooldown: only the role is missing
+    await say(pg, g.carol, "a new day", g.chat)
+    assert await rule_rows(pg, g, g.carol) == [("xp", 5)]
 
 
 async def test_telegram_refusing_a_rules_actions_leaves_the_decision_whole(pg, group):
