@@ -387,7 +387,8 @@ class CampaignRepo:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._windows: dict[int, tuple[str, tuple[tuple[str, str, str], ...]]] = {}  # chat -> (since, windows ending after)
+        # chat -> (kept from, the windows ending after it)
+        self._windows: dict[int, tuple[datetime, tuple[tuple[str, str, str], ...]]] = {}
         self._changes = 0  # a read that a change overtook is not kept
 
     async def add(self, chat_id: int, schedule_id: int | None, multiplier: str, starts_at: datetime, ends_at: datetime, title: str,
@@ -417,18 +418,23 @@ class CampaignRepo:
             self._windows.pop(chat_id, None)
 
     async def multipliers(self, chat_id: int, at: datetime) -> list[str]:
-        when = iso(at)
         cached = self._windows.get(chat_id)
         if cached is None:
             changes, since = self._changes, iso(at - CAMPAIGN_LOOKBACK)
             windows = await self.db.read(_windows_in, chat_id, since)
+            # A time is kept as text to the second: one before `kept_from` is at or before `since` as text.
+            kept_from = from_iso(since) + timedelta(seconds=1)
             if changes == self._changes:
-                self._windows[chat_id] = cached = (since, windows)
+                self._windows[chat_id] = cached = (kept_from, windows)
             else:
+                when = iso(at)
                 return [m for starts, ends, m in windows if starts <= when < ends]
-        since, windows = cached
-        if when <= since:  # older than what is kept: ask the database
+        kept_from, windows = cached
+        if at < kept_from:  # older than what is kept: ask the database
             return await self.db.read(multipliers_in, chat_id, at)
+        if not windows:  # most groups, most of the time: no time to format for every message
+            return []
+        when = iso(at)
         return [m for starts, ends, m in windows if starts <= when < ends]
 
     async def birthday_month(self, user_id: int) -> int | None:
