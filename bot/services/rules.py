@@ -428,7 +428,9 @@ class RulesService:
         else:
             self._members.get(chat_id, {}).pop(user_id, None)
             held = self._roles.get(chat_id)
-            if held is not None:
+            if held is not None and len(held.unsure) >= ROLE_UNSURE_MAX:  # a raid of joins: read the map again
+                del self._roles[chat_id]
+            elif held is not None:
                 held.forget(user_id)
 
     async def _role(self, chat_id: int, user_id: int, now: datetime) -> Role | None:
@@ -928,6 +930,7 @@ class _RoleMap:
         else:
             self.roles[user_id] = role
 MEMBER_CACHE = 20_000  # members per group kept in memory
+ROLE_UNSURE_MAX = 1_000  # changed members a group's role map notes before it is read again instead
 MAX_ESCALATION = 3  # escalation rules that add violations that escalate…: this deep at most
 INACTIVITY_WORK = "rules:inactive"
 INACTIVITY_EVERY = timedelta(days=1)

@@ -576,6 +576,28 @@ async def test_a_members_facts_are_kept_for_their_ttl_and_then_go_even_when_thei
     assert reads[-1] == (g.chat.id, g.alice.id)  # read again, as before: an expired row was never served
 
 
+async def test_a_raid_of_changed_members_does_not_grow_the_role_map_and_it_stays_right(pg, group):
+    """The role map notes each member whose role or status changed until they are read again; past ROLE_UNSURE_MAX
+    of them (a raid of joins in a group that is not talking) the map goes and is read again at the next message, so
+    what it holds stays small — and an activator among the changed still earns their XP."""
+    from bot.services.rules import ROLE_UNSURE_MAX
+
+    g = group
+    rules = pg.services.rules
+    await say(pg, g.owner, "/setrole @carol activator", g.chat)
+    pg.sim.send(g.bob, "morning", g.chat)  # the group's map is kept (bob's message needs it)
+    await pg.settle()
+    assert g.chat.id in rules._roles
+    for n in range(ROLE_UNSURE_MAX + 5):
+        rules.forget_member(g.chat.id, 10_000_000 + n)  # what every join says
+    held = rules._roles.get(g.chat.id)
+    assert held is None or len(held.unsure) <= ROLE_UNSURE_MAX
+    pg.clock.advance(seconds=5)
+    await say(pg, g.carol, "good morning", g.chat)
+    assert await rule_rows(pg, g, g.carol) == [("xp", 5)]
+    assert len(rules._roles[g.chat.id].unsure) < ROLE_UNSURE_MAX
+
+
 async def test_a_tier_crossed_by_chat_xp_written_with_a_rules_xp_is_reached_once(pg, group):
     """A rule gives a message XP, and the message's own chat XP is written in that rule's commit (the one that marks
     it handled): the tier the chat XP crosses is reached once, so the tier's rules answer once."""
