@@ -911,4 +911,13 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX push_log_sending ON push_log(id) WHERE outcome = 'sending'
         """,
     ),
+    Migration(
+        34,
+        "a member's joins and leaves in order with what each was (covering): /retention reads every member's last one"
+        " in one pass of the index, without a sort or a row read",
+        """
+        DROP INDEX member_events_member;
+        CREATE INDEX member_events_member ON member_events(chat_id, user_id, at, id, event)
+        """,
+    ),
 ]

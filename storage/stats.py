@@ -331,6 +331,13 @@ def _warm(conn: sqlite3.Connection, chat_id: int, periods: list[tuple[date, date
     return reads
 
 
+def _plain(conn: sqlite3.Connection, sql: str, params: tuple) -> sqlite3.Cursor:
+    """A statement's rows as plain tuples: the reader's rows are sqlite3.Row, slower to make by the hundred thousand."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql, params)
+
+
 def _ids(users) -> str:
     return ",".join(str(int(u)) for u in users) or "NULL"
 
@@ -354,8 +361,8 @@ def _retention(conn: sqlite3.Connection, chat_id: int, first_week: date, last_we
     member = _NOT_BOT.format(col="m.user_id") + " AND m.tg_role IS NULL"
     # Cohorts: members whose first join ever fell in the weeks asked (a later join of an older member is no cohort).
     lo, hi = utc_bounds(first_week, last_week + timedelta(days=6), tz)
-    firsts = conn.execute(
-        "SELECT e.user_id, MIN(e.at) FROM member_events e JOIN members m ON m.chat_id = e.chat_id AND m.user_id = e.user_id"
+    firsts = _plain(
+        conn, "SELECT e.user_id, MIN(e.at) FROM member_events e JOIN members m ON m.chat_id = e.chat_id AND m.user_id = e.user_id"
         f" WHERE e.chat_id = ? AND e.event = 'join' AND {member} AND e.user_id IN (SELECT user_id FROM member_events"
         " WHERE chat_id = ? AND event = 'join' AND at >= ? AND at < ?) GROUP BY e.user_id HAVING MIN(e.at) >= ?",
         (chat_id, chat_id, lo, hi, lo)).fetchall()
@@ -363,35 +370,38 @@ def _retention(conn: sqlite3.Connection, chat_id: int, first_week: date, last_we
     days: dict[int, list[date]] = {u: [] for u in weeks}
     if weeks:
         s, e = _range(first_week + timedelta(days=7), today)
-        for u, day in conn.execute(
-            f"SELECT user_id, day FROM activity_daily WHERE chat_id = ? AND user_id IN ({_ids(weeks)}) AND day BETWEEN ? AND ?"
+        parsed = {d.isoformat(): d for d in days_between(first_week + timedelta(days=7), today)}
+        for u, day in _plain(
+            conn, f"SELECT user_id, day FROM activity_daily WHERE chat_id = ? AND user_id IN ({_ids(weeks)}) AND day BETWEEN ? AND ?"
             f" AND messages > 0 UNION SELECT user_id, day FROM checkins WHERE chat_id = ? AND user_id IN ({_ids(weeks)})"
             " AND day BETWEEN ? AND ? AND makeup = 0", (chat_id, s, e, chat_id, s, e)):
-            days[u].append(date.fromisoformat(day))
+            days[u].append(parsed[day])
     joiners = [(weeks[u], days[u]) for u in weeks]
     if not churn:
         return RetentionFacts(joiners, [], [])
     # Churn: who was active in the silent_days ending on each boundary, as sets (a day's members read once, in
     # day order on the covering indexes, the windows joined as sets; a GROUP BY member of them cost seconds).
     first, last = boundaries[0] - timedelta(days=silent_days - 1), boundaries[-1]
-    day_sets = {d: {u for (u,) in conn.execute(
-        "SELECT user_id FROM activity_daily WHERE chat_id = ? AND day = ? AND messages > 0"
+    day_sets = {d: {u for (u,) in _plain(
+        conn, "SELECT user_id FROM activity_daily WHERE chat_id = ? AND day = ? AND messages > 0"
         " UNION ALL SELECT user_id FROM checkins WHERE chat_id = ? AND day = ? AND makeup = 0",
         (chat_id, d.isoformat(), chat_id, d.isoformat()))} for d in days_between(first, last)}
     windows = [set().union(*(day_sets[d] for d in days_between(b - timedelta(days=silent_days - 1), b))) for b in boundaries]
     del day_sets
     since = utc_bounds(first, first, tz)[0]
+    humans = {u for (u,) in _plain(conn, f"SELECT m.user_id FROM members m WHERE m.chat_id = ? AND {member}", (chat_id,))}
     # The few who joined, left or were first seen since the first window began: each judged on their own facts.
-    people = dict(conn.execute(
+    people = {u: seen for u, seen in conn.execute(
         f"SELECT m.user_id, m.first_seen_at FROM members m WHERE m.chat_id = ? AND {member} AND (m.first_seen_at >= ?"
         " OR m.user_id IN (SELECT user_id FROM member_events WHERE chat_id = ? AND at >= ?))",
-        (chat_id, since, chat_id, since)).fetchall())
+        (chat_id, since, chat_id, since))}
     # Everyone else was first seen before, with no join or leave since: known all along, and present all along
-    # unless their last join or leave was a leave — then which windows they were active in alone decides.
-    out = {u for u, event in conn.execute(
-        "SELECT user_id, event FROM (SELECT user_id, event, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY at DESC, id DESC)"
-        " AS n FROM member_events WHERE chat_id = ? AND at < ?) WHERE n = 1", (chat_id, since)) if event != "join"}
-    humans = {u for (u,) in conn.execute(f"SELECT m.user_id FROM members m WHERE m.chat_id = ? AND {member}", (chat_id,))}
+    # unless their last join or leave was a leave — then which windows they were active in alone decides. Each
+    # member's last one: the group's joins and leaves before, in each member's order on a covering index (no sort,
+    # no row read), the last of each kept.
+    latest = dict(_plain(conn, "SELECT user_id, event FROM member_events WHERE chat_id = ? AND at < ? ORDER BY user_id, at, id",
+                         (chat_id, since)))
+    out = {u for u, event in latest.items() if event != "join"}
     settled = humans - out - people.keys()
     counts = []
     for i in range(len(boundaries) - 1):
@@ -400,8 +410,8 @@ def _retention(conn: sqlite3.Connection, chat_id: int, first_week: date, last_we
     others = []
     if people:
         events: dict[int, list[tuple[date, str]]] = {u: [] for u in people}
-        for u, event, at in conn.execute(
-            f"SELECT user_id, event, at FROM member_events WHERE chat_id = ? AND user_id IN ({_ids(people)}) ORDER BY user_id, at, id",
+        for u, event, at in _plain(
+            conn, f"SELECT user_id, event, at FROM member_events WHERE chat_id = ? AND user_id IN ({_ids(people)}) ORDER BY user_id, at, id",
             (chat_id,)):
             events[u].append((local(at), "join" if event == "join" else "leave"))
         for u, seen_at in people.items():
