@@ -1,0 +1,62 @@
+"""Who the stats count (README, Stats: "Bots and Sticky are never counted; admins are counted apart"): another bot in
+the group — even one whose every message reaches Sticky — and Sticky itself never show in /stats, /retention's
+cohorts, /loyalty's segments or the top contributors; admins are shown apart, never among the members."""
+from __future__ import annotations
+
+from bot.context import BotContext
+from handlers import points as hp
+from tests.helpers import make_group, say
+
+
+async def flush(pg):
+    await hp.job_flush(BotContext(pg.app))
+
+
+def last_text(pg, chat, start: str) -> str:
+    return [m["text"] for m in pg.sim.replies(chat) if m.get("text", "").startswith(start)][-1]
+
+
+async def test_a_bot_member_and_sticky_itself_never_count_and_admins_are_shown_apart(pg):
+    # Bot-to-bot mode on and privacy off, Sticky an admin: Telegram then delivers the other bot's every message.
+    pg.sim.bot_to_bot, pg.sim.privacy_mode = True, False
+    g = await make_group(pg)
+    helper = pg.sim.user("helperbot", first_name="Helper Bot", is_bot=True)
+    pg.sim.add_member(g.chat, helper, by=g.owner)
+    for i in range(12):
+        pg.sim.send(helper, f"beep {i}", g.chat)
+    pg.sim.send(helper, f"/checkin@{pg.sim.bot.username}", g.chat)
+    for i in range(6):
+        pg.sim.send(g.admin, f"admin note {i}", g.chat)
+    await say(pg, g.alice, "tea time", g.chat)
+    await say(pg, g.bob, "/checkin", g.chat)
+    await flush(pg)
+    await say(pg, g.admin, "/stats", g.chat)
+    text = last_text(pg, g.chat, "Stats of")
+    assert "Helper Bot" not in text and pg.sim.bot.first_name not in text
+    # owner, admin, alice, bob, carol: no bot, not Sticky; the helper's join is no growth
+    assert "Members: 5 (of them admins: 2); growth +4 (4 joined, 0 left)" in text
+    assert "DAU 0.4 · WAU 3 · MAU 3" in text              # alice, bob, carol: not the bot, not the admin
+    assert "Check-ins: 1;" in text                          # bob's, not the bot's
+    assert "Admins (counted apart): 1 active, messages: 7" in text  # six notes and the /stats
+    top = text.split("Top contributors:\n")[1].split("\n\n")[0].splitlines()
+    assert [line.split(" — ")[0] for line in top] == ["1. Alice", "2. Bob", "3. Carol"]
+
+    pg.clock.advance(days=7)
+    for who in (helper, g.admin, g.alice):                  # the week after the joins: the bot and the admin too
+        pg.sim.send(who, "back again", g.chat)
+    await pg.settle()
+    await flush(pg)
+    pg.clock.advance(days=7)
+    await say(pg, g.admin, "/retention", g.chat)
+    table = last_text(pg, g.chat, "Retention of")
+    assert "2026-03-02 n=3     33%" in table                # alice, bob, carol joined; alice came back
+    assert "2026-03-09: 0 of 3 (0%)" in table               # churn's base: the same three
+
+    await say(pg, g.admin, "/loyalty", g.chat)
+    pyramid = last_text(pg, g.chat, "Loyalty of")
+    assert pyramid.startswith("Loyalty of Tea Lovers (3 members, admins apart):")
+    assert "Helper Bot" not in pyramid
+    for who in (helper, g.admin):
+        answer = await say(pg, g.admin, f"/loyalty @{who.username}", g.chat)
+        assert answer == f"{who.first_name} is not placed: admins, bots and people no longer in the group are left out."
+
