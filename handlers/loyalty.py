@@ -34,7 +34,7 @@ async def cmd_loyalty(update: Update, context: BotContext) -> None:
     view = await s.loyalty.refresh(chat.id, update.effective_message.date)
     if target is None:
         names = await _names(context, [u for u, _, _ in view.movers[:15]])
-        await reply(update, context, texts.pyramid(context.tr, chat.title or "", view, names))
+        await reply(update, context, texts.pyramid(context.tr, chat.title or "", view, names, s.loyalty.thresholds))
         return
     who, uid = target.user.display, target.user.user_id
     if uid not in view.placements:

@@ -72,11 +72,11 @@ async def cmd_retention(update: Update, context: BotContext) -> None:
     if report.empty:
         await reply(update, context, texts.no_joiners(context.tr, chat.title or ""))
         return
-    await reply(update, context, texts.retention(context.tr, chat.title or "", report))
+    await reply(update, context, texts.retention(context.tr, chat.title or "", report, s.stats.silent_days))
     tr = await _chart_tr(context)
     drawing = s.stats.chart(chat.id, ("retention", report.unbounded, tr.lang, report.cohorts[-1].week), functools.partial(
         charts.retention_chart, [c.week.isoformat() for c in report.cohorts], [list(c.shares) for c in report.cohorts],
-        texts.retention_labels(tr, report.unbounded)))
+        texts.retention_labels(tr, report.unbounded, s.stats.silent_days)))
     await _photo(update, context, drawing, texts.retention_caption(context.tr, chat.title or ""))
 
 

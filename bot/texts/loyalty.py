@@ -27,7 +27,16 @@ def segment_name(_: Translator, segment: str) -> str:
     return _(SEGMENT_NAMES[segment])
 
 
-def pyramid(_: Translator, group: str, view, names: dict[int, str]) -> str:
+def definitions(_: Translator, t: Thresholds) -> str:
+    """/loyalty's footnote, under the pyramid: what places a member (the README has the formulas)."""
+    return _("Over the last {days} days: regular = active on {share} of the days, or checked in on {checkin}; attitude = "
+             "a confirmed referral, accepted feedback, {replies} replies to others or an NPS answer of 9–10; mercenary = "
+             "regular, with {mercenary} or more of it check-ins and orders. Bots and admins are not placed.").format(
+        days=t.window_days, share=_pct(t.active_share), checkin=_pct(t.checkin_regularity), replies=t.replies,
+        mercenary=_pct(t.mercenary_share))
+
+
+def pyramid(_: Translator, group: str, view, names: dict[int, str], t: Thresholds) -> str:
     total = sum(view.counts.values())
     lines = [_("Loyalty of {group} ({n} members, admins apart):").format(group=name(group), n=total)]
     for segment in reversed(SEGMENTS):
@@ -45,6 +54,8 @@ def pyramid(_: Translator, group: str, view, names: dict[int, str]) -> str:
     if view.placed_new:
         lines.append(_("Placed for the first time this week: {n}").format(n=view.placed_new))
     lines.append(_("/loyalty @user explains one member's place."))
+    lines.append("")
+    lines.append("<i>" + definitions(_, t) + "</i>")
     return "\n".join(lines)
 
 

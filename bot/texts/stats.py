@@ -81,7 +81,15 @@ def stats_caption(_: Translator, group: str, days: int) -> str:
     return _("{group}: activity over the last {days} days.").format(group=name(group), days=days)
 
 
-def retention(_: Translator, group: str, r) -> str:
+def retention_definitions(_: Translator, silent_days: int = 30) -> str:
+    """/retention's footnote, under its table and its heat-map: what a cohort, active and churned are."""
+    return _("Cohort = members whose first join fell in week W (Monday to Sunday, group time); active = sent a message "
+             "or checked in (bots never, admins apart); a week shows once it is over. Churned = left, or silent for "
+             "{days} days; a week's churn = of the members not churned when the week before ended, the share churned "
+             "by its end.").format(days=silent_days)
+
+
+def retention(_: Translator, group: str, r, silent_days: int) -> str:
     kind = _("active in week N or later") if r.unbounded else _("active in week N")
     lines = [_("Retention of {group} — of those who joined in week W, the share {kind}:").format(group=name(group), kind=kind)]
     for c in r.cohorts:
@@ -93,6 +101,8 @@ def retention(_: Translator, group: str, r) -> str:
             week=w.week.isoformat(), n=w.churned, base=w.base, rate=_pct(w.rate)))
     if not r.unbounded:
         lines.append(_("Send /retention all for the unbounded view."))
+    lines.append("")
+    lines.append("<i>" + retention_definitions(_, silent_days) + "</i>")
     return "\n".join(lines)
 
 
@@ -100,13 +110,12 @@ def no_joiners(_: Translator, group: str) -> str:
     return _("No one joined {group} in the last weeks that I saw: no cohorts to show yet.").format(group=name(group))
 
 
-def retention_labels(_: Translator, unbounded: bool) -> RetentionLabels:
+def retention_labels(_: Translator, unbounded: bool, silent_days: int) -> RetentionLabels:
     return RetentionLabels(
         title=_("Retention by joining week ({kind})").format(
             kind=_("active in week N or later") if unbounded else _("active in week N")),
         week=_("weeks since joining"),
-        footnote=_("Cohort = members whose first join fell in that week (Monday to Sunday, group time). "
-                   "A week shows once it is over."),
+        footnote=retention_definitions(_, silent_days),
     )
 
 

@@ -3,13 +3,22 @@ the group — even one whose every message reaches Sticky — and Sticky itself 
 cohorts, /loyalty's segments or the top contributors; admins are shown apart, never among the members."""
 from __future__ import annotations
 
+import functools
+
+import pytest
+
 from bot.context import BotContext
+from bot.texts import loyalty as loyalty_texts, stats as stats_texts, translator
 from handlers import points as hp
 from tests.helpers import make_group, say
 
 
 async def flush(pg):
     await hp.job_flush(BotContext(pg.app))
+
+
+def photos(pg, chat):
+    return [c for c in pg.sim.calls("sendPhoto") if c.ok and c.params["chat_id"] == chat.id]
 
 
 def last_text(pg, chat, start: str) -> str:
@@ -60,3 +69,39 @@ async def test_a_bot_member_and_sticky_itself_never_count_and_admins_are_shown_a
         answer = await say(pg, g.admin, f"/loyalty @{who.username}", g.chat)
         assert answer == f"{who.first_name} is not placed: admins, bots and people no longer in the group are left out."
 
+
+@pytest.mark.parametrize("lang, rule", [("en", "(bots never, admins apart)"), ("zh", "（机器人不计，管理员单列）")])
+async def test_every_stats_table_and_chart_carries_its_definitions_footnote_in_the_group_s_language(pg, monkeypatch, lang, rule):
+    g = await make_group(pg)
+    if lang == "zh":
+        await say(pg, g.owner, "/lang zh", g.chat)
+    tr = translator(lang)
+    drawn = []  # what each chart was asked to draw with (the labels travel to the worker process with it)
+    run = pg.services.stats.charts.run
+
+    async def recording(draw, *args):
+        if isinstance(draw, functools.partial):  # a chart (not the worker's font check)
+            drawn.append(draw)
+        return await run(draw, *args)
+
+    monkeypatch.setattr(pg.services.stats.charts, "run", recording)
+    await flush(pg)
+    pg.clock.advance(days=7)
+    await say(pg, g.alice, "the week after", g.chat)
+    await flush(pg)
+    pg.clock.advance(days=7)
+    stats_footnote, retention_footnote = stats_texts.definitions(tr, 30), stats_texts.retention_definitions(tr, 30)
+    loyalty_footnote = loyalty_texts.definitions(tr, pg.services.loyalty.thresholds)
+    assert rule in stats_footnote and rule in retention_footnote
+    for command, footnote in (("/stats 30d", stats_footnote), ("/retention", retention_footnote), ("/loyalty", loyalty_footnote)):
+        before = len(pg.sim.replies(g.chat))
+        await say(pg, g.admin, command, g.chat)
+        [table] = [m["text"] for m in pg.sim.replies(g.chat)[before:] if "text" in m]
+        assert table.endswith("\n\n" + footnote), (command, table)
+    assert [d.func.__name__ for d in drawn] == ["stats_chart", "retention_chart"]
+    assert [d.args[-1].footnote for d in drawn] == [stats_footnote, retention_footnote]
+    assert len(photos(pg, g.chat)) == 2
+    if lang == "zh":
+        assert "Bots" not in loyalty_footnote and "机器人和管理员不参与分层" in loyalty_footnote
+    else:
+        assert loyalty_footnote.endswith("Bots and admins are not placed.")
