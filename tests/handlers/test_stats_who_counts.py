@@ -105,3 +105,41 @@ async def test_every_stats_table_and_chart_carries_its_definitions_footnote_in_t
         assert "Bots" not in loyalty_footnote and "机器人和管理员不参与分层" in loyalty_footnote
     else:
         assert loyalty_footnote.endswith("Bots and admins are not placed.")
+
+
+async def test_a_member_promoted_later_leaves_stored_history_as_it_was_and_is_shown_apart_from_then_on(pg):
+    g = await make_group(pg)                                 # everyone joins in the week of 2026-03-02
+    for i in range(5):
+        pg.sim.send(g.bob, f"bob {i}", g.chat)
+    await pg.settle()
+    for _ in range(2):
+        pg.clock.advance(days=7)
+        for who in (g.alice, g.bob):
+            pg.sim.send(who, "another week", g.chat)
+        await pg.settle()
+        await flush(pg)
+    pg.clock.advance(days=2)                                 # Wednesday 2026-03-18: the week of 03-09 is final
+    await say(pg, g.admin, "/stats 30d", g.chat)
+    before = last_text(pg, g.chat, "Stats of")
+    await say(pg, g.admin, "/retention", g.chat)
+    cohorts_before = last_text(pg, g.chat, "Retention of")
+    assert "1. Bob — messages: 8, active days: 3" in before and "DAU 0.2 · WAU 2 · MAU 3" in before
+    assert "Messages per day: 0.4 (previous period 0.0)" in before
+    assert "2026-03-02 n=3     67%" in cohorts_before and "2026-03-09: 0 of 3 (0%)" in cohorts_before
+
+    pg.sim.promote(g.chat, g.bob, by=g.owner, can_delete_messages=True)
+    await pg.settle()
+    await say(pg, g.admin, "/stats 30d", g.chat)
+    after = last_text(pg, g.chat, "Stats of")
+    await say(pg, g.admin, "/retention", g.chat)
+    cohorts_after = last_text(pg, g.chat, "Retention of")
+    # The stored days keep Bob as the member he was then (counted again, DAU would be 0.1 and messages 0.1 a day),
+    # and so does the stored week's churn.
+    assert "DAU 0.2 · WAU 1 · MAU 2" in after and "Messages per day: 0.4 (previous period 0.0)" in after
+    assert "2026-03-09: 0 of 3 (0%)" in cohorts_after
+    # From now on he is an admin: out of the members, the top contributors, today's WAU / MAU and the cohorts,
+    # which are counted anew from who is an admin now (README, /retention).
+    assert "Members: 5 (of them admins: 3)" in after and "Bob" not in after
+    assert "2026-03-02 n=2     50%" in cohorts_after
+    pyramid = await say(pg, g.admin, "/loyalty", g.chat)
+    assert pyramid.startswith("Loyalty of Tea Lovers (2 members, admins apart):")
