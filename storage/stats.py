@@ -351,13 +351,38 @@ class RetentionFacts:
     others: list[tuple[date, date | None, tuple[tuple[date, str], ...], int]]  # (first seen, first active, events, mask)
 
 
+class LocalDays:
+    """The group's local date of a stored time (UTC text of storage.db.iso's fixed shape), as astimezone says, for
+    the cost of a text comparison or two: per UTC date, the local date its first instant falls on and the instants
+    within it where a local day begins — the very text utc_bounds gives the SQL to compare stored times with."""
+
+    def __init__(self, tz: str) -> None:
+        self.zone = ZoneInfo(tz)
+        self._dates: dict[str, tuple[date, tuple[tuple[str, date], ...]]] = {}
+
+    def __call__(self, at: str) -> date:
+        known = self._dates.get(at[:10])
+        if known is None:
+            known = self._dates[at[:10]] = self._turns(at[:10])
+        day, turns = known
+        for start, local in turns:
+            if at >= start:
+                day = local
+        return day
+
+    def _turns(self, utc_date: str) -> tuple[date, tuple[tuple[str, date], ...]]:
+        begin = datetime.fromisoformat(utc_date + "T00:00:00+00:00")
+        first, end = begin.astimezone(self.zone).date(), iso(begin + timedelta(days=1))
+        turns, day = [], first + timedelta(days=1)
+        while (start := iso(datetime.combine(day, time(0), self.zone))) < end:
+            turns.append((start, day))
+            day += timedelta(days=1)
+        return first, tuple(turns)
+
+
 def _retention(conn: sqlite3.Connection, chat_id: int, first_week: date, last_week: date, today: date,
                boundaries: list[date], silent_days: int, tz: str, churn: bool = True) -> RetentionFacts:
-    zone = ZoneInfo(tz)
-
-    def local(at: str) -> date:
-        return datetime.fromisoformat(at).astimezone(zone).date()
-
+    local = LocalDays(tz)
     member = _NOT_BOT.format(col="m.user_id") + " AND m.tg_role IS NULL"
     # Cohorts: members whose first join ever fell in the weeks asked (a later join of an older member is no cohort).
     lo, hi = utc_bounds(first_week, last_week + timedelta(days=6), tz)
@@ -408,6 +433,10 @@ def _retention(conn: sqlite3.Connection, chat_id: int, first_week: date, last_we
         base = windows[i] & settled
         counts.append((len(base), len(base - windows[i + 1])))
     others = []
+    masks = dict.fromkeys(people, 0)
+    for k, w in enumerate(windows):
+        for u in w & people.keys():
+            masks[u] |= 1 << k
     if people:
         events: dict[int, list[tuple[date, str]]] = {u: [] for u in people}
         for u, event, at in _plain(
@@ -422,7 +451,7 @@ def _retention(conn: sqlite3.Connection, chat_id: int, first_week: date, last_we
                     " AND messages > 0 UNION ALL SELECT MIN(day) FROM checkins WHERE chat_id = ? AND user_id = ? AND makeup = 0)",
                     (chat_id, u, chat_id, u)).fetchone()
                 first_active = None if row[0] is None else date.fromisoformat(row[0])
-            others.append((seen, first_active, tuple(events[u]), sum(1 << k for k, w in enumerate(windows) if u in w)))
+            others.append((seen, first_active, tuple(events[u]), masks[u]))
     return RetentionFacts(joiners, counts, others)
 
 

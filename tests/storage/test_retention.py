@@ -162,3 +162,25 @@ async def test_churn_counts_a_rejoiner_a_newcomer_and_a_silent_member_as_defined
     assert [c.size for c in got.cohorts if c.week == week(42)] == [0]  # 3's return makes no one new
     unbounded = await service.retention(CHAT, utc(70, 12), unbounded=True)
     assert next(c for c in unbounded.cohorts if c.week == week(49)).retained[:3] == (1, 0, None)
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Asia/Shanghai", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu",
+                                "Australia/Lord_Howe", "Pacific/Chatham", "America/Santiago", "America/Havana", "Pacific/Apia",
+                                "Pacific/Kiritimati", "America/Scoresbysund"])
+def test_the_local_day_of_a_stored_time_is_the_one_astimezone_gives(tz):
+    """/retention dates each join, leave and first sighting by a lookup of where the group's days begin, not a
+    conversion per time: the same local day for every stored time, half-hour and 45-minute offsets, DST changes
+    at midnight, a day a zone skipped (Apia, 2011-12-30) and the minutes around each change of offset."""
+    from storage.db import iso
+    from storage.stats import LocalDays
+
+    zone, rng, local = ZoneInfo(tz), random.Random(tz), LocalDays(tz)
+    start = datetime(2010, 1, 1, tzinfo=timezone.utc)
+    moments = [start + timedelta(seconds=rng.randrange(20 * 365 * 86400)) for _ in range(3000)]
+    t = start
+    while t < datetime(2030, 1, 1, tzinfo=timezone.utc):  # every change of offset, found hour by hour
+        if (t + timedelta(hours=1)).astimezone(zone).utcoffset() != t.astimezone(zone).utcoffset():
+            edge = t + timedelta(hours=1)
+            moments += [edge + timedelta(minutes=m) for m in range(-90, 91, 15)] + [edge - timedelta(seconds=1), edge]
+        t += timedelta(hours=1)
+    assert [local(iso(m)) for m in moments] == [m.astimezone(zone).date() for m in moments]
