@@ -233,33 +233,34 @@ async def _approved_already(context: BotContext, check: Check) -> bool:
 
 
 async def finish_pass(context: BotContext, check: Check, retry: bool = False) -> None:
-    """Carry out a passed check: lift the restriction (or approve the request), then welcome. Durable: until Telegram
-    has done it, the check owes 'pass' and the funnel sweep calls this again (retry=True: the notices already went)."""
+    """Carry out a passed check: lift the restriction and welcome, or approve the request (the join Telegram reports
+    after the approval is welcomed, as every join: on_chat_member). Durable: until Telegram has done it, the check owes
+    'pass' and the funnel sweep calls this again (retry=True: the notices already went)."""
     s = context.services
     disarm(context, check)
     _ = await _tr(context, check.chat_id)
     group = await s.groups.group(check.chat_id)
-    user = await s.members.user(check.user_id)
     if check.via == "request":
         # Tell them first: the request is what lets the bot write to someone who never started it.
         if not retry:
             await _edit_or_send(context, check, texts.passed_private(_, group.title if group else ""))
         done = await attempt(f"approve {check.user_id} in {check.chat_id}",
                              lambda: context.bot.approve_chat_join_request(check.chat_id, check.user_id))
-        if done.refused and not (retry and await _approved_already(context, check)):
-            # The request is gone: declined by an admin, withdrawn.
-            await s.funnel.action_done(check, "pass")
-            await s.funnel.request_closed(check.chat_id, check.user_id)
-            return
         if not done.done and not done.refused:
             return  # flood wait, network: the request stays, the sweep approves it later (an admin still may)
-    else:
-        if not await _lift(context, check):
-            return  # still restricted: the sweep lifts it later
-        if check.prompt_chat_id is not None and not retry:
-            await delete_quietly(context, check.prompt_chat_id, check.prompt_message_id)
+        await s.funnel.action_done(check, "pass")
+        if done.refused and not (retry and await _approved_already(context, check)):
+            await s.funnel.request_closed(check.chat_id, check.user_id)  # gone: declined by an admin, withdrawn
+            return
+        log.info("%s passed the %s check of their join request in %s", check.user_id, check.mode, check.chat_id)
+        return
+    if not await _lift(context, check):
+        return  # still restricted: the sweep lifts it later
+    if check.prompt_chat_id is not None and not retry:
+        await delete_quietly(context, check.prompt_chat_id, check.prompt_message_id)
     # Done before the welcome: a crash between the two loses a welcome rather than sending it twice.
     await s.funnel.action_done(check, "pass")
+    user = await s.members.user(check.user_id)
     await send_welcome(context, check.chat_id, user.display if user else str(check.user_id), group.title if group else "")
     log.info("%s passed the %s check in %s", check.user_id, check.mode, check.chat_id)
 

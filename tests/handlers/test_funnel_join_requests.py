@@ -149,3 +149,18 @@ async def test_a_request_approved_by_hand_after_its_referral_was_closed_is_not_c
     rows = await pg.services.db.fetchall("SELECT inviter_id, status FROM referrals WHERE invitee_id = ?", (erin.id,))
     assert [(r["inviter_id"], r["status"]) for r in rows] == [(alice.id, "rejected")]
     assert "pending 0" in await invites_of(pg, chat, alice)
+
+
+def welcomes(pg, chat) -> list[str]:
+    return [m.get("text", "") for m in pg.sim.replies(chat) if m.get("text", "").startswith("Welcome to Quiet Club")]
+
+
+async def test_a_request_let_in_is_welcomed_once_by_name(pg):
+    """The approval and the join Telegram reports after it are one arrival: one welcome (it was two, the first naming
+    the newcomer by their id)."""
+    chat = await quiet_club(pg)
+    erin, check = await newcomer(pg, chat, "erin")
+    await press(pg, erin, erin, check)
+    assert pg.sim.member(chat, erin)["status"] == "member"
+    assert welcomes(pg, chat) == ["Welcome to Quiet Club, Erin! Say hello to everyone."]
+
