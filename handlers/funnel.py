@@ -402,7 +402,8 @@ async def _undecided_join(context: BotContext, chat_id: int, user, link: str | N
     return await attempt(f"look up newcomer {user.id} in {chat_id}", lambda: context.bot.get_chat_member(chat_id, user.id))
 
 
-# Checks whose group prompt is being sent right now (waiting for the flood window, perhaps): the sweep leaves them be.
+# Checks whose prompt (in the group, or a join request's in private) is being sent right now (waiting for the flood
+# window, perhaps): the sweep leaves them be.
 _PROMPTING: set[int] = set()
 
 
@@ -429,14 +430,24 @@ async def on_join_request(update: Update, context: BotContext) -> None:
     check = await s.funnel.begin_check(chat_id, request.from_user.id, "request", request.date)
     if check is None:
         return
-    text = await _prompt_text(context, check, context.tr, user_info(request.from_user).display, private=True)
-    try:
-        sent = await context.bot.send_message(request.user_chat_id, text, reply_markup=_keyboard(context, check, context.tr))
-    except TelegramError as exc:  # cannot reach them: the timeout declines
-        log.info("could not send the join check to %s: %s", request.from_user.id, exc)
-    else:
-        await s.funnel.set_prompt(check, request.user_chat_id, sent.message_id)
     arm(context, check)
+    await _ask_privately(context, check, context.tr, user_info(request.from_user).display)
+
+
+async def _ask_privately(context: BotContext, check: Check, tr, who: str) -> None:
+    """A join request's question, in the private chat the request opens to the bot (a user's private chat has their
+    id). Not sent (a crash before it, a network error): the sweep sends it again while the check is open."""
+    _PROMPTING.add(check.id)
+    try:
+        text = await _prompt_text(context, check, tr, who, private=True)
+        try:
+            sent = await context.bot.send_message(check.user_id, text, reply_markup=_keyboard(context, check, tr))
+        except TelegramError as exc:  # cannot reach them (now): the sweep tries again, then the timeout declines
+            log.info("could not send the join check to %s: %s", check.user_id, exc)
+        else:
+            await context.services.funnel.set_prompt(check, check.user_id, sent.message_id)
+    finally:
+        _PROMPTING.discard(check.id)
 
 
 # ------------------------------------------------------------------ answers
@@ -582,11 +593,12 @@ async def job_sweep(context: BotContext) -> None:
         else:
             if context.job_queue is not None and not context.job_queue.get_jobs_by_name(job_name(check)):
                 arm(context, check)
-            if check.via == "join" and check.prompt_message_id is None and check.id not in _PROMPTING:
-                # Its prompt never went out (Telegram refused it, or a stop dropped it while it waited): without
+            if check.prompt_message_id is None and check.id not in _PROMPTING:
+                # Its prompt never went out (Telegram refused it, a crash or a stop cut it off, or it waited): without
                 # one they could only time out.
                 user = await s.members.user(check.user_id)
-                await _prompt(context, check, await _tr(context, check.chat_id), user.display if user else str(check.user_id))
+                who, tr = user.display if user else str(check.user_id), await _tr(context, check.chat_id)
+                await (_prompt(context, check, tr, who) if check.via == "join" else _ask_privately(context, check, tr, who))
     # What decided (or just opened) checks still owe Telegram after a crash or a failure: done now, retried until done.
     for check in await s.funnel.due_actions():
         group = await s.groups.group(check.chat_id)

@@ -3,7 +3,9 @@ fails or ignores the check shows in the inviter's numbers as not counted; one wh
 from __future__ import annotations
 
 from storage.db import from_iso
-from tests.handlers.funnel_helpers import join, member_with_link, newcomer, pending, press, quiet_club, run_job, time_out
+from tests.handlers.funnel_helpers import (
+    join, member_with_link, newcomer, pending, press, prompt_message, quiet_club, run_job, time_out,
+)
 from tests.helpers import say
 
 
@@ -163,4 +165,23 @@ async def test_a_request_let_in_is_welcomed_once_by_name(pg):
     await press(pg, erin, erin, check)
     assert pg.sim.member(chat, erin)["status"] == "member"
     assert welcomes(pg, chat) == ["Welcome to Quiet Club, Erin! Say hello to everyone."]
+
+
+async def test_a_request_whose_question_did_not_go_out_is_asked_by_the_sweep(pg):
+    """A network error (or a crash) before the private question went out: the sweep asks it, so someone who would
+    answer right is not declined for never having been asked."""
+    chat = await quiet_club(pg)
+    erin = pg.sim.user("erin")
+    pg.sim.network_error("sendMessage")
+    assert pg.sim.join(chat, erin) == "requested"
+    await pg.settle()
+    check = await pending(pg, chat, erin)
+    assert check is not None and check.prompt_message_id is None and not pg.sim.messages(erin)
+    await run_job(pg, "funnel:sweep")
+    check = await pending(pg, chat, erin)
+    assert prompt_message(pg, erin, check)["text"].startswith("You asked to join Quiet Club.")
+    await run_job(pg, "funnel:sweep")  # asked once: the next sweep finds it asked
+    assert len(pg.sim.messages(erin)) == 1
+    await press(pg, erin, erin, check)
+    assert pg.sim.member(chat, erin)["status"] == "member"
 
