@@ -426,7 +426,9 @@ async def on_join_request(update: Update, context: BotContext) -> None:
     if not (await s.groups.settings(chat_id)).screening:
         return  # the admins decide; the referral is attributed at the join that follows an approval
     link = request.invite_link.invite_link if request.invite_link else None
-    await s.funnel.member_joined(chat_id, user_info(request.from_user), link, request.date, screened=False, requested=True)
+    with s.inbox.undecided():  # the referral (harmless to record again): a crash before the check leaves the request due
+        await s.funnel.member_joined(chat_id, user_info(request.from_user), link, request.date, screened=False, requested=True)
+    # The decision's commit: it marks the request handled; a redelivery finds this check and opens no second one.
     check = await s.funnel.begin_check(chat_id, request.from_user.id, "request", request.date)
     if check is None:
         return

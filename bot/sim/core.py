@@ -159,6 +159,12 @@ class FakeTelegram(DriverMixin, ForumMixin, UserMediaMixin, ChannelMixin, BotMet
         ]
 
     @locked
+    def join_requests(self, chat: SimChat | int) -> list[int]:
+        """Who has asked to join and is still waiting (the list an admin sees in the app), oldest first."""
+        state = self._chat_ref(chat)
+        return [r.user_id for r in sorted(state.requests.values(), key=lambda r: r.date)]
+
+    @locked
     def transcript(self, chat: SimChat | SimUser | int) -> list[str]:
         return _transcript.render(self, self._chat_ref(chat))
 

@@ -2,10 +2,15 @@
 fails or ignores the check shows in the inviter's numbers as not counted; one who passes is one referral, not two."""
 from __future__ import annotations
 
+import pytest
+from telegram import Update
+
+from bot.app import ALLOWED_UPDATES
 from storage.db import from_iso
 from tests.handlers.funnel_helpers import (
     join, member_with_link, newcomer, pending, press, prompt_message, quiet_club, run_job, time_out,
 )
+from tests.handlers.test_inbox import crash
 from tests.helpers import say
 
 
@@ -185,3 +190,37 @@ async def test_a_request_whose_question_did_not_go_out_is_asked_by_the_sweep(pg)
     await press(pg, erin, erin, check)
     assert pg.sim.member(chat, erin)["status"] == "member"
 
+
+class Killed(BaseException):
+    """kill -9 in-process: not an error anything handles; the handling stops where it is raised."""
+
+
+async def test_a_request_cut_off_by_a_crash_before_its_check_is_screened_after_the_restart(pg, monkeypatch):
+    """The referral is written before the check is opened: a kill in between used to leave the request marked
+    handled with no check — never asked, never approved or declined, waiting in the admins' list for good."""
+    chat = await quiet_club(pg)
+    alice, url, _ = await member_with_link(pg, chat)
+    erin = pg.sim.user("erin")
+    assert pg.sim.join(chat, erin, link=url) == "requested"
+    updates = pg.sim.take_updates(ALLOWED_UPDATES)
+
+    async def killed(*args, **kwargs):
+        raise Killed()
+    monkeypatch.setattr(pg.services.funnel, "begin_check", killed)
+    await pg.services.inbox.receive(updates)
+    with pytest.raises(Killed):
+        await pg.app.process_update(Update.de_json(updates[0], pg.app.bot))
+    assert await pending(pg, chat, erin) is None
+    monkeypatch.undo()
+
+    await crash(pg)  # the restart handles the request again, first
+    await pg.settle()
+    check = await pending(pg, chat, erin)
+    assert check is not None and prompt_message(pg, erin, check)["text"].startswith("You asked to join Quiet Club.")
+    await pg.deliver(updates)  # Telegram delivers it again: no second check, no second question
+    await pg.settle()
+    assert len(await pg.services.db.fetchall("SELECT id FROM captcha_checks WHERE user_id = ?", (erin.id,))) == 1
+    assert len(pg.sim.messages(erin)) == 1
+    await press(pg, erin, erin, check)
+    assert pg.sim.member(chat, erin)["status"] == "member" and erin.id not in pg.sim.join_requests(chat)
+    assert "joined 1 · pending 1 · confirmed 0" in await invites_of(pg, chat, alice)  # one referral, not two
