@@ -155,7 +155,7 @@ def build_application(
     calls = request_factory() if request_factory is not None else HTTPXRequest(connection_pool_size=256)
     updates_request = request_factory() if request_factory is not None else HTTPXRequest(connection_pool_size=1)
     builder = builder.request(AnsweredRequest(calls, inbox.before_telegram_acts)).get_updates_request(InboxRequest(updates_request, inbox))
-    if job_queue is not None:  # the console's: due by the simulated clock, run when it moves
+    if job_queue is not None:  # the console's (due by the simulated clock, run when it moves), the tests' (HandJobQueue)
         builder = builder.job_queue(job_queue)
     if config.telegram.api_url:
         base = config.telegram.api_url.rstrip("/")
@@ -323,12 +323,24 @@ def arm_jobs(app: Application) -> None:
                                 name="stats:close")
     # First run at once: checks that expired while we were down are resolved, live ones re-armed as captcha:{chat}:{user}.
     # Code sends a kill cut off (before or after the message went out) are sent once more, the same code, at once.
-    app.job_queue.run_once(shop.job_resume_codes, when=0, name="shop:resume")
-    app.job_queue.run_repeating(funnel.job_sweep, interval=s.config.funnel.sweep_seconds, first=0, name="funnel:sweep")
+    app.job_queue.run_once(shop.job_resume_codes, when=0, name="shop:resume", job_kwargs=at_once(s.clock))
+    app.job_queue.run_repeating(funnel.job_sweep, interval=s.config.funnel.sweep_seconds, first=0, name="funnel:sweep",
+                                job_kwargs=at_once(s.clock))
     # Schedules and deferred work live in the database; the first tick at once runs what fell due while we were down.
-    app.job_queue.run_repeating(schedules.job_tick, interval=s.config.schedules.tick_seconds, first=0, name="schedules:tick")
+    app.job_queue.run_repeating(schedules.job_tick, interval=s.config.schedules.tick_seconds, first=0, name="schedules:tick",
+                                job_kwargs=at_once(s.clock))
     # Night mode is judged from the clock at every look: a group closed when we went down is reopened in the morning.
-    app.job_queue.run_repeating(nightmode.job_night, interval=s.config.schedules.tick_seconds, first=0, name="nightmode:tick")
+    app.job_queue.run_repeating(nightmode.job_night, interval=s.config.schedules.tick_seconds, first=0, name="nightmode:tick",
+                                job_kwargs=at_once(s.clock))
+
+
+def at_once(clock: Clock) -> dict:
+    """What makes a job armed at start (post_init) run as soon as the JobQueue starts, however long the start takes.
+    APScheduler works out a job's first run only when the scheduler starts, after post_init: an interval job whose
+    `first=0` lies in the past by then was put off a whole interval (the funnel sweep by sweep_seconds: after a crash,
+    a newcomer stayed restricted that long), and a run_once more than its 1 s grace late was dropped. `clock` is the
+    one the JobQueue keeps (the system's; the console's simulated one)."""
+    return {"next_run_time": clock.now(), "misfire_grace_time": None}
 
 
 async def _now_if(services: Services, work: bool) -> datetime | None:
