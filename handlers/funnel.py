@@ -206,20 +206,26 @@ async def job_restrict(context: BotContext) -> None:
 
 
 async def unscreened_message(update: Update, context: BotContext) -> bool:
-    """True: this group message (not a service message) comes from a newcomer under an open check whose restriction
-    Telegram has not made yet (it kept failing). It is deleted, and the caller (the middleware) lets nothing else see
-    it — no rule, count, spotlight or reward; the restriction is tried again at once (at most every 2 s). For every
-    other message it costs one set lookup."""
+    """True: this group message (not a service message) comes from a newcomer under an open join check who may not
+    post — the restriction is owed (Telegram kept failing it) or made after the message got in (in a raid Telegram
+    delivers a join and the newcomer's first messages together, before the bot could restrict them). It is deleted,
+    and the caller (the middleware) lets nothing else see it — no rule, count, spotlight or reward; a restriction still
+    owed is tried again at once (at most every 2 s). For every other message it costs one set lookup."""
     message = update.message
     user = message.from_user
     s = context.services
-    if not await s.funnel.unrestricted(message.chat.id, user.id):
+    if not await s.funnel.held(message.chat.id, user.id):
         return False
     check = await s.funnel.pending_check(message.chat.id, user.id)
-    if check is None or check.action != "restrict":  # made or dropped meanwhile (another process, an admin)
-        s.funnel.forget_restriction(message.chat.id, user.id)
+    if check is None or check.via != "join" or check.restore == KEEP:  # decided meanwhile, or an admin decided them
+        s.funnel.release(message.chat.id, user.id)
+        return False
+    if message.date < check.event_at:  # sent before this join (a backlog handled late): not the check's to judge
         return False
     await delete_quietly(context, message.chat.id, message.message_id)
+    if check.action != "restrict":
+        log.info("deleted a message from %s in %s: screening, sent before the restriction held", user.id, message.chat.id)
+        return True
     log.info("deleted a message from %s in %s: screening, not restricted yet", user.id, message.chat.id)
     if s.funnel.try_restriction_now(message.chat.id, user.id, timedelta(seconds=RESTRICT_RETRY[0])):
         await restrict(context, check, len(RESTRICT_RETRY))  # a burst of messages is not a burst of calls

@@ -206,9 +206,12 @@ class FunnelRepo:
                 "UPDATE captcha_checks SET action = NULL, action_at = NULL WHERE id = ? AND action = ?", (check_id, action)
             )
 
-    async def owing_restriction(self) -> set[tuple[int, int]]:
-        """(chat, member) of every open join check whose restriction Telegram has not made yet."""
-        rows = await self.db.fetchall("SELECT chat_id, user_id FROM captcha_checks WHERE status = 'pending' AND action = 'restrict'")
+    async def held_back(self) -> set[tuple[int, int]]:
+        """(chat, member) of every open join check whose newcomer may not post (restricted, or owed the restriction),
+        unless someone else decided their rights during it (restore 'keep')."""
+        rows = await self.db.fetchall(
+            "SELECT chat_id, user_id FROM captcha_checks WHERE status = 'pending' AND via = 'join'"
+            " AND (restore IS NULL OR restore != 'keep')")
         return {(r[0], r[1]) for r in rows}
 
     async def drop_restriction(self, chat_id: int, user_id: int) -> None:

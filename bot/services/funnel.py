@@ -90,8 +90,9 @@ class FunnelService:
         self.rule_events: RuleEvents | None = None  # the rules engine hears confirmed referrals (bot/app.py)
         # Newcomers whose referral is pending: only their messages cost a write (hot path stays cheap).
         self._pending: set[tuple[int, int]] | None = None
-        # Newcomers under an open check whose restriction Telegram has not made yet: what they post is deleted.
-        self._unrestricted: set[tuple[int, int]] | None = None
+        # Newcomers under an open join check who may not post (restricted, or owed the restriction): a message from
+        # one reached the group before the restriction held, and is deleted.
+        self._held: set[tuple[int, int]] | None = None
         self._told_missing: set[int] = set()  # groups told that screening lacks a right, until it works again
         self._restrict_tried: dict[tuple[int, int], datetime] = {}  # when one of their messages last tried it
         # Checks whose deadline passed before this process started expired while nobody could answer them, or while
@@ -141,23 +142,23 @@ class FunnelService:
         check = await self.repo.add_check(chat_id, user_id, via, c.mode, c.question, c.choices, c.answers,
                                           self.config.captcha_retries, event_at, deadline,
                                           action="restrict" if via == "join" else None, now=now)
-        if check is not None and check.action == "restrict":
-            (await self._unrestricted_set()).add((chat_id, user_id))
+        if check is not None and check.via == "join":
+            (await self._held_set()).add((chat_id, user_id))
         return check
 
-    async def _unrestricted_set(self) -> set[tuple[int, int]]:
-        if self._unrestricted is None:
-            self._unrestricted = await self.repo.owing_restriction()
-        return self._unrestricted
+    async def _held_set(self) -> set[tuple[int, int]]:
+        if self._held is None:
+            self._held = await self.repo.held_back()
+        return self._held
 
-    async def unrestricted(self, chat_id: int, user_id: int) -> bool:
-        """Under an open check whose restriction Telegram has not made yet (a set lookup: every group message asks)."""
-        return (chat_id, user_id) in await self._unrestricted_set()
+    async def held(self, chat_id: int, user_id: int) -> bool:
+        """Under an open join check that keeps them from posting (a set lookup: every group message asks)."""
+        return (chat_id, user_id) in await self._held_set()
 
-    def forget_restriction(self, chat_id: int, user_id: int) -> None:
-        """Their check no longer owes its restriction (made, dropped, or the check decided)."""
-        if self._unrestricted is not None:
-            self._unrestricted.discard((chat_id, user_id))
+    def release(self, chat_id: int, user_id: int) -> None:
+        """Their check no longer keeps them from posting (decided, left, or someone else decided their rights)."""
+        if self._held is not None:
+            self._held.discard((chat_id, user_id))
         self._restrict_tried.pop((chat_id, user_id), None)
 
     def tell_missing_right(self, chat_id: int) -> bool:
@@ -172,7 +173,7 @@ class FunnelService:
         self._told_missing.discard(chat_id)
 
     def try_restriction_now(self, chat_id: int, user_id: int, every: timedelta) -> bool:
-        """Whether a message from this unrestricted newcomer should try the restriction again (at most once per `every`)."""
+        """Whether a message from a newcomer still owed the restriction should try it again (at most once per `every`)."""
         now, key = self.clock.now(), (chat_id, user_id)
         last = self._restrict_tried.get(key)
         if last is not None and now - last < every:
@@ -204,9 +205,9 @@ class FunnelService:
         `decided_by_others`: someone else set their rights during the check — its own restriction, if Telegram has
         not made it yet, is no longer forced on them."""
         await self.repo.set_restore(chat_id, user_id, restore)
-        if decided_by_others and await self.unrestricted(chat_id, user_id):
-            await self.repo.drop_restriction(chat_id, user_id)
-            self.forget_restriction(chat_id, user_id)
+        if decided_by_others and await self.held(chat_id, user_id):
+            await self.repo.drop_restriction(chat_id, user_id)  # if still owed
+            self.release(chat_id, user_id)
 
     async def restore_for_rejoin(self, check: Check, live: str | None, screening_restriction: bool, keep: str) -> str | None:
         """What passing `check` gives back, given the rights Telegram shows at the join (`live`, None = unrestricted).
@@ -264,7 +265,7 @@ class FunnelService:
                 return None
             if status in ("failed", "timeout"):
                 await FunnelRepo.reject_pending_in(tx, check.chat_id, check.user_id, fd.FAILED_SCREENING, now)
-        self.forget_restriction(check.chat_id, check.user_id)  # decided: what it owes now is the pass or the removal
+        self.release(check.chat_id, check.user_id)  # decided: what it owes now is the pass or the removal
         if status == "passed" and check.via == "join":
             await self.repo.mark_screened(check.chat_id, check.user_id, now)
         return await self.repo.check(check.id)
@@ -279,8 +280,6 @@ class FunnelService:
     async def action_done(self, check: Check, action: str) -> None:
         """Telegram did what the check owed (or refused it for good: nothing left to retry)."""
         await self.repo.action_done(check.id, action)
-        if action == "restrict":
-            self.forget_restriction(check.chat_id, check.user_id)
 
     async def due_actions(self) -> list[Check]:
         """Actions left undone for ACTION_RETRY, claimed for this sweep; and, at the first sweep after a start, every
@@ -368,7 +367,7 @@ class FunnelService:
             async with self.db.transaction() as tx:
                 if await FunnelRepo.resolve_in(tx, check.id, "left", now):
                     closed = check
-            self.forget_restriction(chat_id, user_id)
+            self.release(chat_id, user_id)
         await self.repo.reject_pending(chat_id, user_id, fd.LEFT, now)
         (await self._pending_set()).discard((chat_id, user_id))
         clawed = 0

@@ -14,6 +14,7 @@ from bot.app import ALLOWED_UPDATES
 from handlers.funnel import RESTRICT_RETRY
 from tests.handlers.funnel_helpers import can_send, newcomer, pending, press, prompt_message, right, run_job, screening_on, time_out
 from tests.handlers.test_shop import add, balance, buttons, fund, open_confirm, orders, stock
+from tests.handlers.test_inbox import crash
 from tests.helpers import say
 
 INTERNAL = internal_error(translator("en"))
@@ -146,6 +147,42 @@ async def test_a_newcomer_whose_restriction_keeps_failing_cannot_post_meanwhile(
         "SELECT COALESCE(SUM(messages), 0) FROM activity_daily WHERE chat_id = ? AND user_id = ?", (group.chat.id, dave.id)) == 0
     await press(pg, group.chat, dave, check)
     assert can_send(pg, group.chat, dave)
+    said = pg.sim.send(dave, "hello, I passed", group.chat)  # screened: their messages stay
+    await pg.settle()
+    assert pg.sim.message(group.chat, said["message_id"]) is not None
+
+
+async def test_what_a_newcomer_posted_before_the_bot_restricted_them_is_deleted(pg, group):
+    """In a raid Telegram delivers a join and the newcomer's first messages together: the bot restricts them at the
+    join, and what they got in before it held is deleted, counted and answered by nothing — also after a crash
+    between the join and their messages."""
+    await screened_group(pg, group)
+    dave, erin = pg.sim.user("dave"), pg.sim.user("erin")
+    pg.sim.join(group.chat, dave)
+    posted = [pg.sim.send(dave, "buy cheap followers", group.chat), pg.sim.send(dave, "/checkin", group.chat)]
+    await pg.settle()
+    assert not can_send(pg, group.chat, dave) and await pending(pg, group.chat, dave) is not None
+    assert [pg.sim.message(group.chat, m["message_id"]) for m in posted] == [None, None]
+    assert [t for t in texts_in(pg, group.chat) if "followers" in t or "Streak" in t] == []
+    assert await checkins(pg, group.chat, dave) == []
+    await pg.services.activity.flush()
+    assert await pg.services.db.fetchval(
+        "SELECT COALESCE(SUM(messages), 0) FROM activity_daily WHERE chat_id = ? AND user_id = ?", (group.chat.id, dave.id)) == 0
+
+    pg.sim.join(group.chat, erin)
+    spam = pg.sim.send(erin, "buy cheap followers", group.chat)
+    updates = pg.sim.take_updates(ALLOWED_UPDATES)
+    message = next(u for u in updates if u.get("message", {}).get("message_id") == spam["message_id"])
+    await pg.deliver([u for u in updates if u is not message])  # her join
+    await pg.settle()
+    assert not can_send(pg, group.chat, erin)
+    await crash(pg)  # her message is handled by the next process
+    await pg.deliver([message])
+    await pg.settle()
+    assert pg.sim.message(group.chat, spam["message_id"]) is None
+
+    check = await pending(pg, group.chat, dave)
+    await press(pg, group.chat, dave, check)
     said = pg.sim.send(dave, "hello, I passed", group.chat)  # screened: their messages stay
     await pg.settle()
     assert pg.sim.message(group.chat, said["message_id"]) is not None
