@@ -301,6 +301,9 @@ async def test_a_right_answer_handled_sixteen_minutes_late_after_downtime_lets_t
     assert (await pg.services.funnel.repo.check(check.id)).status == "passed"
     assert can_send(pg, group.chat, dave)
     assert [c.description for c in pg.sim.calls("answerCallbackQuery")][-1].startswith("Bad Request: query is too old")
+    # One outcome: the welcome, and no "Something went wrong" for the answer Telegram no longer takes.
+    assert "Welcome to Tea Lovers, Dave! Say hello to everyone." in texts_in(pg, group.chat)
+    assert INTERNAL not in texts_in(pg, group.chat) + texts_in(pg, dave)
 
 
 # ================================================================ a purchase
