@@ -29,6 +29,7 @@ from bot.domain.polls import PollError
 from bot.domain.topics import TopicError
 from bot.domain.shop import ShopError
 from bot.domain.nps import NpsError
+from bot.texts import Translator, translator
 from bot.texts import core as texts
 from bot.texts import funnel as funnel_texts
 from bot.texts import points as points_texts
@@ -395,6 +396,12 @@ async def subject(update: Update, context: BotContext, command_name: str) -> Sub
         raise LookupNotAllowedError(command=command_name)
     target = await resolve_target(update, context, named)
     return Subject(target.user.user_id, target.user.display, role_from(target.tg_role, target.community_role), False)
+
+
+async def reader_translator(services, user_id: int, group_language: str) -> Translator:
+    """What comes to one person in private about a group (an answer there, an admin's notice): in the language they
+    chose with /language, else the group's."""
+    return translator(await services.members.language(user_id) or group_language)
 
 
 def person_id(context: BotContext) -> int:

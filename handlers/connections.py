@@ -11,8 +11,8 @@ from bot.context import BotContext, Elsewhere
 from bot.domain.errors import ConnectError, UsageError, UserError
 from bot.domain.roles import Role
 from bot.services.connections import Remote
-from bot.texts import connections as texts, translator
-from handlers.base import Callback, answer_query, command, edit_query_message, person_id, render_error, reply, sender, spec_of
+from bot.texts import connections as texts
+from handlers.base import Callback, answer_query, command, edit_query_message, person_id, reader_translator, render_error, reply, sender, spec_of
 from storage.connections import GroupOf
 from storage.groups import Group
 
@@ -60,8 +60,8 @@ async def _pick_buttons(context: BotContext, user_id: int, name: str, args: str,
 async def _run_in(view: Update, context: BotContext, callback: Callback, where: Remote, chat_id: int, message_id: int, args: list[str]) -> None:
     context.actor = where.actor
     # The answer comes here, in private: in the language the sender chose for it (/language), else the group's.
-    chosen = await context.services.members.language(where.actor.user_id)
-    context.tr = translator(chosen or (await context.services.groups.settings(where.group.chat_id)).language)
+    context.tr = await reader_translator(context.services, where.actor.user_id,
+                                         (await context.services.groups.settings(where.group.chat_id)).language)
     context.elsewhere = Elsewhere(chat_id, message_id, where.group.chat_id, where.group.title, view.message.message_id)
     context.args = args
     await callback(view, context)

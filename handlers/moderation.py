@@ -16,7 +16,8 @@ from bot.domain.roles import Role
 from bot.texts import rules as texts
 from bot.texts import translator
 from handlers.base import (
-    answer_query, attempt, best_effort, command, edit_query_message, message_link, person_id, render_error, reply, resolve_target,
+    answer_query, attempt, best_effort, command, edit_query_message, message_link, person_id, reader_translator, render_error, reply,
+    resolve_target,
     split_target,
 )
 from storage.members import Member
@@ -270,10 +271,11 @@ async def cmd_report(update: Update, context: BotContext) -> None:
     await reply(update, context, texts.report_sent(context.tr, reporter, target.user.display), markup=markup)
     # The group's admins hear of it in private too (those who started Sticky and did not opt out): a report posted
     # only in a busy group scrolls away unseen.
-    notice = texts.report_notice(context.tr, update.effective_chat.title or str(chat), reporter, target.user.display,
-                                 " ".join(context.args or []) or None, message_link(chat, replied.message_id))
     for admin_id in await context.services.members.admins(chat):
-        if admin_id != person_id(context):
+        if admin_id != person_id(context):  # each in their own language (/language), else the group's
+            notice = texts.report_notice(await reader_translator(context.services, admin_id, context.tr.lang),
+                                         update.effective_chat.title or str(chat), reporter, target.user.display,
+                                         " ".join(context.args or []) or None, message_link(chat, replied.message_id))
             await context.services.outbox.private(admin_id, notice, chat_id=chat, kind="report_notify")
 
 

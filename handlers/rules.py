@@ -20,7 +20,7 @@ from bot.texts import translator
 from bot.telegram_port import user_info
 from bot.texts import points as points_texts
 from bot.texts import rules as texts
-from handlers.base import answer_query, attempt, command, delete_later, edit_query_message, message_link, person_id, render_error, reply, spec_of
+from handlers.base import answer_query, attempt, command, delete_later, edit_query_message, message_link, person_id, reader_translator, render_error, reply, spec_of
 from handlers.points import earn_chat_xp
 from handlers.router import parse_command
 
@@ -154,10 +154,11 @@ def announcer(services) -> Callable[[Event, Verdict, str], Awaitable[None]]:
                 await s.outbox.post(event.chat_id, "rule", texts.rule_warned(tr, who, result), names=[event.user_id])
             return
         group = await s.groups.group(event.chat_id)
-        notice = texts.rule_notice(tr, group.title if group else str(event.chat_id), who, verdict.rules, event.kind,
-                                   message_link(event.chat_id, event.message_id), verdict)
         for admin in await s.members.present(event.chat_id):
-            if admin.tg_role is not None and not admin.user.is_bot:
+            if admin.tg_role is not None and not admin.user.is_bot:  # in their own language, else the group's
+                notice = texts.rule_notice(await reader_translator(s, admin.user.user_id, settings.language),
+                                           group.title if group else str(event.chat_id), who, verdict.rules, event.kind,
+                                           message_link(event.chat_id, event.message_id), verdict)
                 await s.outbox.private(admin.user.user_id, notice, chat_id=event.chat_id, kind="rule_notify")
 
     return announce

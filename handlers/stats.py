@@ -14,7 +14,7 @@ from bot.domain.roles import Role
 from bot.domain.stats import PERIODS
 from bot.services.stats import weekly_report
 from bot.texts import stats as texts, translator
-from handlers.base import best_effort, command, destination, reply
+from handlers.base import best_effort, command, destination, reader_translator, reply
 
 
 async def _chart_tr(context: BotContext):
@@ -87,10 +87,11 @@ async def spotlight_newcomer(context: BotContext, chat_id: int, user_id: int) ->
     flagged = await s.spotlight.flag(chat_id, user_id)
     if flagged is None:
         return
-    tr = translator((await s.groups.settings(chat_id)).language)
+    language = (await s.groups.settings(chat_id)).language
     group, user = await s.groups.group(chat_id), await s.members.user(user_id)
-    text = texts.spotlight(tr, group.title if group else "", user.display if user else str(user_id), flagged)
-    for admin in await s.members.admins(chat_id):
+    for admin in await s.members.admins(chat_id):  # each in their own language (/language), else the group's
+        text = texts.spotlight(await reader_translator(s, admin, language), group.title if group else "",
+                               user.display if user else str(user_id), flagged)
         await s.outbox.private(admin, text, chat_id=chat_id, kind="spotlight")
 
 
@@ -103,14 +104,17 @@ async def run_report(context: BotContext, schedule) -> str:
     if report is None:
         await s.outbox.log(chat_id, "report", "suppressed", "this week's report went out already")
         return "suppressed"
-    tr = translator((await s.groups.settings(chat_id)).language)
+    language = (await s.groups.settings(chat_id)).language
     people = await s.members.users([u for u, _, _ in report.movers or []][:5])
     group = await s.groups.group(chat_id)
-    text = texts.weekly_report(tr, group.title if group else "", report, {u: p.display for u, p in people.items()})
+    names = {u: p.display for u, p in people.items()}
     if schedule.options.get("group"):
-        return (await s.outbox.post(chat_id, "report", text)).outcome
-    outcomes = [(await s.outbox.private(u, text, chat_id=chat_id, kind="report_admins")).outcome
-                for u in await s.members.admins(chat_id)]
+        return (await s.outbox.post(chat_id, "report", texts.weekly_report(translator(language), group.title if group
+                                                                            else "", report, names))).outcome
+    outcomes = []
+    for u in await s.members.admins(chat_id):  # each admin in their own language (/language), else the group's
+        text = texts.weekly_report(await reader_translator(s, u, language), group.title if group else "", report, names)
+        outcomes.append((await s.outbox.private(u, text, chat_id=chat_id, kind="report_admins")).outcome)
     return "sent" if "sent" in outcomes else (outcomes[0] if outcomes else "suppressed")
 
 

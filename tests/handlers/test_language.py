@@ -95,3 +95,44 @@ async def test_a_groups_help_does_not_list_language_which_works_in_private_only(
     assert await say(pg, g.admin, "/language en") == (
         "From now on I speak English with you in private. A group keeps its own language.")
     assert (await pg.services.groups.settings(g.chat.id)).language == "zh"
+
+
+async def test_an_admins_own_language_is_used_for_the_private_notices_about_their_group(pg):
+    """README: every private message to you uses the language you chose with /language. The notices about a group
+    (a member's /report, a rule's notify, the newcomer spotlight, the weekly report) come to each admin in the one
+    they chose, else in the group's; the group itself keeps its language."""
+    from datetime import timedelta
+
+    from tests.handlers.test_schedules import tick
+    from tests.handlers.test_spotlight import chat
+
+    g = await make_group(pg)
+    for who in (g.owner, g.admin):
+        await start(pg, who)
+    await say(pg, g.admin, "/language zh")                        # the admin reads Chinese; the owner did not choose
+    spam = pg.sim.send(g.bob, "cheap pills", g.chat)
+    await pg.settle()
+    assert await say(pg, g.alice, "/report selling pills", g.chat, reply_to=spam) == "Alice reported Bob to the admins."
+    assert pg.sim.replies(g.admin)[-1]["text"].startswith("🚩 Tea Lovers：Alice 举报了 Bob。")
+    assert pg.sim.replies(g.owner)[-1]["text"].startswith("🚩 Tea Lovers: Alice reported Bob.")
+    await say(pg, g.owner, '/rule add when message and words "help" then notify', g.chat)
+    pg.sim.send(g.carol, "help me", g.chat)
+    await pg.settle()
+    assert pg.sim.replies(g.admin)[-1]["text"].startswith("🔔 Tea Lovers：")
+    assert pg.sim.replies(g.owner)[-1]["text"].startswith("🔔 Tea Lovers: rule ")
+    await say(pg, g.owner, "/set spotlight_messages 3", g.chat)
+    await chat(pg, g.alice, g.chat, 3)
+    assert pg.sim.replies(g.admin)[-1]["text"].startswith("Tea Lovers 新人聚光灯：Alice")
+    assert pg.sim.replies(g.owner)[-1]["text"].startswith("Newcomer spotlight in Tea Lovers")
+    await say(pg, g.owner, "/schedule every 1d report", g.chat)
+    pg.clock.advance(days=1, seconds=5)
+    await tick(pg)
+    assert pg.sim.replies(g.admin)[-1]["text"].startswith("Tea Lovers 周报（")
+    assert pg.sim.replies(g.owner)[-1]["text"].startswith("Weekly report of Tea Lovers")
+    # The group's own language is the owner's fallback: in a Chinese group, he reads Chinese.
+    await say(pg, g.owner, "/lang zh", g.chat)
+    await say(pg, g.admin, "/language en")
+    pg.sim.send(g.carol, "help again", g.chat)
+    await pg.settle()
+    assert pg.sim.replies(g.admin)[-1]["text"].startswith("🔔 Tea Lovers: rule ")
+    assert pg.sim.replies(g.owner)[-1]["text"].startswith("🔔 Tea Lovers：")
