@@ -150,15 +150,13 @@ def _credit_many(
                    "ON CONFLICT(chat_id, user_id, currency, ref) DO NOTHING")
     if conn.total_changes - changes != len(credits):
         raise RuntimeError(f"{reason} batch: a ref is already in the ledger; nothing of this batch is written")
-    if xp_at is None:
-        execute_values(conn, f"INSERT INTO wallets(chat_id, user_id, {column})", "(?, ?, ?)",
-                       [(chat_id, user_id, amount) for chat_id, user_id, amount, _ in credits],
-                       f"ON CONFLICT(chat_id, user_id) DO UPDATE SET {column} = wallets.{column} + excluded.{column}")
-    else:  # scalar MAX is NULL if either is: the COALESCEs keep whichever one there is
-        execute_values(conn, f"INSERT INTO wallets(chat_id, user_id, {column}, chat_xp_at)", "(?, ?, ?, ?)",
-                       [(chat_id, user_id, amount, xp_at.get((chat_id, user_id))) for chat_id, user_id, amount, _ in credits],
-                       f"ON CONFLICT(chat_id, user_id) DO UPDATE SET {column} = wallets.{column} + excluded.{column},"
-                       " chat_xp_at = COALESCE(MAX(wallets.chat_xp_at, excluded.chat_xp_at), wallets.chat_xp_at, excluded.chat_xp_at)")
+    # One upsert with or without `xp_at`: a member without an award time brings NULL, which leaves what is there (scalar
+    # MAX is NULL if either is: the COALESCEs keep whichever one there is; a new wallet's chat_xp_at is NULL anyway).
+    stamps = xp_at or {}
+    execute_values(conn, f"INSERT INTO wallets(chat_id, user_id, {column}, chat_xp_at)", "(?, ?, ?, ?)",
+                   [(chat_id, user_id, amount, stamps.get((chat_id, user_id))) for chat_id, user_id, amount, _ in credits],
+                   f"ON CONFLICT(chat_id, user_id) DO UPDATE SET {column} = wallets.{column} + excluded.{column},"
+                   " chat_xp_at = COALESCE(MAX(wallets.chat_xp_at, excluded.chat_xp_at), wallets.chat_xp_at, excluded.chat_xp_at)")
     if earned(1, reason):
         execute_values(conn, _SEASON_HEAD, _SEASON_ROW, [(chat_id, chat_id, currency, user_id, amount) for chat_id, user_id, amount, _ in credits],
                        _SEASON_TAIL)

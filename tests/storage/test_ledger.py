@@ -60,3 +60,14 @@ async def test_a_batch_credit_reads_each_members_own_balance_before_across_read_
         " AND l.user_id = w.user_id AND l.currency = 'xp') FROM wallets w")
     assert len(rows) == 901 and all(r[2] == r[3] for r in rows)
     assert {(r[0], r[1]): r[2] for r in rows} == {key: xp + 2 for key, xp in before.items()}
+
+
+async def test_a_batch_credit_keeps_the_later_chat_xp_time_and_one_without_times_leaves_it(ledger):
+    """credit_many's one wallet upsert: with award times it keeps the later of the stored and the new one; without
+    (a batch that is no chat XP) it leaves the stored time alone, and a new wallet has none."""
+    early, late = "2026-03-01T10:00:00+00:00", "2026-03-01T11:00:00+00:00"
+    await ledger.credit_many([(CHAT, 1, 2, "a:1")], "xp", "chat", NOW, {(CHAT, 1): late})
+    await ledger.credit_many([(CHAT, 1, 2, "a:2")], "xp", "chat", NOW, {(CHAT, 1): early})
+    await ledger.credit_many([(CHAT, 1, 2, "a:3"), (CHAT, 2, 2, "a:4")], "xp", "chat", NOW)
+    rows = await ledger.db.fetchall("SELECT user_id, xp, chat_xp_at FROM wallets WHERE chat_id = ? ORDER BY user_id", (CHAT,))
+    assert [tuple(r) for r in rows] == [(1, 6, late), (2, 2, None)]
