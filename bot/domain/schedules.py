@@ -192,6 +192,8 @@ def parse_when(words: list[str]) -> tuple[str, str, str | None, int]:
         spec, i = " ".join(expr.split()), i + 1
         if too_often(spec):
             raise ScheduleError(reason="too_often")
+        if never_fires(spec):
+            raise ScheduleError(reason="never")
     else:
         raise _bad(0, "kind", words[0])
     start = None
@@ -263,7 +265,7 @@ def typed(step: str, word: str, today: date_type | None = None) -> str:
     try:
         value = read([word], 0) if read is not None and word else None
     except ScheduleError as err:
-        if err.params.get("reason") == "too_often":
+        if err.params.get("reason") in ("too_often", "never"):
             raise
         value = None
     if value is None:
@@ -348,6 +350,8 @@ def _typed_cron(words: list[str], i: int) -> str:
         raise _bad(i, "cron", expr) from None
     if too_often(expr):
         raise ScheduleError(reason="too_often")
+    if never_fires(expr):
+        raise ScheduleError(reason="never")
     return expr
 
 
@@ -437,6 +441,12 @@ def crontab(expr: str) -> CronTrigger:
         raise ValueError(expr)
     minute, hour, day, month, weekday = fields
     return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_cron_weekdays(weekday), timezone=UTC)
+
+
+def never_fires(cron: str) -> bool:
+    """A cron expression no date matches (31 February, 31 April): APScheduler finds no fire time up to its last year
+    (a quarter of a second to find out; a rare one such as 29 February on a Monday is found at once)."""
+    return crontab(cron).get_next_fire_time(None, datetime(2026, 1, 1, tzinfo=UTC)) is None
 
 
 def too_often(cron: str) -> bool:

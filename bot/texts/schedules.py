@@ -67,6 +67,7 @@ def schedule_error(_: Translator, err: ScheduleError) -> str:
         "too_often": _("That is more often than every {minutes} minutes; schedules may not run that often.").format(
             minutes=int(MIN_INTERVAL.total_seconds() // 60)),
         "past": _("That time is already past in the group's timezone."),
+        "never": _("That cron expression matches no date (such as 31 February), so it would never run."),
         "no_content": _("Nothing to post: write the text after post, or reply to a photo."),
         "unknown_id": _("No schedule #{id} in this group; /schedules lists them.").format(id=p.get("id")),
         "quote": _("A quote is not closed: put a cron expression in \"…\"."),

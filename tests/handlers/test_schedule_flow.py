@@ -677,3 +677,23 @@ async def test_the_flow_from_private_chat_acts_on_the_connected_group(pg, group)
         "You are no longer an admin of Tea Lovers, so this private chat no longer manages it (disconnected).")
     assert pg.sim.message(admin, flow["message_id"])["text"] == "[Tea Lovers]\nNew schedule. What should I schedule?"
     assert [s.id for s in await pg.services.schedules.list(group.chat.id)] == [1]
+
+
+async def test_a_cron_expression_that_matches_no_date_is_refused_as_one_typed_or_in_one_line(pg, group):
+    """31 February is a cron expression that never fires: typed at the step it got "Something went wrong" (the
+    summary found no first run), and the one-line command said the time was already past. Both say what it is,
+    in English and Chinese, and the step is asked again; 29 February (leap years) is a schedule."""
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    never = "That cron expression matches no date (such as 31 February), so it would never run."
+    assert await say(pg, group.owner, '/schedule cron "0 9 31 2 *" reminder', group.chat) == never
+    flow = await start(pg, group.owner, group.chat)
+    for data in ("sch:reminder", "sch:reminder cron"):
+        flow = await press(pg, group.owner, group.chat, flow, data)
+    again = await answer(pg, group.owner, group.chat, flow, "0 9 31 4 *")
+    assert again["text"].startswith(never + "\nNew schedule. Which cron expression?")
+    summary = await answer(pg, group.owner, group.chat, again, "0 9 29 2 *")
+    assert "First run: 2028-02-29 09:00 (UTC)." in summary["text"]
+    assert await pg.services.schedules.list(group.chat.id) == []
+    await say(pg, group.owner, "/lang zh", group.chat)
+    assert await say(pg, group.owner, '/schedule cron "0 9 30 2 *" reminder', group.chat) == (
+        "这个 cron 表达式不匹配任何日期（例如 2 月 31 日），所以永远不会运行。")
