@@ -20,7 +20,7 @@ async def cmd_export(update: Update, context: BotContext) -> None:
         await reply(update, context, texts.cannot_send(context.tr), transient=True)
         return
     paths, counts = await context.services.export.build(chat.id)
-    sent = 0
+    sent, failed = 0, None
     try:
         for i, path in enumerate(paths, 1):
             filename = f"sticky-export-{chat.id}.zip" if len(paths) == 1 else f"sticky-export-{chat.id}-part{i}of{len(paths)}.zip"
@@ -30,7 +30,8 @@ async def cmd_export(update: Update, context: BotContext) -> None:
                 with path.open("rb") as file:  # opened per try: a try after a flood wait sends the whole file again
                     return await context.bot.send_document(admin, file, filename=filename, caption=caption)
 
-            if not (await attempt(f"export of {chat.id} to {admin} ({i}/{len(paths)})", send)).done:
+            failed = await attempt(f"export of {chat.id} to {admin} ({i}/{len(paths)})", send)
+            if not failed.done:
                 break
             sent += 1
     finally:
@@ -38,6 +39,10 @@ async def cmd_export(update: Update, context: BotContext) -> None:
             path.unlink(missing_ok=True)
     if sent == len(paths):
         await reply(update, context, texts.sent(context.tr, counts, len(paths)))
+    elif failed.unsure:  # a timeout or network error: the file may have arrived (a 50 MB upload takes a while)
+        await reply(update, context, texts.no_answer(context.tr, sent + 1, len(paths)), transient=True)
+    elif not failed.refused:  # a flood wait too long to wait out here
+        await reply(update, context, texts.wait(context.tr, sent, len(paths)), transient=True)
     elif sent:
         await reply(update, context, texts.cut_off(context.tr, sent, len(paths)), transient=True)
     else:

@@ -28,5 +28,22 @@ def cut_off(_: Translator, sent: int, parts: int) -> str:
              "for the whole.").format(sent=sent, parts=parts)
 
 
+def no_answer(_: Translator, part: int, parts: int) -> str:
+    """Telegram did not answer the send of file `part`: it may have arrived."""
+    if parts == 1:
+        return _("Telegram did not answer while I sent you the export, so it may have arrived anyway: look in our "
+                 "private chat, and send /export again if it is not there.")
+    return _("Telegram did not answer while I sent you file {part} of the export's {parts}, so it may have arrived "
+             "anyway: look in our private chat, and send /export again if a file is missing.").format(part=part, parts=parts)
+
+
+def wait(_: Translator, sent: int, parts: int) -> str:
+    """Telegram asked for a wait longer than is waited out while answering a command."""
+    if not sent:
+        return _("Telegram asked me to wait before sending you the export: send /export again in a few minutes.")
+    return _("Telegram asked me to wait before sending you the rest of the export ({sent} of {parts} files went): "
+             "send /export again in a few minutes.").format(sent=sent, parts=parts)
+
+
 def cannot_send(_: Translator) -> str:
     return _("I cannot write to you in private yet: open a chat with me, press Start, then send /export again.")

@@ -187,3 +187,45 @@ def test_parts_stay_within_the_limit_on_data_that_does_not_compress():
         assert len(paths) >= 3 and max(p.stat().st_size for p in paths[:-1]) > limit - 2 * CHUNK
     finally:
         parts.discard()
+
+
+async def test_an_export_telegram_did_not_answer_for_or_asked_to_wait_for_is_not_told_as_no_private_chat(pg, monkeypatch):
+    """An admin who started Sticky was told "I cannot write to you in private yet… press Start" when the upload
+    timed out (the file may well have arrived: here it did) or Telegram asked for a long wait. Each now says what
+    happened, in English and Chinese; the parts that went are counted."""
+    g = await make_group(pg)
+    await say(pg, g.admin, "/start")
+    pg.sim.timeout_after_send("sendDocument")
+    assert await say(pg, g.admin, "/export", g.chat) == (
+        "Telegram did not answer while I sent you the export, so it may have arrived anyway: look in our private "
+        "chat, and send /export again if it is not there.")
+    assert len(documents(pg, g.admin)) == 1                       # it did arrive
+    pg.sim.flood("sendDocument", retry_after=3600)
+    assert await say(pg, g.admin, "/export", g.chat) == (
+        "Telegram asked me to wait before sending you the export: send /export again in a few minutes.")
+    await pg.services.db.write(fill_group(g, 2_000, 20_000))
+    pg.services.export.limit = 40_000
+    send, calls = type(pg.sim).api_sendDocument, []
+
+    def second_fails(sim, p):  # the second part of each export: a long flood wait, then no answer
+        calls.append(p)
+        if len(calls) == 1:
+            sim.flood("sendDocument", retry_after=3600)
+        if len(calls) == 2:
+            sim.timeout_after_send("sendDocument")
+        return send(sim, p)
+
+    monkeypatch.setattr(type(pg.sim), "api_sendDocument", second_fails)
+    answer = await say(pg, g.admin, "/export", g.chat)
+    parts = int(re.search(r"part 1 of (\d+)", documents(pg, g.admin)[-1][0]["caption"])[1])
+    assert answer == (f"Telegram asked me to wait before sending you the rest of the export (1 of {parts} files "
+                      "went): send /export again in a few minutes.")
+    answer = await say(pg, g.admin, "/export", g.chat)
+    assert answer == (f"Telegram did not answer while I sent you file 2 of the export's {parts}, so it may have "
+                      "arrived anyway: look in our private chat, and send /export again if a file is missing.")
+    monkeypatch.undo()
+    await say(pg, g.owner, "/lang zh", g.chat)
+    pg.services.export.limit = DOCUMENT_LIMIT
+    pg.sim.timeout_after_send("sendDocument")
+    assert await say(pg, g.admin, "/export", g.chat) == (
+        "我发送导出时 Telegram 没有回应，它可能已经送达：请看看我们的私聊，如果没有，请再发送 /export。")
