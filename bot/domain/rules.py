@@ -1357,11 +1357,13 @@ def block_action_line(action: BlockAction) -> str:
 
 def blocklist_args(text: str, reason_allowed: bool = True) -> tuple[list[str], str | None, BlockAction | None]:
     """(the entries, the reason or None, the {action} tag or None: the blocklist rule's own action). Raises
-    BlocklistError for nothing given, an unclosed "(" or '"', an entry over 100 characters, or a tag that is no
-    action (or two tags). Without `reason_allowed` (/rmblocklist) everything given is entries."""
+    BlocklistError for nothing given, an unclosed "(" or '"', an entry over 100 characters, a tag that is no
+    action (or two tags), or a tag before the entries. Without `reason_allowed` (/rmblocklist) everything given is entries."""
     text = text.strip()
     if not text:
         raise BlocklistError(reason="none", value="")
+    if reason_allowed and text.startswith("{") and "}" in text:  # a tag typed first would be blocked as a word
+        raise BlocklistError(reason="action_first", value=" ".join(text[:text.index("}") + 1].split())[:40])
     items, rest = _take_entries(text)
     if not reason_allowed:
         while rest:

@@ -479,6 +479,8 @@ def blocklist_error(_: Translator, reason: str, value: str, tag: str) -> str:
         return _("{tag} takes no duration (only mute and ban do, e.g. {{tmute 1h}}).").format(tag=escape(value))
     if reason == "action_two":
         return _("One action per entry: {tag} is a second one.").format(tag=escape(value))
+    if reason == "action_first":
+        return _("{tag} goes after what is blocked: /addblocklist casino No gambling {tag}").format(tag=escape(value))
     return _('Usage: /addblocklist "word or phrase" [reason], or several at once: /addblocklist (word, "a phrase") [reason]')
 
 

@@ -145,12 +145,17 @@ async def test_a_blocklist_entry_with_an_action_tag_gets_that_action_through_its
     ("zh", "{tmute 1x}", "{tmute 1x} 中的“1x”不是时长：请用 30s、10m、2h、7d 或 2w，例如 {tmute 1h}。"),
     ("zh", "{tban}", "{tban} 需要时长，例如 {tmute 1h} 或 {tban 2d}。"),
     ("zh", "{kick 2d}", "{kick 2d} 不带时长（只有禁言和封禁可以，例如 {tmute 1h}）。"),
+    # A tag typed first was taken as what is blocked: the entry "{mute}" (or "{tmute", reason "1h} casino").
+    ("en", "^{mute}", "{mute} goes after what is blocked: /addblocklist casino No gambling {mute}"),
+    ("en", "^{tmute 1h}", "{tmute 1h} goes after what is blocked: /addblocklist casino No gambling {tmute 1h}"),
+    ("zh", "^{tmute 1h}", "{tmute 1h} 要写在屏蔽内容之后：/addblocklist casino 禁止赌博广告 {tmute 1h}"),
 ])
 async def test_a_blocklist_action_tag_that_is_no_action_is_refused_in_en_and_zh(pg, group, lang, tag, said):
     g = group
     if lang == "zh":
         await say(pg, g.owner, "/set language zh", g.chat)
-    assert await say(pg, g.admin, f"/addblocklist casino {tag}", g.chat) == said
+    args = f"{tag[1:]} casino" if tag.startswith("^") else f"casino {tag}"  # ^: the tag typed first
+    assert await say(pg, g.admin, f"/addblocklist {args}", g.chat) == said
     assert await pg.services.rules.blocklist(g.chat.id) == []
     assert "blocklist_" not in await say(pg, g.admin, "/rule list", g.chat)
 
