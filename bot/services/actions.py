@@ -73,8 +73,9 @@ class Actions:
 
     def observe(self, date: datetime | None) -> None:
         """An update's date (Telegram's time when it was sent): if it is after our now, Telegram's clock is ahead
-        of ours by that much at least. The largest lead seen in the last LEAD_KEPT counts (then it is measured
-        afresh, so a corrected clock stops counting an old lead)."""
+        of ours by that much at least. The largest lead seen in the last LEAD_KEPT counts; an update after that
+        measures it afresh (so a corrected clock stops counting an old lead), and until one comes the last lead
+        stands (a job's kick after a quiet night must not count from our clock: under 30 s ahead is for good)."""
         if date is None:
             return
         now = self.clock.now()
@@ -83,11 +84,9 @@ class Actions:
             self._lead, self._lead_seen = max(lead, timedelta(0)), now
 
     def telegram_now(self) -> datetime:
-        """Telegram's now as best known: ours, or later by the lead the updates showed lately."""
-        now = self.clock.now()
-        if self._lead_seen is None or now - self._lead_seen > LEAD_KEPT:
-            return now
-        return now + self._lead
+        """Telegram's now as best known: ours, or later by the lead the updates showed last (kept however long ago:
+        a lead counted too long makes a restriction end a little late, one forgotten can make it never end)."""
+        return self.clock.now() + self._lead
 
     async def status(self, chat_id: int, user_id: int) -> str | None:
         """A member's status as Telegram has it now (restricted, kicked, member…); None when Telegram did not say."""

@@ -306,3 +306,26 @@ async def test_a_30_second_mute_is_sent_with_room_to_arrive(pg, group):
     assert sent == int(pg.clock.now().timestamp()) + 40
     pg.clock.advance(seconds=41)
     assert pg.sim.member(g.chat, g.bob)["status"] == "member"
+
+
+async def test_a_kick_by_the_daily_inactivity_pass_after_a_quiet_while_still_counts_from_telegrams_clock(pg, group):
+    """The lead of Telegram's clock is learned from the updates' dates. The inactivity pass kicks by a job, after
+    days in which the group said nothing: its kick's 5-minute ban must still count from Telegram's now (the lead
+    kept until an update measures it afresh), not from our clock 5 minutes behind — Telegram reads a ban under
+    30 s after its now as for good, so the member could never come back."""
+    from tests.handlers.funnel_helpers import run_job
+    from tests.handlers.test_rule_effects import add
+
+    g = group
+    pg.sim.clock = _Ahead(pg.clock, 5)
+    await say(pg, g.admin, "/mute @bob 2m", g.chat)                # an update: the lead is seen
+    await add(pg, g, "when inactive 7 days then kick")
+    pg.sim.refuse("unbanChatMember", "kicked")                     # the kick's unban fails: its ban's end must hold
+    pg.clock.advance(days=8)
+    await run_job(pg, "schedules:tick")
+    until = pg.sim.calls("banChatMember")[-1].params["until_date"]
+    assert until >= int(pg.sim.clock.now().timestamp()) + 30
+    kicked = pg.sim.calls("banChatMember")[-1].params["user_id"]
+    pg.clock.advance(minutes=6)
+    member = next(u for u in (g.alice, g.bob, g.carol) if u.id == kicked)
+    assert pg.sim.member(g.chat, member)["status"] == "left"        # the ban ended: they may come back
