@@ -55,7 +55,7 @@ async def on_checkin_words(update: Update, context: BotContext) -> None:
     message = update.effective_message
     s = context.services
     settings = await s.groups.settings(message.chat.id)
-    if not settings.checkin_words or message.sender_chat is not None:
+    if not settings.checkin_words or message.sender_chat is not None or message.from_user.is_bot:
         return
     words = {w.casefold() for w in s.config.points.checkin.words}
     if (message.text or "").strip().casefold() not in words:

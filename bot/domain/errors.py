@@ -78,6 +78,12 @@ class AnonymousAdminError(UserError):
     code = "anonymous"
 
 
+class BotActorError(UserError):
+    """Another bot asked for a personal command (a check-in, points, a report…): those are for people."""
+
+    code = "bot_actor"
+
+
 class ConnectError(UserError):
     """Managing a group from private chat (/connect) could not go ahead."""
 

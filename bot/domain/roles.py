@@ -52,6 +52,7 @@ class Actor:
     chat_id: int
     role: Role
     anonymous_admin: bool = False
+    bot: bool = False  # another bot (Telegram's bot-to-bot mode lets its commands through): never a person
 
 
 def require(actor_role: Role, needed: Role) -> None:

@@ -230,7 +230,7 @@ class MemberService:
             await self.refresh_admins_if_stale(chat_id)
         member = await self.members.get(chat_id, user.user_id)
         role = Role.MEMBER if member is None else role_from(member.tg_role, member.community_role)
-        return Actor(user.user_id, chat_id, role)
+        return Actor(user.user_id, chat_id, role, bot=user.is_bot)
 
     async def target(
         self, chat_id: int, reply_user: UserInfo | None, reply_from_chat: bool, arg: str | None, present: bool = True,

@@ -143,3 +143,23 @@ async def test_a_member_promoted_later_leaves_stored_history_as_it_was_and_is_sh
     assert "2026-03-02 n=2     50%" in cohorts_after
     pyramid = await say(pg, g.admin, "/loyalty", g.chat)
     assert pyramid.startswith("Loyalty of Tea Lovers (2 members, admins apart):")
+
+
+async def test_another_bot_never_checks_in_earns_points_or_takes_a_place_on_the_boards(pg):
+    # Bot-to-bot mode lets another bot's /checkin@Sticky through (and, privacy off, its 签到 too): it used to check
+    # in, earn points and a badge, take "#1 today" from the first person and sit on the boards beside them.
+    pg.sim.bot_to_bot, pg.sim.privacy_mode = True, False
+    g = await make_group(pg)
+    await say(pg, g.owner, "/set checkin_words on", g.chat)
+    helper = pg.sim.user("helperbot", first_name="Helper Bot", is_bot=True)
+    pg.sim.add_member(g.chat, helper, by=g.owner)
+    for text in (f"/checkin@{pg.sim.bot.username}", f"/makeup@{pg.sim.bot.username}", f"/feedback@{pg.sim.bot.username} hi"):
+        assert await say(pg, helper, text, g.chat) == "This command is for people; bots take no part."
+    assert await say(pg, helper, "签到", g.chat) == ""
+    assert "#1 today" in await say(pg, g.alice, "/checkin", g.chat)
+    for board in ("/top", "/top checkin"):
+        assert "Helper Bot" not in await say(pg, g.alice, board, g.chat)
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM checkins WHERE user_id = ?", (helper.id,)) == 0
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM ledger WHERE user_id = ?", (helper.id,)) == 0
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert await say(pg, helper, f"/checkin@{pg.sim.bot.username}", g.chat) == "这个命令只供真人使用，机器人不参与。"
