@@ -149,6 +149,7 @@ class Playground:
         for _ in range(max_rounds):
             await self.app.update_queue.join()
             await self.services.logchat.idle()  # log-chat posts go out in the background
+            await self.services.points.idle()  # and held chat XP past its bound is written in the background
             updates = self.sim.take_updates(ALLOWED_UPDATES)
             if not updates:
                 return handled

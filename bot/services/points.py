@@ -1,6 +1,8 @@
 """Use-cases of the points economy: check-in, make-up, admin give/take, chat XP, badges, tiers, leaderboards, seasons, expiry."""
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
 import operator
 import secrets
@@ -91,6 +93,10 @@ FLUSH_CHUNK = 250
 # Members per commit when the XP rides with its updates' marks: that commit writes their marks and message counts
 # too, so it takes fewer members for the same short hold.
 RIDE_CHUNK = 100
+# Updates whose chat XP (and so their handled marks, and their message counts riding with them) may wait in memory
+# for the next flush: beyond, they are written at once, in the flush's own chunks, whatever the flush interval. About
+# 400 bytes an update held (its XP, its counts, its mark): this bounds that at about 10 MB under any burst.
+HELD_MAX = 25_000
 
 # The yearly decay is booked on the group's 1 January; a bot that was down then books it within this many days.
 DECAY_CATCH_UP_DAYS = 7
@@ -124,6 +130,7 @@ class PointsService:
         self._riding: dict[int, tuple[int, int, int, datetime]] = {}  # given to a commit, outcome not known yet
         self._rides: dict[int, tuple[list, dict]] = {}  # a commit's first riding update id -> (credits, balances before)
         self._reached: list[tuple[int, int, Tier]] = []  # tiers reached by XP that rode, announced by the next flush
+        self._early: asyncio.Task | None = None  # held XP written before the flush, past HELD_MAX updates held
         self.marks: InboxRepo | None = None
         self._moved: dict[int, int] = {}
         self.rule_events: RuleEvents | None = None  # the rules engine hears check-ins and tiers reached (bot/app.py)
@@ -348,6 +355,9 @@ class PointsService:
                 await self._book_now(chat_id, user_id, earned, update_id, at)
             else:
                 self._held[update_id] = (one(chat_id), user_id, earned, at)
+                if len(self._held) >= HELD_MAX and (self._early is None or self._early.done()):
+                    # Its own context: the writing belongs to no update (this one's handling has not ended).
+                    self._early = asyncio.get_running_loop().create_task(self._write_held_early(), context=contextvars.Context())
 
     def _pend(self, key: tuple[int, int], xp: int, at: datetime) -> None:
         """XP for the next batch, with its award's time (the batch keeps each member's latest)."""
@@ -475,44 +485,64 @@ class PointsService:
         tier) to announce, those reached by XP that rode with any commit since the last flush included."""
         now = self.clock.now()
         self._forget_cooldowns(now)
-        if self._held and self.marks is not None:
-            held, moved = self._held, self._moved
-            # In (chat, user) order: consecutive commits then write neighbouring keys of the ledger's, wallets' and
-            # season totals' indexes, a few pages each, instead of a page per member in each of them scattered over
-            # 1,000 groups (the inbox's marks scatter instead: one tree, not six; see bench.flush_case). One list of
-            # the update ids sorted by member (stable: each member's in the order they came), not a list per member
-            # (at 100,000 members the flush's peak was about 170 B a member more); the key is (chat, user) packed in
-            # one int, in the same order, when every user id fits.
-            if all(-2**53 < u < 2**53 for _, u, _, _ in held.values()):
-                def member(i: int) -> int | tuple[int, int]:
-                    c, u, _, _ = held[i]
-                    return moved.get(c, c) * 2**54 + u + 2**53
-            else:
-                def member(i: int) -> int | tuple[int, int]:
-                    c, u, _, _ = held[i]
-                    return (moved.get(c, c), u)
-            ids = sorted(held, key=member)
-            cuts, members, last = [], 0, None  # where each chunk of RIDE_CHUNK members starts, before any await
-            for n, i in enumerate(ids):
-                key = member(i)
-                if key != last:
-                    if members % RIDE_CHUNK == 0:
-                        cuts.append(n)
-                    members, last = members + 1, key
-            cuts.append(len(ids))
-            # The flush belongs to no update: its commits must not mark one being handled in this task.
-            outside = HANDLING.set(None)
-            try:
-                for start, end in zip(cuts, cuts[1:]):
-                    self.marks.let_go(ids[start:end])
-                    await self.marks.flush()
-            finally:
-                HANDLING.reset(outside)
+        await self.idle()  # held XP being written early goes first
+        await self._write_held()
         ups, self._reached = self._reached, []
         ups += await self._flush_loose(now)
         for chat_id, user_id, tier in ups:
             await self.tier_reached(chat_id, user_id, tier, now)
         return ups
+
+    async def idle(self) -> None:
+        """Wait until held XP being written early (past HELD_MAX) is written, without cancelling it (tests, a flush)."""
+        while self._early is not None and not self._early.done():
+            await asyncio.wait((self._early,))
+
+    async def _write_held_early(self) -> None:
+        """HELD_MAX updates' XP held: written now, as the flush writes it (their tier-ups are announced by the next
+        flush). What a failed commit did not write stays held for the next commit or flush."""
+        try:
+            await self._write_held()
+        except Exception as exc:
+            log.warning("held chat XP kept for the next flush: %s", exc)
+
+    async def _write_held(self) -> None:
+        """Let the kept marks of the updates holding XP go, RIDE_CHUNK members a commit: each commit writes those
+        members' XP (one ledger row each), their updates' marks and the message counts riding with them."""
+        if not self._held or self.marks is None:
+            return
+        held, moved = self._held, self._moved
+        # In (chat, user) order: consecutive commits then write neighbouring keys of the ledger's, wallets' and
+        # season totals' indexes, a few pages each, instead of a page per member in each of them scattered over
+        # 1,000 groups (the inbox's marks scatter instead: one tree, not six; see bench.flush_case). One list of
+        # the update ids sorted by member (stable: each member's in the order they came), not a list per member
+        # (at 100,000 members the flush's peak was about 170 B a member more); the key is (chat, user) packed in
+        # one int, in the same order, when every user id fits.
+        if all(-2**53 < u < 2**53 for _, u, _, _ in held.values()):
+            def member(i: int) -> int | tuple[int, int]:
+                c, u, _, _ = held[i]
+                return moved.get(c, c) * 2**54 + u + 2**53
+        else:
+            def member(i: int) -> int | tuple[int, int]:
+                c, u, _, _ = held[i]
+                return (moved.get(c, c), u)
+        ids = sorted(held, key=member)
+        cuts, members, last = [], 0, None  # where each chunk of RIDE_CHUNK members starts, before any await
+        for n, i in enumerate(ids):
+            key = member(i)
+            if key != last:
+                if members % RIDE_CHUNK == 0:
+                    cuts.append(n)
+                members, last = members + 1, key
+        cuts.append(len(ids))
+        # The flush belongs to no update: its commits must not mark one being handled in this task.
+        outside = HANDLING.set(None)
+        try:
+            for start, end in zip(cuts, cuts[1:]):
+                self.marks.let_go(ids[start:end])
+                await self.marks.flush()
+        finally:
+            HANDLING.reset(outside)
 
     async def _flush_loose(self, now: datetime) -> list[tuple[int, int, Tier]]:
         """XP tied to no unmarked update (earned outside the inbox, or after its update's mark was written)."""

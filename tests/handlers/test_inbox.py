@@ -355,3 +355,39 @@ async def test_a_message_a_rule_could_not_delete_books_its_chat_xp_once_through_
     await flush(pg)
     assert await counted(pg, group.chat, group.alice) == kept
     assert await ledger_matches_wallets(pg.services.db) == []
+
+
+async def test_chat_xp_held_past_its_bound_is_written_with_its_marks_before_the_flush_and_survives_a_crash(pg, group, monkeypatch):
+    """Updates whose chat XP waits for the counters' flush keep their handled marks and message counts in memory;
+    past points.HELD_MAX of them they are written at once, as the flush writes them (XP, counts and marks in one
+    commit): a burst between two flushes cannot grow that memory without bound. A crash then loses none of what was
+    written, and Telegram sending everything again counts none of it twice."""
+    from bot.services import points as points_module
+
+    monkeypatch.setattr(points_module, "HELD_MAX", 3)
+    await flush(pg)
+    pg.clock.advance(minutes=5)  # past everyone's chat-XP cooldown
+    xp = pg.config.points.chat_xp.xp_per_message
+    members = [group.alice, group.bob, group.carol, group.admin]
+    before = {m.id: await counted(pg, group.chat, m) for m in members}
+    for member in members:
+        pg.sim.send(member, "a burst of chat", group.chat)
+    updates = pg.sim.take_updates(ALLOWED_UPDATES)
+    await pg.deliver(updates)
+    await pg.services.points.idle()  # the third held update's XP started the early write; no flush has run
+    marked = "SELECT update_id FROM inbox WHERE handled_at IS NOT NULL AND update_id = ?"
+    written = []
+    for member, update in zip(members, updates):  # written and marked together, or neither
+        now = await counted(pg, group.chat, member)
+        is_marked = await pg.services.db.fetchval(marked, (update["update_id"],)) is not None
+        assert now == ((before[member.id][0] + 1, before[member.id][1] + xp) if is_marked else before[member.id])
+        written += [member] if is_marked else []
+    assert written[:2] == [group.alice, group.bob] and len(written) < len(members)  # the flush writes the rest
+    assert pg.services.points.pending_members == len(members) - len(written)
+    await crash(pg)
+    await pg.deliver(updates)  # Telegram sends the whole burst again
+    await pg.settle()
+    await flush(pg)
+    for member in members:
+        assert await counted(pg, group.chat, member) == (before[member.id][0] + 1, before[member.id][1] + xp)
+    assert await ledger_matches_wallets(pg.services.db) == []
