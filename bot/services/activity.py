@@ -33,14 +33,34 @@ class Watch:
         self.key, self.clean = key, clean
 
 
-def follow_moves(moved: dict[int, int], *state: tuple[dict[tuple[Any, ...], Any], Callable[[Any, Any], Any]]) -> None:
-    """Re-key in-memory state whose keys start with a chat id, for every group that got a new id (a basic group
-    upgraded to a supergroup); `combine` merges a value with one already under the new key."""
+def member_key(chat_id: int, user_id: int) -> int | tuple[int, int]:
+    """(chat, user) as one int (about 40 bytes) instead of a tuple of two ints (56, and the user's int beside it) for
+    what is kept per member: ids are far inside 2**53 (Telegram's are 52-bit at most); anything else keeps the
+    tuple, which no packed key can equal. Packed keys sort as their (chat, user) pairs do."""
+    if -2**53 < user_id < 2**53:
+        return chat_id * 2**54 + user_id + 2**53
+    return (chat_id, user_id)
+
+
+def member_of(key: int | tuple[int, int]) -> tuple[int, int]:
+    """The (chat, user) of a member_key."""
+    if isinstance(key, tuple):
+        return key
+    chat_id, rest = divmod(key, 2**54)
+    return chat_id, rest - 2**53
+
+
+def follow_moves(moved: dict[int, int], *state: tuple[dict[Any, Any], Callable[[Any, Any], Any]]) -> None:
+    """Re-key in-memory state whose keys start with a chat id (a tuple, or a member_key), for every group that got
+    a new id (a basic group upgraded to a supergroup); `combine` merges a value with one already under the new key."""
+    def chat_of(key: Any) -> int:
+        return member_of(key)[0] if isinstance(key, int) else key[0]
+
     for old, new in moved.items():
         for mapping, combine in state:
-            for key in [k for k in mapping if k[0] == old]:
+            for key in [k for k in mapping if chat_of(k) == old]:
                 value = mapping.pop(key)
-                moved_key = (new, *key[1:])
+                moved_key = member_key(new, member_of(key)[1]) if isinstance(key, int) else (new, *key[1:])
                 mapping[moved_key] = combine(mapping[moved_key], value) if moved_key in mapping else value
 
 

@@ -11,6 +11,7 @@ from bot.domain.errors import TargetError
 from bot.domain.roles import Actor, Role, role_from, tg_role_from_status
 from bot.domain.rules import Event as RuleEvent, RuleEvents
 from bot.ports import TelegramPort
+from bot.services.activity import member_key
 from storage.groups import GroupRepo
 from storage.members import Member, MemberRepo, UserInfo
 from storage.roles import RoleRepo, tg_change
@@ -82,14 +83,6 @@ class _Lru:
             self._old, self._new = self._new, {}
 
 
-def _member_key(chat_id: int, user_id: int) -> int | tuple[int, int]:
-    """(chat, user) as one int (about 40 bytes) instead of a tuple of two ints (about 120): ids are far inside 2**53
-    (Telegram's are 52-bit at most); anything else keeps the tuple, which no packed key can equal."""
-    if -2**53 < user_id < 2**53:
-        return chat_id * 2**54 + user_id + 2**53
-    return (chat_id, user_id)
-
-
 class MemberService:
     def __init__(
         self, members: MemberRepo, groups: GroupRepo, roles: RoleRepo, port: TelegramPort, clock: Clock,
@@ -140,7 +133,7 @@ class MemberService:
         return await self.members.has_started(user_id)
 
     async def seen(self, chat_id: int, user: UserInfo, said_at: datetime | None = None) -> None:
-        key, stored = _member_key(chat_id, user.user_id), hash(user)
+        key, stored = member_key(chat_id, user.user_id), hash(user)
         if self._seen.get(key) == stored:
             return
         await self.members.seen(chat_id, user, self.clock.now(), said_at)
@@ -160,7 +153,7 @@ class MemberService:
         self._languages.put(user_id, language)
 
     async def started(self, user: UserInfo) -> None:
-        key, stored = _member_key(0, user.user_id), hash(user)
+        key, stored = member_key(0, user.user_id), hash(user)
         if self._seen.get(key) == stored:
             return
         await self.members.mark_started(user, self.clock.now())
@@ -184,7 +177,7 @@ class MemberService:
         fresh = await self.members.record_status(
             chat_id, user, new_status, new_tg, self.clock.now(), event=event, invite_link=invite_link, update_id=update_id,
         ) is not None
-        self._seen.pop(_member_key(chat_id, user.user_id), None)
+        self._seen.pop(member_key(chat_id, user.user_id), None)
         if self.changed is not None:
             self.changed(chat_id, user.user_id)
         change = tg_change(old_tg, new_tg)
@@ -202,7 +195,7 @@ class MemberService:
         if self.changed is not None:
             self.changed(chat_id, None)
         for user_id, change, role in changes:
-            self._seen.pop(_member_key(chat_id, user_id), None)
+            self._seen.pop(member_key(chat_id, user_id), None)
             log.info("admin list of %s: %s %s %s (missed update)", chat_id, user_id, change, role)
         return changes
 

@@ -8,7 +8,7 @@ import operator
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import sqlite3
@@ -29,7 +29,7 @@ from bot.domain.rules import Event as RuleEvent, RuleEvents
 from bot.domain.points import (
     AlreadyCheckedInError, Currency, InsufficientPointsError, InvalidAmountError, Reason, check_adjust, ledger_key, parse_amount,
 )
-from bot.services.activity import follow_moves, one
+from bot.services.activity import follow_moves, member_key, member_of, one
 from bot.services.groups import GroupService
 from storage.db import CommitRows, Database, iso
 from storage.inbox import HANDLING, InboxRepo
@@ -123,7 +123,9 @@ class PointsService:
         self.tiers: tuple[Tier, ...] = tuple(Tier(t.key, t.min_xp, t.points_multiplier, frozenset(t.perks)) for t in config.tiers)
         self.badges: tuple[BadgeRule, ...] = tuple(BadgeRule(b.key, b.kind, b.threshold, b.points_bonus) for b in config.badges)
         # Chat XP is the hot path: cooldowns and pending XP stay in memory and are written in batches.
-        self._last_xp: dict[tuple[int, int], datetime] = {}
+        # member_key -> the last award's POSIX time: a float (24 B) and a packed key (40 B), not a datetime (48 B) under
+        # a tuple (56 B), for each member who earned within the cooldown.
+        self._last_xp: dict[int | tuple[int, int], float] = {}
         self._pending_xp: dict[tuple[int, int], int] = defaultdict(int)  # XP in the batch, tied to no update
         self._pending_at: dict[tuple[int, int], datetime] = {}  # the last award in the batch (wallets.chat_xp_at)
         self._held: dict[int, tuple[int, int, int, datetime]] = {}  # update id -> (chat, user, xp, at): rides with its mark
@@ -341,10 +343,11 @@ class PointsService:
         xp = (await self.groups.settings(chat_id)).chat_xp
         if not xp:
             return
-        key = (chat_id, user_id)
+        key, cooling = (chat_id, user_id), member_key(chat_id, user_id)
         rules = ChatXpRules(xp, self.config.chat_xp.cooldown_seconds, self.config.chat_xp.min_length)
-        if chat_xp_due(self._last_xp.get(key), at, rules, message_length=length):
-            self._last_xp[key] = at
+        last = self._last_xp.get(cooling)
+        if chat_xp_due(None if last is None else datetime.fromtimestamp(last, timezone.utc), at, rules, message_length=length):
+            self._last_xp[cooling] = at.timestamp()
             # A campaign window (member day) multiplies chat XP too; read only for a message that earns XP.
             earned = round(xp * await self.campaign_multiplier(chat_id, at))
             if earned <= 0:
@@ -372,9 +375,9 @@ class PointsService:
         since = self.clock.now() - timedelta(seconds=self.config.chat_xp.cooldown_seconds)
         rows = await self.ledger.chat_xp_since(since)
         for chat_id, user_id, at in rows:
-            key = (chat_id, user_id)
-            if key not in self._last_xp or self._last_xp[key] < at:
-                self._last_xp[key] = at
+            key, when = member_key(chat_id, user_id), at.timestamp()
+            if key not in self._last_xp or self._last_xp[key] < when:
+                self._last_xp[key] = when
         return len(rows)
 
     async def _book_now(self, chat_id: int, user_id: int, xp: int, update_id: int, at: datetime) -> None:
@@ -458,10 +461,14 @@ class PointsService:
     def _forget_cooldowns(self, now: datetime) -> None:
         """A cooldown that has run out decides nothing any more (a restart forgets them all the same): without
         this, one entry per member ever seen stays in memory for good."""
-        cutoff = now - timedelta(seconds=self.config.chat_xp.cooldown_seconds)
+        cutoff = (now - timedelta(seconds=self.config.chat_xp.cooldown_seconds)).timestamp()
         stale = [key for key, at in self._last_xp.items() if at < cutoff]
         for key in stale:
             del self._last_xp[key]
+
+    def cooling_down(self) -> set[tuple[int, int]]:
+        """(chat, user) of every member whose chat-XP cooldown is kept in memory."""
+        return {member_of(key) for key in self._last_xp}
 
     @property
     def pending_xp(self) -> int:

@@ -96,6 +96,27 @@ async def test_roles_points_settings_and_unflushed_counts_follow_the_group(pg):
     assert "Bob" in await say(pg, g.owner, "/setrole @bob spreader", new_g.chat)
 
 
+async def test_a_chat_xp_cooldown_follows_the_group_to_its_new_id(pg):
+    """Bob earned chat XP just before the upgrade: his next message, in the supergroup inside his cooldown, earns
+    nothing (the cooldown moved with the group), and the one after it does."""
+    g = await basic_group(pg)
+    xp = pg.config.points.chat_xp.xp_per_message
+    await hp.job_flush(BotContext(pg.app))
+    pg.clock.advance(minutes=5)
+    await say(pg, g.bob, "earns before the upgrade", g.chat)
+    new = pg.sim.upgrade(g.chat, g.owner)
+    await pg.settle()
+    await hp.job_flush(BotContext(pg.app))
+    before = (await pg.services.points.ledger.wallet(new.id, g.bob.id)).xp
+    await say(pg, g.bob, "inside my cooldown, in the supergroup", new)
+    await hp.job_flush(BotContext(pg.app))
+    assert (await pg.services.points.ledger.wallet(new.id, g.bob.id)).xp == before
+    pg.clock.advance(seconds=pg.config.points.chat_xp.cooldown_seconds + 1)
+    await say(pg, g.bob, "past it", new)
+    await hp.job_flush(BotContext(pg.app))
+    assert (await pg.services.points.ledger.wallet(new.id, g.bob.id)).xp == before + xp
+
+
 async def test_the_move_happens_once_whatever_arrives_twice_or_late(pg):
     g = await basic_group(pg)
     await say(pg, g.alice, "/checkin", g.chat)

@@ -103,16 +103,16 @@ async def test_cooldowns_that_ran_out_are_forgotten_and_not_loaded_at_start(pg, 
     await chat(pg, g.alice, g.chat)
     await chat(pg, g.bob, g.chat)
     await flush(pg)
-    assert {(g.chat.id, g.alice.id), (g.chat.id, g.bob.id)} <= set(points._last_xp)
+    assert {(g.chat.id, g.alice.id), (g.chat.id, g.bob.id)} <= points.cooling_down()
     pg.clock.advance(seconds=cooldown(pg) + 1)
     await flush(pg)
-    assert points._last_xp == {}  # every cooldown ran out: nothing kept for anyone
+    assert points.cooling_down() == set()  # every cooldown ran out: nothing kept for anyone
     await chat(pg, g.alice, g.chat)
     await flush(pg)
     await crash(pg)
-    assert set(pg.services.points._last_xp) == {(g.chat.id, g.alice.id)}  # bob's ran out: not loaded
+    assert pg.services.points.cooling_down() == {(g.chat.id, g.alice.id)}  # bob's ran out: not loaded
     await pg.restart()
-    assert set(pg.services.points._last_xp) == {(g.chat.id, g.alice.id)}
+    assert pg.services.points.cooling_down() == {(g.chat.id, g.alice.id)}
     pg.clock.advance(seconds=cooldown(pg) + 1)
     await pg.restart()
-    assert pg.services.points._last_xp == {}
+    assert pg.services.points.cooling_down() == set()

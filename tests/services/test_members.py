@@ -34,7 +34,8 @@ async def test_a_member_is_written_once_and_again_when_their_name_changes(pg, mo
 
 
 def test_the_memory_of_whom_it_stored_is_bounded_and_keeps_what_is_in_use():
-    from bot.services.members import _Lru, _member_key
+    from bot.services.activity import member_key
+    from bot.services.members import _Lru
 
     lru = _Lru(10)
     for k in range(5):
@@ -55,4 +56,4 @@ def test_the_memory_of_whom_it_stored_is_bounded_and_keeps_what_is_in_use():
         raise AssertionError("a key that went is not there")
     # one key per (chat, user), none shared: negative, zero (private), the largest ids, a user id that is not one
     ids = [(c, u) for c in (-1001000000001, -1001000000002, -5, 0, 1) for u in (1, 2, 2**52, -7, 0, 2**60)]
-    assert len({_member_key(c, u) for c, u in ids}) == len(ids)
+    assert len({member_key(c, u) for c, u in ids}) == len(ids)

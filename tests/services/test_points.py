@@ -354,7 +354,7 @@ async def test_cooldowns_that_ran_out_are_forgotten_at_the_flush(pg, group):
     pg.clock.advance(seconds=cooldown + 1)
     await points.chat_message(chat, group.bob.id, pg.clock.now(), 5)
     await points.flush_chat_xp()
-    assert (chat, group.alice.id) not in points._last_xp and (chat, group.bob.id) in points._last_xp
+    assert (chat, group.alice.id) not in points.cooling_down() and (chat, group.bob.id) in points.cooling_down()
     await points.chat_message(chat, group.bob.id, pg.clock.now(), 5)  # still inside bob's cooldown
     await points.chat_message(chat, group.alice.id, pg.clock.now(), 5)  # alice's ran out: earns again
     assert points.pending_xp == xp
