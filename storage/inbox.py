@@ -203,9 +203,9 @@ class InboxRepo:
 
     async def prune(self, handled_before: datetime) -> int:
         """Forget handled updates older than this (Telegram redelivers nothing older than a day)."""
-        async with self.db.transaction() as tx:
-            cursor = await tx.execute("DELETE FROM inbox WHERE handled_at IS NOT NULL AND handled_at < ?", (iso(handled_before),))
-            return cursor.rowcount
+        # One hop (db.write): a transaction() is a round trip through the event loop per statement, and the writer is
+        # held meanwhile (751 ms in a P4 run while 100,000 members chatted, for a DELETE that found nothing).
+        return await self.db.write(_prune, iso(handled_before))
 
     async def counts(self) -> tuple[int, int]:
         """(unhandled, handled) rows, for checks and tests."""
@@ -217,6 +217,10 @@ class InboxRepo:
 
 def _nothing(conn: sqlite3.Connection) -> None:
     """A transaction with nothing of its own to say: the commit hook's marks are its content."""
+
+
+def _prune(conn: sqlite3.Connection, before: str) -> int:
+    return conn.execute("DELETE FROM inbox WHERE handled_at IS NOT NULL AND handled_at < ?", (before,)).rowcount
 
 
 def _record(conn: sqlite3.Connection, updates: Iterable[tuple[int, str]], at: str) -> set[int]:
