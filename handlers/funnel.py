@@ -100,10 +100,11 @@ async def _settled(context: BotContext, chat_id: int, done: Attempt) -> bool:
 
 
 async def _kick(context: BotContext, chat_id: int, user_id: int) -> bool:
-    """Telegram's kick: ban, then lift the ban so they may come back later. False: not done yet and worth trying
-    again (flood wait, network, timeout; the bot without its right); a refusal for the member's sake (an admin now,
-    the owner, gone) is final."""
-    for what, call in (("remove", lambda: context.bot.ban_chat_member(chat_id, user_id)),
+    """Telegram's kick: a ban that Telegram ends by itself after a few minutes (Actions.kick_until), lifted at once
+    so they may come back later. False: not done yet and worth trying again (flood wait, network, timeout; the bot
+    without its right); a refusal for the member's sake (an admin now, the owner, gone) is final."""
+    until = context.services.moderation.actions.kick_until()
+    for what, call in (("remove", lambda: context.bot.ban_chat_member(chat_id, user_id, until_date=until)),
                        ("unban after removing", lambda: context.bot.unban_chat_member(chat_id, user_id, only_if_banned=True))):
         done = await attempt(f"{what} {user_id} in {chat_id}", call)
         if not await _settled(context, chat_id, done):

@@ -121,6 +121,11 @@ class Actions:
     def until(self, action: Action) -> datetime | None:
         return self._until(action.duration)
 
+    def kick_until(self) -> datetime:
+        """The until_date of a kick's ban: KICK_HOLD on Telegram's clock, so that a ban whose unban never comes
+        (the bot removed in between, its right taken) ends by itself instead of lasting for good."""
+        return self._until(KICK_HOLD)
+
     def _until(self, duration: timedelta | None) -> datetime | None:
         """The until_date for a temporary restriction, on Telegram's clock (None: forever, as until_for says); never
         closer to Telegram's now than 30 s + SEND_MARGIN, so it cannot arrive as "forever"."""
@@ -156,7 +161,7 @@ class Actions:
         elif action.kind == "unban":
             result = await c.unban(chat, user)
         else:  # kick: a ban lifted at once, so they may come back (and that Telegram lifts by itself if we could not)
-            hold = self._until(KICK_HOLD)
+            hold = self.kick_until()
             result = await c.ban(chat, user, hold)
             if result == "done":
                 lifted = await c.unban(chat, user)

@@ -280,6 +280,20 @@ async def test_a_removal_whose_unban_failed_does_not_leave_them_banned(pg, group
     assert pg.sim.member(group.chat, dave)["status"] == "left"
 
 
+async def test_a_removal_whose_unban_can_never_come_ends_by_itself(pg, group):
+    """The bot is removed from the group right after the timeout's ban: no unban will ever be allowed, and the
+    newcomer must not stay banned from the group for good (the ban is sent with an end a few minutes away)."""
+    await screened_group(pg, group)
+    dave, check = await newcomer(pg, group.chat)
+    pg.sim.network_error("unbanChatMember")
+    await time_out(pg, group.chat, dave)
+    assert pg.sim.member(group.chat, dave)["status"] == "kicked"
+    pg.sim.remove_bot(group.chat, group.owner)  # every later call there is refused: 403
+    for _ in range(6):
+        await sweep_later(pg)
+    assert pg.sim.member(group.chat, dave)["status"] == "left"  # Telegram ended the ban: they may come back
+
+
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_a_right_answer_whose_button_answer_fails_still_lets_them_in(pg, group, fault):
     await screened_group(pg, group)
