@@ -14,13 +14,16 @@ def caption(_: Translator, group: str, part: int = 1, parts: int = 1) -> str:
 
 
 def sent(_: Translator, counts: dict[str, int], parts: int = 1) -> str:
-    numbers = dict(members=counts.get("members.csv", 0), ledger=counts.get("ledger.csv", 0),
-                   referrals=counts.get("referrals.csv", 0), days=counts.get("daily_stats.csv", 0))
+    members, ledger = counts.get("members.csv", 0), counts.get("ledger.csv", 0)
+    referrals, days = counts.get("referrals.csv", 0), counts.get("daily_stats.csv", 0)
+    numbers = dict(members=_.ngettext("{n} member", "{n} members", members).format(n=members),
+                   ledger=_.ngettext("{n} ledger row", "{n} ledger rows", ledger).format(n=ledger),
+                   referrals=_.ngettext("{n} referral", "{n} referrals", referrals).format(n=referrals),
+                   days=_.ngettext("{n} day", "{n} days", days).format(n=days))
     if parts == 1:
-        return _("I sent you the export in private: {members} members, {ledger} ledger rows, {referrals} referrals, "
-                 "{days} days.").format(**numbers)
-    return _("I sent you the export in private in {parts} files (Telegram takes 50 MB at most in one): {members} "
-             "members, {ledger} ledger rows, {referrals} referrals, {days} days.").format(parts=parts, **numbers)
+        return _("I sent you the export in private: {members}, {ledger}, {referrals}, {days}.").format(**numbers)
+    return _("I sent you the export in private in {parts} files (Telegram takes 50 MB at most in one): {members}, "
+             "{ledger}, {referrals}, {days}.").format(parts=parts, **numbers)
 
 
 def cut_off(_: Translator, sent: int, parts: int) -> str:

@@ -25,7 +25,7 @@ async def test_export_is_a_zip_of_csvs_sent_in_private(pg):
     await say(pg, g.admin, "/start")                           # the admin can be written to in private
     answer = await say(pg, g.admin, "/export", g.chat)
     ledger_rows = await pg.services.db.fetchval("SELECT COUNT(*) FROM ledger WHERE chat_id = ?", (g.chat.id,))
-    assert answer == f"I sent you the export in private: 5 members, {ledger_rows} ledger rows, 0 referrals, 1 days."
+    assert answer == f"I sent you the export in private: 5 members, {ledger_rows} ledger rows, 0 referrals, 1 day."
     [document] = [m["document"] for m in pg.sim.replies(g.admin) if "document" in m]
     assert document["file_name"] == f"sticky-export-{g.chat.id}.zip"
     with zipfile.ZipFile(io.BytesIO(pg.sim.download(document["file_id"]))) as zf:
