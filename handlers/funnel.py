@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from telegram import ChatMember, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
@@ -119,6 +119,8 @@ async def _edit_or_send(context: BotContext, check: Check, text: str) -> None:
         return
     try:
         await context.bot.edit_message_text(text, check.prompt_chat_id, check.prompt_message_id)
+    except TimedOut as exc:  # the edit may well have been made: a second message would say it twice
+        log.info("no answer to the outcome edit for %s (sent once, not again): %s", check.user_id, exc)
     except TelegramError:
         try:
             await context.bot.send_message(check.prompt_chat_id, text)

@@ -224,3 +224,16 @@ async def test_a_request_cut_off_by_a_crash_before_its_check_is_screened_after_t
     await press(pg, erin, erin, check)
     assert pg.sim.member(chat, erin)["status"] == "member" and erin.id not in pg.sim.join_requests(chat)
     assert "joined 1 · pending 1 · confirmed 0" in await invites_of(pg, chat, alice)  # one referral, not two
+
+
+async def test_a_time_is_up_note_whose_edit_timed_out_is_not_sent_again(pg):
+    """The request times out; Telegram makes the edit that says so but its answer is lost: the person reads the
+    note once, not a second copy sent because the edit seemed to fail."""
+    chat = await quiet_club(pg)
+    erin = pg.sim.user("erin")
+    assert pg.sim.join(chat, erin) == "requested"
+    await pg.settle()
+    pg.sim.timeout_after_send("editMessageText")
+    await time_out(pg, chat, erin)
+    notes = [m for m in pg.sim.messages(erin) if m.get("text", "").startswith("Time is up")]
+    assert len(notes) == 1 and pg.sim.calls("declineChatJoinRequest")
