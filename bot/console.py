@@ -56,20 +56,29 @@ def parse_span(text: str) -> timedelta:
 
 
 class Screen:
-    """Prints each chat as it grows: new entries, and the final text of messages edited since they were shown."""
+    """Prints chats as they grow: new entries, and the final text of messages edited since they were shown — from
+    several chats at once in the order things happened (a command typed in private, then what it did in the group,
+    then the answer in private)."""
 
     def __init__(self, pg: Playground, out: TextIO) -> None:
         self.pg, self.out = pg, out
         self.seen: dict[object, dict[object, str]] = {}
 
     def show(self, chat, prefix: str = "") -> None:
-        seen = self.seen.setdefault(getattr(chat, "id", chat), {})
-        changes = [(key, text) for key, text in self.pg.sim.transcript_entries(chat) if seen.get(key) != text]
-        new = [(key, text) for key, text in changes if key not in seen]
-        edited = [(key, text) for key, text in changes if key in seen]
-        # An edit or deletion of an older message was caused by what happened since the last look, which opens the
-        # new entries (a press, a leave, a message): that cause is printed first, then what it changed, then the rest.
-        for key, text in new[:1] + edited + new[1:]:
+        self.show_all([(chat, prefix)])
+
+    def show_all(self, chats: list[tuple[object, str]]) -> None:
+        changes = []
+        for place, (chat, prefix) in enumerate(chats):
+            seen = self.seen.setdefault(getattr(chat, "id", chat), {})
+            for key, text, created, changed in self.pg.sim.transcript_changes(chat):
+                if seen.get(key) == text:
+                    continue
+                # A new entry stands where it was created (with its final text); an edit or deletion of one already
+                # shown, where that change happened — after the press or the leave that caused it.
+                at = changed if key in seen and changed else created
+                changes.append((at, place, key, text, prefix, seen))
+        for _at, _place, key, text, prefix, seen in sorted(changes, key=lambda c: (c[0], c[1])):
             mark = "✎ " if key in seen and not text.endswith("[deleted]") else ""  # a deletion says so itself
             seen[key] = text
             print(prefix + mark + text.replace("\n", "\n" + prefix + "  "), file=self.out)
@@ -145,9 +154,7 @@ class Session:
         print(f"· {text}", file=self.out)
 
     def refresh(self) -> None:
-        self.screen.show(self.group)
-        for name in sorted(self.private):
-            self.screen.show(self.sim.user(name), prefix=f"[{name} ⇄ Sticky] ")
+        self.screen.show_all([(self.group, "")] + [(self.sim.user(name), f"[{name} ⇄ Sticky] ") for name in sorted(self.private)])
 
     async def handle(self, line: str) -> None:
         try:

@@ -26,10 +26,9 @@ class Script:
         self.private: list = []  # people who opened a private chat with Sticky, in that order
 
     def show(self) -> None:
-        """The group, then each private chat, as they grew — private lines marked [name ⇄ Sticky] as in the console."""
-        self.screen.show(self.group, prefix="  ")
-        for user in self.private:
-            self.screen.show(user, prefix=f"  [{user.username} ⇄ Sticky] ")
+        """The group and each private chat as they grew, in the order things happened — private lines marked
+        [name ⇄ Sticky] as in the console."""
+        self.screen.show_all([(self.group, "  ")] + [(user, f"  [{user.username} ⇄ Sticky] ") for user in self.private])
 
     async def step(self, caption: str | None = None) -> None:
         await self.pg.settle()

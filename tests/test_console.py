@@ -338,3 +338,46 @@ async def test_demote_sticky_takes_its_rights_through_telegram_and_it_says_what_
     assert "· owner promoted bob" not in lines
     assert "· Sticky restricted bob (until 09:10)" in lines[fully:], text
     assert "· Sticky is the bot and answers by itself: write as a person (alice: hello)" in lines[fully:]
+
+
+async def test_an_admin_manages_the_group_from_private_chat_in_one_console_session():
+    """One session, as a new admin would try it: in private, /connect and the group's button; an admin command typed
+    there acts on the group (the group sees Bob muted), the private chat shows the command before what it caused
+    in the group and the answer after; /disconnect ends it (the next admin command in private points to /connect);
+    a member's /connect GROUP is refused with the reason, and nothing of his acts on the group."""
+    out = io.StringIO()
+    steps = [
+        "bob: hello",
+        "admin dm: /connect",
+        "admin press Console Group",
+        "admin dm: /mute @bob 10m",
+        "admin dm: /disconnect",
+        "admin dm: /mute @bob 10m",
+        "bob dm: /connect Console Group",
+        "bob dm: /mute @admin 10m",
+    ]
+    assert await run_console(Config(), Typist(out, steps), out, start=START) == 0
+    lines = out.getvalue().splitlines()
+    text = "\n".join(lines)
+    p = "[admin ⇄ Sticky] "
+    connected = lines.index(f"{p}✎ Sticky → admin: Connected to Console Group. Admin commands you send me here now act on it,"
+                            " with your rights there checked with Telegram each time. /disconnect stops it. (edited)")
+    assert lines.index(f"{p}· admin pressed 'Console Group'") < connected, text
+    # The private command, then its effect in the group, then the answer in private: in the order they happened.
+    typed = lines.index(f"{p}admin: /mute @bob 10m")
+    muted = lines.index("· Sticky restricted bob (until 09:10)")
+    answer = lines.index(f"{p}Sticky → admin: [Console Group]")
+    assert connected < typed < muted < answer, text
+    assert lines[answer + 1] == f"{p}  Bob is muted until 2026-05-04 09:10."
+    # After /disconnect the same command in private acts on nothing and says how to connect again.
+    gone = lines.index(f"{p}Sticky → admin: Disconnected: this private chat no longer manages Console Group.")
+    assert lines[gone + 1:gone + 3] == [
+        f"{p}admin: /mute @bob 10m",
+        f"{p}Sticky → admin: /mute acts on a group: send it there, or pick a group to manage from here with /connect."], text
+    assert lines.count("· Sticky restricted bob (until 09:10)") == 1
+    # A member cannot connect: told why, and his admin command in private acts on nothing.
+    b = "[bob ⇄ Sticky] "
+    refused = lines.index(f"{b}bob: /connect Console Group") + 1
+    assert lines[refused] == f"{b}Sticky → bob: Telegram says you are not an admin of Console Group, so you can't manage it from here.", text
+    assert lines[refused + 2].startswith(f"{b}Sticky → bob: /mute acts on a group"), text
+    assert not any("restricted admin" in l for l in lines)

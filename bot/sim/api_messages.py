@@ -383,6 +383,7 @@ class MessageMethods:
             poll = msg.data["poll"]
             poll["is_closed"] = True
             self._event(state, f"the poll '{poll['question']}' closed: its time was up")
+            msg.changed_at = self.next_order()
             self._emit("poll", copy.deepcopy(poll))
 
     def api_stopPoll(self: FakeTelegram, p: dict[str, Any]) -> dict[str, Any]:
@@ -400,6 +401,7 @@ class MessageMethods:
         if markup:
             msg.data["reply_markup"] = markup
         self._event(state, f"{self.bot.display} closed the poll '{poll['question']}'")
+        msg.changed_at = self.next_order()
         self._emit("poll", copy.deepcopy(poll))
         return copy.deepcopy(poll)
 
@@ -504,6 +506,7 @@ class MessageMethods:
 
     def _delete(self: FakeTelegram, state: ChatState, msg: Msg) -> None:
         msg.deleted = True
+        msg.changed_at = self.next_order()
         if msg.data["message_id"] in state.pinned:
             state.pinned.remove(msg.data["message_id"])
         if msg.sender_id == self.bot.id:

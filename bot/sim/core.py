@@ -106,6 +106,14 @@ class FakeTelegram(DriverMixin, ForumMixin, UserMediaMixin, ChannelMixin, BotMet
         self._poll_closed_generation = -1
         # Seeded by the token so links and ids are the same from run to run (stable demo output).
         self._rng = random.Random(token)
+        self._order = 0  # counts what happens in any chat (a message, an event, an edit), for next_order
+
+    def next_order(self) -> int:
+        """The next number in the one order of everything that happens across the world's chats: a transcript
+        printed from several chats (a private command and its effect in the group) keeps the order of events."""
+        with self._lock:
+            self._order += 1
+            return self._order
 
     # ================================================================== queries
 
@@ -171,7 +179,14 @@ class FakeTelegram(DriverMixin, ForumMixin, UserMediaMixin, ChannelMixin, BotMet
     @locked
     def transcript_entries(self, chat: SimChat | SimUser | int) -> list[tuple[tuple[str, int], str]]:
         """(key, text) per message or event; a message's key stays the same when it is edited or deleted."""
-        return [(key, "\n".join(lines)) for key, lines in _transcript.entries(self, self._chat_ref(chat))]
+        return [(key, "\n".join(lines)) for key, lines, _at in _transcript.entries(self, self._chat_ref(chat))]
+
+    @locked
+    def transcript_changes(self, chat: SimChat | SimUser | int) -> list[tuple[tuple[str, int], str, int, int]]:
+        """(key, text, created, changed) per message or event: `created` and `changed` (its last edit or deletion,
+        0 if none) are places in next_order's one order across chats."""
+        return [(key, "\n".join(lines), created, changed)
+                for key, lines, (created, changed) in _transcript.entries(self, self._chat_ref(chat))]
 
     @property
     def pending_update_count(self) -> int:

@@ -466,6 +466,7 @@ class DriverMixin:
         # People see who voted only in a non-anonymous poll.
         self._event(state, "someone voted (anonymous poll)" if record.is_anonymous
                     else f"{user.display} voted {chosen}")
+        msg.changed_at = self.next_order()  # the poll shows the new counts, after the vote
         # "Bots receive new votes only in polls that were sent by the bot itself", and poll updates only for those.
         if not record.by_bot:
             return

@@ -136,6 +136,7 @@ class Msg:
     service: bool = False
     deleted: bool = False
     edited: bool = False
+    changed_at: int = 0  # the world's order (FakeTelegram.next_order) of its last edit or deletion, 0 if none
 
 
 @dataclass
@@ -165,8 +166,9 @@ class ChatState:
     links: dict[str, InviteLink] = field(default_factory=dict)
     requests: dict[int, JoinRequest] = field(default_factory=dict)
     pinned: list[int] = field(default_factory=list)
-    # The chat as people see it: ("msg", message_id) or ("event", text); rendered by transcript.py.
-    timeline: list[tuple[str, Any]] = field(default_factory=list)
+    # The chat as people see it: ("msg", message_id, order) or ("event", text, order), `order` counting across
+    # every chat of the world (so a printer can interleave chats as things happened); rendered by transcript.py.
+    timeline: list[tuple[str, Any, int]] = field(default_factory=list)
     # Private chats only: the user pressed Start / wrote first; or blocked the bot.
     started: bool = False
     blocked: bool = False

@@ -63,16 +63,18 @@ def _message_lines(sim: FakeTelegram, state: ChatState, msg: Msg) -> list[str]:
 
 
 def render(sim: FakeTelegram, state: ChatState) -> list[str]:
-    return [line for _key, entry in entries(sim, state) for line in entry]
+    return [line for _key, entry, _at in entries(sim, state) for line in entry]
 
 
-def entries(sim: FakeTelegram, state: ChatState) -> list[tuple[tuple[str, int], list[str]]]:
+def entries(sim: FakeTelegram, state: ChatState) -> list[tuple[tuple[str, int], list[str], tuple[int, int]]]:
     """The transcript entry by entry, each with a stable key (a message keeps its key when it is edited or
-    deleted), so a printer can show what changed since it last looked."""
-    out: list[tuple[tuple[str, int], list[str]]] = []
-    for index, (kind, value) in enumerate(state.timeline):
+    deleted), so a printer can show what changed since it last looked, and where it stands in the world's one
+    order (created, last changed or 0), so a printer can interleave chats as things happened."""
+    out: list[tuple[tuple[str, int], list[str], tuple[int, int]]] = []
+    for index, (kind, value, order) in enumerate(state.timeline):
         if kind == "msg":
-            out.append((("msg", value), _message_lines(sim, state, state.messages[value])))
+            msg = state.messages[value]
+            out.append((("msg", value), _message_lines(sim, state, msg), (order, msg.changed_at)))
         else:
-            out.append((("event", index), [f"· {value}"]))
+            out.append((("event", index), [f"· {value}"], (order, 0)))
     return out

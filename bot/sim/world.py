@@ -350,7 +350,7 @@ class WorldMixin:
         msg = Msg(data=data, sender_id=author_id if author_id is not None else sender.id, service=service)
         state.messages[data["message_id"]] = msg
         if not service:
-            state.timeline.append(("msg", data["message_id"]))
+            state.timeline.append(("msg", data["message_id"], self.next_order()))
         return msg
 
     def _service_message(
@@ -372,9 +372,10 @@ class WorldMixin:
                 msg.data.pop(key, None)
         msg.data["edit_date"] = self._now()
         msg.edited = True
+        msg.changed_at = self.next_order()
 
     def _event(self: FakeTelegram, state: ChatState, text: str) -> None:
-        state.timeline.append(("event", text))
+        state.timeline.append(("event", text, self.next_order()))
 
     def _from_bot_seen(self: FakeTelegram, state: ChatState, msg: Msg, bot: Member) -> bool:
         """Another bot's message reaches the bot under test only in Telegram's bot-to-bot cases
