@@ -169,8 +169,9 @@ def command(
                 return
             try:
                 in_group = update.effective_chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
-                if where == "group" and not in_group:
-                    raise GroupOnlyError()
+                if where == "group" and not in_group:  # someone Sticky knows in a group is told to send it there
+                    person = update.effective_user
+                    raise GroupOnlyError(command=name, in_a_group=person is not None and await context.services.connections.in_any(person.id))
                 if where == "private" and in_group:
                     raise PrivateOnlyError()
                 require(context.actor.role, role)

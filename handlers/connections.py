@@ -76,7 +76,7 @@ async def run_elsewhere(update: Update, context: BotContext, callback: Callback)
     try:
         if not spec.remote:
             raise ConnectError(reason="in_group", command=spec.name)
-        where = await (s.admin(user_id, spec.name) if spec.role >= Role.ADMIN else s.personal(user_id, spec.name))
+        where = await (s.admin(user_id, spec.name, spec.role) if spec.role >= Role.ADMIN else s.personal(user_id, spec.name))
     except UserError as err:
         await reply(update, context, await render_error(update, context, err, spec.name), transient=True)
         return

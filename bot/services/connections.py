@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock
-from bot.domain.errors import ConnectError
+from bot.domain.errors import ConnectError, NotAllowedError
 from bot.domain.roles import Actor, Role, role_from, tg_role_from_status
 from bot.ports import TelegramPort
 from storage.connections import ConnectionRepo, GroupOf
@@ -116,11 +116,15 @@ class ConnectionService:
         chat_id = await self.repo.get(user_id)
         return None if chat_id is None else await self.groups.get(chat_id)
 
-    async def admin(self, user_id: int, command: str) -> Remote:
+    async def admin(self, user_id: int, command: str, needed: Role = Role.ADMIN) -> Remote:
         """An admin command typed in private: the connected group and the sender's role there, asked of Telegram now.
-        No connection: ConnectError(not_connected). No longer an admin there: the connection ends (ConnectError(lost))."""
+        No connection: ConnectError(not_connected) — or, for someone Sticky knows as an admin of none of its groups
+        (who cannot /connect), NotAllowedError as in a group. No longer an admin there: the connection ends
+        (ConnectError(lost))."""
         chat_id = await self.repo.get(user_id)
         if chat_id is None:
+            if not await self.administers_any(user_id):
+                raise NotAllowedError(needed=needed)
             raise ConnectError(reason="not_connected", command=command)
         group = await self._group(chat_id)
         _status, role = await self._live(group, user_id)

@@ -58,6 +58,8 @@ def error(_: Translator, err: UserError, command: str | None = None) -> str:
         return _("Usage: {usage}").format(usage=escape(usage(_, command or str(p.get("command", "")))))
     if isinstance(err, NotAllowedError):
         return _("Only {role} and above can use this command.").format(role=role_name(_, p["needed"]))
+    if isinstance(err, GroupOnlyError) and p.get("in_a_group"):
+        return _("/{command} works in your group: send it there.").format(command=escape(str(p.get("command", command or ""))))
     if isinstance(err, GroupOnlyError):
         return _("This command works in a group. Add me to your group and use it there.")
     if isinstance(err, AnonymousAdminError):

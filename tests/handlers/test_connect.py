@@ -63,8 +63,8 @@ async def test_every_command_asks_telegram_again_and_losing_admin_ends_the_conne
     assert await say(pg, g.admin, "/warn @alice spam") == (
         "You are no longer an admin of Tea Lovers, so this private chat no longer manages it (disconnected).")
     assert await warns_of(pg, g.chat, g.alice) == 0
-    assert await say(pg, g.admin, "/warn @alice spam") == (
-        "/warn acts on a group: send it there, or pick a group to manage from here with /connect.")
+    # Admin of none of Sticky's groups now (Telegram's answer was stored): told so, not offered /connect.
+    assert await say(pg, g.admin, "/warn @alice spam") == "Only Admin and above can use this command."
     assert await say(pg, g.admin, "/connect Tea Lovers") == (
         "Telegram says you are not an admin of Tea Lovers, so you can't manage it from here.")
 
@@ -81,8 +81,7 @@ async def test_connect_refusals_each_get_one_clear_line(pg):
     await pg.settle()
     assert await say(pg, g.alice, "/connect") == (
         "You are not an admin in any group I'm in. Add me to your group, make me an admin, then /connect here.")
-    assert await say(pg, g.alice, "/settings") == (
-        "/settings acts on a group: send it there, or pick a group to manage from here with /connect.")
+    assert await say(pg, g.alice, "/settings") == "Only Admin and above can use this command."  # a member cannot /connect
     assert await say(pg, g.alice, "/connect", g.chat) == (
         "Telegram says you are not an admin of Tea Lovers, so you can't manage it from here.")
     assert await say(pg, g.admin, "/disconnect") == "You are not connected to any group. /connect picks one."
@@ -116,7 +115,7 @@ async def test_connect_texts_in_chinese(pg):
     pg.sim.send(zh, "/start")
     await pg.settle()
     assert await say(pg, zh, "/connect") == "你不是我所在任何群组的管理员。先把我加入你的群组并设为管理员，再在这里发送 /connect。"
-    assert await say(pg, zh, "/warn @alice") == "/warn 作用于群组：请在群里发送，或先用 /connect 选择要在这里管理的群组。"
+    assert await say(pg, zh, "/warn @alice") == "只有管理员及以上才能使用此命令。"  # an admin nowhere: /connect cannot help
     # A which-group button whose question was forgotten.
     for chat in (g.chat, _other):
         pg.sim.join(chat, zh)

@@ -196,3 +196,25 @@ async def test_a_command_by_reply_to_a_bot_says_so_in_its_own_words(pg, group):
     assert await say(pg, g.owner, "/unsetrole spreader", g.chat, reply_to=greeting) == "That is a bot; community roles are for people."
     await say(pg, g.owner, "/lang zh", g.chat)
     assert await say(pg, g.admin, "/warn spam", g.chat, reply_to=greeting) == "那条消息来自机器人；请回复真人的消息。"
+
+
+# --- a group command typed in private ---------------------------------------------------------------------------
+
+
+async def test_a_group_command_in_private_points_a_member_to_their_group_not_to_adding_sticky(pg, group):
+    """/checkin in private told Alice, a member of Tea Lovers, to add Sticky to her group; a member's admin command
+    there offered /connect, which she cannot use. Now: the command is for her group, or for its admins; someone in
+    no group of Sticky's is still told to add it to one. In English and Chinese."""
+    g = group
+    assert await say(pg, g.alice, "/checkin") == "/checkin works in your group: send it there."
+    assert await say(pg, g.alice, "/give @bob 5 thanks") == "Only Admin and above can use this command."
+    stranger = pg.sim.user("zed")
+    assert await say(pg, stranger, "/checkin") == "This command works in a group. Add me to your group and use it there."
+    # An admin's admin command in private still says how to connect, and nothing was given.
+    assert await say(pg, g.admin, "/give @bob 5 thanks") == (
+        "/give acts on a group: send it there, or pick a group to manage from here with /connect.")
+    assert await points_of(pg, g.chat, g.bob) == 0
+    await say(pg, g.alice, "/language zh")
+    assert await say(pg, g.alice, "/top") == "/top 需要在你的群里使用：请在群里发送。"
+    assert await say(pg, g.alice, "/give @bob 5 谢谢") == "只有管理员及以上才能使用此命令。"
+

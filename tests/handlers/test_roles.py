@@ -204,8 +204,7 @@ async def test_members_and_community_roles_may_not_assign_roles(pg, group):
 
 
 async def test_group_commands_in_private_chat_say_where_they_work(pg, group):
-    expected = "This command works in a group. Add me to your group and use it there."
-    assert await say(pg, group.alice, "/roles") == expected
+    assert await say(pg, group.alice, "/roles") == "/roles works in your group: send it there."
     # An admin command in private acts on the connected group (/connect); without one, it says how.
     assert await say(pg, group.owner, "/setrole @alice activator") == (
         "/setrole acts on a group: send it there, or pick a group to manage from here with /connect.")

@@ -110,7 +110,7 @@ async def test_empty_shop_says_how_to_fill_it(pg, group):
 async def test_shop_is_a_group_command(pg, group):
     pg.sim.send(group.alice, "/start")
     await pg.settle()
-    assert await say(pg, group.alice, "/shop") == "This command works in a group. Add me to your group and use it there."
+    assert await say(pg, group.alice, "/shop") == "/shop works in your group: send it there."
 
 
 async def test_the_shop_speaks_chinese_in_a_chinese_group(pg, group):
