@@ -281,11 +281,16 @@ def settings_list(
     return "\n".join(lines)
 
 
+SENTENCE_ENDS = (".", "!", "?", "…", "。", "！", "？")
+
+
 def shown_value(_: Translator, value: str) -> str:
     return escape(value) if value else _("(empty)")
 
 
 def setting_changed(_: Translator, key: str, value: str) -> str:
+    if value.rstrip().endswith(SENTENCE_ENDS):  # "rules is now Be kind." — not "Be kind.."
+        return _("{key} is now {value}").format(key=escape(key), value=escape(value))
     return _("{key} is now {value}.").format(key=escape(key), value=escape(value))
 
 

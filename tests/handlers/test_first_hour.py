@@ -218,3 +218,11 @@ async def test_a_group_command_in_private_points_a_member_to_their_group_not_to_
     assert await say(pg, g.alice, "/top") == "/top 需要在你的群里使用：请在群里发送。"
     assert await say(pg, g.alice, "/give @bob 5 谢谢") == "只有管理员及以上才能使用此命令。"
 
+
+async def test_a_setting_that_ends_a_sentence_gets_no_second_full_stop(pg, group):
+    g = group
+    assert await say(pg, g.owner, "/set rules Be kind.", g.chat) == "rules is now Be kind."
+    assert await say(pg, g.owner, "/set timezone Asia/Shanghai", g.chat) == "timezone is now Asia/Shanghai."
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert await say(pg, g.owner, "/set rules 友善。", g.chat) == "rules 已设为 友善。"
+    assert await say(pg, g.owner, "/set rules 请友善！", g.chat) == "rules 已设为 请友善！"

@@ -207,13 +207,13 @@ async def test_a_bad_welcome_says_what_is_wrong_in_both_languages(pg, group):
         assert await say(pg, group.owner, f"/set welcome {value}", group.chat) == chinese, value
     assert await stored_settings(pg, group.chat) == {"language": "zh"}  # no welcome was stored
     assert await say(pg, group.owner, "/set welcome Hi {name}, welcome to {group}!", group.chat) == (
-        "welcome 已设为 Hi {name}, welcome to {group}!。"
+        "welcome 已设为 Hi {name}, welcome to {group}!"
     )
 
 
 async def test_a_welcome_keeps_its_line_breaks(pg, group):
     welcome = "Hi {name}!\n\nWelcome to {group}.\nSay hello."
-    assert await say(pg, group.owner, f"/set welcome {welcome}", group.chat) == f"welcome is now {welcome}."
+    assert await say(pg, group.owner, f"/set welcome {welcome}", group.chat) == f"welcome is now {welcome}"  # its own full stop ends the line
     assert await stored_settings(pg, group.chat) == {"welcome": welcome}
 
 
