@@ -130,6 +130,10 @@ async def on_group_message(update: Update, context: BotContext) -> None:
         await reply(update, context, notice, transient=True)
     for result in verdict.warns:
         await reply(update, context, texts.rule_warned(context.tr, who, result))
+    if verdict.acted:
+        tz = (await context.services.groups.settings(message.chat.id)).timezone
+        for rule, outcome in verdict.acted:
+            await reply(update, context, texts.rule_acted(context.tr, who, rule, outcome, tz))
     if verdict.deleted:
         raise ApplicationHandlerStop()  # a deleted message earns nothing and counts toward nothing
 
@@ -152,6 +156,8 @@ def announcer(services) -> Callable[[Event, Verdict, str], Awaitable[None]]:
                     await s.schedules.defer(event.chat_id, "delete", {"message_id": pushed.message_id}, seconds.total_seconds())
             for result in verdict.warns:
                 await s.outbox.post(event.chat_id, "rule", texts.rule_warned(tr, who, result), names=[event.user_id])
+            for rule, outcome in verdict.acted:
+                await s.outbox.post(event.chat_id, "rule", texts.rule_acted(tr, who, rule, outcome, settings.timezone), names=[event.user_id])
             return
         group = await s.groups.group(event.chat_id)
         for admin in await s.members.present(event.chat_id):

@@ -79,6 +79,8 @@ class Verdict:
     badges: list[str] = field(default_factory=list)  # badges newly awarded
     roles: list[tuple[str, str]] = field(default_factory=list)  # ("give" | "take", role) that changed
     notify: bool = False  # admins are told (announcer)
+    # (rule name, outcome) of each mute, ban or kick a rule's own effect did: the chat is told who and until when
+    acted: list[tuple[str, Outcome]] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)  # what Telegram made of the actions, after the commit
     deleting: bool = False  # a delete is planned (one per message)
     deleter: int | None = None  # …by this rule: another rule's explanation is not the reason it went
@@ -585,7 +587,7 @@ class RulesService:
             for rule in decision.fired:
                 window.fired[(rule.id, event.user_id)] = event.date
             verdict = await self.apply(event, decision, facts)
-            if self.announcer is not None and not verdict.dry and (verdict.replies or verdict.explain or verdict.warns):
+            if self.announcer is not None and not verdict.dry and (verdict.replies or verdict.explain or verdict.warns or verdict.acted):
                 await self.announcer(event, verdict, "replies")
             return verdict
         except Exception:
@@ -638,6 +640,9 @@ class RulesService:
                 verdict.deleted = outcome.ok
             elif action.kind in ("mute", "ban", "kick") and outcome.ok:
                 self.window(chat).restricted[action.user_id] = (self.clock.now(), outcome.until, action.kind)
+            by = next((name for planned, name in out.by_rule if planned is action), None)
+            if by is not None and outcome.result == "done":  # a warn limit's penalty is told with the warn
+                verdict.acted.append((by, outcome))
         now = self.clock.now()
         for f in effects:  # a flood's warn (or violation) given: the rest of that burst is not warned again
             if f.effect.key in ("warn", "violation") and _floods(f.rule):
@@ -732,6 +737,7 @@ class RulesService:
                 action = Action(e.key, chat, user, duration=e.args[0] if e.args else None)
                 await audit(NewLogEntry(e.key, user, None, reason, rule.id, self.moderation.actions.until(action), msg))
                 out.actions.append(action)
+                out.by_rule.append((action, rule.name))
             elif e.key == "warn":
                 why = await self._entry_reason(rule, event) or e.args[0] or reason
                 result, warn_entries, warn_actions = await self.moderation.warn_in(
@@ -896,6 +902,7 @@ class _Planned:
     entries: list[NewLogEntry] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
+    by_rule: list[tuple[Action, str]] = field(default_factory=list)  # the mutes, bans and kicks rules' effects asked
 
 
 def _floods(rule: Rule) -> bool:

@@ -177,6 +177,11 @@ def by_rule(_: Translator, rule: str) -> str:
     return _("rule {rule}").format(rule=escape(rule))
 
 
+def rule_acted(_: Translator, who: str, rule: str, outcome, tz: str) -> str:
+    """A rule's own mute, ban or kick, said in the chat as an admin's would be, with the rule as the reason."""
+    return acted(_, outcome.action.kind, who, outcome.until, tz, by_rule(_, rule))
+
+
 def rules_text(_: Translator, text: str) -> str:
     if not text:
         return _("This group has no rules written down yet. Admins: /setrules TEXT")

@@ -226,3 +226,34 @@ async def test_a_setting_that_ends_a_sentence_gets_no_second_full_stop(pg, group
     await say(pg, g.owner, "/lang zh", g.chat)
     assert await say(pg, g.owner, "/set rules 友善。", g.chat) == "rules 已设为 友善。"
     assert await say(pg, g.owner, "/set rules 请友善！", g.chat) == "rules 已设为 请友善！"
+
+
+# --- a rule's mute, ban or kick is said in the group ------------------------------------------------------------
+
+
+async def test_a_member_muted_by_the_antiflood_rule_is_told_once_in_the_groups_language(pg, group):
+    """The default antiflood rule muted six quick messages without a word: the member found they could not write.
+    Now Sticky says who is muted until when and which rule did it, once for the burst (the messages sent before the
+    mute do not say it again); a rule's ban says so too; a mute Telegram refused is not announced."""
+    g = group
+    pg.clock.advance(minutes=1)
+    for i in range(8):
+        pg.sim.send(g.alice, f"tea {i}", g.chat)
+    await pg.settle()
+    told = [m["text"] for m in pg.sim.replies(g.chat) if "Alice is muted" in m.get("text", "")]
+    assert told == ["Alice is muted until 2026-03-02 09:11.\nReason: rule antiflood"], told
+    await say(pg, g.owner, "/lang zh", g.chat)
+    await say(pg, g.owner, "/setfloodmode ban 1d", g.chat)
+    pg.clock.advance(minutes=1)
+    for i in range(6):
+        pg.sim.send(g.bob, f"茶 {i}", g.chat)
+    await pg.settle()
+    assert pg.sim.replies(g.chat)[-1]["text"] == "Bob 已被封禁，至 2026-03-03 09:02。\n理由：规则 antiflood"
+    # Without the right to restrict, nothing happened, so nothing is said of it.
+    pg.sim.demote(g.chat, pg.sim.bot, by=g.owner)
+    pg.clock.advance(minutes=1)
+    for i in range(6):
+        pg.sim.send(g.carol, f"茶 {i}", g.chat)
+    await pg.settle()
+    assert not any("Carol 已被" in m.get("text", "") for m in pg.sim.replies(g.chat))
+    assert pg.sim.member(g.chat, g.carol)["status"] == "member"
