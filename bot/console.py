@@ -197,7 +197,10 @@ class Session:
 
             await self.pg.wait(parse_span(m["span"]), on_step=step)
             self.refresh()
-            self.note(f"the clock moved {before:%Y-%m-%d %H:%M} → {self.pg.clock.now():%Y-%m-%d %H:%M} UTC")
+            after = self.pg.clock.now()
+            minute = "%Y-%m-%d %H:%M"
+            shown = minute if f"{before:{minute}}" != f"{after:{minute}}" else minute + ":%S"  # `wait 10s` shows it moved
+            self.note(f"the clock moved {before:{shown}} → {after:{shown}} UTC")
         elif m := JOIN.match(line):
             sim.join(group, sim.user(m["who"].lower()), link=m["link"])
         elif m := MEMBER_VERB.match(line):
@@ -224,7 +227,12 @@ class Session:
                 self.note(f"{m['to'].lower()} has no message in {group.title} to reply to: nothing was sent")
                 return
             user = sim.user(name)
-            self._ensure_member(user)
+            if not self._is_member(user):
+                # Joining comes first, handled before the line is typed: a person sees the check (screening on)
+                # before they can write, and Telegram then refuses what they type until they pass it.
+                sim.join(group, user)
+                await self.pg.settle()
+                self.refresh()
             self.last[name] = sim.send(user, m["text"], group, reply_to=reply_to)
         else:
             print("? write `name: text`, or `help` for every verb", file=self.out)
@@ -247,10 +255,6 @@ class Session:
     def _is_member(self, user) -> bool:
         member = self.sim.member(self.group, user)  # a restricted member who left is "restricted", is_member false
         return member["status"] not in ("left", "kicked") and member.get("is_member", True)
-
-    def _ensure_member(self, user) -> None:
-        if not self._is_member(user):
-            self.sim.join(self.group, user)
 
     def _press(self, name: str, label: str) -> None:
         user = self.sim.user(name)

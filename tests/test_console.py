@@ -381,3 +381,22 @@ async def test_an_admin_manages_the_group_from_private_chat_in_one_console_sessi
     assert lines[refused] == f"{b}Sticky → bob: Telegram says you are not an admin of Console Group, so you can't manage it from here.", text
     assert lines[refused + 2] == f"{b}Sticky → bob: Only Admin and above can use this command.", text
     assert not any("restricted admin" in l for l in lines)
+
+
+async def test_with_screening_on_a_new_name_meets_the_check_before_its_first_line_and_short_waits_show_seconds():
+    """A name's first line joins them; with screening on the line went out in the same instant as the join, before
+    Sticky restricted them, so Alice checked in while her check was open. Now the join is handled first, as a
+    person sees the check before they can type: the line is refused, and after the press it goes through. A wait
+    under a minute said '09:00 → 09:00'."""
+    out = io.StringIO()
+    steps = ["owner: /set screening on", "alice: /checkin", emoji_for("Alice"), "alice: /checkin", "wait 10s", "wait 2m"]
+    assert await run_console(Config(), Typist(out, steps), out, start=START) == 0
+    lines = out.getvalue().splitlines()
+    text = "\n".join(lines)
+    check = next(i for i, l in enumerate(lines) if l.startswith("Sticky: Alice, welcome to Console Group! Before you can write"))
+    refused = lines.index("· not possible: alice is restricted in Console Group and can't send messages")
+    assert lines.index("· alice joined") < check < refused, text
+    checked = [i for i, l in enumerate(lines) if "Alice checked in" in l]
+    assert len(checked) == 1 and checked[0] > lines.index("· Sticky lifted the restrictions on alice"), text
+    assert "· the clock moved 2026-05-04 09:00:00 → 2026-05-04 09:00:10 UTC" in lines, text
+    assert "· the clock moved 2026-05-04 09:00 → 2026-05-04 09:02 UTC" in lines, text
