@@ -100,12 +100,18 @@ def describe(_: Translator, s: Schedule) -> str:
     return f"{s.kind} {escape(s.spec)} · {_(ACTIONS.get(s.action, s.action))}{where}"
 
 
+def _chosen_start(_: Translator, s: Schedule) -> str:
+    """The chosen first run ("from 2026-12-10 09:00"; a date alone without the 00:00) while the schedule has not run
+    yet: the saved line, /schedules and /schedule show say it in the same words."""
+    if not s.options.get("from") or s.runs:
+        return ""
+    return _("from {when}").format(when=str(s.options["from"]).removesuffix(" 00:00"))
+
+
 def _with_options(_: Translator, s: Schedule) -> str:
     """describe() and what else was chosen: pin, replace, multi (the keywords, glossed in Chinese) and a chosen first
     run (`from`) while it has not run yet — the saved line and /schedules say what the schedule will do."""
-    parts = [_.listed(_.option(o) for o in OPTION_SHOWN if s.options.get(o))]
-    if s.options.get("from") and s.runs == 0:
-        parts.append(_("from {when}").format(when=str(s.options["from"]).removesuffix(" 00:00")))
+    parts = [_.listed(_.option(o) for o in OPTION_SHOWN if s.options.get(o)), _chosen_start(_, s)]
     text = describe(_, s)
     for part in filter(None, parts):  # no space after a full-width bracket ("pin（置顶）· 2026-12-03 起")
         text += ("· " if text.endswith("）") else " · ") + part
@@ -143,6 +149,8 @@ def _preview(text: str) -> str:
 
 def show(_: Translator, s: Schedule) -> str:
     lines = [_("<b>Schedule #{id}</b>: {what}").format(id=s.id, what=describe(_, s)), _state(_, s)]
+    if start := _chosen_start(_, s):
+        lines.append(start)
     if s.last_run is not None:
         lines.append(_.ngettext("Last run: {when}; {n} run so far.", "Last run: {when}; {n} runs so far.", s.runs).format(
             when=local_text(s.last_run, s.tz), n=s.runs))

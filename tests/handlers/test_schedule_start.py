@@ -21,6 +21,9 @@ async def test_a_chosen_first_run_in_group_time_and_nothing_before_it(pg, group)
     assert await say(pg, group.owner, "/schedules", group.chat) == (  # the chosen first run, until it has run
         "Schedules (group time, Asia/Shanghai)\n#1 every 2h · post · from 2026-12-10 09:00 — next 2026-12-10 09:00\n"
         "#2 daily 21:00 · post · from 2026-12-05 — next 2026-12-05 21:00")
+    assert (await say(pg, group.owner, "/schedule show 1", group.chat)).split("\n")[:3] == [  # as /schedules says it
+        "Schedule #1: every 2h · post", "next 2026-12-10 09:00", "from 2026-12-10 09:00"]
+    assert (await say(pg, group.owner, "/schedule show 2", group.chat)).split("\n")[2] == "from 2026-12-05"
     pg.clock.set(datetime(2026, 12, 4, 13, 0, 1, tzinfo=UTC))  # 21:00 on the 4th, group time: not yet
     await tick(pg)
     assert bot_posts(pg, group.chat) == []
@@ -29,6 +32,7 @@ async def test_a_chosen_first_run_in_group_time_and_nothing_before_it(pg, group)
     assert [p["text"] for p in bot_posts(pg, group.chat)] == ["Drink some tea"]  # #2 fell due on the 5th, missed
     assert (await say(pg, group.owner, "/schedules", group.chat)).split("\n")[1] == (  # begun: no "from" any more
         "#1 every 2h · post — next 2026-12-10 11:00")
+    assert "from" not in await say(pg, group.owner, "/schedule show 1", group.chat)
     rows = {s.id: s for s in await pg.services.schedules.list(group.chat.id)}
     assert rows[1].next_run == datetime(2026, 12, 10, 3, 0, tzinfo=UTC)  # every 2 h from the chosen start: 11:00
 
@@ -84,6 +88,8 @@ async def test_first_run_and_missed_policy_in_chinese(pg, group):
         "定时任务 #1 已保存：daily 09:00 · 帖子 · 2026-12-03 起。下次运行：2026-12-03 09:00（UTC）。")
     assert await say(pg, group.owner, "/schedules", group.chat) == (
         "定时任务（本群时间，UTC）\n#1 daily 09:00 · 帖子 · 2026-12-03 起——下次 2026-12-03 09:00")
+    assert (await say(pg, group.owner, "/schedule show 1", group.chat)).split("\n")[1:3] == [
+        "下次 2026-12-03 09:00", "2026-12-03 起"]
     assert await say(pg, group.owner, "/schedule missed 1 skip", group.chat) == (
         "定时任务 #1：Sticky 停机期间错过的一次，今后跳过（并记入日志）。")
     assert await say(pg, group.owner, "/schedule missed 1 sometimes", group.chat) == (
