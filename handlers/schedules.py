@@ -269,6 +269,8 @@ async def cmd_schedule(update: Update, context: BotContext) -> None:
 
 @command("schedules", role=Role.ADMIN)
 async def cmd_schedules(update: Update, context: BotContext) -> None:
+    if context.args:  # a listing takes nothing after it: "/schedules 3" gets the usage, not the list as if unread
+        raise UsageError()
     chat_id = update.effective_chat.id
     tz = (await context.services.groups.settings(chat_id)).timezone
     await reply(update, context, texts.listing(context.tr, await context.services.schedules.list(chat_id), tz))
@@ -302,6 +304,8 @@ async def cmd_runnow(update: Update, context: BotContext) -> None:
 
 @command("pushlog", role=Role.ADMIN)
 async def cmd_pushlog(update: Update, context: BotContext) -> None:
+    if context.args:  # as /schedules: "/pushlog 3" or "/pushlog week" is not a filter it quietly ignores
+        raise UsageError()
     chat_id = update.effective_chat.id
     tz = (await context.services.groups.settings(chat_id)).timezone
     await reply(update, context, texts.pushlog(context.tr, await context.services.outbox.recent(chat_id, 15), tz))

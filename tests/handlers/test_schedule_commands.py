@@ -207,6 +207,23 @@ async def test_pushlog_shows_what_was_sent_and_held_back(pg, group):
         "Push log (latest first, group time)\n2026-12-01 09:00 schedule: capped — daily cap 1\n2026-12-01 09:00 schedule: sent")
 
 
+async def test_pushlog_and_schedules_take_nothing_after_them_in_en_and_zh(pg, group):
+    """Extra words are no filter the listing quietly ignores: the usage, in one line, in the group's language."""
+    await say(pg, group.owner, "/schedule daily 09:00 post one", group.chat)
+
+    async def unchanged():
+        return len(await pg.services.schedules.list(group.chat.id))
+
+    await assert_one_line_refusals(pg, group.admin, group.chat, [
+        ("/pushlog foo", "Usage: /pushlog"), ("/pushlog 20", "Usage: /pushlog"), ("/schedules 1", "Usage: /schedules"),
+    ], unchanged)
+    await say(pg, group.owner, "/lang zh", group.chat)
+    await assert_one_line_refusals(pg, group.admin, group.chat, [
+        ("/pushlog foo", "用法：/pushlog"), ("/schedules all", "用法：/schedules"),
+    ], unchanged)
+    assert (await say(pg, group.admin, "/schedules", group.chat)).startswith("定时任务（本群时间，UTC）\n#1 ")
+
+
 async def test_member_day_doubles_check_ins_and_chat_xp_while_it_lasts_and_is_announced_at_start_and_end(pg, group):
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     assert await say(pg, group.owner, "/schedule memberday", group.chat) == (
