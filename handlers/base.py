@@ -15,7 +15,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.context import BotContext
 from bot.processor import slot_released
-from bot.domain.errors import AnonymousAdminError, BotActorError, ConnectError, GroupOnlyError, LookupNotAllowedError, PrivateOnlyError, UsageError, UserError
+from bot.domain.errors import AnonymousAdminError, BotActorError, ChannelActorError, ConnectError, GroupOnlyError, LookupNotAllowedError, PrivateOnlyError, UsageError, UserError
 from bot.domain.roles import Role, require, role_from
 from bot.telegram_port import user_info
 from bot.domain.funnel import FunnelError
@@ -406,9 +406,12 @@ async def reader_translator(services, user_id: int, group_language: str) -> Tran
 
 
 def person_id(context: BotContext) -> int:
-    """The acting person's id, for personal commands; someone writing as the group has none, nor does a bot."""
+    """The acting person's id, for personal commands; someone writing as the group or as a channel has none, nor does
+    a bot."""
     if context.actor.anonymous_admin:
         raise AnonymousAdminError()
+    if context.actor.channel:
+        raise ChannelActorError()
     if context.actor.bot:
         raise BotActorError()
     return context.actor.user_id

@@ -78,6 +78,12 @@ class AnonymousAdminError(UserError):
     code = "anonymous"
 
 
+class ChannelActorError(UserError):
+    """Someone writing as a channel asked for a personal command: a channel is nobody's check-in, points or report."""
+
+    code = "channel_actor"
+
+
 class BotActorError(UserError):
     """Another bot asked for a personal command (a check-in, points, a report…): those are for people."""
 

@@ -52,6 +52,7 @@ class Actor:
     chat_id: int
     role: Role
     anonymous_admin: bool = False
+    channel: bool = False  # a channel speaking (a member writing "as" their channel, a linked channel): never a person
     bot: bool = False  # another bot (Telegram's bot-to-bot mode lets its commands through): never a person
 
 

@@ -218,7 +218,7 @@ class MemberService:
             # Sent as the group itself: only an anonymous admin can do that.
             return Actor(chat_id, chat_id, Role.ADMIN, anonymous_admin=True)
         if sender_chat_id is not None:
-            return Actor(sender_chat_id, chat_id, Role.MEMBER)  # a linked channel or another chat speaking
+            return Actor(sender_chat_id, chat_id, Role.MEMBER, channel=True)  # a linked channel or another chat speaking
         if privileged:
             await self.refresh_admins_if_stale(chat_id)
         member = await self.members.get(chat_id, user.user_id)

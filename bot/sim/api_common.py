@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import USER_NOT_FOUND, ApiError, bad_request, forbidden, kicked, not_a_member, unsupported
-from .state import ANONYMOUS_ADMIN_ID, ChatState, SimUser
+from .state import ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID, ChatState, SimUser
 
 if TYPE_CHECKING:
     from .core import FakeTelegram
@@ -26,7 +26,7 @@ class CommonMethods:
             if state is not None:
                 return state
             user = self._users.get(chat_id)
-            if user is not None and chat_id not in (self.bot.id, ANONYMOUS_ADMIN_ID):
+            if user is not None and chat_id not in (self.bot.id, ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID):
                 return self._private(user)
         elif chat_id.startswith("@"):
             wanted = chat_id[1:].lower()
@@ -77,7 +77,7 @@ class CommonMethods:
         if user_id <= 0:
             raise bad_request("invalid user_id specified")
         user = self._users.get(user_id)
-        if user is None or user_id == ANONYMOUS_ADMIN_ID:
+        if user is None or user_id in (ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID):
             raise bad_request(USER_NOT_FOUND)
         return user
 

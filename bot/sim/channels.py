@@ -84,6 +84,17 @@ class ChannelMixin:
             raise SimError(f"{user.display} already follows {state.title}")
         self._change_member(state, user, Member(user.id, "member"), actor=user)
 
+    def _send_as_channel(self: FakeTelegram, group: ChatState, user: SimUser, chat: SimChat | int) -> ChatState:
+        """The channel `user` may write as in `group` (Telegram's "send as"): only in supergroups, and only a channel
+        the user owns or may post in as its administrator."""
+        state = self._channel(chat)
+        if group.type != "supergroup":
+            raise SimError(f"sending as a channel is only possible in supergroups, not in {group.title}")
+        member = self._member(state, user.id)
+        if member.status != "creator" and not (member.status == "administrator" and (member.rights or {}).get("can_post_messages")):
+            raise SimError(f"{user.display} can't write as {state.title}: neither its owner nor an admin who posts there")
+        return state
+
     @locked
     def post(self: FakeTelegram, user: SimUser, text: str, chat: SimChat | int) -> dict[str, Any]:
         """An administrator of the channel posts `text`: signed by the channel (sender_chat, no `from`)."""

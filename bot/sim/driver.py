@@ -345,8 +345,12 @@ class DriverMixin:
         as_chat: bool = False,
         entities: list[dict[str, Any]] | None = None,
         topic: int | None = None,
+        as_channel: SimChat | int | None = None,
     ) -> dict[str, Any]:
-        """`user` writes `text` in `chat` (None: their private chat with the bot). Returns the Message. `entities`:
+        """`user` writes `text` in `chat` (None: their private chat with the bot). Returns the Message. `as_chat`: an
+        anonymous admin writes as the group (from GroupAnonymousBot, sender_chat the group). `as_channel`: the user
+        writes in a supergroup on behalf of a channel they own or post in (Telegram's "send as"): sender_chat is the
+        channel and `from` the fake Channel_Bot user, as the Bot API says for messages sent on behalf of a chat. `entities`:
         formatting the user applied in their app (bold, italic…; offsets in UTF-16 units, as Telegram counts),
         next to those Telegram detects itself (commands, links, @mentions). `topic`: the forum topic it is
         written in (a reply goes to its message's topic)."""
@@ -355,8 +359,8 @@ class DriverMixin:
             raise SimError("Telegram clients do not send empty messages")
         member = None
         if chat is None:
-            if as_chat:
-                raise SimError("as_chat is only possible in groups")
+            if as_chat or as_channel is not None:
+                raise SimError("as_chat and as_channel are only possible in groups")
             state = self._private(user)
             if state.blocked:
                 raise SimError(f"{user.display} blocked the bot; unblock first")
@@ -371,6 +375,8 @@ class DriverMixin:
                 if member.status not in ("creator", "administrator") or not member.is_anonymous:
                     raise SimError(f"{user.display} is not an anonymous administrator of {state.title}")
                 sender, sender_chat = self.anonymous_admin, self._chat_api(state)
+            elif as_channel is not None:
+                sender, sender_chat = self.channel_bot, self._chat_api(self._send_as_channel(state, user, as_channel))
         reply = self._driver_reply_target(state, reply_to)
         if reply is not None and reply.data.get("is_topic_message"):
             topic = reply.data["message_thread_id"] if topic is None else topic  # a reply stays in its topic

@@ -8,6 +8,7 @@ from typing import Any
 from .spec import load_spec
 
 ANONYMOUS_ADMIN_ID = 1087968824  # GroupAnonymousBot: the `from` of messages sent by anonymous admins
+CHANNEL_BOT_ID = 136817688  # Channel_Bot: the `from` of messages a person sends in a group on behalf of a channel
 
 _SPEC = load_spec()
 # Rights and permissions come from api.json, so a new Bot API field shows up in every ChatMember at once.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .state import ANONYMOUS_ADMIN_ID, ChatState, Msg
+from .state import ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID, ChatState, Msg
 
 if TYPE_CHECKING:
     from .core import FakeTelegram
@@ -13,7 +13,7 @@ PREVIEW = 60
 
 
 def _sender(sim: FakeTelegram, state: ChatState, data: dict[str, Any]) -> str:
-    if data.get("from", {}).get("id") == ANONYMOUS_ADMIN_ID and "sender_chat" in data:
+    if data.get("from", {}).get("id") in (ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID) and "sender_chat" in data:
         return data["sender_chat"].get("title") or "anonymous admin"
     user = sim.user_by_id(data["from"]["id"])
     return user.display if user else data["from"].get("first_name", "?")

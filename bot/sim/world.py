@@ -385,7 +385,7 @@ class WorldMixin:
         person's reply to it, as reply_to_message. A person's message, and the anonymous admin's or a channel's
         (sender_chat), are not bots' messages in this sense."""
         sender = msg.data.get("from") or {}
-        if not sender.get("is_bot") or sender.get("id") in (self.bot.id, self.anonymous_admin.id) or "sender_chat" in msg.data:
+        if not sender.get("is_bot") or sender.get("id") in (self.bot.id, self.anonymous_admin.id, self.channel_bot.id) or "sender_chat" in msg.data:
             return True
         if msg.service or not self.bot_to_bot:
             return msg.service

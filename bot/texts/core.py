@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from html import escape, unescape
 
 from bot.domain.errors import (
-    AnonymousAdminError, BotActorError, GroupOnlyError, MissingRightError, LookupNotAllowedError, NotAllowedError, PrivateOnlyError, RoleChangeError, SettingError, TargetError, UsageError, UserError,
+    AnonymousAdminError, BotActorError, ChannelActorError, GroupOnlyError, MissingRightError, LookupNotAllowedError, NotAllowedError, PrivateOnlyError, RoleChangeError, SettingError, TargetError, UsageError, UserError,
 )
 from bot.domain.roles import Role
 from bot.texts import N_, Translator
@@ -64,6 +64,8 @@ def error(_: Translator, err: UserError, command: str | None = None) -> str:
         return _("This command works in a group. Add me to your group and use it there.")
     if isinstance(err, AnonymousAdminError):
         return _("You are writing as the group; switch to your own account for this.")
+    if isinstance(err, ChannelActorError):
+        return _("You are writing as a channel; switch to your own account for this.")
     if isinstance(err, BotActorError):
         return _("This command is for people; bots take no part.")
     if isinstance(err, LookupNotAllowedError):

@@ -163,3 +163,50 @@ async def test_another_bot_never_checks_in_earns_points_or_takes_a_place_on_the_
     assert await pg.services.db.fetchval("SELECT COUNT(*) FROM ledger WHERE user_id = ?", (helper.id,)) == 0
     await say(pg, g.owner, "/lang zh", g.chat)
     assert await say(pg, helper, f"/checkin@{pg.sim.bot.username}", g.chat) == "这个命令只供真人使用，机器人不参与。"
+
+
+async def test_a_channel_or_the_group_itself_takes_no_part_in_points_but_an_anonymous_admin_still_administers(pg):
+    # A member writing as their channel (from: Channel_Bot, sender_chat: the channel) used to check in for the
+    # channel: +points and a place on /top under the channel's id. A channel or the group itself is nobody: the command
+    # gets one line, a check-in word silence; an anonymous admin's admin commands still work as an admin's.
+    pg.sim.privacy_mode = False
+    g = await make_group(pg)
+    await say(pg, g.owner, "/set checkin_words on", g.chat)
+    channel = pg.sim.create_channel("Tea News", owner=g.bob)
+    pg.sim.promote(g.chat, g.admin, by=g.owner, is_anonymous=True)
+    await pg.settle()
+
+    async def as_channel(text):
+        before = len(pg.sim.replies(g.chat))
+        pg.sim.send(g.bob, text, g.chat, as_channel=channel)
+        await pg.settle()
+        replies = pg.sim.replies(g.chat)
+        return replies[-1].get("text", "") if len(replies) > before else ""
+
+    async def as_group(text):
+        before = len(pg.sim.replies(g.chat))
+        pg.sim.send(g.admin, text, g.chat, as_chat=True)
+        await pg.settle()
+        replies = pg.sim.replies(g.chat)
+        return replies[-1].get("text", "") if len(replies) > before else ""
+
+    for text in ("/checkin", "/makeup", "/me", "/history"):
+        assert await as_channel(text) == "You are writing as a channel; switch to your own account for this.", text
+    for text in ("/checkin", "/makeup"):  # (the group's /me says the group's role)
+        assert await as_group(text) == "You are writing as the group; switch to your own account for this.", text
+    assert await as_channel("签到") == "" and await as_group("签到") == ""
+    assert "#1 today" in await say(pg, g.alice, "/checkin", g.chat)
+    for board in ("/top", "/top checkin"):
+        top = await say(pg, g.alice, board, g.chat)
+        assert "Tea News" not in top and str(channel.id) not in top and str(g.chat.id) not in top
+    for who in (channel.id, g.chat.id, 136817688, 1087968824):
+        assert await pg.services.db.fetchval("SELECT COUNT(*) FROM checkins WHERE user_id = ?", (who,)) == 0
+        assert await pg.services.db.fetchval("SELECT COUNT(*) FROM ledger WHERE user_id = ?", (who,)) == 0
+    # The anonymous admin is still an admin (d9342a0's "bots take no part" is not for GroupAnonymousBot)...
+    assert (await as_group("/set checkin_words off")).startswith("checkin_words")
+    assert "+5" in await as_group(f"/give @{g.alice.username} 5 welcome")
+    # ...and a channel is no admin, whoever owns it.
+    assert await as_channel("/set checkin_words on") == "Only Admin and above can use this command."
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert await as_channel("/checkin") == "你正在以频道身份发言；请切换到个人账号再操作。"
+    assert await as_group("/checkin") == "你正在以群组身份发言；请切换到个人账号再操作。"

@@ -69,3 +69,19 @@ def test_get_chat_member_in_a_channel_gives_each_persons_status(sim: FakeTelegra
     assert ok(sim, "getChatMember", chat_id=channel.id, user_id=carol.id)["status"] == "left"
     me = ok(sim, "getChatMember", chat_id=channel.id, user_id=sim.bot.id)
     assert me["status"] == "administrator" and me["can_post_messages"] is True
+
+
+def test_a_person_writes_in_a_group_as_their_channel(sim, group, alice, bob) -> None:
+    """Telegram's "send as": sender_chat is the channel, and `from` the fake Channel_Bot user (136817688, a bot) that
+    the Bot API puts there "for backward compatibility" — never the person, nor GroupAnonymousBot."""
+    channel = sim.create_channel("Tea News", owner=bob, username="teanews")
+    sim.take_updates()
+    message = sim.send(bob, "/checkin", chat=group, as_channel=channel)
+    assert message["from"] == {"id": 136817688, "is_bot": True, "first_name": "Channel", "username": "Channel_Bot"}
+    assert message["sender_chat"]["id"] == channel.id and message["sender_chat"]["type"] == "channel"
+    [update] = sim.take_updates()
+    assert update["message"]["sender_chat"]["title"] == "Tea News" and SPEC.check("Update", update) == []
+    with pytest.raises(SimError, match="neither its owner nor an admin who posts there"):
+        sim.send(alice, "hi", chat=group, as_channel=channel)             # alice neither owns nor posts in it
+    with pytest.raises(SimError, match="only possible in groups"):
+        sim.send(bob, "hi", as_channel=channel)
