@@ -10,6 +10,14 @@ from bot.domain.roles import Role
 from bot.texts import export as texts
 from handlers.base import attempt, command, person_id, reply
 
+# PTB gives an upload 20 s to be written, whatever its size: a 50 MB part needs 2.5 MB/s for that. Give each file 20 s
+# plus 4 s per MB (an upload as slow as 250 KB/s still goes through); a try that still runs out is told as no answer.
+UPLOAD_BASE_SECONDS, UPLOAD_SECONDS_PER_MB = 20.0, 4.0
+
+
+def upload_timeout(size: int) -> float:
+    return UPLOAD_BASE_SECONDS + UPLOAD_SECONDS_PER_MB * size / 1_000_000
+
 
 @command("export", role=Role.ADMIN)
 async def cmd_export(update: Update, context: BotContext) -> None:
@@ -28,7 +36,8 @@ async def cmd_export(update: Update, context: BotContext) -> None:
 
             async def send(path=path, filename=filename, caption=caption):
                 with path.open("rb") as file:  # opened per try: a try after a flood wait sends the whole file again
-                    return await context.bot.send_document(admin, file, filename=filename, caption=caption)
+                    return await context.bot.send_document(admin, file, filename=filename, caption=caption,
+                                                           write_timeout=upload_timeout(path.stat().st_size))
 
             failed = await attempt(f"export of {chat.id} to {admin} ({i}/{len(paths)})", send)
             if not failed.done:
