@@ -182,7 +182,8 @@ def funnel_error(_: Translator, err: fd.FunnelError) -> str:
     texts = {
         "no_question": _("No question set yet. Usage: /setcaptcha QUESTION | ANSWER; ANSWER"),
         "bad_question": _("Usage: /setcaptcha QUESTION | ANSWER; ANSWER"),
-        "no_link_rights": _("I need the right to invite users (as an admin) to make invite links."),
+        "no_link_rights": _("I need the “{right}” admin right to make invite links.").format(
+            right=right_name(_, "can_invite_users")),
         "telegram_busy": _("Telegram is busy right now: send /invite again in a minute."),
         "unknown_code": _("This invite is not valid any more. Ask your friend for a new one."),
         "already_member": _("You are already in that group."),

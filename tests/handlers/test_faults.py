@@ -417,7 +417,7 @@ async def test_a_purchase_is_made_once_whatever_fails_around_it(pg, group, fault
 
 
 BUSY = "Telegram is busy right now: send /invite again in a minute."
-NO_RIGHTS = "I need the right to invite users (as an admin) to make invite links."
+NO_RIGHTS = "I need the “Invite users via link” admin right to make invite links."  # as Telegram's admin settings name it
 
 
 async def links_of(pg, chat, user) -> list[str]:
