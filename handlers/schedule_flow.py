@@ -28,11 +28,11 @@ from bot.domain.schedule_flow import (ACTIONS, CHOSEN, FROM_LIST, OK, OPTION_WOR
                                       state_of, step_of, values_for)
 from bot.domain.schedules import ScheduleError, split_words
 from bot.services.schedules import Content
-from bot.texts import connections as connection_texts, translator
+from bot.texts import connections as connection_texts
 from bot.texts import schedule_flow as texts
 from bot.texts import schedules as schedule_texts
 from bot.telegram_port import user_info
-from handlers.base import answer_query, best_effort, edit_query_message, render_error, reply
+from handlers.base import answer_query, best_effort, edit_query_message, reader_translator, render_error, reply
 from handlers.schedules import _content, _html_from
 
 CALLBACK_PATTERN = r"^sch:"
@@ -224,8 +224,8 @@ async def _place(context: BotContext, message: Message, user_id: int) -> Place:
         return Place(chat.id, bool(chat.is_forum), message.message_thread_id if message.is_topic_message else None)
     remote = await context.services.connections.admin(user_id, "schedule")
     context.actor = remote.actor
-    chosen = await context.services.members.language(user_id)
-    context.tr = translator(chosen or (await context.services.groups.settings(remote.group.chat_id)).language)
+    context.tr = await reader_translator(context.services, user_id,
+                                         (await context.services.groups.settings(remote.group.chat_id)).language)
     return Place(remote.group.chat_id, title=remote.group.title)
 
 
