@@ -148,20 +148,34 @@ class DriverMixin:
         """`by` adds `user` — another bot, typically (a bot cannot join by itself): one new_chat_members message
         from `by`, and a chat_member update. The bot under test then holds a bot member whose messages it will not
         be shown (see _deliver)."""
+        self._add_members(chat, [user], by)
+
+    @locked
+    def add_members(self: FakeTelegram, chat: SimChat | int, users: list[SimUser], by: SimUser) -> None:
+        """`by` adds several people at once, as Telegram's "add members" does: a chat_member update for each (to an
+        admin bot) and ONE new_chat_members message from `by` naming them all (to every bot in the group)."""
+        self._add_members(chat, users, by)
+
+    def _add_members(self: FakeTelegram, chat: SimChat | int, users: list[SimUser], by: SimUser) -> None:
         state = self._group(chat)
         actor = self._present(state, by)
-        self._known_user(user)
-        if user.id == self.bot.id:
-            raise SimError("use add_bot for the bot under test")
-        old = self._member(state, user.id)
-        if old.present:
-            raise SimError(f"{user.display} is already in {state.title}")
-        if old.status == "kicked":
-            raise SimError(f"{user.display} is banned from {state.title}")
+        if not users or len({u.id for u in users}) != len(users):
+            raise SimError("name each user to add once")
+        for user in users:
+            self._known_user(user)
+            if user.id == self.bot.id:
+                raise SimError("use add_bot for the bot under test")
+            old = self._member(state, user.id)
+            if old.present:
+                raise SimError(f"{user.display} is already in {state.title}")
+            if old.status == "kicked":
+                raise SimError(f"{user.display} is banned from {state.title}")
         if not self._may_invite(state, actor):
             raise SimError(f"{by.display} may not add members to {state.title}")
-        self._change_member(state, user, Member(user.id, "member"), actor=by)
-        self._service_message(state, by, {"new_chat_members": [user.to_api()]}, f"{by.display} added {user.display}")
+        for user in users:
+            self._change_member(state, user, Member(user.id, "member"), actor=by)
+        self._service_message(state, by, {"new_chat_members": [u.to_api() for u in users]},
+                              f"{by.display} added {', '.join(u.display for u in users)}")
 
     @locked
     def remove_bot(self: FakeTelegram, chat: SimChat | int, by: SimUser) -> None:

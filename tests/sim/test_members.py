@@ -207,6 +207,35 @@ def test_chat_member_updates_need_an_admin_bot(sim, alice, bob) -> None:
     assert kinds(sim.take_updates()) == ["message"]  # the service message only
 
 
+def test_joins_and_leaves_reach_a_bot_that_is_not_admin_only_as_service_messages(sim, alice, bob, carol) -> None:
+    """Every bot in a group gets "X joined" / "X left"; chat_member only while it is an admin, from its promotion
+    (my_chat_member) to its demotion. Adding several people at once is one message naming them all."""
+    chat = sim.create_group("Plain", owner=alice)
+    sim.add_bot(chat, by=alice, admin=False)
+    sim.take_updates(allowed_updates=ALL)
+    sim.join(chat, bob)
+    sim.leave(chat, bob)
+    updates = sim.take_updates()
+    assert kinds(updates) == ["message", "message"]
+    assert updates[0]["message"]["new_chat_members"][0]["id"] == bob.id
+    assert updates[1]["message"]["left_chat_member"]["id"] == bob.id
+    sim.add_members(chat, [bob, carol], by=alice)
+    [added] = sim.take_updates()
+    assert [u["id"] for u in added["message"]["new_chat_members"]] == [bob.id, carol.id]
+    assert added["message"]["from"]["id"] == alice.id
+
+    sim.promote(chat, sim.bot, by=alice)
+    sim.leave(chat, carol)
+    updates = sim.take_updates()
+    assert kinds(updates) == ["my_chat_member", "chat_member", "message"]
+    assert updates[0]["my_chat_member"]["new_chat_member"]["status"] == "administrator"
+    sim.demote(chat, sim.bot, by=alice)
+    sim.join(chat, carol)
+    updates = sim.take_updates()
+    assert kinds(updates) == ["my_chat_member", "message"]
+    assert updates[0]["my_chat_member"]["new_chat_member"]["status"] == "member"
+
+
 def test_privacy_mode_for_a_bot_that_is_not_admin(sim, alice, bob) -> None:
     chat = sim.create_group("Plain", owner=alice)
     sim.add_bot(chat, by=alice, admin=False)
