@@ -90,6 +90,9 @@ ALLOWED_UPDATES = [
     "channel_post",  # only /setlog is answered in a channel
 ]
 
+# "X joined" / "X left" in a group: every bot there gets these, admin or not.
+MEMBER_MESSAGE = filters.ChatType.GROUPS & (filters.StatusUpdate.NEW_CHAT_MEMBERS | filters.StatusUpdate.LEFT_CHAT_MEMBER)
+
 # Handler groups, in the order they run for one update.
 GROUP_MIDDLEWARE = -10
 GROUP_MAIN = 0
@@ -216,6 +219,9 @@ def build_application(
     app.add_handler(TypeHandler(Update, Middleware({spec_of(c).name: spec_of(c) for c in commands})), group=GROUP_MIDDLEWARE)
     app.add_handler(ChatMemberHandler(lifecycle.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER), group=GROUP_MAIN)
     app.add_handler(ChatMemberHandler(lifecycle.on_chat_member, ChatMemberHandler.CHAT_MEMBER), group=GROUP_MAIN)
+    # "X joined" / "X left": all Sticky hears of joins and leaves where it is no admin (Telegram sends chat_member
+    # updates to admins only); handled as those updates are, here and in the funnel — and ignored where it is one.
+    app.add_handler(MessageHandler(MEMBER_MESSAGE, lifecycle.on_member_message), group=GROUP_MAIN)
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, lifecycle.on_migrate), group=GROUP_MAIN)
     # Every command in one router (looked up by name); a new module's COMMANDS only needs adding to all_commands().
     app.add_handler(router := CommandRouter(commands), group=GROUP_MAIN)
@@ -251,6 +257,7 @@ def build_application(
                                    schedule_flow.on_flow_reply), group=GROUP_FLOWS)
     app.add_handler(CommandHandler("start", funnel.on_start_payload, filters.ChatType.PRIVATE & filters.Regex(r"^/start(@\w+)? (ref|cap)_")), group=GROUP_FUNNEL_START)
     app.add_handler(ChatMemberHandler(funnel.on_chat_member, ChatMemberHandler.CHAT_MEMBER), group=GROUP_FUNNEL)
+    app.add_handler(MessageHandler(MEMBER_MESSAGE, funnel.on_member_message), group=GROUP_FUNNEL)
     app.add_handler(ChatJoinRequestHandler(funnel.on_join_request), group=GROUP_FUNNEL)
     app.add_handler(CallbackQueryHandler(funnel.on_captcha_button, pattern=r"^cap:\d+:\d+$"), group=GROUP_FUNNEL)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, funnel.on_private_text), group=GROUP_FUNNEL)

@@ -7,7 +7,7 @@ import json
 import logging
 from datetime import datetime, timedelta, timezone
 
-from telegram import ChatMember, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import ChatMember, ChatMemberUpdated, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ApplicationHandlerStop
@@ -25,7 +25,7 @@ from handlers.base import (
     Attempt, answer_query, attempt, best_effort, command, delete_later, delete_quietly, edit_query_message, person_id, reply, resolve_target,
     sender, subject,
 )
-from handlers.lifecycle import is_present
+from handlers.lifecycle import is_present, told_by_message
 from handlers.points import notify_private
 from storage.funnel import Check
 
@@ -312,7 +312,19 @@ async def finish_fail(context: BotContext, check: Check, retry: bool = False) ->
 
 
 async def on_chat_member(update: Update, context: BotContext) -> None:
-    change = update.chat_member
+    await member_changed(update, context, update.chat_member)
+
+
+async def on_member_message(update: Update, context: BotContext) -> None:
+    """"X joined" / "X left" where Sticky is no admin (handlers.lifecycle.told_by_message): handled as the chat_member
+    update would be, except that Sticky, without an admin's rights, screens nobody and removes no bot — the newcomer is
+    welcomed at once."""
+    for change in await told_by_message(update, context):
+        await member_changed(update, context, change, admin=False)
+
+
+async def member_changed(update: Update, context: BotContext, change: ChatMemberUpdated, admin: bool = True) -> None:
+    """A member's change in a group; `admin`: told by a chat_member update, which Telegram sends only to admins."""
     chat, user = change.chat, change.new_chat_member.user
     if chat.type not in GROUPS or user.id == context.bot.id:
         return
@@ -343,7 +355,7 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
     if user.is_bot:
         await s.funnel.member_joined(chat.id, user_info(user), link, change.date, screened=False)
         adder = change.from_user
-        if settings.screening and s.config.funnel.kick_bots_added_by_members and not privileged:
+        if admin and settings.screening and s.config.funnel.kick_bots_added_by_members and not privileged:
             adder_now = await attempt(f"look up {adder.id} in {chat.id}", lambda: context.bot.get_chat_member(chat.id, adder.id)) \
                 if adder is not None and adder.id != user.id else None
             # Fails closed: when Telegram cannot say whether the adder is an admin, the bot goes.
@@ -353,12 +365,13 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
                 log.info("removing bot %s added to %s by non-admin %s", user.id, chat.id, adder.id)
                 await _kick(context, chat.id, user.id)
         return
-    if settings.screening and not privileged:
+    screening = admin and settings.screening and not privileged
+    if screening:
         owed = await s.funnel.owed_restriction_for_event(chat.id, user.id, change.date)
         if owed is not None:  # this join delivered again, its restriction still not made: now, not at the next sweep
             await restrict(context, owed)
             return
-    screen = settings.screening and not privileged and await s.funnel.needs_check(chat.id, user.id, change.date)
+    screen = screening and await s.funnel.needs_check(chat.id, user.id, change.date)
     if screen:
         with s.inbox.undecided():
             live = await _undecided_join(context, chat.id, user, link, change)

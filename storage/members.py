@@ -141,7 +141,7 @@ def _record_status(
     if event is not None:
         cur = conn.execute(
             "INSERT INTO member_events(chat_id, user_id, event, invite_link, update_id, at) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(chat_id, update_id) DO NOTHING",
+            " ON CONFLICT(chat_id, update_id, user_id) DO NOTHING",
             (chat_id, user.user_id, event, invite_link, update_id, iso(now)),
         )
         if cur.rowcount == 0:

@@ -920,4 +920,27 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX member_events_member ON member_events(chat_id, user_id, at, id, event)
         """,
     ),
+    Migration(
+        35,
+        "a join or leave is keyed by its update and its member: one 'joined' service message (all a bot that is not an"
+        " admin hears of joins) can name several people, each a join of their own",
+        """
+        CREATE TABLE member_events_new (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES groups(chat_id),
+            user_id INTEGER NOT NULL,
+            event TEXT NOT NULL CHECK (event IN ('join', 'leave', 'removed')),
+            invite_link TEXT,
+            update_id INTEGER,
+            at TEXT NOT NULL,
+            UNIQUE (chat_id, update_id, user_id)
+        );
+        INSERT INTO member_events_new(id, chat_id, user_id, event, invite_link, update_id, at)
+            SELECT id, chat_id, user_id, event, invite_link, update_id, at FROM member_events;
+        DROP TABLE member_events;
+        ALTER TABLE member_events_new RENAME TO member_events;
+        CREATE INDEX member_events_chat ON member_events(chat_id, at);
+        CREATE INDEX member_events_member ON member_events(chat_id, user_id, at, id, event)
+        """,
+    ),
 ]

@@ -188,6 +188,17 @@ class MemberService:
             await self.rule_events(RuleEvent("join", chat_id, user.user_id, now, key=f"join:{update_id or now.isoformat()}"))
         return event if fresh else None
 
+    async def own_status(self, chat_id: int, bot: UserInfo, status: str) -> None:
+        """Sticky's own status in the group as its my_chat_member update says, stored even when the admin list cannot
+        be read just then: whether Telegram tells it of joins there (hears_joins) follows it in the updates' order."""
+        await self.members.record_status(chat_id, bot, status, tg_role_from_status(status), self.clock.now())
+
+    async def hears_joins(self, chat_id: int, bot_id: int) -> bool:
+        """Whether Telegram tells Sticky of this group's joins and leaves (chat_member updates): only where Sticky is an
+        admin. Elsewhere the service messages ("X joined", "X left") are all it hears of them."""
+        me = await self.members.get(chat_id, bot_id)
+        return me is not None and me.tg_role is not None
+
     async def refresh_admins(self, chat_id: int) -> list[tuple[int, str, str]]:
         """Telegram's admin list replaces ours; returns the (user_id, change, role) it revealed, each audited."""
         admins = await self.port.administrators(chat_id)
