@@ -29,7 +29,7 @@ from bot.domain.polls import PollError
 from bot.domain.topics import TopicError
 from bot.domain.shop import ShopError
 from bot.domain.nps import NpsError
-from bot.texts import Translator, translator
+from bot.texts import Translator, language_for_user, translator
 from bot.texts import core as texts
 from bot.texts import funnel as funnel_texts
 from bot.texts import points as points_texts
@@ -403,6 +403,16 @@ async def reader_translator(services, user_id: int, group_language: str) -> Tran
     """What comes to one person in private about a group (an answer there, an admin's notice): in the language they
     chose with /language, else the group's."""
     return translator(await services.members.language(user_id) or group_language)
+
+
+async def private_translator(services, user) -> Translator:
+    """A person's private chat with Sticky: in the language they chose (/language); else, while it manages a group
+    (/connect), that group's — /help, pointers and the answers to the commands run there alike, as reader_translator
+    has it for what is about a group; else their Telegram app's."""
+    chosen = await services.members.language(user.id) if user is not None else None
+    if chosen is None and user is not None and (group_id := await services.connections.connected_to(user.id)) is not None:
+        return translator((await services.groups.settings(group_id)).language)
+    return translator(language_for_user(user.language_code if user else None, services.config.defaults.language, chosen))
 
 
 def person_id(context: BotContext) -> int:

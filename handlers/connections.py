@@ -12,7 +12,7 @@ from bot.domain.errors import ConnectError, UsageError, UserError
 from bot.domain.roles import Role
 from bot.services.connections import Remote
 from bot.texts import connections as texts
-from handlers.base import Callback, answer_query, command, edit_query_message, person_id, reader_translator, render_error, reply, sender, spec_of
+from handlers.base import Callback, answer_query, command, edit_query_message, person_id, private_translator, reader_translator, render_error, reply, sender, spec_of
 from storage.connections import GroupOf
 from storage.groups import Group
 
@@ -108,7 +108,8 @@ async def cmd_connect(update: Update, context: BotContext) -> None:
         return
     if args:
         group = await s.connect(user_id, await s.find(user_id, " ".join(args)))
-        await reply(update, context, texts.connected(tr, group.title))
+        # From here this chat speaks as about the group (private_translator): its first line too.
+        await reply(update, context, texts.connected(await private_translator(context.services, update.effective_user), group.title))
         return
     groups = await s.manageable(user_id)
     if not groups:
@@ -122,7 +123,10 @@ async def cmd_disconnect(update: Update, context: BotContext) -> None:
     if context.args:
         raise UsageError()
     group = await context.services.connections.disconnect(person_id(context))
-    await reply(update, context, texts.not_connected(context.tr) if group is None else texts.disconnected(context.tr, group.title))
+    tr = context.tr
+    if group is not None and update.effective_chat.type == ChatType.PRIVATE:  # back to this person's own language
+        tr = await private_translator(context.services, update.effective_user)
+    await reply(update, context, texts.not_connected(tr) if group is None else texts.disconnected(tr, group.title))
 
 
 async def on_connect_button(update: Update, context: BotContext) -> None:
@@ -134,7 +138,7 @@ async def on_connect_button(update: Update, context: BotContext) -> None:
         await answer_query(query, await render_error(update, context, err), show_alert=True)
         return
     await answer_query(query)
-    await edit_query_message(query, texts.connected(context.tr, group.title))
+    await edit_query_message(query, texts.connected(await private_translator(context.services, query.from_user), group.title))
 
 
 async def on_pick_button(update: Update, context: BotContext) -> None:

@@ -183,7 +183,9 @@ async def cmd_language(update: Update, context: BotContext) -> None:
     args, user_id = context.args or [], update.effective_user.id
     if not args:
         chosen = await context.services.members.language(user_id)
-        await reply(update, context, texts.language_current(context.tr, context.tr.lang, chosen is not None),
+        managed = None if chosen is not None else await context.services.connections.current(user_id)
+        await reply(update, context, texts.language_current(context.tr, context.tr.lang, chosen is not None,
+                                                            managed.title if managed is not None else None),
                     markup=_language_buttons())
         return
     value = args[0].strip().lower()

@@ -8,8 +8,8 @@ from telegram.ext import ApplicationHandlerStop
 from bot.context import BotContext
 from bot.domain.roles import Role
 from bot.telegram_port import user_info
-from bot.texts import Translator, language_for_user, translator
-from handlers.base import CommandSpec
+from bot.texts import Translator, translator
+from handlers.base import CommandSpec, private_translator
 from handlers.router import SERVICE_MESSAGE, admin_call
 from handlers.funnel import unscreened_message
 from handlers.stats import spotlight_newcomer
@@ -28,21 +28,14 @@ def command_name(update: Update) -> str | None:
 
 
 async def translator_for(update: Update, context: BotContext) -> Translator:
-    """The language to answer this update in, as the middleware picks it: the group's setting in a group,
-    the user's app language elsewhere. For the error handler, whose context the middleware never saw."""
+    """The language to answer this update in, as the middleware picks it: the group's setting in a group, the
+    person's private one elsewhere (handlers.base.private_translator). For the error handler, whose context the
+    middleware never saw."""
     s = context.services
     chat, user = update.effective_chat, update.effective_user
-    default_lang = s.config.defaults.language
     if chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
         return translator((await s.groups.settings(chat.id)).language)
-    return await private_translator(context, user)
-
-
-async def private_translator(context: BotContext, user) -> Translator:
-    """A person's own language, outside groups: the one they chose (/language), else their Telegram app's."""
-    s = context.services
-    chosen = await s.members.language(user.id) if user is not None else None
-    return translator(language_for_user(user.language_code if user else None, s.config.defaults.language, chosen))
+    return await private_translator(s, user)
 
 
 class Middleware:
@@ -68,7 +61,7 @@ class Middleware:
         if message is not None:
             s.moderation.actions.observe(message.date)  # Telegram's own time: until_dates are counted from it
         if chat is None:
-            context.tr = await private_translator(context, user)
+            context.tr = await private_translator(s, user)
             return
         if message is not None and (message.migrate_to_chat_id or message.migrate_from_chat_id):
             # A group upgraded to a supergroup: on_migrate moves it; recording it under either id first must not.
@@ -96,7 +89,7 @@ class Middleware:
                     if s.spotlight.message(chat.id, user.id, message.date, settings.spotlight_messages):
                         await spotlight_newcomer(context, chat.id, user.id)
         else:
-            context.tr = await private_translator(context, user)
+            context.tr = await private_translator(s, user)
             if update.message and user and chat.type == ChatType.PRIVATE:
                 await s.members.started(user_info(user))
         if name is not None or update.callback_query is not None:

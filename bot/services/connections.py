@@ -112,6 +112,10 @@ class ConnectionService:
         await self.repo.disconnect(user_id)
         return await self.groups.get(chat_id)
 
+    async def connected_to(self, user_id: int) -> int | None:
+        """The id of the group `user_id`'s private chat manages, if any (one read: asked for every private update)."""
+        return await self.repo.get(user_id)
+
     async def current(self, user_id: int) -> Group | None:
         chat_id = await self.repo.get(user_id)
         return None if chat_id is None else await self.groups.get(chat_id)

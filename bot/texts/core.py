@@ -310,9 +310,15 @@ LANGUAGE_NAMES = {"en": "English", "zh": "中文"}  # the buttons: each in itsel
 SPOKEN = {"en": N_("English"), "zh": N_("Chinese")}  # in a sentence, in the sentence's language
 
 
-def language_current(_: Translator, lang: str, chosen: bool) -> str:
-    """Bare /language in private: the language this chat is in now, and why."""
-    why = _("you chose it") if chosen else _("from your Telegram app")
+def language_current(_: Translator, lang: str, chosen: bool, managed: str | None = None) -> str:
+    """Bare /language in private: the language this chat is in now, and why (`managed`: the group this chat manages,
+    whose language it speaks while nothing was chosen)."""
+    if chosen:
+        why = _("you chose it")
+    elif managed is not None:
+        why = _("the language of {title}, the group you manage from here").format(title=name(managed))
+    else:
+        why = _("from your Telegram app")
     return "\n".join([
         _("I speak {language} with you here ({why}).").format(language=_(SPOKEN[lang]), why=why),
         _("Change it: /language en or /language zh, or press a button. A group's language is its admins' (/lang)."),

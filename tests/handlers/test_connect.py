@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.errors import ConnectError
-from tests.helpers import make_group, say
+from tests.helpers import help_of, make_group, say
 
 
 async def warns_of(pg, chat, user) -> int:
@@ -99,14 +99,30 @@ async def test_connect_from_the_group_then_manage_it_in_private_and_disconnect(p
     assert (await say(pg, g.admin, "/settings")).startswith("/settings acts on a group")
 
 
-async def test_a_command_run_from_private_answers_in_the_groups_language(pg):
+async def test_a_connected_private_chat_speaks_the_groups_language_unless_you_chose_one(pg):
+    """One rule for everything Sticky says in a private chat that manages a group: the reader's /language choice,
+    else the group's — /help and the answers to the commands run there alike (the admin's app is in English)."""
     g, _other = await two_groups(pg)
     await say(pg, g.owner, "/lang zh", g.chat)
-    await say(pg, g.admin, "/connect Tea Lovers")
+    assert (await help_of(pg, g.admin)).startswith("Commands")  # not connected: their app's language
+    assert (await say(pg, g.admin, "/connect Tea Lovers")).startswith("已连接到 Tea Lovers。")
     answer = await say(pg, g.admin, "/warn @alice 刷屏")
     assert answer.splitlines()[0] == "【Tea Lovers】"
     assert "警告" in answer
+    helped = await help_of(pg, g.admin)
+    assert "你正在这里管理 Tea Lovers" in helped and "Commands" not in helped
+    assert (await say(pg, g.admin, "/help warn")).startswith("/warn")
+    assert "用法" in await say(pg, g.admin, "/help warn")
+    assert await say(pg, g.admin, "/language") == (
+        "我在这里和你说中文（跟随你在这里管理的群组 Tea Lovers）。\n"
+        "更改：发送 /language en 或 /language zh，或点下面的按钮。群组的语言由群管理员设置（/lang）。")
     assert await say(pg, g.admin, "/disconnect") == "Disconnected: this private chat no longer manages Tea Lovers."
+    assert (await help_of(pg, g.admin)).startswith("Commands")
+    # Their own choice wins over the group's, for /help and the answers alike.
+    await say(pg, g.admin, "/connect Tea Lovers")
+    await say(pg, g.admin, "/language en")
+    assert "You manage Tea Lovers from here" in await help_of(pg, g.admin)
+    assert (await say(pg, g.admin, "/warn @alice spam")).splitlines()[0] == "[Tea Lovers]"
 
 
 async def test_connect_texts_in_chinese(pg):
