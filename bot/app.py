@@ -106,6 +106,7 @@ GROUP_LAST = 9  # what nothing else took: an unknown command, plain text in priv
 
 
 CHECKPOINT_SECONDS = 5  # how often the WAL is checkpointed (PASSIVE, beside the writer)
+STAYS_SECONDS = 60  # how often a message a rule could not surely delete is asked about again
 
 
 def all_commands() -> list:
@@ -184,7 +185,8 @@ def build_application(
         roles=(role_service := RoleService(roles, members, clock)),
         activity=activity,
         points=points_service,
-        funnel=FunnelService(db, FunnelRepo(db), group_service, members, points_service, role_service, LedgerRepo(db), config.funnel, clock),
+        funnel=FunnelService(db, FunnelRepo(db), group_service, members, points_service, role_service, LedgerRepo(db), config.funnel, clock,
+                             inbox.repo.along),
         shop=ShopService(db, ShopRepo(db), points_service, clock),
         outbox=outbox,
         feedback=FeedbackService(db, FeedbackRepo(db), points_service, clock, config.feedback.points),
@@ -192,7 +194,7 @@ def build_application(
         schedules=ScheduleService(ScheduleRepo(db), group_service, outbox, clock, timedelta(minutes=config.schedules.grace_minutes),
                                   campaigns=points_service.campaigns),
         polls=PollService(db, PollRepo(db), ScheduleRepo(db), outbox, clock, config.activities),
-        topics=TopicService(db, TopicRepo(db), clock, config.activities),
+        topics=TopicService(db, TopicRepo(db), clock, config.activities, inbox.repo.along),
         nightmode=NightModeService(NightModeRepo(db), group_service, ModerationPort(app.bot), clock),
         stats=StatsService(StatsRepo(db), group_service, clock, config.stats),
         spotlight=SpotlightService(db, group_service, config.stats, clock),
@@ -332,6 +334,9 @@ def arm_jobs(app: Application) -> None:
     # Code sends a kill cut off (before or after the message went out) are sent once more, the same code, at once.
     app.job_queue.run_once(shop.job_resume_codes, when=0, name="shop:resume", job_kwargs=at_once(s.clock))
     app.job_queue.run_repeating(funnel.job_sweep, interval=s.config.funnel.sweep_seconds, first=0, name="funnel:sweep",
+                                job_kwargs=at_once(s.clock))
+    # What a message a rule meant to delete earns by staying, left waiting by a kill or an unsure delete.
+    app.job_queue.run_repeating(rules.job_settle_stays, interval=STAYS_SECONDS, first=0, name="rules:stays",
                                 job_kwargs=at_once(s.clock))
     # Schedules and deferred work live in the database; the first tick at once runs what fell due while we were down.
     app.job_queue.run_repeating(schedules.job_tick, interval=s.config.schedules.tick_seconds, first=0, name="schedules:tick",

@@ -99,6 +99,8 @@ class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
         self.elsewhere: Elsewhere | None = None
         self.answered_elsewhere = False  # whether such a command's answer went back to the private chat
         self.chat_xp_decided = False  # this message's chat XP was decided (handlers/points.py, once per update)
+        self.earned = False  # what it earns by staying was decided (handlers/points.earn_by_staying, once per update)
+        self.held_back = False  # …and waits for the outcome of a rule's delete (handlers/rules.py settles it)
 
     @property
     def services(self) -> Services:

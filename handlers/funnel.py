@@ -26,7 +26,7 @@ from handlers.base import (
     sender, subject,
 )
 from handlers.lifecycle import is_present, told_by_message
-from handlers.points import notify_private
+from handlers.points import earn_by_staying, notify_private
 from storage.funnel import Check
 
 log = logging.getLogger(__name__)
@@ -567,7 +567,13 @@ async def on_group_message(update: Update, context: BotContext) -> None:
     message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot or message.sender_chat is not None:
         return
-    confirmed = await context.services.funnel.message(message.chat.id, message.from_user.id)
+    s = context.services
+    if s.inbox.holds(update.update_id):  # decided once, maybe before an earlier commit; written with the mark
+        await earn_by_staying(update, context)
+        await s.inbox.written(update.update_id)
+        confirmed = await s.funnel.counted(message.chat.id, message.from_user.id, update.update_id)
+    else:
+        confirmed = await s.funnel.message(message.chat.id, message.from_user.id)
     if confirmed is not None:
         await announce(context, confirmed)
 

@@ -60,7 +60,7 @@ async def on_checkin_words(update: Update, context: BotContext) -> None:
     words = {w.casefold() for w in s.config.points.checkin.words}
     if (message.text or "").strip().casefold() not in words:
         return
-    await earn_chat_xp(update, context)  # before the check-in's commit, to be written in it
+    await earn_by_staying(update, context)  # before the check-in's commit, to be written in it
     try:
         # The middleware resolves context.actor for commands only: a plain message names its author itself.
         await _checkin(update, context, message.from_user.id)
@@ -254,17 +254,37 @@ async def on_group_message(update: Update, context: BotContext) -> None:
     await _chat_xp(update, context)
 
 
-async def earn_chat_xp(update: Update, context: BotContext) -> None:
-    """Decide this message's chat XP now, ahead of on_group_message, because a handler before it is about to commit
-    (a check-in word's check-in, a rule's answer): that commit marks the update handled, and the XP held for the
-    update rides with it (storage.inbox.Rider). Decided after it, the XP needed a write of its own, and a kill
-    between the two lost it. Once per update; nothing for what on_group_message would not see."""
-    if GROUP_CHAT.check_update(update):
-        await _chat_xp(update, context)
+async def earn_by_staying(update: Update, context: BotContext, deleting: bool = False) -> None:
+    """Decide what this message earns by staying in its group — its chat XP, its reply to a topic of the week, its
+    count toward its sender's pending referral — once per update, and ahead of the first commit of its handling (a
+    rule's answer, a check-in word's check-in, or the steps' own mark): that commit marks the update handled, and
+    what is held for the update rides with it (storage.inbox.Rider), so a kill loses none of it and a redelivery
+    books none twice. Decided after such a commit, each needed a write of its own, and a kill between lost it.
+    `deleting`: a rule is about to delete the message, so what it earns waits, stored by the rule's commit, for the
+    delete's outcome (InboxService.hold_back). Nothing for what the steps would not see."""
+    if context.earned or not GROUP_CHAT.check_update(update):
+        return
+    s = context.services
+    held = s.inbox.holds(update.update_id)
+    if not held:  # handed to the Application directly: no mark to ride with; the steps decide, should it stay
+        if not deleting:
+            await _chat_xp(update, context)
+        return
+    context.earned = True
+    await _chat_xp(update, context)
+    message = update.message
+    if message is None or message.from_user is None or message.from_user.is_bot or message.sender_chat is not None:
+        return
+    chat, user, update_id = message.chat.id, message.from_user.id, update.update_id
+    if message.reply_to_message is not None:
+        await s.topics.reply(chat, user, message.message_id, message.reply_to_message.message_id, message.date, update_id, held=True)
+    await s.funnel.counts(chat, user, update_id, held=True)
+    if deleting:
+        context.held_back = s.inbox.hold_back(update_id, chat, message.message_id, s.points.hand_over(update_id))
 
 
 async def _chat_xp(update: Update, context: BotContext) -> None:
-    if context.chat_xp_decided:  # earn_chat_xp did, before a commit of this update's handling
+    if context.chat_xp_decided:  # earn_by_staying did, before a commit of this update's handling
         return
     context.chat_xp_decided = True
     message = update.message

@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Messag
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
+from bot.services.actions import Action
 from bot.domain.errors import UsageError
 from bot.domain.roles import Role
 from bot.domain.rules_io import MAX_IMPORT_BYTES, RulesImportError
@@ -21,7 +22,7 @@ from bot.telegram_port import user_info
 from bot.texts import points as points_texts
 from bot.texts import rules as texts
 from handlers.base import answer_query, attempt, command, delete_later, edit_query_message, message_link, person_id, reader_translator, render_error, reply, spec_of
-from handlers.points import earn_chat_xp
+from handlers.points import earn_by_staying
 from handlers.router import parse_command
 
 _EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\U0001F1E6-\U0001F1FF]")
@@ -111,9 +112,19 @@ async def on_group_message(update: Update, context: BotContext) -> None:
     user = message.from_user
     counted = (kind in ("message", "command") and user is not None and not user.is_bot and message.sender_chat is None
                and not context.services.inbox.holds(update.update_id))
-    # Should a rule answer it, its chat XP is decided before the rule's commit, to be written in it.
-    verdict = await context.services.rules.judge(event, _exempt(message), counted, lambda: earn_chat_xp(update, context))
-    if verdict is None or verdict.dry:
+    # Should a rule answer it, what it earns by staying is decided before the rule's commit, to be written in it; a
+    # rule deleting it stores that instead, settled here by the delete's outcome.
+    verdict = None
+    try:
+        verdict = await context.services.rules.judge(event, _exempt(message), counted,
+                                                     lambda deleting: earn_by_staying(update, context, deleting))
+    finally:
+        if context.held_back:
+            await context.services.inbox.settle(update.update_id, _stays(verdict))
+    if verdict is None:  # no rule answers it: what it earns is decided now, before any later commit of its handling
+        await earn_by_staying(update, context)  # (an @admin report, a check-in word), and rides with the first
+        return
+    if verdict.dry:
         return
     who = user_info(message.from_user).display if message.from_user else ""
     for text, seconds in verdict.replies:
@@ -136,6 +147,27 @@ async def on_group_message(update: Update, context: BotContext) -> None:
             await reply(update, context, texts.rule_acted(context.tr, who, rule, outcome, tz))
     if verdict.deleted:
         raise ApplicationHandlerStop()  # a deleted message earns nothing and counts toward nothing
+
+
+async def job_settle_stays(context: BotContext) -> None:
+    """What a message a rule meant to delete would earn by staying, left unsettled by a kill between the rule's
+    commit and the delete's outcome, or by a delete Telegram gave no sure answer to: the message is deleted again, as
+    its rule meant, and Telegram's answer settles it (first run at once after a start)."""
+    s = context.services
+
+    async def delete(chat_id: int, message_id: int) -> bool | None:
+        [outcome] = await s.moderation.actions.run([Action("delete", chat_id, message_ids=(message_id,))])
+        return None if outcome.result == "failed" else outcome.ok
+
+    await s.inbox.settle_leftovers(delete)
+
+
+def _stays(verdict: Verdict | None) -> bool | None:
+    """Whether a message a rule meant to delete stayed, as Telegram answered the delete: gone (deleted, or already),
+    refused (no right, too old: it stays), or no sure answer (None: a timeout may have deleted it; asked again)."""
+    if verdict is None or verdict.delete_result in (None, "failed"):
+        return None
+    return not verdict.deleted
 
 
 def announcer(services) -> Callable[[Event, Verdict, str], Awaitable[None]]:

@@ -13,7 +13,7 @@ from bot.texts import points as points_texts
 from bot.texts import topics as texts
 from bot.texts import translator
 from handlers.base import command, reply
-from handlers.points import announce
+from handlers.points import announce, earn_by_staying
 from storage.schedules import Deferred, Schedule
 
 
@@ -54,7 +54,12 @@ async def on_group_reply(update: Update, context: BotContext) -> None:
     if user is None or user.is_bot or message.sender_chat is not None:
         return
     s = context.services
-    xp = await s.topics.reply(message.chat_id, user.id, message.message_id, message.reply_to_message.message_id, message.date)
+    if s.inbox.holds(update.update_id):  # decided once, maybe before an earlier commit; written with the mark
+        await earn_by_staying(update, context)
+        await s.inbox.written(update.update_id)
+        xp = s.topics.written_xp(update.update_id)
+    else:
+        xp = await s.topics.reply(message.chat_id, user.id, message.message_id, message.reply_to_message.message_id, message.date)
     if xp:  # the XP may take the member up a tier: announced like a tier reached by chatting
         reached = await s.points.xp_written(message.chat_id, user.id, xp)
         if reached is not None:

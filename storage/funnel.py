@@ -408,12 +408,14 @@ class FunnelRepo:
                 (iso(at), chat_id, invitee_id),
             )
 
-    async def count_message(self, chat_id: int, invitee_id: int) -> Referral | None:
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE referrals SET messages = messages + 1 WHERE chat_id = ? AND invitee_id = ? AND status = 'pending'",
-                (chat_id, invitee_id),
-            )
+    @staticmethod
+    def count_message_in(conn: sqlite3.Connection, chat_id: int, invitee_id: int) -> bool:
+        """One more message toward the invitee's pending referral, inside the caller's transaction (on the writer's
+        thread: it rides with the message's handled mark, storage.inbox.Along). False: no referral is pending."""
+        return conn.execute("UPDATE referrals SET messages = messages + 1 WHERE chat_id = ? AND invitee_id = ? AND status = 'pending'",
+                            (chat_id, invitee_id)).rowcount == 1
+
+    async def pending_of(self, chat_id: int, invitee_id: int) -> Referral | None:
         row = await self.db.fetchone(
             "SELECT * FROM referrals WHERE chat_id = ? AND invitee_id = ? AND status = 'pending'", (chat_id, invitee_id)
         )

@@ -10,16 +10,22 @@ own batch (chat XP: one ledger row per member per flush, not per commit), and re
 """
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import json
+import logging
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import Any, Protocol
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
 
 from storage.db import CommitRows, Database, execute_values, iso
+
+log = logging.getLogger(__name__)
 
 # The update whose handling is running in this task (set once its preliminaries are written): a transaction
 # committed while it is set also marks that update handled.
@@ -103,6 +109,7 @@ class InboxRepo:
         self._marked = RecentIds(remember)  # written in this process (skip writing again)
         self._riders: list[Rider] = []
         db.add_commit_hook(self)
+        self.along = Along(db, self)  # one-off writes of an update's handling, with its mark
 
     def add_rider(self, rider: Rider) -> None:
         self._riders.append(rider)
@@ -231,3 +238,198 @@ def _record(conn: sqlite3.Connection, updates: Iterable[tuple[int, str]], at: st
     execute_values(conn, "INSERT INTO inbox(update_id, payload, received_at)", "(?, ?, ?)",
                    [(u, payload, at) for u, payload in updates if u not in known], "ON CONFLICT(update_id) DO NOTHING")
     return known
+
+
+# ---------------------------------------------------------------------------- writes that ride with a mark
+
+RESULTS_KEPT = 4096
+Writer = Callable[[sqlite3.Connection, int, dict], Any]  # (connection, update id, data) -> result, on the writer's thread
+
+
+@dataclass(frozen=True)
+class Kind:
+    write: Writer
+    done: Callable[[int, dict, Any], None] | None = None  # written and committed (on the event loop)
+    dropped: Callable[[int, dict], None] | None = None  # settled as gone: never written
+
+
+@dataclass(frozen=True)
+class Unsettled:
+    update_id: int
+    chat_id: int
+    message_id: int
+
+
+class Along:
+    """A Rider for the one-off writes an update's handling decided (a reply to the topic of the week, a message
+    counted toward its sender's pending referral): held as data by kind, and written by the kind's writer in the
+    commit that marks the update handled, whichever commit of its handling that is (a rule's, a check-in's, or the
+    mark's own), so a kill loses none and a redelivery writes none twice. What is decided once the mark is written
+    (no handler decided it before that commit) is written at once, keyed by the update.
+
+    For a message a rule means to delete, what it would earn by staying is `contingent` instead: the commit that
+    marks it stores the data (inbox_stays) instead of writing it, and `settle` writes it once the delete's outcome
+    says the message stayed, or drops it when it is gone, in one transaction that also deletes the stored rows, so
+    it happens once. A kill in between leaves the rows for `unsettled` (the next start asks Telegram again)."""
+
+    def __init__(self, db: Database, marks: InboxRepo) -> None:
+        self.db, self.marks = db, marks
+        self._kinds: dict[str, Kind] = {}
+        self._held: dict[int, list[tuple[str, dict]]] = {}
+        self._contingent: dict[int, tuple[int, int]] = {}  # update id -> (chat, message) the rule means to delete
+        self._riding: dict[int, tuple[list[tuple[str, dict]], tuple[int, int] | None, dict[str, Any]]] = {}
+        self._results: dict[int | None, dict[str, Any]] = {}
+        self._settling: set[int] = set()  # contingent, its handling still to settle it (the leftover sweep waits)
+        self._loose: asyncio.Task | None = None
+        marks.add_rider(self)
+
+    def kind(self, name: str, write: Writer, done: Callable[[int, dict, Any], None] | None = None,
+             dropped: Callable[[int, dict], None] | None = None) -> None:
+        self._kinds[name] = Kind(write, done, dropped)
+
+    async def hold(self, update_id: int | None, kind: str, data: dict, held: bool = True) -> bool:
+        """Hold this write for the update's mark (True); for an update not handled through the inbox (`held` False,
+        or no update), or once its mark is written, it is written at once (False), its result kept for result()."""
+        if held and update_id is not None and not self.marks.is_marked(update_id):
+            self._held.setdefault(update_id, []).append((kind, data))
+            return True
+        results = await self.db.write(self._write_in, [(kind, data)], 0 if update_id is None else update_id)
+        self._done(update_id, [(kind, data)], results)
+        return False
+
+    def holding(self, update_id: int) -> bool:
+        return update_id in self._held
+
+    def result(self, update_id: int | None, kind: str) -> Any:
+        """What the writer of `kind` returned for this update once written (then forgotten); None before or if never."""
+        results = self._results.get(update_id)
+        if results is None:
+            return None
+        found = results.pop(kind, None)
+        if not results:
+            del self._results[update_id]
+        return found
+
+    def forget(self, update_id: int | None) -> None:
+        self._results.pop(update_id, None)
+
+    def contingent(self, update_id: int, chat_id: int, message_id: int, more: list[tuple[str, dict]] = ()) -> bool:
+        """What is held for this update (and `more`: chat XP handed over) waits for the outcome of deleting its
+        message: stored by the commit that marks it, for settle(). False when there is nothing to wait."""
+        items = self._held.get(update_id, []) + list(more)
+        if not items or self.marks.is_marked(update_id):
+            return False
+        self._held[update_id] = items
+        self._contingent[update_id] = (chat_id, message_id)
+        self._settling.add(update_id)
+        return True
+
+    async def settle(self, update_id: int, stays: bool | None) -> bool:
+        """The delete's outcome for a contingent update: the message stayed (its writes are written now), it is gone
+        (dropped), or Telegram's answer was unsure (None: left for the leftover sweep). One transaction, which also
+        deletes the stored rows, so a second settle finds nothing (False)."""
+        self._settling.discard(update_id)
+        if stays is None:
+            return False
+        settled = await self.db.write(self._settle_in, update_id, stays)
+        if settled is None:
+            return False
+        items, results = settled
+        if stays:
+            self._done(update_id, items, results)
+        else:
+            for kind, data in items:
+                dropped = self._kinds[kind].dropped
+                if dropped is not None:
+                    dropped(update_id, data)
+        return True
+
+    async def unsettled(self) -> list[Unsettled]:
+        """Contingent updates stored and not settled (a kill, or an unsure delete), but those whose handling is still
+        to settle them."""
+        rows = await self.db.fetchall("SELECT DISTINCT update_id, chat_id, message_id FROM inbox_stays ORDER BY update_id")
+        return [Unsettled(r[0], r[1], r[2]) for r in rows if r[0] not in self._settling]
+
+    # ------------------------------------------------------------------ the writer's thread
+
+    def _write_in(self, conn: sqlite3.Connection, items: list[tuple[str, dict]], update_id: int) -> dict[str, Any]:
+        return {kind: self._kinds[kind].write(conn, update_id, data) for kind, data in items}
+
+    def _settle_in(self, conn: sqlite3.Connection, update_id: int, stays: bool):
+        rows = conn.execute("SELECT kind, data FROM inbox_stays WHERE update_id = ? ORDER BY rowid", (update_id,)).fetchall()
+        if not rows:
+            return None
+        conn.execute("DELETE FROM inbox_stays WHERE update_id = ?", (update_id,))
+        items = [(kind, json.loads(data)) for kind, data in rows if kind in self._kinds]
+        return items, (self._write_in(conn, items, update_id) if stays else {})
+
+    def _store_in(self, conn: sqlite3.Connection, update_id: int, chat_id: int, message_id: int, items: list[tuple[str, dict]],
+                  at: str) -> None:
+        conn.executemany("INSERT INTO inbox_stays(update_id, chat_id, message_id, kind, data, at) VALUES (?, ?, ?, ?, ?, ?)",
+                         [(update_id, chat_id, message_id, kind, json.dumps(data, separators=(",", ":")), at) for kind, data in items])
+
+    def _done(self, update_id: int | None, items: list[tuple[str, dict]], results: dict[str, Any]) -> None:
+        if len(self._results) >= RESULTS_KEPT:  # results nobody asked for (a handling that failed before it asked)
+            del self._results[next(iter(self._results))]
+        kept = {kind: result for kind, result in results.items() if result is not None}
+        if kept:
+            self._results.setdefault(update_id, {}).update(kept)
+        for kind, data in items:
+            done = self._kinds[kind].done
+            if done is not None:
+                done(update_id, data, results.get(kind))
+
+    # ------------------------------------------------------------------ Rider
+
+    def keeps(self, update_id: int) -> bool:
+        return False  # its writes are changes a user sees (XP, a count toward a referral): the next commit takes them
+
+    def ride(self, update_ids: list[int]) -> list[CommitRows]:
+        taken = [(i, self._held.pop(i), self._contingent.pop(i, None)) for i in update_ids if i in self._held]
+        if not taken:
+            return []
+        at = iso(self.marks.now())
+
+        def call(conn: sqlite3.Connection) -> None:
+            for update_id, items, where in taken:
+                if where is None:
+                    self._riding[update_id][2].update(self._write_in(conn, items, update_id))
+                else:
+                    self._store_in(conn, update_id, *where, items, at)
+
+        for update_id, items, where in taken:
+            self._riding[update_id] = (items, where, {})
+        return [CommitRows("", "", [], call=call)]
+
+    def rode(self, update_ids: list[int], committed: bool) -> None:
+        for update_id in update_ids:
+            riding = self._riding.pop(update_id, None)
+            if riding is None:
+                continue
+            items, where, results = riding
+            if not committed:  # back in memory, for the update's next commit
+                self._held[update_id] = items + self._held.get(update_id, [])
+                if where is not None:
+                    self._contingent[update_id] = where
+            elif where is None:
+                self._done(update_id, items, results)
+
+    def release(self, update_id: int) -> None:
+        """Its mark was written by a commit during its handling, after which nothing is held (hold() writes at
+        once): should something be left (a failed commit put it back), it is written now, on its own."""
+        items = self._held.pop(update_id, None)
+        where = self._contingent.pop(update_id, None)
+        if items is None:
+            return
+        log.warning("update %s: %d write(s) left after its mark; written on their own", update_id, len(items))
+
+        async def write() -> None:
+            try:
+                if where is None:
+                    self._done(update_id, items, await self.db.write(self._write_in, items, update_id))
+                else:
+                    await self.db.write(self._store_in, update_id, *where, items, iso(self.marks.now()))
+            except Exception as exc:
+                log.warning("update %s: its writes are lost: %s", update_id, exc)
+
+        self._loose = asyncio.get_running_loop().create_task(write(), context=contextvars.Context())

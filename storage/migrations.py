@@ -943,4 +943,21 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX member_events_member ON member_events(chat_id, user_id, at, id, event)
         """,
     ),
+    Migration(
+        36,
+        "what a message a rule means to delete would earn by staying (its chat XP, its topic reply, its referral count),"
+        " stored with the rule's commit and settled by the delete's outcome: written if the message stayed, dropped"
+        " if it is gone, a crash in between settled at the next start",
+        """
+        CREATE TABLE inbox_stays (
+            update_id INTEGER NOT NULL,
+            chat_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            data TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX inbox_stays_update ON inbox_stays(update_id)
+        """,
+    ),
 ]

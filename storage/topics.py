@@ -2,6 +2,7 @@
 the same transaction) and the replies to them: a member's first reply pays XP once, replies to a reply are counted."""
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -101,20 +102,20 @@ class TopicRepo:
         return await self.db.read(read)
 
     @staticmethod
-    async def add_reply(tx: aiosqlite.Connection, post_id: int, message_id: int, user_id: int, at: datetime) -> tuple[bool, bool]:
-        """(recorded?, the member's first reply to this topic?)."""
-        async with tx.execute("SELECT 1 FROM topic_replies WHERE post_id = ? AND user_id = ? LIMIT 1", (post_id, user_id)) as cur:
-            first = await cur.fetchone() is None
-        cur = await tx.execute(
-            "INSERT INTO topic_replies(post_id, message_id, user_id, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (post_id, message_id, user_id, iso(at)))
+    def add_reply_in(conn: sqlite3.Connection, post_id: int, message_id: int, user_id: int, at: datetime) -> tuple[bool, bool]:
+        """(recorded?, the member's first reply to this topic?), inside the caller's transaction (on the writer's
+        thread: it rides with the reply's handled mark, storage.inbox.Along)."""
+        first = conn.execute("SELECT 1 FROM topic_replies WHERE post_id = ? AND user_id = ? LIMIT 1", (post_id, user_id)).fetchone() is None
+        cur = conn.execute("INSERT INTO topic_replies(post_id, message_id, user_id, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                           (post_id, message_id, user_id, iso(at)))
         return cur.rowcount == 1, first
 
-    async def replied_to(self, post_id: int, message_id: int, by_user: int) -> None:
-        """A reply to a reply: the reply drew discussion (one's own follow-ups do not count)."""
-        async with self.db.transaction() as tx:
-            await tx.execute("UPDATE topic_replies SET replies = replies + 1 WHERE post_id = ? AND message_id = ? AND user_id != ?",
-                             (post_id, message_id, by_user))
+    @staticmethod
+    def replied_to_in(conn: sqlite3.Connection, post_id: int, message_id: int, by_user: int) -> None:
+        """A reply to a reply: the reply drew discussion (one's own follow-ups do not count). Inside the caller's
+        transaction, as add_reply_in."""
+        conn.execute("UPDATE topic_replies SET replies = replies + 1 WHERE post_id = ? AND message_id = ? AND user_id != ?",
+                     (post_id, message_id, by_user))
 
     @staticmethod
     async def close_in(tx: aiosqlite.Connection, post_id: int, now: datetime) -> TopicPost | None:

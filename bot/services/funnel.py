@@ -20,6 +20,7 @@ from bot.services.groups import GroupService
 from bot.services.points import PointsService
 from bot.services.roles import RoleService
 from storage.db import Database
+from storage.inbox import Along
 from storage.funnel import Check, FunnelNumbers, FunnelRepo, InviteLink, Referral
 from storage.ledger import InsufficientBalance, LedgerRepo, post, rule_awards_for
 from storage.members import MemberRepo, UserInfo
@@ -82,9 +83,12 @@ class InviterStats:
 class FunnelService:
     def __init__(
         self, db: Database, repo: FunnelRepo, groups: GroupService, members: MemberRepo, points: PointsService, roles: RoleService,
-        ledger: LedgerRepo, config: FunnelConfig, clock: Clock, rng: random.Random | None = None,
+        ledger: LedgerRepo, config: FunnelConfig, clock: Clock, along: Along, rng: random.Random | None = None,
     ) -> None:
         self.db, self.repo, self.groups, self.members, self.points, self.roles = db, repo, groups, members, points, roles
+        # A newcomer's message counts toward their referral in the commit that marks it handled.
+        self.along = along
+        along.kind("referral_message", lambda conn, update_id, d: FunnelRepo.count_message_in(conn, d["chat"], d["user"]))
         self.ledger, self.config, self.clock = ledger, config, clock
         self.rng = rng or random.Random(secrets.randbits(64))
         self.rule_events: RuleEvents | None = None  # the rules engine hears confirmed referrals (bot/app.py)
@@ -432,15 +436,28 @@ class FunnelService:
             self._pending = await self.repo.pending_invitees()
         return self._pending
 
-    async def message(self, chat_id: int, user_id: int) -> Confirmed | None:
-        """A group message: counts toward the sender's pending referral, which may confirm it now."""
-        if (chat_id, user_id) not in await self._pending_set():
+    async def counts(self, chat_id: int, user_id: int, update_id: int | None = None, held: bool = False) -> None:
+        """A group message: one more toward the sender's pending referral. `held` (an update the inbox is handling):
+        written with the update's handled mark (storage.inbox.Along); otherwise at once. Once it is written,
+        counted() says whether it confirms the referral."""
+        if (chat_id, user_id) in await self._pending_set():
+            await self.along.hold(update_id, "referral_message", {"chat": chat_id, "user": user_id}, held)
+
+    async def counted(self, chat_id: int, user_id: int, update_id: int | None = None) -> Confirmed | None:
+        """After counts() was written: the referral confirmed now, if that message made it due."""
+        counted = self.along.result(update_id, "referral_message")
+        if counted is None:
             return None
-        referral = await self.repo.count_message(chat_id, user_id)
-        if referral is None:
+        if not counted:  # no longer pending
             self._pending.discard((chat_id, user_id))
             return None
-        return await self.try_confirm(referral)
+        referral = await self.repo.pending_of(chat_id, user_id)
+        return None if referral is None else await self.try_confirm(referral)
+
+    async def message(self, chat_id: int, user_id: int) -> Confirmed | None:
+        """A group message not handled through the inbox: counted at once, and the referral confirmed if due."""
+        await self.counts(chat_id, user_id)
+        return await self.counted(chat_id, user_id)
 
     async def try_confirm(self, referral: Referral) -> Confirmed | None:
         rules = self.config.referral

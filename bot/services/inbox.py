@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -123,6 +123,38 @@ class InboxService:
         """Whether this update came through the inbox and is being handled: what it counts in memory (its messages,
         its chat XP) is held for its handled mark and written with it (storage.inbox.Rider)."""
         return update_id is not None and (update_id in self._handling or update_id in self._claimed)
+
+    async def written(self, update_id: int | None) -> None:
+        """The one-off writes held for this update (storage.inbox.Along: a topic reply, a referral's message count)
+        are written now, with its handled mark, unless a commit of its handling already wrote them: what follows from
+        them (a tier reached, a referral confirmed) can be read."""
+        if update_id is not None and self.repo.along.holding(update_id):
+            await self.repo.mark_current()
+
+    def hold_back(self, update_id: int | None, chat_id: int, message_id: int, more: list[tuple[str, dict]]) -> bool:
+        """A rule means to delete this message: what it earns by staying (held for its update, and `more`) waits
+        for the delete's outcome, stored by the rule's commit (settle). False: nothing waits."""
+        if update_id is None or not self.holds(update_id):
+            return False
+        return self.repo.along.contingent(update_id, chat_id, message_id, more)
+
+    async def settle(self, update_id: int, stays: bool | None) -> bool:
+        """The delete's outcome for what hold_back kept: the message stayed (written), is gone (dropped), or unsure
+        (None: settle_leftovers asks Telegram again)."""
+        return await self.repo.along.settle(update_id, stays)
+
+    async def settle_leftovers(self, delete: Callable[[int, int], Awaitable[bool | None]]) -> int:
+        """What a kill (or an unsure delete) left unsettled: each message is deleted again, as its rule meant, and
+        what Telegram answers settles it — deleted or already gone: dropped; refused (no right, too old): it stays,
+        and what it earned is written. `delete(chat, message)` gives True (gone), False (stays) or None (unsure:
+        asked again next time). Returns how many were settled."""
+        settled = 0
+        for left in await self.repo.along.unsettled():
+            outcome = await delete(left.chat_id, left.message_id)
+            if outcome is not None and await self.settle(left.update_id, not outcome):
+                settled += 1
+            self.repo.along.forget(left.update_id)
+        return settled
 
     def finished(self, update_id: int) -> None:
         """Handling ended (whatever the outcome: an update that fails is not retried forever)."""

@@ -336,6 +336,9 @@ class PointsService:
         flush."""
         self.marks = marks
         marks.add_rider(self)
+        # Chat XP decided once its update's mark is written, and that of a message a rule means to delete (handed over
+        # to wait for the delete's outcome): one credit keyed by the update, through the inbox's one-off writes.
+        marks.along.kind("chat_xp", self._chat_xp_in, self._chat_xp_done, self._chat_xp_dropped)
 
     async def chat_message(self, chat_id: int, user_id: int, at: datetime, length: int, update_id: int | None = None) -> None:
         """One group message. With `update_id` (an update the inbox claimed) its XP is held for that update and
@@ -381,23 +384,48 @@ class PointsService:
         return len(rows)
 
     async def _book_now(self, chat_id: int, user_id: int, xp: int, update_id: int, at: datetime) -> None:
-        """A commit during this update's handling already wrote its handled mark before its XP was decided (a rule
-        meant to delete the message and Telegram would not; a check-in word or a rule's answer decide it before their
-        commit, which then writes it: handlers/points.earn_chat_xp): the XP is booked at once, keyed by the update (in
-        the counters' batch a kill in the next flush interval lost it, while the mark said the update was handled).
-        Kept for the batch if the write fails."""
-        key = (self._moved.get(chat_id, chat_id), user_id)
-        credits = [(*key, xp, ledger_key(Reason.CHAT, *key, f"u{update_id}"))]
+        """A commit during this update's handling already wrote its handled mark before its XP was decided (a path
+        that did not decide it before that commit: handlers/points.earn_by_staying): the XP is booked at once, keyed by
+        the update (in the counters' batch a kill in the next flush interval lost it, while the mark said the update
+        was handled). Kept for the batch if the write fails."""
+        assert self.marks is not None
         try:
-            before = await self.db.write(credit_new_in, credits, Currency.XP, Reason.CHAT, iso(self.clock.now()), {key: iso(at)})
+            await self.marks.along.hold(update_id, "chat_xp", self._chat_xp_data(chat_id, user_id, xp, at))
         except Exception as exc:
             log.warning("chat XP of update %s kept for the next batch: %s", update_id, exc)
-            self._pend(key, xp, at)
-            return
-        if key in before:
-            reached = tier_up(before[key], before[key] + xp, self.tiers)
+            self._pend((self._moved.get(chat_id, chat_id), user_id), xp, at)
+
+    def hand_over(self, update_id: int) -> list[tuple[str, dict]]:
+        """The chat XP held for this update, taken out of the batch: its message is one a rule means to delete, so
+        it is booked only if the message stays (storage.inbox.Along.contingent)."""
+        held = self._held.pop(update_id, None)
+        if held is None:
+            return []
+        chat_id, user_id, xp, at = held
+        return [("chat_xp", self._chat_xp_data(chat_id, user_id, xp, at))]
+
+    def _chat_xp_data(self, chat_id: int, user_id: int, xp: int, at: datetime) -> dict:
+        return {"chat": chat_id, "user": user_id, "xp": xp, "at": iso(at), "ts": at.timestamp(), "now": iso(self.clock.now())}
+
+    def _chat_xp_in(self, conn: sqlite3.Connection, update_id: int, d: dict) -> int | None:
+        """On the writer's thread: one credit keyed by the update; the XP before it, if it was booked."""
+        key = (self._moved.get(d["chat"], d["chat"]), d["user"])
+        credits = [(*key, d["xp"], ledger_key(Reason.CHAT, *key, f"u{update_id}"))]
+        return credit_new_in(conn, credits, Currency.XP, Reason.CHAT, d["now"], {key: d["at"]}).get(key)
+
+    def _chat_xp_done(self, update_id: int | None, d: dict, before: int | None) -> None:
+        if before is not None:
+            reached = tier_up(before, before + d["xp"], self.tiers)
             if reached is not None:
-                self._reached.append((*key, reached))
+                self._reached.append((self._moved.get(d["chat"], d["chat"]), d["user"], reached))
+
+    def _chat_xp_dropped(self, update_id: int, d: dict) -> None:
+        """Its message was deleted after all: it earned nothing, so its cooldown never started (the member's last
+        award was a cooldown ago at least, or this one would not have been due)."""
+        for chat_id in {d["chat"], self._moved.get(d["chat"], d["chat"])}:
+            cooling = member_key(chat_id, d["user"])
+            if self._last_xp.get(cooling) == d["ts"]:
+                del self._last_xp[cooling]
 
     # ------------------------------------------------------------ riding with the inbox's marks (storage.inbox.Rider)
 

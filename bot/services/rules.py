@@ -84,6 +84,7 @@ class Verdict:
     outcomes: list[Outcome] = field(default_factory=list)  # what Telegram made of the actions, after the commit
     deleting: bool = False  # a delete is planned (one per message)
     deleter: int | None = None  # …by this rule: another rule's explanation is not the reason it went
+    delete_result: str | None = None  # what Telegram made of that delete (Outcome.result; "failed": no sure answer)
     trace: tuple = ()  # escalation decisions' trace lines
 
     @property
@@ -536,11 +537,13 @@ class RulesService:
         return decision, window_counts(loaded.rules, event, window)
 
     async def judge(self, event: Event, exempt: bool, counted: bool = False,
-                    earns: Callable[[], Awaitable[None]] | None = None) -> Verdict | None:
+                    earns: Callable[[bool], Awaitable[None]] | None = None) -> Verdict | None:
         """A group message (or edit): None when no rule of the group can fire on it (no database read then).
         `counted`: the message is in the member's message count already (`messages < N` sees those before it).
-        `earns`: decides what the message earns by staying (its chat XP), awaited before the verdict's commit when
-        the verdict deletes nothing, so that commit (the one that marks the update handled) writes it too.
+        `earns(deleting)`: decides what the message earns by staying (its chat XP, a topic reply, a referral's
+        count), awaited before the verdict's commit, so that commit (the one that marks the update handled) writes
+        it too — or, when the verdict deletes the message (`deleting`), stores it to wait for the delete's outcome
+        (Verdict.delete_result).
         Every new message counts toward flood and duplicates, a command included (Sticky's own too: ten /me in
         ten seconds are a flood, with ten answers on top); an edit never counts again."""
         settings = await self.groups.settings(event.chat_id)
@@ -599,13 +602,13 @@ class RulesService:
         """Every write of the decision in ONE transaction (violations, warns and their escalation, points and XP,
         badges, roles, the audit rows); after the commit, the Telegram actions through the one actions port, then
         the log listeners and notices. In dry mode only the audit log says what would have happened. `earns`: see
-        judge (a message a rule may delete earns only once it is known to stay, after this commit)."""
+        judge (a message a rule deletes earns only if it stays: what it would earn waits for the delete's outcome)."""
         chat, user, msg = event.chat_id, event.user_id, event.message_id
         verdict = Verdict(decision)
         if (await self.groups.settings(chat)).rules_mode == "dry":
             verdict.dry = True
             if earns is not None:  # a dry run deletes nothing
-                await earns()
+                await earns(False)
             entries = [NewLogEntry("rule", user, None, f"{r.name}: " + ", ".join(map(str, r.effects)), r.id, message_id=msg, dry=True)
                        for r in decision.fired]
             now = self.clock.now()
@@ -616,8 +619,8 @@ class RulesService:
             return verdict
         out = _Planned()
         effects = [f for f in decision.effects if not self._skip(event, f, facts, verdict)]
-        if earns is not None and not verdict.deleting:  # it stays: written in the commit below, or the reply's mark
-            await earns()
+        if earns is not None:  # written in the commit below (or the reply's mark); deleting: stored to wait for it
+            await earns(verdict.deleting)
         limit, mode = await self.moderation.warn_settings(chat)
         escalations = await self.escalations(chat)
         xp_before = None
@@ -637,7 +640,7 @@ class RulesService:
             out.outcomes = await self.moderation.after_commit(chat, out.entries, out.actions)
         for action, outcome in zip(out.actions, out.outcomes):
             if action.kind == "delete" and action.message_ids == (msg,):
-                verdict.deleted = outcome.ok
+                verdict.deleted, verdict.delete_result = outcome.ok, outcome.result
             elif action.kind in ("mute", "ban", "kick") and outcome.ok:
                 self.window(chat).restricted[action.user_id] = (self.clock.now(), outcome.until, action.kind)
             by = next((name for planned, name in out.by_rule if planned is action), None)

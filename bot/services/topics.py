@@ -12,8 +12,9 @@ from bot.clock import Clock
 from bot.config import ActivitiesConfig
 from bot.domain.points import Currency, Reason, ledger_key
 from bot.domain.topics import Reply, TopicError, best_replies, check_text
-from storage.db import Database
-from storage.ledger import post
+from storage.db import Database, from_iso, iso
+from storage.inbox import Along
+from storage.ledger import post, post_in
 from storage.schedules import Schedule
 from storage.topics import Topic, TopicPost, TopicRepo
 
@@ -32,12 +33,16 @@ class Closed:
 
 
 class TopicService:
-    def __init__(self, db: Database, repo: TopicRepo, clock: Clock, config: ActivitiesConfig) -> None:
+    def __init__(self, db: Database, repo: TopicRepo, clock: Clock, config: ActivitiesConfig, along: Along) -> None:
         self.db = db
         self.repo = repo
         self.clock = clock
         self.config = config
         self._open: dict[int, list[_Open]] = {}
+        # A reply is written with its message's handled mark (whichever commit of its handling writes it).
+        self.along = along
+        along.kind("topic_reply", _reply_in)
+        along.kind("topic_reply_to", _reply_to_in)
 
     # ---------------------------------------------------------------- the list
 
@@ -82,25 +87,30 @@ class TopicService:
             found = self._open[chat_id] = [_Open(p, ids) for p, ids in await self.repo.open_posts(chat_id)]
         return found
 
-    async def reply(self, chat_id: int, user_id: int, message_id: int, reply_to: int, at: datetime) -> int | None:
+    async def reply(self, chat_id: int, user_id: int, message_id: int, reply_to: int, at: datetime,
+                    update_id: int | None = None, held: bool = False) -> int | None:
         """A group message replying to `reply_to`, sent at `at`. A reply to an open topic (within its window) is
         recorded and pays the topic's XP on the member's first reply; a reply to one of those replies counts for
-        it. The XP to announce, or None."""
+        it. `held` (an update the inbox is handling): that is decided now and written with the update's handled mark
+        (storage.inbox.Along), and the XP paid is written_xp(update_id) once written. Otherwise it is written at once
+        and the XP paid returned (None: none)."""
         for t in await self._topics(chat_id):
             if at > t.post.closes_at:
                 continue
             if reply_to == t.post.message_id:
-                async with self.db.transaction() as tx:
-                    recorded, first = await TopicRepo.add_reply(tx, t.post.id, message_id, user_id, at)
-                    paid = recorded and first and t.post.xp > 0 and await post(
-                        tx, chat_id, user_id, t.post.xp, Currency.XP, Reason.TOPIC, ledger_key(Reason.TOPIC, chat_id, user_id, t.post.id),
-                        self.clock.now(), note=f"#{t.post.id}")
                 t.replies.add(message_id)
-                return t.post.xp if paid else None
+                data = {"post": t.post.id, "chat": chat_id, "user": user_id, "message": message_id, "at": iso(at),
+                        "xp": t.post.xp, "now": iso(self.clock.now())}
+                await self.along.hold(update_id, "topic_reply", data, held)
+                return None if held else self.written_xp(update_id)
             if reply_to in t.replies:
-                await self.repo.replied_to(t.post.id, reply_to, user_id)
+                await self.along.hold(update_id, "topic_reply_to", {"post": t.post.id, "message": reply_to, "user": user_id}, held)
                 return None
         return None
+
+    def written_xp(self, update_id: int | None) -> int | None:
+        """The XP a reply held for this update paid, once written (asked once)."""
+        return self.along.result(update_id, "topic_reply")
 
     async def close(self, post_id: int) -> Closed | None:
         """The window is over: claimed once, the best replies decided and paid in the same transaction."""
@@ -121,3 +131,17 @@ class TopicService:
             return None
         return Closed(closed, len({r.user_id for r in replies}), best)
 
+
+def _reply_in(conn, update_id: int, d: dict) -> int | None:
+    """On the writer's thread, in the commit marking the reply's update: recorded once, the topic's XP on the
+    member's first reply (the XP paid, or None)."""
+    recorded, first = TopicRepo.add_reply_in(conn, d["post"], d["message"], d["user"], from_iso(d["at"]))
+    if recorded and first and d["xp"] > 0 and post_in(
+            conn, d["chat"], d["user"], d["xp"], Currency.XP, Reason.TOPIC, ledger_key(Reason.TOPIC, d["chat"], d["user"], d["post"]),
+            from_iso(d["now"]), note=f"#{d['post']}"):
+        return d["xp"]
+    return None
+
+
+def _reply_to_in(conn, update_id: int, d: dict) -> None:
+    TopicRepo.replied_to_in(conn, d["post"], d["message"], d["user"])

@@ -4,13 +4,15 @@ first at the next start, in order."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, timezone
 
 import pytest
 from telegram import Update
 
 from bot.app import ALLOWED_UPDATES
 from bot.checks import ledger_matches_wallets
-from tests.helpers import say
+from tests.handlers.funnel_helpers import join, link_of, referrals, run_job
+from tests.helpers import say, tick
 
 
 async def snapshot(pg, chat) -> dict:
@@ -273,10 +275,10 @@ async def checkins(pg, chat, user) -> int:
                                          " AND currency = 'points'", (chat.id, user.id))
 
 
-async def killed_after_marking_then_redelivered(pg, monkeypatch, user, text, chat) -> None:
+async def killed_after_marking_then_redelivered(pg, monkeypatch, user, text, chat, reply_to=None) -> None:
     """`text` from `user`, handled up to the instant after the commit that marks it handled, then kill -9; a new
     process on the same database, and Telegram delivering the message again (it was never confirmed)."""
-    pg.sim.send(user, text, chat)
+    sent = pg.sim.send(user, text, chat, reply_to=reply_to)
     updates = pg.sim.take_updates(ALLOWED_UPDATES)
     dies_after_marking(pg, monkeypatch, updates[0]["update_id"])
     await pg.deliver(updates)
@@ -285,6 +287,7 @@ async def killed_after_marking_then_redelivered(pg, monkeypatch, user, text, cha
     await pg.deliver(updates)
     await pg.settle()
     await flush(pg)
+    return sent
 
 
 async def test_a_check_in_word_killed_right_after_its_commit_keeps_its_chat_xp_and_its_check_in_once(pg, group, monkeypatch):
@@ -390,4 +393,139 @@ async def test_chat_xp_held_past_its_bound_is_written_with_its_marks_before_the_
     await flush(pg)
     for member in members:
         assert await counted(pg, group.chat, member) == (before[member.id][0] + 1, before[member.id][1] + xp)
+    assert await ledger_matches_wallets(pg.services.db) == []
+
+
+async def topic_of_the_week(pg, group) -> dict:
+    """A topic of the week posted in the group, open for two days, +7 XP for a member's first reply."""
+    pg.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc))  # a Monday
+    await say(pg, group.owner, "/topics add Green or black?", group.chat)
+    await say(pg, group.owner, "/schedule weekly mon 09:00 topic 2d +7", group.chat)
+    pg.clock.set(datetime(2026, 11, 30, 9, 0, 1, tzinfo=timezone.utc))
+    await tick(pg)
+    [topic] = [m for m in pg.sim.replies(group.chat) if m.get("text", "").startswith("💬")]
+    return topic
+
+
+async def topic_xp(pg, chat, user) -> int:
+    return await pg.services.db.fetchval("SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE chat_id = ? AND user_id = ?"
+                                         " AND reason = 'topic'", (chat.id, user.id))
+
+
+@pytest.mark.parametrize("then", ['reply "You are welcome"', "points +3"])
+async def test_a_topic_reply_a_rule_answered_killed_right_after_the_first_commit_keeps_its_topic_xp_once(pg, group, monkeypatch, then):
+    """A reply to the topic of the week that a rule also answers: the rule's commit (or its reply's mark) marks the
+    update handled before the topic step runs. The reply and its topic XP are decided before that commit and
+    written in it, so a kill right after it loses neither, and the redelivery pays nothing twice."""
+    topic = await topic_of_the_week(pg, group)
+    await say(pg, group.admin, f'/rule add when message and words "thanks" then {then}', group.chat)
+    await flush(pg)
+    before = await counted(pg, group.chat, group.alice)
+    await killed_after_marking_then_redelivered(pg, monkeypatch, group.alice, "Green, thanks for asking", group.chat, reply_to=topic)
+    assert await topic_xp(pg, group.chat, group.alice) == 7
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM topic_replies WHERE user_id = ?", (group.alice.id,)) == 1
+    assert await counted(pg, group.chat, group.alice) == (before[0] + 1, before[1] + pg.config.points.chat_xp.xp_per_message)
+    assert await ledger_matches_wallets(pg.services.db) == []
+
+
+async def test_a_topic_reply_and_a_referral_count_are_written_once_with_their_mark_when_nothing_fails(pg, group):
+    """The plain path: a reply to the topic pays once (a second reply nothing), a newcomer's message counts once
+    toward their referral and confirms it, and a redelivery after a restart changes nothing."""
+    topic = await topic_of_the_week(pg, group)
+    dave = await join(pg, group.chat, link=await link_of(pg, group, group.alice))
+    pg.clock.advance(hours=24)
+    pg.sim.send(group.alice, "Green", group.chat, reply_to=topic)
+    pg.sim.send(group.alice, "and oolong", group.chat, reply_to=topic)
+    pg.sim.send(dave, "hello everyone", group.chat)
+    updates = pg.sim.take_updates(ALLOWED_UPDATES)
+    await pg.deliver(updates)
+    await pg.settle()
+    await pg.restart()
+    await pg.deliver(updates)
+    await pg.settle()
+    assert await topic_xp(pg, group.chat, group.alice) == 7
+    [ref] = await referrals(pg, group.chat)
+    assert (ref["messages"], ref["status"]) == (1, "confirmed")
+    assert await ledger_matches_wallets(pg.services.db) == []
+
+
+async def test_a_newcomers_message_a_rule_answered_killed_right_after_the_first_commit_still_counts_toward_the_referral(pg, group, monkeypatch):
+    """A newcomer's message counts toward their pending referral; a rule answering it commits first. The count is
+    decided before that commit and written in it: after a kill right after it and the redelivery, the referral has
+    its message (and the sweep confirms it) — before, the count was a write of its own after the mark, and lost."""
+    dave = await join(pg, group.chat, link=await link_of(pg, group, group.alice))
+    await say(pg, group.admin, '/rule add when message and words "thanks" then reply "You are welcome"', group.chat)
+    pg.clock.advance(hours=24)
+    await killed_after_marking_then_redelivered(pg, monkeypatch, dave, "thanks for having me", group.chat)
+    [ref] = await referrals(pg, group.chat)
+    assert ref["messages"] == 1
+    await run_job(pg, "funnel:sweep")
+    assert (await referrals(pg, group.chat))[0]["status"] == "confirmed"
+    assert [m.get("text") for m in pg.sim.replies(group.chat)].count("You are welcome") == 1
+
+
+async def settle_leftovers(pg) -> None:
+    """The start's sweep of what a kill left unsettled (no such job before: then nothing runs)."""
+    for job in pg.app.job_queue.get_jobs_by_name("rules:stays"):
+        await job.run(pg.app)
+    await pg.settle()
+
+
+@pytest.mark.parametrize("can_delete", [False, True])
+async def test_a_message_a_rule_means_to_delete_killed_between_the_rules_commit_and_the_deletes_outcome(pg, group, monkeypatch, can_delete):
+    """A rule deletes "spam"; what the message would earn by staying (its chat XP, its topic reply, its count toward
+    a referral) is stored with the rule's commit, and the kill comes right after it, before the delete's outcome is
+    written. At the next start the delete is asked again: refused (no right), the message stays and earns, once;
+    deleted (or already gone), it earns nothing — never both, never lost."""
+    topic = await topic_of_the_week(pg, group)
+    dave = await join(pg, group.chat, link=await link_of(pg, group, group.alice))
+    await say(pg, group.admin, '/rule add when message and words "spam" then delete', group.chat)
+    if not can_delete:
+        pg.sim.promote(group.chat, pg.sim.bot, by=group.owner, can_restrict_members=True, can_delete_messages=False)
+        await pg.settle()  # the bot's own change of rights, handled before the message
+    await flush(pg)
+    pg.clock.advance(hours=24)
+    before = await counted(pg, group.chat, dave)
+    spam = await killed_after_marking_then_redelivered(pg, monkeypatch, dave, "spam, but green", group.chat, reply_to=topic)
+    await settle_leftovers(pg)
+    await flush(pg)
+    xp = pg.config.points.chat_xp.xp_per_message
+    [ref] = await referrals(pg, group.chat)
+    if can_delete:
+        assert pg.sim.message(group.chat, spam["message_id"]) is None
+        assert (await counted(pg, group.chat, dave))[1] == before[1]
+        assert (await topic_xp(pg, group.chat, dave), ref["messages"]) == (0, 0)
+    else:
+        assert pg.sim.message(group.chat, spam["message_id"]) is not None
+        assert (await counted(pg, group.chat, dave))[1] == before[1] + xp
+        assert (await topic_xp(pg, group.chat, dave), ref["messages"]) == (7, 1)
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM inbox_stays") == 0
+    await settle_leftovers(pg)  # once settled, settled
+    await flush(pg)
+    assert (await counted(pg, group.chat, dave))[1] == before[1] + (0 if can_delete else xp)
+    assert await ledger_matches_wallets(pg.services.db) == []
+
+
+async def test_a_message_a_rule_could_not_delete_earns_once_and_one_it_deleted_nothing_and_keeps_no_cooldown(pg, group):
+    """Nothing fails: the delete's outcome settles what the message earns at once. Refused, it stays and earns its
+    chat XP and topic reply; deleted, it earns nothing, and the member's next message earns its chat XP as if the
+    deleted one had never been sent (its cooldown never started)."""
+    topic = await topic_of_the_week(pg, group)
+    await say(pg, group.admin, '/rule add when message and words "spam" then delete', group.chat)
+    await flush(pg)
+    pg.clock.advance(minutes=5)
+    xp = pg.config.points.chat_xp.xp_per_message
+    before = await counted(pg, group.chat, group.alice)
+    await say(pg, group.alice, "spam, green", group.chat, reply_to=topic)
+    await say(pg, group.alice, "green, really", group.chat)
+    await flush(pg)
+    assert await counted(pg, group.chat, group.alice) == (before[0] + 2, before[1] + xp)
+    assert await topic_xp(pg, group.chat, group.alice) == 0
+    pg.sim.promote(group.chat, pg.sim.bot, by=group.owner, can_restrict_members=True, can_delete_messages=False)
+    pg.clock.advance(minutes=5)
+    await say(pg, group.alice, "spam, but green", group.chat, reply_to=topic)
+    await flush(pg)
+    assert (await counted(pg, group.chat, group.alice))[1] == before[1] + 2 * xp
+    assert await topic_xp(pg, group.chat, group.alice) == 7
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM inbox_stays") == 0
     assert await ledger_matches_wallets(pg.services.db) == []

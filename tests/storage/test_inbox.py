@@ -169,3 +169,31 @@ async def test_an_update_still_being_handled_stays_claimed_however_many_ids_came
     await service.flush()
     assert (await service.repo.counts()) == (0, 299)  # every one marked handled, the long one too
     assert not await service.claim(5)  # long forgotten in memory: the database says it was handled
+
+
+async def test_a_write_held_for_an_update_is_written_once_with_its_mark_and_again_after_its_commit_fails(inbox, db):
+    """storage.inbox.Along: a write an update's handling decided rides with the commit that marks the update — the
+    first of its handling. A commit that rolls back takes it back, the next writes it, and only once."""
+    async with db.transaction() as tx:
+        await tx.execute("CREATE TABLE counts (n INTEGER)")
+        await tx.execute("INSERT INTO counts VALUES (0)")
+    inbox.along.kind("count", lambda conn, update_id, data: conn.execute("UPDATE counts SET n = n + ?", (data["by"],)).rowcount)
+    await inbox.record([(9, "{}")])
+    token = HANDLING.set(9)
+    try:
+        assert await inbox.along.hold(9, "count", {"by": 2})
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as tx:
+                await tx.execute("CREATE TABLE effects (x INTEGER)")
+                raise RuntimeError("the handler failed half-way")
+        assert await db.fetchval("SELECT n FROM counts") == 0 and await rows(db) == [(9, 1, 0)]
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE effects (x INTEGER)")
+        assert await db.fetchval("SELECT n FROM counts") == 2 and await rows(db) == [(9, 0, 1)]
+        assert inbox.along.result(9, "count") == 1
+        async with db.transaction() as tx:  # marked: nothing rides again
+            await tx.execute("INSERT INTO effects VALUES (1)")
+        assert not await inbox.along.hold(9, "count", {"by": 5})  # decided after the mark: written at once, on its own
+    finally:
+        HANDLING.reset(token)
+    assert await db.fetchval("SELECT n FROM counts") == 7
