@@ -22,8 +22,8 @@ from bot.texts import funnel as texts
 from bot.texts import points as points_texts
 from bot.texts import translator
 from handlers.base import (
-    Attempt, answer_query, attempt, best_effort, command, delete_later, delete_quietly, edit_query_message, person_id, reply, resolve_target,
-    sender, subject,
+    Attempt, answer_query, attempt, best_effort, command, delete_later, delete_quietly, edit_query_message, person_id,
+    reader_translator, reply, resolve_target, sender, subject,
 )
 from handlers.lifecycle import is_present, told_by_message
 from handlers.points import earn_by_staying, notify_private
@@ -466,12 +466,31 @@ async def _ask_privately(context: BotContext, check: Check, tr, who: str) -> Non
         text = await _prompt_text(context, check, tr, who, private=True)
         try:
             sent = await context.bot.send_message(check.user_id, text, reply_markup=_keyboard(context, check, tr))
-        except TelegramError as exc:  # cannot reach them (now): the sweep tries again, then the timeout declines
+        except Forbidden as exc:  # the request's 5 minutes are over, or they blocked the bot: never, however often
+            log.info("cannot write to join requester %s in %s (%s): their request is left to the admins",
+                     check.user_id, check.chat_id, exc)
+            if await context.services.funnel.unreachable(check) is not None:
+                disarm(context, check)
+                await _tell_admins_unreachable(context, check, who)
+        except TelegramError as exc:  # cannot reach them now (network, flood wait): the sweep tries again
             log.info("could not send the join check to %s: %s", check.user_id, exc)
         else:
             await context.services.funnel.set_prompt(check, check.user_id, sent.message_id)
     finally:
         _PROMPTING.discard(check.id)
+
+
+async def _tell_admins_unreachable(context: BotContext, check: Check, who: str) -> None:
+    """Each admin of the group who started Sticky, in their own language (else the group's): a request waits for them."""
+    s = context.services
+    settings = await s.groups.settings(check.chat_id)
+    group = await s.groups.group(check.chat_id)
+    title = group.title if group else str(check.chat_id)
+    for admin in await s.members.present(check.chat_id):
+        if admin.tg_role is not None and not admin.user.is_bot:
+            tr = await reader_translator(s, admin.user.user_id, settings.language)
+            await s.outbox.private(admin.user.user_id, texts.request_unreachable(tr, who, title), chat_id=check.chat_id,
+                                   kind="request_notify")
 
 
 # ------------------------------------------------------------------ answers

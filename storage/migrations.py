@@ -960,4 +960,42 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX inbox_stays_update ON inbox_stays(update_id)
         """,
     ),
+    Migration(
+        37,
+        "a join request's check can end 'unreachable': Telegram would not let the bot write to the requester (the"
+        " request's 5 minutes are over, or they blocked it), so the question is not tried again and the request is"
+        " left to the admins instead of declined at the deadline",
+        """
+        CREATE TABLE captcha_checks_new (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            via TEXT NOT NULL CHECK (via IN ('join', 'request')),
+            mode TEXT NOT NULL,
+            question TEXT NOT NULL,
+            choices TEXT NOT NULL DEFAULT '',
+            answers TEXT NOT NULL,
+            attempts_left INTEGER NOT NULL,
+            event_at TEXT NOT NULL,
+            deadline TEXT NOT NULL,
+            prompt_chat_id INTEGER,
+            prompt_message_id INTEGER,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'passed', 'failed', 'timeout', 'left', 'unreachable')),
+            resolved_at TEXT,
+            restore TEXT,
+            action TEXT CHECK (action IN ('restrict', 'pass', 'remove')),
+            action_at TEXT,
+            UNIQUE (chat_id, user_id, via, event_at)
+        );
+        INSERT INTO captcha_checks_new(id, chat_id, user_id, via, mode, question, choices, answers, attempts_left, event_at,
+                                       deadline, prompt_chat_id, prompt_message_id, status, resolved_at, restore, action, action_at)
+            SELECT id, chat_id, user_id, via, mode, question, choices, answers, attempts_left, event_at, deadline,
+                   prompt_chat_id, prompt_message_id, status, resolved_at, restore, action, action_at FROM captcha_checks;
+        DROP TABLE captcha_checks;
+        ALTER TABLE captcha_checks_new RENAME TO captcha_checks;
+        CREATE UNIQUE INDEX captcha_one_pending ON captcha_checks(chat_id, user_id) WHERE status = 'pending';
+        CREATE INDEX captcha_due ON captcha_checks(status, deadline);
+        CREATE INDEX captcha_actions ON captcha_checks(action_at) WHERE action IS NOT NULL
+        """,
+    ),
 ]

@@ -281,6 +281,13 @@ class FunnelService:
             return None
         return await self._resolve(check, "timeout", self.clock.now())
 
+    async def unreachable(self, check: Check) -> Check | None:
+        """Telegram will not let the bot write to this join requester (the request's 5 minutes are over, or they
+        blocked the bot): its question can never go out, so the check ends here, owing nothing — the request is the
+        admins' to approve or decline, not declined at the deadline for a question nobody could ask. Its referral
+        waits for the join an approval brings (within deeplink_days). None if the check was decided meanwhile."""
+        return await self._resolve(check, "unreachable", self.clock.now())
+
     async def action_done(self, check: Check, action: str) -> None:
         """Telegram did what the check owed (or refused it for good: nothing left to retry)."""
         await self.repo.action_done(check.id, action)

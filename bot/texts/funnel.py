@@ -84,6 +84,13 @@ def failed_private(_: Translator, group: str) -> str:
     return _("That was not right, so I could not let you into {group}.").format(group=name(group))
 
 
+def request_unreachable(_: Translator, who: str, group: str) -> str:
+    """To a group's admins: a join request Sticky cannot screen, left to them."""
+    return _("{who} asked to join {group}, but Telegram no longer lets me write to them, so I could not ask them the "
+             "screening question. Their request waits for you in the group's join requests; whoever you approve is "
+             "screened in the group.").format(who=name(who), group=name(group))
+
+
 def timeout_private(_: Translator, group: str) -> str:
     return _("Time is up: I could not let you into {group}.").format(group=name(group))
 

@@ -43,6 +43,7 @@ PUSH_KINDS = {**ACTIONS, "schedule": N_("schedule"), "tier_up": N_("tier-up anno
               "expiry": N_("points expiry notice"), "feedback": N_("feedback answer"), "private": N_("private message"),
               "log_refused": N_("log chat refused notice"), "rule": N_("rule reply"),
               "rule_notify": N_("rule notice to admins"), "report_notify": N_("member report to admins"),
+              "request_notify": N_("join request left to admins"),
               "night": N_("night mode"), "modlog": N_("moderation log")}
 # /pushlog's details of `replace` meeting a copy too old to delete (handlers.schedules.retire_copy).
 COPY_EDITED, COPY_LEFT = "old copy edited", "old copy left"

@@ -237,3 +237,43 @@ async def test_a_time_is_up_note_whose_edit_timed_out_is_not_sent_again(pg):
     await time_out(pg, chat, erin)
     notes = [m for m in pg.sim.messages(erin) if m.get("text", "").startswith("Time is up")]
     assert len(notes) == 1 and pg.sim.calls("declineChatJoinRequest")
+
+
+@pytest.mark.parametrize("why", ["blocked", "late"])
+async def test_a_requester_sticky_cannot_write_to_is_asked_once_and_left_to_the_admins(pg, why):
+    """Telegram lets a bot write to a join requester only within 5 minutes of the request (ChatJoinRequest.
+    user_chat_id), and never once they blocked it. Refused that way, the question is not tried again at every sweep
+    and the request is not declined at the deadline for a question nobody could ask: it waits for the admins, who are
+    told; one they approve is screened in the group like any newcomer."""
+    chat = await quiet_club(pg)
+    owner = pg.sim.user("owner")
+    await say(pg, owner, "/start")  # so Sticky may write to her
+    erin = pg.sim.user("erin")
+    if why == "blocked":
+        await say(pg, erin, "/start")
+        pg.sim.block(erin)
+        await pg.settle()
+    assert pg.sim.join(chat, erin) == "requested"
+    if why == "late":  # handled after downtime: the request's 5 minutes are over
+        updates = pg.sim.take_updates(ALLOWED_UPDATES)
+        pg.clock.advance(minutes=6)
+        await pg.deliver(updates)
+    await pg.settle()
+
+    def tries() -> list:
+        return [c for c in pg.sim.calls("sendMessage") if c.params.get("chat_id") == erin.id and not c.ok]
+
+    assert len(tries()) == 1 and await pending(pg, chat, erin) is None
+    assert pg.sim.messages(owner)[-1]["text"] == (
+        "Erin asked to join Quiet Club, but Telegram no longer lets me write to them, so I could not ask them the screening"
+        " question. Their request waits for you in the group's join requests; whoever you approve is screened in the group.")
+    pg.clock.advance(minutes=10)  # past the deadline, and sweeps
+    await run_job(pg, "funnel:sweep")
+    await run_job(pg, "funnel:sweep")
+    assert len(tries()) == 1
+    assert not pg.sim.calls("declineChatJoinRequest")
+    assert erin.id in pg.sim.join_requests(chat)
+    await pg.app.bot.approve_chat_join_request(chat.id, erin.id)  # an admin lets her in
+    await pg.settle()
+    check = await pending(pg, chat, erin)
+    assert check is not None and check.via == "join"  # screened in the group
