@@ -79,12 +79,12 @@ async def close_history(path: Path, today: date, days: int = DAYS) -> dict[str, 
         repo = StatsRepo(db)
         final = final_day(today)
         start = time.perf_counter()
-        await repo.close(CHAT, today - timedelta(days=days + 200), final)
+        await repo.close(CHAT, today - timedelta(days=days + 200), final, "UTC")
         backfill = time.perf_counter() - start
         async with db.transaction() as tx:
             await tx.execute("DELETE FROM stats_daily WHERE chat_id = ? AND day = ?", (CHAT, final.isoformat()))
         start = time.perf_counter()
-        await repo.close(CHAT, final, final)
+        await repo.close(CHAT, final, final, "UTC")
         one_day = time.perf_counter() - start
     finally:
         await db.close()

@@ -131,6 +131,22 @@ async def upsert_user(tx: aiosqlite.Connection, user: UserInfo, now: datetime) -
     await tx._execute(upsert_user_in, tx._conn, user, now)
 
 
+def admin_changed(conn: sqlite3.Connection, chat_id: int, user_id: int, was: bool, now_admin: bool, at: str | None) -> None:
+    """Keep admin_spans with a change of members.tg_role, in the same transaction: becoming an owner/admin opens a
+    stint from `at` (None: as far back as anything was recorded — the admins Sticky finds at its first look), ceasing
+    ends the open one at `at` (or, when none was recorded, one that began before anything was: such an admin was there
+    from the start). A current admin without an open stint is read as one all along (storage.stats._admin_days)."""
+    if now_admin and not was:
+        conn.execute("INSERT INTO admin_spans(chat_id, user_id, since) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                     (chat_id, user_id, at))
+    elif was and not now_admin:
+        ended = conn.execute("UPDATE admin_spans SET until = ? WHERE chat_id = ? AND user_id = ? AND until IS NULL",
+                             (at, chat_id, user_id)).rowcount
+        if not ended:
+            conn.execute("INSERT INTO admin_spans(chat_id, user_id, since, until) VALUES (?, ?, NULL, ?)",
+                         (chat_id, user_id, at))
+
+
 RECORDED, AGAIN = "recorded", "again"  # what record_status did: written now, or written by this update's cut-short handling
 
 
@@ -150,6 +166,9 @@ def _record_status(
             # (the rules hearing of the join) may never have happened. Nothing is written again.
             return AGAIN if update_id is not None else None
     upsert_user_in(conn, user, now)
+    before = conn.execute("SELECT tg_role FROM members WHERE chat_id = ? AND user_id = ?", (chat_id, user.user_id)).fetchone()
+    if before is not None or tg_role is not None:  # someone first seen as an admin became one now, as far as we know
+        admin_changed(conn, chat_id, user.user_id, before is not None and before[0] is not None, tg_role is not None, iso(now))
     joined = iso(now) if event == "join" else None
     left = iso(now) if event in ("leave", "removed") else None
     conn.execute(
@@ -259,6 +278,10 @@ class MemberRepo:
                     " ON CONFLICT(chat_id, user_id) DO UPDATE SET status = excluded.status, tg_role = excluded.tg_role",
                     (chat_id, user.user_id, status, tg_role, iso(now)),
                 )
+            for user_id in sorted(before.keys() ^ after.keys()):  # the first list's admins were so before it too
+                opened_at_start = first_list and user_id in after
+                await tx._execute(admin_changed, tx._conn, chat_id, user_id, user_id in before, user_id in after,
+                                  None if opened_at_start else iso(now))
             changes = []
             for user_id in sorted(before.keys() | after.keys()):
                 change = tg_change(before.get(user_id), after.get(user_id))

@@ -998,4 +998,21 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX captcha_actions ON captcha_checks(action_at) WHERE action IS NOT NULL
         """,
     ),
+    Migration(
+        38,
+        "when each owner/admin was one: a row per stint (since, until; since NULL = before anything Sticky recorded),"
+        " written with the change of members.tg_role, so /stats counts someone as an admin on the days they were one"
+        " and as a member on the others",
+        """
+        CREATE TABLE admin_spans (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            since TEXT,
+            until TEXT
+        );
+        CREATE INDEX admin_spans_chat ON admin_spans(chat_id, user_id, since);
+        CREATE UNIQUE INDEX admin_spans_open ON admin_spans(chat_id, user_id) WHERE until IS NULL
+        """,
+    ),
 ]

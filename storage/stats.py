@@ -13,21 +13,46 @@ from zoneinfo import ZoneInfo
 from bot.domain.stats import PeriodCounts, days_between, trailing_counts, week_start
 from storage.db import Database, iso
 
-# Humans only; admins (as Telegram last told us) apart. Bots are few: their ids are read once (a partial index).
+# Humans only; admins apart on their days as admins (below). Bots are few: their ids are read once (a partial index).
 _BOTS = "SELECT user_id FROM users WHERE is_bot = 1"
 _NOT_BOT = "{col} NOT IN (" + _BOTS + ")"
-# Admins are a handful, read once per read (ORDER BY: the planner then takes the partial index, not a scan of every
-# member) and written into the statements as numbers: as a subquery they were read again by each statement.
-_ADMINS = "SELECT user_id FROM members WHERE chat_id = ? AND tg_role IS NOT NULL"
+# Who was an owner/admin on which local days, read once per read: per stint (admin_spans) its first and last local day
+# (None: open), and each admin now without a recorded stint (members.tg_role; e.g. from before admin_spans existed)
+# as one all along. Humans only. Written into the statements as numbers and dates (a handful of stints): as a
+# subquery they were read again by each statement. A day an admin was one for any part of is an admin's day.
+AdminDays = tuple[tuple[int, "str | None", "str | None"], ...]
 
 
-def _admins(conn: sqlite3.Connection, chat_id: int) -> tuple[int, ...]:
-    return tuple(int(u) for (u,) in conn.execute(_ADMINS + " ORDER BY user_id", (chat_id,)))
+def _admin_days(conn: sqlite3.Connection, chat_id: int, tz: str) -> AdminDays:
+    local = LocalDays(tz)
+    spans = [(u, None if since is None else local(since).isoformat(), None if until is None else local(until).isoformat())
+             for u, since, until in conn.execute(
+                 "SELECT s.user_id, s.since, s.until FROM admin_spans s JOIN users u ON u.user_id = s.user_id"
+                 " WHERE s.chat_id = ? AND u.is_bot = 0", (chat_id,))]
+    open_ = {u for u, _, until in spans if until is None}
+    # ORDER BY: the planner then takes the partial index of admins, not a scan of every member.
+    spans += [(int(u), None, None) for (u,) in conn.execute(
+        "SELECT m.user_id FROM members m JOIN users u ON u.user_id = m.user_id WHERE m.chat_id = ?"
+        " AND m.tg_role IS NOT NULL AND u.is_bot = 0 ORDER BY m.user_id", (chat_id,)) if u not in open_]
+    return tuple(sorted(set(spans), key=lambda s: (s[0], s[1] or "", s[2] or "9")))
 
 
-def _member(admins: tuple[int, ...], col: str = "user_id") -> str:
-    """The condition "a member: not an admin, not a bot" on `col`."""
-    apart = f"{col} NOT IN ({','.join(str(int(u)) for u in admins)}) AND " if admins else ""
+def _admin_on(admins: AdminDays, col: str = "user_id", day: str = "day") -> str:
+    """The condition "an admin's day" on (`col`, `day`): the day of a stint of that person's."""
+    whole = [u for u, first, last in admins if first is None and last is None]
+    parts = [f"{col} IN ({','.join(str(int(u)) for u in whole)})"] if whole else []
+    for u, first, last in admins:
+        if first is None and last is None:
+            continue
+        bounds = ([f"{day} >= '{date.fromisoformat(first).isoformat()}'"] if first else []) + (
+            [f"{day} <= '{date.fromisoformat(last).isoformat()}'"] if last else [])
+        parts.append(f"({col} = {int(u)} AND {' AND '.join(bounds)})")
+    return "(" + " OR ".join(parts) + ")" if parts else "0"
+
+
+def _member(admins: AdminDays, col: str = "user_id", day: str = "day") -> str:
+    """The condition "a member's day: not an admin's, not a bot's" on (`col`, `day`)."""
+    apart = f"NOT {_admin_on(admins, col, day)} AND " if admins else ""
     return apart + _NOT_BOT.format(col=col)
 
 # (day, user_id) of every active member-day in a range: a message, or a check-in that was not a make-up.
@@ -35,11 +60,12 @@ _ACTIVE = (
     "SELECT day, user_id FROM activity_daily WHERE chat_id = ? AND day BETWEEN ? AND ? AND messages > 0"
     " UNION SELECT day, user_id FROM checkins WHERE chat_id = ? AND day BETWEEN ? AND ? AND makeup = 0"
 )
-# The same members, once each (WAU, MAU): both halves read covering indexes only.
-_ACTIVE_USERS = (
-    "SELECT user_id FROM activity_daily WHERE chat_id = ? AND day BETWEEN ? AND ? AND messages > 0"
-    " UNION SELECT user_id FROM checkins WHERE chat_id = ? AND day BETWEEN ? AND ? AND makeup = 0"
-)
+# The same members, once each (WAU, MAU), on the days `cond` (on user_id and day) holds: both halves read covering
+# indexes only.
+def _active_users(cond: str) -> str:
+    return ("SELECT user_id FROM activity_daily WHERE chat_id = ? AND day BETWEEN ? AND ? AND messages > 0"
+            f" AND {cond} UNION SELECT user_id FROM checkins WHERE chat_id = ? AND day BETWEEN ? AND ? AND makeup = 0"
+            f" AND {cond}")
 # What the modlog records that is an action against a member (not its undoing, not a dry-run rule's note).
 MODERATION_ACTIONS = ("warn", "mute", "ban", "kick", "delete", "purge")
 _PRESENT = "('member', 'administrator', 'creator', 'restricted')"
@@ -82,19 +108,19 @@ def _range(start: date, end: date) -> tuple[str, str]:
     return start.isoformat(), end.isoformat()
 
 
-def _distinct(conn: sqlite3.Connection, chat_id: int, start: date, end: date, admins: tuple[int, ...]) -> int:
+def _distinct(conn: sqlite3.Connection, chat_id: int, start: date, end: date, admins: AdminDays) -> int:
     s, e = _range(start, end)
-    return conn.execute(f"SELECT COUNT(*) FROM ({_ACTIVE_USERS}) x WHERE {_member(admins)}",
+    return conn.execute(f"SELECT COUNT(*) FROM ({_active_users(_member(admins))}) x",
                         (chat_id, s, e, chat_id, s, e)).fetchone()[0]
 
 
-def _users(conn: sqlite3.Connection, chat_id: int, start: date, end: date, admins: tuple[int, ...]) -> frozenset[int]:
+def _users(conn: sqlite3.Connection, chat_id: int, start: date, end: date, admins: AdminDays) -> frozenset[int]:
     s, e = _range(start, end)
-    return frozenset(u for (u,) in conn.execute(f"SELECT user_id FROM ({_ACTIVE_USERS}) x WHERE {_member(admins)}",
+    return frozenset(u for (u,) in conn.execute(_active_users(_member(admins)),
                                                  (chat_id, s, e, chat_id, s, e)))
 
 
-def _trailing(conn: sqlite3.Connection, chat_id: int, end: date, width: int, final: date, admins: tuple[int, ...],
+def _trailing(conn: sqlite3.Connection, chat_id: int, end: date, width: int, final: date, admins: AdminDays,
               cache: dict | None) -> int:
     """Members active in the `width` days ending on `end`, a live day (after `final`): the members of the window's
     final days (kept in `cache` until a newer day is final: those days no longer change) joined with the live days'."""
@@ -127,14 +153,14 @@ def _keep(cache: dict, key: tuple, final: date, value: object) -> None:
 
 
 def _day_figures(conn: sqlite3.Connection, chat_id: int, start: date, end: date,
-                 admins: tuple[int, ...]) -> dict[date, DayFigures]:
+                 admins: AdminDays) -> dict[date, DayFigures]:
     """Each day's figures counted from the member-day tables (the live days, and days being closed)."""
     s, e = _range(start, end)
     member = _member(admins)
     active = dict(conn.execute(f"SELECT day, COUNT(*) FROM ({_ACTIVE}) x WHERE {member} GROUP BY day",
                                (chat_id, s, e, chat_id, s, e)).fetchall())
     messages: dict[str, list[int]] = {}
-    admin = f"user_id IN ({','.join(map(str, admins))})" if admins else "0"
+    admin = _admin_on(admins)
     for day, n, is_admin in conn.execute(
         f"SELECT day, SUM(messages), {admin} AS admin FROM activity_daily"
         f" WHERE chat_id = ? AND day BETWEEN ? AND ? AND {_NOT_BOT.format(col='user_id')} GROUP BY day, admin",
@@ -153,7 +179,7 @@ def _day_figures(conn: sqlite3.Connection, chat_id: int, start: date, end: date,
 
 
 def _member_days(conn: sqlite3.Connection, chat_id: int, start: date, end: date,
-                 admins: tuple[int, ...]) -> dict[int, list[int]]:
+                 admins: AdminDays) -> dict[int, list[int]]:
     """Each member's active days in the range, as sorted ordinals (the trailing windows are counted from these)."""
     s, e = _range(start, end)
     days: dict[int, list[int]] = {}
@@ -164,15 +190,16 @@ def _member_days(conn: sqlite3.Connection, chat_id: int, start: date, end: date,
     return days
 
 
-def _closing(conn: sqlite3.Connection, chat_id: int, first: date, last: date) -> tuple[dict, dict]:
+def _closing(conn: sqlite3.Connection, chat_id: int, first: date, last: date, tz: str) -> tuple[dict, dict]:
     """One snapshot: the figures of first..last and every member's active days from 29 days before `first`."""
-    admins = _admins(conn, chat_id)
+    admins = _admin_days(conn, chat_id, tz)
     return (_day_figures(conn, chat_id, first, last, admins),
             _member_days(conn, chat_id, first - timedelta(days=29), last, admins))
 
 
-def _period(conn: sqlite3.Connection, chat_id: int, start: date, end: date, final: date, lo: str, hi: str,
+def _period(conn: sqlite3.Connection, chat_id: int, start: date, end: date, final: date, tz: str,
             cache: dict | None = None) -> tuple:
+    lo, hi = utc_bounds(start, end, tz)
     s, e = _range(start, end)
     stored_end = min(end, final)
     days: dict[date, DayFigures] = {}
@@ -184,7 +211,7 @@ def _period(conn: sqlite3.Connection, chat_id: int, start: date, end: date, fina
         ):
             days[date.fromisoformat(day)] = DayFigures(active, messages, admin_messages, checkins)
             windows[date.fromisoformat(day)] = (wau, mau)
-    all_admins = _admins(conn, chat_id)
+    all_admins = _admin_days(conn, chat_id, tz)
     if end > final:
         days.update(_day_figures(conn, chat_id, max(start, final + timedelta(days=1)), end, all_admins))
     if end in windows:
@@ -192,17 +219,15 @@ def _period(conn: sqlite3.Connection, chat_id: int, start: date, end: date, fina
     else:
         wau = _trailing(conn, chat_id, end, 7, final, all_admins, cache)
         mau = _trailing(conn, chat_id, end, 30, final, all_admins, cache)
-    # Only their member-days (the handful of humans among them).
-    admins = [u for (u,) in conn.execute(
-        f"SELECT user_id FROM users WHERE user_id IN ({','.join(map(str, all_admins))}) AND is_bot = 0")] if all_admins else []
+    # Only their own rows (on the primary key: the handful of humans among them), on the days they were admins.
     admin_active = 0
-    if admins:
-        marks = ",".join("?" * len(admins))
+    if all_admins:
+        among = f"user_id IN ({','.join(str(int(u)) for u in sorted({a[0] for a in all_admins}))}) AND {_admin_on(all_admins)}"
         admin_active = conn.execute(
-            f"SELECT COUNT(*) FROM (SELECT user_id FROM activity_daily WHERE chat_id = ? AND user_id IN ({marks})"
+            f"SELECT COUNT(*) FROM (SELECT user_id FROM activity_daily WHERE chat_id = ? AND {among}"
             f" AND day BETWEEN ? AND ? AND messages > 0 UNION SELECT user_id FROM checkins WHERE chat_id = ?"
-            f" AND user_id IN ({marks}) AND day BETWEEN ? AND ? AND makeup = 0) x",
-            (chat_id, *admins, s, e, chat_id, *admins, s, e),
+            f" AND {among} AND day BETWEEN ? AND ? AND makeup = 0) x",
+            (chat_id, s, e, chat_id, s, e),
         ).fetchone()[0]
     events = dict(conn.execute(
         "SELECT CASE WHEN event = 'join' THEN 'join' ELSE 'leave' END AS kind, COUNT(*) FROM member_events"
@@ -239,7 +264,7 @@ class Ranking:
     complete: bool
 
 
-def _ranked(conn: sqlite3.Connection, chat_id: int, start: date, end: date, admins: tuple[int, ...],
+def _ranked(conn: sqlite3.Connection, chat_id: int, start: date, end: date, admins: AdminDays,
             limit: int | None, only: list[int] | None = None) -> list[tuple[int, int, int]]:
     """(user_id, messages, days with a row), best first: the definition of the ranking, on the covering index."""
     among = f" AND user_id IN ({','.join(str(int(u)) for u in only)})" if only is not None else ""
@@ -256,13 +281,13 @@ def _best(totals: dict[int, tuple[int, int]], limit: int) -> list[tuple[int, int
 
 
 def _top(conn: sqlite3.Connection, chat_id: int, start: date, end: date, final: date, limit: int,
-         cache: dict | None) -> list[tuple[int, str, int, int]]:
+         cache: dict | None, tz: str) -> list[tuple[int, str, int, int]]:
     """The period's top `limit` members with their names. The final days' ranking comes from `cache` when it holds
     it (keyed by the days and the admins left out), else is read and kept there. Then the live days are added: a
     member in the kept ranking has an exact total; one outside it had at most the kept last's messages on the final
     days, so only live members who could still reach the top are read exactly, and if someone outside everything
     read could tie the top's last (kept last ≥ it), the whole period is ranked instead: always the exact answer."""
-    admins = _admins(conn, chat_id)
+    admins = _admin_days(conn, chat_id, tz)
     closed_end = min(end, final)
     if start > closed_end:
         rows = _ranked(conn, chat_id, start, end, admins, limit)
@@ -307,12 +332,12 @@ def _top(conn: sqlite3.Connection, chat_id: int, start: date, end: date, final: 
 
 
 def _warm(conn: sqlite3.Connection, chat_id: int, periods: list[tuple[date, date]], final: date, limit: int,
-          cache: dict) -> int:
+          cache: dict, tz: str) -> int:
     """Read into `cache` what the /stats of each live period (start, end) keeps for the final day `final` (the
     members of its week's and month's final days, see _trailing; its final days' ranking, see _top), unless kept
     already: those days no longer change, so what is kept for this final day is never read again. The live days
     are not read: a /stats reads them itself. Returns how many reads were made."""
-    admins = _admins(conn, chat_id)
+    admins = _admin_days(conn, chat_id, tz)
     reads = 0
     for start, end in periods:
         for width in (7, 30):
@@ -480,7 +505,7 @@ class StatsRepo:
         )
         return row[0], row[1]
 
-    async def close(self, chat_id: int, first: date, last: date) -> int:
+    async def close(self, chat_id: int, first: date, last: date, tz: str) -> int:
         """Store the figures of the final days first..last that are not stored yet (DAU, messages, check-ins, and
         the WAU / MAU ending on each day); returns how many days were stored. Reads once, counts the trailing
         windows off the event loop, writes once."""
@@ -492,7 +517,7 @@ class StatsRepo:
         missing = [d for d in days_between(first, last) if d.isoformat() not in have]
         if not missing:
             return 0
-        figures, member_days = await self.db.read(_closing, chat_id, missing[0], missing[-1])
+        figures, member_days = await self.db.read(_closing, chat_id, missing[0], missing[-1], tz)
         weekly, monthly = await asyncio.to_thread(
             lambda: (trailing_counts(member_days.values(), missing[0], missing[-1], 7),
                      trailing_counts(member_days.values(), missing[0], missing[-1], 30)))
@@ -525,9 +550,9 @@ class StatsRepo:
         their stored rows — stored first if missing — and the days after from the member-day tables. With `kept` (a
         dict the caller keeps), a live end's WAU / MAU keep the members of their final days there (see _trailing)."""
         final = final_day(today or end)
-        await self.close(chat_id, start, min(end, final))
+        await self.close(chat_id, start, min(end, final), tz)
         days, wau, mau, admin_active, events, orders, referrals, moderation, by_rules = await self.db.read(
-            _period, chat_id, start, end, final, *utc_bounds(start, end, tz), kept)
+            _period, chat_id, start, end, final, tz, kept)
         return PeriodCounts(
             start=start, end=end,
             daily_active={d: f.active for d, f in days.items() if f.active},
@@ -548,17 +573,17 @@ class StatsRepo:
             grid[date.fromisoformat(day).weekday()][hour] += n
         return grid
 
-    async def warm(self, chat_id: int, periods: list[tuple[date, date]], today: date, kept: dict) -> int:
+    async def warm(self, chat_id: int, periods: list[tuple[date, date]], today: date, kept: dict, tz: str) -> int:
         """Keep in `kept` what a /stats of each period (start, end), its end live, keeps for today's final day and
         does not keep yet (see _warm); returns how many reads that took (0 once it is kept)."""
-        return await self.db.read(_warm, chat_id, periods, final_day(today), TOP_LIMIT, kept)
+        return await self.db.read(_warm, chat_id, periods, final_day(today), TOP_LIMIT, kept, tz)
 
-    async def top_contributors(self, chat_id: int, start: date, end: date, today: date | None = None, limit: int = TOP_LIMIT,
-                               ranked: "dict | None" = None) -> list[Contributor]:
+    async def top_contributors(self, chat_id: int, start: date, end: date, tz: str, today: date | None = None,
+                               limit: int = TOP_LIMIT, ranked: "dict | None" = None) -> list[Contributor]:
         """Members (not admins) by messages in the period, then by active days, then by id. With `ranked` (a dict
         the caller keeps), the ranking of the period's final days is kept there and reused: those days no longer
         change, so only the live days are read again (see _top)."""
-        rows = await self.db.read(_top, chat_id, start, end, final_day(today or end), limit, ranked)
+        rows = await self.db.read(_top, chat_id, start, end, final_day(today or end), limit, ranked, tz)
         return [Contributor(*r) for r in rows]
 
     async def stored_churn(self, chat_id: int, first_week: date, last_week: date,

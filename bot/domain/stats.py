@@ -2,7 +2,8 @@
 stickiness, weekly lifecycle, churn, retention cohorts. Pure: days are the group's local calendar days, passed in.
 
 - active: sent a message or checked in (not a make-up check-in) that day. Bots and Sticky are never counted; admins
-  are counted apart and left out of every member figure.
+  are counted apart and left out of every member figure — on the days they were admins (for any part of the day):
+  someone promoted or demoted is a member on their other days.
 - DAU: members active on one calendar day in group time; a period's DAU is the average over its days.
 - WAU / MAU: members active at least once in the trailing 7 / 30 days ending on the day.
 - stickiness: a period's DAU ÷ the MAU on its last day.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90}
@@ -45,7 +46,8 @@ class History:
     active_days: frozenset[date] = frozenset()
     events: tuple[tuple[date, str], ...] = ()  # (day, "join" | "leave"), in the order they happened
     first_seen: date | None = None  # when Sticky first knew of them (members from before Sticky have no join)
-    admin: bool = False
+    admin: bool = False  # an owner/admin all along
+    admin_days: frozenset[date] = frozenset()  # or only on these days (an admin for any part of them)
 
     @property
     def first_join(self) -> date | None:
@@ -363,12 +365,13 @@ def period_stats(c: PeriodCounts) -> PeriodStats:
 def counts_from_histories(histories: list[History], start: date, end: date,
                           messages: Mapping[tuple[int, date], int] | None = None) -> PeriodCounts:
     """The same counts storage makes, from hand-made histories: what the storage tests compare SQL against."""
-    members = [h for h in histories if not h.admin]
+    # A member's days as an admin are the admins': on those days they are counted apart, on the others as a member.
+    members = [replace(h, active_days=h.active_days - h.admin_days) for h in histories if not h.admin]
     messages = messages or {}
     daily = {d: dau(members, d) for d in days_between(start, end)}
     per_day: Counter[date] = Counter()
     for (user_id, d), n in messages.items():
-        if start <= d <= end and any(h.user_id == user_id for h in members):
+        if start <= d <= end and any(h.user_id == user_id and d not in h.admin_days for h in members):
             per_day[d] += n
     return PeriodCounts(
         start=start, end=end, daily_active={d: n for d, n in daily.items() if n},

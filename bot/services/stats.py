@@ -118,7 +118,7 @@ class StatsService:
         try:
             before = await self.repo.period(chat_id, *sd.window(start - timedelta(days=1), days), tz, today)
             members, admins = await self.repo.members_now(chat_id)
-            top = await self.repo.top_contributors(chat_id, start, end, today, ranked=self._kept)
+            top = await self.repo.top_contributors(chat_id, start, end, tz, today, ranked=self._kept)
         except BaseException:
             if drawing is not None:
                 drawing.cancel()
@@ -148,7 +148,7 @@ class StatsService:
             today, tz = await self.today(chat_id, self.clock.now())
             final = final_day(today)
             first = max(stored.get(chat_id, final - timedelta(days=1)) + timedelta(days=1), final - timedelta(days=CLOSE_BACK))
-            closed += await self.repo.close(chat_id, first, final)
+            closed += await self.repo.close(chat_id, first, final, tz)
             await self.store_final_week(chat_id, today, tz)
             await self._warm(chat_id, today, tz)
         return closed
@@ -164,7 +164,7 @@ class StatsService:
             return
         self._asked[chat_id] = asked
         # Only what is not kept yet for this final day, and never the live days (they are read by the /stats).
-        await self.repo.warm(chat_id, [sd.window(today, days) for days in sorted(asked)], today, self._kept)
+        await self.repo.warm(chat_id, [sd.window(today, days) for days in sorted(asked)], today, self._kept, tz)
 
     async def chart(self, chat_id: int, key: tuple, draw: Callable[[], bytes]) -> bytes:
         """A chart for this group, drawn in the chart worker process (`draw` is pickled there: a module's function

@@ -107,7 +107,7 @@ async def test_every_stats_table_and_chart_carries_its_definitions_footnote_in_t
         assert loyalty_footnote.endswith("Bots and admins are not placed.")
 
 
-async def test_a_member_promoted_later_leaves_stored_history_as_it_was_and_is_shown_apart_from_then_on(pg):
+async def test_a_member_promoted_mid_period_counts_as_a_member_before_and_an_admin_from_that_day_on(pg):
     g = await make_group(pg)                                 # everyone joins in the week of 2026-03-02
     for i in range(5):
         pg.sim.send(g.bob, f"bob {i}", g.chat)
@@ -125,25 +125,65 @@ async def test_a_member_promoted_later_leaves_stored_history_as_it_was_and_is_sh
     cohorts_before = last_text(pg, g.chat, "Retention of")
     assert "1. Bob — messages: 8, active days: 3" in before and "DAU 0.2 · WAU 2 · MAU 3" in before
     assert "Messages per day: 0.4 (previous period 0.0)" in before
+    assert "Admins (counted apart): 1 active, messages: 1" in before
     assert "2026-03-02 n=3     67%" in cohorts_before and "2026-03-09: 0 of 3 (0%)" in cohorts_before
 
     pg.sim.promote(g.chat, g.bob, by=g.owner, can_delete_messages=True)
+    for i in range(3):
+        pg.sim.send(g.bob, f"as an admin {i}", g.chat)
     await pg.settle()
+    await flush(pg)
     await say(pg, g.admin, "/stats 30d", g.chat)
     after = last_text(pg, g.chat, "Stats of")
+    # Up to the day before his promotion Bob was a member: his member days stay in DAU, WAU / MAU, messages per day
+    # and the top contributors. From the day of it on he is an admin: today's three messages are the admins'.
+    assert "Members: 5 (of them admins: 3)" in after
+    assert "DAU 0.2 · WAU 2 · MAU 3" in after and "Messages per day: 0.4 (previous period 0.0)" in after
+    assert "1. Bob — messages: 8, active days: 3" in after
+    assert "Admins (counted apart): 2 active, messages: 5" in after       # the admin's commands, Bob's three
     await say(pg, g.admin, "/retention", g.chat)
     cohorts_after = last_text(pg, g.chat, "Retention of")
-    # The stored days keep Bob as the member he was then (counted again, DAU would be 0.1 and messages 0.1 a day),
-    # and so does the stored week's churn.
-    assert "DAU 0.2 · WAU 1 · MAU 2" in after and "Messages per day: 0.4 (previous period 0.0)" in after
-    assert "2026-03-09: 0 of 3 (0%)" in cohorts_after
-    # From now on he is an admin: out of the members, the top contributors, today's WAU / MAU and the cohorts,
-    # which are counted anew from who is an admin now (README, /retention).
-    assert "Members: 5 (of them admins: 3)" in after and "Bob" not in after
-    assert "2026-03-02 n=2     50%" in cohorts_after
+    # /retention's cohorts and /loyalty leave out who is an admin now (README); the stored week's churn stays.
+    assert "2026-03-02 n=2     50%" in cohorts_after and "2026-03-09: 0 of 3 (0%)" in cohorts_after
     pyramid = await say(pg, g.admin, "/loyalty", g.chat)
     assert pyramid.startswith("Loyalty of Tea Lovers (2 members, admins apart):")
 
+    pg.clock.advance(days=1)                                 # 03-19: demoted; 03-20: a member again
+    pg.sim.demote(g.chat, g.bob, by=g.owner)
+    await pg.settle()
+    pg.clock.advance(days=1)
+    for i in range(2):
+        pg.sim.send(g.bob, f"a member again {i}", g.chat)
+    await pg.settle()
+    await flush(pg)
+    await say(pg, g.admin, "/stats 30d", g.chat)
+    demoted = last_text(pg, g.chat, "Stats of")
+    assert "Members: 5 (of them admins: 2)" in demoted
+    assert "1. Bob — messages: 10, active days: 4" in demoted             # not the three of his admin day
+    assert "Messages per day: 0.5 (previous period 0.0)" in demoted       # 14 members' messages in 30 days
+    assert "Admins (counted apart): 2 active, messages: 9" in demoted     # the admin's commands, Bob's admin day
+
+
+async def test_an_admin_from_before_sticky_demoted_counts_as_a_member_after_and_an_admin_before(pg):
+    g = await make_group(pg)                                 # the admin was one when Sticky first looked
+    for i in range(4):
+        pg.sim.send(g.admin, f"admin note {i}", g.chat)
+    await pg.settle()
+    await flush(pg)
+    pg.clock.advance(days=1)
+    pg.sim.demote(g.chat, g.admin, by=g.owner)
+    await pg.settle()
+    pg.clock.advance(days=1)
+    for i in range(2):
+        pg.sim.send(g.admin, f"just a member {i}", g.chat)
+    await pg.settle()
+    await flush(pg)
+    await say(pg, g.owner, "/stats", g.chat)
+    text = last_text(pg, g.chat, "Stats of")
+    assert "Members: 5 (of them admins: 1)" in text
+    assert "Admin — messages: 2, active days: 1" in text   # his days as a member only
+    assert "Admins (counted apart): 2 active, messages: 5" in text        # his four notes and the owner's /stats
+    assert "WAU 4 · MAU 4" in text                                         # alice, bob, carol and him, as a member
 
 async def test_another_bot_never_checks_in_earns_points_or_takes_a_place_on_the_boards(pg):
     # Bot-to-bot mode lets another bot's /checkin@Sticky through (and, privacy off, its 签到 too): it used to check

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from storage.db import iso
 from storage.groups import GroupRepo
 from storage.members import AGAIN, RECORDED, MemberRepo, UserInfo
 from storage.roles import RoleRepo
@@ -54,6 +55,28 @@ async def test_replace_admins_demotes_those_no_longer_listed(db):
     assert (await members.get(-1, 1002)).tg_role is None
     assert (await members.get(-1, 1002)).status == "member"
     assert (await members.get(-1, 1001)).tg_role == "owner"
+
+
+async def test_each_admin_stint_is_recorded_with_its_times_in_the_change_s_own_transaction(db):
+    await GroupRepo(db).register(-1, "Tea", "supergroup", None, NOW)
+    members = MemberRepo(db)
+    bob, carol = UserInfo(1002, "Bob", "bob"), UserInfo(1003, "Carol", "carol")
+    t = [NOW + timedelta(hours=h) for h in range(6)]
+
+    async def stints():
+        return [tuple(r) for r in await db.fetchall("SELECT user_id, since, until FROM admin_spans ORDER BY id")]
+
+    # Sticky's first look: whoever is an admin then was one before it too, as far as anything it counts goes.
+    await members.replace_admins(-1, [(ALICE, "owner")], t[0])
+    await members.record_status(-1, bob, "member", None, t[0], event="join", update_id=1)
+    await members.record_status(-1, bob, "administrator", "admin", t[1], update_id=2)   # promoted (chat_member)
+    await members.record_status(-1, bob, "administrator", "admin", t[2], update_id=3)   # told again: no second stint
+    await members.record_status(-1, bob, "member", None, t[3], update_id=4)            # demoted
+    await members.record_status(-1, ALICE, "creator", "owner", t[3], update_id=5)      # no change
+    await members.record_status(-1, carol, "member", None, t[0], event="join", update_id=6)
+    # Carol's promotion and the owner's leaving reach Sticky only through Telegram's list: known from then on.
+    await members.replace_admins(-1, [(carol, "admin")], t[4])
+    assert await stints() == [(1001, None, iso(t[4])), (1002, iso(t[1]), iso(t[3])), (1003, iso(t[4]), None)]
 
 
 async def test_username_moves_to_its_newest_holder(db):

@@ -82,14 +82,51 @@ async def test_period_counts_equal_the_domain_definitions(db, chat, start, end, 
 async def test_a_closed_day_is_stored_once_and_read_back_without_recounting(db, chat):
     await stage(db, PEOPLE)
     repo = StatsRepo(db)
-    assert await repo.close(CHAT, local(-29), local(6)) == 36
-    assert await repo.close(CHAT, local(-29), local(6)) == 0
+    assert await repo.close(CHAT, local(-29), local(6), "Asia/Shanghai") == 36
+    assert await repo.close(CHAT, local(-29), local(6), "Asia/Shanghai") == 0
     # A row is what was counted when the day became final: rewriting history underneath does not change it.
     async with db.transaction() as tx:
         await tx.execute("DELETE FROM activity_daily WHERE chat_id = ?", (CHAT,))
     got = await repo.period(CHAT, local(0), local(6), "Asia/Shanghai", today=local(20))
     assert dict(got.daily_messages) == {local(0): 1, local(5): 2, local(6): 4}
     assert (got.wau, got.mau) == (3, 3)  # 1, 2 and 5 (a check-in on day 2): their messages are gone, the rows stay
+
+
+# 6 was promoted at 20:00 UTC on day 2 (day 3 in Shanghai) and demoted at 01:00 UTC on day 5 (day 5 there): an admin on
+# days 3, 4 and 5, a member on the others. 3 is an admin with no stint recorded (one from before): an admin all along.
+PROMOTED = (6, 0, None, utc(-40), [], {local(1): 2, local(3): 5, local(5): 1, local(6): 3}, [local(4), local(6)])
+SPANS = [(6, utc(2, 20), utc(5, 1))]
+
+
+async def stage_spans(db, spans):
+    async with db.transaction() as tx:
+        await tx.executemany("INSERT INTO admin_spans(chat_id, user_id, since, until) VALUES (?, ?, ?, ?)",
+                             [(CHAT, u, since.isoformat(), until.isoformat()) for u, since, until in spans])
+
+
+@pytest.mark.parametrize("start,end", [(0, 6), (4, 6), (-29, 6), (3, 4)])
+@pytest.mark.parametrize("later", [0, 2])
+async def test_someone_admin_for_some_days_counts_apart_on_those_days_only(db, chat, start, end, later):
+    await stage(db, PEOPLE + [PROMOTED])
+    await stage_spans(db, SPANS)
+    repo = StatsRepo(db)
+    got = await repo.period(CHAT, local(start), local(end), "Asia/Shanghai", today=local(end + later))
+    messages = {(1, local(-5)): 3, (1, local(5)): 2, (2, local(0)): 1, (2, local(6)): 4,
+                (6, local(1)): 2, (6, local(3)): 5, (6, local(5)): 1, (6, local(6)): 3}
+    promoted = sd.History(6, frozenset({local(1), local(3), local(4), local(5), local(6)}),
+                          admin_days=frozenset({local(3), local(4), local(5)}))
+    want = sd.counts_from_histories(histories() + [promoted], local(start), local(end), messages)
+    assert dict(got.daily_active) == dict(want.daily_active)
+    assert dict(got.daily_messages) == dict(want.daily_messages)
+    assert (got.wau, got.mau) == (want.wau, want.mau)
+    admin_days = {3: {local(0)}, 6: {local(3), local(4), local(5)}}     # each admin's active days as one
+    assert got.admin_active == sum(1 for days in admin_days.values() if any(local(start) <= d <= local(end) for d in days))
+    assert got.admin_messages == sum(n for (u, d), n in {**messages, (3, local(0)): 7}.items()
+                                     if d in admin_days.get(u, ()) and local(start) <= d <= local(end))
+    top = await repo.top_contributors(CHAT, local(start), local(end), "Asia/Shanghai", local(end + later))
+    by_messages = {u: sum(n for (v, d), n in messages.items() if v == u and local(start) <= d <= local(end)
+                          and d not in admin_days.get(u, ())) for u in (1, 2, 6)}
+    assert {c.user_id: c.messages for c in top} == {u: n for u, n in by_messages.items() if n}
 
 
 async def test_moderation_actions_are_counted_from_the_modlog_rules_apart_and_undoing_not(db, chat):
@@ -111,7 +148,7 @@ async def test_admins_apart_bots_never_and_members_now(db, chat):
     assert got.admin_active == 1 and got.admin_messages == 7
     assert got.checkins == 3                                   # member 2 twice, member 5 once; not the admin's
     assert await repo.members_now(CHAT) == (3, 1)               # 1 (back), 2, the admin; not the bot, not 5
-    top = await repo.top_contributors(CHAT, local(0), local(6))
+    top = await repo.top_contributors(CHAT, local(0), local(6), "Asia/Shanghai")
     assert [(c.user_id, c.messages, c.active_days) for c in top] == [(2, 5, 2), (1, 2, 1)]
 
 
@@ -190,7 +227,7 @@ async def test_top_contributors_kept_between_calls_equal_the_ranking_of_the_whol
     await stage(db, people)
     repo, kept = StatsRepo(db), {}
     for start, end, today in [(0, 6, 6), (0, 6, 7), (0, 6, 8), (-13, 6, 6), (-13, 6, 7), (5, 11, 11), (0, 6, 20)]:
-        got = await repo.top_contributors(CHAT, local(start), local(end), local(today), ranked=kept)
+        got = await repo.top_contributors(CHAT, local(start), local(end), "Asia/Shanghai", local(today), ranked=kept)
         totals: dict[int, list[int]] = {}
         for (uid, d), n in rows.items():
             if local(start) <= d <= local(end) and uid not in (8, 9):
@@ -244,7 +281,7 @@ async def test_closing_days_and_storing_churn_hold_the_writer_only_for_their_ins
     busy = asyncio.create_task(busy_loop())
     try:
         db.holds.reset()
-        assert await repo.close(CHAT, local(-29), local(6)) == 36
+        assert await repo.close(CHAT, local(-29), local(6), "Asia/Shanghai") == 36
         await repo.store_churn(CHAT, [(local(0), 3, 1), (local(7), 2, 0)], "30 Asia/Shanghai")
     finally:
         stop.set()
@@ -266,9 +303,9 @@ async def test_a_close_cut_off_at_its_write_stores_nothing_and_the_next_close_st
 
     monkeypatch.setattr(st, "_insert_days", cut_off)
     with pytest.raises(OSError):
-        await repo.close(CHAT, local(0), local(6))
+        await repo.close(CHAT, local(0), local(6), "Asia/Shanghai")
     assert await db.fetchval("SELECT COUNT(*) FROM stats_daily WHERE chat_id = ?", (CHAT,)) == 0
     monkeypatch.undo()
-    assert await repo.close(CHAT, local(0), local(6)) == 7
-    assert await repo.close(CHAT, local(0), local(6)) == 0
+    assert await repo.close(CHAT, local(0), local(6), "Asia/Shanghai") == 7
+    assert await repo.close(CHAT, local(0), local(6), "Asia/Shanghai") == 0
     assert await db.fetchval("SELECT COUNT(*) FROM stats_daily WHERE chat_id = ?", (CHAT,)) == 7
