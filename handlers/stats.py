@@ -108,12 +108,13 @@ async def run_report(context: BotContext, schedule) -> str:
     people = await s.members.users([u for u, _, _ in report.movers or []][:5])
     group = await s.groups.group(chat_id)
     names = {u: p.display for u, p in people.items()}
+    title, footnote = group.title if group else "", (s.stats.silent_days, s.loyalty.thresholds)
     if schedule.options.get("group"):
-        return (await s.outbox.post(chat_id, "report", texts.weekly_report(translator(language), group.title if group
-                                                                            else "", report, names))).outcome
+        return (await s.outbox.post(chat_id, "report", texts.weekly_report(translator(language), title, report, names,
+                                                                            *footnote))).outcome
     outcomes = []
     for u in await s.members.admins(chat_id):  # each admin in their own language (/language), else the group's
-        text = texts.weekly_report(await reader_translator(s, u, language), group.title if group else "", report, names)
+        text = texts.weekly_report(await reader_translator(s, u, language), title, report, names, *footnote)
         outcomes.append((await s.outbox.private(u, text, chat_id=chat_id, kind="report_admins")).outcome)
     return "sent" if "sent" in outcomes else (outcomes[0] if outcomes else "suppressed")
 

@@ -124,8 +124,19 @@ def retention_caption(_: Translator, group: str) -> str:
 
 
 
-def weekly_report(_: Translator, group: str, r, names: dict[int, str]) -> str:
-    """The weekly report: growth, stickiness, retention, segment movers, top contributors, referral funnel, NPS."""
+def weekly_definitions(_: Translator, silent_days: int, thresholds) -> str:
+    """The weekly report's footnote: /stats' definitions, what its retention line and NPS are, then /loyalty's."""
+    from bot.texts.loyalty import definitions as loyalty_definitions
+
+    return _.joined(_.joined(definitions(_, silent_days), _(
+        "Retention = of the members whose first join fell in that week (Monday to Sunday, group time), the share active "
+        "in the week after; NPS = the share of promoters (9–10) minus that of detractors (0–6).")),
+        loyalty_definitions(_, thresholds))
+
+
+def weekly_report(_: Translator, group: str, r, names: dict[int, str], silent_days: int, thresholds) -> str:
+    """The weekly report: growth, stickiness, retention, segment movers, top contributors, referral funnel, NPS —
+    and the definitions under it, as under /stats, /retention and /loyalty."""
     from bot.domain.loyalty import SEGMENTS
     from bot.texts.loyalty import nps_trend, segment_name
 
@@ -162,6 +173,8 @@ def weekly_report(_: Translator, group: str, r, names: dict[int, str]) -> str:
                    "{confirmed} confirmed, {retained} still here after 7 days").format(
         joined=f.joined, screened=f.screened, confirmed=f.confirmed, retained=f.retained_7d))
     lines.append(nps_trend(_, r.nps) if r.nps.latest is not None else _("NPS: no survey yet (/nps asks the group)."))
+    lines.append("")
+    lines.append("<i>" + weekly_definitions(_, silent_days, thresholds) + "</i>")
     return "\n".join(lines)
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from bot.context import BotContext
+from bot.texts import stats as stats_texts, translator
 from handlers import points as hp
 from tests.handlers.test_schedules import tick
 from tests.helpers import make_group, say
+from tests.test_zh_typography import faults
 
 UTC = timezone.utc
 MONDAY = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -47,6 +49,13 @@ async def test_the_report_goes_to_each_admin_in_private_once_per_group_week(pg):
         assert "Referral funnel (all time): 0 joined through a member's link" in text
         assert "NPS: no survey yet" in text
         assert "Loyalty: fanatic 0" in text
+        # Its definitions under it, as under /stats, /retention and /loyalty: what each figure means.
+        footnote = stats_texts.weekly_definitions(translator("en"), 30, pg.services.loyalty.thresholds)
+        assert text.endswith("\n\n" + footnote)
+        assert footnote.startswith("Active = sent a message or checked in that day (bots never, admins apart).")
+        assert "Retention = of the members whose first join fell in that week" in footnote
+        assert "NPS = the share of promoters (9–10) minus that of detractors (0–6)." in footnote
+        assert footnote.endswith("Bots and admins are not placed.")
     assert reports(pg, g.bob) == []                              # not an admin
     assert len(reports(pg, g.owner)) == 2
     await say(pg, g.owner, "/runnow 1", g.chat)                  # the same group week again: not sent twice
@@ -67,6 +76,10 @@ async def test_report_group_posts_it_in_the_group_in_chinese(pg):
     first, text = reports(pg, g.chat)
     assert "成员：5；增长 +0" in first
     assert text.startswith("Tea Lovers 周报") and "日活" in text and "净推荐值" in text
+    footnote = stats_texts.weekly_definitions(translator("zh"), 30, pg.services.loyalty.thresholds)
+    assert text.endswith("\n\n" + footnote)
+    assert "留存＝首次入群在该周（周一至周日，群时区）的成员中，下一周活跃的比例；净推荐值＝" in footnote
+    assert "机器人和管理员不参与分层" in footnote and faults(text) == []
     assert reports(pg, g.owner) == []
 
 
