@@ -10,7 +10,7 @@ from bot.domain.roles import Role
 from bot.texts import loyalty as texts
 from bot.texts import translator
 from storage.schedules import Schedule
-from handlers.base import answer_query, best_effort, command, render_error, reply, resolve_target
+from handlers.base import answer_query, attempt, command, render_error, reply, resolve_target
 
 NPS_PATTERN = r"^nps:\d+:\d+$"
 
@@ -88,10 +88,12 @@ async def cmd_nps(update: Update, context: BotContext) -> None:
         await reply(update, context, texts.nps_closed(context.tr, await s.nps.close(chat.id, at)))
         return
     survey = await s.nps.open(chat.id, context.actor.user_id or None, at)
-    sent = await best_effort(f"nps survey in {chat.id}", lambda: context.bot.send_message(
+    sent = await attempt(f"nps survey in {chat.id}", lambda: context.bot.send_message(
         chat.id, texts.nps_question(context.tr, chat.title or "", s.nps.open_days), reply_markup=_keyboard(survey.id)))
-    if sent is not None:
-        await s.nps.posted(survey, sent.message_id)
+    if sent.done:
+        await s.nps.posted(survey, sent.result.message_id)
+    elif sent.refused:  # Telegram said no: no one can answer it, so it is no survey (the next /nps opens one)
+        await s.nps.discard(survey)
 
 
 async def on_nps_button(update: Update, context: BotContext) -> None:

@@ -55,6 +55,11 @@ class NpsRepo:
         async with self.db.transaction() as tx:
             await tx.execute("UPDATE nps_surveys SET message_id = ? WHERE id = ?", (message_id, survey_id))
 
+    async def discard(self, survey_id: int) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM nps_surveys WHERE id = ? AND message_id IS NULL AND NOT EXISTS"
+                             " (SELECT 1 FROM nps_answers WHERE survey_id = ?)", (survey_id, survey_id))
+
     async def close(self, chat_id: int, now: datetime) -> Survey | None:
         async with self.db.transaction() as tx:
             cur = await tx.execute(

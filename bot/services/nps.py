@@ -49,6 +49,10 @@ class NpsService:
     async def posted(self, survey: Survey, message_id: int) -> None:
         await self.repo.set_message(survey.id, message_id)
 
+    async def discard(self, survey: Survey) -> None:
+        """A survey whose message Telegram refused: it never was one (unless it has a message or answers after all)."""
+        await self.repo.discard(survey.id)
+
     async def close(self, chat_id: int, at: datetime) -> NpsResult:
         survey = await self.repo.close(chat_id, at)
         if survey is None:

@@ -71,6 +71,23 @@ async def test_nps_round_answers_changeable_until_closed_and_in_stats(pg):
     assert "NPS +33 (3 answers" in last_text(pg, g.chat, "Stats of")
 
 
+async def test_a_survey_telegram_refused_to_post_does_not_block_the_next_nps(pg):
+    g = await make_group(pg)
+    pg.sim.set_fail("sendMessage", 400, "Bad Request: not enough rights to send text messages to the chat")
+    await say(pg, g.admin, "/nps", g.chat)                  # nobody saw it, nobody can answer it
+    assert [m for m in pg.sim.messages(g.chat) if m.get("reply_markup")] == []
+    await say(pg, g.admin, "/nps", g.chat)                  # the right given back: asked again, it is posted
+    [survey] = [m for m in pg.sim.messages(g.chat) if m.get("reply_markup")]
+    assert survey["text"].startswith("How likely are you to recommend Tea Lovers to a friend?")
+    pg.sim.press(g.alice, survey, survey["reply_markup"]["inline_keyboard"][1][4]["callback_data"])  # 10
+    await pg.settle()
+    assert await say(pg, g.admin, "/nps close", g.chat) == "Survey closed. NPS +100 (1 answer: 1 promoter, 0 passives, 0 detractors)"
+    await hp.job_flush(BotContext(pg.app))
+    await say(pg, g.admin, "/stats", g.chat)
+    stats = last_text(pg, g.chat, "Stats of")
+    assert "NPS +100 (1 answer" in stats and "previous survey" not in stats   # the refused one was never a survey
+
+
 async def test_bad_input_gets_one_line(pg):
     g = await make_group(pg)
     assert await say(pg, g.admin, "/nps now", g.chat) == "Usage: /nps [close]"
