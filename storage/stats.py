@@ -55,6 +55,14 @@ def _member(admins: AdminDays, col: str = "user_id", day: str = "day") -> str:
     apart = f"NOT {_admin_on(admins, col, day)} AND " if admins else ""
     return apart + _NOT_BOT.format(col=col)
 
+
+def _split(admins: AdminDays) -> tuple[str, str]:
+    """_member as (the part on the day: the stints with an end or a start, "1" when none; the part on the person
+    alone: admins all along, bots), so that a query of distinct members tests the person once, not on every day."""
+    dated = tuple(a for a in admins if a[1] is not None or a[2] is not None)
+    whole = tuple(a for a in admins if a[1] is None and a[2] is None)
+    return (f"NOT {_admin_on(dated)}" if dated else "1"), _member(whole)
+
 # (day, user_id) of every active member-day in a range: a message, or a check-in that was not a make-up.
 _ACTIVE = (
     "SELECT day, user_id FROM activity_daily WHERE chat_id = ? AND day BETWEEN ? AND ? AND messages > 0"
@@ -63,9 +71,12 @@ _ACTIVE = (
 # The same members, once each (WAU, MAU), on the days `cond` (on user_id and day) holds: both halves read covering
 # indexes only.
 def _active_users(cond: str) -> str:
+    if cond == "1":
+        cond = ""
+    else:
+        cond = f" AND {cond}"
     return ("SELECT user_id FROM activity_daily WHERE chat_id = ? AND day BETWEEN ? AND ? AND messages > 0"
-            f" AND {cond} UNION SELECT user_id FROM checkins WHERE chat_id = ? AND day BETWEEN ? AND ? AND makeup = 0"
-            f" AND {cond}")
+            f"{cond} UNION SELECT user_id FROM checkins WHERE chat_id = ? AND day BETWEEN ? AND ? AND makeup = 0{cond}")
 # What the modlog records that is an action against a member (not its undoing, not a dry-run rule's note).
 MODERATION_ACTIONS = ("warn", "mute", "ban", "kick", "delete", "purge")
 _PRESENT = "('member', 'administrator', 'creator', 'restricted')"
@@ -110,13 +121,15 @@ def _range(start: date, end: date) -> tuple[str, str]:
 
 def _distinct(conn: sqlite3.Connection, chat_id: int, start: date, end: date, admins: AdminDays) -> int:
     s, e = _range(start, end)
-    return conn.execute(f"SELECT COUNT(*) FROM ({_active_users(_member(admins))}) x",
+    on_day, person = _split(admins)
+    return conn.execute(f"SELECT COUNT(*) FROM ({_active_users(on_day)}) x WHERE {person}",
                         (chat_id, s, e, chat_id, s, e)).fetchone()[0]
 
 
 def _users(conn: sqlite3.Connection, chat_id: int, start: date, end: date, admins: AdminDays) -> frozenset[int]:
     s, e = _range(start, end)
-    return frozenset(u for (u,) in conn.execute(_active_users(_member(admins)),
+    on_day, person = _split(admins)
+    return frozenset(u for (u,) in conn.execute(f"SELECT user_id FROM ({_active_users(on_day)}) x WHERE {person}",
                                                  (chat_id, s, e, chat_id, s, e)))
 
 
