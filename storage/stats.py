@@ -493,6 +493,29 @@ def _retention(conn: sqlite3.Connection, chat_id: int, first_week: date, last_we
     return RetentionFacts(joiners, counts, others)
 
 
+def _admin_that_day(admins: AdminDays, user_id: int, day: date) -> bool:
+    d = day.isoformat()
+    return any(u == user_id and (first is None or first <= d) and (last is None or d <= last) for u, first, last in admins)
+
+
+def _lifecycle(conn: sqlite3.Connection, chat_id: int, week: date, tz: str) -> dict[str, int]:
+    """The weekly lifecycle of the week from the Monday `week` (bot.domain.stats.lifecycle): new = whose first join
+    ever fell in it; of the others, returning / resurrecting / dormant from the members active in it and in the week
+    before (two weeks' member-days, on their days as members, read as sets)."""
+    admins = _admin_days(conn, chat_id, tz)
+    this = _users(conn, chat_id, week, week + timedelta(days=6), admins)
+    before = _users(conn, chat_id, week - timedelta(days=7), week - timedelta(days=1), admins)
+    local = LocalDays(tz)
+    lo, hi = utc_bounds(week, week + timedelta(days=6), tz)
+    new = {u for u, at in _plain(
+        conn, "SELECT user_id, MIN(at) FROM member_events WHERE chat_id = ? AND event = 'join' AND user_id IN"
+        " (SELECT user_id FROM member_events WHERE chat_id = ? AND event = 'join' AND at >= ? AND at < ?) AND "
+        + _NOT_BOT.format(col="user_id") + " GROUP BY user_id HAVING MIN(at) >= ?", (chat_id, chat_id, lo, hi, lo))
+        if not _admin_that_day(admins, u, local(at))}
+    return {"new": len(new), "returning": len((this & before) - new), "resurrecting": len(this - before - new),
+            "dormant": len(before - this - new)}
+
+
 def _insert_days(conn: sqlite3.Connection, rows: list[tuple]) -> None:
     conn.executemany(
         "INSERT INTO stats_daily(chat_id, day, active, messages, admin_messages, checkins, wau, mau)"
@@ -575,6 +598,10 @@ class StatsRepo:
             orders=orders, referrals=referrals, moderation=moderation, moderation_by_rules=by_rules,
             admin_active=admin_active, admin_messages=sum(f.admin_messages for f in days.values()),
         )
+
+    async def lifecycle(self, chat_id: int, week: date, tz: str) -> dict[str, int]:
+        """How many members were new, returning, resurrecting and dormant in the week from the Monday `week`."""
+        return await self.db.read(_lifecycle, chat_id, week, tz)
 
     async def hour_of_week(self, chat_id: int, start: date, end: date) -> list[list[int]]:
         """Messages per (weekday Monday=0, local hour) over the period: a 7×24 grid."""

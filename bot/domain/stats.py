@@ -133,7 +133,13 @@ def lifecycle(h: History, week: date) -> str | None:
 
 
 def lifecycle_counts(histories: Iterable[History], week: date) -> dict[str, int]:
-    counts = Counter(lifecycle(h, week) for h in histories if not h.admin)
+    """How many members stand where in the week (lifecycle), on their days as members (see History.admin_days); who
+    was an admin on the day of their first join is no new member."""
+    counts: Counter[str | None] = Counter()
+    for h in histories:
+        kind = None if h.admin else lifecycle(replace(h, active_days=h.active_days - h.admin_days), week)
+        if not (kind == "new" and h.first_join in h.admin_days):
+            counts[kind] += 1
     return {kind: counts.get(kind, 0) for kind in LIFECYCLE}
 
 

@@ -49,6 +49,7 @@ class WeeklyReport:
 
     week: date  # the Monday it starts
     stats: StatsReport
+    lifecycle: dict[str, int]  # the week's new, returning, resurrecting and dormant members
     cohort: sd.Cohort | None  # the newest joining week whose week after is over
     segments: dict[str, int]
     movers: list[tuple[int, str | None, str]] | None  # over the week; None when no snapshot was taken a week before
@@ -61,11 +62,12 @@ async def weekly_report(stats: "StatsService", loyalty, funnel, nps, chat_id: in
     weekly = await stats.weekly(chat_id, at)
     if weekly is None:
         return None
-    week, report, cohort = weekly
+    week, report, lifecycle, cohort = weekly
     view = await loyalty.refresh(chat_id, at)  # also snapshots this week's start if nothing did yet
     before, after = await loyalty.snapshot(chat_id, week), await loyalty.snapshot(chat_id, week + timedelta(days=7))
     movers = None if before is None or after is None else [m for m in movers_between(before, after) if m[1] is not None]
-    return WeeklyReport(week, report, cohort, view.counts, movers, await funnel.numbers(chat_id), await nps.summary(chat_id))
+    return WeeklyReport(week, report, lifecycle, cohort, view.counts, movers, await funnel.numbers(chat_id),
+                        await nps.summary(chat_id))
 
 
 @dataclass(frozen=True)
@@ -126,18 +128,19 @@ class StatsService:
         return StatsReport(days, start, end, members, admins, sd.period_stats(now), sd.period_stats(before), top, daily,
                            grid, nps, drawing)
 
-    async def weekly(self, chat_id: int, at: datetime) -> tuple[date, StatsReport, sd.Cohort | None] | None:
-        """The last full group week (Monday to Sunday before the day of `at`): its stats and the newest joining cohort
-        whose first week after joining is over — or None when that week's report went out already (once per group
-        week, claimed before anything is sent: a crash in between loses that week's report, never doubles it)."""
-        today, _ = await self.today(chat_id, at)
+    async def weekly(self, chat_id: int, at: datetime) -> tuple[date, StatsReport, dict[str, int], sd.Cohort | None] | None:
+        """The last full group week (Monday to Sunday before the day of `at`): its stats, its lifecycle and the newest
+        joining cohort whose first week after joining is over — or None when that week's report went out already
+        (once per group week, claimed before anything is sent: a crash in between loses that week's report, never
+        doubles it)."""
+        today, tz = await self.today(chat_id, at)
         week = sd.week_start(today) - timedelta(days=7)
         if not await self.repo.claim_report(chat_id, week, self.clock.now()):
             return None
         report = await self.report(chat_id, 7, at, end=week + timedelta(days=6))
         retention = await self.retention(chat_id, at, churn=False)  # the report shows no churn
         cohort = next((c for c in reversed(retention.cohorts) if c.size and c.retained[0] is not None), None)
-        return week, report, cohort
+        return week, report, await self.repo.lifecycle(chat_id, week, tz), cohort
 
     async def close_days(self, groups: list[int]) -> int:
         """Store the figures of each group's newest final day (and any final day since its last stored one, up to

@@ -130,7 +130,9 @@ def weekly_definitions(_: Translator, silent_days: int, thresholds) -> str:
 
     return _.joined(_.joined(definitions(_, silent_days), _(
         "Retention = of the members whose first join fell in that week (Monday to Sunday, group time), the share active "
-        "in the week after; NPS = the share of promoters (9–10) minus that of detractors (0–6).")),
+        "in the week after; new = first joined that week; returning = active that week and the week before; "
+        "resurrecting = active that week, not the week before; dormant = active the week before, not that week; NPS = "
+        "the share of promoters (9–10) minus that of detractors (0–6).")),
         loyalty_definitions(_, thresholds))
 
 
@@ -149,6 +151,7 @@ def weekly_report(_: Translator, group: str, r, names: dict[int, str], silent_da
         _("DAU {dau} · WAU {wau} · MAU {mau}").format(dau=f"{now.dau:.1f}", wau=now.wau, mau=now.mau),
         _("Stickiness (DAU/MAU): {now}{change}, previous week {before}").format(
             now=_pct(now.stickiness), change=_points_change(_, now.stickiness, before.stickiness), before=_pct(before.stickiness)),
+        _("This week: {new} new, {returning} returning, {resurrecting} resurrecting, {dormant} dormant").format(**r.lifecycle),
     ]
     if r.cohort is not None:
         lines.append(_("Retention: of the {n} who joined in the week of {week}, {share} were active the week after.").format(

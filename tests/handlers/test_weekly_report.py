@@ -45,6 +45,8 @@ async def test_the_report_goes_to_each_admin_in_private_once_per_group_week(pg):
         assert text.startswith("Weekly report of Tea Lovers, 2026-03-02 – 2026-03-08")
         assert "Members: 5; growth +4 (4 joined, 0 left)" in text
         assert "DAU 0.4 · WAU 3 · MAU 3" in text                 # alice, bob, carol on the Monday
+        # The week's lifecycle: the three joined that week (the admin, an admin since before his join, is no member).
+        assert "This week: 3 new, 0 returning, 0 resurrecting, 0 dormant" in text
         assert "Top contributors: Alice (3)" in text
         assert "Referral funnel (all time): 0 joined through a member's link" in text
         assert "NPS: no survey yet" in text
@@ -54,6 +56,7 @@ async def test_the_report_goes_to_each_admin_in_private_once_per_group_week(pg):
         assert text.endswith("\n\n" + footnote)
         assert footnote.startswith("Active = sent a message or checked in that day (bots never, admins apart).")
         assert "Retention = of the members whose first join fell in that week" in footnote
+        assert "resurrecting = active that week, not the week before; dormant = active the week before" in footnote
         assert "NPS = the share of promoters (9–10) minus that of detractors (0–6)." in footnote
         assert footnote.endswith("Bots and admins are not placed.")
     assert reports(pg, g.bob) == []                              # not an admin
@@ -78,7 +81,8 @@ async def test_report_group_posts_it_in_the_group_in_chinese(pg):
     assert text.startswith("Tea Lovers 周报") and "日活" in text and "净推荐值" in text
     footnote = stats_texts.weekly_definitions(translator("zh"), 30, pg.services.loyalty.thresholds)
     assert text.endswith("\n\n" + footnote)
-    assert "留存＝首次入群在该周（周一至周日，群时区）的成员中，下一周活跃的比例；净推荐值＝" in footnote
+    assert "留存＝首次入群在该周（周一至周日，群时区）的成员中，下一周活跃的比例；新成员＝当周首次入群；" in footnote
+    assert "本周：新成员 3，回访 0，回流 0，沉睡 0" in text
     assert "机器人和管理员不参与分层" in footnote and faults(text) == []
     assert reports(pg, g.owner) == []
 

@@ -20,7 +20,7 @@ from storage.stats import StatsRepo
 from tests.storage.conftest import CHAT, NOW
 
 DAY0 = date(2026, 1, 5)  # a Monday
-BOT, ADMIN = 9, 8
+BOT, ADMIN, PROMOTED = 9, 8, 7
 
 
 def utc(day: int, hour: int) -> datetime:
@@ -45,9 +45,14 @@ def world(rng: random.Random, horizon: int) -> list[dict]:
         level = rng.choice((0.02, 0.08, 0.2, 0.5))
         messages = {DAY0 + timedelta(days=d): rng.choice((0, 1, 1, 4)) for d in range(-70, horizon + 2) if rng.random() < level}
         checkins = {DAY0 + timedelta(days=d): int(rng.random() < 0.2) for d in range(-70, horizon + 2) if rng.random() < level / 2}
+        # One member was an admin for a while (promoted, then demoted): an admin on those local days only.
+        stint = None
+        if uid == PROMOTED:
+            since = rng.randint(horizon - 40, horizon - 5)
+            stint = (utc(since, rng.randint(0, 23)), utc(since + rng.randint(0, 12), rng.randint(0, 23)))
         people.append({"uid": uid, "bot": uid == BOT, "role": "admin" if uid == ADMIN else None, "seen": seen,
                        "events": [(at, e) for at, e in events if at <= utc(horizon, 23)], "messages": messages,
-                       "checkins": checkins})
+                       "checkins": checkins, "stint": stint})
     return people
 
 
@@ -66,6 +71,9 @@ async def stage(db, people) -> None:
             for day, n in p["messages"].items():
                 await tx.execute("INSERT INTO activity_daily(chat_id, user_id, day, messages) VALUES (?, ?, ?, ?)",
                                  (CHAT, uid, day.isoformat(), n))
+            if p.get("stint"):
+                await tx.execute("INSERT INTO admin_spans(chat_id, user_id, since, until) VALUES (?, ?, ?, ?)",
+                                 (CHAT, uid, *(at.isoformat() for at in p["stint"])))
             for day, makeup in p["checkins"].items():
                 await tx.execute(
                     "INSERT INTO checkins(chat_id, user_id, day, at, streak, points, xp, makeup) VALUES (?, ?, ?, ?, 1, 10, 10, ?)",
@@ -82,7 +90,12 @@ def histories(people, tz: str) -> list[sd.History]:
         active = {d for d, n in p["messages"].items() if n > 0} | {d for d, m in p["checkins"].items() if not m}
         in_order = sorted(p["events"], key=lambda ev: ev[0])  # by time; the same instant in the order written
         events = tuple((at.astimezone(zone).date(), "join" if e == "join" else "leave") for at, e in in_order)
-        out.append(sd.History(p["uid"], frozenset(active), events, p["seen"].astimezone(zone).date(), p["role"] is not None))
+        admin_days = frozenset()
+        if p.get("stint"):
+            first, last = (at.astimezone(zone).date() for at in p["stint"])
+            admin_days = frozenset(sd.days_between(first, last))
+        out.append(sd.History(p["uid"], frozenset(active), events, p["seen"].astimezone(zone).date(), p["role"] is not None,
+                              admin_days))
     return out
 
 
@@ -120,8 +133,9 @@ async def test_retention_and_churn_equal_the_definitions_on_whole_histories(db, 
             await tx.execute("DELETE FROM weekly_reports WHERE chat_id = ?", (CHAT,))
         weekly = await service.weekly(CHAT, at)
         assert weekly is not None
-        week, report, cohort = weekly
+        week, report, lifecycle, cohort = weekly
         assert week == this_week - timedelta(days=7)
+        assert lifecycle == sd.lifecycle_counts(want_h, week), (seed, offset)
         bounded = sd.cohorts(want_h, first_week, this_week - timedelta(days=7), today, 8)
         assert cohort == next((c for c in reversed(bounded) if c.size and c.retained[0] is not None), None)
         counts = sd.counts_from_histories(want_h, week, week + timedelta(days=6))
