@@ -35,7 +35,9 @@ def stats(_: Translator, group: str, r, silent_days: int) -> str:
             group=name(group), days=r.days, start=r.start.isoformat(), end=r.end.isoformat()),
         _("Members: {n} (of them admins: {admins}); growth {growth} ({joins} joined, {leaves} left)").format(
             n=r.members, admins=r.admins, growth=_signed(now.growth), joins=now.joins, leaves=now.leaves),
-        _("DAU {dau} · WAU {wau} · MAU {mau}").format(dau=f"{now.dau:.1f}", wau=now.wau, mau=now.mau),
+        _("DAU {dau} · WAU {wau} · MAU {mau} (previous period {dau_before} · {wau_before} · {mau_before})").format(
+            dau=f"{now.dau:.1f}", wau=now.wau, mau=now.mau, dau_before=f"{before.dau:.1f}", wau_before=before.wau,
+            mau_before=before.mau),
         _("Stickiness (DAU/MAU): {now}{change}, previous period {before}").format(
             now=_pct(now.stickiness), change=_points_change(_, now.stickiness, before.stickiness), before=_pct(before.stickiness)),
         _("Messages per day: {now} (previous period {before})").format(
@@ -148,7 +150,9 @@ def weekly_report(_: Translator, group: str, r, names: dict[int, str], silent_da
             group=name(group), start=s.start.isoformat(), end=s.end.isoformat()) + "</b>",
         _("Members: {n}; growth {growth} ({joins} joined, {leaves} left)").format(
             n=s.members, growth=_signed(now.growth), joins=now.joins, leaves=now.leaves),
-        _("DAU {dau} · WAU {wau} · MAU {mau}").format(dau=f"{now.dau:.1f}", wau=now.wau, mau=now.mau),
+        _("DAU {dau} · WAU {wau} · MAU {mau} (previous week {dau_before} · {wau_before} · {mau_before})").format(
+            dau=f"{now.dau:.1f}", wau=now.wau, mau=now.mau, dau_before=f"{before.dau:.1f}", wau_before=before.wau,
+            mau_before=before.mau),
         _("Stickiness (DAU/MAU): {now}{change}, previous week {before}").format(
             now=_pct(now.stickiness), change=_points_change(_, now.stickiness, before.stickiness), before=_pct(before.stickiness)),
         _("This week: {new} new, {returning} returning, {resurrecting} resurrecting, {dormant} dormant").format(**r.lifecycle),

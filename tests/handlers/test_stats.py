@@ -236,7 +236,8 @@ async def test_closed_days_are_read_from_their_stored_rows_with_the_same_figures
     assert await stats_text(pg, g) == live.replace("2026-02-25 – 2026-03-03", "2026-02-27 – 2026-03-05")
     pg.clock.advance(days=4)                                  # day 7: only bob's day 1 is in the 7-day window
     text = await stats_text(pg, g)
-    assert "DAU 0.1 · WAU 1 · MAU 3" in text and "Messages per day: 0.1 (previous period 0.6)" in text
+    assert "DAU 0.1 · WAU 1 · MAU 3 (previous period 0.4 · 3 · 3)" in text  # day 0's three, before it
+    assert "Messages per day: 0.1 (previous period 0.6)" in text
 
 
 async def test_the_hourly_close_warms_what_stats_keeps_so_a_day_s_first_stats_reads_only_the_live_days(pg, monkeypatch):

@@ -44,7 +44,7 @@ async def test_the_report_goes_to_each_admin_in_private_once_per_group_week(pg):
         text = reports(pg, admin)[-1]
         assert text.startswith("Weekly report of Tea Lovers, 2026-03-02 – 2026-03-08")
         assert "Members: 5; growth +4 (4 joined, 0 left)" in text
-        assert "DAU 0.4 · WAU 3 · MAU 3" in text                 # alice, bob, carol on the Monday
+        assert "DAU 0.4 · WAU 3 · MAU 3 (previous week 0.0 · 0 · 0)" in text  # alice, bob, carol on the Monday
         # The week's lifecycle: the three joined that week (the admin, an admin since before his join, is no member).
         assert "This week: 3 new, 0 returning, 0 resurrecting, 0 dormant" in text
         assert "Top contributors: Alice (3)" in text
@@ -83,6 +83,7 @@ async def test_report_group_posts_it_in_the_group_in_chinese(pg):
     assert text.endswith("\n\n" + footnote)
     assert "留存＝首次入群在该周（周一至周日，群时区）的成员中，下一周活跃的比例；新成员＝当周首次入群；" in footnote
     assert "本周：新成员 3，回访 0，回流 0，沉睡 0" in text
+    assert "日活 0.4·周活 3·月活 3（上一周 0.0·0·0）" in text
     assert "机器人和管理员不参与分层" in footnote and faults(text) == []
     assert reports(pg, g.owner) == []
 
