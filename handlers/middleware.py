@@ -1,7 +1,7 @@
 """Runs first for every update: lets each update through once (the inbox), records who spoke, counts activity, resolves the actor and language once."""
 from __future__ import annotations
 
-from telegram import MessageEntity, Update
+from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
@@ -36,6 +36,18 @@ async def translator_for(update: Update, context: BotContext) -> Translator:
     if chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
         return translator((await s.groups.settings(chat.id)).language)
     return await private_translator(s, user)
+
+
+def topic_name(message: Message) -> str | None:
+    """A forum topic's name, when this message in it shows one: its creation or renaming, or the creation message
+    that a message in the topic replies to (as every one does that replies to nothing else)."""
+    for made in (message.forum_topic_created, message.forum_topic_edited):
+        if made is not None and made.name:
+            return made.name
+    root = message.reply_to_message
+    if root is not None and root.forum_topic_created is not None and root.message_id == message.message_thread_id:
+        return root.forum_topic_created.name
+    return None
 
 
 class Middleware:
@@ -75,6 +87,8 @@ class Middleware:
             await s.groups.ensure(chat.id, chat.title or "", chat.type)
             settings = await s.groups.settings(chat.id)
             context.tr = translator(settings.language)
+            if message is not None and message.is_topic_message and message.message_thread_id and chat.is_forum:
+                await s.groups.topic_seen(chat.id, message.message_thread_id, topic_name(message))
             # "X left" comes as a message from X: it must not mark them present again. Service messages
             # ("X joined", "X left", pins…) are not someone taking part, so they are not activity either.
             if update.message and user and not user.is_bot and message.sender_chat is None and message.left_chat_member is None:

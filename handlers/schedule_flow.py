@@ -44,6 +44,7 @@ OPEN_FOR = ("15m", "30m", "1h", "3h", "12h", "1d", "2d", "7d")  # a quiz's, poll
 PAYS = ("5", "10", "20", "50", "100")
 WINNERS = ("1", "3", "5", "10")
 CALLBACK_LIMIT = 64  # bytes of a button's data (Telegram's limit)
+TOPIC_BUTTONS = 20  # forum topics offered as buttons on the where screen (more are typed)
 
 
 def _data(state: list[str]) -> str:
@@ -127,7 +128,10 @@ async def _summary(context: BotContext, where: Place, state: list[str]) -> tuple
     for name in values_for(action, where.forum):
         value = chosen.get(name)
         shown = value if value is not None else _default(context, action, name, where)
-        buttons.append((texts.value_button(_, name, action, shown, value is None), "sch:=" + name))
+        topic = None  # a forum topic chosen by its number: its name, if Sticky has seen it
+        if name == "where" and shown.isdigit():
+            topic = dict(await context.services.groups.forum_topics(where.chat_id)).get(int(shown))
+        buttons.append((texts.value_button(_, name, action, shown, value is None, topic), "sch:=" + name))
     if kind != "once":
         buttons.append((texts.first_run_button(_), "sch:=from"))
     buttons.append((texts.save(_, action in WITH_CONTENT), "sch:=" + OK))
@@ -162,8 +166,11 @@ async def _value_question(context: BotContext, where: Place, state: list[str], n
         buttons += [(texts.pay_label(_, action, p), f"sch:=pts={p}") for p in PAYS if p != default]
     elif name == "first":
         buttons += [(texts.winners_label(_, n), f"sch:=first={n}") for n in WINNERS]
-    elif default == "here":  # where, asked in a topic: the General topic too (the Bot API lists no topics to offer)
-        buttons.append((texts.where_label(_, "general"), "sch:=where=general"))
+    elif name == "where":  # the General topic, and the topics Sticky has seen (the Bot API lists none); others typed
+        if default == "here":
+            buttons.append((texts.where_label(_, "general"), "sch:=where=general"))
+        seen = [(t, n) for t, n in await context.services.groups.forum_topics(where.chat_id) if t != where.topic]
+        buttons += [(texts.where_label(_, str(t), n), f"sch:=where={t}") for t, n in seen[:TOPIC_BUTTONS]]
     typed_below = texts.or_type(_, name, command_line(choose(state, name, None), placeholders=name))
     return texts.value_question(_, name, action) + "\n" + typed_below, _rows(buttons, 1 if name in ("first", "where") else 3, _)
 
@@ -226,7 +233,14 @@ async def _place(context: BotContext, message: Message, user_id: int) -> Place:
     context.actor = remote.actor
     context.tr = await reader_translator(context.services, user_id,
                                          (await context.services.groups.settings(remote.group.chat_id)).language)
-    return Place(remote.group.chat_id, title=remote.group.title)
+    return Place(remote.group.chat_id, await _is_forum(context, remote.group.chat_id), title=remote.group.title)
+
+
+async def _is_forum(context: BotContext, chat_id: int) -> bool:
+    """Whether the connected group has topics on now (getChat: a group may turn them on or off). Telegram not
+    answering: no topic to choose, the post goes to General as the one-line command typed in private would."""
+    chat = await best_effort(f"read whether {chat_id} is a forum", lambda: context.bot.get_chat(chat_id))
+    return bool(chat is not None and chat.is_forum)
 
 
 def _for_here(context: BotContext, place: Place, message: Message | None) -> bool:

@@ -62,6 +62,22 @@ class GroupRepo:
             )
             return cur.rowcount == 1
 
+    async def topic_seen(self, chat_id: int, thread_id: int, name: str | None, now: datetime) -> None:
+        """A forum topic seen in the group (a message in it), with its name when the update showed it (its creation
+        message, an edit of its name); a name once known is kept until another is seen."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO forum_topics(chat_id, thread_id, name, seen_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(chat_id, thread_id) DO UPDATE SET name = COALESCE(excluded.name, name), seen_at = excluded.seen_at",
+                (chat_id, thread_id, name, iso(now)),
+            )
+
+    async def forum_topics(self, chat_id: int) -> list[tuple[int, str | None]]:
+        """The forum topics seen in the group, (thread id, name or None), in the order they were made."""
+        rows = await self.db.fetchall(
+            "SELECT thread_id, name FROM forum_topics WHERE chat_id = ? ORDER BY thread_id", (chat_id,))
+        return [(r["thread_id"], r["name"]) for r in rows]
+
     async def deactivate(self, chat_id: int, now: datetime) -> None:
         async with self.db.transaction() as tx:
             await tx.execute("UPDATE groups SET active = 0, removed_at = ? WHERE chat_id = ?", (iso(now), chat_id))

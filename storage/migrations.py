@@ -1015,4 +1015,18 @@ MIGRATIONS: list[Migration] = [
         CREATE UNIQUE INDEX admin_spans_open ON admin_spans(chat_id, user_id) WHERE until IS NULL
         """,
     ),
+    Migration(
+        39,
+        "the forum topics Sticky has seen in a group (the Bot API lists none): the step-by-step /schedule offers them"
+        " by name, from the group and from private chat",
+        """
+        CREATE TABLE forum_topics (
+            chat_id INTEGER NOT NULL,
+            thread_id INTEGER NOT NULL,
+            name TEXT,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, thread_id)
+        )
+        """,
+    ),
 ]

@@ -46,6 +46,9 @@ class GroupService:
         # Settings are read on every command; cache them and drop the entry on change.
         self._settings: dict[int, GroupSettings] = {}
         self._known: set[int] = set()
+        # The forum topics written down this run, with their names (None: no name seen yet): a message in a topic
+        # already written costs a lookup, not a write.
+        self._topics: dict[tuple[int, int], str | None] = {}
         # Features that own a setting may look at a new value with the group's other state (e.g. the funnel: a
         # welcome with {rules} needs rules). A guard raises a UserError to refuse; a note returns one to add to the reply.
         self.guards: dict[str, list[Callable[[int, Any], Awaitable[None]]]] = {}
@@ -87,6 +90,19 @@ class GroupService:
         new = await self.repo.ensure(chat_id, title, type_, self.clock.now())
         self._known.add(chat_id)
         return new
+
+    async def topic_seen(self, chat_id: int, thread_id: int, name: str | None) -> None:
+        """A message in a forum topic (its name when the update shows it): remembered, since the Bot API has no way
+        to list a forum's topics — the step-by-step /schedule offers the ones seen."""
+        key = (chat_id, thread_id)
+        if key in self._topics and (name is None or self._topics[key] == name):
+            return
+        await self.repo.topic_seen(chat_id, thread_id, name, self.clock.now())
+        self._topics[key] = name if name is not None else self._topics.get(key)
+
+    async def forum_topics(self, chat_id: int) -> list[tuple[int, str | None]]:
+        """The forum topics seen in the group, (thread id, name or None), in the order they were made."""
+        return await self.repo.forum_topics(chat_id)
 
     async def settings(self, chat_id: int) -> GroupSettings:
         cached = self._settings.get(chat_id)

@@ -171,9 +171,13 @@ def winners_label(_: Translator, n: str) -> str:
     return _("Only the first right answer") if int(n) == 1 else _("Only the first {n} right answers").format(n=n)
 
 
-def where_label(_: Translator, where: str) -> str:
-    """The two topics a button offers: the one the flow runs in, and General (another is typed)."""
-    return _("This topic") if where == "here" else _("The General topic")
+def where_label(_: Translator, where: str, name: str | None = None) -> str:
+    """A topic a button offers: the one the flow runs in, General, or one Sticky has seen (by its name)."""
+    if where == "here":
+        return _("This topic")
+    if where == "general":
+        return _("The General topic")
+    return name if name else _("Topic {id}").format(id=where)
 
 
 def _value(_: Translator, name: str, action: str, value: str) -> str:
@@ -186,8 +190,9 @@ def _value(_: Translator, name: str, action: str, value: str) -> str:
     return where_label(_, value)
 
 
-def value_button(_: Translator, name: str, action: str, value: str, default: bool) -> str:
-    """A summary button showing a value to choose (the default until it is changed): "⏱ Open for 1 hour (default)"."""
+def value_button(_: Translator, name: str, action: str, value: str, default: bool, name_of_topic: str | None = None) -> str:
+    """A summary button showing a value to choose (the default until it is changed): "⏱ Open for 1 hour (default)";
+    a forum topic by its name when Sticky has seen it (`name_of_topic`)."""
     shown = _value(_, name, action, value)
     if name == "for":
         label = _("⏱ Open for {value}").format(value=shown)
@@ -198,6 +203,8 @@ def value_button(_: Translator, name: str, action: str, value: str, default: boo
         label = "🥇 " + shown
     elif value in ("here", "general"):
         label = _("🧵 Posts in this topic") if value == "here" else _("🧵 Posts in the General topic")
+    elif name_of_topic:
+        label = _("🧵 Posts in the topic “{name}”").format(name=name_of_topic)
     else:
         label = _("🧵 Posts in topic {id}").format(id=escape(value))
     return _("{label} (default)").format(label=label) if default else label

@@ -573,12 +573,12 @@ async def test_in_a_forum_the_summary_chooses_the_topic_to_post_in(pg):
     assert screen["text"] == ("New schedule. In which forum topic should it post?\nOr reply to this message with the"
                               " topic's number or link (t.me/c/…/12: the number at the end).\nSo far: /schedule daily"
                               " 09:00 post topic:N")
-    assert labels(screen) == ["This topic (default)", "The General topic", "Cancel"]
+    assert labels(screen) == ["This topic (default)", "The General topic", "Chat", "Cancel"]  # the other topic seen
     assert (await answer(pg, owner, chat, screen, "news"))["text"].startswith(
         "That is not a forum topic: type its number (the number at the end of its link, t.me/c/…/12).")
     summary = await answer(pg, owner, chat, screen, f"https://t.me/c/{str(chat.id)[4:]}/{chat_topic}")
     assert f"\n/schedule daily 09:00 post topic:{chat_topic}\n" in summary["text"]
-    assert f"🧵 Posts in topic {chat_topic}" in labels(summary)
+    assert "🧵 Posts in the topic “Chat”" in labels(summary)  # by its name: Sticky saw it made
     prompt = await ok(pg, owner, chat, summary)
     await answer(pg, owner, chat, prompt, "Say hi!")
     pg.sim.send(owner, "/schedule", chat, topic=news)  # the General topic, by its button
@@ -596,6 +596,67 @@ async def test_in_a_forum_the_summary_chooses_the_topic_to_post_in(pg):
     await tick(pg)
     [post] = [m for m in pg.sim.replies(chat) if m.get("text") == "Say hi!"]
     assert post["message_thread_id"] == chat_topic
+
+
+async def test_from_private_chat_a_connected_forum_offers_its_topics_by_name(pg):
+    """From private chat on a connected forum the summary offered no topic: the post went to General. Telegram's Bot
+    API has no way to list a forum's topics, so Sticky offers the ones it has seen — by name, from their creation or
+    from a message in one made before Sticky came — and General (the default there: no topic to be in); another is
+    typed as a reply. The post goes to the topic chosen. A group that is not a forum offers none."""
+    sim = pg.sim
+    owner, alice = sim.user("owner"), sim.user("alice")
+    chat = sim.create_group("Tea Forum", owner=owner, forum=True)
+    older = sim.create_topic(chat, owner, "Old Topic")  # before Sticky came: its creation is never seen
+    sim.add_bot(chat, by=owner)
+    sim.join(chat, alice)
+    news, chat_topic = sim.create_topic(chat, owner, "News"), sim.create_topic(chat, owner, "Chat")
+    await pg.settle()
+    sim.send(alice, "Anyone here?", chat, topic=older)  # a message in it replies to its creation: the name
+    await pg.settle()
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, owner, "/start")
+    await say(pg, owner, "/connect Tea Forum")
+    await say(pg, owner, "/schedule")
+    flow = last(pg, owner)
+    for data in ("sch:post", "sch:post daily"):
+        flow = await press(pg, owner, owner, flow, data)
+    summary = await press(pg, owner, owner, flow, "sch:post daily 09:00")
+    assert summary["text"].startswith("[Tea Forum]\nNew schedule: check it before saving.")
+    assert "🧵 Posts in the General topic (default)" in labels(summary)
+    screen = await press(pg, owner, owner, summary, "sch:=where")
+    assert screen["text"].startswith("[Tea Forum]\nNew schedule. In which forum topic should it post?")
+    assert labels(screen) == ["The General topic (default)", "Old Topic", "News", "Chat", "Cancel"]
+    summary = await press(pg, owner, owner, screen, f"sch:=where={chat_topic}")
+    assert f"\n/schedule daily 09:00 post topic:{chat_topic}\n" in summary["text"]
+    assert "🧵 Posts in the topic “Chat”" in labels(summary)
+    prompt = await ok(pg, owner, owner, summary)
+    done = await answer_dm(pg, owner, prompt, "Tea time in Chat")
+    assert done["text"].startswith(f"[Tea Forum]\nSchedule #1 saved: daily 09:00 · post · topic {chat_topic}.")
+    # Typed as a reply in private: a topic's link; a word that is not one gets the line and the screen again.
+    await say(pg, owner, "/schedule")
+    flow = last(pg, owner)
+    for data in ("sch:reminder", "sch:reminder daily", "sch:reminder daily 10:00", "sch:=where"):
+        flow = await press(pg, owner, owner, flow, data)
+    again = await answer_dm(pg, owner, flow, "the news one")
+    assert again["text"].startswith("[Tea Forum]\nThat is not a forum topic: type its number")
+    summary = await answer_dm(pg, owner, again, f"https://t.me/c/{str(chat.id)[4:]}/{news}")
+    assert f"\n/schedule daily 10:00 reminder topic:{news}\n" in summary["text"]
+    assert "🧵 Posts in the topic “News”" in labels(summary)
+    await ok(pg, owner, owner, summary)
+    first, second = await pg.services.schedules.list(chat.id)
+    assert (first.options["topic"], second.options["topic"]) == (chat_topic, news)
+    pg.clock.set(datetime(2026, 12, 1, 9, 0, 2, tzinfo=UTC))
+    await tick(pg)
+    [post] = [m for m in pg.sim.replies(chat) if m.get("text") == "Tea time in Chat"]
+    assert post["message_thread_id"] == chat_topic
+    await say(pg, owner, "/lang zh", chat)  # in the group's language
+    await say(pg, owner, "/schedule")
+    flow = last(pg, owner)
+    for data in ("sch:reminder", "sch:reminder daily", "sch:reminder daily 12:00"):
+        flow = await press(pg, owner, owner, flow, data)
+    assert "🧵 发在 General 话题（默认）" in labels(flow)
+    flow = await press(pg, owner, owner, await press(pg, owner, owner, flow, "sch:=where"), f"sch:=where={news}")
+    assert "🧵 发在话题“News”" in labels(flow)
 
 
 async def test_the_window_and_topic_choices_in_chinese(pg, group):
@@ -637,6 +698,7 @@ async def test_the_flow_from_private_chat_acts_on_the_connected_group(pg, group)
     for data in ("sch:post", "sch:post daily", "sch:post daily 21:00", "sch:=pin"):
         flow = await press(pg, admin, admin, flow, data)
     assert flow["text"].startswith("[Tea Lovers]\nNew schedule: check it before saving.\n/schedule daily 21:00 post pin\n")
+    assert not [label for label in labels(flow) if label.startswith("🧵")]  # not a forum: no topic to choose
     prompt = await press(pg, admin, admin, flow, "sch:=ok")
     assert prompt["text"].startswith("[Tea Lovers]\nLast step: reply to this message with the text to post")
     in_group = len(pg.sim.replies(group.chat))
