@@ -158,7 +158,8 @@ def build_application(
     # PTB's own pool sizes: 256 connections for calls, one for getUpdates.
     calls = request_factory() if request_factory is not None else HTTPXRequest(connection_pool_size=256)
     updates_request = request_factory() if request_factory is not None else HTTPXRequest(connection_pool_size=1)
-    builder = builder.request(AnsweredRequest(calls, inbox.before_telegram_acts)).get_updates_request(InboxRequest(updates_request, inbox))
+    answered = AnsweredRequest(calls, inbox.before_telegram_acts)
+    builder = builder.request(answered).get_updates_request(InboxRequest(updates_request, inbox))
     if job_queue is not None:  # the console's (due by the simulated clock, run when it moves), the tests' (HandJobQueue)
         builder = builder.job_queue(job_queue)
     if config.telegram.api_url:
@@ -172,6 +173,7 @@ def build_application(
 
     groups, members, roles = GroupRepo(db), MemberRepo(db), RoleRepo(db)
     actions = Actions(ModerationPort(app.bot), clock)
+    answered.dated = actions.sending  # a sent message's date measures Telegram's clock against ours
     group_service = GroupService(groups, config, clock, actions.rights)
     points_service = PointsService(db, LedgerRepo(db), PointsRepo(db), group_service, config.points, clock, CampaignRepo(db))
     points_service.ride_with(inbox.repo)  # a message's chat XP commits with its update's handled mark

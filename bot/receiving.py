@@ -40,15 +40,30 @@ def _description(payload: bytes) -> str:
     return str(body.get("description") or "no description") if isinstance(body, dict) else "no description"
 
 
+def _sent_date(payload: bytes) -> int | None:
+    """The date Telegram gave a message it sent for us (the first, for an album), or None."""
+    try:
+        result = json.loads(payload).get("result")
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(result, list):
+        result = result[0] if result else None
+    date = result.get("date") if isinstance(result, dict) else None
+    return date if isinstance(date, int) else None
+
+
 class AnsweredRequest(BaseRequest):
     """A request backend, wrapped: a 5xx answer becomes TelegramAnswered (PTB makes it a bare NetworkError,
-    which reads like "cannot reach"); before a call that makes Telegram act (anything but get…), `before_acting`."""
+    which reads like "cannot reach"); before a call that makes Telegram act (anything but get…), `before_acting`;
+    a message sent (send…) hands its date to `dated` (Telegram's clock, measured: bot/services/actions.py)."""
 
-    __slots__ = ("_inner", "_before_acting")
+    __slots__ = ("_inner", "_before_acting", "dated")
 
     def __init__(self, inner: BaseRequest, before_acting: Callable[[], Awaitable[None]] | None = None) -> None:
         self._inner = inner
         self._before_acting = before_acting
+        # Set by the app to the actions port's `sending`: called as a send goes out, it returns what takes the date.
+        self.dated: Callable[[], Callable[[int], None]] | None = None
 
     @property
     def read_timeout(self) -> float | None:
@@ -70,14 +85,18 @@ class AnsweredRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        if self._before_acting is not None and not url.rsplit("/", 1)[-1].lower().startswith("get"):
+        name = url.rsplit("/", 1)[-1].lower()
+        if self._before_acting is not None and not name.startswith("get"):
             await self._before_acting()
+        dated = self.dated() if self.dated is not None and name.startswith("send") else None
         code, payload = await self._inner.do_request(
             url, method, request_data, read_timeout=read_timeout, write_timeout=write_timeout,
             connect_timeout=connect_timeout, pool_timeout=pool_timeout,
         )
         if code >= 500:
             raise TelegramAnswered(code, _description(payload))
+        if dated is not None and code == 200 and (date := _sent_date(payload)) is not None:
+            dated(date)
         return code, payload
 
 

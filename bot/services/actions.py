@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Awaitable, Callable, Protocol
 
 from bot.clock import Clock
@@ -20,12 +20,17 @@ RIGHTS_CACHE = timedelta(minutes=2)
 # gets (403, a right taken between the two calls, 429, network) leaves nobody banned for good; counted from
 # Telegram's now (below), so it stays far from the 30 s below which Telegram reads a ban as forever.
 KICK_HOLD = timedelta(minutes=5)
-# Telegram reads an until_date less than 30 s after *its* now as forever. Our clock may be behind Telegram's: the
-# dates on the updates Telegram sends are its own time and say by how much at least, so an until_date is counted
-# from Telegram's now as best known (our clock, or later by the largest lead an update's date showed over it lately),
-# and a temporary restriction is sent at least SEND_MARGIN beyond those 30 s (the request takes time to arrive).
-LEAD_KEPT = timedelta(minutes=10)
+# Telegram counts an until_date on *its* clock, and reads one less than 30 s after its now as forever. Ours may be
+# behind or ahead of it, so an until_date is counted from Telegram's now as best known: our clock moved by the lead
+# (how far Telegram's is ahead of ours; negative: behind). Two things show it. An update's date is Telegram's time
+# when it was sent, so Telegram's clock is at least that far ahead (a lower bound only: an update may arrive late —
+# a backlog after downtime is hours old). A message Sticky sends comes back with its date, Telegram's time between
+# our request and its answer (to the second): the lead lies between date − answered and date + 1 s − sent, and one
+# outside that range is moved to its middle. So a clock ahead of Telegram's no longer makes a 10-minute mute last 10
+# minutes plus the skew, nor one behind cut it short (off by at most half a second and half the round trip). A temporary
+# restriction is sent at least SEND_MARGIN beyond those 30 s (the request takes time to arrive).
 SEND_MARGIN = timedelta(seconds=10)
+_SECOND = timedelta(seconds=1)
 
 
 class ModerationCalls(Protocol):
@@ -65,27 +70,37 @@ class Actions:
         self.calls = calls
         self.clock = clock
         self._rights: dict[int, tuple[datetime, dict[str, bool]]] = {}  # keyed by chat
-        # How far Telegram's clock is ahead of ours at least (an update dated after our now), and when we saw it.
-        self._lead, self._lead_seen = timedelta(0), None
+        # How far Telegram's clock is ahead of ours (negative: behind), as measured (above); none measured yet: 0.
+        self._lead = timedelta(0)
         # Telegram refused an action because the member is an admin or the owner there: what we stored of them is
         # stale (a promotion we never heard of). Set by the app to the members service's admin-list refresh.
         self.on_protected: Callable[[int], Awaitable[object]] | None = None
 
     def observe(self, date: datetime | None) -> None:
-        """An update's date (Telegram's time when it was sent): if it is after our now, Telegram's clock is ahead
-        of ours by that much at least. The largest lead seen in the last LEAD_KEPT counts; an update after that
-        measures it afresh (so a corrected clock stops counting an old lead), and until one comes the last lead
-        stands (a job's kick after a quiet night must not count from our clock: under 30 s ahead is for good)."""
+        """An update's date (Telegram's time when it was sent): if it is after our now moved by the lead, Telegram's
+        clock is further ahead than we thought, by at least that much. An earlier one says nothing (it may have come
+        late). A lead is kept however long ago it was measured (a job's kick after a quiet night must not count from
+        our clock: under 30 s ahead is for good) until a sent message or a later update measures it again."""
         if date is None:
             return
-        now = self.clock.now()
-        lead = date - now
-        if self._lead_seen is None or now - self._lead_seen > LEAD_KEPT or lead >= self._lead:
-            self._lead, self._lead_seen = max(lead, timedelta(0)), now
+        self._lead = max(self._lead, date - self.clock.now())
+
+    def sending(self) -> Callable[[int], None]:
+        """A message is about to be sent: the callback for the date Telegram gives it (a Unix time), which measures
+        the lead from both sides (the range above)."""
+        sent = self.clock.now()
+
+        def answered(date: int) -> None:
+            at = datetime.fromtimestamp(date, timezone.utc)
+            low, high = at - self.clock.now(), at + _SECOND - sent
+            if not low <= self._lead <= high:
+                self._lead = low + (high - low) / 2
+
+        return answered
 
     def telegram_now(self) -> datetime:
-        """Telegram's now as best known: ours, or later by the lead the updates showed last (kept however long ago:
-        a lead counted too long makes a restriction end a little late, one forgotten can make it never end)."""
+        """Telegram's now as best known: ours moved by the lead last measured (kept however long ago: counting an
+        old lead can only be as wrong as the clocks have drifted since, a forgotten one as wrong as the skew)."""
         return self.clock.now() + self._lead
 
     async def status(self, chat_id: int, user_id: int) -> str | None:

@@ -297,6 +297,32 @@ async def test_until_dates_count_from_telegrams_clock_when_ours_is_behind(pg, gr
     assert pg.sim.member(g.chat, g.bob)["status"] == "left"       # nor was the kick's ban
 
 
+async def test_a_10_minute_mute_lasts_10_minutes_when_our_clock_is_ahead_of_telegrams(pg, group):
+    """With the bot's clock 5 minutes ahead of Telegram's, until_date was counted from ours: a 10-minute mute lasted
+    15 minutes on Telegram, a 1-hour ban 65. An update's date only says Telegram is at least that far along (it may
+    come late), but a message Sticky sends comes back dated by Telegram: that measures the lead from both sides, so
+    the next restriction ends when it should, and its reply says when in Telegram's time; a late update does not
+    make one end early."""
+    g = group
+    pg.sim.clock = _Ahead(pg.clock, -5)
+    telegram = pg.sim.clock
+    await say(pg, g.alice, "/rules", g.chat)  # Sticky answers: its message's date shows Telegram 5 minutes behind
+    # An update that comes late (a backlog after downtime) looks like a clock far further behind: it is only a
+    # lower bound on Telegram's time, and must not make the mute end early.
+    pg.services.moderation.actions.observe(telegram.now() - timedelta(hours=2))
+    muted = await say(pg, g.admin, "/mute @bob 10m", g.chat)
+    assert muted == "Bob is muted until 2026-03-02 09:05."  # Telegram's 08:55 + 10 minutes (ours says 09:00)
+    assert pg.sim.calls("restrictChatMember")[-1].params["until_date"] == int((telegram.now() + timedelta(minutes=10)).timestamp())
+    await say(pg, g.admin, "/ban @carol 1h", g.chat)
+    assert pg.sim.calls("banChatMember")[-1].params["until_date"] == int((telegram.now() + timedelta(hours=1)).timestamp())
+    pg.clock.advance(minutes=9)
+    assert pg.sim.member(g.chat, g.bob)["status"] == "restricted"
+    pg.clock.advance(minutes=1)
+    assert pg.sim.member(g.chat, g.bob)["status"] == "member"   # 10 minutes on Telegram's clock, not 15
+    pg.clock.advance(minutes=50)
+    assert pg.sim.member(g.chat, g.carol)["status"] == "left"   # the ban ended after an hour, not 65 minutes
+
+
 async def test_a_30_second_mute_is_sent_with_room_to_arrive(pg, group):
     """A 30 s mute sent as exactly 30 s would reach Telegram a moment later as under 30 s — forever. It goes out
     as 40 s (SEND_MARGIN), so it is temporary however long the request takes."""
