@@ -33,7 +33,7 @@ from bot.texts import schedule_flow as texts
 from bot.texts import schedules as schedule_texts
 from bot.telegram_port import user_info
 from handlers.base import answer_query, best_effort, edit_query_message, reader_translator, render_error, reply
-from handlers.schedules import _content, _html_from
+from handlers.schedules import _content, _html_from, is_forum
 
 CALLBACK_PATTERN = r"^sch:"
 TIMES = ("07:00", "08:00", "09:00", "10:00", "12:00", "15:00", "18:00", "20:00", "21:00", "22:00")
@@ -233,14 +233,9 @@ async def _place(context: BotContext, message: Message, user_id: int) -> Place:
     context.actor = remote.actor
     context.tr = await reader_translator(context.services, user_id,
                                          (await context.services.groups.settings(remote.group.chat_id)).language)
-    return Place(remote.group.chat_id, await _is_forum(context, remote.group.chat_id), title=remote.group.title)
-
-
-async def _is_forum(context: BotContext, chat_id: int) -> bool:
-    """Whether the connected group has topics on now (getChat: a group may turn them on or off). Telegram not
-    answering: no topic to choose, the post goes to General as the one-line command typed in private would."""
-    chat = await best_effort(f"read whether {chat_id} is a forum", lambda: context.bot.get_chat(chat_id))
-    return bool(chat is not None and chat.is_forum)
+    # Telegram not answering whether it is a forum: no topic to choose (the post goes to General, as the one-line
+    # command typed in private without topic:N would).
+    return Place(remote.group.chat_id, bool(await is_forum(context, remote.group.chat_id)), title=remote.group.title)
 
 
 def _for_here(context: BotContext, place: Place, message: Message | None) -> bool:

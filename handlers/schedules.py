@@ -18,7 +18,7 @@ from bot.services.rules import INACTIVITY_WORK
 from bot.services.schedules import Content
 from bot.texts import schedules as texts
 from bot.texts import translator
-from handlers.base import command, delete_work, message_link, render_error, reply, settle
+from handlers.base import best_effort, command, delete_work, message_link, render_error, reply, settle
 from storage.schedules import Claim, Deferred, Schedule
 
 log = logging.getLogger(__name__)
@@ -225,6 +225,13 @@ def _content(message: Message, body_html: str) -> Content:
     return Content(tuple(variants), photo, tuple(buttons))
 
 
+async def is_forum(context: BotContext, chat_id: int) -> bool | None:
+    """Whether a group has topics on now, as Telegram says (getChat: a group may turn them on or off — and a command
+    run from private chat on a connected group does not carry the group's own chat); None if Telegram did not answer."""
+    chat = await best_effort(f"read whether {chat_id} is a forum", lambda: context.bot.get_chat(chat_id))
+    return None if chat is None else bool(chat.is_forum)
+
+
 def _id(context: BotContext, at: int = 0, of: int | None = None) -> int:
     args = context.args or []
     if len(args) != (at + 1 if of is None else of + 1):
@@ -260,6 +267,10 @@ async def cmd_schedule(update: Update, context: BotContext) -> None:
     else:
         words = split_words(message.text or "")[1:]
         spec = parse(words)  # the content starts where the parsed words end
+        if spec.topic not in (None, "general"):  # topic:N where there are no topics would fail at every run
+            forum = bool(chat.is_forum) if context.elsewhere is None else await is_forum(context, chat.id)
+            if forum is False:
+                raise ScheduleError(reason="not_forum")
         content = _content(message, _html_from(message, _after_words(message.text or "", spec.content_start + 1)))
     here = message.message_thread_id if message.is_topic_message else None  # sent in a forum topic: posts there
     created = await context.services.schedules.create(chat.id, context.actor.user_id or None, words, content, here)

@@ -84,6 +84,8 @@ def schedule_error(_: Translator, err: ScheduleError) -> str:
                        "/schedule once DATE TIME post …").format(id=p.get("id")),
         "no_topics": _("The topic list is empty: add topics first (/topics add Your favourite tea, and why?), or "
                        "write the topic after topic."),
+        "not_forum": _("This group has no topics (a forum supergroup has them), so there is no topic to post in. "
+                       "Leave out topic:N."),
         "replace_once": _("replace deletes the previous copy, and a schedule that runs once has none. Leave out replace."),
         "pin_unused": _("pin pins a post, a quiz, a poll or a topic of the week; a {action} is not pinned. "
                         "Leave out pin.").format(action=_(ACTIONS.get(str(p.get("action")), str(p.get("action"))))),

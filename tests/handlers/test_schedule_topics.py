@@ -84,3 +84,27 @@ async def test_topics_in_chinese(pg):
     assert answer["text"] == f"定时任务 #1 已保存：daily 09:00 · 帖子 · 话题 {news}。下次运行：2026-12-01 09:00（UTC）。"
     assert (await ask(pg, owner, "/schedule daily 09:00 post topic:新闻 你好", chat))["text"] == (
         "第 4 个词（topic:新闻）：应为形如 topic:12 的论坛话题编号（见话题链接 t.me/c/…/12），或 topic:general。")
+
+
+async def test_topic_n_where_there_are_no_topics_is_refused_in_the_group_and_from_private(pg, group):
+    """`topic:N` in a group without topics was saved, and every run then failed ("Message thread not found"). It is
+    refused in one line (en, zh), whether typed in the group or in private chat on a connected group (Telegram asked
+    whether it is a forum); topic:general still means the chat itself; a connected forum takes topic:N."""
+    from tests.helpers import say
+
+    g = group
+    refused = "This group has no topics (a forum supergroup has them), so there is no topic to post in. Leave out topic:N."
+    assert await say(pg, g.owner, "/schedule daily 09:00 post topic:5 Hello", g.chat) == refused
+    await say(pg, g.owner, "/start")
+    await say(pg, g.owner, "/connect Tea Lovers")
+    assert await say(pg, g.owner, "/schedule daily 09:00 post topic:5 Hello") == "[Tea Lovers]\n" + refused
+    assert await pg.services.schedules.list(g.chat.id) == []
+    assert (await say(pg, g.owner, "/schedule daily 09:00 post topic:general Hello", g.chat)).startswith("Schedule #1 saved")
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert await say(pg, g.owner, "/schedule daily 09:00 post topic:5 你好", g.chat) == (
+        "本群没有话题（论坛超级群才有），所以没有可发的话题。请去掉 topic:N。")
+    chat, owner, _alice, news, _ = await forum(pg)
+    await say(pg, owner, "/start")
+    await say(pg, owner, "/connect Tea Forum")
+    assert (await say(pg, owner, f"/schedule daily 09:00 post topic:{news} Hello")).startswith(
+        f"[Tea Forum]\nSchedule #2 saved: daily 09:00 · post · topic {news}.")
