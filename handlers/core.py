@@ -31,7 +31,8 @@ def _role_arg(text: str | None) -> Role:
 @command("start", where="any")
 async def cmd_start(update: Update, context: BotContext) -> None:
     if update.effective_chat.type == ChatType.PRIVATE:
-        await reply(update, context, texts.start_private(context.tr))
+        in_a_group = update.effective_user is not None and await context.services.connections.in_any(update.effective_user.id)
+        await reply(update, context, texts.start_private(context.tr, in_a_group))
     else:
         await cmd_help(update, context)
 

@@ -159,7 +159,11 @@ def bot_added(_: Translator, title: str, is_admin: bool) -> str:
     return text
 
 
-def start_private(_: Translator) -> str:
+def start_private(_: Translator, in_a_group: bool = False) -> str:
+    """The private greeting. To someone Sticky already knows in one of its groups it says so instead of asking
+    them to add it to a group (a member reading "add me to your group" would think Sticky is not there yet)."""
+    if in_a_group:
+        return _("Hi! I'm Sticky. I run Telegram groups: roles, daily check-in and points, a points shop, invite rewards with newcomer screening, moderation, scheduled posts, loyalty and stats. I'm in your group already: /checkin and the rest work there. Here in private, /me, /history and /invite answer for your group, and admins can /connect to manage one from here. Type /help for commands.")
     return _("Hi! I'm Sticky. I run Telegram groups: roles, daily check-in and points, a points shop, invite rewards with newcomer screening, moderation, scheduled posts, loyalty and stats. Add me to your group and make me an admin to start. Here in private, /me, /history and /invite answer for your group, and admins can /connect to manage one from here. Type /help for commands.")
 
 

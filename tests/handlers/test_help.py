@@ -128,6 +128,25 @@ async def test_the_private_greeting_says_what_sticky_does_now_and_what_works_in_
         assert part in zh, part
 
 
+async def test_the_private_greeting_asks_to_add_sticky_only_of_someone_in_none_of_its_groups(pg, group):
+    """A member of a Sticky group who opened the private chat was told "Add me to your group and make me an admin
+    to start", as if Sticky were not there (found walking issue 13): she hears it is in her group already; someone
+    in no group of Sticky's still hears how to start — in English and Chinese."""
+    await say(pg, group.alice, "hello", group.chat)
+    member = await say(pg, group.alice, "/start")
+    assert "I'm in your group already: /checkin and the rest work there." in member
+    assert "Add me to your group" not in member
+    stranger = await say(pg, pg.sim.user("sam"), "/start")
+    assert "Add me to your group and make me an admin to start." in stranger
+    assert "in your group already" not in stranger
+    lin = pg.sim.user("lin", language_code="zh")
+    assert "把我加进你的群并设为管理员即可开始。" in await say(pg, lin, "/start")
+    pg.sim.join(group.chat, lin)
+    await say(pg, lin, "大家好", group.chat)
+    zh = await say(pg, lin, "/start")
+    assert "我已经在你的群里了：/checkin 等命令请在群里使用。" in zh and "把我加进" not in zh
+
+
 async def test_private_chat_follows_any_chinese_telegram_language(pg, group):
     """Telegram sends zh-hans, zh-CN, zh-TW…: each gets the Chinese private chat; en-GB and an unknown code English."""
     for code in ("zh-hans", "zh-CN", "zh-TW", "zh"):
