@@ -101,9 +101,15 @@ def is_duration(text: str) -> bool:
 
 
 def meant_as_duration(text: str) -> bool:
-    """A word shaped like a duration that is not one (-1h, 0m, +2d): a typo, never the start of a reason — taken
-    as one, `/ban @x -1h` would ban forever with the reason "-1h"."""
-    return re.fullmatch(r"[-+]?\d+[smhdw]([-+]?\d+[smhdw])*", text.strip().lower()) is not None and not is_duration(text)
+    """A word shaped like a duration that is not one (-1h, 0m, +2d, and a number with a unit Sticky does not take:
+    10min, 2days, 1hour, 10x, 10分钟): a typo, never the start of a reason — taken as one, `/ban @x -1h` or
+    `/mute @x 10min` would act forever with the reason "-1h" or "10min". An ordinal (3rd time) is a reason."""
+    word = text.strip().lower()
+    if is_duration(word):
+        return False
+    if re.fullmatch(r"[-+]?\d+[smhdw]([-+]?\d+[smhdw])*", word):
+        return True
+    return re.fullmatch(r"[-+]?\d+[^\W\d_]+", word) is not None and re.fullmatch(r"\d+(st|nd|rd|th)", word) is None
 
 
 def format_duration(duration: timedelta) -> str:

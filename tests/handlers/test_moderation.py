@@ -239,15 +239,19 @@ async def test_a_mistyped_duration_is_refused_not_read_as_a_reason(pg, group):
     a typo, refused with the durations that work, and nothing is done."""
     g = group
     await say(pg, g.bob, "hello", g.chat)
-    for command in ("/ban @bob -1h spam", "/mute @bob 0m", "/ban @bob +2d"):
+    # A number with a unit Sticky does not take is the same typo: /mute @bob 10min muted Bob forever, reason "10min".
+    for command in ("/ban @bob -1h spam", "/mute @bob 0m", "/ban @bob +2d", "/mute @bob 10min spam", "/ban @bob 2days",
+                    "/mute @bob 1hour", "/mute @bob 10x"):
         word = command.split()[2]
         assert await say(pg, g.admin, command, g.chat) == f"“{word}” is not a duration; use 30s, 10m, 2h, 7d or 2w.", command
     assert status(pg, g, g.bob)["status"] == "member"
     assert await modlog(pg, g) == []
     # A reason that starts with a number is still a reason.
     assert (await say(pg, g.admin, "/ban @bob 3 spam links", g.chat)).startswith("Bob is banned forever.")
+    assert (await say(pg, g.admin, "/mute @carol 3rd time", g.chat)).startswith("Carol is muted forever.")
     await say(pg, g.owner, "/lang zh", g.chat)
     assert await say(pg, g.admin, "/mute @carol -5m", g.chat) == "“-5m”不是时长；请用 30s、10m、2h、7d 或 2w。"
+    assert await say(pg, g.admin, "/mute @carol 10分钟", g.chat) == "“10分钟”不是时长；请用 30s、10m、2h、7d 或 2w。"
 
 
 async def test_at_admin_in_reply_reports_as_rose_does(pg, group):
