@@ -55,6 +55,24 @@ def parse_span(text: str) -> timedelta:
     return sum((timedelta(**{UNITS[u]: int(n)}) for n, u in SPAN.findall(text)), timedelta())
 
 
+def verb_hint(line: str) -> str | None:
+    """What a console verb typed without its argument, or with a wrong one, needs (`wait soon`, `join`, `alice
+    press`): a line saying its form, rather than the general "write name: text"."""
+    words = line.split()
+    if not words:
+        return None
+    verb = words[0].lower()
+    if verb == "wait":
+        return "wait takes a span: s, m, h, d, combined (wait 10s, wait 10m, wait 1h30m, wait 2d)"
+    if verb == "join":
+        return "join takes a name: join dave, or join dave via LINK (an invite link Sticky gave)"
+    if verb in ("leave", "promote", "demote"):
+        return f"{verb} takes a name: {verb} bob" + (" (or sticky)" if verb != "leave" else "")
+    if len(words) >= 2 and words[1].lower() == "press":
+        return f"press takes a button's label, or part of it: {words[0]} press Confirm"
+    return None
+
+
 class Screen:
     """Prints chats as they grow: new entries, and the final text of messages edited since they were shown — from
     several chats at once in the order things happened (a command typed in private, then what it did in the group,
@@ -190,6 +208,9 @@ class Session:
             if span_seconds(m["span"]) > LONGEST_WAIT.total_seconds():
                 self.note("wait moves the clock by at most 366 days (1h30m, 2d…)")
                 return
+            if span_seconds(m["span"]) == 0:
+                self.note("wait 0 moves nothing: give a span, such as wait 10s or wait 1h30m")
+                return
             before = self.pg.clock.now()
 
             def step(job) -> None:
@@ -234,6 +255,8 @@ class Session:
                 await self.pg.settle()
                 self.refresh()
             self.last[name] = sim.send(user, m["text"], group, reply_to=reply_to)
+        elif hint := verb_hint(line):
+            self.note(hint)
         else:
             print("? write `name: text`, or `help` for every verb", file=self.out)
 

@@ -400,3 +400,28 @@ async def test_with_screening_on_a_new_name_meets_the_check_before_its_first_lin
     assert len(checked) == 1 and checked[0] > lines.index("· Sticky lifted the restrictions on alice"), text
     assert "· the clock moved 2026-05-04 09:00:00 → 2026-05-04 09:00:10 UTC" in lines, text
     assert "· the clock moved 2026-05-04 09:00 → 2026-05-04 09:02 UTC" in lines, text
+
+
+async def test_a_verb_without_its_argument_says_the_form_it_takes_and_does_nothing():
+    """`wait`, `wait soon`, `join`, `promote`, `alice press` got the general "? write `name: text`" as if they were no
+    verb at all, and `wait 0s` printed the clock moving from 09:00 to 09:00 (found walking the console): each says the
+    form it takes, and nothing happens."""
+    out = io.StringIO()
+    steps = ["wait", "wait soon", "wait -5m", "wait 0s", "join", "join dave via", "leave", "promote", "demote",
+             "alice press", "hello there"]
+    assert await run_console(Config(), Typist(out, steps), out, start=START) == 0
+    lines = out.getvalue().splitlines()
+    shown = lines[lines.index("· wait takes a span: s, m, h, d, combined (wait 10s, wait 10m, wait 1h30m, wait 2d)"):-1]
+    assert shown == [
+        "· wait takes a span: s, m, h, d, combined (wait 10s, wait 10m, wait 1h30m, wait 2d)",
+        "· wait takes a span: s, m, h, d, combined (wait 10s, wait 10m, wait 1h30m, wait 2d)",
+        "· wait takes a span: s, m, h, d, combined (wait 10s, wait 10m, wait 1h30m, wait 2d)",
+        "· wait 0 moves nothing: give a span, such as wait 10s or wait 1h30m",
+        "· join takes a name: join dave, or join dave via LINK (an invite link Sticky gave)",
+        "· join takes a name: join dave, or join dave via LINK (an invite link Sticky gave)",
+        "· leave takes a name: leave bob",
+        "· promote takes a name: promote bob (or sticky)",
+        "· demote takes a name: demote bob (or sticky)",
+        "· press takes a button's label, or part of it: alice press Confirm",
+        "? write `name: text`, or `help` for every verb",
+    ]
