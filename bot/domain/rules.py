@@ -818,10 +818,13 @@ def _part(c: Cursor, role: str) -> Part:
     return Part(part.key, part.args, negate, None, part.source)
 
 
+TOO_LONG = "a rule of at most {n} characters"  # the hint of a rule too long: said as a whole (bot/texts/rules.py)
+
+
 def parse_rule(line: str, name: str = "") -> Rule:
     """One line → Rule. Raises RuleSyntaxError with the position and what was expected there."""
     if len(line) > MAX_RULE_LENGTH:
-        raise RuleSyntaxError(MAX_RULE_LENGTH, "a rule of at most {n} characters", "more", n=MAX_RULE_LENGTH)
+        raise RuleSyntaxError(MAX_RULE_LENGTH, TOO_LONG, "more", n=MAX_RULE_LENGTH)
     c = Cursor(line)
     c.word("when")
     triggers = [_part(c, "trigger")]

@@ -140,7 +140,7 @@ def parse_import(data: bytes | str) -> RuleSet:
             rule = parse_rule(line, name)
         except RuleSyntaxError as exc:
             raise _fail("rule", where=f"{where} ({name})", position=exc.position, expected=exc.expected,
-                        found=exc.found, line=line) from None
+                        found=exc.found, line=line, length=len(line), template=exc.template, hint=exc.params) from None
         rules.append((name, rule.source, enabled))
     lists = {}
     for name, items in lists_doc.items():

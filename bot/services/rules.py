@@ -181,7 +181,7 @@ class RulesService:
             return parse_rule(line)
         except RuleSyntaxError as exc:
             raise RuleError(reason="syntax", position=exc.position, expected=exc.expected, found=exc.found, line=line,
-                            template=exc.template, hint=exc.params) from None
+                            length=len(line), template=exc.template, hint=exc.params) from None
 
     async def add(self, chat_id: int, line: str, name: str | None = None) -> StoredRule:
         rule = self.parse(line)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.errors import UserError
 from bot.domain.moderation import Penalty, format_duration
-from bot.domain.rules import Part
+from bot.domain.rules import TOO_LONG, Part
 from bot.texts import N_, NC_, Translator
 from bot.texts.core import RIGHTS, name
 from bot.texts.core import name as _person
@@ -340,6 +340,10 @@ def rule_error(_: Translator, err: UserError) -> str:
         return blocklist_error(_, str(reason), str(p.get("value", "")), str(p.get("tag", "")))
     if err.code == "import":
         return import_error(_, err)
+    if reason == "syntax" and p.get("template") == TOO_LONG:
+        # Nothing at a position is wrong: the whole rule is too long (it said 'found “more”' and pointed at nothing).
+        return _("A rule is at most {n} characters; this one has {length}.").format(
+            n=dict(p.get("hint") or {}).get("n"), length=p.get("length"))
     if reason == "syntax":
         line, pos = str(p.get("line", "")), int(p.get("position", 0))
         shown = escape(line[max(0, pos - 30):pos]) + "👉" + escape(line[pos:pos + 30])
@@ -680,7 +684,8 @@ def import_error(_: Translator, err: UserError) -> str:
     reason = str(p.get("reason"))
     if reason == "rule":
         syntax = rule_error(_, UserError(reason="syntax", position=p.get("position"), expected=p.get("expected"),
-                                         found=p.get("found"), line=p.get("line")))
+                                         found=p.get("found"), line=p.get("line"), length=p.get("length"), template=p.get("template"),
+                                         hint=p.get("hint")))
         return _("Nothing was imported: {where} does not parse.").format(where=escape(str(p.get("where")))) + "\n" + syntax
     texts = {
         "none": _("Reply /rules_import to a file from /rules_export (or to its text), or put the text after the command."),

@@ -565,3 +565,19 @@ async def test_flood_mode_and_lock_refusals_list_keywords_with_their_meaning(pg,
         await say(pg, g.owner, "/lang zh", g.chat)
     answer = await say(pg, g.admin, text, g.chat)
     assert answer.startswith(said) and faults(answer) == [], answer
+
+
+async def test_a_rule_too_long_is_refused_as_a_whole_and_an_imports_syntax_error_speaks_the_groups_language(pg, group):
+    """A 1,200-character /rule add answered 'at character 1001: expected a rule of at most 1000 characters, found
+    “more”' and pointed 👉 into the middle of it — in Chinese with the English word 'more' (found walking issue 13
+    with bad input): it says the limit and the length. An import's rule that does not parse named what was expected
+    in English in a Chinese group; it is said in the group's language as /rule add says it."""
+    g = group
+    long_rule = "when message then reply " + "x" * 1176
+    assert await say(pg, g.admin, f"/rule add {long_rule}", g.chat) == "A rule is at most 1000 characters; this one has 1200."
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert await say(pg, g.admin, f"/rule add {long_rule}", g.chat) == "一条规则最多 1000 个字符；这条有 1200 个。"
+    said = await say(pg, g.owner, "/rules_import sticky_rules: 1\nrules:\n  - {name: bad, rule: when message and flood 6 then mute}", g.chat)
+    added = await say(pg, g.admin, "/rule add when message and flood 6 then mute", g.chat)
+    assert said.splitlines()[1:] == added.splitlines(), (said, added)
+    assert said.splitlines()[1] == "规则语法有误，第 26 个字符处：应为 in（在……之内）或 within（在……之内），实际为“then”。"  # not “in” or “within”
