@@ -12,6 +12,8 @@ from storage.members import MemberRepo
 
 NEXT_STEP_REPAIR = ("Next step: back up (python -m bot backup PATH), then run `python -m bot check --repair` to rebuild the"
                     " cached balances from the ledger, which is the record.")
+NEXT_STEP_NO_DATABASE = ("Next step: check database.path in the config file (--config PATH); the bot creates its database"
+                         " at its first start (python -m bot run).")
 NEXT_STEP_INTEGRITY = "Next step: stop the bot and restore the latest backup (python -m bot backup makes one)."
 
 
@@ -19,7 +21,7 @@ async def run_checks(config: Config, repair: bool = False) -> tuple[list[str], l
     """(problems, what to do next) — a repair, when asked for, is the next step taken."""
     path = Path(config.database.path)
     if not path.exists():
-        return [f"{path}: no database"], []
+        return [f"{path}: no database"], [NEXT_STEP_NO_DATABASE]
     db = Database(path, config.database.busy_timeout_ms)
     await db.open()
     try:

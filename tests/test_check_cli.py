@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.checks import NEXT_STEP_REPAIR
+from bot.checks import NEXT_STEP_NO_DATABASE, NEXT_STEP_REPAIR
 from bot.playground import Playground
 from tests.helpers import make_group, say
 
@@ -86,4 +86,7 @@ def test_check_without_a_database_fails(tmp_path, capsys):
     config = tmp_path / "config.yaml"
     config.write_text(f"database:\n  path: {tmp_path / 'nowhere.db'}\n", encoding="utf-8")
     assert main(["check", "--config", str(config)]) == 1
-    assert capsys.readouterr().out.strip() == f"{tmp_path / 'nowhere.db'}: no database"
+    # A new operator who runs check before the bot ever ran is told where to look, not only that it is missing.
+    assert capsys.readouterr().out.strip().splitlines() == [f"{tmp_path / 'nowhere.db'}: no database", NEXT_STEP_NO_DATABASE]
+    assert NEXT_STEP_NO_DATABASE == ("Next step: check database.path in the config file (--config PATH); the bot creates its"
+                                     " database at its first start (python -m bot run).")
