@@ -164,7 +164,7 @@ def spreader(_: Translator, group: str) -> str:
 
 def question_set(_: Translator, question: str, answers: tuple[str, ...]) -> str:
     return _("The group's question is now: {question} (accepted: {answers}). Use it with /set captcha_mode question.").format(
-        question=escape(question, quote=False), answers=escape(", ".join(answers), quote=False))
+        question=escape(question, quote=False), answers=escape(_.listed(answers), quote=False))
 
 
 def deep_link_welcome(_: Translator, group: str, url: str) -> str:

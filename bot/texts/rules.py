@@ -162,9 +162,11 @@ def modlog(_: Translator, rows: list[tuple[datetime, str, str, str, str | None, 
         return _("Nothing in the moderation log yet.")
     lines = [_("Moderation log (newest first):")]
     for at, action, target, actor, reason, dry in rows:
-        line = f"{at.astimezone(ZoneInfo(tz)):%m-%d %H:%M} {name(target)}: {_(ACTIONS.get(action, action))} — {name(actor)}"
-        if reason:
-            line += f" ({reason_text(reason)})"
+        line = _("{when} {target}: {action} — {actor}").format(
+            when=f"{at.astimezone(ZoneInfo(tz)):%m-%d %H:%M}", target=name(target), action=_(ACTIONS.get(action, action)),
+            actor=name(actor))
+        if reason:  # in Chinese a full-width colon and brackets: "Bob：封禁 — Owner（卖粉丝）"
+            line = _("{line} ({reason})").format(line=line, reason=reason_text(reason))
         if dry:
             line = _.joined(line, _("[dry run]"))
         if sum(len(x) + 1 for x in lines) + len(line) > 3500:  # one Telegram message holds 4096 characters

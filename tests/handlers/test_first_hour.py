@@ -257,3 +257,21 @@ async def test_a_member_muted_by_the_antiflood_rule_is_told_once_in_the_groups_l
     await pg.settle()
     assert not any("Carol 已被" in m.get("text", "") for m in pg.sim.replies(g.chat))
     assert pg.sim.member(g.chat, g.carol)["status"] == "member"
+
+
+async def test_the_modlog_and_the_captcha_answers_use_chinese_punctuation_in_a_chinese_group(pg, group):
+    """In a Chinese group /modlog read "Bob: 封禁 — Owner (卖粉丝)" and /setcaptcha "（可接受的答案：龙井, longjing）":
+    half-width colon, brackets and comma inside Chinese text (issue 13, Chinese typography; found walking /help's
+    examples). English is unchanged."""
+    g = group
+    await say(pg, g.admin, "/mute @bob 2h flooding", g.chat)
+    assert (await say(pg, g.admin, "/modlog", g.chat)).splitlines()[1] == "03-02 09:00 Bob: muted — Admin (flooding)"
+    assert await say(pg, g.admin, "/setcaptcha Which tea is green? | longjing; 龙井", g.chat) == (
+        "The group's question is now: Which tea is green? (accepted: longjing, 龙井). Use it with /set captcha_mode question.")
+    await say(pg, g.owner, "/lang zh", g.chat)
+    await say(pg, g.admin, "/ban @carol 7d 卖粉丝", g.chat)
+    log = (await say(pg, g.admin, "/modlog", g.chat)).splitlines()
+    assert log[1] == "03-02 09:00 Carol：封禁 — Admin（卖粉丝）", log
+    assert log[2] == "03-02 09:00 Bob：禁言 — Admin（flooding）", log
+    assert await say(pg, g.admin, "/setcaptcha 哪种茶是绿茶？| 龙井；longjing", g.chat) == (
+        "本群的问题已设为：哪种茶是绿茶？（可接受的答案：龙井、longjing）。用 /set captcha_mode question 启用。")
