@@ -298,11 +298,15 @@ async def _buy(update: Update, context: BotContext, item_id: int) -> tuple[str |
         InlineKeyboardButton(ok, callback_data=cb_confirm(item_id, buyer.id, quote.item.cost, quote.nonce)),
         InlineKeyboardButton(cancel, callback_data=cb_cancel(item_id, buyer.id, quote.nonce)),
     ]])
-    await context.bot.send_message(
+    # Nothing is taken before Confirm, so a question Telegram did not post costs nothing: the presser is told to
+    # press again (as an alert), never "Something went wrong" (issue 9: one clear outcome).
+    sent = await attempt(f"shop question in {chat.id}", lambda: context.bot.send_message(
         chat.id, texts.confirm_prompt(context.tr, buyer.full_name, quote.item, quote.balance), reply_markup=markup,
         reply_parameters=ReplyParameters(query.message.message_id, allow_sending_without_reply=True),
-    )
-    return None, False
+    ))
+    if sent.done:
+        return None, False
+    return (texts.question_unsure(context.tr) if sent.unsure else texts.question_not_posted(context.tr)), True
 
 
 async def _confirm(update: Update, context: BotContext, item_id: int, cost: int, nonce: str) -> tuple[str | None, bool]:

@@ -176,6 +176,16 @@ def not_yours(_: Translator) -> str:
     return _("Only the member who pressed Buy can answer this.")
 
 
+def question_not_posted(_: Translator) -> str:
+    """Buy pressed, and Telegram did not post the purchase question (a flood wait, a refusal): nothing was taken."""
+    return _("Telegram did not take my question: press 🛒 again in a minute. Nothing was taken.")
+
+
+def question_unsure(_: Translator) -> str:
+    """Buy pressed, and Telegram did not answer the question's send (it may be in the group): nothing was taken."""
+    return _("Telegram did not answer: if no question appears in the group, press 🛒 again. Nothing was taken.")
+
+
 def stale_button(_: Translator) -> str:
     return _("This button is no longer valid; open /shop again.")
 

@@ -485,3 +485,63 @@ async def test_an_admin_who_lets_a_newcomer_talk_during_the_check_is_not_overrul
     assert pg.sim.message(group.chat, said["message_id"]) is not None
     await sweep_later(pg)
     assert can_send(pg, group.chat, dave)
+
+
+# ================================================================ the calls around a decided check and the Buy press
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("method", ["deleteMessage", "sendMessage"])
+async def test_a_passed_check_whose_prompt_removal_or_welcome_fails_lets_them_in_and_welcomes_once_at_most(pg, group, fault, method):
+    """After a right answer Sticky deletes the prompt and sends the welcome: a fault on either (429, network, a
+    timeout after the call, 403, message not found) never keeps the newcomer out, never says something went wrong,
+    and the welcome is never sent twice — also after the sweep has run again."""
+    await screened_group(pg, group)
+    dave, check = await newcomer(pg, group.chat)
+    FAULTS[fault](pg.sim, method)
+    await press(pg, group.chat, dave, check)
+    assert can_send(pg, group.chat, dave)
+    assert (await pg.services.funnel.repo.check(check.id)).status == "passed"
+    pg.sim.clear_faults()
+    await sweep_later(pg)
+    await sweep_later(pg)
+    welcomes = [t for t in texts_in(pg, group.chat) if "Welcome" in t and "Dave" in t]
+    assert len(welcomes) <= 1, welcomes
+    assert INTERNAL not in texts_in(pg, group.chat)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("method", ["sendMessage", "answerCallbackQuery", "sendChatAction"])
+async def test_a_buy_press_whose_calls_fail_takes_nothing_and_a_second_press_asks_once(pg, group, fault, method):
+    """The Buy press asks Telegram whether the buyer can be written to (a chat action), then posts the question and
+    answers the press: a fault on any of these takes no point and makes no order, says nothing went wrong (a question
+    Telegram did not post answered 'Something went wrong' and logged a traceback), and Buy pressed again once
+    Telegram is fine asks one question."""
+    g = group
+    item = await add(pg, g, "Game key | 50")
+    await say(pg, g.admin, f"/addcodes {item} AAA-111", g.chat)
+    await fund(pg, g.chat, g.alice, 100)
+    pg.sim.send(g.alice, "/start")
+    await pg.settle()
+    await say(pg, g.alice, "/shop", g.chat)
+    shelf_message = pg.sim.replies(g.chat)[-1]
+    FAULTS[fault](pg.sim, method)
+    query_id = pg.sim.press(g.alice, shelf_message, f"shop:buy:{item}")
+    await pg.settle()
+    assert await orders(pg, g.chat) == [] and await balance(pg, g.chat, g.alice) == 100
+    assert INTERNAL not in texts_in(pg, g.chat) + texts_in(pg, g.alice)
+    if method == "sendMessage":  # the question did not go out (or no answer came): the presser is told, privately
+        [told] = [c.params for c in pg.sim.calls("answerCallbackQuery") if c.params["callback_query_id"] == query_id]
+        assert told.get("show_alert") and told.get("text") == (
+            "Telegram did not answer: if no question appears in the group, press 🛒 again. Nothing was taken."
+            if fault in ("network", "timeout") else
+            "Telegram did not take my question: press 🛒 again in a minute. Nothing was taken.")
+    pg.sim.clear_faults()
+    before = [m for m in pg.sim.replies(g.chat) if any(d.startswith("shop:ok:") for d in buttons(m))]
+    _answer, prompt = await open_confirm(pg, g, g.alice, item)
+    after = [m for m in pg.sim.replies(g.chat) if any(d.startswith("shop:ok:") for d in buttons(m))]
+    assert len(after) == len(before) + 1
+    ok = next(d for d in buttons(prompt) if d.startswith("shop:ok:"))
+    pg.sim.press(g.alice, prompt, ok)
+    await pg.settle()
+    assert [r[-1] for r in await orders(pg, g.chat)] == ["fulfilled"] and await balance(pg, g.chat, g.alice) == 50
