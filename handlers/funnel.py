@@ -557,10 +557,18 @@ async def on_private_text(update: Update, context: BotContext) -> None:
 
 async def on_start_payload(update: Update, context: BotContext) -> None:
     """/start ref_<code> (a member's deep link) and /start cap_<check> (the group's question, asked privately).
-    Runs before the core /start and stops there: one answer per /start."""
+    Runs before the core /start and stops there: one answer per /start. A plain /start from a newcomer whose
+    question is waiting (they opened the chat themselves, not by the prompt's button) is asked it too; from anyone
+    else it goes on to the core /start's greeting."""
     payload = (context.args or [""])[0]
     s = context.services
     who = update.effective_user
+    if not payload:
+        check = await s.funnel.typed_check(who.id)
+        if check is None:
+            return
+        await reply(update, context, await _prompt_text(context, check, await _tr(context, check.chat_id), "", private=True))
+        raise ApplicationHandlerStop()
     try:
         if payload.startswith("ref_"):
             link = await s.funnel.claim(payload.removeprefix("ref_"), who.id)

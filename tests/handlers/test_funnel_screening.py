@@ -89,6 +89,24 @@ async def test_question_mode_is_answered_in_private(pg, group):
     assert "There is no question waiting for you." == await say(pg, dave, f"/start cap_{check.id}")
 
 
+async def test_a_newcomer_who_opens_the_private_chat_himself_is_asked_his_question(pg, group):
+    """A newcomer who opened the private chat with a plain /start (not by the prompt's button) got the greeting —
+    nothing about the question his entry waits on, though a typed answer there counts (found walking the console):
+    he is asked it, in the group's language; once answered, /start greets again."""
+    await say(pg, group.admin, "/setcaptcha What do we drink here? | tea", group.chat)
+    await screening_on(pg, group, "question")
+    dave, check = await newcomer(pg, group.chat)
+    asked = await say(pg, dave, "/start")
+    assert "What do we drink here?" in asked and "I'm Sticky" not in asked
+    assert await say(pg, dave, "tea") == "Correct! Welcome to Tea Lovers."
+    assert (await say(pg, dave, "/start")).startswith("Hi! I'm Sticky.")
+    await say(pg, group.owner, "/lang zh", group.chat)
+    await say(pg, group.admin, "/setcaptcha 我们喝什么？| 茶", group.chat)
+    erin, _check = await newcomer(pg, group.chat, "erin")
+    asked = await say(pg, erin, "/start")
+    assert "我们喝什么？" in asked and "I'm Sticky" not in asked
+
+
 async def test_timeout_removes_the_newcomer(pg, group):
     await screening_on(pg, group)
     dave, check = await newcomer(pg, group.chat)
