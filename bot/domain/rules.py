@@ -13,7 +13,6 @@ import functools
 import operator
 import re
 import unicodedata
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -258,15 +257,18 @@ class Window:
     (0 for none), about 100 B a member who said two things; not a list of a float and an int object per message
     (about 230 B), a (timestamp, key) tuple per message (56 B more each), nor a 50-slot deque of datetimes and
     strings (about 1 KB a member) — and a member whose last message is older than `horizon` before the newest one is
-    dropped now and then (no flood or duplicate condition looks further back than the group's longest window)."""
+    dropped now and then (no flood or duplicate condition looks further back than the group's longest window).
+    The group's own last GROUP_KEPT message times (groupflood) are one flat array of floats too, 8 B a message and
+    trimmed in one move each GROUP_KEPT records, not a deque of float objects (32 B a message)."""
 
     PRUNE_EVERY = 4096  # records between two passes over the members
+    GROUP_KEPT = 2000  # the group's messages groupflood counts among: the last this many
 
     def __init__(self, horizon: timedelta = timedelta(minutes=10), per_member: int = 50) -> None:
         self.horizon = horizon
         self.per_member = per_member
         self.by_member: dict[int, array[int]] = {}  # [at (us), key, at, key, …], oldest first
-        self.group: deque[float] = deque(maxlen=2000)
+        self.group: array[float] = array("d")  # the group's message times, oldest first; the last GROUP_KEPT count
         self._newest = float("-inf")
         self._records = 0
         self.fired: dict[tuple[int, int], datetime] = {}  # (rule id, user) -> when it last fired
@@ -292,6 +294,8 @@ class Window:
         if len(kept) > 2 * self.per_member:
             del kept[:2]
         self.group.append(at)
+        if len(self.group) >= 2 * self.GROUP_KEPT:
+            del self.group[: -self.GROUP_KEPT]
         if at > self._newest:
             self._newest = at
         self._records += 1
@@ -308,7 +312,7 @@ class Window:
         at = date.timestamp()
         since = at - within.total_seconds()
         if user_id is None:
-            return sum(1 for d in self.group if since < d <= at)
+            return sum(1 for d in self.group[-self.GROUP_KEPT:] if since < d <= at)
         at = round(at * 1_000_000)
         since = at - within // _US
         return sum(1 for d in self.by_member.get(user_id, ())[::2] if since < d <= at)
@@ -334,7 +338,7 @@ class Window:
         copy = Window(self.horizon, self.per_member)
         if user_id in self.by_member:
             copy.by_member[user_id] = array("q", self.by_member[user_id])
-        copy.group = deque(self.group, maxlen=self.group.maxlen)
+        copy.group = array("d", self.group)
         copy._newest = self._newest
         copy._records = 1  # never a prune in a copy
         copy.fired = {k: v for k, v in self.fired.items() if k[1] == user_id}

@@ -302,6 +302,23 @@ def test_a_quiet_member_is_forgotten_only_past_the_longest_window():
     assert not fires("when message and duplicate 2 in 10m then delete", msg("buy now"), window=window)
 
 
+def test_the_group_window_counts_its_last_messages_across_its_trims():
+    """groupflood counts among the group's last GROUP_KEPT messages; the window trims what is older than that in
+    one move now and then (memory), and the count is the same right before, right after and between trims."""
+    window = Window()
+    kept = Window.GROUP_KEPT
+    for i in range(3 * kept + 7):  # through two trims and on: message i at NOW - (3*kept+7 - i) ms
+        window.record(i % 90, NOW - timedelta(milliseconds=3 * kept + 7 - i), f"m{i}")
+        if i + 1 in (kept, 2 * kept - 1, 2 * kept, 2 * kept + 1, 3 * kept + 7):
+            seen = min(i + 1, kept)
+            assert window.count(None, NOW, timedelta(hours=1)) == seen
+            # 10.5 ms before the newest message: it and the 10 before it
+            assert window.count(None, NOW, timedelta(milliseconds=3 * kept + 7 - i + 10.5)) == min(seen, 11)
+    assert len(window.group) < 2 * kept
+    copy = window.copy_for(5)
+    assert copy.count(None, NOW, timedelta(hours=1)) == kept
+
+
 def test_cooldown_per_member():
     rule = parse_rule("when message then xp +5, cooldown 1d", "xp")
     window = Window()
