@@ -213,6 +213,9 @@ def build_application(
     moderation_service.listeners.append(moderation.log_listener(app))
     # The rules engine hears what happens beyond messages, from the services where it happens (after their commits).
     s = app.bot_data.services
+    # Who wrote a received batch's messages is stored with the batch (one commit): their updates wait for no write.
+    s.members.registered = group_service.known
+    inbox.add_with_batch(s.members.with_batch)
     actions.on_protected = s.members.refresh_admins  # "user is an administrator": a promotion we missed
     s.members.rule_events = s.points.rule_events = s.funnel.rule_events = rules_service.feed
     rules_service.announcer = rules.announcer(s)

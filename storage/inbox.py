@@ -16,7 +16,7 @@ import json
 import logging
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -92,6 +92,11 @@ class RecentIds:
         return update_id in self._stray
 
 
+# What is written for a received batch in the transaction that records it (bot.services.inbox.InboxService.add_with_batch):
+# write(connection, ids recorded before) on the writer's thread — those ids are repeats, not new.
+BatchWrite = Callable[[sqlite3.Connection, set[int]], None]
+
+
 @dataclass(frozen=True)
 class Pending:
     update_id: int
@@ -116,12 +121,13 @@ class InboxRepo:
 
     # ---------------------------------------------------------------- receiving
 
-    async def record(self, updates: list[tuple[int, str]]) -> set[int]:
-        """Store a received batch in one transaction; returns the ids that were already in the inbox."""
+    async def record(self, updates: list[tuple[int, str]], with_batch: Sequence[BatchWrite] = ()) -> set[int]:
+        """Store a received batch in one transaction, with what goes with it (BatchWrite); returns the ids that were
+        already in the inbox."""
         if not updates:
             return set()
         at = iso(self.now())
-        return await self.db.write(_record, updates, at)
+        return await self.db.write(_record, updates, at, tuple(with_batch))
 
     async def unhandled(self) -> list[Pending]:
         """What was received and never handled, in Telegram's order."""
@@ -230,13 +236,16 @@ def _prune(conn: sqlite3.Connection, before: str) -> int:
     return conn.execute("DELETE FROM inbox WHERE handled_at IS NOT NULL AND handled_at < ?", (before,)).rowcount
 
 
-def _record(conn: sqlite3.Connection, updates: Iterable[tuple[int, str]], at: str) -> set[int]:
+def _record(conn: sqlite3.Connection, updates: Iterable[tuple[int, str]], at: str,
+            with_batch: tuple[BatchWrite, ...] = ()) -> set[int]:
     updates = list(updates)
     ids = [u for u, _ in updates]
     marks = ",".join("?" * len(ids))
     known = {r[0] for r in conn.execute(f"SELECT update_id FROM inbox WHERE update_id IN ({marks})", ids)}
     execute_values(conn, "INSERT INTO inbox(update_id, payload, received_at)", "(?, ?, ?)",
                    [(u, payload, at) for u, payload in updates if u not in known], "ON CONFLICT(update_id) DO NOTHING")
+    for write in with_batch:
+        write(conn, known)
     return known
 
 

@@ -234,6 +234,13 @@ class MemberRepo:
             " AND m.tg_role IS NOT NULL AND u.is_bot = 0 ORDER BY m.tg_role != 'owner', m.user_id", (chat_id,))
         return [r[0] for r in rows]
 
+    @staticmethod
+    def seen_in(conn: sqlite3.Connection, sightings: list[tuple[int, UserInfo, datetime, datetime | None]]) -> None:
+        """What seen() writes for each of these (chat, user, now, said_at), in the caller's transaction on the
+        writer's thread (storage.inbox.BatchWrite: with the batch of updates that brought them)."""
+        _write_sightings(conn, [(chat_id, user, iso(now), iso(said) if said is not None else None)
+                                for chat_id, user, now, said in sightings])
+
     async def seen(self, chat_id: int, user: UserInfo, now: datetime, said_at: datetime | None = None) -> None:
         """Someone spoke in the group: make sure we know them; a member we had as gone is back — unless the
         message (`said_at`) is older than their leaving, as an update Telegram delivers again after a restart is.

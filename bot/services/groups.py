@@ -83,6 +83,10 @@ class GroupService:
         self._known.add(new_id)
         return moved
 
+    def known(self, chat_id: int) -> bool:
+        """Registered here (its row exists), as far as this process knows."""
+        return chat_id in self._known
+
     async def ensure(self, chat_id: int, title: str, type_: str) -> bool:
         """First time we hear from a group (the 'added' event was missed): register it. True if new."""
         if chat_id in self._known:

@@ -12,11 +12,12 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
-from storage.inbox import HANDLING, InboxRepo, RecentIds
+from storage.inbox import HANDLING, BatchWrite, InboxRepo, RecentIds
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,21 @@ log = logging.getLogger(__name__)
 MARK_DELAY = 0.2
 # Telegram keeps an unconfirmed update for 24 hours and, after a week without updates, may start ids afresh.
 KEEP_HANDLED = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class WithBatch:
+    """What a service writes for a received batch in the transaction that records it (one commit, no wait later):
+    `write` on the writer's thread (storage.inbox.BatchWrite: it is given the ids recorded before, which are repeats),
+    then, once that commit is made, `written(those ids)` on the event loop. If the transaction fails with it, the batch
+    is recorded again without any of it, and `written` is not called."""
+
+    write: BatchWrite
+    written: Callable[[set[int]], None]
+
+
+# Asked for each received batch (the updates as Telegram sent them): what to write with it, or None.
+WithBatchMaker = Callable[[list[dict[str, Any]]], "WithBatch | None"]
 
 
 class InboxService:
@@ -38,6 +54,11 @@ class InboxService:
         self._remember = remember
         self._timer: asyncio.TimerHandle | None = None
         self._flushing: asyncio.Task | None = None
+        self._with_batch: list[WithBatchMaker] = []
+
+    def add_with_batch(self, maker: WithBatchMaker) -> None:
+        """`maker` is asked, for every received batch, what to write in the transaction that records it."""
+        self._with_batch.append(maker)
 
     # ---------------------------------------------------------------- arrival
 
@@ -46,7 +67,21 @@ class InboxService:
         batch = [u for u in updates if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
         if not batch:
             return []
-        known = await self.repo.record([(u["update_id"], json.dumps(u, ensure_ascii=False, separators=(",", ":"))) for u in batch])
+        rows = [(u["update_id"], json.dumps(u, ensure_ascii=False, separators=(",", ":"))) for u in batch]
+        extras = [a for a in self._batch_writes(batch) if a is not None]
+        try:
+            known = await self.repo.record(rows, [a.write for a in extras])
+        except Exception:
+            if not extras:
+                raise  # a failure here (disk full…) propagates: PTB does not take the batch, Telegram sends it again
+            # What goes with a batch is a saving, never a reason to refuse a batch (Telegram would send it again and again):
+            # recorded without it, and each update does that work in its turn.
+            log.warning("inbox: a received batch could not be recorded with what goes with it; recorded without it",
+                        exc_info=True)
+            known = await self.repo.record(rows)
+        else:
+            for extra in extras:
+                extra.written(known)
         fresh = []
         for update in batch:
             update_id = update["update_id"]
@@ -58,6 +93,15 @@ class InboxService:
         if len(self._repeats) > self._remember:  # repeats nobody asked about (e.g. filtered out): forget them
             self._repeats.clear()
         return fresh
+
+    def _batch_writes(self, batch: list[dict[str, Any]]) -> list[WithBatch | None]:
+        out: list[WithBatch | None] = []
+        for maker in self._with_batch:
+            try:
+                out.append(maker(batch))
+            except Exception:  # what goes with a batch is a saving, never a reason to refuse a batch
+                log.exception("inbox: what goes with a received batch could not be made (done later instead)")
+        return out
 
     def received(self, update_id: int) -> bool:
         """Already recorded by this process (polling, recovery): a webhook put need not record it again."""
@@ -194,3 +238,4 @@ class InboxService:
 
     async def prune(self) -> int:
         return await self.repo.prune(self.clock.now() - KEEP_HANDLED)
+

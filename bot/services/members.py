@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from bot.clock import Clock
 from bot.domain.errors import TargetError
@@ -12,6 +13,7 @@ from bot.domain.roles import Actor, Role, role_from, tg_role_from_status
 from bot.domain.rules import Event as RuleEvent, RuleEvents
 from bot.ports import TelegramPort
 from bot.services.activity import member_key
+from bot.services.inbox import WithBatch
 from storage.groups import GroupRepo
 from storage.members import Member, MemberRepo, UserInfo
 from storage.roles import RoleRepo, tg_change
@@ -83,6 +85,26 @@ class _Lru:
             self._old, self._new = self._new, {}
 
 
+def _sighting(message: Any) -> tuple[int, UserInfo, datetime] | None:
+    """(chat, sender, date) of a message (as Telegram sent it) that the middleware takes as its sender's sighting:
+    in a group, from a person (not a bot, not as a chat), not 'X left' nor a move to a supergroup. None otherwise,
+    and for anything not shaped as Telegram shapes it."""
+    if not isinstance(message, dict):
+        return None
+    chat, sender, date = message.get("chat"), message.get("from"), message.get("date")
+    if not (isinstance(chat, dict) and chat.get("type") in ("group", "supergroup") and isinstance(chat.get("id"), int)
+            and isinstance(sender, dict) and isinstance(sender.get("id"), int) and isinstance(sender.get("first_name"), str)
+            and isinstance(date, int) and not sender.get("is_bot")):
+        return None
+    if any(k in message for k in ("sender_chat", "left_chat_member", "migrate_to_chat_id", "migrate_from_chat_id")):
+        return None
+    username, last_name, language = sender.get("username"), sender.get("last_name"), sender.get("language_code")
+    if not all(v is None or isinstance(v, str) for v in (username, last_name, language)):
+        return None
+    user = UserInfo(sender["id"], sender["first_name"], username, last_name, False, language)
+    return chat["id"], user, datetime.fromtimestamp(date, timezone.utc)
+
+
 class MemberService:
     def __init__(
         self, members: MemberRepo, groups: GroupRepo, roles: RoleRepo, port: TelegramPort, clock: Clock,
@@ -100,6 +122,40 @@ class MemberService:
         # hash of what was stored (names, username, language), not the UserInfo and its strings: one int a member.
         self._seen: _Lru = _Lru(200_000)
         self._languages: _Lru = _Lru(50_000)  # user id -> the private language they chose (None: none)
+        # Whether a group is registered (its row exists): a sighting that comes with a received batch needs it.
+        self.registered: Callable[[int], bool] = lambda chat_id: False  # bot/app.py sets it
+
+    def with_batch(self, updates: list[dict[str, Any]]) -> WithBatch | None:
+        """Who wrote a received batch's messages, stored in the transaction that records the batch (InboxService.add_with_batch)
+        for those not stored yet: seen() then finds them stored, and their update waits for no write of its own (a
+        member's first message, or the first after a restart, was a write to wait for: 90 % of P1's updates). The
+        rows seen() writes, for the messages the middleware takes as sightings (_sighting), taken when the message
+        arrives instead of in its turn. A change of the member that is handled before the message (a leave, a join:
+        status_changed) forgets the sighting, so the message's own turn writes it again, after that change, as
+        before."""
+        sightings: list[tuple[int, int | tuple[int, int], int, tuple]] = []
+        now = self.clock.now()
+        for update in updates:
+            seen = _sighting(update.get("message"))
+            if seen is None:
+                continue
+            chat_id, user, said_at = seen
+            key, stored = member_key(chat_id, user.user_id), hash(user)
+            if self._seen.get(key) == stored or not self.registered(chat_id):
+                continue
+            sightings.append((update["update_id"], key, stored, (chat_id, user, now, said_at)))
+        if not sightings:
+            return None
+
+        def write(conn, known: set[int]) -> None:
+            self.members.seen_in(conn, [row for update_id, _, _, row in sightings if update_id not in known])
+
+        def written(known: set[int]) -> None:
+            for update_id, key, stored, _ in sightings:
+                if update_id not in known:  # a repeat is not handled again: its sighting is not taken either
+                    self._seen.put(key, stored)
+
+        return WithBatch(write, written)
 
     # Reads for handlers, one name each (handlers call services, services call storage).
 

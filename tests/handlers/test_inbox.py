@@ -11,6 +11,7 @@ from telegram import Update
 
 from bot.app import ALLOWED_UPDATES
 from bot.checks import ledger_matches_wallets
+from storage.db import iso
 from tests.handlers.funnel_helpers import join, link_of, referrals, run_job
 from tests.helpers import say, tick
 
@@ -376,8 +377,9 @@ async def test_chat_xp_held_past_its_bound_is_written_with_its_marks_before_the_
     for member in members:
         pg.sim.send(member, "a burst of chat", group.chat)
     updates = pg.sim.take_updates(ALLOWED_UPDATES)
-    await pg.deliver(updates)
+    await pg.deliver(updates[:3])
     await pg.services.points.idle()  # the third held update's XP started the early write; no flush has run
+    await pg.deliver(updates[3:])  # one held: below the bound, it waits for the flush
     marked = "SELECT update_id FROM inbox WHERE handled_at IS NOT NULL AND update_id = ?"
     written = []
     for member, update in zip(members, updates):  # written and marked together, or neither
@@ -529,3 +531,57 @@ async def test_a_message_a_rule_could_not_delete_earns_once_and_one_it_deleted_n
     assert await topic_xp(pg, group.chat, group.alice) == 7
     assert await pg.services.db.fetchval("SELECT COUNT(*) FROM inbox_stays") == 0
     assert await ledger_matches_wallets(pg.services.db) == []
+
+
+LAST_SEEN = "SELECT last_seen_at FROM members WHERE chat_id = ? AND user_id = ?"
+
+
+async def back_after_a_restart(pg, group) -> list[dict]:
+    """A restart (nothing in memory says who is stored), the group heard from once, then alice, bob and carol each
+    write: the updates as Telegram sent them, not delivered yet."""
+    await pg.restart()
+    await say(pg, group.owner, "good morning", group.chat)
+    pg.clock.advance(minutes=5)
+    for member in (group.alice, group.bob, group.carol):
+        pg.sim.send(member, "back again", group.chat)
+    return pg.sim.take_updates(ALLOWED_UPDATES)
+
+
+async def test_who_wrote_a_batch_is_stored_in_the_commit_that_records_it_and_no_message_waits_for_a_write(pg, group):
+    """A member's first message (or the first after a restart) stores its sender before the message goes further.
+    For the messages of one getUpdates answer that is done in the transaction that records the batch: once it is in
+    the inbox its senders are stored, and handling the messages writes no sighting of its own (each used to wait
+    for one)."""
+    updates = await back_after_a_restart(pg, group)
+    db, members = pg.services.db, (group.alice, group.bob, group.carol)
+    await pg.services.inbox.receive(updates)  # recorded; nothing handled yet
+    now = iso(pg.clock.now())
+    assert [await db.fetchval(LAST_SEEN, (group.chat.id, m.id)) for m in members] == [now] * 3
+    db.holds.reset()
+    await pg.deliver(updates)
+    assert "_write_sightings" not in db.holds.kinds()
+    await flush(pg)
+    assert [(await counted(pg, group.chat, m))[0] for m in members] == [2, 2, 2]  # the hello and this one
+
+
+async def test_a_batch_whose_senders_cannot_be_stored_with_it_is_recorded_and_handled_all_the_same(pg, group, monkeypatch):
+    """Storing the senders with the batch is a saving, never a reason to refuse the batch (Telegram would send it
+    again and again): if it fails, the batch is recorded without it and each message stores its sender in its turn."""
+    from storage.members import MemberRepo
+
+    def refuse(conn, sightings):
+        raise sqlite3.IntegrityError("FOREIGN KEY constraint failed")
+
+    updates = await back_after_a_restart(pg, group)
+    monkeypatch.setattr(MemberRepo, "seen_in", staticmethod(refuse))
+    db, members = pg.services.db, (group.alice, group.bob, group.carol)
+    before = [await db.fetchval(LAST_SEEN, (group.chat.id, m.id)) for m in members]
+    assert len(await pg.services.inbox.receive(updates)) == 3  # recorded, all three due
+    assert [await db.fetchval(LAST_SEEN, (group.chat.id, m.id)) for m in members] == before
+    await pg.deliver(updates)
+    now = iso(pg.clock.now())
+    assert [await db.fetchval(LAST_SEEN, (group.chat.id, m.id)) for m in members] == [now] * 3
+    await flush(pg)
+    await pg.services.inbox.flush()
+    assert (await pg.services.inbox.repo.counts())[0] == 0  # each handled
+    assert [(await counted(pg, group.chat, m))[0] for m in members] == [2, 2, 2]
