@@ -246,6 +246,16 @@ class ShopRepo:
         await tx.execute("UPDATE orders SET sending_since = ?, sends = sends + 1 WHERE id = ?", (iso(now), order_id))
 
     @staticmethod
+    async def claim_send(tx: aiosqlite.Connection, order_id: int, now: datetime, under_way_since: datetime) -> bool:
+        """Begin the send of a pending order's code unless one begun at or after `under_way_since` is under way."""
+        cur = await tx.execute(
+            "UPDATE orders SET sending_since = ?, sends = sends + 1"
+            " WHERE id = ? AND status = 'pending' AND (sending_since IS NULL OR sending_since < ?)",
+            (iso(now), order_id, iso(under_way_since)),
+        )
+        return cur.rowcount == 1
+
+    @staticmethod
     async def claim_resend(tx: aiosqlite.Connection, order_id: int, seen_sends: int, now: datetime) -> bool:
         """Begin the send again of an order left delivering, only if nobody did since it was read (sends unchanged)."""
         cur = await tx.execute(

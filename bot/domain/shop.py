@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.domain.errors import UsageError, UserError
@@ -16,7 +17,7 @@ __all__ = [
     "MAX_CODE_SENDS",
     "Buyable", "ItemSpec", "ShopError", "UnknownItemError", "ItemInactiveError", "SoldOutError", "TierTooLowError",
     "LimitReachedError", "PurchaseDoneError", "PriceChangedError", "PrivateChatNeededError", "UnknownOrderError",
-    "OrderDecidedError", "ShopInputError", "can_buy", "parse_item_spec", "parse_edit", "parse_codes", "parse_id",
+    "OrderDecidedError", "CodeSendingError", "ShopInputError", "can_buy", "parse_item_spec", "parse_edit", "parse_codes", "parse_id",
     "valid_nonce", "EDIT_FIELDS",
 ]
 
@@ -32,6 +33,11 @@ MAX_NOTE = 200  # a rejection reason
 # A code's private send begun this many times (the purchase, /fulfil, resends after restarts) without a recorded
 # outcome is not resent again at start: the order waits for an admin.
 MAX_CODE_SENDS = 3
+# A code send begun by this process less than this long ago is under way: nobody may decide its order meanwhile
+# (a /reject would refund a code that then arrives; a second /fulfil would send it twice). A send begun by an earlier
+# process is the start's to take on again (ShopService.resumable_sends), and one this old never got its answer
+# recorded (a fault after the send): then it is no longer taken to be under way.
+CODE_SEND_UNDER_WAY = timedelta(minutes=10)
 MAX_ID = 2**62
 
 _NONCE = re.compile(r"[A-Za-z0-9_-]{4,16}")
@@ -133,6 +139,16 @@ class OrderDecidedError(ShopError):
         super().__init__(order_id=order_id, status=status)
         self.order_id = order_id
         self.status = status
+
+
+class CodeSendingError(ShopError):
+    """The order's code is on its way to the buyer right now: deciding it now could refund a code that arrives."""
+
+    code = "code_sending"  # params: order_id
+
+    def __init__(self, order_id: int) -> None:
+        super().__init__(order_id=order_id)
+        self.order_id = order_id
 
 
 class ShopInputError(ShopError):

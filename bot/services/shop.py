@@ -10,13 +10,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from bot.clock import Clock
 from bot.domain.levels import Tier
 from bot.domain.points import Currency, InsufficientPointsError, Reason, ledger_key
 from bot.domain.shop import (
-    MAX_ACTIVE_ITEMS, MAX_CODE_SENDS, ItemInactiveError, OrderDecidedError, PriceChangedError, PrivateChatNeededError, PurchaseDoneError,
+    CODE_SEND_UNDER_WAY, MAX_ACTIVE_ITEMS, MAX_CODE_SENDS, CodeSendingError, ItemInactiveError, OrderDecidedError, PriceChangedError, PrivateChatNeededError, PurchaseDoneError,
     ShopInputError, SoldOutError, UnknownItemError, UnknownOrderError, can_buy, parse_edit, parse_item_spec, valid_nonce,
 )
 from storage.db import Database
@@ -217,9 +218,20 @@ class ShopService:
         return await self.repo.code_of(order.id)
 
     async def begin_send(self, order_id: int) -> None:
-        """Delivering: record that the order's code is about to be sent (by /fulfil, or again after a restart)."""
+        """Delivering (/fulfil): claim the send of a pending order's code, recorded before it starts. Refused while
+        another send of it is under way (CodeSendingError: the purchase's, a restart's, another admin's /fulfil), or
+        once the order is decided meanwhile (OrderDecidedError)."""
         async with self.db.transaction() as tx:
-            await ShopRepo.begin_send(tx, order_id, self.clock.now())
+            if await ShopRepo.claim_send(tx, order_id, self.clock.now(), self._under_way_since()):
+                return
+            order = await ShopRepo.order_in(tx, order_id)
+        if order is not None and order.status != "pending":
+            raise OrderDecidedError(order_id, order.status)
+        raise CodeSendingError(order_id)
+
+    def _under_way_since(self) -> datetime:
+        """A code send begun at or after this is under way (CODE_SEND_UNDER_WAY; to the second, as sends are stored)."""
+        return max(self.started_at, self.clock.now() - CODE_SEND_UNDER_WAY).replace(microsecond=0)
 
     async def send_failed(self, order_id: int, *, unsure: bool) -> None:
         """The code's send did not succeed: the order stays pending for an admin. unsure (a timeout, a network error:
@@ -304,6 +316,8 @@ class ShopService:
             raise ShopInputError("note_too_long", max=200)
         async with self.db.transaction() as tx:
             order = await self._pending_order(tx, chat_id, order_id)
+            if order.sending_since is not None and order.sending_since >= self._under_way_since():
+                raise CodeSendingError(order_id)  # refunding now would refund a code that may arrive in a moment
             refunded = await self._reverse(tx, order, "pending", actor_id, reason)
             await ShopRepo.end_send(tx, order_id)
             # A code that may have reached the buyer is never sold again; one never sent goes back on the shelf

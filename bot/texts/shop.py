@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.errors import UserError
 from bot.domain.points import InsufficientPointsError
 from bot.domain.shop import (
-    ItemInactiveError, LimitReachedError, OrderDecidedError, PriceChangedError, PrivateChatNeededError, PurchaseDoneError,
+    CodeSendingError, ItemInactiveError, LimitReachedError, OrderDecidedError, PriceChangedError, PrivateChatNeededError, PurchaseDoneError,
     ShopInputError, SoldOutError, TierTooLowError, UnknownItemError, UnknownOrderError,
 )
 from bot.texts import N_, Translator
@@ -81,6 +81,9 @@ def error(_: Translator, err: UserError, item: ShopItem | None = None) -> str:
         return _("There is no order #{id} in this group.").format(id=escape(str(p["order_id"])))
     if isinstance(err, OrderDecidedError):
         return _("Order #{id} is already {status}.").format(id=err.order_id, status=_(STATUS.get(err.status, err.status)))
+    if isinstance(err, CodeSendingError):
+        return _("Order #{id}'s code is being sent to the buyer right now; try again in a minute, once it has "
+                 "arrived or failed.").format(id=err.order_id)
     if isinstance(err, ShopInputError):
         return input_error(_, err)
     return _("That didn't work.")

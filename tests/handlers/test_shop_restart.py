@@ -4,6 +4,8 @@ marked), never a different one; the order ends fulfilled; and a /reject of an or
 refunds the points without putting that code back on sale."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from telegram import Update
 
@@ -11,6 +13,7 @@ import handlers.shop as shop_handlers
 from bot.app import ALLOWED_UPDATES
 from bot.context import BotContext
 from bot.domain.shop import MAX_CODE_SENDS
+from storage.db import iso
 from tests.handlers.test_inbox import crash
 from tests.handlers.test_shop import add, balance, buttons, fund, open_confirm, orders, stock
 from tests.helpers import say
@@ -125,3 +128,110 @@ async def test_an_order_cut_off_by_kill_after_kill_is_left_to_an_admin(pg, group
     assert len(codes_sent(pg, g.alice)) == 1  # not sent again
     assert [r[-1] for r in await orders(pg, g.chat)] == ["pending"]
     assert await say(pg, g.admin, f"/fulfil {order}", g.chat) == f"Order #{order} (Game key for Alice) is fulfilled. I told them privately."
+
+
+async def blocked_send(pg, monkeypatch):
+    """The code's private send held open until released: (started, release)."""
+    real, started, release = shop_handlers._send_code, asyncio.Event(), asyncio.Event()
+
+    async def held(*args, **kwargs):
+        started.set()
+        await release.wait()
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(shop_handlers, "_send_code", held)
+    return started, release
+
+
+async def handle_now(pg, updates) -> None:
+    """Handle these updates at once, beside whatever is running (an admin's command typed meanwhile)."""
+    await pg.services.inbox.receive(updates)
+    for update in updates:
+        await pg.app.process_update(Update.de_json(update, pg.app.bot))
+
+
+async def test_a_reject_while_the_code_is_on_its_way_is_refused_and_refunds_nothing(pg, group, monkeypatch):
+    """/reject of an order whose code is being sent at that moment (the purchase's own send, held open) would refund a
+    code that arrives a moment later: it is refused, and once the send is done the order is fulfilled, paid once."""
+    g = group
+    item = await add(pg, g, "Game key | 50")
+    await say(pg, g.admin, f"/addcodes {item} AAA-111", g.chat)
+    await fund(pg, g.chat, g.alice, 100)
+    pg.sim.send(g.alice, "/start")
+    await pg.settle()
+    _a, prompt = await open_confirm(pg, g, g.alice, item)
+    started, release = await blocked_send(pg, monkeypatch)
+    pg.sim.press(g.alice, prompt, next(d for d in buttons(prompt) if d.startswith("shop:ok:")))
+    confirm = asyncio.create_task(handle_now(pg, pg.sim.take_updates(ALLOWED_UPDATES)))
+    await asyncio.wait_for(started.wait(), 5)
+    [(order, *_rest)] = await orders(pg, g.chat)
+    pg.sim.send(g.admin, f"/reject {order} changed my mind", g.chat)
+    await asyncio.wait_for(handle_now(pg, pg.sim.take_updates(ALLOWED_UPDATES)), 5)
+    assert pg.sim.replies(g.chat)[-1]["text"] == (
+        f"Order #{order}'s code is being sent to the buyer right now; try again in a minute, once it has arrived or failed."
+    )
+    release.set()
+    await confirm
+    await pg.settle()
+    assert [m.rsplit("\n", 1)[-1] for m in codes_sent(pg, g.alice)] == ["AAA-111"]
+    assert [r[-1] for r in await orders(pg, g.chat)] == ["fulfilled"]
+    assert await balance(pg, g.chat, g.alice) == 50  # paid once, nothing refunded
+    assert await say(pg, g.admin, f"/reject {order}", g.chat) == f"Order #{order} is already ✅ fulfilled."
+    assert await pg.services.points.ledger.mismatches() == []
+
+
+async def test_a_second_fulfil_while_the_first_is_sending_is_refused_and_the_code_goes_once(pg, group, monkeypatch):
+    """An order whose code Telegram did not take at the purchase waits for an admin; two admins /fulfil it at once
+    (one from private chat, say): the second is told the code is on its way, and the buyer gets it once."""
+    g = group
+    item = await add(pg, g, "Game key | 50")
+    await say(pg, g.admin, f"/addcodes {item} AAA-111", g.chat)
+    await fund(pg, g.chat, g.alice, 100)
+    pg.sim.send(g.alice, "/start")
+    await pg.settle()
+    _a, prompt = await open_confirm(pg, g, g.alice, item)
+    pg.sim.network_error("sendMessage")  # the purchase's send gets no answer: pending, for an admin
+    pg.sim.press(g.alice, prompt, next(d for d in buttons(prompt) if d.startswith("shop:ok:")))
+    await pg.settle()
+    [(order, *_rest, status)] = await orders(pg, g.chat)
+    assert status == "pending" and codes_sent(pg, g.alice) == []
+    started, release = await blocked_send(pg, monkeypatch)
+    pg.sim.send(g.admin, f"/fulfil {order}", g.chat)
+    first = asyncio.create_task(handle_now(pg, pg.sim.take_updates(ALLOWED_UPDATES)))
+    await asyncio.wait_for(started.wait(), 5)
+    pg.sim.send(g.owner, f"/fulfil {order}", g.chat)
+    await asyncio.wait_for(handle_now(pg, pg.sim.take_updates(ALLOWED_UPDATES)), 5)  # not held behind the first send
+    assert pg.sim.replies(g.chat)[-1]["text"].startswith(f"Order #{order}'s code is being sent to the buyer right now")
+    release.set()
+    await first
+    await pg.settle()
+    assert len(codes_sent(pg, g.alice)) == 1
+    assert pg.sim.replies(g.chat)[-1]["text"] == f"Order #{order} (Game key for Alice) is fulfilled. I told them privately."
+    assert [r[-1] for r in await orders(pg, g.chat)] == ["fulfilled"]
+    assert await balance(pg, g.chat, g.alice) == 50
+
+
+async def test_a_send_whose_answer_was_never_recorded_does_not_block_the_order_for_good(pg, group, monkeypatch):
+    """A send begun long ago in this process whose answer was never written (a fault right after it) is no longer
+    taken to be under way: /reject works (and retires the code, which may have arrived); so does a zh refusal."""
+    g = group
+    item = await add(pg, g, "Game key | 50")
+    await say(pg, g.admin, f"/addcodes {item} AAA-111", g.chat)
+    await fund(pg, g.chat, g.alice, 100)
+    pg.sim.send(g.alice, "/start")
+    await pg.settle()
+    _a, prompt = await open_confirm(pg, g, g.alice, item)
+    pg.sim.network_error("sendMessage")
+    pg.sim.press(g.alice, prompt, next(d for d in buttons(prompt) if d.startswith("shop:ok:")))
+    await pg.settle()
+    [(order, *_rest)] = await orders(pg, g.chat)
+    async with pg.services.db.transaction() as tx:  # a send begun now whose answer is never recorded
+        await tx.execute("UPDATE orders SET sending_since = ?, sends = sends + 1 WHERE id = ?", (iso(pg.clock.now()), order))
+    await say(pg, g.admin, "/lang zh", g.chat)
+    assert await say(pg, g.admin, f"/reject {order}", g.chat) == f"订单 #{order} 的兑换码正在发给买家，请过一分钟、等它送达或失败后再试。"
+    pg.clock.advance(minutes=11)
+    answer = await say(pg, g.admin, f"/reject {order}", g.chat)
+    assert answer.startswith(f"订单 #{order}"), answer
+    assert [r[-1] for r in await orders(pg, g.chat)] == ["rejected"]
+    assert await balance(pg, g.chat, g.alice) == 100
+    assert await stock(pg, item) == 0  # retired: it may have reached her
