@@ -135,11 +135,11 @@ def parse_import(data: bytes | str) -> RuleSet:
             raise _fail("duplicate", where=where, name=name)
         seen.add(name)
         if not isinstance(line, str) or not isinstance(enabled, bool):
-            raise _fail("shape", where=f"{where} ({name})")
+            raise _fail("shape", where=where, rule=name)
         try:
             rule = parse_rule(line, name)
         except RuleSyntaxError as exc:
-            raise _fail("rule", where=f"{where} ({name})", position=exc.position, expected=exc.expected,
+            raise _fail("rule", where=where, rule=name, position=exc.position, expected=exc.expected,
                         found=exc.found, line=line, length=len(line), template=exc.template, hint=exc.params) from None
         rules.append((name, rule.source, enabled))
     lists = {}

@@ -681,6 +681,14 @@ def owner_only_button(_: Translator) -> str:
     return _("Only the group's owner can confirm an import.")
 
 
+def _import_where(_: Translator, p: dict) -> str:
+    """Where in the export a problem is: its path ("rules #3"), and the rule's name there when it has one."""
+    where = escape(str(p.get("where", "")))
+    if p.get("rule") is None:
+        return where
+    return _("{where} ({rule})").format(where=where, rule=escape(str(p["rule"])))
+
+
 def import_error(_: Translator, err: UserError) -> str:
     p = err.params
     reason = str(p.get("reason"))
@@ -688,7 +696,7 @@ def import_error(_: Translator, err: UserError) -> str:
         syntax = rule_error(_, UserError(reason="syntax", position=p.get("position"), expected=p.get("expected"),
                                          found=p.get("found"), line=p.get("line"), length=p.get("length"), template=p.get("template"),
                                          hint=p.get("hint")))
-        return _("Nothing was imported: {where} does not parse.").format(where=escape(str(p.get("where")))) + "\n" + syntax
+        return _("Nothing was imported: {where} does not parse.").format(where=_import_where(_, p)) + "\n" + syntax
     texts = {
         "none": _("Reply /rules_import to a file from /rules_export (or to its text), or put the text after the command."),
         "size": _("Nothing was imported: that is too big for a rules export (at most {n} bytes).").format(n=p.get("n")),
@@ -696,7 +704,7 @@ def import_error(_: Translator, err: UserError) -> str:
         "yaml": _("Nothing was imported: that is not readable YAML (line {line}: {problem}).").format(
             line=p.get("line"), problem=escape(str(p.get("problem", "")))),
         "shape": _("Nothing was imported: that is not a rules export from /rules_export (at {where}).").format(
-            where=escape(str(p.get("where", "")))),
+            where=_import_where(_, p)),
         "version": _("Nothing was imported: the file is version {version}, from a newer Sticky; this one reads up to version {supported}. Update Sticky first.").format(
             version=p.get("version"), supported=p.get("supported")),
         "name": _("Nothing was imported: “{name}” at {where} is not a name (lower-case letters, digits, _).").format(

@@ -580,4 +580,5 @@ async def test_a_rule_too_long_is_refused_as_a_whole_and_an_imports_syntax_error
     said = await say(pg, g.owner, "/rules_import sticky_rules: 1\nrules:\n  - {name: bad, rule: when message and flood 6 then mute}", g.chat)
     added = await say(pg, g.admin, "/rule add when message and flood 6 then mute", g.chat)
     assert said.splitlines()[1:] == added.splitlines(), (said, added)
+    assert said.splitlines()[0] == "没有导入任何内容：无法解析 rules #1（bad）。"  # the rule's name in full-width brackets
     assert said.splitlines()[1] == "规则语法有误，第 26 个字符处：应为 in（在……之内）或 within（在……之内），实际为“then”。"  # not “in” or “within”
