@@ -126,7 +126,11 @@ async def cmd_disconnect(update: Update, context: BotContext) -> None:
     tr = context.tr
     if group is not None and update.effective_chat.type == ChatType.PRIVATE:  # back to this person's own language
         tr = await private_translator(context.services, update.effective_user)
-    await reply(update, context, texts.not_connected(tr) if group is None else texts.disconnected(tr, group.title))
+    if group is None:
+        text = texts.not_connected(tr, await context.services.connections.administers_any(person_id(context)))
+    else:
+        text = texts.disconnected(tr, group.title)
+    await reply(update, context, text)
 
 
 async def on_connect_button(update: Update, context: BotContext) -> None:

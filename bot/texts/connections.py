@@ -52,8 +52,11 @@ def disconnected(_: Translator, title: str) -> str:
     return _("Disconnected: this private chat no longer manages {title}.").format(title=name(title))
 
 
-def not_connected(_: Translator) -> str:
-    return _("You are not connected to any group. /connect picks one.")
+def not_connected(_: Translator, admin: bool = True) -> str:
+    """/disconnect with no connection: to an admin of a Sticky group, how to make one; to anyone else, what it is for."""
+    if admin:
+        return _("You are not connected to any group. /connect picks one.")
+    return _("You are not connected to any group: connecting is how a group's admins manage it from this chat.")
 
 
 def acting_on(_: Translator, title: str) -> str:

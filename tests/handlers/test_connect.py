@@ -85,6 +85,11 @@ async def test_connect_refusals_each_get_one_clear_line(pg):
     assert await say(pg, g.alice, "/connect", g.chat) == (
         "Telegram says you are not an admin of Tea Lovers, so you can't manage it from here.")
     assert await say(pg, g.admin, "/disconnect") == "You are not connected to any group. /connect picks one."
+    # a member, who cannot connect, is not pointed to /connect (nor in Chinese)
+    assert await say(pg, g.alice, "/disconnect") == (
+        "You are not connected to any group: connecting is how a group's admins manage it from this chat.")
+    await say(pg, g.alice, "/language zh")
+    assert await say(pg, g.alice, "/disconnect") == "你没有连接任何群组：连接是群管理员在这里管理群组的方式。"
 
 
 async def test_connect_from_the_group_then_manage_it_in_private_and_disconnect(pg):
