@@ -127,14 +127,17 @@ async def cmd_badges(update: Update, context: BotContext) -> None:
 
 @command("top")
 async def cmd_top(update: Update, context: BotContext) -> None:
-    board, window = "points", "season"
+    board, window, period = "points", "season", None
     for arg in (a.lower() for a in context.args or []):
         if arg in BOARDS:
             board = arg
         elif arg in WINDOWS:
-            window = arg
+            window = period = arg
         else:
             raise UsageError()
+    if board == "streak" and period is not None:  # a streak runs up to today: showing it "for the week" would mislead
+        await reply(update, context, texts.top_streak_has_no_period(context.tr))
+        return
     chat_id = update.effective_chat.id
     s = context.services
     if board == "invites":

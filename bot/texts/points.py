@@ -286,6 +286,10 @@ def top(_: Translator, board: str, window: str, rows: Sequence[tuple[str, int]])
     return "\n".join(lines)
 
 
+def top_streak_has_no_period(_: Translator) -> str:
+    return _("The streak board has no period: a streak counts the days in a row up to today. Send /top streak.")
+
+
 def adjusted(_: Translator, who: str, amount: int, give: bool, balance: int) -> str:
     if give:
         return _.ngettext("{who} got +{n} point (balance {balance}).", "{who} got +{n} points (balance {balance}).", amount).format(

@@ -275,3 +275,17 @@ async def test_the_modlog_and_the_captcha_answers_use_chinese_punctuation_in_a_c
     assert log[2] == "03-02 09:00 Bob：禁言 — Admin（flooding）", log
     assert await say(pg, g.admin, "/setcaptcha 哪种茶是绿茶？| 龙井；longjing", g.chat) == (
         "本群的问题已设为：哪种茶是绿茶？（可接受的答案：龙井、longjing）。用 /set captcha_mode question 启用。")
+
+
+async def test_the_streak_board_with_a_period_says_it_has_none_instead_of_ignoring_it(pg, group):
+    """/top streak week used to show the current streaks titled as if nothing had been asked: a streak runs up to
+    today, so a period is refused in one line (both languages), and /top streak itself still answers."""
+    g = group
+    await say(pg, g.alice, "/checkin", g.chat)
+    for period in ("week", "month", "season", "all"):
+        pg.clock.advance(minutes=1)  # not a flood
+        assert await say(pg, g.bob, f"/top streak {period}", g.chat) == (
+            "The streak board has no period: a streak counts the days in a row up to today. Send /top streak.")
+    assert (await say(pg, g.bob, "/top streak", g.chat)).splitlines()[1:] == ["🥇 Alice — 1"]
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert await say(pg, g.bob, "/top week streak", g.chat) == "连签榜不分时段：连签天数一直算到今天。请发送 /top streak。"

@@ -418,8 +418,8 @@ async def test_top_boards_and_windows(pg, group):
         ("checkin", "season"): ["🥇 Alice — 2", "🥈 Bob — 2", "🥉 Carol — 1"],
         ("checkin", "month"): ["🥇 Bob — 2", "🥈 Carol — 1"], ("checkin", "week"): ["🥇 Bob — 2", "🥈 Carol — 1"],
     }
-    for window in ("week", "month", "season", "all"):  # a streak is alive or not, whatever the window
-        expected[("streak", window)] = ["🥇 Bob — 2", "🥈 Carol — 1"]
+    # A streak is alive or not, whatever the window: /top streak takes none (a period is answered with a line saying
+    # so: test_first_hour), and shows the current streaks.
     boards = {"points": "points earned", "xp": "XP", "checkin": "check-ins", "streak": "current streak"}
     windows = {"week": "this week", "month": "this month", "season": "this season", "all": "all time"}
     for (board, window), rows in expected.items():
@@ -428,6 +428,8 @@ async def test_top_boards_and_windows(pg, group):
         head = f"Top — {boards[board]}" + ("" if board == "streak" else f", {windows[window]}")
         assert text.splitlines() == [head, *rows], (board, window)
     assert (await say(pg, g.bob, "/top", g.chat)).splitlines()[1:] == everyone  # points, this season
+    pg.clock.advance(seconds=3)
+    assert (await say(pg, g.bob, "/top streak", g.chat)).splitlines() == ["Top — current streak", "🥇 Bob — 2", "🥈 Carol — 1"]
     usage = "Usage: /top [points|xp|checkin|streak|invites] [week|month|season|all]"
     pg.clock.advance(seconds=10)
     assert await say(pg, g.bob, "/top yesterday", g.chat) == usage
