@@ -13,7 +13,7 @@ from bot.texts.core import internal_error
 from bot.app import ALLOWED_UPDATES
 from handlers.funnel import RESTRICT_RETRY
 from tests.handlers.funnel_helpers import can_send, newcomer, pending, press, prompt_message, right, run_job, screening_on, time_out
-from tests.handlers.test_shop import add, balance, buttons, fund, open_confirm, orders, stock
+from tests.handlers.test_shop import balance, buttons, code_item_on_sale, open_confirm, orders, stock
 from tests.handlers.test_inbox import crash
 from tests.helpers import say
 
@@ -326,11 +326,7 @@ async def test_a_right_answer_handled_sixteen_minutes_late_after_downtime_lets_t
 async def code_item_bought(pg, g, fault: str | None, method: str = "sendMessage"):
     """Alice (who started the bot) buys a code item, with `fault` on `method` at the Confirm press.
     Returns (the item id, the order id or None, the confirm query's answers)."""
-    item = await add(pg, g, "Game key | 50")
-    await say(pg, g.admin, f"/addcodes {item} AAA-111", g.chat)
-    await fund(pg, g.chat, g.alice, 100)
-    pg.sim.send(g.alice, "/start")
-    await pg.settle()
+    item = await code_item_on_sale(pg, g)
     _a, prompt = await open_confirm(pg, g, g.alice, item)
     if fault:
         FAULTS[fault](pg.sim, method)
@@ -518,11 +514,7 @@ async def test_a_buy_press_whose_calls_fail_takes_nothing_and_a_second_press_ask
     Telegram did not post answered 'Something went wrong' and logged a traceback), and Buy pressed again once
     Telegram is fine asks one question."""
     g = group
-    item = await add(pg, g, "Game key | 50")
-    await say(pg, g.admin, f"/addcodes {item} AAA-111", g.chat)
-    await fund(pg, g.chat, g.alice, 100)
-    pg.sim.send(g.alice, "/start")
-    await pg.settle()
+    item = await code_item_on_sale(pg, g)
     await say(pg, g.alice, "/shop", g.chat)
     shelf_message = pg.sim.replies(g.chat)[-1]
     FAULTS[fault](pg.sim, method)

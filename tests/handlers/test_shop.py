@@ -68,6 +68,16 @@ async def add(pg, group, spec: str) -> int:
     return int(match.group(1))
 
 
+async def code_item_on_sale(pg, group, codes: str = "AAA-111") -> int:
+    """A code item "Game key" for 50 points holding `codes`, and Alice, who started the bot, with 100 points to buy it."""
+    item = await add(pg, group, "Game key | 50")
+    await say(pg, group.admin, f"/addcodes {item} {codes}", group.chat)
+    await fund(pg, group.chat, group.alice, 100)
+    pg.sim.send(group.alice, "/start")
+    await pg.settle()
+    return item
+
+
 async def shelf(pg, group, user=None) -> dict:
     await say(pg, user or group.alice, "/shop", group.chat)
     return last(pg, group.chat)

@@ -15,7 +15,7 @@ from bot.context import BotContext
 from bot.domain.shop import MAX_CODE_SENDS
 from storage.db import iso
 from tests.handlers.test_inbox import crash
-from tests.handlers.test_shop import add, balance, buttons, fund, open_confirm, orders, stock
+from tests.handlers.test_shop import balance, buttons, code_item_on_sale, fund, open_confirm, orders, stock
 from tests.helpers import say
 
 AGAIN = "(sent again after a restart)"
@@ -34,11 +34,7 @@ async def killed_during_delivery(pg, g, monkeypatch, point: str, *, resend_fails
     """Alice buys a code item holding two codes; the process is killed `point` ("before" / "after") the code's
     private message, then starts again on the same database (resend_fails: the network is down for the resend at
     start; earlier_sends: sends of this code that earlier restarts began and kills cut off too). Returns (item id, order id)."""
-    item = await add(pg, g, "Game key | 50")
-    await say(pg, g.admin, f"/addcodes {item} AAA-111 BBB-222", g.chat)
-    await fund(pg, g.chat, g.alice, 100)
-    pg.sim.send(g.alice, "/start")
-    await pg.settle()
+    item = await code_item_on_sale(pg, g, "AAA-111 BBB-222")
     _a, prompt = await open_confirm(pg, g, g.alice, item)
     real = shop_handlers._send_code
 
@@ -154,11 +150,7 @@ async def test_a_reject_while_the_code_is_on_its_way_is_refused_and_refunds_noth
     """/reject of an order whose code is being sent at that moment (the purchase's own send, held open) would refund a
     code that arrives a moment later: it is refused, and once the send is done the order is fulfilled, paid once."""
     g = group
-    item = await add(pg, g, "Game key | 50")
-    await say(pg, g.admin, f"/addcodes {item} AAA-111", g.chat)
-    await fund(pg, g.chat, g.alice, 100)
-    pg.sim.send(g.alice, "/start")
-    await pg.settle()
+    item = await code_item_on_sale(pg, g)
     _a, prompt = await open_confirm(pg, g, g.alice, item)
     started, release = await blocked_send(pg, monkeypatch)
     pg.sim.press(g.alice, prompt, next(d for d in buttons(prompt) if d.startswith("shop:ok:")))
@@ -184,11 +176,7 @@ async def test_a_second_fulfil_while_the_first_is_sending_is_refused_and_the_cod
     """An order whose code Telegram did not take at the purchase waits for an admin; two admins /fulfil it at once
     (one from private chat, say): the second is told the code is on its way, and the buyer gets it once."""
     g = group
-    item = await add(pg, g, "Game key | 50")
-    await say(pg, g.admin, f"/addcodes {item} AAA-111", g.chat)
-    await fund(pg, g.chat, g.alice, 100)
-    pg.sim.send(g.alice, "/start")
-    await pg.settle()
+    item = await code_item_on_sale(pg, g)
     _a, prompt = await open_confirm(pg, g, g.alice, item)
     pg.sim.network_error("sendMessage")  # the purchase's send gets no answer: pending, for an admin
     pg.sim.press(g.alice, prompt, next(d for d in buttons(prompt) if d.startswith("shop:ok:")))
@@ -215,11 +203,7 @@ async def test_a_send_whose_answer_was_never_recorded_does_not_block_the_order_f
     """A send begun long ago in this process whose answer was never written (a fault right after it) is no longer
     taken to be under way: /reject works (and retires the code, which may have arrived); so does a zh refusal."""
     g = group
-    item = await add(pg, g, "Game key | 50")
-    await say(pg, g.admin, f"/addcodes {item} AAA-111", g.chat)
-    await fund(pg, g.chat, g.alice, 100)
-    pg.sim.send(g.alice, "/start")
-    await pg.settle()
+    item = await code_item_on_sale(pg, g)
     _a, prompt = await open_confirm(pg, g, g.alice, item)
     pg.sim.network_error("sendMessage")
     pg.sim.press(g.alice, prompt, next(d for d in buttons(prompt) if d.startswith("shop:ok:")))
