@@ -30,9 +30,12 @@ class LoyaltyRepo:
 
         active = per_user(await self.db.fetchall(
             f"SELECT user_id, COUNT(DISTINCT day) FROM ({_ACTIVE}) GROUP BY user_id", (chat_id, s, e, chat_id, s, e)))
+        # A day with a message is one with more than its check-in: /checkin (or the check-in word) is itself a
+        # message, and a member who only ever checks in is the reward-driven archetype, not half of one.
         talk = per_user(await self.db.fetchall(
-            "SELECT user_id, SUM(messages > 0), SUM(replies) FROM activity_daily WHERE chat_id = ? AND day BETWEEN ? AND ?"
-            " GROUP BY user_id", (chat_id, s, e)))
+            "SELECT a.user_id, SUM(a.messages > (SELECT COUNT(*) FROM checkins c WHERE c.chat_id = a.chat_id"
+            " AND c.user_id = a.user_id AND c.day = a.day AND c.makeup = 0)), SUM(a.replies) FROM activity_daily a"
+            " WHERE a.chat_id = ? AND a.day BETWEEN ? AND ? GROUP BY a.user_id", (chat_id, s, e)))
         checkins = per_user(await self.db.fetchall(
             "SELECT user_id, COUNT(*) FROM checkins WHERE chat_id = ? AND day BETWEEN ? AND ? AND makeup = 0 GROUP BY user_id",
             (chat_id, s, e)))

@@ -5,7 +5,8 @@ care and speak for the group), with a reward-driven share telling mercenary from
   check-in regularity (check-in days ÷ observed days) reaches `checkin_regularity`;
 - attitude is high when at least one of: a confirmed referral, accepted feedback, `replies` replies to others, an
   NPS answer of 9–10 — and an NPS answer of 0–6 cancels one of them;
-- reward-driven share = (check-ins + shop orders) ÷ (check-ins + shop orders + days with a message).
+- reward-driven share = (check-ins + shop orders) ÷ (check-ins + shop orders + days with a message more than the
+  day's check-in).
 
 Segments, lowest first: none (neither), habitual (behaviour, not reward-driven, no attitude), mercenary (behaviour,
 reward-driven), latent (attitude without behaviour), committed (behaviour and attitude), fanatic (committed and

@@ -21,12 +21,32 @@ async def test_pyramid_places_members_and_explains_one(pg):
     text = await say(pg, g.admin, "/loyalty", g.chat)
     assert text.startswith("Loyalty of Tea Lovers (3 members, admins apart):")
     assert "habitual: 3" in text           # active on their one day here, no attitude yet; bob's check-in
-    assert "mercenary: 0" in text          # is half of what he did (under the 60% that makes a mercenary)
+    assert "mercenary: 0" in text          # is half of what he did (his hello the other half: under 60%)
     explained = await say(pg, g.admin, "/loyalty @alice", g.chat)
     assert explained.startswith("Alice is habitual.")
     assert "active on 1 of 1 days (100%; needs 25%)" in explained
     assert "Attitude: no referral" in explained
     assert (await say(pg, g.admin, "/loyalty @admin", g.chat)).startswith("Admin is not placed")
+
+
+async def test_a_member_who_only_checks_in_is_mercenary_and_one_who_also_talks_is_not(pg):
+    """The reward-driven share counts days with a message beyond the check-in: /checkin is itself a message, and
+    counted as one it made a check-in-only member half reward-driven (50 %), never mercenary."""
+    g = await make_group(pg)
+    for day in range(20):
+        await say(pg, g.bob, "/checkin", g.chat)
+        await say(pg, g.carol, "/checkin", g.chat)
+        pg.clock.advance(seconds=5)
+        await say(pg, g.carol, f"good morning, day {day}", g.chat)
+        await hp.job_flush(BotContext(pg.app))
+        pg.clock.advance(days=1)
+    bob = await say(pg, g.admin, "/loyalty @bob", g.chat)
+    assert bob.startswith("Bob is mercenary."), bob
+    # 20 check-ins against one day of talk (his hello when the group began): his /checkin days are no days of talk
+    assert "Reward-driven share (check-ins and orders against days with a message): 95%" in bob
+    carol = await say(pg, g.admin, "/loyalty @carol", g.chat)
+    assert carol.startswith("Carol is habitual."), carol  # half her doings are check-ins: under the 60 %
+    assert "Reward-driven share (check-ins and orders against days with a message): 50%" in carol
 
 
 async def test_movers_since_the_week_began(pg):
