@@ -41,10 +41,12 @@ class LoyaltyService:
         week = week_start(today)
         snapshot = await self.repo.snapshot(chat_id, week)
         taking = snapshot is None
-        before = {u: s.segment for u, s in states.items()} if taking else snapshot
         placements = {u: ld.place(s, t) for u, s in signals.items()}
         settled = {u: ld.settle(states.get(u), p.segment, today, t.grace_days) for u, p in placements.items()}
-        await self.repo.save(chat_id, settled, [u for u in states if u not in signals], week, before if taking else None)
         now = {u: s.segment for u, s in settled.items()}
+        # The week's snapshot is where everyone stands at its first look (the weekly report's, when it is on): what
+        # the report a week later compares with. That first look itself shows the moves since the look before it.
+        await self.repo.save(chat_id, settled, [u for u in states if u not in signals], week, now if taking else None)
+        before = {u: s.segment for u, s in states.items()} if taking else snapshot
         moved = [(u, a, b) for u, a, b in ld.movers(before, now) if a is not None]
         return LoyaltyView(ld.pyramid(now), moved, sum(1 for u in now if u not in before), placements, settled, signals)

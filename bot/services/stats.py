@@ -64,8 +64,10 @@ async def weekly_report(stats: "StatsService", loyalty, funnel, nps, chat_id: in
         return None
     week, report, lifecycle, cohort = weekly
     view = await loyalty.refresh(chat_id, at)  # also snapshots this week's start if nothing did yet
-    before, after = await loyalty.snapshot(chat_id, week), await loyalty.snapshot(chat_id, week + timedelta(days=7))
-    movers = None if before is None or after is None else [m for m in movers_between(before, after) if m[1] is not None]
+    # Who moved in the reported week: where everyone stood at its first look (its start, when reports are on) against
+    # where they stand now, at its end.
+    before, after = await loyalty.snapshot(chat_id, week), {u: s.segment for u, s in view.states.items()}
+    movers = None if before is None else [m for m in movers_between(before, after) if m[1] is not None]
     return WeeklyReport(week, report, lifecycle, cohort, view.counts, movers, await funnel.numbers(chat_id),
                         await nps.summary(chat_id))
 

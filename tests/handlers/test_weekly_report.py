@@ -93,3 +93,29 @@ async def test_bad_report_words_get_one_clear_line(pg):
     answer = await say(pg, g.owner, "/schedule weekly mon 09:00 report everyone", g.chat)
     assert answer == "Word 5 (everyone): expected the end of the command, or group (the report goes to the admins in private unless it says group)."
     assert await pg.services.schedules.list(g.chat.id) == []
+
+
+async def test_the_movers_are_those_of_the_reported_week(pg):
+    """The report of a week names who moved in that week: Bob, who starts answering Alice during the week of 2 March,
+    is named by that week's report and not again by the next one (the report compared two snapshots each taken
+    before its look, so it named him a week late)."""
+    g = await a_week(pg)
+    await say(pg, g.owner, "/schedule weekly mon 09:00 report", g.chat)
+    pg.clock.set(MONDAY + timedelta(hours=1, seconds=5))
+    await tick(pg)  # the report of the week of 23 February: everyone placed
+    pg.clock.set(MONDAY + timedelta(days=2))
+    hello = next(m for m in pg.sim.messages(g.chat) if m.get("from", {}).get("id") == g.alice.id)
+    for i in range(6):  # during the week of 2 March Bob answers Alice: committed
+        pg.clock.advance(seconds=20)
+        pg.sim.send(g.bob, f"reply {i}", g.chat, reply_to=hello)
+    await pg.settle()
+    await hp.job_flush(BotContext(pg.app))
+    movers = lambda text: [line for line in text.splitlines() if "Movers" in line or "nobody changed" in line]  # noqa: E731
+    pg.clock.set(MONDAY + timedelta(days=7, hours=1, seconds=5))
+    await tick(pg)
+    week_of_bobs_move = reports(pg, g.owner)[-1]
+    pg.clock.set(MONDAY + timedelta(days=14, hours=1, seconds=5))
+    await tick(pg)
+    quiet_week = reports(pg, g.owner)[-1]
+    assert movers(week_of_bobs_move) == ["Movers (1): Bob none → committed"]
+    assert movers(quiet_week) == ["Movers: nobody changed segment this week."]
