@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.stats import PeriodCounts, days_between, trailing_counts, week_start
+from bot.domain.stats import PeriodCounts, days_between, lifecycle_of_sets, trailing_counts, week_start
 from storage.db import Database, iso
 
 # Humans only; admins apart on their days as admins (below). Bots are few: their ids are read once (a partial index).
@@ -512,8 +512,7 @@ def _lifecycle(conn: sqlite3.Connection, chat_id: int, week: date, tz: str) -> d
         " (SELECT user_id FROM member_events WHERE chat_id = ? AND event = 'join' AND at >= ? AND at < ?) AND "
         + _NOT_BOT.format(col="user_id") + " GROUP BY user_id HAVING MIN(at) >= ?", (chat_id, chat_id, lo, hi, lo))
         if not _admin_that_day(admins, u, local(at))}
-    return {"new": len(new), "returning": len((this & before) - new), "resurrecting": len(this - before - new),
-            "dormant": len(before - this - new)}
+    return lifecycle_of_sets(this, before, new)
 
 
 def _insert_days(conn: sqlite3.Connection, rows: list[tuple]) -> None:

@@ -132,6 +132,13 @@ def lifecycle(h: History, week: date) -> str | None:
     return None
 
 
+def lifecycle_of_sets(active: set[int], active_before: set[int], new: set[int]) -> dict[str, int]:
+    """lifecycle() for whole sets, as storage reads them: the members active in the week, those active in the week
+    before, and the week's new members (first joined in it; new outranks the rest)."""
+    return {"new": len(new), "returning": len((active & active_before) - new),
+            "resurrecting": len(active - active_before - new), "dormant": len(active_before - active - new)}
+
+
 def lifecycle_counts(histories: Iterable[History], week: date) -> dict[str, int]:
     """How many members stand where in the week (lifecycle), on their days as members (see History.admin_days); who
     was an admin on the day of their first join is no new member."""
