@@ -236,12 +236,12 @@ class Ctx:
 class CompiledLists:
     """A group's named lists as the conditions use them: per list its words' patterns and its domains."""
 
-    patterns: dict[str, tuple[re.Pattern[str], ...]]
+    patterns: dict[str, tuple[Any, ...]]  # RE2 patterns (words_patterns)
     domains: dict[str, frozenset[str]]
 
 
 def compile_lists(lists: dict[str, tuple[str, ...]]) -> CompiledLists:
-    return CompiledLists({name: tuple(word_pattern(w) for w in items) for name, items in lists.items()},
+    return CompiledLists({name: words_patterns(tuple(items)) for name, items in lists.items()},
                          {name: frozenset(d.lower().lstrip(".") for d in items) for name, items in lists.items()})
 
 
@@ -387,11 +387,37 @@ def normalise(text: str) -> str:
     return " ".join(stripped.casefold().split())
 
 
+# A word character as Python's \w knows it (letters, digits, underscore in any script), spelled for RE2, whose own
+# \w is ASCII only. Words are matched by RE2 (linear time): a list word with several wildcards, "c*a*s*i*n*o", cannot
+# make a long message backtrack for seconds, and a whole list is one alternation, one pass over the text.
+_WORD = r"[\p{L}\p{N}_]"
+_EDGE_LEFT, _EDGE_RIGHT = r"(?:^|[^\p{L}\p{N}_])", r"(?:[^\p{L}\p{N}_]|$)"
+_WORDS_PER_PATTERN = 256  # RE2 keeps a compiled program within a memory budget; a longer list is several patterns
+
+
+def _word_body(word: str) -> str:
+    return "".join(_WORD + "*" if ch == "*" else _WORD if ch == "?" else re.escape(ch) for ch in normalise(word))
+
+
+def _re2(pattern: str, max_mem: int = 8 << 20):
+    options = re2.Options()
+    options.log_errors = False  # a bad pattern is the admin's typo, answered in the chat, not a log line
+    options.max_mem = max_mem
+    return re2.compile(pattern, options)
+
+
 @functools.lru_cache(maxsize=8192)  # list words are compiled once, not per message
-def word_pattern(word: str) -> re.Pattern[str]:
-    """Whole-word match of a normalised word with * (any run) and ? (one character)."""
-    body = "".join(r"\w*" if ch == "*" else r"\w" if ch == "?" else re.escape(ch) for ch in normalise(word))
-    return re.compile(rf"(?<!\w){body}(?!\w)")
+def word_pattern(word: str):
+    """Whole-word match of a normalised word with * (any run of word characters) and ? (one character)."""
+    return _re2(f"{_EDGE_LEFT}(?:{_word_body(word)}){_EDGE_RIGHT}")
+
+
+@functools.lru_cache(maxsize=1024)
+def words_patterns(words: tuple[str, ...]) -> tuple[Any, ...]:
+    """Patterns any of which finds any of the words (whole words, as word_pattern): one per 256 words."""
+    chunks = [words[i:i + _WORDS_PER_PATTERN] for i in range(0, len(words), _WORDS_PER_PATTERN)]
+    return tuple(_re2(f"{_EDGE_LEFT}(?:{'|'.join(_word_body(w) for w in chunk)}){_EDGE_RIGHT}", 64 << 20)
+                 for chunk in chunks)
 
 
 def listed_in(text: str, items: Iterable[str]) -> list[str]:
@@ -413,10 +439,8 @@ EXTRAS = ("poll", "contact", "location", "game", "inline")
 
 def compile_regex(pattern: str) -> Callable[[str], bool]:
     """RE2 refuses what it cannot run in linear time (backreferences, lookaround): that is a ValueError here."""
-    options = re2.Options()
-    options.log_errors = False  # a bad pattern is the admin's typo, answered in the chat, not a log line
     try:
-        compiled = re2.compile(pattern, options)
+        compiled = _re2(pattern)
     except Exception as exc:  # re2.error
         raise ValueError(str(exc)) from None
     return lambda text: compiled.search(text) is not None
@@ -533,7 +557,7 @@ def _cond_words(c: Cursor) -> Part:
         words.append(c.take().value)
     if any(not normalise(w) for w in words):
         raise RuleSyntaxError(c.tok.pos, "a word that is not empty", "")
-    patterns = tuple(word_pattern(w) for w in words)
+    patterns = words_patterns(tuple(words))
     return Part("words", (tuple(words), None, patterns), source="words " + " ".join(_q(w) for w in words))
 
 

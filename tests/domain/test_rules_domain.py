@@ -332,6 +332,42 @@ def test_normalise():
     assert normalise("  ＨéLLo\u3000 World ") == "hello world"
 
 
+@pytest.mark.parametrize("word,text,expected", [
+    ("c*a*s*i*n*o", "visit cxxaxsxxinxo today", True),
+    ("c*a*s*i*n*o", "visit cxxaxsxxinx today", False),
+    ("c*a*s*i*n*o", "casin" * 820, False),  # the 4,096 letters of a message: backtracking here took minutes
+    ("*a*b*c*d*e*", "ab" * 2048, False),
+    ("????????????????x", "y" * 4096, False),
+    ("赌博", "今天 赌博 吗", True),  # word characters are every script's letters, not ASCII only
+    ("spam", "ｓｐａｍ!", True),
+    ("spam", "spamé", False),  # é is a letter after the word, so this is another word
+    ("sp*m", "sp_m", True),
+    ("b?t", "a bét", True),  # accents fold away before matching
+])
+def test_list_words_match_whole_words_in_linear_time(word, text, expected):
+    import time
+
+    from bot.domain.rules import listed_in, words_patterns
+
+    started = time.process_time()
+    assert bool(listed_in(text, [word])) is expected
+    assert any(p.search(normalise(text)) for p in words_patterns((word,))) is expected
+    assert time.process_time() - started < 1  # not a benchmark: the Python regex held the loop for seconds or more
+
+
+def test_a_long_list_is_matched_across_its_patterns_and_names_what_it_found():
+    from bot.domain.rules import listed_in, words_patterns
+
+    words = tuple(f"word{i}*" for i in range(600)) + ("needle",)
+    assert len(words_patterns(words)) == 3  # 256 words per pattern
+    ctx = Ctx((), (), {"big": words})
+    rule = parse_rule("when message and words in big then delete", "r")
+    assert evaluate(msg("a NEEDLE here"), [rule], MemberFacts(), Window(), NOW, ctx).effects
+    assert evaluate(msg("word599x too"), [rule], MemberFacts(), Window(), NOW, ctx).effects
+    assert not evaluate(msg("words599 neither"), [rule], MemberFacts(), Window(), NOW, ctx).effects
+    assert listed_in("word3 and the needle", words) == ["word3*", "needle"]
+
+
 # --- Rose's shortcuts ---------------------------------------------------------------------------------------------
 
 def test_flood_shortcuts_rewrite_only_their_part_of_the_rule():

@@ -75,7 +75,7 @@ def _old_holds(part, event, member, window, ctx, now) -> bool:
         result = k in event.extras
     elif k == "words":
         norm = _old_normalise(text)
-        patterns = [word_pattern(w) for w in ctx.lists.get(a[1], ())] if a[1] is not None else a[2]
+        patterns = [word_pattern(w) for w in (ctx.lists.get(a[1], ()) if a[1] is not None else a[0])]  # one by one
         result = any(p.search(norm) for p in patterns)
     elif k == "regex":
         result = a[1](text)

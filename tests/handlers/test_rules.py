@@ -582,3 +582,23 @@ async def test_a_rule_too_long_is_refused_as_a_whole_and_an_imports_syntax_error
     assert said.splitlines()[1:] == added.splitlines(), (said, added)
     assert said.splitlines()[0] == "没有导入任何内容：无法解析 rules #1（bad）。"  # the rule's name in full-width brackets
     assert said.splitlines()[1] == "规则语法有误，第 26 个字符处：应为 in（在……之内）或 within（在……之内），实际为“then”。"  # not “in” or “within”
+
+
+async def test_a_blocklist_word_full_of_wildcards_cannot_stall_the_bot(pg, group):
+    """Words are matched in linear time: a long message against "c*a*s*i*n*o" is judged at once, and a check-in in
+    another group is answered as usual (with Python's backtracking regex this held the event loop for minutes)."""
+    import asyncio
+
+    from tests.helpers import make_group
+
+    g = group
+    other = await make_group(pg, "Second")
+    await say(pg, g.admin, "/addblocklist (c*a*s*i*n*o, ?????????????x)", g.chat)
+    long_text = "casin" * 819
+    pg.sim.send(g.alice, long_text, g.chat)
+    spam = pg.sim.send(g.bob, long_text + "o", g.chat)
+    pg.sim.send(other.alice, "/checkin", other.chat)
+    await asyncio.wait_for(pg.settle(), 60)
+    assert deleted(pg, spam) and len(await pg.services.moderation.warns(g.chat.id, g.bob.id)) == 1
+    assert await pg.services.moderation.warns(g.chat.id, g.alice.id) == []
+    assert "Alice checked in" in pg.sim.replies(other.chat)[-1]["text"]
