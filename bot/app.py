@@ -22,7 +22,7 @@ from bot.config import Config
 from bot.context import BotContext, BotData, Services
 from bot.processor import ChatUpdateProcessor, StickyApplication
 from bot.ratelimit import FloodLimiter
-from bot.receiving import AnsweredRequest, InboxQueue, InboxRequest
+from bot.receiving import AnsweredRequest, InboxQueue, InboxRequest, dated_httpx_request
 from bot.domain.roles import Role
 from bot.services.activity import ActivityBuffer
 from bot.services.feedback import FeedbackService
@@ -156,7 +156,7 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     # PTB's own pool sizes: 256 connections for calls, one for getUpdates.
-    calls = request_factory() if request_factory is not None else HTTPXRequest(connection_pool_size=256)
+    calls = request_factory() if request_factory is not None else dated_httpx_request(connection_pool_size=256)
     updates_request = request_factory() if request_factory is not None else HTTPXRequest(connection_pool_size=1)
     answered = AnsweredRequest(calls, inbox.before_telegram_acts)
     builder = builder.request(answered).get_updates_request(InboxRequest(updates_request, inbox))
@@ -173,7 +173,7 @@ def build_application(
 
     groups, members, roles = GroupRepo(db), MemberRepo(db), RoleRepo(db)
     actions = Actions(ModerationPort(app.bot), clock)
-    answered.dated = actions.sending  # a sent message's date measures Telegram's clock against ours
+    answered.dated = actions.asking  # each answer's Date measures Telegram's clock against ours
     group_service = GroupService(groups, config, clock, actions.rights)
     points_service = PointsService(db, LedgerRepo(db), PointsRepo(db), group_service, config.points, clock, CampaignRepo(db))
     points_service.ride_with(inbox.repo)  # a message's chat XP commits with its update's handled mark

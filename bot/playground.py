@@ -11,6 +11,7 @@ from bot.app import ALLOWED_UPDATES, POLLS, build_application
 from bot.clock import FixedClock
 from bot.config import Config
 from bot.context import Services
+from bot.receiving import heard_date
 from bot.sim import FakeTelegram, SimRequest
 
 
@@ -69,7 +70,7 @@ class Playground:
         self.started = False
 
     def _build(self) -> Application:
-        return build_application(self.config, clock=self.clock, request_factory=lambda: SimRequest(self.sim),
+        return build_application(self.config, clock=self.clock, request_factory=lambda: SimRequest(self.sim, on_answer=heard_date),
                                  job_queue=SimJobQueue(self.clock) if self.drive_jobs else HandJobQueue())
 
     async def wait(self, span: timedelta, on_step=None) -> int:

@@ -8,15 +8,19 @@ Webhook: PTB answers Telegram's POST once it has put the update on the queue —
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import functools
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
+import httpx
 from telegram import Update
 from telegram.error import NetworkError
-from telegram.request import BaseRequest, RequestData
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.services.inbox import InboxService
 
@@ -40,30 +44,49 @@ def _description(payload: bytes) -> str:
     return str(body.get("description") or "no description") if isinstance(body, dict) else "no description"
 
 
-def _sent_date(payload: bytes) -> int | None:
-    """The date Telegram gave a message it sent for us (the first, for an album), or None."""
+# Telegram's clock, heard with each answer: the HTTP Date header (RFC 9110: a server's time when it answered, to the
+# second), or the simulator's clock. The request backend that hears it hands it, through this context variable, to
+# the AnsweredRequest call awaiting it (one per task, so calls in flight at once do not mix up their answers).
+_ANSWER_DATE: ContextVar[list[float] | None] = ContextVar("answer_date", default=None)
+
+
+def heard_date(unix: float) -> None:
+    """A request backend heard Telegram's time with an answer (a Unix time, whole seconds as the Date header has)."""
+    holder = _ANSWER_DATE.get()
+    if holder is not None:
+        holder.append(unix)
+
+
+@functools.lru_cache(maxsize=8)  # answers within one second carry the same header
+def _http_date(value: str) -> float | None:
     try:
-        result = json.loads(payload).get("result")
-    except (ValueError, AttributeError):
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
         return None
-    if isinstance(result, list):
-        result = result[0] if result else None
-    date = result.get("date") if isinstance(result, dict) else None
-    return date if isinstance(date, int) else None
+
+
+async def _date_header(response: httpx.Response) -> None:
+    if (value := response.headers.get("date")) and (unix := _http_date(value)) is not None:
+        heard_date(unix)
+
+
+def dated_httpx_request(**kwargs: Any) -> HTTPXRequest:
+    """PTB's HTTPXRequest, which also hears the Date header of each answer (see heard_date)."""
+    return HTTPXRequest(httpx_kwargs={"event_hooks": {"response": [_date_header]}}, **kwargs)
 
 
 class AnsweredRequest(BaseRequest):
     """A request backend, wrapped: a 5xx answer becomes TelegramAnswered (PTB makes it a bare NetworkError,
     which reads like "cannot reach"); before a call that makes Telegram act (anything but get…), `before_acting`;
-    a message sent (send…) hands its date to `dated` (Telegram's clock, measured: bot/services/actions.py)."""
+    each answer's date (Telegram's clock, heard_date) goes to `dated` (the lead measured: bot/services/actions.py)."""
 
     __slots__ = ("_inner", "_before_acting", "dated")
 
     def __init__(self, inner: BaseRequest, before_acting: Callable[[], Awaitable[None]] | None = None) -> None:
         self._inner = inner
         self._before_acting = before_acting
-        # Set by the app to the actions port's `sending`: called as a send goes out, it returns what takes the date.
-        self.dated: Callable[[], Callable[[int], None]] | None = None
+        # Set by the app to the actions port's `asking`: called as a request goes out, it returns what takes the date.
+        self.dated: Callable[[], Callable[[float], None]] | None = None
 
     @property
     def read_timeout(self) -> float | None:
@@ -88,15 +111,20 @@ class AnsweredRequest(BaseRequest):
         name = url.rsplit("/", 1)[-1].lower()
         if self._before_acting is not None and not name.startswith("get"):
             await self._before_acting()
-        dated = self.dated() if self.dated is not None and name.startswith("send") else None
-        code, payload = await self._inner.do_request(
-            url, method, request_data, read_timeout=read_timeout, write_timeout=write_timeout,
-            connect_timeout=connect_timeout, pool_timeout=pool_timeout,
-        )
+        dated = self.dated() if self.dated is not None else None
+        heard: list[float] = []
+        token = _ANSWER_DATE.set(heard)
+        try:
+            code, payload = await self._inner.do_request(
+                url, method, request_data, read_timeout=read_timeout, write_timeout=write_timeout,
+                connect_timeout=connect_timeout, pool_timeout=pool_timeout,
+            )
+        finally:
+            _ANSWER_DATE.reset(token)
+        if dated is not None and heard:  # any answer, even a refusal, says what time it is on Telegram
+            dated(heard[-1])
         if code >= 500:
             raise TelegramAnswered(code, _description(payload))
-        if dated is not None and code == 200 and (date := _sent_date(payload)) is not None:
-            dated(date)
         return code, payload
 
 

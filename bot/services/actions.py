@@ -24,10 +24,11 @@ KICK_HOLD = timedelta(minutes=5)
 # behind or ahead of it, so an until_date is counted from Telegram's now as best known: our clock moved by the lead
 # (how far Telegram's is ahead of ours; negative: behind). Two things show it. An update's date is Telegram's time
 # when it was sent, so Telegram's clock is at least that far ahead (a lower bound only: an update may arrive late —
-# a backlog after downtime is hours old). A message Sticky sends comes back with its date, Telegram's time between
-# our request and its answer (to the second): the lead lies between date − answered and date + 1 s − sent, and one
-# outside that range is moved to its middle. So a clock ahead of Telegram's no longer makes a 10-minute mute last 10
-# minutes plus the skew, nor one behind cut it short (off by at most half a second and half the round trip). A temporary
+# a backlog after downtime is hours old). Every answer to a call Sticky makes comes with Telegram's time between our
+# request and the answer (the HTTP Date header, to the second): the lead lies between date − answered and
+# date + 1 s − sent, and one outside that range is moved to its middle. getMe, as the bot starts, is the first. So a
+# clock ahead of Telegram's does not make a 10-minute mute last 10 minutes plus the skew, nor one behind cut it short
+# (off by at most half a second and half the round trip), from the first restriction after a start. A temporary
 # restriction is sent at least SEND_MARGIN beyond those 30 s (the request takes time to arrive).
 SEND_MARGIN = timedelta(seconds=10)
 _SECOND = timedelta(seconds=1)
@@ -85,12 +86,13 @@ class Actions:
             return
         self._lead = max(self._lead, date - self.clock.now())
 
-    def sending(self) -> Callable[[int], None]:
-        """A message is about to be sent: the callback for the date Telegram gives it (a Unix time), which measures
-        the lead from both sides (the range above)."""
+    def asking(self) -> Callable[[float], None]:
+        """A request is about to go to Telegram: the callback for the time Telegram answers it at (a Unix time, to
+        the second: the HTTP Date header), which measures the lead from both sides (the range above). Every answer
+        does — getMe as the bot starts, too — so the first restriction after a restart counts from Telegram's now."""
         sent = self.clock.now()
 
-        def answered(date: int) -> None:
+        def answered(date: float) -> None:
             at = datetime.fromtimestamp(date, timezone.utc)
             low, high = at - self.clock.now(), at + _SECOND - sent
             if not low <= self._lead <= high:

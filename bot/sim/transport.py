@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import email.parser
+import email.utils
 import email.policy
 import json
 import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -51,11 +53,13 @@ class SimRequest(BaseRequest):
     Long polling awaits in small steps instead of blocking, so the bot's event loop keeps running.
     """
 
-    __slots__ = ("_sim", "_poll_interval")
+    __slots__ = ("_sim", "_poll_interval", "_on_answer")
 
-    def __init__(self, sim: FakeTelegram, poll_interval: float = 0.02) -> None:
+    def __init__(self, sim: FakeTelegram, poll_interval: float = 0.02,
+                 on_answer: Callable[[int], None] | None = None) -> None:
         self._sim = sim
         self._poll_interval = poll_interval
+        self._on_answer = on_answer  # hears each answer's Date (a Unix time), as an httpx event hook would
 
     @property
     def read_timeout(self) -> float | None:
@@ -105,11 +109,14 @@ class SimRequest(BaseRequest):
             if state == "superseded":
                 return self._sim._conflict(token, api_method, params)
         try:
-            return self._sim.handle(token, api_method, params, files, block=False)
+            answer = self._sim.handle(token, api_method, params, files, block=False)
         except TransportFault as fault:  # what PTB's HTTPXRequest raises for the same trouble
             if fault.kind == "timeout":
                 raise TimedOut() from None
             raise NetworkError("httpx.ConnectError: All connection attempts failed") from None
+        if self._on_answer is not None:  # as an httpx response hook hears the Date header: Telegram's time, to the second
+            self._on_answer(int(self._sim.clock.now().timestamp()))
+        return answer
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -123,6 +130,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
         return None
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header of every answer: the simulated Telegram's clock, as the real one sends its own."""
+        return email.utils.formatdate(self.sim.clock.now().timestamp() if timestamp is None else timestamp, usegmt=True)
 
     def _serve(self) -> None:
         parts = urlsplit(self.path)

@@ -300,7 +300,7 @@ async def test_until_dates_count_from_telegrams_clock_when_ours_is_behind(pg, gr
 async def test_a_10_minute_mute_lasts_10_minutes_when_our_clock_is_ahead_of_telegrams(pg, group):
     """With the bot's clock 5 minutes ahead of Telegram's, until_date was counted from ours: a 10-minute mute lasted
     15 minutes on Telegram, a 1-hour ban 65. An update's date only says Telegram is at least that far along (it may
-    come late), but a message Sticky sends comes back dated by Telegram: that measures the lead from both sides, so
+    come late), but each answer to Sticky's calls is dated by Telegram: that measures the lead from both sides, so
     the next restriction ends when it should, and its reply says when in Telegram's time; a late update does not
     make one end early."""
     g = group
@@ -321,6 +321,61 @@ async def test_a_10_minute_mute_lasts_10_minutes_when_our_clock_is_ahead_of_tele
     assert pg.sim.member(g.chat, g.bob)["status"] == "member"   # 10 minutes on Telegram's clock, not 15
     pg.clock.advance(minutes=50)
     assert pg.sim.member(g.chat, g.carol)["status"] == "left"   # the ban ended after an hour, not 65 minutes
+
+
+@pytest.mark.parametrize("how", ["command", "antiflood"])
+async def test_the_first_mute_after_a_restart_counts_from_telegrams_clock(pg, group, how):
+    """After a restart Sticky had measured nothing yet: the first mute, before any message of its own came back
+    dated, was counted from our clock 5 minutes ahead and lasted 15 minutes. Every answer carries Telegram's time
+    (the HTTP Date header), getMe's as the bot starts among them, so the first restriction is right already."""
+    g = group
+    pg.sim.clock = _Ahead(pg.clock, -5)
+    telegram = pg.sim.clock
+    await pg.restart()
+    if how == "command":
+        pg.sim.send(g.admin, "/mute @bob 10m", g.chat)
+    else:
+        pg.clock.advance(minutes=1)  # the group's first hellos are out of the flood window
+        for i in range(6):
+            pg.sim.send(g.bob, f"msg {i}", g.chat)
+    await pg.settle()
+    assert pg.sim.calls("restrictChatMember")[-1].params["until_date"] == int((telegram.now() + timedelta(minutes=10)).timestamp())
+    pg.clock.advance(minutes=9, seconds=50)
+    assert pg.sim.member(g.chat, g.bob)["status"] == "restricted"
+    pg.clock.advance(seconds=10)
+    assert pg.sim.member(g.chat, g.bob)["status"] == "member"  # 10 minutes on Telegram's clock, not 15
+
+
+async def test_the_date_header_of_a_real_http_answer_measures_telegrams_clock():
+    """The production request backend (httpx) hears the Date header of each answer, here from the simulator's HTTP
+    server, whose clock is 5 minutes behind ours; a call in flight at the same time does not take another's date."""
+    import asyncio
+
+    from telegram.request import RequestData
+
+    from bot.clock import FixedClock
+    from bot.receiving import AnsweredRequest, dated_httpx_request
+    from bot.services.actions import Actions
+    from bot.sim import FakeTelegram
+    from bot.sim.transport import SimServer
+
+    ours = FixedClock()
+    sim = FakeTelegram(clock=_Ahead(ours, -5))
+    actions = Actions(None, ours)
+    heard: list[float] = []
+    request = AnsweredRequest(dated_httpx_request(connection_pool_size=4))
+    request.dated = lambda: heard.append  # what each call hears
+    await request.initialize()
+    try:
+        with SimServer(sim) as server:
+            calls = [request.do_request(f"{server.url}/bot{sim.token}/getMe", "POST", RequestData()) for _ in range(3)]
+            assert all(code == 200 for code, _ in await asyncio.gather(*calls))
+            request.dated = actions.asking
+            await request.do_request(f"{server.url}/bot{sim.token}/getMe", "POST", RequestData())
+    finally:
+        await request.shutdown()
+    assert heard == [int(sim.clock.now().timestamp())] * 3
+    assert abs(actions.telegram_now() - sim.clock.now()) <= timedelta(seconds=1)
 
 
 async def test_a_30_second_mute_is_sent_with_room_to_arrive(pg, group):
