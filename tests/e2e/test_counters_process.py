@@ -1,6 +1,6 @@
 """Counters across SIGKILL, end to end: the real `python -m bot run` killed mid-load and restarted, again and again,
 while members chat, check in, join and leave. Afterwards every message is counted exactly once (per member per local
-day, per local hour for the group, replies to others), every join and leave once, every check-in once — nothing lost
+day, per local hour for the group, replies to others), every join and leave once, every check-in once and its points in the ledger, every wallet its ledger — nothing lost
 to a kill (a message's counts are written in the same commit as its update's handled mark), nothing counted twice
 (an update handled before the kill is not handled again)."""
 from __future__ import annotations
@@ -91,5 +91,17 @@ def test_counters_are_neither_lost_nor_counted_twice_across_sigkills(sim, start,
     assert (events.get("join", 0), events.get("leave", 0)) == (joins, leaves)
     booked = {r[0] for r in query(db_path, "SELECT user_id FROM checkins WHERE chat_id = ?", chat.id)}
     assert booked == checked_in
+    # Points are never lost: each check-in's points and XP are in the ledger once, and every wallet is its ledger.
+    earned = query(db_path, "SELECT c.user_id, c.points, c.xp, SUM(CASE WHEN l.currency = 'points' THEN l.amount END),"
+                            " SUM(CASE WHEN l.currency = 'xp' THEN l.amount END) FROM checkins c JOIN ledger l"
+                            " ON l.chat_id = c.chat_id AND l.user_id = c.user_id AND l.reason = 'checkin'"
+                            " WHERE c.chat_id = ? GROUP BY c.user_id", chat.id)
+    assert {r[0] for r in earned} == checked_in and all(r[1] == r[3] and r[2] == r[4] for r in earned), earned
+    wallets = query(db_path, "SELECT w.user_id, w.points, w.xp, (SELECT COALESCE(SUM(amount), 0) FROM ledger l"
+                             " WHERE l.chat_id = w.chat_id AND l.user_id = w.user_id AND currency = 'points'),"
+                             " (SELECT COALESCE(SUM(amount), 0) FROM ledger l WHERE l.chat_id = w.chat_id"
+                             " AND l.user_id = w.user_id AND currency = 'xp') FROM wallets w WHERE w.chat_id = ?", chat.id)
+    assert wallets and all(r[1] == r[3] and r[2] == r[4] for r in wallets), wallets
+    assert all(r[2] > 0 for r in wallets if r[0] in checked_in)  # the chat XP and check-ins, booked
     print(f"{KILLS} kills, {sum(sent.values())} messages, {joins} joins, {leaves} leaves, {len(checked_in)} check-ins")
 
