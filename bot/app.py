@@ -105,6 +105,7 @@ GROUP_FLOWS = 6  # a reply in private chat to a step-by-step prompt, on a connec
 GROUP_LAST = 9  # what nothing else took: an unknown command, plain text in private → a pointer to /help
 
 
+WARM_CHART_WORKER_AFTER = 60  # seconds after the start: the chart worker warmed (config stats.warm_chart_worker)
 CHECKPOINT_SECONDS = 5  # how often the WAL is checkpointed (PASSIVE, beside the writer)
 STAYS_SECONDS = 60  # how often a message a rule could not surely delete is asked about again
 
@@ -287,6 +288,8 @@ async def post_init(app: Application) -> None:
     except TelegramError as exc:  # a convenience: the bot works without its "/" menus
         log.warning("could not set the command menus (%s): running without them", exc)
     arm_jobs(app)
+    if s.config.stats.warm_chart_worker:
+        s.stats.charts.warm_later(WARM_CHART_WORKER_AFTER)
 
 
 async def post_stop(app: Application) -> None:

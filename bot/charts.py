@@ -27,8 +27,8 @@ FOOTNOTE_COLUMNS = 230  # Latin characters at the footnote's size across the cha
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
              "SimHei", "Microsoft YaHei", "PingFang SC")
 
-# matplotlib (and its font scan) is loaded in the worker at its first chart, never in the bot: importing it is about
-# half of a start's time, and most runs draw no chart for a long while. The lock is for a caller drawing in its own
+# matplotlib (and its font scan) is loaded in the worker (at its first chart, or its warm-up a minute after the bot
+# starts), never in the bot: importing it is about half of a start's time. The lock is for a caller drawing in its own
 # process (tests compare a chart drawn here with the one the worker sent).
 _LOAD = threading.Lock()
 _MPL: dict[str, Any] = {}
@@ -106,6 +106,17 @@ def _figure() -> Any:
     fig = mpl["Figure"](figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
     mpl["FigureCanvasAgg"](fig)
     return fig
+
+
+def warm_up() -> bool:
+    """In the worker: load matplotlib and its fonts and draw once, so the first /stats after a start pays none of it
+    (a worker's first chart took 660 ms, its second 230 ms)."""
+    fig = _figure()
+    ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("warm")
+    _png(fig)
+    return True
 
 
 def _png(fig: Any) -> bytes:
@@ -214,15 +225,31 @@ def _worker_start(parent: int) -> None:
 
 
 class ChartWorker:
-    """One worker process that draws charts, started at the first chart (not at the bot's start), "spawn"ed (a fork
-    of a threaded asyncio process can inherit a lock held by another thread), replaced when it dies or overruns
-    `timeout` (it is killed then), stopped with the application. One worker: the machine's other core stays the
-    bot's, and a group's chart is cached (StatsService.chart), so charts rarely queue."""
+    """One worker process that draws charts, started at the first chart or by warm() (a running bot warms it a minute
+    after its start: bot.app.WARM_CHART_WORKER_AFTER), "spawn"ed (a fork of a threaded asyncio process can inherit a lock held by another
+    thread), replaced when it dies or overruns `timeout` (it is killed then), stopped with the application. One
+    worker: the machine's other core stays the bot's, and a group's chart is cached (StatsService.chart), so charts
+    rarely queue."""
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self._pool: ProcessPoolExecutor | None = None
         self._fonts: dict[str, bool] = {}
+        self._warming: asyncio.Task | None = None
+
+    def warm_later(self, delay: float) -> None:
+        """Start the worker and draw once in it `delay` seconds from now, in the background (a minute after the bot's
+        start: not in its way, and a bot stopped sooner never starts it)."""
+        async def warm() -> None:
+            await asyncio.sleep(delay)
+            if self._pool is None:  # a chart asked for meanwhile has started it already
+                try:
+                    await self.run(warm_up)
+                except DrawFailed:  # logged by run(); the next chart starts a new worker
+                    pass
+
+        if self._warming is None:
+            self._warming = asyncio.get_running_loop().create_task(warm(), name="chart worker warm-up")
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -270,5 +297,9 @@ class ChartWorker:
 
     async def close(self) -> None:
         """At the application's stop: the worker ends (a chart being drawn may finish, within the timeout)."""
+        if self._warming is not None:
+            self._warming.cancel()
+            await asyncio.gather(self._warming, return_exceptions=True)
+            self._warming = None
         if self._pool is not None:
             await self._retire(self._pool, grace=self.timeout)

@@ -165,6 +165,38 @@ async def test_the_application_stop_ends_the_chart_worker(pg):
     assert children() == before
 
 
+async def test_a_running_bot_warms_the_chart_worker_a_minute_after_its_start(pg, monkeypatch, caplog):
+    """The first /stats after a start paid the worker's start and matplotlib's loading (about 0.7 s of its ~0.95 s):
+    a minute after the start the worker is started and has drawn once; a bot stopped before then never starts it,
+    and with stats.warm_chart_worker off nothing is started until a chart is asked for."""
+    import asyncio
+
+    import bot.app
+
+    before = children()
+    await pg.stop()
+    assert children() == before                                # stopped within its minute: no worker was started
+    monkeypatch.setattr(bot.app, "WARM_CHART_WORKER_AFTER", 0)
+    await pg.restart()
+    for _ in range(600):
+        if pg.services.stats.charts.pids():
+            break
+        await asyncio.sleep(0.05)
+    [pid] = pg.services.stats.charts.pids()
+    await pg.services.stats.charts._warming                     # it drew once, in the worker
+    assert pg.services.stats.charts.pids() == [pid] and "chart" not in caplog.text
+    g = await make_group(pg)
+    await flush(pg)
+    await say(pg, g.admin, "/stats", g.chat)
+    assert len(photos(pg, g.chat)) == 1 and pg.services.stats.charts.pids() == [pid]  # the warm worker drew it
+    await pg.stop()
+    assert children() == before
+    pg.config = pg.config.model_copy(update={"stats": pg.config.stats.model_copy(update={"warm_chart_worker": False})})
+    await pg.restart()
+    await asyncio.sleep(0.5)
+    assert pg.services.stats.charts.pids() == [] and pg.services.stats.charts._warming is None
+
+
 async def test_a_group_without_activity_says_so_instead_of_an_empty_chart(pg):
     sim = pg.sim
     owner = sim.user("owner")
