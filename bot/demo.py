@@ -245,18 +245,6 @@ async def run_demo(config: Config, out: TextIO = sys.stdout, keep: Path | None =
             await script.step()
             await script.say(owner, "/fb accept 1 30")  # Alice hears it in private
 
-            print("\n── How sticky is the group? An NPS survey, then the stats and the loyalty ladder", file=out)
-            await script.say(owner, "/nps")
-            survey = sim.replies(group)[-1]
-            for user, score in ((alice, 10), (bob, 9), (dave, 7), (carol, 4)):
-                sim.press(user, survey, _button(survey, "nps:").rsplit(":", 1)[0] + f":{score}")
-                await script.step()
-            await script.say(owner, "/nps close")
-            await _run_job(pg, "counters:flush")  # every few seconds in a real run: the chat counted so far
-            await script.say(owner, "/stats")
-            _save_chart(sim, group, Path(keep) if keep is not None else Path("demo-out"), out)
-            await script.say(owner, "/loyalty")
-
             print("\n── Olivia switches the group to Chinese: every answer is now in Chinese", file=out)
             await script.say(owner, "/lang zh")
             await script.say(carol, "/roles")
@@ -275,5 +263,17 @@ async def run_demo(config: Config, out: TextIO = sys.stdout, keep: Path | None =
             await script.dm(alice, "/language")
             await script.press(alice, sim.replies(alice)[-1], "ulang:zh")
             await script.dm(alice, "/me")
+            print("\n── Last, back in English: how sticky is the group? An NPS survey, then the stats and the loyalty ladder", file=out)
+            await script.say(owner, "/lang en")
+            await script.say(owner, "/nps")
+            survey = sim.replies(group)[-1]
+            for user, score in ((alice, 10), (bob, 9), (dave, 7), (carol, 4)):
+                sim.press(user, survey, _button(survey, "nps:").rsplit(":", 1)[0] + f":{score}")
+                await script.step()
+            await script.say(owner, "/nps close")
+            await _run_job(pg, "counters:flush")  # every few seconds in a real run: the chat counted so far
+            await script.say(owner, "/stats")
+            _save_chart(sim, group, Path(keep) if keep is not None else Path("demo-out"), out)
+            await script.say(owner, "/loyalty")
     print("\nDemo finished: every answer above came from Sticky's real handlers.", file=out)
     return 0

@@ -149,8 +149,8 @@ def check_blocks_happened(lines: list[str], path: Path) -> None:
     assert one("SELECT kind, closed_at IS NOT NULL, voters FROM polls") == ("quiz", 1, 2)
     assert sorted(db.execute("SELECT user_id, correct, points FROM poll_answers")) == [(alice, 1, 15), (bob, 0, 0)]
     assert one("SELECT COUNT(*) FROM ledger WHERE user_id = ? AND reason = 'quiz' AND amount = 15", alice) == (1,)
-    # The group speaks Chinese at the end.
-    assert one("SELECT value FROM group_settings WHERE key = 'language'") == ("zh",)
+    # The group spoke Chinese, and English again for the finale.
+    assert one("SELECT value FROM group_settings WHERE key = 'language'") == ("en",)
     assert one("SELECT language FROM users WHERE user_id = ?", alice) == ("zh",)  # her private choice, stored
     assert one("SELECT runs, last_message_id IS NOT NULL FROM schedules ORDER BY id DESC LIMIT 1") == (1, 1)  # the morning post ran once
     # Every join is welcomed, not only after the captcha.
@@ -219,11 +219,14 @@ def check_blocks_happened(lines: list[str], path: Path) -> None:
     nps = round(100 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) / len(scores))
     assert f"Sticky → owner: Survey closed. NPS {nps:+d} (4 answers: 2 promoters, 1 passive, 1 detractor)" in lines
     # /stats counted what happened (members in the group, the check-ins of the week) and sent its chart.
-    stats = lines.index("Sticky → owner: Stats of Tea Lovers, last 7 days (2026-03-02 – 2026-03-08):")
+    # The demo ends with it: the NPS round, /stats and its chart, /loyalty, back in English.
+    finale = lines.index("── Last, back in English: how sticky is the group? An NPS survey, then the stats and the loyalty ladder")
+    assert lines.index("Sticky → owner: 从现在起，我在本群使用中文。") < finale and not {"owner: /nps", "owner: /stats", "owner: /loyalty"} & set(lines[:finale])
+    stats = lines.index("Sticky → owner: Stats of Tea Lovers, last 7 days (2026-03-03 – 2026-03-09):")
     members = one("SELECT COUNT(*) FROM members m JOIN users u ON u.user_id = m.user_id WHERE m.chat_id = ?"
                   " AND m.status IN ('member', 'administrator', 'creator', 'restricted') AND u.is_bot = 0", chat)[0]
     assert lines[stats + 1].startswith(f"Members: {members} ")
-    checkins = one("SELECT COUNT(*) FROM checkins WHERE chat_id = ?", chat)[0] - 1  # Carol checks in after, in Chinese
+    checkins = one("SELECT COUNT(*) FROM checkins WHERE chat_id = ? AND day >= '2026-03-03'", chat)[0]
     assert f"Check-ins: {checkins}; check-in rate" in " ".join(lines[stats:stats + 8])
     assert "Sticky: [photo] Tea Lovers: activity over the last 7 days." in lines[stats:]
     # …and that chart is written to the file the transcript names: the PNG Sticky sent, of the chart's size.
