@@ -35,6 +35,8 @@ class MemberMethods:
                           "gifts_from_channels")
             },
         }
+        if state.linked_chat_id is not None:
+            info["linked_chat_id"] = state.linked_chat_id
         if state.is_group:
             info["permissions"] = dict(state.permissions)
             info["has_visible_history"] = True

@@ -1,6 +1,8 @@
 """Channels, as far as a bot meets them: a person creates one, adds the bot as an administrator (with or without
 the right to post), posts in it (the bot, as an admin, gets channel_post updates; posts are signed by the channel,
-not by a person) and forwards its posts into groups. The bot posts there only as an admin allowed to post."""
+not by a person) and forwards its posts into groups. The bot posts there only as an admin allowed to post. A channel
+may have a discussion group (a supergroup linked to it): each of its posts is then forwarded there automatically, as a
+message from the service account Telegram (777000) sent on behalf of the channel, with is_automatic_forward."""
 from __future__ import annotations
 
 import copy
@@ -96,8 +98,44 @@ class ChannelMixin:
         return state
 
     @locked
+    def link_discussion(self: FakeTelegram, chat: SimChat | int, group: SimChat | int, by: SimUser) -> None:
+        """`by` makes `group` the channel's discussion group (the channel's settings, "Discussion"): someone who may
+        change the info of both (their owner, or an admin with can_change_info); only a supergroup, linked to no
+        other channel. A channel has one discussion group: linking another replaces it. Both chats then name each
+        other in getChat (linked_chat_id). No update: Telegram sends the bot none for it."""
+        state, target = self._channel(chat), self._group(group)
+        for where in (state, target):
+            member = self._present(where, by)
+            if member.status != "creator" and not (member.status == "administrator" and (member.rights or {}).get("can_change_info")):
+                raise SimError(f"{by.display} may not change the info of {where.title}")
+        if target.type != "supergroup":
+            raise SimError(f"{target.title} is a basic group: only a supergroup can be a channel's discussion group")
+        if target.linked_chat_id not in (None, state.id):
+            raise SimError(f"{target.title} is the discussion group of another channel already")
+        if state.linked_chat_id is not None and state.linked_chat_id != target.id:
+            self._chats[state.linked_chat_id].linked_chat_id = None
+        state.linked_chat_id, target.linked_chat_id = target.id, state.id
+        self._event(target, f"{by.display} made {target.title} the discussion group of {state.title}")
+
+    def _forward_to_discussion(self: FakeTelegram, channel: ChatState, post: dict[str, Any]) -> None:
+        """A new post of a channel with a discussion group, as it appears there at once: from the service account
+        Telegram, sent on behalf of the channel (sender_chat), with is_automatic_forward and the post as its origin;
+        delivered as a group message is (membership, privacy mode)."""
+        if channel.linked_chat_id is None:
+            return
+        group = self._chats[channel.linked_chat_id]
+        origin: dict[str, Any] = {"type": "channel", "date": post["date"], "chat": post["chat"], "message_id": post["message_id"]}
+        if "author_signature" in post:
+            origin["author_signature"] = post["author_signature"]
+        content = {k: copy.deepcopy(v) for k, v in post.items() if k in ("text", "entities")}
+        content |= {"forward_origin": origin, "is_automatic_forward": True}
+        msg = self._new_message(group, self.telegram, content, sender_chat=self._chat_api(channel))
+        self._deliver(group, msg, "message")
+
+    @locked
     def post(self: FakeTelegram, user: SimUser, text: str, chat: SimChat | int) -> dict[str, Any]:
-        """An administrator of the channel posts `text`: signed by the channel (sender_chat, no `from`)."""
+        """An administrator of the channel posts `text`: signed by the channel (sender_chat, no `from`); forwarded to
+        the channel's discussion group, if it has one."""
         state = self._channel(chat)
         member = self._present(state, user)
         if member.status not in ("creator", "administrator"):
@@ -114,4 +152,5 @@ class ChannelMixin:
         msg.data.pop("from", None)  # "may be empty for messages sent to channels"
         if self._bot_member(state).status == "administrator":
             self._emit("channel_post", copy.deepcopy(msg.data))
+        self._forward_to_discussion(state, msg.data)
         return copy.deepcopy(msg.data)

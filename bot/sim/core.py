@@ -24,7 +24,7 @@ from .user_media import UserMediaMixin
 from .channels import ChannelMixin
 from .errors import ApiError, SimBug, SimError, TransportFault
 from .spec import UploadedFile, load_spec
-from .state import ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID, Call, CallbackRecord, ChatState, PollRecord, SimChat, SimUser
+from .state import ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID, TELEGRAM_ID, Call, CallbackRecord, ChatState, PollRecord, SimChat, SimUser
 from .world import WorldMixin, locked
 
 if TYPE_CHECKING:
@@ -79,8 +79,11 @@ class FakeTelegram(DriverMixin, ForumMixin, UserMediaMixin, ChannelMixin, BotMet
         # "For backward compatibility, if the message was sent on behalf of a chat, the field from contains a fake
         # sender user in non-channel chats": Channel_Bot when a person writes in a group as one of their channels.
         self.channel_bot = SimUser(id=CHANNEL_BOT_ID, first_name="Channel", username="Channel_Bot", is_bot=True)
+        # The service account a channel post automatically forwarded to the channel's discussion group comes from.
+        self.telegram = SimUser(id=TELEGRAM_ID, first_name="Telegram")
         self._users: dict[int, SimUser] = {
-            self.bot.id: self.bot, ANONYMOUS_ADMIN_ID: self.anonymous_admin, CHANNEL_BOT_ID: self.channel_bot}
+            self.bot.id: self.bot, ANONYMOUS_ADMIN_ID: self.anonymous_admin, CHANNEL_BOT_ID: self.channel_bot,
+            TELEGRAM_ID: self.telegram}
         self._users_by_name: dict[str, SimUser] = {}
         self._next_user_id = 1001
         self._chats: dict[int, ChatState] = {}

@@ -9,6 +9,7 @@ from .spec import load_spec
 
 ANONYMOUS_ADMIN_ID = 1087968824  # GroupAnonymousBot: the `from` of messages sent by anonymous admins
 CHANNEL_BOT_ID = 136817688  # Channel_Bot: the `from` of messages a person sends in a group on behalf of a channel
+TELEGRAM_ID = 777000  # "Telegram", the service account: the `from` of a channel post automatically forwarded to its discussion group
 
 _SPEC = load_spec()
 # Rights and permissions come from api.json, so a new Bot API field shows up in every ChatMember at once.
@@ -178,6 +179,9 @@ class ChatState:
     # A forum supergroup (topics on): its topics by thread id; messages outside every topic are in General.
     is_forum: bool = False
     topics: dict[int, Topic] = field(default_factory=dict)
+    # A channel and its discussion group name each other (getChat's linked_chat_id); the channel's posts are forwarded
+    # into the group automatically.
+    linked_chat_id: int | None = None
 
     @property
     def is_group(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .state import ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID, ChatState, Msg
+from .state import ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID, TELEGRAM_ID, ChatState, Msg
 
 if TYPE_CHECKING:
     from .core import FakeTelegram
@@ -13,7 +13,7 @@ PREVIEW = 60
 
 
 def _sender(sim: FakeTelegram, state: ChatState, data: dict[str, Any]) -> str:
-    if data.get("from", {}).get("id") in (ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID) and "sender_chat" in data:
+    if data.get("from", {}).get("id") in (ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID, TELEGRAM_ID) and "sender_chat" in data:
         return data["sender_chat"].get("title") or "anonymous admin"
     user = sim.user_by_id(data["from"]["id"])
     return user.display if user else data["from"].get("first_name", "?")
@@ -41,7 +41,8 @@ def _message_lines(sim: FakeTelegram, state: ChatState, msg: Msg) -> list[str]:
     who = _sender(sim, state, data)
     if "forward_origin" in data:
         origin = data["forward_origin"]
-        source = origin.get("sender_user", {}).get("first_name") or origin.get("sender_chat", {}).get("title", "?")
+        source = (origin.get("sender_user", {}).get("first_name") or origin.get("sender_chat", {}).get("title")
+                  or origin.get("chat", {}).get("title", "?"))
         who = f"{who} (forwarded from {source})"
     reply = data.get("reply_to_message")
     # "A → B": A answers B. A message answering the sender's own earlier one (the bot following up on its

@@ -50,15 +50,43 @@ async def test_edits_are_judged_but_not_counted_for_flood(pg, group):
     await say(pg, g.admin, '/addblocklist ("buy now", casino*)', g.chat)
     first = pg.sim.send(g.carol, "hello", g.chat)
     await pg.settle()
-    for i in range(5):  # five edits of one message are not six messages
+    for i in range(5):  # five edits of one message and one more message are not six messages
         pg.sim.edit(g.carol, first, f"hello {i}")
         await pg.settle()
+    pg.sim.send(g.carol, "and one more", g.chat)  # the antiflood judges new messages: this one counts what came before
+    await pg.settle()
     assert pg.sim.member(g.chat, g.carol)["status"] == "member"
+    assert pg.sim.calls("restrictChatMember") == []
     pg.sim.edit(g.carol, first, "BUY NOW at the casino777")  # spam edited in after the fact
     await pg.settle()
     assert deleted(pg, first)
     assert len(await pg.services.moderation.warns(g.chat.id, g.carol.id)) == 1
     assert pg.sim.replies(g.chat)[-1]["text"] == "Carol has been warned (1/5)."
+
+
+async def test_edits_are_judged_but_not_counted_for_duplicates(pg, group):
+    """`duplicate 3 in 1m` counts messages, not edits: one message edited three times to the same text is one
+    message; three real ones with that text are a duplicate and mute."""
+    g = group
+    said = await say(pg, g.admin, "/rule add when message or edit and duplicate 3 in 1m then mute 10m", g.chat)
+    assert said.startswith("Rule 6 (rule6) added.")
+    pg.clock.advance(minutes=2)  # the group's first hellos are out of the window
+    first = pg.sim.send(g.carol, "hello", g.chat)
+    await pg.settle()
+    for text in ("cheap tea", "hello again", "cheap tea", "hello", "cheap tea"):  # three edits to "cheap tea"
+        pg.clock.advance(seconds=3)
+        pg.sim.edit(g.carol, first, text)
+        await pg.settle()
+    assert pg.sim.member(g.chat, g.carol)["status"] == "member"
+    assert pg.sim.calls("restrictChatMember") == []
+    for n in range(3):
+        assert pg.sim.member(g.chat, g.carol)["status"] == "member", n
+        pg.clock.advance(seconds=3)  # slower than the antiflood, within the minute
+        pg.sim.send(g.carol, "cheap tea", g.chat)
+        await pg.settle()
+    muted = pg.sim.member(g.chat, g.carol)
+    assert muted["status"] == "restricted" and muted["until_date"] == int((pg.clock.now() + timedelta(minutes=10)).timestamp())
+    assert [e.action for e in await pg.services.moderation.modlog(g.chat.id)] == ["mute"]
 
 
 async def test_blocklist_shortcuts(pg, group):
@@ -174,6 +202,30 @@ async def test_admins_and_anonymous_admins_are_exempt(pg, group):
     await pg.settle()
     assert pg.sim.member(g.chat, g.owner)["status"] == "creator"
     assert await pg.services.moderation.modlog(g.chat.id) == []
+
+
+async def test_the_linked_channels_automatic_forwards_are_exempt(pg, group):
+    """A channel's posts, forwarded by Telegram into its discussion group (from 777000, sender_chat the channel,
+    is_automatic_forward), are the group's own news: neither the `forwards` rule, nor a blocklist word, nor the
+    antiflood touch them — while the same post forwarded by a member is deleted."""
+    g = group
+    channel = pg.sim.create_channel("Tea News", owner=g.owner)
+    pg.sim.link_discussion(channel, g.chat, by=g.owner)
+    await say(pg, g.admin, "/addblocklist casino", g.chat)
+    posts = [pg.sim.post(g.owner, f"casino night {i}: https://tea.example/{i}", channel) for i in range(7)]
+    await pg.settle()
+    forwards = [m for m in pg.sim.messages(g.chat) if m.get("is_automatic_forward")]
+    assert len(forwards) == 7 and all(m["sender_chat"]["id"] == channel.id for m in forwards)
+    assert not any(deleted(pg, m) for m in forwards)
+    assert pg.sim.calls("restrictChatMember") == [] and pg.sim.calls("banChatMember") == []
+    assert await pg.services.moderation.modlog(g.chat.id) == []
+    assert await pg.services.moderation.warns(g.chat.id, 777000) == []
+    assert await say(pg, g.alice, "/warns @alice", g.chat) == "Alice has no warns."  # nothing said about the posts either
+    assert not any("forward" in (m.get("text") or "").lower() for m in pg.sim.replies(g.chat))
+    pg.sim.subscribe(g.alice, channel)
+    by_hand = pg.sim.forward(g.alice, posts[0], g.chat)
+    await pg.settle()
+    assert deleted(pg, by_hand)  # the rules are on: a member's forward of the very same post goes
 
 
 async def test_rule_add_test_on_off_move_del(pg, group):

@@ -85,3 +85,41 @@ def test_a_person_writes_in_a_group_as_their_channel(sim, group, alice, bob) -> 
         sim.send(alice, "hi", chat=group, as_channel=channel)             # alice neither owns nor posts in it
     with pytest.raises(SimError, match="only possible in groups"):
         sim.send(bob, "hi", as_channel=channel)
+
+
+def test_a_post_in_a_linked_channel_is_forwarded_automatically_to_its_discussion_group(sim, group, alice, bob) -> None:
+    """A channel's discussion group gets each new post at once, as the Bot API shapes it: `from` the service account
+    Telegram (777000), sender_chat the channel ("a linked channel for messages automatically forwarded to the
+    channel's discussion group"), is_automatic_forward, and the post as its channel origin. Both chats name each other
+    in getChat (linked_chat_id); only someone who may change the info of both links them, and only a supergroup."""
+    channel = sim.create_channel("Tea News", owner=alice)
+    with pytest.raises(SimError, match="bob is not in Tea News"):
+        sim.link_discussion(channel, group, by=bob)
+    sim.subscribe(bob, channel)
+    with pytest.raises(SimError, match="may not change the info of Tea News"):
+        sim.link_discussion(channel, group, by=bob)                    # a subscriber, and a member of Club
+    basic = sim.create_group("Old Club", owner=alice, supergroup=False)
+    with pytest.raises(SimError, match="only a supergroup"):
+        sim.link_discussion(channel, basic, by=alice)
+    alone = sim.post(alice, "before the link", channel)
+    assert sim.take_updates() == []                                   # the bot is not in the channel, no group linked
+    sim.link_discussion(channel, group, by=alice)
+    assert ok(sim, "getChat", chat_id=group.id)["linked_chat_id"] == channel.id
+    assert sim.take_updates() == []
+    post = sim.post(alice, "news! https://tea.example", channel)
+    [update] = sim.take_updates()
+    forwarded = update["message"]
+    assert forwarded["from"] == {"id": 777000, "is_bot": False, "first_name": "Telegram"}
+    assert forwarded["sender_chat"] == post["chat"] and forwarded["chat"]["id"] == group.id
+    assert forwarded["is_automatic_forward"] is True and forwarded["text"] == post["text"]
+    assert forwarded["entities"] == post["entities"]
+    assert forwarded["forward_origin"] == {"type": "channel", "date": post["date"], "chat": post["chat"],
+                                           "message_id": post["message_id"]}
+    assert SPEC.check("Update", update) == []
+    assert alone["text"] not in [m.get("text") for m in sim.messages(group)]  # a post from before the link stays put
+    sim.add_bot_to_channel(channel, by=alice)
+    info = ok(sim, "getChat", chat_id=channel.id)
+    assert info["linked_chat_id"] == group.id and SPEC.check("ChatFullInfo", info) == []
+    other = sim.create_group("Other", owner=alice)
+    sim.link_discussion(channel, other, by=alice)                     # one discussion group: the new one replaces it
+    assert "linked_chat_id" not in ok(sim, "getChat", chat_id=group.id)
