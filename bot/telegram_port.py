@@ -130,12 +130,17 @@ class ModerationPort:
 
     async def bot_rights(self, chat_id: int) -> dict[str, bool]:
         """The bot's rights in the chat ('owner' bots have them all; none unless it is an admin there)."""
-        me = await self.bot.get_chat_member(chat_id, self.bot.id)
-        if me.status == "creator":
+        return await self.member_rights(chat_id, self.bot.id)
+
+    async def member_rights(self, chat_id: int, user_id: int) -> dict[str, bool]:
+        """Someone's admin rights in the chat, as Telegram has them now: the owner has them all, someone who is no
+        admin (any more) none."""
+        member = await self.bot.get_chat_member(chat_id, user_id)
+        if member.status == "creator":
             return dict.fromkeys(BOT_RIGHTS, True)
-        if me.status != "administrator":
+        if member.status != "administrator":
             return dict.fromkeys(BOT_RIGHTS, False)
-        return {right: bool(getattr(me, right, False)) for right in BOT_RIGHTS}
+        return {right: bool(getattr(member, right, False)) for right in BOT_RIGHTS}
 
     async def _call(self, call) -> str:
         """One moderation call; a short flood wait (Telegram's 429) is waited out once and the call made again."""

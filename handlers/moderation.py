@@ -80,8 +80,9 @@ async def _warn_reply(update: Update, context: BotContext, target: Member, resul
 
 @command("warn", role=Role.ADMIN)
 async def cmd_warn(update: Update, context: BotContext) -> None:
-    target, rest = await _target(update, context, bots=True)
     s, chat = context.services.moderation, update.effective_chat.id
+    await s.may(context.actor, chat, "warn")
+    target, rest = await _target(update, context, bots=True)
     s.check(context.actor, target, context.bot.id)
     reason = " ".join(rest) or None
     result = await s.warn(chat, target.user.user_id, context.actor.user_id, reason,
@@ -92,14 +93,18 @@ async def cmd_warn(update: Update, context: BotContext) -> None:
 
 @command("unwarn", role=Role.ADMIN)
 async def cmd_unwarn(update: Update, context: BotContext) -> None:
+    await context.services.moderation.may(context.actor, update.effective_chat.id, "warn")
     target, _rest = await _target(update, context, bots=True)
+    context.services.moderation.check(context.actor, target, context.bot.id)  # who may warn whom may undo it
     await context.services.moderation.unwarn(update.effective_chat.id, target.user.user_id, context.actor.user_id)
     await reply(update, context, texts.warn_removed(context.tr, target.user.display))
 
 
 @command("resetwarns", role=Role.ADMIN)
 async def cmd_resetwarns(update: Update, context: BotContext) -> None:
+    await context.services.moderation.may(context.actor, update.effective_chat.id, "warn")
     target, _rest = await _target(update, context, bots=True)
+    context.services.moderation.check(context.actor, target, context.bot.id)
     n = await context.services.moderation.reset_warns(update.effective_chat.id, target.user.user_id, context.actor.user_id)
     await reply(update, context, texts.warns_reset(context.tr, target.user.display, n))
 
@@ -120,8 +125,9 @@ async def cmd_warns(update: Update, context: BotContext) -> None:
 
 
 async def _act(update: Update, context: BotContext, kind: str, *, present: bool = True, timed: bool = False) -> None:
-    target, rest = await _target(update, context, present, bots=True)
     s, chat = context.services.moderation, update.effective_chat.id
+    await s.may(context.actor, chat, kind)
+    target, rest = await _target(update, context, present, bots=True)
     s.check(context.actor, target, context.bot.id)
     await s.need(chat, kind)
     duration, reason = _duration_reason(rest) if timed else (None, " ".join(rest) or None)
@@ -160,6 +166,7 @@ async def _delete(update: Update, context: BotContext, purge: bool) -> None:
     if first is None:
         raise ModerationError(reason="no_reply")
     s, chat, me = context.services.moderation, update.effective_chat.id, update.effective_message.message_id
+    await s.may(context.actor, chat, "delete")
     await s.need(chat, "delete")
     replied = update.effective_message.reply_to_message
     target = replied.from_user.id if replied.from_user and replied.sender_chat is None else None
@@ -295,6 +302,7 @@ async def on_warn_button(update: Update, context: BotContext) -> None:
     s = context.services.moderation
     violation = await s.violation(int(query.data.rsplit(":", 1)[1]))
     try:
+        await s.may(context.actor, chat, "warn")
         if violation is None or violation.chat_id != chat:
             raise ModerationError(reason="stale")
         await s.unwarn(chat, violation.user_id, context.actor.user_id, violation.id)
@@ -315,6 +323,7 @@ async def on_report_button(update: Update, context: BotContext) -> None:
     s, admin = context.services.moderation, context.actor.user_id
     try:
         if what != "ok":
+            await s.may(context.actor, chat, {"del": "delete", "warn": "warn", "mute": "mute", "ban": "ban"}[what])
             await s.need(chat, "delete" if what == "del" else "mute")
         target = await context.services.members.member(chat, user_id)
         if target is not None and what in ("warn", "mute", "ban"):

@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 
 DELETE, RESTRICT = "can_delete_messages", "can_restrict_members"
 NEEDS = {"delete": DELETE, "mute": RESTRICT, "unmute": RESTRICT, "ban": RESTRICT, "unban": RESTRICT, "kick": RESTRICT}
+# What an admin needs in Telegram to have Sticky do it for them: the right the action needs; a warn (and its undoing)
+# too leads to a mute or a ban, so it takes the right to restrict members, as Rose asks.
+ADMIN_NEEDS = {**NEEDS, "warn": RESTRICT}
 RIGHTS_CACHE = timedelta(minutes=2)
 # A kick is a ban lifted at once. The ban itself ends after this long, so a kick whose unban Telegram refuses or never
 # gets (403, a right taken between the two calls, 429, network) leaves nobody banned for good; counted from
@@ -36,6 +39,7 @@ _SECOND = timedelta(seconds=1)
 
 class ModerationCalls(Protocol):
     async def bot_rights(self, chat_id: int) -> dict[str, bool]: ...
+    async def member_rights(self, chat_id: int, user_id: int) -> dict[str, bool]: ...
     async def mute(self, chat_id: int, user_id: int, until: datetime | None) -> str: ...
     async def unmute(self, chat_id: int, user_id: int) -> str: ...
     async def ban(self, chat_id: int, user_id: int, until: datetime | None) -> str: ...
@@ -134,6 +138,13 @@ class Actions:
             if not have.get(need):
                 return need
         return None
+
+    async def admin_missing(self, chat_id: int, user_id: int, kind: str) -> str | None:
+        """The Telegram right an admin lacks to have Sticky do `kind` for them (ADMIN_NEEDS), or None. Asked of Telegram
+        each time, never cached: a right taken away in the app counts at once. Raises when Telegram does not answer
+        (the caller refuses: acting on rights nobody could check would lend Sticky's own)."""
+        need = ADMIN_NEEDS[kind]
+        return None if (await self.calls.member_rights(chat_id, user_id)).get(need) else need
 
     def until(self, action: Action) -> datetime | None:
         return self._until(action.duration)

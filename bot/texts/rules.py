@@ -54,6 +54,9 @@ def moderation_error(_: Translator, err: UserError) -> str:
     if err.code == "rights":
         return _("I need the “{right}” admin right for that. Give it to me in the group's admin settings.").format(
             right=_(RIGHTS.get(str(p.get("right")), str(p.get("right")))))
+    if p.get("reason") == "admin_right":
+        return _("You need the “{right}” admin right in this group for that.").format(
+            right=_(RIGHTS.get(str(p.get("right")), str(p.get("right")))))
     if p.get("reason") == "bad_duration":
         return _("“{value}” is not a duration; use 30s, 10m, 2h, 7d or 2w.").format(value=escape(str(p.get("value", ""))[:40]))
     texts = {
@@ -72,6 +75,7 @@ def moderation_error(_: Translator, err: UserError) -> str:
         "report_wait": _("You reported something a moment ago; admins have it. Try again in a few minutes."),
         "gone": _("That message is gone already."),
         "stale": _("That is done already, or no longer possible."),
+        "admin_rights_unknown": _("Telegram did not tell me your admin rights just now; try again in a moment."),
     }
     return texts.get(str(p.get("reason")), _("That didn't work."))
 
