@@ -129,6 +129,8 @@ async def test_an_admin_is_judged_by_the_rights_telegram_gives_them_now(pg):
     assert await said(pg, g, eve, "/unmute @alice", False) == [NEEDS_RIGHT]
     assert pg.sim.member(g.chat, g.alice)["status"] == "restricted"
     assert [e.action for e in await pg.services.moderation.modlog(g.chat.id)] == ["mute"]
+    await said(pg, g, g.owner, "/set language zh", False)
+    assert await said(pg, g, eve, "/unmute @alice", False) == ["你需要本群的“封禁用户”管理权限才能这样做。"]
 
 
 async def test_deleting_for_an_admin_takes_their_right_to_delete(pg):
@@ -154,3 +156,29 @@ async def test_an_admin_whose_rights_telegram_does_not_tell_is_refused(pg):
     assert pg.sim.member(g.chat, g.alice)["status"] == "member" and pg.sim.calls("banChatMember") == []
     pg.sim.clear_faults()
     assert await said(pg, g, g.admin, "/ban @alice", False) == ["Alice is banned forever."]
+
+
+async def test_a_reports_buttons_and_remove_warn_take_the_admins_rights_too(pg):
+    """The one-tap actions under a report and a warn's Remove warn act as the commands do: Eve, without the right to
+    restrict members, is told so in an alert, and nothing happens."""
+    g, dave, eve = await world(pg)
+    spam = pg.sim.send(g.carol, "cheap pills", g.chat)
+    await pg.settle()
+    pg.sim.send(g.alice, "/report", g.chat, reply_to=spam)
+    await pg.settle()
+    report = pg.sim.replies(g.chat)[-1]
+    buttons = {b["callback_data"].split(":")[1]: b["callback_data"] for row in report["reply_markup"]["inline_keyboard"] for b in row}
+    pg.sim.send(g.admin, "/warn @dave", g.chat)
+    await pg.settle()
+    warn = pg.sim.replies(g.chat)[-1]
+    before = await untouched(pg, g)
+    for message, data in [(report, buttons["warn"]), (report, buttons["mute"]), (report, buttons["ban"]),
+                          (warn, warn["reply_markup"]["inline_keyboard"][0][0]["callback_data"])]:
+        pg.sim.press(eve, message, data)
+        await pg.settle()
+        answered = pg.sim.calls("answerCallbackQuery")[-1].params
+        assert answered.get("text") == NEEDS_RIGHT and answered.get("show_alert") is True, data
+    assert await untouched(pg, g) == before
+    assert await pg.services.moderation.warns(g.chat.id, g.carol.id) == []
+    assert len(await pg.services.moderation.warns(g.chat.id, dave.id)) == 1
+    assert pg.sim.member(g.chat, g.carol)["status"] == "member"
