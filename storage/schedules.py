@@ -114,19 +114,28 @@ class ScheduleRepo:
         return await self.db.fetchval("SELECT COUNT(*) FROM schedules WHERE enabled = 1 AND deleted_at IS NULL")
 
     async def delete(self, chat_id: int, schedule_id: int, now: datetime) -> bool:
+        """The schedule is removed, and a copy of it quiet hours hold is dropped with it (logged), in one transaction."""
         async with self.db.transaction() as tx:
             cur = await tx.execute(
                 "UPDATE schedules SET deleted_at = ?, enabled = 0 WHERE id = ? AND chat_id = ? AND deleted_at IS NULL",
                 (iso(now), schedule_id, chat_id))
-            return cur.rowcount == 1
+            if cur.rowcount != 1:
+                return False
+            await tx._execute(_drop_held, tx._conn, chat_id, schedule_id, "removed", now)
+            return True
 
-    async def set_enabled(self, chat_id: int, schedule_id: int, enabled: bool, next_run: datetime | None) -> Schedule | None:
+    async def set_enabled(self, chat_id: int, schedule_id: int, enabled: bool, next_run: datetime | None,
+                          now: datetime | None = None) -> Schedule | None:
+        """Paused (enabled False, at `now`): a copy of it quiet hours hold is dropped too (logged), in the same
+        transaction — a resume later starts from its next slot and never sends that old copy."""
         async with self.db.transaction() as tx:
             async with tx.execute(
                 f"UPDATE schedules SET enabled = ?, next_run = ? WHERE id = ? AND chat_id = ? AND deleted_at IS NULL RETURNING {_COLUMNS}",
                 (int(enabled), None if next_run is None else iso(next_run), schedule_id, chat_id),
             ) as cur:
                 row = await cur.fetchone()
+            if row is not None and not enabled:
+                await tx._execute(_drop_held, tx._conn, chat_id, schedule_id, "paused", now)
         return None if row is None else _schedule(row)
 
     @staticmethod
@@ -313,6 +322,24 @@ def _announced(conn: sqlite3.Connection, end_id: int) -> None:
     row = conn.execute("SELECT payload FROM deferred WHERE id = ? AND done_at IS NULL", (end_id,)).fetchone()
     if row is not None:
         conn.execute("UPDATE deferred SET payload = ? WHERE id = ?", (json.dumps({**json.loads(row[0]), "announced": True}), end_id))
+
+
+def held_dropped(schedule_id: int, why: str) -> str:
+    """/pushlog's detail of a held copy dropped because its schedule was removed or paused (bot/texts reads it)."""
+    return f"held copy: schedule #{schedule_id} {why}"
+
+
+def _drop_held(conn: sqlite3.Connection, chat_id: int, schedule_id: int, why: str, now: datetime) -> None:
+    """The schedule's copies that quiet hours hold (a post or leaderboard waiting for their end, its payload naming
+    the schedule) are done, each logged 'dropped': removed or paused, a schedule sends nothing more. A copy the tick
+    has claimed already is being sent now and is left to finish."""
+    rows = conn.execute(
+        "SELECT id, payload FROM deferred WHERE chat_id = ? AND kind = 'post' AND done_at IS NULL AND claimed_at IS NULL"
+        " AND json_extract(payload, '$.schedule') = ?", (chat_id, schedule_id)).fetchall()
+    for work_id, payload in rows:
+        conn.execute("UPDATE deferred SET done_at = ? WHERE id = ?", (iso(now), work_id))
+        conn.execute("INSERT INTO push_log(chat_id, kind, outcome, detail, at) VALUES (?, ?, 'dropped', ?, ?)",
+                     (chat_id, json.loads(payload).get("kind", "schedule"), held_dropped(schedule_id, why), iso(now)))
 
 
 async def defer_in(tx, chat_id: int, kind: str, payload: dict, due_at: datetime, now: datetime) -> int:

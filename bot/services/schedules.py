@@ -167,12 +167,14 @@ class ScheduleService:
         return found
 
     async def remove(self, chat_id: int, schedule_id: int) -> None:
+        """Removed, with any copy of it that quiet hours hold (logged 'dropped' in /pushlog)."""
         if not await self.repo.delete(chat_id, schedule_id, self.clock.now()):
             raise ScheduleError(reason="unknown_id", id=schedule_id)
 
     async def pause(self, chat_id: int, schedule_id: int) -> Schedule:
+        """A copy of it that quiet hours hold is dropped (logged in /pushlog): paused means nothing more is sent."""
         await self.get(chat_id, schedule_id)
-        return await self.repo.set_enabled(chat_id, schedule_id, False, None)
+        return await self.repo.set_enabled(chat_id, schedule_id, False, None, self.clock.now())
 
     async def resume(self, chat_id: int, schedule_id: int) -> Schedule:
         """Resuming starts from now: what fell due while paused is not made up for."""

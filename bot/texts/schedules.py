@@ -258,6 +258,7 @@ DETAILS = {
 }
 _UNTIL = re.compile(r"^quiet hours, until (\S+)$")
 _CAP = re.compile(r"^(daily|weekly) cap (\d+)$")
+_HELD = re.compile(r"^held copy: schedule #(\d+) (removed|paused)$")  # storage.schedules.held_dropped
 
 
 def _detail(_: Translator, detail: str, tz: str) -> str:
@@ -270,6 +271,10 @@ def _detail(_: Translator, detail: str, tz: str) -> str:
             return escape(detail)
     if m := _CAP.match(detail):
         return (_("daily cap {n}") if m.group(1) == "daily" else _("weekly cap {n}")).format(n=m.group(2))
+    if m := _HELD.match(detail):  # held for quiet hours, then its schedule was removed or paused: not sent
+        if m.group(2) == "removed":
+            return _("schedule #{id} was removed while it was held, so it was not sent").format(id=m.group(1))
+        return _("schedule #{id} was paused while it was held, so it was not sent").format(id=m.group(1))
     return escape(detail)
 
 

@@ -207,6 +207,43 @@ async def test_pushlog_shows_what_was_sent_and_held_back(pg, group):
         "Push log (latest first, group time)\n2026-12-01 09:00 schedule: capped — daily cap 1\n2026-12-01 09:00 schedule: sent")
 
 
+async def test_a_post_held_by_quiet_hours_is_dropped_when_its_schedule_is_removed_or_paused(pg, group):
+    """Removed or paused while quiet hours hold its copy, a schedule sends nothing at their end — not even after a
+    /resume: the held copy was dropped at the pause, and /pushlog says why (en, zh). Another schedule's held copy
+    still goes out."""
+    pg.clock.set(datetime(2026, 12, 1, 20, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/set quiet_hours 22:00-08:00", group.chat)
+    for text in ("/schedule daily 23:00 post held-one", "/schedule daily 23:30 post held-two",
+                 "/schedule daily 23:45 post held-three"):
+        assert (await say(pg, group.owner, text, group.chat)).startswith("Schedule #")
+    for at in ((23, 0), (23, 30), (23, 45)):
+        pg.clock.set(datetime(2026, 12, 1, *at, 1, tzinfo=UTC))
+        await tick(pg)
+    pg.clock.set(datetime(2026, 12, 2, 0, 10, tzinfo=UTC))
+    assert await say(pg, group.owner, "/unschedule 1", group.chat) == "Schedule #1 removed."
+    await say(pg, group.owner, "/pause 2", group.chat)
+    pg.clock.set(datetime(2026, 12, 2, 0, 20, tzinfo=UTC))
+    await say(pg, group.owner, "/resume 2", group.chat)  # its next run is tonight's; the held copy stays dropped
+    pg.clock.set(datetime(2026, 12, 2, 8, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    assert [p["text"] for p in bot_posts(pg, group.chat) if p.get("text", "").startswith("held")] == ["held-three"]
+    assert (await say(pg, group.admin, "/pushlog", group.chat)).split("\n")[:4] == [
+        "Push log (latest first, group time)",
+        "2026-12-02 08:00 schedule: sent",
+        "2026-12-02 00:10 schedule: dropped (quiet hours) — schedule #2 was paused while it was held, so it was not sent",
+        "2026-12-02 00:10 schedule: dropped (quiet hours) — schedule #1 was removed while it was held, so it was not sent",
+    ]
+    await say(pg, group.owner, "/lang zh", group.chat)
+    assert (await say(pg, group.admin, "/pushlog", group.chat)).split("\n")[2:4] == [
+        "2026-12-02 00:10 定时任务：已丢弃（免打扰时段），定时任务 #2 在暂缓期间被暂停，未发送",
+        "2026-12-02 00:10 定时任务：已丢弃（免打扰时段），定时任务 #1 在暂缓期间被删除，未发送",
+    ]
+    pg.clock.set(datetime(2026, 12, 2, 23, 30, 1, tzinfo=UTC))
+    await tick(pg)  # the resumed schedule runs again from its next slot (quiet hours hold it, as any)
+    assert await pg.services.db.fetchval(
+        "SELECT COUNT(*) FROM deferred WHERE kind = 'post' AND done_at IS NULL AND json_extract(payload, '$.schedule') = 2") == 1
+
+
 async def test_pushlog_and_schedules_take_nothing_after_them_in_en_and_zh(pg, group):
     """Extra words are no filter the listing quietly ignores: the usage, in one line, in the group's language."""
     await say(pg, group.owner, "/schedule daily 09:00 post one", group.chat)
