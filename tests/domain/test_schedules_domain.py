@@ -130,12 +130,23 @@ def test_a_new_timezone_keeps_wall_times_a_passed_one_shot_is_due_and_paused_sta
     ("every 3d 25:00 post x", {"reason": "syntax", "position": 3, "expected": "time", "got": "25:00"}),
     ("every 2h 09:00 post x", {"reason": "syntax", "position": 3, "expected": "action", "got": "09:00"}),
     ('cron "*/2 * * * *" post x', {"reason": "too_often"}),
+    # Judged from the minute and hour alone, whatever the days: these fire every minute or two on their days.
+    ('cron "* * 15 * *" post x', {"reason": "too_often"}),
+    ('cron "* * * 6 *" post x', {"reason": "too_often"}),
+    ('cron "*/2 9 20 * *" post x', {"reason": "too_often"}),
+    ('cron "0,2 9 1 1 *" post x', {"reason": "too_often"}),
+    ('cron "0,58 0,23 1 * *" post x', {"reason": "too_often"}),  # 23:58, then 00:00: two minutes across midnight
     ('cron "0 9 * * 1-5 post x', {"reason": "quote"}),
 ])
 def test_bad_syntax_names_the_word_and_what_was_expected(text, params):
     with pytest.raises(ScheduleError) as err:
         parse(split_words(text))
     assert err.value.params == params
+
+
+@pytest.mark.parametrize("cron", ["*/5 * 15 * *", "0,55 * * 6 *", "0,5 9 1 1 *", "55 23,0 * * *", "0 9 * * 1-5"])
+def test_a_cron_whose_times_of_day_are_5_minutes_apart_or_more_is_taken_whatever_its_days(cron):
+    assert parse(split_words(f'cron "{cron}" post x')).spec == cron
 
 
 def test_good_syntax():
