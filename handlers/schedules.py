@@ -232,10 +232,11 @@ async def is_forum(context: BotContext, chat_id: int) -> bool | None:
     return None if chat is None else bool(chat.is_forum)
 
 
-def _id(context: BotContext, at: int = 0, of: int | None = None) -> int:
+def _id(context: BotContext, at: int = 0, of: int | None = None, usage: str | None = None) -> int:
+    """The schedule id at args[at] of `of`+1 words; another count of words: the usage (`usage`: a subcommand's)."""
     args = context.args or []
     if len(args) != (at + 1 if of is None else of + 1):
-        raise UsageError()
+        raise UsageError(command=usage) if usage else UsageError()
     word = args[at].lstrip("#")
     if not word.isdigit() or len(word) > 18:  # ids are SQLite integers: a 19-digit "id" names nothing
         raise ScheduleError(reason="bad_id")
@@ -252,13 +253,14 @@ async def cmd_schedule(update: Update, context: BotContext) -> None:
         await reply(update, context, flow_texts.question(context.tr, "action"), markup=start_markup(context.tr), remote_buttons=True)
         return
     if args[0].lower() == "show":
-        found = await context.services.schedules.get(chat.id, _id(context, 1))
+        found = await context.services.schedules.get(chat.id, _id(context, 1, usage="schedule show"))
         await reply(update, context, texts.show(context.tr, found))
         return
     if args[0].lower() == "missed":  # /schedule missed N late|skip
         if len(args) != 3:
-            raise UsageError()
-        changed = await context.services.schedules.set_missed(chat.id, _id(context, 1, of=2), args[2].lower())
+            raise UsageError(command="schedule missed")
+        changed = await context.services.schedules.set_missed(chat.id, _id(context, 1, of=2, usage="schedule missed"),
+                                                              args[2].lower())
         await reply(update, context, texts.missed_set(context.tr, changed))
         return
     if [a.lower() for a in args] == ["memberday"]:  # the template: the first Saturday of each month, double points

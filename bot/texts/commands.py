@@ -152,6 +152,9 @@ USAGE: dict[str, str] = {
     "export": N_("/export"),
     "schedule": N_("/schedule once DATE TIME|every 30m|2h|1d|every mon,wed TIME|daily TIME|weekly DAYS TIME|monthly 15|first sat TIME|cron \"m h dom mon dow\" [from DATE [TIME]] post|reminder|leaderboard|campaign 2x 24h|report [group]|quiz [30m] [+10] [first 3]|poll [1d] [+5] [multi]|topic [7d] [+5]|nps [pin] [replace] [topic:N|topic:general] TEXT — or /schedule alone (step by step, with buttons), /schedule memberday, /schedule show N, /schedule missed N late|skip"),
     "unschedule": N_("/unschedule N"),
+    # A subcommand's own usage (UsageError(command="schedule show")): its line, not the whole /schedule syntax.
+    "schedule show": N_("/schedule show N"),
+    "schedule missed": N_("/schedule missed N late|skip"),
     "pause": N_("/pause N"),
     "resume": N_("/resume N"),
     "runnow": N_("/runnow N"),

@@ -55,7 +55,8 @@ def name(display: str) -> str:
 def error(_: Translator, err: UserError, command: str | None = None) -> str:
     p = err.params
     if isinstance(err, UsageError):
-        return _("Usage: {usage}").format(usage=escape(usage(_, command or str(p.get("command", "")))))
+        # A subcommand's usage the error names ("schedule show") before the command's whole one.
+        return _("Usage: {usage}").format(usage=escape(usage(_, str(p.get("command") or command or ""))))
     if isinstance(err, NotAllowedError):
         return _("Only {role} and above can use this command.").format(role=role_name(_, p["needed"]))
     if isinstance(err, GroupOnlyError) and p.get("in_a_group"):

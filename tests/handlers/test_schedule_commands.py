@@ -248,6 +248,22 @@ async def test_a_post_held_by_quiet_hours_is_dropped_when_its_schedule_is_remove
         "SELECT COUNT(*) FROM deferred WHERE kind = 'post' AND done_at IS NULL AND json_extract(payload, '$.schedule') = 2") == 1
 
 
+async def test_schedule_show_without_a_number_gets_its_own_usage_in_en_and_zh(pg, group):
+    """/schedule show with no N (or more words) answered with the whole /schedule syntax: its own line instead."""
+    await say(pg, group.owner, "/schedule daily 09:00 post one", group.chat)
+
+    async def unchanged():
+        return len(await pg.services.schedules.list(group.chat.id))
+
+    await assert_one_line_refusals(pg, group.owner, group.chat, [
+        ("/schedule show", "Usage: /schedule show N"), ("/schedule show 1 2", "Usage: /schedule show N"),
+    ], unchanged)
+    await say(pg, group.owner, "/lang zh", group.chat)
+    await assert_one_line_refusals(pg, group.owner, group.chat, [
+        ("/schedule show", "用法：/schedule show 编号"), ("/schedule missed 1", "用法：/schedule missed 编号 late|skip"),
+    ], unchanged)
+
+
 async def test_pushlog_and_schedules_take_nothing_after_them_in_en_and_zh(pg, group):
     """Extra words are no filter the listing quietly ignores: the usage, in one line, in the group's language."""
     await say(pg, group.owner, "/schedule daily 09:00 post one", group.chat)
