@@ -1,7 +1,8 @@
 """/schedule and friends through the real Application: the compact syntax, the admin's formatting kept, options
 (pin, replace the previous copy, URL buttons, rotation), pause/resume/runnow/unschedule, the reminder, and one
 clear line for every bad input."""
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
 
 from tests.helpers import assert_one_line_refusals, say
 
@@ -160,6 +161,32 @@ async def test_the_reminder_mentions_only_who_has_not_checked_in_and_did_not_opt
     [post] = bot_posts(pg, group.chat)[-1:]
     assert post["text"].startswith("Not checked in today yet:")
     assert "@carol" in post["text"] and "@alice" not in post["text"] and "@bob" not in post["text"]
+
+
+async def test_a_reminder_to_70_names_the_60_seen_most_recently_in_3_messages_of_20(pg):
+    """The capped batches (README: 20 names per message, at most 3 messages per run — the members seen most
+    recently): 70 members who have not checked in get one run of 3 messages of 20 names, 3 `sent` rows in
+    /pushlog, and the 10 seen longest ago are not named."""
+    sim = pg.sim
+    owner = sim.user("owner")
+    chat = sim.create_group("Tea Lovers", owner=owner)
+    sim.add_bot(chat, by=owner)
+    members = [sim.user(f"member{i:02d}") for i in range(1, 71)]
+    for i, user in enumerate(members):  # member01 is seen first, member70 last
+        pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC) + timedelta(minutes=i))
+        sim.join(chat, user)
+        sim.send(user, "hi", chat)
+        await pg.settle()
+    pg.clock.set(datetime(2026, 12, 1, 19, 0, tzinfo=UTC))
+    await say(pg, owner, "/checkin", chat)
+    await say(pg, owner, "/schedule daily 20:00 reminder", chat)
+    pg.clock.set(datetime(2026, 12, 1, 20, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    posts = [p["text"] for p in pg.sim.replies(chat) if p.get("text", "").startswith("Not checked in today yet:")]
+    named = [re.findall(r"@(member\d\d)", text) for text in posts]
+    assert [len(n) for n in named] == [20, 20, 20]
+    assert sorted(sum(named, [])) == [f"member{i:02d}" for i in range(11, 71)]  # each once; none of the 10 seen first
+    assert (await say(pg, owner, "/pushlog", chat)).split("\n")[1:] == ["2026-12-01 20:00 check-in reminder: sent"] * 3
 
 
 async def test_every_bad_schedule_gets_one_clear_line(pg, group):
