@@ -38,16 +38,17 @@ async def translator_for(update: Update, context: BotContext) -> Translator:
     return await private_translator(s, user)
 
 
-def topic_name(message: Message) -> str | None:
-    """A forum topic's name, when this message in it shows one: its creation or renaming, or the creation message
-    that a message in the topic replies to (as every one does that replies to nothing else)."""
+def topic_name(message: Message) -> tuple[str | None, bool]:
+    """A forum topic's name, when this message in it shows one, and whether it is the topic's own now: its creation
+    or renaming (True), or the creation message that a message in the topic replies to (as every one does that
+    replies to nothing else) — which keeps the name the topic was made with (False: a rename since is newer)."""
     for made in (message.forum_topic_created, message.forum_topic_edited):
         if made is not None and made.name:
-            return made.name
+            return made.name, True
     root = message.reply_to_message
     if root is not None and root.forum_topic_created is not None and root.message_id == message.message_thread_id:
-        return root.forum_topic_created.name
-    return None
+        return root.forum_topic_created.name, False
+    return None, False
 
 
 class Middleware:
@@ -88,7 +89,7 @@ class Middleware:
             settings = await s.groups.settings(chat.id)
             context.tr = translator(settings.language)
             if message is not None and message.is_topic_message and message.message_thread_id and chat.is_forum:
-                await s.groups.topic_seen(chat.id, message.message_thread_id, topic_name(message))
+                await s.groups.topic_seen(chat.id, message.message_thread_id, *topic_name(message))
             # "X left" comes as a message from X: it must not mark them present again. Service messages
             # ("X joined", "X left", pins…) are not someone taking part, so they are not activity either.
             if update.message and user and not user.is_bot and message.sender_chat is None and message.left_chat_member is None:

@@ -44,7 +44,7 @@ OPEN_FOR = ("15m", "30m", "1h", "3h", "12h", "1d", "2d", "7d")  # a quiz's, poll
 PAYS = ("5", "10", "20", "50", "100")
 WINNERS = ("1", "3", "5", "10")
 CALLBACK_LIMIT = 64  # bytes of a button's data (Telegram's limit)
-TOPIC_BUTTONS = 20  # forum topics offered as buttons on the where screen (more are typed)
+TOPIC_BUTTONS = 20  # forum topics offered as buttons on the where screen: the latest written in (more are typed)
 
 
 def _data(state: list[str]) -> str:

@@ -62,21 +62,25 @@ class GroupRepo:
             )
             return cur.rowcount == 1
 
-    async def topic_seen(self, chat_id: int, thread_id: int, name: str | None, now: datetime) -> None:
-        """A forum topic seen in the group (a message in it), with its name when the update showed it (its creation
-        message, an edit of its name); a name once known is kept until another is seen."""
+    async def topic_seen(self, chat_id: int, thread_id: int, name: str | None, renamed: bool, now: datetime) -> str | None:
+        """A forum topic seen in the group (a message in it) at `now`, with its name when the update showed it; the
+        name now stored is returned. `renamed`: the name is the topic's own creation or renaming (a service message
+        in it), which overwrites the one stored; otherwise (the creation message every message in a topic replies
+        to, which keeps the name the topic was made with) it is stored only when none is known."""
         async with self.db.transaction() as tx:
-            await tx.execute(
+            async with tx.execute(
                 "INSERT INTO forum_topics(chat_id, thread_id, name, seen_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(chat_id, thread_id) DO UPDATE SET name = COALESCE(excluded.name, name), seen_at = excluded.seen_at",
-                (chat_id, thread_id, name, iso(now)),
-            )
+                " ON CONFLICT(chat_id, thread_id) DO UPDATE SET name = CASE WHEN ? AND excluded.name IS NOT NULL"
+                " THEN excluded.name ELSE COALESCE(name, excluded.name) END, seen_at = excluded.seen_at RETURNING name",
+                (chat_id, thread_id, name, iso(now), int(renamed)),
+            ) as cur:
+                return (await cur.fetchone())[0]
 
-    async def forum_topics(self, chat_id: int) -> list[tuple[int, str | None]]:
-        """The forum topics seen in the group, (thread id, name or None), in the order they were made."""
+    async def forum_topics(self, chat_id: int) -> list[tuple[int, str | None, datetime]]:
+        """The forum topics seen in the group, (thread id, name or None, last written as seen), latest first."""
         rows = await self.db.fetchall(
-            "SELECT thread_id, name FROM forum_topics WHERE chat_id = ? ORDER BY thread_id", (chat_id,))
-        return [(r["thread_id"], r["name"]) for r in rows]
+            "SELECT thread_id, name, seen_at FROM forum_topics WHERE chat_id = ? ORDER BY seen_at DESC, thread_id", (chat_id,))
+        return [(r["thread_id"], r["name"], from_iso(r["seen_at"])) for r in rows]
 
     async def deactivate(self, chat_id: int, now: datetime) -> None:
         async with self.db.transaction() as tx:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,6 +11,10 @@ from bot.config import Config
 from bot.domain.errors import MissingRightError, UserError
 from bot.domain.settings import FEATURE_RIGHTS, SETTINGS, is_default_word, parse_setting, rights_needed, setting_spec
 from storage.groups import Group, GroupRepo
+
+
+# How often a forum topic's latest message is written down (seen_at, the order the topic picker offers them in).
+TOPIC_REWRITE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,9 @@ class GroupService:
         # Settings are read on every command; cache them and drop the entry on change.
         self._settings: dict[int, GroupSettings] = {}
         self._known: set[int] = set()
-        # The forum topics written down this run, with their names (None: no name seen yet): a message in a topic
-        # already written costs a lookup, not a write.
-        self._topics: dict[tuple[int, int], str | None] = {}
+        # The forum topics written down this run: [name as stored (None: none seen yet), when last written, when last
+        # seen]. A message in a topic already written costs a lookup, not a write (one an hour keeps seen_at current).
+        self._topics: dict[tuple[int, int], list] = {}
         # Features that own a setting may look at a new value with the group's other state (e.g. the funnel: a
         # welcome with {rules} needs rules). A guard raises a UserError to refuse; a note returns one to add to the reply.
         self.guards: dict[str, list[Callable[[int, Any], Awaitable[None]]]] = {}
@@ -95,18 +100,30 @@ class GroupService:
         self._known.add(chat_id)
         return new
 
-    async def topic_seen(self, chat_id: int, thread_id: int, name: str | None) -> None:
+    async def topic_seen(self, chat_id: int, thread_id: int, name: str | None, renamed: bool = False) -> None:
         """A message in a forum topic (its name when the update shows it): remembered, since the Bot API has no way
-        to list a forum's topics — the step-by-step /schedule offers the ones seen."""
-        key = (chat_id, thread_id)
-        if key in self._topics and (name is None or self._topics[key] == name):
-            return
-        await self.repo.topic_seen(chat_id, thread_id, name, self.clock.now())
-        self._topics[key] = name if name is not None else self._topics.get(key)
+        to list a forum's topics — the step-by-step /schedule offers the ones seen, by name, latest first.
+        `renamed`: the name is the message's own (the topic's creation or renaming), which replaces the one known;
+        a name from the creation message it replies to is the name at creation, kept only if none is known (every
+        message in a topic carries it: it must not undo a rename, after a restart either)."""
+        key, now = (chat_id, thread_id), self.clock.now()
+        known = self._topics.get(key)
+        if known is not None:
+            known[2] = now
+            if (known[0] == name or name is None or (known[0] is not None and not renamed)) and now - known[1] < TOPIC_REWRITE:
+                return
+        stored = await self.repo.topic_seen(chat_id, thread_id, name, renamed, now)
+        self._topics[key] = [stored, now, now]
 
     async def forum_topics(self, chat_id: int) -> list[tuple[int, str | None]]:
-        """The forum topics seen in the group, (thread id, name or None), in the order they were made."""
-        return await self.repo.forum_topics(chat_id)
+        """The forum topics seen in the group, (thread id, name or None), the one with the latest message first
+        (as this run saw them; else as last written, to the hour), then by age."""
+        def latest(thread_id: int, written: datetime) -> datetime:
+            known = self._topics.get((chat_id, thread_id))
+            return written if known is None else max(written, known[2])
+
+        rows = await self.repo.forum_topics(chat_id)
+        return [(t, n) for t, n, _ in sorted(rows, key=lambda r: (-latest(r[0], r[2]).timestamp(), r[0]))]
 
     async def settings(self, chat_id: int) -> GroupSettings:
         cached = self._settings.get(chat_id)

@@ -1,5 +1,5 @@
 """Forum supergroups (topics on): createForumTopic and its kin with Telegram's rights checks, the service
-messages a topic's life leaves (forum_topic_created, _closed, _reopened), and message_thread_id on what is sent —
+messages a topic's life leaves (forum_topic_created, _edited, _closed, _reopened), and message_thread_id on what is sent —
 the bot's sends and people's. A topic's id is its creation message's id; every message in a topic is a reply to
 that message unless it replies to another one there; General is the forum outside every topic: its messages carry
 no message_thread_id, and naming it (1) is "message thread not found", as on Telegram."""
@@ -192,6 +192,25 @@ class ForumMixin:
         topic.closed = closed
         kind = "forum_topic_closed" if closed else "forum_topic_reopened"
         self._topic_service(state, by, topic, {kind: {}}, f"{by.display} {'closed' if closed else 'reopened'} '{topic.name}'")
+
+    @locked
+    def rename_topic(self: FakeTelegram, chat: SimChat | int, thread_id: int, by: SimUser, name: str) -> None:
+        """`by` renames a topic (its creator, or the owner or an admin with can_manage_topics — editForumTopic's
+        rights): a forum_topic_edited service message in the topic, replying to its creation message, which keeps
+        the name the topic was made with (as every later message in the topic shows it)."""
+        state = self._group(chat)
+        topic = state.topics.get(thread_id)
+        if topic is None or topic.deleted:
+            raise SimError(f"no topic {thread_id} in {state.title}")
+        member = self._present(state, by)
+        if topic.creator_id != by.id and not self._may_manage_topics(state, member):
+            raise SimError(f"{by.display} may not rename topics in {state.title}")
+        if not 1 <= len(name) <= 128:
+            raise SimError("a Telegram client would not take that topic name (1 to 128 characters)")
+        if name == topic.name:
+            raise SimError(f"the topic is already called '{name}'")
+        topic.name = name
+        self._topic_service(state, by, topic, {"forum_topic_edited": {"name": name}}, f"{by.display} renamed the topic to '{name}'")
 
     @locked
     def delete_topic(self: FakeTelegram, chat: SimChat | int, thread_id: int, by: SimUser) -> None:

@@ -659,6 +659,60 @@ async def test_from_private_chat_a_connected_forum_offers_its_topics_by_name(pg)
     assert "🧵 发在话题“News”" in labels(flow)
 
 
+async def where_buttons(pg, owner) -> list[str]:
+    """The topic picker of a new daily post, from the owner's private chat on the connected forum."""
+    await say(pg, owner, "/schedule")
+    flow = last(pg, owner)
+    for data in ("sch:post", "sch:post daily", "sch:post daily 09:00", "sch:=where"):
+        flow = await press(pg, owner, owner, flow, data)
+    return labels(flow)
+
+
+async def test_a_renamed_topic_keeps_its_new_name_after_messages_in_it_and_a_restart(pg):
+    """Every message in a topic replies to its creation message, which keeps the name at creation: it overwrote the
+    new name after a rename (again after each restart), and the picker offered the old one. A rename is the topic's
+    own message and wins; the creation message's name is taken only when none is known."""
+    sim = pg.sim
+    owner, alice = sim.user("owner"), sim.user("alice")
+    chat = sim.create_group("Tea Forum", owner=owner, forum=True)
+    sim.add_bot(chat, by=owner)
+    sim.join(chat, alice)
+    news, chat_topic = sim.create_topic(chat, owner, "News"), sim.create_topic(chat, owner, "Chat")
+    await pg.settle()
+    sim.rename_topic(chat, news, owner, "Updates")
+    await pg.settle()
+    sim.send(alice, "Hello in updates", chat, topic=news)
+    await pg.settle()
+    await pg.restart()
+    sim.send(alice, "Still here", chat, topic=news)
+    await pg.settle()
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, owner, "/start")
+    await say(pg, owner, "/connect Tea Forum")
+    assert await where_buttons(pg, owner) == ["The General topic (default)", "Updates", "Chat", "Cancel"]
+
+
+async def test_the_topic_picker_offers_the_20_topics_with_the_latest_messages(pg):
+    """The picker offers 20 topics as buttons (others are typed): those written in most recently, not the 20 oldest."""
+    sim = pg.sim
+    owner = sim.user("owner")
+    chat = sim.create_group("Tea Forum", owner=owner, forum=True)
+    sim.add_bot(chat, by=owner)
+    topics = []
+    for i in range(1, 23):
+        pg.clock.set(datetime(2026, 12, 1, 7, i, tzinfo=UTC))
+        topics.append(sim.create_topic(chat, owner, f"Topic {i}"))
+        await pg.settle()
+    pg.clock.set(datetime(2026, 12, 1, 7, 40, tzinfo=UTC))
+    sim.send(owner, "Back to the first one", chat, topic=topics[0])
+    await pg.settle()
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, owner, "/start")
+    await say(pg, owner, "/connect Tea Forum")
+    assert await where_buttons(pg, owner) == (
+        ["The General topic (default)", "Topic 1"] + [f"Topic {i}" for i in range(22, 3, -1)] + ["Cancel"])
+
+
 async def test_the_window_and_topic_choices_in_chinese(pg, group):
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     await say(pg, group.owner, "/lang zh", group.chat)

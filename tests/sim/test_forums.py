@@ -41,6 +41,26 @@ def test_people_make_topics_and_write_in_them(sim, forum, alice, bob) -> None:
         sim.send(bob, "hi", forum, topic=9999)
 
 
+def test_a_person_renames_a_topic_and_later_messages_still_show_its_first_name(sim, forum, alice, bob) -> None:
+    """editForumTopic by a person: a forum_topic_edited message in the topic; every later message there replies to
+    the creation message, which keeps the name the topic was made with. The creator or a topic manager only."""
+    thread = sim.create_topic(forum, alice, "News")
+    with pytest.raises(SimError):
+        sim.rename_topic(forum, thread, bob, "Mine")  # neither its creator nor allowed to manage topics
+    with pytest.raises(SimError):
+        sim.rename_topic(forum, thread, alice, "News")  # not modified
+    sim.take_updates()
+    sim.rename_topic(forum, thread, alice, "Updates")
+    [edited] = sim.take_updates()
+    message = edited["message"]
+    assert message["forum_topic_edited"] == {"name": "Updates"}
+    assert (message["message_thread_id"], message["is_topic_message"]) == (thread, True)
+    assert message["reply_to_message"]["message_id"] == thread
+    said = sim.send(bob, "hello", forum, topic=thread)
+    assert said["reply_to_message"]["forum_topic_created"]["name"] == "News"  # the root keeps the first name
+    assert [t["name"] for t in sim.topics(forum)] == ["Updates"]
+
+
 def test_the_bot_sends_into_a_topic_and_general(sim, forum, alice) -> None:
     thread = sim.create_topic(forum, alice, "News")
     sent = ok(sim, "sendMessage", chat_id=forum.id, text="Weekly news", message_thread_id=thread)
