@@ -288,7 +288,9 @@ def makeup_target(
         if today - timedelta(days=back) not in past
     ]
     if not past:
-        raise NothingToMakeUpError(never=True)  # no earlier check-in to reconnect to
+        # No earlier check-in to reconnect to: "never" only when there is none at all, today's included
+        # (a first check-in today is a streak of one, whole).
+        raise NothingToMakeUpError(never=not any(d <= today for d in checked_days))
     if not missed:
         raise NothingToMakeUpError()  # every day in the window is checked
     anchors = [d for d in past if d >= earliest_anchor]

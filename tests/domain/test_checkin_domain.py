@@ -389,8 +389,9 @@ def test_nothing_to_make_up():
     assert not whole.value.never
     with pytest.raises(NothingToMakeUpError):
         makeup_target({date(2026, 3, 9)}, TODAY, 3)  # first ever check-in was yesterday
-    with pytest.raises(NothingToMakeUpError):
-        makeup_target({TODAY}, TODAY, 3)  # first ever check-in is today
+    with pytest.raises(NothingToMakeUpError) as first_day:
+        makeup_target({TODAY}, TODAY, 3)  # first ever check-in is today: a whole streak of one, not "never"
+    assert not first_day.value.never
 
 
 def test_makeup_disabled_with_zero_window():

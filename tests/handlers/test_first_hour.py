@@ -139,6 +139,19 @@ async def test_a_second_makeup_after_a_repair_says_nothing_is_left(pg, group):
     assert await say(pg, g.alice, "/makeup", g.chat) == "There is no missed day to make up: your streak is whole."
 
 
+async def test_a_makeup_on_the_first_day_says_the_streak_is_whole_not_that_there_is_no_checkin(pg, group):
+    """/makeup after a member's first /checkin said "You have no check-in yet…" (the check-ins before today were
+    counted, not today's): a streak of one is whole. Someone who never checked in still hears the other line."""
+    g = group
+    await say(pg, g.admin, "/give @alice 100 fund", g.chat)
+    assert await say(pg, g.bob, "/makeup", g.chat) == (
+        "You have no check-in yet, so there is no streak to repair. Start one with /checkin.")
+    await say(pg, g.alice, "/checkin", g.chat)
+    assert await say(pg, g.alice, "/makeup", g.chat) == "There is no missed day to make up: your streak is whole."
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert await say(pg, g.alice, "/makeup", g.chat) == "没有可补签的日子：你的连签是完整的。"
+
+
 async def test_admins_look_members_up_by_username_id_or_reply_and_members_see_only_themselves(pg, group):
     g = group
     await say(pg, g.admin, "/give @alice 30 wiki", g.chat)
