@@ -236,6 +236,9 @@ def code_not_sent(_: Translator, order: Order) -> str:
 
 
 def item_added(_: Translator, item: ShopItem) -> str:
+    if item.grants == "makeup_card":  # /addcodes refuses a make-up card: say what it is for instead
+        return _("Added {item}: {terms}. It is on sale in /shop; whoever buys it, their next /makeup uses it instead of points.").format(
+            item=f"<b>{item_title(item)}</b>", terms=terms(_, item))
     return _("Added {item}: {terms}. It is on sale in /shop; /addcodes {id} CODE… makes it deliver codes.").format(
         item=f"<b>{item_title(item)}</b>", terms=terms(_, item), id=item.id)
 

@@ -93,6 +93,9 @@ async def test_a_makeup_card_is_labelled_in_the_shop_and_takes_no_codes(pg, grou
     g = group
     added = await say(pg, g.admin, "/additem Make-up card | 20 | makeup card", g.chat)
     item_id = int(re.match(r"Added #(\d+) ", added).group(1))
+    # Adding it says what it is for: /makeup uses it (it pointed to /addcodes, which refuses a make-up card).
+    assert added.endswith("It is on sale in /shop; whoever buys it, their next /makeup uses it instead of points.")
+    assert "/addcodes" not in added
     await say(pg, g.alice, "/shop", g.chat)
     shelf = last(pg, g.chat)["text"]
     line = next(l for l in shelf.splitlines() if f"#{item_id}" in l)
@@ -100,6 +103,10 @@ async def test_a_makeup_card_is_labelled_in_the_shop_and_takes_no_codes(pg, grou
     answer = await say(pg, g.admin, f"/addcodes {item_id} ABC-1 ABC-2", g.chat)
     assert answer.splitlines()[0] == f"Item #{item_id} is a make-up card: /makeup uses it, so it takes no codes."
     assert await pg.services.db.fetchval("SELECT COUNT(*) FROM shop_codes") == 0
+    await say(pg, g.owner, "/lang zh", g.chat)
+    added = await say(pg, g.admin, "/additem 补签卡 | 20 | 补签卡", g.chat)
+    assert added.endswith("。可在 /shop 兑换；兑换者下次 /makeup 会用它代替积分。") and "/addcodes" not in added, added
+    assert "/addcodes" in await say(pg, g.admin, "/additem 茶杯 | 30", g.chat)  # any other item can deliver codes
 
 
 async def test_edititem_active_with_a_wrong_word_names_the_valid_ones(pg, group):
