@@ -111,7 +111,7 @@ USAGE: dict[str, str] = {
     "badges": N_("/badges [@username|id|(reply)] (others: admins only)"),
     "setcaptcha": N_("/setcaptcha QUESTION | ANSWER; ANSWER"),
     "orders": N_("/orders [pending]"),
-    "additem": N_("/additem NAME | COST [| stock N|unlimited] [| limit N] [| tier KEY] [| description]"),
+    "additem": N_("/additem NAME | COST [| stock N|unlimited] [| limit N] [| tier KEY] [| makeup card] [| description]"),
     "edititem": N_("/edititem ID name|cost|stock|limit|tier|description|active VALUE"),
     "delitem": N_("/delitem ID"),
     "warn": N_("/warn @username|id|(reply) [reason]"),

@@ -50,6 +50,10 @@ async def test_help_command_gives_usage_a_real_example_and_who_may_use_it(pg, gr
     assert (await say(pg, group.alice, "/help me", group.chat)).splitlines()[-1] == (
         "Who: everyone, in a group, or in a private chat with me (for your group).")
     assert (await say(pg, group.alice, "/help del", group.chat)).splitlines()[-1] == "Who: Admin and above, in a group."
+    # Every part /additem takes is in its usage, the make-up card's too (it was missing).
+    pg.clock.advance(seconds=10)
+    assert (await say(pg, group.alice, "/help additem", group.chat)).splitlines()[1] == (
+        "Usage: /additem NAME | COST [| stock N|unlimited] [| limit N] [| tier KEY] [| makeup card] [| description]")
     pg.clock.advance(seconds=10)  # a member reads between commands (seven in ten seconds are a flood)
     # /help takes one command: a wrong call shows that it takes one, not a bare "/help".
     assert await say(pg, group.alice, "/help give me", group.chat) == "Usage: /help [COMMAND]"
@@ -59,6 +63,9 @@ async def test_help_command_gives_usage_a_real_example_and_who_may_use_it(pg, gr
     assert zh[0].startswith("/give — ") and zh[1].startswith("用法：/give") and zh[2].startswith("示例：")
     assert zh[3] == "谁可以用：管理员及以上，在群里，或连接该群后在与我的私聊中（/connect）。"
     assert await say(pg, group.alice, "/help give me", group.chat) == "用法：/help [命令名]"
+    pg.clock.advance(seconds=10)
+    assert (await say(pg, group.alice, "/help additem", group.chat)).splitlines()[1] == (
+        "用法：/additem 名称 | 价格 [| 库存 N|不限] [| 限购 N] [| 等级 KEY] [| 补签卡] [| 描述]")
 
 
 async def test_unknown_commands_get_a_pointer_in_private_and_when_addressed_but_quiet_otherwise(pg, group):
