@@ -191,7 +191,7 @@ def check_blocks_happened(lines: list[str], path: Path) -> None:
     # Warns escalate: /setwarnlimit 3 and /setwarnmode tmute 1h, then Adam's third warn muted Eve for an hour.
     assert dict(db.execute("SELECT key, value FROM group_settings WHERE key IN ('warn_limit', 'warn_mode')")) == {
         "warn_limit": "3", "warn_mode": "tmute 1h"}
-    assert "That is the warn limit: Eve gets mute for 1h, and the warns start again." in lines[block:]
+    assert "That is the warn limit: Eve is muted for 1h, and the warns start again." in lines[block:]
     assert one("SELECT actor_id, reason, until FROM modlog WHERE action = 'mute' AND target_id = ?", eve) == (
         adam, "3/3 warns", "2026-03-03T10:00:00+00:00")
     # /rule test: a dry run for a typical member, rule by rule — it wrote nothing (no rule fired for carol since).

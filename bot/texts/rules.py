@@ -47,6 +47,20 @@ def penalty(_: Translator, p: Penalty) -> str:
     return _("ban for {d}").format(d=duration(_, p.duration)) if p.duration else _("ban")
 
 
+def penalised(_: Translator, who: str, p: Penalty) -> str:
+    """What happens to ``who`` as a clause ("Eve is muted for 1h"), for sentences that say it of a member;
+    penalty() is the bare noun a setting shows ("mute for 1h")."""
+    if p.kind == "kick":
+        return _("{who} is removed from the group").format(who=name(who))
+    if p.kind == "mute":
+        if p.duration:
+            return _("{who} is muted for {d}").format(who=name(who), d=duration(_, p.duration))
+        return _("{who} is muted").format(who=name(who))
+    if p.duration:
+        return _("{who} is banned for {d}").format(who=name(who), d=duration(_, p.duration))
+    return _("{who} is banned").format(who=name(who))
+
+
 def moderation_error(_: Translator, err: UserError) -> str:
     p = err.params
     if err.code == "logchat":
@@ -107,8 +121,8 @@ def warned(_: Translator, who: str, count: int, limit: int, reason: str | None) 
 
 def warn_penalty(_: Translator, who: str, p: Penalty, reset: bool) -> str:
     if reset:
-        return _("That is the warn limit: {who} gets {penalty}, and the warns start again.").format(who=name(who), penalty=penalty(_, p))
-    return _("{who} gets {penalty} for reaching this many warns.").format(who=name(who), penalty=penalty(_, p))
+        return _("That is the warn limit: {penalised}, and the warns start again.").format(penalised=penalised(_, who, p))
+    return _("{penalised} for reaching this many warns.").format(penalised=penalised(_, who, p))
 
 
 def remove_warn_button(_: Translator) -> str:
@@ -153,7 +167,8 @@ def purged(_: Translator, n: int) -> str:
 
 
 def warn_limit_set(_: Translator, limit: int) -> str:
-    return _("Warn limit: {n}. At {n} warns the warn mode applies.").format(n=limit)
+    return _.ngettext("Warn limit: {n}. At {n} warn the warn mode applies.", "Warn limit: {n}. At {n} warns the warn mode applies.",
+                      limit).format(n=limit)
 
 
 def warn_mode_set(_: Translator, p: Penalty) -> str:

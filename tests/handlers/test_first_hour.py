@@ -73,6 +73,20 @@ async def test_english_counts_agree_in_number(pg, group):
     assert await say(pg, g.admin, "/take @alice 1 oops", g.chat) == "Alice lost 1 point (balance 0)."
     assert "+1 point: given by an admin — thanks" in await say(pg, g.alice, "/history", g.chat)
     assert await say(pg, g.alice, "/optout", g.chat) == "Done: no more private messages or mentions from me."
+    # The warn limit of one is one warn, and what happens at it is said as a sentence ("Eve gets mute for 1h" was not).
+    assert await say(pg, g.owner, "/setwarnlimit 1", g.chat) == "Warn limit: 1. At 1 warn the warn mode applies."
+    assert (await say(pg, g.admin, "/warn @bob spam", g.chat)).endswith("That is the warn limit: Bob is banned, and the warns start again.")
+    await say(pg, g.owner, "/setwarnmode tmute 1h", g.chat)
+    assert (await say(pg, g.admin, "/warn @carol spam", g.chat)).endswith("That is the warn limit: Carol is muted for 1h, and the warns start again.")
+    await say(pg, g.owner, "/setwarnmode kick", g.chat)
+    pg.clock.advance(minutes=1)
+    assert (await say(pg, g.admin, "/warn @alice spam", g.chat)).endswith(
+        "That is the warn limit: Alice is removed from the group, and the warns start again.")
+    await say(pg, g.owner, "/setwarnlimit 3", g.chat)
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert await say(pg, g.owner, "/setwarnlimit 1", g.chat) == "警告上限：1。达到 1 次警告即按处罚方式处理。"
+    await say(pg, g.owner, "/setwarnmode tban 2d", g.chat)
+    assert (await say(pg, g.admin, "/warn @carol 刷屏", g.chat)).endswith("已达警告上限：Carol 被封禁 2d，警告重新计数。")
 
 
 # --- looking people up -----------------------------------------------------------------------------------------

@@ -20,13 +20,13 @@ async def test_warns_escalate_to_a_mute_then_a_ban_and_start_again(pg, group):
     for n in (1, 2):
         assert await say(pg, g.admin, f"/warn @alice spam {n}", g.chat) == f"Alice has been warned ({n}/5).\nReason: spam {n}"
     third = await say(pg, g.admin, "/warn @alice spam 3", g.chat)
-    assert third.endswith("Alice gets mute for 1d for reaching this many warns.")
+    assert third.endswith("Alice is muted for 1d for reaching this many warns.")
     muted = status(pg, g, g.alice)
     assert muted["status"] == "restricted" and not muted["can_send_messages"]
     assert muted["until_date"] == int((pg.clock.now() + timedelta(hours=24)).timestamp())
     await say(pg, g.admin, "/warn @alice 4", g.chat)
     fifth = await say(pg, g.admin, "/warn @alice 5", g.chat)
-    assert fifth.endswith("That is the warn limit: Alice gets ban, and the warns start again.")
+    assert fifth.endswith("That is the warn limit: Alice is banned, and the warns start again.")
     assert status(pg, g, g.alice)["status"] == "kicked"
     assert await pg.services.moderation.warns(g.chat.id, g.alice.id) == []
     assert (await modlog(pg, g))[:3] == ["ban", "warn", "warn"]
@@ -37,7 +37,7 @@ async def test_the_warn_limit_and_mode_are_the_groups(pg, group):
     assert await say(pg, g.owner, "/setwarnlimit 2", g.chat) == "Warn limit: 2. At 2 warns the warn mode applies."
     assert await say(pg, g.owner, "/setwarnmode tmute 1h", g.chat) == "At the warn limit members now get: mute for 1h."
     await say(pg, g.admin, "/warn @bob", g.chat)
-    assert (await say(pg, g.admin, "/warn @bob", g.chat)).endswith("Bob gets mute for 1h, and the warns start again.")
+    assert (await say(pg, g.admin, "/warn @bob", g.chat)).endswith("Bob is muted for 1h, and the warns start again.")
     assert status(pg, g, g.bob)["status"] == "restricted"
     assert await say(pg, g.owner, "/setwarnlimit 0", g.chat) == "warn_limit must be a whole number from 1 to 100."
     assert await say(pg, g.owner, "/setwarnmode tmute", g.chat) == "Usage: /setwarnmode ban|kick|mute|tmute 1h|tban 2d"
