@@ -34,7 +34,8 @@ HELP = """Console verbs (Sticky answers as it would in Telegram):
   alice dm: /start               alice writes to Sticky in private; its private messages show as [alice ⇄ Sticky]
   alice press Confirm            alice presses the button whose label contains "Confirm" on the latest message that has one
                                  (a link button to Sticky opens her private chat and sends /start, as Telegram does)
-  join dave [via LINK]           dave joins (through an invite link Sticky gave)
+  join dave [via LINK]           dave joins (through an invite link Sticky gave; a link to Sticky opens his
+                                 private chat and sends /start with its code)
   leave dave                     dave leaves the group
   promote bob / demote bob       the owner makes bob (a member) a Telegram admin, or takes it back
   demote sticky                  the owner takes Sticky's admin rights (see what it says without them)
@@ -223,7 +224,9 @@ class Session:
             shown = minute if f"{before:{minute}}" != f"{after:{minute}}" else minute + ":%S"  # `wait 10s` shows it moved
             self.note(f"the clock moved {before:{shown}} → {after:{shown}} UTC")
         elif m := JOIN.match(line):
-            sim.join(group, sim.user(m["who"].lower()), link=m["link"])
+            name = m["who"].lower()
+            if not (m["link"] and self._start_via(name, sim.user(name), m["link"])):  # /invite's "through me" link
+                sim.join(group, sim.user(name), link=m["link"])
         elif m := MEMBER_VERB.match(line):
             user = sim.user(m["who"].lower())
             if m["verb"] == "leave":
@@ -297,16 +300,25 @@ class Session:
                         return
         self.note(f"no button labelled {label!r} for {name}")
 
+    def _start_via(self, name: str, user, url: str) -> bool:
+        """A deep link to Sticky (t.me/Bot or t.me/Bot?start=PAYLOAD), pressed or followed by `join NAME via`:
+        Telegram opens the private chat, and Start sends `/start PAYLOAD`. False for any other address."""
+        bot = re.escape(self.sim.bot.username or "")
+        m = re.fullmatch(rf"https://t\.me/{bot}(?:\?start=(?P<payload>[A-Za-z0-9_-]+))?", url, re.IGNORECASE)
+        if m is None:
+            return False
+        self.private.add(name)
+        self.sim.send(user, f"/start {m['payload']}" if m["payload"] else "/start")
+        return True
+
     def _open(self, name: str, user, button: dict) -> None:
         """A link button: Telegram opens the URL. A deep link to Sticky opens its private chat, where Start sends
         `/start PAYLOAD`; an invite link of the group joins it; any other address is outside Telegram."""
         url = button["url"]
         self.note(f"{name} opened the link '{button['text']}'")
-        bot = re.escape(self.sim.bot.username or "")
-        if m := re.fullmatch(rf"https://t\.me/{bot}(?:\?start=(?P<payload>[A-Za-z0-9_-]+))?", url, re.IGNORECASE):
-            self.private.add(name)
-            self.sim.send(user, f"/start {m['payload']}" if m["payload"] else "/start")
-        elif re.fullmatch(r"https://t\.me/\+\S+", url):
+        if self._start_via(name, user, url):
+            return
+        if re.fullmatch(r"https://t\.me/\+\S+", url):
             self.sim.join(self.group, user, link=url)
         else:
             self.note(f"{url} is outside Telegram: nothing happens here")

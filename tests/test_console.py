@@ -425,3 +425,26 @@ async def test_a_verb_without_its_argument_says_the_form_it_takes_and_does_nothi
         "· press takes a button's label, or part of it: alice press Confirm",
         "? write `name: text`, or `help` for every verb",
     ]
+
+
+async def test_join_via_the_bot_link_that_invite_prints_opens_the_private_chat_with_its_start():
+    """/invite prints two links; `join dave via https://t.me/<bot>?start=ref_…` (the second) answered "no such invite
+    link". Following it is what pressing a link button to Sticky does: the private chat opens and Start sends
+    /start with the code; Sticky's answer there leads into the group, and the referral is alice's."""
+    out = io.StringIO()
+    steps = [
+        "alice: hello",
+        "alice dm: /start",
+        "alice: /invite",
+        lambda shown: "join dave via " + re.findall(r"Or through me: (https://t\.me/StickyTestBot\?start=\S+)", shown)[-1],
+        lambda shown: "join dave via " + re.findall(r"\[dave ⇄ Sticky\] Sticky → dave: .*Join here: (\S+)", shown)[-1],
+        "dave: hello, Alice sent me",
+        "alice: /invites",
+    ]
+    assert await run_console(Config(), Typist(out, steps), out, start=START) == 0
+    lines = out.getvalue().splitlines()
+    text = "\n".join(lines)
+    assert not any("no such invite link" in l for l in lines), text
+    assert any(re.fullmatch(r"\[dave ⇄ Sticky\] dave: /start ref_\S+", l) for l in lines), text
+    assert "· dave joined via link 'Alice #1003'" in lines, text  # alice's link: the referral is hers
+    assert "  joined 1 · pending 1 · confirmed 0 · left 0 · not counted 0" in lines, text
