@@ -16,7 +16,8 @@ from bot.config import Config
 from bot.playground import Playground
 from bot.sim.state import ADMIN_RIGHTS
 
-NAME = r"[A-Za-z0-9_]{1,32}"
+NAME = r"\w{1,32}"  # letters of any script, digits, _: alice, 小明
+USERNAME = re.compile(r"[A-Za-z0-9_]+")  # what a Telegram username may hold; 小明 has none (reach them by reply)
 SAY = re.compile(rf"^\s*(?P<who>{NAME})\s*(?:->\s*(?P<to>{NAME})\s*)?:\s?(?P<text>.*)$")
 DM = re.compile(rf"^\s*(?P<who>{NAME})\s+dm\s*:\s?(?P<text>.*)$")
 PRESS = re.compile(rf"^\s*(?P<who>{NAME})\s+press\s+(?P<label>.+?)\s*$")
@@ -44,6 +45,8 @@ HELP = """Console verbs (Sticky answers as it would in Telegram):
   wait 10m                       the clock moves (s, m, h, d; 1h30m): captcha timeouts, referral confirmations,
                                  deletions and schedules due on the way run at their own time
   help                           this list;  quit  ends
+A name is letters of any script, digits or _ (alice, 小明); one that is not a Telegram username (小明) has none,
+so others reach that person by reply (bob -> 小明: /me), not by @.
 `owner` owns the group "Console Group"; `admin` is its Telegram admin; Sticky is @{bot} (/foo@{bot} addresses it)."""
 
 
@@ -71,6 +74,10 @@ def verb_hint(line: str) -> str | None:
         return f"{verb} takes a name: {verb} bob" + (" (or sticky)" if verb != "leave" else "")
     if len(words) >= 2 and words[1].lower() == "press":
         return f"press takes a button's label, or part of it: {words[0]} press Confirm"
+    who, colon, _text = line.partition(":")  # `name: text` with something else where a name goes: say what a name is
+    names = [n.strip() for n in re.sub(r"\s+dm\s*$", "", who).split("->")] if colon and who.strip() else []
+    if wrong := next((n for n in names if not re.fullmatch(NAME, n)), None):
+        return f"a name is letters of any script, digits or _, up to 32 (alice, 小明, mary_jane): “{wrong}” is not one"
     return None
 
 
@@ -173,7 +180,7 @@ class Session:
         print(f"· {text}", file=self.out)
 
     def refresh(self) -> None:
-        self.screen.show_all([(self.group, "")] + [(self.sim.user(name), f"[{name} ⇄ Sticky] ") for name in sorted(self.private)])
+        self.screen.show_all([(self.group, "")] + [(self._user(name), f"[{name} ⇄ Sticky] ") for name in sorted(self.private)])
 
     async def handle(self, line: str) -> None:
         try:
@@ -182,6 +189,11 @@ class Session:
             self.note(f"not possible: {exc}")
         await self.pg.settle()
         self.refresh()
+
+    def _user(self, name: str):
+        """The person a console name stands for: `alice` has the username alice; a name Telegram's usernames cannot
+        hold (小明) is an account without one, as in Telegram, named 小明."""
+        return self.sim.user(name, with_username=bool(USERNAME.fullmatch(name)))
 
     def _is_sticky(self, name: str | None) -> bool:
         return name is not None and name.lower() in ("sticky", (self.sim.bot.username or "").lower())
@@ -225,10 +237,10 @@ class Session:
             self.note(f"the clock moved {before:{shown}} → {after:{shown}} UTC")
         elif m := JOIN.match(line):
             name = m["who"].lower()
-            if not (m["link"] and self._start_via(name, sim.user(name), m["link"])):  # /invite's "through me" link
-                sim.join(group, sim.user(name), link=m["link"])
+            if not (m["link"] and self._start_via(name, self._user(name), m["link"])):  # /invite's "through me" link
+                sim.join(group, self._user(name), link=m["link"])
         elif m := MEMBER_VERB.match(line):
-            user = sim.user(m["who"].lower())
+            user = self._user(m["who"].lower())
             if m["verb"] == "leave":
                 sim.leave(group, user)
             elif m["verb"] == "promote":
@@ -241,7 +253,7 @@ class Session:
         elif m := DM.match(line):
             name = m["who"].lower()
             self.private.add(name)
-            sim.send(sim.user(name), m["text"])
+            sim.send(self._user(name), m["text"])
         elif m := PRESS.match(line):
             self._press(m["who"].lower(), m["label"])
         elif m := SAY.match(line):
@@ -250,7 +262,7 @@ class Session:
             if m["to"] and reply_to is None:
                 self.note(f"{m['to'].lower()} has no message in {group.title} to reply to: nothing was sent")
                 return
-            user = sim.user(name)
+            user = self._user(name)
             if not self._is_member(user):
                 # Joining comes first, handled before the line is typed: a person sees the check (screening on)
                 # before they can write, and Telegram then refuses what they type until they pass it.
@@ -283,7 +295,7 @@ class Session:
         return member["status"] not in ("left", "kicked") and member.get("is_member", True)
 
     def _press(self, name: str, label: str) -> None:
-        user = self.sim.user(name)
+        user = self._user(name)
         chats = [self.group] + ([user] if name in self.private else [])
         wanted = label.casefold().strip("“”\"'")
         # The latest message first: the clock only moves with `wait`, so many share a date; ids break the tie.

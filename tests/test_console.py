@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from bot.clock import FixedClock
 from bot.config import Config
-from bot.console import Session, parse_span, run_console
+from bot.console import HELP, Session, parse_span, run_console
 from bot.playground import Playground
 
 START = datetime(2026, 5, 4, 9, 0, tzinfo=timezone.utc)
@@ -448,3 +448,32 @@ async def test_join_via_the_bot_link_that_invite_prints_opens_the_private_chat_w
     assert any(re.fullmatch(r"\[dave ⇄ Sticky\] dave: /start ref_\S+", l) for l in lines), text
     assert "· dave joined via link 'Alice #1003'" in lines, text  # alice's link: the referral is hers
     assert "  joined 1 · pending 1 · confirmed 0 · left 0 · not counted 0" in lines, text
+
+
+async def test_a_name_in_any_script_writes_and_a_line_with_no_name_says_what_a_name_is():
+    """`小明: 你好` got the generic "? write `name: text`" (names were [A-Za-z0-9_]): a name is letters of any script,
+    digits or _. Such a person has no Telegram username, as in Telegram, so others reach them by reply; a line whose
+    name holds anything else says what a name is, and nothing is sent."""
+    out = io.StringIO()
+    steps = ["小明: 你好", "小明 dm: /start", "owner -> 小明: /give 5 谢谢", "mary-jane: hi", "alice -> bob smith: hi",
+             "mary jane dm: hi"]
+    assert await run_console(Config(), Typist(out, steps), out, start=START) == 0
+    lines = out.getvalue().splitlines()
+    text = "\n".join(lines)
+    assert "· 小明 joined" in lines and "小明: 你好" in lines, text
+    assert any(l.startswith("[小明 ⇄ Sticky] Sticky → 小明: Hi! I'm Sticky.") for l in lines), text
+    assert "Sticky → owner: 小明 got +5 points (balance 5)." in lines, text
+    rule = "a name is letters of any script, digits or _, up to 32 (alice, 小明, mary_jane)"
+    assert lines[-4:-1] == [f"· {rule}: “mary-jane” is not one", f"· {rule}: “bob smith” is not one",
+                            f"· {rule}: “mary jane” is not one"], text
+    assert not any(n in text for n in ("· mary", "· alice joined", "· bob joined"))
+    assert "A name is letters of any script, digits or _ (alice, 小明); one that is not a Telegram username (小明) has none," in HELP
+
+
+def test_a_console_name_that_telegram_usernames_cannot_hold_is_an_account_without_one():
+    from bot.sim import FakeTelegram
+
+    sim = FakeTelegram()
+    assert sim.user("小明", with_username=False).to_api() == {"id": sim.user("小明").id, "is_bot": False, "first_name": "小明",
+                                                               "language_code": "en"}
+    assert sim.user("alice").username == "alice"

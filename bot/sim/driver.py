@@ -36,15 +36,18 @@ class DriverMixin:
         first_name: str | None = None,
         language_code: str | None = "en",
         is_bot: bool = False,
+        with_username: bool = True,
     ) -> SimUser:
-        """The account called `name` (its username), created on first use."""
+        """The account called `name` (its username), created on first use. ``with_username=False``: an account with
+        no username, as many are (Telegram's usernames are Latin letters, digits and _): `name` is then only the
+        driver's handle for it (and its first name)."""
         existing = self._users_by_name.get(name)
         if existing is not None:
             return existing
         user = SimUser(
             id=self._next_user_id,
             first_name=first_name or name.capitalize(),
-            username=name,
+            username=name if with_username else None,
             language_code=language_code,
             is_bot=is_bot,
         )
