@@ -52,7 +52,8 @@ async def cmd_help(update: Update, context: BotContext) -> None:
             await reply(update, context, texts.unknown_command(context.tr, name), transient=True)
             return
         remote = None if not spec.remote else "personal" if spec.personal else "connected" if spec.role >= Role.ADMIN else None
-        await reply(update, context, texts.command_help(context.tr, spec.name, spec.role, spec.where, remote, spec.admin_tool))
+        await reply(update, context, texts.command_help(context.tr, spec.name, spec.role, spec.where, remote, spec.admin_tool,
+                                                        reader=role))
         return
     connected = None if in_group or update.effective_user is None else await context.services.connections.current(update.effective_user.id)
     if connected is not None:

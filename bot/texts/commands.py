@@ -267,7 +267,14 @@ def topic_of(name: str) -> str:
     return next((title for title, names in TOPICS if name in names), MORE)
 
 
-def example(_: Translator, name: str) -> str:
+# Commands where only admins may name someone else (handlers.base.subject): a member's example is the command alone.
+OWN_ONLY_FOR_MEMBERS = frozenset({"me", "history", "badges", "invites"})
+
+
+def example(_: Translator, name: str, admin: bool = True) -> str:
+    """The example /help COMMAND shows; `admin=False`: one a member may use (`/me`, not `/me @alice`)."""
+    if not admin and name in OWN_ONLY_FOR_MEMBERS:
+        return "/" + name
     return _(EXAMPLES[name]) if name in EXAMPLES else "/" + name
 
 

@@ -205,10 +205,12 @@ def help_parts(_: Translator, commands: Sequence[tuple[str, Role]], role: Role |
     return parts
 
 
-def command_help(_: Translator, name: str, needed: Role, where: str, remote: str | None = None, admin_tool: bool = False) -> str:
+def command_help(_: Translator, name: str, needed: Role, where: str, remote: str | None = None, admin_tool: bool = False,
+                 reader: Role = Role.ADMIN) -> str:
     """/help COMMAND: what it does, its usage, a real example, and who may use it where. `remote`: how a group
     command also works typed in private chat — "personal" (for the sender's group), "connected" (/connect).
-    `admin_tool`: for the admins of a group, wherever it is typed (/connect)."""
+    `admin_tool`: for the admins of a group, wherever it is typed (/connect). `reader`: who asks — a member's
+    example is one they may use."""
     place = {"group": _("in a group"), "private": _("in a private chat with me"), "any": _("in a group or in private")}[where]
     if where == "group" and remote == "personal":
         place = _("in a group, or in a private chat with me (for your group)")
@@ -223,7 +225,7 @@ def command_help(_: Translator, name: str, needed: Role, where: str, remote: str
     return "\n".join([
         f"<b>/{escape(name)}</b> — {escape(description(_, name))}",
         _("Usage: {usage}").format(usage=escape(usage(_, name))),
-        _("Example: {example}").format(example=escape(example(_, name))),
+        _("Example: {example}").format(example=escape(example(_, name, admin=reader >= Role.ADMIN))),
         _("Who: {who}, {place}.").format(who=who, place=place),
     ])
 

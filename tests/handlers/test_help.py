@@ -47,8 +47,13 @@ async def test_help_command_gives_usage_a_real_example_and_who_may_use_it(pg, gr
     ]
     assert (await say(pg, group.alice, "/help /checkin", group.chat)).splitlines()[2:] == [
         "Example: /checkin", "Who: everyone, in a group."]   # it needs the group: no private chat
-    assert (await say(pg, group.alice, "/help me", group.chat)).splitlines()[-1] == (
-        "Who: everyone, in a group, or in a private chat with me (for your group).")
+    assert (await say(pg, group.alice, "/help me", group.chat)).splitlines()[-2:] == [
+        "Example: /me", "Who: everyone, in a group, or in a private chat with me (for your group)."]
+    # A member's example is one they may use: "/me @alice" is refused to them (only admins look others up).
+    pg.clock.advance(seconds=10)
+    assert (await say(pg, group.alice, "/help invites", group.chat)).splitlines()[2] == "Example: /invites"
+    assert (await say(pg, group.admin, "/help me", group.chat)).splitlines()[2] == "Example: /me @alice"
+    assert (await say(pg, group.admin, "/help history", group.chat)).splitlines()[2] == "Example: /history @alice"
     assert (await say(pg, group.alice, "/help del", group.chat)).splitlines()[-1] == "Who: Admin and above, in a group."
     # Every part /additem takes is in its usage, the make-up card's too (it was missing).
     pg.clock.advance(seconds=10)
@@ -63,6 +68,8 @@ async def test_help_command_gives_usage_a_real_example_and_who_may_use_it(pg, gr
     assert zh[0].startswith("/give — ") and zh[1].startswith("用法：/give") and zh[2].startswith("示例：")
     assert zh[3] == "谁可以用：管理员及以上，在群里，或连接该群后在与我的私聊中（/connect）。"
     assert await say(pg, group.alice, "/help give me", group.chat) == "用法：/help [命令名]"
+    pg.clock.advance(seconds=10)
+    assert (await say(pg, group.alice, "/help badges", group.chat)).splitlines()[2] == "示例：/badges"
     pg.clock.advance(seconds=10)
     assert (await say(pg, group.alice, "/help additem", group.chat)).splitlines()[1] == (
         "用法：/additem 名称 | 价格 [| 库存 N|不限] [| 限购 N] [| 等级 KEY] [| 补签卡] [| 描述]")
