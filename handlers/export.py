@@ -5,8 +5,10 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
+from bot.domain.checkin import local_day
 from bot.domain.errors import UsageError
 from bot.domain.roles import Role
+from bot.services.export import export_filename
 from bot.texts import export as texts
 from handlers.base import attempt, command, person_id, reply
 
@@ -28,10 +30,11 @@ async def cmd_export(update: Update, context: BotContext) -> None:
         await reply(update, context, texts.cannot_send(context.tr), transient=True)
         return
     paths, counts = await context.services.export.build(chat.id)
+    day = local_day(update.effective_message.date or context.services.clock.now(), (await context.services.groups.settings(chat.id)).timezone)
     sent, failed = 0, None
     try:
         for i, path in enumerate(paths, 1):
-            filename = f"sticky-export-{chat.id}.zip" if len(paths) == 1 else f"sticky-export-{chat.id}-part{i}of{len(paths)}.zip"
+            filename = export_filename(chat.id, day, i, len(paths))
             caption = texts.caption(context.tr, chat.title or "", i, len(paths))
 
             async def send(path=path, filename=filename, caption=caption):

@@ -13,6 +13,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import AsyncIterator, Callable
+from datetime import date
 from pathlib import Path
 
 from bot.domain.levels import Tier, tier_for
@@ -55,7 +56,7 @@ class _Parts:
 
     def _new_part(self) -> None:
         self._close_part()
-        fd, name = tempfile.mkstemp(prefix=f"sticky-export-{self.chat_id}-", suffix=".zip")
+        fd, name = tempfile.mkstemp(prefix=f"sticky-export-{abs(self.chat_id)}-", suffix=".zip")
         os.close(fd)
         self.paths.append(Path(name))
         self.zf = zipfile.ZipFile(name, "w", compression=zipfile.ZIP_DEFLATED)
@@ -138,6 +139,14 @@ def _csv(rows) -> bytes:
     out = io.StringIO(newline="")
     csv.writer(out).writerows(rows)
     return out.getvalue().encode("utf-8")
+
+
+def export_filename(chat_id: int, day: date, part: int = 1, parts: int = 1) -> str:
+    """The name the admin's file is sent under: the group's id without Telegram's minus (no double hyphen, as
+    /rules_export's sticky-rules-<id>.yaml) and the group's day, so exports of different days sort and differ:
+    sticky-export-1001000000001-20260302.zip, …-part1of3.zip for a large one."""
+    stem = f"sticky-export-{abs(chat_id)}-{day:%Y%m%d}"
+    return f"{stem}.zip" if parts == 1 else f"{stem}-part{part}of{parts}.zip"
 
 
 class ExportService:

@@ -27,7 +27,9 @@ async def test_export_is_a_zip_of_csvs_sent_in_private(pg):
     ledger_rows = await pg.services.db.fetchval("SELECT COUNT(*) FROM ledger WHERE chat_id = ?", (g.chat.id,))
     assert answer == f"I sent you the export in private: 5 members, {ledger_rows} ledger rows, 0 referrals, 1 day."
     [document] = [m["document"] for m in pg.sim.replies(g.admin) if "document" in m]
-    assert document["file_name"] == f"sticky-export-{g.chat.id}.zip"
+    # The group's id without Telegram's minus (it made "sticky-export--100…", a double hyphen) and the group's day.
+    assert g.chat.id < 0 and document["file_name"] == f"sticky-export-{-g.chat.id}-{pg.clock.now():%Y%m%d}.zip"
+    assert "--" not in document["file_name"]
     with zipfile.ZipFile(io.BytesIO(pg.sim.download(document["file_id"]))) as zf:
         assert sorted(zf.namelist()) == ["daily_stats.csv", "ledger.csv", "members.csv", "referrals.csv"]
         members, ledger, daily = rows(zf, "members.csv"), rows(zf, "ledger.csv"), rows(zf, "daily_stats.csv")
@@ -130,7 +132,7 @@ async def test_an_export_over_the_document_limit_is_sent_in_parts_each_a_zip_wit
                       f"2005 members, {len(whole['ledger.csv'])} ledger rows, 0 referrals, 0 days.")
     together: dict[str, list[dict]] = {}
     for i, (message, data) in enumerate(sent, 1):
-        assert message["document"]["file_name"] == f"sticky-export-{g.chat.id}-part{i}of{len(sent)}.zip"
+        assert message["document"]["file_name"] == f"sticky-export-{-g.chat.id}-{pg.clock.now():%Y%m%d}-part{i}of{len(sent)}.zip"
         assert f"part {i} of {len(sent)}" in message["caption"]
         assert len(data) <= limit
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -229,3 +231,20 @@ async def test_an_export_telegram_did_not_answer_for_or_asked_to_wait_for_is_not
     pg.sim.timeout_after_send("sendDocument")
     assert await say(pg, g.admin, "/export", g.chat) == (
         "我发送导出时 Telegram 没有回应，它可能已经送达：请看看我们的私聊，如果没有，请再发送 /export。")
+
+
+async def test_the_export_is_named_for_the_group_and_its_day_with_no_double_hyphen(pg):
+    from datetime import date, datetime, timezone
+
+    from bot.services.export import export_filename
+
+    assert export_filename(-1001000000001, date(2026, 3, 2)) == "sticky-export-1001000000001-20260302.zip"
+    assert export_filename(-1001000000001, date(2026, 3, 2), 2, 3) == "sticky-export-1001000000001-20260302-part2of3.zip"
+    # The day is the group's: 20:00 UTC on 2 March is already 3 March in Shanghai.
+    g = await make_group(pg)
+    await say(pg, g.owner, "/set timezone Asia/Shanghai", g.chat)
+    pg.clock.set(datetime(2026, 3, 2, 20, 0, tzinfo=timezone.utc))
+    await say(pg, g.admin, "/start")
+    await say(pg, g.admin, "/export", g.chat)
+    [document] = [m["document"] for m in pg.sim.replies(g.admin) if "document" in m]
+    assert document["file_name"] == f"sticky-export-{-g.chat.id}-20260303.zip"
