@@ -9,7 +9,7 @@ from storage.ledger import post
 from tests.helpers import help_of, say
 
 ADMIN_ONLY = "Only Admin and above can use this command."
-ADDITEM_USAGE = "Usage: /additem NAME | COST [| stock N|unlimited] [| limit N] [| tier KEY] [| description]"
+ADDITEM_USAGE = "Usage: /additem NAME | COST [| stock N|unlimited] [| limit N] [| tier KEY] [| makeup card] [| description]"
 
 
 # --- helpers -------------------------------------------------------------------------------------------
