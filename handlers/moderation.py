@@ -17,6 +17,7 @@ from bot.texts import rules as texts
 from bot.texts import translator
 from handlers.base import (
     answer_query, attempt, best_effort, command, edit_query_message, message_link, person_id, reader_translator, render_error, reply,
+    subject,
     resolve_target,
     split_target,
 )
@@ -111,17 +112,16 @@ async def cmd_resetwarns(update: Update, context: BotContext) -> None:
 
 @command("warns", personal=True)
 async def cmd_warns(update: Update, context: BotContext) -> None:
+    """One's own warnings; admins may name or reply to someone else's (members see only their own, as with /me)."""
     chat = update.effective_chat.id
-    if context.args or update.effective_message.reply_to_message is not None:
-        target, _rest = await _target(update, context, bots=True)
-    else:
-        target = await context.services.members.member(chat, person_id(context))
+    replied = update.effective_message.reply_to_message
+    if not context.args and replied is not None and replied.from_user is not None and replied.from_user.is_bot:
+        await _target(update, context, bots=True)  # says the message is a bot's, as /warn does
+    who = await subject(update, context, "warns")
     s = context.services.moderation
-    user_id = target.user.user_id if target else update.effective_user.id
-    warns = await s.warns(chat, user_id)
+    warns = await s.warns(chat, who.user_id)
     limit, _mode = await s.warn_settings(chat)
-    shown = target.user.display if target else update.effective_user.first_name
-    await reply(update, context, texts.warns_list(context.tr, shown, [w.reason for w in warns], limit))
+    await reply(update, context, texts.warns_list(context.tr, who.display, [w.reason for w in warns], limit))
 
 
 async def _act(update: Update, context: BotContext, kind: str, *, present: bool = True, timed: bool = False) -> None:

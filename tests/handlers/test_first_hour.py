@@ -186,7 +186,7 @@ async def test_admins_look_members_up_by_username_id_or_reply_and_members_see_on
     assert "Alice" in (await say(pg, g.admin, "/badges", g.chat, reply_to=said)).splitlines()[0]
     assert "Alice" in (await say(pg, g.admin, "/invites @alice", g.chat)).splitlines()[0]
     # A member: themselves only, with one line saying so; naming themselves is fine.
-    for command in ("me", "history", "badges", "invites"):
+    for command in ("me", "history", "badges", "invites", "warns"):
         pg.clock.advance(seconds=10)  # a member reads between commands (seven in ten seconds are a flood)
         assert await say(pg, g.bob, f"/{command} @alice", g.chat) == f"Only admins can look up others; /{command} alone shows yours."
         assert await say(pg, g.bob, f"/{command}", g.chat, reply_to=said) == f"Only admins can look up others; /{command} alone shows yours."
