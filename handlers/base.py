@@ -20,7 +20,7 @@ from bot.domain.roles import Role, require, role_from
 from bot.telegram_port import user_info
 from bot.domain.funnel import FunnelError
 from bot.domain.moderation import ModerationError, RightsError
-from bot.domain.rules import RuleError
+from bot.domain.rules import RuleError, effect_rights
 from bot.domain.points import PointsError
 from bot.domain.feedback import FeedbackError
 from bot.domain.nightmode import NightModeError
@@ -397,6 +397,15 @@ async def subject(update: Update, context: BotContext, command_name: str) -> Sub
         raise LookupNotAllowedError(command=command_name)
     target = await resolve_target(update, context, named)
     return Subject(target.user.user_id, target.user.display, role_from(target.tg_role, target.community_role), False)
+
+
+def rights_guard(update: Update, context: BotContext):
+    """The check a rule-writing command passes to RulesService (its Guard): a rule that deletes, warns, mutes, bans or
+    kicks is written or switched on only by an admin who has that right in Telegram — the same check as /del, /warn,
+    /mute, /ban or /kick by hand (ModerationService.may), so a rule cannot lend Sticky's rights either."""
+    async def check(effects) -> None:
+        await context.services.moderation.may(context.actor, update.effective_chat.id, *effect_rights(effects))
+    return check
 
 
 async def reader_translator(services, user_id: int, group_language: str) -> Translator:

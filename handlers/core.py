@@ -12,7 +12,9 @@ from bot.services.rules import LINK_GATE
 from bot.texts import LANGUAGES, connections as connection_texts, core as texts, translator
 from bot.texts import rules as rules_texts
 from handlers.router import parse_command
-from handlers.base import answer_query, command, edit_query_message, render_error, reply, resolve_target, spec_of, split_target
+from handlers.base import (
+    answer_query, command, edit_query_message, render_error, reply, resolve_target, rights_guard, spec_of, split_target,
+)
 
 
 LINK_GATE_SETTING = "link_gate"
@@ -144,7 +146,8 @@ async def cmd_set(update: Update, context: BotContext) -> None:
     # The value as typed: a welcome keeps its line breaks (context.args would fold them into spaces).
     text = (update.effective_message.text or "").split(None, 2)[2]
     if args[0].strip().lower() == LINK_GATE_SETTING:  # the link gate is a rule now; its setting's name still works
-        on = await context.services.rules.switch_default(update.effective_chat.id, LINK_GATE, parse_switch(LINK_GATE_SETTING, text))
+        on = await context.services.rules.switch_default(update.effective_chat.id, LINK_GATE, parse_switch(LINK_GATE_SETTING, text),
+                                                        guard=rights_guard(update, context))
         notes = await context.services.groups.notes(update.effective_chat.id, LINK_GATE_SETTING, on)
         await reply(update, context, "\n".join([
             texts.setting_changed(context.tr, LINK_GATE_SETTING, "on" if on else "off"),

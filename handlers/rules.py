@@ -21,7 +21,10 @@ from bot.texts import translator
 from bot.telegram_port import user_info
 from bot.texts import points as points_texts
 from bot.texts import rules as texts
-from handlers.base import answer_query, attempt, command, delete_later, edit_query_message, message_link, person_id, reader_translator, render_error, reply, spec_of
+from handlers.base import (
+    answer_query, attempt, command, delete_later, edit_query_message, message_link, person_id, reader_translator, render_error, reply,
+    rights_guard, spec_of,
+)
 from handlers.points import earn_by_staying
 from handlers.router import parse_command
 
@@ -230,10 +233,10 @@ async def cmd_rule(update: Update, context: BotContext) -> None:
         n, row = await s.show(chat, args[0])
         await reply(update, context, texts.rule_show(tr, n, row))
     elif sub == "add" and args:
-        row = await s.add(chat, _rest(update, 2))
+        row = await s.add(chat, _rest(update, 2), guard=rights_guard(update, context))
         await reply(update, context, texts.rule_added(tr, len(await s.rows(chat)), row.name))
     elif sub in ("on", "off") and len(args) == 1:
-        row = await s.set_enabled(chat, args[0], sub == "on")
+        row = await s.set_enabled(chat, args[0], sub == "on", guard=rights_guard(update, context))
         await reply(update, context, texts.rule_switched(tr, row.name, sub == "on"))
     elif sub in ("del", "delete") and len(args) == 1:
         row = await s.delete(chat, args[0])
@@ -273,7 +276,8 @@ async def cmd_addblocklist(update: Update, context: BotContext) -> None:
     if not _rest(update, 1).strip():
         raise UsageError()
     items, why, action = blocklist_args(_rest(update, 1))
-    added = await context.services.rules.blocklist_add(update.effective_chat.id, items, why, action)
+    added = await context.services.rules.blocklist_add(update.effective_chat.id, items, why, action,
+                                                       guard=rights_guard(update, context))
     await reply(update, context, texts.list_changed(context.tr, added, 0, "blocklist", why, action.tag if action else None))
 
 
@@ -300,21 +304,21 @@ async def cmd_setflood(update: Update, context: BotContext) -> None:
         await reply(update, context, texts.flood_state(context.tr, await s.flood(chat)))
         return
     limit = parse_flood_limit(args)
-    state = await s.set_flood(chat, limit, off=limit is None)
+    state = await s.set_flood(chat, limit, off=limit is None, guard=rights_guard(update, context))
     await reply(update, context, texts.flood_state(context.tr, state))
 
 
 @command("setfloodmode", role=Role.ADMIN)
 async def cmd_setfloodmode(update: Update, context: BotContext) -> None:
     effects = parse_flood_mode(context.args or [])
-    state = await context.services.rules.set_flood(update.effective_chat.id, effects=effects)
+    state = await context.services.rules.set_flood(update.effective_chat.id, effects=effects, guard=rights_guard(update, context))
     await reply(update, context, texts.flood_state(context.tr, state))
 
 
 @command("lock", role=Role.ADMIN)
 async def cmd_lock(update: Update, context: BotContext) -> None:
     types = lock_types(context.args or [])
-    new = await context.services.rules.lock(update.effective_chat.id, types)
+    new = await context.services.rules.lock(update.effective_chat.id, types, guard=rights_guard(update, context))
     await reply(update, context, texts.locked(context.tr, new, types))
 
 

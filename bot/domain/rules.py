@@ -787,6 +787,17 @@ def _e_role(c: Cursor) -> Part:
 REGISTRY["effect:take"] = Kind("take", "effect", "take ROLE", _e_role)
 
 
+# The effects Sticky carries out with its own Telegram rights: an admin who writes or switches on a rule with one needs
+# that right too (the action kinds of ADMIN_NEEDS), as for the command that does it by hand.
+RIGHTFUL_EFFECTS = ("delete", "warn", "mute", "ban", "kick")
+
+
+def effect_rights(effects: Iterable[Part]) -> tuple[str, ...]:
+    """The action kinds among these effects that take a Telegram right (RIGHTFUL_EFFECTS), each once, in that order."""
+    keys = {e.key for e in effects}
+    return tuple(k for k in RIGHTFUL_EFFECTS if k in keys)
+
+
 def kinds(role: str) -> dict[str, Kind]:
     return {k.key: k for k in REGISTRY.values() if k.role == role}
 

@@ -139,12 +139,12 @@ class Actions:
                 return need
         return None
 
-    async def admin_missing(self, chat_id: int, user_id: int, kind: str) -> str | None:
-        """The Telegram right an admin lacks to have Sticky do `kind` for them (ADMIN_NEEDS), or None. Asked of Telegram
-        each time, never cached: a right taken away in the app counts at once. Raises when Telegram does not answer
-        (the caller refuses: acting on rights nobody could check would lend Sticky's own)."""
-        need = ADMIN_NEEDS[kind]
-        return None if (await self.calls.member_rights(chat_id, user_id)).get(need) else need
+    async def admin_missing(self, chat_id: int, user_id: int, *kinds: str) -> str | None:
+        """The first Telegram right an admin lacks to have Sticky do these kinds for them (ADMIN_NEEDS), or None. Asked
+        of Telegram each time (one call for all), never cached: a right taken away in the app counts at once. Raises
+        when Telegram does not answer (the caller refuses: acting on rights nobody could check would lend Sticky's own)."""
+        rights = await self.calls.member_rights(chat_id, user_id)
+        return next((ADMIN_NEEDS[k] for k in kinds if not rights.get(ADMIN_NEEDS[k])), None)
 
     def until(self, action: Action) -> datetime | None:
         return self._until(action.duration)

@@ -63,15 +63,15 @@ class ModerationService:
     def check(self, actor: Actor, target: Member, bot_id: int) -> None:
         check_target(actor.role, actor.user_id, role_from(target.tg_role, target.community_role), target.user.user_id, bot_id)
 
-    async def may(self, actor: Actor, chat_id: int, kind: str) -> None:
-        """Refuse an admin who lacks, in Telegram, the right `kind` needs (can_restrict_members to warn, mute, ban,
+    async def may(self, actor: Actor, chat_id: int, *kinds: str) -> None:
+        """Refuse an admin who lacks, in Telegram, a right these kinds need (can_restrict_members to warn, mute, ban,
         kick and undo them; can_delete_messages to delete): Sticky acts with its own rights, and must not lend them
         to an admin the group did not give them. The owner has every right; an anonymous admin, writing as the group,
         can't be told apart from the others, and is taken as one who has it. Raises ModerationError."""
-        if actor.role == Role.OWNER or actor.anonymous_admin or actor.role < Role.ADMIN:
+        if not kinds or actor.role == Role.OWNER or actor.anonymous_admin or actor.role < Role.ADMIN:
             return  # below admin, the command's role check has refused already
         try:
-            missing = await self.actions.admin_missing(chat_id, actor.user_id, kind)
+            missing = await self.actions.admin_missing(chat_id, actor.user_id, *kinds)
         except Exception:
             log.warning("could not read the rights of %s in %s", actor.user_id, chat_id, exc_info=True)
             raise ModerationError(reason="admin_rights_unknown") from None

@@ -37,6 +37,15 @@ from storage.rules import (
     recent_violations,
 )
 
+# Called with the effects of a rule before it is written or switched on (the admin's own rights checked: RulesService
+# writes as told; a handler passes the check of who is asking). Raises to refuse.
+Guard = Callable[[tuple[Part, ...]], Awaitable[None]]
+
+
+async def _no_guard(_effects: tuple[Part, ...]) -> None:
+    return None
+
+
 log = logging.getLogger(__name__)
 
 # The link gate (`/set link_gate on|off`) is this default rule, switched on or off; re-created from config (or this
@@ -183,8 +192,9 @@ class RulesService:
             raise RuleError(reason="syntax", position=exc.position, expected=exc.expected, found=exc.found, line=line,
                             length=len(line), template=exc.template, hint=exc.params) from None
 
-    async def add(self, chat_id: int, line: str, name: str | None = None) -> StoredRule:
+    async def add(self, chat_id: int, line: str, name: str | None = None, guard: Guard = _no_guard) -> StoredRule:
         rule = self.parse(line)
+        await guard(rule.effects)
         loaded = await self.load(chat_id)
         if len(loaded.rows) >= MAX_RULES:
             raise RuleError(reason="too_many", n=MAX_RULES)
@@ -200,8 +210,10 @@ class RulesService:
         self.invalidate(chat_id)
         return row
 
-    async def set_enabled(self, chat_id: int, ref: str, enabled: bool) -> StoredRule:
+    async def set_enabled(self, chat_id: int, ref: str, enabled: bool, guard: Guard = _no_guard) -> StoredRule:
         row = await self._row(chat_id, ref)
+        if enabled and not row.enabled:
+            await guard(self.parse(row.source).effects)
         await self.repo.set_enabled(chat_id, row.id, enabled, self.clock.now())
         self.invalidate(chat_id)
         return row
@@ -222,7 +234,7 @@ class RulesService:
         self.invalidate(chat_id)
         return row
 
-    async def switch_default(self, chat_id: int, name: str, on: bool | None) -> bool:
+    async def switch_default(self, chat_id: int, name: str, on: bool | None, guard: Guard = _no_guard) -> bool:
         """A default rule on or off by name (None: as config seeds it). A group without it (deleted, or seeded
         before it existed) gets it back from config first."""
         default = next((d for d in self.config.defaults if d.name == name), None)
@@ -231,7 +243,9 @@ class RulesService:
         row = next((r for r in (await self.load(chat_id)).rows if r.name == name), None)
         if row is None:
             source = default.rule if default is not None else LINK_GATE_RULE
-            row = await self.add(chat_id, source, name)
+            row = await self.add(chat_id, source, name, guard=guard if on else _no_guard)
+        elif on and not row.enabled:
+            await guard(self.parse(row.source).effects)
         if row.enabled != on:
             await self.repo.set_enabled(chat_id, row.id, on, self.clock.now())
             self.invalidate(chat_id)
@@ -269,7 +283,8 @@ class RulesService:
         return None if row is None or found is None else (row.enabled, *found)
 
     async def set_flood(self, chat_id: int, limit: tuple[int, timedelta | None] | None = None,
-                        effects: str | None = None, off: bool = False) -> tuple[bool, int, timedelta, tuple[Part, ...]]:
+                        effects: str | None = None, off: bool = False,
+                        guard: Guard = _no_guard) -> tuple[bool, int, timedelta, tuple[Part, ...]]:
         """/setflood N [in S] | off, /setfloodmode …: the antiflood rule rewritten in place (or made again, first)."""
         loaded = await self.load(chat_id)
         row, rule = self._named(loaded, FLOOD_RULE)
@@ -278,6 +293,8 @@ class RulesService:
         enabled = False if off else (True if limit is not None else (row.enabled if row is not None else True))
         if row is None and len(loaded.rows) >= MAX_RULES:
             raise RuleError(reason="too_many", n=MAX_RULES)
+        if enabled:
+            await guard(self.parse(line).effects)
         await self.repo.put(chat_id, [(FLOOD_RULE, line, enabled)], self.clock.now(), first=True)
         self.invalidate(chat_id)
         return await self.flood(chat_id)  # type: ignore[return-value]
@@ -287,7 +304,7 @@ class RulesService:
         return {r.name[len(LOCK_PREFIX):] for r in (await self.load(chat_id)).rows
                 if r.enabled and r.name.startswith(LOCK_PREFIX) and r.name[len(LOCK_PREFIX):] in LOCKS}
 
-    async def lock(self, chat_id: int, types: list[str]) -> list[str]:
+    async def lock(self, chat_id: int, types: list[str], guard: Guard = _no_guard) -> list[str]:
         """Lock these types (rules placed first, so a locked message goes before anything else judges it); returns
         those that were not locked before."""
         loaded = await self.load(chat_id)
@@ -297,6 +314,7 @@ class RulesService:
         if len(loaded.rows) + sum(LOCK_PREFIX + t not in existing for t in new) > MAX_RULES:
             raise RuleError(reason="too_many", n=MAX_RULES)
         if new:
+            await guard(tuple(e for t in new for e in self.parse(LOCKS[t]).effects))
             await self.repo.put(chat_id, [(LOCK_PREFIX + t, LOCKS[t], True) for t in new], self.clock.now(), first=True)
             self.invalidate(chat_id)
         return new
@@ -374,7 +392,7 @@ class RulesService:
         return removed
 
     async def blocklist_add(self, chat_id: int, items: list[str], reason: str | None,
-                            action: BlockAction | None = None) -> int:
+                            action: BlockAction | None = None, guard: Guard = _no_guard) -> int:
         """/addblocklist: the entries go to the blocklist, or with Rose's {action} tag to that action's own list,
         judged by that action's own rule (made on first use, placed right after the blocklist rule). An entry lives
         in one blocklist list at a time: added again with another action, it moves."""
@@ -387,6 +405,11 @@ class RulesService:
                     have = [block_tag(r.name) for r in loaded.rows if is_blocklist(r.name) and r.name != BLOCKLIST_RULE]
                     raise RuleError(reason="too_many_action", n=MAX_RULES, tag=action.tag, tags=" ".join(have))
                 rule = (action.name, block_action_line(action), BLOCKLIST_RULE)
+        # The entries widen what the rule they land in does: the action's, or the blocklist rule's own (when on).
+        if action is not None:
+            await guard(self.parse(block_action_line(action)).effects)
+        elif (own := self._named(await self.load(chat_id), BLOCKLIST_RULE)[0]) is not None and own.enabled:
+            await guard(self.parse(own.source).effects)
         away = [other for other in await self.repo.lists(chat_id) if is_blocklist(other) and other != name]
         try:  # the action's rule, its list and the entries: one transaction
             added = await self.repo.list_move(chat_id, name, [(w, reason) for w in items], away, rule, self.clock.now())

@@ -182,3 +182,35 @@ async def test_a_reports_buttons_and_remove_warn_take_the_admins_rights_too(pg):
     assert await pg.services.moderation.warns(g.chat.id, g.carol.id) == []
     assert len(await pg.services.moderation.warns(g.chat.id, dave.id)) == 1
     assert pg.sim.member(g.chat, g.carol)["status"] == "member"
+
+
+async def test_rules_that_act_for_an_admin_take_the_rights_they_act_with(pg):
+    """A rule carries out its effects with Sticky's rights, so the commands that write or switch one on ask the admin
+    for the same right as the effect by hand: Eve, who may delete but not restrict, locks stickers (a delete) but
+    cannot add a rule that bans, make flood ban, tag a blocklist entry {ban}, add words to a blocklist rule that
+    warns, or switch such a rule back on; nothing is written. Without the right to delete she can neither lock nor
+    turn on the link gate (it deletes). Given the right, each is done; the owner needs nothing asked."""
+    g, _dave, eve = await world(pg)
+    assert (await said(pg, g, eve, "/lock sticker", False))[0].startswith("Locked: sticker")
+    await said(pg, g, g.owner, "/unlock sticker", False)
+    before = [(r.name, r.source, r.enabled) for r in await pg.services.rules.rows(g.chat.id)]
+    assert await said(pg, g, eve, "/setfloodmode ban", False) == [NEEDS_RIGHT]
+    await said(pg, g, g.owner, "/rule off antiflood", False)
+    before = [(r.name, r.source, r.enabled) for r in await pg.services.rules.rows(g.chat.id)]
+    for command in ("/rule add when message and words \"casino\" then ban", "/setflood 5", "/addblocklist casino {ban}",
+                    "/addblocklist casino", "/rule on antiflood"):
+        assert await said(pg, g, eve, command, False) == [NEEDS_RIGHT], command
+    assert [(r.name, r.source, r.enabled) for r in await pg.services.rules.rows(g.chat.id)] == before
+    assert await pg.services.rules.blocklist(g.chat.id) == []
+    pg.sim.promote(g.chat, eve, by=g.owner, can_restrict_members=False, can_delete_messages=False)
+    for command in ("/lock photo", "/set link_gate on"):
+        assert await said(pg, g, eve, command, False) == [
+            "You need the “Delete messages” admin right in this group for that."], command
+    assert "photo" not in await pg.services.rules.locks(g.chat.id)
+    assert not next(r for r in await pg.services.rules.rows(g.chat.id) if r.name == "links").enabled
+    pg.sim.promote(g.chat, eve, by=g.owner, can_restrict_members=True, can_delete_messages=True)
+    assert (await said(pg, g, eve, "/setfloodmode ban", False))[0].startswith("Antiflood")
+    assert await said(pg, g, eve, "/addblocklist casino {ban}", False) == ["1 entry in blocklist added or updated.\nAction: {ban}"]
+    assert await pg.services.rules.blocklist(g.chat.id) == [("casino", None, "{ban}")]
+    assert (await said(pg, g, g.owner, "/rule add when message and words \"poker\" then ban", False))[0].startswith("Rule")
+    assert (await said(pg, g, eve, "/rule add when message and words \"dice\" then ban", False))[0].startswith("Rule")
