@@ -162,7 +162,8 @@ def cmd_backup(config: Config, args: argparse.Namespace) -> int:
 
     if same_file(config.database.path, args.path):  # SQLite would copy the file onto itself: at best nothing, at worst a hang
         suggestion = Path(config.database.path).with_name(Path(config.database.path).stem + "-backup.db")
-        print(f"backup: {args.path} is the live database itself; give another path, e.g. {suggestion}", file=sys.stderr)
+        print(f"backup: {args.path} is the live database itself (or a file SQLite keeps beside it); give another path,"
+              f" e.g. {suggestion}", file=sys.stderr)
         return 1
     try:
         pages = backup(config.database.path, args.path)

@@ -132,7 +132,7 @@ async def run_demo(config: Config, out: TextIO = sys.stdout, keep: Path | None =
             await script.step()
             await script.say(eve, "Buy cheap followers at spam.example!")
             await script.say(admin, "/warn @eve ads again after the rule")
-            await script.say(bob, "/warns @eve")
+            await script.say(admin, "/warns @eve")
             await script.say(owner, "/modlog")
 
             print("\n── Adam manages the group from his private chat (/connect)", file=out)

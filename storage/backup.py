@@ -5,13 +5,23 @@ import sqlite3
 from pathlib import Path
 
 
-def same_file(a: str | Path, b: str | Path) -> bool:
-    """Do two paths name one file (after ., .., symlinks and hard links)?"""
-    a, b = Path(a), Path(b)
+# The files SQLite keeps beside a database while it is open: a backup written onto one of them overwrites the live
+# write-ahead log (or journal) of the running bot.
+COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def _same(a: Path, b: Path) -> bool:
     try:
         return a.samefile(b)
     except OSError:  # one does not exist yet
         return a.resolve() == b.resolve()
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Does path b name database a itself, or one of the files SQLite keeps beside it (-wal, -shm, -journal), after
+    ., .., symlinks and hard links?"""
+    a, b = Path(a), Path(b)
+    return any(_same(a.with_name(a.name + suffix), b) for suffix in COMPANIONS)
 
 
 def backup(source: str | Path, target: str | Path) -> int:

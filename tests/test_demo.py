@@ -162,6 +162,9 @@ def check_blocks_happened(lines: list[str], path: Path) -> None:
                     " WHERE v.user_id = ? AND v.chat_id = ?", eve, chat)
     assert rule_warn == ("blocklist",)
     assert one("SELECT COUNT(*) FROM modlog WHERE action = 'delete' AND target_id = ? AND actor_id IS NULL", eve) == (1,)
+    # Adam looks Eve's warns up: the rule's and his, with their reasons.
+    assert lines[lines.index("admin: /warns @eve") + 1:lines.index("admin: /warns @eve") + 4] == [
+        "Sticky → admin: Eve has 2/5 warns:", "1. blocklist", "2. ads again after the rule"]
     # Adam's warns by hand: one here, two more in "Rules at work" (below).
     assert one("SELECT COUNT(*) FROM modlog WHERE action = 'warn' AND target_id = ? AND actor_id = ?", eve, adam) == (3,)
     # In private, /me answers for the one group Alice is in, and says which.

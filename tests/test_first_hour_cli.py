@@ -34,10 +34,12 @@ def test_backup_onto_the_live_database_itself_is_refused(tmp_path, capsys):
         conn.execute("INSERT INTO t VALUES (1)")
     config = tmp_path / "config.yaml"
     config.write_text(f"database:\n  path: {db}\n", encoding="utf-8")
-    for same in (str(db), str(tmp_path / "." / "sticky.db")):
+    (tmp_path / "sticky.db-wal").write_bytes(b"")  # the bot running: its write-ahead log beside the database
+    for same in (str(db), str(tmp_path / "." / "sticky.db"), str(tmp_path / "sticky.db-wal"), str(tmp_path / "sticky.db-shm")):
         assert main(["--config", str(config), "backup", same]) == 1
         assert capsys.readouterr().err.strip() == (
-            f"backup: {same} is the live database itself; give another path, e.g. {tmp_path / 'sticky-backup.db'}")
+            f"backup: {same} is the live database itself (or a file SQLite keeps beside it); give another path,"
+            f" e.g. {tmp_path / 'sticky-backup.db'}")
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT x FROM t").fetchall() == [(1,)]
     assert main(["--config", str(config), "backup", str(tmp_path / "copy.db")]) == 0

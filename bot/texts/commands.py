@@ -268,7 +268,7 @@ def topic_of(name: str) -> str:
 
 
 # Commands where only admins may name someone else (handlers.base.subject): a member's example is the command alone.
-OWN_ONLY_FOR_MEMBERS = frozenset({"me", "history", "badges", "invites"})
+OWN_ONLY_FOR_MEMBERS = frozenset({"me", "history", "badges", "invites", "warns"})
 
 
 def example(_: Translator, name: str, admin: bool = True) -> str:

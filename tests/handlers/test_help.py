@@ -52,6 +52,8 @@ async def test_help_command_gives_usage_a_real_example_and_who_may_use_it(pg, gr
     # A member's example is one they may use: "/me @alice" is refused to them (only admins look others up).
     pg.clock.advance(seconds=10)
     assert (await say(pg, group.alice, "/help invites", group.chat)).splitlines()[2] == "Example: /invites"
+    assert (await say(pg, group.alice, "/help warns", group.chat)).splitlines()[2] == "Example: /warns"
+    assert (await say(pg, group.admin, "/help warns", group.chat)).splitlines()[2] == "Example: /warns @bob"
     assert (await say(pg, group.admin, "/help me", group.chat)).splitlines()[2] == "Example: /me @alice"
     assert (await say(pg, group.admin, "/help history", group.chat)).splitlines()[2] == "Example: /history @alice"
     assert (await say(pg, group.alice, "/help del", group.chat)).splitlines()[-1] == "Who: Admin and above, in a group."
