@@ -6,7 +6,7 @@ import copy
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .errors import NO_RESTRICT_RIGHTS, TARGET_IS_ADMIN, TARGET_IS_OWNER, USER_NOT_FOUND, bad_request
+from .errors import NO_RESTRICT_RIGHTS, PARTICIPANT_ID_INVALID, TARGET_IS_ADMIN, TARGET_IS_OWNER, USER_NOT_FOUND, bad_request
 from .state import ADMIN_RIGHTS, PERMISSIONS, ChatState, InviteLink, Member, SimUser
 
 if TYPE_CHECKING:
@@ -195,6 +195,50 @@ class MemberMethods:
                                   f"{self.bot.display} removed {user.display} (unban of a member)")
         else:
             self._event(state, f"{self.bot.display} unbanned {user.display}")
+        return True
+
+    def _sender_chat_for(self: FakeTelegram, p: dict[str, Any]) -> tuple[ChatState, ChatState]:
+        """The chat and the sender chat of ban/unbanChatSenderChat, refused in tdlib's order: the sender chat must be
+        one the bot can know, a channel-like chat (a channel or a supergroup) and not the chat itself."""
+        state = self._chat_for(p)
+        if state.type == "private":
+            raise bad_request("chat member status can't be changed in private chats")
+        sender = self._chats.get(p["sender_chat_id"])
+        if sender is None or sender.migrated_to is not None:
+            raise bad_request("chat not found")
+        return state, sender
+
+    def api_banChatSenderChat(self: FakeTelegram, p: dict[str, Any]) -> bool:
+        state, sender = self._sender_chat_for(p)
+        if sender.type == "private":  # a private chat's id is its user's: tdlib bans the user
+            return self.api_banChatMember({"chat_id": p["chat_id"], "user_id": sender.id})
+        if state.type == "group":
+            raise bad_request("chats can't be members of basic groups")
+        if sender.type == "group":
+            raise bad_request("can't restrict the chat")
+        if sender.id == state.id:
+            raise bad_request(PARTICIPANT_ID_INVALID)
+        if not self._bot_has_right(state, "can_restrict_members"):
+            raise bad_request(NO_RESTRICT_RIGHTS)
+        state.banned_senders.add(sender.id)
+        self._event(state, f"{self.bot.display} banned the channel {sender.title}: nobody may write on behalf of it")
+        return True
+
+    def api_unbanChatSenderChat(self: FakeTelegram, p: dict[str, Any]) -> bool:
+        state, sender = self._sender_chat_for(p)
+        if sender.type == "private":
+            return self.api_unbanChatMember({"chat_id": p["chat_id"], "user_id": sender.id})
+        if state.type == "group":
+            return True  # tdlib: "left" is what every chat already is in a basic group
+        if sender.type == "group":
+            raise bad_request("can't restrict the chat")
+        if sender.id == state.id:
+            raise bad_request(PARTICIPANT_ID_INVALID)
+        if not self._bot_has_right(state, "can_restrict_members"):
+            raise bad_request(NO_RESTRICT_RIGHTS)
+        if sender.id in state.banned_senders:
+            state.banned_senders.discard(sender.id)
+            self._event(state, f"{self.bot.display} unbanned the channel {sender.title}")
         return True
 
     def api_setChatPermissions(self: FakeTelegram, p: dict[str, Any]) -> bool:

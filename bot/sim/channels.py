@@ -95,6 +95,14 @@ class ChannelMixin:
         member = self._member(state, user.id)
         if member.status != "creator" and not (member.status == "administrator" and (member.rights or {}).get("can_post_messages")):
             raise SimError(f"{user.display} can't write as {state.title}: neither its owner nor an admin who posts there")
+        # banChatSenderChat: the banned channel is silenced, and its owner may write on behalf of none of their
+        # channels until it is unbanned (Telegram's clients offer no "send as" then).
+        if state.id in group.banned_senders:
+            raise SimError(f"{state.title} is banned in {group.title}: nobody can write on behalf of it")
+        owned = [c for c in group.banned_senders if c in self._chats and self._member(self._chats[c], user.id).status == "creator"]
+        if owned:
+            raise SimError(f"{user.display} owns {self._chats[owned[0]].title}, banned in {group.title}: "
+                           "they can't write on behalf of any of their channels there")
         return state
 
     @locked

@@ -182,6 +182,9 @@ class ChatState:
     # A channel and its discussion group name each other (getChat's linked_chat_id); the channel's posts are forwarded
     # into the group automatically.
     linked_chat_id: int | None = None
+    # Channels (sender chats) banned here with banChatSenderChat: nobody may write on behalf of them, and their owner
+    # on behalf of none of their channels, until unbanned.
+    banned_senders: set[int] = field(default_factory=set)
 
     @property
     def is_group(self) -> bool:

@@ -123,3 +123,37 @@ def test_a_post_in_a_linked_channel_is_forwarded_automatically_to_its_discussion
     other = sim.create_group("Other", owner=alice)
     sim.link_discussion(channel, other, by=alice)                     # one discussion group: the new one replaces it
     assert "linked_chat_id" not in ok(sim, "getChat", chat_id=group.id)
+
+
+def test_a_banned_sender_chat_can_no_longer_write_in_the_group(sim, group, alice, bob) -> None:
+    """banChatSenderChat: the bot, with the right to ban, bans a channel; nobody then writes on behalf of it there,
+    and its owner on behalf of none of their channels, until unbanChatSenderChat."""
+    channel = sim.create_channel("Spam Deals", owner=bob)
+    other = sim.create_channel("Bob's Other", owner=bob)
+    sim.send(bob, "buy now", chat=group, as_channel=channel)
+    assert ok(sim, "banChatSenderChat", chat_id=group.id, sender_chat_id=channel.id) is True
+    with pytest.raises(SimError, match="banned in Club"):
+        sim.send(bob, "buy again", chat=group, as_channel=channel)
+    with pytest.raises(SimError, match="any of their channels"):
+        sim.send(bob, "and here", chat=group, as_channel=other)
+    sim.send(bob, "as myself", chat=group)                              # the person still writes as themselves
+    assert ok(sim, "unbanChatSenderChat", chat_id=group.id, sender_chat_id=channel.id) is True
+    assert sim.send(bob, "back", chat=group, as_channel=channel)["sender_chat"]["id"] == channel.id
+    assert ok(sim, "unbanChatSenderChat", chat_id=group.id, sender_chat_id=channel.id) is True  # not banned: fine
+
+
+def test_ban_chat_sender_chat_refuses_what_telegram_refuses(sim, group, alice, bob) -> None:
+    channel = sim.create_channel("Spam Deals", owner=bob)
+    assert refused(sim, "banChatSenderChat", chat_id=group.id, sender_chat_id=-1009999999999) == (400, "Bad Request: chat not found")
+    assert refused(sim, "banChatSenderChat", chat_id=group.id, sender_chat_id=group.id) == (400, "Bad Request: PARTICIPANT_ID_INVALID")
+    basic = sim.create_group("Basic", owner=alice, supergroup=False)
+    sim.add_bot(basic, by=alice)
+    assert refused(sim, "banChatSenderChat", chat_id=basic.id, sender_chat_id=channel.id) == (
+        400, "Bad Request: chats can't be members of basic groups")
+    assert refused(sim, "banChatSenderChat", chat_id=group.id, sender_chat_id=basic.id) == (400, "Bad Request: can't restrict the chat")
+    plain = sim.create_group("Plain", owner=alice)
+    sim.add_bot(plain, by=alice, admin=False)
+    for method in ("banChatSenderChat", "unbanChatSenderChat"):
+        assert refused(sim, method, chat_id=plain.id, sender_chat_id=channel.id) == (
+            400, "Bad Request: not enough rights to restrict/unrestrict chat member")
+    sim.send(bob, "still here", chat=group, as_channel=channel)          # nothing refused was carried out
