@@ -191,6 +191,14 @@ class ModerationPort:
     async def unban(self, chat_id: int, user_id: int) -> str:
         return await self._call(lambda: self.bot.unban_chat_member(chat_id, user_id, only_if_banned=True))
 
+    async def ban_sender_chat(self, chat_id: int, sender_chat_id: int) -> str:
+        """A channel members write on behalf of: nobody writes as it here until unbanned (Telegram has no until_date
+        for it: always for good)."""
+        return await self._call(lambda: self.bot.ban_chat_sender_chat(chat_id, sender_chat_id))
+
+    async def unban_sender_chat(self, chat_id: int, sender_chat_id: int) -> str:
+        return await self._call(lambda: self.bot.unban_chat_sender_chat(chat_id, sender_chat_id))
+
     async def status(self, chat_id: int, user_id: int) -> str | None:
         """The member's status as Telegram has it now (restricted = muted, kicked = banned); None when unknown."""
         try:

@@ -57,10 +57,14 @@ def event_of(message: Message, kind: str, sticky_command: bool = False) -> Event
         ("poll", message.poll), ("contact", message.contact), ("location", message.location or message.venue),
         ("game", message.game), ("inline", message.via_bot)) if present)
     user = message.from_user
+    # Written on behalf of a channel: the channel is the one judged (its own warns, flood window and cooldowns), not
+    # the placeholder user Telegram puts in `from` for every channel alike. An anonymous admin writes as the group.
+    channel = message.sender_chat is not None and message.sender_chat.id != message.chat.id
+    offender = message.sender_chat.id if channel else (user.id if user else 0)
     return Event(
-        kind, message.chat.id, user.id if user else 0, message.date, message.message_id, text, tuple(links), mentions,
+        kind, message.chat.id, offender, message.date, message.message_id, text, tuple(links), mentions,
         message.forward_origin is not None, media, len(_EMOJI.findall(text)),
-        bool(user and user.is_bot), message.sender_chat is not None and message.sender_chat.id != message.chat.id,
+        bool(user and user.is_bot) and not channel, channel,
         extras=extras, sticky_command=sticky_command,
     )
 
@@ -129,7 +133,10 @@ async def on_group_message(update: Update, context: BotContext) -> None:
         return
     if verdict.dry:
         return
-    who = user_info(message.from_user).display if message.from_user else ""
+    if event.from_channel:  # on behalf of a channel: named by its title, not as the placeholder user "Channel"
+        who = message.sender_chat.title or str(message.sender_chat.id)
+    else:
+        who = user_info(message.from_user).display if message.from_user else ""
     for text, seconds in verdict.replies:
         sent = await reply(update, context, escape(text))
         if seconds and sent is not None:

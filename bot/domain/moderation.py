@@ -81,6 +81,14 @@ class Penalty:
         return f"t{self.kind} {format_duration(self.duration)}"
 
 
+def is_sender_chat(offender_id: int) -> bool:
+    """Whether an offender is a chat (a channel a member writes on behalf of: the message's sender_chat) rather than a
+    person. Telegram's user ids are positive and its chat ids negative, so one id column holds both: a channel's warns,
+    violations, flood windows and cooldowns are its own, never those of the placeholder user (Channel_Bot) that
+    Telegram puts in `from` for every channel alike."""
+    return offender_id < 0
+
+
 def parse_duration(text: str) -> timedelta:
     """30s | 10m | 2h | 7d | 2w (and sums such as 1h30m). Raises ValueError."""
     value = text.strip().lower()

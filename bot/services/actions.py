@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Awaitable, Callable, Protocol
 
 from bot.clock import Clock
-from bot.domain.moderation import FOREVER_BELOW, until_for
+from bot.domain.moderation import FOREVER_BELOW, is_sender_chat, until_for
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ class ModerationCalls(Protocol):
     async def unmute(self, chat_id: int, user_id: int) -> str: ...
     async def ban(self, chat_id: int, user_id: int, until: datetime | None) -> str: ...
     async def unban(self, chat_id: int, user_id: int) -> str: ...
+    async def ban_sender_chat(self, chat_id: int, sender_chat_id: int) -> str: ...
+    async def unban_sender_chat(self, chat_id: int, sender_chat_id: int) -> str: ...
     async def delete(self, chat_id: int, message_ids: list[int]) -> str: ...
     async def status(self, chat_id: int, user_id: int) -> str | None: ...
 
@@ -147,6 +149,8 @@ class Actions:
         return next((ADMIN_NEEDS[k] for k in kinds if not rights.get(ADMIN_NEEDS[k])), None)
 
     def until(self, action: Action) -> datetime | None:
+        if action.user_id is not None and is_sender_chat(action.user_id):
+            return None  # a channel's ban has no end in Telegram
         return self._until(action.duration)
 
     def kick_until(self) -> datetime:
@@ -178,7 +182,17 @@ class Actions:
             return Outcome(action, "no_right", missing=need)
         c, chat, user = self.calls, action.chat_id, action.user_id
         until = self.until(action) if action.kind in ("mute", "ban") else None
-        if action.kind == "delete":
+        if user is not None and is_sender_chat(user):
+            # A channel is no member: Telegram bans and unbans it (banChatSenderChat), and cannot mute or kick it
+            # (callers delete its message instead); asked to, nothing is done.
+            if action.kind == "ban":
+                result = await c.ban_sender_chat(chat, user)
+            elif action.kind == "unban":
+                result = await c.unban_sender_chat(chat, user)
+            else:
+                log.info("action %s in %s: %s is a channel, which Telegram can't %s", action.kind, chat, user, action.kind)
+                return Outcome(action, "skipped")
+        elif action.kind == "delete":
             result = await c.delete(chat, list(action.message_ids))
         elif action.kind == "mute":
             result = await c.mute(chat, user, until)

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.config import ModerationConfig
-from bot.domain.moderation import ModerationError, Penalty, RightsError, check_target, parse_penalty, warn_penalty
+from bot.domain.moderation import ModerationError, Penalty, RightsError, check_target, is_sender_chat, parse_penalty, warn_penalty
 from bot.domain.roles import Actor, Role, role_from
 from bot.services.actions import Action, Actions, Outcome
 from bot.services.groups import GroupService
@@ -146,6 +146,13 @@ class ModerationService:
             await clear_violations(tx, chat_id, user_id, "warn", now)
         entries = [NewLogEntry("warn", user_id, actor_id, reason, rule_id, message_id=message_id)]
         actions = []
+        if penalty is not None and penalty.kind in ("mute", "kick") and is_sender_chat(user_id):
+            # Telegram can't mute or kick a channel: its message goes instead, and the log says why.
+            entries.append(NewLogEntry("delete", user_id, actor_id, f"{count}/{limit} warns: a channel can't be "
+                                       + {"mute": "muted", "kick": "kicked"}[penalty.kind], rule_id, message_id=message_id))
+            if message_id is not None:
+                actions.append(Action("delete", chat_id, message_ids=(message_id,)))
+            penalty = None
         if penalty is not None:
             action = Action(penalty.kind, chat_id, user_id, duration=penalty.duration)
             entries.append(NewLogEntry(penalty.kind, user_id, actor_id, f"{count}/{limit} warns", rule_id,
@@ -183,7 +190,7 @@ class ModerationService:
         """Audit first, then Telegram. The caller checked rights and hierarchy before. Undoing a mute or a ban that
         Telegram says is not there raises ModerationError and writes nothing (unknown status: go ahead)."""
         undone = {"unmute": ("restricted", "not_muted"), "unban": ("kicked", "not_banned")}.get(kind)
-        if undone is not None:
+        if undone is not None and not is_sender_chat(user_id):  # a channel has no member status to read
             status = await self.actions.status(chat_id, user_id)
             if status is not None and status != undone[0]:
                 raise ModerationError(reason=undone[1])

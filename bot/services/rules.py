@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.config import RulesConfig
 from bot.domain.levels import PERK_POST_LINKS, Tier, tier_index, tier_up, validate_tiers
-from bot.domain.moderation import until_for
+from bot.domain.moderation import is_sender_chat, until_for
 from bot.domain.points import Reason
 from bot.domain.roles import Role, role_from
 from bot.domain.rules import (
@@ -697,6 +697,13 @@ class RulesService:
                 return True
         if e.key in PENALTIES and facts.exempt:
             return True
+        channel = is_sender_chat(event.user_id)
+        if channel and e.key in ("points", "xp", "badge", "give", "take"):
+            return True  # a channel earns nothing and holds no role: nobody's wallet is its
+        if channel and e.key in ("mute", "kick"):  # Telegram can't: the message goes instead (_write)
+            if event.message_id is not None and not verdict.deleting:
+                verdict.deleting, verdict.deleter = True, fired.rule.id
+            return False
         if e.key == "delete":
             if event.message_id is None or verdict.deleting:
                 return True
@@ -759,6 +766,12 @@ class RulesService:
             if e.key == "delete":
                 await audit(NewLogEntry("delete", user, None, reason, rule.id, message_id=msg))
                 out.actions.append(Action("delete", chat, message_ids=(msg,)))
+            elif e.key in ("mute", "kick") and is_sender_chat(user):
+                # A channel can't be muted or kicked (it is no member): its message is deleted, and the log says why.
+                done = "muted" if e.key == "mute" else "kicked"
+                await audit(NewLogEntry("delete", user, None, f"{reason}: a channel can't be {done}", rule.id, message_id=msg))
+                if msg is not None and not any(a.kind == "delete" and a.message_ids == (msg,) for a in out.actions):
+                    out.actions.append(Action("delete", chat, message_ids=(msg,)))
             elif e.key in ("mute", "ban", "kick"):
                 action = Action(e.key, chat, user, duration=e.args[0] if e.args else None)
                 await audit(NewLogEntry(e.key, user, None, reason, rule.id, self.moderation.actions.until(action), msg))
