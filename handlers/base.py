@@ -15,7 +15,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.context import BotContext
 from bot.processor import slot_released
-from bot.domain.errors import AnonymousAdminError, BotActorError, ChannelActorError, ConnectError, GroupOnlyError, LookupNotAllowedError, PrivateOnlyError, UsageError, UserError
+from bot.domain.errors import AnonymousAdminError, BotActorError, ChannelActorError, ConnectError, GroupOnlyError, LookupNotAllowedError, PrivateOnlyError, TargetError, UsageError, UserError
 from bot.domain.roles import Role, require, role_from
 from bot.telegram_port import user_info
 from bot.domain.funnel import FunnelError
@@ -333,14 +333,23 @@ def sender(update: Update) -> UserInfo | None:
 
 
 async def resolve_target(update: Update, context: BotContext, arg: str | None, present: bool = True,
-                         bots: bool = False) -> Member:
+                         bots: bool = False, channels: bool = False) -> Member:
     """The member a command names: by reply, @username or numeric id (arg). Raises TargetError. `bots`: a reply to
-    another bot's message names that bot (moderation: a spam bot is banned by replying to it)."""
+    another bot's message names that bot (moderation: a spam bot is banned by replying to it). `channels`: a reply to
+    a message sent on behalf of a channel names that channel (moderation: warned and banned as itself); never an
+    anonymous admin's message (sent as the group) nor the linked channel's automatic forwards."""
     replied = update.effective_message.reply_to_message
     # In forum groups every message "replies" to the topic's first message; that names nobody.
     if replied is not None and replied.forum_topic_created:
         replied = None
     from_chat = replied is not None and replied.sender_chat is not None
+    if channels and from_chat and not arg:
+        chat = replied.sender_chat
+        if chat.id == update.effective_chat.id:
+            raise TargetError(reason="reply_to_anonymous")
+        if replied.is_automatic_forward:
+            raise TargetError(reason="reply_to_linked")
+        return await context.services.members.channel_target(update.effective_chat.id, chat.id, chat.title or str(chat.id), chat.username)
     reply_user = user_info(replied.from_user) if replied is not None and not from_chat and replied.from_user else None
     if reply_user is not None and reply_user.user_id == context.bot.id:
         bots = False  # Sticky's own message names nobody to act on: "that message is from a bot"

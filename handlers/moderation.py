@@ -10,7 +10,7 @@ from telegram.ext import Application
 
 from bot.context import BotContext
 from bot.domain.errors import UsageError, UserError
-from bot.domain.moderation import (LogChatError, ModerationError, is_duration, log_actor_refusal, log_bot_refusal, meant_as_duration,
+from bot.domain.moderation import (LogChatError, ModerationError, is_duration, is_sender_chat, log_actor_refusal, log_bot_refusal, meant_as_duration,
                                    parse_duration, parse_penalty)
 from bot.domain.roles import Role
 from bot.texts import rules as texts
@@ -25,7 +25,7 @@ from storage.members import Member
 
 log = logging.getLogger(__name__)
 
-REPORT_PATTERN = r"^rep:(del|warn|mute|ban|ok):\d+:\d+$"
+REPORT_PATTERN = r"^rep:(del|warn|mute|ban|ok):-?\d+:\d+$"  # a negative id: a channel
 WARN_PATTERN = r"^warn:rm:\d+$"
 
 
@@ -33,7 +33,7 @@ async def _target(update: Update, context: BotContext, present: bool = True,
                   bots: bool = False) -> tuple[Member, list[str]]:
     """`bots`: a reply to another bot's message names it (warn, mute, ban, kick a spam bot, and undo that)."""
     arg, rest = split_target(update, context.args or [])
-    target = await resolve_target(update, context, arg, present, bots=bots)
+    target = await resolve_target(update, context, arg, present, bots=bots, channels=True)
     return target, rest
 
 
@@ -129,8 +129,13 @@ async def _act(update: Update, context: BotContext, kind: str, *, present: bool 
     await s.may(context.actor, chat, kind)
     target, rest = await _target(update, context, present, bots=True)
     s.check(context.actor, target, context.bot.id)
-    await s.need(chat, kind)
     duration, reason = _duration_reason(rest) if timed else (None, " ".join(rest) or None)
+    if is_sender_chat(target.user.user_id):  # a channel: Telegram only bans it, and for good (banChatSenderChat)
+        if kind in ("mute", "unmute", "kick"):
+            raise ModerationError(reason="channel_kick" if kind == "kick" else "channel_mute", name=target.user.display)
+        if duration is not None:
+            raise ModerationError(reason="channel_timed", name=target.user.display)
+    await s.need(chat, kind)
     outcome = await s.act(chat, kind, target.user.user_id, context.actor.user_id, duration, reason, _replied_id(update))
     text = texts.acted(context.tr, kind, target.user.display, outcome.until, await _tz(context, chat), reason)
     await reply(update, context, text + _note(context, outcome, target.user.display))
@@ -230,7 +235,7 @@ async def _display(context: BotContext, chat_id: int, user_id: int | None, title
         return "Sticky"
     if user_id == chat_id:
         return title  # an anonymous admin, writing as the group
-    user = await context.services.members.user(user_id)
+    user = await context.services.members.user(user_id)  # a moderated channel too: its title is remembered
     return user.display if user else str(user_id)
 
 
@@ -265,7 +270,7 @@ async def cmd_report(update: Update, context: BotContext) -> None:
     replied = message.reply_to_message
     if replied is None or replied.forum_topic_created:
         raise ModerationError(reason="no_reply")
-    target = await resolve_target(update, context, None, bots=True)
+    target = await resolve_target(update, context, None, bots=True, channels=True)
     chat = update.effective_chat.id
     await context.services.moderation.report(chat, person_id(context), target, replied.message_id)
     labels = texts.report_buttons(context.tr)
@@ -322,6 +327,8 @@ async def on_report_button(update: Update, context: BotContext) -> None:
     chat, user_id, message_id = query.message.chat.id, int(user_id), int(message_id)
     s, admin = context.services.moderation, context.actor.user_id
     try:
+        if what == "mute" and is_sender_chat(user_id):
+            raise ModerationError(reason="channel_mute")
         if what != "ok":
             await s.may(context.actor, chat, {"del": "delete", "warn": "warn", "mute": "mute", "ban": "ban"}[what])
             await s.need(chat, "delete" if what == "del" else "mute")

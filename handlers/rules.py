@@ -69,6 +69,10 @@ def event_of(message: Message, kind: str, sticky_command: bool = False) -> Event
     )
 
 
+def who_channel(message: Message) -> str:
+    return message.sender_chat.title or str(message.sender_chat.id)
+
+
 def _is_command(message: Message) -> bool:
     entities = message.entities or ()
     return bool(entities) and entities[0].type == MessageEntity.BOT_COMMAND and entities[0].offset == 0
@@ -131,10 +135,12 @@ async def on_group_message(update: Update, context: BotContext) -> None:
     if verdict is None:  # no rule answers it: what it earns is decided now, before any later commit of its handling
         await earn_by_staying(update, context)  # (an @admin report, a check-in word), and rides with the first
         return
+    if event.from_channel and not _exempt(message):  # moderated as itself: its name for the audit log
+        await context.services.members.remember_channel(message.sender_chat.id, who_channel(message), message.sender_chat.username)
     if verdict.dry:
         return
     if event.from_channel:  # on behalf of a channel: named by its title, not as the placeholder user "Channel"
-        who = message.sender_chat.title or str(message.sender_chat.id)
+        who = who_channel(message)
     else:
         who = user_info(message.from_user).display if message.from_user else ""
     for text, seconds in verdict.replies:

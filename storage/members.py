@@ -298,6 +298,10 @@ class MemberRepo:
             await tx.execute("UPDATE groups SET admins_refreshed_at = ? WHERE chat_id = ?", (iso(now), chat_id))
             return changes
 
+    async def remember(self, user: UserInfo, now: datetime) -> None:
+        """A name to show for an id, no membership: a channel moderated in a group (its id, its title)."""
+        await self.db.write(upsert_user_in, user, now)
+
     async def mark_started(self, user: UserInfo, now: datetime) -> None:
         """The user opened a private chat with the bot, so the bot may write to them."""
         await self.db.write(_mark_started, user, now)

@@ -327,6 +327,19 @@ class MemberService:
             raise TargetError(reason="not_member", name=member.user.display)
         return member
 
+    async def channel_target(self, chat_id: int, sender_chat_id: int, title: str, username: str | None) -> Member:
+        """A channel that members write on behalf of, as the one a moderation command names (by reply to its message):
+        its own id (negative: a chat's), its title for a name (remembered, for /modlog and the log channel). It is no
+        member of the group: no member row is written."""
+        info = await self.remember_channel(sender_chat_id, title, username)
+        return Member(chat_id, info, "member", None, None, self.clock.now(), None, None, None)
+
+    async def remember_channel(self, sender_chat_id: int, title: str, username: str | None) -> UserInfo:
+        """A moderated channel's name, kept with the names of people (users) so the audit log can say it."""
+        info = UserInfo(sender_chat_id, title, username)
+        await self.members.remember(info, self.clock.now())
+        return info
+
     async def _from_telegram(self, chat_id: int, user_id: int, shown: str) -> Member:
         """Not seen yet: ask Telegram, which knows everyone in the group, and remember the answer."""
         found = await self.port.member(chat_id, user_id)

@@ -86,6 +86,8 @@ def error(_: Translator, err: UserError, command: str | None = None) -> str:
                 "unsetrole": _("That is a bot; community roles are for people."),
             }.get(command or "", _("That message is from a bot; reply to a person's message.")),
             "reply_to_channel": _("That message was sent as a chat, not by a person."),
+            "reply_to_anonymous": _("That message was sent by an anonymous admin, as the group; admins don't act on admins."),
+            "reply_to_linked": _("That is a post of this group's linked channel, forwarded automatically; its posts are exempt."),
             "unknown_username": _("I haven't seen {who} in this group yet. They need to write something first, or use their numeric id.").format(who=who),
             "unknown_id": _("No member with id {who} in this group.").format(who=who),
             "not_member": _("{who} is not in this group.").format(who=who),
