@@ -334,6 +334,12 @@ class MemberService:
         info = await self.remember_channel(sender_chat_id, title, username)
         return Member(chat_id, info, "member", None, None, self.clock.now(), None, None, None)
 
+    async def channel_by_id(self, chat_id: int, sender_chat_id: int) -> Member:
+        """A channel a moderation command names by its id (one whose messages are gone: /unban -100…), by the title
+        remembered when it was moderated, else by the id."""
+        info = await self.members.user(sender_chat_id) or UserInfo(sender_chat_id, str(sender_chat_id))
+        return Member(chat_id, info, "member", None, None, self.clock.now(), None, None, None)
+
     async def remember_channel(self, sender_chat_id: int, title: str, username: str | None) -> UserInfo:
         """A moderated channel's name, kept with the names of people (users) so the audit log can say it."""
         info = UserInfo(sender_chat_id, title, username)

@@ -70,6 +70,26 @@ async def test_ban_of_a_channel_stops_its_posts_until_unbanned(pg, g):
     assert [c.params["sender_chat_id"] for c in pg.sim.calls("unbanChatSenderChat")] == [g.deals.id]
     assert pg.sim.send(g.bob, "back", g.chat, as_channel=g.deals)["sender_chat"]["id"] == g.deals.id
     assert [e.action for e in await pg.services.moderation.modlog(g.chat.id)][:2] == ["unban", "ban"]
+    # By its id too (its messages may be gone), named by the title Sticky remembered.
+    assert await say(pg, g.admin, f"/ban {g.deals.id}", g.chat) == "Deals A is banned forever."
+    assert (await say(pg, g.admin, f"/unban {g.deals.id}", g.chat)).startswith("Deals A is unbanned")
+    assert len(pg.sim.calls("unbanChatSenderChat")) == 2
+
+
+async def test_the_warn_ladder_on_a_channel_deletes_instead_of_muting_and_bans_at_the_limit(pg, g):
+    posts = []
+    for n in range(1, 6):
+        _, post = await as_channel(pg, g.bob, f"offer {n}", g.chat, g.deals)
+        posts.append(post)
+        said = await say(pg, g.admin, "/warn", g.chat, reply_to=post)
+        assert said.startswith(f"Deals A has been warned ({n}/5).")
+        pg.clock.advance(seconds=20)
+    assert deleted(pg, g.chat, posts[2])                                 # 3 warns: a mute for a person
+    assert pg.sim.calls("restrictChatMember") == []
+    assert "Deals A is banned" in said                                    # 5 warns: the limit
+    assert [c.params["sender_chat_id"] for c in pg.sim.calls("banChatSenderChat")] == [g.deals.id]
+    reasons = [e.reason for e in await pg.services.moderation.modlog(g.chat.id) if e.action == "delete"]
+    assert reasons == ["3/5 warns: a channel can't be muted"]
 
 
 async def test_a_rules_ban_bans_the_channel(pg, g):
