@@ -137,7 +137,8 @@ async def _act(update: Update, context: BotContext, kind: str, *, present: bool 
             raise ModerationError(reason="channel_timed", name=target.user.display)
     await s.need(chat, kind)
     outcome = await s.act(chat, kind, target.user.user_id, context.actor.user_id, duration, reason, _replied_id(update))
-    text = texts.acted(context.tr, kind, target.user.display, outcome.until, await _tz(context, chat), reason)
+    text = texts.acted(context.tr, kind, target.user.display, outcome.until, await _tz(context, chat), reason,
+                       channel=is_sender_chat(target.user.user_id))
     await reply(update, context, text + _note(context, outcome, target.user.display))
 
 

@@ -147,7 +147,9 @@ def warns_list(_: Translator, who: str, reasons: list[str | None], limit: int) -
     return "\n".join([head] + [f"{i}. {reason_text(r) if r else _('(no reason)')}" for i, r in enumerate(reasons, 1)])
 
 
-def acted(_: Translator, kind: str, who: str, when: datetime | None, tz: str, reason: str | None) -> str:
+def acted(_: Translator, kind: str, who: str, when: datetime | None, tz: str, reason: str | None,
+          channel: bool = False) -> str:
+    """`channel`: the target is a channel members write on behalf of (banned as a sender chat)."""
     texts = {
         "mute": _("{who} is muted {until}."),
         "ban": _("{who} is banned {until}."),
@@ -155,7 +157,9 @@ def acted(_: Translator, kind: str, who: str, when: datetime | None, tz: str, re
         "unmute": _("{who} may write again."),
         "unban": _("{who} is unbanned and may join again."),
     }
-    if kind == "kick" and when is not None:  # the unban did not go through: Telegram lets them back when the ban ends
+    if channel and kind == "unban":
+        text = _("{who} is unbanned: members may post on behalf of it here again.").format(who=name(who))
+    elif kind == "kick" and when is not None:  # the unban did not go through: Telegram lets them back when the ban ends
         text = _("{who} was removed; they may join again from {when}.").format(
             who=name(who), when=when.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"))
     else:

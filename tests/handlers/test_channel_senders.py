@@ -66,13 +66,14 @@ async def test_ban_of_a_channel_stops_its_posts_until_unbanned(pg, g):
         pg.sim.send(g.bob, "buy more", g.chat, as_channel=g.deals)
     assert await say(pg, g.bob, "/warns", g.chat) == "Bob has no warns."   # bob himself is untouched
     assert (await say(pg, g.admin, "/ban 2d", g.chat, reply_to=post)).startswith("Telegram bans a channel until it is unbanned")
-    assert (await say(pg, g.admin, "/unban", g.chat, reply_to=post)).startswith("Deals A is unbanned")
+    assert await say(pg, g.admin, "/unban", g.chat, reply_to=post) == "Deals A is unbanned: members may post on behalf of it here again."
     assert [c.params["sender_chat_id"] for c in pg.sim.calls("unbanChatSenderChat")] == [g.deals.id]
     assert pg.sim.send(g.bob, "back", g.chat, as_channel=g.deals)["sender_chat"]["id"] == g.deals.id
     assert [e.action for e in await pg.services.moderation.modlog(g.chat.id)][:2] == ["unban", "ban"]
     # By its id too (its messages may be gone), named by the title Sticky remembered.
     assert await say(pg, g.admin, f"/ban {g.deals.id}", g.chat) == "Deals A is banned forever."
-    assert (await say(pg, g.admin, f"/unban {g.deals.id}", g.chat)).startswith("Deals A is unbanned")
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert await say(pg, g.admin, f"/unban {g.deals.id}", g.chat) == "Deals A 已解除封禁，成员可以再次以该频道身份在本群发言。"
     assert len(pg.sim.calls("unbanChatSenderChat")) == 2
 
 
