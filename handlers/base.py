@@ -344,7 +344,7 @@ async def resolve_target(update: Update, context: BotContext, arg: str | None, p
         replied = None
     from_chat = replied is not None and replied.sender_chat is not None
     named = user_id_arg(arg) if channels and arg else None
-    if named is not None and str(named).startswith("-100"):  # a channel by its id (/unban -1001234567890)
+    if named is not None and str(named).startswith("-100"):  # a channel by its id, as the Bot API writes one (/unban -1001234567890)
         return await context.services.members.channel_by_id(update.effective_chat.id, named)
     if channels and from_chat and not arg:
         chat = replied.sender_chat
