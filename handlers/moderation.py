@@ -9,7 +9,7 @@ from telegram.constants import ChatType
 from telegram.ext import Application
 
 from bot.context import BotContext
-from bot.domain.errors import UsageError, UserError
+from bot.domain.errors import LookupNotAllowedError, UsageError, UserError
 from bot.domain.moderation import (LogChatError, ModerationError, is_duration, is_sender_chat, log_actor_refusal, log_bot_refusal, meant_as_duration,
                                    parse_duration, parse_penalty)
 from bot.domain.roles import Role
@@ -113,15 +113,23 @@ async def cmd_resetwarns(update: Update, context: BotContext) -> None:
 @command("warns", personal=True)
 async def cmd_warns(update: Update, context: BotContext) -> None:
     """One's own warnings; admins may name or reply to someone else's (members see only their own, as with /me)."""
-    chat = update.effective_chat.id
+    chat, args = update.effective_chat.id, context.args or []
     replied = update.effective_message.reply_to_message
-    if not context.args and replied is not None and replied.from_user is not None and replied.from_user.is_bot:
-        await _target(update, context, bots=True)  # says the message is a bot's, as /warn does
-    who = await subject(update, context, "warns")
+    by_reply = not args and replied is not None and not replied.forum_topic_created
+    at_chat = by_reply and replied.sender_chat is not None  # a channel's message (or the group's own: refused below)
+    at_bot = by_reply and not at_chat and replied.from_user is not None and replied.from_user.is_bot
+    if at_chat or at_bot or (len(args) == 1 and args[0].startswith("-100")):  # a channel, by reply or by its id
+        if not at_bot and context.actor.role < Role.ADMIN:  # only admins look others up, channels too
+            raise LookupNotAllowedError(command="warns")
+        target, _rest = await _target(update, context, bots=True)  # the channel; or says the message is a bot's
+        user_id, shown = target.user.user_id, target.user.display
+    else:
+        who = await subject(update, context, "warns")
+        user_id, shown = who.user_id, who.display
     s = context.services.moderation
-    warns = await s.warns(chat, who.user_id)
+    warns = await s.warns(chat, user_id)
     limit, _mode = await s.warn_settings(chat)
-    await reply(update, context, texts.warns_list(context.tr, who.display, [w.reason for w in warns], limit))
+    await reply(update, context, texts.warns_list(context.tr, shown, [w.reason for w in warns], limit))
 
 
 async def _act(update: Update, context: BotContext, kind: str, *, present: bool = True, timed: bool = False) -> None:

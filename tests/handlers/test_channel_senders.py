@@ -45,6 +45,8 @@ async def test_two_channels_do_not_share_warns_nor_a_flood_window(pg, g):
     _, post = await as_channel(pg, g.bob, "a fair offer", g.chat, g.deals)
     assert (await say(pg, g.admin, "/warn pushy", g.chat, reply_to=post)).startswith("Deals A has been warned (2/5).")
     assert await say(pg, g.admin, "/warns", g.chat, reply_to=post) == "Deals A has 2/5 warns:\n1. blocklist\n2. pushy"
+    assert await say(pg, g.admin, f"/warns {g.deals.id}", g.chat) == "Deals A has 2/5 warns:\n1. blocklist\n2. pushy"
+    assert await say(pg, g.alice, "/warns", g.chat, reply_to=post) == "Only admins can look up others; /warns alone shows yours."
     # The antiflood (6 in 10 s) counts each channel alone: 4 posts of each within seconds is no flood.
     pg.clock.advance(seconds=11)
     for i in range(4):
