@@ -15,7 +15,9 @@ class LoyaltyRepo:
         self.db = db
 
     async def signals(self, chat_id: int, start: date, end: date, tz: str) -> dict[int, Signals]:
-        """Present human members who are not admins, with their numbers for the local days start..end."""
+        """Present human members who are not admins, with their numbers for the local days start..end — as they stood
+        when `end` was over: a member who joined after it is left out, and referrals, feedback and NPS answers count
+        up to its end (so the week-start snapshot, taken at the week's first look, is the same whenever that is)."""
         s, e = start.isoformat(), end.isoformat()
         lo, hi = utc_bounds(start, end, tz)
         zone = ZoneInfo(tz)
@@ -43,17 +45,19 @@ class LoyaltyRepo:
             "SELECT user_id, COUNT(*) FROM orders WHERE chat_id = ? AND created_at >= ? AND created_at < ?"
             " AND status != 'rejected' GROUP BY user_id", (chat_id, lo, hi)))
         referrals = per_user(await self.db.fetchall(
-            "SELECT inviter_id, COUNT(*) FROM referrals WHERE chat_id = ? AND status = 'confirmed' GROUP BY inviter_id",
-            (chat_id,)))
+            "SELECT inviter_id, COUNT(*) FROM referrals WHERE chat_id = ? AND status = 'confirmed' AND confirmed_at < ?"
+            " GROUP BY inviter_id", (chat_id, hi)))
         feedback = per_user(await self.db.fetchall(
             "SELECT user_id, COUNT(*) FROM ledger WHERE chat_id = ? AND reason = 'feedback' AND amount > 0"
-            " AND currency = 'points' GROUP BY user_id", (chat_id,)))
+            " AND currency = 'points' AND at < ? GROUP BY user_id", (chat_id, hi)))
         nps = per_user(await self.db.fetchall(
             "SELECT a.user_id, a.score FROM nps_answers a JOIN nps_surveys v ON v.id = a.survey_id WHERE v.chat_id = ?"
-            " ORDER BY a.at", (chat_id,)))
+            " AND a.at < ? ORDER BY a.at", (chat_id, hi)))
         out = {}
         for user_id, since in people:
             joined = datetime.fromisoformat(since).astimezone(zone).date()
+            if joined > end:
+                continue
             observed = (end - max(start, joined)).days + 1
             m_days, replies = talk.get(user_id, (0, 0))
             out[user_id] = Signals(

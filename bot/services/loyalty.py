@@ -3,7 +3,7 @@ the weekly snapshot that says who moved, and explain one member's placement."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain import loyalty as ld
@@ -29,24 +29,34 @@ class LoyaltyService:
         self.thresholds = thresholds
 
     async def snapshot(self, chat_id: int, week: date) -> dict[int, str] | None:
-        """Every member's segment as `week` (a Monday) began; None if no one looked that week."""
+        """Every member's segment as `week` (a Monday, group time) began; None if nobody looked from that week on."""
         return await self.repo.snapshot(chat_id, week)
 
     async def refresh(self, chat_id: int, at: datetime) -> LoyaltyView:
         t = self.thresholds
         tz = (await self.groups.settings(chat_id)).timezone
         today = at.astimezone(ZoneInfo(tz)).date()
-        signals = await self.repo.signals(chat_id, *window(today, t.window_days), tz)
-        states = await self.repo.states(chat_id)
         week = week_start(today)
+        states = await self.repo.states(chat_id)
         snapshot = await self.repo.snapshot(chat_id, week)
         taking = snapshot is None
+        base = states
+        if taking:
+            # The week's snapshot is pinned to its start (Monday 00:00, group time), whenever its first look comes:
+            # the members there by the Sunday, placed on the numbers up to that Sunday and settled from what was
+            # stored before (every stored state predates this week: none of its looks was saved yet). So the weekly
+            # report compares two week starts, whatever weekday it runs on, and a /loyalty mid-week changes nothing.
+            eve = week - timedelta(days=1)
+            then = await self.repo.signals(chat_id, *window(eve, t.window_days), tz)
+            pinned = {u: ld.settle(states.get(u), ld.place(s, t).segment, eve, t.grace_days) for u, s in then.items()}
+            snapshot = {u: s.segment for u, s in pinned.items()}
+            base = {**states, **pinned}
+        signals = await self.repo.signals(chat_id, *window(today, t.window_days), tz)
         placements = {u: ld.place(s, t) for u, s in signals.items()}
-        settled = {u: ld.settle(states.get(u), p.segment, today, t.grace_days) for u, p in placements.items()}
+        settled = {u: ld.settle(base.get(u), p.segment, today, t.grace_days) for u, p in placements.items()}
         now = {u: s.segment for u, s in settled.items()}
-        # The week's snapshot is where everyone stands at its first look (the weekly report's, when it is on): what
-        # the report a week later compares with. That first look itself shows the moves since the look before it.
-        await self.repo.save(chat_id, settled, [u for u in states if u not in signals], week, now if taking else None)
-        before = {u: s.segment for u, s in states.items()} if taking else snapshot
-        moved = [(u, a, b) for u, a, b in ld.movers(before, now) if a is not None]
-        return LoyaltyView(ld.pyramid(now), moved, sum(1 for u in now if u not in before), placements, settled, signals)
+        await self.repo.save(chat_id, settled, [u for u in states if u not in signals], week, snapshot if taking else None)
+        # Who moved since the week began; a member who was not there as it began (joined during the week) is new,
+        # not a mover.
+        moved = [(u, a, b) for u, a, b in ld.movers(snapshot, now) if a is not None]
+        return LoyaltyView(ld.pyramid(now), moved, sum(1 for u in now if u not in snapshot), placements, settled, signals)

@@ -13,7 +13,7 @@ from bot.charts import ChartWorker
 from bot.clock import Clock
 from bot.config import StatsConfig
 from bot.domain import stats as sd
-from bot.domain.loyalty import movers as movers_between
+from bot.domain.loyalty import movers as movers_between, pyramid
 from bot.services.groups import GroupService
 from storage.stats import Contributor, StatsRepo, final_day
 
@@ -51,10 +51,11 @@ class WeeklyReport:
     stats: StatsReport
     lifecycle: dict[str, int]  # the week's new, returning, resurrecting and dormant members
     cohort: sd.Cohort | None  # the newest joining week whose week after is over
-    segments: dict[str, int]
+    segments: dict[str, int]  # as the week ended
     movers: list[tuple[int, str | None, str]] | None  # over the week; None when no snapshot was taken a week before
     funnel: object  # storage.funnel.FunnelNumbers
     nps: object  # bot.services.nps.NpsSummary
+    new: int | None = None  # placed as the week ended, not there as it began (joined during it); None as movers
 
 
 async def weekly_report(stats: "StatsService", loyalty, funnel, nps, chat_id: int, at: datetime) -> WeeklyReport | None:
@@ -63,13 +64,15 @@ async def weekly_report(stats: "StatsService", loyalty, funnel, nps, chat_id: in
     if weekly is None:
         return None
     week, report, lifecycle, cohort = weekly
-    view = await loyalty.refresh(chat_id, at)  # also snapshots this week's start if nothing did yet
-    # Who moved in the reported week: where everyone stood at its first look (its start, when reports are on) against
-    # where they stand now, at its end.
-    before, after = await loyalty.snapshot(chat_id, week), {u: s.segment for u, s in view.states.items()}
+    await loyalty.refresh(chat_id, at)  # also snapshots this week's start if nothing did yet
+    # Who moved in the reported week: where everyone stood as it began against where they stood as it ended (the
+    # start of this week), both pinned to the week start whatever weekday the report runs on. A member who was not
+    # there as it began (joined during it) is new on the ladder, not a mover.
+    before, after = await loyalty.snapshot(chat_id, week), await loyalty.snapshot(chat_id, week + timedelta(days=7)) or {}
     movers = None if before is None else [m for m in movers_between(before, after) if m[1] is not None]
-    return WeeklyReport(week, report, lifecycle, cohort, view.counts, movers, await funnel.numbers(chat_id),
-                        await nps.summary(chat_id))
+    new = None if before is None else sum(1 for u in after if u not in before)
+    return WeeklyReport(week, report, lifecycle, cohort, pyramid(after), movers, await funnel.numbers(chat_id),
+                        await nps.summary(chat_id), new)
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,8 @@ def weekly_report(_: Translator, group: str, r, names: dict[int, str], silent_da
         shown = _(", ").join(_("{name} {before} → {after}").format(
             name=name(names.get(u, str(u))), before=segment_name(_, a), after=segment_name(_, b)) for u, a, b in r.movers[:5])
         lines.append(_("Movers ({n}): {shown}").format(n=len(r.movers), shown=shown))  # the first five named
+    if r.new:
+        lines.append(_("New on the ladder: {n} (joined during the week; not counted as movers)").format(n=r.new))
     if s.top:
         lines.append(_("Top contributors: {top}").format(top=_(", ").join(
             _("{name} ({messages})").format(name=name(c.name), messages=c.messages) for c in s.top[:3])))

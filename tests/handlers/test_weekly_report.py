@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from bot.context import BotContext
 from bot.texts import stats as stats_texts, translator
 from handlers import points as hp
@@ -84,6 +86,7 @@ async def test_report_group_posts_it_in_the_group_in_chinese(pg):
     assert "留存＝首次入群在该周（周一至周日，群时区）的成员中，下一周活跃的比例；新成员＝当周首次入群；" in footnote
     assert "本周：新成员 3，回访 0，回流 0，沉睡 0" in text
     assert "日活 0.4·周活 3·月活 3（上一周 0.0·0·0）" in text
+    assert "变动：本周没有人换层级。\n新上榜：3 人（当周入群，不算变动）" in text  # all three joined that week
     assert "机器人和管理员不参与分层" in footnote and faults(text) == []
     assert reports(pg, g.owner) == []
 
@@ -95,27 +98,60 @@ async def test_bad_report_words_get_one_clear_line(pg):
     assert await pg.services.schedules.list(g.chat.id) == []
 
 
-async def test_the_movers_are_those_of_the_reported_week(pg):
-    """The report of a week names who moved in that week: Bob, who starts answering Alice during the week of 2 March,
-    is named by that week's report and not again by the next one (the report compared two snapshots each taken
-    before its look, so it named him a week late)."""
+@pytest.mark.parametrize("day", ["mon", "thu"])
+async def test_the_movers_are_those_of_the_reported_week(pg, day):
+    """The report of a week names who moved in that week, whatever weekday it runs on and however often /loyalty
+    ran meanwhile: the snapshots are pinned to the group's week start (Monday 00:00, group time). Bob, who starts
+    answering Alice in the week of 9 March, is named by that week's report only — not by the report of the week
+    before, even when it runs on the Thursday after his move, and not again by the next one (the report compared
+    the week's first look with its own run, so on a Thursday it named him a week early; and a /loyalty in the middle
+    of the week took the snapshot after his move, hiding him). Dave, who joins during the week, is new on the
+    ladder, not a mover."""
     g = await a_week(pg)
-    await say(pg, g.owner, "/schedule weekly mon 09:00 report", g.chat)
-    pg.clock.set(MONDAY + timedelta(hours=1, seconds=5))
-    await tick(pg)  # the report of the week of 23 February: everyone placed
-    pg.clock.set(MONDAY + timedelta(days=2))
+    offset = {"mon": 0, "thu": 3}[day]
+    await say(pg, g.owner, f"/schedule weekly {day} 09:00 report", g.chat)
     hello = next(m for m in pg.sim.messages(g.chat) if m.get("from", {}).get("id") == g.alice.id)
-    for i in range(6):  # during the week of 2 March Bob answers Alice: committed
-        pg.clock.advance(seconds=20)
-        pg.sim.send(g.bob, f"reply {i}", g.chat, reply_to=hello)
-    await pg.settle()
-    await hp.job_flush(BotContext(pg.app))
-    movers = lambda text: [line for line in text.splitlines() if "Movers" in line or "nobody changed" in line]  # noqa: E731
-    pg.clock.set(MONDAY + timedelta(days=7, hours=1, seconds=5))
-    await tick(pg)
-    week_of_bobs_move = reports(pg, g.owner)[-1]
-    pg.clock.set(MONDAY + timedelta(days=14, hours=1, seconds=5))
-    await tick(pg)
-    quiet_week = reports(pg, g.owner)[-1]
-    assert movers(week_of_bobs_move) == ["Movers (1): Bob none → committed"]
+    dave = pg.sim.user("dave")
+    seen = []
+
+    async def report():
+        await tick(pg)
+        seen.append(reports(pg, g.owner)[-1])
+
+    async def bob_answers(d):
+        for i in range(2):
+            pg.clock.advance(seconds=20)
+            pg.sim.send(g.bob, f"reply {d}.{i}", g.chat, reply_to=hello)
+        await pg.settle()
+        await hp.job_flush(BotContext(pg.app))
+
+    async def dave_talks(text, join=False):
+        if join:
+            pg.sim.join(g.chat, dave)
+        pg.sim.send(dave, text, g.chat)
+        await pg.settle()
+        await hp.job_flush(BotContext(pg.app))
+
+    async def loyalty():
+        assert "Bob: none → committed" in await say(pg, g.admin, "/loyalty", g.chat)  # moved since Monday
+
+    events = [(timedelta(days=d + offset, hours=1, seconds=5), report) for d in (0, 7, 14, 21)]  # 09:00, group time
+    # Monday to Wednesday of the week of 9 March Bob answers Alice: committed. Dave joins on the Wednesday and talks
+    # on the Thursday too: habitual as the week ends. An admin looks at /loyalty in the middle of the week.
+    events += [(timedelta(days=7 + d, hours=2), lambda d=d: bob_answers(d)) for d in range(3)]
+    events += [(timedelta(days=9, hours=3), lambda: dave_talks("hello all", join=True)),
+               (timedelta(days=9, hours=4), loyalty), (timedelta(days=10, hours=0, minutes=30), lambda: dave_talks("tea"))]
+    for when, run in sorted(events, key=lambda e: e[0]):
+        pg.clock.set(MONDAY + when)
+        await run()
+    _, week_before_bobs_move, week_of_bobs_move, quiet_week = seen
+    movers = lambda text: [line for line in text.splitlines() if "Movers" in line or "New on the ladder" in line]  # noqa: E731
+    assert week_before_bobs_move.startswith("Weekly report of Tea Lovers, 2026-03-02 – 2026-03-08")
+    # Alice, Bob and Carol joined in the week of 2 March: placed for the first time as it ended, no movers.
+    assert movers(week_before_bobs_move) == ["Movers: nobody changed segment this week.",
+                                             "New on the ladder: 3 (joined during the week; not counted as movers)"]
+    assert week_of_bobs_move.startswith("Weekly report of Tea Lovers, 2026-03-09 – 2026-03-15")
+    assert movers(week_of_bobs_move) == ["Movers (1): Bob none → committed",
+                                         "New on the ladder: 1 (joined during the week; not counted as movers)"]
+    assert "Loyalty: fanatic 0, committed 1, latent 0, mercenary 0, habitual 1, none 2" in week_of_bobs_move
     assert movers(quiet_week) == ["Movers: nobody changed segment this week."]
