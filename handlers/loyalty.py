@@ -31,7 +31,7 @@ async def cmd_loyalty(update: Update, context: BotContext) -> None:
     target = None
     if context.args or update.effective_message.reply_to_message:
         target = await resolve_target(update, context, (context.args or [None])[0])
-    view = await s.loyalty.refresh(chat.id, update.effective_message.date)
+    view = await s.loyalty.refresh(chat.id, update.effective_message.date, (target.user.user_id,) if target else ())
     if target is None:
         names = await _names(context, [u for u, _, _ in view.movers[:15]])
         await reply(update, context, texts.pyramid(context.tr, chat.title or "", view, names, s.loyalty.thresholds))

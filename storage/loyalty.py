@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import date, datetime
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 from bot.domain.loyalty import Signals, State
@@ -36,27 +37,28 @@ class LoyaltyRepo:
         return await self.db.read(_snapshot, chat_id, week.isoformat())
 
     async def save(self, chat_id: int, states: dict[int, State], gone: list[int], week: date,
-                   snapshot: dict[int, str] | None, before: dict[int, State] | None = None) -> int:
-        """Write the states that differ from `before` (what states() read; all of them without it) and delete the
-        `gone`, CHUNK rows per transaction; with `snapshot`, first the week's starting point, in chunks too, the week
-        marked done with its last one. A crash in between leaves the week not done (the next look takes it again:
-        no stored state is newer than the week until it is done) or some states written (the next look settles them
-        again, to the same). Returns the rows written."""
+                   snapshot: dict[int, str] | None) -> int:
+        """Write `states` (the ones that changed) and delete the `gone`, CHUNK rows per transaction; with `snapshot`,
+        first the week's starting point, in chunks too, the week marked done with its last one. A crash in between
+        leaves the week not done (the next look takes it again: no stored state is newer than the week until it is
+        done) or some states written (the next look settles them again, to the same). Each chunk's rows are made
+        just before it is written (a few ms), never a large group's all at once on the event loop. Returns the rows
+        written."""
         w = week.isoformat()
-        ops: list[tuple] = []
-        if snapshot is not None:
-            rows = [(chat_id, w, u, seg) for u, seg in snapshot.items()]
-            parts = [rows[i:i + CHUNK] for i in range(0, len(rows), CHUNK)] or [[]]
-            for i, part in enumerate(parts):
-                ops.append(("snapshot", chat_id, w, part, i == 0, i == len(parts) - 1))
-        changed = [(chat_id, u, st.segment, st.since.isoformat(), st.pending,
-                    st.pending_since.isoformat() if st.pending_since else None)
-                   for u, st in states.items() if before is None or before.get(u) != st]
-        ops += [("states", chat_id, changed[i:i + CHUNK]) for i in range(0, len(changed), CHUNK)]
-        ops += [("gone", chat_id, gone[i:i + CHUNK]) for i in range(0, len(gone), CHUNK)]
         written = 0
-        for op in ops:
-            written += await self.db.write(_write_chunk, *op)
+        if snapshot is not None:
+            items = iter(snapshot.items())
+            parts = max(1, -(-len(snapshot) // CHUNK))
+            for i in range(parts):
+                rows = [(chat_id, w, u, seg) for u, seg in islice(items, CHUNK)]
+                written += await self.db.write(_write_chunk, "snapshot", chat_id, w, rows, i == 0, i == parts - 1)
+        items = iter(states.items())
+        for _ in range(0, len(states), CHUNK):
+            rows = [(chat_id, u, st.segment, st.since.isoformat(), st.pending,
+                     st.pending_since.isoformat() if st.pending_since else None) for u, st in islice(items, CHUNK)]
+            written += await self.db.write(_write_chunk, "states", chat_id, rows)
+        for i in range(0, len(gone), CHUNK):
+            written += await self.db.write(_write_chunk, "gone", chat_id, gone[i:i + CHUNK])
         return written
 
 
@@ -83,9 +85,21 @@ def _write_chunk(conn: sqlite3.Connection, kind: str, chat_id: int, *args) -> in
     return len(users)
 
 
+def _plain(conn: sqlite3.Connection, sql: str, params: tuple) -> list[tuple]:
+    """Rows as plain tuples, not the connection's sqlite3.Row: a Row is always tracked by the garbage collector, and
+    a large group's 100,000 of them per query made each full collection (holding the GIL, so the event loop) walk
+    them all; a tuple of plain values is untracked at its first pass."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    try:
+        return cursor.execute(sql, params).fetchall()
+    finally:
+        cursor.close()
+
+
 def _states(conn: sqlite3.Connection, chat_id: int) -> dict[int, State]:
-    rows = conn.execute("SELECT user_id, segment, since, pending, pending_since FROM loyalty_state WHERE chat_id = ?",
-                        (chat_id,)).fetchall()
+    rows = _plain(conn, "SELECT user_id, segment, since, pending, pending_since FROM loyalty_state WHERE chat_id = ?",
+                   (chat_id,))
     return {u: State(seg, date.fromisoformat(since), pending, date.fromisoformat(ps) if ps else None)
             for u, seg, since, pending, ps in rows}
 
@@ -93,8 +107,7 @@ def _states(conn: sqlite3.Connection, chat_id: int) -> dict[int, State]:
 def _snapshot(conn: sqlite3.Connection, chat_id: int, week: str) -> dict[int, str] | None:
     if not conn.execute("SELECT 1 FROM loyalty_weeks WHERE chat_id = ? AND week = ?", (chat_id, week)).fetchone():
         return None
-    rows = conn.execute("SELECT user_id, segment FROM loyalty_snapshots WHERE chat_id = ? AND week = ?",
-                        (chat_id, week)).fetchall()
+    rows = _plain(conn, "SELECT user_id, segment FROM loyalty_snapshots WHERE chat_id = ? AND week = ?", (chat_id, week))
     return {u: seg for u, seg in rows}
 
 
@@ -104,7 +117,7 @@ def _signals(conn: sqlite3.Connection, chat_id: int, start: date, end: date, tz:
     zone = ZoneInfo(tz)
 
     def fetch(sql: str, params: tuple) -> list:
-        return conn.execute(sql, params).fetchall()
+        return _plain(conn, sql, params)
 
     def per_user(rows) -> dict[int, tuple]:
         return {r[0]: tuple(r[1:]) for r in rows}

@@ -193,7 +193,7 @@ async def test_a_second_loyalty_with_nothing_changed_writes_no_rows_and_a_change
     assert db._writer.total_changes == changes                 # nothing changed: no row written
     await _bob_answers_alice(pg, g)
     changes = db._writer.total_changes
-    view = await loyalty.refresh(g.chat.id, pg.clock.now())
+    view = await loyalty.refresh(g.chat.id, pg.clock.now(), (g.bob.id,))
     assert db._writer.total_changes - changes == 1             # Bob's row, and only his
     assert view.states[g.bob.id].segment == "committed"
     assert (await loyalty.repo.states(g.chat.id))[g.bob.id].segment == "committed"
@@ -228,7 +228,7 @@ async def test_a_crash_between_chunks_leaves_a_consistent_state_that_the_next_lo
     week = pg.clock.now().date() - timedelta(days=pg.clock.now().weekday())
     snapshot = await loyalty.snapshot(g.chat.id, week)
     assert snapshot is None or set(snapshot) == {g.alice.id, g.bob.id, g.carol.id}  # never half a week
-    view = await loyalty.refresh(g.chat.id, pg.clock.now())
+    view = await loyalty.refresh(g.chat.id, pg.clock.now(), (g.alice.id, g.bob.id, g.carol.id))
     assert set(await loyalty.snapshot(g.chat.id, week)) == {g.alice.id, g.bob.id, g.carol.id}
     assert await loyalty.repo.states(g.chat.id) == view.states
     assert [(u, a, b) for u, a, b in view.movers] == [(g.bob.id, "habitual", "committed")]
@@ -246,7 +246,9 @@ async def test_two_looks_at_once_in_one_group_write_once(pg):
     await hp.job_flush(BotContext(pg.app))
     loyalty, db = pg.services.loyalty, pg.services.loyalty.repo.db
     changes = db._writer.total_changes
-    first, second = await asyncio.gather(loyalty.refresh(g.chat.id, pg.clock.now()), loyalty.refresh(g.chat.id, pg.clock.now()))
+    everyone = (g.alice.id, g.bob.id, g.carol.id)
+    first, second = await asyncio.gather(loyalty.refresh(g.chat.id, pg.clock.now(), everyone),
+                                         loyalty.refresh(g.chat.id, pg.clock.now(), everyone))
     # The week marked snapshotted (empty: all three joined this week) and Alice's, Bob's and Carol's state, once each
     assert db._writer.total_changes - changes == 1 + 3
     assert first.counts == second.counts and first.states == second.states
