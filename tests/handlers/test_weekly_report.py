@@ -155,3 +155,32 @@ async def test_the_movers_are_those_of_the_reported_week(pg, day):
                                          "New on the ladder: 1 (joined during the week; not counted as movers)"]
     assert "Loyalty: fanatic 0, committed 1, latent 0, mercenary 0, habitual 1, none 2" in week_of_bobs_move
     assert movers(quiet_week) == ["Movers: nobody changed segment this week."]
+
+
+async def test_the_weeks_are_the_groups_own_in_its_timezone(pg):
+    """The snapshots are pinned to Monday 00:00 in the group's timezone: Bob's answers at 20:00 UTC on Sunday 8 March
+    are 04:00 on Monday 9 March in Shanghai, a move of the week of 9 March there; the report at 05:00 on Monday
+    (21:00 UTC on the Sunday) reports the week of 2 March without him, and the next one names him."""
+    from zoneinfo import ZoneInfo
+
+    local = lambda *a: datetime(*a, tzinfo=ZoneInfo("Asia/Shanghai"))  # noqa: E731
+    g = await a_week(pg)
+    await say(pg, g.owner, "/set timezone Asia/Shanghai", g.chat)
+    await say(pg, g.owner, "/schedule weekly mon 05:00 report", g.chat)
+    hello = next(m for m in pg.sim.messages(g.chat) if m.get("from", {}).get("id") == g.alice.id)
+    pg.clock.set(local(2026, 3, 4, 12, 0))
+    await say(pg, g.admin, "/loyalty", g.chat)                   # the week of 2 March is looked at
+    pg.clock.set(datetime(2026, 3, 8, 20, 0, tzinfo=UTC))
+    for i in range(6):
+        pg.clock.advance(seconds=20)
+        pg.sim.send(g.bob, f"reply {i}", g.chat, reply_to=hello)
+    await pg.settle()
+    await hp.job_flush(BotContext(pg.app))
+    seen = []
+    for when in (local(2026, 3, 9, 5, 0, 5), local(2026, 3, 16, 5, 0, 5)):
+        pg.clock.set(when)
+        await tick(pg)
+        seen.append(reports(pg, g.owner)[-1])
+    movers = [[line for line in text.splitlines() if line.startswith("Movers")] for text in seen]
+    assert seen[0].startswith("Weekly report of Tea Lovers, 2026-03-02 – 2026-03-08")
+    assert movers == [["Movers: nobody changed segment this week."], ["Movers (1): Bob none → committed"]]
