@@ -204,6 +204,8 @@ async def test_a_crash_between_chunks_leaves_a_consistent_state_that_the_next_lo
     """The snapshot and the states are written in short transactions of loyalty.CHUNK rows; a crash between two of
     them leaves no half week: the snapshot counts only once marked done (with its last chunk), and the next look
     redoes it and the states, to the same result as a look that never crashed."""
+    import gc
+
     import storage.loyalty as repo_module
 
     g = await make_group(pg)
@@ -225,6 +227,7 @@ async def test_a_crash_between_chunks_leaves_a_consistent_state_that_the_next_lo
     with pytest.raises(RuntimeError, match="killed"):
         await loyalty.refresh(g.chat.id, pg.clock.now())
     monkeypatch.setattr(repo_module, "_write_chunk", real)
+    assert gc.isenabled()                                      # the look's pause of the collector ended with it
     week = pg.clock.now().date() - timedelta(days=pg.clock.now().weekday())
     snapshot = await loyalty.snapshot(g.chat.id, week)
     assert snapshot is None or set(snapshot) == {g.alice.id, g.bob.id, g.carol.id}  # never half a week
