@@ -155,8 +155,9 @@ class Outbox:
         return lost
 
     async def named_in(self, chat_id: int, text: str) -> list[int]:
-        """The members a text names (mentions by link, @usernames of the group's members): for `names=`, so that an
-        admin's own text follows the opt-outs like Sticky's."""
+        """The members a text names (mentions by link, @usernames of the group's members): post() checks them on
+        every group message, so that an admin's own text (a post, a campaign's title, a topic) follows the opt-outs
+        like Sticky's."""
         ids, usernames = dom.mentioned(text)
         for username in usernames:
             member = await self.members.by_username(chat_id, username)
@@ -173,8 +174,10 @@ class Outbox:
                    choices: list[list[list[str]]] | None = None, topic: int | None = None,
                    opens=None, after: dict[str, Any] | None = None,
                    until: datetime | None = None) -> Pushed:
-        """A message to a group. `names`: members it names or mentions — if any of them opted out of mentions it is
-        not sent (callers filter long lists with mentionable() first). `held`: it waited out quiet hours already.
+        """A message to a group. If a member it names or mentions opted out of mentions, it is not sent: those its
+        text mentions (named_in: @usernames, mentions by link — an admin's own words in a post, a campaign's start
+        and end, a topic) and `names`, those it names otherwise (by first name; callers filter long lists with
+        mentionable() first). `held`: it waited out quiet hours already.
         `choices`: rows of [label, callback data] buttons (an answer to press), instead of URL `buttons`.
         `topic`: the forum topic to post in (None: General, or the chat itself). `after`: after-sent hooks by name
         (Outbox.after_sent), each with its value — such as {"schedule": id}: the copy is recorded against the schedule
@@ -187,7 +190,7 @@ class Outbox:
         now = self.clock.now()
         if held and until is not None and now >= until:
             return await self._log(chat_id, kind, "dropped", "its moment passed")
-        names = list(names)
+        names = sorted(set(names) | set(await self.named_in(chat_id, text)))  # checked again when a held copy goes
         if names and len(await self.mentionable(names)) < len(names):
             return await self._log(chat_id, kind, "suppressed", "mentions opt-out")
         payload = {"kind": kind, "text": text, "photo": photo, "buttons": buttons, "pin": pin, "names": names}

@@ -240,8 +240,7 @@ class ScheduleService:
         return await self.outbox.post(
             schedule.chat_id, "schedule", text, photo=content.get("photo"), buttons=content.get("buttons") or None,
             pin=bool(options.get("pin")), topic=options.get("topic"), after={"schedule": schedule.id},
-            names=await self.outbox.named_in(schedule.chat_id, text),  # a member who opted out of mentions: not sent
-        )
+        )  # a member its text mentions who opted out of mentions: not sent (the outbox checks every group message)
 
     async def reminder_batches(self, chat_id: int) -> list[list[tuple[int, str]]]:
         """Members to remind today (group time): not checked in, not opted out of mentions; REMINDER_BATCH names

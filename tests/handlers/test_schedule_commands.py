@@ -482,6 +482,34 @@ async def test_a_scheduled_post_that_mentions_a_member_who_opted_out_is_not_sent
     assert (await say(pg, group.admin, "/pushlog", group.chat)).count("schedule: not sent — mentions opt-out") == 2
 
 
+async def test_a_campaign_and_a_topic_that_mention_a_member_who_opted_out_are_not_sent(pg, group):
+    """Issue 11: "a member who opted out is never mentioned by a reminder or an announcement" held for posts only: a
+    campaign's start and end and a topic of the week naming @alice went out after /optout mentions, and /pushlog said
+    sent. The outbox checks every group message's mentions: a campaign start naming her is not sent (nor then its
+    end); one that went out before she opted out has its end held back; a topic naming her is not posted."""
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    alice = f"@{group.alice.username}"
+    await say(pg, group.owner, f"/schedule once 2026-12-01 09:00 campaign 2x 2h Tea day, idea by {alice}", group.chat)
+    pg.clock.set(datetime(2026, 12, 1, 9, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    assert [m["text"].split("\n")[0] for m in bot_posts(pg, group.chat)] == [f"Tea day, idea by {alice}"]
+    await say(pg, group.alice, "/optout mentions", group.chat)  # during the window: its end must not name her
+    await say(pg, group.owner, f"/schedule once 2026-12-01 12:00 campaign 2x 1h Cake hour, thanks {alice}", group.chat)
+    await say(pg, group.owner, f"/schedule once 2026-12-01 13:30 topic Tell {alice} your favourite tea", group.chat)
+    await say(pg, group.owner, "/schedule once 2026-12-01 14:00 topic Your favourite cup?", group.chat)
+    for at in ((11, 0, 1), (12, 0, 1), (13, 0, 1), (13, 30, 1), (14, 0, 1)):
+        pg.clock.set(datetime(2026, 12, 1, *at, tzinfo=UTC))
+        await tick(pg)
+    said = [m.get("text", "") for m in bot_posts(pg, group.chat)]
+    assert not any(alice in t for t in said[1:]), said
+    assert any("Your favourite cup?" in t for t in said)  # a topic naming nobody goes out
+    log = [(e.kind, e.outcome, e.detail) for e in reversed(await pg.services.outbox.recent(group.chat.id, 30))]
+    assert ("campaign", "suppressed", "mentions opt-out") in log and log.count(("campaign", "suppressed", "mentions opt-out")) == 2
+    assert ("campaign", "suppressed", "its start was not announced") in log  # the cake hour's end
+    assert ("topic", "suppressed", "mentions opt-out") in log
+    assert "topic of the week: not sent — mentions opt-out" in await say(pg, group.admin, "/pushlog", group.chat)
+
+
 async def test_schedule_show_names_a_campaigns_multiplier_and_length_in_english_and_chinese(pg, group):
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     await say(pg, group.owner, "/schedule daily 09:00 campaign 1.5x 2h Happy hour", group.chat)
