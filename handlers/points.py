@@ -40,7 +40,8 @@ async def _checkin(update: Update, context: BotContext, user_id: int) -> None:
     tz = (await s.groups.settings(chat.id)).timezone
     # Name the tier whose multiplier was paid: a check-in that reaches the next tier still paid the old one's.
     tier = result.tier or await s.points.tier_of(chat.id, who.user_id)
-    text = texts.checkin_done(context.tr, who.display, result.reward, result.rank_today, tier, tz, result.campaign)
+    text = texts.checkin_done(context.tr, who.display, result.reward, result.rank_today, tier, tz, result.campaign,
+                              result.birthday)
     extra = texts.awarded(context.tr, who.display, result.awarded.badges, result.awarded.tier_up)
     await reply(update, context, text + ("\n" + extra if extra else ""))
 

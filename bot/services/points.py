@@ -56,6 +56,7 @@ class CheckinResult:
     awarded: Awarded
     tier: Tier | None = None  # the tier whose multiplier this check-in paid (the one held before it)
     campaign: float = 1.0  # the campaign multiplier this check-in paid
+    birthday: float = 1.0  # the birthday-month multiplier it paid (the member's /birthday month)
 
 
 @dataclass(frozen=True)
@@ -182,11 +183,12 @@ class PointsService:
             return 1.0
         return _birthday_factor(month, now, (await self.groups.settings(chat_id)).timezone)
 
-    def _campaign_in(self, conn: sqlite3.Connection, chat_id: int, user_id: int, now: datetime, tz: str) -> float:
-        """campaign_multiplier × birthday_multiplier, read on the writer's thread inside its transaction."""
+    def _campaign_in(self, conn: sqlite3.Connection, chat_id: int, user_id: int, now: datetime, tz: str) -> tuple[float, float]:
+        """(campaign_multiplier, birthday_multiplier), read on the writer's thread inside its transaction: two
+        factors, so that the reply names each (a birthday month is not a campaign)."""
         if self.campaigns is None:
-            return 1.0
-        return _highest(multipliers_in(conn, chat_id, now)) * _birthday_factor(birthday_month_in(conn, user_id), now, tz)
+            return 1.0, 1.0
+        return _highest(multipliers_in(conn, chat_id, now)), _birthday_factor(birthday_month_in(conn, user_id), now, tz)
 
     async def birthday(self, user_id: int) -> int | None:
         return None if self.campaigns is None else await self.campaigns.birthday_month(user_id)
@@ -227,11 +229,11 @@ class PointsService:
         if last is not None and last.day >= today:
             raise AlreadyCheckedInError(at=last.at, next_at=ck.next_checkin_at(today, tz))
         before = wallet_in(conn, chat_id, user_id)
-        campaign = self._campaign_in(conn, chat_id, user_id, now, tz)
+        campaign, birthday = self._campaign_in(conn, chat_id, user_id, now, tz)
         reward = ck.checkin_reward(
             last.day if last else None, last.streak if last else 0, today, rules,
             tier_multiplier=tier_for(before.xp, self.tiers).points_multiplier,
-            campaign_multiplier=campaign, rng_value=rng_value,
+            campaign_multiplier=campaign * birthday, rng_value=rng_value,
         )
         if not insert_checkin_in(
             conn, chat_id, user_id, today, now, reward.streak, reward.total, reward.xp,
@@ -247,7 +249,7 @@ class PointsService:
         after = wallet_in(conn, chat_id, user_id)
         return CheckinResult(
             reward, rank_on_day_in(conn, chat_id, today, now), after,
-            Awarded(badges, tier_up(before.xp, after.xp, self.tiers)), tier_for(before.xp, self.tiers), campaign,
+            Awarded(badges, tier_up(before.xp, after.xp, self.tiers)), tier_for(before.xp, self.tiers), campaign, birthday,
         )
 
     async def makeup(self, chat_id: int, user_id: int, sent_at: datetime | None = None) -> MakeupResult:

@@ -100,17 +100,23 @@ def points_error(_: Translator, err: PointsError, tz: str = "UTC") -> str:
     return _("That didn't work.")
 
 
-def checkin_done(_: Translator, who: str, reward, rank: int, tier: Tier, tz: str, campaign: float = 1.0) -> str:
+def checkin_done(_: Translator, who: str, reward, rank: int, tier: Tier, tz: str, campaign: float = 1.0,
+                 birthday: float = 1.0) -> str:
     parts = [_("{n} base").format(n=reward.base)]
     if reward.streak_bonus:
         parts.append(_("{n} streak bonus").format(n=reward.streak_bonus))
     if reward.random_bonus:
         parts.append(_("{n} lucky bonus").format(n=reward.random_bonus))
     detail = " + ".join(parts)
+    factors = []
     if tier.points_multiplier != 1:
-        detail += f" × {tier.points_multiplier:g} ({tier_name(_, tier)})"
+        factors.append((tier.points_multiplier, tier_name(_, tier)))
     if campaign != 1:
-        detail += f" × {campaign:g} ({_('campaign')})"
+        factors.append((campaign, _("campaign")))
+    if birthday != 1:  # the member's /birthday month: named apart from a campaign (both shown when both pay)
+        factors.append((birthday, _("birthday month")))
+    for m, label in factors:  # "× 2 (campaign)"; in Chinese "×2（活动）", no space after a full-width parenthesis
+        detail += ("" if detail.endswith("）") else " ") + _("× {m} ({label})").format(m=f"{m:g}", label=label)
     lines = [
         _("✅ {who} checked in: +{points} points ({detail}), +{xp} XP.").format(who=name(who), points=reward.total, detail=detail, xp=reward.xp),
         _.ngettext("🔥 Streak: {n} day", "🔥 Streak: {n} days", reward.streak).format(n=reward.streak)

@@ -358,6 +358,22 @@ async def test_birthday_month_doubles_check_in_points_in_that_month_only(pg, gro
     assert await say(pg, group.alice, "/birthday off", group.chat) == "Birthday month forgotten."
 
 
+async def test_a_birthday_month_check_in_is_labelled_birthday_month_not_campaign_in_english_and_chinese(pg, group):
+    """Issue 11 (review): the birthday factor was folded into the campaign's, so a birthday check-in said
+    "× 2 (campaign)" with no campaign running. Each factor is named; both show when both pay."""
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.alice, "/birthday 12", group.chat)
+    await say(pg, group.bob, "/birthday 12", group.chat)
+    alone = (await say(pg, group.alice, "/checkin", group.chat)).split("\n")[0]
+    assert alone == "✅ Alice checked in: +20 points (10 base × 2 (birthday month)), +10 XP.", alone
+    await say(pg, group.owner, "/schedule once 2026-12-01 09:00 campaign 3x 2h Triple morning", group.chat)
+    await say(pg, group.owner, "/lang zh", group.chat)
+    pg.clock.set(datetime(2026, 12, 1, 9, 0, 1, tzinfo=UTC))
+    await tick(pg)
+    both = (await say(pg, group.bob, "/checkin", group.chat)).split("\n")[0]
+    assert both == "✅ Bob 签到成功：+60 积分（基础 10 ×3（活动）×2（生日月）），+10 经验。", both
+
+
 async def test_an_option_or_text_an_action_would_ignore_is_refused_in_one_line_english_and_chinese(pg, group):
     # replace deletes the previous copy of a post or leaderboard only; pin pins a post, quiz, poll or topic only; a
     # reminder or leaderboard writes its own text. Silently ignoring any of them would leave the admin believing it.
