@@ -56,8 +56,9 @@ async def perform(context: BotContext, work: Deferred) -> None:
         log.warning("deferred work %s of unknown kind %s dropped", work.id, work.kind)
 
 
-async def run(context: BotContext, schedule: Schedule) -> str:
-    """One run of a schedule's action; the outbox's outcome (sent, capped, deferred…)."""
+async def run(context: BotContext, schedule: Schedule, slot: datetime | None = None) -> str:
+    """One run of a schedule's action; the outbox's outcome (sent, capped, deferred…). `slot`: the slot this run
+    is for (a tick's claim; None for /runnow, which runs from now) — a late run keeps its slot's window."""
     s = context.services
     if schedule.action == "post":
         pushed = await s.schedules.post(schedule)
@@ -86,10 +87,10 @@ async def run(context: BotContext, schedule: Schedule) -> str:
     if schedule.action == "campaign":
         from bot.services.schedules import text_for
         tz = schedule.tz
-        ends = s.clock.now() + timedelta(minutes=int(schedule.options.get("minutes") or 60))
+        ends = s.schedules.campaign_ends(schedule, slot)
         title, multiplier = text_for(schedule), str(schedule.options.get("multiplier"))
         start = texts.campaign_started(tr, title, multiplier, ends, tz)
-        return (await s.schedules.start_campaign(schedule, start, texts.campaign_ended(tr, title))).outcome
+        return (await s.schedules.start_campaign(schedule, ends, start, texts.campaign_ended(tr, title))).outcome
     if schedule.action == "report":
         from handlers.stats import run_report  # the weekly report is the stats'
         return await run_report(context, schedule)
@@ -162,7 +163,7 @@ async def run_claim(context: BotContext, claim: Claim) -> None:
             # An error ends the run as well (it would fail again); a stop or crash in the middle leaves it pending.
             with s.outbox.on_behalf("schedule", claim.schedule.id) as begun:
                 try:
-                    await run(context, claim.schedule)
+                    await run(context, claim.schedule, claim.due)
                 except Exception:
                     if not begun.begun:
                         await s.schedules.ran(claim.schedule.id)

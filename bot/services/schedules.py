@@ -250,15 +250,24 @@ class ScheduleService:
         people = [(user_id, f"@{username}" if username else first) for user_id, first, username in rows]
         return [people[i:i + REMINDER_BATCH] for i in range(0, len(people), REMINDER_BATCH)]
 
-    async def start_campaign(self, schedule: Schedule, start_text: str, end_text: str) -> Pushed:
-        """Open the schedule's campaign window now (check-ins pay its multiplier until it ends), announce it, and
-        leave the end announcement as deferred work: it is made once even across a restart — and only if the start
-        was announced (a capped or dropped start leaves the end unannounced too: nobody is told of the end of a
-        member day they never heard of)."""
+    def campaign_ends(self, schedule: Schedule, slot: datetime | None = None) -> datetime:
+        """When a run of the schedule's campaign ends: its slot + its length — a run late within the grace window
+        (after a downtime) keeps its slot's window (a member day 00:00 for 24h started at 00:50 still ends at 24:00);
+        without a slot (/runnow) it lasts its length from now."""
+        start = self.clock.now() if slot is None else slot
+        return start + timedelta(minutes=int(schedule.options.get("minutes") or 60))
+
+    async def start_campaign(self, schedule: Schedule, ends: datetime, start_text: str, end_text: str) -> Pushed:
+        """Open the schedule's campaign window now, until `ends` (campaign_ends; check-ins pay its multiplier
+        meanwhile), announce it, and leave the end announcement as deferred work: it is made once even across a
+        restart — and only if the start was announced (a capped or dropped start leaves the end unannounced too:
+        nobody is told of the end of a member day they never heard of). A window over before this late run opens
+        nothing and is logged (not sent)."""
         now = self.clock.now()
-        minutes = int(schedule.options.get("minutes") or 60)
-        ends = now + timedelta(minutes=minutes)
         topic = schedule.options.get("topic")
+        if ends <= now:
+            await self.outbox.log(schedule.chat_id, "campaign", "suppressed", "its window is over")
+            return Pushed("suppressed")
         # The window and its end in one transaction, the run's first step: a crash after it never opens a second one.
         _, end_id = await self.campaigns.add(
             schedule.chat_id, schedule.id, str(schedule.options.get("multiplier") or "2"), now, ends, text_for(schedule),

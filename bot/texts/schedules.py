@@ -246,6 +246,7 @@ DETAILS = {
     "its start was not announced": N_("its start was not announced"),
     "quiet hours outlast it": N_("quiet hours outlast it (its window ends first)"),
     "its moment passed": N_("its moment passed while it was held"),
+    "its window is over": N_("its window was over before this late run (the bot was down)"),
     "no right to restrict members": N_("no right to restrict members"),
     "Telegram did not answer": N_("Telegram did not answer"),
     "no answer: it may be in the group": N_("Telegram did not answer: it may be in the group all the same"),

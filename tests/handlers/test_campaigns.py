@@ -145,3 +145,37 @@ async def test_a_campaign_start_held_by_quiet_hours_is_never_posted_after_its_wi
     assert [entry for entry in log if entry[0] == "campaign"][-3:] == [
         ("campaign", "deferred", "quiet hours, until 2026-12-03T08:00:00+00:00"),
         ("campaign", "dropped", "its moment passed"), ("campaign", "suppressed", "its start was not announced")]
+
+
+async def test_a_campaign_run_late_after_a_downtime_keeps_its_slots_window(pg, group):
+    """Issue 11 (review): a campaign run late within the grace window (Sticky was down at its slot) lasted its length
+    from the late run, so a member day 00:00 for 24h started 50 min late paid until 00:50 the next day. It keeps its
+    slot's window: it ends at 24:00, and says so; one whose window is over by the late run opens nothing, announces
+    nothing, and /pushlog says why. /runnow still runs from now (test above)."""
+    g = group
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, g.owner, "/schedule once 2026-12-02 00:00 campaign 2x 24h Member day", g.chat)
+    await say(pg, g.owner, "/schedule once 2026-12-05 10:00 campaign 2x 30m Double half hour", g.chat)
+    pg.clock.set(datetime(2026, 12, 2, 0, 50, tzinfo=UTC))  # down from before midnight until 00:50
+    await tick(pg)
+    [start] = [m["text"] for m in pg.sim.replies(g.chat) if m.get("text", "").startswith("Member day")]
+    assert start == "Member day\nCheck-ins and chat XP pay ×2 until 2026-12-03 00:00.", start
+    pg.clock.set(datetime(2026, 12, 2, 23, 55, tzinfo=UTC))
+    assert "+20 points (10 base × 2 (campaign))" in await say(pg, g.alice, "/checkin", g.chat)
+    pg.clock.set(datetime(2026, 12, 3, 0, 20, tzinfo=UTC))  # the member day is over
+    assert "+10 points (10 base)" in await say(pg, g.bob, "/checkin", g.chat)
+    await tick(pg)  # its end is announced
+
+    pg.clock.set(datetime(2026, 12, 5, 10, 50, tzinfo=UTC))  # 50 min late, within the hour of grace: but its 30 min are over
+    await tick(pg)
+    await tick(pg)
+    assert not [m for m in pg.sim.replies(g.chat) if "Double half hour" in m.get("text", "")]
+    log = [(e.kind, e.outcome, e.detail) for e in reversed(await pg.services.outbox.recent(g.chat.id, 20))]
+    assert log[-1] == ("campaign", "suppressed", "its window is over"), log
+    assert "campaign: not sent — its window was over before this late run (the bot was down)" in await say(
+        pg, g.owner, "/pushlog", g.chat)
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert "补发时其时段已结束（机器人曾离线）" in await say(pg, g.owner, "/pushlog", g.chat)
+    await say(pg, g.owner, "/lang en", g.chat)
+    pg.clock.set(datetime(2026, 12, 5, 10, 55, tzinfo=UTC))
+    assert "+10 points (10 base)" in await say(pg, g.carol, "/checkin", g.chat)
