@@ -92,8 +92,11 @@ class ScheduleService:
         """`here`: the forum topic the command was sent in: the schedule posts there unless it names another
         (`topic N`, `topic general`)."""
         spec = dom.parse(words)
-        if spec.action in ("post", "campaign") and not (content.texts and any(t.strip() for t in content.texts)) and content.photo is None:
-            raise ScheduleError(reason="no_content")
+        written = bool(content.texts and any(t.strip() for t in content.texts))
+        if spec.action == "post" and not written and content.photo is None:
+            raise ScheduleError(reason="no_content", action="post")
+        if spec.action == "campaign" and not written:  # its text is the announcement's title (a photo is not posted)
+            raise ScheduleError(reason="no_content", action="campaign")
         if content.photo is not None:  # Telegram refuses a caption over 1024 characters (as the reader sees them)
             longest = max((len(html.unescape(re.sub(r"<[^>]+>", "", t))) for t in content.texts), default=0)
             if longest > CAPTION_LIMIT:

@@ -69,7 +69,9 @@ def schedule_error(_: Translator, err: ScheduleError) -> str:
             minutes=int(MIN_INTERVAL.total_seconds() // 60)),
         "past": _("That time is already past in the group's timezone."),
         "never": _("That cron expression matches no date (such as 31 February), so it would never run."),
-        "no_content": _("Nothing to post: write the text after post, or reply to a photo."),
+        "no_content": _("Nothing to announce: write the campaign's text after its length, such as campaign 2x 1h "
+                        "Double points hour.") if p.get("action") == "campaign" else
+        _("Nothing to post: write the text after post, or reply to a photo."),
         "unknown_id": _("No schedule #{id} in this group; /schedules lists them.").format(id=p.get("id")),
         "quote": _("A quote is not closed: put a cron expression in \"…\"."),
         "bad_id": _("A schedule is named by its number, such as /pause 3."),

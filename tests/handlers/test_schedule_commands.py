@@ -209,6 +209,9 @@ async def test_every_bad_schedule_gets_one_clear_line(pg, group):
         ('/schedule cron "0,2 9 1 1 *" post hi', "That is more often than every 5 minutes; schedules may not run that often."),
         ("/schedule once 2026-11-30 18:00 post hi", "That time is already past in the group's timezone."),
         ("/schedule daily 09:00 post", "Nothing to post: write the text after post, or reply to a photo."),
+        # A campaign's text is its announcement: the post's line ("after post, or reply to a photo") misled.
+        ("/schedule daily 21:00 campaign 2x 1h", "Nothing to announce: write the campaign's text after its length, such"
+         " as campaign 2x 1h Double points hour."),
         ("/unschedule 42", "No schedule #42 in this group; /schedules lists them."),
         ("/pause x", "A schedule is named by its number, such as /pause 3."),
         ("/runnow 7", "No schedule #7 in this group; /schedules lists them."),
@@ -225,6 +228,16 @@ async def test_every_bad_schedule_gets_one_clear_line(pg, group):
     for ok in ("/schedule every 47h post replace Nearly two days", "/schedule daily 21:00 post replace Good night"):
         assert (await say(pg, group.owner, ok, group.chat)).startswith("Schedule #"), ok
     assert await say(pg, group.alice, "/schedule daily 09:00 post hi", group.chat) == "Only Admin and above can use this command."
+
+
+async def test_a_campaign_without_its_text_is_told_what_to_write_in_chinese_too(pg, group):
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/lang zh", group.chat)
+    assert await say(pg, group.owner, "/schedule daily 21:00 campaign 2x 1h", group.chat) == (
+        "没有要公布的内容：请在活动时长后写上公告文字，例如 campaign 2x 1h 双倍积分时段。")
+    assert await say(pg, group.owner, "/schedule daily 09:00 post", group.chat) == (
+        "没有要发布的内容：请在 post 后写上文字，或回复一张图片。")
+    assert await pg.services.schedules.list(group.chat.id) == []
 
 
 async def test_pushlog_shows_what_was_sent_and_held_back(pg, group):
