@@ -3,6 +3,7 @@ kind (hold it to their end, or drop it), and where the group's day, week and qui
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -55,8 +56,9 @@ def policy(kind: str) -> Policy:
 
 
 def parse_quiet_hours(text: str) -> str:
-    """`22:00-08:00` (may cross midnight) or `off`."""
-    value = text.strip().lower().replace(" ", "")
+    """`22:00-08:00` (may cross midnight) or `off`; full-width digits, colon and hyphen as a Chinese keyboard types
+    them (`22：00-08：00`) read as their ASCII forms (NFKC)."""
+    value = unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "")
     if value in ("off", "none", "关"):
         return "off"
     m = _QUIET.match(value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date as date_type, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -86,9 +87,15 @@ def _bad(i: int, expected: str, got: str) -> ScheduleError:
     return ScheduleError(reason="syntax", position=i + 1, expected=expected, got=got)
 
 
+def narrow(word: str) -> str:
+    """A time or date as a Chinese keyboard may type it — full-width digits, colon, hyphen (`21：30`, `２１:００`,
+    `２０２６－１２－２４`) — in ASCII (NFKC), so that it reads as typed on any keyboard."""
+    return unicodedata.normalize("NFKC", word)
+
+
 def _time(words: list[str], i: int) -> str:
     word = _expect(words, i, "time")
-    m = _TIME.match(word)
+    m = _TIME.match(narrow(word))
     if not m:
         raise _bad(i, "time", word)
     return f"{int(m.group(1)):02d}:{m.group(2)}"
@@ -98,12 +105,12 @@ def _date(words: list[str], i: int) -> str:
     """A calendar date, YYYY-MM-DD, that exists."""
     word = _expect(words, i, "date")
     try:
-        if not _DATE.match(word):
+        if not _DATE.match(narrow(word)):
             raise ValueError
-        datetime.strptime(word, "%Y-%m-%d")
+        datetime.strptime(narrow(word), "%Y-%m-%d")
     except ValueError:
         raise _bad(i, "date", word) from None
-    return word
+    return narrow(word)
 
 
 def _interval(words: list[str], i: int) -> str | None:
@@ -327,7 +334,7 @@ def span_word(minutes: int) -> str:
 
 def looks_like_start(word: str) -> bool:
     """A word of `from DATE [TIME]` (the step-by-step /schedule reads a prompt's command back)."""
-    return bool(_DATE.match(word) or _TIME.match(word))
+    return bool(_DATE.match(narrow(word)) or _TIME.match(narrow(word)))
 
 
 def _typed_start(words: list[str], i: int) -> str:
@@ -385,7 +392,7 @@ def _window_args(words: list[str], i: int, action: str) -> tuple[int | None, int
 def _start(words: list[str], i: int) -> tuple[str, int]:
     """`from DATE [TIME]`: the first run is the schedule's first slot at or after it (00:00 if no time)."""
     date = _date(words, i)
-    if i + 1 < len(words) and _TIME.match(words[i + 1]):
+    if i + 1 < len(words) and _TIME.match(narrow(words[i + 1])):
         return f"{date} {_time(words, i + 1)}", i + 2
     return f"{date} 00:00", i + 1
 

@@ -549,3 +549,22 @@ async def test_schedule_show_names_a_campaigns_multiplier_and_length_in_english_
     await say(pg, group.owner, "/lang zh", group.chat)
     assert (await say(pg, group.owner, "/schedule show 1", group.chat)).split("\n")[2] == "积分 ×1.5，持续 120 分钟"
     assert (await say(pg, group.owner, "/schedule show 2", group.chat)).split("\n")[2] == "开放 30 分钟，+5 积分，前 3 个正确答案得分"
+
+
+async def test_times_typed_on_a_chinese_keyboard_are_read_as_typed_anywhere(pg, group):
+    """Issue 11 (review): a Chinese keyboard types a full-width colon, digits and hyphen (`21：30`, `２１:００`,
+    `２０２６－１２－２４`); /schedule, quiet hours and night mode refused them as "expected a time such as 09:00".
+    They read as their ASCII forms; a time that is wrong however it is typed is still refused, as typed."""
+    pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await say(pg, group.owner, "/lang zh", group.chat)
+    assert await say(pg, group.owner, "/schedule daily 21：30 post 晚安", group.chat) == (
+        "定时任务 #1 已保存：daily 21:30 · 帖子。下次运行：2026-12-01 21:30（UTC）。")
+    assert await say(pg, group.owner, "/schedule every mon ２１:００ post 周一茶话", group.chat) == (
+        "定时任务 #2 已保存：weekly mon 21:00 · 帖子。下次运行：2026-12-07 21:00（UTC）。")
+    assert await say(pg, group.owner, "/schedule once ２０２６－１２－２４ １８：００ post 圣诞茶会", group.chat) == (
+        "定时任务 #3 已保存：once 2026-12-24 18:00 · 帖子。下次运行：2026-12-24 18:00（UTC）。")
+    assert await say(pg, group.owner, "/set quiet_hours 22：00－08：00", group.chat) == "quiet_hours 已设为 22:00-08:00。"
+    assert (await pg.services.groups.settings(group.chat.id)).quiet_hours == "22:00-08:00"
+    assert (await say(pg, group.owner, "/nightmode ２３:００-０７:００", group.chat)).startswith("夜间模式已开启：23:00 至 07:00")
+    assert await say(pg, group.owner, "/schedule daily 25：00 post x", group.chat) == "第 2 个词（25：00）：应为时间，如 09:00。"
+    assert len(await pg.services.schedules.list(group.chat.id)) == 3
