@@ -99,8 +99,9 @@ class Middleware:
                         raise ApplicationHandlerStop()
                     # Written in the very commit that marks this update handled (the buffer rides with the inbox's
                     # marks): a crash loses no count of a handled message, and a message handled again counts once.
+                    # An owner's or admin's message counts for them (admins are shown apart), not in the heat-map.
                     s.activity.count(chat.id, user.id, message.date, settings.timezone, replied=replies_to_other(message),
-                                     update_id=update.update_id)
+                                     update_id=update.update_id, hourly=not await s.members.is_admin(chat.id, user.id))
                     if s.spotlight.message(chat.id, user.id, message.date, settings.spotlight_messages):
                         await spotlight_newcomer(context, chat.id, user.id)
         else:

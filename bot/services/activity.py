@@ -85,13 +85,15 @@ class ActivityBuffer:
         self.repo = repo
         self._counts: dict[tuple[int, int, str], int] = defaultdict(int)
         self._last_seen: dict[tuple[int, int], datetime] = {}
-        # (chat_id, metric, local day, local hour) -> n: messages (moderation actions are counted from the modlog).
+        # (chat_id, metric, local day, local hour) -> n: members' messages, not those of the owner/admins (the heat-map
+        # of /stats; moderation actions are counted from the modlog).
         self._hourly: dict[tuple[int, str, str, int], int] = defaultdict(int)
         self._replies: dict[tuple[int, int, str], int] = defaultdict(int)  # replies to others, per member per day
         self._moved: dict[int, int] = {}
-        # update id -> (chat, user, local day, local hour, replied, at): written with that update's handled mark.
-        self._held: dict[int, tuple[int, int, str, int, bool, datetime]] = {}
-        self._riding: dict[int, tuple[int, int, str, int, bool, datetime]] = {}
+        # update id -> (chat, user, local day, local hour (None: an admin's, not in the hourly counts), replied, at):
+        # written with that update's handled mark.
+        self._held: dict[int, tuple[int, int, str, int | None, bool, datetime]] = {}
+        self._riding: dict[int, tuple[int, int, str, int | None, bool, datetime]] = {}
         # (chat, user) -> messages counted whose commit has not been confirmed yet (held, riding, batched, flushing).
         self._uncommitted: dict[tuple[int, int], int] = {}
         # (chat, user) -> commits carrying their counts that are underway (handed over, outcome not heard yet).
@@ -161,25 +163,28 @@ class ActivityBuffer:
                 self._uncommitted.pop(key, None)
 
     def count(self, chat_id: int, user_id: int, at: datetime, tz: str, replied: bool = False,
-              update_id: int | None = None) -> None:
-        """One message; with `update_id`, held until that update's handled mark is written, and written with it."""
+              update_id: int | None = None, hourly: bool = True) -> None:
+        """One message; with `update_id`, held until that update's handled mark is written, and written with it.
+        Not `hourly` (its sender is an owner/admin): counted for the member, not in the group's messages per hour."""
         local = at.astimezone(ZoneInfo(tz))
         day = local.date().isoformat()
+        hour = local.hour if hourly else None
         key = (self._moved.get(chat_id, chat_id), user_id)
         self._uncommitted[key] = self._uncommitted.get(key, 0) + 1
         totals = self._totals.get(key[0])
         if totals is not None and user_id in totals:
             totals[user_id] += 1
         if update_id is not None:
-            self._held[update_id] = (one(chat_id), user_id, one(day), local.hour, replied, at)
+            self._held[update_id] = (one(chat_id), user_id, one(day), hour, replied, at)
             return
-        self._add(chat_id, user_id, day, local.hour, replied, at)
+        self._add(chat_id, user_id, day, hour, replied, at)
 
-    def _add(self, chat_id: int, user_id: int, day: str, hour: int, replied: bool, at: datetime) -> None:
+    def _add(self, chat_id: int, user_id: int, day: str, hour: int | None, replied: bool, at: datetime) -> None:
         self._counts[(chat_id, user_id, day)] += 1
         if replied:
             self._replies[(chat_id, user_id, day)] += 1
-        self._hourly[(chat_id, "messages", day, hour)] += 1
+        if hour is not None:
+            self._hourly[(chat_id, "messages", day, hour)] += 1
         self._last_seen[(chat_id, user_id)] = at
 
     # ------------------------------------------------------------ riding with the inbox's marks (storage.inbox.Rider)
@@ -199,7 +204,8 @@ class ActivityBuffer:
             n = counts.setdefault((chat_id, user_id, day), [0, 0])
             n[0] += 1
             n[1] += replied
-            hourly[(chat_id, "messages", day, hour)] += 1
+            if hour is not None:
+                hourly[(chat_id, "messages", day, hour)] += 1
             last_seen[(chat_id, user_id)] = max(at, last_seen.get((chat_id, user_id), at))
         return rows_with_marks([(c, u, d, n, r) for (c, u, d), (n, r) in counts.items()],
                                [(c, u, at) for (c, u), at in last_seen.items()],

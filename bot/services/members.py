@@ -124,6 +124,11 @@ class MemberService:
         self._languages: _Lru = _Lru(50_000)  # user id -> the private language they chose (None: none)
         # Whether a group is registered (its row exists): a sighting that comes with a received batch needs it.
         self.registered: Callable[[int], bool] = lambda chat_id: False  # bot/app.py sets it
+        # chat -> (read at, Telegram's owner/admins there): whether a message's sender is one (is_admin) costs no read.
+        # Read once per group, kept in step with every change of a member's Telegram role recorded here, and read
+        # again after `admin_cache` as a backstop (as the admin list itself is).
+        self._admins: _Lru = _Lru(20_000)
+        self._admin_changes = 0  # changes noted: a read of a group's admins across one is used, not kept
 
     def with_batch(self, updates: list[dict[str, Any]]) -> WithBatch | None:
         """Who wrote a received batch's messages, stored in the transaction that records the batch (InboxService.add_with_batch)
@@ -180,6 +185,32 @@ class MemberService:
         """The group's owner and admins as Telegram last listed them (people only), owner first."""
         return await self.members.admins(chat_id)
 
+    async def is_admin(self, chat_id: int, user_id: int) -> bool:
+        """Whether `user_id` is the group's owner or one of its admins (Telegram's, as stored) now: from memory, so
+        a message's sender is judged with no read (the heat-map of /stats leaves admins' messages out)."""
+        now = self.clock.now()
+        known = self._admins.get(chat_id)
+        if known is None or now - known[0] >= self.admin_cache:
+            changes = self._admin_changes
+            ids = set(await self.members.admins(chat_id))
+            if self._admin_changes == changes:
+                self._admins.put(chat_id, (now, ids))
+            return user_id in ids
+        return user_id in known[1]
+
+    def _admin_changed(self, chat_id: int, user: UserInfo | None, tg_role: str | None) -> None:
+        """A member's Telegram role was recorded (`user` None: the whole admin list was read again)."""
+        self._admin_changes += 1
+        known = self._admins.get(chat_id)
+        if known is None:
+            return
+        if user is None:
+            self._admins.pop(chat_id)
+        elif tg_role is not None and not user.is_bot:
+            known[1].add(user.user_id)
+        else:
+            known[1].discard(user.user_id)
+
     async def present(self, chat_id: int) -> list[Member]:
         """The group's members who are in it now, as stored."""
         return await self.members.present(chat_id)
@@ -234,6 +265,7 @@ class MemberService:
             chat_id, user, new_status, new_tg, self.clock.now(), event=event, invite_link=invite_link, update_id=update_id,
         ) is not None
         self._seen.pop(member_key(chat_id, user.user_id), None)
+        self._admin_changed(chat_id, user, new_tg)
         if self.changed is not None:
             self.changed(chat_id, user.user_id)
         change = tg_change(old_tg, new_tg)
@@ -259,6 +291,7 @@ class MemberService:
         """Telegram's admin list replaces ours; returns the (user_id, change, role) it revealed, each audited."""
         admins = await self.port.administrators(chat_id)
         changes = await self.members.replace_admins(chat_id, admins, self.clock.now())
+        self._admin_changed(chat_id, None, None)
         if self.changed is not None:
             self.changed(chat_id, None)
         for user_id, change, role in changes:
@@ -353,6 +386,7 @@ class MemberService:
             raise TargetError(reason="unknown_id", name=shown)
         user, status = found
         await self.members.record_status(chat_id, user, status, tg_role_from_status(status), self.clock.now())
+        self._admin_changed(chat_id, user, tg_role_from_status(status))
         member = await self.members.get(chat_id, user_id)
         assert member is not None
         return member

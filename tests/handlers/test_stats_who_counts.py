@@ -252,3 +252,52 @@ async def test_a_channel_or_the_group_itself_takes_no_part_in_points_but_an_anon
     await say(pg, g.owner, "/lang zh", g.chat)
     assert await as_channel("/checkin") == "你正在以频道身份发言；请切换到个人账号再操作。"
     assert await as_group("/checkin") == "你正在以群组身份发言；请切换到个人账号再操作。"
+
+
+async def test_the_hour_of_week_heat_map_counts_members_messages_not_those_of_an_owner_or_admin_at_the_time(pg, monkeypatch):
+    # The heat-map's hourly counts used to take every human's message, the owner's and admins' (their /stats too)
+    # included, while every other member figure leaves admins out: a group whose admins post the announcements at 08:00
+    # showed its busiest hour at 08:00. Admins' messages are still counted apart ("Admins (counted apart)").
+    g = await make_group(pg)                                 # Monday 2026-03-02 09:00: alice, bob and carol say hi
+    grids = []
+    run = pg.services.stats.charts.run
+
+    async def recording(draw, *args):
+        if isinstance(draw, functools.partial) and draw.func.__name__ == "stats_chart":
+            grids.append(draw.args[3])                      # (days, active, messages, grid, labels)
+        return await run(draw, *args)
+
+    monkeypatch.setattr(pg.services.stats.charts, "run", recording)
+    pg.clock.advance(hours=2)                                # 11:00
+    for i in range(6):
+        pg.sim.send(g.admin, f"announcement {i}", g.chat)
+    for i in range(2):
+        pg.sim.send(g.owner, f"owner note {i}", g.chat)
+    for i in range(3):
+        pg.sim.send(g.alice, f"alice {i}", g.chat)
+    await pg.settle()
+    pg.clock.advance(hours=1)                                # 12:00: Bob is promoted, then writes as an admin
+    pg.sim.promote(g.chat, g.bob, by=g.owner, can_delete_messages=True)
+    await pg.settle()
+    for i in range(4):
+        pg.sim.send(g.bob, f"as an admin {i}", g.chat)
+    await pg.settle()
+    pg.clock.advance(days=1)                                 # Tuesday 12:00: demoted
+    pg.sim.demote(g.chat, g.bob, by=g.owner)
+    await pg.settle()
+    pg.clock.advance(days=1)                                 # Wednesday 12:00: a member again
+    pg.sim.send(g.bob, "a member again", g.chat)
+    await pg.settle()
+    await flush(pg)
+    pg.clock.advance(hours=2)                                # Wednesday 14:00
+    await say(pg, g.admin, "/stats", g.chat)
+    text = last_text(pg, g.chat, "Stats of")
+    [grid] = grids
+    assert grid[0][9] == 3                                   # the members' hellos
+    assert grid[0][11] == 3                                  # alice's three, not the admin's six nor the owner's two
+    assert grid[0][12] == 0                                  # Bob as an admin
+    assert grid[2][12] == 1                                  # Bob as a member again
+    assert grid[2][14] == 0                                  # the admin's /stats
+    assert sum(map(sum, grid)) == 7
+    # Apart, not lost: the owner's and the admin's messages (the /stats too) and Bob's on his day as an admin.
+    assert "Admins (counted apart): 3 active, messages: 14" in text
