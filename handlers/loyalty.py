@@ -97,10 +97,13 @@ async def cmd_nps(update: Update, context: BotContext) -> None:
 
 
 async def on_nps_button(update: Update, context: BotContext) -> None:
-    """One answer per member per survey, changeable while it is open; the answer is private to the presser."""
+    """One answer per member per survey, changeable while it is open; the answer is private to the presser. The owner
+    and admins are refused: NPS asks the members."""
     query = update.callback_query
     _, survey_id, score = query.data.split(":")
     try:
+        if context.actor.role >= Role.ADMIN:  # admins are shown apart: the score is the members'
+            raise NpsError(reason="admin")
         await context.services.nps.answer(int(survey_id), query.from_user.id, int(score), context.services.clock.now())
         text = texts.nps_thanks(context.tr, int(score))
     except NpsError as err:

@@ -11,7 +11,7 @@ SCORES = range(11)
 
 
 class NpsError(UserError):
-    """reason: already_open | none_open | closed | bad_score."""
+    """reason: already_open | none_open | closed | bad_score | admin (the owner or an admin answering)."""
 
 
 def category(score: int) -> str:

@@ -127,4 +127,5 @@ def nps_error(_: Translator, err: NpsError) -> str:
         "none_open": _("No survey is open. Start one with /nps."),
         "closed": _("This survey is closed."),
         "bad_score": _("That is not an answer from 0 to 10."),
+        "admin": _("This survey is for the members; admins' answers are not counted."),
     }.get(err.params.get("reason"), _("This survey is closed."))
