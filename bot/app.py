@@ -201,9 +201,9 @@ def build_application(
         nightmode=NightModeService(NightModeRepo(db), group_service, ModerationPort(app.bot), clock),
         stats=StatsService(StatsRepo(db), group_service, clock, config.stats),
         spotlight=SpotlightService(db, group_service, config.stats, clock),
-        loyalty=LoyaltyService(LoyaltyRepo(db), group_service, Thresholds(**config.loyalty.model_dump())),
+        loyalty=(loyalty_service := LoyaltyService(LoyaltyRepo(db), group_service, Thresholds(**config.loyalty.model_dump()))),
         nps=NpsService(NpsRepo(db), clock, config.nps.open_days),
-        export=ExportService(ExportRepo(db), members, points_service.tiers),
+        export=ExportService(ExportRepo(db), members, points_service.tiers, loyalty_service),
         moderation=(moderation_service := ModerationService(
             db, ModerationRepo(db), group_service, actions, config.moderation, clock)),
         rules=(rules_service := RulesService(db, RulesRepo(db), moderation_service, group_service, members, LedgerRepo(db),

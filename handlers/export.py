@@ -29,8 +29,9 @@ async def cmd_export(update: Update, context: BotContext) -> None:
     if not await context.services.export.deliverable(admin):
         await reply(update, context, texts.cannot_send(context.tr), transient=True)
         return
-    paths, counts = await context.services.export.build(chat.id)
-    day = local_day(update.effective_message.date or context.services.clock.now(), (await context.services.groups.settings(chat.id)).timezone)
+    at = update.effective_message.date or context.services.clock.now()
+    paths, counts = await context.services.export.build(chat.id, at)
+    day = local_day(at, (await context.services.groups.settings(chat.id)).timezone)
     sent, failed = 0, None
     try:
         for i, path in enumerate(paths, 1):

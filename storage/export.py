@@ -1,4 +1,4 @@
-"""Rows for /export, read in pages by key (never the whole table in memory): members with wallet and segment, the
+"""Rows for /export, read in pages by key (never the whole table in memory): members with their wallet, the
 ledger, referrals, and per-day group counts."""
 from __future__ import annotations
 
@@ -28,10 +28,9 @@ class ExportRepo:
     def members(self, chat_id: int, page: int = PAGE) -> AsyncIterator[list]:
         return self._pages(
             "SELECT m.user_id, u.username, u.first_name, u.last_name, m.status, m.tg_role, m.community_role,"
-            " COALESCE(w.points, 0) AS points, COALESCE(w.xp, 0) AS xp, l.segment, m.first_seen_at, m.joined_at, m.left_at"
+            " COALESCE(w.points, 0) AS points, COALESCE(w.xp, 0) AS xp, m.first_seen_at, m.joined_at, m.left_at"
             " FROM members m JOIN users u ON u.user_id = m.user_id"
             " LEFT JOIN wallets w ON w.chat_id = m.chat_id AND w.user_id = m.user_id"
-            " LEFT JOIN loyalty_state l ON l.chat_id = m.chat_id AND l.user_id = m.user_id"
             " WHERE m.chat_id = ? AND m.user_id > ? AND u.is_bot = 0 ORDER BY m.user_id LIMIT ?", chat_id, page)
 
     def ledger(self, chat_id: int, page: int = PAGE) -> AsyncIterator[list]:

@@ -21,15 +21,19 @@ class LoyaltyRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def signals(self, chat_id: int, start: date, end: date, tz: str) -> dict[int, Signals]:
+    async def signals(self, chat_id: int, start: date, end: date, tz: str,
+                      users: tuple[int, int] | None = None) -> dict[int, Signals]:
         """Present human members who are not admins, with their numbers for the local days start..end — as they stood
         when `end` was over: a member who joined after it is left out, and referrals, feedback and NPS answers count
         up to its end (so the week-start snapshot, taken at the week's first look, is the same whenever that is).
-        Read and assembled on the reader's thread, in one snapshot: a large group's rows never reach the event loop."""
-        return await self.db.read(_signals, chat_id, start, end, tz)
+        Read and assembled on the reader's thread, in one snapshot: a large group's rows never reach the event loop.
+        With `users` (first, last), only those whose ids are in that range (a page of them: /export places members
+        page by page)."""
+        return await self.db.read(_signals, chat_id, start, end, tz, users)
 
-    async def states(self, chat_id: int) -> dict[int, State]:
-        return await self.db.read(_states, chat_id)
+    async def states(self, chat_id: int, users: tuple[int, int] | None = None) -> dict[int, State]:
+        """Every member's stored segment state; with `users` (first, last), those whose ids are in that range."""
+        return await self.db.read(_states, chat_id, users)
 
     async def snapshot(self, chat_id: int, week: date) -> dict[int, str] | None:
         """The segments as they stood when `week` began; None if that week was never snapshotted (or its snapshot
@@ -97,9 +101,10 @@ def _plain(conn: sqlite3.Connection, sql: str, params: tuple) -> list[tuple]:
         cursor.close()
 
 
-def _states(conn: sqlite3.Connection, chat_id: int) -> dict[int, State]:
-    rows = _plain(conn, "SELECT user_id, segment, since, pending, pending_since FROM loyalty_state WHERE chat_id = ?",
-                   (chat_id,))
+def _states(conn: sqlite3.Connection, chat_id: int, users: tuple[int, int] | None = None) -> dict[int, State]:
+    among, params = ("", ()) if users is None else (" AND user_id BETWEEN ? AND ?", users)
+    rows = _plain(conn, f"SELECT user_id, segment, since, pending, pending_since FROM loyalty_state WHERE chat_id = ?{among}",
+                  (chat_id, *params))
     return {u: State(seg, date.fromisoformat(since), pending, date.fromisoformat(ps) if ps else None)
             for u, seg, since, pending, ps in rows}
 
@@ -111,10 +116,16 @@ def _snapshot(conn: sqlite3.Connection, chat_id: int, week: str) -> dict[int, st
     return {u: seg for u, seg in rows}
 
 
-def _signals(conn: sqlite3.Connection, chat_id: int, start: date, end: date, tz: str) -> dict[int, Signals]:
+def _signals(conn: sqlite3.Connection, chat_id: int, start: date, end: date, tz: str,
+             users: tuple[int, int] | None = None) -> dict[int, Signals]:
     s, e = start.isoformat(), end.isoformat()
     lo, hi = utc_bounds(start, end, tz)
     zone = ZoneInfo(tz)
+
+    def among(col: str) -> tuple[str, tuple]:
+        return ("", ()) if users is None else (f" AND {col} BETWEEN ? AND ?", users)
+
+    (m_in, m_p), (u_in, u_p), (a_in, a_p), (r_in, r_p) = among("m.user_id"), among("user_id"), among("a.user_id"), among("inviter_id")
 
     def fetch(sql: str, params: tuple) -> list:
         return _plain(conn, sql, params)
@@ -125,31 +136,39 @@ def _signals(conn: sqlite3.Connection, chat_id: int, start: date, end: date, tz:
     people = fetch(
         "SELECT m.user_id, COALESCE((SELECT MAX(at) FROM member_events ev WHERE ev.chat_id = m.chat_id"
         " AND ev.user_id = m.user_id AND ev.event = 'join'), m.first_seen_at) AS since FROM members m"
-        " WHERE m.chat_id = ? AND m.status IN ('member', 'restricted') AND m.tg_role IS NULL AND "
-        + _NOT_BOT.format(col="m.user_id"), (chat_id,))
-    active = per_user(fetch(f"SELECT user_id, COUNT(DISTINCT day) FROM ({_ACTIVE}) GROUP BY user_id",
-                            (chat_id, s, e, chat_id, s, e)))
+        f" WHERE m.chat_id = ?{m_in} AND m.status IN ('member', 'restricted') AND m.tg_role IS NULL AND "
+        + _NOT_BOT.format(col="m.user_id"), (chat_id, *m_p))
+    if users is None:
+        active_sql, active_p = _ACTIVE, (chat_id, s, e, chat_id, s, e)
+    else:
+        # The range in both halves, each read on its primary key (chat, user, day) for the page only: `day || ''`
+        # keeps the planner off the (chat, day) indexes, which would read the whole group's window for every page.
+        active_sql = ("SELECT day, user_id FROM activity_daily WHERE chat_id = ? AND user_id BETWEEN ? AND ?"
+                      " AND day || '' BETWEEN ? AND ? AND messages > 0 UNION SELECT day, user_id FROM checkins"
+                      " WHERE chat_id = ? AND user_id BETWEEN ? AND ? AND day || '' BETWEEN ? AND ? AND makeup = 0")
+        active_p = (chat_id, *users, s, e, chat_id, *users, s, e)
+    active = per_user(fetch(f"SELECT user_id, COUNT(DISTINCT day) FROM ({active_sql}) GROUP BY user_id", active_p))
     # A day with a message is one with more than its check-in: /checkin (or the check-in word) is itself a
     # message, and a member who only ever checks in is the reward-driven archetype, not half of one.
     talk = per_user(fetch(
         "SELECT a.user_id, SUM(a.messages > (SELECT COUNT(*) FROM checkins c WHERE c.chat_id = a.chat_id"
         " AND c.user_id = a.user_id AND c.day = a.day AND c.makeup = 0)), SUM(a.replies) FROM activity_daily a"
-        " WHERE a.chat_id = ? AND a.day BETWEEN ? AND ? GROUP BY a.user_id", (chat_id, s, e)))
+        f" WHERE a.chat_id = ?{a_in} AND a.day BETWEEN ? AND ? GROUP BY a.user_id", (chat_id, *a_p, s, e)))
     checkins = per_user(fetch(
-        "SELECT user_id, COUNT(*) FROM checkins WHERE chat_id = ? AND day BETWEEN ? AND ? AND makeup = 0 GROUP BY user_id",
-        (chat_id, s, e)))
+        f"SELECT user_id, COUNT(*) FROM checkins WHERE chat_id = ?{u_in} AND day BETWEEN ? AND ? AND makeup = 0"
+        " GROUP BY user_id", (chat_id, *u_p, s, e)))
     orders = per_user(fetch(
-        "SELECT user_id, COUNT(*) FROM orders WHERE chat_id = ? AND created_at >= ? AND created_at < ?"
-        " AND status != 'rejected' GROUP BY user_id", (chat_id, lo, hi)))
+        f"SELECT user_id, COUNT(*) FROM orders WHERE chat_id = ?{u_in} AND created_at >= ? AND created_at < ?"
+        " AND status != 'rejected' GROUP BY user_id", (chat_id, *u_p, lo, hi)))
     referrals = per_user(fetch(
-        "SELECT inviter_id, COUNT(*) FROM referrals WHERE chat_id = ? AND status = 'confirmed' AND confirmed_at < ?"
-        " GROUP BY inviter_id", (chat_id, hi)))
+        f"SELECT inviter_id, COUNT(*) FROM referrals WHERE chat_id = ?{r_in} AND status = 'confirmed' AND confirmed_at < ?"
+        " GROUP BY inviter_id", (chat_id, *r_p, hi)))
     feedback = per_user(fetch(
-        "SELECT user_id, COUNT(*) FROM ledger WHERE chat_id = ? AND reason = 'feedback' AND amount > 0"
-        " AND currency = 'points' AND at < ? GROUP BY user_id", (chat_id, hi)))
+        f"SELECT user_id, COUNT(*) FROM ledger WHERE chat_id = ?{u_in} AND reason = 'feedback' AND amount > 0"
+        " AND currency = 'points' AND at < ? GROUP BY user_id", (chat_id, *u_p, hi)))
     nps = per_user(fetch(
         "SELECT a.user_id, a.score FROM nps_answers a JOIN nps_surveys v ON v.id = a.survey_id WHERE v.chat_id = ?"
-        " AND a.at < ? ORDER BY a.at", (chat_id, hi)))
+        f"{a_in} AND a.at < ? ORDER BY a.at", (chat_id, *a_p, hi)))
     out = {}
     joined_on: dict[str, date] = {}  # many members share a join instant (an import): parse each once
     for user_id, since in people:

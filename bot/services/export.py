@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import io
 import os
 import tempfile
 import zipfile
-from collections.abc import AsyncIterator, Callable
-from datetime import date
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date, datetime
 from pathlib import Path
 
 from bot.domain.levels import Tier, tier_for
 from bot.domain.roles import role_from
+from bot.services.loyalty import LoyaltyService
 from storage.export import PAGE, ExportRepo
 from storage.members import MemberRepo
 
@@ -150,10 +152,12 @@ def export_filename(chat_id: int, day: date, part: int = 1, parts: int = 1) -> s
 
 
 class ExportService:
-    def __init__(self, repo: ExportRepo, members: MemberRepo, tiers: tuple[Tier, ...], limit: int = DOCUMENT_LIMIT) -> None:
+    def __init__(self, repo: ExportRepo, members: MemberRepo, tiers: tuple[Tier, ...], loyalty: LoyaltyService,
+                 limit: int = DOCUMENT_LIMIT) -> None:
         self.repo = repo
         self.members = members
         self.tiers = tiers
+        self.loyalty = loyalty  # the segment column: each member placed as the export is made
         self.limit = limit  # the largest part, in bytes (Telegram's document limit; smaller in tests)
         self.page = PAGE  # rows read at a time
 
@@ -161,27 +165,41 @@ class ExportService:
         """Telegram lets a bot write first only to someone who started it in private."""
         return await self.members.has_started(user_id)
 
-    def _member(self, r) -> tuple:
+    def _member(self, segments: dict[int, str], r) -> tuple:
         name = " ".join(p for p in (r["first_name"], r["last_name"]) if p)
         role = role_from(r["tg_role"], r["community_role"]).key
         return (r["user_id"], r["username"] or "", name, r["status"], role, tier_for(r["xp"], self.tiers).key,
-                r["points"], r["xp"], r["segment"] or "", r["first_seen_at"], r["joined_at"] or "", r["left_at"] or "")
+                r["points"], r["xp"], segments.get(r["user_id"], ""), r["first_seen_at"], r["joined_at"] or "",
+                r["left_at"] or "")
 
-    async def build(self, chat_id: int) -> tuple[list[Path], dict[str, int]]:
+    async def _members_shape(self, chat_id: int, at: datetime, rows: list) -> Callable:
+        """How a page of members is written: with each one's segment at `at`, placed for this page's ids as
+        /loyalty places them (LoyaltyService.segments, nothing stored) — blank for whoever /loyalty does not place
+        (admins, bots, people who left). Page by page, so the export never holds every member's numbers at once."""
+        segments = await self.loyalty.segments(chat_id, at, (rows[0]["user_id"], rows[-1]["user_id"]))
+        return functools.partial(self._member, segments)
+
+    async def build(self, chat_id: int, at: datetime) -> tuple[list[Path], dict[str, int]]:
         """The zip parts' paths (temporary files the caller deletes; one unless the export is over the limit) and
-        the row count of each CSV."""
+        the row count of each CSV; members' segments are theirs at `at`."""
         parts, counts = _Parts(chat_id, self.limit), {}
+
+        async def plain(rows: list) -> Callable:
+            return tuple
+
         try:
-            tables: list[tuple[str, tuple, AsyncIterator[list], Callable]] = [
-                ("members.csv", MEMBERS, self.repo.members(chat_id, self.page), self._member),
-                ("ledger.csv", LEDGER, self.repo.ledger(chat_id, self.page), tuple),
-                ("referrals.csv", REFERRALS, self.repo.referrals(chat_id, self.page), tuple),
-                ("daily_stats.csv", DAILY, self.repo.daily(chat_id, self.page), tuple),
+            tables: list[tuple[str, tuple, AsyncIterator[list], Callable[[list], Awaitable[Callable]]]] = [
+                ("members.csv", MEMBERS, self.repo.members(chat_id, self.page),
+                 functools.partial(self._members_shape, chat_id, at)),
+                ("ledger.csv", LEDGER, self.repo.ledger(chat_id, self.page), plain),
+                ("referrals.csv", REFERRALS, self.repo.referrals(chat_id, self.page), plain),
+                ("daily_stats.csv", DAILY, self.repo.daily(chat_id, self.page), plain),
             ]
-            for filename, header, pages, shape in tables:
+            for filename, header, pages, shaping in tables:
                 await asyncio.to_thread(parts.begin, filename, header)
                 n = 0
                 async for rows in pages:
+                    shape = await shaping(rows)
                     # Shaping and compressing a page is most of an export's time: on a worker thread, so other
                     # groups' updates are not held up while a large group is exported.
                     await asyncio.to_thread(lambda: parts.rows([shape(r) for r in rows]))

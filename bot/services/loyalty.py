@@ -61,6 +61,18 @@ class LoyaltyService:
         """Every member's segment as `week` (a Monday, group time) began; None if nobody looked from that week on."""
         return await self.repo.snapshot(chat_id, week)
 
+    async def segments(self, chat_id: int, at: datetime, users: tuple[int, int] | None = None) -> dict[int, str]:
+        """Each placed member's segment as /loyalty would show it at `at` (upgrades at once, downgrades after the
+        grace) — with `users` (first, last), of the members whose ids are in that range — and nothing stored: not a
+        look of /loyalty's (no snapshot, no grace started), so who moved is unchanged. /export's segment column."""
+        t = self.thresholds
+        tz = (await self.groups.settings(chat_id)).timezone
+        today = at.astimezone(ZoneInfo(tz)).date()
+        signals = await self.repo.signals(chat_id, *window(today, t.window_days), tz, users)
+        states = await self.repo.states(chat_id, users)
+        _placements, settled = await asyncio.to_thread(_settled, t, states, signals, today)
+        return {u: st.segment for u, st in settled.items()}
+
     async def refresh(self, chat_id: int, at: datetime, explain: tuple[int, ...] = ()) -> LoyaltyView:
         """Place every member now (and, at the week's first look, as the week began), write what changed. One at a
         time per group: a second /loyalty (or the weekly report) meanwhile waits for the first and then finds nothing
@@ -111,11 +123,18 @@ def _look(t: ld.Thresholds, states: dict[int, ld.State], snapshot: dict[int, str
         pinned = {u: ld.settle(states.get(u), ld.place(s, t).segment, eve, t.grace_days) for u, s in then.items()}
         snapshot = {u: s.segment for u, s in pinned.items()}
         base = {**states, **pinned}
-    placements = {u: ld.place(s, t) for u, s in signals.items()}
-    settled = {u: ld.settle(base.get(u), p.segment, today, t.grace_days) for u, p in placements.items()}
+    placements, settled = _settled(t, base, signals, today)
     now = {u: s.segment for u, s in settled.items()}
     moved = [(u, a, b) for u, a, b in ld.movers(snapshot, now) if a is not None]
     view = LoyaltyView(ld.pyramid(now), moved, sum(1 for u in now if u not in snapshot),
                        *({u: d[u] for u in explain if u in d} for d in (placements, settled, signals)))
     return _Look(view, snapshot, {u: st for u, st in settled.items() if states.get(u) != st},
                  [u for u in states if u not in signals])
+
+
+def _settled(t: ld.Thresholds, base: dict[int, ld.State], signals: dict[int, ld.Signals],
+             today: date) -> tuple[dict[int, ld.Placement], dict[int, ld.State]]:
+    """Everyone placed on their signals, then settled from their stored state (upgrades at once, downgrades after
+    the grace): what /loyalty shows and /export's segment column."""
+    placements = {u: ld.place(s, t) for u, s in signals.items()}
+    return placements, {u: ld.settle(base.get(u), p.segment, today, t.grace_days) for u, p in placements.items()}

@@ -80,7 +80,7 @@ async def test_a_large_group_is_exported_whole_in_pages_never_held_in_memory(pg)
     pg.services.export.page = 200
     tracemalloc.start()
     try:
-        paths, counts = await pg.services.export.build(g.chat.id)
+        paths, counts = await pg.services.export.build(g.chat.id, pg.clock.now())
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -116,7 +116,7 @@ async def test_an_export_over_the_document_limit_is_sent_in_parts_each_a_zip_wit
     await say(pg, g.admin, "/start")
     await pg.services.db.write(fill_group(g, 2_000, 20_000))
     pg.services.export.page = 500
-    whole_paths, _ = await pg.services.export.build(g.chat.id)
+    whole_paths, _ = await pg.services.export.build(g.chat.id, pg.clock.now())
     with zipfile.ZipFile(whole_paths[0]) as zf:
         whole = {name: rows(zf, name) for name in zf.namelist()}
     assert len(whole_paths) == 1 and whole_paths[0].stat().st_size > 150_000
@@ -248,3 +248,32 @@ async def test_the_export_is_named_for_the_group_and_its_day_with_no_double_hyph
     await say(pg, g.admin, "/export", g.chat)
     [document] = [m["document"] for m in pg.sim.replies(g.admin) if "document" in m]
     assert document["file_name"] == f"sticky-export-{-g.chat.id}-20260303.zip"
+
+
+async def test_the_segment_column_is_each_member_s_segment_now_without_a_loyalty_run_first(pg):
+    # The column was the segment stored by the last /loyalty: blank for everyone in a group where nobody ran it, stale
+    # where it ran weeks ago. The export places the members itself, as /loyalty would now (without being a look of
+    # /loyalty's: nothing is stored, so who moved this week is unchanged). Admins and bots are not placed: blank.
+    g = await make_group(pg)                                   # alice, bob, carol said hi: regular, nothing else
+    dave = pg.sim.user("dave")
+    pg.sim.join(g.chat, dave)
+    await pg.settle()
+    await say(pg, dave, "/checkin", g.chat)                    # he only checks in: here for the rewards
+    await say(pg, g.admin, "/nps", g.chat)
+    survey = [m for m in pg.sim.messages(g.chat) if m.get("reply_markup")][-1]
+    pg.sim.press(g.carol, survey, survey["reply_markup"]["inline_keyboard"][1][4]["callback_data"])  # 10: she speaks for it
+    await pg.settle()
+    await hp.job_flush(BotContext(pg.app))
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM loyalty_state WHERE chat_id = ?", (g.chat.id,)) == 0
+    await say(pg, g.admin, "/start")
+    pg.services.export.page = 2                                # placed page by page: three pages of two members
+    await say(pg, g.admin, "/export", g.chat)
+    [document] = [m["document"] for m in pg.sim.replies(g.admin) if "document" in m]
+    with zipfile.ZipFile(io.BytesIO(pg.sim.download(document["file_id"]))) as zf:
+        segments = {m["user_id"]: m["segment"] for m in rows(zf, "members.csv")}
+    assert segments == {str(g.alice.id): "habitual", str(g.bob.id): "habitual", str(g.carol.id): "committed",
+                        str(dave.id): "mercenary", str(g.owner.id): "", str(g.admin.id): ""}
+    assert await pg.services.db.fetchval("SELECT COUNT(*) FROM loyalty_state WHERE chat_id = ?", (g.chat.id,)) == 0
+    # /loyalty places them the same (the column is its segment).
+    pyramid = await say(pg, g.admin, "/loyalty", g.chat)
+    assert "committed: 1 " in pyramid and "habitual: 2 " in pyramid and "mercenary: 1 " in pyramid, pyramid
