@@ -267,13 +267,16 @@ class ScheduleService:
         nobody is told of the end of a member day they never heard of). A window over before this late run opens
         nothing and is logged (not sent)."""
         now = self.clock.now()
+        # The window is its slot's (ends − length): a run late after a downtime opens it back to its slot, so a
+        # check-in written at 00:10 while Sticky was down, and handled after the late run, pays like one at 00:50.
+        opens = min(now, ends - timedelta(minutes=int(schedule.options.get("minutes") or 60)))
         topic = schedule.options.get("topic")
         if ends <= now:
             await self.outbox.log(schedule.chat_id, "campaign", "suppressed", "its window is over")
             return Pushed("suppressed")
         # The window and its end in one transaction, the run's first step: a crash after it never opens a second one.
         _, end_id = await self.campaigns.add(
-            schedule.chat_id, schedule.id, str(schedule.options.get("multiplier") or "2"), now, ends, text_for(schedule),
+            schedule.chat_id, schedule.id, str(schedule.options.get("multiplier") or "2"), opens, ends, text_for(schedule),
             {"kind": "campaign", "text": end_text, "topic": topic, "ends": "campaign"}, self.outbox.begin())
         # Its start means nothing once the window is over: held by quiet hours past its end, it is dropped, never late.
         return await self.outbox.post(schedule.chat_id, "campaign", start_text, topic=topic, after={"announces": end_id},

@@ -156,10 +156,15 @@ async def test_a_campaign_run_late_after_a_downtime_keeps_its_slots_window(pg, g
     pg.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     await say(pg, g.owner, "/schedule once 2026-12-02 00:00 campaign 2x 24h Member day", g.chat)
     await say(pg, g.owner, "/schedule once 2026-12-05 10:00 campaign 2x 30m Double half hour", g.chat)
+    pg.clock.set(datetime(2026, 12, 2, 0, 10, tzinfo=UTC))
+    written = pg.sim.send(g.carol, "/checkin", g.chat)  # while Sticky is down: delivered after the late run
     pg.clock.set(datetime(2026, 12, 2, 0, 50, tzinfo=UTC))  # down from before midnight until 00:50
     await tick(pg)
     [start] = [m["text"] for m in pg.sim.replies(g.chat) if m.get("text", "").startswith("Member day")]
     assert start == "Member day\nCheck-ins and chat XP pay ×2 until 2026-12-03 00:00.", start
+    # The window opens at its slot, not at the late run: Carol's check-in of 00:10 pays the member day's ×2.
+    [answer] = [m["text"] for m in pg.sim.replies(g.chat) if m.get("reply_to_message", {}).get("message_id") == written["message_id"]]
+    assert "+20 points (10 base × 2 (campaign))" in answer, answer
     pg.clock.set(datetime(2026, 12, 2, 23, 55, tzinfo=UTC))
     assert "+20 points (10 base × 2 (campaign))" in await say(pg, g.alice, "/checkin", g.chat)
     pg.clock.set(datetime(2026, 12, 3, 0, 20, tzinfo=UTC))  # the member day is over
