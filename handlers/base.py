@@ -15,7 +15,10 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.context import BotContext
 from bot.processor import slot_released
-from bot.domain.errors import AnonymousAdminError, BotActorError, ChannelActorError, ConnectError, GroupOnlyError, LookupNotAllowedError, PrivateOnlyError, TargetError, UsageError, UserError
+from bot.domain.errors import (
+    AnonymousAdminError, BotActorError, ChannelActorError, ConnectError, GroupOnlyError, LookupNotAllowedError, MissingRightError,
+    PrivateOnlyError, TargetError, UsageError, UserError,
+)
 from bot.domain.roles import Role, require, role_from
 from bot.telegram_port import user_info
 from bot.domain.funnel import FunnelError
@@ -411,13 +414,31 @@ async def subject(update: Update, context: BotContext, command_name: str) -> Sub
     return Subject(target.user.user_id, target.user.display, role_from(target.tg_role, target.community_role), False)
 
 
-def rights_guard(update: Update, context: BotContext):
+class RightsGuard:
     """The check a rule-writing command passes to RulesService (its Guard): a rule that deletes, warns, mutes, bans or
     kicks is written or switched on only by an admin who has that right in Telegram — the same check as /del, /warn,
-    /mute, /ban or /kick by hand (ModerationService.may), so a rule cannot lend Sticky's rights either."""
-    async def check(effects) -> None:
-        await context.services.moderation.may(context.actor, update.effective_chat.id, *effect_rights(effects))
-    return check
+    /mute, /ban or /kick by hand (ModerationService.may), so a rule cannot lend Sticky's rights either. And what Sticky
+    itself lacks for those effects is noted (`said`), as /set notes a setting's missing right: the rule is stored, and
+    told that it can't act until an admin gives Sticky the right."""
+
+    def __init__(self, update: Update, context: BotContext) -> None:
+        self.update, self.context = update, context
+        self.notes: list[UserError] = []
+
+    async def __call__(self, effects) -> None:
+        kinds, chat = effect_rights(effects), self.update.effective_chat.id
+        await self.context.services.moderation.may(self.context.actor, chat, *kinds)
+        lacking = await self.context.services.moderation.actions.missing(chat, list(kinds)) if kinds else None
+        if lacking is not None and all(n.params.get("right") != lacking for n in self.notes):
+            self.notes.append(MissingRightError(feature="rule_actions", right=lacking))
+
+    async def said(self) -> str:
+        """The notes, each on a line of its own after the command's answer ("" when Sticky has what it needs)."""
+        return "".join(["\n" + await render_error(self.update, self.context, n) for n in self.notes])
+
+
+def rights_guard(update: Update, context: BotContext) -> RightsGuard:
+    return RightsGuard(update, context)
 
 
 async def reader_translator(services, user_id: int, group_language: str) -> Translator:

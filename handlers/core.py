@@ -153,6 +153,11 @@ async def cmd_set(update: Update, context: BotContext) -> None:
             texts.setting_changed(context.tr, LINK_GATE_SETTING, "on" if on else "off"),
             rules_texts.link_gate_rule(context.tr, LINK_GATE), *[await render_error(update, context, n) for n in notes]]))
         return
+    # Settings that set what Sticky does with its rights take the admin's own (the commands' check, RightsGuard's):
+    # rules_mode on makes every rule's mute and ban real; the warn limit and mode decide what warns bring.
+    needs = {"rules_mode": ("delete", "ban") if text.strip().lower() == "on" else (), "warn_mode": ("warn",),
+             "warn_limit": ("warn",)}.get(args[0].strip().lower(), ())
+    await context.services.moderation.may(context.actor, update.effective_chat.id, *needs)
     key, value, reset = await context.services.groups.set(update.effective_chat.id, args[0], text, context.actor.user_id)
     if key == "language":
         context.tr = context.tr.for_language(value)

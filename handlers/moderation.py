@@ -221,6 +221,7 @@ async def cmd_unapprove(update: Update, context: BotContext) -> None:
 async def cmd_setwarnlimit(update: Update, context: BotContext) -> None:
     if len(context.args or []) != 1:
         raise UsageError()
+    await context.services.moderation.may(context.actor, update.effective_chat.id, "warn")  # what warns bring
     _key, value, _reset = await context.services.groups.set(update.effective_chat.id, "warn_limit", context.args[0], context.actor.user_id)
     await reply(update, context, texts.warn_limit_set(context.tr, value))
 
@@ -229,6 +230,7 @@ async def cmd_setwarnlimit(update: Update, context: BotContext) -> None:
 async def cmd_setwarnmode(update: Update, context: BotContext) -> None:
     if not context.args:
         raise UsageError()
+    await context.services.moderation.may(context.actor, update.effective_chat.id, "warn")  # what warns bring
     try:
         parse_penalty(" ".join(context.args))
     except ValueError:

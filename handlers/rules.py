@@ -246,11 +246,13 @@ async def cmd_rule(update: Update, context: BotContext) -> None:
         n, row = await s.show(chat, args[0])
         await reply(update, context, texts.rule_show(tr, n, row))
     elif sub == "add" and args:
-        row = await s.add(chat, _rest(update, 2), guard=rights_guard(update, context))
-        await reply(update, context, texts.rule_added(tr, len(await s.rows(chat)), row.name))
+        guard = rights_guard(update, context)
+        row = await s.add(chat, _rest(update, 2), guard=guard)
+        await reply(update, context, texts.rule_added(tr, len(await s.rows(chat)), row.name) + await guard.said())
     elif sub in ("on", "off") and len(args) == 1:
-        row = await s.set_enabled(chat, args[0], sub == "on", guard=rights_guard(update, context))
-        await reply(update, context, texts.rule_switched(tr, row.name, sub == "on"))
+        guard = rights_guard(update, context)
+        row = await s.set_enabled(chat, args[0], sub == "on", guard=guard)
+        await reply(update, context, texts.rule_switched(tr, row.name, sub == "on") + await guard.said())
     elif sub in ("del", "delete") and len(args) == 1:
         row = await s.delete(chat, args[0])
         await reply(update, context, texts.rule_deleted(tr, row.name))
@@ -289,9 +291,10 @@ async def cmd_addblocklist(update: Update, context: BotContext) -> None:
     if not _rest(update, 1).strip():
         raise UsageError()
     items, why, action = blocklist_args(_rest(update, 1))
-    added = await context.services.rules.blocklist_add(update.effective_chat.id, items, why, action,
-                                                       guard=rights_guard(update, context))
-    await reply(update, context, texts.list_changed(context.tr, added, 0, "blocklist", why, action.tag if action else None))
+    guard = rights_guard(update, context)
+    added = await context.services.rules.blocklist_add(update.effective_chat.id, items, why, action, guard=guard)
+    await reply(update, context, texts.list_changed(context.tr, added, 0, "blocklist", why, action.tag if action else None)
+                + await guard.said())
 
 
 @command("rmblocklist", role=Role.ADMIN)
@@ -317,22 +320,25 @@ async def cmd_setflood(update: Update, context: BotContext) -> None:
         await reply(update, context, texts.flood_state(context.tr, await s.flood(chat)))
         return
     limit = parse_flood_limit(args)
-    state = await s.set_flood(chat, limit, off=limit is None, guard=rights_guard(update, context))
-    await reply(update, context, texts.flood_state(context.tr, state))
+    guard = rights_guard(update, context)
+    state = await s.set_flood(chat, limit, off=limit is None, guard=guard)
+    await reply(update, context, texts.flood_state(context.tr, state) + await guard.said())
 
 
 @command("setfloodmode", role=Role.ADMIN)
 async def cmd_setfloodmode(update: Update, context: BotContext) -> None:
     effects = parse_flood_mode(context.args or [])
-    state = await context.services.rules.set_flood(update.effective_chat.id, effects=effects, guard=rights_guard(update, context))
-    await reply(update, context, texts.flood_state(context.tr, state))
+    guard = rights_guard(update, context)
+    state = await context.services.rules.set_flood(update.effective_chat.id, effects=effects, guard=guard)
+    await reply(update, context, texts.flood_state(context.tr, state) + await guard.said())
 
 
 @command("lock", role=Role.ADMIN)
 async def cmd_lock(update: Update, context: BotContext) -> None:
     types = lock_types(context.args or [])
-    new = await context.services.rules.lock(update.effective_chat.id, types, guard=rights_guard(update, context))
-    await reply(update, context, texts.locked(context.tr, new, types))
+    guard = rights_guard(update, context)
+    new = await context.services.rules.lock(update.effective_chat.id, types, guard=guard)
+    await reply(update, context, texts.locked(context.tr, new, types) + await guard.said())
 
 
 @command("unlock", role=Role.ADMIN)

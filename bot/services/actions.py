@@ -136,7 +136,7 @@ class Actions:
         """The first right the bot lacks for these actions (a Telegram right name), or None."""
         have = await self.rights(chat_id)
         for kind in kinds:
-            need = NEEDS[kind]
+            need = ADMIN_NEEDS[kind]  # NEEDS, and a warn: it leads to a mute or a ban
             if not have.get(need):
                 return need
         return None

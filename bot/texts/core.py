@@ -32,6 +32,7 @@ RIGHTS = {
 FEATURES = {
     "invite_links": N_("personal invite links (/invite)"),
     "pinned_posts": N_("pinned scheduled posts (/schedule … pin)"),
+    "rule_actions": N_("the rules' actions (/rule list)"),
 }
 
 ROLE_DUTIES = {

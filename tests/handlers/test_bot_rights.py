@@ -38,6 +38,25 @@ async def test_turning_on_a_setting_the_bot_lacks_a_right_for_names_the_right(pg
     assert (await pg.services.groups.settings(chat.id)).screening is True  # stored all the same: a note, not a refusal
 
 
+async def test_a_rule_that_acts_with_a_right_the_bot_lacks_says_so_when_written_or_switched_on(pg):
+    """A lock, a rule, a blocklist entry or antiflood acts with Sticky's rights like the settings do: each is stored,
+    and the answer notes the right Sticky lacks for what it does (once per right), so nobody believes links are
+    locked while the bot cannot delete them. With the rights, nothing is noted; in Chinese too."""
+    chat, owner = await weak_group(pg, can_delete_messages=False)
+    delete = "Note: the rules' actions (/rule list) need the “Delete messages” admin right, which I don't have here, so they can't work until an admin gives it to me."
+    for command in ("/lock url", '/rule add when message and words "spam" then delete, warn', "/addblocklist casino"):
+        lines = (await say(pg, owner, command, chat)).splitlines()
+        assert lines[-1] == delete and lines.count(delete) == 1, command
+    assert "url" in await pg.services.rules.locks(chat.id)  # stored all the same: a note, not a refusal
+    chat2, owner2 = await weak_group(pg, can_restrict_members=False)
+    lines = (await say(pg, owner2, "/setfloodmode ban", chat2)).splitlines()
+    assert lines[-1] == "Note: the rules' actions (/rule list) need the “Ban users” admin right, which I don't have here, so they can't work until an admin gives it to me."
+    assert "Note" not in await say(pg, owner2, "/lock sticker", chat2)  # it may delete: nothing to note
+    await say(pg, owner2, "/lang zh", chat2)
+    assert (await say(pg, owner2, "/setflood 5", chat2)).splitlines()[-1] == (
+        "注意：规则的处理动作（/rule list）需要“封禁用户”管理员权限，而我在本群没有这项权限，所以在管理员授予之前它们无法生效。")
+
+
 async def test_settings_marks_what_cannot_work_and_the_features_a_missing_right_stops(pg):
     chat, owner = await weak_group(pg, can_delete_messages=False, can_invite_users=False)
     await say(pg, owner, "/set delete_commands on", chat)

@@ -188,7 +188,8 @@ async def test_rules_that_act_for_an_admin_take_the_rights_they_act_with(pg):
     """A rule carries out its effects with Sticky's rights, so the commands that write or switch one on ask the admin
     for the same right as the effect by hand: Eve, who may delete but not restrict, locks stickers (a delete) but
     cannot add a rule that bans, make flood ban, tag a blocklist entry {ban}, add words to a blocklist rule that
-    warns, or switch such a rule back on; nothing is written. Without the right to delete she can neither lock nor
+    warns, or switch such a rule back on, nor make the rules live (/set rules_mode on) or set what warns bring
+    (/setwarnmode, /setwarnlimit); nothing is written. Without the right to delete she can neither lock nor
     turn on the link gate (it deletes). Given the right, each is done; the owner needs nothing asked."""
     g, _dave, eve = await world(pg)
     assert (await said(pg, g, eve, "/lock sticker", False))[0].startswith("Locked: sticker")
@@ -202,6 +203,13 @@ async def test_rules_that_act_for_an_admin_take_the_rights_they_act_with(pg):
         assert await said(pg, g, eve, command, False) == [NEEDS_RIGHT], command
     assert [(r.name, r.source, r.enabled) for r in await pg.services.rules.rows(g.chat.id)] == before
     assert await pg.services.rules.blocklist(g.chat.id) == []
+    # The settings that decide what the rules and warns do with Sticky's rights take the same right.
+    await said(pg, g, g.owner, "/set rules_mode dry", False)
+    settings = await pg.services.groups.settings(g.chat.id)
+    for command in ("/set rules_mode on", "/setwarnmode ban", "/setwarnlimit 1", "/set warn_mode ban", "/set warn_limit 1"):
+        assert await said(pg, g, eve, command, False) == [NEEDS_RIGHT], command
+    assert await pg.services.groups.settings(g.chat.id) == settings
+    assert (await said(pg, g, eve, "/set rules_mode dry", False)) == ["rules_mode is now dry."]  # it acts on nobody
     pg.sim.promote(g.chat, eve, by=g.owner, can_restrict_members=False, can_delete_messages=False)
     for command in ("/lock photo", "/set link_gate on"):
         assert await said(pg, g, eve, command, False) == [
