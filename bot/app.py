@@ -199,11 +199,11 @@ def build_application(
         polls=PollService(db, PollRepo(db), ScheduleRepo(db), outbox, clock, config.activities),
         topics=TopicService(db, TopicRepo(db), clock, config.activities, inbox.repo.along),
         nightmode=NightModeService(NightModeRepo(db), group_service, ModerationPort(app.bot), clock),
-        stats=StatsService(StatsRepo(db), group_service, clock, config.stats),
+        stats=(stats_service := StatsService(StatsRepo(db), group_service, clock, config.stats)),
         spotlight=SpotlightService(db, group_service, config.stats, clock),
         loyalty=(loyalty_service := LoyaltyService(LoyaltyRepo(db), group_service, Thresholds(**config.loyalty.model_dump()))),
         nps=NpsService(NpsRepo(db), clock, config.nps.open_days),
-        export=ExportService(ExportRepo(db), members, points_service.tiers, loyalty_service),
+        export=ExportService(ExportRepo(db), members, points_service.tiers, loyalty_service, stats_service),
         moderation=(moderation_service := ModerationService(
             db, ModerationRepo(db), group_service, actions, config.moderation, clock)),
         rules=(rules_service := RulesService(db, RulesRepo(db), moderation_service, group_service, members, LedgerRepo(db),

@@ -1,5 +1,5 @@
 """Rows for /export, read in pages by key (never the whole table in memory): members with their wallet, the
-ledger, referrals, and per-day group counts."""
+ledger and referrals. The daily stats are /stats' own (storage.stats.StatsRepo.days)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -42,13 +42,3 @@ class ExportRepo:
         return self._pages(
             "SELECT id, inviter_id, invitee_id, via, status, reason, joined_at, screened_at, confirmed_at, left_at, messages"
             " FROM referrals WHERE chat_id = ? AND id > ? ORDER BY id LIMIT ?", chat_id, page)
-
-    async def daily(self, chat_id: int, page: int = PAGE) -> AsyncIterator[list]:
-        """(day, active members, messages, check-ins) per local day; one row per day, so a page is years."""
-        rows = await self.db.fetchall(
-            "SELECT day, COUNT(DISTINCT user_id), SUM(messages), SUM(checkins) FROM ("
-            " SELECT day, user_id, messages, 0 AS checkins FROM activity_daily WHERE chat_id = ? AND messages > 0"
-            " UNION ALL SELECT day, user_id, 0, 1 FROM checkins WHERE chat_id = ? AND makeup = 0"
-            ") GROUP BY day ORDER BY day", (chat_id, chat_id))
-        for i in range(0, len(rows), page):
-            yield rows[i:i + page]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -210,6 +211,47 @@ def _closing(conn: sqlite3.Connection, chat_id: int, first: date, last: date, tz
             _member_days(conn, chat_id, first - timedelta(days=29), last, admins))
 
 
+def _admins_active(admins: AdminDays, what: str) -> str:
+    """`what` (columns of user_id, day) of the admins' active days in a range (chat_id, start, end twice), on the days
+    they were admins: only their own rows (on the primary key: the handful of humans among them)."""
+    among = f"user_id IN ({','.join(str(int(u)) for u in sorted({a[0] for a in admins}))}) AND {_admin_on(admins)}"
+    return (f"SELECT {what} FROM activity_daily WHERE chat_id = ? AND {among} AND day BETWEEN ? AND ? AND messages > 0"
+            f" UNION SELECT {what} FROM checkins WHERE chat_id = ? AND {among} AND day BETWEEN ? AND ? AND makeup = 0")
+
+
+def _days(conn: sqlite3.Connection, chat_id: int, start: date, end: date, final: date,
+          tz: str) -> list[tuple[date, DayFigures, int]]:
+    """Each day of start..end with anything on it, as /stats counts it — its stored row once final and stored, else
+    counted from the member-day tables (_day_figures) — with how many admins were active on it (apart)."""
+    admins = _admin_days(conn, chat_id, tz)
+    days: dict[date, DayFigures] = {}
+    if start <= min(end, final):
+        for day, active, messages, admin_messages, checkins in conn.execute(
+            "SELECT day, active, messages, admin_messages, checkins FROM stats_daily WHERE chat_id = ? AND day BETWEEN ? AND ?",
+            (chat_id, *_range(start, min(end, final))),
+        ):
+            days[date.fromisoformat(day)] = DayFigures(active, messages, admin_messages, checkins)
+    missing = [d for d in days_between(start, end) if d not in days]
+    if missing:
+        days.update((d, f) for d, f in _day_figures(conn, chat_id, missing[0], missing[-1], admins).items() if d not in days)
+    admin_active = {date.fromisoformat(d): n for d, n in conn.execute(
+        f"SELECT day, COUNT(*) FROM ({_admins_active(admins, 'day, user_id')}) x GROUP BY day",
+        (chat_id, *_range(start, end), chat_id, *_range(start, end)))} if admins else {}
+    return [(d, days.get(d, DayFigures()), admin_active.get(d, 0)) for d in sorted(set(days) | set(admin_active))
+            if days.get(d, DayFigures()) != DayFigures() or admin_active.get(d)]
+
+
+def _first_last(conn: sqlite3.Connection, chat_id: int) -> tuple[str | None, str | None]:
+    """The group's first and last local day with a message or a check-in (on the covering indexes)."""
+    return conn.execute(
+        "SELECT MIN(lo), MAX(hi) FROM (SELECT MIN(day) AS lo, MAX(day) AS hi FROM activity_daily WHERE chat_id = ?"
+        " UNION ALL SELECT MIN(day), MAX(day) FROM checkins WHERE chat_id = ?)", (chat_id, chat_id)).fetchone()
+
+
+# How many local days /export's daily stats read at once: other reads go between (a large group's month is one read).
+DAYS_PER_READ = 31
+
+
 def _period(conn: sqlite3.Connection, chat_id: int, start: date, end: date, final: date, tz: str,
             cache: dict | None = None) -> tuple:
     lo, hi = utc_bounds(start, end, tz)
@@ -232,16 +274,8 @@ def _period(conn: sqlite3.Connection, chat_id: int, start: date, end: date, fina
     else:
         wau = _trailing(conn, chat_id, end, 7, final, all_admins, cache)
         mau = _trailing(conn, chat_id, end, 30, final, all_admins, cache)
-    # Only their own rows (on the primary key: the handful of humans among them), on the days they were admins.
-    admin_active = 0
-    if all_admins:
-        among = f"user_id IN ({','.join(str(int(u)) for u in sorted({a[0] for a in all_admins}))}) AND {_admin_on(all_admins)}"
-        admin_active = conn.execute(
-            f"SELECT COUNT(*) FROM (SELECT user_id FROM activity_daily WHERE chat_id = ? AND {among}"
-            f" AND day BETWEEN ? AND ? AND messages > 0 UNION SELECT user_id FROM checkins WHERE chat_id = ?"
-            f" AND {among} AND day BETWEEN ? AND ? AND makeup = 0) x",
-            (chat_id, s, e, chat_id, s, e),
-        ).fetchone()[0]
+    admin_active = conn.execute(f"SELECT COUNT(*) FROM ({_admins_active(all_admins, 'user_id')}) x",
+                                (chat_id, s, e, chat_id, s, e)).fetchone()[0] if all_admins else 0
     events = dict(conn.execute(
         "SELECT CASE WHEN event = 'join' THEN 'join' ELSE 'leave' END AS kind, COUNT(*) FROM member_events"
         " WHERE chat_id = ? AND at >= ? AND at < ? AND " + _NOT_BOT.format(col="user_id") + " GROUP BY kind",
@@ -597,6 +631,21 @@ class StatsRepo:
             orders=orders, referrals=referrals, moderation=moderation, moderation_by_rules=by_rules,
             admin_active=admin_active, admin_messages=sum(f.admin_messages for f in days.values()),
         )
+
+    async def days(self, chat_id: int, tz: str, today: date,
+                   per_read: int = DAYS_PER_READ) -> AsyncIterator[list[tuple[date, DayFigures, int]]]:
+        """Every local day with a message or a check-in, as /stats counts it (members only: DayFigures), with how
+        many admins were active on it, counted apart; in day order, `per_read` days read at a time."""
+        first, last = await self.db.read(_first_last, chat_id)
+        if first is None:
+            return
+        start, last_day, final = date.fromisoformat(first), date.fromisoformat(last), final_day(today)
+        while start <= last_day:
+            end = min(start + timedelta(days=per_read - 1), last_day)
+            rows = await self.db.read(_days, chat_id, start, end, final, tz)
+            if rows:
+                yield rows
+            start = end + timedelta(days=1)
 
     async def lifecycle(self, chat_id: int, week: date, tz: str) -> dict[str, int]:
         """How many members were new, returning, resurrecting and dormant in the week from the Monday `week`."""

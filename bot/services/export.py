@@ -20,6 +20,7 @@ from pathlib import Path
 from bot.domain.levels import Tier, tier_for
 from bot.domain.roles import role_from
 from bot.services.loyalty import LoyaltyService
+from bot.services.stats import StatsService
 from storage.export import PAGE, ExportRepo
 from storage.members import MemberRepo
 
@@ -28,7 +29,8 @@ MEMBERS = ("user_id", "username", "name", "status", "role", "tier", "points", "x
 LEDGER = ("id", "at", "user_id", "currency", "amount", "reason", "ref", "actor_id", "note")
 REFERRALS = ("id", "inviter_id", "invitee_id", "via", "status", "reason", "joined_at", "screened_at", "confirmed_at",
              "left_at", "messages")
-DAILY = ("day", "active_members", "messages", "checkins")
+# Counted as /stats counts them (members only: bots never, admins apart), and the admins apart.
+DAILY = ("day", "active_members", "messages", "checkins", "admins_active", "admins_messages")
 
 # sendDocument: "Bots can currently send files of any type of up to 50 MB in size" (api.json; the simulator refuses
 # more with 413, as Telegram does).
@@ -143,6 +145,11 @@ def _csv(rows) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def _day(row: tuple) -> tuple:
+    day, f, admins_active = row
+    return (day.isoformat(), f.active, f.messages, f.checkins, admins_active, f.admin_messages)
+
+
 def export_filename(chat_id: int, day: date, part: int = 1, parts: int = 1) -> str:
     """The name the admin's file is sent under: the group's id without Telegram's minus (no double hyphen, as
     /rules_export's sticky-rules-<id>.yaml) and the group's day, so exports of different days sort and differ:
@@ -153,8 +160,9 @@ def export_filename(chat_id: int, day: date, part: int = 1, parts: int = 1) -> s
 
 class ExportService:
     def __init__(self, repo: ExportRepo, members: MemberRepo, tiers: tuple[Tier, ...], loyalty: LoyaltyService,
-                 limit: int = DOCUMENT_LIMIT) -> None:
+                 stats: StatsService, limit: int = DOCUMENT_LIMIT) -> None:
         self.repo = repo
+        self.stats = stats  # the daily stats: each day as /stats counts it
         self.members = members
         self.tiers = tiers
         self.loyalty = loyalty  # the segment column: each member placed as the export is made
@@ -187,13 +195,16 @@ class ExportService:
         async def plain(rows: list) -> Callable:
             return tuple
 
+        async def daily(rows: list) -> Callable:
+            return _day
+
         try:
             tables: list[tuple[str, tuple, AsyncIterator[list], Callable[[list], Awaitable[Callable]]]] = [
                 ("members.csv", MEMBERS, self.repo.members(chat_id, self.page),
                  functools.partial(self._members_shape, chat_id, at)),
                 ("ledger.csv", LEDGER, self.repo.ledger(chat_id, self.page), plain),
                 ("referrals.csv", REFERRALS, self.repo.referrals(chat_id, self.page), plain),
-                ("daily_stats.csv", DAILY, self.repo.daily(chat_id, self.page), plain),
+                ("daily_stats.csv", DAILY, self.stats.days(chat_id, at), daily),
             ]
             for filename, header, pages, shaping in tables:
                 await asyncio.to_thread(parts.begin, filename, header)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,7 +15,7 @@ from bot.config import StatsConfig
 from bot.domain import stats as sd
 from bot.domain.loyalty import movers as movers_between, pyramid
 from bot.services.groups import GroupService
-from storage.stats import Contributor, StatsRepo, final_day
+from storage.stats import Contributor, DayFigures, StatsRepo, final_day
 
 # How far back the daily close catches up after a long downtime (older days are stored when a /stats asks for them).
 CLOSE_BACK = 7
@@ -146,6 +146,13 @@ class StatsService:
         retention = await self.retention(chat_id, at, churn=False)  # the report shows no churn
         cohort = next((c for c in reversed(retention.cohorts) if c.size and c.retained[0] is not None), None)
         return week, report, await self.repo.lifecycle(chat_id, week, tz), cohort
+
+    async def days(self, chat_id: int, at: datetime) -> AsyncIterator[list[tuple[date, DayFigures, int]]]:
+        """Every local day of the group with activity, as /stats counts it (members only), with the admins active on
+        it apart (storage.stats.StatsRepo.days): /export's daily stats, read a month at a time."""
+        today, tz = await self.today(chat_id, at)
+        async for rows in self.repo.days(chat_id, tz, today):
+            yield rows
 
     async def close_days(self, groups: list[int]) -> int:
         """Store the figures of each group's newest final day (and any final day since its last stored one, up to

@@ -277,3 +277,42 @@ async def test_the_segment_column_is_each_member_s_segment_now_without_a_loyalty
     # /loyalty places them the same (the column is its segment).
     pyramid = await say(pg, g.admin, "/loyalty", g.chat)
     assert "committed: 1 " in pyramid and "habitual: 2 " in pyramid and "mercenary: 1 " in pyramid, pyramid
+
+
+async def test_daily_stats_count_members_as_stats_does_and_show_admins_apart(pg):
+    # The owner and the admin talk (5 messages each), alice, bob and carol said hi: /stats counts the three members
+    # active and the two admins apart; daily_stats.csv says the same (it counted everyone: 5 active, 14 messages).
+    g = await make_group(pg)
+    await say(pg, g.admin, "/start")
+    for who in (g.owner, g.admin):
+        for i in range(5):
+            pg.sim.send(who, f"admin note {i}", g.chat)
+    await pg.settle()
+    await hp.job_flush(BotContext(pg.app))
+    await say(pg, g.admin, "/stats", g.chat)
+    stats = [m["text"] for m in pg.sim.replies(g.chat) if m.get("text", "").startswith("Stats of")][-1]
+    assert "DAU 0.4 · WAU 3 · MAU 3" in stats
+    assert "Admins (counted apart): 2 active, messages: 11" in stats  # their ten notes and the /stats
+    await say(pg, g.admin, "/export", g.chat)
+    [document] = [m["document"] for m in pg.sim.replies(g.admin) if "document" in m]
+    with zipfile.ZipFile(io.BytesIO(pg.sim.download(document["file_id"]))) as zf:
+        daily = rows(zf, "daily_stats.csv")
+    first = {"day": pg.clock.now().date().isoformat(), "active_members": "3", "messages": "3", "checkins": "0",
+             "admins_active": "2", "admins_messages": "11"}
+    assert daily == [first]
+    first["admins_messages"] = "12"  # and the /export, counted since
+    # Forty days on the first day is final and stored (the daily close), read from its row as /stats reads it; the
+    # days between (none active) are left out, and a live day is counted from the member-day tables.
+    day = pg.clock.now().date()
+    pg.clock.advance(days=40)
+    assert await pg.services.stats.close_days([g.chat.id]) >= 1          # the last week's days, none active
+    _, tz = await pg.services.stats.today(g.chat.id, pg.clock.now())
+    assert await pg.services.stats.repo.close(g.chat.id, day, day, tz) == 1  # as a /stats 90d would store it
+    await say(pg, g.alice, "/checkin", g.chat)
+    await hp.job_flush(BotContext(pg.app))
+    paths, counts = await pg.services.export.build(g.chat.id, pg.clock.now())
+    with zipfile.ZipFile(paths[0]) as zf:
+        daily = rows(zf, "daily_stats.csv")
+    paths[0].unlink()
+    assert daily == [first, {"day": pg.clock.now().date().isoformat(), "active_members": "1", "messages": "1",
+                             "checkins": "1", "admins_active": "0", "admins_messages": "0"}]
