@@ -148,14 +148,16 @@ def weekly_report(_: Translator, group: str, r, names: dict[int, str], silent_da
     lines = [
         "<b>" + _("Weekly report of {group}, {start} – {end}").format(
             group=name(group), start=s.start.isoformat(), end=s.end.isoformat()) + "</b>",
-        _("Members: {n}; growth {growth} ({joins} joined, {leaves} left)").format(
-            n=s.members, growth=_signed(now.growth), joins=now.joins, leaves=now.leaves),
+        # As /stats says it: the admins among the members now, and their activity counted apart below.
+        _("Members: {n} (of them admins: {admins}); growth {growth} ({joins} joined, {leaves} left)").format(
+            n=s.members, admins=s.admins, growth=_signed(now.growth), joins=now.joins, leaves=now.leaves),
         _("DAU {dau} · WAU {wau} · MAU {mau} (previous week {dau_before} · {wau_before} · {mau_before})").format(
             dau=f"{now.dau:.1f}", wau=now.wau, mau=now.mau, dau_before=f"{before.dau:.1f}", wau_before=before.wau,
             mau_before=before.mau),
         _("Stickiness (DAU/MAU): {now}{change}, previous week {before}").format(
             now=_pct(now.stickiness), change=_points_change(_, now.stickiness, before.stickiness), before=_pct(before.stickiness)),
         _("This week: {new} new, {returning} returning, {resurrecting} resurrecting, {dormant} dormant").format(**r.lifecycle),
+        _("Admins (counted apart): {n} active, messages: {messages}").format(n=now.admin_active, messages=now.admin_messages),
     ]
     if r.cohort is not None:
         lines.append(_("Retention: of the {n} who joined in the week of {week}, {share} were active the week after.").format(

@@ -45,7 +45,7 @@ async def test_the_report_goes_to_each_admin_in_private_once_per_group_week(pg):
     for admin in (g.owner, g.admin):
         text = reports(pg, admin)[-1]
         assert text.startswith("Weekly report of Tea Lovers, 2026-03-02 – 2026-03-08")
-        assert "Members: 5; growth +4 (4 joined, 0 left)" in text
+        assert "Members: 5 (of them admins: 2); growth +4 (4 joined, 0 left)" in text
         assert "DAU 0.4 · WAU 3 · MAU 3 (previous week 0.0 · 0 · 0)" in text  # alice, bob, carol on the Monday
         # The week's lifecycle: the three joined that week (the admin, an admin since before his join, is no member).
         assert "This week: 3 new, 0 returning, 0 resurrecting, 0 dormant" in text
@@ -79,12 +79,12 @@ async def test_report_group_posts_it_in_the_group_in_chinese(pg):
     pg.clock.set(MONDAY + timedelta(days=7, hours=1, seconds=5))
     await tick(pg)
     first, text = reports(pg, g.chat)
-    assert "成员：5；增长 +0" in first
+    assert "成员：5（其中管理员 2）；增长 +0" in first
     assert text.startswith("Tea Lovers 周报") and "日活" in text and "净推荐值" in text
     footnote = stats_texts.weekly_definitions(translator("zh"), 30, pg.services.loyalty.thresholds)
     assert text.endswith("\n\n" + footnote)
     assert "留存＝首次入群在该周（周一至周日，群时区）的成员中，下一周活跃的比例；新成员＝当周首次入群；" in footnote
-    assert "本周：新成员 3，回访 0，回流 0，沉睡 0" in text
+    assert "本周：新成员 3，回访 0，回流 0，沉睡 0\n管理员（单列）：1 人活跃，消息 2 条" in text  # the owner's /lang, /schedule
     assert "日活 0.4·周活 3·月活 3（上一周 0.0·0·0）" in text
     assert "变动：本周没有人换层级。\n新上榜：3 人（当周入群，不算变动）" in text  # all three joined that week
     assert "机器人和管理员不参与分层" in footnote and faults(text) == []
@@ -184,3 +184,28 @@ async def test_the_weeks_are_the_groups_own_in_its_timezone(pg):
     movers = [[line for line in text.splitlines() if line.startswith("Movers")] for text in seen]
     assert seen[0].startswith("Weekly report of Tea Lovers, 2026-03-02 – 2026-03-08")
     assert movers == [["Movers: nobody changed segment this week."], ["Movers (1): Bob none → committed"]]
+
+
+async def test_the_report_shows_the_admins_apart_as_stats_does(pg):
+    # The owner and the admin talk in the week; alice, bob and carol said hi. /stats says the members are 5 of them
+    # admins 2, with the admins' activity counted apart: the report says the same (it said "Members: 5" and nothing
+    # of the admins, as if all five were members).
+    g = await a_week(pg)
+    await say(pg, g.owner, "/schedule weekly mon 09:00 report", g.chat)
+    pg.clock.set(MONDAY + timedelta(hours=1, seconds=5))
+    await tick(pg)                                               # this Monday: the week before had no one yet
+    for i in range(5):
+        pg.sim.send(g.owner, f"owner note {i}", g.chat)
+        pg.sim.send(g.admin, f"admin note {i}", g.chat)
+    await pg.settle()
+    await hp.job_flush(BotContext(pg.app))
+    pg.clock.set(MONDAY + timedelta(days=7, hours=1, seconds=5))
+    await tick(pg)
+    lines = reports(pg, g.owner)[-1].splitlines()
+    assert lines[1:3] == ["Members: 5 (of them admins: 2); growth +4 (4 joined, 0 left)",
+                          "DAU 0.4 · WAU 3 · MAU 3 (previous week 0.0 · 0 · 0)"]  # alice, bob, carol: no admin
+    assert "Admins (counted apart): 2 active, messages: 11" in lines  # their ten notes and the /schedule
+    await say(pg, g.admin, "/stats 30d", g.chat)                 # the same split /stats shows
+    stats = [m["text"] for m in pg.sim.replies(g.chat) if m.get("text", "").startswith("Stats of")][-1]
+    assert "Members: 5 (of them admins: 2)" in stats
+    assert "Admins (counted apart): 2 active, messages: 12" in stats  # and this /stats
