@@ -69,10 +69,19 @@ async def weekly_report(stats: "StatsService", loyalty, funnel, nps, chat_id: in
     # start of this week), both pinned to the week start whatever weekday the report runs on. A member who was not
     # there as it began (joined during it) is new on the ladder, not a mover.
     before, after = await loyalty.snapshot(chat_id, week), await loyalty.snapshot(chat_id, week + timedelta(days=7)) or {}
+    segments, movers, new = await asyncio.to_thread(_ladder, before, after)
+    return WeeklyReport(week, report, lifecycle, cohort, segments, movers, await funnel.numbers(chat_id),
+                        await nps.summary(chat_id), new)
+
+
+def _ladder(before: dict[int, str] | None,
+            after: dict[int, str]) -> tuple[dict[str, int], list[tuple[int, str | None, str]] | None, int | None]:
+    """The pure part of the report's loyalty lines, on a worker thread (as LoyaltyService's look): two snapshots of a
+    large group's 100,000 members are walked off the event loop. The pyramid as the week ended, who moved over it
+    and how many are new on the ladder (None and None with no snapshot as it began)."""
     movers = None if before is None else [m for m in movers_between(before, after) if m[1] is not None]
     new = None if before is None else sum(1 for u in after if u not in before)
-    return WeeklyReport(week, report, lifecycle, cohort, pyramid(after), movers, await funnel.numbers(chat_id),
-                        await nps.summary(chat_id), new)
+    return pyramid(after), movers, new
 
 
 @dataclass(frozen=True)
