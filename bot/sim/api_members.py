@@ -208,18 +208,23 @@ class MemberMethods:
             raise bad_request("chat not found")
         return state, sender
 
-    def api_banChatSenderChat(self: FakeTelegram, p: dict[str, Any]) -> bool:
-        state, sender = self._sender_chat_for(p)
-        if sender.type == "private":  # a private chat's id is its user's: tdlib bans the user
-            return self.api_banChatMember({"chat_id": p["chat_id"], "user_id": sender.id})
-        if state.type == "group":
-            raise bad_request("chats can't be members of basic groups")
+    def _sender_chat_restrictable(self: FakeTelegram, state, sender) -> None:
+        """What ban and unban of a sender chat both refuse in a supergroup: a basic group as the sender, the group
+        itself, and a bot without the right to restrict members."""
         if sender.type == "group":
             raise bad_request("can't restrict the chat")
         if sender.id == state.id:
             raise bad_request(PARTICIPANT_ID_INVALID)
         if not self._bot_has_right(state, "can_restrict_members"):
             raise bad_request(NO_RESTRICT_RIGHTS)
+
+    def api_banChatSenderChat(self: FakeTelegram, p: dict[str, Any]) -> bool:
+        state, sender = self._sender_chat_for(p)
+        if sender.type == "private":  # a private chat's id is its user's: tdlib bans the user
+            return self.api_banChatMember({"chat_id": p["chat_id"], "user_id": sender.id})
+        if state.type == "group":
+            raise bad_request("chats can't be members of basic groups")
+        self._sender_chat_restrictable(state, sender)
         state.banned_senders.add(sender.id)
         self._event(state, f"{self.bot.display} banned the channel {sender.title}: nobody may write on behalf of it")
         return True
@@ -230,12 +235,7 @@ class MemberMethods:
             return self.api_unbanChatMember({"chat_id": p["chat_id"], "user_id": sender.id})
         if state.type == "group":
             return True  # tdlib: "left" is what every chat already is in a basic group
-        if sender.type == "group":
-            raise bad_request("can't restrict the chat")
-        if sender.id == state.id:
-            raise bad_request(PARTICIPANT_ID_INVALID)
-        if not self._bot_has_right(state, "can_restrict_members"):
-            raise bad_request(NO_RESTRICT_RIGHTS)
+        self._sender_chat_restrictable(state, sender)
         if sender.id in state.banned_senders:
             state.banned_senders.discard(sender.id)
             self._event(state, f"{self.bot.display} unbanned the channel {sender.title}")
