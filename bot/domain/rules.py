@@ -391,12 +391,31 @@ def normalise(text: str) -> str:
 # \w is ASCII only. Words are matched by RE2 (linear time): a list word with several wildcards, "c*a*s*i*n*o", cannot
 # make a long message backtrack for seconds, and a whole list is one alternation, one pass over the text.
 _WORD = r"[\p{L}\p{N}_]"
-_EDGE_LEFT, _EDGE_RIGHT = r"(?:^|[^\p{L}\p{N}_])", r"(?:[^\p{L}\p{N}_]|$)"
+# Chinese, Japanese and Korean text has no spaces between words: `赌场` is a word inside `今晚去赌场吗`. So a word
+# whose end character is CJK needs no edge on that side, and a CJK character in the text is an edge for a word of
+# another script (`casino` in `去casino吗`); `cat` still is not in `concatenate`.
+_CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\x{30FC}"  # ー (U+30FC) is of no script, but is written in katakana
+_EDGE_LEFT, _EDGE_RIGHT = rf"(?:^|[^\p{{L}}\p{{N}}_]|[{_CJK}])", rf"(?:[^\p{{L}}\p{{N}}_]|[{_CJK}]|$)"
 _WORDS_PER_PATTERN = 256  # RE2 keeps a compiled program within a memory budget; a longer list is several patterns
 
 
 def _word_body(word: str) -> str:
     return "".join(_WORD + "*" if ch == "*" else _WORD if ch == "?" else re.escape(ch) for ch in normalise(word))
+
+
+def _is_cjk(ch: str) -> bool:
+    return _CJK_CHAR.fullmatch(ch) is not None
+
+
+def _edged(words: Iterable[str]) -> str:
+    """One alternation of whole words: each gets an edge on each side whose end character is not CJK. The words are
+    grouped by the edges they need, so a list is still one pass over the text (RE2, linear time)."""
+    groups: dict[tuple[bool, bool], list[str]] = {}
+    for w in words:
+        norm = normalise(w)
+        groups.setdefault((not _is_cjk(norm[:1]), not _is_cjk(norm[-1:])), []).append(_word_body(w))
+    return "|".join((_EDGE_LEFT if left else "") + "(?:" + "|".join(bodies) + ")" + (_EDGE_RIGHT if right else "")
+                    for (left, right), bodies in groups.items())
 
 
 def _re2(pattern: str, max_mem: int = 8 << 20):
@@ -406,18 +425,20 @@ def _re2(pattern: str, max_mem: int = 8 << 20):
     return re2.compile(pattern, options)
 
 
+_CJK_CHAR = _re2(f"[{_CJK}]")
+
+
 @functools.lru_cache(maxsize=8192)  # list words are compiled once, not per message
 def word_pattern(word: str):
     """Whole-word match of a normalised word with * (any run of word characters) and ? (one character)."""
-    return _re2(f"{_EDGE_LEFT}(?:{_word_body(word)}){_EDGE_RIGHT}")
+    return _re2(_edged((word,)))
 
 
 @functools.lru_cache(maxsize=1024)
 def words_patterns(words: tuple[str, ...]) -> tuple[Any, ...]:
     """Patterns any of which finds any of the words (whole words, as word_pattern): one per 256 words."""
     chunks = [words[i:i + _WORDS_PER_PATTERN] for i in range(0, len(words), _WORDS_PER_PATTERN)]
-    return tuple(_re2(f"{_EDGE_LEFT}(?:{'|'.join(_word_body(w) for w in chunk)}){_EDGE_RIGHT}", 64 << 20)
-                 for chunk in chunks)
+    return tuple(_re2(_edged(chunk), 64 << 20) for chunk in chunks)
 
 
 def listed_in(text: str, items: Iterable[str]) -> list[str]:

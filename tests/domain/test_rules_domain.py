@@ -339,6 +339,13 @@ def test_normalise():
     ("*a*b*c*d*e*", "ab" * 2048, False),
     ("????????????????x", "y" * 4096, False),
     ("赌博", "今天 赌博 吗", True),  # word characters are every script's letters, not ASCII only
+    ("赌场", "今晚去赌场吗", True),  # Chinese has no spaces: a word whose end is CJK needs no edge on that side
+    ("赌场", "来abc赌场def", True),
+    ("QQ群", "加QQ群吗", True), ("QQ群", "加xQQ群吗", False),  # the Latin end still needs its edge
+    ("casino", "今晚去casino吗", True),  # a CJK character is an edge for a word of another script
+    ("cat", "concatenate", False), ("cat", "a cat!", True),
+    ("カジノ", "今夜カジノに行く", True), ("도박", "오늘도박해", True),  # Japanese and Korean too
+    ("赌*", "去赌场吗", True),
     ("spam", "ｓｐａｍ!", True),
     ("spam", "spamé", False),  # é is a letter after the word, so this is another word
     ("sp*m", "sp_m", True),

@@ -439,6 +439,17 @@ async def test_a_blocklist_warn_gives_the_entrys_reason(pg, group):
     assert reasons == {g.alice.id: "No gambling ads", g.bob.id: "blocklist"}
 
 
+async def test_a_chinese_blocklist_word_is_found_in_chinese_text_without_spaces(pg, group):
+    g = group
+    await say(pg, g.owner, "/lang zh", g.chat)
+    await say(pg, g.admin, "/addblocklist 赌场 禁止赌博广告", g.chat)
+    spam = pg.sim.send(g.alice, "今晚去赌场吗", g.chat)
+    fine = pg.sim.send(g.bob, "今晚喝茶吗", g.chat)
+    await pg.settle()
+    assert deleted(pg, spam) and not deleted(pg, fine)
+    assert await say(pg, g.admin, "/warns @alice", g.chat) == "Alice 有 1/5 次警告：\n1. 禁止赌博广告"
+
+
 async def test_rule_test_judges_a_copy_of_the_live_window_and_says_how_it_counted(pg, group):
     g = group
     for i in range(3):  # with the one she said when the group was made: five
