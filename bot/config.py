@@ -307,7 +307,7 @@ class RulesConfig(_Model):
                     enabled=False),
         DefaultRule(name="forwards", rule="when message and has forward and lacks post_links and role < spreader then delete, explain"),
         DefaultRule(name="blocklist", rule="when message or edit and words in blocklist then delete, warn \"blocklist\""),
-        DefaultRule(name="activator_xp", rule="when message and role = activator then xp +5, cooldown 1d, continue"),
+        DefaultRule(name="activator_xp", rule="when message and role = activator then xp +5, once a day, continue"),
     ], validate_default=True)  # seeded into every new group, in this order; /rule list shows them
 
 

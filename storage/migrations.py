@@ -1029,4 +1029,14 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        40,
+        "the default activator_xp rule pays an activator's first message of each group day (`once a day`), not once"
+        " in a rolling 24 h (`cooldown 1d`: 23:00 and 09:00 the next day earned once): groups whose rule is still the"
+        " default as seeded get the new one; a rule an admin changed stays as written",
+        """
+        UPDATE rules SET source = 'when message and role = activator then xp +5, once a day, continue'
+         WHERE name = 'activator_xp' AND source = 'when message and role = activator then xp +5, cooldown 1d, continue'
+        """,
+    ),
 ]

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from bot.domain.errors import UserError
@@ -226,6 +226,7 @@ class Ctx:
     lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
     local_time: time | None = None
     compiled: "CompiledLists | None" = field(default=None, compare=False, repr=False)
+    tz: tzinfo | None = None  # the group's time zone, for `once a day` (a calendar day there); None: UTC
 
     def __post_init__(self) -> None:
         if self.compiled is None:
@@ -845,6 +846,16 @@ class Rule:
     enabled: bool = True
     cooldown: timedelta | None = None
     continue_after: bool = False
+    # `once a day` (or `cooldown day`): once per member and calendar day in the group's time zone — an activator's
+    # first message of the day earns, at 23:00 and again at 09:00 the next day, which a rolling `cooldown 1d` does not.
+    daily: bool = False
+
+    @property
+    def cooldown_source(self) -> str:
+        """`, once a day`, `, cooldown 1d` or nothing: the rule's cooldown as the source spells it."""
+        if self.daily:
+            return ", once a day"
+        return f", cooldown {format_duration(self.cooldown)}" if self.cooldown else ""
 
     @property
     def source(self) -> str:
@@ -852,8 +863,7 @@ class Rule:
         if self.conditions:
             line += " and " + " and ".join(map(str, self.conditions))
         line += " then " + ", ".join(map(str, self.effects))
-        if self.cooldown:
-            line += f", cooldown {format_duration(self.cooldown)}"
+        line += self.cooldown_source
         if self.continue_after:
             line += ", continue"
         return line
@@ -898,13 +908,22 @@ def parse_rule(line: str, name: str = "") -> Rule:
     if not c.peek_word("then"):
         raise c.fail("“and” and a condition, “or” and a trigger, or “then”")
     c.take()
-    effects, cooldown, cont = [], None, False
+    effects, cooldown, daily, cont = [], None, False, False
     while True:
-        if c.peek_word("cooldown") and effects:
-            if cooldown is not None:
+        if c.peek_word("cooldown", "once") and effects:
+            if cooldown is not None or daily:
                 raise c.fail("an effect (this rule has its cooldown already)")
-            c.take()
-            cooldown = c.duration()
+            if c.take().text.lower() == "once":
+                if not (c.peek_word("a") and c.toks[c.i + 1].kind == "word" and c.toks[c.i + 1].text.lower() == "day"):
+                    raise c.fail("{choices}", choices=("a day",))
+                c.take()
+                c.take()
+                daily = True
+            elif c.peek_word("day"):  # `cooldown day`: the same as `once a day`
+                c.take()
+                daily = True
+            else:
+                cooldown = c.duration()
         elif c.peek_word("continue") and effects:
             if cont:
                 raise c.fail("an effect (this rule says continue already)")
@@ -918,7 +937,8 @@ def parse_rule(line: str, name: str = "") -> Rule:
         if c.tok.kind != "end":
             raise c.fail("“,” and another effect, or the end of the rule")
         break
-    return Rule(tuple(triggers), tuple(conditions), tuple(effects), name, cooldown=cooldown, continue_after=cont)
+    return Rule(tuple(triggers), tuple(conditions), tuple(effects), name, cooldown=cooldown, continue_after=cont,
+                daily=daily)
 
 
 # ---------------------------------------------------------------------------------------------- evaluation
@@ -1099,6 +1119,19 @@ def command_reward(rule: Rule, event: Event) -> bool:
             and not any(t.key == "command" for t in rule.triggers))
 
 
+def cooling(rule: Rule, event: Event, window: Window, ctx: Ctx) -> bool:
+    """The rule fired for this member too recently to fire again: within its cooldown, by the events' own dates, or
+    — `once a day` — on this calendar day of the group's time zone (or a later one: a late message of yesterday
+    earns nothing once today's has)."""
+    last = window.fired.get((rule.id, event.user_id))
+    if last is None:
+        return False
+    if rule.daily:
+        tz = ctx.tz or timezone.utc
+        return event.date.astimezone(tz).date() <= last.astimezone(tz).date()
+    return bool(rule.cooldown) and event.date - last < rule.cooldown
+
+
 def evaluate(event: Event, rules: Iterable[Rule], member: MemberFacts, window: Window, now: datetime,
              ctx: Ctx | None = None) -> Decision:
     """Rules in order; the first that fires stops the rest unless it says `continue`. The trace says, for every
@@ -1138,8 +1171,7 @@ def evaluate(event: Event, rules: Iterable[Rule], member: MemberFacts, window: W
         if failed is not None:
             trace.append((rule, failed))
             continue
-        last = window.fired.get((rule.id, event.user_id))
-        if rule.cooldown and last is not None and event.date - last < rule.cooldown:
+        if cooling(rule, event, window, ctx):
             trace.append((rule, "cooldown"))
             continue
         trace.append((rule, None))
@@ -1170,8 +1202,7 @@ def may_fire(event: Event, rules: Iterable[Rule], window: Window, now: datetime,
             continue
         if not all(c.key in unknown or _holds(c, event, member, window, ctx, now) for c in rule.conditions):
             continue
-        last = window.fired.get((rule.id, event.user_id))
-        if rule.cooldown and last is not None and event.date - last < rule.cooldown:
+        if cooling(rule, event, window, ctx):
             continue
         return True
     return False
@@ -1264,8 +1295,8 @@ def flood_line(current: Rule | None, n: int | None = None, window: timedelta | N
     others = [str(c) for c in current.conditions if c.key != "flood"] if current else []
     conditions = [f"flood {n or old_n} in {format_duration(window or old_window)}", *others]
     line = f"when {triggers} and " + " and ".join(conditions) + " then " + (effects or old_effects)
-    if current is not None and current.cooldown:
-        line += f", cooldown {format_duration(current.cooldown)}"
+    if current is not None:
+        line += current.cooldown_source
     if current is not None and current.continue_after:
         line += ", continue"
     return parse_rule(line).source  # validated, in its canonical spelling

@@ -68,7 +68,7 @@ class Loaded:
     horizon: timedelta = FLOOD_MAX_WINDOW  # how far back the flood and duplicate windows must remember
     reasons: dict[str, dict[str, str]] = field(default_factory=dict)  # list -> entry -> its reason (/addblocklist w why)
     ctx: Ctx | None = None  # what evaluation sees beside the event (lists compiled once); local time set per event
-    clock_rules: bool = False  # whether a rule asks the group's local time (`time`): only then is it worked out
+    clock_rules: bool = False  # whether a rule asks the group's clock (`time`, `once a day`): only then is it worked out
     roles: bool = False  # whether an enabled rule has a role condition (`role`, `rolein`): the role map is kept
 
 
@@ -108,7 +108,7 @@ def _stored_to_rule(row: StoredRule) -> Rule | None:
         log.warning("rule %s of %s no longer parses: %s", row.id, row.chat_id, row.source)
         return None
     return Rule(parsed.triggers, parsed.conditions, parsed.effects, row.name, row.id, row.enabled,
-                parsed.cooldown, parsed.continue_after)
+                parsed.cooldown, parsed.continue_after, parsed.daily)
 
 
 # After a commit, what a verdict says beyond the handler's own replies: (event, verdict, "notify" | "replies").
@@ -159,7 +159,8 @@ class RulesService:
             any(c.key in ("flood", "groupflood", "duplicate") for r in enabled for c in r.conditions),
             any(c.key == "messages" for r in enabled for c in r.conditions),
             inactivity_thresholds(enabled), violation_windows(enabled), window_horizon(rules), reasons,
-            Ctx(self._ctx_tiers, self._ctx_perks, lists), any(c.key == "time" for r in rules for c in r.conditions),
+            Ctx(self._ctx_tiers, self._ctx_perks, lists),
+            any(r.daily or any(c.key == "time" for c in r.conditions) for r in rules),
             any(c.key in ROLE_CONDITIONS for r in enabled for c in r.conditions),
         )
         self._cache[chat_id] = loaded
@@ -437,13 +438,13 @@ class RulesService:
     # --- judging ---------------------------------------------------------------------------------------
 
     async def _ctx(self, chat_id: int, loaded: Loaded, at: datetime, settings=None) -> Ctx:
-        """The loaded rules' Ctx, with the group's local time at `at` when a rule asks it (`settings`: the group's,
-        when the caller holds them already)."""
+        """The loaded rules' Ctx, with the group's local time at `at` and its time zone when a rule asks them
+        (`settings`: the group's, when the caller holds them already)."""
         if not loaded.clock_rules:
             return loaded.ctx
-        tz = (settings or await self.groups.settings(chat_id)).timezone
+        tz = ZoneInfo((settings or await self.groups.settings(chat_id)).timezone)
         base = loaded.ctx
-        return Ctx(base.tiers, base.tier_perks, base.lists, at.astimezone(ZoneInfo(tz)).time(), base.compiled)
+        return Ctx(base.tiers, base.tier_perks, base.lists, at.astimezone(tz).time(), base.compiled, tz)
 
     def forget_member(self, chat_id: int, user_id: int | None = None) -> None:
         """A member's role, status or tier changed (or, with no user, anyone's in the group): read them again."""

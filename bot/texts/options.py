@@ -41,7 +41,7 @@ RULE_KINDS = (
 )
 RULE_WORDS = (
     NC_("rule word", "when"), NC_("rule word", "in"), NC_("rule word", "within"), NC_("rule word", "days"),
-    NC_("rule word", "day"),
+    NC_("rule word", "day"), NC_("rule word", "a day"),  # `once a day`
     NC_("rule word", "link"), NC_("rule word", "forward"), NC_("rule word", "sticker"), NC_("rule word", "media"),
     NC_("rule word", "poll"), NC_("rule word", "contact"), NC_("rule word", "location"), NC_("rule word", "game"),
     NC_("rule word", "inline"),

@@ -326,7 +326,7 @@ def rule_help(_: Translator, parts: dict[str, list[str]]) -> str:
     """/rule help: the line's shape and every trigger, condition and effect, from the registry."""
     heads = {"trigger": _("Triggers (any one suffices):"), "condition": _("Conditions (all must hold; “not” in front negates):"),
              "effect": _("Effects (in the order written):")}
-    out = [_("A rule is one line: when TRIGGER [or TRIGGER…] [and CONDITION…] then EFFECT[, EFFECT…][, cooldown 1d][, continue]")]
+    out = [_("A rule is one line: when TRIGGER [or TRIGGER…] [and CONDITION…] then EFFECT[, EFFECT…][, cooldown 1d | once a day][, continue]")]
     for role in ("trigger", "condition", "effect"):
         out.append("")
         out.append(heads[role])

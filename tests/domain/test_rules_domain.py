@@ -45,6 +45,7 @@ EXAMPLES = [
     'when message and domain in bad and from bot then reply "no" for 30s',
     "when edit and from channel and has forward and has sticker then delete",
     "when command or message and has poll and has contact and has location and has game and has inline then delete",
+    "when message and role = activator then xp +5, once a day, continue",
 ]
 
 
@@ -74,6 +75,9 @@ def test_round_trip(line):
     # a second cooldown silently replaced the first
     ("when message then delete, cooldown 1d, cooldown 2d", 39, "an effect (this rule has its cooldown already)"),
     ("when message then delete, continue, continue", 36, "an effect (this rule says continue already)"),
+    ("when message then xp +5, once a week", 30, "“a day”"),
+    ("when message then xp +5, once a day, cooldown 1d", 37, "an effect (this rule has its cooldown already)"),
+    ("when message then xp +5, cooldown 1h, cooldown day", 38, "an effect (this rule has its cooldown already)"),
 ])
 def test_errors_say_where_and_what(line, position, expected):
     with pytest.raises(RuleSyntaxError) as info:
@@ -94,7 +98,7 @@ def test_any_text_parses_or_fails_cleanly(line):
 
 
 WORDS = st.sampled_from("when message edit and or then has link forward delete mute ban 10m 6 in flood , \" < silver tier "
-                        "warns >= 3 reply words role not spreader cooldown continue xp +5".split())
+                        "warns >= 3 reply words role not spreader cooldown continue xp +5 once a day".split())
 
 
 @settings(max_examples=300, deadline=None)
@@ -326,6 +330,32 @@ def test_cooldown_per_member():
     assert not evaluate(msg(), [rule], MemberFacts(), window, NOW, CTX).effects
     window.fired[(0, 7)] = NOW - timedelta(days=1, seconds=1)
     assert evaluate(msg(), [rule], MemberFacts(), window, NOW, CTX).effects
+
+
+def test_once_a_day_is_a_calendar_day_in_the_group_time_zone():
+    from zoneinfo import ZoneInfo
+
+    rule = parse_rule("when message and role = activator then xp +5, cooldown day, continue", "xp")
+    assert rule.source == "when message and role = activator then xp +5, once a day, continue"  # one spelling
+    shanghai = ZoneInfo("Asia/Shanghai")  # UTC+8
+    ctx = Ctx(tz=shanghai)
+    activator = MemberFacts(role=Role.ACTIVATOR)
+
+    def at(day: int, hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, 3, day, hour, minute, tzinfo=shanghai).astimezone(timezone.utc)
+
+    def earns(when: datetime, fired: datetime, ctx: Ctx = ctx) -> bool:
+        window = Window()
+        window.fired[(0, 7)] = fired
+        return bool(evaluate(msg(date=when), [rule], activator, window, when, ctx).effects)
+
+    assert earns(at(3, 9), fired=at(2, 23))  # 10 h later, but the next day: `cooldown 1d` paid nothing here
+    assert not earns(at(2, 23, 50), fired=at(2, 23))
+    # 00:30 and 10:00 in Shanghai are one day there, two in UTC (16:30 and 02:00): the group's day counts
+    assert not earns(at(3, 10), fired=at(3, 0, 30))
+    assert earns(at(3, 10), fired=at(3, 0, 30), ctx=Ctx())  # …without the group's zone it would be UTC's days
+    assert not earns(at(2, 12), fired=at(3, 9))  # a late message of yesterday earns nothing once today's has
+    assert evaluate(msg(), [rule], activator, Window(), NOW, ctx).effects  # never fired: it fires
 
 
 def test_normalise():

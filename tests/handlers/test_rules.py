@@ -290,6 +290,42 @@ async def test_an_activator_earns_xp_once_a_day(pg, group):
     assert (await pg.services.points.ledger.wallet(g.chat.id, g.alice.id)).xp >= before + 5
 
 
+async def test_an_activators_first_message_of_each_group_day_earns_xp_even_less_than_24h_apart(pg, group):
+    """`once a day` in the default rule: a calendar day in the group's time zone, not a rolling 24 h (`cooldown 1d`
+    paid the 23:00 message and nothing for the next morning's)."""
+    from zoneinfo import ZoneInfo
+
+    g = group
+    await say(pg, g.owner, "/set timezone Asia/Shanghai", g.chat)
+    await say(pg, g.owner, "/setrole @alice activator", g.chat)
+    assert "activator_xp [on] when message and role = activator then xp +5, once a day, continue" in await say(
+        pg, g.admin, "/rule list", g.chat)
+    shanghai = ZoneInfo("Asia/Shanghai")
+    local = pg.clock.now().astimezone(shanghai)
+    pg.clock.set((local + timedelta(days=1)).replace(hour=23, minute=0, second=0, microsecond=0))  # 15:00 UTC
+
+    async def awards() -> list[int]:
+        rows = await pg.services.db.fetchall(
+            "SELECT amount FROM ledger WHERE chat_id = ? AND user_id = ? AND reason = 'rule_award'", (g.chat.id, g.alice.id))
+        return [r[0] for r in rows]
+
+    pg.sim.send(g.alice, "good night, tea lovers", g.chat)
+    await pg.settle()
+    assert await awards() == [5]
+    pg.clock.advance(minutes=50)  # 23:50 in Shanghai: the same day
+    pg.sim.send(g.alice, "one more cup", g.chat)
+    await pg.settle()
+    assert await awards() == [5]
+    pg.clock.advance(hours=1)  # 00:50 in Shanghai, 16:50 UTC: a new group day, though the same day in UTC
+    pg.sim.send(g.alice, "past midnight here", g.chat)
+    await pg.settle()
+    assert await awards() == [5, 5]
+    pg.clock.advance(hours=8, minutes=10)  # 09:00 the same morning: nothing more that day
+    pg.sim.send(g.alice, "good morning", g.chat)
+    await pg.settle()
+    assert await awards() == [5, 5]
+
+
 async def test_the_same_update_twice_warns_once(pg, group):
     g = group
     await say(pg, g.admin, "/addblocklist spam", g.chat)

@@ -35,6 +35,33 @@ async def test_a_group_that_had_the_link_gate_on_gets_the_links_rule_switched_on
     await db.close()
 
 
+async def test_a_group_with_the_old_default_activator_xp_rule_gets_once_a_day_and_an_edited_one_stays(tmp_path, monkeypatch):
+    """The default activator_xp was `cooldown 1d` (a rolling 24 h); it is `once a day` (the group's calendar day)."""
+    from bot.domain.rules import parse_rule
+
+    path = tmp_path / "old.db"
+    migration = next(m.version for m in MIGRATIONS if "activator_xp" in m.name)
+    monkeypatch.setattr(dbmod, "MIGRATIONS", [m for m in MIGRATIONS if m.version < migration])
+    db = Database(path)
+    await db.open()
+    old, edited = ("when message and role = activator then xp +5, cooldown 1d, continue",
+                   "when message and role = activator then xp +8, cooldown 1d, continue")
+    async with db.transaction() as tx:
+        for chat, source in ((-1, old), (-2, edited)):
+            await tx.execute("INSERT INTO groups(chat_id, title, type, added_at) VALUES (?, 'g', 'supergroup', 'now')", (chat,))
+            await tx.execute("INSERT INTO rules(chat_id, position, name, source, created_at, updated_at)"
+                             " VALUES (?, 5, 'activator_xp', ?, 'then', 'then')", (chat, source))
+    await db.close()
+    monkeypatch.setattr(dbmod, "MIGRATIONS", MIGRATIONS)
+    db = Database(path)
+    await db.open()
+    rows = await db.fetchall("SELECT chat_id, source FROM rules ORDER BY chat_id DESC")
+    assert [(r["chat_id"], r["source"]) for r in rows] == [
+        (-1, "when message and role = activator then xp +5, once a day, continue"), (-2, edited)]
+    assert parse_rule(rows[0]["source"]).daily
+    await db.close()
+
+
 async def test_an_entry_moving_between_lists_is_never_in_neither_when_the_move_fails(tmp_path):
     """A blocklist entry moving to another action's list (/addblocklist again with another tag) leaves one list and
     enters the other in one transaction: when the insert fails, the entry is still where it was."""
