@@ -869,6 +869,19 @@ class Rule:
         return line
 
 
+_ALIASES = {"warns": "violations", "groupflood": "flood", "xp": "points", "reset": "violation", "take": "give",
+            "word": "words"}
+
+
+def _starts(c: Cursor, role: str) -> bool:
+    """Whether the word at the cursor begins a part of that role (`not` begins a condition)."""
+    if c.tok.kind != "word":
+        return False
+    word = c.tok.text.lower()
+    table = kinds(role)
+    return (role == "condition" and word == "not") or word in table or _ALIASES.get(word, "") in table
+
+
 def _part(c: Cursor, role: str) -> Part:
     negate = False
     if role == "condition" and c.peek_word("not"):
@@ -877,9 +890,7 @@ def _part(c: Cursor, role: str) -> Part:
     t = c.tok
     word = t.text.lower() if t.kind == "word" else ""
     table = kinds(role)
-    aliases = {"warns": "violations", "groupflood": "flood", "xp": "points", "reset": "violation", "take": "give",
-               "word": "words"}
-    kind = table.get(word) or table.get(aliases.get(word, ""))
+    kind = table.get(word) or table.get(_ALIASES.get(word, ""))
     if kind is None:
         template = {"trigger": "a trigger: {names}", "condition": "a condition: {names}", "effect": "an effect: {names}"}[role]
         names = {"trigger": {"warns", *table}, "condition": set(table), "effect": {"xp", "reset", "take", *table}}[role]
@@ -902,6 +913,10 @@ def parse_rule(line: str, name: str = "") -> Rule:
         c.take()
         triggers.append(_part(c, "trigger"))
     conditions = []
+    # `and` before the first condition may be left out, as one says it: "when message has link and tier < silver
+    # then …" (the source always writes it).
+    if not c.peek_word("and", "then") and _starts(c, "condition"):
+        conditions.append(_part(c, "condition"))
     while c.peek_word("and"):
         c.take()
         conditions.append(_part(c, "condition"))

@@ -56,10 +56,22 @@ def test_round_trip(line):
     assert rule.source == line
 
 
+@pytest.mark.parametrize("typed,source", [
+    ('when message has link and tier < silver then delete, reply "Links unlock at silver"',
+     'when message and has link and tier < silver then delete, reply "Links unlock at silver"'),  # the example
+    ("when message or edit not has link then delete", "when message or edit and not has link then delete"),
+    ("when message groupflood 30 in 10s then kick", "when message and groupflood 30 in 10s then kick"),
+])
+def test_and_may_be_left_out_before_the_first_condition_and_the_source_writes_it(typed, source):
+    assert parse_rule(typed).source == source
+    assert parse_rule(source) == parse_rule(typed)
+
+
 @pytest.mark.parametrize("line,position,expected", [
     ("", 0, "“when”"),
     ("when", 4, "a trigger"),
     ("when message", 12, "“and” and a condition"),
+    ("when message frobnicate then delete", 13, "“and” and a condition"),  # no condition: as before
     ("when message then", 17, "an effect"),
     ("when mesage then delete", 5, "a trigger"),
     ("when message and flood 6 then mute", 25, "“in” or “within”"),

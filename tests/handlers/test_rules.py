@@ -252,6 +252,19 @@ async def test_rule_add_test_on_off_move_del(pg, group):
     assert await say(pg, g.admin, "/rule move 1 9", g.chat) == "Positions go from 1 to 5."
 
 
+async def test_the_issues_own_example_without_and_after_the_trigger_is_accepted(pg, group):
+    g = group
+    added = await say(pg, g.admin, '/rule add when message has link and tier < silver then delete, reply "Links unlock at silver"', g.chat)
+    assert added == "Rule 6 (rule6) added."
+    assert (await say(pg, g.admin, "/rule show rule6", g.chat)) == (
+        '6. rule6 [on]\nwhen message and has link and tier < silver then delete, reply "Links unlock at silver"')
+    link = pg.sim.send(g.alice, "look https://example.com", g.chat)
+    await pg.settle()
+    assert deleted(pg, link)
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert await say(pg, g.admin, "/rule add when message has link then delete", g.chat) == "已添加第 7 条规则（rule7）。"
+
+
 async def test_a_syntax_error_says_where_and_what(pg, group):
     g = group
     said = await say(pg, g.admin, "/rule add when message and flood 6 then mute", g.chat)
