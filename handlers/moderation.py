@@ -183,7 +183,13 @@ async def _delete(update: Update, context: BotContext, purge: bool) -> None:
     await s.may(context.actor, chat, "delete")
     await s.need(chat, "delete")
     replied = update.effective_message.reply_to_message
-    target = replied.from_user.id if replied.from_user and replied.sender_chat is None else None
+    sender = replied.sender_chat  # a channel's post (from_user: the placeholder Channel_Bot) or an anonymous admin's
+    if sender is not None:
+        target = sender.id  # the audit log names who wrote it, as /warn on that message would (not "Sticky")
+        if sender.id != chat:  # the group itself is named by its title; a channel by what it is called
+            await context.services.members.remember_channel(sender.id, sender.title or str(sender.id), sender.username)
+    else:
+        target = replied.from_user.id if replied.from_user else None
     ids = list(range(first, me + 1)) if purge else [first, me]
     outcome = await s.delete(chat, ids, context.actor.user_id, target, " ".join(context.args or []) or None,
                              "purge" if purge else "delete")

@@ -160,3 +160,28 @@ async def test_an_anonymous_admin_is_an_admin_not_a_channel(pg, g):
     assert await say(pg, g.owner, "/ban", g.chat, reply_to=sent[0]) == (
         "That message was sent by an anonymous admin, as the group; admins don't act on admins.")
     assert pg.sim.calls("banChatSenderChat") == [] and pg.sim.calls("banChatMember") == []
+
+
+async def test_a_deleted_channel_post_or_anonymous_admins_message_is_logged_as_theirs_not_stickys(pg, g):
+    from tests.handlers.test_logchat import log_group, posts
+
+    log = await log_group(pg, g)
+    await say(pg, g.admin, f"/setlog {log.id}", g.chat)
+    _, post = await as_channel(pg, g.bob, "a fair offer", g.chat, g.deals)
+    await say(pg, g.admin, "/del", g.chat, reply_to=post)
+    assert deleted(pg, g.chat, post)
+    assert (await say(pg, g.admin, "/modlog", g.chat)).splitlines()[1].endswith(
+        f"Deals A: message deleted — {g.admin.first_name}")
+    deleted_post = posts(pg, log)[-1].splitlines()
+    assert deleted_post[:4] == ["#DELETE", "Tea Lovers", f"Member: Deals A ({g.deals.id})", f"By: {g.admin.first_name} ({g.admin.id})"]
+    # An anonymous admin's message (sent as the group): the group is who wrote it.
+    pg.sim.promote(g.chat, g.carol, by=g.owner, is_anonymous=True, can_delete_messages=True)
+    anon = pg.sim.send(g.carol, "a note from the admins", g.chat, as_chat=True)
+    await pg.settle()
+    await say(pg, g.owner, "/purge", g.chat, reply_to=anon)
+    assert deleted(pg, g.chat, anon)
+    purged = posts(pg, log)[-1].splitlines()
+    assert purged[:3] == ["#PURGE", "Tea Lovers", "Member: Tea Lovers"]
+    await say(pg, g.owner, "/lang zh", g.chat)
+    lines = (await say(pg, g.admin, "/modlog", g.chat)).splitlines()
+    assert "Tea Lovers：" in lines[1] and "Deals A：" in lines[2] and "Sticky" not in "\n".join(lines[1:3])
