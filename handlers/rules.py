@@ -269,19 +269,28 @@ async def cmd_rule(update: Update, context: BotContext) -> None:
         # for flood and duplicates); otherwise a typical member who has written nothing yet (the group's messages
         # still count for groupflood).
         replied = message.reply_to_message
+        if replied is not None and replied.forum_topic_created:
+            replied = None  # a topic's root names nobody
+        # A channel's post: as that channel, the one judged when it posts (`from channel`, its own flood window,
+        # warns and cooldowns; the linked channel's automatic forwards exempt) — not the placeholder user in `from`.
+        channel = replied is not None and replied.sender_chat is not None and replied.sender_chat.id != chat
         target = replied.from_user if replied is not None and replied.sender_chat is None else None
-        if target is not None and (target.is_bot or replied.forum_topic_created):
-            target = None  # Sticky, another bot (whose messages rules never see) or a topic's root: a typical member
-        user_id = target.id if target is not None else 0
+        if target is not None and target.is_bot:
+            target = None  # Sticky or another bot (whose messages rules never see): a typical member
+        user_id = replied.sender_chat.id if channel else target.id if target is not None else 0
         own = _names_own_command(text, context)
         # The text tested as it would come: one of Sticky's own commands is a message, another command a `command`.
         kind = "command" if not own and re.match(r"/\w", text.strip()) else "message"
         event = Event(kind, chat, user_id, message.date, None, text, seen.links, seen.mentions,
-                      emoji=len(_EMOJI.findall(text)), sticky_command=own)
-        facts = MemberFacts() if target is None else await s.facts(chat, user_id, False, message.date)
+                      emoji=len(_EMOJI.findall(text)), from_channel=channel, sticky_command=own)
+        if channel:
+            facts = await s.facts(chat, user_id, _exempt(replied), message.date)
+        else:
+            facts = MemberFacts() if target is None else await s.facts(chat, user_id, False, message.date)
+        who = who_channel(replied) if channel else target.first_name if target is not None else None
         mode = (await context.services.groups.settings(chat)).rules_mode
         decision, counted = await s.test(chat, event, facts)
-        await reply(update, context, texts.rule_trace(tr, decision, mode, counted, target.first_name if target else None))
+        await reply(update, context, texts.rule_trace(tr, decision, mode, counted, who))
     else:
         raise UsageError()
 

@@ -185,3 +185,19 @@ async def test_a_deleted_channel_post_or_anonymous_admins_message_is_logged_as_t
     await say(pg, g.owner, "/lang zh", g.chat)
     lines = (await say(pg, g.admin, "/modlog", g.chat)).splitlines()
     assert "Tea Lovers：" in lines[1] and "Deals A：" in lines[2] and "Sticky" not in "\n".join(lines[1:3])
+
+
+async def test_rule_test_by_reply_to_a_channels_post_tests_as_that_channel(pg, g):
+    await say(pg, g.admin, '/rule add when message and from channel and has link then delete', g.chat)
+    pg.clock.advance(seconds=11)
+    posts = [(await as_channel(pg, g.bob, f"deal {i}", g.chat, g.deals))[1] for i in range(4)]
+    traced = (await say(pg, g.admin, "/rule test see https://deals.example", g.chat, reply_to=posts[-1])).splitlines()
+    assert traced[0] == "Dry run for Deals A:"
+    assert "✅ rule6 fires: delete" in traced                      # `from channel` holds for the channel
+    assert "· flood 6 in 10s: 5 messages in the last 10s, counting this one" in traced  # its own window
+    # Another member writing nothing: a typical member's dry run finds neither.
+    typical = (await say(pg, g.admin, "/rule test see https://deals.example", g.chat)).splitlines()
+    assert typical[0] == "Dry run for a typical member:"
+    assert "· rule6: not fired, because this does not hold: from channel" in typical
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert (await say(pg, g.admin, "/rule test hello", g.chat, reply_to=posts[0])).splitlines()[0] == "以 Deals A 的身份演练："
