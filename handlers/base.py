@@ -359,7 +359,8 @@ async def resolve_target(update: Update, context: BotContext, arg: str | None, p
     reply_user = user_info(replied.from_user) if replied is not None and not from_chat and replied.from_user else None
     if reply_user is not None and reply_user.user_id == context.bot.id:
         bots = False  # Sticky's own message names nobody to act on: "that message is from a bot"
-    return await context.services.members.target(update.effective_chat.id, reply_user, from_chat, arg, present, bots)
+    return await context.services.members.target(update.effective_chat.id, reply_user, from_chat, arg, present, bots,
+                                                 channels)
 
 
 def _names_member(arg: str) -> bool:

@@ -9,6 +9,7 @@ from bot.context import BotContext
 from bot.domain.roles import Role
 from bot.telegram_port import user_info
 from bot.texts import Translator, translator
+from storage.members import UserInfo
 from handlers.base import CommandSpec, private_translator
 from handlers.router import SERVICE_MESSAGE, admin_call
 from handlers.funnel import unscreened_message
@@ -92,6 +93,11 @@ class Middleware:
                 await s.groups.topic_seen(chat.id, message.message_thread_id, *topic_name(message))
             # "X left" comes as a message from X: it must not mark them present again. Service messages
             # ("X joined", "X left", pins…) are not someone taking part, so they are not activity either.
+            sender = message.sender_chat if update.message else None
+            if sender is not None and sender.type == ChatType.CHANNEL and sender.id != chat.id:
+                # On behalf of a channel: its title and @username remembered, so /warn -100… and /ban @channel name
+                # it before it was ever moderated (no write once a received batch or an earlier post wrote them).
+                await s.members.channel_seen(chat.id, UserInfo(sender.id, sender.title or str(sender.id), sender.username))
             if update.message and user and not user.is_bot and message.sender_chat is None and message.left_chat_member is None:
                 await s.members.seen(chat.id, user_info(user), message.date)
                 if not SERVICE_MESSAGE.check_update(update):

@@ -299,8 +299,21 @@ class MemberRepo:
             return changes
 
     async def remember(self, user: UserInfo, now: datetime) -> None:
-        """A name to show for an id, no membership: a channel moderated in a group (its id, its title)."""
+        """A name to show for an id, no membership: a channel that posted or was moderated in a group (its id, its
+        title, its @username)."""
         await self.db.write(upsert_user_in, user, now)
+
+    @staticmethod
+    def remember_in(conn: sqlite3.Connection, users: list[UserInfo], now: datetime) -> None:
+        """remember() for each of these, in the caller's transaction on the writer's thread (with a received batch)."""
+        for user in users:
+            upsert_user_in(conn, user, now)
+
+    async def channel_by_username(self, username: str) -> UserInfo | None:
+        """A channel remembered with this @username (channels' ids are negative; people's are not)."""
+        row = await self.db.fetchone("SELECT * FROM users WHERE username = ? COLLATE NOCASE AND user_id < 0",
+                                     (username.lstrip("@"),))
+        return None if row is None else UserInfo(row["user_id"], row["first_name"], row["username"])
 
     async def mark_started(self, user: UserInfo, now: datetime) -> None:
         """The user opened a private chat with the bot, so the bot may write to them."""

@@ -105,6 +105,23 @@ def _sighting(message: Any) -> tuple[int, UserInfo, datetime] | None:
     return chat["id"], user, datetime.fromtimestamp(date, timezone.utc)
 
 
+def _channel_sighting(message: Any) -> tuple[int, UserInfo] | None:
+    """(group, the channel) of a group message sent on behalf of a channel, as Telegram sent it: the channel's
+    title and @username, remembered so a command can name it (/warn -100…, /ban @channel) before it was moderated.
+    None otherwise (an anonymous admin writes as the group itself: no channel)."""
+    if not isinstance(message, dict):
+        return None
+    chat, sender = message.get("chat"), message.get("sender_chat")
+    if not (isinstance(chat, dict) and chat.get("type") in ("group", "supergroup") and isinstance(chat.get("id"), int)
+            and isinstance(sender, dict) and sender.get("type") == "channel" and isinstance(sender.get("id"), int)
+            and sender["id"] != chat["id"] and isinstance(sender.get("title"), str)):
+        return None
+    username = sender.get("username")
+    if not (username is None or isinstance(username, str)):
+        return None
+    return chat["id"], UserInfo(sender["id"], sender["title"], username)
+
+
 class MemberService:
     def __init__(
         self, members: MemberRepo, groups: GroupRepo, roles: RoleRepo, port: TelegramPort, clock: Clock,
@@ -139,24 +156,32 @@ class MemberService:
         status_changed) forgets the sighting, so the message's own turn writes it again, after that change, as
         before."""
         sightings: list[tuple[int, int | tuple[int, int], int, tuple]] = []
+        channels: list[tuple[int, int | tuple[int, int], int, UserInfo]] = []  # channels posting: their names
         now = self.clock.now()
         for update in updates:
             seen = _sighting(update.get("message"))
             if seen is None:
+                posted = _channel_sighting(update.get("message"))
+                if posted is not None:
+                    chat_id, channel = posted
+                    key, stored = member_key(chat_id, channel.user_id), hash(channel)
+                    if self._seen.get(key) != stored and self.registered(chat_id):
+                        channels.append((update["update_id"], key, stored, channel))
                 continue
             chat_id, user, said_at = seen
             key, stored = member_key(chat_id, user.user_id), hash(user)
             if self._seen.get(key) == stored or not self.registered(chat_id):
                 continue
             sightings.append((update["update_id"], key, stored, (chat_id, user, now, said_at)))
-        if not sightings:
+        if not sightings and not channels:
             return None
 
         def write(conn, known: set[int]) -> None:
             self.members.seen_in(conn, [row for update_id, _, _, row in sightings if update_id not in known])
+            self.members.remember_in(conn, [info for update_id, _, _, info in channels if update_id not in known], now)
 
         def written(known: set[int]) -> None:
-            for update_id, key, stored, _ in sightings:
+            for update_id, key, stored, _ in (*sightings, *channels):
                 if update_id not in known:  # a repeat is not handled again: its sighting is not taken either
                     self._seen.put(key, stored)
 
@@ -224,6 +249,15 @@ class MemberService:
         if self._seen.get(key) == stored:
             return
         await self.members.seen(chat_id, user, self.clock.now(), said_at)
+        self._seen.put(key, stored)
+
+    async def channel_seen(self, chat_id: int, channel: UserInfo) -> None:
+        """A channel posted in the group: its title and @username remembered (a write only when they are new to this
+        process or changed; a received batch wrote them already, with_batch)."""
+        key, stored = member_key(chat_id, channel.user_id), hash(channel)
+        if self._seen.get(key) == stored:
+            return
+        await self.members.remember(channel, self.clock.now())
         self._seen.put(key, stored)
 
     async def language(self, user_id: int) -> str | None:
@@ -327,10 +361,10 @@ class MemberService:
 
     async def target(
         self, chat_id: int, reply_user: UserInfo | None, reply_from_chat: bool, arg: str | None, present: bool = True,
-        bots: bool = False,
+        bots: bool = False, channels: bool = False,
     ) -> Member:
         """The member a command names: the replied-to person (or, with `bots`, bot), @username, or numeric id.
-        Raises TargetError."""
+        With `channels`, an @username no member has may be a channel's that Sticky saw post. Raises TargetError."""
         if reply_user is not None and not arg:
             if reply_from_chat:
                 raise TargetError(reason="reply_to_channel")
@@ -346,6 +380,10 @@ class MemberService:
             raise TargetError(reason="no_target")
         elif arg.startswith("@"):
             member = await self.members.by_username(chat_id, arg)
+            if member is None and channels:
+                channel = await self.members.channel_by_username(arg)
+                if channel is not None:  # no member of the group: no member row, as channel_target
+                    return Member(chat_id, channel, "member", None, None, self.clock.now(), None, None, None)
             if member is None:
                 raise TargetError(reason="unknown_username", name=arg)
         elif (user_id := user_id_arg(arg)) is not None:
@@ -369,7 +407,7 @@ class MemberService:
 
     async def channel_by_id(self, chat_id: int, sender_chat_id: int) -> Member:
         """A channel a moderation command names by its id (one whose messages are gone: /unban -100…), by the title
-        remembered when it was moderated, else by the id."""
+        remembered when it posted or was moderated, else by the id."""
         info = await self.members.user(sender_chat_id) or UserInfo(sender_chat_id, str(sender_chat_id))
         return Member(chat_id, info, "member", None, None, self.clock.now(), None, None, None)
 

@@ -201,3 +201,37 @@ async def test_rule_test_by_reply_to_a_channels_post_tests_as_that_channel(pg, g
     assert "· rule6: not fired, because this does not hold: from channel" in typical
     await say(pg, g.owner, "/lang zh", g.chat)
     assert (await say(pg, g.admin, "/rule test hello", g.chat, reply_to=posts[0])).splitlines()[0] == "以 Deals A 的身份演练："
+
+
+async def test_a_channel_that_posted_is_named_by_id_and_by_username_before_it_was_ever_moderated(pg, g, monkeypatch):
+    promo = pg.sim.create_channel("Promo C", owner=g.bob, username="promoc")
+    remembered = []
+    real = pg.services.members.members.remember
+
+    async def remember(user, now):
+        remembered.append(user.user_id)
+        await real(user, now)
+
+    monkeypatch.setattr(pg.services.members.members, "remember", remember)
+    for i in range(3):
+        await as_channel(pg, g.bob, f"fresh deals {i}", g.chat, promo)
+    assert remembered == []  # written with the batch that brought the posts: no write of its own, none per post
+    assert (await say(pg, g.admin, f"/warn {promo.id} spam", g.chat)).startswith("Promo C has been warned (1/5).")
+    assert await say(pg, g.admin, "/ban @promoc", g.chat) == "Promo C is banned forever."
+    [call] = pg.sim.calls("banChatSenderChat")
+    assert call.params == {"chat_id": g.chat.id, "sender_chat_id": promo.id}
+    # An update handed to the Application itself (no received batch): one write for the channel, not one a post.
+    from telegram import Update
+
+    other = pg.sim.create_channel("Other D", owner=g.carol, username="otherd")
+    for i in range(2):
+        pg.sim.send(g.carol, f"other {i}", g.chat, as_channel=other)
+        for data in pg.sim.take_updates():
+            await pg.app.process_update(Update.de_json(data, pg.app.bot))
+    await pg.settle()
+    assert remembered == [other.id]
+    assert (await say(pg, g.admin, f"/warns {other.id}", g.chat)) == "Other D has no warns."
+    # A person's @username still goes to the person; one nobody has is still refused.
+    assert (await say(pg, g.admin, "/warn @nosuchchannel", g.chat)).startswith("I haven't seen @nosuchchannel")
+    await say(pg, g.owner, "/lang zh", g.chat)
+    assert (await say(pg, g.admin, "/unban @promoc", g.chat)).startswith("Promo C 已解除封禁")
