@@ -429,9 +429,9 @@ class RightsGuard:
     async def __call__(self, effects) -> None:
         kinds, chat = effect_rights(effects), self.update.effective_chat.id
         await self.context.services.moderation.may(self.context.actor, chat, *kinds)
-        lacking = await self.context.services.moderation.actions.missing(chat, list(kinds)) if kinds else None
-        if lacking is not None and all(n.params.get("right") != lacking for n in self.notes):
-            self.notes.append(MissingRightError(feature="rule_actions", right=lacking))
+        for right in await self.context.services.moderation.actions.lacking(chat, list(kinds)):
+            if all(n.params.get("right") != right for n in self.notes):
+                self.notes.append(MissingRightError(feature="rule_actions", right=right))
 
     async def said(self) -> str:
         """The notes, each on a line of its own after the command's answer ("" when Sticky has what it needs)."""

@@ -116,13 +116,17 @@ async def cmd_warns(update: Update, context: BotContext) -> None:
     chat, args = update.effective_chat.id, context.args or []
     replied = update.effective_message.reply_to_message
     by_reply = not args and replied is not None and not replied.forum_topic_created
-    at_chat = by_reply and replied.sender_chat is not None  # a channel's message (or the group's own: refused below)
+    at_chat = by_reply and replied.sender_chat is not None  # a channel's message (or the group's own: refused)
     at_bot = by_reply and not at_chat and replied.from_user is not None and replied.from_user.is_bot
-    if at_chat or at_bot or (len(args) == 1 and args[0].startswith("-100")):  # a channel, by reply or by its id
-        if not at_bot and context.actor.role < Role.ADMIN:  # only admins look others up, channels too
-            raise LookupNotAllowedError(command="warns")
-        target, _rest = await _target(update, context, bots=True)  # the channel; or says the message is a bot's
+    if len(args) > 1:
+        raise UsageError()
+    if (context.actor.role >= Role.ADMIN and (args or by_reply)) or at_bot:
+        # Whoever an admin names, as /warn names them: a member, a channel by reply, id or @username; a bot's
+        # message is refused in /warn's words (to members too).
+        target, _rest = await _target(update, context, bots=True)
         user_id, shown = target.user.user_id, target.user.display
+    elif at_chat or (args and args[0].startswith("-100")):
+        raise LookupNotAllowedError(command="warns")  # a member looks up nobody else, channels neither
     else:
         who = await subject(update, context, "warns")
         user_id, shown = who.user_id, who.display
@@ -228,8 +232,12 @@ async def cmd_setwarnlimit(update: Update, context: BotContext) -> None:
     if len(context.args or []) != 1:
         raise UsageError()
     await context.services.moderation.may(context.actor, update.effective_chat.id, "warn")  # what warns bring
-    _key, value, _reset = await context.services.groups.set(update.effective_chat.id, "warn_limit", context.args[0], context.actor.user_id)
-    await reply(update, context, texts.warn_limit_set(context.tr, value))
+    chat = update.effective_chat.id
+    _key, value, _reset = await context.services.groups.set(chat, "warn_limit", context.args[0], context.actor.user_id)
+    # The limit is what brings the warn mode's penalty: what Sticky lacks for it is noted, as /setwarnmode notes it.
+    notes = await context.services.groups.notes(chat, "warn_mode", (await context.services.groups.settings(chat)).warn_mode)
+    await reply(update, context, "\n".join([texts.warn_limit_set(context.tr, value),
+                                            *[await render_error(update, context, n) for n in notes]]))
 
 
 @command("setwarnmode", role=Role.ADMIN)

@@ -444,7 +444,9 @@ async def on_import_button(update: Update, context: BotContext) -> None:
         await edit_query_message(query, await render_error(update, context, err))
         return
     await answer_query(query)
-    await edit_query_message(query, texts.import_done(context.tr, diff))
+    guard = rights_guard(update, context)  # the owner's: what Sticky lacks for the rules now in force is noted
+    await guard(await s.effects_in_force(chat))
+    await edit_query_message(query, texts.import_done(context.tr, diff) + await guard.said())
 
 
 COMMANDS = [cmd_rule, cmd_addblocklist, cmd_rmblocklist, cmd_blocklist, cmd_setflood, cmd_setfloodmode, cmd_lock,

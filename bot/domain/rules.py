@@ -755,6 +755,8 @@ def _e_warn(c: Cursor) -> Part:
 def _e_violation(c: Cursor) -> Part:
     key = c.word("violation", "reset")
     name = c.name("a violation name")
+    if key == "violation" and name == "warn":  # the warns' own counter: a warn, escalating as every warn does
+        return Part("warn", (None,), source="warn")
     return Part(key, (name,), source=f"{key} {name}")
 
 
@@ -816,7 +818,7 @@ RIGHTFUL_EFFECTS = ("delete", "warn", "mute", "ban", "kick")
 
 def effect_rights(effects: Iterable[Part]) -> tuple[str, ...]:
     """The action kinds among these effects that take a Telegram right (RIGHTFUL_EFFECTS), each once, in that order."""
-    keys = {e.key for e in effects}
+    keys = {"warn" if e.key == "reset" and e.args == ("warn",) else e.key for e in effects}  # reset warn: /resetwarns
     return tuple(k for k in RIGHTFUL_EFFECTS if k in keys)
 
 

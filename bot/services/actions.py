@@ -134,12 +134,14 @@ class Actions:
 
     async def missing(self, chat_id: int, kinds: list[str]) -> str | None:
         """The first right the bot lacks for these actions (a Telegram right name), or None."""
+        lacking = await self.lacking(chat_id, kinds)
+        return lacking[0] if lacking else None
+
+    async def lacking(self, chat_id: int, kinds: list[str]) -> list[str]:
+        """Every right the bot lacks for these actions, each once, in the order of the kinds."""
         have = await self.rights(chat_id)
-        for kind in kinds:
-            need = ADMIN_NEEDS[kind]  # NEEDS, and a warn: it leads to a mute or a ban
-            if not have.get(need):
-                return need
-        return None
+        needs = dict.fromkeys(ADMIN_NEEDS[kind] for kind in kinds)  # NEEDS, and a warn: it leads to a mute or a ban
+        return [need for need in needs if not have.get(need)]
 
     async def admin_missing(self, chat_id: int, user_id: int, *kinds: str) -> str | None:
         """The first Telegram right an admin lacks to have Sticky do these kinds for them (ADMIN_NEEDS), or None. Asked

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.domain.roles import Role
 from bot.domain.rules import (
+    effect_rights,
     REGISTRY, Ctx, Event, MemberFacts, RuleSyntaxError, Window, evaluate, normalise, parse_rule, window_horizon,
 )
 
@@ -461,3 +462,14 @@ def test_backslashes_in_a_quoted_text_mean_what_was_typed(typed, pattern, text):
     assert fires(rule.source, msg(text))
     assert parse_rule(rule.source).conditions[0].args[0] == pattern  # round trip keeps the pattern
     assert not fires(rule.source, msg("nothing to see"))
+
+
+def test_violation_warn_is_the_warn_effect_and_reset_warn_takes_the_right_of_resetwarns():
+    """`violation warn` counted on the warns' own counter without the warn ladder (six warns of five, no mute, no
+    ban) and without the right a warn takes: it is the warn effect itself, written `warn`. `reset warn` clears warns
+    as /resetwarns does, so it takes that command's right."""
+    rule = parse_rule('when message and words "x" then violation warn')
+    assert [e.key for e in rule.effects] == ["warn"] and rule.source == 'when message and words "x" then warn'
+    assert effect_rights(rule.effects) == ("warn",)
+    assert effect_rights(parse_rule('when message and words "sorry" then reset warn').effects) == ("warn",)
+    assert effect_rights(parse_rule('when message and words "sorry" then reset spam, violation spam').effects) == ()

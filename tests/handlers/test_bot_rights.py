@@ -57,6 +57,25 @@ async def test_a_rule_that_acts_with_a_right_the_bot_lacks_says_so_when_written_
         "注意：规则的处理动作（/rule list）需要“封禁用户”管理员权限，而我在本群没有这项权限，所以在管理员授予之前它们无法生效。")
 
 
+async def test_every_right_a_rule_lacks_is_noted_an_import_too_and_the_warn_limit_names_its_mode(pg):
+    """A rule that deletes and bans, where Sticky may do neither, names both rights (the first alone left the ban
+    unmentioned once Delete was given); an applied /rules_import notes what its rules lack; /setwarnlimit, which
+    brings the warn mode's penalty, notes the right that penalty needs, as /setwarnmode does."""
+    chat, owner = await weak_group(pg, can_delete_messages=False, can_restrict_members=False)
+    note = "Note: the rules' actions (/rule list) need the “{}” admin right, which I don't have here, so they can't work until an admin gives it to me."
+    assert (await say(pg, owner, '/rule add when message and words "spam" then delete, ban', chat)).splitlines()[1:] == [
+        note.format("Delete messages"), note.format("Ban users")]
+    preview = await say(pg, owner, "/rules_import sticky_rules: 1\nrules:\n  - {name: nolinks, rule: when message and has link then delete}", chat)
+    assert preview.startswith("Dry run of the import")
+    question = pg.sim.replies(chat)[-1]
+    pg.sim.press(owner, question, question["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+    await pg.settle()
+    done = next(m for m in pg.sim.replies(chat) if m["message_id"] == question["message_id"])["text"].splitlines()
+    assert done[0].startswith("Imported") and done[-1] == note.format("Delete messages"), done
+    assert (await say(pg, owner, "/setwarnlimit 2", chat)).splitlines()[1] == (
+        "Note: warn_mode needs the “Ban users” admin right, which I don't have here, so it can't work until an admin gives it to me.")
+
+
 async def test_settings_marks_what_cannot_work_and_the_features_a_missing_right_stops(pg):
     chat, owner = await weak_group(pg, can_delete_messages=False, can_invite_users=False)
     await say(pg, owner, "/set delete_commands on", chat)

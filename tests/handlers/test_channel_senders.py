@@ -217,6 +217,8 @@ async def test_a_channel_that_posted_is_named_by_id_and_by_username_before_it_wa
         await as_channel(pg, g.bob, f"fresh deals {i}", g.chat, promo)
     assert remembered == []  # written with the batch that brought the posts: no write of its own, none per post
     assert (await say(pg, g.admin, f"/warn {promo.id} spam", g.chat)).startswith("Promo C has been warned (1/5).")
+    assert await say(pg, g.admin, "/warns @promoc", g.chat) == "Promo C has 1/5 warns:\n1. spam"  # as /warn names it
+    assert await say(pg, g.alice, "/warns @promoc", g.chat) == "Only admins can look up others; /warns alone shows yours."
     assert await say(pg, g.admin, "/ban @promoc", g.chat) == "Promo C is banned forever."
     [call] = pg.sim.calls("banChatSenderChat")
     assert call.params == {"chat_id": g.chat.id, "sender_chat_id": promo.id}

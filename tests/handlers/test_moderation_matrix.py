@@ -199,7 +199,8 @@ async def test_rules_that_act_for_an_admin_take_the_rights_they_act_with(pg):
     await said(pg, g, g.owner, "/rule off antiflood", False)
     before = [(r.name, r.source, r.enabled) for r in await pg.services.rules.rows(g.chat.id)]
     for command in ("/rule add when message and words \"casino\" then ban", "/setflood 5", "/addblocklist casino {ban}",
-                    "/addblocklist casino", "/rule on antiflood"):
+                    "/addblocklist casino", "/rule on antiflood", "/rule add when message and words \"x\" then violation warn",
+                    "/rule add when message and words \"sorry\" then reset warn"):
         assert await said(pg, g, eve, command, False) == [NEEDS_RIGHT], command
     assert [(r.name, r.source, r.enabled) for r in await pg.services.rules.rows(g.chat.id)] == before
     assert await pg.services.rules.blocklist(g.chat.id) == []
