@@ -47,13 +47,22 @@ class BriefTelegramErrors(logging.Filter):
         return True
 
 
+class QuietBootstrap(logging.Filter):
+    """PTB logs an ERROR of its own when a start-up step fails ("Network Retry Loop (Bootstrap …): … Aborting");
+    `run` then says what failed in one line of its own, so PTB's is a second, vaguer telling of the same thing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "telegram.ext" and record.levelno >= logging.ERROR
+                    and record.getMessage().startswith("Network Retry Loop (Bootstrap"))
+
+
 def setup_logging(config: Config) -> None:
     logging.basicConfig(level=config.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # aiosqlite logs every operation at DEBUG from its own thread, even after close: noise that can land mid-line.
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
-    filters: list[logging.Filter] = [BriefTelegramErrors()]
+    filters: list[logging.Filter] = [QuietBootstrap(), BriefTelegramErrors()]
     if config.token is not None:
         filters.append(RedactToken(config.token.get_secret_value()))  # last: it sees the final message
     for handler in logging.getLogger().handlers:

@@ -75,18 +75,39 @@ def dated_httpx_request(**kwargs: Any) -> HTTPXRequest:
     return HTTPXRequest(httpx_kwargs={"event_hooks": {"response": [_date_header]}}, **kwargs)
 
 
+# The calls PTB makes to start (getMe; deleteWebhook before polling, setWebhook for a webhook), made at start-up
+# only and safe to repeat. A one-off fault on one of them (a 429, a 5xx, a dropped connection, a timeout) is waited
+# out or tried again: STARTUP_ATTEMPTS in all, STARTUP_BACKOFF seconds apart (doubling), a 429 after its retry_after.
+# PTB's own bootstrap_retries would also repeat a refusal that cannot change (a 400 on setWebhook's URL) and waits in
+# silence; here only what may pass is repeated, said once in a warning, and PTB gives up at the first error it sees.
+STARTUP_CALLS = frozenset({"getme", "deletewebhook", "setwebhook"})
+STARTUP_ATTEMPTS = 5
+STARTUP_BACKOFF = 1.0
+
+
+def _retry_after(payload: bytes) -> float | None:
+    try:
+        body = json.loads(payload)
+        return float(body["parameters"]["retry_after"])
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
 class AnsweredRequest(BaseRequest):
     """A request backend, wrapped: a 5xx answer becomes TelegramAnswered (PTB makes it a bare NetworkError,
     which reads like "cannot reach"); before a call that makes Telegram act (anything but get…), `before_acting`;
-    each answer's date (Telegram's clock, heard_date) goes to `dated` (the lead measured: bot/services/actions.py)."""
+    each answer's date (Telegram's clock, heard_date) goes to `dated` (the lead measured: bot/services/actions.py);
+    a start-up call (STARTUP_CALLS) that meets a passing fault is tried again."""
 
-    __slots__ = ("_inner", "_before_acting", "dated")
+    __slots__ = ("_inner", "_before_acting", "dated", "startup_backoff", "_retrying")
 
     def __init__(self, inner: BaseRequest, before_acting: Callable[[], Awaitable[None]] | None = None) -> None:
         self._inner = inner
         self._before_acting = before_acting
         # Set by the app to the actions port's `asking`: called as a request goes out, it returns what takes the date.
         self.dated: Callable[[], Callable[[float], None]] | None = None
+        self.startup_backoff = STARTUP_BACKOFF
+        self._retrying: set[str] = set()  # the start-up calls whose retry was said (once each)
 
     @property
     def read_timeout(self) -> float | None:
@@ -111,14 +132,41 @@ class AnsweredRequest(BaseRequest):
         name = url.rsplit("/", 1)[-1].lower()
         if self._before_acting is not None and not name.startswith("get"):
             await self._before_acting()
+        timeouts = {"read_timeout": read_timeout, "write_timeout": write_timeout, "connect_timeout": connect_timeout,
+                    "pool_timeout": pool_timeout}
+        if name not in STARTUP_CALLS:
+            return await self._once(url, method, request_data, timeouts)
+        backoff = self.startup_backoff
+        for attempt in range(1, STARTUP_ATTEMPTS + 1):
+            last = attempt == STARTUP_ATTEMPTS
+            try:
+                code, payload = await self._once(url, method, request_data, timeouts)
+            except NetworkError as exc:  # a 5xx (TelegramAnswered), a dropped connection, a timeout
+                if last:
+                    raise
+                delay, reason = backoff, exc.message if isinstance(exc, TelegramAnswered) else f"cannot reach Telegram ({exc.message})"
+                backoff *= 2
+            else:
+                wait = _retry_after(payload) if code == 429 else None
+                if wait is None or last:
+                    return code, payload
+                delay, reason = wait, f"Telegram asks to wait {wait:g} s (flood control)"
+            self._said_retrying(url.rsplit("/", 1)[-1], reason)
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _said_retrying(self, call: str, reason: str) -> None:
+        if call not in self._retrying:
+            self._retrying.add(call)
+            log.warning("start-up: %s failed: %s; trying again, %d attempts in all (this is said once)",
+                        call, reason, STARTUP_ATTEMPTS)
+
+    async def _once(self, url: str, method: str, request_data: RequestData | None, timeouts: dict[str, Any]) -> tuple[int, bytes]:
         dated = self.dated() if self.dated is not None else None
         heard: list[float] = []
         token = _ANSWER_DATE.set(heard)
         try:
-            code, payload = await self._inner.do_request(
-                url, method, request_data, read_timeout=read_timeout, write_timeout=write_timeout,
-                connect_timeout=connect_timeout, pool_timeout=pool_timeout,
-            )
+            code, payload = await self._inner.do_request(url, method, request_data, **timeouts)
         finally:
             _ANSWER_DATE.reset(token)
         if dated is not None and heard:  # any answer, even a refusal, says what time it is on Telegram

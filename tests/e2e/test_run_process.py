@@ -229,10 +229,10 @@ def test_sigkill_and_restart_lose_nothing_and_repeat_nothing(sim, start, db_path
     assert_no_token(sim, second)
 
 
-def run_to_exit(tmp_path: Path, api_url: str, token: str, db: Path, timeout: float = 60.0) -> tuple[int, str]:
+def run_to_exit(tmp_path: Path, api_url: str, token: str, db: Path, timeout: float = 60.0, level: str = "DEBUG") -> tuple[int, str]:
     """`python -m bot run` that is expected to give up at start: (exit code, everything it printed)."""
     config = tmp_path / "failing.yaml"
-    config.write_text(f"telegram:\n  poll_timeout: 1\ndatabase:\n  path: {db}\nlogging:\n  level: DEBUG\n")
+    config.write_text(f"telegram:\n  poll_timeout: 1\ndatabase:\n  path: {db}\nlogging:\n  level: {level}\n")
     env = {**os.environ, "BOT_TOKEN": token, "PYTHONUNBUFFERED": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(config), "run", "--api-url", api_url],
@@ -244,6 +244,18 @@ def run_to_exit(tmp_path: Path, api_url: str, token: str, db: Path, timeout: flo
 def said(output: str) -> list[str]:
     """What the process printed itself, apart from log lines (which start with their time)."""
     return [line for line in output.strip().splitlines() if not re.match(r"\d{4}-\d\d-\d\d \d", line)]
+
+
+def every_line(output: str) -> list[str]:
+    """All the process printed, log lines without their time: for a test of the whole output."""
+    return [re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ", "", line) for line in output.strip().splitlines()]
+
+
+def test_a_rejected_token_is_one_line_and_nothing_else(sim, server, tmp_path):
+    code, output = run_to_exit(tmp_path, server.url, "654321:WRONG", tmp_path / "sticky.db", level="INFO")
+    assert code == 2
+    # PTB's own "Network Retry Loop (Bootstrap Initialize Application): Invalid token. Aborting" is not a second line.
+    assert every_line(output) == ["Telegram rejected BOT_TOKEN: copy the token again from @BotFather (/mybots → API Token)."]
 
 
 def test_a_rejected_token_is_one_clear_line_and_never_printed(sim, server, tmp_path):
@@ -275,11 +287,14 @@ def test_no_network_is_one_clear_line(sim, tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    code, output = run_to_exit(tmp_path, url, sim.token, tmp_path / "sticky.db")
+    begun = time.monotonic()
+    code, output = run_to_exit(tmp_path, url, sim.token, tmp_path / "sticky.db", level="INFO")
     assert code == 1
-    (last,) = said(output)
+    assert time.monotonic() - begun < 30  # 5 attempts, 1 + 2 + 4 + 8 s apart
+    retrying, last = every_line(output)  # the whole output: no line of PTB's, no traceback
+    assert retrying.startswith("WARNING bot.receiving: start-up: getMe failed: cannot reach Telegram (")
+    assert retrying.endswith("; trying again, 5 attempts in all (this is said once)")
     assert last.startswith(f"cannot reach Telegram at {url}: ") and last.endswith("(check the network and telegram.api_url)")
-    assert "Traceback" not in output
     assert sim.token.split(":", 1)[1] not in output
 
 
@@ -296,13 +311,55 @@ def test_a_refused_command_menu_is_a_warning_and_the_bot_runs(sim, start, db_pat
 
 
 def test_a_server_error_at_start_up_is_one_line_saying_telegram_answered(sim, server, tmp_path):
-    sim.set_fail("getMe", 500, "Internal Server Error")
-    code, output = run_to_exit(tmp_path, server.url, sim.token, tmp_path / "sticky.db")
+    sim.set_fail("getMe", 500, "Internal Server Error", times=100)  # it does not pass
+    begun = time.monotonic()
+    code, output = run_to_exit(tmp_path, server.url, sim.token, tmp_path / "sticky.db", level="INFO")
     assert code == 1
-    assert said(output) == [
-        "Telegram answered 500: Internal Server Error (at start-up; try again later, or check telegram.api_url)"
+    getmes = sim.calls("getMe")
+    assert len(getmes) == 5 and [round(b.at - a.at) for a, b in zip(getmes, getmes[1:])] == [1, 2, 4, 8]
+    assert time.monotonic() - begun < 30
+    assert every_line(output) == [  # the whole output: no "Network Retry Loop … Aborting" of PTB's, no traceback
+        "WARNING bot.receiving: start-up: getMe failed: Telegram answered 500: Internal Server Error;"
+        " trying again, 5 attempts in all (this is said once)",
+        "Telegram answered 500: Internal Server Error (at start-up; try again later, or check telegram.api_url)",
     ]
-    assert "Traceback" not in output and "cannot reach" not in output
+
+
+FAULTS = {  # a one-off fault on a call PTB makes to start: what Sticky says, then it runs
+    "getMe 429": (lambda sim: sim.flood("getMe", retry_after=2), "getMe", "Telegram asks to wait 2 s (flood control)"),
+    "getMe 502": (lambda sim: sim.set_fail("getMe", 502, "Bad Gateway"), "getMe", "Telegram answered 502: Bad Gateway"),
+    "getMe dropped": (lambda sim: sim.network_error("getMe"), "getMe", "cannot reach Telegram (httpx.RemoteProtocolError: "
+                      "Server disconnected without sending a response.)"),
+    "deleteWebhook 500": (lambda sim: sim.set_fail("deleteWebhook", 500, "Internal Server Error"), "deleteWebhook",
+                          "Telegram answered 500: Internal Server Error"),
+    "deleteWebhook dropped": (lambda sim: sim.network_error("deleteWebhook"), "deleteWebhook",
+                              "cannot reach Telegram (httpx.RemoteProtocolError: Server disconnected without sending a response.)"),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_passing_fault_at_start_up_is_waited_out_and_the_bot_runs(sim, server, tmp_path, fault):
+    inject, call, reason = FAULTS[fault]
+    inject(sim)
+    (tmp_path / "config.yaml").write_text(
+        f"telegram:\n  poll_timeout: 1\ndatabase:\n  path: {tmp_path / 'sticky.db'}\nlogging:\n  level: INFO\n")
+    bot = BotProcess(tmp_path, server.url, sim.token, "run")
+    try:
+        wait_for(lambda: any(c.method == "getUpdates" and c.ok for c in sim.calls()), "the bot to start polling", bot,
+                 START_TIMEOUT)
+        assert bot.stop() == 0
+    finally:
+        bot.kill()
+    tries = sim.calls(call)
+    assert [c.ok for c in tries] == [False, True]
+    if fault == "getMe 429":  # Telegram's retry_after is waited out, not met with a second call at once
+        assert tries[1].at - tries[0].at >= 2
+    assert every_line(bot.output()) == [  # the whole output, no "Aborting" of PTB's, no traceback
+        f"WARNING bot.receiving: start-up: {call} failed: {reason}; trying again, 5 attempts in all (this is said once)",
+        "INFO telegram.ext.Application: Application started",
+        "INFO telegram.ext.Application: Application is stopping. This might take a moment.",
+        "INFO telegram.ext.Application: Application.stop() complete",
+    ]
 
 
 class NotQuiteBotApi:
