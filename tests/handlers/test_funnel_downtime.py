@@ -51,6 +51,21 @@ async def test_a_button_pressed_in_time_while_the_bot_was_down_passes(pg, group)
     assert can_send(pg, group.chat, dave)
 
 
+async def test_a_button_pressed_after_the_deadline_while_the_bot_was_down_passes_within_the_grace(pg, group):
+    """What README says Sticky cannot tell apart: a press has no time of its own, so one made after the deadline
+    while the bot was down counts as one made in time, for late_grace_seconds after the restart (on purpose)."""
+    await screening_on(pg, group)
+    dave, check = await newcomer(pg, group.chat)
+    pg.clock.advance(minutes=5)
+    pg.sim.press(dave, prompt_message(pg, group.chat, check), right(check))  # 3 minutes after the deadline; down
+    pg.clock.advance(minutes=5)
+    await pg.restart()
+    await sweep_at_start(pg)
+    await pg.settle()
+    assert (await pg.services.funnel.repo.check(check.id)).status == "passed"
+    assert can_send(pg, group.chat, dave)
+
+
 async def test_an_unanswered_check_that_expired_during_downtime_is_removed_after_the_grace(pg, group):
     await screening_on(pg, group)
     dave, check = await newcomer(pg, group.chat)
