@@ -86,3 +86,68 @@ async def test_without_a_persistence_no_chat_or_user_is_kept_for_one(pg, group):
     await pg.settle()
     assert pg.app.persistence is None
     assert not pg.app._user_ids_to_be_updated_in_persistence and not pg.app._chat_ids_to_be_updated_in_persistence
+
+
+async def settled(vt, coroutines) -> None:
+    """VirtualTime.run, with room for a chat's 46 updates to pass their turns along between two moves of time."""
+    import heapq
+
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    while not all(t.done() for t in tasks):
+        for _ in range(2000):
+            await asyncio.sleep(0)
+        if all(t.done() for t in tasks):
+            break
+        assert vt._sleepers, "deadlock: tasks wait for something other than time"
+        wake, _, future = heapq.heappop(vt._sleepers)
+        vt.t = max(vt.t, wake)
+        if not future.done():
+            future.set_result(None)
+    for t in tasks:
+        t.result()
+
+
+async def test_a_join_behind_a_flood_of_answers_is_handled_before_their_turn_in_the_groups_window():
+    """45 /checkin in one group, each answered, then a join: the join's restriction (no message, no flood limit) is
+    made at once, not after the answers' turn in the group's 20-a-minute window; the answers keep the order of the
+    check-ins, and no two updates of the chat ever do their work at the same time."""
+    from bot.ratelimit import FloodLimiter
+    from tests.test_ratelimit import VirtualTime
+
+    vt = VirtualTime()
+    limiter = FloodLimiter(now=vt.now, sleep=vt.sleep)
+    processor = ChatUpdateProcessor(concurrent_chats=4)
+    await processor.initialize()
+    sent: list[tuple[str, int, float]] = []
+    working = 0
+
+    async def work() -> None:  # the handler's own steps (database…): one update of the chat at a time
+        nonlocal working
+        working += 1
+        assert working == 1, "two updates of one chat worked at once"
+        await asyncio.sleep(0)
+        working -= 1
+
+    def call(endpoint: str, n: int):
+        async def callback():
+            sent.append((endpoint, n, vt.now()))
+            return {"ok": True}
+        return limiter.process_request(callback, (), {}, endpoint, {"chat_id": -1}, None)
+
+    async def checkin(n: int) -> None:
+        await work()
+        await call("sendMessage", n)  # the answer, which waits for the group's window
+        await work()  # what the handler does after its answer
+
+    async def join(n: int) -> None:
+        await work()
+        await call("restrictChatMember", n)
+
+    updates = [processor.process_update(update(n, -1), checkin(n)) for n in range(1, 46)]
+    updates.append(processor.process_update(update(99, -1), join(99)))
+    await settled(vt, updates)
+    [(_, _, restricted_at)] = [s for s in sent if s[0] == "restrictChatMember"]
+    assert restricted_at < 1.0  # before: 120 s, after the 25 answers past the window's first 20
+    answers = [s for s in sent if s[0] == "sendMessage"]
+    assert [n for _, n, _ in answers] == list(range(1, 46))
+    assert answers[-1][2] >= 120.0  # the answers themselves keep to 20 a minute
