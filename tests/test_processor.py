@@ -151,3 +151,36 @@ async def test_a_join_behind_a_flood_of_answers_is_handled_before_their_turn_in_
     answers = [s for s in sent if s[0] == "sendMessage"]
     assert [n for _, n, _ in answers] == list(range(1, 46))
     assert answers[-1][2] >= 120.0  # the answers themselves keep to 20 a minute
+
+
+async def test_a_task_an_update_starts_never_gives_away_the_updates_place():
+    """The captcha prompt goes out in a task of its own, which copies the update's context: its flood wait must not
+    give back the update's place (the update then ends without giving it back, and the wait takes it for good)."""
+    from bot.processor import slot_released
+
+    processor = ChatUpdateProcessor(concurrent_chats=2)
+    await processor.initialize()
+    children: list[asyncio.Task] = []
+    waiting = asyncio.Event()
+
+    async def child() -> None:
+        async with slot_released():
+            waiting.set()
+            await asyncio.sleep(0.01)
+
+    async def handler() -> None:
+        children.append(asyncio.create_task(child()))
+        await waiting.wait()  # the update ends while its prompt's task waits
+
+    for n in range(3):
+        waiting.clear()
+        await asyncio.wait_for(processor.process_update(update(n, -n), handler()), timeout=1)  # before: hung here
+        await asyncio.gather(*children)
+    ran: list[int] = []
+
+    async def record(n: int) -> None:
+        ran.append(n)
+
+    await asyncio.wait_for(asyncio.gather(*(processor.process_update(update(10 + n, -10 - n), record(n))
+                                            for n in range(2))), timeout=1)
+    assert sorted(ran) == [0, 1]
