@@ -422,14 +422,18 @@ class RightsGuard:
     itself lacks for those effects is noted (`said`), as /set notes a setting's missing right: the rule is stored, and
     told that it can't act until an admin gives Sticky the right."""
 
-    def __init__(self, update: Update, context: BotContext) -> None:
+    def __init__(self, update: Update, context: BotContext, chat_id: int | None = None) -> None:
         self.update, self.context = update, context
+        self.chat_id = update.effective_chat.id if chat_id is None else chat_id
         self.notes: list[UserError] = []
 
     async def __call__(self, effects) -> None:
-        kinds, chat = effect_rights(effects), self.update.effective_chat.id
-        await self.context.services.moderation.may(self.context.actor, chat, *kinds)
-        for right in await self.context.services.moderation.actions.lacking(chat, list(kinds)):
+        chat = self.chat_id
+        await self.context.services.moderation.may(self.context.actor, chat, *effect_rights(effects))
+        # Sticky's own: a reset of warns is a write of its own, no Telegram action (the admin's check counts it as
+        # /resetwarns, which takes Ban users).
+        own = effect_rights(e for e in effects if e.key != "reset")
+        for right in await self.context.services.moderation.actions.lacking(chat, list(own)):
             if all(n.params.get("right") != right for n in self.notes):
                 self.notes.append(MissingRightError(feature="rule_actions", right=right))
 
@@ -438,8 +442,8 @@ class RightsGuard:
         return "".join(["\n" + await render_error(self.update, self.context, n) for n in self.notes])
 
 
-def rights_guard(update: Update, context: BotContext) -> RightsGuard:
-    return RightsGuard(update, context)
+def rights_guard(update: Update, context: BotContext, chat_id: int | None = None) -> RightsGuard:
+    return RightsGuard(update, context, chat_id)
 
 
 async def reader_translator(services, user_id: int, group_language: str) -> Translator:

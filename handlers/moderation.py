@@ -120,13 +120,14 @@ async def cmd_warns(update: Update, context: BotContext) -> None:
     at_bot = by_reply and not at_chat and replied.from_user is not None and replied.from_user.is_bot
     if len(args) > 1:
         raise UsageError()
-    if (context.actor.role >= Role.ADMIN and (args or by_reply)) or at_bot:
-        # Whoever an admin names, as /warn names them: a member, a channel by reply, id or @username; a bot's
-        # message is refused in /warn's words (to members too).
+    to_sticky = at_bot and replied.from_user.id == context.bot.id
+    if (context.actor.role >= Role.ADMIN and (args or by_reply)) or to_sticky:
+        # Whoever an admin names, as /warn names them: a member, a channel by reply, id or @username; a reply to
+        # Sticky's own message is refused in /warn's words (to members too).
         target, _rest = await _target(update, context, bots=True)
         user_id, shown = target.user.user_id, target.user.display
-    elif at_chat or (args and args[0].startswith("-100")):
-        raise LookupNotAllowedError(command="warns")  # a member looks up nobody else, channels neither
+    elif at_chat or at_bot or (args and args[0].startswith("-100")):
+        raise LookupNotAllowedError(command="warns")  # a member looks up nobody else, channels and bots neither
     else:
         who = await subject(update, context, "warns")
         user_id, shown = who.user_id, who.display

@@ -8,11 +8,12 @@ from html import escape
 from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, ReplyParameters, Update
+from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
 from bot.services.actions import Action
-from bot.domain.errors import UsageError
+from bot.domain.errors import UsageError, UserError
 from bot.domain.roles import Role
 from bot.domain.rules_io import MAX_IMPORT_BYTES, RulesImportError
 from bot.domain.rules import LOCKS, Event, MemberFacts, blocklist_args, help_syntax, lock_types, parse_flood_limit, parse_flood_mode
@@ -422,16 +423,26 @@ async def cmd_rules_import(update: Update, context: BotContext) -> None:
         apply, cancel = texts.import_buttons(context.tr)
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(apply, callback_data=f"rimp:ok:{token}"),
                                         InlineKeyboardButton(cancel, callback_data=f"rimp:no:{token}")]])
-    await reply(update, context, texts.import_preview(context.tr, diff), markup=markup)
+    await reply(update, context, texts.import_preview(context.tr, diff), markup=markup, remote_buttons=True)
 
 
 async def on_import_button(update: Update, context: BotContext) -> None:
+    """Apply or Cancel under an import's dry run: in the group, or in private chat on the connected group (the
+    owner's role there asked of Telegram now, as for the command typed there)."""
     query = update.callback_query
+    chat = query.message.chat.id
+    if query.message.chat.type == ChatType.PRIVATE:
+        try:
+            remote = await context.services.connections.admin(query.from_user.id, "rules_import", Role.OWNER)
+        except UserError as err:  # not connected (any more), or no longer the owner there
+            await answer_query(query, await render_error(update, context, err, "rules_import"), show_alert=True)
+            return
+        context.actor, chat = remote.actor, remote.group.chat_id
     if context.actor.role < Role.OWNER:
         await answer_query(query, texts.owner_only_button(context.tr), show_alert=True)
         return
     _tag, what, token = query.data.split(":")
-    chat, s = query.message.chat.id, context.services.rules
+    s = context.services.rules
     if what == "no":
         await s.cancel_import(chat, token)
         await answer_query(query)
@@ -444,7 +455,7 @@ async def on_import_button(update: Update, context: BotContext) -> None:
         await edit_query_message(query, await render_error(update, context, err))
         return
     await answer_query(query)
-    guard = rights_guard(update, context)  # the owner's: what Sticky lacks for the rules now in force is noted
+    guard = rights_guard(update, context, chat)  # the owner's: what Sticky lacks for the rules now in force is noted
     await guard(await s.effects_in_force(chat))
     await edit_query_message(query, texts.import_done(context.tr, diff) + await guard.said())
 

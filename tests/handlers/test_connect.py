@@ -349,3 +349,30 @@ async def test_help_in_private_names_no_role_and_the_real_one_once_connected(pg)
     pg.sim.send(zh, "/start")
     await pg.settle()
     assert (await say(pg, zh, "/help")).splitlines()[0] == "你可用的命令："
+
+
+async def test_the_owner_imports_rules_from_private_chat_with_its_apply_button(pg):
+    """/rules_import typed in private on the connected group showed its dry run without Apply and Cancel, so an import
+    from there could not be applied. Now the buttons come, and pressed in private they act on the connected group,
+    the owner's role there asked of Telegram; after /disconnect a press is refused and nothing changes."""
+    g, _other = await two_groups(pg)
+    await say(pg, g.owner, "/connect", g.chat)
+    source = "/rules_import sticky_rules: 1\nrules:\n  - {name: nolinks, rule: when message and has link then delete}"
+    preview = (await say(pg, g.owner, source)).splitlines()
+    assert preview[0] == "[Tea Lovers]" and preview[1].startswith("Dry run of the import"), preview
+    question = pg.sim.replies(g.owner)[-1]
+    labels = [b["text"] for row in question["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == ["✅ Apply", "✖️ Cancel"]
+    pg.sim.press(g.owner, question, question["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+    await pg.settle()
+    done = next(m for m in pg.sim.replies(g.owner) if m["message_id"] == question["message_id"])["text"]
+    assert done.startswith("Imported"), done
+    assert [r.name for r in await pg.services.rules.rows(g.chat.id)] == ["nolinks"]
+    # Disconnected, a press of another dry run's Apply in private acts on nothing.
+    await say(pg, g.owner, source.replace("nolinks", "nolinks2"))
+    second = pg.sim.replies(g.owner)[-1]
+    await say(pg, g.owner, "/disconnect")
+    pg.sim.press(g.owner, second, second["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+    await pg.settle()
+    assert pg.sim.calls("answerCallbackQuery")[-1].params.get("show_alert") is True
+    assert [r.name for r in await pg.services.rules.rows(g.chat.id)] == ["nolinks"]

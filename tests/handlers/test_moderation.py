@@ -322,6 +322,18 @@ async def test_ban_kick_mute_and_warn_by_reply_act_on_a_spam_bot(pg, group):
     assert await modlog(pg, g) == ["ban", "kick", "mute", "warn"]
 
 
+async def test_a_member_does_not_read_a_spam_bots_warns_by_reply(pg, group):
+    """Members see only their own warns: a reply to another bot's message is a lookup like any other (a reply to
+    Sticky's own says it is a bot's message, as /warn does); an admin reads the bot's warns."""
+    g = group
+    _spam, sent = await spam_bot(pg, g)
+    await say(pg, g.admin, "/warn spam", g.chat, reply_to=sent)
+    assert await say(pg, g.alice, "/warns", g.chat, reply_to=sent) == "Only admins can look up others; /warns alone shows yours."
+    assert await say(pg, g.admin, "/warns", g.chat, reply_to=sent) == "Spam Bot has 1/5 warns:\n1. spam"
+    assert await say(pg, g.alice, "/warns", g.chat, reply_to=pg.sim.replies(g.chat)[0]) == (
+        "That message is from a bot; reply to a person's message.")
+
+
 async def test_a_member_reports_a_spam_bot_by_reply(pg, group):
     g = group
     _spam, sent = await spam_bot(pg, g)
