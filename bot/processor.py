@@ -112,12 +112,22 @@ async def slot_released() -> AsyncIterator[None]:
         yield
 
 
+def taken(lock: asyncio.Lock) -> bool:
+    """Held, or released to a waiter that has not resumed yet: asyncio.Lock.locked() is False in between, though the
+    lock is promised to that waiter, so whoever asks now queues behind it — and must not keep a turn that waiter
+    needs back meanwhile (it reads the lock's waiters: the standard library gives no public way)."""
+    return lock.locked() or any(not w.cancelled() for w in (getattr(lock, "_waiters", None) or ()))
+
+
 @asynccontextmanager
-async def send_wait() -> AsyncIterator[None]:
+async def send_wait(chat_id: Any = None) -> AsyncIterator[None]:
     """A message's wait for Telegram's flood limits: without a place, and, once the update holds its chat's send
-    turn (send_turn), without the chat's work turn — the next update of the chat is handled meanwhile."""
+    turn (send_turn) and the message is for that chat, without the chat's work turn — the next update of the chat is
+    handled meanwhile. A wait to send to another chat keeps the work turn: given away, the next update could take it
+    and then queue for that other chat behind this one, which needs the work turn back — neither would move."""
     held = _current()
-    async with _waiting(held, give_work=held is not None and held.sending):
+    own = held is not None and held.key is not None and _same_chat(held.key, chat_id)
+    async with _waiting(held, give_work=held is not None and held.sending and own):
         yield
 
 
@@ -136,7 +146,7 @@ async def send_turn(chat_id: Any) -> None:
     if held is None or held.sending or held.chat is None or held.key is None or not _same_chat(held.key, chat_id):
         return
     send = held.chat.send
-    if send.locked():
+    if taken(send):
         # Released and queued with no await in between: the next update, woken by the release, cannot queue first.
         async with _waiting(held, give_work=True):
             await send.acquire()

@@ -13,7 +13,7 @@ from typing import Any
 from telegram.error import NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.processor import send_turn, send_wait
+from bot.processor import send_turn, send_wait, taken
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,8 @@ class FloodLimiter(BaseRateLimiter[None]):
         turn = self._turns.get(chat_id)
         if turn is None:
             turn = self._turns[chat_id] = asyncio.Lock()
-        if turn.locked():
-            async with send_wait():
+        if taken(turn):
+            async with send_wait(chat_id):
                 await turn.acquire()
         else:
             await turn.acquire()
@@ -132,7 +132,7 @@ class FloodLimiter(BaseRateLimiter[None]):
         while (delay := max(w.wait(self.now()) for w in windows)) > 0:
             # Waiting is not working: another chat may use the place meanwhile, and the chat's next update its
             # work turn. Taken back after, and the windows looked at again before the send.
-            async with send_wait():
+            async with send_wait(chat_id):
                 while delay > 0:
                     if self.stopping:
                         log.warning("stopping: %s to %s dropped (Telegram's flood limit would make it wait %.1f s)",

@@ -184,3 +184,89 @@ async def test_a_task_an_update_starts_never_gives_away_the_updates_place():
     await asyncio.wait_for(asyncio.gather(*(processor.process_update(update(10 + n, -10 - n), record(n))
                                             for n in range(2))), timeout=1)
     assert sorted(ran) == [0, 1]
+
+
+# --- the send turn never deadlocks (issue 9, review of the send-turn handoff) ------------------------------------
+
+def _limited(vt):
+    from bot.ratelimit import FloodLimiter
+
+    limiter, sent = FloodLimiter(now=vt.now, sleep=vt.sleep), []
+
+    def call(endpoint, chat, n):
+        async def callback():
+            sent.append((endpoint, chat, n))
+            return {"ok": True}
+        return limiter.process_request(callback, (), {}, endpoint, {"chat_id": chat}, None)
+    return call, sent
+
+
+async def test_a_wait_to_send_to_another_chat_keeps_the_work_turn_so_a_group_never_goes_silent():
+    """A /warn answered in the group, then logged to a log channel whose window is full; the group's next update (a
+    rule's deletion) logs to the same channel first. The first gave the group's work turn away while it waited for
+    the channel; the second took it and queued for the channel behind the first, which needed the work turn back:
+    neither moved, and nothing reached the channel again. The same with a private chat and the 30-a-second window
+    (/fb accept tells its author privately, /fulfil sends the code privately first). Both finish, in order."""
+    from tests.test_ratelimit import VirtualTime
+
+    G, L, P = -100, -200, 777
+    for fill, first, second in [
+        ([("sendMessage", L, 1000 + i) for i in range(20)],  # the log channel's 20 a minute
+         [("sendMessage", G), ("sendMessage", L)], [("deleteMessage", G), ("sendMessage", L)]),
+        ([("sendMessage", -5000 - i, i) for i in range(29)],  # 29 of the bot's 30 a second
+         [("sendMessage", G), ("sendMessage", P)], [("sendMessage", P), ("sendMessage", G)]),
+    ]:
+        vt = VirtualTime()
+        call, sent = _limited(vt)
+        processor = ChatUpdateProcessor(concurrent_chats=4)
+        await processor.initialize()
+        for endpoint, chat, n in fill:
+            await call(endpoint, chat, n)
+        del sent[:]
+
+        def handler(steps, n):
+            async def run():
+                for endpoint, chat in steps:
+                    await call(endpoint, chat, n)
+            return run()
+
+        ups = [processor.process_update(update(1, G), handler(first, 1)),
+               processor.process_update(update(2, G), handler(second, 2)),
+               processor.process_update(update(3, G), handler(first, 3))]
+        await asyncio.wait_for(settled(vt, ups), timeout=20)  # a deadlock never settles
+        assert sorted(n for _, _, n in sent) == [1, 1, 2, 2, 3, 3]
+        assert [n for _, chat, n in sent if chat == G] == [1, 2, 3]  # the group's own messages in order
+
+
+async def test_a_send_right_after_the_send_turn_is_handed_on_waits_its_place_without_a_deadlock():
+    """Just after the update holding the group's send turn ends and hands it to a waiting update, the lock looks
+    free until that one resumes; the group's next update, sending at once, kept its work turn while it queued for
+    the send turn, and the waiter, needing the work turn back, never resumed. It queues as for a held lock now."""
+    from tests.test_ratelimit import VirtualTime
+
+    G = -100
+    vt = VirtualTime()
+    call, sent = _limited(vt)
+    processor = ChatUpdateProcessor(concurrent_chats=4)
+    await processor.initialize()
+    for i in range(19):
+        await call("sendMessage", G, 1000 + i)  # the group's window: 19 of 20
+
+    async def u1():
+        await call("sendMessage", G, 1)  # the 20th goes at once
+        await call("sendMessage", G, 1)  # waits ~60 s for the window, the work turn handed on
+        await vt.sleep(20)  # its database work after its answers
+
+    async def u2():
+        await call("sendMessage", G, 2)  # waits for u1's send turn
+
+    async def u4():
+        await call("sendMessage", G, 4)  # an answer at once
+
+    async def late():
+        await vt.sleep(70)
+        await processor.process_update(update(4, G), u4())
+
+    ups = [processor.process_update(update(1, G), u1()), processor.process_update(update(2, G), u2()), late()]
+    await asyncio.wait_for(settled(vt, ups), timeout=20)
+    assert [n for _, _, n in sent if n < 1000] == [1, 1, 2, 4]
