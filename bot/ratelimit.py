@@ -1,8 +1,6 @@
 """Telegram's flood limits as Telegram states them: at most 20 messages in any 60 s to one group, about 30 a second
 overall. A send that would break one waits — in its own chat's turn only, and without holding one of the update
-processor's places meanwhile; a message to the chat of the update sending it waits in that update's send turn,
-the chat's next update handled meanwhile (bot/processor.py). A 429 (RetryAfter) pauses the sends to the chat it
-concerns, nothing else."""
+processor's places meanwhile. A 429 (RetryAfter) pauses the sends to the chat it concerns, nothing else."""
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +11,7 @@ from typing import Any
 from telegram.error import NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.processor import send_turn, send_wait, taken
+from bot.processor import slot_released
 
 log = logging.getLogger(__name__)
 
@@ -89,22 +87,14 @@ class FloodLimiter(BaseRateLimiter[None]):
         if not is_message(endpoint):
             return await callback(*args, **kwargs)
         chat_id = data.get("chat_id")
-        await send_turn(chat_id)  # the update's messages to its own chat keep the order of its updates
         window = self._group_window(chat_id)
         if window is None:
             return await self._send(callback, args, kwargs, endpoint, chat_id, None)
         turn = self._turns.get(chat_id)
         if turn is None:
             turn = self._turns[chat_id] = asyncio.Lock()
-        if taken(turn):
-            async with send_wait(chat_id):
-                await turn.acquire()
-        else:
-            await turn.acquire()
-        try:
+        async with turn:
             return await self._send(callback, args, kwargs, endpoint, chat_id, window)
-        finally:
-            turn.release()
 
     def _group_window(self, chat_id: Any) -> _Window | None:
         """Groups, supergroups and channels (negative ids, @usernames) have the per-group limit; a private chat has
@@ -129,17 +119,17 @@ class FloodLimiter(BaseRateLimiter[None]):
 
     async def _send(self, callback, args, kwargs, endpoint, chat_id, window: _Window | None):
         windows = [w for w in (window, self._overall) if w is not None]
-        while (delay := max(w.wait(self.now()) for w in windows)) > 0:
-            # Waiting is not working: another chat may use the place meanwhile, and the chat's next update its
-            # work turn. Taken back after, and the windows looked at again before the send.
-            async with send_wait(chat_id):
-                while delay > 0:
-                    if self.stopping:
-                        log.warning("stopping: %s to %s dropped (Telegram's flood limit would make it wait %.1f s)",
-                                    endpoint, chat_id, delay)
-                        raise NetworkError("dropped at stop: flood limit")
-                    await self._sleep(delay)
-                    delay = max(w.wait(self.now()) for w in windows)
+        while True:
+            now = self.now()
+            delay = max(w.wait(now) for w in windows)
+            if delay <= 0:
+                break
+            if self.stopping:
+                log.warning("stopping: %s to %s dropped (Telegram's flood limit would make it wait %.1f s)",
+                            endpoint, chat_id, delay)
+                raise NetworkError("dropped at stop: flood limit")
+            async with slot_released():  # waiting is not working: another chat may use the place meanwhile
+                await self._sleep(delay)
         for w in windows:
             w.in_flight += 1
         try:
