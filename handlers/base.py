@@ -442,10 +442,6 @@ class RightsGuard:
         return "".join(["\n" + await render_error(self.update, self.context, n) for n in self.notes])
 
 
-def rights_guard(update: Update, context: BotContext, chat_id: int | None = None) -> RightsGuard:
-    return RightsGuard(update, context, chat_id)
-
-
 async def reader_translator(services, user_id: int, group_language: str) -> Translator:
     """What comes to one person in private about a group (an answer there, an admin's notice): in the language they
     chose with /language, else the group's."""

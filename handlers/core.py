@@ -7,13 +7,13 @@ from telegram.constants import ChatType
 from bot.context import BotContext
 from bot.domain.errors import RoleChangeError, UsageError
 from bot.domain.roles import ASSIGNABLE, Role
-from bot.domain.settings import parse_switch
+from bot.domain.settings import admin_kinds, parse_switch
 from bot.services.rules import LINK_GATE
 from bot.texts import LANGUAGES, connections as connection_texts, core as texts, translator
 from bot.texts import rules as rules_texts
 from handlers.router import parse_command
 from handlers.base import (
-    answer_query, command, edit_query_message, render_error, reply, resolve_target, rights_guard, spec_of, split_target,
+    answer_query, command, edit_query_message, render_error, reply, resolve_target, RightsGuard, spec_of, split_target,
 )
 
 
@@ -147,17 +147,14 @@ async def cmd_set(update: Update, context: BotContext) -> None:
     text = (update.effective_message.text or "").split(None, 2)[2]
     if args[0].strip().lower() == LINK_GATE_SETTING:  # the link gate is a rule now; its setting's name still works
         on = await context.services.rules.switch_default(update.effective_chat.id, LINK_GATE, parse_switch(LINK_GATE_SETTING, text),
-                                                        guard=rights_guard(update, context))
+                                                        guard=RightsGuard(update, context))
         notes = await context.services.groups.notes(update.effective_chat.id, LINK_GATE_SETTING, on)
         await reply(update, context, "\n".join([
             texts.setting_changed(context.tr, LINK_GATE_SETTING, "on" if on else "off"),
             rules_texts.link_gate_rule(context.tr, LINK_GATE), *[await render_error(update, context, n) for n in notes]]))
         return
-    # Settings that set what Sticky does with its rights take the admin's own (the commands' check, RightsGuard's):
-    # rules_mode on makes every rule's mute and ban real; the warn limit and mode decide what warns bring.
-    needs = {"rules_mode": ("delete", "ban") if text.strip().lower() == "on" else (), "warn_mode": ("warn",),
-             "warn_limit": ("warn",)}.get(args[0].strip().lower(), ())
-    await context.services.moderation.may(context.actor, update.effective_chat.id, *needs)
+    # Settings that set what Sticky does with its rights take the admin's own (the commands' check, RightsGuard's).
+    await context.services.moderation.may(context.actor, update.effective_chat.id, *admin_kinds(args[0], text))
     key, value, reset = await context.services.groups.set(update.effective_chat.id, args[0], text, context.actor.user_id)
     if key == "language":
         context.tr = context.tr.for_language(value)

@@ -232,8 +232,8 @@ async def cmd_unapprove(update: Update, context: BotContext) -> None:
 async def cmd_setwarnlimit(update: Update, context: BotContext) -> None:
     if len(context.args or []) != 1:
         raise UsageError()
-    await context.services.moderation.may(context.actor, update.effective_chat.id, "warn")  # what warns bring
     chat = update.effective_chat.id
+    await context.services.moderation.may(context.actor, chat, "warn")  # what warns bring
     _key, value, _reset = await context.services.groups.set(chat, "warn_limit", context.args[0], context.actor.user_id)
     # The limit is what brings the warn mode's penalty: what Sticky lacks for it is noted, as /setwarnmode notes it.
     notes = await context.services.groups.notes(chat, "warn_mode", (await context.services.groups.settings(chat)).warn_mode)

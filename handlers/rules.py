@@ -24,7 +24,7 @@ from bot.texts import points as points_texts
 from bot.texts import rules as texts
 from handlers.base import (
     answer_query, attempt, command, delete_later, edit_query_message, message_link, person_id, reader_translator, render_error, reply,
-    rights_guard, spec_of,
+    RightsGuard, spec_of,
 )
 from handlers.points import earn_by_staying
 from handlers.router import parse_command
@@ -247,11 +247,11 @@ async def cmd_rule(update: Update, context: BotContext) -> None:
         n, row = await s.show(chat, args[0])
         await reply(update, context, texts.rule_show(tr, n, row))
     elif sub == "add" and args:
-        guard = rights_guard(update, context)
+        guard = RightsGuard(update, context)
         row = await s.add(chat, _rest(update, 2), guard=guard)
         await reply(update, context, texts.rule_added(tr, len(await s.rows(chat)), row.name) + await guard.said())
     elif sub in ("on", "off") and len(args) == 1:
-        guard = rights_guard(update, context)
+        guard = RightsGuard(update, context)
         row = await s.set_enabled(chat, args[0], sub == "on", guard=guard)
         await reply(update, context, texts.rule_switched(tr, row.name, sub == "on") + await guard.said())
     elif sub in ("del", "delete") and len(args) == 1:
@@ -301,7 +301,7 @@ async def cmd_addblocklist(update: Update, context: BotContext) -> None:
     if not _rest(update, 1).strip():
         raise UsageError()
     items, why, action = blocklist_args(_rest(update, 1))
-    guard = rights_guard(update, context)
+    guard = RightsGuard(update, context)
     added = await context.services.rules.blocklist_add(update.effective_chat.id, items, why, action, guard=guard)
     await reply(update, context, texts.list_changed(context.tr, added, 0, "blocklist", why, action.tag if action else None)
                 + await guard.said())
@@ -330,7 +330,7 @@ async def cmd_setflood(update: Update, context: BotContext) -> None:
         await reply(update, context, texts.flood_state(context.tr, await s.flood(chat)))
         return
     limit = parse_flood_limit(args)
-    guard = rights_guard(update, context)
+    guard = RightsGuard(update, context)
     state = await s.set_flood(chat, limit, off=limit is None, guard=guard)
     await reply(update, context, texts.flood_state(context.tr, state) + await guard.said())
 
@@ -338,7 +338,7 @@ async def cmd_setflood(update: Update, context: BotContext) -> None:
 @command("setfloodmode", role=Role.ADMIN)
 async def cmd_setfloodmode(update: Update, context: BotContext) -> None:
     effects = parse_flood_mode(context.args or [])
-    guard = rights_guard(update, context)
+    guard = RightsGuard(update, context)
     state = await context.services.rules.set_flood(update.effective_chat.id, effects=effects, guard=guard)
     await reply(update, context, texts.flood_state(context.tr, state) + await guard.said())
 
@@ -346,7 +346,7 @@ async def cmd_setfloodmode(update: Update, context: BotContext) -> None:
 @command("lock", role=Role.ADMIN)
 async def cmd_lock(update: Update, context: BotContext) -> None:
     types = lock_types(context.args or [])
-    guard = rights_guard(update, context)
+    guard = RightsGuard(update, context)
     new = await context.services.rules.lock(update.effective_chat.id, types, guard=guard)
     await reply(update, context, texts.locked(context.tr, new, types) + await guard.said())
 
@@ -455,7 +455,7 @@ async def on_import_button(update: Update, context: BotContext) -> None:
         await edit_query_message(query, await render_error(update, context, err))
         return
     await answer_query(query)
-    guard = rights_guard(update, context, chat)  # the owner's: what Sticky lacks for the rules now in force is noted
+    guard = RightsGuard(update, context, chat)  # the owner's: what Sticky lacks for the rules now in force is noted
     await guard(await s.effects_in_force(chat))
     await edit_query_message(query, texts.import_done(context.tr, diff) + await guard.said())
 

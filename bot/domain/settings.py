@@ -200,6 +200,16 @@ DELETE, RESTRICT, INVITE, PIN = "can_delete_messages", "can_restrict_members", "
 FEATURE_RIGHTS: dict[str, str] = {"invite_links": INVITE, "pinned_posts": PIN}
 
 
+def admin_kinds(key: str, typed: str) -> tuple[str, ...]:
+    """The moderation kinds (ModerationService.may) whose Telegram rights an admin needs to set `key` to `typed`:
+    the settings that decide what Sticky does with its rights — rules_mode on makes every rule's effects real, the
+    warn limit and mode decide what warns bring."""
+    key = key.strip().lower()
+    if key == "rules_mode":
+        return ("delete", "ban") if typed.strip().lower() == "on" else ()
+    return ("warn",) if key in ("warn_mode", "warn_limit") else ()
+
+
 def rights_needed(key: str, value: Any) -> tuple[str, ...]:
     """The rights `key` = `value` needs: screening restricts newcomers, the link gate and command tidying delete
     messages, the rules engine deletes and mutes, the warn limit's mode bans, kicks or mutes."""

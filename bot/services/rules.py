@@ -302,8 +302,9 @@ class RulesService:
 
     async def effects_in_force(self, chat_id: int) -> tuple[Part, ...]:
         """The effects of the group's enabled rules (what Sticky must have the rights for)."""
-        enabled = {r.id for r in (await self.load(chat_id)).rows if r.enabled}
-        return tuple(e for r in (await self.load(chat_id)).rules if r.id in enabled for e in r.effects)
+        loaded = await self.load(chat_id)
+        enabled = {r.id for r in loaded.rows if r.enabled}
+        return tuple(e for r in loaded.rules if r.id in enabled for e in r.effects)
 
     async def locks(self, chat_id: int) -> set[str]:
         """The lock types in force: an enabled rule lock_TYPE."""
