@@ -70,6 +70,8 @@ class Loaded:
     ctx: Ctx | None = None  # what evaluation sees beside the event (lists compiled once); local time set per event
     clock_rules: bool = False  # whether a rule asks the group's clock (`time`, `once a day`): only then is it worked out
     roles: bool = False  # whether an enabled rule has a role condition (`role`, `rolein`): the role map is kept
+    times: bool = False  # whether a rule asks the local time (`time`); without, `once a day` needs the zone alone
+    zoned: dict[str, Ctx] = field(default_factory=dict)  # time zone -> ctx with it (no local time): made once
 
 
 @dataclass
@@ -162,6 +164,7 @@ class RulesService:
             Ctx(self._ctx_tiers, self._ctx_perks, lists),
             any(r.daily or any(c.key == "time" for c in r.conditions) for r in rules),
             any(c.key in ROLE_CONDITIONS for r in enabled for c in r.conditions),
+            any(c.key == "time" for r in rules for c in r.conditions),
         )
         self._cache[chat_id] = loaded
         await self._arm_inactivity(chat_id, loaded)
@@ -448,8 +451,14 @@ class RulesService:
         (`settings`: the group's, when the caller holds them already)."""
         if not loaded.clock_rules:
             return loaded.ctx
-        tz = ZoneInfo((settings or await self.groups.settings(chat_id)).timezone)
+        name = (settings or await self.groups.settings(chat_id)).timezone
         base = loaded.ctx
+        if not loaded.times:  # `once a day` only: the zone, the same for every message (the default rules' case)
+            ctx = loaded.zoned.get(name)
+            if ctx is None:
+                ctx = loaded.zoned[name] = Ctx(base.tiers, base.tier_perks, base.lists, None, base.compiled, ZoneInfo(name))
+            return ctx
+        tz = ZoneInfo(name)
         return Ctx(base.tiers, base.tier_perks, base.lists, at.astimezone(tz).time(), base.compiled, tz)
 
     def forget_member(self, chat_id: int, user_id: int | None = None) -> None:
