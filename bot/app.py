@@ -139,7 +139,7 @@ def build_application(
     inbox = InboxService(InboxRepo(db, clock.now), clock)
     activity = ActivityBuffer(ActivityRepo(db))
     inbox.repo.add_rider(activity)  # a message's counts commit with its update's handled mark
-    processor = ChatUpdateProcessor()
+    processor = ChatUpdateProcessor(door_presses=(funnel.CAPTCHA_PRESS,))
     builder = (
         ApplicationBuilder()
         .application_class(StickyApplication)
@@ -267,7 +267,7 @@ def build_application(
     app.add_handler(ChatMemberHandler(funnel.on_chat_member, ChatMemberHandler.CHAT_MEMBER), group=GROUP_FUNNEL)
     app.add_handler(MessageHandler(MEMBER_MESSAGE, funnel.on_member_message), group=GROUP_FUNNEL)
     app.add_handler(ChatJoinRequestHandler(funnel.on_join_request), group=GROUP_FUNNEL)
-    app.add_handler(CallbackQueryHandler(funnel.on_captcha_button, pattern=r"^cap:\d+:\d+$"), group=GROUP_FUNNEL)
+    app.add_handler(CallbackQueryHandler(funnel.on_captcha_button, pattern=funnel.CAPTCHA_PATTERN), group=GROUP_FUNNEL)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, funnel.on_private_text), group=GROUP_FUNNEL)
     app.add_handler(MessageHandler(filters.COMMAND, core.on_unknown_command), group=GROUP_LAST)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, core.on_private_chatter), group=GROUP_LAST)

@@ -1,6 +1,10 @@
 """Fair concurrency: one chat's updates one after another in the order they came, different chats side by side,
-so a flood, a slow command or a rate-limited burst in one group never delays another. Stopping is quick:
-what has not started stays in the inbox for the next start, what runs gets a short grace."""
+so a flood, a slow command or a rate-limited burst in one group never delays another. Within a chat, who comes in
+and goes out (joins, leaves, join requests, the bot's own status, captcha presses: the door) has a lane of its own
+that never waits for the chat's messages, so a newcomer is screened at once even behind a flood of answers waiting
+for the group's flood window; a message waits for the door's updates that came before it (a newcomer's first
+message is judged after their join). Stopping is quick: what has not started stays in the inbox for the next start,
+what runs gets a short grace."""
 from __future__ import annotations
 
 import asyncio
@@ -52,6 +56,29 @@ async def slot_released() -> AsyncIterator[None]:
         place.held = True
 
 
+def at_the_door(update: object, presses: tuple[str, ...] = ()) -> bool:
+    """A join, a leave, a join request, a change of the bot's own status, or a press of a button whose data starts
+    with one of `presses` (the captcha's): the chat's door lane."""
+    if not isinstance(update, Update):
+        return False
+    if update.chat_member is not None or update.my_chat_member is not None or update.chat_join_request is not None:
+        return True
+    message = update.message
+    if message is not None:
+        return bool(message.new_chat_members) or message.left_chat_member is not None
+    query = update.callback_query
+    return bool(presses) and query is not None and query.data is not None and query.data.startswith(presses)
+
+
+class _Lanes:
+    """One chat's two turns, and how many updates hold or wait for either."""
+
+    __slots__ = ("talk", "door", "users")
+
+    def __init__(self) -> None:
+        self.talk, self.door, self.users = asyncio.Lock(), asyncio.Lock(), 0
+
+
 def chat_key(update: object) -> int | None:
     """Updates are ordered per chat; an update without one (a poll answer) per user; otherwise not at all."""
     if isinstance(update, Update):
@@ -65,14 +92,15 @@ def chat_key(update: object) -> int | None:
 
 
 class ChatUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, concurrent_chats: int = 16, stop_grace: float = 5.0) -> None:
+    def __init__(self, concurrent_chats: int = 16, stop_grace: float = 5.0, door_presses: tuple[str, ...] = ()) -> None:
         super().__init__(max_concurrent_updates=_UNBOUNDED)
         self.concurrent_chats = concurrent_chats
         self.stop_grace = stop_grace
+        self.door_presses = door_presses
         # Told when an update's handling ended (the inbox marks it handled); not told when it was cut short.
         self.on_finished: Callable[[object], None] | None = None
         self._slots: asyncio.Semaphore | None = None
-        self._chats: dict[int, list[Any]] = {}  # chat -> [lock, updates holding or waiting for it]
+        self._chats: dict[int, _Lanes] = {}
         self._running: set[asyncio.Task] = set()
         self._stopping = False
         self.left_for_next_start = 0
@@ -90,16 +118,24 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
         if key is None:
             await self._run(update, coroutine)
             return
-        entry = self._chats.get(key)
-        if entry is None:
-            entry = self._chats[key] = [asyncio.Lock(), 0]
-        entry[1] += 1
+        lanes = self._chats.get(key)
+        if lanes is None:
+            lanes = self._chats[key] = _Lanes()
+        lanes.users += 1
+        # asyncio.Lock wakes its waiters first come, first served: each lane keeps the chat's order. Nothing that holds
+        # the door's turn ever waits for the talk's, so neither lane can hold the other up for good.
         try:
-            async with entry[0]:  # asyncio.Lock wakes waiters first come, first served: the chat's order
-                await self._run(update, coroutine)
+            if at_the_door(update, self.door_presses):
+                async with lanes.door:
+                    await self._run(update, coroutine)
+            else:
+                async with lanes.door:  # the door's updates that came before this one go first
+                    pass
+                async with lanes.talk:
+                    await self._run(update, coroutine)
         finally:
-            entry[1] -= 1
-            if entry[1] == 0:
+            lanes.users -= 1
+            if lanes.users == 0:
                 del self._chats[key]
 
     async def _run(self, update: object, coroutine: Awaitable[Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -19,6 +20,56 @@ GROUP_MAX, GROUP_PERIOD = 20, 60.0
 OVERALL_MAX, OVERALL_PERIOD = 30, 1.0
 # What Telegram counts as a message: every send except the "typing…" action, and copies and forwards.
 _ALSO_MESSAGES = frozenset({"copyMessage", "copyMessages", "forwardMessage", "forwardMessages"})
+
+
+# A send's rate_limit_args: it goes before the chat's other sends waiting for its window (a captcha prompt: the newcomer's
+# deadline runs from the join, and a flood's answers ahead of it would eat it up).
+AHEAD = "ahead"
+
+
+def ahead(bot: Any) -> dict[str, Any]:
+    """The keyword that marks a send AHEAD, for a bot with this limiter (PTB refuses rate_limit_args without one)."""
+    return {"rate_limit_args": AHEAD} if isinstance(getattr(bot, "rate_limiter", None), FloodLimiter) else {}
+
+
+class _Turn:
+    """One chat's turn to send, first come first served, except that a send marked AHEAD goes before every waiting
+    send that is not."""
+
+    __slots__ = ("held", "ahead", "behind")
+
+    def __init__(self) -> None:
+        self.held = False
+        self.ahead: deque[asyncio.Future] = deque()
+        self.behind: deque[asyncio.Future] = deque()
+
+    def locked(self) -> bool:
+        return self.held
+
+    async def acquire(self, ahead: bool = False) -> None:
+        if not self.held:
+            self.held = True
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        queue = self.ahead if ahead else self.behind
+        queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed the turn, then cancelled before using it: the next one has it
+            else:
+                queue.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        for queue in (self.ahead, self.behind):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # handed on: still held
+                    return
+        self.held = False
 
 
 def is_message(endpoint: str) -> bool:
@@ -53,7 +104,7 @@ class _Window:
         self.times.append(at)  # answered now: Telegram received it at or before this moment
 
 
-class FloodLimiter(BaseRateLimiter[None]):
+class FloodLimiter(BaseRateLimiter[str]):
     def __init__(
         self, *, now: Callable[[], float] | None = None, sleep: Callable[[float], Awaitable[Any]] | None = None,
         group_max: int = GROUP_MAX, group_period: float = GROUP_PERIOD,
@@ -64,7 +115,7 @@ class FloodLimiter(BaseRateLimiter[None]):
         self._group_max, self._group_period = group_max, group_period
         self._overall = _Window(overall_max, overall_period)
         self._chats: dict[int | str, _Window] = {}
-        self._turns: dict[int | str, asyncio.Lock] = {}  # sends to one chat go in the order they were made
+        self._turns: dict[int | str, _Turn] = {}  # sends to one chat go in the order they were made (AHEAD first)
         self.stopping = False
 
     def now(self) -> float:
@@ -82,7 +133,7 @@ class FloodLimiter(BaseRateLimiter[None]):
 
     async def process_request(
         self, callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any, kwargs: dict[str, Any], endpoint: str, data: dict[str, Any], rate_limit_args: None,
+        args: Any, kwargs: dict[str, Any], endpoint: str, data: dict[str, Any], rate_limit_args: str | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         if not is_message(endpoint):
             return await callback(*args, **kwargs)
@@ -92,9 +143,23 @@ class FloodLimiter(BaseRateLimiter[None]):
             return await self._send(callback, args, kwargs, endpoint, chat_id, None)
         turn = self._turns.get(chat_id)
         if turn is None:
-            turn = self._turns[chat_id] = asyncio.Lock()
-        async with turn:
+            turn = self._turns[chat_id] = _Turn()
+        mine = False
+        try:
+            if turn.locked():
+                # Waiting for the chat's turn is not working either: with their places held, sixteen chats' updates
+                # waiting to send to one chat (a shared log channel under a 429) would leave none for the turn's
+                # holder to come back to after its own wait, and every chat would stop for good.
+                async with slot_released():
+                    await turn.acquire(ahead=rate_limit_args == AHEAD)
+                    mine = True
+            else:
+                await turn.acquire()
+                mine = True
             return await self._send(callback, args, kwargs, endpoint, chat_id, window)
+        finally:
+            if mine:
+                turn.release()
 
     def _group_window(self, chat_id: Any) -> _Window | None:
         """Groups, supergroups and channels (negative ids, @usernames) have the per-group limit; a private chat has
@@ -112,7 +177,8 @@ class FloodLimiter(BaseRateLimiter[None]):
             window = self._chats[key] = _Window(limit, self._group_period)
         if len(self._chats) > 10_000:  # forget groups with nothing in their window
             now = self.now()
-            for k in [k for k, w in self._chats.items() if not w.in_flight and w.wait(now) == 0 and not w.times]:
+            for k in [k for k, w in self._chats.items() if not w.in_flight and w.wait(now) == 0 and not w.times
+                      and not (k in self._turns and self._turns[k].locked())]:
                 del self._chats[k]
                 self._turns.pop(k, None)
         return window

@@ -17,6 +17,7 @@ from bot.domain.errors import NotAllowedError, UsageError
 from bot.domain.funnel import FunnelError, parse_number
 from bot.domain.roles import Role
 from bot.services.funnel import Answered, Confirmed
+from bot.ratelimit import ahead
 from bot.telegram_port import user_info
 from bot.texts import funnel as texts
 from bot.texts import points as points_texts
@@ -32,6 +33,10 @@ from storage.funnel import Check
 log = logging.getLogger(__name__)
 
 GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
+# A captcha button's data: "cap:<check>:<choice>". Its presses go through the chat's door lane (bot/processor.py),
+# with the joins: an answer is never held up behind a flood of the group's messages until its deadline passes.
+CAPTCHA_PRESS = "cap:"
+CAPTCHA_PATTERN = rf"^{CAPTCHA_PRESS}\d+:\d+$"
 
 
 async def _tr(context: BotContext, chat_id: int):
@@ -64,7 +69,7 @@ def _keyboard(context: BotContext, check: Check, _) -> InlineKeyboardMarkup | No
             return None  # typed in the private chat
         url = f"https://t.me/{context.bot.username}?start=cap_{check.id}"
         return InlineKeyboardMarkup([[InlineKeyboardButton(texts.answer_privately(_), url=url)]])
-    buttons = [InlineKeyboardButton(label, callback_data=f"cap:{check.id}:{i}") for i, label in enumerate(check.choices)]
+    buttons = [InlineKeyboardButton(label, callback_data=f"{CAPTCHA_PRESS}{check.id}:{i}") for i, label in enumerate(check.choices)]
     return InlineKeyboardMarkup([buttons[i:i + 3] for i in range(0, len(buttons), 3)])
 
 
@@ -433,8 +438,9 @@ async def _prompt(context: BotContext, check: Check, tr, who: str) -> None:
     _PROMPTING.add(check.id)
     try:
         text = await _prompt_text(context, check, tr, who, private=False)
+        # Before the group's other messages waiting for its flood window: the newcomer's time runs from the join.
         sent = await best_effort(f"captcha prompt in {check.chat_id}", lambda: context.bot.send_message(
-            check.chat_id, text, reply_markup=_keyboard(context, check, tr)))
+            check.chat_id, text, reply_markup=_keyboard(context, check, tr), **ahead(context.bot)))
         if sent is not None:
             await context.services.funnel.set_prompt(check, check.chat_id, sent.message_id)
     finally:

@@ -138,3 +138,95 @@ async def test_a_task_an_update_starts_never_gives_away_the_updates_place():
     await asyncio.wait_for(asyncio.gather(*(processor.process_update(update(10 + n, -10 - n), record(n))
                                             for n in range(2))), timeout=1)
     assert sorted(ran) == [0, 1]
+
+
+def member_update(update_id: int, chat_id: int, kind: str) -> Update:
+    """A join's chat_member update, its "X joined" service message, or a captcha press, in chat `chat_id`."""
+    chat = {"id": chat_id, "type": "supergroup", "title": "g"}
+    newcomer = {"id": 77, "is_bot": False, "first_name": "N"}
+    if kind == "chat_member":
+        body = {"chat_member": {"chat": chat, "from": newcomer, "date": 0,
+                                "old_chat_member": {"status": "left", "user": newcomer},
+                                "new_chat_member": {"status": "member", "user": newcomer}}}
+    elif kind == "joined":
+        body = {"message": {"message_id": update_id, "date": 0, "chat": chat, "from": newcomer,
+                            "new_chat_members": [newcomer]}}
+    else:
+        body = {"callback_query": {"id": str(update_id), "from": newcomer, "chat_instance": "1", "data": kind,
+                                   "message": {"message_id": 1, "date": 0, "chat": chat, "text": "?"}}}
+    return Update.de_json({"update_id": update_id, **body}, None)
+
+
+async def test_a_join_is_handled_at_once_behind_a_flood_of_the_chats_messages():
+    """Who comes in (a join, its service message, a captcha press) never waits for the chat's messages: forty-five
+    answers waiting for the group's flood window held a newcomer's restriction up for two minutes."""
+    processor = ChatUpdateProcessor(concurrent_chats=4, door_presses=("cap:",))
+    await processor.initialize()
+    log: list[tuple[str, int]] = []
+    window = asyncio.Event()
+
+    async def answer(n: int) -> None:  # a /checkin whose answer waits for the group's window
+        log.append(("start", n))
+        await window.wait()
+        log.append(("end", n))
+
+    async def door(n: int) -> None:
+        log.append(("door", n))
+
+    tasks = [asyncio.create_task(processor.process_update(update(n, -1), answer(n))) for n in range(1, 46)]
+    tasks += [asyncio.create_task(processor.process_update(member_update(n, -1, kind), door(n)))
+              for n, kind in ((46, "chat_member"), (47, "joined"), (48, "cap:3:1"))]
+    other_press = asyncio.create_task(processor.process_update(member_update(49, -1, "shop:buy:1"), answer(49)))
+    await asyncio.sleep(0.05)
+    assert log == [("start", 1), ("door", 46), ("door", 47), ("door", 48)]  # before: the door waited for all 45
+    window.set()
+    await asyncio.gather(*tasks, other_press)
+    assert [n for kind, n in log if kind == "start"] == list(range(1, 46)) + [49]  # the messages kept their order
+
+
+async def test_a_message_waits_for_the_joins_that_came_before_it():
+    """A newcomer's first message is judged after their join (the screening it opens deletes what they got in)."""
+    processor = ChatUpdateProcessor(concurrent_chats=4)
+    await processor.initialize()
+    log: list[str] = []
+    lookup = asyncio.Event()
+
+    async def join() -> None:
+        log.append("join begins")
+        await lookup.wait()  # getChatMember, restrictChatMember
+        log.append("join ends")
+
+    async def message() -> None:
+        log.append("message")
+
+    joining = asyncio.create_task(processor.process_update(member_update(1, -1, "chat_member"), join()))
+    writing = asyncio.create_task(processor.process_update(update(2, -1), message()))
+    elsewhere = asyncio.create_task(processor.process_update(update(3, -2), message()))
+    await asyncio.sleep(0.05)
+    assert log == ["join begins", "message"]  # only the other chat's message ran
+    lookup.set()
+    await asyncio.gather(joining, writing, elsewhere)
+    assert log == ["join begins", "message", "join ends", "message"]
+
+
+async def test_chats_waiting_for_one_chats_send_turn_never_take_every_place():
+    """Every place held by an update waiting for one chat's send turn (a log channel all groups write to, under its
+    window) left none for the turn's holder to come back to after its own wait: every chat stopped for good."""
+    from bot.ratelimit import FloodLimiter
+    from tests.test_ratelimit import VirtualTime
+
+    vt = VirtualTime()
+    processor = ChatUpdateProcessor(concurrent_chats=2)
+    await processor.initialize()
+    limiter = FloodLimiter(now=vt.now, sleep=vt.sleep, group_max=1, group_period=10.0)
+    sent: list[int] = []
+
+    async def log_to_channel(n: int) -> None:
+        async def callback():
+            sent.append(n)
+            return {"ok": True}
+
+        await limiter.process_request(callback, (), {}, "sendMessage", {"chat_id": -900}, None)
+
+    await settled(vt, [processor.process_update(update(n, -n), log_to_channel(n)) for n in range(1, 6)])
+    assert sorted(sent) == [1, 2, 3, 4, 5] and vt.t == 40.0

@@ -128,3 +128,29 @@ async def test_at_stop_a_send_that_would_wait_is_dropped_not_waited_for(vt):
     assert isinstance(result, NetworkError) and "dropped at stop" in str(result)
     (ok,) = await vt.run(send(lim, sent, vt, -5002))  # one that need not wait still goes out
     assert ok == {"ok": True}
+
+
+async def test_a_send_marked_ahead_goes_before_the_chats_waiting_sends(vt):
+    """A captcha prompt behind a flood of 45 answers went out only after them (75 s, of the newcomer's 120 s to
+    answer): marked AHEAD, it takes the window's next free place; the others keep their order, and the limit holds."""
+    from bot.ratelimit import AHEAD
+
+    lim, sent = limiter(vt)
+
+    def numbered(n: int, marked: str | None = None):
+        async def callback():
+            sent.append(("sendMessage", n, vt.t))
+            return {"ok": True}
+
+        return lim.process_request(callback, (), {}, "sendMessage", {"chat_id": -6001}, marked)
+
+    async def prompt_later() -> None:
+        await vt.sleep(10.0)
+        await numbered(99, AHEAD)
+
+    await vt.run(*[numbered(n) for n in range(45)], prompt_later())
+    order = [n for _, n, _ in sent]
+    assert order.index(99) == 21  # after the twenty that fit at once and the one already holding the turn
+    assert [n for n in order if n != 99] == list(range(45))
+    assert dict((n, t) for _, n, t in sent)[99] == 60.0
+    assert max_in_window([t for *_, t in sent], 60.0) == 20

@@ -8,8 +8,9 @@ import time
 import pytest
 
 from bot.sim import SimError
-from tests.e2e.test_fairness_process import db_path, started  # noqa: F401 - fixtures
-from tests.e2e.test_run_process import command_answered, make_group, server, sim, wait_for  # noqa: F401 - fixtures
+from tests.e2e.test_captcha_kills_process import press
+from tests.e2e.test_fairness_process import db_path, messages, started  # noqa: F401 - fixtures
+from tests.e2e.test_run_process import command_answered, make_group, reply_to, server, sim, wait_for  # noqa: F401 - fixtures
 
 
 def test_a_burst_of_thirty_joins_is_restricted_within_seconds(sim, server, tmp_path, db_path):  # noqa: F811
@@ -45,6 +46,40 @@ def test_a_burst_of_thirty_joins_is_restricted_within_seconds(sim, server, tmp_p
         # twenty), and the bot never meets a 429.
         wait_for(lambda: len([m for m in sim.replies(chat) if "raider" in m.get("text", "").lower()]) >= 20 - sent_before,
                  "the first prompts", bot, timeout=15.0)
+        assert [c for c in sim.calls() if c.error_code == 429] == []
+    finally:
+        bot.kill()
+
+
+def test_a_newcomer_behind_a_flood_is_restricted_prompted_and_let_in_without_waiting_for_it(sim, server, tmp_path, db_path):  # noqa: F811
+    """Forty-five /checkin at once fill the group's flood window for two minutes. A newcomer joining behind them is
+    restricted at once (their join has a lane of its own), their prompt takes the window's next free place (before
+    the answers still waiting) and their right answer lets them in at once — before, all three waited behind the 45
+    answers, the prompt past half of the newcomer's 120 s."""
+    sim.enforce_flood_limits()
+    bot = started(sim, server, tmp_path, "behind")
+    try:
+        chat, owner, admin, alice, bob = make_group(sim)
+        command_answered(sim, bot, owner, "/set screening on", chat)
+        flood = [sim.send((alice, bob, admin)[i % 3], "/checkin", chat) for i in range(45)]
+        wait_for(lambda: len(messages(sim, chat.id)) >= 20, "a full window", bot)
+        newcomer = sim.user("newbie")
+        begun = time.time()
+        sim.join(chat, newcomer)
+        wait_for(lambda: sim.member(chat, newcomer)["status"] == "restricted", "the newcomer restricted", bot, timeout=30.0)
+        assert max(c.at for c in sim.calls("restrictChatMember") if c.ok) - begun < 5.0
+        with pytest.raises(SimError):
+            sim.send(newcomer, "hello?", chat)
+        prompted = lambda: [m for m in sim.replies(chat) if "cap:" in str(m.get("reply_markup"))]  # noqa: E731
+        wait_for(prompted, "the prompt", bot, timeout=90.0)
+        waiting = [m for m in flood if not reply_to(sim, chat, m)]
+        assert len(waiting) >= 20  # it went before the answers still waiting for the window (not after all 45)
+        pressed = time.time()
+        press(sim, db_path, chat, newcomer, good=True)
+        wait_for(lambda: sim.member(chat, newcomer)["status"] == "member", "the newcomer let in", bot, timeout=30.0)
+        assert time.time() - pressed < 5.0  # the press did not wait for the answers either
+        assert sum(1 for m in flood if reply_to(sim, chat, m)) < 45
+        sim.send(newcomer, "hello everyone", chat)  # may write now
         assert [c for c in sim.calls() if c.error_code == 429] == []
     finally:
         bot.kill()
