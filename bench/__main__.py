@@ -25,7 +25,7 @@ from bench import rules_case, storage
 from bench.load import BarePipeline, StickyPipeline, closed_loop, one_at_a_time, open_loop
 from bench.report import fmt, summary_ms, table
 from bench.world import KINDS, World
-from bot.app import tune_gc
+from bot.app import tune_runtime
 
 TARGETS = {"ratio": 0.6, "p99_ms": 20.0, "storage_p99_ms": 5.0, "rss_mb": 200.0, "hold_ms": 50.0}
 
@@ -204,7 +204,7 @@ def main() -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}",
         "world": {"groups": cfg["groups"], "members": cfg["members"]}, "targets": TARGETS,
     }
-    tune_gc()  # as `python -m bot run` does (process-wide: bare PTB in this process has it too)
+    tune_runtime()  # as `python -m bot run` does (process-wide: bare PTB in this process has it too)
     if only & {"P1", "P2", "R"}:
         results.update(asyncio.run(load_phases(cfg, only)))
     if "P3" in only:

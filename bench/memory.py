@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.load import BATCH, BarePipeline, StickyPipeline
 from bench.world import World
-from bot.app import tune_gc
+from bot.app import tune_runtime
 from bot.sim import FakeTelegram
 
 
@@ -51,7 +51,7 @@ async def chat_passes(pipe, world: World, passes: int, date: int) -> list[dict]:
 
 async def main(which: str, groups: int, members: int, passes: int) -> dict:
     if which == "sticky":
-        tune_gc()  # as `python -m bot run` does; bare PTB keeps Python's default
+        tune_runtime()  # as `python -m bot run` does; bare PTB keeps Python's default
     with tempfile.TemporaryDirectory(prefix="sticky-bench-mem-") as tmp:
         if which == "sticky":
             pipe = StickyPipeline(Path(tmp) / "bench.db")

@@ -71,7 +71,7 @@ def setup_logging(config: Config) -> None:
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
-    from bot.app import ALLOWED_UPDATES, build_application, tune_gc
+    from bot.app import ALLOWED_UPDATES, build_application, tune_runtime
     from bot.processor import StartupError
     from bot.receiving import TelegramAnswered
 
@@ -97,7 +97,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         return 2
     try:
         app = build_application(config)
-        tune_gc()
+        tune_runtime()
         if tg.mode == "webhook":
             app.run_webhook(
                 listen=tg.webhook.listen, port=tg.webhook.port, url_path=tg.webhook.url_path,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -121,11 +122,20 @@ def all_commands() -> list:
 # overlapped one of nearly its length. With 1,000 in place of 10, P1 ran with none, the longest hold 19-25 ms
 # (was 177-180). Young cycles are collected as often as before; only long-lived garbage in cycles waits longer.
 GC_THRESHOLDS = (700, 10, 1000)
+# The database's threads (the writer's, the reader's) give up the interpreter lock at every SQLite call and must get it
+# back from the event loop's thread, which hands it over only when it waits or when the waiter has asked for
+# longer than the switch interval (5 ms by default). A transaction of six statements while the loop was busy so held
+# the writer up to 6 x 5 ms and more, and every update waiting for the writer (the inbox's record of each batch, a
+# check-in) waited that long too: P2's tail. At 1 ms each call waits at most about that (`python -m bench.gil`: a
+# 6-statement transaction beside a busy thread, six runs at load 0.5-3: p99 1.6-72 ms at 5 ms, 0.15-13.5 ms at 1 ms).
+SWITCH_INTERVAL = 0.001
 
 
-def tune_gc() -> None:
-    """For a process that runs Sticky (`python -m bot run`, the bench): full collections a hundred times rarer."""
+def tune_runtime() -> None:
+    """For a process that runs Sticky (`python -m bot run`, the bench): full collections a hundred times rarer, and
+    the interpreter lock handed to a waiting database thread within a millisecond."""
     gc.set_threshold(*GC_THRESHOLDS)
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def build_application(
