@@ -1039,4 +1039,20 @@ MIGRATIONS: list[Migration] = [
          WHERE name = 'activator_xp' AND source = 'when message and role = activator then xp +5, cooldown 1d, continue'
         """,
     ),
+    Migration(
+        41,
+        "when a rule with a cooldown (or `once a day`) last fired for a member, stored with what it paid: a restart"
+        " no longer pays the daily activator XP, or any cooled-down reward, a second time",
+        """
+        CREATE TABLE rule_fired (
+            chat_id INTEGER NOT NULL,
+            rule_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            until TEXT NOT NULL,
+            PRIMARY KEY (chat_id, rule_id, user_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX rule_fired_until ON rule_fired(until)
+        """,
+    ),
 ]

@@ -195,6 +195,22 @@ def _stale_events_done(conn: sqlite3.Connection, chat_id: int) -> int:
     return cursor.rowcount
 
 
+async def store_fired(tx: aiosqlite.Connection, chat_id: int, fired: list[tuple[int, int, datetime, datetime]]) -> None:
+    """Inside the transaction that applies a rule decision: when each rule with a cooldown (rule id, member, the
+    event's date, the end of its cooldown) last fired, committed with what it paid, so a restart does not pay it
+    again within its cooldown."""
+    if fired:
+        await tx.executemany(
+            "INSERT INTO rule_fired(chat_id, rule_id, user_id, at, until) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(chat_id, rule_id, user_id) DO UPDATE SET at = max(at, excluded.at), until = max(until, excluded.until)",
+            [(chat_id, rule_id, user_id, iso(at), iso(until)) for rule_id, user_id, at, until in fired])
+
+
+def _stale_fired(conn: sqlite3.Connection, now: str) -> int:
+    """Stored fire times whose cooldown is over, or of rules deleted since."""
+    return conn.execute("DELETE FROM rule_fired WHERE until < ? OR rule_id NOT IN (SELECT id FROM rules)", (now,)).rowcount
+
+
 async def mark_event_done(tx: aiosqlite.Connection, chat_id: int, user_id: int, event_key: str, now: datetime) -> bool:
     """Inside the transaction that applies a rule decision: False if this member's event was applied already."""
     cursor = await tx.execute(
@@ -428,6 +444,17 @@ class RulesRepo:
     async def prune_events_done(self, chat_id: int) -> int:
         """The group's once-only marks that can never matter again, deleted; how many."""
         return await self.db.write(_stale_events_done, chat_id)
+
+    async def prune_fired(self, now: datetime) -> int:
+        """Every group's stored fire times whose cooldown is over (or whose rule is gone), deleted; how many."""
+        return await self.db.write(_stale_fired, iso(now))
+
+    async def fired(self, chat_id: int, now: datetime) -> list[tuple[int, int, datetime]]:
+        """When the group's rules last fired for each member (rule id, member, when), for the cooldowns still
+        running at `now`: store_fired's."""
+        rows = await self.db.fetchall(
+            "SELECT rule_id, user_id, at FROM rule_fired WHERE chat_id = ? AND until >= ?", (chat_id, iso(now)))
+        return [(r[0], r[1], from_iso(r[2])) for r in rows]
 
     async def prune_join_marks(self, before: datetime) -> int:
         """Delete join events' once-marks (event key `join:…`, and their dry-run twins `dry:join:…`) written before

@@ -34,7 +34,7 @@ from storage.points import PointsRepo
 from storage.roles import set_community_role_in
 from storage.rules import (
     FactsRow, NewLogEntry, RulesRepo, StoredRule, add_violation, clear_violations, insert_log, mark_event_done,
-    recent_violations,
+    recent_violations, store_fired,
 )
 
 # Called with the effects of a rule before it is written or switched on (the admin's own rights checked: RulesService
@@ -117,6 +117,12 @@ def _stored_to_rule(row: StoredRule) -> Rule | None:
 Announcer = Callable[[Event, "Verdict", str], Awaitable[None]]
 
 
+def cooldown_reach(rule: Rule) -> timedelta:
+    """How long after firing a rule's stored fire time can still stop it: its cooldown, or for `once a day` the rest
+    of the event's calendar day in any time zone (two days covers every zone)."""
+    return timedelta(days=2) if rule.daily else (rule.cooldown or timedelta(0))
+
+
 class RulesService:
     def __init__(self, db: Database, repo: RulesRepo, moderation: ModerationService, groups: GroupService,
                  members: MemberRepo, ledger: LedgerRepo, tiers: tuple[Tier, ...], config: RulesConfig, clock: Clock,
@@ -166,6 +172,12 @@ class RulesService:
             any(c.key in ROLE_CONDITIONS for r in enabled for c in r.conditions),
             any(c.key == "time" for r in rules for c in r.conditions),
         )
+        if any(r.cooldown or r.daily for r in enabled):
+            # What the cooldowns allow survives a restart: the fire times stored with what the rules paid (apply).
+            fired = self.window(chat_id).fired
+            for rule_id, user_id, at in await self.repo.fired(chat_id, self.clock.now()):
+                if fired.get((rule_id, user_id)) is None or fired[(rule_id, user_id)] < at:
+                    fired[(rule_id, user_id)] = at
         self._cache[chat_id] = loaded
         await self._arm_inactivity(chat_id, loaded)
         return loaded
@@ -672,6 +684,8 @@ class RulesService:
                 if once and not await mark_event_done(tx, chat, user, event_key(event), now):
                     return Verdict(decision)  # applied already (a pass run again): nothing again, not even a reply
                 await self._write(tx, event, effects, facts, verdict, out, now, limit, mode, escalations, 0)
+                await store_fired(tx, chat, [(r.id, user, event.date, event.date + cooldown_reach(r))
+                                             for r in decision.fired if r.cooldown or r.daily])
         else:
             for f in effects:
                 self._note(f.rule, f.effect, facts, verdict)
@@ -913,7 +927,8 @@ class RulesService:
     async def prune_marks(self) -> int:
         """Forget join rules' once-marks older than JOIN_MARKS_KEPT, in every group (an inactivity mark goes in its
         group's pass, once it cannot matter: _stale_events_done). Returns how many were forgotten."""
-        return await self.repo.prune_join_marks(self.clock.now() - JOIN_MARKS_KEPT)
+        now = self.clock.now()
+        return await self.repo.prune_join_marks(now - JOIN_MARKS_KEPT) + await self.repo.prune_fired(now)
 
     async def sweep_inactive(self, chat_id: int, since: datetime | None) -> int:
         """One daily pass (claimed deferred work): every member who crossed an inactivity threshold since the last

@@ -714,3 +714,39 @@ async def test_a_blocklist_word_full_of_wildcards_cannot_stall_the_bot(pg, group
     assert deleted(pg, spam) and len(await pg.services.moderation.warns(g.chat.id, g.bob.id)) == 1
     assert await pg.services.moderation.warns(g.chat.id, g.alice.id) == []
     assert "Alice checked in" in pg.sim.replies(other.chat)[-1]["text"]
+
+
+async def test_a_restart_does_not_pay_a_daily_or_cooled_down_reward_again(pg, group):
+    """What a rule's cooldown (or `once a day`) allows is kept with the reward it paid: a restart (a deploy, a crash)
+    in the middle of the day paid every activator's daily XP a second time. A rule that only replies keeps its
+    cooldown in memory (nothing is counted by a second reply)."""
+    from tests.handlers.test_rule_effects import add, rule_rows
+
+    g = group
+    await say(pg, g.owner, "/setrole @alice activator", g.chat)
+    await add(pg, g, 'when message and words "thanks" then points +2, cooldown 1h')
+    pg.sim.send(g.alice, "morning!", g.chat)
+    pg.sim.send(g.bob, "thanks for the tea", g.chat)
+    await pg.settle()
+    assert await rule_rows(pg, g, g.alice) == [("xp", 5)]
+    assert await rule_rows(pg, g, g.bob) == [("points", 2)]
+    await pg.restart()
+    pg.clock.advance(minutes=10)
+    pg.sim.send(g.alice, "back again", g.chat)
+    pg.sim.send(g.bob, "thanks again", g.chat)
+    await pg.settle()
+    assert await rule_rows(pg, g, g.alice) == [("xp", 5)]  # before: [("xp", 5), ("xp", 5)]
+    assert await rule_rows(pg, g, g.bob) == [("points", 2)]
+    pg.clock.advance(hours=1)
+    pg.sim.send(g.bob, "thanks, an hour later", g.chat)
+    await pg.settle()
+    assert await rule_rows(pg, g, g.bob) == [("points", 2), ("points", 2)]  # the cooldown over: it pays again
+    # The hourly pruning forgets a fire time once its cooldown is over, and those of a rule deleted.
+    stored = "SELECT COUNT(*) FROM rule_fired WHERE chat_id = ?"
+    assert await pg.services.db.fetchval(stored, (g.chat.id,)) == 2  # alice's day, bob's hour
+    await say(pg, g.admin, f"/rule del {len((await pg.services.rules.load(g.chat.id)).rows)}", g.chat)
+    await pg.services.rules.prune_marks()
+    assert await pg.services.db.fetchval(stored, (g.chat.id,)) == 1
+    pg.clock.advance(days=2, seconds=1)
+    await pg.services.rules.prune_marks()
+    assert await pg.services.db.fetchval(stored, (g.chat.id,)) == 0
