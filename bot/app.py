@@ -149,7 +149,7 @@ def build_application(
     inbox = InboxService(InboxRepo(db, clock.now), clock)
     activity = ActivityBuffer(ActivityRepo(db))
     inbox.repo.add_rider(activity)  # a message's counts commit with its update's handled mark
-    processor = ChatUpdateProcessor(door_presses=(funnel.CAPTCHA_PRESS,))
+    processor = ChatUpdateProcessor(door_presses=(funnel.CAPTCHA_PRESS,), door_commands=funnel.decides_the_door)
     builder = (
         ApplicationBuilder()
         .application_class(StickyApplication)
@@ -229,7 +229,7 @@ def build_application(
     inbox.add_with_batch(s.members.with_batch)
     actions.on_protected = s.members.refresh_admins  # "user is an administrator": a promotion we missed
     s.members.rule_events = s.points.rule_events = s.funnel.rule_events = rules_service.feed
-    rules_service.announcer = rules.announcer(s)
+    rules_service.announcer = rules.announcer(s, app.create_task)
     s.members.changed = s.roles.changed = rules_service.forget_member  # the rules' member cache hears every change
     commands = all_commands()
     app.bot_data.commands = commands

@@ -26,12 +26,12 @@ _UNBOUNDED = 1 << 30
 
 
 class _Place:
-    """One of the processor's places, held by the update running in `task`."""
+    """One of the processor's places, held by the update running in `task` (in its chat's door lane, or not)."""
 
-    __slots__ = ("slots", "held", "task")
+    __slots__ = ("slots", "held", "task", "door")
 
-    def __init__(self, slots: asyncio.Semaphore) -> None:
-        self.slots, self.held, self.task = slots, False, None
+    def __init__(self, slots: asyncio.Semaphore, door: bool = False) -> None:
+        self.slots, self.held, self.task, self.door = slots, False, None, door
 
 
 _PLACE: ContextVar[_Place | None] = ContextVar("sticky_processor_place", default=None)
@@ -56,16 +56,20 @@ async def slot_released() -> AsyncIterator[None]:
         place.held = True
 
 
-def at_the_door(update: object, presses: tuple[str, ...] = ()) -> bool:
-    """A join, a leave, a join request, a change of the bot's own status, or a press of a button whose data starts
-    with one of `presses` (the captcha's): the chat's door lane."""
+def at_the_door(update: object, presses: tuple[str, ...] = (), commands: Callable[[str], bool] | None = None) -> bool:
+    """A join, a leave, a join request, a change of the bot's own status, a press of a button whose data starts
+    with one of `presses` (the captcha's), or a command that decides how the next joins are met (`commands`, given
+    the text: /set screening on): the chat's door lane."""
     if not isinstance(update, Update):
         return False
     if update.chat_member is not None or update.my_chat_member is not None or update.chat_join_request is not None:
         return True
     message = update.message
     if message is not None:
-        return bool(message.new_chat_members) or message.left_chat_member is not None
+        if message.new_chat_members or message.left_chat_member is not None:
+            return True
+        text = message.text
+        return commands is not None and text is not None and text.startswith("/") and commands(text)
     query = update.callback_query
     return bool(presses) and query is not None and query.data is not None and query.data.startswith(presses)
 
@@ -77,6 +81,14 @@ class _Lanes:
 
     def __init__(self) -> None:
         self.talk, self.door, self.users = asyncio.Lock(), asyncio.Lock(), 0
+
+
+def in_the_door() -> bool:
+    """Whether the update being handled (or a task it started) came through its chat's door lane: what it sends to
+    the group must not wait for the group's flood window in the lane (a raid's joins would wait behind it), so it
+    goes out from a task of its own (handlers.base.reply, the rules' announcements, the funnel's welcome)."""
+    place = _PLACE.get()
+    return place is not None and place.door
 
 
 def chat_key(update: object) -> int | None:
@@ -92,11 +104,12 @@ def chat_key(update: object) -> int | None:
 
 
 class ChatUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, concurrent_chats: int = 16, stop_grace: float = 5.0, door_presses: tuple[str, ...] = ()) -> None:
+    def __init__(self, concurrent_chats: int = 16, stop_grace: float = 5.0, door_presses: tuple[str, ...] = (),
+                 door_commands: Callable[[str], bool] | None = None) -> None:
         super().__init__(max_concurrent_updates=_UNBOUNDED)
         self.concurrent_chats = concurrent_chats
         self.stop_grace = stop_grace
-        self.door_presses = door_presses
+        self.door_presses, self.door_commands = door_presses, door_commands
         # Told when an update's handling ended (the inbox marks it handled); not told when it was cut short.
         self.on_finished: Callable[[object], None] | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -125,9 +138,9 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
         # asyncio.Lock wakes its waiters first come, first served: each lane keeps the chat's order. Nothing that holds
         # the door's turn ever waits for the talk's, so neither lane can hold the other up for good.
         try:
-            if at_the_door(update, self.door_presses):
+            if at_the_door(update, self.door_presses, self.door_commands):
                 async with lanes.door:
-                    await self._run(update, coroutine)
+                    await self._run(update, coroutine, door=True)
             else:
                 async with lanes.door:  # the door's updates that came before this one go first
                     pass
@@ -138,9 +151,9 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
             if lanes.users == 0:
                 del self._chats[key]
 
-    async def _run(self, update: object, coroutine: Awaitable[Any]) -> None:
+    async def _run(self, update: object, coroutine: Awaitable[Any], door: bool = False) -> None:
         assert self._slots is not None, "the processor was not initialized"
-        place = _Place(self._slots)
+        place = _Place(self._slots, door)
         await self._slots.acquire()
         place.held = True
         try:

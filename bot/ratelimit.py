@@ -58,7 +58,7 @@ class _Turn:
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self.release()  # handed the turn, then cancelled before using it: the next one has it
-            else:
+            elif waiter in queue:  # a release() in the same step may have passed over it already
                 queue.remove(waiter)
             raise
 

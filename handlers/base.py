@@ -14,7 +14,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.context import BotContext
-from bot.processor import slot_released
+from bot.processor import in_the_door, slot_released
 from bot.domain.errors import (
     AnonymousAdminError, BotActorError, ChannelActorError, ConnectError, GroupOnlyError, LookupNotAllowedError, MissingRightError,
     PrivateOnlyError, TargetError, UsageError, UserError,
@@ -250,18 +250,26 @@ async def reply(update: Update, context: BotContext, text: str, *, transient: bo
             away.chat_id, text, reply_markup=None if _acts_in_place(markup) and not remote_buttons else markup,
             reply_parameters=ReplyParameters(away.message_id, allow_sending_without_reply=True),
         ))
-    # Best effort: the action it reports is done, and a reply that could not be sent does not make it an error.
-    sent = await best_effort(f"reply in {chat.id}", lambda: context.bot.send_message(
-        chat.id, text, reply_markup=markup,
-        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True) if message else None,
-    ))
-    if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
-        settings = await context.services.groups.settings(chat.id)
-        if transient and settings.transient_seconds and sent is not None:
-            await delete_later(context, chat.id, sent.message_id, settings.transient_seconds)
-        if settings.delete_commands and message is not None and message.text and message.text.startswith("/"):
-            await delete_quietly(context, chat.id, message.message_id)
-    return sent
+    async def send() -> Message | None:
+        # Best effort: the action it reports is done, and a reply that could not be sent does not make it an error.
+        sent = await best_effort(f"reply in {chat.id}", lambda: context.bot.send_message(
+            chat.id, text, reply_markup=markup,
+            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True) if message else None,
+        ))
+        if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+            settings = await context.services.groups.settings(chat.id)
+            if transient and settings.transient_seconds and sent is not None:
+                await delete_later(context, chat.id, sent.message_id, settings.transient_seconds)
+            if settings.delete_commands and message is not None and message.text and message.text.startswith("/"):
+                await delete_quietly(context, chat.id, message.message_id)
+        return sent
+
+    if in_the_door() and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+        # A command that decides the door (/set screening on) answers from a task: its answer may wait for the
+        # group's flood window, and the joins behind it in the door lane must not.
+        context.application.create_task(send(), update=update, name=f"reply:{chat.id}")
+        return None
+    return await send()
 
 
 async def delete_quietly(context: BotContext, chat_id: int, message_id: int, *, transient_raises: bool = False) -> bool:

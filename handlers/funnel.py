@@ -37,6 +37,15 @@ GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
 # with the joins: an answer is never held up behind a flood of the group's messages until its deadline passes.
 CAPTCHA_PRESS = "cap:"
 CAPTCHA_PATTERN = rf"^{CAPTCHA_PRESS}\d+:\d+$"
+# The settings that decide how the next joins are met: /set of one of these, and /setcaptcha, go through the door
+# lane too, so a join after them is met as they say even when the group's messages wait behind a flood.
+DOOR_SETTINGS = frozenset({"screening", "captcha_mode", "captcha_timeout", "welcome", "greet"})
+
+
+def decides_the_door(text: str) -> bool:
+    words = text.split(maxsplit=2)
+    command = words[0].split("@", 1)[0].lower()
+    return command == "/setcaptcha" or (command == "/set" and len(words) > 1 and words[1].lower() in DOOR_SETTINGS)
 
 
 async def _tr(context: BotContext, chat_id: int):
@@ -98,8 +107,10 @@ async def _settled(context: BotContext, chat_id: int, done: Attempt) -> bool:
     if done.refused and lacks_standing(done):
         if isinstance(done.error, BadRequest) and context.services.funnel.tell_missing_right(chat_id):
             _ = await _tr(context, chat_id)
-            await best_effort(f"missing right notice in {chat_id}",
-                              lambda: context.bot.send_message(chat_id, texts.screening_right_missing(_)))
+            # From a task, as every group post of the door lane: it may wait for the group's flood window.
+            context.application.create_task(best_effort(
+                f"missing right notice in {chat_id}", lambda: context.bot.send_message(chat_id, texts.screening_right_missing(_))),
+                name=f"missing-right:{chat_id}")
         return False
     return done.refused
 
@@ -127,10 +138,16 @@ async def _edit_or_send(context: BotContext, check: Check, text: str) -> None:
     except TimedOut as exc:  # the edit may well have been made: a second message would say it twice
         log.info("no answer to the outcome edit for %s (sent once, not again): %s", check.user_id, exc)
     except TelegramError:
-        try:
-            await context.bot.send_message(check.prompt_chat_id, text)
-        except TelegramError as exc:  # the join request's window to write to them has closed
-            log.info("could not tell %s the outcome: %s", check.user_id, exc)
+        async def tell() -> None:
+            try:
+                await context.bot.send_message(check.prompt_chat_id, text)
+            except TelegramError as exc:  # the join request's window to write to them has closed
+                log.info("could not tell %s the outcome: %s", check.user_id, exc)
+
+        if check.prompt_chat_id < 0:  # in the group: from a task, as every group post of the door lane
+            context.application.create_task(tell(), name=f"captcha-outcome:{check.id}")
+        else:  # in private (a join request's): told before the request is approved, which lets them in
+            await tell()
 
 
 PERMISSIONS = tuple(p for p in inspect.signature(ChatPermissions).parameters if p != "api_kwargs")
@@ -275,7 +292,11 @@ async def finish_pass(context: BotContext, check: Check, retry: bool = False) ->
     # Done before the welcome: a crash between the two loses a welcome rather than sending it twice.
     await s.funnel.action_done(check, "pass")
     user = await s.members.user(check.user_id)
-    await send_welcome(context, check.chat_id, user.display if user else str(check.user_id), group.title if group else "")
+    # From a task, as at a join without screening: the welcome may wait for the group's flood window, and the
+    # presses and joins behind this one in the door lane must not (in a raid, right answers were removed late).
+    context.application.create_task(
+        send_welcome(context, check.chat_id, user.display if user else str(check.user_id), group.title if group else ""),
+        name=f"welcome:{check.chat_id}:{check.user_id}")
     log.info("%s passed the %s check in %s", check.user_id, check.mode, check.chat_id)
 
 

@@ -12,6 +12,7 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
+from bot.processor import in_the_door
 from bot.services.actions import Action
 from bot.domain.errors import UsageError, UserError
 from bot.domain.roles import Role
@@ -187,12 +188,20 @@ def _stays(verdict: Verdict | None) -> bool | None:
     return not verdict.deleted
 
 
-def announcer(services) -> Callable[[Event, Verdict, str], Awaitable[None]]:
+def announcer(services, spawn: Callable[..., object] | None = None) -> Callable[[Event, Verdict, str], Awaitable[None]]:
     """What a verdict says outside a reply to a message, after its commit: the rule's replies and warns for events
     that are not messages (a check-in, a join, a tier reached…) as group posts through the outbox, and the notice
-    to the group's admins (private, to those who started Sticky and did not opt out)."""
+    to the group's admins (private, to those who started Sticky and did not opt out). In the chat's door lane (a
+    join's rules) it says it from a task (`spawn`: the application's create_task): a `when join then reply` rule's
+    post may wait for the group's flood window, and the join's screening, and the joins behind it, must not."""
 
     async def announce(event: Event, verdict: Verdict, what: str) -> None:
+        if spawn is not None and in_the_door():
+            spawn(say(event, verdict, what), name=f"rule-{what}:{event.chat_id}:{event.user_id}")
+            return
+        await say(event, verdict, what)
+
+    async def say(event: Event, verdict: Verdict, what: str) -> None:
         s = services
         settings = await s.groups.settings(event.chat_id)
         tr = translator(settings.language)

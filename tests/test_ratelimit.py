@@ -154,3 +154,47 @@ async def test_a_send_marked_ahead_goes_before_the_chats_waiting_sends(vt):
     assert [n for n in order if n != 99] == list(range(45))
     assert dict((n, t) for _, n, t in sent)[99] == 60.0
     assert max_in_window([t for *_, t in sent], 60.0) == 20
+
+
+async def test_a_waiter_cancelled_as_the_turn_passes_over_it_comes_out_cancelled():
+    """A stop cancels a waiter for a chat's send turn and, in the same step, the holder lets the turn go (passing
+    over the cancelled waiter): the waiter's own clean-up raised ValueError, which PTB took for a handler's error
+    (a traceback, the update's later handlers run, and the update marked handled instead of cut short)."""
+    from bot.ratelimit import _Turn
+
+    turn = _Turn()
+    await turn.acquire()
+    waiter = asyncio.ensure_future(turn.acquire())
+    await asyncio.sleep(0)
+    waiter.cancel()
+    turn.release()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert not turn.locked()
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+async def test_a_stop_cuts_short_two_updates_sharing_a_send_turn_cleanly(reverse):
+    from bot.processor import ChatUpdateProcessor
+    from tests.test_processor import update
+
+    processor = ChatUpdateProcessor(concurrent_chats=4, stop_grace=0.05)
+    await processor.initialize()
+    lim = FloodLimiter(group_max=1, group_period=3600.0)
+
+    async def callback():
+        return {"ok": True}
+
+    await lim.process_request(callback, (), {}, "sendMessage", {"chat_id": -900}, None)  # the window is full for an hour
+
+    async def log_to_channel():
+        await lim.process_request(callback, (), {}, "sendMessage", {"chat_id": -900}, None)
+
+    tasks = [asyncio.create_task(processor.process_update(update(n, -n), log_to_channel())) for n in (1, 2)]
+    await asyncio.sleep(0.01)
+    if reverse:  # both orders the processor may cancel them in
+        processor._running = set(reversed(list(processor._running)))
+    processor.begin_stop()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results), results
+    assert processor.cut_short == 2
