@@ -1,9 +1,10 @@
 """Fair concurrency: one chat's updates one after another in the order they came, different chats side by side,
 so a flood, a slow command or a rate-limited burst in one group never delays another. Within a chat, who comes in
-and goes out (joins, leaves, join requests, the bot's own status, captcha presses: the door) has a lane of its own
-that never waits for the chat's messages, so a newcomer is screened at once even behind a flood of answers waiting
-for the group's flood window; a message waits for the door's updates that came before it (a newcomer's first
-message is judged after their join). Stopping is quick: what has not started stays in the inbox for the next start,
+and goes out (joins, leaves, join requests, the bot's own status, captcha presses, and the commands that decide how
+joins are met: the door) has a lane of its own that never waits for the chat's messages, so a newcomer is screened
+at once even behind a flood of answers waiting for the group's flood window (what the door posts goes out from
+tasks: in_the_door); a message waits for the door's updates that came before it (a newcomer's first message is
+judged after their join). Stopping is quick: what has not started stays in the inbox for the next start,
 what runs gets a short grace."""
 from __future__ import annotations
 
