@@ -96,8 +96,9 @@ FLUSH_CHUNK = 250
 RIDE_CHUNK = 100
 # Updates whose chat XP (and so their handled marks, and their message counts riding with them) may wait in memory
 # for the next flush: beyond, they are written at once, in the flush's own chunks, whatever the flush interval. About
-# 400 bytes an update held (its XP, its counts, its mark): this bounds that at about 10 MB under any burst.
-HELD_MAX = 25_000
+# 650 bytes an update held by tracemalloc (its XP, its counts, its mark, its date, its uncommitted count, not the 400
+# once thought): this bounds that at about 6.5 MB under any burst (25,000 held were about 16 MB of P4's peak).
+HELD_MAX = 10_000
 
 # The yearly decay is booked on the group's 1 January; a bot that was down then books it within this many days.
 DECAY_CATCH_UP_DAYS = 7
