@@ -127,7 +127,9 @@ class PointsService:
         # Chat XP is the hot path: cooldowns and pending XP stay in memory and are written in batches.
         # member_key -> the last award's POSIX time: a float (24 B) and a packed key (40 B), not a datetime (48 B) under
         # a tuple (56 B), for each member who earned within the cooldown.
+        # Members whose messages came in the same second share one float (Telegram's dates are whole seconds).
         self._last_xp: dict[int | tuple[int, int], float] = {}
+        self._stamp = 0.0  # the last award time stored in _last_xp: the same time stores this very object
         self._pending_xp: dict[tuple[int, int], int] = defaultdict(int)  # XP in the batch, tied to no update
         self._pending_at: dict[tuple[int, int], datetime] = {}  # the last award in the batch (wallets.chat_xp_at)
         self._held: dict[int, tuple[int, int, int, datetime]] = {}  # update id -> (chat, user, xp, at): rides with its mark
@@ -353,7 +355,10 @@ class PointsService:
         rules = ChatXpRules(xp, self.config.chat_xp.cooldown_seconds, self.config.chat_xp.min_length)
         last = self._last_xp.get(cooling)
         if chat_xp_due(None if last is None else datetime.fromtimestamp(last, timezone.utc), at, rules, message_length=length):
-            self._last_xp[cooling] = at.timestamp()
+            stamp = at.timestamp()
+            if stamp != self._stamp:
+                self._stamp = stamp
+            self._last_xp[cooling] = self._stamp
             # A campaign window (member day) multiplies chat XP too; read only for a message that earns XP.
             earned = round(xp * await self.campaign_multiplier(chat_id, at))
             if earned <= 0:
