@@ -12,7 +12,6 @@ from bot.domain.errors import TargetError
 from bot.domain.roles import Actor, Role, role_from, tg_role_from_status
 from bot.domain.rules import Event as RuleEvent, RuleEvents
 from bot.ports import TelegramPort
-from bot.services.activity import member_key
 from bot.services.inbox import WithBatch
 from storage.groups import GroupRepo
 from storage.members import Member, MemberRepo, UserInfo
@@ -32,6 +31,19 @@ def user_id_arg(arg: str) -> int | None:
 
 
 _MISSING = object()
+_BITS = 2**60 - 1  # an int below 2**60 is 32 bytes; a member_key (about 2**94) or a hash (2**63) is 48
+
+
+def _seen_key(chat_id: int, user_id: int) -> int:
+    """Where MemberService._seen keeps a (chat, user): a 60-bit digest, not the exact member_key (two 32-byte ints an
+    entry instead of two of 48: at 100,000 members that is 3 MB, twice over while both generations are full). Two
+    members sharing one only costs a write: the other's entry does not match their name's digest (a 2**-60 chance)."""
+    return hash((chat_id, user_id)) & _BITS
+
+
+def _digest(info: UserInfo) -> int:
+    """What MemberService._seen keeps of what was stored (names, username, language)."""
+    return hash(info) & _BITS
 
 
 class _Lru:
@@ -136,7 +148,8 @@ class MemberService:
         self.rule_events: RuleEvents | None = None  # the rules engine hears joins (bot/app.py sets it)
         self.changed: Callable[[int, int | None], None] | None = None  # a status or admin flag changed (None: anyone's)
         # Who we already stored with which name: a message from a known member costs no write. What is kept is the
-        # hash of what was stored (names, username, language), not the UserInfo and its strings: one int a member.
+        # hash of what was stored (names, username, language), not the UserInfo and its strings: one int a member,
+        # under a digest of (chat, user) (_seen_key).
         self._seen: _Lru = _Lru(200_000)
         self._languages: _Lru = _Lru(50_000)  # user id -> the private language they chose (None: none)
         # Whether a group is registered (its row exists): a sighting that comes with a received batch needs it.
@@ -155,8 +168,8 @@ class MemberService:
         arrives instead of in its turn. A change of the member that is handled before the message (a leave, a join:
         status_changed) forgets the sighting, so the message's own turn writes it again, after that change, as
         before."""
-        sightings: list[tuple[int, int | tuple[int, int], int, tuple]] = []
-        channels: list[tuple[int, int | tuple[int, int], int, UserInfo]] = []  # channels posting: their names
+        sightings: list[tuple[int, int, int, tuple]] = []
+        channels: list[tuple[int, int, int, UserInfo]] = []  # channels posting: their names
         now = self.clock.now()
         for update in updates:
             seen = _sighting(update.get("message"))
@@ -164,12 +177,12 @@ class MemberService:
                 posted = _channel_sighting(update.get("message"))
                 if posted is not None:
                     chat_id, channel = posted
-                    key, stored = member_key(chat_id, channel.user_id), hash(channel)
+                    key, stored = _seen_key(chat_id, channel.user_id), _digest(channel)
                     if self._seen.get(key) != stored and self.registered(chat_id):
                         channels.append((update["update_id"], key, stored, channel))
                 continue
             chat_id, user, said_at = seen
-            key, stored = member_key(chat_id, user.user_id), hash(user)
+            key, stored = _seen_key(chat_id, user.user_id), _digest(user)
             if self._seen.get(key) == stored or not self.registered(chat_id):
                 continue
             sightings.append((update["update_id"], key, stored, (chat_id, user, now, said_at)))
@@ -245,7 +258,7 @@ class MemberService:
         return await self.members.has_started(user_id)
 
     async def seen(self, chat_id: int, user: UserInfo, said_at: datetime | None = None) -> None:
-        key, stored = member_key(chat_id, user.user_id), hash(user)
+        key, stored = _seen_key(chat_id, user.user_id), _digest(user)
         if self._seen.get(key) == stored:
             return
         await self.members.seen(chat_id, user, self.clock.now(), said_at)
@@ -254,7 +267,7 @@ class MemberService:
     async def channel_seen(self, chat_id: int, channel: UserInfo) -> None:
         """A channel posted in the group: its title and @username remembered (a write only when they are new to this
         process or changed; a received batch wrote them already, with_batch)."""
-        key, stored = member_key(chat_id, channel.user_id), hash(channel)
+        key, stored = _seen_key(chat_id, channel.user_id), _digest(channel)
         if self._seen.get(key) == stored:
             return
         await self.members.remember(channel, self.clock.now())
@@ -274,7 +287,7 @@ class MemberService:
         self._languages.put(user_id, language)
 
     async def started(self, user: UserInfo) -> None:
-        key, stored = member_key(0, user.user_id), hash(user)
+        key, stored = _seen_key(0, user.user_id), _digest(user)
         if self._seen.get(key) == stored:
             return
         await self.members.mark_started(user, self.clock.now())
@@ -298,7 +311,7 @@ class MemberService:
         fresh = await self.members.record_status(
             chat_id, user, new_status, new_tg, self.clock.now(), event=event, invite_link=invite_link, update_id=update_id,
         ) is not None
-        self._seen.pop(member_key(chat_id, user.user_id), None)
+        self._seen.pop(_seen_key(chat_id, user.user_id), None)
         self._admin_changed(chat_id, user, new_tg)
         if self.changed is not None:
             self.changed(chat_id, user.user_id)
@@ -329,7 +342,7 @@ class MemberService:
         if self.changed is not None:
             self.changed(chat_id, None)
         for user_id, change, role in changes:
-            self._seen.pop(member_key(chat_id, user_id), None)
+            self._seen.pop(_seen_key(chat_id, user_id), None)
             log.info("admin list of %s: %s %s %s (missed update)", chat_id, user_id, change, role)
         return changes
 
