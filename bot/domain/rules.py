@@ -12,6 +12,7 @@ from array import array
 import functools
 import operator
 import re
+import struct
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -247,19 +248,21 @@ def compile_lists(lists: dict[str, tuple[str, ...]]) -> CompiledLists:
 
 
 _US = timedelta(microseconds=1)
+_PAIR = struct.Struct("qq")  # one message in Window.by_member: at (us), text key; native, as memoryview.cast("q") reads
 
 
 class Window:
     """Flood and duplicate windows of one chat, in memory, by the messages' own dates (a backlog delivered at once is
     not a flood). Only new messages are recorded: an edit is never counted again. Also per-rule cooldowns.
 
-    Kept small, since every member who spoke recently has an entry: per member one flat array of 64-bit ints,
-    timestamp, text key, timestamp, text key, … — microseconds since the epoch and the hash of the normalised text
-    (0 for none), about 100 B a member who said two things; not a list of a float and an int object per message
+    Kept small, since every member who spoke recently has an entry: per member one bytes object of native 64-bit
+    ints, timestamp, text key, timestamp, text key, … — microseconds since the epoch and the hash of the normalised
+    text (0 for none), 80 B a member who said two things (64 for one; an array of them was 96: its object and its
+    buffer are two allocations), replaced whole at each message; not a list of a float and an int object per message
     (about 230 B), a (timestamp, key) tuple per message (56 B more each), nor a 50-slot deque of datetimes and
     strings (about 1 KB a member) — and a member whose last message is older than `horizon` before the newest one is
     dropped now and then (no flood or duplicate condition looks further back than the group's longest window).
-    The group's own last GROUP_KEPT message times (groupflood) are one flat array of floats too, 8 B a message and
+    The group's own last GROUP_KEPT message times (groupflood) are one flat array of floats, 8 B a message and
     trimmed in one move each GROUP_KEPT records, not a deque of float objects (32 B a message)."""
 
     PRUNE_EVERY = 4096  # records between two passes over the members
@@ -268,7 +271,7 @@ class Window:
     def __init__(self, horizon: timedelta = timedelta(minutes=10), per_member: int = 50) -> None:
         self.horizon = horizon
         self.per_member = per_member
-        self.by_member: dict[int, array[int]] = {}  # [at (us), key, at, key, …], oldest first
+        self.by_member: dict[int, bytes] = {}  # [at (us), key, at, key, …] packed (_PAIR), oldest first
         self.group: array[float] = array("d")  # the group's message times, oldest first; the last GROUP_KEPT count
         self._newest = float("-inf")
         self._records = 0
@@ -287,13 +290,14 @@ class Window:
 
     def record(self, user_id: int, date: datetime, text: str) -> None:
         at = date.timestamp()
+        pair = _PAIR.pack(round(at * 1_000_000), self._key(text))  # exact: a timestamp's microseconds fit a float's 53 bits until 2255
         kept = self.by_member.get(user_id)
         if kept is None:
-            kept = self.by_member[user_id] = array("q")
-        kept.append(round(at * 1_000_000))  # exact: a timestamp's microseconds fit a float's 53 bits until 2255
-        kept.append(self._key(text))
-        if len(kept) > 2 * self.per_member:
-            del kept[:2]
+            self.by_member[user_id] = pair
+        elif len(kept) < _PAIR.size * self.per_member:
+            self.by_member[user_id] = kept + pair
+        else:  # the oldest goes
+            self.by_member[user_id] = kept[_PAIR.size:] + pair
         self.group.append(at)
         if len(self.group) >= 2 * self.GROUP_KEPT:
             del self.group[: -self.GROUP_KEPT]
@@ -306,7 +310,7 @@ class Window:
     def prune(self) -> None:
         """Forget members whose last message is older than the horizon before the newest message recorded."""
         since = round(self._newest * 1_000_000) - self.horizon // _US
-        for user_id in [u for u, kept in self.by_member.items() if kept[-2] < since]:
+        for user_id in [u for u, kept in self.by_member.items() if _PAIR.unpack_from(kept, len(kept) - _PAIR.size)[0] < since]:
             del self.by_member[user_id]
 
     def count(self, user_id: int | None, date: datetime, within: timedelta) -> int:
@@ -316,19 +320,19 @@ class Window:
             return sum(1 for d in self.group[-self.GROUP_KEPT:] if since < d <= at)
         at = round(at * 1_000_000)
         since = at - within // _US
-        return sum(1 for d in self.by_member.get(user_id, ())[::2] if since < d <= at)
+        return sum(1 for d in memoryview(self.by_member.get(user_id, b"")).cast("q")[::2] if since < d <= at)
 
     def duplicates(self, user_id: int, date: datetime, text: str, within: timedelta) -> int:
         at = round(date.timestamp() * 1_000_000)
         since, key = at - within // _US, self._key(text)
         if not key:
             return 0
-        kept = self.by_member.get(user_id, ())
+        kept = memoryview(self.by_member.get(user_id, b"")).cast("q")
         return sum(1 for d, t in zip(kept[::2], kept[1::2]) if since < d <= at and t == key)
 
     def messages(self, user_id: int) -> int:
         """How many of the member's messages are kept (at most per_member)."""
-        return len(self.by_member.get(user_id, ())) // 2
+        return len(self.by_member.get(user_id, b"")) // _PAIR.size
 
     def forget(self, user_id: int) -> None:
         self.by_member.pop(user_id, None)
@@ -338,7 +342,7 @@ class Window:
         test to record into and judge against: the live window is left as it is."""
         copy = Window(self.horizon, self.per_member)
         if user_id in self.by_member:
-            copy.by_member[user_id] = array("q", self.by_member[user_id])
+            copy.by_member[user_id] = self.by_member[user_id]  # bytes: recording replaces it, the live one stays
         copy.group = array("d", self.group)
         copy._newest = self._newest
         copy._records = 1  # never a prune in a copy
