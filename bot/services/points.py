@@ -29,7 +29,7 @@ from bot.domain.rules import Event as RuleEvent, RuleEvents
 from bot.domain.points import (
     AlreadyCheckedInError, Currency, InsufficientPointsError, InvalidAmountError, Reason, check_adjust, ledger_key, parse_amount,
 )
-from bot.services.activity import follow_moves, member_key, member_of, one
+from bot.services.activity import follow_moves, one
 from bot.services.groups import GroupService
 from storage.db import CommitRows, Database, iso
 from storage.inbox import HANDLING, InboxRepo
@@ -125,10 +125,11 @@ class PointsService:
         self.tiers: tuple[Tier, ...] = tuple(Tier(t.key, t.min_xp, t.points_multiplier, frozenset(t.perks)) for t in config.tiers)
         self.badges: tuple[BadgeRule, ...] = tuple(BadgeRule(b.key, b.kind, b.threshold, b.points_bonus) for b in config.badges)
         # Chat XP is the hot path: cooldowns and pending XP stay in memory and are written in batches.
-        # member_key -> the last award's POSIX time: a float (24 B) and a packed key (40 B), not a datetime (48 B) under
-        # a tuple (56 B), for each member who earned within the cooldown.
-        # Members whose messages came in the same second share one float (Telegram's dates are whole seconds).
-        self._last_xp: dict[int | tuple[int, int], float] = {}
+        # chat -> user -> the last award's POSIX time, for each member who earned within the cooldown: a float, not a
+        # datetime (48 B), shared by members whose messages came in the same second (Telegram's dates are whole
+        # seconds), under the user's id (32 B, often the very int the rules' window keys them by) in a dict per chat,
+        # not a packed (chat, user) key (48 B) in one dict for all.
+        self._last_xp: dict[int, dict[int, float]] = {}
         self._stamp = 0.0  # the last award time stored in _last_xp: the same time stores this very object
         self._pending_xp: dict[tuple[int, int], int] = defaultdict(int)  # XP in the batch, tied to no update
         self._pending_at: dict[tuple[int, int], datetime] = {}  # the last award in the batch (wallets.chat_xp_at)
@@ -351,14 +352,16 @@ class PointsService:
         xp = (await self.groups.settings(chat_id)).chat_xp
         if not xp:
             return
-        key, cooling = (chat_id, user_id), member_key(chat_id, user_id)
+        key, cooling = (chat_id, user_id), self._last_xp.get(chat_id)
         rules = ChatXpRules(xp, self.config.chat_xp.cooldown_seconds, self.config.chat_xp.min_length)
-        last = self._last_xp.get(cooling)
+        last = None if cooling is None else cooling.get(user_id)
         if chat_xp_due(None if last is None else datetime.fromtimestamp(last, timezone.utc), at, rules, message_length=length):
             stamp = at.timestamp()
             if stamp != self._stamp:
                 self._stamp = stamp
-            self._last_xp[cooling] = self._stamp
+            if cooling is None:
+                cooling = self._last_xp[chat_id] = {}
+            cooling[user_id] = self._stamp
             # A campaign window (member day) multiplies chat XP too; read only for a message that earns XP.
             earned = round(xp * await self.campaign_multiplier(chat_id, at))
             if earned <= 0:
@@ -386,9 +389,9 @@ class PointsService:
         since = self.clock.now() - timedelta(seconds=self.config.chat_xp.cooldown_seconds)
         rows = await self.ledger.chat_xp_since(since)
         for chat_id, user_id, at in rows:
-            key, when = member_key(chat_id, user_id), at.timestamp()
-            if key not in self._last_xp or self._last_xp[key] < when:
-                self._last_xp[key] = when
+            cooling, when = self._last_xp.setdefault(chat_id, {}), at.timestamp()
+            if user_id not in cooling or cooling[user_id] < when:
+                cooling[user_id] = when
         return len(rows)
 
     async def _book_now(self, chat_id: int, user_id: int, xp: int, update_id: int, at: datetime) -> None:
@@ -431,9 +434,9 @@ class PointsService:
         """Its message was deleted after all: it earned nothing, so its cooldown never started (the member's last
         award was a cooldown ago at least, or this one would not have been due)."""
         for chat_id in {d["chat"], self._moved.get(d["chat"], d["chat"])}:
-            cooling = member_key(chat_id, d["user"])
-            if self._last_xp.get(cooling) == d["ts"]:
-                del self._last_xp[cooling]
+            cooling = self._last_xp.get(chat_id, {})
+            if cooling.get(d["user"]) == d["ts"]:
+                del cooling[d["user"]]
 
     # ------------------------------------------------------------ riding with the inbox's marks (storage.inbox.Rider)
 
@@ -492,19 +495,27 @@ class PointsService:
             self.campaigns.forget(old, new)
 
     def _follow_moves(self) -> None:
-        follow_moves(self._moved, (self._pending_xp, operator.add), (self._pending_at, max), (self._last_xp, max))
+        follow_moves(self._moved, (self._pending_xp, operator.add), (self._pending_at, max))
+        for old, new in self._moved.items():
+            cooling = self._last_xp.pop(old, None)
+            if cooling:
+                kept = self._last_xp.setdefault(new, {})
+                for user_id, when in cooling.items():
+                    kept[user_id] = max(kept[user_id], when) if user_id in kept else when
 
     def _forget_cooldowns(self, now: datetime) -> None:
         """A cooldown that has run out decides nothing any more (a restart forgets them all the same): without
         this, one entry per member ever seen stays in memory for good."""
         cutoff = (now - timedelta(seconds=self.config.chat_xp.cooldown_seconds)).timestamp()
-        stale = [key for key, at in self._last_xp.items() if at < cutoff]
-        for key in stale:
-            del self._last_xp[key]
+        for chat_id, cooling in list(self._last_xp.items()):
+            for user_id in [u for u, at in cooling.items() if at < cutoff]:
+                del cooling[user_id]
+            if not cooling:
+                del self._last_xp[chat_id]
 
     def cooling_down(self) -> set[tuple[int, int]]:
         """(chat, user) of every member whose chat-XP cooldown is kept in memory."""
-        return {member_of(key) for key in self._last_xp}
+        return {(chat_id, user_id) for chat_id, cooling in self._last_xp.items() for user_id in cooling}
 
     @property
     def pending_xp(self) -> int:
