@@ -21,7 +21,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.context import BotContext, BotData, Services
-from bot.processor import ChatUpdateProcessor, StickyApplication
+from bot.processor import ChatUpdateProcessor, StickyApplication, in_the_door
 from bot.ratelimit import FloodLimiter
 from bot.receiving import AnsweredRequest, InboxQueue, InboxRequest, dated_httpx_request
 from bot.domain.roles import Role
@@ -428,7 +428,15 @@ async def on_error(update: object, context: BotContext) -> None:
             tr = await translator_for(update, context)
         except Exception:  # e.g. the database is what failed
             tr = context.tr
-        try:
-            await context.bot.send_message(update.effective_chat.id, core_texts.internal_error(tr))
-        except Exception:  # the error may be that we cannot write there at all
-            log.warning("could not tell chat %s about the error", update.effective_chat.id)
+        chat_id = update.effective_chat.id
+
+        async def tell() -> None:
+            try:
+                await context.bot.send_message(chat_id, core_texts.internal_error(tr))
+            except Exception:  # the error may be that we cannot write there at all
+                log.warning("could not tell chat %s about the error", chat_id)
+
+        if in_the_door():  # from a task, as every group post of the door lane (PTB runs this inside the update)
+            context.application.create_task(tell(), name=f"error-notice:{chat_id}")
+        else:
+            await tell()

@@ -117,6 +117,7 @@ class FloodLimiter(BaseRateLimiter[str]):
         self._chats: dict[int | str, _Window] = {}
         self._turns: dict[int | str, _Turn] = {}  # sends to one chat go in the order they were made (AHEAD first)
         self.stopping = False
+        self._waiting: set[asyncio.Future] = set()  # sends asleep in a window: begin_stop wakes them
 
     def now(self) -> float:
         return self._now() if self._now is not None else asyncio.get_running_loop().time()
@@ -128,8 +129,24 @@ class FloodLimiter(BaseRateLimiter[str]):
         return None
 
     def begin_stop(self) -> None:
-        """From now on a send that would have to wait is dropped (logged): a stop does not wait for flood limits."""
+        """From now on a send that would have to wait is dropped (logged): a stop does not wait for flood limits —
+        nor does a send already waiting (a captcha prompt's task in a raid kept a stop waiting 57 s): it wakes now."""
         self.stopping = True
+        for waking in list(self._waiting):
+            if not waking.done():
+                waking.set_result(None)
+
+    async def _wait(self, delay: float) -> None:
+        """Sleep `delay` seconds, or until begin_stop."""
+        woken = asyncio.get_running_loop().create_future()
+        self._waiting.add(woken)
+        sleeping = asyncio.ensure_future(self._sleep(delay))
+        try:
+            await asyncio.wait((sleeping, woken), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._waiting.discard(woken)
+            sleeping.cancel()
+            woken.cancel()
 
     async def process_request(
         self, callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
@@ -195,7 +212,7 @@ class FloodLimiter(BaseRateLimiter[str]):
                             endpoint, chat_id, delay)
                 raise NetworkError("dropped at stop: flood limit")
             async with slot_released():  # waiting is not working: another chat may use the place meanwhile
-                await self._sleep(delay)
+                await self._wait(delay)
         for w in windows:
             w.in_flight += 1
         try:

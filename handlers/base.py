@@ -234,10 +234,12 @@ def _acts_in_place(markup) -> bool:
 
 
 async def reply(update: Update, context: BotContext, text: str, *, transient: bool = False, markup=None,
-                remote_buttons: bool = False) -> Message | None:
-    """Answer the message that triggered the update (None if it could not be sent). Transient answers (errors,
-    usage) are deleted later if configured. `remote_buttons`: the markup's buttons work pressed in private chat too
-    (they act on the connected group: the step-by-step /schedule), so a command run from there keeps them."""
+                remote_buttons: bool = False, then: Callable[[Message], Awaitable[Any]] | None = None) -> Message | None:
+    """Answer the message that triggered the update (None if it could not be sent, or — in the door lane — not sent
+    yet). Transient answers (errors, usage) are deleted later if configured. `remote_buttons`: the markup's buttons
+    work pressed in private chat too (they act on the connected group: the step-by-step /schedule), so a command run
+    from there keeps them. `then`: what to do with the answer once sent (a rule's reply deleted after N s), wherever
+    it is sent from."""
     message = update.effective_message
     chat = update.effective_chat
     away = context.elsewhere
@@ -246,10 +248,13 @@ async def reply(update: Update, context: BotContext, text: str, *, transient: bo
         # buttons act on the chat they are pressed in, so they stay in the group's own messages.
         text = connection_texts.acting_on(context.tr, away.group_title) + "\n" + text
         context.answered_elsewhere = True
-        return await best_effort(f"reply in {away.chat_id}", lambda: context.bot.send_message(
+        sent = await best_effort(f"reply in {away.chat_id}", lambda: context.bot.send_message(
             away.chat_id, text, reply_markup=None if _acts_in_place(markup) and not remote_buttons else markup,
             reply_parameters=ReplyParameters(away.message_id, allow_sending_without_reply=True),
         ))
+        if then is not None and sent is not None:
+            await then(sent)
+        return sent
     async def send() -> Message | None:
         # Best effort: the action it reports is done, and a reply that could not be sent does not make it an error.
         sent = await best_effort(f"reply in {chat.id}", lambda: context.bot.send_message(
@@ -262,6 +267,8 @@ async def reply(update: Update, context: BotContext, text: str, *, transient: bo
                 await delete_later(context, chat.id, sent.message_id, settings.transient_seconds)
             if settings.delete_commands and message is not None and message.text and message.text.startswith("/"):
                 await delete_quietly(context, chat.id, message.message_id)
+        if then is not None and sent is not None:
+            await then(sent)
         return sent
 
     if in_the_door() and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):

@@ -682,7 +682,11 @@ async def job_sweep(context: BotContext) -> None:
                 # one they could only time out.
                 user = await s.members.user(check.user_id)
                 who, tr = user.display if user else str(check.user_id), await _tr(context, check.chat_id)
-                await (_prompt(context, check, tr, who) if check.via == "join" else _ask_privately(context, check, tr, who))
+                if check.via == "join":  # from a task, as at the join: a flooded group's window holds up no other group
+                    _PROMPTING.add(check.id)
+                    context.application.create_task(_prompt(context, check, tr, who), name=f"captcha-prompt:{check.id}")
+                else:
+                    await _ask_privately(context, check, tr, who)
     # What decided (or just opened) checks still owe Telegram after a crash or a failure: done now, retried until done.
     for check in await s.funnel.due_actions():
         group = await s.groups.group(check.chat_id)

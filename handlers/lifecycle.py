@@ -40,7 +40,9 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
             await s.groups.bot_added(chat.id, chat.title or "", chat.type, change.from_user.id if change.from_user else None)
             await s.members.refresh_admins(chat.id)
             hello = texts.bot_added(context.tr, chat.title or "", is_admin)
-            await best_effort(f"hello in {chat.id}", lambda: context.bot.send_message(chat.id, hello))
+            # From a task, as every group post of the door lane: added back during a flood, it waits for the window.
+            context.application.create_task(best_effort(f"hello in {chat.id}", lambda: context.bot.send_message(chat.id, hello)),
+                                            update=update, name=f"hello:{chat.id}")
             log.info("added to %s (%s) by %s", chat.id, chat.title, change.from_user.id if change.from_user else None)
         elif was and not now_in:
             await s.groups.bot_removed(chat.id)

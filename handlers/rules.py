@@ -146,9 +146,8 @@ async def on_group_message(update: Update, context: BotContext) -> None:
     else:
         who = user_info(message.from_user).display if message.from_user else ""
     for text, seconds in verdict.replies:
-        sent = await reply(update, context, escape(text))
-        if seconds and sent is not None:
-            await delete_later(context, message.chat.id, sent.message_id, seconds.total_seconds())
+        await reply(update, context, escape(text), then=(lambda sent, after=seconds.total_seconds(): delete_later(
+            context, sent.chat.id, sent.message_id, after)) if seconds else None)
     # A refusal is explained once it is carried out: without the right to delete, the message stays and nothing is said.
     if verdict.explain is not None and (verdict.deleted or not any(f.effect.key == "delete" for f in verdict.decision.effects)):
         tier, needed = verdict.explain

@@ -198,3 +198,21 @@ async def test_a_stop_cuts_short_two_updates_sharing_a_send_turn_cleanly(reverse
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert all(isinstance(r, asyncio.CancelledError) for r in results), results
     assert processor.cut_short == 2
+
+
+async def test_a_send_already_waiting_for_its_window_is_dropped_at_stop_at_once():
+    """A captcha prompt's task asleep in a full window kept a stop waiting (57 s in a raid: PTB waits for the tasks
+    it started): begin_stop wakes every waiting send, which is dropped as one starting after the stop would be."""
+    lim = FloodLimiter(group_max=1, group_period=3600.0)
+
+    async def callback():
+        return {"ok": True}
+
+    await lim.process_request(callback, (), {}, "sendMessage", {"chat_id": -7001}, None)  # the window is full for an hour
+    waiting = [asyncio.ensure_future(lim.process_request(callback, (), {}, "sendMessage", {"chat_id": -7001}, None))
+               for _ in range(3)]
+    await asyncio.sleep(0.05)
+    assert not any(w.done() for w in waiting)
+    lim.begin_stop()
+    results = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), timeout=1.0)
+    assert all(isinstance(r, NetworkError) and "dropped at stop" in str(r) for r in results), results

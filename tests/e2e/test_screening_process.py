@@ -160,3 +160,60 @@ def test_screening_turned_on_behind_a_flood_meets_the_next_join(sim, server, tmp
         wait_for(lambda: reply_to(sim, chat, setting), "the answer to /set", bot, timeout=150.0)
     finally:
         bot.kill()
+
+
+def test_a_rule_reply_for_some_seconds_to_a_door_command_goes_too(sim, server, tmp_path, db_path):  # noqa: F811
+    """`reply "…" for 3s` answering a command of the door lane (/set greet …, which anyone may type) is sent from a
+    task: its deletion was never booked and it stayed for good (one to a talk-lane command went)."""
+    bot = started(sim, server, tmp_path, "doorreply")
+    try:
+        chat, owner, _admin, alice, _bob = make_group(sim)
+        command_answered(sim, bot, owner, '/rule add when message and words "zebra" then reply "striped" for 3s', chat)
+        sim.send(alice, "/top zebra", chat)
+        sim.send(alice, "/set greet zebra", chat)
+        wait_for(lambda: len([m for m in sim.replies(chat) if m.get("text") == "striped"]) == 2, "both rule replies", bot)
+        striped = [m for m in sim.replies(chat) if m.get("text") == "striped"]
+        wait_for(lambda: all(sim.message(chat, m["message_id"]) is None for m in striped), "both deleted after 3 s", bot,
+                 timeout=20.0)
+    finally:
+        bot.kill()
+
+
+def test_a_stop_during_a_raid_takes_seconds_not_the_prompts_window(sim, server, tmp_path, db_path):  # noqa: F811
+    """Thirty joins: their prompts' tasks wait for the group's window, and PTB's stop waits for the tasks it started
+    (57 s): a stop wakes every send waiting for a window and drops it, as one made after the stop is."""
+    sim.enforce_flood_limits()
+    bot = started(sim, server, tmp_path, "raidstop")
+    try:
+        chat, owner, _admin, _alice, _bob = make_group(sim)
+        command_answered(sim, bot, owner, "/set screening on", chat)
+        raiders = [sim.user(f"raider{i}") for i in range(30)]
+        for raider in raiders:
+            sim.join(chat, raider)
+        wait_for(lambda: all(sim.member(chat, r)["status"] == "restricted" for r in raiders), "all restricted", bot, timeout=30.0)
+        time.sleep(3.0)
+        begun = time.monotonic()
+        assert bot.stop(timeout=90.0) == 0
+        assert time.monotonic() - begun < 10.0
+    finally:
+        bot.kill()
+
+
+def test_a_join_right_after_the_bot_is_added_back_behind_a_flood_is_restricted_at_once(sim, server, tmp_path, db_path):  # noqa: F811
+    """The bot removed and added back while 45 /checkin wait for the window: its hello (the door lane's) waits for
+    the window from a task; sent inline it held the next join's restriction up for 58 s."""
+    sim.enforce_flood_limits()
+    bot = started(sim, server, tmp_path, "readded")
+    try:
+        chat, owner, admin, alice, bob = make_group(sim)
+        command_answered(sim, bot, owner, "/set screening on", chat)
+        for i in range(45):
+            sim.send((alice, bob, admin)[i % 3], "/checkin", chat)
+        wait_for(lambda: len(messages(sim, chat.id)) >= 20, "a full window", bot)
+        sim.remove_bot(chat, owner)
+        time.sleep(1.0)
+        sim.add_bot(chat, owner)
+        time.sleep(1.0)
+        restricted_at_once(sim, bot, chat, "newbie")
+    finally:
+        bot.kill()

@@ -750,3 +750,4 @@ async def test_a_restart_does_not_pay_a_daily_or_cooled_down_reward_again(pg, gr
     pg.clock.advance(days=2, seconds=1)
     await pg.services.rules.prune_marks()
     assert await pg.services.db.fetchval(stored, (g.chat.id,)) == 0
+
