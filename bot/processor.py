@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from telegram import Update, User
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import Application, BaseUpdateProcessor
 
 log = logging.getLogger(__name__)
@@ -26,13 +26,18 @@ log = logging.getLogger(__name__)
 _UNBOUNDED = 1 << 30
 
 
+class DroppedAtStop(NetworkError):
+    """A call not made because Sticky is stopping and it would have had to wait (a flood limit, a 429): certainly
+    not sent — unlike a network error, after which it may have arrived."""
+
+
 class _Place:
     """One of the processor's places, held by the update running in `task` (in its chat's door lane, or not)."""
 
-    __slots__ = ("slots", "held", "task", "door")
+    __slots__ = ("slots", "held", "task", "door", "processor")
 
-    def __init__(self, slots: asyncio.Semaphore, door: bool = False) -> None:
-        self.slots, self.held, self.task, self.door = slots, False, None, door
+    def __init__(self, slots: asyncio.Semaphore, door: bool = False, processor: ChatUpdateProcessor | None = None) -> None:
+        self.slots, self.held, self.task, self.door, self.processor = slots, False, None, door, processor
 
 
 _PLACE: ContextVar[_Place | None] = ContextVar("sticky_processor_place", default=None)
@@ -84,6 +89,16 @@ class _Lanes:
         self.talk, self.door, self.users = asyncio.Lock(), asyncio.Lock(), 0
 
 
+async def pause(seconds: float) -> None:
+    """Wait out a flood wait (a 429's retry_after) for the update being handled, or a task it started: a stop ends
+    the wait at once and raises DroppedAtStop (a welcome's task waiting 25 s kept a stop waiting for it)."""
+    place = _PLACE.get()
+    if place is None or place.processor is None:
+        await asyncio.sleep(seconds)
+        return
+    await place.processor.pause(seconds)
+
+
 def in_the_door() -> bool:
     """Whether the update being handled (or a task it started) came through its chat's door lane: what it sends to
     the group must not wait for the group's flood window in the lane (a raid's joins would wait behind it), so it
@@ -116,6 +131,7 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
         self._slots: asyncio.Semaphore | None = None
         self._chats: dict[int, _Lanes] = {}
         self._running: set[asyncio.Task] = set()
+        self._pauses: set[asyncio.Future] = set()  # flood waits of updates and their tasks (pause): a stop wakes them
         self._stopping = False
         self.left_for_next_start = 0
         self.cut_short = 0
@@ -154,7 +170,7 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
 
     async def _run(self, update: object, coroutine: Awaitable[Any], door: bool = False) -> None:
         assert self._slots is not None, "the processor was not initialized"
-        place = _Place(self._slots, door)
+        place = _Place(self._slots, door, self)
         await self._slots.acquire()
         place.held = True
         try:
@@ -190,9 +206,26 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
             close()  # never awaited: no "coroutine was never awaited" warning
 
     def begin_stop(self) -> None:
-        """From now on nothing new starts; what runs is cancelled after the grace period."""
+        """From now on nothing new starts; what runs is cancelled after the grace period; a flood wait ends now."""
         self._stopping = True
+        for woken in list(self._pauses):
+            if not woken.done():
+                woken.set_result(None)
         asyncio.get_running_loop().call_later(self.stop_grace, self._cancel_running)
+
+    async def pause(self, seconds: float) -> None:
+        if not self._stopping:
+            woken = asyncio.get_running_loop().create_future()
+            self._pauses.add(woken)
+            sleeping = asyncio.ensure_future(asyncio.sleep(seconds))
+            try:
+                await asyncio.wait((sleeping, woken), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                self._pauses.discard(woken)
+                sleeping.cancel()
+                woken.cancel()
+        if self._stopping:
+            raise DroppedAtStop("dropped at stop: a flood wait")
 
     def _cancel_running(self) -> None:
         for task in list(self._running):

@@ -9,10 +9,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from telegram.error import NetworkError, RetryAfter
+from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.processor import slot_released
+from bot.processor import DroppedAtStop, slot_released
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ class FloodLimiter(BaseRateLimiter[str]):
             if self.stopping:
                 log.warning("stopping: %s to %s dropped (Telegram's flood limit would make it wait %.1f s)",
                             endpoint, chat_id, delay)
-                raise NetworkError("dropped at stop: flood limit")
+                raise DroppedAtStop("dropped at stop: flood limit")
             async with slot_released():  # waiting is not working: another chat may use the place meanwhile
                 await self._wait(delay)
         for w in windows:

@@ -14,7 +14,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.context import BotContext
-from bot.processor import in_the_door, slot_released
+from bot.processor import DroppedAtStop, in_the_door, pause, slot_released
 from bot.domain.errors import (
     AnonymousAdminError, BotActorError, ChannelActorError, ConnectError, GroupOnlyError, LookupNotAllowedError, MissingRightError,
     PrivateOnlyError, TargetError, UsageError, UserError,
@@ -77,16 +77,22 @@ class Attempt:
         return isinstance(self.error, (Forbidden, BadRequest))
 
     @property
+    def dropped(self) -> bool:
+        """Not made at all: Sticky is stopping and it would have had to wait (it is certainly not there)."""
+        return isinstance(self.error, DroppedAtStop)
+
+    @property
     def unsure(self) -> bool:
-        return self.error is not None and not self.refused and not isinstance(self.error, RetryAfter)
+        return self.error is not None and not self.refused and not isinstance(self.error, RetryAfter) and not self.dropped
 
     @property
     def retry_in(self) -> timedelta | None:
         """For work that is tried again later (deferred work): how long Telegram asked to wait (a 429), no time for
-        a timeout or network error; None when there is nothing to try again (done, or refused for good)."""
+        a timeout or network error or a call dropped at stop; None when there is nothing to try again (done, or
+        refused for good)."""
         if isinstance(self.error, RetryAfter):
             return self.error._retry_after  # a timedelta whatever PTB's int/timedelta setting  # noqa: SLF001
-        return timedelta(0) if self.unsure else None
+        return timedelta(0) if self.unsure or self.dropped else None
 
 
 async def attempt(what: str, call: Callable[[], Awaitable[T]], *, retries: int = RETRIES) -> Attempt:
@@ -104,9 +110,14 @@ async def attempt(what: str, call: Callable[[], Awaitable[T]], *, retries: int =
                 log.warning("%s: gave up after a flood wait (%s)", what, exc)
                 return Attempt(error=exc)
             # Waiting is not working: the update processor's place goes to another chat meanwhile. The chat's own
-            # turn is kept (its next update waits behind this answer), so its answers stay in order.
-            async with slot_released():
-                await asyncio.sleep(wait.total_seconds())
+            # turn is kept (its next update waits behind this answer), so its answers stay in order. A stop ends
+            # the wait: the call is not made again (pause raises DroppedAtStop).
+            try:
+                async with slot_released():
+                    await pause(wait.total_seconds())
+            except DroppedAtStop as dropped:
+                log.warning("%s: dropped at stop during a flood wait (%s)", what, exc)
+                return Attempt(error=dropped)
         except TimedOut as exc:
             log.warning("%s: timed out; it may have been done, so it is not repeated", what)
             return Attempt(error=exc)

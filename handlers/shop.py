@@ -105,6 +105,10 @@ async def _deliver_code(context: BotContext, order: Order, group: str, code: str
         order = await shop.delivered(order.id, actor_id)
     elif sent.refused and undo_refused:
         await shop.undeliverable(order.id)
+    elif sent.dropped:
+        # Not sent at all (a stop came while it waited for a flood limit): left under way, so the next start sends
+        # it (job_resume_codes), as after a kill.
+        log.info("code of order #%s not sent: stopping; it goes out at the next start", order.id)
     else:
         await shop.send_failed(order.id, unsure=sent.unsure)
     return sent, order

@@ -217,3 +217,21 @@ def test_a_join_right_after_the_bot_is_added_back_behind_a_flood_is_restricted_a
         restricted_at_once(sim, bot, chat, "newbie")
     finally:
         bot.kill()
+
+
+def test_a_stop_while_a_welcome_waits_out_a_429_takes_seconds(sim, server, tmp_path, db_path):  # noqa: F811
+    """A join's welcome (a task) meets a 429 "retry after 25": the task slept it out and PTB's stop waited for it
+    (24 s); a stop ends the wait and the welcome is dropped, logged."""
+    bot = started(sim, server, tmp_path, "w429")
+    try:
+        chat, _owner, _admin, _alice, _bob = make_group(sim)
+        sim.flood("sendMessage", retry_after=25, times=1)
+        sim.join(chat, sim.user("guest"))
+        wait_for(lambda: any(c.error_code == 429 for c in sim.calls()), "the 429", bot, timeout=20.0)
+        time.sleep(1.0)
+        begun = time.monotonic()
+        assert bot.stop(timeout=90.0) == 0
+        assert time.monotonic() - begun < 10.0
+        assert "dropped at stop" in bot.output()
+    finally:
+        bot.kill()

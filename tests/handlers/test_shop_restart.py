@@ -219,3 +219,31 @@ async def test_a_send_whose_answer_was_never_recorded_does_not_block_the_order_f
     assert [r[-1] for r in await orders(pg, g.chat)] == ["rejected"]
     assert await balance(pg, g.chat, g.alice) == 100
     assert await stock(pg, item) == 0  # retired: it may have reached her
+
+
+async def test_a_code_dropped_at_a_stop_goes_out_at_the_next_start(pg, group, monkeypatch):
+    """A stop drops a send that would wait for a flood limit (DroppedAtStop: certainly not sent). The code's send was
+    taken for "no answer: it may have arrived" — its record closed, nothing sent again, the paid order left for an
+    admin; it stays under way now, and the next start sends it, as after a kill."""
+    from bot.processor import DroppedAtStop
+
+    g = group
+    item = await code_item_on_sale(pg, g, "AAA-111 BBB-222")
+    _, prompt = await open_confirm(pg, g, g.alice, item)
+    real_attempt = shop_handlers.attempt
+
+    async def stopping(what, call, **kw):
+        async def dropped():
+            raise DroppedAtStop("dropped at stop: flood limit")  # what FloodLimiter._send raises once stopping
+        return await real_attempt(what, dropped, **kw)
+
+    monkeypatch.setattr(shop_handlers, "attempt", stopping)
+    pg.sim.press(g.alice, prompt, next(d for d in buttons(prompt) if d.startswith("shop:ok:")))
+    await pg.settle()
+    monkeypatch.setattr(shop_handlers, "attempt", real_attempt)
+    assert codes_sent(pg, g.alice) == []
+    await crash(pg)
+    await pg.settle()
+    await resume(pg)
+    [sent] = codes_sent(pg, g.alice)
+    assert "AAA-111" in sent and "sent again after a restart" in sent
