@@ -31,6 +31,34 @@ class DroppedAtStop(NetworkError):
     not sent — unlike a network error, after which it may have arrived."""
 
 
+class Alarm:
+    """Sleeps that one call ends at once, for good (a stop): the processor's flood waits, the limiter's windows."""
+
+    def __init__(self) -> None:
+        self.rung = False
+        self._sleeping: set[asyncio.Future] = set()
+
+    async def sleep(self, seconds: float, sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+        """`sleep(seconds)`, or until ring(); returns at once once rung."""
+        if self.rung:
+            return
+        woken = asyncio.get_running_loop().create_future()
+        self._sleeping.add(woken)
+        sleeping = asyncio.ensure_future(sleep(seconds))
+        try:
+            await asyncio.wait((sleeping, woken), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._sleeping.discard(woken)
+            sleeping.cancel()
+            woken.cancel()
+
+    def ring(self) -> None:
+        self.rung = True
+        for woken in list(self._sleeping):
+            if not woken.done():
+                woken.set_result(None)
+
+
 class _Place:
     """One of the processor's places, held by the update running in `task` (in its chat's door lane, or not)."""
 
@@ -131,7 +159,7 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
         self._slots: asyncio.Semaphore | None = None
         self._chats: dict[int, _Lanes] = {}
         self._running: set[asyncio.Task] = set()
-        self._pauses: set[asyncio.Future] = set()  # flood waits of updates and their tasks (pause): a stop wakes them
+        self._alarm = Alarm()  # flood waits of updates and their tasks (pause): a stop ends them
         self._stopping = False
         self.left_for_next_start = 0
         self.cut_short = 0
@@ -139,6 +167,7 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
     async def initialize(self) -> None:
         self._slots = asyncio.Semaphore(self.concurrent_chats)
         self._stopping = False
+        self._alarm = Alarm()
 
     async def shutdown(self) -> None:
         return None
@@ -208,23 +237,12 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
     def begin_stop(self) -> None:
         """From now on nothing new starts; what runs is cancelled after the grace period; a flood wait ends now."""
         self._stopping = True
-        for woken in list(self._pauses):
-            if not woken.done():
-                woken.set_result(None)
+        self._alarm.ring()
         asyncio.get_running_loop().call_later(self.stop_grace, self._cancel_running)
 
     async def pause(self, seconds: float) -> None:
-        if not self._stopping:
-            woken = asyncio.get_running_loop().create_future()
-            self._pauses.add(woken)
-            sleeping = asyncio.ensure_future(asyncio.sleep(seconds))
-            try:
-                await asyncio.wait((sleeping, woken), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                self._pauses.discard(woken)
-                sleeping.cancel()
-                woken.cancel()
-        if self._stopping:
+        await self._alarm.sleep(seconds)
+        if self._alarm.rung:
             raise DroppedAtStop("dropped at stop: a flood wait")
 
     def _cancel_running(self) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.processor import DroppedAtStop, slot_released
+from bot.processor import Alarm, DroppedAtStop, slot_released
 
 log = logging.getLogger(__name__)
 
@@ -117,13 +117,14 @@ class FloodLimiter(BaseRateLimiter[str]):
         self._chats: dict[int | str, _Window] = {}
         self._turns: dict[int | str, _Turn] = {}  # sends to one chat go in the order they were made (AHEAD first)
         self.stopping = False
-        self._waiting: set[asyncio.Future] = set()  # sends asleep in a window: begin_stop wakes them
+        self._alarm = Alarm()  # sends asleep in a window: begin_stop wakes them
 
     def now(self) -> float:
         return self._now() if self._now is not None else asyncio.get_running_loop().time()
 
     async def initialize(self) -> None:
         self.stopping = False
+        self._alarm = Alarm()
 
     async def shutdown(self) -> None:
         return None
@@ -132,21 +133,7 @@ class FloodLimiter(BaseRateLimiter[str]):
         """From now on a send that would have to wait is dropped (logged): a stop does not wait for flood limits —
         nor does a send already waiting (a captcha prompt's task in a raid kept a stop waiting 57 s): it wakes now."""
         self.stopping = True
-        for waking in list(self._waiting):
-            if not waking.done():
-                waking.set_result(None)
-
-    async def _wait(self, delay: float) -> None:
-        """Sleep `delay` seconds, or until begin_stop."""
-        woken = asyncio.get_running_loop().create_future()
-        self._waiting.add(woken)
-        sleeping = asyncio.ensure_future(self._sleep(delay))
-        try:
-            await asyncio.wait((sleeping, woken), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self._waiting.discard(woken)
-            sleeping.cancel()
-            woken.cancel()
+        self._alarm.ring()
 
     async def process_request(
         self, callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
@@ -212,7 +199,7 @@ class FloodLimiter(BaseRateLimiter[str]):
                             endpoint, chat_id, delay)
                 raise DroppedAtStop("dropped at stop: flood limit")
             async with slot_released():  # waiting is not working: another chat may use the place meanwhile
-                await self._wait(delay)
+                await self._alarm.sleep(delay, self._sleep)
         for w in windows:
             w.in_flight += 1
         try:
