@@ -117,14 +117,19 @@ class _Lanes:
         self.talk, self.door, self.users = asyncio.Lock(), asyncio.Lock(), 0
 
 
+_RUNNING: list[ChatUpdateProcessor] = []  # the processor of this process's running Application (initialize)
+
+
 async def pause(seconds: float) -> None:
-    """Wait out a flood wait (a 429's retry_after) for the update being handled, or a task it started: a stop ends
-    the wait at once and raises DroppedAtStop (a welcome's task waiting 25 s kept a stop waiting for it)."""
+    """Wait out a flood wait (a 429's retry_after) for the update being handled, a task it started, or a job: a stop
+    ends the wait at once and raises DroppedAtStop (a welcome's task told to wait 25 s, or the start's sweep, kept
+    a stop waiting for it)."""
     place = _PLACE.get()
-    if place is None or place.processor is None:
+    processor = place.processor if place is not None and place.processor is not None else (_RUNNING[-1] if _RUNNING else None)
+    if processor is None:
         await asyncio.sleep(seconds)
         return
-    await place.processor.pause(seconds)
+    await processor.pause(seconds)
 
 
 def in_the_door() -> bool:
@@ -168,9 +173,11 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
         self._slots = asyncio.Semaphore(self.concurrent_chats)
         self._stopping = False
         self._alarm = Alarm()
+        _RUNNING[:] = [self]  # jobs hold no place: their flood waits find the processor here
 
     async def shutdown(self) -> None:
-        return None
+        if self in _RUNNING:
+            _RUNNING.remove(self)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = chat_key(update)

@@ -1,7 +1,6 @@
 """TelegramPort on top of PTB's Bot: the only place services' questions become Bot API calls."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 
@@ -9,7 +8,7 @@ from telegram import Bot, ChatPermissions, InlineKeyboardButton, InlineKeyboardM
 from telegram.error import BadRequest, RetryAfter, TelegramError
 
 from bot.domain.nightmode import PERMISSIONS as NIGHT_PERMISSIONS
-from bot.processor import slot_released
+from bot.processor import DroppedAtStop, pause, slot_released
 from bot.ports import SendError
 from storage.members import UserInfo
 
@@ -151,8 +150,11 @@ class ModerationPort:
                 wait = exc._retry_after.total_seconds() if hasattr(exc._retry_after, "total_seconds") else float(exc._retry_after)  # noqa: SLF001
                 if tries or wait > MAX_FLOOD_WAIT:
                     return "failed"
-                async with slot_released():  # waiting is not working: another chat may use the place meanwhile
-                    await asyncio.sleep(wait)
+                try:
+                    async with slot_released():  # waiting is not working: another chat may use the place meanwhile
+                        await pause(wait)  # a stop ends the wait: not made again
+                except DroppedAtStop:
+                    return "failed"
             except TelegramError as exc:
                 return _outcome(exc)
             else:
