@@ -1,7 +1,6 @@
 """What every command handler shares: where it may run, who may run it, one place that turns errors into replies."""
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -266,6 +265,7 @@ async def reply(update: Update, context: BotContext, text: str, *, transient: bo
         if then is not None and sent is not None:
             await then(sent)
         return sent
+
     async def send() -> Message | None:
         # Best effort: the action it reports is done, and a reply that could not be sent does not make it an error.
         sent = await best_effort(f"reply in {chat.id}", lambda: context.bot.send_message(
