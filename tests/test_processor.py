@@ -89,22 +89,11 @@ async def test_without_a_persistence_no_chat_or_user_is_kept_for_one(pg, group):
 
 
 async def settled(vt, coroutines) -> None:
-    """VirtualTime.run, with room for a chat's 46 updates to pass their turns along between two moves of time."""
-    import heapq
-
-    tasks = [asyncio.ensure_future(c) for c in coroutines]
-    while not all(t.done() for t in tasks):
-        for _ in range(2000):
-            await asyncio.sleep(0)
-        if all(t.done() for t in tasks):
-            break
-        assert vt._sleepers, "deadlock: tasks wait for something other than time"
-        wake, _, future = heapq.heappop(vt._sleepers)
-        vt.t = max(vt.t, wake)
-        if not future.done():
-            future.set_result(None)
-    for t in tasks:
-        t.result()
+    """VirtualTime.run, with room for a chat's 46 updates to pass their turns along between two moves of time; an
+    update's exception is raised."""
+    for outcome in await vt.run(*coroutines, spins=2000):
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 async def test_a_task_an_update_starts_never_gives_away_the_updates_place():

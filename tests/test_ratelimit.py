@@ -28,10 +28,12 @@ class VirtualTime:
         heapq.heappush(self._sleepers, (self.t + max(delay, 0.0), next(self._seq), future))
         await future
 
-    async def run(self, *coroutines):
+    async def run(self, *coroutines, spins: int = 50):
+        """Run the coroutines to their end; `spins` loop steps between two moves of time (room for tasks to pass
+        turns along). Returns each one's result or exception."""
         tasks = [asyncio.ensure_future(c) for c in coroutines]
         while not all(t.done() for t in tasks):
-            for _ in range(50):
+            for _ in range(spins):
                 await asyncio.sleep(0)
             if all(t.done() for t in tasks):
                 break

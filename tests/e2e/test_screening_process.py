@@ -51,6 +51,16 @@ def test_a_burst_of_thirty_joins_is_restricted_within_seconds(sim, server, tmp_p
         bot.kill()
 
 
+def raid(sim, bot, chat, count: int, timeout: float = 30.0) -> list:
+    """`count` newcomers join at once; returns them once every one is restricted."""
+    raiders = [sim.user(f"raider{i}") for i in range(count)]
+    for raider in raiders:
+        sim.join(chat, raider)
+    wait_for(lambda: all(sim.member(chat, r)["status"] == "restricted" for r in raiders), f"all {count} restricted", bot,
+             timeout=timeout)
+    return raiders
+
+
 def restricted_at_once(sim, bot, chat, name: str):
     """`name` joins: restricted within 5 s (Telegram's own clock: the simulator's record of the call), and unable to post."""
     newcomer = sim.user(name)
@@ -100,10 +110,7 @@ def test_a_join_right_after_a_right_answer_in_a_raid_is_restricted_at_once(sim, 
     try:
         chat, owner, _admin, _alice, _bob = make_group(sim)
         command_answered(sim, bot, owner, "/set screening on", chat)
-        raiders = [sim.user(f"raider{i}") for i in range(25)]
-        for raider in raiders:
-            sim.join(chat, raider)
-        wait_for(lambda: all(sim.member(chat, r)["status"] == "restricted" for r in raiders), "25 restricted", bot, timeout=30.0)
+        raiders = raid(sim, bot, chat, 25)
 
         def pressed() -> bool:
             try:
@@ -129,12 +136,8 @@ def test_a_join_rules_reply_does_not_hold_up_a_raids_restrictions(sim, server, t
         chat, owner, _admin, _alice, _bob = make_group(sim)
         command_answered(sim, bot, owner, "/set screening on", chat)
         command_answered(sim, bot, owner, '/rule add when join then reply "Read the pinned rules"', chat)
-        raiders = [sim.user(f"raider{i}") for i in range(30)]
         begun = time.time()
-        for raider in raiders:
-            sim.join(chat, raider)
-        wait_for(lambda: all(sim.member(chat, r)["status"] == "restricted" for r in raiders), "all thirty restricted",
-                 bot, timeout=60.0)
+        raid(sim, bot, chat, 30, timeout=60.0)
         assert max(c.at for c in sim.calls("restrictChatMember") if c.ok) - begun < 5.0
         wait_for(lambda: any(m.get("text") == "Read the pinned rules" for m in sim.replies(chat)), "the rule's post", bot,
                  timeout=60.0)
@@ -187,10 +190,7 @@ def test_a_stop_during_a_raid_takes_seconds_not_the_prompts_window(sim, server, 
     try:
         chat, owner, _admin, _alice, _bob = make_group(sim)
         command_answered(sim, bot, owner, "/set screening on", chat)
-        raiders = [sim.user(f"raider{i}") for i in range(30)]
-        for raider in raiders:
-            sim.join(chat, raider)
-        wait_for(lambda: all(sim.member(chat, r)["status"] == "restricted" for r in raiders), "all restricted", bot, timeout=30.0)
+        raid(sim, bot, chat, 30)
         time.sleep(3.0)
         begun = time.monotonic()
         assert bot.stop(timeout=90.0) == 0
