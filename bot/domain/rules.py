@@ -857,6 +857,16 @@ class Rule:
     daily: bool = False
 
     @property
+    def cools_down(self) -> bool:
+        return bool(self.cooldown) or self.daily
+
+    @property
+    def cooldown_reach(self) -> timedelta:
+        """How long after firing its fire time can still stop it: the cooldown, or for `once a day` the rest of the
+        event's calendar day in any time zone (two days cover every zone)."""
+        return timedelta(days=2) if self.daily else (self.cooldown or timedelta(0))
+
+    @property
     def cooldown_source(self) -> str:
         """`, once a day`, `, cooldown 1d` or nothing: the rule's cooldown as the source spells it."""
         if self.daily:

@@ -117,12 +117,6 @@ def _stored_to_rule(row: StoredRule) -> Rule | None:
 Announcer = Callable[[Event, "Verdict", str], Awaitable[None]]
 
 
-def cooldown_reach(rule: Rule) -> timedelta:
-    """How long after firing a rule's stored fire time can still stop it: its cooldown, or for `once a day` the rest
-    of the event's calendar day in any time zone (two days covers every zone)."""
-    return timedelta(days=2) if rule.daily else (rule.cooldown or timedelta(0))
-
-
 class RulesService:
     def __init__(self, db: Database, repo: RulesRepo, moderation: ModerationService, groups: GroupService,
                  members: MemberRepo, ledger: LedgerRepo, tiers: tuple[Tier, ...], config: RulesConfig, clock: Clock,
@@ -172,7 +166,7 @@ class RulesService:
             any(c.key in ROLE_CONDITIONS for r in enabled for c in r.conditions),
             any(c.key == "time" for r in rules for c in r.conditions),
         )
-        if any(r.cooldown or r.daily for r in enabled):
+        if any(r.cools_down for r in enabled):
             # What the cooldowns allow survives a restart: the fire times stored with what the rules paid (apply).
             fired = self.window(chat_id).fired
             for rule_id, user_id, at in await self.repo.fired(chat_id, self.clock.now()):
@@ -684,8 +678,8 @@ class RulesService:
                 if once and not await mark_event_done(tx, chat, user, event_key(event), now):
                     return Verdict(decision)  # applied already (a pass run again): nothing again, not even a reply
                 await self._write(tx, event, effects, facts, verdict, out, now, limit, mode, escalations, 0)
-                await store_fired(tx, chat, [(r.id, user, event.date, event.date + cooldown_reach(r))
-                                             for r in decision.fired if r.cooldown or r.daily])
+                await store_fired(tx, chat, [(r.id, user, event.date, event.date + r.cooldown_reach)
+                                             for r in decision.fired if r.cools_down])
         else:
             for f in effects:
                 self._note(f.rule, f.effect, facts, verdict)
