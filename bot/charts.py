@@ -206,6 +206,13 @@ def retention_chart(weeks: list[str], shares: list[list[float | None]], labels: 
     return _png(fig)
 
 
+# The worker's CPU priority below the bot's (Unix niceness, added to the bot's own, at most 19). On a 2-core machine
+# the worker's start (an interpreter, matplotlib and its fonts: about a second of a core, a minute after the bot's
+# start) and each chart compete with the event loop and the database writer for the cores; at 10 the worker gets
+# about a tenth of a core the bot wants, and all of an idle one.
+WORKER_NICENESS = 10
+
+
 class DrawFailed(Exception):
     """The chart could not be drawn: the drawing raised, the worker died, or it took longer than the timeout."""
 
@@ -215,6 +222,10 @@ def _worker_start(parent: int) -> None:
     worker itself, in order. And a worker whose bot was killed (no clean stop) ends within a second instead of
     lingering: it is the bot's child, so its parent changes when the bot is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        os.nice(WORKER_NICENESS)
+    except (AttributeError, OSError):  # no nice() here (Windows), or not allowed: drawn at the bot's priority
+        pass
 
     def watch() -> None:
         while os.getppid() == parent:
